@@ -1,0 +1,265 @@
+/**
+ * The `whalefall` command. Exit codes: 0 success; 1 failure, with a one-line
+ * reason on stderr (`whalefall: …`); sync exits 1 when any instance failed.
+ */
+import fs from 'node:fs';
+import pino from 'pino';
+import { Command, Option } from 'commander';
+import { loadConfig, type Config } from '../config.js';
+import { createContext, type Context } from '../context.js';
+import { DB_TYPES } from '../engines/engine.js';
+import { AppError, errorMessage } from '../lib/errors.js';
+import { createLogger } from '../lib/logger.js';
+import { formatBytes } from '../lib/sizes.js';
+import { openStore } from '../store/db.js';
+import { CLI_ACTOR } from '../services/audit.service.js';
+import { ROLES } from '../services/auth.service.js';
+import { generatePassword } from '../lib/crypto.js';
+import type { RecordOutcome } from '../services/capacity-sync.service.js';
+import path from 'node:path';
+
+class CliError extends Error {}
+
+async function withContext<T>(fn: (ctx: Context) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  // CLI output is for people: logs go to stderr and only from warn up unless LOG_LEVEL says otherwise.
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn', pino.destination(2));
+  const ctx = await createContext(config, { logger });
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** A secret from stdin (first line) or from a named environment variable; never from argv. */
+async function readSecret(opts: { passwordStdin?: boolean; passwordEnv?: string }, what: string): Promise<string | undefined> {
+  if (opts.passwordStdin) {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    const line = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+    if (!line) throw new CliError(`${what}: nothing on standard input`);
+    return line;
+  }
+  if (opts.passwordEnv) {
+    const v = process.env[opts.passwordEnv];
+    if (v === undefined) throw new CliError(`${what}: environment variable ${opts.passwordEnv} is not set`);
+    return v;
+  }
+  return undefined;
+}
+
+function table(rows: Record<string, string | number | null>[]): string {
+  if (rows.length === 0) return '(none)';
+  const cols = Object.keys(rows[0]!);
+  const width = (s: string) => [...s].reduce((w, ch) => w + (/[\u1100-\uffff]/.test(ch) ? 2 : 1), 0);
+  const cell = (v: unknown) => (v === null || v === undefined ? '—' : String(v));
+  const w = cols.map((c) => Math.max(width(c), ...rows.map((r) => width(cell(r[c])))));
+  const line = (vals: string[]) => vals.map((v, i) => v + ' '.repeat(w[i]! - width(v))).join('  ').trimEnd();
+  return [line(cols), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n');
+}
+
+function outcomeRow(o: RecordOutcome) {
+  return {
+    instance: o.instance_name,
+    status: o.status,
+    databases: o.counts?.saved ?? null,
+    total: o.counts ? formatBytes(o.counts.total_size_bytes) : null,
+    'new/upd/del/rest': o.counts ? `${o.counts.created}/${o.counts.updated}/${o.counts.deleted}/${o.counts.restored}` : null,
+    ms: o.duration_ms,
+    error: o.error_message ? `[${o.error_code ?? 'skipped'}] ${o.error_message}` : null,
+  };
+}
+
+export function buildCli(): Command {
+  const program = new Command('whalefall')
+    .description('Whalefall (鲸落): database capacity service')
+    .showHelpAfterError()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('serve')
+    .description('run the HTTP service (and the scheduler)')
+    .action(async () => {
+      const { serve } = await import('../server.js');
+      await serve(loadConfig());
+    });
+
+  program
+    .command('migrate')
+    .description('apply store migrations and exit')
+    .action(async () => {
+      const config: Config = loadConfig();
+      const store = openStore({ databaseUrl: config.databaseUrl, sqliteFile: path.join(config.dataDir, 'whalefall.db') });
+      try {
+        const applied = await store.migrate();
+        console.log(applied.length ? `applied: ${applied.join(', ')}` : `store is up to date (${store.describe})`);
+      } finally {
+        await store.close();
+      }
+    });
+
+  const instances = program.command('instances').description('manage monitored instances');
+  instances
+    .command('add')
+    .description('register an instance')
+    .requiredOption('--name <name>', 'unique instance name')
+    .addOption(new Option('--type <db_type>', 'engine').choices([...DB_TYPES]).makeOptionMandatory())
+    .requiredOption('--host <host>', 'host name or IP')
+    .option('--port <port>', 'port (default: the engine default)')
+    .option('--database <name>', 'service/database name where the engine needs one')
+    .option('--credential <name>', 'use an existing credential')
+    .option('--username <user>', 'create a credential for this instance with this user')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--password-env <VAR>', 'read the password from this environment variable')
+    .option('--tag <tag...>', 'tags')
+    .option('--inactive', 'register disabled')
+    .action(async (o) =>
+      withContext(async (ctx) => {
+        let credentialId: number | undefined;
+        let createdCredential = false;
+        if (o.credential && o.username) throw new CliError('give either --credential or --username, not both');
+        if (o.credential) {
+          const c = await ctx.credentials.findByName(o.credential);
+          if (!c) throw new CliError(`credential "${o.credential}" does not exist`);
+          credentialId = c.id;
+        } else if (o.username) {
+          const password = await readSecret(o, '--username');
+          if (password === undefined) throw new CliError('--username needs --password-stdin or --password-env VAR');
+          const c = await ctx.credentials.create({ name: `${o.name}-credential`, db_type: o.type, username: o.username, password }, CLI_ACTOR);
+          credentialId = c.id;
+          createdCredential = true;
+        }
+        const input = { name: o.name, db_type: o.type, host: o.host, port: o.port, database_name: o.database, credential_id: credentialId, tags: o.tag ?? [], is_active: !o.inactive };
+        const inst = await ctx.instances.create(input, CLI_ACTOR).catch(async (err) => {
+          // Nothing half-done: the credential made for this instance goes with it.
+          if (createdCredential && credentialId) await ctx.credentials.delete(credentialId, CLI_ACTOR);
+          throw err;
+        });
+        console.log(`added instance ${inst.name} (id ${inst.id}, ${inst.db_type} ${inst.host}:${inst.port})`);
+      }),
+    );
+  instances
+    .command('list')
+    .description('list instances with their capacity')
+    .option('--json', 'machine-readable output')
+    .action(async (o) =>
+      withContext(async (ctx) => {
+        const list = await ctx.instances.list();
+        if (o.json) return console.log(JSON.stringify(list, null, 2));
+        console.log(
+          table(
+            list.map((i) => ({
+              id: i.id,
+              name: i.name,
+              type: i.db_type,
+              address: `${i.host}:${i.port}`,
+              active: i.is_active ? 'yes' : 'no',
+              databases: i.database_count,
+              total: i.total_size_bytes === null ? null : formatBytes(i.total_size_bytes),
+              last_sync: i.last_sync_at ? `${i.last_sync_status} ${i.last_sync_at}` : null,
+            })),
+          ),
+        );
+      }),
+    );
+  instances
+    .command('test <name>')
+    .description('test the connection of an instance')
+    .action(async (name: string) =>
+      withContext(async (ctx) => {
+        const inst = await ctx.instances.getByName(name);
+        const r = await ctx.capacitySync.testConnection(inst.id);
+        console.log(`ok: ${inst.name} answered in ${r.latency_ms} ms (${r.server_version})`);
+      }),
+    );
+
+  program
+    .command('sync')
+    .description('collect capacity now')
+    .option('--instance <name...>', 'instance name(s)')
+    .option('--all', 'every active instance')
+    .action(async (o) =>
+      withContext(async (ctx) => {
+        if (!o.all && !o.instance) throw new CliError('give --instance NAME or --all');
+        if (o.all && o.instance) throw new CliError('give --instance NAME or --all, not both');
+        const ids = o.all ? ('all-active' as const) : await Promise.all((o.instance as string[]).map(async (n) => (await ctx.instances.getByName(n)).id));
+        const tty = process.stderr.isTTY;
+        const r = await ctx.capacitySync.syncMany(ids, {
+          syncType: 'manual_batch',
+          actor: CLI_ACTOR,
+          onRecord: (rec, done, total) => {
+            const bar = '#'.repeat(Math.round((done / total) * 30)).padEnd(30, '.');
+            const line = `[${bar}] ${done}/${total} ${rec.instance_name}: ${rec.status}`;
+            process.stderr.write(tty ? `\r${line.padEnd(100).slice(0, 100)}${done === total ? '\n' : ''}` : `${line}\n`);
+          },
+        });
+        console.log(table(r.outcomes.map(outcomeRow)));
+        const failed = r.outcomes.filter((x) => x.status === 'failed').length;
+        console.log(`session ${r.session_id}: ${r.status} (${r.outcomes.length - failed} ok, ${failed} failed)`);
+        if (failed > 0) process.exitCode = 1;
+      }),
+    );
+
+  const users = program.command('users').description('manage users');
+  users
+    .command('add <username>')
+    .description('create a user (password generated and printed once unless given)')
+    .addOption(new Option('--role <role>').choices([...ROLES]).default('viewer'))
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--password-env <VAR>', 'read the password from this environment variable')
+    .action(async (username: string, o) =>
+      withContext(async (ctx) => {
+        const given = await readSecret(o, 'password');
+        const password = given ?? generatePassword();
+        const u = await ctx.auth.createUser({ username, password, role: o.role }, CLI_ACTOR);
+        console.log(`created user ${u.username} (${u.role})${given ? '' : `, password: ${password}`}`);
+      }),
+    );
+  users
+    .command('passwd <username>')
+    .description('set a new password (generated and printed once unless given)')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--password-env <VAR>', 'read the password from this environment variable')
+    .action(async (username: string, o) =>
+      withContext(async (ctx) => {
+        const u = await ctx.auth.userByName(username);
+        const given = await readSecret(o, 'password');
+        const password = given ?? generatePassword();
+        await ctx.auth.updateUser(u.id, { password }, CLI_ACTOR);
+        console.log(`password of ${u.username} changed${given ? '' : `: ${password}`}`);
+      }),
+    );
+  users
+    .command('list')
+    .description('list users')
+    .action(async () => withContext(async (ctx) => console.log(table((await ctx.auth.listUsers()).map((u) => ({ id: u.id, username: u.username, role: u.role, active: u.is_active ? 'yes' : 'no' }))))));
+
+  const tokens = program.command('tokens').description('API tokens for scripts');
+  tokens
+    .command('create')
+    .description('create a bearer token (printed once)')
+    .requiredOption('--user <username>', 'owner')
+    .requiredOption('--name <name>', 'what the token is for')
+    .option('--expires-in-days <n>', 'expiry')
+    .action(async (o) =>
+      withContext(async (ctx) => {
+        const u = await ctx.auth.userByName(o.user);
+        const t = await ctx.auth.createToken(u.id, { name: o.name, expires_in_days: o.expiresInDays }, CLI_ACTOR);
+        console.log(t.token);
+      }),
+    );
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildCli().parseAsync(process.argv);
+  } catch (err) {
+    const msg = err instanceof AppError || err instanceof CliError ? err.message : errorMessage(err);
+    process.stderr.write(`whalefall: ${msg.split('\n')[0]}\n`);
+    process.exitCode = 1;
+  }
+}
+
+if (process.argv[1] && fs.realpathSync(process.argv[1]).match(/(whalefall\.mjs|cli[/\\]main\.ts)$/)) await main();

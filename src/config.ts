@@ -1,0 +1,89 @@
+/**
+ * Every environment variable Whalefall reads, typed, with its default.
+ * The README's configuration table mirrors this file; keep them together.
+ */
+import path from 'node:path';
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** unset → SQLite file `${dataDir}/whalefall.db`; `postgres://…` → PostgreSQL store. */
+  databaseUrl: string | undefined;
+  secretKey: string | undefined;
+  adminPassword: string | undefined;
+  timeZone: string;
+  scheduler: boolean;
+  syncCron: string;
+  syncConcurrency: number;
+  connectTimeoutMs: number;
+  syncTimeoutMs: number;
+  queue: 'local' | 'pg-boss';
+  logLevel: string;
+  /** Set the Secure flag on the session cookie (put Whalefall behind HTTPS). */
+  cookieSecure: boolean;
+  /** Web session lifetime. */
+  sessionTtlHours: number;
+  /** Login attempts per IP per minute. */
+  loginRateLimit: number;
+}
+
+export class ConfigError extends Error {}
+
+function int(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return n;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, def: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (/^(on|true|1|yes)$/i.test(raw)) return true;
+  if (/^(off|false|0|no)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be on or off, got "${raw}"`);
+}
+
+export function systemTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const timeZone = env.WHALEFALL_TZ || systemTimeZone();
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+  } catch {
+    throw new ConfigError(`WHALEFALL_TZ is not a known time zone: "${timeZone}"`);
+  }
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must start with postgres:// (unset it to use the embedded SQLite store)');
+  }
+  const queue = (env.WHALEFALL_QUEUE || 'local') as Config['queue'];
+  if (queue !== 'local' && queue !== 'pg-boss') {
+    throw new ConfigError(`WHALEFALL_QUEUE must be local or pg-boss, got "${String(queue)}"`);
+  }
+  return {
+    host: env.HOST || '127.0.0.1',
+    port: int(env, 'PORT', 3000, 0, 65535),
+    dataDir: path.resolve(env.WHALEFALL_DATA_DIR || './data'),
+    databaseUrl,
+    secretKey: env.WHALEFALL_SECRET_KEY || undefined,
+    adminPassword: env.WHALEFALL_ADMIN_PASSWORD || undefined,
+    timeZone,
+    scheduler: bool(env, 'WHALEFALL_SCHEDULER', true),
+    syncCron: env.WHALEFALL_SYNC_CRON || '0 3 * * *',
+    syncConcurrency: int(env, 'WHALEFALL_SYNC_CONCURRENCY', 8, 1, 256),
+    connectTimeoutMs: int(env, 'WHALEFALL_CONNECT_TIMEOUT_MS', 10_000, 100, 600_000),
+    syncTimeoutMs: int(env, 'WHALEFALL_SYNC_TIMEOUT_MS', 300_000, 1_000, 86_400_000),
+    queue,
+    logLevel: env.LOG_LEVEL || 'info',
+    cookieSecure: bool(env, 'WHALEFALL_COOKIE_SECURE', false),
+    sessionTtlHours: int(env, 'WHALEFALL_SESSION_TTL_HOURS', 12, 1, 24 * 90),
+    loginRateLimit: int(env, 'WHALEFALL_LOGIN_RATE_LIMIT', 10, 1, 10_000),
+  };
+}

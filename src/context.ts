@@ -1,0 +1,106 @@
+/**
+ * Wires the store, repositories and services once, for `serve`, the CLI and
+ * tests alike. Nothing here knows about HTTP.
+ */
+import path from 'node:path';
+import type { Config } from './config.js';
+import { getEngine } from './engines/registry.js';
+import type { DbType, Engine } from './engines/engine.js';
+import { systemClock, type Clock } from './lib/clock.js';
+import { loadKeyRing, type KeyRing } from './lib/crypto.js';
+import { createLogger, type Logger } from './lib/logger.js';
+import { AuditRepository } from './store/audit.repository.js';
+import { CapacityRepository } from './store/capacity.repository.js';
+import { CredentialsRepository } from './store/credentials.repository.js';
+import { openStore, type Store } from './store/db.js';
+import { InstancesRepository } from './store/instances.repository.js';
+import { SyncRepository } from './store/sync.repository.js';
+import { UsersRepository } from './store/users.repository.js';
+import { AuditService } from './services/audit.service.js';
+import { AuthService } from './services/auth.service.js';
+import { CapacitySyncService } from './services/capacity-sync.service.js';
+import { CapacityService } from './services/capacity.service.js';
+import { CredentialsService } from './services/credentials.service.js';
+import { InstancesService } from './services/instances.service.js';
+
+export interface Context {
+  config: Config;
+  store: Store;
+  logger: Logger;
+  clock: Clock;
+  keys: KeyRing;
+  repos: {
+    instances: InstancesRepository;
+    capacity: CapacityRepository;
+    sync: SyncRepository;
+    users: UsersRepository;
+    credentials: CredentialsRepository;
+    audit: AuditRepository;
+  };
+  audit: AuditService;
+  auth: AuthService;
+  credentials: CredentialsService;
+  instances: InstancesService;
+  capacitySync: CapacitySyncService;
+  capacity: CapacityService;
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** Tests swap engines (e.g. a flaky one) without touching the registry. */
+  engineFor?: (dbType: DbType) => Engine;
+  /** Use this store instead of opening the configured one. */
+  store?: Store;
+}
+
+export async function createContext(config: Config, opts: ContextOptions = {}): Promise<Context> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const clock = opts.clock ?? systemClock;
+  const store =
+    opts.store ?? openStore({ databaseUrl: config.databaseUrl, sqliteFile: path.join(config.dataDir, 'whalefall.db') });
+  const applied = await store.migrate();
+  if (applied.length) logger.info({ migrations: applied, store: store.describe }, 'store migrated');
+  const keys = loadKeyRing(config.dataDir, config.secretKey);
+  const db = store.db;
+  const repos = {
+    instances: new InstancesRepository(db),
+    capacity: new CapacityRepository(db),
+    sync: new SyncRepository(db),
+    users: new UsersRepository(db),
+    credentials: new CredentialsRepository(db),
+    audit: new AuditRepository(db),
+  };
+  const audit = new AuditService(repos.audit, clock);
+  const credentials = new CredentialsService(repos.credentials, repos.instances, keys, clock, audit);
+  const instances = new InstancesService(repos.instances, credentials, clock, audit);
+  const auth = new AuthService(repos.users, clock, audit, config.sessionTtlHours);
+  const capacitySync = new CapacitySyncService({
+    config,
+    clock,
+    logger,
+    engineFor: opts.engineFor ?? getEngine,
+    instances: repos.instances,
+    capacity: repos.capacity,
+    sync: repos.sync,
+    credentials,
+    audit,
+  });
+  const capacity = new CapacityService(repos.capacity, repos.instances, repos.sync, clock, config.timeZone);
+  return {
+    config,
+    store,
+    logger,
+    clock,
+    keys,
+    repos,
+    audit,
+    auth,
+    credentials,
+    instances,
+    capacitySync,
+    capacity,
+    close: () => store.close(),
+  };
+}

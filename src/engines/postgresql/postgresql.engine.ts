@@ -1,0 +1,198 @@
+/**
+ * PostgreSQL: every database that accepts connections, sized with
+ * pg_database_size(). Measuring needs CONNECT on the database or membership
+ * of pg_read_all_stats; a database we may not measure, or one left invalid by
+ * an interrupted DROP DATABASE, is reported with an error for itself alone.
+ */
+import net from 'node:net';
+import pg from 'pg';
+import { SyncError } from '../../lib/errors.js';
+import { withTimeout } from '../../lib/timeout.js';
+import type { CollectedDatabase, Collection, ConnectTarget, Engine, EngineSession } from '../engine.js';
+import { bytes, classified, classify, closeWithin, errorCode, type Verdict } from '../common.js';
+
+const METHOD = 'pg_database_size';
+
+/**
+ * The client-side query_timeout fires this long after the server-side
+ * statement_timeout: the server's cancel (57014) leaves the connection usable,
+ * whereas pg's client-side timeout leaves the query running on the wire. The
+ * client timer is only the backstop for a server that stopped answering.
+ */
+const CLIENT_TIMEOUT_SLACK_MS = 2000;
+
+const SQLSTATE: Record<string, Verdict> = {
+  '28P01': ['auth', '认证失败'],
+  '28000': ['auth', '认证失败 (pg_hba.conf 拒绝)'],
+  '42501': ['permission', '权限不足'],
+  '57014': ['timeout', '查询超时'],
+  '3D000': ['connection', '数据库不存在'],
+  '53300': ['connection', '连接数已满'],
+  '57P01': ['connection', '服务器正在关闭'],
+  '57P03': ['connection', '服务器暂不接受连接'],
+};
+
+function pgVerdict(err: unknown): Verdict | null {
+  const code = errorCode(err);
+  if (code && SQLSTATE[code]) return SQLSTATE[code];
+  if (code?.startsWith('08')) return ['connection', '连接异常'];
+  const msg = err instanceof Error ? err.message : '';
+  // pg's own timers and socket-end reports carry no code, only these messages.
+  if (msg === 'timeout expired' || msg === 'Query read timeout') return ['timeout', '连接超时'];
+  if (msg.startsWith('Connection terminated')) return ['connection', '连接中断'];
+  return null;
+}
+
+const classifyError = (err: unknown, target: ConnectTarget): SyncError => classify(err, target, pgVerdict);
+
+/** An error the server sent (SQLSTATE) leaves the session usable; a dead socket or client timeout does not. */
+const isServerError = (err: unknown): boolean => err instanceof pg.DatabaseError;
+
+/** Only databases one can connect to; templates are not the DBA's data. */
+const LIST = `
+  SELECT oid, datname, datconnlimit = -2 AS invalid,
+         has_database_privilege(oid, 'CONNECT') OR pg_has_role('pg_read_all_stats', 'MEMBER') AS allowed
+  FROM pg_database
+  WHERE datallowconn AND NOT datistemplate`;
+
+/** CASE keeps pg_database_size() away from databases it would fail on, so one query serves all. */
+const LIST_WITH_SIZES = `
+  SELECT oid, datname, invalid, allowed,
+         CASE WHEN allowed AND NOT invalid THEN pg_database_size(oid) END AS size
+  FROM (${LIST}) d
+  ORDER BY datname`;
+
+interface DbRow {
+  oid: number;
+  datname: string;
+  invalid: boolean;
+  allowed: boolean;
+  size?: unknown;
+}
+
+const NO_PRIVILEGE = '无 CONNECT 权限: no CONNECT privilege (grant CONNECT or pg_read_all_stats)';
+const INVALID = '数据库无效 (DROP DATABASE 被中断，需再次 DROP): invalid database (interrupted DROP DATABASE)';
+/** pg_database_size(oid) returns NULL when the database's directory is gone. */
+const VANISHED = '无法获取大小 (数据库可能在采集期间被删除): size unavailable (dropped during collection?)';
+
+function database(name: string, size: number | null, error?: string): CollectedDatabase {
+  return {
+    database_name: name,
+    is_system: false,
+    size_bytes: size,
+    data_bytes: null,
+    index_bytes: null,
+    log_bytes: null,
+    free_bytes: null,
+    used_bytes: null,
+    method: METHOD,
+    ...(error === undefined ? {} : { error }),
+  };
+}
+
+/** Why a listed database is not measured, or null when it may be. */
+const refusal = (row: DbRow): string | null => (row.invalid ? INVALID : row.allowed ? null : NO_PRIVILEGE);
+
+function fromSize(row: DbRow, rawSize: unknown): CollectedDatabase {
+  const size = bytes(rawSize, `pg_database_size(${row.datname})`);
+  return size === null ? database(row.datname, null, VANISHED) : database(row.datname, size);
+}
+
+class PostgresqlSession implements EngineSession {
+  constructor(
+    private readonly client: pg.Client,
+    private readonly socket: net.Socket,
+    private readonly target: ConnectTarget,
+  ) {}
+
+  serverVersion(): Promise<string> {
+    return classified(async () => {
+      const res = await this.client.query<{ server_version: string }>('SHOW server_version');
+      return res.rows[0]?.server_version ?? '';
+    }, (err) => classifyError(err, this.target));
+  }
+
+  collect(): Promise<Collection> {
+    return classified(async () => {
+      const server_version = await this.serverVersion();
+      const warnings: string[] = [];
+      let databases: CollectedDatabase[];
+      try {
+        const res = await this.client.query<DbRow>(LIST_WITH_SIZES);
+        databases = res.rows.map((row) => {
+          const why = refusal(row);
+          return why ? database(row.datname, null, why) : fromSize(row, row.size);
+        });
+      } catch (err) {
+        if (!isServerError(err)) throw err;
+        warnings.push(`批量容量查询失败，已改为逐库查询 (bulk size query failed, measured one by one): ${classifyError(err, this.target).message}`);
+        databases = await this.oneByOne();
+      }
+      const failed = databases.filter((d) => d.error !== undefined).length;
+      if (failed > 0) warnings.push(`${failed} 个数据库无法测量容量 (${failed} database(s) could not be measured)`);
+      return { databases, warnings, server_version };
+    }, (err) => classifyError(err, this.target));
+  }
+
+  /** Fallback: one query per database, each failure kept on its own database. */
+  private async oneByOne(): Promise<CollectedDatabase[]> {
+    const list = await this.client.query<DbRow>(`${LIST} ORDER BY datname`);
+    const out: CollectedDatabase[] = [];
+    for (const row of list.rows) {
+      const why = refusal(row);
+      if (why) {
+        out.push(database(row.datname, null, why));
+        continue;
+      }
+      try {
+        const res = await this.client.query<{ size: unknown }>('SELECT pg_database_size($1::oid) AS size', [row.oid]);
+        out.push(fromSize(row, res.rows[0]?.size));
+      } catch (err) {
+        if (!isServerError(err)) throw err;
+        out.push(database(row.datname, null, classifyError(err, this.target).message));
+      }
+    }
+    return out;
+  }
+
+  close(): Promise<void> {
+    return closeWithin(this.target.connectTimeoutMs, () => this.client.end(), () => this.socket.destroy());
+  }
+}
+
+export const postgresqlEngine: Engine = {
+  dbType: 'postgresql',
+  label: 'PostgreSQL',
+  defaultPort: 5432,
+  needsDatabaseName: false,
+
+  async connect(target) {
+    // Our own socket, so the hard bound below can destroy it: pg's client.end()
+    // during the handshake only half-closes, and a black hole never answers.
+    const socket = new net.Socket();
+    const client = new pg.Client({
+      host: target.host,
+      port: target.port,
+      user: target.username,
+      password: target.password,
+      database: target.database || 'postgres',
+      application_name: 'whalefall',
+      connectionTimeoutMillis: target.connectTimeoutMs,
+      statement_timeout: target.queryTimeoutMs,
+      query_timeout: target.queryTimeoutMs + CLIENT_TIMEOUT_SLACK_MS,
+      stream: () => socket,
+    });
+    // A connection lost while idle is emitted as 'error'; unheard, it would
+    // crash the process. The next query fails and is classified instead.
+    client.on('error', () => {});
+    try {
+      await withTimeout(client.connect(), target.connectTimeoutMs, 'PostgreSQL 连接', () => socket.destroy());
+    } catch (err) {
+      socket.destroy();
+      throw classifyError(err, target);
+    }
+    return new PostgresqlSession(client, socket, target);
+  },
+
+  classifyError,
+};

@@ -1,0 +1,43 @@
+/**
+ * Who may call what. Every route declares `config.access`: 'public' or the
+ * least role it needs. A route without one is refused at registration
+ * (see app.ts), so a new route cannot ship without a rule.
+ *
+ * Cookie sessions must echo the session's CSRF token in `X-CSRFToken` on
+ * writes; bearer tokens need not (a browser never sends them by itself).
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../lib/errors.js';
+import { roleAtLeast, type Principal, type Role } from '../services/auth.service.js';
+import type { Actor } from '../services/audit.service.js';
+
+export type Access = 'public' | Role;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+}
+
+export const SESSION_COOKIE = 'wf_session';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function checkAccess(req: FastifyRequest, _reply: FastifyReply, access: Access): void {
+  if (access === 'public') return;
+  const p = req.principal;
+  if (!p) throw new AppError('unauthorized', '请先登录 (authentication required)');
+  if (p.via === 'session' && !SAFE_METHODS.has(req.method)) {
+    const header = req.headers['x-csrftoken'];
+    if (typeof header !== 'string' || header !== p.csrfToken) {
+      throw new AppError('forbidden', 'CSRF 校验失败：请求缺少有效的 X-CSRFToken 头 (missing or invalid X-CSRFToken header)');
+    }
+  }
+  if (!roleAtLeast(p.role, access)) throw new AppError('forbidden', `权限不足：需要 ${access} 角色 (requires role ${access})`);
+}
+
+export function actorOf(req: FastifyRequest): Actor {
+  return { userId: req.principal?.id ?? null, username: req.principal?.username ?? null, sourceIp: req.ip };
+}

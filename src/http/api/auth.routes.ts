@@ -1,0 +1,67 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Context } from '../../context.js';
+import { actorOf, SESSION_COOKIE } from '../access.js';
+import { IdParams, ok } from '../envelope.js';
+
+export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+  app.post(
+    '/api/auth/login',
+    {
+      config: { access: 'public', rateLimit: { max: ctx.config.loginRateLimit, timeWindow: '1 minute' } },
+      schema: {
+        tags: ['auth'],
+        summary: 'Log in; sets the session cookie and returns the CSRF token',
+        body: Type.Object({ username: Type.String({ maxLength: 64 }), password: Type.String({ maxLength: 256 }) }, { additionalProperties: false }),
+      },
+    },
+    async (req, reply) => {
+      const r = await ctx.auth.login(req.body.username, req.body.password, req.ip);
+      reply.setCookie(SESSION_COOKIE, r.token, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: ctx.config.cookieSecure,
+        expires: r.expiresAt,
+      });
+      return ok({ user: r.user, csrf_token: r.csrfToken, expires_at: r.expiresAt.toISOString() });
+    },
+  );
+
+  app.post('/api/auth/logout', { config: { access: 'viewer' }, schema: { tags: ['auth'] } }, async (req, reply) => {
+    await ctx.auth.logout(req.principal!);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return ok(null, '已退出登录');
+  });
+
+  app.get('/api/auth/me', { config: { access: 'viewer' }, schema: { tags: ['auth'] } }, async (req) => {
+    const p = req.principal!;
+    return ok({ id: p.id, username: p.username, role: p.role, locale: p.locale, via: p.via, csrf_token: p.csrfToken ?? null });
+  });
+
+  // API tokens: anyone logged in manages their own; admins see everyone's.
+  app.post(
+    '/api/tokens',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Create a bearer token for scripts (shown once in data.token)',
+        body: Type.Object({ name: Type.String({ maxLength: 128 }), expires_in_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })) }, { additionalProperties: false }),
+      },
+    },
+    async (req, reply) => {
+      const t = await ctx.auth.createToken(req.principal!.id, req.body, actorOf(req));
+      return reply.status(201).send(ok(t, '令牌已创建，只显示这一次 (shown once)'));
+    },
+  );
+  app.get('/api/tokens', { config: { access: 'viewer' }, schema: { tags: ['auth'] } }, async (req) => {
+    const p = req.principal!;
+    return ok(await ctx.auth.listTokens(p.role === 'admin' ? undefined : p.id));
+  });
+  app.delete('/api/tokens/:id', { config: { access: 'viewer' }, schema: { tags: ['auth'], params: IdParams } }, async (req) => {
+    const p = req.principal!;
+    await ctx.auth.revokeToken(req.params.id, actorOf(req), p.role === 'admin' ? undefined : p.id);
+    return ok(null, '令牌已吊销');
+  });
+};

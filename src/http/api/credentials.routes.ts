@@ -1,0 +1,39 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Context } from '../../context.js';
+import { DB_TYPES } from '../../engines/engine.js';
+import { actorOf } from '../access.js';
+import { IdParams, ok } from '../envelope.js';
+
+const DbType = Type.Union(DB_TYPES.map((t) => Type.Literal(t)));
+const fields = {
+  name: Type.String({ maxLength: 128 }),
+  db_type: Type.Union([DbType, Type.Null()]),
+  username: Type.String({ maxLength: 256 }),
+  password: Type.String({ maxLength: 1024, description: 'write-only: never returned' }),
+};
+
+export const credentialsRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+  const base = { tags: ['credentials'] };
+  app.get('/api/credentials', { config: { access: 'admin' }, schema: base }, async () => ok(await ctx.credentials.list()));
+  app.post(
+    '/api/credentials',
+    {
+      config: { access: 'admin' },
+      schema: { ...base, body: Type.Object({ ...fields, db_type: Type.Optional(fields.db_type) }, { additionalProperties: false }) },
+    },
+    async (req, reply) => reply.status(201).send(ok(await ctx.credentials.create(req.body, actorOf(req)))),
+  );
+  app.get('/api/credentials/:id', { config: { access: 'admin' }, schema: { ...base, params: IdParams } }, async (req) =>
+    ok(await ctx.credentials.get(req.params.id)),
+  );
+  app.patch(
+    '/api/credentials/:id',
+    { config: { access: 'admin' }, schema: { ...base, params: IdParams, body: Type.Partial(Type.Object(fields), { additionalProperties: false }) } },
+    async (req) => ok(await ctx.credentials.update(req.params.id, req.body, actorOf(req))),
+  );
+  app.delete('/api/credentials/:id', { config: { access: 'admin' }, schema: { ...base, params: IdParams } }, async (req) => {
+    await ctx.credentials.delete(req.params.id, actorOf(req));
+    return ok(null, '凭据已删除');
+  });
+};

@@ -1,0 +1,97 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Context } from '../../context.js';
+import { DB_TYPES } from '../../engines/engine.js';
+import { actorOf } from '../access.js';
+import { IdParams, ok } from '../envelope.js';
+
+const DbType = Type.Union(DB_TYPES.map((t) => Type.Literal(t)));
+const Options = Type.Object(
+  {
+    connect_timeout_ms: Type.Optional(Type.Integer()),
+    query_timeout_ms: Type.Optional(Type.Integer()),
+    method: Type.Optional(Type.String({ maxLength: 16 })),
+    exclude: Type.Optional(Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })),
+  },
+  { additionalProperties: false },
+);
+const fields = {
+  name: Type.String({ maxLength: 128 }),
+  db_type: DbType,
+  host: Type.String({ maxLength: 255 }),
+  port: Type.Integer({ minimum: 1, maximum: 65535 }),
+  database_name: Type.Union([Type.String({ maxLength: 255 }), Type.Null()]),
+  credential_id: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+  is_active: Type.Boolean(),
+  description: Type.Union([Type.String({ maxLength: 2000 }), Type.Null()]),
+  tags: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 50 }),
+  options: Options,
+};
+const CreateBody = Type.Object(
+  {
+    ...fields,
+    port: Type.Optional(fields.port),
+    database_name: Type.Optional(fields.database_name),
+    credential_id: Type.Optional(fields.credential_id),
+    is_active: Type.Optional(fields.is_active),
+    description: Type.Optional(fields.description),
+    tags: Type.Optional(fields.tags),
+    options: Type.Optional(fields.options),
+  },
+  { additionalProperties: false },
+);
+const DateStr = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
+
+export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+  const base = { tags: ['instances'] };
+  app.get(
+    '/api/instances',
+    {
+      config: { access: 'viewer' },
+      schema: { ...base, querystring: Type.Object({ db_type: Type.Optional(DbType), is_active: Type.Optional(Type.Boolean()) }, { additionalProperties: false }) },
+    },
+    async (req) => ok(await ctx.instances.list({ dbType: req.query.db_type, active: req.query.is_active })),
+  );
+  app.post('/api/instances', { config: { access: 'admin' }, schema: { ...base, body: CreateBody } }, async (req, reply) =>
+    reply.status(201).send(ok(await ctx.instances.create(req.body, actorOf(req)))),
+  );
+  app.get('/api/instances/:id', { config: { access: 'viewer' }, schema: { ...base, params: IdParams } }, async (req) =>
+    ok(await ctx.instances.get(req.params.id)),
+  );
+  app.patch(
+    '/api/instances/:id',
+    { config: { access: 'admin' }, schema: { ...base, params: IdParams, body: Type.Partial(Type.Object(fields), { additionalProperties: false }) } },
+    async (req) => ok(await ctx.instances.update(req.params.id, req.body, actorOf(req))),
+  );
+  app.delete('/api/instances/:id', { config: { access: 'admin' }, schema: { ...base, params: IdParams } }, async (req) => {
+    await ctx.instances.delete(req.params.id, actorOf(req));
+    return ok(null, '实例已删除');
+  });
+  app.post('/api/instances/:id/test-connection', { config: { access: 'operator' }, schema: { ...base, params: IdParams } }, async (req) => {
+    const r = await ctx.capacitySync.testConnection(req.params.id);
+    return ok(r, `连接成功 (${r.server_version})`);
+  });
+  app.get('/api/instances/:id/databases', { config: { access: 'viewer' }, schema: { ...base, params: IdParams } }, async (req) =>
+    ok(await ctx.capacity.databases(req.params.id)),
+  );
+  app.get(
+    '/api/instances/:id/capacity',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        ...base,
+        params: IdParams,
+        querystring: Type.Object(
+          { from: Type.Optional(DateStr), to: Type.Optional(DateStr), period: Type.Optional(Type.String({ maxLength: 16 })) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => ok(await ctx.capacity.history(req.params.id, req.query)),
+  );
+  app.get(
+    '/api/instances/:id/sync-records',
+    { config: { access: 'viewer' }, schema: { ...base, params: IdParams, querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }) } },
+    async (req) => ok(await ctx.capacity.syncRecords(req.params.id, req.query.limit ?? 50)),
+  );
+};

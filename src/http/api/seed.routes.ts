@@ -1,0 +1,21 @@
+/** The original (seed) paths, kept byte-compatible: response shapes and messages. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Context } from '../../context.js';
+import { actorOf } from '../access.js';
+import { IdParams, ok } from '../envelope.js';
+
+export const seedRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+  app.post(
+    '/database-sizes/instances/:id/sync-capacity',
+    { config: { access: 'operator' }, schema: { tags: ['seed'], summary: '同步容量 (manual sync of one instance)', params: IdParams } },
+    async (req) => {
+      const r = await ctx.capacitySync.syncInstance(req.params.id, actorOf(req));
+      return ok(r.data, r.message);
+    },
+  );
+  app.get(
+    '/instances/api/instances/total-sizes',
+    { config: { access: 'viewer' }, schema: { tags: ['seed'], summary: '[{instance_id, total_size_mb}] for every instance' } },
+    async () => ok(await ctx.instances.totalSizes()),
+  );
+};

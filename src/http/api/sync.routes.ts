@@ -1,0 +1,39 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Context } from '../../context.js';
+import { actorOf } from '../access.js';
+import { ok } from '../envelope.js';
+
+export const syncRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+  const base = { tags: ['sync'] };
+  app.post(
+    '/api/sync/capacity',
+    {
+      config: { access: 'operator' },
+      schema: {
+        ...base,
+        summary: 'Batch sync: the given instances, or every active one; returns the session at once',
+        body: Type.Optional(Type.Object({ instance_ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 10000 })) }, { additionalProperties: false })),
+      },
+    },
+    async (req, reply) => {
+      const ids = req.body?.instance_ids;
+      const started = await ctx.capacitySync.startMany(ids && ids.length ? ids : 'all-active', { syncType: 'manual_batch', actor: actorOf(req) });
+      started.done.catch((err) => req.log.error({ err, session_id: started.session_id }, 'batch sync crashed'));
+      return reply.status(202).send(ok({ session_id: started.session_id, total_instances: started.total }, `已开始批量同步 ${started.total} 个实例`));
+    },
+  );
+  app.get(
+    '/api/sync-sessions',
+    {
+      config: { access: 'viewer' },
+      schema: { ...base, querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })), offset: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false }) },
+    },
+    async (req) => ok(await ctx.capacity.sessions(req.query.limit ?? 50, req.query.offset ?? 0)),
+  );
+  app.get(
+    '/api/sync-sessions/:id',
+    { config: { access: 'viewer' }, schema: { ...base, params: Type.Object({ id: Type.String({ format: 'uuid' }) }) } },
+    async (req) => ok(await ctx.capacity.session(req.params.id)),
+  );
+};

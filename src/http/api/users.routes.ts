@@ -1,0 +1,51 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Context } from '../../context.js';
+import { ROLES } from '../../services/auth.service.js';
+import { actorOf } from '../access.js';
+import { IdParams, ok } from '../envelope.js';
+
+const Role = Type.Union(ROLES.map((r) => Type.Literal(r)));
+
+export const usersRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+  app.get('/api/users', { config: { access: 'admin' }, schema: { tags: ['users'] } }, async () => ok(await ctx.auth.listUsers()));
+  app.post(
+    '/api/users',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['users'],
+        body: Type.Object({ username: Type.String({ maxLength: 64 }), password: Type.String({ maxLength: 256 }), role: Type.Optional(Role) }, { additionalProperties: false }),
+      },
+    },
+    async (req, reply) => reply.status(201).send(ok(await ctx.auth.createUser(req.body, actorOf(req)))),
+  );
+  app.patch(
+    '/api/users/:id',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['users'],
+        params: IdParams,
+        body: Type.Object(
+          {
+            password: Type.Optional(Type.String({ maxLength: 256 })),
+            role: Type.Optional(Role),
+            is_active: Type.Optional(Type.Boolean()),
+            locale: Type.Optional(Type.Union([Type.Literal('zh-CN'), Type.Literal('en')])),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => ok(await ctx.auth.updateUser(req.params.id, req.body, actorOf(req))),
+  );
+  app.get(
+    '/api/audit',
+    {
+      config: { access: 'admin' },
+      schema: { tags: ['users'], querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), offset: Type.Optional(Type.Integer({ minimum: 0 })) }) },
+    },
+    async (req) => ok(await ctx.audit.list(req.query.limit ?? 100, req.query.offset ?? 0)),
+  );
+};

@@ -1,0 +1,134 @@
+/**
+ * buildApp(ctx): the Fastify factory used by `serve` and by tests.
+ * Routes stay thin (validate → service → reply); this file wires plugins,
+ * authentication, the access rule of every route and the error envelope.
+ */
+import Fastify, { type FastifyError } from 'fastify';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Context } from '../context.js';
+import { AppError, type AppErrorKind } from '../lib/errors.js';
+import { checkAccess, SESSION_COOKIE } from './access.js';
+import { authRoutes } from './api/auth.routes.js';
+import { credentialsRoutes } from './api/credentials.routes.js';
+import { healthRoutes } from './api/health.routes.js';
+import { instancesRoutes } from './api/instances.routes.js';
+import { seedRoutes } from './api/seed.routes.js';
+import { syncRoutes } from './api/sync.routes.js';
+import { usersRoutes } from './api/users.routes.js';
+
+const STATUS: Record<AppErrorKind, number> = {
+  validation: 400,
+  sync_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+};
+
+
+export async function buildApp(ctx: Context) {
+  const app = Fastify({
+    loggerInstance: ctx.logger,
+    trustProxy: false,
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Every route must say who may call it.
+  app.addHook('onRoute', (route) => {
+    const access = route.config?.access;
+    if (access === undefined && !route.url.startsWith('/docs')) {
+      throw new Error(`route ${route.method} ${route.url} has no access rule (config.access)`);
+    }
+  });
+
+  await app.register(cookie);
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+  });
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_req, c) => ({
+      statusCode: 429,
+      success: false,
+      error: `请求过于频繁，请 ${Math.ceil(c.ttl / 1000)} 秒后再试 (too many requests)`,
+      error_code: 'rate_limited',
+    }),
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Whalefall API', version: '0.1.0', description: '鲸落 database capacity service' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          cookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
+        },
+      },
+      security: [{ bearer: [] }, { cookie: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' }, staticCSP: true });
+
+  // Who is calling: a bearer token, else the session cookie.
+  app.addHook('onRequest', async (req) => {
+    const auth = req.headers.authorization;
+    if (auth?.startsWith('Bearer ')) {
+      req.principal = await ctx.auth.fromBearer(auth.slice(7).trim());
+      if (!req.principal) throw new AppError('unauthorized', 'API 令牌无效、已过期或已吊销 (invalid, expired or revoked token)');
+      return;
+    }
+    const sid = req.cookies[SESSION_COOKIE];
+    if (sid) req.principal = await ctx.auth.fromSessionCookie(sid);
+  });
+  app.addHook('preHandler', async (req, reply) => {
+    const access = req.routeOptions.config?.access;
+    if (access) checkAccess(req, reply, access);
+    else if (!req.url.startsWith('/docs')) throw new AppError('forbidden', 'route without access rule');
+  });
+
+  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
+    if (err instanceof AppError) {
+      return reply.status(STATUS[err.kind]).send({ success: false, error: err.message, ...(err.code ? { error_code: err.code } : {}), ...err.extra });
+    }
+    const fe = err as FastifyError;
+    if (fe.validation) {
+      return reply.status(400).send({ success: false, error: `请求参数无效 (invalid request): ${fe.message}`, error_code: 'validation' });
+    }
+    if (fe.statusCode && fe.statusCode < 500) {
+      return reply.status(fe.statusCode).send({ success: false, error: fe.message, error_code: fe.code });
+    }
+    req.log.error({ err }, 'unhandled error');
+    return reply.status(500).send({ success: false, error: '服务器内部错误 (internal error)，详情见服务日志', error_code: 'internal' });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.status(404).send({ success: false, error: `未找到 ${req.method} ${req.url.split('?')[0]} (not found)`, error_code: 'not_found' });
+  });
+
+  await app.register(healthRoutes(ctx));
+  await app.register(authRoutes(ctx));
+  await app.register(usersRoutes(ctx));
+  await app.register(credentialsRoutes(ctx));
+  await app.register(instancesRoutes(ctx));
+  await app.register(syncRoutes(ctx));
+  await app.register(seedRoutes(ctx));
+  return app;
+}

@@ -1,0 +1,132 @@
+/**
+ * Secrets at rest and in transit through the app.
+ * - Credential passwords: AES-256-GCM, `v1:<keyId>:<iv>:<tag>:<ciphertext>` (base64url);
+ *   the key id is stored beside each value so keys can be rotated.
+ * - User passwords: scrypt (N=2^15, r=8, p=1), `scrypt$N$r$p$salt$hash`.
+ * - Session cookies and API tokens: random 32 bytes, only their SHA-256 is stored.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const scryptAsync = promisify(crypto.scrypt) as (
+  password: crypto.BinaryLike,
+  salt: crypto.BinaryLike,
+  keylen: number,
+  options: crypto.ScryptOptions,
+) => Promise<Buffer>;
+
+export interface KeyRing {
+  currentId: string;
+  keys: Map<string, Buffer>;
+}
+
+export function keyId(key: Buffer): string {
+  return crypto.createHash('sha256').update(key).digest('hex').slice(0, 12);
+}
+
+/** A 32-byte key given as base64/hex, or any passphrase (stretched with scrypt). */
+export function keyFromSecret(secret: string): Buffer {
+  const trimmed = secret.trim();
+  if (/^[0-9a-f]{64}$/i.test(trimmed)) return Buffer.from(trimmed, 'hex');
+  const b64 = Buffer.from(trimmed, 'base64');
+  if (b64.length === 32 && /^[A-Za-z0-9+/=_-]+$/.test(trimmed)) return b64;
+  return crypto.scryptSync(trimmed, 'whalefall-secret-key-v1', 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+}
+
+/**
+ * Load the key ring. With `WHALEFALL_SECRET_KEY` set it is the current key;
+ * otherwise `<dataDir>/secret.key` is read, or generated (mode 0600) on first
+ * start. The key file holds one base64 key per line; the last line is current,
+ * older lines still decrypt (rotation).
+ */
+export function loadKeyRing(dataDir: string, secretKey: string | undefined): KeyRing {
+  const keys = new Map<string, Buffer>();
+  const file = path.join(dataDir, 'secret.key');
+  if (fs.existsSync(file)) {
+    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+      if (line.trim()) {
+        const k = Buffer.from(line.trim(), 'base64');
+        if (k.length !== 32) throw new Error(`${file}: every line must be a base64 32-byte key`);
+        keys.set(keyId(k), k);
+      }
+    }
+  }
+  if (secretKey) {
+    const k = keyFromSecret(secretKey);
+    keys.set(keyId(k), k);
+    return { currentId: keyId(k), keys };
+  }
+  if (keys.size === 0) {
+    const k = crypto.randomBytes(32);
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.writeFileSync(file, k.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    keys.set(keyId(k), k);
+  }
+  return { currentId: [...keys.keys()].at(-1)!, keys };
+}
+
+export function encryptSecret(ring: KeyRing, plaintext: string): { value: string; keyId: string } {
+  const key = ring.keys.get(ring.currentId)!;
+  const iv = crypto.randomBytes(12);
+  const cipher = crypto.createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(ring.currentId));
+  const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  const tag = cipher.getAuthTag();
+  const b = (x: Buffer) => x.toString('base64url');
+  return { value: `v1:${ring.currentId}:${b(iv)}:${b(tag)}:${b(ct)}`, keyId: ring.currentId };
+}
+
+export class SecretKeyError extends Error {}
+
+export function decryptSecret(ring: KeyRing, value: string): string {
+  const parts = value.split(':');
+  if (parts.length !== 5 || parts[0] !== 'v1') throw new SecretKeyError('encrypted value has an unknown format');
+  const [, id, iv, tag, ct] = parts as [string, string, string, string, string];
+  const key = ring.keys.get(id);
+  if (!key) throw new SecretKeyError(`encryption key ${id} is not loaded (was WHALEFALL_SECRET_KEY or secret.key changed?)`);
+  const decipher = crypto.createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+  decipher.setAAD(Buffer.from(id));
+  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  try {
+    return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
+  } catch {
+    throw new SecretKeyError(`encrypted value does not authenticate with key ${id}`);
+  }
+}
+
+const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+
+export async function hashPassword(password: string): Promise<string> {
+  const salt = crypto.randomBytes(16);
+  const hash = await scryptAsync(password, salt, 32, SCRYPT);
+  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [, n, r, p, salt, hash] = parts as [string, string, string, string, string, string];
+  const expected = Buffer.from(hash, 'base64');
+  const actual = await scryptAsync(password, Buffer.from(salt, 'base64'), expected.length, {
+    N: Number(n),
+    r: Number(r),
+    p: Number(p),
+    maxmem: SCRYPT.maxmem,
+  });
+  return actual.length === expected.length && crypto.timingSafeEqual(actual, expected);
+}
+
+export function sha256(s: string): string {
+  return crypto.createHash('sha256').update(s).digest('hex');
+}
+
+export function randomToken(prefix = ''): string {
+  return prefix + crypto.randomBytes(32).toString('base64url');
+}
+
+/** A readable random password for generated admin accounts. */
+export function generatePassword(): string {
+  return crypto.randomBytes(15).toString('base64url');
+}

@@ -1,0 +1,186 @@
+/**
+ * Users, roles, web sessions and API tokens.
+ * Roles are ordered: viewer may read; operator may also sync; admin may also
+ * manage instances, credentials, users and tokens of others.
+ */
+import type { Clock } from '../lib/clock.js';
+import { generatePassword, hashPassword, randomToken, sha256, verifyPassword } from '../lib/crypto.js';
+import { AppError } from '../lib/errors.js';
+import type { UsersRepository } from '../store/users.repository.js';
+import type { UserRow } from '../store/schema.js';
+import type { Actor, AuditService } from './audit.service.js';
+import { fail, integer, oneOf, requiredText } from './validate.js';
+
+export const ROLES = ['viewer', 'operator', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export function roleAtLeast(role: string, needed: Role): boolean {
+  return ROLES.indexOf(role as Role) >= ROLES.indexOf(needed);
+}
+
+export interface Principal {
+  id: number;
+  username: string;
+  role: Role;
+  locale: string | null;
+  via: 'session' | 'token';
+  /** Only for cookie sessions: the value the X-CSRFToken header must carry. */
+  csrfToken?: string;
+  sessionId?: string;
+}
+
+export interface PublicUser {
+  id: number;
+  username: string;
+  role: Role;
+  is_active: boolean;
+  locale: string | null;
+  created_at: string;
+}
+
+function toPublicUser(u: UserRow): PublicUser {
+  return { id: u.id, username: u.username, role: u.role as Role, is_active: u.is_active === 1, locale: u.locale, created_at: u.created_at };
+}
+
+const USERNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+function newPassword(value: unknown): string {
+  if (typeof value !== 'string') fail('password', '必须是字符串 (must be a string)');
+  if (value.length < 8) fail('password', '至少 8 个字符 (at least 8 characters)');
+  if (value.length > 256) fail('password', '最多 256 个字符 (at most 256 characters)');
+  return value;
+}
+
+// A fixed hash to spend the same time on unknown users as on known ones.
+let dummyHash: Promise<string> | undefined;
+
+export class AuthService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+    private readonly sessionTtlHours: number,
+  ) {}
+
+  private now(): string {
+    return this.clock.now().toISOString();
+  }
+
+  /**
+   * On first start: create `admin` with the given password, or a generated one
+   * that the caller prints once. Returns the generated password, if any.
+   */
+  async ensureAdmin(password: string | undefined): Promise<{ created: boolean; generatedPassword?: string }> {
+    if ((await this.users.count()) > 0) return { created: false };
+    const pw = password ?? generatePassword();
+    await this.users.insert({ username: 'admin', password_hash: await hashPassword(pw), role: 'admin', now: this.now() });
+    return { created: true, generatedPassword: password ? undefined : pw };
+  }
+
+  async listUsers(): Promise<PublicUser[]> {
+    return (await this.users.list()).map(toPublicUser);
+  }
+
+  async createUser(input: { username?: unknown; password?: unknown; role?: unknown }, actor: Actor): Promise<PublicUser> {
+    const username = requiredText('username', input.username, 64);
+    if (!USERNAME_RE.test(username)) fail('username', '只能包含字母、数字和 . _ @ - (letters, digits, . _ @ -)');
+    const role = oneOf('role', input.role ?? 'viewer', ROLES);
+    const pw = newPassword(input.password);
+    if (await this.users.getByUsername(username)) fail('username', `用户 "${username}" 已存在 (already exists)`);
+    const u = await this.users.insert({ username, password_hash: await hashPassword(pw), role, now: this.now() });
+    await this.audit.record(actor, { action: 'user.create', targetType: 'user', targetId: u.id, details: { username, role } });
+    return toPublicUser(u);
+  }
+
+  async updateUser(id: unknown, input: { password?: unknown; role?: unknown; is_active?: unknown; locale?: unknown }, actor: Actor): Promise<PublicUser> {
+    const userId = integer('id', id, 1, Number.MAX_SAFE_INTEGER);
+    const u = await this.users.get(userId);
+    if (!u) throw new AppError('not_found', `用户 ${userId} 不存在 (user not found)`);
+    const patch: Parameters<UsersRepository['update']>[1] = { updated_at: this.now() };
+    if (input.password !== undefined) patch.password_hash = await hashPassword(newPassword(input.password));
+    if (input.role !== undefined) patch.role = oneOf('role', input.role, ROLES);
+    if (input.is_active !== undefined) {
+      if (typeof input.is_active !== 'boolean') fail('is_active', '必须是 true 或 false (a boolean)');
+      patch.is_active = input.is_active ? 1 : 0;
+    }
+    if (input.locale !== undefined) patch.locale = oneOf('locale', input.locale, ['zh-CN', 'en'] as const);
+    const updated = await this.users.update(userId, patch);
+    if (patch.password_hash || patch.is_active === 0 || (patch.role && patch.role !== u.role)) {
+      await this.users.deleteSessionsOfUser(userId); // credentials or rights changed: log in again
+    }
+    const changed = Object.keys(patch).filter((k) => k !== 'updated_at').map((k) => (k === 'password_hash' ? 'password' : k));
+    await this.audit.record(actor, { action: 'user.update', targetType: 'user', targetId: userId, details: { changed } });
+    return toPublicUser(updated!);
+  }
+
+  async userByName(username: string): Promise<PublicUser> {
+    const u = await this.users.getByUsername(username);
+    if (!u) throw new AppError('not_found', `用户 "${username}" 不存在 (user not found)`);
+    return toPublicUser(u);
+  }
+
+  /** Check a username/password; on success open a web session. */
+  async login(usernameIn: unknown, passwordIn: unknown, sourceIp: string | null) {
+    if (typeof usernameIn !== 'string' || typeof passwordIn !== 'string' || !usernameIn || !passwordIn) {
+      throw new AppError('validation', '请输入用户名和密码 (username and password are required)');
+    }
+    const u = await this.users.getByUsername(usernameIn);
+    const ok = u ? await verifyPassword(passwordIn, u.password_hash) : await verifyPassword(passwordIn, await (dummyHash ??= hashPassword('x')));
+    if (!u || !ok || u.is_active !== 1) {
+      await this.audit.record({ userId: null, username: usernameIn.slice(0, 64), sourceIp }, { action: 'auth.login_failed' });
+      throw new AppError('unauthorized', '用户名或密码错误 (wrong username or password)');
+    }
+    const token = randomToken();
+    const csrf = randomToken();
+    const now = this.clock.now();
+    const expires = new Date(now.getTime() + this.sessionTtlHours * 3600_000);
+    await this.users.insertSession({ id: sha256(token), user_id: u.id, csrf_token: csrf, created_at: now.toISOString(), expires_at: expires.toISOString(), source_ip: sourceIp });
+    await this.users.deleteExpiredSessions(now.toISOString());
+    await this.audit.record({ userId: u.id, username: u.username, sourceIp }, { action: 'auth.login' });
+    return { token, csrfToken: csrf, expiresAt: expires, user: toPublicUser(u) };
+  }
+
+  async logout(p: Principal): Promise<void> {
+    if (p.sessionId) await this.users.deleteSession(p.sessionId);
+  }
+
+  async fromSessionCookie(token: string): Promise<Principal | undefined> {
+    const s = await this.users.findSession(sha256(token), this.now());
+    if (!s) return undefined;
+    return { id: s.id, username: s.username, role: s.role as Role, locale: s.locale, via: 'session', csrfToken: s.csrf_token, sessionId: s.session_id };
+  }
+
+  async fromBearer(token: string): Promise<Principal | undefined> {
+    const t = await this.users.findToken(sha256(token), this.now());
+    if (!t) return undefined;
+    await this.users.touchToken(t.token_id, this.now());
+    return { id: t.id, username: t.username, role: t.role as Role, locale: t.locale, via: 'token' };
+  }
+
+  /** A bearer token for scripts; the clear value is returned once and never stored. */
+  async createToken(userId: number, input: { name?: unknown; expires_in_days?: unknown }, actor: Actor) {
+    const name = requiredText('name', input.name, 128);
+    const days = input.expires_in_days === undefined || input.expires_in_days === null ? null : integer('expires_in_days', input.expires_in_days, 1, 3650);
+    const token = randomToken('wf_');
+    const now = this.clock.now();
+    const row = await this.users.insertToken({
+      user_id: userId,
+      name,
+      token_hash: sha256(token),
+      token_prefix: token.slice(0, 10),
+      created_at: now.toISOString(),
+      expires_at: days ? new Date(now.getTime() + days * 86400_000).toISOString() : null,
+    });
+    await this.audit.record(actor, { action: 'token.create', targetType: 'api_token', targetId: row.id, details: { name, user_id: userId } });
+    return { id: row.id, name: row.name, token, token_prefix: row.token_prefix, expires_at: row.expires_at, created_at: row.created_at };
+  }
+
+  listTokens(userId?: number) {
+    return this.users.listTokens(userId);
+  }
+
+  async revokeToken(id: number, actor: Actor, onlyOwnUserId?: number): Promise<void> {
+    if (!(await this.users.revokeToken(id, this.now(), onlyOwnUserId))) throw new AppError('not_found', `令牌 ${id} 不存在或已吊销 (token not found)`);
+    await this.audit.record(actor, { action: 'token.revoke', targetType: 'api_token', targetId: id });
+  }
+}

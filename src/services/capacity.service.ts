@@ -1,0 +1,109 @@
+/** Read side of capacity: databases of an instance, daily history, sync sessions and records. */
+import { addDays, isIsoDate, localDate, type Clock } from '../lib/clock.js';
+import { AppError } from '../lib/errors.js';
+import { bytesToMb } from '../lib/sizes.js';
+import type { CapacityRepository } from '../store/capacity.repository.js';
+import type { InstancesRepository } from '../store/instances.repository.js';
+import type { SyncInstanceRecordRow, SyncSessionRow } from '../store/schema.js';
+import type { SyncRepository } from '../store/sync.repository.js';
+import { fail } from './validate.js';
+
+const MAX_RANGE_DAYS = 3660;
+
+function durationMs(s: { started_at: string | null; completed_at: string | null }): number | null {
+  return s.started_at && s.completed_at ? new Date(s.completed_at).getTime() - new Date(s.started_at).getTime() : null;
+}
+
+export function toPublicRecord(r: SyncInstanceRecordRow) {
+  return {
+    ...r,
+    total_size_mb: bytesToMb(r.total_size_bytes),
+    details: r.details ? (JSON.parse(r.details) as Record<string, unknown>) : null,
+  };
+}
+
+export function toPublicSession(s: SyncSessionRow) {
+  return { ...s, duration_ms: durationMs(s) };
+}
+
+export class CapacityService {
+  constructor(
+    private readonly capacity: CapacityRepository,
+    private readonly instances: InstancesRepository,
+    private readonly sync: SyncRepository,
+    private readonly clock: Clock,
+    private readonly timeZone: string,
+  ) {}
+
+  private async instance(id: number) {
+    const inst = await this.instances.get(id);
+    if (!inst) throw new AppError('not_found', `实例 ${id} 不存在 (instance not found)`);
+    return inst;
+  }
+
+  /** Online and deleted databases with their latest known size and first/last seen dates. */
+  async databases(instanceId: number) {
+    await this.instance(instanceId);
+    const rows = await this.capacity.listDatabases(instanceId);
+    const list = rows.map((r) => ({
+      database_name: r.database_name,
+      is_system: r.is_system === 1,
+      is_deleted: r.is_deleted === 1,
+      deleted_at: r.deleted_at,
+      first_seen_date: r.first_seen_date,
+      last_seen_date: r.last_seen_date,
+      size_bytes: r.size_bytes ?? null,
+      size_mb: bytesToMb(r.size_bytes ?? null),
+      data_bytes: r.data_bytes ?? null,
+      index_bytes: r.index_bytes ?? null,
+      log_bytes: r.log_bytes ?? null,
+      free_bytes: r.free_bytes ?? null,
+      used_bytes: r.used_bytes ?? null,
+      method: r.method ?? null,
+      error: r.error ?? null,
+      collected_at: r.collected_at ?? null,
+    }));
+    return {
+      instance_id: instanceId,
+      online_count: list.filter((d) => !d.is_deleted).length,
+      deleted_count: list.filter((d) => d.is_deleted).length,
+      databases: list,
+    };
+  }
+
+  /** Daily instance totals; default range the last 30 days in the configured time zone. */
+  async history(instanceId: number, q: { from?: string; to?: string; period?: string }) {
+    await this.instance(instanceId);
+    const period = q.period ?? 'daily';
+    if (period !== 'daily') fail('period', `暂只支持 daily (only "daily" is available; weekly/monthly/quarterly come with aggregation)`);
+    const to = q.to ?? localDate(this.clock.now(), this.timeZone);
+    const from = q.from ?? addDays(to, -29);
+    if (!isIsoDate(from)) fail('from', `"${from}" 不是有效日期 (YYYY-MM-DD)`);
+    if (!isIsoDate(to)) fail('to', `"${to}" 不是有效日期 (YYYY-MM-DD)`);
+    if (from > to) fail('from', '开始日期不能晚于结束日期 (from must not be after to)');
+    if (addDays(from, MAX_RANGE_DAYS) < to) fail('from', `范围不能超过 ${MAX_RANGE_DAYS} 天 (range too long)`);
+    const rows = await this.capacity.instanceHistory(instanceId, from, to);
+    return {
+      instance_id: instanceId,
+      period,
+      from,
+      to,
+      points: rows.map((r) => ({ ...r, total_size_mb: bytesToMb(r.total_size_bytes) })),
+    };
+  }
+
+  async syncRecords(instanceId: number, limit: number) {
+    await this.instance(instanceId);
+    return (await this.sync.recordsOfInstance(instanceId, limit)).map(toPublicRecord);
+  }
+
+  async sessions(limit: number, offset: number) {
+    return (await this.sync.listSessions(limit, offset)).map(toPublicSession);
+  }
+
+  async session(sessionId: string) {
+    const s = await this.sync.getSession(sessionId);
+    if (!s) throw new AppError('not_found', `同步会话 ${sessionId} 不存在 (session not found)`);
+    return { ...toPublicSession(s), records: (await this.sync.records(sessionId)).map(toPublicRecord) };
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Database credentials. Passwords are write-only: encrypted on the way in,
+ * decrypted only to open a connection, never returned.
+ */
+import { DB_TYPES } from '../engines/engine.js';
+import type { Clock } from '../lib/clock.js';
+import { decryptSecret, encryptSecret, type KeyRing } from '../lib/crypto.js';
+import { AppError } from '../lib/errors.js';
+import type { CredentialsRepository } from '../store/credentials.repository.js';
+import type { InstancesRepository } from '../store/instances.repository.js';
+import type { CredentialRow } from '../store/schema.js';
+import type { Actor, AuditService } from './audit.service.js';
+import { fail, oneOf, requiredText } from './validate.js';
+
+export interface PublicCredential {
+  id: number;
+  name: string;
+  db_type: string | null;
+  username: string;
+  has_password: true;
+  key_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CredentialInput {
+  name?: unknown;
+  db_type?: unknown;
+  username?: unknown;
+  password?: unknown;
+}
+
+function toPublic(c: CredentialRow): PublicCredential {
+  return {
+    id: c.id,
+    name: c.name,
+    db_type: c.db_type,
+    username: c.username,
+    has_password: true,
+    key_id: c.key_id,
+    created_at: c.created_at,
+    updated_at: c.updated_at,
+  };
+}
+
+function password(value: unknown): string {
+  if (typeof value !== 'string') fail('password', '必须是字符串 (must be a string)');
+  if (value.length > 1024) fail('password', '长度不能超过 1024 个字符 (at most 1024 characters)');
+  if (value.includes('\u0000')) fail('password', '不能包含 NUL 字符');
+  return value;
+}
+
+export class CredentialsService {
+  constructor(
+    private readonly repo: CredentialsRepository,
+    private readonly instances: InstancesRepository,
+    private readonly keys: KeyRing,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+  ) {}
+
+  async list(): Promise<PublicCredential[]> {
+    return (await this.repo.list()).map(toPublic);
+  }
+
+  async get(id: number): Promise<PublicCredential> {
+    const c = await this.repo.get(id);
+    if (!c) throw new AppError('not_found', `凭据 ${id} 不存在`);
+    return toPublic(c);
+  }
+
+  async create(input: CredentialInput, actor: Actor): Promise<PublicCredential> {
+    const name = requiredText('name', input.name, 128);
+    const dbType = input.db_type === undefined || input.db_type === null ? null : oneOf('db_type', input.db_type, DB_TYPES);
+    const username = requiredText('username', input.username, 256);
+    const pw = password(input.password);
+    if (await this.repo.getByName(name)) throw new AppError('validation', `name: 凭据名称 "${name}" 已存在 (already exists)`);
+    const now = this.clock.now().toISOString();
+    const enc = encryptSecret(this.keys, pw);
+    const row = await this.repo.insert({ name, db_type: dbType, username, password_enc: enc.value, key_id: enc.keyId, created_at: now, updated_at: now });
+    await this.audit.record(actor, { action: 'credential.create', targetType: 'credential', targetId: row.id, details: { name, db_type: dbType, username } });
+    return toPublic(row);
+  }
+
+  async update(id: number, input: CredentialInput, actor: Actor): Promise<PublicCredential> {
+    const current = await this.repo.get(id);
+    if (!current) throw new AppError('not_found', `凭据 ${id} 不存在`);
+    const patch: Record<string, unknown> = {};
+    if (input.name !== undefined) {
+      const name = requiredText('name', input.name, 128);
+      const other = await this.repo.getByName(name);
+      if (other && other.id !== id) throw new AppError('validation', `name: 凭据名称 "${name}" 已存在 (already exists)`);
+      patch.name = name;
+    }
+    if (input.db_type !== undefined) patch.db_type = input.db_type === null ? null : oneOf('db_type', input.db_type, DB_TYPES);
+    if (input.username !== undefined) patch.username = requiredText('username', input.username, 256);
+    if (input.password !== undefined) {
+      const enc = encryptSecret(this.keys, password(input.password));
+      patch.password_enc = enc.value;
+      patch.key_id = enc.keyId;
+    }
+    const now = this.clock.now().toISOString();
+    const row = await this.repo.update(id, { ...patch, updated_at: now });
+    const changed = Object.keys(patch).map((k) => (k === 'password_enc' ? 'password' : k)).filter((k) => k !== 'key_id');
+    await this.audit.record(actor, { action: 'credential.update', targetType: 'credential', targetId: id, details: { changed } });
+    return toPublic(row!);
+  }
+
+  async delete(id: number, actor: Actor): Promise<void> {
+    const current = await this.repo.get(id);
+    if (!current) throw new AppError('not_found', `凭据 ${id} 不存在`);
+    const used = await this.instances.countUsingCredential(id);
+    if (used > 0) throw new AppError('validation', `凭据 "${current.name}" 正被 ${used} 个实例使用，无法删除 (in use by ${used} instances)`);
+    await this.repo.delete(id);
+    await this.audit.record(actor, { action: 'credential.delete', targetType: 'credential', targetId: id, details: { name: current.name } });
+  }
+
+  async exists(id: number): Promise<boolean> {
+    return (await this.repo.get(id)) !== undefined;
+  }
+
+  /** Username and clear password, for opening a connection only. */
+  async reveal(id: number): Promise<{ username: string; password: string } | undefined> {
+    const c = await this.repo.get(id);
+    if (!c) return undefined;
+    return { username: c.username, password: decryptSecret(this.keys, c.password_enc) };
+  }
+
+  async findByName(name: string): Promise<PublicCredential | undefined> {
+    const c = await this.repo.getByName(name);
+    return c ? toPublic(c) : undefined;
+  }
+}
+

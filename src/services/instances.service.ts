@@ -1,0 +1,214 @@
+/** The registry of monitored instances: validation, CRUD, the public shape. */
+import { DB_TYPES, type DbType, type InstanceOptions } from '../engines/engine.js';
+import { getEngine } from '../engines/registry.js';
+import type { Clock } from '../lib/clock.js';
+import { AppError } from '../lib/errors.js';
+import { bytesToMb } from '../lib/sizes.js';
+import type { InstancesRepository } from '../store/instances.repository.js';
+import type { InstanceRow } from '../store/schema.js';
+import type { Actor, AuditService } from './audit.service.js';
+import type { CredentialsService } from './credentials.service.js';
+import { bool, fail, integer, oneOf, requiredText, text } from './validate.js';
+
+export interface InstanceInput {
+  name?: unknown;
+  db_type?: unknown;
+  host?: unknown;
+  port?: unknown;
+  database_name?: unknown;
+  credential_id?: unknown;
+  is_active?: unknown;
+  description?: unknown;
+  tags?: unknown;
+  options?: unknown;
+}
+
+export interface PublicInstance {
+  id: number;
+  name: string;
+  db_type: DbType;
+  host: string;
+  port: number;
+  database_name: string | null;
+  credential_id: number | null;
+  is_active: boolean;
+  description: string | null;
+  tags: string[];
+  options: InstanceOptions;
+  last_connected: string | null;
+  total_size_bytes: number | null;
+  total_size_mb: number | null;
+  database_count: number | null;
+  last_sync_status: string | null;
+  last_sync_at: string | null;
+  last_sync_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export function toPublicInstance(r: InstanceRow): PublicInstance {
+  return {
+    id: r.id,
+    name: r.name,
+    db_type: r.db_type as DbType,
+    host: r.host,
+    port: r.port,
+    database_name: r.database_name,
+    credential_id: r.credential_id,
+    is_active: r.is_active === 1,
+    description: r.description,
+    tags: JSON.parse(r.tags) as string[],
+    options: JSON.parse(r.options) as InstanceOptions,
+    last_connected: r.last_connected,
+    total_size_bytes: r.total_size_bytes,
+    total_size_mb: bytesToMb(r.total_size_bytes),
+    database_count: r.database_count,
+    last_sync_status: r.last_sync_status,
+    last_sync_at: r.last_sync_at,
+    last_sync_error: r.last_sync_error,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+  };
+}
+
+/** Host names, IPv4 and IPv6 literals; nothing that could smuggle a connection-string option. */
+const HOST_RE = /^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*|[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)$/;
+
+function host(value: unknown): string {
+  const h = requiredText('host', value, 255);
+  if (!HOST_RE.test(h)) fail('host', `"${h}" 不是合法的主机名或 IP 地址 (not a valid host name or IP address)`);
+  return h.startsWith('[') ? h.slice(1, -1) : h;
+}
+
+function tags(value: unknown): string[] {
+  if (!Array.isArray(value)) fail('tags', '必须是字符串数组 (an array of strings)');
+  if (value.length > 50) fail('tags', '最多 50 个标签 (at most 50 tags)');
+  const out = value.map((t, i) => requiredText(`tags[${i}]`, t, 64));
+  return [...new Set(out)];
+}
+
+const METHODS = ['logical', 'physical', 'auto'] as const;
+
+function options(value: unknown): InstanceOptions {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('options', '必须是对象 (an object)');
+  const o = value as Record<string, unknown>;
+  const out: InstanceOptions = {};
+  for (const [k, v] of Object.entries(o)) {
+    switch (k) {
+      case 'connect_timeout_ms':
+        out.connect_timeout_ms = integer('options.connect_timeout_ms', v, 100, 600_000);
+        break;
+      case 'query_timeout_ms':
+        out.query_timeout_ms = integer('options.query_timeout_ms', v, 100, 86_400_000);
+        break;
+      case 'method':
+        out.method = oneOf('options.method', v, METHODS);
+        break;
+      case 'exclude':
+        if (!Array.isArray(v) || v.length > 100) fail('options.exclude', '必须是最多 100 个模式的数组 (an array of at most 100 patterns)');
+        out.exclude = v.map((p, i) => requiredText(`options.exclude[${i}]`, p, 255));
+        break;
+      default:
+        fail(`options.${k}`, '未知选项 (unknown option)');
+    }
+  }
+  return out;
+}
+
+export class InstancesService {
+  constructor(
+    private readonly repo: InstancesRepository,
+    private readonly credentials: CredentialsService,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+  ) {}
+
+  async list(filter: { dbType?: string; active?: boolean } = {}): Promise<PublicInstance[]> {
+    return (await this.repo.list(filter)).map(toPublicInstance);
+  }
+
+  async getRow(id: number): Promise<InstanceRow> {
+    const r = await this.repo.get(id);
+    if (!r) throw new AppError('not_found', `实例 ${id} 不存在 (instance not found)`);
+    return r;
+  }
+
+  async get(id: number): Promise<PublicInstance> {
+    return toPublicInstance(await this.getRow(id));
+  }
+
+  async getByName(name: string): Promise<PublicInstance> {
+    const r = await this.repo.getByName(name);
+    if (!r) throw new AppError('not_found', `实例 "${name}" 不存在 (instance not found)`);
+    return toPublicInstance(r);
+  }
+
+  private async credentialId(value: unknown): Promise<number | null> {
+    if (value === null) return null;
+    const id = integer('credential_id', value, 1, Number.MAX_SAFE_INTEGER);
+    if (!(await this.credentials.exists(id))) fail('credential_id', `凭据 ${id} 不存在 (credential not found)`);
+    return id;
+  }
+
+  async create(input: InstanceInput, actor: Actor): Promise<PublicInstance> {
+    const name = requiredText('name', input.name, 128);
+    const dbType = oneOf('db_type', input.db_type, DB_TYPES);
+    const engine = getEngine(dbType);
+    const row = {
+      name,
+      db_type: dbType,
+      host: host(input.host),
+      port: input.port === undefined || input.port === null ? engine.defaultPort : integer('port', input.port, 1, 65535),
+      database_name: text('database_name', input.database_name, 255, { optional: true }) ?? null,
+      credential_id: input.credential_id === undefined ? null : await this.credentialId(input.credential_id),
+      is_active: input.is_active === undefined ? 1 : bool('is_active', input.is_active) ? 1 : 0,
+      description: text('description', input.description, 2000, { optional: true }) ?? null,
+      tags: JSON.stringify(input.tags === undefined ? [] : tags(input.tags)),
+      options: JSON.stringify(input.options === undefined ? {} : options(input.options)),
+    };
+    if (engine.needsDatabaseName && !row.database_name) fail('database_name', `${engine.label} 需要服务名/数据库名 (required for ${engine.label})`);
+    if (await this.repo.getByName(name)) fail('name', `实例名称 "${name}" 已存在 (already exists)`);
+    const now = this.clock.now().toISOString();
+    const created = await this.repo.insert({ ...row, created_at: now, updated_at: now });
+    await this.audit.record(actor, { action: 'instance.create', targetType: 'instance', targetId: created.id, details: { ...row, tags: JSON.parse(row.tags), options: JSON.parse(row.options) } });
+    return toPublicInstance(created);
+  }
+
+  async update(id: number, input: InstanceInput, actor: Actor): Promise<PublicInstance> {
+    const current = await this.getRow(id);
+    const patch: Record<string, unknown> = {};
+    if (input.name !== undefined) {
+      const name = requiredText('name', input.name, 128);
+      const other = await this.repo.getByName(name);
+      if (other && other.id !== id) fail('name', `实例名称 "${name}" 已存在 (already exists)`);
+      patch.name = name;
+    }
+    if (input.db_type !== undefined) patch.db_type = oneOf('db_type', input.db_type, DB_TYPES);
+    if (input.host !== undefined) patch.host = host(input.host);
+    if (input.port !== undefined) patch.port = integer('port', input.port, 1, 65535);
+    if (input.database_name !== undefined) patch.database_name = text('database_name', input.database_name, 255, { optional: true }) ?? null;
+    if (input.credential_id !== undefined) patch.credential_id = await this.credentialId(input.credential_id);
+    if (input.is_active !== undefined) patch.is_active = bool('is_active', input.is_active) ? 1 : 0;
+    if (input.description !== undefined) patch.description = text('description', input.description, 2000, { optional: true }) ?? null;
+    if (input.tags !== undefined) patch.tags = JSON.stringify(tags(input.tags));
+    if (input.options !== undefined) patch.options = JSON.stringify(options(input.options));
+    const engine = getEngine((patch.db_type ?? current.db_type) as DbType);
+    const dbName = 'database_name' in patch ? patch.database_name : current.database_name;
+    if (engine.needsDatabaseName && !dbName) fail('database_name', `${engine.label} 需要服务名/数据库名 (required for ${engine.label})`);
+    if (Object.keys(patch).length === 0) return toPublicInstance(current);
+    const updated = await this.repo.update(id, { ...patch, updated_at: this.clock.now().toISOString() });
+    await this.audit.record(actor, { action: 'instance.update', targetType: 'instance', targetId: id, details: { changed: patch } });
+    return toPublicInstance(updated!);
+  }
+
+  async delete(id: number, actor: Actor): Promise<void> {
+    const current = await this.getRow(id);
+    await this.repo.delete(id);
+    await this.audit.record(actor, { action: 'instance.delete', targetType: 'instance', targetId: id, details: { name: current.name } });
+  }
+
+  /** The seed's `[{instance_id, total_size_mb}]`, one query for the estate. */
+  async totalSizes(): Promise<{ instance_id: number; total_size_mb: number }[]> {
+    return (await this.repo.totalSizes()).map((r) => ({ instance_id: r.id, total_size_mb: bytesToMb(r.total_size_bytes ?? 0) }));
+  }
+}

@@ -1,0 +1,306 @@
+/**
+ * The daily ledger: database_size_stats, instance_databases (lifecycle) and
+ * instance_size_stats. `saveCollection` is the whole of DESIGN.md "Saving one
+ * collection" in one transaction with a bounded number of statements whatever
+ * the number of databases (batched upserts, never a query per database).
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { CollectedDatabase } from '../engines/engine.js';
+import type { Database } from './schema.js';
+
+/** Rows per multi-row statement: 17 parameters a row stays under SQLite's 32,766 and PostgreSQL's 65,535. */
+const CHUNK = 1000;
+
+export interface SaveCollectionInput {
+  instanceId: number;
+  collectedDate: string;
+  collectedAt: string;
+  databases: CollectedDatabase[];
+}
+
+export interface SaveCounts {
+  /** Rows written for the day (one per collected database). */
+  saved: number;
+  /** Of those, rows that did not exist for the day yet. */
+  created: number;
+  /** Of those, rows of the same day overwritten (a second sync the same day). */
+  updated: number;
+  /** Databases seen before and gone now: marked deleted. */
+  deleted: number;
+  /** Databases marked deleted before and present again. */
+  restored: number;
+  /** Databases never seen before on this instance. */
+  new_databases: number;
+  total_size_bytes: number;
+  database_count: number;
+  deleted_names: string[];
+  restored_names: string[];
+}
+
+function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export class CapacityRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /**
+   * Save one successful collection. Callers must never pass an empty list:
+   * "not collected" is not "gone" (the sync service refuses empty collections).
+   * `inTransaction` runs inside the same transaction (e.g. completing the sync record).
+   */
+  async saveCollection(
+    input: SaveCollectionInput,
+    inTransaction?: (trx: Transaction<Database>, counts: SaveCounts) => Promise<void>,
+  ): Promise<SaveCounts> {
+    if (input.databases.length === 0) throw new Error('saveCollection: refusing an empty collection');
+    const { instanceId, collectedDate: day, collectedAt: now } = input;
+    const seen = new Set<string>();
+    for (const d of input.databases) {
+      if (seen.has(d.database_name)) throw new Error(`duplicate database name in collection: ${d.database_name}`);
+      seen.add(d.database_name);
+    }
+
+    return this.db.transaction().execute(async (trx) => {
+      const todayRows = await trx
+        .selectFrom('database_size_stats')
+        .select(['database_name'])
+        .where('instance_id', '=', instanceId)
+        .where('collected_date', '=', day)
+        .execute();
+      const lifecycle = await trx
+        .selectFrom('instance_databases')
+        .select(['database_name', 'is_deleted'])
+        .where('instance_id', '=', instanceId)
+        .execute();
+
+      const today = new Set(todayRows.map((r) => r.database_name));
+      const known = new Map(lifecycle.map((r) => [r.database_name, r.is_deleted === 1]));
+      const created = input.databases.filter((d) => !today.has(d.database_name)).length;
+      const newOnes = input.databases.filter((d) => !known.has(d.database_name));
+      const restoredNames = input.databases.filter((d) => known.get(d.database_name) === true).map((d) => d.database_name);
+      const goneNames = lifecycle.filter((r) => r.is_deleted === 0 && !seen.has(r.database_name)).map((r) => r.database_name);
+      const goneToday = todayRows.map((r) => r.database_name).filter((n) => !seen.has(n));
+
+      // 1. Today's rows: batched upsert. A database that could not be measured
+      //    this time keeps the size measured earlier the same day, if any.
+      for (const part of chunks(input.databases)) {
+        await trx
+          .insertInto('database_size_stats')
+          .values(
+            part.map((d) => ({
+              instance_id: instanceId,
+              database_name: d.database_name,
+              collected_date: day,
+              size_bytes: d.size_bytes,
+              data_bytes: d.data_bytes,
+              index_bytes: d.index_bytes,
+              log_bytes: d.log_bytes,
+              free_bytes: d.free_bytes,
+              used_bytes: d.used_bytes,
+              method: d.method,
+              error: d.error ?? null,
+              collected_at: now,
+              is_deleted: 0,
+              deleted_at: null,
+              created_at: now,
+              updated_at: now,
+            })),
+          )
+          .onConflict((oc) =>
+            oc.columns(['instance_id', 'database_name', 'collected_date']).doUpdateSet((eb) => ({
+              size_bytes: sql<number | null>`COALESCE(${eb.ref('excluded.size_bytes')}, database_size_stats.size_bytes)`,
+              data_bytes: sql<number | null>`COALESCE(${eb.ref('excluded.data_bytes')}, database_size_stats.data_bytes)`,
+              index_bytes: sql<number | null>`COALESCE(${eb.ref('excluded.index_bytes')}, database_size_stats.index_bytes)`,
+              log_bytes: sql<number | null>`COALESCE(${eb.ref('excluded.log_bytes')}, database_size_stats.log_bytes)`,
+              free_bytes: sql<number | null>`COALESCE(${eb.ref('excluded.free_bytes')}, database_size_stats.free_bytes)`,
+              used_bytes: sql<number | null>`COALESCE(${eb.ref('excluded.used_bytes')}, database_size_stats.used_bytes)`,
+              method: eb.ref('excluded.method'),
+              error: eb.ref('excluded.error'),
+              collected_at: eb.ref('excluded.collected_at'),
+              is_deleted: 0,
+              deleted_at: null,
+              updated_at: eb.ref('excluded.updated_at'),
+            })),
+          )
+          .execute();
+      }
+
+      // 2. Today's rows of databases no longer present: soft delete (the seed's rule).
+      for (const part of chunks(goneToday)) {
+        await trx
+          .updateTable('database_size_stats')
+          .set({ is_deleted: 1, deleted_at: now, updated_at: now })
+          .where('instance_id', '=', instanceId)
+          .where('collected_date', '=', day)
+          .where('is_deleted', '=', 0)
+          .where('database_name', 'in', part)
+          .execute();
+      }
+
+      // 3. Lifecycle: gone → deleted, back → restored, new → first seen, present → last seen.
+      for (const part of chunks(goneNames)) {
+        await trx
+          .updateTable('instance_databases')
+          .set({ is_deleted: 1, deleted_at: now, updated_at: now })
+          .where('instance_id', '=', instanceId)
+          .where('database_name', 'in', part)
+          .execute();
+      }
+      for (const part of chunks(restoredNames)) {
+        await trx
+          .updateTable('instance_databases')
+          .set({ is_deleted: 0, deleted_at: null, updated_at: now })
+          .where('instance_id', '=', instanceId)
+          .where('database_name', 'in', part)
+          .execute();
+      }
+      for (const part of chunks(newOnes)) {
+        await trx
+          .insertInto('instance_databases')
+          .values(
+            part.map((d) => ({
+              instance_id: instanceId,
+              database_name: d.database_name,
+              is_system: d.is_system ? 1 : 0,
+              first_seen_date: day,
+              last_seen_date: day,
+              is_deleted: 0,
+              deleted_at: null,
+              created_at: now,
+              updated_at: now,
+            })),
+          )
+          .execute();
+      }
+      // Every lifecycle row still not deleted is exactly the collected set now.
+      await trx
+        .updateTable('instance_databases')
+        .set({ last_seen_date: day, updated_at: now })
+        .where('instance_id', '=', instanceId)
+        .where('is_deleted', '=', 0)
+        .where('last_seen_date', '<>', day)
+        .execute();
+
+      // 4. Totals from what is stored for the day (includes sizes kept from earlier today).
+      const totals = await trx
+        .selectFrom('database_size_stats')
+        .select((eb) => [
+          eb.fn.sum<number | null>('size_bytes').as('total'),
+          eb.fn.sum<number | null>('data_bytes').as('data'),
+          eb.fn.sum<number | null>('log_bytes').as('log'),
+          eb.fn.countAll<number>().as('n'),
+        ])
+        .where('instance_id', '=', instanceId)
+        .where('collected_date', '=', day)
+        .where('is_deleted', '=', 0)
+        .executeTakeFirstOrThrow();
+      const total = Number(totals.total ?? 0);
+      const count = Number(totals.n);
+
+      await trx
+        .insertInto('instance_size_stats')
+        .values({
+          instance_id: instanceId,
+          collected_date: day,
+          total_size_bytes: total,
+          data_bytes: totals.data === null ? null : Number(totals.data),
+          log_bytes: totals.log === null ? null : Number(totals.log),
+          database_count: count,
+          collected_at: now,
+        })
+        .onConflict((oc) =>
+          oc.columns(['instance_id', 'collected_date']).doUpdateSet((eb) => ({
+            total_size_bytes: eb.ref('excluded.total_size_bytes'),
+            data_bytes: eb.ref('excluded.data_bytes'),
+            log_bytes: eb.ref('excluded.log_bytes'),
+            database_count: eb.ref('excluded.database_count'),
+            collected_at: eb.ref('excluded.collected_at'),
+          })),
+        )
+        .execute();
+
+      await trx
+        .updateTable('instances')
+        .set({ total_size_bytes: total, database_count: count, last_connected: now })
+        .where('id', '=', instanceId)
+        .execute();
+
+      const counts: SaveCounts = {
+        saved: input.databases.length,
+        created,
+        updated: input.databases.length - created,
+        deleted: goneNames.length,
+        restored: restoredNames.length,
+        new_databases: newOnes.length,
+        total_size_bytes: total,
+        database_count: count,
+        deleted_names: goneNames,
+        restored_names: restoredNames,
+      };
+      if (inTransaction) await inTransaction(trx, counts);
+      return counts;
+    });
+  }
+
+  /** Every database ever seen on the instance with its latest known size (one query). */
+  async listDatabases(instanceId: number) {
+    return this.db
+      .selectFrom('instance_databases as d')
+      .leftJoin('database_size_stats as s', (j) =>
+        j
+          .onRef('s.instance_id', '=', 'd.instance_id')
+          .onRef('s.database_name', '=', 'd.database_name')
+          .onRef('s.collected_date', '=', 'd.last_seen_date'),
+      )
+      .select([
+        'd.database_name',
+        'd.is_system',
+        'd.is_deleted',
+        'd.deleted_at',
+        'd.first_seen_date',
+        'd.last_seen_date',
+        's.size_bytes',
+        's.data_bytes',
+        's.index_bytes',
+        's.log_bytes',
+        's.free_bytes',
+        's.used_bytes',
+        's.method',
+        's.error',
+        's.collected_at',
+      ])
+      .where('d.instance_id', '=', instanceId)
+      .orderBy('d.is_deleted')
+      // NULLs sort differently in SQLite and PostgreSQL: put unknown sizes last on both.
+      .orderBy(sql`CASE WHEN s.size_bytes IS NULL THEN 1 ELSE 0 END`)
+      .orderBy('s.size_bytes', 'desc')
+      .orderBy('d.database_name')
+      .execute();
+  }
+
+  /** Daily instance totals in [from, to]. */
+  async instanceHistory(instanceId: number, from: string, to: string) {
+    return this.db
+      .selectFrom('instance_size_stats')
+      .select(['collected_date', 'total_size_bytes', 'data_bytes', 'log_bytes', 'database_count', 'collected_at'])
+      .where('instance_id', '=', instanceId)
+      .where('collected_date', '>=', from)
+      .where('collected_date', '<=', to)
+      .orderBy('collected_date')
+      .execute();
+  }
+
+  /** Raw daily rows of one instance for a day (tests and exports). */
+  async statsForDay(instanceId: number, day: string) {
+    return this.db
+      .selectFrom('database_size_stats')
+      .selectAll()
+      .where('instance_id', '=', instanceId)
+      .where('collected_date', '=', day)
+      .orderBy('database_name')
+      .execute();
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Opens the store: embedded SQLite (default) or PostgreSQL (`DATABASE_URL`).
+ * This is where the two dialects are made to look alike, once:
+ * pg's int8/numeric come back as numbers, DATE as 'YYYY-MM-DD', TIMESTAMPTZ as
+ * ISO-8601 UTC strings — exactly what the SQLite side stores.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import type { Database } from './schema.js';
+import { migrateToLatest } from './migrations/index.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface Store {
+  db: Kysely<Database>;
+  dialect: DialectName;
+  /** Human description without credentials (for logs and `doctor`). */
+  describe: string;
+  migrate(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  databaseUrl?: string;
+  /** SQLite file; ':memory:' for throwaway stores. */
+  sqliteFile?: string;
+  /** PostgreSQL pool size. */
+  poolMax?: number;
+}
+
+function parseInt8(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`integer out of JavaScript's exact range: ${v}`);
+  return n;
+}
+
+const defaultTimestampParser = pg.types.getTypeParser(1184);
+const defaultTimestampNoTzParser = pg.types.getTypeParser(1114);
+
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    switch (oid) {
+      case 20: // int8
+        return parseInt8;
+      case 1700: // numeric (SUM of bigint)
+        return (v: string) => Number(v);
+      case 1082: // date
+        return (v: string) => v;
+      case 1184: // timestamptz
+        return (v: string) => (defaultTimestampParser(v) as Date).toISOString();
+      case 1114: // timestamp without time zone: we never create these; read as UTC
+        return (v: string) => (defaultTimestampNoTzParser(v) as Date).toISOString();
+      default:
+        return pg.types.getTypeParser(oid, format as 'text');
+    }
+  },
+} as unknown as pg.CustomTypesConfig;
+
+/** `postgres://user:secret@host/db` → `postgres://user@host/db`. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.password = '';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparseable url)';
+  }
+}
+
+export function openStore(opts: StoreOptions): Store {
+  if (opts.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: opts.poolMax ?? 10,
+      types: pgTypes,
+      application_name: 'whalefall',
+    });
+    // An idle client's error (server restart) must not crash the process.
+    pool.on('error', () => {});
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return {
+      db,
+      dialect: 'postgres',
+      describe: redactUrl(opts.databaseUrl),
+      migrate: () => migrateToLatest(db, 'postgres'),
+      close: () => db.destroy(),
+    };
+  }
+  const file = opts.sqliteFile ?? ':memory:';
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 10000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    describe: `sqlite:${file}`,
+    migrate: () => migrateToLatest(db, 'sqlite'),
+    close: () => db.destroy(),
+  };
+}

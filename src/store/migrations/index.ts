@@ -1,0 +1,52 @@
+/**
+ * Migrations live in code (Kysely Migrator) and run on every start and by
+ * `whalefall migrate`. Each migration is written once for both dialects;
+ * the few type differences go through `t` below.
+ */
+import { Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely';
+import type { DialectName } from '../db.js';
+import { initialSchema } from './0001_initial.js';
+
+export interface ColumnTypes {
+  id: 'integer' | 'bigserial';
+  timestamp: 'text' | 'timestamptz';
+  date: 'text' | 'date';
+}
+
+export function columnTypes(dialect: DialectName): ColumnTypes {
+  return dialect === 'postgres'
+    ? { id: 'bigserial', timestamp: 'timestamptz', date: 'date' }
+    : { id: 'integer', timestamp: 'text', date: 'text' };
+}
+
+export type MigrationFactory = (t: ColumnTypes, dialect: DialectName) => Migration;
+
+const ALL: Record<string, MigrationFactory> = {
+  '0001_initial': initialSchema,
+};
+
+class CodeProvider implements MigrationProvider {
+  constructor(private readonly dialect: DialectName) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const t = columnTypes(this.dialect);
+    return Object.fromEntries(Object.entries(ALL).map(([name, f]) => [name, f(t, this.dialect)]));
+  }
+}
+
+/** Returns the names of the migrations applied now (empty when up to date). */
+export async function migrateToLatest(db: Kysely<any>, dialect: DialectName): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: new CodeProvider(dialect),
+    migrationTableName: 'whalefall_migrations',
+    migrationLockTableName: 'whalefall_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${String((error as Error).message ?? error)}`, {
+      cause: error,
+    });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,205 @@
+/**
+ * Table types for Kysely. Both dialects store the same shapes:
+ * - booleans as integers 0/1 (SQLite has no boolean; one codebase),
+ * - dates as 'YYYY-MM-DD' text / DATE, timestamps as ISO-8601 UTC text / TIMESTAMPTZ;
+ *   db.ts makes `pg` hand both back as the same strings SQLite does,
+ * - byte counts as BIGINT, returned as JS numbers (db.ts parses int8).
+ */
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Id = Generated<number>;
+/** ISO timestamp written by the app. */
+type Ts = string;
+type Flag = number; // 0 | 1
+
+export interface UsersTable {
+  id: Id;
+  username: string;
+  password_hash: string;
+  role: string;
+  is_active: Flag;
+  locale: string | null;
+  created_at: Ts;
+  updated_at: Ts;
+}
+
+export interface ApiTokensTable {
+  id: Id;
+  user_id: number;
+  name: string;
+  token_hash: string;
+  token_prefix: string;
+  created_at: Ts;
+  last_used_at: Ts | null;
+  expires_at: Ts | null;
+  revoked_at: Ts | null;
+}
+
+export interface WebSessionsTable {
+  id: string; // sha256 of the cookie value
+  user_id: number;
+  csrf_token: string;
+  created_at: Ts;
+  expires_at: Ts;
+  source_ip: string | null;
+}
+
+export interface CredentialsTable {
+  id: Id;
+  name: string;
+  db_type: string | null;
+  username: string;
+  password_enc: string;
+  key_id: string;
+  created_at: Ts;
+  updated_at: Ts;
+}
+
+export interface InstancesTable {
+  id: Id;
+  name: string;
+  db_type: string;
+  host: string;
+  port: number;
+  database_name: string | null;
+  credential_id: number | null;
+  is_active: Flag;
+  description: string | null;
+  tags: string; // JSON array
+  options: string; // JSON object
+  last_connected: Ts | null;
+  total_size_bytes: number | null;
+  database_count: number | null;
+  last_sync_status: string | null;
+  last_sync_at: Ts | null;
+  last_sync_error: string | null;
+  created_at: Ts;
+  updated_at: Ts;
+}
+
+export interface InstanceDatabasesTable {
+  id: Id;
+  instance_id: number;
+  database_name: string;
+  is_system: Flag;
+  first_seen_date: string;
+  last_seen_date: string;
+  is_deleted: Flag;
+  deleted_at: Ts | null;
+  created_at: Ts;
+  updated_at: Ts;
+}
+
+export interface DatabaseSizeStatsTable {
+  id: Id;
+  instance_id: number;
+  database_name: string;
+  collected_date: string;
+  size_bytes: number | null;
+  data_bytes: number | null;
+  index_bytes: number | null;
+  log_bytes: number | null;
+  free_bytes: number | null;
+  used_bytes: number | null;
+  method: string;
+  error: string | null;
+  collected_at: Ts;
+  is_deleted: Flag;
+  deleted_at: Ts | null;
+  created_at: Ts;
+  updated_at: Ts;
+}
+
+export interface InstanceSizeStatsTable {
+  id: Id;
+  instance_id: number;
+  collected_date: string;
+  total_size_bytes: number;
+  data_bytes: number | null;
+  log_bytes: number | null;
+  database_count: number;
+  collected_at: Ts;
+}
+
+export interface SyncSessionsTable {
+  id: Id;
+  session_id: string;
+  sync_type: string;
+  sync_category: string;
+  status: string;
+  started_at: Ts;
+  completed_at: Ts | null;
+  total_instances: number;
+  successful_instances: number;
+  failed_instances: number;
+  created_by: number | null;
+}
+
+export interface SyncInstanceRecordsTable {
+  id: Id;
+  session_id: string;
+  instance_id: number;
+  instance_name: string;
+  status: string;
+  started_at: Ts | null;
+  completed_at: Ts | null;
+  duration_ms: number | null;
+  attempt: number;
+  databases_count: number | null;
+  saved_count: number | null;
+  created_count: number | null;
+  updated_count: number | null;
+  deleted_count: number | null;
+  restored_count: number | null;
+  total_size_bytes: number | null;
+  error_code: string | null;
+  error_message: string | null;
+  details: string | null; // JSON
+}
+
+export interface SyncLocksTable {
+  instance_id: number;
+  holder: string;
+  acquired_at: Ts;
+  expires_at: Ts;
+}
+
+export interface AuditLogTable {
+  id: Id;
+  at: Ts;
+  user_id: number | null;
+  username: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  source_ip: string | null;
+  details: string | null; // JSON, secrets removed
+}
+
+export interface Database {
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  web_sessions: WebSessionsTable;
+  credentials: CredentialsTable;
+  instances: InstancesTable;
+  instance_databases: InstanceDatabasesTable;
+  database_size_stats: DatabaseSizeStatsTable;
+  instance_size_stats: InstanceSizeStatsTable;
+  sync_sessions: SyncSessionsTable;
+  sync_instance_records: SyncInstanceRecordsTable;
+  sync_locks: SyncLocksTable;
+  audit_log: AuditLogTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type CredentialRow = Selectable<CredentialsTable>;
+export type InstanceRow = Selectable<InstancesTable>;
+export type NewInstance = Insertable<InstancesTable>;
+export type InstanceUpdate = Updateable<InstancesTable>;
+export type InstanceDatabaseRow = Selectable<InstanceDatabasesTable>;
+export type DatabaseSizeStatRow = Selectable<DatabaseSizeStatsTable>;
+export type InstanceSizeStatRow = Selectable<InstanceSizeStatsTable>;
+export type SyncSessionRow = Selectable<SyncSessionsTable>;
+export type SyncInstanceRecordRow = Selectable<SyncInstanceRecordsTable>;
+export type AuditRow = Selectable<AuditLogTable>;
+export type { ColumnType };

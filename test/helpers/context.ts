@@ -1,0 +1,123 @@
+/**
+ * Test contexts: a fresh store (SQLite file in a temp dir, or a fresh
+ * PostgreSQL database), the real services, logs captured in memory so tests
+ * can grep them. `forEachStore` runs the same tests on both dialects.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe } from 'node:test';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createContext, type Context, type ContextOptions } from '../../src/context.js';
+import { createLogger } from '../../src/lib/logger.js';
+import { openStore } from '../../src/store/db.js';
+import { buildApp } from '../../src/http/app.js';
+import { pgAdmin, uniqueName } from './targets.js';
+
+export type StoreKind = 'sqlite' | 'postgres';
+export const STORE_KINDS: StoreKind[] = ['sqlite', 'postgres'];
+
+export interface TestContext extends Context {
+  logs: string[];
+  dataDir: string;
+  cleanup(): Promise<void>;
+}
+
+export async function newTestContext(
+  kind: StoreKind = 'sqlite',
+  opts: Omit<ContextOptions, 'logger' | 'store'> & { env?: Record<string, string> } = {},
+): Promise<TestContext> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-test-'));
+  let dropDb: (() => Promise<void>) | undefined;
+  let databaseUrl: string | undefined;
+  if (kind === 'postgres') {
+    const name = uniqueName('store');
+    const admin = await pgAdmin();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    databaseUrl = `postgres://postgres@127.0.0.1:5432/${name}`;
+    dropDb = async () => {
+      const a = await pgAdmin();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    };
+  }
+  const config: Config = loadConfig({
+    WHALEFALL_DATA_DIR: dataDir,
+    WHALEFALL_TZ: 'UTC',
+    WHALEFALL_SCHEDULER: 'off',
+    WHALEFALL_CONNECT_TIMEOUT_MS: '2000',
+    WHALEFALL_SYNC_TIMEOUT_MS: '30000',
+    LOG_LEVEL: 'debug',
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...opts.env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  const logger = createLogger('debug', sink);
+  const store = openStore({ databaseUrl: config.databaseUrl, sqliteFile: path.join(dataDir, 'whalefall.db') });
+  const ctx = await createContext(config, { ...opts, logger, store });
+  return Object.assign(ctx, {
+    logs,
+    dataDir,
+    async cleanup() {
+      await ctx.close();
+      await dropDb?.();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  });
+}
+
+/** Run a describe block once per store dialect, with a fresh context each. */
+export function forEachStore(title: string, body: (get: () => TestContext, kind: StoreKind) => void): void {
+  for (const kind of STORE_KINDS) {
+    describe(`${title} [${kind}]`, () => {
+      let ctx: TestContext;
+      before(async () => {
+        ctx = await newTestContext(kind);
+      });
+      after(async () => {
+        await ctx?.cleanup();
+      });
+      body(() => ctx, kind);
+    });
+  }
+}
+
+export type TestApp = Awaited<ReturnType<typeof buildApp>>;
+
+/** Users of every role, logged in both ways: a cookie session (+ CSRF) and a bearer token. */
+export interface Caller {
+  role: 'anonymous' | 'viewer' | 'operator' | 'admin';
+  headers(write: boolean): Record<string, string>;
+  bearer?: string;
+}
+
+export async function newTestApp(ctx: Context): Promise<{ app: TestApp; callers: Record<Caller['role'], Caller> }> {
+  const app = await buildApp(ctx);
+  await app.ready();
+  const callers = { anonymous: { role: 'anonymous', headers: () => ({}) } } as unknown as Record<Caller['role'], Caller>;
+  for (const role of ['viewer', 'operator', 'admin'] as const) {
+    const username = `t-${role}`;
+    const password = `pw-${role}-Secret1`;
+    await ctx.auth.createUser({ username, password, role }, { userId: null, username: 'test' });
+    const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password } });
+    if (res.statusCode !== 200) throw new Error(`login failed: ${res.body}`);
+    const cookie = res.cookies.find((c) => c.name === 'wf_session')!;
+    const csrf = res.json().data.csrf_token as string;
+    const u = await ctx.auth.userByName(username);
+    const token = (await ctx.auth.createToken(u.id, { name: 'test' }, { userId: null, username: 'test' })).token;
+    callers[role] = {
+      role,
+      bearer: token,
+      headers: (write) => ({ cookie: `wf_session=${cookie.value}`, ...(write ? { 'x-csrftoken': csrf } : {}) }),
+    };
+  }
+  return { app, callers };
+}

@@ -1,0 +1,168 @@
+/**
+ * The daily ledger on both store dialects: batched upsert, soft delete and
+ * restore (rows and lifecycle), truthful counts, totals, no duplicates.
+ */
+import assert from 'node:assert/strict';
+import { before, it } from 'node:test';
+import type { CollectedDatabase } from '../../src/engines/engine.js';
+import { forEachStore } from '../helpers/context.js';
+
+function db(name: string, size: number | null, extra: Partial<CollectedDatabase> = {}): CollectedDatabase {
+  return { database_name: name, is_system: false, size_bytes: size, data_bytes: size, index_bytes: 0, log_bytes: null, free_bytes: null, used_bytes: null, method: 'test', ...extra };
+}
+
+forEachStore('CapacityRepository.saveCollection', (get) => {
+  let instanceId: number;
+  const day1 = '2026-03-01';
+  const day2 = '2026-03-02';
+  const at = (d: string, t = '03:00:00') => `${d}T${t}.000Z`;
+
+  before(async () => {
+    const now = new Date().toISOString();
+    const row = await get().repos.instances.insert({ name: 'ledger', db_type: 'postgresql', host: 'h', port: 5432, tags: '[]', options: '{}', is_active: 1, created_at: now, updated_at: now });
+    instanceId = row.id;
+  });
+
+  it('first collection: every row created, lifecycle first seen, totals', async () => {
+    const repo = get().repos.capacity;
+    const c = await repo.saveCollection({ instanceId, collectedDate: day1, collectedAt: at(day1), databases: [db('a', 100), db('b', 200), db("it's 库 🐳", 300, { is_system: true })] });
+    assert.deepEqual([c.saved, c.created, c.updated, c.deleted, c.restored, c.new_databases], [3, 3, 0, 0, 0, 3]);
+    assert.equal(c.total_size_bytes, 600);
+    assert.equal(c.database_count, 3);
+    const rows = await repo.statsForDay(instanceId, day1);
+    assert.deepEqual(rows.map((r) => r.database_name).sort(), ['a', 'b', "it's 库 🐳"].sort());
+    const inst = await get().repos.instances.get(instanceId);
+    assert.equal(inst!.total_size_bytes, 600);
+    assert.equal(inst!.database_count, 3);
+    assert.equal(inst!.last_connected, at(day1));
+    const hist = await repo.instanceHistory(instanceId, day1, day1);
+    assert.deepEqual(hist.map((h) => [h.collected_date, h.total_size_bytes, h.database_count]), [[day1, 600, 3]]);
+  });
+
+  it('same day again: updated, not duplicated; a vanished database is soft-deleted', async () => {
+    const repo = get().repos.capacity;
+    const c = await repo.saveCollection({ instanceId, collectedDate: day1, collectedAt: at(day1, '04:00:00'), databases: [db('a', 110), db("it's 库 🐳", 300)] });
+    assert.deepEqual([c.saved, c.created, c.updated, c.deleted, c.restored, c.new_databases], [2, 0, 2, 1, 0, 0]);
+    assert.deepEqual(c.deleted_names, ['b']);
+    const rows = await repo.statsForDay(instanceId, day1);
+    assert.equal(rows.length, 3, 'no duplicate rows for the day');
+    const b = rows.find((r) => r.database_name === 'b')!;
+    assert.equal(b.is_deleted, 1);
+    assert.equal(b.deleted_at, at(day1, '04:00:00'));
+    assert.equal(b.size_bytes, 200, 'the deleted row keeps its last size');
+    assert.equal(rows.find((r) => r.database_name === 'a')!.size_bytes, 110);
+    assert.equal(c.total_size_bytes, 410);
+    const list = await repo.listDatabases(instanceId);
+    const lb = list.find((d) => d.database_name === 'b')!;
+    assert.equal(lb.is_deleted, 1);
+    assert.equal(lb.last_seen_date, day1);
+    const hist = await repo.instanceHistory(instanceId, day1, day1);
+    assert.equal(hist.length, 1);
+    assert.equal(hist[0]!.total_size_bytes, 410);
+  });
+
+  it('next day: the database comes back and is restored; history has two days', async () => {
+    const repo = get().repos.capacity;
+    const c = await repo.saveCollection({ instanceId, collectedDate: day2, collectedAt: at(day2), databases: [db('a', 120), db('b', 50), db("it's 库 🐳", 300), db('c', 1)] });
+    assert.deepEqual([c.saved, c.created, c.updated, c.deleted, c.restored, c.new_databases], [4, 4, 0, 0, 1, 1]);
+    assert.deepEqual(c.restored_names, ['b']);
+    const list = await repo.listDatabases(instanceId);
+    const b = list.find((d) => d.database_name === 'b')!;
+    assert.equal(b.is_deleted, 0);
+    assert.equal(b.deleted_at, null);
+    assert.equal(b.first_seen_date, day1);
+    assert.equal(b.last_seen_date, day2);
+    assert.equal(b.size_bytes, 50, 'latest size joins on last_seen_date');
+    assert.equal(list.find((d) => d.database_name === "it's 库 🐳")!.is_system, 1);
+    const hist = await repo.instanceHistory(instanceId, day1, day2);
+    assert.deepEqual(hist.map((h) => h.total_size_bytes), [410, 471]);
+  });
+
+  it('restored the same day it was deleted: row back online', async () => {
+    const repo = get().repos.capacity;
+    await repo.saveCollection({ instanceId, collectedDate: day2, collectedAt: at(day2, '05:00:00'), databases: [db('a', 120), db("it's 库 🐳", 300), db('c', 1)] });
+    const c = await repo.saveCollection({ instanceId, collectedDate: day2, collectedAt: at(day2, '06:00:00'), databases: [db('a', 120), db('b', 60), db("it's 库 🐳", 300), db('c', 1)] });
+    assert.deepEqual([c.created, c.updated, c.deleted, c.restored], [0, 4, 0, 1]);
+    const b = (await repo.statsForDay(instanceId, day2)).find((r) => r.database_name === 'b')!;
+    assert.equal(b.is_deleted, 0);
+    assert.equal(b.deleted_at, null);
+    assert.equal(b.size_bytes, 60);
+  });
+
+  it('a database that cannot be measured keeps the size measured earlier that day; unknown is NULL, never 0', async () => {
+    const repo = get().repos.capacity;
+    const c = await repo.saveCollection({
+      instanceId,
+      collectedDate: day2,
+      collectedAt: at(day2, '07:00:00'),
+      databases: [db('a', null, { data_bytes: null, index_bytes: null, error: 'no CONNECT privilege' }), db('b', 60), db("it's 库 🐳", 300), db('c', 1), db('d', null, { data_bytes: null, index_bytes: null, error: 'boom' })],
+    });
+    assert.equal(c.new_databases, 1);
+    const rows = await repo.statsForDay(instanceId, day2);
+    const a = rows.find((r) => r.database_name === 'a')!;
+    assert.equal(a.size_bytes, 120);
+    assert.equal(a.error, 'no CONNECT privilege');
+    const d = rows.find((r) => r.database_name === 'd')!;
+    assert.equal(d.size_bytes, null);
+    assert.equal(d.data_bytes, null);
+    assert.equal(c.total_size_bytes, 120 + 60 + 300 + 1, 'unknown sizes add nothing, known ones stay');
+  });
+
+  it('an empty collection is refused: "not collected" is not "gone"', async () => {
+    const repo = get().repos.capacity;
+    await assert.rejects(repo.saveCollection({ instanceId, collectedDate: day2, collectedAt: at(day2), databases: [] }), /empty/);
+    const list = await repo.listDatabases(instanceId);
+    assert.equal(list.filter((d) => d.is_deleted === 1).length, 0);
+  });
+
+  it('duplicate names in one collection are refused before anything is written', async () => {
+    const repo = get().repos.capacity;
+    const before = await repo.statsForDay(instanceId, '2026-03-03');
+    await assert.rejects(repo.saveCollection({ instanceId, collectedDate: '2026-03-03', collectedAt: at('2026-03-03'), databases: [db('x', 1), db('x', 2)] }), /duplicate/);
+    assert.deepEqual(await repo.statsForDay(instanceId, '2026-03-03'), before);
+  });
+
+  it('a failure inside the transaction leaves no half-written day', async () => {
+    const repo = get().repos.capacity;
+    await assert.rejects(
+      repo.saveCollection({ instanceId, collectedDate: '2026-03-04', collectedAt: at('2026-03-04'), databases: [db('a', 1), db('z', 2)] }, async () => {
+        throw new Error('disk full');
+      }),
+      /disk full/,
+    );
+    assert.equal((await repo.statsForDay(instanceId, '2026-03-04')).length, 0);
+    assert.equal((await repo.listDatabases(instanceId)).some((d) => d.database_name === 'z'), false);
+    assert.equal((await repo.instanceHistory(instanceId, '2026-03-04', '2026-03-04')).length, 0);
+  });
+
+  it('20,000 databases in one collection, in bounded statements', async () => {
+    const repo = get().repos.capacity;
+    const many = Array.from({ length: 20_000 }, (_, i) => db(`db_${String(i).padStart(5, '0')}`, i * 1024));
+    const t0 = performance.now();
+    const c = await repo.saveCollection({ instanceId, collectedDate: '2026-03-05', collectedAt: at('2026-03-05'), databases: many });
+    const ms = performance.now() - t0;
+    assert.equal(c.saved, 20_000);
+    assert.equal((await repo.statsForDay(instanceId, '2026-03-05')).length, 20_000);
+    assert.equal(c.total_size_bytes, (1024 * (20_000 * 19_999)) / 2);
+    // The previous day's 5 databases are gone from this collection.
+    assert.equal(c.deleted, 5);
+    console.log(`# saved 20,000 databases in ${ms.toFixed(0)} ms`);
+  });
+});
+
+forEachStore('SyncRepository locks', (get) => {
+  it('one holder at a time; an expired lock can be taken over; release is holder-checked', async () => {
+    const s = get().repos.sync;
+    const now = '2026-03-01T00:00:00.000Z';
+    const later = '2026-03-01T00:10:00.000Z';
+    assert.equal(await s.acquireLock(42, 'A', now, later), true);
+    assert.equal(await s.acquireLock(42, 'B', now, later), false);
+    await s.releaseLock(42, 'B');
+    assert.equal(await s.acquireLock(42, 'B', '2026-03-01T00:05:00.000Z', later), false, 'A still holds it');
+    assert.equal(await s.acquireLock(42, 'B', '2026-03-01T00:11:00.000Z', '2026-03-01T00:20:00.000Z'), true, 'expired: taken over');
+    await s.releaseLock(42, 'A');
+    assert.equal(await s.acquireLock(42, 'C', '2026-03-01T00:12:00.000Z', '2026-03-01T00:20:00.000Z'), false, "A's release did not free B's lock");
+    await s.releaseLock(42, 'B');
+    assert.equal(await s.acquireLock(42, 'C', '2026-03-01T00:12:00.000Z', '2026-03-01T00:20:00.000Z'), true);
+  });
+});
