@@ -23,7 +23,7 @@ class CliError extends Error {}
 async function withContext<T>(fn: (ctx: Context) => Promise<T>): Promise<T> {
   const config = loadConfig();
   // CLI output is for people: logs go to stderr and only from warn up unless LOG_LEVEL says otherwise.
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn', pino.destination(2));
+  const logger = createLogger(process.env.LOG_LEVEL || 'warn', pino.destination(2));
   const ctx = await createContext(config, { logger });
   try {
     return await fn(ctx);

@@ -128,8 +128,7 @@ class PostgresqlSession implements EngineSession {
         warnings.push(`批量容量查询失败，已改为逐库查询 (bulk size query failed, measured one by one): ${classifyError(err, this.target).message}`);
         databases = await this.oneByOne();
       }
-      const failed = databases.filter((d) => d.error !== undefined).length;
-      if (failed > 0) warnings.push(`${failed} 个数据库无法测量容量 (${failed} database(s) could not be measured)`);
+      // The sync service reports databases that could not be measured, for every engine alike.
       return { databases, warnings, server_version };
     }, (err) => classifyError(err, this.target));
   }

@@ -1,0 +1,161 @@
+/**
+ * The `whalefall` command as a user runs it (a child process on a temp data
+ * dir), and `serve` as the README starts it: first start prints the admin
+ * password once, the service answers, SIGTERM stops it cleanly.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type pg from 'pg';
+import { closedPort, pgAdmin, uniqueName } from '../helpers/targets.js';
+
+const BIN = path.resolve('bin/whalefall.mjs');
+
+describe('whalefall CLI', () => {
+  let dataDir: string;
+  let admin: pg.Client;
+  const dbName = uniqueName('cli');
+  const env = () => ({ ...process.env, WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'UTC', LOG_LEVEL: '', WHALEFALL_CONNECT_TIMEOUT_MS: '1500' });
+  function run(args: string[], input?: string, extraEnv: Record<string, string> = {}) {
+    const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...env(), ...extraEnv }, input, encoding: 'utf8', timeout: 60_000 });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  }
+
+  before(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-cli-'));
+    admin = await pgAdmin();
+    await admin.query(`CREATE DATABASE ${dbName}`);
+  });
+  after(async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin.end();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('migrate', () => {
+    const r = run(['migrate']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /applied: 0001_initial|up to date/);
+    assert.match(run(['migrate']).out, /up to date/);
+  });
+
+  it('instances add / list / test, sync --instance and --all, with exit codes', () => {
+    const secret = 'Cli-Secret-Pw-42';
+    let r = run(['instances', 'add', '--name', 'pg-local', '--type', 'postgresql', '--host', '127.0.0.1', '--username', 'postgres', '--password-stdin', '--tag', 'cli'], `${secret}\n`);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /added instance pg-local \(id \d+, postgresql 127\.0\.0\.1:5432\)/);
+
+    r = run(['instances', 'add', '--name', 'pg-local', '--type', 'postgresql', '--host', '127.0.0.1', '--username', 'postgres', '--password-env', 'PW'], undefined, { PW: secret });
+    assert.equal(r.code, 1);
+    assert.match(r.err, /^whalefall: name: .*已存在/);
+    assert.equal(r.err.trim().split('\n').length, 1, 'one-line reason');
+    assert.equal(JSON.parse(run(['instances', 'list', '--json']).out).length, 1, 'the failed add left nothing (no orphan credential either)');
+
+    r = run(['instances', 'add', '--name', 'bad', '--type', 'nosuchdb', '--host', 'h']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /nosuchdb/);
+
+    r = run(['instances', 'test', 'pg-local']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^ok: pg-local answered in \d+ ms \(\d+/);
+
+    r = run(['sync', '--instance', 'pg-local']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /pg-local\s+completed/);
+    assert.match(r.out, /session [0-9a-f-]{36}: completed \(1 ok, 0 failed\)/);
+
+    r = run(['instances', 'list']);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /pg-local\s+postgresql\s+127\.0\.0\.1:5432\s+yes\s+\d+\s+[\d.]+ MB\s+completed/);
+
+    // A failing instance makes `sync --all` exit non-zero, the good one still synced.
+    return closedPort().then((port) => {
+      const r2 = run(['instances', 'add', '--name', 'pg-dead', '--type', 'postgresql', '--host', '127.0.0.1', '--port', String(port), '--username', 'postgres', '--password-env', 'PW'], undefined, { PW: secret });
+      assert.equal(r2.code, 0, r2.err);
+      const r3 = run(['sync', '--all']);
+      assert.equal(r3.code, 1);
+      assert.match(r3.out, /pg-dead\s+failed.*\[connection\]/);
+      assert.match(r3.out, /pg-local\s+completed/);
+      assert.match(r3.out, /: partial \(1 ok, 1 failed\)/);
+      assert.match(r3.err, /2\/2/, 'progress shown');
+      const r4 = run(['sync']);
+      assert.equal(r4.code, 1);
+      assert.match(r4.err, /--instance NAME or --all/);
+      const r5 = run(['sync', '--instance', 'nope']);
+      assert.equal(r5.code, 1);
+      assert.match(r5.err, /实例 "nope" 不存在/);
+      for (const x of [r, r2, r3, r4, r5]) assert.ok(!(x.out + x.err).includes(secret), 'password never printed');
+    });
+  });
+
+  it('users add / passwd / list and tokens create', () => {
+    let r = run(['users', 'add', 'alice', '--role', 'operator']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /created user alice \(operator\), password: \S{12,}/);
+    r = run(['users', 'add', 'alice']);
+    assert.equal(r.code, 1);
+    r = run(['users', 'passwd', 'alice', '--password-stdin'], 'a-new-password-1\n');
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out.trim(), 'password of alice changed');
+    r = run(['users', 'passwd', 'alice', '--password-stdin'], 'short\n');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /password: 至少 8 个字符/);
+    r = run(['tokens', 'create', '--user', 'alice', '--name', 'script']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out.trim(), /^wf_[A-Za-z0-9_-]{40,}$/);
+    assert.match(run(['users', 'list']).out, /alice\s+operator\s+yes/);
+  });
+});
+
+describe('whalefall serve (the README’s first command)', () => {
+  it('first start prints the admin password once; the API answers; SIGTERM exits 0', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-serve-'));
+    const port = await closedPort();
+    const start = () =>
+      spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, WHALEFALL_DATA_DIR: dataDir, PORT: String(port), WHALEFALL_SCHEDULER: 'off', WHALEFALL_ADMIN_PASSWORD: '' } });
+    const waitReady = async () => {
+      for (let i = 0; i < 100; i++) {
+        try {
+          if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return;
+        } catch {
+          /* not up yet */
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error('service did not come up');
+    };
+    const stop = (child: ReturnType<typeof start>) => new Promise<number | null>((resolve) => {
+      child.on('exit', (code) => resolve(code));
+      child.kill('SIGTERM');
+    });
+    try {
+      let child = start();
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      await waitReady();
+      const pw = /password: (\S+)/.exec(out)?.[1];
+      assert.ok(pw, 'generated admin password printed');
+      const login = await fetch(`http://127.0.0.1:${port}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: pw }) });
+      assert.equal(login.status, 200);
+      assert.match(login.headers.get('set-cookie') ?? '', /wf_session=.*HttpOnly/i);
+      assert.equal(await stop(child), 0);
+      assert.equal((out.match(/password:/g) ?? []).length, 1);
+      const logLines = out.split('\n').filter((l) => l.startsWith('{'));
+      assert.ok(logLines.length > 0 && logLines.every((l) => !l.includes(pw)), 'the password is printed, never logged');
+
+      // Second start: same store, no new password.
+      child = start();
+      out = '';
+      child.stdout.on('data', (d) => (out += d));
+      await waitReady();
+      assert.equal(await stop(child), 0);
+      assert.ok(!/password:/.test(out), 'printed only on the first start');
+      assert.equal((fs.statSync(path.join(dataDir, 'secret.key')).mode & 0o777).toString(8), '600');
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
