@@ -3,6 +3,7 @@
  * The README's configuration table mirrors this file; keep them together.
  */
 import path from 'node:path';
+import { Cron } from 'croner';
 
 export interface Config {
   host: string;
@@ -15,6 +16,12 @@ export interface Config {
   timeZone: string;
   scheduler: boolean;
   syncCron: string;
+  aggregationCron: string;
+  syncRetries: number;
+  retryBaseDelayMs: number;
+  catchUp: boolean;
+  /** pg-boss maintenance (expiry of jobs whose worker died) interval. */
+  queueMaintenanceSeconds: number;
   syncConcurrency: number;
   connectTimeoutMs: number;
   syncTimeoutMs: number;
@@ -48,6 +55,16 @@ function bool(env: NodeJS.ProcessEnv, name: string, def: boolean): boolean {
   throw new ConfigError(`${name} must be on or off, got "${raw}"`);
 }
 
+function cron(env: NodeJS.ProcessEnv, name: string, def: string): string {
+  const v = env[name] || def;
+  try {
+    new Cron(v, { paused: true });
+  } catch (err) {
+    throw new ConfigError(`${name} is not a valid cron expression: "${v}" (${(err as Error).message})`);
+  }
+  return v;
+}
+
 export function systemTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 }
@@ -76,7 +93,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminPassword: env.WHALEFALL_ADMIN_PASSWORD || undefined,
     timeZone,
     scheduler: bool(env, 'WHALEFALL_SCHEDULER', true),
-    syncCron: env.WHALEFALL_SYNC_CRON || '0 3 * * *',
+    syncCron: cron(env, 'WHALEFALL_SYNC_CRON', '0 3 * * *'),
+    aggregationCron: cron(env, 'WHALEFALL_AGGREGATION_CRON', '0 4 * * *'),
+    syncRetries: int(env, 'WHALEFALL_SYNC_RETRIES', 2, 0, 10),
+    retryBaseDelayMs: int(env, 'WHALEFALL_RETRY_BASE_DELAY_MS', 2_000, 0, 600_000),
+    catchUp: bool(env, 'WHALEFALL_SYNC_CATCH_UP', true),
+    queueMaintenanceSeconds: int(env, 'WHALEFALL_QUEUE_MAINTENANCE_SECONDS', 30, 1, 3600),
     syncConcurrency: int(env, 'WHALEFALL_SYNC_CONCURRENCY', 8, 1, 256),
     connectTimeoutMs: int(env, 'WHALEFALL_CONNECT_TIMEOUT_MS', 10_000, 100, 600_000),
     syncTimeoutMs: int(env, 'WHALEFALL_SYNC_TIMEOUT_MS', 300_000, 1_000, 86_400_000),

@@ -3,7 +3,7 @@
  * tests alike. Nothing here knows about HTTP.
  */
 import path from 'node:path';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { getEngine } from './engines/registry.js';
 import type { DbType, Engine } from './engines/engine.js';
 import { systemClock, type Clock } from './lib/clock.js';
@@ -22,6 +22,12 @@ import { CapacitySyncService } from './services/capacity-sync.service.js';
 import { CapacityService } from './services/capacity.service.js';
 import { CredentialsService } from './services/credentials.service.js';
 import { InstancesService } from './services/instances.service.js';
+import { RecoveryService } from './services/recovery.service.js';
+import { SettingsService } from './services/settings.service.js';
+import { SchedulerRepository } from './store/scheduler.repository.js';
+import { SettingsRepository } from './store/settings.repository.js';
+import { PgBossQueue } from './scheduler/pgboss.queue.js';
+import { Scheduler } from './scheduler/scheduler.js';
 
 export interface Context {
   config: Config;
@@ -36,6 +42,8 @@ export interface Context {
     users: UsersRepository;
     credentials: CredentialsRepository;
     audit: AuditRepository;
+    settings: SettingsRepository;
+    scheduler: SchedulerRepository;
   };
   audit: AuditService;
   auth: AuthService;
@@ -43,6 +51,12 @@ export interface Context {
   instances: InstancesService;
   capacitySync: CapacitySyncService;
   capacity: CapacityService;
+  settings: SettingsService;
+  recovery: RecoveryService;
+  /** Built, not started: `serve` starts it unless WHALEFALL_SCHEDULER=off. */
+  scheduler: Scheduler;
+  /** Set in pg-boss mode. */
+  queue?: PgBossQueue;
   close(): Promise<void>;
 }
 
@@ -53,6 +67,8 @@ export interface ContextOptions {
   engineFor?: (dbType: DbType) => Engine;
   /** Use this store instead of opening the configured one. */
   store?: Store;
+  /** Tests make backoff instant. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<Context> {
@@ -71,13 +87,24 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     users: new UsersRepository(db),
     credentials: new CredentialsRepository(db),
     audit: new AuditRepository(db),
+    settings: new SettingsRepository(db),
+    scheduler: new SchedulerRepository(db),
   };
   const audit = new AuditService(repos.audit, clock);
   const credentials = new CredentialsService(repos.credentials, repos.instances, keys, clock, audit);
   const instances = new InstancesService(repos.instances, credentials, clock, audit);
   const auth = new AuthService(repos.users, clock, audit, config.sessionTtlHours);
+  const settings = new SettingsService(repos.settings, config, clock, audit);
+  let queue: PgBossQueue | undefined;
+  if (config.queue === 'pg-boss') {
+    if (store.dialect !== 'postgres' || !config.databaseUrl) throw new ConfigError('WHALEFALL_QUEUE=pg-boss needs a PostgreSQL store (DATABASE_URL=postgres://…)');
+    queue = new PgBossQueue(config.databaseUrl, logger, { maintenanceSeconds: config.queueMaintenanceSeconds });
+  }
   const capacitySync = new CapacitySyncService({
     config,
+    settings: () => settings.effective(),
+    queue,
+    sleep: opts.sleep,
     clock,
     logger,
     engineFor: opts.engineFor ?? getEngine,
@@ -88,6 +115,19 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     audit,
   });
   const capacity = new CapacityService(repos.capacity, repos.instances, repos.sync, clock, config.timeZone);
+  const recovery = new RecoveryService(repos.sync, clock, logger);
+  const scheduler = new Scheduler({
+    settings,
+    capacitySync,
+    runs: repos.scheduler,
+    sync: repos.sync,
+    instances: repos.instances,
+    logger,
+    clock,
+    timeZone: config.timeZone,
+    // The statistics feature (aggregation) plugs in here; until then the slot runs and says so.
+    aggregate: async () => 'no aggregation configured yet',
+  });
   return {
     config,
     store,
@@ -101,6 +141,14 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     instances,
     capacitySync,
     capacity,
-    close: () => store.close(),
+    settings,
+    recovery,
+    scheduler,
+    queue,
+    async close() {
+      await scheduler.stop();
+      await queue?.stop();
+      await store.close();
+    },
   };
 }

@@ -1,7 +1,45 @@
-/** `whalefall serve`: context + HTTP, with a clean shutdown on SIGTERM/SIGINT. */
+/**
+ * `whalefall serve` (HTTP + scheduler) and `whalefall worker` (pg-boss jobs),
+ * each with crash recovery at start and every minute, and a clean shutdown on
+ * SIGTERM/SIGINT: stop taking work, wait for work in flight, close the store.
+ */
 import type { Config } from './config.js';
-import { createContext } from './context.js';
+import { createContext, type Context } from './context.js';
 import { buildApp } from './http/app.js';
+
+function onSignals(ctx: Context, stopWork: () => Promise<void>): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    ctx.logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      ctx.logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, 60_000);
+    force.unref();
+    try {
+      await stopWork();
+      await ctx.close();
+      process.exit(0);
+    } catch (err) {
+      ctx.logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** Work pg-boss jobs in this process (`worker`, and `serve` in pg-boss mode). */
+async function startWorking(ctx: Context): Promise<void> {
+  if (!ctx.queue) return;
+  const s = await ctx.settings.effective();
+  await ctx.queue.work(s.sync_concurrency, async (recordId) => {
+    await ctx.capacitySync.runQueuedRecord(recordId);
+  });
+  ctx.logger.info({ concurrency: s.sync_concurrency }, 'working capacity sync jobs');
+}
 
 export async function serve(config: Config): Promise<void> {
   const ctx = await createContext(config);
@@ -12,21 +50,28 @@ export async function serve(config: Config): Promise<void> {
       `\n  Whalefall: created user "admin" with password: ${admin.generatedPassword}\n  (shown only this once; change it with: whalefall users passwd admin)\n\n`,
     );
   }
+  await ctx.recovery.recover();
+  const stopRecovery = ctx.recovery.startPeriodic();
   const app = await buildApp(ctx);
   await app.listen({ host: config.host, port: config.port });
-  ctx.logger.info({ store: ctx.store.describe, time_zone: config.timeZone }, `Whalefall listening on http://${config.host}:${config.port}`);
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    ctx.logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 30_000);
-    force.unref();
+  if (config.scheduler) await ctx.scheduler.start();
+  await startWorking(ctx);
+  ctx.logger.info({ store: ctx.store.describe, time_zone: config.timeZone, scheduler: config.scheduler, queue: config.queue }, `Whalefall listening on http://${config.host}:${config.port}`);
+  onSignals(ctx, async () => {
+    stopRecovery();
     await app.close();
-    await ctx.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+    await ctx.scheduler.stop();
+  });
+}
+
+export async function worker(config: Config): Promise<void> {
+  if (config.queue !== 'pg-boss') throw new Error('whalefall worker needs WHALEFALL_QUEUE=pg-boss and a PostgreSQL store (DATABASE_URL)');
+  const ctx = await createContext(config);
+  await ctx.recovery.recover();
+  const stopRecovery = ctx.recovery.startPeriodic();
+  await startWorking(ctx);
+  onSignals(ctx, async () => {
+    stopRecovery();
+    await ctx.queue?.stop();
+  });
 }

@@ -86,6 +86,14 @@ export function buildCli(): Command {
     });
 
   program
+    .command('worker')
+    .description('run capacity sync jobs from the pg-boss queue (WHALEFALL_QUEUE=pg-boss, PostgreSQL store)')
+    .action(async () => {
+      const { worker } = await import('../server.js');
+      await worker(loadConfig());
+    });
+
+  program
     .command('migrate')
     .description('apply store migrations and exit')
     .action(async () => {
@@ -183,6 +191,7 @@ export function buildCli(): Command {
       withContext(async (ctx) => {
         if (!o.all && !o.instance) throw new CliError('give --instance NAME or --all');
         if (o.all && o.instance) throw new CliError('give --instance NAME or --all, not both');
+        await ctx.recovery.recover(); // a session left running by a crashed run becomes `interrupted` first
         const ids = o.all ? ('all-active' as const) : await Promise.all((o.instance as string[]).map(async (n) => (await ctx.instances.getByName(n)).id));
         const tty = process.stderr.isTTY;
         const r = await ctx.capacitySync.syncMany(ids, {

@@ -4,6 +4,7 @@
  * authentication, the access rule of every route and the error envelope.
  */
 import Fastify, { type FastifyError } from 'fastify';
+import { AjvCompiler } from '@fastify/ajv-compiler';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -18,6 +19,7 @@ import { credentialsRoutes } from './api/credentials.routes.js';
 import { healthRoutes } from './api/health.routes.js';
 import { instancesRoutes } from './api/instances.routes.js';
 import { seedRoutes } from './api/seed.routes.js';
+import { settingsRoutes } from './api/settings.routes.js';
 import { syncRoutes } from './api/sync.routes.js';
 import { usersRoutes } from './api/users.routes.js';
 
@@ -31,12 +33,24 @@ const STATUS: Record<AppErrorKind, number> = {
 };
 
 
+const AJV_OPTIONS = { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } as const;
+
 export async function buildApp(ctx: Context) {
   const app = Fastify({
     loggerInstance: ctx.logger,
     trustProxy: false,
     bodyLimit: 1024 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    ajv: { customOptions: AJV_OPTIONS },
+    schemaController: {
+      compilersFactory: {
+        // Query strings and path params are text: coerce them. JSON bodies are typed: never coerce.
+        buildValidator(externalSchemas, ajvOptions) {
+          const coercing = AjvCompiler()(externalSchemas, ajvOptions ?? { customOptions: AJV_OPTIONS });
+          const strict = AjvCompiler()(externalSchemas, { customOptions: { ...AJV_OPTIONS, coerceTypes: false } });
+          return (route) => (route.httpPart === 'body' ? strict(route) : coercing(route));
+        },
+      },
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Every route must say who may call it.
@@ -67,12 +81,8 @@ export async function buildApp(ctx: Context) {
   });
   await app.register(rateLimit, {
     global: false,
-    errorResponseBuilder: (_req, c) => ({
-      statusCode: 429,
-      success: false,
-      error: `请求过于频繁，请 ${Math.ceil(c.ttl / 1000)} 秒后再试 (too many requests)`,
-      error_code: 'rate_limited',
-    }),
+    errorResponseBuilder: (_req, c) =>
+      Object.assign(new Error(`请求过于频繁，请 ${Math.ceil(c.ttl / 1000)} 秒后再试 (too many requests)`), { statusCode: 429, code: 'rate_limited' }),
   });
   await app.register(swagger, {
     openapi: {
@@ -99,10 +109,12 @@ export async function buildApp(ctx: Context) {
     const sid = req.cookies[SESSION_COOKIE];
     if (sid) req.principal = await ctx.auth.fromSessionCookie(sid);
   });
-  app.addHook('preHandler', async (req, reply) => {
+  // Decide access before the body is parsed or validated; unknown routes fall through to the 404 handler.
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.is404) return;
     const access = req.routeOptions.config?.access;
     if (access) checkAccess(req, reply, access);
-    else if (!req.url.startsWith('/docs')) throw new AppError('forbidden', 'route without access rule');
+    else if (!req.routeOptions.url?.startsWith('/docs')) throw new AppError('forbidden', 'route without access rule');
   });
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
@@ -111,7 +123,11 @@ export async function buildApp(ctx: Context) {
     }
     const fe = err as FastifyError;
     if (fe.validation) {
-      return reply.status(400).send({ success: false, error: `请求参数无效 (invalid request): ${fe.message}`, error_code: 'validation' });
+      const unknown = fe.validation.find((v) => v.keyword === 'additionalProperties');
+      const detail = unknown
+        ? `${fe.validationContext ?? 'body'}${unknown.instancePath}: 未知字段 "${String(unknown.params.additionalProperty)}" (unknown field)`
+        : fe.message;
+      return reply.status(400).send({ success: false, error: `请求参数无效 (invalid request): ${detail}`, error_code: 'validation' });
     }
     if (fe.statusCode && fe.statusCode < 500) {
       return reply.status(fe.statusCode).send({ success: false, error: fe.message, error_code: fe.code });
@@ -130,5 +146,6 @@ export async function buildApp(ctx: Context) {
   await app.register(instancesRoutes(ctx));
   await app.register(syncRoutes(ctx));
   await app.register(seedRoutes(ctx));
+  await app.register(settingsRoutes(ctx));
   return app;
 }

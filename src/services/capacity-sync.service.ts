@@ -1,11 +1,14 @@
 /**
  * Capacity sync: connect to an instance, collect, save the day, record the run.
- * Knows nothing of HTTP. Every run — manual or batch — is a sync session with
- * one record per instance, and holds the instance's lock row while it runs so
- * that two syncs of one instance never overlap, across processes.
+ * Knows nothing of HTTP. Every run — manual, batch or scheduled — is a sync
+ * session with one record per instance. A record holds the instance's lock
+ * row while it runs, so two syncs of one instance never overlap, across
+ * processes. Batch and scheduled sessions run with bounded concurrency and
+ * retry transient failures with exponential backoff; with a queue (pg-boss)
+ * the records are handed to worker processes instead.
  */
 import crypto from 'node:crypto';
-import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.js';
 import type { Collection, ConnectTarget, DbType, Engine, InstanceOptions } from '../engines/engine.js';
 import { localDate, type Clock } from '../lib/clock.js';
@@ -13,6 +16,7 @@ import { mapLimit } from '../lib/concurrency.js';
 import { AppError, SyncError, errorMessage, scrubSecrets } from '../lib/errors.js';
 import { excludedBy } from '../lib/glob.js';
 import type { Logger } from '../lib/logger.js';
+import { holderAlive, newHolder, PROCESS_TAG } from '../lib/process-tag.js';
 import { bytesToMb } from '../lib/sizes.js';
 import { withTimeout } from '../lib/timeout.js';
 import type { CapacityRepository, SaveCounts } from '../store/capacity.repository.js';
@@ -21,9 +25,16 @@ import type { InstanceRow, SyncInstanceRecordRow } from '../store/schema.js';
 import type { SyncRepository, SyncType } from '../store/sync.repository.js';
 import type { Actor, AuditService } from './audit.service.js';
 import type { CredentialsService } from './credentials.service.js';
+import type { EffectiveSettings } from './settings.service.js';
+
+/** Hands records to other processes (pg-boss). Returns the ids it could not queue. */
+export interface SyncQueue {
+  enqueue(records: { id: number; instance_id: number }[], expireInSeconds: number): Promise<number[]>;
+}
 
 export interface SyncDeps {
-  config: Pick<Config, 'timeZone' | 'connectTimeoutMs' | 'syncTimeoutMs' | 'syncConcurrency'>;
+  config: Pick<Config, 'timeZone'>;
+  settings: () => Promise<EffectiveSettings>;
   clock: Clock;
   logger: Logger;
   engineFor: (dbType: DbType) => Engine;
@@ -32,6 +43,10 @@ export interface SyncDeps {
   sync: SyncRepository;
   credentials: CredentialsService;
   audit: AuditService;
+  /** Set in pg-boss mode: sessions are run by workers. */
+  queue?: SyncQueue;
+  /** Tests shorten the backoff. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** The outcome of one instance within a session. */
@@ -40,6 +55,7 @@ export interface RecordOutcome {
   instance_id: number;
   instance_name: string;
   status: 'completed' | 'failed' | 'skipped';
+  attempt: number;
   counts?: SaveCounts;
   error_code?: string;
   error_message?: string;
@@ -61,27 +77,66 @@ export interface ManualSyncData {
   warnings: string[];
 }
 
+/** Timeouts and retries of one run, fixed when the run starts. */
+interface RunParams {
+  connectTimeoutMs: number;
+  syncTimeoutMs: number;
+  retries: number;
+  retryBaseDelayMs: number;
+}
+
 export const MSG = {
   disabled: '实例已禁用，无法同步容量信息',
   noCredential: '实例缺少连接凭据，无法同步容量信息',
   busy: (name: string) => `实例 ${name} 正在同步中，请稍后再试`,
+  queued: (name: string) => `实例 ${name} 已在同步队列中 (already queued by another session)`,
   success: (n: number) => `容量同步成功，采集了 ${n} 条记录`,
   unreachable: (name: string, type: string, cause: string) => `无法连接到实例 ${name} (类型: ${type}): ${cause}`,
   failed: (cause: string) => `同步容量失败: ${cause}`,
   empty: '未采集到任何数据库：实例没有返回数据库列表 (nothing collected: not treated as deleted)',
+  deleted: '实例已被删除 (instance deleted)',
 };
 
-const HOLDER_PREFIX = `${os.hostname()}:${process.pid}`;
+/** Sessions write a heartbeat this often; recovery treats 4 missed beats as a dead owner. */
+export const HEARTBEAT_MS = 15_000;
+
+/** Backoff before retry n (1-based): base × 2^(n-1), ±20 % jitter. */
+export function backoffMs(base: number, n: number): number {
+  const d = base * 2 ** (n - 1);
+  return Math.round(d * (0.8 + Math.random() * 0.4));
+}
+
+/**
+ * How long a record may hold its lock (and a queued job may run): every
+ * attempt is bounded by connect + sync timeout, plus the backoffs, plus a
+ * margin for saving. Past it, the holder is presumed dead.
+ */
+export function leaseMs(p: RunParams): number {
+  let backoff = 0;
+  for (let n = 1; n <= p.retries; n++) backoff += p.retryBaseDelayMs * 2 ** (n - 1) * 1.2;
+  return (p.connectTimeoutMs + p.syncTimeoutMs) * (p.retries + 1) + backoff + 10_000;
+}
 
 export class CapacitySyncService {
   constructor(private readonly d: SyncDeps) {}
 
-  private ms(at: Date): string {
-    return at.toISOString();
+  private now(): string {
+    return this.d.clock.now().toISOString();
+  }
+
+  private async params(batch: boolean): Promise<RunParams> {
+    const s = await this.d.settings();
+    return {
+      connectTimeoutMs: s.connect_timeout_ms,
+      syncTimeoutMs: s.sync_timeout_ms,
+      // A person waiting on the 同步容量 button gets the first answer, not a retried one.
+      retries: batch ? s.sync_retries : 0,
+      retryBaseDelayMs: s.retry_base_delay_ms,
+    };
   }
 
   /** Turn an instance row into a connect target; fails clearly if the credential is unusable. */
-  async target(inst: InstanceRow): Promise<ConnectTarget> {
+  async target(inst: InstanceRow, p: Pick<RunParams, 'connectTimeoutMs' | 'syncTimeoutMs'>): Promise<ConnectTarget> {
     if (inst.credential_id === null) throw new AppError('validation', MSG.noCredential);
     const cred = await this.d.credentials.reveal(inst.credential_id);
     if (!cred) throw new AppError('validation', MSG.noCredential);
@@ -93,8 +148,8 @@ export class CapacitySyncService {
       username: cred.username,
       password: cred.password,
       options,
-      connectTimeoutMs: options.connect_timeout_ms ?? this.d.config.connectTimeoutMs,
-      queryTimeoutMs: options.query_timeout_ms ?? this.d.config.syncTimeoutMs,
+      connectTimeoutMs: options.connect_timeout_ms ?? p.connectTimeoutMs,
+      queryTimeoutMs: options.query_timeout_ms ?? p.syncTimeoutMs,
     };
   }
 
@@ -102,9 +157,8 @@ export class CapacitySyncService {
    * Connect, collect, close — bounded as a whole by the sync timeout. Only
    * classified SyncErrors come out; the connection is always closed.
    */
-  async collect(inst: InstanceRow, target: ConnectTarget): Promise<Collection> {
+  async collect(inst: InstanceRow, target: ConnectTarget, syncTimeoutMs: number): Promise<Collection> {
     const engine = this.d.engineFor(inst.db_type as DbType);
-    const budget = target.connectTimeoutMs + this.d.config.syncTimeoutMs;
     let session: Awaited<ReturnType<Engine['connect']>> | undefined;
     const work = (async () => {
       session = await engine.connect(target);
@@ -115,7 +169,7 @@ export class CapacitySyncService {
       }
     })();
     try {
-      const c = await withTimeout(work, budget, '容量采集', () => void session?.close().catch(() => {}));
+      const c = await withTimeout(work, target.connectTimeoutMs + syncTimeoutMs, '容量采集', () => void session?.close().catch(() => {}));
       return this.applyExclusions(c, target.options.exclude);
     } catch (err) {
       work.catch(() => {}); // the abandoned attempt may still reject later
@@ -133,7 +187,7 @@ export class CapacitySyncService {
   /** Connect and report the server version, without saving anything. */
   async testConnection(instanceId: number): Promise<{ server_version: string; latency_ms: number }> {
     const inst = await this.instanceRow(instanceId);
-    const target = await this.target(inst);
+    const target = await this.target(inst, await this.params(false));
     const engine = this.d.engineFor(inst.db_type as DbType);
     const started = performance.now();
     let session: Awaited<ReturnType<Engine['connect']>> | undefined;
@@ -156,6 +210,22 @@ export class CapacitySyncService {
   }
 
   /**
+   * Take the instance's lock. A lock left by a dead process on this host is
+   * taken over at once; one held on another host waits for its lease to end.
+   */
+  private async lock(instanceId: number, holder: string, p: RunParams): Promise<boolean> {
+    const now = this.d.clock.now();
+    const expires = new Date(now.getTime() + leaseMs(p)).toISOString();
+    if (await this.d.sync.acquireLock(instanceId, holder, now.toISOString(), expires)) return true;
+    const current = await this.d.sync.lockHolder(instanceId);
+    if (current && holderAlive(current.holder) === false) {
+      this.d.logger.warn({ instance_id: instanceId, dead_holder: current.holder }, 'taking over the lock of a dead process');
+      return this.d.sync.takeOverLock(instanceId, current.holder, holder, now.toISOString(), expires);
+    }
+    return false;
+  }
+
+  /**
    * The seed's manual sync of one instance: refused (400) when disabled or
    * without a credential, 409 when a sync of it is already running; otherwise
    * a `manual_single` session with one record. Throws AppError('sync_failed')
@@ -165,8 +235,9 @@ export class CapacitySyncService {
     const inst = await this.instanceRow(instanceId);
     if (inst.is_active !== 1) throw new AppError('validation', MSG.disabled);
     if (inst.credential_id === null) throw new AppError('validation', MSG.noCredential);
-    const holder = `${HOLDER_PREFIX}:${crypto.randomUUID()}`;
-    if (!(await this.lock(inst.id, holder))) throw new AppError('conflict', MSG.busy(inst.name));
+    const p = await this.params(false);
+    const holder = newHolder();
+    if (!(await this.lock(inst.id, holder, p))) throw new AppError('conflict', MSG.busy(inst.name));
     let sessionId: string;
     let outcome: RecordOutcome;
     try {
@@ -174,20 +245,22 @@ export class CapacitySyncService {
         sessionId: crypto.randomUUID(),
         syncType: 'manual_single',
         createdBy: actor.userId,
-        startedAt: this.ms(this.d.clock.now()),
+        startedAt: this.now(),
+        owner: PROCESS_TAG,
         instances: [{ id: inst.id, name: inst.name }],
       });
       sessionId = session.session_id;
-      outcome = await this.runRecord(records[0]!, inst);
+      outcome = await this.runRecord(records[0]!, inst, p, holder);
     } finally {
       await this.d.sync.releaseLock(inst.id, holder);
     }
-    await this.d.sync.finishSession(sessionId, this.ms(this.d.clock.now()));
+    await this.d.sync.finishSession(sessionId, this.now());
     await this.d.audit.record(actor, { action: 'instance.sync_capacity', targetType: 'instance', targetId: inst.id, details: { session_id: sessionId, status: outcome.status } });
     if (outcome.status !== 'completed') {
-      const msg = outcome.error_code === 'connection' || outcome.error_code === 'timeout' || outcome.error_code === 'auth'
-        ? MSG.unreachable(inst.name, inst.db_type, outcome.error_message ?? '')
-        : MSG.failed(outcome.error_message ?? '');
+      const msg =
+        outcome.error_code === 'connection' || outcome.error_code === 'timeout' || outcome.error_code === 'auth'
+          ? MSG.unreachable(inst.name, inst.db_type, outcome.error_message ?? '')
+          : MSG.failed(outcome.error_message ?? '');
       throw new AppError('sync_failed', msg, outcome.error_code, { session_id: sessionId });
     }
     const c = outcome.counts!;
@@ -211,14 +284,16 @@ export class CapacitySyncService {
 
   /**
    * Start a session over many instances and return its id at once; `done`
-   * settles when every record is terminal. Bounded concurrency; an instance
-   * whose lock is held elsewhere is `skipped`, never run twice. `onRecord`
-   * reports each finished record (CLI progress).
+   * settles when every record is terminal. Locally: bounded concurrency in
+   * this process, with a heartbeat so a crash is recognised. With a queue:
+   * one job per instance for the workers.
    */
   async startMany(
     instanceIds: number[] | 'all-active',
     opts: { syncType: SyncType; actor: Actor; onRecord?: (o: RecordOutcome, done: number, total: number) => void },
   ): Promise<{ session_id: string; total: number; done: Promise<{ session_id: string; status: string; outcomes: RecordOutcome[] }> }> {
+    const s = await this.d.settings();
+    const p = await this.params(true);
     const rows =
       instanceIds === 'all-active'
         ? await this.d.instances.list({ active: true })
@@ -227,22 +302,41 @@ export class CapacitySyncService {
       sessionId: crypto.randomUUID(),
       syncType: opts.syncType,
       createdBy: opts.actor.userId,
-      startedAt: this.ms(this.d.clock.now()),
+      startedAt: this.now(),
+      owner: this.d.queue ? null : PROCESS_TAG,
       instances: rows.map((r) => ({ id: r.id, name: r.name })),
     });
-    await this.d.audit.record(opts.actor, { action: 'sync.batch', targetType: 'sync_session', targetId: session.session_id, details: { instances: rows.length, sync_type: opts.syncType } });
+    const sessionId = session.session_id;
+    await this.d.audit.record(opts.actor, { action: 'sync.batch', targetType: 'sync_session', targetId: sessionId, details: { instances: rows.length, sync_type: opts.syncType } });
+    this.d.logger.info({ session_id: sessionId, sync_type: opts.syncType, instances: rows.length, concurrency: s.sync_concurrency, queue: Boolean(this.d.queue) }, 'sync session started');
+
+    if (this.d.queue) {
+      const dropped = new Set(await this.d.queue.enqueue(records.map((r) => ({ id: r.id, instance_id: r.instance_id })), Math.ceil(leaseMs(p) / 1000)));
+      for (const r of records.filter((x) => dropped.has(x.id))) {
+        await this.d.sync.updateRecord(r.id, { status: 'skipped', completed_at: this.now(), error_message: MSG.queued(r.instance_name) });
+      }
+      await this.d.sync.finishIfDone(sessionId, this.now());
+      return { session_id: sessionId, total: records.length, done: this.waitForSession(sessionId) };
+    }
+
     const done = (async () => {
-      let finished = 0;
-      const outcomes = await mapLimit(records, this.d.config.syncConcurrency, async (record, i) => {
-        const o = await this.runLocked(record, rows[i]!);
-        opts.onRecord?.(o, ++finished, records.length);
-        return o;
-      });
-      const closed = await this.d.sync.finishSession(session.session_id, this.ms(this.d.clock.now()));
-      this.d.logger.info({ session_id: session.session_id, status: closed.status, ok: closed.successful_instances, failed: closed.failed_instances }, 'sync session finished');
-      return { session_id: session.session_id, status: closed.status, outcomes };
+      const beat = setInterval(() => void this.d.sync.heartbeat(sessionId, this.now()).catch(() => {}), HEARTBEAT_MS);
+      beat.unref();
+      try {
+        let finished = 0;
+        const outcomes = await mapLimit(records, s.sync_concurrency, async (record, i) => {
+          const o = await this.runLocked(record, rows[i]!, p);
+          opts.onRecord?.(o, ++finished, records.length);
+          return o;
+        });
+        const closed = await this.d.sync.finishSession(sessionId, this.now());
+        this.d.logger.info({ session_id: sessionId, status: closed.status, ok: closed.successful_instances, failed: closed.failed_instances }, 'sync session finished');
+        return { session_id: sessionId, status: closed.status, outcomes };
+      } finally {
+        clearInterval(beat);
+      }
     })();
-    return { session_id: session.session_id, total: records.length, done };
+    return { session_id: sessionId, total: records.length, done };
   }
 
   /** `startMany` and wait for the end. */
@@ -250,96 +344,153 @@ export class CapacitySyncService {
     return (await this.startMany(...args)).done;
   }
 
-  private async lock(instanceId: number, holder: string): Promise<boolean> {
-    const now = this.d.clock.now();
-    const ttl = this.d.config.connectTimeoutMs + this.d.config.syncTimeoutMs + 60_000;
-    return this.d.sync.acquireLock(instanceId, holder, this.ms(now), this.ms(new Date(now.getTime() + ttl)));
+  /** Poll a session run by workers until it is closed. */
+  private async waitForSession(sessionId: string) {
+    for (;;) {
+      const s = await this.d.sync.getSession(sessionId);
+      if (!s || s.status !== 'running') {
+        const recs = await this.d.sync.records(sessionId);
+        const outcomes: RecordOutcome[] = recs.map((r) => ({
+          record_id: r.id,
+          instance_id: r.instance_id,
+          instance_name: r.instance_name,
+          status: r.status as RecordOutcome['status'],
+          attempt: r.attempt,
+          error_code: r.error_code ?? undefined,
+          error_message: r.error_message ?? undefined,
+          duration_ms: r.duration_ms ?? 0,
+          warnings: [],
+        }));
+        return { session_id: sessionId, status: s?.status ?? 'failed', outcomes };
+      }
+      await sleep(1000);
+    }
   }
 
-  private async runLocked(record: SyncInstanceRecordRow, inst: InstanceRow): Promise<RecordOutcome> {
+  /**
+   * Run one queued record (a pg-boss job). Idempotent: a record already
+   * completed or skipped is left alone, so a job delivered twice is harmless.
+   */
+  async runQueuedRecord(recordId: number): Promise<RecordOutcome | undefined> {
+    const record = await this.d.sync.getRecord(recordId);
+    if (!record || record.status === 'completed' || record.status === 'skipped') return undefined;
+    const inst = await this.d.instances.get(record.instance_id);
+    let outcome: RecordOutcome;
+    if (!inst) {
+      await this.d.sync.updateRecord(record.id, { status: 'failed', completed_at: this.now(), error_code: 'data', error_message: MSG.deleted });
+      outcome = { record_id: record.id, instance_id: record.instance_id, instance_name: record.instance_name, status: 'failed', attempt: record.attempt, error_code: 'data', error_message: MSG.deleted, duration_ms: 0, warnings: [] };
+    } else {
+      outcome = await this.runLocked(record, inst, await this.params(true));
+    }
+    await this.d.sync.finishIfDone(record.session_id, this.now());
+    return outcome;
+  }
+
+  private async runLocked(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams): Promise<RecordOutcome> {
     const skip = async (why: string): Promise<RecordOutcome> => {
-      const at = this.ms(this.d.clock.now());
-      await this.d.sync.updateRecord(record.id, { status: 'skipped', completed_at: at, error_message: why });
-      return { record_id: record.id, instance_id: inst.id, instance_name: inst.name, status: 'skipped', error_message: why, duration_ms: 0, warnings: [] };
+      await this.d.sync.updateRecord(record.id, { status: 'skipped', completed_at: this.now(), error_message: why });
+      return { record_id: record.id, instance_id: inst.id, instance_name: inst.name, status: 'skipped', attempt: record.attempt, error_message: why, duration_ms: 0, warnings: [] };
     };
     if (inst.is_active !== 1) return skip(MSG.disabled);
-    const holder = `${HOLDER_PREFIX}:${crypto.randomUUID()}`;
-    if (!(await this.lock(inst.id, holder))) return skip(MSG.busy(inst.name));
+    const holder = newHolder();
+    if (!(await this.lock(inst.id, holder, p))) return skip(MSG.busy(inst.name));
     try {
-      return await this.runRecord(record, inst);
+      return await this.runRecord(record, inst, p, holder);
     } finally {
       await this.d.sync.releaseLock(inst.id, holder);
     }
   }
 
-  /** Collect and save one instance under its record. Never throws for a collection failure. */
-  private async runRecord(record: SyncInstanceRecordRow, inst: InstanceRow): Promise<RecordOutcome> {
+  /**
+   * Collect and save one instance under its record, retrying transient
+   * failures (connection, timeout) `p.retries` times with exponential
+   * backoff. Never throws for a collection failure: the record says why.
+   */
+  private async runRecord(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, holder: string): Promise<RecordOutcome> {
     const startedAt = this.d.clock.now();
     const t0 = performance.now();
     const base = { record_id: record.id, instance_id: inst.id, instance_name: inst.name };
-    await this.d.sync.updateRecord(record.id, { status: 'running', started_at: this.ms(startedAt), attempt: record.attempt + 1 });
     const log = this.d.logger.child({ instance_id: inst.id, instance_name: inst.name, session_id: record.session_id });
-    log.info('capacity sync started');
     let password: string | undefined;
-    try {
-      const target = await this.target(inst);
-      password = target.password;
-      const collection = await this.collect(inst, target);
-      if (collection.databases.length === 0) throw new SyncError('data', MSG.empty);
-      const day = localDate(startedAt, this.d.config.timeZone);
-      const warnings = [...collection.warnings];
-      const unmeasured = collection.databases.filter((x) => x.size_bytes === null);
-      if (unmeasured.length) {
-        warnings.push(`${unmeasured.length} 个数据库无法测量大小 (could not be measured): ${unmeasured.slice(0, 5).map((x) => x.database_name).join(', ')}`);
+    let attempt = record.attempt;
+    for (let tries = 1; ; tries++) {
+      attempt++;
+      await this.d.sync.updateRecord(record.id, {
+        status: 'running',
+        attempt,
+        holder,
+        ...(tries === 1 ? { started_at: startedAt.toISOString() } : {}),
+      });
+      log.info({ attempt }, 'capacity sync started');
+      try {
+        const target = await this.target(inst, p);
+        password = target.password;
+        const collection = await this.collect(inst, target, p.syncTimeoutMs);
+        if (collection.databases.length === 0) throw new SyncError('data', MSG.empty);
+        return await this.save(record, inst, collection, startedAt, t0, attempt, log);
+      } catch (err) {
+        const e = err instanceof SyncError ? err : err instanceof AppError ? new SyncError('data', err.message) : new SyncError('internal', errorMessage(err));
+        const message = scrubSecrets(e.message, [password]);
+        if (e.transient && tries <= p.retries) {
+          const wait = backoffMs(p.retryBaseDelayMs, tries);
+          log.warn({ error_code: e.code, error: message, attempt, retry_in_ms: wait }, 'capacity sync failed, will retry');
+          await (this.d.sleep ?? sleep)(wait);
+          continue;
+        }
+        const duration = Math.round(performance.now() - t0);
+        await this.d.sync.updateRecord(record.id, { status: 'failed', completed_at: this.now(), duration_ms: duration, error_code: e.code, error_message: message });
+        await this.d.instances.setSyncResult(inst.id, { status: 'failed', at: this.now(), error: message });
+        log.warn({ error_code: e.code, error: message, attempt, duration_ms: duration }, 'capacity sync failed');
+        return { ...base, status: 'failed', attempt, error_code: e.code, error_message: message, duration_ms: duration, warnings: [] };
       }
-      const completedAt = this.d.clock.now();
-      const duration = Math.round(performance.now() - t0);
-      const counts = await this.d.capacity.saveCollection(
-        { instanceId: inst.id, collectedDate: day, collectedAt: this.ms(completedAt), databases: collection.databases },
-        async (trx, c) => {
-          await this.d.sync.updateRecord(
-            record.id,
-            {
-              status: 'completed',
-              completed_at: this.ms(completedAt),
-              duration_ms: duration,
-              databases_count: c.database_count,
-              saved_count: c.saved,
-              created_count: c.created,
-              updated_count: c.updated,
-              deleted_count: c.deleted,
-              restored_count: c.restored,
-              total_size_bytes: c.total_size_bytes,
-              details: JSON.stringify({
-                collected_date: day,
-                server_version: collection.server_version,
-                method: collection.databases[0]?.method ?? null,
-                new_databases: c.new_databases,
-                deleted_databases: c.deleted_names.slice(0, 100),
-                restored_databases: c.restored_names.slice(0, 100),
-                warnings,
-              }),
-            },
-            trx,
-          );
-          await this.d.instances.setSyncResult(
-            inst.id,
-            { status: 'completed', at: this.ms(completedAt), error: warnings.length ? warnings.join('; ') : null },
-            trx,
-          );
-        },
-      );
-      log.info({ databases: counts.saved, created: counts.created, updated: counts.updated, deleted: counts.deleted, restored: counts.restored, total_size_bytes: counts.total_size_bytes, duration_ms: duration }, 'capacity sync completed');
-      return { ...base, status: 'completed', counts, duration_ms: duration, warnings };
-    } catch (err) {
-      const e = err instanceof SyncError ? err : err instanceof AppError ? new SyncError('data', err.message) : new SyncError('internal', errorMessage(err));
-      const message = scrubSecrets(e.message, [password]);
-      const at = this.d.clock.now();
-      const duration = Math.round(performance.now() - t0);
-      await this.d.sync.updateRecord(record.id, { status: 'failed', completed_at: this.ms(at), duration_ms: duration, error_code: e.code, error_message: message });
-      await this.d.instances.setSyncResult(inst.id, { status: 'failed', at: this.ms(at), error: message });
-      log.warn({ error_code: e.code, error: message, duration_ms: duration }, 'capacity sync failed');
-      return { ...base, status: 'failed', error_code: e.code, error_message: message, duration_ms: duration, warnings: [] };
     }
+  }
+
+  /** Save the collection and complete the record in the same transaction. */
+  private async save(record: SyncInstanceRecordRow, inst: InstanceRow, collection: Collection, startedAt: Date, t0: number, attempt: number, log: Logger): Promise<RecordOutcome> {
+    // The day a collection belongs to is the day it started (documented).
+    const day = localDate(startedAt, this.d.config.timeZone);
+    const warnings = [...collection.warnings];
+    const unmeasured = collection.databases.filter((x) => x.size_bytes === null);
+    if (unmeasured.length) {
+      warnings.push(`${unmeasured.length} 个数据库无法测量大小 (could not be measured): ${unmeasured.slice(0, 5).map((x) => x.database_name).join(', ')}`);
+    }
+    const completedAt = this.now();
+    const duration = Math.round(performance.now() - t0);
+    const counts = await this.d.capacity.saveCollection(
+      { instanceId: inst.id, collectedDate: day, collectedAt: completedAt, databases: collection.databases },
+      async (trx, c) => {
+        await this.d.sync.updateRecord(
+          record.id,
+          {
+            status: 'completed',
+            completed_at: completedAt,
+            duration_ms: duration,
+            databases_count: c.database_count,
+            saved_count: c.saved,
+            created_count: c.created,
+            updated_count: c.updated,
+            deleted_count: c.deleted,
+            restored_count: c.restored,
+            total_size_bytes: c.total_size_bytes,
+            error_code: null,
+            error_message: null,
+            details: JSON.stringify({
+              collected_date: day,
+              server_version: collection.server_version,
+              method: collection.databases[0]?.method ?? null,
+              new_databases: c.new_databases,
+              deleted_databases: c.deleted_names.slice(0, 100),
+              restored_databases: c.restored_names.slice(0, 100),
+              warnings,
+            }),
+          },
+          trx,
+        );
+        await this.d.instances.setSyncResult(inst.id, { status: 'completed', at: completedAt, error: warnings.length ? warnings.join('; ') : null }, trx);
+      },
+    );
+    log.info({ attempt, databases: counts.saved, created: counts.created, updated: counts.updated, deleted: counts.deleted, restored: counts.restored, total_size_bytes: counts.total_size_bytes, duration_ms: duration }, 'capacity sync completed');
+    return { record_id: record.id, instance_id: inst.id, instance_name: inst.name, status: 'completed', attempt, counts, duration_ms: duration, warnings };
   }
 }

@@ -15,15 +15,17 @@ function durationMs(s: { started_at: string | null; completed_at: string | null 
 }
 
 export function toPublicRecord(r: SyncInstanceRecordRow) {
+  const { holder: _holder, ...rest } = r;
   return {
-    ...r,
+    ...rest,
     total_size_mb: bytesToMb(r.total_size_bytes),
     details: r.details ? (JSON.parse(r.details) as Record<string, unknown>) : null,
   };
 }
 
 export function toPublicSession(s: SyncSessionRow) {
-  return { ...s, duration_ms: durationMs(s) };
+  const { owner: _owner, heartbeat_at, ...rest } = s;
+  return { ...rest, heartbeat_at, duration_ms: durationMs(s) };
 }
 
 export class CapacityService {
@@ -97,8 +99,21 @@ export class CapacityService {
     return (await this.sync.recordsOfInstance(instanceId, limit)).map(toPublicRecord);
   }
 
-  async sessions(limit: number, offset: number) {
-    return (await this.sync.listSessions(limit, offset)).map(toPublicSession);
+  /** Sessions, newest first; `from`/`to` are dates (YYYY-MM-DD, UTC) on started_at. */
+  async sessions(q: { limit?: number; offset?: number; sync_type?: string; status?: string; from?: string; to?: string }) {
+    if (q.from !== undefined && !isIsoDate(q.from)) fail('from', `"${q.from}" 不是有效日期 (YYYY-MM-DD)`);
+    if (q.to !== undefined && !isIsoDate(q.to)) fail('to', `"${q.to}" 不是有效日期 (YYYY-MM-DD)`);
+    const limit = q.limit ?? 50;
+    const offset = q.offset ?? 0;
+    const r = await this.sync.listSessions({
+      limit,
+      offset,
+      syncType: q.sync_type,
+      status: q.status,
+      from: q.from ? `${q.from}T00:00:00.000Z` : undefined,
+      to: q.to ? `${addDays(q.to, 1)}T00:00:00.000Z` : undefined,
+    });
+    return { items: r.items.map(toPublicSession), total: r.total, limit, offset };
   }
 
   async session(sessionId: string) {

@@ -207,8 +207,8 @@ export class InstancesService {
     await this.audit.record(actor, { action: 'instance.delete', targetType: 'instance', targetId: id, details: { name: current.name } });
   }
 
-  /** The seed's `[{instance_id, total_size_mb}]`, one query for the estate. */
-  async totalSizes(): Promise<{ instance_id: number; total_size_mb: number }[]> {
-    return (await this.repo.totalSizes()).map((r) => ({ instance_id: r.id, total_size_mb: bytesToMb(r.total_size_bytes ?? 0) }));
+  /** The seed's `[{instance_id, total_size_mb}]`, one query for the estate; never synced → null (unknown, not 0). */
+  async totalSizes(): Promise<{ instance_id: number; total_size_mb: number | null }[]> {
+    return (await this.repo.totalSizes()).map((r) => ({ instance_id: r.id, total_size_mb: bytesToMb(r.total_size_bytes) }));
   }
 }

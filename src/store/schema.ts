@@ -133,6 +133,9 @@ export interface SyncSessionsTable {
   successful_instances: number;
   failed_instances: number;
   created_by: number | null;
+  /** Process running the session (local mode); null when a queue runs it. */
+  owner: string | null;
+  heartbeat_at: Ts | null;
 }
 
 export interface SyncInstanceRecordsTable {
@@ -155,6 +158,8 @@ export interface SyncInstanceRecordsTable {
   error_code: string | null;
   error_message: string | null;
   details: string | null; // JSON
+  /** The lock holder (host:pid:uuid) while running. */
+  holder: string | null;
 }
 
 export interface SyncLocksTable {
@@ -176,6 +181,25 @@ export interface AuditLogTable {
   details: string | null; // JSON, secrets removed
 }
 
+export interface SettingsTable {
+  key: string;
+  value: string; // JSON
+  updated_at: Ts;
+  updated_by: string | null;
+}
+
+export interface SchedulerRunsTable {
+  id: Id;
+  job: string;
+  scheduled_for: Ts;
+  started_at: Ts;
+  finished_at: Ts | null;
+  status: string;
+  owner: string;
+  session_id: string | null;
+  message: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -189,6 +213,8 @@ export interface Database {
   sync_instance_records: SyncInstanceRecordsTable;
   sync_locks: SyncLocksTable;
   audit_log: AuditLogTable;
+  settings: SettingsTable;
+  scheduler_runs: SchedulerRunsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

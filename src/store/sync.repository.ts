@@ -22,6 +22,8 @@ export class SyncRepository {
     syncType: SyncType;
     createdBy: number | null;
     startedAt: string;
+    /** The process running it (local mode), or null when a queue runs it. */
+    owner: string | null;
     instances: { id: number; name: string }[];
   }): Promise<{ session: SyncSessionRow; records: SyncInstanceRecordRow[] }> {
     return this.db.transaction().execute(async (trx) => {
@@ -37,6 +39,8 @@ export class SyncRepository {
           successful_instances: 0,
           failed_instances: 0,
           created_by: s.createdBy,
+          owner: s.owner,
+          heartbeat_at: s.startedAt,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -61,7 +65,8 @@ export class SyncRepository {
 
   /**
    * Close a session: its status follows from its records — completed when
-   * none failed, failed when none succeeded, partial otherwise.
+   * none failed, failed when none succeeded, partial otherwise. Idempotent:
+   * called again (a queued record retried late) it recomputes.
    */
   async finishSession(sessionId: string, completedAt: string): Promise<SyncSessionRow> {
     const counts = await this.db
@@ -80,6 +85,80 @@ export class SyncRepository {
       .where('session_id', '=', sessionId)
       .returningAll()
       .executeTakeFirstOrThrow();
+  }
+
+  /** Close the session when no record is pending or running any more; returns it when closed now. */
+  async finishIfDone(sessionId: string, completedAt: string): Promise<SyncSessionRow | undefined> {
+    const open = await this.db
+      .selectFrom('sync_instance_records')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('session_id', '=', sessionId)
+      .where('status', 'in', ['pending', 'running'])
+      .executeTakeFirstOrThrow();
+    if (Number(open.n) > 0) return undefined;
+    return this.finishSession(sessionId, completedAt);
+  }
+
+  async heartbeat(sessionId: string, at: string): Promise<void> {
+    await this.db.updateTable('sync_sessions').set({ heartbeat_at: at }).where('session_id', '=', sessionId).where('status', '=', 'running').execute();
+  }
+
+  getRecord(id: number): Promise<SyncInstanceRecordRow | undefined> {
+    return this.db.selectFrom('sync_instance_records').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** Running sessions (for recovery and "is a scheduled run in progress?"). */
+  runningSessions(syncType?: SyncType): Promise<SyncSessionRow[]> {
+    let q = this.db.selectFrom('sync_sessions').selectAll().where('status', '=', 'running');
+    if (syncType) q = q.where('sync_type', '=', syncType);
+    return q.execute();
+  }
+
+  /** Records still running, with their holder's lock row (if any). */
+  runningRecords() {
+    return this.db
+      .selectFrom('sync_instance_records as r')
+      .leftJoin('sync_locks as l', (j) => j.onRef('l.instance_id', '=', 'r.instance_id').onRef('l.holder', '=', 'r.holder'))
+      .select(['r.id', 'r.session_id', 'r.instance_id', 'r.holder', 'l.expires_at as lock_expires_at'])
+      .where('r.status', '=', 'running')
+      .execute();
+  }
+
+  /** Mark a session interrupted and its unfinished records failed, in one transaction. */
+  async interruptSession(sessionId: string, at: string, message: string): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const r = await trx
+        .updateTable('sync_instance_records')
+        .set({ status: 'failed', completed_at: at, error_code: 'interrupted', error_message: message })
+        .where('session_id', '=', sessionId)
+        .where('status', 'in', ['pending', 'running'])
+        .executeTakeFirst();
+      const counts = await trx
+        .selectFrom('sync_instance_records')
+        .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('session_id', '=', sessionId)
+        .groupBy('status')
+        .execute();
+      const n = (st: RecordStatus) => Number(counts.find((c) => c.status === st)?.n ?? 0);
+      await trx
+        .updateTable('sync_sessions')
+        .set({ status: 'interrupted', completed_at: at, successful_instances: n('completed'), failed_instances: n('failed') })
+        .where('session_id', '=', sessionId)
+        .execute();
+      return Number(r.numUpdatedRows);
+    });
+  }
+
+  /** Fail one record left running by a dead holder (only if that holder still has it). */
+  async failInterruptedRecord(id: number, holder: string | null, at: string, message: string): Promise<boolean> {
+    let q = this.db
+      .updateTable('sync_instance_records')
+      .set({ status: 'failed', completed_at: at, error_code: 'interrupted', error_message: message })
+      .where('id', '=', id)
+      .where('status', '=', 'running');
+    q = holder === null ? q.where('holder', 'is', null) : q.where('holder', '=', holder);
+    const r = await q.executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 
   getSession(sessionId: string): Promise<SyncSessionRow | undefined> {
@@ -102,8 +181,18 @@ export class SyncRepository {
       .execute();
   }
 
-  listSessions(limit = 50, offset = 0): Promise<SyncSessionRow[]> {
-    return this.db.selectFrom('sync_sessions').selectAll().orderBy('id', 'desc').limit(limit).offset(offset).execute();
+  /** Sessions, newest first, filtered; `total` counts all matches. */
+  async listSessions(f: { limit: number; offset: number; syncType?: string; status?: string; from?: string; to?: string }) {
+    let q = this.db.selectFrom('sync_sessions');
+    if (f.syncType) q = q.where('sync_type', '=', f.syncType);
+    if (f.status) q = q.where('status', '=', f.status);
+    if (f.from) q = q.where('started_at', '>=', f.from);
+    if (f.to) q = q.where('started_at', '<', f.to);
+    const [items, total] = await Promise.all([
+      q.selectAll().orderBy('id', 'desc').limit(f.limit).offset(f.offset).execute(),
+      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { items, total: Number(total.n) };
   }
 
   /** Take the instance's sync lock; false when another live holder has it. */
@@ -120,6 +209,21 @@ export class SyncRepository {
       .returning('holder')
       .executeTakeFirst();
     return row?.holder === holder;
+  }
+
+  /** Take a lock whose holder is known dead (compare-and-swap on the old holder). */
+  async takeOverLock(instanceId: number, deadHolder: string, holder: string, now: string, expiresAt: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('sync_locks')
+      .set({ holder, acquired_at: now, expires_at: expiresAt })
+      .where('instance_id', '=', instanceId)
+      .where('holder', '=', deadHolder)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  lockHolder(instanceId: number) {
+    return this.db.selectFrom('sync_locks').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
   }
 
   async releaseLock(instanceId: number, holder: string): Promise<void> {

@@ -10,6 +10,10 @@ export const syncRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
     '/api/sync/capacity',
     {
       config: { access: 'operator' },
+      // No body at all means every active instance.
+      preValidation: async (req) => {
+        req.body ??= {};
+      },
       schema: {
         ...base,
         summary: 'Batch sync: the given instances, or every active one; returns the session at once',
@@ -27,9 +31,23 @@ export const syncRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
     '/api/sync-sessions',
     {
       config: { access: 'viewer' },
-      schema: { ...base, querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })), offset: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false }) },
+      schema: {
+        ...base,
+        summary: 'Sync sessions, newest first, paged (data.items, data.total), filtered by type, status and start date',
+        querystring: Type.Object(
+          {
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+            offset: Type.Optional(Type.Integer({ minimum: 0 })),
+            sync_type: Type.Optional(Type.Union(['manual_single', 'manual_batch', 'scheduled_task'].map((t) => Type.Literal(t)))),
+            status: Type.Optional(Type.Union(['running', 'completed', 'partial', 'failed', 'interrupted'].map((t) => Type.Literal(t)))),
+            from: Type.Optional(Type.String({ maxLength: 10 })),
+            to: Type.Optional(Type.String({ maxLength: 10 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
     },
-    async (req) => ok(await ctx.capacity.sessions(req.query.limit ?? 50, req.query.offset ?? 0)),
+    async (req) => ok(await ctx.capacity.sessions(req.query)),
   );
   app.get(
     '/api/sync-sessions/:id',

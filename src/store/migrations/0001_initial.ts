@@ -1,10 +1,9 @@
-import type { ColumnDefinitionBuilder, Kysely } from 'kysely';
-import type { MigrationFactory } from './index.js';
+import type { Kysely } from 'kysely';
+import { primaryId, type MigrationFactory } from './index.js';
 
 export const initialSchema: MigrationFactory = (t) => ({
   async up(db: Kysely<any>) {
-    // SQLite wants INTEGER PRIMARY KEY AUTOINCREMENT; PostgreSQL gets bigserial.
-    const id = (c: ColumnDefinitionBuilder) => (t.id === 'integer' ? c.primaryKey().autoIncrement() : c.primaryKey());
+    const id = primaryId(t);
 
     await db.schema
       .createTable('users')

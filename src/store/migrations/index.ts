@@ -3,9 +3,10 @@
  * `whalefall migrate`. Each migration is written once for both dialects;
  * the few type differences go through `t` below.
  */
-import { Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, type ColumnDefinitionBuilder, type Migration, type MigrationProvider } from 'kysely';
 import type { DialectName } from '../db.js';
 import { initialSchema } from './0001_initial.js';
+import { schedulerSchema } from './0002_scheduler.js';
 
 export interface ColumnTypes {
   id: 'integer' | 'bigserial';
@@ -19,10 +20,16 @@ export function columnTypes(dialect: DialectName): ColumnTypes {
     : { id: 'integer', timestamp: 'text', date: 'text' };
 }
 
+/** Auto-increment primary key: INTEGER PRIMARY KEY AUTOINCREMENT on SQLite, bigserial on PostgreSQL. */
+export function primaryId(t: ColumnTypes) {
+  return (c: ColumnDefinitionBuilder) => (t.id === 'integer' ? c.primaryKey().autoIncrement() : c.primaryKey());
+}
+
 export type MigrationFactory = (t: ColumnTypes, dialect: DialectName) => Migration;
 
 const ALL: Record<string, MigrationFactory> = {
   '0001_initial': initialSchema,
+  '0002_scheduler': schedulerSchema,
 };
 
 class CodeProvider implements MigrationProvider {

@@ -1,0 +1,47 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Context } from '../../context.js';
+import { actorOf } from '../access.js';
+import { ok } from '../envelope.js';
+
+export const settingsRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+  const base = { tags: ['settings'] };
+  const view = async () => ({
+    settings: await ctx.settings.effective(),
+    defaults: ctx.settings.defaults(),
+    time_zone: ctx.config.timeZone,
+    scheduler_enabled: ctx.config.scheduler,
+    queue: ctx.config.queue,
+    next_runs: ctx.scheduler.nextRuns(),
+    recent_runs: await ctx.repos.scheduler.list(undefined, 20),
+  });
+  app.get('/api/settings', { config: { access: 'admin' }, schema: { ...base, summary: 'Effective settings, their defaults, next and recent scheduled runs' } }, async () => ok(await view()));
+  app.patch(
+    '/api/settings',
+    {
+      config: { access: 'admin' },
+      schema: {
+        ...base,
+        summary: 'Change settings (null resets one to its default); applies to the next run',
+        body: Type.Object(
+          {
+            sync_cron: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
+            aggregation_cron: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
+            sync_concurrency: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+            connect_timeout_ms: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+            sync_timeout_ms: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+            sync_retries: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+            retry_base_delay_ms: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+            catch_up: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      await ctx.settings.update(req.body, actorOf(req));
+      await ctx.scheduler.reschedule();
+      return ok(await view(), '设置已保存');
+    },
+  );
+};

@@ -1,0 +1,98 @@
+/**
+ * Settings an admin may change at run time (API / settings page). The
+ * environment gives the defaults; a stored value overrides it. Every reader
+ * asks `effective()` when it starts work, so a change applies to the next run.
+ */
+import { Cron } from 'croner';
+import type { Config } from '../config.js';
+import type { Clock } from '../lib/clock.js';
+import type { SettingsRepository } from '../store/settings.repository.js';
+import type { Actor, AuditService } from './audit.service.js';
+import { bool, fail, integer } from './validate.js';
+
+export interface EffectiveSettings {
+  sync_cron: string;
+  aggregation_cron: string;
+  sync_concurrency: number;
+  connect_timeout_ms: number;
+  sync_timeout_ms: number;
+  /** Retries of a transient failure (connection, timeout) in batch and scheduled syncs. */
+  sync_retries: number;
+  /** First retry delay; doubles each time (with ±20 % jitter). */
+  retry_base_delay_ms: number;
+  /** Run a scheduled sync missed while the service was down, once, at start. */
+  catch_up: boolean;
+}
+
+type Validator = (v: unknown) => unknown;
+
+export function validCron(field: string, v: unknown): string {
+  if (typeof v !== 'string' || !v.trim() || v.length > 100) fail(field, '必须是 cron 表达式 (a cron expression, e.g. "0 3 * * *")');
+  try {
+    new Cron(v.trim(), { paused: true });
+  } catch (err) {
+    fail(field, `无效的 cron 表达式 (invalid cron expression): ${(err as Error).message}`);
+  }
+  return v.trim();
+}
+
+const VALIDATORS: Record<keyof EffectiveSettings, Validator> = {
+  sync_cron: (v) => validCron('sync_cron', v),
+  aggregation_cron: (v) => validCron('aggregation_cron', v),
+  sync_concurrency: (v) => integer('sync_concurrency', v, 1, 256),
+  connect_timeout_ms: (v) => integer('connect_timeout_ms', v, 100, 600_000),
+  sync_timeout_ms: (v) => integer('sync_timeout_ms', v, 1_000, 86_400_000),
+  sync_retries: (v) => integer('sync_retries', v, 0, 10),
+  retry_base_delay_ms: (v) => integer('retry_base_delay_ms', v, 0, 600_000),
+  catch_up: (v) => bool('catch_up', v),
+};
+
+export class SettingsService {
+  constructor(
+    private readonly repo: SettingsRepository,
+    private readonly config: Config,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+  ) {}
+
+  defaults(): EffectiveSettings {
+    const c = this.config;
+    return {
+      sync_cron: c.syncCron,
+      aggregation_cron: c.aggregationCron,
+      sync_concurrency: c.syncConcurrency,
+      connect_timeout_ms: c.connectTimeoutMs,
+      sync_timeout_ms: c.syncTimeoutMs,
+      sync_retries: c.syncRetries,
+      retry_base_delay_ms: c.retryBaseDelayMs,
+      catch_up: c.catchUp,
+    };
+  }
+
+  async effective(): Promise<EffectiveSettings> {
+    const stored = await this.repo.all();
+    const out = this.defaults();
+    for (const key of Object.keys(VALIDATORS) as (keyof EffectiveSettings)[]) {
+      if (stored[key] === undefined) continue;
+      try {
+        (out as unknown as Record<string, unknown>)[key] = VALIDATORS[key](stored[key]);
+      } catch {
+        /* a stored value that no longer validates falls back to the default */
+      }
+    }
+    return out;
+  }
+
+  /** Validate every field first, then store them all (or nothing). `null` resets a key to its default. */
+  async update(patch: Record<string, unknown>, actor: Actor): Promise<EffectiveSettings> {
+    const clean: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(patch)) {
+      if (!(key in VALIDATORS)) fail(key, '未知设置 (unknown setting)');
+      clean[key] = value === null ? null : VALIDATORS[key as keyof EffectiveSettings](value);
+    }
+    if (Object.keys(clean).length === 0) fail('body', '没有要修改的设置 (nothing to change)');
+    await this.repo.set(clean, this.clock.now().toISOString(), actor.username);
+    await this.audit.record(actor, { action: 'settings.update', targetType: 'settings', details: clean });
+    return this.effective();
+  }
+}
