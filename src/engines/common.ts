@@ -93,6 +93,7 @@ export function notImplementedEngine(spec: {
 }): Engine {
   return {
     ...spec,
+    options: {},
     connect: () => Promise.reject(new SyncError('unsupported', `${spec.label} 采集器将在后续版本提供 (not implemented yet)`)),
     classifyError: (err, target) => classify(err, target, () => null),
   };

@@ -13,18 +13,41 @@ export type DbType = (typeof DB_TYPES)[number];
 
 export type CollectionMethod = 'logical' | 'physical' | 'auto';
 
-/** Per-instance options an engine may read (stored as JSON on the instance). */
+/**
+ * Per-instance options (stored as JSON on the instance). The common ones are
+ * below; an engine declares its own in `Engine.options` and they are
+ * validated against that spec (unknown keys are refused).
+ */
 export interface InstanceOptions {
-  /** Overrides WHALEFALL_CONNECT_TIMEOUT_MS for this instance. */
+  /** Overrides the connect timeout setting for this instance. */
   connect_timeout_ms?: number;
   /** Per-query timeout; defaults to the sync timeout. */
   query_timeout_ms?: number;
-  /** MySQL/MariaDB: how sizes are measured. */
-  method?: CollectionMethod;
-  /** Glob patterns (`*`, `?`, SQL-like `%`, `_`) of database names not to collect. */
+  /** Glob patterns (`*` or `%` any run, `?` one character) of database names not to collect. */
   exclude?: string[];
-  /** Free-form engine options (ssl, encrypt…) are added per engine as needed. */
+  /** Engine-specific options (MySQL `method`, SQL Server `encrypt`…), per `Engine.options`. */
   [key: string]: unknown;
+}
+
+/** The shape of one engine-specific option, for validation and the instance form. */
+export type OptionSpec =
+  | { kind: 'boolean'; description: string }
+  | { kind: 'string'; maxLength: number; description: string }
+  | { kind: 'integer'; min: number; max: number; description: string }
+  | { kind: 'enum'; values: readonly string[]; description: string };
+
+/**
+ * One privilege the collector relies on, as `doctor` reports it. `ok: false`
+ * says what would be under-counted and the exact statement that fixes it.
+ */
+export interface PrivilegeCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** What is missed or under-counted without it. */
+  undercounts?: string;
+  /** GRANT (or equivalent) statements that fix it. */
+  fix?: string[];
 }
 
 /** Where and as whom to connect. The password lives only in memory, never logged. */
@@ -60,6 +83,8 @@ export interface CollectedDatabase {
 
 export interface Collection {
   databases: CollectedDatabase[];
+  /** Names present on the server but left out by an exclusion rule (set by the sync service). */
+  excluded?: string[];
   /** Things the DBA should know (e.g. "2 databases could not be measured"). */
   warnings: string[];
   server_version: string | null;
@@ -68,6 +93,8 @@ export interface Collection {
 export interface EngineSession {
   serverVersion(): Promise<string>;
   collect(): Promise<Collection>;
+  /** Which grants the collector needs are present, for `whalefall doctor`. */
+  doctor(): Promise<PrivilegeCheck[]>;
   close(): Promise<void>;
 }
 
@@ -77,6 +104,8 @@ export interface Engine {
   readonly defaultPort: number;
   /** True when `database` (service name / maintenance database) must be given. */
   readonly needsDatabaseName: boolean;
+  /** Engine-specific instance options this engine understands. */
+  readonly options: Readonly<Record<string, OptionSpec>>;
   connect(target: ConnectTarget): Promise<EngineSession>;
   /** Turn any driver error into a classified SyncError (password already scrubbed by the caller's target). */
   classifyError(err: unknown, target: ConnectTarget): SyncError;

@@ -10,7 +10,7 @@
 import crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.js';
-import type { Collection, ConnectTarget, DbType, Engine, InstanceOptions } from '../engines/engine.js';
+import type { Collection, ConnectTarget, DbType, Engine, InstanceOptions, PrivilegeCheck } from '../engines/engine.js';
 import { localDate, type Clock } from '../lib/clock.js';
 import { mapLimit } from '../lib/concurrency.js';
 import { AppError, SyncError, errorMessage, scrubSecrets } from '../lib/errors.js';
@@ -83,6 +83,8 @@ interface RunParams {
   syncTimeoutMs: number;
   retries: number;
   retryBaseDelayMs: number;
+  /** Per-engine exclusion patterns from the settings. */
+  exclusions: Partial<Record<DbType, string[]>>;
 }
 
 export const MSG = {
@@ -132,6 +134,7 @@ export class CapacitySyncService {
       // A person waiting on the 同步容量 button gets the first answer, not a retried one.
       retries: batch ? s.sync_retries : 0,
       retryBaseDelayMs: s.retry_base_delay_ms,
+      exclusions: s.exclusions,
     };
   }
 
@@ -157,7 +160,7 @@ export class CapacitySyncService {
    * Connect, collect, close — bounded as a whole by the sync timeout. Only
    * classified SyncErrors come out; the connection is always closed.
    */
-  async collect(inst: InstanceRow, target: ConnectTarget, syncTimeoutMs: number): Promise<Collection> {
+  async collect(inst: InstanceRow, target: ConnectTarget, p: Pick<RunParams, 'syncTimeoutMs' | 'exclusions'>): Promise<Collection> {
     const engine = this.d.engineFor(inst.db_type as DbType);
     let session: Awaited<ReturnType<Engine['connect']>> | undefined;
     const work = (async () => {
@@ -169,19 +172,20 @@ export class CapacitySyncService {
       }
     })();
     try {
-      const c = await withTimeout(work, target.connectTimeoutMs + syncTimeoutMs, '容量采集', () => void session?.close().catch(() => {}));
-      return this.applyExclusions(c, target.options.exclude);
+      const c = await withTimeout(work, target.connectTimeoutMs + p.syncTimeoutMs, '容量采集', () => void session?.close().catch(() => {}));
+      return this.applyExclusions(c, [...(p.exclusions[inst.db_type as DbType] ?? []), ...(target.options.exclude ?? [])]);
     } catch (err) {
       work.catch(() => {}); // the abandoned attempt may still reject later
       throw err instanceof SyncError ? new SyncError(err.code, scrubSecrets(err.message, [target.password])) : engine.classifyError(err, target);
     }
   }
 
-  private applyExclusions(c: Collection, patterns: string[] | undefined): Collection {
-    if (!patterns?.length) return c;
+  /** Exclusion rules apply before saving: an excluded database is neither stored nor marked deleted. */
+  private applyExclusions(c: Collection, patterns: string[]): Collection {
+    if (!patterns.length) return c;
     const kept = c.databases.filter((d) => !excludedBy(d.database_name, patterns));
-    const dropped = c.databases.length - kept.length;
-    return dropped ? { ...c, databases: kept, warnings: [...c.warnings, `${dropped} 个数据库被排除规则排除 (excluded by rules)`] } : c;
+    const excluded = c.databases.filter((d) => excludedBy(d.database_name, patterns)).map((d) => d.database_name);
+    return excluded.length ? { ...c, databases: kept, excluded, warnings: [...c.warnings, `${excluded.length} 个数据库被排除规则排除 (excluded by rules)`] } : c;
   }
 
   /** Connect and report the server version, without saving anything. */
@@ -195,6 +199,29 @@ export class CapacitySyncService {
       session = await engine.connect(target);
       const version = await withTimeout(session.serverVersion(), target.connectTimeoutMs, '查询版本');
       return { server_version: version, latency_ms: Math.round(performance.now() - started) };
+    } catch (err) {
+      const e = err instanceof SyncError ? err : engine.classifyError(err, target);
+      throw new AppError('sync_failed', MSG.unreachable(inst.name, inst.db_type, scrubSecrets(e.message, [target.password])), e.code);
+    } finally {
+      await session?.close().catch(() => {});
+    }
+  }
+
+  /**
+   * `doctor`: connect with the instance's credential and report which grants
+   * the collector relies on are present, what is under-counted without each,
+   * and the statements that fix it. Nothing is saved.
+   */
+  async doctor(instanceId: number): Promise<{ instance_id: number; instance_name: string; db_type: string; server_version: string; ok: boolean; checks: PrivilegeCheck[] }> {
+    const inst = await this.instanceRow(instanceId);
+    const target = await this.target(inst, await this.params(false));
+    const engine = this.d.engineFor(inst.db_type as DbType);
+    let session: Awaited<ReturnType<Engine['connect']>> | undefined;
+    try {
+      session = await engine.connect(target);
+      const server_version = await withTimeout(session.serverVersion(), target.connectTimeoutMs, '查询版本');
+      const checks = await withTimeout(session.doctor(), target.queryTimeoutMs + target.connectTimeoutMs, '权限检查');
+      return { instance_id: inst.id, instance_name: inst.name, db_type: inst.db_type, server_version, ok: checks.every((c) => c.ok), checks };
     } catch (err) {
       const e = err instanceof SyncError ? err : engine.classifyError(err, target);
       throw new AppError('sync_failed', MSG.unreachable(inst.name, inst.db_type, scrubSecrets(e.message, [target.password])), e.code);
@@ -425,7 +452,7 @@ export class CapacitySyncService {
       try {
         const target = await this.target(inst, p);
         password = target.password;
-        const collection = await this.collect(inst, target, p.syncTimeoutMs);
+        const collection = await this.collect(inst, target, p);
         if (collection.databases.length === 0) throw new SyncError('data', MSG.empty);
         return await this.save(record, inst, collection, startedAt, t0, attempt, log);
       } catch (err) {
@@ -458,7 +485,7 @@ export class CapacitySyncService {
     const completedAt = this.now();
     const duration = Math.round(performance.now() - t0);
     const counts = await this.d.capacity.saveCollection(
-      { instanceId: inst.id, collectedDate: day, collectedAt: completedAt, databases: collection.databases },
+      { instanceId: inst.id, collectedDate: day, collectedAt: completedAt, databases: collection.databases, excludedNames: collection.excluded },
       async (trx, c) => {
         await this.d.sync.updateRecord(
           record.id,

@@ -1,5 +1,5 @@
 /** The registry of monitored instances: validation, CRUD, the public shape. */
-import { DB_TYPES, type DbType, type InstanceOptions } from '../engines/engine.js';
+import { DB_TYPES, type DbType, type Engine, type InstanceOptions, type OptionSpec } from '../engines/engine.js';
 import { getEngine } from '../engines/registry.js';
 import type { Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
@@ -87,30 +87,40 @@ function tags(value: unknown): string[] {
   return [...new Set(out)];
 }
 
-const METHODS = ['logical', 'physical', 'auto'] as const;
+export function exclusionPatterns(field: string, v: unknown): string[] {
+  if (!Array.isArray(v) || v.length > 100) fail(field, '必须是最多 100 个模式的数组 (an array of at most 100 patterns)');
+  return v.map((p, i) => requiredText(`${field}[${i}]`, p, 255));
+}
 
-function options(value: unknown): InstanceOptions {
+/** Options every engine understands. */
+const COMMON_OPTIONS: Record<string, OptionSpec> = {
+  connect_timeout_ms: { kind: 'integer', min: 100, max: 600_000, description: 'connect timeout for this instance' },
+  query_timeout_ms: { kind: 'integer', min: 100, max: 86_400_000, description: 'per-query timeout for this instance' },
+};
+
+function optionValue(field: string, spec: OptionSpec, v: unknown): unknown {
+  switch (spec.kind) {
+    case 'boolean':
+      return bool(field, v);
+    case 'integer':
+      return integer(field, v, spec.min, spec.max);
+    case 'string':
+      return requiredText(field, v, spec.maxLength);
+    case 'enum':
+      return oneOf(field, v, spec.values);
+  }
+}
+
+/** Validate options against the common keys, `exclude`, and the engine's own spec; unknown keys are refused. */
+function options(value: unknown, engine: Engine): InstanceOptions {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('options', '必须是对象 (an object)');
-  const o = value as Record<string, unknown>;
   const out: InstanceOptions = {};
-  for (const [k, v] of Object.entries(o)) {
-    switch (k) {
-      case 'connect_timeout_ms':
-        out.connect_timeout_ms = integer('options.connect_timeout_ms', v, 100, 600_000);
-        break;
-      case 'query_timeout_ms':
-        out.query_timeout_ms = integer('options.query_timeout_ms', v, 100, 86_400_000);
-        break;
-      case 'method':
-        out.method = oneOf('options.method', v, METHODS);
-        break;
-      case 'exclude':
-        if (!Array.isArray(v) || v.length > 100) fail('options.exclude', '必须是最多 100 个模式的数组 (an array of at most 100 patterns)');
-        out.exclude = v.map((p, i) => requiredText(`options.exclude[${i}]`, p, 255));
-        break;
-      default:
-        fail(`options.${k}`, '未知选项 (unknown option)');
-    }
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    const field = `options.${k}`;
+    if (k === 'exclude') out.exclude = exclusionPatterns(field, v);
+    else if (Object.hasOwn(COMMON_OPTIONS, k)) out[k] = optionValue(field, COMMON_OPTIONS[k]!, v);
+    else if (Object.hasOwn(engine.options, k)) out[k] = optionValue(field, engine.options[k]!, v);
+    else fail(field, `${engine.label} 不支持此选项 (unknown option; known: ${['exclude', ...Object.keys(COMMON_OPTIONS), ...Object.keys(engine.options)].join(', ')})`);
   }
   return out;
 }
@@ -164,7 +174,7 @@ export class InstancesService {
       is_active: input.is_active === undefined ? 1 : bool('is_active', input.is_active) ? 1 : 0,
       description: text('description', input.description, 2000, { optional: true }) ?? null,
       tags: JSON.stringify(input.tags === undefined ? [] : tags(input.tags)),
-      options: JSON.stringify(input.options === undefined ? {} : options(input.options)),
+      options: JSON.stringify(input.options === undefined ? {} : options(input.options, engine)),
     };
     if (engine.needsDatabaseName && !row.database_name) fail('database_name', `${engine.label} 需要服务名/数据库名 (required for ${engine.label})`);
     if (await this.repo.getByName(name)) fail('name', `实例名称 "${name}" 已存在 (already exists)`);
@@ -191,8 +201,10 @@ export class InstancesService {
     if (input.is_active !== undefined) patch.is_active = bool('is_active', input.is_active) ? 1 : 0;
     if (input.description !== undefined) patch.description = text('description', input.description, 2000, { optional: true }) ?? null;
     if (input.tags !== undefined) patch.tags = JSON.stringify(tags(input.tags));
-    if (input.options !== undefined) patch.options = JSON.stringify(options(input.options));
     const engine = getEngine((patch.db_type ?? current.db_type) as DbType);
+    // Options are checked against the engine the instance will have (changing db_type re-checks the stored ones).
+    if (input.options !== undefined) patch.options = JSON.stringify(options(input.options, engine));
+    else if (patch.db_type !== undefined) options(JSON.parse(current.options), engine);
     const dbName = 'database_name' in patch ? patch.database_name : current.database_name;
     if (engine.needsDatabaseName && !dbName) fail('database_name', `${engine.label} 需要服务名/数据库名 (required for ${engine.label})`);
     if (Object.keys(patch).length === 0) return toPublicInstance(current);

@@ -5,9 +5,11 @@
  */
 import { Cron } from 'croner';
 import type { Config } from '../config.js';
+import { DB_TYPES, type DbType } from '../engines/engine.js';
 import type { Clock } from '../lib/clock.js';
 import type { SettingsRepository } from '../store/settings.repository.js';
 import type { Actor, AuditService } from './audit.service.js';
+import { exclusionPatterns } from './instances.service.js';
 import { bool, fail, integer } from './validate.js';
 
 export interface EffectiveSettings {
@@ -22,6 +24,8 @@ export interface EffectiveSettings {
   retry_base_delay_ms: number;
   /** Run a scheduled sync missed while the service was down, once, at start. */
   catch_up: boolean;
+  /** Database-name patterns never collected, per engine (e.g. mysql: ["tmp_%"]); instances add their own. */
+  exclusions: Partial<Record<DbType, string[]>>;
 }
 
 type Validator = (v: unknown) => unknown;
@@ -45,6 +49,15 @@ const VALIDATORS: Record<keyof EffectiveSettings, Validator> = {
   sync_retries: (v) => integer('sync_retries', v, 0, 10),
   retry_base_delay_ms: (v) => integer('retry_base_delay_ms', v, 0, 600_000),
   catch_up: (v) => bool('catch_up', v),
+  exclusions: (v) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) fail('exclusions', '必须是 {数据库类型: [模式…]} 对象 (an object of db_type → patterns)');
+    const out: Partial<Record<DbType, string[]>> = {};
+    for (const [k, patterns] of Object.entries(v as Record<string, unknown>)) {
+      if (!(DB_TYPES as readonly string[]).includes(k)) fail(`exclusions.${k}`, `未知数据库类型 (one of ${DB_TYPES.join(', ')})`);
+      out[k as DbType] = exclusionPatterns(`exclusions.${k}`, patterns);
+    }
+    return out;
+  },
 };
 
 export class SettingsService {
@@ -66,6 +79,7 @@ export class SettingsService {
       sync_retries: c.syncRetries,
       retry_base_delay_ms: c.retryBaseDelayMs,
       catch_up: c.catchUp,
+      exclusions: {},
     };
   }
 

@@ -16,6 +16,8 @@ export interface SaveCollectionInput {
   collectedDate: string;
   collectedAt: string;
   databases: CollectedDatabase[];
+  /** Present on the server but excluded by a rule: not stored, and not marked deleted either. */
+  excludedNames?: string[];
 }
 
 export interface SaveCounts {
@@ -81,8 +83,10 @@ export class CapacityRepository {
       const created = input.databases.filter((d) => !today.has(d.database_name)).length;
       const newOnes = input.databases.filter((d) => !known.has(d.database_name));
       const restoredNames = input.databases.filter((d) => known.get(d.database_name) === true).map((d) => d.database_name);
-      const goneNames = lifecycle.filter((r) => r.is_deleted === 0 && !seen.has(r.database_name)).map((r) => r.database_name);
-      const goneToday = todayRows.map((r) => r.database_name).filter((n) => !seen.has(n));
+      const excluded = new Set(input.excludedNames ?? []);
+      const gone = (n: string) => !seen.has(n) && !excluded.has(n);
+      const goneNames = lifecycle.filter((r) => r.is_deleted === 0 && gone(r.database_name)).map((r) => r.database_name);
+      const goneToday = todayRows.map((r) => r.database_name).filter(gone);
 
       // 1. Today's rows: batched upsert. A database that could not be measured
       //    this time keeps the size measured earlier the same day, if any.
@@ -175,16 +179,17 @@ export class CapacityRepository {
           )
           .execute();
       }
-      // Every lifecycle row still not deleted is exactly the collected set now.
+      // Every lifecycle row still not deleted is now the collected set (plus excluded ones, left as they were).
       await trx
         .updateTable('instance_databases')
         .set({ last_seen_date: day, updated_at: now })
         .where('instance_id', '=', instanceId)
         .where('is_deleted', '=', 0)
         .where('last_seen_date', '<>', day)
+        .$if(excluded.size > 0 && excluded.size <= CHUNK, (q) => q.where('database_name', 'not in', [...excluded]))
         .execute();
 
-      // 4. Totals from what is stored for the day (includes sizes kept from earlier today).
+      // 4. Totals from what is stored for the day (includes sizes kept from earlier today; excluded databases are not counted).
       const totals = await trx
         .selectFrom('database_size_stats')
         .select((eb) => [
@@ -196,6 +201,7 @@ export class CapacityRepository {
         .where('instance_id', '=', instanceId)
         .where('collected_date', '=', day)
         .where('is_deleted', '=', 0)
+        .$if(excluded.size > 0 && excluded.size <= CHUNK, (q) => q.where('database_name', 'not in', [...excluded]))
         .executeTakeFirstOrThrow();
       const total = Number(totals.total ?? 0);
       const count = Number(totals.n);

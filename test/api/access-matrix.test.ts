@@ -52,6 +52,8 @@ const ACCESS = {
   'PATCH /api/instances/:id': 'admin',
   'DELETE /api/instances/:id': 'admin',
   'POST /api/instances/:id/test-connection': 'operator',
+  'POST /api/instances/:id/doctor': 'operator',
+  'GET /api/engines': 'viewer',
   'GET /api/instances/:id/databases': 'viewer',
   'GET /api/instances/:id/capacity': 'viewer',
   'GET /api/instances/:id/sync-records': 'viewer',
@@ -176,6 +178,12 @@ describe('access matrix [sqlite]', () => {
       expect: 400,
       check: (body) => assert.match(body, /实例缺少连接凭据/),
     }),
+    'POST /api/instances/:id/doctor': async () => ({
+      url: `/api/instances/${instanceId}/doctor`,
+      expect: 400,
+      check: (body) => assert.match(body, /实例缺少连接凭据/),
+    }),
+    'GET /api/engines': async () => ({ url: '/api/engines', expect: 200, check: (body) => assert.match(body, /"db_type":"sqlserver"/) }),
     'GET /api/instances/:id/databases': async () => ({ url: `/api/instances/${instanceId}/databases`, expect: 200 }),
     'GET /api/instances/:id/capacity': async () => ({ url: `/api/instances/${instanceId}/capacity`, expect: 200 }),
     'GET /api/instances/:id/sync-records': async () => ({ url: `/api/instances/${instanceId}/sync-records`, expect: 200 }),
@@ -194,9 +202,8 @@ describe('access matrix [sqlite]', () => {
     'GET /api/sync-sessions': async () => ({ url: '/api/sync-sessions', expect: 200 }),
     'GET /api/sync-sessions/:id': async () => ({ url: `/api/sync-sessions/${sessionId}`, expect: 200 }),
     'GET /api/settings': async () => ({ url: '/api/settings', expect: 200 }),
-    // The default value, set explicitly. (`null`, "reset to default", is turned into 0 by
-    // the body type coercion and refused: see the report.)
-    'PATCH /api/settings': async () => ({ url: '/api/settings', payload: { sync_concurrency: 8 }, expect: 200 }),
+    // null resets a setting to its default (bodies are not type-coerced).
+    'PATCH /api/settings': async () => ({ url: '/api/settings', payload: { sync_concurrency: null }, expect: 200 }),
   };
 
   before(async () => {

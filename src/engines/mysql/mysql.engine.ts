@@ -1,17 +1,27 @@
 /**
- * MySQL / MariaDB, logical method: schemas from information_schema.SCHEMATA,
- * sizes summed per schema from information_schema.TABLES (only tables the
- * login user can see are counted). Two queries merged here: the seed's
- * SCHEMATA LEFT JOIN TABLES took twice as long on 2,000 schemas.
+ * MySQL / MariaDB. Three methods (instance option `method`):
+ * - logical (default): schemas from information_schema.SCHEMATA, sizes summed
+ *   per schema from information_schema.TABLES (data / index / free). Only
+ *   tables the login user can see are counted. Two queries merged here: the
+ *   seed's SCHEMATA LEFT JOIN TABLES took twice as long on 2,000 schemas.
+ * - physical: InnoDB tablespace file sizes (MySQL 8 INNODB_TABLESPACES,
+ *   MariaDB INNODB_SYS_TABLESPACES; both need PROCESS), schema = the part of
+ *   NAME before '/', `@xxxx`-decoded. Fast (no table is opened) but blind to
+ *   non-InnoDB tables and to tables in shared/general tablespaces.
+ * - auto: physical, plus the logical figure of exactly the tables the
+ *   physical view cannot see (looked up by name, so no full TABLES scan).
+ *   Without PROCESS it falls back to logical and says so.
  */
 import mysql from 'mysql2';
 import type { Connection as PromiseConnection, RowDataPacket } from 'mysql2/promise';
 import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
-import type { CollectedDatabase, Collection, ConnectTarget, DbType, Engine, EngineSession } from '../engine.js';
+import type { CollectedDatabase, Collection, ConnectTarget, DbType, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
 import { bytes, classified, classify, closeWithin, errorCode, type Verdict } from '../common.js';
 
 const METHOD = 'information_schema';
+const PHYSICAL = 'innodb_tablespaces';
+const AUTO = 'innodb_tablespaces+information_schema';
 const SYSTEM_SCHEMAS = new Set(['information_schema', 'performance_schema', 'mysql', 'sys']);
 
 /**
@@ -73,6 +83,45 @@ const SUMS = `
   FROM information_schema.TABLES
   GROUP BY TABLE_SCHEMA`;
 
+/**
+ * Decode a file-name-safe identifier (my_charset_filename): `@xxxx` is one
+ * UTF-16 code unit in hex. Rarer 3-character forms (`@0G` for accented Latin
+ * letters…) are left as they are; `decodable` says whether all were decoded.
+ */
+export function decodeFilename(name: string): { name: string; decodable: boolean } {
+  let decodable = true;
+  const out = name.replace(/@([0-9a-f]{4})|@(.{0,3})/g, (m, hex: string | undefined) => {
+    if (hex) return String.fromCharCode(parseInt(hex, 16));
+    decodable = false;
+    return m;
+  });
+  return { name: out, decodable };
+}
+
+/** `db/table#P#p0` → schema and table (partitions folded into their table). */
+export function splitTablespace(name: string): { schema: string; table: string; decodable: boolean } | null {
+  const slash = name.indexOf('/');
+  if (slash < 0) return null; // innodb_system, undo, temporary, general tablespaces
+  const schema = decodeFilename(name.slice(0, slash));
+  const table = decodeFilename(name.slice(slash + 1).split('#')[0]!);
+  return { schema: schema.name, table: table.name, decodable: schema.decodable && table.decodable };
+}
+
+interface Tablespace extends RowDataPacket {
+  NAME: string;
+  FILE_SIZE: unknown;
+}
+
+interface TableRow extends RowDataPacket {
+  s: string;
+  t: string;
+  engine: string | null;
+}
+
+function empty(name: string, method: string): CollectedDatabase {
+  return { database_name: name, is_system: SYSTEM_SCHEMAS.has(name), size_bytes: 0, data_bytes: null, index_bytes: null, log_bytes: null, free_bytes: null, used_bytes: null, method };
+}
+
 class MysqlSession implements EngineSession {
   constructor(
     private readonly conn: PromiseConnection,
@@ -85,39 +134,155 @@ class MysqlSession implements EngineSession {
     return Promise.resolve(this.version);
   }
 
+  private get isMariadb(): boolean {
+    return /mariadb/i.test(this.version);
+  }
+
+  private schemas(): Promise<(RowDataPacket & { name: string })[]> {
+    return rows(this.conn, 'SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME', this.target);
+  }
+
   collect(): Promise<Collection> {
     return classified(async () => {
-      const schemas = await rows<RowDataPacket & { name: string }>(
+      const method = this.target.options.method ?? 'logical';
+      if (method === 'logical') return this.logical();
+      try {
+        return await (method === 'physical' ? this.physical(false) : this.physical(true));
+      } catch (err) {
+        const e = this.toSyncError(err);
+        if (method === 'auto' && e.code === 'permission') {
+          const c = await this.logical();
+          c.warnings.push(`物理容量视图不可读，已改用 logical (physical view not readable: GRANT PROCESS ON *.* to use it): ${e.message}`);
+          return c;
+        }
+        throw e;
+      }
+    }, this.toSyncError);
+  }
+
+  /** information_schema.TABLES sums per schema. */
+  private async logical(): Promise<Collection> {
+    const schemas = await this.schemas();
+    const sums = new Map((await rows<SchemaSums>(this.conn, SUMS, this.target)).map((r) => [r.name, r]));
+    const warnings: string[] = [];
+    // A schema created between the two queries has no sums yet: it is new and
+    // empty as far as this collection knows; one only in TABLES is ignored.
+    const databases = schemas.map(({ name }): CollectedDatabase => {
+      const s = sums.get(name);
+      const data = (s && bytes(s.data, `${name} data_length`)) ?? 0;
+      const index = (s && bytes(s.idx, `${name} index_length`)) ?? 0;
+      const free = (s && bytes(s.free, `${name} data_free`)) ?? 0;
+      const unmeasured = (s && bytes(s.unmeasured, `${name} unmeasured`)) ?? 0;
+      if (unmeasured > 0) {
+        warnings.push(`${name}: ${unmeasured} 个表无法读取大小，容量偏小 (${unmeasured} table(s) could not be measured)`);
+      }
+      return {
+        database_name: name,
+        is_system: SYSTEM_SCHEMAS.has(name),
+        size_bytes: data + index,
+        data_bytes: data,
+        index_bytes: index,
+        log_bytes: null,
+        free_bytes: free,
+        used_bytes: null,
+        method: METHOD,
+      };
+    });
+    return { databases, warnings, server_version: this.version };
+  }
+
+  /**
+   * Tablespace file sizes per schema; with `fillGaps`, plus the logical size
+   * of every base table that has no tablespace of its own (non-InnoDB
+   * engines, shared/general tablespaces), looked up by name.
+   */
+  private async physical(fillGaps: boolean): Promise<Collection> {
+    const view = this.isMariadb ? 'information_schema.INNODB_SYS_TABLESPACES' : 'information_schema.INNODB_TABLESPACES';
+    const spaces = await rows<Tablespace>(this.conn, `SELECT NAME, FILE_SIZE FROM ${view}`, this.target);
+    const schemas = await this.schemas();
+    const method = fillGaps ? AUTO : PHYSICAL;
+    const byName = new Map(schemas.map(({ name }) => [name, empty(name, method)]));
+    const warnings: string[] = [];
+    const covered = new Set<string>();
+    let undecodable = 0;
+    for (const sp of spaces) {
+      const parts = splitTablespace(sp.NAME);
+      if (!parts) continue;
+      if (!parts.decodable) undecodable++;
+      const db = byName.get(parts.schema);
+      if (!db) continue; // a schema dropped between the two queries, or one the user cannot see
+      db.size_bytes = (db.size_bytes ?? 0) + (bytes(sp.FILE_SIZE, `${sp.NAME} FILE_SIZE`) ?? 0);
+      covered.add(`${parts.schema}\u0000${parts.table}`);
+    }
+    if (undecodable) warnings.push(`${undecodable} 个表空间名称无法解码 (tablespace names not decodable)`);
+    if (fillGaps) {
+      // Which base tables have no tablespace file? Reading ENGINE opens only the table definition.
+      const tables = await rows<TableRow>(
         this.conn,
-        'SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME',
+        "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, ENGINE AS engine FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE'",
         this.target,
       );
-      const sums = new Map((await rows<SchemaSums>(this.conn, SUMS, this.target)).map((r) => [r.name, r]));
-      const warnings: string[] = [];
-      // A schema created between the two queries has no sums yet: it is new and
-      // empty as far as this collection knows; one only in TABLES is ignored.
-      const databases = schemas.map(({ name }): CollectedDatabase => {
-        const s = sums.get(name);
-        const data = (s && bytes(s.data, `${name} data_length`)) ?? 0;
-        const index = (s && bytes(s.idx, `${name} index_length`)) ?? 0;
-        const free = (s && bytes(s.free, `${name} data_free`)) ?? 0;
-        const unmeasured = (s && bytes(s.unmeasured, `${name} unmeasured`)) ?? 0;
-        if (unmeasured > 0) {
-          warnings.push(`${name}: ${unmeasured} 个表无法读取大小，容量偏小 (${unmeasured} table(s) could not be measured)`);
+      const gaps = new Map<string, string[]>();
+      for (const t of tables) {
+        if (t.engine === 'InnoDB' && covered.has(`${t.s}\u0000${t.t}`)) continue;
+        if (!byName.has(t.s)) continue;
+        gaps.set(t.s, [...(gaps.get(t.s) ?? []), t.t]);
+      }
+      for (const [schema, names] of gaps) {
+        for (let i = 0; i < names.length; i += 500) {
+          // Equality on schema and name lets the server open just these tables.
+          const [res] = await this.conn.query<RowDataPacket[]>({
+            sql: 'SELECT SUM(DATA_LENGTH + INDEX_LENGTH) AS b FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (?)',
+            values: [schema, names.slice(i, i + 500)],
+            timeout: this.target.queryTimeoutMs + CLIENT_TIMEOUT_SLACK_MS,
+          });
+          const db = byName.get(schema)!;
+          db.size_bytes = (db.size_bytes ?? 0) + (bytes(res[0]?.b, `${schema} logical gap`) ?? 0);
         }
-        return {
-          database_name: name,
-          is_system: SYSTEM_SCHEMAS.has(name),
-          size_bytes: data + index,
-          data_bytes: data,
-          index_bytes: index,
-          log_bytes: null,
-          free_bytes: free,
-          used_bytes: null,
-          method: METHOD,
-        };
+      }
+    } else {
+      warnings.push('physical 方法不含非 InnoDB 表及共享表空间中的表 (non-InnoDB tables and shared tablespaces are not counted)');
+    }
+    return { databases: [...byName.values()], warnings, server_version: this.version };
+  }
+
+  /** The grants the configured method relies on. */
+  doctor(): Promise<PrivilegeCheck[]> {
+    return classified(async () => {
+      const [who] = await rows<RowDataPacket & { u: string }>(this.conn, 'SELECT CURRENT_USER() AS u', this.target);
+      const current = String(who?.u ?? '');
+      const at = current.lastIndexOf('@');
+      const grantee = `'${current.slice(0, at)}'@'${current.slice(at + 1)}'`;
+      const privs = new Set(
+        (
+          await rows<RowDataPacket & { p: string }>(
+            this.conn,
+            `SELECT PRIVILEGE_TYPE AS p FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = ${this.conn.escape(grantee)}`,
+            this.target,
+          )
+        ).map((r) => r.p),
+      );
+      const checks: PrivilegeCheck[] = [];
+      const seesAll = privs.has('SELECT');
+      checks.push({
+        name: 'SELECT ON *.*',
+        ok: seesAll,
+        detail: seesAll ? `${grantee} can see every table in information_schema.TABLES` : `${grantee} has no global SELECT: only tables it has a privilege on are visible`,
+        undercounts: seesAll ? undefined : 'tables the user has no privilege on are not counted: their schemas look smaller or empty',
+        fix: seesAll ? undefined : [`GRANT SELECT, SHOW VIEW ON *.* TO ${grantee};`],
       });
-      return { databases, warnings, server_version: this.version };
+      const method = this.target.options.method ?? 'logical';
+      if (method !== 'logical') {
+        const ok = privs.has('PROCESS');
+        checks.push({
+          name: 'PROCESS',
+          ok,
+          detail: ok ? 'InnoDB tablespace views are readable' : `method "${method}" reads InnoDB tablespace views, which need PROCESS`,
+          undercounts: ok ? undefined : method === 'auto' ? 'falls back to the slower logical method' : 'the physical method fails',
+          fix: ok ? undefined : [`GRANT PROCESS ON *.* TO ${grantee};`],
+        });
+      }
+      return checks;
     }, this.toSyncError);
   }
 
@@ -134,13 +299,13 @@ function makeEngine(dbType: Extract<DbType, 'mysql' | 'mariadb'>, label: string)
     label,
     defaultPort: 3306,
     needsDatabaseName: false,
+    options: {
+      method: { kind: 'enum', values: ['logical', 'physical', 'auto'], description: 'logical: information_schema.TABLES sums; physical: InnoDB tablespace files (needs PROCESS); auto: physical + logical for what files miss' },
+      information_schema_stats_expiry: { kind: 'integer', min: 0, max: 31_536_000, description: 'MySQL 8: seconds TABLES statistics may be cached (0 = always fresh); ignored on MariaDB' },
+    },
     classifyError,
 
     async connect(target) {
-      const method = target.options.method ?? 'logical';
-      if (method !== 'logical') {
-        throw new SyncError('unsupported', `${label} 采集方式 "${String(method)}" 尚未实现，请使用 logical (method not implemented yet)`);
-      }
       const toSyncError = (err: unknown) => classifyError(err, target);
       // The core (callback) connection exists before the handshake ends, so the
       // hard bound can destroy its socket; mysql2/promise hands it out only after.
@@ -173,6 +338,11 @@ function makeEngine(dbType: Extract<DbType, 'mysql' | 'mariadb'>, label: string)
           ? `SET SESSION max_statement_time = ${target.queryTimeoutMs / 1000}`
           : `SET SESSION max_execution_time = ${Math.round(target.queryTimeoutMs)}`;
         await conn.query({ sql: limit, timeout: target.queryTimeoutMs + CLIENT_TIMEOUT_SLACK_MS });
+        const expiry = target.options.information_schema_stats_expiry;
+        if (typeof expiry === 'number' && !/mariadb/i.test(version)) {
+          // MySQL 8 caches TABLES statistics (default 24 h); 0 reads them fresh, at a cost.
+          await conn.query({ sql: `SET SESSION information_schema_stats_expiry = ${Math.trunc(expiry)}`, timeout: target.queryTimeoutMs + CLIENT_TIMEOUT_SLACK_MS });
+        }
         return new MysqlSession(conn, version, target, toSyncError);
       } catch (err) {
         core.destroy();

@@ -8,7 +8,7 @@ import net from 'node:net';
 import pg from 'pg';
 import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
-import type { CollectedDatabase, Collection, ConnectTarget, Engine, EngineSession } from '../engine.js';
+import type { CollectedDatabase, Collection, ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
 import { bytes, classified, classify, closeWithin, errorCode, type Verdict } from '../common.js';
 
 const METHOD = 'pg_database_size';
@@ -154,6 +154,44 @@ class PostgresqlSession implements EngineSession {
     return out;
   }
 
+  /**
+   * Superuser or pg_read_all_stats measures every database; otherwise each
+   * database without CONNECT is reported with the GRANT that fixes it.
+   */
+  doctor(): Promise<PrivilegeCheck[]> {
+    return classified(async () => {
+      const who = await this.client.query<{ u: string; su: boolean; stats: boolean }>(
+        "SELECT current_user AS u, rolsuper AS su, pg_has_role('pg_read_all_stats', 'MEMBER') AS stats FROM pg_roles WHERE rolname = current_user",
+      );
+      const me = who.rows[0];
+      const role = this.client.escapeIdentifier(me?.u ?? this.target.username);
+      if (me?.su || me?.stats) {
+        return [{ name: 'pg_read_all_stats', ok: true, detail: `${me.u} ${me.su ? 'is superuser' : 'is a member of pg_read_all_stats'}: every database can be measured` }];
+      }
+      const res = await this.client.query<DbRow>(`${LIST} ORDER BY datname`);
+      const locked = res.rows.filter((r) => !r.allowed);
+      if (locked.length === 0) {
+        return [{ name: 'CONNECT', ok: true, detail: `CONNECT on every database (GRANT pg_read_all_stats TO ${role}; would also cover databases created later without it)` }];
+      }
+      return [
+        {
+          name: 'pg_read_all_stats',
+          ok: false,
+          detail: `${me?.u ?? this.target.username} is not a member of pg_read_all_stats and lacks CONNECT on ${locked.length} database(s)`,
+          undercounts: `${locked.length} database(s) have an unknown size and are left out of the instance total`,
+          fix: [`GRANT pg_read_all_stats TO ${role};`],
+        },
+        ...locked.map((r) => ({
+          name: `CONNECT ON DATABASE ${r.datname}`,
+          ok: false,
+          detail: `no CONNECT privilege on ${r.datname}`,
+          undercounts: `${r.datname}: size unknown (listed with an error, not counted in the instance total)`,
+          fix: [`GRANT CONNECT ON DATABASE ${this.client.escapeIdentifier(r.datname)} TO ${role};`],
+        })),
+      ];
+    }, (err) => classifyError(err, this.target));
+  }
+
   close(): Promise<void> {
     return closeWithin(this.target.connectTimeoutMs, () => this.client.end(), () => this.socket.destroy());
   }
@@ -164,6 +202,7 @@ export const postgresqlEngine: Engine = {
   label: 'PostgreSQL',
   defaultPort: 5432,
   needsDatabaseName: false,
+  options: {},
 
   async connect(target) {
     // Our own socket, so the hard bound below can destroy it: pg's client.end()

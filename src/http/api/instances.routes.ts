@@ -2,19 +2,13 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { DB_TYPES } from '../../engines/engine.js';
+import { engines } from '../../engines/registry.js';
 import { actorOf } from '../access.js';
 import { IdParams, ok } from '../envelope.js';
 
 const DbType = Type.Union(DB_TYPES.map((t) => Type.Literal(t)));
-const Options = Type.Object(
-  {
-    connect_timeout_ms: Type.Optional(Type.Integer()),
-    query_timeout_ms: Type.Optional(Type.Integer()),
-    method: Type.Optional(Type.String({ maxLength: 16 })),
-    exclude: Type.Optional(Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })),
-  },
-  { additionalProperties: false },
-);
+// Option keys depend on the engine: the service validates them against the engine's spec.
+const Options = Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { description: 'common: connect_timeout_ms, query_timeout_ms, exclude; per engine: see GET /api/engines' });
 const fields = {
   name: Type.String({ maxLength: 128 }),
   db_type: DbType,
@@ -71,6 +65,19 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
     const r = await ctx.capacitySync.testConnection(req.params.id);
     return ok(r, `连接成功 (${r.server_version})`);
   });
+  app.post(
+    '/api/instances/:id/doctor',
+    { config: { access: 'operator' }, schema: { ...base, summary: 'Which grants the collector needs are present; what is under-counted; the GRANTs that fix it', params: IdParams } },
+    async (req) => {
+      const r = await ctx.capacitySync.doctor(req.params.id);
+      return ok(r, r.ok ? '权限完整 (all required grants present)' : `缺少 ${r.checks.filter((c) => !c.ok).length} 项权限 (missing grants)`);
+    },
+  );
+  app.get('/api/engines', { config: { access: 'viewer' }, schema: { ...base, summary: 'Supported engines: default port, whether a database/service name is needed, engine options' } }, async () =>
+    ok(
+      Object.values(engines).map((e) => ({ db_type: e.dbType, label: e.label, default_port: e.defaultPort, needs_database_name: e.needsDatabaseName, options: e.options })),
+    ),
+  );
   app.get('/api/instances/:id/databases', { config: { access: 'viewer' }, schema: { ...base, params: IdParams } }, async (req) =>
     ok(await ctx.capacity.databases(req.params.id)),
   );

@@ -1,0 +1,85 @@
+/**
+ * Exclusion rules (settings per engine, and per instance) apply before
+ * saving: an excluded database is not stored, not counted, and — being still
+ * present on the server — never marked deleted.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type pg from 'pg';
+import { globToRegExp } from '../../src/lib/glob.js';
+import { newTestContext, type TestContext } from '../helpers/context.js';
+import { pgAdmin, uniqueName } from '../helpers/targets.js';
+
+const actor = { userId: null, username: 'test' };
+
+describe('glob patterns', () => {
+  it('* and % match any run, ? one character, the rest is literal', () => {
+    assert.ok(globToRegExp('tmp_%').test('tmp_2024'));
+    assert.ok(!globToRegExp('tmp_%').test('tmpX2024'), '_ is literal');
+    assert.ok(globToRegExp('ReportServer*').test('ReportServerTempDB'));
+    assert.ok(globToRegExp('db?').test('db1') && !globToRegExp('db?').test('db12'));
+    assert.ok(globToRegExp('a.b').test('a.b') && !globToRegExp('a.b').test('axb'), 'regex characters are literal');
+  });
+});
+
+describe('exclusion rules on a real PostgreSQL', () => {
+  let ctx: TestContext;
+  let admin: pg.Client;
+  const keep = uniqueName('excl_keep');
+  const skip = uniqueName('excl_skip');
+  let instanceId: number;
+  const dbs = async () => ctx.capacity.databases(instanceId).then((r) => r.databases);
+
+  before(async () => {
+    ctx = await newTestContext('sqlite');
+    admin = await pgAdmin();
+    for (const n of [keep, skip]) await admin.query(`CREATE DATABASE ${n}`);
+    const cred = await ctx.credentials.create({ name: 'pg', username: 'postgres', password: 'x' }, actor);
+    instanceId = (await ctx.instances.create({ name: 'pg', db_type: 'postgresql', host: '127.0.0.1', credential_id: cred.id }, actor)).id;
+  });
+  after(async () => {
+    for (const n of [keep, skip]) await admin?.query(`DROP DATABASE IF EXISTS ${n}`);
+    await admin?.end();
+    await ctx?.cleanup();
+  });
+
+  it('a rule added later stops collecting the database without marking it deleted', async () => {
+    await ctx.capacitySync.syncInstance(instanceId, actor);
+    assert.ok((await dbs()).some((d) => d.database_name === skip && !d.is_deleted));
+    const totalBefore = (await ctx.instances.get(instanceId)).total_size_bytes!;
+
+    await ctx.settings.update({ exclusions: { postgresql: ['wf_t_excl_skip_*'] } }, actor);
+    const r = await ctx.capacitySync.syncInstance(instanceId, actor);
+    assert.equal(r.data.deleted_count, 0, 'excluded is not deleted');
+    assert.ok(r.data.warnings.some((w) => /excluded by rules/.test(w)));
+    const row = (await dbs()).find((d) => d.database_name === skip)!;
+    assert.equal(row.is_deleted, false);
+    const skipSize = row.size_bytes!;
+    const inst = await ctx.instances.get(instanceId);
+    assert.equal(inst.total_size_bytes, totalBefore - skipSize, 'the excluded database no longer counts in the total');
+  });
+
+  it('an instance rule works the same, and a database never collected is never stored', async () => {
+    await ctx.settings.update({ exclusions: null }, actor);
+    const other = uniqueName('excl_never');
+    await admin.query(`CREATE DATABASE ${other}`);
+    try {
+      await ctx.instances.update(instanceId, { options: { exclude: ['wf_t_excl_never_%', 'wf_t_excl_skip_%'] } }, actor);
+      const r = await ctx.capacitySync.syncInstance(instanceId, actor);
+      assert.equal(r.data.deleted_count, 0);
+      const list = await dbs();
+      assert.ok(!list.some((d) => d.database_name === other), 'never stored');
+      assert.ok(list.some((d) => d.database_name === keep));
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${other}`);
+    }
+  });
+
+  it('bad rules are refused with the field named, nothing stored', async () => {
+    await assert.rejects(ctx.settings.update({ exclusions: { nosuch: ['x'] } }, actor), /exclusions\.nosuch/);
+    await assert.rejects(ctx.settings.update({ exclusions: { mysql: 'tmp_%' } }, actor), /exclusions\.mysql/);
+    await assert.rejects(ctx.instances.update(instanceId, { options: { exclude: [''] } }, actor), /options\.exclude\[0\]/);
+    await assert.rejects(ctx.instances.update(instanceId, { options: { method: 'physical' } }, actor), /options\.method: PostgreSQL 不支持此选项/);
+    assert.deepEqual((await ctx.settings.effective()).exclusions, {});
+  });
+});
