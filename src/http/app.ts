@@ -119,14 +119,18 @@ export async function buildApp(ctx: Context) {
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (err instanceof AppError) {
-      return reply.status(STATUS[err.kind]).send({ success: false, error: err.message, ...(err.code ? { error_code: err.code } : {}), ...err.extra });
+      return reply.status(STATUS[err.kind]).send({ success: false, error: err.message, error_code: err.code ?? err.kind, ...err.extra });
     }
     const fe = err as FastifyError;
     if (fe.validation) {
-      const unknown = fe.validation.find((v) => v.keyword === 'additionalProperties');
-      const detail = unknown
-        ? `${fe.validationContext ?? 'body'}${unknown.instancePath}: 未知字段 "${String(unknown.params.additionalProperty)}" (unknown field)`
-        : fe.message;
+      const v = fe.validation[0];
+      const where = `${fe.validationContext ?? 'body'}${v?.instancePath ?? ''}`;
+      const detail =
+        v?.keyword === 'additionalProperties'
+          ? `${where}: 未知字段 "${String(v.params.additionalProperty)}" (unknown field)`
+          : v?.keyword === 'enum'
+            ? `${where}: 必须是 ${(v.params.allowedValues as unknown[]).join(' | ')} 之一 (one of the allowed values)`
+            : fe.message;
       return reply.status(400).send({ success: false, error: `请求参数无效 (invalid request): ${detail}`, error_code: 'validation' });
     }
     if (fe.statusCode && fe.statusCode < 500) {

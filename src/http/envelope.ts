@@ -1,8 +1,13 @@
 /** The seed's response envelope: `{success: true, data}` / `{success: false, error}`. */
-import { Type } from '@sinclair/typebox';
+import { Type, type TUnsafe } from '@sinclair/typebox';
 
 export function ok<T>(data: T, message?: string) {
   return message === undefined ? { success: true as const, data } : { success: true as const, message, data };
 }
 
 export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
+
+/** A string that must be one of `values`: one `enum` keyword, so a wrong value gets one clear message. */
+export function StringEnum<T extends string>(values: readonly T[]): TUnsafe<T> {
+  return Type.Unsafe<T>({ type: 'string', enum: [...values] });
+}

@@ -3,9 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { DB_TYPES } from '../../engines/engine.js';
 import { actorOf } from '../access.js';
-import { IdParams, ok } from '../envelope.js';
+import { IdParams, ok, StringEnum } from '../envelope.js';
 
-const DbType = Type.Union(DB_TYPES.map((t) => Type.Literal(t)));
+const DbType = StringEnum(DB_TYPES);
 const fields = {
   name: Type.String({ maxLength: 128 }),
   db_type: Type.Union([DbType, Type.Null()]),

@@ -4,9 +4,9 @@ import type { Context } from '../../context.js';
 import { DB_TYPES } from '../../engines/engine.js';
 import { engines } from '../../engines/registry.js';
 import { actorOf } from '../access.js';
-import { IdParams, ok } from '../envelope.js';
+import { IdParams, ok, StringEnum } from '../envelope.js';
 
-const DbType = Type.Union(DB_TYPES.map((t) => Type.Literal(t)));
+const DbType = StringEnum(DB_TYPES);
 // Option keys depend on the engine: the service validates them against the engine's spec.
 const Options = Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { description: 'common: connect_timeout_ms, query_timeout_ms, exclude; per engine: see GET /api/engines' });
 const fields = {

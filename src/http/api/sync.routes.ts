@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { actorOf } from '../access.js';
-import { ok } from '../envelope.js';
+import { ok, StringEnum } from '../envelope.js';
 
 export const syncRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   const base = { tags: ['sync'] };
@@ -38,8 +38,8 @@ export const syncRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
           {
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
             offset: Type.Optional(Type.Integer({ minimum: 0 })),
-            sync_type: Type.Optional(Type.Union(['manual_single', 'manual_batch', 'scheduled_task'].map((t) => Type.Literal(t)))),
-            status: Type.Optional(Type.Union(['running', 'completed', 'partial', 'failed', 'interrupted'].map((t) => Type.Literal(t)))),
+            sync_type: Type.Optional(StringEnum(['manual_single', 'manual_batch', 'scheduled_task'])),
+            status: Type.Optional(StringEnum(['running', 'completed', 'partial', 'failed', 'interrupted'])),
             from: Type.Optional(Type.String({ maxLength: 10 })),
             to: Type.Optional(Type.String({ maxLength: 10 })),
           },

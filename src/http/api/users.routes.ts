@@ -3,9 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { ROLES } from '../../services/auth.service.js';
 import { actorOf } from '../access.js';
-import { IdParams, ok } from '../envelope.js';
+import { IdParams, ok, StringEnum } from '../envelope.js';
 
-const Role = Type.Union(ROLES.map((r) => Type.Literal(r)));
+const Role = StringEnum(ROLES);
 
 export const usersRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   app.get('/api/users', { config: { access: 'admin' }, schema: { tags: ['users'] } }, async () => ok(await ctx.auth.listUsers()));
@@ -32,7 +32,7 @@ export const usersRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (a
             password: Type.Optional(Type.String({ maxLength: 256 })),
             role: Type.Optional(Role),
             is_active: Type.Optional(Type.Boolean()),
-            locale: Type.Optional(Type.Union([Type.Literal('zh-CN'), Type.Literal('en')])),
+            locale: Type.Optional(StringEnum(['zh-CN', 'en'])),
           },
           { additionalProperties: false },
         ),
