@@ -113,11 +113,13 @@ describe('failing manual syncs', () => {
     assert.ok(!inst.includes(wrongPassword));
   });
 
-  it('an engine whose collector is not available yet fails as unsupported, not as a crash', async () => {
-    const id = await instance('mssql', 'sqlserver', 1433, 'x-password-3');
+  it('SQL Server through the real driver on a closed port: class connection, the driver’s cause unwrapped', async () => {
+    const id = await instance('mssql', 'sqlserver', await closedPort(), 'x-password-3', 'sa');
     const r = await sync(id);
     assert.equal(r.statusCode, 400, r.body);
-    assert.equal(r.json().error_code, 'unsupported');
+    assert.equal(r.json().error_code, 'connection');
+    assert.match(r.json().error, /^无法连接到实例 mssql \(类型: sqlserver\): 连接被拒绝: connect ECONNREFUSED/);
+    await assertNothingWritten(id, r.json().session_id, 'connection');
   });
 
   it('a second sync of the same instance while one runs: 409, and only one record', async () => {
