@@ -63,21 +63,25 @@ export class SyncRepository {
     await db.updateTable('sync_instance_records').set(patch).where('id', '=', id).execute();
   }
 
-  /**
-   * Close a session: its status follows from its records — completed when
-   * none failed, failed when none succeeded, partial otherwise. Idempotent:
-   * called again (a queued record retried late) it recomputes.
-   */
-  async finishSession(sessionId: string, completedAt: string): Promise<SyncSessionRow> {
-    const counts = await this.db
+  /** Completed and failed records of a session. */
+  private async outcomeCounts(db: Db, sessionId: string): Promise<{ ok: number; failed: number }> {
+    const counts = await db
       .selectFrom('sync_instance_records')
       .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
       .where('session_id', '=', sessionId)
       .groupBy('status')
       .execute();
     const n = (st: RecordStatus) => Number(counts.find((c) => c.status === st)?.n ?? 0);
-    const ok = n('completed');
-    const failed = n('failed');
+    return { ok: n('completed'), failed: n('failed') };
+  }
+
+  /**
+   * Close a session: its status follows from its records — completed when
+   * none failed, failed when none succeeded, partial otherwise. Idempotent:
+   * called again (a queued record retried late) it recomputes.
+   */
+  async finishSession(sessionId: string, completedAt: string): Promise<SyncSessionRow> {
+    const { ok, failed } = await this.outcomeCounts(this.db, sessionId);
     const status: SessionStatus = failed === 0 ? 'completed' : ok === 0 ? 'failed' : 'partial';
     return this.db
       .updateTable('sync_sessions')
@@ -133,16 +137,10 @@ export class SyncRepository {
         .where('session_id', '=', sessionId)
         .where('status', 'in', ['pending', 'running'])
         .executeTakeFirst();
-      const counts = await trx
-        .selectFrom('sync_instance_records')
-        .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-        .where('session_id', '=', sessionId)
-        .groupBy('status')
-        .execute();
-      const n = (st: RecordStatus) => Number(counts.find((c) => c.status === st)?.n ?? 0);
+      const { ok, failed } = await this.outcomeCounts(trx, sessionId);
       await trx
         .updateTable('sync_sessions')
-        .set({ status: 'interrupted', completed_at: at, successful_instances: n('completed'), failed_instances: n('failed') })
+        .set({ status: 'interrupted', completed_at: at, successful_instances: ok, failed_instances: failed })
         .where('session_id', '=', sessionId)
         .execute();
       return Number(r.numUpdatedRows);
