@@ -6,7 +6,7 @@
 import { SyncError, errorMessage, scrubSecrets, type SyncErrorCode } from '../lib/errors.js';
 import { toBytes } from '../lib/sizes.js';
 import { withTimeout } from '../lib/timeout.js';
-import type { ConnectTarget, DbType, Engine } from './engine.js';
+import type { ConnectTarget } from './engine.js';
 
 /** A driver-specific verdict: class + Chinese prefix for the message. */
 export type Verdict = readonly [SyncErrorCode, string];
@@ -82,19 +82,4 @@ export async function closeWithin(ms: number, end: () => Promise<unknown>, destr
   } catch {
     destroy();
   }
-}
-
-/** An engine that exists in the type list but has no collector yet: it says so instead of pretending. */
-export function notImplementedEngine(spec: {
-  dbType: DbType;
-  label: string;
-  defaultPort: number;
-  needsDatabaseName: boolean;
-}): Engine {
-  return {
-    ...spec,
-    options: {},
-    connect: () => Promise.reject(new SyncError('unsupported', `${spec.label} 采集器将在后续版本提供 (not implemented yet)`)),
-    classifyError: (err, target) => classify(err, target, () => null),
-  };
 }

@@ -77,6 +77,8 @@ export interface CollectedDatabase {
   log_bytes: number | null;
   free_bytes: number | null;
   used_bytes: number | null;
+  /** The most it can grow to when known (Oracle autoextend MAXBYTES); null/absent = unknown or unlimited. */
+  max_bytes?: number | null;
   method: string;
   error?: string;
 }

@@ -61,6 +61,7 @@ export class CapacityService {
       log_bytes: r.log_bytes ?? null,
       free_bytes: r.free_bytes ?? null,
       used_bytes: r.used_bytes ?? null,
+      max_bytes: r.max_bytes ?? null,
       method: r.method ?? null,
       error: r.error ?? null,
       collected_at: r.collected_at ?? null,

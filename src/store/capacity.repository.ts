@@ -8,7 +8,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CollectedDatabase } from '../engines/engine.js';
 import type { Database } from './schema.js';
 
-/** Rows per multi-row statement: 17 parameters a row stays under SQLite's 32,766 and PostgreSQL's 65,535. */
+/** Rows per multi-row statement: 18 parameters a row stays under SQLite's 32,766 and PostgreSQL's 65,535. */
 const CHUNK = 1000;
 
 export interface SaveCollectionInput {
@@ -104,6 +104,7 @@ export class CapacityRepository {
               log_bytes: d.log_bytes,
               free_bytes: d.free_bytes,
               used_bytes: d.used_bytes,
+              max_bytes: d.max_bytes ?? null,
               method: d.method,
               error: d.error ?? null,
               collected_at: now,
@@ -121,6 +122,7 @@ export class CapacityRepository {
               log_bytes: sql<number | null>`COALESCE(${eb.ref('excluded.log_bytes')}, database_size_stats.log_bytes)`,
               free_bytes: sql<number | null>`COALESCE(${eb.ref('excluded.free_bytes')}, database_size_stats.free_bytes)`,
               used_bytes: sql<number | null>`COALESCE(${eb.ref('excluded.used_bytes')}, database_size_stats.used_bytes)`,
+              max_bytes: sql<number | null>`COALESCE(${eb.ref('excluded.max_bytes')}, database_size_stats.max_bytes)`,
               method: eb.ref('excluded.method'),
               error: eb.ref('excluded.error'),
               collected_at: eb.ref('excluded.collected_at'),
@@ -274,6 +276,7 @@ export class CapacityRepository {
         's.log_bytes',
         's.free_bytes',
         's.used_bytes',
+        's.max_bytes',
         's.method',
         's.error',
         's.collected_at',

@@ -101,6 +101,7 @@ export interface DatabaseSizeStatsTable {
   log_bytes: number | null;
   free_bytes: number | null;
   used_bytes: number | null;
+  max_bytes: number | null;
   method: string;
   error: string | null;
   collected_at: Ts;

@@ -7,6 +7,7 @@ import { Kysely, Migrator, type ColumnDefinitionBuilder, type Migration, type Mi
 import type { DialectName } from '../db.js';
 import { initialSchema } from './0001_initial.js';
 import { schedulerSchema } from './0002_scheduler.js';
+import { maxBytes } from './0003_max_bytes.js';
 
 export interface ColumnTypes {
   id: 'integer' | 'bigserial';
@@ -30,6 +31,7 @@ export type MigrationFactory = (t: ColumnTypes, dialect: DialectName) => Migrati
 const ALL: Record<string, MigrationFactory> = {
   '0001_initial': initialSchema,
   '0002_scheduler': schedulerSchema,
+  '0003_max_bytes': maxBytes,
 };
 
 class CodeProvider implements MigrationProvider {
