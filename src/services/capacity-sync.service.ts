@@ -168,7 +168,9 @@ export class CapacitySyncService {
       try {
         return await session.collect();
       } finally {
-        await session.close().catch(() => {});
+        // Saying goodbye costs a round trip and the result does not depend on it: close in the
+        // background (each engine bounds its close and destroys the socket if the server is silent).
+        void session.close().catch(() => {});
       }
     })();
     try {

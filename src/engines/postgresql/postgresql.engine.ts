@@ -58,7 +58,8 @@ const LIST = `
 /** CASE keeps pg_database_size() away from databases it would fail on, so one query serves all. */
 const LIST_WITH_SIZES = `
   SELECT oid, datname, invalid, allowed,
-         CASE WHEN allowed AND NOT invalid THEN pg_database_size(oid) END AS size
+         CASE WHEN allowed AND NOT invalid THEN pg_database_size(oid) END AS size,
+         current_setting('server_version') AS server_version
   FROM (${LIST}) d
   ORDER BY datname`;
 
@@ -68,6 +69,7 @@ interface DbRow {
   invalid: boolean;
   allowed: boolean;
   size?: unknown;
+  server_version?: string;
 }
 
 const NO_PRIVILEGE = '无 CONNECT 权限: no CONNECT privilege (grant CONNECT or pg_read_all_stats)';
@@ -114,11 +116,13 @@ class PostgresqlSession implements EngineSession {
 
   collect(): Promise<Collection> {
     return classified(async () => {
-      const server_version = await this.serverVersion();
       const warnings: string[] = [];
       let databases: CollectedDatabase[];
+      let server_version: string;
       try {
+        // One round trip for the version and every size: on a far-away server each round trip counts.
         const res = await this.client.query<DbRow>(LIST_WITH_SIZES);
+        server_version = res.rows[0]?.server_version ?? (await this.serverVersion());
         databases = res.rows.map((row) => {
           const why = refusal(row);
           return why ? database(row.datname, null, why) : fromSize(row, row.size);
@@ -126,6 +130,7 @@ class PostgresqlSession implements EngineSession {
       } catch (err) {
         if (!isServerError(err)) throw err;
         warnings.push(`批量容量查询失败，已改为逐库查询 (bulk size query failed, measured one by one): ${classifyError(err, this.target).message}`);
+        server_version = await this.serverVersion();
         databases = await this.oneByOne();
       }
       // The sync service reports databases that could not be measured, for every engine alike.

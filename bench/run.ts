@@ -1,0 +1,181 @@
+/**
+ * `npm run bench [scenario…]` — runs the named scenarios (default: all), prints
+ * each one's table and rewrites that scenario's `## <name>` section of
+ * BENCHMARKS.md, keeping every other section as it was.
+ *
+ * A scenario measures; this file describes the machine and writes the report.
+ * Add one by writing `bench/<name>.bench.ts` and a line in SCENARIOS.
+ * Exit status: 0, or 1 when a scenario failed or reported failed work.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { estateSync } from './estate-sync.bench.js';
+
+export type Cell = string | number;
+
+/** What a scenario hands back: everything its section shows beyond the machine, date and command. */
+export interface Report {
+  /** Server versions it talked to, e.g. `{ PostgreSQL: '15.20' }`. */
+  servers: Record<string, string>;
+  parameters: Record<string, Cell>;
+  columns: string[];
+  rows: Cell[][];
+  /** Sentences under the table: targets met or missed, subsets and scaling, failures. */
+  notes: string[];
+  /** Some measured work did not succeed (e.g. a sync record failed): the section says so and the exit status is 1. */
+  failed: boolean;
+}
+
+export interface Scenario {
+  /** One sentence: what is measured against what. */
+  summary: string;
+  /** `BENCH_*` environment variables it reads (they go into the reproducing command when set). */
+  env: string[];
+  run(): Promise<Report>;
+}
+
+export const SCENARIOS: Record<string, Scenario> = {
+  'estate-sync': estateSync,
+};
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const FILE = path.join(ROOT, 'BENCHMARKS.md');
+
+const HEADER = `# Benchmarks
+
+Written by \`npm run bench [scenario…]\` (\`bench/run.ts\`); do not edit by hand.
+Each section is one scenario, rewritten whenever that scenario is run and kept
+otherwise, so sections may come from different days or machines: each one
+names its machine, date, the command that reproduces it and its parameters.
+Ratios are against the baseline the section names, measured in the same run.
+Times are wall-clock; where runs are cheap the figure is the median of several.
+`;
+
+export function machine(): string {
+  const cpu = /^model name\s*:\s*(.+)$/m.exec(safeRead('/proc/cpuinfo'))?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown CPU';
+  const gib = (os.totalmem() / 2 ** 30).toFixed(1);
+  return `${cpu}, ${os.availableParallelism()} cores, ${gib} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}`;
+}
+
+/** The code measured: commit, and whether src/ had uncommitted changes. */
+function codeVersion(): string {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    const dirty = git('status', '--porcelain', '--', 'src').length > 0;
+    return `commit ${git('rev-parse', '--short', 'HEAD')}${dirty ? ' with uncommitted changes in src/' : ''}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
+function safeRead(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function command(name: string, scenario: Scenario): string {
+  const env = scenario.env.filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k]} `);
+  return `${env.join('')}npm run bench ${name}`;
+}
+
+function markdownTable(columns: string[], rows: Cell[][]): string {
+  const esc = (c: Cell) => String(c).replace(/\|/g, '\\|');
+  return [
+    `| ${columns.map(esc).join(' | ')} |`,
+    `|${columns.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ].join('\n');
+}
+
+function textTable(columns: string[], rows: Cell[][]): string {
+  const all = [columns, ...rows].map((r) => r.map(String));
+  const widths = columns.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(all[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...all.slice(1).map(line)].join('\n');
+}
+
+interface RunMeta {
+  at: Date;
+  load: number;
+  code: string;
+}
+
+function section(name: string, s: Scenario, r: Report, { at, load, code }: RunMeta): string {
+  const servers = Object.entries(r.servers).map(([k, v]) => `${k} ${v}`);
+  const params = Object.entries(r.parameters).map(([k, v]) => `${k}=${v}`);
+  return [
+    `## ${name}`,
+    '',
+    s.summary,
+    '',
+    `- Date: ${at.toISOString().replace(/\.\d+Z$/, 'Z')}`,
+    `- Command: \`${command(name, s)}\``,
+    `- Code: ${code}`,
+    `- Machine: ${machine()}`,
+    `- Load average at start (1 min): ${load.toFixed(2)} (other work on the machine skews the figures)`,
+    ...(servers.length ? [`- Servers: ${servers.join(', ')}`] : []),
+    `- Parameters: ${params.join(', ')}`,
+    ...(r.failed ? ['- **Result: FAILED — some measured work did not succeed; see the notes.**'] : []),
+    '',
+    markdownTable(r.columns, r.rows),
+    '',
+    ...r.notes.map((n) => `- ${n}`),
+    '',
+  ].join('\n');
+}
+
+/** `## name` sections of the current file, in file order. */
+function readSections(): Map<string, string> {
+  const out = new Map<string, string>();
+  const text = safeRead(FILE);
+  const parts = text.split(/^(?=## )/m).slice(1);
+  for (const p of parts) out.set(/^## (\S+)/.exec(p)![1]!, p.trimEnd() + '\n');
+  return out;
+}
+
+function writeSections(fresh: Map<string, string>): void {
+  const sections = readSections();
+  for (const [k, v] of fresh) sections.set(k, v);
+  const known = Object.keys(SCENARIOS).filter((k) => sections.has(k));
+  const others = [...sections.keys()].filter((k) => !(k in SCENARIOS));
+  fs.writeFileSync(FILE, [HEADER, ...[...known, ...others].map((k) => sections.get(k)!)].join('\n'));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const unknown = argv.filter((a) => !(a in SCENARIOS));
+  if (unknown.length) {
+    console.error(`unknown scenario(s): ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+    return 2;
+  }
+  const names = argv.length ? argv : Object.keys(SCENARIOS);
+  console.log(`machine: ${machine()}`);
+  let status = 0;
+  for (const name of names) {
+    const s = SCENARIOS[name]!;
+    console.log(`\n== ${name}: ${s.summary}`);
+    const meta: RunMeta = { at: new Date(), load: os.loadavg()[0]!, code: codeVersion() };
+    let report: Report;
+    try {
+      report = await s.run();
+    } catch (err) {
+      console.error(`${name} crashed:`, err);
+      status = 1;
+      continue;
+    }
+    console.log(`\n${textTable(report.columns, report.rows)}\n`);
+    for (const n of report.notes) console.log(`- ${n}`);
+    if (report.failed) status = 1;
+    writeSections(new Map([[name, section(name, s, report, meta)]]));
+    console.log(`\nwrote section "${name}" of ${path.relative(process.cwd(), FILE) || FILE}`);
+  }
+  return status;
+}
+
+// Scenarios close what they open; the explicit exit guards against a stray handle keeping a bench alive.
+process.exit(await main(process.argv.slice(2)));
