@@ -8,6 +8,7 @@
  * the records are handed to worker processes instead.
  */
 import crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.js';
 import type { Collection, ConnectTarget, DbType, Engine, InstanceOptions, PrivilegeCheck } from '../engines/engine.js';
@@ -21,7 +22,7 @@ import { bytesToMb } from '../lib/sizes.js';
 import { withTimeout } from '../lib/timeout.js';
 import type { CapacityRepository, SaveCounts } from '../store/capacity.repository.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
-import type { InstanceRow, SyncInstanceRecordRow } from '../store/schema.js';
+import type { InstanceRow, SyncInstanceRecordRow, SyncSessionRow } from '../store/schema.js';
 import type { SyncRepository, SyncType } from '../store/sync.repository.js';
 import type { Actor, AuditService } from './audit.service.js';
 import type { CredentialsService } from './credentials.service.js';
@@ -119,8 +120,32 @@ export function leaseMs(p: RunParams): number {
   return (p.connectTimeoutMs + p.syncTimeoutMs) * (p.retries + 1) + backoff + 10_000;
 }
 
+/**
+ * What the sync service tells listeners (metrics, alerts): every finished
+ * record and every closed session. Listeners must not throw; they run after
+ * the data is saved.
+ */
+export interface SyncEvents {
+  record: [outcome: RecordOutcome, syncType: SyncType];
+  session: [session: { session_id: string; sync_type: SyncType; status: string; total: number; ok: number; failed: number }];
+}
+
 export class CapacitySyncService {
+  readonly events = new EventEmitter<SyncEvents>();
+
   constructor(private readonly d: SyncDeps) {}
+
+  private emit<K extends keyof SyncEvents>(name: K, ...args: SyncEvents[K]): void {
+    try {
+      (this.events.emit as (n: K, ...a: SyncEvents[K]) => boolean)(name, ...args);
+    } catch (err) {
+      this.d.logger.error({ err, event: name }, 'sync event listener failed');
+    }
+  }
+
+  private emitSession(s: SyncSessionRow): void {
+    this.emit('session', { session_id: s.session_id, sync_type: s.sync_type as SyncType, status: s.status, total: s.total_instances, ok: s.successful_instances, failed: s.failed_instances });
+  }
 
   private now(): string {
     return this.d.clock.now().toISOString();
@@ -283,7 +308,8 @@ export class CapacitySyncService {
     } finally {
       await this.d.sync.releaseLock(inst.id, holder);
     }
-    await this.d.sync.finishSession(sessionId, this.now());
+    this.emit('record', outcome, 'manual_single');
+    this.emitSession(await this.d.sync.finishSession(sessionId, this.now()));
     await this.d.audit.record(actor, { action: 'instance.sync_capacity', targetType: 'instance', targetId: inst.id, details: { session_id: sessionId, status: outcome.status } });
     if (outcome.status !== 'completed') {
       const msg =
@@ -355,10 +381,12 @@ export class CapacitySyncService {
         let finished = 0;
         const outcomes = await mapLimit(records, s.sync_concurrency, async (record, i) => {
           const o = await this.runLocked(record, rows[i]!, p);
+          this.emit('record', o, opts.syncType);
           opts.onRecord?.(o, ++finished, records.length);
           return o;
         });
         const closed = await this.d.sync.finishSession(sessionId, this.now());
+        this.emitSession(closed);
         this.d.logger.info({ session_id: sessionId, status: closed.status, ok: closed.successful_instances, failed: closed.failed_instances }, 'sync session finished');
         return { session_id: sessionId, status: closed.status, outcomes };
       } finally {
@@ -411,7 +439,10 @@ export class CapacitySyncService {
     } else {
       outcome = await this.runLocked(record, inst, await this.params(true));
     }
-    await this.d.sync.finishIfDone(record.session_id, this.now());
+    const session = await this.d.sync.getSession(record.session_id);
+    this.emit('record', outcome, (session?.sync_type ?? 'scheduled_task') as SyncType);
+    const closed = await this.d.sync.finishIfDone(record.session_id, this.now());
+    if (closed) this.emitSession(closed);
     return outcome;
   }
 
