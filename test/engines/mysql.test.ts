@@ -136,14 +136,6 @@ describe('MariaDB engine on the local server', () => {
     }
   });
 
-  test('methods other than logical are refused as unsupported, before connecting', async () => {
-    for (const method of ['physical', 'auto'] as const) {
-      const err = await connectError(mysqlTarget({ port: 1, options: { method } }), mysqlEngine);
-      assert.equal(err.code, 'unsupported');
-      assert.match(err.message, new RegExp(`"${method}"`));
-    }
-  });
-
   test("the server's statement timeout is classified as a timeout", async () => {
     const slow = await admin.query('SET SESSION max_statement_time = 0.05; SELECT SLEEP(2)').catch((e: unknown) => e);
     await admin.query('SET SESSION max_statement_time = 0');
