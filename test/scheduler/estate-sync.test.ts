@@ -208,14 +208,16 @@ describe('scheduler ticks', () => {
   let b: TestContext;
 
   before(async () => {
-    a = await newTestContext('postgres');
+    // Two processes on one store share the credential key, as the README asks of every process.
+    const key = { WHALEFALL_SECRET_KEY: 'scheduler-ticks-test-key' };
+    a = await newTestContext('postgres', { env: key });
     // A second process on the same store: same DATABASE_URL, its own services.
-    b = await newTestContext('sqlite', { env: { DATABASE_URL: a.config.databaseUrl! } });
+    b = await newTestContext('sqlite', { env: { ...key, DATABASE_URL: a.config.databaseUrl! } });
     const cred = await a.credentials.create({ name: 'pg', username: 'postgres', password: 'x' }, actor);
     await addInstance(a, 'pg', 5432, cred.id);
   });
   after(async () => {
-    await b?.close();
+    await b?.cleanup(); // closes its pool and data dir; the database is a's, dropped below
     await a?.cleanup();
   });
 
