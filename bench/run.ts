@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { estateSync } from './estate-sync.bench.js';
+import { statistics } from './statistics.bench.js';
 
 export type Cell = string | number;
 
@@ -39,6 +40,7 @@ export interface Scenario {
 
 export const SCENARIOS: Record<string, Scenario> = {
   'estate-sync': estateSync,
+  statistics,
 };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

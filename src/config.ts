@@ -33,6 +33,12 @@ export interface Config {
   sessionTtlHours: number;
   /** Login attempts per IP per minute. */
   loginRateLimit: number;
+  /** Bearer token required on /metrics when set. */
+  metricsToken: string | undefined;
+  /** Cap of whalefall_database_size_bytes series per instance (largest first). */
+  metricsDatabasesPerInstance: number;
+  /** Databases below this size get no series. */
+  metricsMinDatabaseBytes: number;
 }
 
 export class ConfigError extends Error {}
@@ -107,5 +113,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cookieSecure: bool(env, 'WHALEFALL_COOKIE_SECURE', false),
     sessionTtlHours: int(env, 'WHALEFALL_SESSION_TTL_HOURS', 12, 1, 24 * 90),
     loginRateLimit: int(env, 'WHALEFALL_LOGIN_RATE_LIMIT', 10, 1, 10_000),
+    metricsToken: env.WHALEFALL_METRICS_TOKEN || undefined,
+    metricsDatabasesPerInstance: int(env, 'WHALEFALL_METRICS_DATABASES_PER_INSTANCE', 50, 0, 10_000),
+    metricsMinDatabaseBytes: int(env, 'WHALEFALL_METRICS_MIN_DATABASE_BYTES', 0, 0, Number.MAX_SAFE_INTEGER),
   };
 }

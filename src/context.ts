@@ -27,6 +27,18 @@ import { SettingsService } from './services/settings.service.js';
 import { SchedulerRepository } from './store/scheduler.repository.js';
 import { SettingsRepository } from './store/settings.repository.js';
 import { PgBossQueue } from './scheduler/pgboss.queue.js';
+import { ExportRepository } from './store/export.repository.js';
+import { MetricsRepository } from './store/metrics.repository.js';
+import { RetentionRepository } from './store/retention.repository.js';
+import { ExportService } from './services/export.service.js';
+import { MetricsService } from './services/metrics.service.js';
+import { RetentionService } from './services/retention.service.js';
+import { StatisticsRepository } from './store/statistics.repository.js';
+import { AggregationService } from './services/aggregation.service.js';
+import { StatisticsService } from './services/statistics.service.js';
+import { AlertsRepository } from './store/alerts.repository.js';
+import { AlertsService } from './services/alerts.service.js';
+import { AlertDeliveryService } from './services/alert-delivery.service.js';
 import { Scheduler } from './scheduler/scheduler.js';
 
 export interface Context {
@@ -44,6 +56,7 @@ export interface Context {
     audit: AuditRepository;
     settings: SettingsRepository;
     scheduler: SchedulerRepository;
+    alerts: AlertsRepository;
   };
   audit: AuditService;
   auth: AuthService;
@@ -57,6 +70,13 @@ export interface Context {
   scheduler: Scheduler;
   /** Set in pg-boss mode. */
   queue?: PgBossQueue;
+  metrics: MetricsService;
+  exports: ExportService;
+  retention: RetentionService;
+  statistics: StatisticsService;
+  aggregation: AggregationService;
+  alerts: AlertsService;
+  alertDelivery: AlertDeliveryService;
   close(): Promise<void>;
 }
 
@@ -89,6 +109,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     audit: new AuditRepository(db),
     settings: new SettingsRepository(db),
     scheduler: new SchedulerRepository(db),
+    alerts: new AlertsRepository(db),
   };
   const audit = new AuditService(repos.audit, clock);
   const credentials = new CredentialsService(repos.credentials, repos.instances, keys, clock, audit);
@@ -116,6 +137,27 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   });
   const capacity = new CapacityService(repos.capacity, repos.instances, repos.sync, clock, config.timeZone);
   const recovery = new RecoveryService(repos.sync, clock, logger);
+  const metrics = new MetricsService({
+    repo: new MetricsRepository(db),
+    events: capacitySync.events,
+    logger,
+    token: config.metricsToken,
+    databasesPerInstance: config.metricsDatabasesPerInstance,
+    minDatabaseBytes: config.metricsMinDatabaseBytes,
+  });
+  const exportService = new ExportService(new ExportRepository(db), instances);
+  const retention = new RetentionService({
+    repo: new RetentionRepository(db),
+    retentionDays: async () => (await settings.effective()).retention_days,
+    timeZone: config.timeZone,
+    logger,
+  });
+  const statisticsRepo = new StatisticsRepository(db, store.dialect);
+  const aggregation = new AggregationService(statisticsRepo, clock, config.timeZone, logger);
+  const statistics = new StatisticsService(statisticsRepo, repos.instances, clock, config.timeZone);
+  const alertDelivery = new AlertDeliveryService(repos.alerts, clock, logger);
+  const alerts = new AlertsService({ repo: repos.alerts, instances: repos.instances, clock, logger, audit, delivery: alertDelivery });
+  alerts.attach(capacitySync.events);
   const scheduler = new Scheduler({
     settings,
     capacitySync,
@@ -125,8 +167,14 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     logger,
     clock,
     timeZone: config.timeZone,
-    // The statistics feature (aggregation) plugs in here; until then the slot runs and says so.
-    aggregate: async () => 'no aggregation configured yet',
+    // The daily job: aggregate, evaluate alerts on the new figures, then purge raw rows past the
+    // retention (a day is aggregated before it can go).
+    aggregate: async (scheduledFor) => {
+      const msg = await aggregation.runDaily(scheduledFor);
+      await alerts.evaluate();
+      const p = await retention.purge(clock.now());
+      return p.retention_days === null ? msg : `${msg}; retention ${p.retention_days} d: ${p.deleted} raw rows before ${p.cutoff} purged`;
+    },
   });
   return {
     config,
@@ -145,8 +193,17 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     recovery,
     scheduler,
     queue,
+    metrics,
+    exports: exportService,
+    retention,
+    statistics,
+    aggregation,
+    alerts,
+    alertDelivery,
     async close() {
       await scheduler.stop();
+      await alerts.idle();
+      await alertDelivery.stop();
       await queue?.stop();
       await store.close();
     },

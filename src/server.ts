@@ -55,6 +55,7 @@ export async function serve(config: Config): Promise<void> {
   const app = await buildApp(ctx);
   await app.listen({ host: config.host, port: config.port });
   if (config.scheduler) await ctx.scheduler.start();
+  ctx.alertDelivery.start();
   await startWorking(ctx);
   ctx.logger.info({ store: ctx.store.describe, time_zone: config.timeZone, scheduler: config.scheduler, queue: config.queue }, `Whalefall listening on http://${config.host}:${config.port}`);
   onSignals(ctx, async () => {

@@ -14,6 +14,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Context } from '../context.js';
 import { AppError, type AppErrorKind } from '../lib/errors.js';
 import { checkAccess, SESSION_COOKIE } from './access.js';
+import { documentErrors } from './openapi.js';
+import { exportRoutes } from './api/export.routes.js';
+import { metricsRoutes } from './api/metrics.routes.js';
+import { statisticsRoutes } from './api/statistics.routes.js';
+import { alertsRoutes } from './api/alerts.routes.js';
 import { authRoutes } from './api/auth.routes.js';
 import { credentialsRoutes } from './api/credentials.routes.js';
 import { healthRoutes } from './api/health.routes.js';
@@ -61,6 +66,8 @@ export async function buildApp(ctx: Context) {
     }
   });
 
+  app.addHook('onRoute', documentErrors);
+
   await app.register(cookie);
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -101,7 +108,8 @@ export async function buildApp(ctx: Context) {
   // Who is calling: a bearer token, else the session cookie.
   app.addHook('onRequest', async (req) => {
     const auth = req.headers.authorization;
-    if (auth?.startsWith('Bearer ')) {
+    // /metrics has its own token (WHALEFALL_METRICS_TOKEN), checked by its route.
+    if (auth?.startsWith('Bearer ') && req.routeOptions.url !== '/metrics') {
       req.principal = await ctx.auth.fromBearer(auth.slice(7).trim());
       if (!req.principal) throw new AppError('unauthorized', 'API 令牌无效、已过期或已吊销 (invalid, expired or revoked token)');
       return;
@@ -151,5 +159,9 @@ export async function buildApp(ctx: Context) {
   await app.register(syncRoutes(ctx));
   await app.register(seedRoutes(ctx));
   await app.register(settingsRoutes(ctx));
+  await app.register(metricsRoutes(ctx));
+  await app.register(exportRoutes(ctx));
+  await app.register(statisticsRoutes(ctx));
+  await app.register(alertsRoutes(ctx));
   return app;
 }

@@ -96,6 +96,7 @@ export function exclusionPatterns(field: string, v: unknown): string[] {
 const COMMON_OPTIONS: Record<string, OptionSpec> = {
   connect_timeout_ms: { kind: 'integer', min: 100, max: 600_000, description: 'connect timeout for this instance' },
   query_timeout_ms: { kind: 'integer', min: 100, max: 86_400_000, description: 'per-query timeout for this instance' },
+  capacity_limit_bytes: { kind: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER, description: 'disk size or quota the data must fit in (forecast: days until full)' },
 };
 
 function optionValue(field: string, spec: OptionSpec, v: unknown): unknown {

@@ -26,6 +26,8 @@ export interface EffectiveSettings {
   catch_up: boolean;
   /** Database-name patterns never collected, per engine (e.g. mysql: ["tmp_%"]); instances add their own. */
   exclusions: Partial<Record<DbType, string[]>>;
+  /** Days of raw daily rows kept (database_size_stats); null = keep forever. Aggregates are always kept. */
+  retention_days: number | null;
 }
 
 type Validator = (v: unknown) => unknown;
@@ -49,6 +51,7 @@ const VALIDATORS: Record<keyof EffectiveSettings, Validator> = {
   sync_retries: (v) => integer('sync_retries', v, 0, 10),
   retry_base_delay_ms: (v) => integer('retry_base_delay_ms', v, 0, 600_000),
   catch_up: (v) => bool('catch_up', v),
+  retention_days: (v) => (v === null ? null : integer('retention_days', v, 30, 36_500)),
   exclusions: (v) => {
     if (v === null || typeof v !== 'object' || Array.isArray(v)) fail('exclusions', '必须是 {数据库类型: [模式…]} 对象 (an object of db_type → patterns)');
     const out: Partial<Record<DbType, string[]>> = {};
@@ -80,6 +83,7 @@ export class SettingsService {
       retry_base_delay_ms: c.retryBaseDelayMs,
       catch_up: c.catchUp,
       exclusions: {},
+      retention_days: null,
     };
   }
 

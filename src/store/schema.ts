@@ -6,6 +6,7 @@
  * - byte counts as BIGINT, returned as JS numbers (db.ts parses int8).
  */
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { AlertDeliveriesTable, AlertEventsTable, AlertRulesTable } from './alerts.repository.js';
 
 type Id = Generated<number>;
 /** ISO timestamp written by the app. */
@@ -201,6 +202,26 @@ export interface SchedulerRunsTable {
   message: string | null;
 }
 
+/** Per-period statistics (see the aggregation service); database_name is '' for the instance scope. */
+export interface AggregationsTable {
+  id: Id;
+  scope: 'instance' | 'database';
+  instance_id: number;
+  database_name: string;
+  period: 'daily' | 'weekly' | 'monthly' | 'quarterly';
+  period_start: string;
+  period_end: string;
+  avg_bytes: number;
+  max_bytes: number;
+  min_bytes: number;
+  last_bytes: number;
+  days_with_data: number;
+  change_bytes: number | null;
+  change_pct: number | null;
+  trend: 'growing' | 'shrinking' | 'stable' | 'unknown';
+  computed_at: Ts;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -216,6 +237,10 @@ export interface Database {
   audit_log: AuditLogTable;
   settings: SettingsTable;
   scheduler_runs: SchedulerRunsTable;
+  alert_rules: AlertRulesTable;
+  alert_events: AlertEventsTable;
+  alert_deliveries: AlertDeliveriesTable;
+  aggregations: AggregationsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -229,4 +254,5 @@ export type InstanceSizeStatRow = Selectable<InstanceSizeStatsTable>;
 export type SyncSessionRow = Selectable<SyncSessionsTable>;
 export type SyncInstanceRecordRow = Selectable<SyncInstanceRecordsTable>;
 export type AuditRow = Selectable<AuditLogTable>;
+export type AggregationRow = Selectable<AggregationsTable>;
 export type { ColumnType };

@@ -54,6 +54,23 @@ const ACCESS = {
   'POST /api/instances/:id/test-connection': 'operator',
   'POST /api/instances/:id/doctor': 'operator',
   'GET /api/engines': 'viewer',
+  'GET /metrics': 'public',
+  'GET /api/alerts': 'viewer',
+  'GET /api/alerts/:id': 'viewer',
+  'GET /api/alert-rules': 'viewer',
+  'POST /api/alert-rules': 'admin',
+  'PATCH /api/alert-rules/:id': 'admin',
+  'DELETE /api/alert-rules/:id': 'admin',
+  'GET /api/statistics/summary': 'viewer',
+  'GET /api/statistics/top-growers': 'viewer',
+  'GET /api/statistics/database-changes': 'viewer',
+  'GET /api/statistics/instances/:id/series': 'viewer',
+  'GET /api/statistics/instances/:id/database-series': 'viewer',
+  'GET /api/statistics/instances/:id/database-forecast': 'viewer',
+  'GET /api/statistics/instances/:id/forecast': 'viewer',
+  'POST /api/statistics/aggregate': 'admin',
+  'GET /api/instances/:id/history.csv': 'viewer',
+  'GET /api/export/database-sizes.csv': 'viewer',
   'GET /api/instances/:id/databases': 'viewer',
   'GET /api/instances/:id/capacity': 'viewer',
   'GET /api/instances/:id/sync-records': 'viewer',
@@ -130,6 +147,7 @@ describe('access matrix [sqlite]', () => {
 
   const actor = { userId: null, username: 'test' };
   const newCredential = async () => (await ctx.credentials.create({ name: uniq('cred'), username: 'u', password: 'matrix-secret' }, actor)).id;
+  const newRule = async () => (await ctx.alerts.createRule({ name: uniq('rule'), kind: 'size_above', threshold: 10 }, actor)).id;
   const newInstance = async (credential_id: number | null = null) =>
     (await ctx.instances.create({ name: uniq('inst'), db_type: 'postgresql', host: '127.0.0.1', port: deadPort, credential_id }, actor)).id;
 
@@ -183,6 +201,23 @@ describe('access matrix [sqlite]', () => {
       expect: 400,
       check: (body) => assert.match(body, /实例缺少连接凭据/),
     }),
+    'GET /api/alerts': async () => ({ url: '/api/alerts', expect: 200 }),
+    'GET /api/alerts/:id': async () => ({ url: '/api/alerts/999999', expect: 404 }),
+    'GET /api/alert-rules': async () => ({ url: '/api/alert-rules', expect: 200 }),
+    'POST /api/alert-rules': async () => ({ url: '/api/alert-rules', payload: { name: uniq('rule'), kind: 'size_above', threshold: 10 }, expect: 201 }),
+    'PATCH /api/alert-rules/:id': async () => ({ url: `/api/alert-rules/${await newRule()}`, payload: { threshold: 20 }, expect: 200 }),
+    'DELETE /api/alert-rules/:id': async () => ({ url: `/api/alert-rules/${await newRule()}`, expect: 200 }),
+    'GET /api/statistics/summary': async () => ({ url: '/api/statistics/summary', expect: 200 }),
+    'GET /api/statistics/top-growers': async () => ({ url: '/api/statistics/top-growers', expect: 200 }),
+    'GET /api/statistics/database-changes': async () => ({ url: '/api/statistics/database-changes', expect: 200 }),
+    'GET /api/statistics/instances/:id/series': async () => ({ url: `/api/statistics/instances/${instanceId}/series`, expect: 200 }),
+    'GET /api/statistics/instances/:id/database-series': async () => ({ url: `/api/statistics/instances/${instanceId}/database-series?database=postgres`, expect: 404 }), // never synced: no such database yet
+    'GET /api/statistics/instances/:id/database-forecast': async () => ({ url: `/api/statistics/instances/${instanceId}/database-forecast?database=postgres`, expect: 404 }),
+    'GET /api/statistics/instances/:id/forecast': async () => ({ url: `/api/statistics/instances/${instanceId}/forecast`, expect: 200 }),
+    'POST /api/statistics/aggregate': async () => ({ url: '/api/statistics/aggregate', payload: { period: 'daily' }, expect: 200 }),
+    'GET /metrics': async () => ({ url: '/metrics', expect: 200, check: (body) => assert.match(body, /whalefall_instance_size_bytes/) }),
+    'GET /api/instances/:id/history.csv': async () => ({ url: `/api/instances/${instanceId}/history.csv`, expect: 200 }),
+    'GET /api/export/database-sizes.csv': async () => ({ url: '/api/export/database-sizes.csv', expect: 200 }),
     'GET /api/engines': async () => ({ url: '/api/engines', expect: 200, check: (body) => assert.match(body, /"db_type":"sqlserver"/) }),
     'GET /api/instances/:id/databases': async () => ({ url: `/api/instances/${instanceId}/databases`, expect: 200 }),
     'GET /api/instances/:id/capacity': async () => ({ url: `/api/instances/${instanceId}/capacity`, expect: 200 }),

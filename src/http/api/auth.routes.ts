@@ -28,13 +28,13 @@ export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
     },
   );
 
-  app.post('/api/auth/logout', { config: { access: 'viewer' }, schema: { tags: ['auth'] } }, async (req, reply) => {
+  app.post('/api/auth/logout', { config: { access: 'viewer' }, schema: { tags: ['auth'], summary: 'End the cookie session' } }, async (req, reply) => {
     await ctx.auth.logout(req.principal!);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return ok(null, '已退出登录');
   });
 
-  app.get('/api/auth/me', { config: { access: 'viewer' }, schema: { tags: ['auth'] } }, async (req) => {
+  app.get('/api/auth/me', { config: { access: 'viewer' }, schema: { tags: ['auth'], summary: "The caller's user, role and CSRF token" } }, async (req) => {
     const p = req.principal!;
     return ok({ id: p.id, username: p.username, role: p.role, locale: p.locale, via: p.via, csrf_token: p.csrfToken ?? null });
   });
@@ -55,11 +55,11 @@ export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
       return reply.status(201).send(ok(t, '令牌已创建，只显示这一次 (shown once)'));
     },
   );
-  app.get('/api/tokens', { config: { access: 'viewer' }, schema: { tags: ['auth'] } }, async (req) => {
+  app.get('/api/tokens', { config: { access: 'viewer' }, schema: { tags: ['auth'], summary: 'List API tokens (own; admin: all)' } }, async (req) => {
     const p = req.principal!;
     return ok(await ctx.auth.listTokens(p.role === 'admin' ? undefined : p.id));
   });
-  app.delete('/api/tokens/:id', { config: { access: 'viewer' }, schema: { tags: ['auth'], params: IdParams } }, async (req) => {
+  app.delete('/api/tokens/:id', { config: { access: 'viewer' }, schema: { tags: ['auth'], summary: 'Revoke an API token', params: IdParams } }, async (req) => {
     const p = req.principal!;
     await ctx.auth.revokeToken(req.params.id, actorOf(req), p.role === 'admin' ? undefined : p.id);
     return ok(null, '令牌已吊销');

@@ -15,24 +15,24 @@ const fields = {
 
 export const credentialsRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   const base = { tags: ['credentials'] };
-  app.get('/api/credentials', { config: { access: 'admin' }, schema: base }, async () => ok(await ctx.credentials.list()));
+  app.get('/api/credentials', { config: { access: 'admin' }, schema: { ...base, summary: 'List credentials (password never returned)' } }, async () => ok(await ctx.credentials.list()));
   app.post(
     '/api/credentials',
     {
       config: { access: 'admin' },
-      schema: { ...base, body: Type.Object({ ...fields, db_type: Type.Optional(fields.db_type) }, { additionalProperties: false }) },
+      schema: { ...base, summary: 'Create a credential (password write-only)', body: Type.Object({ ...fields, db_type: Type.Optional(fields.db_type) }, { additionalProperties: false }) },
     },
     async (req, reply) => reply.status(201).send(ok(await ctx.credentials.create(req.body, actorOf(req)))),
   );
-  app.get('/api/credentials/:id', { config: { access: 'admin' }, schema: { ...base, params: IdParams } }, async (req) =>
+  app.get('/api/credentials/:id', { config: { access: 'admin' }, schema: { ...base, summary: 'One credential', params: IdParams } }, async (req) =>
     ok(await ctx.credentials.get(req.params.id)),
   );
   app.patch(
     '/api/credentials/:id',
-    { config: { access: 'admin' }, schema: { ...base, params: IdParams, body: Type.Partial(Type.Object(fields), { additionalProperties: false }) } },
+    { config: { access: 'admin' }, schema: { ...base, summary: 'Update a credential', params: IdParams, body: Type.Partial(Type.Object(fields), { additionalProperties: false }) } },
     async (req) => ok(await ctx.credentials.update(req.params.id, req.body, actorOf(req))),
   );
-  app.delete('/api/credentials/:id', { config: { access: 'admin' }, schema: { ...base, params: IdParams } }, async (req) => {
+  app.delete('/api/credentials/:id', { config: { access: 'admin' }, schema: { ...base, summary: 'Delete a credential no instance uses', params: IdParams } }, async (req) => {
     await ctx.credentials.delete(req.params.id, actorOf(req));
     return ok(null, '凭据已删除');
   });

@@ -42,26 +42,26 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
     '/api/instances',
     {
       config: { access: 'viewer' },
-      schema: { ...base, querystring: Type.Object({ db_type: Type.Optional(DbType), is_active: Type.Optional(Type.Boolean()) }, { additionalProperties: false }) },
+      schema: { ...base, summary: 'List instances (filter by db_type, is_active)', querystring: Type.Object({ db_type: Type.Optional(DbType), is_active: Type.Optional(Type.Boolean()) }, { additionalProperties: false }) },
     },
     async (req) => ok(await ctx.instances.list({ dbType: req.query.db_type, active: req.query.is_active })),
   );
-  app.post('/api/instances', { config: { access: 'admin' }, schema: { ...base, body: CreateBody } }, async (req, reply) =>
+  app.post('/api/instances', { config: { access: 'admin' }, schema: { ...base, summary: 'Register an instance', body: CreateBody } }, async (req, reply) =>
     reply.status(201).send(ok(await ctx.instances.create(req.body, actorOf(req)))),
   );
-  app.get('/api/instances/:id', { config: { access: 'viewer' }, schema: { ...base, params: IdParams } }, async (req) =>
+  app.get('/api/instances/:id', { config: { access: 'viewer' }, schema: { ...base, summary: 'One instance with its last sync state', params: IdParams } }, async (req) =>
     ok(await ctx.instances.get(req.params.id)),
   );
   app.patch(
     '/api/instances/:id',
-    { config: { access: 'admin' }, schema: { ...base, params: IdParams, body: Type.Partial(Type.Object(fields), { additionalProperties: false }) } },
+    { config: { access: 'admin' }, schema: { ...base, summary: 'Update an instance', params: IdParams, body: Type.Partial(Type.Object(fields), { additionalProperties: false }) } },
     async (req) => ok(await ctx.instances.update(req.params.id, req.body, actorOf(req))),
   );
-  app.delete('/api/instances/:id', { config: { access: 'admin' }, schema: { ...base, params: IdParams } }, async (req) => {
+  app.delete('/api/instances/:id', { config: { access: 'admin' }, schema: { ...base, summary: 'Delete an instance and its history', params: IdParams } }, async (req) => {
     await ctx.instances.delete(req.params.id, actorOf(req));
     return ok(null, '实例已删除');
   });
-  app.post('/api/instances/:id/test-connection', { config: { access: 'operator' }, schema: { ...base, params: IdParams } }, async (req) => {
+  app.post('/api/instances/:id/test-connection', { config: { access: 'operator' }, schema: { ...base, summary: 'Test the connection with the stored credential', params: IdParams } }, async (req) => {
     const r = await ctx.capacitySync.testConnection(req.params.id);
     return ok(r, `连接成功 (${r.server_version})`);
   });
@@ -78,7 +78,7 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
       Object.values(engines).map((e) => ({ db_type: e.dbType, label: e.label, default_port: e.defaultPort, needs_database_name: e.needsDatabaseName, options: e.options })),
     ),
   );
-  app.get('/api/instances/:id/databases', { config: { access: 'viewer' }, schema: { ...base, params: IdParams } }, async (req) =>
+  app.get('/api/instances/:id/databases', { config: { access: 'viewer' }, schema: { ...base, summary: 'Databases online and deleted, latest sizes, first/last seen', params: IdParams } }, async (req) =>
     ok(await ctx.capacity.databases(req.params.id)),
   );
   app.get(
@@ -87,6 +87,7 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
       config: { access: 'viewer' },
       schema: {
         ...base,
+        summary: 'Daily totals of the instance (default: the last 30 days)',
         params: IdParams,
         querystring: Type.Object(
           { from: Type.Optional(DateStr), to: Type.Optional(DateStr), period: Type.Optional(Type.String({ maxLength: 16 })) },
@@ -98,7 +99,7 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
   );
   app.get(
     '/api/instances/:id/sync-records',
-    { config: { access: 'viewer' }, schema: { ...base, params: IdParams, querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }) } },
+    { config: { access: 'viewer' }, schema: { ...base, summary: "The instance's sync records, newest first", params: IdParams, querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }) } },
     async (req) => ok(await ctx.capacity.syncRecords(req.params.id, req.query.limit ?? 50)),
   );
 };

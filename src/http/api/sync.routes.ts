@@ -51,7 +51,7 @@ export const syncRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
   );
   app.get(
     '/api/sync-sessions/:id',
-    { config: { access: 'viewer' }, schema: { ...base, params: Type.Object({ id: Type.String({ format: 'uuid' }) }) } },
+    { config: { access: 'viewer' }, schema: { ...base, summary: 'One sync session with every instance record', params: Type.Object({ id: Type.String({ format: 'uuid' }) }) } },
     async (req) => ok(await ctx.capacity.session(req.params.id)),
   );
 };

@@ -8,13 +8,14 @@ import { IdParams, ok, StringEnum } from '../envelope.js';
 const Role = StringEnum(ROLES);
 
 export const usersRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
-  app.get('/api/users', { config: { access: 'admin' }, schema: { tags: ['users'] } }, async () => ok(await ctx.auth.listUsers()));
+  app.get('/api/users', { config: { access: 'admin' }, schema: { tags: ['users'], summary: 'List users' } }, async () => ok(await ctx.auth.listUsers()));
   app.post(
     '/api/users',
     {
       config: { access: 'admin' },
       schema: {
         tags: ['users'],
+        summary: 'Create a user',
         body: Type.Object({ username: Type.String({ maxLength: 64 }), password: Type.String({ maxLength: 256 }), role: Type.Optional(Role) }, { additionalProperties: false }),
       },
     },
@@ -26,6 +27,7 @@ export const usersRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (a
       config: { access: 'admin' },
       schema: {
         tags: ['users'],
+        summary: "Change a user's role, state, locale or password",
         params: IdParams,
         body: Type.Object(
           {
@@ -44,7 +46,7 @@ export const usersRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (a
     '/api/audit',
     {
       config: { access: 'admin' },
-      schema: { tags: ['users'], querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), offset: Type.Optional(Type.Integer({ minimum: 0 })) }) },
+      schema: { tags: ['users'], summary: 'Audit log, newest first', querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), offset: Type.Optional(Type.Integer({ minimum: 0 })) }) },
     },
     async (req) => ok(await ctx.audit.list(req.query.limit ?? 100, req.query.offset ?? 0)),
   );

@@ -8,6 +8,8 @@ import type { DialectName } from '../db.js';
 import { initialSchema } from './0001_initial.js';
 import { schedulerSchema } from './0002_scheduler.js';
 import { maxBytes } from './0003_max_bytes.js';
+import { aggregationsSchema } from './0004_aggregations.js';
+import { alertsSchema } from './0005_alerts.js';
 
 export interface ColumnTypes {
   id: 'integer' | 'bigserial';
@@ -32,6 +34,8 @@ const ALL: Record<string, MigrationFactory> = {
   '0001_initial': initialSchema,
   '0002_scheduler': schedulerSchema,
   '0003_max_bytes': maxBytes,
+  '0004_aggregations': aggregationsSchema,
+  '0005_alerts': alertsSchema,
 };
 
 class CodeProvider implements MigrationProvider {

@@ -1,0 +1,97 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Context } from '../../context.js';
+import type { AlertsService } from '../../services/alerts.service.js';
+import { CHANNEL_TYPES } from '../../services/alert-delivery.service.js';
+import { RULE_KINDS, WINDOWS } from '../../services/alerts.service.js';
+import { actorOf } from '../access.js';
+import { IdParams, ok, StringEnum } from '../envelope.js';
+
+const Channel = Type.Object({ type: StringEnum(CHANNEL_TYPES), url: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false });
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Optional(Type.Union([t, Type.Null()]));
+
+/** The rule fields; the service checks which ones each kind needs (one set of words for API and CLI). */
+const ruleFields = {
+  kind: StringEnum(RULE_KINDS),
+  instance_id: Nullable(Type.Integer({ minimum: 1 })),
+  db_type: Nullable(Type.String({ maxLength: 16 })),
+  tag: Nullable(Type.String({ maxLength: 64 })),
+  database_pattern: Nullable(Type.String({ maxLength: 255 })),
+  threshold: Nullable(Type.Number()),
+  window: Nullable(StringEnum(WINDOWS)),
+  consecutive: Nullable(Type.Integer()),
+  limit_bytes: Nullable(Type.Integer({ minimum: 1 })),
+  is_active: Type.Optional(Type.Boolean()),
+  channels: Type.Optional(Type.Array(Channel, { maxItems: 10 })),
+};
+
+/**
+ * `ctx.alerts` is read at request time so that the routes work as soon as
+ * context.ts wires the service; until then a test passes it in.
+ */
+export const alertsRoutes =
+  (ctx: Context, alerts: () => AlertsService = () => (ctx as Context & { alerts: AlertsService }).alerts): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    const events = { tags: ['alerts'] };
+    const rules = { tags: ['alert-rules'] };
+    app.get(
+      '/api/alerts',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          ...events,
+          summary: 'Alert events, newest first, paged (data.items, data.total), filtered by state, rule and instance',
+          querystring: Type.Object(
+            {
+              limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+              offset: Type.Optional(Type.Integer({ minimum: 0 })),
+              state: Type.Optional(StringEnum(['firing', 'resolved'])),
+              rule_id: Type.Optional(Type.Integer({ minimum: 1 })),
+              instance_id: Type.Optional(Type.Integer({ minimum: 1 })),
+            },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (req) => ok(await alerts().listEvents(req.query)),
+    );
+    app.get(
+      '/api/alerts/:id',
+      { config: { access: 'viewer' }, schema: { ...events, summary: 'One alert event with its rule and delivery log (webhook URLs masked)', params: IdParams } },
+      async (req) => ok(await alerts().getEvent(req.params.id)),
+    );
+    app.get('/api/alert-rules', { config: { access: 'viewer' }, schema: { ...rules, summary: 'Alert rules (webhook URLs masked)' } }, async () => ok(await alerts().listRules()));
+    app.post(
+      '/api/alert-rules',
+      {
+        config: { access: 'admin' },
+        schema: {
+          ...rules,
+          summary: 'Create an alert rule',
+          body: Type.Object({ name: Type.String({ maxLength: 128 }), ...ruleFields }, { additionalProperties: false }),
+        },
+      },
+      async (req, reply) => reply.status(201).send(ok(await alerts().createRule(req.body, actorOf(req)), '告警规则已创建')),
+    );
+    app.patch(
+      '/api/alert-rules/:id',
+      {
+        config: { access: 'admin' },
+        schema: {
+          ...rules,
+          summary: 'Change an alert rule; `channels` replaces the list (omit it to keep the stored URLs)',
+          params: IdParams,
+          body: Type.Object({ name: Type.Optional(Type.String({ maxLength: 128 })), ...ruleFields, kind: Type.Optional(StringEnum(RULE_KINDS)) }, { additionalProperties: false }),
+        },
+      },
+      async (req) => ok(await alerts().updateRule(req.params.id, req.body, actorOf(req)), '告警规则已保存'),
+    );
+    app.delete(
+      '/api/alert-rules/:id',
+      { config: { access: 'admin' }, schema: { ...rules, summary: 'Delete an alert rule and its events', params: IdParams } },
+      async (req) => {
+        await alerts().deleteRule(req.params.id, actorOf(req));
+        return ok(null, '告警规则已删除');
+      },
+    );
+  };

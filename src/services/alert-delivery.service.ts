@@ -1,0 +1,261 @@
+/**
+ * Sends alert transitions to webhooks. Delivery rows are queued by the store
+ * in the same transaction as the transition (alerts.repository.ts); this
+ * service only drains them: `deliverDue()` sends what is due, retries with
+ * exponential backoff, and writes every attempt to the row's log.
+ *
+ * Webhook URLs carry their secrets in the query string (DingTalk
+ * access_token, WeCom key) or the path (Slack): they are stored in full
+ * because they are needed to send, but only ever shown or logged through
+ * `maskUrl`.
+ */
+import type { Clock } from '../lib/clock.js';
+import { errorMessage, scrubSecrets } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import type { AlertDeliveryRow, AlertEventRow, AlertRuleRow, AlertsRepository } from '../store/alerts.repository.js';
+
+export const CHANNEL_TYPES = ['generic', 'dingtalk', 'wecom', 'slack'] as const;
+export type ChannelType = (typeof CHANNEL_TYPES)[number];
+
+export interface DeliveryOptions {
+  /** Attempts in all (first send included) before a delivery is marked failed. */
+  maxAttempts: number;
+  /** Delay before the 2nd attempt; doubles after each failure. */
+  baseDelayMs: number;
+  /** Per-request timeout. */
+  timeoutMs: number;
+}
+
+export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = { maxAttempts: 5, baseDelayMs: 30_000, timeoutMs: 10_000 };
+
+/** Rows handled per `deliverDue` pass; the loop continues while rows are due. */
+const BATCH = 50;
+
+/**
+ * `https://oapi.dingtalk.com/robot/send?access_token=abc` → `https://oapi.dingtalk.com/robot/send?***`;
+ * Slack's secret is its path (`/services/T/B/secret`) → `/services/***`; user:password is dropped.
+ */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    let path = u.pathname;
+    if (/(^|\.)slack\.com$/i.test(u.hostname) && path.startsWith('/services/')) path = '/services/***';
+    return `${u.protocol}//${u.host}${path}${u.search ? '?***' : ''}`;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
+/** Every part of a URL that may be a secret, to scrub from error messages. */
+function urlSecrets(url: string): string[] {
+  try {
+    const u = new URL(url);
+    const out = [u.search.slice(1), u.password, ...[...u.searchParams.values()]];
+    if (u.pathname.startsWith('/services/')) out.push(u.pathname.slice('/services/'.length));
+    return out.filter((s) => s.length >= 4);
+  } catch {
+    return [url];
+  }
+}
+
+export interface AttemptLog {
+  attempt: number;
+  at: string;
+  http_status: number | null;
+  error: string | null;
+}
+
+/** The facts a message is made of. */
+export interface AlertMessage {
+  event_id: number;
+  rule: string;
+  kind: string;
+  state: 'firing' | 'resolved';
+  instance: string | null;
+  database: string | null;
+  value: number | null;
+  message: string;
+  fired_at: string;
+  resolved_at: string | null;
+}
+
+export function alertMessage(ev: AlertEventRow, rule: Pick<AlertRuleRow, 'name' | 'kind'>, transition: 'firing' | 'resolved'): AlertMessage {
+  return {
+    event_id: ev.id,
+    rule: rule.name,
+    kind: rule.kind,
+    state: transition,
+    instance: ev.instance_name,
+    database: ev.database_name,
+    value: ev.value,
+    message: ev.message,
+    fired_at: ev.fired_at,
+    resolved_at: transition === 'resolved' ? ev.resolved_at : null,
+  };
+}
+
+function headline(m: AlertMessage): string {
+  const tag = m.state === 'firing' ? '告警 FIRING' : '恢复 RESOLVED';
+  return `[鲸落 ${tag}] ${m.rule}`;
+}
+
+function markdownBody(m: AlertMessage): string {
+  const lines = [`### ${headline(m)}`, '', `- ${m.message}`];
+  if (m.instance) lines.push(`- 实例 (instance): ${m.instance}`);
+  if (m.database) lines.push(`- 数据库 (database): ${m.database}`);
+  lines.push(`- 触发时间 (fired at): ${m.fired_at}`);
+  if (m.resolved_at) lines.push(`- 恢复时间 (resolved at): ${m.resolved_at}`);
+  return lines.join('\n');
+}
+
+/** The request body for one channel type. */
+export function formatPayload(type: ChannelType, m: AlertMessage): unknown {
+  switch (type) {
+    case 'dingtalk':
+      return { msgtype: 'markdown', markdown: { title: headline(m), text: markdownBody(m) } };
+    case 'wecom':
+      return { msgtype: 'markdown', markdown: { content: markdownBody(m) } };
+    case 'slack':
+      return { text: `*${headline(m)}*\n${m.message}${m.resolved_at ? `\nresolved at ${m.resolved_at}` : ''}` };
+    case 'generic':
+      return {
+        event: m.event_id,
+        rule: m.rule,
+        kind: m.kind,
+        state: m.state,
+        instance: m.instance,
+        database: m.database,
+        value: m.value,
+        message: m.message,
+        fired_at: m.fired_at,
+        resolved_at: m.resolved_at,
+      };
+  }
+}
+
+/**
+ * DingTalk and WeCom answer HTTP 200 with `{errcode: N}` on failure (a bad
+ * token, a keyword check): a 200 alone is not a delivery for them.
+ */
+function bodyError(type: ChannelType, body: string): string | null {
+  if (type !== 'dingtalk' && type !== 'wecom') return null;
+  try {
+    const j = JSON.parse(body) as { errcode?: number; errmsg?: string };
+    if (typeof j.errcode === 'number' && j.errcode !== 0) return `errcode ${j.errcode}: ${j.errmsg ?? ''}`.trim();
+  } catch {
+    /* not JSON: trust the status */
+  }
+  return null;
+}
+
+export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
+
+export class AlertDeliveryService {
+  private running: Promise<DeliverySummary> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private opts: DeliveryOptions;
+
+  constructor(
+    private readonly repo: AlertsRepository,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    opts: Partial<DeliveryOptions> = {},
+    private readonly fetchImpl: FetchLike = fetch,
+  ) {
+    this.opts = { ...DEFAULT_DELIVERY_OPTIONS, ...opts };
+  }
+
+  /** Send every delivery due now. Concurrent calls share one pass (no double send within a process). */
+  deliverDue(): Promise<DeliverySummary> {
+    this.running ??= this.drain().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Poll for due deliveries (retries) every `intervalMs`; `serve` starts it, tests call deliverDue(). */
+  start(intervalMs = 5_000): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      this.deliverDue().catch((err) => this.logger.error({ err }, 'alert delivery pass failed'));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+  }
+
+  private async drain(): Promise<DeliverySummary> {
+    const sum: DeliverySummary = { delivered: 0, failed: 0, retrying: 0 };
+    const seen = new Set<number>();
+    for (;;) {
+      const due = (await this.repo.dueDeliveries(this.clock.now().toISOString(), BATCH)).filter((d) => !seen.has(d.id));
+      if (!due.length) return sum;
+      for (const d of due) {
+        seen.add(d.id);
+        const r = await this.attempt(d);
+        if (r) sum[r] += 1;
+      }
+    }
+  }
+
+  /** One attempt of one delivery; undefined when another sender claimed it first. */
+  private async attempt(d: AlertDeliveryRow): Promise<keyof DeliverySummary | undefined> {
+    const now = this.clock.now();
+    const lease = new Date(now.getTime() + this.opts.timeoutMs + 5_000).toISOString();
+    if (!(await this.repo.claim(d.id, d.next_attempt_at, lease))) return undefined;
+    const ev = await this.repo.getEvent(d.event_id);
+    const rule = ev ? await this.repo.getRule(ev.rule_id) : undefined;
+    const attempt = d.attempt + 1;
+    const log = JSON.parse(d.log) as AttemptLog[];
+    let httpStatus: number | null = null;
+    let error: string | null = null;
+    if (!ev || !rule) {
+      error = 'event or rule deleted';
+    } else {
+      const type = d.channel as ChannelType;
+      const body = JSON.stringify(formatPayload(type, alertMessage(ev, rule, d.transition as 'firing' | 'resolved')));
+      try {
+        const res = await this.fetchImpl(d.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json; charset=utf-8' },
+          body,
+          signal: AbortSignal.timeout(this.opts.timeoutMs),
+        });
+        httpStatus = res.status;
+        const text = (await res.text()).slice(0, 2000);
+        if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+        else error = bodyError(type, text);
+      } catch (err) {
+        const cause = (err as { cause?: unknown }).cause;
+        error = errorMessage(err) + (cause ? `: ${errorMessage(cause)}` : '');
+      }
+      // A receiver or a network error may echo the URL: never store or log its secrets.
+      if (error) error = scrubSecrets(error, urlSecrets(d.url)).slice(0, 500);
+    }
+    const at = this.clock.now().toISOString();
+    log.push({ attempt, at, http_status: httpStatus, error });
+    let status: 'delivered' | 'failed' | 'pending';
+    let next: string | null = null;
+    if (!error) status = 'delivered';
+    else if (!ev || !rule || attempt >= this.opts.maxAttempts) status = 'failed';
+    else {
+      status = 'pending';
+      next = new Date(this.clock.now().getTime() + this.opts.baseDelayMs * 2 ** (attempt - 1)).toISOString();
+    }
+    await this.repo.recordAttempt(d.id, { attempt, status, http_status: httpStatus, error, next_attempt_at: next, log: JSON.stringify(log), at });
+    const fields = { delivery_id: d.id, event_id: d.event_id, channel: d.channel, url: maskUrl(d.url), attempt, http_status: httpStatus };
+    if (status === 'delivered') this.logger.info(fields, 'alert delivered');
+    else this.logger.warn({ ...fields, error, next_attempt_at: next }, status === 'failed' ? 'alert delivery failed for good' : 'alert delivery failed, will retry');
+    return status === 'pending' ? 'retrying' : status;
+  }
+}
+
+export interface DeliverySummary {
+  delivered: number;
+  failed: number;
+  retrying: number;
+}

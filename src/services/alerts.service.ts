@@ -1,0 +1,494 @@
+/**
+ * Alert rules and their evaluation. `evaluate()` runs after every sync record
+ * (see `attach`) and may be called after aggregation: for each active rule it
+ * computes the conditions that hold now, opens an event for each new one,
+ * leaves an already-open one alone (no second notification), and resolves
+ * open events whose condition no longer holds. The store guarantees one open
+ * event per rule + instance + database and queues exactly one delivery per
+ * channel per transition (alerts.repository.ts).
+ */
+import type { EventEmitter } from 'node:events';
+import { DB_TYPES } from '../engines/engine.js';
+import { addDays, type Clock } from '../lib/clock.js';
+import { forecast } from '../lib/forecast.js';
+import { AppError } from '../lib/errors.js';
+import { globToRegExp } from '../lib/glob.js';
+import type { Logger } from '../lib/logger.js';
+import { formatBytes } from '../lib/sizes.js';
+import type { AlertRuleRow, AlertsRepository, FiringCondition, NewAlertRule } from '../store/alerts.repository.js';
+import type { InstancesRepository } from '../store/instances.repository.js';
+import type { InstanceRow } from '../store/schema.js';
+import type { AlertDeliveryService } from './alert-delivery.service.js';
+import { CHANNEL_TYPES, maskUrl, type ChannelType } from './alert-delivery.service.js';
+import type { Actor, AuditService } from './audit.service.js';
+import type { SyncEvents } from './capacity-sync.service.js';
+import { bool, fail, integer, oneOf, requiredText, text } from './validate.js';
+
+export const RULE_KINDS = ['size_above', 'growth_pct', 'growth_bytes', 'days_until_full', 'database_disappeared', 'sync_failing'] as const;
+export type RuleKind = (typeof RULE_KINDS)[number];
+export const WINDOWS = ['day', 'week'] as const;
+export type RuleWindow = (typeof WINDOWS)[number];
+
+export interface Channel {
+  type: ChannelType;
+  url: string;
+}
+
+/** A rule as the API shows it: channel URLs masked (their tokens are secrets). */
+export interface AlertRule {
+  id: number;
+  name: string;
+  kind: RuleKind;
+  instance_id: number | null;
+  db_type: string | null;
+  tag: string | null;
+  database_pattern: string | null;
+  threshold: number | null;
+  window: RuleWindow | null;
+  consecutive: number | null;
+  limit_bytes: number | null;
+  is_active: boolean;
+  channels: Channel[];
+  created_at: string;
+  updated_at: string;
+}
+
+/** Days of history the days_until_full fit uses. */
+export const FIT_DAYS = 30;
+
+export interface AlertsDeps {
+  repo: AlertsRepository;
+  instances: InstancesRepository;
+  clock: Clock;
+  logger: Logger;
+  audit: AuditService;
+  /** When set, evaluate() kicks a delivery pass for what it queued. */
+  delivery?: AlertDeliveryService;
+}
+
+export interface EvaluateTrigger {
+  /** Only these instances (after a sync record); all in scope when omitted. */
+  instanceIds?: number[];
+}
+
+export interface EvaluateSummary {
+  rules: number;
+  fired: number;
+  resolved: number;
+  still_firing: number;
+}
+
+function toRule(r: AlertRuleRow): AlertRule {
+  return {
+    id: r.id,
+    name: r.name,
+    kind: r.kind as RuleKind,
+    instance_id: r.instance_id,
+    db_type: r.db_type,
+    tag: r.tag,
+    database_pattern: r.database_pattern,
+    threshold: r.threshold,
+    window: r.window as RuleWindow | null,
+    consecutive: r.consecutive,
+    limit_bytes: r.limit_bytes,
+    is_active: r.is_active === 1,
+    channels: (JSON.parse(r.channels) as Channel[]).map((c) => ({ type: c.type, url: maskUrl(c.url) })),
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+  };
+}
+
+function number(field: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) fail(field, `必须是 ${min}–${max} 之间的数字 (a number from ${min} to ${max})`);
+  return v;
+}
+
+function channels(v: unknown): Channel[] {
+  if (!Array.isArray(v)) fail('channels', '必须是数组 (an array of {type, url})');
+  if (v.length > 10) fail('channels', '最多 10 个 (at most 10)');
+  return v.map((c, i) => {
+    const f = `channels[${i}]`;
+    if (c === null || typeof c !== 'object' || Array.isArray(c)) fail(f, '必须是 {type, url} 对象 (an object {type, url})');
+    const o = c as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (k !== 'type' && k !== 'url') fail(`${f}.${k}`, '未知字段 (unknown field)');
+    const type = oneOf(`${f}.type`, o.type, CHANNEL_TYPES);
+    const url = requiredText(`${f}.url`, o.url, 2000);
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      fail(`${f}.url`, '不是有效的 URL (not a valid URL)');
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') fail(`${f}.url`, '必须是 http(s) URL (must be http or https)');
+    return { type, url };
+  });
+}
+
+/** Fields an admin may set; `undefined` keeps the current value on update. */
+const FIELDS = ['name', 'kind', 'instance_id', 'db_type', 'tag', 'database_pattern', 'threshold', 'window', 'consecutive', 'limit_bytes', 'is_active', 'channels'] as const;
+
+export class AlertsService {
+  /** Evaluations run one at a time per process: a record event arriving mid-evaluation waits its turn. */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly d: AlertsDeps) {}
+
+  // ---- rules ----
+
+  async listRules(): Promise<AlertRule[]> {
+    return (await this.d.repo.listRules()).map(toRule);
+  }
+
+  async getRule(id: number): Promise<AlertRule> {
+    const r = await this.d.repo.getRule(id);
+    if (!r) throw new AppError('not_found', `告警规则 ${id} 不存在 (alert rule not found)`);
+    return toRule(r);
+  }
+
+  /** Validate a whole rule (create, or current ⊕ patch on update); returns the columns to store. */
+  private async validate(input: Record<string, unknown>, selfId?: number): Promise<Omit<NewAlertRule, 'created_at' | 'updated_at'>> {
+    for (const k of Object.keys(input)) if (!(FIELDS as readonly string[]).includes(k)) fail(k, '未知字段 (unknown field)');
+    const name = requiredText('name', input.name, 128);
+    const kind = oneOf('kind', input.kind, RULE_KINDS);
+    let instanceId: number | null = null;
+    if (input.instance_id !== undefined && input.instance_id !== null) {
+      instanceId = integer('instance_id', input.instance_id, 1, Number.MAX_SAFE_INTEGER);
+      if (!(await this.d.instances.get(instanceId))) fail('instance_id', `实例 ${instanceId} 不存在 (instance not found)`);
+    }
+    const dbType = input.db_type === undefined || input.db_type === null ? null : oneOf('db_type', input.db_type, DB_TYPES);
+    const tag = text('tag', input.tag, 64, { optional: true }) ?? null;
+    const pattern = text('database_pattern', input.database_pattern, 255, { optional: true }) ?? null;
+    const window = input.window === undefined || input.window === null ? null : oneOf('window', input.window, WINDOWS);
+    const isActive = input.is_active === undefined ? true : bool('is_active', input.is_active);
+    const chans = input.channels === undefined || input.channels === null ? [] : channels(input.channels);
+    let threshold: number | null = null;
+    let consecutive: number | null = null;
+    let limitBytes: number | null = null;
+    const need = (field: string, v: unknown) => {
+      if (v === undefined || v === null) fail(field, `规则类型 ${kind} 必须设置 (required for kind ${kind})`);
+    };
+    switch (kind) {
+      case 'size_above':
+        need('threshold', input.threshold);
+        threshold = number('threshold', input.threshold, 1, Number.MAX_SAFE_INTEGER);
+        break;
+      case 'growth_pct':
+        need('threshold', input.threshold);
+        threshold = number('threshold', input.threshold, 0.001, 1_000_000);
+        break;
+      case 'growth_bytes':
+        need('threshold', input.threshold);
+        threshold = number('threshold', input.threshold, 1, Number.MAX_SAFE_INTEGER);
+        break;
+      case 'days_until_full':
+        need('threshold', input.threshold);
+        threshold = number('threshold', input.threshold, 1, 3650);
+        if (input.limit_bytes !== undefined && input.limit_bytes !== null) limitBytes = integer('limit_bytes', input.limit_bytes, 1, Number.MAX_SAFE_INTEGER);
+        break;
+      case 'database_disappeared':
+        break;
+      case 'sync_failing':
+        consecutive = input.consecutive === undefined || input.consecutive === null ? 3 : integer('consecutive', input.consecutive, 1, 100);
+        break;
+    }
+    // Fields that mean nothing for the kind are refused rather than silently ignored.
+    if (kind !== 'growth_pct' && kind !== 'growth_bytes' && window !== null) fail('window', `仅用于 growth_pct / growth_bytes (only for growth rules)`);
+    if (kind !== 'sync_failing' && input.consecutive !== undefined && input.consecutive !== null) fail('consecutive', '仅用于 sync_failing (only for sync_failing)');
+    if ((kind === 'database_disappeared' || kind === 'sync_failing') && input.threshold !== undefined && input.threshold !== null) fail('threshold', `规则类型 ${kind} 不使用阈值 (not used by ${kind})`);
+    if (kind === 'sync_failing' && pattern !== null) fail('database_pattern', '不用于 sync_failing (not used by sync_failing)');
+    if (kind !== 'days_until_full' && input.limit_bytes !== undefined && input.limit_bytes !== null) fail('limit_bytes', '仅用于 days_until_full (only for days_until_full)');
+    const same = await this.d.repo.getRuleByName(name);
+    if (same && same.id !== selfId) throw new AppError('conflict', `告警规则名称 ${name} 已存在 (name already used)`);
+    return {
+      name,
+      kind,
+      instance_id: instanceId,
+      db_type: dbType,
+      tag,
+      database_pattern: pattern,
+      threshold,
+      window: kind === 'growth_pct' || kind === 'growth_bytes' ? (window ?? 'day') : null,
+      consecutive,
+      limit_bytes: limitBytes,
+      is_active: isActive ? 1 : 0,
+      channels: JSON.stringify(chans),
+    };
+  }
+
+  async createRule(input: Record<string, unknown>, actor: Actor): Promise<AlertRule> {
+    const clean = await this.validate(input);
+    const now = this.d.clock.now().toISOString();
+    const row = await this.d.repo.insertRule({ ...clean, created_at: now, updated_at: now });
+    await this.d.audit.record(actor, { action: 'alert_rule.create', targetType: 'alert_rule', targetId: row.id, details: { ...toRule(row), channels: toRule(row).channels } });
+    return toRule(row);
+  }
+
+  /**
+   * Patch a rule. The whole rule is revalidated (a kind change needs its own
+   * fields). `channels` replaces the list; since the API only ever shows masked
+   * URLs, a patch without `channels` keeps the stored (unmasked) ones.
+   */
+  async updateRule(id: number, patch: Record<string, unknown>, actor: Actor): Promise<AlertRule> {
+    const cur = await this.d.repo.getRule(id);
+    if (!cur) throw new AppError('not_found', `告警规则 ${id} 不存在 (alert rule not found)`);
+    if (Object.keys(patch).length === 0) fail('body', '没有要修改的字段 (nothing to change)');
+    const merged: Record<string, unknown> = {
+      name: cur.name,
+      kind: cur.kind,
+      instance_id: cur.instance_id,
+      db_type: cur.db_type,
+      tag: cur.tag,
+      database_pattern: cur.database_pattern,
+      threshold: cur.threshold,
+      window: cur.window,
+      consecutive: cur.consecutive,
+      limit_bytes: cur.limit_bytes,
+      is_active: cur.is_active === 1,
+      channels: JSON.parse(cur.channels) as unknown,
+    };
+    // A kind change drops the old kind's fields unless the patch sets them again.
+    if (patch.kind !== undefined && patch.kind !== cur.kind) {
+      for (const k of ['threshold', 'window', 'consecutive', 'limit_bytes'] as const) merged[k] = null;
+    }
+    for (const k of Object.keys(patch)) {
+      if (!(FIELDS as readonly string[]).includes(k)) fail(k, '未知字段 (unknown field)');
+      merged[k] = patch[k];
+    }
+    const clean = await this.validate(merged, id);
+    const now = this.d.clock.now().toISOString();
+    const row = (await this.d.repo.updateRule(id, { ...clean, updated_at: now }))!;
+    // A rule switched off or redefined no longer vouches for its open events: close them quietly.
+    const redefined = ['kind', 'threshold', 'window', 'consecutive', 'limit_bytes', 'instance_id', 'db_type', 'tag', 'database_pattern'].some((k) => k in patch);
+    if (row.is_active === 0 || redefined) {
+      for (const ev of await this.d.repo.openEvents(id)) await this.d.repo.resolve(ev.id, now, []);
+    }
+    await this.d.audit.record(actor, { action: 'alert_rule.update', targetType: 'alert_rule', targetId: id, details: { fields: Object.keys(patch) } });
+    return toRule(row);
+  }
+
+  async deleteRule(id: number, actor: Actor): Promise<void> {
+    if (!(await this.d.repo.deleteRule(id))) throw new AppError('not_found', `告警规则 ${id} 不存在 (alert rule not found)`);
+    await this.d.audit.record(actor, { action: 'alert_rule.delete', targetType: 'alert_rule', targetId: id });
+  }
+
+  // ---- events ----
+
+  async listEvents(q: { limit?: number; offset?: number; state?: string; rule_id?: number; instance_id?: number }) {
+    const limit = q.limit ?? 50;
+    const offset = q.offset ?? 0;
+    const state = q.state === undefined ? undefined : oneOf('state', q.state, ['firing', 'resolved'] as const);
+    const page = await this.d.repo.listEvents({ limit, offset, state, ruleId: q.rule_id, instanceId: q.instance_id });
+    return { items: page.items.map(({ open_key: _o, ...e }) => e), total: page.total, limit, offset };
+  }
+
+  async getEvent(id: number) {
+    const ev = await this.d.repo.getEvent(id);
+    if (!ev) throw new AppError('not_found', `告警事件 ${id} 不存在 (alert event not found)`);
+    const rule = await this.d.repo.getRule(ev.rule_id);
+    const deliveries = (await this.d.repo.deliveriesOf(id)).map((d) => ({ ...d, url: maskUrl(d.url), log: JSON.parse(d.log) as unknown }));
+    const { open_key: _o, ...event } = ev;
+    return { ...event, rule: rule ? toRule(rule) : null, deliveries };
+  }
+
+  // ---- evaluation ----
+
+  /** Listen to the sync service: each finished record re-evaluates its instance; a closed session sends what is due. */
+  attach(events: EventEmitter<SyncEvents>): void {
+    events.on('record', (o) => {
+      if (o.status === 'skipped') return;
+      this.evaluate({ instanceIds: [o.instance_id] }).catch((err) => this.d.logger.error({ err, instance_id: o.instance_id }, 'alert evaluation failed'));
+    });
+    events.on('session', () => {
+      this.d.delivery?.deliverDue().catch((err) => this.d.logger.error({ err }, 'alert delivery pass failed'));
+    });
+  }
+
+  /** Resolves when queued evaluations are done (context close waits for it: no query on a closed store). */
+  async idle(): Promise<void> {
+    await this.chain;
+  }
+
+  /** Evaluate every active rule (for the given instances) now. */
+  evaluate(trigger: EvaluateTrigger = {}): Promise<EvaluateSummary> {
+    const run = this.chain.then(() => this.evaluateNow(trigger));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async evaluateNow(trigger: EvaluateTrigger): Promise<EvaluateSummary> {
+    const rules = await this.d.repo.listRules({ active: true });
+    const sum: EvaluateSummary = { rules: rules.length, fired: 0, resolved: 0, still_firing: 0 };
+    if (!rules.length) return sum;
+    const all = await this.d.instances.list({ active: true });
+    const only = trigger.instanceIds ? new Set(trigger.instanceIds) : undefined;
+    for (const rule of rules) {
+      const instances = all.filter((i) => inScope(rule, i) && (!only || only.has(i.id)));
+      let conditions: FiringCondition[];
+      try {
+        conditions = await this.conditions(rule, instances);
+      } catch (err) {
+        // One broken rule must not stop the others.
+        this.d.logger.error({ err, rule_id: rule.id }, 'alert rule evaluation failed');
+        continue;
+      }
+      const now = this.d.clock.now().toISOString();
+      const targets = (JSON.parse(rule.channels) as Channel[]).map((c) => ({ channel: c.type, url: c.url }));
+      const open = new Map((await this.d.repo.openEvents(rule.id)).map((e) => [e.dedup_key, e]));
+      for (const c of conditions) {
+        const ev = open.get(c.dedup_key);
+        if (ev) {
+          await this.d.repo.touch(ev.id, c.value, c.message, now);
+          sum.still_firing += 1;
+          open.delete(c.dedup_key);
+        } else if (await this.d.repo.fire(rule.id, c, now, targets)) {
+          sum.fired += 1;
+          this.d.logger.info({ rule_id: rule.id, rule: rule.name, key: c.dedup_key, value: c.value }, 'alert firing');
+        }
+      }
+      // Open events not confirmed now are resolved, but only where we looked:
+      // a single-instance evaluation says nothing about the other instances.
+      const looked = new Set(instances.map((i) => i.id));
+      for (const ev of open.values()) {
+        const inView = !only || (ev.instance_id !== null && looked.has(ev.instance_id));
+        if (!inView) continue;
+        if (await this.d.repo.resolve(ev.id, now, targets)) {
+          sum.resolved += 1;
+          this.d.logger.info({ rule_id: rule.id, rule: rule.name, key: ev.dedup_key }, 'alert resolved');
+        }
+      }
+    }
+    if ((sum.fired || sum.resolved) && this.d.delivery) {
+      this.d.delivery.deliverDue().catch((err) => this.d.logger.error({ err }, 'alert delivery pass failed'));
+    }
+    return sum;
+  }
+
+  /** The conditions of one rule that hold now on the given instances. */
+  private async conditions(rule: AlertRuleRow, instances: InstanceRow[]): Promise<FiringCondition[]> {
+    const out: FiringCondition[] = [];
+    const re = rule.database_pattern ? globToRegExp(rule.database_pattern) : undefined;
+    const cond = (inst: InstanceRow, database: string | null, value: number | null, message: string) =>
+      out.push({ dedup_key: `${rule.id}:${inst.id}:${database ?? ''}`, instance_id: inst.id, instance_name: inst.name, database_name: database, value, message });
+    const where = (inst: InstanceRow, db: string | null) => (db ? `实例 ${inst.name} 数据库 ${db}` : `实例 ${inst.name}`);
+    const threshold = rule.threshold ?? 0;
+
+    switch (rule.kind as RuleKind) {
+      case 'size_above': {
+        if (!re) {
+          const totals = new Map((await this.d.repo.latestInstanceTotals(instances.map((i) => i.id))).map((t) => [t.instance_id, t.total_size_bytes]));
+          for (const inst of instances) {
+            const v = totals.get(inst.id);
+            if (v !== undefined && v > threshold) cond(inst, null, v, `${where(inst, null)} 总容量 ${formatBytes(v)} 超过阈值 ${formatBytes(threshold)} (size above threshold)`);
+          }
+        } else {
+          for (const inst of instances) {
+            for (const d of await this.d.repo.latestDatabaseSizes(inst.id)) {
+              if (!re.test(d.database_name) || d.size_bytes === null || d.size_bytes <= threshold) continue;
+              cond(inst, d.database_name, d.size_bytes, `${where(inst, d.database_name)} 容量 ${formatBytes(d.size_bytes)} 超过阈值 ${formatBytes(threshold)} (size above threshold)`);
+            }
+          }
+        }
+        return out;
+      }
+      case 'growth_pct':
+      case 'growth_bytes': {
+        const days = rule.window === 'week' ? 7 : 1;
+        const label = rule.window === 'week' ? '周' : '日';
+        const check = (inst: InstanceRow, db: string | null, latest: number, base: number) => {
+          const delta = latest - base;
+          if (rule.kind === 'growth_bytes') {
+            if (delta > threshold) cond(inst, db, delta, `${where(inst, db)} ${label}增长 ${formatBytes(delta)} 超过阈值 ${formatBytes(threshold)} (${rule.window} growth above threshold)`);
+          } else if (base > 0) {
+            const pct = (delta / base) * 100;
+            if (pct > threshold) cond(inst, db, Math.round(pct * 100) / 100, `${where(inst, db)} ${label}增长 ${pct.toFixed(2)}% 超过阈值 ${threshold}% (${rule.window} growth above threshold)`);
+          }
+        };
+        for (const inst of instances) {
+          if (!re) {
+            const [latest] = await this.d.repo.latestInstanceTotals([inst.id]);
+            if (!latest) continue;
+            // The baseline is the latest day at least one window back: a missing day is not a zero.
+            const base = await this.d.repo.instanceTotalOnOrBefore(inst.id, addDays(latest.collected_date, -days));
+            if (base) check(inst, null, latest.total_size_bytes, base.total_size_bytes);
+          } else {
+            const latest = (await this.d.repo.latestDatabaseSizes(inst.id)).filter((d) => re.test(d.database_name) && d.size_bytes !== null);
+            if (!latest.length) continue;
+            const baseDay = addDays(latest[0]!.collected_date, -days);
+            const bases = new Map((await this.d.repo.databaseSizesOnOrBefore(inst.id, baseDay)).map((b) => [b.database_name, b.size_bytes]));
+            for (const d of latest) {
+              const b = bases.get(d.database_name);
+              if (b !== undefined && b !== null) check(inst, d.database_name, d.size_bytes!, b);
+            }
+          }
+        }
+        return out;
+      }
+      case 'days_until_full': {
+        // The statistics feature's forecaster decides: only a confident 'ok' (or already full) may page anyone.
+        const fire = (inst: InstanceRow, db: string | null, series: { collected_date: string; size: number }[], limit: number | null) => {
+          const f = forecast(series.map((p) => ({ date: p.collected_date, bytes: p.size })), limit);
+          if ((f.state !== 'ok' && f.state !== 'already_full') || f.days_until_full === undefined) return;
+          if (f.days_until_full < threshold) {
+            cond(inst, db, f.days_until_full, `${where(inst, db)} 预计 ${f.days_until_full} 天后达到上限 ${formatBytes(f.limit_bytes)}（线性拟合 ${f.points_used} 天, R²=${(f.r2 ?? 0).toFixed(2)}）(days until full below ${threshold})`);
+          }
+        };
+        for (const inst of instances) {
+          const latestDay = (await this.d.repo.latestInstanceTotals([inst.id]))[0]?.collected_date;
+          if (!latestDay) continue;
+          const from = addDays(latestDay, -(FIT_DAYS - 1));
+          if (!re) {
+            const series = (await this.d.repo.instanceSeries(inst.id, from)).map((r) => ({ collected_date: r.collected_date, size: r.total_size_bytes }));
+            fire(inst, null, series, rule.limit_bytes ?? instanceLimit(inst));
+          } else {
+            const limits = new Map((await this.d.repo.latestDatabaseSizes(inst.id)).map((d) => [d.database_name, d.max_bytes]));
+            const byDb = new Map<string, { collected_date: string; size: number }[]>();
+            for (const r of await this.d.repo.databaseSeries(inst.id, from)) {
+              if (!re.test(r.database_name) || r.size_bytes === null || !limits.has(r.database_name)) continue;
+              const s = byDb.get(r.database_name) ?? [];
+              s.push({ collected_date: r.collected_date, size: r.size_bytes });
+              byDb.set(r.database_name, s);
+            }
+            for (const [db, series] of byDb) fire(inst, db, series, rule.limit_bytes ?? limits.get(db) ?? null);
+          }
+        }
+        return out;
+      }
+      case 'database_disappeared': {
+        for (const inst of instances) {
+          for (const d of await this.d.repo.deletedDatabases(inst.id)) {
+            // Deletions from before the rule existed are history, not news.
+            if (re && !re.test(d.database_name)) continue;
+            if (!d.deleted_at || d.deleted_at < rule.created_at) continue;
+            cond(inst, d.database_name, null, `${where(inst, d.database_name)} 已消失（最近一次同步未采集到，${d.deleted_at}）(database disappeared)`);
+          }
+        }
+        return out;
+      }
+      case 'sync_failing': {
+        const k = rule.consecutive ?? 3;
+        for (const inst of instances) {
+          const recs = await this.d.repo.recentFinishedRecords(inst.id, k);
+          if (recs.length < k || recs.some((r) => r.status !== 'failed')) continue;
+          const lastError = recs[0]!.error_message ?? '';
+          cond(inst, null, k, `${where(inst, null)} 容量同步连续失败 ${k} 次 (sync failed ${k} times in a row): ${lastError.slice(0, 200)}`);
+        }
+        return out;
+      }
+    }
+    return out;
+  }
+}
+
+/** Instance filters of a rule: its one instance, engine type, tag. */
+function inScope(rule: AlertRuleRow, inst: InstanceRow): boolean {
+  if (rule.instance_id !== null && rule.instance_id !== inst.id) return false;
+  if (rule.db_type !== null && rule.db_type !== inst.db_type) return false;
+  if (rule.tag !== null && !(JSON.parse(inst.tags) as string[]).includes(rule.tag)) return false;
+  return true;
+}
+
+/** The instance's configured capacity limit, when the forecast feature's option is set. */
+function instanceLimit(inst: InstanceRow): number | null {
+  const v = (JSON.parse(inst.options) as Record<string, unknown>).capacity_limit_bytes;
+  return typeof v === 'number' && v > 0 ? v : null;
+}

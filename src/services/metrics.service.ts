@@ -1,0 +1,145 @@
+/**
+ * Prometheus metrics (prom-client) on a dedicated Registry, so tests and
+ * several contexts in one process never share or double-register series.
+ *
+ * - Size and sync-state gauges are computed at scrape time from the store
+ *   (one query each for the whole estate), so every replica reports the same
+ *   truth and nothing is lost on restart.
+ * - Counters and the duration histogram are fed by the sync service's events:
+ *   they count what THIS process ran (Prometheus sums replicas).
+ *
+ * Label cardinality is bounded on purpose:
+ *   whalefall_instance_*           one series per instance (labels: instance, db_type)
+ *   whalefall_database_size_bytes  at most `databasesPerInstance` (default 50) per instance,
+ *                                  the largest ones, and only those ≥ `minDatabaseBytes`
+ *   sync counters/histogram        status × sync_type / db_type: fixed small sets
+ * 5,000 instances × 300 databases therefore scrape as ≤ 250,000 database series
+ * at the default, and operators lower the cap (or raise the size floor) as they need.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Logger } from '../lib/logger.js';
+import type { MetricsRepository } from '../store/metrics.repository.js';
+import type { SyncEvents } from './capacity-sync.service.js';
+
+export interface MetricsOptions {
+  repo: MetricsRepository;
+  /** capacitySync.events */
+  events: EventEmitter<SyncEvents>;
+  logger?: Logger;
+  /** WHALEFALL_METRICS_TOKEN: when set, a scrape must present it as a bearer token. */
+  token?: string;
+  /** Cap of database series per instance (the largest first). */
+  databasesPerInstance?: number;
+  /** Databases smaller than this get no series at all. */
+  minDatabaseBytes?: number;
+  /** Default process metrics (CPU, memory, event loop, GC); tests may turn them off. */
+  processMetrics?: boolean;
+}
+
+export const DEFAULT_DATABASES_PER_INSTANCE = 50;
+
+const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+export class MetricsService {
+  readonly registry = new Registry();
+  readonly contentType: string;
+  private readonly instanceSize: Gauge<'instance' | 'db_type'>;
+  private readonly databaseSize: Gauge<'instance' | 'database'>;
+  private readonly lastSuccess: Gauge<'instance'>;
+  private readonly up: Gauge<'instance'>;
+  private readonly records: Counter<'status' | 'sync_type'>;
+  private readonly sessions: Counter<'status' | 'sync_type'>;
+  private readonly duration: Histogram<'db_type'>;
+  /** Instance id → db_type, so the histogram needs no query per record after the first. */
+  private readonly dbTypes = new Map<number, string>();
+  /** Histogram observations waiting for their db_type lookup: a scrape waits for them. */
+  private readonly pending = new Set<Promise<void>>();
+  /** Scrapes run one at a time: the gauges are reset and refilled per scrape. */
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly tokenHash: Buffer | undefined;
+  private readonly perInstance: number;
+  private readonly minBytes: number;
+
+  constructor(private readonly o: MetricsOptions) {
+    // Keep only a hash: the token itself is never kept in a field that could be logged or dumped.
+    this.tokenHash = o.token ? sha(o.token) : undefined;
+    this.perInstance = o.databasesPerInstance ?? DEFAULT_DATABASES_PER_INSTANCE;
+    this.minBytes = o.minDatabaseBytes ?? 0;
+    const registers = [this.registry];
+    this.contentType = this.registry.contentType;
+    this.instanceSize = new Gauge({ name: 'whalefall_instance_size_bytes', help: 'Total size of the instance at its latest successful collection', labelNames: ['instance', 'db_type'], registers });
+    this.databaseSize = new Gauge({
+      name: 'whalefall_database_size_bytes',
+      help: `Size of a database at its instance's latest collection; only the ${this.perInstance} largest per instance${this.minBytes ? ` of at least ${this.minBytes} bytes` : ''} (bounded labels)`,
+      labelNames: ['instance', 'database'],
+      registers,
+    });
+    this.lastSuccess = new Gauge({ name: 'whalefall_instance_last_sync_success_timestamp_seconds', help: 'Unix time of the last successful capacity sync of the instance', labelNames: ['instance'], registers });
+    this.up = new Gauge({ name: 'whalefall_instance_up', help: '1 when the last capacity sync of the instance succeeded, 0 when it failed or never ran', labelNames: ['instance'], registers });
+    this.records = new Counter({ name: 'whalefall_sync_records_total', help: 'Instance sync records finished by this process', labelNames: ['status', 'sync_type'], registers });
+    this.sessions = new Counter({ name: 'whalefall_sync_sessions_total', help: 'Sync sessions closed by this process', labelNames: ['status', 'sync_type'], registers });
+    this.duration = new Histogram({
+      name: 'whalefall_sync_duration_seconds',
+      help: 'Duration of one instance sync (all attempts), completed or failed',
+      labelNames: ['db_type'],
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+      registers,
+    });
+    if (o.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'whalefall_' });
+    o.events.on('record', (outcome, syncType) => {
+      this.records.inc({ status: outcome.status, sync_type: syncType });
+      // A skipped record ran nothing: its duration would pollute the histogram.
+      if (outcome.status !== 'skipped') this.observe(outcome.instance_id, outcome.duration_ms / 1000);
+    });
+    o.events.on('session', (s) => this.sessions.inc({ status: s.status, sync_type: s.sync_type }));
+  }
+
+  private observe(instanceId: number, seconds: number): void {
+    const known = this.dbTypes.get(instanceId);
+    if (known) {
+      this.duration.observe({ db_type: known }, seconds);
+      return;
+    }
+    const p = this.o.repo
+      .dbType(instanceId)
+      .then((t) => {
+        if (t) this.dbTypes.set(instanceId, t);
+        this.duration.observe({ db_type: t ?? 'unknown' }, seconds);
+      })
+      .catch((err: unknown) => this.o.logger?.warn({ err }, 'metrics: db_type lookup failed'))
+      .finally(() => this.pending.delete(p));
+    this.pending.add(p);
+  }
+
+  /** Whether a scrape may proceed: true when no token is configured, else the bearer must match. */
+  authorized(bearer: string | undefined): boolean {
+    if (!this.tokenHash) return true;
+    if (!bearer) return false;
+    // Compare fixed-length hashes in constant time: no length or prefix leak.
+    return timingSafeEqual(sha(bearer), this.tokenHash);
+  }
+
+  /** The exposition text, with the gauges freshly computed from the store. */
+  scrape(): Promise<string> {
+    const run = this.chain.then(() => this.collect());
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async collect(): Promise<string> {
+    await Promise.all([...this.pending]);
+    const [instances, databases] = await Promise.all([this.o.repo.instances(), this.o.repo.topDatabases(this.perInstance, this.minBytes)]);
+    // Reset first: a deleted instance or a database that fell out of the top N must disappear.
+    for (const g of [this.instanceSize, this.databaseSize, this.lastSuccess, this.up]) g.reset();
+    for (const i of instances) {
+      this.dbTypes.set(i.id, i.db_type);
+      if (i.total_size_bytes !== null) this.instanceSize.set({ instance: i.name, db_type: i.db_type }, i.total_size_bytes);
+      if (i.last_connected) this.lastSuccess.set({ instance: i.name }, Date.parse(i.last_connected) / 1000);
+      this.up.set({ instance: i.name }, i.last_sync_status === 'completed' ? 1 : 0);
+    }
+    for (const d of databases) this.databaseSize.set({ instance: d.instance_name, database: d.database_name }, d.size_bytes);
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * Read side of the statistics feature: estate summary, top growers, new and
+ * deleted databases, per-instance and per-database series for any period,
+ * and forecasts. Every view returns plain rows the API can send as JSON or
+ * stream as CSV.
+ */
+import { addDays, isIsoDate, localDate, type Clock } from '../lib/clock.js';
+import { AppError } from '../lib/errors.js';
+import { forecast, type ForecastOptions, type SizePoint } from '../lib/forecast.js';
+import type { InstancesRepository } from '../store/instances.repository.js';
+import type { AggregationPeriod, StatisticsRepository } from '../store/statistics.repository.js';
+import { PERIODS } from './aggregation.service.js';
+import { fail } from './validate.js';
+
+export const GROWTH_WINDOWS = [7, 30, 90] as const;
+export type GrowthWindow = (typeof GROWTH_WINDOWS)[number];
+const MAX_RANGE_DAYS = 3660;
+/** Default range of a series per period: about 30 points of daily, half a year of weeks, a year of months, two of quarters. */
+const DEFAULT_SPAN_DAYS: Record<AggregationPeriod, number> = { daily: 30, weekly: 182, monthly: 365, quarterly: 730 };
+/** Instance option holding the disk size or quota the instance's data must fit in. */
+export const CAPACITY_LIMIT_OPTION = 'capacity_limit_bytes';
+
+export interface SeriesQuery {
+  period?: AggregationPeriod;
+  from?: string;
+  to?: string;
+}
+
+export interface SeriesPoint {
+  period_start: string;
+  period_end: string;
+  avg_bytes: number;
+  max_bytes: number;
+  min_bytes: number;
+  last_bytes: number;
+  days_with_data: number;
+  change_bytes: number | null;
+  change_pct: number | null;
+  trend: string;
+}
+
+/** The UTC instant of local midnight starting `date` in `timeZone`. */
+export function zonedMidnightUtc(date: string, timeZone: string): Date {
+  const guess = Date.parse(`${date}T00:00:00Z`);
+  const offsetAt = (t: number) => {
+    const f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    const p = Object.fromEntries(f.formatToParts(new Date(t)).map((x) => [x.type, x.value]));
+    return Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second)) - t;
+  };
+  // Twice: the offset at the first guess may differ from the offset at the answer (DST change).
+  const first = guess - offsetAt(guess);
+  return new Date(guess - offsetAt(first));
+}
+
+export class StatisticsService {
+  constructor(
+    private readonly repo: StatisticsRepository,
+    private readonly instances: InstancesRepository,
+    private readonly clock: Clock,
+    private readonly timeZone: string,
+    private readonly forecastOptions: ForecastOptions = {},
+  ) {}
+
+  private today(): string {
+    return localDate(this.clock.now(), this.timeZone);
+  }
+
+  private range(q: { from?: string; to?: string }, spanDays: number): { from: string; to: string } {
+    const to = q.to ?? this.today();
+    const from = q.from ?? addDays(to, -(spanDays - 1));
+    if (!isIsoDate(from)) fail('from', `"${from}" 不是有效日期 (YYYY-MM-DD)`);
+    if (!isIsoDate(to)) fail('to', `"${to}" 不是有效日期 (YYYY-MM-DD)`);
+    if (from > to) fail('from', '开始日期不能晚于结束日期 (from must not be after to)');
+    if (addDays(from, MAX_RANGE_DAYS) < to) fail('from', `范围不能超过 ${MAX_RANGE_DAYS} 天 (range too long)`);
+    return { from, to };
+  }
+
+  private async instance(id: number) {
+    const inst = await this.instances.get(id);
+    if (!inst) throw new AppError('not_found', `实例 ${id} 不存在 (instance not found)`);
+    return inst;
+  }
+
+  private async database(instanceId: number, name: string) {
+    await this.instance(instanceId);
+    if (!(await this.repo.databaseExists(instanceId, name))) throw new AppError('not_found', `数据库 ${name} 不存在 (database not found on instance ${instanceId})`);
+  }
+
+  /** Instances (total, active, online = active and last sync completed), sizes from each one's latest collection, by db type and by tag. */
+  async summary() {
+    const rows = await this.repo.instancesForSummary();
+    const measured = rows.filter((r) => r.total_size_bytes !== null);
+    const total = measured.reduce((a, r) => a + r.total_size_bytes!, 0);
+    const largest = measured.reduce<(typeof measured)[number] | undefined>((m, r) => (!m || r.total_size_bytes! > m.total_size_bytes! ? r : m), undefined);
+    type Group = { key: string; instances: number; databases: number; total_bytes: number };
+    const group = (map: Map<string, Group>, key: string, r: (typeof rows)[number]) => {
+      const g = map.get(key) ?? { key, instances: 0, databases: 0, total_bytes: 0 };
+      g.instances++;
+      g.databases += r.database_count ?? 0;
+      g.total_bytes += r.total_size_bytes ?? 0;
+      map.set(key, g);
+    };
+    const byType = new Map<string, Group>();
+    const byTag = new Map<string, Group>();
+    for (const r of rows) {
+      group(byType, r.db_type, r);
+      for (const tag of new Set(JSON.parse(r.tags) as string[])) group(byTag, tag, r);
+    }
+    const sorted = (m: Map<string, Group>) => [...m.values()].sort((a, b) => b.total_bytes - a.total_bytes || a.key.localeCompare(b.key));
+    return {
+      instances_total: rows.length,
+      instances_active: rows.filter((r) => r.is_active === 1).length,
+      instances_online: rows.filter((r) => r.is_active === 1 && r.last_sync_status === 'completed').length,
+      instances_measured: measured.length,
+      databases_total: measured.reduce((a, r) => a + (r.database_count ?? 0), 0),
+      total_bytes: total,
+      average_bytes: measured.length ? Math.round(total / measured.length) : null,
+      max_bytes: largest?.total_size_bytes ?? null,
+      max_instance: largest ? { instance_id: largest.id, instance_name: largest.name } : null,
+      by_db_type: sorted(byType).map(({ key, ...g }) => ({ db_type: key, ...g })),
+      by_tag: sorted(byTag).map(({ key, ...g }) => ({ tag: key, ...g })),
+    };
+  }
+
+  /** Largest growth between the first and last measured day of the window ending `to` (default today). */
+  async topGrowers(q: { scope?: 'instance' | 'database'; days?: number; by?: 'bytes' | 'pct'; limit?: number; to?: string }) {
+    const days = q.days ?? 30;
+    if (!(GROWTH_WINDOWS as readonly number[]).includes(days)) fail('days', `必须是 ${GROWTH_WINDOWS.join(' | ')} 之一`);
+    const limit = q.limit ?? 20;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) fail('limit', '必须是 1–1000 之间的整数');
+    const { from, to } = this.range({ to: q.to }, days + 1);
+    const scope = q.scope ?? 'database';
+    const by = q.by ?? 'bytes';
+    const args = { from, to, by, limit };
+    const rows = scope === 'instance' ? await this.repo.instanceGrowers(args) : await this.repo.databaseGrowers(args);
+    return { scope, days, by, from, to, items: rows };
+  }
+
+  /** Databases first seen, and databases deleted, in [from, to] (local dates; default the last 30 days). */
+  async databaseChanges(q: { from?: string; to?: string }) {
+    const { from, to } = this.range(q, 30);
+    const [created, deleted] = await Promise.all([
+      this.repo.newDatabases(from, to),
+      this.repo.deletedDatabases(zonedMidnightUtc(from, this.timeZone).toISOString(), zonedMidnightUtc(addDays(to, 1), this.timeZone).toISOString()),
+    ]);
+    return {
+      from,
+      to,
+      new_databases: created.map((r) => ({ ...r, is_deleted: r.is_deleted === 1 })),
+      deleted_databases: deleted,
+    };
+  }
+
+  private async series(scope: 'instance' | 'database', instanceId: number, name: string, q: SeriesQuery) {
+    const period = q.period ?? 'daily';
+    if (!PERIODS.includes(period)) fail('period', `必须是 ${PERIODS.join(' | ')} 之一`);
+    const { from, to } = this.range(q, DEFAULT_SPAN_DAYS[period]);
+    let points: SeriesPoint[];
+    if (period === 'daily') {
+      // Daily points come from the raw rows, so they are current before the nightly aggregation runs.
+      const raw = scope === 'instance' ? await this.repo.instanceDaily(instanceId, from, to) : await this.repo.databaseDaily(instanceId, name, from, to);
+      points = raw.map((r, i) => {
+        const size = r.size_bytes!;
+        const prev = i > 0 ? raw[i - 1]!.size_bytes! : null;
+        const change = prev === null ? null : size - prev;
+        return {
+          period_start: r.collected_date,
+          period_end: r.collected_date,
+          avg_bytes: size,
+          max_bytes: size,
+          min_bytes: size,
+          last_bytes: size,
+          days_with_data: 1,
+          change_bytes: change,
+          change_pct: prev !== null && prev > 0 ? (change! * 100) / prev : null,
+          trend: 'unknown',
+        };
+      });
+    } else {
+      points = await this.repo.aggregationSeries({ scope, instanceId, databaseName: name, period, from, to });
+    }
+    return { scope, instance_id: instanceId, ...(scope === 'database' ? { database_name: name } : {}), period, from, to, points };
+  }
+
+  async instanceSeries(instanceId: number, q: SeriesQuery) {
+    await this.instance(instanceId);
+    return this.series('instance', instanceId, '', q);
+  }
+
+  async databaseSeries(instanceId: number, databaseName: string, q: SeriesQuery) {
+    await this.database(instanceId, databaseName);
+    return this.series('database', instanceId, databaseName, q);
+  }
+
+  /** Days until the instance's data reaches its configured limit (instance option `capacity_limit_bytes`). */
+  async instanceForecast(instanceId: number, q: { days?: number } = {}) {
+    const inst = await this.instance(instanceId);
+    const days = this.forecastDays(q.days);
+    const to = this.today();
+    const raw = await this.repo.instanceDaily(instanceId, addDays(to, -(days - 1)), to);
+    const options = JSON.parse(inst.options) as Record<string, unknown>;
+    const limit = typeof options[CAPACITY_LIMIT_OPTION] === 'number' ? (options[CAPACITY_LIMIT_OPTION] as number) : null;
+    const points: SizePoint[] = raw.map((r) => ({ date: r.collected_date, bytes: r.size_bytes }));
+    return { scope: 'instance' as const, instance_id: instanceId, window_days: days, limit_source: limit === null ? null : CAPACITY_LIMIT_OPTION, ...forecast(points, limit, this.forecastOptions) };
+  }
+
+  /** Days until a database reaches the growth limit its engine reports (Oracle autoextend MAXBYTES). */
+  async databaseForecast(instanceId: number, databaseName: string, q: { days?: number } = {}) {
+    await this.database(instanceId, databaseName);
+    const days = this.forecastDays(q.days);
+    const to = this.today();
+    const raw = await this.repo.databaseDaily(instanceId, databaseName, addDays(to, -(days - 1)), to);
+    const limit = await this.repo.latestMaxBytes(instanceId, databaseName);
+    const points: SizePoint[] = raw.map((r) => ({ date: r.collected_date, bytes: r.size_bytes! }));
+    return {
+      scope: 'database' as const,
+      instance_id: instanceId,
+      database_name: databaseName,
+      window_days: days,
+      limit_source: limit === null ? null : 'max_bytes',
+      ...forecast(points, limit, this.forecastOptions),
+    };
+  }
+
+  private forecastDays(days: number | undefined): number {
+    const d = days ?? 30;
+    if (!Number.isInteger(d) || d < 2 || d > 3660) fail('days', '必须是 2–3660 之间的整数');
+    return d;
+  }
+}

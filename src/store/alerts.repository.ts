@@ -1,0 +1,378 @@
+/**
+ * Alert rules, events and deliveries: every SQL statement of the alerts
+ * feature. Two invariants live here, in the store, so that concurrent
+ * evaluators (several processes after a batch sync) cannot break them:
+ * - one open event per dedup key (UNIQUE `open_key`, see 0005_alerts.ts);
+ * - each transition writes its delivery rows in the same transaction as the
+ *   transition itself, and only when this caller made the transition.
+ */
+import type { Generated, Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import type { Database } from './schema.js';
+
+type Ts = string;
+
+export interface AlertRulesTable {
+  id: Generated<number>;
+  name: string;
+  kind: string;
+  instance_id: number | null;
+  db_type: string | null;
+  tag: string | null;
+  database_pattern: string | null;
+  threshold: number | null;
+  window: string | null;
+  consecutive: number | null;
+  limit_bytes: number | null;
+  is_active: number;
+  channels: string; // JSON array of {type, url}
+  created_at: Ts;
+  updated_at: Ts;
+}
+
+export interface AlertEventsTable {
+  id: Generated<number>;
+  rule_id: number;
+  dedup_key: string;
+  /** = dedup_key while firing, NULL once resolved (UNIQUE). */
+  open_key: string | null;
+  instance_id: number | null;
+  instance_name: string | null;
+  database_name: string | null;
+  state: string;
+  value: number | null;
+  message: string;
+  fired_at: Ts;
+  resolved_at: Ts | null;
+  last_evaluated_at: Ts;
+}
+
+export interface AlertDeliveriesTable {
+  id: Generated<number>;
+  event_id: number;
+  transition: string;
+  channel: string;
+  url: string;
+  attempt: number;
+  status: string;
+  http_status: number | null;
+  error: string | null;
+  log: string; // JSON array of attempts
+  next_attempt_at: Ts | null;
+  created_at: Ts;
+  updated_at: Ts;
+}
+
+/** The alert tables; schema.ts will carry them too (until then this file is their home). */
+export interface AlertTables {
+  alert_rules: AlertRulesTable;
+  alert_events: AlertEventsTable;
+  alert_deliveries: AlertDeliveriesTable;
+}
+
+export type AlertRuleRow = Selectable<AlertRulesTable>;
+export type NewAlertRule = Insertable<AlertRulesTable>;
+export type AlertRuleUpdate = Updateable<AlertRulesTable>;
+export type AlertEventRow = Selectable<AlertEventsTable>;
+export type AlertDeliveryRow = Selectable<AlertDeliveriesTable>;
+
+type Db = Kysely<Database & AlertTables>;
+
+/** What a delivery row needs besides its event. */
+export interface DeliveryTarget {
+  channel: string;
+  url: string;
+}
+
+/** A condition that holds now, as the evaluator found it. */
+export interface FiringCondition {
+  dedup_key: string;
+  instance_id: number | null;
+  instance_name: string | null;
+  database_name: string | null;
+  value: number | null;
+  message: string;
+}
+
+export class AlertsRepository {
+  private readonly db: Db;
+
+  constructor(db: Kysely<Database>) {
+    // The alert tables are typed here until schema.ts lists them; the cast only widens the table map.
+    this.db = db as unknown as Db;
+  }
+
+  // ---- rules ----
+
+  listRules(filter: { active?: boolean } = {}): Promise<AlertRuleRow[]> {
+    let q = this.db.selectFrom('alert_rules').selectAll();
+    if (filter.active !== undefined) q = q.where('is_active', '=', filter.active ? 1 : 0);
+    return q.orderBy('id').execute();
+  }
+
+  getRule(id: number): Promise<AlertRuleRow | undefined> {
+    return this.db.selectFrom('alert_rules').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  getRuleByName(name: string): Promise<AlertRuleRow | undefined> {
+    return this.db.selectFrom('alert_rules').selectAll().where('name', '=', name).executeTakeFirst();
+  }
+
+  insertRule(row: NewAlertRule): Promise<AlertRuleRow> {
+    return this.db.insertInto('alert_rules').values(row).returningAll().executeTakeFirstOrThrow();
+  }
+
+  updateRule(id: number, patch: AlertRuleUpdate): Promise<AlertRuleRow | undefined> {
+    return this.db.updateTable('alert_rules').set(patch).where('id', '=', id).returningAll().executeTakeFirst();
+  }
+
+  async deleteRule(id: number): Promise<boolean> {
+    const r = await this.db.deleteFrom('alert_rules').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  // ---- events ----
+
+  openEvents(ruleId: number): Promise<AlertEventRow[]> {
+    return this.db.selectFrom('alert_events').selectAll().where('rule_id', '=', ruleId).where('state', '=', 'firing').execute();
+  }
+
+  /**
+   * Open an event for a condition and queue its firing deliveries, atomically.
+   * Returns undefined when an event is already open for the key (another
+   * evaluator won): no second event, no second delivery.
+   */
+  async fire(ruleId: number, c: FiringCondition, at: string, targets: DeliveryTarget[]): Promise<AlertEventRow | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const ev = await trx
+        .insertInto('alert_events')
+        .values({
+          rule_id: ruleId,
+          dedup_key: c.dedup_key,
+          open_key: c.dedup_key,
+          instance_id: c.instance_id,
+          instance_name: c.instance_name,
+          database_name: c.database_name,
+          state: 'firing',
+          value: c.value,
+          message: c.message,
+          fired_at: at,
+          resolved_at: null,
+          last_evaluated_at: at,
+        })
+        .onConflict((oc) => oc.column('open_key').doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (!ev) return undefined;
+      await this.queueDeliveries(trx, ev.id, 'firing', targets, at);
+      return ev;
+    });
+  }
+
+  /** A condition still true: refresh value and evaluation time, nothing is sent. */
+  async touch(eventId: number, value: number | null, message: string, at: string): Promise<void> {
+    await this.db.updateTable('alert_events').set({ value, message, last_evaluated_at: at }).where('id', '=', eventId).where('state', '=', 'firing').execute();
+  }
+
+  /** Resolve an open event and queue its resolved deliveries; false when it was no longer open. */
+  async resolve(eventId: number, at: string, targets: DeliveryTarget[]): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const r = await trx
+        .updateTable('alert_events')
+        .set({ state: 'resolved', open_key: null, resolved_at: at, last_evaluated_at: at })
+        .where('id', '=', eventId)
+        .where('state', '=', 'firing')
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return false;
+      await this.queueDeliveries(trx, eventId, 'resolved', targets, at);
+      return true;
+    });
+  }
+
+  private async queueDeliveries(trx: Db, eventId: number, transition: string, targets: DeliveryTarget[], at: string): Promise<void> {
+    if (!targets.length) return;
+    await trx
+      .insertInto('alert_deliveries')
+      .values(
+        targets.map((t) => ({
+          event_id: eventId,
+          transition,
+          channel: t.channel,
+          url: t.url,
+          attempt: 0,
+          status: 'pending',
+          http_status: null,
+          error: null,
+          log: '[]',
+          next_attempt_at: at,
+          created_at: at,
+          updated_at: at,
+        })),
+      )
+      .execute();
+  }
+
+  getEvent(id: number): Promise<AlertEventRow | undefined> {
+    return this.db.selectFrom('alert_events').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async listEvents(f: { limit: number; offset: number; state?: string; ruleId?: number; instanceId?: number }) {
+    let q = this.db.selectFrom('alert_events as e').innerJoin('alert_rules as r', 'r.id', 'e.rule_id');
+    if (f.state) q = q.where('e.state', '=', f.state);
+    if (f.ruleId) q = q.where('e.rule_id', '=', f.ruleId);
+    if (f.instanceId) q = q.where('e.instance_id', '=', f.instanceId);
+    const [items, total] = await Promise.all([
+      q.selectAll('e').select(['r.name as rule_name', 'r.kind as rule_kind']).orderBy('e.id', 'desc').limit(f.limit).offset(f.offset).execute(),
+      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { items, total: Number(total.n) };
+  }
+
+  // ---- deliveries ----
+
+  deliveriesOf(eventId: number): Promise<AlertDeliveryRow[]> {
+    return this.db.selectFrom('alert_deliveries').selectAll().where('event_id', '=', eventId).orderBy('id').execute();
+  }
+
+  /** Pending deliveries whose time has come, oldest first. */
+  dueDeliveries(now: string, limit: number): Promise<AlertDeliveryRow[]> {
+    return this.db
+      .selectFrom('alert_deliveries')
+      .selectAll()
+      .where('status', '=', 'pending')
+      .where('next_attempt_at', '<=', now)
+      .orderBy('next_attempt_at')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  }
+
+  /**
+   * Claim a due delivery for one sender: move its next_attempt_at past the
+   * request timeout, only if nobody moved it since we read it. A second
+   * process reading the same row then finds the claim taken.
+   */
+  async claim(id: number, seenNextAttemptAt: string | null, leaseUntil: string): Promise<boolean> {
+    let q = this.db.updateTable('alert_deliveries').set({ next_attempt_at: leaseUntil }).where('id', '=', id).where('status', '=', 'pending');
+    q = seenNextAttemptAt === null ? q.where('next_attempt_at', 'is', null) : q.where('next_attempt_at', '=', seenNextAttemptAt);
+    const r = await q.executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async recordAttempt(
+    id: number,
+    a: { attempt: number; status: 'pending' | 'delivered' | 'failed'; http_status: number | null; error: string | null; next_attempt_at: string | null; log: string; at: string },
+  ): Promise<void> {
+    await this.db
+      .updateTable('alert_deliveries')
+      .set({ attempt: a.attempt, status: a.status, http_status: a.http_status, error: a.error, next_attempt_at: a.next_attempt_at, log: a.log, updated_at: a.at })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  // ---- data the evaluator reads ----
+
+  /** The latest instance_size_stats row of each instance. */
+  latestInstanceTotals(instanceIds: number[]) {
+    if (!instanceIds.length) return Promise.resolve([]);
+    return this.db
+      .selectFrom('instance_size_stats as s')
+      .select(['s.instance_id', 's.collected_date', 's.total_size_bytes'])
+      .where('s.instance_id', 'in', instanceIds)
+      .where('s.collected_date', '=', (eb) =>
+        eb.selectFrom('instance_size_stats as m').select((e2) => e2.fn.max('m.collected_date').as('d')).whereRef('m.instance_id', '=', 's.instance_id'),
+      )
+      .execute();
+  }
+
+  /** Daily totals of one instance from `from` (inclusive), oldest first. */
+  instanceSeries(instanceId: number, from: string) {
+    return this.db
+      .selectFrom('instance_size_stats')
+      .select(['collected_date', 'total_size_bytes'])
+      .where('instance_id', '=', instanceId)
+      .where('collected_date', '>=', from)
+      .orderBy('collected_date')
+      .execute();
+  }
+
+  /** The most recent total on or before `day`. */
+  instanceTotalOnOrBefore(instanceId: number, day: string) {
+    return this.db
+      .selectFrom('instance_size_stats')
+      .select(['collected_date', 'total_size_bytes'])
+      .where('instance_id', '=', instanceId)
+      .where('collected_date', '<=', day)
+      .orderBy('collected_date', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  /** Present databases of the instance's latest collected day, with their sizes and limits. */
+  async latestDatabaseSizes(instanceId: number) {
+    const last = await this.db
+      .selectFrom('database_size_stats')
+      .select((eb) => eb.fn.max('collected_date').as('d'))
+      .where('instance_id', '=', instanceId)
+      .executeTakeFirst();
+    if (!last?.d) return [];
+    return this.db
+      .selectFrom('database_size_stats')
+      .select(['database_name', 'collected_date', 'size_bytes', 'max_bytes'])
+      .where('instance_id', '=', instanceId)
+      .where('collected_date', '=', last.d as string)
+      .where('is_deleted', '=', 0)
+      .execute();
+  }
+
+  /** Each database's most recent size on or before `day` (for growth baselines). */
+  databaseSizesOnOrBefore(instanceId: number, day: string) {
+    return this.db
+      .selectFrom('database_size_stats as s')
+      .select(['s.database_name', 's.collected_date', 's.size_bytes'])
+      .where('s.instance_id', '=', instanceId)
+      .where('s.collected_date', '=', (eb) =>
+        eb
+          .selectFrom('database_size_stats as m')
+          .select((e2) => e2.fn.max('m.collected_date').as('d'))
+          .whereRef('m.instance_id', '=', 's.instance_id')
+          .whereRef('m.database_name', '=', 's.database_name')
+          .where('m.collected_date', '<=', day),
+      )
+      .execute();
+  }
+
+  /** Daily sizes of the instance's databases from `from`, oldest first. */
+  databaseSeries(instanceId: number, from: string) {
+    return this.db
+      .selectFrom('database_size_stats')
+      .select(['database_name', 'collected_date', 'size_bytes'])
+      .where('instance_id', '=', instanceId)
+      .where('collected_date', '>=', from)
+      .where('is_deleted', '=', 0)
+      .orderBy('database_name')
+      .orderBy('collected_date')
+      .execute();
+  }
+
+  /** Databases currently marked deleted on the instance (lifecycle), with when. */
+  deletedDatabases(instanceId: number) {
+    return this.db
+      .selectFrom('instance_databases')
+      .select(['database_name', 'deleted_at'])
+      .where('instance_id', '=', instanceId)
+      .where('is_deleted', '=', 1)
+      .execute();
+  }
+
+  /** The instance's latest finished sync records (completed or failed), newest first. */
+  recentFinishedRecords(instanceId: number, limit: number) {
+    return this.db
+      .selectFrom('sync_instance_records')
+      .select(['id', 'status', 'error_message', 'completed_at'])
+      .where('instance_id', '=', instanceId)
+      .where('status', 'in', ['completed', 'failed'])
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+  }
+}

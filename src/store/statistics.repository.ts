@@ -1,0 +1,362 @@
+/**
+ * All SQL of the statistics feature: the period aggregation (set-based, one
+ * statement per period kind and scope over the touched range), the series,
+ * top growers, lifecycle windows and the estate summary.
+ *
+ * Portability: dates are 'YYYY-MM-DD' text on SQLite and DATE on PostgreSQL,
+ * so no date arithmetic happens in SQL — the service computes period
+ * boundaries and they arrive here as a VALUES list of (start, end) pairs.
+ * PostgreSQL cannot infer a type for a bare parameter inside VALUES, hence
+ * the one dialect switch (`dateParam`).
+ */
+import { sql, type AliasedSelectQueryBuilder, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import type { DialectName } from './db.js';
+import type { AggregationRow, AggregationsTable, Database } from './schema.js';
+
+export type AggregationScope = AggregationsTable['scope'];
+export type AggregationPeriod = AggregationsTable['period'];
+export type { AggregationRow };
+
+export interface PeriodBounds {
+  start: string;
+  end: string;
+}
+
+/** Period pairs per statement: 2 parameters each stays far below SQLite's 32,766. */
+const PERIODS_PER_STATEMENT = 2000;
+
+interface GrowerBase {
+  instance_id: number;
+  instance_name: string;
+  database_name: string;
+  first_bytes: number | null;
+  last_bytes: number | null;
+}
+
+export interface AggregateCounts {
+  instance_rows: number;
+  database_rows: number;
+}
+
+export class StatisticsRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: DialectName,
+  ) {}
+
+  private dateParam(v: string): RawBuilder<string> {
+    return this.dialect === 'postgres' ? sql<string>`CAST(${v} AS DATE)` : sql<string>`${v}`;
+  }
+
+  private periodsTable(periods: readonly PeriodBounds[]): RawBuilder<unknown> {
+    const rows = periods.map((p) => sql`(${this.dateParam(p.start)}, ${this.dateParam(p.end)})`);
+    return sql`(VALUES ${sql.join(rows)})`;
+  }
+
+  /**
+   * Recompute every aggregate of `period` for the given contiguous, ordered
+   * periods, then change and trend of those periods and of every later one up
+   * to `changeUntil` (the period after the range, whose "previous" may have
+   * changed). One transaction: readers never see a half-computed range.
+   */
+  async aggregate(
+    period: AggregationPeriod,
+    periods: readonly PeriodBounds[],
+    changeUntil: string,
+    computedAt: string,
+    bandPct: number,
+  ): Promise<AggregateCounts> {
+    if (periods.length === 0) return { instance_rows: 0, database_rows: 0 };
+    const first = periods[0]!.start;
+    const last = periods[periods.length - 1]!;
+    return this.db.transaction().execute(async (trx) => {
+      // Aggregates whose source rows vanished (e.g. a row marked deleted since) must not linger.
+      await trx
+        .deleteFrom('aggregations')
+        .where('period', '=', period)
+        .where('period_start', '>=', first)
+        .where('period_start', '<=', last.start)
+        .execute();
+      const counts: AggregateCounts = { instance_rows: 0, database_rows: 0 };
+      for (let i = 0; i < periods.length; i += PERIODS_PER_STATEMENT) {
+        const part = periods.slice(i, i + PERIODS_PER_STATEMENT);
+        counts.instance_rows += await this.insertInstanceScope(trx, period, part, computedAt);
+        counts.database_rows += await this.insertDatabaseScope(trx, period, part, computedAt);
+      }
+      await this.updateChange(trx, period, first, changeUntil, bandPct);
+      return counts;
+    });
+  }
+
+  private static readonly UPSERT = sql`ON CONFLICT (scope, instance_id, database_name, period, period_start) DO UPDATE SET
+      period_end = excluded.period_end, avg_bytes = excluded.avg_bytes, max_bytes = excluded.max_bytes,
+      min_bytes = excluded.min_bytes, last_bytes = excluded.last_bytes, days_with_data = excluded.days_with_data,
+      change_bytes = NULL, change_pct = NULL, trend = excluded.trend, computed_at = excluded.computed_at`;
+
+  /** Instance totals come from instance_size_stats: the ledger's sum of the databases present that day. */
+  private async insertInstanceScope(trx: Transaction<Database>, period: AggregationPeriod, part: readonly PeriodBounds[], computedAt: string) {
+    const r = await sql`
+      INSERT INTO aggregations (scope, instance_id, database_name, period, period_start, period_end,
+        avg_bytes, max_bytes, min_bytes, last_bytes, days_with_data, trend, computed_at)
+      SELECT 'instance', x.instance_id, '', ${period}, x.ps, x.pe,
+        CAST(ROUND(AVG(x.b)) AS BIGINT), MAX(x.b), MIN(x.b), MAX(CASE WHEN x.rn = 1 THEN x.b END), COUNT(*), 'unknown', ${computedAt}
+      FROM (
+        SELECT s.instance_id, p.column1 AS ps, p.column2 AS pe, s.total_size_bytes AS b,
+          ROW_NUMBER() OVER (PARTITION BY s.instance_id, p.column1 ORDER BY s.collected_date DESC) AS rn
+        FROM instance_size_stats s
+        JOIN ${this.periodsTable(part)} AS p ON s.collected_date >= p.column1 AND s.collected_date <= p.column2
+        WHERE s.collected_date >= ${this.dateParam(part[0]!.start)} AND s.collected_date <= ${this.dateParam(part[part.length - 1]!.end)}
+      ) x
+      GROUP BY x.instance_id, x.ps, x.pe
+      ${StatisticsRepository.UPSERT}`.execute(trx);
+    return Number(r.numAffectedRows ?? 0);
+  }
+
+  /**
+   * Database rows count only days the database was present (is_deleted = 0)
+   * and measured: a database deleted mid-period and restored later averages
+   * over the days it existed, and a missing day is not a zero.
+   */
+  private async insertDatabaseScope(trx: Transaction<Database>, period: AggregationPeriod, part: readonly PeriodBounds[], computedAt: string) {
+    const r = await sql`
+      INSERT INTO aggregations (scope, instance_id, database_name, period, period_start, period_end,
+        avg_bytes, max_bytes, min_bytes, last_bytes, days_with_data, trend, computed_at)
+      SELECT 'database', x.instance_id, x.database_name, ${period}, x.ps, x.pe,
+        CAST(ROUND(AVG(x.b)) AS BIGINT), MAX(x.b), MIN(x.b), MAX(CASE WHEN x.rn = 1 THEN x.b END), COUNT(*), 'unknown', ${computedAt}
+      FROM (
+        SELECT s.instance_id, s.database_name, p.column1 AS ps, p.column2 AS pe, s.size_bytes AS b,
+          ROW_NUMBER() OVER (PARTITION BY s.instance_id, s.database_name, p.column1 ORDER BY s.collected_date DESC) AS rn
+        FROM database_size_stats s
+        JOIN ${this.periodsTable(part)} AS p ON s.collected_date >= p.column1 AND s.collected_date <= p.column2
+        WHERE s.collected_date >= ${this.dateParam(part[0]!.start)} AND s.collected_date <= ${this.dateParam(part[part.length - 1]!.end)}
+          AND s.is_deleted = 0 AND s.size_bytes IS NOT NULL
+      ) x
+      GROUP BY x.instance_id, x.database_name, x.ps, x.pe
+      ${StatisticsRepository.UPSERT}`.execute(trx);
+    return Number(r.numAffectedRows ?? 0);
+  }
+
+  /**
+   * Change against the latest earlier period with data (a period without data
+   * is not a zero either), its percentage, and the trend from the ±band.
+   * Three statements because SET expressions see the old row.
+   */
+  private async updateChange(trx: Transaction<Database>, period: AggregationPeriod, from: string, until: string, bandPct: number) {
+    const inRange = sql`period = ${period} AND period_start >= ${from} AND period_start <= ${until}`;
+    await sql`
+      UPDATE aggregations SET change_bytes = last_bytes - (
+        SELECT p.last_bytes FROM aggregations p
+        WHERE p.scope = aggregations.scope AND p.instance_id = aggregations.instance_id
+          AND p.database_name = aggregations.database_name AND p.period = aggregations.period
+          AND p.period_start < aggregations.period_start
+        ORDER BY p.period_start DESC LIMIT 1)
+      WHERE ${inRange}`.execute(trx);
+    await sql`
+      UPDATE aggregations SET change_pct = CASE WHEN change_bytes IS NOT NULL AND last_bytes - change_bytes > 0
+        THEN change_bytes * 100.0 / (last_bytes - change_bytes) END
+      WHERE ${inRange}`.execute(trx);
+    await sql`
+      UPDATE aggregations SET trend = CASE WHEN change_pct IS NULL THEN 'unknown'
+        WHEN change_pct > ${bandPct} THEN 'growing' WHEN change_pct < ${-bandPct} THEN 'shrinking' ELSE 'stable' END
+      WHERE ${inRange}`.execute(trx);
+  }
+
+  /** When the last aggregation ran (null: never). */
+  async lastComputedAt(): Promise<string | null> {
+    const r = await this.db.selectFrom('aggregations').select((eb) => eb.fn.max('computed_at').as('at')).executeTakeFirst();
+    return r?.at ?? null;
+  }
+
+  /** First and last collected day among rows written after `since` (all rows when null). */
+  async changedDays(since: string | null): Promise<{ from: string; to: string } | null> {
+    const dbs = await this.db
+      .selectFrom('database_size_stats')
+      .select((eb) => [eb.fn.min('collected_date').as('lo'), eb.fn.max('collected_date').as('hi')])
+      .$if(since !== null, (q) => q.where('updated_at', '>', since!))
+      .executeTakeFirst();
+    const inst = await this.db
+      .selectFrom('instance_size_stats')
+      .select((eb) => [eb.fn.min('collected_date').as('lo'), eb.fn.max('collected_date').as('hi')])
+      .$if(since !== null, (q) => q.where('collected_at', '>', since!))
+      .executeTakeFirst();
+    const los = [dbs?.lo, inst?.lo].filter((d): d is string => !!d);
+    const his = [dbs?.hi, inst?.hi].filter((d): d is string => !!d);
+    if (los.length === 0) return null;
+    return { from: los.sort()[0]!, to: his.sort()[his.length - 1]! };
+  }
+
+  async aggregationSeries(q: { scope: AggregationScope; instanceId: number; databaseName: string; period: AggregationPeriod; from: string; to: string }) {
+    return this.db
+      .selectFrom('aggregations')
+      .select(['period_start', 'period_end', 'avg_bytes', 'max_bytes', 'min_bytes', 'last_bytes', 'days_with_data', 'change_bytes', 'change_pct', 'trend', 'computed_at'])
+      .where('scope', '=', q.scope)
+      .where('instance_id', '=', q.instanceId)
+      .where('database_name', '=', q.databaseName)
+      .where('period', '=', q.period)
+      .where('period_end', '>=', q.from)
+      .where('period_start', '<=', q.to)
+      .orderBy('period_start')
+      .execute();
+  }
+
+  /** Daily totals of one instance (the ledger's instance_size_stats). */
+  async instanceDaily(instanceId: number, from: string, to: string) {
+    return this.db
+      .selectFrom('instance_size_stats')
+      .select(['collected_date', 'total_size_bytes as size_bytes', 'database_count'])
+      .where('instance_id', '=', instanceId)
+      .where('collected_date', '>=', from)
+      .where('collected_date', '<=', to)
+      .orderBy('collected_date')
+      .execute();
+  }
+
+  /** Daily sizes of one database on the days it was present and measured. */
+  async databaseDaily(instanceId: number, databaseName: string, from: string, to: string) {
+    return this.db
+      .selectFrom('database_size_stats')
+      .select(['collected_date', 'size_bytes', 'max_bytes'])
+      .where('instance_id', '=', instanceId)
+      .where('database_name', '=', databaseName)
+      .where('collected_date', '>=', from)
+      .where('collected_date', '<=', to)
+      .where('is_deleted', '=', 0)
+      .where('size_bytes', 'is not', null)
+      .orderBy('collected_date')
+      .execute();
+  }
+
+  /** The latest known growth limit of a database (Oracle autoextend MAXBYTES), if any. */
+  async latestMaxBytes(instanceId: number, databaseName: string): Promise<number | null> {
+    const r = await this.db
+      .selectFrom('database_size_stats')
+      .select('max_bytes')
+      .where('instance_id', '=', instanceId)
+      .where('database_name', '=', databaseName)
+      .where('max_bytes', 'is not', null)
+      .orderBy('collected_date', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return r?.max_bytes ?? null;
+  }
+
+  async databaseExists(instanceId: number, databaseName: string): Promise<boolean> {
+    const r = await this.db
+      .selectFrom('instance_databases')
+      .select('id')
+      .where('instance_id', '=', instanceId)
+      .where('database_name', '=', databaseName)
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+
+  /** Every instance with its latest collection's totals (written by the ledger in the same transaction). */
+  async instancesForSummary() {
+    return this.db
+      .selectFrom('instances')
+      .select(['id', 'name', 'db_type', 'tags', 'is_active', 'total_size_bytes', 'database_count', 'last_sync_status', 'last_sync_at'])
+      .orderBy('id')
+      .execute();
+  }
+
+  /**
+   * Growth of live databases between their first and last measured day in
+   * [from, to]: two index seeks per database on the (instance, name, date) key,
+   * never a scan of the window's rows.
+   */
+  async databaseGrowers(q: { from: string; to: string; by: 'bytes' | 'pct'; limit: number }) {
+    const inner = this.db
+      .selectFrom('instance_databases as d')
+      .innerJoin('instances as i', 'i.id', 'd.instance_id')
+      .select(['d.instance_id', 'i.name as instance_name', 'd.database_name'])
+      .select((eb) => {
+        const sizeAt = (dir: 'asc' | 'desc') =>
+          eb
+            .selectFrom('database_size_stats as s')
+            .select('s.size_bytes')
+            .whereRef('s.instance_id', '=', 'd.instance_id')
+            .whereRef('s.database_name', '=', 'd.database_name')
+            .where('s.collected_date', '>=', q.from)
+            .where('s.collected_date', '<=', q.to)
+            .where('s.is_deleted', '=', 0)
+            .where('s.size_bytes', 'is not', null)
+            .orderBy('s.collected_date', dir)
+            .limit(1);
+        return [sizeAt('asc').as('first_bytes'), sizeAt('desc').as('last_bytes')];
+      })
+      .where('d.is_deleted', '=', 0);
+    return this.growers(inner.$castTo<GrowerBase>().as('g'), q);
+  }
+
+  /** Growth of instances between their first and last collected day in [from, to]. */
+  async instanceGrowers(q: { from: string; to: string; by: 'bytes' | 'pct'; limit: number }) {
+    const inner = this.db
+      .selectFrom('instances as i')
+      .select(['i.id as instance_id', 'i.name as instance_name', sql<string>`''`.as('database_name')])
+      .select((eb) => {
+        const sizeAt = (dir: 'asc' | 'desc') =>
+          eb
+            .selectFrom('instance_size_stats as s')
+            .select('s.total_size_bytes')
+            .whereRef('s.instance_id', '=', 'i.id')
+            .where('s.collected_date', '>=', q.from)
+            .where('s.collected_date', '<=', q.to)
+            .orderBy('s.collected_date', dir)
+            .limit(1);
+        return [sizeAt('asc').as('first_bytes'), sizeAt('desc').as('last_bytes')];
+      });
+    return this.growers(inner.$castTo<GrowerBase>().as('g'), q);
+  }
+
+  private async growers(g: AliasedSelectQueryBuilder<GrowerBase, 'g'>, q: { by: 'bytes' | 'pct'; limit: number }) {
+    const change = sql<number>`g.last_bytes - g.first_bytes`;
+    const pct = sql<number | null>`CASE WHEN g.first_bytes > 0 THEN (g.last_bytes - g.first_bytes) * 100.0 / g.first_bytes END`;
+    const rows = await this.db
+      .selectFrom(g)
+      .select(['g.instance_id', 'g.instance_name', 'g.database_name', 'g.first_bytes', 'g.last_bytes', change.as('change_bytes'), pct.as('change_pct')])
+      .where('g.first_bytes', 'is not', null)
+      .where('g.last_bytes', 'is not', null)
+      .$if(q.by === 'pct', (qb) => qb.where('g.first_bytes', '>', 0))
+      .orderBy(q.by === 'pct' ? pct : change, 'desc')
+      .orderBy('g.instance_id')
+      .orderBy('g.database_name')
+      .limit(q.limit)
+      .execute();
+    return rows.map((r) => ({ ...r, first_bytes: r.first_bytes!, last_bytes: r.last_bytes! }));
+  }
+
+  /** Databases first seen in [from, to] (dates). */
+  async newDatabases(from: string, to: string) {
+    return this.db
+      .selectFrom('instance_databases as d')
+      .innerJoin('instances as i', 'i.id', 'd.instance_id')
+      .select(['d.instance_id', 'i.name as instance_name', 'd.database_name', 'd.first_seen_date', 'd.last_seen_date', 'd.is_deleted', 'd.deleted_at'])
+      .where('d.first_seen_date', '>=', from)
+      .where('d.first_seen_date', '<=', to)
+      .orderBy('d.first_seen_date')
+      .orderBy('d.instance_id')
+      .orderBy('d.database_name')
+      .execute();
+  }
+
+  /** Databases currently deleted whose deletion was recorded in [fromTs, toTs) (UTC instants). */
+  async deletedDatabases(fromTs: string, toTs: string) {
+    return this.db
+      .selectFrom('instance_databases as d')
+      .innerJoin('instances as i', 'i.id', 'd.instance_id')
+      .leftJoin('database_size_stats as s', (j) =>
+        j
+          .onRef('s.instance_id', '=', 'd.instance_id')
+          .onRef('s.database_name', '=', 'd.database_name')
+          .onRef('s.collected_date', '=', 'd.last_seen_date'),
+      )
+      .select(['d.instance_id', 'i.name as instance_name', 'd.database_name', 'd.first_seen_date', 'd.last_seen_date', 'd.deleted_at', 's.size_bytes as last_size_bytes'])
+      .where('d.is_deleted', '=', 1)
+      .where('d.deleted_at', '>=', fromTs)
+      .where('d.deleted_at', '<', toTs)
+      .orderBy('d.deleted_at')
+      .orderBy('d.instance_id')
+      .orderBy('d.database_name')
+      .execute();
+  }
+}
