@@ -2,8 +2,9 @@
  * Crash recovery. A session whose owning process died (same host: its pid is
  * gone; elsewhere: its heartbeat stopped) becomes `interrupted` and its
  * unfinished records `failed` with `interrupted`. A record left running by a
- * dead worker (queue mode) is failed the same way once its holder is dead or
- * its lock lease has run out; the queue's retry may still complete it later.
+ * dead worker (queue mode) is left to pg-boss, which retries the expired job
+ * on another worker; only if the record is still running 10 minutes after its
+ * lease ended is it failed the same way.
  * Runs at start and then every minute; safe to run from several processes.
  */
 import type { Clock } from '../lib/clock.js';
@@ -11,6 +12,9 @@ import type { Logger } from '../lib/logger.js';
 import { holderAlive } from '../lib/process-tag.js';
 import type { SyncRepository } from '../store/sync.repository.js';
 import { HEARTBEAT_MS } from './capacity-sync.service.js';
+
+/** How long after a queued record's lease ends pg-boss gets to retry it before recovery fails it. */
+export const QUEUE_GRACE_MS = 10 * 60_000;
 
 export const INTERRUPTED_MESSAGE = '同步进程中断 (interrupted: the process running this sync stopped)';
 
@@ -47,10 +51,19 @@ export class RecoveryService {
       }
     }
     const touched = new Set<string>();
+    const queueGraceBefore = new Date(now.getTime() - QUEUE_GRACE_MS).toISOString();
     for (const r of await this.sync.runningRecords()) {
-      const alive = holderAlive(r.holder);
-      const leaseOver = !r.lock_expires_at || r.lock_expires_at < at;
-      if (alive === false || (alive === undefined && leaseOver)) {
+      const leaseEnd = r.lock_expires_at ?? r.started_at ?? at;
+      let dead: boolean;
+      if (r.session_owner === null) {
+        // Queue mode: pg-boss expires the dead worker's job after its lease and hands it to another
+        // worker, which takes the record over. Step in only long after that chance has passed.
+        dead = leaseEnd < queueGraceBefore;
+      } else {
+        const alive = holderAlive(r.holder);
+        dead = alive === false || (alive === undefined && leaseEnd < at);
+      }
+      if (dead) {
         if (await this.sync.failInterruptedRecord(r.id, r.holder, at, INTERRUPTED_MESSAGE)) {
           records++;
           touched.add(r.session_id);

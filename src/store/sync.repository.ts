@@ -118,12 +118,13 @@ export class SyncRepository {
     return q.execute();
   }
 
-  /** Records still running, with their holder's lock row (if any). */
+  /** Records still running, with their holder's lock row (if any) and their session's owner. */
   runningRecords() {
     return this.db
       .selectFrom('sync_instance_records as r')
+      .innerJoin('sync_sessions as s', 's.session_id', 'r.session_id')
       .leftJoin('sync_locks as l', (j) => j.onRef('l.instance_id', '=', 'r.instance_id').onRef('l.holder', '=', 'r.holder'))
-      .select(['r.id', 'r.session_id', 'r.instance_id', 'r.holder', 'l.expires_at as lock_expires_at'])
+      .select(['r.id', 'r.session_id', 'r.instance_id', 'r.holder', 'r.started_at', 's.owner as session_owner', 'l.expires_at as lock_expires_at'])
       .where('r.status', '=', 'running')
       .execute();
   }

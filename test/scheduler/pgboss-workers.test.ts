@@ -75,6 +75,7 @@ describe('pg-boss workers', () => {
     const recs = await ctx.repos.sync.records(started.session_id);
     const byStatus = recs.reduce<Record<string, number>>((m, r) => ({ ...m, [r.status]: (m[r.status] ?? 0) + 1 }), {});
     console.log(`# pg-boss: 30 instances in ${Date.now() - t0} ms, records ${JSON.stringify(byStatus)}, session ${result.status}`);
+    for (const r of recs.filter((x) => x.status !== 'completed')) console.log(`# not completed: ${r.instance_name} attempt ${r.attempt} [${r.error_code}] ${r.error_message}`);
     assert.ok(recs.every((r) => ['completed', 'failed', 'skipped'].includes(r.status)), 'every record terminal');
     assert.equal(byStatus.completed, 30, 'the killed worker’s job was taken over and completed');
     assert.ok(recs.some((r) => r.attempt > 1), 'at least one record ran again after the kill');
