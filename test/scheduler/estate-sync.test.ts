@@ -249,8 +249,11 @@ describe('scheduler ticks', () => {
   });
 
   it('a run missed while the service was down runs once at start', async () => {
-    // A cron that fired a minute ago at most, never recorded: start() catches it up, a second start does not.
-    await a.settings.update({ sync_cron: '* * * * *' }, actor);
+    // A daily cron that fired 7 minutes ago (UTC) and was never recorded: start() catches it up, a
+    // second start does not. (An every-minute cron would let a minute boundary between the two starts
+    // create a second, genuinely missed tick.)
+    const fired = new Date(Date.now() - 7 * 60_000);
+    await a.settings.update({ sync_cron: `${fired.getUTCMinutes()} ${fired.getUTCHours()} * * *` }, actor);
     const before = (await a.capacity.sessions({ sync_type: 'scheduled_task' })).total;
     await a.scheduler.start();
     await a.scheduler.stop(); // waits for the catch-up run in flight

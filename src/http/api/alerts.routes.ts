@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
-import type { AlertsService } from '../../services/alerts.service.js';
 import { CHANNEL_TYPES } from '../../services/alert-delivery.service.js';
 import { RULE_KINDS, WINDOWS } from '../../services/alerts.service.js';
 import { actorOf } from '../access.js';
@@ -25,13 +24,10 @@ const ruleFields = {
   channels: Type.Optional(Type.Array(Channel, { maxItems: 10 })),
 };
 
-/**
- * `ctx.alerts` is read at request time so that the routes work as soon as
- * context.ts wires the service; until then a test passes it in.
- */
 export const alertsRoutes =
-  (ctx: Context, alerts: () => AlertsService = () => (ctx as Context & { alerts: AlertsService }).alerts): FastifyPluginAsyncTypebox =>
+  (ctx: Context): FastifyPluginAsyncTypebox =>
   async (app) => {
+    const alerts = () => ctx.alerts;
     const events = { tags: ['alerts'] };
     const rules = { tags: ['alert-rules'] };
     app.get(
