@@ -26,6 +26,8 @@ interface Db {
   data: bigint;
   log: bigint;
   filestream?: number;
+  /** max_pages as the query computes it: undefined = unlimited (NULL). */
+  max?: bigint;
 }
 
 const DATABASES: Db[] = [
@@ -33,7 +35,7 @@ const DATABASES: Db[] = [
   { id: 2, name: 'tempdb', data: 1024n, log: 64n },
   { id: 3, name: 'model', data: 256n, log: 64n },
   { id: 4, name: 'msdb', data: 2048n, log: 512n },
-  { id: 5, name: 'sales', data: 128_000n, log: 32_000n },
+  { id: 5, name: 'sales', data: 128_000n, log: 32_000n, max: 1_310_720n }, // files capped at 10 GiB
   { id: 6, name: WEIRD, data: 300n, log: 100n },
   { id: 7, name: 'docs_fs', data: 4096n, log: 1024n, filestream: 1 },
   { id: 8, name: 'archive', state: 'OFFLINE', data: 10_000n, log: 2000n },
@@ -54,8 +56,8 @@ function masterFiles(login: LoginInfo, pageType: Column['type'] = 'bigint', dbs 
   const sees = login.user !== 'collector';
   return [
     {
-      columns: [col('database_id', 'int'), col('name', 'nvarchar'), col('state_desc', 'nvarchar'), col('files', 'int'), col('filestream_files', 'int'), col('data_pages', pageType), col('log_pages', pageType)],
-      rows: dbs.map((d): Cell[] => [d.id, d.name, d.state ?? 'ONLINE', sees ? 2 + (d.filestream ?? 0) : 0, sees ? (d.filestream ?? 0) : 0, sees ? d.data : 0n, sees ? d.log : 0n]),
+      columns: [col('database_id', 'int'), col('name', 'nvarchar'), col('state_desc', 'nvarchar'), col('files', 'int'), col('filestream_files', 'int'), col('data_pages', pageType), col('log_pages', pageType), col('max_pages', 'bigint')],
+      rows: dbs.map((d): Cell[] => [d.id, d.name, d.state ?? 'ONLINE', sees ? 2 + (d.filestream ?? 0) : 0, sees ? (d.filestream ?? 0) : 0, sees ? d.data : 0n, sees ? d.log : 0n, sees ? (d.max ?? null) : null]),
     },
   ];
 }
@@ -157,6 +159,9 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
     }
     // Just under the limit survives to the byte.
     assert.equal(find(c, 'huge').size_bytes, 9_007_199_254_732_800);
+    // File max size (the forecast limit): known for capped files, null when any file may grow without limit.
+    assert.equal(find(c, 'sales').max_bytes, 10 * 1024 ** 3);
+    assert.equal(find(c, 'master').max_bytes, null);
     assert.ok(Number.isSafeInteger(find(c, 'huge').size_bytes));
 
     // Past 2^53 bytes a JS number cannot hold the value exactly: that database alone gets a `data` error.

@@ -119,7 +119,12 @@ const MASTER_FILES = `
          COUNT(f.file_id) AS files,
          SUM(CASE WHEN f.type = 2 THEN 1 ELSE 0 END) AS filestream_files,
          SUM(CASE WHEN f.type = 0 THEN CAST(f.size AS bigint) ELSE 0 END) AS data_pages,
-         SUM(CASE WHEN f.type = 1 THEN CAST(f.size AS bigint) ELSE 0 END) AS log_pages
+         SUM(CASE WHEN f.type = 1 THEN CAST(f.size AS bigint) ELSE 0 END) AS log_pages,
+         -- How far the files may grow: max_size -1 = unlimited (so the database has no limit: NULL),
+         -- 0 = no growth (the current size is the limit), else a page count.
+         CASE WHEN SUM(CASE WHEN f.type IN (0, 1) AND f.max_size = -1 THEN 1 ELSE 0 END) > 0 THEN NULL
+              ELSE SUM(CASE WHEN f.type IN (0, 1) THEN CAST(CASE WHEN f.max_size = 0 THEN f.size ELSE f.max_size END AS bigint) ELSE 0 END)
+         END AS max_pages
   FROM sys.databases d
   LEFT JOIN sys.master_files f ON f.database_id = d.database_id
   GROUP BY d.database_id, d.name, d.state_desc
@@ -133,6 +138,7 @@ interface FileRow {
   filestream_files: number;
   data_pages: unknown;
   log_pages: unknown;
+  max_pages?: unknown;
 }
 
 /** FILEPROPERTY and the log DMV only speak about the current database: hence USE, scoped to this sp_executesql call. */
@@ -223,10 +229,14 @@ function measure(row: FileRow, login: string): Measured {
   try {
     const data = exactCount(row.data_pages, `${row.name} ROWS pages`);
     const log = exactCount(row.log_pages, `${row.name} LOG pages`);
+    // A limit beyond 2^53 bytes is as good as none for a forecast: unknown rather than rounded.
+    const maxPages = row.max_pages === null || row.max_pages === undefined ? null : exactCount(row.max_pages, `${row.name} max pages`);
+    const max = maxPages !== null && maxPages * PAGE_BYTES <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(maxPages * PAGE_BYTES) : null;
     // bytes() refuses past 2^53 (9 PB allocated): a `data` error for this database alone, never a rounded size.
     return {
       db: {
         ...base,
+        max_bytes: max,
         size_bytes: bytes((data + log) * PAGE_BYTES, `${row.name} size_bytes`),
         data_bytes: bytes(data * PAGE_BYTES, `${row.name} data_bytes`),
         log_bytes: bytes(log * PAGE_BYTES, `${row.name} log_bytes`),
