@@ -4,6 +4,7 @@
  * and forecasts. Every view returns plain rows the API can send as JSON or
  * stream as CSV.
  */
+import type { AggregationRow } from '../store/schema.js';
 import { addDays, isIsoDate, localDate, type Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
 import { forecast, type ForecastOptions, type SizePoint } from '../lib/forecast.js';
@@ -26,18 +27,10 @@ export interface SeriesQuery {
   to?: string;
 }
 
-export interface SeriesPoint {
-  period_start: string;
-  period_end: string;
-  avg_bytes: number;
-  max_bytes: number;
-  min_bytes: number;
-  last_bytes: number;
-  days_with_data: number;
-  change_bytes: number | null;
-  change_pct: number | null;
+/** One point of a series: an aggregation row's figures (daily points are computed the same way). */
+export type SeriesPoint = Pick<AggregationRow, 'period_start' | 'period_end' | 'avg_bytes' | 'max_bytes' | 'min_bytes' | 'last_bytes' | 'days_with_data' | 'change_bytes' | 'change_pct'> & {
   trend: string;
-}
+};
 
 /** The UTC instant of local midnight starting `date` in `timeZone`. */
 export function zonedMidnightUtc(date: string, timeZone: string): Date {
