@@ -20,6 +20,16 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
   }
+  interface FastifyInstance {
+    /** Every route as registered, with its access rule: the route table tests are generated from. */
+    routeTable: RouteRule[];
+  }
+}
+
+export interface RouteRule {
+  method: string;
+  url: string;
+  access: Access | undefined;
 }
 
 export const SESSION_COOKIE = 'wf_session';

@@ -13,7 +13,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Context } from '../context.js';
 import { AppError, type AppErrorKind } from '../lib/errors.js';
-import { checkAccess, SESSION_COOKIE } from './access.js';
+import { checkAccess, SESSION_COOKIE, type RouteRule } from './access.js';
 import { documentErrors } from './openapi.js';
 import { exportRoutes } from './api/export.routes.js';
 import { metricsRoutes } from './api/metrics.routes.js';
@@ -67,6 +67,13 @@ export async function buildApp(ctx: Context) {
   });
 
   app.addHook('onRoute', documentErrors);
+
+  // The route table (method, url, access) for tests and tools; HEAD mirrors included.
+  const routeTable: RouteRule[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url, access: route.config?.access });
+  });
 
   await app.register(cookie);
   await app.register(helmet, {

@@ -1,0 +1,407 @@
+/**
+ * Bad input, property-based (fast-check): every write route of the route
+ * table gets random and hostile JSON — wrong types, huge strings, deep
+ * nesting, NUL bytes, SQL and HTML injection, unknown fields, lone
+ * surrogates, negative and huge ports, odd hosts — plus raw bodies that are
+ * not JSON at all (invalid UTF-8, truncated, 100 000 levels deep). Every
+ * answer must be a 2xx or a 4xx with the error envelope and a message, never
+ * a 5xx; and a refused request changes nothing (every table's content is the
+ * same before and after, not just its row count).
+ * The CLI gets the same treatment in-process (buildCli): exit code 1 with a
+ * one-line `whalefall: …` reason, never a stack trace, nothing written.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { sql } from 'kysely';
+import { buildCli } from '../../src/cli/main.js';
+import type { Database } from '../../src/store/schema.js';
+import { newTestApp, newTestContext, type Caller, type TestApp, type TestContext } from '../helpers/context.js';
+import { closedPort } from '../helpers/targets.js';
+
+/** Strings that have broken services before. */
+export const HOSTILE_STRINGS = [
+  '',
+  ' ',
+  '\u0000',
+  'a\u0000b',
+  "'; DROP TABLE instances; --",
+  '" OR 1=1 --',
+  "Robert'); DELETE FROM users;--",
+  '<script>alert(1)</script>',
+  '"><img src=x onerror=alert(1)>',
+  '%',
+  '_',
+  '%_%',
+  '\\',
+  '\\\\',
+  '\n',
+  'line1\nline2',
+  '\r\n',
+  '\t',
+  '\u202e',
+  '\ud800',
+  '\udfff',
+  '🐳'.repeat(40),
+  '鲸落'.repeat(40),
+  'x'.repeat(64),
+  'x'.repeat(65),
+  'x'.repeat(300),
+  'x'.repeat(100_000),
+  '::1',
+  '[::1]',
+  'fe80::1%eth0',
+  '::ffff:127.0.0.1',
+  '1.2.3.4.5',
+  '256.256.256.256',
+  'host name',
+  'host_name',
+  '-leading-dash',
+  'a..b',
+  'xn--ls8h',
+  'ホスト',
+  '${jndi:ldap://x}',
+  '{{7*7}}',
+  '../../etc/passwd',
+  '__proto__',
+  'constructor',
+  '0',
+  '-1',
+  '1e309',
+  'NaN',
+  'null',
+  'true',
+];
+
+const hostileNumber = fc.oneof(
+  fc.constantFrom(0, -1, 1, 65535, 65536, 99999, -65536, 2 ** 31, 2 ** 53, -(2 ** 53), Number.MAX_SAFE_INTEGER + 2, 1.5, -0.5, 1e308, -1e308, 5e-324),
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+);
+const hostileString = fc.oneof(fc.constantFrom(...HOSTILE_STRINGS), fc.string({ maxLength: 80 }), fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }));
+function nested(depth: number): unknown {
+  let v: unknown = 'deep';
+  for (let i = 0; i < depth; i++) v = i % 2 ? [v] : { a: v };
+  return v;
+}
+/** Any JSON value, biased to the ones that break things. */
+const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 4, arbitrary: hostileString },
+  { weight: 3, arbitrary: hostileNumber },
+  { weight: 1, arbitrary: fc.constantFrom(null, true, false, [], {}, [null], { $gt: '' }, nested(200)) },
+  { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
+  { weight: 1, arbitrary: fc.array(fc.oneof(hostileString, hostileNumber), { maxLength: 5 }) },
+);
+
+/** A valid-looking body for a route; the properties then break one part of it. */
+type Valid = Record<string, unknown>;
+interface Target {
+  /** Ids for `:id`: the fixture's valid id (if safe to hit), else only hostile ones. */
+  validId?: () => string;
+  body?: () => Valid;
+}
+
+const HOSTILE_IDS = ['0', '-1', '1.5', '1e3', 'abc', '9'.repeat(30), "1' OR '1'='1", '1;DROP TABLE users', '%00', '%27', '..%2F1', '%F0%9F%90%B3', '%E9%B2%B8', '00000000-0000-0000-0000-000000000000', '999999999', ' 1', '1%0A'];
+
+describe('bad input: every write route and the CLI', () => {
+  let ctx: TestContext;
+  let app: TestApp;
+  let callers: Record<Caller['role'], Caller>;
+  let port: number;
+  const fx = { userId: 0, credentialId: 0, instanceId: 0, ruleId: 0 };
+  const counts = { requests: 0, refused: 0, accepted: 0, raw: 0, cli: 0 };
+  let seq = 0;
+  const uniq = (p: string) => `${p}-${++seq}`;
+
+  const TARGETS: Record<string, Target> = {
+    'POST /api/auth/login': { body: () => ({ username: 'nobody', password: 'wrong-password' }) },
+    'POST /api/auth/logout': {},
+    'POST /api/tokens': { body: () => ({ name: uniq('tok'), expires_in_days: 30 }) },
+    'DELETE /api/tokens/:id': {},
+    'POST /api/users': { body: () => ({ username: uniq('u'), password: 'Password-123', role: 'viewer' }) },
+    'PATCH /api/users/:id': { validId: () => String(fx.userId), body: () => ({ locale: 'en', role: 'viewer', is_active: true }) },
+    'POST /api/credentials': { body: () => ({ name: uniq('c'), db_type: 'postgresql', username: 'u', password: 'pw-secret-1' }) },
+    'PATCH /api/credentials/:id': { validId: () => String(fx.credentialId), body: () => ({ name: uniq('c'), username: 'u2' }) },
+    'DELETE /api/credentials/:id': {},
+    'POST /api/instances': {
+      body: () => ({ name: uniq('i'), db_type: 'postgresql', host: '127.0.0.1', port, database_name: null, credential_id: null, is_active: true, description: 'd', tags: ['t'], options: {} }),
+    },
+    'PATCH /api/instances/:id': { validId: () => String(fx.instanceId), body: () => ({ description: 'x', host: '127.0.0.1', port, tags: ['a'] }) },
+    'DELETE /api/instances/:id': {},
+    'POST /api/instances/:id/test-connection': { validId: () => String(fx.instanceId) },
+    'POST /api/instances/:id/doctor': { validId: () => String(fx.instanceId) },
+    'POST /api/alert-rules': { body: () => ({ name: uniq('r'), kind: 'size_above', threshold: 10 }) },
+    'PATCH /api/alert-rules/:id': { validId: () => String(fx.ruleId), body: () => ({ threshold: 20, consecutive: 2 }) },
+    'DELETE /api/alert-rules/:id': {},
+    'POST /api/statistics/aggregate': { body: () => ({ period: 'daily', from: '2026-01-01', to: '2026-01-02' }) },
+    'POST /database-sizes/instances/:id/sync-capacity': { validId: () => String(fx.instanceId) },
+    'POST /api/sync/capacity': { body: () => ({ instance_ids: [999_999] }) },
+    'PATCH /api/settings': { body: () => ({ sync_concurrency: 4, retention_days: 400, sync_cron: '0 2 * * *' }) },
+  };
+
+  /** Every table's full content, to prove a refused request wrote nothing. */
+  async function snapshot(): Promise<string> {
+    const tables = Object.keys(TABLES) as (keyof Database)[];
+    const parts: string[] = [];
+    for (const t of tables) {
+      if (t === 'audit_log' || t === 'api_tokens' || t === 'web_sessions') {
+        // failed logins are audited, tokens record last use: compare what a refused write must not touch
+        const n = await ctx.store.db.selectFrom(t).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+        parts.push(`${t}:${t === 'audit_log' ? '' : String(n.n)}`);
+        continue;
+      }
+      parts.push(`${t}:${JSON.stringify(await ctx.store.db.selectFrom(t).selectAll().execute())}`);
+    }
+    return parts.join('\n');
+  }
+  const TABLES: Record<keyof Database, true> = {
+    users: true,
+    api_tokens: true,
+    web_sessions: true,
+    credentials: true,
+    instances: true,
+    instance_databases: true,
+    database_size_stats: true,
+    instance_size_stats: true,
+    sync_sessions: true,
+    sync_instance_records: true,
+    sync_locks: true,
+    audit_log: true,
+    settings: true,
+    scheduler_runs: true,
+    alert_rules: true,
+    alert_events: true,
+    alert_deliveries: true,
+    aggregations: true,
+  };
+
+  before(async () => {
+    ctx = await newTestContext('sqlite', { env: { WHALEFALL_LOGIN_RATE_LIMIT: '10000' } });
+    ({ app, callers } = await newTestApp(ctx));
+    port = await closedPort();
+    const actor = { userId: null, username: 'test' };
+    fx.userId = (await ctx.auth.createUser({ username: 'fuzz-target', password: 'Password-123', role: 'viewer' }, actor)).id;
+    fx.credentialId = (await ctx.credentials.create({ name: 'fuzz-cred', username: 'u', password: 'fuzz-secret' }, actor)).id;
+    fx.instanceId = (await ctx.instances.create({ name: 'fuzz-inst', db_type: 'postgresql', host: '127.0.0.1', port, credential_id: fx.credentialId }, actor)).id;
+    fx.ruleId = (await ctx.alerts.createRule({ name: 'fuzz-rule', kind: 'size_above', threshold: 10 }, actor)).id;
+  });
+
+  after(async () => {
+    // Background batch sessions started by accepted requests: let them end before the store closes.
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const running = await ctx.store.db.selectFrom('sync_sessions').select('id').where('status', '=', 'running').execute();
+      if (running.length === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await app?.close();
+    await ctx?.cleanup();
+  });
+
+  async function send(method: string, url: string, payload: unknown, raw?: { body: Buffer | string; type: string }) {
+    const before = await snapshot();
+    const res = await app.inject({
+      method: method as 'POST',
+      url,
+      headers: { authorization: `Bearer ${callers.admin.bearer}`, ...(raw ? { 'content-type': raw.type } : {}) },
+      ...(raw ? { payload: raw.body } : payload === undefined ? {} : { payload: payload as object }),
+    });
+    counts.requests++;
+    const where = `${method} ${url} ${raw ? `raw ${JSON.stringify(String(raw.body).slice(0, 80))}` : JSON.stringify(payload)?.slice(0, 300)}`;
+    assert.ok(res.statusCode < 500, `${where} → ${res.statusCode} ${res.body.slice(0, 300)}`);
+    if (res.statusCode >= 400) {
+      counts.refused++;
+      const body = res.json() as { success: boolean; error: string };
+      assert.equal(body.success, false, where);
+      assert.ok(typeof body.error === 'string' && body.error.length > 3, `${where}: no clear message: ${res.body.slice(0, 200)}`);
+      assert.doesNotMatch(body.error, /\n\s+at /, `${where}: stack trace in the message`);
+      assert.equal(await snapshot(), before, `${where} → ${res.statusCode} changed the store`);
+    } else counts.accepted++;
+    return res;
+  }
+
+  it('the route table has a fuzz target for every write route', () => {
+    const writes = app.routeTable.filter((r) => !['GET', 'HEAD'].includes(r.method) && !r.url.startsWith('/docs')).map((r) => `${r.method} ${r.url}`);
+    const missing = writes.filter((w) => !(w in TARGETS));
+    assert.deepEqual(missing, [], `write routes without a bad-input target: ${missing.join(', ')}`);
+    const stale = Object.keys(TARGETS).filter((k) => !writes.includes(k));
+    assert.deepEqual(stale, [], `targets for routes that do not exist: ${stale.join(', ')}`);
+  });
+
+  it('random and hostile JSON bodies and ids: never a 5xx, refusals write nothing', async () => {
+    for (const [key, target] of Object.entries(TARGETS)) {
+      const [method, pattern] = key.split(' ') as [string, string];
+      const hasId = pattern.includes(':id');
+      // Deleting a valid fixture would end the test's own objects: DELETE and id-only routes get hostile ids.
+      const id = hasId
+        ? fc.oneof(fc.constantFrom(...HOSTILE_IDS), fc.integer({ min: 100_000, max: 2 ** 40 }).map(String), ...(target.validId ? [fc.constant(target.validId())] : []))
+        : fc.constant('');
+      const base = target.body;
+      const body: fc.Arbitrary<unknown> = base
+        ? fc.oneof(
+            { weight: 1, arbitrary: hostileValue },
+            {
+              weight: 4,
+              arbitrary: fc.tuple(fc.nat(), hostileValue).map(([i, v]) => {
+                const b = base();
+                const keys = Object.keys(b);
+                b[keys[i % keys.length]!] = v;
+                return b;
+              }),
+            },
+            { weight: 1, arbitrary: fc.tuple(fc.constantFrom('bogus', '__proto__', 'constructor', 'id', 'created_at', 'password_hash', 'role'), hostileValue).map(([k, v]) => ({ ...base(), [k]: v })) },
+            {
+              weight: 1,
+              arbitrary: fc.nat().map((i) => {
+                const b = base();
+                const keys = Object.keys(b);
+                delete b[keys[i % keys.length]!];
+                return b;
+              }),
+            },
+          )
+        : fc.oneof(fc.constant(undefined), hostileValue);
+      await fc.assert(
+        fc.asyncProperty(id, body, async (idValue, payload) => {
+          const url = pattern.replace(':id', idValue);
+          await send(method, url, payload);
+        }),
+        { numRuns: key === 'POST /api/users' || key === 'POST /api/auth/login' ? 25 : 50, seed: 20261125 + seq },
+      );
+    }
+  });
+
+  it('raw bodies that are not JSON: invalid UTF-8, truncated, deeply nested, wrong type, too large', async () => {
+    const bodies: { body: Buffer | string; type: string }[] = [
+      { body: Buffer.from([0x7b, 0x22, 0x6e, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0xc3, 0x28, 0x22, 0x7d]), type: 'application/json' },
+      { body: Buffer.from([0xc0, 0x80]), type: 'application/json' },
+      { body: '{"name": "x"', type: 'application/json' },
+      { body: '{"name": "x"}}', type: 'application/json' },
+      { body: '', type: 'application/json' },
+      { body: 'null', type: 'application/json' },
+      { body: '[]', type: 'application/json' },
+      { body: '"just a string"', type: 'application/json' },
+      { body: '[' .repeat(100_000) + ']'.repeat(100_000), type: 'application/json' },
+      { body: '{"a":'.repeat(50_000) + '1' + '}'.repeat(50_000), type: 'application/json' },
+      { body: `{"name":"${'x'.repeat(2 * 1024 * 1024)}"}`, type: 'application/json' },
+      { body: '{"__proto__": {"role": "admin"}, "name": "p"}', type: 'application/json' },
+      { body: '{"constructor": {"prototype": {"x": 1}}}', type: 'application/json' },
+      { body: 'name=x&port=1', type: 'application/x-www-form-urlencoded' },
+      { body: 'name: x', type: 'text/plain' },
+      { body: '<xml/>', type: 'application/xml' },
+      { body: '{"name":"x"}', type: 'application/json; charset=utf-16' },
+    ];
+    for (const [key, target] of Object.entries(TARGETS)) {
+      const [method, pattern] = key.split(' ') as [string, string];
+      const url = pattern.replace(':id', target.validId?.() ?? '999999');
+      for (const raw of bodies) {
+        await send(method, url, undefined, raw);
+        counts.raw++;
+      }
+    }
+    // Prototype pollution did not happen.
+    assert.equal(({} as Record<string, unknown>).role, undefined);
+  });
+
+  it('hostile instance fields are refused or stored exactly as given', async () => {
+    // Accepted values must round-trip byte for byte (no truncation, no re-encoding).
+    await fc.assert(
+      fc.asyncProperty(hostileString, hostileString, fc.option(hostileNumber), async (name, host, p) => {
+        const payload = { name, db_type: 'mysql', host, ...(p === null ? {} : { port: p }) };
+        const res = await send('POST', '/api/instances', payload);
+        if (res.statusCode === 201) {
+          const created = res.json().data as { id: number; name: string; host: string; port: number };
+          const got = await app.inject({ method: 'GET', url: `/api/instances/${created.id}`, headers: { authorization: `Bearer ${callers.admin.bearer}` } });
+          assert.equal(got.json().data.name, name.trim());
+          assert.equal(got.json().data.host, host.trim());
+          assert.ok(Number.isInteger(got.json().data.port) && got.json().data.port >= 1 && got.json().data.port <= 65535, `port ${got.json().data.port}`);
+        }
+      }),
+      { numRuns: 150, seed: 42 },
+    );
+  });
+
+  it('the CLI refuses hostile arguments with a one-line reason, exit 1, nothing written', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-fuzz-cli-'));
+    const saved = { env: { ...process.env }, exitCode: process.exitCode, log: console.log };
+    process.env.WHALEFALL_DATA_DIR = dataDir;
+    process.env.WHALEFALL_TZ = 'UTC';
+    process.env.WHALEFALL_SCHEDULER = 'off';
+    delete process.env.DATABASE_URL;
+    process.env.LOG_LEVEL = 'silent';
+    process.env.FUZZ_PW = 'Cli-Fuzz-Password-1';
+    const out: string[] = [];
+    console.log = (...a: unknown[]) => void out.push(a.join(' '));
+    /** Run the CLI as main() does, but in-process: commander must not exit the test runner. */
+    async function cli(args: string[]): Promise<{ code: number; err: string }> {
+      const errs: string[] = [];
+      const program = buildCli();
+      const quiet = (c: typeof program) => {
+        c.exitOverride().configureOutput({ writeErr: (s) => void errs.push(s), writeOut: (s) => void out.push(s) });
+        c.commands.forEach((sub) => quiet(sub as typeof program));
+      };
+      quiet(program);
+      try {
+        await program.parseAsync(['node', 'whalefall', ...args]);
+        return { code: 0, err: errs.join('') };
+      } catch (err) {
+        const e = err as Error & { exitCode?: number; code?: string };
+        if (e.code?.startsWith('commander.')) return { code: e.exitCode ?? 1, err: errs.join('') || e.message };
+        // what main() prints: the message's first line
+        return { code: 1, err: `whalefall: ${e.message.split('\n')[0]}\n${e.name === 'AppError' || e.name === 'Error' ? '' : `(${e.name})`}` };
+      }
+    }
+    try {
+      assert.equal((await cli(['migrate'])).code, 0);
+      const state = async () => {
+        out.length = 0;
+        assert.equal((await cli(['instances', 'list', '--json'])).code, 0);
+        const inst = out.join('');
+        out.length = 0;
+        assert.equal((await cli(['users', 'list'])).code, 0);
+        return inst + out.join('');
+      };
+      const arg = fc.oneof(fc.constantFrom(...HOSTILE_STRINGS.filter((s) => s.length < 1000)), fc.string({ maxLength: 30 }));
+      const cases = fc.oneof(
+        fc.tuple(arg, arg, arg).map(([name, host, p]) => ['instances', 'add', '--name', name, '--type', 'postgresql', '--host', host, '--port', p]),
+        fc.tuple(arg).map(([t]) => ['instances', 'add', '--name', 'x', '--type', t, '--host', 'h']),
+        fc.tuple(arg).map(([n]) => ['instances', 'add', '--name', 'x', '--type', 'mysql', '--host', 'h', '--credential', n]),
+        fc.tuple(arg).map(([n]) => ['users', 'add', n, '--password-env', 'FUZZ_PW']),
+        fc.tuple(arg).map(([r]) => ['users', 'add', 'ok-user', '--role', r, '--password-env', 'FUZZ_PW']),
+        fc.tuple(arg).map(([n]) => ['users', 'passwd', n, '--password-env', 'FUZZ_PW']),
+        fc.tuple(arg).map(([d]) => ['tokens', 'create', '--user', 'nobody', '--name', 'x', '--expires-in-days', d]),
+        fc.tuple(arg, arg).map(([a, b]) => ['aggregate', '--from', a, '--to', b]),
+        fc.tuple(arg).map(([n]) => ['instances', 'test', n]),
+        fc.tuple(arg).map(([n]) => ['instances', 'sync', '--instance', n]),
+      );
+      await fc.assert(
+        fc.asyncProperty(cases, async (args) => {
+          const before = await state();
+          const r = await cli(args);
+          counts.cli++;
+          if (r.code === 0) return; // e.g. an aggregate over a valid range, or a user that happened to be valid
+          assert.equal(r.code, 1, `${JSON.stringify(args)}: exit ${r.code}`);
+          assert.match(r.err, /^(whalefall: |error: )\S/, `${JSON.stringify(args)}: ${r.err}`);
+          assert.doesNotMatch(r.err, /\n\s+at |TypeError|ReferenceError|SqliteError|\(\w*Error\)/, `${JSON.stringify(args)}: ${r.err}`);
+          assert.equal(await state(), before, `${JSON.stringify(args)}: refused but the store changed`);
+        }),
+        { numRuns: 60, seed: 7 },
+      );
+    } finally {
+      console.log = saved.log;
+      process.env = saved.env;
+      process.exitCode = saved.exitCode;
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('prints the count', () => {
+    console.log(
+      `bad input: ${counts.requests} requests (${counts.accepted} accepted, ${counts.refused} refused with 4xx, 0 5xx) over ${Object.keys(TARGETS).length} write routes, ` +
+        `${counts.raw} of them raw non-JSON bodies; ${counts.cli} hostile CLI invocations`,
+    );
+  });
+});
