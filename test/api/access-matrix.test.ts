@@ -6,6 +6,9 @@
  *   - cookie session with its X-CSRFToken header,
  *   - bearer token,
  *   - for writes also: cookie session WITHOUT the CSRF header (must be 403).
+ *   - a revoked bearer token (401 everywhere but /metrics, which reads its own token),
+ *   - an expired cookie session (the caller is anonymous: 401 unless public).
+ * The table must also equal each route's own `config.access` (app.routeTable).
  * Below the route's role: 401 when anonymous, 403 when logged in. At or above:
  * the status the handler gives for a real request (real ids, valid bodies),
  * never 401/403.
@@ -15,6 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Access } from '../../src/http/access.js';
 import { newTestApp, newTestContext, type Caller, type TestApp, type TestContext } from '../helpers/context.js';
 import { closedPort } from '../helpers/targets.js';
+import { sha256 } from '../../src/lib/crypto.js';
 
 type Role = Caller['role'];
 type Method = 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -88,7 +92,7 @@ const LISTED = Object.keys(ACCESS) as Listed[];
 const ROLES: Role[] = ['anonymous', 'viewer', 'operator', 'admin'];
 const RANK: Record<Role, number> = { anonymous: 0, viewer: 1, operator: 2, admin: 3 };
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
-type Mode = 'cookie+csrf' | 'cookie-no-csrf' | 'bearer';
+type Mode = 'cookie+csrf' | 'cookie-no-csrf' | 'bearer' | 'revoked-bearer' | 'expired-session';
 
 function isDocs(path: string): boolean {
   return path === '/docs' || path.startsWith('/docs/');
@@ -143,6 +147,8 @@ describe('access matrix [sqlite]', () => {
   let sessionId: string;
   const batchSessions: string[] = [];
   const freshPasswords = {} as Record<Exclude<Role, 'anonymous'>, string>;
+  /** Per role: a bearer token that was revoked, and a cookie session (with its CSRF token) that expired. */
+  const dead = {} as Record<Exclude<Role, 'anonymous'>, { revokedBearer: string; expired: { cookie: string; csrf: string } }>;
   const checks = { count: 0 };
 
   const actor = { userId: null, username: 'test' };
@@ -254,6 +260,15 @@ describe('access matrix [sqlite]', () => {
       await ctx.auth.createUser({ username: `fresh-${role}`, password: freshPasswords[role], role }, actor);
     }
     targetUserId = (await ctx.auth.createUser({ username: 'matrix-target', password: 'Password-123', role: 'viewer' }, actor)).id;
+    for (const role of ['viewer', 'operator', 'admin'] as const) {
+      const t = await ctx.auth.createToken(userIds[role], { name: `revoked-${role}` }, actor);
+      await ctx.auth.revokeToken(t.id, actor);
+      const expired = await freshSession(role);
+      const sid = sha256(expired.cookie.slice('wf_session='.length));
+      const n = await ctx.store.db.updateTable('web_sessions').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('id', '=', sid).executeTakeFirst();
+      assert.equal(Number(n.numUpdatedRows), 1);
+      dead[role] = { revokedBearer: t.token, expired };
+    }
     deadPort = await closedPort();
     credentialId = await newCredential();
     instanceId = await newInstance();
@@ -304,6 +319,12 @@ describe('access matrix [sqlite]', () => {
       const [method, url] = key.split(' ') as [Method, string];
       assert.ok(app.hasRoute({ method, url }), `hasRoute(${key})`);
     }
+    // The spec agrees with the code: each route's own config.access is the rule listed here.
+    const disagree = app.routeTable
+      .filter((r) => !isDocs(r.url) && r.method !== 'HEAD')
+      .filter((r) => ACCESS[`${r.method} ${r.url}` as Listed] !== r.access)
+      .map((r) => `${r.method} ${r.url}: route says ${r.access}, table says ${ACCESS[`${r.method} ${r.url}` as Listed]}`);
+    assert.deepEqual(disagree, [], disagree.join('\n'));
     const spec = app.swagger() as { paths: Record<string, Record<string, unknown>> };
     const documented = Object.entries(spec.paths).flatMap(([p, ms]) => Object.keys(ms).map((m) => `${m.toUpperCase()} ${p.replace(/\{(\w+)\}/g, ':$1')}`));
     const undocumentedInTable = documented.filter((r) => !listed.has(r));
@@ -321,7 +342,7 @@ describe('access matrix [sqlite]', () => {
       const rule: Access = ACCESS[ruleKey];
       const needed = rule === 'public' ? 0 : RANK[rule];
       const write = !SAFE.has(method);
-      const modes: Mode[] = write ? ['cookie+csrf', 'cookie-no-csrf', 'bearer'] : ['cookie+csrf', 'bearer'];
+      const modes: Mode[] = write ? ['cookie+csrf', 'cookie-no-csrf', 'bearer', 'revoked-bearer', 'expired-session'] : ['cookie+csrf', 'bearer', 'revoked-bearer', 'expired-session'];
       const failures: string[] = [];
       for (const role of ROLES) {
         for (const mode of modes) {
@@ -330,6 +351,8 @@ describe('access matrix [sqlite]', () => {
           let headers: Record<string, string> = {};
           if (role !== 'anonymous') {
             if (mode === 'bearer') headers = { authorization: `Bearer ${callers[role].bearer}` };
+            else if (mode === 'revoked-bearer') headers = { authorization: `Bearer ${dead[role].revokedBearer}` };
+            else if (mode === 'expired-session') headers = { cookie: dead[role].expired.cookie, ...(write ? { 'x-csrftoken': dead[role].expired.csrf } : {}) };
             else if (p.freshSession) {
               const s = await freshSession(role);
               headers = { cookie: s.cookie, ...(mode === 'cookie+csrf' ? { 'x-csrftoken': s.csrf } : {}) };
@@ -338,8 +361,11 @@ describe('access matrix [sqlite]', () => {
           const res = await app.inject({ method, url: p.url, headers, ...(p.payload === undefined ? {} : { payload: p.payload as object }) });
           checks.count++;
           let expected: number;
-          if (rule === 'public') expected = p.expect;
-          else if (role === 'anonymous') expected = 401;
+          // A bearer token, once presented, must be valid (only /metrics reads its own token, not the user's).
+          if (role !== 'anonymous' && mode === 'revoked-bearer' && pattern !== '/metrics') expected = 401;
+          // An expired session is no session: the caller is anonymous.
+          else if (rule === 'public') expected = p.expect;
+          else if (role === 'anonymous' || mode === 'expired-session') expected = 401;
           else if (write && mode === 'cookie-no-csrf') expected = 403;
           else if (RANK[role] < needed) expected = 403;
           else expected = p.expect;
@@ -364,8 +390,8 @@ describe('access matrix [sqlite]', () => {
     const table = Object.keys(ACCESS).length;
     // The test runner shows this as `# access matrix: …`.
     console.log(
-      `access matrix: ${routes} routes × ${ROLES.length} roles × 2–3 modes = ${checks.count} checks ` +
-        `(${table} table routes + ${routes - table} HEAD mirrors; modes cookie+CSRF and bearer, plus cookie without CSRF on the ${writes} write routes)`,
+      `access matrix: ${routes} routes × ${ROLES.length} roles × 4–5 modes = ${checks.count} checks ` +
+        `(${table} table routes + ${routes - table} HEAD mirrors; modes cookie+CSRF, bearer, revoked bearer, expired session, plus cookie without CSRF on the ${writes} write routes)`,
     );
   });
 
