@@ -39,6 +39,10 @@ export interface Config {
   metricsDatabasesPerInstance: number;
   /** Databases below this size get no series. */
   metricsMinDatabaseBytes: number;
+  /** Failed logins in a row that lock an account (0: never lock). */
+  loginLockoutAttempts: number;
+  /** How long a locked account stays locked. */
+  loginLockoutMinutes: number;
 }
 
 export class ConfigError extends Error {}
@@ -116,5 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: env.WHALEFALL_METRICS_TOKEN || undefined,
     metricsDatabasesPerInstance: int(env, 'WHALEFALL_METRICS_DATABASES_PER_INSTANCE', 50, 0, 10_000),
     metricsMinDatabaseBytes: int(env, 'WHALEFALL_METRICS_MIN_DATABASE_BYTES', 0, 0, Number.MAX_SAFE_INTEGER),
+    loginLockoutAttempts: int(env, 'WHALEFALL_LOGIN_LOCKOUT_ATTEMPTS', 10, 0, 1000),
+    loginLockoutMinutes: int(env, 'WHALEFALL_LOGIN_LOCKOUT_MINUTES', 15, 1, 24 * 60),
   };
 }

@@ -114,7 +114,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const audit = new AuditService(repos.audit, clock);
   const credentials = new CredentialsService(repos.credentials, repos.instances, keys, clock, audit);
   const instances = new InstancesService(repos.instances, credentials, clock, audit);
-  const auth = new AuthService(repos.users, clock, audit, config.sessionTtlHours);
+  const auth = new AuthService(repos.users, clock, audit, config.sessionTtlHours, { attempts: config.loginLockoutAttempts, minutes: config.loginLockoutMinutes });
   const settings = new SettingsService(repos.settings, config, clock, audit);
   let queue: PgBossQueue | undefined;
   if (config.queue === 'pg-boss') {

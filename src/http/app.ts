@@ -110,7 +110,13 @@ export async function buildApp(ctx: Context) {
       security: [{ bearer: [] }, { cookie: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' }, staticCSP: true });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { docExpansion: 'list' },
+    staticCSP: true,
+    // swagger-ui's own CSP allows framing by the same origin: no page of Whalefall may be framed.
+    transformStaticCSP: (header) => header.replace(/frame-ancestors [^;]*/, "frame-ancestors 'none'"),
+  });
 
   // Who is calling: a bearer token, else the session cookie.
   app.addHook('onRequest', async (req) => {

@@ -67,6 +67,44 @@ export function loadKeyRing(dataDir: string, secretKey: string | undefined): Key
   return { currentId: [...keys.keys()].at(-1)!, keys };
 }
 
+/**
+ * `whalefall keys rotate`: a new random key appended to `<dataDir>/secret.key`
+ * becomes the current key of the ring; the older lines stay and still decrypt
+ * until removed. With WHALEFALL_SECRET_KEY set the current key comes from the
+ * environment, so rotation is refused: change the variable instead (and keep
+ * the old key as a line of secret.key until the credentials are re-encrypted).
+ */
+export function addKey(dataDir: string, ring: KeyRing, secretKeyFromEnv: boolean): string {
+  if (secretKeyFromEnv) {
+    throw new SecretKeyError(
+      'WHALEFALL_SECRET_KEY 已设置，无法自动轮换 (the key comes from WHALEFALL_SECRET_KEY: set a new value there and keep the old one as a line of secret.key, then run keys rotate again)',
+    );
+  }
+  const k = crypto.randomBytes(32);
+  const file = path.join(dataDir, 'secret.key');
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.appendFileSync(file, k.toString('base64') + '\n', { mode: 0o600 });
+  const id = keyId(k);
+  ring.keys.delete(id); // keep the map's order = the file's order
+  ring.keys.set(id, k);
+  ring.currentId = id;
+  return id;
+}
+
+/** Remove a key line from `<dataDir>/secret.key` (never the current key). */
+export function removeKey(dataDir: string, ring: KeyRing, id: string): void {
+  if (id === ring.currentId) throw new SecretKeyError(`密钥 ${id} 是当前密钥，不能删除 (the current key cannot be removed)`);
+  if (!ring.keys.has(id)) throw new SecretKeyError(`密钥 ${id} 不存在 (no such key)`);
+  const file = path.join(dataDir, 'secret.key');
+  const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()) : [];
+  const kept = lines.filter((l) => keyId(Buffer.from(l.trim(), 'base64')) !== id);
+  if (kept.length === lines.length) throw new SecretKeyError(`密钥 ${id} 不在 ${file} 中 (the key is not in the key file)`);
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, kept.map((l) => l.trim() + '\n').join(''), { mode: 0o600 });
+  fs.renameSync(tmp, file);
+  ring.keys.delete(id);
+}
+
 export function encryptSecret(ring: KeyRing, plaintext: string): { value: string; keyId: string } {
   const key = ring.keys.get(ring.currentId)!;
   const iv = crypto.randomBytes(12);

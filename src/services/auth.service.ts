@@ -60,6 +60,8 @@ export class AuthService {
     private readonly clock: Clock,
     private readonly audit: AuditService,
     private readonly sessionTtlHours: number,
+    /** Lock an account for `minutes` after `attempts` failed logins in a row (attempts 0: never). */
+    private readonly lockout: { attempts: number; minutes: number } = { attempts: 10, minutes: 15 },
   ) {}
 
   private now(): string {
@@ -97,7 +99,11 @@ export class AuthService {
     const u = await this.users.get(userId);
     if (!u) throw new AppError('not_found', `用户 ${userId} 不存在 (user not found)`);
     const patch: Parameters<UsersRepository['update']>[1] = { updated_at: this.now() };
-    if (input.password !== undefined) patch.password_hash = await hashPassword(newPassword(input.password));
+    if (input.password !== undefined) {
+      patch.password_hash = await hashPassword(newPassword(input.password));
+      patch.failed_logins = 0; // a new password also lifts a lockout
+      patch.locked_until = null;
+    }
     if (input.role !== undefined) patch.role = oneOf('role', input.role, ROLES);
     if (input.is_active !== undefined) {
       if (typeof input.is_active !== 'boolean') fail('is_active', '必须是 true 或 false (a boolean)');
@@ -108,7 +114,7 @@ export class AuthService {
     if (patch.password_hash || patch.is_active === 0 || (patch.role && patch.role !== u.role)) {
       await this.users.deleteSessionsOfUser(userId); // credentials or rights changed: log in again
     }
-    const changed = Object.keys(patch).filter((k) => k !== 'updated_at').map((k) => (k === 'password_hash' ? 'password' : k));
+    const changed = Object.keys(patch).filter((k) => !['updated_at', 'failed_logins', 'locked_until'].includes(k)).map((k) => (k === 'password_hash' ? 'password' : k));
     await this.audit.record(actor, { action: 'user.update', targetType: 'user', targetId: userId, details: { changed } });
     return toPublicUser(updated!);
   }
@@ -126,10 +132,26 @@ export class AuthService {
     }
     const u = await this.users.getByUsername(usernameIn);
     const ok = u ? await verifyPassword(passwordIn, u.password_hash) : await verifyPassword(passwordIn, await (dummyHash ??= hashPassword('x')));
+    const nowIso = this.now();
+    // A locked account stays locked until its time is up, even for the right password.
+    if (u && u.locked_until && u.locked_until > nowIso) {
+      await this.audit.record({ userId: null, username: usernameIn.slice(0, 64), sourceIp }, { action: 'auth.login_locked' });
+      throw new AppError('unauthorized', `账户已被锁定，请于 ${u.locked_until} 后再试或联系管理员 (account locked after repeated failed logins)`, 'account_locked');
+    }
     if (!u || !ok || u.is_active !== 1) {
       await this.audit.record({ userId: null, username: usernameIn.slice(0, 64), sourceIp }, { action: 'auth.login_failed' });
+      if (u && !ok && this.lockout.attempts > 0) {
+        const failed = await this.users.addFailedLogin(u.id);
+        if (failed >= this.lockout.attempts) {
+          const until = new Date(this.clock.now().getTime() + this.lockout.minutes * 60_000).toISOString();
+          await this.users.update(u.id, { failed_logins: 0, locked_until: until, updated_at: nowIso });
+          await this.users.deleteSessionsOfUser(u.id);
+          await this.audit.record({ userId: null, username: u.username, sourceIp }, { action: 'auth.locked', targetType: 'user', targetId: u.id, details: { failed_logins: failed, locked_until: until } });
+        }
+      }
       throw new AppError('unauthorized', '用户名或密码错误 (wrong username or password)');
     }
+    if (u.failed_logins !== 0 || u.locked_until) await this.users.update(u.id, { failed_logins: 0, locked_until: null, updated_at: nowIso });
     const token = randomToken();
     const csrf = randomToken();
     const now = this.clock.now();

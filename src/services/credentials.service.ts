@@ -126,6 +126,29 @@ export class CredentialsService {
     return { username: c.username, password: decryptSecret(this.keys, c.password_enc) };
   }
 
+  /**
+   * Re-encrypt every credential still under an older key with the current key
+   * (after `addKey`), in one transaction. Returns how many were rewritten.
+   */
+  async reencryptAll(actor: Actor): Promise<{ key_id: string; reencrypted: number }> {
+    const current = this.keys.currentId;
+    const n = await this.repo.reencryptAll((row) => {
+      if (row.key_id === current && row.password_enc.startsWith(`v1:${current}:`)) return undefined;
+      const enc = encryptSecret(this.keys, decryptSecret(this.keys, row.password_enc));
+      return { password_enc: enc.value, key_id: enc.keyId };
+    }, this.clock.now().toISOString());
+    await this.audit.record(actor, { action: 'credential.reencrypt', targetType: 'key', targetId: current, details: { reencrypted: n } });
+    return { key_id: current, reencrypted: n };
+  }
+
+  /** Key ids of the ring (current first) and how many credentials each encrypts. */
+  async keyUsage(): Promise<{ key_id: string; current: boolean; credentials: number }[]> {
+    const used = new Map((await this.repo.countByKey()).map((r) => [r.key_id, r.n]));
+    const ids = [this.keys.currentId, ...[...this.keys.keys.keys()].filter((k) => k !== this.keys.currentId)];
+    for (const k of used.keys()) if (!ids.includes(k)) ids.push(k); // a key the store needs but the ring lacks
+    return ids.map((k) => ({ key_id: k, current: k === this.keys.currentId, credentials: used.get(k) ?? 0 }));
+  }
+
   async findByName(name: string): Promise<PublicCredential | undefined> {
     const c = await this.repo.getByName(name);
     return c ? toPublic(c) : undefined;

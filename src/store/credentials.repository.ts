@@ -23,4 +23,22 @@ export class CredentialsRepository {
     const r = await this.db.deleteFrom('credentials').where('id', '=', id).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
   }
+
+  /** Rewrite every password in one transaction: all re-encrypted, or none. */
+  async reencryptAll(reencrypt: (row: CredentialRow) => { password_enc: string; key_id: string } | undefined, now: string): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      let n = 0;
+      for (const row of await trx.selectFrom('credentials').selectAll().orderBy('id').execute()) {
+        const next = reencrypt(row);
+        if (!next) continue;
+        await trx.updateTable('credentials').set({ ...next, updated_at: now }).where('id', '=', row.id).execute();
+        n++;
+      }
+      return n;
+    });
+  }
+  async countByKey(): Promise<{ key_id: string; n: number }[]> {
+    const rows = await this.db.selectFrom('credentials').select(['key_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('key_id').execute();
+    return rows.map((r) => ({ key_id: r.key_id, n: Number(r.n) }));
+  }
 }

@@ -22,6 +22,9 @@ export interface UsersTable {
   locale: string | null;
   created_at: Ts;
   updated_at: Ts;
+  /** 0008_security: failed logins in a row, and the end of a lockout. */
+  failed_logins: ColumnType<number, number | undefined, number>;
+  locked_until: Ts | null;
 }
 
 export interface ApiTokensTable {

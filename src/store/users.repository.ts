@@ -25,8 +25,14 @@ export class UsersRepository {
       .returningAll()
       .executeTakeFirstOrThrow();
   }
-  async update(id: number, patch: Partial<Pick<UserRow, 'password_hash' | 'role' | 'is_active' | 'locale'>> & { updated_at: string }) {
+  async update(id: number, patch: Partial<Pick<UserRow, 'password_hash' | 'role' | 'is_active' | 'locale' | 'failed_logins' | 'locked_until'>> & { updated_at: string }) {
     return this.db.updateTable('users').set(patch).where('id', '=', id).returningAll().executeTakeFirst();
+  }
+
+  /** One more failed login; returns the new count (atomic: concurrent failures all count). */
+  async addFailedLogin(id: number): Promise<number> {
+    const r = await this.db.updateTable('users').set((eb) => ({ failed_logins: eb('failed_logins', '+', 1) })).where('id', '=', id).returning('failed_logins').executeTakeFirstOrThrow();
+    return Number(r.failed_logins);
   }
 
   // --- web sessions
