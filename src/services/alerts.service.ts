@@ -20,7 +20,7 @@ import type { InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow } from '../store/schema.js';
 import type { AlertDeliveryService } from './alert-delivery.service.js';
 import { CHANNEL_TYPES, maskUrl, type ChannelType } from './alert-delivery.service.js';
-import type { Actor, AuditService } from './audit.service.js';
+import { diff, type Actor, type AuditService } from './audit.service.js';
 import type { SyncEvents } from './capacity-sync.service.js';
 import { bool, fail, integer, oneOf, requiredText, text } from './validate.js';
 
@@ -262,7 +262,7 @@ export class AlertsService {
     if (row.is_active === 0 || redefined) {
       for (const ev of await this.d.repo.openEvents(id)) await this.d.repo.resolve(ev.id, now, []);
     }
-    await this.d.audit.record(actor, { action: 'alert_rule.update', targetType: 'alert_rule', targetId: id, details: { fields: Object.keys(patch) } });
+    await this.d.audit.record(actor, { action: 'alert_rule.update', targetType: 'alert_rule', targetId: id, details: { changed: diff(toRule(cur) as unknown as Record<string, unknown>, toRule(row) as unknown as Record<string, unknown>) } });
     return toRule(row);
   }
 

@@ -14,6 +14,19 @@ export function withoutSecrets(details: unknown): unknown {
   return details;
 }
 
+/**
+ * What a write changed: `{ field: { from, to } }` for every field whose value
+ * differs (compared as JSON; `updated_at` left out). Secret fields are then hidden by `record`.
+ */
+export function diff(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, { from: unknown; to: unknown }> {
+  const out: Record<string, { from: unknown; to: unknown }> = {};
+  for (const k of Object.keys(after)) {
+    if (k === 'updated_at') continue; // bookkeeping, the entry has its own time
+    if (JSON.stringify(before[k] ?? null) !== JSON.stringify(after[k] ?? null)) out[k] = { from: before[k] ?? null, to: after[k] ?? null };
+  }
+  return out;
+}
+
 /** Who did what: every write of the API and the CLI goes through here. */
 export interface Actor {
   userId: number | null;

@@ -8,7 +8,7 @@ import { generatePassword, hashPassword, randomToken, sha256, verifyPassword } f
 import { AppError } from '../lib/errors.js';
 import type { UsersRepository } from '../store/users.repository.js';
 import type { UserRow } from '../store/schema.js';
-import type { Actor, AuditService } from './audit.service.js';
+import { diff, type Actor, type AuditService } from './audit.service.js';
 import { fail, integer, oneOf, requiredText } from './validate.js';
 
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
@@ -114,7 +114,8 @@ export class AuthService {
     if (patch.password_hash || patch.is_active === 0 || (patch.role && patch.role !== u.role)) {
       await this.users.deleteSessionsOfUser(userId); // credentials or rights changed: log in again
     }
-    const changed = Object.keys(patch).filter((k) => !['updated_at', 'failed_logins', 'locked_until'].includes(k)).map((k) => (k === 'password_hash' ? 'password' : k));
+    const { password_hash, failed_logins: _f, locked_until: _l, updated_at: _u, ...plain } = patch;
+    const changed = { ...diff(u, plain), ...(password_hash !== undefined ? { password: '***' } : {}) };
     await this.audit.record(actor, { action: 'user.update', targetType: 'user', targetId: userId, details: { changed } });
     return toPublicUser(updated!);
   }
@@ -162,8 +163,9 @@ export class AuthService {
     return { token, csrfToken: csrf, expiresAt: expires, user: toPublicUser(u) };
   }
 
-  async logout(p: Principal): Promise<void> {
+  async logout(p: Principal, sourceIp: string | null = null): Promise<void> {
     if (p.sessionId) await this.users.deleteSession(p.sessionId);
+    await this.audit.record({ userId: p.id, username: p.username, sourceIp }, { action: 'auth.logout', details: { via: p.via } });
   }
 
   async fromSessionCookie(token: string): Promise<Principal | undefined> {

@@ -9,7 +9,7 @@ import { AppError } from '../lib/errors.js';
 import type { CredentialsRepository } from '../store/credentials.repository.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { CredentialRow } from '../store/schema.js';
-import type { Actor, AuditService } from './audit.service.js';
+import { diff, type Actor, type AuditService } from './audit.service.js';
 import { fail, oneOf, requiredText } from './validate.js';
 
 export interface PublicCredential {
@@ -101,7 +101,9 @@ export class CredentialsService {
     }
     const now = this.clock.now().toISOString();
     const row = await this.repo.update(id, { ...patch, updated_at: now });
-    const changed = Object.keys(patch).map((k) => (k === 'password_enc' ? 'password' : k)).filter((k) => k !== 'key_id');
+    // The password's values never reach the audit: only that it changed (and `record` hides the key anyway).
+    const { password_enc, key_id: _keyId, ...plain } = patch;
+    const changed = { ...diff(current, plain), ...(password_enc !== undefined ? { password: '***' } : {}) };
     await this.audit.record(actor, { action: 'credential.update', targetType: 'credential', targetId: id, details: { changed } });
     return toPublic(row!);
   }

@@ -6,7 +6,7 @@ import { AppError } from '../lib/errors.js';
 import { bytesToMb } from '../lib/sizes.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow } from '../store/schema.js';
-import type { Actor, AuditService } from './audit.service.js';
+import { diff, type Actor, type AuditService } from './audit.service.js';
 import type { CredentialsService } from './credentials.service.js';
 import { bool, fail, integer, oneOf, requiredText, text } from './validate.js';
 
@@ -210,7 +210,7 @@ export class InstancesService {
     if (engine.needsDatabaseName && !dbName) fail('database_name', `${engine.label} 需要服务名/数据库名 (required for ${engine.label})`);
     if (Object.keys(patch).length === 0) return toPublicInstance(current);
     const updated = await this.repo.update(id, { ...patch, updated_at: this.clock.now().toISOString() });
-    await this.audit.record(actor, { action: 'instance.update', targetType: 'instance', targetId: id, details: { changed: patch } });
+    await this.audit.record(actor, { action: 'instance.update', targetType: 'instance', targetId: id, details: { changed: diff(current, patch) } });
     return toPublicInstance(updated!);
   }
 

@@ -8,7 +8,7 @@ import type { Config } from '../config.js';
 import { DB_TYPES, type DbType } from '../engines/engine.js';
 import type { Clock } from '../lib/clock.js';
 import type { SettingsRepository } from '../store/settings.repository.js';
-import type { Actor, AuditService } from './audit.service.js';
+import { diff, type Actor, type AuditService } from './audit.service.js';
 import { exclusionPatterns } from './instances.service.js';
 import { bool, fail, integer } from './validate.js';
 
@@ -109,8 +109,11 @@ export class SettingsService {
       clean[key] = value === null ? null : VALIDATORS[key as keyof EffectiveSettings](value);
     }
     if (Object.keys(clean).length === 0) fail('body', '没有要修改的设置 (nothing to change)');
+    const before = (await this.effective()) as unknown as Record<string, unknown>;
     await this.repo.set(clean, this.clock.now().toISOString(), actor.username);
-    await this.audit.record(actor, { action: 'settings.update', targetType: 'settings', details: clean });
+    const after = (await this.effective()) as unknown as Record<string, unknown>;
+    const keys = Object.fromEntries(Object.keys(clean).map((k) => [k, after[k]]));
+    await this.audit.record(actor, { action: 'settings.update', targetType: 'settings', details: { changed: diff(before, keys), requested: clean } });
     return this.effective();
   }
 }

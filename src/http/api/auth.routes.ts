@@ -29,7 +29,7 @@ export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
   );
 
   app.post('/api/auth/logout', { config: { access: 'viewer' }, schema: { tags: ['auth'], summary: 'End the cookie session' } }, async (req, reply) => {
-    await ctx.auth.logout(req.principal!);
+    await ctx.auth.logout(req.principal!, req.ip);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return ok(null, '已退出登录');
   });
