@@ -81,8 +81,21 @@ const ACCESS = {
   'GET /api/sync-sessions/:id': 'viewer',
   'GET /api/settings': 'admin',
   'PATCH /api/settings': 'admin',
+  'PATCH /api/auth/me': 'viewer',
+  // Web pages (src/web): anonymous page requests are redirected to /login (see PAGES).
+  'GET /static/app/:file': 'public',
+  'GET /static/app/chunks/:file': 'public',
+  'GET /static/css/:file': 'public',
+  'GET /static/vendor/bootstrap/:dir/:file': 'public',
+  'GET /static/vendor/fontawesome/:dir/:file': 'public',
+  'GET /': 'public',
+  'GET /login': 'public',
+  'GET /instances': 'viewer',
+  'GET /instances/:id': 'viewer',
 } as const satisfies Record<RouteKey, Access>;
 type Listed = keyof typeof ACCESS;
+/** Page routes answer an anonymous caller with a redirect to /login (302), not a JSON 401. */
+const PAGES = new Set<string>(['GET /instances', 'GET /instances/:id']);
 const LISTED = Object.keys(ACCESS) as Listed[];
 
 const ROLES: Role[] = ['anonymous', 'viewer', 'operator', 'admin'];
@@ -239,6 +252,16 @@ describe('access matrix [sqlite]', () => {
     'GET /api/settings': async () => ({ url: '/api/settings', expect: 200 }),
     // null resets a setting to its default (bodies are not type-coerced).
     'PATCH /api/settings': async () => ({ url: '/api/settings', payload: { sync_concurrency: null }, expect: 200 }),
+    'PATCH /api/auth/me': async () => ({ url: '/api/auth/me', payload: { locale: 'zh-CN' }, expect: 200 }),
+    'GET /static/app/:file': async () => ({ url: '/static/app/login.page.js', expect: 200 }),
+    'GET /static/app/chunks/:file': async () => ({ url: '/static/app/chunks/missing.js', expect: 404 }),
+    'GET /static/css/:file': async () => ({ url: '/static/css/app.css', expect: 200 }),
+    'GET /static/vendor/bootstrap/:dir/:file': async () => ({ url: '/static/vendor/bootstrap/css/bootstrap.min.css', expect: 200 }),
+    'GET /static/vendor/fontawesome/:dir/:file': async () => ({ url: '/static/vendor/fontawesome/webfonts/fa-solid-900.woff2', expect: 200 }),
+    'GET /': async () => ({ url: '/', expect: 302 }),
+    'GET /login': async () => ({ url: '/login', expect: 200, check: (body) => assert.match(body, /wf-login-form/) }),
+    'GET /instances': async () => ({ url: '/instances', expect: 200, check: (body) => assert.match(body, /id="wf-logout"/) }),
+    'GET /instances/:id': async () => ({ url: `/instances/${instanceId}`, expect: 200 }),
   };
 
   before(async () => {
@@ -339,13 +362,13 @@ describe('access matrix [sqlite]', () => {
           checks.count++;
           let expected: number;
           if (rule === 'public') expected = p.expect;
-          else if (role === 'anonymous') expected = 401;
+          else if (role === 'anonymous') expected = PAGES.has(ruleKey) ? 302 : 401;
           else if (write && mode === 'cookie-no-csrf') expected = 403;
           else if (RANK[role] < needed) expected = 403;
           else expected = p.expect;
           const ok = res.statusCode === expected;
           if (!ok) failures.push(`${role} via ${mode}: expected ${expected}, got ${res.statusCode} ${res.body.slice(0, 200)}`);
-          else if (expected !== 401 && expected !== 403 && method !== 'HEAD' && p.check) {
+          else if (expected !== 401 && expected !== 403 && expected !== 302 && method !== 'HEAD' && p.check) {
             try {
               p.check(res.body);
             } catch (err) {

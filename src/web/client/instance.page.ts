@@ -1,0 +1,2 @@
+/** The instance detail page. */
+import './ui.js';

@@ -1,0 +1,2 @@
+/** The instances page. */
+import './ui.js';
