@@ -82,6 +82,7 @@ const ACCESS = {
   'GET /api/settings': 'admin',
   'PATCH /api/settings': 'admin',
   'PATCH /api/auth/me': 'viewer',
+  'GET /api/instances/overview': 'viewer',
   // Web pages (src/web): anonymous page requests are redirected to /login (see PAGES).
   'GET /static/app/:file': 'public',
   'GET /static/app/chunks/:file': 'public',
@@ -252,6 +253,7 @@ describe('access matrix [sqlite]', () => {
     'GET /api/settings': async () => ({ url: '/api/settings', expect: 200 }),
     // null resets a setting to its default (bodies are not type-coerced).
     'PATCH /api/settings': async () => ({ url: '/api/settings', payload: { sync_concurrency: null }, expect: 200 }),
+    'GET /api/instances/overview': async () => ({ url: '/api/instances/overview?sort=change_7d_bytes&dir=desc&limit=5', expect: 200 }),
     'PATCH /api/auth/me': async () => ({ url: '/api/auth/me', payload: { locale: 'zh-CN' }, expect: 200 }),
     'GET /static/app/:file': async () => ({ url: '/static/app/login.page.js', expect: 200 }),
     'GET /static/app/chunks/:file': async () => ({ url: '/static/app/chunks/missing.js', expect: 404 }),

@@ -169,3 +169,25 @@ function initNavbar(): void {
 }
 
 initNavbar();
+
+interface BsModal {
+  show(): void;
+  hide(): void;
+}
+declare global {
+  interface Window {
+    bootstrap?: { Modal: { getOrCreateInstance(el: Element): BsModal }; Tab: { getOrCreateInstance(el: Element): { show(): void } } };
+  }
+}
+
+/** The Bootstrap modal of `el` (bootstrap.bundle.min.js is loaded before the page modules). */
+export function modal(el: Element): BsModal {
+  return window.bootstrap!.Modal.getOrCreateInstance(el);
+}
+
+/** A status badge for a sync status (completed / failed / running …), error text on hover. */
+export function syncBadge(status: string | null, error?: string | null): HTMLElement {
+  if (!status) return h('span', { class: 'badge text-bg-light border' }, t('instances.never_synced'));
+  const color: Record<string, string> = { completed: 'success', failed: 'danger', running: 'primary', pending: 'secondary', skipped: 'secondary', partial: 'warning', interrupted: 'warning' };
+  return h('span', { class: `badge text-bg-${color[status] ?? 'secondary'}`, title: error || null, 'data-wf-status': status }, t(`sync_status.${status}`));
+}
