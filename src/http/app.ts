@@ -12,9 +12,10 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Context } from '../context.js';
-import { AppError, type AppErrorKind } from '../lib/errors.js';
+import { AppError } from '../lib/errors.js';
 import { checkAccess, SESSION_COOKIE, type RouteRule } from './access.js';
 import { documentErrors } from './openapi.js';
+import { HTTP_STATUS } from './envelope.js';
 import { exportRoutes } from './api/export.routes.js';
 import { metricsRoutes } from './api/metrics.routes.js';
 import { statisticsRoutes } from './api/statistics.routes.js';
@@ -27,15 +28,7 @@ import { seedRoutes } from './api/seed.routes.js';
 import { settingsRoutes } from './api/settings.routes.js';
 import { syncRoutes } from './api/sync.routes.js';
 import { usersRoutes } from './api/users.routes.js';
-
-const STATUS: Record<AppErrorKind, number> = {
-  validation: 400,
-  sync_failed: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-};
+import { pageRoutes } from '../web/pages.routes.js';
 
 
 const AJV_OPTIONS = { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } as const;
@@ -140,7 +133,7 @@ export async function buildApp(ctx: Context) {
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (err instanceof AppError) {
-      return reply.status(STATUS[err.kind]).send({ success: false, error: err.message, error_code: err.code ?? err.kind, ...err.extra });
+      return reply.status(HTTP_STATUS[err.kind]).send({ success: false, error: err.message, error_code: err.code ?? err.kind, ...err.extra });
     }
     const fe = err as FastifyError;
     if (fe.validation) {
@@ -176,5 +169,6 @@ export async function buildApp(ctx: Context) {
   await app.register(exportRoutes(ctx));
   await app.register(statisticsRoutes(ctx));
   await app.register(alertsRoutes(ctx));
+  await app.register(pageRoutes(ctx));
   return app;
 }

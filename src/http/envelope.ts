@@ -1,5 +1,16 @@
 /** The seed's response envelope: `{success: true, data}` / `{success: false, error}`. */
 import { Type, type TUnsafe } from '@sinclair/typebox';
+import type { AppErrorKind } from '../lib/errors.js';
+
+/** The HTTP status of each kind of AppError (API envelope, pages and static files alike). */
+export const HTTP_STATUS: Record<AppErrorKind, number> = {
+  validation: 400,
+  sync_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+};
 
 export function ok<T>(data: T, message?: string) {
   return message === undefined ? { success: true as const, data } : { success: true as const, message, data };

@@ -3,7 +3,8 @@ import { addDays, isIsoDate, localDate, type Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
 import { bytesToMb } from '../lib/sizes.js';
 import type { CapacityRepository } from '../store/capacity.repository.js';
-import type { InstancesRepository } from '../store/instances.repository.js';
+import type { InstancesRepository, OverviewQuery } from '../store/instances.repository.js';
+import { toPublicInstance } from './instances.service.js';
 import type { SyncInstanceRecordRow, SyncSessionRow } from '../store/schema.js';
 import type { SyncRepository } from '../store/sync.repository.js';
 import { fail } from './validate.js';
@@ -93,6 +94,24 @@ export class CapacityService {
       to,
       points: rows.map((r) => ({ ...r, total_size_mb: bytesToMb(r.total_size_bytes) })),
     };
+  }
+
+  /**
+   * The instances page: one page of instances (filters, sort, paging on the
+   * server) with database count, total, 7-day change and last sync state,
+   * the total matching, and every tag in use.
+   */
+  async instanceOverview(q: Omit<OverviewQuery, 'since' | 'sort' | 'dir' | 'limit' | 'offset'> & Partial<Pick<OverviewQuery, 'sort' | 'dir' | 'limit' | 'offset'>>) {
+    const since = addDays(localDate(this.clock.now(), this.timeZone), -7);
+    const limit = q.limit ?? 50;
+    const offset = q.offset ?? 0;
+    const search = q.search?.trim() || undefined;
+    const [{ rows, total }, tags] = await Promise.all([
+      this.instances.overview({ ...q, search, sort: q.sort ?? 'name', dir: q.dir ?? 'asc', limit, offset, since }),
+      this.instances.allTags(),
+    ]);
+    const items = rows.map((r) => ({ ...toPublicInstance(r), change_7d_bytes: r.change_7d_bytes === null ? null : Number(r.change_7d_bytes) }));
+    return { items, total, limit, offset, change_since: since, tags };
   }
 
   async syncRecords(instanceId: number, limit: number) {

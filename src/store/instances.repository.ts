@@ -1,5 +1,30 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, InstanceRow, InstanceUpdate, NewInstance } from './schema.js';
+
+export const OVERVIEW_SORTS = ['name', 'db_type', 'host', 'is_active', 'database_count', 'total_size_bytes', 'change_7d_bytes', 'last_sync_at'] as const;
+export type OverviewSort = (typeof OVERVIEW_SORTS)[number];
+export const OVERVIEW_STATUSES = ['active', 'inactive', 'sync_failed', 'never_synced'] as const;
+
+export interface OverviewQuery {
+  dbType?: string;
+  status?: (typeof OVERVIEW_STATUSES)[number];
+  tag?: string;
+  search?: string;
+  ids?: number[];
+  sort: OverviewSort;
+  dir: 'asc' | 'desc';
+  limit: number;
+  offset: number;
+  /** First day of the change window (local date): the change is measured from the earliest total on or after it. */
+  since: string;
+}
+
+export type OverviewRow = InstanceRow & { baseline_bytes: number | null; change_7d_bytes: number | null };
+
+/** `%`, `_` and `\` taken literally in a LIKE pattern (ESCAPE '\'). */
+function likeLiteral(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
 
 export class InstancesRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -9,6 +34,47 @@ export class InstancesRepository {
     if (filter.dbType) q = q.where('db_type', '=', filter.dbType);
     if (filter.active !== undefined) q = q.where('is_active', '=', filter.active ? 1 : 0);
     return q.orderBy('name').execute();
+  }
+
+  /**
+   * The instances page in one query: filtered, sorted and paged on the server,
+   * with the 7-day change from instance_size_stats (a correlated subquery on
+   * its (instance_id, collected_date) unique index), plus the total count.
+   */
+  async overview(q: OverviewQuery): Promise<{ rows: OverviewRow[]; total: number }> {
+    const baseline = sql<number | null>`(select s.total_size_bytes from instance_size_stats s where s.instance_id = instances.id and s.collected_date >= ${q.since} order by s.collected_date asc limit 1)`;
+    let base = this.db.selectFrom('instances');
+    if (q.dbType) base = base.where('db_type', '=', q.dbType);
+    if (q.status === 'active') base = base.where('is_active', '=', 1);
+    if (q.status === 'inactive') base = base.where('is_active', '=', 0);
+    if (q.status === 'sync_failed') base = base.where('last_sync_status', '=', 'failed');
+    if (q.status === 'never_synced') base = base.where('last_sync_at', 'is', null);
+    if (q.ids) base = base.where('id', 'in', q.ids.length ? q.ids : [-1]);
+    if (q.tag) base = base.where(sql<boolean>`tags like ${`%${likeLiteral(JSON.stringify(q.tag))}%`} escape '\\'`);
+    if (q.search) {
+      const pattern = `%${likeLiteral(q.search.toLowerCase())}%`;
+      base = base.where(sql<boolean>`(lower(name) like ${pattern} escape '\\' or lower(host) like ${pattern} escape '\\' or lower(coalesce(description, '')) like ${pattern} escape '\\')`);
+    }
+    const [rows, count] = await Promise.all([
+      base
+        .selectAll()
+        .select(baseline.as('baseline_bytes'))
+        .select(sql<number | null>`total_size_bytes - ${baseline}`.as('change_7d_bytes'))
+        .orderBy(sql`${sql.ref(q.sort)} ${sql.raw(q.dir === 'desc' ? 'desc' : 'asc')} nulls last`)
+        .orderBy('name')
+        .orderBy('id')
+        .limit(q.limit)
+        .offset(q.offset)
+        .execute(),
+      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows: rows as OverviewRow[], total: Number(count.n) };
+  }
+
+  /** Every tag in use (for the filter), from the JSON arrays. */
+  async allTags(): Promise<string[]> {
+    const rows = await this.db.selectFrom('instances').select('tags').distinct().execute();
+    return [...new Set(rows.flatMap((r) => JSON.parse(r.tags) as string[]))].sort();
   }
 
   async get(id: number): Promise<InstanceRow | undefined> {

@@ -85,8 +85,24 @@ const ACCESS = {
   'GET /api/sync-sessions/:id': 'viewer',
   'GET /api/settings': 'admin',
   'PATCH /api/settings': 'admin',
+  'PATCH /api/auth/me': 'viewer',
+  'GET /api/instances/overview': 'viewer',
+  // Web pages (src/web): anonymous page requests are redirected to /login (see PAGES).
+  'GET /static/app/:file': 'public',
+  'GET /static/app/chunks/:file': 'public',
+  'GET /static/css/:file': 'public',
+  'GET /static/vendor/bootstrap/:dir/:file': 'public',
+  'GET /static/vendor/fontawesome/:dir/:file': 'public',
+  'GET /': 'public',
+  'GET /login': 'public',
+  'GET /instances': 'viewer',
+  'GET /instances/:id': 'viewer',
 } as const satisfies Record<RouteKey, Access>;
 type Listed = keyof typeof ACCESS;
+/** Page routes answer an anonymous caller with a redirect to /login (302), not a JSON 401. */
+const PAGES = new Set<string>(['GET /instances', 'GET /instances/:id']);
+/** Public pages: a revoked bearer token on them also leads to /login. */
+const LOGIN_PAGES = new Set<string>(['GET /', 'GET /login']);
 const LISTED = Object.keys(ACCESS) as Listed[];
 
 const ROLES: Role[] = ['anonymous', 'viewer', 'operator', 'admin'];
@@ -245,6 +261,17 @@ describe('access matrix [sqlite]', () => {
     'GET /api/settings': async () => ({ url: '/api/settings', expect: 200 }),
     // null resets a setting to its default (bodies are not type-coerced).
     'PATCH /api/settings': async () => ({ url: '/api/settings', payload: { sync_concurrency: null }, expect: 200 }),
+    'GET /api/instances/overview': async () => ({ url: '/api/instances/overview?sort=change_7d_bytes&dir=desc&limit=5', expect: 200 }),
+    'PATCH /api/auth/me': async () => ({ url: '/api/auth/me', payload: { locale: 'zh-CN' }, expect: 200 }),
+    'GET /static/app/:file': async () => ({ url: '/static/app/login.page.js', expect: 200 }),
+    'GET /static/app/chunks/:file': async () => ({ url: '/static/app/chunks/missing.js', expect: 404 }),
+    'GET /static/css/:file': async () => ({ url: '/static/css/app.css', expect: 200 }),
+    'GET /static/vendor/bootstrap/:dir/:file': async () => ({ url: '/static/vendor/bootstrap/css/bootstrap.min.css', expect: 200 }),
+    'GET /static/vendor/fontawesome/:dir/:file': async () => ({ url: '/static/vendor/fontawesome/webfonts/fa-solid-900.woff2', expect: 200 }),
+    'GET /': async () => ({ url: '/', expect: 302 }),
+    'GET /login': async () => ({ url: '/login', expect: 200, check: (body) => assert.match(body, /wf-login-form/) }),
+    'GET /instances': async () => ({ url: '/instances', expect: 200, check: (body) => assert.match(body, /id="wf-logout"/) }),
+    'GET /instances/:id': async () => ({ url: `/instances/${instanceId}`, expect: 200 }),
   };
 
   before(async () => {
@@ -362,16 +389,17 @@ describe('access matrix [sqlite]', () => {
           checks.count++;
           let expected: number;
           // A bearer token, once presented, must be valid (only /metrics reads its own token, not the user's).
-          if (role !== 'anonymous' && mode === 'revoked-bearer' && pattern !== '/metrics') expected = 401;
-          // An expired session is no session: the caller is anonymous.
+          // Pages answer it like any refusal of a page: back to /login.
+          if (role !== 'anonymous' && mode === 'revoked-bearer' && pattern !== '/metrics') expected = PAGES.has(ruleKey) || LOGIN_PAGES.has(ruleKey) ? 302 : 401;
+          // An expired session is no session: the caller is anonymous (a page redirects to /login).
           else if (rule === 'public') expected = p.expect;
-          else if (role === 'anonymous' || mode === 'expired-session') expected = 401;
+          else if (role === 'anonymous' || mode === 'expired-session') expected = PAGES.has(ruleKey) ? 302 : 401;
           else if (write && mode === 'cookie-no-csrf') expected = 403;
           else if (RANK[role] < needed) expected = 403;
           else expected = p.expect;
           const ok = res.statusCode === expected;
           if (!ok) failures.push(`${role} via ${mode}: expected ${expected}, got ${res.statusCode} ${res.body.slice(0, 200)}`);
-          else if (expected !== 401 && expected !== 403 && method !== 'HEAD' && p.check) {
+          else if (expected !== 401 && expected !== 403 && expected !== 302 && method !== 'HEAD' && p.check) {
             try {
               p.check(res.body);
             } catch (err) {

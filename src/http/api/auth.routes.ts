@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { actorOf, SESSION_COOKIE } from '../access.js';
-import { IdParams, ok } from '../envelope.js';
+import { IdParams, ok, StringEnum } from '../envelope.js';
 
 export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   app.post(
@@ -38,6 +38,22 @@ export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
     const p = req.principal!;
     return ok({ id: p.id, username: p.username, role: p.role, locale: p.locale, via: p.via, csrf_token: p.csrfToken ?? null });
   });
+
+  app.patch(
+    '/api/auth/me',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags: ['auth'],
+        summary: "Change the caller's own preferences (the UI language, remembered per user)",
+        body: Type.Object({ locale: StringEnum(['zh-CN', 'en']) }, { additionalProperties: false }),
+      },
+    },
+    async (req) => {
+      const u = await ctx.auth.updateUser(req.principal!.id, { locale: req.body.locale }, actorOf(req));
+      return ok({ id: u.id, username: u.username, role: u.role, locale: u.locale });
+    },
+  );
 
   // API tokens: anyone logged in manages their own; admins see everyone's.
   app.post(

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { DB_TYPES } from '../../engines/engine.js';
 import { engines } from '../../engines/registry.js';
+import { OVERVIEW_SORTS, OVERVIEW_STATUSES } from '../../store/instances.repository.js';
 import { actorOf } from '../access.js';
 import { IdParams, ok, StringEnum } from '../envelope.js';
 
@@ -45,6 +46,34 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
       schema: { ...base, summary: 'List instances (filter by db_type, is_active)', querystring: Type.Object({ db_type: Type.Optional(DbType), is_active: Type.Optional(Type.Boolean()) }, { additionalProperties: false }) },
     },
     async (req) => ok(await ctx.instances.list({ dbType: req.query.db_type, active: req.query.is_active })),
+  );
+  app.get(
+    '/api/instances/overview',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        ...base,
+        summary: 'The instances page: filtered, sorted, paged (data.items, data.total), with database count, total, 7-day change and last sync state; data.tags lists every tag',
+        querystring: Type.Object(
+          {
+            db_type: Type.Optional(DbType),
+            status: Type.Optional(StringEnum(OVERVIEW_STATUSES)),
+            tag: Type.Optional(Type.String({ maxLength: 64 })),
+            q: Type.Optional(Type.String({ maxLength: 200, description: 'text in name, host or description' })),
+            ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 500, description: 'only these instances' })),
+            sort: Type.Optional(StringEnum(OVERVIEW_SORTS)),
+            dir: Type.Optional(StringEnum(['asc', 'desc'] as const)),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+            offset: Type.Optional(Type.Integer({ minimum: 0 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      return ok(await ctx.capacity.instanceOverview({ dbType: q.db_type, status: q.status, tag: q.tag, search: q.q, ids: q.ids, sort: q.sort, dir: q.dir, limit: q.limit, offset: q.offset }));
+    },
   );
   app.post('/api/instances', { config: { access: 'admin' }, schema: { ...base, summary: 'Register an instance', body: CreateBody } }, async (req, reply) =>
     reply.status(201).send(ok(await ctx.instances.create(req.body, actorOf(req)))),

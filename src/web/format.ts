@@ -1,0 +1,58 @@
+/**
+ * Display formatting shared by the eta views and the client modules: dates
+ * and times in the user's locale and the configured time zone (WHALEFALL_TZ),
+ * sizes through the one formatter (src/lib/sizes.ts), signed changes.
+ */
+import { formatBytes } from '../lib/sizes.js';
+import type { Locale } from './i18n/index.js';
+
+export { formatBytes };
+
+const cache = new Map<string, Intl.DateTimeFormat>();
+function dtf(locale: Locale, timeZone: string, withTime: boolean): Intl.DateTimeFormat {
+  const key = `${locale}|${timeZone}|${withTime}`;
+  let f = cache.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale, {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      ...(withTime ? { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' as const } : {}),
+    });
+    cache.set(key, f);
+  }
+  return f;
+}
+
+/** ISO UTC timestamp → local date and time; null → '—'. */
+export function formatDateTime(iso: string | null | undefined, locale: Locale, timeZone: string): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : dtf(locale, timeZone, true).format(d);
+}
+
+/** 'YYYY-MM-DD' (already a local date) → shown as is in zh-CN, in the locale's order in English. */
+export function formatDate(date: string | null | undefined, locale: Locale): string {
+  if (!date) return '—';
+  if (locale === 'zh-CN') return date;
+  const d = new Date(`${date}T00:00:00Z`);
+  return Number.isNaN(d.getTime()) ? date : dtf(locale, 'UTC', false).format(d);
+}
+
+/** Bytes with a sign: "+1.50 MB", "-2.00 GB", "0 B"; null → '—'. */
+export function formatBytesChange(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined) return '—';
+  if (bytes === 0) return formatBytes(0);
+  return `${bytes > 0 ? '+' : '-'}${formatBytes(Math.abs(bytes))}`;
+}
+
+/** MB with two decimals, for the seed's "总容量 (MB)" and hover titles. */
+export function formatMb(bytes: number | null | undefined, locale: Locale): string {
+  if (bytes === null || bytes === undefined) return '—';
+  return `${(bytes / 1024 / 1024).toLocaleString(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 })} MB`;
+}
+
+export function formatNumber(n: number | null | undefined, locale: Locale): string {
+  return n === null || n === undefined ? '—' : n.toLocaleString(locale);
+}

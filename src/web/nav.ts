@@ -1,0 +1,19 @@
+/**
+ * The navbar: one line per page, in order. `role` hides the link from lesser
+ * roles (the page route still checks access itself).
+ */
+import type { Role } from '../services/auth.service.js';
+import type { MessageKey } from './i18n/index.js';
+
+export interface NavItem {
+  id: string;
+  href: string;
+  icon: string;
+  label: MessageKey;
+  role: Role;
+}
+
+export const NAV: NavItem[] = [
+  { id: 'instances', href: '/instances', icon: 'fas fa-server', label: 'nav.instances', role: 'viewer' },
+  { id: 'docs', href: '/docs', icon: 'fas fa-book', label: 'nav.api_docs', role: 'viewer' },
+];

@@ -1,0 +1,102 @@
+/**
+ * Server-rendered pages. Thin like the API routes: read through the same
+ * services, render an eta view, leave the rest to the page's client module
+ * (which calls the JSON API). Every page declares `config.access`; a page
+ * request without a session is redirected to /login, a refused one gets an
+ * error page with the server's message (never a JSON body).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import fastifyStatic from '@fastify/static';
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { Context } from '../context.js';
+import { AppError } from '../lib/errors.js';
+import { HTTP_STATUS } from '../http/envelope.js';
+import { DIST_DIR, ensureClientBuilt, REPO_ROOT } from './build.js';
+import { t } from './i18n/index.js';
+import { renderPage, requestLocale } from './render.js';
+import { instancePages } from './instances.pages.js';
+
+/**
+ * Static files, one route per folder (no wildcard: every URL shape is listed).
+ * Vendor files come straight from node_modules: no CDN, works offline.
+ */
+const STATIC: { url: string; root: string; file: RegExp; maxAgeMs: number }[] = [
+  { url: '/static/app/:file', root: DIST_DIR, file: /^[\w.-]+\.js$/, maxAgeMs: 0 },
+  { url: '/static/app/chunks/:file', root: path.join(DIST_DIR, 'chunks'), file: /^[\w.-]+\.js$/, maxAgeMs: 0 },
+  { url: '/static/css/:file', root: path.join(REPO_ROOT, 'src', 'web', 'static'), file: /^[\w.-]+\.css$/, maxAgeMs: 0 },
+  { url: '/static/vendor/bootstrap/:dir/:file', root: path.join(REPO_ROOT, 'node_modules', 'bootstrap', 'dist'), file: /^(css\/[\w.-]+\.css|js\/[\w.-]+\.js)$/, maxAgeMs: 86_400_000 },
+  { url: '/static/vendor/fontawesome/:dir/:file', root: path.join(REPO_ROOT, 'node_modules', '@fortawesome', 'fontawesome-free'), file: /^(css\/[\w.-]+\.css|webfonts\/[\w.-]+\.woff2)$/, maxAgeMs: 86_400_000 },
+];
+
+/** Only a local path may be a redirect target after login. */
+export function safeNext(next: unknown): string {
+  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/instances';
+}
+
+export const pageRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+  // Build (if stale) in the background; the bundle's routes wait for it. A failed build is logged and answered 500 there.
+  const built = ensureClientBuilt();
+  built.catch((err) => ctx.logger.error({ err }, 'client bundle build failed'));
+  await app.register(fastifyStatic, { root: DIST_DIR, serve: false });
+  const tz = ctx.config.timeZone;
+
+  // Page errors: log in first, or an error page in the user's language with the server's message.
+  app.setErrorHandler((err: FastifyError | AppError, req: FastifyRequest, reply: FastifyReply) => {
+    if (req.url.startsWith('/static/')) {
+      const status = err instanceof AppError ? HTTP_STATUS[err.kind] : (err as FastifyError).statusCode ?? 500;
+      return reply.status(status).type('text/plain; charset=utf-8').send(err.message);
+    }
+    if (err instanceof AppError && err.kind === 'unauthorized') {
+      return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 302);
+    }
+    const locale = requestLocale(req);
+    let status = 500;
+    let title = t(locale, 'error.title');
+    let message = '服务器内部错误 (internal error)，详情见服务日志';
+    if (err instanceof AppError) {
+      status = HTTP_STATUS[err.kind];
+      if (status === 403) title = t(locale, 'error.forbidden');
+      if (status === 404) title = t(locale, 'error.not_found');
+      message = err.message;
+    } else if ((err as FastifyError).statusCode && (err as FastifyError).statusCode! < 500) {
+      status = (err as FastifyError).statusCode!;
+      message = err.message;
+    } else {
+      req.log.error({ err }, 'page failed');
+    }
+    return renderPage(req, reply, tz, 'error', { title, status, message }, status);
+  });
+
+  const hidden = { hide: true } as const;
+
+  for (const st of STATIC) {
+    app.get(st.url, { config: { access: 'public' }, schema: { ...hidden, summary: 'Static file (client bundle, stylesheet, Bootstrap, Font Awesome)' } }, async (req, reply) => {
+      if (st.root.startsWith(DIST_DIR)) await built;
+      const params = req.params as { dir?: string; file: string };
+      const file = params.dir === undefined ? params.file : `${params.dir}/${params.file}`;
+      if (!st.file.test(file) || file.includes('..') || !fs.existsSync(path.join(st.root, file))) throw new AppError('not_found', `未找到 ${req.url} (not found)`);
+      // The app's own files change with the code: revalidate (ETag); vendor files only change with an upgrade.
+      return reply.sendFile(file, st.root, { maxAge: st.maxAgeMs, cacheControl: true });
+    });
+  }
+
+  app.get('/', { config: { access: 'public' }, schema: { ...hidden, summary: 'Home: the instance list, or the login page' } }, async (req, reply) =>
+    reply.redirect(req.principal ? '/instances' : '/login', 302),
+  );
+
+  app.get(
+    '/login',
+    {
+      config: { access: 'public' },
+      schema: { ...hidden, summary: 'Login page', querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 2000 })) }) },
+    },
+    async (req, reply) => {
+      return renderPage(req, reply, tz, 'login', { title: t(requestLocale(req), 'login.title'), script: 'login', next: safeNext(req.query.next) });
+    },
+  );
+
+  await app.register(instancePages(ctx));
+};
