@@ -40,6 +40,7 @@ import { AlertsRepository } from './store/alerts.repository.js';
 import { AlertsService } from './services/alerts.service.js';
 import { AlertDeliveryService } from './services/alert-delivery.service.js';
 import { Scheduler } from './scheduler/scheduler.js';
+import { FleetService } from './services/fleet.service.js';
 
 export interface Context {
   config: Config;
@@ -77,6 +78,8 @@ export interface Context {
   aggregation: AggregationService;
   alerts: AlertsService;
   alertDelivery: AlertDeliveryService;
+  /** Import/export of the registry as a file, connection tests over many instances, discovery. */
+  fleet: FleetService;
   close(): Promise<void>;
 }
 
@@ -176,6 +179,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       return p.retention_days === null ? msg : `${msg}; retention ${p.retention_days} d: ${p.deleted} raw rows before ${p.cutoff} purged`;
     },
   });
+  const fleet = new FleetService({ instances: repos.instances, credentials: repos.credentials, capacitySync, clock, audit });
   return {
     config,
     store,
@@ -200,6 +204,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     aggregation,
     alerts,
     alertDelivery,
+    fleet,
     async close() {
       await scheduler.stop();
       await alerts.idle();
