@@ -17,6 +17,7 @@ import { ROLES } from '../services/auth.service.js';
 import { generatePassword } from '../lib/crypto.js';
 import type { RecordOutcome } from '../services/capacity-sync.service.js';
 import path from 'node:path';
+import { FLEET_FORMATS, type FleetFormat } from '../services/fleet.service.js';
 
 class CliError extends Error {}
 
@@ -47,6 +48,12 @@ async function readSecret(opts: { passwordStdin?: boolean; passwordEnv?: string 
     return v;
   }
   return undefined;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function table(rows: Record<string, string | number | null>[]): string {
@@ -151,9 +158,10 @@ export function buildCli(): Command {
     .command('list')
     .description('list instances with their capacity')
     .option('--json', 'machine-readable output')
+    .option('--tag <tag>', 'only instances with this tag')
     .action(async (o) =>
       withContext(async (ctx) => {
-        const list = await ctx.instances.list();
+        const list = await ctx.instances.list({ tag: o.tag });
         if (o.json) return console.log(JSON.stringify(list, null, 2));
         console.log(
           table(
@@ -179,6 +187,83 @@ export function buildCli(): Command {
         const inst = await ctx.instances.getByName(name);
         const r = await ctx.capacitySync.testConnection(inst.id);
         console.log(`ok: ${inst.name} answered in ${r.latency_ms} ms (${r.server_version})`);
+      }),
+    );
+  instances
+    .command('import <file>')
+    .description('import instances from a CSV or YAML file (format from the extension, or --format); nothing stored unless the whole file is valid')
+    .addOption(new Option('--format <format>', 'file format').choices([...FLEET_FORMATS]))
+    .option('--dry-run', 'validate and show the plan, store nothing')
+    .option('--partial', 'store the valid rows even if some rows are invalid')
+    .option('--disable-missing', 'disable registered instances that are not in the file')
+    .option('--json', 'print the whole report as JSON')
+    .action(async (file: string, o) =>
+      withContext(async (ctx) => {
+        const format: FleetFormat = o.format ?? (/\.ya?ml$/i.test(file) ? 'yaml' : /\.csv$/i.test(file) ? 'csv' : undefined);
+        if (!format) throw new CliError(`${file}: cannot tell the format from the name; give --format csv|yaml`);
+        const text = file === '-' ? await readStdin() : fs.readFileSync(file, 'utf8');
+        const r = await ctx.fleet.import(text, { format, dryRun: o.dryRun, partial: o.partial, disableMissing: o.disableMissing }, CLI_ACTOR);
+        if (o.json) console.log(JSON.stringify(r, null, 2));
+        else {
+          if (r.errors.length) {
+            console.log(table(r.errors.map((e) => ({ row: e.row, line: e.line, column: e.column, field: e.field, error: e.message }))));
+            console.log('');
+          }
+          const verb = r.applied ? '' : r.dry_run ? 'would be ' : 'NOT ';
+          console.log(
+            `${r.total_rows} rows, ${r.invalid_rows} invalid: ${r.created} ${verb}created, ${r.updated} ${verb}updated, ${r.unchanged} unchanged; ` +
+              `${r.missing.length} registered but not in the file${r.disabled.length ? `, ${r.disabled.length} ${verb}disabled` : ''}`,
+          );
+          if (r.missing.length && !r.disable_missing) console.log(`missing (use --disable-missing to disable them): ${r.missing.slice(0, 20).join(', ')}${r.missing.length > 20 ? ', …' : ''}`);
+        }
+        if (!r.applied && !r.dry_run) throw new CliError(`${r.errors.length} errors: nothing imported (fix them, or use --partial)`);
+      }),
+    );
+  instances
+    .command('export')
+    .description('export the registry as CSV or YAML (credentials by name, no secrets)')
+    .addOption(new Option('--format <format>', 'file format').choices([...FLEET_FORMATS]).default('csv'))
+    .option('--tag <tag>', 'only instances with this tag')
+    .option('--output <file>', 'write to this file instead of standard output')
+    .action(async (o) =>
+      withContext(async (ctx) => {
+        const text = await ctx.fleet.export(o.format, { tag: o.tag });
+        if (o.output) fs.writeFileSync(o.output, text);
+        else process.stdout.write(text);
+      }),
+    );
+  instances
+    .command('test-connection [names...]')
+    .description('test the connection of many instances (names, --tag, or --all active ones) with bounded concurrency')
+    .option('--tag <tag>', 'every instance with this tag')
+    .option('--all', 'every active instance')
+    .option('--concurrency <n>', 'connections at once', '8')
+    .option('--doctor', 'also check the grants the collector needs')
+    .option('--json', 'machine-readable output')
+    .action(async (names: string[], o) =>
+      withContext(async (ctx) => {
+        const rows = await ctx.fleet.testConnections({ names, tag: o.tag, all: o.all }, { concurrency: o.concurrency, doctor: o.doctor });
+        if (o.json) console.log(JSON.stringify(rows, null, 2));
+        else {
+          const yn = (b: boolean | null) => (b === null ? null : b ? 'yes' : 'no');
+          console.log(
+            table(
+              rows.map((r) => ({
+                instance: r.name,
+                address: r.address,
+                reachable: yn(r.reachable),
+                auth: yn(r.auth_ok),
+                version: r.server_version,
+                ms: r.latency_ms,
+                ...(o.doctor ? { grants: r.doctor ? (r.doctor.ok ? 'ok' : `missing ${r.doctor.missing.join(', ')}`) : null } : {}),
+                error: r.error ? `[${r.error_code}] ${r.error}` : null,
+              })),
+            ),
+          );
+          const good = rows.filter((r) => r.reachable && r.auth_ok).length;
+          console.log(`\n${good}/${rows.length} connected`);
+        }
+        if (rows.some((r) => !(r.reachable && r.auth_ok))) process.exitCode = 1;
       }),
     );
 

@@ -203,8 +203,10 @@ export class InstancesService {
     private readonly audit: AuditService,
   ) {}
 
-  async list(filter: { dbType?: string; active?: boolean } = {}): Promise<PublicInstance[]> {
-    return (await this.repo.list(filter)).map(toPublicInstance);
+  /** Instances in name order; `tag` keeps those carrying that exact tag (e.g. `env:prod`). */
+  async list(filter: { dbType?: string; active?: boolean; tag?: string } = {}): Promise<PublicInstance[]> {
+    const all = (await this.repo.list(filter)).map(toPublicInstance);
+    return filter.tag === undefined ? all : all.filter((i) => i.tags.includes(filter.tag!));
   }
 
   async getRow(id: number): Promise<InstanceRow> {
