@@ -81,6 +81,9 @@ const ACCESS = {
   'GET /api/sync-sessions/:id': 'viewer',
   'GET /api/settings': 'admin',
   'PATCH /api/settings': 'admin',
+  'POST /api/instances/import': 'admin',
+  'GET /api/instances/export': 'viewer',
+  'POST /api/instances/test-connection': 'operator',
 } as const satisfies Record<RouteKey, Access>;
 type Listed = keyof typeof ACCESS;
 const LISTED = Object.keys(ACCESS) as Listed[];
@@ -126,6 +129,8 @@ interface Prepared {
   freshSession?: boolean;
   /** Called with the response when the request was authorized. */
   check?: (body: string) => void;
+  /** Extra request headers (e.g. the content type of a non-JSON body). */
+  headers?: Record<string, string>;
 }
 
 describe('access matrix [sqlite]', () => {
@@ -239,6 +244,21 @@ describe('access matrix [sqlite]', () => {
     'GET /api/settings': async () => ({ url: '/api/settings', expect: 200 }),
     // null resets a setting to its default (bodies are not type-coerced).
     'PATCH /api/settings': async () => ({ url: '/api/settings', payload: { sync_concurrency: null }, expect: 200 }),
+    // A dry run: the report, nothing stored.
+    'POST /api/instances/import': async () => ({
+      url: '/api/instances/import?dry_run=true',
+      headers: { 'content-type': 'text/csv' },
+      payload: `name,db_type,host\n${uniq('imp')},postgresql,127.0.0.1\n`,
+      expect: 200,
+      check: (body) => assert.match(body, /"created":1/),
+    }),
+    'GET /api/instances/export': async () => ({ url: '/api/instances/export?format=yaml', expect: 200, check: (body) => assert.match(body, /^instances:/) }),
+    'POST /api/instances/test-connection': async () => ({
+      url: '/api/instances/test-connection',
+      payload: { ids: [instanceId] },
+      expect: 200,
+      check: (body) => assert.match(body, /实例缺少连接凭据/),
+    }),
   };
 
   before(async () => {
@@ -335,7 +355,7 @@ describe('access matrix [sqlite]', () => {
               headers = { cookie: s.cookie, ...(mode === 'cookie+csrf' ? { 'x-csrftoken': s.csrf } : {}) };
             } else headers = callers[role].headers(mode === 'cookie+csrf');
           }
-          const res = await app.inject({ method, url: p.url, headers, ...(p.payload === undefined ? {} : { payload: p.payload as object }) });
+          const res = await app.inject({ method, url: p.url, headers: { ...headers, ...p.headers }, ...(p.payload === undefined ? {} : { payload: p.payload as object }) });
           checks.count++;
           let expected: number;
           if (rule === 'public') expected = p.expect;
