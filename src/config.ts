@@ -39,6 +39,8 @@ export interface Config {
   metricsDatabasesPerInstance: number;
   /** Databases below this size get no series. */
   metricsMinDatabaseBytes: number;
+  /** Network discovery over the API (`POST /api/instances/discover`): off unless asked for. */
+  discovery: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -116,5 +118,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: env.WHALEFALL_METRICS_TOKEN || undefined,
     metricsDatabasesPerInstance: int(env, 'WHALEFALL_METRICS_DATABASES_PER_INSTANCE', 50, 0, 10_000),
     metricsMinDatabaseBytes: int(env, 'WHALEFALL_METRICS_MIN_DATABASE_BYTES', 0, 0, Number.MAX_SAFE_INTEGER),
+    discovery: bool(env, 'WHALEFALL_DISCOVERY', false),
   };
 }

@@ -41,6 +41,7 @@ import { AlertsService } from './services/alerts.service.js';
 import { AlertDeliveryService } from './services/alert-delivery.service.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { FleetService } from './services/fleet.service.js';
+import { DiscoveryService } from './services/discovery.service.js';
 
 export interface Context {
   config: Config;
@@ -80,6 +81,8 @@ export interface Context {
   alertDelivery: AlertDeliveryService;
   /** Import/export of the registry as a file, connection tests over many instances, discovery. */
   fleet: FleetService;
+  /** Probing endpoint lists for database servers (API: only with WHALEFALL_DISCOVERY=on). */
+  discovery: DiscoveryService;
   close(): Promise<void>;
 }
 
@@ -180,6 +183,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     },
   });
   const fleet = new FleetService({ instances: repos.instances, credentials: repos.credentials, capacitySync, clock, audit });
+  const discovery = new DiscoveryService({ instances: repos.instances, clock, audit, apiEnabled: config.discovery });
   return {
     config,
     store,
@@ -205,6 +209,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     alerts,
     alertDelivery,
     fleet,
+    discovery,
     async close() {
       await scheduler.stop();
       await alerts.idle();

@@ -379,14 +379,7 @@ export class FleetService {
     const [rows, credentials] = await Promise.all([this.d.instances.list(), this.d.credentials.list()]);
     const credName = new Map(credentials.map((c) => [c.id, c.name]));
     const items = rows.filter((r) => filter.tag === undefined || (JSON.parse(r.tags) as string[]).includes(filter.tag)).map((r) => exportItem(r, credName));
-    if (format === 'yaml') return stringify({ instances: items }, { lineWidth: 0 });
-    const lines = ['\uFEFF' + csvLine(FLEET_COLUMNS)];
-    for (const it of items) {
-      const tagCell = it.tags.some((t) => t.includes(';') || t.startsWith('[')) ? JSON.stringify(it.tags) : it.tags.join(';');
-      const opts = Object.keys(it.options).length ? JSON.stringify(it.options) : '';
-      lines.push(csvLine([it.name, it.db_type, it.host, it.port, it.database_name, it.credential, it.is_active ? 'true' : 'false', it.description, tagCell, opts]));
-    }
-    return lines.join('');
+    return renderFleet(items, format);
   }
 
   /** The instances a selection names: ids, names, a tag, or every active one. Unknown ids or names are refused. */
@@ -478,7 +471,34 @@ function currentInput(r: InstanceRow): InstanceInput {
   };
 }
 
-function exportItem(r: InstanceRow, credName: Map<number, string>) {
+/** One instance as the import/export files hold it. */
+export interface FleetItem {
+  name: string;
+  db_type: string;
+  host: string;
+  port: number;
+  database_name: string | null;
+  credential: string | null;
+  is_active: boolean;
+  description: string | null;
+  tags: string[];
+  options: Record<string, unknown>;
+}
+
+/** Items as a CSV or YAML file that `import` reads back exactly (export, discovery proposals). */
+export function renderFleet(items: FleetItem[], format: FleetFormat): string {
+  if (format === 'yaml') return stringify({ instances: items }, { lineWidth: 0 });
+  const lines = ['\uFEFF' + csvLine(FLEET_COLUMNS)];
+  for (const it of items) {
+    // `a;b` unless a tag holds a ';' or starts with '[': then the cell is a JSON array.
+    const tagCell = it.tags.some((t) => t.includes(';') || t.startsWith('[')) ? JSON.stringify(it.tags) : it.tags.join(';');
+    const opts = Object.keys(it.options).length ? JSON.stringify(it.options) : '';
+    lines.push(csvLine([it.name, it.db_type, it.host, it.port, it.database_name, it.credential, it.is_active ? 'true' : 'false', it.description, tagCell, opts]));
+  }
+  return lines.join('');
+}
+
+function exportItem(r: InstanceRow, credName: Map<number, string>): FleetItem {
   return {
     name: r.name,
     db_type: r.db_type,

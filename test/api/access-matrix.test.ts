@@ -84,6 +84,7 @@ const ACCESS = {
   'POST /api/instances/import': 'admin',
   'GET /api/instances/export': 'viewer',
   'POST /api/instances/test-connection': 'operator',
+  'POST /api/instances/discover': 'admin',
 } as const satisfies Record<RouteKey, Access>;
 type Listed = keyof typeof ACCESS;
 const LISTED = Object.keys(ACCESS) as Listed[];
@@ -259,11 +260,13 @@ describe('access matrix [sqlite]', () => {
       expect: 200,
       check: (body) => assert.match(body, /实例缺少连接凭据/),
     }),
+    // Enabled for this context (WHALEFALL_DISCOVERY=on below); one closed port on 127.0.0.1.
+    'POST /api/instances/discover': async () => ({ url: '/api/instances/discover', payload: { targets: ['127.0.0.1'], ports: [deadPort] }, expect: 200 }),
   };
 
   before(async () => {
     // Many logins happen here (one per login/logout check): lift the per-minute limit.
-    ctx = await newTestContext('sqlite', { env: { WHALEFALL_LOGIN_RATE_LIMIT: '10000' } });
+    ctx = await newTestContext('sqlite', { env: { WHALEFALL_LOGIN_RATE_LIMIT: '10000', WHALEFALL_DISCOVERY: 'on' } });
     ({ app, callers } = await newTestApp(ctx));
     for (const role of ['viewer', 'operator', 'admin'] as const) {
       const me = await app.inject({ method: 'GET', url: '/api/auth/me', headers: { authorization: `Bearer ${callers[role].bearer}` } });

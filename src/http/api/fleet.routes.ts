@@ -1,6 +1,6 @@
 /**
  * Fleet onboarding over HTTP: import (the file is the request body, CSV or
- * YAML), export, and connection tests over a selection or a tag. The work
+ * YAML), export, connection tests over a selection or a tag, discovery. The work
  * and the checks are in services/fleet.service.ts; this only maps HTTP.
  */
 import { Type } from '@sinclair/typebox';
@@ -8,6 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { AppError } from '../../lib/errors.js';
 import { FLEET_FORMATS, type FleetFormat } from '../../services/fleet.service.js';
+import { DISCOVERY_LIMITS } from '../../services/discovery.service.js';
 import { actorOf } from '../access.js';
 import { ok, StringEnum } from '../envelope.js';
 
@@ -24,7 +25,7 @@ const IMPORT_LIMIT = 32 * 1024 * 1024;
 const Format = StringEnum(FLEET_FORMATS);
 const Flag = Type.Boolean({ default: false });
 
-export const fleetRoutes = (ctx: Pick<Context, 'fleet'>): FastifyPluginAsyncTypebox => async (app) => {
+export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery'>): FastifyPluginAsyncTypebox => async (app) => {
   // The file arrives as text; text/plain is Fastify's own parser (then `format` must be given).
   app.addContentTypeParser(Object.keys(FORMAT_OF), { parseAs: 'string', bodyLimit: IMPORT_LIMIT }, (_req, body, done) => done(null, body));
   const base = { tags: ['fleet'] };
@@ -102,6 +103,35 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet'>): FastifyPluginAsyncType
       const rows = await ctx.fleet.testConnections(sel, { concurrency, doctor });
       const okCount = rows.filter((r) => r.reachable && r.auth_ok).length;
       return ok(rows, `${okCount}/${rows.length} 连接成功 (connected)`);
+    },
+  );
+
+  app.post(
+    '/api/instances/discover',
+    {
+      config: { access: 'admin' },
+      schema: {
+        ...base,
+        summary: 'Probe hosts / IPv4 CIDR ranges / host:port for PostgreSQL and MySQL/MariaDB handshakes (no login) and propose the unregistered ones as import rows; bounded in count, rate and time; only with WHALEFALL_DISCOVERY=on',
+        body: Type.Object(
+          {
+            targets: Type.Array(Type.String({ maxLength: 300 }), { minItems: 1, maxItems: 10000 }),
+            ports: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { minItems: 1, maxItems: 64 })),
+            max_targets: Type.Optional(Type.Integer({ minimum: 1, maximum: DISCOVERY_LIMITS.maxTargets.max })),
+            rate: Type.Optional(Type.Integer({ minimum: 1, maximum: DISCOVERY_LIMITS.rate.max })),
+            concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: DISCOVERY_LIMITS.concurrency.max })),
+            timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: DISCOVERY_LIMITS.timeoutMs.max })),
+            deadline_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: DISCOVERY_LIMITS.deadlineMs.max })),
+            credential: Type.Optional(Type.String({ maxLength: 128 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      ctx.discovery.assertApiEnabled();
+      const r = await ctx.discovery.discover(req.body, actorOf(req));
+      return ok(r, `探测 ${r.probed} 个端点，发现 ${r.found.length} 个数据库，${r.proposals.length} 个未登记 (probed, found, proposed)`);
     },
   );
 };
