@@ -178,6 +178,8 @@ function parseCsvFile(text: string): Parsed {
   return { rows, fileErrors };
 }
 
+const YAML_NULL_DEFAULT: Partial<Record<FleetColumn, () => unknown>> = { tags: () => [], options: () => ({}), is_active: () => undefined };
+
 function parseYamlFile(text: string): Parsed {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
@@ -211,7 +213,9 @@ function parseYamlFile(text: string): Parsed {
       const col = key as FleetColumn;
       r.where[col] = { line: at.line, column: at.col };
       const v = pair.value as Node | null;
-      r.values[col] = v === null || v === undefined ? null : (v.toJSON() as unknown);
+      const value = v === null || v === undefined ? null : (v.toJSON() as unknown);
+      // An empty key (`tags:`) means the default, as an empty CSV cell does.
+      r.values[col] = value === null && YAML_NULL_DEFAULT[col] !== undefined ? YAML_NULL_DEFAULT[col]() : value;
     }
     return r;
   });

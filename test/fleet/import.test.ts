@@ -216,6 +216,8 @@ describe('fleet import: YAML and CSV give the same registry; errors located in t
         [2, 8, 11, 'port'],
       ],
     );
+    const empty = await b.fleet.import('- name: e1\n  db_type: mysql\n  host: h\n  tags:\n  options:\n  is_active:\n  port:\n', { format: 'yaml', dryRun: true }, CLI_ACTOR);
+    assert.deepEqual([empty.errors, empty.created], [[], 1], 'empty keys take the defaults, as empty CSV cells do');
     const bad = await b.fleet.import('instances:\n  - name: [unclosed\n', { format: 'yaml' }, CLI_ACTOR);
     assert.equal(bad.applied, false);
     assert.equal(bad.errors.length > 0 && bad.errors[0]!.line > 1, true);
