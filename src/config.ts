@@ -43,6 +43,8 @@ export interface Config {
   loginLockoutAttempts: number;
   /** How long a locked account stays locked. */
   loginLockoutMinutes: number;
+  /** Network discovery over the API (`POST /api/instances/discover`): off unless asked for. */
+  discovery: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -122,5 +124,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsMinDatabaseBytes: int(env, 'WHALEFALL_METRICS_MIN_DATABASE_BYTES', 0, 0, Number.MAX_SAFE_INTEGER),
     loginLockoutAttempts: int(env, 'WHALEFALL_LOGIN_LOCKOUT_ATTEMPTS', 10, 0, 1000),
     loginLockoutMinutes: int(env, 'WHALEFALL_LOGIN_LOCKOUT_MINUTES', 15, 1, 24 * 60),
+    discovery: bool(env, 'WHALEFALL_DISCOVERY', false),
   };
 }

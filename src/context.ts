@@ -40,6 +40,8 @@ import { AlertsRepository } from './store/alerts.repository.js';
 import { AlertsService } from './services/alerts.service.js';
 import { AlertDeliveryService } from './services/alert-delivery.service.js';
 import { Scheduler } from './scheduler/scheduler.js';
+import { FleetService } from './services/fleet.service.js';
+import { DiscoveryService } from './services/discovery.service.js';
 
 export interface Context {
   config: Config;
@@ -77,6 +79,10 @@ export interface Context {
   aggregation: AggregationService;
   alerts: AlertsService;
   alertDelivery: AlertDeliveryService;
+  /** Import/export of the registry as a file, connection tests over many instances, discovery. */
+  fleet: FleetService;
+  /** Probing endpoint lists for database servers (API: only with WHALEFALL_DISCOVERY=on). */
+  discovery: DiscoveryService;
   close(): Promise<void>;
 }
 
@@ -176,6 +182,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       return p.retention_days === null ? msg : `${msg}; retention ${p.retention_days} d: ${p.deleted} raw rows before ${p.cutoff} purged`;
     },
   });
+  const fleet = new FleetService({ instances: repos.instances, credentials: repos.credentials, capacitySync, clock, audit });
+  const discovery = new DiscoveryService({ instances: repos.instances, clock, audit, apiEnabled: config.discovery });
   return {
     config,
     store,
@@ -200,6 +208,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     aggregation,
     alerts,
     alertDelivery,
+    fleet,
+    discovery,
     async close() {
       await scheduler.stop();
       await alerts.idle();

@@ -19,6 +19,8 @@ import SQLite from 'better-sqlite3';
 import { backupSqlite, BackupError, restoreSqlite } from '../store/backup.js';
 import type { RecordOutcome } from '../services/capacity-sync.service.js';
 import path from 'node:path';
+import { FLEET_FORMATS, type FleetFormat } from '../services/fleet.service.js';
+import { DISCOVERY_LIMITS, DiscoveryService } from '../services/discovery.service.js';
 
 class CliError extends Error {}
 
@@ -49,6 +51,12 @@ async function readSecret(opts: { passwordStdin?: boolean; passwordEnv?: string 
     return v;
   }
   return undefined;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function table(rows: Record<string, string | number | null>[]): string {
@@ -153,9 +161,10 @@ export function buildCli(): Command {
     .command('list')
     .description('list instances with their capacity')
     .option('--json', 'machine-readable output')
+    .option('--tag <tag>', 'only instances with this tag')
     .action(async (o) =>
       withContext(async (ctx) => {
-        const list = await ctx.instances.list();
+        const list = await ctx.instances.list({ tag: o.tag });
         if (o.json) return console.log(JSON.stringify(list, null, 2));
         console.log(
           table(
@@ -181,6 +190,126 @@ export function buildCli(): Command {
         const inst = await ctx.instances.getByName(name);
         const r = await ctx.capacitySync.testConnection(inst.id);
         console.log(`ok: ${inst.name} answered in ${r.latency_ms} ms (${r.server_version})`);
+      }),
+    );
+  instances
+    .command('import <file>')
+    .description('import instances from a CSV or YAML file (format from the extension, or --format); nothing stored unless the whole file is valid')
+    .addOption(new Option('--format <format>', 'file format').choices([...FLEET_FORMATS]))
+    .option('--dry-run', 'validate and show the plan, store nothing')
+    .option('--partial', 'store the valid rows even if some rows are invalid')
+    .option('--disable-missing', 'disable registered instances that are not in the file')
+    .option('--json', 'print the whole report as JSON')
+    .action(async (file: string, o) =>
+      withContext(async (ctx) => {
+        const format: FleetFormat = o.format ?? (/\.ya?ml$/i.test(file) ? 'yaml' : /\.csv$/i.test(file) ? 'csv' : undefined);
+        if (!format) throw new CliError(`${file}: cannot tell the format from the name; give --format csv|yaml`);
+        const text = file === '-' ? await readStdin() : fs.readFileSync(file, 'utf8');
+        const r = await ctx.fleet.import(text, { format, dryRun: o.dryRun, partial: o.partial, disableMissing: o.disableMissing }, CLI_ACTOR);
+        if (o.json) console.log(JSON.stringify(r, null, 2));
+        else {
+          if (r.errors.length) {
+            console.log(table(r.errors.map((e) => ({ row: e.row, line: e.line, column: e.column, field: e.field, error: e.message }))));
+            console.log('');
+          }
+          const verb = r.applied ? '' : r.dry_run ? 'would be ' : 'NOT ';
+          console.log(
+            `${r.total_rows} rows, ${r.invalid_rows} invalid: ${r.created} ${verb}created, ${r.updated} ${verb}updated, ${r.unchanged} unchanged; ` +
+              `${r.missing.length} registered but not in the file${r.disabled.length ? `, ${r.disabled.length} ${verb}disabled` : ''}`,
+          );
+          if (r.missing.length && !r.disable_missing) console.log(`missing (use --disable-missing to disable them): ${r.missing.slice(0, 20).join(', ')}${r.missing.length > 20 ? ', …' : ''}`);
+        }
+        if (!r.applied && !r.dry_run) throw new CliError(`${r.errors.length} errors: nothing imported (fix them, or use --partial)`);
+      }),
+    );
+  instances
+    .command('export')
+    .description('export the registry as CSV or YAML (credentials by name, no secrets)')
+    .addOption(new Option('--format <format>', 'file format').choices([...FLEET_FORMATS]).default('csv'))
+    .option('--tag <tag>', 'only instances with this tag')
+    .option('--output <file>', 'write to this file instead of standard output')
+    .action(async (o) =>
+      withContext(async (ctx) => {
+        const text = await ctx.fleet.export(o.format, { tag: o.tag });
+        if (o.output) fs.writeFileSync(o.output, text);
+        else process.stdout.write(text);
+      }),
+    );
+  instances
+    .command('test-connection [names...]')
+    .description('test the connection of many instances (names, --tag, or --all active ones) with bounded concurrency')
+    .option('--tag <tag>', 'every instance with this tag')
+    .option('--all', 'every active instance')
+    .option('--concurrency <n>', 'connections at once', '8')
+    .option('--doctor', 'also check the grants the collector needs')
+    .option('--json', 'machine-readable output')
+    .action(async (names: string[], o) =>
+      withContext(async (ctx) => {
+        const rows = await ctx.fleet.testConnections({ names, tag: o.tag, all: o.all }, { concurrency: o.concurrency, doctor: o.doctor });
+        if (o.json) console.log(JSON.stringify(rows, null, 2));
+        else {
+          const yn = (b: boolean | null) => (b === null ? null : b ? 'yes' : 'no');
+          console.log(
+            table(
+              rows.map((r) => ({
+                instance: r.name,
+                address: r.address,
+                reachable: yn(r.reachable),
+                auth: yn(r.auth_ok),
+                version: r.server_version,
+                ms: r.latency_ms,
+                ...(o.doctor ? { grants: r.doctor ? (r.doctor.ok ? 'ok' : `missing ${r.doctor.missing.join(', ')}`) : null } : {}),
+                error: r.error ? `[${r.error_code}] ${r.error}` : null,
+              })),
+            ),
+          );
+          const good = rows.filter((r) => r.reachable && r.auth_ok).length;
+          console.log(`\n${good}/${rows.length} connected`);
+        }
+        if (rows.some((r) => !(r.reachable && r.auth_ok))) process.exitCode = 1;
+      }),
+    );
+  instances
+    .command('discover [targets...]')
+    .description('probe hosts, IPv4 CIDR ranges or host:port for PostgreSQL / MySQL / MariaDB (no login) and propose the unregistered ones')
+    .option('--file <file>', 'targets from a file, one per line (# comments)')
+    .option('--ports <list>', 'ports for targets without one', '5432,3306')
+    .option('--max-targets <n>', `refuse when the list expands to more endpoints (default ${DISCOVERY_LIMITS.maxTargets.def})`)
+    .option('--rate <n>', `new connections per second (default ${DISCOVERY_LIMITS.rate.def})`)
+    .option('--concurrency <n>', `probes at once (default ${DISCOVERY_LIMITS.concurrency.def})`)
+    .option('--timeout-ms <n>', `per endpoint (default ${DISCOVERY_LIMITS.timeoutMs.def})`)
+    .option('--deadline-ms <n>', `the whole run (default ${DISCOVERY_LIMITS.deadlineMs.def})`)
+    .option('--credential <name>', 'credential name to put in the proposals')
+    .option('--output <file>', 'write the proposals as an import file (then: whalefall instances import FILE)')
+    .addOption(new Option('--format <format>', 'format of --output').choices([...FLEET_FORMATS]))
+    .option('--json', 'print the whole report as JSON')
+    .action(async (targets: string[], o) =>
+      withContext(async (ctx) => {
+        const list = [...targets, ...(o.file ? DiscoveryService.targetsFromFile(fs.readFileSync(o.file, 'utf8')) : [])];
+        const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+        const r = await ctx.discovery.discover(
+          {
+            targets: list,
+            ports: String(o.ports).split(',').map((p) => Number(p.trim())),
+            max_targets: num(o.maxTargets),
+            rate: num(o.rate),
+            concurrency: num(o.concurrency),
+            timeout_ms: num(o.timeoutMs),
+            deadline_ms: num(o.deadlineMs),
+            credential: o.credential,
+          },
+          CLI_ACTOR,
+        );
+        if (o.output) {
+          const format: FleetFormat = o.format ?? (/\.ya?ml$/i.test(o.output) ? 'yaml' : 'csv');
+          fs.writeFileSync(o.output, DiscoveryService.proposalsFile(r, format));
+        }
+        if (o.json) return console.log(JSON.stringify(r, null, 2));
+        console.log(table(r.found.map((f) => ({ address: `${f.host}:${f.port}`, type: f.db_type, version: f.server_version, registered: f.registered_as, note: f.note }))));
+        console.log(
+          `\n${r.targets} endpoints, ${r.probed} probed${r.not_probed ? `, ${r.not_probed} NOT probed (deadline)` : ''} in ${r.elapsed_ms} ms: ` +
+            `${r.found.length} answered, ${r.proposals.length} not registered${o.output ? ` (written to ${o.output})` : ''}`,
+        );
       }),
     );
 

@@ -29,6 +29,7 @@ import { settingsRoutes } from './api/settings.routes.js';
 import { syncRoutes } from './api/sync.routes.js';
 import { usersRoutes } from './api/users.routes.js';
 import { pageRoutes } from '../web/pages.routes.js';
+import { fleetRoutes } from './api/fleet.routes.js';
 
 
 const AJV_OPTIONS = { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } as const;
@@ -170,5 +171,6 @@ export async function buildApp(ctx: Context) {
   await app.register(statisticsRoutes(ctx));
   await app.register(alertsRoutes(ctx));
   await app.register(pageRoutes(ctx));
+  await app.register(fleetRoutes(ctx));
   return app;
 }

@@ -1,15 +1,17 @@
 /**
  * CSV (RFC 4180) for exports, streamed: rows are produced by an async
  * iterable and written as they come, never built in memory. A UTF-8 BOM
- * first, so spreadsheet programs read Chinese names correctly.
+ * first, so spreadsheet programs read Chinese names correctly. `parseCsv`
+ * reads it back (imports), undoing the formula guard so export → import is exact.
  */
 import { Readable } from 'node:stream';
 
 export function csvField(v: unknown): string {
   if (v === null || v === undefined) return '';
   const s = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  // A leading = + - @ would be a formula in a spreadsheet: prefix with ' (CSV injection).
-  const safe = /^[=+\-@\t\r]/.test(s) && !/^-?\d+(\.\d+)?$/.test(s) ? `'${s}` : s;
+  // A leading = + - @ would be a formula in a spreadsheet: prefix with ' (CSV injection). A value that
+  // already looks guarded ('=…, ''-…) gets one more ', so `parseCsv` can always remove exactly one.
+  const safe = /^'*[=+\-@\t\r]/.test(s) && !/^-?\d+(\.\d+)?$/.test(s) ? `'${s}` : s;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
@@ -24,4 +26,85 @@ export function csvStream<T>(columns: readonly (keyof T & string)[], rows: Async
     for await (const row of rows) yield csvLine(columns.map((c) => row[c]));
   }
   return Readable.from(lines());
+}
+
+/** One parsed record: its fields and the physical line (1-based) it starts on. */
+export interface CsvRecord {
+  fields: string[];
+  line: number;
+}
+
+/** Undo `csvField`'s formula guard: `'=x` → `=x`, `''-x` → `'-x`; anything else unchanged. */
+export function csvUnguard(s: string): string {
+  return /^'+[=+\-@\t\r]/.test(s) ? s.slice(1) : s;
+}
+
+/**
+ * Parse RFC 4180 text (a leading BOM ignored; CRLF or LF; quoted fields may hold
+ * commas, quotes and newlines). Blank lines are skipped. Fields are returned
+ * raw, guard included: callers apply `csvUnguard` to the cells they read.
+ * Throws a RangeError naming the line of an unterminated quote or of text after
+ * a closing quote.
+ */
+export function parseCsv(text: string): CsvRecord[] {
+  const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const out: CsvRecord[] = [];
+  let fields: string[] = [];
+  let field = '';
+  let line = 1;
+  let start = 1;
+  let i = 0;
+  let blank = true; // nothing seen on this record yet
+  const endRecord = () => {
+    if (!(blank && fields.length === 0 && field === '')) out.push({ fields: [...fields, field], line: start });
+    fields = [];
+    field = '';
+    blank = true;
+  };
+  while (i < src.length) {
+    const c = src[i]!;
+    if (c === '"' && field === '') {
+      blank = false;
+      const open = line;
+      i++;
+      for (;;) {
+        if (i >= src.length) throw new RangeError(`line ${open}: 引号未闭合 (unterminated quoted field)`);
+        const q = src[i]!;
+        if (q === '"') {
+          if (src[i + 1] === '"') {
+            field += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        if (q === '\n') line++;
+        field += q;
+        i++;
+      }
+      const next = src[i];
+      if (next !== undefined && next !== ',' && next !== '\n' && next !== '\r') {
+        throw new RangeError(`line ${line}: 引号后不能有其他字符 (text after a closing quote)`);
+      }
+      continue;
+    }
+    if (c === ',') {
+      blank = false;
+      fields.push(field);
+      field = '';
+      i++;
+    } else if (c === '\r' || c === '\n') {
+      i += c === '\r' && src[i + 1] === '\n' ? 2 : 1;
+      endRecord();
+      line++;
+      start = line;
+    } else {
+      blank = false;
+      field += c;
+      i++;
+    }
+  }
+  endRecord();
+  return out;
 }

@@ -273,11 +273,13 @@ export class AlertsService {
 
   // ---- events ----
 
-  async listEvents(q: { limit?: number; offset?: number; state?: string; rule_id?: number; instance_id?: number }) {
+  /** Events, newest first; `tag` keeps those of instances carrying that tag. */
+  async listEvents(q: { limit?: number; offset?: number; state?: string; rule_id?: number; instance_id?: number; tag?: string }) {
     const limit = q.limit ?? 50;
     const offset = q.offset ?? 0;
     const state = q.state === undefined ? undefined : oneOf('state', q.state, ['firing', 'resolved'] as const);
-    const page = await this.d.repo.listEvents({ limit, offset, state, ruleId: q.rule_id, instanceId: q.instance_id });
+    const instanceIds = q.tag === undefined ? undefined : (await this.d.instances.list()).filter((i) => (JSON.parse(i.tags) as string[]).includes(q.tag!)).map((i) => i.id);
+    const page = await this.d.repo.listEvents({ limit, offset, state, ruleId: q.rule_id, instanceId: q.instance_id, instanceIds });
     return { items: page.items.map(({ open_key: _o, ...e }) => e), total: page.total, limit, offset };
   }
 

@@ -126,6 +126,75 @@ function options(value: unknown, engine: Engine): InstanceOptions {
   return out;
 }
 
+/** The stored columns an instance's definition is made of (what import, export and create share). */
+export interface InstanceFields {
+  name: string;
+  db_type: DbType;
+  host: string;
+  port: number;
+  database_name: string | null;
+  credential_id: number | null;
+  is_active: 0 | 1;
+  description: string | null;
+  tags: string; // JSON array
+  options: string; // JSON object
+}
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** Run one check; a validation failure becomes a FieldError instead of stopping the others. */
+function collect<T>(errors: FieldError[], check: () => T): T | undefined {
+  try {
+    return check();
+  } catch (err) {
+    if (!(err instanceof AppError) || err.kind !== 'validation') throw err;
+    const m = /^([^:\s]+): ([\s\S]*)$/.exec(err.message);
+    errors.push(m ? { field: m[1]!, message: m[2]! } : { field: '', message: err.message });
+    return undefined;
+  }
+}
+
+/**
+ * Check a whole instance definition and report every problem at once (a form
+ * or an import row shows them all); absent fields take their defaults. The
+ * credential is only checked to be an id here: whether it exists is the
+ * caller's (one lookup per request, not per row).
+ */
+export function instanceFields(input: InstanceInput): { fields: InstanceFields; errors: FieldError[] } {
+  const errors: FieldError[] = [];
+  const name = collect(errors, () => requiredText('name', input.name, 128));
+  const dbType = collect(errors, () => oneOf('db_type', input.db_type, DB_TYPES));
+  const engine = dbType === undefined ? undefined : getEngine(dbType);
+  const h = collect(errors, () => host(input.host));
+  const port = input.port === undefined || input.port === null ? engine?.defaultPort : collect(errors, () => integer('port', input.port, 1, 65535));
+  const databaseName = collect(errors, () => text('database_name', input.database_name, 255, { optional: true }) ?? null);
+  const credentialId =
+    input.credential_id === undefined || input.credential_id === null ? null : collect(errors, () => integer('credential_id', input.credential_id, 1, Number.MAX_SAFE_INTEGER));
+  const active = input.is_active === undefined ? true : collect(errors, () => bool('is_active', input.is_active));
+  const description = collect(errors, () => text('description', input.description, 2000, { optional: true }) ?? null);
+  const tagList = input.tags === undefined ? [] : collect(errors, () => tags(input.tags));
+  const opts = input.options === undefined ? {} : engine ? collect(errors, () => options(input.options, engine)) : undefined;
+  if (engine?.needsDatabaseName && databaseName === null) errors.push({ field: 'database_name', message: `${engine.label} 需要服务名/数据库名 (required for ${engine.label})` });
+  return {
+    errors,
+    fields: {
+      name: name ?? '',
+      db_type: dbType ?? ('' as DbType),
+      host: h ?? '',
+      port: port ?? 0,
+      database_name: databaseName ?? null,
+      credential_id: credentialId ?? null,
+      is_active: active === false ? 0 : 1,
+      description: description ?? null,
+      tags: JSON.stringify(tagList ?? []),
+      options: JSON.stringify(opts ?? {}),
+    },
+  };
+}
+
 export class InstancesService {
   constructor(
     private readonly repo: InstancesRepository,
@@ -134,8 +203,10 @@ export class InstancesService {
     private readonly audit: AuditService,
   ) {}
 
-  async list(filter: { dbType?: string; active?: boolean } = {}): Promise<PublicInstance[]> {
-    return (await this.repo.list(filter)).map(toPublicInstance);
+  /** Instances in name order; `tag` keeps those carrying that exact tag (e.g. `env:prod`). */
+  async list(filter: { dbType?: string; active?: boolean; tag?: string } = {}): Promise<PublicInstance[]> {
+    const all = (await this.repo.list(filter)).map(toPublicInstance);
+    return filter.tag === undefined ? all : all.filter((i) => i.tags.includes(filter.tag!));
   }
 
   async getRow(id: number): Promise<InstanceRow> {
@@ -162,23 +233,10 @@ export class InstancesService {
   }
 
   async create(input: InstanceInput, actor: Actor): Promise<PublicInstance> {
-    const name = requiredText('name', input.name, 128);
-    const dbType = oneOf('db_type', input.db_type, DB_TYPES);
-    const engine = getEngine(dbType);
-    const row = {
-      name,
-      db_type: dbType,
-      host: host(input.host),
-      port: input.port === undefined || input.port === null ? engine.defaultPort : integer('port', input.port, 1, 65535),
-      database_name: text('database_name', input.database_name, 255, { optional: true }) ?? null,
-      credential_id: input.credential_id === undefined ? null : await this.credentialId(input.credential_id),
-      is_active: input.is_active === undefined ? 1 : bool('is_active', input.is_active) ? 1 : 0,
-      description: text('description', input.description, 2000, { optional: true }) ?? null,
-      tags: JSON.stringify(input.tags === undefined ? [] : tags(input.tags)),
-      options: JSON.stringify(input.options === undefined ? {} : options(input.options, engine)),
-    };
-    if (engine.needsDatabaseName && !row.database_name) fail('database_name', `${engine.label} 需要服务名/数据库名 (required for ${engine.label})`);
-    if (await this.repo.getByName(name)) fail('name', `实例名称 "${name}" 已存在 (already exists)`);
+    const { fields: row, errors } = instanceFields(input);
+    if (errors.length) fail(errors[0]!.field, errors[0]!.message);
+    if (row.credential_id !== null && !(await this.credentials.exists(row.credential_id))) fail('credential_id', `凭据 ${row.credential_id} 不存在 (credential not found)`);
+    if (await this.repo.getByName(row.name)) fail('name', `实例名称 "${row.name}" 已存在 (already exists)`);
     const now = this.clock.now().toISOString();
     const created = await this.repo.insert({ ...row, created_at: now, updated_at: now });
     await this.audit.record(actor, { action: 'instance.create', targetType: 'instance', targetId: created.id, details: { ...row, tags: JSON.parse(row.tags), options: JSON.parse(row.options) } });

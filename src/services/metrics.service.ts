@@ -49,6 +49,8 @@ export class MetricsService {
   private readonly databaseSize: Gauge<'instance' | 'database'>;
   private readonly lastSuccess: Gauge<'instance'>;
   private readonly up: Gauge<'instance'>;
+  /** One series per (instance, tag), value 1: join on `instance` to filter or group any metric by tag. */
+  private readonly instanceTag: Gauge<'instance' | 'tag'>;
   private readonly records: Counter<'status' | 'sync_type'>;
   private readonly sessions: Counter<'status' | 'sync_type'>;
   private readonly duration: Histogram<'db_type'>;
@@ -78,6 +80,12 @@ export class MetricsService {
     });
     this.lastSuccess = new Gauge({ name: 'whalefall_instance_last_sync_success_timestamp_seconds', help: 'Unix time of the last successful capacity sync of the instance', labelNames: ['instance'], registers });
     this.up = new Gauge({ name: 'whalefall_instance_up', help: '1 when the last capacity sync of the instance succeeded, 0 when it failed or never ran', labelNames: ['instance'], registers });
+    this.instanceTag = new Gauge({
+      name: 'whalefall_instance_tag',
+      help: 'Always 1: one series per tag of each instance. By tag: `whalefall_instance_size_bytes * on(instance) group_left(tag) whalefall_instance_tag{tag="env:prod"}`',
+      labelNames: ['instance', 'tag'],
+      registers,
+    });
     this.records = new Counter({ name: 'whalefall_sync_records_total', help: 'Instance sync records finished by this process', labelNames: ['status', 'sync_type'], registers });
     this.sessions = new Counter({ name: 'whalefall_sync_sessions_total', help: 'Sync sessions closed by this process', labelNames: ['status', 'sync_type'], registers });
     this.duration = new Histogram({
@@ -132,12 +140,13 @@ export class MetricsService {
     await Promise.all([...this.pending]);
     const [instances, databases] = await Promise.all([this.o.repo.instances(), this.o.repo.topDatabases(this.perInstance, this.minBytes)]);
     // Reset first: a deleted instance or a database that fell out of the top N must disappear.
-    for (const g of [this.instanceSize, this.databaseSize, this.lastSuccess, this.up]) g.reset();
+    for (const g of [this.instanceSize, this.databaseSize, this.lastSuccess, this.up, this.instanceTag]) g.reset();
     for (const i of instances) {
       this.dbTypes.set(i.id, i.db_type);
       if (i.total_size_bytes !== null) this.instanceSize.set({ instance: i.name, db_type: i.db_type }, i.total_size_bytes);
       if (i.last_connected) this.lastSuccess.set({ instance: i.name }, Date.parse(i.last_connected) / 1000);
       this.up.set({ instance: i.name }, i.last_sync_status === 'completed' ? 1 : 0);
+      for (const tag of new Set(JSON.parse(i.tags) as string[])) this.instanceTag.set({ instance: i.name, tag }, 1);
     }
     for (const d of databases) this.databaseSize.set({ instance: d.instance_name, database: d.database_name }, d.size_bytes);
     return this.registry.metrics();

@@ -79,9 +79,20 @@ export class StatisticsService {
     if (!(await this.repo.databaseExists(instanceId, name))) throw new AppError('not_found', `数据库 ${name} 不存在 (database not found on instance ${instanceId})`);
   }
 
-  /** Instances (total, active, online = active and last sync completed), sizes from each one's latest collection, by db type and by tag. */
-  async summary() {
+  /** Ids of the instances carrying `tag`; undefined when no tag is asked for. */
+  private async tagged(tag: string | undefined): Promise<Set<number> | undefined> {
+    if (tag === undefined) return undefined;
     const rows = await this.repo.instancesForSummary();
+    return new Set(rows.filter((r) => (JSON.parse(r.tags) as string[]).includes(tag)).map((r) => r.id));
+  }
+
+  /**
+   * Instances (total, active, online = active and last sync completed), sizes from each one's latest collection, by db type and by tag.
+   * `tag`: the same figures for the instances carrying that tag only.
+   */
+  async summary(q: { tag?: string } = {}) {
+    const all = await this.repo.instancesForSummary();
+    const rows = q.tag === undefined ? all : all.filter((r) => (JSON.parse(r.tags) as string[]).includes(q.tag!));
     const measured = rows.filter((r) => r.total_size_bytes !== null);
     const total = measured.reduce((a, r) => a + r.total_size_bytes!, 0);
     const largest = measured.reduce<(typeof measured)[number] | undefined>((m, r) => (!m || r.total_size_bytes! > m.total_size_bytes! ? r : m), undefined);
@@ -116,7 +127,7 @@ export class StatisticsService {
   }
 
   /** Largest growth between the first and last measured day of the window ending `to` (default today). */
-  async topGrowers(q: { scope?: 'instance' | 'database'; days?: number; by?: 'bytes' | 'pct'; limit?: number; to?: string }) {
+  async topGrowers(q: { scope?: 'instance' | 'database'; days?: number; by?: 'bytes' | 'pct'; limit?: number; to?: string; tag?: string }) {
     const days = q.days ?? 30;
     if (!(GROWTH_WINDOWS as readonly number[]).includes(days)) fail('days', `必须是 ${GROWTH_WINDOWS.join(' | ')} 之一`);
     const limit = q.limit ?? 20;
@@ -124,14 +135,17 @@ export class StatisticsService {
     const { from, to } = this.range({ to: q.to }, days + 1);
     const scope = q.scope ?? 'database';
     const by = q.by ?? 'bytes';
-    const args = { from, to, by, limit };
+    const ids = await this.tagged(q.tag);
+    const args = { from, to, by, limit, instanceIds: ids && [...ids] };
     const rows = scope === 'instance' ? await this.repo.instanceGrowers(args) : await this.repo.databaseGrowers(args);
     return { scope, days, by, from, to, items: rows };
   }
 
   /** Databases first seen, and databases deleted, in [from, to] (local dates; default the last 30 days). */
-  async databaseChanges(q: { from?: string; to?: string }) {
+  async databaseChanges(q: { from?: string; to?: string; tag?: string }) {
     const { from, to } = this.range(q, 30);
+    const ids = await this.tagged(q.tag);
+    const keep = <T extends { instance_id: number }>(xs: T[]) => (ids ? xs.filter((x) => ids.has(x.instance_id)) : xs);
     const [created, deleted] = await Promise.all([
       this.repo.newDatabases(from, to),
       this.repo.deletedDatabases(zonedMidnightUtc(from, this.timeZone).toISOString(), zonedMidnightUtc(addDays(to, 1), this.timeZone).toISOString()),
@@ -139,8 +153,8 @@ export class StatisticsService {
     return {
       from,
       to,
-      new_databases: created.map((r) => ({ ...r, is_deleted: r.is_deleted === 1 })),
-      deleted_databases: deleted,
+      new_databases: keep(created).map((r) => ({ ...r, is_deleted: r.is_deleted === 1 })),
+      deleted_databases: keep(deleted),
     };
   }
 

@@ -203,8 +203,10 @@ export class AlertsRepository {
     return this.db.selectFrom('alert_events').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  async listEvents(f: { limit: number; offset: number; state?: string; ruleId?: number; instanceId?: number }) {
+  async listEvents(f: { limit: number; offset: number; state?: string; ruleId?: number; instanceId?: number; instanceIds?: number[] }) {
+    if (f.instanceIds && f.instanceIds.length === 0) return { items: [], total: 0 };
     let q = this.db.selectFrom('alert_events as e').innerJoin('alert_rules as r', 'r.id', 'e.rule_id');
+    if (f.instanceIds) q = q.where('e.instance_id', 'in', f.instanceIds);
     if (f.state) q = q.where('e.state', '=', f.state);
     if (f.ruleId) q = q.where('e.rule_id', '=', f.ruleId);
     if (f.instanceId) q = q.where('e.instance_id', '=', f.instanceId);

@@ -123,4 +123,15 @@ export class InstancesRepository {
       .where('id', '=', id)
       .execute();
   }
+
+  /**
+   * An import's writes in one transaction: all of them or none. Inserts go in
+   * multi-row statements of 500; each update sets only what changed.
+   */
+  async applyBatch(creates: NewInstance[], updates: { id: number; patch: InstanceUpdate }[]): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      for (let i = 0; i < creates.length; i += 500) await tx.insertInto('instances').values(creates.slice(i, i + 500)).execute();
+      for (const u of updates) await tx.updateTable('instances').set(u.patch).where('id', '=', u.id).execute();
+    });
+  }
 }

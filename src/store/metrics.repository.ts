@@ -15,6 +15,8 @@ export interface InstanceMetricRow {
   last_sync_status: string | null;
   /** Set only when a collection was saved: the last successful sync. */
   last_connected: string | null;
+  /** JSON array of the instance's tags. */
+  tags: string;
 }
 
 export interface DatabaseMetricRow {
@@ -30,7 +32,7 @@ export class MetricsRepository {
   async instances(): Promise<InstanceMetricRow[]> {
     return this.db
       .selectFrom('instances')
-      .select(['id', 'name', 'db_type', 'total_size_bytes', 'last_sync_status', 'last_connected'])
+      .select(['id', 'name', 'db_type', 'total_size_bytes', 'last_sync_status', 'last_connected', 'tags'])
       .orderBy('id')
       .execute();
   }

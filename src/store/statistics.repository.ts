@@ -264,7 +264,7 @@ export class StatisticsRepository {
    * [from, to]: two index seeks per database on the (instance, name, date) key,
    * never a scan of the window's rows.
    */
-  async databaseGrowers(q: { from: string; to: string; by: 'bytes' | 'pct'; limit: number }) {
+  async databaseGrowers(q: { from: string; to: string; by: 'bytes' | 'pct'; limit: number; instanceIds?: number[] }) {
     const inner = this.db
       .selectFrom('instance_databases as d')
       .innerJoin('instances as i', 'i.id', 'd.instance_id')
@@ -289,7 +289,7 @@ export class StatisticsRepository {
   }
 
   /** Growth of instances between their first and last collected day in [from, to]. */
-  async instanceGrowers(q: { from: string; to: string; by: 'bytes' | 'pct'; limit: number }) {
+  async instanceGrowers(q: { from: string; to: string; by: 'bytes' | 'pct'; limit: number; instanceIds?: number[] }) {
     const inner = this.db
       .selectFrom('instances as i')
       .select(['i.id as instance_id', 'i.name as instance_name', sql<string>`''`.as('database_name')])
@@ -308,7 +308,9 @@ export class StatisticsRepository {
     return this.growers(inner.$castTo<GrowerBase>().as('g'), q);
   }
 
-  private async growers(g: AliasedSelectQueryBuilder<GrowerBase, 'g'>, q: { by: 'bytes' | 'pct'; limit: number }) {
+  /** `instanceIds`: only these instances (a tag's); an empty list gives no rows. */
+  private async growers(g: AliasedSelectQueryBuilder<GrowerBase, 'g'>, q: { by: 'bytes' | 'pct'; limit: number; instanceIds?: number[] }) {
+    if (q.instanceIds?.length === 0) return [];
     const change = sql<number>`g.last_bytes - g.first_bytes`;
     const pct = sql<number | null>`CASE WHEN g.first_bytes > 0 THEN (g.last_bytes - g.first_bytes) * 100.0 / g.first_bytes END`;
     const rows = await this.db
@@ -317,6 +319,7 @@ export class StatisticsRepository {
       .where('g.first_bytes', 'is not', null)
       .where('g.last_bytes', 'is not', null)
       .$if(q.by === 'pct', (qb) => qb.where('g.first_bytes', '>', 0))
+      .$if(q.instanceIds !== undefined, (qb) => qb.where('g.instance_id', 'in', q.instanceIds!))
       .orderBy(q.by === 'pct' ? pct : change, 'desc')
       .orderBy('g.instance_id')
       .orderBy('g.database_name')

@@ -97,6 +97,10 @@ const ACCESS = {
   'GET /login': 'public',
   'GET /instances': 'viewer',
   'GET /instances/:id': 'viewer',
+  'POST /api/instances/import': 'admin',
+  'GET /api/instances/export': 'viewer',
+  'POST /api/instances/test-connection': 'operator',
+  'POST /api/instances/discover': 'admin',
 } as const satisfies Record<RouteKey, Access>;
 type Listed = keyof typeof ACCESS;
 /** Page routes answer an anonymous caller with a redirect to /login (302), not a JSON 401. */
@@ -146,6 +150,8 @@ interface Prepared {
   freshSession?: boolean;
   /** Called with the response when the request was authorized. */
   check?: (body: string) => void;
+  /** Extra request headers (e.g. the content type of a non-JSON body). */
+  headers?: Record<string, string>;
 }
 
 describe('access matrix [sqlite]', () => {
@@ -272,11 +278,28 @@ describe('access matrix [sqlite]', () => {
     'GET /login': async () => ({ url: '/login', expect: 200, check: (body) => assert.match(body, /wf-login-form/) }),
     'GET /instances': async () => ({ url: '/instances', expect: 200, check: (body) => assert.match(body, /id="wf-logout"/) }),
     'GET /instances/:id': async () => ({ url: `/instances/${instanceId}`, expect: 200 }),
+    // A dry run: the report, nothing stored.
+    'POST /api/instances/import': async () => ({
+      url: '/api/instances/import?dry_run=true',
+      headers: { 'content-type': 'text/csv' },
+      payload: `name,db_type,host\n${uniq('imp')},postgresql,127.0.0.1\n`,
+      expect: 200,
+      check: (body) => assert.match(body, /"created":1/),
+    }),
+    'GET /api/instances/export': async () => ({ url: '/api/instances/export?format=yaml', expect: 200, check: (body) => assert.match(body, /^instances:/) }),
+    'POST /api/instances/test-connection': async () => ({
+      url: '/api/instances/test-connection',
+      payload: { ids: [instanceId] },
+      expect: 200,
+      check: (body) => assert.match(body, /实例缺少连接凭据/),
+    }),
+    // Enabled for this context (WHALEFALL_DISCOVERY=on below); one closed port on 127.0.0.1.
+    'POST /api/instances/discover': async () => ({ url: '/api/instances/discover', payload: { targets: ['127.0.0.1'], ports: [deadPort] }, expect: 200 }),
   };
 
   before(async () => {
     // Many logins happen here (one per login/logout check): lift the per-minute limit.
-    ctx = await newTestContext('sqlite', { env: { WHALEFALL_LOGIN_RATE_LIMIT: '10000' } });
+    ctx = await newTestContext('sqlite', { env: { WHALEFALL_LOGIN_RATE_LIMIT: '10000', WHALEFALL_DISCOVERY: 'on' } });
     ({ app, callers } = await newTestApp(ctx));
     for (const role of ['viewer', 'operator', 'admin'] as const) {
       const me = await app.inject({ method: 'GET', url: '/api/auth/me', headers: { authorization: `Bearer ${callers[role].bearer}` } });
@@ -385,7 +408,7 @@ describe('access matrix [sqlite]', () => {
               headers = { cookie: s.cookie, ...(mode === 'cookie+csrf' ? { 'x-csrftoken': s.csrf } : {}) };
             } else headers = callers[role].headers(mode === 'cookie+csrf');
           }
-          const res = await app.inject({ method, url: p.url, headers, ...(p.payload === undefined ? {} : { payload: p.payload as object }) });
+          const res = await app.inject({ method, url: p.url, headers: { ...headers, ...p.headers }, ...(p.payload === undefined ? {} : { payload: p.payload as object }) });
           checks.count++;
           let expected: number;
           // A bearer token, once presented, must be valid (only /metrics reads its own token, not the user's).

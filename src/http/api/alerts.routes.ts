@@ -36,7 +36,7 @@ export const alertsRoutes =
         config: { access: 'viewer' },
         schema: {
           ...events,
-          summary: 'Alert events, newest first, paged (data.items, data.total), filtered by state, rule and instance',
+          summary: 'Alert events, newest first, paged (data.items, data.total), filtered by state, rule, instance and instance tag',
           querystring: Type.Object(
             {
               limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
@@ -44,6 +44,7 @@ export const alertsRoutes =
               state: Type.Optional(StringEnum(['firing', 'resolved'])),
               rule_id: Type.Optional(Type.Integer({ minimum: 1 })),
               instance_id: Type.Optional(Type.Integer({ minimum: 1 })),
+              tag: Type.Optional(Type.String({ maxLength: 64 })),
             },
             { additionalProperties: false },
           ),

@@ -43,9 +43,13 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
     '/api/instances',
     {
       config: { access: 'viewer' },
-      schema: { ...base, summary: 'List instances (filter by db_type, is_active)', querystring: Type.Object({ db_type: Type.Optional(DbType), is_active: Type.Optional(Type.Boolean()) }, { additionalProperties: false }) },
+      schema: {
+        ...base,
+        summary: 'List instances (filter by db_type, is_active, tag)',
+        querystring: Type.Object({ db_type: Type.Optional(DbType), is_active: Type.Optional(Type.Boolean()), tag: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
+      },
     },
-    async (req) => ok(await ctx.instances.list({ dbType: req.query.db_type, active: req.query.is_active })),
+    async (req) => ok(await ctx.instances.list({ dbType: req.query.db_type, active: req.query.is_active, tag: req.query.tag })),
   );
   app.get(
     '/api/instances/overview',

@@ -15,6 +15,7 @@ const DateStr = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'Y
 const Period = StringEnum(['daily', 'weekly', 'monthly', 'quarterly'] as const);
 const Format = Type.Optional(StringEnum(['json', 'csv'] as const));
 const DatabaseName = Type.String({ minLength: 1, maxLength: 512 });
+const Tag = Type.String({ maxLength: 64, description: 'only instances carrying this tag, e.g. env:prod' });
 const SERIES_COLUMNS = ['period_start', 'period_end', 'avg_bytes', 'max_bytes', 'min_bytes', 'last_bytes', 'days_with_data', 'change_bytes', 'change_pct', 'trend'] as const;
 const FORECAST_COLUMNS = ['scope', 'instance_id', 'database_name', 'state', 'days_until_full', 'full_date', 'limit_bytes', 'limit_source', 'slope_bytes_per_day', 'r2', 'points_used', 'window_days'] as const;
 
@@ -30,9 +31,16 @@ export const statisticsRoutes =
 
     app.get(
       '/api/statistics/summary',
-      { config: { access: 'viewer' }, schema: { ...base, summary: 'Estate summary from the latest collection of each instance', querystring: Type.Object({ format: Format }, { additionalProperties: false }) } },
+      {
+        config: { access: 'viewer' },
+        schema: {
+          ...base,
+          summary: 'Estate summary from the latest collection of each instance (optionally only the instances with a tag); per db type and per tag',
+          querystring: Type.Object({ format: Format, tag: Type.Optional(Tag) }, { additionalProperties: false }),
+        },
+      },
       async (req, reply) => {
-        const s = await ctx.statistics.summary();
+        const s = await ctx.statistics.summary({ tag: req.query.tag });
         if (req.query.format !== 'csv') return ok(s);
         type Line = { group: string; key: string; instances: number; databases: number | null; total_bytes: number | null };
         const lines: Line[] = [
@@ -59,6 +67,7 @@ export const statisticsRoutes =
               limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
               to: Type.Optional(DateStr),
               format: Format,
+              tag: Type.Optional(Tag),
             },
             { additionalProperties: false },
           ),
@@ -76,7 +85,7 @@ export const statisticsRoutes =
       '/api/statistics/database-changes',
       {
         config: { access: 'viewer' },
-        schema: { ...base, summary: 'Databases first seen and databases deleted in a window', querystring: Type.Object({ from: Type.Optional(DateStr), to: Type.Optional(DateStr), format: Format }, { additionalProperties: false }) },
+        schema: { ...base, summary: 'Databases first seen and databases deleted in a window', querystring: Type.Object({ from: Type.Optional(DateStr), to: Type.Optional(DateStr), format: Format, tag: Type.Optional(Tag) }, { additionalProperties: false }) },
       },
       async (req, reply) => {
         const { format, ...q } = req.query;
