@@ -263,6 +263,16 @@ export function buildCli(): Command {
       }),
     );
 
+  program
+    .command('cancel <session-id>')
+    .description('cancel a running sync session (instances not started are skipped, running ones aborted)')
+    .action(async (sessionId: string) =>
+      withContext(async (ctx) => {
+        const r = await ctx.capacitySync.cancel(sessionId, CLI_ACTOR);
+        console.log(`session ${r.session_id}: cancel requested (${r.skipped} not started → skipped, ${r.running} running → aborting)${r.status !== 'running' ? `; now ${r.status}` : ''}`);
+      }),
+    );
+
   const users = program.command('users').description('manage users');
   users
     .command('add <username>')
