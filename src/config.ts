@@ -39,6 +39,8 @@ export interface Config {
   metricsDatabasesPerInstance: number;
   /** Databases below this size get no series. */
   metricsMinDatabaseBytes: number;
+  /** On SIGTERM, how long running syncs may take to finish before they are aborted. */
+  shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -116,5 +118,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: env.WHALEFALL_METRICS_TOKEN || undefined,
     metricsDatabasesPerInstance: int(env, 'WHALEFALL_METRICS_DATABASES_PER_INSTANCE', 50, 0, 10_000),
     metricsMinDatabaseBytes: int(env, 'WHALEFALL_METRICS_MIN_DATABASE_BYTES', 0, 0, Number.MAX_SAFE_INTEGER),
+    shutdownTimeoutMs: int(env, 'WHALEFALL_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 3_600_000),
   };
 }

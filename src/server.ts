@@ -7,20 +7,27 @@ import type { Config } from './config.js';
 import { createContext, type Context } from './context.js';
 import { buildApp } from './http/app.js';
 
+/**
+ * SIGTERM/SIGINT: stop taking work (HTTP, cron, queue), give running syncs
+ * WHALEFALL_SHUTDOWN_TIMEOUT_MS to finish, abort the rest (records not
+ * started are `skipped`, sessions `interrupted`), close the pools, exit 0.
+ */
 function onSignals(ctx: Context, stopWork: () => Promise<void>): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    ctx.logger.info({ signal }, 'shutting down');
+    const t0 = Date.now();
+    ctx.logger.info({ signal, bound_ms: ctx.config.shutdownTimeoutMs }, 'shutting down');
     const force = setTimeout(() => {
       ctx.logger.error('shutdown took too long; exiting');
       process.exit(1);
-    }, 60_000);
+    }, ctx.config.shutdownTimeoutMs + 30_000);
     force.unref();
     try {
       await stopWork();
       await ctx.close();
+      ctx.logger.info({ signal, duration_ms: Date.now() - t0 }, 'stopped');
       process.exit(0);
     } catch (err) {
       ctx.logger.error({ err }, 'shutdown failed');
@@ -60,8 +67,8 @@ export async function serve(config: Config): Promise<void> {
   ctx.logger.info({ store: ctx.store.describe, time_zone: config.timeZone, scheduler: config.scheduler, queue: config.queue }, `Whalefall listening on http://${config.host}:${config.port}`);
   onSignals(ctx, async () => {
     stopRecovery();
-    await app.close();
-    await ctx.scheduler.stop();
+    // All at once: the scheduler's stop waits for its session, which the sync service's stop bounds.
+    await Promise.all([app.close(), ctx.scheduler.stop(), ctx.capacitySync.stop(config.shutdownTimeoutMs), ctx.queue?.stop(config.shutdownTimeoutMs + 5_000)]);
   });
 }
 
@@ -73,6 +80,6 @@ export async function worker(config: Config): Promise<void> {
   await startWorking(ctx);
   onSignals(ctx, async () => {
     stopRecovery();
-    await ctx.queue?.stop();
+    await Promise.all([ctx.queue?.stop(config.shutdownTimeoutMs + 5_000), ctx.capacitySync.stop(config.shutdownTimeoutMs)]);
   });
 }
