@@ -6,6 +6,16 @@
 import type { Config } from './config.js';
 import { createContext, type Context } from './context.js';
 import { buildApp } from './http/app.js';
+import { createLogger, prettyDestination } from './lib/logger.js';
+
+export interface RunOptions {
+  /** Human-readable logs instead of JSON lines (`--pretty`). */
+  pretty?: boolean;
+}
+
+function loggerFor(config: Config, o: RunOptions) {
+  return o.pretty ? { logger: createLogger(config.logLevel, prettyDestination()) } : {};
+}
 
 /**
  * SIGTERM/SIGINT: stop taking work (HTTP, cron, queue), give running syncs
@@ -48,8 +58,8 @@ async function startWorking(ctx: Context): Promise<void> {
   ctx.logger.info({ concurrency: s.sync_concurrency }, 'working capacity sync jobs');
 }
 
-export async function serve(config: Config): Promise<void> {
-  const ctx = await createContext(config);
+export async function serve(config: Config, o: RunOptions = {}): Promise<void> {
+  const ctx = await createContext(config, loggerFor(config, o));
   const admin = await ctx.auth.ensureAdmin(config.adminPassword);
   if (admin.generatedPassword) {
     // Printed once, on the first start only; never logged.
@@ -72,9 +82,9 @@ export async function serve(config: Config): Promise<void> {
   });
 }
 
-export async function worker(config: Config): Promise<void> {
+export async function worker(config: Config, o: RunOptions = {}): Promise<void> {
   if (config.queue !== 'pg-boss') throw new Error('whalefall worker needs WHALEFALL_QUEUE=pg-boss and a PostgreSQL store (DATABASE_URL)');
-  const ctx = await createContext(config);
+  const ctx = await createContext(config, loggerFor(config, o));
   await ctx.recovery.recover();
   const stopRecovery = ctx.recovery.startPeriodic();
   await startWorking(ctx);

@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import pino from 'pino';
 import { Command, Option } from 'commander';
-import { loadConfig, type Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
+import { describeConfig, resolveConfig } from '../config-file.js';
 import { createContext, type Context } from '../context.js';
 import { DB_TYPES } from '../engines/engine.js';
 import { AppError, errorMessage } from '../lib/errors.js';
@@ -19,6 +20,14 @@ import type { RecordOutcome } from '../services/capacity-sync.service.js';
 import path from 'node:path';
 
 class CliError extends Error {}
+
+/** Global options (`--config`, `--pretty`) and a command's flags, set as commander parses. */
+const cli: { configFile?: string; pretty?: boolean; flags: Record<string, string | undefined> } = { flags: {} };
+
+/** flags > environment > whalefall.yaml > defaults. */
+function loadConfig(): Config {
+  return resolveConfig({ configFile: cli.configFile, flags: cli.flags }).config;
+}
 
 async function withContext<T>(fn: (ctx: Context) => Promise<T>): Promise<T> {
   const config = loadConfig();
@@ -75,14 +84,27 @@ export function buildCli(): Command {
   const program = new Command('whalefall')
     .description('Whalefall (鲸落): database capacity service')
     .showHelpAfterError()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .option('--config <file>', 'configuration file (whalefall.yaml; default: $WHALEFALL_CONFIG)')
+    .option('--pretty', 'human-readable logs instead of JSON lines')
+    .hook('preAction', (_program, action) => {
+      const o = program.opts();
+      cli.configFile = o.config as string | undefined;
+      cli.pretty = Boolean(o.pretty);
+      // Only serve's own flags are configuration (instances add has a --host/--port of its own).
+      const a = action.name() === 'serve' ? action.opts() : {};
+      cli.flags = { HOST: a.host as string | undefined, PORT: a.port as string | undefined, WHALEFALL_DATA_DIR: a.dataDir as string | undefined };
+    });
 
   program
     .command('serve')
     .description('run the HTTP service (and the scheduler)')
+    .option('--host <host>', 'listen address (HOST)')
+    .option('--port <port>', 'listen port (PORT)')
+    .option('--data-dir <dir>', 'data directory (WHALEFALL_DATA_DIR)')
     .action(async () => {
       const { serve } = await import('../server.js');
-      await serve(loadConfig());
+      await serve(loadConfig(), { pretty: cli.pretty });
     });
 
   program
@@ -90,7 +112,7 @@ export function buildCli(): Command {
     .description('run capacity sync jobs from the pg-boss queue (WHALEFALL_QUEUE=pg-boss, PostgreSQL store)')
     .action(async () => {
       const { worker } = await import('../server.js');
-      await worker(loadConfig());
+      await worker(loadConfig(), { pretty: cli.pretty });
     });
 
   program
@@ -273,6 +295,19 @@ export function buildCli(): Command {
       }),
     );
 
+  const configCmd = program.command('config').description('configuration file');
+  configCmd
+    .command('check')
+    .description('check whalefall.yaml and the environment; print the effective configuration (secrets masked)')
+    .option('--json', 'machine-readable output')
+    .action((o) => {
+      const r = resolveConfig({ configFile: cli.configFile, flags: cli.flags });
+      const rows = describeConfig(r);
+      if (o.json) return console.log(JSON.stringify({ file: r.file ?? null, settings: rows }, null, 2));
+      console.log(`configuration ok (${r.file ? `file ${r.file}` : 'no file'}; precedence: flags > environment > file > defaults)`);
+      console.log(table(rows.map((x) => ({ key: x.key, env: x.env, value: x.value, source: x.source }))));
+    });
+
   const users = program.command('users').description('manage users');
   users
     .command('add <username>')
@@ -329,7 +364,9 @@ async function main(): Promise<void> {
     await buildCli().parseAsync(process.argv);
   } catch (err) {
     const msg = err instanceof AppError || err instanceof CliError ? err.message : errorMessage(err);
-    process.stderr.write(`whalefall: ${msg.split('\n')[0]}\n`);
+    // A configuration has one line per mistake: show them all.
+    const lines = err instanceof ConfigError ? msg.split('\n') : [msg.split('\n')[0]];
+    for (const line of lines) process.stderr.write(`whalefall: ${line}\n`);
     process.exitCode = 1;
   }
 }
