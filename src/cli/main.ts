@@ -13,6 +13,7 @@ import { AppError, errorMessage } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
 import { formatBytes } from '../lib/sizes.js';
 import { openStore } from '../store/db.js';
+import { migrationState } from '../store/migrations/index.js';
 import { CLI_ACTOR } from '../services/audit.service.js';
 import { ROLES } from '../services/auth.service.js';
 import { generatePassword } from '../lib/crypto.js';
@@ -118,10 +119,18 @@ export function buildCli(): Command {
   program
     .command('migrate')
     .description('apply store migrations and exit')
-    .action(async () => {
+    .option('--dry-run', 'list the migrations that would be applied; change nothing')
+    .action(async (o) => {
       const config: Config = loadConfig();
       const store = openStore({ databaseUrl: config.databaseUrl, sqliteFile: path.join(config.dataDir, 'whalefall.db') });
       try {
+        if (o.dryRun) {
+          const m = await migrationState(store.db);
+          if (m.unknown.length) throw new CliError(`the store is newer than this Whalefall (unknown migrations: ${m.unknown.join(', ')})`);
+          console.log(m.pending.length ? `pending (${m.pending.length}): ${m.pending.join(', ')}` : `store is up to date (${store.describe})`);
+          console.log(`applied: ${m.applied.length ? m.applied.join(', ') : '(none)'}`);
+          return;
+        }
         const applied = await store.migrate();
         console.log(applied.length ? `applied: ${applied.join(', ')}` : `store is up to date (${store.describe})`);
       } finally {
