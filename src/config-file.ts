@@ -57,6 +57,10 @@ export const FILE_KEYS: FileKey[] = [
   { key: 'metrics_databases_per_instance', env: 'WHALEFALL_METRICS_DATABASES_PER_INSTANCE', field: 'metricsDatabasesPerInstance', type: 'integer' },
   { key: 'metrics_min_database_bytes', env: 'WHALEFALL_METRICS_MIN_DATABASE_BYTES', field: 'metricsMinDatabaseBytes', type: 'integer' },
   { key: 'shutdown_timeout_ms', env: 'WHALEFALL_SHUTDOWN_TIMEOUT_MS', field: 'shutdownTimeoutMs', type: 'integer' },
+  { key: 'smtp_url', env: 'WHALEFALL_SMTP_URL', field: 'smtpUrl', type: 'string', secret: true },
+  { key: 'smtp_from', env: 'WHALEFALL_SMTP_FROM', field: 'smtpFrom', type: 'string' },
+  { key: 'digest_recipients', env: 'WHALEFALL_DIGEST_RECIPIENTS', field: 'digestRecipients', type: 'string' },
+  { key: 'digest_cron', env: 'WHALEFALL_DIGEST_CRON', field: 'digestCron', type: 'string' },
 ];
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -164,7 +168,7 @@ export function describeConfig(r: ResolvedConfig): { key: string; env: string; v
     const raw = r.config[k.field];
     let value: string;
     if (raw === undefined || raw === null) value = '(unset)';
-    else if (k.secret) value = k.env === 'DATABASE_URL' ? redactUrl(String(raw)) : '***';
+    else if (k.secret) value = k.env === 'DATABASE_URL' || k.env === 'WHALEFALL_SMTP_URL' ? redactUrl(String(raw)) : '***';
     else value = String(raw);
     return { key: k.key, env: k.env, value, source: r.sources[k.env] ?? 'default' };
   });

@@ -41,6 +41,14 @@ export interface Config {
   metricsMinDatabaseBytes: number;
   /** On SIGTERM, how long running syncs may take to finish before they are aborted. */
   shutdownTimeoutMs: number;
+  /** SMTP server for email alerts and the digest: smtp://user:pass@host:587 or smtps://…:465; unset = no email. */
+  smtpUrl: string | undefined;
+  /** The From: of every email. */
+  smtpFrom: string;
+  /** Daily digest recipients: `a@x.com:en, b@y.cn:zh-CN` (language defaults to zh-CN). */
+  digestRecipients: string | undefined;
+  /** When the daily digest goes out (WHALEFALL_TZ). */
+  digestCron: string;
 }
 
 export class ConfigError extends Error {}
@@ -119,5 +127,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsDatabasesPerInstance: int(env, 'WHALEFALL_METRICS_DATABASES_PER_INSTANCE', 50, 0, 10_000),
     metricsMinDatabaseBytes: int(env, 'WHALEFALL_METRICS_MIN_DATABASE_BYTES', 0, 0, Number.MAX_SAFE_INTEGER),
     shutdownTimeoutMs: int(env, 'WHALEFALL_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 3_600_000),
+    smtpUrl: smtpUrl(env),
+    smtpFrom: env.WHALEFALL_SMTP_FROM || 'Whalefall <whalefall@localhost>',
+    digestRecipients: env.WHALEFALL_DIGEST_RECIPIENTS || undefined,
+    digestCron: cron(env, 'WHALEFALL_DIGEST_CRON', '0 8 * * *'),
   };
+}
+
+function smtpUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const v = env.WHALEFALL_SMTP_URL || undefined;
+  if (v && !/^smtps?:\/\/[^/]+/.test(v)) throw new ConfigError('WHALEFALL_SMTP_URL must look like smtp://user:password@host:587 or smtps://host:465');
+  return v;
 }

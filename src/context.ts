@@ -40,6 +40,8 @@ import { AlertsRepository } from './store/alerts.repository.js';
 import { AlertsService } from './services/alerts.service.js';
 import { AlertDeliveryService } from './services/alert-delivery.service.js';
 import { Scheduler } from './scheduler/scheduler.js';
+import { EmailService } from './services/email.service.js';
+import { DigestRepository } from './store/digest.repository.js';
 
 export interface Context {
   config: Config;
@@ -77,6 +79,8 @@ export interface Context {
   aggregation: AggregationService;
   alerts: AlertsService;
   alertDelivery: AlertDeliveryService;
+  /** SMTP: the alert `email` channel and the daily digest (`serve` starts its schedule). */
+  email: EmailService;
   close(): Promise<void>;
 }
 
@@ -158,6 +162,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const alertDelivery = new AlertDeliveryService(repos.alerts, clock, logger);
   const alerts = new AlertsService({ repo: repos.alerts, instances: repos.instances, clock, logger, audit, delivery: alertDelivery });
   alerts.attach(capacitySync.events);
+  const email = new EmailService({ config, repo: new DigestRepository(db), runs: repos.scheduler, clock, logger });
+  if (email.configured) alertDelivery.mailer = email;
   const scheduler = new Scheduler({
     settings,
     capacitySync,
@@ -200,10 +206,12 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     aggregation,
     alerts,
     alertDelivery,
+    email,
     async close() {
       await scheduler.stop();
       await alerts.idle();
       await alertDelivery.stop();
+      await email.stop();
       await queue?.stop();
       await store.close();
     },

@@ -73,6 +73,7 @@ export async function serve(config: Config, o: RunOptions = {}): Promise<void> {
   await app.listen({ host: config.host, port: config.port });
   if (config.scheduler) await ctx.scheduler.start();
   ctx.alertDelivery.start();
+  ctx.email.start();
   await startWorking(ctx);
   ctx.logger.info({ store: ctx.store.describe, time_zone: config.timeZone, scheduler: config.scheduler, queue: config.queue }, `Whalefall listening on http://${config.host}:${config.port}`);
   onSignals(ctx, async () => {
