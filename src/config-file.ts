@@ -61,6 +61,7 @@ export const FILE_KEYS: FileKey[] = [
   { key: 'smtp_from', env: 'WHALEFALL_SMTP_FROM', field: 'smtpFrom', type: 'string' },
   { key: 'digest_recipients', env: 'WHALEFALL_DIGEST_RECIPIENTS', field: 'digestRecipients', type: 'string' },
   { key: 'digest_cron', env: 'WHALEFALL_DIGEST_CRON', field: 'digestCron', type: 'string' },
+  { key: 'trust_proxy', env: 'WHALEFALL_TRUST_PROXY', field: 'trustProxy', type: 'string' },
 ];
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];

@@ -49,6 +49,8 @@ export interface Config {
   digestRecipients: string | undefined;
   /** When the daily digest goes out (WHALEFALL_TZ). */
   digestCron: string;
+  /** Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (e.g. 127.0.0.1); unset = none. */
+  trustProxy: string[] | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -131,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpFrom: env.WHALEFALL_SMTP_FROM || 'Whalefall <whalefall@localhost>',
     digestRecipients: env.WHALEFALL_DIGEST_RECIPIENTS || undefined,
     digestCron: cron(env, 'WHALEFALL_DIGEST_CRON', '0 8 * * *'),
+    trustProxy: env.WHALEFALL_TRUST_PROXY ? env.WHALEFALL_TRUST_PROXY.split(',').map((x) => x.trim()).filter(Boolean) : undefined,
   };
 }
 
