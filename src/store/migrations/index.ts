@@ -44,7 +44,11 @@ class CodeProvider implements MigrationProvider {
   constructor(private readonly dialect: DialectName) {}
   async getMigrations(): Promise<Record<string, Migration>> {
     const t = columnTypes(this.dialect);
-    return Object.fromEntries(Object.entries(ALL).map(([name, f]) => [name, f(t, this.dialect)]));
+    const all = Object.entries(ALL).map(([name, f]): [string, Migration] => [name, f(t, this.dialect)]);
+    if (this.dialect === 'postgres') return Object.fromEntries(all); // the Migrator runs them all in one transaction
+    // Kysely runs SQLite migrations outside a transaction; SQLite has transactional DDL, so each one gets its own:
+    // a migration that fails half-way leaves nothing behind and is simply run again.
+    return Object.fromEntries(all.map(([name, m]) => [name, { ...m, up: (db: Kysely<any>) => db.transaction().execute((trx) => m.up(trx)) }]));
   }
 }
 
