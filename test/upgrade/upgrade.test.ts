@@ -123,7 +123,7 @@ describe('upgrade from the first release [sqlite, committed fixture]', () => {
       const app = await buildApp(ctx);
       let res = await app.inject({ url: '/readyz' });
       assert.equal(res.statusCode, 503);
-      assert.match(res.json().reason, /migrations pending: 0009_production/);
+      assert.match(res.json().reason, /^migrations pending: .*0009_production/);
       await store.migrate();
       res = await app.inject({ url: '/readyz' });
       assert.equal(res.statusCode, 200, res.body);
