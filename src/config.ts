@@ -45,6 +45,18 @@ export interface Config {
   loginLockoutMinutes: number;
   /** Network discovery over the API (`POST /api/instances/discover`): off unless asked for. */
   discovery: boolean;
+  /** On SIGTERM, how long running syncs may take to finish before they are aborted. */
+  shutdownTimeoutMs: number;
+  /** SMTP server for email alerts and the digest: smtp://user:pass@host:587 or smtps://…:465; unset = no email. */
+  smtpUrl: string | undefined;
+  /** The From: of every email. */
+  smtpFrom: string;
+  /** Daily digest recipients: `a@x.com:en, b@y.cn:zh-CN` (language defaults to zh-CN). */
+  digestRecipients: string | undefined;
+  /** When the daily digest goes out (WHALEFALL_TZ). */
+  digestCron: string;
+  /** Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (e.g. 127.0.0.1); unset = none. */
+  trustProxy: string[] | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -125,5 +137,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginLockoutAttempts: int(env, 'WHALEFALL_LOGIN_LOCKOUT_ATTEMPTS', 10, 0, 1000),
     loginLockoutMinutes: int(env, 'WHALEFALL_LOGIN_LOCKOUT_MINUTES', 15, 1, 24 * 60),
     discovery: bool(env, 'WHALEFALL_DISCOVERY', false),
+    shutdownTimeoutMs: int(env, 'WHALEFALL_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 3_600_000),
+    smtpUrl: smtpUrl(env),
+    smtpFrom: env.WHALEFALL_SMTP_FROM || 'Whalefall <whalefall@localhost>',
+    digestRecipients: env.WHALEFALL_DIGEST_RECIPIENTS || undefined,
+    digestCron: cron(env, 'WHALEFALL_DIGEST_CRON', '0 8 * * *'),
+    trustProxy: env.WHALEFALL_TRUST_PROXY ? env.WHALEFALL_TRUST_PROXY.split(',').map((x) => x.trim()).filter(Boolean) : undefined,
   };
+}
+
+function smtpUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const v = env.WHALEFALL_SMTP_URL || undefined;
+  if (v && !/^smtps?:\/\/[^/]+/.test(v)) throw new ConfigError('WHALEFALL_SMTP_URL must look like smtp://user:password@host:587 or smtps://host:465');
+  return v;
 }

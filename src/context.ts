@@ -42,6 +42,8 @@ import { AlertDeliveryService } from './services/alert-delivery.service.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { FleetService } from './services/fleet.service.js';
 import { DiscoveryService } from './services/discovery.service.js';
+import { EmailService } from './services/email.service.js';
+import { DigestRepository } from './store/digest.repository.js';
 
 export interface Context {
   config: Config;
@@ -83,6 +85,8 @@ export interface Context {
   fleet: FleetService;
   /** Probing endpoint lists for database servers (API: only with WHALEFALL_DISCOVERY=on). */
   discovery: DiscoveryService;
+  /** SMTP: the alert `email` channel and the daily digest (`serve` starts its schedule). */
+  email: EmailService;
   close(): Promise<void>;
 }
 
@@ -164,6 +168,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const alertDelivery = new AlertDeliveryService(repos.alerts, clock, logger);
   const alerts = new AlertsService({ repo: repos.alerts, instances: repos.instances, clock, logger, audit, delivery: alertDelivery });
   alerts.attach(capacitySync.events);
+  const email = new EmailService({ config, repo: new DigestRepository(db), runs: repos.scheduler, clock, logger });
+  if (email.configured) alertDelivery.mailer = email;
   const scheduler = new Scheduler({
     settings,
     capacitySync,
@@ -210,10 +216,12 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     alertDelivery,
     fleet,
     discovery,
+    email,
     async close() {
       await scheduler.stop();
       await alerts.idle();
       await alertDelivery.stop();
+      await email.stop();
       await queue?.stop();
       await store.close();
     },

@@ -5,13 +5,15 @@
 import fs from 'node:fs';
 import pino from 'pino';
 import { Command, Option } from 'commander';
-import { loadConfig, type Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
+import { describeConfig, resolveConfig } from '../config-file.js';
 import { createContext, type Context } from '../context.js';
 import { DB_TYPES } from '../engines/engine.js';
 import { AppError, errorMessage } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
 import { formatBytes } from '../lib/sizes.js';
 import { openStore } from '../store/db.js';
+import { migrationState } from '../store/migrations/index.js';
 import { CLI_ACTOR } from '../services/audit.service.js';
 import { ROLES } from '../services/auth.service.js';
 import { addKey, generatePassword, loadKeyRing, removeKey, SecretKeyError } from '../lib/crypto.js';
@@ -23,6 +25,14 @@ import { FLEET_FORMATS, type FleetFormat } from '../services/fleet.service.js';
 import { DISCOVERY_LIMITS, DiscoveryService } from '../services/discovery.service.js';
 
 class CliError extends Error {}
+
+/** Global options (`--config`, `--pretty`) and a command's flags, set as commander parses. */
+const cli: { configFile?: string; pretty?: boolean; flags: Record<string, string | undefined> } = { flags: {} };
+
+/** flags > environment > whalefall.yaml > defaults. */
+function loadConfig(): Config {
+  return resolveConfig({ configFile: cli.configFile, flags: cli.flags }).config;
+}
 
 async function withContext<T>(fn: (ctx: Context) => Promise<T>): Promise<T> {
   const config = loadConfig();
@@ -85,14 +95,27 @@ export function buildCli(): Command {
   const program = new Command('whalefall')
     .description('Whalefall (鲸落): database capacity service')
     .showHelpAfterError()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .option('--config <file>', 'configuration file (whalefall.yaml; default: $WHALEFALL_CONFIG)')
+    .option('--pretty', 'human-readable logs instead of JSON lines')
+    .hook('preAction', (_program, action) => {
+      const o = program.opts();
+      cli.configFile = o.config as string | undefined;
+      cli.pretty = Boolean(o.pretty);
+      // Only serve's own flags are configuration (instances add has a --host/--port of its own).
+      const a = action.name() === 'serve' ? action.opts() : {};
+      cli.flags = { HOST: a.host as string | undefined, PORT: a.port as string | undefined, WHALEFALL_DATA_DIR: a.dataDir as string | undefined };
+    });
 
   program
     .command('serve')
     .description('run the HTTP service (and the scheduler)')
+    .option('--host <host>', 'listen address (HOST)')
+    .option('--port <port>', 'listen port (PORT)')
+    .option('--data-dir <dir>', 'data directory (WHALEFALL_DATA_DIR)')
     .action(async () => {
       const { serve } = await import('../server.js');
-      await serve(loadConfig());
+      await serve(loadConfig(), { pretty: cli.pretty });
     });
 
   program
@@ -100,16 +123,24 @@ export function buildCli(): Command {
     .description('run capacity sync jobs from the pg-boss queue (WHALEFALL_QUEUE=pg-boss, PostgreSQL store)')
     .action(async () => {
       const { worker } = await import('../server.js');
-      await worker(loadConfig());
+      await worker(loadConfig(), { pretty: cli.pretty });
     });
 
   program
     .command('migrate')
     .description('apply store migrations and exit')
-    .action(async () => {
+    .option('--dry-run', 'list the migrations that would be applied; change nothing')
+    .action(async (o) => {
       const config: Config = loadConfig();
       const store = openStore({ databaseUrl: config.databaseUrl, sqliteFile: path.join(config.dataDir, 'whalefall.db') });
       try {
+        if (o.dryRun) {
+          const m = await migrationState(store.db);
+          if (m.unknown.length) throw new CliError(`the store is newer than this Whalefall (unknown migrations: ${m.unknown.join(', ')})`);
+          console.log(m.pending.length ? `pending (${m.pending.length}): ${m.pending.join(', ')}` : `store is up to date (${store.describe})`);
+          console.log(`applied: ${m.applied.length ? m.applied.join(', ') : '(none)'}`);
+          return;
+        }
         const applied = await store.migrate();
         console.log(applied.length ? `applied: ${applied.join(', ')}` : `store is up to date (${store.describe})`);
       } finally {
@@ -394,6 +425,29 @@ export function buildCli(): Command {
       }),
     );
 
+  program
+    .command('cancel <session-id>')
+    .description('cancel a running sync session (instances not started are skipped, running ones aborted)')
+    .action(async (sessionId: string) =>
+      withContext(async (ctx) => {
+        const r = await ctx.capacitySync.cancel(sessionId, CLI_ACTOR);
+        console.log(`session ${r.session_id}: cancel requested (${r.skipped} not started → skipped, ${r.running} running → aborting)${r.status !== 'running' ? `; now ${r.status}` : ''}`);
+      }),
+    );
+
+  const configCmd = program.command('config').description('configuration file');
+  configCmd
+    .command('check')
+    .description('check whalefall.yaml and the environment; print the effective configuration (secrets masked)')
+    .option('--json', 'machine-readable output')
+    .action((o) => {
+      const r = resolveConfig({ configFile: cli.configFile, flags: cli.flags });
+      const rows = describeConfig(r);
+      if (o.json) return console.log(JSON.stringify({ file: r.file ?? null, settings: rows }, null, 2));
+      console.log(`configuration ok (${r.file ? `file ${r.file}` : 'no file'}; precedence: flags > environment > file > defaults)`);
+      console.log(table(rows.map((x) => ({ key: x.key, env: x.env, value: x.value, source: x.source }))));
+    });
+
   const users = program.command('users').description('manage users');
   users
     .command('add <username>')
@@ -509,8 +563,13 @@ async function main(): Promise<void> {
   try {
     await buildCli().parseAsync(process.argv);
   } catch (err) {
-    const msg = err instanceof AppError || err instanceof CliError || err instanceof SecretKeyError || err instanceof BackupError ? err.message : errorMessage(err);
-    process.stderr.write(`whalefall: ${msg.split('\n')[0]}\n`);
+    const msg =
+      err instanceof AppError || err instanceof CliError || err instanceof SecretKeyError || err instanceof BackupError || err instanceof ConfigError
+        ? err.message
+        : errorMessage(err);
+    // A configuration has one line per mistake: show them all.
+    const lines = err instanceof ConfigError ? msg.split('\n') : [msg.split('\n')[0]];
+    for (const line of lines) process.stderr.write(`whalefall: ${line}\n`);
     process.exitCode = 1;
   }
 }

@@ -37,7 +37,7 @@ const AJV_OPTIONS = { removeAdditional: false, coerceTypes: 'array', useDefaults
 export async function buildApp(ctx: Context) {
   const app = Fastify({
     loggerInstance: ctx.logger,
-    trustProxy: false,
+    trustProxy: ctx.config.trustProxy ?? false,
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: AJV_OPTIONS },
     schemaController: {

@@ -23,3 +23,32 @@ export const REDACT_PATHS = [
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino({ level, base: { app: 'whalefall' }, redact: { paths: REDACT_PATHS, censor: '***' } }, destination);
 }
+
+const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const QUIET = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'app']);
+
+/** One JSON log line as a line for people: `12:00:01 INFO  message key=value …` (the `--pretty` flag). */
+export function prettyLine(json: string): string {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return json;
+  }
+  const time = new Date(typeof o.time === 'number' ? o.time : Date.now()).toISOString().slice(11, 19);
+  const level = (LEVEL_NAMES[o.level as number] ?? String(o.level)).padEnd(5);
+  const rest = Object.entries(o)
+    .filter(([k]) => !QUIET.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  return `${time} ${level} ${String(o.msg ?? '')}${rest ? `  ${rest}` : ''}`;
+}
+
+/** A destination that writes `prettyLine`s to `out` (stdout by default). */
+export function prettyDestination(out: NodeJS.WritableStream = process.stdout): DestinationStream {
+  return {
+    write(chunk: string) {
+      for (const line of chunk.split('\n')) if (line) out.write(`${prettyLine(line)}\n`);
+    },
+  };
+}

@@ -12,9 +12,10 @@
 import type { Clock } from '../lib/clock.js';
 import { errorMessage, scrubSecrets } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { withTimeout } from '../lib/timeout.js';
 import type { AlertDeliveryRow, AlertEventRow, AlertRuleRow, AlertsRepository } from '../store/alerts.repository.js';
 
-export const CHANNEL_TYPES = ['generic', 'dingtalk', 'wecom', 'slack'] as const;
+export const CHANNEL_TYPES = ['generic', 'dingtalk', 'wecom', 'slack', 'email'] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
 
 export interface DeliveryOptions {
@@ -38,6 +39,7 @@ const BATCH = 50;
 export function maskUrl(url: string): string {
   try {
     const u = new URL(url);
+    if (u.protocol === 'mailto:') return `mailto:${u.pathname}`;
     let path = u.pathname;
     if (/(^|\.)slack\.com$/i.test(u.hostname) && path.startsWith('/services/')) path = '/services/***';
     return `${u.protocol}//${u.host}${path}${u.search ? '?***' : ''}`;
@@ -117,6 +119,8 @@ export function formatPayload(type: ChannelType, m: AlertMessage): unknown {
       return { msgtype: 'markdown', markdown: { content: markdownBody(m) } };
     case 'slack':
       return { text: `*${headline(m)}*\n${m.message}${m.resolved_at ? `\nresolved at ${m.resolved_at}` : ''}` };
+    case 'email':
+      return null; // sent by the mailer (email.service.ts), not posted
     case 'generic':
       return {
         event: m.event_id,
@@ -150,7 +154,13 @@ function bodyError(type: ChannelType, body: string): string | null {
 
 export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
 
+/** Sends the `email` channel (email.service.ts); set in the context when SMTP is configured. */
+export interface AlertMailer {
+  sendAlert(url: string, m: AlertMessage): Promise<void>;
+}
+
 export class AlertDeliveryService {
+  mailer: AlertMailer | undefined;
   private running: Promise<DeliverySummary> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private opts: DeliveryOptions;
@@ -217,22 +227,8 @@ export class AlertDeliveryService {
       error = 'event or rule deleted';
     } else {
       const type = d.channel as ChannelType;
-      const body = JSON.stringify(formatPayload(type, alertMessage(ev, rule, d.transition as 'firing' | 'resolved')));
-      try {
-        const res = await this.fetchImpl(d.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json; charset=utf-8' },
-          body,
-          signal: AbortSignal.timeout(this.opts.timeoutMs),
-        });
-        httpStatus = res.status;
-        const text = (await res.text()).slice(0, 2000);
-        if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
-        else error = bodyError(type, text);
-      } catch (err) {
-        const cause = (err as { cause?: unknown }).cause;
-        error = errorMessage(err) + (cause ? `: ${errorMessage(cause)}` : '');
-      }
+      const message = alertMessage(ev, rule, d.transition as 'firing' | 'resolved');
+      ({ httpStatus, error } = type === 'email' ? await this.mail(d.url, message) : await this.post(d.url, type, message));
       // A receiver or a network error may echo the URL: never store or log its secrets.
       if (error) error = scrubSecrets(error, urlSecrets(d.url)).slice(0, 500);
     }
@@ -251,6 +247,35 @@ export class AlertDeliveryService {
     if (status === 'delivered') this.logger.info(fields, 'alert delivered');
     else this.logger.warn({ ...fields, error, next_attempt_at: next }, status === 'failed' ? 'alert delivery failed for good' : 'alert delivery failed, will retry');
     return status === 'pending' ? 'retrying' : status;
+  }
+
+  /** POST the channel's payload; an error string unless the receiver took it. */
+  private async post(url: string, type: ChannelType, m: AlertMessage): Promise<{ httpStatus: number | null; error: string | null }> {
+    try {
+      const res = await this.fetchImpl(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+        body: JSON.stringify(formatPayload(type, m)),
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+      });
+      const text = (await res.text()).slice(0, 2000);
+      if (res.status < 200 || res.status >= 300) return { httpStatus: res.status, error: `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}` };
+      return { httpStatus: res.status, error: bodyError(type, text) };
+    } catch (err) {
+      const cause = (err as { cause?: unknown }).cause;
+      return { httpStatus: null, error: errorMessage(err) + (cause ? `: ${errorMessage(cause)}` : '') };
+    }
+  }
+
+  /** The `email` channel: through the mailer (SMTP), bounded by the same timeout. */
+  private async mail(url: string, m: AlertMessage): Promise<{ httpStatus: null; error: string | null }> {
+    if (!this.mailer) return { httpStatus: null, error: 'SMTP 未配置 (WHALEFALL_SMTP_URL is not set)' };
+    try {
+      await withTimeout(this.mailer.sendAlert(url, m), this.opts.timeoutMs, 'SMTP');
+      return { httpStatus: null, error: null };
+    } catch (err) {
+      return { httpStatus: null, error: errorMessage(err) };
+    }
   }
 }
 

@@ -13,6 +13,7 @@ import { addDays, type Clock } from '../lib/clock.js';
 import { forecast } from '../lib/forecast.js';
 import { AppError } from '../lib/errors.js';
 import { globToRegExp } from '../lib/glob.js';
+import { mailtoRecipient } from './email.service.js';
 import type { Logger } from '../lib/logger.js';
 import { formatBytes } from '../lib/sizes.js';
 import type { AlertRuleRow, AlertsRepository, FiringCondition, NewAlertRule } from '../store/alerts.repository.js';
@@ -113,6 +114,14 @@ function channels(v: unknown): Channel[] {
     for (const k of Object.keys(o)) if (k !== 'type' && k !== 'url') fail(`${f}.${k}`, '未知字段 (unknown field)');
     const type = oneOf(`${f}.type`, o.type, CHANNEL_TYPES);
     const url = requiredText(`${f}.url`, o.url, 2000);
+    if (type === 'email') {
+      try {
+        mailtoRecipient(url);
+      } catch (err) {
+        fail(`${f}.url`, `邮件渠道需要 mailto:地址[?lang=en|zh-CN] (${(err as Error).message})`);
+      }
+      return { type, url };
+    }
     let u: URL;
     try {
       u = new URL(url);

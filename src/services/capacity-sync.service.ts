@@ -98,7 +98,41 @@ export const MSG = {
   failed: (cause: string) => `同步容量失败: ${cause}`,
   empty: '未采集到任何数据库：实例没有返回数据库列表 (nothing collected: not treated as deleted)',
   deleted: '实例已被删除 (instance deleted)',
+  cancelledSkip: '同步已取消，未开始 (cancelled before it started)',
+  cancelledAbort: '同步已取消，已中止 (cancelled while running; nothing saved)',
+  shutdownSkip: '服务正在停止，未开始 (not started: the service is stopping)',
+  shutdownAbort: '服务停止，同步中止 (aborted: the service stopped; nothing saved)',
+  stopping: '服务正在停止，不接受新的同步 (the service is stopping)',
+  notRunning: (status: string) => `同步会话已结束 (${status})，无法取消 (session is not running)`,
 };
+
+/** Why a session's records are told to stop. */
+export type StopReason = 'cancelled' | 'shutdown';
+
+/** How often a process running records of a session checks whether someone cancelled it. */
+export const CANCEL_POLL_MS = 1000;
+
+/** Raised inside a record's run when its session is cancelled or the process stops. */
+class Aborted extends Error {
+  constructor(readonly reason: StopReason) {
+    super(reason);
+  }
+}
+
+function abortReason(signal: AbortSignal | undefined): StopReason | undefined {
+  return signal?.aborted ? (signal.reason === 'shutdown' ? 'shutdown' : 'cancelled') : undefined;
+}
+
+/** Reject as soon as `signal` aborts (the work itself is abandoned, not awaited). */
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(new Aborted(abortReason(signal)!));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Aborted(abortReason(signal)!));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
 
 /** Sessions write a heartbeat this often; recovery treats 4 missed beats as a dead owner. */
 export const HEARTBEAT_MS = 15_000;
@@ -132,6 +166,13 @@ export interface SyncEvents {
 
 export class CapacitySyncService {
   readonly events = new EventEmitter<SyncEvents>();
+  /** One abort signal per session with records running in this process, and the poll that trips it on a cancel. */
+  private watchers = new Map<string, { ctrl: AbortController; refs: number; timer: NodeJS.Timeout }>();
+  /** Records running in this process. */
+  private inFlight = new Set<Promise<unknown>>();
+  /** Sessions run by this process (local mode) until closed. */
+  private localSessions = new Map<string, Promise<unknown>>();
+  private stopping = false;
 
   constructor(private readonly d: SyncDeps) {}
 
@@ -185,7 +226,7 @@ export class CapacitySyncService {
    * Connect, collect, close — bounded as a whole by the sync timeout. Only
    * classified SyncErrors come out; the connection is always closed.
    */
-  async collect(inst: InstanceRow, target: ConnectTarget, p: Pick<RunParams, 'syncTimeoutMs' | 'exclusions'>): Promise<Collection> {
+  async collect(inst: InstanceRow, target: ConnectTarget, p: Pick<RunParams, 'syncTimeoutMs' | 'exclusions'>, signal?: AbortSignal): Promise<Collection> {
     const engine = this.d.engineFor(inst.db_type as DbType);
     let session: Awaited<ReturnType<Engine['connect']>> | undefined;
     const work = (async () => {
@@ -199,10 +240,15 @@ export class CapacitySyncService {
       }
     })();
     try {
-      const c = await withTimeout(work, target.connectTimeoutMs + p.syncTimeoutMs, '容量采集', () => void session?.close().catch(() => {}));
+      const closeNow = () => void session?.close().catch(() => {});
+      signal?.addEventListener('abort', closeNow, { once: true });
+      const c = await withTimeout(raceAbort(work, signal), target.connectTimeoutMs + p.syncTimeoutMs, '容量采集', closeNow).finally(() =>
+        signal?.removeEventListener('abort', closeNow),
+      );
       return this.applyExclusions(c, [...(p.exclusions[inst.db_type as DbType] ?? []), ...(target.options.exclude ?? [])]);
     } catch (err) {
       work.catch(() => {}); // the abandoned attempt may still reject later
+      if (err instanceof Aborted) throw err;
       throw err instanceof SyncError ? new SyncError(err.code, scrubSecrets(err.message, [target.password])) : engine.classifyError(err, target);
     }
   }
@@ -289,6 +335,7 @@ export class CapacitySyncService {
     const inst = await this.instanceRow(instanceId);
     if (inst.is_active !== 1) throw new AppError('validation', MSG.disabled);
     if (inst.credential_id === null) throw new AppError('validation', MSG.noCredential);
+    if (this.stopping) throw new AppError('conflict', MSG.stopping);
     const p = await this.params(false);
     const holder = newHolder();
     if (!(await this.lock(inst.id, holder, p))) throw new AppError('conflict', MSG.busy(inst.name));
@@ -304,7 +351,12 @@ export class CapacitySyncService {
         instances: [{ id: inst.id, name: inst.name }],
       });
       sessionId = session.session_id;
-      outcome = await this.runRecord(records[0]!, inst, p, holder);
+      const signal = this.watch(sessionId);
+      try {
+        outcome = await this.track(this.runRecord(records[0]!, inst, p, holder, signal));
+      } finally {
+        this.unwatch(sessionId);
+      }
     } finally {
       await this.d.sync.releaseLock(inst.id, holder);
     }
@@ -347,6 +399,7 @@ export class CapacitySyncService {
     instanceIds: number[] | 'all-active',
     opts: { syncType: SyncType; actor: Actor; onRecord?: (o: RecordOutcome, done: number, total: number) => void },
   ): Promise<{ session_id: string; total: number; done: Promise<{ session_id: string; status: string; outcomes: RecordOutcome[] }> }> {
+    if (this.stopping) throw new AppError('conflict', MSG.stopping);
     const s = await this.d.settings();
     const p = await this.params(true);
     const rows =
@@ -374,25 +427,31 @@ export class CapacitySyncService {
       return { session_id: sessionId, total: records.length, done: this.waitForSession(sessionId) };
     }
 
+    const signal = this.watch(sessionId);
     const done = (async () => {
       const beat = setInterval(() => void this.d.sync.heartbeat(sessionId, this.now()).catch(() => {}), HEARTBEAT_MS);
       beat.unref();
       try {
         let finished = 0;
         const outcomes = await mapLimit(records, s.sync_concurrency, async (record, i) => {
-          const o = await this.runLocked(record, rows[i]!, p);
+          const o = await this.track(this.runLocked(record, rows[i]!, p, signal));
           this.emit('record', o, opts.syncType);
           opts.onRecord?.(o, ++finished, records.length);
           return o;
         });
-        const closed = await this.d.sync.finishSession(sessionId, this.now());
+        // Records stopped by a shutdown make the session `interrupted` (a cancel asked for still wins).
+        const interrupted = outcomes.some((o) => o.error_code === 'interrupted');
+        const closed = await this.d.sync.finishSession(sessionId, this.now(), interrupted ? 'interrupted' : undefined);
         this.emitSession(closed);
         this.d.logger.info({ session_id: sessionId, status: closed.status, ok: closed.successful_instances, failed: closed.failed_instances }, 'sync session finished');
         return { session_id: sessionId, status: closed.status, outcomes };
       } finally {
         clearInterval(beat);
+        this.unwatch(sessionId);
+        this.localSessions.delete(sessionId);
       }
     })();
+    this.localSessions.set(sessionId, done);
     return { session_id: sessionId, total: records.length, done };
   }
 
@@ -429,15 +488,29 @@ export class CapacitySyncService {
    * completed or skipped is left alone, so a job delivered twice is harmless.
    */
   async runQueuedRecord(recordId: number): Promise<RecordOutcome | undefined> {
+    // A job fetched while stopping fails, so pg-boss hands it to another worker later.
+    if (this.stopping) throw new Error(MSG.stopping);
     const record = await this.d.sync.getRecord(recordId);
     if (!record || record.status === 'completed' || record.status === 'skipped') return undefined;
     const inst = await this.d.instances.get(record.instance_id);
     let outcome: RecordOutcome;
+    if ((await this.d.sync.getSession(record.session_id))?.cancel_requested_at) {
+      // Cancelled while queued (a retried record included): not started, the session may close.
+      await this.d.sync.skipIfPending(record.id, this.now(), MSG.cancelledSkip, 'cancelled');
+      const closed = await this.d.sync.finishIfDone(record.session_id, this.now());
+      if (closed) this.emitSession(closed);
+      return undefined;
+    }
     if (!inst) {
       await this.d.sync.updateRecord(record.id, { status: 'failed', completed_at: this.now(), error_code: 'data', error_message: MSG.deleted });
       outcome = { record_id: record.id, instance_id: record.instance_id, instance_name: record.instance_name, status: 'failed', attempt: record.attempt, error_code: 'data', error_message: MSG.deleted, duration_ms: 0, warnings: [] };
     } else {
-      outcome = await this.runLocked(record, inst, await this.params(true));
+      const signal = this.watch(record.session_id);
+      try {
+        outcome = await this.track(this.runLocked(record, inst, await this.params(true), signal));
+      } finally {
+        this.unwatch(record.session_id);
+      }
     }
     const session = await this.d.sync.getSession(record.session_id);
     this.emit('record', outcome, (session?.sync_type ?? 'scheduled_task') as SyncType);
@@ -446,19 +519,122 @@ export class CapacitySyncService {
     return outcome;
   }
 
-  private async runLocked(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams): Promise<RecordOutcome> {
+  private async runLocked(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, signal?: AbortSignal): Promise<RecordOutcome> {
     const skip = async (why: string): Promise<RecordOutcome> => {
       await this.d.sync.updateRecord(record.id, { status: 'skipped', completed_at: this.now(), error_message: why });
       return { record_id: record.id, instance_id: inst.id, instance_name: inst.name, status: 'skipped', attempt: record.attempt, error_message: why, duration_ms: 0, warnings: [] };
     };
+    const stopped = abortReason(signal) ?? (this.stopping ? 'shutdown' : undefined);
+    if (stopped) {
+      const [message, code] = stopped === 'shutdown' ? [MSG.shutdownSkip, 'interrupted' as const] : [MSG.cancelledSkip, 'cancelled' as const];
+      await this.d.sync.skipIfPending(record.id, this.now(), message, code);
+      return this.notStarted(record, inst, code);
+    }
     if (inst.is_active !== 1) return skip(MSG.disabled);
     const holder = newHolder();
     if (!(await this.lock(inst.id, holder, p))) return skip(MSG.busy(inst.name));
     try {
-      return await this.runRecord(record, inst, p, holder);
+      return await this.runRecord(record, inst, p, holder, signal);
     } finally {
       await this.d.sync.releaseLock(inst.id, holder);
     }
+  }
+
+  /** The outcome of a record a cancel or a shutdown skipped before it started. */
+  private notStarted(record: SyncInstanceRecordRow, inst: InstanceRow, code: 'cancelled' | 'interrupted'): RecordOutcome {
+    const message = code === 'interrupted' ? MSG.shutdownSkip : MSG.cancelledSkip;
+    return { record_id: record.id, instance_id: inst.id, instance_name: inst.name, status: 'skipped', attempt: record.attempt, error_code: code, error_message: message, duration_ms: 0, warnings: [] };
+  }
+
+  /** Keep `p` in the set of work `stop()` waits for. */
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p)).catch(() => {});
+    return p;
+  }
+
+  /** The abort signal of a session's records in this process; a poll trips it when the session is cancelled elsewhere. */
+  private watch(sessionId: string): AbortSignal {
+    let w = this.watchers.get(sessionId);
+    if (!w) {
+      const ctrl = new AbortController();
+      const timer = setInterval(() => {
+        void this.d.sync
+          .getSession(sessionId)
+          .then((s) => {
+            if (s?.cancel_requested_at && !ctrl.signal.aborted) ctrl.abort('cancelled');
+          })
+          .catch(() => {});
+      }, CANCEL_POLL_MS);
+      timer.unref();
+      w = { ctrl, refs: 0, timer };
+      this.watchers.set(sessionId, w);
+    }
+    w.refs++;
+    return w.ctrl.signal;
+  }
+
+  private unwatch(sessionId: string): void {
+    const w = this.watchers.get(sessionId);
+    if (w && --w.refs <= 0) {
+      clearInterval(w.timer);
+      this.watchers.delete(sessionId);
+    }
+  }
+
+  /**
+   * Cancel a running session (API, CLI): records not started become `skipped`
+   * at once; running ones are aborted where they are (a collection in flight
+   * is dropped and its connection closed; a save already in its transaction
+   * completes — a save is all or nothing); the session ends `cancelled` when
+   * its last record is terminal. Works whichever process runs the records:
+   * they watch the session's flag.
+   */
+  async cancel(sessionId: string, actor: Actor): Promise<{ session_id: string; status: string; skipped: number; running: number }> {
+    const s = await this.d.sync.getSession(sessionId);
+    if (!s) throw new AppError('not_found', `同步会话 ${sessionId} 不存在 (session not found)`);
+    if (s.status !== 'running') throw new AppError('conflict', MSG.notRunning(s.status));
+    const r = await this.d.sync.requestCancel(sessionId, this.now(), actor.userId, MSG.cancelledSkip);
+    this.watchers.get(sessionId)?.ctrl.abort('cancelled');
+    // Sessions run by a queue have no owner to close them when nothing is left running.
+    let status = 'running';
+    if (s.owner === null) {
+      const closed = await this.d.sync.finishIfDone(sessionId, this.now());
+      if (closed) {
+        this.emitSession(closed);
+        status = closed.status;
+      }
+    }
+    const running = (await this.d.sync.records(sessionId)).filter((x) => x.status === 'running').length;
+    if (r.requested) await this.d.audit.record(actor, { action: 'sync.cancel', targetType: 'sync_session', targetId: sessionId, details: { skipped: r.skipped, running } });
+    this.d.logger.info({ session_id: sessionId, skipped: r.skipped, running }, 'sync session cancel requested');
+    return { session_id: sessionId, status, skipped: r.skipped, running };
+  }
+
+  /**
+   * Graceful stop (SIGTERM): take no new work; in sessions this process runs,
+   * records not started become `skipped`; running records get `boundMs` to
+   * finish, then are aborted (nothing half-saved); sessions close
+   * `interrupted`. Returns how many records had to be aborted.
+   */
+  async stop(boundMs: number): Promise<{ aborted: number }> {
+    this.stopping = true;
+    for (const id of this.localSessions.keys()) {
+      await this.d.sync.skipPending(id, this.now(), MSG.shutdownSkip, 'interrupted').catch((err) => this.d.logger.error({ err, session_id: id }, 'could not skip pending records'));
+    }
+    const settle = () => Promise.allSettled([...this.inFlight]);
+    const bound = new AbortController();
+    const inTime = await Promise.race([settle().then(() => true), sleep(boundMs, false, { signal: bound.signal }).catch(() => false)]);
+    bound.abort();
+    let aborted = 0;
+    if (!inTime) {
+      aborted = this.inFlight.size;
+      this.d.logger.warn({ records: aborted, bound_ms: boundMs }, 'running syncs did not finish in time; aborting them');
+      for (const w of this.watchers.values()) if (!w.ctrl.signal.aborted) w.ctrl.abort('shutdown');
+      await settle();
+    }
+    await Promise.allSettled([...this.localSessions.values()]);
+    return { aborted };
   }
 
   /**
@@ -466,7 +642,7 @@ export class CapacitySyncService {
    * failures (connection, timeout) `p.retries` times with exponential
    * backoff. Never throws for a collection failure: the record says why.
    */
-  private async runRecord(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, holder: string): Promise<RecordOutcome> {
+  private async runRecord(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, holder: string, signal?: AbortSignal): Promise<RecordOutcome> {
     const startedAt = this.d.clock.now();
     const t0 = performance.now();
     const base = { record_id: record.id, instance_id: inst.id, instance_name: inst.name };
@@ -475,20 +651,34 @@ export class CapacitySyncService {
     let attempt = record.attempt;
     for (let tries = 1; ; tries++) {
       attempt++;
-      await this.d.sync.updateRecord(record.id, {
-        status: 'running',
-        attempt,
-        holder,
-        ...(tries === 1 ? { started_at: startedAt.toISOString() } : {}),
-      });
+      const patch = { status: 'running', attempt, holder, ...(tries === 1 ? { started_at: startedAt.toISOString() } : {}) };
+      if (tries === 1) {
+        // Compare-and-set: a cancel that skipped the record first wins.
+        if (!(await this.d.sync.claimRecord(record.id, patch))) return this.notStarted(record, inst, 'cancelled');
+      } else {
+        await this.d.sync.updateRecord(record.id, patch);
+      }
       log.info({ attempt }, 'capacity sync started');
       try {
+        const before = abortReason(signal);
+        if (before) throw new Aborted(before);
         const target = await this.target(inst, p);
         password = target.password;
-        const collection = await this.collect(inst, target, p);
+        const collection = await this.collect(inst, target, p, signal);
         if (collection.databases.length === 0) throw new SyncError('data', MSG.empty);
+        // Stopped between collecting and saving: save nothing.
+        const stopped = abortReason(signal);
+        if (stopped) throw new Aborted(stopped);
         return await this.save(record, inst, collection, startedAt, t0, attempt, log);
       } catch (err) {
+        if (err instanceof Aborted || abortReason(signal)) {
+          const why = err instanceof Aborted ? err.reason : abortReason(signal)!;
+          const [code, message] = why === 'shutdown' ? ['interrupted', MSG.shutdownAbort] : ['cancelled', MSG.cancelledAbort];
+          const duration = Math.round(performance.now() - t0);
+          await this.d.sync.updateRecord(record.id, { status: 'failed', completed_at: this.now(), duration_ms: duration, error_code: code, error_message: message });
+          log.warn({ error_code: code, attempt, duration_ms: duration }, 'capacity sync aborted');
+          return { ...base, status: 'failed', attempt, error_code: code, error_message: message, duration_ms: duration, warnings: [] };
+        }
         const e = err instanceof SyncError ? err : err instanceof AppError ? new SyncError('data', err.message) : new SyncError('internal', errorMessage(err));
         const message = scrubSecrets(e.message, [password]);
         if (e.transient && tries <= p.retries) {

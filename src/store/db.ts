@@ -80,6 +80,9 @@ export function openStore(opts: StoreOptions): Store {
     });
     // An idle client's error (server restart) must not crash the process.
     pool.on('error', () => {});
+    // Nor a checked-out client's: when the server goes away mid-query, pg also emits 'error' on the
+    // client, which nobody listens to while a query holds it. The query's own rejection carries the error.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,

@@ -141,6 +141,9 @@ export interface SyncSessionsTable {
   /** Process running the session (local mode); null when a queue runs it. */
   owner: string | null;
   heartbeat_at: Ts | null;
+  /** Set when someone asked to cancel the session (0009). */
+  cancel_requested_at: Ts | null;
+  cancelled_by: number | null;
 }
 
 export interface SyncInstanceRecordsTable {

@@ -9,7 +9,7 @@ import type { Kysely, Transaction, Updateable } from 'kysely';
 import type { Database, SyncInstanceRecordRow, SyncInstanceRecordsTable, SyncSessionRow } from './schema.js';
 
 export type SyncType = 'manual_single' | 'manual_batch' | 'scheduled_task';
-export type SessionStatus = 'running' | 'completed' | 'partial' | 'failed' | 'interrupted';
+export type SessionStatus = 'running' | 'completed' | 'partial' | 'failed' | 'interrupted' | 'cancelled';
 export type RecordStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -80,9 +80,11 @@ export class SyncRepository {
    * none failed, failed when none succeeded, partial otherwise. Idempotent:
    * called again (a queued record retried late) it recomputes.
    */
-  async finishSession(sessionId: string, completedAt: string): Promise<SyncSessionRow> {
+  async finishSession(sessionId: string, completedAt: string, forced?: SessionStatus): Promise<SyncSessionRow> {
     const { ok, failed } = await this.outcomeCounts(this.db, sessionId);
-    const status: SessionStatus = failed === 0 ? 'completed' : ok === 0 ? 'failed' : 'partial';
+    const cancelled = await this.db.selectFrom('sync_sessions').select('cancel_requested_at').where('session_id', '=', sessionId).executeTakeFirst();
+    // A cancel asked for wins over everything; `forced` is a shutdown's `interrupted`.
+    const status: SessionStatus = cancelled?.cancel_requested_at ? 'cancelled' : (forced ?? (failed === 0 ? 'completed' : ok === 0 ? 'failed' : 'partial'));
     return this.db
       .updateTable('sync_sessions')
       .set({ status, completed_at: completedAt, successful_instances: ok, failed_instances: failed })
@@ -101,6 +103,58 @@ export class SyncRepository {
       .executeTakeFirstOrThrow();
     if (Number(open.n) > 0) return undefined;
     return this.finishSession(sessionId, completedAt);
+  }
+
+  /**
+   * Ask a running session to stop: its records not started yet become
+   * `skipped` at once (in the same transaction); the ones running are left to
+   * their process, which watches the flag. False when the session is not running.
+   */
+  async requestCancel(sessionId: string, at: string, by: number | null, message: string): Promise<{ requested: boolean; skipped: number }> {
+    return this.db.transaction().execute(async (trx) => {
+      const s = await trx
+        .updateTable('sync_sessions')
+        .set({ cancel_requested_at: at, cancelled_by: by })
+        .where('session_id', '=', sessionId)
+        .where('status', '=', 'running')
+        .where('cancel_requested_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(s.numUpdatedRows) === 0) return { requested: false, skipped: 0 };
+      const skipped = await this.skipPending(sessionId, at, message, 'cancelled', trx);
+      return { requested: true, skipped };
+    });
+  }
+
+  /** Records of a session not started yet become `skipped` with `message`; returns how many. */
+  async skipPending(sessionId: string, at: string, message: string, code: 'cancelled' | 'interrupted' = 'cancelled', db: Db = this.db): Promise<number> {
+    const r = await db
+      .updateTable('sync_instance_records')
+      .set({ status: 'skipped', completed_at: at, error_code: code, error_message: message })
+      .where('session_id', '=', sessionId)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  /** One record not started yet becomes `skipped`; false when it had started (or ended) already. */
+  async skipIfPending(id: number, at: string, message: string, code: 'cancelled' | 'interrupted'): Promise<boolean> {
+    const r = await this.db
+      .updateTable('sync_instance_records')
+      .set({ status: 'skipped', completed_at: at, error_code: code, error_message: message })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Start (or retry) a record unless it was skipped or completed meanwhile
+   * (a cancel got there first): compare-and-set, so a cancel and a start never
+   * both win. False when the record must not run.
+   */
+  async claimRecord(id: number, patch: Updateable<SyncInstanceRecordsTable>): Promise<boolean> {
+    const r = await this.db.updateTable('sync_instance_records').set(patch).where('id', '=', id).where('status', 'not in', ['skipped', 'completed']).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 
   async heartbeat(sessionId: string, at: string): Promise<void> {

@@ -4,7 +4,7 @@
  * pages are registered, so `npm start` and `npm test` on a clean clone need
  * no separate build step; it rebuilds only when a client source (or the
  * dictionary, or a shared lib it imports) is newer than the last build.
- * `npm run build:client` builds explicitly and prints the gzip sizes.
+ * `npm run build` builds explicitly and prints the gzip sizes.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -91,7 +91,7 @@ export function ensureClientBuilt(): Promise<void> {
   return pending;
 }
 
-// `npm run build:client`: build now and print what the browser downloads.
+// `npm run build`: build now and print what the browser downloads.
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const files = await buildClient();
   for (const f of files.sort((a, b) => b.bytes - a.bytes)) {

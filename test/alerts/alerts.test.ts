@@ -285,7 +285,7 @@ forEachStore('alerts: validation', (get) => {
     await rejects(a.createRule({ name: 'x', kind: 'sync_failing', threshold: 3 }, actor), /^threshold: /);
     await rejects(a.createRule({ name: 'x', kind: 'size_above', threshold: 1, instance_id: 999999 }, actor), /^instance_id: /);
     await rejects(a.createRule({ name: 'x', kind: 'size_above', threshold: 1, db_type: 'db2' }, actor), /^db_type: /);
-    await rejects(a.createRule({ name: 'x', kind: 'size_above', threshold: 1, channels: [{ type: 'email', url: 'http://x' }] }, actor), /^channels\[0\]\.type: /);
+    await rejects(a.createRule({ name: 'x', kind: 'size_above', threshold: 1, channels: [{ type: 'sms', url: 'http://x' }] }, actor), /^channels\[0\]\.type: /);
     await rejects(a.createRule({ name: 'x', kind: 'size_above', threshold: 1, channels: [{ type: 'slack', url: 'ftp://x/y' }] }, actor), /^channels\[0\]\.url: /);
     await rejects(a.createRule({ name: 'x', kind: 'size_above', threshold: 1, colour: 'red' }, actor), /^colour: /);
     assert.equal((await s.alerts.listRules()).length, before);

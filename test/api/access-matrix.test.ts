@@ -83,6 +83,7 @@ const ACCESS = {
   'POST /api/sync/capacity': 'operator',
   'GET /api/sync-sessions': 'viewer',
   'GET /api/sync-sessions/:id': 'viewer',
+  'POST /api/sync-sessions/:id/cancel': 'operator',
   'GET /api/settings': 'admin',
   'PATCH /api/settings': 'admin',
   'PATCH /api/auth/me': 'viewer',
@@ -264,6 +265,8 @@ describe('access matrix [sqlite]', () => {
     }),
     'GET /api/sync-sessions': async () => ({ url: '/api/sync-sessions', expect: 200 }),
     'GET /api/sync-sessions/:id': async () => ({ url: `/api/sync-sessions/${sessionId}`, expect: 200 }),
+    // The session is finished: cancelling it is refused (the cancel itself is tested in test/production/cancel.test.ts).
+    'POST /api/sync-sessions/:id/cancel': async () => ({ url: `/api/sync-sessions/${sessionId}/cancel`, expect: 409, check: (body) => assert.match(body, /无法取消/) }),
     'GET /api/settings': async () => ({ url: '/api/settings', expect: 200 }),
     // null resets a setting to its default (bodies are not type-coerced).
     'PATCH /api/settings': async () => ({ url: '/api/settings', payload: { sync_concurrency: null }, expect: 200 }),

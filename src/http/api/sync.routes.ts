@@ -39,7 +39,7 @@ export const syncRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
             offset: Type.Optional(Type.Integer({ minimum: 0 })),
             sync_type: Type.Optional(StringEnum(['manual_single', 'manual_batch', 'scheduled_task'])),
-            status: Type.Optional(StringEnum(['running', 'completed', 'partial', 'failed', 'interrupted'])),
+            status: Type.Optional(StringEnum(['running', 'completed', 'partial', 'failed', 'interrupted', 'cancelled'])),
             from: Type.Optional(Type.String({ maxLength: 10 })),
             to: Type.Optional(Type.String({ maxLength: 10 })),
           },
@@ -53,5 +53,20 @@ export const syncRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
     '/api/sync-sessions/:id',
     { config: { access: 'viewer' }, schema: { ...base, summary: 'One sync session with every instance record', params: Type.Object({ id: Type.String({ format: 'uuid' }) }) } },
     async (req) => ok(await ctx.capacity.session(req.params.id)),
+  );
+  app.post(
+    '/api/sync-sessions/:id/cancel',
+    {
+      config: { access: 'operator' },
+      schema: {
+        ...base,
+        summary: 'Cancel a running session: instances not started are skipped, running ones are aborted; the session ends `cancelled` (poll it)',
+        params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+      },
+    },
+    async (req, reply) => {
+      const r = await ctx.capacitySync.cancel(req.params.id, actorOf(req));
+      return reply.status(202).send(ok(r, `已取消同步会话：${r.skipped} 个实例未开始，${r.running} 个正在中止 (cancel requested)`));
+    },
   );
 };

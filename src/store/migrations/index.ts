@@ -11,6 +11,7 @@ import { maxBytes } from './0003_max_bytes.js';
 import { aggregationsSchema } from './0004_aggregations.js';
 import { alertsSchema } from './0005_alerts.js';
 import { securitySchema } from './0008_security.js';
+import { productionSchema } from './0009_production.js';
 
 export interface ColumnTypes {
   id: 'integer' | 'bigserial';
@@ -38,24 +39,25 @@ const ALL: Record<string, MigrationFactory> = {
   '0004_aggregations': aggregationsSchema,
   '0005_alerts': alertsSchema,
   '0008_security': securitySchema,
+  '0009_production': productionSchema,
 };
 
 class CodeProvider implements MigrationProvider {
   constructor(private readonly dialect: DialectName) {}
   async getMigrations(): Promise<Record<string, Migration>> {
     const t = columnTypes(this.dialect);
-    return Object.fromEntries(Object.entries(ALL).map(([name, f]) => [name, f(t, this.dialect)]));
+    const all = Object.entries(ALL).map(([name, f]): [string, Migration] => [name, f(t, this.dialect)]);
+    if (this.dialect === 'postgres') return Object.fromEntries(all); // the Migrator runs them all in one transaction
+    // Kysely runs SQLite migrations outside a transaction; SQLite has transactional DDL, so each one gets its own:
+    // a migration that fails half-way leaves nothing behind and is simply run again.
+    return Object.fromEntries(all.map(([name, m]) => [name, { ...m, up: (db: Kysely<any>) => db.transaction().execute((trx) => m.up(trx)) }]));
   }
 }
 
 /** Returns the names of the migrations applied now (empty when up to date). */
 export async function migrateToLatest(db: Kysely<any>, dialect: DialectName): Promise<string[]> {
-  const migrator = new Migrator({
-    db,
-    provider: new CodeProvider(dialect),
-    migrationTableName: 'whalefall_migrations',
-    migrationLockTableName: 'whalefall_migrations_lock',
-  });
+  await refuseNewerStore(db);
+  const migrator = newMigrator(db, dialect);
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
@@ -64,4 +66,53 @@ export async function migrateToLatest(db: Kysely<any>, dialect: DialectName): Pr
     });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+function newMigrator(db: Kysely<any>, dialect: DialectName): Migrator {
+  return new Migrator({
+    db,
+    provider: new CodeProvider(dialect),
+    migrationTableName: 'whalefall_migrations',
+    migrationLockTableName: 'whalefall_migrations_lock',
+  });
+}
+
+/** The last migration of the first tagged release of the schema (the upgrade test starts there). */
+export const FIRST_RELEASE = '0005_alerts';
+
+/** Names of every migration this code knows, in order. */
+export const MIGRATION_NAMES = Object.keys(ALL).sort();
+
+/** Where a store stands: migrations applied, pending (this code would apply), unknown (applied by a newer Whalefall). */
+export async function migrationState(db: Kysely<any>): Promise<{ applied: string[]; pending: string[]; unknown: string[] }> {
+  let applied: string[] = [];
+  try {
+    applied = (await db.selectFrom('whalefall_migrations').select('name').orderBy('name').execute()).map((r: { name: string }) => r.name);
+  } catch (err) {
+    // A new, empty store has no migrations table yet; anything else (unreachable store) is an error.
+    const exists = await db.introspection.getTables().then((ts) => ts.some((t) => t.name === 'whalefall_migrations'));
+    if (exists) throw err;
+  }
+  const known = new Set(MIGRATION_NAMES);
+  const done = new Set(applied);
+  return { applied, pending: MIGRATION_NAMES.filter((n) => !done.has(n)), unknown: applied.filter((n) => !known.has(n)) };
+}
+
+export class StoreTooNewError extends Error {}
+
+/** A store migrated by a newer Whalefall is never touched by an older one. */
+async function refuseNewerStore(db: Kysely<any>): Promise<void> {
+  const { unknown } = await migrationState(db);
+  if (unknown.length) {
+    throw new StoreTooNewError(
+      `存储比本程序新，拒绝启动 (the store was upgraded by a newer Whalefall: unknown migration ${unknown.join(', ')}; ` +
+        `install that version or newer, or restore a backup taken before the upgrade)`,
+    );
+  }
+}
+
+/** Migrate up to and including `name` only (the upgrade fixture is made at FIRST_RELEASE). */
+export async function migrateTo(db: Kysely<any>, dialect: DialectName, name: string): Promise<void> {
+  const { error } = await newMigrator(db, dialect).migrateTo(name);
+  if (error) throw error instanceof Error ? error : new Error(String(error));
 }
