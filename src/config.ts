@@ -39,6 +39,20 @@ export interface Config {
   metricsDatabasesPerInstance: number;
   /** Databases below this size get no series. */
   metricsMinDatabaseBytes: number;
+  /** Table-level sync budget per instance: most table rows kept (largest first; the rest as "other"). */
+  tablesMaxTables: number;
+  /** Table-level sync budget per instance: seconds (checked between databases). */
+  tablesMaxSeconds: number;
+  /** Daily table sync after the aggregation job (off: on demand only). */
+  tablesDaily: boolean;
+  /** Daily rule: the N largest databases of each instance. */
+  tablesDailyTop: number;
+  /** Daily rule: the N databases of each instance that grew most over 7 days. */
+  tablesDailyGrowth: number;
+  /** Table rows kept daily for this many days, then one a week. */
+  tablesDailyDays: number;
+  /** Weekly table rows kept this many days, then one a month (kept forever). */
+  tablesWeeklyDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -116,5 +130,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: env.WHALEFALL_METRICS_TOKEN || undefined,
     metricsDatabasesPerInstance: int(env, 'WHALEFALL_METRICS_DATABASES_PER_INSTANCE', 50, 0, 10_000),
     metricsMinDatabaseBytes: int(env, 'WHALEFALL_METRICS_MIN_DATABASE_BYTES', 0, 0, Number.MAX_SAFE_INTEGER),
+    tablesMaxTables: int(env, 'WHALEFALL_TABLES_MAX_TABLES', 20_000, 1, 10_000_000),
+    tablesMaxSeconds: int(env, 'WHALEFALL_TABLES_MAX_SECONDS', 300, 1, 86_400),
+    tablesDaily: bool(env, 'WHALEFALL_TABLES_DAILY', true),
+    tablesDailyTop: int(env, 'WHALEFALL_TABLES_DAILY_TOP', 5, 0, 10_000),
+    tablesDailyGrowth: int(env, 'WHALEFALL_TABLES_DAILY_GROWTH', 5, 0, 10_000),
+    tablesDailyDays: int(env, 'WHALEFALL_TABLES_DAILY_DAYS', 90, 7, 36_500),
+    tablesWeeklyDays: int(env, 'WHALEFALL_TABLES_WEEKLY_DAYS', 730, 7, 36_500),
   };
 }

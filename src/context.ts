@@ -40,6 +40,9 @@ import { AlertsRepository } from './store/alerts.repository.js';
 import { AlertsService } from './services/alerts.service.js';
 import { AlertDeliveryService } from './services/alert-delivery.service.js';
 import { Scheduler } from './scheduler/scheduler.js';
+import { TableSelectionRepository, TablesRepository } from './store/tables.repository.js';
+import { TablesService } from './services/tables.service.js';
+import { SCHEDULER_ACTOR } from './services/audit.service.js';
 
 export interface Context {
   config: Config;
@@ -77,6 +80,8 @@ export interface Context {
   aggregation: AggregationService;
   alerts: AlertsService;
   alertDelivery: AlertDeliveryService;
+  /** Table-level capacity (issue #9). */
+  tables: TablesService;
   close(): Promise<void>;
 }
 
@@ -158,6 +163,19 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const alertDelivery = new AlertDeliveryService(repos.alerts, clock, logger);
   const alerts = new AlertsService({ repo: repos.alerts, instances: repos.instances, clock, logger, audit, delivery: alertDelivery });
   alerts.attach(capacitySync.events);
+  const tables = new TablesService({
+    config,
+    settings: () => settings.effective(),
+    clock,
+    logger,
+    engineFor: opts.engineFor ?? getEngine,
+    instances: repos.instances,
+    tables: new TablesRepository(db),
+    selection: new TableSelectionRepository(db),
+    sync: repos.sync,
+    capacitySync,
+    audit,
+  });
   const scheduler = new Scheduler({
     settings,
     capacitySync,
@@ -173,7 +191,11 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       const msg = await aggregation.runDaily(scheduledFor);
       await alerts.evaluate();
       const p = await retention.purge(clock.now());
-      return p.retention_days === null ? msg : `${msg}; retention ${p.retention_days} d: ${p.deleted} raw rows before ${p.cutoff} purged`;
+      const out = p.retention_days === null ? msg : `${msg}; retention ${p.retention_days} d: ${p.deleted} raw rows before ${p.cutoff} purged`;
+      // Table-level sizes of the rule's databases (WHALEFALL_TABLES_DAILY); a failure never fails the day's job.
+      if (!config.tablesDaily) return out;
+      const t = await tables.runDaily(SCHEDULER_ACTOR).catch((err: unknown) => `tables failed: ${String(err)}`);
+      return `${out}; ${t}`;
     },
   });
   return {
@@ -200,6 +222,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     aggregation,
     alerts,
     alertDelivery,
+    tables,
     async close() {
       await scheduler.stop();
       await alerts.idle();
