@@ -309,11 +309,19 @@ class MysqlSession implements EngineSession {
           out.push(outOfTime(name));
           continue;
         }
-        const [res] = await this.conn.query<(TableSumRow & RowDataPacket)[]>({
-          sql: TABLES_QUERY,
-          values: [allowance, allowance, name, allowance],
-          timeout: this.target.queryTimeoutMs + CLIENT_TIMEOUT_SLACK_MS,
-        });
+        let res: (TableSumRow & RowDataPacket)[];
+        try {
+          [res] = await this.conn.query<(TableSumRow & RowDataPacket)[]>({
+            sql: TABLES_QUERY,
+            values: [allowance, allowance, name, allowance],
+            timeout: this.target.queryTimeoutMs + CLIENT_TIMEOUT_SLACK_MS,
+          });
+        } catch (err) {
+          // An error the server sent (statement timeout, privilege) leaves the connection usable: it is this schema's alone.
+          if (typeof (err as { errno?: unknown }).errno !== 'number' || errorCode(err) === 'PROTOCOL_CONNECTION_LOST') throw err;
+          out.push({ database_name: name, tables: [], error: this.toSyncError(err).message });
+          continue;
+        }
         const { tables, other, unmeasured } = fromSums(name, res);
         allowance -= tables.length;
         if (unmeasured > 0) warnings.push(`${name}: ${unmeasured} 个表无法读取大小 (${unmeasured} table(s) could not be measured)`);
