@@ -27,6 +27,7 @@ import { seedRoutes } from './api/seed.routes.js';
 import { settingsRoutes } from './api/settings.routes.js';
 import { syncRoutes } from './api/sync.routes.js';
 import { usersRoutes } from './api/users.routes.js';
+import { tablesRoutes } from './api/tables.routes.js';
 
 const STATUS: Record<AppErrorKind, number> = {
   validation: 400,
@@ -163,5 +164,6 @@ export async function buildApp(ctx: Context) {
   await app.register(exportRoutes(ctx));
   await app.register(statisticsRoutes(ctx));
   await app.register(alertsRoutes(ctx));
+  await app.register(tablesRoutes(ctx));
   return app;
 }
