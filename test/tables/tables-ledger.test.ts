@@ -108,3 +108,23 @@ forEachStore('table ledger', (get) => {
     assert.equal(deleted, 60 - 6);
   });
 });
+
+describe('daily selection rule', () => {
+  it('picks the N largest and the N fastest growing user databases; a `tables` tag picks every database', async () => {
+    const { newTestContext } = await import('../helpers/context.js');
+    const { CLI_ACTOR } = await import('../../src/services/audit.service.js');
+    const ctx = await newTestContext('sqlite', { env: { WHALEFALL_TABLES_DAILY_TOP: '2', WHALEFALL_TABLES_DAILY_GROWTH: '1' } });
+    try {
+      const inst = await ctx.instances.create({ name: 'rule', db_type: 'postgresql', host: '127.0.0.1', port: 1 }, CLI_ACTOR);
+      const dbRow = (name: string, size: number, isSystem = false) => ({ database_name: name, is_system: isSystem, size_bytes: size, data_bytes: null, index_bytes: null, log_bytes: null, free_bytes: null, used_bytes: null, method: 'test' });
+      const save = (day: string, dbs: ReturnType<typeof dbRow>[]) => ctx.repos.capacity.saveCollection({ instanceId: inst.id, collectedDate: day, collectedAt: `${day}T03:00:00.000Z`, databases: dbs });
+      await save('2030-05-01', [dbRow('huge', 1000), dbRow('big', 900), dbRow('grower', 10), dbRow('flat', 50), dbRow('sys', 5000, true)]);
+      await save('2030-05-08', [dbRow('huge', 1000), dbRow('big', 900), dbRow('grower', 500), dbRow('flat', 50), dbRow('sys', 5000, true)]);
+      const row = (await ctx.repos.instances.get(inst.id))!;
+      assert.deepEqual(await ctx.tables.dailySelection(row, '2030-05-08'), ['huge', 'big', 'grower']);
+      assert.equal(await ctx.tables.dailySelection({ ...row, tags: '["tables"]' }, '2030-05-08'), null);
+    } finally {
+      await ctx.cleanup();
+    }
+  });
+});
