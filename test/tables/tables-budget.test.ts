@@ -78,9 +78,11 @@ describe(`table budget: ${TABLES} tables in one MariaDB schema, budget ${KEEP} t
     assert.equal(list.items.at(-1)?.kind, 'other', 'the "other" row sorts last');
     assert.equal(list.totals?.total_bytes, sizes.reduce((s, x) => s + Number(x.b), 0), 'kept + other = the schema');
 
-    // The budget is per instance: the 5,000 are spent, the next schema is all "other".
+    // The budget is per instance: the 5,000 are spent, so the next schema is all "other" — or, when the
+    // big schema's scan alone outlasted the 10 s (a busy machine), it was not reached and says so.
     const smallRow = r.databases.find((d) => d.database_name === small);
-    assert.deepEqual(smallRow, { database_name: small, tables: 0, other_tables: 1, other_bytes: 32768 });
+    if (r.duration_ms < 10_000) assert.deepEqual(smallRow, { database_name: small, tables: 0, other_tables: 1, other_bytes: 32768 });
+    else assert.deepEqual(smallRow, { database_name: small, tables: 0, error: '表级采集时间预算已用完，未采集 (table time budget exhausted: not collected this run)' });
 
     const session = await ctx.capacity.session(r.session_id);
     const details = session.records[0]!.details as unknown as { budget: unknown; cut: string[]; databases: { database_name: string; other_tables?: number }[] };
