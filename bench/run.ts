@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { estateSync } from './estate-sync.bench.js';
 import { statistics } from './statistics.bench.js';
 import { importScenario } from './import.bench.js';
+import { tables } from './tables.bench.js';
 
 export type Cell = string | number;
 
@@ -43,6 +44,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   'estate-sync': estateSync,
   statistics,
   import: importScenario,
+  tables,
 };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

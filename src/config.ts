@@ -57,6 +57,20 @@ export interface Config {
   digestCron: string;
   /** Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (e.g. 127.0.0.1); unset = none. */
   trustProxy: string[] | undefined;
+  /** Table-level sync budget per instance: most table rows kept (largest first; the rest as "other"). */
+  tablesMaxTables: number;
+  /** Table-level sync budget per instance: seconds (checked between databases). */
+  tablesMaxSeconds: number;
+  /** Daily table sync after the aggregation job (off: on demand only). */
+  tablesDaily: boolean;
+  /** Daily rule: the N largest databases of each instance. */
+  tablesDailyTop: number;
+  /** Daily rule: the N databases of each instance that grew most over 7 days. */
+  tablesDailyGrowth: number;
+  /** Table rows kept daily for this many days, then one a week. */
+  tablesDailyDays: number;
+  /** Weekly table rows kept this many days, then one a month (kept forever). */
+  tablesWeeklyDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -143,6 +157,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     digestRecipients: env.WHALEFALL_DIGEST_RECIPIENTS || undefined,
     digestCron: cron(env, 'WHALEFALL_DIGEST_CRON', '0 8 * * *'),
     trustProxy: env.WHALEFALL_TRUST_PROXY ? env.WHALEFALL_TRUST_PROXY.split(',').map((x) => x.trim()).filter(Boolean) : undefined,
+    tablesMaxTables: int(env, 'WHALEFALL_TABLES_MAX_TABLES', 20_000, 1, 10_000_000),
+    tablesMaxSeconds: int(env, 'WHALEFALL_TABLES_MAX_SECONDS', 300, 1, 86_400),
+    tablesDaily: bool(env, 'WHALEFALL_TABLES_DAILY', true),
+    tablesDailyTop: int(env, 'WHALEFALL_TABLES_DAILY_TOP', 5, 0, 10_000),
+    tablesDailyGrowth: int(env, 'WHALEFALL_TABLES_DAILY_GROWTH', 5, 0, 10_000),
+    tablesDailyDays: int(env, 'WHALEFALL_TABLES_DAILY_DAYS', 90, 7, 36_500),
+    tablesWeeklyDays: int(env, 'WHALEFALL_TABLES_WEEKLY_DAYS', 730, 7, 36_500),
   };
 }
 

@@ -44,6 +44,9 @@ import { FleetService } from './services/fleet.service.js';
 import { DiscoveryService } from './services/discovery.service.js';
 import { EmailService } from './services/email.service.js';
 import { DigestRepository } from './store/digest.repository.js';
+import { TableSelectionRepository, TablesRepository } from './store/tables.repository.js';
+import { TablesService } from './services/tables.service.js';
+import { SCHEDULER_ACTOR } from './services/audit.service.js';
 
 export interface Context {
   config: Config;
@@ -87,6 +90,8 @@ export interface Context {
   discovery: DiscoveryService;
   /** SMTP: the alert `email` channel and the daily digest (`serve` starts its schedule). */
   email: EmailService;
+  /** Table-level capacity (issue #9). */
+  tables: TablesService;
   close(): Promise<void>;
 }
 
@@ -170,6 +175,19 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   alerts.attach(capacitySync.events);
   const email = new EmailService({ config, repo: new DigestRepository(db), runs: repos.scheduler, clock, logger });
   if (email.configured) alertDelivery.mailer = email;
+  const tables = new TablesService({
+    config,
+    settings: () => settings.effective(),
+    clock,
+    logger,
+    engineFor: opts.engineFor ?? getEngine,
+    instances: repos.instances,
+    tables: new TablesRepository(db),
+    selection: new TableSelectionRepository(db),
+    sync: repos.sync,
+    capacitySync,
+    audit,
+  });
   const scheduler = new Scheduler({
     settings,
     capacitySync,
@@ -185,7 +203,11 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       const msg = await aggregation.runDaily(scheduledFor);
       await alerts.evaluate();
       const p = await retention.purge(clock.now());
-      return p.retention_days === null ? msg : `${msg}; retention ${p.retention_days} d: ${p.deleted} raw rows before ${p.cutoff} purged`;
+      const out = p.retention_days === null ? msg : `${msg}; retention ${p.retention_days} d: ${p.deleted} raw rows before ${p.cutoff} purged`;
+      // Table-level sizes of the rule's databases (WHALEFALL_TABLES_DAILY); a failure never fails the day's job.
+      if (!config.tablesDaily) return out;
+      const t = await tables.runDaily(SCHEDULER_ACTOR).catch((err: unknown) => `tables failed: ${String(err)}`);
+      return `${out}; ${t}`;
     },
   });
   const fleet = new FleetService({ instances: repos.instances, credentials: repos.credentials, capacitySync, clock, audit });
@@ -217,6 +239,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     fleet,
     discovery,
     email,
+    tables,
     async close() {
       await scheduler.stop();
       await alerts.idle();

@@ -79,6 +79,27 @@ function table(rows: Record<string, string | number | null>[]): string {
   return [line(cols), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n');
 }
 
+/** `sync --tables`: one instance after the other, each within its table budget; exit 1 when any failed. */
+async function syncTables(ctx: Context, o: { all?: boolean; instance?: string[]; database?: string[] }): Promise<void> {
+  if (o.database && (o.all || o.instance?.length !== 1)) throw new CliError('--database needs exactly one --instance');
+  const instances = o.all ? (await ctx.instances.list({ active: true })).map((i) => i.name) : o.instance!;
+  const rows: Record<string, string | number | null>[] = [];
+  let failed = 0;
+  for (const name of instances) {
+    const inst = await ctx.instances.getByName(name);
+    try {
+      const r = await ctx.tables.syncTables(inst.id, { databases: o.database ?? null, actor: CLI_ACTOR, syncType: 'manual_batch' });
+      rows.push({ instance: r.instance_name, status: 'completed', databases: r.databases.length, tables: r.saved_count, 'new/del/rest': `${r.created_count}/${r.deleted_count}/${r.restored_count}`, ms: r.duration_ms, cut: r.cut.length ? r.cut.join('; ') : null });
+      for (const w of r.warnings) process.stderr.write(`${r.instance_name}: ${w}\n`);
+    } catch (err) {
+      failed++;
+      rows.push({ instance: name, status: 'failed', databases: null, tables: null, 'new/del/rest': null, ms: null, cut: errorMessage(err) });
+    }
+  }
+  console.log(table(rows));
+  if (failed > 0) process.exitCode = 1;
+}
+
 function outcomeRow(o: RecordOutcome) {
   return {
     instance: o.instance_name,
@@ -349,10 +370,14 @@ export function buildCli(): Command {
     .description('collect capacity now')
     .option('--instance <name...>', 'instance name(s)')
     .option('--all', 'every active instance')
+    .option('--tables', 'collect table-level sizes instead (within each instance\'s table budget)')
+    .option('--database <name...>', 'with --tables and one --instance: only these databases')
     .action(async (o) =>
       withContext(async (ctx) => {
         if (!o.all && !o.instance) throw new CliError('give --instance NAME or --all');
         if (o.all && o.instance) throw new CliError('give --instance NAME or --all, not both');
+        if (o.database && !o.tables) throw new CliError('--database goes with --tables');
+        if (o.tables) return syncTables(ctx, o);
         await ctx.recovery.recover(); // a session left running by a crashed run becomes `interrupted` first
         const ids = o.all ? ('all-active' as const) : await Promise.all((o.instance as string[]).map(async (n) => (await ctx.instances.getByName(n)).id));
         const tty = process.stderr.isTTY;

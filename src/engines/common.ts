@@ -6,7 +6,7 @@
 import { SyncError, errorMessage, scrubSecrets, type SyncErrorCode } from '../lib/errors.js';
 import { toBytes } from '../lib/sizes.js';
 import { withTimeout } from '../lib/timeout.js';
-import type { ConnectTarget } from './engine.js';
+import type { CollectedTable, CollectedTableDatabase, ConnectTarget, TableCut } from './engine.js';
 
 /** A driver-specific verdict: class + Chinese prefix for the message. */
 export type Verdict = readonly [SyncErrorCode, string];
@@ -83,3 +83,49 @@ export async function closeWithin(ms: number, end: () => Promise<unknown>, destr
     destroy();
   }
 }
+
+/**
+ * The table budget for engines that read a whole database's catalog in one
+ * query (PostgreSQL, SQL Server, Oracle): keep the `allowance` largest rows;
+ * the rest become one "other" row. A cut partition whose parent is kept is
+ * already inside the parent's rolled-up size, so only top-level rows (no
+ * parent) add to "other"'s bytes; every cut row counts in its `tables`.
+ */
+export function cutToBudget(tables: CollectedTable[], allowance: number): { kept: CollectedTable[]; other?: TableCut } {
+  if (tables.length <= allowance) return { kept: tables };
+  // Largest first; on equal size a partitioned parent before its partitions, then by name for a stable cut.
+  const rank = (t: CollectedTable) => (t.kind === 'partitioned' ? 0 : t.kind === 'partition' ? 2 : 1);
+  const sorted = [...tables].sort(
+    (a, b) => (b.total_bytes ?? -1) - (a.total_bytes ?? -1) || rank(a) - rank(b) || a.schema_name.localeCompare(b.schema_name) || a.table_name.localeCompare(b.table_name),
+  );
+  const kept = sorted.slice(0, Math.max(0, allowance));
+  const cut = sorted.slice(kept.length);
+  const top = cut.filter((t) => !t.parent);
+  const sum = (f: (t: CollectedTable) => number | null): number | null => {
+    let s = 0;
+    for (const t of top) {
+      const v = f(t);
+      if (v === null) return null;
+      s += v;
+    }
+    return s;
+  };
+  return {
+    kept,
+    other: {
+      tables: cut.length,
+      total_bytes: sum((t) => t.total_bytes) ?? top.reduce((s, t) => s + (t.total_bytes ?? 0), 0),
+      data_bytes: sum((t) => t.data_bytes),
+      index_bytes: sum((t) => t.index_bytes),
+      lob_bytes: sum((t) => t.lob_bytes),
+      free_bytes: sum((t) => t.free_bytes),
+    },
+  };
+}
+
+/** The "time budget exhausted" entry of a database not reached before the deadline. */
+export function outOfTime(name: string): CollectedTableDatabase {
+  return { database_name: name, tables: [], error: TIME_BUDGET_EXHAUSTED };
+}
+
+export const TIME_BUDGET_EXHAUSTED = '表级采集时间预算已用完，未采集 (table time budget exhausted: not collected this run)';

@@ -30,6 +30,7 @@ import { syncRoutes } from './api/sync.routes.js';
 import { usersRoutes } from './api/users.routes.js';
 import { pageRoutes } from '../web/pages.routes.js';
 import { fleetRoutes } from './api/fleet.routes.js';
+import { tablesRoutes } from './api/tables.routes.js';
 
 
 const AJV_OPTIONS = { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } as const;
@@ -172,5 +173,6 @@ export async function buildApp(ctx: Context) {
   await app.register(alertsRoutes(ctx));
   await app.register(pageRoutes(ctx));
   await app.register(fleetRoutes(ctx));
+  await app.register(tablesRoutes(ctx));
   return app;
 }

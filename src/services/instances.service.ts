@@ -97,6 +97,8 @@ const COMMON_OPTIONS: Record<string, OptionSpec> = {
   connect_timeout_ms: { kind: 'integer', min: 100, max: 600_000, description: 'connect timeout for this instance' },
   query_timeout_ms: { kind: 'integer', min: 100, max: 86_400_000, description: 'per-query timeout for this instance' },
   capacity_limit_bytes: { kind: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER, description: 'disk size or quota the data must fit in (forecast: days until full)' },
+  tables_max_tables: { kind: 'integer', min: 1, max: 10_000_000, description: 'table-level sync: most table rows kept (largest first, the rest as "other"); default WHALEFALL_TABLES_MAX_TABLES' },
+  tables_max_seconds: { kind: 'integer', min: 1, max: 86_400, description: 'table-level sync: time budget in seconds; default WHALEFALL_TABLES_MAX_SECONDS' },
 };
 
 function optionValue(field: string, spec: OptionSpec, v: unknown): unknown {

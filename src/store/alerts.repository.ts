@@ -361,6 +361,8 @@ export class AlertsRepository {
       .select(['id', 'status', 'error_message', 'completed_at'])
       .where('instance_id', '=', instanceId)
       .where('status', 'in', ['completed', 'failed'])
+      // Table-level runs (sync_category 'tables') have their own records and do not count here.
+      .where('session_id', 'in', (eb) => eb.selectFrom('sync_sessions').select('session_id').where('sync_category', '=', 'capacity'))
       .orderBy('id', 'desc')
       .limit(limit)
       .execute();

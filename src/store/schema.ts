@@ -247,6 +247,8 @@ export interface Database {
   alert_events: AlertEventsTable;
   alert_deliveries: AlertDeliveriesTable;
   aggregations: AggregationsTable;
+  table_names: TableNamesTable;
+  table_size_stats: TableSizeStatsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -262,3 +264,35 @@ export type SyncInstanceRecordRow = Selectable<SyncInstanceRecordsTable>;
 export type AuditRow = Selectable<AuditLogTable>;
 export type AggregationRow = Selectable<AggregationsTable>;
 export type { ColumnType };
+
+/** Table-level capacity (0006): the name dimension and lifecycle of every table seen. */
+export interface TableNamesTable {
+  id: Id;
+  instance_id: number;
+  database_name: string;
+  /** '' where the engine has no schema level (MySQL) and on "other" rows. */
+  schema_name: string;
+  /** '' on the "other" row of a database cut by the budget. */
+  table_name: string;
+  kind: string; // table | partitioned | partition | matview | other
+  parent_id: number | null;
+  first_seen_date: string;
+  last_seen_date: string;
+  is_deleted: Flag;
+  deleted_at: Ts | null;
+}
+
+/** One narrow row per (table, day). */
+export interface TableSizeStatsTable {
+  table_id: number;
+  collected_date: string;
+  total_bytes: number | null;
+  data_bytes: number | null;
+  index_bytes: number | null;
+  lob_bytes: number | null;
+  free_bytes: number | null;
+  row_estimate: number | null;
+  table_count: number | null;
+  method: number;
+  is_deleted: Flag;
+}

@@ -25,6 +25,8 @@ export class SyncRepository {
     /** The process running it (local mode), or null when a queue runs it. */
     owner: string | null;
     instances: { id: number; name: string }[];
+    /** `capacity` (database sizes, the default) or `tables` (table-level sizes). */
+    category?: 'capacity' | 'tables';
   }): Promise<{ session: SyncSessionRow; records: SyncInstanceRecordRow[] }> {
     return this.db.transaction().execute(async (trx) => {
       const session = await trx
@@ -32,7 +34,7 @@ export class SyncRepository {
         .values({
           session_id: s.sessionId,
           sync_type: s.syncType,
-          sync_category: 'capacity',
+          sync_category: s.category ?? 'capacity',
           status: 'running',
           started_at: s.startedAt,
           total_instances: s.instances.length,

@@ -26,6 +26,7 @@ import { settingsRoutes } from '../../src/http/api/settings.routes.js';
 import { syncRoutes } from '../../src/http/api/sync.routes.js';
 import { usersRoutes } from '../../src/http/api/users.routes.js';
 import { fleetRoutes } from '../../src/http/api/fleet.routes.js';
+import { tablesRoutes } from '../../src/http/api/tables.routes.js';
 import { buildApp } from '../../src/http/app.js';
 import { documentErrors, errorStatuses } from '../../src/http/openapi.js';
 import { AppError } from '../../src/lib/errors.js';
@@ -56,7 +57,7 @@ describe('OpenAPI: every route documented with its errors', () => {
       const fe = e as FastifyError;
       return reply.status(fe.validation ? 400 : 500).send({ success: false, error: fe.message, error_code: fe.validation ? 'validation' : 'internal' });
     });
-    for (const p of [healthRoutes, authRoutes, usersRoutes, credentialsRoutes, instancesRoutes, syncRoutes, seedRoutes, settingsRoutes, statisticsRoutes, alertsRoutes]) await harness.register(p(ctx));
+    for (const p of [healthRoutes, authRoutes, usersRoutes, credentialsRoutes, instancesRoutes, syncRoutes, seedRoutes, settingsRoutes, statisticsRoutes, alertsRoutes, tablesRoutes]) await harness.register(p(ctx));
     await harness.register(metricsRoutes({ metrics: new MetricsService({ repo: new MetricsRepository(ctx.store.db), events: ctx.capacitySync.events, processMetrics: false }) }));
     await harness.register(exportRoutes({ exports: new ExportService(new ExportRepository(ctx.store.db), ctx.instances) }));
     await harness.register(fleetRoutes(ctx));

@@ -173,6 +173,8 @@ describe('bad input: every write route and the CLI', () => {
     alert_events: true,
     alert_deliveries: true,
     aggregations: true,
+    table_names: true,
+    table_size_stats: true,
   };
 
   before(async () => {

@@ -16,8 +16,9 @@ import mysql from 'mysql2';
 import type { Connection as PromiseConnection, RowDataPacket } from 'mysql2/promise';
 import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
-import type { CollectedDatabase, Collection, ConnectTarget, DbType, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
-import { bytes, classified, classify, closeWithin, errorCode, type Verdict } from '../common.js';
+import type { CollectedDatabase, CollectedTableDatabase, Collection, ConnectTarget, DbType, Engine, EngineSession, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
+import { bytes, classified, classify, closeWithin, errorCode, outOfTime, type Verdict } from '../common.js';
+import { fromSums, TABLES_METHOD, TABLES_QUERY, type TableSumRow } from './mysql.tables.js';
 
 const METHOD = 'information_schema';
 const PHYSICAL = 'innodb_tablespaces';
@@ -283,6 +284,50 @@ class MysqlSession implements EngineSession {
         });
       }
       return checks;
+    }, this.toSyncError);
+  }
+
+  /**
+   * Table sizes schema by schema (see mysql.tables.ts). Every schema but the
+   * system ones when `scope.databases` is null; a named schema that does not
+   * exist is reported for itself.
+   */
+  collectTables(scope: TableScope): Promise<TableCollection> {
+    return classified(async () => {
+      const all = (await this.schemas()).map((r) => r.name);
+      const present = new Set(all);
+      const names = scope.databases ?? all.filter((n) => !SYSTEM_SCHEMAS.has(n));
+      const out: CollectedTableDatabase[] = [];
+      const warnings: string[] = [];
+      let allowance = scope.maxTables;
+      for (const name of names) {
+        if (!present.has(name)) {
+          out.push({ database_name: name, tables: [], error: '数据库不存在 (database not found)' });
+          continue;
+        }
+        if (Date.now() >= scope.deadline) {
+          out.push(outOfTime(name));
+          continue;
+        }
+        let res: (TableSumRow & RowDataPacket)[];
+        try {
+          [res] = await this.conn.query<(TableSumRow & RowDataPacket)[]>({
+            sql: TABLES_QUERY,
+            values: [allowance, allowance, name, allowance],
+            timeout: this.target.queryTimeoutMs + CLIENT_TIMEOUT_SLACK_MS,
+          });
+        } catch (err) {
+          // An error the server sent (statement timeout, privilege) leaves the connection usable: it is this schema's alone.
+          if (typeof (err as { errno?: unknown }).errno !== 'number' || errorCode(err) === 'PROTOCOL_CONNECTION_LOST') throw err;
+          out.push({ database_name: name, tables: [], error: this.toSyncError(err).message });
+          continue;
+        }
+        const { tables, other, unmeasured } = fromSums(name, res);
+        allowance -= tables.length;
+        if (unmeasured > 0) warnings.push(`${name}: ${unmeasured} 个表无法读取大小 (${unmeasured} table(s) could not be measured)`);
+        out.push({ database_name: name, tables, ...(other ? { other } : {}) });
+      }
+      return { method: TABLES_METHOD, databases: out, present_databases: scope.databases ? null : all, warnings };
     }, this.toSyncError);
   }
 

@@ -22,6 +22,9 @@ import { SyncError } from '../../lib/errors.js';
 import { formatBytes } from '../../lib/sizes.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type {
+  CollectedTableDatabase,
+  TableCollection,
+  TableScope,
   CollectedDatabase,
   Collection,
   ConnectTarget,
@@ -30,7 +33,8 @@ import type {
   InstanceOptions,
   PrivilegeCheck,
 } from '../engine.js';
-import { bytes, classified, classify, closeWithin, errorCode, type Verdict } from '../common.js';
+import { bytes, classified, classify, closeWithin, cutToBudget, errorCode, outOfTime, type Verdict } from '../common.js';
+import { segmentsSql, segmentTable, SYSTEM_TABLESPACES, TABLES_METHOD, TABLESPACES_SQL } from './oracle.tables.js';
 
 // ---------------------------------------------------------------------------
 // The driver surface this engine uses. oracledb ships no TypeScript types
@@ -704,9 +708,45 @@ class OracleSession implements EngineSession {
     return classified(() => doctorChecks(this.run, this.settings), (err) => classifyError(err, this.target));
   }
 
+  collectTables(scope: TableScope): Promise<TableCollection> {
+    return classified(() => collectSegmentTables(this.run, scope, (err) => classifyError(err, this.target)), (err) => classifyError(err, this.target));
+  }
+
   close(): Promise<void> {
     return closeWithin(this.target.connectTimeoutMs, () => this.conn.close(), () => dropConnection(this.conn));
   }
+}
+
+/**
+ * Table sizes per tablespace of the current container (see oracle.tables.ts).
+ * A tablespace whose query fails with a server error (ORA-) is reported for
+ * itself; anything else ends the collection.
+ */
+export async function collectSegmentTables(run: Run, scope: TableScope, toSyncError: (err: unknown) => SyncError): Promise<TableCollection> {
+  const list = (await run(TABLESPACES_SQL)).map((r) => text(r.NAME));
+  const present = new Set(list);
+  const names = scope.databases ?? list.filter((n) => !SYSTEM_TABLESPACES.has(n));
+  const out: CollectedTableDatabase[] = [];
+  let allowance = scope.maxTables;
+  for (const name of names) {
+    if (!present.has(name)) {
+      out.push({ database_name: name, tables: [], error: '表空间不存在 (tablespace not found)' });
+      continue;
+    }
+    if (Date.now() >= scope.deadline) {
+      out.push(outOfTime(name));
+      continue;
+    }
+    try {
+      const { kept, other } = cutToBudget((await run(segmentsSql(name))).map(segmentTable), allowance);
+      allowance -= kept.length;
+      out.push({ database_name: name, tables: kept, ...(other ? { other } : {}) });
+    } catch (err) {
+      if (!/^ORA-\d+/.test(String((err as Error | null)?.message ?? ''))) throw err;
+      out.push({ database_name: name, tables: [], error: toSyncError(err).message });
+    }
+  }
+  return { method: TABLES_METHOD, databases: out, present_databases: scope.databases ? null : list, warnings: [] };
 }
 
 /** The engine over a given driver: the real one below, a stand-in in the timeout tests. */

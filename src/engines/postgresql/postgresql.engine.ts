@@ -8,8 +8,9 @@ import net from 'node:net';
 import pg from 'pg';
 import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
-import type { CollectedDatabase, Collection, ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
-import { bytes, classified, classify, closeWithin, errorCode, type Verdict } from '../common.js';
+import type { CollectedDatabase, CollectedTableDatabase, Collection, ConnectTarget, Engine, EngineSession, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
+import { bytes, classified, classify, closeWithin, cutToBudget, errorCode, outOfTime, type Verdict } from '../common.js';
+import { TABLES_METHOD, TABLES_QUERY, toTable, type TableRow } from './postgresql.tables.js';
 
 const METHOD = 'pg_database_size';
 
@@ -197,9 +198,88 @@ class PostgresqlSession implements EngineSession {
     }, (err) => classifyError(err, this.target));
   }
 
+  /**
+   * Table sizes, one database at a time over a connection of its own (see
+   * postgresql.tables.ts). A database that cannot be opened is reported for
+   * itself alone; the rest go on.
+   */
+  collectTables(scope: TableScope): Promise<TableCollection> {
+    return classified(async () => {
+      const list = (await this.client.query<DbRow>(`${LIST} ORDER BY datname`)).rows;
+      const byName = new Map(list.map((r) => [r.datname, r]));
+      const names = scope.databases ?? list.map((r) => r.datname);
+      const out: CollectedTableDatabase[] = [];
+      let allowance = scope.maxTables;
+      for (const name of names) {
+        const row = byName.get(name);
+        if (!row) {
+          out.push({ database_name: name, tables: [], error: '数据库不存在 (database not found)' });
+          continue;
+        }
+        const why = refusal(row);
+        if (why) {
+          out.push({ database_name: name, tables: [], error: why });
+          continue;
+        }
+        if (Date.now() >= scope.deadline) {
+          out.push(outOfTime(name));
+          continue;
+        }
+        let conn: { client: pg.Client; socket: net.Socket } | undefined;
+        try {
+          conn = await openClient(this.target, name);
+          const res = await conn.client.query<TableRow>(TABLES_QUERY);
+          const { kept, other } = cutToBudget(res.rows.map(toTable), allowance);
+          allowance -= kept.length;
+          out.push({ database_name: name, tables: kept, ...(other ? { other } : {}) });
+        } catch (err) {
+          // One database's failure (dropped meanwhile, no privilege, timeout) stays its own.
+          out.push({ database_name: name, tables: [], error: classifyError(err, this.target).message });
+        } finally {
+          if (conn) {
+            const c = conn;
+            void closeWithin(this.target.connectTimeoutMs, () => c.client.end(), () => c.socket.destroy());
+          }
+        }
+      }
+      return { method: TABLES_METHOD, databases: out, present_databases: scope.databases ? null : list.map((r) => r.datname), warnings: [] };
+    }, (err) => classifyError(err, this.target));
+  }
+
   close(): Promise<void> {
     return closeWithin(this.target.connectTimeoutMs, () => this.client.end(), () => this.socket.destroy());
   }
+}
+
+/**
+ * A connection to one database, bounded by the connect timeout. Our own
+ * socket, so the hard bound can destroy it: pg's client.end() during the
+ * handshake only half-closes, and a black hole never answers.
+ */
+async function openClient(target: ConnectTarget, database: string): Promise<{ client: pg.Client; socket: net.Socket }> {
+  const socket = new net.Socket();
+  const client = new pg.Client({
+    host: target.host,
+    port: target.port,
+    user: target.username,
+    password: target.password,
+    database,
+    application_name: 'whalefall',
+    connectionTimeoutMillis: target.connectTimeoutMs,
+    statement_timeout: target.queryTimeoutMs,
+    query_timeout: target.queryTimeoutMs + CLIENT_TIMEOUT_SLACK_MS,
+    stream: () => socket,
+  });
+  // A connection lost while idle is emitted as 'error'; unheard, it would
+  // crash the process. The next query fails and is classified instead.
+  client.on('error', () => {});
+  try {
+    await withTimeout(client.connect(), target.connectTimeoutMs, 'PostgreSQL 连接', () => socket.destroy());
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  }
+  return { client, socket };
 }
 
 export const postgresqlEngine: Engine = {
@@ -210,31 +290,13 @@ export const postgresqlEngine: Engine = {
   options: {},
 
   async connect(target) {
-    // Our own socket, so the hard bound below can destroy it: pg's client.end()
-    // during the handshake only half-closes, and a black hole never answers.
-    const socket = new net.Socket();
-    const client = new pg.Client({
-      host: target.host,
-      port: target.port,
-      user: target.username,
-      password: target.password,
-      database: target.database || 'postgres',
-      application_name: 'whalefall',
-      connectionTimeoutMillis: target.connectTimeoutMs,
-      statement_timeout: target.queryTimeoutMs,
-      query_timeout: target.queryTimeoutMs + CLIENT_TIMEOUT_SLACK_MS,
-      stream: () => socket,
-    });
-    // A connection lost while idle is emitted as 'error'; unheard, it would
-    // crash the process. The next query fails and is classified instead.
-    client.on('error', () => {});
+    let conn: { client: pg.Client; socket: net.Socket };
     try {
-      await withTimeout(client.connect(), target.connectTimeoutMs, 'PostgreSQL 连接', () => socket.destroy());
+      conn = await openClient(target, target.database || 'postgres');
     } catch (err) {
-      socket.destroy();
       throw classifyError(err, target);
     }
-    return new PostgresqlSession(client, socket, target);
+    return new PostgresqlSession(conn.client, conn.socket, target);
   },
 
   classifyError,

@@ -14,12 +14,13 @@
 import sql from 'mssql';
 import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
-import type { CollectedDatabase, Collection, ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
-import { bytes, classified, classify, closeWithin, errorCode, type Verdict } from '../common.js';
+import type { CollectedDatabase, CollectedTableDatabase, Collection, ConnectTarget, Engine, EngineSession, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
+import { bytes, classified, classify, closeWithin, cutToBudget, errorCode, outOfTime, type Verdict } from '../common.js';
+import { DATABASES_QUERY, TABLES_METHOD, tablesQuery, toTable, type PartitionRow } from './sqlserver.tables.js';
+import { exactCount, PAGE_BYTES, quoteName } from './sqlserver.common.js';
 
 const METHOD = 'sys.master_files';
 const METHOD_USED = 'sys.master_files+used';
-const PAGE_BYTES = 8192n;
 
 /**
  * tedious answers a request timeout with an ATTENTION and waits this long for
@@ -97,21 +98,9 @@ const classifyError = (err: unknown, target: ConnectTarget): SyncError => classi
 const isRequestError = (err: unknown): boolean => err instanceof sql.RequestError;
 
 /** `[name]` with `]` doubled, as QUOTENAME() does: database names may hold any character. */
-const quoteName = (name: string): string => `[${name.replaceAll(']', ']]')}]`;
 
 const optionString = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
 
-/**
- * An exact non-negative integer from the driver, as BigInt. BIGINT is a
- * string (exact); INT a number. A DECIMAL is a number tedious computed in
- * floating point: past 2^53 it may already be off, so only safe integers
- * are trusted and the rest refused as a `data` error.
- */
-function exactCount(value: unknown, what: string): bigint {
-  if (typeof value === 'string' && /^\d+$/.test(value)) return BigInt(value);
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
-  throw new SyncError('data', `无法精确读取 ${what}: ${JSON.stringify(value)} (not an exact non-negative integer)`);
-}
 
 /** ONE query for the whole server. LEFT JOIN: a database whose files we may not see has files = 0, not size 0. */
 const MASTER_FILES = `
@@ -333,6 +322,47 @@ class SqlServerSession implements EngineSession {
         m.db.error = `已用空间: ${classifyError(err, this.target).message}`;
       }
     }
+  }
+
+  /**
+   * Table sizes, one query inside each database (see sqlserver.tables.ts).
+   * Every ONLINE user database (database_id > 4) when `scope.databases` is
+   * null; a database refusing us, offline or failing is reported for itself.
+   */
+  collectTables(scope: TableScope): Promise<TableCollection> {
+    return classified(async () => {
+      const list = await this.rows<{ name: string; state_desc: string; database_id: number }>(DATABASES_QUERY);
+      const byName = new Map(list.map((r) => [r.name, r]));
+      const names = scope.databases ?? list.filter((r) => r.database_id > 4).map((r) => r.name);
+      const out: CollectedTableDatabase[] = [];
+      let allowance = scope.maxTables;
+      for (const name of names) {
+        const row = byName.get(name);
+        if (!row) {
+          out.push({ database_name: name, tables: [], error: '数据库不存在 (database not found)' });
+          continue;
+        }
+        if (row.state_desc !== 'ONLINE') {
+          out.push({ database_name: name, tables: [], error: `数据库状态为 ${row.state_desc}，无法读取表 (database is ${row.state_desc})` });
+          continue;
+        }
+        if (Date.now() >= scope.deadline) {
+          out.push(outOfTime(name));
+          continue;
+        }
+        try {
+          const rows = await this.rows<PartitionRow>(tablesQuery(name));
+          const { kept, other } = cutToBudget(rows.map(toTable), allowance);
+          allowance -= kept.length;
+          out.push({ database_name: name, tables: kept, ...(other ? { other } : {}) });
+        } catch (err) {
+          const ownFailure = isRequestError(err) || (err instanceof SyncError && err.code === 'data');
+          if (!ownFailure) throw err;
+          out.push({ database_name: name, tables: [], error: classifyError(err, this.target).message });
+        }
+      }
+      return { method: TABLES_METHOD, databases: out, present_databases: scope.databases ? null : list.map((r) => r.name), warnings: [] };
+    }, this.toSyncError);
   }
 
   doctor(): Promise<PrivilegeCheck[]> {

@@ -10,6 +10,7 @@ import { schedulerSchema } from './0002_scheduler.js';
 import { maxBytes } from './0003_max_bytes.js';
 import { aggregationsSchema } from './0004_aggregations.js';
 import { alertsSchema } from './0005_alerts.js';
+import { tableSizesSchema } from './0006_table_sizes.js';
 import { securitySchema } from './0008_security.js';
 import { productionSchema } from './0009_production.js';
 
@@ -38,6 +39,7 @@ const ALL: Record<string, MigrationFactory> = {
   '0003_max_bytes': maxBytes,
   '0004_aggregations': aggregationsSchema,
   '0005_alerts': alertsSchema,
+  '0006_table_sizes': tableSizesSchema,
   '0008_security': securitySchema,
   '0009_production': productionSchema,
 };

@@ -1,0 +1,132 @@
+/**
+ * Table-level capacity API (issue #9): sync the tables of one database or a
+ * whole instance (operator), the tables of a database (sortable, searchable,
+ * with the size split and totals for the split bar), one table's trend, the
+ * top growing tables across the estate; every list also as CSV (`?format=csv`).
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import { csvStream } from '../../lib/csv.js';
+import type { TablesService } from '../../services/tables.service.js';
+import { TABLES_MSG } from '../../services/tables.service.js';
+import { actorOf } from '../access.js';
+import { IdParams, ok, StringEnum } from '../envelope.js';
+
+const DateStr = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD (local date, inclusive)' });
+const Format = Type.Optional(StringEnum(['json', 'csv'] as const));
+const DatabaseName = Type.String({ minLength: 1, maxLength: 512 });
+const TABLE_COLUMNS = ['table_id', 'schema_name', 'table_name', 'kind', 'parent', 'total_bytes', 'data_bytes', 'index_bytes', 'lob_bytes', 'free_bytes', 'row_estimate', 'table_count', 'method', 'is_deleted', 'first_seen_date', 'last_seen_date'] as const;
+const SERIES_COLUMNS = ['collected_date', 'total_bytes', 'data_bytes', 'index_bytes', 'lob_bytes', 'free_bytes', 'row_estimate', 'is_deleted'] as const;
+const GROWING_COLUMNS = ['table_id', 'instance_id', 'instance_name', 'database_name', 'schema_name', 'table_name', 'kind', 'first_bytes', 'last_bytes', 'change_bytes', 'change_pct'] as const;
+
+function sendCsv<T>(reply: FastifyReply, name: string, columns: readonly (keyof T & string)[], rows: Iterable<T>) {
+  // Fixed file names (ids only): no user text in a header.
+  return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}.csv"`).send(csvStream(columns, rows));
+}
+
+export const tablesRoutes =
+  (ctx: { tables: TablesService }): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    const base = { tags: ['tables'] };
+
+    app.post(
+      '/api/instances/:id/tables/sync',
+      {
+        config: { access: 'operator' },
+        schema: {
+          ...base,
+          summary: 'Collect table sizes now: the named databases, or every database of the instance (within its table budget)',
+          params: IdParams,
+          body: Type.Optional(Type.Object({ databases: Type.Optional(Type.Array(DatabaseName, { minItems: 1, maxItems: 10_000 })) }, { additionalProperties: false })),
+        },
+      },
+      async (req) => {
+        const r = await ctx.tables.syncTables(req.params.id, { databases: req.body?.databases ?? null, actor: actorOf(req) });
+        return ok(r, TABLES_MSG.success(r.saved_count, r.databases.filter((d) => d.error === undefined).length));
+      },
+    );
+
+    app.get(
+      '/api/instances/:id/tables/databases',
+      { config: { access: 'viewer' }, schema: { ...base, summary: 'Databases of an instance that have table sizes, with their latest collected day', params: IdParams } },
+      async (req) => ok({ databases: await ctx.tables.databases(req.params.id) }),
+    );
+
+    app.get(
+      '/api/instances/:id/tables',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          ...base,
+          summary: 'Tables of one database on its latest collected day (or `day`): sortable, searchable, paged; totals for the size split bar',
+          params: IdParams,
+          querystring: Type.Object(
+            {
+              database: DatabaseName,
+              day: Type.Optional(DateStr),
+              search: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+              sort: Type.Optional(StringEnum(['total', 'data', 'index', 'lob', 'free', 'rows', 'name'] as const)),
+              order: Type.Optional(StringEnum(['asc', 'desc'] as const)),
+              limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+              offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+              include_deleted: Type.Optional(Type.Boolean()),
+              format: Format,
+            },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (req, reply) => {
+        const { format, database, ...q } = req.query;
+        const r = await ctx.tables.listTables(req.params.id, database, format === 'csv' ? { ...q, limit: q.limit ?? 100_000 } : q);
+        if (format !== 'csv') return ok(r);
+        const rows = r.items.map((x) => ({ ...x, parent: x.parent ? `${x.parent.schema_name}.${x.parent.table_name}` : null }));
+        return sendCsv(reply, `instance-${req.params.id}-tables`, TABLE_COLUMNS, rows);
+      },
+    );
+
+    app.get(
+      '/api/tables/:id/series',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          ...base,
+          summary: "One table's daily sizes (the trend chart); default the last 90 days",
+          params: IdParams,
+          querystring: Type.Object({ from: Type.Optional(DateStr), to: Type.Optional(DateStr), format: Format }, { additionalProperties: false }),
+        },
+      },
+      async (req, reply) => {
+        const { format, ...q } = req.query;
+        const r = await ctx.tables.series(req.params.id, q);
+        return format === 'csv' ? sendCsv(reply, `table-${req.params.id}-series`, SERIES_COLUMNS, r.points) : ok(r);
+      },
+    );
+
+    app.get(
+      '/api/tables/top-growing',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          ...base,
+          summary: 'Tables that grew most (bytes) across the estate or one instance, between the first and last collected days of the window',
+          querystring: Type.Object(
+            {
+              days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3660 })),
+              limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+              to: Type.Optional(DateStr),
+              instance_id: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
+              format: Format,
+            },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (req, reply) => {
+        const { format, ...q } = req.query;
+        const r = await ctx.tables.topGrowing(q);
+        return format === 'csv' ? sendCsv(reply, 'top-growing-tables', GROWING_COLUMNS, r.items) : ok(r);
+      },
+    );
+  };

@@ -1,0 +1,108 @@
+/**
+ * The SQL Server table collector through the real mssql/tedious driver,
+ * against the TDS responder (no SQL Server runs on this machine): pages
+ * arrive as BIGINT strings and become exact bytes (past 2^53 refused, never
+ * rounded), the sp_spaceused split adds up to reserved, odd names are quoted
+ * in USE [...], the budget keeps the largest, a database that refuses us or
+ * is offline is its own error.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { ConnectTarget, TableCollection, TableScope } from '../../src/engines/engine.js';
+import { sqlserverEngine as engine } from '../../src/engines/sqlserver/sqlserver.engine.js';
+import { type Cell, type Column, type Reply, type TdsResponder, startTdsResponder } from '../helpers/tds-responder.js';
+
+const PASSWORD = 'S3cret-pa$$-库';
+const WEIRD = "it's 库 [x]";
+const col = (name: string, type: Column['type']): Column => ({ name, type });
+
+/** [schema, table, type, reserved, used, in-row data, lob, rows] per database. */
+const TABLES: Record<string, [string, string, string, bigint, bigint, bigint, bigint, bigint][]> = {
+  sales: [
+    ['dbo', 'orders', 'U ', 12_800n, 12_000n, 9_000n, 1_000n, 1_000_000n],
+    ['dbo', 'lines', 'U ', 5_000n, 4_990n, 4_000n, 0n, 3_000_000n],
+    ['rpt', 'v_daily', 'V ', 16n, 16n, 16n, 0n, 365n],
+    ['dbo', 'tiny', 'U ', 9n, 2n, 1n, 0n, 3n],
+  ],
+  [WEIRD]: [['模式 x', "表 it's", 'U ', 24n, 20n, 10n, 8n, 50n]],
+  huge: [['dbo', 'too_big', 'U ', 1_099_511_627_776n, 1n, 1n, 0n, 1n]],
+};
+
+const identity: Reply = [{ columns: [col('version', 'nvarchar'), col('edition', 'nvarchar'), col('login_name', 'nvarchar')], rows: [['16.0.4135.4', 'Developer Edition (64-bit)', 'dba']] }];
+
+function tables(name: string): Reply {
+  if (name === 'locked') return { error: { number: 916, class: 14, message: "The server principal \"dba\" is not able to access the database \"locked\" under the current security context." } };
+  return [
+    {
+      columns: [col('schema_name', 'nvarchar'), col('table_name', 'nvarchar'), col('object_type', 'nvarchar'), col('reserved_pages', 'bigint'), col('used_pages', 'bigint'), col('data_pages', 'bigint'), col('lob_pages', 'bigint'), col('row_count', 'bigint')],
+      rows: (TABLES[name] ?? []).map((r): Cell[] => [...r]),
+    },
+  ];
+}
+
+describe('SQL Server table collector (real driver, TDS responder)', () => {
+  let server: TdsResponder;
+  before(async () => {
+    server = await startTdsResponder({
+      login: (_l, pw) => (pw === PASSWORD ? null : { number: 18456, message: 'Login failed' }),
+      handlers: [
+        [/SERVERPROPERTY\('ProductVersion'\)/, identity],
+        [/^SELECT name, state_desc, database_id FROM sys\.databases/, [{ columns: [col('name', 'nvarchar'), col('state_desc', 'nvarchar'), col('database_id', 'int')], rows: [['master', 'ONLINE', 1], ['sales', 'ONLINE', 5], [WEIRD, 'ONLINE', 6], ['huge', 'ONLINE', 7], ['locked', 'ONLINE', 8], ['archive', 'OFFLINE', 9]] }]],
+        [/^USE \[((?:[^\]]|\]\])*)\];\s*SELECT s\.name AS schema_name/, (_s, m) => tables(m[1]!.replaceAll(']]', ']'))],
+      ],
+    });
+  });
+  after(async () => server?.close());
+
+  const target = (): ConnectTarget => ({ host: '127.0.0.1', port: server.port, database: null, username: 'dba', password: PASSWORD, options: {}, connectTimeoutMs: 3000, queryTimeoutMs: 5000 });
+  async function collect(scope: Partial<TableScope>): Promise<TableCollection> {
+    const session = await engine.connect(target());
+    try {
+      return await session.collectTables!({ databases: null, maxTables: 1000, deadline: Date.now() + 60_000, ...scope });
+    } finally {
+      await session.close();
+    }
+  }
+
+  test('exact bytes, the sp_spaceused split, odd names, per-database errors', async () => {
+    const c = await collect({});
+    assert.equal(c.method, 'dm_db_partition_stats');
+    assert.deepEqual(c.present_databases, ['master', 'sales', WEIRD, 'huge', 'locked', 'archive']);
+    const by = new Map(c.databases.map((d) => [d.database_name, d]));
+    assert.ok(!by.has('master'), 'system databases are left out of an instance-wide run');
+    const orders = by.get('sales')!.tables.find((t) => t.table_name === 'orders')!;
+    assert.deepEqual(orders, {
+      schema_name: 'dbo',
+      table_name: 'orders',
+      kind: 'table',
+      parent: null,
+      total_bytes: 12_800 * 8192,
+      data_bytes: 9_000 * 8192,
+      index_bytes: (12_000 - 9_000 - 1_000) * 8192,
+      lob_bytes: 1_000 * 8192,
+      free_bytes: 800 * 8192,
+      row_estimate: 1_000_000,
+    });
+    for (const t of by.get('sales')!.tables) assert.equal(t.data_bytes! + t.index_bytes! + t.lob_bytes! + t.free_bytes!, t.total_bytes);
+    assert.equal(by.get('sales')!.tables.find((t) => t.table_name === 'v_daily')?.kind, 'matview');
+    assert.deepEqual(by.get(WEIRD)!.tables.map((t) => [t.schema_name, t.table_name]), [['模式 x', "表 it's"]]);
+    assert.match(by.get('huge')!.error!, /out of range|无法解析/, 'past 2^53 bytes is refused, not rounded');
+    assert.match(by.get('locked')!.error!, /not able to access the database/);
+    assert.match(by.get('archive')!.error!, /OFFLINE/);
+    assert.ok(server.queries.some((q) => q.startsWith("USE [it's 库 [x]]];")), 'the name is bracket-quoted');
+  });
+
+  test('the budget keeps the largest tables and sums the rest as "other"', async () => {
+    const c = await collect({ databases: ['sales', WEIRD], maxTables: 2 });
+    const sales = c.databases[0]!;
+    assert.deepEqual(sales.tables.map((t) => t.table_name), ['orders', 'lines']);
+    assert.deepEqual(sales.other, { tables: 2, total_bytes: (16 + 9) * 8192, data_bytes: 17 * 8192, index_bytes: 1 * 8192, lob_bytes: 0, free_bytes: 7 * 8192 });
+    assert.deepEqual(c.databases[1]!.tables, []);
+    assert.equal(c.databases[1]!.other?.tables, 1);
+  });
+
+  test('a spent time budget leaves the databases uncollected', async () => {
+    const c = await collect({ databases: ['sales'], deadline: Date.now() - 1 });
+    assert.match(c.databases[0]!.error!, /time budget exhausted/);
+  });
+});
