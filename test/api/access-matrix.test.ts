@@ -69,6 +69,7 @@ const ACCESS = {
   'GET /api/statistics/instances/:id/database-forecast': 'viewer',
   'GET /api/statistics/instances/:id/forecast': 'viewer',
   'POST /api/statistics/aggregate': 'admin',
+  'GET /api/statistics/capacity': 'viewer',
   'GET /api/instances/:id/history.csv': 'viewer',
   'GET /api/export/database-sizes.csv': 'viewer',
   'GET /api/instances/:id/databases': 'viewer',
@@ -223,6 +224,7 @@ describe('access matrix [sqlite]', () => {
     'DELETE /api/alert-rules/:id': async () => ({ url: `/api/alert-rules/${await newRule()}`, expect: 200 }),
     'GET /api/statistics/summary': async () => ({ url: '/api/statistics/summary', expect: 200 }),
     'GET /api/statistics/top-growers': async () => ({ url: '/api/statistics/top-growers', expect: 200 }),
+    'GET /api/statistics/capacity': async () => ({ url: '/api/statistics/capacity', expect: 200 }),
     'GET /api/statistics/database-changes': async () => ({ url: '/api/statistics/database-changes', expect: 200 }),
     'GET /api/statistics/instances/:id/series': async () => ({ url: `/api/statistics/instances/${instanceId}/series`, expect: 200 }),
     'GET /api/statistics/instances/:id/database-series': async () => ({ url: `/api/statistics/instances/${instanceId}/database-series?database=postgres`, expect: 404 }), // never synced: no such database yet
