@@ -94,10 +94,16 @@ const ACCESS = {
   'GET /login': 'public',
   'GET /instances': 'viewer',
   'GET /instances/:id': 'viewer',
+  'GET /capacity/instances': 'viewer',
+  'GET /capacity/databases': 'viewer',
+  'GET /sync-sessions': 'viewer',
+  'GET /sync-sessions/:id': 'viewer',
+  'GET /settings': 'admin',
 } as const satisfies Record<RouteKey, Access>;
 type Listed = keyof typeof ACCESS;
 /** Page routes answer an anonymous caller with a redirect to /login (302), not a JSON 401. */
 const PAGES = new Set<string>(['GET /instances', 'GET /instances/:id']);
+for (const p of ['GET /capacity/instances', 'GET /capacity/databases', 'GET /sync-sessions', 'GET /sync-sessions/:id', 'GET /settings']) PAGES.add(p);
 const LISTED = Object.keys(ACCESS) as Listed[];
 
 const ROLES: Role[] = ['anonymous', 'viewer', 'operator', 'admin'];
@@ -266,6 +272,11 @@ describe('access matrix [sqlite]', () => {
     'GET /login': async () => ({ url: '/login', expect: 200, check: (body) => assert.match(body, /wf-login-form/) }),
     'GET /instances': async () => ({ url: '/instances', expect: 200, check: (body) => assert.match(body, /id="wf-logout"/) }),
     'GET /instances/:id': async () => ({ url: `/instances/${instanceId}`, expect: 200 }),
+    'GET /capacity/instances': async () => ({ url: '/capacity/instances', expect: 200, check: (body) => assert.match(body, /id="wf-capacity"/) }),
+    'GET /capacity/databases': async () => ({ url: '/capacity/databases', expect: 200, check: (body) => assert.match(body, /data-scope="database"/) }),
+    'GET /sync-sessions': async () => ({ url: '/sync-sessions', expect: 200 }),
+    'GET /sync-sessions/:id': async () => ({ url: `/sync-sessions/${sessionId}`, expect: 200 }),
+    'GET /settings': async () => ({ url: '/settings', expect: 200, check: (body) => assert.match(body, /id="wf-settings"/) }),
   };
 
   before(async () => {
