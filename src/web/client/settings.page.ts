@@ -573,8 +573,12 @@ async function loadInstances(): Promise<void> {
 }
 
 // Open the tab named in the URL hash (#users, #tokens, #alerts …) and keep the hash in step.
-const fromHash = document.getElementById(`wf-tab-${window.location.hash.slice(1)}`);
-if (fromHash) window.bootstrap?.Tab.getOrCreateInstance(fromHash).show();
+function showHashTab(): void {
+  const tab = document.getElementById(`wf-tab-${window.location.hash.slice(1)}`);
+  if (tab) window.bootstrap?.Tab.getOrCreateInstance(tab).show();
+}
+showHashTab();
+window.addEventListener('hashchange', showHashTab);
 for (const tab of document.querySelectorAll<HTMLElement>('[data-bs-toggle="tab"]')) {
   tab.addEventListener('shown.bs.tab', () => history.replaceState(null, '', `#${tab.id.replace('wf-tab-', '')}`));
 }
