@@ -143,7 +143,7 @@ describe('capacity, sync sessions and settings pages', () => {
   it('a running batch session updates live on the sessions pages, every record with its error', async () => {
     const ctx = server.ctx;
     const actor = { userId: null, username: 'e2e' };
-    const cred = await ctx.credentials.create({ name: 'e2e-cred', username: 'nobody', password: 'x' }, actor);
+    const cred = await ctx.credentials.create({ name: 'e2e-cred', username: 'nobody', password: 'not-the-password' }, actor);
     const slow = await ctx.instances.create({ name: 'slow-hole', db_type: 'postgresql', host: '127.0.0.1', port: hole.port, credential_id: cred.id }, actor);
     const started = await ctx.capacitySync.startMany([slow.id], { syncType: 'manual_batch', actor });
     await admin.goto('/sync-sessions');
@@ -267,7 +267,7 @@ describe('capacity, sync sessions and settings pages', () => {
       ['sync-sessions', '/sync-sessions', (p) => p.locator('[data-wf-session]').first().waitFor()],
       ['sync-session', `/sync-sessions/${sessions.items[0]!.session_id}`, (p) => p.locator('[data-wf-record]').first().waitFor()],
       ['settings', '/settings', (p) => p.waitForFunction(`document.getElementById('wf-s-sync_cron').value !== ''`).then(() => undefined)],
-      ['settings-alerts', '/settings#alerts', (p) => p.locator('[data-wf-rule]').first().waitFor()],
+      ['settings-alerts', '/settings#alerts', (p) => p.locator('#wf-pane-alerts.show [data-wf-rule]').first().waitFor()],
     ];
     for (const locale of ['zh-CN', 'en'] as const) {
       for (const width of [1440, 390]) {
@@ -279,7 +279,7 @@ describe('capacity, sync sessions and settings pages', () => {
           await page.goto(url);
           await ready(page);
           assert.equal(await page.getAttribute('html', 'lang'), locale);
-          await page.waitForTimeout(150);
+          await page.waitForTimeout(400); // let fades and chart animations settle
           await screenshot(page, `${name}-${locale}-${width}`);
         }
         await page.context().close();

@@ -99,11 +99,13 @@ function setValue(id: string, bytes: number | null): void {
 
 function draw(id: ChartId): void {
   if (!current) return;
-  const categories = current.periods.map((p) => p.period_start);
+  // Periods are named by their first day, in the user's date format.
+  const categories = current.periods.map((p) => fmt.date(p.period_start));
   const pick = (p: Point) => (id === 'trend' ? p.size_bytes : id === 'change' ? p.change_bytes : p.change_pct);
-  const series: Series[] = current.items.map((it) => ({ name: label(it), type: chartType[id], points: it.points.map((p) => [p.period_start, pick(p)]) }));
+  const points = (list: Point[]): [string, number | null][] => list.map((p) => [fmt.date(p.period_start), pick(p)]);
+  const series: Series[] = current.items.map((it) => ({ name: label(it), type: chartType[id], points: points(it.points) }));
   // The total of everything filtered, not only the TOP N.
-  series.unshift({ name: t('capacity.series_total'), type: chartType[id], points: current.total.map((p) => [p.period_start, pick(p)]) });
+  series.unshift({ name: t('capacity.series_total'), type: chartType[id], points: points(current.total) });
   const format = id === 'trend' ? fmt.bytes : id === 'change' ? fmt.change : fmt.pct;
   sizeChart(document.getElementById(`wf-chart-${id}`)!, categories, series, format);
 }

@@ -37,7 +37,7 @@ async function load(): Promise<void> {
           'tr',
           { 'data-wf-session': s.session_id },
           h('td', { class: 'wf-nowrap' }, h('a', { href: `/sync-sessions/${s.session_id}` }, fmt.dateTime(s.started_at))),
-          h('td', {}, t(`sync_type.${s.sync_type}`)),
+          h('td', { class: 'wf-nowrap' }, t(`sync_type.${s.sync_type}`)),
           h('td', {}, syncBadge(s.status)),
           h('td', { class: 'wf-num' }, counts(s)),
           h('td', { class: 'wf-num' }, duration(s)),
