@@ -63,7 +63,8 @@ export async function openBrowser(baseURL: string): Promise<Session> {
         content: "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile + ':' + e.lineNumber));",
       });
       page.on('console', (m) => {
-        if (m.type() === 'error') problems.push(`console error on ${page.url()}: ${m.text()}`);
+        // An API call answered 4xx on purpose logs "Failed to load resource"; the response hook below judges HTTP statuses.
+        if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) problems.push(`console error on ${page.url()}: ${m.text()}`);
       });
       page.on('pageerror', (e) => problems.push(`page error on ${page.url()}: ${e.message}`));
       page.on('requestfailed', (r) => problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText ?? ''}`));

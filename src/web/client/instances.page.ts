@@ -345,7 +345,7 @@ async function save(): Promise<Row> {
     credentialId = c.data.id;
     field('c_password').value = ''; // write-only: gone from the page once saved
     await loadCredentials(credentialId);
-    showAlert('success', t('form.credential_created', { name: c.data.name }));
+    formAlert('success', t('form.credential_created', { name: c.data.name }));
   } else if (credValue) credentialId = Number(credValue);
   const port = field('port').value.trim();
   const limitGb = field('capacity_limit_gb').value.trim();

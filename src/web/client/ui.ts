@@ -151,6 +151,7 @@ function initNavbar(): void {
       showAlert('danger', errorText(err));
       return;
     }
+    setLangCookie(locale); // the login page keeps the user's language
     window.location.assign('/login');
   });
   for (const el of document.querySelectorAll<HTMLElement>('[data-wf-lang]')) {

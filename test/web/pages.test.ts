@@ -1,0 +1,120 @@
+/**
+ * Server side of the web UI without a browser: every dictionary key used by
+ * a view or a client module exists in both languages; pages redirect
+ * anonymous callers to /login; error pages show the server's message;
+ * user data is escaped in server-rendered HTML; the language is per user.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MESSAGES } from '../../src/web/i18n/messages.js';
+import { t } from '../../src/web/i18n/index.js';
+import { safeNext } from '../../src/web/pages.routes.js';
+import { formatBytesChange, formatDateTime } from '../../src/web/format.js';
+import { newTestApp, newTestContext, type Caller, type TestApp, type TestContext } from '../helpers/context.js';
+
+const WEB = path.resolve('src/web');
+
+describe('web pages', () => {
+  let ctx: TestContext;
+  let app: TestApp;
+  let callers: Record<Caller['role'], Caller>;
+
+  before(async () => {
+    ctx = await newTestContext('sqlite');
+    ({ app, callers } = await newTestApp(ctx));
+  });
+  after(async () => {
+    await app?.close();
+    await ctx?.cleanup();
+  });
+
+  it('every key used in views and client modules is in the dictionary, in both languages', () => {
+    const files = [...fs.readdirSync(path.join(WEB, 'views')).map((f) => path.join(WEB, 'views', f)), ...fs.readdirSync(path.join(WEB, 'client')).filter((f) => f.endsWith('.ts')).map((f) => path.join(WEB, 'client', f))];
+    const used = new Set<string>();
+    for (const f of files) for (const m of fs.readFileSync(f, 'utf8').matchAll(/\bt\('([a-z_0-9-]+\.[A-Za-z_0-9.-]+)'/g)) used.add(m[1]!);
+    assert.ok(used.size > 50, `${used.size} keys found`);
+    const missing = [...used].filter((k) => !(k in MESSAGES));
+    assert.deepEqual(missing, []);
+    const noEnglish = Object.entries(MESSAGES).filter(([, v]) => !(v as { en?: string }).en).map(([k]) => k);
+    assert.deepEqual(noEnglish, []);
+    assert.equal(t('en', 'common.page_info', { from: 1, to: 2, total: 3 }), '1–2 of 3');
+    assert.equal(t('zh-CN', 'instances.sync_capacity'), '同步容量');
+  });
+
+  it('formats dates in the configured time zone and sizes with one formatter', () => {
+    assert.equal(formatDateTime('2026-01-01T16:30:00.000Z', 'zh-CN', 'Asia/Shanghai'), '2026/01/02 00:30:00');
+    assert.equal(formatDateTime(null, 'en', 'UTC'), '—');
+    assert.equal(formatBytesChange(1536), '+1.50 KB');
+    assert.equal(formatBytesChange(-1024 * 1024 * 3), '-3.00 MB');
+  });
+
+  it('only local paths are redirect targets after login', () => {
+    assert.equal(safeNext('/instances/3'), '/instances/3');
+    assert.equal(safeNext('//evil.example/'), '/instances');
+    assert.equal(safeNext('https://evil.example/'), '/instances');
+    assert.equal(safeNext('/\\evil.example'), '/instances');
+  });
+
+  it('redirects anonymous page requests to /login with the way back', async () => {
+    const res = await app.inject({ method: 'GET', url: '/instances/7?x=1' });
+    assert.equal(res.statusCode, 302);
+    assert.equal(res.headers.location, '/login?next=%2Finstances%2F7%3Fx%3D1');
+    const login = await app.inject({ method: 'GET', url: '/login?next=%2Finstances%2F7' });
+    assert.equal(login.statusCode, 200);
+    assert.match(login.body, /data-next="\/instances\/7"/);
+    assert.doesNotMatch(login.body, /<script>(?!<\/script>)[^<]/, 'no inline script');
+  });
+
+  it('an unknown instance renders the error page with the server message (404, HTML)', async () => {
+    const res = await app.inject({ method: 'GET', url: '/instances/999999', headers: callers.viewer.headers(false) });
+    assert.equal(res.statusCode, 404);
+    assert.match(String(res.headers['content-type']), /text\/html/);
+    assert.match(res.body, /实例 999999 不存在 \(instance not found\)/);
+  });
+
+  it('escapes user data in server-rendered pages and shows role-based buttons only', async () => {
+    const inst = await ctx.instances.create({ name: '<img src=x onerror=alert(1)>', db_type: 'postgresql', host: '127.0.0.1', description: '<b>bold</b>' }, { userId: null, username: 't' });
+    const viewer = await app.inject({ method: 'GET', url: `/instances/${inst.id}`, headers: callers.viewer.headers(false) });
+    assert.equal(viewer.statusCode, 200);
+    assert.doesNotMatch(viewer.body, /<img src=x/);
+    assert.match(viewer.body, /&lt;img src=x onerror=alert\(1\)&gt;/);
+    assert.doesNotMatch(viewer.body, /<b>bold<\/b>/);
+    assert.doesNotMatch(viewer.body, /id="wf-sync-capacity"/);
+    const operator = await app.inject({ method: 'GET', url: `/instances/${inst.id}`, headers: callers.operator.headers(false) });
+    assert.match(operator.body, /id="wf-sync-capacity"/);
+    const list = await app.inject({ method: 'GET', url: '/instances', headers: callers.operator.headers(false) });
+    assert.match(list.body, /id="wf-batch-sync"/);
+    assert.doesNotMatch(list.body, /id="wf-add-instance"/);
+    const adminList = await app.inject({ method: 'GET', url: '/instances', headers: callers.admin.headers(false) });
+    assert.match(adminList.body, /id="wf-add-instance"/);
+    assert.match(adminList.headers['content-security-policy'] as string, /script-src 'self'/);
+  });
+
+  it('remembers the language per user (PATCH /api/auth/me) and refuses an unknown one', async () => {
+    const bad = await app.inject({ method: 'PATCH', url: '/api/auth/me', headers: callers.viewer.headers(true), payload: { locale: 'fr' } });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.json().error, /zh-CN \| en/);
+    const ok = await app.inject({ method: 'PATCH', url: '/api/auth/me', headers: callers.viewer.headers(true), payload: { locale: 'en' } });
+    assert.equal(ok.statusCode, 200, ok.body);
+    const page = await app.inject({ method: 'GET', url: '/instances', headers: callers.viewer.headers(false) });
+    assert.match(page.body, /<html lang="en">/);
+    assert.match(page.body, /Log out/);
+    const other = await app.inject({ method: 'GET', url: '/instances', headers: callers.operator.headers(false) });
+    assert.match(other.body, /<html lang="zh-CN">/);
+    const anon = await app.inject({ method: 'GET', url: '/login', headers: { cookie: 'wf_lang=en' } });
+    assert.match(anon.body, /<html lang="en">/);
+  });
+
+  it('serves the client bundle, Bootstrap and Font Awesome locally, and nothing outside them', async () => {
+    for (const url of ['/static/app/instances.page.js', '/static/vendor/bootstrap/js/bootstrap.bundle.min.js', '/static/vendor/fontawesome/css/all.min.css']) {
+      const res = await app.inject({ method: 'GET', url });
+      assert.equal(res.statusCode, 200, url);
+    }
+    for (const url of ['/static/vendor/bootstrap/..%2F..%2Fpackage.json', '/static/vendor/fontawesome/css/..%2F..%2F..%2F..%2Fpackage.json', '/static/css/app.css.map', '/static/app/..%2Fbuild.ts']) {
+      const res = await app.inject({ method: 'GET', url });
+      assert.equal(res.statusCode, 404, url);
+    }
+  });
+});
