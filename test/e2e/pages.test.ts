@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { addDays, localDate } from '../../src/lib/clock.js';
@@ -73,11 +74,21 @@ describe('capacity, sync sessions and settings pages', () => {
     })()`);
   }
 
-  async function loaded(page: Page): Promise<void> {
-    await page.waitForFunction(`document.getElementById('wf-card-total')?.textContent !== '—'`);
+  /**
+   * Poll from Node until `check` holds: page.waitForFunction would poll with
+   * eval inside the page, which the strict CSP refuses (as it should).
+   */
+  async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
-  const rows = (page: Page, n: number) => page.waitForFunction(`document.querySelectorAll('#wf-cap-rows tr').length === ${n}`);
+  const loaded = (page: Page) => until('the cards', async () => (await page.textContent('#wf-card-total')) !== '—');
+  const rows = (page: Page, n: number) => until(`${n} rows`, async () => (await page.locator('#wf-cap-rows tr').count()) === n);
+  const cron = (page: Page, value?: string) => until('the cron field', async () => ((v) => (value === undefined ? v !== '' : v === value))(await page.inputValue('#wf-s-sync_cron')));
 
   it('instance capacity: cards, three drawn charts, TOP N, filters, line/bar, CSV equal to what is shown', async () => {
     await admin.goto('/capacity/instances');
@@ -162,7 +173,7 @@ describe('capacity, sync sessions and settings pages', () => {
   it('settings persist: cron, a token shown once, an alert rule with a webhook, a user', async () => {
     const ctx = server.ctx;
     await admin.goto('/settings');
-    await admin.waitForFunction(`document.getElementById('wf-s-sync_cron').value !== ''`);
+    await cron(admin);
     await admin.fill('#wf-s-sync_cron', '15 3 * * *');
     await admin.fill('#wf-s-sync_concurrency', '3');
     await admin.click('#wf-schedule-save');
@@ -170,7 +181,7 @@ describe('capacity, sync sessions and settings pages', () => {
     assert.equal((await ctx.settings.effective()).sync_cron, '15 3 * * *');
     assert.equal((await ctx.settings.effective()).sync_concurrency, 3);
     await admin.reload();
-    await admin.waitForFunction(`document.getElementById('wf-s-sync_cron').value === '15 3 * * *'`);
+    await cron(admin, '15 3 * * *');
     // A bad cron: the server's message, nothing changed.
     await admin.fill('#wf-s-sync_cron', 'not a cron');
     await admin.click('#wf-schedule-save');
@@ -228,6 +239,33 @@ describe('capacity, sync sessions and settings pages', () => {
     await admin.selectOption('[data-wf-user="new-viewer"] select', 'operator');
     await admin.waitForSelector('[data-wf-alert="success"]');
     assert.equal((await ctx.auth.listUsers()).find((u) => u.username === 'new-viewer')!.role, 'operator');
+
+    // A rule that fires: its event and delivery log (a local receiver) on the alerts tab.
+    const received: string[] = [];
+    const receiver = http.createServer((req, res) => {
+      req.on('data', (c: Buffer) => received.push(c.toString()));
+      req.on('end', () => res.end('ok'));
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    try {
+      const port = (receiver.address() as { port: number }).port;
+      await ctx.alerts.createRule({ name: 'orders-over-1g', kind: 'size_above', threshold: 1024 * MB, database_pattern: 'orders', channels: [{ type: 'generic', url: `http://127.0.0.1:${port}/hook` }] }, { userId: null, username: 'e2e' });
+      await ctx.alerts.evaluate();
+      await ctx.alerts.idle();
+      await admin.reload();
+      await admin.click('#wf-tab-alerts');
+      const event = admin.locator('#wf-events tr', { hasText: 'orders-over-1g' });
+      await event.waitFor();
+      await event.locator('button').click();
+      await admin.waitForSelector('#wf-event-modal.show');
+      await admin.locator('#wf-event-body tbody tr').first().waitFor();
+      assert.match((await admin.textContent('#wf-event-body'))!, /127\.0\.0\.1/);
+      await screenshot(admin, 'settings-delivery-log-zh-CN-1440');
+      await admin.click('#wf-event-modal .btn-close');
+      await admin.waitForSelector('#wf-event-modal.show', { state: 'detached' });
+    } finally {
+      await new Promise((r) => receiver.close(r));
+    }
   });
 
   it('viewer and operator: no settings link, the page and the API refuse them', async () => {
@@ -254,7 +292,7 @@ describe('capacity, sync sessions and settings pages', () => {
       ['capacity-databases', '/capacity/databases', loaded],
       ['sync-sessions', '/sync-sessions', (p) => p.locator('[data-wf-session]').first().waitFor()],
       ['sync-session', `/sync-sessions/${sessions.items[0]!.session_id}`, (p) => p.locator('[data-wf-record]').first().waitFor()],
-      ['settings', '/settings', (p) => p.waitForFunction(`document.getElementById('wf-s-sync_cron').value !== ''`).then(() => undefined)],
+      ['settings', '/settings', (p) => cron(p)],
       ['settings-alerts', '/settings#alerts', (p) => p.locator('#wf-pane-alerts.show [data-wf-rule]').first().waitFor()],
     ];
     for (const locale of ['zh-CN', 'en'] as const) {
