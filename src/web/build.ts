@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build, type Metafile } from 'esbuild';
+import type { Metafile } from 'esbuild';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(HERE, '../..');
@@ -45,6 +45,8 @@ function entryPoints(): string[] {
 /** Build every page entry into DIST_DIR; written to a temp dir and swapped in, so a reader never sees half a build. */
 export async function buildClient(): Promise<BuiltFile[]> {
   const tmp = `${DIST_DIR}.tmp-${process.pid}-${Date.now()}`;
+  // Loaded only when a build is needed: a server with an up-to-date bundle never loads esbuild.
+  const { build } = await import('esbuild');
   const r = await build({
     entryPoints: entryPoints(),
     outdir: tmp,

@@ -39,7 +39,9 @@ export function safeNext(next: unknown): string {
 }
 
 export const pageRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
-  await ensureClientBuilt();
+  // Build (if stale) in the background; the bundle's routes wait for it. A failed build is logged and answered 500 there.
+  const built = ensureClientBuilt();
+  built.catch((err) => ctx.logger.error({ err }, 'client bundle build failed'));
   await app.register(fastifyStatic, { root: DIST_DIR, serve: false });
   const tz = ctx.config.timeZone;
 
@@ -74,6 +76,7 @@ export const pageRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
 
   for (const st of STATIC) {
     app.get(st.url, { config: { access: 'public' }, schema: { ...hidden, summary: 'Static file (client bundle, stylesheet, Bootstrap, Font Awesome)' } }, async (req, reply) => {
+      if (st.root.startsWith(DIST_DIR)) await built;
       const params = req.params as { dir?: string; file: string };
       const file = params.dir === undefined ? params.file : `${params.dir}/${params.file}`;
       if (!st.file.test(file) || file.includes('..') || !fs.existsSync(path.join(st.root, file))) throw new AppError('not_found', `未找到 ${req.url} (not found)`);
