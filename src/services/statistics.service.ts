@@ -9,8 +9,8 @@ import { addDays, isIsoDate, localDate, type Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
 import { forecast, type ForecastOptions, type SizePoint } from '../lib/forecast.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
-import type { AggregationPeriod, StatisticsRepository } from '../store/statistics.repository.js';
-import { PERIODS } from './aggregation.service.js';
+import type { AggregationPeriod, CapacityFilter, CapacityRow, StatisticsRepository } from '../store/statistics.repository.js';
+import { PERIODS, periodOf, periodsBetween } from './aggregation.service.js';
 import { fail } from './validate.js';
 
 export const GROWTH_WINDOWS = [7, 30, 90] as const;
@@ -20,6 +20,37 @@ const MAX_RANGE_DAYS = 3660;
 const DEFAULT_SPAN_DAYS: Record<AggregationPeriod, number> = { daily: 30, weekly: 182, monthly: 365, quarterly: 730 };
 /** Instance option holding the disk size or quota the instance's data must fit in. */
 export const CAPACITY_LIMIT_OPTION = 'capacity_limit_bytes';
+
+export const CAPACITY_TOP = [5, 10, 20] as const;
+export const CAPACITY_LAST = [7, 14, 30] as const;
+
+export interface CapacityQuery extends CapacityFilter {
+  scope?: 'instance' | 'database';
+  period?: AggregationPeriod;
+  /** The last N periods ending with the one containing `to` (ignored when `from` is given). */
+  last?: number;
+  from?: string;
+  to?: string;
+  top?: number;
+}
+
+/** One point of a capacity series: size of the period (daily: that day; longer: the period's average) and its change. */
+export interface CapacityPoint {
+  period_start: string;
+  period_end: string;
+  size_bytes: number;
+  change_bytes: number | null;
+  change_pct: number | null;
+}
+
+export interface CapacityItem {
+  instance_id: number;
+  instance_name: string;
+  db_type: string;
+  database_name: string;
+  latest_bytes: number;
+  points: CapacityPoint[];
+}
 
 export interface SeriesQuery {
   period?: AggregationPeriod;
@@ -199,6 +230,85 @@ export class StatisticsService {
     return this.series('database', instanceId, databaseName, q);
   }
 
+  /**
+   * The capacity statistics pages: for the filtered instances (or databases),
+   * per period of the range: the summed total and its change, cards from the
+   * latest period with data (items online, total, average, max), and the TOP N
+   * items by latest size with their own series. Each period's change is
+   * against the previous period (daily: the previous day with data in range).
+   */
+  async capacity(q: CapacityQuery) {
+    const scope = q.scope ?? 'instance';
+    const period = q.period ?? 'daily';
+    if (!PERIODS.includes(period)) fail('period', `必须是 ${PERIODS.join(' | ')} 之一`);
+    const top = q.top ?? 10;
+    if (!(CAPACITY_TOP as readonly number[]).includes(top)) fail('top', `必须是 ${CAPACITY_TOP.join(' | ')} 之一`);
+    const last = q.last ?? (period === 'daily' ? 30 : 14);
+    if (!(CAPACITY_LAST as readonly number[]).includes(last)) fail('last', `必须是 ${CAPACITY_LAST.join(' | ')} 之一`);
+    const to = q.to ?? this.today();
+    let from = q.from;
+    if (from === undefined && isIsoDate(to)) {
+      let p = periodOf(period, to);
+      for (let i = 1; i < last; i++) p = periodOf(period, addDays(p.start, -1));
+      from = p.start;
+    }
+    const range = this.range({ from, to }, 1);
+    const periods = periodsBetween(period, range.from, range.to).map((p) => ({ period_start: p.start, period_end: p.end }));
+    const rows = await this.repo.capacityRows({ scope, period, from: range.from, to: range.to, dbType: q.dbType, instanceId: q.instanceId, database: q.database });
+
+    const items = new Map<string, CapacityItem>();
+    for (const r of rows) {
+      const key = `${r.instance_id}\u0000${r.database_name}`;
+      let item = items.get(key);
+      if (!item) {
+        item = { instance_id: r.instance_id, instance_name: r.instance_name, db_type: r.db_type, database_name: r.database_name, latest_bytes: 0, points: [] };
+        items.set(key, item);
+      }
+      item.points.push(point(r, period === 'daily' ? item.points[item.points.length - 1] : undefined));
+    }
+    const latestStart = rows.reduce<string | null>((m, r) => (m === null || r.period_start > m ? r.period_start : m), null);
+    const sums = new Map<string, number>();
+    let online = 0;
+    let max: CapacityItem | undefined;
+    for (const item of items.values()) {
+      item.latest_bytes = item.points[item.points.length - 1]!.size_bytes;
+      for (const p of item.points) sums.set(p.period_start, (sums.get(p.period_start) ?? 0) + p.size_bytes);
+      if (item.points[item.points.length - 1]!.period_start === latestStart) {
+        online++;
+        if (!max || item.latest_bytes > max.latest_bytes) max = item;
+      }
+    }
+    const totalLatest = latestStart === null ? 0 : sums.get(latestStart)!;
+    let prev: number | undefined;
+    const total: CapacityPoint[] = [];
+    for (const p of periods) {
+      const size = sums.get(p.period_start);
+      if (size === undefined) continue;
+      total.push({ ...p, size_bytes: size, change_bytes: prev === undefined ? null : size - prev, change_pct: prev ? ((size - prev) * 100) / prev : null });
+      prev = size;
+    }
+    const ranked = [...items.values()].sort((a, b) => b.latest_bytes - a.latest_bytes || a.instance_name.localeCompare(b.instance_name) || a.database_name.localeCompare(b.database_name));
+    return {
+      scope,
+      period,
+      from: range.from,
+      to: range.to,
+      top,
+      periods,
+      cards: {
+        latest_period: latestStart,
+        items_online: online,
+        items_total: items.size,
+        total_bytes: totalLatest,
+        average_bytes: online ? Math.round(totalLatest / online) : null,
+        max_bytes: max?.latest_bytes ?? null,
+        max_item: max ? { instance_id: max.instance_id, instance_name: max.instance_name, database_name: max.database_name } : null,
+      },
+      total,
+      items: ranked.slice(0, top),
+    };
+  }
+
   /** Days until the instance's data reaches its configured limit (instance option `capacity_limit_bytes`). */
   async instanceForecast(instanceId: number, q: { days?: number } = {}) {
     const inst = await this.instance(instanceId);
@@ -234,4 +344,12 @@ export class StatisticsService {
     if (!Number.isInteger(d) || d < 2 || d > 3660) fail('days', '必须是 2–3660 之间的整数');
     return d;
   }
+}
+
+/** A capacity row as a point; a daily point's change is against the item's previous day in range. */
+function point(r: CapacityRow, prev: CapacityPoint | undefined): CapacityPoint {
+  const base = { period_start: r.period_start, period_end: r.period_end, size_bytes: r.size_bytes };
+  if (prev === undefined) return { ...base, change_bytes: r.change_bytes, change_pct: r.change_pct };
+  const change = r.size_bytes - prev.size_bytes;
+  return { ...base, change_bytes: change, change_pct: prev.size_bytes > 0 ? (change * 100) / prev.size_bytes : null };
 }

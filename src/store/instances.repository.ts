@@ -22,7 +22,7 @@ export interface OverviewQuery {
 export type OverviewRow = InstanceRow & { baseline_bytes: number | null; change_7d_bytes: number | null };
 
 /** `%`, `_` and `\` taken literally in a LIKE pattern (ESCAPE '\'). */
-function likeLiteral(s: string): string {
+export function likeLiteral(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 

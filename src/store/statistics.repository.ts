@@ -11,6 +11,7 @@
  */
 import { sql, type AliasedSelectQueryBuilder, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { DialectName } from './db.js';
+import { likeLiteral } from './instances.repository.js';
 import type { AggregationRow, AggregationsTable, Database } from './schema.js';
 
 export type AggregationScope = AggregationsTable['scope'];
@@ -31,6 +32,26 @@ interface GrowerBase {
   database_name: string;
   first_bytes: number | null;
   last_bytes: number | null;
+}
+
+/** The capacity pages' filters (all optional). */
+export interface CapacityFilter {
+  dbType?: string;
+  instanceId?: number;
+  /** Part of a database name (case-insensitive). */
+  database?: string;
+}
+
+export interface CapacityRow {
+  instance_id: number;
+  instance_name: string;
+  db_type: string;
+  database_name: string;
+  period_start: string;
+  period_end: string;
+  size_bytes: number;
+  change_bytes: number | null;
+  change_pct: number | null;
 }
 
 export interface AggregateCounts {
@@ -326,6 +347,62 @@ export class StatisticsRepository {
       .limit(q.limit)
       .execute();
     return rows.map((r) => ({ ...r, first_bytes: r.first_bytes!, last_bytes: r.last_bytes! }));
+  }
+
+  /**
+   * Sizes per period of every instance (or live database) matching the
+   * capacity pages' filters: daily from the raw ledger rows (current before
+   * the nightly aggregation), longer periods from the aggregations.
+   */
+  async capacityRows(q: CapacityFilter & { scope: AggregationScope; period: AggregationPeriod; from: string; to: string }): Promise<CapacityRow[]> {
+    const namePattern = q.database ? `%${likeLiteral(q.database.toLowerCase())}%` : null;
+    if (q.period === 'daily' && q.scope === 'instance') {
+      return this.db
+        .selectFrom('instance_size_stats as s')
+        .innerJoin('instances as i', 'i.id', 's.instance_id')
+        .select(['s.instance_id', 'i.name as instance_name', 'i.db_type', sql<string>`''`.as('database_name'), 's.collected_date as period_start', 's.collected_date as period_end', 's.total_size_bytes as size_bytes'])
+        .select([sql<number | null>`NULL`.as('change_bytes'), sql<number | null>`NULL`.as('change_pct')])
+        .where('s.collected_date', '>=', q.from)
+        .where('s.collected_date', '<=', q.to)
+        .$if(!!q.dbType, (b) => b.where('i.db_type', '=', q.dbType!))
+        .$if(!!q.instanceId, (b) => b.where('s.instance_id', '=', q.instanceId!))
+        .orderBy('s.instance_id')
+        .orderBy('s.collected_date')
+        .execute();
+    }
+    if (q.period === 'daily') {
+      return this.db
+        .selectFrom('database_size_stats as s')
+        .innerJoin('instances as i', 'i.id', 's.instance_id')
+        .select(['s.instance_id', 'i.name as instance_name', 'i.db_type', 's.database_name', 's.collected_date as period_start', 's.collected_date as period_end', sql<number>`s.size_bytes`.as('size_bytes')])
+        .select([sql<number | null>`NULL`.as('change_bytes'), sql<number | null>`NULL`.as('change_pct')])
+        .where('s.collected_date', '>=', q.from)
+        .where('s.collected_date', '<=', q.to)
+        .where('s.is_deleted', '=', 0)
+        .where('s.size_bytes', 'is not', null)
+        .$if(!!q.dbType, (b) => b.where('i.db_type', '=', q.dbType!))
+        .$if(!!q.instanceId, (b) => b.where('s.instance_id', '=', q.instanceId!))
+        .$if(namePattern !== null, (b) => b.where(sql<boolean>`lower(s.database_name) like ${namePattern} escape '\\'`))
+        .orderBy('s.instance_id')
+        .orderBy('s.database_name')
+        .orderBy('s.collected_date')
+        .execute();
+    }
+    return this.db
+      .selectFrom('aggregations as a')
+      .innerJoin('instances as i', 'i.id', 'a.instance_id')
+      .select(['a.instance_id', 'i.name as instance_name', 'i.db_type', 'a.database_name', 'a.period_start', 'a.period_end', 'a.avg_bytes as size_bytes', 'a.change_bytes', 'a.change_pct'])
+      .where('a.scope', '=', q.scope)
+      .where('a.period', '=', q.period)
+      .where('a.period_end', '>=', q.from)
+      .where('a.period_start', '<=', q.to)
+      .$if(!!q.dbType, (b) => b.where('i.db_type', '=', q.dbType!))
+      .$if(!!q.instanceId, (b) => b.where('a.instance_id', '=', q.instanceId!))
+      .$if(namePattern !== null, (b) => b.where(sql<boolean>`lower(a.database_name) like ${namePattern} escape '\\'`))
+      .orderBy('a.instance_id')
+      .orderBy('a.database_name')
+      .orderBy('a.period_start')
+      .execute();
   }
 
   /** Databases first seen in [from, to] (dates). */

@@ -56,3 +56,19 @@ export function formatMb(bytes: number | null | undefined, locale: Locale): stri
 export function formatNumber(n: number | null | undefined, locale: Locale): string {
   return n === null || n === undefined ? '—' : n.toLocaleString(locale);
 }
+
+/** A signed percentage with up to two decimals: "+2.5%", "-0.13%"; null → '—'. */
+export function formatPct(n: number | null | undefined, locale: Locale): string {
+  if (n === null || n === undefined) return '—';
+  return `${n > 0 ? '+' : ''}${n.toLocaleString(locale, { maximumFractionDigits: 2 })}%`;
+}
+
+/** A duration: "850 ms", "12.3 s", "4 min 05 s", "1 h 02 min"; null → '—'. */
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+}

@@ -18,6 +18,9 @@ import { DIST_DIR, ensureClientBuilt, REPO_ROOT } from './build.js';
 import { t } from './i18n/index.js';
 import { renderPage, requestLocale } from './render.js';
 import { instancePages } from './instances.pages.js';
+import { capacityPages } from './capacity.pages.js';
+import { syncSessionPages } from './sync-sessions.pages.js';
+import { settingsPages } from './settings.pages.js';
 
 /**
  * Static files, one route per folder (no wildcard: every URL shape is listed).
@@ -99,4 +102,7 @@ export const pageRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
   );
 
   await app.register(instancePages(ctx));
+  await app.register(capacityPages(ctx));
+  await app.register(syncSessionPages(ctx));
+  await app.register(settingsPages(ctx));
 };

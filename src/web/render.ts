@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { roleAtLeast, type Role } from '../services/auth.service.js';
-import { formatBytes, formatBytesChange, formatDate, formatDateTime, formatMb, formatNumber } from './format.js';
+import { formatBytes, formatBytesChange, formatDate, formatDateTime, formatMb, formatNumber, formatPct, formatDuration } from './format.js';
 import { pickLocale, t, type Locale, type Params } from './i18n/index.js';
 import { NAV } from './nav.js';
 
@@ -53,6 +53,8 @@ export function pageContext(req: FastifyRequest, timeZone: string, opts: PageOpt
       dateTime: (iso: string | null | undefined) => formatDateTime(iso, locale, timeZone),
       date: (d: string | null | undefined) => formatDate(d, locale),
       number: (n: number | null | undefined) => formatNumber(n, locale),
+      pct: (n: number | null | undefined) => formatPct(n, locale),
+      duration: formatDuration,
     },
     /** JSON safe inside a <script type="application/json"> block. */
     json: (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026'),

@@ -78,6 +78,7 @@ const ACCESS = {
   'GET /api/instances/:id/tables': 'viewer',
   'GET /api/tables/:id/series': 'viewer',
   'GET /api/tables/top-growing': 'viewer',
+  'GET /api/statistics/capacity': 'viewer',
   'GET /api/instances/:id/history.csv': 'viewer',
   'GET /api/export/database-sizes.csv': 'viewer',
   'GET /api/instances/:id/databases': 'viewer',
@@ -107,12 +108,18 @@ const ACCESS = {
   'GET /api/instances/export': 'viewer',
   'POST /api/instances/test-connection': 'operator',
   'POST /api/instances/discover': 'admin',
+  'GET /capacity/instances': 'viewer',
+  'GET /capacity/databases': 'viewer',
+  'GET /sync-sessions': 'viewer',
+  'GET /sync-sessions/:id': 'viewer',
+  'GET /settings': 'admin',
 } as const satisfies Record<RouteKey, Access>;
 type Listed = keyof typeof ACCESS;
 /** Page routes answer an anonymous caller with a redirect to /login (302), not a JSON 401. */
 const PAGES = new Set<string>(['GET /instances', 'GET /instances/:id']);
 /** Public pages: a revoked bearer token on them also leads to /login. */
 const LOGIN_PAGES = new Set<string>(['GET /', 'GET /login']);
+for (const p of ['GET /capacity/instances', 'GET /capacity/databases', 'GET /sync-sessions', 'GET /sync-sessions/:id', 'GET /settings']) PAGES.add(p);
 const LISTED = Object.keys(ACCESS) as Listed[];
 
 const ROLES: Role[] = ['anonymous', 'viewer', 'operator', 'admin'];
@@ -243,6 +250,7 @@ describe('access matrix [sqlite]', () => {
     'DELETE /api/alert-rules/:id': async () => ({ url: `/api/alert-rules/${await newRule()}`, expect: 200 }),
     'GET /api/statistics/summary': async () => ({ url: '/api/statistics/summary', expect: 200 }),
     'GET /api/statistics/top-growers': async () => ({ url: '/api/statistics/top-growers', expect: 200 }),
+    'GET /api/statistics/capacity': async () => ({ url: '/api/statistics/capacity', expect: 200 }),
     'GET /api/statistics/database-changes': async () => ({ url: '/api/statistics/database-changes', expect: 200 }),
     'GET /api/statistics/instances/:id/series': async () => ({ url: `/api/statistics/instances/${instanceId}/series`, expect: 200 }),
     'GET /api/statistics/instances/:id/database-series': async () => ({ url: `/api/statistics/instances/${instanceId}/database-series?database=postgres`, expect: 404 }), // never synced: no such database yet
@@ -313,6 +321,11 @@ describe('access matrix [sqlite]', () => {
     }),
     // Enabled for this context (WHALEFALL_DISCOVERY=on below); one closed port on 127.0.0.1.
     'POST /api/instances/discover': async () => ({ url: '/api/instances/discover', payload: { targets: ['127.0.0.1'], ports: [deadPort] }, expect: 200 }),
+    'GET /capacity/instances': async () => ({ url: '/capacity/instances', expect: 200, check: (body) => assert.match(body, /id="wf-capacity"/) }),
+    'GET /capacity/databases': async () => ({ url: '/capacity/databases', expect: 200, check: (body) => assert.match(body, /data-scope="database"/) }),
+    'GET /sync-sessions': async () => ({ url: '/sync-sessions', expect: 200 }),
+    'GET /sync-sessions/:id': async () => ({ url: `/sync-sessions/${sessionId}`, expect: 200 }),
+    'GET /settings': async () => ({ url: '/settings', expect: 200, check: (body) => assert.match(body, /id="wf-settings"/) }),
   };
 
   before(async () => {

@@ -152,6 +152,44 @@ export const statisticsRoutes =
       },
     );
 
+    app.get(
+      '/api/statistics/capacity',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          ...base,
+          summary: 'Capacity statistics pages: filtered total per period with its change, cards (online, total, average, max) and the TOP N series',
+          querystring: Type.Object(
+            {
+              scope: Type.Optional(StringEnum(['instance', 'database'] as const)),
+              period: Type.Optional(Period),
+              last: Type.Optional(Type.Union([Type.Literal(7), Type.Literal(14), Type.Literal(30)], { description: 'the last N periods up to `to` (when `from` is absent)' })),
+              from: Type.Optional(DateStr),
+              to: Type.Optional(DateStr),
+              db_type: Type.Optional(Type.String({ minLength: 1, maxLength: 16 })),
+              instance_id: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
+              database: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'part of a database name' })),
+              top: Type.Optional(Type.Union([Type.Literal(5), Type.Literal(10), Type.Literal(20)])),
+              format: Format,
+            },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (req, reply) => {
+        const { format, db_type, instance_id, ...q } = req.query;
+        const r = await ctx.statistics.capacity({ ...q, dbType: db_type, instanceId: instance_id });
+        if (format !== 'csv') return ok(r);
+        // What the page shows: the total line, then each TOP N item's points.
+        type Line = { series: string; instance_id: number | null; instance_name: string; db_type: string; database_name: string; period_start: string; period_end: string; size_bytes: number; change_bytes: number | null; change_pct: number | null };
+        const lines: Line[] = [
+          ...r.total.map((p) => ({ series: 'total', instance_id: null, instance_name: '', db_type: '', database_name: '', ...p })),
+          ...r.items.flatMap((it) => it.points.map((p) => ({ series: 'top', instance_id: it.instance_id, instance_name: it.instance_name, db_type: it.db_type, database_name: it.database_name, ...p }))),
+        ];
+        return sendCsv<Line>(reply, `capacity-${r.scope}-${r.period}`, ['series', 'instance_id', 'instance_name', 'db_type', 'database_name', 'period_start', 'period_end', 'size_bytes', 'change_bytes', 'change_pct'], lines);
+      },
+    );
+
     app.post(
       '/api/statistics/aggregate',
       {

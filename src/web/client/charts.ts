@@ -17,17 +17,20 @@ export interface Series {
   type?: 'line' | 'bar';
 }
 
-/** A size chart (y axis in B/KB/MB/GB/TB) with zoom; returns the chart so callers can dispose it. */
-export function sizeChart(el: HTMLElement, categories: string[], series: Series[]): echarts.ECharts {
+/**
+ * A size chart (y axis in B/KB/MB/GB/TB) with zoom; returns the chart so callers can dispose it.
+ * `format` shows other values (a signed change, a percentage) on the axis and in the tooltip.
+ */
+export function sizeChart(el: HTMLElement, categories: string[], series: Series[], format: (v: number) => string = fmt.bytes): echarts.ECharts {
   const chart = echarts.getInstanceByDom(el) ?? echarts.init(el, undefined, { renderer: 'canvas' });
   chart.setOption(
     {
       animation: false,
-      tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => (typeof v === 'number' ? fmt.bytes(v) : '—') },
+      tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => (typeof v === 'number' ? format(v) : '—') },
       legend: { type: 'scroll', top: 0 },
       grid: { left: 8, right: 16, top: 36, bottom: 56, containLabel: true },
       xAxis: { type: 'category', data: categories, boundaryGap: series.some((s) => s.type === 'bar') },
-      yAxis: { type: 'value', axisLabel: { formatter: (v: number) => fmt.bytes(v) } },
+      yAxis: { type: 'value', axisLabel: { formatter: (v: number) => format(v) } },
       dataZoom: [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 8 }],
       series: series.map((s) => ({
         name: s.name,

@@ -5,7 +5,7 @@
  * alerts, a tiny safe element builder (text only, never innerHTML), and the
  * navbar's logout and language switch.
  */
-import { formatBytes, formatBytesChange, formatDate, formatDateTime, formatMb, formatNumber } from '../format.js';
+import { formatBytes, formatBytesChange, formatDate, formatDateTime, formatMb, formatNumber, formatPct, formatDuration } from '../format.js';
 import { pickLocale, t as translate, type Locale, type Params } from '../i18n/index.js';
 
 const body = document.body.dataset;
@@ -30,6 +30,8 @@ export const fmt = {
   dateTime: (iso: string | null | undefined) => formatDateTime(iso, locale, timeZone),
   date: (d: string | null | undefined) => formatDate(d, locale),
   number: (n: number | null | undefined) => formatNumber(n, locale),
+  pct: (n: number | null | undefined) => formatPct(n, locale),
+  duration: formatDuration,
 };
 
 /** An error the API answered (or a network failure), with a message fit to show as is. */

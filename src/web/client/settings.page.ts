@@ -1,0 +1,590 @@
+/**
+ * Settings (admin): schedule (PATCH /api/settings), exclusion rules, users,
+ * API tokens (the secret shown once), alert rules with webhooks, recent alert
+ * events and their delivery log. Every error shown is the server's message.
+ */
+import { api, errorText, fmt, h, icon, modal, showAlert, syncBadge, t, withSpinner } from './ui.js';
+
+interface Effective {
+  sync_cron: string;
+  aggregation_cron: string;
+  sync_concurrency: number;
+  connect_timeout_ms: number;
+  sync_timeout_ms: number;
+  sync_retries: number;
+  retry_base_delay_ms: number;
+  catch_up: boolean;
+  retention_days: number | null;
+  exclusions: Record<string, string[]>;
+}
+interface SettingsView {
+  settings: Effective;
+  defaults: Effective;
+  time_zone: string;
+  scheduler_enabled: boolean;
+  next_runs: Record<string, string | null>;
+  recent_runs: { job: string; scheduled_for: string; started_at: string; finished_at: string | null; status: string; message: string | null; session_id: string | null }[];
+}
+interface User {
+  id: number;
+  username: string;
+  role: string;
+  is_active: boolean;
+  created_at: string;
+}
+interface Token {
+  id: number;
+  name: string;
+  token_prefix: string;
+  username: string;
+  created_at: string;
+  last_used_at: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+interface Channel {
+  type: string;
+  url: string;
+}
+interface Rule {
+  id: number;
+  name: string;
+  kind: string;
+  instance_id: number | null;
+  db_type: string | null;
+  tag: string | null;
+  database_pattern: string | null;
+  threshold: number | null;
+  window: string | null;
+  consecutive: number | null;
+  limit_bytes: number | null;
+  is_active: boolean;
+  channels: Channel[];
+}
+interface AlertEvent {
+  id: number;
+  rule_name: string;
+  state: string;
+  message: string;
+  instance_name: string | null;
+  database_name: string | null;
+  fired_at: string;
+  resolved_at: string | null;
+}
+interface Delivery {
+  transition: string;
+  channel: string;
+  url: string;
+  attempt: number;
+  status: string;
+  http_status: number | null;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+const root = document.getElementById('wf-settings')!;
+const roles = JSON.parse(root.dataset.roles ?? '[]') as string[];
+const MB = 1024 * 1024;
+const GB = 1024 * MB;
+const INT_FIELDS = ['sync_concurrency', 'connect_timeout_ms', 'sync_timeout_ms', 'sync_retries', 'retry_base_delay_ms', 'retention_days'] as const;
+const TEXT_FIELDS = ['sync_cron', 'aggregation_cron'] as const;
+let view: SettingsView | undefined;
+
+const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const input = (id: string) => byId<HTMLInputElement>(id);
+const emptyRow = (cols: number, text: string) => h('tr', {}, h('td', { colspan: cols, class: 'text-center text-muted py-3' }, text));
+
+// ---- schedule and exclusions ----
+
+async function loadSettings(): Promise<void> {
+  try {
+    view = (await api<SettingsView>('GET', '/api/settings')).data;
+  } catch (err) {
+    showAlert('danger', errorText(err));
+    return;
+  }
+  const { settings: s, defaults: d } = view;
+  for (const k of TEXT_FIELDS) {
+    input(`wf-s-${k}`).value = s[k];
+    input(`wf-s-${k}`).placeholder = d[k];
+  }
+  for (const k of INT_FIELDS) {
+    input(`wf-s-${k}`).value = s[k] === null ? '' : String(s[k]);
+    input(`wf-s-${k}`).placeholder = d[k] === null ? t('settings.forever') : String(d[k]);
+  }
+  input('wf-s-catch_up').checked = s.catch_up;
+  byId('wf-s-sync_cron-next').textContent = t('settings.next_run', { at: fmt.dateTime(view.next_runs.capacity_sync) });
+  byId('wf-s-aggregation_cron-next').textContent = t('settings.next_run', { at: fmt.dateTime(view.next_runs.daily_aggregation) });
+  byId('wf-next-runs').replaceChildren(
+    ...(view.scheduler_enabled
+      ? Object.entries(view.next_runs).map(([job, at]) => h('li', { class: 'list-group-item d-flex justify-content-between gap-2' }, h('span', {}, t(`job.${job}`)), h('span', { class: 'wf-nowrap' }, fmt.dateTime(at))))
+      : [h('li', { class: 'list-group-item text-muted' }, t('settings.scheduler_off'))]),
+  );
+  byId('wf-recent-runs').replaceChildren(
+    ...(view.recent_runs.length
+      ? view.recent_runs.map((r) =>
+          h(
+            'tr',
+            {},
+            h('td', {}, t(`job.${r.job}`)),
+            h('td', { class: 'wf-nowrap' }, r.session_id ? h('a', { href: `/sync-sessions/${r.session_id}` }, fmt.dateTime(r.started_at)) : fmt.dateTime(r.started_at)),
+            h('td', {}, syncBadge(r.status)),
+            h('td', { class: 'small text-muted wf-name' }, r.message ?? ''),
+          ),
+        )
+      : [emptyRow(4, t('settings.no_runs'))]),
+  );
+  for (const ta of document.querySelectorAll<HTMLTextAreaElement>('#wf-exclusions-form textarea')) ta.value = (s.exclusions[ta.dataset.dbType!] ?? []).join('\n');
+}
+
+byId<HTMLFormElement>('wf-schedule-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  if (!view) return;
+  const body: Record<string, unknown> = {};
+  // Send only what changed; an emptied field goes back to its default (null).
+  for (const k of TEXT_FIELDS) {
+    const v = input(`wf-s-${k}`).value.trim();
+    if (v !== view.settings[k]) body[k] = v === '' ? null : v;
+  }
+  for (const k of INT_FIELDS) {
+    const raw = input(`wf-s-${k}`).value.trim();
+    const v = raw === '' ? null : Number(raw);
+    if (v !== view.settings[k]) body[k] = v;
+  }
+  if (input('wf-s-catch_up').checked !== view.settings.catch_up) body.catch_up = input('wf-s-catch_up').checked;
+  void withSpinner(byId<HTMLButtonElement>('wf-schedule-save'), async () => {
+    try {
+      const r = await api<SettingsView>('PATCH', '/api/settings', body);
+      showAlert('success', r.message ?? t('settings.saved'));
+      await loadSettings();
+    } catch (err) {
+      showAlert('danger', errorText(err));
+    }
+  });
+});
+
+byId<HTMLFormElement>('wf-exclusions-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const exclusions: Record<string, string[]> = {};
+  for (const ta of document.querySelectorAll<HTMLTextAreaElement>('#wf-exclusions-form textarea')) {
+    const list = ta.value.split('\n').map((s) => s.trim()).filter(Boolean);
+    if (list.length) exclusions[ta.dataset.dbType!] = list;
+  }
+  void withSpinner(byId<HTMLButtonElement>('wf-exclusions-save'), async () => {
+    try {
+      const r = await api('PATCH', '/api/settings', { exclusions });
+      showAlert('success', r.message ?? t('settings.saved'));
+      await loadSettings();
+    } catch (err) {
+      showAlert('danger', errorText(err));
+    }
+  });
+});
+
+// ---- users ----
+
+async function loadUsers(): Promise<void> {
+  let users: User[];
+  try {
+    users = (await api<User[]>('GET', '/api/users')).data;
+  } catch (err) {
+    showAlert('danger', errorText(err));
+    return;
+  }
+  byId('wf-users').replaceChildren(...users.map(userRow));
+}
+
+function userRow(u: User): HTMLElement {
+  const roleSel = h('select', { class: 'form-select form-select-sm w-auto', 'aria-label': t('settings.role_of', { name: u.username }) }, ...roles.map((r) => h('option', { value: r, selected: r === u.role }, t(`role.${r}`))));
+  roleSel.addEventListener('change', () => void patchUser(u, { role: roleSel.value }));
+  const active = h('input', { class: 'form-check-input', type: 'checkbox', role: 'switch', checked: u.is_active, 'aria-label': t('settings.active_of', { name: u.username }) });
+  active.addEventListener('change', () => void patchUser(u, { is_active: active.checked }));
+  const pw = h('button', { type: 'button', class: 'btn btn-outline-secondary btn-sm' }, icon('fas fa-key me-1'), t('settings.reset_password'));
+  pw.addEventListener('click', () => {
+    const p = window.prompt(t('settings.new_password_for', { name: u.username }));
+    if (p) void patchUser(u, { password: p });
+  });
+  return h(
+    'tr',
+    { 'data-wf-user': u.username },
+    h('td', { class: 'wf-name' }, u.username),
+    h('td', {}, roleSel),
+    h('td', {}, h('div', { class: 'form-check form-switch mb-0' }, active)),
+    h('td', { class: 'wf-hide-sm wf-nowrap' }, fmt.dateTime(u.created_at)),
+    h('td', { class: 'text-end' }, pw),
+  );
+}
+
+async function patchUser(u: User, body: Record<string, unknown>): Promise<void> {
+  try {
+    await api('PATCH', `/api/users/${u.id}`, body);
+    showAlert('success', t('settings.user_saved', { name: u.username }));
+  } catch (err) {
+    showAlert('danger', errorText(err));
+  }
+  await loadUsers();
+}
+
+byId<HTMLFormElement>('wf-user-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const f = ev.target as HTMLFormElement;
+  const body = { username: input('wf-u-username').value.trim(), password: input('wf-u-password').value, role: byId<HTMLSelectElement>('wf-u-role').value };
+  void withSpinner(byId<HTMLButtonElement>('wf-user-add'), async () => {
+    try {
+      await api('POST', '/api/users', body);
+      showAlert('success', t('settings.user_created', { name: body.username }));
+      f.reset();
+      await loadUsers();
+    } catch (err) {
+      showAlert('danger', errorText(err));
+    }
+  });
+});
+
+// ---- API tokens ----
+
+async function loadTokens(): Promise<void> {
+  let tokens: Token[];
+  try {
+    tokens = (await api<Token[]>('GET', '/api/tokens')).data;
+  } catch (err) {
+    showAlert('danger', errorText(err));
+    return;
+  }
+  byId('wf-tokens').replaceChildren(
+    ...(tokens.length
+      ? tokens.map((tk) => {
+          const revoke = h('button', { type: 'button', class: 'btn btn-outline-danger btn-sm' }, icon('fas fa-ban me-1'), t('settings.revoke'));
+          revoke.addEventListener('click', () => {
+            if (!window.confirm(t('settings.confirm_revoke', { name: tk.name }))) return;
+            void withSpinner(revoke, async () => {
+              try {
+                const r = await api('DELETE', `/api/tokens/${tk.id}`);
+                showAlert('success', r.message ?? t('settings.revoked'));
+                await loadTokens();
+              } catch (err) {
+                showAlert('danger', errorText(err));
+              }
+            });
+          });
+          return h(
+            'tr',
+            { 'data-wf-token': tk.name },
+            h('td', { class: 'wf-name' }, tk.name),
+            h('td', { class: 'wf-hide-sm wf-mono' }, `${tk.token_prefix}…`),
+            h('td', {}, tk.username),
+            h('td', { class: 'wf-hide-sm wf-nowrap' }, fmt.dateTime(tk.created_at)),
+            h('td', { class: 'wf-hide-sm wf-nowrap' }, fmt.dateTime(tk.last_used_at)),
+            h('td', { class: 'wf-nowrap' }, tk.revoked_at ? h('span', { class: 'badge text-bg-secondary' }, t('settings.revoked')) : tk.expires_at ? fmt.dateTime(tk.expires_at) : t('settings.never')),
+            h('td', { class: 'text-end' }, tk.revoked_at ? '' : revoke),
+          );
+        })
+      : [emptyRow(7, t('settings.no_tokens'))]),
+  );
+}
+
+byId<HTMLFormElement>('wf-token-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const f = ev.target as HTMLFormElement;
+  const days = input('wf-t-days').value.trim();
+  const body: Record<string, unknown> = { name: input('wf-t-name').value.trim() };
+  if (days) body.expires_in_days = Number(days);
+  void withSpinner(byId<HTMLButtonElement>('wf-token-add'), async () => {
+    try {
+      const r = await api<{ token: string }>('POST', '/api/tokens', body);
+      // The secret exists only in this answer: show it once, never store it.
+      input('wf-token-value').value = r.data.token;
+      byId('wf-token-once').classList.remove('wf-hidden');
+      f.reset();
+      await loadTokens();
+    } catch (err) {
+      showAlert('danger', errorText(err));
+    }
+  });
+});
+byId('wf-token-copy').addEventListener('click', async () => {
+  try {
+    await navigator.clipboard.writeText(input('wf-token-value').value);
+    showAlert('success', t('settings.copied'));
+  } catch {
+    input('wf-token-value').select();
+  }
+});
+// Leaving the tab forgets the shown secret.
+byId('wf-tab-tokens').addEventListener('hidden.bs.tab', () => {
+  input('wf-token-value').value = '';
+  byId('wf-token-once').classList.add('wf-hidden');
+});
+
+// ---- alert rules, events, deliveries ----
+
+/** Which fields each rule kind uses (the service refuses the others). */
+const KIND_FIELDS: Record<string, string[]> = {
+  size_above: ['threshold', 'database_pattern'],
+  growth_pct: ['threshold', 'window', 'database_pattern'],
+  growth_bytes: ['threshold', 'window', 'database_pattern'],
+  days_until_full: ['threshold', 'limit_bytes', 'database_pattern'],
+  database_disappeared: ['database_pattern'],
+  sync_failing: ['consecutive'],
+};
+/** Thresholds in bytes are entered in MB. */
+const BYTE_KINDS = new Set(['size_above', 'growth_bytes']);
+let rules: Rule[] = [];
+let editing: Rule | null = null;
+let channelsTouched = false;
+
+function condition(r: Rule): string {
+  switch (r.kind) {
+    case 'size_above':
+      return `> ${fmt.bytes(r.threshold)}`;
+    case 'growth_pct':
+      return `> ${r.threshold}% / ${t(`rule_window.${r.window}`)}`;
+    case 'growth_bytes':
+      return `> ${fmt.bytes(r.threshold)} / ${t(`rule_window.${r.window}`)}`;
+    case 'days_until_full':
+      return t('settings.cond_days', { n: r.threshold ?? '—' });
+    case 'sync_failing':
+      return t('settings.cond_failing', { n: r.consecutive ?? 3 });
+    default:
+      return '—';
+  }
+}
+
+function scopeText(r: Rule): string {
+  const parts = [r.instance_id ? (instances.find((i) => i.id === r.instance_id)?.name ?? `#${r.instance_id}`) : '', r.db_type ?? '', r.tag ? `#${r.tag}` : '', r.database_pattern ?? ''].filter(Boolean);
+  return parts.length ? parts.join(' · ') : t('settings.scope_all');
+}
+
+let instances: { id: number; name: string }[] = [];
+
+async function loadRules(): Promise<void> {
+  try {
+    rules = (await api<Rule[]>('GET', '/api/alert-rules')).data;
+  } catch (err) {
+    showAlert('danger', errorText(err));
+    return;
+  }
+  byId('wf-rules').replaceChildren(
+    ...(rules.length
+      ? rules.map((r) => {
+          const edit = h('button', { type: 'button', class: 'btn btn-outline-secondary btn-sm me-1', title: t('common.edit'), 'aria-label': t('common.edit') }, icon('fas fa-pen'));
+          edit.addEventListener('click', () => openRule(r));
+          const del = h('button', { type: 'button', class: 'btn btn-outline-danger btn-sm', title: t('common.delete'), 'aria-label': t('common.delete') }, icon('fas fa-trash'));
+          del.addEventListener('click', () => {
+            if (!window.confirm(t('settings.confirm_delete_rule', { name: r.name }))) return;
+            void withSpinner(del, async () => {
+              try {
+                const res = await api('DELETE', `/api/alert-rules/${r.id}`);
+                showAlert('success', res.message ?? t('settings.saved'));
+                await Promise.all([loadRules(), loadEvents()]);
+              } catch (err) {
+                showAlert('danger', errorText(err));
+              }
+            });
+          });
+          return h(
+            'tr',
+            { 'data-wf-rule': r.name },
+            h('td', { class: 'wf-name' }, r.name),
+            h('td', {}, t(`rule_kind.${r.kind}`)),
+            h('td', { class: 'wf-hide-sm wf-name small' }, scopeText(r)),
+            h('td', { class: 'wf-nowrap' }, condition(r)),
+            h('td', { class: 'wf-hide-sm small' }, r.channels.length ? r.channels.map((c) => t(`channel.${c.type}`)).join(', ') : t('common.none')),
+            h('td', {}, r.is_active ? h('span', { class: 'badge text-bg-success' }, t('common.yes')) : h('span', { class: 'badge text-bg-secondary' }, t('common.no'))),
+            h('td', { class: 'text-end wf-nowrap' }, edit, del),
+          );
+        })
+      : [emptyRow(7, t('settings.no_rules'))]),
+  );
+}
+
+async function loadEvents(): Promise<void> {
+  let page: { items: AlertEvent[] };
+  try {
+    page = (await api<{ items: AlertEvent[] }>('GET', '/api/alerts?limit=20')).data;
+  } catch (err) {
+    showAlert('danger', errorText(err));
+    return;
+  }
+  byId('wf-events').replaceChildren(
+    ...(page.items.length
+      ? page.items.map((e) => {
+          const show = h('button', { type: 'button', class: 'btn btn-outline-secondary btn-sm' }, icon('fas fa-list me-1'), t('settings.deliveries'));
+          show.addEventListener('click', () => void openEvent(e));
+          return h(
+            'tr',
+            {},
+            h('td', {}, h('span', { class: `badge text-bg-${e.state === 'firing' ? 'danger' : 'success'}` }, t(`alert_state.${e.state}`))),
+            h('td', { class: 'wf-name' }, e.rule_name),
+            h('td', { class: 'wf-name small' }, e.message),
+            h('td', { class: 'wf-hide-sm wf-nowrap' }, fmt.dateTime(e.fired_at)),
+            h('td', { class: 'wf-hide-sm wf-nowrap' }, fmt.dateTime(e.resolved_at)),
+            h('td', { class: 'text-end' }, show),
+          );
+        })
+      : [emptyRow(6, t('settings.no_events'))]),
+  );
+}
+
+async function openEvent(e: AlertEvent): Promise<void> {
+  let detail: AlertEvent & { deliveries: Delivery[] };
+  try {
+    detail = (await api<AlertEvent & { deliveries: Delivery[] }>('GET', `/api/alerts/${e.id}`)).data;
+  } catch (err) {
+    showAlert('danger', errorText(err));
+    return;
+  }
+  const body = byId('wf-event-body');
+  body.replaceChildren(
+    h('p', { class: 'wf-name' }, detail.message),
+    detail.deliveries.length
+      ? h(
+          'div',
+          { class: 'table-responsive' },
+          h(
+            'table',
+            { class: 'table table-sm wf-table small' },
+            h('thead', { class: 'table-light' }, h('tr', {}, ...['settings.delivery_transition', 'settings.delivery_channel', 'settings.delivery_url', 'settings.delivery_attempts', 'sessions.col_status', 'detail.records_error'].map((k) => h('th', { scope: 'col' }, t(k))))),
+            h(
+              'tbody',
+              {},
+              ...detail.deliveries.map((d) =>
+                h(
+                  'tr',
+                  {},
+                  h('td', {}, t(`alert_state.${d.transition}`)),
+                  h('td', {}, t(`channel.${d.channel}`)),
+                  h('td', { class: 'wf-mono wf-name' }, d.url),
+                  h('td', { class: 'wf-num' }, d.attempt),
+                  h('td', {}, h('span', { class: `badge text-bg-${d.status === 'delivered' ? 'success' : d.status === 'failed' ? 'danger' : 'secondary'}` }, t(`delivery_status.${d.status}`)), d.http_status ? ` HTTP ${d.http_status}` : ''),
+                  h('td', { class: 'text-danger wf-name' }, d.error ?? ''),
+                ),
+              ),
+            ),
+          ),
+        )
+      : h('p', { class: 'text-muted' }, t('settings.no_deliveries')),
+  );
+  modal(byId('wf-event-modal')).show();
+}
+
+function channelRow(c: Channel = { type: 'generic', url: '' }): HTMLElement {
+  const types = JSON.parse(byId('wf-r-channels').dataset.types ?? '[]') as string[];
+  const row = h(
+    'div',
+    { class: 'input-group mb-2', 'data-wf-channel': '' },
+    h('select', { class: 'form-select wf-channel-type', 'aria-label': t('settings.webhook_type') }, ...types.map((ty) => h('option', { value: ty, selected: ty === c.type }, t(`channel.${ty}`)))),
+    h('input', { class: 'form-control wf-mono wf-channel-url', type: 'url', value: c.url, placeholder: 'https://…', maxlength: 2000, 'aria-label': t('settings.webhook_url') }),
+  );
+  const remove = h('button', { type: 'button', class: 'btn btn-outline-danger', title: t('common.delete'), 'aria-label': t('common.delete') }, icon('fas fa-xmark'));
+  remove.addEventListener('click', () => {
+    channelsTouched = true;
+    row.remove();
+  });
+  row.append(remove);
+  row.addEventListener('input', () => (channelsTouched = true));
+  return row;
+}
+
+function applyKind(): void {
+  const kind = byId<HTMLSelectElement>('wf-r-kind').value;
+  const used = new Set(KIND_FIELDS[kind] ?? []);
+  for (const el of document.querySelectorAll<HTMLElement>('[data-wf-for]')) el.classList.toggle('wf-hidden', !used.has(el.dataset.wfFor!));
+  byId('wf-r-unit').textContent = BYTE_KINDS.has(kind) ? '(MB)' : kind === 'growth_pct' ? '(%)' : kind === 'days_until_full' ? t('settings.unit_days') : '';
+}
+
+function openRule(r: Rule | null): void {
+  editing = r;
+  channelsTouched = false;
+  byId('wf-rule-alerts').replaceChildren();
+  byId('wf-rule-modal-title').textContent = r ? t('settings.edit_rule', { name: r.name }) : t('settings.add_rule');
+  input('wf-r-name').value = r?.name ?? '';
+  byId<HTMLSelectElement>('wf-r-kind').value = r?.kind ?? 'size_above';
+  input('wf-r-threshold').value = r?.threshold === null || r?.threshold === undefined ? '' : String(BYTE_KINDS.has(r.kind) ? r.threshold / MB : r.threshold);
+  byId<HTMLSelectElement>('wf-r-window').value = r?.window ?? 'day';
+  input('wf-r-consecutive').value = r?.consecutive ? String(r.consecutive) : '';
+  input('wf-r-limit').value = r?.limit_bytes ? String(r.limit_bytes / GB) : '';
+  byId<HTMLSelectElement>('wf-r-instance').value = r?.instance_id ? String(r.instance_id) : '';
+  byId<HTMLSelectElement>('wf-r-db_type').value = r?.db_type ?? '';
+  input('wf-r-tag').value = r?.tag ?? '';
+  input('wf-r-pattern').value = r?.database_pattern ?? '';
+  input('wf-r-active').checked = r?.is_active ?? true;
+  byId('wf-r-channels').replaceChildren(...(r?.channels ?? []).map((c) => channelRow(c)));
+  byId('wf-r-channels-hint').classList.toggle('wf-hidden', !r);
+  applyKind();
+  modal(byId('wf-rule-modal')).show();
+}
+
+byId<HTMLSelectElement>('wf-r-kind').addEventListener('change', applyKind);
+byId('wf-rule-add').addEventListener('click', () => openRule(null));
+byId('wf-r-add-channel').addEventListener('click', () => {
+  channelsTouched = true;
+  byId('wf-r-channels').append(channelRow());
+});
+
+byId<HTMLFormElement>('wf-rule-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const kind = byId<HTMLSelectElement>('wf-r-kind').value;
+  const used = new Set(KIND_FIELDS[kind] ?? []);
+  const num = (id: string) => (input(id).value.trim() === '' ? null : Number(input(id).value));
+  const thr = num('wf-r-threshold');
+  const limitGb = num('wf-r-limit');
+  const body: Record<string, unknown> = {
+    name: input('wf-r-name').value.trim(),
+    kind,
+    instance_id: byId<HTMLSelectElement>('wf-r-instance').value ? Number(byId<HTMLSelectElement>('wf-r-instance').value) : null,
+    db_type: byId<HTMLSelectElement>('wf-r-db_type').value || null,
+    tag: input('wf-r-tag').value.trim() || null,
+    database_pattern: used.has('database_pattern') ? input('wf-r-pattern').value.trim() || null : null,
+    threshold: used.has('threshold') && thr !== null ? (BYTE_KINDS.has(kind) ? Math.round(thr * MB) : thr) : null,
+    window: used.has('window') ? byId<HTMLSelectElement>('wf-r-window').value : null,
+    consecutive: used.has('consecutive') ? num('wf-r-consecutive') : null,
+    limit_bytes: used.has('limit_bytes') && limitGb !== null ? Math.round(limitGb * GB) : null,
+    is_active: input('wf-r-active').checked,
+  };
+  // On edit, untouched webhooks are left out so the stored (masked here) URLs are kept.
+  if (!editing || channelsTouched) {
+    body.channels = [...document.querySelectorAll<HTMLElement>('[data-wf-channel]')].map((row) => ({
+      type: row.querySelector<HTMLSelectElement>('.wf-channel-type')!.value,
+      url: row.querySelector<HTMLInputElement>('.wf-channel-url')!.value.trim(),
+    }));
+  }
+  void withSpinner(byId<HTMLButtonElement>('wf-rule-save'), async () => {
+    try {
+      const r = editing ? await api('PATCH', `/api/alert-rules/${editing.id}`, body) : await api('POST', '/api/alert-rules', body);
+      modal(byId('wf-rule-modal')).hide();
+      showAlert('success', r.message ?? t('settings.saved'));
+      await loadRules();
+    } catch (err) {
+      byId('wf-rule-alerts').replaceChildren(h('div', { class: 'alert alert-danger', role: 'alert' }, errorText(err)));
+    }
+  });
+});
+
+async function loadInstances(): Promise<void> {
+  try {
+    instances = (await api<{ id: number; name: string }[]>('GET', '/api/instances')).data.map((i) => ({ id: i.id, name: i.name }));
+  } catch (err) {
+    showAlert('danger', errorText(err));
+    return;
+  }
+  byId('wf-r-instance').append(...instances.map((i) => h('option', { value: i.id }, i.name)));
+}
+
+// Open the tab named in the URL hash (#users, #tokens, #alerts …) and keep the hash in step.
+function showHashTab(): void {
+  const tab = document.getElementById(`wf-tab-${window.location.hash.slice(1)}`);
+  if (tab) window.bootstrap?.Tab.getOrCreateInstance(tab).show();
+}
+showHashTab();
+window.addEventListener('hashchange', showHashTab);
+for (const tab of document.querySelectorAll<HTMLElement>('[data-bs-toggle="tab"]')) {
+  tab.addEventListener('shown.bs.tab', () => history.replaceState(null, '', `#${tab.id.replace('wf-tab-', '')}`));
+}
+
+void loadSettings();
+void loadUsers();
+void loadTokens();
+void loadInstances().then(loadRules);
+void loadEvents();

@@ -1,0 +1,62 @@
+/** One sync session: header, progress, every instance record with its error; polled while running. */
+import { counts, duration, type Session } from './sessions.js';
+import { api, errorText, fmt, h, showAlert, syncBadge, t } from './ui.js';
+
+interface SyncRecord {
+  instance_id: number;
+  instance_name: string;
+  status: string;
+  started_at: string | null;
+  duration_ms: number | null;
+  attempt: number;
+  databases_count: number | null;
+  created_count: number | null;
+  deleted_count: number | null;
+  restored_count: number | null;
+  total_size_bytes: number | null;
+  error_code: string | null;
+  error_message: string | null;
+}
+
+const POLL_MS = 1500;
+const id = document.getElementById('wf-session')!.dataset.sessionId!;
+
+async function load(): Promise<void> {
+  let s: Session & { records: SyncRecord[] };
+  try {
+    s = (await api<Session & { records: SyncRecord[] }>('GET', `/api/sync-sessions/${encodeURIComponent(id)}`)).data;
+  } catch (err) {
+    showAlert('danger', errorText(err));
+    return;
+  }
+  document.getElementById('wf-s-type')!.textContent = t(`sync_type.${s.sync_type}`);
+  document.getElementById('wf-s-status')!.replaceChildren(syncBadge(s.status));
+  document.getElementById('wf-s-started')!.textContent = fmt.dateTime(s.started_at);
+  document.getElementById('wf-s-completed')!.textContent = fmt.dateTime(s.completed_at);
+  document.getElementById('wf-s-duration')!.textContent = duration(s);
+  document.getElementById('wf-s-counts')!.textContent = counts(s);
+  const pct = (n: number) => `${s.total_instances ? (n * 100) / s.total_instances : 0}%`;
+  document.getElementById('wf-s-bar-ok')!.style.width = pct(s.successful_instances);
+  document.getElementById('wf-s-bar-failed')!.style.width = pct(s.failed_instances);
+  const rows = s.records.map((r) =>
+    h(
+      'tr',
+      { 'data-wf-record': r.instance_name, 'data-wf-status': r.status },
+      h('td', { class: 'wf-name' }, h('a', { href: `/instances/${r.instance_id}` }, r.instance_name)),
+      h('td', {}, syncBadge(r.status, r.error_message)),
+      h('td', { class: 'wf-num wf-hide-sm' }, r.attempt),
+      h('td', { class: 'wf-nowrap wf-hide-sm' }, fmt.dateTime(r.started_at)),
+      h('td', { class: 'wf-num' }, fmt.duration(r.duration_ms)),
+      h('td', { class: 'wf-num' }, fmt.number(r.databases_count)),
+      h('td', { class: 'wf-num wf-hide-sm' }, r.created_count === null ? '—' : `${r.created_count}/${r.deleted_count ?? 0}/${r.restored_count ?? 0}`),
+      h('td', { class: 'wf-num', title: fmt.mb(r.total_size_bytes) }, fmt.bytes(r.total_size_bytes)),
+      h('td', { class: 'text-danger small wf-name' }, r.error_message ? `${r.error_code ? `[${r.error_code}] ` : ''}${r.error_message}` : ''),
+    ),
+  );
+  document.getElementById('wf-records')!.replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 9, class: 'text-center text-muted py-4' }, t('sessions.no_records')))]));
+  const live = s.status === 'running';
+  document.getElementById('wf-live')!.classList.toggle('wf-hidden', !live);
+  if (live) setTimeout(() => void load(), POLL_MS);
+}
+
+void load();
