@@ -23,7 +23,7 @@ import { withTimeout } from '../lib/timeout.js';
 import type { CapacityRepository, SaveCounts } from '../store/capacity.repository.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow, SyncInstanceRecordRow, SyncSessionRow } from '../store/schema.js';
-import type { SyncRepository, SyncType } from '../store/sync.repository.js';
+import type { RecordStart, SyncRepository, SyncType } from '../store/sync.repository.js';
 import type { Actor, AuditService } from './audit.service.js';
 import type { CredentialsService } from './credentials.service.js';
 import type { EffectiveSettings } from './settings.service.js';
@@ -86,6 +86,11 @@ interface RunParams {
   retryBaseDelayMs: number;
   /** Per-engine exclusion patterns from the settings. */
   exclusions: Partial<Record<DbType, string[]>>;
+  /**
+   * Credentials revealed during this run, by id: a batch of instances sharing
+   * one credential reads and decrypts it once. Lives as long as the run.
+   */
+  credentials: Map<number, Promise<{ username: string; password: string } | undefined>>;
 }
 
 export const MSG = {
@@ -160,13 +165,28 @@ export class CapacitySyncService {
       retries: batch ? s.sync_retries : 0,
       retryBaseDelayMs: s.retry_base_delay_ms,
       exclusions: s.exclusions,
+      credentials: new Map(),
     };
   }
 
+  /** The credential, revealed once per run (a failed read is not kept: the next instance tries again). */
+  private credential(id: number, p: Partial<Pick<RunParams, 'credentials'>>): Promise<{ username: string; password: string } | undefined> {
+    const cache = p.credentials;
+    let cred = cache?.get(id);
+    if (!cred) {
+      cred = this.d.credentials.reveal(id);
+      if (cache) {
+        cache.set(id, cred);
+        cred.catch(() => cache.delete(id));
+      }
+    }
+    return cred;
+  }
+
   /** Turn an instance row into a connect target; fails clearly if the credential is unusable. */
-  async target(inst: InstanceRow, p: Pick<RunParams, 'connectTimeoutMs' | 'syncTimeoutMs'>): Promise<ConnectTarget> {
+  async target(inst: InstanceRow, p: Pick<RunParams, 'connectTimeoutMs' | 'syncTimeoutMs'> & Partial<Pick<RunParams, 'credentials'>>): Promise<ConnectTarget> {
     if (inst.credential_id === null) throw new AppError('validation', MSG.noCredential);
-    const cred = await this.d.credentials.reveal(inst.credential_id);
+    const cred = await this.credential(inst.credential_id, p);
     if (!cred) throw new AppError('validation', MSG.noCredential);
     const options = JSON.parse(inst.options) as InstanceOptions;
     return {
@@ -266,15 +286,16 @@ export class CapacitySyncService {
   /**
    * Take the instance's lock. A lock left by a dead process on this host is
    * taken over at once; one held on another host waits for its lease to end.
+   * With `start`, the record is marked running in the same transaction.
    */
-  private async lock(instanceId: number, holder: string, p: RunParams): Promise<boolean> {
+  private async lock(instanceId: number, holder: string, p: RunParams, start?: RecordStart): Promise<boolean> {
     const now = this.d.clock.now();
     const expires = new Date(now.getTime() + leaseMs(p)).toISOString();
-    if (await this.d.sync.acquireLock(instanceId, holder, now.toISOString(), expires)) return true;
+    if (await this.d.sync.acquireLock(instanceId, holder, now.toISOString(), expires, start)) return true;
     const current = await this.d.sync.lockHolder(instanceId);
     if (current && holderAlive(current.holder) === false) {
       this.d.logger.warn({ instance_id: instanceId, dead_holder: current.holder }, 'taking over the lock of a dead process');
-      return this.d.sync.takeOverLock(instanceId, current.holder, holder, now.toISOString(), expires);
+      return this.d.sync.takeOverLock(instanceId, current.holder, holder, now.toISOString(), expires, start);
     }
     return false;
   }
@@ -293,7 +314,7 @@ export class CapacitySyncService {
     const holder = newHolder();
     if (!(await this.lock(inst.id, holder, p))) throw new AppError('conflict', MSG.busy(inst.name));
     let sessionId: string;
-    let outcome: RecordOutcome;
+    let outcome: RecordOutcome | undefined;
     try {
       const { session, records } = await this.d.sync.createSession({
         sessionId: crypto.randomUUID(),
@@ -306,7 +327,8 @@ export class CapacitySyncService {
       sessionId = session.session_id;
       outcome = await this.runRecord(records[0]!, inst, p, holder);
     } finally {
-      await this.d.sync.releaseLock(inst.id, holder);
+      // A completed record released the lock in its own transaction.
+      if (outcome?.status !== 'completed') await this.d.sync.releaseLock(inst.id, holder);
     }
     this.emit('record', outcome, 'manual_single');
     this.emitSession(await this.d.sync.finishSession(sessionId, this.now()));
@@ -453,11 +475,17 @@ export class CapacitySyncService {
     };
     if (inst.is_active !== 1) return skip(MSG.disabled);
     const holder = newHolder();
-    if (!(await this.lock(inst.id, holder, p))) return skip(MSG.busy(inst.name));
+    // Taking the lock marks the record running (first attempt) in the same transaction.
+    const startedAt = this.d.clock.now();
+    const running = { status: 'running', attempt: record.attempt + 1, holder, started_at: startedAt.toISOString() };
+    if (!(await this.lock(inst.id, holder, p, { recordId: record.id, patch: running }))) return skip(MSG.busy(inst.name));
+    let outcome: RecordOutcome | undefined;
     try {
-      return await this.runRecord(record, inst, p, holder);
+      outcome = await this.runRecord(record, inst, p, holder, startedAt);
+      return outcome;
     } finally {
-      await this.d.sync.releaseLock(inst.id, holder);
+      // A completed record released the lock in its own transaction.
+      if (outcome?.status !== 'completed') await this.d.sync.releaseLock(inst.id, holder);
     }
   }
 
@@ -465,9 +493,12 @@ export class CapacitySyncService {
    * Collect and save one instance under its record, retrying transient
    * failures (connection, timeout) `p.retries` times with exponential
    * backoff. Never throws for a collection failure: the record says why.
+   * `runningSince`: the record was already marked running (first attempt)
+   * at that time, together with taking the lock. A completed record releases
+   * the lock in the transaction that saves it; otherwise the caller does.
    */
-  private async runRecord(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, holder: string): Promise<RecordOutcome> {
-    const startedAt = this.d.clock.now();
+  private async runRecord(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, holder: string, runningSince?: Date): Promise<RecordOutcome> {
+    const startedAt = runningSince ?? this.d.clock.now();
     const t0 = performance.now();
     const base = { record_id: record.id, instance_id: inst.id, instance_name: inst.name };
     const log = this.d.logger.child({ instance_id: inst.id, instance_name: inst.name, session_id: record.session_id });
@@ -475,19 +506,21 @@ export class CapacitySyncService {
     let attempt = record.attempt;
     for (let tries = 1; ; tries++) {
       attempt++;
-      await this.d.sync.updateRecord(record.id, {
-        status: 'running',
-        attempt,
-        holder,
-        ...(tries === 1 ? { started_at: startedAt.toISOString() } : {}),
-      });
+      if (tries > 1 || !runningSince) {
+        await this.d.sync.updateRecord(record.id, {
+          status: 'running',
+          attempt,
+          holder,
+          ...(tries === 1 ? { started_at: startedAt.toISOString() } : {}),
+        });
+      }
       log.info({ attempt }, 'capacity sync started');
       try {
         const target = await this.target(inst, p);
         password = target.password;
         const collection = await this.collect(inst, target, p);
         if (collection.databases.length === 0) throw new SyncError('data', MSG.empty);
-        return await this.save(record, inst, collection, startedAt, t0, attempt, log);
+        return await this.save(record, inst, collection, startedAt, t0, attempt, log, holder);
       } catch (err) {
         const e = err instanceof SyncError ? err : err instanceof AppError ? new SyncError('data', err.message) : new SyncError('internal', errorMessage(err));
         const message = scrubSecrets(e.message, [password]);
@@ -506,8 +539,17 @@ export class CapacitySyncService {
     }
   }
 
-  /** Save the collection and complete the record in the same transaction. */
-  private async save(record: SyncInstanceRecordRow, inst: InstanceRow, collection: Collection, startedAt: Date, t0: number, attempt: number, log: Logger): Promise<RecordOutcome> {
+  /** Save the collection, complete the record and release the instance's lock in the same transaction. */
+  private async save(
+    record: SyncInstanceRecordRow,
+    inst: InstanceRow,
+    collection: Collection,
+    startedAt: Date,
+    t0: number,
+    attempt: number,
+    log: Logger,
+    holder: string,
+  ): Promise<RecordOutcome> {
     // The day a collection belongs to is the day it started (documented).
     const day = localDate(startedAt, this.d.config.timeZone);
     const warnings = [...collection.warnings];
@@ -548,6 +590,7 @@ export class CapacitySyncService {
           trx,
         );
         await this.d.instances.setSyncResult(inst.id, { status: 'completed', at: completedAt, error: warnings.length ? warnings.join('; ') : null }, trx);
+        await this.d.sync.releaseLock(inst.id, holder, trx);
       },
     );
     log.info({ attempt, databases: counts.saved, created: counts.created, updated: counts.updated, deleted: counts.deleted, restored: counts.restored, total_size_bytes: counts.total_size_bytes, duration_ms: duration }, 'capacity sync completed');
