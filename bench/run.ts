@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { estateSync } from './estate-sync.bench.js';
 import { statistics } from './statistics.bench.js';
+import { savePath } from './save-path.bench.js';
 
 export type Cell = string | number;
 
@@ -41,6 +42,7 @@ export interface Scenario {
 export const SCENARIOS: Record<string, Scenario> = {
   'estate-sync': estateSync,
   statistics,
+  'save-path': savePath,
 };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
