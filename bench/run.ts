@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { estateSync } from './estate-sync.bench.js';
 import { statistics } from './statistics.bench.js';
 import { savePath } from './save-path.bench.js';
+import { api } from './api.bench.js';
 
 export type Cell = string | number;
 
@@ -43,6 +44,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   'estate-sync': estateSync,
   statistics,
   'save-path': savePath,
+  api,
 };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
