@@ -16,6 +16,7 @@ import { estateSync } from './estate-sync.bench.js';
 import { statistics } from './statistics.bench.js';
 import { savePath } from './save-path.bench.js';
 import { api } from './api.bench.js';
+import { memory } from './memory.bench.js';
 
 export type Cell = string | number;
 
@@ -45,6 +46,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   statistics,
   'save-path': savePath,
   api,
+  memory,
 };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
