@@ -33,3 +33,30 @@ export async function runs(n: number, fn: (i: number) => Promise<number>): Promi
   for (let i = 0; i < n; i++) all.push(await fn(i));
   return { all, median: median(all) };
 }
+
+/**
+ * Cleanups to run if the bench is interrupted (SIGINT, SIGTERM: Ctrl-C, a
+ * `timeout`), when `finally` blocks never get their turn: a scenario that
+ * creates databases registers how to drop them, and unregisters once its own
+ * `finally` has. run.ts runs whatever is registered, then exits.
+ */
+const cleanups = new Set<() => Promise<void>>();
+let interrupted = false;
+
+/** Long loops (creating thousands of databases) call this each step: after an interrupt it throws, so nothing more is created. */
+export function checkInterrupted(): void {
+  if (interrupted) throw new Error('interrupted');
+}
+
+export function onInterrupt(fn: () => Promise<void>): () => void {
+  cleanups.add(fn);
+  return () => cleanups.delete(fn);
+}
+
+export async function runInterruptCleanups(): Promise<void> {
+  interrupted = true;
+  for (const fn of [...cleanups]) {
+    cleanups.delete(fn);
+    await fn().catch((err: unknown) => console.error('cleanup after interrupt failed:', err));
+  }
+}

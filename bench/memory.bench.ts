@@ -24,7 +24,7 @@ import { createLogger } from '../src/lib/logger.js';
 import { closedPort } from '../test/helpers/targets.js';
 import { startLatencyProxy } from '../test/helpers/latency-proxy.js';
 import { startPgResponder } from '../test/helpers/pg-responder.js';
-import { envInt, int, sec } from './common.js';
+import { envInt, int, onInterrupt, sec } from './common.js';
 import type { Cell, Report, Scenario } from './run.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -88,6 +88,7 @@ async function run(): Promise<Report> {
   const proxy = await startLatencyProxy({ targetHost: responder.host, targetPort: responder.port, delayMs });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-mem-'));
   let child: ChildProcess | undefined;
+  let unregister = () => {};
   try {
     const env = { WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off', WHALEFALL_SYNC_CONCURRENCY: String(concurrency), LOG_LEVEL: 'warn' };
     // The estate, written before the server starts.
@@ -112,6 +113,8 @@ async function run(): Promise<Report> {
     let stderr = '';
     child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
     const pid = child.pid!;
+    const spawned = child;
+    unregister = onInterrupt(async () => void spawned.kill('SIGKILL'));
     const t0 = performance.now();
     await waitHealthy(base, child, 60_000);
     const startMs = performance.now() - t0;
@@ -168,6 +171,7 @@ async function run(): Promise<Report> {
       await Promise.race([new Promise((r) => child!.once('exit', r)), sleep(10_000)]);
       if (child.exitCode === null) child.kill('SIGKILL');
     }
+    unregister();
     await proxy.close();
     await responder.close();
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -28,7 +28,7 @@ import { addDays } from '../src/lib/clock.js';
 import { CapacityRepository } from '../src/store/capacity.repository.js';
 import { openStore, type Store } from '../src/store/db.js';
 import { pgAdmin, uniqueName } from '../test/helpers/targets.js';
-import { envInt, int, median, ratio, sec } from './common.js';
+import { envInt, int, median, onInterrupt, ratio, sec } from './common.js';
 import type { Cell, Report, Scenario } from './run.js';
 
 const DAY0 = '2026-01-01';
@@ -238,6 +238,11 @@ async function run(): Promise<Report> {
   await admin.end();
   const databaseUrl = `postgres://postgres@127.0.0.1:5432/${name}`;
   const pgStore = openStore({ databaseUrl });
+  const drop = async () => {
+    const a = await pgAdmin();
+    await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(() => a.end());
+  };
+  const unregister = onInterrupt(drop);
   try {
     await pgStore.migrate();
     for (const [i, shape] of shapes.entries()) {
@@ -247,9 +252,8 @@ async function run(): Promise<Report> {
     }
   } finally {
     await pgStore.close();
-    const a = await pgAdmin();
-    await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await a.end();
+    await drop();
+    unregister();
   }
 
   return {
