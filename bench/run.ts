@@ -16,6 +16,11 @@ import { estateSync } from './estate-sync.bench.js';
 import { statistics } from './statistics.bench.js';
 import { importScenario } from './import.bench.js';
 import { tables } from './tables.bench.js';
+import { savePath } from './save-path.bench.js';
+import { api } from './api.bench.js';
+import { memory } from './memory.bench.js';
+import { largeInstance } from './large-instance.bench.js';
+import { runInterruptCleanups } from './common.js';
 
 export type Cell = string | number;
 
@@ -45,6 +50,10 @@ export const SCENARIOS: Record<string, Scenario> = {
   statistics,
   import: importScenario,
   tables,
+  'save-path': savePath,
+  api,
+  memory,
+  'large-instance': largeInstance,
 };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -125,6 +134,7 @@ function section(name: string, s: Scenario, r: Report, { at, load, code }: RunMe
     `- Code: ${code}`,
     `- Machine: ${machine()}`,
     `- Load average at start (1 min): ${load.toFixed(2)} (other work on the machine skews the figures)`,
+    ...(load >= 0.5 ? [`- **Machine shared (load ${load.toFixed(1)}): not final figures — rerun on an idle machine (load < 0.5).**`] : []),
     ...(servers.length ? [`- Servers: ${servers.join(', ')}`] : []),
     `- Parameters: ${params.join(', ')}`,
     ...(r.failed ? ['- **Result: FAILED — some measured work did not succeed; see the notes.**'] : []),
@@ -181,6 +191,14 @@ async function main(argv: string[]): Promise<number> {
     console.log(`\nwrote section "${name}" of ${path.relative(process.cwd(), FILE) || FILE}`);
   }
   return status;
+}
+
+// Interrupted: drop what the running scenario created (its finally blocks will not run), then leave.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: cleaning up what the running scenario created…`);
+    void runInterruptCleanups().finally(() => process.exit(130));
+  });
 }
 
 // Scenarios close what they open; the explicit exit guards against a stray handle keeping a bench alive.

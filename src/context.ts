@@ -117,7 +117,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const db = store.db;
   const repos = {
     instances: new InstancesRepository(db),
-    capacity: new CapacityRepository(db),
+    capacity: new CapacityRepository(db, store.dialect),
     sync: new SyncRepository(db),
     users: new UsersRepository(db),
     credentials: new CredentialsRepository(db),

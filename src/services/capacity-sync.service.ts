@@ -23,7 +23,7 @@ import { withTimeout } from '../lib/timeout.js';
 import type { CapacityRepository, SaveCounts } from '../store/capacity.repository.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow, SyncInstanceRecordRow, SyncSessionRow } from '../store/schema.js';
-import type { SyncRepository, SyncType } from '../store/sync.repository.js';
+import { RecordNotClaimable, type RecordStart, type SyncRepository, type SyncType } from '../store/sync.repository.js';
 import type { Actor, AuditService } from './audit.service.js';
 import type { CredentialsService } from './credentials.service.js';
 import type { EffectiveSettings } from './settings.service.js';
@@ -86,6 +86,11 @@ interface RunParams {
   retryBaseDelayMs: number;
   /** Per-engine exclusion patterns from the settings. */
   exclusions: Partial<Record<DbType, string[]>>;
+  /**
+   * Credentials revealed during this run, by id: a batch of instances sharing
+   * one credential reads and decrypts it once. Lives as long as the run.
+   */
+  credentials: Map<number, Promise<{ username: string; password: string } | undefined>>;
 }
 
 export const MSG = {
@@ -201,13 +206,28 @@ export class CapacitySyncService {
       retries: batch ? s.sync_retries : 0,
       retryBaseDelayMs: s.retry_base_delay_ms,
       exclusions: s.exclusions,
+      credentials: new Map(),
     };
   }
 
+  /** The credential, revealed once per run (a failed read is not kept: the next instance tries again). */
+  private credential(id: number, p: Partial<Pick<RunParams, 'credentials'>>): Promise<{ username: string; password: string } | undefined> {
+    const cache = p.credentials;
+    let cred = cache?.get(id);
+    if (!cred) {
+      cred = this.d.credentials.reveal(id);
+      if (cache) {
+        cache.set(id, cred);
+        cred.catch(() => cache.delete(id));
+      }
+    }
+    return cred;
+  }
+
   /** Turn an instance row into a connect target; fails clearly if the credential is unusable. */
-  async target(inst: InstanceRow, p: Pick<RunParams, 'connectTimeoutMs' | 'syncTimeoutMs'>): Promise<ConnectTarget> {
+  async target(inst: InstanceRow, p: Pick<RunParams, 'connectTimeoutMs' | 'syncTimeoutMs'> & Partial<Pick<RunParams, 'credentials'>>): Promise<ConnectTarget> {
     if (inst.credential_id === null) throw new AppError('validation', MSG.noCredential);
-    const cred = await this.d.credentials.reveal(inst.credential_id);
+    const cred = await this.credential(inst.credential_id, p);
     if (!cred) throw new AppError('validation', MSG.noCredential);
     const options = JSON.parse(inst.options) as InstanceOptions;
     return {
@@ -312,17 +332,24 @@ export class CapacitySyncService {
   /**
    * Take the instance's lock. A lock left by a dead process on this host is
    * taken over at once; one held on another host waits for its lease to end.
+   * With `start`, the record is marked running in the same transaction.
    */
-  private async lock(instanceId: number, holder: string, p: RunParams): Promise<boolean> {
+  /** Take the instance's lock (and, with `start`, mark its record running): false when busy, 'cancelled' when the record was skipped first. */
+  private async lock(instanceId: number, holder: string, p: RunParams, start?: RecordStart): Promise<boolean | 'cancelled'> {
     const now = this.d.clock.now();
     const expires = new Date(now.getTime() + leaseMs(p)).toISOString();
-    if (await this.d.sync.acquireLock(instanceId, holder, now.toISOString(), expires)) return true;
-    const current = await this.d.sync.lockHolder(instanceId);
-    if (current && holderAlive(current.holder) === false) {
-      this.d.logger.warn({ instance_id: instanceId, dead_holder: current.holder }, 'taking over the lock of a dead process');
-      return this.d.sync.takeOverLock(instanceId, current.holder, holder, now.toISOString(), expires);
+    try {
+      if (await this.d.sync.acquireLock(instanceId, holder, now.toISOString(), expires, start)) return true;
+      const current = await this.d.sync.lockHolder(instanceId);
+      if (current && holderAlive(current.holder) === false) {
+        this.d.logger.warn({ instance_id: instanceId, dead_holder: current.holder }, 'taking over the lock of a dead process');
+        return await this.d.sync.takeOverLock(instanceId, current.holder, holder, now.toISOString(), expires, start);
+      }
+      return false;
+    } catch (err) {
+      if (err instanceof RecordNotClaimable) return 'cancelled';
+      throw err;
     }
-    return false;
   }
 
   /**
@@ -340,7 +367,7 @@ export class CapacitySyncService {
     const holder = newHolder();
     if (!(await this.lock(inst.id, holder, p))) throw new AppError('conflict', MSG.busy(inst.name));
     let sessionId: string;
-    let outcome: RecordOutcome;
+    let outcome: RecordOutcome | undefined;
     try {
       const { session, records } = await this.d.sync.createSession({
         sessionId: crypto.randomUUID(),
@@ -358,7 +385,8 @@ export class CapacitySyncService {
         this.unwatch(sessionId);
       }
     } finally {
-      await this.d.sync.releaseLock(inst.id, holder);
+      // A completed record released the lock in its own transaction.
+      if (outcome?.status !== 'completed') await this.d.sync.releaseLock(inst.id, holder);
     }
     this.emit('record', outcome, 'manual_single');
     this.emitSession(await this.d.sync.finishSession(sessionId, this.now()));
@@ -532,11 +560,19 @@ export class CapacitySyncService {
     }
     if (inst.is_active !== 1) return skip(MSG.disabled);
     const holder = newHolder();
-    if (!(await this.lock(inst.id, holder, p))) return skip(MSG.busy(inst.name));
+    // Taking the lock marks the record running (first attempt) in the same transaction.
+    const startedAt = this.d.clock.now();
+    const running = { status: 'running', attempt: record.attempt + 1, holder, started_at: startedAt.toISOString() };
+    const locked = await this.lock(inst.id, holder, p, { recordId: record.id, patch: running });
+    if (locked === 'cancelled') return this.notStarted(record, inst, 'cancelled');
+    if (!locked) return skip(MSG.busy(inst.name));
+    let outcome: RecordOutcome | undefined;
     try {
-      return await this.runRecord(record, inst, p, holder, signal);
+      outcome = await this.runRecord(record, inst, p, holder, signal, startedAt);
+      return outcome;
     } finally {
-      await this.d.sync.releaseLock(inst.id, holder);
+      // A completed record released the lock in its own transaction.
+      if (outcome?.status !== 'completed') await this.d.sync.releaseLock(inst.id, holder);
     }
   }
 
@@ -641,9 +677,19 @@ export class CapacitySyncService {
    * Collect and save one instance under its record, retrying transient
    * failures (connection, timeout) `p.retries` times with exponential
    * backoff. Never throws for a collection failure: the record says why.
+   * `runningSince`: the record was already marked running (first attempt)
+   * at that time, together with taking the lock. A completed record releases
+   * the lock in the transaction that saves it; otherwise the caller does.
    */
-  private async runRecord(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, holder: string, signal?: AbortSignal): Promise<RecordOutcome> {
-    const startedAt = this.d.clock.now();
+  private async runRecord(
+    record: SyncInstanceRecordRow,
+    inst: InstanceRow,
+    p: RunParams,
+    holder: string,
+    signal?: AbortSignal,
+    runningSince?: Date,
+  ): Promise<RecordOutcome> {
+    const startedAt = runningSince ?? this.d.clock.now();
     const t0 = performance.now();
     const base = { record_id: record.id, instance_id: inst.id, instance_name: inst.name };
     const log = this.d.logger.child({ instance_id: inst.id, instance_name: inst.name, session_id: record.session_id });
@@ -652,10 +698,10 @@ export class CapacitySyncService {
     for (let tries = 1; ; tries++) {
       attempt++;
       const patch = { status: 'running', attempt, holder, ...(tries === 1 ? { started_at: startedAt.toISOString() } : {}) };
-      if (tries === 1) {
+      if (tries === 1 && !runningSince) {
         // Compare-and-set: a cancel that skipped the record first wins.
         if (!(await this.d.sync.claimRecord(record.id, patch))) return this.notStarted(record, inst, 'cancelled');
-      } else {
+      } else if (tries > 1) {
         await this.d.sync.updateRecord(record.id, patch);
       }
       log.info({ attempt }, 'capacity sync started');
@@ -669,7 +715,7 @@ export class CapacitySyncService {
         // Stopped between collecting and saving: save nothing.
         const stopped = abortReason(signal);
         if (stopped) throw new Aborted(stopped);
-        return await this.save(record, inst, collection, startedAt, t0, attempt, log);
+        return await this.save(record, inst, collection, startedAt, t0, attempt, log, holder);
       } catch (err) {
         if (err instanceof Aborted || abortReason(signal)) {
           const why = err instanceof Aborted ? err.reason : abortReason(signal)!;
@@ -696,8 +742,17 @@ export class CapacitySyncService {
     }
   }
 
-  /** Save the collection and complete the record in the same transaction. */
-  private async save(record: SyncInstanceRecordRow, inst: InstanceRow, collection: Collection, startedAt: Date, t0: number, attempt: number, log: Logger): Promise<RecordOutcome> {
+  /** Save the collection, complete the record and release the instance's lock in the same transaction. */
+  private async save(
+    record: SyncInstanceRecordRow,
+    inst: InstanceRow,
+    collection: Collection,
+    startedAt: Date,
+    t0: number,
+    attempt: number,
+    log: Logger,
+    holder: string,
+  ): Promise<RecordOutcome> {
     // The day a collection belongs to is the day it started (documented).
     const day = localDate(startedAt, this.d.config.timeZone);
     const warnings = [...collection.warnings];
@@ -738,6 +793,7 @@ export class CapacitySyncService {
           trx,
         );
         await this.d.instances.setSyncResult(inst.id, { status: 'completed', at: completedAt, error: warnings.length ? warnings.join('; ') : null }, trx);
+        await this.d.sync.releaseLock(inst.id, holder, trx);
       },
     );
     log.info({ attempt, databases: counts.saved, created: counts.created, updated: counts.updated, deleted: counts.deleted, restored: counts.restored, total_size_bytes: counts.total_size_bytes, duration_ms: duration }, 'capacity sync completed');

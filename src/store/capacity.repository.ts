@@ -6,6 +6,7 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CollectedDatabase } from '../engines/engine.js';
+import type { DialectName } from './db.js';
 import type { Database } from './schema.js';
 
 /** Rows per multi-row statement: 18 parameters a row stays under SQLite's 32,766 and PostgreSQL's 65,535. */
@@ -45,8 +46,68 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   return out;
 }
 
+/** Rows per upsert statement: each statement passes a row set as one parameter (or one per column), whatever its size. */
+const UPSERT_CHUNK = 10_000;
+
+/** The per-database values of one upsert row, in the order both row-set readers below expect. */
+const rowValues = (d: CollectedDatabase) =>
+  [d.database_name, d.size_bytes, d.data_bytes, d.index_bytes, d.log_bytes, d.free_bytes, d.used_bytes, d.max_bytes ?? null, d.method, d.error ?? null] as const;
+
+/** On a second collection the same day, a database that could not be measured keeps the size measured earlier. */
+const KEEP_EARLIER = sql.raw(`
+  ON CONFLICT (instance_id, database_name, collected_date) DO UPDATE SET
+    size_bytes = COALESCE(excluded.size_bytes, database_size_stats.size_bytes),
+    data_bytes = COALESCE(excluded.data_bytes, database_size_stats.data_bytes),
+    index_bytes = COALESCE(excluded.index_bytes, database_size_stats.index_bytes),
+    log_bytes = COALESCE(excluded.log_bytes, database_size_stats.log_bytes),
+    free_bytes = COALESCE(excluded.free_bytes, database_size_stats.free_bytes),
+    used_bytes = COALESCE(excluded.used_bytes, database_size_stats.used_bytes),
+    max_bytes = COALESCE(excluded.max_bytes, database_size_stats.max_bytes),
+    method = excluded.method,
+    error = excluded.error,
+    collected_at = excluded.collected_at,
+    is_deleted = 0,
+    deleted_at = NULL,
+    updated_at = excluded.updated_at`);
+
+const INSERT_DAY = sql.raw(`
+  INSERT INTO database_size_stats (instance_id, database_name, collected_date, size_bytes, data_bytes, index_bytes, log_bytes, free_bytes, used_bytes, max_bytes,
+                                   method, error, collected_at, is_deleted, deleted_at, created_at, updated_at)`);
+
 export class CapacityRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: DialectName,
+  ) {}
+
+  /**
+   * Today's rows of one chunk, as one statement whose SQL does not depend on
+   * the number of rows: the rows travel as one JSON parameter read by
+   * json_each (SQLite) or as one array per column read by unnest
+   * (PostgreSQL). A multi-row VALUES list costs a bound parameter per value
+   * and, through Kysely, a syntax-tree node per value — most of the save time
+   * at 20,000 databases — and its SQL changes with the row count, so SQLite
+   * cannot reuse the prepared statement.
+   */
+  private async upsertDay(trx: Transaction<Database>, instanceId: number, day: string, now: string, part: CollectedDatabase[]): Promise<void> {
+    if (this.dialect === 'sqlite') {
+      const rows = JSON.stringify(part.map(rowValues));
+      await sql`${INSERT_DAY}
+        SELECT ${instanceId}, r.value ->> 0, ${day}, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6, r.value ->> 7,
+               r.value ->> 8, r.value ->> 9, ${now}, 0, NULL, ${now}, ${now}
+        FROM json_each(${rows}) AS r
+        WHERE true
+        ${KEEP_EARLIER}`.execute(trx);
+      return;
+    }
+    const cols = Array.from({ length: 10 }, () => [] as unknown[]);
+    for (const d of part) rowValues(d).forEach((v, i) => cols[i]!.push(v));
+    await sql`${INSERT_DAY}
+      SELECT ${instanceId}, r.n, ${day}::date, r.s, r.d, r.i, r.l, r.f, r.u, r.m, r.method, r.error, ${now}::timestamptz, 0, NULL, ${now}::timestamptz, ${now}::timestamptz
+      FROM unnest(${cols[0]}::text[], ${cols[1]}::int8[], ${cols[2]}::int8[], ${cols[3]}::int8[], ${cols[4]}::int8[], ${cols[5]}::int8[], ${cols[6]}::int8[],
+                  ${cols[7]}::int8[], ${cols[8]}::text[], ${cols[9]}::text[]) AS r(n, s, d, i, l, f, u, m, method, error)
+      ${KEEP_EARLIER}`.execute(trx);
+  }
 
   /**
    * Save one successful collection. Callers must never pass an empty list:
@@ -90,49 +151,7 @@ export class CapacityRepository {
 
       // 1. Today's rows: batched upsert. A database that could not be measured
       //    this time keeps the size measured earlier the same day, if any.
-      for (const part of chunks(input.databases)) {
-        await trx
-          .insertInto('database_size_stats')
-          .values(
-            part.map((d) => ({
-              instance_id: instanceId,
-              database_name: d.database_name,
-              collected_date: day,
-              size_bytes: d.size_bytes,
-              data_bytes: d.data_bytes,
-              index_bytes: d.index_bytes,
-              log_bytes: d.log_bytes,
-              free_bytes: d.free_bytes,
-              used_bytes: d.used_bytes,
-              max_bytes: d.max_bytes ?? null,
-              method: d.method,
-              error: d.error ?? null,
-              collected_at: now,
-              is_deleted: 0,
-              deleted_at: null,
-              created_at: now,
-              updated_at: now,
-            })),
-          )
-          .onConflict((oc) =>
-            oc.columns(['instance_id', 'database_name', 'collected_date']).doUpdateSet((eb) => ({
-              size_bytes: sql<number | null>`COALESCE(${eb.ref('excluded.size_bytes')}, database_size_stats.size_bytes)`,
-              data_bytes: sql<number | null>`COALESCE(${eb.ref('excluded.data_bytes')}, database_size_stats.data_bytes)`,
-              index_bytes: sql<number | null>`COALESCE(${eb.ref('excluded.index_bytes')}, database_size_stats.index_bytes)`,
-              log_bytes: sql<number | null>`COALESCE(${eb.ref('excluded.log_bytes')}, database_size_stats.log_bytes)`,
-              free_bytes: sql<number | null>`COALESCE(${eb.ref('excluded.free_bytes')}, database_size_stats.free_bytes)`,
-              used_bytes: sql<number | null>`COALESCE(${eb.ref('excluded.used_bytes')}, database_size_stats.used_bytes)`,
-              max_bytes: sql<number | null>`COALESCE(${eb.ref('excluded.max_bytes')}, database_size_stats.max_bytes)`,
-              method: eb.ref('excluded.method'),
-              error: eb.ref('excluded.error'),
-              collected_at: eb.ref('excluded.collected_at'),
-              is_deleted: 0,
-              deleted_at: null,
-              updated_at: eb.ref('excluded.updated_at'),
-            })),
-          )
-          .execute();
-      }
+      for (const part of chunks(input.databases, UPSERT_CHUNK)) await this.upsertDay(trx, instanceId, day, now, part);
 
       // 2. Today's rows of databases no longer present: soft delete (the seed's rule).
       for (const part of chunks(goneToday)) {

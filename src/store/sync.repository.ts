@@ -14,6 +14,19 @@ export type RecordStatus = 'pending' | 'running' | 'completed' | 'failed' | 'ski
 
 type Db = Kysely<Database> | Transaction<Database>;
 
+/** The record a lock is taken for, and how it is marked running once the lock is held. */
+/** Thrown by acquireLock/takeOverLock with `start` when the record is no longer claimable (cancelled first); nothing was taken. */
+export class RecordNotClaimable extends Error {
+  constructor() {
+    super('record no longer claimable');
+  }
+}
+
+export interface RecordStart {
+  recordId: number;
+  patch: Updateable<SyncInstanceRecordsTable>;
+}
+
 export class SyncRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -154,8 +167,8 @@ export class SyncRepository {
    * (a cancel got there first): compare-and-set, so a cancel and a start never
    * both win. False when the record must not run.
    */
-  async claimRecord(id: number, patch: Updateable<SyncInstanceRecordsTable>): Promise<boolean> {
-    const r = await this.db.updateTable('sync_instance_records').set(patch).where('id', '=', id).where('status', 'not in', ['skipped', 'completed']).executeTakeFirst();
+  async claimRecord(id: number, patch: Updateable<SyncInstanceRecordsTable>, db: Db = this.db): Promise<boolean> {
+    const r = await db.updateTable('sync_instance_records').set(patch).where('id', '=', id).where('status', 'not in', ['skipped', 'completed']).executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
 
@@ -250,38 +263,54 @@ export class SyncRepository {
     return { items, total: Number(total.n) };
   }
 
-  /** Take the instance's sync lock; false when another live holder has it. */
-  async acquireLock(instanceId: number, holder: string, now: string, expiresAt: string): Promise<boolean> {
-    const row = await this.db
-      .insertInto('sync_locks')
-      .values({ instance_id: instanceId, holder, acquired_at: now, expires_at: expiresAt })
-      .onConflict((oc) =>
-        oc
-          .column('instance_id')
-          .doUpdateSet({ holder, acquired_at: now, expires_at: expiresAt })
-          .where('sync_locks.expires_at', '<', now),
-      )
-      .returning('holder')
-      .executeTakeFirst();
-    return row?.holder === holder;
+  /**
+   * Take the instance's sync lock; false when another live holder has it.
+   * With `start`, the record is marked running in the same transaction (one
+   * commit instead of two: every instance of a batch passes here).
+   */
+  async acquireLock(instanceId: number, holder: string, now: string, expiresAt: string, start?: RecordStart): Promise<boolean> {
+    const take = async (db: Db) => {
+      const row = await db
+        .insertInto('sync_locks')
+        .values({ instance_id: instanceId, holder, acquired_at: now, expires_at: expiresAt })
+        .onConflict((oc) =>
+          oc
+            .column('instance_id')
+            .doUpdateSet({ holder, acquired_at: now, expires_at: expiresAt })
+            .where('sync_locks.expires_at', '<', now),
+        )
+        .returning('holder')
+        .executeTakeFirst();
+      return row?.holder === holder;
+    };
+    return start ? this.db.transaction().execute(async (trx) => (await take(trx)) && this.started(trx, start)) : take(this.db);
   }
 
-  /** Take a lock whose holder is known dead (compare-and-swap on the old holder). */
-  async takeOverLock(instanceId: number, deadHolder: string, holder: string, now: string, expiresAt: string): Promise<boolean> {
-    const r = await this.db
-      .updateTable('sync_locks')
-      .set({ holder, acquired_at: now, expires_at: expiresAt })
-      .where('instance_id', '=', instanceId)
-      .where('holder', '=', deadHolder)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+  /** Take a lock whose holder is known dead (compare-and-swap on the old holder); `start` as in acquireLock. */
+  async takeOverLock(instanceId: number, deadHolder: string, holder: string, now: string, expiresAt: string, start?: RecordStart): Promise<boolean> {
+    const take = async (db: Db) => {
+      const r = await db
+        .updateTable('sync_locks')
+        .set({ holder, acquired_at: now, expires_at: expiresAt })
+        .where('instance_id', '=', instanceId)
+        .where('holder', '=', deadHolder)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    };
+    return start ? this.db.transaction().execute(async (trx) => (await take(trx)) && this.started(trx, start)) : take(this.db);
+  }
+
+  /** Mark the record running with the lock; a record a cancel already skipped rolls the lock back. */
+  private async started(trx: Transaction<Database>, start: RecordStart): Promise<true> {
+    if (!(await this.claimRecord(start.recordId, start.patch, trx))) throw new RecordNotClaimable();
+    return true;
   }
 
   lockHolder(instanceId: number) {
     return this.db.selectFrom('sync_locks').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
   }
 
-  async releaseLock(instanceId: number, holder: string): Promise<void> {
-    await this.db.deleteFrom('sync_locks').where('instance_id', '=', instanceId).where('holder', '=', holder).execute();
+  async releaseLock(instanceId: number, holder: string, db: Db = this.db): Promise<void> {
+    await db.deleteFrom('sync_locks').where('instance_id', '=', instanceId).where('holder', '=', holder).execute();
   }
 }

@@ -1,0 +1,185 @@
+/**
+ * memory: resident memory of `whalefall serve` (bin/whalefall.mjs, a child
+ * process, SQLite store, scheduler off) in three phases — idle after start,
+ * during a batch sync of 500 instances against a fake server, and while
+ * serving the instance list under load — sampled from /proc/<pid>/status
+ * (VmRSS every 50 ms; VmHWM, the kernel's own peak, at the end).
+ *
+ * The fake server is the pg-responder (test/helpers/pg-responder.ts) in this
+ * process, behind a latency proxy adding 50 ms each way, answering the
+ * PostgreSQL engine's query with 3 databases; the child reaches it over TCP
+ * like any server. The estate, a credential and an admin token are written
+ * into the child's data directory before it starts (same store, same key).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { loadConfig } from '../src/config.js';
+import { createContext } from '../src/context.js';
+import { createLogger } from '../src/lib/logger.js';
+import { closedPort } from '../test/helpers/targets.js';
+import { startLatencyProxy } from '../test/helpers/latency-proxy.js';
+import { startPgResponder } from '../test/helpers/pg-responder.js';
+import { envInt, int, onInterrupt, sec } from './common.js';
+import type { Cell, Report, Scenario } from './run.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const actor = { userId: null, username: 'bench' };
+const TARGET_MB = 250;
+
+function status(pid: number): { rss: number; hwm: number } {
+  const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+/** Peak VmRSS of `pid` while `fn` runs. */
+async function peakDuring<T>(pid: number, fn: () => Promise<T>): Promise<{ value: T; peak: number; ms: number }> {
+  let peak = status(pid).rss;
+  const t = setInterval(() => {
+    try {
+      peak = Math.max(peak, status(pid).rss);
+    } catch {
+      /* the child is gone: the caller finds out */
+    }
+  }, 50);
+  const t0 = performance.now();
+  try {
+    const value = await fn();
+    peak = Math.max(peak, status(pid).rss);
+    return { value, peak, ms: performance.now() - t0 };
+  } finally {
+    clearInterval(t);
+  }
+}
+
+async function waitHealthy(base: string, child: ChildProcess, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (child.exitCode !== null) throw new Error(`whalefall serve exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) return;
+    } catch {
+      /* not listening yet */
+    }
+    await sleep(100);
+  }
+  throw new Error(`whalefall serve did not answer ${base}/healthz within ${ms} ms`);
+}
+
+async function run(): Promise<Report> {
+  const N = envInt('BENCH_MEM_INSTANCES', 500);
+  const concurrency = envInt('BENCH_MEM_CONCURRENCY', 32);
+  const loadSeconds = envInt('BENCH_MEM_SECONDS', 10);
+  const delayMs = envInt('BENCH_DELAY_MS', 50);
+
+  const rows = [[5, 'postgres', false, true, '7500000', '15.4'], [16384, 'app', false, true, '850000000', '15.4'], [16385, 'reports', false, true, '95000000', '15.4']];
+  const responder = await startPgResponder({
+    serverVersion: '15.4',
+    handler: (q) =>
+      /pg_database_size\(oid\)/.test(q)
+        ? { columns: [{ name: 'oid', type: 'oid' }, 'datname', { name: 'invalid', type: 'bool' }, { name: 'allowed', type: 'bool' }, { name: 'size', type: 'int8' }, 'server_version'], rows }
+        : undefined,
+  });
+  const proxy = await startLatencyProxy({ targetHost: responder.host, targetPort: responder.port, delayMs });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-mem-'));
+  let child: ChildProcess | undefined;
+  let unregister = () => {};
+  try {
+    const env = { WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off', WHALEFALL_SYNC_CONCURRENCY: String(concurrency), LOG_LEVEL: 'warn' };
+    // The estate, written before the server starts.
+    const setup = await createContext(loadConfig(env), { logger: createLogger('warn', process.stderr) });
+    let token: string;
+    try {
+      const cred = await setup.credentials.create({ name: 'bench-pg', db_type: 'postgresql', username: 'postgres', password: 'bench-pw' }, actor);
+      const now = new Date().toISOString();
+      for (let i = 0; i < N; i += 500) {
+        const batch = Array.from({ length: Math.min(500, N - i) }, (_, k) => ({ name: `mem-${i + k}`, db_type: 'postgresql', host: proxy.host, port: proxy.port, credential_id: cred.id, tags: '["bench"]', options: '{}', is_active: 1, created_at: now, updated_at: now }));
+        await setup.store.db.insertInto('instances').values(batch).execute();
+      }
+      const admin = await setup.auth.createUser({ username: 'bench-admin', password: 'bench-Secret-1', role: 'admin' }, actor);
+      token = (await setup.auth.createToken(admin.id, { name: 'bench' }, actor)).token;
+    } finally {
+      await setup.close();
+    }
+
+    const port = await closedPort();
+    const base = `http://127.0.0.1:${port}`;
+    child = spawn(process.execPath, [path.join(ROOT, 'bin/whalefall.mjs'), 'serve'], { env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+    const pid = child.pid!;
+    const spawned = child;
+    unregister = onInterrupt(async () => void spawned.kill('SIGKILL'));
+    const t0 = performance.now();
+    await waitHealthy(base, child, 60_000);
+    const startMs = performance.now() - t0;
+    const auth = { authorization: `Bearer ${token}` };
+
+    // 1. Idle: settle, then sample for a few seconds.
+    await sleep(2000);
+    const idle = await peakDuring(pid, () => sleep(3000));
+    console.log(`  started in ${sec(startMs)} s; idle peak ${int(idle.peak / 2 ** 20)} MB`);
+
+    // 2. A batch sync of every instance.
+    const sync = await peakDuring(pid, async () => {
+      const res = await fetch(`${base}/api/sync/capacity`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
+      const body = (await res.json()) as { data: { session_id: string } };
+      if (res.status !== 202) throw new Error(`POST /api/sync/capacity: HTTP ${res.status} ${JSON.stringify(body)}`);
+      for (;;) {
+        await sleep(250);
+        const s = (await (await fetch(`${base}/api/sync-sessions/${body.data.session_id}`, { headers: auth })).json()) as { data: { status: string; successful_instances: number; failed_instances: number } };
+        if (s.data.status !== 'running') return s.data;
+      }
+    });
+    console.log(`  sync of ${N}: ${sync.value.status} (${sync.value.successful_instances} ok, ${sync.value.failed_instances} failed) in ${sec(sync.ms)} s; peak ${int(sync.peak / 2 ** 20)} MB`);
+
+    // 3. Serving the list under load.
+    const list = await peakDuring(pid, () => autocannon({ url: `${base}/api/instances`, connections: 50, duration: loadSeconds, headers: auth }));
+    console.log(`  list under load: ${int(list.value.requests.average)} req/s; peak ${int(list.peak / 2 ** 20)} MB`);
+    const hwm = status(pid).hwm;
+
+    const mbs = (b: number) => Math.round(b / 2 ** 20);
+    const met = (b: number) => (mbs(b) < TARGET_MB ? 'yes' : 'NO');
+    const syncOk = sync.value.status === 'completed' && sync.value.successful_instances === N;
+    const listOk = list.value.non2xx === 0 && list.value.errors === 0;
+    const table: Cell[][] = [
+      ['idle (after start, 3 s sampled)', mbs(idle.peak), TARGET_MB, met(idle.peak), `started in ${sec(startMs)} s`],
+      [`during a sync of ${int(N)} instances (fake server, +${delayMs} ms each way, c=${concurrency})`, mbs(sync.peak), TARGET_MB, met(sync.peak), `${sync.value.status}: ${sync.value.successful_instances} ok, ${sync.value.failed_instances} failed, ${sec(sync.ms)} s`],
+      [`serving GET /api/instances (${int(N)} instances), autocannon 50 connections ${loadSeconds} s`, mbs(list.peak), TARGET_MB, met(list.peak), `${int(list.value.requests.average)} req/s, p99 ${list.value.latency.p99} ms${listOk ? '' : `, ${list.value.non2xx} non-2xx, ${list.value.errors} errors`}`],
+      ['whole run: VmHWM (kernel peak)', mbs(hwm), TARGET_MB, met(hwm), ''],
+    ];
+    return {
+      servers: { 'fake server': 'pg-responder (3 databases) behind a latency proxy, in the bench process' },
+      parameters: { instances: N, 'sync concurrency': concurrency, 'delay each way': `${delayMs} ms`, 'list load': `${loadSeconds} s, 50 connections`, store: 'SQLite', process: '`node bin/whalefall.mjs serve` (tsx, no build step), LOG_LEVEL=info' },
+      columns: ['phase', 'peak RSS (MB)', 'target (MB)', 'met', 'what ran'],
+      rows: table,
+      notes: [
+        'RSS of the `whalefall serve` child only (not the bench): VmRSS sampled every 50 ms from /proc/<pid>/status per phase, and VmHWM at the end.',
+        'The server runs the TypeScript sources through tsx (as bin/whalefall.mjs does in a deployment): the transpiler\'s own memory is included.',
+        hwm / 2 ** 20 < TARGET_MB ? `Target < ${TARGET_MB} MB met in every phase.` : `Target < ${TARGET_MB} MB MISSED (peak ${mbs(hwm)} MB).`,
+      ],
+      failed: !syncOk || !listOk,
+    };
+  } finally {
+    if (child && child.exitCode === null) {
+      child.kill('SIGTERM');
+      await Promise.race([new Promise((r) => child!.once('exit', r)), sleep(10_000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    unregister();
+    await proxy.close();
+    await responder.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export const memory: Scenario = {
+  summary: 'Peak resident memory of `whalefall serve`: idle, during a 500-instance batch sync against a fake server 50 ms away, and while serving the instance list to 50 connections (target < 250 MB).',
+  env: ['BENCH_MEM_INSTANCES', 'BENCH_MEM_CONCURRENCY', 'BENCH_MEM_SECONDS', 'BENCH_DELAY_MS'],
+  run,
+};
