@@ -3,12 +3,15 @@
  * split, minified), built by esbuild. `ensureClientBuilt()` runs when the web
  * pages are registered, so `npm start` and `npm test` on a clean clone need
  * no separate build step; it rebuilds only when a client source (or the
- * dictionary, or a shared lib it imports) is newer than the last build.
+ * dictionary, or a shared lib it imports) differs from the last build's
+ * (a content hash kept in dist/client/built.json — not mtimes, which npm pack
+ * flattens, so an installed package serves its packed bundle as it is).
  * `npm run build` builds explicitly and prints the gzip sizes.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { Metafile } from 'esbuild';
 
@@ -18,7 +21,7 @@ export const CLIENT_DIR = path.join(HERE, 'client');
 export const DIST_DIR = path.join(REPO_ROOT, 'dist', 'client');
 /** Sources that end up in the bundle besides client/: a change there rebuilds it too. */
 const WATCHED = [CLIENT_DIR, path.join(HERE, 'i18n'), path.join(HERE, 'format.ts'), path.join(REPO_ROOT, 'src/lib/sizes.ts')];
-const STAMP = path.join(DIST_DIR, '.built');
+const STAMP = 'built.json';
 
 export interface BuiltFile {
   file: string;
@@ -28,11 +31,28 @@ export interface BuiltFile {
   charts: boolean;
 }
 
-function newestMtime(p: string): number {
-  const st = fs.statSync(p, { throwIfNoEntry: false });
-  if (!st) return 0;
-  if (!st.isDirectory()) return st.mtimeMs;
-  return Math.max(st.mtimeMs, ...fs.readdirSync(p).map((f) => newestMtime(path.join(p, f))));
+/** One hash over every watched source file (path and content), in a stable order. */
+function sourcesHash(): string {
+  const h = createHash('sha256');
+  const walk = (p: string): void => {
+    const st = fs.statSync(p, { throwIfNoEntry: false });
+    if (!st) return;
+    if (st.isDirectory()) {
+      for (const f of fs.readdirSync(p).sort()) walk(path.join(p, f));
+      return;
+    }
+    h.update(path.relative(REPO_ROOT, p)).update('\0').update(fs.readFileSync(p)).update('\0');
+  };
+  for (const w of WATCHED) walk(w);
+  return h.digest('hex');
+}
+
+function builtHash(): string | undefined {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(DIST_DIR, STAMP), 'utf8')) as { sources?: string }).sources;
+  } catch {
+    return undefined;
+  }
 }
 
 function entryPoints(): string[] {
@@ -47,7 +67,9 @@ export async function buildClient(): Promise<BuiltFile[]> {
   const tmp = `${DIST_DIR}.tmp-${process.pid}-${Date.now()}`;
   // Loaded only when a build is needed: a server with an up-to-date bundle never loads esbuild.
   const { build } = await import('esbuild');
+  const sources = sourcesHash();
   const r = await build({
+    absWorkingDir: REPO_ROOT,
     entryPoints: entryPoints(),
     outdir: tmp,
     bundle: true,
@@ -62,7 +84,7 @@ export async function buildClient(): Promise<BuiltFile[]> {
     legalComments: 'none',
     logLevel: 'silent',
   });
-  fs.writeFileSync(path.join(tmp, '.built'), new Date().toISOString());
+  fs.writeFileSync(path.join(tmp, STAMP), JSON.stringify({ sources, built_at: new Date().toISOString() }));
   fs.mkdirSync(path.dirname(DIST_DIR), { recursive: true });
   const old = `${DIST_DIR}.old-${process.pid}-${Date.now()}`;
   if (fs.existsSync(DIST_DIR)) fs.renameSync(DIST_DIR, old);
@@ -81,11 +103,10 @@ function describe(meta: Metafile, tmp: string): BuiltFile[] {
 
 let pending: Promise<void> | undefined;
 
-/** Build once per process when the output is missing or older than its sources. */
+/** Build once per process when the output is missing or was built from other sources. */
 export function ensureClientBuilt(): Promise<void> {
   pending ??= (async () => {
-    const built = fs.statSync(STAMP, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-    if (built >= Math.max(...WATCHED.map(newestMtime))) return;
+    if (builtHash() === sourcesHash()) return;
     await buildClient();
   })();
   return pending;

@@ -44,6 +44,10 @@ describe('npm pack → global install → whalefall serve', () => {
     for (const must of ['bin/whalefall.mjs', 'src/cli/main.ts', 'src/store/migrations/0009_production.ts', 'deploy/whalefall.service', 'deploy/nginx.conf', 'package.json', 'README.md']) {
       assert.ok(files.includes(must), `${must} is packed`);
     }
+    // The client bundle is built by prepack and packed although git ignores it.
+    for (const must of ['dist/client/login.page.js', 'dist/client/instances.page.js', 'dist/client/built.json']) {
+      assert.ok(files.includes(must), `${must} is packed (built by prepack)`);
+    }
     assert.deepEqual(files.filter((f) => /^(test|bench|node_modules|data)\//.test(f)), [], 'no tests, benchmarks or data in the package');
 
     const prefix = path.join(tmp, 'prefix');
@@ -86,6 +90,10 @@ describe('npm pack → global install → whalefall serve', () => {
       }
       assert.ok(health, `serve answered:\n${out}`);
       assert.equal(health.status, 200);
+      // The web UI from the packed bundle: the login page and its script.
+      assert.equal((await fetch(`http://127.0.0.1:${port}/login`)).status, 200);
+      const script = await fetch(`http://127.0.0.1:${port}/static/app/login.page.js`);
+      assert.equal(script.status, 200, `the packed client bundle is served: ${await script.text()}\n${out.slice(-2000)}`);
       assert.deepEqual(await health.json(), { status: 'ok' });
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       assert.equal(ready.status, 200);

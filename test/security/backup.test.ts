@@ -17,12 +17,13 @@ import { startPgResponder, type PgResponder } from '../helpers/pg-responder.js';
 
 const actor = { userId: null, username: 'test' };
 
-/** Every table's rows, in rowid order, from a SQLite file. */
+/** Every table's rows, in a stable order (some tables are WITHOUT ROWID), from a SQLite file. */
 function dump(file: string): Record<string, unknown[]> {
   const db = new Database(file, { readonly: true });
   try {
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
-    return Object.fromEntries(tables.map((t) => [t, db.prepare(`SELECT * FROM "${t}" ORDER BY rowid`).all()]));
+    const rows = (t: string) => db.prepare(`SELECT * FROM "${t}"`).all().map((r) => JSON.stringify(r)).sort().map((r) => JSON.parse(r) as unknown);
+    return Object.fromEntries(tables.map((t) => [t, rows(t)]));
   } finally {
     db.close();
   }
