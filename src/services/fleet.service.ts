@@ -314,7 +314,8 @@ export class FleetService {
         const c = src.values.credential;
         if (c === null || c === undefined || c === '') input.credential_id = null;
         else if (typeof c !== 'string') err('credential', '必须是凭据名称 (a credential name)');
-        else if (!credByName.has(c.trim())) err('credential', `凭据 "${c.trim()}" 不存在 (unknown credential)`);
+        // The cell is not echoed: a password typed into the credential column must not come back in the report.
+        else if (!credByName.has(c.trim())) err('credential', '没有这个名称的凭据 (unknown credential name; see GET /api/credentials)');
         else input.credential_id = credByName.get(c.trim());
       }
       const { fields, errors: fieldErrors } = instanceFields(input);
