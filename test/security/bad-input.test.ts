@@ -419,6 +419,14 @@ describe('bad input: every write route and the CLI', () => {
     counts.imports = imports;
   });
 
+  it('discovery with hostile but well-formed targets: refused or answered, and no socket leaves 127.0.0.1', async () => {
+    const before = offHost.length;
+    const lists = [['10.0.0.1'], ['[::1]:5432'], ['example.invalid'], ['192.168.0.0/30'], ['127.0.0.2/31'], ['xn--ls8h'], ['a..b'], ['127.0.0.1:0'], ['1.2.3.4.5'], ['256.256.256.256/8'], ['[fe80::1%eth0]'], ['0.0.0.0/0'], ['# only a comment']];
+    for (const targets of lists) await send('POST', '/api/instances/discover', { targets, ports: [port], timeout_ms: 200, deadline_ms: 2000 });
+    assert.ok(offHost.length > before, 'well-formed remote targets reached the guarded probe');
+    assert.ok(offHost.every((h) => !h.startsWith('127.0.0.1:')));
+  });
+
   it('hostile instance fields are refused or stored exactly as given', async () => {
     // Accepted values must round-trip byte for byte (no truncation, no re-encoding).
     await fc.assert(
