@@ -22,7 +22,7 @@ import type { CredentialsRepository } from '../store/credentials.repository.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow, InstanceUpdate } from '../store/schema.js';
 import type { Clock } from '../lib/clock.js';
-import type { Actor, AuditService } from './audit.service.js';
+import { diff, type Actor, type AuditService } from './audit.service.js';
 import type { CapacitySyncService } from './capacity-sync.service.js';
 import { instanceFields, type InstanceFields, type InstanceInput } from './instances.service.js';
 import { fail, integer } from './validate.js';
@@ -293,7 +293,7 @@ export class FleetService {
     };
     const now = this.d.clock.now().toISOString();
     const creates: (InstanceFields & { created_at: string; updated_at: string })[] = [];
-    const updates: { id: number; name: string; patch: InstanceUpdate; changes: string[] }[] = [];
+    const updates: { id: number; name: string; patch: InstanceUpdate; changes: string[]; diff: ReturnType<typeof diff> }[] = [];
 
     for (const src of parsed.rows) {
       const errors = [...src.errors];
@@ -314,7 +314,8 @@ export class FleetService {
         const c = src.values.credential;
         if (c === null || c === undefined || c === '') input.credential_id = null;
         else if (typeof c !== 'string') err('credential', '必须是凭据名称 (a credential name)');
-        else if (!credByName.has(c.trim())) err('credential', `凭据 "${c.trim()}" 不存在 (unknown credential)`);
+        // The cell is not echoed: a password typed into the credential column must not come back in the report.
+        else if (!credByName.has(c.trim())) err('credential', '没有这个名称的凭据 (unknown credential name; see GET /api/credentials)');
         else input.credential_id = credByName.get(c.trim());
       }
       const { fields, errors: fieldErrors } = instanceFields(input);
@@ -343,7 +344,7 @@ export class FleetService {
       }
       const patch: InstanceUpdate = { updated_at: now };
       for (const k of changes) (patch as Record<string, unknown>)[k] = fields[k];
-      updates.push({ id: current.id, name: current.name, patch, changes: changes.map((k) => (k === 'credential_id' ? 'credential' : k)) });
+      updates.push({ id: current.id, name: current.name, patch, changes: changes.map((k) => (k === 'credential_id' ? 'credential' : k)), diff: diff(current, patch) });
       report.rows.push({ row: src.row, line: src.line, name: fields.name, action: 'update', changes: updates.at(-1)!.changes });
     }
     report.created = creates.length;
@@ -367,7 +368,7 @@ export class FleetService {
         details: {
           format: opts.format,
           created: creates.map((c) => c.name),
-          updated: updates.map((u) => ({ name: u.name, changed: u.changes })),
+          updated: updates.map((u) => ({ name: u.name, changed: u.diff })),
           disabled: report.disabled,
           skipped_invalid_rows: report.invalid_rows,
           credentials: [...new Set(creates.map((c) => c.credential_id).filter((id) => id !== null).map((id) => credName.get(id!)))],

@@ -50,7 +50,8 @@ describe('whalefall instances import / export / test-connection / discover', () 
     let r = run(['instances', 'import', file]);
     assert.equal(r.code, 1);
     assert.match(r.out, /^5 +5 +4 +port +.*65535/m);
-    assert.match(r.out, /^5 +5 +5 +credential +.*"nope"/m);
+    assert.match(r.out, /^5 +5 +5 +credential +.*unknown credential name/m);
+    assert.doesNotMatch(r.out, /"nope"/, 'the cell is not quoted back');
     assert.match(r.err, /nothing imported/);
     assert.equal(JSON.parse(run(['instances', 'list', '--json']).out).length, 1);
     r = run(['instances', 'import', file, '--partial', '--dry-run', '--json']);

@@ -85,7 +85,8 @@ forEachStore('fleet import', (get) => {
       ],
     );
     assert.match(r.errors[0]!.message, /1 to 65535/);
-    assert.match(r.errors[2]!.message, /"nope".*unknown credential/);
+    assert.match(r.errors[2]!.message, /unknown credential name/);
+    assert.ok(!r.errors[2]!.message.includes('nope'), 'the cell is not echoed (it may be a mistyped password)');
     assert.equal(r.rows.filter((x) => x.action === 'invalid').length, 3);
     assert.equal((await get().instances.list()).length, 0);
   });

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { newTestApp, newTestContext, type Caller, type TestApp, type TestContext } from '../helpers/context.js';
-import { closedPort } from '../helpers/targets.js';
+import { closedPort, startBlackHole } from '../helpers/targets.js';
 
 const IP = '203.0.113.7';
 const SECRET = 'Audit-Secret-Pw-31337';
@@ -17,6 +17,7 @@ const NOT_AUDITED: Record<string, string> = {
   'POST /api/instances/:id/test-connection': 'a read-only probe of the target; its result is returned, nothing stored',
   'POST /api/instances/:id/doctor': 'a read-only privilege check of the target; nothing stored',
   'POST /api/statistics/aggregate': 'recomputes derived statistics from the collected rows; no configuration changes',
+  'POST /api/instances/test-connection': 'read-only probes of the selected targets (the bulk form of :id/test-connection); results returned, nothing stored',
 };
 
 interface AuditRow {
@@ -35,17 +36,25 @@ describe('audit of every write', () => {
   let app: TestApp;
   let callers: Record<Caller['role'], Caller>;
   let adminId: number;
-  const fx = { credential: 0, instance: 0, rule: 0, user: 0 };
+  const fx = { credential: 0, instance: 0, rule: 0, user: 0, session: '' };
+  let hole: Awaited<ReturnType<typeof startBlackHole>>;
+  const waitEnded = async (sid: string) => {
+    while ((await ctx.store.db.selectFrom('sync_sessions').select('status').where('session_id', '=', sid).executeTakeFirstOrThrow()).status === 'running') {
+      await new Promise((x) => setTimeout(x, 25));
+    }
+  };
   let checked = 0;
 
   before(async () => {
-    ctx = await newTestContext('sqlite', { env: { WHALEFALL_LOGIN_RATE_LIMIT: '1000' } });
+    ctx = await newTestContext('sqlite', { env: { WHALEFALL_LOGIN_RATE_LIMIT: '1000', WHALEFALL_DISCOVERY: 'on' } });
+    hole = await startBlackHole();
     ({ app, callers } = await newTestApp(ctx));
     adminId = (await ctx.auth.userByName('t-admin')).id;
   });
   after(async () => {
     await app?.close();
     await ctx?.cleanup();
+    await hole?.close();
   });
 
   async function newest(): Promise<AuditRow> {
@@ -55,7 +64,7 @@ describe('audit of every write', () => {
   }
 
   /** Each write, a valid request, the action it must record, and a check of its details. */
-  const CASES: { key: string; req: () => Promise<{ url: string; payload?: object; headers?: Record<string, string> }>; action: string; details?: (d: Record<string, unknown>) => void }[] = [
+  const CASES: { key: string; req: () => Promise<{ url: string; payload?: object | string; headers?: Record<string, string> }>; action: string; details?: (d: Record<string, unknown>) => void }[] = [
     {
       key: 'POST /api/credentials',
       req: async () => ({ url: '/api/credentials', payload: { name: 'aud-cred', username: 'postgres', password: SECRET } }),
@@ -118,6 +127,51 @@ describe('audit of every write', () => {
       req: async () => ({ url: `/api/tokens/${(await ctx.auth.createToken(adminId, { name: 'doomed' }, { userId: null, username: 'test' })).id}` }),
       action: 'token.revoke',
     },
+    {
+      key: 'POST /api/instances/:id/tables/sync',
+      req: async () => ({ url: `/api/instances/${fx.instance}/tables/sync`, payload: { databases: ['postgres'] } }),
+      action: 'instance.sync_tables',
+      details: (d) => assert.deepEqual(d.databases, ['postgres']),
+    },
+    {
+      // a session held up by a server that never answers, cancelled while it runs
+      key: 'POST /api/sync-sessions/:id/cancel',
+      req: async () => {
+        const actor = { userId: null, username: 'test' };
+        const cred = await ctx.credentials.create({ name: 'aud-hole', username: 'u', password: SECRET }, actor);
+        const inst = await ctx.instances.create({ name: 'aud-hole', db_type: 'postgresql', host: '127.0.0.1', port: hole.port, credential_id: cred.id }, actor);
+        fx.session = (await ctx.capacitySync.startMany([inst.id], { syncType: 'manual_batch', actor })).session_id;
+        return { url: `/api/sync-sessions/${fx.session}/cancel` };
+      },
+      action: 'sync.cancel',
+      details: (d) => assert.equal((d.skipped as number) + (d.running as number), 1),
+    },
+    {
+      key: 'POST /api/instances/import',
+      req: async () => ({
+        url: '/api/instances/import',
+        payload: `name,db_type,host,port,credential\naud-imp,mysql,127.0.0.1,3306,\naud-inst,postgresql,127.0.0.2,${(await ctx.instances.get(fx.instance)).port},aud-cred\n`,
+        headers: { authorization: `Bearer ${callers.admin.bearer}`, 'content-type': 'text/csv' },
+      }),
+      action: 'instance.import',
+      details: (d) => {
+        assert.deepEqual(d.created, ['aud-imp']);
+        assert.deepEqual(d.updated, [{ name: 'aud-inst', changed: { host: { from: '127.0.0.1', to: '127.0.0.2' } } }]);
+        assert.deepEqual(d.credentials, []);
+      },
+    },
+    {
+      key: 'POST /api/instances/discover',
+      req: async () => ({ url: '/api/instances/discover', payload: { targets: ['127.0.0.1'], ports: [await closedPort()], timeout_ms: 500, deadline_ms: 5000 } }),
+      action: 'instance.discover',
+      details: (d) => assert.deepEqual([d.targets, d.endpoints, d.probed, d.found], [['127.0.0.1'], 1, 1, 0]),
+    },
+    {
+      key: 'PATCH /api/auth/me',
+      req: async () => ({ url: '/api/auth/me', payload: { locale: 'en' } }),
+      action: 'user.update',
+      details: (d) => assert.deepEqual(d.changed, { locale: { from: null, to: 'en' } }),
+    },
     { key: 'DELETE /api/instances/:id', req: async () => ({ url: `/api/instances/${fx.instance}` }), action: 'instance.delete' },
     { key: 'DELETE /api/credentials/:id', req: async () => ({ url: `/api/credentials/${fx.credential}` }), action: 'credential.delete' },
     { key: 'POST /api/auth/login', req: async () => ({ url: '/api/auth/login', payload: { username: 't-admin', password: 'pw-admin-Secret1' }, headers: {} }), action: 'auth.login' },
@@ -143,6 +197,12 @@ describe('audit of every write', () => {
       if (c.key === 'POST /api/instances') fx.instance = data!.id!;
       if (c.key === 'POST /api/alert-rules') fx.rule = data!.id!;
       if (c.key === 'POST /api/users') fx.user = data!.id!;
+      if (c.key === 'POST /api/sync-sessions/:id/cancel') {
+        assert.equal(res.statusCode, 202, res.body);
+        await waitEnded(fx.session);
+        assert.equal((await ctx.store.db.selectFrom('sync_sessions').select('status').where('session_id', '=', fx.session).executeTakeFirstOrThrow()).status, 'cancelled');
+      }
+      if (c.key === 'POST /api/instances/import') assert.equal(res.statusCode, 200, res.body);
       if (c.key === 'POST /api/sync/capacity') {
         // the batch runs on in the background: wait for it before the instance is deleted
         const sid = res.json().data.session_id as string;

@@ -17,13 +17,16 @@ import { startPgResponder, type PgResponder } from '../helpers/pg-responder.js';
 
 const actor = { userId: null, username: 'test' };
 
-/** Every table's rows, in a stable order (some tables are WITHOUT ROWID), from a SQLite file. */
+/** Every table's rows, in primary-key order (WITHOUT ROWID tables have no rowid), from a SQLite file. */
 function dump(file: string): Record<string, unknown[]> {
   const db = new Database(file, { readonly: true });
   try {
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
-    const rows = (t: string) => db.prepare(`SELECT * FROM "${t}"`).all().map((r) => JSON.stringify(r)).sort().map((r) => JSON.parse(r) as unknown);
-    return Object.fromEntries(tables.map((t) => [t, rows(t)]));
+    const order = (t: string) => {
+      const pk = (db.prepare(`PRAGMA table_info("${t}")`).all() as { name: string; pk: number }[]).filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk);
+      return pk.length ? pk.map((c) => `"${c.name}"`).join(', ') : 'rowid';
+    };
+    return Object.fromEntries(tables.map((t) => [t, db.prepare(`SELECT * FROM "${t}" ORDER BY ${order(t)}`).all()]));
   } finally {
     db.close();
   }

@@ -18,6 +18,8 @@ import type { Database } from '../../src/store/schema.js';
 import { newTestApp, newTestContext, type Caller, type TestApp, type TestContext } from '../helpers/context.js';
 import { closedPort } from '../helpers/targets.js';
 import { withCli } from '../helpers/cli.js';
+import { probeEndpoint } from '../../src/lib/probe.js';
+import { DiscoveryService } from '../../src/services/discovery.service.js';
 
 /** Strings that have broken services before. */
 export const HOSTILE_STRINGS = [
@@ -108,8 +110,11 @@ describe('bad input: every write route and the CLI', () => {
   let app: TestApp;
   let callers: Record<Caller['role'], Caller>;
   let port: number;
-  const fx = { userId: 0, credentialId: 0, instanceId: 0, ruleId: 0 };
-  const counts = { requests: 0, refused: 0, accepted: 0, raw: 0, cli: 0 };
+  const fx = { userId: 0, credentialId: 0, instanceId: 0, ruleId: 0, sessionId: '' };
+  /** Endpoints discovery wanted to probe that are not 127.0.0.1: answered `refused` without a socket. */
+  const offHost: string[] = [];
+  let probes = 0;
+  const counts = { requests: 0, refused: 0, accepted: 0, raw: 0, cli: 0, imports: 0, imported: 0, failedSyncs: 0 };
   let seq = 0;
   const uniq = (p: string) => `${p}-${++seq}`;
 
@@ -137,6 +142,15 @@ describe('bad input: every write route and the CLI', () => {
     'POST /database-sizes/instances/:id/sync-capacity': { validId: () => String(fx.instanceId) },
     'POST /api/sync/capacity': { body: () => ({ instance_ids: [999_999] }) },
     'PATCH /api/settings': { body: () => ({ sync_concurrency: 4, retention_days: 400, sync_cron: '0 2 * * *' }) },
+    'PATCH /api/auth/me': { body: () => ({ locale: 'en' }) },
+    // a finished session: a valid id that cannot be cancelled (409), nothing written
+    'POST /api/sync-sessions/:id/cancel': { validId: () => fx.sessionId },
+    // JSON bodies here (the route reads CSV/YAML text): the file fuzzing is its own test below
+    'POST /api/instances/import': { body: () => ({ name: uniq('imp'), db_type: 'postgresql', host: '127.0.0.1' }) },
+    'POST /api/instances/test-connection': { body: () => ({ ids: [fx.instanceId], names: ['fuzz-inst'], concurrency: 2, doctor: false }) },
+    // probes go through the guarded probe below: only 127.0.0.1 is really contacted
+    'POST /api/instances/discover': { body: () => ({ targets: ['127.0.0.1'], ports: [port], max_targets: 16, timeout_ms: 300, deadline_ms: 2000 }) },
+    'POST /api/instances/:id/tables/sync': { validId: () => String(fx.instanceId), body: () => ({ databases: ['postgres'] }) },
   };
 
   /** Every table's full content, to prove a refused request wrote nothing. */
@@ -154,6 +168,13 @@ describe('bad input: every write route and the CLI', () => {
     }
     return parts.join('\n');
   }
+  /** A snapshot without what a sync that ran records: its session and the instance's last-sync status. */
+  const withoutSyncHistory = (snap: string) =>
+    snap
+      .split('\n')
+      .filter((l) => !/^(sync_sessions|sync_instance_records):/.test(l))
+      .join('\n')
+      .replace(/"last_sync_(status|at|error)":("(?:[^"\\]|\\.)*"|null)/g, '"last_sync_$1":~');
   const TABLES: Record<keyof Database, true> = {
     users: true,
     api_tokens: true,
@@ -178,7 +199,17 @@ describe('bad input: every write route and the CLI', () => {
   };
 
   before(async () => {
-    ctx = await newTestContext('sqlite', { env: { WHALEFALL_LOGIN_RATE_LIMIT: '10000' } });
+    ctx = await newTestContext('sqlite', { env: { WHALEFALL_LOGIN_RATE_LIMIT: '10000', WHALEFALL_DISCOVERY: 'on' } });
+    // Discovery fuzzing must not scan anything but this machine: other hosts get no socket.
+    const guarded: typeof probeEndpoint = async (host, p, opts) => {
+      probes++;
+      if (host !== '127.0.0.1') {
+        offHost.push(`${host}:${p}`);
+        return { kind: 'none', reason: 'refused' };
+      }
+      return probeEndpoint(host, p, { ...opts, timeoutMs: Math.min(opts.timeoutMs, 500) });
+    };
+    ctx.discovery = new DiscoveryService({ instances: ctx.repos.instances, clock: ctx.clock, audit: ctx.audit, apiEnabled: true, probe: guarded });
     ({ app, callers } = await newTestApp(ctx));
     port = await closedPort();
     const actor = { userId: null, username: 'test' };
@@ -186,6 +217,9 @@ describe('bad input: every write route and the CLI', () => {
     fx.credentialId = (await ctx.credentials.create({ name: 'fuzz-cred', username: 'u', password: 'fuzz-secret' }, actor)).id;
     fx.instanceId = (await ctx.instances.create({ name: 'fuzz-inst', db_type: 'postgresql', host: '127.0.0.1', port, credential_id: fx.credentialId }, actor)).id;
     fx.ruleId = (await ctx.alerts.createRule({ name: 'fuzz-rule', kind: 'size_above', threshold: 10 }, actor)).id;
+    const started = await ctx.capacitySync.startMany([fx.instanceId], { syncType: 'manual_batch', actor });
+    await started.done;
+    fx.sessionId = started.session_id;
   });
 
   after(async () => {
@@ -199,6 +233,15 @@ describe('bad input: every write route and the CLI', () => {
     await app?.close();
     await ctx?.cleanup();
   });
+
+  async function sessionEnded(sid: string) {
+    for (let i = 0; i < 1200; i++) {
+      const s = await ctx.store.db.selectFrom('sync_sessions').select('status').where('session_id', '=', sid).executeTakeFirst();
+      if (s?.status !== 'running') return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.fail(`session ${sid} still running after 30 s`);
+  }
 
   async function send(method: string, url: string, payload: unknown, raw?: { body: Buffer | string; type: string }) {
     const before = await snapshot();
@@ -217,8 +260,20 @@ describe('bad input: every write route and the CLI', () => {
       assert.equal(body.success, false, where);
       assert.ok(typeof body.error === 'string' && body.error.length > 3, `${where}: no clear message: ${res.body.slice(0, 200)}`);
       assert.doesNotMatch(body.error, /\n\s+at /, `${where}: stack trace in the message`);
-      assert.equal(await snapshot(), before, `${where} → ${res.statusCode} changed the store`);
-    } else counts.accepted++;
+      const sessionId = (body as { session_id?: unknown }).session_id;
+      if (typeof sessionId === 'string') {
+        // A sync that ran and failed (sync_failed): its session is the record of the attempt; nothing else may change.
+        const s = await ctx.store.db.selectFrom('sync_sessions').select('status').where('session_id', '=', sessionId).executeTakeFirst();
+        assert.equal(s?.status, 'failed', `${where}: the failed sync's session`);
+        assert.equal(withoutSyncHistory(await snapshot()), withoutSyncHistory(before), `${where} → ${res.statusCode} changed more than its sync session`);
+        counts.failedSyncs++;
+      } else assert.equal(await snapshot(), before, `${where} → ${res.statusCode} changed the store`);
+    } else {
+      counts.accepted++;
+      // An accepted batch runs on in the background: let it end, so its writes are not blamed on the next request.
+      const sid = (res.json() as { data?: { session_id?: unknown } | null }).data?.session_id;
+      if (typeof sid === 'string') await sessionEnded(sid);
+    }
     return res;
   }
 
@@ -235,8 +290,10 @@ describe('bad input: every write route and the CLI', () => {
       const [method, pattern] = key.split(' ') as [string, string];
       const hasId = pattern.includes(':id');
       // Deleting a valid fixture would end the test's own objects: DELETE and id-only routes get hostile ids.
+      // Ids like ' 1' or '1%0A' are read as 1 (a fixture): DELETE gets only hostile ids that name no fixture.
+      const ids = method === 'DELETE' ? HOSTILE_IDS.filter((x) => !/^\d{1,5}$/.test(decodeURIComponent(x).trim())) : HOSTILE_IDS;
       const id = hasId
-        ? fc.oneof(fc.constantFrom(...HOSTILE_IDS), fc.integer({ min: 100_000, max: 2 ** 40 }).map(String), ...(target.validId ? [fc.constant(target.validId())] : []))
+        ? fc.oneof(fc.constantFrom(...ids), fc.integer({ min: 100_000, max: 2 ** 40 }).map(String), ...(target.validId ? [fc.constant(target.validId())] : []))
         : fc.constant('');
       const base = target.body;
       const body: fc.Arbitrary<unknown> = base
@@ -305,6 +362,71 @@ describe('bad input: every write route and the CLI', () => {
     assert.equal(({} as Record<string, unknown>).role, undefined);
   });
 
+  it('import files: hostile CSV and YAML are refused with a report, or imported exactly (never a partial write)', async () => {
+    const COLS = ['name', 'db_type', 'host', 'port', 'database_name', 'credential', 'is_active', 'description', 'tags', 'options', 'password', 'bogus', 'NAME', ' port '];
+    const cell = fc.oneof(fc.constantFrom(...HOSTILE_STRINGS.filter((x) => x.length < 1000), 'postgresql', 'mysql', '127.0.0.1', '5432', 'fuzz-cred', 'a;b', '{"k":1}', '"', '""', ',', '"a,b"'), fc.string({ maxLength: 20 }));
+    const csvQuote = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+    const csv = fc
+      .tuple(fc.boolean(), fc.subarray(COLS, { minLength: 1 }), fc.array(fc.array(cell, { minLength: 1, maxLength: 12 }), { maxLength: 6 }))
+      .map(([quoted, cols, rows]) => [cols, ...rows].map((r) => r.map((c) => (quoted ? csvQuote(c) : c)).join(',')).join(fc.sample(fc.constantFrom('\n', '\r\n'), 1)[0]));
+    const yamlValue: fc.Arbitrary<unknown> = fc.oneof(cell, hostileNumber, fc.constantFrom(null, true, false, [], {}, ['a', 'b'], { k: [1] }));
+    const yaml = fc.oneof(
+      fc.array(fc.dictionary(fc.constantFrom(...COLS), yamlValue, { maxKeys: 8 }), { maxLength: 6 }).map((items) => JSON.stringify(items)),
+      fc.array(fc.record({ name: cell, db_type: cell, host: cell, port: yamlValue }), { maxLength: 4 }).map((items) => `instances:\n${items.map((i) => `  - ${JSON.stringify(i)}`).join('\n')}\n`),
+      fc.constantFrom(
+        'a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ninstances: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n',
+        '- &x {name: y1, db_type: mysql, host: h}\n- *x\n',
+        '- {<<: {name: m1, db_type: mysql}, host: h}\n',
+        '- !!binary aGVsbG8=\n',
+        '- {name: t1, db_type: mysql, host: h, port: !!float 3306.5}\n',
+        '- {name: [1, 2], db_type: mysql, host: h}\n',
+        '- {name: d1, name: d2, db_type: mysql, host: h}\n',
+        '%YAML 1.2\n---\n- {name: v1}\n...\n---\n- {name: v2}\n',
+        '\t- bad indent',
+        'instances: 5',
+        '',
+      ),
+    );
+    const query = fc.constantFrom('', '?dry_run=true', '?partial=true', '?partial=true&dry_run=true', '?format=yaml', '?format=csv', '?dry_run=1&partial=0');
+    const instanceNames = async () => new Set((await ctx.store.db.selectFrom('instances').select('name').execute()).map((r) => r.name));
+    let imports = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(csv.map((t) => ({ t, type: 'text/csv' })), yaml.map((t) => ({ t, type: 'application/yaml' }))), query, async ({ t, type }, q) => {
+        const before = await snapshot();
+        const names = await instanceNames();
+        const res = await send('POST', `/api/instances/import${q}`, undefined, { body: t, type });
+        imports++;
+        if (res.statusCode >= 400) {
+          const body = res.json() as { error_code?: string; data?: { errors: unknown[] } };
+          if (body.error_code === 'import_invalid') assert.ok(body.data!.errors.length > 0, 'a refused file says why');
+          return;
+        }
+        const r = res.json().data as { dry_run: boolean; applied: boolean; created: number; updated: number; rows: { name: string | null; action: string }[] };
+        if (r.dry_run) {
+          assert.equal(await snapshot(), before, `${q}: a dry run changed the store`);
+          return;
+        }
+        // Exactly the rows reported as created exist now, and nothing else was added.
+        const now = await instanceNames();
+        const added = [...now].filter((n) => !names.has(n)).sort();
+        const created = r.rows.filter((x) => x.action === 'create').map((x) => x.name!.trim()).sort();
+        assert.deepEqual(added, created, `${q}: created rows vs new instances`);
+        assert.equal(r.created, created.length);
+        if (r.applied) counts.imported++;
+      }),
+      { numRuns: 120, seed: 20261126 },
+    );
+    counts.imports = imports;
+  });
+
+  it('discovery with hostile but well-formed targets: refused or answered, and no socket leaves 127.0.0.1', async () => {
+    const before = offHost.length;
+    const lists = [['10.0.0.1'], ['[::1]:5432'], ['example.invalid'], ['192.168.0.0/30'], ['127.0.0.2/31'], ['xn--ls8h'], ['a..b'], ['127.0.0.1:0'], ['1.2.3.4.5'], ['256.256.256.256/8'], ['[fe80::1%eth0]'], ['0.0.0.0/0'], ['# only a comment']];
+    for (const targets of lists) await send('POST', '/api/instances/discover', { targets, ports: [port], timeout_ms: 200, deadline_ms: 2000 });
+    assert.ok(offHost.length > before, 'well-formed remote targets reached the guarded probe');
+    assert.ok(offHost.every((h) => !h.startsWith('127.0.0.1:')));
+  });
+
   it('hostile instance fields are refused or stored exactly as given', async () => {
     // Accepted values must round-trip byte for byte (no truncation, no re-encoding).
     await fc.assert(
@@ -365,8 +487,9 @@ describe('bad input: every write route and the CLI', () => {
 
   it('prints the count', () => {
     console.log(
-      `bad input: ${counts.requests} requests (${counts.accepted} accepted, ${counts.refused} refused with 4xx, 0 5xx) over ${Object.keys(TARGETS).length} write routes, ` +
-        `${counts.raw} of them raw non-JSON bodies; ${counts.cli} hostile CLI invocations`,
+      `bad input: ${counts.requests} requests (${counts.accepted} accepted, ${counts.refused} refused with 4xx — ${counts.failedSyncs} of them syncs that ran and failed, writing only their session — 0 5xx) over ${Object.keys(TARGETS).length} write routes, ` +
+        `${counts.raw} of them raw non-JSON bodies, ${counts.imports} hostile CSV/YAML import files (${counts.imported} applied, exactly their reported rows); ${counts.cli} hostile CLI invocations; ` +
+        `discovery probed ${probes} endpoints, ${offHost.length} of them not 127.0.0.1 and answered without a socket`,
     );
   });
 });

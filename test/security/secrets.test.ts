@@ -2,7 +2,8 @@
  * Secrets: credential key rotation (`whalefall keys rotate/list/remove`), a
  * full flow after which no password appears anywhere (API responses and
  * headers, logs, error messages, CSV, /metrics, the audit log, the store's
- * own file), security headers and cookie flags, login throttling and account
+ * own file — the flow includes bulk connection tests, table syncs, discovery,
+ * import files with passwords in the wrong places, and the export), security headers and cookie flags, login throttling and account
  * lockout, scrypt password hashes.
  */
 import assert from 'node:assert/strict';
@@ -101,7 +102,7 @@ describe('no password anywhere after a full flow', () => {
   const seen: { where: string; text: string }[] = [];
 
   before(async () => {
-    ctx = await newTestContext('sqlite', { env: { WHALEFALL_LOGIN_RATE_LIMIT: '1000' } });
+    ctx = await newTestContext('sqlite', { env: { WHALEFALL_LOGIN_RATE_LIMIT: '1000', WHALEFALL_DISCOVERY: 'on' } });
     ({ app, callers } = await newTestApp(ctx));
     // A hostile server that echoes the password back in its error messages.
     responder = await startPgResponder({ handler: () => ({ error: { code: '42501', message: `permission denied for user with password ${SECRETS[2]}` } }) });
@@ -113,7 +114,7 @@ describe('no password anywhere after a full flow', () => {
   });
 
   async function call(method: string, url: string, payload?: unknown, headers: Record<string, string> = { authorization: `Bearer ${callers.admin.bearer}` }) {
-    const res = await app.inject({ method: method as 'GET', url, headers, ...(payload === undefined ? {} : { payload: payload as object }) });
+    const res = await app.inject({ method: method as 'GET', url, headers, ...(payload === undefined ? {} : { payload: payload as object | string }) });
     seen.push({ where: `${method} ${url} → ${res.statusCode}`, text: res.body + JSON.stringify(res.headers) });
     return res;
   }
@@ -148,6 +149,34 @@ describe('no password anywhere after a full flow', () => {
     await call('PATCH', `/api/users/${user}`, { password: SECRETS[4] });
     await call('POST', '/api/users', { username: 'short-pw', password: 'short' });
     await call('POST', '/api/statistics/aggregate', {});
+
+    // fleet: bulk connection tests (with and without the doctor), table syncs, discovery, import and export
+    const bulk = await call('POST', '/api/instances/test-connection', { ids: [good, dead, echo] });
+    assert.equal(bulk.statusCode, 200, bulk.body);
+    assert.match(JSON.stringify(bulk.json().data), /\*\*\*/, 'the echoing server is in the results, scrubbed');
+    await call('POST', '/api/instances/test-connection', { all: true, doctor: true });
+    for (const id of [good, dead, echo]) await call('POST', `/api/instances/${id}/tables/sync`, { databases: ['postgres'] });
+    const found = await call('POST', '/api/instances/discover', { targets: ['127.0.0.1'], ports: [5432, responder.port], credential: 'grep', timeout_ms: 1000, deadline_ms: 10000 });
+    assert.equal(found.statusCode, 200, found.body);
+    const csv = (rows: string) => ({ authorization: `Bearer ${callers.admin.bearer}`, 'content-type': rows.startsWith('-') || rows.startsWith('instances') ? 'application/yaml' : 'text/csv' });
+    /** Files with a password in the wrong place: refused, and the report locates it without quoting it. */
+    const files = [
+      // a password where none belongs: an unknown column or key, a wrong cell, a credential name
+      `name,db_type,host,port,credential,password\nimp-a,postgresql,127.0.0.1,5432,grep,${SECRETS[0]}\n`,
+      `name,db_type,host,port,credential\nimp-b,postgresql,127.0.0.1,${SECRETS[0]},grep\nimp-c,postgresql,${SECRETS[1]},5432,${SECRETS[2]}\n`,
+      `- {name: imp-d, db_type: mysql, host: 127.0.0.1, password: ${SECRETS[0]}, credential: grep}\n`,
+      `instances:\n  - {name: imp-e, db_type: mysql, host: 127.0.0.1, options: {password: ${SECRETS[1]}}, credential: ${SECRETS[2]}}\n`,
+      // and a valid file, imported
+      `name,db_type,host,port,credential\nimp-ok,postgresql,127.0.0.1,5432,grep\n`,
+    ];
+    for (const f of files) {
+      await call('POST', '/api/instances/import?dry_run=true', f, csv(f));
+      await call('POST', '/api/instances/import?partial=true', f, csv(f));
+    }
+    assert.deepEqual((await ctx.instances.list({})).filter((i) => i.name.startsWith('imp-')).map((i) => i.name), ['imp-ok'], 'only the valid file was imported');
+    for (const format of ['csv', 'yaml']) assert.equal((await call('GET', `/api/instances/export?format=${format}`)).statusCode, 200);
+    await call('PATCH', '/api/auth/me', { locale: 'en' });
+    await call('POST', `/api/sync-sessions/${sid}/cancel`);
   });
 
   it('greps every response, log line, export, metric, audit entry and the store file', async () => {
