@@ -34,6 +34,6 @@ export const tablePages = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
 
   app.get('/capacity/tables', { config: { access: 'viewer' }, schema: { hide: true, summary: 'Top growing tables page' } }, async (req, reply) => {
     const instances = (await ctx.instances.list()).map((i) => ({ id: i.id, name: i.name }));
-    return renderPage(req, reply, tz, 'top-tables', { title: t(requestLocale(req), 'nav.capacity_tables'), nav: 'capacity_tables', script: 'top-tables', instances });
+    return renderPage(req, reply, tz, 'top-tables', { title: t(requestLocale(req), 'tables.top_title'), nav: 'capacity_tables', script: 'top-tables', instances });
   });
 };

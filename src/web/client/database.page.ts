@@ -145,14 +145,15 @@ async function openTrend(tableId: number, name: string): Promise<void> {
   document.getElementById('wf-trend-hint')!.classList.add('wf-hidden');
   el.classList.remove('wf-hidden');
   const categories = points.map((p) => p.collected_date);
-  const part = (key: keyof Split, name: string): Series | null =>
-    points.some((p) => p[key] !== null) ? { name, points: points.map((p): [string, number | null] => [p.collected_date, p[key]]) } : null;
+  // The same colours as the split bars (static/app.css .wf-split-*).
+  const part = (key: keyof Split, name: string, color: string): Series | null =>
+    points.some((p) => p[key] !== null) ? { name, color, points: points.map((p): [string, number | null] => [p.collected_date, p[key]]) } : null;
   const series = [
-    part('total_bytes', t('tables.series_total')),
-    part('data_bytes', t('tables.col_data')),
-    part('index_bytes', t('tables.col_index')),
-    part('lob_bytes', t('tables.col_lob')),
-    part('free_bytes', t('tables.col_free')),
+    part('total_bytes', t('tables.series_total'), '#212529'),
+    part('data_bytes', t('tables.col_data'), '#0d6efd'),
+    part('index_bytes', t('tables.col_index'), '#20c997'),
+    part('lob_bytes', t('tables.col_lob'), '#fd7e14'),
+    part('free_bytes', t('tables.col_free'), '#adb5bd'),
   ].filter((s): s is Series => s !== null);
   sizeChart(el, categories, series).resize();
   el.scrollIntoView({ block: 'nearest' });
