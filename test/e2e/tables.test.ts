@@ -164,6 +164,30 @@ describe('table-level capacity pages (chromium, real PostgreSQL)', () => {
     await until('chart drawn from the link', () => chartDrawn(admin));
   });
 
+  it('marks the "other" row clearly when the table budget cut the database', async () => {
+    const cred = (await server.ctx.credentials.list())[0]!;
+    const small = (
+      await server.ctx.instances.create(
+        { name: `pg-budget-${dbName.slice(-8)}`, db_type: 'postgresql', host: '127.0.0.1', port: 5432, database_name: 'postgres', credential_id: cred.id, options: { tables_max_tables: 2 } },
+        actor,
+      )
+    ).id;
+    await admin.goto(`/instances/${small}/databases/${dbName}`);
+    assert.match(await admin.innerText('#wf-table-rows'), /尚无表容量数据/);
+    await admin.click('#wf-collect-tables');
+    await until('2 tables + other', async () => (await admin.locator('#wf-table-rows tr[data-table-id]').count()) === 3);
+    const other = admin.locator('#wf-table-rows tr.wf-other');
+    assert.equal(await other.count(), 1);
+    assert.match(await other.innerText(), /其他 1 个表/);
+    // The smallest table went into "other", with its exact size.
+    assert.match(await other.innerText(), new RegExp((expected.get('public.客户 list')! / 1024).toFixed(2)));
+    assert.equal(await admin.locator('#wf-table-rows tr.wf-other ~ tr').count(), 0, '"other" is the last row');
+    assert.ok(await admin.isVisible('#wf-other-note'));
+    assert.match(await admin.innerText('#wf-other-note'), /预算/);
+    assert.equal(await admin.innerText('#wf-tables-count'), '3');
+    await screenshot(admin, 'tables-database-budget-zh-CN-1440');
+  });
+
   it('hides the collect buttons from a viewer', async () => {
     const p = await browser.newPage();
     await login(p, 'e2e-viewer', PASSWORD);
