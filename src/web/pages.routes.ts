@@ -21,6 +21,7 @@ import { instancePages } from './instances.pages.js';
 import { capacityPages } from './capacity.pages.js';
 import { syncSessionPages } from './sync-sessions.pages.js';
 import { settingsPages } from './settings.pages.js';
+import { tablePages } from './tables.pages.js';
 
 /**
  * Static files, one route per folder (no wildcard: every URL shape is listed).
@@ -105,4 +106,5 @@ export const pageRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
   await app.register(capacityPages(ctx));
   await app.register(syncSessionPages(ctx));
   await app.register(settingsPages(ctx));
+  await app.register(tablePages(ctx));
 };

@@ -113,6 +113,8 @@ const ACCESS = {
   'GET /sync-sessions': 'viewer',
   'GET /sync-sessions/:id': 'viewer',
   'GET /settings': 'admin',
+  'GET /instances/:id/databases/:name': 'viewer',
+  'GET /capacity/tables': 'viewer',
 } as const satisfies Record<RouteKey, Access>;
 type Listed = keyof typeof ACCESS;
 /** Page routes answer an anonymous caller with a redirect to /login (302), not a JSON 401. */
@@ -120,6 +122,7 @@ const PAGES = new Set<string>(['GET /instances', 'GET /instances/:id']);
 /** Public pages: a revoked bearer token on them also leads to /login. */
 const LOGIN_PAGES = new Set<string>(['GET /', 'GET /login']);
 for (const p of ['GET /capacity/instances', 'GET /capacity/databases', 'GET /sync-sessions', 'GET /sync-sessions/:id', 'GET /settings']) PAGES.add(p);
+for (const p of ['GET /instances/:id/databases/:name', 'GET /capacity/tables']) PAGES.add(p);
 const LISTED = Object.keys(ACCESS) as Listed[];
 
 const ROLES: Role[] = ['anonymous', 'viewer', 'operator', 'admin'];
@@ -326,6 +329,8 @@ describe('access matrix [sqlite]', () => {
     'GET /sync-sessions': async () => ({ url: '/sync-sessions', expect: 200 }),
     'GET /sync-sessions/:id': async () => ({ url: `/sync-sessions/${sessionId}`, expect: 200 }),
     'GET /settings': async () => ({ url: '/settings', expect: 200, check: (body) => assert.match(body, /id="wf-settings"/) }),
+    'GET /instances/:id/databases/:name': async () => ({ url: `/instances/${instanceId}/databases/postgres`, expect: 200, check: (body) => assert.match(body, /id="wf-database"/) }),
+    'GET /capacity/tables': async () => ({ url: '/capacity/tables', expect: 200, check: (body) => assert.match(body, /id="wf-top-table"/) }),
   };
 
   before(async () => {

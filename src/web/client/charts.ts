@@ -15,6 +15,8 @@ export interface Series {
   /** [x label, bytes | null] */
   points: [string, number | null][];
   type?: 'line' | 'bar';
+  /** A fixed colour (e.g. to match a legend elsewhere on the page); default: the palette's next one. */
+  color?: string;
 }
 
 /**
@@ -37,6 +39,7 @@ export function sizeChart(el: HTMLElement, categories: string[], series: Series[
         type: s.type ?? 'line',
         showSymbol: categories.length < 40,
         connectNulls: false,
+        ...(s.color ? { color: s.color } : {}),
         data: categories.map((c) => s.points.find((p) => p[0] === c)?.[1] ?? null),
       })),
     },

@@ -4,7 +4,7 @@
  * and the instance's sync records. 同步容量 here refreshes all three.
  */
 import { sizeChart, type Series } from './charts.js';
-import { api, ApiError, errorText, fmt, h, showAlert, syncBadge, t, withSpinner } from './ui.js';
+import { api, ApiError, can, errorText, fmt, h, showAlert, syncBadge, t, withSpinner } from './ui.js';
 
 interface Db {
   database_name: string;
@@ -82,7 +82,13 @@ function renderDatabases(): void {
       h(
         'tr',
         { 'data-database': d.database_name },
-        h('td', { class: 'wf-name' }, d.database_name, d.is_system ? h('span', { class: 'badge text-bg-light border ms-1' }, t('detail.system_db')) : null),
+        h(
+          'td',
+          { class: 'wf-name' },
+          h('a', { href: `/instances/${id}/databases/${encodeURIComponent(d.database_name)}`, title: t('tables.open') }, d.database_name),
+          d.is_system ? h('span', { class: 'badge text-bg-light border ms-1' }, t('detail.system_db')) : null,
+          can('operator') && !d.is_deleted ? collectButton(d.database_name) : null,
+        ),
         h('td', { class: 'wf-num', title: fmt.mb(d.size_bytes) }, fmt.bytes(d.size_bytes)),
         h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(d.data_bytes)),
         h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(d.index_bytes)),
@@ -92,6 +98,21 @@ function renderDatabases(): void {
       ),
     ),
   );
+}
+
+/** 采集表容量 for one database (operator): collect its tables, show the server's message, stay on the page. */
+function collectButton(database: string): HTMLButtonElement {
+  const btn = h('button', { type: 'button', class: 'btn btn-sm btn-outline-info py-0 ms-2 wf-collect-tables', title: t('tables.collect'), 'aria-label': `${t('tables.collect')}: ${database}` }, h('i', { class: 'fas fa-table', 'aria-hidden': 'true' }));
+  btn.addEventListener('click', async () => {
+    try {
+      const res = await withSpinner(btn, () => api('POST', `/api/instances/${id}/tables/sync`, { databases: [database] }));
+      showAlert('success', res.message ?? t('tables.collect'));
+    } catch (err) {
+      showAlert('danger', err instanceof ApiError ? err.message : t('tables.collect_failed'));
+    }
+    await loadRecords();
+  });
+  return btn;
 }
 
 async function loadTrend(): Promise<void> {
