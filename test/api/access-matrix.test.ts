@@ -113,6 +113,7 @@ const ACCESS = {
   'GET /sync-sessions': 'viewer',
   'GET /sync-sessions/:id': 'viewer',
   'GET /settings': 'admin',
+  'GET /instances/import': 'admin',
 } as const satisfies Record<RouteKey, Access>;
 type Listed = keyof typeof ACCESS;
 /** Page routes answer an anonymous caller with a redirect to /login (302), not a JSON 401. */
@@ -120,6 +121,7 @@ const PAGES = new Set<string>(['GET /instances', 'GET /instances/:id']);
 /** Public pages: a revoked bearer token on them also leads to /login. */
 const LOGIN_PAGES = new Set<string>(['GET /', 'GET /login']);
 for (const p of ['GET /capacity/instances', 'GET /capacity/databases', 'GET /sync-sessions', 'GET /sync-sessions/:id', 'GET /settings']) PAGES.add(p);
+PAGES.add('GET /instances/import');
 const LISTED = Object.keys(ACCESS) as Listed[];
 
 const ROLES: Role[] = ['anonymous', 'viewer', 'operator', 'admin'];
@@ -326,6 +328,7 @@ describe('access matrix [sqlite]', () => {
     'GET /sync-sessions': async () => ({ url: '/sync-sessions', expect: 200 }),
     'GET /sync-sessions/:id': async () => ({ url: `/sync-sessions/${sessionId}`, expect: 200 }),
     'GET /settings': async () => ({ url: '/settings', expect: 200, check: (body) => assert.match(body, /id="wf-settings"/) }),
+    'GET /instances/import': async () => ({ url: '/instances/import', expect: 200, check: (body) => assert.match(body, /id="wf-import-form"/) }),
   };
 
   before(async () => {
