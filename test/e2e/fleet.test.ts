@@ -179,6 +179,7 @@ describe('fleet UI: import page, export, cancel a running session', () => {
     await op.click('#wf-batch-cancel');
     await op.waitForSelector('#wf-batch[data-wf-finished="cancelled"]', { timeout: 30_000 });
     assert.equal(dialogs.length, 1);
+    assert.match((await op.textContent('#wf-batch-text'))!, /失败或中止 2，跳过 4/);
     assert.equal(await op.isVisible('#wf-batch-cancel'), false);
     await screenshot(op, 'instances-batch-cancelled-zh-CN-1440');
     await assertCancelled(op, sessionId, 6);

@@ -267,7 +267,10 @@ async function batchSync(btn: HTMLButtonElement): Promise<void> {
     if (s.status !== 'running') {
       bar.classList.remove('progress-bar-animated', 'progress-bar-striped');
       bar.classList.add(s.status === 'completed' ? 'bg-success' : s.status === 'partial' ? 'bg-warning' : s.status === 'cancelled' ? 'bg-secondary' : 'bg-danger');
-      text.textContent = t('instances.batch_finished', { status: t(`sync_status.${s.status}`), ok: s.successful_instances, failed: s.failed_instances });
+      text.textContent =
+        s.status === 'cancelled'
+          ? t('instances.batch_cancelled', { ok: s.successful_instances, failed: s.failed_instances, skipped: s.total_instances - done })
+          : t('instances.batch_finished', { status: t(`sync_status.${s.status}`), ok: s.successful_instances, failed: s.failed_instances });
       box.dataset.wfFinished = s.status;
       showAlert(s.status === 'completed' ? 'success' : 'warning', text.textContent);
       break;

@@ -41,6 +41,7 @@ async function load(): Promise<void> {
   const pct = (n: number) => `${s.total_instances ? (n * 100) / s.total_instances : 0}%`;
   document.getElementById('wf-s-bar-ok')!.style.width = pct(s.successful_instances);
   document.getElementById('wf-s-bar-failed')!.style.width = pct(s.failed_instances);
+  document.getElementById('wf-s-bar-skipped')!.style.width = pct(s.records.filter((r) => r.status === 'skipped').length);
   const rows = s.records.map((r) =>
     h(
       'tr',

@@ -359,6 +359,7 @@ export const MESSAGES = {
   'job.capacity_sync': { 'zh-CN': '容量同步', en: 'Capacity sync' },
   'job.daily_aggregation': { 'zh-CN': '每日聚合', en: 'Daily aggregation' },
   'sync_status.cancelled': { 'zh-CN': '已取消', en: 'Cancelled' },
+  'instances.batch_cancelled': { 'zh-CN': '批量同步已取消：成功 {ok}，失败或中止 {failed}，跳过 {skipped}', en: 'Batch sync cancelled: {ok} succeeded, {failed} failed or aborted, {skipped} skipped' },
   'sessions.cancel': { 'zh-CN': '取消', en: 'Cancel' },
   'sessions.cancel_title': { 'zh-CN': '取消这个同步会话', en: 'Cancel this sync session' },
   'sessions.confirm_cancel': { 'zh-CN': '确定取消这个同步会话吗？未开始的实例将跳过，正在同步的实例将中止（不保存）。', en: 'Cancel this sync session? Instances not started are skipped, running ones are aborted (nothing saved).' },
