@@ -92,6 +92,7 @@ describe('fleet UI: import page, export, cancel a running session', () => {
     assert.match((await admin.textContent('#wf-import-counts'))!, /5.*2.*1.*0.*2/);
     assert.match((await admin.textContent('#wf-import-missing'))!, /legacy-2/);
     assert.equal(await admin.isDisabled('#wf-import-apply'), true);
+    assert.equal(await admin.isDisabled('#wf-import-preview'), false);
     await screenshot(admin, 'instances-import-errors-zh-CN-1440');
     assert.deepEqual(await names(), ['legacy-1', 'legacy-2'], 'a dry run stores nothing');
 
