@@ -1,4 +1,4 @@
-/** /instances and /instances/:id: the shells; the client modules load rows and charts from the JSON API. */
+/** /instances, /instances/import and /instances/:id: the shells; the client modules load rows and charts from the JSON API. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../context.js';
 import { engines } from '../engines/registry.js';
@@ -23,6 +23,11 @@ export const instancePages = (ctx: Context): FastifyPluginAsyncTypebox => async 
   app.get('/instances', { config: { access: 'viewer' }, schema: { ...hidden, summary: 'Instances page' } }, async (req, reply) => {
     const anyInstance = (await ctx.instances.totalSizes()).length > 0;
     return renderPage(req, reply, tz, 'instances', { title: t(requestLocale(req), 'instances.title'), nav: 'instances', script: 'instances', engines: engineList, anyInstance });
+  });
+
+  // The import page (issue #10): the client posts the file to /api/instances/import, dry run first.
+  app.get('/instances/import', { config: { access: 'admin' }, schema: { ...hidden, summary: 'Instance import page' } }, async (req, reply) => {
+    return renderPage(req, reply, tz, 'instances-import', { title: t(requestLocale(req), 'import.title'), nav: 'instances', script: 'instances-import' });
   });
 
   app.get('/instances/:id', { config: { access: 'viewer' }, schema: { ...hidden, summary: 'Instance detail page', params: IdParams } }, async (req, reply) => {

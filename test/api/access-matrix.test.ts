@@ -115,6 +115,7 @@ const ACCESS = {
   'GET /settings': 'admin',
   'GET /instances/:id/databases/:name': 'viewer',
   'GET /capacity/tables': 'viewer',
+  'GET /instances/import': 'admin',
 } as const satisfies Record<RouteKey, Access>;
 type Listed = keyof typeof ACCESS;
 /** Page routes answer an anonymous caller with a redirect to /login (302), not a JSON 401. */
@@ -123,6 +124,7 @@ const PAGES = new Set<string>(['GET /instances', 'GET /instances/:id']);
 const LOGIN_PAGES = new Set<string>(['GET /', 'GET /login']);
 for (const p of ['GET /capacity/instances', 'GET /capacity/databases', 'GET /sync-sessions', 'GET /sync-sessions/:id', 'GET /settings']) PAGES.add(p);
 for (const p of ['GET /instances/:id/databases/:name', 'GET /capacity/tables']) PAGES.add(p);
+PAGES.add('GET /instances/import');
 const LISTED = Object.keys(ACCESS) as Listed[];
 
 const ROLES: Role[] = ['anonymous', 'viewer', 'operator', 'admin'];
@@ -331,6 +333,7 @@ describe('access matrix [sqlite]', () => {
     'GET /settings': async () => ({ url: '/settings', expect: 200, check: (body) => assert.match(body, /id="wf-settings"/) }),
     'GET /instances/:id/databases/:name': async () => ({ url: `/instances/${instanceId}/databases/postgres`, expect: 200, check: (body) => assert.match(body, /id="wf-database"/) }),
     'GET /capacity/tables': async () => ({ url: '/capacity/tables', expect: 200, check: (body) => assert.match(body, /id="wf-top-table"/) }),
+    'GET /instances/import': async () => ({ url: '/instances/import', expect: 200, check: (body) => assert.match(body, /id="wf-import-form"/) }),
   };
 
   before(async () => {

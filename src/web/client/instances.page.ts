@@ -5,6 +5,7 @@
  * row's figures refreshed without a page reload), 批量同步 with live
  * progress, and the add/edit form with 测试连接 + doctor.
  */
+import { cancelSession } from './sessions.js';
 import { api, ApiError, can, errorText, fmt, h, icon, modal, showAlert, syncBadge, t, withSpinner } from './ui.js';
 
 interface Row {
@@ -72,7 +73,18 @@ export async function load(): Promise<void> {
   if (seq !== loadSeq) return; // a newer request is on its way
   current = data;
   renderTags(data.tags);
+  exportLinks();
   renderRows(data);
+}
+
+/** 导出 exports what the tag filter shows (the export API filters by one tag only). */
+function exportLinks(): void {
+  const tag = (document.getElementById('wf-filter-tag') as HTMLSelectElement).value;
+  for (const a of document.querySelectorAll<HTMLAnchorElement>('.wf-export-link')) {
+    const q = new URLSearchParams({ format: a.dataset.format ?? 'csv' });
+    if (tag) q.set('tag', tag);
+    a.href = `/api/instances/export?${q}`;
+  }
 }
 
 function renderTags(tags: string[]): void {
@@ -228,8 +240,16 @@ async function batchSync(btn: HTMLButtonElement): Promise<void> {
   const text = document.getElementById('wf-batch-text')!;
   (document.getElementById('wf-batch-link') as HTMLAnchorElement).href = `/sync-sessions/${sessionId}`;
   box.classList.remove('wf-hidden');
+  delete box.dataset.wfFinished;
+  // 取消 while it runs (the batch button is for operators, so is cancel).
+  const cancelBtn = document.getElementById('wf-batch-cancel') as HTMLButtonElement;
+  cancelBtn.classList.remove('wf-hidden');
+  cancelBtn.disabled = false;
+  cancelBtn.onclick = async () => {
+    if (await cancelSession(sessionId, cancelBtn)) cancelBtn.disabled = true;
+  };
   bar.classList.add('progress-bar-animated', 'progress-bar-striped');
-  bar.classList.remove('bg-success', 'bg-warning', 'bg-danger');
+  bar.classList.remove('bg-success', 'bg-warning', 'bg-danger', 'bg-secondary');
   for (;;) {
     let s: Session;
     try {
@@ -246,8 +266,11 @@ async function batchSync(btn: HTMLButtonElement): Promise<void> {
     text.textContent = t('instances.batch_progress', { done, total: s.total_instances, ok: s.successful_instances, failed: s.failed_instances });
     if (s.status !== 'running') {
       bar.classList.remove('progress-bar-animated', 'progress-bar-striped');
-      bar.classList.add(s.status === 'completed' ? 'bg-success' : s.status === 'partial' ? 'bg-warning' : 'bg-danger');
-      text.textContent = t('instances.batch_finished', { status: t(`sync_status.${s.status}`), ok: s.successful_instances, failed: s.failed_instances });
+      bar.classList.add(s.status === 'completed' ? 'bg-success' : s.status === 'partial' ? 'bg-warning' : s.status === 'cancelled' ? 'bg-secondary' : 'bg-danger');
+      text.textContent =
+        s.status === 'cancelled'
+          ? t('instances.batch_cancelled', { ok: s.successful_instances, failed: s.failed_instances, skipped: s.total_instances - done })
+          : t('instances.batch_finished', { status: t(`sync_status.${s.status}`), ok: s.successful_instances, failed: s.failed_instances });
       box.dataset.wfFinished = s.status;
       showAlert(s.status === 'completed' ? 'success' : 'warning', text.textContent);
       break;
@@ -255,6 +278,8 @@ async function batchSync(btn: HTMLButtonElement): Promise<void> {
     await load();
     await new Promise((r) => setTimeout(r, 1000));
   }
+  cancelBtn.classList.add('wf-hidden');
+  cancelBtn.onclick = null;
   btn.disabled = false;
   selected.clear();
   updateBatchLabel();

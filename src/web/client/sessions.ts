@@ -1,5 +1,5 @@
-/** What the sync session pages share: the session shape, counts and duration text. */
-import { fmt, t } from './ui.js';
+/** What the sync session pages share: the session shape, counts and duration text, the 取消 button. */
+import { api, can, errorText, fmt, h, icon, showAlert, t, withSpinner } from './ui.js';
 
 export interface Session {
   session_id: string;
@@ -21,4 +21,33 @@ export function counts(s: Pick<Session, 'successful_instances' | 'failed_instanc
 export function duration(s: Pick<Session, 'duration_ms' | 'started_at' | 'status'>): string {
   if (s.duration_ms !== null) return fmt.duration(s.duration_ms);
   return s.status === 'running' ? fmt.duration(Date.now() - new Date(s.started_at).getTime()) : '—';
+}
+
+/**
+ * 取消: ask, then POST /api/sync-sessions/:id/cancel (operator+). Resolves true when the server took
+ * the request (the session then ends `cancelled`: poll it), false when the user said no or it failed.
+ */
+export async function cancelSession(sessionId: string, btn: HTMLButtonElement): Promise<boolean> {
+  if (!window.confirm(t('sessions.confirm_cancel'))) return false;
+  try {
+    const res = await withSpinner(btn, () => api<{ status: string; skipped: number; running: number }>('POST', `/api/sync-sessions/${encodeURIComponent(sessionId)}/cancel`));
+    showAlert('info', res.message ?? t('sync_status.cancelled'));
+    return true;
+  } catch (err) {
+    showAlert('danger', errorText(err));
+    return false;
+  }
+}
+
+/** The 取消 button for a running session, or null (not running, or a viewer). */
+export function cancelButton(s: Pick<Session, 'session_id' | 'status'>, after: () => void): HTMLButtonElement | null {
+  if (s.status !== 'running' || !can('operator')) return null;
+  const btn = h('button', { type: 'button', class: 'btn btn-outline-danger btn-sm wf-cancel-session', title: t('sessions.cancel_title') }, icon('fas fa-ban me-1'), t('sessions.cancel'));
+  btn.addEventListener('click', async () => {
+    if (await cancelSession(s.session_id, btn)) {
+      btn.disabled = true;
+      after();
+    }
+  });
+  return btn;
 }

@@ -1,5 +1,5 @@
 /** One sync session: header, progress, every instance record with its error; polled while running. */
-import { counts, duration, type Session } from './sessions.js';
+import { cancelButton, counts, duration, type Session } from './sessions.js';
 import { api, errorText, fmt, h, showAlert, syncBadge, t } from './ui.js';
 
 interface SyncRecord {
@@ -21,7 +21,10 @@ interface SyncRecord {
 const POLL_MS = 1500;
 const id = document.getElementById('wf-session')!.dataset.sessionId!;
 
+let timer: ReturnType<typeof setTimeout> | undefined;
+
 async function load(): Promise<void> {
+  clearTimeout(timer);
   let s: Session & { records: SyncRecord[] };
   try {
     s = (await api<Session & { records: SyncRecord[] }>('GET', `/api/sync-sessions/${encodeURIComponent(id)}`)).data;
@@ -38,6 +41,7 @@ async function load(): Promise<void> {
   const pct = (n: number) => `${s.total_instances ? (n * 100) / s.total_instances : 0}%`;
   document.getElementById('wf-s-bar-ok')!.style.width = pct(s.successful_instances);
   document.getElementById('wf-s-bar-failed')!.style.width = pct(s.failed_instances);
+  document.getElementById('wf-s-bar-skipped')!.style.width = pct(s.records.filter((r) => r.status === 'skipped').length);
   const rows = s.records.map((r) =>
     h(
       'tr',
@@ -54,9 +58,15 @@ async function load(): Promise<void> {
     ),
   );
   document.getElementById('wf-records')!.replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 9, class: 'text-center text-muted py-4' }, t('sessions.no_records')))]));
+  const cancelled = (status: string) => s.records.filter((r) => r.status === status && r.error_code === 'cancelled').length;
+  document.getElementById('wf-s-cancelled')!.textContent = s.status === 'cancelled' ? t('sessions.cancelled_summary', { skipped: cancelled('skipped'), aborted: cancelled('failed') }) : '';
   const live = s.status === 'running';
+  // One 取消 button while running (kept across polls so a click in flight is not lost).
+  const slot = document.getElementById('wf-s-cancel')!;
+  if (!live) slot.replaceChildren();
+  else if (!slot.firstChild) slot.replaceChildren(cancelButton(s, () => void load()) ?? '');
   document.getElementById('wf-live')!.classList.toggle('wf-hidden', !live);
-  if (live) setTimeout(() => void load(), POLL_MS);
+  if (live) timer = setTimeout(() => void load(), POLL_MS);
 }
 
 void load();

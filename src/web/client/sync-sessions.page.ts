@@ -1,5 +1,5 @@
 /** Sync sessions list: filters, paging; refreshed every few seconds while a listed session is running. */
-import { counts, duration, type Session } from './sessions.js';
+import { cancelButton, counts, duration, type Session } from './sessions.js';
 import { api, errorText, fmt, h, showAlert, syncBadge, t } from './ui.js';
 
 interface Page {
@@ -29,7 +29,7 @@ async function load(): Promise<void> {
   }
   const tbody = document.getElementById('wf-sess-rows')!;
   if (page.items.length === 0) {
-    tbody.replaceChildren(h('tr', {}, h('td', { colspan: 6, class: 'text-center text-muted py-4' }, page.total === 0 && state.offset === 0 && !q.has('status') && !q.has('sync_type') && !q.has('from') && !q.has('to') ? t('sessions.empty') : t('sessions.no_match'))));
+    tbody.replaceChildren(h('tr', {}, h('td', { colspan: 7, class: 'text-center text-muted py-4' }, page.total === 0 && state.offset === 0 && !q.has('status') && !q.has('sync_type') && !q.has('from') && !q.has('to') ? t('sessions.empty') : t('sessions.no_match'))));
   } else {
     tbody.replaceChildren(
       ...page.items.map((s) =>
@@ -42,6 +42,7 @@ async function load(): Promise<void> {
           h('td', { class: 'wf-num' }, counts(s)),
           h('td', { class: 'wf-num' }, duration(s)),
           h('td', { class: 'wf-hide-sm wf-mono text-muted' }, s.session_id.slice(0, 8)),
+          h('td', { class: 'text-end' }, cancelButton(s, () => void load())),
         ),
       ),
     );

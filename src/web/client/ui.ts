@@ -40,6 +40,8 @@ export class ApiError extends Error {
     message: string,
     readonly status: number,
     readonly code?: string,
+    /** The `data` of a refused request, when the server sent one (an import's report). */
+    readonly data?: unknown,
   ) {
     super(message);
   }
@@ -50,14 +52,17 @@ export interface ApiOk<T> {
   message?: string;
 }
 
-/** Call the JSON API. Resolves with `{data, message}`; rejects with ApiError carrying the server's `error` text. */
-export async function api<T>(method: string, url: string, payload?: unknown): Promise<ApiOk<T>> {
+/**
+ * Call the JSON API. Resolves with `{data, message}`; rejects with ApiError carrying the server's `error` text.
+ * With `contentType`, `payload` is sent as is (a text file such as an import's CSV/YAML) instead of as JSON.
+ */
+export async function api<T>(method: string, url: string, payload?: unknown, contentType?: string): Promise<ApiOk<T>> {
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (payload !== undefined) headers['content-type'] = 'application/json';
+  if (payload !== undefined) headers['content-type'] = contentType ?? 'application/json';
   if (method !== 'GET' && method !== 'HEAD') headers['x-csrftoken'] = csrf;
   let res: Response;
   try {
-    res = await fetch(url, { method, headers, body: payload === undefined ? undefined : JSON.stringify(payload), credentials: 'same-origin' });
+    res = await fetch(url, { method, headers, body: payload === undefined ? undefined : contentType ? String(payload) : JSON.stringify(payload), credentials: 'same-origin' });
   } catch (err) {
     throw new ApiError(t('common.network_error', { message: err instanceof Error ? err.message : String(err) }), 0);
   }
@@ -72,7 +77,7 @@ export async function api<T>(method: string, url: string, payload?: unknown): Pr
   }
   if (!res.ok || !json || json.success === false) {
     const msg = typeof json?.error === 'string' && json.error ? json.error : t('common.http_error', { status: res.status });
-    throw new ApiError(msg, res.status, json?.error_code);
+    throw new ApiError(msg, res.status, json?.error_code, json?.data);
   }
   return { data: json.data as T, message: json.message };
 }
@@ -191,6 +196,6 @@ export function modal(el: Element): BsModal {
 /** A status badge for a sync status (completed / failed / running …), error text on hover. */
 export function syncBadge(status: string | null, error?: string | null): HTMLElement {
   if (!status) return h('span', { class: 'badge text-bg-light border' }, t('instances.never_synced'));
-  const color: Record<string, string> = { completed: 'success', failed: 'danger', running: 'primary', pending: 'secondary', skipped: 'secondary', partial: 'warning', interrupted: 'warning' };
+  const color: Record<string, string> = { completed: 'success', failed: 'danger', running: 'primary', pending: 'secondary', skipped: 'secondary', partial: 'warning', interrupted: 'warning', cancelled: 'dark' };
   return h('span', { class: `badge text-bg-${color[status] ?? 'secondary'}`, title: error || null, 'data-wf-status': status }, t(`sync_status.${status}`));
 }
