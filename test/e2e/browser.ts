@@ -68,7 +68,23 @@ export async function openBrowser(baseURL: string): Promise<Session> {
         if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) problems.push(`console error on ${page.url()}: ${m.text()}`);
       });
       page.on('pageerror', (e) => problems.push(`page error on ${page.url()}: ${e.message}`));
-      page.on('requestfailed', (r) => problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText ?? ''}`));
+      // A request the browser aborted because the page navigated away meanwhile is not a failure; any other is.
+      let navigations = 0;
+      const navAtStart = new WeakMap<object, number>();
+      page.on('framenavigated', (f) => {
+        if (f === page.mainFrame()) navigations++;
+      });
+      page.on('request', (r) => navAtStart.set(r, navigations));
+      page.on('requestfailed', (r) => {
+        const why = r.failure()?.errorText ?? '';
+        const problem = `request failed: ${r.method()} ${r.url()} ${why}`;
+        if (why !== 'net::ERR_ABORTED' || r.method() !== 'GET') return void problems.push(problem);
+        // The abort can be reported just before the navigation that caused it commits: decide a moment later.
+        const started = navAtStart.get(r) ?? navigations;
+        setTimeout(() => {
+          if (navigations === started) problems.push(problem);
+        }, 500).unref();
+      });
       page.on('response', (r) => {
         // 4xx answers the tests provoke on purpose are API calls; a static file or page must never fail.
         if (r.status() >= 500 || (r.status() >= 400 && !new URL(r.url()).pathname.startsWith('/api/') && !new URL(r.url()).pathname.startsWith('/database-sizes/'))) {
