@@ -21,6 +21,7 @@ import { api } from './api.bench.js';
 import { memory } from './memory.bench.js';
 import { largeInstance } from './large-instance.bench.js';
 import { runInterruptCleanups } from './common.js';
+import { ui } from './ui.bench.js';
 
 export type Cell = string | number;
 
@@ -54,6 +55,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   api,
   memory,
   'large-instance': largeInstance,
+  ui,
 };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
