@@ -72,3 +72,17 @@ export function formatDuration(ms: number | null | undefined): string {
   if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
   return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
 }
+
+/** Every formatter bound to one locale and time zone: the same `fmt` in the eta views and in the browser modules. */
+export function formatters(locale: Locale, timeZone: string) {
+  return {
+    bytes: formatBytes,
+    change: formatBytesChange,
+    mb: (b: number | null | undefined) => formatMb(b, locale),
+    dateTime: (iso: string | null | undefined) => formatDateTime(iso, locale, timeZone),
+    date: (d: string | null | undefined) => formatDate(d, locale),
+    number: (n: number | null | undefined) => formatNumber(n, locale),
+    pct: (n: number | null | undefined) => formatPct(n, locale),
+    duration: formatDuration,
+  };
+}

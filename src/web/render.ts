@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { roleAtLeast, type Role } from '../services/auth.service.js';
-import { formatBytes, formatBytesChange, formatDate, formatDateTime, formatMb, formatNumber, formatPct, formatDuration } from './format.js';
+import { formatters } from './format.js';
 import { pickLocale, t, type Locale, type Params } from './i18n/index.js';
 import { NAV } from './nav.js';
 
@@ -46,16 +46,7 @@ export function pageContext(req: FastifyRequest, timeZone: string, opts: PageOpt
     t: (key: string, params?: Params) => t(locale, key, params),
     can: (role: Role) => !!p && roleAtLeast(p.role, role),
     navItems: () => (p ? NAV.filter((n) => roleAtLeast(p.role, n.role)) : []),
-    fmt: {
-      bytes: formatBytes,
-      change: formatBytesChange,
-      mb: (b: number | null | undefined) => formatMb(b, locale),
-      dateTime: (iso: string | null | undefined) => formatDateTime(iso, locale, timeZone),
-      date: (d: string | null | undefined) => formatDate(d, locale),
-      number: (n: number | null | undefined) => formatNumber(n, locale),
-      pct: (n: number | null | undefined) => formatPct(n, locale),
-      duration: formatDuration,
-    },
+    fmt: formatters(locale, timeZone),
     /** JSON safe inside a <script type="application/json"> block. */
     json: (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026'),
   };

@@ -5,7 +5,7 @@
  * alerts, a tiny safe element builder (text only, never innerHTML), and the
  * navbar's logout and language switch.
  */
-import { formatBytes, formatBytesChange, formatDate, formatDateTime, formatMb, formatNumber, formatPct, formatDuration } from '../format.js';
+import { formatters } from '../format.js';
 import { pickLocale, t as translate, type Locale, type Params } from '../i18n/index.js';
 
 const body = document.body.dataset;
@@ -23,16 +23,7 @@ export function can(needed: 'viewer' | 'operator' | 'admin'): boolean {
   return (RANK[role] ?? 0) >= RANK[needed]!;
 }
 
-export const fmt = {
-  bytes: formatBytes,
-  change: formatBytesChange,
-  mb: (b: number | null | undefined) => formatMb(b, locale),
-  dateTime: (iso: string | null | undefined) => formatDateTime(iso, locale, timeZone),
-  date: (d: string | null | undefined) => formatDate(d, locale),
-  number: (n: number | null | undefined) => formatNumber(n, locale),
-  pct: (n: number | null | undefined) => formatPct(n, locale),
-  duration: formatDuration,
-};
+export const fmt = formatters(locale, timeZone);
 
 /** An error the API answered (or a network failure), with a message fit to show as is. */
 export class ApiError extends Error {
