@@ -16,14 +16,17 @@
  * pinned on the service or on the one shared server behind all 500 instances.
  *
  * Then the same again (ours and the baseline) with a fake server: the
- * pg-responder (test/helpers/pg-responder.ts) behind its own latency proxy,
+ * pg-responder (test/helpers/pg-responder.ts) behind its own latency proxy (the proxies and the responder in a child process: bench/network.child.ts),
  * replaying the real server's databases. It costs nothing per connection, so
  * those rows measure the sync service's own overhead, not PostgreSQL; on a
  * small machine the real server's backend forks, not the service, set the pace.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { createInterface } from 'node:readline';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { createContext, type Context } from '../src/context.js';
@@ -31,8 +34,7 @@ import { getEngine } from '../src/engines/registry.js';
 import { mapLimit } from '../src/lib/concurrency.js';
 import { createLogger } from '../src/lib/logger.js';
 import type { Actor } from '../src/services/audit.service.js';
-import { startLatencyProxy, type LatencyProxy } from '../test/helpers/latency-proxy.js';
-import { startPgResponder, type PgResponder } from '../test/helpers/pg-responder.js';
+import type { NetworkSpec, ServerFacts } from './network.child.js';
 import type { Cell, Report, Scenario } from './run.js';
 
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres' };
@@ -89,7 +91,7 @@ interface Estate {
 }
 
 /** A fresh store with one credential and `n` instances behind the proxy, registered through the services. */
-async function newEstate(proxy: LatencyProxy, n: number, concurrency: number): Promise<Estate> {
+async function newEstate(proxy: Network, n: number, concurrency: number): Promise<Estate> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-'));
   let ctx: Context | undefined;
   try {
@@ -145,7 +147,7 @@ const describeRecords = (r: RunResult) =>
     .join(', ');
 
 /** One batch run: `syncMany('all-active')` over a fresh estate of `n` instances. */
-async function batchRun(proxy: LatencyProxy, n: number, concurrency: number): Promise<RunResult> {
+async function batchRun(proxy: Network, n: number, concurrency: number): Promise<RunResult> {
   const estate = await newEstate(proxy, n, concurrency);
   try {
     const m = await measure(() => estate.ctx.capacitySync.syncMany('all-active', { syncType: 'scheduled_task', actor }));
@@ -161,7 +163,7 @@ async function batchRun(proxy: LatencyProxy, n: number, concurrency: number): Pr
 }
 
 /** The floor: one instance synced alone through the proxy, and the bare engine round trips under it. */
-async function latencyFloor(proxy: LatencyProxy, samples: number): Promise<{ syncMs: number; engineMs: number; failures: string[] }> {
+async function latencyFloor(proxy: Network, samples: number): Promise<{ syncMs: number; engineMs: number; failures: string[] }> {
   const estate = await newEstate(proxy, samples + 1, 1);
   try {
     const failures: string[] = [];
@@ -219,12 +221,6 @@ async function bareEngine(port: number, n: number, c: number): Promise<Measured<
   return { ...m, value: failed };
 }
 
-interface ServerFacts {
-  version: string;
-  maxConnections: number;
-  /** What the engine's one query returns on the real server: the fake server replays it. */
-  databases: { oid: number; datname: string; size: string }[];
-}
 
 async function serverFacts(): Promise<ServerFacts> {
   const c = new pg.Client({ ...PG, database: 'postgres' });
@@ -246,18 +242,34 @@ async function serverFacts(): Promise<ServerFacts> {
  * real server's databases and sizes (so the store does the same work), at no
  * cost per connection — no backend fork, no catalog scan.
  */
-function fakeServer(facts: ServerFacts): Promise<PgResponder> {
-  const rows = facts.databases.map((d) => [d.oid, d.datname, false, true, d.size, facts.version]);
-  return startPgResponder({
-    serverVersion: facts.version,
-    handler: (sql) =>
-      /pg_database_size\(oid\)/.test(sql)
-        ? {
-            columns: [{ name: 'oid', type: 'oid' }, 'datname', { name: 'invalid', type: 'bool' }, { name: 'allowed', type: 'bool' }, { name: 'size', type: 'int8' }, 'server_version'],
-            rows,
-          }
-        : undefined,
+
+/** The proxy (and fake server) of one target, running in a child process (bench/network.child.ts). */
+interface Network {
+  host: '127.0.0.1';
+  port: number;
+  targetPort: number;
+  close(): Promise<void>;
+}
+
+async function startNetwork(spec: NetworkSpec): Promise<Network> {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'network.child.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const first = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`bench network process exited (${code}) before listening`)));
   });
+  const { proxyPort, targetPort } = JSON.parse(first) as { proxyPort: number; targetPort: number };
+  return {
+    host: '127.0.0.1',
+    port: proxyPort,
+    targetPort,
+    async close() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
@@ -290,7 +302,7 @@ interface TargetResult {
   rows: Cell[][];
 }
 
-async function measureTarget(label: string, proxy: LatencyProxy, directPort: number, concurrencies: number[], s: Settings): Promise<TargetResult> {
+async function measureTarget(label: string, proxy: Network, directPort: number, concurrencies: number[], s: Settings): Promise<TargetResult> {
   const { N, ours, runs, budgetS, subset } = s;
   console.log(`  [${label}] proxy 127.0.0.1:${proxy.port} → 127.0.0.1:${directPort}`);
   const floorBefore = await latencyFloor(proxy, 5);
@@ -393,7 +405,7 @@ async function run(): Promise<Report> {
   // The real server: ours and the default.
   const concurrencies = [...new Set([ours, defaultConcurrency])];
   let real: TargetResult;
-  const proxy = await startLatencyProxy({ targetHost: PG.host, targetPort: PG.port, delayMs });
+  const proxy = await startNetwork({ delayMs, target: { host: PG.host, port: PG.port } });
   try {
     real = await measureTarget(REAL, proxy, PG.port, concurrencies, settings);
   } finally {
@@ -402,13 +414,11 @@ async function run(): Promise<Report> {
 
   // The fake server: ours only — it measures the service, which the default's figure would not add to.
   let fake: TargetResult;
-  const responder = await fakeServer(server);
-  const fakeProxy = await startLatencyProxy({ targetHost: responder.host, targetPort: responder.port, delayMs });
+  const fakeProxy = await startNetwork({ delayMs, target: { fake: server } });
   try {
-    fake = await measureTarget(FAKE, fakeProxy, responder.port, [ours], settings);
+    fake = await measureTarget(FAKE, fakeProxy, fakeProxy.targetPort, [ours], settings);
   } finally {
     await fakeProxy.close();
-    await responder.close();
   }
 
   const oursRss = Math.max(...[...real.results.get(ours)!, ...fake.results.get(ours)!].map((r) => mb(r.peakRss)));
@@ -431,7 +441,7 @@ async function run(): Promise<Report> {
     `Two targets, each behind its own latency proxy (+${delayMs} ms each way). "${REAL}" rows: the local PostgreSQL ${server.version}, all ${N} "instances" one postmaster. ` +
       `"${FAKE}" rows: the pg-responder (test/helpers/pg-responder.ts), a PostgreSQL wire-protocol stub answering the engine's one query with the real server's ${server.databases.length} databases and sizes — ` +
       'fake server: measures the sync service\'s own overhead, not PostgreSQL. The real `pg` client talks to it over TCP; it forks nothing and scans no catalog, so a connection costs the server almost nothing. ' +
-      'The responder and the proxies run inside the bench process: their CPU is counted in that process\'s CPU and loop busy, so the fake-server figures overstate the service\'s share, never understate it.',
+      'The proxies and the responder run in a child process (bench/network.child.ts), as the network and the servers are not in the service\'s process in a deployment: the CPU and loop-busy columns are the bench process\'s (the sync service, its store and the pg client) alone; on this 2-core machine the child competes for the cores, not for the event loop.',
     `Latency floor and ideal (ideal = ${N} × floor / concurrency): ${floorNote(REAL, real)}; ${floorNote(FAKE, fake)}.`,
     `Target overhead at c=${ours} (ours / ideal) ≤ 1.30 — ${FAKE} (the sync service's own overhead): ${ratio(fakeOverhead)} — ${fakeOverhead <= 1.3 ? 'met' : 'MISSED'}; ` +
       `${REAL} (the issue's setup, end to end): ${ratio(realOverhead)} — ${realOverhead <= 1.3 ? 'met' : 'MISSED'}.`,
@@ -444,7 +454,7 @@ async function run(): Promise<Report> {
           `ours / bare engine through the proxy = ${ratio(real.oursWall / real.bareProxied.wallMs)}.`
         : `, below the ${sec(real.ideal(ours))} s latency ideal: the server is not the limit. Ours / bare engine through the proxy = ${ratio(real.oursWall / real.bareProxied.wallMs)}.`) +
       ` The same ${N} bare connections straight to the ${FAKE} take ${sec(fake.bareDirect.wallMs)} s; through its proxy ${sec(fake.bareProxied.wallMs)} s (ours / that = ${ratio(fake.oursWall / fake.bareProxied.wallMs)}).`,
-    '"loop busy" is the event-loop utilisation of this process during the run and "CPU" the CPU time it used (user + system, including the in-process latency proxy and, for the fake server, the responder): ' +
+    '"loop busy" is the event-loop utilisation of this process during the run and "CPU" the CPU time it used (user + system of the bench process: the service, its SQLite store and the pg client; not the proxies and the responder, which run in a child process): ' +
       'loop busy well above CPU / wall means the loop had work but not a core (on a small machine, the server\'s backends compete for the same cores).',
     `${baselineNote(REAL, real)}; ${baselineNote(FAKE, fake)}.`,
     `Runs in seconds — ${runsNote(REAL, real)}; ${runsNote(FAKE, fake)}.`,

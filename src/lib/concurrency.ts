@@ -11,3 +11,15 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
   return results;
 }
+
+/**
+ * Let the event loop run what is ready (socket reads, timers) before the
+ * caller's next synchronous stretch. The SQLite store's statements run on the
+ * loop itself: a sync that saves as soon as its own reply arrives makes every
+ * other instance's reply, already in, wait behind that save. Yielding first
+ * lets those replies move their connections on, so the network waits overlap
+ * the store work instead of queueing behind it.
+ */
+export function yieldToIo(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}

@@ -139,6 +139,9 @@ const FIELDS = ['name', 'kind', 'instance_id', 'db_type', 'tag', 'database_patte
 export class AlertsService {
   /** Evaluations run one at a time per process: a record event arriving mid-evaluation waits its turn. */
   private chain: Promise<unknown> = Promise.resolve();
+  /** Instances waiting for the next queued evaluation (evaluateSoon), and that evaluation. */
+  private readonly pending = new Set<number>();
+  private pendingRun?: Promise<EvaluateSummary>;
 
   constructor(private readonly d: AlertsDeps) {}
 
@@ -287,7 +290,7 @@ export class AlertsService {
     const limit = q.limit ?? 50;
     const offset = q.offset ?? 0;
     const state = q.state === undefined ? undefined : oneOf('state', q.state, ['firing', 'resolved'] as const);
-    const instanceIds = q.tag === undefined ? undefined : (await this.d.instances.list()).filter((i) => (JSON.parse(i.tags) as string[]).includes(q.tag!)).map((i) => i.id);
+    const instanceIds = q.tag === undefined ? undefined : (await this.d.instances.list({ tag: q.tag })).map((i) => i.id);
     const page = await this.d.repo.listEvents({ limit, offset, state, ruleId: q.rule_id, instanceId: q.instance_id, instanceIds });
     return { items: page.items.map(({ open_key: _o, ...e }) => e), total: page.total, limit, offset };
   }
@@ -307,7 +310,7 @@ export class AlertsService {
   attach(events: EventEmitter<SyncEvents>): void {
     events.on('record', (o) => {
       if (o.status === 'skipped') return;
-      this.evaluate({ instanceIds: [o.instance_id] }).catch((err) => this.d.logger.error({ err, instance_id: o.instance_id }, 'alert evaluation failed'));
+      this.evaluateSoon(o.instance_id).catch((err) => this.d.logger.error({ err, instance_id: o.instance_id }, 'alert evaluation failed'));
     });
     events.on('session', () => {
       this.d.delivery?.deliverDue().catch((err) => this.d.logger.error({ err }, 'alert delivery pass failed'));
@@ -317,6 +320,25 @@ export class AlertsService {
   /** Resolves when queued evaluations are done (context close waits for it: no query on a closed store). */
   async idle(): Promise<void> {
     await this.chain;
+  }
+
+  /**
+   * Evaluate this instance's rules after the evaluations already queued. Instances finishing while one
+   * evaluation runs are gathered into the next: a batch of N records costs a few evaluations, not N.
+   */
+  evaluateSoon(instanceId: number): Promise<EvaluateSummary> {
+    this.pending.add(instanceId);
+    if (!this.pendingRun) {
+      const run = this.chain.then(() => {
+        const instanceIds = [...this.pending];
+        this.pending.clear();
+        this.pendingRun = undefined;
+        return this.evaluateNow({ instanceIds });
+      });
+      this.pendingRun = run;
+      this.chain = run.catch(() => undefined);
+    }
+    return this.pendingRun;
   }
 
   /** Evaluate every active rule (for the given instances) now. */
@@ -330,7 +352,7 @@ export class AlertsService {
     const rules = await this.d.repo.listRules({ active: true });
     const sum: EvaluateSummary = { rules: rules.length, fired: 0, resolved: 0, still_firing: 0 };
     if (!rules.length) return sum;
-    const all = await this.d.instances.list({ active: true });
+    const all = await this.d.instances.list({ active: true, ids: trigger.instanceIds });
     const only = trigger.instanceIds ? new Set(trigger.instanceIds) : undefined;
     for (const rule of rules) {
       const instances = all.filter((i) => inScope(rule, i) && (!only || only.has(i.id)));

@@ -8,12 +8,12 @@
  * the records are handed to worker processes instead.
  */
 import crypto from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.js';
 import type { Collection, ConnectTarget, DbType, Engine, InstanceOptions, PrivilegeCheck } from '../engines/engine.js';
 import { localDate, type Clock } from '../lib/clock.js';
-import { mapLimit } from '../lib/concurrency.js';
+import { mapLimit, yieldToIo } from '../lib/concurrency.js';
 import { AppError, SyncError, errorMessage, scrubSecrets } from '../lib/errors.js';
 import { excludedBy } from '../lib/glob.js';
 import type { Logger } from '../lib/logger.js';
@@ -560,6 +560,8 @@ export class CapacitySyncService {
     }
     if (inst.is_active !== 1) return skip(MSG.disabled);
     const holder = newHolder();
+    // At concurrency 32 the store work of many instances comes due together: let ready replies go first.
+    await yieldToIo();
     // Taking the lock marks the record running (first attempt) in the same transaction.
     const startedAt = this.d.clock.now();
     const running = { status: 'running', attempt: record.attempt + 1, holder, started_at: startedAt.toISOString() };
@@ -594,6 +596,9 @@ export class CapacitySyncService {
     let w = this.watchers.get(sessionId);
     if (!w) {
       const ctrl = new AbortController();
+      // Every record running under the session listens to this signal (up to the concurrency, each removing its
+      // listeners when done): not a leak, so no MaxListenersExceededWarning at 11.
+      setMaxListeners(0, ctrl.signal);
       const timer = setInterval(() => {
         void this.d.sync
           .getSession(sessionId)
@@ -715,6 +720,7 @@ export class CapacitySyncService {
         // Stopped between collecting and saving: save nothing.
         const stopped = abortReason(signal);
         if (stopped) throw new Aborted(stopped);
+        await yieldToIo();
         return await this.save(record, inst, collection, startedAt, t0, attempt, log, holder);
       } catch (err) {
         if (err instanceof Aborted || abortReason(signal)) {

@@ -4,7 +4,7 @@ import { getEngine } from '../engines/registry.js';
 import type { Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
 import { bytesToMb } from '../lib/sizes.js';
-import type { InstancesRepository } from '../store/instances.repository.js';
+import type { InstanceListFilter, InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow } from '../store/schema.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';
 import type { CredentialsService } from './credentials.service.js';
@@ -205,10 +205,14 @@ export class InstancesService {
     private readonly audit: AuditService,
   ) {}
 
-  /** Instances in name order; `tag` keeps those carrying that exact tag (e.g. `env:prod`). */
-  async list(filter: { dbType?: string; active?: boolean; tag?: string } = {}): Promise<PublicInstance[]> {
-    const all = (await this.repo.list(filter)).map(toPublicInstance);
-    return filter.tag === undefined ? all : all.filter((i) => i.tags.includes(filter.tag!));
+  /** Instances in name order; `tag` keeps those carrying that exact tag (e.g. `env:prod`); `limit`/`offset` page them. */
+  async list(filter: InstanceListFilter = {}): Promise<PublicInstance[]> {
+    return (await this.repo.list(filter)).map(toPublicInstance);
+  }
+
+  /** How many instances match the filter (paging ignored). */
+  count(filter: InstanceListFilter = {}): Promise<number> {
+    return this.repo.count(filter);
   }
 
   async getRow(id: number): Promise<InstanceRow> {

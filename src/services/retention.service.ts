@@ -7,6 +7,7 @@
  */
 import { addDays, localDate } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
+import { yieldToIo } from '../lib/concurrency.js';
 import type { RetentionRepository } from '../store/retention.repository.js';
 
 export const RETENTION_MIN_DAYS = 30;
@@ -32,7 +33,6 @@ export interface PurgeResult {
   batches: number;
 }
 
-const yieldToOthers = () => new Promise<void>((r) => setImmediate(r));
 
 export class RetentionService {
   constructor(private readonly d: RetentionDeps) {}
@@ -45,7 +45,7 @@ export class RetentionService {
     // Keep today and the `days` days before it, in the zone collected_date is written in.
     const cutoff = addDays(localDate(now, this.d.timeZone), -days);
     const size = this.d.batchSize ?? RETENTION_BATCH;
-    const pause = this.d.pause ?? yieldToOthers;
+    const pause = this.d.pause ?? yieldToIo;
     let deleted = 0;
     let batches = 0;
     for (;;) {

@@ -26,14 +26,44 @@ export function likeLiteral(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+/**
+ * tags is a JSON array of strings: the tag's JSON form, quotes included, is one whole element. `replace` is
+ * case-sensitive on both stores (SQLite's LIKE is not), so `Env:prod` never matches `env:prod`.
+ */
+const hasTag = (tag: string) => sql<boolean>`replace(tags, ${JSON.stringify(tag)}, '') <> tags`;
+
+export interface InstanceListFilter {
+  dbType?: string;
+  active?: boolean;
+  /** Only instances carrying this exact tag. */
+  tag?: string;
+  ids?: number[];
+  limit?: number;
+  offset?: number;
+}
+
 export class InstancesRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async list(filter: { dbType?: string; active?: boolean } = {}): Promise<InstanceRow[]> {
-    let q = this.db.selectFrom('instances').selectAll();
+  /** Instances in name order; `ids` keeps only those; `limit`/`offset` page the result (`total` counts every match). */
+  async list(filter: InstanceListFilter = {}): Promise<InstanceRow[]> {
+    let q = this.filtered(filter).selectAll().orderBy('name');
+    if (filter.limit !== undefined) q = q.limit(filter.limit).offset(filter.offset ?? 0);
+    return q.execute();
+  }
+
+  async count(filter: InstanceListFilter = {}): Promise<number> {
+    const r = await this.filtered(filter).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  private filtered(filter: InstanceListFilter) {
+    let q = this.db.selectFrom('instances');
     if (filter.dbType) q = q.where('db_type', '=', filter.dbType);
     if (filter.active !== undefined) q = q.where('is_active', '=', filter.active ? 1 : 0);
-    return q.orderBy('name').execute();
+    if (filter.ids) q = q.where('id', 'in', filter.ids.length ? filter.ids : [-1]);
+    if (filter.tag) q = q.where(hasTag(filter.tag));
+    return q;
   }
 
   /**
@@ -50,7 +80,7 @@ export class InstancesRepository {
     if (q.status === 'sync_failed') base = base.where('last_sync_status', '=', 'failed');
     if (q.status === 'never_synced') base = base.where('last_sync_at', 'is', null);
     if (q.ids) base = base.where('id', 'in', q.ids.length ? q.ids : [-1]);
-    if (q.tag) base = base.where(sql<boolean>`tags like ${`%${likeLiteral(JSON.stringify(q.tag))}%`} escape '\\'`);
+    if (q.tag) base = base.where(hasTag(q.tag));
     if (q.search) {
       const pattern = `%${likeLiteral(q.search.toLowerCase())}%`;
       base = base.where(sql<boolean>`(lower(name) like ${pattern} escape '\\' or lower(host) like ${pattern} escape '\\' or lower(coalesce(description, '')) like ${pattern} escape '\\')`);

@@ -68,7 +68,7 @@ export class UsersRepository {
     return this.db
       .selectFrom('api_tokens as t')
       .innerJoin('users as u', 'u.id', 't.user_id')
-      .select(['t.id as token_id', 'u.id', 'u.username', 'u.role', 'u.locale'])
+      .select(['t.id as token_id', 't.last_used_at', 'u.id', 'u.username', 'u.role', 'u.locale'])
       .where('t.token_hash', '=', hash)
       .where('t.revoked_at', 'is', null)
       .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', now)]))

@@ -1,0 +1,59 @@
+/**
+ * The estate-sync bench's network, in a process of its own: a latency proxy in
+ * front of a target — the real PostgreSQL, or the fake server (pg-responder)
+ * started here too. Between the service and its databases there is a network
+ * and other machines' CPU, not the service's event loop: run in the bench
+ * process, the proxy's timers and the responder's protocol work would be
+ * charged to the sync service and compete with it for the same thread.
+ *
+ * argv[2]: JSON `{ delayMs, target: { host, port } | { fake: ServerFacts } }`.
+ * Prints one JSON line `{ proxyPort, targetPort }` when listening; stops on
+ * SIGTERM or when its parent goes away (stdin closes).
+ */
+import { startLatencyProxy } from '../test/helpers/latency-proxy.js';
+import { startPgResponder } from '../test/helpers/pg-responder.js';
+
+export interface ServerFacts {
+  version: string;
+  maxConnections: number;
+  /** What the engine's one query returns on the real server: the fake server replays it. */
+  databases: { oid: number; datname: string; size: string }[];
+}
+
+export interface NetworkSpec {
+  delayMs: number;
+  target: { host: string; port: number } | { fake: ServerFacts };
+}
+
+/** The pg-responder answering the engine's one query with the real server's databases. */
+function fakeServer(facts: ServerFacts) {
+  const rows = facts.databases.map((d) => [d.oid, d.datname, false, true, d.size, facts.version]);
+  return startPgResponder({
+    serverVersion: facts.version,
+    handler: (sql) =>
+      /pg_database_size\(oid\)/.test(sql)
+        ? {
+            columns: [{ name: 'oid', type: 'oid' }, 'datname', { name: 'invalid', type: 'bool' }, { name: 'allowed', type: 'bool' }, { name: 'size', type: 'int8' }, 'server_version'],
+            rows,
+          }
+        : undefined,
+  });
+}
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(process.argv[2] ?? '') as NetworkSpec;
+  const responder = 'fake' in spec.target ? await fakeServer(spec.target.fake) : undefined;
+  const target = responder ? { host: responder.host, port: responder.port } : (spec.target as { host: string; port: number });
+  const proxy = await startLatencyProxy({ targetHost: target.host, targetPort: target.port, delayMs: spec.delayMs });
+  const stop = async () => {
+    await proxy.close();
+    await responder?.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.stdin.on('close', () => void stop());
+  process.stdin.resume();
+  process.stdout.write(`${JSON.stringify({ proxyPort: proxy.port, targetPort: target.port })}\n`);
+}
+
+void main();
