@@ -26,7 +26,7 @@ import { RecoveryService } from './services/recovery.service.js';
 import { SettingsService } from './services/settings.service.js';
 import { SchedulerRepository } from './store/scheduler.repository.js';
 import { SettingsRepository } from './store/settings.repository.js';
-import { PgBossQueue } from './scheduler/pgboss.queue.js';
+import type { PgBossQueue } from './scheduler/pgboss.queue.js';
 import { ExportRepository } from './store/export.repository.js';
 import { MetricsRepository } from './store/metrics.repository.js';
 import { RetentionRepository } from './store/retention.repository.js';
@@ -134,6 +134,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   let queue: PgBossQueue | undefined;
   if (config.queue === 'pg-boss') {
     if (store.dialect !== 'postgres' || !config.databaseUrl) throw new ConfigError('WHALEFALL_QUEUE=pg-boss needs a PostgreSQL store (DATABASE_URL=postgres://…)');
+    // Loaded only in scale-out mode: one process with the local queue never pays for pg-boss.
+    const { PgBossQueue } = await import('./scheduler/pgboss.queue.js');
     queue = new PgBossQueue(config.databaseUrl, logger, { maintenanceSeconds: config.queueMaintenanceSeconds });
   }
   const capacitySync = new CapacitySyncService({

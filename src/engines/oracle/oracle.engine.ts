@@ -78,7 +78,9 @@ export interface OracleDriver {
 }
 
 const require = createRequire(import.meta.url);
-const oracledb = require('oracledb') as OracleDriver;
+let loaded: OracleDriver | undefined;
+/** node-oracledb, loaded on first use: an estate without Oracle never pays for it. */
+const oracledb = new Proxy({} as OracleDriver, { get: (_t, key) => Reflect.get((loaded ??= require('oracledb') as OracleDriver), key) });
 
 /**
  * Every NUMBER column arrives as the driver's exact decimal string. By

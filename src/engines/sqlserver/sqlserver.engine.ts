@@ -11,7 +11,8 @@
  * rounded past 2^53. So pages are summed as BIGINT in SQL, multiplied by 8192
  * in BigInt here, and anything not exact is refused, never rounded.
  */
-import sql from 'mssql';
+import { createRequire } from 'node:module';
+import type * as Mssql from 'mssql';
 import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { CollectedDatabase, CollectedTableDatabase, Collection, ConnectTarget, Engine, EngineSession, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
@@ -95,7 +96,12 @@ function rootCause(err: unknown): unknown {
 const classifyError = (err: unknown, target: ConnectTarget): SyncError => classify(rootCause(err), target, sqlserverVerdict);
 
 /** An error the server sent for one request (or tedious's cancelled request) leaves the connection usable. */
-const isRequestError = (err: unknown): boolean => err instanceof sql.RequestError;
+const require = createRequire(import.meta.url);
+let mssql: typeof Mssql | undefined;
+/** The driver, loaded on first use: an estate without SQL Server never pays for mssql/tedious (~25 MB resident). */
+const sql = new Proxy({} as typeof Mssql, { get: (_t, key) => Reflect.get((mssql ??= require('mssql') as typeof Mssql), key) });
+
+const isRequestError = (err: unknown): boolean => mssql !== undefined && err instanceof sql.RequestError;
 
 /** `[name]` with `]` doubled, as QUOTENAME() does: database names may hold any character. */
 
@@ -153,7 +159,7 @@ const grantViewDefinition = (login: string) => `GRANT VIEW ANY DEFINITION TO ${q
 const NO_FILES = (login: string) =>
   `sys.master_files 中看不到该库的文件，容量未知 (files not visible: ${grantViewDefinition(login)})`;
 
-type TediousConnection = sql.Connection;
+type TediousConnection = Mssql.Connection;
 
 /**
  * Every tedious connection the pool opens. mssql logs in once to probe the
@@ -244,7 +250,7 @@ class SqlServerSession implements EngineSession {
   private login = '';
 
   constructor(
-    private readonly pool: sql.ConnectionPool,
+    private readonly pool: Mssql.ConnectionPool,
     private readonly connections: Connections,
     private readonly target: ConnectTarget,
     private readonly toSyncError: (err: unknown) => SyncError,
@@ -432,7 +438,7 @@ class SqlServerSession implements EngineSession {
   }
 }
 
-function poolConfig(target: ConnectTarget, connections: Connections, encrypt: boolean): sql.config {
+function poolConfig(target: ConnectTarget, connections: Connections, encrypt: boolean): Mssql.config {
   const instanceName = optionString(target.options.instance_name);
   const domain = optionString(target.options.domain);
   return {
