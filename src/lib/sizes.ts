@@ -9,11 +9,15 @@ export function bytesToMb(bytes: number | null): number | null {
   return Math.round((bytes / MIB) * 100) / 100;
 }
 
+const SHORT_INT = /^\d+$/;
+
 /** Parse a driver's byte count (number, bigint or decimal string) exactly, or fail loudly. */
 export function toBytes(value: unknown, what: string): number | null {
   if (value === null || value === undefined) return null;
   let n: number;
   if (typeof value === 'number') n = value;
+  // Up to 15 digits is always a safe integer: no BigInt needed (40,000 tablespace sizes are parsed per collection).
+  else if (typeof value === 'string' && value.length <= 15 && SHORT_INT.test(value)) n = Number(value);
   else if (typeof value === 'bigint') {
     if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < 0n) throw new RangeError(`${what} out of range: ${value}`);
     n = Number(value);

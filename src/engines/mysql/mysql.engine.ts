@@ -90,6 +90,7 @@ const SUMS = `
  * letters…) are left as they are; `decodable` says whether all were decoded.
  */
 export function decodeFilename(name: string): { name: string; decodable: boolean } {
+  if (!name.includes('@')) return { name, decodable: true }; // the common case: nothing encoded
   let decodable = true;
   const out = name.replace(/@([0-9a-f]{4})|@(.{0,3})/g, (m, hex: string | undefined) => {
     if (hex) return String.fromCharCode(parseInt(hex, 16));
@@ -206,14 +207,24 @@ class MysqlSession implements EngineSession {
     const warnings: string[] = [];
     const covered = new Set<string>();
     let undecodable = 0;
+    // Tens of thousands of rows, a few thousand schemas: each raw schema prefix is decoded and looked up once.
+    const bySchemaPrefix = new Map<string, { db: CollectedDatabase | undefined; decodable: boolean }>();
     for (const sp of spaces) {
-      const parts = splitTablespace(sp.NAME);
-      if (!parts) continue;
-      if (!parts.decodable) undecodable++;
-      const db = byName.get(parts.schema);
+      const slash = sp.NAME.indexOf('/');
+      if (slash < 0) continue; // innodb_system, undo, temporary, general tablespaces
+      const prefix = sp.NAME.slice(0, slash);
+      let schema = bySchemaPrefix.get(prefix);
+      if (!schema) {
+        const decoded = decodeFilename(prefix);
+        schema = { db: byName.get(decoded.name), decodable: decoded.decodable };
+        bySchemaPrefix.set(prefix, schema);
+      }
+      const parts = fillGaps || sp.NAME.includes('@', slash) ? splitTablespace(sp.NAME)! : undefined;
+      if (!schema.decodable || (parts && !parts.decodable)) undecodable++;
+      const db = schema.db;
       if (!db) continue; // a schema dropped between the two queries, or one the user cannot see
       db.size_bytes = (db.size_bytes ?? 0) + (bytes(sp.FILE_SIZE, `${sp.NAME} FILE_SIZE`) ?? 0);
-      covered.add(`${parts.schema}\u0000${parts.table}`);
+      if (fillGaps) covered.add(`${parts!.schema}\u0000${parts!.table}`);
     }
     if (undecodable) warnings.push(`${undecodable} 个表空间名称无法解码 (tablespace names not decodable)`);
     if (fillGaps) {
