@@ -355,7 +355,7 @@ export class AlertsService {
     const all = await this.d.instances.list({ active: true, ids: trigger.instanceIds });
     const only = trigger.instanceIds ? new Set(trigger.instanceIds) : undefined;
     for (const rule of rules) {
-      const instances = all.filter((i) => inScope(rule, i) && (!only || only.has(i.id)));
+      const instances = all.filter((i) => inScope(rule, i)); // `all` is already only the triggering instances
       let conditions: FiringCondition[];
       try {
         conditions = await this.conditions(rule, instances);

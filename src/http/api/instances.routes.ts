@@ -46,7 +46,7 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
       config: { access: 'viewer' },
       schema: {
         ...base,
-        summary: 'List instances in name order (filter by db_type, is_active, tag). With limit, one page of them and the X-Total-Count header; without, all of them (for thousands, page: each costs ~15 µs)',
+        summary: 'List instances in name order (filter by db_type, is_active, tag). With limit, one page of them and the X-Total-Count header; without, all of them (for thousands, page: each instance costs ~25 µs to read and serialise)',
         querystring: Type.Object(
           {
             db_type: Type.Optional(DbType),
