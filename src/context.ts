@@ -38,6 +38,8 @@ import { RunwayRepository } from './store/runway.repository.js';
 import { AggregationService } from './services/aggregation.service.js';
 import { StatisticsService } from './services/statistics.service.js';
 import { RunwayService } from './services/runway.service.js';
+import { ImportWhalefallService } from './services/import-whalefall.service.js';
+import { ImportWhalefallRepository } from './store/import-whalefall.repository.js';
 import { AlertsRepository } from './store/alerts.repository.js';
 import { AlertsService } from './services/alerts.service.js';
 import { AlertDeliveryService } from './services/alert-delivery.service.js';
@@ -84,6 +86,7 @@ export interface Context {
   retention: RetentionService;
   statistics: StatisticsService;
   runway: RunwayService;
+  importWhalefall: ImportWhalefallService;
   aggregation: AggregationService;
   alerts: AlertsService;
   alertDelivery: AlertDeliveryService;
@@ -176,6 +179,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const aggregation = new AggregationService(statisticsRepo, clock, config.timeZone, logger);
   const statistics = new StatisticsService(statisticsRepo, repos.instances, clock, config.timeZone);
   const runway = new RunwayService({ repo: new RunwayRepository(db), clock, timeZone: config.timeZone });
+  const importWhalefall = new ImportWhalefallService({ repo: new ImportWhalefallRepository(db), clock, audit, onHistoryChanged: () => runway.invalidate() });
   const alertDelivery = new AlertDeliveryService(repos.alerts, clock, logger);
   const alerts = new AlertsService({ repo: repos.alerts, instances: repos.instances, clock, logger, audit, delivery: alertDelivery });
   alerts.attach(capacitySync.events);
@@ -240,6 +244,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     retention,
     statistics,
     runway,
+    importWhalefall,
     aggregation,
     alerts,
     alertDelivery,

@@ -100,6 +100,7 @@ export const MESSAGES = {
   'instances.clear_filters': { 'zh-CN': '清除筛选', en: 'Clear filters' },
   'instances.never_synced': { 'zh-CN': '从未同步', en: 'Never synced' },
   'instances.sync_now_hint': { 'zh-CN': '点击“同步容量”采集', en: 'press "Sync capacity"' },
+  'instances.needs_credential': { 'zh-CN': '需要设置凭据', en: 'Needs a credential' },
   'sync_status.completed': { 'zh-CN': '成功', en: 'Succeeded' },
   'sync_status.failed': { 'zh-CN': '失败', en: 'Failed' },
   'sync_status.running': { 'zh-CN': '进行中', en: 'Running' },
