@@ -122,7 +122,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const keys = loadKeyRing(config.dataDir, config.secretKey);
   const db = store.db;
   const repos = {
-    instances: new InstancesRepository(db),
+    instances: new InstancesRepository(db, store.dialect),
     capacity: new CapacityRepository(db, store.dialect),
     sync: new SyncRepository(db),
     users: new UsersRepository(db),

@@ -13,7 +13,7 @@ import { addDays, type Clock } from '../lib/clock.js';
 import { runway } from '../lib/runway.js';
 import { RUNWAY_WINDOW_DAYS } from './runway.service.js';
 import { AppError } from '../lib/errors.js';
-import { globToRegExp } from '../lib/glob.js';
+import { compileGlob } from '../lib/glob.js';
 import { mailtoRecipient } from './email.service.js';
 import type { Logger } from '../lib/logger.js';
 import { formatBytes } from '../lib/sizes.js';
@@ -400,7 +400,7 @@ export class AlertsService {
   /** The conditions of one rule that hold now on the given instances. */
   private async conditions(rule: AlertRuleRow, instances: InstanceRow[]): Promise<FiringCondition[]> {
     const out: FiringCondition[] = [];
-    const re = rule.database_pattern ? globToRegExp(rule.database_pattern) : undefined;
+    const re = rule.database_pattern ? compileGlob(rule.database_pattern) : undefined;
     const cond = (inst: InstanceRow, database: string | null, value: number | null, message: string) =>
       out.push({ dedup_key: `${rule.id}:${inst.id}:${database ?? ''}`, instance_id: inst.id, instance_name: inst.name, database_name: database, value, message });
     const where = (inst: InstanceRow, db: string | null) => (db ? `实例 ${inst.name} 数据库 ${db}` : `实例 ${inst.name}`);
@@ -417,7 +417,7 @@ export class AlertsService {
         } else {
           for (const inst of instances) {
             for (const d of await this.d.repo.latestDatabaseSizes(inst.id)) {
-              if (!re.test(d.database_name) || d.size_bytes === null || d.size_bytes <= threshold) continue;
+              if (!re(d.database_name) || d.size_bytes === null || d.size_bytes <= threshold) continue;
               cond(inst, d.database_name, d.size_bytes, `${where(inst, d.database_name)} 容量 ${formatBytes(d.size_bytes)} 超过阈值 ${formatBytes(threshold)} (size above threshold)`);
             }
           }
@@ -445,7 +445,7 @@ export class AlertsService {
             const base = await this.d.repo.instanceTotalOnOrBefore(inst.id, addDays(latest.collected_date, -days));
             if (base) check(inst, null, latest.total_size_bytes, base.total_size_bytes);
           } else {
-            const latest = (await this.d.repo.latestDatabaseSizes(inst.id)).filter((d) => re.test(d.database_name) && d.size_bytes !== null);
+            const latest = (await this.d.repo.latestDatabaseSizes(inst.id)).filter((d) => re(d.database_name) && d.size_bytes !== null);
             if (!latest.length) continue;
             const baseDay = addDays(latest[0]!.collected_date, -days);
             const bases = new Map((await this.d.repo.databaseSizesOnOrBefore(inst.id, baseDay)).map((b) => [b.database_name, b.size_bytes]));
@@ -478,7 +478,7 @@ export class AlertsService {
             const limits = new Map((await this.d.repo.latestDatabaseSizes(inst.id)).map((d) => [d.database_name, d.max_bytes]));
             const byDb = new Map<string, { collected_date: string; size: number }[]>();
             for (const r of await this.d.repo.databaseSeries(inst.id, from)) {
-              if (!re.test(r.database_name) || r.size_bytes === null || !limits.has(r.database_name)) continue;
+              if (!re(r.database_name) || r.size_bytes === null || !limits.has(r.database_name)) continue;
               const s = byDb.get(r.database_name) ?? [];
               s.push({ collected_date: r.collected_date, size: r.size_bytes });
               byDb.set(r.database_name, s);
@@ -492,7 +492,7 @@ export class AlertsService {
         for (const inst of instances) {
           for (const d of await this.d.repo.deletedDatabases(inst.id)) {
             // Deletions from before the rule existed are history, not news.
-            if (re && !re.test(d.database_name)) continue;
+            if (re && !re(d.database_name)) continue;
             if (!d.deleted_at || d.deleted_at < rule.created_at) continue;
             cond(inst, d.database_name, null, `${where(inst, d.database_name)} 已消失（最近一次同步未采集到，${d.deleted_at}）(database disappeared)`);
           }
