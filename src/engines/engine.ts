@@ -81,6 +81,8 @@ export interface CollectedDatabase {
   max_bytes?: number | null;
   method: string;
   error?: string;
+  /** A remark on a measured database that is not an error (e.g. it does not accept connections). */
+  note?: string;
 }
 
 export interface Collection {
