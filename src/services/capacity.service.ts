@@ -65,6 +65,7 @@ export class CapacityService {
       max_bytes: r.max_bytes ?? null,
       method: r.method ?? null,
       error: r.error ?? null,
+      note: r.note ?? null,
       collected_at: r.collected_at ?? null,
     }));
     return {
