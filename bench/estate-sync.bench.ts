@@ -35,7 +35,7 @@ import { mapLimit } from '../src/lib/concurrency.js';
 import { createLogger } from '../src/lib/logger.js';
 import type { Actor } from '../src/services/audit.service.js';
 import type { NetworkSpec, ServerFacts } from './network.child.js';
-import type { Cell, Report, Scenario } from './run.js';
+import type { Cell, Report, Scenario } from './common.js';
 
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres' };
 const actor: Actor = { userId: null, username: 'bench' };

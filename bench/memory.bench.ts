@@ -25,7 +25,7 @@ import { closedPort } from '../test/helpers/targets.js';
 import { startLatencyProxy } from '../test/helpers/latency-proxy.js';
 import { startPgResponder } from '../test/helpers/pg-responder.js';
 import { envInt, int, onInterrupt, sec } from './common.js';
-import type { Cell, Report, Scenario } from './run.js';
+import type { Cell, Report, Scenario } from './common.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const actor = { userId: null, username: 'bench' };
