@@ -36,7 +36,7 @@ export const instancePages = (ctx: Context): FastifyPluginAsyncTypebox => async 
     const [dbs, series, forecast] = await Promise.all([
       ctx.capacity.databases(id),
       ctx.statistics.instanceSeries(id, { period: 'daily', from: addDays(localDate(ctx.clock.now(), tz), -31) }),
-      ctx.statistics.instanceForecast(id),
+      ctx.runway.forInstance(id),
     ]);
     const growth = (days: number) => growthOver(series.points, series.to, days);
     return renderPage(req, reply, tz, 'instance', {
