@@ -33,7 +33,7 @@ import {
 } from './sqlserver.aggregate.js';
 import { exactCount, PAGE_BYTES } from './sqlserver.common.js';
 import { CANCEL_TIMEOUT_MS, Connections, isOwnFailure, poolConfig, SLACK_MS, sql } from './sqlserver.connection.js';
-import { majorVersion, serverChecks, usedSpaceChecks, type DoctorRow } from './sqlserver.doctor.js';
+import { majorVersion, serverChecks, stateCheck, usedSpaceChecks, type DoctorRow } from './sqlserver.doctor.js';
 import { classifyError } from './sqlserver.errors.js';
 import {
   AZURE_SQL_DATABASE,
@@ -211,10 +211,13 @@ class SqlServerSession implements EngineSession {
     return classified(async () => {
       const [p] = await this.rows<DoctorRow>(doctorQuery(this.major));
       if (!p) throw new SyncError('data', '权限检查查询没有返回结果 (privilege query returned no row)');
+      const usedSpace = this.target.options.used_space === true;
       const checks = serverChecks(p, this.login);
-      if (this.target.options.used_space === true) {
+      const state = stateCheck(p, this.major, this.login, usedSpace);
+      if (state) checks.push(state);
+      if (usedSpace) {
         const denied = (await this.rows<{ name: string }>(NO_ACCESS)).map((r) => r.name);
-        checks.push(...usedSpaceChecks(p, this.major, this.login, denied));
+        checks.push(...usedSpaceChecks(this.major, this.login, denied));
       }
       return checks;
     }, this.toSyncError);
