@@ -285,12 +285,7 @@ async function measureSize(kind: StoreKind, net: Network, n: number, concurrenci
       const store = await newStore(kind);
       try {
         const token = await prepareEstate(store, net, n);
-        const served = await startServe({
-          ...store.env,
-          WHALEFALL_SYNC_CONCURRENCY: String(c),
-          LOG_LEVEL: 'info',
-          ...(prof ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${path.resolve(prof)}`.trim() } : {}),
-        });
+        const served = await startServe({ ...store.env, WHALEFALL_SYNC_CONCURRENCY: String(c), LOG_LEVEL: 'info' }, prof ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(prof)}`] : []);
         try {
           const m = await peakDuring(served.pid, () => apiSync(served.base, token));
           const api = { ...m.value, peakRss: m.peak };

@@ -69,12 +69,15 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-/** Starts `node bin/whalefall.mjs serve` with `env` added (HOST and PORT are chosen here); its stdout (the log) is discarded. */
-export async function startServe(env: Record<string, string>): Promise<Served> {
+/**
+ * Starts `node [nodeArgs] bin/whalefall.mjs serve` with `env` added (HOST and PORT are chosen here); its stdout (the
+ * log) is discarded. `nodeArgs`: e.g. `--cpu-prof` (not allowed in NODE_OPTIONS).
+ */
+export async function startServe(env: Record<string, string>, nodeArgs: string[] = []): Promise<Served> {
   const port = await closedPort();
   const base = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/whalefall.mjs'), 'serve'], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin/whalefall.mjs'), 'serve'], {
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

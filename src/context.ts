@@ -172,6 +172,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const retention = new RetentionService({
     repo: new RetentionRepository(db),
     retentionDays: async () => (await settings.effective()).retention_days,
+    syncPointsDays: async () => (await settings.effective()).sync_points_days,
     timeZone: config.timeZone,
     logger,
   });
@@ -213,7 +214,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       const msg = await aggregation.runDaily(scheduledFor);
       await alerts.evaluate();
       const p = await retention.purge(clock.now());
-      const out = p.retention_days === null ? msg : `${msg}; retention ${p.retention_days} d: ${p.deleted} raw rows before ${p.cutoff} purged`;
+      const daily = p.retention_days === null ? '' : `; retention ${p.retention_days} d: ${p.deleted} raw rows before ${p.cutoff} purged`;
+      const out = `${msg}${daily}; ${p.points_deleted} sync points older than ${p.points_days} d purged`;
       // Table-level sizes of the rule's databases (WHALEFALL_TABLES_DAILY); a failure never fails the day's job.
       if (!config.tablesDaily) return out;
       const t = await tables.runDaily(SCHEDULER_ACTOR).catch((err: unknown) => `tables failed: ${String(err)}`);

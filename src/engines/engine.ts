@@ -88,6 +88,8 @@ export interface CollectedDatabase {
   replica_role?: ReplicaRole | null;
   method: string;
   error?: string;
+  /** A remark on a measured database that is not an error (e.g. it does not accept connections). */
+  note?: string;
 }
 
 export interface Collection {

@@ -31,6 +31,8 @@ export const MESSAGES = {
 
   // common
   'common.loading': { 'zh-CN': '加载中…', en: 'Loading…' },
+  'common.no_baseline': { 'zh-CN': '暂无基线', en: 'no baseline yet' },
+  'common.since_last_sync': { 'zh-CN': '上次同步以来', en: 'since last sync' },
   'common.save': { 'zh-CN': '保存', en: 'Save' },
   'common.cancel': { 'zh-CN': '取消', en: 'Cancel' },
   'common.close': { 'zh-CN': '关闭', en: 'Close' },
@@ -272,6 +274,7 @@ export const MESSAGES = {
   'settings.sync_retries': { 'zh-CN': '重试次数', en: 'Retries' },
   'settings.retry_base_delay_ms': { 'zh-CN': '重试间隔 (ms)', en: 'Retry delay (ms)' },
   'settings.retention_days': { 'zh-CN': '明细保留天数', en: 'Keep daily rows (days)' },
+  'settings.sync_points_days': { 'zh-CN': '每次同步记录保留天数', en: 'Keep per-sync points (days)' },
   'settings.catch_up': { 'zh-CN': '启动时补跑错过的定时任务', en: 'Catch up missed runs at start' },
   'settings.defaults_hint': { 'zh-CN': '未修改的项使用环境变量中的默认值。', en: 'Unchanged items use the defaults from the environment.' },
   'settings.next_runs': { 'zh-CN': '下次运行', en: 'Next runs' },
