@@ -23,6 +23,7 @@ import {
   aggregateDatabases,
   grantViewDefinition,
   isSystemDatabase,
+  isUnreadableSecondary,
   METHOD_USED,
   noSideFacts,
   type ContainerRow,
@@ -128,8 +129,7 @@ class SqlServerSession implements EngineSession {
     }
     const withContainers = new Map(rows.filter((r) => r.type === 2 && r.state_desc === 'ONLINE').map((r) => [r.database_id, r.name]));
     for (const [id, name] of withContainers) {
-      const role = facts.roles instanceof Map ? facts.roles.get(id) : undefined;
-      if (role?.role_desc === 'SECONDARY' && (role.secondary_allow ?? 'NO') === 'NO') {
+      if (facts.roles instanceof Map && isUnreadableSecondary(facts.roles.get(id))) {
         facts.containers.set(id, { error: '可用性组次要副本不可读 (secondary not readable)' });
         continue;
       }
