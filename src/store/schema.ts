@@ -105,6 +105,10 @@ export interface DatabaseSizeStatsTable {
   free_bytes: number | null;
   used_bytes: number | null;
   max_bytes: number | null;
+  /** A SQL Server database snapshot (bytes on disk); left out of the instance total. Defaults to 0. */
+  is_snapshot: ColumnType<Flag, Flag | undefined, Flag>;
+  /** Availability-group role of this copy (PRIMARY, SECONDARY, RESOLVING, UNKNOWN); NULL outside a group. SECONDARY is left out of the instance total. */
+  replica_role: ColumnType<string | null, string | null | undefined, string | null>;
   method: string;
   error: string | null;
   /** 0012_measurement: a remark that is not an error (e.g. "does not accept connections"). */
