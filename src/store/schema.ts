@@ -249,6 +249,7 @@ export interface Database {
   aggregations: AggregationsTable;
   table_names: TableNamesTable;
   table_size_stats: TableSizeStatsTable;
+  instance_composition: InstanceCompositionTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -295,4 +296,17 @@ export interface TableSizeStatsTable {
   table_count: number | null;
   method: number;
   is_deleted: Flag;
+}
+
+/** Where an instance's bytes went, one row per (instance, day) (0014). */
+export interface InstanceCompositionTable {
+  id: Id;
+  instance_id: number;
+  collected_date: string;
+  parts: string; // JSON CompositionPart[]
+  ceiling_bytes: number | null;
+  ceiling_source: string | null;
+  disk_used_bytes: number | null;
+  method: string;
+  collected_at: Ts;
 }
