@@ -93,6 +93,25 @@ interface RunParams {
   credentials: Map<number, Promise<{ username: string; password: string } | undefined>>;
 }
 
+/** A connect target from an instance's columns and a credential (stored or typed in the form). */
+function connectTarget(
+  inst: Pick<InstanceRow, 'host' | 'port' | 'database_name' | 'options'>,
+  cred: { username: string; password: string },
+  p: Pick<RunParams, 'connectTimeoutMs' | 'syncTimeoutMs'>,
+): ConnectTarget {
+  const options = JSON.parse(inst.options) as InstanceOptions;
+  return {
+    host: inst.host,
+    port: inst.port,
+    database: inst.database_name,
+    username: cred.username,
+    password: cred.password,
+    options,
+    connectTimeoutMs: options.connect_timeout_ms ?? p.connectTimeoutMs,
+    queryTimeoutMs: options.query_timeout_ms ?? p.syncTimeoutMs,
+  };
+}
+
 export const MSG = {
   disabled: '实例已禁用，无法同步容量信息',
   noCredential: '实例缺少连接凭据，无法同步容量信息',
@@ -229,17 +248,7 @@ export class CapacitySyncService {
     if (inst.credential_id === null) throw new AppError('validation', MSG.noCredential);
     const cred = await this.credential(inst.credential_id, p);
     if (!cred) throw new AppError('validation', MSG.noCredential);
-    const options = JSON.parse(inst.options) as InstanceOptions;
-    return {
-      host: inst.host,
-      port: inst.port,
-      database: inst.database_name,
-      username: cred.username,
-      password: cred.password,
-      options,
-      connectTimeoutMs: options.connect_timeout_ms ?? p.connectTimeoutMs,
-      queryTimeoutMs: options.query_timeout_ms ?? p.syncTimeoutMs,
-    };
+    return connectTarget(inst, cred, p);
   }
 
   /**
@@ -281,23 +290,39 @@ export class CapacitySyncService {
     return excluded.length ? { ...c, databases: kept, excluded, warnings: [...c.warnings, `${excluded.length} 个数据库被排除规则排除 (excluded by rules)`] } : c;
   }
 
-  /** Connect and report the server version, without saving anything. */
-  async testConnection(instanceId: number): Promise<{ server_version: string; latency_ms: number }> {
-    const inst = await this.instanceRow(instanceId);
-    const target = await this.target(inst, await this.params(false));
+  /**
+   * Connect with `target` and run `fn` on the session (bounded by the
+   * connect timeout plus the query timeout); a failure is the seed's
+   * "无法连接到实例" message with the classified cause, secrets scrubbed.
+   */
+  private async probe<T>(inst: Pick<InstanceRow, 'name' | 'db_type'>, target: ConnectTarget, fn: (session: Awaited<ReturnType<Engine['connect']>>, started: number) => Promise<T>): Promise<T> {
     const engine = this.d.engineFor(inst.db_type as DbType);
     const started = performance.now();
     let session: Awaited<ReturnType<Engine['connect']>> | undefined;
     try {
       session = await engine.connect(target);
-      const version = await withTimeout(session.serverVersion(), target.connectTimeoutMs, '查询版本');
-      return { server_version: version, latency_ms: Math.round(performance.now() - started) };
+      return await fn(session, started);
     } catch (err) {
       const e = err instanceof SyncError ? err : engine.classifyError(err, target);
       throw new AppError('sync_failed', MSG.unreachable(inst.name, inst.db_type, scrubSecrets(e.message, [target.password])), e.code);
     } finally {
       await session?.close().catch(() => {});
     }
+  }
+
+  private version(session: Awaited<ReturnType<Engine['connect']>>, target: ConnectTarget, started: number) {
+    return withTimeout(session.serverVersion(), target.connectTimeoutMs, '查询版本').then((v) => ({ server_version: v, latency_ms: Math.round(performance.now() - started) }));
+  }
+
+  private grants(session: Awaited<ReturnType<Engine['connect']>>, target: ConnectTarget) {
+    return withTimeout(session.doctor(), target.queryTimeoutMs + target.connectTimeoutMs, '权限检查').then((checks) => ({ ok: checks.every((c) => c.ok), checks }));
+  }
+
+  /** Connect and report the server version, without saving anything. */
+  async testConnection(instanceId: number): Promise<{ server_version: string; latency_ms: number }> {
+    const inst = await this.instanceRow(instanceId);
+    const target = await this.target(inst, await this.params(false));
+    return this.probe(inst, target, (session, started) => this.version(session, target, started));
   }
 
   /**
@@ -308,19 +333,26 @@ export class CapacitySyncService {
   async doctor(instanceId: number): Promise<{ instance_id: number; instance_name: string; db_type: string; server_version: string; ok: boolean; checks: PrivilegeCheck[] }> {
     const inst = await this.instanceRow(instanceId);
     const target = await this.target(inst, await this.params(false));
-    const engine = this.d.engineFor(inst.db_type as DbType);
-    let session: Awaited<ReturnType<Engine['connect']>> | undefined;
-    try {
-      session = await engine.connect(target);
-      const server_version = await withTimeout(session.serverVersion(), target.connectTimeoutMs, '查询版本');
-      const checks = await withTimeout(session.doctor(), target.queryTimeoutMs + target.connectTimeoutMs, '权限检查');
-      return { instance_id: inst.id, instance_name: inst.name, db_type: inst.db_type, server_version, ok: checks.every((c) => c.ok), checks };
-    } catch (err) {
-      const e = err instanceof SyncError ? err : engine.classifyError(err, target);
-      throw new AppError('sync_failed', MSG.unreachable(inst.name, inst.db_type, scrubSecrets(e.message, [target.password])), e.code);
-    } finally {
-      await session?.close().catch(() => {});
-    }
+    return this.probe(inst, target, async (session, started) => {
+      const { server_version } = await this.version(session, target, started);
+      return { instance_id: inst.id, instance_name: inst.name, db_type: inst.db_type, server_version, ...(await this.grants(session, target)) };
+    });
+  }
+
+  /**
+   * 测试连接 with settings not saved yet (the add/edit form, issue #20):
+   * connect, the server version and the grant check in one session. The
+   * credential is a stored one (`def.credential_id`) or `inline`, a user
+   * name and password typed in the form: used for this connection only,
+   * never stored, logged or returned. Nothing is written.
+   */
+  async testUnsaved(
+    def: Pick<InstanceRow, 'name' | 'db_type' | 'host' | 'port' | 'database_name' | 'credential_id' | 'options'>,
+    inline: { username: string; password: string } | null,
+  ): Promise<{ server_version: string; latency_ms: number; doctor: { ok: boolean; checks: PrivilegeCheck[] } }> {
+    const p = await this.params(false);
+    const target = inline ? connectTarget(def, inline, p) : await this.target({ ...def } as InstanceRow, p);
+    return this.probe(def, target, async (session, started) => ({ ...(await this.version(session, target, started)), doctor: await this.grants(session, target) }));
   }
 
   private async instanceRow(id: number): Promise<InstanceRow> {

@@ -133,7 +133,7 @@ export const MESSAGES = {
   'form.capacity_limit_hint': { 'zh-CN': '磁盘或配额大小，用于预测“还有几天用满”；可留空', en: 'disk size or quota, for "days until full"; optional' },
   'form.is_active': { 'zh-CN': '启用', en: 'Active' },
   'form.test_connection': { 'zh-CN': '测试连接', en: 'Test connection' },
-  'form.test_saves_first': { 'zh-CN': '新实例会先保存再测试', en: 'A new instance is saved before the test' },
+  'form.test_saves_nothing': { 'zh-CN': '测试连接不会保存任何内容，点击“保存”才写入', en: 'Testing saves nothing: the instance is stored only when you click Save' },
   'form.saved': { 'zh-CN': '实例 {name} 已保存', en: 'Instance {name} saved' },
   'form.credential_created': { 'zh-CN': '凭据 {name} 已创建', en: 'Credential {name} created' },
   'form.doctor_title': { 'zh-CN': '权限检查', en: 'Grant check' },
