@@ -52,7 +52,7 @@ const UPSERT_CHUNK = 10_000;
 
 /** The per-database values of one upsert row, in the order both row-set readers below expect. */
 const rowValues = (d: CollectedDatabase) =>
-  [d.database_name, d.size_bytes, d.data_bytes, d.index_bytes, d.log_bytes, d.free_bytes, d.used_bytes, d.max_bytes ?? null, d.method, d.error ?? null] as const;
+  [d.database_name, d.size_bytes, d.data_bytes, d.index_bytes, d.log_bytes, d.free_bytes, d.used_bytes, d.max_bytes ?? null, d.method, d.error ?? null, d.note ?? null] as const;
 
 /** On a second collection the same day, a database that could not be measured keeps the size measured earlier. */
 const KEEP_EARLIER = sql.raw(`
@@ -66,6 +66,7 @@ const KEEP_EARLIER = sql.raw(`
     max_bytes = COALESCE(excluded.max_bytes, database_size_stats.max_bytes),
     method = excluded.method,
     error = excluded.error,
+    note = excluded.note,
     collected_at = excluded.collected_at,
     is_deleted = 0,
     deleted_at = NULL,
@@ -73,7 +74,7 @@ const KEEP_EARLIER = sql.raw(`
 
 const INSERT_DAY = sql.raw(`
   INSERT INTO database_size_stats (instance_id, database_name, collected_date, size_bytes, data_bytes, index_bytes, log_bytes, free_bytes, used_bytes, max_bytes,
-                                   method, error, collected_at, is_deleted, deleted_at, created_at, updated_at)`);
+                                   method, error, note, collected_at, is_deleted, deleted_at, created_at, updated_at)`);
 
 export class CapacityRepository {
   constructor(
@@ -95,18 +96,18 @@ export class CapacityRepository {
       const rows = JSON.stringify(part.map(rowValues));
       await sql`${INSERT_DAY}
         SELECT ${instanceId}, r.value ->> 0, ${day}, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6, r.value ->> 7,
-               r.value ->> 8, r.value ->> 9, ${now}, 0, NULL, ${now}, ${now}
+               r.value ->> 8, r.value ->> 9, r.value ->> 10, ${now}, 0, NULL, ${now}, ${now}
         FROM json_each(${rows}) AS r
         WHERE true
         ${KEEP_EARLIER}`.execute(trx);
       return;
     }
-    const cols = Array.from({ length: 10 }, () => [] as unknown[]);
+    const cols = Array.from({ length: 11 }, () => [] as unknown[]);
     for (const d of part) rowValues(d).forEach((v, i) => cols[i]!.push(v));
     await sql`${INSERT_DAY}
-      SELECT ${instanceId}, r.n, ${day}::date, r.s, r.d, r.i, r.l, r.f, r.u, r.m, r.method, r.error, ${now}::timestamptz, 0, NULL, ${now}::timestamptz, ${now}::timestamptz
+      SELECT ${instanceId}, r.n, ${day}::date, r.s, r.d, r.i, r.l, r.f, r.u, r.m, r.method, r.error, r.note, ${now}::timestamptz, 0, NULL, ${now}::timestamptz, ${now}::timestamptz
       FROM unnest(${cols[0]}::text[], ${cols[1]}::int8[], ${cols[2]}::int8[], ${cols[3]}::int8[], ${cols[4]}::int8[], ${cols[5]}::int8[], ${cols[6]}::int8[],
-                  ${cols[7]}::int8[], ${cols[8]}::text[], ${cols[9]}::text[]) AS r(n, s, d, i, l, f, u, m, method, error)
+                  ${cols[7]}::int8[], ${cols[8]}::text[], ${cols[9]}::text[], ${cols[10]}::text[]) AS r(n, s, d, i, l, f, u, m, method, error, note)
       ${KEEP_EARLIER}`.execute(trx);
   }
 
@@ -319,6 +320,7 @@ export class CapacityRepository {
         's.max_bytes',
         's.method',
         's.error',
+        's.note',
         's.collected_at',
       ])
       .select(previousPointSize(sql.ref('d.instance_id'), sql.ref('d.database_name')).as('previous_sync_bytes'))

@@ -1,5 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DialectName } from './db.js';
 import type { Database, InstanceRow, InstanceUpdate, NewInstance } from './schema.js';
+import { hasTag } from './tags.js';
 import { previousPointAt, previousPointSize, windowBaselineSize } from './sync-points.sql.js';
 
 export const OVERVIEW_SORTS = ['name', 'db_type', 'host', 'is_active', 'database_count', 'total_size_bytes', 'change_7d_bytes', 'last_sync_at'] as const;
@@ -33,11 +35,6 @@ export function likeLiteral(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-/**
- * tags is a JSON array of strings: the tag's JSON form, quotes included, is one whole element. `replace` is
- * case-sensitive on both stores (SQLite's LIKE is not), so `Env:prod` never matches `env:prod`.
- */
-const hasTag = (tag: string) => sql<boolean>`replace(tags, ${JSON.stringify(tag)}, '') <> tags`;
 
 export interface InstanceListFilter {
   dbType?: string;
@@ -50,7 +47,10 @@ export interface InstanceListFilter {
 }
 
 export class InstancesRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: DialectName,
+  ) {}
 
   /** Instances in name order; `ids` keeps only those; `limit`/`offset` page the result (`total` counts every match). */
   async list(filter: InstanceListFilter = {}): Promise<InstanceRow[]> {
@@ -69,7 +69,7 @@ export class InstancesRepository {
     if (filter.dbType) q = q.where('db_type', '=', filter.dbType);
     if (filter.active !== undefined) q = q.where('is_active', '=', filter.active ? 1 : 0);
     if (filter.ids) q = q.where('id', 'in', filter.ids.length ? filter.ids : [-1]);
-    if (filter.tag) q = q.where(hasTag(filter.tag));
+    if (filter.tag) q = q.where(hasTag(this.dialect, filter.tag));
     return q;
   }
 
@@ -89,7 +89,7 @@ export class InstancesRepository {
     if (q.status === 'sync_failed') base = base.where('last_sync_status', '=', 'failed');
     if (q.status === 'never_synced') base = base.where('last_sync_at', 'is', null);
     if (q.ids) base = base.where('id', 'in', q.ids.length ? q.ids : [-1]);
-    if (q.tag) base = base.where(hasTag(q.tag));
+    if (q.tag) base = base.where(hasTag(this.dialect, q.tag));
     if (q.search) {
       const pattern = `%${likeLiteral(q.search.toLowerCase())}%`;
       base = base.where(sql<boolean>`(lower(name) like ${pattern} escape '\\' or lower(host) like ${pattern} escape '\\' or lower(coalesce(description, '')) like ${pattern} escape '\\')`);

@@ -108,6 +108,8 @@ export interface DatabaseSizeStatsTable {
   max_bytes: number | null;
   method: string;
   error: string | null;
+  /** 0012_measurement: a remark that is not an error (e.g. "does not accept connections"). */
+  note: string | null;
   collected_at: Ts;
   is_deleted: Flag;
   deleted_at: Ts | null;

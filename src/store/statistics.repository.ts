@@ -13,6 +13,7 @@ import { sql, type AliasedSelectQueryBuilder, type Kysely, type RawBuilder, type
 import type { DialectName } from './db.js';
 import { likeLiteral } from './instances.repository.js';
 import type { AggregationRow, AggregationsTable, Database } from './schema.js';
+import { hasTag } from './tags.js';
 import { windowBaselineSize } from './sync-points.sql.js';
 
 export type AggregationScope = AggregationsTable['scope'];
@@ -284,12 +285,11 @@ export class StatisticsRepository {
   }
 
   /** Every instance with its latest collection's totals (written by the ledger in the same transaction). */
-  async instancesForSummary() {
-    return this.db
-      .selectFrom('instances')
-      .select(['id', 'name', 'db_type', 'tags', 'is_active', 'total_size_bytes', 'database_count', 'last_sync_status', 'last_sync_at'])
-      .orderBy('id')
-      .execute();
+  /** Every instance, or only those carrying exactly `tag`. */
+  async instancesForSummary(tag?: string) {
+    let q = this.db.selectFrom('instances').select(['id', 'name', 'db_type', 'tags', 'is_active', 'total_size_bytes', 'database_count', 'last_sync_status', 'last_sync_at']);
+    if (tag !== undefined) q = q.where(hasTag(this.dialect, tag));
+    return q.orderBy('id').execute();
   }
 
   /**

@@ -24,7 +24,7 @@ export const instancePages = (ctx: Context): FastifyPluginAsyncTypebox => async 
   app.get('/instances/:id', { config: { access: 'viewer' }, schema: { ...hidden, summary: 'Instance detail page', params: IdParams } }, async (req, reply) => {
     const id = req.params.id;
     const inst = await ctx.instances.get(id);
-    const [dbs, changes, forecast] = await Promise.all([ctx.capacity.databases(id), ctx.capacity.changes(id), ctx.statistics.instanceForecast(id)]);
+    const [dbs, changes, forecast] = await Promise.all([ctx.capacity.databases(id), ctx.capacity.changes(id), ctx.runway.forInstance(id)]);
     return renderPage(req, reply, tz, 'instance', {
       title: inst.name,
       nav: 'instances',

@@ -154,7 +154,8 @@ function row(r: Row): HTMLTableRowElement {
     h(
       'td',
       { class: 'wf-nowrap', 'data-col': 'last-sync' },
-      syncBadge(r.last_sync_status, r.last_sync_error),
+      // Imported from the original WhaleFall (or added without one): history is here, collection waits for a credential.
+      r.credential_id === null ? h('span', { class: 'badge text-bg-warning wf-needs-credential' }, t('instances.needs_credential')) : syncBadge(r.last_sync_status, r.last_sync_error),
       ' ',
       h('span', { class: 'small text-muted' }, never ? (r.is_active && can('operator') ? t('instances.sync_now_hint') : '') : fmt.dateTime(r.last_sync_at)),
     ),
