@@ -67,6 +67,8 @@ export const MESSAGES = {
   'instances.batch_sync_selected': { 'zh-CN': '同步所选 ({n})', en: 'Sync selected ({n})' },
   'instances.batch_sync_all': { 'zh-CN': '同步全部启用实例', en: 'Sync all active instances' },
   'instances.batch_progress': { 'zh-CN': '批量同步：{done}/{total} 完成，成功 {ok}，失败 {failed}', en: 'Batch sync: {done}/{total} done, {ok} succeeded, {failed} failed' },
+  'instances.batch_timing': { 'zh-CN': '已用 {elapsed}，预计还需 {remaining}', en: '{elapsed} elapsed, about {remaining} left' },
+  'instances.batch_timing_unknown': { 'zh-CN': '已用 {elapsed}，剩余时间待第一个实例完成后估算', en: '{elapsed} elapsed; the time left is estimated once an instance has finished' },
   'instances.batch_finished': { 'zh-CN': '批量同步结束（{status}）：成功 {ok}，失败 {failed}', en: 'Batch sync finished ({status}): {ok} succeeded, {failed} failed' },
   'instances.batch_view_session': { 'zh-CN': '查看会话', en: 'View session' },
   'instances.filter_type': { 'zh-CN': '数据库类型', en: 'Database type' },
