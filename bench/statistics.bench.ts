@@ -23,7 +23,7 @@ import { openStore, type Store } from '../src/store/db.js';
 import { InstancesRepository } from '../src/store/instances.repository.js';
 import { StatisticsRepository } from '../src/store/statistics.repository.js';
 import { pgAdmin, uniqueName } from '../test/helpers/targets.js';
-import type { Cell, Report, Scenario } from './run.js';
+import type { Cell, Report, Scenario } from './common.js';
 
 function envInt(name: string, def: number): number {
   const raw = process.env[name];

@@ -148,6 +148,9 @@ export class CapacityService {
       free_bytes: r.free_bytes ?? null,
       used_bytes: r.used_bytes ?? null,
       max_bytes: r.max_bytes ?? null,
+      // Left out of the instance total (a snapshot's source and a secondary's primary are counted).
+      is_snapshot: r.is_snapshot === 1,
+      replica_role: r.replica_role ?? null,
       method: r.method ?? null,
       error: r.error ?? null,
       note: r.note ?? null,

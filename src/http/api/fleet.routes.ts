@@ -28,7 +28,7 @@ const IMPORT_LIMIT = 32 * 1024 * 1024;
 const Format = StringEnum(FLEET_FORMATS);
 const Flag = Type.Boolean({ default: false });
 
-export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instances' | 'capacitySync'>): FastifyPluginAsyncTypebox => async (app) => {
+export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instances' | 'connections'>): FastifyPluginAsyncTypebox => async (app) => {
   // The file arrives as text; text/plain is Fastify's own parser (then `format` must be given).
   app.addContentTypeParser(Object.keys(FORMAT_OF), { parseAs: 'string', bodyLimit: IMPORT_LIMIT }, (_req, body, done) => done(null, body));
   const base = { tags: ['fleet'] };
@@ -124,8 +124,8 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
       const inline = username !== undefined ? { username, password: password! } : null;
       const settings = await ctx.instances.unsaved(inline ? { ...def, credential_id: null } : def, instance_id);
       if (!inline && settings.credential_id === null) fail('credential_id', '请选择凭据或填写用户名和密码 (choose a credential, or give username and password)');
-      const r = await ctx.capacitySync.testUnsaved(settings, inline);
-      return ok(r, `连接成功 (${r.server_version})`);
+      const { server_version, latency_ms, ok: grantsOk, checks } = await ctx.connections.probeUnsaved(settings, inline);
+      return ok({ server_version, latency_ms, doctor: { ok: grantsOk, checks } }, `连接成功 (${server_version})`);
     },
   );
 
