@@ -22,6 +22,7 @@ import { memory } from './memory.bench.js';
 import { largeInstance } from './large-instance.bench.js';
 import { runInterruptCleanups } from './common.js';
 import { ui } from './ui.bench.js';
+import { apiPath } from './api-path.bench.js';
 
 export type Cell = string | number;
 
@@ -56,6 +57,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   memory,
   'large-instance': largeInstance,
   ui,
+  'api-path': apiPath,
 };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

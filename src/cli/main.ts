@@ -23,6 +23,7 @@ import type { RecordOutcome } from '../services/capacity-sync.service.js';
 import path from 'node:path';
 import { FLEET_FORMATS, type FleetFormat } from '../services/fleet.service.js';
 import { DISCOVERY_LIMITS, DiscoveryService } from '../services/discovery.service.js';
+import { registerImportWhalefall } from './commands/import-whalefall.js';
 
 class CliError extends Error {}
 
@@ -364,6 +365,8 @@ export function buildCli(): Command {
         );
       }),
     );
+
+  registerImportWhalefall(program, { withContext });
 
   program
     .command('sync')

@@ -8,6 +8,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CollectedDatabase } from '../engines/engine.js';
 import type { DialectName } from './db.js';
 import type { Database } from './schema.js';
+import { previousPointAt, previousPointSize, windowBaselineSize } from './sync-points.sql.js';
 
 /** Rows per multi-row statement: 18 parameters a row stays under SQLite's 32,766 and PostgreSQL's 65,535. */
 const CHUNK = 1000;
@@ -108,6 +109,24 @@ export class CapacityRepository {
       FROM unnest(${cols[0]}::text[], ${cols[1]}::int8[], ${cols[2]}::int8[], ${cols[3]}::int8[], ${cols[4]}::int8[], ${cols[5]}::int8[], ${cols[6]}::int8[],
                   ${cols[7]}::int8[], ${cols[8]}::text[], ${cols[9]}::text[], ${cols[10]}::text[]) AS r(n, s, d, i, l, f, u, m, method, error, note)
       ${KEEP_EARLIER}`.execute(trx);
+  }
+
+  /**
+   * The per-sync series (0013): the instance total under database_name '' and
+   * every database measured this time, at `now`; one statement per chunk,
+   * rows passed as one parameter like upsertDay.
+   */
+  private async insertPoints(trx: Transaction<Database>, instanceId: number, now: string, total: number, measured: CollectedDatabase[]): Promise<void> {
+    const points: [string, number][] = [['', total], ...measured.map((d): [string, number] => [d.database_name, d.size_bytes!])];
+    for (const part of chunks(points, UPSERT_CHUNK)) {
+      if (this.dialect === 'sqlite') {
+        await sql`INSERT INTO sync_size_points (instance_id, database_name, size_bytes, collected_at)
+          SELECT ${instanceId}, r.value ->> 0, r.value ->> 1, ${now} FROM json_each(${JSON.stringify(part)}) AS r`.execute(trx);
+      } else {
+        await sql`INSERT INTO sync_size_points (instance_id, database_name, size_bytes, collected_at)
+          SELECT ${instanceId}, r.n, r.s, ${now}::timestamptz FROM unnest(${part.map((p) => p[0])}::text[], ${part.map((p) => p[1])}::int8[]) AS r(n, s)`.execute(trx);
+      }
+    }
   }
 
   /**
@@ -250,6 +269,8 @@ export class CapacityRepository {
         )
         .execute();
 
+      await this.insertPoints(trx, instanceId, now, total, input.databases.filter((d) => d.size_bytes !== null && d.size_bytes !== undefined));
+
       await trx
         .updateTable('instances')
         .set({ total_size_bytes: total, database_count: count, last_connected: now })
@@ -273,7 +294,7 @@ export class CapacityRepository {
     });
   }
 
-  /** Every database ever seen on the instance with its latest known size (one query). */
+  /** Every database ever seen on the instance with its latest known size and its size at the sync before the last (one query). */
   async listDatabases(instanceId: number) {
     return this.db
       .selectFrom('instance_databases as d')
@@ -302,6 +323,7 @@ export class CapacityRepository {
         's.note',
         's.collected_at',
       ])
+      .select(previousPointSize(sql.ref('d.instance_id'), sql.ref('d.database_name')).as('previous_sync_bytes'))
       .where('d.instance_id', '=', instanceId)
       .orderBy('d.is_deleted')
       // NULLs sort differently in SQLite and PostgreSQL: put unknown sizes last on both.
@@ -309,6 +331,25 @@ export class CapacityRepository {
       .orderBy('s.size_bytes', 'desc')
       .orderBy('d.database_name')
       .execute();
+  }
+
+  /**
+   * The instance's change since the previous sync and over each window
+   * (`since`: ISO timestamps by name) from the per-sync series; null where
+   * there is no earlier point.
+   */
+  async instanceChanges(instanceId: number, since: Record<string, string>) {
+    const id = sql.lit(instanceId);
+    const none = sql`''`;
+    const row = await this.db
+      .selectFrom('instances')
+      .select(['total_size_bytes', 'last_connected'])
+      .select(previousPointSize(id, none).as('previous_bytes'))
+      .select(previousPointAt(id, none).as('previous_at'))
+      .select(Object.entries(since).map(([k, ts]) => windowBaselineSize(id, none, ts).as(k)))
+      .where('id', '=', instanceId)
+      .executeTakeFirst();
+    return row as (Record<string, number | string | null> & { total_size_bytes: number | null; previous_bytes: number | null; previous_at: string | null }) | undefined;
   }
 
   /** Daily instance totals in [from, to]. */

@@ -128,6 +128,15 @@ export interface InstanceSizeStatsTable {
   collected_at: Ts;
 }
 
+/** 0013: the per-sync series: the instance total (database_name '') and each measured database's size at each sync. */
+export interface SyncSizePointsTable {
+  id: Id;
+  instance_id: number;
+  database_name: string;
+  size_bytes: number;
+  collected_at: Ts;
+}
+
 export interface SyncSessionsTable {
   id: Id;
   session_id: string;
@@ -239,6 +248,7 @@ export interface Database {
   instance_databases: InstanceDatabasesTable;
   database_size_stats: DatabaseSizeStatsTable;
   instance_size_stats: InstanceSizeStatsTable;
+  sync_size_points: SyncSizePointsTable;
   sync_sessions: SyncSessionsTable;
   sync_instance_records: SyncInstanceRecordsTable;
   sync_locks: SyncLocksTable;

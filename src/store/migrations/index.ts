@@ -14,6 +14,7 @@ import { tableSizesSchema } from './0006_table_sizes.js';
 import { securitySchema } from './0008_security.js';
 import { productionSchema } from './0009_production.js';
 import { measurementSchema } from './0012_measurement.js';
+import { syncPointsSchema } from './0013_sync_points.js';
 
 export interface ColumnTypes {
   id: 'integer' | 'bigserial';
@@ -44,6 +45,7 @@ const ALL: Record<string, MigrationFactory> = {
   '0008_security': securitySchema,
   '0009_production': productionSchema,
   '0012_measurement': measurementSchema,
+  '0013_sync_points': syncPointsSchema,
 };
 
 class CodeProvider implements MigrationProvider {
