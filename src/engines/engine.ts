@@ -7,6 +7,7 @@
  * engine's own `classifyError`, with the password scrubbed from the message.
  */
 import type { SyncError } from '../lib/errors.js';
+import type { TlsMaterial } from './tls.js';
 
 export const DB_TYPES = ['mysql', 'mariadb', 'postgresql', 'sqlserver', 'oracle'] as const;
 export type DbType = (typeof DB_TYPES)[number];
@@ -61,6 +62,8 @@ export interface ConnectTarget {
   options: InstanceOptions;
   connectTimeoutMs: number;
   queryTimeoutMs: number;
+  /** CA / client certificate and key (PEM) for TLS, decrypted from the instance; never logged. */
+  tls?: TlsMaterial;
 }
 
 /**

@@ -239,6 +239,7 @@ export class CapacitySyncService {
       options,
       connectTimeoutMs: options.connect_timeout_ms ?? p.connectTimeoutMs,
       queryTimeoutMs: options.query_timeout_ms ?? p.syncTimeoutMs,
+      ...(inst.tls_enc ? { tls: JSON.parse(this.d.credentials.decryptText(inst.tls_enc)) as ConnectTarget['tls'] } : {}),
     };
   }
 

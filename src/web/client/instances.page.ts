@@ -20,6 +20,7 @@ interface Row {
   description: string | null;
   tags: string[];
   options: Record<string, unknown>;
+  tls?: { ca: CertInfo | null; cert: CertInfo | null; key_set: boolean };
   total_size_bytes: number | null;
   database_count: number | null;
   change_7d_bytes: number | null;
@@ -325,6 +326,22 @@ function onTypeChange(): void {
   const opt = field<HTMLSelectElement>('db_type').selectedOptions[0];
   field('port').placeholder = opt?.dataset.port ?? '';
   field('database_name').required = !!opt?.dataset.needsDb;
+  // TLS fields for the engines with a TLS option (PostgreSQL sslmode, MySQL/MariaDB ssl), in their own words.
+  const key = opt?.dataset.tlsKey ?? '';
+  document.getElementById('wf-tls')!.classList.toggle('wf-hidden', !key);
+  const select = field<HTMLSelectElement>('tls_mode');
+  const current = editing && editing.db_type === opt?.value ? editing.options[key] : undefined;
+  select.replaceChildren(...(opt?.dataset.tlsModes ?? '').split(',').filter(Boolean).map((m) => h('option', { value: m }, m)));
+  if (typeof current === 'string') select.value = current;
+  field('allow_cleartext_password').checked = editing?.options.allow_cleartext_password === true;
+  const info = (c: CertInfo | null) => (c ? t('form.tls_set', { subject: c.subject, expires: c.expires_at.slice(0, 10) }) : '');
+  document.getElementById('wf-tls-ca-info')!.textContent = info(editing?.tls?.ca ?? null);
+  document.getElementById('wf-tls-cert-info')!.textContent = info(editing?.tls?.cert ?? null);
+}
+
+interface CertInfo {
+  subject: string;
+  expires_at: string;
 }
 
 function formAlert(type: 'danger' | 'success' | 'info', message: string): void {
@@ -377,6 +394,18 @@ async function save(): Promise<Row> {
   const options: Record<string, unknown> = { ...(editing?.options ?? {}) };
   if (limitGb) options.capacity_limit_bytes = Math.round(Number(limitGb) * 1024 ** 3);
   else delete options.capacity_limit_bytes;
+  const tlsKey = field<HTMLSelectElement>('db_type').selectedOptions[0]?.dataset.tlsKey ?? '';
+  const tlsPem: Record<string, string> = {};
+  if (tlsKey) {
+    options[tlsKey] = field<HTMLSelectElement>('tls_mode').value;
+    if (field('allow_cleartext_password').checked) options.allow_cleartext_password = true;
+    else delete options.allow_cleartext_password;
+    // Write-only: sent when typed, never shown again (the form shows the subject and expiry instead).
+    for (const name of ['tls_ca', 'tls_cert', 'tls_key']) {
+      const v = field<HTMLTextAreaElement>(name).value.trim();
+      if (v) tlsPem[name] = v;
+    }
+  }
   const body = {
     name: field('name').value.trim(),
     db_type: field<HTMLSelectElement>('db_type').value,
@@ -391,7 +420,14 @@ async function save(): Promise<Row> {
       .map((s) => s.trim())
       .filter(Boolean),
     options,
+    ...tlsPem,
   };
+  // Moving an instance with its stored password to another address needs a yes (a new credential is a re-entered password).
+  const moved = editing && (body.host !== editing.host || (body.port !== undefined && body.port !== editing.port));
+  if (moved && credentialId !== null && credValue !== 'new' && credentialId === editing!.credential_id) {
+    if (!window.confirm(t('form.confirm_move', { address: `${body.host}:${body.port ?? editing!.port}` }))) throw new Error(t('form.move_cancelled'));
+    Object.assign(body, { confirm_move: true });
+  }
   const res = editing ? await api<Row>('PATCH', `/api/instances/${editing.id}`, body) : await api<Row>('POST', '/api/instances', body);
   editing = { ...res.data, change_7d_bytes: null };
   document.getElementById('wf-instance-modal-title')!.textContent = t('form.edit_title', { name: res.data.name });
