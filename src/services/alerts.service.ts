@@ -10,7 +10,8 @@
 import type { EventEmitter } from 'node:events';
 import { DB_TYPES } from '../engines/engine.js';
 import { addDays, type Clock } from '../lib/clock.js';
-import { forecast } from '../lib/forecast.js';
+import { runway } from '../lib/runway.js';
+import { RUNWAY_WINDOW_DAYS } from './runway.service.js';
 import { AppError } from '../lib/errors.js';
 import { compileGlob } from '../lib/glob.js';
 import { mailtoRecipient } from './email.service.js';
@@ -54,8 +55,8 @@ export interface AlertRule {
   updated_at: string;
 }
 
-/** Days of history the days_until_full fit uses. */
-export const FIT_DAYS = 30;
+/** Days of history the days_until_full rule reads: the runway's window (the fit starts at its last change point). */
+export const FIT_DAYS = RUNWAY_WINDOW_DAYS;
 
 export interface AlertsDeps {
   repo: AlertsRepository;
@@ -468,12 +469,13 @@ export class AlertsService {
         return out;
       }
       case 'days_until_full': {
-        // The statistics feature's forecaster decides: only a confident 'ok' (or already full) may page anyone.
+        // The runway (the same method as /api/statistics/runway) decides: only 'growing' toward a ceiling (or full) may page anyone.
         const fire = (inst: InstanceRow, db: string | null, series: { collected_date: string; size: number }[], limit: number | null) => {
-          const f = forecast(series.map((p) => ({ date: p.collected_date, bytes: p.size })), limit);
-          if ((f.state !== 'ok' && f.state !== 'already_full') || f.days_until_full === undefined) return;
+          const f = runway(series.map((p) => ({ date: p.collected_date, bytes: p.size })), limit, { backtestDays: 0 });
+          if ((f.state !== 'growing' && f.state !== 'full') || f.days_until_full === null) return;
           if (f.days_until_full < threshold) {
-            cond(inst, db, f.days_until_full, `${where(inst, db)} 预计 ${f.days_until_full} 天后达到上限 ${formatBytes(f.limit_bytes)}（线性拟合 ${f.points_used} 天, R²=${(f.r2 ?? 0).toFixed(2)}）(days until full below ${threshold})`);
+            const since = f.change_point_date ? `自变化点 ${f.change_point_date} 起` : `自 ${f.fit_start_date} 起`;
+            cond(inst, db, f.days_until_full, `${where(inst, db)} 预计 ${f.days_until_full} 天后达到上限 ${formatBytes(f.ceiling_bytes)}（稳健拟合${since} ${f.points_used} 天, 区间 ${f.low_days ?? '?'}–${f.high_days ?? '∞'} 天）(days until full below ${threshold})`);
           }
         };
         for (const inst of instances) {

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { MigrationFactory } from './index.js';
+import type { MigrationFactory } from './helpers.js';
 
 /**
  * Issue 17 (security, second round): TLS material per instance — CA certificate, client certificate and key
