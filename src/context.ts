@@ -141,7 +141,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const audit = new AuditService(repos.audit, clock);
   const credentials = new CredentialsService(repos.credentials, repos.instances, keys, clock, audit);
   const instances = new InstancesService(repos.instances, credentials, clock, audit);
-  const auth = new AuthService(repos.users, clock, audit, config.sessionTtlHours, { attempts: config.loginLockoutAttempts, minutes: config.loginLockoutMinutes });
+  const auth = new AuthService(repos.users, clock, audit, config.sessionTtlHours, { attempts: config.loginLockoutAttempts, minutes: config.loginLockoutMinutes }, config.tokenDefaultDays);
   const settings = new SettingsService(repos.settings, config, clock, audit);
   let queue: PgBossQueue | undefined;
   if (config.queue === 'pg-boss') {
@@ -185,6 +185,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const statisticsRepo = new StatisticsRepository(db, store.dialect);
   const aggregation = new AggregationService(statisticsRepo, clock, config.timeZone, logger);
   const statistics = new StatisticsService(statisticsRepo, repos.instances, clock, config.timeZone);
+  const alertDelivery = new AlertDeliveryService(repos.alerts, clock, logger, { networks: { allow: config.webhookAllowNetworks, deny: config.webhookDenyNetworks } });
   const composition = new CompositionService({
     repo: new CompositionRepository(db),
     instances: repos.instances,
@@ -197,7 +198,6 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   });
   const runway = new RunwayService({ repo: new RunwayRepository(db), clock, timeZone: config.timeZone, volumes: (ids) => composition.ceilings(ids) });
   const importWhalefall = new ImportWhalefallService({ repo: new ImportWhalefallRepository(db), clock, audit, onHistoryChanged: () => runway.invalidate() });
-  const alertDelivery = new AlertDeliveryService(repos.alerts, clock, logger);
   const alerts = new AlertsService({ repo: repos.alerts, instances: repos.instances, clock, logger, audit, delivery: alertDelivery, keys });
   alerts.attach(capacitySync.events);
   const email = new EmailService({ config, repo: new DigestRepository(db), runs: repos.scheduler, clock, logger });

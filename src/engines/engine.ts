@@ -50,6 +50,15 @@ export interface PrivilegeCheck {
   fix?: string[];
 }
 
+/** PEM material for a TLS connection, decrypted in memory only for the connection (never logged). */
+export interface TlsMaterial {
+  /** CA certificate(s) the server's certificate must chain to (verify modes). */
+  ca?: string;
+  /** Client certificate and its private key (optional, PostgreSQL `sslcert`/`sslkey`). */
+  cert?: string;
+  key?: string;
+}
+
 /** Where and as whom to connect. The password lives only in memory, never logged. */
 export interface ConnectTarget {
   host: string;
@@ -61,6 +70,8 @@ export interface ConnectTarget {
   options: InstanceOptions;
   connectTimeoutMs: number;
   queryTimeoutMs: number;
+  /** CA / client certificate and key (PEM) for TLS, decrypted from the instance; never logged. */
+  tls?: TlsMaterial;
 }
 
 /** UNKNOWN: in a group, but the role could not be read (counted where it is, like a database outside any group). */

@@ -42,6 +42,14 @@ export async function buildApp(ctx: Context) {
     loggerInstance: ctx.logger,
     trustProxy: ctx.config.trustProxy ?? false,
     bodyLimit: 1024 * 1024,
+    // A client that sends a body byte a minute must not hold a socket forever (Fastify's defaults are 0: none).
+    requestTimeout: ctx.config.httpRequestTimeoutMs,
+    connectionTimeout: ctx.config.httpConnectionTimeoutMs,
+    keepAliveTimeout: ctx.config.httpKeepAliveTimeoutMs,
+    maxRequestsPerSocket: ctx.config.httpMaxRequestsPerSocket,
+    // Node checks request deadlines only every connectionsCheckingInterval (30 s by default): check often enough
+    // that a 30 s limit means about 30 s, and make the headers deadline no longer than the whole request's.
+    http: ctx.config.httpRequestTimeoutMs > 0 ? { connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(ctx.config.httpRequestTimeoutMs / 4))), headersTimeout: Math.min(60_000, ctx.config.httpRequestTimeoutMs) } : {},
     // Bad URLs and malformed requests are answered in the envelope too (framework-errors.ts).
     frameworkErrors: onFrameworkError,
     clientErrorHandler: onClientError,
@@ -144,6 +152,8 @@ export async function buildApp(ctx: Context) {
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (err instanceof AppError) {
+      const retry = err.extra?.retry_after_seconds;
+      if (typeof retry === 'number') void reply.header('retry-after', String(Math.max(1, Math.ceil(retry))));
       return reply.status(HTTP_STATUS[err.kind]).send({ success: false, error: err.message, error_code: err.code ?? err.kind, ...err.extra });
     }
     const fe = err as FastifyError;

@@ -10,6 +10,7 @@ export const HTTP_STATUS: Record<AppErrorKind, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  rate_limited: 429,
 };
 
 export function ok<T>(data: T, message?: string) {

@@ -12,6 +12,7 @@
 import type { Clock } from '../lib/clock.js';
 import { errorMessage, scrubSecrets } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { DestinationPolicy, type NetworkPolicy } from '../lib/net-policy.js';
 import { withTimeout } from '../lib/timeout.js';
 import type { AlertDeliveryRow, AlertEventRow, AlertRuleRow, AlertsRepository } from '../store/alerts.repository.js';
 import { ROBOTS } from './robots/index.js';
@@ -29,6 +30,8 @@ export interface DeliveryOptions {
   baseDelayMs: number;
   /** Per-request timeout. */
   timeoutMs: number;
+  /** Networks webhooks may (not) reach; link-local and metadata addresses are always refused. */
+  networks?: NetworkPolicy;
 }
 
 export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = { maxAttempts: 5, baseDelayMs: 30_000, timeoutMs: 10_000 };
@@ -93,11 +96,30 @@ export function formatPayload(type: ChannelType, m: AlertMessage): unknown {
   return type === 'email' ? null : ROBOTS[type].request('http://x/', m, null, new Date(0)).body;
 }
 
-export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: string; redirect: 'manual'; signal: AbortSignal },
+) => Promise<{ status: number; text(): Promise<string>; body?: { cancel(): Promise<void> } | null }>;
 
 /** Sends the `email` channel (email.service.ts); set in the context when SMTP is configured. */
 export interface AlertMailer {
   sendAlert(url: string, m: AlertMessage): Promise<void>;
+}
+
+/** At most 120 characters of a receiver's words, control characters removed. */
+function excerpt(text: string): string {
+  const clean = [...text].map((ch) => (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f ? ' ' : ch)).join('').trim();
+  return clean.length > 120 ? `${clean.slice(0, 120)}…` : clean;
+}
+
+/**
+ * What a non-admin sees of a delivery error: the HTTP status, or that it failed. The rest (the receiver's
+ * words, the network error naming an internal address) would make the alert page a way to probe the
+ * network behind Whalefall.
+ */
+export function viewerDeliveryError(error: string | null, httpStatus: number | null): string | null {
+  if (error === null) return null;
+  return httpStatus !== null ? `HTTP ${httpStatus}` : '投递失败，详情仅管理员可见 (delivery failed; details for admins only)';
 }
 
 export class AlertDeliveryService {
@@ -116,7 +138,10 @@ export class AlertDeliveryService {
     private readonly fetchImpl: FetchLike = fetch,
   ) {
     this.opts = { ...DEFAULT_DELIVERY_OPTIONS, ...opts };
+    this.destinations = new DestinationPolicy(this.opts.networks);
   }
+
+  private readonly destinations: DestinationPolicy;
 
   /** Send every delivery due now. Concurrent calls share one pass (no double send within a process). */
   deliverDue(): Promise<DeliverySummary> {
@@ -210,20 +235,32 @@ export class AlertDeliveryService {
     }
   }
 
-  /** POST the robot's request; an error string unless the robot took it, and whether retrying could help. */
+  /**
+   * POST the robot's request; an error string unless the robot took it, and whether retrying could help.
+   * Redirects are not followed (a 3xx is a failure: following it would let a receiver point us anywhere),
+   * the destination's networks are checked first, and of a refusing receiver's words only a short excerpt
+   * is kept — shown to admins only (`viewerDeliveryError`).
+   */
   private async post(url: string, type: Exclude<ChannelType, 'email'>, m: AlertMessage, secret: string | null): Promise<{ httpStatus: number | null; error: string | null; permanent: boolean }> {
     const robot = ROBOTS[type];
     try {
       const req = robot.request(url, m, robot.signs ? secret : null, this.clock.now());
+      const refused = await this.destinations.check(req.url);
+      if (refused) return { httpStatus: null, error: refused, permanent: true };
       const res = await this.fetchImpl(req.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json; charset=utf-8' },
         body: JSON.stringify(req.body),
+        redirect: 'manual',
         signal: AbortSignal.timeout(this.opts.timeoutMs),
       });
+      if (res.status >= 300 && res.status < 400) {
+        await res.body?.cancel();
+        return { httpStatus: res.status, error: `HTTP ${res.status}: 不跟随重定向 (redirects are not followed)`, permanent: true };
+      }
       const text = (await res.text()).slice(0, 2000);
       const v: RobotVerdict = robot.verdict(res.status, text);
-      return v.ok ? { httpStatus: res.status, error: null, permanent: false } : { httpStatus: res.status, error: v.message, permanent: v.permanent };
+      return v.ok ? { httpStatus: res.status, error: null, permanent: false } : { httpStatus: res.status, error: excerpt(v.message), permanent: v.permanent };
     } catch (err) {
       const cause = (err as { cause?: unknown }).cause;
       return { httpStatus: null, error: errorMessage(err) + (cause ? `: ${errorMessage(cause)}` : ''), permanent: false };

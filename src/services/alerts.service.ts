@@ -22,7 +22,7 @@ import type { AlertRuleRow, AlertsRepository, FiringCondition, NewAlertRule } fr
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow } from '../store/schema.js';
 import type { AlertDeliveryService } from './alert-delivery.service.js';
-import { CHANNEL_TYPES, maskUrl, type ChannelType } from './alert-delivery.service.js';
+import { CHANNEL_TYPES, maskUrl, viewerDeliveryError, type ChannelType } from './alert-delivery.service.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';
 import type { SyncEvents } from './capacity-sync.service.js';
 import { bool, fail, integer, oneOf, requiredText, text } from './validate.js';
@@ -336,11 +336,22 @@ export class AlertsService {
     return { items: page.items.map(({ open_key: _o, ...e }) => e), total: page.total, limit, offset };
   }
 
-  async getEvent(id: number) {
+  /** One event with its rule and deliveries; `admin` sees the receivers' error excerpts, others the status only. */
+  async getEvent(id: number, opts: { admin: boolean } = { admin: false }) {
     const ev = await this.d.repo.getEvent(id);
     if (!ev) throw new AppError('not_found', `告警事件 ${id} 不存在 (alert event not found)`);
     const rule = await this.d.repo.getRule(ev.rule_id);
-    const deliveries = (await this.d.repo.deliveriesOf(id)).map((d) => ({ ...d, url: maskUrl(d.url), log: JSON.parse(d.log) as unknown }));
+    // Receivers' words and network errors are for admins only: a viewer could otherwise read internal services through a webhook.
+    const redact = !opts.admin;
+    const deliveries = (await this.d.repo.deliveriesOf(id)).map((d) => {
+      const log = JSON.parse(d.log) as { http_status: number | null; error: string | null }[];
+      return {
+        ...d,
+        url: maskUrl(d.url),
+        error: redact ? viewerDeliveryError(d.error, d.http_status) : d.error,
+        log: redact ? log.map((a) => ({ ...a, error: viewerDeliveryError(a.error, a.http_status) })) : log,
+      };
+    });
     const { open_key: _o, ...event } = ev;
     return { ...event, rule: rule ? toRule(rule) : null, deliveries };
   }

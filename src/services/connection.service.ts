@@ -81,7 +81,7 @@ export interface ConnectionDeps {
   settings: () => Promise<EffectiveSettings>;
   engineFor: (dbType: DbType) => Engine;
   instances: Pick<InstancesRepository, 'get'>;
-  credentials: Pick<CredentialsService, 'reveal'>;
+  credentials: Pick<CredentialsService, 'reveal' | 'decryptText'>;
 }
 
 export class ConnectionService {
@@ -111,7 +111,9 @@ export class ConnectionService {
     if (inst.credential_id === null) throw new AppError('validation', MSG.noCredential);
     const cred = await this.credential(inst.credential_id, p.credentials);
     if (!cred) throw new AppError('validation', MSG.noCredential);
-    return connectTarget(inst, cred, p);
+    const t = connectTarget(inst, cred, p);
+    // TLS material (CA, client cert/key) decrypted for this connection only.
+    return inst.tls_enc ? { ...t, tls: JSON.parse(this.deps.credentials.decryptText(inst.tls_enc)) as ConnectTarget['tls'] } : t;
   }
 
   /** The exclusion patterns of an instance: the engine's from the settings, then the instance's own. */

@@ -78,6 +78,10 @@ export interface InstancesTable {
   last_sync_error: string | null;
   created_at: Ts;
   updated_at: Ts;
+  /** 0011: TLS material (CA, client cert and key, PEM) as JSON, encrypted like credentials; null: none. */
+  tls_enc: Generated<string | null>;
+  /** 0011: what may be shown of it, JSON (`TlsInfo`: subjects, expiry dates, whether a key is set). */
+  tls_info: Generated<string | null>;
 }
 
 export interface InstanceDatabasesTable {

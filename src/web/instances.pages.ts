@@ -9,7 +9,13 @@ import { renderPage, requestLocale } from './render.js';
 export const instancePages = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   const tz = ctx.config.timeZone;
   const hidden = { hide: true } as const;
-  const engineList = Object.values(engines).map((e) => ({ db_type: e.dbType, label: e.label, default_port: e.defaultPort, needs_database_name: e.needsDatabaseName }));
+  // The TLS option of each engine (PostgreSQL sslmode, MySQL/MariaDB ssl), for the form's TLS fields.
+  const tlsOf = (e: (typeof engines)[keyof typeof engines]) => {
+    const key = ['sslmode', 'ssl'].find((k) => e.options[k]?.kind === 'enum');
+    const spec = key ? e.options[key] : undefined;
+    return key && spec?.kind === 'enum' ? { tls_key: key, tls_modes: spec.values.join(',') } : { tls_key: '', tls_modes: '' };
+  };
+  const engineList = Object.values(engines).map((e) => ({ db_type: e.dbType, label: e.label, default_port: e.defaultPort, needs_database_name: e.needsDatabaseName, ...tlsOf(e) }));
 
   app.get('/instances', { config: { access: 'viewer' }, schema: { ...hidden, summary: 'Instances page' } }, async (req, reply) => {
     const anyInstance = (await ctx.instances.totalSizes()).length > 0;

@@ -185,7 +185,12 @@ describe('instances and credentials API [sqlite]', () => {
       assertNoSecret(got, 'GET /api/instances/:id');
       assert.deepEqual(data(got), data(c));
 
-      const upd = await api('PATCH', `/api/instances/${inst.id}`, { description: 'primary, EU', port: 5433, tags: ['prod'] });
+      // A new port with the same credential: the stored password would go there, so the admin confirms.
+      const unconfirmed = await api('PATCH', `/api/instances/${inst.id}`, { description: 'primary, EU', port: 5433, tags: ['prod'] });
+      assert.equal(unconfirmed.status, 400, unconfirmed.body);
+      assert.equal(JSON.parse(unconfirmed.body).error_code, 'confirm_move');
+      assert.equal(data<{ port: number }>(await api('GET', `/api/instances/${inst.id}`)).port, inst.port, 'nothing changed');
+      const upd = await api('PATCH', `/api/instances/${inst.id}`, { description: 'primary, EU', port: 5433, tags: ['prod'], confirm_move: true });
       assert.equal(upd.status, 200, upd.body);
       assertNoSecret(upd, 'PATCH /api/instances/:id');
       const u = data<{ description: string; port: number; tags: string[]; name: string }>(upd);

@@ -125,6 +125,7 @@ describe('bad input: every write route and the CLI', () => {
     'DELETE /api/tokens/:id': {},
     'POST /api/users': { body: () => ({ username: uniq('u'), password: 'Password-123', role: 'viewer' }) },
     'PATCH /api/users/:id': { validId: () => String(fx.userId), body: () => ({ locale: 'en', role: 'viewer', is_active: true }) },
+    'POST /api/users/:id/unlock': { validId: () => String(fx.userId) },
     'POST /api/credentials': { body: () => ({ name: uniq('c'), db_type: 'postgresql', username: 'u', password: 'pw-secret-1' }) },
     'PATCH /api/credentials/:id': { validId: () => String(fx.credentialId), body: () => ({ name: uniq('c'), username: 'u2' }) },
     'DELETE /api/credentials/:id': {},

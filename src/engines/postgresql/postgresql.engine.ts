@@ -7,11 +7,13 @@
  * an interrupted DROP DATABASE, is reported with an error for itself alone.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import pg from 'pg';
-import { SyncError } from '../../lib/errors.js';
+import { errorMessage, SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { CollectedDatabase, CollectedTableDatabase, Collection, Composition, ConnectTarget, Engine, EngineSession, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
 import { bytes, classified, classify, closeWithin, cutToBudget, errorCode, outOfTime, type Verdict } from '../common.js';
+import { cleartextAllowed, cleartextRefused, CLEARTEXT_OPTION, CLEARTEXT_OPTION_SPEC, tlsCheck } from '../tls.js';
 import { TABLES_METHOD, TABLES_QUERY, toTable, type TableRow } from './postgresql.tables.js';
 import { COMPOSITION_METHOD, databaseRelations, instanceParts, type DatabaseRelations } from './postgresql.composition.js';
 
@@ -173,7 +175,12 @@ class PostgresqlSession implements EngineSession {
    * Superuser or pg_read_all_stats measures every database; otherwise each
    * database without CONNECT is reported with the GRANT that fixes it.
    */
-  doctor(): Promise<PrivilegeCheck[]> {
+  async doctor(): Promise<PrivilegeCheck[]> {
+    const stream = (this.client as unknown as { connection: { stream: unknown } }).connection.stream;
+    return [tlsCheck(stream, sslMode(this.target)), ...(await this.privileges())];
+  }
+
+  private privileges(): Promise<PrivilegeCheck[]> {
     return classified(async () => {
       const who = await this.client.query<{ u: string; su: boolean; stats: boolean }>(
         "SELECT current_user AS u, rolsuper AS su, pg_has_role('pg_read_all_stats', 'MEMBER') AS stats FROM pg_roles WHERE rolname = current_user",
@@ -290,24 +297,71 @@ class PostgresqlSession implements EngineSession {
   }
 }
 
+export const PG_SSLMODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+type SslMode = (typeof PG_SSLMODES)[number];
+
+/** The instance's sslmode (libpq's words); `disable` when unset, as before TLS options existed. */
+function sslMode(target: ConnectTarget): SslMode {
+  const v = target.options.sslmode;
+  return (PG_SSLMODES as readonly unknown[]).includes(v) ? (v as SslMode) : 'disable';
+}
+
+/**
+ * pg's `ssl` for a mode: `require` encrypts without checking the certificate; `verify-ca` checks it chains
+ * to the instance's CA (or the system's); `verify-full` also checks the host name.
+ */
+function sslConfig(mode: SslMode, target: ConnectTarget): pg.ClientConfig['ssl'] {
+  if (mode === 'disable') return false;
+  const material = { ...(target.tls?.ca ? { ca: target.tls.ca } : {}), ...(target.tls?.cert ? { cert: target.tls.cert } : {}), ...(target.tls?.key ? { key: target.tls.key } : {}) };
+  if (mode === 'prefer' || mode === 'require') return { ...material, rejectUnauthorized: false };
+  if (mode === 'verify-ca') return { ...material, rejectUnauthorized: true, checkServerIdentity: () => undefined };
+  return { ...material, rejectUnauthorized: true };
+}
+
 /**
  * A connection to one database, bounded by the connect timeout. Our own
  * socket, so the hard bound can destroy it: pg's client.end() during the
  * handshake only half-closes, and a black hole never answers.
+ * `prefer`: TLS first; a server that answers "no TLS" gets a second, plain connection.
  */
 async function openClient(target: ConnectTarget, database: string): Promise<{ client: pg.Client; socket: net.Socket }> {
+  const mode = sslMode(target);
+  try {
+    return await openClientWith(target, database, mode);
+  } catch (err) {
+    if (mode === 'prefer' && /does not support SSL/.test(errorMessage(err))) return openClientWith(target, database, 'disable');
+    throw err;
+  }
+}
+
+async function openClientWith(target: ConnectTarget, database: string, mode: SslMode): Promise<{ client: pg.Client; socket: net.Socket }> {
   const socket = new net.Socket();
-  const client = new pg.Client({
+  let askedCleartext = false;
+  const client: pg.Client = new pg.Client({
     host: target.host,
     port: target.port,
     user: target.username,
-    password: target.password,
+    // A function: pg calls it once the server has said how it wants the password, so a clear-text request
+    // (AuthenticationCleartextPassword, code 3) over a plain socket is refused before anything is sent.
+    password: async () => {
+      const stream = (client as unknown as { connection: { stream: unknown } }).connection.stream;
+      if (askedCleartext && !cleartextAllowed(target, stream instanceof tls.TLSSocket)) {
+        socket.destroy();
+        throw cleartextRefused('PostgreSQL AuthenticationCleartextPassword', 'sslmode');
+      }
+      return target.password;
+    },
     database,
     application_name: 'whalefall',
     connectionTimeoutMillis: target.connectTimeoutMs,
     statement_timeout: target.queryTimeoutMs,
     query_timeout: target.queryTimeoutMs + CLIENT_TIMEOUT_SLACK_MS,
+    ssl: sslConfig(mode, target),
     stream: () => socket,
+  });
+  // Before pg's own listener: note which kind of password the server asked for.
+  (client as unknown as { connection: NodeJS.EventEmitter }).connection.prependListener('authenticationCleartextPassword', () => {
+    askedCleartext = true;
   });
   // A connection lost while idle is emitted as 'error'; unheard, it would
   // crash the process. The next query fails and is classified instead.
@@ -326,7 +380,10 @@ export const postgresqlEngine: Engine = {
   label: 'PostgreSQL',
   defaultPort: 5432,
   needsDatabaseName: false,
-  options: {},
+  options: {
+    sslmode: { kind: 'enum', values: PG_SSLMODES, description: "TLS (libpq's sslmode): disable (default) | prefer | require (encrypted, certificate not checked) | verify-ca (chains to the CA) | verify-full (and the host name matches)" },
+    [CLEARTEXT_OPTION]: CLEARTEXT_OPTION_SPEC,
+  },
 
   async connect(target) {
     let conn: { client: pg.Client; socket: net.Socket };

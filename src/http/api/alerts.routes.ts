@@ -62,7 +62,7 @@ export const alertsRoutes =
     app.get(
       '/api/alerts/:id',
       { config: { access: 'viewer' }, schema: { ...events, summary: 'One alert event with its rule and delivery log (webhook URLs masked)', params: IdParams } },
-      async (req) => ok(await alerts().getEvent(req.params.id)),
+      async (req) => ok(await alerts().getEvent(req.params.id, { admin: req.principal?.role === 'admin' })),
     );
     app.get('/api/alert-rules', { config: { access: 'viewer' }, schema: { ...rules, summary: 'Alert rules (webhook URLs masked)' } }, async () => ok(await alerts().listRules()));
     app.post(

@@ -23,6 +23,10 @@ export const fields = {
   description: Type.Union([Type.String({ maxLength: 2000 }), Type.Null()]),
   tags: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 50 }),
   options: Options,
+  tls_ca: Type.Union([Type.String({ maxLength: 65536 }), Type.Null()], { description: 'CA certificate (PEM) for verify-ca / verify-full / verify-identity; write-only, stored encrypted; null removes it' }),
+  tls_cert: Type.Union([Type.String({ maxLength: 65536 }), Type.Null()], { description: 'client certificate (PEM), with tls_key; write-only' }),
+  tls_key: Type.Union([Type.String({ maxLength: 65536 }), Type.Null()], { description: 'client private key (PEM, unencrypted), with tls_cert; write-only, stored encrypted' }),
+  confirm_move: Type.Boolean({ description: 'changing host or port keeps the credential only with true (the stored password will be sent to the new address)' }),
 };
 const CreateBody = Type.Object(
   {
@@ -34,6 +38,10 @@ const CreateBody = Type.Object(
     description: Type.Optional(fields.description),
     tags: Type.Optional(fields.tags),
     options: Type.Optional(fields.options),
+    tls_ca: Type.Optional(fields.tls_ca),
+    tls_cert: Type.Optional(fields.tls_cert),
+    tls_key: Type.Optional(fields.tls_key),
+    confirm_move: Type.Optional(fields.confirm_move),
   },
   { additionalProperties: false },
 );

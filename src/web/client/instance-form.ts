@@ -17,6 +17,8 @@ export interface Instance {
   description: string | null;
   tags: string[];
   options: Record<string, unknown>;
+  /** What may be shown of the TLS material (never the PEM). */
+  tls?: { ca: CertInfo | null; cert: CertInfo | null; key_set: boolean };
 }
 
 const form = document.getElementById('wf-instance-form') as HTMLFormElement | null;
@@ -59,6 +61,22 @@ function onTypeChange(): void {
   const opt = field<HTMLSelectElement>('db_type').selectedOptions[0];
   field('port').placeholder = opt?.dataset.port ?? '';
   field('database_name').required = !!opt?.dataset.needsDb;
+  // TLS fields for the engines with a TLS option (PostgreSQL sslmode, MySQL/MariaDB ssl), in their own words.
+  const key = opt?.dataset.tlsKey ?? '';
+  document.getElementById('wf-tls')!.classList.toggle('wf-hidden', !key);
+  const select = field<HTMLSelectElement>('tls_mode');
+  const current = editing && editing.db_type === opt?.value ? editing.options[key] : undefined;
+  select.replaceChildren(...(opt?.dataset.tlsModes ?? '').split(',').filter(Boolean).map((m) => h('option', { value: m }, m)));
+  if (typeof current === 'string') select.value = current;
+  field('allow_cleartext_password').checked = editing?.options.allow_cleartext_password === true;
+  const info = (c: CertInfo | null) => (c ? t('form.tls_set', { subject: c.subject, expires: c.expires_at.slice(0, 10) }) : '');
+  document.getElementById('wf-tls-ca-info')!.textContent = info(editing?.tls?.ca ?? null);
+  document.getElementById('wf-tls-cert-info')!.textContent = info(editing?.tls?.cert ?? null);
+}
+
+interface CertInfo {
+  subject: string;
+  expires_at: string;
 }
 
 function formAlert(type: 'danger' | 'success' | 'info', message: string): void {
@@ -97,6 +115,12 @@ function settings(): Record<string, unknown> {
   const options: Record<string, unknown> = { ...(editing?.options ?? {}) };
   if (limitGb) options.capacity_limit_bytes = Math.round(Number(limitGb) * 1024 ** 3);
   else delete options.capacity_limit_bytes;
+  const tlsKey = field<HTMLSelectElement>('db_type').selectedOptions[0]?.dataset.tlsKey ?? '';
+  if (tlsKey) {
+    options[tlsKey] = field<HTMLSelectElement>('tls_mode').value;
+    if (field('allow_cleartext_password').checked) options.allow_cleartext_password = true;
+    else delete options.allow_cleartext_password;
+  }
   return {
     name: field('name').value.trim(),
     db_type: field<HTMLSelectElement>('db_type').value,
@@ -129,7 +153,21 @@ async function save(): Promise<Instance> {
     await loadCredentials(credentialId);
     formAlert('success', t('form.credential_created', { name: c.data.name }));
   } else if (credValue) credentialId = Number(credValue);
-  const body = { ...settings(), credential_id: credentialId };
+  const tlsPem: Record<string, string> = {};
+  if (field<HTMLSelectElement>('db_type').selectedOptions[0]?.dataset.tlsKey) {
+    // Write-only: sent when typed, never shown again (the form shows the subject and expiry instead).
+    for (const name of ['tls_ca', 'tls_cert', 'tls_key']) {
+      const v = field<HTMLTextAreaElement>(name).value.trim();
+      if (v) tlsPem[name] = v;
+    }
+  }
+  const body: Record<string, unknown> & { host?: unknown; port?: unknown } = { ...settings(), credential_id: credentialId, ...tlsPem };
+  // Moving an instance with its stored password to another address needs a yes (a new credential is a re-entered password).
+  const moved = editing && (body.host !== editing.host || (body.port !== undefined && body.port !== editing.port));
+  if (moved && credentialId !== null && credValue !== 'new' && credentialId === editing!.credential_id) {
+    if (!window.confirm(t('form.confirm_move', { address: `${body.host}:${body.port ?? editing!.port}` }))) throw new Error(t('form.move_cancelled'));
+    Object.assign(body, { confirm_move: true });
+  }
   const res = editing ? await api<Instance>('PATCH', `/api/instances/${editing.id}`, body) : await api<Instance>('POST', '/api/instances', body);
   editing = res.data;
   document.getElementById('wf-instance-modal-title')!.textContent = t('form.edit_title', { name: res.data.name });
