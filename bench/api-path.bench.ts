@@ -38,7 +38,7 @@ import { pgAdmin, uniqueName } from '../test/helpers/targets.js';
 import { envInt, mb, median, onInterrupt, ratio, sec } from './common.js';
 import type { ServerFacts } from './network.child.js';
 import { startNetwork, type Network } from './network.js';
-import type { Cell, Report, Scenario } from './run.js';
+import type { Cell, Report, Scenario } from './common.js';
 import { peakDuring, procStatus, startServe } from './serve.js';
 
 const actor = { userId: null, username: 'bench' };

@@ -23,7 +23,7 @@ import { openStore, type Store } from '../src/store/db.js';
 import { InstancesRepository } from '../src/store/instances.repository.js';
 import { StatisticsRepository } from '../src/store/statistics.repository.js';
 import { pgAdmin, uniqueName } from '../test/helpers/targets.js';
-import type { Cell, Report, Scenario } from './run.js';
+import type { Cell, Report, Scenario } from './common.js';
 
 function envInt(name: string, def: number): number {
   const raw = process.env[name];
@@ -104,7 +104,7 @@ async function runOn(store: Store): Promise<DialectResult> {
 
   const clock = { now: () => new Date(`${LAST_DAY}T12:00:00.000Z`) };
   const repo = new StatisticsRepository(store.db, store.dialect);
-  const stats = new StatisticsService(repo, new InstancesRepository(store.db), clock, 'UTC');
+  const stats = new StatisticsService(repo, new InstancesRepository(store.db, store.dialect), clock, 'UTC');
   const logger = createLogger('warn', process.stderr);
   const aggregation = new AggregationService(repo, systemClock, 'UTC', logger);
   const ids = (await store.db.selectFrom('instances').select('id').execute()).map((r) => r.id);

@@ -19,6 +19,7 @@ import { UsersRepository } from './store/users.repository.js';
 import { AuditService } from './services/audit.service.js';
 import { AuthService } from './services/auth.service.js';
 import { CapacitySyncService } from './services/capacity-sync.service.js';
+import { ConnectionService } from './services/connection.service.js';
 import { CapacityService } from './services/capacity.service.js';
 import { CredentialsService } from './services/credentials.service.js';
 import { InstancesService } from './services/instances.service.js';
@@ -34,8 +35,12 @@ import { ExportService } from './services/export.service.js';
 import { MetricsService } from './services/metrics.service.js';
 import { RetentionService } from './services/retention.service.js';
 import { StatisticsRepository } from './store/statistics.repository.js';
+import { RunwayRepository } from './store/runway.repository.js';
 import { AggregationService } from './services/aggregation.service.js';
 import { StatisticsService } from './services/statistics.service.js';
+import { RunwayService } from './services/runway.service.js';
+import { ImportWhalefallService } from './services/import-whalefall.service.js';
+import { ImportWhalefallRepository } from './store/import-whalefall.repository.js';
 import { AlertsRepository } from './store/alerts.repository.js';
 import { AlertsService } from './services/alerts.service.js';
 import { AlertDeliveryService } from './services/alert-delivery.service.js';
@@ -70,6 +75,8 @@ export interface Context {
   credentials: CredentialsService;
   instances: InstancesService;
   capacitySync: CapacitySyncService;
+  /** Connect targets, collection, the test-connection/doctor probe: used by the capacity sync, tables and fleet. */
+  connections: ConnectionService;
   capacity: CapacityService;
   settings: SettingsService;
   recovery: RecoveryService;
@@ -81,6 +88,8 @@ export interface Context {
   exports: ExportService;
   retention: RetentionService;
   statistics: StatisticsService;
+  runway: RunwayService;
+  importWhalefall: ImportWhalefallService;
   aggregation: AggregationService;
   alerts: AlertsService;
   alertDelivery: AlertDeliveryService;
@@ -116,7 +125,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const keys = loadKeyRing(config.dataDir, config.secretKey);
   const db = store.db;
   const repos = {
-    instances: new InstancesRepository(db),
+    instances: new InstancesRepository(db, store.dialect),
     capacity: new CapacityRepository(db, store.dialect),
     sync: new SyncRepository(db),
     users: new UsersRepository(db),
@@ -138,6 +147,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     const { PgBossQueue } = await import('./scheduler/pgboss.queue.js');
     queue = new PgBossQueue(config.databaseUrl, logger, { maintenanceSeconds: config.queueMaintenanceSeconds });
   }
+  const connections = new ConnectionService({ settings: () => settings.effective(), engineFor: opts.engineFor ?? getEngine, instances: repos.instances, credentials });
   const capacitySync = new CapacitySyncService({
     config,
     settings: () => settings.effective(),
@@ -145,11 +155,10 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     sleep: opts.sleep,
     clock,
     logger,
-    engineFor: opts.engineFor ?? getEngine,
     instances: repos.instances,
     capacity: repos.capacity,
     sync: repos.sync,
-    credentials,
+    connections,
     audit,
   });
   const capacity = new CapacityService(repos.capacity, repos.instances, repos.sync, clock, config.timeZone);
@@ -166,12 +175,15 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const retention = new RetentionService({
     repo: new RetentionRepository(db),
     retentionDays: async () => (await settings.effective()).retention_days,
+    syncPointsDays: async () => (await settings.effective()).sync_points_days,
     timeZone: config.timeZone,
     logger,
   });
   const statisticsRepo = new StatisticsRepository(db, store.dialect);
   const aggregation = new AggregationService(statisticsRepo, clock, config.timeZone, logger);
   const statistics = new StatisticsService(statisticsRepo, repos.instances, clock, config.timeZone);
+  const runway = new RunwayService({ repo: new RunwayRepository(db), clock, timeZone: config.timeZone });
+  const importWhalefall = new ImportWhalefallService({ repo: new ImportWhalefallRepository(db), clock, audit, onHistoryChanged: () => runway.invalidate() });
   const alertDelivery = new AlertDeliveryService(repos.alerts, clock, logger);
   const alerts = new AlertsService({ repo: repos.alerts, instances: repos.instances, clock, logger, audit, delivery: alertDelivery });
   alerts.attach(capacitySync.events);
@@ -187,7 +199,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     tables: new TablesRepository(db),
     selection: new TableSelectionRepository(db),
     sync: repos.sync,
-    capacitySync,
+    connections,
     audit,
   });
   const scheduler = new Scheduler({
@@ -205,14 +217,15 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       const msg = await aggregation.runDaily(scheduledFor);
       await alerts.evaluate();
       const p = await retention.purge(clock.now());
-      const out = p.retention_days === null ? msg : `${msg}; retention ${p.retention_days} d: ${p.deleted} raw rows before ${p.cutoff} purged`;
+      const daily = p.retention_days === null ? '' : `; retention ${p.retention_days} d: ${p.deleted} raw rows before ${p.cutoff} purged`;
+      const out = `${msg}${daily}; ${p.points_deleted} sync points older than ${p.points_days} d purged`;
       // Table-level sizes of the rule's databases (WHALEFALL_TABLES_DAILY); a failure never fails the day's job.
       if (!config.tablesDaily) return out;
       const t = await tables.runDaily(SCHEDULER_ACTOR).catch((err: unknown) => `tables failed: ${String(err)}`);
       return `${out}; ${t}`;
     },
   });
-  const fleet = new FleetService({ instances: repos.instances, credentials: repos.credentials, capacitySync, clock, audit });
+  const fleet = new FleetService({ instances: repos.instances, credentials: repos.credentials, connections, clock, audit });
   const discovery = new DiscoveryService({ instances: repos.instances, clock, audit, apiEnabled: config.discovery });
   return {
     config,
@@ -226,6 +239,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     credentials,
     instances,
     capacitySync,
+    connections,
     capacity,
     settings,
     recovery,
@@ -235,6 +249,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     exports: exportService,
     retention,
     statistics,
+    runway,
+    importWhalefall,
     aggregation,
     alerts,
     alertDelivery,

@@ -70,6 +70,27 @@ export class CapacityService {
     return inst;
   }
 
+  /**
+   * The instance's change since the previous sync and over the last 7 and 30
+   * days, from the per-sync series: null (shown "no baseline yet") where no
+   * earlier sync exists, so a first sync never reads as "0 B".
+   */
+  async changes(instanceId: number) {
+    await this.instance(instanceId);
+    const now = this.clock.now().getTime();
+    const ago = (days: number) => new Date(now - days * 86_400_000).toISOString();
+    const r = await this.capacity.instanceChanges(instanceId, { d7: ago(7), d30: ago(30) });
+    const total = r?.total_size_bytes ?? null;
+    const minus = (base: unknown) => (total === null || base === null || base === undefined ? null : total - Number(base));
+    return {
+      total_size_bytes: total,
+      previous_sync_at: r?.previous_at ?? null,
+      change_last_sync_bytes: minus(r?.previous_bytes),
+      change_7d_bytes: minus(r?.d7),
+      change_30d_bytes: minus(r?.d30),
+    };
+  }
+
   /** Online and deleted databases with their latest known size and first/last seen dates. */
   async databases(instanceId: number) {
     await this.instance(instanceId);
@@ -89,9 +110,15 @@ export class CapacityService {
       free_bytes: r.free_bytes ?? null,
       used_bytes: r.used_bytes ?? null,
       max_bytes: r.max_bytes ?? null,
+      // Left out of the instance total (a snapshot's source and a secondary's primary are counted).
+      is_snapshot: r.is_snapshot === 1,
+      replica_role: r.replica_role ?? null,
       method: r.method ?? null,
       error: r.error ?? null,
+      note: r.note ?? null,
       collected_at: r.collected_at ?? null,
+      /** Change since the sync before the last one that measured it; null: no earlier measurement ("no baseline yet"). */
+      change_last_sync_bytes: r.size_bytes === null || r.size_bytes === undefined || r.previous_sync_bytes === null ? null : r.size_bytes - Number(r.previous_sync_bytes),
     }));
     return {
       instance_id: instanceId,
@@ -128,7 +155,7 @@ export class CapacityService {
    * the total matching, and every tag in use.
    */
   async instanceOverview(q: Omit<OverviewQuery, 'since' | 'sort' | 'dir' | 'limit' | 'offset'> & Partial<Pick<OverviewQuery, 'sort' | 'dir' | 'limit' | 'offset'>>) {
-    const since = addDays(localDate(this.clock.now(), this.timeZone), -7);
+    const since = new Date(this.clock.now().getTime() - 7 * 86_400_000).toISOString();
     const limit = q.limit ?? 50;
     const offset = q.offset ?? 0;
     const search = q.search?.trim() || undefined;
@@ -136,7 +163,13 @@ export class CapacityService {
       this.instances.overview({ ...q, search, sort: q.sort ?? 'name', dir: q.dir ?? 'asc', limit, offset, since }),
       this.instances.allTags(),
     ]);
-    const items = rows.map((r) => ({ ...toPublicInstance(r), change_7d_bytes: r.change_7d_bytes === null ? null : Number(r.change_7d_bytes) }));
+    const num = (v: number | null) => (v === null ? null : Number(v));
+    const items = rows.map((r) => ({
+      ...toPublicInstance(r),
+      change_7d_bytes: num(r.change_7d_bytes),
+      change_last_sync_bytes: num(r.change_last_sync_bytes),
+      previous_sync_at: r.previous_sync_at,
+    }));
     return { items, total, limit, offset, change_since: since, tags };
   }
 
