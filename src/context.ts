@@ -19,6 +19,7 @@ import { UsersRepository } from './store/users.repository.js';
 import { AuditService } from './services/audit.service.js';
 import { AuthService } from './services/auth.service.js';
 import { CapacitySyncService } from './services/capacity-sync.service.js';
+import { ConnectionService } from './services/connection.service.js';
 import { CapacityService } from './services/capacity.service.js';
 import { CredentialsService } from './services/credentials.service.js';
 import { InstancesService } from './services/instances.service.js';
@@ -74,6 +75,8 @@ export interface Context {
   credentials: CredentialsService;
   instances: InstancesService;
   capacitySync: CapacitySyncService;
+  /** Connect targets, collection, the test-connection/doctor probe: used by the capacity sync, tables and fleet. */
+  connections: ConnectionService;
   capacity: CapacityService;
   settings: SettingsService;
   recovery: RecoveryService;
@@ -144,6 +147,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     const { PgBossQueue } = await import('./scheduler/pgboss.queue.js');
     queue = new PgBossQueue(config.databaseUrl, logger, { maintenanceSeconds: config.queueMaintenanceSeconds });
   }
+  const connections = new ConnectionService({ settings: () => settings.effective(), engineFor: opts.engineFor ?? getEngine, instances: repos.instances, credentials });
   const capacitySync = new CapacitySyncService({
     config,
     settings: () => settings.effective(),
@@ -151,11 +155,10 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     sleep: opts.sleep,
     clock,
     logger,
-    engineFor: opts.engineFor ?? getEngine,
     instances: repos.instances,
     capacity: repos.capacity,
     sync: repos.sync,
-    credentials,
+    connections,
     audit,
   });
   const capacity = new CapacityService(repos.capacity, repos.instances, repos.sync, clock, config.timeZone);
@@ -196,7 +199,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     tables: new TablesRepository(db),
     selection: new TableSelectionRepository(db),
     sync: repos.sync,
-    capacitySync,
+    connections,
     audit,
   });
   const scheduler = new Scheduler({
@@ -222,7 +225,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       return `${out}; ${t}`;
     },
   });
-  const fleet = new FleetService({ instances: repos.instances, credentials: repos.credentials, capacitySync, clock, audit });
+  const fleet = new FleetService({ instances: repos.instances, credentials: repos.credentials, connections, clock, audit });
   const discovery = new DiscoveryService({ instances: repos.instances, clock, audit, apiEnabled: config.discovery });
   return {
     config,
@@ -236,6 +239,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     credentials,
     instances,
     capacitySync,
+    connections,
     capacity,
     settings,
     recovery,

@@ -88,6 +88,18 @@ const INSERT_DAY = sql.raw(`
  */
 const COUNTED = sql.raw(`is_snapshot = 0 AND (replica_role IS NULL OR replica_role <> 'SECONDARY')`);
 
+/** How a successful sync completes its record, in the transaction that saves the collection. */
+export interface SyncCompletion {
+  recordId: number;
+  /** The lock holder: the instance's lock is released if (and only if) it still holds it. */
+  holder: string;
+  durationMs: number;
+  /** The record's `details` (stored as JSON), from the counts of the save. */
+  details: (counts: SaveCounts) => Record<string, unknown>;
+  /** The instance's `last_sync_error`: the warnings of a completed sync, or null. */
+  instanceError: string | null;
+}
+
 export class CapacityRepository {
   constructor(
     private readonly db: Kysely<Database>,
@@ -145,9 +157,48 @@ export class CapacityRepository {
   /**
    * Save one successful collection. Callers must never pass an empty list:
    * "not collected" is not "gone" (the sync service refuses empty collections).
-   * `inTransaction` runs inside the same transaction (e.g. completing the sync record).
    */
-  async saveCollection(
+  saveCollection(input: SaveCollectionInput): Promise<SaveCounts> {
+    return this.save(input);
+  }
+
+  /**
+   * A sync's successful end, all or nothing: save the collection, complete
+   * its record with the counts, set the instance's last sync result and
+   * release the instance's lock — one transaction, so a crash leaves either
+   * the whole day saved and the record completed, or neither.
+   */
+  saveSyncedCollection(input: SaveCollectionInput, done: SyncCompletion): Promise<SaveCounts> {
+    return this.save(input, async (trx, c) => {
+      await trx
+        .updateTable('sync_instance_records')
+        .set({
+          status: 'completed',
+          completed_at: input.collectedAt,
+          duration_ms: done.durationMs,
+          databases_count: c.database_count,
+          saved_count: c.saved,
+          created_count: c.created,
+          updated_count: c.updated,
+          deleted_count: c.deleted,
+          restored_count: c.restored,
+          total_size_bytes: c.total_size_bytes,
+          error_code: null,
+          error_message: null,
+          details: JSON.stringify(done.details(c)),
+        })
+        .where('id', '=', done.recordId)
+        .execute();
+      await trx
+        .updateTable('instances')
+        .set({ last_sync_status: 'completed', last_sync_at: input.collectedAt, last_sync_error: done.instanceError })
+        .where('id', '=', input.instanceId)
+        .execute();
+      await trx.deleteFrom('sync_locks').where('instance_id', '=', input.instanceId).where('holder', '=', done.holder).execute();
+    });
+  }
+
+  private async save(
     input: SaveCollectionInput,
     inTransaction?: (trx: Transaction<Database>, counts: SaveCounts) => Promise<void>,
   ): Promise<SaveCounts> {

@@ -6,7 +6,6 @@
  * - byte counts as BIGINT, returned as JS numbers (db.ts parses int8).
  */
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { AlertDeliveriesTable, AlertEventsTable, AlertRulesTable } from './alerts.repository.js';
 
 type Id = Generated<number>;
 /** ISO timestamp written by the app. */
@@ -256,6 +255,8 @@ export interface Database {
   sync_sessions: SyncSessionsTable;
   sync_instance_records: SyncInstanceRecordsTable;
   sync_locks: SyncLocksTable;
+  /** Table-size syncs, one row per instance (same shape as sync_locks, its own key space). */
+  table_sync_locks: SyncLocksTable;
   audit_log: AuditLogTable;
   settings: SettingsTable;
   scheduler_runs: SchedulerRunsTable;
@@ -311,4 +312,55 @@ export interface TableSizeStatsTable {
   table_count: number | null;
   method: number;
   is_deleted: Flag;
+}
+
+export interface AlertRulesTable {
+  id: Generated<number>;
+  name: string;
+  kind: string;
+  instance_id: number | null;
+  db_type: string | null;
+  tag: string | null;
+  database_pattern: string | null;
+  threshold: number | null;
+  window: string | null;
+  consecutive: number | null;
+  limit_bytes: number | null;
+  is_active: number;
+  channels: string; // JSON array of {type, url}
+  created_at: Ts;
+  updated_at: Ts;
+}
+
+export interface AlertEventsTable {
+  id: Generated<number>;
+  rule_id: number;
+  dedup_key: string;
+  /** = dedup_key while firing, NULL once resolved (UNIQUE). */
+  open_key: string | null;
+  instance_id: number | null;
+  instance_name: string | null;
+  database_name: string | null;
+  state: string;
+  value: number | null;
+  message: string;
+  fired_at: Ts;
+  resolved_at: Ts | null;
+  last_evaluated_at: Ts;
+}
+
+export interface AlertDeliveriesTable {
+  id: Generated<number>;
+  event_id: number;
+  transition: string;
+  channel: string;
+  url: string;
+  attempt: number;
+  status: string;
+  http_status: number | null;
+  error: string | null;
+  log: string; // JSON array of attempts
+  next_attempt_at: Ts | null;
+  created_at: Ts;
+  updated_at: Ts;
 }

@@ -125,9 +125,18 @@ forEachStore('CapacityRepository.saveCollection', (get) => {
   it('a failure inside the transaction leaves no half-written day', async () => {
     const repo = get().repos.capacity;
     await assert.rejects(
-      repo.saveCollection({ instanceId, collectedDate: '2026-03-04', collectedAt: at('2026-03-04'), databases: [db('a', 1), db('z', 2)] }, async () => {
-        throw new Error('disk full');
-      }),
+      repo.saveSyncedCollection(
+        { instanceId, collectedDate: '2026-03-04', collectedAt: at('2026-03-04'), databases: [db('a', 1), db('z', 2)] },
+        {
+          recordId: 0,
+          holder: 'h',
+          durationMs: 0,
+          instanceError: null,
+          details: () => {
+            throw new Error('disk full');
+          },
+        },
+      ),
       /disk full/,
     );
     assert.equal((await repo.statsForDay(instanceId, '2026-03-04')).length, 0);
@@ -164,6 +173,17 @@ forEachStore('SyncRepository locks', (get) => {
     assert.equal(await s.acquireLock(42, 'C', '2026-03-01T00:12:00.000Z', '2026-03-01T00:20:00.000Z'), false, "A's release did not free B's lock");
     await s.releaseLock(42, 'B');
     assert.equal(await s.acquireLock(42, 'C', '2026-03-01T00:12:00.000Z', '2026-03-01T00:20:00.000Z'), true);
+  });
+
+  it('table-sync locks have their own key space: they neither block nor are blocked by the instance lock', async () => {
+    const s = get().repos.sync;
+    const [now, later] = ['2026-03-02T00:00:00.000Z', '2026-03-02T00:10:00.000Z'];
+    assert.equal(await s.acquireLock(43, 'cap', now, later), true);
+    assert.equal(await s.acquireTableLock(43, 'tab', now, later), true, 'a capacity sync does not block a table sync');
+    assert.equal(await s.acquireTableLock(43, 'tab2', now, later), false, 'two table syncs of one instance do not overlap');
+    await s.releaseTableLock(43, 'tab');
+    assert.equal(await s.acquireTableLock(43, 'tab2', now, later), true);
+    assert.equal((await s.lockHolder(43))?.holder, 'cap', 'the instance lock untouched');
   });
 });
 

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { MigrationFactory } from './index.js';
+import type { MigrationFactory } from './helpers.js';
 
 /**
  * What a stored database row is beyond its bytes (issue 23): a SQL Server
