@@ -8,7 +8,7 @@
 import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { Collection, ConnectTarget, Engine, EngineSession, InstanceOptions, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
-import { classified, closeWithin } from '../common.js';
+import { classified, closeWithin, majorVersion } from '../common.js';
 import { collectSegmentTables, collectTablespaces, CONTAINER_MODES, doctorChecks, type ContainerMode, type OracleSettings } from './oracle.collect.js';
 import { dropConnection, fetchTypeHandler, oracledb, type OracleConnection, type OracleDriver, type Run } from './oracle.driver.js';
 import { classifyError, TOO_OLD } from './oracle.errors.js';
@@ -24,12 +24,6 @@ export function settingsFrom(options: InstanceOptions, username: string): Oracle
   }
   if (typeof temp !== 'boolean') throw new SyncError('data', `temp 必须是布尔值: ${JSON.stringify(temp)}`);
   return { containerMode: mode as ContainerMode, temp, user: username };
-}
-
-/** "19.3.0.0.0" → 19; 0 when unreadable. */
-export function majorOf(version: string): number {
-  const m = /^(\d+)\./.exec(version.trim());
-  return m ? Number(m[1]) : 0;
 }
 
 /**
@@ -85,7 +79,7 @@ class OracleSession implements EngineSession {
 
   collect(): Promise<Collection> {
     return classified(async () => {
-      const { databases, warnings } = await collectTablespaces(this.run, this.settings, majorOf(this.conn.oracleServerVersionString));
+      const { databases, warnings } = await collectTablespaces(this.run, this.settings, majorVersion(this.conn.oracleServerVersionString));
       return { databases, warnings, server_version: this.conn.oracleServerVersionString };
     }, (err) => classifyError(err, this.target));
   }
@@ -140,7 +134,7 @@ export function makeOracleEngine(driver: OracleDriver): Engine {
       }
       try {
         // Thin mode already refuses 11g (NJS-138); a server it let through reporting an older version is refused the same way.
-        const major = majorOf(conn.oracleServerVersionString);
+        const major = majorVersion(conn.oracleServerVersionString);
         if (major > 0 && major < 12) throw new SyncError('unsupported', `${TOO_OLD}: ${conn.oracleServerVersionString}`);
         // An integer the driver's setTimeout can hold (Node turns anything above 2^31 - 1 ms into 1 ms).
         conn.callTimeout = Math.min(2 ** 31 - 1, Math.max(1, Math.round(target.queryTimeoutMs)));

@@ -23,12 +23,6 @@ export interface DoctorRow {
   databases_with_files: number;
 }
 
-/** 2012 = 11, 2014 = 12, 2022 = 16; 0 when the version string is unreadable (treated as the oldest). */
-export function majorVersion(version: string): number {
-  const m = /^(\d+)\./.exec(version.trim());
-  return m ? Number(m[1]) : 0;
-}
-
 export function serverChecks(p: DoctorRow, login: string): PrivilegeCheck[] {
   const hidden = p.databases - p.databases_with_files;
   // CREATE/ALTER ANY DATABASE also reveal sys.master_files: what counts is that every database's files are visible.

@@ -18,7 +18,7 @@ import type * as Mssql from 'mssql';
 import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { CollectedTableDatabase, Collection, ConnectTarget, Engine, EngineSession, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
-import { bytes, classified, closeWithin, cutToBudget, outOfTime } from '../common.js';
+import { bytes, classified, closeWithin, cutToBudget, majorVersion, outOfTime } from '../common.js';
 import {
   aggregateDatabases,
   grantViewDefinition,
@@ -34,7 +34,7 @@ import {
 } from './sqlserver.aggregate.js';
 import { exactCount, PAGE_BYTES } from './sqlserver.common.js';
 import { CANCEL_TIMEOUT_MS, Connections, isOwnFailure, poolConfig, SLACK_MS, sql } from './sqlserver.connection.js';
-import { majorVersion, serverChecks, stateCheck, usedSpaceChecks, type DoctorRow } from './sqlserver.doctor.js';
+import { serverChecks, stateCheck, usedSpaceChecks, type DoctorRow } from './sqlserver.doctor.js';
 import { classifyError } from './sqlserver.errors.js';
 import {
   AZURE_SQL_DATABASE,
