@@ -23,6 +23,7 @@ import { largeInstance } from './large-instance.bench.js';
 import { runInterruptCleanups } from './common.js';
 import { ui } from './ui.bench.js';
 import { apiPath } from './api-path.bench.js';
+import { runwayScenario } from './runway.bench.js';
 
 import type { Cell, Report, Scenario } from './common.js';
 
@@ -39,6 +40,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   'large-instance': largeInstance,
   ui,
   'api-path': apiPath,
+  runway: runwayScenario,
 };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

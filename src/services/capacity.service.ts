@@ -30,6 +30,7 @@ const SNAPSHOT_COST_FACTOR = 20;
 const SNAPSHOT_KEEP_MS = 60_000;
 /** Records serialised between two yields to the event loop while building a snapshot. */
 const SNAPSHOT_CHUNK = 1000;
+const CLOSE = Buffer.from('}');
 
 function durationMs(s: { started_at: string | null; completed_at: string | null }): number | null {
   return s.started_at && s.completed_at ? new Date(s.completed_at).getTime() - new Date(s.started_at).getTime() : null;
@@ -89,8 +90,8 @@ export function livePublicSession(s: SyncSessionRow, counts: RecordCounts | null
 }
 
 export class CapacityService {
-  /** Running sessions' records as JSON text, by session id (see SNAPSHOT_MIN_MS). */
-  private snapshots = new Map<string, { at: number; buildMs: number; json: string; counts: RecordCounts }>();
+  /** Running sessions' records as UTF-8 JSON text, by session id (see SNAPSHOT_MIN_MS). */
+  private snapshots = new Map<string, { at: number; buildMs: number; json: Buffer; counts: RecordCounts }>();
 
   constructor(
     private readonly capacity: CapacityRepository,
@@ -248,18 +249,20 @@ export class CapacityService {
   }
 
   /**
-   * The same as `session`, as JSON text, for the API's poll: the session row
-   * is read every time; a running session's records come from a snapshot at
-   * most max(SNAPSHOT_MIN_MS, SNAPSHOT_COST_FACTOR × its build time) old.
+   * The same as `session`, as UTF-8 JSON text, for the API's poll: the
+   * session row is read every time; a running session's records come from a
+   * snapshot at most max(SNAPSHOT_MIN_MS, SNAPSHOT_COST_FACTOR × its build
+   * time) old, kept encoded (a 10,000-record session is 6 MB of JSON: encoded
+   * once, not on every poll).
    */
-  async sessionJson(sessionId: string): Promise<string> {
+  async sessionJson(sessionId: string): Promise<Buffer> {
     const s = await this.sessionRow(sessionId);
     const { json, counts } = await this.recordsJson(s);
     const head = JSON.stringify(livePublicSession(s, counts, this.clock.now().getTime()));
-    return `${head.slice(0, -1)},"records":${json}}`;
+    return Buffer.concat([Buffer.from(`${head.slice(0, -1)},"records":`), json, CLOSE]);
   }
 
-  private async recordsJson(s: SyncSessionRow): Promise<{ json: string; counts: RecordCounts }> {
+  private async recordsJson(s: SyncSessionRow): Promise<{ json: Buffer; counts: RecordCounts }> {
     const now = (this.snapshot.now ?? performance.now.bind(performance))();
     for (const [id, snap] of this.snapshots) if (now - snap.at > SNAPSHOT_KEEP_MS) this.snapshots.delete(id);
     if (s.status !== 'running') {
@@ -276,13 +279,13 @@ export class CapacityService {
   }
 
   /** Every record of the session as a JSON array, serialised in chunks with the event loop let through between them. */
-  private async buildRecordsJson(sessionId: string): Promise<{ json: string; counts: RecordCounts }> {
+  private async buildRecordsJson(sessionId: string): Promise<{ json: Buffer; counts: RecordCounts }> {
     const rows = await this.sync.records(sessionId);
     const parts: string[] = [];
     for (let i = 0; i < rows.length; i += SNAPSHOT_CHUNK) {
       if (i > 0) await yieldToIo();
       parts.push(JSON.stringify(rows.slice(i, i + SNAPSHOT_CHUNK).map(toPublicRecord)).slice(1, -1));
     }
-    return { json: `[${parts.join(',')}]`, counts: countRecords(rows) };
+    return { json: Buffer.from(`[${parts.join(',')}]`), counts: countRecords(rows) };
   }
 }

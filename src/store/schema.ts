@@ -266,6 +266,7 @@ export interface Database {
   aggregations: AggregationsTable;
   table_names: TableNamesTable;
   table_size_stats: TableSizeStatsTable;
+  instance_composition: InstanceCompositionTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -363,4 +364,17 @@ export interface AlertDeliveriesTable {
   next_attempt_at: Ts | null;
   created_at: Ts;
   updated_at: Ts;
+}
+
+/** Where an instance's bytes went, one row per (instance, day) (0014). */
+export interface InstanceCompositionTable {
+  id: Id;
+  instance_id: number;
+  collected_date: string;
+  parts: string; // JSON CompositionPart[]
+  ceiling_bytes: number | null;
+  ceiling_source: string | null;
+  disk_used_bytes: number | null;
+  method: string;
+  collected_at: Ts;
 }

@@ -46,7 +46,7 @@ test('a running session polled within the snapshot age gets the same records; la
   let now = 1_000_000;
   const svc = new CapacityService(ctx.repos.capacity, ctx.repos.instances, ctx.repos.sync, ctx.clock, 'UTC', { minMs: 5000, costFactor: 0, now: () => now });
   const { sessionId, records } = await runningSession(2500); // more than one serialisation chunk
-  const poll = async () => JSON.parse(await svc.sessionJson(sessionId)) as { status: string; records: { id: number; status: string }[] };
+  const poll = async () => JSON.parse((await svc.sessionJson(sessionId)).toString('utf8')) as { status: string; records: { id: number; status: string }[] };
 
   const first = await poll();
   assert.equal(first.status, 'running');

@@ -5,6 +5,7 @@
  */
 import { sizeChart, type Series } from './charts.js';
 import { api, ApiError, can, errorText, fmt, h, showAlert, syncBadge, t, withSpinner } from './ui.js';
+import { wireComposition } from './composition.js';
 
 interface Db {
   database_name: string;
@@ -222,3 +223,4 @@ document.getElementById('wf-tab-trend')!.addEventListener('shown.bs.tab', () => 
 
 void loadDatabases();
 void loadRecords();
+wireComposition(id);
