@@ -61,6 +61,14 @@ export const pageRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
   // Build (if stale) in the background; the bundle's routes wait for it. A failed build is logged and answered 500 there.
   const built = ensureClientBuilt();
   built.catch((err) => ctx.logger.error({ err }, 'client bundle build failed'));
+  // On a fresh clone the bundle's directory does not exist until the build above writes it, and @fastify/static
+  // warns at registration that its root must exist (the first start printed a warning): create it first. A
+  // read-only install dir has it already (the bundle ships built); failing here is left to the build's error.
+  try {
+    fs.mkdirSync(DIST_DIR, { recursive: true });
+  } catch {
+    /* reported by the build */
+  }
   await app.register(fastifyStatic, { root: DIST_DIR, serve: false });
   const tz = ctx.config.timeZone;
 

@@ -4,7 +4,7 @@
  * "0 B"); the database grows; the second sync the same day shows the change
  * since the last sync in the list, the detail's cards and the databases
  * table — to the byte what the two collections measured — in zh-CN at 1440 px
- * and in English at 390 px.
+ * and in English at 390 px. Then, disabled, the row's sync button is off.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- functions below run in the browser (no DOM types here) */
 import assert from 'node:assert/strict';
@@ -106,6 +106,18 @@ describe('same-day growth in the UI (chromium, PostgreSQL)', () => {
     await en.goto('/instances');
     await en.locator(`tr[data-instance-id="${id}"] [data-col="change-last-sync"]`).waitFor();
     await screenshot(en, 'growth-instances-en-390');
+    assert.deepEqual(browser.problems, []);
+  });
+
+  it("a disabled instance: the row's 同步容量 is off with the reason on hover (item 6)", async () => {
+    await server.ctx.instances.update(id, { is_active: false }, actor);
+    await page.goto('/instances');
+    const wrap = page.locator(`tr[data-instance-id="${id}"] [data-wf-sync-disabled]`);
+    await wrap.waitFor();
+    assert.equal(await wrap.getAttribute('title'), '实例已禁用：启用后才能同步');
+    assert.equal(await wrap.locator('button.wf-sync-capacity').isDisabled(), true);
+    await page.goto(`/instances/${id}`);
+    assert.equal(await page.locator('#wf-sync-capacity').isDisabled(), true);
     assert.deepEqual(browser.problems, []);
   });
 });

@@ -55,7 +55,13 @@ export function register(program: Command): void {
         if (o.database && !o.tables) throw new CliError('--database goes with --tables');
         if (o.tables) return syncTables(ctx, o);
         await ctx.recovery.recover(); // a session left running by a crashed run becomes `interrupted` first
-        const ids = o.all ? ('all-active' as const) : await Promise.all((o.instance as string[]).map(async (n) => (await ctx.instances.getByName(n)).id));
+        // An instance named explicitly but disabled is not synced: said so, and the exit code is 1 (issue #20).
+        const named = o.all ? [] : await Promise.all((o.instance as string[]).map((n) => ctx.instances.getByName(n)));
+        const disabled = named.filter((i) => !i.is_active);
+        for (const i of disabled) process.stderr.write(`${i.name}: skipped: disabled (实例已禁用)\n`);
+        if (disabled.length) process.exitCode = 1;
+        if (!o.all && disabled.length === named.length) return;
+        const ids = o.all ? ('all-active' as const) : named.filter((i) => i.is_active).map((i) => i.id);
         const tty = process.stderr.isTTY;
         const r = await ctx.capacitySync.syncMany(ids, {
           syncType: 'manual_batch',
@@ -67,9 +73,10 @@ export function register(program: Command): void {
           },
         });
         console.log(table(r.outcomes.map(outcomeRow)));
-        const failed = r.outcomes.filter((x) => x.status === 'failed').length;
-        console.log(`session ${r.session_id}: ${r.status} (${r.outcomes.length - failed} ok, ${failed} failed)`);
-        if (failed > 0) process.exitCode = 1;
+        const n = (st: string) => r.outcomes.filter((x) => x.status === st).length;
+        const [completed, failed, skipped] = [n('completed'), n('failed'), r.outcomes.length - n('completed') - n('failed')];
+        console.log(`session ${r.session_id}: ${r.status} (${completed} ok, ${failed} failed${skipped ? `, ${skipped} skipped` : ''})`);
+        if (failed > 0 || (skipped > 0 && !o.all)) process.exitCode = 1;
       }),
     );
 

@@ -168,8 +168,16 @@ function actions(r: Row): HTMLElement[] {
   const out: HTMLElement[] = [];
   if (can('operator')) {
     const btn = h('button', { type: 'button', class: 'btn btn-outline-info btn-sm wf-sync-capacity', title: t('instances.sync_capacity') }, icon('fas fa-database me-1'), t('instances.sync_capacity'));
-    btn.addEventListener('click', () => void syncCapacity(btn, r));
-    out.push(btn);
+    if (r.is_active) {
+      btn.addEventListener('click', () => void syncCapacity(btn, r));
+      out.push(btn);
+    } else {
+      // A disabled instance cannot be synced (the server refuses it): the button is off, the reason on hover
+      // (a disabled button gets no pointer events, so the tooltip sits on a wrapper).
+      btn.disabled = true;
+      btn.removeAttribute('title');
+      out.push(h('span', { class: 'd-inline-block', tabindex: 0, title: t('instances.sync_disabled_hint'), 'data-wf-sync-disabled': '' }, btn));
+    }
   }
   if (can('admin')) {
     const menu = h(

@@ -91,6 +91,7 @@ export const MESSAGES = {
   'instances.select_all': { 'zh-CN': '选择本页全部', en: 'Select all on this page' },
   'instances.select_row': { 'zh-CN': '选择 {name}', en: 'Select {name}' },
   'instances.sync_capacity': { 'zh-CN': '同步容量', en: 'Sync capacity' },
+  'instances.sync_disabled_hint': { 'zh-CN': '实例已禁用：启用后才能同步', en: 'Instance disabled: enable it to sync' },
   'instances.sync_failed': { 'zh-CN': '同步容量失败', en: 'Capacity sync failed' },
   'instances.disable': { 'zh-CN': '禁用', en: 'Disable' },
   'instances.enable': { 'zh-CN': '启用', en: 'Enable' },
