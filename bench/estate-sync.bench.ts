@@ -33,7 +33,7 @@ import { createLogger } from '../src/lib/logger.js';
 import type { Actor } from '../src/services/audit.service.js';
 import type { ServerFacts } from './network.child.js';
 import { startNetwork, type Network } from './network.js';
-import type { Cell, Report, Scenario } from './run.js';
+import type { Cell, Report, Scenario } from './common.js';
 
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres' };
 const actor: Actor = { userId: null, username: 'bench' };

@@ -23,7 +23,7 @@ import { startLatencyProxy } from '../test/helpers/latency-proxy.js';
 import { startPgResponder } from '../test/helpers/pg-responder.js';
 import { envInt, int, sec } from './common.js';
 import { peakDuring, procStatus, startServe, type Served } from './serve.js';
-import type { Cell, Report, Scenario } from './run.js';
+import type { Cell, Report, Scenario } from './common.js';
 
 const actor = { userId: null, username: 'bench' };
 const TARGET_MB = 250;

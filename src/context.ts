@@ -19,6 +19,7 @@ import { UsersRepository } from './store/users.repository.js';
 import { AuditService } from './services/audit.service.js';
 import { AuthService } from './services/auth.service.js';
 import { CapacitySyncService } from './services/capacity-sync.service.js';
+import { ConnectionService } from './services/connection.service.js';
 import { CapacityService } from './services/capacity.service.js';
 import { CredentialsService } from './services/credentials.service.js';
 import { InstancesService } from './services/instances.service.js';
@@ -40,6 +41,8 @@ import { StatisticsService } from './services/statistics.service.js';
 import { RunwayService } from './services/runway.service.js';
 import { ImportWhalefallService } from './services/import-whalefall.service.js';
 import { ImportWhalefallRepository } from './store/import-whalefall.repository.js';
+import { CompositionService } from './services/composition.service.js';
+import { CompositionRepository } from './store/composition.repository.js';
 import { AlertsRepository } from './store/alerts.repository.js';
 import { AlertsService } from './services/alerts.service.js';
 import { AlertDeliveryService } from './services/alert-delivery.service.js';
@@ -74,6 +77,8 @@ export interface Context {
   credentials: CredentialsService;
   instances: InstancesService;
   capacitySync: CapacitySyncService;
+  /** Connect targets, collection, the test-connection/doctor probe: used by the capacity sync, tables and fleet. */
+  connections: ConnectionService;
   capacity: CapacityService;
   settings: SettingsService;
   recovery: RecoveryService;
@@ -87,6 +92,7 @@ export interface Context {
   statistics: StatisticsService;
   runway: RunwayService;
   importWhalefall: ImportWhalefallService;
+  composition: CompositionService;
   aggregation: AggregationService;
   alerts: AlertsService;
   alertDelivery: AlertDeliveryService;
@@ -144,6 +150,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     const { PgBossQueue } = await import('./scheduler/pgboss.queue.js');
     queue = new PgBossQueue(config.databaseUrl, logger, { maintenanceSeconds: config.queueMaintenanceSeconds });
   }
+  const connections = new ConnectionService({ settings: () => settings.effective(), engineFor: opts.engineFor ?? getEngine, instances: repos.instances, credentials });
   const capacitySync = new CapacitySyncService({
     config,
     settings: () => settings.effective(),
@@ -151,11 +158,10 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     sleep: opts.sleep,
     clock,
     logger,
-    engineFor: opts.engineFor ?? getEngine,
     instances: repos.instances,
     capacity: repos.capacity,
     sync: repos.sync,
-    credentials,
+    connections,
     audit,
   });
   const capacity = new CapacityService(repos.capacity, repos.instances, repos.sync, clock, config.timeZone);
@@ -179,7 +185,17 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const statisticsRepo = new StatisticsRepository(db, store.dialect);
   const aggregation = new AggregationService(statisticsRepo, clock, config.timeZone, logger);
   const statistics = new StatisticsService(statisticsRepo, repos.instances, clock, config.timeZone);
-  const runway = new RunwayService({ repo: new RunwayRepository(db), clock, timeZone: config.timeZone });
+  const composition = new CompositionService({
+    repo: new CompositionRepository(db),
+    instances: repos.instances,
+    connections,
+    engineFor: opts.engineFor ?? getEngine,
+    settings: () => settings.effective(),
+    clock,
+    timeZone: config.timeZone,
+    logger,
+  });
+  const runway = new RunwayService({ repo: new RunwayRepository(db), clock, timeZone: config.timeZone, volumes: (ids) => composition.ceilings(ids) });
   const importWhalefall = new ImportWhalefallService({ repo: new ImportWhalefallRepository(db), clock, audit, onHistoryChanged: () => runway.invalidate() });
   const alertDelivery = new AlertDeliveryService(repos.alerts, clock, logger);
   const alerts = new AlertsService({ repo: repos.alerts, instances: repos.instances, clock, logger, audit, delivery: alertDelivery, keys });
@@ -196,7 +212,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     tables: new TablesRepository(db),
     selection: new TableSelectionRepository(db),
     sync: repos.sync,
-    capacitySync,
+    connections,
     audit,
   });
   const scheduler = new Scheduler({
@@ -215,14 +231,16 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       await alerts.evaluate();
       const p = await retention.purge(clock.now());
       const daily = p.retention_days === null ? '' : `; retention ${p.retention_days} d: ${p.deleted} raw rows before ${p.cutoff} purged`;
-      const out = `${msg}${daily}; ${p.points_deleted} sync points older than ${p.points_days} d purged`;
+      const purged = `${msg}${daily}; ${p.points_deleted} sync points older than ${p.points_days} d purged`;
+      // Where the bytes went (issue #21), a row a day per instance; a failure never fails the day's job.
+      const out = `${purged}; ${await composition.runDaily().catch((err: unknown) => `composition failed: ${String(err)}`)}`;
       // Table-level sizes of the rule's databases (WHALEFALL_TABLES_DAILY); a failure never fails the day's job.
       if (!config.tablesDaily) return out;
       const t = await tables.runDaily(SCHEDULER_ACTOR).catch((err: unknown) => `tables failed: ${String(err)}`);
       return `${out}; ${t}`;
     },
   });
-  const fleet = new FleetService({ instances: repos.instances, credentials: repos.credentials, capacitySync, clock, audit });
+  const fleet = new FleetService({ instances: repos.instances, credentials: repos.credentials, connections, clock, audit });
   const discovery = new DiscoveryService({ instances: repos.instances, clock, audit, apiEnabled: config.discovery });
   return {
     config,
@@ -236,6 +254,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     credentials,
     instances,
     capacitySync,
+    connections,
     capacity,
     settings,
     recovery,
@@ -247,6 +266,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     statistics,
     runway,
     importWhalefall,
+    composition,
     aggregation,
     alerts,
     alertDelivery,

@@ -15,7 +15,9 @@ import type { Logger } from '../lib/logger.js';
 import { withTimeout } from '../lib/timeout.js';
 import type { AlertDeliveryRow, AlertEventRow, AlertRuleRow, AlertsRepository } from '../store/alerts.repository.js';
 import { ROBOTS } from './robots/index.js';
-import type { RobotVerdict } from './robots/robot.js';
+import type { AlertMessage, RobotVerdict } from './robots/robot.js';
+
+export type { AlertMessage };
 
 export const CHANNEL_TYPES = ['generic', 'dingtalk', 'wecom', 'slack', 'feishu', 'feishu_card', 'email'] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
@@ -70,21 +72,6 @@ export interface AttemptLog {
 }
 
 /** The facts a message is made of. */
-export interface AlertMessage {
-  event_id: number;
-  rule: string;
-  kind: string;
-  state: 'firing' | 'resolved';
-  instance: string | null;
-  database: string | null;
-  value: number | null;
-  /** Resolved: the value when it recovered (the event's value is updated at resolution). */
-  current_value?: number | null;
-  message: string;
-  fired_at: string;
-  resolved_at: string | null;
-}
-
 export function alertMessage(ev: AlertEventRow, rule: Pick<AlertRuleRow, 'name' | 'kind'>, transition: 'firing' | 'resolved'): AlertMessage {
   return {
     current_value: transition === 'resolved' ? ev.value : null,

@@ -52,7 +52,10 @@ const UPSERT_CHUNK = 10_000;
 
 /** The per-database values of one upsert row, in the order both row-set readers below expect. */
 const rowValues = (d: CollectedDatabase) =>
-  [d.database_name, d.size_bytes, d.data_bytes, d.index_bytes, d.log_bytes, d.free_bytes, d.used_bytes, d.max_bytes ?? null, d.method, d.error ?? null, d.note ?? null] as const;
+  [
+    d.database_name, d.size_bytes, d.data_bytes, d.index_bytes, d.log_bytes, d.free_bytes, d.used_bytes, d.max_bytes ?? null, d.method, d.error ?? null,
+    d.note ?? null, d.is_snapshot ? 1 : 0, d.replica_role ?? null,
+  ] as const;
 
 /** On a second collection the same day, a database that could not be measured keeps the size measured earlier. */
 const KEEP_EARLIER = sql.raw(`
@@ -67,6 +70,8 @@ const KEEP_EARLIER = sql.raw(`
     method = excluded.method,
     error = excluded.error,
     note = excluded.note,
+    is_snapshot = excluded.is_snapshot,
+    replica_role = excluded.replica_role,
     collected_at = excluded.collected_at,
     is_deleted = 0,
     deleted_at = NULL,
@@ -74,7 +79,26 @@ const KEEP_EARLIER = sql.raw(`
 
 const INSERT_DAY = sql.raw(`
   INSERT INTO database_size_stats (instance_id, database_name, collected_date, size_bytes, data_bytes, index_bytes, log_bytes, free_bytes, used_bytes, max_bytes,
-                                   method, error, note, collected_at, is_deleted, deleted_at, created_at, updated_at)`);
+                                   method, error, note, is_snapshot, replica_role, collected_at, is_deleted, deleted_at, created_at, updated_at)`);
+
+/**
+ * What the instance total counts: a database once. A snapshot (its source is
+ * counted) and an availability-group secondary (its primary is counted, on
+ * the primary's instance) stay in the ledger but out of the sums.
+ */
+const COUNTED = sql.raw(`is_snapshot = 0 AND (replica_role IS NULL OR replica_role <> 'SECONDARY')`);
+
+/** How a successful sync completes its record, in the transaction that saves the collection. */
+export interface SyncCompletion {
+  recordId: number;
+  /** The lock holder: the instance's lock is released if (and only if) it still holds it. */
+  holder: string;
+  durationMs: number;
+  /** The record's `details` (stored as JSON), from the counts of the save. */
+  details: (counts: SaveCounts) => Record<string, unknown>;
+  /** The instance's `last_sync_error`: the warnings of a completed sync, or null. */
+  instanceError: string | null;
+}
 
 export class CapacityRepository {
   constructor(
@@ -96,18 +120,19 @@ export class CapacityRepository {
       const rows = JSON.stringify(part.map(rowValues));
       await sql`${INSERT_DAY}
         SELECT ${instanceId}, r.value ->> 0, ${day}, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6, r.value ->> 7,
-               r.value ->> 8, r.value ->> 9, r.value ->> 10, ${now}, 0, NULL, ${now}, ${now}
+               r.value ->> 8, r.value ->> 9, r.value ->> 10, r.value ->> 11, r.value ->> 12, ${now}, 0, NULL, ${now}, ${now}
         FROM json_each(${rows}) AS r
         WHERE true
         ${KEEP_EARLIER}`.execute(trx);
       return;
     }
-    const cols = Array.from({ length: 11 }, () => [] as unknown[]);
+    const cols = Array.from({ length: 13 }, () => [] as unknown[]);
     for (const d of part) rowValues(d).forEach((v, i) => cols[i]!.push(v));
     await sql`${INSERT_DAY}
-      SELECT ${instanceId}, r.n, ${day}::date, r.s, r.d, r.i, r.l, r.f, r.u, r.m, r.method, r.error, r.note, ${now}::timestamptz, 0, NULL, ${now}::timestamptz, ${now}::timestamptz
+      SELECT ${instanceId}, r.n, ${day}::date, r.s, r.d, r.i, r.l, r.f, r.u, r.m, r.method, r.error, r.note, r.snap, r.role, ${now}::timestamptz, 0, NULL, ${now}::timestamptz, ${now}::timestamptz
       FROM unnest(${cols[0]}::text[], ${cols[1]}::int8[], ${cols[2]}::int8[], ${cols[3]}::int8[], ${cols[4]}::int8[], ${cols[5]}::int8[], ${cols[6]}::int8[],
-                  ${cols[7]}::int8[], ${cols[8]}::text[], ${cols[9]}::text[], ${cols[10]}::text[]) AS r(n, s, d, i, l, f, u, m, method, error, note)
+                  ${cols[7]}::int8[], ${cols[8]}::text[], ${cols[9]}::text[], ${cols[10]}::text[], ${cols[11]}::int4[], ${cols[12]}::text[])
+        AS r(n, s, d, i, l, f, u, m, method, error, note, snap, role)
       ${KEEP_EARLIER}`.execute(trx);
   }
 
@@ -132,9 +157,48 @@ export class CapacityRepository {
   /**
    * Save one successful collection. Callers must never pass an empty list:
    * "not collected" is not "gone" (the sync service refuses empty collections).
-   * `inTransaction` runs inside the same transaction (e.g. completing the sync record).
    */
-  async saveCollection(
+  saveCollection(input: SaveCollectionInput): Promise<SaveCounts> {
+    return this.save(input);
+  }
+
+  /**
+   * A sync's successful end, all or nothing: save the collection, complete
+   * its record with the counts, set the instance's last sync result and
+   * release the instance's lock — one transaction, so a crash leaves either
+   * the whole day saved and the record completed, or neither.
+   */
+  saveSyncedCollection(input: SaveCollectionInput, done: SyncCompletion): Promise<SaveCounts> {
+    return this.save(input, async (trx, c) => {
+      await trx
+        .updateTable('sync_instance_records')
+        .set({
+          status: 'completed',
+          completed_at: input.collectedAt,
+          duration_ms: done.durationMs,
+          databases_count: c.database_count,
+          saved_count: c.saved,
+          created_count: c.created,
+          updated_count: c.updated,
+          deleted_count: c.deleted,
+          restored_count: c.restored,
+          total_size_bytes: c.total_size_bytes,
+          error_code: null,
+          error_message: null,
+          details: JSON.stringify(done.details(c)),
+        })
+        .where('id', '=', done.recordId)
+        .execute();
+      await trx
+        .updateTable('instances')
+        .set({ last_sync_status: 'completed', last_sync_at: input.collectedAt, last_sync_error: done.instanceError })
+        .where('id', '=', input.instanceId)
+        .execute();
+      await trx.deleteFrom('sync_locks').where('instance_id', '=', input.instanceId).where('holder', '=', done.holder).execute();
+    });
+  }
+
+  private async save(
     input: SaveCollectionInput,
     inTransaction?: (trx: Transaction<Database>, counts: SaveCounts) => Promise<void>,
   ): Promise<SaveCounts> {
@@ -234,9 +298,9 @@ export class CapacityRepository {
       const totals = await trx
         .selectFrom('database_size_stats')
         .select((eb) => [
-          eb.fn.sum<number | null>('size_bytes').as('total'),
-          eb.fn.sum<number | null>('data_bytes').as('data'),
-          eb.fn.sum<number | null>('log_bytes').as('log'),
+          sql<number | null>`SUM(CASE WHEN ${COUNTED} THEN size_bytes END)`.as('total'),
+          sql<number | null>`SUM(CASE WHEN ${COUNTED} THEN data_bytes END)`.as('data'),
+          sql<number | null>`SUM(CASE WHEN ${COUNTED} THEN log_bytes END)`.as('log'),
           eb.fn.countAll<number>().as('n'),
         ])
         .where('instance_id', '=', instanceId)
@@ -318,6 +382,8 @@ export class CapacityRepository {
         's.free_bytes',
         's.used_bytes',
         's.max_bytes',
+        's.is_snapshot',
+        's.replica_role',
         's.method',
         's.error',
         's.note',

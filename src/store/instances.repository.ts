@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DialectName } from './db.js';
 import type { Database, InstanceRow, InstanceUpdate, NewInstance } from './schema.js';
 import { hasTag } from './tags.js';
@@ -153,12 +153,8 @@ export class InstancesRepository {
     return this.db.selectFrom('instances').select(['id', 'total_size_bytes']).orderBy('id').execute();
   }
 
-  async setSyncResult(
-    id: number,
-    r: { status: string; at: string; error: string | null },
-    db: Kysely<Database> | Transaction<Database> = this.db,
-  ): Promise<void> {
-    await db
+  async setSyncResult(id: number, r: { status: string; at: string; error: string | null }): Promise<void> {
+    await this.db
       .updateTable('instances')
       .set({ last_sync_status: r.status, last_sync_at: r.at, last_sync_error: r.error })
       .where('id', '=', id)

@@ -12,8 +12,7 @@
  * permanent; 11232 (frequency limit) is retried.
  */
 import { createHmac } from 'node:crypto';
-import { codeVerdict, headline, lines, plainBody, type Robot } from './robot.js';
-import type { AlertMessage } from '../alert-delivery.service.js';
+import { codeVerdict, headline, lines, plainBody, type AlertMessage, type Robot } from './robot.js';
 
 const TRANSIENT = new Set([11232]);
 

@@ -9,7 +9,22 @@
  * once with the robot's own message. Transient ones (rate limit, 5xx,
  * network) are retried with backoff.
  */
-import type { AlertMessage } from '../alert-delivery.service.js';
+
+/** What a channel delivers about one alert transition. */
+export interface AlertMessage {
+  event_id: number;
+  rule: string;
+  kind: string;
+  state: 'firing' | 'resolved';
+  instance: string | null;
+  database: string | null;
+  value: number | null;
+  /** Resolved: the value when it recovered (the event's value is updated at resolution). */
+  current_value?: number | null;
+  message: string;
+  fired_at: string;
+  resolved_at: string | null;
+}
 
 export interface RobotRequest {
   url: string;

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { primaryId, type MigrationFactory } from './index.js';
+import { primaryId, type MigrationFactory } from './helpers.js';
 
 /** Days of history the backfill copies from the daily rows (the default retention of the per-sync series). */
 const BACKFILL_DAYS = 35;
