@@ -6,14 +6,42 @@
  */
 import { Readable } from 'node:stream';
 
+/**
+ * A number as a plain decimal, never in exponent form: `-5.934e-7` →
+ * `-0.0000005934`, `1e21` → `1000000000000000000000`. Spreadsheets and pandas
+ * then read the column as numbers.
+ */
+export function plainDecimal(n: number): string {
+  if (!Number.isFinite(n)) return '';
+  const s = String(n);
+  if (!/e/i.test(s)) return s;
+  if (Number.isInteger(n)) return BigInt(n).toString();
+  // Below 1e-6: enough fixed digits for every significant digit String() showed, then trailing zeros dropped.
+  const [mantissa, exp] = s.split(/e/i) as [string, string];
+  const digits = mantissa.replace(/^-?\d\.?/, '').length + Math.abs(Number(exp));
+  return n.toFixed(Math.min(100, digits)).replace(/\.?0+$/, '');
+}
+
+/**
+ * One cell. Numbers are plain decimals and booleans `true`/`false`; only
+ * strings get the formula guard: a leading = + - @ (tab, CR) would be a
+ * formula in a spreadsheet, so it is prefixed with ' (CSV injection). A value
+ * that already looks guarded ('=…, ''-…) gets one more ', so `parseCsv` can
+ * always remove exactly one.
+ */
 export function csvField(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  // A leading = + - @ would be a formula in a spreadsheet: prefix with ' (CSV injection). A value that
-  // already looks guarded ('=…, ''-…) gets one more ', so `parseCsv` can always remove exactly one.
-  const safe = /^'*[=+\-@\t\r]/.test(s) && !/^-?\d+(\.\d+)?$/.test(s) ? `'${s}` : s;
+  if (typeof v === 'number') return plainDecimal(v);
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'bigint') return v.toString();
+  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  const safe = /^'*[=+\-@\t\r]/.test(s) ? `'${s}` : s;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
+
+/** Percentages (columns named `*_pct`) are written rounded to 2 places. */
+const isPct = (column: string) => column.endsWith('_pct');
+const round2 = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v * 100) / 100 : v);
 
 export function csvLine(values: readonly unknown[]): string {
   return values.map(csvField).join(',') + '\r\n';
@@ -23,7 +51,7 @@ export function csvLine(values: readonly unknown[]): string {
 export function csvStream<T>(columns: readonly (keyof T & string)[], rows: AsyncIterable<T> | Iterable<T>): Readable {
   async function* lines() {
     yield '\uFEFF' + csvLine(columns);
-    for await (const row of rows) yield csvLine(columns.map((c) => row[c]));
+    for await (const row of rows) yield csvLine(columns.map((c) => (isPct(c) ? round2(row[c]) : row[c])));
   }
   return Readable.from(lines());
 }

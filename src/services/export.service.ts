@@ -44,13 +44,18 @@ export class ExportService {
     const f = { ...range, instanceId };
     this.check(f);
     await this.instances.getRow(instanceId);
-    return csvStream(HISTORY_COLUMNS, this.repo.rows(f));
+    return csvStream(HISTORY_COLUMNS, withBooleans(this.repo.rows(f)));
   }
 
   /** The estate's daily database sizes in a date range, optionally one instance. */
   async databaseSizes(f: HistoryFilter): Promise<Readable> {
     this.check(f);
     if (f.instanceId !== undefined) await this.instances.getRow(f.instanceId);
-    return csvStream(HISTORY_COLUMNS, this.repo.rows(f));
+    return csvStream(HISTORY_COLUMNS, withBooleans(this.repo.rows(f)));
   }
+}
+
+/** The store's 0/1 flag as true/false, as every other export writes booleans. */
+async function* withBooleans(rows: AsyncIterable<HistoryRow>): AsyncIterable<Omit<HistoryRow, 'is_deleted'> & { is_deleted: boolean }> {
+  for await (const r of rows) yield { ...r, is_deleted: r.is_deleted === 1 };
 }

@@ -145,7 +145,7 @@ forEachStore('raw history CSV export', (get) => {
     for (const i of [...HOSTILE.keys(), 7, 249]) {
       const c = byKey.get(`${day(DAYS - 1)}|${expectCell(dbName(i))}`);
       assert.ok(c, `row of ${JSON.stringify(dbName(i))}`);
-      assert.deepEqual(c, [day(DAYS - 1), String(ids[0]), 'inst,"one"', expectCell(dbName(i)), String(1_000_000 * i + DAYS - 1), i % 7 === 0 ? '' : String(1000 * i), '', '', '', '', '', i === 5 ? '1' : '0', `${day(DAYS - 1)}T03:00:00.000Z`]);
+      assert.deepEqual(c, [day(DAYS - 1), String(ids[0]), 'inst,"one"', expectCell(dbName(i)), String(1_000_000 * i + DAYS - 1), i % 7 === 0 ? '' : String(1000 * i), '', '', '', '', '', i === 5 ? 'true' : 'false', `${day(DAYS - 1)}T03:00:00.000Z`]);
     }
     // Date order first.
     assert.equal(table[1]![0], day(0));

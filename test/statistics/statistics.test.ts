@@ -150,7 +150,7 @@ forEachStore('StatisticsService', (get) => {
     assert.match(c.headers['content-type'] as string, /^text\/csv/);
     const lines = c.body.replace(/^\uFEFF/, '').trim().split('\r\n');
     assert.equal(lines[0], 'period_start,period_end,avg_bytes,max_bytes,min_bytes,last_bytes,days_with_data,change_bytes,change_pct,trend');
-    assert.equal(lines[1], '2024-04-15,2024-04-21,147000,150000,144000,150000,7,7000,4.895104895104895,growing');
+    assert.equal(lines[1], '2024-04-15,2024-04-21,147000,150000,144000,150000,7,7000,4.9,growing'); // percentages rounded to 2 places (4.8951… → 4.9)
     for (const url of ['/api/statistics/summary?format=csv', '/api/statistics/top-growers?days=7&format=csv', '/api/statistics/database-changes?from=2024-04-01&format=csv', `/api/statistics/instances/${inst}/forecast?format=csv`, `/api/statistics/instances/${inst}/database-forecast?database=big&format=csv`, `/api/statistics/instances/${inst}/series?format=csv`]) {
       const r = await app.inject({ method: 'GET', url });
       assert.equal(r.statusCode, 200, `${url}: ${r.body}`);
