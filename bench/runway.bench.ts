@@ -22,7 +22,7 @@ import { RunwayRepository } from '../src/store/runway.repository.js';
 import { StatisticsRepository } from '../src/store/statistics.repository.js';
 import { pgAdmin, uniqueName } from '../test/helpers/targets.js';
 import { envInt } from './common.js';
-import type { Cell, Report, Scenario } from './run.js';
+import type { Cell, Report, Scenario } from './common.js';
 
 const INSTANCES = envInt('BENCH_RUNWAY_INSTANCES', 800);
 const DB_PER_INSTANCE = envInt('BENCH_RUNWAY_DB_PER_INSTANCE', 25);

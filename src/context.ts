@@ -19,6 +19,7 @@ import { UsersRepository } from './store/users.repository.js';
 import { AuditService } from './services/audit.service.js';
 import { AuthService } from './services/auth.service.js';
 import { CapacitySyncService } from './services/capacity-sync.service.js';
+import { ConnectionService } from './services/connection.service.js';
 import { CapacityService } from './services/capacity.service.js';
 import { CredentialsService } from './services/credentials.service.js';
 import { InstancesService } from './services/instances.service.js';
@@ -76,6 +77,8 @@ export interface Context {
   credentials: CredentialsService;
   instances: InstancesService;
   capacitySync: CapacitySyncService;
+  /** Connect targets, collection, the test-connection/doctor probe: used by the capacity sync, tables and fleet. */
+  connections: ConnectionService;
   capacity: CapacityService;
   settings: SettingsService;
   recovery: RecoveryService;
@@ -147,6 +150,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     const { PgBossQueue } = await import('./scheduler/pgboss.queue.js');
     queue = new PgBossQueue(config.databaseUrl, logger, { maintenanceSeconds: config.queueMaintenanceSeconds });
   }
+  const connections = new ConnectionService({ settings: () => settings.effective(), engineFor: opts.engineFor ?? getEngine, instances: repos.instances, credentials });
   const capacitySync = new CapacitySyncService({
     config,
     settings: () => settings.effective(),
@@ -154,11 +158,10 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     sleep: opts.sleep,
     clock,
     logger,
-    engineFor: opts.engineFor ?? getEngine,
     instances: repos.instances,
     capacity: repos.capacity,
     sync: repos.sync,
-    credentials,
+    connections,
     audit,
   });
   const capacity = new CapacityService(repos.capacity, repos.instances, repos.sync, clock, config.timeZone);
@@ -175,6 +178,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const retention = new RetentionService({
     repo: new RetentionRepository(db),
     retentionDays: async () => (await settings.effective()).retention_days,
+    syncPointsDays: async () => (await settings.effective()).sync_points_days,
     timeZone: config.timeZone,
     logger,
   });
@@ -184,7 +188,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const composition = new CompositionService({
     repo: new CompositionRepository(db),
     instances: repos.instances,
-    capacitySync,
+    connections,
     engineFor: opts.engineFor ?? getEngine,
     settings: () => settings.effective(),
     clock,
@@ -208,7 +212,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     tables: new TablesRepository(db),
     selection: new TableSelectionRepository(db),
     sync: repos.sync,
-    capacitySync,
+    connections,
     audit,
   });
   const scheduler = new Scheduler({
@@ -226,7 +230,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       const msg = await aggregation.runDaily(scheduledFor);
       await alerts.evaluate();
       const p = await retention.purge(clock.now());
-      const purged = p.retention_days === null ? msg : `${msg}; retention ${p.retention_days} d: ${p.deleted} raw rows before ${p.cutoff} purged`;
+      const daily = p.retention_days === null ? '' : `; retention ${p.retention_days} d: ${p.deleted} raw rows before ${p.cutoff} purged`;
+      const purged = `${msg}${daily}; ${p.points_deleted} sync points older than ${p.points_days} d purged`;
       // Where the bytes went (issue #21), a row a day per instance; a failure never fails the day's job.
       const out = `${purged}; ${await composition.runDaily().catch((err: unknown) => `composition failed: ${String(err)}`)}`;
       // Table-level sizes of the rule's databases (WHALEFALL_TABLES_DAILY); a failure never fails the day's job.
@@ -235,7 +240,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       return `${out}; ${t}`;
     },
   });
-  const fleet = new FleetService({ instances: repos.instances, credentials: repos.credentials, capacitySync, clock, audit });
+  const fleet = new FleetService({ instances: repos.instances, credentials: repos.credentials, connections, clock, audit });
   const discovery = new DiscoveryService({ instances: repos.instances, clock, audit, apiEnabled: config.discovery });
   return {
     config,
@@ -249,6 +254,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     credentials,
     instances,
     capacitySync,
+    connections,
     capacity,
     settings,
     recovery,

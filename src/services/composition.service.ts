@@ -15,7 +15,7 @@ import type { Composition, CompositionPart, DbType, Engine, EngineSession } from
 import type { CompositionRepository } from '../store/composition.repository.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow } from '../store/schema.js';
-import type { CapacitySyncService } from './capacity-sync.service.js';
+import type { ConnectionService } from './connection.service.js';
 import { fail } from './validate.js';
 
 export const COMPOSITION_MSG = {
@@ -27,7 +27,7 @@ export const COMPOSITION_MSG = {
 export interface CompositionDeps {
   repo: CompositionRepository;
   instances: InstancesRepository;
-  capacitySync: Pick<CapacitySyncService, 'target'>;
+  connections: Pick<ConnectionService, 'target'>;
   engineFor: (dbType: DbType) => Engine;
   settings: () => Promise<{ connect_timeout_ms: number; sync_timeout_ms: number; sync_concurrency: number }>;
   clock: Clock;
@@ -72,7 +72,7 @@ export class CompositionService {
     if (inst.credential_id === null) throw new AppError('validation', COMPOSITION_MSG.noCredential);
     const engine = this.d.engineFor(inst.db_type as DbType);
     const s = await this.d.settings();
-    const target = await this.d.capacitySync.target(inst, { connectTimeoutMs: s.connect_timeout_ms, syncTimeoutMs: s.sync_timeout_ms });
+    const target = await this.d.connections.target(inst, { connectTimeoutMs: s.connect_timeout_ms, syncTimeoutMs: s.sync_timeout_ms });
     let session: EngineSession | undefined;
     let c: Composition;
     try {

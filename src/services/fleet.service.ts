@@ -23,7 +23,7 @@ import type { InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow, InstanceUpdate } from '../store/schema.js';
 import type { Clock } from '../lib/clock.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';
-import type { CapacitySyncService } from './capacity-sync.service.js';
+import type { ConnectionService } from './connection.service.js';
 import { instanceFields, type InstanceFields, type InstanceInput } from './instances.service.js';
 import { fail, integer } from './validate.js';
 
@@ -260,7 +260,7 @@ export class FleetService {
     private readonly d: {
       instances: InstancesRepository;
       credentials: CredentialsRepository;
-      capacitySync: Pick<CapacitySyncService, 'testConnection' | 'doctor'>;
+      connections: Pick<ConnectionService, 'probe'>;
       clock: Clock;
       audit: AuditService;
     },
@@ -434,13 +434,9 @@ export class FleetService {
       };
       const started = performance.now();
       try {
-        if (opts.doctor) {
-          const d = await this.d.capacitySync.doctor(inst.id);
-          row.server_version = d.server_version;
-          row.doctor = { ok: d.ok, checks: d.checks.length, missing: d.checks.filter((c) => !c.ok).map((c) => c.name) };
-        } else {
-          row.server_version = (await this.d.capacitySync.testConnection(inst.id)).server_version;
-        }
+        const p = await this.d.connections.probe(inst.id, { grants: opts.doctor });
+        row.server_version = p.server_version;
+        if ('checks' in p) row.doctor = { ok: p.ok, checks: p.checks.length, missing: p.checks.filter((c) => !c.ok).map((c) => c.name) };
         row.reachable = true;
         row.auth_ok = true;
       } catch (err) {

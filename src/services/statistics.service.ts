@@ -165,7 +165,9 @@ export class StatisticsService {
     const scope = q.scope ?? 'database';
     const by = q.by ?? 'bytes';
     const ids = await this.tagged(q.tag);
-    const args = { from, to, by, limit, instanceIds: ids && [...ids] };
+    const fromTs = zonedMidnightUtc(from, this.timeZone).toISOString();
+    const untilTs = zonedMidnightUtc(addDays(to, 1), this.timeZone).toISOString();
+    const args = { from, to, fromTs, untilTs, by, limit, instanceIds: ids && [...ids] };
     const rows = scope === 'instance' ? await this.repo.instanceGrowers(args) : await this.repo.databaseGrowers(args);
     return { scope, days, by, from, to, items: rows };
   }

@@ -10,9 +10,10 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { Database } from './schema.js';
+import type { DialectName } from './migrations/helpers.js';
 import { migrateToLatest } from './migrations/index.js';
 
-export type DialectName = 'sqlite' | 'postgres';
+export type { DialectName };
 
 export interface Store {
   db: Kysely<Database>;

@@ -1,7 +1,8 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DialectName } from './db.js';
 import type { Database, InstanceRow, InstanceUpdate, NewInstance } from './schema.js';
 import { hasTag } from './tags.js';
+import { previousPointAt, previousPointSize, windowBaselineSize } from './sync-points.sql.js';
 
 export const OVERVIEW_SORTS = ['name', 'db_type', 'host', 'is_active', 'database_count', 'total_size_bytes', 'change_7d_bytes', 'last_sync_at'] as const;
 export type OverviewSort = (typeof OVERVIEW_SORTS)[number];
@@ -17,11 +18,17 @@ export interface OverviewQuery {
   dir: 'asc' | 'desc';
   limit: number;
   offset: number;
-  /** First day of the change window (local date): the change is measured from the earliest total on or after it. */
+  /** Start of the change window (ISO timestamp): the change is measured from the earliest sync at or after it. */
   since: string;
 }
 
-export type OverviewRow = InstanceRow & { baseline_bytes: number | null; change_7d_bytes: number | null };
+export type OverviewRow = InstanceRow & {
+  baseline_bytes: number | null;
+  change_7d_bytes: number | null;
+  /** Total at the sync before the last one, and the change since (null: no earlier sync, "no baseline yet"). */
+  previous_sync_at: string | null;
+  change_last_sync_bytes: number | null;
+};
 
 /** `%`, `_` and `\` taken literally in a LIKE pattern (ESCAPE '\'). */
 export function likeLiteral(s: string): string {
@@ -68,11 +75,13 @@ export class InstancesRepository {
 
   /**
    * The instances page in one query: filtered, sorted and paged on the server,
-   * with the 7-day change from instance_size_stats (a correlated subquery on
-   * its (instance_id, collected_date) unique index), plus the total count.
+   * with the 7-day change and the change since the previous sync from the
+   * per-sync series (correlated index seeks, sync-points.sql.ts), plus the total count.
    */
   async overview(q: OverviewQuery): Promise<{ rows: OverviewRow[]; total: number }> {
-    const baseline = sql<number | null>`(select s.total_size_bytes from instance_size_stats s where s.instance_id = instances.id and s.collected_date >= ${q.since} order by s.collected_date asc limit 1)`;
+    const id = sql.ref('instances.id');
+    const baseline = windowBaselineSize(id, sql`''`, q.since);
+    const previous = previousPointSize(id, sql`''`);
     let base = this.db.selectFrom('instances');
     if (q.dbType) base = base.where('db_type', '=', q.dbType);
     if (q.status === 'active') base = base.where('is_active', '=', 1);
@@ -90,6 +99,8 @@ export class InstancesRepository {
         .selectAll()
         .select(baseline.as('baseline_bytes'))
         .select(sql<number | null>`total_size_bytes - ${baseline}`.as('change_7d_bytes'))
+        .select(previousPointAt(id, sql`''`).as('previous_sync_at'))
+        .select(sql<number | null>`total_size_bytes - ${previous}`.as('change_last_sync_bytes'))
         .orderBy(sql`${sql.ref(q.sort)} ${sql.raw(q.dir === 'desc' ? 'desc' : 'asc')} nulls last`)
         .orderBy('name')
         .orderBy('id')
@@ -142,12 +153,8 @@ export class InstancesRepository {
     return this.db.selectFrom('instances').select(['id', 'total_size_bytes']).orderBy('id').execute();
   }
 
-  async setSyncResult(
-    id: number,
-    r: { status: string; at: string; error: string | null },
-    db: Kysely<Database> | Transaction<Database> = this.db,
-  ): Promise<void> {
-    await db
+  async setSyncResult(id: number, r: { status: string; at: string; error: string | null }): Promise<void> {
+    await this.db
       .updateTable('instances')
       .set({ last_sync_status: r.status, last_sync_at: r.at, last_sync_error: r.error })
       .where('id', '=', id)

@@ -310,7 +310,26 @@ export class SyncRepository {
     return this.db.selectFrom('sync_locks').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
   }
 
-  async releaseLock(instanceId: number, holder: string, db: Db = this.db): Promise<void> {
-    await db.deleteFrom('sync_locks').where('instance_id', '=', instanceId).where('holder', '=', holder).execute();
+  async releaseLock(instanceId: number, holder: string): Promise<void> {
+    await this.db.deleteFrom('sync_locks').where('instance_id', '=', instanceId).where('holder', '=', holder).execute();
+  }
+
+  /**
+   * Take the instance's table-sync lock (its own key space: a table sync and
+   * a capacity sync of one instance may overlap, two table syncs may not);
+   * false when another holder has it and its lease has not ended.
+   */
+  async acquireTableLock(instanceId: number, holder: string, now: string, expiresAt: string): Promise<boolean> {
+    const row = await this.db
+      .insertInto('table_sync_locks')
+      .values({ instance_id: instanceId, holder, acquired_at: now, expires_at: expiresAt })
+      .onConflict((oc) => oc.column('instance_id').doUpdateSet({ holder, acquired_at: now, expires_at: expiresAt }).where('table_sync_locks.expires_at', '<', now))
+      .returning('holder')
+      .executeTakeFirst();
+    return row?.holder === holder;
+  }
+
+  async releaseTableLock(instanceId: number, holder: string): Promise<void> {
+    await this.db.deleteFrom('table_sync_locks').where('instance_id', '=', instanceId).where('holder', '=', holder).execute();
   }
 }

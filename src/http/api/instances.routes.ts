@@ -115,14 +115,14 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
     return ok(null, '实例已删除');
   });
   app.post('/api/instances/:id/test-connection', { config: { access: 'operator' }, schema: { ...base, summary: 'Test the connection with the stored credential', params: IdParams } }, async (req) => {
-    const r = await ctx.capacitySync.testConnection(req.params.id);
-    return ok(r, `连接成功 (${r.server_version})`);
+    const { server_version, latency_ms } = await ctx.connections.probe(req.params.id);
+    return ok({ server_version, latency_ms }, `连接成功 (${server_version})`);
   });
   app.post(
     '/api/instances/:id/doctor',
     { config: { access: 'operator' }, schema: { ...base, summary: 'Which grants the collector needs are present; what is under-counted; the GRANTs that fix it', params: IdParams } },
     async (req) => {
-      const r = await ctx.capacitySync.doctor(req.params.id);
+      const r = await ctx.connections.probe(req.params.id, { grants: true });
       return ok(r, r.ok ? '权限完整 (all required grants present)' : `缺少 ${r.checks.filter((c) => !c.ok).length} 项权限 (missing grants)`);
     },
   );

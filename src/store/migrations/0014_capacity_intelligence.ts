@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { primaryId, type MigrationFactory } from './index.js';
+import { primaryId, type MigrationFactory } from './helpers.js';
 
 /**
  * Capacity intelligence (issue #21): `instance_composition`, one row per

@@ -3,8 +3,7 @@
  * `whalefall migrate`. Each migration is written once for both dialects;
  * the few type differences go through `t` below.
  */
-import { Kysely, Migrator, type ColumnDefinitionBuilder, type Migration, type MigrationProvider } from 'kysely';
-import type { DialectName } from '../db.js';
+import { Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely';
 import { initialSchema } from './0001_initial.js';
 import { schedulerSchema } from './0002_scheduler.js';
 import { maxBytes } from './0003_max_bytes.js';
@@ -13,27 +12,16 @@ import { alertsSchema } from './0005_alerts.js';
 import { tableSizesSchema } from './0006_table_sizes.js';
 import { securitySchema } from './0008_security.js';
 import { productionSchema } from './0009_production.js';
+import { measurementSchema } from './0012_measurement.js';
+import { syncPointsSchema } from './0013_sync_points.js';
+import { replicasSchema } from './0016_replicas.js';
+import { tableSyncLocks } from './0017_table_sync_locks.js';
+import { columnTypes, type DialectName, type MigrationFactory } from './helpers.js';
 import { capacityIntelligenceSchema } from './0014_capacity_intelligence.js';
 
-export interface ColumnTypes {
-  id: 'integer' | 'bigserial';
-  timestamp: 'text' | 'timestamptz';
-  date: 'text' | 'date';
-}
+export { columnTypes, primaryId, type ColumnTypes, type MigrationFactory } from './helpers.js';
 
-export function columnTypes(dialect: DialectName): ColumnTypes {
-  return dialect === 'postgres'
-    ? { id: 'bigserial', timestamp: 'timestamptz', date: 'date' }
-    : { id: 'integer', timestamp: 'text', date: 'text' };
-}
-
-/** Auto-increment primary key: INTEGER PRIMARY KEY AUTOINCREMENT on SQLite, bigserial on PostgreSQL. */
-export function primaryId(t: ColumnTypes) {
-  return (c: ColumnDefinitionBuilder) => (t.id === 'integer' ? c.primaryKey().autoIncrement() : c.primaryKey());
-}
-
-export type MigrationFactory = (t: ColumnTypes, dialect: DialectName) => Migration;
-
+/** Every migration by name, applied in name order. There is no 0007 (the number was skipped, never released): the gap is expected; names only need to sort. */
 const ALL: Record<string, MigrationFactory> = {
   '0001_initial': initialSchema,
   '0002_scheduler': schedulerSchema,
@@ -43,6 +31,10 @@ const ALL: Record<string, MigrationFactory> = {
   '0006_table_sizes': tableSizesSchema,
   '0008_security': securitySchema,
   '0009_production': productionSchema,
+  '0012_measurement': measurementSchema,
+  '0013_sync_points': syncPointsSchema,
+  '0016_replicas': replicasSchema,
+  '0017_table_sync_locks': tableSyncLocks,
   '0014_capacity_intelligence': capacityIntelligenceSchema,
 };
 

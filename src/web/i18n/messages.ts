@@ -31,6 +31,8 @@ export const MESSAGES = {
 
   // common
   'common.loading': { 'zh-CN': '加载中…', en: 'Loading…' },
+  'common.no_baseline': { 'zh-CN': '暂无基线', en: 'no baseline yet' },
+  'common.since_last_sync': { 'zh-CN': '上次同步以来', en: 'since last sync' },
   'common.save': { 'zh-CN': '保存', en: 'Save' },
   'common.cancel': { 'zh-CN': '取消', en: 'Cancel' },
   'common.close': { 'zh-CN': '关闭', en: 'Close' },
@@ -193,6 +195,9 @@ export const MESSAGES = {
   'detail.col_last_seen': { 'zh-CN': '最后发现', en: 'Last seen' },
   'detail.col_deleted_at': { 'zh-CN': '删除时间', en: 'Deleted at' },
   'detail.system_db': { 'zh-CN': '系统库', en: 'system' },
+  'detail.snapshot': { 'zh-CN': '快照', en: 'snapshot' },
+  'detail.ag_secondary': { 'zh-CN': 'AG 次要副本', en: 'AG secondary' },
+  'detail.not_in_total': { 'zh-CN': '不计入实例总量', en: 'not in the instance total' },
   'detail.no_databases': { 'zh-CN': '尚无数据库数据：点击“同步容量”采集。', en: 'No database data yet: press "Sync capacity" to collect it.' },
   'detail.no_deleted': { 'zh-CN': '没有已删除的数据库。', en: 'No deleted databases.' },
   'detail.period_daily': { 'zh-CN': '按日', en: 'Daily' },
@@ -290,6 +295,7 @@ export const MESSAGES = {
   'settings.sync_retries': { 'zh-CN': '重试次数', en: 'Retries' },
   'settings.retry_base_delay_ms': { 'zh-CN': '重试间隔 (ms)', en: 'Retry delay (ms)' },
   'settings.retention_days': { 'zh-CN': '明细保留天数', en: 'Keep daily rows (days)' },
+  'settings.sync_points_days': { 'zh-CN': '每次同步记录保留天数', en: 'Keep per-sync points (days)' },
   'settings.catch_up': { 'zh-CN': '启动时补跑错过的定时任务', en: 'Catch up missed runs at start' },
   'settings.defaults_hint': { 'zh-CN': '未修改的项使用环境变量中的默认值。', en: 'Unchanged items use the defaults from the environment.' },
   'settings.next_runs': { 'zh-CN': '下次运行', en: 'Next runs' },
