@@ -47,6 +47,13 @@ function bar(parts: { kind: string; bytes: number }[], colorOf: (k: string) => s
   return el;
 }
 
+/** A colour swatch; the colour set through the CSSOM (the CSP forbids style attributes). */
+function swatch(color: string): HTMLElement {
+  const el = h('span', { class: 'wf-swatch' });
+  el.style.backgroundColor = color;
+  return el;
+}
+
 export async function loadComposition(instanceId: number): Promise<void> {
   const box = document.getElementById('wf-composition-body');
   if (!box) return;
@@ -64,7 +71,7 @@ export async function loadComposition(instanceId: number): Promise<void> {
     return h(
       'span',
       { class: 'text-nowrap me-3', 'data-kind': p.kind },
-      h('span', { class: 'wf-swatch', style: `background-color:${colorOf(p.kind)}` }),
+      swatch(colorOf(p.kind)),
       `${label(p.kind)} ${fmt.bytes(p.bytes)}`,
       g === null || g === undefined ? '' : h('span', { class: 'small text-muted' }, ` (${g >= 0 ? '+' : ''}${fmt.bytes(g)})`),
     );
@@ -73,7 +80,7 @@ export async function loadComposition(instanceId: number): Promise<void> {
     'div',
     { class: 'd-flex flex-column gap-1 mt-2', id: 'wf-composition-history' },
     ...v.history.slice(-30).map((d) =>
-      h('div', { class: 'd-flex align-items-center gap-2' }, h('span', { class: 'small text-muted wf-mono', style: 'width:6rem' }, d.date), bar(kinds.map((k) => ({ kind: k, bytes: d.parts[k] ?? 0 })), colorOf, false)),
+      h('div', { class: 'd-flex align-items-center gap-2' }, h('span', { class: 'small text-muted wf-mono text-nowrap' }, d.date), bar(kinds.map((k) => ({ kind: k, bytes: d.parts[k] ?? 0 })), colorOf, false)),
     ),
   );
   box.replaceChildren(

@@ -170,6 +170,7 @@ export const MESSAGES = {
   'detail.runway_mape': { 'zh-CN': '回测误差 {mape}%', en: 'backtest error {mape}%' },
   'detail.runway_change_point': { 'zh-CN': '自 {date} 的变化点起拟合', en: 'fitted since the change on {date}' },
   'detail.forecast_shrinking': { 'zh-CN': '在缩小', en: 'Shrinking' },
+  'detail.forecast_no_data': { 'zh-CN': '尚无数据', en: 'No data yet' },
   'composition.title': { 'zh-CN': '空间构成', en: 'Where the bytes went' },
   'composition.collect': { 'zh-CN': '采集空间构成', en: 'Collect composition' },
   'composition.none': { 'zh-CN': '尚未采集（每晚随同步采集，或点击“采集空间构成”）', en: 'Not collected yet (nightly with the sync, or press "Collect composition")' },
