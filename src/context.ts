@@ -198,7 +198,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   });
   const runway = new RunwayService({ repo: new RunwayRepository(db), clock, timeZone: config.timeZone, volumes: (ids) => composition.ceilings(ids) });
   const importWhalefall = new ImportWhalefallService({ repo: new ImportWhalefallRepository(db), clock, audit, onHistoryChanged: () => runway.invalidate() });
-  const alerts = new AlertsService({ repo: repos.alerts, instances: repos.instances, clock, logger, audit, delivery: alertDelivery });
+  const alerts = new AlertsService({ repo: repos.alerts, instances: repos.instances, clock, logger, audit, delivery: alertDelivery, keys });
   alerts.attach(capacitySync.events);
   const email = new EmailService({ config, repo: new DigestRepository(db), runs: repos.scheduler, clock, logger });
   if (email.configured) alertDelivery.mailer = email;

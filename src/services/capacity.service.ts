@@ -50,9 +50,48 @@ export function toPublicSession(s: SyncSessionRow) {
   return { ...rest, heartbeat_at, duration_ms: durationMs(s) };
 }
 
+/** Records of a session by outcome (what its table shows). */
+export interface RecordCounts {
+  ok: number;
+  failed: number;
+  running: number;
+}
+
+export function countRecords(records: readonly { status: string }[]): RecordCounts {
+  const c = { ok: 0, failed: 0, running: 0 };
+  for (const r of records) {
+    if (r.status === 'completed') c.ok++;
+    else if (r.status === 'failed') c.failed++;
+    else if (r.status === 'running') c.running++;
+  }
+  return c;
+}
+
+/**
+ * A session as the API shows it. While it runs, the session row's counters
+ * are written only when it ends, so they come from its records — the same
+ * rows the session's table shows, counted in the same read — and move as
+ * each record finishes (issue #20); with the elapsed time and a linear
+ * estimate of the rest (null until one record has ended).
+ */
+export function livePublicSession(s: SyncSessionRow, counts: RecordCounts | null, nowMs: number) {
+  const pub = toPublicSession(s);
+  if (s.status !== 'running' || !counts) return { ...pub, running_instances: 0, elapsed_ms: pub.duration_ms, remaining_ms_estimate: s.status === 'running' ? null : 0 };
+  const elapsed = Math.max(0, nowMs - new Date(s.started_at).getTime());
+  const done = counts.ok + counts.failed;
+  return {
+    ...pub,
+    successful_instances: counts.ok,
+    failed_instances: counts.failed,
+    running_instances: counts.running,
+    elapsed_ms: elapsed,
+    remaining_ms_estimate: done > 0 ? Math.round((elapsed / done) * Math.max(0, s.total_instances - done)) : null,
+  };
+}
+
 export class CapacityService {
   /** Running sessions' records as UTF-8 JSON text, by session id (see SNAPSHOT_MIN_MS). */
-  private snapshots = new Map<string, { at: number; buildMs: number; json: Buffer }>();
+  private snapshots = new Map<string, { at: number; buildMs: number; json: Buffer; counts: RecordCounts }>();
 
   constructor(
     private readonly capacity: CapacityRepository,
@@ -192,7 +231,9 @@ export class CapacityService {
       from: q.from ? `${q.from}T00:00:00.000Z` : undefined,
       to: q.to ? `${addDays(q.to, 1)}T00:00:00.000Z` : undefined,
     });
-    return { items: r.items.map(toPublicSession), total: r.total, limit, offset };
+    const counts = await this.sync.statusCounts(r.items.filter((s) => s.status === 'running').map((s) => s.session_id));
+    const now = this.clock.now().getTime();
+    return { items: r.items.map((s) => livePublicSession(s, counts.get(s.session_id) ?? null, now)), total: r.total, limit, offset };
   }
 
   private async sessionRow(sessionId: string): Promise<SyncSessionRow> {
@@ -203,7 +244,8 @@ export class CapacityService {
 
   async session(sessionId: string) {
     const s = await this.sessionRow(sessionId);
-    return { ...toPublicSession(s), records: (await this.sync.records(sessionId)).map(toPublicRecord) };
+    const records = await this.sync.records(sessionId);
+    return { ...livePublicSession(s, countRecords(records), this.clock.now().getTime()), records: records.map(toPublicRecord) };
   }
 
   /**
@@ -215,11 +257,12 @@ export class CapacityService {
    */
   async sessionJson(sessionId: string): Promise<Buffer> {
     const s = await this.sessionRow(sessionId);
-    const head = JSON.stringify(toPublicSession(s));
-    return Buffer.concat([Buffer.from(`${head.slice(0, -1)},"records":`), await this.recordsJson(s), CLOSE]);
+    const { json, counts } = await this.recordsJson(s);
+    const head = JSON.stringify(livePublicSession(s, counts, this.clock.now().getTime()));
+    return Buffer.concat([Buffer.from(`${head.slice(0, -1)},"records":`), json, CLOSE]);
   }
 
-  private async recordsJson(s: SyncSessionRow): Promise<Buffer> {
+  private async recordsJson(s: SyncSessionRow): Promise<{ json: Buffer; counts: RecordCounts }> {
     const now = (this.snapshot.now ?? performance.now.bind(performance))();
     for (const [id, snap] of this.snapshots) if (now - snap.at > SNAPSHOT_KEEP_MS) this.snapshots.delete(id);
     if (s.status !== 'running') {
@@ -228,21 +271,21 @@ export class CapacityService {
     }
     const snap = this.snapshots.get(s.session_id);
     const { minMs = SNAPSHOT_MIN_MS, costFactor = SNAPSHOT_COST_FACTOR } = this.snapshot;
-    if (snap && now - snap.at < Math.max(minMs, costFactor * snap.buildMs)) return snap.json;
+    if (snap && now - snap.at < Math.max(minMs, costFactor * snap.buildMs)) return snap;
     const t0 = performance.now();
-    const json = await this.buildRecordsJson(s.session_id);
-    this.snapshots.set(s.session_id, { at: now, buildMs: performance.now() - t0, json });
-    return json;
+    const built = await this.buildRecordsJson(s.session_id);
+    this.snapshots.set(s.session_id, { at: now, buildMs: performance.now() - t0, ...built });
+    return built;
   }
 
   /** Every record of the session as a JSON array, serialised in chunks with the event loop let through between them. */
-  private async buildRecordsJson(sessionId: string): Promise<Buffer> {
+  private async buildRecordsJson(sessionId: string): Promise<{ json: Buffer; counts: RecordCounts }> {
     const rows = await this.sync.records(sessionId);
     const parts: string[] = [];
     for (let i = 0; i < rows.length; i += SNAPSHOT_CHUNK) {
       if (i > 0) await yieldToIo();
       parts.push(JSON.stringify(rows.slice(i, i + SNAPSHOT_CHUNK).map(toPublicRecord)).slice(1, -1));
     }
-    return Buffer.from(`[${parts.join(',')}]`);
+    return { json: Buffer.from(`[${parts.join(',')}]`), counts: countRecords(rows) };
   }
 }
