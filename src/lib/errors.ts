@@ -71,7 +71,29 @@ export function errorMessage(err: unknown): string {
 export function scrubSecrets(message: string, secrets: readonly (string | undefined | null)[]): string {
   let out = message;
   for (const s of secrets) {
-    if (s && s.length >= 1) out = out.split(s).join('***');
+    if (!s) continue;
+    if (s.length >= SCRUB_ANYWHERE_LENGTH) {
+      out = out.split(s).join('***');
+      continue;
+    }
+    // A short secret is masked only where it stands alone: masking the "e" of "exist" (e***ist) would
+    // point at the password instead of hiding it. Always '***', whatever the length.
+    let from = 0;
+    for (let at = out.indexOf(s, from); at >= 0; at = out.indexOf(s, from)) {
+      const before = out.slice(0, at);
+      const after = out.slice(at + s.length);
+      if (WORD_END.test(before) || WORD_START.test(after)) {
+        from = at + s.length;
+        continue;
+      }
+      out = `${before}***${after}`;
+      from = at + 3;
+    }
   }
   return out;
 }
+
+/** Secrets at least this long are masked wherever they appear, inside words too. */
+const SCRUB_ANYWHERE_LENGTH = 8;
+const WORD_END = /[\p{L}\p{N}_]$/u;
+const WORD_START = /^[\p{L}\p{N}_]/u;

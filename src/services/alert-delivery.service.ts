@@ -246,7 +246,7 @@ export class AlertDeliveryService {
     try {
       const req = robot.request(url, m, robot.signs ? secret : null, this.clock.now());
       const refused = await this.destinations.check(req.url);
-      if (refused) return { httpStatus: null, error: refused, permanent: true };
+      if (refused) return { httpStatus: null, error: refused, permanent: false };
       const res = await this.fetchImpl(req.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json; charset=utf-8' },
@@ -256,7 +256,7 @@ export class AlertDeliveryService {
       });
       if (res.status >= 300 && res.status < 400) {
         await res.body?.cancel();
-        return { httpStatus: res.status, error: `HTTP ${res.status}: 不跟随重定向 (redirects are not followed)`, permanent: true };
+        return { httpStatus: res.status, error: `HTTP ${res.status}: 不跟随重定向 (redirects are not followed)`, permanent: false };
       }
       const text = (await res.text()).slice(0, 2000);
       const v: RobotVerdict = robot.verdict(res.status, text);

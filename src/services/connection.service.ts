@@ -111,9 +111,12 @@ export class ConnectionService {
     if (inst.credential_id === null) throw new AppError('validation', MSG.noCredential);
     const cred = await this.credential(inst.credential_id, p.credentials);
     if (!cred) throw new AppError('validation', MSG.noCredential);
-    const t = connectTarget(inst, cred, p);
-    // TLS material (CA, client cert/key) decrypted for this connection only.
-    return inst.tls_enc ? { ...t, tls: JSON.parse(this.deps.credentials.decryptText(inst.tls_enc)) as ConnectTarget['tls'] } : t;
+    return this.withTls(inst, connectTarget(inst, cred, p));
+  }
+
+  /** The instance's TLS material (CA, client cert/key), decrypted for this connection only. */
+  private withTls(inst: Partial<Pick<InstanceRow, 'tls_enc'>>, target: ConnectTarget): ConnectTarget {
+    return inst.tls_enc ? { ...target, tls: JSON.parse(this.deps.credentials.decryptText(inst.tls_enc)) as ConnectTarget['tls'] } : target;
   }
 
   /** The exclusion patterns of an instance: the engine's from the settings, then the instance's own. */
@@ -180,7 +183,7 @@ export class ConnectionService {
   ): Promise<GrantsProbeResult> {
     const p = await this.params();
     const inst = { ...def, id: 0 } as InstanceRow;
-    const target = inline ? connectTarget(inst, inline, p) : await this.target(inst, p);
+    const target = inline ? this.withTls(inst, connectTarget(inst, inline, p)) : await this.target(inst, p);
     return this.probeTarget(inst, target, { grants: true }) as Promise<GrantsProbeResult>;
   }
 

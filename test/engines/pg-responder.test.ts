@@ -137,6 +137,9 @@ describe('PostgreSQL engine against the wire-protocol responder', () => {
     test(`server error → SyncError: ${name}`, async () => {
       const { handler, ...extra } = opts;
       const target = await start(handler, extra);
+      // The responder asks for the password in clear text (auth 3) when it checks one: allowed here on purpose
+      // (refused by default: test/engines/cleartext.test.ts).
+      if (extra.password !== undefined) target.options.allow_cleartext_password = true;
       const err = await syncError(collectOnce(target));
       assert.equal(err.code, code, err.message);
       assert.match(err.message, message);

@@ -7,10 +7,13 @@
  * scrypt password hashes. Login delays per (account, address) and tokens: test/security/login.test.ts.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { backupSqlite } from '../../src/store/backup.js';
 import { decryptSecret, loadKeyRing, SecretKeyError, verifyPassword } from '../../src/lib/crypto.js';
 import { withCli } from '../helpers/cli.js';
 import { newTestApp, newTestContext, type Caller, type TestApp, type TestContext } from '../helpers/context.js';
@@ -18,6 +21,22 @@ import { startPgResponder, type PgResponder } from '../helpers/pg-responder.js';
 import { closedPort } from '../helpers/targets.js';
 
 const counts = { places: 0, bytes: 0, headers: 0 };
+
+/** A CA, a client certificate and key made with openssl; `grep`: a body line of each (what a leak would show). */
+function tlsMaterial(): { ca: string; cert: string; key: string; grep: string[] } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-grep-tls-'));
+  try {
+    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=grep-ca');
+    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.crt', '-days', '2', '-subj', '/CN=grep-client');
+    const read = (f: string) => fs.readFileSync(path.join(dir, f), 'utf8');
+    const body = (pem: string) => pem.split('\n')[3]!;
+    const [ca, cert, key] = [read('ca.crt'), read('client.crt'), read('client.key')];
+    return { ca, cert, key, grep: [body(ca), body(cert), body(key)] };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe('key rotation: whalefall keys rotate / list / remove', () => {
   it('re-encrypts every credential with a new key id; the old key decrypts until removed', async () => {
@@ -99,6 +118,10 @@ describe('no password anywhere after a full flow', () => {
   let callers: Record<Caller['role'], Caller>;
   let responder: PgResponder;
   const SECRETS = ['Grep-Me-Cred-Pw-9f7e', 'Grep-Me-Cred-Pw2-a1b2', 'Grep-Me-Echo-Pw-77aa', 'Grep-Me-User-Pw-4c2d', 'Grep-Me-User-Pw2-e5f6'];
+  /** TLS material (issue 17): a CA certificate, a client certificate and its key, each grepped by a line of its body. */
+  const pems = tlsMaterial();
+  /** A webhook URL's token: never in responses, logs, exports or metrics (the store keeps the URL to send: not grepped there). */
+  const HOOK_TOKEN = 'Grep-Me-Hook-Token-5e1f';
   const seen: { where: string; text: string }[] = [];
 
   before(async () => {
@@ -177,6 +200,17 @@ describe('no password anywhere after a full flow', () => {
     for (const format of ['csv', 'yaml']) assert.equal((await call('GET', `/api/instances/export?format=${format}`)).statusCode, 200);
     await call('PATCH', '/api/auth/me', { locale: 'en' });
     await call('POST', `/api/sync-sessions/${sid}/cancel`);
+    // TLS material (write-only) and a webhook with a token in its URL
+    const tlsInst = await call('POST', '/api/instances', { name: 'grep-tls', db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred, options: { sslmode: 'require' }, tls_ca: pems.ca, tls_cert: pems.cert, tls_key: pems.key });
+    assert.equal(tlsInst.statusCode, 201, tlsInst.body);
+    await call('POST', `/api/instances/${tlsInst.json().data.id}/test-connection`);
+    await call('POST', `/api/instances/${tlsInst.json().data.id}/doctor`);
+    await call('PATCH', `/api/instances/${tlsInst.json().data.id}`, { tls_ca: pems.ca, description: 'rotated' });
+    const rule = await call('POST', '/api/alert-rules', { name: 'grep-hook', kind: 'size_above', threshold: 1, channels: [{ type: 'dingtalk', url: `http://127.0.0.1:9/robot/send?access_token=${HOOK_TOKEN}` }] });
+    assert.equal(rule.statusCode, 201, rule.body);
+    await ctx.alerts.evaluate();
+    await ctx.alertDelivery.deliverDue();
+    await backupSqlite(path.join(ctx.dataDir, 'whalefall.db'), path.join(ctx.dataDir, 'grep-backup.db'));
   });
 
   it('greps every response, log line, export, metric, audit entry and the store file', async () => {
@@ -199,13 +233,15 @@ describe('no password anywhere after a full flow', () => {
       if (fs.statSync(file).isFile()) seen.push({ where: `store file ${f}`, text: fs.readFileSync(file).toString('latin1') });
     }
     const leaks: string[] = [];
+    const everywhere = [...SECRETS, ...pems.grep];
     for (const s of seen) {
       counts.places++;
       counts.bytes += s.text.length;
-      for (const secret of SECRETS) if (s.text.includes(secret)) leaks.push(`${secret} in ${s.where}: …${s.text.slice(Math.max(0, s.text.indexOf(secret) - 80), s.text.indexOf(secret) + 40)}…`);
+      if (!s.where.startsWith('store file') && !s.where.endsWith('table') && s.text.includes(HOOK_TOKEN)) leaks.push(`webhook token in ${s.where}`);
+      for (const secret of everywhere) if (s.text.includes(secret)) leaks.push(`${secret} in ${s.where}: …${s.text.slice(Math.max(0, s.text.indexOf(secret) - 80), s.text.indexOf(secret) + 40)}…`);
     }
     assert.deepEqual(leaks, [], leaks.join('\n'));
-    console.log(`secrets: ${SECRETS.length} passwords grepped in ${counts.places} places (${(counts.bytes / 1e6).toFixed(1)} MB of responses, logs, exports, metrics, audit, store files): 0 found`);
+    console.log(`secrets: ${everywhere.length} passwords, certificates and keys (and a webhook token outside the store) grepped in ${counts.places} places (${(counts.bytes / 1e6).toFixed(1)} MB of responses, logs, exports, metrics, audit, store files): 0 found`);
   });
 });
 

@@ -116,10 +116,16 @@ function settings(): Record<string, unknown> {
   if (limitGb) options.capacity_limit_bytes = Math.round(Number(limitGb) * 1024 ** 3);
   else delete options.capacity_limit_bytes;
   const tlsKey = field<HTMLSelectElement>('db_type').selectedOptions[0]?.dataset.tlsKey ?? '';
+  const tlsPem: Record<string, string> = {};
   if (tlsKey) {
     options[tlsKey] = field<HTMLSelectElement>('tls_mode').value;
     if (field('allow_cleartext_password').checked) options.allow_cleartext_password = true;
     else delete options.allow_cleartext_password;
+    // Write-only: sent when typed, never shown again (the form shows the subject and expiry instead).
+    for (const name of ['tls_ca', 'tls_cert', 'tls_key']) {
+      const v = field<HTMLTextAreaElement>(name).value.trim();
+      if (v) tlsPem[name] = v;
+    }
   }
   return {
     name: field('name').value.trim(),
@@ -134,6 +140,7 @@ function settings(): Record<string, unknown> {
       .map((s) => s.trim())
       .filter(Boolean),
     options,
+    ...tlsPem,
   };
 }
 
@@ -153,20 +160,12 @@ async function save(): Promise<Instance> {
     await loadCredentials(credentialId);
     formAlert('success', t('form.credential_created', { name: c.data.name }));
   } else if (credValue) credentialId = Number(credValue);
-  const tlsPem: Record<string, string> = {};
-  if (field<HTMLSelectElement>('db_type').selectedOptions[0]?.dataset.tlsKey) {
-    // Write-only: sent when typed, never shown again (the form shows the subject and expiry instead).
-    for (const name of ['tls_ca', 'tls_cert', 'tls_key']) {
-      const v = field<HTMLTextAreaElement>(name).value.trim();
-      if (v) tlsPem[name] = v;
-    }
-  }
-  const body: Record<string, unknown> & { host?: unknown; port?: unknown } = { ...settings(), credential_id: credentialId, ...tlsPem };
+  const body = { ...settings(), credential_id: credentialId } as unknown as Record<string, unknown> & { host: string; port?: number };
   // Moving an instance with its stored password to another address needs a yes (a new credential is a re-entered password).
   const moved = editing && (body.host !== editing.host || (body.port !== undefined && body.port !== editing.port));
   if (moved && credentialId !== null && credValue !== 'new' && credentialId === editing!.credential_id) {
     if (!window.confirm(t('form.confirm_move', { address: `${body.host}:${body.port ?? editing!.port}` }))) throw new Error(t('form.move_cancelled'));
-    Object.assign(body, { confirm_move: true });
+    body.confirm_move = true;
   }
   const res = editing ? await api<Instance>('PATCH', `/api/instances/${editing.id}`, body) : await api<Instance>('POST', '/api/instances', body);
   editing = res.data;
