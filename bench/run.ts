@@ -22,6 +22,7 @@ import { memory } from './memory.bench.js';
 import { largeInstance } from './large-instance.bench.js';
 import { runInterruptCleanups } from './common.js';
 import { ui } from './ui.bench.js';
+import { apiPath } from './api-path.bench.js';
 
 import type { Cell, Report, Scenario } from './common.js';
 
@@ -37,6 +38,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   memory,
   'large-instance': largeInstance,
   ui,
+  'api-path': apiPath,
 };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -104,7 +104,7 @@ async function runOn(store: Store): Promise<DialectResult> {
 
   const clock = { now: () => new Date(`${LAST_DAY}T12:00:00.000Z`) };
   const repo = new StatisticsRepository(store.db, store.dialect);
-  const stats = new StatisticsService(repo, new InstancesRepository(store.db), clock, 'UTC');
+  const stats = new StatisticsService(repo, new InstancesRepository(store.db, store.dialect), clock, 'UTC');
   const logger = createLogger('warn', process.stderr);
   const aggregation = new AggregationService(repo, systemClock, 'UTC', logger);
   const ids = (await store.db.selectFrom('instances').select('id').execute()).map((r) => r.id);

@@ -20,6 +20,8 @@ export interface Config {
   syncRetries: number;
   retryBaseDelayMs: number;
   catchUp: boolean;
+  /** Days the per-sync series (sync_size_points) is kept (a setting overrides it). */
+  syncPointsDays: number;
   /** pg-boss maintenance (expiry of jobs whose worker died) interval. */
   queueMaintenanceSeconds: number;
   syncConcurrency: number;
@@ -136,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     syncRetries: int(env, 'WHALEFALL_SYNC_RETRIES', 2, 0, 10),
     retryBaseDelayMs: int(env, 'WHALEFALL_RETRY_BASE_DELAY_MS', 2_000, 0, 600_000),
     catchUp: bool(env, 'WHALEFALL_SYNC_CATCH_UP', true),
+    syncPointsDays: int(env, 'WHALEFALL_SYNC_POINTS_DAYS', 35, 1, 3650),
     queueMaintenanceSeconds: int(env, 'WHALEFALL_QUEUE_MAINTENANCE_SECONDS', 30, 1, 3600),
     syncConcurrency: int(env, 'WHALEFALL_SYNC_CONCURRENCY', 8, 1, 256),
     connectTimeoutMs: int(env, 'WHALEFALL_CONNECT_TIMEOUT_MS', 10_000, 100, 600_000),

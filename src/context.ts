@@ -35,8 +35,12 @@ import { ExportService } from './services/export.service.js';
 import { MetricsService } from './services/metrics.service.js';
 import { RetentionService } from './services/retention.service.js';
 import { StatisticsRepository } from './store/statistics.repository.js';
+import { RunwayRepository } from './store/runway.repository.js';
 import { AggregationService } from './services/aggregation.service.js';
 import { StatisticsService } from './services/statistics.service.js';
+import { RunwayService } from './services/runway.service.js';
+import { ImportWhalefallService } from './services/import-whalefall.service.js';
+import { ImportWhalefallRepository } from './store/import-whalefall.repository.js';
 import { AlertsRepository } from './store/alerts.repository.js';
 import { AlertsService } from './services/alerts.service.js';
 import { AlertDeliveryService } from './services/alert-delivery.service.js';
@@ -84,6 +88,8 @@ export interface Context {
   exports: ExportService;
   retention: RetentionService;
   statistics: StatisticsService;
+  runway: RunwayService;
+  importWhalefall: ImportWhalefallService;
   aggregation: AggregationService;
   alerts: AlertsService;
   alertDelivery: AlertDeliveryService;
@@ -119,7 +125,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const keys = loadKeyRing(config.dataDir, config.secretKey);
   const db = store.db;
   const repos = {
-    instances: new InstancesRepository(db),
+    instances: new InstancesRepository(db, store.dialect),
     capacity: new CapacityRepository(db, store.dialect),
     sync: new SyncRepository(db),
     users: new UsersRepository(db),
@@ -169,12 +175,15 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const retention = new RetentionService({
     repo: new RetentionRepository(db),
     retentionDays: async () => (await settings.effective()).retention_days,
+    syncPointsDays: async () => (await settings.effective()).sync_points_days,
     timeZone: config.timeZone,
     logger,
   });
   const statisticsRepo = new StatisticsRepository(db, store.dialect);
   const aggregation = new AggregationService(statisticsRepo, clock, config.timeZone, logger);
   const statistics = new StatisticsService(statisticsRepo, repos.instances, clock, config.timeZone);
+  const runway = new RunwayService({ repo: new RunwayRepository(db), clock, timeZone: config.timeZone });
+  const importWhalefall = new ImportWhalefallService({ repo: new ImportWhalefallRepository(db), clock, audit, onHistoryChanged: () => runway.invalidate() });
   const alertDelivery = new AlertDeliveryService(repos.alerts, clock, logger);
   const alerts = new AlertsService({ repo: repos.alerts, instances: repos.instances, clock, logger, audit, delivery: alertDelivery });
   alerts.attach(capacitySync.events);
@@ -208,7 +217,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       const msg = await aggregation.runDaily(scheduledFor);
       await alerts.evaluate();
       const p = await retention.purge(clock.now());
-      const out = p.retention_days === null ? msg : `${msg}; retention ${p.retention_days} d: ${p.deleted} raw rows before ${p.cutoff} purged`;
+      const daily = p.retention_days === null ? '' : `; retention ${p.retention_days} d: ${p.deleted} raw rows before ${p.cutoff} purged`;
+      const out = `${msg}${daily}; ${p.points_deleted} sync points older than ${p.points_days} d purged`;
       // Table-level sizes of the rule's databases (WHALEFALL_TABLES_DAILY); a failure never fails the day's job.
       if (!config.tablesDaily) return out;
       const t = await tables.runDaily(SCHEDULER_ACTOR).catch((err: unknown) => `tables failed: ${String(err)}`);
@@ -239,6 +249,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     exports: exportService,
     retention,
     statistics,
+    runway,
+    importWhalefall,
     aggregation,
     alerts,
     alertDelivery,

@@ -26,7 +26,8 @@ import { register as registerUsers } from './commands/users.js';
 import { register as registerTokens } from './commands/tokens.js';
 import { register as registerKeys } from './commands/keys.js';
 import { register as registerBackup } from './commands/backup.js';
-import { cli, CliError } from './shared.js';
+import { registerImportWhalefall } from './commands/import-whalefall.js';
+import { cli, CliError, withContext } from './shared.js';
 
 export function buildCli(): Command {
   const program = new Command('whalefall')
@@ -52,6 +53,7 @@ export function buildCli(): Command {
   registerInstancesImport(instances);
   registerInstancesTestConnection(instances);
   registerInstancesDiscover(instances);
+  registerImportWhalefall(program, { withContext });
   registerSync(program);
   registerDoctor(program);
   registerAggregate(program);

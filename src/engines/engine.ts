@@ -63,6 +63,9 @@ export interface ConnectTarget {
   queryTimeoutMs: number;
 }
 
+/** UNKNOWN: in a group, but the role could not be read (counted where it is, like a database outside any group). */
+export type ReplicaRole = 'PRIMARY' | 'SECONDARY' | 'RESOLVING' | 'UNKNOWN';
+
 /**
  * One database (or Oracle tablespace) as collected. Unknown is `null`, never 0.
  * A database that exists but could not be measured has `size_bytes: null` and
@@ -79,8 +82,14 @@ export interface CollectedDatabase {
   used_bytes: number | null;
   /** The most it can grow to when known (Oracle autoextend MAXBYTES); null/absent = unknown or unlimited. */
   max_bytes?: number | null;
+  /** A SQL Server database snapshot: on-disk bytes of its sparse files, left out of the instance total. */
+  is_snapshot?: boolean;
+  /** Availability-group role of this replica's copy (SQL Server); absent when not in a group. Secondaries are left out of the instance total. */
+  replica_role?: ReplicaRole | null;
   method: string;
   error?: string;
+  /** A remark on a measured database that is not an error (e.g. it does not accept connections). */
+  note?: string;
 }
 
 export interface Collection {

@@ -16,6 +16,7 @@ import { AppError } from '../lib/errors.js';
 import { checkAccess, SESSION_COOKIE, type RouteRule } from './access.js';
 import { documentErrors } from './openapi.js';
 import { HTTP_STATUS } from './envelope.js';
+import { frameworkErrorBody, jsonBodyParser, onClientError, onFrameworkError } from './framework-errors.js';
 import { exportRoutes } from './api/export.routes.js';
 import { metricsRoutes } from './api/metrics.routes.js';
 import { statisticsRoutes } from './api/statistics.routes.js';
@@ -40,6 +41,9 @@ export async function buildApp(ctx: Context) {
     loggerInstance: ctx.logger,
     trustProxy: ctx.config.trustProxy ?? false,
     bodyLimit: 1024 * 1024,
+    // Bad URLs and malformed requests are answered in the envelope too (framework-errors.ts).
+    frameworkErrors: onFrameworkError,
+    clientErrorHandler: onClientError,
     ajv: { customOptions: AJV_OPTIONS },
     schemaController: {
       compilersFactory: {
@@ -52,6 +56,10 @@ export async function buildApp(ctx: Context) {
       },
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // The original front end posts `Content-Type: application/json` with no body: that is `{}`.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(app.getDefaultJsonParser('error', 'error')));
 
   // Every route must say who may call it.
   app.addHook('onRoute', (route) => {
@@ -149,9 +157,11 @@ export async function buildApp(ctx: Context) {
             : fe.message;
       return reply.status(400).send({ success: false, error: `请求参数无效 (invalid request): ${detail}`, error_code: 'validation' });
     }
-    if (fe.statusCode && fe.statusCode < 500) {
-      return reply.status(fe.statusCode).send({ success: false, error: fe.message, error_code: fe.code });
+    if (fe.code === 'rate_limited') {
+      return reply.status(429).send({ success: false, error: fe.message, error_code: 'rate_limited' });
     }
+    const framework = frameworkErrorBody(fe);
+    if (framework) return reply.status(framework.status).send(framework.body);
     req.log.error({ err }, 'unhandled error');
     return reply.status(500).send({ success: false, error: '服务器内部错误 (internal error)，详情见服务日志', error_code: 'internal' });
   });

@@ -16,6 +16,11 @@ export function ok<T>(data: T, message?: string) {
   return message === undefined ? { success: true as const, data } : { success: true as const, message, data };
 }
 
+/** `ok(data)` as JSON text, for data already serialised (`dataJson` must be valid JSON). */
+export function okJson(dataJson: string): string {
+  return `{"success":true,"data":${dataJson}}`;
+}
+
 export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
 
 /** A string that must be one of `values`: one `enum` keyword, so a wrong value gets one clear message. */

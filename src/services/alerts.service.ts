@@ -10,9 +10,10 @@
 import type { EventEmitter } from 'node:events';
 import { DB_TYPES } from '../engines/engine.js';
 import { addDays, type Clock } from '../lib/clock.js';
-import { forecast } from '../lib/forecast.js';
+import { runway } from '../lib/runway.js';
+import { RUNWAY_WINDOW_DAYS } from './runway.service.js';
 import { AppError } from '../lib/errors.js';
-import { globToRegExp } from '../lib/glob.js';
+import { compileGlob } from '../lib/glob.js';
 import { mailtoRecipient } from './email.service.js';
 import type { Logger } from '../lib/logger.js';
 import { formatBytes } from '../lib/sizes.js';
@@ -54,8 +55,8 @@ export interface AlertRule {
   updated_at: string;
 }
 
-/** Days of history the days_until_full fit uses. */
-export const FIT_DAYS = 30;
+/** Days of history the days_until_full rule reads: the runway's window (the fit starts at its last change point). */
+export const FIT_DAYS = RUNWAY_WINDOW_DAYS;
 
 export interface AlertsDeps {
   repo: AlertsRepository;
@@ -399,7 +400,7 @@ export class AlertsService {
   /** The conditions of one rule that hold now on the given instances. */
   private async conditions(rule: AlertRuleRow, instances: InstanceRow[]): Promise<FiringCondition[]> {
     const out: FiringCondition[] = [];
-    const re = rule.database_pattern ? globToRegExp(rule.database_pattern) : undefined;
+    const re = rule.database_pattern ? compileGlob(rule.database_pattern) : undefined;
     const cond = (inst: InstanceRow, database: string | null, value: number | null, message: string) =>
       out.push({ dedup_key: `${rule.id}:${inst.id}:${database ?? ''}`, instance_id: inst.id, instance_name: inst.name, database_name: database, value, message });
     const where = (inst: InstanceRow, db: string | null) => (db ? `实例 ${inst.name} 数据库 ${db}` : `实例 ${inst.name}`);
@@ -416,7 +417,7 @@ export class AlertsService {
         } else {
           for (const inst of instances) {
             for (const d of await this.d.repo.latestDatabaseSizes(inst.id)) {
-              if (!re.test(d.database_name) || d.size_bytes === null || d.size_bytes <= threshold) continue;
+              if (!re(d.database_name) || d.size_bytes === null || d.size_bytes <= threshold) continue;
               cond(inst, d.database_name, d.size_bytes, `${where(inst, d.database_name)} 容量 ${formatBytes(d.size_bytes)} 超过阈值 ${formatBytes(threshold)} (size above threshold)`);
             }
           }
@@ -444,7 +445,7 @@ export class AlertsService {
             const base = await this.d.repo.instanceTotalOnOrBefore(inst.id, addDays(latest.collected_date, -days));
             if (base) check(inst, null, latest.total_size_bytes, base.total_size_bytes);
           } else {
-            const latest = (await this.d.repo.latestDatabaseSizes(inst.id)).filter((d) => re.test(d.database_name) && d.size_bytes !== null);
+            const latest = (await this.d.repo.latestDatabaseSizes(inst.id)).filter((d) => re(d.database_name) && d.size_bytes !== null);
             if (!latest.length) continue;
             const baseDay = addDays(latest[0]!.collected_date, -days);
             const bases = new Map((await this.d.repo.databaseSizesOnOrBefore(inst.id, baseDay)).map((b) => [b.database_name, b.size_bytes]));
@@ -457,12 +458,13 @@ export class AlertsService {
         return out;
       }
       case 'days_until_full': {
-        // The statistics feature's forecaster decides: only a confident 'ok' (or already full) may page anyone.
+        // The runway (the same method as /api/statistics/runway) decides: only 'growing' toward a ceiling (or full) may page anyone.
         const fire = (inst: InstanceRow, db: string | null, series: { collected_date: string; size: number }[], limit: number | null) => {
-          const f = forecast(series.map((p) => ({ date: p.collected_date, bytes: p.size })), limit);
-          if ((f.state !== 'ok' && f.state !== 'already_full') || f.days_until_full === undefined) return;
+          const f = runway(series.map((p) => ({ date: p.collected_date, bytes: p.size })), limit, { backtestDays: 0 });
+          if ((f.state !== 'growing' && f.state !== 'full') || f.days_until_full === null) return;
           if (f.days_until_full < threshold) {
-            cond(inst, db, f.days_until_full, `${where(inst, db)} 预计 ${f.days_until_full} 天后达到上限 ${formatBytes(f.limit_bytes)}（线性拟合 ${f.points_used} 天, R²=${(f.r2 ?? 0).toFixed(2)}）(days until full below ${threshold})`);
+            const since = f.change_point_date ? `自变化点 ${f.change_point_date} 起` : `自 ${f.fit_start_date} 起`;
+            cond(inst, db, f.days_until_full, `${where(inst, db)} 预计 ${f.days_until_full} 天后达到上限 ${formatBytes(f.ceiling_bytes)}（稳健拟合${since} ${f.points_used} 天, 区间 ${f.low_days ?? '?'}–${f.high_days ?? '∞'} 天）(days until full below ${threshold})`);
           }
         };
         for (const inst of instances) {
@@ -476,7 +478,7 @@ export class AlertsService {
             const limits = new Map((await this.d.repo.latestDatabaseSizes(inst.id)).map((d) => [d.database_name, d.max_bytes]));
             const byDb = new Map<string, { collected_date: string; size: number }[]>();
             for (const r of await this.d.repo.databaseSeries(inst.id, from)) {
-              if (!re.test(r.database_name) || r.size_bytes === null || !limits.has(r.database_name)) continue;
+              if (!re(r.database_name) || r.size_bytes === null || !limits.has(r.database_name)) continue;
               const s = byDb.get(r.database_name) ?? [];
               s.push({ collected_date: r.collected_date, size: r.size_bytes });
               byDb.set(r.database_name, s);
@@ -490,7 +492,7 @@ export class AlertsService {
         for (const inst of instances) {
           for (const d of await this.d.repo.deletedDatabases(inst.id)) {
             // Deletions from before the rule existed are history, not news.
-            if (re && !re.test(d.database_name)) continue;
+            if (re && !re(d.database_name)) continue;
             if (!d.deleted_at || d.deleted_at < rule.created_at) continue;
             cond(inst, d.database_name, null, `${where(inst, d.database_name)} 已消失（最近一次同步未采集到，${d.deleted_at}）(database disappeared)`);
           }

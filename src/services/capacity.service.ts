@@ -1,5 +1,6 @@
 /** Read side of capacity: databases of an instance, daily history, sync sessions and records. */
 import { addDays, isIsoDate, localDate, type Clock } from '../lib/clock.js';
+import { yieldToIo } from '../lib/concurrency.js';
 import { AppError } from '../lib/errors.js';
 import { bytesToMb } from '../lib/sizes.js';
 import type { CapacityRepository } from '../store/capacity.repository.js';
@@ -10,6 +11,25 @@ import type { SyncRepository } from '../store/sync.repository.js';
 import { fail } from './validate.js';
 
 const MAX_RANGE_DAYS = 3660;
+
+/**
+ * A running session's records, as polled (GET /api/sync-sessions/:id, every
+ * 200 ms by scripts), are a snapshot at most this stale: at least
+ * SNAPSHOT_MIN_MS, and SNAPSHOT_COST_FACTOR times what the last snapshot
+ * took to build. Building one reads and serialises every record (10,000
+ * records: ~1 MB of rows, 6 MB of JSON, tens of ms on the event loop the
+ * session's own connections need): rebuilt on every poll, that cost grew
+ * with the estate twice over (records × polls, the polls themselves growing
+ * with the run), and the batch slowed down by being watched. Bounded like
+ * this, polls cost at most 1/SNAPSHOT_COST_FACTOR of the loop. A session no
+ * longer running is always read fresh, so its end is seen at once.
+ */
+const SNAPSHOT_MIN_MS = 250;
+const SNAPSHOT_COST_FACTOR = 20;
+/** Snapshots not asked for this long are dropped (a poller that went away). */
+const SNAPSHOT_KEEP_MS = 60_000;
+/** Records serialised between two yields to the event loop while building a snapshot. */
+const SNAPSHOT_CHUNK = 1000;
 
 function durationMs(s: { started_at: string | null; completed_at: string | null }): number | null {
   return s.started_at && s.completed_at ? new Date(s.completed_at).getTime() - new Date(s.started_at).getTime() : null;
@@ -30,18 +50,44 @@ export function toPublicSession(s: SyncSessionRow) {
 }
 
 export class CapacityService {
+  /** Running sessions' records as JSON text, by session id (see SNAPSHOT_MIN_MS). */
+  private snapshots = new Map<string, { at: number; buildMs: number; json: string }>();
+
   constructor(
     private readonly capacity: CapacityRepository,
     private readonly instances: InstancesRepository,
     private readonly sync: SyncRepository,
     private readonly clock: Clock,
     private readonly timeZone: string,
+    /** Tests set how stale a snapshot may be and the monotonic time it is measured with (ms). */
+    private readonly snapshot: { minMs?: number; costFactor?: number; now?: () => number } = {},
   ) {}
 
   private async instance(id: number) {
     const inst = await this.instances.get(id);
     if (!inst) throw new AppError('not_found', `实例 ${id} 不存在 (instance not found)`);
     return inst;
+  }
+
+  /**
+   * The instance's change since the previous sync and over the last 7 and 30
+   * days, from the per-sync series: null (shown "no baseline yet") where no
+   * earlier sync exists, so a first sync never reads as "0 B".
+   */
+  async changes(instanceId: number) {
+    await this.instance(instanceId);
+    const now = this.clock.now().getTime();
+    const ago = (days: number) => new Date(now - days * 86_400_000).toISOString();
+    const r = await this.capacity.instanceChanges(instanceId, { d7: ago(7), d30: ago(30) });
+    const total = r?.total_size_bytes ?? null;
+    const minus = (base: unknown) => (total === null || base === null || base === undefined ? null : total - Number(base));
+    return {
+      total_size_bytes: total,
+      previous_sync_at: r?.previous_at ?? null,
+      change_last_sync_bytes: minus(r?.previous_bytes),
+      change_7d_bytes: minus(r?.d7),
+      change_30d_bytes: minus(r?.d30),
+    };
   }
 
   /** Online and deleted databases with their latest known size and first/last seen dates. */
@@ -65,7 +111,10 @@ export class CapacityService {
       max_bytes: r.max_bytes ?? null,
       method: r.method ?? null,
       error: r.error ?? null,
+      note: r.note ?? null,
       collected_at: r.collected_at ?? null,
+      /** Change since the sync before the last one that measured it; null: no earlier measurement ("no baseline yet"). */
+      change_last_sync_bytes: r.size_bytes === null || r.size_bytes === undefined || r.previous_sync_bytes === null ? null : r.size_bytes - Number(r.previous_sync_bytes),
     }));
     return {
       instance_id: instanceId,
@@ -102,7 +151,7 @@ export class CapacityService {
    * the total matching, and every tag in use.
    */
   async instanceOverview(q: Omit<OverviewQuery, 'since' | 'sort' | 'dir' | 'limit' | 'offset'> & Partial<Pick<OverviewQuery, 'sort' | 'dir' | 'limit' | 'offset'>>) {
-    const since = addDays(localDate(this.clock.now(), this.timeZone), -7);
+    const since = new Date(this.clock.now().getTime() - 7 * 86_400_000).toISOString();
     const limit = q.limit ?? 50;
     const offset = q.offset ?? 0;
     const search = q.search?.trim() || undefined;
@@ -110,7 +159,13 @@ export class CapacityService {
       this.instances.overview({ ...q, search, sort: q.sort ?? 'name', dir: q.dir ?? 'asc', limit, offset, since }),
       this.instances.allTags(),
     ]);
-    const items = rows.map((r) => ({ ...toPublicInstance(r), change_7d_bytes: r.change_7d_bytes === null ? null : Number(r.change_7d_bytes) }));
+    const num = (v: number | null) => (v === null ? null : Number(v));
+    const items = rows.map((r) => ({
+      ...toPublicInstance(r),
+      change_7d_bytes: num(r.change_7d_bytes),
+      change_last_sync_bytes: num(r.change_last_sync_bytes),
+      previous_sync_at: r.previous_sync_at,
+    }));
     return { items, total, limit, offset, change_since: since, tags };
   }
 
@@ -136,9 +191,52 @@ export class CapacityService {
     return { items: r.items.map(toPublicSession), total: r.total, limit, offset };
   }
 
-  async session(sessionId: string) {
+  private async sessionRow(sessionId: string): Promise<SyncSessionRow> {
     const s = await this.sync.getSession(sessionId);
     if (!s) throw new AppError('not_found', `同步会话 ${sessionId} 不存在 (session not found)`);
+    return s;
+  }
+
+  async session(sessionId: string) {
+    const s = await this.sessionRow(sessionId);
     return { ...toPublicSession(s), records: (await this.sync.records(sessionId)).map(toPublicRecord) };
+  }
+
+  /**
+   * The same as `session`, as JSON text, for the API's poll: the session row
+   * is read every time; a running session's records come from a snapshot at
+   * most max(SNAPSHOT_MIN_MS, SNAPSHOT_COST_FACTOR × its build time) old.
+   */
+  async sessionJson(sessionId: string): Promise<string> {
+    const s = await this.sessionRow(sessionId);
+    const head = JSON.stringify(toPublicSession(s));
+    return `${head.slice(0, -1)},"records":${await this.recordsJson(s)}}`;
+  }
+
+  private async recordsJson(s: SyncSessionRow): Promise<string> {
+    const now = (this.snapshot.now ?? performance.now.bind(performance))();
+    for (const [id, snap] of this.snapshots) if (now - snap.at > SNAPSHOT_KEEP_MS) this.snapshots.delete(id);
+    if (s.status !== 'running') {
+      this.snapshots.delete(s.session_id);
+      return this.buildRecordsJson(s.session_id);
+    }
+    const snap = this.snapshots.get(s.session_id);
+    const { minMs = SNAPSHOT_MIN_MS, costFactor = SNAPSHOT_COST_FACTOR } = this.snapshot;
+    if (snap && now - snap.at < Math.max(minMs, costFactor * snap.buildMs)) return snap.json;
+    const t0 = performance.now();
+    const json = await this.buildRecordsJson(s.session_id);
+    this.snapshots.set(s.session_id, { at: now, buildMs: performance.now() - t0, json });
+    return json;
+  }
+
+  /** Every record of the session as a JSON array, serialised in chunks with the event loop let through between them. */
+  private async buildRecordsJson(sessionId: string): Promise<string> {
+    const rows = await this.sync.records(sessionId);
+    const parts: string[] = [];
+    for (let i = 0; i < rows.length; i += SNAPSHOT_CHUNK) {
+      if (i > 0) await yieldToIo();
+      parts.push(JSON.stringify(rows.slice(i, i + SNAPSHOT_CHUNK).map(toPublicRecord)).slice(1, -1));
+    }
+    return `[${parts.join(',')}]`;
   }
 }

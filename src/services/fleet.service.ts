@@ -381,9 +381,9 @@ export class FleetService {
 
   /** The registry (or the instances with `tag`) as a file in `format`, credentials by name, no secrets. */
   async export(format: FleetFormat, filter: { tag?: string } = {}): Promise<string> {
-    const [rows, credentials] = await Promise.all([this.d.instances.list(), this.d.credentials.list()]);
+    const [rows, credentials] = await Promise.all([this.d.instances.list({ tag: filter.tag }), this.d.credentials.list()]);
     const credName = new Map(credentials.map((c) => [c.id, c.name]));
-    const items = rows.filter((r) => filter.tag === undefined || (JSON.parse(r.tags) as string[]).includes(filter.tag)).map((r) => exportItem(r, credName));
+    const items = rows.map((r) => exportItem(r, credName));
     return renderFleet(items, format);
   }
 
@@ -404,10 +404,8 @@ export class FleetService {
       if (!i) throw new AppError('not_found', `实例 "${n}" 不存在 (instance not found)`);
       chosen.set(i.id, i);
     }
-    for (const i of all) {
-      if (sel.tag !== undefined && (JSON.parse(i.tags) as string[]).includes(sel.tag)) chosen.set(i.id, i);
-      if (sel.all && i.is_active === 1) chosen.set(i.id, i);
-    }
+    if (sel.tag !== undefined) for (const i of await this.d.instances.list({ tag: sel.tag })) chosen.set(i.id, i);
+    if (sel.all) for (const i of all) if (i.is_active === 1) chosen.set(i.id, i);
     return [...chosen.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 

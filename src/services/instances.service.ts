@@ -285,7 +285,16 @@ export class InstancesService {
   }
 
   /** The seed's `[{instance_id, total_size_mb}]`, one query for the estate; never synced → null (unknown, not 0). */
-  async totalSizes(): Promise<{ instance_id: number; total_size_mb: number | null }[]> {
-    return (await this.repo.totalSizes()).map((r) => ({ instance_id: r.id, total_size_mb: bytesToMb(r.total_size_bytes) }));
+  /**
+   * The seed's total-sizes. A never-synced instance is `0` as the original
+   * answered (its consumers render `null MB` otherwise), with `synced: false`
+   * so a client can tell "no measurement yet" from an empty server.
+   */
+  async totalSizes(): Promise<{ instance_id: number; total_size_mb: number; synced: boolean }[]> {
+    return (await this.repo.totalSizes()).map((r) => ({
+      instance_id: r.id,
+      total_size_mb: bytesToMb(r.total_size_bytes) ?? 0,
+      synced: r.total_size_bytes !== null,
+    }));
   }
 }

@@ -8,6 +8,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CollectedDatabase } from '../engines/engine.js';
 import type { DialectName } from './db.js';
 import type { Database } from './schema.js';
+import { previousPointAt, previousPointSize, windowBaselineSize } from './sync-points.sql.js';
 
 /** Rows per multi-row statement: 18 parameters a row stays under SQLite's 32,766 and PostgreSQL's 65,535. */
 const CHUNK = 1000;
@@ -51,7 +52,7 @@ const UPSERT_CHUNK = 10_000;
 
 /** The per-database values of one upsert row, in the order both row-set readers below expect. */
 const rowValues = (d: CollectedDatabase) =>
-  [d.database_name, d.size_bytes, d.data_bytes, d.index_bytes, d.log_bytes, d.free_bytes, d.used_bytes, d.max_bytes ?? null, d.method, d.error ?? null] as const;
+  [d.database_name, d.size_bytes, d.data_bytes, d.index_bytes, d.log_bytes, d.free_bytes, d.used_bytes, d.max_bytes ?? null, d.method, d.error ?? null, d.note ?? null] as const;
 
 /** On a second collection the same day, a database that could not be measured keeps the size measured earlier. */
 const KEEP_EARLIER = sql.raw(`
@@ -65,6 +66,7 @@ const KEEP_EARLIER = sql.raw(`
     max_bytes = COALESCE(excluded.max_bytes, database_size_stats.max_bytes),
     method = excluded.method,
     error = excluded.error,
+    note = excluded.note,
     collected_at = excluded.collected_at,
     is_deleted = 0,
     deleted_at = NULL,
@@ -72,7 +74,7 @@ const KEEP_EARLIER = sql.raw(`
 
 const INSERT_DAY = sql.raw(`
   INSERT INTO database_size_stats (instance_id, database_name, collected_date, size_bytes, data_bytes, index_bytes, log_bytes, free_bytes, used_bytes, max_bytes,
-                                   method, error, collected_at, is_deleted, deleted_at, created_at, updated_at)`);
+                                   method, error, note, collected_at, is_deleted, deleted_at, created_at, updated_at)`);
 
 /** How a successful sync completes its record, in the transaction that saves the collection. */
 export interface SyncCompletion {
@@ -106,19 +108,37 @@ export class CapacityRepository {
       const rows = JSON.stringify(part.map(rowValues));
       await sql`${INSERT_DAY}
         SELECT ${instanceId}, r.value ->> 0, ${day}, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6, r.value ->> 7,
-               r.value ->> 8, r.value ->> 9, ${now}, 0, NULL, ${now}, ${now}
+               r.value ->> 8, r.value ->> 9, r.value ->> 10, ${now}, 0, NULL, ${now}, ${now}
         FROM json_each(${rows}) AS r
         WHERE true
         ${KEEP_EARLIER}`.execute(trx);
       return;
     }
-    const cols = Array.from({ length: 10 }, () => [] as unknown[]);
+    const cols = Array.from({ length: 11 }, () => [] as unknown[]);
     for (const d of part) rowValues(d).forEach((v, i) => cols[i]!.push(v));
     await sql`${INSERT_DAY}
-      SELECT ${instanceId}, r.n, ${day}::date, r.s, r.d, r.i, r.l, r.f, r.u, r.m, r.method, r.error, ${now}::timestamptz, 0, NULL, ${now}::timestamptz, ${now}::timestamptz
+      SELECT ${instanceId}, r.n, ${day}::date, r.s, r.d, r.i, r.l, r.f, r.u, r.m, r.method, r.error, r.note, ${now}::timestamptz, 0, NULL, ${now}::timestamptz, ${now}::timestamptz
       FROM unnest(${cols[0]}::text[], ${cols[1]}::int8[], ${cols[2]}::int8[], ${cols[3]}::int8[], ${cols[4]}::int8[], ${cols[5]}::int8[], ${cols[6]}::int8[],
-                  ${cols[7]}::int8[], ${cols[8]}::text[], ${cols[9]}::text[]) AS r(n, s, d, i, l, f, u, m, method, error)
+                  ${cols[7]}::int8[], ${cols[8]}::text[], ${cols[9]}::text[], ${cols[10]}::text[]) AS r(n, s, d, i, l, f, u, m, method, error, note)
       ${KEEP_EARLIER}`.execute(trx);
+  }
+
+  /**
+   * The per-sync series (0013): the instance total under database_name '' and
+   * every database measured this time, at `now`; one statement per chunk,
+   * rows passed as one parameter like upsertDay.
+   */
+  private async insertPoints(trx: Transaction<Database>, instanceId: number, now: string, total: number, measured: CollectedDatabase[]): Promise<void> {
+    const points: [string, number][] = [['', total], ...measured.map((d): [string, number] => [d.database_name, d.size_bytes!])];
+    for (const part of chunks(points, UPSERT_CHUNK)) {
+      if (this.dialect === 'sqlite') {
+        await sql`INSERT INTO sync_size_points (instance_id, database_name, size_bytes, collected_at)
+          SELECT ${instanceId}, r.value ->> 0, r.value ->> 1, ${now} FROM json_each(${JSON.stringify(part)}) AS r`.execute(trx);
+      } else {
+        await sql`INSERT INTO sync_size_points (instance_id, database_name, size_bytes, collected_at)
+          SELECT ${instanceId}, r.n, r.s, ${now}::timestamptz FROM unnest(${part.map((p) => p[0])}::text[], ${part.map((p) => p[1])}::int8[]) AS r(n, s)`.execute(trx);
+      }
+    }
   }
 
   /**
@@ -300,6 +320,8 @@ export class CapacityRepository {
         )
         .execute();
 
+      await this.insertPoints(trx, instanceId, now, total, input.databases.filter((d) => d.size_bytes !== null && d.size_bytes !== undefined));
+
       await trx
         .updateTable('instances')
         .set({ total_size_bytes: total, database_count: count, last_connected: now })
@@ -323,7 +345,7 @@ export class CapacityRepository {
     });
   }
 
-  /** Every database ever seen on the instance with its latest known size (one query). */
+  /** Every database ever seen on the instance with its latest known size and its size at the sync before the last (one query). */
   async listDatabases(instanceId: number) {
     return this.db
       .selectFrom('instance_databases as d')
@@ -349,8 +371,10 @@ export class CapacityRepository {
         's.max_bytes',
         's.method',
         's.error',
+        's.note',
         's.collected_at',
       ])
+      .select(previousPointSize(sql.ref('d.instance_id'), sql.ref('d.database_name')).as('previous_sync_bytes'))
       .where('d.instance_id', '=', instanceId)
       .orderBy('d.is_deleted')
       // NULLs sort differently in SQLite and PostgreSQL: put unknown sizes last on both.
@@ -358,6 +382,25 @@ export class CapacityRepository {
       .orderBy('s.size_bytes', 'desc')
       .orderBy('d.database_name')
       .execute();
+  }
+
+  /**
+   * The instance's change since the previous sync and over each window
+   * (`since`: ISO timestamps by name) from the per-sync series; null where
+   * there is no earlier point.
+   */
+  async instanceChanges(instanceId: number, since: Record<string, string>) {
+    const id = sql.lit(instanceId);
+    const none = sql`''`;
+    const row = await this.db
+      .selectFrom('instances')
+      .select(['total_size_bytes', 'last_connected'])
+      .select(previousPointSize(id, none).as('previous_bytes'))
+      .select(previousPointAt(id, none).as('previous_at'))
+      .select(Object.entries(since).map(([k, ts]) => windowBaselineSize(id, none, ts).as(k)))
+      .where('id', '=', instanceId)
+      .executeTakeFirst();
+    return row as (Record<string, number | string | null> & { total_size_bytes: number | null; previous_bytes: number | null; previous_at: string | null }) | undefined;
   }
 
   /** Daily instance totals in [from, to]. */

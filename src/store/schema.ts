@@ -107,6 +107,8 @@ export interface DatabaseSizeStatsTable {
   max_bytes: number | null;
   method: string;
   error: string | null;
+  /** 0012_measurement: a remark that is not an error (e.g. "does not accept connections"). */
+  note: string | null;
   collected_at: Ts;
   is_deleted: Flag;
   deleted_at: Ts | null;
@@ -122,6 +124,15 @@ export interface InstanceSizeStatsTable {
   data_bytes: number | null;
   log_bytes: number | null;
   database_count: number;
+  collected_at: Ts;
+}
+
+/** 0013: the per-sync series: the instance total (database_name '') and each measured database's size at each sync. */
+export interface SyncSizePointsTable {
+  id: Id;
+  instance_id: number;
+  database_name: string;
+  size_bytes: number;
   collected_at: Ts;
 }
 
@@ -236,6 +247,7 @@ export interface Database {
   instance_databases: InstanceDatabasesTable;
   database_size_stats: DatabaseSizeStatsTable;
   instance_size_stats: InstanceSizeStatsTable;
+  sync_size_points: SyncSizePointsTable;
   sync_sessions: SyncSessionsTable;
   sync_instance_records: SyncInstanceRecordsTable;
   sync_locks: SyncLocksTable;

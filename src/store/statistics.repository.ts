@@ -13,6 +13,8 @@ import { sql, type AliasedSelectQueryBuilder, type Kysely, type RawBuilder, type
 import type { DialectName } from './db.js';
 import { likeLiteral } from './instances.repository.js';
 import type { AggregationRow, AggregationsTable, Database } from './schema.js';
+import { hasTag } from './tags.js';
+import { windowBaselineSize } from './sync-points.sql.js';
 
 export type AggregationScope = AggregationsTable['scope'];
 export type AggregationPeriod = AggregationsTable['period'];
@@ -25,6 +27,17 @@ export interface PeriodBounds {
 
 /** Period pairs per statement: 2 parameters each stays far below SQLite's 32,766. */
 const PERIODS_PER_STATEMENT = 2000;
+
+export interface GrowersQuery {
+  from: string;
+  to: string;
+  /** The window as timestamps (local midnight of `from`, of the day after `to`), for the per-sync series. */
+  fromTs: string;
+  untilTs: string;
+  by: 'bytes' | 'pct';
+  limit: number;
+  instanceIds?: number[];
+}
 
 interface GrowerBase {
   instance_id: number;
@@ -272,61 +285,54 @@ export class StatisticsRepository {
   }
 
   /** Every instance with its latest collection's totals (written by the ledger in the same transaction). */
-  async instancesForSummary() {
-    return this.db
-      .selectFrom('instances')
-      .select(['id', 'name', 'db_type', 'tags', 'is_active', 'total_size_bytes', 'database_count', 'last_sync_status', 'last_sync_at'])
-      .orderBy('id')
-      .execute();
+  /** Every instance, or only those carrying exactly `tag`. */
+  async instancesForSummary(tag?: string) {
+    let q = this.db.selectFrom('instances').select(['id', 'name', 'db_type', 'tags', 'is_active', 'total_size_bytes', 'database_count', 'last_sync_status', 'last_sync_at']);
+    if (tag !== undefined) q = q.where(hasTag(this.dialect, tag));
+    return q.orderBy('id').execute();
   }
 
   /**
    * Growth of live databases between their first and last measured day in
-   * [from, to]: two index seeks per database on the (instance, name, date) key,
-   * never a scan of the window's rows.
+   * [from, to]: index seeks per database on the (instance, name, date) key,
+   * never a scan of the window's rows. See `firstAndLast` for the baseline.
    */
-  async databaseGrowers(q: { from: string; to: string; by: 'bytes' | 'pct'; limit: number; instanceIds?: number[] }) {
+  async databaseGrowers(q: GrowersQuery) {
     const inner = this.db
       .selectFrom('instance_databases as d')
       .innerJoin('instances as i', 'i.id', 'd.instance_id')
       .select(['d.instance_id', 'i.name as instance_name', 'd.database_name'])
-      .select((eb) => {
-        const sizeAt = (dir: 'asc' | 'desc') =>
-          eb
-            .selectFrom('database_size_stats as s')
-            .select('s.size_bytes')
-            .whereRef('s.instance_id', '=', 'd.instance_id')
-            .whereRef('s.database_name', '=', 'd.database_name')
-            .where('s.collected_date', '>=', q.from)
-            .where('s.collected_date', '<=', q.to)
-            .where('s.is_deleted', '=', 0)
-            .where('s.size_bytes', 'is not', null)
-            .orderBy('s.collected_date', dir)
-            .limit(1);
-        return [sizeAt('asc').as('first_bytes'), sizeAt('desc').as('last_bytes')];
-      })
+      .select(() => this.firstAndLast(q, 'database_size_stats', 'size_bytes', sql.ref('d.instance_id'), sql.ref('d.database_name')))
       .where('d.is_deleted', '=', 0);
     return this.growers(inner.$castTo<GrowerBase>().as('g'), q);
   }
 
   /** Growth of instances between their first and last collected day in [from, to]. */
-  async instanceGrowers(q: { from: string; to: string; by: 'bytes' | 'pct'; limit: number; instanceIds?: number[] }) {
+  async instanceGrowers(q: GrowersQuery) {
     const inner = this.db
       .selectFrom('instances as i')
       .select(['i.id as instance_id', 'i.name as instance_name', sql<string>`''`.as('database_name')])
-      .select((eb) => {
-        const sizeAt = (dir: 'asc' | 'desc') =>
-          eb
-            .selectFrom('instance_size_stats as s')
-            .select('s.total_size_bytes')
-            .whereRef('s.instance_id', '=', 'i.id')
-            .where('s.collected_date', '>=', q.from)
-            .where('s.collected_date', '<=', q.to)
-            .orderBy('s.collected_date', dir)
-            .limit(1);
-        return [sizeAt('asc').as('first_bytes'), sizeAt('desc').as('last_bytes')];
-      });
+      .select(() => this.firstAndLast(q, 'instance_size_stats', 'total_size_bytes', sql.ref('i.id'), sql`''`));
     return this.growers(inner.$castTo<GrowerBase>().as('g'), q);
+  }
+
+  /**
+   * last_bytes: the last daily row in [from, to]. first_bytes: the first daily
+   * row of an earlier day in the window; when the window holds one day only,
+   * the earliest sync of the window before the last one (the per-sync series),
+   * so growth made and synced the same day shows; null ("no baseline yet",
+   * left out of the list) when there is no earlier point at all.
+   */
+  private firstAndLast(q: GrowersQuery, table: 'database_size_stats' | 'instance_size_stats', col: 'size_bytes' | 'total_size_bytes', inst: RawBuilder<unknown>, name: RawBuilder<unknown>) {
+    const t = sql.table(table);
+    const c = sql.ref(`s.${col}`);
+    const key = table === 'database_size_stats' ? sql`s.instance_id = ${inst} and s.database_name = ${name} and s.is_deleted = 0 and ${c} is not null` : sql`s.instance_id = ${inst}`;
+    const inWindow = sql`s.collected_date >= ${q.from} and s.collected_date <= ${q.to}`;
+    const lastDay = sql`(select max(s.collected_date) from ${t} s where ${key} and ${inWindow})`;
+    const last = sql<number | null>`(select ${c} from ${t} s where ${key} and ${inWindow} order by s.collected_date desc limit 1)`;
+    const firstDaily = sql<number | null>`(select ${c} from ${t} s where ${key} and ${inWindow} and s.collected_date < ${lastDay} order by s.collected_date asc limit 1)`;
+    const firstSync = windowBaselineSize(inst, name, q.fromTs, q.untilTs);
+    return [sql<number | null>`coalesce(${firstDaily}, ${firstSync})`.as('first_bytes'), last.as('last_bytes')];
   }
 
   /** `instanceIds`: only these instances (a tag's); an empty list gives no rows. */

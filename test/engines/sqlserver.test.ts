@@ -18,6 +18,20 @@ const PASSWORD = 'S3cret-pa$$-库';
 const WEIRD = "it's 库 [x] 🐳";
 /** 2^53 bytes / 8192: one page fewer is the largest page count whose bytes are exact. */
 const LIMIT_PAGES = 1_099_511_627_776n;
+const TB2_PAGES = 268_435_456n; // 2 TiB
+
+interface File {
+  id: number;
+  /** 0 ROWS, 1 LOG, 2 FILESTREAM / In-Memory container (size 0 in sys.master_files). */
+  type: 0 | 1 | 2;
+  pages: bigint;
+  /** Pages, -1 unlimited (the default), 0 no growth. */
+  max?: number;
+  /** 0 = fixed size; default 8192 pages (64 MB). */
+  growth?: number;
+  /** tempdb: the current size in tempdb.sys.database_files. */
+  current?: bigint;
+}
 
 interface Db {
   id: number;
@@ -25,19 +39,27 @@ interface Db {
   state?: string;
   data: bigint;
   log: bigint;
-  filestream?: number;
-  /** max_pages as the query computes it: undefined = unlimited (NULL). */
-  max?: bigint;
+  /** Files beyond one ROWS file of `data` pages and one LOG file of `log` pages (with `max` as their max_size). */
+  extra?: File[];
+  max?: number;
+  growth?: number;
+  /** A snapshot of this database id (sparse files, no log). */
+  source?: number;
+  distributor?: boolean;
+  /** Availability group: [role_desc, secondary_role_allow_connections_desc]. */
+  ag?: [string, string];
 }
 
 const DATABASES: Db[] = [
   { id: 1, name: 'master', data: 512n, log: 256n },
+  // Started with 1024 + 64 pages, grown since: only tempdb.sys.database_files says so.
   { id: 2, name: 'tempdb', data: 1024n, log: 64n },
   { id: 3, name: 'model', data: 256n, log: 64n },
   { id: 4, name: 'msdb', data: 2048n, log: 512n },
-  { id: 5, name: 'sales', data: 128_000n, log: 32_000n, max: 1_310_720n }, // files capped at 10 GiB
+  { id: 5, name: 'sales', data: 128_000n, log: 32_000n, max: 655_360 }, // each file capped at 5 GiB
   { id: 6, name: WEIRD, data: 300n, log: 100n },
-  { id: 7, name: 'docs_fs', data: 4096n, log: 1024n, filestream: 1 },
+  // A FILESTREAM container in a database this login has no user in (916 on its sys.database_files).
+  { id: 7, name: 'docs_fs', data: 4096n, log: 1024n, extra: [{ id: 65537, type: 2, pages: 0n }] },
   { id: 8, name: 'archive', state: 'OFFLINE', data: 10_000n, log: 2000n },
   { id: 9, name: 'restoring', state: 'RESTORING', data: 20_000n, log: 4000n },
   // Data + log pages = LIMIT_PAGES - 1: the largest exact total (9,007,199,254,732,800 bytes).
@@ -45,50 +67,117 @@ const DATABASES: Db[] = [
   { id: 11, name: 'too_big', data: LIMIT_PAGES, log: 0n },
   // Each part is exact, the total is not.
   { id: 12, name: 'too_big_sum', data: LIMIT_PAGES - 1000n, log: 1000n },
+  // growth = 0 with max_size = -1: fixed size, so the database has a limit.
+  { id: 13, name: 'fixed', data: 1000n, log: 100n, growth: 0 },
+  // FILESTREAM and memory-optimized containers, readable.
+  { id: 14, name: 'inmem', data: 2048n, log: 512n, max: 4096, extra: [{ id: 65537, type: 2, pages: 0n, max: 64_000 }, { id: 65538, type: 2, pages: 0n, max: 64_000 }] },
+  // A snapshot of a 2 TiB database: sys.master_files says 2 TiB, the disk 3 MiB.
+  { id: 15, name: 'big', data: TB2_PAGES, log: 1024n },
+  { id: 16, name: 'big_snap', data: TB2_PAGES, log: 0n, source: 15 },
+  { id: 17, name: 'distribution', data: 512n, log: 128n, distributor: true },
+  { id: 18, name: 'SSISDB', data: 512n, log: 128n },
+  { id: 19, name: 'ag_hidden', data: 640n, log: 64n, ag: ['SECONDARY', 'NO'] },
+  { id: 20, name: 'ag_readable', data: 640n, log: 64n, ag: ['SECONDARY', 'READ_ONLY'] },
+  { id: 21, name: 'ag_primary', data: 640n, log: 64n, ag: ['PRIMARY', 'NO'] },
+];
+const TEMPDB_NOW = { data: 131_072n, log: 8192n };
+const CONTAINERS: Record<string, [number, bigint, string][]> = { inmem: [[65537, 2560n, 'FD'], [65538, 640n, 'FX']] };
+const SNAPSHOT_ON_DISK = 3_145_728n;
+
+const filesOf = (d: Db): File[] => [
+  ...(d.data > 0n ? [{ id: 1, type: 0 as const, pages: d.data, max: d.max ?? -1, growth: d.growth, current: d.id === 2 ? TEMPDB_NOW.data : undefined }] : []),
+  ...(d.source === undefined ? [{ id: 2, type: 1 as const, pages: d.log, max: d.max ?? -1, growth: d.growth, current: d.id === 2 ? TEMPDB_NOW.log : undefined }] : []),
+  ...(d.extra ?? []),
 ];
 
 const col = (name: string, type: Column['type']): Column => ({ name, type });
-const MASTER_FILES = /FROM sys\.databases d\s+LEFT JOIN sys\.master_files f/;
+const FILES = /FROM sys\.databases d\s+LEFT JOIN sys\.master_files f/;
 const USED = /^USE \[((?:[^\]]|\]\])*)\];\s*SELECT \(SELECT SUM\(CAST\(FILEPROPERTY/;
+const CONTAINER_QUERY = /^SELECT f\.file_id, CAST\(f\.size AS bigint\) AS size_pages, fg\.type AS filegroup_type\s+FROM \[((?:[^\]]|\]\])*)\]\.sys\.database_files/;
+const SNAPSHOT_QUERY = /FROM sys\.dm_io_virtual_file_stats\(NULL, NULL\) WHERE database_id IN \(([\d, ]+)\)$/;
+const ROLES = /JOIN sys\.dm_hadr_availability_replica_states rs/;
 
-/** What sys.master_files returns to `login`: a login without VIEW ANY DEFINITION sees no file at all. */
+/**
+ * sys.master_files ⋈ sys.databases as a server returns it to `login`, one row
+ * per file in the catalog views' own types (TINYINT type, INT sizes, BIT
+ * flags). A login without VIEW ANY DEFINITION sees every database, no file.
+ */
 function masterFiles(login: LoginInfo, pageType: Column['type'] = 'bigint', dbs = DATABASES): ResultSet[] {
   const sees = login.user !== 'collector';
-  return [
-    {
-      columns: [col('database_id', 'int'), col('name', 'nvarchar'), col('state_desc', 'nvarchar'), col('files', 'int'), col('filestream_files', 'int'), col('data_pages', pageType), col('log_pages', pageType), col('max_pages', 'bigint')],
-      rows: dbs.map((d): Cell[] => [d.id, d.name, d.state ?? 'ONLINE', sees ? 2 + (d.filestream ?? 0) : 0, sees ? (d.filestream ?? 0) : 0, sees ? d.data : 0n, sees ? d.log : 0n, sees ? (d.max ?? null) : null]),
-    },
+  const columns = [
+    col('database_id', 'int'), col('name', 'nvarchar'), col('state_desc', 'nvarchar'), col('source_database_id', 'int'), col('is_distributor', 'bit'),
+    col('in_ag', 'int'), col('file_id', 'int'), col('type', 'tinyint'), col('size_pages', pageType), col('max_size', 'int'), col('growth', 'int'),
+    col('is_sparse', 'bit'), col('current_pages', 'bigint'),
   ];
+  const rows = dbs.flatMap((d): Cell[][] => {
+    const head: Cell[] = [d.id, d.name, d.state ?? 'ONLINE', d.source ?? null, d.distributor === true, d.ag ? 1 : 0];
+    if (!sees) return [[...head, null, null, null, null, null, null, null]];
+    return filesOf(d).map((f) => [...head, f.id, f.type, f.type === 2 ? 0n : f.pages, f.max ?? -1, f.growth ?? 8192, d.source !== undefined, f.current ?? null]);
+  });
+  return [{ columns, rows }];
 }
 
-/** Used space as the server would measure it: half the data pages, a quarter of the log; docs_fs refuses the login. */
+/** Used space as the server would measure it: half the data pages, a quarter of the log; docs_fs refuses the login; a non-readable secondary answers 976. */
 function usedSpace(_sql: string, m: RegExpExecArray): Reply {
   const name = (m[1] ?? '').replaceAll(']]', ']');
   if (name === 'docs_fs') {
     return { error: { number: 916, class: 14, message: `The server principal "dba" is not able to access the database "${name}" under the current security context.` } };
+  }
+  if (name === 'ag_hidden') {
+    return { error: { number: 976, class: 14, message: `The target database, '${name}', is participating in an availability group and is currently not accessible for queries.` } };
   }
   const db = DATABASES.find((d) => d.name === name);
   if (!db) return { error: { number: 911, message: `Database '${name}' does not exist.` } };
   return [{ columns: [col('data_used_pages', 'bigint'), col('log_used_bytes', 'bigint')], rows: [[db.data / 2n, db.log * 2048n]] }];
 }
 
+function containers(_sql: string, m: RegExpExecArray): Reply {
+  const name = (m[1] ?? '').replaceAll(']]', ']');
+  if (name === 'docs_fs') return usedSpace(_sql, m);
+  return [{ columns: [col('file_id', 'int'), col('size_pages', 'bigint'), col('filegroup_type', 'nvarchar')], rows: (CONTAINERS[name] ?? []).map((r): Cell[] => [...r]) }];
+}
+
+function snapshotDisk(_sql: string, m: RegExpExecArray): Reply {
+  const ids = m[1]!.split(', ').map(Number);
+  const rows = DATABASES.filter((d) => ids.includes(d.id)).flatMap((d) => filesOf(d).map((f): Cell[] => [d.id, f.id, SNAPSHOT_ON_DISK]));
+  return [{ columns: [col('database_id', 'smallint'), col('file_id', 'smallint'), col('size_on_disk_bytes', 'bigint')], rows }];
+}
+
+const roles: Reply = [
+  {
+    columns: [col('database_id', 'int'), col('role_desc', 'nvarchar'), col('secondary_allow', 'nvarchar')],
+    rows: DATABASES.filter((d) => d.ag).map((d): Cell[] => [d.id, d.ag![0], d.ag![1]]),
+  },
+];
+
+/** Per login: dba has everything; collector nothing; perf2022 only VIEW SERVER PERFORMANCE STATE; old2012 everything but database users. */
 function doctorRow(login: LoginInfo): Reply {
-  const full = login.user === 'dba';
+  const u = login.user;
+  const definition = u !== 'collector' ? 1 : 0;
+  const state = u === 'dba' || u === 'old2012' ? 1 : 0;
+  const perf = u === 'dba' || u === 'perf2022' ? 1 : u === 'old2012' ? null : 0;
   return [
     {
-      columns: ['view_any_database', 'view_any_definition', 'view_server_state', 'databases', 'databases_with_files'].map((n) => col(n, 'int')),
-      rows: [[1, full ? 1 : 0, full ? 1 : 0, DATABASES.length, full ? DATABASES.length : 0]],
+      columns: ['view_any_database', 'view_any_definition', 'view_server_state', 'view_server_performance_state', 'databases', 'databases_with_files'].map((n) => col(n, 'int')),
+      rows: [[1, definition, state, perf, DATABASES.length, definition ? DATABASES.length : 0]],
     },
   ];
 }
 
-const identity = (_sql: string, _m: RegExpExecArray, login: LoginInfo): Reply => [
-  {
-    columns: [col('version', 'nvarchar'), col('edition', 'nvarchar'), col('login_name', 'nvarchar')],
-    rows: [['16.0.4135.4', 'Developer Edition (64-bit)', login.user === 'collector' ? 'CORP\\collector' : login.user]],
-  },
-];
+const VERSIONS: Record<string, [version: string, engineEdition: number]> = {
+  old2012: ['11.0.7001.0', 3],
+  azure: ['12.0.2000.8', 5],
+};
+
+const identity = (_sql: string, _m: RegExpExecArray, login: LoginInfo): Reply => {
+  const [version, engineEdition] = VERSIONS[login.user] ?? ['16.0.4135.4', 3];
+  return [
+    {
+      columns: [col('version', 'nvarchar'), col('edition', 'nvarchar'), col('engine_edition', 'int'), col('login_name', 'nvarchar')],
+      rows: [[version, 'Developer Edition (64-bit)', engineEdition, login.user === 'collector' ? 'CORP\\collector' : login.user]],
+    },
+  ];
+};
 
 const acceptPassword = (_login: LoginInfo, password: string) =>
   password === PASSWORD ? null : { number: 18456, message: "Login failed for user 'dba'." };
@@ -98,8 +187,11 @@ function startServer(master: (login: LoginInfo) => Reply = (l) => masterFiles(l)
     login: acceptPassword,
     handlers: [
       [/SERVERPROPERTY\('ProductVersion'\)/, identity],
-      [MASTER_FILES, (_s, _m, login) => master(login)],
+      [FILES, (_s, _m, login) => master(login)],
       [USED, usedSpace],
+      [CONTAINER_QUERY, containers],
+      [SNAPSHOT_QUERY, snapshotDisk],
+      [ROLES, roles],
       [/HAS_PERMS_BY_NAME/, (_s, _m, login) => doctorRow(login)],
       [/HAS_DBACCESS\(name\) = 0/, (_s, _m, login) => [{ columns: [col('name', 'nvarchar')], rows: login.user === 'dba' ? [] : [['docs_fs'], [WEIRD]] }]],
     ],
@@ -141,19 +233,21 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
   });
   after(() => server.close());
 
-  test('one server-wide query: data and log apart, system flagged, states kept, exact up to 2^53 bytes', async () => {
+  test('one server-wide query of per-file rows: data and log apart, system flagged, states kept, exact up to 2^53 bytes', async () => {
     const before = server.queries.length;
     const c = await collectOnce(target(server.port));
+    const asked = server.queries.slice(before);
 
-    assert.equal(server.queries.slice(before).filter((q) => MASTER_FILES.test(q)).length, 1);
+    assert.equal(asked.filter((q) => FILES.test(q)).length, 1);
     assert.equal(c.server_version, '16.0.4135.4 (Developer Edition (64-bit))');
     assert.deepEqual(c.databases.map((d) => d.database_name).sort(), DATABASES.map((d) => d.name).sort());
 
-    for (const db of DATABASES.filter((d) => !d.name.startsWith('too_big'))) {
+    const plain = DATABASES.filter((d) => !/^(too_big|tempdb|docs_fs|inmem|big_snap)/.test(d.name));
+    for (const db of plain) {
       const d = find(c, db.name);
       assert.deepEqual(
         [d.is_system, d.data_bytes, d.log_bytes, d.size_bytes, d.index_bytes, d.free_bytes, d.used_bytes, d.method, d.error],
-        [db.id <= 4, pagesToBytes(db.data), pagesToBytes(db.log), pagesToBytes(db.data + db.log), null, null, null, 'sys.master_files', undefined],
+        [db.id <= 4 || db.name === 'distribution' || db.name === 'SSISDB', pagesToBytes(db.data), pagesToBytes(db.log), pagesToBytes(db.data + db.log), null, null, null, 'sys.master_files', undefined],
         db.name,
       );
     }
@@ -175,7 +269,48 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
     for (const [name, state] of [['archive', 'OFFLINE'], ['restoring', 'RESTORING']]) {
       assert.ok(c.warnings.some((w) => w.startsWith(`${name}: 状态为 ${state}`) && w.includes('not deleted')), `${name} warned`);
     }
-    assert.ok(c.warnings.some((w) => w.startsWith('docs_fs: 1 个 FILESTREAM')), 'FILESTREAM noted');
+  });
+
+  test('the cases the old aggregate query miscounted, end to end through the driver', async () => {
+    const before = server.queries.length;
+    const c = await collectOnce(target(server.port));
+    const asked = server.queries.slice(before);
+
+    // 1. tempdb at its current size (tempdb.sys.database_files), not its start-up size.
+    const tempdb = find(c, 'tempdb');
+    assert.deepEqual([tempdb.data_bytes, tempdb.log_bytes], [pagesToBytes(TEMPDB_NOW.data), pagesToBytes(TEMPDB_NOW.log)]);
+
+    // 2. A snapshot of a 2 TiB database: its bytes on disk, flagged, the sparse maximum as its limit.
+    const snap = find(c, 'big_snap');
+    assert.deepEqual([snap.size_bytes, snap.is_snapshot, snap.max_bytes, snap.method], [Number(SNAPSHOT_ON_DISK), true, pagesToBytes(TB2_PAGES), 'dm_io_virtual_file_stats']);
+    assert.equal(find(c, 'big').is_snapshot, undefined);
+    assert.deepEqual(asked.filter((q) => SNAPSHOT_QUERY.test(q)).map((q) => SNAPSHOT_QUERY.exec(q)![1]), ['16'], 'only the snapshot is asked about');
+
+    // 3. growth = 0 with max_size = -1 is fixed size: the limit is the size.
+    assert.equal(find(c, 'fixed').max_bytes, pagesToBytes(1100n));
+
+    // 4. Type-2 containers counted from sys.database_files and named; an unreadable one named as not counted.
+    const inmem = find(c, 'inmem');
+    assert.equal(inmem.size_bytes, pagesToBytes(2048n + 512n + 2560n + 640n));
+    assert.equal(inmem.max_bytes, pagesToBytes(4096n * 2n + 64_000n * 2n));
+    assert.ok(c.warnings.includes('inmem: 1 个 FILESTREAM, 1 个 In-Memory OLTP 容器已按 sys.database_files 计入数据容量 (type-2 containers counted from sys.database_files)'));
+    assert.equal(find(c, 'docs_fs').size_bytes, pagesToBytes(4096n + 1024n));
+    assert.ok(c.warnings.some((w) => w.startsWith('docs_fs: 1 个 FILESTREAM / In-Memory OLTP 容器 (type 2) 未计入容量') && w.includes('无权访问该数据库')), 'unreadable containers named');
+
+    // 6. Availability groups: each copy flagged with this replica's role.
+    assert.deepEqual(
+      ['ag_hidden', 'ag_readable', 'ag_primary', 'sales'].map((n) => find(c, n).replica_role),
+      ['SECONDARY', 'SECONDARY', 'PRIMARY', undefined],
+    );
+
+    // 9. distribution and SSISDB are system databases.
+    assert.deepEqual([find(c, 'distribution').is_system, find(c, 'SSISDB').is_system, find(c, 'sales').is_system], [true, true, false]);
+  });
+
+  test('Azure SQL Database (EngineEdition 5) is refused as unsupported, with the reason', async () => {
+    const err = await connectError(target(server.port, { username: 'azure' }));
+    assert.equal(err.code, 'unsupported');
+    assert.match(err.message, /Azure SQL Database is not supported: no sys\.master_files/);
   });
 
   test('used-space mode: one query per ONLINE database, name bracket-quoted, a refusing database fails alone', async () => {
@@ -184,7 +319,8 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
     const used = server.queries.slice(before).filter((q) => USED.test(q));
 
     assert.ok(used.some((q) => q.startsWith("USE [it's 库 [x]] 🐳];")), '] doubled inside the brackets');
-    assert.ok(!used.some((q) => /^USE \[(archive|restoring|too_big)/.test(q)), 'offline, restoring and unmeasured databases are not entered');
+    assert.ok(!used.some((q) => /^USE \[(archive|restoring|too_big|big_snap|ag_hidden)\]/.test(q)), 'offline, restoring, unmeasured, snapshot and non-readable secondary databases are not entered');
+    assert.ok(used.some((q) => q.startsWith('USE [ag_readable];')), 'a readable secondary is');
 
     for (const name of ['sales', WEIRD, 'master', 'huge']) {
       const db = DATABASES.find((d) => d.name === name)!;
@@ -217,7 +353,7 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
       const refused = find(c, 'rounded_decimal');
       assert.equal(refused.size_bytes, null);
       // The server said ...993; the driver delivered ...992 as a float: refused, not stored wrong.
-      assert.match(refused.error ?? '', /无法精确读取 rounded_decimal ROWS pages: 9007199254740992/);
+      assert.match(refused.error ?? '', /无法精确读取 rounded_decimal file 1 pages: 9007199254740992/);
     } finally {
       await decimalServer.close();
     }
@@ -232,7 +368,7 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
         [
           ['VIEW ANY DATABASE', true, undefined],
           ['VIEW ANY DEFINITION', false, ['GRANT VIEW ANY DEFINITION TO [CORP\\collector];']],
-          ['VIEW SERVER STATE', false, ['GRANT VIEW SERVER STATE TO [CORP\\collector];']],
+          ['VIEW SERVER PERFORMANCE STATE', false, ['GRANT VIEW SERVER PERFORMANCE STATE TO [CORP\\collector];']],
           ['CONNECT (each database)', false, ['GRANT CONNECT ANY DATABASE TO [CORP\\collector];']],
         ],
       );
@@ -255,11 +391,61 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
       assert.deepEqual(checks.map((c) => [c.name, c.ok, c.fix, c.undercounts]), [
         ['VIEW ANY DATABASE', true, undefined, undefined],
         ['VIEW ANY DEFINITION', true, undefined, undefined],
-        ['VIEW SERVER STATE', true, undefined, undefined],
+        ['VIEW SERVER PERFORMANCE STATE', true, undefined, undefined],
         ['CONNECT (each database)', true, undefined, undefined],
       ]);
     } finally {
       await full.close();
+    }
+  });
+
+  test('doctor per version: 2022 accepts VIEW SERVER PERFORMANCE STATE alone; 2012 gets CREATE USER per database', async () => {
+    const doctorOf = async (username: string) => {
+      const s = await engine.connect(target(server.port, { username, options: { used_space: true } }));
+      try {
+        return await s.doctor();
+      } finally {
+        await s.close();
+      }
+    };
+    const perf = await doctorOf('perf2022');
+    assert.deepEqual(perf.find((c) => c.name === 'VIEW SERVER PERFORMANCE STATE')?.ok, true);
+    assert.ok(server.queries.some((q) => q.includes("HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER PERFORMANCE STATE')")));
+
+    const before = server.queries.length;
+    const old = await doctorOf('old2012');
+    assert.ok(!server.queries.slice(before).some((q) => q.includes('VIEW SERVER PERFORMANCE STATE')), '2012 is not asked about a permission it does not have');
+    assert.deepEqual(old.map((c) => [c.name, c.ok]), [
+      ['VIEW ANY DATABASE', true],
+      ['VIEW ANY DEFINITION', true],
+      ['VIEW SERVER STATE', true],
+      ['CONNECT (each database)', false],
+    ]);
+    assert.deepEqual(old[3]!.fix, ['USE [docs_fs]; CREATE USER [old2012] FOR LOGIN [old2012];', "USE [it's 库 [x]] 🐳]; CREATE USER [old2012] FOR LOGIN [old2012];"]);
+  });
+
+  test('AG roles unreadable (no VIEW SERVER STATE): role UNKNOWN, counted, and the 976 of a non-readable secondary is classified for that database alone', async () => {
+    const noRoles = await startTdsResponder({
+      login: acceptPassword,
+      handlers: [
+        [/SERVERPROPERTY\('ProductVersion'\)/, identity],
+        [FILES, (_s, _m, login) => masterFiles(login)],
+        [ROLES, { error: { number: 300, class: 14, message: 'VIEW SERVER STATE permission was denied on object \'server\', database \'master\'.' } }],
+        [USED, usedSpace],
+        [CONTAINER_QUERY, containers],
+        [SNAPSHOT_QUERY, snapshotDisk],
+      ],
+    });
+    try {
+      const c = await collectOnce(target(noRoles.port, { options: { used_space: true } }));
+      const hidden = find(c, 'ag_hidden');
+      assert.deepEqual([hidden.replica_role, hidden.size_bytes, hidden.used_bytes], ['UNKNOWN', pagesToBytes(640n + 64n), null]);
+      assert.match(hidden.error ?? '', /^已用空间: 可用性组次要副本不可读 \(availability group secondary not readable\): The target database, 'ag_hidden'/);
+      assert.equal(find(c, 'sales').error, undefined, 'the other databases are measured');
+      assert.ok(c.warnings.some((w) => w.startsWith('ag_hidden: 在可用性组中但角色未知') && w.includes('VIEW SERVER STATE permission was denied')));
+      assert.equal(engine.classifyError(Object.assign(new Error('x'), { number: 976 }), target(1)).code, 'connection');
+    } finally {
+      await noRoles.close();
     }
   });
 
@@ -287,7 +473,7 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
     const denied = await startTdsResponder({
       handlers: [
         [/SERVERPROPERTY/, identity],
-        [MASTER_FILES, { error: { number: 229, class: 14, message: "The SELECT permission was denied on the object 'master_files', database 'mssqlsystemresource', schema 'sys'." } }],
+        [FILES, { error: { number: 229, class: 14, message: "The SELECT permission was denied on the object 'master_files', database 'mssqlsystemresource', schema 'sys'." } }],
       ],
     });
     try {
@@ -320,7 +506,7 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
   });
 
   test('a query that never returns times out after the query timeout (tedious cancels it)', async () => {
-    const stuck = await startTdsResponder({ handlers: [[/SERVERPROPERTY/, identity], [MASTER_FILES, 'hang']] });
+    const stuck = await startTdsResponder({ handlers: [[/SERVERPROPERTY/, identity], [FILES, 'hang']] });
     try {
       const started = Date.now();
       const err = await failure(collectOnce(target(stuck.port, { queryTimeoutMs: 500 })));

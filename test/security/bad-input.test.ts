@@ -184,6 +184,7 @@ describe('bad input: every write route and the CLI', () => {
     instance_databases: true,
     database_size_stats: true,
     instance_size_stats: true,
+    sync_size_points: true,
     sync_sessions: true,
     sync_instance_records: true,
     sync_locks: true,

@@ -1,6 +1,8 @@
 /**
- * PostgreSQL: every database that accepts connections, sized with
- * pg_database_size(). Measuring needs CONNECT on the database or membership
+ * PostgreSQL: every database but the templates, sized with pg_database_size()
+ * (the original excluded only templates). A database with ALLOW_CONNECTIONS
+ * false is still measured (pg_database_size reads its directory, it does not
+ * connect) and carries a note; it is never reported as deleted. Measuring needs CONNECT on the database or membership
  * of pg_read_all_stats; a database we may not measure, or one left invalid by
  * an interrupted DROP DATABASE, is reported with an error for itself alone.
  */
@@ -49,16 +51,16 @@ const classifyError = (err: unknown, target: ConnectTarget): SyncError => classi
 /** An error the server sent (SQLSTATE) leaves the session usable; a dead socket or client timeout does not. */
 const isServerError = (err: unknown): boolean => err instanceof pg.DatabaseError;
 
-/** Only databases one can connect to; templates are not the DBA's data. */
+/** Every database but the templates (not the DBA's data), whether or not it accepts connections. */
 const LIST = `
-  SELECT oid, datname, datconnlimit = -2 AS invalid,
+  SELECT oid, datname, datconnlimit = -2 AS invalid, datallowconn AS connectable,
          has_database_privilege(oid, 'CONNECT') OR pg_has_role('pg_read_all_stats', 'MEMBER') AS allowed
   FROM pg_database
-  WHERE datallowconn AND NOT datistemplate`;
+  WHERE NOT datistemplate`;
 
 /** CASE keeps pg_database_size() away from databases it would fail on, so one query serves all. */
 const LIST_WITH_SIZES = `
-  SELECT oid, datname, invalid, allowed,
+  SELECT oid, datname, invalid, connectable, allowed,
          CASE WHEN allowed AND NOT invalid THEN pg_database_size(oid) END AS size,
          current_setting('server_version') AS server_version
   FROM (${LIST}) d
@@ -68,6 +70,7 @@ interface DbRow {
   oid: number;
   datname: string;
   invalid: boolean;
+  connectable: boolean;
   allowed: boolean;
   size?: unknown;
   server_version?: string;
@@ -77,6 +80,8 @@ const NO_PRIVILEGE = '无 CONNECT 权限: no CONNECT privilege (grant CONNECT or
 const INVALID = '数据库无效 (DROP DATABASE 被中断，需再次 DROP): invalid database (interrupted DROP DATABASE)';
 /** pg_database_size(oid) returns NULL when the database's directory is gone. */
 const VANISHED = '无法获取大小 (数据库可能在采集期间被删除): size unavailable (dropped during collection?)';
+/** ALLOW_CONNECTIONS false: measured all the same, but nobody (us included) can open it for its tables. */
+export const NOT_CONNECTABLE = '数据库不接受连接 (ALLOW_CONNECTIONS false)，大小照常测量，无法采集表容量: does not accept connections; size measured, tables cannot be collected';
 
 function database(name: string, size: number | null, error?: string): CollectedDatabase {
   return {
@@ -98,7 +103,8 @@ const refusal = (row: DbRow): string | null => (row.invalid ? INVALID : row.allo
 
 function fromSize(row: DbRow, rawSize: unknown): CollectedDatabase {
   const size = bytes(rawSize, `pg_database_size(${row.datname})`);
-  return size === null ? database(row.datname, null, VANISHED) : database(row.datname, size);
+  const d = size === null ? database(row.datname, null, VANISHED) : database(row.datname, size);
+  return row.connectable ? d : { ...d, note: NOT_CONNECTABLE };
 }
 
 class PostgresqlSession implements EngineSession {
@@ -134,6 +140,8 @@ class PostgresqlSession implements EngineSession {
         server_version = await this.serverVersion();
         databases = await this.oneByOne();
       }
+      const closed = databases.filter((d) => d.note === NOT_CONNECTABLE);
+      if (closed.length) warnings.push(`${closed.length} 个数据库不接受连接，已照常测量大小 (do not accept connections; measured): ${closed.slice(0, 5).map((d) => d.database_name).join(', ')}`);
       // The sync service reports databases that could not be measured, for every engine alike.
       return { databases, warnings, server_version };
     }, (err) => classifyError(err, this.target));
@@ -216,7 +224,7 @@ class PostgresqlSession implements EngineSession {
           out.push({ database_name: name, tables: [], error: '数据库不存在 (database not found)' });
           continue;
         }
-        const why = refusal(row);
+        const why = refusal(row) ?? (row.connectable ? null : NOT_CONNECTABLE);
         if (why) {
           out.push({ database_name: name, tables: [], error: why });
           continue;

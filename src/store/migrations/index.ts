@@ -12,6 +12,8 @@ import { alertsSchema } from './0005_alerts.js';
 import { tableSizesSchema } from './0006_table_sizes.js';
 import { securitySchema } from './0008_security.js';
 import { productionSchema } from './0009_production.js';
+import { measurementSchema } from './0012_measurement.js';
+import { syncPointsSchema } from './0013_sync_points.js';
 import { tableSyncLocks } from './0017_table_sync_locks.js';
 import { columnTypes, type DialectName, type MigrationFactory } from './helpers.js';
 
@@ -27,6 +29,8 @@ const ALL: Record<string, MigrationFactory> = {
   '0006_table_sizes': tableSizesSchema,
   '0008_security': securitySchema,
   '0009_production': productionSchema,
+  '0012_measurement': measurementSchema,
+  '0013_sync_points': syncPointsSchema,
   '0017_table_sync_locks': tableSyncLocks,
 };
 

@@ -14,6 +14,7 @@ interface Db {
   first_seen_date: string;
   last_seen_date: string;
   size_bytes: number | null;
+  change_last_sync_bytes: number | null;
   data_bytes: number | null;
   index_bytes: number | null;
   log_bytes: number | null;
@@ -89,7 +90,12 @@ function renderDatabases(): void {
           d.is_system ? h('span', { class: 'badge text-bg-light border ms-1' }, t('detail.system_db')) : null,
           can('operator') && !d.is_deleted ? collectButton(d.database_name) : null,
         ),
-        h('td', { class: 'wf-num', title: fmt.mb(d.size_bytes) }, fmt.bytes(d.size_bytes)),
+        h(
+          'td',
+          { class: 'wf-num', title: fmt.mb(d.size_bytes) },
+          fmt.bytes(d.size_bytes),
+          d.is_deleted ? null : h('div', { class: 'small text-muted wf-nowrap', 'data-col': 'change-last-sync' }, `${t('common.since_last_sync')} ${fmt.growth(d.change_last_sync_bytes)}`),
+        ),
         h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(d.data_bytes)),
         h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(d.index_bytes)),
         h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(d.log_bytes)),

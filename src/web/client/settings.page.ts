@@ -15,6 +15,7 @@ interface Effective {
   retry_base_delay_ms: number;
   catch_up: boolean;
   retention_days: number | null;
+  sync_points_days: number;
   exclusions: Record<string, string[]>;
 }
 interface SettingsView {
@@ -87,7 +88,7 @@ const root = document.getElementById('wf-settings')!;
 const roles = JSON.parse(root.dataset.roles ?? '[]') as string[];
 const MB = 1024 * 1024;
 const GB = 1024 * MB;
-const INT_FIELDS = ['sync_concurrency', 'connect_timeout_ms', 'sync_timeout_ms', 'sync_retries', 'retry_base_delay_ms', 'retention_days'] as const;
+const INT_FIELDS = ['sync_concurrency', 'connect_timeout_ms', 'sync_timeout_ms', 'sync_retries', 'retry_base_delay_ms', 'retention_days', 'sync_points_days'] as const;
 const TEXT_FIELDS = ['sync_cron', 'aggregation_cron'] as const;
 let view: SettingsView | undefined;
 

@@ -1,0 +1,80 @@
+/**
+ * The SQL Server privileges the collector relies on, and the GRANT text that
+ * fixes each one on the version in front of us:
+ * - CONNECT ANY DATABASE exists from SQL Server 2014 (12.x); on 2012 the fix
+ *   is a user per database (`CREATE USER … FOR LOGIN …`).
+ * - From SQL Server 2022 (16.x) the DMVs read in used-space mode
+ *   (sys.dm_db_log_space_usage, sys.dm_io_virtual_file_stats) need only
+ *   VIEW SERVER PERFORMANCE STATE, which is what the fix asks for and what
+ *   the check accepts.
+ */
+import type { PrivilegeCheck } from '../engine.js';
+import { grantViewDefinition } from './sqlserver.aggregate.js';
+import { quoteName } from './sqlserver.common.js';
+
+export interface DoctorRow {
+  view_any_database: number | null;
+  view_any_definition: number | null;
+  view_server_state: number | null;
+  view_server_performance_state: number | null;
+  databases: number;
+  databases_with_files: number;
+}
+
+/** 2012 = 11, 2014 = 12, 2022 = 16; 0 when the version string is unreadable (treated as the oldest). */
+export function majorVersion(version: string): number {
+  const m = /^(\d+)\./.exec(version.trim());
+  return m ? Number(m[1]) : 0;
+}
+
+export function serverChecks(p: DoctorRow, login: string): PrivilegeCheck[] {
+  const hidden = p.databases - p.databases_with_files;
+  // CREATE/ALTER ANY DATABASE also reveal sys.master_files: what counts is that every database's files are visible.
+  const definitionOk = p.view_any_definition === 1 || hidden <= 0;
+  return [
+    {
+      name: 'VIEW ANY DATABASE',
+      ok: p.view_any_database === 1,
+      detail: `sys.databases 可见 ${p.databases} 个数据库 (databases listed)`,
+      ...(p.view_any_database === 1
+        ? {}
+        : {
+            undercounts: '只列出 master、tempdb 和本登录拥有的数据库；其余数据库会被当作已删除 (unlisted databases would be marked deleted)',
+            fix: [`GRANT VIEW ANY DATABASE TO ${quoteName(login)};`],
+          }),
+    },
+    {
+      name: 'VIEW ANY DEFINITION',
+      ok: definitionOk,
+      detail: `sys.master_files 中可见 ${p.databases_with_files}/${p.databases} 个数据库的文件 (databases with visible files)`,
+      ...(definitionOk ? {} : { undercounts: `${hidden} 个数据库的容量未知 (size unknown for ${hidden} database(s))`, fix: [grantViewDefinition(login)] }),
+    },
+  ];
+}
+
+/** The checks of used-space mode; `denied` = ONLINE databases this login has no user in. */
+export function usedSpaceChecks(p: DoctorRow, major: number, login: string, denied: readonly string[]): PrivilegeCheck[] {
+  const who = quoteName(login);
+  const is2022 = major >= 16;
+  const stateOk = p.view_server_state === 1 || (is2022 && p.view_server_performance_state === 1);
+  const name = is2022 ? 'VIEW SERVER PERFORMANCE STATE' : 'VIEW SERVER STATE';
+  const connectFix =
+    major >= 12
+      ? [`GRANT CONNECT ANY DATABASE TO ${who};`]
+      : // SQL Server 2012 has no CONNECT ANY DATABASE: one user per database.
+        denied.map((db) => `USE ${quoteName(db)}; CREATE USER ${who} FOR LOGIN ${who};`);
+  return [
+    {
+      name,
+      ok: stateOk,
+      detail: `已用空间模式读取 sys.dm_db_log_space_usage (used-space mode reads the log DMV${is2022 ? '; VIEW SERVER STATE also accepted' : ''})`,
+      ...(stateOk ? {} : { undercounts: '所有数据库的已用空间未知 (used space unknown everywhere)', fix: [`GRANT ${name} TO ${who};`] }),
+    },
+    {
+      name: 'CONNECT (each database)',
+      ok: denied.length === 0,
+      detail: denied.length === 0 ? '可访问所有 ONLINE 数据库 (all online databases accessible)' : `无法访问: ${denied.join(', ')}`,
+      ...(denied.length === 0 ? {} : { undercounts: `${denied.length} 个数据库的已用空间未知 (used space unknown)`, fix: connectFix }),
+    },
+  ];
+}

@@ -1,0 +1,216 @@
+/**
+ * The add/edit instance form of the instances page (modal #wf-instance-modal):
+ * a new credential created inline, 测试连接 + doctor, 保存.
+ */
+import { api, errorText, h, icon, modal, showAlert, t, withSpinner } from './ui.js';
+
+/** An instance as the API returns it (what the form reads and writes). */
+export interface Instance {
+  id: number;
+  name: string;
+  db_type: string;
+  host: string;
+  port: number;
+  database_name: string | null;
+  credential_id: number | null;
+  is_active: boolean;
+  description: string | null;
+  tags: string[];
+  options: Record<string, unknown>;
+}
+
+const form = document.getElementById('wf-instance-form') as HTMLFormElement | null;
+let editing: Instance | undefined;
+/** Called after anything was saved (the page reloads its table). */
+let changed: () => Promise<void> = async () => {};
+interface Credential {
+  id: number;
+  name: string;
+  username: string;
+  db_type: string | null;
+}
+
+function field<T extends HTMLElement = HTMLInputElement>(name: string): T {
+  return form!.elements.namedItem(name) as unknown as T;
+}
+
+async function loadCredentials(selectedId: number | null): Promise<void> {
+  const sel = field<HTMLSelectElement>('credential_id');
+  let creds: Credential[] = [];
+  try {
+    creds = (await api<Credential[]>('GET', '/api/credentials')).data;
+  } catch (err) {
+    showAlert('danger', errorText(err));
+  }
+  sel.replaceChildren(
+    h('option', { value: '' }, t('form.credential_none')),
+    ...creds.map((c) => h('option', { value: c.id }, `${c.name} (${c.username})`)),
+    h('option', { value: 'new' }, t('form.credential_new')),
+  );
+  sel.value = selectedId === null ? '' : String(selectedId);
+  toggleNewCredential();
+}
+
+function toggleNewCredential(): void {
+  document.getElementById('wf-new-credential')!.classList.toggle('wf-hidden', field<HTMLSelectElement>('credential_id').value !== 'new');
+}
+
+function onTypeChange(): void {
+  const opt = field<HTMLSelectElement>('db_type').selectedOptions[0];
+  field('port').placeholder = opt?.dataset.port ?? '';
+  field('database_name').required = !!opt?.dataset.needsDb;
+}
+
+function formAlert(type: 'danger' | 'success' | 'info', message: string): void {
+  document.getElementById('wf-form-alerts')!.replaceChildren(h('div', { class: `alert alert-${type} py-2`, role: type === 'danger' ? 'alert' : 'status' }, message));
+}
+
+/** Open the form empty (add) or filled with an instance (edit). */
+export async function openForm(r?: Instance): Promise<void> {
+  if (!form) return;
+  editing = r;
+  form.reset();
+  document.getElementById('wf-form-alerts')!.replaceChildren();
+  document.getElementById('wf-test-result')!.replaceChildren();
+  document.getElementById('wf-instance-modal-title')!.textContent = r ? t('form.edit_title', { name: r.name }) : t('form.add_title');
+  document.getElementById('wf-test-hint')!.classList.toggle('wf-hidden', !!r);
+  if (r) {
+    field('name').value = r.name;
+    field<HTMLSelectElement>('db_type').value = r.db_type;
+    field('host').value = r.host;
+    field('port').value = String(r.port);
+    field('database_name').value = r.database_name ?? '';
+    field('tags').value = r.tags.join(', ');
+    field<HTMLTextAreaElement>('description').value = r.description ?? '';
+    field('is_active').checked = r.is_active;
+    const limit = r.options.capacity_limit_bytes;
+    field('capacity_limit_gb').value = typeof limit === 'number' ? String(limit / 1024 ** 3) : '';
+  }
+  onTypeChange();
+  modal(document.getElementById('wf-instance-modal')!).show();
+  await loadCredentials(r?.credential_id ?? null);
+}
+
+/** Create the credential if "new" is chosen, then create or update the instance. Returns the saved instance. */
+async function save(): Promise<Instance> {
+  let credentialId: number | null = null;
+  const credValue = field<HTMLSelectElement>('credential_id').value;
+  if (credValue === 'new') {
+    const c = await api<Credential>('POST', '/api/credentials', {
+      name: field('c_name').value.trim(),
+      username: field('c_username').value.trim(),
+      password: field('c_password').value,
+      db_type: field<HTMLSelectElement>('db_type').value,
+    });
+    credentialId = c.data.id;
+    field('c_password').value = ''; // write-only: gone from the page once saved
+    await loadCredentials(credentialId);
+    formAlert('success', t('form.credential_created', { name: c.data.name }));
+  } else if (credValue) credentialId = Number(credValue);
+  const port = field('port').value.trim();
+  const limitGb = field('capacity_limit_gb').value.trim();
+  const options: Record<string, unknown> = { ...(editing?.options ?? {}) };
+  if (limitGb) options.capacity_limit_bytes = Math.round(Number(limitGb) * 1024 ** 3);
+  else delete options.capacity_limit_bytes;
+  const body = {
+    name: field('name').value.trim(),
+    db_type: field<HTMLSelectElement>('db_type').value,
+    host: field('host').value.trim(),
+    ...(port ? { port: Number(port) } : {}),
+    database_name: field('database_name').value.trim() || null,
+    credential_id: credentialId,
+    is_active: field('is_active').checked,
+    description: field<HTMLTextAreaElement>('description').value.trim() || null,
+    tags: field('tags')
+      .value.split(/[,，]/)
+      .map((s) => s.trim())
+      .filter(Boolean),
+    options,
+  };
+  const res = editing ? await api<Instance>('PATCH', `/api/instances/${editing.id}`, body) : await api<Instance>('POST', '/api/instances', body);
+  editing = res.data;
+  document.getElementById('wf-instance-modal-title')!.textContent = t('form.edit_title', { name: res.data.name });
+  document.getElementById('wf-test-hint')!.classList.add('wf-hidden');
+  document.getElementById('wf-empty')?.remove();
+  document.getElementById('wf-list')!.classList.remove('wf-hidden');
+  return editing;
+}
+
+interface Doctor {
+  ok: boolean;
+  server_version: string;
+  checks: { name: string; ok: boolean; detail: string; undercounts?: string; fix?: string[] }[];
+}
+
+async function testConnection(btn: HTMLButtonElement): Promise<void> {
+  const out = document.getElementById('wf-test-result')!;
+  out.replaceChildren();
+  await withSpinner(btn, async () => {
+    let inst: Instance;
+    try {
+      inst = await save();
+    } catch (err) {
+      formAlert('danger', errorText(err));
+      return;
+    }
+    try {
+      const r = await api<{ server_version: string; latency_ms: number }>('POST', `/api/instances/${inst.id}/test-connection`);
+      out.append(h('div', { class: 'alert alert-success py-2', 'data-wf-test': 'ok' }, icon('fas fa-circle-check me-1'), `${r.message ?? ''} · ${r.data.latency_ms} ms`));
+    } catch (err) {
+      out.append(h('div', { class: 'alert alert-danger py-2', 'data-wf-test': 'failed' }, errorText(err)));
+      return;
+    }
+    try {
+      const d = await api<Doctor>('POST', `/api/instances/${inst.id}/doctor`);
+      out.append(doctorView(d.data, d.message));
+    } catch (err) {
+      out.append(h('div', { class: 'alert alert-warning py-2' }, errorText(err)));
+    }
+  });
+  await changed();
+}
+
+function doctorView(d: Doctor, message?: string): HTMLElement {
+  return h(
+    'div',
+    { class: 'card wf-doctor', 'data-wf-doctor': d.ok ? 'ok' : 'missing' },
+    h('div', { class: 'card-header py-1 small' }, icon(`fas ${d.ok ? 'fa-shield-halved text-success' : 'fa-triangle-exclamation text-warning'} me-1`), `${t('form.doctor_title')}: ${message ?? (d.ok ? t('form.doctor_ok') : t('form.doctor_missing'))}`),
+    h(
+      'ul',
+      { class: 'list-group list-group-flush small' },
+      ...d.checks.map((c) =>
+        h(
+          'li',
+          { class: 'list-group-item' },
+          icon(`fas ${c.ok ? 'fa-check text-success' : 'fa-xmark text-danger'} me-1`),
+          c.name,
+          c.detail ? h('span', { class: 'text-muted' }, ` — ${c.detail}`) : null,
+          !c.ok && c.undercounts ? h('div', { class: 'text-muted' }, `${t('form.doctor_impact')}: ${c.undercounts}`) : null,
+          !c.ok && c.fix?.length ? h('pre', { class: 'wf-mono' }, c.fix.join('\n')) : null,
+        ),
+      ),
+    ),
+  );
+}
+
+/** Wire the form once; `onChanged` runs after every save. */
+export function initForm(onChanged: () => Promise<void>): void {
+  changed = onChanged;
+  if (!form) return;
+  field<HTMLSelectElement>('db_type').addEventListener('change', onTypeChange);
+  field<HTMLSelectElement>('credential_id').addEventListener('change', toggleNewCredential);
+  const testBtn = document.getElementById('wf-test-connection') as HTMLButtonElement;
+  testBtn.addEventListener('click', () => void testConnection(testBtn));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const btn = document.getElementById('wf-save') as HTMLButtonElement;
+    try {
+      const saved = await withSpinner(btn, save);
+      modal(document.getElementById('wf-instance-modal')!).hide();
+      showAlert('success', t('form.saved', { name: saved.name }));
+    } catch (err) {
+      formAlert('danger', errorText(err));
+    }
+    await changed();
+  });
+}
