@@ -170,6 +170,8 @@ function inProcessContext(store: StoreHandle, concurrency: number): Promise<Cont
 
 interface PathResult {
   wallMs: number;
+  /** CPU time of the process running the sync (the server child, or this process in-process). */
+  cpuMs: number;
   peakRss: number;
   status: string;
   ok: number;
@@ -186,7 +188,7 @@ async function inProcessRun(kind: StoreKind, net: Network, n: number, c: number)
     try {
       const m = await peakDuring(process.pid, () => ctx.capacitySync.syncMany('all-active', { syncType: 'manual_batch', actor }));
       const ok = m.value.outcomes.filter((o) => o.status === 'completed').length;
-      return { wallMs: m.ms, peakRss: m.peak, status: m.value.status, ok, failed: n - ok };
+      return { wallMs: m.ms, cpuMs: m.cpuMs, peakRss: m.peak, status: m.value.status, ok, failed: n - ok };
     } finally {
       await ctx.close();
     }
@@ -199,11 +201,12 @@ interface SessionBody {
   data: { status: string; started_at: string; completed_at: string | null; successful_instances: number; failed_instances: number };
 }
 
-/** POST the batch, then GET the session every 200 ms until it is no longer running (a user's script). */
-async function apiSync(base: string, token: string): Promise<Omit<PathResult, 'peakRss'>> {
+/** POST the batch (every active instance, or `ids`), then GET the session every 200 ms until it is no longer running (a user's script). */
+async function apiSync(base: string, token: string, ids?: number[]): Promise<Omit<PathResult, 'peakRss' | 'cpuMs'>> {
   const auth = { authorization: `Bearer ${token}` };
   const t0 = performance.now();
-  const res = await fetch(`${base}/api/sync/capacity`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
+  const body = JSON.stringify(ids ? { instance_ids: ids } : {});
+  const res = await fetch(`${base}/api/sync/capacity`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body });
   const started = (await res.json()) as { data: { session_id: string } };
   if (res.status !== 202) throw new Error(`POST /api/sync/capacity: HTTP ${res.status} ${JSON.stringify(started)}`);
   const pollMs: number[] = [];
@@ -272,12 +275,14 @@ interface SizeResult {
   n: number;
   api: Map<number, PathResult[]>;
   inProcess: Map<number, PathResult[]>;
+  /** A fresh server's first session (one instance) through the API, before each measured run. */
+  coldMs: number[];
   history?: { storeBytes: number; historyMs: number; pageP95: number; growersP95: number; idleRss: number };
 }
 
 /** Every run of one store kind and size: the API path and the in-process path interleaved, per concurrency; then the 30 days. */
 async function measureSize(kind: StoreKind, net: Network, n: number, concurrencies: number[], runs: number, withHistory: boolean): Promise<SizeResult> {
-  const out: SizeResult = { kind, n, api: new Map(), inProcess: new Map() };
+  const out: SizeResult = { kind, n, api: new Map(), inProcess: new Map(), coldMs: [] };
   const prof = process.env.BENCH_API_PATH_PROF;
   for (const c of concurrencies) {
     for (let r = 0; r < runs; r++) {
@@ -287,11 +292,15 @@ async function measureSize(kind: StoreKind, net: Network, n: number, concurrenci
         const token = await prepareEstate(store, net, n);
         const served = await startServe({ ...store.env, WHALEFALL_SYNC_CONCURRENCY: String(c), LOG_LEVEL: 'info' }, prof ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(prof)}`] : []);
         try {
+          // A fresh server's first session loads the engine and its driver and warms the code paths: measured apart,
+          // on one instance (its instance is synced again in the batch, a second sync of the day).
+          const cold = await apiSync(served.base, token, [1]);
+          out.coldMs.push(cold.wallMs);
           const m = await peakDuring(served.pid, () => apiSync(served.base, token));
-          const api = { ...m.value, peakRss: m.peak };
+          const api = { ...m.value, peakRss: m.peak, cpuMs: m.cpuMs };
           out.api.set(c, [...(out.api.get(c) ?? []), api]);
           console.log(
-            `  ${kind} n=${n} c=${c} API: ${sec(api.wallMs)} s (server ${sec(api.polls!.serverMs)} s), ${api.polls!.n} polls (median ${api.polls!.medianMs.toFixed(0)} ms, ${Math.round(api.polls!.lastBytes / 1024)} KiB), peak RSS ${mb(api.peakRss)} MB, ${api.status} ${api.ok} ok ${api.failed} failed`,
+            `  ${kind} n=${n} c=${c} API: ${sec(api.wallMs)} s (server ${sec(api.polls!.serverMs)} s, CPU ${sec(api.cpuMs)} s), ${api.polls!.n} polls (median ${api.polls!.medianMs.toFixed(0)} ms, ${Math.round(api.polls!.lastBytes / 1024)} KiB), peak RSS ${mb(api.peakRss)} MB, ${api.status} ${api.ok} ok ${api.failed} failed`,
           );
           if (withHistory && last) {
             const historyMs = await simulateHistory(store, served.base, token);
@@ -312,7 +321,7 @@ async function measureSize(kind: StoreKind, net: Network, n: number, concurrenci
       }
       const inproc = await inProcessRun(kind, net, n, c);
       out.inProcess.set(c, [...(out.inProcess.get(c) ?? []), inproc]);
-      console.log(`  ${kind} n=${n} c=${c} in-process: ${sec(inproc.wallMs)} s, ${inproc.status} ${inproc.ok} ok ${inproc.failed} failed`);
+      console.log(`  ${kind} n=${n} c=${c} in-process: ${sec(inproc.wallMs)} s (CPU ${sec(inproc.cpuMs)} s), ${inproc.status} ${inproc.ok} ok ${inproc.failed} failed`);
     }
   }
   return out;
@@ -398,6 +407,7 @@ async function run(): Promise<Report> {
         sec(apiWall),
         ratio(apiWall / ideal),
         ratio(apiWall / inWall),
+        ratio(median(api.map((x) => x.cpuMs)) / median(inp.map((x) => x.cpuMs))),
         sec(median(polls.map((p) => p.serverMs))),
         `${median(polls.map((p) => p.n))} × ${median(polls.map((p) => p.medianMs)).toFixed(0)} ms, ${Math.round(median(polls.map((p) => p.lastBytes)) / 1024)} KiB`,
         apiRss,
@@ -409,6 +419,7 @@ async function run(): Promise<Report> {
     }
   }
   const floorNote = [...floors].map(([k, f]) => `${k}: ${f.before.toFixed(0)} ms before, ${f.after.toFixed(0)} ms after`).join('; ');
+  const cold = median(results.flatMap((r) => r.coldMs));
   const runsNote = results
     .flatMap((r) => concurrencies.map((c) => `${r.kind} ${r.n} c=${c}: API ${r.api.get(c)!.map((x) => sec(x.wallMs)).join(', ')}; in-process ${r.inProcess.get(c)!.map((x) => sec(x.wallMs)).join(', ')}`))
     .join('; ');
@@ -433,6 +444,7 @@ async function run(): Promise<Report> {
       'API (s)',
       'API / ideal',
       'API / in-process',
+      'CPU: API / in-process',
       'server-side (s)',
       'polls',
       'API peak RSS (MB)',
@@ -444,8 +456,10 @@ async function run(): Promise<Report> {
     rows,
     notes: [
       `Ideal = instances × floor / concurrency; the floor is one instance synced alone in-process through the same network (median of 5; ${floorNote}; the lower is used).`,
+      `Before each measured API run, the fresh server syncs one instance through the API (same POST and polls): that first session loads the engine and its driver and warms the code, and took ${sec(cold)} s (median), against a floor of ${sec(Math.min(...[...floors.values()].map((f) => Math.min(f.before, f.after))))} s warm. The batch is measured on the warmed server, as a long-running server runs its nightly batch.`,
       `API: from sending POST /api/sync/capacity until a poll (GET /api/sync-sessions/:id, every ${POLL_MS} ms after the previous answer) says the session is no longer running — the figure a user's script measures, up to one poll interval late. ` +
         '"server-side" is the session\'s own completed_at − started_at. In-process: `capacitySync.syncMany(\'all-active\')` in the bench process on a fresh store of the same kind, logging at info into nothing.',
+      'CPU: API / in-process compares the CPU time of the process running the sync (the server child; the bench process in-process) during the run: less sensitive to other load on the machine than wall times.',
       'Peak RSS: VmRSS of the server child, sampled every 50 ms during the API run (the bench process and the network child not included).',
       `Targets: API ≤ 1.2× ideal at 500 and 2,000 instances, ≤ 1.3× at 10,000; peak RSS < 300 MB at 10,000 — ${misses.length ? `MISSED: ${misses.join('; ')}` : 'met for every size measured'}.`,
       history

@@ -24,6 +24,7 @@ import { runInterruptCleanups } from './common.js';
 import { ui } from './ui.bench.js';
 import { startup } from './startup.bench.js';
 import { apiPath } from './api-path.bench.js';
+import { runwayScenario } from './runway.bench.js';
 
 import type { Cell, Report, Scenario } from './common.js';
 
@@ -40,6 +41,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   'large-instance': largeInstance,
   ui,
   'api-path': apiPath,
+  runway: runwayScenario,
   startup,
 };
 

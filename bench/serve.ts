@@ -24,9 +24,21 @@ export function procStatus(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
-/** Peak VmRSS of `pid` (sampled every 50 ms) while `fn` runs, and its wall time. */
-export async function peakDuring<T>(pid: number, fn: () => Promise<T>): Promise<{ value: T; peak: number; ms: number }> {
+/** CPU time `pid` has used so far (user + system), in ms, from /proc/<pid>/stat. */
+export function procCpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces, in parentheses): utime and stime are the 12th and 13th.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+}
+
+/** USER_HZ: 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
+
+/** Peak VmRSS of `pid` (sampled every 50 ms) while `fn` runs, its wall time and the CPU time `pid` used meanwhile. */
+export async function peakDuring<T>(pid: number, fn: () => Promise<T>): Promise<{ value: T; peak: number; ms: number; cpuMs: number }> {
   let peak = procStatus(pid).rss;
+  const cpu0 = procCpuMs(pid);
   const t = setInterval(() => {
     try {
       peak = Math.max(peak, procStatus(pid).rss);
@@ -37,8 +49,9 @@ export async function peakDuring<T>(pid: number, fn: () => Promise<T>): Promise<
   const t0 = performance.now();
   try {
     const value = await fn();
+    const ms = performance.now() - t0;
     peak = Math.max(peak, procStatus(pid).rss);
-    return { value, peak, ms: performance.now() - t0 };
+    return { value, peak, ms, cpuMs: procCpuMs(pid) - cpu0 };
   } finally {
     clearInterval(t);
   }

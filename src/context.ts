@@ -41,6 +41,8 @@ import { StatisticsService } from './services/statistics.service.js';
 import { RunwayService } from './services/runway.service.js';
 import { ImportWhalefallService } from './services/import-whalefall.service.js';
 import { ImportWhalefallRepository } from './store/import-whalefall.repository.js';
+import { CompositionService } from './services/composition.service.js';
+import { CompositionRepository } from './store/composition.repository.js';
 import { AlertsRepository } from './store/alerts.repository.js';
 import { AlertsService } from './services/alerts.service.js';
 import { AlertDeliveryService } from './services/alert-delivery.service.js';
@@ -90,6 +92,7 @@ export interface Context {
   statistics: StatisticsService;
   runway: RunwayService;
   importWhalefall: ImportWhalefallService;
+  composition: CompositionService;
   aggregation: AggregationService;
   alerts: AlertsService;
   alertDelivery: AlertDeliveryService;
@@ -182,10 +185,20 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const statisticsRepo = new StatisticsRepository(db, store.dialect);
   const aggregation = new AggregationService(statisticsRepo, clock, config.timeZone, logger);
   const statistics = new StatisticsService(statisticsRepo, repos.instances, clock, config.timeZone);
-  const runway = new RunwayService({ repo: new RunwayRepository(db), clock, timeZone: config.timeZone });
+  const composition = new CompositionService({
+    repo: new CompositionRepository(db),
+    instances: repos.instances,
+    connections,
+    engineFor: opts.engineFor ?? getEngine,
+    settings: () => settings.effective(),
+    clock,
+    timeZone: config.timeZone,
+    logger,
+  });
+  const runway = new RunwayService({ repo: new RunwayRepository(db), clock, timeZone: config.timeZone, volumes: (ids) => composition.ceilings(ids) });
   const importWhalefall = new ImportWhalefallService({ repo: new ImportWhalefallRepository(db), clock, audit, onHistoryChanged: () => runway.invalidate() });
   const alertDelivery = new AlertDeliveryService(repos.alerts, clock, logger);
-  const alerts = new AlertsService({ repo: repos.alerts, instances: repos.instances, clock, logger, audit, delivery: alertDelivery });
+  const alerts = new AlertsService({ repo: repos.alerts, instances: repos.instances, clock, logger, audit, delivery: alertDelivery, keys });
   alerts.attach(capacitySync.events);
   const email = new EmailService({ config, repo: new DigestRepository(db), runs: repos.scheduler, clock, logger });
   if (email.configured) alertDelivery.mailer = email;
@@ -218,7 +231,9 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       await alerts.evaluate();
       const p = await retention.purge(clock.now());
       const daily = p.retention_days === null ? '' : `; retention ${p.retention_days} d: ${p.deleted} raw rows before ${p.cutoff} purged`;
-      const out = `${msg}${daily}; ${p.points_deleted} sync points older than ${p.points_days} d purged`;
+      const purged = `${msg}${daily}; ${p.points_deleted} sync points older than ${p.points_days} d purged`;
+      // Where the bytes went (issue #21), a row a day per instance; a failure never fails the day's job.
+      const out = `${purged}; ${await composition.runDaily().catch((err: unknown) => `composition failed: ${String(err)}`)}`;
       // Table-level sizes of the rule's databases (WHALEFALL_TABLES_DAILY); a failure never fails the day's job.
       if (!config.tablesDaily) return out;
       const t = await tables.runDaily(SCHEDULER_ACTOR).catch((err: unknown) => `tables failed: ${String(err)}`);
@@ -251,6 +266,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     statistics,
     runway,
     importWhalefall,
+    composition,
     aggregation,
     alerts,
     alertDelivery,

@@ -26,8 +26,8 @@ import { register as registerUsers } from './commands/users.js';
 import { register as registerTokens } from './commands/tokens.js';
 import { register as registerKeys } from './commands/keys.js';
 import { register as registerBackup } from './commands/backup.js';
-import { registerImportWhalefall } from './commands/import-whalefall.js';
-import { cli, CliError, withContext } from './shared.js';
+import { register as registerImportWhalefall } from './commands/import-whalefall.js';
+import { cli, CliError } from './shared.js';
 
 export function buildCli(): Command {
   const program = new Command('whalefall')
@@ -53,7 +53,7 @@ export function buildCli(): Command {
   registerInstancesImport(instances);
   registerInstancesTestConnection(instances);
   registerInstancesDiscover(instances);
-  registerImportWhalefall(program, { withContext });
+  registerImportWhalefall(program);
   registerSync(program);
   registerDoctor(program);
   registerAggregate(program);

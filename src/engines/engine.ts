@@ -108,6 +108,8 @@ export interface EngineSession {
   doctor(): Promise<PrivilegeCheck[]>;
   /** Table-level sizes (see TableScope); absent on an engine that cannot collect them. */
   collectTables?(scope: TableScope): Promise<TableCollection>;
+  /** Where the instance's bytes went (see Composition); absent on an engine that cannot tell. */
+  composition?(): Promise<Composition>;
   close(): Promise<void>;
 }
 
@@ -183,4 +185,27 @@ export interface TableCollection {
   /** Every database on the server when `scope.databases` was null (to mark the tables of dropped ones deleted). */
   present_databases: string[] | null;
   warnings: string[];
+}
+
+/**
+ * One part of an instance's space. Parts are disjoint (a byte is in one part
+ * only), so they stack. `bytes` null: not measured, with `reason` (a missing
+ * grant names it) — never 0 for "unknown".
+ */
+export interface CompositionPart {
+  kind: string;
+  bytes: number | null;
+  /** Per-kind facts: per database, per slot, per file… */
+  detail: Record<string, unknown> | null;
+  reason?: string;
+}
+
+export interface Composition {
+  parts: CompositionPart[];
+  /** The most the instance can grow to, as the engine reports it (volume size, autoextend max). */
+  ceiling_bytes: number | null;
+  ceiling_source: string | null;
+  /** Bytes in use on the volumes the engine reports (SQL Server dm_os_volume_stats): what the parts should add up to. */
+  disk_used_bytes: number | null;
+  method: string;
 }

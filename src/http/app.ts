@@ -32,6 +32,7 @@ import { usersRoutes } from './api/users.routes.js';
 import { pageRoutes } from '../web/pages.routes.js';
 import { fleetRoutes } from './api/fleet.routes.js';
 import { tablesRoutes } from './api/tables.routes.js';
+import { compositionRoutes } from './api/composition.routes.js';
 
 
 const AJV_OPTIONS = { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } as const;
@@ -184,5 +185,6 @@ export async function buildApp(ctx: Context) {
   await app.register(pageRoutes(ctx));
   await app.register(fleetRoutes(ctx));
   await app.register(tablesRoutes(ctx));
+  await app.register(compositionRoutes(ctx));
   return app;
 }

@@ -16,9 +16,12 @@ export function ok<T>(data: T, message?: string) {
   return message === undefined ? { success: true as const, data } : { success: true as const, message, data };
 }
 
-/** `ok(data)` as JSON text, for data already serialised (`dataJson` must be valid JSON). */
-export function okJson(dataJson: string): string {
-  return `{"success":true,"data":${dataJson}}`;
+const OK_HEAD = Buffer.from('{"success":true,"data":');
+const OK_TAIL = Buffer.from('}');
+
+/** `ok(data)` as UTF-8 JSON text, for data already serialised (`dataJson` must be valid JSON). */
+export function okJson(dataJson: Buffer): Buffer {
+  return Buffer.concat([OK_HEAD, dataJson, OK_TAIL]);
 }
 
 export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });

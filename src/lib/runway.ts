@@ -186,22 +186,21 @@ export function residualScale(xs: ArrayLike<number>, ys: ArrayLike<number>, line
   return 1.4826 * median(r, n);
 }
 
-/** Prefix sums for O(1) least-squares SSE of any [i, j). */
+/** Prefix sums for O(1) least-squares SSE of any [i, j); the arrays are reused across calls (no garbage per fit). */
 class Prefix {
+  private static pool: Float64Array[] = [];
   readonly x: Float64Array;
   readonly y: Float64Array;
   readonly xx: Float64Array;
   readonly xy: Float64Array;
   readonly yy: Float64Array;
   constructor(xs: ArrayLike<number>, ys: ArrayLike<number>, n: number) {
-    this.x = new Float64Array(n + 1);
-    this.y = new Float64Array(n + 1);
-    this.xx = new Float64Array(n + 1);
-    this.xy = new Float64Array(n + 1);
-    this.yy = new Float64Array(n + 1);
-    // Centre y on its first value so the sums of squares keep their precision on terabyte sizes.
+    if (!Prefix.pool.length || Prefix.pool[0]!.length < n + 1) Prefix.pool = Array.from({ length: 5 }, () => new Float64Array(Math.max(n + 1, 1024)));
+    [this.x, this.y, this.xx, this.xy, this.yy] = Prefix.pool as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+    // Centre on the first point so the sums of squares keep their precision on terabyte sizes.
     const y0 = n ? ys[0]! : 0;
     const x0 = n ? xs[0]! : 0;
+    this.x[0] = this.y[0] = this.xx[0] = this.xy[0] = this.yy[0] = 0;
     for (let i = 0; i < n; i++) {
       const x = xs[i]! - x0;
       const y = ys[i]! - y0;
@@ -399,6 +398,12 @@ function backtestPrepared(p: Prepared, opts: RunwayOptions): number | null {
     count++;
   }
   return count ? (sum * 100) / count : null;
+}
+
+/** The fit and the backtest of one series, its dates parsed once. */
+export function fitAndBacktest(points: readonly RunwayPoint[], opts: RunwayOptions = {}): { fit: RunwayFit | null; backtest_mape: number | null } {
+  const p = prepare(points);
+  return { fit: fitPrepared(p, points.length, opts), backtest_mape: backtestPrepared(p, opts) };
 }
 
 /** Fit, judge and backtest one series (sorted by date). */

@@ -11,6 +11,7 @@ import type { EventEmitter } from 'node:events';
 import { DB_TYPES } from '../engines/engine.js';
 import type { Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
+import { decryptSecret, encryptSecret, type KeyRing } from '../lib/crypto.js';
 import { compileGlob } from '../lib/glob.js';
 import { mailtoRecipient } from './email.service.js';
 import type { Logger } from '../lib/logger.js';
@@ -31,7 +32,19 @@ export type RuleWindow = (typeof WINDOWS)[number];
 export interface Channel {
   type: ChannelType;
   url: string;
+  /** Stored only: the signing secret (DingTalk 加签, Feishu), encrypted with the key ring. */
+  secret_enc?: string;
 }
+
+/** A channel as the API shows it: URL masked, the secret never returned (only whether one is set). */
+export interface PublicChannel {
+  type: ChannelType;
+  url: string;
+  has_secret: boolean;
+}
+
+/** Channel types whose robot signs with a secret. */
+const SIGNING: ReadonlySet<ChannelType> = new Set(['dingtalk', 'feishu', 'feishu_card']);
 
 /** A rule as the API shows it: channel URLs masked (their tokens are secrets). */
 export interface AlertRule {
@@ -47,7 +60,7 @@ export interface AlertRule {
   consecutive: number | null;
   limit_bytes: number | null;
   is_active: boolean;
-  channels: Channel[];
+  channels: PublicChannel[];
   created_at: string;
   updated_at: string;
 }
@@ -61,6 +74,8 @@ export interface AlertsDeps {
   audit: AuditService;
   /** When set, evaluate() kicks a delivery pass for what it queued. */
   delivery?: AlertDeliveryService;
+  /** Encrypts channel signing secrets (and decrypts them for the delivery service). */
+  keys: KeyRing;
 }
 
 export interface EvaluateTrigger {
@@ -89,7 +104,7 @@ function toRule(r: AlertRuleRow): AlertRule {
     consecutive: r.consecutive,
     limit_bytes: r.limit_bytes,
     is_active: r.is_active === 1,
-    channels: (JSON.parse(r.channels) as Channel[]).map((c) => ({ type: c.type, url: maskUrl(c.url) })),
+    channels: (JSON.parse(r.channels) as Channel[]).map((c) => ({ type: c.type, url: maskUrl(c.url), has_secret: Boolean(c.secret_enc) })),
     created_at: r.created_at,
     updated_at: r.updated_at,
   };
@@ -100,23 +115,39 @@ function number(field: string, v: unknown, min: number, max: number): number {
   return v;
 }
 
-function channels(v: unknown): Channel[] {
+/**
+ * Validated channels. `secret` (DingTalk 加签 / Feishu signing) is encrypted
+ * here; a channel given without one keeps the secret stored for the same type
+ * and URL (the API never shows it, so an edit cannot send it back);
+ * `secret: null` removes it.
+ */
+function channels(v: unknown, keys: KeyRing, stored: Channel[] = []): Channel[] {
   if (!Array.isArray(v)) fail('channels', '必须是数组 (an array of {type, url})');
   if (v.length > 10) fail('channels', '最多 10 个 (at most 10)');
   return v.map((c, i) => {
     const f = `channels[${i}]`;
     if (c === null || typeof c !== 'object' || Array.isArray(c)) fail(f, '必须是 {type, url} 对象 (an object {type, url})');
     const o = c as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (k !== 'type' && k !== 'url') fail(`${f}.${k}`, '未知字段 (unknown field)');
+    for (const k of Object.keys(o)) if (k !== 'type' && k !== 'url' && k !== 'secret' && k !== 'secret_enc') fail(`${f}.${k}`, '未知字段 (unknown field)');
     const type = oneOf(`${f}.type`, o.type, CHANNEL_TYPES);
     const url = requiredText(`${f}.url`, o.url, 2000);
+    let secret_enc: string | undefined;
+    if (o.secret !== undefined && o.secret !== null) {
+      if (!SIGNING.has(type)) fail(`${f}.secret`, `只有 ${[...SIGNING].join(' / ')} 渠道支持签名密钥 (only signing robots take a secret)`);
+      const secret = requiredText(`${f}.secret`, o.secret, 200);
+      secret_enc = encryptSecret(keys, secret).value;
+    } else if (o.secret === undefined) {
+      // Kept from storage: an already-encrypted value (re-validation of the stored rule) or the same channel's.
+      secret_enc = typeof o.secret_enc === 'string' ? o.secret_enc : stored.find((x) => x.type === type && x.url === url)?.secret_enc;
+    }
+    const out: Channel = secret_enc ? { type, url, secret_enc } : { type, url };
     if (type === 'email') {
       try {
         mailtoRecipient(url);
       } catch (err) {
         fail(`${f}.url`, `邮件渠道需要 mailto:地址[?lang=en|zh-CN] (${(err as Error).message})`);
       }
-      return { type, url };
+      return out;
     }
     let u: URL;
     try {
@@ -125,7 +156,7 @@ function channels(v: unknown): Channel[] {
       fail(`${f}.url`, '不是有效的 URL (not a valid URL)');
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') fail(`${f}.url`, '必须是 http(s) URL (must be http or https)');
-    return { type, url };
+    return out;
   });
 }
 
@@ -139,7 +170,16 @@ export class AlertsService {
   private readonly pending = new Set<number>();
   private pendingRun?: Promise<EvaluateSummary>;
 
-  constructor(private readonly d: AlertsDeps) {}
+  constructor(private readonly d: AlertsDeps) {
+    // The delivery service sends; the secrets are ours (the rule's channels): it asks for them by delivery.
+    if (d.delivery) d.delivery.secrets = (rule, delivery) => this.channelSecret(rule, delivery);
+  }
+
+  /** The decrypted signing secret of the rule's channel a delivery was queued for; null when it has none. */
+  private channelSecret(rule: { channels: string }, delivery: { channel: string; url: string }): string | null {
+    const c = (JSON.parse(rule.channels) as Channel[]).find((x) => x.type === delivery.channel && x.url === delivery.url);
+    return c?.secret_enc ? decryptSecret(this.d.keys, c.secret_enc) : null;
+  }
 
   // ---- rules ----
 
@@ -154,7 +194,7 @@ export class AlertsService {
   }
 
   /** Validate a whole rule (create, or current ⊕ patch on update); returns the columns to store. */
-  private async validate(input: Record<string, unknown>, selfId?: number): Promise<Omit<NewAlertRule, 'created_at' | 'updated_at'>> {
+  private async validate(input: Record<string, unknown>, selfId?: number, stored: Channel[] = []): Promise<Omit<NewAlertRule, 'created_at' | 'updated_at'>> {
     for (const k of Object.keys(input)) if (!(FIELDS as readonly string[]).includes(k)) fail(k, '未知字段 (unknown field)');
     const name = requiredText('name', input.name, 128);
     const kind = oneOf('kind', input.kind, RULE_KINDS);
@@ -168,7 +208,7 @@ export class AlertsService {
     const pattern = text('database_pattern', input.database_pattern, 255, { optional: true }) ?? null;
     const window = input.window === undefined || input.window === null ? null : oneOf('window', input.window, WINDOWS);
     const isActive = input.is_active === undefined ? true : bool('is_active', input.is_active);
-    const chans = input.channels === undefined || input.channels === null ? [] : channels(input.channels);
+    const chans = input.channels === undefined || input.channels === null ? [] : channels(input.channels, this.d.keys, stored);
     let threshold: number | null = null;
     let consecutive: number | null = null;
     let limitBytes: number | null = null;
@@ -262,7 +302,7 @@ export class AlertsService {
       if (!(FIELDS as readonly string[]).includes(k)) fail(k, '未知字段 (unknown field)');
       merged[k] = patch[k];
     }
-    const clean = await this.validate(merged, id);
+    const clean = await this.validate(merged, id, JSON.parse(cur.channels) as Channel[]);
     const now = this.d.clock.now().toISOString();
     const row = (await this.d.repo.updateRule(id, { ...clean, updated_at: now }))!;
     // A rule switched off or redefined no longer vouches for its open events: close them quietly.
@@ -353,8 +393,9 @@ export class AlertsService {
     for (const rule of rules) {
       const instances = all.filter((i) => inScope(rule, i)); // `all` is already only the triggering instances
       let conditions: FiringCondition[];
+      const measured = new Map<string, number>();
       try {
-        conditions = await this.conditions(rule, instances);
+        conditions = await this.conditions(rule, instances, measured);
       } catch (err) {
         // One broken rule must not stop the others.
         this.d.logger.error({ err, rule_id: rule.id }, 'alert rule evaluation failed');
@@ -380,7 +421,7 @@ export class AlertsService {
       for (const ev of open.values()) {
         const inView = !only || (ev.instance_id !== null && looked.has(ev.instance_id));
         if (!inView) continue;
-        if (await this.d.repo.resolve(ev.id, now, targets)) {
+        if (await this.d.repo.resolve(ev.id, now, targets, measured.get(ev.dedup_key) ?? null)) {
           sum.resolved += 1;
           this.d.logger.info({ rule_id: rule.id, rule: rule.name, key: ev.dedup_key }, 'alert resolved');
         }
@@ -393,7 +434,7 @@ export class AlertsService {
   }
 
   /** The conditions of one rule that hold now on the given instances (its kind's evaluator decides). */
-  private async conditions(rule: AlertRuleRow, instances: InstanceRow[]): Promise<FiringCondition[]> {
+  private async conditions(rule: AlertRuleRow, instances: InstanceRow[], measured = new Map<string, number>()): Promise<FiringCondition[]> {
     const out: FiringCondition[] = [];
     await RULE_EVALUATORS[rule.kind as RuleKind]({
       rule,
@@ -403,6 +444,7 @@ export class AlertsService {
       threshold: rule.threshold ?? 0,
       cond: (inst, database, value, message) =>
         out.push({ dedup_key: `${rule.id}:${inst.id}:${database ?? ''}`, instance_id: inst.id, instance_name: inst.name, database_name: database, value, message }),
+      saw: (inst, database, value) => measured.set(`${rule.id}:${inst.id}:${database ?? ''}`, value),
     });
     return out;
   }

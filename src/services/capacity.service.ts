@@ -30,6 +30,7 @@ const SNAPSHOT_COST_FACTOR = 20;
 const SNAPSHOT_KEEP_MS = 60_000;
 /** Records serialised between two yields to the event loop while building a snapshot. */
 const SNAPSHOT_CHUNK = 1000;
+const CLOSE = Buffer.from('}');
 
 function durationMs(s: { started_at: string | null; completed_at: string | null }): number | null {
   return s.started_at && s.completed_at ? new Date(s.completed_at).getTime() - new Date(s.started_at).getTime() : null;
@@ -49,9 +50,48 @@ export function toPublicSession(s: SyncSessionRow) {
   return { ...rest, heartbeat_at, duration_ms: durationMs(s) };
 }
 
+/** Records of a session by outcome (what its table shows). */
+export interface RecordCounts {
+  ok: number;
+  failed: number;
+  running: number;
+}
+
+export function countRecords(records: readonly { status: string }[]): RecordCounts {
+  const c = { ok: 0, failed: 0, running: 0 };
+  for (const r of records) {
+    if (r.status === 'completed') c.ok++;
+    else if (r.status === 'failed') c.failed++;
+    else if (r.status === 'running') c.running++;
+  }
+  return c;
+}
+
+/**
+ * A session as the API shows it. While it runs, the session row's counters
+ * are written only when it ends, so they come from its records — the same
+ * rows the session's table shows, counted in the same read — and move as
+ * each record finishes (issue #20); with the elapsed time and a linear
+ * estimate of the rest (null until one record has ended).
+ */
+export function livePublicSession(s: SyncSessionRow, counts: RecordCounts | null, nowMs: number) {
+  const pub = toPublicSession(s);
+  if (s.status !== 'running' || !counts) return { ...pub, running_instances: 0, elapsed_ms: pub.duration_ms, remaining_ms_estimate: s.status === 'running' ? null : 0 };
+  const elapsed = Math.max(0, nowMs - new Date(s.started_at).getTime());
+  const done = counts.ok + counts.failed;
+  return {
+    ...pub,
+    successful_instances: counts.ok,
+    failed_instances: counts.failed,
+    running_instances: counts.running,
+    elapsed_ms: elapsed,
+    remaining_ms_estimate: done > 0 ? Math.round((elapsed / done) * Math.max(0, s.total_instances - done)) : null,
+  };
+}
+
 export class CapacityService {
-  /** Running sessions' records as JSON text, by session id (see SNAPSHOT_MIN_MS). */
-  private snapshots = new Map<string, { at: number; buildMs: number; json: string }>();
+  /** Running sessions' records as UTF-8 JSON text, by session id (see SNAPSHOT_MIN_MS). */
+  private snapshots = new Map<string, { at: number; buildMs: number; json: Buffer; counts: RecordCounts }>();
 
   constructor(
     private readonly capacity: CapacityRepository,
@@ -109,6 +149,9 @@ export class CapacityService {
       free_bytes: r.free_bytes ?? null,
       used_bytes: r.used_bytes ?? null,
       max_bytes: r.max_bytes ?? null,
+      // Left out of the instance total (a snapshot's source and a secondary's primary are counted).
+      is_snapshot: r.is_snapshot === 1,
+      replica_role: r.replica_role ?? null,
       method: r.method ?? null,
       error: r.error ?? null,
       note: r.note ?? null,
@@ -188,7 +231,9 @@ export class CapacityService {
       from: q.from ? `${q.from}T00:00:00.000Z` : undefined,
       to: q.to ? `${addDays(q.to, 1)}T00:00:00.000Z` : undefined,
     });
-    return { items: r.items.map(toPublicSession), total: r.total, limit, offset };
+    const counts = await this.sync.statusCounts(r.items.filter((s) => s.status === 'running').map((s) => s.session_id));
+    const now = this.clock.now().getTime();
+    return { items: r.items.map((s) => livePublicSession(s, counts.get(s.session_id) ?? null, now)), total: r.total, limit, offset };
   }
 
   private async sessionRow(sessionId: string): Promise<SyncSessionRow> {
@@ -199,21 +244,25 @@ export class CapacityService {
 
   async session(sessionId: string) {
     const s = await this.sessionRow(sessionId);
-    return { ...toPublicSession(s), records: (await this.sync.records(sessionId)).map(toPublicRecord) };
+    const records = await this.sync.records(sessionId);
+    return { ...livePublicSession(s, countRecords(records), this.clock.now().getTime()), records: records.map(toPublicRecord) };
   }
 
   /**
-   * The same as `session`, as JSON text, for the API's poll: the session row
-   * is read every time; a running session's records come from a snapshot at
-   * most max(SNAPSHOT_MIN_MS, SNAPSHOT_COST_FACTOR × its build time) old.
+   * The same as `session`, as UTF-8 JSON text, for the API's poll: the
+   * session row is read every time; a running session's records come from a
+   * snapshot at most max(SNAPSHOT_MIN_MS, SNAPSHOT_COST_FACTOR × its build
+   * time) old, kept encoded (a 10,000-record session is 6 MB of JSON: encoded
+   * once, not on every poll).
    */
-  async sessionJson(sessionId: string): Promise<string> {
+  async sessionJson(sessionId: string): Promise<Buffer> {
     const s = await this.sessionRow(sessionId);
-    const head = JSON.stringify(toPublicSession(s));
-    return `${head.slice(0, -1)},"records":${await this.recordsJson(s)}}`;
+    const { json, counts } = await this.recordsJson(s);
+    const head = JSON.stringify(livePublicSession(s, counts, this.clock.now().getTime()));
+    return Buffer.concat([Buffer.from(`${head.slice(0, -1)},"records":`), json, CLOSE]);
   }
 
-  private async recordsJson(s: SyncSessionRow): Promise<string> {
+  private async recordsJson(s: SyncSessionRow): Promise<{ json: Buffer; counts: RecordCounts }> {
     const now = (this.snapshot.now ?? performance.now.bind(performance))();
     for (const [id, snap] of this.snapshots) if (now - snap.at > SNAPSHOT_KEEP_MS) this.snapshots.delete(id);
     if (s.status !== 'running') {
@@ -222,21 +271,21 @@ export class CapacityService {
     }
     const snap = this.snapshots.get(s.session_id);
     const { minMs = SNAPSHOT_MIN_MS, costFactor = SNAPSHOT_COST_FACTOR } = this.snapshot;
-    if (snap && now - snap.at < Math.max(minMs, costFactor * snap.buildMs)) return snap.json;
+    if (snap && now - snap.at < Math.max(minMs, costFactor * snap.buildMs)) return snap;
     const t0 = performance.now();
-    const json = await this.buildRecordsJson(s.session_id);
-    this.snapshots.set(s.session_id, { at: now, buildMs: performance.now() - t0, json });
-    return json;
+    const built = await this.buildRecordsJson(s.session_id);
+    this.snapshots.set(s.session_id, { at: now, buildMs: performance.now() - t0, ...built });
+    return built;
   }
 
   /** Every record of the session as a JSON array, serialised in chunks with the event loop let through between them. */
-  private async buildRecordsJson(sessionId: string): Promise<string> {
+  private async buildRecordsJson(sessionId: string): Promise<{ json: Buffer; counts: RecordCounts }> {
     const rows = await this.sync.records(sessionId);
     const parts: string[] = [];
     for (let i = 0; i < rows.length; i += SNAPSHOT_CHUNK) {
       if (i > 0) await yieldToIo();
       parts.push(JSON.stringify(rows.slice(i, i + SNAPSHOT_CHUNK).map(toPublicRecord)).slice(1, -1));
     }
-    return `[${parts.join(',')}]`;
+    return { json: Buffer.from(`[${parts.join(',')}]`), counts: countRecords(rows) };
   }
 }

@@ -111,17 +111,7 @@ export class ConnectionService {
     if (inst.credential_id === null) throw new AppError('validation', MSG.noCredential);
     const cred = await this.credential(inst.credential_id, p.credentials);
     if (!cred) throw new AppError('validation', MSG.noCredential);
-    const options = JSON.parse(inst.options) as InstanceOptions;
-    return {
-      host: inst.host,
-      port: inst.port,
-      database: inst.database_name,
-      username: cred.username,
-      password: cred.password,
-      options,
-      connectTimeoutMs: options.connect_timeout_ms ?? p.connectTimeoutMs,
-      queryTimeoutMs: options.query_timeout_ms ?? p.syncTimeoutMs,
-    };
+    return connectTarget(inst, cred, p);
   }
 
   /** The exclusion patterns of an instance: the engine's from the settings, then the instance's own. */
@@ -172,6 +162,27 @@ export class ConnectionService {
   async probe(instanceId: number, opts: { grants?: boolean } = {}): Promise<ProbeResult | GrantsProbeResult> {
     const inst = await instanceOrThrow(this.deps.instances, instanceId);
     const target = await this.target(inst, await this.params());
+    return this.probeTarget(inst, target, opts);
+  }
+
+  /**
+   * 测试连接 with settings not saved yet (the add/edit form, issue #20): the
+   * version and the grant check in one session. The credential is a stored
+   * one (`def.credential_id`) or `inline`, a user name and password typed in
+   * the form: used for this connection only, never stored, logged or
+   * returned. Nothing is written.
+   */
+  async probeUnsaved(
+    def: Pick<InstanceRow, 'name' | 'db_type' | 'host' | 'port' | 'database_name' | 'credential_id' | 'options'>,
+    inline: { username: string; password: string } | null,
+  ): Promise<GrantsProbeResult> {
+    const p = await this.params();
+    const inst = { ...def, id: 0 } as InstanceRow;
+    const target = inline ? connectTarget(inst, inline, p) : await this.target(inst, p);
+    return this.probeTarget(inst, target, { grants: true }) as Promise<GrantsProbeResult>;
+  }
+
+  private async probeTarget(inst: InstanceRow, target: ConnectTarget, opts: { grants?: boolean }): Promise<ProbeResult | GrantsProbeResult> {
     const engine = this.deps.engineFor(inst.db_type as DbType);
     const started = performance.now();
     let session: Awaited<ReturnType<Engine['connect']>> | undefined;
@@ -189,6 +200,25 @@ export class ConnectionService {
       await session?.close().catch(() => {});
     }
   }
+}
+
+/** A connect target from an instance's columns and a credential (stored, or typed in the form). */
+function connectTarget(
+  inst: Pick<InstanceRow, 'host' | 'port' | 'database_name' | 'options'>,
+  cred: { username: string; password: string },
+  p: Pick<ConnectParams, 'connectTimeoutMs' | 'syncTimeoutMs'>,
+): ConnectTarget {
+  const options = JSON.parse(inst.options) as InstanceOptions;
+  return {
+    host: inst.host,
+    port: inst.port,
+    database: inst.database_name,
+    username: cred.username,
+    password: cred.password,
+    options,
+    connectTimeoutMs: options.connect_timeout_ms ?? p.connectTimeoutMs,
+    queryTimeoutMs: options.query_timeout_ms ?? p.syncTimeoutMs,
+  };
 }
 
 /** Exclusion rules apply before saving: an excluded database is neither stored nor marked deleted. */

@@ -238,6 +238,22 @@ export class InstancesService {
     return id;
   }
 
+  /**
+   * The definition the add/edit form would save, validated like `create`
+   * but not stored (测试连接 before 保存). With `instanceId` (the edit
+   * form), fields not given are the stored instance's. The name may be left
+   * empty while testing.
+   */
+  async unsaved(input: InstanceInput, instanceId?: number): Promise<InstanceFields> {
+    const stored = instanceId === undefined ? undefined : toPublicInstance(await this.getRow(instanceId));
+    const merged: InstanceInput = { ...(stored ?? {}), ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) };
+    if (merged.name === undefined || merged.name === '') merged.name = '—';
+    const { fields, errors } = instanceFields(merged);
+    if (errors.length) fail(errors[0]!.field, errors[0]!.message);
+    if (fields.credential_id !== null) await this.credentialId(fields.credential_id);
+    return fields;
+  }
+
   async create(input: InstanceInput, actor: Actor): Promise<PublicInstance> {
     const { fields: row, errors } = instanceFields(input);
     if (errors.length) fail(errors[0]!.field, errors[0]!.message);

@@ -111,11 +111,16 @@ export class AlertsRepository {
   }
 
   /** Resolve an open event and queue its resolved deliveries; false when it was no longer open. */
-  async resolve(eventId: number, at: string, targets: DeliveryTarget[]): Promise<boolean> {
+  /**
+   * Close a firing event. Its value becomes `current`, the value when it
+   * recovered (null when the rule measures none then); the firing value stays
+   * in the event's message.
+   */
+  async resolve(eventId: number, at: string, targets: DeliveryTarget[], current: number | null = null): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const r = await trx
         .updateTable('alert_events')
-        .set({ state: 'resolved', open_key: null, resolved_at: at, last_evaluated_at: at })
+        .set({ state: 'resolved', open_key: null, resolved_at: at, last_evaluated_at: at, value: current })
         .where('id', '=', eventId)
         .where('state', '=', 'firing')
         .executeTakeFirst();

@@ -52,7 +52,10 @@ const UPSERT_CHUNK = 10_000;
 
 /** The per-database values of one upsert row, in the order both row-set readers below expect. */
 const rowValues = (d: CollectedDatabase) =>
-  [d.database_name, d.size_bytes, d.data_bytes, d.index_bytes, d.log_bytes, d.free_bytes, d.used_bytes, d.max_bytes ?? null, d.method, d.error ?? null, d.note ?? null] as const;
+  [
+    d.database_name, d.size_bytes, d.data_bytes, d.index_bytes, d.log_bytes, d.free_bytes, d.used_bytes, d.max_bytes ?? null, d.method, d.error ?? null,
+    d.note ?? null, d.is_snapshot ? 1 : 0, d.replica_role ?? null,
+  ] as const;
 
 /** On a second collection the same day, a database that could not be measured keeps the size measured earlier. */
 const KEEP_EARLIER = sql.raw(`
@@ -67,6 +70,8 @@ const KEEP_EARLIER = sql.raw(`
     method = excluded.method,
     error = excluded.error,
     note = excluded.note,
+    is_snapshot = excluded.is_snapshot,
+    replica_role = excluded.replica_role,
     collected_at = excluded.collected_at,
     is_deleted = 0,
     deleted_at = NULL,
@@ -74,7 +79,14 @@ const KEEP_EARLIER = sql.raw(`
 
 const INSERT_DAY = sql.raw(`
   INSERT INTO database_size_stats (instance_id, database_name, collected_date, size_bytes, data_bytes, index_bytes, log_bytes, free_bytes, used_bytes, max_bytes,
-                                   method, error, note, collected_at, is_deleted, deleted_at, created_at, updated_at)`);
+                                   method, error, note, is_snapshot, replica_role, collected_at, is_deleted, deleted_at, created_at, updated_at)`);
+
+/**
+ * What the instance total counts: a database once. A snapshot (its source is
+ * counted) and an availability-group secondary (its primary is counted, on
+ * the primary's instance) stay in the ledger but out of the sums.
+ */
+const COUNTED = sql.raw(`is_snapshot = 0 AND (replica_role IS NULL OR replica_role <> 'SECONDARY')`);
 
 /** How a successful sync completes its record, in the transaction that saves the collection. */
 export interface SyncCompletion {
@@ -108,18 +120,19 @@ export class CapacityRepository {
       const rows = JSON.stringify(part.map(rowValues));
       await sql`${INSERT_DAY}
         SELECT ${instanceId}, r.value ->> 0, ${day}, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6, r.value ->> 7,
-               r.value ->> 8, r.value ->> 9, r.value ->> 10, ${now}, 0, NULL, ${now}, ${now}
+               r.value ->> 8, r.value ->> 9, r.value ->> 10, r.value ->> 11, r.value ->> 12, ${now}, 0, NULL, ${now}, ${now}
         FROM json_each(${rows}) AS r
         WHERE true
         ${KEEP_EARLIER}`.execute(trx);
       return;
     }
-    const cols = Array.from({ length: 11 }, () => [] as unknown[]);
+    const cols = Array.from({ length: 13 }, () => [] as unknown[]);
     for (const d of part) rowValues(d).forEach((v, i) => cols[i]!.push(v));
     await sql`${INSERT_DAY}
-      SELECT ${instanceId}, r.n, ${day}::date, r.s, r.d, r.i, r.l, r.f, r.u, r.m, r.method, r.error, r.note, ${now}::timestamptz, 0, NULL, ${now}::timestamptz, ${now}::timestamptz
+      SELECT ${instanceId}, r.n, ${day}::date, r.s, r.d, r.i, r.l, r.f, r.u, r.m, r.method, r.error, r.note, r.snap, r.role, ${now}::timestamptz, 0, NULL, ${now}::timestamptz, ${now}::timestamptz
       FROM unnest(${cols[0]}::text[], ${cols[1]}::int8[], ${cols[2]}::int8[], ${cols[3]}::int8[], ${cols[4]}::int8[], ${cols[5]}::int8[], ${cols[6]}::int8[],
-                  ${cols[7]}::int8[], ${cols[8]}::text[], ${cols[9]}::text[], ${cols[10]}::text[]) AS r(n, s, d, i, l, f, u, m, method, error, note)
+                  ${cols[7]}::int8[], ${cols[8]}::text[], ${cols[9]}::text[], ${cols[10]}::text[], ${cols[11]}::int4[], ${cols[12]}::text[])
+        AS r(n, s, d, i, l, f, u, m, method, error, note, snap, role)
       ${KEEP_EARLIER}`.execute(trx);
   }
 
@@ -285,9 +298,9 @@ export class CapacityRepository {
       const totals = await trx
         .selectFrom('database_size_stats')
         .select((eb) => [
-          eb.fn.sum<number | null>('size_bytes').as('total'),
-          eb.fn.sum<number | null>('data_bytes').as('data'),
-          eb.fn.sum<number | null>('log_bytes').as('log'),
+          sql<number | null>`SUM(CASE WHEN ${COUNTED} THEN size_bytes END)`.as('total'),
+          sql<number | null>`SUM(CASE WHEN ${COUNTED} THEN data_bytes END)`.as('data'),
+          sql<number | null>`SUM(CASE WHEN ${COUNTED} THEN log_bytes END)`.as('log'),
           eb.fn.countAll<number>().as('n'),
         ])
         .where('instance_id', '=', instanceId)
@@ -369,6 +382,8 @@ export class CapacityRepository {
         's.free_bytes',
         's.used_bytes',
         's.max_bytes',
+        's.is_snapshot',
+        's.replica_role',
         's.method',
         's.error',
         's.note',

@@ -105,6 +105,10 @@ export interface DatabaseSizeStatsTable {
   free_bytes: number | null;
   used_bytes: number | null;
   max_bytes: number | null;
+  /** A SQL Server database snapshot (bytes on disk); left out of the instance total. Defaults to 0. */
+  is_snapshot: ColumnType<Flag, Flag | undefined, Flag>;
+  /** Availability-group role of this copy (PRIMARY, SECONDARY, RESOLVING, UNKNOWN); NULL outside a group. SECONDARY is left out of the instance total. */
+  replica_role: ColumnType<string | null, string | null | undefined, string | null>;
   method: string;
   error: string | null;
   /** 0012_measurement: a remark that is not an error (e.g. "does not accept connections"). */
@@ -262,6 +266,7 @@ export interface Database {
   aggregations: AggregationsTable;
   table_names: TableNamesTable;
   table_size_stats: TableSizeStatsTable;
+  instance_composition: InstanceCompositionTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -359,4 +364,17 @@ export interface AlertDeliveriesTable {
   next_attempt_at: Ts | null;
   created_at: Ts;
   updated_at: Ts;
+}
+
+/** Where an instance's bytes went, one row per (instance, day) (0014). */
+export interface InstanceCompositionTable {
+  id: Id;
+  instance_id: number;
+  collected_date: string;
+  parts: string; // JSON CompositionPart[]
+  ceiling_bytes: number | null;
+  ceiling_source: string | null;
+  disk_used_bytes: number | null;
+  method: string;
+  collected_at: Ts;
 }

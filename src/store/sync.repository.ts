@@ -78,6 +78,26 @@ export class SyncRepository {
     await db.updateTable('sync_instance_records').set(patch).where('id', '=', id).execute();
   }
 
+  /** Records by status of each of these sessions (one grouped query): the live counters of running sessions. */
+  async statusCounts(sessionIds: string[]): Promise<Map<string, { ok: number; failed: number; running: number }>> {
+    const out = new Map<string, { ok: number; failed: number; running: number }>();
+    if (!sessionIds.length) return out;
+    const rows = await this.db
+      .selectFrom('sync_instance_records')
+      .select(['session_id', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('session_id', 'in', sessionIds)
+      .groupBy(['session_id', 'status'])
+      .execute();
+    for (const id of sessionIds) out.set(id, { ok: 0, failed: 0, running: 0 });
+    for (const r of rows) {
+      const c = out.get(r.session_id)!;
+      if (r.status === 'completed') c.ok = Number(r.n);
+      else if (r.status === 'failed') c.failed = Number(r.n);
+      else if (r.status === 'running') c.running = Number(r.n);
+    }
+    return out;
+  }
+
   /** Completed and failed records of a session. */
   private async outcomeCounts(db: Db, sessionId: string): Promise<{ ok: number; failed: number }> {
     const counts = await db

@@ -159,6 +159,22 @@ describe('SQL Server aggregation (pure)', () => {
     assert.ok(unknown.warnings.some((w) => w.startsWith('ag_hidden: 在可用性组中但角色未知')));
   });
 
+  test('a hostile server: odd types in role and filegroup columns are "unknown", never a crash', () => {
+    const { byName } = run(
+      [
+        file({ database_id: 5, name: 'ag', in_ag: 1 }),
+        file({ database_id: 6, name: 'fs', file_id: 1 }),
+        file({ database_id: 6, name: 'fs', file_id: 65537, type: 2, size_pages: '0' }),
+      ],
+      {
+        roles: new Map([[5, { database_id: 5, role_desc: 42 as unknown as string, secondary_allow: null }]]),
+        containers: new Map([[6, [{ file_id: 65537, size_pages: '8', filegroup_type: null as unknown as string }]]]),
+      },
+    );
+    assert.deepEqual([byName.get('ag')!.db.replica_role, byName.get('ag')!.readable], ['UNKNOWN', false]);
+    assert.equal(byName.get('fs')!.db.size_bytes, (1024 + 8) * P);
+  });
+
   test('system databases: ids 1-4, the distribution database, SSISDB', () => {
     assert.deepEqual(
       [

@@ -115,7 +115,7 @@ describe('SQL Server table collector (real driver, TDS responder)', () => {
   test('the query counts internal tables (XML, spatial, full-text) in their parent, as sp_spaceused does, and memory-optimized tables from 2014', async () => {
     const { tablesQuery } = await import('../../src/engines/sqlserver/sqlserver.tables.js');
     const q = tablesQuery('x', { memoryOptimized: true });
-    assert.match(q, /COALESCE\(it\.parent_object_id, ps\.object_id\) AS object_id/);
+    assert.match(q, /COALESCE\(it\.parent_id, ps\.object_id\) AS object_id/);
     assert.match(q, /LEFT JOIN sys\.internal_tables it ON it\.object_id = ps\.object_id AND it\.internal_type IN \(202, 204, 207, 211, 212, 213, 214, 215, 216, 221, 222, 236\)/);
     assert.match(q, /CASE WHEN it\.object_id IS NULL AND ps\.index_id < 2 THEN ps\.in_row_data_page_count ELSE 0 END/, 'internal pages are index, not data');
     assert.match(q, /FROM sys\.dm_db_xtp_table_memory_stats x/);

@@ -158,8 +158,8 @@ function doctorRow(login: LoginInfo): Reply {
   const perf = u === 'dba' || u === 'perf2022' ? 1 : u === 'old2012' ? null : 0;
   return [
     {
-      columns: ['view_any_database', 'view_any_definition', 'view_server_state', 'view_server_performance_state', 'databases', 'databases_with_files'].map((n) => col(n, 'int')),
-      rows: [[1, definition, state, perf, DATABASES.length, definition ? DATABASES.length : 0]],
+      columns: ['view_any_database', 'view_any_definition', 'view_server_state', 'view_server_performance_state', 'databases', 'needing_state', 'databases_with_files'].map((n) => col(n, 'int')),
+      rows: [[1, definition, state, perf, DATABASES.length, DATABASES.filter((d) => d.source !== undefined || d.ag).length, definition ? DATABASES.length : 0]],
     },
   ];
 }
@@ -422,6 +422,21 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
       ['CONNECT (each database)', false],
     ]);
     assert.deepEqual(old[3]!.fix, ['USE [docs_fs]; CREATE USER [old2012] FOR LOGIN [old2012];', "USE [it's 库 [x]] 🐳]; CREATE USER [old2012] FOR LOGIN [old2012];"]);
+  });
+
+  test('doctor without used-space mode still asks for the server-state grant when snapshots or group databases exist', async () => {
+    const s = await engine.connect(target(server.port, { username: 'collector' }));
+    try {
+      const checks = await s.doctor();
+      const state = checks.find((c) => c.name === 'VIEW SERVER PERFORMANCE STATE')!;
+      assert.equal(state.ok, false);
+      assert.match(state.detail, /4 snapshot or availability-group database\(s\)/);
+      assert.equal(state.undercounts, '快照大小未知、可用性组角色未知 (snapshot sizes and group roles unknown)');
+      assert.deepEqual(state.fix, ['GRANT VIEW SERVER PERFORMANCE STATE TO [CORP\\collector];']);
+      assert.ok(!checks.some((c) => c.name === 'CONNECT (each database)'), 'no per-database access needed without used-space mode');
+    } finally {
+      await s.close();
+    }
   });
 
   test('AG roles unreadable (no VIEW SERVER STATE): role UNKNOWN, counted, and the 976 of a non-readable secondary is classified for that database alone', async () => {

@@ -68,10 +68,10 @@ describe('filters and labels by tag', () => {
     const text = await ctx.metrics.scrape();
     const series = text.split('\n').filter((l) => l.startsWith('whalefall_instance_tag{'));
     assert.deepEqual(series.sort(), [
-      'whalefall_instance_tag{instance="a",tag="env:prod"} 1',
-      'whalefall_instance_tag{instance="a",tag="team:pay"} 1',
-      'whalefall_instance_tag{instance="b",tag="env:prod"} 1',
-      'whalefall_instance_tag{instance="c",tag="env:test"} 1',
+      'whalefall_instance_tag{instance_name="a",tag="env:prod"} 1',
+      'whalefall_instance_tag{instance_name="a",tag="team:pay"} 1',
+      'whalefall_instance_tag{instance_name="b",tag="env:prod"} 1',
+      'whalefall_instance_tag{instance_name="c",tag="env:test"} 1',
     ]);
   });
 });

@@ -151,6 +151,7 @@ describe('bad input: every write route and the CLI', () => {
     // probes go through the guarded probe below: only 127.0.0.1 is really contacted
     'POST /api/instances/discover': { body: () => ({ targets: ['127.0.0.1'], ports: [port], max_targets: 16, timeout_ms: 300, deadline_ms: 2000 }) },
     'POST /api/instances/:id/tables/sync': { validId: () => String(fx.instanceId), body: () => ({ databases: ['postgres'] }) },
+    'POST /api/instances/:id/composition/collect': { validId: () => String(fx.instanceId) },
   };
 
   /** Every table's full content, to prove a refused request wrote nothing. */
@@ -198,6 +199,7 @@ describe('bad input: every write route and the CLI', () => {
     aggregations: true,
     table_names: true,
     table_size_stats: true,
+    instance_composition: true,
   };
 
   before(async () => {

@@ -83,6 +83,7 @@ async function evaluate(r: AlertRuleRow, repo: RuleRepository, instances = [inst
     re: r.database_pattern ? compileGlob(r.database_pattern) : undefined,
     threshold: r.threshold ?? 0,
     cond: (inst, database, value, message) => void out.push({ instance_id: inst.id, database, value, message }),
+    saw: () => {},
   });
   return out;
 }

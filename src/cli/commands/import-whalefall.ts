@@ -7,22 +7,18 @@
  * password is never printed.
  */
 import type { Command } from 'commander';
-import type { Context } from '../../context.js';
 import { CLI_ACTOR } from '../../services/audit.service.js';
 import { OriginalWhalefallReader } from '../../store/original-whalefall.reader.js';
+import { withContext } from '../shared.js';
 
-export interface CommandDeps {
-  withContext<T>(fn: (ctx: Context) => Promise<T>): Promise<T>;
-}
-
-export function registerImportWhalefall(program: Command, deps: CommandDeps): void {
+export function register(program: Command): void {
   program
     .command('import-whalefall <postgres-url>')
     .description('import instances and daily history from an original WhaleFall store (PostgreSQL); idempotent')
     .option('--dry-run', 'read everything and report what would be imported; store nothing')
     .option('--json', 'print the summary as JSON')
     .action(async (url: string, o: { dryRun?: boolean; json?: boolean }) =>
-      deps.withContext(async (ctx) => {
+      withContext(async (ctx) => {
         const reader = await OriginalWhalefallReader.open(url, ctx.config.connectTimeoutMs);
         const tty = process.stderr.isTTY;
         let lastPct = -1;

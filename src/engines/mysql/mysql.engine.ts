@@ -16,9 +16,10 @@ import mysql from 'mysql2';
 import type { Connection as PromiseConnection, RowDataPacket } from 'mysql2/promise';
 import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
-import type { CollectedDatabase, CollectedTableDatabase, Collection, ConnectTarget, DbType, Engine, EngineSession, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
+import type { CollectedDatabase, CollectedTableDatabase, Collection, Composition, ConnectTarget, DbType, Engine, EngineSession, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
 import { bytes, classified, classify, closeWithin, errorCode, outOfTime, type Verdict } from '../common.js';
 import { fromSums, TABLES_METHOD, TABLES_QUERY, type TableSumRow } from './mysql.tables.js';
+import { COMPOSITION_METHOD, mysqlParts } from './mysql.composition.js';
 
 const METHOD = 'information_schema';
 const PHYSICAL = 'innodb_tablespaces';
@@ -339,6 +340,15 @@ class MysqlSession implements EngineSession {
         out.push({ database_name: name, tables, ...(other ? { other } : {}) });
       }
       return { method: TABLES_METHOD, databases: out, present_databases: scope.databases ? null : all, warnings };
+    }, this.toSyncError);
+  }
+
+  /** Where the bytes went (mysql.composition.ts); each statement bounded by the query timeout. */
+  composition(): Promise<Composition> {
+    return classified(async () => {
+      const q = <T>(sql: string) => rows<T & RowDataPacket>(this.conn, sql, this.target) as Promise<T[]>;
+      const parts = await mysqlParts(q, this.isMariadb, (err) => this.toSyncError(err).message);
+      return { parts, ceiling_bytes: null, ceiling_source: null, disk_used_bytes: null, method: COMPOSITION_METHOD };
     }, this.toSyncError);
   }
 

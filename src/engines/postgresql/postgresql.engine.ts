@@ -10,9 +10,10 @@ import net from 'node:net';
 import pg from 'pg';
 import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
-import type { CollectedDatabase, CollectedTableDatabase, Collection, ConnectTarget, Engine, EngineSession, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
+import type { CollectedDatabase, CollectedTableDatabase, Collection, Composition, ConnectTarget, Engine, EngineSession, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
 import { bytes, classified, classify, closeWithin, cutToBudget, errorCode, outOfTime, type Verdict } from '../common.js';
 import { TABLES_METHOD, TABLES_QUERY, toTable, type TableRow } from './postgresql.tables.js';
+import { COMPOSITION_METHOD, databaseRelations, instanceParts, type DatabaseRelations } from './postgresql.composition.js';
 
 const METHOD = 'pg_database_size';
 
@@ -251,6 +252,36 @@ class PostgresqlSession implements EngineSession {
         }
       }
       return { method: TABLES_METHOD, databases: out, present_databases: scope.databases ? null : list.map((r) => r.datname), warnings: [] };
+    }, (err) => classifyError(err, this.target));
+  }
+
+  /** Where the bytes went (postgresql.composition.ts): each database over its own connection, each part bounded by the query timeout. */
+  composition(): Promise<Composition> {
+    return classified(async () => {
+      const reason = (err: unknown) => classifyError(err, this.target).message;
+      const list = (await this.client.query<DbRow>(`${LIST} ORDER BY datname`)).rows;
+      const dbs: DatabaseRelations[] = [];
+      for (const row of list) {
+        const why = refusal(row);
+        if (why) {
+          dbs.push({ database: row.datname, error: why });
+          continue;
+        }
+        let conn: { client: pg.Client; socket: net.Socket } | undefined;
+        try {
+          conn = await openClient(this.target, row.datname);
+          dbs.push(await databaseRelations(row.datname, conn.client, reason));
+        } catch (err) {
+          dbs.push({ database: row.datname, error: reason(err) });
+        } finally {
+          if (conn) {
+            const c = conn;
+            void closeWithin(this.target.connectTimeoutMs, () => c.client.end(), () => c.socket.destroy());
+          }
+        }
+      }
+      const parts = await instanceParts(this.client, dbs, reason);
+      return { parts, ceiling_bytes: null, ceiling_source: null, disk_used_bytes: null, method: COMPOSITION_METHOD };
     }, (err) => classifyError(err, this.target));
   }
 

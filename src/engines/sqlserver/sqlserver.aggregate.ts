@@ -82,7 +82,10 @@ export function isSystemDatabase(r: { database_id: number; name: string; is_dist
   return r.database_id <= 4 || r.is_distributor === true || r.name === 'SSISDB';
 }
 
-const kindName = (t: string): string => (t.trim() === 'FX' ? 'In-Memory OLTP' : 'FILESTREAM');
+/** A server chooses what it sends: anything but a string is treated as empty, never thrown on. */
+const str = (v: unknown): string => (typeof v === 'string' ? v.trim().toUpperCase() : '');
+
+const kindName = (t: unknown): string => (str(t) === 'FX' ? 'In-Memory OLTP' : 'FILESTREAM');
 
 /**
  * How far one file may grow, in pages, or null for "until the disk is full".
@@ -126,13 +129,18 @@ export function aggregateDatabases(rows: readonly FileRow[], facts: SideFacts, l
   return { measured, warnings };
 }
 
+/** A secondary that refuses reads: only READ_ONLY / ALL accept them (NO, or anything unknown, does not). */
+export function isUnreadableSecondary(r: RoleRow | undefined): boolean {
+  return str(r?.role_desc) === 'SECONDARY' && !['READ_ONLY', 'ALL'].includes(str(r?.secondary_allow));
+}
+
 function roleOf(head: FileRow, facts: SideFacts): { role: ReplicaRole | null; readable: boolean; why?: string } {
   if (head.in_ag !== 1) return { role: null, readable: true };
   if ('error' in facts.roles) return { role: 'UNKNOWN', readable: true, why: facts.roles.error };
   const r = facts.roles.get(head.database_id);
-  const desc = (r?.role_desc ?? '').trim().toUpperCase();
+  const desc = str(r?.role_desc);
   if (desc === 'PRIMARY') return { role: 'PRIMARY', readable: true };
-  if (desc === 'SECONDARY') return { role: 'SECONDARY', readable: (r?.secondary_allow ?? 'NO').trim().toUpperCase() !== 'NO' };
+  if (desc === 'SECONDARY') return { role: 'SECONDARY', readable: !isUnreadableSecondary(r) };
   // RESOLVING (failover in progress) or no row: nothing is readable for sure.
   return { role: desc === 'RESOLVING' ? 'RESOLVING' : 'UNKNOWN', readable: false };
 }
@@ -218,7 +226,8 @@ function fileParts(head: FileRow, files: FileRow[], facts: SideFacts, warnings: 
       const kinds = new Map<string, number>();
       for (const c of found) {
         data += exactCount(c.size_pages, `${head.name} container ${c.file_id} pages`) * PAGE_BYTES;
-        kinds.set(kindName(c.filegroup_type), (kinds.get(kindName(c.filegroup_type)) ?? 0) + 1);
+        const kind = kindName(c.filegroup_type);
+        kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
         const master = type2.find((f) => f.file_id === c.file_id);
         add(exactCount(c.size_pages, `${head.name} container ${c.file_id} pages`), master ?? { max_size: -1, growth: null });
       }

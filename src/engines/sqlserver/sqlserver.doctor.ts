@@ -18,6 +18,8 @@ export interface DoctorRow {
   view_server_state: number | null;
   view_server_performance_state: number | null;
   databases: number;
+  /** Snapshots and availability-group databases: their on-disk bytes and roles come from DMVs. */
+  needing_state: number;
   databases_with_files: number;
 }
 
@@ -52,24 +54,42 @@ export function serverChecks(p: DoctorRow, login: string): PrivilegeCheck[] {
   ];
 }
 
-/** The checks of used-space mode; `denied` = ONLINE databases this login has no user in. */
-export function usedSpaceChecks(p: DoctorRow, major: number, login: string, denied: readonly string[]): PrivilegeCheck[] {
-  const who = quoteName(login);
+/**
+ * The server-state DMVs: read for snapshots' on-disk bytes and group roles
+ * whenever such databases exist, and for the log in used-space mode. On 2022
+ * the narrower VIEW SERVER PERFORMANCE STATE is what is asked for (and either is accepted).
+ */
+export function stateCheck(p: DoctorRow, major: number, login: string, usedSpace: boolean): PrivilegeCheck | null {
+  if (!usedSpace && p.needing_state === 0) return null;
   const is2022 = major >= 16;
-  const stateOk = p.view_server_state === 1 || (is2022 && p.view_server_performance_state === 1);
+  const ok = p.view_server_state === 1 || (is2022 && p.view_server_performance_state === 1);
   const name = is2022 ? 'VIEW SERVER PERFORMANCE STATE' : 'VIEW SERVER STATE';
+  const reads = [
+    ...(usedSpace ? ['sys.dm_db_log_space_usage (used-space mode)'] : []),
+    ...(p.needing_state > 0 ? [`sys.dm_io_virtual_file_stats / sys.dm_hadr_* (${p.needing_state} snapshot or availability-group database(s))`] : []),
+  ];
+  return {
+    name,
+    ok,
+    detail: `读取 (reads) ${reads.join('; ')}${is2022 ? '; VIEW SERVER STATE also accepted' : ''}`,
+    ...(ok
+      ? {}
+      : {
+          undercounts: `${usedSpace ? '所有数据库的已用空间未知 (used space unknown everywhere); ' : ''}${p.needing_state > 0 ? '快照大小未知、可用性组角色未知 (snapshot sizes and group roles unknown)' : ''}`.replace(/; $/, ''),
+          fix: [`GRANT ${name} TO ${quoteName(login)};`],
+        }),
+  };
+}
+
+/** The checks of used-space mode; `denied` = ONLINE databases this login has no user in. */
+export function usedSpaceChecks(major: number, login: string, denied: readonly string[]): PrivilegeCheck[] {
+  const who = quoteName(login);
   const connectFix =
     major >= 12
       ? [`GRANT CONNECT ANY DATABASE TO ${who};`]
       : // SQL Server 2012 has no CONNECT ANY DATABASE: one user per database.
         denied.map((db) => `USE ${quoteName(db)}; CREATE USER ${who} FOR LOGIN ${who};`);
   return [
-    {
-      name,
-      ok: stateOk,
-      detail: `已用空间模式读取 sys.dm_db_log_space_usage (used-space mode reads the log DMV${is2022 ? '; VIEW SERVER STATE also accepted' : ''})`,
-      ...(stateOk ? {} : { undercounts: '所有数据库的已用空间未知 (used space unknown everywhere)', fix: [`GRANT ${name} TO ${who};`] }),
-    },
     {
       name: 'CONNECT (each database)',
       ok: denied.length === 0,

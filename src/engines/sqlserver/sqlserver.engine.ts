@@ -23,6 +23,7 @@ import {
   aggregateDatabases,
   grantViewDefinition,
   isSystemDatabase,
+  isUnreadableSecondary,
   METHOD_USED,
   noSideFacts,
   type ContainerRow,
@@ -33,7 +34,7 @@ import {
 } from './sqlserver.aggregate.js';
 import { exactCount, PAGE_BYTES } from './sqlserver.common.js';
 import { CANCEL_TIMEOUT_MS, Connections, isOwnFailure, poolConfig, SLACK_MS, sql } from './sqlserver.connection.js';
-import { majorVersion, serverChecks, usedSpaceChecks, type DoctorRow } from './sqlserver.doctor.js';
+import { majorVersion, serverChecks, stateCheck, usedSpaceChecks, type DoctorRow } from './sqlserver.doctor.js';
 import { classifyError } from './sqlserver.errors.js';
 import {
   AZURE_SQL_DATABASE,
@@ -128,8 +129,7 @@ class SqlServerSession implements EngineSession {
     }
     const withContainers = new Map(rows.filter((r) => r.type === 2 && r.state_desc === 'ONLINE').map((r) => [r.database_id, r.name]));
     for (const [id, name] of withContainers) {
-      const role = facts.roles instanceof Map ? facts.roles.get(id) : undefined;
-      if (role?.role_desc === 'SECONDARY' && (role.secondary_allow ?? 'NO') === 'NO') {
+      if (facts.roles instanceof Map && isUnreadableSecondary(facts.roles.get(id))) {
         facts.containers.set(id, { error: '可用性组次要副本不可读 (secondary not readable)' });
         continue;
       }
@@ -211,10 +211,13 @@ class SqlServerSession implements EngineSession {
     return classified(async () => {
       const [p] = await this.rows<DoctorRow>(doctorQuery(this.major));
       if (!p) throw new SyncError('data', '权限检查查询没有返回结果 (privilege query returned no row)');
+      const usedSpace = this.target.options.used_space === true;
       const checks = serverChecks(p, this.login);
-      if (this.target.options.used_space === true) {
+      const state = stateCheck(p, this.major, this.login, usedSpace);
+      if (state) checks.push(state);
+      if (usedSpace) {
         const denied = (await this.rows<{ name: string }>(NO_ACCESS)).map((r) => r.name);
-        checks.push(...usedSpaceChecks(p, this.major, this.login, denied));
+        checks.push(...usedSpaceChecks(this.major, this.login, denied));
       }
       return checks;
     }, this.toSyncError);

@@ -77,6 +77,7 @@ export const doctorQuery = (major: number): string => `
          HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE') AS view_server_state,
          ${major >= 16 ? "HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER PERFORMANCE STATE')" : 'CAST(NULL AS int)'} AS view_server_performance_state,
          (SELECT COUNT(*) FROM sys.databases) AS databases,
+         (SELECT COUNT(*) FROM sys.databases WHERE source_database_id IS NOT NULL OR replica_id IS NOT NULL) AS needing_state,
          (SELECT COUNT(DISTINCT database_id) FROM sys.master_files) AS databases_with_files`;
 
 export const NO_ACCESS = `SELECT name FROM sys.databases WHERE state_desc = 'ONLINE' AND HAS_DBACCESS(name) = 0 ORDER BY name`;

@@ -10,7 +10,7 @@
  * = total. Rows = row_count of the heap or clustered index.
  *
  * Like sp_spaceused, the internal tables of XML, spatial and full-text
- * indexes (sys.internal_tables with a parent) count in their parent table,
+ * indexes (sys.internal_tables.parent_id, the types sp_spaceused adds) count in their parent table,
  * as index pages. Memory-optimized tables (SQL Server 2014+) have no pages:
  * their bytes come from sys.dm_db_xtp_table_memory_stats (allocated = total,
  * used by the table = data, used by its indexes = index, the rest free).
@@ -36,7 +36,7 @@ export const tablesQuery = (database: string, opts: { memoryOptimized: boolean }
          SUM(p.data_pages) AS data_pages, SUM(p.lob_pages) AS lob_pages, SUM(p.row_count) AS row_count,
          SUM(p.xtp_allocated_kb) AS xtp_allocated_kb, SUM(p.xtp_table_kb) AS xtp_table_kb, SUM(p.xtp_index_kb) AS xtp_index_kb
   FROM (
-    SELECT COALESCE(it.parent_object_id, ps.object_id) AS object_id,
+    SELECT COALESCE(it.parent_id, ps.object_id) AS object_id,
            ps.reserved_page_count AS reserved_pages, ps.used_page_count AS used_pages,
            CASE WHEN it.object_id IS NULL AND ps.index_id < 2 THEN ps.in_row_data_page_count ELSE 0 END AS data_pages,
            CASE WHEN it.object_id IS NULL AND ps.index_id < 2 THEN ps.lob_used_page_count + ps.row_overflow_used_page_count ELSE 0 END AS lob_pages,

@@ -11,7 +11,8 @@ import { IdParams, ok, StringEnum } from '../envelope.js';
 const DbType = StringEnum(DB_TYPES);
 // Option keys depend on the engine: the service validates them against the engine's spec.
 const Options = Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { description: 'common: connect_timeout_ms, query_timeout_ms, exclude; per engine: see GET /api/engines' });
-const fields = {
+/** The columns of an instance as the API takes them (create, update, and the form's 测试连接 in fleet.routes.ts). */
+export const fields = {
   name: Type.String({ maxLength: 128 }),
   db_type: DbType,
   host: Type.String({ maxLength: 255 }),

@@ -37,6 +37,8 @@ export interface RuleInput {
   threshold: number;
   /** Report a condition that holds now on `inst` (and `database`), with its value and message. */
   cond: (inst: InstanceRow, database: string | null, value: number | null, message: string) => void;
+  /** Every value looked at, firing or not: a resolved event's message says what the value is now. */
+  saw: (inst: InstanceRow, database: string | null, value: number) => void;
 }
 
 export type RuleEvaluator = (input: RuleInput) => Promise<void>;
@@ -49,17 +51,20 @@ function instanceLimit(inst: InstanceRow): number | null {
   return typeof v === 'number' && v > 0 ? v : null;
 }
 
-async function sizeAbove({ instances, repo, re, threshold, cond }: RuleInput): Promise<void> {
+async function sizeAbove({ instances, repo, re, threshold, cond, saw }: RuleInput): Promise<void> {
   if (!re) {
     const totals = new Map((await repo.latestInstanceTotals(instances.map((i) => i.id))).map((t) => [t.instance_id, t.total_size_bytes]));
     for (const inst of instances) {
       const v = totals.get(inst.id);
+      if (v !== undefined) saw(inst, null, v);
       if (v !== undefined && v > threshold) cond(inst, null, v, `${where(inst, null)} 总容量 ${formatBytes(v)} 超过阈值 ${formatBytes(threshold)} (size above threshold)`);
     }
   } else {
     for (const inst of instances) {
       for (const d of await repo.latestDatabaseSizes(inst.id)) {
-        if (!re(d.database_name) || d.size_bytes === null || d.size_bytes <= threshold) continue;
+        if (!re(d.database_name) || d.size_bytes === null) continue;
+        saw(inst, d.database_name, d.size_bytes);
+        if (d.size_bytes <= threshold) continue;
         cond(inst, d.database_name, d.size_bytes, `${where(inst, d.database_name)} 容量 ${formatBytes(d.size_bytes)} 超过阈值 ${formatBytes(threshold)} (size above threshold)`);
       }
     }
@@ -67,11 +72,13 @@ async function sizeAbove({ instances, repo, re, threshold, cond }: RuleInput): P
 }
 
 /** growth_pct and growth_bytes: the latest size against the latest one at least a window back (a missing day is not a zero). */
-async function growth({ rule, instances, repo, re, threshold, cond }: RuleInput): Promise<void> {
+async function growth({ rule, instances, repo, re, threshold, cond, saw }: RuleInput): Promise<void> {
   const days = rule.window === 'week' ? 7 : 1;
   const label = rule.window === 'week' ? '周' : '日';
   const check = (inst: InstanceRow, db: string | null, latest: number, base: number) => {
     const delta = latest - base;
+    if (rule.kind === 'growth_bytes') saw(inst, db, delta);
+    else if (base > 0) saw(inst, db, Math.round((delta / base) * 10000) / 100);
     if (rule.kind === 'growth_bytes') {
       if (delta > threshold) cond(inst, db, delta, `${where(inst, db)} ${label}增长 ${formatBytes(delta)} 超过阈值 ${formatBytes(threshold)} (${rule.window} growth above threshold)`);
     } else if (base > 0) {
@@ -99,11 +106,12 @@ async function growth({ rule, instances, repo, re, threshold, cond }: RuleInput)
   }
 }
 
-async function daysUntilFull({ rule, instances, repo, re, threshold, cond }: RuleInput): Promise<void> {
+async function daysUntilFull({ rule, instances, repo, re, threshold, cond, saw }: RuleInput): Promise<void> {
   // The runway (the same method as /api/statistics/runway) decides: only 'growing' toward a ceiling (or full) may page anyone.
   const fire = (inst: InstanceRow, db: string | null, series: { collected_date: string; size: number }[], limit: number | null) => {
     const f = runway(series.map((p) => ({ date: p.collected_date, bytes: p.size })), limit, { backtestDays: 0 });
     if ((f.state !== 'growing' && f.state !== 'full') || f.days_until_full === null) return;
+    saw(inst, db, f.days_until_full);
     if (f.days_until_full < threshold) {
       const since = f.change_point_date ? `自变化点 ${f.change_point_date} 起` : `自 ${f.fit_start_date} 起`;
       cond(inst, db, f.days_until_full, `${where(inst, db)} 预计 ${f.days_until_full} 天后达到上限 ${formatBytes(f.ceiling_bytes)}（稳健拟合${since} ${f.points_used} 天, 区间 ${f.low_days ?? '?'}–${f.high_days ?? '∞'} 天）(days until full below ${threshold})`);

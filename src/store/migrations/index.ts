@@ -14,6 +14,8 @@ import { securitySchema } from './0008_security.js';
 import { productionSchema } from './0009_production.js';
 import { measurementSchema } from './0012_measurement.js';
 import { syncPointsSchema } from './0013_sync_points.js';
+import { capacityIntelligenceSchema } from './0014_capacity_intelligence.js';
+import { replicasSchema } from './0016_replicas.js';
 import { tableSyncLocks } from './0017_table_sync_locks.js';
 import { columnTypes, type DialectName, type MigrationFactory } from './helpers.js';
 
@@ -31,6 +33,8 @@ const ALL: Record<string, MigrationFactory> = {
   '0009_production': productionSchema,
   '0012_measurement': measurementSchema,
   '0013_sync_points': syncPointsSchema,
+  '0014_capacity_intelligence': capacityIntelligenceSchema,
+  '0016_replicas': replicasSchema,
   '0017_table_sync_locks': tableSyncLocks,
 };
 

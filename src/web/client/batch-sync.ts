@@ -1,6 +1,6 @@
 /** 批量同步 on the instances page: start a batch session and show its progress live. */
 import { cancelSession } from './sessions.js';
-import { api, errorText, showAlert, t, withSpinner } from './ui.js';
+import { api, errorText, fmt, showAlert, t, withSpinner } from './ui.js';
 
 export function updateBatchLabel(selected: ReadonlySet<number>): void {
   const label = document.getElementById('wf-batch-label');
@@ -13,6 +13,8 @@ interface Session {
   total_instances: number;
   successful_instances: number;
   failed_instances: number;
+  elapsed_ms: number | null;
+  remaining_ms_estimate: number | null;
 }
 
 /**
@@ -59,7 +61,10 @@ export async function batchSync(btn: HTMLButtonElement, selected: Set<number>, r
     bar.style.width = `${pct}%`;
     bar.setAttribute('aria-valuenow', String(pct));
     bar.textContent = `${pct}%`;
-    text.textContent = t('instances.batch_progress', { done, total: s.total_instances, ok: s.successful_instances, failed: s.failed_instances });
+    const elapsed = fmt.duration(s.elapsed_ms);
+    const timing = s.remaining_ms_estimate === null ? t('instances.batch_timing_unknown', { elapsed }) : t('instances.batch_timing', { elapsed, remaining: fmt.duration(s.remaining_ms_estimate) });
+    text.textContent = `${t('instances.batch_progress', { done, total: s.total_instances, ok: s.successful_instances, failed: s.failed_instances })} · ${timing}`;
+    text.dataset.wfDone = String(done);
     if (s.status !== 'running') {
       bar.classList.remove('progress-bar-animated', 'progress-bar-striped');
       bar.classList.add(s.status === 'completed' ? 'bg-success' : s.status === 'partial' ? 'bg-warning' : s.status === 'cancelled' ? 'bg-secondary' : 'bg-danger');

@@ -73,7 +73,6 @@ export async function openForm(r?: Instance): Promise<void> {
   document.getElementById('wf-form-alerts')!.replaceChildren();
   document.getElementById('wf-test-result')!.replaceChildren();
   document.getElementById('wf-instance-modal-title')!.textContent = r ? t('form.edit_title', { name: r.name }) : t('form.add_title');
-  document.getElementById('wf-test-hint')!.classList.toggle('wf-hidden', !!r);
   if (r) {
     field('name').value = r.name;
     field<HTMLSelectElement>('db_type').value = r.db_type;
@@ -89,6 +88,29 @@ export async function openForm(r?: Instance): Promise<void> {
   onTypeChange();
   modal(document.getElementById('wf-instance-modal')!).show();
   await loadCredentials(r?.credential_id ?? null);
+}
+
+/** The instance's settings as the form holds them (credential aside). */
+function settings(): Record<string, unknown> {
+  const port = field('port').value.trim();
+  const limitGb = field('capacity_limit_gb').value.trim();
+  const options: Record<string, unknown> = { ...(editing?.options ?? {}) };
+  if (limitGb) options.capacity_limit_bytes = Math.round(Number(limitGb) * 1024 ** 3);
+  else delete options.capacity_limit_bytes;
+  return {
+    name: field('name').value.trim(),
+    db_type: field<HTMLSelectElement>('db_type').value,
+    host: field('host').value.trim(),
+    ...(port ? { port: Number(port) } : {}),
+    database_name: field('database_name').value.trim() || null,
+    is_active: field('is_active').checked,
+    description: field<HTMLTextAreaElement>('description').value.trim() || null,
+    tags: field('tags')
+      .value.split(/[,，]/)
+      .map((s) => s.trim())
+      .filter(Boolean),
+    options,
+  };
 }
 
 /** Create the credential if "new" is chosen, then create or update the instance. Returns the saved instance. */
@@ -107,30 +129,10 @@ async function save(): Promise<Instance> {
     await loadCredentials(credentialId);
     formAlert('success', t('form.credential_created', { name: c.data.name }));
   } else if (credValue) credentialId = Number(credValue);
-  const port = field('port').value.trim();
-  const limitGb = field('capacity_limit_gb').value.trim();
-  const options: Record<string, unknown> = { ...(editing?.options ?? {}) };
-  if (limitGb) options.capacity_limit_bytes = Math.round(Number(limitGb) * 1024 ** 3);
-  else delete options.capacity_limit_bytes;
-  const body = {
-    name: field('name').value.trim(),
-    db_type: field<HTMLSelectElement>('db_type').value,
-    host: field('host').value.trim(),
-    ...(port ? { port: Number(port) } : {}),
-    database_name: field('database_name').value.trim() || null,
-    credential_id: credentialId,
-    is_active: field('is_active').checked,
-    description: field<HTMLTextAreaElement>('description').value.trim() || null,
-    tags: field('tags')
-      .value.split(/[,，]/)
-      .map((s) => s.trim())
-      .filter(Boolean),
-    options,
-  };
+  const body = { ...settings(), credential_id: credentialId };
   const res = editing ? await api<Instance>('PATCH', `/api/instances/${editing.id}`, body) : await api<Instance>('POST', '/api/instances', body);
   editing = res.data;
   document.getElementById('wf-instance-modal-title')!.textContent = t('form.edit_title', { name: res.data.name });
-  document.getElementById('wf-test-hint')!.classList.add('wf-hidden');
   document.getElementById('wf-empty')?.remove();
   document.getElementById('wf-list')!.classList.remove('wf-hidden');
   return editing;
@@ -138,43 +140,40 @@ async function save(): Promise<Instance> {
 
 interface Doctor {
   ok: boolean;
-  server_version: string;
   checks: { name: string; ok: boolean; detail: string; undercounts?: string; fix?: string[] }[];
 }
 
+/**
+ * 测试连接 with the form's settings as they are, saving nothing (issue #20):
+ * a new credential's user name and password travel with the test only; the
+ * server connects, reads the version and checks the grants.
+ */
 async function testConnection(btn: HTMLButtonElement): Promise<void> {
   const out = document.getElementById('wf-test-result')!;
   out.replaceChildren();
+  document.getElementById('wf-form-alerts')!.replaceChildren();
+  const credValue = field<HTMLSelectElement>('credential_id').value;
+  const body: Record<string, unknown> = {
+    ...settings(),
+    ...(editing ? { instance_id: editing.id } : {}),
+    ...(credValue === 'new' ? { username: field('c_username').value.trim(), password: field('c_password').value } : { credential_id: credValue ? Number(credValue) : null }),
+  };
   await withSpinner(btn, async () => {
-    let inst: Instance;
     try {
-      inst = await save();
-    } catch (err) {
-      formAlert('danger', errorText(err));
-      return;
-    }
-    try {
-      const r = await api<{ server_version: string; latency_ms: number }>('POST', `/api/instances/${inst.id}/test-connection`);
+      const r = await api<{ server_version: string; latency_ms: number; doctor: Doctor }>('POST', '/api/instances/test-connection', body);
       out.append(h('div', { class: 'alert alert-success py-2', 'data-wf-test': 'ok' }, icon('fas fa-circle-check me-1'), `${r.message ?? ''} · ${r.data.latency_ms} ms`));
+      out.append(doctorView(r.data.doctor));
     } catch (err) {
       out.append(h('div', { class: 'alert alert-danger py-2', 'data-wf-test': 'failed' }, errorText(err)));
-      return;
-    }
-    try {
-      const d = await api<Doctor>('POST', `/api/instances/${inst.id}/doctor`);
-      out.append(doctorView(d.data, d.message));
-    } catch (err) {
-      out.append(h('div', { class: 'alert alert-warning py-2' }, errorText(err)));
     }
   });
-  await changed();
 }
 
-function doctorView(d: Doctor, message?: string): HTMLElement {
+function doctorView(d: Doctor): HTMLElement {
   return h(
     'div',
     { class: 'card wf-doctor', 'data-wf-doctor': d.ok ? 'ok' : 'missing' },
-    h('div', { class: 'card-header py-1 small' }, icon(`fas ${d.ok ? 'fa-shield-halved text-success' : 'fa-triangle-exclamation text-warning'} me-1`), `${t('form.doctor_title')}: ${message ?? (d.ok ? t('form.doctor_ok') : t('form.doctor_missing'))}`),
+    h('div', { class: 'card-header py-1 small' }, icon(`fas ${d.ok ? 'fa-shield-halved text-success' : 'fa-triangle-exclamation text-warning'} me-1`), `${t('form.doctor_title')}: ${d.ok ? t('form.doctor_ok') : t('form.doctor_missing')}`),
     h(
       'ul',
       { class: 'list-group list-group-flush small' },

@@ -5,10 +5,13 @@
  */
 import { sizeChart, type Series } from './charts.js';
 import { api, ApiError, can, errorText, fmt, h, showAlert, syncBadge, t, withSpinner } from './ui.js';
+import { wireComposition } from './composition.js';
 
 interface Db {
   database_name: string;
   is_system: boolean;
+  is_snapshot?: boolean;
+  replica_role?: string | null;
   is_deleted: boolean;
   deleted_at: string | null;
   first_seen_date: string;
@@ -88,6 +91,8 @@ function renderDatabases(): void {
           { class: 'wf-name' },
           h('a', { href: `/instances/${id}/databases/${encodeURIComponent(d.database_name)}`, title: t('tables.open') }, d.database_name),
           d.is_system ? h('span', { class: 'badge text-bg-light border ms-1' }, t('detail.system_db')) : null,
+          d.is_snapshot ? h('span', { class: 'badge text-bg-light border ms-1', title: t('detail.not_in_total') }, t('detail.snapshot')) : null,
+          d.replica_role === 'SECONDARY' ? h('span', { class: 'badge text-bg-light border ms-1', title: t('detail.not_in_total') }, t('detail.ag_secondary')) : null,
           can('operator') && !d.is_deleted ? collectButton(d.database_name) : null,
         ),
         h(
@@ -218,3 +223,4 @@ document.getElementById('wf-tab-trend')!.addEventListener('shown.bs.tab', () => 
 
 void loadDatabases();
 void loadRecords();
+wireComposition(id);
