@@ -22,6 +22,7 @@ import { memory } from './memory.bench.js';
 import { largeInstance } from './large-instance.bench.js';
 import { runInterruptCleanups } from './common.js';
 import { ui } from './ui.bench.js';
+import { startup } from './startup.bench.js';
 import { apiPath } from './api-path.bench.js';
 import { runwayScenario } from './runway.bench.js';
 
@@ -41,6 +42,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   ui,
   'api-path': apiPath,
   runway: runwayScenario,
+  startup,
 };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -54,6 +56,7 @@ otherwise, so sections may come from different days or machines: each one
 names its machine, date, the command that reproduces it and its parameters.
 Ratios are against the baseline the section names, measured in the same run.
 Times are wall-clock; where runs are cheap the figure is the median of several.
+Hand-written notes and CPU profiles: [docs/benchmarks-notes.md](docs/benchmarks-notes.md).
 `;
 
 export function machine(): string {

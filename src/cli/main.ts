@@ -81,4 +81,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] && fs.realpathSync(process.argv[1]).match(/(whalefall\.mjs|cli[/\\]main\.ts)$/)) await main();
+if (process.argv[1] && fs.realpathSync(process.argv[1]).match(/(whalefall\.mjs|cli[/\\]main\.[jt]s)$/)) await main();

@@ -9,15 +9,12 @@
  */
 import type { EventEmitter } from 'node:events';
 import { DB_TYPES } from '../engines/engine.js';
-import { addDays, type Clock } from '../lib/clock.js';
-import { runway } from '../lib/runway.js';
-import { RUNWAY_WINDOW_DAYS } from './runway.service.js';
+import type { Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
 import { decryptSecret, encryptSecret, type KeyRing } from '../lib/crypto.js';
 import { compileGlob } from '../lib/glob.js';
 import { mailtoRecipient } from './email.service.js';
 import type { Logger } from '../lib/logger.js';
-import { formatBytes } from '../lib/sizes.js';
 import type { AlertRuleRow, AlertsRepository, FiringCondition, NewAlertRule } from '../store/alerts.repository.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow } from '../store/schema.js';
@@ -25,10 +22,10 @@ import type { AlertDeliveryService } from './alert-delivery.service.js';
 import { CHANNEL_TYPES, maskUrl, viewerDeliveryError, type ChannelType } from './alert-delivery.service.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';
 import type { SyncEvents } from './capacity-sync.service.js';
+import { RULE_EVALUATORS, RULE_KINDS, type RuleKind } from './alerts/rule-kinds.js';
 import { bool, fail, integer, oneOf, requiredText, text } from './validate.js';
 
-export const RULE_KINDS = ['size_above', 'growth_pct', 'growth_bytes', 'days_until_full', 'database_disappeared', 'sync_failing'] as const;
-export type RuleKind = (typeof RULE_KINDS)[number];
+export { FIT_DAYS, RULE_KINDS, type RuleKind } from './alerts/rule-kinds.js';
 export const WINDOWS = ['day', 'week'] as const;
 export type RuleWindow = (typeof WINDOWS)[number];
 
@@ -68,8 +65,6 @@ export interface AlertRule {
   updated_at: string;
 }
 
-/** Days of history the days_until_full rule reads: the runway's window (the fit starts at its last change point). */
-export const FIT_DAYS = RUNWAY_WINDOW_DAYS;
 
 export interface AlertsDeps {
   repo: AlertsRepository;
@@ -449,127 +444,19 @@ export class AlertsService {
     return sum;
   }
 
-  /** The conditions of one rule that hold now on the given instances. */
+  /** The conditions of one rule that hold now on the given instances (its kind's evaluator decides). */
   private async conditions(rule: AlertRuleRow, instances: InstanceRow[], measured = new Map<string, number>()): Promise<FiringCondition[]> {
     const out: FiringCondition[] = [];
-    /** Every value looked at, firing or not: a resolved message says what the value is now. */
-    const saw = (inst: InstanceRow, database: string | null, value: number) => measured.set(`${rule.id}:${inst.id}:${database ?? ''}`, value);
-    const re = rule.database_pattern ? compileGlob(rule.database_pattern) : undefined;
-    const cond = (inst: InstanceRow, database: string | null, value: number | null, message: string) =>
-      out.push({ dedup_key: `${rule.id}:${inst.id}:${database ?? ''}`, instance_id: inst.id, instance_name: inst.name, database_name: database, value, message });
-    const where = (inst: InstanceRow, db: string | null) => (db ? `实例 ${inst.name} 数据库 ${db}` : `实例 ${inst.name}`);
-    const threshold = rule.threshold ?? 0;
-
-    switch (rule.kind as RuleKind) {
-      case 'size_above': {
-        if (!re) {
-          const totals = new Map((await this.d.repo.latestInstanceTotals(instances.map((i) => i.id))).map((t) => [t.instance_id, t.total_size_bytes]));
-          for (const inst of instances) {
-            const v = totals.get(inst.id);
-            if (v !== undefined) saw(inst, null, v);
-            if (v !== undefined && v > threshold) cond(inst, null, v, `${where(inst, null)} 总容量 ${formatBytes(v)} 超过阈值 ${formatBytes(threshold)} (size above threshold)`);
-          }
-        } else {
-          for (const inst of instances) {
-            for (const d of await this.d.repo.latestDatabaseSizes(inst.id)) {
-              if (!re(d.database_name) || d.size_bytes === null) continue;
-              saw(inst, d.database_name, d.size_bytes);
-              if (d.size_bytes <= threshold) continue;
-              cond(inst, d.database_name, d.size_bytes, `${where(inst, d.database_name)} 容量 ${formatBytes(d.size_bytes)} 超过阈值 ${formatBytes(threshold)} (size above threshold)`);
-            }
-          }
-        }
-        return out;
-      }
-      case 'growth_pct':
-      case 'growth_bytes': {
-        const days = rule.window === 'week' ? 7 : 1;
-        const label = rule.window === 'week' ? '周' : '日';
-        const check = (inst: InstanceRow, db: string | null, latest: number, base: number) => {
-          const delta = latest - base;
-          if (rule.kind === 'growth_bytes') saw(inst, db, delta);
-          else if (base > 0) saw(inst, db, Math.round((delta / base) * 10000) / 100);
-          if (rule.kind === 'growth_bytes') {
-            if (delta > threshold) cond(inst, db, delta, `${where(inst, db)} ${label}增长 ${formatBytes(delta)} 超过阈值 ${formatBytes(threshold)} (${rule.window} growth above threshold)`);
-          } else if (base > 0) {
-            const pct = (delta / base) * 100;
-            if (pct > threshold) cond(inst, db, Math.round(pct * 100) / 100, `${where(inst, db)} ${label}增长 ${pct.toFixed(2)}% 超过阈值 ${threshold}% (${rule.window} growth above threshold)`);
-          }
-        };
-        for (const inst of instances) {
-          if (!re) {
-            const [latest] = await this.d.repo.latestInstanceTotals([inst.id]);
-            if (!latest) continue;
-            // The baseline is the latest day at least one window back: a missing day is not a zero.
-            const base = await this.d.repo.instanceTotalOnOrBefore(inst.id, addDays(latest.collected_date, -days));
-            if (base) check(inst, null, latest.total_size_bytes, base.total_size_bytes);
-          } else {
-            const latest = (await this.d.repo.latestDatabaseSizes(inst.id)).filter((d) => re(d.database_name) && d.size_bytes !== null);
-            if (!latest.length) continue;
-            const baseDay = addDays(latest[0]!.collected_date, -days);
-            const bases = new Map((await this.d.repo.databaseSizesOnOrBefore(inst.id, baseDay)).map((b) => [b.database_name, b.size_bytes]));
-            for (const d of latest) {
-              const b = bases.get(d.database_name);
-              if (b !== undefined && b !== null) check(inst, d.database_name, d.size_bytes!, b);
-            }
-          }
-        }
-        return out;
-      }
-      case 'days_until_full': {
-        // The runway (the same method as /api/statistics/runway) decides: only 'growing' toward a ceiling (or full) may page anyone.
-        const fire = (inst: InstanceRow, db: string | null, series: { collected_date: string; size: number }[], limit: number | null) => {
-          const f = runway(series.map((p) => ({ date: p.collected_date, bytes: p.size })), limit, { backtestDays: 0 });
-          if ((f.state !== 'growing' && f.state !== 'full') || f.days_until_full === null) return;
-          saw(inst, db, f.days_until_full);
-          if (f.days_until_full < threshold) {
-            const since = f.change_point_date ? `自变化点 ${f.change_point_date} 起` : `自 ${f.fit_start_date} 起`;
-            cond(inst, db, f.days_until_full, `${where(inst, db)} 预计 ${f.days_until_full} 天后达到上限 ${formatBytes(f.ceiling_bytes)}（稳健拟合${since} ${f.points_used} 天, 区间 ${f.low_days ?? '?'}–${f.high_days ?? '∞'} 天）(days until full below ${threshold})`);
-          }
-        };
-        for (const inst of instances) {
-          const latestDay = (await this.d.repo.latestInstanceTotals([inst.id]))[0]?.collected_date;
-          if (!latestDay) continue;
-          const from = addDays(latestDay, -(FIT_DAYS - 1));
-          if (!re) {
-            const series = (await this.d.repo.instanceSeries(inst.id, from)).map((r) => ({ collected_date: r.collected_date, size: r.total_size_bytes }));
-            fire(inst, null, series, rule.limit_bytes ?? instanceLimit(inst));
-          } else {
-            const limits = new Map((await this.d.repo.latestDatabaseSizes(inst.id)).map((d) => [d.database_name, d.max_bytes]));
-            const byDb = new Map<string, { collected_date: string; size: number }[]>();
-            for (const r of await this.d.repo.databaseSeries(inst.id, from)) {
-              if (!re(r.database_name) || r.size_bytes === null || !limits.has(r.database_name)) continue;
-              const s = byDb.get(r.database_name) ?? [];
-              s.push({ collected_date: r.collected_date, size: r.size_bytes });
-              byDb.set(r.database_name, s);
-            }
-            for (const [db, series] of byDb) fire(inst, db, series, rule.limit_bytes ?? limits.get(db) ?? null);
-          }
-        }
-        return out;
-      }
-      case 'database_disappeared': {
-        for (const inst of instances) {
-          for (const d of await this.d.repo.deletedDatabases(inst.id)) {
-            // Deletions from before the rule existed are history, not news.
-            if (re && !re(d.database_name)) continue;
-            if (!d.deleted_at || d.deleted_at < rule.created_at) continue;
-            cond(inst, d.database_name, null, `${where(inst, d.database_name)} 已消失（最近一次同步未采集到，${d.deleted_at}）(database disappeared)`);
-          }
-        }
-        return out;
-      }
-      case 'sync_failing': {
-        const k = rule.consecutive ?? 3;
-        for (const inst of instances) {
-          const recs = await this.d.repo.recentFinishedRecords(inst.id, k);
-          if (recs.length < k || recs.some((r) => r.status !== 'failed')) continue;
-          const lastError = recs[0]!.error_message ?? '';
-          cond(inst, null, k, `${where(inst, null)} 容量同步连续失败 ${k} 次 (sync failed ${k} times in a row): ${lastError.slice(0, 200)}`);
-        }
-        return out;
-      }
-    }
+    await RULE_EVALUATORS[rule.kind as RuleKind]({
+      rule,
+      instances,
+      repo: this.d.repo,
+      re: rule.database_pattern ? compileGlob(rule.database_pattern) : undefined,
+      threshold: rule.threshold ?? 0,
+      cond: (inst, database, value, message) =>
+        out.push({ dedup_key: `${rule.id}:${inst.id}:${database ?? ''}`, instance_id: inst.id, instance_name: inst.name, database_name: database, value, message }),
+      saw: (inst, database, value) => measured.set(`${rule.id}:${inst.id}:${database ?? ''}`, value),
+    });
     return out;
   }
 }
@@ -580,10 +467,4 @@ function inScope(rule: AlertRuleRow, inst: InstanceRow): boolean {
   if (rule.db_type !== null && rule.db_type !== inst.db_type) return false;
   if (rule.tag !== null && !(JSON.parse(inst.tags) as string[]).includes(rule.tag)) return false;
   return true;
-}
-
-/** The instance's configured capacity limit, when the forecast feature's option is set. */
-function instanceLimit(inst: InstanceRow): number | null {
-  const v = (JSON.parse(inst.options) as Record<string, unknown>).capacity_limit_bytes;
-  return typeof v === 'number' && v > 0 ? v : null;
 }

@@ -1,12 +1,12 @@
 /**
  * The browser bundle: src/web/client/*.page.ts → dist/client/*.js (ESM, code
- * split, minified), built by esbuild. `ensureClientBuilt()` runs when the web
- * pages are registered, so `npm start` and `npm test` on a clean clone need
- * no separate build step; it rebuilds only when a client source (or the
- * dictionary, or a shared lib it imports) differs from the last build's
- * (a content hash kept in dist/client/built.json — not mtimes, which npm pack
- * flattens, so an installed package serves its packed bundle as it is).
- * `npm run build` builds explicitly and prints the gzip sizes.
+ * split, minified), built by esbuild, and the server's templates and
+ * stylesheets copied beside the compiled server (dist/web/). Run by
+ * `npm run build` (which `npm ci` runs through `prepare`, and `npm pack`
+ * too): the compiled server never builds. Under tsx (tests, development)
+ * `ensureClientBuilt()` rebuilds the bundle when a client source (or the
+ * dictionary, or a shared lib it imports) differs from the last build's (a
+ * content hash kept in dist/client/built.json, not mtimes).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,12 +15,13 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { Metafile } from 'esbuild';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-export const REPO_ROOT = path.resolve(HERE, '../..');
-export const CLIENT_DIR = path.join(HERE, 'client');
-export const DIST_DIR = path.join(REPO_ROOT, 'dist', 'client');
+import { DIST_DIR, REPO_ROOT } from './assets.js';
+
+export { DIST_DIR, REPO_ROOT };
+const WEB_SRC = path.join(REPO_ROOT, 'src', 'web');
+export const CLIENT_DIR = path.join(WEB_SRC, 'client');
 /** Sources that end up in the bundle besides client/: a change there rebuilds it too. */
-const WATCHED = [CLIENT_DIR, path.join(HERE, 'i18n'), path.join(HERE, 'format.ts'), path.join(REPO_ROOT, 'src/lib/sizes.ts')];
+const WATCHED = [CLIENT_DIR, path.join(WEB_SRC, 'i18n'), path.join(WEB_SRC, 'format.ts'), path.join(REPO_ROOT, 'src/lib/sizes.ts')];
 const STAMP = 'built.json';
 
 export interface BuiltFile {
@@ -112,8 +113,18 @@ export function ensureClientBuilt(): Promise<void> {
   return pending;
 }
 
-// `npm run build`: build now and print what the browser downloads.
+/** The templates and stylesheets the compiled server reads, copied from src/web into dist/web. */
+export function copyServerAssets(): void {
+  for (const dir of ['views', 'static']) {
+    const to = path.join(REPO_ROOT, 'dist', 'web', dir);
+    fs.rmSync(to, { recursive: true, force: true });
+    fs.cpSync(path.join(WEB_SRC, dir), to, { recursive: true });
+  }
+}
+
+// `npm run build` (after tsc): build the bundle, copy the assets, print what the browser downloads.
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  copyServerAssets();
   const files = await buildClient();
   for (const f of files.sort((a, b) => b.bytes - a.bytes)) {
     console.log(`${f.file.padEnd(40)} ${String(f.bytes).padStart(8)} B  gzip ${String(f.gzipBytes).padStart(7)} B${f.charts ? '  (charts: ECharts)' : ''}`);

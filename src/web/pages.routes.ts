@@ -14,7 +14,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import { AppError } from '../lib/errors.js';
 import { HTTP_STATUS } from '../http/envelope.js';
-import { DIST_DIR, ensureClientBuilt, REPO_ROOT } from './build.js';
+import { CSS_DIR, DIST_DIR, FROM_SOURCES, REPO_ROOT } from './assets.js';
 import { t } from './i18n/index.js';
 import { renderPage, requestLocale } from './render.js';
 import { instancePages } from './instances.pages.js';
@@ -30,12 +30,17 @@ import { tablePages } from './tables.pages.js';
 const STATIC: { url: string; root: string; file: RegExp; maxAgeMs: number }[] = [
   { url: '/static/app/:file', root: DIST_DIR, file: /^[\w.-]+\.js$/, maxAgeMs: 0 },
   { url: '/static/app/chunks/:file', root: path.join(DIST_DIR, 'chunks'), file: /^[\w.-]+\.js$/, maxAgeMs: 0 },
-  { url: '/static/css/:file', root: path.join(REPO_ROOT, 'src', 'web', 'static'), file: /^[\w.-]+\.css$/, maxAgeMs: 0 },
+  { url: '/static/css/:file', root: CSS_DIR, file: /^[\w.-]+\.css$/, maxAgeMs: 0 },
   { url: '/static/vendor/bootstrap/:dir/:file', root: path.join(REPO_ROOT, 'node_modules', 'bootstrap', 'dist'), file: /^(css\/[\w.-]+\.css|js\/[\w.-]+\.js)$/, maxAgeMs: 86_400_000 },
   { url: '/static/vendor/fontawesome/:dir/:file', root: path.join(REPO_ROOT, 'node_modules', '@fortawesome', 'fontawesome-free'), file: /^(css\/[\w.-]+\.css|webfonts\/[\w.-]+\.woff2)$/, maxAgeMs: 86_400_000 },
 ];
 
 const NEXT_BASE = 'http://whalefall.invalid';
+
+/** The compiled server's bundle, or why the pages cannot load their scripts. */
+async function bundlePresent(): Promise<void> {
+  if (!fs.existsSync(path.join(DIST_DIR, 'built.json'))) throw new Error(`the client bundle is missing in ${DIST_DIR}: run \`npm run build\``);
+}
 
 /**
  * Only a path on this site may be a redirect target after login. Decided by the WHATWG URL parser — the one
@@ -58,10 +63,12 @@ export function safeNext(next: unknown): string {
 }
 
 export const pageRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
-  // Build (if stale) in the background; the bundle's routes wait for it. A failed build is logged and answered 500 there.
-  const built = ensureClientBuilt();
-  built.catch((err) => ctx.logger.error({ err }, 'client bundle build failed'));
-  // On a fresh clone the bundle's directory does not exist until the build above writes it, and @fastify/static
+  // The compiled server only serves the bundle `npm run build` made (its install dir may be read-only); under tsx
+  // (tests, development) a stale bundle is rebuilt in the background. The bundle's routes wait; a failure is logged
+  // and answered 500 there.
+  const built = FROM_SOURCES ? import('./build.js').then((b) => b.ensureClientBuilt()) : bundlePresent();
+  built.catch((err) => ctx.logger.error({ err }, 'client bundle unavailable'));
+  // On a fresh clone the bundle's directory does not exist until the build writes it, and @fastify/static
   // warns at registration that its root must exist (the first start printed a warning): create it first. A
   // read-only install dir has it already (the bundle ships built); failing here is left to the build's error.
   try {

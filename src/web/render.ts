@@ -4,17 +4,15 @@
  * module to load). Views escape every `<%= %>` (autoEscape); `<%~ %>` is used
  * only for the layout body and for JSON built by `json()` below.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { roleAtLeast, type Role } from '../services/auth.service.js';
 import { formatters } from './format.js';
 import { pickLocale, t, type Locale, type Params } from './i18n/index.js';
 import { NAV } from './nav.js';
+import { VIEWS_DIR } from './assets.js';
 
-const VIEWS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'views');
-const eta = new Eta({ views: VIEWS, autoEscape: true, cache: process.env.NODE_ENV === 'production', autoTrim: [false, 'nl'] });
+const eta = new Eta({ views: VIEWS_DIR, autoEscape: true, cache: process.env.NODE_ENV === 'production', autoTrim: [false, 'nl'] });
 
 /** The cookie that remembers the language before login (and after logout). */
 export const LANG_COOKIE = 'wf_lang';

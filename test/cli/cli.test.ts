@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
 import { closedPort, pgAdmin, uniqueName } from '../helpers/targets.js';
 
-const BIN = path.resolve('bin/whalefall.mjs');
+const BIN = path.resolve('test/helpers/whalefall.mjs');
 
 describe('whalefall CLI', () => {
   let dataDir: string;
@@ -116,8 +116,12 @@ describe('whalefall serve (the README’s first command)', () => {
     const port = await closedPort();
     const start = () =>
       spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, WHALEFALL_DATA_DIR: dataDir, PORT: String(port), WHALEFALL_SCHEDULER: 'off', WHALEFALL_ADMIN_PASSWORD: '' } });
-    const waitReady = async () => {
-      for (let i = 0; i < 100; i++) {
+    // Ready when /readyz answers; fails at once if the process exits first. The bound is only a backstop for a hang
+    // (a cold start through tsx on a loaded 2-core machine takes well over 10 s).
+    const waitReady = async (child: ReturnType<typeof start>) => {
+      const deadline = Date.now() + 120_000;
+      while (Date.now() < deadline) {
+        if (child.exitCode !== null) throw new Error(`serve exited with ${child.exitCode} before it was ready`);
         try {
           if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return;
         } catch {
@@ -131,11 +135,12 @@ describe('whalefall serve (the README’s first command)', () => {
       child.on('exit', (code) => resolve(code));
       child.kill('SIGTERM');
     });
+    let child: ReturnType<typeof start> | undefined;
     try {
-      let child = start();
+      child = start();
       let out = '';
       child.stdout.on('data', (d) => (out += d));
-      await waitReady();
+      await waitReady(child);
       const pw = /password: (\S+)/.exec(out)?.[1];
       assert.ok(pw, 'generated admin password printed');
       const login = await fetch(`http://127.0.0.1:${port}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: pw }) });
@@ -150,11 +155,12 @@ describe('whalefall serve (the README’s first command)', () => {
       child = start();
       out = '';
       child.stdout.on('data', (d) => (out += d));
-      await waitReady();
+      await waitReady(child);
       assert.equal(await stop(child), 0);
       assert.ok(!/password:/.test(out), 'printed only on the first start');
       assert.equal((fs.statSync(path.join(dataDir, 'secret.key')).mode & 0o777).toString(8), '600');
     } finally {
+      if (child && child.exitCode === null) child.kill('SIGKILL');
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { closedPort } from '../helpers/targets.js';
 
-const BIN = path.resolve('bin/whalefall.mjs');
+const BIN = path.resolve('test/helpers/whalefall.mjs');
 
 describe('whalefall instances import / export / test-connection / discover', () => {
   let dir: string;

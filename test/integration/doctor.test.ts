@@ -105,7 +105,7 @@ describe('doctor with under-privileged logins', () => {
     try {
       await instance('my-doc-2', 'mariadb', 3306, lonely, myPassword);
       const env = { ...process.env, WHALEFALL_DATA_DIR: ctx.dataDir, WHALEFALL_TZ: 'UTC', LOG_LEVEL: '' };
-      const r = spawnSync(process.execPath, ['bin/whalefall.mjs', 'doctor', '--instance', 'my-doc-2'], { env, encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(process.execPath, ['test/helpers/whalefall.mjs', 'doctor', '--instance', 'my-doc-2'], { env, encoding: 'utf8', timeout: 60_000 });
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stdout, /^FAIL my-doc-2 \(mariadb /m);
       assert.match(r.stdout, /✗ SELECT ON \*\.\*/);

@@ -16,7 +16,7 @@ import { getEngine } from '../../src/engines/registry.js';
 import { newTestApp, newTestContext, type TestContext } from '../helpers/context.js';
 import { startLatencyProxy, type LatencyProxy } from '../helpers/latency-proxy.js';
 
-const BIN = path.resolve('bin/whalefall.mjs');
+const BIN = path.resolve('test/helpers/whalefall.mjs');
 const actor = { userId: null, username: 'test' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

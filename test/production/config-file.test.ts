@@ -14,7 +14,7 @@ import { after, describe, it } from 'node:test';
 import { ConfigError } from '../../src/config.js';
 import { FILE_KEYS, readConfigFile, resolveConfig } from '../../src/config-file.js';
 
-const BIN = path.resolve('bin/whalefall.mjs');
+const BIN = path.resolve('test/helpers/whalefall.mjs');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-config-'));
 let n = 0;
 function file(text: string): string {

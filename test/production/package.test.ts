@@ -1,7 +1,10 @@
 /**
- * Packaging: `npm pack` (running the `prepack` build step) → install the
- * tarball globally into a temporary prefix → `whalefall serve` from there →
- * GET /healthz and /readyz → SIGTERM → exit 0. Production dependencies only.
+ * Packaging: `npm pack` (running the `prepare` build step: tsc → dist/, the
+ * client bundle) → install the tarball globally into a temporary prefix →
+ * make the installed package read-only (`chmod -R a-w`, as under systemd's
+ * ProtectSystem=strict) → `whalefall serve` from there → GET /healthz,
+ * /readyz, the login page, its script and stylesheet → SIGTERM → exit 0.
+ * Production dependencies only: no tsx, esbuild or typescript at run time.
  *
  * better-sqlite3 compiles from source on install (~2 min on a small machine:
  * no prebuilt download without internet). By default the install runs with
@@ -11,7 +14,7 @@
  * WHALEFALL_PACK_TEST_BUILD=1 to install exactly as a user would (compiles).
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -33,7 +36,11 @@ async function freePort(): Promise<number> {
 
 describe('npm pack → global install → whalefall serve', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-pack-'));
-  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  after(() => {
+    // Writable again so the scratch folder can be removed.
+    spawnSync('chmod', ['-R', 'u+w', tmp]);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
 
   it('serves /healthz from the installed package', { timeout: 15 * 60_000 }, async () => {
     const t0 = Date.now();
@@ -41,21 +48,21 @@ describe('npm pack → global install → whalefall serve', () => {
     const info = (JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[])[0]!;
     const tarball = path.join(tmp, info.filename);
     const files = info.files.map((f) => f.path);
-    for (const must of ['bin/whalefall.mjs', 'src/cli/main.ts', 'src/store/migrations/0009_production.ts', 'deploy/whalefall.service', 'deploy/nginx.conf', 'package.json', 'README.md']) {
+    for (const must of ['bin/whalefall.mjs', 'dist/cli/main.js', 'dist/store/migrations/0009_production.js', 'dist/web/views/layout.eta', 'deploy/whalefall.service', 'deploy/nginx.conf', 'package.json', 'README.md']) {
       assert.ok(files.includes(must), `${must} is packed`);
     }
-    // The client bundle is built by prepack and packed although git ignores it.
+    // The compiled server and the client bundle are built by prepare and packed although git ignores them.
     for (const must of ['dist/client/login.page.js', 'dist/client/instances.page.js', 'dist/client/built.json']) {
-      assert.ok(files.includes(must), `${must} is packed (built by prepack)`);
+      assert.ok(files.includes(must), `${must} is packed (built by prepare)`);
     }
-    assert.deepEqual(files.filter((f) => /^(test|bench|node_modules|data)\//.test(f)), [], 'no tests, benchmarks or data in the package');
+    assert.deepEqual(files.filter((f) => /^(src|test|bench|scripts|node_modules|data)\//.test(f)), [], 'no sources, tests, benchmarks or data in the package');
 
     const prefix = path.join(tmp, 'prefix');
     const args = ['install', '-g', '--prefix', prefix, tarball, '--prefer-offline', '--no-audit', '--no-fund', '--omit=dev'];
     if (!FULL_BUILD) args.push('--ignore-scripts');
     await run('npm', args, { cwd: tmp, maxBuffer: 64 << 20, timeout: 12 * 60_000 });
     const installed = path.join(prefix, 'lib/node_modules/whalefall');
-    for (const dev of ['typescript', 'eslint', 'smtp-server', 'mailparser', '@types/better-sqlite3', '@types/nodemailer']) {
+    for (const dev of ['typescript', 'tsx', 'esbuild', 'autocannon', 'eslint', 'smtp-server', 'mailparser', '@types/better-sqlite3', '@types/nodemailer']) {
       assert.ok(!fs.existsSync(path.join(installed, 'node_modules', dev)), `dev dependency ${dev} not installed`);
     }
     if (!FULL_BUILD) {
@@ -67,6 +74,8 @@ describe('npm pack → global install → whalefall serve', () => {
       fs.copyFileSync(path.join(ROOT, rel, 'better_sqlite3.node'), path.join(installed, rel, 'better_sqlite3.node'));
     }
     const installMs = Date.now() - t0;
+    // Read-only from here on: the service must not write into its install dir (no build at start).
+    await run('chmod', ['-R', 'a-w', installed]);
 
     const bin = path.join(prefix, 'bin/whalefall');
     assert.ok(fs.existsSync(bin), 'the whalefall command is on the prefix');
@@ -94,6 +103,8 @@ describe('npm pack → global install → whalefall serve', () => {
       assert.equal((await fetch(`http://127.0.0.1:${port}/login`)).status, 200);
       const script = await fetch(`http://127.0.0.1:${port}/static/app/login.page.js`);
       assert.equal(script.status, 200, `the packed client bundle is served: ${await script.text()}\n${out.slice(-2000)}`);
+      const css = await fetch(`http://127.0.0.1:${port}/static/css/app.css`);
+      assert.equal(css.status, 200, 'the stylesheet copied into dist/web is served');
       assert.deepEqual(await health.json(), { status: 'ok' });
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       assert.equal(ready.status, 200);

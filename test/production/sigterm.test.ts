@@ -15,7 +15,7 @@ import { openStore } from '../../src/store/db.js';
 import { newTestContext } from '../helpers/context.js';
 import { startLatencyProxy, type LatencyProxy } from '../helpers/latency-proxy.js';
 
-const BIN = path.resolve('bin/whalefall.mjs');
+const BIN = path.resolve('test/helpers/whalefall.mjs');
 const actor = { userId: null, username: 'test' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

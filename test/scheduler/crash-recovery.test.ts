@@ -15,7 +15,7 @@ import { createLogger } from '../../src/lib/logger.js';
 import { localDate } from '../../src/lib/clock.js';
 import { startBlackHole } from '../helpers/targets.js';
 
-const BIN = path.resolve('bin/whalefall.mjs');
+const BIN = path.resolve('test/helpers/whalefall.mjs');
 
 describe('crash recovery', () => {
   let dataDir: string;

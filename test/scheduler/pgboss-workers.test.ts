@@ -13,7 +13,7 @@ import { localDate } from '../../src/lib/clock.js';
 import { newTestContext, type TestContext } from '../helpers/context.js';
 import { startLatencyProxy, type LatencyProxy } from '../helpers/latency-proxy.js';
 
-const BIN = path.resolve('bin/whalefall.mjs');
+const BIN = path.resolve('test/helpers/whalefall.mjs');
 const actor = { userId: null, username: 'test' };
 
 describe('pg-boss workers', () => {

@@ -138,7 +138,7 @@ describe('table API and CLI on a real PostgreSQL', () => {
 
   it('whalefall sync --tables', () => {
     const env = { ...process.env, WHALEFALL_DATA_DIR: ctx.dataDir, WHALEFALL_TZ: 'UTC', LOG_LEVEL: '' };
-    const bin = path.resolve('bin/whalefall.mjs');
+    const bin = path.resolve('test/helpers/whalefall.mjs'); // the sources, not a possibly stale dist/
     const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', timeout: 60_000 });
     const name = 'cli-tables';
     let r = spawnSync(process.execPath, [bin, 'instances', 'add', '--name', name, '--type', 'postgresql', '--host', '127.0.0.1', '--username', 'postgres', '--password-env', 'PW'], { env: { ...env, PW: 'x-Secret-1' }, encoding: 'utf8' });

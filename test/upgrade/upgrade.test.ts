@@ -26,7 +26,7 @@ import { startLatencyProxy } from '../helpers/latency-proxy.js';
 import { pgAdmin, uniqueName } from '../helpers/targets.js';
 import { FIXTURE_FILE, FIXTURE_SECRET_KEY, firstReleaseStore } from './make-fixture.js';
 
-const BIN = path.resolve('bin/whalefall.mjs');
+const BIN = path.resolve('test/helpers/whalefall.mjs');
 const run = promisify(execFile);
 const tmp: string[] = [];
 function tmpDir(): string {

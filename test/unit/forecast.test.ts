@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { forecast, linearFit, type SizePoint } from '../../src/lib/forecast.js';
-import { days } from './fixtures.js';
+import { days } from '../statistics/fixtures.js';
 
 const series = (start: string, values: number[]): SizePoint[] => days(start, values.length).map((date, i) => ({ date, bytes: values[i]! }));
 

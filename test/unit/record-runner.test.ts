@@ -1,0 +1,206 @@
+/**
+ * The record runner with in-memory fakes: retries and backoff, cancel and
+ * shutdown (before and during a run), a busy lock, a dead holder's lock taken
+ * over, the lease, and a failure's record. No server, no network, no sleeps.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SyncError } from '../../src/lib/errors.js';
+import { HOST } from '../../src/lib/process-tag.js';
+import { Aborted } from '../../src/services/connection.service.js';
+import { MSG } from '../../src/services/sync/messages.js';
+import { backoffMs, leaseMs } from '../../src/services/sync/record-runner.js';
+import { collection, instanceRow, newTestRunner, params, recordRow, T0 } from './fakes.js';
+
+function setup(opts: { stopping?: boolean } = {}) {
+  const t = newTestRunner(opts);
+  const record = recordRow();
+  t.mocks.sync.records.set(record.id, { ...record }); // the stored row; `record` is the caller's snapshot, as from the store
+  return { ...t, record, inst: instanceRow() };
+}
+
+describe('record runner: retries', () => {
+  it('retries a transient failure with backoff, then completes; the lock is released by the save', async () => {
+    const { sut, mocks, record, inst } = setup();
+    mocks.connections.steps = [new SyncError('connection', 'ECONNREFUSED'), new SyncError('timeout', 'slow'), collection(['a', 'b', 'c'])];
+    const o = await sut.runLocked(record, inst, params({ retries: 2, retryBaseDelayMs: 1000 }));
+    assert.equal(o.status, 'completed');
+    assert.equal(o.attempt, 3);
+    assert.equal(o.counts?.saved, 3);
+    assert.equal(mocks.sleeps.length, 2);
+    assert.ok(mocks.sleeps[0]! >= 800 && mocks.sleeps[0]! <= 1200, `first backoff ${mocks.sleeps[0]}`);
+    assert.ok(mocks.sleeps[1]! >= 1600 && mocks.sleeps[1]! <= 2400, `second backoff ${mocks.sleeps[1]}`);
+    assert.equal(mocks.sync.locks.size, 0, 'lock released');
+    assert.equal(mocks.sync.records.get(record.id)?.status, 'completed');
+  });
+
+  it('gives up after `retries` and records the last error, password scrubbed', async () => {
+    const { sut, mocks, record, inst } = setup();
+    mocks.connections.steps = [new SyncError('connection', 'refused for password s3cret-pw')];
+    const o = await sut.runLocked(record, inst, params({ retries: 1 }));
+    assert.equal(o.status, 'failed');
+    assert.equal(o.error_code, 'connection');
+    assert.equal(o.attempt, 2);
+    assert.equal(mocks.sleeps.length, 1);
+    assert.ok(!o.error_message?.includes('s3cret-pw'), o.error_message);
+    assert.deepEqual(mocks.syncResults.map((r) => r.status), ['failed']);
+    assert.equal(mocks.sync.locks.size, 0, 'a failed record releases the lock');
+  });
+
+  it('does not retry what will fail the same way again (auth, data)', async () => {
+    const { sut, mocks, record, inst } = setup();
+    mocks.connections.steps = [new SyncError('auth', 'bad password')];
+    const o = await sut.runLocked(record, inst, params({ retries: 3 }));
+    assert.equal(o.status, 'failed');
+    assert.equal(o.error_code, 'auth');
+    assert.equal(mocks.sleeps.length, 0);
+  });
+
+  it('an empty collection fails as data: nothing is saved, nothing marked deleted', async () => {
+    const { sut, mocks, record, inst } = setup();
+    mocks.connections.steps = [collection([])];
+    const o = await sut.runLocked(record, inst, params());
+    assert.equal(o.status, 'failed');
+    assert.equal(o.error_code, 'data');
+    assert.equal(o.error_message, MSG.empty);
+    assert.equal(mocks.capacity.saves.length, 0);
+  });
+
+  it('an unexpected error is recorded as internal, never thrown', async () => {
+    const { sut, mocks, record, inst } = setup();
+    mocks.connections.steps = [new TypeError('boom')];
+    const o = await sut.runLocked(record, inst, params());
+    assert.equal(o.error_code, 'internal');
+    assert.match(o.error_message ?? '', /boom/);
+  });
+
+  it('unmeasured databases become a warning on the record and the instance', async () => {
+    const { sut, mocks, record, inst } = setup();
+    const c = collection(['a', 'b']);
+    c.databases[1]!.size_bytes = null;
+    mocks.connections.steps = [c];
+    const o = await sut.runLocked(record, inst, params());
+    assert.equal(o.status, 'completed');
+    assert.deepEqual(o.warnings, [MSG.unmeasured(1, ['b'])]);
+    assert.equal(mocks.capacity.saves[0]?.done.instanceError, MSG.unmeasured(1, ['b']));
+  });
+});
+
+describe('record runner: cancel and shutdown', () => {
+  it('a record of a cancelled session is skipped before it starts, without taking the lock', async () => {
+    const { sut, mocks, record, inst } = setup();
+    const ctrl = new AbortController();
+    ctrl.abort('cancelled');
+    const o = await sut.runLocked(record, inst, params(), ctrl.signal);
+    assert.equal(o.status, 'skipped');
+    assert.equal(o.error_code, 'cancelled');
+    assert.equal(mocks.connections.calls, 0);
+    assert.equal(mocks.sync.records.get(record.id)?.status, 'skipped');
+    assert.equal(mocks.sync.locks.size, 0);
+  });
+
+  it('a stopping process skips records not started (interrupted)', async () => {
+    const { sut, mocks, record, inst } = setup({ stopping: true });
+    const o = await sut.runLocked(record, inst, params());
+    assert.equal(o.error_code, 'interrupted');
+    assert.equal(o.error_message, MSG.shutdownSkip);
+    assert.equal(mocks.connections.calls, 0);
+  });
+
+  it('a cancel during the collection aborts it: failed (cancelled), nothing saved, lock released', async () => {
+    const { sut, mocks, record, inst } = setup();
+    const ctrl = new AbortController();
+    mocks.connections.steps = [
+      (signal) =>
+        new Promise((_, reject) => {
+          signal?.addEventListener('abort', () => reject(new Aborted('cancelled')));
+          queueMicrotask(() => ctrl.abort('cancelled'));
+        }),
+    ];
+    const o = await sut.runLocked(record, inst, params(), ctrl.signal);
+    assert.equal(o.status, 'failed');
+    assert.equal(o.error_code, 'cancelled');
+    assert.equal(o.error_message, MSG.cancelledAbort);
+    assert.equal(mocks.capacity.saves.length, 0);
+    assert.equal(mocks.sync.locks.size, 0);
+  });
+
+  it('a shutdown between collecting and saving saves nothing (interrupted)', async () => {
+    const { sut, mocks, record, inst } = setup();
+    const ctrl = new AbortController();
+    mocks.connections.steps = [
+      async () => {
+        ctrl.abort('shutdown');
+        return collection();
+      },
+    ];
+    const o = await sut.runLocked(record, inst, params(), ctrl.signal);
+    assert.equal(o.error_code, 'interrupted');
+    assert.equal(o.error_message, MSG.shutdownAbort);
+    assert.equal(mocks.capacity.saves.length, 0);
+  });
+
+  it('a record a cancel skipped first is not claimed (the lock is not kept)', async () => {
+    const { sut, mocks, record, inst } = setup();
+    mocks.sync.records.get(record.id)!.status = 'skipped';
+    mocks.connections.steps = [collection()];
+    const o = await sut.runLocked(record, inst, params());
+    assert.equal(o.status, 'skipped');
+    assert.equal(o.error_code, 'cancelled');
+    assert.equal(mocks.connections.calls, 0);
+    assert.equal(mocks.sync.locks.size, 0);
+  });
+});
+
+describe('record runner: lock and lease', () => {
+  it('a lock held by a live holder: skipped as busy', async () => {
+    const { sut, mocks, record, inst } = setup();
+    mocks.sync.locks.set(inst.id, { holder: 'other-host:1:aaaa', expires_at: '2999-01-01T00:00:00.000Z' });
+    const o = await sut.runLocked(record, inst, params());
+    assert.equal(o.status, 'skipped');
+    assert.equal(o.error_message, MSG.busy(inst.name));
+    assert.equal(mocks.sync.locks.get(inst.id)?.holder, 'other-host:1:aaaa', 'the other holder keeps it');
+  });
+
+  it("a dead process's lock on this host is taken over at once", async () => {
+    const { sut, mocks, record, inst } = setup();
+    const dead = `${HOST}:${process.pid}:deadbeef:0000`; // this pid, another process tag: a previous life of this process
+    mocks.sync.locks.set(inst.id, { holder: dead, expires_at: '2999-01-01T00:00:00.000Z' });
+    mocks.connections.steps = [collection()];
+    const o = await sut.runLocked(record, inst, params());
+    assert.equal(o.status, 'completed');
+    assert.equal(mocks.sync.locks.size, 0);
+  });
+
+  it('an expired lease is taken like a free lock', async () => {
+    const { sut, mocks, record, inst } = setup();
+    mocks.sync.locks.set(inst.id, { holder: 'other-host:1:aaaa', expires_at: '2000-01-01T00:00:00.000Z' });
+    mocks.connections.steps = [collection()];
+    assert.equal((await sut.runLocked(record, inst, params())).status, 'completed');
+  });
+
+  it('the lock is taken for the lease: every attempt bounded, plus the backoffs and a margin', async () => {
+    const { sut, mocks, inst } = setup();
+    const p = params({ connectTimeoutMs: 5000, syncTimeoutMs: 10_000, retries: 2, retryBaseDelayMs: 1000 });
+    assert.equal(leaseMs(p), 15_000 * 3 + (1000 + 2000) * 1.2 + 10_000);
+    assert.equal(await sut.lock(inst.id, 'h', p), true);
+    assert.equal(mocks.sync.locks.get(inst.id)?.expires_at, new Date(T0.getTime() + leaseMs(p)).toISOString());
+  });
+
+  it('a disabled instance is skipped, not synced', async () => {
+    const { sut, mocks, record } = setup();
+    const o = await sut.runLocked(record, instanceRow({ is_active: 0 }), params());
+    assert.equal(o.status, 'skipped');
+    assert.equal(o.error_message, MSG.disabled);
+    assert.equal(mocks.connections.calls, 0);
+  });
+
+  it('backoff: base × 2^(n-1) within ±20 %', () => {
+    for (let n = 1; n <= 5; n++) {
+      for (let k = 0; k < 50; k++) {
+        const d = backoffMs(500, n);
+        assert.ok(d >= 0.8 * 500 * 2 ** (n - 1) - 1 && d <= 1.2 * 500 * 2 ** (n - 1) + 1, `${n}: ${d}`);
+      }
+    }
+  });
+});
