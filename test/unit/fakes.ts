@@ -33,6 +33,8 @@ export function instanceRow(over: Partial<InstanceRow> = {}): InstanceRow {
     description: null,
     tags: '[]',
     options: '{}',
+    tls_enc: null,
+    tls_info: null,
     last_connected: null,
     total_size_bytes: null,
     database_count: null,
