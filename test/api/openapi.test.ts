@@ -27,6 +27,7 @@ import { syncRoutes } from '../../src/http/api/sync.routes.js';
 import { usersRoutes } from '../../src/http/api/users.routes.js';
 import { fleetRoutes } from '../../src/http/api/fleet.routes.js';
 import { tablesRoutes } from '../../src/http/api/tables.routes.js';
+import { compositionRoutes } from '../../src/http/api/composition.routes.js';
 import { buildApp } from '../../src/http/app.js';
 import { documentErrors, errorStatuses } from '../../src/http/openapi.js';
 import { AppError } from '../../src/lib/errors.js';
@@ -61,6 +62,7 @@ describe('OpenAPI: every route documented with its errors', () => {
     await harness.register(metricsRoutes({ metrics: new MetricsService({ repo: new MetricsRepository(ctx.store.db), events: ctx.capacitySync.events, processMetrics: false }) }));
     await harness.register(exportRoutes({ exports: new ExportService(new ExportRepository(ctx.store.db), ctx.instances) }));
     await harness.register(fleetRoutes(ctx));
+    await harness.register(compositionRoutes(ctx));
     // Probe routes: an AppError with extra envelope fields, and a validated body.
     harness.post('/probe/:id', { config: { access: 'operator' }, schema: { params: Type.Object({ id: Type.Integer() }), body: Type.Object({ n: Type.Integer() }) } }, async (req) => {
       const { id } = req.params as { id: number };

@@ -23,16 +23,16 @@ const DBS: [number, string, boolean, boolean, string | null][] = [
 ];
 
 const BULK = /pg_database_size\(oid\)/;
-const LIST = /FROM pg_database\s+WHERE datallowconn/;
+const LIST = /FROM pg_database\s+WHERE NOT datistemplate/;
 const ONE = /pg_database_size\(\$1::oid\)/;
 
 const bulk = (dbs = DBS): ResultSet => ({
-  columns: [{ name: 'oid', type: 'oid' }, 'datname', { name: 'invalid', type: 'bool' }, { name: 'allowed', type: 'bool' }, { name: 'size', type: 'int8' }, 'server_version'],
-  rows: dbs.map((d) => [...d, VERSION]),
+  columns: [{ name: 'oid', type: 'oid' }, 'datname', { name: 'invalid', type: 'bool' }, { name: 'connectable', type: 'bool' }, { name: 'allowed', type: 'bool' }, { name: 'size', type: 'int8' }, 'server_version'],
+  rows: dbs.map(([oid, name, invalid, allowed, size]) => [oid, name, invalid, true, allowed, size, VERSION]),
 });
 const list = (): ResultSet => ({
-  columns: [{ name: 'oid', type: 'oid' }, 'datname', { name: 'invalid', type: 'bool' }, { name: 'allowed', type: 'bool' }],
-  rows: DBS.map(([oid, name, invalid, allowed]) => [oid, name, invalid, allowed]),
+  columns: [{ name: 'oid', type: 'oid' }, 'datname', { name: 'invalid', type: 'bool' }, { name: 'connectable', type: 'bool' }, { name: 'allowed', type: 'bool' }],
+  rows: DBS.map(([oid, name, invalid, allowed]) => [oid, name, invalid, true, allowed]),
 });
 
 let responder: PgResponder | undefined;

@@ -17,6 +17,7 @@ const NOT_AUDITED: Record<string, string> = {
   'POST /api/instances/:id/test-connection': 'a read-only probe of the target; its result is returned, nothing stored',
   'POST /api/instances/:id/doctor': 'a read-only privilege check of the target; nothing stored',
   'POST /api/statistics/aggregate': 'recomputes derived statistics from the collected rows; no configuration changes',
+  'POST /api/instances/:id/composition/collect': 'a measurement of the target, stored as today\'s composition row like the nightly one; no configuration changes',
   'POST /api/instances/test-connection': 'read-only probes of the selected targets (the bulk form of :id/test-connection); results returned, nothing stored',
 };
 
