@@ -32,11 +32,14 @@ if (!order.every((t) => t in tiers)) {
   console.error('usage: node scripts/test-tier.mjs unit|medium|e2e|all [node --test flags]');
   process.exit(2);
 }
+// Every tier runs even when an earlier one failed, so one run shows every failure; the exit status is the first failure's.
+let status = 0;
 for (const t of order) {
   // Unit tests share nothing: run them in parallel. The others share servers and a 2-core machine: one file at a time.
   const concurrency = t === 'unit' ? [] : ['--test-concurrency=1'];
   const started = Date.now();
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...concurrency, ...extra, ...tiers[t]], { stdio: 'inherit' });
   console.error(`# tier ${t}: ${tiers[t].length} files in ${((Date.now() - started) / 1000).toFixed(1)} s, exit ${r.status}`);
-  if (r.status !== 0) process.exit(r.status ?? 1);
+  if (r.status !== 0 && status === 0) status = r.status ?? 1;
 }
+process.exit(status);

@@ -25,7 +25,9 @@ describe('csv: writing a field', () => {
     ['-x', "'-x"],
     ['@cmd', "'@cmd"],
     ["'=already", "''=already"],
-    ['-12', '-12'],
+    ['-12', "'-12"], // a string is text, guarded like any other; numbers are never guarded:
+    [-12, '-12'],
+    [-5.934e-7, '-0.0000005934'],
     ['库 🐳', '库 🐳'],
     [{ a: 1 }, '"{""a"":1}"'],
   ];
