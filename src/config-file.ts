@@ -46,6 +46,7 @@ export const FILE_KEYS: FileKey[] = [
   { key: 'sync_catch_up', env: 'WHALEFALL_SYNC_CATCH_UP', field: 'catchUp', type: 'boolean' },
   { key: 'queue_maintenance_seconds', env: 'WHALEFALL_QUEUE_MAINTENANCE_SECONDS', field: 'queueMaintenanceSeconds', type: 'integer' },
   { key: 'sync_concurrency', env: 'WHALEFALL_SYNC_CONCURRENCY', field: 'syncConcurrency', type: 'integer' },
+  { key: 'sync_points_days', env: 'WHALEFALL_SYNC_POINTS_DAYS', field: 'syncPointsDays', type: 'integer' },
   { key: 'connect_timeout_ms', env: 'WHALEFALL_CONNECT_TIMEOUT_MS', field: 'connectTimeoutMs', type: 'integer' },
   { key: 'sync_timeout_ms', env: 'WHALEFALL_SYNC_TIMEOUT_MS', field: 'syncTimeoutMs', type: 'integer' },
   { key: 'queue', env: 'WHALEFALL_QUEUE', field: 'queue', type: 'string' },
