@@ -7,7 +7,7 @@ import pino from 'pino';
 import { Command, Option } from 'commander';
 import { ConfigError, type Config } from '../config.js';
 import { describeConfig, resolveConfig } from '../config-file.js';
-import { createContext, type Context } from '../context.js';
+import { createContext, storeOptionsOf, type Context } from '../context.js';
 import { DB_TYPES } from '../engines/engine.js';
 import { AppError, errorMessage } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
@@ -23,6 +23,10 @@ import type { RecordOutcome } from '../services/capacity-sync.service.js';
 import path from 'node:path';
 import { FLEET_FORMATS, type FleetFormat } from '../services/fleet.service.js';
 import { DISCOVERY_LIMITS, DiscoveryService } from '../services/discovery.service.js';
+import { ProcessesService } from '../services/processes.service.js';
+import { ProcessesRepository } from '../store/processes.repository.js';
+import { ESTATE_TIME_ZONE } from '../services/estate.service.js';
+import { systemClock } from '../lib/clock.js';
 
 class CliError extends Error {}
 
@@ -125,7 +129,7 @@ export function buildCli(): Command {
       cli.pretty = Boolean(o.pretty);
       // Only serve's own flags are configuration (instances add has a --host/--port of its own).
       const a = action.name() === 'serve' ? action.opts() : {};
-      cli.flags = { HOST: a.host as string | undefined, PORT: a.port as string | undefined, WHALEFALL_DATA_DIR: a.dataDir as string | undefined };
+      cli.flags = { HOST: a.host as string | undefined, PORT: a.port as string | undefined, WHALEFALL_DATA_DIR: a.dataDir as string | undefined, WHALEFALL_WORK: a.work === false ? 'off' : undefined };
     });
 
   program
@@ -134,6 +138,7 @@ export function buildCli(): Command {
     .option('--host <host>', 'listen address (HOST)')
     .option('--port <port>', 'listen port (PORT)')
     .option('--data-dir <dir>', 'data directory (WHALEFALL_DATA_DIR)')
+    .option('--no-work', 'queue mode: do not run sync jobs in this process, an API and scheduler replica (WHALEFALL_WORK=off)')
     .action(async () => {
       const { serve } = await import('../server.js');
       await serve(loadConfig(), { pretty: cli.pretty });
@@ -153,7 +158,7 @@ export function buildCli(): Command {
     .option('--dry-run', 'list the migrations that would be applied; change nothing')
     .action(async (o) => {
       const config: Config = loadConfig();
-      const store = openStore({ databaseUrl: config.databaseUrl, sqliteFile: path.join(config.dataDir, 'whalefall.db') });
+      const store = openStore(storeOptionsOf(config));
       try {
         if (o.dryRun) {
           const m = await migrationState(store.db);
@@ -570,6 +575,7 @@ export function buildCli(): Command {
     .description('replace the SQLite store with a backup (stop the service first); the current store is kept beside it')
     .action(async (file: string) => {
       const config = loadConfig();
+      await refuseWhileInUse(config, storeFile(config));
       const r = await restoreSqlite(file, storeFile(config));
       console.log(`restored ${file}: ${countsLine(r.counts)}${r.migrated.length ? `; migrated: ${r.migrated.join(', ')}` : ''}${r.previous ? `; the previous store is kept as ${r.previous}` : ''}`);
       const ring = loadKeyRing(config.dataDir, config.secretKey);
@@ -581,7 +587,50 @@ export function buildCli(): Command {
         db.close();
       }
     });
+  program
+    .command('processes')
+    .description('the serve and worker processes of the estate whose heartbeat is current (host, pid, version, started, last seen, running jobs)')
+    .option('--json', 'machine-readable output')
+    .action(async (o) =>
+      withContext(async (ctx) => {
+        const live = await ctx.processes.live();
+        if (o.json) return console.log(JSON.stringify(live, null, 2));
+        console.log(table(live.map((p) => ({ role: p.role, host: p.host, pid: p.pid, version: p.version, started: p.started_at, last_seen: p.last_seen_at, running_jobs: p.running_jobs }))));
+      }),
+    );
+  const estate = program.command('estate').description('facts every process of a scale-out estate must agree on');
+  estate
+    .command('set-time-zone <zone>')
+    .description("change the estate's time zone (the day records are filed under); then restart every process with WHALEFALL_TZ=<zone>")
+    .action(async (zone: string) =>
+      withContext(async (ctx) => {
+        try {
+          new Intl.DateTimeFormat('en-US', { timeZone: zone });
+        } catch {
+          throw new CliError(`not a known time zone: "${zone}"`);
+        }
+        const before = await ctx.processesRepo.estate(ESTATE_TIME_ZONE);
+        await ctx.processesRepo.estateSet(ESTATE_TIME_ZONE, zone, ctx.clock.now().toISOString());
+        await ctx.audit.record(CLI_ACTOR, { action: 'estate.time_zone', targetType: 'estate', targetId: ESTATE_TIME_ZONE, details: { from: before ?? null, to: zone } });
+        console.log(`estate time zone: ${before ?? '(unset)'} → ${zone}. Restart every serve and worker with WHALEFALL_TZ=${zone}; processes with another zone refuse to start.`);
+      }),
+    );
   return program;
+}
+
+/** `restore` while a serve or worker uses the store would lose its writes: refused, naming the process. */
+async function refuseWhileInUse(config: Config, file: string): Promise<void> {
+  if (!fs.existsSync(file)) return;
+  const store = openStore({ sqliteFile: file });
+  try {
+    const processes = new ProcessesService({ repo: new ProcessesRepository(store.db), clock: systemClock, logger: createLogger('silent'), heartbeatMs: config.heartbeatMs });
+    const live = await processes.live().catch(() => []); // a store from before the processes table: nobody beats it
+    if (live.length) {
+      throw new CliError(`the store is in use by ${live.map((p) => `${p.role} pid ${p.pid} on ${p.host} (last seen ${p.last_seen_at})`).join(', ')}: stop it first`);
+    }
+  } finally {
+    await store.close();
+  }
 }
 
 async function main(): Promise<void> {

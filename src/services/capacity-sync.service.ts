@@ -17,13 +17,13 @@ import { mapLimit, yieldToIo } from '../lib/concurrency.js';
 import { AppError, SyncError, errorMessage, scrubSecrets } from '../lib/errors.js';
 import { excludedBy } from '../lib/glob.js';
 import type { Logger } from '../lib/logger.js';
-import { holderAlive, newHolder, PROCESS_TAG } from '../lib/process-tag.js';
+import { activeHolders, holderAlive, newHolder, PROCESS_TAG, releaseHolder } from '../lib/process-tag.js';
 import { bytesToMb } from '../lib/sizes.js';
 import { withTimeout } from '../lib/timeout.js';
 import type { CapacityRepository, SaveCounts } from '../store/capacity.repository.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow, SyncInstanceRecordRow, SyncSessionRow } from '../store/schema.js';
-import { RecordNotClaimable, type RecordStart, type SyncRepository, type SyncType } from '../store/sync.repository.js';
+import { LeaseLost, RecordNotClaimable, type RecordStart, type SyncRepository, type SyncType } from '../store/sync.repository.js';
 import type { Actor, AuditService } from './audit.service.js';
 import type { CredentialsService } from './credentials.service.js';
 import type { EffectiveSettings } from './settings.service.js';
@@ -34,7 +34,7 @@ export interface SyncQueue {
 }
 
 export interface SyncDeps {
-  config: Pick<Config, 'timeZone'>;
+  config: Pick<Config, 'timeZone' | 'leaseMs' | 'heartbeatMs'>;
   settings: () => Promise<EffectiveSettings>;
   clock: Clock;
   logger: Logger;
@@ -79,7 +79,7 @@ export interface ManualSyncData {
 }
 
 /** Timeouts and retries of one run, fixed when the run starts. */
-interface RunParams {
+export interface RunParams {
   connectTimeoutMs: number;
   syncTimeoutMs: number;
   retries: number;
@@ -116,6 +116,13 @@ export type StopReason = 'cancelled' | 'shutdown';
 
 /** How often a process running records of a session checks whether someone cancelled it. */
 export const CANCEL_POLL_MS = 1000;
+
+/** Saving failed in the store (not the instance's fault). */
+class StoreFailure extends Error {
+  constructor(readonly storeError: unknown) {
+    super(errorMessage(storeError));
+  }
+}
 
 /** Raised inside a record's run when its session is cancelled or the process stops. */
 class Aborted extends Error {
@@ -178,6 +185,9 @@ export class CapacitySyncService {
   /** Sessions run by this process (local mode) until closed. */
   private localSessions = new Map<string, Promise<unknown>>();
   private stopping = false;
+  private renewTimer: NodeJS.Timeout | undefined;
+  /** Locks whose release failed on a store error (holder → instance id). */
+  private readonly pendingReleases = new Map<string, number>();
 
   constructor(private readonly d: SyncDeps) {}
 
@@ -195,6 +205,16 @@ export class CapacitySyncService {
 
   private now(): string {
     return this.d.clock.now().toISOString();
+  }
+
+  /** Sessions are run by queue workers (pg-boss), not by the process that starts them. */
+  get queued(): boolean {
+    return this.d.queue !== undefined;
+  }
+
+  /** The timeouts and retries a queued record runs with now (the queue's job expiry derives from them). */
+  runParams(): Promise<RunParams> {
+    return this.params(true);
   }
 
   private async params(batch: boolean): Promise<RunParams> {
@@ -337,19 +357,28 @@ export class CapacitySyncService {
   /** Take the instance's lock (and, with `start`, mark its record running): false when busy, 'cancelled' when the record was skipped first. */
   private async lock(instanceId: number, holder: string, p: RunParams, start?: RecordStart): Promise<boolean | 'cancelled'> {
     const now = this.d.clock.now();
-    const expires = new Date(now.getTime() + leaseMs(p)).toISOString();
+    // The lease is short and renewed while the work runs (renewLocks): a dead process's lock ends a lease after its last beat.
+    const expires = new Date(now.getTime() + Math.min(leaseMs(p), this.d.config.leaseMs)).toISOString();
+    let locked: boolean | 'cancelled' = false;
     try {
-      if (await this.d.sync.acquireLock(instanceId, holder, now.toISOString(), expires, start)) return true;
-      const current = await this.d.sync.lockHolder(instanceId);
-      if (current && holderAlive(current.holder) === false) {
-        this.d.logger.warn({ instance_id: instanceId, dead_holder: current.holder }, 'taking over the lock of a dead process');
-        return await this.d.sync.takeOverLock(instanceId, current.holder, holder, now.toISOString(), expires, start);
+      if (await this.d.sync.acquireLock(instanceId, holder, now.toISOString(), expires, start)) locked = true;
+      else {
+        const current = await this.d.sync.lockHolder(instanceId);
+        if (current && holderAlive(current.holder) === false) {
+          this.d.logger.warn({ instance_id: instanceId, dead_holder: current.holder }, 'taking over the lock of a dead process');
+          locked = await this.d.sync.takeOverLock(instanceId, current.holder, holder, now.toISOString(), expires, start);
+        }
       }
-      return false;
     } catch (err) {
-      if (err instanceof RecordNotClaimable) return 'cancelled';
-      throw err;
+      if (!(err instanceof RecordNotClaimable)) {
+        releaseHolder(holder);
+        throw err;
+      }
+      locked = 'cancelled';
     }
+    if (locked !== true) releaseHolder(holder);
+    else this.renewWhileRunning();
+    return locked;
   }
 
   /**
@@ -386,7 +415,7 @@ export class CapacitySyncService {
       }
     } finally {
       // A completed record released the lock in its own transaction.
-      if (outcome?.status !== 'completed') await this.d.sync.releaseLock(inst.id, holder);
+      await this.release(inst.id, holder, outcome);
     }
     this.emit('record', outcome, 'manual_single');
     this.emitSession(await this.d.sync.finishSession(sessionId, this.now()));
@@ -514,12 +543,23 @@ export class CapacitySyncService {
   /**
    * Run one queued record (a pg-boss job). Idempotent: a record already
    * completed or skipped is left alone, so a job delivered twice is harmless.
+   * 'hand-back': the job goes back to the queue for later (any process): the
+   * instance's lock is still held (by a process that may be dead: its lease
+   * runs out), or a shutdown stopped the record (it is pending again). A
+   * store error throws, which hands the job back too: nothing is marked
+   * failed for an outage of the store itself.
    */
-  async runQueuedRecord(recordId: number): Promise<RecordOutcome | undefined> {
-    // A job fetched while stopping fails, so pg-boss hands it to another worker later.
-    if (this.stopping) throw new Error(MSG.stopping);
+  async runQueuedRecord(recordId: number): Promise<'done' | 'hand-back'> {
+    // A job fetched while stopping goes back at once.
+    if (this.stopping) return 'hand-back';
     const record = await this.d.sync.getRecord(recordId);
-    if (!record || record.status === 'completed' || record.status === 'skipped') return undefined;
+    if (!record) return 'done';
+    if (record.status === 'completed' || record.status === 'skipped' || record.status === 'failed') {
+      // Run before (this is a redelivery): the session may still have to be closed, if the run that ended it could not.
+      const closed = await this.d.sync.finishIfDone(record.session_id, this.now());
+      if (closed) this.emitSession(closed);
+      return 'done';
+    }
     const inst = await this.d.instances.get(record.instance_id);
     let outcome: RecordOutcome;
     if ((await this.d.sync.getSession(record.session_id))?.cancel_requested_at) {
@@ -527,7 +567,7 @@ export class CapacitySyncService {
       await this.d.sync.skipIfPending(record.id, this.now(), MSG.cancelledSkip, 'cancelled');
       const closed = await this.d.sync.finishIfDone(record.session_id, this.now());
       if (closed) this.emitSession(closed);
-      return undefined;
+      return 'done';
     }
     if (!inst) {
       await this.d.sync.updateRecord(record.id, { status: 'failed', completed_at: this.now(), error_code: 'data', error_message: MSG.deleted });
@@ -535,24 +575,42 @@ export class CapacitySyncService {
     } else {
       const signal = this.watch(record.session_id);
       try {
-        outcome = await this.track(this.runLocked(record, inst, await this.params(true), signal));
+        const o = await this.track(this.runLocked(record, inst, await this.params(true), signal, true));
+        if (o === 'busy') return 'hand-back';
+        outcome = o;
+      } catch (err) {
+        // A store error: the job goes back (the caller fails it); first let go of the lock, when the store is back.
+        await this.flushReleases(this.d.config.leaseMs);
+        throw err;
       } finally {
         this.unwatch(record.session_id);
       }
+      if (outcome.error_code === 'interrupted') {
+        // Stopped by this process's shutdown: pending again, for another process.
+        await this.d.sync.handBackRecord(record.id);
+        this.d.logger.info({ record_id: record.id, instance_id: inst.id }, 'record handed back to the queue (shutdown)');
+        return 'hand-back';
+      }
+      if (outcome.error_code === 'lease_lost') return 'done';
     }
     const session = await this.d.sync.getSession(record.session_id);
     this.emit('record', outcome, (session?.sync_type ?? 'scheduled_task') as SyncType);
     const closed = await this.d.sync.finishIfDone(record.session_id, this.now());
     if (closed) this.emitSession(closed);
-    return outcome;
+    return 'done';
   }
 
-  private async runLocked(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, signal?: AbortSignal): Promise<RecordOutcome> {
+  private async runLocked(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, signal?: AbortSignal): Promise<RecordOutcome>;
+  private async runLocked(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, signal: AbortSignal | undefined, queued: true): Promise<RecordOutcome | 'busy'>;
+  /** `queued`: a busy instance is 'busy' (the job is handed back and retried) instead of a skipped record. */
+  private async runLocked(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, signal?: AbortSignal, queued = false): Promise<RecordOutcome | 'busy'> {
     const skip = async (why: string): Promise<RecordOutcome> => {
       await this.d.sync.updateRecord(record.id, { status: 'skipped', completed_at: this.now(), error_message: why });
       return { record_id: record.id, instance_id: inst.id, instance_name: inst.name, status: 'skipped', attempt: record.attempt, error_message: why, duration_ms: 0, warnings: [] };
     };
     const stopped = abortReason(signal) ?? (this.stopping ? 'shutdown' : undefined);
+    // A queued record this process no longer has time for goes back to the queue, for another process.
+    if (stopped === 'shutdown' && queued) return 'busy';
     if (stopped) {
       const [message, code] = stopped === 'shutdown' ? [MSG.shutdownSkip, 'interrupted' as const] : [MSG.cancelledSkip, 'cancelled' as const];
       await this.d.sync.skipIfPending(record.id, this.now(), message, code);
@@ -567,15 +625,59 @@ export class CapacitySyncService {
     const running = { status: 'running', attempt: record.attempt + 1, holder, started_at: startedAt.toISOString() };
     const locked = await this.lock(inst.id, holder, p, { recordId: record.id, patch: running });
     if (locked === 'cancelled') return this.notStarted(record, inst, 'cancelled');
-    if (!locked) return skip(MSG.busy(inst.name));
+    if (!locked) return queued ? 'busy' : skip(MSG.busy(inst.name));
     let outcome: RecordOutcome | undefined;
     try {
       outcome = await this.runRecord(record, inst, p, holder, signal, startedAt);
       return outcome;
     } finally {
-      // A completed record released the lock in its own transaction.
-      if (outcome?.status !== 'completed') await this.d.sync.releaseLock(inst.id, holder);
+      await this.release(inst.id, holder, outcome);
     }
+  }
+
+  /** The end of a holder's work: its lock goes (a completed record released it in its own transaction). */
+  private async release(instanceId: number, holder: string, outcome: RecordOutcome | undefined): Promise<void> {
+    try {
+      if (outcome?.status !== 'completed') await this.d.sync.releaseLock(instanceId, holder);
+    } catch (err) {
+      // Store unreachable: release it once the store answers (flushReleases), so a retry need not wait out the lease.
+      this.pendingReleases.set(holder, instanceId);
+      throw err;
+    } finally {
+      // Even when the store is unreachable: the lock is no longer renewed and expires after its lease.
+      releaseHolder(holder);
+    }
+  }
+
+  /** Release the locks a store error left behind; retried until the store answers or `withinMs` passes. */
+  private async flushReleases(withinMs: number): Promise<void> {
+    const until = Date.now() + withinMs;
+    for (let wait = 250; this.pendingReleases.size > 0 && Date.now() < until && !this.stopping; wait = Math.min(wait * 2, 4_000)) {
+      try {
+        for (const [holder, instanceId] of [...this.pendingReleases]) {
+          await this.d.sync.releaseLock(instanceId, holder);
+          this.pendingReleases.delete(holder);
+        }
+      } catch {
+        await sleep(wait);
+      }
+    }
+  }
+
+  /** While this process holds locks, push their expiry every heartbeat; a failed renewal is retried at the next beat. */
+  private renewWhileRunning(): void {
+    if (this.renewTimer) return;
+    this.renewTimer = setInterval(() => {
+      const holders = activeHolders();
+      if (holders.length === 0) {
+        clearInterval(this.renewTimer);
+        this.renewTimer = undefined;
+        return;
+      }
+      const expires = new Date(this.d.clock.now().getTime() + this.d.config.leaseMs).toISOString();
+      this.d.sync.renewLocks(holders, expires).catch((err) => this.d.logger.warn({ err, holders: holders.length }, 'could not renew sync leases (store unreachable?)'));
+    }, this.d.config.heartbeatMs);
+    this.renewTimer.unref();
   }
 
   /** The outcome of a record a cancel or a shutdown skipped before it started. */
@@ -721,8 +823,18 @@ export class CapacitySyncService {
         const stopped = abortReason(signal);
         if (stopped) throw new Aborted(stopped);
         await yieldToIo();
-        return await this.save(record, inst, collection, startedAt, t0, attempt, log, holder);
+        try {
+          return await this.save(record, inst, collection, startedAt, t0, attempt, log, holder);
+        } catch (err) {
+          if (err instanceof LeaseLost) {
+            log.warn({ attempt }, 'capacity sync not saved: its lease ran out and another process has the record');
+            return { ...base, status: 'failed', attempt, error_code: 'lease_lost', error_message: err.message, duration_ms: Math.round(performance.now() - t0), warnings: [] };
+          }
+          // The store failed, not the instance: the caller hands the record back (queue) or fails it (local).
+          throw new StoreFailure(err);
+        }
       } catch (err) {
+        if (err instanceof StoreFailure && this.d.queue) throw err.storeError;
         if (err instanceof Aborted || abortReason(signal)) {
           const why = err instanceof Aborted ? err.reason : abortReason(signal)!;
           const [code, message] = why === 'shutdown' ? ['interrupted', MSG.shutdownAbort] : ['cancelled', MSG.cancelledAbort];
@@ -740,7 +852,9 @@ export class CapacitySyncService {
           continue;
         }
         const duration = Math.round(performance.now() - t0);
-        await this.d.sync.updateRecord(record.id, { status: 'failed', completed_at: this.now(), duration_ms: duration, error_code: e.code, error_message: message });
+        if (!(await this.d.sync.updateHeldRecord(record.id, holder, { status: 'failed', completed_at: this.now(), duration_ms: duration, error_code: e.code, error_message: message }).then(() => true, (x) => (x instanceof LeaseLost ? false : Promise.reject(x))))) {
+          return { ...base, status: 'failed', attempt, error_code: 'lease_lost', error_message: 'lease lost', duration_ms: duration, warnings: [] };
+        }
         await this.d.instances.setSyncResult(inst.id, { status: 'failed', at: this.now(), error: message });
         log.warn({ error_code: e.code, error: message, attempt, duration_ms: duration }, 'capacity sync failed');
         return { ...base, status: 'failed', attempt, error_code: e.code, error_message: message, duration_ms: duration, warnings: [] };
@@ -771,8 +885,11 @@ export class CapacitySyncService {
     const counts = await this.d.capacity.saveCollection(
       { instanceId: inst.id, collectedDate: day, collectedAt: completedAt, databases: collection.databases, excludedNames: collection.excluded },
       async (trx, c) => {
-        await this.d.sync.updateRecord(
+        // Only while this process still holds the record: one whose lease ran out (a store outage, a cut link) was
+        // handed to another process, and this save rolls back instead of completing it twice.
+        await this.d.sync.updateHeldRecord(
           record.id,
+          holder,
           {
             status: 'completed',
             completed_at: completedAt,

@@ -13,6 +13,7 @@ import { alertsSchema } from './0005_alerts.js';
 import { tableSizesSchema } from './0006_table_sizes.js';
 import { securitySchema } from './0008_security.js';
 import { productionSchema } from './0009_production.js';
+import { scaleOutSchema } from './0010_scale_out.js';
 
 export interface ColumnTypes {
   id: 'integer' | 'bigserial';
@@ -42,6 +43,7 @@ const ALL: Record<string, MigrationFactory> = {
   '0006_table_sizes': tableSizesSchema,
   '0008_security': securitySchema,
   '0009_production': productionSchema,
+  '0010_scale_out': scaleOutSchema,
 };
 
 class CodeProvider implements MigrationProvider {
