@@ -22,7 +22,7 @@ import { buildApp } from '../src/http/app.js';
 import { createLogger } from '../src/lib/logger.js';
 import { countingSqliteStore } from '../test/helpers/query-count.js';
 import { envInt, int, mb, median, ratio } from './common.js';
-import type { Cell, Report, Scenario } from './run.js';
+import type { Cell, Report, Scenario } from './common.js';
 
 const actor = { userId: null, username: 'bench' };
 

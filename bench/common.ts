@@ -60,3 +60,27 @@ export async function runInterruptCleanups(): Promise<void> {
     await fn().catch((err: unknown) => console.error('cleanup after interrupt failed:', err));
   }
 }
+
+/** A cell of a report's table. */
+export type Cell = string | number;
+
+/** What a scenario hands back: everything its section shows beyond the machine, date and command. */
+export interface Report {
+  /** Server versions it talked to, e.g. `{ PostgreSQL: '15.20' }`. */
+  servers: Record<string, string>;
+  parameters: Record<string, Cell>;
+  columns: string[];
+  rows: Cell[][];
+  /** Sentences under the table: targets met or missed, subsets and scaling, failures. */
+  notes: string[];
+  /** Some measured work did not succeed (e.g. a sync record failed): the section says so and the exit status is 1. */
+  failed: boolean;
+}
+
+export interface Scenario {
+  /** One sentence: what is measured against what. */
+  summary: string;
+  /** `BENCH_*` environment variables it reads (they go into the reproducing command when set). */
+  env: string[];
+  run(): Promise<Report>;
+}

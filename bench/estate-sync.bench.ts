@@ -21,12 +21,9 @@
  * those rows measure the sync service's own overhead, not PostgreSQL; on a
  * small machine the real server's backend forks, not the service, set the pace.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { createInterface } from 'node:readline';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { createContext, type Context } from '../src/context.js';
@@ -34,8 +31,9 @@ import { getEngine } from '../src/engines/registry.js';
 import { mapLimit } from '../src/lib/concurrency.js';
 import { createLogger } from '../src/lib/logger.js';
 import type { Actor } from '../src/services/audit.service.js';
-import type { NetworkSpec, ServerFacts } from './network.child.js';
-import type { Cell, Report, Scenario } from './run.js';
+import type { ServerFacts } from './network.child.js';
+import { startNetwork, type Network } from './network.js';
+import type { Cell, Report, Scenario } from './common.js';
 
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres' };
 const actor: Actor = { userId: null, username: 'bench' };
@@ -235,41 +233,6 @@ async function serverFacts(): Promise<ServerFacts> {
   } finally {
     await c.end();
   }
-}
-
-/**
- * The fake server: the pg-responder answering the engine's one query with the
- * real server's databases and sizes (so the store does the same work), at no
- * cost per connection — no backend fork, no catalog scan.
- */
-
-/** The proxy (and fake server) of one target, running in a child process (bench/network.child.ts). */
-interface Network {
-  host: '127.0.0.1';
-  port: number;
-  targetPort: number;
-  close(): Promise<void>;
-}
-
-async function startNetwork(spec: NetworkSpec): Promise<Network> {
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'network.child.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const first = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`bench network process exited (${code}) before listening`)));
-  });
-  const { proxyPort, targetPort } = JSON.parse(first) as { proxyPort: number; targetPort: number };
-  return {
-    host: '127.0.0.1',
-    port: proxyPort,
-    targetPort,
-    async close() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);

@@ -26,7 +26,7 @@ import type { Actor } from '../src/services/audit.service.js';
 import { FLEET_COLUMNS } from '../src/services/fleet.service.js';
 import { startLatencyProxy } from '../test/helpers/latency-proxy.js';
 import { startPgResponder } from '../test/helpers/pg-responder.js';
-import type { Cell, Report, Scenario } from './run.js';
+import type { Cell, Report, Scenario } from './common.js';
 
 const actor: Actor = { userId: null, username: 'bench' };
 

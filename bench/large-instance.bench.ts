@@ -22,7 +22,7 @@ import type { ConnectTarget, DbType } from '../src/engines/engine.js';
 import { getEngine } from '../src/engines/registry.js';
 import { mysqlAdmin, pgAdmin, uniqueName } from '../test/helpers/targets.js';
 import { checkInterrupted, envInt, int, median, onInterrupt, ratio, sec } from './common.js';
-import type { Cell, Report, Scenario } from './run.js';
+import type { Cell, Report, Scenario } from './common.js';
 
 const SEED_MYSQL = `
   SELECT s.SCHEMA_NAME AS database_name,

@@ -11,65 +11,22 @@
  * like any server. The estate, a credential and an admin token are written
  * into the child's data directory before it starts (same store, same key).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { loadConfig } from '../src/config.js';
 import { createContext } from '../src/context.js';
 import { createLogger } from '../src/lib/logger.js';
-import { closedPort } from '../test/helpers/targets.js';
 import { startLatencyProxy } from '../test/helpers/latency-proxy.js';
 import { startPgResponder } from '../test/helpers/pg-responder.js';
-import { envInt, int, onInterrupt, sec } from './common.js';
-import type { Cell, Report, Scenario } from './run.js';
+import { envInt, int, sec } from './common.js';
+import { peakDuring, procStatus, startServe, type Served } from './serve.js';
+import type { Cell, Report, Scenario } from './common.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const actor = { userId: null, username: 'bench' };
 const TARGET_MB = 250;
-
-function status(pid: number): { rss: number; hwm: number } {
-  const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
-}
-
-/** Peak VmRSS of `pid` while `fn` runs. */
-async function peakDuring<T>(pid: number, fn: () => Promise<T>): Promise<{ value: T; peak: number; ms: number }> {
-  let peak = status(pid).rss;
-  const t = setInterval(() => {
-    try {
-      peak = Math.max(peak, status(pid).rss);
-    } catch {
-      /* the child is gone: the caller finds out */
-    }
-  }, 50);
-  const t0 = performance.now();
-  try {
-    const value = await fn();
-    peak = Math.max(peak, status(pid).rss);
-    return { value, peak, ms: performance.now() - t0 };
-  } finally {
-    clearInterval(t);
-  }
-}
-
-async function waitHealthy(base: string, child: ChildProcess, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (child.exitCode !== null) throw new Error(`whalefall serve exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) return;
-    } catch {
-      /* not listening yet */
-    }
-    await sleep(100);
-  }
-  throw new Error(`whalefall serve did not answer ${base}/healthz within ${ms} ms`);
-}
 
 async function run(): Promise<Report> {
   const N = envInt('BENCH_MEM_INSTANCES', 500);
@@ -87,8 +44,7 @@ async function run(): Promise<Report> {
   });
   const proxy = await startLatencyProxy({ targetHost: responder.host, targetPort: responder.port, delayMs });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-mem-'));
-  let child: ChildProcess | undefined;
-  let unregister = () => {};
+  let served: Served | undefined;
   try {
     const env = { WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off', WHALEFALL_SYNC_CONCURRENCY: String(concurrency), LOG_LEVEL: 'warn' };
     // The estate, written before the server starts.
@@ -107,17 +63,8 @@ async function run(): Promise<Report> {
       await setup.close();
     }
 
-    const port = await closedPort();
-    const base = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, [path.join(ROOT, 'bin/whalefall.mjs'), 'serve'], { env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
-    const pid = child.pid!;
-    const spawned = child;
-    unregister = onInterrupt(async () => void spawned.kill('SIGKILL'));
-    const t0 = performance.now();
-    await waitHealthy(base, child, 60_000);
-    const startMs = performance.now() - t0;
+    served = await startServe({ ...env, LOG_LEVEL: 'info' });
+    const { base, pid, startMs } = served;
     const auth = { authorization: `Bearer ${token}` };
 
     // 1. Idle: settle, then sample for a few seconds.
@@ -146,7 +93,7 @@ async function run(): Promise<Report> {
     console.log(`  list page under load: ${int(list.value.requests.average)} req/s; peak ${int(list.peak / 2 ** 20)} MB`);
     const whole = await peakDuring(pid, () => autocannon({ url: `${base}/api/instances`, connections: 4, duration: loadSeconds, headers: auth }));
     console.log(`  whole list under load: ${int(whole.value.requests.average)} req/s; peak ${int(whole.peak / 2 ** 20)} MB`);
-    const hwm = status(pid).hwm;
+    const hwm = procStatus(pid).hwm;
 
     const mbs = (b: number) => Math.round(b / 2 ** 20);
     const met = (b: number) => (mbs(b) < TARGET_MB ? 'yes' : 'NO');
@@ -174,12 +121,7 @@ async function run(): Promise<Report> {
       failed: !syncOk || !listOk,
     };
   } finally {
-    if (child && child.exitCode === null) {
-      child.kill('SIGTERM');
-      await Promise.race([new Promise((r) => child!.once('exit', r)), sleep(10_000)]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
-    unregister();
+    await served?.stop();
     await proxy.close();
     await responder.close();
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -22,29 +22,12 @@ import { memory } from './memory.bench.js';
 import { largeInstance } from './large-instance.bench.js';
 import { runInterruptCleanups } from './common.js';
 import { ui } from './ui.bench.js';
+import { apiPath } from './api-path.bench.js';
+import { runwayScenario } from './runway.bench.js';
 
-export type Cell = string | number;
+import type { Cell, Report, Scenario } from './common.js';
 
-/** What a scenario hands back: everything its section shows beyond the machine, date and command. */
-export interface Report {
-  /** Server versions it talked to, e.g. `{ PostgreSQL: '15.20' }`. */
-  servers: Record<string, string>;
-  parameters: Record<string, Cell>;
-  columns: string[];
-  rows: Cell[][];
-  /** Sentences under the table: targets met or missed, subsets and scaling, failures. */
-  notes: string[];
-  /** Some measured work did not succeed (e.g. a sync record failed): the section says so and the exit status is 1. */
-  failed: boolean;
-}
-
-export interface Scenario {
-  /** One sentence: what is measured against what. */
-  summary: string;
-  /** `BENCH_*` environment variables it reads (they go into the reproducing command when set). */
-  env: string[];
-  run(): Promise<Report>;
-}
+export type { Cell, Report, Scenario };
 
 export const SCENARIOS: Record<string, Scenario> = {
   'estate-sync': estateSync,
@@ -56,6 +39,8 @@ export const SCENARIOS: Record<string, Scenario> = {
   memory,
   'large-instance': largeInstance,
   ui,
+  'api-path': apiPath,
+  runway: runwayScenario,
 };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

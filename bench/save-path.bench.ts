@@ -29,7 +29,7 @@ import { CapacityRepository } from '../src/store/capacity.repository.js';
 import { openStore, type Store } from '../src/store/db.js';
 import { pgAdmin, uniqueName } from '../test/helpers/targets.js';
 import { envInt, int, median, onInterrupt, ratio, sec } from './common.js';
-import type { Cell, Report, Scenario } from './run.js';
+import type { Cell, Report, Scenario } from './common.js';
 
 const DAY0 = '2026-01-01';
 

@@ -23,7 +23,7 @@ import { openStore, type Store } from '../src/store/db.js';
 import { InstancesRepository } from '../src/store/instances.repository.js';
 import { StatisticsRepository } from '../src/store/statistics.repository.js';
 import { pgAdmin, uniqueName } from '../test/helpers/targets.js';
-import type { Cell, Report, Scenario } from './run.js';
+import type { Cell, Report, Scenario } from './common.js';
 
 function envInt(name: string, def: number): number {
   const raw = process.env[name];
@@ -104,7 +104,7 @@ async function runOn(store: Store): Promise<DialectResult> {
 
   const clock = { now: () => new Date(`${LAST_DAY}T12:00:00.000Z`) };
   const repo = new StatisticsRepository(store.db, store.dialect);
-  const stats = new StatisticsService(repo, new InstancesRepository(store.db), clock, 'UTC');
+  const stats = new StatisticsService(repo, new InstancesRepository(store.db, store.dialect), clock, 'UTC');
   const logger = createLogger('warn', process.stderr);
   const aggregation = new AggregationService(repo, systemClock, 'UTC', logger);
   const ids = (await store.db.selectFrom('instances').select('id').execute()).map((r) => r.id);
@@ -151,25 +151,31 @@ async function runOn(store: Store): Promise<DialectResult> {
 
 export const statistics: Scenario = {
   summary: 'Statistics views (p50/p95 through the services) and one day of aggregation on 3 years of daily rows for 5,000 databases over 200 instances, SQLite and PostgreSQL.',
-  env: ['BENCH_STATS_INSTANCES', 'BENCH_STATS_DB_PER_INSTANCE', 'BENCH_STATS_DAYS', 'BENCH_STATS_RUNS'],
+  env: ['BENCH_STATS_INSTANCES', 'BENCH_STATS_DB_PER_INSTANCE', 'BENCH_STATS_DAYS', 'BENCH_STATS_RUNS', 'BENCH_STATS_STORES', 'BENCH_STATS_KEEP_DB'],
   async run(): Promise<Report> {
     const servers: Record<string, string> = {};
     const rows: Cell[][] = [];
     const notes: string[] = [];
     const misses: string[] = [];
 
+    const stores = (process.env.BENCH_STATS_STORES || 'sqlite,postgres').split(',');
+    const keep = process.env.BENCH_STATS_KEEP_DB === '1';
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-stats-'));
     const lite = openStore({ sqliteFile: path.join(dir, 'whalefall.db') });
     try {
+      if (!stores.includes('sqlite')) throw new SkipStore();
       const r = await runOn(lite);
       rows.push(...r.rows);
       misses.push(...r.misses);
       notes.push(`SQLite: ${r.rowCount.toLocaleString('en')} daily rows generated in ${(r.generateMs / 1000).toFixed(1)} s.`);
+    } catch (err) {
+      if (!(err instanceof SkipStore)) throw err;
     } finally {
       await lite.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
 
+    if (!stores.includes('postgres')) return report();
     const name = uniqueName('benchstats');
     const admin = await pgAdmin();
     servers.PostgreSQL = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version;
@@ -183,10 +189,16 @@ export const statistics: Scenario = {
       notes.push(`PostgreSQL: ${r.rowCount.toLocaleString('en')} daily rows generated in ${(r.generateMs / 1000).toFixed(1)} s.`);
     } finally {
       await pgStore.close();
-      const a = await pgAdmin();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
+      if (keep) console.log(`  kept the PostgreSQL database ${name} (BENCH_STATS_KEEP_DB=1): drop it when done`);
+      else {
+        const a = await pgAdmin();
+        await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await a.end();
+      }
     }
+    return report();
+
+    function report(): Report {
     notes.push(misses.length ? `Targets missed: ${misses.join('; ')}.` : 'Every target met (p95 < 50 ms single-instance series, < 300 ms estate-wide views, one day of aggregation < 5 s).');
     notes.push('Aggregation "one day, all periods" recomputes the day, and the week, month and quarter containing it (here up to the quarter\'s whole history) for every instance and database.');
     return {
@@ -197,5 +209,9 @@ export const statistics: Scenario = {
       notes,
       failed: false,
     };
+    }
   },
 };
+
+/** Thrown to skip a store not listed in BENCH_STATS_STORES. */
+class SkipStore extends Error {}

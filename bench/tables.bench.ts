@@ -26,7 +26,7 @@ import { CLI_ACTOR } from '../src/services/audit.service.js';
 import type { CollectedTableDatabase } from '../src/engines/engine.js';
 import { newTestContext } from '../test/helpers/context.js';
 import { mysqlAdmin, pgAdmin, uniqueName } from '../test/helpers/targets.js';
-import type { Cell, Report, Scenario } from './run.js';
+import type { Cell, Report, Scenario } from './common.js';
 
 function envInt(name: string, def: number): number {
   const raw = process.env[name];

@@ -10,7 +10,7 @@
 import { buildClient } from '../src/web/build.js';
 import { login, openBrowser, startServer } from '../test/e2e/browser.js';
 import { envInt, median } from './common.js';
-import type { Cell, Report, Scenario } from './run.js';
+import type { Cell, Report, Scenario } from './common.js';
 
 const actor = { userId: null, username: 'bench' };
 const ADMIN = { username: 'bench-admin', password: 'Bench-admin-pass1' };

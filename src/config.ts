@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { Cron } from 'croner';
+import { parseCidr } from './lib/net-policy.js';
 
 export interface Config {
   host: string;
@@ -20,6 +21,8 @@ export interface Config {
   syncRetries: number;
   retryBaseDelayMs: number;
   catchUp: boolean;
+  /** Days the per-sync series (sync_size_points) is kept (a setting overrides it). */
+  syncPointsDays: number;
   /** pg-boss maintenance (expiry of jobs whose worker died) interval. */
   queueMaintenanceSeconds: number;
   syncConcurrency: number;
@@ -53,10 +56,24 @@ export interface Config {
   metricsDatabasesPerInstance: number;
   /** Databases below this size get no series. */
   metricsMinDatabaseBytes: number;
-  /** Failed logins in a row that lock an account (0: never lock). */
+  /** Failed logins in a row, per (account, client address), before each further attempt is delayed (0: never). */
   loginLockoutAttempts: number;
-  /** How long a locked account stays locked. */
+  /** The longest delay between two attempts of one (account, address) pair (delays double from 1 s). */
   loginLockoutMinutes: number;
+  /** Webhook destinations: only these networks (empty: any), and these refused on top of link-local and metadata addresses. */
+  webhookAllowNetworks: string[];
+  webhookDenyNetworks: string[];
+  /** Days until a new API token expires when none is asked for (`expires_in_days: null`, never, is admin-only). */
+  tokenDefaultDays: number;
+  /**
+   * HTTP server limits in ms (0 turns one off): receiving a whole request (headers and body), a socket with no
+   * traffic either way (default: the sync timeout + 60 s, since a request may await a sync), keep-alive idle time.
+   */
+  httpRequestTimeoutMs: number;
+  httpConnectionTimeoutMs: number;
+  httpKeepAliveTimeoutMs: number;
+  /** Requests served on one keep-alive connection before it is closed (0: no limit). */
+  httpMaxRequestsPerSocket: number;
   /** Network discovery over the API (`POST /api/instances/discover`): off unless asked for. */
   discovery: boolean;
   /** On SIGTERM, how long running syncs may take to finish before they are aborted. */
@@ -107,6 +124,19 @@ function bool(env: NodeJS.ProcessEnv, name: string, def: boolean): boolean {
   throw new ConfigError(`${name} must be on or off, got "${raw}"`);
 }
 
+/** A comma-separated list of CIDR networks (`10.0.0.0/8, fd00::/8`). */
+function networks(env: NodeJS.ProcessEnv, name: string): string[] {
+  const list = (env[name] ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  for (const c of list) {
+    try {
+      parseCidr(c);
+    } catch (err) {
+      throw new ConfigError(`${name}: ${(err as Error).message}`);
+    }
+  }
+  return list;
+}
+
 function cron(env: NodeJS.ProcessEnv, name: string, def: string): string {
   const v = env[name] || def;
   try {
@@ -150,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     syncRetries: int(env, 'WHALEFALL_SYNC_RETRIES', 2, 0, 10),
     retryBaseDelayMs: int(env, 'WHALEFALL_RETRY_BASE_DELAY_MS', 2_000, 0, 600_000),
     catchUp: bool(env, 'WHALEFALL_SYNC_CATCH_UP', true),
+    syncPointsDays: int(env, 'WHALEFALL_SYNC_POINTS_DAYS', 35, 1, 3650),
     queueMaintenanceSeconds: int(env, 'WHALEFALL_QUEUE_MAINTENANCE_SECONDS', 30, 1, 3600),
     syncConcurrency: int(env, 'WHALEFALL_SYNC_CONCURRENCY', 8, 1, 256),
     connectTimeoutMs: int(env, 'WHALEFALL_CONNECT_TIMEOUT_MS', 10_000, 100, 600_000),
@@ -171,6 +202,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsMinDatabaseBytes: int(env, 'WHALEFALL_METRICS_MIN_DATABASE_BYTES', 0, 0, Number.MAX_SAFE_INTEGER),
     loginLockoutAttempts: int(env, 'WHALEFALL_LOGIN_LOCKOUT_ATTEMPTS', 10, 0, 1000),
     loginLockoutMinutes: int(env, 'WHALEFALL_LOGIN_LOCKOUT_MINUTES', 15, 1, 24 * 60),
+    webhookAllowNetworks: networks(env, 'WHALEFALL_WEBHOOK_ALLOW_NETWORKS'),
+    webhookDenyNetworks: networks(env, 'WHALEFALL_WEBHOOK_DENY_NETWORKS'),
+    tokenDefaultDays: int(env, 'WHALEFALL_TOKEN_DEFAULT_DAYS', 90, 1, 3650),
+    httpRequestTimeoutMs: int(env, 'WHALEFALL_HTTP_REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
+    // A silent socket, also while a request waits for its answer: longer than the longest sync a request may await.
+    httpConnectionTimeoutMs: int(env, 'WHALEFALL_HTTP_CONNECTION_TIMEOUT_MS', int(env, 'WHALEFALL_SYNC_TIMEOUT_MS', 300_000, 1_000, 86_400_000) + 60_000, 0, 86_400_000),
+    httpKeepAliveTimeoutMs: int(env, 'WHALEFALL_HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 0, 3_600_000),
+    httpMaxRequestsPerSocket: int(env, 'WHALEFALL_HTTP_MAX_REQUESTS_PER_SOCKET', 1_000, 0, 1_000_000),
     discovery: bool(env, 'WHALEFALL_DISCOVERY', false),
     shutdownTimeoutMs: int(env, 'WHALEFALL_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 3_600_000),
     smtpUrl: smtpUrl(env),

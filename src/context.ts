@@ -19,6 +19,7 @@ import { UsersRepository } from './store/users.repository.js';
 import { AuditService } from './services/audit.service.js';
 import { AuthService } from './services/auth.service.js';
 import { CapacitySyncService } from './services/capacity-sync.service.js';
+import { ConnectionService } from './services/connection.service.js';
 import { CapacityService } from './services/capacity.service.js';
 import { CredentialsService } from './services/credentials.service.js';
 import { InstancesService } from './services/instances.service.js';
@@ -35,8 +36,14 @@ import { ExportService } from './services/export.service.js';
 import { MetricsService } from './services/metrics.service.js';
 import { RetentionService } from './services/retention.service.js';
 import { StatisticsRepository } from './store/statistics.repository.js';
+import { RunwayRepository } from './store/runway.repository.js';
 import { AggregationService } from './services/aggregation.service.js';
 import { StatisticsService } from './services/statistics.service.js';
+import { RunwayService } from './services/runway.service.js';
+import { ImportWhalefallService } from './services/import-whalefall.service.js';
+import { ImportWhalefallRepository } from './store/import-whalefall.repository.js';
+import { CompositionService } from './services/composition.service.js';
+import { CompositionRepository } from './store/composition.repository.js';
 import { AlertsRepository } from './store/alerts.repository.js';
 import { AlertsService } from './services/alerts.service.js';
 import { AlertDeliveryService } from './services/alert-delivery.service.js';
@@ -85,6 +92,8 @@ export interface Context {
   credentials: CredentialsService;
   instances: InstancesService;
   capacitySync: CapacitySyncService;
+  /** Connect targets, collection, the test-connection/doctor probe: used by the capacity sync, tables and fleet. */
+  connections: ConnectionService;
   capacity: CapacityService;
   settings: SettingsService;
   recovery: RecoveryService;
@@ -96,6 +105,9 @@ export interface Context {
   exports: ExportService;
   retention: RetentionService;
   statistics: StatisticsService;
+  runway: RunwayService;
+  importWhalefall: ImportWhalefallService;
+  composition: CompositionService;
   aggregation: AggregationService;
   alerts: AlertsService;
   alertDelivery: AlertDeliveryService;
@@ -134,7 +146,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const keys = loadKeyRing(config.dataDir, config.secretKey);
   const db = store.db;
   const repos = {
-    instances: new InstancesRepository(db),
+    instances: new InstancesRepository(db, store.dialect),
     capacity: new CapacityRepository(db, store.dialect),
     sync: new SyncRepository(db),
     users: new UsersRepository(db),
@@ -147,7 +159,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const audit = new AuditService(repos.audit, clock);
   const credentials = new CredentialsService(repos.credentials, repos.instances, keys, clock, audit);
   const instances = new InstancesService(repos.instances, credentials, clock, audit);
-  const auth = new AuthService(repos.users, clock, audit, config.sessionTtlHours, { attempts: config.loginLockoutAttempts, minutes: config.loginLockoutMinutes });
+  const auth = new AuthService(repos.users, clock, audit, config.sessionTtlHours, { attempts: config.loginLockoutAttempts, minutes: config.loginLockoutMinutes }, config.tokenDefaultDays);
   const settings = new SettingsService(repos.settings, config, clock, audit);
   let queue: PgBossQueue | undefined;
   if (config.queue === 'pg-boss') {
@@ -156,6 +168,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     const { PgBossQueue } = await import('./scheduler/pgboss.queue.js');
     queue = new PgBossQueue(config.databaseUrl, logger, { maintenanceSeconds: config.queueMaintenanceSeconds, poolMax: config.queuePoolMax });
   }
+  const connections = new ConnectionService({ settings: () => settings.effective(), engineFor: opts.engineFor ?? getEngine, instances: repos.instances, credentials });
   const capacitySync = new CapacitySyncService({
     config,
     settings: () => settings.effective(),
@@ -163,11 +176,10 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     sleep: opts.sleep,
     clock,
     logger,
-    engineFor: opts.engineFor ?? getEngine,
     instances: repos.instances,
     capacity: repos.capacity,
     sync: repos.sync,
-    credentials,
+    connections,
     audit,
   });
   const capacity = new CapacityService(repos.capacity, repos.instances, repos.sync, clock, config.timeZone);
@@ -211,14 +223,27 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const retention = new RetentionService({
     repo: new RetentionRepository(db),
     retentionDays: async () => (await settings.effective()).retention_days,
+    syncPointsDays: async () => (await settings.effective()).sync_points_days,
     timeZone: config.timeZone,
     logger,
   });
   const statisticsRepo = new StatisticsRepository(db, store.dialect);
   const aggregation = new AggregationService(statisticsRepo, clock, config.timeZone, logger);
   const statistics = new StatisticsService(statisticsRepo, repos.instances, clock, config.timeZone);
-  const alertDelivery = new AlertDeliveryService(repos.alerts, clock, logger);
-  const alerts = new AlertsService({ repo: repos.alerts, instances: repos.instances, clock, logger, audit, delivery: alertDelivery });
+  const alertDelivery = new AlertDeliveryService(repos.alerts, clock, logger, { networks: { allow: config.webhookAllowNetworks, deny: config.webhookDenyNetworks } });
+  const composition = new CompositionService({
+    repo: new CompositionRepository(db),
+    instances: repos.instances,
+    connections,
+    engineFor: opts.engineFor ?? getEngine,
+    settings: () => settings.effective(),
+    clock,
+    timeZone: config.timeZone,
+    logger,
+  });
+  const runway = new RunwayService({ repo: new RunwayRepository(db), clock, timeZone: config.timeZone, volumes: (ids) => composition.ceilings(ids) });
+  const importWhalefall = new ImportWhalefallService({ repo: new ImportWhalefallRepository(db), clock, audit, onHistoryChanged: () => runway.invalidate() });
+  const alerts = new AlertsService({ repo: repos.alerts, instances: repos.instances, clock, logger, audit, delivery: alertDelivery, keys });
   alerts.attach(capacitySync.events);
   const email = new EmailService({ config, repo: new DigestRepository(db), runs: repos.scheduler, clock, logger });
   if (email.configured) alertDelivery.mailer = email;
@@ -232,7 +257,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     tables: new TablesRepository(db),
     selection: new TableSelectionRepository(db),
     sync: repos.sync,
-    capacitySync,
+    connections,
     audit,
   });
   const scheduler = new Scheduler({
@@ -250,14 +275,17 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       const msg = await aggregation.runDaily(scheduledFor);
       await alerts.evaluate();
       const p = await retention.purge(clock.now());
-      const out = p.retention_days === null ? msg : `${msg}; retention ${p.retention_days} d: ${p.deleted} raw rows before ${p.cutoff} purged`;
+      const daily = p.retention_days === null ? '' : `; retention ${p.retention_days} d: ${p.deleted} raw rows before ${p.cutoff} purged`;
+      const purged = `${msg}${daily}; ${p.points_deleted} sync points older than ${p.points_days} d purged`;
+      // Where the bytes went (issue #21), a row a day per instance; a failure never fails the day's job.
+      const out = `${purged}; ${await composition.runDaily().catch((err: unknown) => `composition failed: ${String(err)}`)}`;
       // Table-level sizes of the rule's databases (WHALEFALL_TABLES_DAILY); a failure never fails the day's job.
       if (!config.tablesDaily) return out;
       const t = await tables.runDaily(SCHEDULER_ACTOR).catch((err: unknown) => `tables failed: ${String(err)}`);
       return `${out}; ${t}`;
     },
   });
-  const fleet = new FleetService({ instances: repos.instances, credentials: repos.credentials, capacitySync, clock, audit });
+  const fleet = new FleetService({ instances: repos.instances, credentials: repos.credentials, connections, clock, audit });
   const discovery = new DiscoveryService({ instances: repos.instances, clock, audit, apiEnabled: config.discovery });
   return {
     config,
@@ -271,6 +299,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     credentials,
     instances,
     capacitySync,
+    connections,
     capacity,
     settings,
     recovery,
@@ -280,6 +309,9 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     exports: exportService,
     retention,
     statistics,
+    runway,
+    importWhalefall,
+    composition,
     aggregation,
     alerts,
     alertDelivery,

@@ -53,6 +53,12 @@ export function classify(err: unknown, target: ConnectTarget, specific: (err: un
   return new SyncError(kind, scrubSecrets(`${prefix}: ${describe(err)}`, secrets));
 }
 
+/** The leading number of a server version string ("16.0.4135.4" → 16, "19.3.0.0.0" → 19); 0 when unreadable. */
+export function majorVersion(version: string): number {
+  const m = /^(\d+)\./.exec(version.trim());
+  return m ? Number(m[1]) : 0;
+}
+
 /** Run `work`, letting only classified SyncErrors out. */
 export async function classified<T>(work: () => Promise<T>, toSyncError: (err: unknown) => SyncError): Promise<T> {
   try {

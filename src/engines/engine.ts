@@ -50,6 +50,15 @@ export interface PrivilegeCheck {
   fix?: string[];
 }
 
+/** PEM material for a TLS connection, decrypted in memory only for the connection (never logged). */
+export interface TlsMaterial {
+  /** CA certificate(s) the server's certificate must chain to (verify modes). */
+  ca?: string;
+  /** Client certificate and its private key (optional, PostgreSQL `sslcert`/`sslkey`). */
+  cert?: string;
+  key?: string;
+}
+
 /** Where and as whom to connect. The password lives only in memory, never logged. */
 export interface ConnectTarget {
   host: string;
@@ -61,7 +70,12 @@ export interface ConnectTarget {
   options: InstanceOptions;
   connectTimeoutMs: number;
   queryTimeoutMs: number;
+  /** CA / client certificate and key (PEM) for TLS, decrypted from the instance; never logged. */
+  tls?: TlsMaterial;
 }
+
+/** UNKNOWN: in a group, but the role could not be read (counted where it is, like a database outside any group). */
+export type ReplicaRole = 'PRIMARY' | 'SECONDARY' | 'RESOLVING' | 'UNKNOWN';
 
 /**
  * One database (or Oracle tablespace) as collected. Unknown is `null`, never 0.
@@ -79,8 +93,14 @@ export interface CollectedDatabase {
   used_bytes: number | null;
   /** The most it can grow to when known (Oracle autoextend MAXBYTES); null/absent = unknown or unlimited. */
   max_bytes?: number | null;
+  /** A SQL Server database snapshot: on-disk bytes of its sparse files, left out of the instance total. */
+  is_snapshot?: boolean;
+  /** Availability-group role of this replica's copy (SQL Server); absent when not in a group. Secondaries are left out of the instance total. */
+  replica_role?: ReplicaRole | null;
   method: string;
   error?: string;
+  /** A remark on a measured database that is not an error (e.g. it does not accept connections). */
+  note?: string;
 }
 
 export interface Collection {
@@ -99,6 +119,8 @@ export interface EngineSession {
   doctor(): Promise<PrivilegeCheck[]>;
   /** Table-level sizes (see TableScope); absent on an engine that cannot collect them. */
   collectTables?(scope: TableScope): Promise<TableCollection>;
+  /** Where the instance's bytes went (see Composition); absent on an engine that cannot tell. */
+  composition?(): Promise<Composition>;
   close(): Promise<void>;
 }
 
@@ -174,4 +196,27 @@ export interface TableCollection {
   /** Every database on the server when `scope.databases` was null (to mark the tables of dropped ones deleted). */
   present_databases: string[] | null;
   warnings: string[];
+}
+
+/**
+ * One part of an instance's space. Parts are disjoint (a byte is in one part
+ * only), so they stack. `bytes` null: not measured, with `reason` (a missing
+ * grant names it) — never 0 for "unknown".
+ */
+export interface CompositionPart {
+  kind: string;
+  bytes: number | null;
+  /** Per-kind facts: per database, per slot, per file… */
+  detail: Record<string, unknown> | null;
+  reason?: string;
+}
+
+export interface Composition {
+  parts: CompositionPart[];
+  /** The most the instance can grow to, as the engine reports it (volume size, autoextend max). */
+  ceiling_bytes: number | null;
+  ceiling_source: string | null;
+  /** Bytes in use on the volumes the engine reports (SQL Server dm_os_volume_stats): what the parts should add up to. */
+  disk_used_bytes: number | null;
+  method: string;
 }

@@ -16,6 +16,7 @@ import { AppError } from '../lib/errors.js';
 import { checkAccess, SESSION_COOKIE, type RouteRule } from './access.js';
 import { documentErrors } from './openapi.js';
 import { HTTP_STATUS } from './envelope.js';
+import { frameworkErrorBody, jsonBodyParser, onClientError, onFrameworkError } from './framework-errors.js';
 import { exportRoutes } from './api/export.routes.js';
 import { metricsRoutes } from './api/metrics.routes.js';
 import { statisticsRoutes } from './api/statistics.routes.js';
@@ -31,6 +32,7 @@ import { usersRoutes } from './api/users.routes.js';
 import { pageRoutes } from '../web/pages.routes.js';
 import { fleetRoutes } from './api/fleet.routes.js';
 import { tablesRoutes } from './api/tables.routes.js';
+import { compositionRoutes } from './api/composition.routes.js';
 
 
 const AJV_OPTIONS = { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } as const;
@@ -40,6 +42,17 @@ export async function buildApp(ctx: Context) {
     loggerInstance: ctx.logger,
     trustProxy: ctx.config.trustProxy ?? false,
     bodyLimit: 1024 * 1024,
+    // A client that sends a body byte a minute must not hold a socket forever (Fastify's defaults are 0: none).
+    requestTimeout: ctx.config.httpRequestTimeoutMs,
+    connectionTimeout: ctx.config.httpConnectionTimeoutMs,
+    keepAliveTimeout: ctx.config.httpKeepAliveTimeoutMs,
+    maxRequestsPerSocket: ctx.config.httpMaxRequestsPerSocket,
+    // Node checks request deadlines only every connectionsCheckingInterval (30 s by default): check often enough
+    // that a 30 s limit means about 30 s, and make the headers deadline no longer than the whole request's.
+    http: ctx.config.httpRequestTimeoutMs > 0 ? { connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(ctx.config.httpRequestTimeoutMs / 4))), headersTimeout: Math.min(60_000, ctx.config.httpRequestTimeoutMs) } : {},
+    // Bad URLs and malformed requests are answered in the envelope too (framework-errors.ts).
+    frameworkErrors: onFrameworkError,
+    clientErrorHandler: onClientError,
     ajv: { customOptions: AJV_OPTIONS },
     schemaController: {
       compilersFactory: {
@@ -52,6 +65,10 @@ export async function buildApp(ctx: Context) {
       },
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // The original front end posts `Content-Type: application/json` with no body: that is `{}`.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(app.getDefaultJsonParser('error', 'error')));
 
   // Every route must say who may call it.
   app.addHook('onRoute', (route) => {
@@ -135,6 +152,8 @@ export async function buildApp(ctx: Context) {
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (err instanceof AppError) {
+      const retry = err.extra?.retry_after_seconds;
+      if (typeof retry === 'number') void reply.header('retry-after', String(Math.max(1, Math.ceil(retry))));
       return reply.status(HTTP_STATUS[err.kind]).send({ success: false, error: err.message, error_code: err.code ?? err.kind, ...err.extra });
     }
     const fe = err as FastifyError;
@@ -149,9 +168,11 @@ export async function buildApp(ctx: Context) {
             : fe.message;
       return reply.status(400).send({ success: false, error: `请求参数无效 (invalid request): ${detail}`, error_code: 'validation' });
     }
-    if (fe.statusCode && fe.statusCode < 500) {
-      return reply.status(fe.statusCode).send({ success: false, error: fe.message, error_code: fe.code });
+    if (fe.code === 'rate_limited') {
+      return reply.status(429).send({ success: false, error: fe.message, error_code: 'rate_limited' });
     }
+    const framework = frameworkErrorBody(fe);
+    if (framework) return reply.status(framework.status).send(framework.body);
     req.log.error({ err }, 'unhandled error');
     return reply.status(500).send({ success: false, error: '服务器内部错误 (internal error)，详情见服务日志', error_code: 'internal' });
   });
@@ -174,5 +195,6 @@ export async function buildApp(ctx: Context) {
   await app.register(pageRoutes(ctx));
   await app.register(fleetRoutes(ctx));
   await app.register(tablesRoutes(ctx));
+  await app.register(compositionRoutes(ctx));
   return app;
 }

@@ -10,10 +10,19 @@ export const HTTP_STATUS: Record<AppErrorKind, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  rate_limited: 429,
 };
 
 export function ok<T>(data: T, message?: string) {
   return message === undefined ? { success: true as const, data } : { success: true as const, message, data };
+}
+
+const OK_HEAD = Buffer.from('{"success":true,"data":');
+const OK_TAIL = Buffer.from('}');
+
+/** `ok(data)` as UTF-8 JSON text, for data already serialised (`dataJson` must be valid JSON). */
+export function okJson(dataJson: Buffer): Buffer {
+  return Buffer.concat([OK_HEAD, dataJson, OK_TAIL]);
 }
 
 export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });

@@ -9,6 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { ensurePrivateDir } from './private-files.js';
 
 const scryptAsync = promisify(crypto.scrypt) as (
   password: crypto.BinaryLike,
@@ -60,7 +61,7 @@ export function loadKeyRing(dataDir: string, secretKey: string | undefined): Key
   }
   if (keys.size === 0) {
     const k = crypto.randomBytes(32);
-    fs.mkdirSync(dataDir, { recursive: true });
+    ensurePrivateDir(dataDir);
     fs.writeFileSync(file, k.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
     keys.set(keyId(k), k);
   }
@@ -82,7 +83,7 @@ export function addKey(dataDir: string, ring: KeyRing, secretKeyFromEnv: boolean
   }
   const k = crypto.randomBytes(32);
   const file = path.join(dataDir, 'secret.key');
-  fs.mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   fs.appendFileSync(file, k.toString('base64') + '\n', { mode: 0o600 });
   const id = keyId(k);
   ring.keys.delete(id); // keep the map's order = the file's order

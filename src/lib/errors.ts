@@ -12,6 +12,8 @@ export type AppErrorKind =
   | 'conflict'
   | 'unauthorized'
   | 'forbidden'
+  /** Too many requests: wait (`extra.retry_after_seconds`) and try again. */
+  | 'rate_limited'
   | 'sync_failed';
 
 export class AppError extends Error {

@@ -12,10 +12,15 @@
 import type { Clock } from '../lib/clock.js';
 import { errorMessage, scrubSecrets } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { DestinationPolicy, type NetworkPolicy } from '../lib/net-policy.js';
 import { withTimeout } from '../lib/timeout.js';
 import type { AlertDeliveryRow, AlertEventRow, AlertRuleRow, AlertsRepository } from '../store/alerts.repository.js';
+import { ROBOTS } from './robots/index.js';
+import type { AlertMessage, RobotVerdict } from './robots/robot.js';
 
-export const CHANNEL_TYPES = ['generic', 'dingtalk', 'wecom', 'slack', 'email'] as const;
+export type { AlertMessage };
+
+export const CHANNEL_TYPES = ['generic', 'dingtalk', 'wecom', 'slack', 'feishu', 'feishu_card', 'email'] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
 
 export interface DeliveryOptions {
@@ -25,6 +30,8 @@ export interface DeliveryOptions {
   baseDelayMs: number;
   /** Per-request timeout. */
   timeoutMs: number;
+  /** Networks webhooks may (not) reach; link-local and metadata addresses are always refused. */
+  networks?: NetworkPolicy;
 }
 
 export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = { maxAttempts: 5, baseDelayMs: 30_000, timeoutMs: 10_000 };
@@ -68,21 +75,9 @@ export interface AttemptLog {
 }
 
 /** The facts a message is made of. */
-export interface AlertMessage {
-  event_id: number;
-  rule: string;
-  kind: string;
-  state: 'firing' | 'resolved';
-  instance: string | null;
-  database: string | null;
-  value: number | null;
-  message: string;
-  fired_at: string;
-  resolved_at: string | null;
-}
-
 export function alertMessage(ev: AlertEventRow, rule: Pick<AlertRuleRow, 'name' | 'kind'>, transition: 'firing' | 'resolved'): AlertMessage {
   return {
+    current_value: transition === 'resolved' ? ev.value : null,
     event_id: ev.id,
     rule: rule.name,
     kind: rule.kind,
@@ -96,71 +91,41 @@ export function alertMessage(ev: AlertEventRow, rule: Pick<AlertRuleRow, 'name' 
   };
 }
 
-function headline(m: AlertMessage): string {
-  const tag = m.state === 'firing' ? '告警 FIRING' : '恢复 RESOLVED';
-  return `[鲸落 ${tag}] ${m.rule}`;
-}
-
-function markdownBody(m: AlertMessage): string {
-  const lines = [`### ${headline(m)}`, '', `- ${m.message}`];
-  if (m.instance) lines.push(`- 实例 (instance): ${m.instance}`);
-  if (m.database) lines.push(`- 数据库 (database): ${m.database}`);
-  lines.push(`- 触发时间 (fired at): ${m.fired_at}`);
-  if (m.resolved_at) lines.push(`- 恢复时间 (resolved at): ${m.resolved_at}`);
-  return lines.join('\n');
-}
-
-/** The request body for one channel type. */
+/** The request body for one channel type (unsigned; see robots/ for signing). */
 export function formatPayload(type: ChannelType, m: AlertMessage): unknown {
-  switch (type) {
-    case 'dingtalk':
-      return { msgtype: 'markdown', markdown: { title: headline(m), text: markdownBody(m) } };
-    case 'wecom':
-      return { msgtype: 'markdown', markdown: { content: markdownBody(m) } };
-    case 'slack':
-      return { text: `*${headline(m)}*\n${m.message}${m.resolved_at ? `\nresolved at ${m.resolved_at}` : ''}` };
-    case 'email':
-      return null; // sent by the mailer (email.service.ts), not posted
-    case 'generic':
-      return {
-        event: m.event_id,
-        rule: m.rule,
-        kind: m.kind,
-        state: m.state,
-        instance: m.instance,
-        database: m.database,
-        value: m.value,
-        message: m.message,
-        fired_at: m.fired_at,
-        resolved_at: m.resolved_at,
-      };
-  }
+  return type === 'email' ? null : ROBOTS[type].request('http://x/', m, null, new Date(0)).body;
 }
 
-/**
- * DingTalk and WeCom answer HTTP 200 with `{errcode: N}` on failure (a bad
- * token, a keyword check): a 200 alone is not a delivery for them.
- */
-function bodyError(type: ChannelType, body: string): string | null {
-  if (type !== 'dingtalk' && type !== 'wecom') return null;
-  try {
-    const j = JSON.parse(body) as { errcode?: number; errmsg?: string };
-    if (typeof j.errcode === 'number' && j.errcode !== 0) return `errcode ${j.errcode}: ${j.errmsg ?? ''}`.trim();
-  } catch {
-    /* not JSON: trust the status */
-  }
-  return null;
-}
-
-export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: string; redirect: 'manual'; signal: AbortSignal },
+) => Promise<{ status: number; text(): Promise<string>; body?: { cancel(): Promise<void> } | null }>;
 
 /** Sends the `email` channel (email.service.ts); set in the context when SMTP is configured. */
 export interface AlertMailer {
   sendAlert(url: string, m: AlertMessage): Promise<void>;
 }
 
+/** At most 120 characters of a receiver's words, control characters removed. */
+function excerpt(text: string): string {
+  const clean = [...text].map((ch) => (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f ? ' ' : ch)).join('').trim();
+  return clean.length > 120 ? `${clean.slice(0, 120)}…` : clean;
+}
+
+/**
+ * What a non-admin sees of a delivery error: the HTTP status, or that it failed. The rest (the receiver's
+ * words, the network error naming an internal address) would make the alert page a way to probe the
+ * network behind Whalefall.
+ */
+export function viewerDeliveryError(error: string | null, httpStatus: number | null): string | null {
+  if (error === null) return null;
+  return httpStatus !== null ? `HTTP ${httpStatus}` : '投递失败，详情仅管理员可见 (delivery failed; details for admins only)';
+}
+
 export class AlertDeliveryService {
   mailer: AlertMailer | undefined;
+  /** Reads a delivery's channel signing secret (set by the alerts service, which owns the key ring). */
+  secrets: ((rule: AlertRuleRow, d: AlertDeliveryRow) => string | null) | undefined;
   private running: Promise<DeliverySummary> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private opts: DeliveryOptions;
@@ -173,7 +138,10 @@ export class AlertDeliveryService {
     private readonly fetchImpl: FetchLike = fetch,
   ) {
     this.opts = { ...DEFAULT_DELIVERY_OPTIONS, ...opts };
+    this.destinations = new DestinationPolicy(this.opts.networks);
   }
+
+  private readonly destinations: DestinationPolicy;
 
   /** Send every delivery due now. Concurrent calls share one pass (no double send within a process). */
   deliverDue(): Promise<DeliverySummary> {
@@ -223,21 +191,28 @@ export class AlertDeliveryService {
     const log = JSON.parse(d.log) as AttemptLog[];
     let httpStatus: number | null = null;
     let error: string | null = null;
+    let permanent = false;
     if (!ev || !rule) {
       error = 'event or rule deleted';
     } else {
       const type = d.channel as ChannelType;
       const message = alertMessage(ev, rule, d.transition as 'firing' | 'resolved');
-      ({ httpStatus, error } = type === 'email' ? await this.mail(d.url, message) : await this.post(d.url, type, message));
-      // A receiver or a network error may echo the URL: never store or log its secrets.
-      if (error) error = scrubSecrets(error, urlSecrets(d.url)).slice(0, 500);
+      const secret = type === 'email' ? null : this.secretOf(rule, d);
+      let r: { httpStatus: number | null; error: string | null; permanent?: boolean };
+      if (type === 'email') r = await this.mail(d.url, message);
+      else r = await this.post(d.url, type, message, secret);
+      ({ httpStatus, error } = r);
+      permanent = r.permanent === true;
+      // A receiver or a network error may echo the URL or the secret: never store or log them.
+      if (error) error = scrubSecrets(error, [...urlSecrets(d.url), secret]).slice(0, 500);
     }
     const at = this.clock.now().toISOString();
     log.push({ attempt, at, http_status: httpStatus, error });
     let status: 'delivered' | 'failed' | 'pending';
     let next: string | null = null;
     if (!error) status = 'delivered';
-    else if (!ev || !rule || attempt >= this.opts.maxAttempts) status = 'failed';
+    // A permanent refusal (bad signature, missing keyword, invalid token) fails the same way every time.
+    else if (!ev || !rule || permanent || attempt >= this.opts.maxAttempts) status = 'failed';
     else {
       status = 'pending';
       next = new Date(this.clock.now().getTime() + this.opts.baseDelayMs * 2 ** (attempt - 1)).toISOString();
@@ -249,21 +224,46 @@ export class AlertDeliveryService {
     return status === 'pending' ? 'retrying' : status;
   }
 
-  /** POST the channel's payload; an error string unless the receiver took it. */
-  private async post(url: string, type: ChannelType, m: AlertMessage): Promise<{ httpStatus: number | null; error: string | null }> {
+  /** The channel's signing secret, decrypted; null when none is set or it cannot be read. */
+  private secretOf(rule: AlertRuleRow, d: AlertDeliveryRow): string | null {
+    if (!this.secrets) return null;
     try {
-      const res = await this.fetchImpl(url, {
+      return this.secrets(rule, d);
+    } catch (err) {
+      this.logger.warn({ err: errorMessage(err), delivery_id: d.id }, 'alert channel secret unreadable: sending unsigned');
+      return null;
+    }
+  }
+
+  /**
+   * POST the robot's request; an error string unless the robot took it, and whether retrying could help.
+   * Redirects are not followed (a 3xx is a failure: following it would let a receiver point us anywhere),
+   * the destination's networks are checked first, and of a refusing receiver's words only a short excerpt
+   * is kept — shown to admins only (`viewerDeliveryError`).
+   */
+  private async post(url: string, type: Exclude<ChannelType, 'email'>, m: AlertMessage, secret: string | null): Promise<{ httpStatus: number | null; error: string | null; permanent: boolean }> {
+    const robot = ROBOTS[type];
+    try {
+      const req = robot.request(url, m, robot.signs ? secret : null, this.clock.now());
+      const refused = await this.destinations.check(req.url);
+      if (refused) return { httpStatus: null, error: refused, permanent: true };
+      const res = await this.fetchImpl(req.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json; charset=utf-8' },
-        body: JSON.stringify(formatPayload(type, m)),
+        body: JSON.stringify(req.body),
+        redirect: 'manual',
         signal: AbortSignal.timeout(this.opts.timeoutMs),
       });
+      if (res.status >= 300 && res.status < 400) {
+        await res.body?.cancel();
+        return { httpStatus: res.status, error: `HTTP ${res.status}: 不跟随重定向 (redirects are not followed)`, permanent: true };
+      }
       const text = (await res.text()).slice(0, 2000);
-      if (res.status < 200 || res.status >= 300) return { httpStatus: res.status, error: `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}` };
-      return { httpStatus: res.status, error: bodyError(type, text) };
+      const v: RobotVerdict = robot.verdict(res.status, text);
+      return v.ok ? { httpStatus: res.status, error: null, permanent: false } : { httpStatus: res.status, error: excerpt(v.message), permanent: v.permanent };
     } catch (err) {
       const cause = (err as { cause?: unknown }).cause;
-      return { httpStatus: null, error: errorMessage(err) + (cause ? `: ${errorMessage(cause)}` : '') };
+      return { httpStatus: null, error: errorMessage(err) + (cause ? `: ${errorMessage(cause)}` : ''), permanent: false };
     }
   }
 

@@ -10,9 +10,11 @@
 import type { EventEmitter } from 'node:events';
 import { DB_TYPES } from '../engines/engine.js';
 import { addDays, type Clock } from '../lib/clock.js';
-import { forecast } from '../lib/forecast.js';
+import { runway } from '../lib/runway.js';
+import { RUNWAY_WINDOW_DAYS } from './runway.service.js';
 import { AppError } from '../lib/errors.js';
-import { globToRegExp } from '../lib/glob.js';
+import { decryptSecret, encryptSecret, type KeyRing } from '../lib/crypto.js';
+import { compileGlob } from '../lib/glob.js';
 import { mailtoRecipient } from './email.service.js';
 import type { Logger } from '../lib/logger.js';
 import { formatBytes } from '../lib/sizes.js';
@@ -20,7 +22,7 @@ import type { AlertRuleRow, AlertsRepository, FiringCondition, NewAlertRule } fr
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow } from '../store/schema.js';
 import type { AlertDeliveryService } from './alert-delivery.service.js';
-import { CHANNEL_TYPES, maskUrl, type ChannelType } from './alert-delivery.service.js';
+import { CHANNEL_TYPES, maskUrl, viewerDeliveryError, type ChannelType } from './alert-delivery.service.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';
 import type { SyncEvents } from './capacity-sync.service.js';
 import { bool, fail, integer, oneOf, requiredText, text } from './validate.js';
@@ -33,7 +35,19 @@ export type RuleWindow = (typeof WINDOWS)[number];
 export interface Channel {
   type: ChannelType;
   url: string;
+  /** Stored only: the signing secret (DingTalk 加签, Feishu), encrypted with the key ring. */
+  secret_enc?: string;
 }
+
+/** A channel as the API shows it: URL masked, the secret never returned (only whether one is set). */
+export interface PublicChannel {
+  type: ChannelType;
+  url: string;
+  has_secret: boolean;
+}
+
+/** Channel types whose robot signs with a secret. */
+const SIGNING: ReadonlySet<ChannelType> = new Set(['dingtalk', 'feishu', 'feishu_card']);
 
 /** A rule as the API shows it: channel URLs masked (their tokens are secrets). */
 export interface AlertRule {
@@ -49,13 +63,13 @@ export interface AlertRule {
   consecutive: number | null;
   limit_bytes: number | null;
   is_active: boolean;
-  channels: Channel[];
+  channels: PublicChannel[];
   created_at: string;
   updated_at: string;
 }
 
-/** Days of history the days_until_full fit uses. */
-export const FIT_DAYS = 30;
+/** Days of history the days_until_full rule reads: the runway's window (the fit starts at its last change point). */
+export const FIT_DAYS = RUNWAY_WINDOW_DAYS;
 
 export interface AlertsDeps {
   repo: AlertsRepository;
@@ -65,6 +79,8 @@ export interface AlertsDeps {
   audit: AuditService;
   /** When set, evaluate() kicks a delivery pass for what it queued. */
   delivery?: AlertDeliveryService;
+  /** Encrypts channel signing secrets (and decrypts them for the delivery service). */
+  keys: KeyRing;
 }
 
 export interface EvaluateTrigger {
@@ -93,7 +109,7 @@ function toRule(r: AlertRuleRow): AlertRule {
     consecutive: r.consecutive,
     limit_bytes: r.limit_bytes,
     is_active: r.is_active === 1,
-    channels: (JSON.parse(r.channels) as Channel[]).map((c) => ({ type: c.type, url: maskUrl(c.url) })),
+    channels: (JSON.parse(r.channels) as Channel[]).map((c) => ({ type: c.type, url: maskUrl(c.url), has_secret: Boolean(c.secret_enc) })),
     created_at: r.created_at,
     updated_at: r.updated_at,
   };
@@ -104,23 +120,39 @@ function number(field: string, v: unknown, min: number, max: number): number {
   return v;
 }
 
-function channels(v: unknown): Channel[] {
+/**
+ * Validated channels. `secret` (DingTalk 加签 / Feishu signing) is encrypted
+ * here; a channel given without one keeps the secret stored for the same type
+ * and URL (the API never shows it, so an edit cannot send it back);
+ * `secret: null` removes it.
+ */
+function channels(v: unknown, keys: KeyRing, stored: Channel[] = []): Channel[] {
   if (!Array.isArray(v)) fail('channels', '必须是数组 (an array of {type, url})');
   if (v.length > 10) fail('channels', '最多 10 个 (at most 10)');
   return v.map((c, i) => {
     const f = `channels[${i}]`;
     if (c === null || typeof c !== 'object' || Array.isArray(c)) fail(f, '必须是 {type, url} 对象 (an object {type, url})');
     const o = c as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (k !== 'type' && k !== 'url') fail(`${f}.${k}`, '未知字段 (unknown field)');
+    for (const k of Object.keys(o)) if (k !== 'type' && k !== 'url' && k !== 'secret' && k !== 'secret_enc') fail(`${f}.${k}`, '未知字段 (unknown field)');
     const type = oneOf(`${f}.type`, o.type, CHANNEL_TYPES);
     const url = requiredText(`${f}.url`, o.url, 2000);
+    let secret_enc: string | undefined;
+    if (o.secret !== undefined && o.secret !== null) {
+      if (!SIGNING.has(type)) fail(`${f}.secret`, `只有 ${[...SIGNING].join(' / ')} 渠道支持签名密钥 (only signing robots take a secret)`);
+      const secret = requiredText(`${f}.secret`, o.secret, 200);
+      secret_enc = encryptSecret(keys, secret).value;
+    } else if (o.secret === undefined) {
+      // Kept from storage: an already-encrypted value (re-validation of the stored rule) or the same channel's.
+      secret_enc = typeof o.secret_enc === 'string' ? o.secret_enc : stored.find((x) => x.type === type && x.url === url)?.secret_enc;
+    }
+    const out: Channel = secret_enc ? { type, url, secret_enc } : { type, url };
     if (type === 'email') {
       try {
         mailtoRecipient(url);
       } catch (err) {
         fail(`${f}.url`, `邮件渠道需要 mailto:地址[?lang=en|zh-CN] (${(err as Error).message})`);
       }
-      return { type, url };
+      return out;
     }
     let u: URL;
     try {
@@ -129,7 +161,7 @@ function channels(v: unknown): Channel[] {
       fail(`${f}.url`, '不是有效的 URL (not a valid URL)');
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') fail(`${f}.url`, '必须是 http(s) URL (must be http or https)');
-    return { type, url };
+    return out;
   });
 }
 
@@ -143,7 +175,16 @@ export class AlertsService {
   private readonly pending = new Set<number>();
   private pendingRun?: Promise<EvaluateSummary>;
 
-  constructor(private readonly d: AlertsDeps) {}
+  constructor(private readonly d: AlertsDeps) {
+    // The delivery service sends; the secrets are ours (the rule's channels): it asks for them by delivery.
+    if (d.delivery) d.delivery.secrets = (rule, delivery) => this.channelSecret(rule, delivery);
+  }
+
+  /** The decrypted signing secret of the rule's channel a delivery was queued for; null when it has none. */
+  private channelSecret(rule: { channels: string }, delivery: { channel: string; url: string }): string | null {
+    const c = (JSON.parse(rule.channels) as Channel[]).find((x) => x.type === delivery.channel && x.url === delivery.url);
+    return c?.secret_enc ? decryptSecret(this.d.keys, c.secret_enc) : null;
+  }
 
   // ---- rules ----
 
@@ -158,7 +199,7 @@ export class AlertsService {
   }
 
   /** Validate a whole rule (create, or current ⊕ patch on update); returns the columns to store. */
-  private async validate(input: Record<string, unknown>, selfId?: number): Promise<Omit<NewAlertRule, 'created_at' | 'updated_at'>> {
+  private async validate(input: Record<string, unknown>, selfId?: number, stored: Channel[] = []): Promise<Omit<NewAlertRule, 'created_at' | 'updated_at'>> {
     for (const k of Object.keys(input)) if (!(FIELDS as readonly string[]).includes(k)) fail(k, '未知字段 (unknown field)');
     const name = requiredText('name', input.name, 128);
     const kind = oneOf('kind', input.kind, RULE_KINDS);
@@ -172,7 +213,7 @@ export class AlertsService {
     const pattern = text('database_pattern', input.database_pattern, 255, { optional: true }) ?? null;
     const window = input.window === undefined || input.window === null ? null : oneOf('window', input.window, WINDOWS);
     const isActive = input.is_active === undefined ? true : bool('is_active', input.is_active);
-    const chans = input.channels === undefined || input.channels === null ? [] : channels(input.channels);
+    const chans = input.channels === undefined || input.channels === null ? [] : channels(input.channels, this.d.keys, stored);
     let threshold: number | null = null;
     let consecutive: number | null = null;
     let limitBytes: number | null = null;
@@ -266,7 +307,7 @@ export class AlertsService {
       if (!(FIELDS as readonly string[]).includes(k)) fail(k, '未知字段 (unknown field)');
       merged[k] = patch[k];
     }
-    const clean = await this.validate(merged, id);
+    const clean = await this.validate(merged, id, JSON.parse(cur.channels) as Channel[]);
     const now = this.d.clock.now().toISOString();
     const row = (await this.d.repo.updateRule(id, { ...clean, updated_at: now }))!;
     // A rule switched off or redefined no longer vouches for its open events: close them quietly.
@@ -295,11 +336,22 @@ export class AlertsService {
     return { items: page.items.map(({ open_key: _o, ...e }) => e), total: page.total, limit, offset };
   }
 
-  async getEvent(id: number) {
+  /** One event with its rule and deliveries; `admin` sees the receivers' error excerpts, others the status only. */
+  async getEvent(id: number, opts: { admin: boolean } = { admin: false }) {
     const ev = await this.d.repo.getEvent(id);
     if (!ev) throw new AppError('not_found', `告警事件 ${id} 不存在 (alert event not found)`);
     const rule = await this.d.repo.getRule(ev.rule_id);
-    const deliveries = (await this.d.repo.deliveriesOf(id)).map((d) => ({ ...d, url: maskUrl(d.url), log: JSON.parse(d.log) as unknown }));
+    // Receivers' words and network errors are for admins only: a viewer could otherwise read internal services through a webhook.
+    const redact = !opts.admin;
+    const deliveries = (await this.d.repo.deliveriesOf(id)).map((d) => {
+      const log = JSON.parse(d.log) as { http_status: number | null; error: string | null }[];
+      return {
+        ...d,
+        url: maskUrl(d.url),
+        error: redact ? viewerDeliveryError(d.error, d.http_status) : d.error,
+        log: redact ? log.map((a) => ({ ...a, error: viewerDeliveryError(a.error, a.http_status) })) : log,
+      };
+    });
     const { open_key: _o, ...event } = ev;
     return { ...event, rule: rule ? toRule(rule) : null, deliveries };
   }
@@ -357,8 +409,9 @@ export class AlertsService {
     for (const rule of rules) {
       const instances = all.filter((i) => inScope(rule, i)); // `all` is already only the triggering instances
       let conditions: FiringCondition[];
+      const measured = new Map<string, number>();
       try {
-        conditions = await this.conditions(rule, instances);
+        conditions = await this.conditions(rule, instances, measured);
       } catch (err) {
         // One broken rule must not stop the others.
         this.d.logger.error({ err, rule_id: rule.id }, 'alert rule evaluation failed');
@@ -384,7 +437,7 @@ export class AlertsService {
       for (const ev of open.values()) {
         const inView = !only || (ev.instance_id !== null && looked.has(ev.instance_id));
         if (!inView) continue;
-        if (await this.d.repo.resolve(ev.id, now, targets)) {
+        if (await this.d.repo.resolve(ev.id, now, targets, measured.get(ev.dedup_key) ?? null)) {
           sum.resolved += 1;
           this.d.logger.info({ rule_id: rule.id, rule: rule.name, key: ev.dedup_key }, 'alert resolved');
         }
@@ -397,9 +450,11 @@ export class AlertsService {
   }
 
   /** The conditions of one rule that hold now on the given instances. */
-  private async conditions(rule: AlertRuleRow, instances: InstanceRow[]): Promise<FiringCondition[]> {
+  private async conditions(rule: AlertRuleRow, instances: InstanceRow[], measured = new Map<string, number>()): Promise<FiringCondition[]> {
     const out: FiringCondition[] = [];
-    const re = rule.database_pattern ? globToRegExp(rule.database_pattern) : undefined;
+    /** Every value looked at, firing or not: a resolved message says what the value is now. */
+    const saw = (inst: InstanceRow, database: string | null, value: number) => measured.set(`${rule.id}:${inst.id}:${database ?? ''}`, value);
+    const re = rule.database_pattern ? compileGlob(rule.database_pattern) : undefined;
     const cond = (inst: InstanceRow, database: string | null, value: number | null, message: string) =>
       out.push({ dedup_key: `${rule.id}:${inst.id}:${database ?? ''}`, instance_id: inst.id, instance_name: inst.name, database_name: database, value, message });
     const where = (inst: InstanceRow, db: string | null) => (db ? `实例 ${inst.name} 数据库 ${db}` : `实例 ${inst.name}`);
@@ -411,12 +466,15 @@ export class AlertsService {
           const totals = new Map((await this.d.repo.latestInstanceTotals(instances.map((i) => i.id))).map((t) => [t.instance_id, t.total_size_bytes]));
           for (const inst of instances) {
             const v = totals.get(inst.id);
+            if (v !== undefined) saw(inst, null, v);
             if (v !== undefined && v > threshold) cond(inst, null, v, `${where(inst, null)} 总容量 ${formatBytes(v)} 超过阈值 ${formatBytes(threshold)} (size above threshold)`);
           }
         } else {
           for (const inst of instances) {
             for (const d of await this.d.repo.latestDatabaseSizes(inst.id)) {
-              if (!re.test(d.database_name) || d.size_bytes === null || d.size_bytes <= threshold) continue;
+              if (!re(d.database_name) || d.size_bytes === null) continue;
+              saw(inst, d.database_name, d.size_bytes);
+              if (d.size_bytes <= threshold) continue;
               cond(inst, d.database_name, d.size_bytes, `${where(inst, d.database_name)} 容量 ${formatBytes(d.size_bytes)} 超过阈值 ${formatBytes(threshold)} (size above threshold)`);
             }
           }
@@ -429,6 +487,8 @@ export class AlertsService {
         const label = rule.window === 'week' ? '周' : '日';
         const check = (inst: InstanceRow, db: string | null, latest: number, base: number) => {
           const delta = latest - base;
+          if (rule.kind === 'growth_bytes') saw(inst, db, delta);
+          else if (base > 0) saw(inst, db, Math.round((delta / base) * 10000) / 100);
           if (rule.kind === 'growth_bytes') {
             if (delta > threshold) cond(inst, db, delta, `${where(inst, db)} ${label}增长 ${formatBytes(delta)} 超过阈值 ${formatBytes(threshold)} (${rule.window} growth above threshold)`);
           } else if (base > 0) {
@@ -444,7 +504,7 @@ export class AlertsService {
             const base = await this.d.repo.instanceTotalOnOrBefore(inst.id, addDays(latest.collected_date, -days));
             if (base) check(inst, null, latest.total_size_bytes, base.total_size_bytes);
           } else {
-            const latest = (await this.d.repo.latestDatabaseSizes(inst.id)).filter((d) => re.test(d.database_name) && d.size_bytes !== null);
+            const latest = (await this.d.repo.latestDatabaseSizes(inst.id)).filter((d) => re(d.database_name) && d.size_bytes !== null);
             if (!latest.length) continue;
             const baseDay = addDays(latest[0]!.collected_date, -days);
             const bases = new Map((await this.d.repo.databaseSizesOnOrBefore(inst.id, baseDay)).map((b) => [b.database_name, b.size_bytes]));
@@ -457,12 +517,14 @@ export class AlertsService {
         return out;
       }
       case 'days_until_full': {
-        // The statistics feature's forecaster decides: only a confident 'ok' (or already full) may page anyone.
+        // The runway (the same method as /api/statistics/runway) decides: only 'growing' toward a ceiling (or full) may page anyone.
         const fire = (inst: InstanceRow, db: string | null, series: { collected_date: string; size: number }[], limit: number | null) => {
-          const f = forecast(series.map((p) => ({ date: p.collected_date, bytes: p.size })), limit);
-          if ((f.state !== 'ok' && f.state !== 'already_full') || f.days_until_full === undefined) return;
+          const f = runway(series.map((p) => ({ date: p.collected_date, bytes: p.size })), limit, { backtestDays: 0 });
+          if ((f.state !== 'growing' && f.state !== 'full') || f.days_until_full === null) return;
+          saw(inst, db, f.days_until_full);
           if (f.days_until_full < threshold) {
-            cond(inst, db, f.days_until_full, `${where(inst, db)} 预计 ${f.days_until_full} 天后达到上限 ${formatBytes(f.limit_bytes)}（线性拟合 ${f.points_used} 天, R²=${(f.r2 ?? 0).toFixed(2)}）(days until full below ${threshold})`);
+            const since = f.change_point_date ? `自变化点 ${f.change_point_date} 起` : `自 ${f.fit_start_date} 起`;
+            cond(inst, db, f.days_until_full, `${where(inst, db)} 预计 ${f.days_until_full} 天后达到上限 ${formatBytes(f.ceiling_bytes)}（稳健拟合${since} ${f.points_used} 天, 区间 ${f.low_days ?? '?'}–${f.high_days ?? '∞'} 天）(days until full below ${threshold})`);
           }
         };
         for (const inst of instances) {
@@ -476,7 +538,7 @@ export class AlertsService {
             const limits = new Map((await this.d.repo.latestDatabaseSizes(inst.id)).map((d) => [d.database_name, d.max_bytes]));
             const byDb = new Map<string, { collected_date: string; size: number }[]>();
             for (const r of await this.d.repo.databaseSeries(inst.id, from)) {
-              if (!re.test(r.database_name) || r.size_bytes === null || !limits.has(r.database_name)) continue;
+              if (!re(r.database_name) || r.size_bytes === null || !limits.has(r.database_name)) continue;
               const s = byDb.get(r.database_name) ?? [];
               s.push({ collected_date: r.collected_date, size: r.size_bytes });
               byDb.set(r.database_name, s);
@@ -490,7 +552,7 @@ export class AlertsService {
         for (const inst of instances) {
           for (const d of await this.d.repo.deletedDatabases(inst.id)) {
             // Deletions from before the rule existed are history, not news.
-            if (re && !re.test(d.database_name)) continue;
+            if (re && !re(d.database_name)) continue;
             if (!d.deleted_at || d.deleted_at < rule.created_at) continue;
             cond(inst, d.database_name, null, `${where(inst, d.database_name)} 已消失（最近一次同步未采集到，${d.deleted_at}）(database disappeared)`);
           }

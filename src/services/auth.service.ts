@@ -4,6 +4,7 @@
  * manage instances, credentials, users and tokens of others.
  */
 import type { Clock } from '../lib/clock.js';
+import { LoginThrottle } from './login-throttle.js';
 import { generatePassword, hashPassword, randomToken, sha256, verifyPassword } from '../lib/crypto.js';
 import { AppError } from '../lib/errors.js';
 import type { UsersRepository } from '../store/users.repository.js';
@@ -63,9 +64,18 @@ export class AuthService {
     private readonly clock: Clock,
     private readonly audit: AuditService,
     private readonly sessionTtlHours: number,
-    /** Lock an account for `minutes` after `attempts` failed logins in a row (attempts 0: never). */
-    private readonly lockout: { attempts: number; minutes: number } = { attempts: 10, minutes: 15 },
-  ) {}
+    /**
+     * Failed logins per (account, address): `attempts` free ones, then delays doubling from 1 s up to
+     * `minutes` (attempts 0: never throttled). See `LoginThrottle`.
+     */
+    lockout: { attempts: number; minutes: number } = { attempts: 10, minutes: 15 },
+    /** Tokens created without an expiry expire after this many days; only an admin may ask for none. */
+    private readonly tokenDefaultDays = 90,
+  ) {
+    this.throttle = lockout.attempts > 0 ? new LoginThrottle({ freeFailures: lockout.attempts, maxDelayMs: lockout.minutes * 60_000 }) : undefined;
+  }
+
+  private readonly throttle: LoginThrottle | undefined;
 
   private now(): string {
     return this.clock.now().toISOString();
@@ -104,7 +114,7 @@ export class AuthService {
     const patch: Parameters<UsersRepository['update']>[1] = { updated_at: this.now() };
     if (input.password !== undefined) {
       patch.password_hash = await hashPassword(newPassword(input.password));
-      patch.failed_logins = 0; // a new password also lifts a lockout
+      patch.failed_logins = 0; // a new password also lifts a throttle
       patch.locked_until = null;
     }
     if (input.role !== undefined) patch.role = oneOf('role', input.role, ROLES);
@@ -113,14 +123,40 @@ export class AuthService {
       patch.is_active = input.is_active ? 1 : 0;
     }
     if (input.locale !== undefined) patch.locale = oneOf('locale', input.locale, ['zh-CN', 'en'] as const);
+    const losesAdmin = u.role === 'admin' && u.is_active === 1 && ((patch.role !== undefined && patch.role !== 'admin') || patch.is_active === 0);
+    if (losesAdmin && (await this.users.countActiveAdmins()) <= 1) {
+      throw new AppError('conflict', '不能降级或停用最后一个启用的管理员 (the last active admin cannot be demoted or disabled)', 'last_admin');
+    }
     const updated = await this.users.update(userId, patch);
     if (patch.password_hash || patch.is_active === 0 || (patch.role && patch.role !== u.role)) {
       await this.users.deleteSessionsOfUser(userId); // credentials or rights changed: log in again
     }
+    if (patch.password_hash || patch.is_active === 0) {
+      // A token is a password for scripts: whoever reset the password (or disabled the user) ends them too.
+      const revoked = await this.users.revokeTokensOfUser(userId, this.now());
+      if (revoked) await this.audit.record(actor, { action: 'token.revoke', targetType: 'user', targetId: userId, details: { tokens: revoked, reason: patch.password_hash ? 'password reset' : 'user disabled' } });
+    }
+    if (patch.password_hash) this.throttle?.clearAccount(u.username);
     const { password_hash, failed_logins: _f, locked_until: _l, updated_at: _u, ...plain } = patch;
     const changed = { ...diff(u, plain), ...(password_hash !== undefined ? { password: '***' } : {}) };
     await this.audit.record(actor, { action: 'user.update', targetType: 'user', targetId: userId, details: { changed } });
     return toPublicUser(updated!);
+  }
+
+  /** An admin lifts every address's login delays for this user (the sessions were never touched). */
+  async unlockUser(id: unknown, actor: Actor): Promise<{ user: PublicUser; addresses_cleared: number }> {
+    const userId = integer('id', id, 1, Number.MAX_SAFE_INTEGER);
+    const u = await this.users.get(userId);
+    if (!u) throw new AppError('not_found', `用户 ${userId} 不存在 (user not found)`);
+    const cleared = this.throttle?.clearAccount(u.username) ?? 0;
+    const updated = await this.users.update(userId, { failed_logins: 0, locked_until: null, updated_at: this.now() });
+    await this.audit.record(actor, { action: 'user.unlock', targetType: 'user', targetId: userId, details: { addresses_cleared: cleared } });
+    return { user: toPublicUser(updated!), addresses_cleared: cleared };
+  }
+
+  /** Addresses whose logins to this account are being delayed now. */
+  loginDelays(username: string) {
+    return this.throttle?.delayed(username, this.clock.now().getTime()) ?? [];
   }
 
   async userByName(username: string): Promise<PublicUser> {
@@ -134,27 +170,28 @@ export class AuthService {
     if (typeof usernameIn !== 'string' || typeof passwordIn !== 'string' || !usernameIn || !passwordIn) {
       throw new AppError('validation', '请输入用户名和密码 (username and password are required)');
     }
+    const nowMs = this.clock.now().getTime();
+    const wait = this.throttle?.waitMs(usernameIn, sourceIp, nowMs) ?? 0;
+    if (wait > 0) {
+      // Refused before the password is even checked: guessing faster than the delays is impossible.
+      await this.audit.record({ userId: null, username: usernameIn.slice(0, 64), sourceIp }, { action: 'auth.login_throttled' });
+      const seconds = Math.ceil(wait / 1000);
+      throw new AppError('rate_limited', `登录失败次数过多，请 ${seconds} 秒后再试 (too many failed logins for this account from this address; retry in ${seconds} s)`, 'login_throttled', { retry_after_seconds: seconds });
+    }
     const u = await this.users.getByUsername(usernameIn);
     const ok = u ? await verifyPassword(passwordIn, u.password_hash) : await verifyPassword(passwordIn, await (dummyHash ??= hashPassword('x')));
     const nowIso = this.now();
-    // A locked account stays locked until its time is up, even for the right password.
-    if (u && u.locked_until && u.locked_until > nowIso) {
-      await this.audit.record({ userId: null, username: usernameIn.slice(0, 64), sourceIp }, { action: 'auth.login_locked' });
-      throw new AppError('unauthorized', `账户已被锁定，请于 ${u.locked_until} 后再试或联系管理员 (account locked after repeated failed logins)`, 'account_locked');
-    }
     if (!u || !ok || u.is_active !== 1) {
       await this.audit.record({ userId: null, username: usernameIn.slice(0, 64), sourceIp }, { action: 'auth.login_failed' });
-      if (u && !ok && this.lockout.attempts > 0) {
-        const failed = await this.users.addFailedLogin(u.id);
-        if (failed >= this.lockout.attempts) {
-          const until = new Date(this.clock.now().getTime() + this.lockout.minutes * 60_000).toISOString();
-          await this.users.update(u.id, { failed_logins: 0, locked_until: until, updated_at: nowIso });
-          await this.users.deleteSessionsOfUser(u.id);
-          await this.audit.record({ userId: null, username: u.username, sourceIp }, { action: 'auth.locked', targetType: 'user', targetId: u.id, details: { failed_logins: failed, locked_until: until } });
-        }
+      // Unknown names are throttled the same way (no difference an attacker could measure); sessions never end here.
+      const t = !ok ? this.throttle?.failed(usernameIn, sourceIp, nowMs) : undefined;
+      if (u && t && t.delayMs > 0) {
+        await this.users.addFailedLogin(u.id);
+        await this.audit.record({ userId: null, username: u.username, sourceIp }, { action: 'auth.throttled', targetType: 'user', targetId: u.id, details: { failures_from_address: t.failures, delay_seconds: Math.ceil(t.delayMs / 1000) } });
       }
       throw new AppError('unauthorized', '用户名或密码错误 (wrong username or password)');
     }
+    this.throttle?.succeeded(usernameIn, sourceIp);
     if (u.failed_logins !== 0 || u.locked_until) await this.users.update(u.id, { failed_logins: 0, locked_until: null, updated_at: nowIso });
     const token = randomToken();
     const csrf = randomToken();
@@ -186,10 +223,18 @@ export class AuthService {
     return { id: t.id, username: t.username, role: t.role as Role, locale: t.locale, via: 'token' };
   }
 
-  /** A bearer token for scripts; the clear value is returned once and never stored. */
-  async createToken(userId: number, input: { name?: unknown; expires_in_days?: unknown }, actor: Actor) {
+  /**
+   * A bearer token for scripts; the clear value is returned once and never stored. Without `expires_in_days`
+   * it expires after the configured default; `expires_in_days: null` (never) only when `mayNeverExpire`
+   * (an admin, or the CLI at the machine). The HTTP layer lets only cookie sessions call this: a token never
+   * mints another.
+   */
+  async createToken(userId: number, input: { name?: unknown; expires_in_days?: unknown }, actor: Actor, opts: { mayNeverExpire: boolean } = { mayNeverExpire: false }) {
     const name = requiredText('name', input.name, 128);
-    const days = input.expires_in_days === undefined || input.expires_in_days === null ? null : integer('expires_in_days', input.expires_in_days, 1, 3650);
+    if (input.expires_in_days === null && !opts.mayNeverExpire) {
+      throw new AppError('forbidden', '只有管理员可以创建永不过期的令牌 (only an admin may create a token that never expires)', 'token_no_expiry');
+    }
+    const days = input.expires_in_days === null ? null : input.expires_in_days === undefined ? this.tokenDefaultDays : integer('expires_in_days', input.expires_in_days, 1, 3650);
     const token = randomToken('wf_');
     const now = this.clock.now();
     const row = await this.users.insertToken({

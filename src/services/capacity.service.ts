@@ -1,5 +1,6 @@
 /** Read side of capacity: databases of an instance, daily history, sync sessions and records. */
 import { addDays, isIsoDate, localDate, type Clock } from '../lib/clock.js';
+import { yieldToIo } from '../lib/concurrency.js';
 import { AppError } from '../lib/errors.js';
 import { bytesToMb } from '../lib/sizes.js';
 import type { CapacityRepository } from '../store/capacity.repository.js';
@@ -10,6 +11,26 @@ import type { SyncRepository } from '../store/sync.repository.js';
 import { fail } from './validate.js';
 
 const MAX_RANGE_DAYS = 3660;
+
+/**
+ * A running session's records, as polled (GET /api/sync-sessions/:id, every
+ * 200 ms by scripts), are a snapshot at most this stale: at least
+ * SNAPSHOT_MIN_MS, and SNAPSHOT_COST_FACTOR times what the last snapshot
+ * took to build. Building one reads and serialises every record (10,000
+ * records: ~1 MB of rows, 6 MB of JSON, tens of ms on the event loop the
+ * session's own connections need): rebuilt on every poll, that cost grew
+ * with the estate twice over (records × polls, the polls themselves growing
+ * with the run), and the batch slowed down by being watched. Bounded like
+ * this, polls cost at most 1/SNAPSHOT_COST_FACTOR of the loop. A session no
+ * longer running is always read fresh, so its end is seen at once.
+ */
+const SNAPSHOT_MIN_MS = 250;
+const SNAPSHOT_COST_FACTOR = 20;
+/** Snapshots not asked for this long are dropped (a poller that went away). */
+const SNAPSHOT_KEEP_MS = 60_000;
+/** Records serialised between two yields to the event loop while building a snapshot. */
+const SNAPSHOT_CHUNK = 1000;
+const CLOSE = Buffer.from('}');
 
 function durationMs(s: { started_at: string | null; completed_at: string | null }): number | null {
   return s.started_at && s.completed_at ? new Date(s.completed_at).getTime() - new Date(s.started_at).getTime() : null;
@@ -29,19 +50,84 @@ export function toPublicSession(s: SyncSessionRow) {
   return { ...rest, heartbeat_at, duration_ms: durationMs(s) };
 }
 
+/** Records of a session by outcome (what its table shows). */
+export interface RecordCounts {
+  ok: number;
+  failed: number;
+  running: number;
+}
+
+export function countRecords(records: readonly { status: string }[]): RecordCounts {
+  const c = { ok: 0, failed: 0, running: 0 };
+  for (const r of records) {
+    if (r.status === 'completed') c.ok++;
+    else if (r.status === 'failed') c.failed++;
+    else if (r.status === 'running') c.running++;
+  }
+  return c;
+}
+
+/**
+ * A session as the API shows it. While it runs, the session row's counters
+ * are written only when it ends, so they come from its records — the same
+ * rows the session's table shows, counted in the same read — and move as
+ * each record finishes (issue #20); with the elapsed time and a linear
+ * estimate of the rest (null until one record has ended).
+ */
+export function livePublicSession(s: SyncSessionRow, counts: RecordCounts | null, nowMs: number) {
+  const pub = toPublicSession(s);
+  if (s.status !== 'running' || !counts) return { ...pub, running_instances: 0, elapsed_ms: pub.duration_ms, remaining_ms_estimate: s.status === 'running' ? null : 0 };
+  const elapsed = Math.max(0, nowMs - new Date(s.started_at).getTime());
+  const done = counts.ok + counts.failed;
+  return {
+    ...pub,
+    successful_instances: counts.ok,
+    failed_instances: counts.failed,
+    running_instances: counts.running,
+    elapsed_ms: elapsed,
+    remaining_ms_estimate: done > 0 ? Math.round((elapsed / done) * Math.max(0, s.total_instances - done)) : null,
+  };
+}
+
 export class CapacityService {
+  /** Running sessions' records as UTF-8 JSON text, by session id (see SNAPSHOT_MIN_MS). */
+  private snapshots = new Map<string, { at: number; buildMs: number; json: Buffer; counts: RecordCounts }>();
+
   constructor(
     private readonly capacity: CapacityRepository,
     private readonly instances: InstancesRepository,
     private readonly sync: SyncRepository,
     private readonly clock: Clock,
     private readonly timeZone: string,
+    /** Tests set how stale a snapshot may be and the monotonic time it is measured with (ms). */
+    private readonly snapshot: { minMs?: number; costFactor?: number; now?: () => number } = {},
   ) {}
 
   private async instance(id: number) {
     const inst = await this.instances.get(id);
     if (!inst) throw new AppError('not_found', `实例 ${id} 不存在 (instance not found)`);
     return inst;
+  }
+
+  /**
+   * The instance's change since the previous sync and over the last 7 and 30
+   * days, from the per-sync series: null (shown "no baseline yet") where no
+   * earlier sync exists, so a first sync never reads as "0 B".
+   */
+  async changes(instanceId: number) {
+    await this.instance(instanceId);
+    const now = this.clock.now().getTime();
+    const ago = (days: number) => new Date(now - days * 86_400_000).toISOString();
+    const r = await this.capacity.instanceChanges(instanceId, { d7: ago(7), d30: ago(30) });
+    const total = r?.total_size_bytes ?? null;
+    const minus = (base: unknown) => (total === null || base === null || base === undefined ? null : total - Number(base));
+    return {
+      total_size_bytes: total,
+      previous_sync_at: r?.previous_at ?? null,
+      change_last_sync_bytes: minus(r?.previous_bytes),
+      change_7d_bytes: minus(r?.d7),
+      change_30d_bytes: minus(r?.d30),
+    };
   }
 
   /** Online and deleted databases with their latest known size and first/last seen dates. */
@@ -63,9 +149,15 @@ export class CapacityService {
       free_bytes: r.free_bytes ?? null,
       used_bytes: r.used_bytes ?? null,
       max_bytes: r.max_bytes ?? null,
+      // Left out of the instance total (a snapshot's source and a secondary's primary are counted).
+      is_snapshot: r.is_snapshot === 1,
+      replica_role: r.replica_role ?? null,
       method: r.method ?? null,
       error: r.error ?? null,
+      note: r.note ?? null,
       collected_at: r.collected_at ?? null,
+      /** Change since the sync before the last one that measured it; null: no earlier measurement ("no baseline yet"). */
+      change_last_sync_bytes: r.size_bytes === null || r.size_bytes === undefined || r.previous_sync_bytes === null ? null : r.size_bytes - Number(r.previous_sync_bytes),
     }));
     return {
       instance_id: instanceId,
@@ -102,7 +194,7 @@ export class CapacityService {
    * the total matching, and every tag in use.
    */
   async instanceOverview(q: Omit<OverviewQuery, 'since' | 'sort' | 'dir' | 'limit' | 'offset'> & Partial<Pick<OverviewQuery, 'sort' | 'dir' | 'limit' | 'offset'>>) {
-    const since = addDays(localDate(this.clock.now(), this.timeZone), -7);
+    const since = new Date(this.clock.now().getTime() - 7 * 86_400_000).toISOString();
     const limit = q.limit ?? 50;
     const offset = q.offset ?? 0;
     const search = q.search?.trim() || undefined;
@@ -110,7 +202,13 @@ export class CapacityService {
       this.instances.overview({ ...q, search, sort: q.sort ?? 'name', dir: q.dir ?? 'asc', limit, offset, since }),
       this.instances.allTags(),
     ]);
-    const items = rows.map((r) => ({ ...toPublicInstance(r), change_7d_bytes: r.change_7d_bytes === null ? null : Number(r.change_7d_bytes) }));
+    const num = (v: number | null) => (v === null ? null : Number(v));
+    const items = rows.map((r) => ({
+      ...toPublicInstance(r),
+      change_7d_bytes: num(r.change_7d_bytes),
+      change_last_sync_bytes: num(r.change_last_sync_bytes),
+      previous_sync_at: r.previous_sync_at,
+    }));
     return { items, total, limit, offset, change_since: since, tags };
   }
 
@@ -133,12 +231,61 @@ export class CapacityService {
       from: q.from ? `${q.from}T00:00:00.000Z` : undefined,
       to: q.to ? `${addDays(q.to, 1)}T00:00:00.000Z` : undefined,
     });
-    return { items: r.items.map(toPublicSession), total: r.total, limit, offset };
+    const counts = await this.sync.statusCounts(r.items.filter((s) => s.status === 'running').map((s) => s.session_id));
+    const now = this.clock.now().getTime();
+    return { items: r.items.map((s) => livePublicSession(s, counts.get(s.session_id) ?? null, now)), total: r.total, limit, offset };
+  }
+
+  private async sessionRow(sessionId: string): Promise<SyncSessionRow> {
+    const s = await this.sync.getSession(sessionId);
+    if (!s) throw new AppError('not_found', `同步会话 ${sessionId} 不存在 (session not found)`);
+    return s;
   }
 
   async session(sessionId: string) {
-    const s = await this.sync.getSession(sessionId);
-    if (!s) throw new AppError('not_found', `同步会话 ${sessionId} 不存在 (session not found)`);
-    return { ...toPublicSession(s), records: (await this.sync.records(sessionId)).map(toPublicRecord) };
+    const s = await this.sessionRow(sessionId);
+    const records = await this.sync.records(sessionId);
+    return { ...livePublicSession(s, countRecords(records), this.clock.now().getTime()), records: records.map(toPublicRecord) };
+  }
+
+  /**
+   * The same as `session`, as UTF-8 JSON text, for the API's poll: the
+   * session row is read every time; a running session's records come from a
+   * snapshot at most max(SNAPSHOT_MIN_MS, SNAPSHOT_COST_FACTOR × its build
+   * time) old, kept encoded (a 10,000-record session is 6 MB of JSON: encoded
+   * once, not on every poll).
+   */
+  async sessionJson(sessionId: string): Promise<Buffer> {
+    const s = await this.sessionRow(sessionId);
+    const { json, counts } = await this.recordsJson(s);
+    const head = JSON.stringify(livePublicSession(s, counts, this.clock.now().getTime()));
+    return Buffer.concat([Buffer.from(`${head.slice(0, -1)},"records":`), json, CLOSE]);
+  }
+
+  private async recordsJson(s: SyncSessionRow): Promise<{ json: Buffer; counts: RecordCounts }> {
+    const now = (this.snapshot.now ?? performance.now.bind(performance))();
+    for (const [id, snap] of this.snapshots) if (now - snap.at > SNAPSHOT_KEEP_MS) this.snapshots.delete(id);
+    if (s.status !== 'running') {
+      this.snapshots.delete(s.session_id);
+      return this.buildRecordsJson(s.session_id);
+    }
+    const snap = this.snapshots.get(s.session_id);
+    const { minMs = SNAPSHOT_MIN_MS, costFactor = SNAPSHOT_COST_FACTOR } = this.snapshot;
+    if (snap && now - snap.at < Math.max(minMs, costFactor * snap.buildMs)) return snap;
+    const t0 = performance.now();
+    const built = await this.buildRecordsJson(s.session_id);
+    this.snapshots.set(s.session_id, { at: now, buildMs: performance.now() - t0, ...built });
+    return built;
+  }
+
+  /** Every record of the session as a JSON array, serialised in chunks with the event loop let through between them. */
+  private async buildRecordsJson(sessionId: string): Promise<{ json: Buffer; counts: RecordCounts }> {
+    const rows = await this.sync.records(sessionId);
+    const parts: string[] = [];
+    for (let i = 0; i < rows.length; i += SNAPSHOT_CHUNK) {
+      if (i > 0) await yieldToIo();
+      parts.push(JSON.stringify(rows.slice(i, i + SNAPSHOT_CHUNK).map(toPublicRecord)).slice(1, -1));
+    }
+    return { json: Buffer.from(`[${parts.join(',')}]`), counts: countRecords(rows) };
   }
 }

@@ -121,6 +121,15 @@ export class CredentialsService {
     return (await this.repo.get(id)) !== undefined;
   }
 
+  /** Encrypt other secrets (an instance's TLS material) with the same key ring. */
+  encryptText(text: string): string {
+    return encryptSecret(this.keys, text).value;
+  }
+
+  decryptText(enc: string): string {
+    return decryptSecret(this.keys, enc);
+  }
+
   /** Username and clear password, for opening a connection only. */
   async reveal(id: number): Promise<{ username: string; password: string } | undefined> {
     const c = await this.repo.get(id);

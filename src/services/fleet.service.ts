@@ -23,7 +23,7 @@ import type { InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow, InstanceUpdate } from '../store/schema.js';
 import type { Clock } from '../lib/clock.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';
-import type { CapacitySyncService } from './capacity-sync.service.js';
+import type { ConnectionService } from './connection.service.js';
 import { instanceFields, type InstanceFields, type InstanceInput } from './instances.service.js';
 import { fail, integer } from './validate.js';
 
@@ -260,7 +260,7 @@ export class FleetService {
     private readonly d: {
       instances: InstancesRepository;
       credentials: CredentialsRepository;
-      capacitySync: Pick<CapacitySyncService, 'testConnection' | 'doctor'>;
+      connections: Pick<ConnectionService, 'probe'>;
       clock: Clock;
       audit: AuditService;
     },
@@ -381,9 +381,9 @@ export class FleetService {
 
   /** The registry (or the instances with `tag`) as a file in `format`, credentials by name, no secrets. */
   async export(format: FleetFormat, filter: { tag?: string } = {}): Promise<string> {
-    const [rows, credentials] = await Promise.all([this.d.instances.list(), this.d.credentials.list()]);
+    const [rows, credentials] = await Promise.all([this.d.instances.list({ tag: filter.tag }), this.d.credentials.list()]);
     const credName = new Map(credentials.map((c) => [c.id, c.name]));
-    const items = rows.filter((r) => filter.tag === undefined || (JSON.parse(r.tags) as string[]).includes(filter.tag)).map((r) => exportItem(r, credName));
+    const items = rows.map((r) => exportItem(r, credName));
     return renderFleet(items, format);
   }
 
@@ -404,10 +404,8 @@ export class FleetService {
       if (!i) throw new AppError('not_found', `实例 "${n}" 不存在 (instance not found)`);
       chosen.set(i.id, i);
     }
-    for (const i of all) {
-      if (sel.tag !== undefined && (JSON.parse(i.tags) as string[]).includes(sel.tag)) chosen.set(i.id, i);
-      if (sel.all && i.is_active === 1) chosen.set(i.id, i);
-    }
+    if (sel.tag !== undefined) for (const i of await this.d.instances.list({ tag: sel.tag })) chosen.set(i.id, i);
+    if (sel.all) for (const i of all) if (i.is_active === 1) chosen.set(i.id, i);
     return [...chosen.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -436,13 +434,9 @@ export class FleetService {
       };
       const started = performance.now();
       try {
-        if (opts.doctor) {
-          const d = await this.d.capacitySync.doctor(inst.id);
-          row.server_version = d.server_version;
-          row.doctor = { ok: d.ok, checks: d.checks.length, missing: d.checks.filter((c) => !c.ok).map((c) => c.name) };
-        } else {
-          row.server_version = (await this.d.capacitySync.testConnection(inst.id)).server_version;
-        }
+        const p = await this.d.connections.probe(inst.id, { grants: opts.doctor });
+        row.server_version = p.server_version;
+        if ('checks' in p) row.doctor = { ok: p.ok, checks: p.checks.length, missing: p.checks.filter((c) => !c.ok).map((c) => c.name) };
         row.reachable = true;
         row.auth_ok = true;
       } catch (err) {

@@ -8,6 +8,8 @@ import type { InstanceListFilter, InstancesRepository } from '../store/instances
 import type { InstanceRow } from '../store/schema.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';
 import type { CredentialsService } from './credentials.service.js';
+import { mergeTls, NO_TLS_INFO, type TlsInfo } from './tls-material.js';
+import type { TlsMaterial } from '../engines/tls.js';
 import { bool, fail, integer, oneOf, requiredText, text } from './validate.js';
 
 export interface InstanceInput {
@@ -21,6 +23,12 @@ export interface InstanceInput {
   description?: unknown;
   tags?: unknown;
   options?: unknown;
+  /** Write-only PEM (null removes): see tls-material.ts. */
+  tls_ca?: unknown;
+  tls_cert?: unknown;
+  tls_key?: unknown;
+  /** Changing host or port of an instance with a credential: the admin confirms the password may go there. */
+  confirm_move?: unknown;
 }
 
 export interface PublicInstance {
@@ -35,6 +43,8 @@ export interface PublicInstance {
   description: string | null;
   tags: string[];
   options: InstanceOptions;
+  /** TLS material as far as it may be shown: subjects and expiry, never the PEM. */
+  tls: TlsInfo;
   last_connected: string | null;
   total_size_bytes: number | null;
   total_size_mb: number | null;
@@ -59,6 +69,7 @@ export function toPublicInstance(r: InstanceRow): PublicInstance {
     description: r.description,
     tags: JSON.parse(r.tags) as string[],
     options: JSON.parse(r.options) as InstanceOptions,
+    tls: r.tls_info ? (JSON.parse(r.tls_info) as TlsInfo) : NO_TLS_INFO,
     last_connected: r.last_connected,
     total_size_bytes: r.total_size_bytes,
     total_size_mb: bytesToMb(r.total_size_bytes),
@@ -238,13 +249,30 @@ export class InstancesService {
     return id;
   }
 
+  /**
+   * The definition the add/edit form would save, validated like `create`
+   * but not stored (测试连接 before 保存). With `instanceId` (the edit
+   * form), fields not given are the stored instance's. The name may be left
+   * empty while testing.
+   */
+  async unsaved(input: InstanceInput, instanceId?: number): Promise<InstanceFields> {
+    const stored = instanceId === undefined ? undefined : toPublicInstance(await this.getRow(instanceId));
+    const merged: InstanceInput = { ...(stored ?? {}), ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) };
+    if (merged.name === undefined || merged.name === '') merged.name = '—';
+    const { fields, errors } = instanceFields(merged);
+    if (errors.length) fail(errors[0]!.field, errors[0]!.message);
+    if (fields.credential_id !== null) await this.credentialId(fields.credential_id);
+    return fields;
+  }
+
   async create(input: InstanceInput, actor: Actor): Promise<PublicInstance> {
     const { fields: row, errors } = instanceFields(input);
     if (errors.length) fail(errors[0]!.field, errors[0]!.message);
     if (row.credential_id !== null && !(await this.credentials.exists(row.credential_id))) fail('credential_id', `凭据 ${row.credential_id} 不存在 (credential not found)`);
     if (await this.repo.getByName(row.name)) fail('name', `实例名称 "${row.name}" 已存在 (already exists)`);
+    const tls = mergeTls({}, input);
     const now = this.clock.now().toISOString();
-    const created = await this.repo.insert({ ...row, created_at: now, updated_at: now });
+    const created = await this.repo.insert({ ...row, ...(tls ? this.tlsColumns(tls) : {}), created_at: now, updated_at: now });
     await this.audit.record(actor, { action: 'instance.create', targetType: 'instance', targetId: created.id, details: { ...row, tags: JSON.parse(row.tags), options: JSON.parse(row.options) } });
     return toPublicInstance(created);
   }
@@ -272,10 +300,28 @@ export class InstancesService {
     else if (patch.db_type !== undefined) options(JSON.parse(current.options), engine);
     const dbName = 'database_name' in patch ? patch.database_name : current.database_name;
     if (engine.needsDatabaseName && !dbName) fail('database_name', `${engine.label} 需要服务名/数据库名 (required for ${engine.label})`);
-    if (Object.keys(patch).length === 0) return toPublicInstance(current);
-    const updated = await this.repo.update(id, { ...patch, updated_at: this.clock.now().toISOString() });
-    await this.audit.record(actor, { action: 'instance.update', targetType: 'instance', targetId: id, details: { changed: diff(current, patch) } });
+    // The stored password follows the instance: moving it to another host or port sends the password there
+    // on the next test. Only with the move confirmed, or another credential (e.g. the password re-entered).
+    const moved = (patch.host !== undefined && patch.host !== current.host) || (patch.port !== undefined && patch.port !== current.port);
+    const credential = 'credential_id' in patch ? patch.credential_id : current.credential_id;
+    if (moved && credential !== null && credential === current.credential_id && input.confirm_move !== true) {
+      throw new AppError(
+        'validation',
+        'confirm_move: 修改主机或端口后，已保存的密码将发往新地址：请确认 (confirm_move: true) 或重新输入密码 (changing host or port sends the stored password to the new address: confirm with confirm_move: true, or re-enter the password as a new credential)',
+        'confirm_move',
+      );
+    }
+    const tls = mergeTls(current.tls_enc ? (JSON.parse(this.credentials.decryptText(current.tls_enc)) as TlsMaterial) : {}, input);
+    const tlsChanged = tls ? { tls: { from: current.tls_info ? (JSON.parse(current.tls_info) as TlsInfo) : NO_TLS_INFO, to: tls.info } } : {};
+    if (Object.keys(patch).length === 0 && !tls) return toPublicInstance(current);
+    const updated = await this.repo.update(id, { ...patch, ...(tls ? this.tlsColumns(tls) : {}), updated_at: this.clock.now().toISOString() });
+    await this.audit.record(actor, { action: 'instance.update', targetType: 'instance', targetId: id, details: { changed: { ...diff(current, patch), ...tlsChanged } } });
     return toPublicInstance(updated!);
+  }
+
+  private tlsColumns(tls: { material: TlsMaterial; info: TlsInfo }): { tls_enc: string | null; tls_info: string | null } {
+    const empty = Object.keys(tls.material).length === 0;
+    return { tls_enc: empty ? null : this.credentials.encryptText(JSON.stringify(tls.material)), tls_info: empty ? null : JSON.stringify(tls.info) };
   }
 
   async delete(id: number, actor: Actor): Promise<void> {
@@ -285,7 +331,16 @@ export class InstancesService {
   }
 
   /** The seed's `[{instance_id, total_size_mb}]`, one query for the estate; never synced → null (unknown, not 0). */
-  async totalSizes(): Promise<{ instance_id: number; total_size_mb: number | null }[]> {
-    return (await this.repo.totalSizes()).map((r) => ({ instance_id: r.id, total_size_mb: bytesToMb(r.total_size_bytes) }));
+  /**
+   * The seed's total-sizes. A never-synced instance is `0` as the original
+   * answered (its consumers render `null MB` otherwise), with `synced: false`
+   * so a client can tell "no measurement yet" from an empty server.
+   */
+  async totalSizes(): Promise<{ instance_id: number; total_size_mb: number; synced: boolean }[]> {
+    return (await this.repo.totalSizes()).map((r) => ({
+      instance_id: r.id,
+      total_size_mb: bytesToMb(r.total_size_bytes) ?? 0,
+      synced: r.total_size_bytes !== null,
+    }));
   }
 }

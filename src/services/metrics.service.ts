@@ -8,8 +8,12 @@
  * - Counters and the duration histogram are fed by the sync service's events:
  *   they count what THIS process ran (Prometheus sums replicas).
  *
+ * The instance's name is the label `instance_name`, never `instance`: Prometheus
+ * sets `instance` to the scrape target and would rename ours `exported_instance`,
+ * breaking every `on(instance_name)` join.
+ *
  * Label cardinality is bounded on purpose:
- *   whalefall_instance_*           one series per instance (labels: instance, db_type)
+ *   whalefall_instance_*           one series per instance (labels: instance_name, db_type)
  *   whalefall_database_size_bytes  at most `databasesPerInstance` (default 50) per instance,
  *                                  the largest ones, and only those ≥ `minDatabaseBytes`
  *   sync counters/histogram        status × sync_type / db_type: fixed small sets
@@ -22,6 +26,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Logger } from '../lib/logger.js';
 import type { MetricsRepository } from '../store/metrics.repository.js';
 import type { SyncEvents } from './capacity-sync.service.js';
+import { CAPACITY_LIMIT_OPTION } from './statistics.service.js';
 
 export interface MetricsOptions {
   repo: MetricsRepository;
@@ -56,12 +61,14 @@ const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 export class MetricsService {
   readonly registry = new Registry();
   readonly contentType: string;
-  private readonly instanceSize: Gauge<'instance' | 'db_type'>;
-  private readonly databaseSize: Gauge<'instance' | 'database'>;
-  private readonly lastSuccess: Gauge<'instance'>;
-  private readonly up: Gauge<'instance'>;
-  /** One series per (instance, tag), value 1: join on `instance` to filter or group any metric by tag. */
-  private readonly instanceTag: Gauge<'instance' | 'tag'>;
+  private readonly instanceSize: Gauge<'instance_name' | 'db_type'>;
+  private readonly databaseSize: Gauge<'instance_name' | 'database'>;
+  private readonly lastSuccess: Gauge<'instance_name'>;
+  private readonly up: Gauge<'instance_name'>;
+  private readonly active: Gauge<'instance_name' | 'db_type'>;
+  private readonly limit: Gauge<'instance_name'>;
+  /** One series per (instance, tag), value 1: join on `instance_name` to filter or group any metric by tag. */
+  private readonly instanceTag: Gauge<'instance_name' | 'tag'>;
   private readonly records: Counter<'status' | 'sync_type'>;
   private readonly sessions: Counter<'status' | 'sync_type'>;
   private readonly duration: Histogram<'db_type'>;
@@ -86,19 +93,31 @@ export class MetricsService {
     this.minBytes = o.minDatabaseBytes ?? 0;
     const registers = [this.registry];
     this.contentType = this.registry.contentType;
-    this.instanceSize = new Gauge({ name: 'whalefall_instance_size_bytes', help: 'Total size of the instance at its latest successful collection', labelNames: ['instance', 'db_type'], registers });
+    this.instanceSize = new Gauge({ name: 'whalefall_instance_size_bytes', help: 'Total size of the instance at its latest successful collection', labelNames: ['instance_name', 'db_type'], registers });
     this.databaseSize = new Gauge({
       name: 'whalefall_database_size_bytes',
       help: `Size of a database at its instance's latest collection; only the ${this.perInstance} largest per instance${this.minBytes ? ` of at least ${this.minBytes} bytes` : ''} (bounded labels)`,
-      labelNames: ['instance', 'database'],
+      labelNames: ['instance_name', 'database'],
       registers,
     });
-    this.lastSuccess = new Gauge({ name: 'whalefall_instance_last_sync_success_timestamp_seconds', help: 'Unix time of the last successful capacity sync of the instance', labelNames: ['instance'], registers });
-    this.up = new Gauge({ name: 'whalefall_instance_up', help: '1 when the last capacity sync of the instance succeeded, 0 when it failed or never ran', labelNames: ['instance'], registers });
+    this.lastSuccess = new Gauge({ name: 'whalefall_instance_last_sync_success_timestamp_seconds', help: 'Unix time of the last successful capacity sync of the instance', labelNames: ['instance_name'], registers });
+    this.up = new Gauge({
+      name: 'whalefall_instance_up',
+      help: 'Active instances that were synced at least once: 1 when the last capacity sync succeeded, 0 when it failed (no series for disabled or never-synced instances)',
+      labelNames: ['instance_name'],
+      registers,
+    });
+    this.active = new Gauge({ name: 'whalefall_instance_active', help: '1 when the instance is enabled for syncs, 0 when disabled', labelNames: ['instance_name', 'db_type'], registers });
+    this.limit = new Gauge({
+      name: 'whalefall_instance_capacity_limit_bytes',
+      help: 'The instance option capacity_limit_bytes (disk or quota the data must fit in), for instances that set it',
+      labelNames: ['instance_name'],
+      registers,
+    });
     this.instanceTag = new Gauge({
       name: 'whalefall_instance_tag',
-      help: 'Always 1: one series per tag of each instance. By tag: `whalefall_instance_size_bytes * on(instance) group_left(tag) whalefall_instance_tag{tag="env:prod"}`',
-      labelNames: ['instance', 'tag'],
+      help: 'Always 1: one series per tag of each instance. One tag: `whalefall_instance_size_bytes * on(instance_name) group_left(tag) whalefall_instance_tag{tag="env:prod"}`; every tag: `sum by (tag) (whalefall_instance_tag * on(instance_name) group_left(db_type) whalefall_instance_size_bytes)`',
+      labelNames: ['instance_name', 'tag'],
       registers,
     });
     this.records = new Counter({ name: 'whalefall_sync_records_total', help: 'Instance sync records finished by this process', labelNames: ['status', 'sync_type'], registers });
@@ -114,7 +133,10 @@ export class MetricsService {
     this.liveProcesses = new Gauge({ name: 'whalefall_processes_live', help: 'serve/worker processes whose heartbeat is current, whole estate', labelNames: ['role'], registers });
     this.processJobs = new Gauge({ name: 'whalefall_process_running_jobs', help: 'Sync jobs each live process was running at its last heartbeat', labelNames: ['role', 'host', 'pid'], registers });
     this.sessionRecords = new Gauge({ name: 'whalefall_session_records', help: 'Records of each running sync session by status (session progress)', labelNames: ['session_id', 'status'], registers });
-    if (o.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'whalefall_' });
+    if (o.processMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'whalefall_' });
+      dropTotalGauges(this.registry);
+    }
     o.events.on('record', (outcome, syncType) => {
       this.records.inc({ status: outcome.status, sync_type: syncType });
       // A skipped record ran nothing: its duration would pollute the histogram.
@@ -159,15 +181,20 @@ export class MetricsService {
     await Promise.all([...this.pending]);
     const [instances, databases] = await Promise.all([this.o.repo.instances(), this.o.repo.topDatabases(this.perInstance, this.minBytes)]);
     // Reset first: a deleted instance or a database that fell out of the top N must disappear.
-    for (const g of [this.instanceSize, this.databaseSize, this.lastSuccess, this.up, this.instanceTag]) g.reset();
+    for (const g of [this.instanceSize, this.databaseSize, this.lastSuccess, this.up, this.active, this.limit, this.instanceTag]) g.reset();
     for (const i of instances) {
+      const instance_name = i.name;
       this.dbTypes.set(i.id, i.db_type);
-      if (i.total_size_bytes !== null) this.instanceSize.set({ instance: i.name, db_type: i.db_type }, i.total_size_bytes);
-      if (i.last_connected) this.lastSuccess.set({ instance: i.name }, Date.parse(i.last_connected) / 1000);
-      this.up.set({ instance: i.name }, i.last_sync_status === 'completed' ? 1 : 0);
-      for (const tag of new Set(JSON.parse(i.tags) as string[])) this.instanceTag.set({ instance: i.name, tag }, 1);
+      if (i.total_size_bytes !== null) this.instanceSize.set({ instance_name, db_type: i.db_type }, i.total_size_bytes);
+      if (i.last_connected) this.lastSuccess.set({ instance_name }, Date.parse(i.last_connected) / 1000);
+      this.active.set({ instance_name, db_type: i.db_type }, i.is_active ? 1 : 0);
+      // `up == 0` must mean "a sync failed": a disabled or never-synced instance has no series to page on.
+      if (i.is_active && i.last_sync_status !== null) this.up.set({ instance_name }, i.last_sync_status === 'completed' ? 1 : 0);
+      const limit = capacityLimit(i.options);
+      if (limit !== null) this.limit.set({ instance_name }, limit);
+      for (const tag of new Set(JSON.parse(i.tags) as string[])) this.instanceTag.set({ instance_name, tag }, 1);
     }
-    for (const d of databases) this.databaseSize.set({ instance: d.instance_name, database: d.database_name }, d.size_bytes);
+    for (const d of databases) this.databaseSize.set({ instance_name: d.instance_name, database: d.database_name }, d.size_bytes);
     if (this.o.estate) {
       const e = await this.o.estate();
       for (const g of [this.queueJobs, this.liveProcesses, this.processJobs, this.sessionRecords]) g.reset();
@@ -178,5 +205,27 @@ export class MetricsService {
       for (const r of e.sessions) this.sessionRecords.set({ session_id: r.session_id, status: r.status }, r.n);
     }
     return this.registry.metrics();
+  }
+}
+
+function capacityLimit(options: string): number | null {
+  try {
+    const v = (JSON.parse(options) as Record<string, unknown>)[CAPACITY_LIMIT_OPTION];
+    return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * prom-client's default `nodejs_active_{handles,requests,resources}_total` are
+ * gauges; `promtool check metrics` refuses the `_total` suffix on anything but
+ * a counter. They are the sums of the per-type gauges prom-client also exports
+ * (`whalefall_nodejs_active_handles{type=…}`…): `sum(…)` gives the same number.
+ */
+function dropTotalGauges(registry: Registry): void {
+  for (const metric of registry.getMetricsAsArray()) {
+    const name = (metric as unknown as { name: string }).name;
+    if (name.endsWith('_total') && metric instanceof Gauge) registry.removeSingleMetric(name);
   }
 }

@@ -28,6 +28,8 @@ export interface EffectiveSettings {
   exclusions: Partial<Record<DbType, string[]>>;
   /** Days of raw daily rows kept (database_size_stats); null = keep forever. Aggregates are always kept. */
   retention_days: number | null;
+  /** Days the per-sync series is kept (the "since last sync" and same-day changes); pruned by the retention job. */
+  sync_points_days: number;
 }
 
 type Validator = (v: unknown) => unknown;
@@ -52,6 +54,7 @@ const VALIDATORS: Record<keyof EffectiveSettings, Validator> = {
   retry_base_delay_ms: (v) => integer('retry_base_delay_ms', v, 0, 600_000),
   catch_up: (v) => bool('catch_up', v),
   retention_days: (v) => (v === null ? null : integer('retention_days', v, 30, 36_500)),
+  sync_points_days: (v) => integer('sync_points_days', v, 1, 3650),
   exclusions: (v) => {
     if (v === null || typeof v !== 'object' || Array.isArray(v)) fail('exclusions', '必须是 {数据库类型: [模式…]} 对象 (an object of db_type → patterns)');
     const out: Partial<Record<DbType, string[]>> = {};
@@ -84,6 +87,7 @@ export class SettingsService {
       catch_up: c.catchUp,
       exclusions: {},
       retention_days: null,
+      sync_points_days: c.syncPointsDays,
     };
   }
 

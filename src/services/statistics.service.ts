@@ -113,8 +113,7 @@ export class StatisticsService {
   /** Ids of the instances carrying `tag`; undefined when no tag is asked for. */
   private async tagged(tag: string | undefined): Promise<Set<number> | undefined> {
     if (tag === undefined) return undefined;
-    const rows = await this.repo.instancesForSummary();
-    return new Set(rows.filter((r) => (JSON.parse(r.tags) as string[]).includes(tag)).map((r) => r.id));
+    return new Set((await this.repo.instancesForSummary(tag)).map((r) => r.id));
   }
 
   /**
@@ -122,8 +121,7 @@ export class StatisticsService {
    * `tag`: the same figures for the instances carrying that tag only.
    */
   async summary(q: { tag?: string } = {}) {
-    const all = await this.repo.instancesForSummary();
-    const rows = q.tag === undefined ? all : all.filter((r) => (JSON.parse(r.tags) as string[]).includes(q.tag!));
+    const rows = await this.repo.instancesForSummary(q.tag);
     const measured = rows.filter((r) => r.total_size_bytes !== null);
     const total = measured.reduce((a, r) => a + r.total_size_bytes!, 0);
     const largest = measured.reduce<(typeof measured)[number] | undefined>((m, r) => (!m || r.total_size_bytes! > m.total_size_bytes! ? r : m), undefined);
@@ -167,7 +165,9 @@ export class StatisticsService {
     const scope = q.scope ?? 'database';
     const by = q.by ?? 'bytes';
     const ids = await this.tagged(q.tag);
-    const args = { from, to, by, limit, instanceIds: ids && [...ids] };
+    const fromTs = zonedMidnightUtc(from, this.timeZone).toISOString();
+    const untilTs = zonedMidnightUtc(addDays(to, 1), this.timeZone).toISOString();
+    const args = { from, to, fromTs, untilTs, by, limit, instanceIds: ids && [...ids] };
     const rows = scope === 'instance' ? await this.repo.instanceGrowers(args) : await this.repo.databaseGrowers(args);
     return { scope, days, by, from, to, items: rows };
   }

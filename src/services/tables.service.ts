@@ -11,7 +11,7 @@
  */
 import crypto from 'node:crypto';
 import type { Config } from '../config.js';
-import type { DbType, Engine, EngineSession, TableCollection } from '../engines/engine.js';
+import type { ConnectTarget, DbType, Engine, EngineSession, TableCollection } from '../engines/engine.js';
 import { addDays, isIsoDate, localDate, type Clock } from '../lib/clock.js';
 import { mapLimit } from '../lib/concurrency.js';
 import { AppError, SyncError, errorMessage, scrubSecrets } from '../lib/errors.js';
@@ -24,7 +24,7 @@ import type { InstanceRow } from '../store/schema.js';
 import type { SyncRepository, SyncType } from '../store/sync.repository.js';
 import { methodName, type TableSelectionRepository, type TableSort, type TablesRepository } from '../store/tables.repository.js';
 import type { Actor, AuditService } from './audit.service.js';
-import type { CapacitySyncService } from './capacity-sync.service.js';
+import { instanceOrThrow, type ConnectionService } from './connection.service.js';
 import type { EffectiveSettings } from './settings.service.js';
 import { fail } from './validate.js';
 
@@ -40,7 +40,7 @@ export interface TablesDeps {
   tables: TablesRepository;
   selection: TableSelectionRepository;
   sync: SyncRepository;
-  capacitySync: Pick<CapacitySyncService, 'target'>;
+  connections: Pick<ConnectionService, 'target' | 'exclusionsFor'>;
   audit: AuditService;
 }
 
@@ -90,12 +90,6 @@ export class TablesService {
     return this.d.clock.now().toISOString();
   }
 
-  private async instance(id: number): Promise<InstanceRow> {
-    const inst = await this.d.instances.get(id);
-    if (!inst) throw new AppError('not_found', `实例 ${id} 不存在 (instance not found)`);
-    return inst;
-  }
-
   /**
    * Collect and save the tables of `databases` (null: every database) of one
    * instance. Refused (400) when disabled or without a credential, 409 when a
@@ -103,7 +97,7 @@ export class TablesService {
    * AppError('sync_failed') with the session id, after recording it.
    */
   async syncTables(instanceId: number, opts: { databases?: string[] | null; actor: Actor; syncType?: SyncType }): Promise<TableSyncResult> {
-    const inst = await this.instance(instanceId);
+    const inst = await instanceOrThrow(this.d.instances, instanceId);
     const databases = opts.databases ?? null;
     if (databases !== null) {
       if (databases.length === 0 || databases.length > 10_000) fail('databases', '必须是 1–10000 个数据库名 (1 to 10000 database names)');
@@ -113,15 +107,14 @@ export class TablesService {
     if (inst.credential_id === null) throw new AppError('validation', TABLES_MSG.noCredential);
     const engine = this.d.engineFor(inst.db_type as DbType);
     const s = await this.d.settings();
-    const target = await this.d.capacitySync.target(inst, { connectTimeoutMs: s.connect_timeout_ms, syncTimeoutMs: s.sync_timeout_ms });
+    const target = await this.d.connections.target(inst, { connectTimeoutMs: s.connect_timeout_ms, syncTimeoutMs: s.sync_timeout_ms });
     const maxTables = (target.options.tables_max_tables as number | undefined) ?? this.d.config.tablesMaxTables;
     const maxSeconds = (target.options.tables_max_seconds as number | undefined) ?? this.d.config.tablesMaxSeconds;
     const lease = target.connectTimeoutMs + maxSeconds * 1000 + target.queryTimeoutMs + 60_000;
 
     const holder = newHolder();
-    const lockKey = -inst.id;
     const startedAt = this.d.clock.now();
-    if (!(await this.d.sync.acquireLock(lockKey, holder, startedAt.toISOString(), new Date(startedAt.getTime() + lease).toISOString()))) {
+    if (!(await this.d.sync.acquireTableLock(inst.id, holder, startedAt.toISOString(), new Date(startedAt.getTime() + lease).toISOString()))) {
       throw new AppError('conflict', TABLES_MSG.busy(inst.name));
     }
     const t0 = performance.now();
@@ -146,7 +139,7 @@ export class TablesService {
       try {
         const deadline = Date.now() + maxSeconds * 1000;
         const raw = await this.collect(engine, target, { databases, maxTables, deadline });
-        const patterns = [...(s.exclusions[inst.db_type as DbType] ?? []), ...(target.options.exclude ?? [])];
+        const patterns = this.d.connections.exclusionsFor(inst, target, s);
         // Exclusion rules apply to tables too; an excluded database is neither saved nor marked gone.
         const excluded = raw.databases.filter((x) => databases === null && excludedBy(x.database_name, patterns));
         const collection: TableCollection = { ...raw, databases: raw.databases.filter((x) => !excluded.includes(x)) };
@@ -209,13 +202,13 @@ export class TablesService {
       }
     } finally {
       if (sessionId) await this.d.sync.finishSession(sessionId, this.now());
-      await this.d.sync.releaseLock(lockKey, holder);
+      await this.d.sync.releaseTableLock(inst.id, holder);
       await this.d.audit.record(opts.actor, { action: 'instance.sync_tables', targetType: 'instance', targetId: inst.id, details: { session_id: sessionId, databases: databases?.slice(0, 20) ?? 'all' } });
     }
   }
 
   /** Connect, collect tables, close — bounded as a whole (budget + one query + connect). */
-  private async collect(engine: Engine, target: Awaited<ReturnType<CapacitySyncService['target']>>, scope: { databases: string[] | null; maxTables: number; deadline: number }): Promise<TableCollection> {
+  private async collect(engine: Engine, target: ConnectTarget, scope: { databases: string[] | null; maxTables: number; deadline: number }): Promise<TableCollection> {
     let session: EngineSession | undefined;
     const work = (async () => {
       session = await engine.connect(target);
@@ -301,7 +294,7 @@ export class TablesService {
 
   /** Tables of one database (latest collected day unless `day`): sortable, searchable, with totals for the split bar. */
   async listTables(instanceId: number, database: string, q: { day?: string; search?: string; sort?: string; order?: string; limit?: number; offset?: number; include_deleted?: boolean }) {
-    const inst = await this.instance(instanceId);
+    const inst = await instanceOrThrow(this.d.instances, instanceId);
     if (q.day !== undefined && !isIsoDate(q.day)) fail('day', '必须是 YYYY-MM-DD 日期 (a date)');
     const sort = (q.sort ?? 'total') as TableSort;
     if (!SORTS.includes(sort)) fail('sort', `必须是 ${SORTS.join(' | ')} 之一 (one of the allowed values)`);
@@ -371,7 +364,7 @@ export class TablesService {
 
   /** Databases of an instance that have table rows, with their latest day. */
   async databases(instanceId: number) {
-    const inst = await this.instance(instanceId);
+    const inst = await instanceOrThrow(this.d.instances, instanceId);
     return (await this.d.tables.databasesWithTables(inst.id)).map((r) => ({ database_name: r.database_name, last_collected_date: r.last_collected_date as string, tables: Number(r.tables) }));
   }
 }

@@ -6,61 +6,10 @@
  * - each transition writes its delivery rows in the same transaction as the
  *   transition itself, and only when this caller made the transition.
  */
-import type { Generated, Insertable, Kysely, Selectable, Updateable } from 'kysely';
-import type { Database } from './schema.js';
+import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import type { AlertDeliveriesTable, AlertEventsTable, AlertRulesTable, Database } from './schema.js';
 
-type Ts = string;
-
-export interface AlertRulesTable {
-  id: Generated<number>;
-  name: string;
-  kind: string;
-  instance_id: number | null;
-  db_type: string | null;
-  tag: string | null;
-  database_pattern: string | null;
-  threshold: number | null;
-  window: string | null;
-  consecutive: number | null;
-  limit_bytes: number | null;
-  is_active: number;
-  channels: string; // JSON array of {type, url}
-  created_at: Ts;
-  updated_at: Ts;
-}
-
-export interface AlertEventsTable {
-  id: Generated<number>;
-  rule_id: number;
-  dedup_key: string;
-  /** = dedup_key while firing, NULL once resolved (UNIQUE). */
-  open_key: string | null;
-  instance_id: number | null;
-  instance_name: string | null;
-  database_name: string | null;
-  state: string;
-  value: number | null;
-  message: string;
-  fired_at: Ts;
-  resolved_at: Ts | null;
-  last_evaluated_at: Ts;
-}
-
-export interface AlertDeliveriesTable {
-  id: Generated<number>;
-  event_id: number;
-  transition: string;
-  channel: string;
-  url: string;
-  attempt: number;
-  status: string;
-  http_status: number | null;
-  error: string | null;
-  log: string; // JSON array of attempts
-  next_attempt_at: Ts | null;
-  created_at: Ts;
-  updated_at: Ts;
-}
+export type { AlertDeliveriesTable, AlertEventsTable, AlertRulesTable };
 
 export type AlertRuleRow = Selectable<AlertRulesTable>;
 export type NewAlertRule = Insertable<AlertRulesTable>;
@@ -162,11 +111,16 @@ export class AlertsRepository {
   }
 
   /** Resolve an open event and queue its resolved deliveries; false when it was no longer open. */
-  async resolve(eventId: number, at: string, targets: DeliveryTarget[]): Promise<boolean> {
+  /**
+   * Close a firing event. Its value becomes `current`, the value when it
+   * recovered (null when the rule measures none then); the firing value stays
+   * in the event's message.
+   */
+  async resolve(eventId: number, at: string, targets: DeliveryTarget[], current: number | null = null): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const r = await trx
         .updateTable('alert_events')
-        .set({ state: 'resolved', open_key: null, resolved_at: at, last_evaluated_at: at })
+        .set({ state: 'resolved', open_key: null, resolved_at: at, last_evaluated_at: at, value: current })
         .where('id', '=', eventId)
         .where('state', '=', 'firing')
         .executeTakeFirst();

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { openStore } from './db.js';
+import { ensurePrivateFile, PRIVATE_FILE_MODE } from '../lib/private-files.js';
 
 export class BackupError extends Error {}
 
@@ -54,6 +55,7 @@ export async function backupSqlite(storeFile: string, dest: string, opts: { forc
   fs.mkdirSync(path.dirname(path.resolve(dest)), { recursive: true });
   const tmp = `${dest}.partial`;
   fs.rmSync(tmp, { force: true });
+  ensurePrivateFile(tmp); // 0600 from the first page: it holds encrypted credentials and password hashes
   const src = new SQLite(storeFile, { fileMustExist: true });
   try {
     src.pragma('busy_timeout = 10000');
@@ -64,7 +66,7 @@ export async function backupSqlite(storeFile: string, dest: string, opts: { forc
   } finally {
     src.close();
   }
-  fs.chmodSync(tmp, 0o600); // it holds encrypted credentials and password hashes
+  fs.chmodSync(tmp, PRIVATE_FILE_MODE);
   check(tmp);
   fs.renameSync(tmp, dest);
   return tableCounts(dest);
@@ -95,7 +97,7 @@ export async function restoreSqlite(backupFile: string, storeFile: string): Prom
   } finally {
     src.close();
   }
-  fs.chmodSync(storeFile, 0o600);
+  fs.chmodSync(storeFile, PRIVATE_FILE_MODE);
   const store = openStore({ sqliteFile: storeFile });
   let migrated: string[];
   try {

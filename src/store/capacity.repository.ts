@@ -8,6 +8,8 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CollectedDatabase } from '../engines/engine.js';
 import type { DialectName } from './db.js';
 import type { Database } from './schema.js';
+import { previousPointAt, previousPointSize, windowBaselineSize } from './sync-points.sql.js';
+import { LeaseLost } from './sync.repository.js';
 
 /** Rows per multi-row statement: 18 parameters a row stays under SQLite's 32,766 and PostgreSQL's 65,535. */
 const CHUNK = 1000;
@@ -51,7 +53,10 @@ const UPSERT_CHUNK = 10_000;
 
 /** The per-database values of one upsert row, in the order both row-set readers below expect. */
 const rowValues = (d: CollectedDatabase) =>
-  [d.database_name, d.size_bytes, d.data_bytes, d.index_bytes, d.log_bytes, d.free_bytes, d.used_bytes, d.max_bytes ?? null, d.method, d.error ?? null] as const;
+  [
+    d.database_name, d.size_bytes, d.data_bytes, d.index_bytes, d.log_bytes, d.free_bytes, d.used_bytes, d.max_bytes ?? null, d.method, d.error ?? null,
+    d.note ?? null, d.is_snapshot ? 1 : 0, d.replica_role ?? null,
+  ] as const;
 
 /** On a second collection the same day, a database that could not be measured keeps the size measured earlier. */
 const KEEP_EARLIER = sql.raw(`
@@ -65,6 +70,9 @@ const KEEP_EARLIER = sql.raw(`
     max_bytes = COALESCE(excluded.max_bytes, database_size_stats.max_bytes),
     method = excluded.method,
     error = excluded.error,
+    note = excluded.note,
+    is_snapshot = excluded.is_snapshot,
+    replica_role = excluded.replica_role,
     collected_at = excluded.collected_at,
     is_deleted = 0,
     deleted_at = NULL,
@@ -72,7 +80,26 @@ const KEEP_EARLIER = sql.raw(`
 
 const INSERT_DAY = sql.raw(`
   INSERT INTO database_size_stats (instance_id, database_name, collected_date, size_bytes, data_bytes, index_bytes, log_bytes, free_bytes, used_bytes, max_bytes,
-                                   method, error, collected_at, is_deleted, deleted_at, created_at, updated_at)`);
+                                   method, error, note, is_snapshot, replica_role, collected_at, is_deleted, deleted_at, created_at, updated_at)`);
+
+/**
+ * What the instance total counts: a database once. A snapshot (its source is
+ * counted) and an availability-group secondary (its primary is counted, on
+ * the primary's instance) stay in the ledger but out of the sums.
+ */
+const COUNTED = sql.raw(`is_snapshot = 0 AND (replica_role IS NULL OR replica_role <> 'SECONDARY')`);
+
+/** How a successful sync completes its record, in the transaction that saves the collection. */
+export interface SyncCompletion {
+  recordId: number;
+  /** The lock holder: the instance's lock is released if (and only if) it still holds it. */
+  holder: string;
+  durationMs: number;
+  /** The record's `details` (stored as JSON), from the counts of the save. */
+  details: (counts: SaveCounts) => Record<string, unknown>;
+  /** The instance's `last_sync_error`: the warnings of a completed sync, or null. */
+  instanceError: string | null;
+}
 
 export class CapacityRepository {
   constructor(
@@ -94,27 +121,90 @@ export class CapacityRepository {
       const rows = JSON.stringify(part.map(rowValues));
       await sql`${INSERT_DAY}
         SELECT ${instanceId}, r.value ->> 0, ${day}, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6, r.value ->> 7,
-               r.value ->> 8, r.value ->> 9, ${now}, 0, NULL, ${now}, ${now}
+               r.value ->> 8, r.value ->> 9, r.value ->> 10, r.value ->> 11, r.value ->> 12, ${now}, 0, NULL, ${now}, ${now}
         FROM json_each(${rows}) AS r
         WHERE true
         ${KEEP_EARLIER}`.execute(trx);
       return;
     }
-    const cols = Array.from({ length: 10 }, () => [] as unknown[]);
+    const cols = Array.from({ length: 13 }, () => [] as unknown[]);
     for (const d of part) rowValues(d).forEach((v, i) => cols[i]!.push(v));
     await sql`${INSERT_DAY}
-      SELECT ${instanceId}, r.n, ${day}::date, r.s, r.d, r.i, r.l, r.f, r.u, r.m, r.method, r.error, ${now}::timestamptz, 0, NULL, ${now}::timestamptz, ${now}::timestamptz
+      SELECT ${instanceId}, r.n, ${day}::date, r.s, r.d, r.i, r.l, r.f, r.u, r.m, r.method, r.error, r.note, r.snap, r.role, ${now}::timestamptz, 0, NULL, ${now}::timestamptz, ${now}::timestamptz
       FROM unnest(${cols[0]}::text[], ${cols[1]}::int8[], ${cols[2]}::int8[], ${cols[3]}::int8[], ${cols[4]}::int8[], ${cols[5]}::int8[], ${cols[6]}::int8[],
-                  ${cols[7]}::int8[], ${cols[8]}::text[], ${cols[9]}::text[]) AS r(n, s, d, i, l, f, u, m, method, error)
+                  ${cols[7]}::int8[], ${cols[8]}::text[], ${cols[9]}::text[], ${cols[10]}::text[], ${cols[11]}::int4[], ${cols[12]}::text[])
+        AS r(n, s, d, i, l, f, u, m, method, error, note, snap, role)
       ${KEEP_EARLIER}`.execute(trx);
+  }
+
+  /**
+   * The per-sync series (0013): the instance total under database_name '' and
+   * every database measured this time, at `now`; one statement per chunk,
+   * rows passed as one parameter like upsertDay.
+   */
+  private async insertPoints(trx: Transaction<Database>, instanceId: number, now: string, total: number, measured: CollectedDatabase[]): Promise<void> {
+    const points: [string, number][] = [['', total], ...measured.map((d): [string, number] => [d.database_name, d.size_bytes!])];
+    for (const part of chunks(points, UPSERT_CHUNK)) {
+      if (this.dialect === 'sqlite') {
+        await sql`INSERT INTO sync_size_points (instance_id, database_name, size_bytes, collected_at)
+          SELECT ${instanceId}, r.value ->> 0, r.value ->> 1, ${now} FROM json_each(${JSON.stringify(part)}) AS r`.execute(trx);
+      } else {
+        await sql`INSERT INTO sync_size_points (instance_id, database_name, size_bytes, collected_at)
+          SELECT ${instanceId}, r.n, r.s, ${now}::timestamptz FROM unnest(${part.map((p) => p[0])}::text[], ${part.map((p) => p[1])}::int8[]) AS r(n, s)`.execute(trx);
+      }
+    }
   }
 
   /**
    * Save one successful collection. Callers must never pass an empty list:
    * "not collected" is not "gone" (the sync service refuses empty collections).
-   * `inTransaction` runs inside the same transaction (e.g. completing the sync record).
    */
-  async saveCollection(
+  saveCollection(input: SaveCollectionInput): Promise<SaveCounts> {
+    return this.save(input);
+  }
+
+  /**
+   * A sync's successful end, all or nothing: save the collection, complete
+   * its record with the counts, set the instance's last sync result and
+   * release the instance's lock — one transaction, so a crash leaves either
+   * the whole day saved and the record completed, or neither.
+   */
+  saveSyncedCollection(input: SaveCollectionInput, done: SyncCompletion): Promise<SaveCounts> {
+    return this.save(input, async (trx, c) => {
+      // Only while `done.holder` still holds the record: one whose lease ran out (a store outage, a cut link) was
+      // handed to another process, and this save rolls back (LeaseLost) instead of completing it twice.
+      const held = await trx
+        .updateTable('sync_instance_records')
+        .set({
+          status: 'completed',
+          completed_at: input.collectedAt,
+          duration_ms: done.durationMs,
+          databases_count: c.database_count,
+          saved_count: c.saved,
+          created_count: c.created,
+          updated_count: c.updated,
+          deleted_count: c.deleted,
+          restored_count: c.restored,
+          total_size_bytes: c.total_size_bytes,
+          error_code: null,
+          error_message: null,
+          details: JSON.stringify(done.details(c)),
+        })
+        .where('id', '=', done.recordId)
+        .where('holder', '=', done.holder)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      if (Number(held.numUpdatedRows) === 0) throw new LeaseLost();
+      await trx
+        .updateTable('instances')
+        .set({ last_sync_status: 'completed', last_sync_at: input.collectedAt, last_sync_error: done.instanceError })
+        .where('id', '=', input.instanceId)
+        .execute();
+      await trx.deleteFrom('sync_locks').where('instance_id', '=', input.instanceId).where('holder', '=', done.holder).execute();
+    });
+  }
+
+  private async save(
     input: SaveCollectionInput,
     inTransaction?: (trx: Transaction<Database>, counts: SaveCounts) => Promise<void>,
   ): Promise<SaveCounts> {
@@ -214,9 +304,9 @@ export class CapacityRepository {
       const totals = await trx
         .selectFrom('database_size_stats')
         .select((eb) => [
-          eb.fn.sum<number | null>('size_bytes').as('total'),
-          eb.fn.sum<number | null>('data_bytes').as('data'),
-          eb.fn.sum<number | null>('log_bytes').as('log'),
+          sql<number | null>`SUM(CASE WHEN ${COUNTED} THEN size_bytes END)`.as('total'),
+          sql<number | null>`SUM(CASE WHEN ${COUNTED} THEN data_bytes END)`.as('data'),
+          sql<number | null>`SUM(CASE WHEN ${COUNTED} THEN log_bytes END)`.as('log'),
           eb.fn.countAll<number>().as('n'),
         ])
         .where('instance_id', '=', instanceId)
@@ -249,6 +339,8 @@ export class CapacityRepository {
         )
         .execute();
 
+      await this.insertPoints(trx, instanceId, now, total, input.databases.filter((d) => d.size_bytes !== null && d.size_bytes !== undefined));
+
       await trx
         .updateTable('instances')
         .set({ total_size_bytes: total, database_count: count, last_connected: now })
@@ -272,7 +364,7 @@ export class CapacityRepository {
     });
   }
 
-  /** Every database ever seen on the instance with its latest known size (one query). */
+  /** Every database ever seen on the instance with its latest known size and its size at the sync before the last (one query). */
   async listDatabases(instanceId: number) {
     return this.db
       .selectFrom('instance_databases as d')
@@ -296,10 +388,14 @@ export class CapacityRepository {
         's.free_bytes',
         's.used_bytes',
         's.max_bytes',
+        's.is_snapshot',
+        's.replica_role',
         's.method',
         's.error',
+        's.note',
         's.collected_at',
       ])
+      .select(previousPointSize(sql.ref('d.instance_id'), sql.ref('d.database_name')).as('previous_sync_bytes'))
       .where('d.instance_id', '=', instanceId)
       .orderBy('d.is_deleted')
       // NULLs sort differently in SQLite and PostgreSQL: put unknown sizes last on both.
@@ -307,6 +403,25 @@ export class CapacityRepository {
       .orderBy('s.size_bytes', 'desc')
       .orderBy('d.database_name')
       .execute();
+  }
+
+  /**
+   * The instance's change since the previous sync and over each window
+   * (`since`: ISO timestamps by name) from the per-sync series; null where
+   * there is no earlier point.
+   */
+  async instanceChanges(instanceId: number, since: Record<string, string>) {
+    const id = sql.lit(instanceId);
+    const none = sql`''`;
+    const row = await this.db
+      .selectFrom('instances')
+      .select(['total_size_bytes', 'last_connected'])
+      .select(previousPointSize(id, none).as('previous_bytes'))
+      .select(previousPointAt(id, none).as('previous_at'))
+      .select(Object.entries(since).map(([k, ts]) => windowBaselineSize(id, none, ts).as(k)))
+      .where('id', '=', instanceId)
+      .executeTakeFirst();
+    return row as (Record<string, number | string | null> & { total_size_bytes: number | null; previous_bytes: number | null; previous_at: string | null }) | undefined;
   }
 
   /** Daily instance totals in [from, to]. */

@@ -4,15 +4,16 @@
  * pg's int8/numeric come back as numbers, DATE as 'YYYY-MM-DD', TIMESTAMPTZ as
  * ISO-8601 UTC strings — exactly what the SQLite side stores.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { ensurePrivateDir, ensurePrivateFile, tightenExisting } from '../lib/private-files.js';
 import type { Database } from './schema.js';
+import type { DialectName } from './migrations/helpers.js';
 import { migrateToLatest } from './migrations/index.js';
 
-export type DialectName = 'sqlite' | 'postgres';
+export type { DialectName };
 
 export interface Store {
   db: Kysely<Database>;
@@ -144,9 +145,14 @@ export function openStore(opts: StoreOptions): Store {
     };
   }
   const file = opts.sqliteFile ?? ':memory:';
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    // The store's folder is the data dir: 0700; the store 0600 before SQLite opens it (its -wal/-shm inherit that).
+    ensurePrivateDir(path.dirname(file));
+    ensurePrivateFile(file);
+  }
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
+  if (file !== ':memory:') tightenExisting([`${file}-wal`, `${file}-shm`]);
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 10000');

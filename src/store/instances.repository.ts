@@ -1,5 +1,8 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { DialectName } from './db.js';
 import type { Database, InstanceRow, InstanceUpdate, NewInstance } from './schema.js';
+import { hasTag } from './tags.js';
+import { previousPointAt, previousPointSize, windowBaselineSize } from './sync-points.sql.js';
 
 export const OVERVIEW_SORTS = ['name', 'db_type', 'host', 'is_active', 'database_count', 'total_size_bytes', 'change_7d_bytes', 'last_sync_at'] as const;
 export type OverviewSort = (typeof OVERVIEW_SORTS)[number];
@@ -15,22 +18,23 @@ export interface OverviewQuery {
   dir: 'asc' | 'desc';
   limit: number;
   offset: number;
-  /** First day of the change window (local date): the change is measured from the earliest total on or after it. */
+  /** Start of the change window (ISO timestamp): the change is measured from the earliest sync at or after it. */
   since: string;
 }
 
-export type OverviewRow = InstanceRow & { baseline_bytes: number | null; change_7d_bytes: number | null };
+export type OverviewRow = InstanceRow & {
+  baseline_bytes: number | null;
+  change_7d_bytes: number | null;
+  /** Total at the sync before the last one, and the change since (null: no earlier sync, "no baseline yet"). */
+  previous_sync_at: string | null;
+  change_last_sync_bytes: number | null;
+};
 
 /** `%`, `_` and `\` taken literally in a LIKE pattern (ESCAPE '\'). */
 export function likeLiteral(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-/**
- * tags is a JSON array of strings: the tag's JSON form, quotes included, is one whole element. `replace` is
- * case-sensitive on both stores (SQLite's LIKE is not), so `Env:prod` never matches `env:prod`.
- */
-const hasTag = (tag: string) => sql<boolean>`replace(tags, ${JSON.stringify(tag)}, '') <> tags`;
 
 export interface InstanceListFilter {
   dbType?: string;
@@ -43,7 +47,10 @@ export interface InstanceListFilter {
 }
 
 export class InstancesRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: DialectName,
+  ) {}
 
   /** Instances in name order; `ids` keeps only those; `limit`/`offset` page the result (`total` counts every match). */
   async list(filter: InstanceListFilter = {}): Promise<InstanceRow[]> {
@@ -62,17 +69,19 @@ export class InstancesRepository {
     if (filter.dbType) q = q.where('db_type', '=', filter.dbType);
     if (filter.active !== undefined) q = q.where('is_active', '=', filter.active ? 1 : 0);
     if (filter.ids) q = q.where('id', 'in', filter.ids.length ? filter.ids : [-1]);
-    if (filter.tag) q = q.where(hasTag(filter.tag));
+    if (filter.tag) q = q.where(hasTag(this.dialect, filter.tag));
     return q;
   }
 
   /**
    * The instances page in one query: filtered, sorted and paged on the server,
-   * with the 7-day change from instance_size_stats (a correlated subquery on
-   * its (instance_id, collected_date) unique index), plus the total count.
+   * with the 7-day change and the change since the previous sync from the
+   * per-sync series (correlated index seeks, sync-points.sql.ts), plus the total count.
    */
   async overview(q: OverviewQuery): Promise<{ rows: OverviewRow[]; total: number }> {
-    const baseline = sql<number | null>`(select s.total_size_bytes from instance_size_stats s where s.instance_id = instances.id and s.collected_date >= ${q.since} order by s.collected_date asc limit 1)`;
+    const id = sql.ref('instances.id');
+    const baseline = windowBaselineSize(id, sql`''`, q.since);
+    const previous = previousPointSize(id, sql`''`);
     let base = this.db.selectFrom('instances');
     if (q.dbType) base = base.where('db_type', '=', q.dbType);
     if (q.status === 'active') base = base.where('is_active', '=', 1);
@@ -80,7 +89,7 @@ export class InstancesRepository {
     if (q.status === 'sync_failed') base = base.where('last_sync_status', '=', 'failed');
     if (q.status === 'never_synced') base = base.where('last_sync_at', 'is', null);
     if (q.ids) base = base.where('id', 'in', q.ids.length ? q.ids : [-1]);
-    if (q.tag) base = base.where(hasTag(q.tag));
+    if (q.tag) base = base.where(hasTag(this.dialect, q.tag));
     if (q.search) {
       const pattern = `%${likeLiteral(q.search.toLowerCase())}%`;
       base = base.where(sql<boolean>`(lower(name) like ${pattern} escape '\\' or lower(host) like ${pattern} escape '\\' or lower(coalesce(description, '')) like ${pattern} escape '\\')`);
@@ -90,6 +99,8 @@ export class InstancesRepository {
         .selectAll()
         .select(baseline.as('baseline_bytes'))
         .select(sql<number | null>`total_size_bytes - ${baseline}`.as('change_7d_bytes'))
+        .select(previousPointAt(id, sql`''`).as('previous_sync_at'))
+        .select(sql<number | null>`total_size_bytes - ${previous}`.as('change_last_sync_bytes'))
         .orderBy(sql`${sql.ref(q.sort)} ${sql.raw(q.dir === 'desc' ? 'desc' : 'asc')} nulls last`)
         .orderBy('name')
         .orderBy('id')
@@ -142,12 +153,8 @@ export class InstancesRepository {
     return this.db.selectFrom('instances').select(['id', 'total_size_bytes']).orderBy('id').execute();
   }
 
-  async setSyncResult(
-    id: number,
-    r: { status: string; at: string; error: string | null },
-    db: Kysely<Database> | Transaction<Database> = this.db,
-  ): Promise<void> {
-    await db
+  async setSyncResult(id: number, r: { status: string; at: string; error: string | null }): Promise<void> {
+    await this.db
       .updateTable('instances')
       .set({ last_sync_status: r.status, last_sync_at: r.at, last_sync_error: r.error })
       .where('id', '=', id)

@@ -10,6 +10,8 @@ export interface InstanceMetricRow {
   id: number;
   name: string;
   db_type: string;
+  /** 1 enabled, 0 disabled (SQLite flag; PostgreSQL smallint). */
+  is_active: number;
   /** Total of the latest successful collection (kept on the instance row by saveCollection). */
   total_size_bytes: number | null;
   last_sync_status: string | null;
@@ -17,6 +19,8 @@ export interface InstanceMetricRow {
   last_connected: string | null;
   /** JSON array of the instance's tags. */
   tags: string;
+  /** JSON object of the instance's options (capacity_limit_bytes is exported). */
+  options: string;
 }
 
 export interface DatabaseMetricRow {
@@ -32,7 +36,7 @@ export class MetricsRepository {
   async instances(): Promise<InstanceMetricRow[]> {
     return this.db
       .selectFrom('instances')
-      .select(['id', 'name', 'db_type', 'total_size_bytes', 'last_sync_status', 'last_connected', 'tags'])
+      .select(['id', 'name', 'db_type', 'is_active', 'total_size_bytes', 'last_sync_status', 'last_connected', 'tags', 'options'])
       .orderBy('id')
       .execute();
   }

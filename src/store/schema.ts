@@ -6,7 +6,6 @@
  * - byte counts as BIGINT, returned as JS numbers (db.ts parses int8).
  */
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { AlertDeliveriesTable, AlertEventsTable, AlertRulesTable } from './alerts.repository.js';
 
 type Id = Generated<number>;
 /** ISO timestamp written by the app. */
@@ -79,6 +78,10 @@ export interface InstancesTable {
   last_sync_error: string | null;
   created_at: Ts;
   updated_at: Ts;
+  /** 0011: TLS material (CA, client cert and key, PEM) as JSON, encrypted like credentials; null: none. */
+  tls_enc: Generated<string | null>;
+  /** 0011: what may be shown of it, JSON (`TlsInfo`: subjects, expiry dates, whether a key is set). */
+  tls_info: Generated<string | null>;
 }
 
 export interface InstanceDatabasesTable {
@@ -106,8 +109,14 @@ export interface DatabaseSizeStatsTable {
   free_bytes: number | null;
   used_bytes: number | null;
   max_bytes: number | null;
+  /** A SQL Server database snapshot (bytes on disk); left out of the instance total. Defaults to 0. */
+  is_snapshot: ColumnType<Flag, Flag | undefined, Flag>;
+  /** Availability-group role of this copy (PRIMARY, SECONDARY, RESOLVING, UNKNOWN); NULL outside a group. SECONDARY is left out of the instance total. */
+  replica_role: ColumnType<string | null, string | null | undefined, string | null>;
   method: string;
   error: string | null;
+  /** 0012_measurement: a remark that is not an error (e.g. "does not accept connections"). */
+  note: string | null;
   collected_at: Ts;
   is_deleted: Flag;
   deleted_at: Ts | null;
@@ -123,6 +132,15 @@ export interface InstanceSizeStatsTable {
   data_bytes: number | null;
   log_bytes: number | null;
   database_count: number;
+  collected_at: Ts;
+}
+
+/** 0013: the per-sync series: the instance total (database_name '') and each measured database's size at each sync. */
+export interface SyncSizePointsTable {
+  id: Id;
+  instance_id: number;
+  database_name: string;
+  size_bytes: number;
   collected_at: Ts;
 }
 
@@ -256,9 +274,12 @@ export interface Database {
   instance_databases: InstanceDatabasesTable;
   database_size_stats: DatabaseSizeStatsTable;
   instance_size_stats: InstanceSizeStatsTable;
+  sync_size_points: SyncSizePointsTable;
   sync_sessions: SyncSessionsTable;
   sync_instance_records: SyncInstanceRecordsTable;
   sync_locks: SyncLocksTable;
+  /** Table-size syncs, one row per instance (same shape as sync_locks, its own key space). */
+  table_sync_locks: SyncLocksTable;
   audit_log: AuditLogTable;
   settings: SettingsTable;
   scheduler_runs: SchedulerRunsTable;
@@ -270,6 +291,7 @@ export interface Database {
   table_size_stats: TableSizeStatsTable;
   processes: ProcessesTable;
   estate: EstateTable;
+  instance_composition: InstanceCompositionTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -316,4 +338,68 @@ export interface TableSizeStatsTable {
   table_count: number | null;
   method: number;
   is_deleted: Flag;
+}
+
+export interface AlertRulesTable {
+  id: Generated<number>;
+  name: string;
+  kind: string;
+  instance_id: number | null;
+  db_type: string | null;
+  tag: string | null;
+  database_pattern: string | null;
+  threshold: number | null;
+  window: string | null;
+  consecutive: number | null;
+  limit_bytes: number | null;
+  is_active: number;
+  channels: string; // JSON array of {type, url}
+  created_at: Ts;
+  updated_at: Ts;
+}
+
+export interface AlertEventsTable {
+  id: Generated<number>;
+  rule_id: number;
+  dedup_key: string;
+  /** = dedup_key while firing, NULL once resolved (UNIQUE). */
+  open_key: string | null;
+  instance_id: number | null;
+  instance_name: string | null;
+  database_name: string | null;
+  state: string;
+  value: number | null;
+  message: string;
+  fired_at: Ts;
+  resolved_at: Ts | null;
+  last_evaluated_at: Ts;
+}
+
+export interface AlertDeliveriesTable {
+  id: Generated<number>;
+  event_id: number;
+  transition: string;
+  channel: string;
+  url: string;
+  attempt: number;
+  status: string;
+  http_status: number | null;
+  error: string | null;
+  log: string; // JSON array of attempts
+  next_attempt_at: Ts | null;
+  created_at: Ts;
+  updated_at: Ts;
+}
+
+/** Where an instance's bytes went, one row per (instance, day) (0014). */
+export interface InstanceCompositionTable {
+  id: Id;
+  instance_id: number;
+  collected_date: string;
+  parts: string; // JSON CompositionPart[]
+  ceiling_bytes: number | null;
+  ceiling_source: string | null;
+  disk_used_bytes: number | null;
+  method: string;
+  collected_at: Ts;
 }

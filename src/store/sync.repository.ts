@@ -118,6 +118,26 @@ export class SyncRepository {
     await this.db.updateTable('sync_locks').set({ expires_at: expiresAt }).where('holder', 'in', holders).execute();
   }
 
+  /** Records by status of each of these sessions (one grouped query): the live counters of running sessions. */
+  async statusCounts(sessionIds: string[]): Promise<Map<string, { ok: number; failed: number; running: number }>> {
+    const out = new Map<string, { ok: number; failed: number; running: number }>();
+    if (!sessionIds.length) return out;
+    const rows = await this.db
+      .selectFrom('sync_instance_records')
+      .select(['session_id', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('session_id', 'in', sessionIds)
+      .groupBy(['session_id', 'status'])
+      .execute();
+    for (const id of sessionIds) out.set(id, { ok: 0, failed: 0, running: 0 });
+    for (const r of rows) {
+      const c = out.get(r.session_id)!;
+      if (r.status === 'completed') c.ok = Number(r.n);
+      else if (r.status === 'failed') c.failed = Number(r.n);
+      else if (r.status === 'running') c.running = Number(r.n);
+    }
+    return out;
+  }
+
   /** Completed and failed records of a session. */
   private async outcomeCounts(db: Db, sessionId: string): Promise<{ ok: number; failed: number }> {
     const counts = await db
@@ -350,7 +370,26 @@ export class SyncRepository {
     return this.db.selectFrom('sync_locks').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
   }
 
-  async releaseLock(instanceId: number, holder: string, db: Db = this.db): Promise<void> {
-    await db.deleteFrom('sync_locks').where('instance_id', '=', instanceId).where('holder', '=', holder).execute();
+  async releaseLock(instanceId: number, holder: string): Promise<void> {
+    await this.db.deleteFrom('sync_locks').where('instance_id', '=', instanceId).where('holder', '=', holder).execute();
+  }
+
+  /**
+   * Take the instance's table-sync lock (its own key space: a table sync and
+   * a capacity sync of one instance may overlap, two table syncs may not);
+   * false when another holder has it and its lease has not ended.
+   */
+  async acquireTableLock(instanceId: number, holder: string, now: string, expiresAt: string): Promise<boolean> {
+    const row = await this.db
+      .insertInto('table_sync_locks')
+      .values({ instance_id: instanceId, holder, acquired_at: now, expires_at: expiresAt })
+      .onConflict((oc) => oc.column('instance_id').doUpdateSet({ holder, acquired_at: now, expires_at: expiresAt }).where('table_sync_locks.expires_at', '<', now))
+      .returning('holder')
+      .executeTakeFirst();
+    return row?.holder === holder;
+  }
+
+  async releaseTableLock(instanceId: number, holder: string): Promise<void> {
+    await this.db.deleteFrom('table_sync_locks').where('instance_id', '=', instanceId).where('holder', '=', holder).execute();
   }
 }

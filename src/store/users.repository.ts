@@ -86,6 +86,15 @@ export class UsersRepository {
     if (userId !== undefined) q = q.where('t.user_id', '=', userId);
     return q.orderBy('t.id').execute();
   }
+  /** Revoke every live token of a user; returns how many. */
+  async revokeTokensOfUser(userId: number, now: string): Promise<number> {
+    const r = await this.db.updateTable('api_tokens').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+  async countActiveAdmins(): Promise<number> {
+    const r = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('role', '=', 'admin').where('is_active', '=', 1).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
   async revokeToken(id: number, now: string, userId?: number): Promise<boolean> {
     let q = this.db.updateTable('api_tokens').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null);
     if (userId !== undefined) q = q.where('user_id', '=', userId);

@@ -4,7 +4,7 @@
  * sizes through the one formatter (src/lib/sizes.ts), signed changes.
  */
 import { formatBytes } from '../lib/sizes.js';
-import type { Locale } from './i18n/index.js';
+import { t, type Locale } from './i18n/index.js';
 
 export { formatBytes };
 
@@ -78,6 +78,8 @@ export function formatters(locale: Locale, timeZone: string) {
   return {
     bytes: formatBytes,
     change: formatBytesChange,
+    /** A change against a baseline: null is "no baseline yet" (no earlier point), never "0 B". */
+    growth: (b: number | null | undefined) => (b === null || b === undefined ? t(locale, 'common.no_baseline') : formatBytesChange(b)),
     mb: (b: number | null | undefined) => formatMb(b, locale),
     dateTime: (iso: string | null | undefined) => formatDateTime(iso, locale, timeZone),
     date: (d: string | null | undefined) => formatDate(d, locale),

@@ -3,22 +3,19 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../context.js';
 import { engines } from '../engines/registry.js';
 import { IdParams } from '../http/envelope.js';
-import { addDays, localDate } from '../lib/clock.js';
 import { t } from './i18n/index.js';
 import { renderPage, requestLocale } from './render.js';
-
-/** Change of the last known total against the first total inside the last `days` days (null: not enough data). */
-export function growthOver(points: { period_start: string; last_bytes: number }[], today: string, days: number): number | null {
-  const since = addDays(today, -days);
-  const inside = points.filter((p) => p.period_start >= since);
-  if (inside.length < 2) return null;
-  return inside[inside.length - 1]!.last_bytes - inside[0]!.last_bytes;
-}
 
 export const instancePages = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   const tz = ctx.config.timeZone;
   const hidden = { hide: true } as const;
-  const engineList = Object.values(engines).map((e) => ({ db_type: e.dbType, label: e.label, default_port: e.defaultPort, needs_database_name: e.needsDatabaseName }));
+  // The TLS option of each engine (PostgreSQL sslmode, MySQL/MariaDB ssl), for the form's TLS fields.
+  const tlsOf = (e: (typeof engines)[keyof typeof engines]) => {
+    const key = ['sslmode', 'ssl'].find((k) => e.options[k]?.kind === 'enum');
+    const spec = key ? e.options[key] : undefined;
+    return key && spec?.kind === 'enum' ? { tls_key: key, tls_modes: spec.values.join(',') } : { tls_key: '', tls_modes: '' };
+  };
+  const engineList = Object.values(engines).map((e) => ({ db_type: e.dbType, label: e.label, default_port: e.defaultPort, needs_database_name: e.needsDatabaseName, ...tlsOf(e) }));
 
   app.get('/instances', { config: { access: 'viewer' }, schema: { ...hidden, summary: 'Instances page' } }, async (req, reply) => {
     const anyInstance = (await ctx.instances.totalSizes()).length > 0;
@@ -33,12 +30,7 @@ export const instancePages = (ctx: Context): FastifyPluginAsyncTypebox => async 
   app.get('/instances/:id', { config: { access: 'viewer' }, schema: { ...hidden, summary: 'Instance detail page', params: IdParams } }, async (req, reply) => {
     const id = req.params.id;
     const inst = await ctx.instances.get(id);
-    const [dbs, series, forecast] = await Promise.all([
-      ctx.capacity.databases(id),
-      ctx.statistics.instanceSeries(id, { period: 'daily', from: addDays(localDate(ctx.clock.now(), tz), -31) }),
-      ctx.statistics.instanceForecast(id),
-    ]);
-    const growth = (days: number) => growthOver(series.points, series.to, days);
+    const [dbs, changes, forecast] = await Promise.all([ctx.capacity.databases(id), ctx.capacity.changes(id), ctx.runway.forInstance(id)]);
     return renderPage(req, reply, tz, 'instance', {
       title: inst.name,
       nav: 'instances',
@@ -47,8 +39,7 @@ export const instancePages = (ctx: Context): FastifyPluginAsyncTypebox => async 
       engine: engineList.find((e) => e.db_type === inst.db_type),
       onlineCount: dbs.online_count,
       deletedCount: dbs.deleted_count,
-      growth7: growth(7),
-      growth30: growth(30),
+      changes,
       forecast,
     });
   });

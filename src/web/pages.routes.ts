@@ -35,9 +35,26 @@ const STATIC: { url: string; root: string; file: RegExp; maxAgeMs: number }[] = 
   { url: '/static/vendor/fontawesome/:dir/:file', root: path.join(REPO_ROOT, 'node_modules', '@fortawesome', 'fontawesome-free'), file: /^(css\/[\w.-]+\.css|webfonts\/[\w.-]+\.woff2)$/, maxAgeMs: 86_400_000 },
 ];
 
-/** Only a local path may be a redirect target after login. */
+const NEXT_BASE = 'http://whalefall.invalid';
+
+/**
+ * Only a path on this site may be a redirect target after login. Decided by the WHATWG URL parser — the one
+ * browsers use — rather than by prefixes: browsers strip tabs and newlines and read `\\` as `/`, so
+ * `/%09/evil.example` arrives as `/\t/evil.example` and a browser goes to `//evil.example`. Anything with a
+ * control character or a backslash is refused outright; what is left must resolve to our own origin.
+ */
 export function safeNext(next: unknown): string {
-  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/instances';
+  const fallback = '/instances';
+  if (typeof next !== 'string' || !next.startsWith('/') || next.length > 2048) return fallback;
+  if ([...next].some((ch) => ch.charCodeAt(0) < 0x20 || ch === '\u007f' || ch === '\\')) return fallback;
+  let url: URL;
+  try {
+    url = new URL(next, NEXT_BASE);
+  } catch {
+    return fallback;
+  }
+  if (url.origin !== NEXT_BASE || !url.pathname.startsWith('/') || url.pathname.startsWith('//')) return fallback;
+  return `${url.pathname}${url.search}${url.hash}`;
 }
 
 export const pageRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {

@@ -44,6 +44,7 @@ const ACCESS = {
   'GET /api/users': 'admin',
   'POST /api/users': 'admin',
   'PATCH /api/users/:id': 'admin',
+  'POST /api/users/:id/unlock': 'admin',
   'GET /api/audit': 'admin',
   'GET /api/credentials': 'admin',
   'POST /api/credentials': 'admin',
@@ -66,6 +67,9 @@ const ACCESS = {
   'PATCH /api/alert-rules/:id': 'admin',
   'DELETE /api/alert-rules/:id': 'admin',
   'GET /api/statistics/summary': 'viewer',
+  'GET /api/statistics/runway': 'viewer',
+  'GET /api/instances/:id/composition': 'viewer',
+  'POST /api/instances/:id/composition/collect': 'operator',
   'GET /api/statistics/top-growers': 'viewer',
   'GET /api/statistics/database-changes': 'viewer',
   'GET /api/statistics/instances/:id/series': 'viewer',
@@ -170,6 +174,8 @@ interface Prepared {
   check?: (body: string) => void;
   /** Extra request headers (e.g. the content type of a non-JSON body). */
   headers?: Record<string, string>;
+  /** What an authorized caller gets with a (valid) bearer token, when not `expect` (a token never mints a token). */
+  bearerExpect?: number;
 }
 
 describe('access matrix [sqlite]', () => {
@@ -210,7 +216,7 @@ describe('access matrix [sqlite]', () => {
     'POST /api/auth/login': async () => ({ url: '/api/auth/login', payload: { username: 'fresh-viewer', password: freshPasswords.viewer }, expect: 200 }),
     'POST /api/auth/logout': async () => ({ url: '/api/auth/logout', expect: 200, freshSession: true }),
     'GET /api/auth/me': async () => ({ url: '/api/auth/me', expect: 200 }),
-    'POST /api/tokens': async () => ({ url: '/api/tokens', payload: { name: uniq('tok') }, expect: 201 }),
+    'POST /api/tokens': async () => ({ url: '/api/tokens', payload: { name: uniq('tok') }, expect: 201, bearerExpect: 403 }),
     'GET /api/tokens': async () => ({ url: '/api/tokens', expect: 200 }),
     // Never the caller's own bearer token: a fresh token of the caller's user per call.
     'DELETE /api/tokens/:id': async (role) => {
@@ -222,6 +228,7 @@ describe('access matrix [sqlite]', () => {
     'POST /api/users': async () => ({ url: '/api/users', payload: { username: uniq('user'), password: 'Password-123', role: 'viewer' }, expect: 201 }),
     // A throwaway user, and a change that does not end anyone's session.
     'PATCH /api/users/:id': async () => ({ url: `/api/users/${targetUserId}`, payload: { locale: 'en' }, expect: 200 }),
+    'POST /api/users/:id/unlock': async () => ({ url: `/api/users/${targetUserId}/unlock`, expect: 200 }),
     'GET /api/audit': async () => ({ url: '/api/audit', expect: 200 }),
     'GET /api/credentials': async () => ({ url: '/api/credentials', expect: 200 }),
     'POST /api/credentials': async () => ({ url: '/api/credentials', payload: { name: uniq('cred'), username: 'u', password: 'matrix-secret' }, expect: 201 }),
@@ -254,6 +261,13 @@ describe('access matrix [sqlite]', () => {
     'PATCH /api/alert-rules/:id': async () => ({ url: `/api/alert-rules/${await newRule()}`, payload: { threshold: 20 }, expect: 200 }),
     'DELETE /api/alert-rules/:id': async () => ({ url: `/api/alert-rules/${await newRule()}`, expect: 200 }),
     'GET /api/statistics/summary': async () => ({ url: '/api/statistics/summary', expect: 200 }),
+    'GET /api/statistics/runway': async () => ({ url: '/api/statistics/runway', expect: 200 }),
+    'GET /api/instances/:id/composition': async () => ({ url: `/api/instances/${instanceId}/composition`, expect: 200 }),
+    'POST /api/instances/:id/composition/collect': async () => ({
+      url: `/api/instances/${instanceId}/composition/collect`,
+      expect: 400,
+      check: (body) => assert.match(body, /实例缺少连接凭据，无法采集空间构成/),
+    }),
     'GET /api/statistics/top-growers': async () => ({ url: '/api/statistics/top-growers', expect: 200 }),
     'GET /api/statistics/capacity': async () => ({ url: '/api/statistics/capacity', expect: 200 }),
     'GET /api/statistics/database-changes': async () => ({ url: '/api/statistics/database-changes', expect: 200 }),
@@ -458,7 +472,7 @@ describe('access matrix [sqlite]', () => {
           else if (role === 'anonymous' || mode === 'expired-session') expected = PAGES.has(ruleKey) ? 302 : 401;
           else if (write && mode === 'cookie-no-csrf') expected = 403;
           else if (RANK[role] < needed) expected = 403;
-          else expected = p.expect;
+          else expected = mode === 'bearer' && p.bearerExpect !== undefined ? p.bearerExpect : p.expect;
           const ok = res.statusCode === expected;
           if (!ok) failures.push(`${role} via ${mode}: expected ${expected}, got ${res.statusCode} ${res.body.slice(0, 200)}`);
           else if (expected !== 401 && expected !== 403 && expected !== 302 && method !== 'HEAD' && p.check) {
@@ -487,7 +501,7 @@ describe('access matrix [sqlite]', () => {
 
   it('a revoked bearer token is refused (401)', async () => {
     const bearer = { authorization: `Bearer ${callers.viewer.bearer}` };
-    const created = await app.inject({ method: 'POST', url: '/api/tokens', headers: bearer, payload: { name: uniq('to-revoke') } });
+    const created = await app.inject({ method: 'POST', url: '/api/tokens', headers: callers.viewer.headers(true), payload: { name: uniq('to-revoke') } });
     assert.equal(created.statusCode, 201, created.body);
     const { id, token } = created.json().data as { id: number; token: string };
     const auth = { authorization: `Bearer ${token}` };

@@ -185,7 +185,12 @@ describe('instances and credentials API [sqlite]', () => {
       assertNoSecret(got, 'GET /api/instances/:id');
       assert.deepEqual(data(got), data(c));
 
-      const upd = await api('PATCH', `/api/instances/${inst.id}`, { description: 'primary, EU', port: 5433, tags: ['prod'] });
+      // A new port with the same credential: the stored password would go there, so the admin confirms.
+      const unconfirmed = await api('PATCH', `/api/instances/${inst.id}`, { description: 'primary, EU', port: 5433, tags: ['prod'] });
+      assert.equal(unconfirmed.status, 400, unconfirmed.body);
+      assert.equal(JSON.parse(unconfirmed.body).error_code, 'confirm_move');
+      assert.equal(data<{ port: number }>(await api('GET', `/api/instances/${inst.id}`)).port, inst.port, 'nothing changed');
+      const upd = await api('PATCH', `/api/instances/${inst.id}`, { description: 'primary, EU', port: 5433, tags: ['prod'], confirm_move: true });
       assert.equal(upd.status, 200, upd.body);
       assertNoSecret(upd, 'PATCH /api/instances/:id');
       const u = data<{ description: string; port: number; tags: string[]; name: string }>(upd);
@@ -328,21 +333,22 @@ describe('instances and credentials API [sqlite]', () => {
   });
 
   describe('seed routes', () => {
-    it('GET /instances/api/instances/total-sizes: [{instance_id, total_size_mb}] for every instance', async () => {
+    it('GET /instances/api/instances/total-sizes: [{instance_id, total_size_mb, synced}] for every instance', async () => {
       const sized = await newInstance();
       await ctx.store.db.updateTable('instances').set({ total_size_bytes: 3 * 1024 * 1024 + 512 * 1024 }).where('id', '=', sized.id).execute();
       const res = await api('GET', '/instances/api/instances/total-sizes');
       assert.equal(res.status, 200, res.body);
       assert.equal(res.json.success, true);
-      const rows = data<{ instance_id: number; total_size_mb: number | null }[]>(res);
+      const rows = data<{ instance_id: number; total_size_mb: number; synced: boolean }[]>(res);
       const all = data<{ id: number }[]>(await api('GET', '/api/instances'));
       assert.deepEqual(rows.map((r) => r.instance_id).sort((x, y) => x - y), all.map((i) => i.id).sort((x, y) => x - y));
       for (const r of rows) {
-        assert.deepEqual(Object.keys(r).sort(), ['instance_id', 'total_size_mb']);
-        // Never synced is unknown (null), never 0.
-        assert.ok(typeof r.total_size_mb === 'number' || (r.total_size_mb === null && r.instance_id !== sized.id));
+        assert.deepEqual(Object.keys(r).sort(), ['instance_id', 'synced', 'total_size_mb']);
+        // Never synced: 0 as the original answered (its front end renders `null MB` otherwise), marked synced:false.
+        assert.equal(typeof r.total_size_mb, 'number');
+        if (r.instance_id !== sized.id) assert.deepEqual([r.total_size_mb, r.synced], [0, false]);
       }
-      assert.equal(rows.find((r) => r.instance_id === sized.id)!.total_size_mb, 3.5);
+      assert.deepEqual(rows.find((r) => r.instance_id === sized.id), { instance_id: sized.id, total_size_mb: 3.5, synced: true });
     });
 
     it('sync-capacity of a disabled instance → 400 实例已禁用，无法同步容量信息', async () => {

@@ -1,6 +1,7 @@
 /**
  * GET /api/instances/overview: server-side filters, sort and paging with the
- * 7-day change computed in the same query, on both store dialects.
+ * 7-day change and the change since the previous sync computed in the same
+ * query from the per-sync series, on both store dialects.
  */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
@@ -33,6 +34,16 @@ forEachStore('instances overview', (get) => {
     ];
     const now = new Date().toISOString();
     await ctx.store.db.insertInto('instance_size_stats').values(rows.map((r) => ({ ...r, database_count: 3, collected_at: now }))).execute();
+    // The per-sync series the changes come from: alpha 20 days ago, 6 days ago, 3 hours ago and now; beta once (no baseline).
+    const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+    const points = [
+      { instance_id: ids['alpha-pg']!, size_bytes: 10, collected_at: ago(20 * 86_400_000) },
+      { instance_id: ids['alpha-pg']!, size_bytes: 100, collected_at: ago(6 * 86_400_000) },
+      { instance_id: ids['alpha-pg']!, size_bytes: 150, collected_at: ago(3 * 3_600_000) },
+      { instance_id: ids['alpha-pg']!, size_bytes: 160, collected_at: now },
+      { instance_id: ids['beta-my']!, size_bytes: 5000, collected_at: now },
+    ];
+    await ctx.store.db.insertInto('sync_size_points').values(points.map((p) => ({ ...p, database_name: '' }))).execute();
     await ctx.store.db.updateTable('instances').set({ total_size_bytes: 160, database_count: 3, last_sync_status: 'completed', last_sync_at: now }).where('id', '=', ids['alpha-pg']!).execute();
     await ctx.store.db.updateTable('instances').set({ total_size_bytes: 5000, database_count: 3, last_sync_status: 'failed', last_sync_at: now, last_sync_error: 'boom' }).where('id', '=', ids['beta-my']!).execute();
   });
@@ -43,7 +54,7 @@ forEachStore('instances overview', (get) => {
   const list = async (qs: string) => {
     const res = await app.inject({ method: 'GET', url: `/api/instances/overview?${qs}`, headers: viewer.headers(false) });
     assert.equal(res.statusCode, 200, res.body);
-    return res.json().data as { items: { name: string; change_7d_bytes: number | null; last_sync_error: string | null }[]; total: number; tags: string[] };
+    return res.json().data as { items: { name: string; change_7d_bytes: number | null; change_last_sync_bytes: number | null; last_sync_error: string | null }[]; total: number; tags: string[] };
   };
   const names = (d: { items: { name: string }[] }) => d.items.map((i) => i.name);
 
@@ -54,9 +65,12 @@ forEachStore('instances overview', (get) => {
     assert.deepEqual(d.tags, ['100%_real', 'dev', 'prod']);
   });
 
-  it('computes the 7-day change from the first total inside the window; unknown stays null', async () => {
+  it('computes the 7-day change from the first sync inside the window and the change since the previous sync; no earlier sync stays null', async () => {
     const d = await list('sort=change_7d_bytes&dir=desc');
-    assert.deepEqual(d.items.map((i) => [i.name, i.change_7d_bytes]), [['alpha-pg', 60], ['beta-my', 0], ['delta-my', null], ['gamma-pg', null]]);
+    assert.deepEqual(
+      d.items.map((i) => [i.name, i.change_7d_bytes, i.change_last_sync_bytes]),
+      [['alpha-pg', 60, 10], ['beta-my', null, null], ['delta-my', null, null], ['gamma-pg', null, null]],
+    );
   });
 
   it('filters by type, status, tag (LIKE characters literal) and text', async () => {

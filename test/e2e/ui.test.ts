@@ -1,7 +1,8 @@
 /**
  * The web UI in a real browser (Debian chromium, headless, playwright-core)
  * against the real app with real PostgreSQL and MariaDB instances:
- * login, add an instance through the form with 测试连接, 同步容量, the detail
+ * login, 测试连接 before 保存 (a failed test and 取消 store nothing), add an
+ * instance through the form, 同步容量, the detail
  * page (databases, a drawn chart), a dropped database shown as deleted,
  * 批量同步 to the end, a viewer without sync, a `<script>` database name shown
  * as text, the language switch remembered per user, screenshots of every
@@ -83,7 +84,30 @@ describe('web UI end to end (chromium)', () => {
     assert.match(await page.innerText('#wf-user'), /e2e-admin/);
   });
 
-  it('adds a PostgreSQL instance through the form; 测试连接 saves it and shows the doctor', async () => {
+  it('测试连接 before 保存: a failed test and 取消 leave nothing in the store', async () => {
+    const count = async () => [(await server.ctx.instances.list()).length, (await server.ctx.credentials.list()).length];
+    const before = await count();
+    await page.click('#wf-add-instance');
+    await page.waitForSelector('#wf-instance-modal.show');
+    await page.fill('#wf-f-name', `${pgName}-typo`);
+    await page.selectOption('#wf-f-db_type', 'postgresql');
+    await page.fill('#wf-f-host', '127.0.0.1');
+    await page.fill('#wf-f-port', '1'); // nothing listens there
+    await page.waitForSelector('#wf-f-credential option[value="new"]', { state: 'attached' });
+    await page.selectOption('#wf-f-credential', 'new');
+    await page.fill('#wf-c-name', `pg-typo-${pgKeep.slice(-8)}`);
+    await page.fill('#wf-c-username', 'postgres');
+    await page.fill('#wf-c-password', 'typo-password');
+    await page.click('#wf-test-connection');
+    await page.waitForSelector('[data-wf-test="failed"]', { timeout: 20_000 });
+    assert.match(await page.innerText('[data-wf-test="failed"]'), /无法连接到实例/);
+    await screenshot(page, 'instance-form-test-failed-zh-CN-1440');
+    await page.click('#wf-instance-modal .modal-footer [data-bs-dismiss="modal"]');
+    await page.waitForSelector('#wf-instance-modal', { state: 'hidden' });
+    assert.deepEqual(await count(), before, 'no instance and no credential were stored');
+  });
+
+  it('adds a PostgreSQL instance through the form: 测试连接 shows the doctor without saving, 保存 stores it', async () => {
     await page.click('#wf-add-instance');
     await page.waitForSelector('#wf-instance-modal.show');
     await page.fill('#wf-f-name', pgName);
@@ -100,10 +124,9 @@ describe('web UI end to end (chromium)', () => {
     await page.waitForSelector('[data-wf-test="ok"]', { timeout: 20_000 });
     await page.waitForSelector('[data-wf-doctor]', { timeout: 20_000 });
     assert.match(await page.innerText('[data-wf-test="ok"]'), /连接成功/);
-    // The password is write-only: gone from the form once saved.
-    assert.equal(await page.inputValue('#wf-c-password'), '');
+    assert.equal((await server.ctx.instances.list()).find((i) => i.name === pgName), undefined, 'the test saved nothing');
     await screenshot(page, 'instance-form-zh-CN-1440');
-    await page.click('#wf-instance-modal .modal-footer [data-bs-dismiss="modal"]');
+    await page.click('#wf-save');
     await page.waitForSelector('#wf-instance-modal', { state: 'hidden' });
     const inst = (await server.ctx.instances.list()).find((i) => i.name === pgName);
     assert.ok(inst, 'the instance was saved');

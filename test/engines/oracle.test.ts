@@ -17,204 +17,22 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { describe, test } from 'node:test';
-import type { CollectedDatabase, ConnectTarget } from '../../src/engines/engine.js';
+import type { ConnectTarget } from '../../src/engines/engine.js';
 import {
-  CONTAINERS_SQL,
-  CONTROLFILE_TABLESPACES_SQL,
-  LOCATE_SQL,
-  collectTablespaces,
   connectString,
-  containerDataOf,
-  doctorChecks,
   dropConnection,
   fetchTypeHandler,
-  fileSumsSql,
   makeOracleEngine,
-  mapTablespaces,
   oracleEngine as engine,
   settingsFrom,
-  spacesSql,
-  type ColumnMeta,
   type OracleConnection,
   type OracleDriver,
-  type OracleRow,
-  type OracleSettings,
-  type Run,
 } from '../../src/engines/oracle/oracle.engine.js';
 import { SyncError } from '../../src/lib/errors.js';
+import { driverErrors, num, oracledb, oraError, ORA_00942, resultSet, ResultSetImpl, type FetchMeta } from '../helpers/oracle-rows.js';
 import { closedPort, startBlackHole } from '../helpers/targets.js';
 
-// --- the real driver's pieces (oracledb has no "exports" map, so its lib/ files are reachable) ---
-
 const require = createRequire(import.meta.url);
-interface DbType {
-  name: string;
-}
-interface FetchMeta extends ColumnMeta {
-  fetchType?: DbType;
-  converter?: (v: unknown) => unknown;
-}
-const oracledb = require('oracledb') as OracleDriver & {
-  thin: boolean;
-  versionString: string;
-  DB_TYPE_VARCHAR: DbType;
-  DB_TYPE_NUMBER: DbType;
-};
-const { GrowableBuffer, BaseBuffer } = require('oracledb/lib/impl/datahandlers/buffer.js') as {
-  GrowableBuffer: new () => { buf: Buffer; pos: number; writeOracleNumber(v: string): void };
-  BaseBuffer: new (b: Buffer) => { readOracleNumber(): string | null };
-};
-const ResultSetImpl = require('oracledb/lib/impl/resultset.js') as new () => {
-  _determineFetchType(meta: FetchMeta, options: { fetchTypeHandler?: typeof fetchTypeHandler }, all: FetchMeta[]): void;
-};
-const driverErrors = require('oracledb/lib/errors.js') as {
-  transformErr(err: Error): Error & { code?: string; errorNum?: number };
-  getErr(num: number, ...args: unknown[]): Error & { code?: string };
-  ERR_CALL_TIMEOUT_EXCEEDED: number;
-  ERR_INVALID_SERVICE_NAME: number;
-};
-
-/** A NUMBER column value, as digits (Oracle NUMBER is decimal). */
-class Num {
-  constructor(readonly digits: string | null) {}
-}
-const num = (digits: string | number | null): Num => new Num(digits === null ? null : String(digits));
-
-/** Encode as Oracle sends it, decode as thin mode does while fetching (a decimal string, or null). */
-function overTheWire(n: Num): string | null {
-  if (n.digits === null) return null;
-  const out = new GrowableBuffer();
-  out.writeOracleNumber(n.digits);
-  // readOracleNumber reads a length byte then the bytes: exactly what writeOracleNumber wrote.
-  return new BaseBuffer(Buffer.from(out.buf.subarray(0, out.pos))).readOracleNumber();
-}
-
-/**
- * Rows as `connection.execute(sql, [], { outFormat: OBJECT, fetchTypeHandler })`
- * returns them: the driver decides each column's fetch type and converter,
- * then keys values by column name.
- */
-function resultSet(rows: Record<string, string | Num | null>[], handler: typeof fetchTypeHandler | null = fetchTypeHandler): OracleRow[] {
-  if (rows.length === 0) return [];
-  const metas: FetchMeta[] = Object.keys(rows[0]!).map((name) => ({
-    name,
-    dbType: rows.some((r) => r[name] instanceof Num) ? oracledb.DB_TYPE_NUMBER : oracledb.DB_TYPE_VARCHAR,
-  }));
-  const impl = new ResultSetImpl();
-  for (const m of metas) impl._determineFetchType(m, handler ? { fetchTypeHandler: handler } : {}, metas);
-  return rows.map((r) =>
-    Object.fromEntries(
-      metas.map((m) => {
-        const raw = r[m.name];
-        const fetched = raw instanceof Num ? overTheWire(raw) : raw;
-        return [m.name, m.converter ? m.converter(fetched) : fetched];
-      }),
-    ),
-  );
-}
-
-/** A server error as the thin protocol raises it (lib/thin/protocol/protocol.js: new Error, errorNum, transformErr). */
-function oraError(errorNum: number, message: string): Error & { code?: string; errorNum?: number } {
-  return driverErrors.transformErr(Object.assign(new Error(message), { errorNum, offset: 0, isRecoverable: false }));
-}
-const ORA_00942 = () => oraError(942, 'ORA-00942: table or view does not exist');
-
-// --- fixtures ---
-
-const GiB = 1024 ** 3;
-const MAX_SAFE = '9007199254740991'; // 2^53 - 1
-const AUTOEXTEND_SMALLFILE_MAX = '34359721984'; // 32 GiB - 1 block: MAXSIZE UNLIMITED with 8 KB blocks
-
-const files = (r: { con?: number; ts: string; allocated: string | null; max: string | null; files?: number; unsized?: number }) => ({
-  ...(r.con === undefined ? {} : { CON_ID: num(r.con) }),
-  TABLESPACE_NAME: r.ts,
-  ALLOCATED: num(r.allocated),
-  MAX_SIZE: num(r.max),
-  FILES: num(r.files ?? 1),
-  UNSIZED: num(r.unsized ?? 0),
-});
-const space = (r: { con?: number; ts: string; contents: string; used: string | null }) => ({
-  ...(r.con === undefined ? {} : { CON_ID: num(r.con) }),
-  TABLESPACE_NAME: r.ts,
-  CONTENTS: r.contents,
-  USED: num(r.used),
-});
-const locate = (conId: string, conName: string) => resultSet([{ CON_ID: conId, CON_NAME: conName }]);
-
-const settings = (over: Partial<OracleSettings> = {}): OracleSettings => ({ containerMode: 'auto', temp: true, user: 'whalefall', ...over });
-
-/**
- * A query runner answering known SQL texts, recording what was asked.
- * Probes (`SELECT 1 … FROM view WHERE ROWNUM = 1`) succeed unless the view is in `missing`.
- */
-function fakeRun(answers: Map<string, OracleRow[] | Error>, missing: readonly string[] = []): Run & { log: string[] } {
-  const log: string[] = [];
-  const run = async (sql: string): Promise<OracleRow[]> => {
-    log.push(sql);
-    const probe = /^SELECT 1 AS ok FROM (\S+) WHERE ROWNUM = 1$/.exec(sql);
-    if (probe) {
-      if (missing.includes(probe[1]!)) throw ORA_00942();
-      return resultSet([{ OK: num(1) }]);
-    }
-    const answer = answers.get(sql);
-    if (answer === undefined) throw new Error(`unexpected SQL: ${sql}`);
-    if (answer instanceof Error) throw answer;
-    return answer;
-  };
-  return Object.assign(run, { log });
-}
-
-function nonCdbAnswers(): Map<string, OracleRow[] | Error> {
-  return new Map<string, OracleRow[] | Error>([
-    [LOCATE_SQL, locate('0', 'ORCL')],
-    [
-      fileSumsSql('dba', 'data'),
-      resultSet([
-        files({ ts: 'SYSTEM', allocated: String(GiB), max: AUTOEXTEND_SMALLFILE_MAX }),
-        files({ ts: 'SYSAUX', allocated: '2147483648', max: AUTOEXTEND_SMALLFILE_MAX }), // 2^31
-        files({ ts: 'UNDOTBS1', allocated: String(4 * GiB), max: String(4 * GiB) }),
-        files({ ts: 'USERS', allocated: String(10 * GiB), max: String(10 * GiB), files: 2 }),
-        files({ ts: 'BIG', allocated: MAX_SAFE, max: MAX_SAFE }),
-        files({ ts: 'ARCHIVE', allocated: String(GiB), max: String(GiB), files: 3, unsized: 1 }),
-      ]),
-    ],
-    [fileSumsSql('dba', 'temp'), resultSet([files({ ts: 'TEMP', allocated: '34359738368', max: AUTOEXTEND_SMALLFILE_MAX })])],
-    [
-      spacesSql('dba'),
-      resultSet([
-        space({ ts: 'SYSTEM', contents: 'PERMANENT', used: '943718400' }),
-        space({ ts: 'SYSAUX', contents: 'PERMANENT', used: '1610612736' }),
-        space({ ts: 'UNDOTBS1', contents: 'UNDO', used: String(4 * GiB) }), // full, as undo is: no warning
-        space({ ts: 'USERS', contents: 'PERMANENT', used: '10200547328' }), // 95 % of its max
-        space({ ts: 'BIG', contents: 'PERMANENT', used: '4294967297' }), // 2^32 + 1
-        space({ ts: 'ARCHIVE', contents: 'PERMANENT', used: null }),
-        space({ ts: 'TEMP', contents: 'TEMPORARY', used: '1048576' }),
-        space({ ts: 'TEMP_NOFILES', contents: 'TEMPORARY', used: null }),
-      ]),
-    ],
-  ]);
-}
-
-const row = (over: Partial<CollectedDatabase> & Pick<CollectedDatabase, 'database_name'>): CollectedDatabase => ({
-  is_system: false,
-  size_bytes: null,
-  data_bytes: null,
-  index_bytes: null,
-  log_bytes: null,
-  free_bytes: null,
-  used_bytes: null,
-  method: 'dba_data_files',
-  ...over,
-});
-const measured = (name: string, allocated: number, used: number | null, over: Partial<CollectedDatabase> = {}) =>
-  row({
-    database_name: name,
-    size_bytes: allocated,
-    data_bytes: allocated,
-    used_bytes: used,
-    free_bytes: used === null ? null : allocated - used,
-    ...over,
-  });
 
 // --- tests ---
 
@@ -267,357 +85,6 @@ describe('Oracle: the driver delivers NUMBER exactly with our fetchTypeHandler',
   });
 });
 
-describe('Oracle: query text', () => {
-  const all = [LOCATE_SQL, CONTAINERS_SQL, CONTROLFILE_TABLESPACES_SQL, ...(['dba', 'cdb'] as const).flatMap((s) => [fileSumsSql(s, 'data'), fileSumsSql(s, 'temp'), spacesSql(s)])];
-
-  test('reads only the cheap views: never dba_segments / dba_free_space / extents', () => {
-    for (const sql of all) assert.doesNotMatch(sql, /segments|free_space|extents/i, sql);
-  });
-
-  test('each scope reads its own family of views', () => {
-    assert.match(fileSumsSql('dba', 'data'), /FROM dba_data_files\s/);
-    assert.match(fileSumsSql('dba', 'temp'), /FROM dba_temp_files\s/);
-    assert.match(spacesSql('dba'), /FROM dba_tablespaces t\s+LEFT JOIN dba_tablespace_usage_metrics m/);
-    assert.match(fileSumsSql('cdb', 'data'), /FROM cdb_data_files\s+GROUP BY con_id, tablespace_name/);
-    assert.match(fileSumsSql('cdb', 'temp'), /FROM cdb_temp_files\s/);
-    assert.match(spacesSql('cdb'), /FROM cdb_tablespaces t\s+LEFT JOIN cdb_tablespace_usage_metrics m\s+ON m\.tablespace_name = t\.tablespace_name AND m\.con_id = t\.con_id/);
-    for (const sql of [fileSumsSql('dba', 'data'), fileSumsSql('dba', 'temp'), spacesSql('dba')]) assert.doesNotMatch(sql, /cdb_|con_id/i);
-  });
-
-  test('used bytes are computed by Oracle (exact NUMBER arithmetic), autoextend limits never below the allocation', () => {
-    assert.match(spacesSql('dba'), /m\.used_space \* t\.block_size AS used/);
-    assert.match(fileSumsSql('dba', 'data'), /CASE WHEN autoextensible = 'YES' THEN GREATEST\(maxbytes, bytes\) ELSE bytes END/);
-    assert.match(fileSumsSql('dba', 'data'), /COUNT\(\*\) - COUNT\(bytes\) AS unsized/);
-  });
-
-  test('container detection needs no grant', () => {
-    assert.match(LOCATE_SQL, /sys_context\('USERENV', 'CON_ID'\)/);
-    assert.match(LOCATE_SQL, /FROM dual$/);
-  });
-});
-
-describe('Oracle: non-CDB collection', () => {
-  test('one row per tablespace, exact bytes, system flags, temp rows apart, warnings for the DBA', async () => {
-    const run = fakeRun(nonCdbAnswers());
-    const { databases, warnings } = await collectTablespaces(run, settings());
-    assert.deepEqual(run.log, [LOCATE_SQL, fileSumsSql('dba', 'data'), fileSumsSql('dba', 'temp'), spacesSql('dba')]);
-    assert.deepEqual(databases, [
-      row({ database_name: 'ARCHIVE', error: '1/3 个文件无法读取大小 (离线或丢失) (file size unknown: offline or missing)' }),
-      measured('BIG', 9007199254740991, 4294967297, { max_bytes: Number(MAX_SAFE) }),
-      measured('SYSAUX', 2147483648, 1610612736, { is_system: true, max_bytes: Number(AUTOEXTEND_SMALLFILE_MAX) }),
-      measured('SYSTEM', GiB, 943718400, { is_system: true, max_bytes: Number(AUTOEXTEND_SMALLFILE_MAX) }),
-      measured('TEMP', 34359738368, 1048576, { is_system: true, method: 'dba_temp_files', max_bytes: Number(AUTOEXTEND_SMALLFILE_MAX) }),
-      measured('TEMP_NOFILES', 0, 0, { is_system: true, method: 'dba_temp_files' }),
-      measured('UNDOTBS1', 4 * GiB, 4 * GiB, { is_system: true, max_bytes: 4 * GiB }),
-      measured('USERS', 10 * GiB, 10200547328, { max_bytes: 10 * GiB }),
-    ]);
-    // 2^53 - 1 minus 2^32 + 1, exactly.
-    assert.equal(databases.find((d) => d.database_name === 'BIG')!.free_bytes, 9007194959773694);
-    assert.deepEqual(warnings, [
-      'USERS: 已用 95.0% 的最大容量 (含自动扩展上限) (used 9.50 GB of max 10.00 GB incl. autoextend)',
-      'TEMP_NOFILES: 临时表空间没有临时文件，溢出到磁盘的排序会失败 (temporary tablespace has no tempfiles)',
-    ]);
-  });
-
-  test('temp=false reads no tempfiles and reports no temporary tablespace', async () => {
-    const run = fakeRun(nonCdbAnswers());
-    const { databases } = await collectTablespaces(run, settings({ temp: false }));
-    assert.ok(!run.log.includes(fileSumsSql('dba', 'temp')));
-    assert.deepEqual(
-      databases.map((d) => d.database_name),
-      ['ARCHIVE', 'BIG', 'SYSAUX', 'SYSTEM', 'UNDOTBS1', 'USERS'],
-    );
-  });
-
-  test('a session inside a PDB (CON_ID ≥ 3) in auto mode reads DBA_ views, rows named by tablespace', async () => {
-    const answers = nonCdbAnswers();
-    answers.set(LOCATE_SQL, locate('3', 'SALES'));
-    const { databases } = await collectTablespaces(fakeRun(answers), settings());
-    assert.ok(databases.some((d) => d.database_name === 'USERS'));
-  });
-
-  test('container_mode=non_cdb in the root reads the root through DBA_ views', async () => {
-    const answers = nonCdbAnswers();
-    answers.set(LOCATE_SQL, locate('1', 'CDB$ROOT'));
-    const run = fakeRun(answers);
-    await collectTablespaces(run, settings({ containerMode: 'non_cdb' }));
-    assert.ok(!run.log.includes(CONTAINERS_SQL));
-  });
-
-  test('container_mode=cdb outside the root is refused with the reason', async () => {
-    const err = await collectTablespaces(fakeRun(nonCdbAnswers()), settings({ containerMode: 'cdb' })).catch((e: unknown) => e);
-    assert.ok(err instanceof SyncError);
-    assert.equal(err.code, 'data');
-    assert.match(err.message, /container_mode=cdb 需要连接到 CDB 根容器.*ORCL \(CON_ID 0\)/);
-  });
-
-  test('a missing grant is a permission error naming the view and the GRANT that fixes it', async () => {
-    const answers = nonCdbAnswers();
-    answers.set(spacesSql('dba'), ORA_00942());
-    const err = await collectTablespaces(fakeRun(answers, ['dba_tablespace_usage_metrics']), settings()).catch((e: unknown) => e);
-    assert.ok(err instanceof SyncError);
-    assert.equal(err.code, 'permission');
-    assert.match(err.message, /无法读取 DBA_TABLESPACE_USAGE_METRICS /);
-    assert.ok(err.message.includes('GRANT SELECT_CATALOG_ROLE TO whalefall;'), err.message);
-    assert.ok(err.message.includes('GRANT SELECT ON sys.dba_tablespace_usage_metrics TO whalefall;'), err.message);
-    assert.ok(!err.message.includes('DBA_DATA_FILES'), 'only the missing view is named');
-  });
-
-  test('ORA-01031 is handled like ORA-00942; a grant error no probe confirms stays the driver error', async () => {
-    const answers = nonCdbAnswers();
-    answers.set(fileSumsSql('dba', 'data'), oraError(1031, 'ORA-01031: insufficient privileges'));
-    const err = await collectTablespaces(fakeRun(answers), settings()).catch((e: unknown) => e);
-    assert.equal((err as { code?: string }).code, 'ORA-01031');
-    const classified = engine.classifyError(err, target());
-    assert.equal(classified.code, 'permission');
-    assert.match(classified.message, /^权限不足: ORA-01031: insufficient privileges/);
-  });
-
-  test('a value the driver would not produce for a byte count is a data error, not a silent 0', async () => {
-    const answers = nonCdbAnswers();
-    answers.set(fileSumsSql('dba', 'data'), resultSet([files({ ts: 'HUGE', allocated: '9007199254740993', max: null })]));
-    const err = await collectTablespaces(fakeRun(answers), settings()).catch((e: unknown) => e);
-    assert.ok(err instanceof SyncError);
-    assert.equal(err.code, 'data');
-  });
-});
-
-describe('Oracle: CDB root collection', () => {
-  const containers = (extra: Record<string, string | Num | null>[] = []) =>
-    resultSet([
-      { CON_ID: num(1), NAME: 'CDB$ROOT', OPEN_MODE: 'READ WRITE', RESTRICTED: 'NO' },
-      { CON_ID: num(2), NAME: 'PDB$SEED', OPEN_MODE: 'READ ONLY', RESTRICTED: 'NO' },
-      { CON_ID: num(3), NAME: 'SALES', OPEN_MODE: 'READ WRITE', RESTRICTED: 'NO' },
-      { CON_ID: num(4), NAME: 'HR', OPEN_MODE: 'READ WRITE', RESTRICTED: 'NO' },
-      ...extra,
-    ]);
-
-  function cdbAnswers(): Map<string, OracleRow[] | Error> {
-    return new Map<string, OracleRow[] | Error>([
-      [LOCATE_SQL, locate('1', 'CDB$ROOT')],
-      [CONTAINERS_SQL, containers()],
-      [
-        fileSumsSql('cdb', 'data'),
-        resultSet([
-          files({ con: 1, ts: 'SYSTEM', allocated: String(GiB), max: AUTOEXTEND_SMALLFILE_MAX }),
-          files({ con: 1, ts: 'UNDOTBS1', allocated: String(2 * GiB), max: AUTOEXTEND_SMALLFILE_MAX }),
-          files({ con: 2, ts: 'SYSTEM', allocated: '283115520', max: AUTOEXTEND_SMALLFILE_MAX }),
-          files({ con: 3, ts: 'SYSTEM', allocated: String(GiB), max: AUTOEXTEND_SMALLFILE_MAX }),
-          files({ con: 3, ts: 'USERS', allocated: MAX_SAFE, max: MAX_SAFE }),
-          files({ con: 4, ts: 'SYSAUX', allocated: '2147483648', max: AUTOEXTEND_SMALLFILE_MAX }),
-          files({ con: 4, ts: 'USERS', allocated: String(30 * GiB), max: AUTOEXTEND_SMALLFILE_MAX, files: 1 }),
-        ]),
-      ],
-      [
-        fileSumsSql('cdb', 'temp'),
-        resultSet([
-          files({ con: 1, ts: 'TEMP', allocated: String(GiB), max: AUTOEXTEND_SMALLFILE_MAX }),
-          files({ con: 2, ts: 'TEMP', allocated: '20971520', max: AUTOEXTEND_SMALLFILE_MAX }),
-          files({ con: 3, ts: 'TEMP', allocated: String(GiB), max: AUTOEXTEND_SMALLFILE_MAX }),
-        ]),
-      ],
-      [
-        spacesSql('cdb'),
-        resultSet([
-          space({ con: 1, ts: 'SYSTEM', contents: 'PERMANENT', used: '900000000' }),
-          space({ con: 1, ts: 'UNDOTBS1', contents: 'UNDO', used: '104857600' }),
-          space({ con: 1, ts: 'TEMP', contents: 'TEMPORARY', used: '0' }),
-          space({ con: 2, ts: 'SYSTEM', contents: 'PERMANENT', used: '272629760' }),
-          space({ con: 2, ts: 'TEMP', contents: 'TEMPORARY', used: '0' }),
-          space({ con: 3, ts: 'SYSTEM', contents: 'PERMANENT', used: '800000000' }),
-          space({ con: 3, ts: 'USERS', contents: 'PERMANENT', used: '9007000000000000' }), // 99.998 % of 2^53 - 1
-          space({ con: 3, ts: 'TEMP', contents: 'TEMPORARY', used: '2097152' }),
-          space({ con: 4, ts: 'SYSAUX', contents: 'PERMANENT', used: '1073741824' }),
-          space({ con: 4, ts: 'USERS', contents: 'PERMANENT', used: '31138512896' }), // 29 GiB of 32 GiB autoextend max: 90.6 %
-        ]),
-      ],
-    ]);
-  }
-
-  test('rows named CONTAINER/TABLESPACE, seed skipped, temp apart, near-max warnings per PDB', async () => {
-    const run = fakeRun(cdbAnswers());
-    const { databases, warnings } = await collectTablespaces(run, settings());
-    assert.deepEqual(run.log, [LOCATE_SQL, CONTAINERS_SQL, fileSumsSql('cdb', 'data'), fileSumsSql('cdb', 'temp'), spacesSql('cdb')]);
-    const cdb = { method: 'cdb_data_files' };
-    assert.deepEqual(databases, [
-      measured('CDB$ROOT/SYSTEM', GiB, 900000000, { ...cdb, is_system: true, max_bytes: Number(AUTOEXTEND_SMALLFILE_MAX) }),
-      measured('CDB$ROOT/TEMP', GiB, 0, { method: 'cdb_temp_files', is_system: true, max_bytes: Number(AUTOEXTEND_SMALLFILE_MAX) }),
-      measured('CDB$ROOT/UNDOTBS1', 2 * GiB, 104857600, { ...cdb, is_system: true, max_bytes: Number(AUTOEXTEND_SMALLFILE_MAX) }),
-      measured('HR/SYSAUX', 2147483648, 1073741824, { ...cdb, is_system: true, max_bytes: Number(AUTOEXTEND_SMALLFILE_MAX) }),
-      measured('HR/USERS', 30 * GiB, 29 * GiB, { ...cdb, max_bytes: Number(AUTOEXTEND_SMALLFILE_MAX) }),
-      measured('SALES/SYSTEM', GiB, 800000000, { ...cdb, is_system: true, max_bytes: Number(AUTOEXTEND_SMALLFILE_MAX) }),
-      measured('SALES/TEMP', GiB, 2097152, { method: 'cdb_temp_files', is_system: true, max_bytes: Number(AUTOEXTEND_SMALLFILE_MAX) }),
-      measured('SALES/USERS', 9007199254740991, 9007000000000000, { ...cdb, max_bytes: Number(MAX_SAFE) }),
-    ]);
-    // In the order the view returned the files (SALES is CON_ID 3, HR 4).
-    assert.deepEqual(warnings, [
-      'SALES/USERS: 已用 100.0% 的最大容量 (含自动扩展上限) (used 8.00 PB of max 8.00 PB incl. autoextend)',
-      'HR/USERS: 已用 90.6% 的最大容量 (含自动扩展上限) (used 29.00 GB of max 32.00 GB incl. autoextend)',
-    ]);
-  });
-
-  test('used above the allocation (a file grew between the two reads) leaves free unknown, used kept', async () => {
-    const answers = cdbAnswers();
-    const spaces = answers.get(spacesSql('cdb')) as OracleRow[];
-    answers.set(
-      spacesSql('cdb'),
-      spaces.map((r) => (r.CON_ID === '4' && r.TABLESPACE_NAME === 'USERS' ? { ...r, USED: String(31 * GiB) } : r)),
-    );
-    const { databases } = await collectTablespaces(fakeRun(answers), settings());
-    const hr = databases.find((d) => d.database_name === 'HR/USERS')!;
-    assert.equal(hr.size_bytes, 30 * GiB);
-    assert.equal(hr.used_bytes, 31 * GiB);
-    assert.equal(hr.free_bytes, null);
-  });
-
-  test('mapping alone: a PDB newer than the container list keeps its id; a tablespace without datafiles is unknown, not 0', () => {
-    const { databases } = mapTablespaces(
-      'cdb',
-      {
-        containers: containers(),
-        dataFiles: resultSet([files({ con: 7, ts: 'USERS', allocated: String(GiB), max: String(GiB) })]),
-        tempFiles: null,
-        spaces: resultSet([
-          space({ con: 7, ts: 'USERS', contents: 'PERMANENT', used: '1048576' }),
-          space({ con: 3, ts: 'NEWTS', contents: 'PERMANENT', used: null }),
-        ]),
-      },
-      false,
-    );
-    assert.deepEqual(databases, [
-      measured('CON_ID 7/USERS', GiB, 1048576, { method: 'cdb_data_files', max_bytes: GiB }),
-      row({ database_name: 'SALES/NEWTS', method: 'cdb_data_files', error: '未找到数据文件 (no datafiles found: created or dropped during the collection?)' }),
-    ]);
-  });
-
-  test('closed and RESTRICTED PDBs are listed from the control file with an error, not dropped', async () => {
-    const answers = cdbAnswers();
-    answers.set(
-      CONTAINERS_SQL,
-      containers([
-        { CON_ID: num(5), NAME: 'ARCHIVE', OPEN_MODE: 'MOUNTED', RESTRICTED: null },
-        { CON_ID: num(6), NAME: 'MAINT', OPEN_MODE: 'READ WRITE', RESTRICTED: 'YES' },
-      ]),
-    );
-    answers.set(
-      CONTROLFILE_TABLESPACES_SQL,
-      resultSet([
-        { CON_ID: num(3), TABLESPACE_NAME: 'USERS', IS_TEMP: 'NO' },
-        { CON_ID: num(5), TABLESPACE_NAME: 'SYSTEM', IS_TEMP: 'NO' },
-        { CON_ID: num(5), TABLESPACE_NAME: 'ARCH_DATA', IS_TEMP: 'NO' },
-        { CON_ID: num(5), TABLESPACE_NAME: 'TEMP', IS_TEMP: 'YES' },
-        { CON_ID: num(6), TABLESPACE_NAME: 'USERS', IS_TEMP: 'NO' },
-      ]),
-    );
-    const run = fakeRun(answers);
-    const { databases, warnings } = await collectTablespaces(run, settings());
-    assert.equal(run.log.at(-1), CONTROLFILE_TABLESPACES_SQL);
-    const closed = databases.filter((d) => d.method === 'v$tablespace');
-    assert.deepEqual(
-      closed.map((d) => [d.database_name, d.is_system, d.size_bytes, d.error]),
-      [
-        ['ARCHIVE/ARCH_DATA', false, null, 'PDB 状态为 MOUNTED，无法测量 (PDB is MOUNTED: CDB_ views omit it)'],
-        ['ARCHIVE/SYSTEM', true, null, 'PDB 状态为 MOUNTED，无法测量 (PDB is MOUNTED: CDB_ views omit it)'],
-        ['ARCHIVE/TEMP', true, null, 'PDB 状态为 MOUNTED，无法测量 (PDB is MOUNTED: CDB_ views omit it)'],
-        ['MAINT/USERS', false, null, 'PDB 状态为 READ WRITE RESTRICTED，无法测量 (PDB is READ WRITE RESTRICTED: CDB_ views omit it)'],
-      ],
-    );
-    assert.ok(warnings.includes('ARCHIVE (MOUNTED), MAINT (READ WRITE RESTRICTED): PDB 未打开，其表空间未测量 (PDBs not open: tablespaces listed, not measured)'));
-
-    const withoutTemp = await collectTablespaces(fakeRun(answers), settings({ temp: false }));
-    assert.ok(!withoutTemp.databases.some((d) => d.database_name.endsWith('/TEMP')));
-  });
-
-  test('a common user without CONTAINER_DATA sees only the root: permission error with the fix', async () => {
-    const answers = cdbAnswers();
-    answers.set(CONTAINERS_SQL, resultSet([{ CON_ID: num(1), NAME: 'CDB$ROOT', OPEN_MODE: 'READ WRITE', RESTRICTED: 'NO' }]));
-    const run = fakeRun(answers);
-    const err = await collectTablespaces(run, settings({ user: 'c##whalefall' })).catch((e: unknown) => e);
-    assert.ok(err instanceof SyncError);
-    assert.equal(err.code, 'permission');
-    assert.ok(err.message.includes('ALTER USER c##whalefall SET CONTAINER_DATA=ALL CONTAINER=CURRENT;'), err.message);
-    assert.ok(!run.log.includes(fileSumsSql('cdb', 'data')), 'stops before reading sizes it would under-count');
-  });
-
-  test('an explicit CONTAINER_DATA list is collected with a warning', async () => {
-    const answers = cdbAnswers();
-    answers.set(
-      CONTAINERS_SQL,
-      resultSet([
-        { CON_ID: num(1), NAME: 'CDB$ROOT', OPEN_MODE: 'READ WRITE', RESTRICTED: 'NO' },
-        { CON_ID: num(3), NAME: 'SALES', OPEN_MODE: 'READ WRITE', RESTRICTED: 'NO' },
-      ]),
-    );
-    const { warnings } = await collectTablespaces(fakeRun(answers), settings());
-    assert.match(warnings[0]!, /^CONTAINER_DATA 为指定列表/);
-    assert.deepEqual(containerDataOf([{ id: 1, name: 'CDB$ROOT' }]), 'root_only');
-  });
-
-  test('missing CDB_ view grants name the common-user grant (CONTAINER=ALL)', async () => {
-    const answers = cdbAnswers();
-    answers.set(fileSumsSql('cdb', 'data'), ORA_00942());
-    const err = await collectTablespaces(fakeRun(answers, ['cdb_data_files']), settings({ user: 'c##whalefall' })).catch((e: unknown) => e);
-    assert.ok(err instanceof SyncError);
-    assert.equal(err.code, 'permission');
-    assert.ok(err.message.includes('GRANT SELECT_CATALOG_ROLE TO c##whalefall CONTAINER=ALL;'), err.message);
-    assert.ok(err.message.includes('GRANT SELECT ON sys.cdb_data_files TO c##whalefall CONTAINER=ALL;'), err.message);
-  });
-
-  test('doctor in the root: every view, CONTAINER_DATA, and the fixes', async () => {
-    const answers = cdbAnswers();
-    answers.set(CONTAINERS_SQL, resultSet([{ CON_ID: num(1), NAME: 'CDB$ROOT', OPEN_MODE: 'READ WRITE', RESTRICTED: 'NO' }]));
-    const checks = await doctorChecks(fakeRun(answers, ['v$tempfile']), settings({ user: 'c##whalefall' }));
-    assert.deepEqual(
-      checks.map((c) => [c.name, c.ok]),
-      [
-        ['CREATE SESSION', true],
-        ['SELECT ON V$CONTAINERS', true],
-        ['SELECT ON CDB_DATA_FILES', true],
-        ['SELECT ON CDB_TABLESPACES', true],
-        ['SELECT ON CDB_TABLESPACE_USAGE_METRICS', true],
-        ['SELECT ON CDB_TEMP_FILES', true],
-        ['SELECT ON V$TABLESPACE', true],
-        ['SELECT ON V$TEMPFILE', false],
-        ['CONTAINER_DATA=ALL', false],
-      ],
-    );
-    assert.deepEqual(checks[7]!.fix, ['GRANT SELECT ON sys.v_$tempfile TO c##whalefall CONTAINER=ALL;', 'GRANT SELECT_CATALOG_ROLE TO c##whalefall CONTAINER=ALL;']);
-    assert.deepEqual(checks[8]!.fix, ['ALTER USER c##whalefall SET CONTAINER_DATA=ALL CONTAINER=CURRENT;']);
-    assert.ok(checks[8]!.undercounts);
-  });
-});
-
-describe('Oracle: doctor outside the root', () => {
-  test('non-CDB: one check per DBA_ view, a missing one with its GRANT and what it under-counts', async () => {
-    const checks = await doctorChecks(fakeRun(nonCdbAnswers(), ['dba_temp_files']), settings());
-    assert.deepEqual(
-      checks.map((c) => [c.name, c.ok]),
-      [
-        ['CREATE SESSION', true],
-        ['SELECT ON DBA_DATA_FILES', true],
-        ['SELECT ON DBA_TABLESPACES', true],
-        ['SELECT ON DBA_TABLESPACE_USAGE_METRICS', true],
-        ['SELECT ON DBA_TEMP_FILES', false],
-      ],
-    );
-    assert.equal(checks[0]!.detail, '已连接 (connected) to non-CDB');
-    assert.deepEqual(checks[4]!.fix, ['GRANT SELECT ON sys.dba_temp_files TO whalefall;', 'GRANT SELECT_CATALOG_ROLE TO whalefall;']);
-    assert.match(checks[4]!.undercounts!, /temporary tablespaces/);
-  });
-
-  test('container_mode=cdb in a PDB: doctor says why instead of probing the wrong views', async () => {
-    const answers = nonCdbAnswers();
-    answers.set(LOCATE_SQL, locate('3', 'SALES'));
-    const checks = await doctorChecks(fakeRun(answers), settings({ containerMode: 'cdb' }));
-    assert.deepEqual(
-      checks.map((c) => [c.name, c.ok]),
-      [
-        ['CREATE SESSION', true],
-        ['container_mode', false],
-      ],
-    );
-  });
-});
 
 // --- the engine object, options and connection string ---
 
@@ -687,6 +154,14 @@ describe('Oracle: errors from the real driver are classified, password-free', ()
     const err = oraError(3113, 'ORA-03113: end-of-file on communication channel');
     assert.equal(err.code, 'NJS-500');
     assert.equal(engine.classifyError(err, t).code, 'connection');
+  });
+
+  test('11g: the thin driver refuses it (NJS-138) → unsupported, saying so', () => {
+    const err = driverErrors.getErr(138, '11.2.0.4.0');
+    assert.equal(err.code, 'NJS-138');
+    const c = engine.classifyError(err, t);
+    assert.equal(c.code, 'unsupported');
+    assert.match(c.message, /^不支持 Oracle 11g 及更早版本: thin 模式只能连接 12\.1 及以上 \(Oracle 11g and older are not supported: thin mode connects to 12\.1\+ only\): NJS-138/);
   });
 
   test('unknown service (thin mode NJS-518, the ORA-12514 of thick clients) → connection', () => {
@@ -786,6 +261,16 @@ describe('Oracle: hard bounds beyond the driver timeouts', () => {
     assert.ok(Date.now() - started < 200 + 1000 + 500);
     finish(hungConnection(drops));
     await new Promise((r) => setImmediate(r));
+    assert.deepEqual(drops, [0x40]);
+  });
+
+  test('a connection that reports an 11g server is refused as unsupported and dropped', async () => {
+    const drops: number[] = [];
+    const conn = { ...hungConnection(drops), oracleServerVersionString: '11.2.0.4.0' };
+    const e = makeOracleEngine(standIn(() => Promise.resolve(conn)));
+    const err = await connectError(target(), e);
+    assert.equal(err.code, 'unsupported');
+    assert.match(err.message, /Oracle 11g and older are not supported.*: 11\.2\.0\.4\.0$/);
     assert.deepEqual(drops, [0x40]);
   });
 

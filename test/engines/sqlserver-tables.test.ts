@@ -16,25 +16,31 @@ const PASSWORD = 'S3cret-pa$$-库';
 const WEIRD = "it's 库 [x]";
 const col = (name: string, type: Column['type']): Column => ({ name, type });
 
-/** [schema, table, type, reserved, used, in-row data, lob, rows] per database. */
-const TABLES: Record<string, [string, string, string, bigint, bigint, bigint, bigint, bigint][]> = {
+/** [schema, table, type, reserved, used, in-row data, lob, rows, memory allocated KB, memory used by table KB, by indexes KB] per database. */
+type Row = [string, string, string, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+const TABLES: Record<string, Row[]> = {
   sales: [
-    ['dbo', 'orders', 'U ', 12_800n, 12_000n, 9_000n, 1_000n, 1_000_000n],
-    ['dbo', 'lines', 'U ', 5_000n, 4_990n, 4_000n, 0n, 3_000_000n],
-    ['rpt', 'v_daily', 'V ', 16n, 16n, 16n, 0n, 365n],
-    ['dbo', 'tiny', 'U ', 9n, 2n, 1n, 0n, 3n],
+    ['dbo', 'orders', 'U ', 12_800n, 12_000n, 9_000n, 1_000n, 1_000_000n, 0n, 0n, 0n],
+    ['dbo', 'lines', 'U ', 5_000n, 4_990n, 4_000n, 0n, 3_000_000n, 0n, 0n, 0n],
+    ['rpt', 'v_daily', 'V ', 16n, 16n, 16n, 0n, 365n, 0n, 0n, 0n],
+    ['dbo', 'tiny', 'U ', 9n, 2n, 1n, 0n, 3n, 0n, 0n, 0n],
   ],
-  [WEIRD]: [['模式 x', "表 it's", 'U ', 24n, 20n, 10n, 8n, 50n]],
-  huge: [['dbo', 'too_big', 'U ', 1_099_511_627_776n, 1n, 1n, 0n, 1n]],
+  // A memory-optimized table: no pages, 64 MB allocated, 40 MB used by rows, 8 MB by its indexes.
+  hot: [['dbo', 'sessions', 'U ', 0n, 0n, 0n, 0n, 0n, 65_536n, 40_960n, 8_192n]],
+  [WEIRD]: [['模式 x', "表 it's", 'U ', 24n, 20n, 10n, 8n, 50n, 0n, 0n, 0n]],
+  huge: [['dbo', 'too_big', 'U ', 1_099_511_627_776n, 1n, 1n, 0n, 1n, 0n, 0n, 0n]],
 };
 
-const identity: Reply = [{ columns: [col('version', 'nvarchar'), col('edition', 'nvarchar'), col('login_name', 'nvarchar')], rows: [['16.0.4135.4', 'Developer Edition (64-bit)', 'dba']] }];
+const identity: Reply = [{ columns: [col('version', 'nvarchar'), col('edition', 'nvarchar'), col('engine_edition', 'int'), col('login_name', 'nvarchar')], rows: [['16.0.4135.4', 'Developer Edition (64-bit)', 3, 'dba']] }];
 
 function tables(name: string): Reply {
   if (name === 'locked') return { error: { number: 916, class: 14, message: "The server principal \"dba\" is not able to access the database \"locked\" under the current security context." } };
   return [
     {
-      columns: [col('schema_name', 'nvarchar'), col('table_name', 'nvarchar'), col('object_type', 'nvarchar'), col('reserved_pages', 'bigint'), col('used_pages', 'bigint'), col('data_pages', 'bigint'), col('lob_pages', 'bigint'), col('row_count', 'bigint')],
+      columns: [
+        ...['schema_name', 'table_name', 'object_type'].map((n) => col(n, 'nvarchar')),
+        ...['reserved_pages', 'used_pages', 'data_pages', 'lob_pages', 'row_count', 'xtp_allocated_kb', 'xtp_table_kb', 'xtp_index_kb'].map((n) => col(n, 'bigint')),
+      ],
       rows: (TABLES[name] ?? []).map((r): Cell[] => [...r]),
     },
   ];
@@ -47,7 +53,15 @@ describe('SQL Server table collector (real driver, TDS responder)', () => {
       login: (_l, pw) => (pw === PASSWORD ? null : { number: 18456, message: 'Login failed' }),
       handlers: [
         [/SERVERPROPERTY\('ProductVersion'\)/, identity],
-        [/^SELECT name, state_desc, database_id FROM sys\.databases/, [{ columns: [col('name', 'nvarchar'), col('state_desc', 'nvarchar'), col('database_id', 'int')], rows: [['master', 'ONLINE', 1], ['sales', 'ONLINE', 5], [WEIRD, 'ONLINE', 6], ['huge', 'ONLINE', 7], ['locked', 'ONLINE', 8], ['archive', 'OFFLINE', 9]] }]],
+        [
+          /^SELECT name, state_desc, database_id, is_distributor FROM sys\.databases/,
+          [
+            {
+              columns: [col('name', 'nvarchar'), col('state_desc', 'nvarchar'), col('database_id', 'int'), col('is_distributor', 'bit')],
+              rows: [['master', 'ONLINE', 1, false], ['sales', 'ONLINE', 5, false], [WEIRD, 'ONLINE', 6, false], ['huge', 'ONLINE', 7, false], ['locked', 'ONLINE', 8, false], ['archive', 'OFFLINE', 9, false], ['distribution', 'ONLINE', 10, true], ['SSISDB', 'ONLINE', 11, false], ['hot', 'ONLINE', 12, false]],
+            },
+          ],
+        ],
         [/^USE \[((?:[^\]]|\]\])*)\];\s*SELECT s\.name AS schema_name/, (_s, m) => tables(m[1]!.replaceAll(']]', ']'))],
       ],
     });
@@ -67,9 +81,9 @@ describe('SQL Server table collector (real driver, TDS responder)', () => {
   test('exact bytes, the sp_spaceused split, odd names, per-database errors', async () => {
     const c = await collect({});
     assert.equal(c.method, 'dm_db_partition_stats');
-    assert.deepEqual(c.present_databases, ['master', 'sales', WEIRD, 'huge', 'locked', 'archive']);
+    assert.deepEqual(c.present_databases, ['master', 'sales', WEIRD, 'huge', 'locked', 'archive', 'distribution', 'SSISDB', 'hot']);
     const by = new Map(c.databases.map((d) => [d.database_name, d]));
-    assert.ok(!by.has('master'), 'system databases are left out of an instance-wide run');
+    for (const system of ['master', 'distribution', 'SSISDB']) assert.ok(!by.has(system), `${system}: system databases are left out of an instance-wide run`);
     const orders = by.get('sales')!.tables.find((t) => t.table_name === 'orders')!;
     assert.deepEqual(orders, {
       schema_name: 'dbo',
@@ -85,11 +99,28 @@ describe('SQL Server table collector (real driver, TDS responder)', () => {
     });
     for (const t of by.get('sales')!.tables) assert.equal(t.data_bytes! + t.index_bytes! + t.lob_bytes! + t.free_bytes!, t.total_bytes);
     assert.equal(by.get('sales')!.tables.find((t) => t.table_name === 'v_daily')?.kind, 'matview');
+    // Memory-optimized: bytes from sys.dm_db_xtp_table_memory_stats (KB), not ~0 from the page counts.
+    const sessions = by.get('hot')!.tables.find((t) => t.table_name === 'sessions')!;
+    assert.deepEqual(
+      [sessions.total_bytes, sessions.data_bytes, sessions.index_bytes, sessions.free_bytes, sessions.lob_bytes],
+      [65_536 * 1024, 40_960 * 1024, 8_192 * 1024, 16_384 * 1024, 0],
+    );
     assert.deepEqual(by.get(WEIRD)!.tables.map((t) => [t.schema_name, t.table_name]), [['模式 x', "表 it's"]]);
     assert.match(by.get('huge')!.error!, /out of range|无法解析/, 'past 2^53 bytes is refused, not rounded');
     assert.match(by.get('locked')!.error!, /not able to access the database/);
     assert.match(by.get('archive')!.error!, /OFFLINE/);
     assert.ok(server.queries.some((q) => q.startsWith("USE [it's 库 [x]]];")), 'the name is bracket-quoted');
+  });
+
+  test('the query counts internal tables (XML, spatial, full-text) in their parent, as sp_spaceused does, and memory-optimized tables from 2014', async () => {
+    const { tablesQuery } = await import('../../src/engines/sqlserver/sqlserver.tables.js');
+    const q = tablesQuery('x', { memoryOptimized: true });
+    assert.match(q, /COALESCE\(it\.parent_id, ps\.object_id\) AS object_id/);
+    assert.match(q, /LEFT JOIN sys\.internal_tables it ON it\.object_id = ps\.object_id AND it\.internal_type IN \(202, 204, 207, 211, 212, 213, 214, 215, 216, 221, 222, 236\)/);
+    assert.match(q, /CASE WHEN it\.object_id IS NULL AND ps\.index_id < 2 THEN ps\.in_row_data_page_count ELSE 0 END/, 'internal pages are index, not data');
+    assert.match(q, /FROM sys\.dm_db_xtp_table_memory_stats x/);
+    assert.doesNotMatch(tablesQuery('x', { memoryOptimized: false }), /xtp_table_memory_stats/, '2012 has no such DMV');
+    assert.ok(server.queries.some((qq) => qq.includes('sys.dm_db_xtp_table_memory_stats')), 'a 2022 server is asked');
   });
 
   test('the budget keeps the largest tables and sums the rest as "other"', async () => {

@@ -1,138 +1,18 @@
 /**
  * The SQL Server collector end to end through the real mssql/tedious driver,
  * against the TDS responder (test/helpers/tds-responder.ts) playing a server
- * whose sys.databases / sys.master_files rows are the fixture below. Every
+ * whose per-file rows are test/helpers/sqlserver-server.ts. Every
  * value crosses the wire in the type a real server sends (BIGINT page sums,
  * INT counts, NVARCHAR names), so what the engine sees is what the driver makes.
  */
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
-import type { CollectedDatabase, Collection, ConnectTarget } from '../../src/engines/engine.js';
 import { sqlserverEngine as engine } from '../../src/engines/sqlserver/sqlserver.engine.js';
-import { SyncError } from '../../src/lib/errors.js';
-import { type Cell, type Column, type LoginInfo, type Reply, type ResultSet, type TdsResponder, startTdsResponder } from '../helpers/tds-responder.js';
-import { closedPort, startBlackHole } from '../helpers/targets.js';
-
-const PASSWORD = 'S3cret-pa$$-库';
-const WEIRD = "it's 库 [x] 🐳";
-/** 2^53 bytes / 8192: one page fewer is the largest page count whose bytes are exact. */
-const LIMIT_PAGES = 1_099_511_627_776n;
-
-interface Db {
-  id: number;
-  name: string;
-  state?: string;
-  data: bigint;
-  log: bigint;
-  filestream?: number;
-  /** max_pages as the query computes it: undefined = unlimited (NULL). */
-  max?: bigint;
-}
-
-const DATABASES: Db[] = [
-  { id: 1, name: 'master', data: 512n, log: 256n },
-  { id: 2, name: 'tempdb', data: 1024n, log: 64n },
-  { id: 3, name: 'model', data: 256n, log: 64n },
-  { id: 4, name: 'msdb', data: 2048n, log: 512n },
-  { id: 5, name: 'sales', data: 128_000n, log: 32_000n, max: 1_310_720n }, // files capped at 10 GiB
-  { id: 6, name: WEIRD, data: 300n, log: 100n },
-  { id: 7, name: 'docs_fs', data: 4096n, log: 1024n, filestream: 1 },
-  { id: 8, name: 'archive', state: 'OFFLINE', data: 10_000n, log: 2000n },
-  { id: 9, name: 'restoring', state: 'RESTORING', data: 20_000n, log: 4000n },
-  // Data + log pages = LIMIT_PAGES - 1: the largest exact total (9,007,199,254,732,800 bytes).
-  { id: 10, name: 'huge', data: LIMIT_PAGES - 1000n, log: 999n },
-  { id: 11, name: 'too_big', data: LIMIT_PAGES, log: 0n },
-  // Each part is exact, the total is not.
-  { id: 12, name: 'too_big_sum', data: LIMIT_PAGES - 1000n, log: 1000n },
-];
-
-const col = (name: string, type: Column['type']): Column => ({ name, type });
-const MASTER_FILES = /FROM sys\.databases d\s+LEFT JOIN sys\.master_files f/;
-const USED = /^USE \[((?:[^\]]|\]\])*)\];\s*SELECT \(SELECT SUM\(CAST\(FILEPROPERTY/;
-
-/** What sys.master_files returns to `login`: a login without VIEW ANY DEFINITION sees no file at all. */
-function masterFiles(login: LoginInfo, pageType: Column['type'] = 'bigint', dbs = DATABASES): ResultSet[] {
-  const sees = login.user !== 'collector';
-  return [
-    {
-      columns: [col('database_id', 'int'), col('name', 'nvarchar'), col('state_desc', 'nvarchar'), col('files', 'int'), col('filestream_files', 'int'), col('data_pages', pageType), col('log_pages', pageType), col('max_pages', 'bigint')],
-      rows: dbs.map((d): Cell[] => [d.id, d.name, d.state ?? 'ONLINE', sees ? 2 + (d.filestream ?? 0) : 0, sees ? (d.filestream ?? 0) : 0, sees ? d.data : 0n, sees ? d.log : 0n, sees ? (d.max ?? null) : null]),
-    },
-  ];
-}
-
-/** Used space as the server would measure it: half the data pages, a quarter of the log; docs_fs refuses the login. */
-function usedSpace(_sql: string, m: RegExpExecArray): Reply {
-  const name = (m[1] ?? '').replaceAll(']]', ']');
-  if (name === 'docs_fs') {
-    return { error: { number: 916, class: 14, message: `The server principal "dba" is not able to access the database "${name}" under the current security context.` } };
-  }
-  const db = DATABASES.find((d) => d.name === name);
-  if (!db) return { error: { number: 911, message: `Database '${name}' does not exist.` } };
-  return [{ columns: [col('data_used_pages', 'bigint'), col('log_used_bytes', 'bigint')], rows: [[db.data / 2n, db.log * 2048n]] }];
-}
-
-function doctorRow(login: LoginInfo): Reply {
-  const full = login.user === 'dba';
-  return [
-    {
-      columns: ['view_any_database', 'view_any_definition', 'view_server_state', 'databases', 'databases_with_files'].map((n) => col(n, 'int')),
-      rows: [[1, full ? 1 : 0, full ? 1 : 0, DATABASES.length, full ? DATABASES.length : 0]],
-    },
-  ];
-}
-
-const identity = (_sql: string, _m: RegExpExecArray, login: LoginInfo): Reply => [
-  {
-    columns: [col('version', 'nvarchar'), col('edition', 'nvarchar'), col('login_name', 'nvarchar')],
-    rows: [['16.0.4135.4', 'Developer Edition (64-bit)', login.user === 'collector' ? 'CORP\\collector' : login.user]],
-  },
-];
-
-const acceptPassword = (_login: LoginInfo, password: string) =>
-  password === PASSWORD ? null : { number: 18456, message: "Login failed for user 'dba'." };
-
-function startServer(master: (login: LoginInfo) => Reply = (l) => masterFiles(l)): Promise<TdsResponder> {
-  return startTdsResponder({
-    login: acceptPassword,
-    handlers: [
-      [/SERVERPROPERTY\('ProductVersion'\)/, identity],
-      [MASTER_FILES, (_s, _m, login) => master(login)],
-      [USED, usedSpace],
-      [/HAS_PERMS_BY_NAME/, (_s, _m, login) => doctorRow(login)],
-      [/HAS_DBACCESS\(name\) = 0/, (_s, _m, login) => [{ columns: [col('name', 'nvarchar')], rows: login.user === 'dba' ? [] : [['docs_fs'], [WEIRD]] }]],
-    ],
-  });
-}
-
-function target(port: number, overrides: Partial<ConnectTarget> = {}): ConnectTarget {
-  return { host: '127.0.0.1', port, database: null, username: 'dba', password: PASSWORD, options: {}, connectTimeoutMs: 3000, queryTimeoutMs: 5000, ...overrides };
-}
-
-async function collectOnce(t: ConnectTarget): Promise<Collection> {
-  const session = await engine.connect(t);
-  try {
-    return await session.collect();
-  } finally {
-    await session.close();
-  }
-}
-
-async function failure(work: Promise<unknown>): Promise<SyncError> {
-  const err = await work.then(() => undefined, (e: unknown) => e);
-  assert.ok(err instanceof SyncError, `expected a SyncError, got ${String(err)}`);
-  return err;
-}
-
-const connectError = (t: ConnectTarget) => failure(engine.connect(t).then((s) => s.close()));
-
-const pagesToBytes = (pages: bigint) => Number(pages * 8192n);
-const find = (c: Collection, name: string): CollectedDatabase => {
-  const d = c.databases.find((x) => x.database_name === name);
-  assert.ok(d, `${name} collected with its exact name`);
-  return d;
-};
+import { startTdsResponder, type TdsResponder } from '../helpers/tds-responder.js';
+import {
+  acceptPassword, collectOnce, connectError, CONTAINER_QUERY, containers, DATABASES, type Db, FILES, find, identity, LIMIT_PAGES, masterFiles, pagesToBytes,
+  ROLES, SNAPSHOT_ON_DISK, SNAPSHOT_QUERY, snapshotDisk, startServer, target, TB2_PAGES, TEMPDB_NOW, USED, usedSpace, WEIRD,
+} from '../helpers/sqlserver-server.js';
 
 describe('SQL Server engine through mssql/tedious against the TDS responder', () => {
   let server: TdsResponder;
@@ -141,19 +21,21 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
   });
   after(() => server.close());
 
-  test('one server-wide query: data and log apart, system flagged, states kept, exact up to 2^53 bytes', async () => {
+  test('one server-wide query of per-file rows: data and log apart, system flagged, states kept, exact up to 2^53 bytes', async () => {
     const before = server.queries.length;
     const c = await collectOnce(target(server.port));
+    const asked = server.queries.slice(before);
 
-    assert.equal(server.queries.slice(before).filter((q) => MASTER_FILES.test(q)).length, 1);
+    assert.equal(asked.filter((q) => FILES.test(q)).length, 1);
     assert.equal(c.server_version, '16.0.4135.4 (Developer Edition (64-bit))');
     assert.deepEqual(c.databases.map((d) => d.database_name).sort(), DATABASES.map((d) => d.name).sort());
 
-    for (const db of DATABASES.filter((d) => !d.name.startsWith('too_big'))) {
+    const plain = DATABASES.filter((d) => !/^(too_big|tempdb|docs_fs|inmem|big_snap)/.test(d.name));
+    for (const db of plain) {
       const d = find(c, db.name);
       assert.deepEqual(
         [d.is_system, d.data_bytes, d.log_bytes, d.size_bytes, d.index_bytes, d.free_bytes, d.used_bytes, d.method, d.error],
-        [db.id <= 4, pagesToBytes(db.data), pagesToBytes(db.log), pagesToBytes(db.data + db.log), null, null, null, 'sys.master_files', undefined],
+        [db.id <= 4 || db.name === 'distribution' || db.name === 'SSISDB', pagesToBytes(db.data), pagesToBytes(db.log), pagesToBytes(db.data + db.log), null, null, null, 'sys.master_files', undefined],
         db.name,
       );
     }
@@ -175,7 +57,48 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
     for (const [name, state] of [['archive', 'OFFLINE'], ['restoring', 'RESTORING']]) {
       assert.ok(c.warnings.some((w) => w.startsWith(`${name}: 状态为 ${state}`) && w.includes('not deleted')), `${name} warned`);
     }
-    assert.ok(c.warnings.some((w) => w.startsWith('docs_fs: 1 个 FILESTREAM')), 'FILESTREAM noted');
+  });
+
+  test('the cases the old aggregate query miscounted, end to end through the driver', async () => {
+    const before = server.queries.length;
+    const c = await collectOnce(target(server.port));
+    const asked = server.queries.slice(before);
+
+    // 1. tempdb at its current size (tempdb.sys.database_files), not its start-up size.
+    const tempdb = find(c, 'tempdb');
+    assert.deepEqual([tempdb.data_bytes, tempdb.log_bytes], [pagesToBytes(TEMPDB_NOW.data), pagesToBytes(TEMPDB_NOW.log)]);
+
+    // 2. A snapshot of a 2 TiB database: its bytes on disk, flagged, the sparse maximum as its limit.
+    const snap = find(c, 'big_snap');
+    assert.deepEqual([snap.size_bytes, snap.is_snapshot, snap.max_bytes, snap.method], [Number(SNAPSHOT_ON_DISK), true, pagesToBytes(TB2_PAGES), 'dm_io_virtual_file_stats']);
+    assert.equal(find(c, 'big').is_snapshot, undefined);
+    assert.deepEqual(asked.filter((q) => SNAPSHOT_QUERY.test(q)).map((q) => SNAPSHOT_QUERY.exec(q)![1]), ['16'], 'only the snapshot is asked about');
+
+    // 3. growth = 0 with max_size = -1 is fixed size: the limit is the size.
+    assert.equal(find(c, 'fixed').max_bytes, pagesToBytes(1100n));
+
+    // 4. Type-2 containers counted from sys.database_files and named; an unreadable one named as not counted.
+    const inmem = find(c, 'inmem');
+    assert.equal(inmem.size_bytes, pagesToBytes(2048n + 512n + 2560n + 640n));
+    assert.equal(inmem.max_bytes, pagesToBytes(4096n * 2n + 64_000n * 2n));
+    assert.ok(c.warnings.includes('inmem: 1 个 FILESTREAM, 1 个 In-Memory OLTP 容器已按 sys.database_files 计入数据容量 (type-2 containers counted from sys.database_files)'));
+    assert.equal(find(c, 'docs_fs').size_bytes, pagesToBytes(4096n + 1024n));
+    assert.ok(c.warnings.some((w) => w.startsWith('docs_fs: 1 个 FILESTREAM / In-Memory OLTP 容器 (type 2) 未计入容量') && w.includes('无权访问该数据库')), 'unreadable containers named');
+
+    // 6. Availability groups: each copy flagged with this replica's role.
+    assert.deepEqual(
+      ['ag_hidden', 'ag_readable', 'ag_primary', 'sales'].map((n) => find(c, n).replica_role),
+      ['SECONDARY', 'SECONDARY', 'PRIMARY', undefined],
+    );
+
+    // 9. distribution and SSISDB are system databases.
+    assert.deepEqual([find(c, 'distribution').is_system, find(c, 'SSISDB').is_system, find(c, 'sales').is_system], [true, true, false]);
+  });
+
+  test('Azure SQL Database (EngineEdition 5) is refused as unsupported, with the reason', async () => {
+    const err = await connectError(target(server.port, { username: 'azure' }));
+    assert.equal(err.code, 'unsupported');
+    assert.match(err.message, /Azure SQL Database is not supported: no sys\.master_files/);
   });
 
   test('used-space mode: one query per ONLINE database, name bracket-quoted, a refusing database fails alone', async () => {
@@ -184,7 +107,8 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
     const used = server.queries.slice(before).filter((q) => USED.test(q));
 
     assert.ok(used.some((q) => q.startsWith("USE [it's 库 [x]] 🐳];")), '] doubled inside the brackets');
-    assert.ok(!used.some((q) => /^USE \[(archive|restoring|too_big)/.test(q)), 'offline, restoring and unmeasured databases are not entered');
+    assert.ok(!used.some((q) => /^USE \[(archive|restoring|too_big|big_snap|ag_hidden)\]/.test(q)), 'offline, restoring, unmeasured, snapshot and non-readable secondary databases are not entered');
+    assert.ok(used.some((q) => q.startsWith('USE [ag_readable];')), 'a readable secondary is');
 
     for (const name of ['sales', WEIRD, 'master', 'huge']) {
       const db = DATABASES.find((d) => d.name === name)!;
@@ -217,158 +141,36 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
       const refused = find(c, 'rounded_decimal');
       assert.equal(refused.size_bytes, null);
       // The server said ...993; the driver delivered ...992 as a float: refused, not stored wrong.
-      assert.match(refused.error ?? '', /无法精确读取 rounded_decimal ROWS pages: 9007199254740992/);
+      assert.match(refused.error ?? '', /无法精确读取 rounded_decimal file 1 pages: 9007199254740992/);
     } finally {
       await decimalServer.close();
     }
   });
 
-  test('doctor: a login without VIEW ANY DEFINITION gets the exact GRANTs; a full one gets none', async () => {
-    const limited = await engine.connect(target(server.port, { username: 'collector', options: { used_space: true } }));
-    try {
-      const checks = await limited.doctor();
-      assert.deepEqual(
-        checks.map((c) => [c.name, c.ok, c.fix]),
-        [
-          ['VIEW ANY DATABASE', true, undefined],
-          ['VIEW ANY DEFINITION', false, ['GRANT VIEW ANY DEFINITION TO [CORP\\collector];']],
-          ['VIEW SERVER STATE', false, ['GRANT VIEW SERVER STATE TO [CORP\\collector];']],
-          ['CONNECT (each database)', false, ['GRANT CONNECT ANY DATABASE TO [CORP\\collector];']],
-        ],
-      );
-      const definition = checks[1]!;
-      assert.equal(definition.detail, `sys.master_files 中可见 0/${DATABASES.length} 个数据库的文件 (databases with visible files)`);
-      assert.equal(definition.undercounts, `${DATABASES.length} 个数据库的容量未知 (size unknown for ${DATABASES.length} database(s))`);
-      assert.equal(checks[3]!.detail, `无法访问: docs_fs, ${WEIRD}`);
 
-      // The same login collecting: nothing visible is a permission error naming the grant, not a server of empty databases.
-      const err = await failure(limited.collect());
-      assert.equal(err.code, 'permission');
-      assert.match(err.message, /GRANT VIEW ANY DEFINITION TO \[CORP\\collector\];$/);
-    } finally {
-      await limited.close();
-    }
-
-    const full = await engine.connect(target(server.port, { options: { used_space: true } }));
-    try {
-      const checks = await full.doctor();
-      assert.deepEqual(checks.map((c) => [c.name, c.ok, c.fix, c.undercounts]), [
-        ['VIEW ANY DATABASE', true, undefined, undefined],
-        ['VIEW ANY DEFINITION', true, undefined, undefined],
-        ['VIEW SERVER STATE', true, undefined, undefined],
-        ['CONNECT (each database)', true, undefined, undefined],
-      ]);
-    } finally {
-      await full.close();
-    }
-  });
-
-  test('login failed (18456) is auth, and the password never appears in the message', async () => {
-    const err = await connectError(target(server.port, { password: 'Wr0ng-pa$$' }));
-    assert.equal(err.code, 'auth');
-    assert.equal(err.message, "登录失败: Login failed for user 'dba'.");
-
-    // A server (or proxy) that echoes the password: scrubbed on the way out.
-    const leaky = await startTdsResponder({
-      login: (l, password) => ({ number: 18456, message: `Login failed for user '${l.user}' with password '${password}'.` }),
-      handlers: [],
-    });
-    try {
-      const leaked = await connectError(target(leaky.port));
-      assert.equal(leaked.code, 'auth');
-      assert.ok(!leaked.message.includes(PASSWORD), leaked.message);
-      assert.match(leaked.message, /with password '\*\*\*'/);
-    } finally {
-      await leaky.close();
-    }
-  });
-
-  test('a permission error from the server (229) is permission', async () => {
-    const denied = await startTdsResponder({
+  test('AG roles unreadable (no VIEW SERVER STATE): role UNKNOWN, counted, and the 976 of a non-readable secondary is classified for that database alone', async () => {
+    const noRoles = await startTdsResponder({
+      login: acceptPassword,
       handlers: [
-        [/SERVERPROPERTY/, identity],
-        [MASTER_FILES, { error: { number: 229, class: 14, message: "The SELECT permission was denied on the object 'master_files', database 'mssqlsystemresource', schema 'sys'." } }],
+        [/SERVERPROPERTY\('ProductVersion'\)/, identity],
+        [FILES, (_s, _m, login) => masterFiles(login)],
+        [ROLES, { error: { number: 300, class: 14, message: 'VIEW SERVER STATE permission was denied on object \'server\', database \'master\'.' } }],
+        [USED, usedSpace],
+        [CONTAINER_QUERY, containers],
+        [SNAPSHOT_QUERY, snapshotDisk],
       ],
     });
     try {
-      const err = await failure(collectOnce(target(denied.port)));
-      assert.equal(err.code, 'permission');
-      assert.match(err.message, /^权限不足: The SELECT permission was denied on the object 'master_files'/);
+      const c = await collectOnce(target(noRoles.port, { options: { used_space: true } }));
+      const hidden = find(c, 'ag_hidden');
+      assert.deepEqual([hidden.replica_role, hidden.size_bytes, hidden.used_bytes], ['UNKNOWN', pagesToBytes(640n + 64n), null]);
+      assert.match(hidden.error ?? '', /^已用空间: 可用性组次要副本不可读 \(availability group secondary not readable\): The target database, 'ag_hidden'/);
+      assert.equal(find(c, 'sales').error, undefined, 'the other databases are measured');
+      assert.ok(c.warnings.some((w) => w.startsWith('ag_hidden: 在可用性组中但角色未知') && w.includes('VIEW SERVER STATE permission was denied')));
+      assert.equal(engine.classifyError(Object.assign(new Error('x'), { number: 976 }), target(1)).code, 'connection');
     } finally {
-      await denied.close();
+      await noRoles.close();
     }
   });
 
-  test('a refused connection is a connection error', async () => {
-    const err = await connectError(target(await closedPort()));
-    assert.equal(err.code, 'connection');
-    assert.match(err.message, /^连接被拒绝: connect ECONNREFUSED 127\.0\.0\.1:\d+$/);
-  });
-
-  test('a server that accepts and never answers times out within the connect timeout', async () => {
-    const hole = await startBlackHole();
-    try {
-      const started = Date.now();
-      const err = await connectError(target(hole.port, { connectTimeoutMs: 1000 }));
-      const elapsed = Date.now() - started;
-      assert.equal(err.code, 'timeout');
-      assert.match(err.message, /Failed to connect to 127\.0\.0\.1:\d+ in 1000ms/);
-      assert.ok(elapsed < 1000 + 1500, `took ${elapsed} ms`);
-    } finally {
-      await hole.close();
-    }
-  });
-
-  test('a query that never returns times out after the query timeout (tedious cancels it)', async () => {
-    const stuck = await startTdsResponder({ handlers: [[/SERVERPROPERTY/, identity], [MASTER_FILES, 'hang']] });
-    try {
-      const started = Date.now();
-      const err = await failure(collectOnce(target(stuck.port, { queryTimeoutMs: 500 })));
-      const elapsed = Date.now() - started;
-      assert.equal(err.code, 'timeout');
-      assert.match(err.message, /Request failed to complete in 500ms/);
-      assert.ok(elapsed < 500 + 1500, `took ${elapsed} ms`);
-    } finally {
-      await stuck.close();
-    }
-  });
-
-  test('encrypt: a server that does not negotiate TLS is refused (tedious would go on in clear text)', async () => {
-    const err = await connectError(target(server.port, { options: { encrypt: true, trust_server_certificate: true } }));
-    assert.equal(err.code, 'connection');
-    assert.match(err.message, /did not negotiate TLS/);
-  });
-
-  test('domain: the login goes out as NTLM (LOGIN7 with integrated security), not SQL authentication', async () => {
-    const before = server.logins.length;
-    const err = await connectError(target(server.port, { username: 'svc_whalefall', options: { domain: 'corp' } }));
-    assert.equal(err.code, 'auth');
-    const login = server.logins[before];
-    assert.deepEqual([login?.integratedSecurity, login?.user], [true, ''], 'no SQL user name: NTLM carries the identity');
-  });
-
-  test('instance_name: the port comes from SQL Server Browser (UDP 1434), the configured port is ignored', async (t) => {
-    const browser = dgram.createSocket('udp4');
-    const bound = await new Promise<boolean>((resolve) => {
-      browser.once('error', () => resolve(false));
-      browser.bind(1434, '127.0.0.1', () => resolve(true));
-    });
-    if (!bound) {
-      t.skip('UDP 127.0.0.1:1434 is in use on this machine');
-      return;
-    }
-    // SVR_RESP: 0x05, 2-byte length, then `key;value;` pairs ending in `;;` (MS-SQLR 2.2.5).
-    browser.on('message', (_msg, peer) => {
-      const text = Buffer.from(`ServerName;TEST;InstanceName;WHALE;IsClustered;No;Version;16.0.4135.4;tcp;${server.port};;`, 'ascii');
-      const header = Buffer.from([0x05, 0, 0]);
-      header.writeUInt16LE(text.length, 1);
-      browser.send(Buffer.concat([header, text]), peer.port, peer.address);
-    });
-    try {
-      const c = await collectOnce(target(await closedPort(), { options: { instance_name: 'whale' } }));
-      assert.equal(find(c, 'sales').size_bytes, pagesToBytes(128_000n + 32_000n));
-    } finally {
-      browser.close();
-    }
-  });
 });

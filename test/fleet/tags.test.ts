@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { parse } from 'yaml';
 import { CLI_ACTOR } from '../../src/services/audit.service.js';
 import { newTestContext, type TestContext } from '../helpers/context.js';
 import { addInstance, insertHistory } from '../statistics/fixtures.js';
@@ -67,10 +68,44 @@ describe('filters and labels by tag', () => {
     const text = await ctx.metrics.scrape();
     const series = text.split('\n').filter((l) => l.startsWith('whalefall_instance_tag{'));
     assert.deepEqual(series.sort(), [
-      'whalefall_instance_tag{instance="a",tag="env:prod"} 1',
-      'whalefall_instance_tag{instance="a",tag="team:pay"} 1',
-      'whalefall_instance_tag{instance="b",tag="env:prod"} 1',
-      'whalefall_instance_tag{instance="c",tag="env:test"} 1',
+      'whalefall_instance_tag{instance_name="a",tag="env:prod"} 1',
+      'whalefall_instance_tag{instance_name="a",tag="team:pay"} 1',
+      'whalefall_instance_tag{instance_name="b",tag="env:prod"} 1',
+      'whalefall_instance_tag{instance_name="c",tag="env:test"} 1',
     ]);
   });
 });
+
+for (const kind of ['sqlite', 'postgres'] as const) {
+  describe(`a tag filter matches whole tags only, in SQL (${kind})`, () => {
+    let ctx: TestContext;
+    before(async () => {
+      ctx = await newTestContext(kind);
+      // `team"prod` is stored as the JSON text "team\"prod", which contains "prod": a text search finds it.
+      const quoted = await addInstance(ctx, 'quoted', { tags: ['team"prod', 'Prod', 'xprod'] });
+      const real = await addInstance(ctx, 'real', { tags: ['prod'] });
+      for (const id of [quoted, real]) await insertHistory(ctx, id, [{ db: 'd', date: '2024-03-01', size: 5e6 }]);
+    });
+    after(async () => {
+      await ctx?.cleanup();
+    });
+
+    it('?tag=prod never matches team"prod, Prod or xprod', async () => {
+      assert.deepEqual((await ctx.instances.list({ tag: 'prod' })).map((i) => i.name), ['real']);
+      const page = await ctx.capacity.instanceOverview({ tag: 'prod' });
+      assert.deepEqual(page.items.map((i) => i.name), ['real']);
+      assert.equal((await ctx.statistics.summary({ tag: 'prod' })).instances_total, 1);
+      assert.deepEqual((await ctx.instances.list({ tag: 'team"prod' })).map((i) => i.name), ['quoted']);
+      const exported = parse(await ctx.fleet.export('yaml', { tag: 'prod' })) as { instances: { name: string }[] };
+      assert.deepEqual(exported.instances.map((i) => i.name), ['real']);
+      assert.deepEqual((await ctx.fleet.select({ tag: 'prod' })).map((i) => i.name), ['real']);
+    });
+
+    it('an alert rule scoped to a tag fires on whole-tag instances only', async () => {
+      await ctx.alerts.createRule({ name: 'tagged', kind: 'size_above', threshold: 1, tag: 'prod' }, CLI_ACTOR);
+      await ctx.alerts.evaluate();
+      const events = await ctx.alerts.listEvents({ tag: 'prod' });
+      assert.deepEqual(events.items.map((e) => e.instance_name), ['real']);
+    });
+  });
+}

@@ -21,13 +21,14 @@
  */
 import net from 'node:net';
 
-export type SqlType = 'nvarchar' | 'int' | 'bigint' | { decimal: { precision: number; scale: number } };
+/** The column types the catalog views send: sys.master_files.type is TINYINT, is_sparse BIT, size INT. */
+export type SqlType = 'nvarchar' | 'tinyint' | 'smallint' | 'int' | 'bigint' | 'bit' | { decimal: { precision: number; scale: number } };
 export interface Column {
   name: string;
   type: SqlType;
 }
-/** BIGINT and DECIMAL cells may be bigint or decimal strings, so tests can go past 2^53. */
-export type Cell = string | number | bigint | null;
+/** BIGINT and DECIMAL cells may be bigint or decimal strings, so tests can go past 2^53; BIT cells are booleans. */
+export type Cell = string | number | bigint | boolean | null;
 export interface ResultSet {
   columns: Column[];
   rows: Cell[][];
@@ -78,6 +79,7 @@ const DEFAULTS: Handler[] = [
 const u8 = (n: number) => Buffer.from([n]);
 const u16 = (n: number) => { const b = Buffer.alloc(2); b.writeUInt16LE(n); return b; };
 const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
+const i16 = (n: number) => { const b = Buffer.alloc(2); b.writeInt16LE(n); return b; };
 const i32 = (n: number) => { const b = Buffer.alloc(4); b.writeInt32LE(n); return b; };
 const i64 = (n: bigint) => { const b = Buffer.alloc(8); b.writeBigInt64LE(n); return b; };
 const ucs2 = (s: string) => Buffer.from(s, 'ucs2');
@@ -108,12 +110,15 @@ function envChange(type: number, value: string | Buffer): Buffer {
   return withLength(0xe3, Buffer.concat([u8(type), v]));
 }
 
+const INT_LENGTH = { tinyint: 1, smallint: 2, int: 4, bigint: 8 } as const;
+
 /** DECIMAL/NUMERIC storage size by precision (MS-TDS 2.2.5.5.1.6). */
 const decimalLength = (p: number) => (p <= 9 ? 5 : p <= 19 ? 9 : p <= 28 ? 13 : 17);
 
 function typeInfo(t: SqlType): Buffer {
   if (t === 'nvarchar') return Buffer.concat([u8(0xe7), u16(8000), COLLATION]); // nvarchar(4000)
-  if (t === 'int' || t === 'bigint') return Buffer.from([0x26, t === 'int' ? 4 : 8]); // INTN
+  if (t === 'tinyint' || t === 'smallint' || t === 'int' || t === 'bigint') return Buffer.from([0x26, INT_LENGTH[t]]); // INTN
+  if (t === 'bit') return Buffer.from([0x68, 1]); // BITN
   return Buffer.from([0x6a, decimalLength(t.decimal.precision), t.decimal.precision, t.decimal.scale]); // DECIMALN
 }
 
@@ -127,7 +132,10 @@ function unscaled(value: Exclude<Cell, null>, scale: number): bigint {
 
 function cell(t: SqlType, v: Cell): Buffer {
   if (t === 'nvarchar') return v === null ? u16(0xffff) : Buffer.concat([u16(ucs2(String(v)).length), ucs2(String(v))]);
-  if (v === null) return u8(0); // INTN and DECIMALN: zero length is NULL
+  if (v === null) return u8(0); // INTN, BITN and DECIMALN: zero length is NULL
+  if (t === 'bit') return Buffer.concat([u8(1), u8(v === true || v === 1 ? 1 : 0)]);
+  if (t === 'tinyint') return Buffer.concat([u8(1), u8(Number(v))]);
+  if (t === 'smallint') return Buffer.concat([u8(2), i16(Number(v))]);
   if (t === 'int') return Buffer.concat([u8(4), i32(Number(v))]);
   if (t === 'bigint') return Buffer.concat([u8(8), i64(BigInt(v))]);
   // DECIMALN value: length, sign (1 = positive), magnitude little-endian in length-1 bytes.

@@ -182,7 +182,7 @@ for (const [dbType, facts] of Object.entries(ENGINES) as [EngineUnderTest, (type
       assert.equal(inst.last_sync_status, 'completed');
       assert.ok(inst.last_connected);
       const sizes = (await app.inject({ method: 'GET', url: '/instances/api/instances/total-sizes', headers: admin() })).json();
-      assert.deepEqual(sizes.data, [{ instance_id: instanceId, total_size_mb: Math.round((total / 1048576) * 100) / 100 }]);
+      assert.deepEqual(sizes.data, [{ instance_id: instanceId, total_size_mb: Math.round((total / 1048576) * 100) / 100, synced: true }]);
       assert.equal(body.data.total_size_mb, Math.round((total / 1048576) * 100) / 100);
 
       // Recorded as a manual_single session with one completed record.

@@ -6,6 +6,7 @@
  * and the optional bearer token.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import Fastify from 'fastify';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
@@ -17,6 +18,20 @@ import { newTestContext, type TestContext } from '../helpers/context.js';
 import { closedPort, pgAdmin, uniqueName } from '../helpers/targets.js';
 
 const actor = { userId: null, username: 'test' };
+
+/** Debian's promtool, fed on stdin. */
+function promtool(args: string[], input: string): Promise<{ stdout: string; stderr: string; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('promtool', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += String(d)));
+    p.stderr.on('data', (d) => (stderr += String(d)));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ stdout, stderr, code }));
+    p.stdin.end(input);
+  });
+}
 type Families = ReturnType<typeof parsePrometheusTextFormat>;
 
 function family(fams: Families, name: string) {
@@ -73,20 +88,20 @@ describe('Prometheus /metrics', () => {
     const name = pg.name;
 
     assert.equal(family(fams, 'whalefall_instance_size_bytes').type, 'GAUGE');
-    assert.equal(value(fams, 'whalefall_instance_size_bytes', { instance: name, db_type: 'postgresql' }), pg.total_size_bytes);
+    assert.equal(value(fams, 'whalefall_instance_size_bytes', { instance_name: name, db_type: 'postgresql' }), pg.total_size_bytes);
     assert.ok(pg.total_size_bytes! > 0);
     // Never synced successfully: no size and no success timestamp, but up = 0.
-    assert.equal(value(fams, 'whalefall_instance_size_bytes', { instance: 'pg-dead' }), undefined);
-    assert.equal(value(fams, 'whalefall_instance_last_sync_success_timestamp_seconds', { instance: 'pg-dead' }), undefined);
-    assert.equal(value(fams, 'whalefall_instance_up', { instance: name }), 1);
-    assert.equal(value(fams, 'whalefall_instance_up', { instance: 'pg-dead' }), 0);
+    assert.equal(value(fams, 'whalefall_instance_size_bytes', { instance_name: 'pg-dead' }), undefined);
+    assert.equal(value(fams, 'whalefall_instance_last_sync_success_timestamp_seconds', { instance_name: 'pg-dead' }), undefined);
+    assert.equal(value(fams, 'whalefall_instance_up', { instance_name: name }), 1);
+    assert.equal(value(fams, 'whalefall_instance_up', { instance_name: 'pg-dead' }), 0);
     assert.equal(dead.last_sync_status, 'failed');
-    assert.equal(value(fams, 'whalefall_instance_last_sync_success_timestamp_seconds', { instance: name }), Date.parse(pg.last_connected!) / 1000);
+    assert.equal(value(fams, 'whalefall_instance_last_sync_success_timestamp_seconds', { instance_name: name }), Date.parse(pg.last_connected!) / 1000);
 
     // Database series: exactly the 3 largest of the latest collection, sizes as stored.
     const stored = await ctx.store.db.selectFrom('database_size_stats').select(['database_name', 'size_bytes']).where('instance_id', '=', pgId).where('is_deleted', '=', 0).execute();
     const top = stored.sort((a, b) => b.size_bytes! - a.size_bytes! || a.database_name.localeCompare(b.database_name)).slice(0, 3);
-    const series = family(fams, 'whalefall_database_size_bytes').metrics.filter((m) => m.labels?.instance === name);
+    const series = family(fams, 'whalefall_database_size_bytes').metrics.filter((m) => m.labels?.instance_name === name);
     assert.equal(stored.length > 3, true, 'the local server has more than 3 databases');
     assert.deepEqual(
       series.map((m) => [m.labels?.database, Number(m.value)]).sort(),
@@ -122,20 +137,48 @@ describe('Prometheus /metrics', () => {
     await ctx.repos.capacity.saveCollection({ instanceId: id, collectedDate: '2024-01-02', collectedAt: '2024-01-02T03:00:00.000Z', databases });
     const capped = new MetricsService({ repo: new MetricsRepository(ctx.store.db), events: ctx.capacitySync.events, databasesPerInstance: 50, processMetrics: false });
     const fams = parsePrometheusTextFormat(await capped.scrape());
-    const series = family(fams, 'whalefall_database_size_bytes').metrics.filter((m) => m.labels?.instance === 'synthetic');
+    const series = family(fams, 'whalefall_database_size_bytes').metrics.filter((m) => m.labels?.instance_name === 'synthetic');
     assert.equal(series.length, 50);
     assert.equal(Math.min(...series.map((m) => Number(m.value))), 251_000_000, 'the 50 largest of the latest day');
-    assert.equal(value(fams, 'whalefall_database_size_bytes', { instance: 'synthetic', database: hostile }), 300_000_000);
+    assert.equal(value(fams, 'whalefall_database_size_bytes', { instance_name: 'synthetic', database: hostile }), 300_000_000);
     // Instance names with quotes and backslashes round-trip too.
-    assert.ok(family(fams, 'whalefall_instance_up').metrics.some((m) => m.labels?.instance === 'pg "local"\\prod'));
+    assert.ok(family(fams, 'whalefall_instance_up').metrics.some((m) => m.labels?.instance_name === 'pg "local"\\prod'));
 
     const floor = new MetricsService({ repo: new MetricsRepository(ctx.store.db), events: ctx.capacitySync.events, databasesPerInstance: 500, minDatabaseBytes: 295_000_000, processMetrics: false });
-    const few = family(parsePrometheusTextFormat(await floor.scrape()), 'whalefall_database_size_bytes').metrics.filter((m) => m.labels?.instance === 'synthetic');
+    const few = family(parsePrometheusTextFormat(await floor.scrape()), 'whalefall_database_size_bytes').metrics.filter((m) => m.labels?.instance_name === 'synthetic');
     assert.equal(few.length, 6);
     // A deleted instance's series disappear at the next scrape (gauges are rebuilt).
     await ctx.instances.delete(id, actor);
     const gone = parsePrometheusTextFormat(await capped.scrape());
-    assert.equal(family(gone, 'whalefall_database_size_bytes').metrics.filter((m) => m.labels?.instance === 'synthetic').length, 0);
+    assert.equal(family(gone, 'whalefall_database_size_bytes').metrics.filter((m) => m.labels?.instance_name === 'synthetic').length, 0);
+  });
+
+  it('up only for active, synced instances; active as its own gauge; no `instance` label anywhere', async () => {
+    const never = (await ctx.instances.create({ name: 'never-synced', db_type: 'postgresql', host: '127.0.0.1', port: 5432 }, actor)).id;
+    const off = (await ctx.instances.create({ name: 'disabled-failed', db_type: 'postgresql', host: '127.0.0.1', port: 5432 }, actor)).id;
+    await ctx.store.db.updateTable('instances').set({ is_active: 0, last_sync_status: 'failed' }).where('id', '=', off).execute();
+    try {
+      const r = await app.inject({ method: 'GET', url: '/metrics' });
+      const fams = parsePrometheusTextFormat(r.body);
+      // `up == 0` pages only for a sync that failed.
+      assert.equal(value(fams, 'whalefall_instance_up', { instance_name: 'never-synced' }), undefined);
+      assert.equal(value(fams, 'whalefall_instance_up', { instance_name: 'disabled-failed' }), undefined);
+      assert.equal(value(fams, 'whalefall_instance_up', { instance_name: 'pg-dead' }), 0);
+      assert.equal(value(fams, 'whalefall_instance_active', { instance_name: 'never-synced', db_type: 'postgresql' }), 1);
+      assert.equal(value(fams, 'whalefall_instance_active', { instance_name: 'disabled-failed' }), 0);
+      for (const f of fams) for (const m of f.metrics) assert.ok(!('instance' in (m.labels ?? {})), `${f.name} has no "instance" label`);
+    } finally {
+      await ctx.instances.delete(never, actor);
+      await ctx.instances.delete(off, actor);
+    }
+  });
+
+  it('passes promtool check metrics, default process metrics included', async () => {
+    const r = await app.inject({ method: 'GET', url: '/metrics' });
+    const { stdout, stderr, code } = await promtool(['check', 'metrics'], r.body);
+    assert.equal(code, 0, `promtool: ${stdout}${stderr}`);
+    assert.match(r.body, /^# TYPE whalefall_nodejs_active_handles gauge$/m, 'the per-type gauges stay (sum() = the dropped _total)');
+    assert.doesNotMatch(r.body, /^whalefall_nodejs_active_\w+_total/m);
   });
 
   it('requires the bearer token when one is configured', async () => {

@@ -51,7 +51,7 @@ forEachStore('retention purge', (get) => {
 
   it('keeps everything when retention_days is null (the default)', async () => {
     const r = await service(null).svc.purge(new Date('2024-04-29T20:00:00Z'));
-    assert.deepEqual(r, { retention_days: null, cutoff: null, deleted: 0, batches: 0 });
+    assert.deepEqual(r, { retention_days: null, cutoff: null, deleted: 0, batches: 0, points_days: null, points_deleted: 0 });
     assert.equal(await count('database_size_stats'), 4800);
   });
 

@@ -77,7 +77,7 @@ describe('crash recovery', () => {
       // The dead process's lock on pg-hung does not block a new sync of it.
       const hungId = (await ctx.instances.getByName('pg-hung')).id;
       assert.ok(await ctx.repos.sync.lockHolder(hungId), 'the dead holder left its lock row');
-      await ctx.instances.update(hungId, { port: 5432 }, { userId: null, username: 'test' });
+      await ctx.instances.update(hungId, { port: 5432, confirm_move: true }, { userId: null, username: 'test' });
       const again = cli(['sync', '--all']);
       assert.equal(again.status, 0, again.stdout + again.stderr);
 

@@ -103,6 +103,7 @@ describe('audit of every write', () => {
       action: 'user.update',
       details: (d) => assert.deepEqual(d.changed, { role: { from: 'viewer', to: 'operator' }, password: '***' }),
     },
+    { key: 'POST /api/users/:id/unlock', req: async () => ({ url: `/api/users/${fx.user}/unlock` }), action: 'user.unlock', details: (d) => assert.deepEqual(d, { addresses_cleared: 0 }) },
     {
       key: 'PATCH /api/settings',
       req: async () => ({ url: '/api/settings', payload: { sync_concurrency: 3 } }),
@@ -121,7 +122,7 @@ describe('audit of every write', () => {
       details: (d) => assert.deepEqual(d.changed, { threshold: { from: 10, to: 20 } }),
     },
     { key: 'DELETE /api/alert-rules/:id', req: async () => ({ url: `/api/alert-rules/${fx.rule}` }), action: 'alert_rule.delete' },
-    { key: 'POST /api/tokens', req: async () => ({ url: '/api/tokens', payload: { name: 'aud-token' } }), action: 'token.create' },
+    { key: 'POST /api/tokens', req: async () => ({ url: '/api/tokens', payload: { name: 'aud-token' }, headers: callers.admin.headers(true) }), action: 'token.create' },
     {
       key: 'DELETE /api/tokens/:id',
       req: async () => ({ url: `/api/tokens/${(await ctx.auth.createToken(adminId, { name: 'doomed' }, { userId: null, username: 'test' })).id}` }),

@@ -125,6 +125,7 @@ describe('bad input: every write route and the CLI', () => {
     'DELETE /api/tokens/:id': {},
     'POST /api/users': { body: () => ({ username: uniq('u'), password: 'Password-123', role: 'viewer' }) },
     'PATCH /api/users/:id': { validId: () => String(fx.userId), body: () => ({ locale: 'en', role: 'viewer', is_active: true }) },
+    'POST /api/users/:id/unlock': { validId: () => String(fx.userId) },
     'POST /api/credentials': { body: () => ({ name: uniq('c'), db_type: 'postgresql', username: 'u', password: 'pw-secret-1' }) },
     'PATCH /api/credentials/:id': { validId: () => String(fx.credentialId), body: () => ({ name: uniq('c'), username: 'u2' }) },
     'DELETE /api/credentials/:id': {},
@@ -151,6 +152,7 @@ describe('bad input: every write route and the CLI', () => {
     // probes go through the guarded probe below: only 127.0.0.1 is really contacted
     'POST /api/instances/discover': { body: () => ({ targets: ['127.0.0.1'], ports: [port], max_targets: 16, timeout_ms: 300, deadline_ms: 2000 }) },
     'POST /api/instances/:id/tables/sync': { validId: () => String(fx.instanceId), body: () => ({ databases: ['postgres'] }) },
+    'POST /api/instances/:id/composition/collect': { validId: () => String(fx.instanceId) },
   };
 
   /** Every table's full content, to prove a refused request wrote nothing. */
@@ -184,9 +186,11 @@ describe('bad input: every write route and the CLI', () => {
     instance_databases: true,
     database_size_stats: true,
     instance_size_stats: true,
+    sync_size_points: true,
     sync_sessions: true,
     sync_instance_records: true,
     sync_locks: true,
+    table_sync_locks: true,
     audit_log: true,
     settings: true,
     scheduler_runs: true,
@@ -198,6 +202,7 @@ describe('bad input: every write route and the CLI', () => {
     table_size_stats: true,
     processes: true,
     estate: true,
+    instance_composition: true,
   };
 
   before(async () => {

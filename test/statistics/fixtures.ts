@@ -6,6 +6,8 @@ import type { Clock } from '../../src/lib/clock.js';
 import { StatisticsRepository } from '../../src/store/statistics.repository.js';
 import { AggregationService } from '../../src/services/aggregation.service.js';
 import { StatisticsService } from '../../src/services/statistics.service.js';
+import { RunwayService } from '../../src/services/runway.service.js';
+import { RunwayRepository } from '../../src/store/runway.repository.js';
 import type { TestContext } from '../helpers/context.js';
 
 export interface Row {
@@ -29,6 +31,7 @@ export async function statisticsOf(ctx: TestContext, clock: Clock, bandPct = 1) 
     repo,
     aggregation: new AggregationService(repo, clock, 'UTC', ctx.logger, bandPct),
     statistics: new StatisticsService(repo, ctx.repos.instances, clock, 'UTC'),
+    runway: new RunwayService({ repo: new RunwayRepository(ctx.store.db), clock, timeZone: 'UTC' }),
   };
 }
 

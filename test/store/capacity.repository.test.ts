@@ -125,9 +125,18 @@ forEachStore('CapacityRepository.saveCollection', (get) => {
   it('a failure inside the transaction leaves no half-written day', async () => {
     const repo = get().repos.capacity;
     await assert.rejects(
-      repo.saveCollection({ instanceId, collectedDate: '2026-03-04', collectedAt: at('2026-03-04'), databases: [db('a', 1), db('z', 2)] }, async () => {
-        throw new Error('disk full');
-      }),
+      repo.saveSyncedCollection(
+        { instanceId, collectedDate: '2026-03-04', collectedAt: at('2026-03-04'), databases: [db('a', 1), db('z', 2)] },
+        {
+          recordId: 0,
+          holder: 'h',
+          durationMs: 0,
+          instanceError: null,
+          details: () => {
+            throw new Error('disk full');
+          },
+        },
+      ),
       /disk full/,
     );
     assert.equal((await repo.statsForDay(instanceId, '2026-03-04')).length, 0);
@@ -164,5 +173,54 @@ forEachStore('SyncRepository locks', (get) => {
     assert.equal(await s.acquireLock(42, 'C', '2026-03-01T00:12:00.000Z', '2026-03-01T00:20:00.000Z'), false, "A's release did not free B's lock");
     await s.releaseLock(42, 'B');
     assert.equal(await s.acquireLock(42, 'C', '2026-03-01T00:12:00.000Z', '2026-03-01T00:20:00.000Z'), true);
+  });
+
+  it('table-sync locks have their own key space: they neither block nor are blocked by the instance lock', async () => {
+    const s = get().repos.sync;
+    const [now, later] = ['2026-03-02T00:00:00.000Z', '2026-03-02T00:10:00.000Z'];
+    assert.equal(await s.acquireLock(43, 'cap', now, later), true);
+    assert.equal(await s.acquireTableLock(43, 'tab', now, later), true, 'a capacity sync does not block a table sync');
+    assert.equal(await s.acquireTableLock(43, 'tab2', now, later), false, 'two table syncs of one instance do not overlap');
+    await s.releaseTableLock(43, 'tab');
+    assert.equal(await s.acquireTableLock(43, 'tab2', now, later), true);
+    assert.equal((await s.lockHolder(43))?.holder, 'cap', 'the instance lock untouched');
+  });
+});
+
+forEachStore('CapacityRepository: snapshots and availability-group secondaries (issue 23)', (get) => {
+  it('stay in the ledger with their flags, out of the instance total (data and log too); the count keeps them', async () => {
+    const now = new Date().toISOString();
+    const { id } = await get().repos.instances.insert({ name: 'replica', db_type: 'sqlserver', host: 'h', port: 1433, tags: '[]', options: '{}', is_active: 1, created_at: now, updated_at: now });
+    const repo = get().repos.capacity;
+    const day = '2026-03-01';
+    const c = await repo.saveCollection({
+      instanceId: id,
+      collectedDate: day,
+      collectedAt: `${day}T03:00:00.000Z`,
+      databases: [
+        db('sales', 1000, { log_bytes: 10 }),
+        db('sales_snap', 30, { is_snapshot: true, log_bytes: 0 }),
+        db('ag_copy', 500, { replica_role: 'SECONDARY', log_bytes: 5 }),
+        db('ag_main', 700, { replica_role: 'PRIMARY', log_bytes: 7 }),
+        db('ag_unknown', 50, { replica_role: 'UNKNOWN', log_bytes: 1 }),
+      ],
+    });
+    assert.deepEqual([c.total_size_bytes, c.database_count], [1000 + 700 + 50, 5]);
+    const [hist] = await repo.instanceHistory(id, day, day);
+    assert.deepEqual([hist!.total_size_bytes, hist!.data_bytes, hist!.log_bytes], [1750, 1750, 18]);
+    const list = new Map((await repo.listDatabases(id)).map((d) => [d.database_name, d]));
+    assert.deepEqual(
+      ['sales', 'sales_snap', 'ag_copy', 'ag_main'].map((n) => [list.get(n)!.is_snapshot, list.get(n)!.replica_role, list.get(n)!.size_bytes]),
+      [[0, null, 1000], [1, null, 30], [0, 'SECONDARY', 500], [0, 'PRIMARY', 700]],
+    );
+
+    // A failover: the copy becomes primary the next collection the same day, and counts.
+    const again = await repo.saveCollection({
+      instanceId: id,
+      collectedDate: day,
+      collectedAt: `${day}T04:00:00.000Z`,
+      databases: [db('sales', 1000), db('sales_snap', 30, { is_snapshot: true }), db('ag_copy', 500, { replica_role: 'PRIMARY' }), db('ag_main', 700, { replica_role: 'SECONDARY' }), db('ag_unknown', 50)],
+    });
+    assert.equal(again.total_size_bytes, 1000 + 500 + 50);
   });
 });

@@ -55,6 +55,21 @@ describe('web pages', () => {
     assert.equal(safeNext('//evil.example/'), '/instances');
     assert.equal(safeNext('https://evil.example/'), '/instances');
     assert.equal(safeNext('/\\evil.example'), '/instances');
+    assert.equal(safeNext('/a/b?c=1#d'), '/a/b?c=1#d');
+  });
+
+  it('open-redirect payloads: what the login page hands the browser resolves to this origin (WHATWG URL parser)', async () => {
+    // Each is the raw query string; the browser's location.assign(next) resolves next against the login page's URL.
+    const payloads = ['/%09/other-host/phish', '/%0A/other-host/phish', '/%0D/other-host', '/%09%5Cother-host/phish', '/%5C%5Cother-host', '/%5Cother-host', '%5C%5Cother-host', '/%2F/other-host', '/%20/other-host', '/.%0A./other-host', 'javascript:alert(1)', '/%00/other-host', '/%E2%80%A8/x'];
+    const page = 'http://127.0.0.1:3000/login';
+    for (const p of payloads) {
+      const res = await app.inject({ method: 'GET', url: `/login?next=${p}` });
+      assert.equal(res.statusCode, 200, p);
+      const raw = /data-next="([^"]*)"/.exec(res.body)?.[1] ?? '';
+      const next = raw.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+      const target = new URL(next, page);
+      assert.equal(target.origin, 'http://127.0.0.1:3000', `${p} → ${JSON.stringify(next)} → ${target.href}`);
+    }
   });
 
   it('redirects anonymous page requests to /login with the way back', async () => {

@@ -16,9 +16,11 @@ import mysql from 'mysql2';
 import type { Connection as PromiseConnection, RowDataPacket } from 'mysql2/promise';
 import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
-import type { CollectedDatabase, CollectedTableDatabase, Collection, ConnectTarget, DbType, Engine, EngineSession, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
+import type { CollectedDatabase, CollectedTableDatabase, Collection, Composition, ConnectTarget, DbType, Engine, EngineSession, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
 import { bytes, classified, classify, closeWithin, errorCode, outOfTime, type Verdict } from '../common.js';
+import { cleartextAllowed, cleartextRefused, CLEARTEXT_OPTION, CLEARTEXT_OPTION_SPEC, tlsCheck } from '../tls.js';
 import { fromSums, TABLES_METHOD, TABLES_QUERY, type TableSumRow } from './mysql.tables.js';
+import { COMPOSITION_METHOD, mysqlParts } from './mysql.composition.js';
 
 const METHOD = 'information_schema';
 const PHYSICAL = 'innodb_tablespaces';
@@ -122,6 +124,47 @@ interface TableRow extends RowDataPacket {
 
 function empty(name: string, method: string): CollectedDatabase {
   return { database_name: name, is_system: SYSTEM_SCHEMAS.has(name), size_bytes: 0, data_bytes: null, index_bytes: null, log_bytes: null, free_bytes: null, used_bytes: null, method };
+}
+
+export const MYSQL_SSL_MODES = ['off', 'required', 'verify-ca', 'verify-identity'] as const;
+type SslMode = (typeof MYSQL_SSL_MODES)[number];
+
+function sslOption(target: ConnectTarget): SslMode {
+  const v = target.options.ssl;
+  return (MYSQL_SSL_MODES as readonly unknown[]).includes(v) ? (v as SslMode) : 'off';
+}
+
+/** mysql2's `ssl` for a mode (the MySQL client's --ssl-mode words, lower-case). */
+function sslConfig(target: ConnectTarget): mysql.SslOptions | undefined {
+  const mode = sslOption(target);
+  if (mode === 'off') return undefined;
+  const material = { ...(target.tls?.ca ? { ca: target.tls.ca } : {}), ...(target.tls?.cert ? { cert: target.tls.cert } : {}), ...(target.tls?.key ? { key: target.tls.key } : {}) };
+  if (mode === 'required') return { ...material, rejectUnauthorized: false };
+  return { ...material, rejectUnauthorized: true, verifyIdentity: mode === 'verify-identity' } as mysql.SslOptions;
+}
+
+/**
+ * The password-revealing authentication methods, stopped on a plain connection unless the instance opts in:
+ * `mysql_clear_password` and `sha256_password` send it as is, and caching_sha2's full authentication would
+ * encrypt it with an RSA key the (possibly fake) server hands out. With TLS they run as mysql2 runs them.
+ */
+function guardedAuthPlugins(target: ConnectTarget): mysql.ConnectionOptions['authPlugins'] {
+  type Plugin = (ctx: { connection: { config: { ssl?: unknown; password?: string } }; command: unknown }) => (data: Buffer) => Buffer | null | Promise<Buffer | null>;
+  const secure = (ctx: Parameters<Plugin>[0]) => cleartextAllowed(target, Boolean(ctx.connection.config.ssl));
+  const clear = (name: string): Plugin => (ctx) => () => {
+    if (!secure(ctx)) throw cleartextRefused(`MySQL ${name}`, 'ssl');
+    return Buffer.from(`${target.password}\0`, 'utf8');
+  };
+  const caching: Plugin = (ctx) => {
+    const factory = (mysql as unknown as { authPlugins: Record<string, (opts: object) => Plugin> }).authPlugins.caching_sha2_password!;
+    const inner = factory({})(ctx);
+    return (data) => {
+      // 0x04 = "perform full authentication": next comes the password, in clear or under the server's RSA key.
+      if (data.length === 1 && data[0] === 4 && !secure(ctx)) throw cleartextRefused('MySQL caching_sha2_password full authentication', 'ssl');
+      return inner(data);
+    };
+  };
+  return { mysql_clear_password: clear('mysql_clear_password'), sha256_password: clear('sha256_password'), caching_sha2_password: caching } as unknown as mysql.ConnectionOptions['authPlugins'];
 }
 
 class MysqlSession implements EngineSession {
@@ -258,8 +301,13 @@ class MysqlSession implements EngineSession {
     return { databases: [...byName.values()], warnings, server_version: this.version };
   }
 
-  /** The grants the configured method relies on. */
-  doctor(): Promise<PrivilegeCheck[]> {
+  /** The connection's encryption, then the grants the configured method relies on. */
+  async doctor(): Promise<PrivilegeCheck[]> {
+    const stream = (this.conn as unknown as { connection: { stream: unknown } }).connection.stream;
+    return [tlsCheck(stream, sslOption(this.target)), ...(await this.privileges())];
+  }
+
+  private privileges(): Promise<PrivilegeCheck[]> {
     return classified(async () => {
       const [who] = await rows<RowDataPacket & { u: string }>(this.conn, 'SELECT CURRENT_USER() AS u', this.target);
       const current = String(who?.u ?? '');
@@ -342,6 +390,15 @@ class MysqlSession implements EngineSession {
     }, this.toSyncError);
   }
 
+  /** Where the bytes went (mysql.composition.ts); each statement bounded by the query timeout. */
+  composition(): Promise<Composition> {
+    return classified(async () => {
+      const q = <T>(sql: string) => rows<T & RowDataPacket>(this.conn, sql, this.target) as Promise<T[]>;
+      const parts = await mysqlParts(q, this.isMariadb, (err) => this.toSyncError(err).message);
+      return { parts, ceiling_bytes: null, ceiling_source: null, disk_used_bytes: null, method: COMPOSITION_METHOD };
+    }, this.toSyncError);
+  }
+
   close(): Promise<void> {
     return closeWithin(this.target.connectTimeoutMs, () => this.conn.end(), () => this.conn.destroy());
   }
@@ -356,6 +413,8 @@ function makeEngine(dbType: Extract<DbType, 'mysql' | 'mariadb'>, label: string)
     defaultPort: 3306,
     needsDatabaseName: false,
     options: {
+      ssl: { kind: 'enum', values: MYSQL_SSL_MODES, description: 'TLS: off (default) | required (encrypted, certificate not checked) | verify-ca (chains to the CA) | verify-identity (and the host name matches)' },
+      [CLEARTEXT_OPTION]: CLEARTEXT_OPTION_SPEC,
       method: { kind: 'enum', values: ['logical', 'physical', 'auto'], description: 'logical: information_schema.TABLES sums; physical: InnoDB tablespace files (needs PROCESS); auto: physical + logical for what files miss' },
       information_schema_stats_expiry: { kind: 'integer', min: 0, max: 31_536_000, description: 'MySQL 8: seconds TABLES statistics may be cached (0 = always fresh); ignored on MariaDB' },
     },
@@ -370,6 +429,8 @@ function makeEngine(dbType: Extract<DbType, 'mysql' | 'mariadb'>, label: string)
         port: target.port,
         user: target.username,
         password: target.password,
+        ssl: sslConfig(target),
+        authPlugins: guardedAuthPlugins(target),
         database: target.database ?? undefined,
         connectTimeout: target.connectTimeoutMs,
         charset: 'utf8mb4',

@@ -1,16 +1,21 @@
 /**
- * PostgreSQL: every database that accepts connections, sized with
- * pg_database_size(). Measuring needs CONNECT on the database or membership
+ * PostgreSQL: every database but the templates, sized with pg_database_size()
+ * (the original excluded only templates). A database with ALLOW_CONNECTIONS
+ * false is still measured (pg_database_size reads its directory, it does not
+ * connect) and carries a note; it is never reported as deleted. Measuring needs CONNECT on the database or membership
  * of pg_read_all_stats; a database we may not measure, or one left invalid by
  * an interrupted DROP DATABASE, is reported with an error for itself alone.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import pg from 'pg';
-import { SyncError } from '../../lib/errors.js';
+import { errorMessage, SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
-import type { CollectedDatabase, CollectedTableDatabase, Collection, ConnectTarget, Engine, EngineSession, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
+import type { CollectedDatabase, CollectedTableDatabase, Collection, Composition, ConnectTarget, Engine, EngineSession, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
 import { bytes, classified, classify, closeWithin, cutToBudget, errorCode, outOfTime, type Verdict } from '../common.js';
+import { cleartextAllowed, cleartextRefused, CLEARTEXT_OPTION, CLEARTEXT_OPTION_SPEC, tlsCheck } from '../tls.js';
 import { TABLES_METHOD, TABLES_QUERY, toTable, type TableRow } from './postgresql.tables.js';
+import { COMPOSITION_METHOD, databaseRelations, instanceParts, type DatabaseRelations } from './postgresql.composition.js';
 
 const METHOD = 'pg_database_size';
 
@@ -49,16 +54,16 @@ const classifyError = (err: unknown, target: ConnectTarget): SyncError => classi
 /** An error the server sent (SQLSTATE) leaves the session usable; a dead socket or client timeout does not. */
 const isServerError = (err: unknown): boolean => err instanceof pg.DatabaseError;
 
-/** Only databases one can connect to; templates are not the DBA's data. */
+/** Every database but the templates (not the DBA's data), whether or not it accepts connections. */
 const LIST = `
-  SELECT oid, datname, datconnlimit = -2 AS invalid,
+  SELECT oid, datname, datconnlimit = -2 AS invalid, datallowconn AS connectable,
          has_database_privilege(oid, 'CONNECT') OR pg_has_role('pg_read_all_stats', 'MEMBER') AS allowed
   FROM pg_database
-  WHERE datallowconn AND NOT datistemplate`;
+  WHERE NOT datistemplate`;
 
 /** CASE keeps pg_database_size() away from databases it would fail on, so one query serves all. */
 const LIST_WITH_SIZES = `
-  SELECT oid, datname, invalid, allowed,
+  SELECT oid, datname, invalid, connectable, allowed,
          CASE WHEN allowed AND NOT invalid THEN pg_database_size(oid) END AS size,
          current_setting('server_version') AS server_version
   FROM (${LIST}) d
@@ -68,6 +73,7 @@ interface DbRow {
   oid: number;
   datname: string;
   invalid: boolean;
+  connectable: boolean;
   allowed: boolean;
   size?: unknown;
   server_version?: string;
@@ -77,6 +83,8 @@ const NO_PRIVILEGE = '无 CONNECT 权限: no CONNECT privilege (grant CONNECT or
 const INVALID = '数据库无效 (DROP DATABASE 被中断，需再次 DROP): invalid database (interrupted DROP DATABASE)';
 /** pg_database_size(oid) returns NULL when the database's directory is gone. */
 const VANISHED = '无法获取大小 (数据库可能在采集期间被删除): size unavailable (dropped during collection?)';
+/** ALLOW_CONNECTIONS false: measured all the same, but nobody (us included) can open it for its tables. */
+export const NOT_CONNECTABLE = '数据库不接受连接 (ALLOW_CONNECTIONS false)，大小照常测量，无法采集表容量: does not accept connections; size measured, tables cannot be collected';
 
 function database(name: string, size: number | null, error?: string): CollectedDatabase {
   return {
@@ -98,7 +106,8 @@ const refusal = (row: DbRow): string | null => (row.invalid ? INVALID : row.allo
 
 function fromSize(row: DbRow, rawSize: unknown): CollectedDatabase {
   const size = bytes(rawSize, `pg_database_size(${row.datname})`);
-  return size === null ? database(row.datname, null, VANISHED) : database(row.datname, size);
+  const d = size === null ? database(row.datname, null, VANISHED) : database(row.datname, size);
+  return row.connectable ? d : { ...d, note: NOT_CONNECTABLE };
 }
 
 class PostgresqlSession implements EngineSession {
@@ -134,6 +143,8 @@ class PostgresqlSession implements EngineSession {
         server_version = await this.serverVersion();
         databases = await this.oneByOne();
       }
+      const closed = databases.filter((d) => d.note === NOT_CONNECTABLE);
+      if (closed.length) warnings.push(`${closed.length} 个数据库不接受连接，已照常测量大小 (do not accept connections; measured): ${closed.slice(0, 5).map((d) => d.database_name).join(', ')}`);
       // The sync service reports databases that could not be measured, for every engine alike.
       return { databases, warnings, server_version };
     }, (err) => classifyError(err, this.target));
@@ -164,7 +175,12 @@ class PostgresqlSession implements EngineSession {
    * Superuser or pg_read_all_stats measures every database; otherwise each
    * database without CONNECT is reported with the GRANT that fixes it.
    */
-  doctor(): Promise<PrivilegeCheck[]> {
+  async doctor(): Promise<PrivilegeCheck[]> {
+    const stream = (this.client as unknown as { connection: { stream: unknown } }).connection.stream;
+    return [tlsCheck(stream, sslMode(this.target)), ...(await this.privileges())];
+  }
+
+  private privileges(): Promise<PrivilegeCheck[]> {
     return classified(async () => {
       const who = await this.client.query<{ u: string; su: boolean; stats: boolean }>(
         "SELECT current_user AS u, rolsuper AS su, pg_has_role('pg_read_all_stats', 'MEMBER') AS stats FROM pg_roles WHERE rolname = current_user",
@@ -216,7 +232,7 @@ class PostgresqlSession implements EngineSession {
           out.push({ database_name: name, tables: [], error: '数据库不存在 (database not found)' });
           continue;
         }
-        const why = refusal(row);
+        const why = refusal(row) ?? (row.connectable ? null : NOT_CONNECTABLE);
         if (why) {
           out.push({ database_name: name, tables: [], error: why });
           continue;
@@ -246,29 +262,106 @@ class PostgresqlSession implements EngineSession {
     }, (err) => classifyError(err, this.target));
   }
 
+  /** Where the bytes went (postgresql.composition.ts): each database over its own connection, each part bounded by the query timeout. */
+  composition(): Promise<Composition> {
+    return classified(async () => {
+      const reason = (err: unknown) => classifyError(err, this.target).message;
+      const list = (await this.client.query<DbRow>(`${LIST} ORDER BY datname`)).rows;
+      const dbs: DatabaseRelations[] = [];
+      for (const row of list) {
+        const why = refusal(row);
+        if (why) {
+          dbs.push({ database: row.datname, error: why });
+          continue;
+        }
+        let conn: { client: pg.Client; socket: net.Socket } | undefined;
+        try {
+          conn = await openClient(this.target, row.datname);
+          dbs.push(await databaseRelations(row.datname, conn.client, reason));
+        } catch (err) {
+          dbs.push({ database: row.datname, error: reason(err) });
+        } finally {
+          if (conn) {
+            const c = conn;
+            void closeWithin(this.target.connectTimeoutMs, () => c.client.end(), () => c.socket.destroy());
+          }
+        }
+      }
+      const parts = await instanceParts(this.client, dbs, reason);
+      return { parts, ceiling_bytes: null, ceiling_source: null, disk_used_bytes: null, method: COMPOSITION_METHOD };
+    }, (err) => classifyError(err, this.target));
+  }
+
   close(): Promise<void> {
     return closeWithin(this.target.connectTimeoutMs, () => this.client.end(), () => this.socket.destroy());
   }
+}
+
+export const PG_SSLMODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+type SslMode = (typeof PG_SSLMODES)[number];
+
+/** The instance's sslmode (libpq's words); `disable` when unset, as before TLS options existed. */
+function sslMode(target: ConnectTarget): SslMode {
+  const v = target.options.sslmode;
+  return (PG_SSLMODES as readonly unknown[]).includes(v) ? (v as SslMode) : 'disable';
+}
+
+/**
+ * pg's `ssl` for a mode: `require` encrypts without checking the certificate; `verify-ca` checks it chains
+ * to the instance's CA (or the system's); `verify-full` also checks the host name.
+ */
+function sslConfig(mode: SslMode, target: ConnectTarget): pg.ClientConfig['ssl'] {
+  if (mode === 'disable') return false;
+  const material = { ...(target.tls?.ca ? { ca: target.tls.ca } : {}), ...(target.tls?.cert ? { cert: target.tls.cert } : {}), ...(target.tls?.key ? { key: target.tls.key } : {}) };
+  if (mode === 'prefer' || mode === 'require') return { ...material, rejectUnauthorized: false };
+  if (mode === 'verify-ca') return { ...material, rejectUnauthorized: true, checkServerIdentity: () => undefined };
+  return { ...material, rejectUnauthorized: true };
 }
 
 /**
  * A connection to one database, bounded by the connect timeout. Our own
  * socket, so the hard bound can destroy it: pg's client.end() during the
  * handshake only half-closes, and a black hole never answers.
+ * `prefer`: TLS first; a server that answers "no TLS" gets a second, plain connection.
  */
 async function openClient(target: ConnectTarget, database: string): Promise<{ client: pg.Client; socket: net.Socket }> {
+  const mode = sslMode(target);
+  try {
+    return await openClientWith(target, database, mode);
+  } catch (err) {
+    if (mode === 'prefer' && /does not support SSL/.test(errorMessage(err))) return openClientWith(target, database, 'disable');
+    throw err;
+  }
+}
+
+async function openClientWith(target: ConnectTarget, database: string, mode: SslMode): Promise<{ client: pg.Client; socket: net.Socket }> {
   const socket = new net.Socket();
-  const client = new pg.Client({
+  let askedCleartext = false;
+  const client: pg.Client = new pg.Client({
     host: target.host,
     port: target.port,
     user: target.username,
-    password: target.password,
+    // A function: pg calls it once the server has said how it wants the password, so a clear-text request
+    // (AuthenticationCleartextPassword, code 3) over a plain socket is refused before anything is sent.
+    password: async () => {
+      const stream = (client as unknown as { connection: { stream: unknown } }).connection.stream;
+      if (askedCleartext && !cleartextAllowed(target, stream instanceof tls.TLSSocket)) {
+        socket.destroy();
+        throw cleartextRefused('PostgreSQL AuthenticationCleartextPassword', 'sslmode');
+      }
+      return target.password;
+    },
     database,
     application_name: 'whalefall',
     connectionTimeoutMillis: target.connectTimeoutMs,
     statement_timeout: target.queryTimeoutMs,
     query_timeout: target.queryTimeoutMs + CLIENT_TIMEOUT_SLACK_MS,
+    ssl: sslConfig(mode, target),
     stream: () => socket,
+  });
+  // Before pg's own listener: note which kind of password the server asked for.
+  (client as unknown as { connection: NodeJS.EventEmitter }).connection.prependListener('authenticationCleartextPassword', () => {
+    askedCleartext = true;
   });
   // A connection lost while idle is emitted as 'error'; unheard, it would
   // crash the process. The next query fails and is classified instead.
@@ -287,7 +380,10 @@ export const postgresqlEngine: Engine = {
   label: 'PostgreSQL',
   defaultPort: 5432,
   needsDatabaseName: false,
-  options: {},
+  options: {
+    sslmode: { kind: 'enum', values: PG_SSLMODES, description: "TLS (libpq's sslmode): disable (default) | prefer | require (encrypted, certificate not checked) | verify-ca (chains to the CA) | verify-full (and the host name matches)" },
+    [CLEARTEXT_OPTION]: CLEARTEXT_OPTION_SPEC,
+  },
 
   async connect(target) {
     let conn: { client: pg.Client; socket: net.Socket };

@@ -6,7 +6,14 @@ import { RULE_KINDS, WINDOWS } from '../../services/alerts.service.js';
 import { actorOf } from '../access.js';
 import { IdParams, ok, StringEnum } from '../envelope.js';
 
-const Channel = Type.Object({ type: StringEnum(CHANNEL_TYPES), url: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false });
+const Channel = Type.Object(
+  {
+    type: StringEnum(CHANNEL_TYPES),
+    url: Type.String({ minLength: 1, maxLength: 2000 }),
+    secret: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 200, description: 'signing secret (dingtalk 加签 SEC…, feishu): stored encrypted, never returned; omit to keep, null to remove' }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Optional(Type.Union([t, Type.Null()]));
 
 /** The rule fields; the service checks which ones each kind needs (one set of words for API and CLI). */
@@ -55,7 +62,7 @@ export const alertsRoutes =
     app.get(
       '/api/alerts/:id',
       { config: { access: 'viewer' }, schema: { ...events, summary: 'One alert event with its rule and delivery log (webhook URLs masked)', params: IdParams } },
-      async (req) => ok(await alerts().getEvent(req.params.id)),
+      async (req) => ok(await alerts().getEvent(req.params.id, { admin: req.principal?.role === 'admin' })),
     );
     app.get('/api/alert-rules', { config: { access: 'viewer' }, schema: { ...rules, summary: 'Alert rules (webhook URLs masked)' } }, async () => ok(await alerts().listRules()));
     app.post(

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { actorOf, SESSION_COOKIE } from '../access.js';
+import { AppError } from '../../lib/errors.js';
 import { IdParams, ok, StringEnum } from '../envelope.js';
 
 export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
@@ -62,12 +63,15 @@ export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
       config: { access: 'viewer' },
       schema: {
         tags: ['auth'],
-        summary: 'Create a bearer token for scripts (shown once in data.token)',
-        body: Type.Object({ name: Type.String({ maxLength: 128 }), expires_in_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })) }, { additionalProperties: false }),
+        summary: 'Create a bearer token for scripts (shown once in data.token); from a logged-in browser session only, never with a token',
+        description: `Without expires_in_days the token expires after ${ctx.config.tokenDefaultDays} days (WHALEFALL_TOKEN_DEFAULT_DAYS); expires_in_days: null (never) is for admins only.`,
+        body: Type.Object({ name: Type.String({ maxLength: 128 }), expires_in_days: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 3650 }), Type.Null()])) }, { additionalProperties: false }),
       },
     },
     async (req, reply) => {
-      const t = await ctx.auth.createToken(req.principal!.id, req.body, actorOf(req));
+      const p = req.principal!;
+      if (p.via !== 'session') throw new AppError('forbidden', '令牌只能在网页登录会话中创建，不能用令牌创建令牌 (tokens are created from a browser session, never with a token)', 'token_from_token');
+      const t = await ctx.auth.createToken(p.id, req.body, actorOf(req), { mayNeverExpire: p.role === 'admin' });
       return reply.status(201).send(ok(t, '令牌已创建，只显示这一次 (shown once)'));
     },
   );

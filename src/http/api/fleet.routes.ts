@@ -9,7 +9,10 @@ import type { Context } from '../../context.js';
 import { AppError } from '../../lib/errors.js';
 import { FLEET_FORMATS, type FleetFormat } from '../../services/fleet.service.js';
 import { DISCOVERY_LIMITS } from '../../services/discovery.service.js';
+import { roleAtLeast } from '../../services/auth.service.js';
+import { fail } from '../../services/validate.js';
 import { actorOf } from '../access.js';
+import { fields } from './instances.routes.js';
 import { ok, StringEnum } from '../envelope.js';
 
 const FORMAT_OF: Record<string, FleetFormat> = {
@@ -25,7 +28,7 @@ const IMPORT_LIMIT = 32 * 1024 * 1024;
 const Format = StringEnum(FLEET_FORMATS);
 const Flag = Type.Boolean({ default: false });
 
-export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery'>): FastifyPluginAsyncTypebox => async (app) => {
+export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instances' | 'connections'>): FastifyPluginAsyncTypebox => async (app) => {
   // The file arrives as text; text/plain is Fastify's own parser (then `format` must be given).
   app.addContentTypeParser(Object.keys(FORMAT_OF), { parseAs: 'string', bodyLimit: IMPORT_LIMIT }, (_req, body, done) => done(null, body));
   const base = { tags: ['fleet'] };
@@ -78,13 +81,18 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery'>): FastifyP
     },
   );
 
+  // Two shapes on one path: a selection of registered instances (operator), or one instance's settings from the
+  // add/edit form before 保存 (issue #20; admin, like saving them): connect, version and grants, nothing written,
+  // an inline password used for this test only.
   app.post(
     '/api/instances/test-connection',
     {
       config: { access: 'operator' },
       schema: {
         ...base,
-        summary: 'Test the connection of many instances (ids, names, a tag, or all active) with bounded concurrency; one row per instance: reachable, auth ok, version, latency, optionally the doctor summary',
+        summary:
+          'Test connections. A selection (ids, names, a tag, or all active; operator): one row per instance with bounded concurrency: reachable, auth ok, version, latency, optionally the doctor summary. ' +
+          'Or unsaved settings (db_type, host, …, with credential_id or username + password; admin): connect, server version and grant check; nothing is written, the password is never stored',
         body: Type.Object(
           {
             ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), { maxItems: 10000 })),
@@ -93,16 +101,31 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery'>): FastifyP
             all: Type.Optional(Type.Boolean()),
             concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
             doctor: Type.Optional(Type.Boolean()),
+            ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Type.Optional(v)])),
+            instance_id: Type.Optional(Type.Integer({ minimum: 1, description: 'unsaved settings of this instance (the edit form): fields not given are its stored ones' })),
+            username: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'with password: a credential typed in the form, used for this test only' })),
+            password: Type.Optional(Type.String({ maxLength: 1024, writeOnly: true })),
           },
           { additionalProperties: false },
         ),
       },
     },
     async (req) => {
-      const { concurrency, doctor, ...sel } = req.body;
-      const rows = await ctx.fleet.testConnections(sel, { concurrency, doctor });
-      const okCount = rows.filter((r) => r.reachable && r.auth_ok).length;
-      return ok(rows, `${okCount}/${rows.length} 连接成功 (connected)`);
+      const { concurrency, doctor, ids, names, tag, all, instance_id, username, password, ...def } = req.body as Record<string, unknown> & { ids?: number[]; names?: string[]; tag?: string; all?: boolean; concurrency?: number; doctor?: boolean; instance_id?: number; username?: string; password?: string };
+      const unsaved = instance_id !== undefined || username !== undefined || password !== undefined || Object.keys(def).length > 0;
+      if (!unsaved) {
+        const rows = await ctx.fleet.testConnections({ ids, names, tag, all }, { concurrency, doctor });
+        const okCount = rows.filter((r) => r.reachable && r.auth_ok).length;
+        return ok(rows, `${okCount}/${rows.length} 连接成功 (connected)`);
+      }
+      if (ids || names || tag !== undefined || all !== undefined) fail('body', '选择实例 (ids/names/tag/all) 与未保存的设置不能同时提供 (a selection or unsaved settings, not both)');
+      if (!req.principal || !roleAtLeast(req.principal.role, 'admin')) throw new AppError('forbidden', '权限不足：测试未保存的设置需要 admin 角色 (testing unsaved settings requires role admin)');
+      if ((username === undefined) !== (password === undefined)) fail(username === undefined ? 'username' : 'password', '用户名和密码需同时提供 (username and password go together)');
+      const inline = username !== undefined ? { username, password: password! } : null;
+      const settings = await ctx.instances.unsaved(inline ? { ...def, credential_id: null } : def, instance_id);
+      if (!inline && settings.credential_id === null) fail('credential_id', '请选择凭据或填写用户名和密码 (choose a credential, or give username and password)');
+      const { server_version, latency_ms, ok: grantsOk, checks } = await ctx.connections.probeUnsaved(settings, inline);
+      return ok({ server_version, latency_ms, doctor: { ok: grantsOk, checks } }, `连接成功 (${server_version})`);
     },
   );
 

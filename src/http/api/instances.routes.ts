@@ -11,7 +11,8 @@ import { IdParams, ok, StringEnum } from '../envelope.js';
 const DbType = StringEnum(DB_TYPES);
 // Option keys depend on the engine: the service validates them against the engine's spec.
 const Options = Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { description: 'common: connect_timeout_ms, query_timeout_ms, exclude; per engine: see GET /api/engines' });
-const fields = {
+/** The columns of an instance as the API takes them (create, update, and the form's 测试连接 in fleet.routes.ts). */
+export const fields = {
   name: Type.String({ maxLength: 128 }),
   db_type: DbType,
   host: Type.String({ maxLength: 255 }),
@@ -22,6 +23,10 @@ const fields = {
   description: Type.Union([Type.String({ maxLength: 2000 }), Type.Null()]),
   tags: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 50 }),
   options: Options,
+  tls_ca: Type.Union([Type.String({ maxLength: 65536 }), Type.Null()], { description: 'CA certificate (PEM) for verify-ca / verify-full / verify-identity; write-only, stored encrypted; null removes it' }),
+  tls_cert: Type.Union([Type.String({ maxLength: 65536 }), Type.Null()], { description: 'client certificate (PEM), with tls_key; write-only' }),
+  tls_key: Type.Union([Type.String({ maxLength: 65536 }), Type.Null()], { description: 'client private key (PEM, unencrypted), with tls_cert; write-only, stored encrypted' }),
+  confirm_move: Type.Boolean({ description: 'changing host or port keeps the credential only with true (the stored password will be sent to the new address)' }),
 };
 const CreateBody = Type.Object(
   {
@@ -33,6 +38,10 @@ const CreateBody = Type.Object(
     description: Type.Optional(fields.description),
     tags: Type.Optional(fields.tags),
     options: Type.Optional(fields.options),
+    tls_ca: Type.Optional(fields.tls_ca),
+    tls_cert: Type.Optional(fields.tls_cert),
+    tls_key: Type.Optional(fields.tls_key),
+    confirm_move: Type.Optional(fields.confirm_move),
   },
   { additionalProperties: false },
 );
@@ -115,14 +124,14 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
     return ok(null, '实例已删除');
   });
   app.post('/api/instances/:id/test-connection', { config: { access: 'operator' }, schema: { ...base, summary: 'Test the connection with the stored credential', params: IdParams } }, async (req) => {
-    const r = await ctx.capacitySync.testConnection(req.params.id);
-    return ok(r, `连接成功 (${r.server_version})`);
+    const { server_version, latency_ms } = await ctx.connections.probe(req.params.id);
+    return ok({ server_version, latency_ms }, `连接成功 (${server_version})`);
   });
   app.post(
     '/api/instances/:id/doctor',
     { config: { access: 'operator' }, schema: { ...base, summary: 'Which grants the collector needs are present; what is under-counted; the GRANTs that fix it', params: IdParams } },
     async (req) => {
-      const r = await ctx.capacitySync.doctor(req.params.id);
+      const r = await ctx.connections.probe(req.params.id, { grants: true });
       return ok(r, r.ok ? '权限完整 (all required grants present)' : `缺少 ${r.checks.filter((c) => !c.ok).length} 项权限 (missing grants)`);
     },
   );

@@ -8,6 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { csvStream } from '../../lib/csv.js';
 import type { AggregationService } from '../../services/aggregation.service.js';
+import type { RunwayService } from '../../services/runway.service.js';
 import type { StatisticsService } from '../../services/statistics.service.js';
 import { IdParams, ok, StringEnum } from '../envelope.js';
 
@@ -19,13 +20,18 @@ const Tag = Type.String({ maxLength: 64, description: 'only instances carrying t
 const SERIES_COLUMNS = ['period_start', 'period_end', 'avg_bytes', 'max_bytes', 'min_bytes', 'last_bytes', 'days_with_data', 'change_bytes', 'change_pct', 'trend'] as const;
 const FORECAST_COLUMNS = ['scope', 'instance_id', 'database_name', 'state', 'days_until_full', 'full_date', 'limit_bytes', 'limit_source', 'slope_bytes_per_day', 'r2', 'points_used', 'window_days'] as const;
 
+const RUNWAY_COLUMNS = [
+  'instance_id', 'instance_name', 'db_type', 'database_name', 'state', 'days_until_full', 'full_date', 'low_days', 'high_days', 'growth_bytes_per_day',
+  'ceiling_bytes', 'ceiling_source', 'fit_start_date', 'change_point_date', 'backtest_mape', 'latest_date', 'latest_bytes', 'points_used',
+] as const;
+
 function sendCsv<T>(reply: FastifyReply, name: string, columns: readonly (keyof T & string)[], rows: Iterable<T>) {
   // Fixed file names: no user text in a header.
   return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}.csv"`).send(csvStream(columns, rows));
 }
 
 export const statisticsRoutes =
-  (ctx: { statistics: StatisticsService; aggregation: AggregationService }): FastifyPluginAsyncTypebox =>
+  (ctx: { statistics: StatisticsService; aggregation: AggregationService; runway: RunwayService }): FastifyPluginAsyncTypebox =>
   async (app) => {
     const base = { tags: ['statistics'] };
 
@@ -120,6 +126,33 @@ export const statisticsRoutes =
         const { format, database, ...q } = req.query;
         const r = await ctx.statistics.databaseSeries(req.params.id, database, q);
         return format === 'csv' ? sendCsv(reply, `instance-${req.params.id}-database-${r.period}`, SERIES_COLUMNS, r.points) : ok(r);
+      },
+    );
+
+    app.get(
+      '/api/statistics/runway',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          ...base,
+          summary: 'What runs out first: days until full per instance or live database (robust fit since the last change point, 90 % interval, backtest MAPE), ranked ascending, nulls last',
+          querystring: Type.Object(
+            {
+              scope: Type.Optional(StringEnum(['instance', 'database'] as const)),
+              instance_id: Type.Optional(Type.Integer({ minimum: 1 })),
+              tag: Type.Optional(Tag),
+              db_type: Type.Optional(Type.String({ maxLength: 32 })),
+              limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'default 100' })),
+              format: Format,
+            },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (req, reply) => {
+        const { format, ...q } = req.query;
+        const r = await ctx.runway.list(q);
+        return format === 'csv' ? sendCsv(reply, `runway-${r.scope}`, RUNWAY_COLUMNS, r.items) : ok(r);
       },
     );
 

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { actorOf } from '../access.js';
-import { ok, StringEnum } from '../envelope.js';
+import { ok, okJson, StringEnum } from '../envelope.js';
 
 export const syncRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   const base = { tags: ['sync'] };
@@ -52,7 +52,8 @@ export const syncRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
   app.get(
     '/api/sync-sessions/:id',
     { config: { access: 'viewer' }, schema: { ...base, summary: 'One sync session with every instance record', params: Type.Object({ id: Type.String({ format: 'uuid' }) }) } },
-    async (req) => ok(await ctx.capacity.session(req.params.id)),
+    // Polled while the session runs: the body is built as JSON text (see CapacityService.sessionJson).
+    async (req, reply) => reply.type('application/json; charset=utf-8').send(okJson(await ctx.capacity.sessionJson(req.params.id))),
   );
   app.post(
     '/api/sync-sessions/:id/cancel',

@@ -42,6 +42,11 @@ export const usersRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (a
     },
     async (req) => ok(await ctx.auth.updateUser(req.params.id, req.body, actorOf(req))),
   );
+  app.post(
+    '/api/users/:id/unlock',
+    { config: { access: 'admin' }, schema: { tags: ['users'], summary: "Lift the login delays failed logins put on a user (every client address); sessions are never touched", params: IdParams } },
+    async (req) => ok(await ctx.auth.unlockUser(req.params.id, actorOf(req)), '已解除登录限制 (login delays lifted)'),
+  );
   app.get(
     '/api/audit',
     {

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { primaryId, type MigrationFactory } from './index.js';
+import { primaryId, type MigrationFactory } from './helpers.js';
 
 /**
  * Scheduler and recovery: who runs a session (owner + heartbeat), who holds a

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { MigrationFactory } from './index.js';
+import type { MigrationFactory } from './helpers.js';
 
 /** How far a database/tablespace can grow when the engine knows it (Oracle autoextend MAXBYTES). */
 export const maxBytes: MigrationFactory = () => ({

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { primaryId, type MigrationFactory } from './index.js';
+import { primaryId, type MigrationFactory } from './helpers.js';
 
 /**
  * Per-period statistics (daily/weekly/monthly/quarterly) per instance and per

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { primaryId, type MigrationFactory } from './index.js';
+import { primaryId, type MigrationFactory } from './helpers.js';
 
 /**
  * Alerts: rules, the events they raise, and one delivery row per channel per

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { primaryId, type MigrationFactory } from './index.js';
+import { primaryId, type MigrationFactory } from './helpers.js';
 
 /**
  * Table-level capacity (issue #9). Two tables, kept lean because a big estate

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { MigrationFactory } from './index.js';
+import type { MigrationFactory } from './helpers.js';
 
 /** Account lockout: failed logins in a row, and until when the account is locked. */
 export const securitySchema: MigrationFactory = (t) => ({

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { MigrationFactory } from './index.js';
+import type { MigrationFactory } from './helpers.js';
 
 /**
  * Scale-out: `processes`, one row per running serve/worker (its heartbeat:

@@ -5,15 +5,19 @@
  */
 import { sizeChart, type Series } from './charts.js';
 import { api, ApiError, can, errorText, fmt, h, showAlert, syncBadge, t, withSpinner } from './ui.js';
+import { wireComposition } from './composition.js';
 
 interface Db {
   database_name: string;
   is_system: boolean;
+  is_snapshot?: boolean;
+  replica_role?: string | null;
   is_deleted: boolean;
   deleted_at: string | null;
   first_seen_date: string;
   last_seen_date: string;
   size_bytes: number | null;
+  change_last_sync_bytes: number | null;
   data_bytes: number | null;
   index_bytes: number | null;
   log_bytes: number | null;
@@ -87,9 +91,16 @@ function renderDatabases(): void {
           { class: 'wf-name' },
           h('a', { href: `/instances/${id}/databases/${encodeURIComponent(d.database_name)}`, title: t('tables.open') }, d.database_name),
           d.is_system ? h('span', { class: 'badge text-bg-light border ms-1' }, t('detail.system_db')) : null,
+          d.is_snapshot ? h('span', { class: 'badge text-bg-light border ms-1', title: t('detail.not_in_total') }, t('detail.snapshot')) : null,
+          d.replica_role === 'SECONDARY' ? h('span', { class: 'badge text-bg-light border ms-1', title: t('detail.not_in_total') }, t('detail.ag_secondary')) : null,
           can('operator') && !d.is_deleted ? collectButton(d.database_name) : null,
         ),
-        h('td', { class: 'wf-num', title: fmt.mb(d.size_bytes) }, fmt.bytes(d.size_bytes)),
+        h(
+          'td',
+          { class: 'wf-num', title: fmt.mb(d.size_bytes) },
+          fmt.bytes(d.size_bytes),
+          d.is_deleted ? null : h('div', { class: 'small text-muted wf-nowrap', 'data-col': 'change-last-sync' }, `${t('common.since_last_sync')} ${fmt.growth(d.change_last_sync_bytes)}`),
+        ),
         h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(d.data_bytes)),
         h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(d.index_bytes)),
         h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(d.log_bytes)),
@@ -212,3 +223,4 @@ document.getElementById('wf-tab-trend')!.addEventListener('shown.bs.tab', () => 
 
 void loadDatabases();
 void loadRecords();
+wireComposition(id);

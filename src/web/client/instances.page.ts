@@ -5,24 +5,16 @@
  * row's figures refreshed without a page reload), 批量同步 with live
  * progress, and the add/edit form with 测试连接 + doctor.
  */
-import { cancelSession } from './sessions.js';
-import { api, ApiError, can, errorText, fmt, h, icon, modal, showAlert, syncBadge, t, withSpinner } from './ui.js';
+import { batchSync, updateBatchLabel } from './batch-sync.js';
+import { initForm, openForm, type Instance } from './instance-form.js';
+import { api, ApiError, can, errorText, fmt, h, icon, showAlert, syncBadge, t, withSpinner } from './ui.js';
 
-interface Row {
-  id: number;
-  name: string;
-  db_type: string;
-  host: string;
-  port: number;
-  database_name: string | null;
-  credential_id: number | null;
-  is_active: boolean;
-  description: string | null;
-  tags: string[];
-  options: Record<string, unknown>;
+interface Row extends Instance {
   total_size_bytes: number | null;
   database_count: number | null;
   change_7d_bytes: number | null;
+  change_last_sync_bytes: number | null;
+  previous_sync_at: string | null;
   last_sync_status: string | null;
   last_sync_at: string | null;
   last_sync_error: string | null;
@@ -95,9 +87,24 @@ function renderTags(tags: string[]): void {
   sel.value = tags.includes(value) ? value : '';
 }
 
-function changeCell(bytes: number | null): HTMLElement {
+/** The 7-day change, and under it the change since the previous sync ("no baseline yet" without an earlier sync, never "0 B"). */
+function changeCell(r: Row): HTMLElement {
+  const bytes = r.change_7d_bytes;
   const cls = bytes === null || bytes === 0 ? 'text-muted' : bytes > 0 ? 'wf-change-up' : 'wf-change-down';
-  return h('td', { class: `wf-num ${cls}`, 'data-col': 'change' }, bytes !== null && bytes !== 0 ? icon(`fas fa-arrow-${bytes > 0 ? 'up' : 'down'} me-1`) : null, fmt.change(bytes));
+  const last = r.change_last_sync_bytes;
+  return h(
+    'td',
+    { class: `wf-num ${cls}`, 'data-col': 'change' },
+    bytes !== null && bytes !== 0 ? icon(`fas fa-arrow-${bytes > 0 ? 'up' : 'down'} me-1`) : null,
+    fmt.growth(bytes),
+    r.last_sync_at
+      ? h(
+          'div',
+          { class: 'small text-muted wf-nowrap', 'data-col': 'change-last-sync', title: r.previous_sync_at ? fmt.dateTime(r.previous_sync_at) : '' },
+          `${t('common.since_last_sync')} ${fmt.growth(last)}`,
+        )
+      : null,
+  );
 }
 
 function renderRows(data: Overview): void {
@@ -118,7 +125,7 @@ function renderRows(data: Overview): void {
     return;
   }
   tbody.replaceChildren(...data.items.map(row));
-  updateBatchLabel();
+  updateBatchLabel(selected);
 }
 
 function row(r: Row): HTMLTableRowElement {
@@ -130,7 +137,7 @@ function row(r: Row): HTMLTableRowElement {
     cb.addEventListener('change', () => {
       if (cb.checked) selected.add(r.id);
       else selected.delete(r.id);
-      updateBatchLabel();
+      updateBatchLabel(selected);
     });
     tr.append(h('td', {}, cb));
   }
@@ -143,11 +150,12 @@ function row(r: Row): HTMLTableRowElement {
     h('td', { class: 'wf-hide-sm' }, ...r.tags.map((tag) => h('span', { class: 'badge text-bg-light border wf-tag' }, tag))),
     h('td', { class: 'wf-num', 'data-col': 'databases' }, fmt.number(r.database_count)),
     h('td', { class: 'wf-num instance-size', 'data-col': 'total', title: fmt.mb(r.total_size_bytes) }, fmt.bytes(r.total_size_bytes)),
-    changeCell(r.change_7d_bytes),
+    changeCell(r),
     h(
       'td',
       { class: 'wf-nowrap', 'data-col': 'last-sync' },
-      syncBadge(r.last_sync_status, r.last_sync_error),
+      // Imported from the original WhaleFall (or added without one): history is here, collection waits for a credential.
+      r.credential_id === null ? h('span', { class: 'badge text-bg-warning wf-needs-credential' }, t('instances.needs_credential')) : syncBadge(r.last_sync_status, r.last_sync_error),
       ' ',
       h('span', { class: 'small text-muted' }, never ? (r.is_active && can('operator') ? t('instances.sync_now_hint') : '') : fmt.dateTime(r.last_sync_at)),
     ),
@@ -209,255 +217,6 @@ async function remove(r: Row): Promise<void> {
   await load();
 }
 
-// ---- batch sync with live progress ----
-function updateBatchLabel(): void {
-  const label = document.getElementById('wf-batch-label');
-  if (label) label.textContent = selected.size ? t('instances.batch_sync_selected', { n: selected.size }) : t('instances.batch_sync_all');
-}
-
-interface Session {
-  session_id: string;
-  status: string;
-  total_instances: number;
-  successful_instances: number;
-  failed_instances: number;
-}
-
-async function batchSync(btn: HTMLButtonElement): Promise<void> {
-  const ids = [...selected];
-  let sessionId: string;
-  try {
-    const res = await withSpinner(btn, () => api<{ session_id: string; total_instances: number }>('POST', '/api/sync/capacity', ids.length ? { instance_ids: ids } : {}));
-    sessionId = res.data.session_id;
-    showAlert('info', res.message ?? t('instances.batch_sync'));
-  } catch (err) {
-    showAlert('danger', errorText(err));
-    return;
-  }
-  btn.disabled = true;
-  const box = document.getElementById('wf-batch')!;
-  const bar = document.getElementById('wf-batch-bar')!;
-  const text = document.getElementById('wf-batch-text')!;
-  (document.getElementById('wf-batch-link') as HTMLAnchorElement).href = `/sync-sessions/${sessionId}`;
-  box.classList.remove('wf-hidden');
-  delete box.dataset.wfFinished;
-  // 取消 while it runs (the batch button is for operators, so is cancel).
-  const cancelBtn = document.getElementById('wf-batch-cancel') as HTMLButtonElement;
-  cancelBtn.classList.remove('wf-hidden');
-  cancelBtn.disabled = false;
-  cancelBtn.onclick = async () => {
-    if (await cancelSession(sessionId, cancelBtn)) cancelBtn.disabled = true;
-  };
-  bar.classList.add('progress-bar-animated', 'progress-bar-striped');
-  bar.classList.remove('bg-success', 'bg-warning', 'bg-danger', 'bg-secondary');
-  for (;;) {
-    let s: Session;
-    try {
-      s = (await api<Session>('GET', `/api/sync-sessions/${sessionId}`)).data;
-    } catch (err) {
-      showAlert('danger', errorText(err));
-      break;
-    }
-    const done = s.successful_instances + s.failed_instances;
-    const pct = s.total_instances ? Math.round((done * 100) / s.total_instances) : 100;
-    bar.style.width = `${pct}%`;
-    bar.setAttribute('aria-valuenow', String(pct));
-    bar.textContent = `${pct}%`;
-    text.textContent = t('instances.batch_progress', { done, total: s.total_instances, ok: s.successful_instances, failed: s.failed_instances });
-    if (s.status !== 'running') {
-      bar.classList.remove('progress-bar-animated', 'progress-bar-striped');
-      bar.classList.add(s.status === 'completed' ? 'bg-success' : s.status === 'partial' ? 'bg-warning' : s.status === 'cancelled' ? 'bg-secondary' : 'bg-danger');
-      text.textContent =
-        s.status === 'cancelled'
-          ? t('instances.batch_cancelled', { ok: s.successful_instances, failed: s.failed_instances, skipped: s.total_instances - done })
-          : t('instances.batch_finished', { status: t(`sync_status.${s.status}`), ok: s.successful_instances, failed: s.failed_instances });
-      box.dataset.wfFinished = s.status;
-      showAlert(s.status === 'completed' ? 'success' : 'warning', text.textContent);
-      break;
-    }
-    await load();
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  cancelBtn.classList.add('wf-hidden');
-  cancelBtn.onclick = null;
-  btn.disabled = false;
-  selected.clear();
-  updateBatchLabel();
-  await load();
-}
-
-// ---- add / edit form ----
-const form = document.getElementById('wf-instance-form') as HTMLFormElement | null;
-let editing: Row | undefined;
-interface Credential {
-  id: number;
-  name: string;
-  username: string;
-  db_type: string | null;
-}
-
-function field<T extends HTMLElement = HTMLInputElement>(name: string): T {
-  return form!.elements.namedItem(name) as unknown as T;
-}
-
-async function loadCredentials(selectedId: number | null): Promise<void> {
-  const sel = field<HTMLSelectElement>('credential_id');
-  let creds: Credential[] = [];
-  try {
-    creds = (await api<Credential[]>('GET', '/api/credentials')).data;
-  } catch (err) {
-    showAlert('danger', errorText(err));
-  }
-  sel.replaceChildren(
-    h('option', { value: '' }, t('form.credential_none')),
-    ...creds.map((c) => h('option', { value: c.id }, `${c.name} (${c.username})`)),
-    h('option', { value: 'new' }, t('form.credential_new')),
-  );
-  sel.value = selectedId === null ? '' : String(selectedId);
-  toggleNewCredential();
-}
-
-function toggleNewCredential(): void {
-  document.getElementById('wf-new-credential')!.classList.toggle('wf-hidden', field<HTMLSelectElement>('credential_id').value !== 'new');
-}
-
-function onTypeChange(): void {
-  const opt = field<HTMLSelectElement>('db_type').selectedOptions[0];
-  field('port').placeholder = opt?.dataset.port ?? '';
-  field('database_name').required = !!opt?.dataset.needsDb;
-}
-
-function formAlert(type: 'danger' | 'success' | 'info', message: string): void {
-  document.getElementById('wf-form-alerts')!.replaceChildren(h('div', { class: `alert alert-${type} py-2`, role: type === 'danger' ? 'alert' : 'status' }, message));
-}
-
-async function openForm(r?: Row): Promise<void> {
-  if (!form) return;
-  editing = r;
-  form.reset();
-  document.getElementById('wf-form-alerts')!.replaceChildren();
-  document.getElementById('wf-test-result')!.replaceChildren();
-  document.getElementById('wf-instance-modal-title')!.textContent = r ? t('form.edit_title', { name: r.name }) : t('form.add_title');
-  document.getElementById('wf-test-hint')!.classList.toggle('wf-hidden', !!r);
-  if (r) {
-    field('name').value = r.name;
-    field<HTMLSelectElement>('db_type').value = r.db_type;
-    field('host').value = r.host;
-    field('port').value = String(r.port);
-    field('database_name').value = r.database_name ?? '';
-    field('tags').value = r.tags.join(', ');
-    field<HTMLTextAreaElement>('description').value = r.description ?? '';
-    field('is_active').checked = r.is_active;
-    const limit = r.options.capacity_limit_bytes;
-    field('capacity_limit_gb').value = typeof limit === 'number' ? String(limit / 1024 ** 3) : '';
-  }
-  onTypeChange();
-  modal(document.getElementById('wf-instance-modal')!).show();
-  await loadCredentials(r?.credential_id ?? null);
-}
-
-/** Create the credential if "new" is chosen, then create or update the instance. Returns the saved instance. */
-async function save(): Promise<Row> {
-  let credentialId: number | null = null;
-  const credValue = field<HTMLSelectElement>('credential_id').value;
-  if (credValue === 'new') {
-    const c = await api<Credential>('POST', '/api/credentials', {
-      name: field('c_name').value.trim(),
-      username: field('c_username').value.trim(),
-      password: field('c_password').value,
-      db_type: field<HTMLSelectElement>('db_type').value,
-    });
-    credentialId = c.data.id;
-    field('c_password').value = ''; // write-only: gone from the page once saved
-    await loadCredentials(credentialId);
-    formAlert('success', t('form.credential_created', { name: c.data.name }));
-  } else if (credValue) credentialId = Number(credValue);
-  const port = field('port').value.trim();
-  const limitGb = field('capacity_limit_gb').value.trim();
-  const options: Record<string, unknown> = { ...(editing?.options ?? {}) };
-  if (limitGb) options.capacity_limit_bytes = Math.round(Number(limitGb) * 1024 ** 3);
-  else delete options.capacity_limit_bytes;
-  const body = {
-    name: field('name').value.trim(),
-    db_type: field<HTMLSelectElement>('db_type').value,
-    host: field('host').value.trim(),
-    ...(port ? { port: Number(port) } : {}),
-    database_name: field('database_name').value.trim() || null,
-    credential_id: credentialId,
-    is_active: field('is_active').checked,
-    description: field<HTMLTextAreaElement>('description').value.trim() || null,
-    tags: field('tags')
-      .value.split(/[,，]/)
-      .map((s) => s.trim())
-      .filter(Boolean),
-    options,
-  };
-  const res = editing ? await api<Row>('PATCH', `/api/instances/${editing.id}`, body) : await api<Row>('POST', '/api/instances', body);
-  editing = { ...res.data, change_7d_bytes: null };
-  document.getElementById('wf-instance-modal-title')!.textContent = t('form.edit_title', { name: res.data.name });
-  document.getElementById('wf-test-hint')!.classList.add('wf-hidden');
-  document.getElementById('wf-empty')?.remove();
-  document.getElementById('wf-list')!.classList.remove('wf-hidden');
-  return editing;
-}
-
-interface Doctor {
-  ok: boolean;
-  server_version: string;
-  checks: { name: string; ok: boolean; detail: string; undercounts?: string; fix?: string[] }[];
-}
-
-async function testConnection(btn: HTMLButtonElement): Promise<void> {
-  const out = document.getElementById('wf-test-result')!;
-  out.replaceChildren();
-  await withSpinner(btn, async () => {
-    let inst: Row;
-    try {
-      inst = await save();
-    } catch (err) {
-      formAlert('danger', errorText(err));
-      return;
-    }
-    try {
-      const r = await api<{ server_version: string; latency_ms: number }>('POST', `/api/instances/${inst.id}/test-connection`);
-      out.append(h('div', { class: 'alert alert-success py-2', 'data-wf-test': 'ok' }, icon('fas fa-circle-check me-1'), `${r.message ?? ''} · ${r.data.latency_ms} ms`));
-    } catch (err) {
-      out.append(h('div', { class: 'alert alert-danger py-2', 'data-wf-test': 'failed' }, errorText(err)));
-      return;
-    }
-    try {
-      const d = await api<Doctor>('POST', `/api/instances/${inst.id}/doctor`);
-      out.append(doctorView(d.data, d.message));
-    } catch (err) {
-      out.append(h('div', { class: 'alert alert-warning py-2' }, errorText(err)));
-    }
-  });
-  await load();
-}
-
-function doctorView(d: Doctor, message?: string): HTMLElement {
-  return h(
-    'div',
-    { class: 'card wf-doctor', 'data-wf-doctor': d.ok ? 'ok' : 'missing' },
-    h('div', { class: 'card-header py-1 small' }, icon(`fas ${d.ok ? 'fa-shield-halved text-success' : 'fa-triangle-exclamation text-warning'} me-1`), `${t('form.doctor_title')}: ${message ?? (d.ok ? t('form.doctor_ok') : t('form.doctor_missing'))}`),
-    h(
-      'ul',
-      { class: 'list-group list-group-flush small' },
-      ...d.checks.map((c) =>
-        h(
-          'li',
-          { class: 'list-group-item' },
-          icon(`fas ${c.ok ? 'fa-check text-success' : 'fa-xmark text-danger'} me-1`),
-          c.name,
-          c.detail ? h('span', { class: 'text-muted' }, ` — ${c.detail}`) : null,
-          !c.ok && c.undercounts ? h('div', { class: 'text-muted' }, `${t('form.doctor_impact')}: ${c.undercounts}`) : null,
-          !c.ok && c.fix?.length ? h('pre', { class: 'wf-mono' }, c.fix.join('\n')) : null,
-        ),
-      ),
-    ),
-  );
-}
-
 // ---- wiring ----
 let typing: ReturnType<typeof setTimeout> | undefined;
 filters.addEventListener('input', () => {
@@ -504,29 +263,12 @@ document.getElementById('wf-select-all')?.addEventListener('change', (ev) => {
     else selected.delete(r.id);
   }
   for (const cb of tbody.querySelectorAll<HTMLInputElement>('.wf-select')) if (!cb.disabled) cb.checked = on;
-  updateBatchLabel();
+  updateBatchLabel(selected);
 });
 const batchBtn = document.getElementById('wf-batch-sync') as HTMLButtonElement | null;
-batchBtn?.addEventListener('click', () => void batchSync(batchBtn));
+batchBtn?.addEventListener('click', () => void batchSync(batchBtn, selected, load));
 document.getElementById('wf-add-instance')?.addEventListener('click', () => void openForm());
 document.getElementById('wf-add-first')?.addEventListener('click', () => void openForm());
-if (form) {
-  field<HTMLSelectElement>('db_type').addEventListener('change', onTypeChange);
-  field<HTMLSelectElement>('credential_id').addEventListener('change', toggleNewCredential);
-  const testBtn = document.getElementById('wf-test-connection') as HTMLButtonElement;
-  testBtn.addEventListener('click', () => void testConnection(testBtn));
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const btn = document.getElementById('wf-save') as HTMLButtonElement;
-    try {
-      const saved = await withSpinner(btn, save);
-      modal(document.getElementById('wf-instance-modal')!).hide();
-      showAlert('success', t('form.saved', { name: saved.name }));
-    } catch (err) {
-      formAlert('danger', errorText(err));
-    }
-    await load();
-  });
-}
+initForm(load);
 
 void load();

@@ -15,6 +15,7 @@ interface Effective {
   retry_base_delay_ms: number;
   catch_up: boolean;
   retention_days: number | null;
+  sync_points_days: number;
   exclusions: Record<string, string[]>;
 }
 interface SettingsView {
@@ -45,7 +46,10 @@ interface Token {
 interface Channel {
   type: string;
   url: string;
+  has_secret?: boolean;
 }
+/** Robots that sign with a secret (DingTalk 加签, Feishu). */
+const SIGNING = new Set(['dingtalk', 'feishu', 'feishu_card']);
 interface Rule {
   id: number;
   name: string;
@@ -87,7 +91,7 @@ const root = document.getElementById('wf-settings')!;
 const roles = JSON.parse(root.dataset.roles ?? '[]') as string[];
 const MB = 1024 * 1024;
 const GB = 1024 * MB;
-const INT_FIELDS = ['sync_concurrency', 'connect_timeout_ms', 'sync_timeout_ms', 'sync_retries', 'retry_base_delay_ms', 'retention_days'] as const;
+const INT_FIELDS = ['sync_concurrency', 'connect_timeout_ms', 'sync_timeout_ms', 'sync_retries', 'retry_base_delay_ms', 'retention_days', 'sync_points_days'] as const;
 const TEXT_FIELDS = ['sync_cron', 'aggregation_cron'] as const;
 let view: SettingsView | undefined;
 
@@ -476,7 +480,21 @@ function channelRow(c: Channel = { type: 'generic', url: '' }): HTMLElement {
     { class: 'input-group mb-2', 'data-wf-channel': '' },
     h('select', { class: 'form-select wf-channel-type', 'aria-label': t('settings.webhook_type') }, ...types.map((ty) => h('option', { value: ty, selected: ty === c.type }, t(`channel.${ty}`)))),
     h('input', { class: 'form-control wf-mono wf-channel-url', type: 'url', value: c.url, placeholder: 'https://…', maxlength: 2000, 'aria-label': t('settings.webhook_url') }),
+    h('input', {
+      class: 'form-control wf-mono wf-channel-secret',
+      type: 'password',
+      autocomplete: 'off',
+      maxlength: 200,
+      placeholder: c.has_secret ? t('settings.webhook_secret_set') : t('settings.webhook_secret'),
+      title: t('settings.webhook_secret'),
+      'aria-label': t('settings.webhook_secret'),
+    }),
   );
+  const typeSel = row.querySelector<HTMLSelectElement>('.wf-channel-type')!;
+  const secret = row.querySelector<HTMLInputElement>('.wf-channel-secret')!;
+  const showSecret = () => secret.classList.toggle('wf-hidden', !SIGNING.has(typeSel.value));
+  typeSel.addEventListener('change', showSecret);
+  showSecret();
   const remove = h('button', { type: 'button', class: 'btn btn-outline-danger', title: t('common.delete'), 'aria-label': t('common.delete') }, icon('fas fa-xmark'));
   remove.addEventListener('click', () => {
     channelsTouched = true;
@@ -545,10 +563,12 @@ byId<HTMLFormElement>('wf-rule-form').addEventListener('submit', (ev) => {
   };
   // On edit, untouched webhooks are left out so the stored (masked here) URLs are kept.
   if (!editing || channelsTouched) {
-    body.channels = [...document.querySelectorAll<HTMLElement>('[data-wf-channel]')].map((row) => ({
-      type: row.querySelector<HTMLSelectElement>('.wf-channel-type')!.value,
-      url: row.querySelector<HTMLInputElement>('.wf-channel-url')!.value.trim(),
-    }));
+    body.channels = [...document.querySelectorAll<HTMLElement>('[data-wf-channel]')].map((row) => {
+      const type = row.querySelector<HTMLSelectElement>('.wf-channel-type')!.value;
+      const secret = row.querySelector<HTMLInputElement>('.wf-channel-secret')!.value.trim();
+      // No secret typed: the stored one (if any) is kept for the same type and URL.
+      return { type, url: row.querySelector<HTMLInputElement>('.wf-channel-url')!.value.trim(), ...(secret && SIGNING.has(type) ? { secret } : {}) };
+    });
   }
   void withSpinner(byId<HTMLButtonElement>('wf-rule-save'), async () => {
     try {

@@ -1,0 +1,44 @@
+/**
+ * The benches' network: a latency proxy in front of a target (the real
+ * PostgreSQL, or the fake server), in a child process of its own
+ * (bench/network.child.ts), so the proxy's timers and the responder's
+ * protocol work are not charged to the process being measured.
+ *
+ *   const net = await startNetwork({ delayMs: 50, target: { fake: facts } });
+ *   // instances point at net.host:net.port …
+ *   await net.close();
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { NetworkSpec } from './network.child.js';
+
+/** The proxy (and fake server) of one target, running in a child process (bench/network.child.ts). */
+export interface Network {
+  host: '127.0.0.1';
+  port: number;
+  targetPort: number;
+  close(): Promise<void>;
+}
+
+export async function startNetwork(spec: NetworkSpec): Promise<Network> {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'network.child.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const first = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`bench network process exited (${code}) before listening`)));
+  });
+  const { proxyPort, targetPort } = JSON.parse(first) as { proxyPort: number; targetPort: number };
+  return {
+    host: '127.0.0.1',
+    port: proxyPort,
+    targetPort,
+    async close() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Fails when a module of `src/` or `bench/` imports itself through others
+ * (type-only imports included: a circle of types is still a circle to read).
+ * Run: `npm run check:cycles`. Prints each circle once, as a chain of files.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+const ROOTS = process.argv.slice(2).length ? process.argv.slice(2) : ['src', 'bench'];
+const files = ROOTS.flatMap((r) => (fs.existsSync(r) ? (fs.readdirSync(r, { recursive: true }) as string[]).map((f) => path.join(r, f)) : [])).filter(
+  (f) => /\.ts$/.test(f) && !f.endsWith('.d.ts') && !f.split(path.sep).includes('client'),
+);
+const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
+
+const edges = new Map<string, string[]>();
+for (const f of files) {
+  const text = fs.readFileSync(f, 'utf8');
+  const out: string[] = [];
+  for (const m of text.matchAll(IMPORT)) {
+    const spec = (m[1] ?? m[2])!;
+    const target = path.normalize(path.join(path.dirname(f), spec.replace(/\.js$/, '.ts')));
+    if (fs.existsSync(target)) out.push(target);
+  }
+  edges.set(f, out);
+}
+
+// Tarjan's strongly connected components: every component of more than one file is a circle.
+let index = 0;
+const idx = new Map<string, number>();
+const low = new Map<string, number>();
+const stack: string[] = [];
+const on = new Set<string>();
+const circles: string[][] = [];
+function visit(v: string): void {
+  idx.set(v, index);
+  low.set(v, index++);
+  stack.push(v);
+  on.add(v);
+  for (const w of edges.get(v) ?? []) {
+    if (!idx.has(w)) {
+      visit(w);
+      low.set(v, Math.min(low.get(v)!, low.get(w)!));
+    } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+  }
+  if (low.get(v) === idx.get(v)) {
+    const comp: string[] = [];
+    let w: string;
+    do {
+      w = stack.pop()!;
+      on.delete(w);
+      comp.push(w);
+    } while (w !== v);
+    if (comp.length > 1 || (edges.get(v) ?? []).includes(v)) circles.push(comp.sort());
+  }
+}
+for (const f of edges.keys()) if (!idx.has(f)) visit(f);
+
+if (circles.length) {
+  for (const c of circles) console.error(`import circle: ${c.join(' ↔ ')}`);
+  process.exit(1);
+}
+console.log(`no import circles in ${files.length} modules (${ROOTS.join(', ')})`);

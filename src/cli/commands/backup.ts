@@ -1,0 +1,63 @@
+/** `whalefall backup|restore`: the SQLite store, online. */
+import type { Command } from 'commander';
+import { type Config } from '../../config.js';
+import { loadKeyRing } from '../../lib/crypto.js';
+import SQLite from 'better-sqlite3';
+import { backupSqlite, restoreSqlite } from '../../store/backup.js';
+import path from 'node:path';
+import fs from 'node:fs';
+import { CliError, loadConfig } from '../shared.js';
+import { createLogger } from '../../lib/logger.js';
+import { openStore } from '../../store/db.js';
+import { ProcessesService } from '../../services/processes.service.js';
+import { ProcessesRepository } from '../../store/processes.repository.js';
+import { systemClock } from '../../lib/clock.js';
+
+export function register(program: Command): void {
+  const storeFile = (config: Config) => {
+    if (config.databaseUrl) throw new CliError('the store is PostgreSQL (DATABASE_URL): back it up with pg_dump -Fc and restore with pg_restore (see README)');
+    return path.join(config.dataDir, 'whalefall.db');
+  };
+  const countsLine = (counts: Record<string, number>) =>
+    `${Object.values(counts).reduce((a, b) => a + b, 0)} rows in ${Object.keys(counts).length} tables (instances ${counts.instances ?? 0}, database_size_stats ${counts.database_size_stats ?? 0}, users ${counts.users ?? 0})`;
+  program
+    .command('backup <file>')
+    .description('copy the SQLite store to FILE while the service runs (online backup API); secret.key is not included')
+    .option('--force', 'overwrite FILE')
+    .action(async (file: string, o) => {
+      const counts = await backupSqlite(storeFile(loadConfig()), file, { force: o.force });
+      console.log(`backup written to ${file}: ${countsLine(counts)}. Keep secret.key (or WHALEFALL_SECRET_KEY) too: credentials cannot be decrypted without it.`);
+    });
+  program
+    .command('restore <file>')
+    .description('replace the SQLite store with a backup (stop the service first); the current store is kept beside it')
+    .action(async (file: string) => {
+      const config = loadConfig();
+      await refuseWhileInUse(config, storeFile(config));
+      const r = await restoreSqlite(file, storeFile(config));
+      console.log(`restored ${file}: ${countsLine(r.counts)}${r.migrated.length ? `; migrated: ${r.migrated.join(', ')}` : ''}${r.previous ? `; the previous store is kept as ${r.previous}` : ''}`);
+      const ring = loadKeyRing(config.dataDir, config.secretKey);
+      const db = new SQLite(storeFile(config), { readonly: true });
+      try {
+        const missing = (db.prepare('SELECT DISTINCT key_id FROM credentials').all() as { key_id: string }[]).filter((k) => !ring.keys.has(k.key_id));
+        if (missing.length) console.log(`warning: the encryption key(s) ${missing.map((k) => k.key_id).join(', ')} of some credentials are not loaded: restore the matching secret.key`);
+      } finally {
+        db.close();
+      }
+    });
+}
+
+/** `restore` while a serve or worker uses the store would lose its writes: refused, naming the process. */
+async function refuseWhileInUse(config: Config, file: string): Promise<void> {
+  if (!fs.existsSync(file)) return;
+  const store = openStore({ sqliteFile: file });
+  try {
+    const processes = new ProcessesService({ repo: new ProcessesRepository(store.db), clock: systemClock, logger: createLogger('silent'), heartbeatMs: config.heartbeatMs });
+    const live = await processes.live().catch(() => []); // a store from before the processes table: nobody beats it
+    if (live.length) {
+      throw new CliError(`the store is in use by ${live.map((p) => `${p.role} pid ${p.pid} on ${p.host} (last seen ${p.last_seen_at})`).join(', ')}: stop it first`);
+    }
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,20 @@
+/** `whalefall config check`: validate the configuration file and show the effective configuration. */
+import type { Command } from 'commander';
+import { describeConfig, resolveConfig } from '../../config-file.js';
+import { cli, table } from '../shared.js';
+
+export function register(program: Command): void {
+  const configCmd = program.command('config').description('configuration file');
+  configCmd
+    .command('check')
+    .description('check whalefall.yaml and the environment; print the effective configuration (secrets masked)')
+    .option('--json', 'machine-readable output')
+    .action((o) => {
+      const r = resolveConfig({ configFile: cli.configFile, flags: cli.flags });
+      const rows = describeConfig(r);
+      if (o.json) return console.log(JSON.stringify({ file: r.file ?? null, settings: rows }, null, 2));
+      console.log(`configuration ok (${r.file ? `file ${r.file}` : 'no file'}; precedence: flags > environment > file > defaults)`);
+      console.log(table(rows.map((x) => ({ key: x.key, env: x.env, value: x.value, source: x.source }))));
+    });
+
+}

@@ -1,0 +1,45 @@
+/** `whalefall doctor`: which grants the collector relies on are present on each instance. */
+import type { Command } from 'commander';
+import { errorMessage } from '../../lib/errors.js';
+import { CliError, withContext } from '../shared.js';
+
+export function register(program: Command): void {
+  program
+    .command('doctor')
+    .description('check the grants each instance needs (all active instances, or one)')
+    .option('--instance <name>', 'only this instance')
+    .option('--json', 'machine-readable output')
+    .action(async (o) =>
+      withContext(async (ctx) => {
+        const list = o.instance ? [await ctx.instances.getByName(o.instance)] : await ctx.instances.list({ active: true });
+        if (list.length === 0) throw new CliError('no active instances to check');
+        let problems = 0;
+        const reports = [];
+        for (const inst of list) {
+          try {
+            const r = await ctx.connections.probe(inst.id, { grants: true });
+            reports.push(r);
+            if (!r.ok) problems++;
+          } catch (err) {
+            problems++;
+            reports.push({ instance_name: inst.name, db_type: inst.db_type, ok: false, error: errorMessage(err), checks: [] });
+          }
+        }
+        if (o.json) {
+          console.log(JSON.stringify(reports, null, 2));
+        } else {
+          for (const r of reports) {
+            console.log(`${r.ok ? 'OK  ' : 'FAIL'} ${r.instance_name} (${r.db_type}${'server_version' in r ? ` ${r.server_version}` : ''})`);
+            if ('error' in r) console.log(`     ${r.error}`);
+            for (const c of r.checks) {
+              console.log(`  ${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`);
+              if (c.undercounts) console.log(`      under-counted: ${c.undercounts}`);
+              for (const f of c.fix ?? []) console.log(`      fix: ${f}`);
+            }
+          }
+        }
+        if (problems > 0) process.exitCode = 1;
+      }),
+    );
+
+}

@@ -1,0 +1,53 @@
+/** `whalefall instances import|export`: the fleet file (CSV or YAML). */
+import type { Command } from 'commander';
+import fs from 'node:fs';
+import { Option } from 'commander';
+import { CLI_ACTOR } from '../../services/audit.service.js';
+import { FLEET_FORMATS, type FleetFormat } from '../../services/fleet.service.js';
+import { CliError, withContext, readStdin, table } from '../shared.js';
+
+export function register(instances: Command): void {
+  instances
+    .command('import <file>')
+    .description('import instances from a CSV or YAML file (format from the extension, or --format); nothing stored unless the whole file is valid')
+    .addOption(new Option('--format <format>', 'file format').choices([...FLEET_FORMATS]))
+    .option('--dry-run', 'validate and show the plan, store nothing')
+    .option('--partial', 'store the valid rows even if some rows are invalid')
+    .option('--disable-missing', 'disable registered instances that are not in the file')
+    .option('--json', 'print the whole report as JSON')
+    .action(async (file: string, o) =>
+      withContext(async (ctx) => {
+        const format: FleetFormat = o.format ?? (/\.ya?ml$/i.test(file) ? 'yaml' : /\.csv$/i.test(file) ? 'csv' : undefined);
+        if (!format) throw new CliError(`${file}: cannot tell the format from the name; give --format csv|yaml`);
+        const text = file === '-' ? await readStdin() : fs.readFileSync(file, 'utf8');
+        const r = await ctx.fleet.import(text, { format, dryRun: o.dryRun, partial: o.partial, disableMissing: o.disableMissing }, CLI_ACTOR);
+        if (o.json) console.log(JSON.stringify(r, null, 2));
+        else {
+          if (r.errors.length) {
+            console.log(table(r.errors.map((e) => ({ row: e.row, line: e.line, column: e.column, field: e.field, error: e.message }))));
+            console.log('');
+          }
+          const verb = r.applied ? '' : r.dry_run ? 'would be ' : 'NOT ';
+          console.log(
+            `${r.total_rows} rows, ${r.invalid_rows} invalid: ${r.created} ${verb}created, ${r.updated} ${verb}updated, ${r.unchanged} unchanged; ` +
+              `${r.missing.length} registered but not in the file${r.disabled.length ? `, ${r.disabled.length} ${verb}disabled` : ''}`,
+          );
+          if (r.missing.length && !r.disable_missing) console.log(`missing (use --disable-missing to disable them): ${r.missing.slice(0, 20).join(', ')}${r.missing.length > 20 ? ', …' : ''}`);
+        }
+        if (!r.applied && !r.dry_run) throw new CliError(`${r.errors.length} errors: nothing imported (fix them, or use --partial)`);
+      }),
+    );
+  instances
+    .command('export')
+    .description('export the registry as CSV or YAML (credentials by name, no secrets)')
+    .addOption(new Option('--format <format>', 'file format').choices([...FLEET_FORMATS]).default('csv'))
+    .option('--tag <tag>', 'only instances with this tag')
+    .option('--output <file>', 'write to this file instead of standard output')
+    .action(async (o) =>
+      withContext(async (ctx) => {
+        const text = await ctx.fleet.export(o.format, { tag: o.tag });
+        if (o.output) fs.writeFileSync(o.output, text);
+        else process.stdout.write(text);
+      }),
+    );
+}

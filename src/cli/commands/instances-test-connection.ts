@@ -1,0 +1,40 @@
+/** `whalefall instances test-connection`: reach and log in to many instances at once. */
+import type { Command } from 'commander';
+import { withContext, table } from '../shared.js';
+
+export function register(instances: Command): void {
+  instances
+    .command('test-connection [names...]')
+    .description('test the connection of many instances (names, --tag, or --all active ones) with bounded concurrency')
+    .option('--tag <tag>', 'every instance with this tag')
+    .option('--all', 'every active instance')
+    .option('--concurrency <n>', 'connections at once', '8')
+    .option('--doctor', 'also check the grants the collector needs')
+    .option('--json', 'machine-readable output')
+    .action(async (names: string[], o) =>
+      withContext(async (ctx) => {
+        const rows = await ctx.fleet.testConnections({ names, tag: o.tag, all: o.all }, { concurrency: o.concurrency, doctor: o.doctor });
+        if (o.json) console.log(JSON.stringify(rows, null, 2));
+        else {
+          const yn = (b: boolean | null) => (b === null ? null : b ? 'yes' : 'no');
+          console.log(
+            table(
+              rows.map((r) => ({
+                instance: r.name,
+                address: r.address,
+                reachable: yn(r.reachable),
+                auth: yn(r.auth_ok),
+                version: r.server_version,
+                ms: r.latency_ms,
+                ...(o.doctor ? { grants: r.doctor ? (r.doctor.ok ? 'ok' : `missing ${r.doctor.missing.join(', ')}`) : null } : {}),
+                error: r.error ? `[${r.error_code}] ${r.error}` : null,
+              })),
+            ),
+          );
+          const good = rows.filter((r) => r.reachable && r.auth_ok).length;
+          console.log(`\n${good}/${rows.length} connected`);
+        }
+        if (rows.some((r) => !(r.reachable && r.auth_ok))) process.exitCode = 1;
+      }),
+    );
+}

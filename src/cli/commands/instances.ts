@@ -1,0 +1,84 @@
+/** `whalefall instances add|list|test`. */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { DB_TYPES } from '../../engines/engine.js';
+import { formatBytes } from '../../lib/sizes.js';
+import { CLI_ACTOR } from '../../services/audit.service.js';
+import { CliError, withContext, readSecret, table } from '../shared.js';
+
+export function register(instances: Command): void {
+  instances
+    .command('add')
+    .description('register an instance')
+    .requiredOption('--name <name>', 'unique instance name')
+    .addOption(new Option('--type <db_type>', 'engine').choices([...DB_TYPES]).makeOptionMandatory())
+    .requiredOption('--host <host>', 'host name or IP')
+    .option('--port <port>', 'port (default: the engine default)')
+    .option('--database <name>', 'service/database name where the engine needs one')
+    .option('--credential <name>', 'use an existing credential')
+    .option('--username <user>', 'create a credential for this instance with this user')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--password-env <VAR>', 'read the password from this environment variable')
+    .option('--tag <tag...>', 'tags')
+    .option('--inactive', 'register disabled')
+    .action(async (o) =>
+      withContext(async (ctx) => {
+        let credentialId: number | undefined;
+        let createdCredential = false;
+        if (o.credential && o.username) throw new CliError('give either --credential or --username, not both');
+        if (o.credential) {
+          const c = await ctx.credentials.findByName(o.credential);
+          if (!c) throw new CliError(`credential "${o.credential}" does not exist`);
+          credentialId = c.id;
+        } else if (o.username) {
+          const password = await readSecret(o, '--username');
+          if (password === undefined) throw new CliError('--username needs --password-stdin or --password-env VAR');
+          const c = await ctx.credentials.create({ name: `${o.name}-credential`, db_type: o.type, username: o.username, password }, CLI_ACTOR);
+          credentialId = c.id;
+          createdCredential = true;
+        }
+        const input = { name: o.name, db_type: o.type, host: o.host, port: o.port, database_name: o.database, credential_id: credentialId, tags: o.tag ?? [], is_active: !o.inactive };
+        const inst = await ctx.instances.create(input, CLI_ACTOR).catch(async (err) => {
+          // Nothing half-done: the credential made for this instance goes with it.
+          if (createdCredential && credentialId) await ctx.credentials.delete(credentialId, CLI_ACTOR);
+          throw err;
+        });
+        console.log(`added instance ${inst.name} (id ${inst.id}, ${inst.db_type} ${inst.host}:${inst.port})`);
+      }),
+    );
+  instances
+    .command('list')
+    .description('list instances with their capacity')
+    .option('--json', 'machine-readable output')
+    .option('--tag <tag>', 'only instances with this tag')
+    .action(async (o) =>
+      withContext(async (ctx) => {
+        const list = await ctx.instances.list({ tag: o.tag });
+        if (o.json) return console.log(JSON.stringify(list, null, 2));
+        console.log(
+          table(
+            list.map((i) => ({
+              id: i.id,
+              name: i.name,
+              type: i.db_type,
+              address: `${i.host}:${i.port}`,
+              active: i.is_active ? 'yes' : 'no',
+              databases: i.database_count,
+              total: i.total_size_bytes === null ? null : formatBytes(i.total_size_bytes),
+              last_sync: i.last_sync_at ? `${i.last_sync_status} ${i.last_sync_at}` : null,
+            })),
+          ),
+        );
+      }),
+    );
+  instances
+    .command('test <name>')
+    .description('test the connection of an instance')
+    .action(async (name: string) =>
+      withContext(async (ctx) => {
+        const inst = await ctx.instances.getByName(name);
+        const r = await ctx.connections.probe(inst.id);
+        console.log(`ok: ${inst.name} answered in ${r.latency_ms} ms (${r.server_version})`);
+      }),
+    );
+}

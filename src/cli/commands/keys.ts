@@ -1,0 +1,37 @@
+/** `whalefall keys list|rotate|remove`: encryption keys of the stored credentials. */
+import type { Command } from 'commander';
+import { CLI_ACTOR } from '../../services/audit.service.js';
+import { addKey, removeKey } from '../../lib/crypto.js';
+import { CliError, withContext, table } from '../shared.js';
+
+export function register(program: Command): void {
+  const keys = program.command('keys').description('encryption keys of the stored credentials');
+  keys
+    .command('list')
+    .description('key ids, the current one first, and how many credentials each encrypts')
+    .action(async () =>
+      withContext(async (ctx) => console.log(table((await ctx.credentials.keyUsage()).map((k) => ({ key_id: k.key_id, current: k.current ? 'yes' : '', credentials: k.credentials }))))),
+    );
+  keys
+    .command('rotate')
+    .description('add a new key to secret.key and re-encrypt every credential with it (older keys still decrypt until removed)')
+    .action(async () =>
+      withContext(async (ctx) => {
+        const id = addKey(ctx.config.dataDir, ctx.keys, ctx.config.secretKey !== undefined);
+        const r = await ctx.credentials.reencryptAll(CLI_ACTOR);
+        console.log(`new key ${id}; ${r.reencrypted} credential(s) re-encrypted. Old keys stay in secret.key until "whalefall keys remove ID".`);
+      }),
+    );
+  keys
+    .command('remove <key_id>')
+    .description('remove an old key from secret.key (refused while a credential still needs it)')
+    .action(async (id: string) =>
+      withContext(async (ctx) => {
+        const used = (await ctx.credentials.keyUsage()).find((k) => k.key_id === id)?.credentials ?? 0;
+        if (used > 0) throw new CliError(`key ${id} still encrypts ${used} credential(s): run "whalefall keys rotate" first`);
+        removeKey(ctx.config.dataDir, ctx.keys, id);
+        console.log(`key ${id} removed`);
+      }),
+    );
+
+}

@@ -1,0 +1,44 @@
+/** `whalefall users add|passwd|list`. */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { CLI_ACTOR } from '../../services/audit.service.js';
+import { ROLES } from '../../services/auth.service.js';
+import { generatePassword } from '../../lib/crypto.js';
+import { withContext, readSecret, table } from '../shared.js';
+
+export function register(program: Command): void {
+  const users = program.command('users').description('manage users');
+  users
+    .command('add <username>')
+    .description('create a user (password generated and printed once unless given)')
+    .addOption(new Option('--role <role>').choices([...ROLES]).default('viewer'))
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--password-env <VAR>', 'read the password from this environment variable')
+    .action(async (username: string, o) =>
+      withContext(async (ctx) => {
+        const given = await readSecret(o, 'password');
+        const password = given ?? generatePassword();
+        const u = await ctx.auth.createUser({ username, password, role: o.role }, CLI_ACTOR);
+        console.log(`created user ${u.username} (${u.role})${given ? '' : `, password: ${password}`}`);
+      }),
+    );
+  users
+    .command('passwd <username>')
+    .description('set a new password (generated and printed once unless given)')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--password-env <VAR>', 'read the password from this environment variable')
+    .action(async (username: string, o) =>
+      withContext(async (ctx) => {
+        const u = await ctx.auth.userByName(username);
+        const given = await readSecret(o, 'password');
+        const password = given ?? generatePassword();
+        await ctx.auth.updateUser(u.id, { password }, CLI_ACTOR);
+        console.log(`password of ${u.username} changed${given ? '' : `: ${password}`}`);
+      }),
+    );
+  users
+    .command('list')
+    .description('list users')
+    .action(async () => withContext(async (ctx) => console.log(table((await ctx.auth.listUsers()).map((u) => ({ id: u.id, username: u.username, role: u.role, active: u.is_active ? 'yes' : 'no' }))))));
+
+}

@@ -1,0 +1,65 @@
+/**
+ * What the commands share: the parsed global options, the configuration, a
+ * context opened and closed around a command, secrets from stdin or the
+ * environment, and a plain-text table.
+ */
+import pino from 'pino';
+import { type Config } from '../config.js';
+import { resolveConfig } from '../config-file.js';
+import { createContext, type Context } from '../context.js';
+import { createLogger } from '../lib/logger.js';
+
+export class CliError extends Error {}
+
+/** Global options (`--config`, `--pretty`) and a command's flags, set as commander parses. */
+export const cli: { configFile?: string; pretty?: boolean; flags: Record<string, string | undefined> } = { flags: {} };
+
+/** flags > environment > whalefall.yaml > defaults. */
+export function loadConfig(): Config {
+  return resolveConfig({ configFile: cli.configFile, flags: cli.flags }).config;
+}
+
+export async function withContext<T>(fn: (ctx: Context) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  // CLI output is for people: logs go to stderr and only from warn up unless LOG_LEVEL says otherwise.
+  const logger = createLogger(process.env.LOG_LEVEL || 'warn', pino.destination(2));
+  const ctx = await createContext(config, { logger });
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** A secret from stdin (first line) or from a named environment variable; never from argv. */
+export async function readSecret(opts: { passwordStdin?: boolean; passwordEnv?: string }, what: string): Promise<string | undefined> {
+  if (opts.passwordStdin) {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    const line = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+    if (!line) throw new CliError(`${what}: nothing on standard input`);
+    return line;
+  }
+  if (opts.passwordEnv) {
+    const v = process.env[opts.passwordEnv];
+    if (v === undefined) throw new CliError(`${what}: environment variable ${opts.passwordEnv} is not set`);
+    return v;
+  }
+  return undefined;
+}
+
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function table(rows: Record<string, string | number | null>[]): string {
+  if (rows.length === 0) return '(none)';
+  const cols = Object.keys(rows[0]!);
+  const width = (s: string) => [...s].reduce((w, ch) => w + (/[\u1100-\uffff]/.test(ch) ? 2 : 1), 0);
+  const cell = (v: unknown) => (v === null || v === undefined ? '—' : String(v));
+  const w = cols.map((c) => Math.max(width(c), ...rows.map((r) => width(cell(r[c])))));
+  const line = (vals: string[]) => vals.map((v, i) => v + ' '.repeat(w[i]! - width(v))).join('  ').trimEnd();
+  return [line(cols), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n');
+}

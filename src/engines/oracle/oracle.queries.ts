@@ -1,0 +1,138 @@
+/**
+ * Every SQL text the Oracle tablespace collector sends, and the grants that
+ * open each view. Per-file rows (and undo extents summed per status): the
+ * arithmetic is in oracle.aggregate.ts. Unquoted aliases, so outFormat OBJECT
+ * keys are upper-case. Never dba_segments or dba_free_space: both walk every
+ * extent and take minutes on a large database (undo extents are few).
+ */
+
+export type Scope = 'dba' | 'cdb';
+
+/** Where the session is: no grant needed, one round trip. */
+export const LOCATE_SQL = `SELECT sys_context('USERENV', 'CON_ID') AS con_id, sys_context('USERENV', 'CON_NAME') AS con_name FROM dual`;
+
+export const CONTAINERS_SQL = 'SELECT con_id, name, open_mode, restricted FROM v$containers';
+
+/**
+ * The control file knows every container's tablespaces, open or not. A
+ * tablespace with tempfiles is temporary (V$TABLESPACE has no CONTENTS).
+ */
+export const CONTROLFILE_TABLESPACES_SQL = `
+  SELECT t.con_id, t.name AS tablespace_name,
+         CASE WHEN EXISTS (SELECT 1 FROM v$tempfile f WHERE f.con_id = t.con_id AND f.ts# = t.ts#) THEN 'YES' ELSE 'NO' END AS is_temp
+  FROM v$tablespace t`;
+
+const conCol = (scope: Scope, alias = ''): string => (scope === 'cdb' ? `${alias}con_id, ` : '');
+
+/**
+ * One row per data file or tempfile. BYTES is NULL for a file the instance
+ * cannot read (offline, missing); MAXBYTES is 0 when the file does not
+ * autoextend and may be below BYTES (a file resized past its MAXSIZE).
+ */
+export function filesSql(scope: Scope, kind: 'data' | 'temp'): string {
+  return `
+  SELECT ${conCol(scope)}tablespace_name, file_id, bytes, maxbytes, autoextensible, status
+  FROM ${scope}_${kind}_files`;
+}
+
+/**
+ * Every tablespace with its kind and block size, and the usage metrics in
+ * blocks of that tablespace: USED_SPACE (permanent tablespaces) and
+ * TABLESPACE_SIZE (the most it can grow to; from 18c it accounts for the
+ * file system / ASM free space and MAX_PDB_STORAGE).
+ */
+export function spacesSql(scope: Scope): string {
+  const cdb = scope === 'cdb';
+  return `
+  SELECT ${conCol(scope, 't.')}t.tablespace_name, t.contents, t.block_size, m.used_space, m.tablespace_size
+  FROM ${scope}_tablespaces t
+  LEFT JOIN ${scope}_tablespace_usage_metrics m
+    ON m.tablespace_name = t.tablespace_name${cdb ? ' AND m.con_id = t.con_id' : ''}`;
+}
+
+/** Free space of each temporary tablespace, in bytes (what Oracle's own exporter reads): the temp extents kept until restart are free here. */
+export function tempFreeSql(scope: Scope): string {
+  return `
+  SELECT ${conCol(scope)}tablespace_name, tablespace_size, free_space
+  FROM ${scope}_temp_free_space`;
+}
+
+/** Undo bytes per status (ACTIVE, UNEXPIRED, EXPIRED): used = ACTIVE + UNEXPIRED; EXPIRED is reusable at once. */
+export function undoSql(scope: Scope): string {
+  const con = conCol(scope);
+  return `
+  SELECT ${con}tablespace_name, status, SUM(bytes) AS bytes
+  FROM ${scope}_undo_extents
+  GROUP BY ${con}tablespace_name, status`;
+}
+
+/** A PDB's storage limit (bytes, or UNLIMITED); in the root for every PDB, in a PDB for itself. */
+export function pdbStorageSql(scope: Scope): string {
+  return scope === 'cdb'
+    ? `SELECT con_id, property_value FROM cdb_properties WHERE property_name = 'MAX_PDB_STORAGE'`
+    : `SELECT property_value FROM database_properties WHERE property_name = 'MAX_PDB_STORAGE'`;
+}
+
+// ---------------------------------------------------------------------------
+// What each view gives, and the grant that opens it (for errors and doctor).
+// ---------------------------------------------------------------------------
+
+export interface ViewNeed {
+  view: string;
+  /** The object a direct grant names (V$ synonyms point at SYS.V_$ views). */
+  grantOn: string;
+  undercounts: string;
+}
+
+const need = (view: string, undercounts: string): ViewNeed => ({
+  view,
+  grantOn: `sys.${view.replace(/^v\$/, 'v_$')}`,
+  undercounts,
+});
+
+/** The views a collection cannot do without in a scope, in the order doctor reports them. */
+export function viewsFor(scope: Scope, temp: boolean): ViewNeed[] {
+  const views: ViewNeed[] = [];
+  if (scope === 'cdb') views.push(need('v$containers', '容器列表与打开状态 (container names and open state): nothing is collected'));
+  views.push(
+    need(`${scope}_data_files`, '表空间已分配容量 (allocated bytes of every tablespace): nothing is collected'),
+    need(`${scope}_tablespaces`, '表空间类型与块大小 (tablespace kind and block size): nothing is collected'),
+    need(`${scope}_tablespace_usage_metrics`, '已用/空闲容量 (used and free bytes): nothing is collected'),
+  );
+  if (temp) views.push(need(`${scope}_temp_files`, '临时表空间 (temporary tablespaces): nothing is collected while temp=true'));
+  if (scope === 'cdb') {
+    views.push(
+      need('v$tablespace', '未打开或 RESTRICTED 的 PDB 的表空间 (tablespaces of closed/RESTRICTED PDBs): collection fails while such a PDB exists'),
+      need('v$tempfile', '同上，区分其临时表空间 (same, telling their temporary tablespaces apart)'),
+    );
+  }
+  return views;
+}
+
+/** Views whose absence costs only what they measure: the collection goes on with a warning naming the grant. */
+export function optionalViews(scope: Scope, temp: boolean): ViewNeed[] {
+  return [
+    need(`${scope}_undo_extents`, 'UNDO 已用空间 (undo used bytes): unknown'),
+    ...(temp ? [need(`${scope}_temp_free_space`, 'TEMP 已用空间 (temporary used bytes): unknown')] : []),
+    ...(scope === 'cdb' ? [need('cdb_properties', 'PDB 的 MAX_PDB_STORAGE 上限 (PDB storage limits): not applied')] : []),
+  ];
+}
+
+/** A login as it must appear in a GRANT: bare when Oracle would read it unquoted, else quoted as given. */
+function grantee(user: string): string {
+  if (/^"[^"]+"$/.test(user) || /^[A-Za-z][A-Za-z0-9_$#]*$/.test(user)) return user;
+  return `"${user.replace(/"/g, '')}"`;
+}
+
+/** In the root, the user is a common user and privileges must hold in every container. */
+const containerClause = (scope: Scope): string => (scope === 'cdb' ? ' CONTAINER=ALL' : '');
+
+export function directGrant(v: ViewNeed, scope: Scope, user: string): string {
+  return `GRANT SELECT ON ${v.grantOn} TO ${grantee(user)}${containerClause(scope)};`;
+}
+
+export function catalogRoleGrant(scope: Scope, user: string): string {
+  return `GRANT SELECT_CATALOG_ROLE TO ${grantee(user)}${containerClause(scope)};`;
+}
+
+export const containerDataFix = (user: string): string => `ALTER USER ${grantee(user)} SET CONTAINER_DATA=ALL CONTAINER=CURRENT;`;

@@ -1,0 +1,60 @@
+/**
+ * TLS to monitored databases, shared by the engines: what a live connection's encryption looks like (for
+ * `doctor`), and the refusal of a clear-text password over an unencrypted connection.
+ *
+ * Why the refusal: a server chooses how the client authenticates. A fake server (or anyone who can spoof the
+ * host) that asks for the password in clear text (PostgreSQL AuthenticationCleartextPassword, code 3; MySQL
+ * `mysql_clear_password`, `sha256_password`, or caching_sha2's RSA path with a key the server supplies) over a
+ * plain socket receives the stored "write-only" password. So unless the connection is encrypted — or the
+ * instance explicitly opts in with `allow_cleartext_password: true` — the driver is stopped before it sends.
+ */
+import tls from 'node:tls';
+import { SyncError } from '../lib/errors.js';
+import type { ConnectTarget, PrivilegeCheck, TlsMaterial } from './engine.js';
+
+export type { TlsMaterial };
+
+/** The option that allows a clear-text password without TLS (per instance, off by default). */
+export const CLEARTEXT_OPTION = 'allow_cleartext_password';
+
+export const CLEARTEXT_OPTION_SPEC = {
+  kind: 'boolean',
+  description: 'send the password in clear text when the server asks for it over an UNENCRYPTED connection (off: refused; TLS makes it unnecessary)',
+} as const;
+
+/** Whether a clear-text password may go out on this connection. */
+export function cleartextAllowed(target: ConnectTarget, encrypted: boolean): boolean {
+  return encrypted || target.options[CLEARTEXT_OPTION] === true;
+}
+
+/** The refusal, naming what would allow it. */
+export function cleartextRefused(what: string, tlsOption: string): SyncError {
+  return new SyncError(
+    'auth',
+    `服务器要求以明文发送密码（${what}），但连接未加密，已拒绝发送 (the server asked for the password in clear text over an unencrypted connection: refused. ` +
+      `Turn on TLS with the ${tlsOption} option, or set ${CLEARTEXT_OPTION}: true on this instance to allow it)`,
+  );
+}
+
+/** One line about a socket's encryption: protocol, cipher, the server certificate's subject and expiry. */
+export function describeTls(socket: unknown): { encrypted: boolean; detail: string } {
+  if (!(socket instanceof tls.TLSSocket) || !socket.encrypted) return { encrypted: false, detail: '连接未加密 (not encrypted)' };
+  const cert = socket.getPeerCertificate();
+  const cipher = socket.getCipher();
+  const subject = cert && cert.subject ? Object.entries(cert.subject).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : String(v)}`).join(', ') : '(none)';
+  const expires = cert?.valid_to ? new Date(cert.valid_to).toISOString() : 'unknown';
+  const verified = socket.authorized ? 'certificate verified' : `certificate NOT verified${socket.authorizationError ? ` (${String(socket.authorizationError)})` : ''}`;
+  return {
+    encrypted: true,
+    detail: `已加密 (encrypted): ${socket.getProtocol() ?? 'TLS'} ${cipher?.name ?? ''}; server certificate subject ${subject}, expires ${expires}; ${verified}`,
+  };
+}
+
+/**
+ * The doctor's line for a live connection. Informational (`ok`: it measures nothing less): a connection the
+ * mode requires to be encrypted never gets this far unencrypted.
+ */
+export function tlsCheck(socket: unknown, mode: string): PrivilegeCheck {
+  const d = describeTls(socket);
+  return { name: 'TLS', ok: true, detail: `${d.detail} (mode ${mode}${d.encrypted ? '' : '; the traffic can be read on the network'})` };
+}

@@ -1,0 +1,35 @@
+/**
+ * Where every byte went (issue #21): an instance's composition — the latest
+ * day's parts `{kind, bytes, detail}` (bytes null with `reason` when not
+ * measured), the engine-reported ceiling, the unexplained rest where the
+ * engine reports a disk total — with its daily history and each part's
+ * growth (viewer); collect it now (operator).
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { CompositionService } from '../../services/composition.service.js';
+import { IdParams, ok } from '../envelope.js';
+
+export const compositionRoutes =
+  (ctx: { composition: CompositionService }): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    const base = { tags: ['composition'] };
+    app.get(
+      '/api/instances/:id/composition',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          ...base,
+          summary: "Where the instance's bytes went: disjoint parts per engine (null with a reason when not measured), ceiling, unexplained bytes, daily history and growth per part",
+          params: IdParams,
+          querystring: Type.Object({ days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3660, description: 'history window (default 30)' })) }, { additionalProperties: false }),
+        },
+      },
+      async (req) => ok(await ctx.composition.get(req.params.id, { days: req.query.days })),
+    );
+    app.post(
+      '/api/instances/:id/composition/collect',
+      { config: { access: 'operator' }, schema: { ...base, summary: "Collect the instance's composition now (stored as today's row)", params: IdParams } },
+      async (req) => ok(await ctx.composition.collect(req.params.id), '空间构成采集成功'),
+    );
+  };

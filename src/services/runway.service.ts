@@ -1,0 +1,239 @@
+/**
+ * What runs out first across the estate: the runway (src/lib/runway.ts) of
+ * every instance or live database, against its ceiling, ranked by days until
+ * full. The fits depend only on history, so they are cached per local day and
+ * history version (a sync or an import starts a new one); ceilings are applied
+ * on every request, so a changed `capacity_limit_bytes` shows at once.
+ */
+import { addDays, localDate, type Clock } from '../lib/clock.js';
+import { AppError } from '../lib/errors.js';
+import { fitAndBacktest, judge, type RunwayFit, type RunwayOptions, type RunwayPoint, type RunwayState } from '../lib/runway.js';
+import type { RunwayInstance, RunwayRepository, RunwaySeriesRow } from '../store/runway.repository.js';
+import { CAPACITY_LIMIT_OPTION } from './statistics.service.js';
+import { fail } from './validate.js';
+
+/** Days of history a runway reads: the fit starts at the last change point inside it. */
+export const RUNWAY_WINDOW_DAYS = 180;
+/**
+ * Days between backtest replay points: every 7th day of the last 90 (9 replays
+ * of the whole method). From every day (stride 1) costs 7× the CPU for an
+ * accuracy figure that moves by a fraction of a percent.
+ */
+export const BACKTEST_STRIDE = 7;
+/** Instances per store query: bounds the rows in memory at once. */
+const CHUNK = 200;
+
+export type RunwayScope = 'instance' | 'database';
+export type CeilingSource = 'capacity_limit_bytes' | 'autoextend_max' | 'volume';
+
+export interface RunwayItem {
+  instance_id: number;
+  instance_name: string;
+  db_type: string;
+  database_name?: string;
+  state: RunwayState;
+  days_until_full: number | null;
+  full_date: string | null;
+  low_days: number | null;
+  high_days: number | null;
+  growth_bytes_per_day: number | null;
+  ceiling_bytes: number | null;
+  ceiling_source: CeilingSource | null;
+  fit_start_date: string | null;
+  change_point_date: string | null;
+  backtest_mape: number | null;
+  latest_date: string | null;
+  latest_bytes: number | null;
+  points_used: number;
+}
+
+export interface RunwayQuery {
+  scope?: RunwayScope;
+  instance_id?: number;
+  tag?: string;
+  db_type?: string;
+  limit?: number;
+}
+
+/** One series' fit, kept for the day. */
+interface Fitted {
+  instance_id: number;
+  database_name: string;
+  fit: RunwayFit | null;
+  backtest_mape: number | null;
+  /** Latest engine-reported growth limit (Oracle autoextend MAXBYTES). */
+  max_bytes: number | null;
+}
+
+interface CacheEntry {
+  key: string;
+  fits: Map<number, Fitted[]>;
+  computed_at: string;
+}
+
+/** Engine-reported volume totals per instance (the composition's ceiling), when known. */
+export type VolumeCeilings = (instanceIds: readonly number[]) => Promise<Map<number, number>>;
+
+export class RunwayService {
+  private readonly cache = new Map<RunwayScope, CacheEntry>();
+  private readonly inFlight = new Map<string, Promise<CacheEntry>>();
+
+  private readonly options: RunwayOptions;
+
+  constructor(
+    private readonly d: {
+      repo: RunwayRepository;
+      clock: Clock;
+      timeZone: string;
+      options?: RunwayOptions;
+      volumes?: VolumeCeilings;
+    },
+  ) {
+    this.options = { backtestStride: BACKTEST_STRIDE, ...d.options };
+  }
+
+  private today(): string {
+    return localDate(this.d.clock.now(), this.d.timeZone);
+  }
+
+  /** Ranked by days until full (ascending, nulls last; then fastest growth first). */
+  async list(q: RunwayQuery = {}) {
+    const scope = q.scope ?? 'instance';
+    if (scope !== 'instance' && scope !== 'database') fail('scope', '必须是 instance | database 之一');
+    const limit = q.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) fail('limit', '必须是 1–100000 之间的整数');
+    let instances = await this.d.repo.instances(q.instance_id === undefined ? undefined : [q.instance_id]);
+    if (q.instance_id !== undefined && !instances.length) throw new AppError('not_found', `实例 ${q.instance_id} 不存在 (instance not found)`);
+    if (q.tag !== undefined) instances = instances.filter((i) => (JSON.parse(i.tags) as string[]).includes(q.tag!));
+    if (q.db_type !== undefined) instances = instances.filter((i) => i.db_type === q.db_type);
+    const key = `${this.today()}|${await this.d.repo.version()}`;
+    const hit = this.cache.get(scope);
+    // One instance asked for and the estate not fitted yet today: fit just that one.
+    const entry = hit?.key === key ? hit : q.instance_id !== undefined ? await this.compute(scope, [q.instance_id], key) : await this.estate(scope, key);
+    const volumes = this.d.volumes ? await this.d.volumes(instances.map((i) => i.id)) : new Map<number, number>();
+    const items: RunwayItem[] = [];
+    for (const inst of instances) for (const f of entry.fits.get(inst.id) ?? []) items.push(this.item(scope, inst, f, volumes.get(inst.id) ?? null));
+    items.sort(byRunway);
+    return { scope, window_days: RUNWAY_WINDOW_DAYS, computed_at: entry.computed_at, total: items.length, items: items.slice(0, limit) };
+  }
+
+  /** The runway of one instance (the instance page and the alert rule read the same figures). */
+  async forInstance(instanceId: number): Promise<RunwayItem> {
+    const r = await this.list({ scope: 'instance', instance_id: instanceId, limit: 1 });
+    const inst = (await this.d.repo.instances([instanceId]))[0]!;
+    return r.items[0] ?? this.item('instance', inst, { instance_id: instanceId, database_name: '', fit: null, backtest_mape: null, max_bytes: null }, null);
+  }
+
+  /** Forget the day's fits (after an import, or in tests). */
+  invalidate(): void {
+    this.cache.clear();
+  }
+
+  private async estate(scope: RunwayScope, key: string): Promise<CacheEntry> {
+    // Concurrent first requests of the day share one computation.
+    const flightKey = `${scope}|${key}`;
+    let p = this.inFlight.get(flightKey);
+    if (!p) {
+      p = (async () => {
+        const ids = (await this.d.repo.instances()).map((i) => i.id);
+        const entry = await this.compute(scope, ids, key);
+        this.cache.set(scope, entry);
+        return entry;
+      })().finally(() => this.inFlight.delete(flightKey));
+      this.inFlight.set(flightKey, p);
+    }
+    return p;
+  }
+
+  private async compute(scope: RunwayScope, ids: readonly number[], key: string): Promise<CacheEntry> {
+    const to = this.today();
+    const from = addDays(to, -(RUNWAY_WINDOW_DAYS - 1));
+    const fits = new Map<number, Fitted[]>();
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const chunk = ids.slice(i, i + CHUNK);
+      const rows = scope === 'instance' ? await this.d.repo.instanceSeries(chunk, from, to) : await this.d.repo.databaseSeries(chunk, from, to);
+      for (const s of splitSeries(rows)) {
+        const list = fits.get(s.instance_id) ?? [];
+        list.push({
+          instance_id: s.instance_id,
+          database_name: s.database_name,
+          ...fitAndBacktest(s.points, this.options),
+          max_bytes: s.max_bytes,
+        });
+        fits.set(s.instance_id, list);
+      }
+      // Let requests in between chunks be served: a large estate takes seconds.
+      await new Promise((r) => setImmediate(r));
+    }
+    return { key, fits, computed_at: this.d.clock.now().toISOString() };
+  }
+
+  private item(scope: RunwayScope, inst: RunwayInstance, f: Fitted, volume: number | null): RunwayItem {
+    const options = JSON.parse(inst.options) as Record<string, unknown>;
+    const limit = typeof options[CAPACITY_LIMIT_OPTION] === 'number' && (options[CAPACITY_LIMIT_OPTION] as number) > 0 ? (options[CAPACITY_LIMIT_OPTION] as number) : null;
+    let ceiling: number | null = null;
+    let source: CeilingSource | null = null;
+    if (scope === 'instance') {
+      if (limit !== null) [ceiling, source] = [limit, 'capacity_limit_bytes'];
+      else if (volume !== null) [ceiling, source] = [volume, 'volume'];
+    } else if (f.max_bytes !== null && f.max_bytes > 0) {
+      [ceiling, source] = [f.max_bytes, 'autoextend_max'];
+    } else {
+      // A database on a shared disk: its own size plus the instance's free room under the ceiling.
+      const room = limit ?? volume;
+      if (room !== null && inst.total_size_bytes !== null && f.fit) {
+        ceiling = f.fit.last_bytes + Math.max(0, room - inst.total_size_bytes);
+        source = limit !== null ? 'capacity_limit_bytes' : 'volume';
+      }
+    }
+    const j = judge(f.fit, ceiling, this.options);
+    return {
+      instance_id: inst.id,
+      instance_name: inst.name,
+      db_type: inst.db_type,
+      ...(scope === 'database' ? { database_name: f.database_name } : {}),
+      state: j.state,
+      days_until_full: j.days_until_full,
+      full_date: j.full_date,
+      low_days: j.low_days,
+      high_days: j.high_days,
+      growth_bytes_per_day: j.growth_bytes_per_day === null ? null : Math.round(j.growth_bytes_per_day),
+      ceiling_bytes: ceiling,
+      ceiling_source: source,
+      fit_start_date: j.fit_start_date,
+      change_point_date: j.change_point_date,
+      backtest_mape: f.backtest_mape === null ? null : Math.round(f.backtest_mape * 100) / 100,
+      latest_date: j.latest_date,
+      latest_bytes: j.latest_bytes,
+      points_used: j.points_used,
+    };
+  }
+}
+
+/** Nulls last; among equals, fastest growth first; then by name for a stable order. */
+function byRunway(a: RunwayItem, b: RunwayItem): number {
+  const da = a.days_until_full ?? Infinity;
+  const db = b.days_until_full ?? Infinity;
+  if (da !== db) return da - db;
+  const ga = a.growth_bytes_per_day ?? -Infinity;
+  const gb = b.growth_bytes_per_day ?? -Infinity;
+  if (ga !== gb) return gb > ga ? 1 : -1;
+  return a.instance_name.localeCompare(b.instance_name) || (a.database_name ?? '').localeCompare(b.database_name ?? '');
+}
+
+/** Rows in (instance, database, date) order → one series per (instance, database). */
+export function* splitSeries(rows: readonly RunwaySeriesRow[]): Generator<{ instance_id: number; database_name: string; points: RunwayPoint[]; max_bytes: number | null }> {
+  let i = 0;
+  while (i < rows.length) {
+    const first = rows[i]!;
+    const points: RunwayPoint[] = [];
+    let max: number | null = null;
+    while (i < rows.length && rows[i]!.instance_id === first.instance_id && rows[i]!.database_name === first.database_name) {
+      const r = rows[i]!;
+      points.push({ date: r.collected_date, bytes: r.size_bytes });
+      if (r.max_bytes !== null) max = r.max_bytes;
+      i++;
+    }
+    yield { instance_id: first.instance_id, database_name: first.database_name, points, max_bytes: max };
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * What every part of the capacity sync shares, below them all: the deps, the
+ * run's parameters from the settings, the clock, and the instance lookup. The
+ * record runner, session control and the service depend on this module and
+ * never on each other's callers, so the parts have no import circle.
+ */
+import type { Config } from '../../config.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import type { CapacityRepository } from '../../store/capacity.repository.js';
+import type { InstancesRepository } from '../../store/instances.repository.js';
+import type { InstanceRow } from '../../store/schema.js';
+import type { SyncRepository } from '../../store/sync.repository.js';
+import type { AuditService } from '../audit.service.js';
+import { instanceOrThrow, type ConnectionService, type ConnectParams, type StopReason } from '../connection.service.js';
+import type { EffectiveSettings } from '../settings.service.js';
+
+export type { RecordStart, SyncRepository, SyncType } from '../../store/sync.repository.js';
+export type { Clock } from '../../lib/clock.js';
+export type { StopReason };
+
+/** Hands records to other processes (pg-boss). Returns the ids it could not queue. */
+export interface SyncQueue {
+  enqueue(records: { id: number; instance_id: number }[], expireInSeconds: number): Promise<number[]>;
+}
+
+export interface SyncDeps {
+  config: Pick<Config, 'timeZone' | 'leaseMs' | 'heartbeatMs'>;
+  settings: () => Promise<EffectiveSettings>;
+  clock: Clock;
+  logger: Logger;
+  instances: InstancesRepository;
+  capacity: CapacityRepository;
+  sync: SyncRepository;
+  connections: ConnectionService;
+  audit: AuditService;
+  /** Set in pg-boss mode: sessions are run by workers. */
+  queue?: SyncQueue;
+  /** Tests shorten the backoff. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Timeouts and retries of one run, fixed when the run starts. */
+export interface RunParams extends Required<ConnectParams> {
+  retries: number;
+  retryBaseDelayMs: number;
+}
+
+/** The parameters of a run. A person waiting on the 同步容量 button (`batch` false) gets the first answer, not a retried one. */
+export async function params(deps: Pick<SyncDeps, 'settings'>, batch: boolean): Promise<RunParams> {
+  const s = await deps.settings();
+  return {
+    connectTimeoutMs: s.connect_timeout_ms,
+    syncTimeoutMs: s.sync_timeout_ms,
+    retries: batch ? s.sync_retries : 0,
+    retryBaseDelayMs: s.retry_base_delay_ms,
+    exclusions: s.exclusions,
+    credentials: new Map(),
+  };
+}
+
+/** The instance row, or not_found. */
+export function instanceRow(deps: Pick<SyncDeps, 'instances'>, id: number): Promise<InstanceRow> {
+  return instanceOrThrow(deps.instances, id);
+}
+
+/** Now, as the store writes it. */
+export function now(deps: Pick<SyncDeps, 'clock'>): string {
+  return deps.clock.now().toISOString();
+}

@@ -1,0 +1,85 @@
+/**
+ * The runway's reads: every instance's (or live database's) daily sizes over
+ * a window, in (instance, database, date) order so the service can cut the
+ * stream into series without holding more than a chunk of instances, and a
+ * cheap version stamp of the history for the per-day cache.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+export interface RunwayInstance {
+  id: number;
+  name: string;
+  db_type: string;
+  tags: string;
+  options: string;
+  is_active: number;
+  total_size_bytes: number | null;
+}
+
+export interface RunwaySeriesRow {
+  instance_id: number;
+  database_name: string;
+  collected_date: string;
+  size_bytes: number;
+  max_bytes: number | null;
+}
+
+export class RunwayRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async instances(ids?: readonly number[]): Promise<RunwayInstance[]> {
+    if (ids && !ids.length) return [];
+    return this.db
+      .selectFrom('instances')
+      .select(['id', 'name', 'db_type', 'tags', 'options', 'is_active', 'total_size_bytes'])
+      .$if(ids !== undefined, (q) => q.where('id', 'in', ids!))
+      .orderBy('id')
+      .execute();
+  }
+
+  /** Instance totals in [from, to] of the given instances ('' as database_name). */
+  async instanceSeries(instanceIds: readonly number[], from: string, to: string): Promise<RunwaySeriesRow[]> {
+    if (!instanceIds.length) return [];
+    return this.db
+      .selectFrom('instance_size_stats')
+      .select(['instance_id', sql<string>`''`.as('database_name'), 'collected_date', 'total_size_bytes as size_bytes', sql<number | null>`NULL`.as('max_bytes')])
+      .where('instance_id', 'in', instanceIds)
+      .where('collected_date', '>=', from)
+      .where('collected_date', '<=', to)
+      .orderBy('instance_id')
+      .orderBy('collected_date')
+      .execute();
+  }
+
+  /** Measured days in [from, to] of the live (not deleted) databases of the given instances. */
+  async databaseSeries(instanceIds: readonly number[], from: string, to: string): Promise<RunwaySeriesRow[]> {
+    if (!instanceIds.length) return [];
+    const rows = await this.db
+      .selectFrom('database_size_stats as s')
+      .innerJoin('instance_databases as d', (j) => j.onRef('d.instance_id', '=', 's.instance_id').onRef('d.database_name', '=', 's.database_name'))
+      .select(['s.instance_id', 's.database_name', 's.collected_date', 's.size_bytes', 's.max_bytes'])
+      .where('s.instance_id', 'in', instanceIds)
+      .where('d.is_deleted', '=', 0)
+      .where('s.is_deleted', '=', 0)
+      .where('s.size_bytes', 'is not', null)
+      .where('s.collected_date', '>=', from)
+      .where('s.collected_date', '<=', to)
+      .orderBy('s.instance_id')
+      .orderBy('s.database_name')
+      .orderBy('s.collected_date')
+      .execute();
+    return rows as RunwaySeriesRow[];
+  }
+
+  /**
+   * Changes whenever history is added or a sync finishes: the highest ledger
+   * row id (an index seek) and the latest sync time of any instance.
+   */
+  async version(): Promise<string> {
+    const a = await this.db.selectFrom('instance_size_stats').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst();
+    const b = await this.db.selectFrom('database_size_stats').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst();
+    const c = await this.db.selectFrom('instances').select((eb) => [eb.fn.max('last_sync_at').as('m'), eb.fn.countAll().as('n')]).executeTakeFirst();
+    return `${a?.m ?? 0}:${b?.m ?? 0}:${c?.m ?? ''}:${c?.n ?? 0}`;
+  }
+}

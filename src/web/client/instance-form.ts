@@ -1,0 +1,253 @@
+/**
+ * The add/edit instance form of the instances page (modal #wf-instance-modal):
+ * a new credential created inline, 测试连接 + doctor, 保存.
+ */
+import { api, errorText, h, icon, modal, showAlert, t, withSpinner } from './ui.js';
+
+/** An instance as the API returns it (what the form reads and writes). */
+export interface Instance {
+  id: number;
+  name: string;
+  db_type: string;
+  host: string;
+  port: number;
+  database_name: string | null;
+  credential_id: number | null;
+  is_active: boolean;
+  description: string | null;
+  tags: string[];
+  options: Record<string, unknown>;
+  /** What may be shown of the TLS material (never the PEM). */
+  tls?: { ca: CertInfo | null; cert: CertInfo | null; key_set: boolean };
+}
+
+const form = document.getElementById('wf-instance-form') as HTMLFormElement | null;
+let editing: Instance | undefined;
+/** Called after anything was saved (the page reloads its table). */
+let changed: () => Promise<void> = async () => {};
+interface Credential {
+  id: number;
+  name: string;
+  username: string;
+  db_type: string | null;
+}
+
+function field<T extends HTMLElement = HTMLInputElement>(name: string): T {
+  return form!.elements.namedItem(name) as unknown as T;
+}
+
+async function loadCredentials(selectedId: number | null): Promise<void> {
+  const sel = field<HTMLSelectElement>('credential_id');
+  let creds: Credential[] = [];
+  try {
+    creds = (await api<Credential[]>('GET', '/api/credentials')).data;
+  } catch (err) {
+    showAlert('danger', errorText(err));
+  }
+  sel.replaceChildren(
+    h('option', { value: '' }, t('form.credential_none')),
+    ...creds.map((c) => h('option', { value: c.id }, `${c.name} (${c.username})`)),
+    h('option', { value: 'new' }, t('form.credential_new')),
+  );
+  sel.value = selectedId === null ? '' : String(selectedId);
+  toggleNewCredential();
+}
+
+function toggleNewCredential(): void {
+  document.getElementById('wf-new-credential')!.classList.toggle('wf-hidden', field<HTMLSelectElement>('credential_id').value !== 'new');
+}
+
+function onTypeChange(): void {
+  const opt = field<HTMLSelectElement>('db_type').selectedOptions[0];
+  field('port').placeholder = opt?.dataset.port ?? '';
+  field('database_name').required = !!opt?.dataset.needsDb;
+  // TLS fields for the engines with a TLS option (PostgreSQL sslmode, MySQL/MariaDB ssl), in their own words.
+  const key = opt?.dataset.tlsKey ?? '';
+  document.getElementById('wf-tls')!.classList.toggle('wf-hidden', !key);
+  const select = field<HTMLSelectElement>('tls_mode');
+  const current = editing && editing.db_type === opt?.value ? editing.options[key] : undefined;
+  select.replaceChildren(...(opt?.dataset.tlsModes ?? '').split(',').filter(Boolean).map((m) => h('option', { value: m }, m)));
+  if (typeof current === 'string') select.value = current;
+  field('allow_cleartext_password').checked = editing?.options.allow_cleartext_password === true;
+  const info = (c: CertInfo | null) => (c ? t('form.tls_set', { subject: c.subject, expires: c.expires_at.slice(0, 10) }) : '');
+  document.getElementById('wf-tls-ca-info')!.textContent = info(editing?.tls?.ca ?? null);
+  document.getElementById('wf-tls-cert-info')!.textContent = info(editing?.tls?.cert ?? null);
+}
+
+interface CertInfo {
+  subject: string;
+  expires_at: string;
+}
+
+function formAlert(type: 'danger' | 'success' | 'info', message: string): void {
+  document.getElementById('wf-form-alerts')!.replaceChildren(h('div', { class: `alert alert-${type} py-2`, role: type === 'danger' ? 'alert' : 'status' }, message));
+}
+
+/** Open the form empty (add) or filled with an instance (edit). */
+export async function openForm(r?: Instance): Promise<void> {
+  if (!form) return;
+  editing = r;
+  form.reset();
+  document.getElementById('wf-form-alerts')!.replaceChildren();
+  document.getElementById('wf-test-result')!.replaceChildren();
+  document.getElementById('wf-instance-modal-title')!.textContent = r ? t('form.edit_title', { name: r.name }) : t('form.add_title');
+  if (r) {
+    field('name').value = r.name;
+    field<HTMLSelectElement>('db_type').value = r.db_type;
+    field('host').value = r.host;
+    field('port').value = String(r.port);
+    field('database_name').value = r.database_name ?? '';
+    field('tags').value = r.tags.join(', ');
+    field<HTMLTextAreaElement>('description').value = r.description ?? '';
+    field('is_active').checked = r.is_active;
+    const limit = r.options.capacity_limit_bytes;
+    field('capacity_limit_gb').value = typeof limit === 'number' ? String(limit / 1024 ** 3) : '';
+  }
+  onTypeChange();
+  modal(document.getElementById('wf-instance-modal')!).show();
+  await loadCredentials(r?.credential_id ?? null);
+}
+
+/** The instance's settings as the form holds them (credential aside). */
+function settings(): Record<string, unknown> {
+  const port = field('port').value.trim();
+  const limitGb = field('capacity_limit_gb').value.trim();
+  const options: Record<string, unknown> = { ...(editing?.options ?? {}) };
+  if (limitGb) options.capacity_limit_bytes = Math.round(Number(limitGb) * 1024 ** 3);
+  else delete options.capacity_limit_bytes;
+  const tlsKey = field<HTMLSelectElement>('db_type').selectedOptions[0]?.dataset.tlsKey ?? '';
+  if (tlsKey) {
+    options[tlsKey] = field<HTMLSelectElement>('tls_mode').value;
+    if (field('allow_cleartext_password').checked) options.allow_cleartext_password = true;
+    else delete options.allow_cleartext_password;
+  }
+  return {
+    name: field('name').value.trim(),
+    db_type: field<HTMLSelectElement>('db_type').value,
+    host: field('host').value.trim(),
+    ...(port ? { port: Number(port) } : {}),
+    database_name: field('database_name').value.trim() || null,
+    is_active: field('is_active').checked,
+    description: field<HTMLTextAreaElement>('description').value.trim() || null,
+    tags: field('tags')
+      .value.split(/[,，]/)
+      .map((s) => s.trim())
+      .filter(Boolean),
+    options,
+  };
+}
+
+/** Create the credential if "new" is chosen, then create or update the instance. Returns the saved instance. */
+async function save(): Promise<Instance> {
+  let credentialId: number | null = null;
+  const credValue = field<HTMLSelectElement>('credential_id').value;
+  if (credValue === 'new') {
+    const c = await api<Credential>('POST', '/api/credentials', {
+      name: field('c_name').value.trim(),
+      username: field('c_username').value.trim(),
+      password: field('c_password').value,
+      db_type: field<HTMLSelectElement>('db_type').value,
+    });
+    credentialId = c.data.id;
+    field('c_password').value = ''; // write-only: gone from the page once saved
+    await loadCredentials(credentialId);
+    formAlert('success', t('form.credential_created', { name: c.data.name }));
+  } else if (credValue) credentialId = Number(credValue);
+  const tlsPem: Record<string, string> = {};
+  if (field<HTMLSelectElement>('db_type').selectedOptions[0]?.dataset.tlsKey) {
+    // Write-only: sent when typed, never shown again (the form shows the subject and expiry instead).
+    for (const name of ['tls_ca', 'tls_cert', 'tls_key']) {
+      const v = field<HTMLTextAreaElement>(name).value.trim();
+      if (v) tlsPem[name] = v;
+    }
+  }
+  const body: Record<string, unknown> & { host?: unknown; port?: unknown } = { ...settings(), credential_id: credentialId, ...tlsPem };
+  // Moving an instance with its stored password to another address needs a yes (a new credential is a re-entered password).
+  const moved = editing && (body.host !== editing.host || (body.port !== undefined && body.port !== editing.port));
+  if (moved && credentialId !== null && credValue !== 'new' && credentialId === editing!.credential_id) {
+    if (!window.confirm(t('form.confirm_move', { address: `${body.host}:${body.port ?? editing!.port}` }))) throw new Error(t('form.move_cancelled'));
+    Object.assign(body, { confirm_move: true });
+  }
+  const res = editing ? await api<Instance>('PATCH', `/api/instances/${editing.id}`, body) : await api<Instance>('POST', '/api/instances', body);
+  editing = res.data;
+  document.getElementById('wf-instance-modal-title')!.textContent = t('form.edit_title', { name: res.data.name });
+  document.getElementById('wf-empty')?.remove();
+  document.getElementById('wf-list')!.classList.remove('wf-hidden');
+  return editing;
+}
+
+interface Doctor {
+  ok: boolean;
+  checks: { name: string; ok: boolean; detail: string; undercounts?: string; fix?: string[] }[];
+}
+
+/**
+ * 测试连接 with the form's settings as they are, saving nothing (issue #20):
+ * a new credential's user name and password travel with the test only; the
+ * server connects, reads the version and checks the grants.
+ */
+async function testConnection(btn: HTMLButtonElement): Promise<void> {
+  const out = document.getElementById('wf-test-result')!;
+  out.replaceChildren();
+  document.getElementById('wf-form-alerts')!.replaceChildren();
+  const credValue = field<HTMLSelectElement>('credential_id').value;
+  const body: Record<string, unknown> = {
+    ...settings(),
+    ...(editing ? { instance_id: editing.id } : {}),
+    ...(credValue === 'new' ? { username: field('c_username').value.trim(), password: field('c_password').value } : { credential_id: credValue ? Number(credValue) : null }),
+  };
+  await withSpinner(btn, async () => {
+    try {
+      const r = await api<{ server_version: string; latency_ms: number; doctor: Doctor }>('POST', '/api/instances/test-connection', body);
+      out.append(h('div', { class: 'alert alert-success py-2', 'data-wf-test': 'ok' }, icon('fas fa-circle-check me-1'), `${r.message ?? ''} · ${r.data.latency_ms} ms`));
+      out.append(doctorView(r.data.doctor));
+    } catch (err) {
+      out.append(h('div', { class: 'alert alert-danger py-2', 'data-wf-test': 'failed' }, errorText(err)));
+    }
+  });
+}
+
+function doctorView(d: Doctor): HTMLElement {
+  return h(
+    'div',
+    { class: 'card wf-doctor', 'data-wf-doctor': d.ok ? 'ok' : 'missing' },
+    h('div', { class: 'card-header py-1 small' }, icon(`fas ${d.ok ? 'fa-shield-halved text-success' : 'fa-triangle-exclamation text-warning'} me-1`), `${t('form.doctor_title')}: ${d.ok ? t('form.doctor_ok') : t('form.doctor_missing')}`),
+    h(
+      'ul',
+      { class: 'list-group list-group-flush small' },
+      ...d.checks.map((c) =>
+        h(
+          'li',
+          { class: 'list-group-item' },
+          icon(`fas ${c.ok ? 'fa-check text-success' : 'fa-xmark text-danger'} me-1`),
+          c.name,
+          c.detail ? h('span', { class: 'text-muted' }, ` — ${c.detail}`) : null,
+          !c.ok && c.undercounts ? h('div', { class: 'text-muted' }, `${t('form.doctor_impact')}: ${c.undercounts}`) : null,
+          !c.ok && c.fix?.length ? h('pre', { class: 'wf-mono' }, c.fix.join('\n')) : null,
+        ),
+      ),
+    ),
+  );
+}
+
+/** Wire the form once; `onChanged` runs after every save. */
+export function initForm(onChanged: () => Promise<void>): void {
+  changed = onChanged;
+  if (!form) return;
+  field<HTMLSelectElement>('db_type').addEventListener('change', onTypeChange);
+  field<HTMLSelectElement>('credential_id').addEventListener('change', toggleNewCredential);
+  const testBtn = document.getElementById('wf-test-connection') as HTMLButtonElement;
+  testBtn.addEventListener('click', () => void testConnection(testBtn));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const btn = document.getElementById('wf-save') as HTMLButtonElement;
+    try {
+      const saved = await withSpinner(btn, save);
+      modal(document.getElementById('wf-instance-modal')!).hide();
+      showAlert('success', t('form.saved', { name: saved.name }));
+    } catch (err) {
+      formAlert('danger', errorText(err));
+    }
+    await changed();
+  });
+}

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { CapacityService } from '../../src/services/capacity.service.js';
+import { newTestApp, newTestContext, type TestApp, type TestContext } from '../helpers/context.js';
+
+/** A session without what depends on the moment it is read (elapsed time and the estimate of the rest). */
+const timeless = ({ elapsed_ms: _e, remaining_ms_estimate: _r, ...rest }: Record<string, unknown>) => rest;
+
+// GET /api/sync-sessions/:id is polled while a session runs: a running session's records are a snapshot of bounded
+// age (not rebuilt on every poll); the session row is always fresh, and a session that ended is read fresh at once.
+let ctx: TestContext;
+let app: TestApp;
+let viewer: Record<string, string>;
+before(async () => {
+  ctx = await newTestContext('sqlite');
+  const t = await newTestApp(ctx);
+  app = t.app;
+  viewer = t.callers.viewer.headers(false);
+});
+after(async () => {
+  await app?.close();
+  await ctx?.cleanup();
+});
+
+let made = 0;
+async function runningSession(n: number) {
+  const now = new Date().toISOString();
+  const ids: number[] = [];
+  for (let i = 0; i < n; i += 500) {
+    const rows = Array.from({ length: Math.min(500, n - i) }, () => ({ name: `poll-${made++}`, db_type: 'postgresql', host: 'h', port: 5432, tags: '[]', options: '{}', is_active: 1, created_at: now, updated_at: now }));
+    ids.push(...(await ctx.store.db.insertInto('instances').values(rows).returning('id').execute()).map((r) => r.id));
+  }
+  const sessionId = crypto.randomUUID();
+  const { records } = await ctx.repos.sync.createSession({
+    sessionId,
+    syncType: 'manual_batch',
+    createdBy: null,
+    startedAt: new Date().toISOString(),
+    owner: 'test',
+    instances: ids.map((id, i) => ({ id, name: `poll-${i}` })),
+  });
+  return { sessionId, records };
+}
+
+test('a running session polled within the snapshot age gets the same records; later, or once ended, fresh ones', async () => {
+  let now = 1_000_000;
+  const svc = new CapacityService(ctx.repos.capacity, ctx.repos.instances, ctx.repos.sync, ctx.clock, 'UTC', { minMs: 5000, costFactor: 0, now: () => now });
+  const { sessionId, records } = await runningSession(2500); // more than one serialisation chunk
+  const poll = async () => JSON.parse((await svc.sessionJson(sessionId)).toString('utf8')) as { status: string; records: { id: number; status: string }[] };
+
+  const first = await poll();
+  assert.equal(first.status, 'running');
+  assert.equal(first.records.length, 2500);
+  assert.ok(first.records.every((r) => r.status === 'pending'));
+  assert.deepEqual(timeless(first), timeless(JSON.parse(JSON.stringify(await svc.session(sessionId)))), 'the JSON text says what session() says');
+
+  await ctx.repos.sync.updateRecord(records[0]!.id, { status: 'completed', completed_at: new Date().toISOString(), details: '{"warnings":[]}' });
+  now += 4999;
+  assert.equal((await poll()).records[0]!.status, 'pending', 'within the snapshot age: the snapshot');
+  now += 1;
+  const later = await poll();
+  assert.equal(later.records[0]!.status, 'completed', 'past it: rebuilt');
+  assert.deepEqual(later.records[0]!, JSON.parse(JSON.stringify((await svc.session(sessionId)).records[0])));
+
+  await ctx.repos.sync.updateRecord(records[1]!.id, { status: 'failed', completed_at: new Date().toISOString(), error_code: 'connection', error_message: 'refused' });
+  await ctx.repos.sync.finishSession(sessionId, new Date().toISOString());
+  const ended = await poll();
+  assert.equal(ended.status, 'partial', 'the session row is never a snapshot');
+  assert.equal(ended.records[1]!.status, 'failed', 'an ended session is read fresh at once');
+  assert.deepEqual(ended, JSON.parse(JSON.stringify(await svc.session(sessionId))));
+});
+
+test('GET /api/sync-sessions/:id answers the envelope with the session and every record; unknown id 404', async () => {
+  const { sessionId } = await runningSession(3);
+  const res = await app.inject({ method: 'GET', url: `/api/sync-sessions/${sessionId}`, headers: viewer });
+  assert.equal(res.statusCode, 200, res.body);
+  assert.match(res.headers['content-type'] as string, /^application\/json/);
+  const body = res.json() as { success: boolean; data: { session_id: string; records: unknown[] } };
+  assert.equal(body.success, true);
+  assert.deepEqual(timeless(body.data), timeless(JSON.parse(JSON.stringify(await ctx.capacity.session(sessionId)))));
+  assert.equal(body.data.records.length, 3);
+  assert.ok(!('holder' in (body.data.records[0] as object)) && !('owner' in body.data), 'internal columns stay internal');
+  const missing = await app.inject({ method: 'GET', url: `/api/sync-sessions/${crypto.randomUUID()}`, headers: viewer });
+  assert.equal(missing.statusCode, 404);
+  assert.equal(missing.json().success, false);
+});

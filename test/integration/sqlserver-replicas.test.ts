@@ -1,0 +1,105 @@
+/**
+ * Issue 23 end to end: two SQL Server replicas of one availability group and
+ * a database snapshot, played by two TDS responders answering per-file rows,
+ * synced through the HTTP API with the real mssql/tedious driver. The estate
+ * summary counts the group's database once (on its primary) and leaves the
+ * snapshot out; the databases API says why each row is not in the total.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { newTestApp, newTestContext, type Caller, type TestApp, type TestContext } from '../helpers/context.js';
+import { type Cell, type Column, type LoginInfo, type Reply, type TdsResponder, startTdsResponder } from '../helpers/tds-responder.js';
+
+const PASSWORD = 'Replica-S3cret-库';
+const P = 8192;
+const col = (name: string, type: Column['type']): Column => ({ name, type });
+
+/** [database_id, name, source_database_id, in_ag, data pages, log pages] */
+type Db = [number, string, number | null, 0 | 1, number, number];
+
+function replica(role: 'PRIMARY' | 'SECONDARY', dbs: Db[], snapshotOnDisk = 0): Promise<TdsResponder> {
+  const files: Reply = [
+    {
+      columns: [
+        col('database_id', 'int'), col('name', 'nvarchar'), col('state_desc', 'nvarchar'), col('source_database_id', 'int'), col('is_distributor', 'bit'),
+        col('in_ag', 'int'), col('file_id', 'int'), col('type', 'tinyint'), col('size_pages', 'bigint'), col('max_size', 'int'), col('growth', 'int'),
+        col('is_sparse', 'bit'), col('current_pages', 'bigint'),
+      ],
+      rows: dbs.flatMap(([id, name, source, inAg, data, log]): Cell[][] => [
+        [id, name, 'ONLINE', source, false, inAg, 1, 0, data, -1, 8192, source !== null, null],
+        ...(source === null ? [[id, name, 'ONLINE', source, false, inAg, 2, 1, log, -1, 8192, false, null] as Cell[]] : []),
+      ]),
+    },
+  ];
+  return startTdsResponder({
+    login: (_l: LoginInfo, pw: string) => (pw === PASSWORD ? null : { number: 18456, message: 'Login failed' }),
+    handlers: [
+      [/SERVERPROPERTY\('ProductVersion'\)/, [{ columns: [col('version', 'nvarchar'), col('edition', 'nvarchar'), col('engine_edition', 'int'), col('login_name', 'nvarchar')], rows: [['16.0.4135.4', 'Enterprise Edition (64-bit)', 3, 'dba']] }]],
+      [/FROM sys\.databases d\s+LEFT JOIN sys\.master_files f/, files],
+      [/JOIN sys\.dm_hadr_availability_replica_states rs/, [{ columns: [col('database_id', 'int'), col('role_desc', 'nvarchar'), col('secondary_allow', 'nvarchar')], rows: dbs.filter((d) => d[3] === 1).map((d): Cell[] => [d[0], role, 'NO']) }]],
+      [/FROM sys\.dm_io_virtual_file_stats/, [{ columns: [col('database_id', 'smallint'), col('file_id', 'smallint'), col('size_on_disk_bytes', 'bigint')], rows: dbs.filter((d) => d[2] !== null).map((d): Cell[] => [d[0], 1, snapshotOnDisk]) }]],
+    ],
+  });
+}
+
+describe('SQL Server replicas and snapshots in the estate total (HTTP API, real driver)', () => {
+  let ctx: TestContext;
+  let app: TestApp;
+  let callers: Record<Caller['role'], Caller>;
+  let primary: TdsResponder;
+  let secondary: TdsResponder;
+  const ids: Record<string, number> = {};
+  const admin = () => ({ authorization: `Bearer ${callers.admin.bearer}` });
+
+  before(async () => {
+    // The group's database `orders` (1000 + 100 pages) on both replicas; `local` only on the first, with a snapshot of it.
+    primary = await replica('PRIMARY', [[1, 'master', null, 0, 512, 128], [5, 'orders', null, 1, 1000, 100], [6, 'local', null, 0, 2000, 200], [7, 'local_snap', 6, 0, 2000, 0]], 65_536);
+    secondary = await replica('SECONDARY', [[1, 'master', null, 0, 512, 128], [5, 'orders', null, 1, 1000, 100]]);
+    ctx = await newTestContext('sqlite');
+    ({ app, callers } = await newTestApp(ctx));
+    const cred = await app.inject({ method: 'POST', url: '/api/credentials', headers: admin(), payload: { name: 'mssql', db_type: 'sqlserver', username: 'dba', password: PASSWORD } });
+    assert.equal(cred.statusCode, 201, cred.body);
+    for (const [name, server] of [['ag-node-1', primary], ['ag-node-2', secondary]] as const) {
+      const inst = await app.inject({
+        method: 'POST',
+        url: '/api/instances',
+        headers: admin(),
+        payload: { name, db_type: 'sqlserver', host: '127.0.0.1', port: server.port, credential_id: cred.json().data.id, tags: ['ag'] },
+      });
+      assert.equal(inst.statusCode, 201, inst.body);
+      ids[name] = inst.json().data.id;
+    }
+  });
+
+  after(async () => {
+    await app?.close();
+    await ctx?.cleanup();
+    await primary?.close();
+    await secondary?.close();
+  });
+
+  it('counts the group database once and the snapshot not at all; every row is kept and labelled', async () => {
+    for (const id of Object.values(ids)) {
+      const r = await app.inject({ method: 'POST', url: `/database-sizes/instances/${id}/sync-capacity`, headers: callers.operator.headers(true) });
+      assert.equal(r.statusCode, 200, r.body);
+    }
+    const node1 = (512 + 128 + 1000 + 100 + 2000 + 200) * P;
+    const node2 = (512 + 128) * P;
+    const summary = (await app.inject({ method: 'GET', url: '/api/statistics/summary', headers: admin() })).json().data;
+    assert.equal(summary.total_bytes, node1 + node2, 'orders once (primary), local_snap not at all');
+
+    const list = async (id: number) =>
+      new Map(
+        ((await app.inject({ method: 'GET', url: `/api/instances/${id}/databases`, headers: admin() })).json().data.databases as { database_name: string; size_bytes: number; is_snapshot: boolean; replica_role: string | null }[]).map((d) => [
+          d.database_name,
+          [d.size_bytes, d.is_snapshot, d.replica_role],
+        ]),
+      );
+    const one = await list(ids['ag-node-1']!);
+    const two = await list(ids['ag-node-2']!);
+    assert.deepEqual(one.get('orders'), [1100 * P, false, 'PRIMARY']);
+    assert.deepEqual(two.get('orders'), [1100 * P, false, 'SECONDARY']);
+    assert.deepEqual(one.get('local_snap'), [65_536, true, null], 'the snapshot at its bytes on disk, not its 2000 pages');
+    assert.deepEqual(one.get('local'), [2200 * P, false, null]);
+  });
+});
