@@ -29,6 +29,20 @@ export interface Config {
   connectTimeoutMs: number;
   syncTimeoutMs: number;
   queue: 'local' | 'pg-boss';
+  /** PostgreSQL store pool size per process (the queue has its own, queuePoolMax). */
+  storePoolMax: number;
+  /** pg-boss pool size per process. */
+  queuePoolMax: number;
+  /** Giving up on opening a store connection (PostgreSQL). */
+  storeConnectTimeoutMs: number;
+  /** PostgreSQL statement_timeout of store connections (0: none). */
+  storeStatementTimeoutMs: number;
+  /** A sync lock expires this long after its last renewal; running work renews it every heartbeat. */
+  leaseMs: number;
+  /** How often a process beats (processes table, lock renewal) and checks for dead processes' work. */
+  heartbeatMs: number;
+  /** This process works queued jobs (WHALEFALL_WORK=off / `serve --no-work`: an API and scheduler replica). */
+  work: boolean;
   logLevel: string;
   /** Set the Secure flag on the session cookie (put Whalefall behind HTTPS). */
   cookieSecure: boolean;
@@ -172,6 +186,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     connectTimeoutMs: int(env, 'WHALEFALL_CONNECT_TIMEOUT_MS', 10_000, 100, 600_000),
     syncTimeoutMs: int(env, 'WHALEFALL_SYNC_TIMEOUT_MS', 300_000, 1_000, 86_400_000),
     queue,
+    storePoolMax: int(env, 'WHALEFALL_STORE_POOL_MAX', 6, 1, 1000),
+    queuePoolMax: int(env, 'WHALEFALL_QUEUE_POOL_MAX', 2, 1, 100),
+    storeConnectTimeoutMs: int(env, 'WHALEFALL_STORE_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
+    storeStatementTimeoutMs: int(env, 'WHALEFALL_STORE_STATEMENT_TIMEOUT_MS', 60_000, 0, 86_400_000),
+    leaseMs: int(env, 'WHALEFALL_LEASE_MS', 45_000, 1_000, 86_400_000),
+    heartbeatMs: int(env, 'WHALEFALL_HEARTBEAT_MS', 15_000, 200, 3_600_000),
+    work: bool(env, 'WHALEFALL_WORK', true),
     logLevel: env.LOG_LEVEL || 'info',
     cookieSecure: bool(env, 'WHALEFALL_COOKIE_SECURE', false),
     sessionTtlHours: int(env, 'WHALEFALL_SESSION_TTL_HOURS', 12, 1, 24 * 90),

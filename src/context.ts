@@ -28,6 +28,7 @@ import { SettingsService } from './services/settings.service.js';
 import { SchedulerRepository } from './store/scheduler.repository.js';
 import { SettingsRepository } from './store/settings.repository.js';
 import type { PgBossQueue } from './scheduler/pgboss.queue.js';
+import { CAPACITY_QUEUE, QUEUE_SCHEMA } from './scheduler/queue-names.js';
 import { ExportRepository } from './store/export.repository.js';
 import { MetricsRepository } from './store/metrics.repository.js';
 import { RetentionRepository } from './store/retention.repository.js';
@@ -54,6 +55,20 @@ import { DigestRepository } from './store/digest.repository.js';
 import { TableSelectionRepository, TablesRepository } from './store/tables.repository.js';
 import { TablesService } from './services/tables.service.js';
 import { SCHEDULER_ACTOR } from './services/audit.service.js';
+import { ProcessesRepository } from './store/processes.repository.js';
+import { ProcessesService } from './services/processes.service.js';
+import { leaseMs } from './services/capacity-sync.service.js';
+
+/** The store as the configuration says (pool size and timeouts included). */
+export function storeOptionsOf(config: Config) {
+  return {
+    databaseUrl: config.databaseUrl,
+    sqliteFile: path.join(config.dataDir, 'whalefall.db'),
+    poolMax: config.storePoolMax,
+    connectTimeoutMs: config.storeConnectTimeoutMs,
+    statementTimeoutMs: config.storeStatementTimeoutMs,
+  };
+}
 
 export interface Context {
   config: Config;
@@ -104,6 +119,9 @@ export interface Context {
   email: EmailService;
   /** Table-level capacity (issue #9). */
   tables: TablesService;
+  /** The live serve/worker processes of the estate (heartbeat rows). */
+  processes: ProcessesService;
+  processesRepo: ProcessesRepository;
   close(): Promise<void>;
 }
 
@@ -122,7 +140,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const logger = opts.logger ?? createLogger(config.logLevel);
   const clock = opts.clock ?? systemClock;
   const store =
-    opts.store ?? openStore({ databaseUrl: config.databaseUrl, sqliteFile: path.join(config.dataDir, 'whalefall.db') });
+    opts.store ?? openStore(storeOptionsOf(config));
   const applied = await store.migrate();
   if (applied.length) logger.info({ migrations: applied, store: store.describe }, 'store migrated');
   const keys = loadKeyRing(config.dataDir, config.secretKey);
@@ -148,7 +166,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     if (store.dialect !== 'postgres' || !config.databaseUrl) throw new ConfigError('WHALEFALL_QUEUE=pg-boss needs a PostgreSQL store (DATABASE_URL=postgres://…)');
     // Loaded only in scale-out mode: one process with the local queue never pays for pg-boss.
     const { PgBossQueue } = await import('./scheduler/pgboss.queue.js');
-    queue = new PgBossQueue(config.databaseUrl, logger, { maintenanceSeconds: config.queueMaintenanceSeconds });
+    queue = new PgBossQueue(config.databaseUrl, logger, { maintenanceSeconds: config.queueMaintenanceSeconds, poolMax: config.queuePoolMax });
   }
   const connections = new ConnectionService({ settings: () => settings.effective(), engineFor: opts.engineFor ?? getEngine, instances: repos.instances, credentials });
   const capacitySync = new CapacitySyncService({
@@ -165,8 +183,35 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     audit,
   });
   const capacity = new CapacityService(repos.capacity, repos.instances, repos.sync, clock, config.timeZone);
-  const recovery = new RecoveryService(repos.sync, clock, logger);
+  const processesRepo = new ProcessesRepository(db);
+  // A dead process's record: its job (still `active` in pg-boss) fails and is retried; without one, a new job.
+  const requeue = queue
+    ? async (records: { id: number; instance_id: number }[]) => {
+        const fresh: typeof records = [];
+        for (const r of records) {
+          const ids = await processesRepo.activeJobIds(QUEUE_SCHEMA, CAPACITY_QUEUE, String(r.instance_id));
+          if (ids.length) await queue.failJobs(ids, 'handed back: the process running it is gone');
+          else fresh.push(r);
+        }
+        return fresh.length ? queue.enqueue(fresh, Math.ceil(leaseMs(await capacitySync.runParams()) / 1000)) : [];
+      }
+    : undefined;
+  const handBackStale = queue
+    ? async (before: string) => {
+        const stale = await processesRepo.staleFetchedJobs(QUEUE_SCHEMA, CAPACITY_QUEUE, before);
+        if (stale.length) await queue.failJobs(stale.map((j) => j.id), 'handed back: fetched by a process that is gone');
+        return stale.length;
+      }
+    : undefined;
+  const recovery = new RecoveryService(repos.sync, clock, logger, requeue, handBackStale, config.leaseMs);
+  const processes = new ProcessesService({ repo: processesRepo, clock, logger, heartbeatMs: config.heartbeatMs });
   const metrics = new MetricsService({
+    estate: queue
+      ? async () => {
+          const [jobs, live, sessions] = await Promise.all([processesRepo.jobStates(QUEUE_SCHEMA, CAPACITY_QUEUE), processes.live(true), processesRepo.runningSessionProgress()]);
+          return { jobs, processes: live, sessions };
+        }
+      : undefined,
     repo: new MetricsRepository(db),
     events: capacitySync.events,
     logger,
@@ -274,7 +319,10 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     discovery,
     email,
     tables,
+    processes,
+    processesRepo,
     async close() {
+      await processes.stop();
       await scheduler.stop();
       await alerts.idle();
       await alertDelivery.stop();

@@ -27,6 +27,8 @@ import { register as registerTokens } from './commands/tokens.js';
 import { register as registerKeys } from './commands/keys.js';
 import { register as registerBackup } from './commands/backup.js';
 import { register as registerImportWhalefall } from './commands/import-whalefall.js';
+import { register as registerProcesses } from './commands/processes.js';
+import { register as registerEstate } from './commands/estate.js';
 import { cli, CliError } from './shared.js';
 
 export function buildCli(): Command {
@@ -42,7 +44,7 @@ export function buildCli(): Command {
       cli.pretty = Boolean(o.pretty);
       // Only serve's own flags are configuration (instances add has a --host/--port of its own).
       const a = action.name() === 'serve' ? action.opts() : {};
-      cli.flags = { HOST: a.host as string | undefined, PORT: a.port as string | undefined, WHALEFALL_DATA_DIR: a.dataDir as string | undefined };
+      cli.flags = { HOST: a.host as string | undefined, PORT: a.port as string | undefined, WHALEFALL_DATA_DIR: a.dataDir as string | undefined, WHALEFALL_WORK: a.work === false ? 'off' : undefined };
     });
 
   registerServe(program);
@@ -63,6 +65,8 @@ export function buildCli(): Command {
   registerTokens(program);
   registerKeys(program);
   registerBackup(program);
+  registerProcesses(program);
+  registerEstate(program);
   return program;
 }
 

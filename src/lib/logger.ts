@@ -2,6 +2,7 @@
  * Structured JSON logs (pino). Anything that looks like a secret is redacted
  * by path as a second line of defence; the first is never passing one in.
  */
+import os from 'node:os';
 import pino, { type Logger, type DestinationStream } from 'pino';
 
 export type { Logger };
@@ -20,8 +21,9 @@ export const REDACT_PATHS = [
   'res.headers["set-cookie"]',
 ];
 
+/** Every line says which process wrote it (pino's `pid` and `hostname`): in scale-out, logs of many processes meet. */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino({ level, base: { app: 'whalefall' }, redact: { paths: REDACT_PATHS, censor: '***' } }, destination);
+  return pino({ level, base: { app: 'whalefall', pid: process.pid, hostname: os.hostname() }, redact: { paths: REDACT_PATHS, censor: '***' } }, destination);
 }
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };

@@ -10,9 +10,24 @@ import os from 'node:os';
 export const HOST = os.hostname();
 export const PROCESS_TAG = `${HOST}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
-/** A fresh holder id for one piece of work by this process. */
+/** Holders of this process whose work is still running (their locks are renewed by the heartbeat). */
+const active = new Set<string>();
+
+/** A fresh holder id for one piece of work by this process; `releaseHolder` when the work is over. */
 export function newHolder(): string {
-  return `${PROCESS_TAG}:${randomUUID().slice(0, 8)}`;
+  const h = `${PROCESS_TAG}:${randomUUID().slice(0, 8)}`;
+  active.add(h);
+  return h;
+}
+
+/** The work of `holder` is over (whether or not its lock could be released in the store). */
+export function releaseHolder(holder: string): void {
+  active.delete(holder);
+}
+
+/** Holders of this process with work running now. */
+export function activeHolders(): string[] {
+  return [...active];
 }
 
 /** true/false when the holder ran on this host (is its process alive?), undefined for another host. */
@@ -22,7 +37,9 @@ export function holderAlive(holder: string | null | undefined): boolean | undefi
   if (parts.length < 2 || parts[0] !== HOST) return undefined;
   const pid = Number(parts[1]);
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  if (pid === process.pid) return holder.startsWith(PROCESS_TAG);
+  // This process: alive only while that piece of work runs (a lock left behind by work that failed on a
+  // store error is as dead as one left by a killed process).
+  if (pid === process.pid) return holder === PROCESS_TAG || active.has(holder);
   try {
     process.kill(pid, 0);
     return true;

@@ -3,39 +3,69 @@
  * records become pg-boss jobs (one per instance, singletonKey = instance id,
  * queue policy `stately`: at most one queued and one running job per
  * instance) in the same database, and any number of `whalefall worker`
- * processes run them. A worker that dies mid-job: the job expires after its
- * lease and pg-boss hands it to another worker (retryLimit).
+ * processes run them.
+ *
+ * Jobs are fetched and settled here, not by pg-boss's `work()`: pg-boss 10
+ * calls `complete()`/`fail()` without awaiting them, so a store outage at
+ * the end of a job rejected with nobody listening and killed the process.
+ * Here every fetch, complete and fail is awaited; a settle that fails on a
+ * store error is retried until the store answers again (or the process
+ * stops: the job then expires and pg-boss hands it out again — the record
+ * itself is idempotent, so a job run twice saves once).
+ *
+ * A dead process's jobs do not wait for pg-boss's expiry: its sync locks stop
+ * being renewed, and recovery (any live process) re-queues their records
+ * with `requeue` (see recovery.service.ts).
  */
 import PgBoss from 'pg-boss';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../lib/logger.js';
 import type { SyncQueue } from '../services/capacity-sync.service.js';
 
-export const CAPACITY_QUEUE = 'whalefall-capacity-sync';
+import { CAPACITY_QUEUE, QUEUE_SCHEMA } from './queue-names.js';
+
+export { CAPACITY_QUEUE, QUEUE_SCHEMA };
 
 interface JobData {
   record_id: number;
 }
 
+/** What a job handler tells the loop: done, or give the job back to the queue (retried later, by anyone). */
+export type JobResult = 'done' | 'hand-back';
+
+export interface WorkOptions {
+  /** Jobs run at once in this process; read before every fetch, so a settings change applies without a restart. */
+  concurrency: () => Promise<number> | number;
+  /** May this process start one more job now (estate-wide limit)? Read before every fetch. */
+  mayStart?: () => Promise<boolean>;
+  /** Idle poll interval (ms). */
+  pollMs?: number;
+}
+
 export class PgBossQueue implements SyncQueue {
   private readonly boss: PgBoss;
   private started = false;
+  private working = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private readonly running = new Set<Promise<void>>();
 
   constructor(
     databaseUrl: string,
     private readonly logger: Logger,
-    opts: { maintenanceSeconds: number },
+    opts: { maintenanceSeconds: number; poolMax?: number },
   ) {
     this.boss = new PgBoss({
       connectionString: databaseUrl,
-      schema: 'whalefall_boss',
+      schema: QUEUE_SCHEMA,
       application_name: 'whalefall-queue',
-      max: 4,
+      max: opts.poolMax ?? 2,
       schedule: false, // cron lives in croner (scheduler.ts), not in pg-boss
       supervise: true,
       maintenanceIntervalSeconds: opts.maintenanceSeconds,
       monitorStateIntervalSeconds: opts.maintenanceSeconds,
     });
-    // pg-boss reports its own errors as events; they must be seen, not crash the process.
+    // pg-boss reports its own errors (maintenance on a store outage) as events; they must be seen, not crash the process.
     this.boss.on('error', (err) => this.logger.error({ err }, 'pg-boss error'));
   }
 
@@ -46,6 +76,20 @@ export class PgBossQueue implements SyncQueue {
     this.started = true;
   }
 
+  /**
+   * Give running jobs back to the queue (their process is dead): they fail and pg-boss retries them at once.
+   * A new job would not do: the policy allows one running job per instance, and the dead one's still counts.
+   */
+  async failJobs(ids: string[], message: string): Promise<void> {
+    await this.start();
+    for (const id of ids) await this.boss.fail(CAPACITY_QUEUE, id, { message });
+  }
+
+  /** Jobs running in this process now. */
+  runningJobs(): number {
+    return this.running.size;
+  }
+
   async enqueue(records: { id: number; instance_id: number }[], expireInSeconds: number): Promise<number[]> {
     await this.start();
     const dropped: number[] = [];
@@ -53,8 +97,9 @@ export class PgBossQueue implements SyncQueue {
       const id = await this.boss.send(CAPACITY_QUEUE, { record_id: r.id } satisfies JobData, {
         singletonKey: String(r.instance_id),
         expireInSeconds,
-        retryLimit: 2,
-        retryDelay: 5,
+        // Retries are for jobs handed back (store outage, shutdown); collection failures are retried inside the job.
+        retryLimit: 20,
+        retryDelay: 2,
         retryBackoff: true,
       });
       if (id === null) dropped.push(r.id);
@@ -62,20 +107,92 @@ export class PgBossQueue implements SyncQueue {
     return dropped;
   }
 
-  /** Run `handler` for each job, `concurrency` at a time in this process. */
-  async work(concurrency: number, handler: (recordId: number) => Promise<void>): Promise<void> {
+  /**
+   * Fetch and run jobs until `stop()`: at most `concurrency()` at once. A
+   * handler that throws or answers 'hand-back' fails its job, which pg-boss
+   * retries later (on any process).
+   */
+  async work(o: WorkOptions, handler: (recordId: number) => Promise<JobResult>): Promise<void> {
     await this.start();
-    for (let i = 0; i < concurrency; i++) {
-      await this.boss.work<JobData>(CAPACITY_QUEUE, { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => {
-        if (job) await handler(job.data.record_id);
+    if (this.working) return;
+    this.working = true;
+    this.loop = this.fetchLoop(o, handler);
+  }
+
+  private async fetchLoop(o: WorkOptions, handler: (recordId: number) => Promise<JobResult>): Promise<void> {
+    const pollMs = o.pollMs ?? 1000;
+    let failures = 0;
+    while (this.working) {
+      let fetched = 0;
+      try {
+        const limit = await o.concurrency();
+        if (this.running.size < limit && (!o.mayStart || (await o.mayStart()))) {
+          const jobs = await this.boss.fetch<JobData>(CAPACITY_QUEUE, { batchSize: 1 });
+          for (const job of jobs) {
+            fetched++;
+            const p = this.runJob(job.id, job.data.record_id, handler).finally(() => {
+              this.running.delete(p);
+              this.wake?.();
+            });
+            this.running.add(p);
+          }
+        }
+        failures = 0;
+      } catch (err) {
+        // The store is unreachable (or the queue schema is being migrated): keep polling, more slowly.
+        failures++;
+        if (failures === 1 || failures % 30 === 0) this.logger.error({ err, failures }, 'fetching queued jobs failed; retrying');
+      }
+      if (fetched > 0 && failures === 0) continue; // there may be more right away
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, failures ? Math.min(pollMs * 2 ** Math.min(failures, 4), 5_000) : pollMs);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
       });
+      this.wake = undefined;
     }
   }
 
-  /** Stop taking jobs; wait for the ones in flight (up to `timeoutMs`). */
+  private async runJob(jobId: string, recordId: number, handler: (recordId: number) => Promise<JobResult>): Promise<void> {
+    let result: JobResult;
+    let error: unknown;
+    try {
+      result = await handler(recordId);
+    } catch (err) {
+      error = err;
+      result = 'hand-back';
+      this.logger.warn({ err, record_id: recordId, job_id: jobId }, 'job failed; handing it back to the queue');
+    }
+    const settle = () =>
+      result === 'done' ? this.boss.complete(CAPACITY_QUEUE, jobId) : this.boss.fail(CAPACITY_QUEUE, jobId, { message: error instanceof Error ? error.message : 'handed back' });
+    // Settle until it sticks: a store outage must neither lose the job nor crash the process.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await settle();
+        return;
+      } catch (err) {
+        if (!this.started) return; // stopped: the job expires and is handed out again
+        if (attempt === 1 || attempt % 30 === 0) this.logger.error({ err, job_id: jobId, attempt }, `could not mark the job ${result === 'done' ? 'completed' : 'failed'}; retrying`);
+        await sleep(Math.min(250 * 2 ** Math.min(attempt, 5), 5_000));
+      }
+    }
+  }
+
+  /** Stop fetching; wait up to `timeoutMs` for running jobs (and their settle) to end. */
+  async stopWorking(timeoutMs: number): Promise<void> {
+    this.working = false;
+    this.wake?.();
+    await this.loop;
+    await Promise.race([Promise.allSettled([...this.running]), sleep(timeoutMs)]);
+  }
+
+  /** Stop taking jobs, wait for the ones in flight (up to `timeoutMs`), close pg-boss's pool. */
   async stop(timeoutMs = 30_000): Promise<void> {
+    await this.stopWorking(timeoutMs);
     if (!this.started) return;
-    await this.boss.stop({ graceful: true, wait: true, timeout: timeoutMs });
     this.started = false;
+    await this.boss.stop({ graceful: false, wait: true, timeout: 5_000 }).catch((err) => this.logger.warn({ err }, 'pg-boss stop failed'));
   }
 }

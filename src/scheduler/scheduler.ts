@@ -135,6 +135,13 @@ export class Scheduler {
           await finish({ status: 'skipped', at: this.d.clock.now().toISOString(), message });
           return;
         }
+        if (this.d.capacitySync.queued) {
+          // Queue mode: the tick is done once its jobs are queued; the workers run the session, and this process
+          // (which may stop at any time) does not wait for it.
+          const r = await this.d.capacitySync.startMany('all-active', { syncType: 'scheduled_task', actor: SCHEDULER_ACTOR });
+          await finish({ status: 'completed', at: this.d.clock.now().toISOString(), sessionId: r.session_id, message: `queued ${r.total}` });
+          return;
+        }
         const r = await this.d.capacitySync.syncMany('all-active', { syncType: 'scheduled_task', actor: SCHEDULER_ACTOR });
         await finish({ status: 'completed', at: this.d.clock.now().toISOString(), sessionId: r.session_id, message: r.status });
       } else {

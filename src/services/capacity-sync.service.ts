@@ -25,10 +25,10 @@ import type { Actor } from './audit.service.js';
 import { MSG } from './sync/messages.js';
 import { HEARTBEAT_MS, leaseMs, RecordRunner, type RecordOutcome } from './sync/record-runner.js';
 import { SessionControl } from './sync/session-control.js';
-import { instanceRow, now, params, type SyncDeps, type SyncType } from './sync/sync-context.js';
+import { instanceRow, now, params, type RunParams, type SyncDeps, type SyncType } from './sync/sync-context.js';
 
-export { HEARTBEAT_MS, type RecordOutcome } from './sync/record-runner.js';
-export type { SyncDeps, SyncQueue } from './sync/sync-context.js';
+export { HEARTBEAT_MS, leaseMs, type RecordOutcome } from './sync/record-runner.js';
+export type { RunParams, SyncDeps, SyncQueue } from './sync/sync-context.js';
 
 export interface ManualSyncData {
   saved_count: number;
@@ -62,6 +62,16 @@ export class CapacitySyncService {
   constructor(private readonly d: SyncDeps) {
     this.control = new SessionControl(d);
     this.runner = new RecordRunner(d, this.control);
+  }
+
+  /** Sessions are run by queue workers (pg-boss), not by the process that starts them. */
+  get queued(): boolean {
+    return this.d.queue !== undefined;
+  }
+
+  /** The timeouts and retries a queued record runs with now (the queue's job expiry derives from them). */
+  runParams(): Promise<RunParams> {
+    return params(this.d, true);
   }
 
   private emit<K extends keyof SyncEvents>(name: K, ...args: SyncEvents[K]): void {
@@ -109,8 +119,7 @@ export class CapacitySyncService {
         this.control.unwatch(sessionId);
       }
     } finally {
-      // A completed record released the lock in its own transaction.
-      if (outcome?.status !== 'completed') await this.d.sync.releaseLock(inst.id, holder);
+      await this.runner.release(inst.id, holder, outcome);
     }
     this.emit('record', outcome, 'manual_single');
     this.emitSession(await this.d.sync.finishSession(sessionId, now(this.d)));
@@ -237,12 +246,23 @@ export class CapacitySyncService {
   /**
    * Run one queued record (a pg-boss job). Idempotent: a record already
    * completed or skipped is left alone, so a job delivered twice is harmless.
+   * 'hand-back': the job goes back to the queue for later (any process): the
+   * instance's lock is still held (by a process that may be dead: its lease
+   * runs out), or a shutdown stopped the record (it is pending again). A
+   * store error throws, which hands the job back too: nothing is marked
+   * failed for an outage of the store itself.
    */
-  async runQueuedRecord(recordId: number): Promise<RecordOutcome | undefined> {
-    // A job fetched while stopping fails, so pg-boss hands it to another worker later.
-    if (this.control.stopping) throw new Error(MSG.stopping);
+  async runQueuedRecord(recordId: number): Promise<'done' | 'hand-back'> {
+    // A job fetched while stopping goes back at once.
+    if (this.control.stopping) return 'hand-back';
     const record = await this.d.sync.getRecord(recordId);
-    if (!record || record.status === 'completed' || record.status === 'skipped') return undefined;
+    if (!record) return 'done';
+    if (record.status === 'completed' || record.status === 'skipped' || record.status === 'failed') {
+      // Run before (this is a redelivery): the session may still have to be closed, if the run that ended it could not.
+      const closed = await this.d.sync.finishIfDone(record.session_id, now(this.d));
+      if (closed) this.emitSession(closed);
+      return 'done';
+    }
     const inst = await this.d.instances.get(record.instance_id);
     let outcome: RecordOutcome;
     if ((await this.d.sync.getSession(record.session_id))?.cancel_requested_at) {
@@ -250,7 +270,7 @@ export class CapacitySyncService {
       await this.d.sync.skipIfPending(record.id, now(this.d), MSG.cancelledSkip, 'cancelled');
       const closed = await this.d.sync.finishIfDone(record.session_id, now(this.d));
       if (closed) this.emitSession(closed);
-      return undefined;
+      return 'done';
     }
     if (!inst) {
       await this.d.sync.updateRecord(record.id, { status: 'failed', completed_at: now(this.d), error_code: 'data', error_message: MSG.deleted });
@@ -258,16 +278,29 @@ export class CapacitySyncService {
     } else {
       const signal = this.control.watch(record.session_id);
       try {
-        outcome = await this.control.track(this.runner.runLocked(record, inst, await params(this.d, true), signal));
+        const o = await this.control.track(this.runner.runLocked(record, inst, await params(this.d, true), signal, true));
+        if (o === 'busy') return 'hand-back';
+        outcome = o;
+      } catch (err) {
+        // A store error: the job goes back (the caller fails it); first let go of the lock, when the store is back.
+        await this.runner.flushReleases(this.d.config.leaseMs);
+        throw err;
       } finally {
         this.control.unwatch(record.session_id);
       }
+      if (outcome.error_code === 'interrupted') {
+        // Stopped by this process's shutdown: pending again, for another process.
+        await this.d.sync.handBackRecord(record.id);
+        this.d.logger.info({ record_id: record.id, instance_id: inst.id }, 'record handed back to the queue (shutdown)');
+        return 'hand-back';
+      }
+      if (outcome.error_code === 'lease_lost') return 'done';
     }
     const session = await this.d.sync.getSession(record.session_id);
     this.emit('record', outcome, (session?.sync_type ?? 'scheduled_task') as SyncType);
     const closed = await this.d.sync.finishIfDone(record.session_id, now(this.d));
     if (closed) this.emitSession(closed);
-    return outcome;
+    return 'done';
   }
 
   /**

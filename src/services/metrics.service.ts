@@ -41,6 +41,17 @@ export interface MetricsOptions {
   minDatabaseBytes?: number;
   /** Default process metrics (CPU, memory, event loop, GC); tests may turn them off. */
   processMetrics?: boolean;
+  /** Scale-out: figures of the whole estate read from the store at each scrape (queue, processes, sessions). */
+  estate?: () => Promise<EstateFigures>;
+}
+
+export interface EstateFigures {
+  /** pg-boss jobs of the sync queue by state (created, retry, active, …). */
+  jobs: Record<string, number>;
+  /** Processes beating now. */
+  processes: { role: string; host: string; pid: number; running_jobs: number }[];
+  /** Records of running sessions by status. */
+  sessions: { session_id: string; status: string; n: number }[];
 }
 
 export const DEFAULT_DATABASES_PER_INSTANCE = 50;
@@ -67,6 +78,10 @@ export class MetricsService {
   private readonly pending = new Set<Promise<void>>();
   /** Scrapes run one at a time: the gauges are reset and refilled per scrape. */
   private chain: Promise<unknown> = Promise.resolve();
+  private readonly queueJobs: Gauge<'state'>;
+  private readonly liveProcesses: Gauge<'role'>;
+  private readonly processJobs: Gauge<'role' | 'host' | 'pid'>;
+  private readonly sessionRecords: Gauge<'session_id' | 'status'>;
   private readonly tokenHash: Buffer | undefined;
   private readonly perInstance: number;
   private readonly minBytes: number;
@@ -114,6 +129,10 @@ export class MetricsService {
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
       registers,
     });
+    this.queueJobs = new Gauge({ name: 'whalefall_queue_jobs', help: 'Capacity sync jobs in the pg-boss queue, by state (created/retry = queued, active = running), whole estate', labelNames: ['state'], registers });
+    this.liveProcesses = new Gauge({ name: 'whalefall_processes_live', help: 'serve/worker processes whose heartbeat is current, whole estate', labelNames: ['role'], registers });
+    this.processJobs = new Gauge({ name: 'whalefall_process_running_jobs', help: 'Sync jobs each live process was running at its last heartbeat', labelNames: ['role', 'host', 'pid'], registers });
+    this.sessionRecords = new Gauge({ name: 'whalefall_session_records', help: 'Records of each running sync session by status (session progress)', labelNames: ['session_id', 'status'], registers });
     if (o.processMetrics !== false) {
       collectDefaultMetrics({ register: this.registry, prefix: 'whalefall_' });
       dropTotalGauges(this.registry);
@@ -176,6 +195,15 @@ export class MetricsService {
       for (const tag of new Set(JSON.parse(i.tags) as string[])) this.instanceTag.set({ instance_name, tag }, 1);
     }
     for (const d of databases) this.databaseSize.set({ instance_name: d.instance_name, database: d.database_name }, d.size_bytes);
+    if (this.o.estate) {
+      const e = await this.o.estate();
+      for (const g of [this.queueJobs, this.liveProcesses, this.processJobs, this.sessionRecords]) g.reset();
+      for (const state of ['created', 'retry', 'active']) this.queueJobs.set({ state }, e.jobs[state] ?? 0);
+      for (const [state, n] of Object.entries(e.jobs)) this.queueJobs.set({ state }, n);
+      for (const role of ['serve', 'worker']) this.liveProcesses.set({ role }, e.processes.filter((p) => p.role === role).length);
+      for (const p of e.processes) this.processJobs.set({ role: p.role, host: p.host, pid: String(p.pid) }, p.running_jobs);
+      for (const r of e.sessions) this.sessionRecords.set({ session_id: r.session_id, status: r.status }, r.n);
+    }
     return this.registry.metrics();
   }
 }

@@ -2,19 +2,18 @@
  * Crash recovery. A session whose owning process died (same host: its pid is
  * gone; elsewhere: its heartbeat stopped) becomes `interrupted` and its
  * unfinished records `failed` with `interrupted`. A record left running by a
- * dead worker (queue mode) is left to pg-boss, which retries the expired job
- * on another worker; only if the record is still running 10 minutes after its
- * lease ended is it failed the same way.
- * Runs at start and then every minute; safe to run from several processes.
+ * dead worker (queue mode) — its lock expired because nobody renews it any
+ * more (a lease after the worker's last heartbeat), or on this host its pid is
+ * gone — is made pending again and re-queued at once (`requeue`), by exactly
+ * one of the processes recovering (compare-and-set on the record's holder).
+ * Runs at start and then every heartbeat (queue mode) or minute; safe to run
+ * from several processes.
  */
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { holderAlive } from '../lib/process-tag.js';
 import type { SyncRepository } from '../store/sync.repository.js';
 import { HEARTBEAT_MS } from './capacity-sync.service.js';
-
-/** How long after a queued record's lease ends pg-boss gets to retry it before recovery fails it. */
-export const QUEUE_GRACE_MS = 10 * 60_000;
 
 export const INTERRUPTED_MESSAGE = '同步进程中断 (interrupted: the process running this sync stopped)';
 
@@ -23,6 +22,12 @@ export class RecoveryService {
     private readonly sync: SyncRepository,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** Queue mode: hand records back to the queue (returns the ids it could not queue). */
+    private readonly requeue?: (records: { id: number; instance_id: number }[]) => Promise<number[]>,
+    /** Queue mode: hand back jobs fetched before this time whose record never started (returns how many). */
+    private readonly handBackStale?: (fetchedBefore: string) => Promise<number>,
+    /** A lease (ms): how long a fetched job may stay unstarted before it is presumed lost with its process. */
+    private readonly leaseMs = 45_000,
   ) {}
 
   /** Recover now and then every `everyMs`; returns a stop function. */
@@ -51,14 +56,19 @@ export class RecoveryService {
       }
     }
     const touched = new Set<string>();
-    const queueGraceBefore = new Date(now.getTime() - QUEUE_GRACE_MS).toISOString();
     for (const r of await this.sync.runningRecords()) {
       const leaseEnd = r.lock_expires_at ?? r.started_at ?? at;
       let dead: boolean;
       if (r.session_owner === null) {
-        // Queue mode: pg-boss expires the dead worker's job after its lease and hands it to another
-        // worker, which takes the record over. Step in only long after that chance has passed.
-        dead = leaseEnd < queueGraceBefore;
+        // Queue mode: the lock is renewed every heartbeat while its process runs the record. No lock, an expired
+        // one, or a dead pid on this host: nobody is running it. Pending again, and queued for any worker.
+        const gone = r.lock_expires_at === null || r.lock_expires_at < at || holderAlive(r.holder) === false;
+        if (gone && this.requeue && (await this.sync.reclaimRecord(r.id, r.holder))) {
+          const dropped = await this.requeue([{ id: r.id, instance_id: r.instance_id }]);
+          this.logger.warn({ record_id: r.id, instance_id: r.instance_id, dead_holder: r.holder, queued: dropped.length === 0 }, 'record of a dead process handed back to the queue');
+          records++;
+        }
+        continue;
       } else {
         const alive = holderAlive(r.holder);
         dead = alive === false || (alive === undefined && leaseEnd < at);
@@ -69,6 +79,11 @@ export class RecoveryService {
           touched.add(r.session_id);
         }
       }
+    }
+    if (this.handBackStale) {
+      const n = await this.handBackStale(new Date(now.getTime() - this.leaseMs).toISOString());
+      if (n) this.logger.warn({ jobs: n }, 'jobs fetched by a process that died before starting them handed back to the queue');
+      records += n;
     }
     for (const sessionId of touched) {
       const s = await this.sync.getSession(sessionId);

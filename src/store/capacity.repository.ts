@@ -9,6 +9,7 @@ import type { CollectedDatabase } from '../engines/engine.js';
 import type { DialectName } from './db.js';
 import type { Database } from './schema.js';
 import { previousPointAt, previousPointSize, windowBaselineSize } from './sync-points.sql.js';
+import { LeaseLost } from './sync.repository.js';
 
 /** Rows per multi-row statement: 18 parameters a row stays under SQLite's 32,766 and PostgreSQL's 65,535. */
 const CHUNK = 1000;
@@ -170,7 +171,9 @@ export class CapacityRepository {
    */
   saveSyncedCollection(input: SaveCollectionInput, done: SyncCompletion): Promise<SaveCounts> {
     return this.save(input, async (trx, c) => {
-      await trx
+      // Only while `done.holder` still holds the record: one whose lease ran out (a store outage, a cut link) was
+      // handed to another process, and this save rolls back (LeaseLost) instead of completing it twice.
+      const held = await trx
         .updateTable('sync_instance_records')
         .set({
           status: 'completed',
@@ -188,7 +191,10 @@ export class CapacityRepository {
           details: JSON.stringify(done.details(c)),
         })
         .where('id', '=', done.recordId)
-        .execute();
+        .where('holder', '=', done.holder)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      if (Number(held.numUpdatedRows) === 0) throw new LeaseLost();
       await trx
         .updateTable('instances')
         .set({ last_sync_status: 'completed', last_sync_at: input.collectedAt, last_sync_error: done.instanceError })

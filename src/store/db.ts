@@ -30,6 +30,10 @@ export interface StoreOptions {
   sqliteFile?: string;
   /** PostgreSQL pool size. */
   poolMax?: number;
+  /** PostgreSQL: give up opening a connection after this long (default 5 s). */
+  connectTimeoutMs?: number;
+  /** PostgreSQL statement_timeout (0: none; default 60 s). Also bounds a query on a link that drops packets. */
+  statementTimeoutMs?: number;
 }
 
 function parseInt8(v: string): number {
@@ -117,7 +121,12 @@ export function openStore(opts: StoreOptions): Store {
   if (opts.databaseUrl) {
     const pool = new pg.Pool({
       connectionString: opts.databaseUrl,
-      max: opts.poolMax ?? 10,
+      max: opts.poolMax ?? 6,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
+      // Server side: the query is cancelled. Client side (query_timeout): the call returns even when the link
+      // is black-holed and the server never answers; a little later, so the server's own error wins when it can.
+      ...(opts.statementTimeoutMs !== 0 ? { statement_timeout: opts.statementTimeoutMs ?? 60_000, query_timeout: (opts.statementTimeoutMs ?? 60_000) + 2_000 } : {}),
+      keepAlive: true,
       types: pgTypes,
       application_name: 'whalefall',
     });

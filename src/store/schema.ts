@@ -246,6 +246,25 @@ export interface AggregationsTable {
   computed_at: Ts;
 }
 
+/** One row per running `serve`/`worker` (tag = PROCESS_TAG), beaten every heartbeat. */
+export interface ProcessesTable {
+  tag: string;
+  role: string;
+  host: string;
+  pid: number;
+  version: string;
+  started_at: Ts;
+  last_seen_at: Ts;
+  running_jobs: number;
+}
+
+/** Facts every process of the estate must agree on (e.g. `time_zone`). */
+export interface EstateTable {
+  key: string;
+  value: string;
+  updated_at: Ts;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -270,6 +289,8 @@ export interface Database {
   aggregations: AggregationsTable;
   table_names: TableNamesTable;
   table_size_stats: TableSizeStatsTable;
+  processes: ProcessesTable;
+  estate: EstateTable;
   instance_composition: InstanceCompositionTable;
 }
 

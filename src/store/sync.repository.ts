@@ -15,6 +15,13 @@ export type RecordStatus = 'pending' | 'running' | 'completed' | 'failed' | 'ski
 type Db = Kysely<Database> | Transaction<Database>;
 
 /** The record a lock is taken for, and how it is marked running once the lock is held. */
+/** The record is no longer held by the holder that tries to write it (its lease ran out and it was handed to another process). */
+export class LeaseLost extends Error {
+  constructor() {
+    super('同步租约已失效，记录已由其他进程接管 (lease lost: another process has this record)');
+  }
+}
+
 /** Thrown by acquireLock/takeOverLock with `start` when the record is no longer claimable (cancelled first); nothing was taken. */
 export class RecordNotClaimable extends Error {
   constructor() {
@@ -76,6 +83,39 @@ export class SyncRepository {
 
   async updateRecord(id: number, patch: Updateable<SyncInstanceRecordsTable>, db: Db = this.db): Promise<void> {
     await db.updateTable('sync_instance_records').set(patch).where('id', '=', id).execute();
+  }
+
+  /** Update a running record only while `holder` still has it; throws LeaseLost otherwise (rolling back the caller's transaction). */
+  async updateHeldRecord(id: number, holder: string, patch: Updateable<SyncInstanceRecordsTable>, db: Db = this.db): Promise<void> {
+    const r = await db.updateTable('sync_instance_records').set(patch).where('id', '=', id).where('holder', '=', holder).where('status', '=', 'running').executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) throw new LeaseLost();
+  }
+
+  /** A record stopped by a shutdown (queue mode) is pending again, for another process. */
+  async handBackRecord(id: number): Promise<void> {
+    await this.db
+      .updateTable('sync_instance_records')
+      .set({ status: 'pending', holder: null, completed_at: null, duration_ms: null, error_code: null, error_message: null })
+      .where('id', '=', id)
+      .where('status', 'in', ['running', 'failed'])
+      .execute();
+  }
+
+  /**
+   * Recovery (queue mode): a record left running by `holder`, whose lock is
+   * gone or expired, is pending again — compare-and-set on the holder, so of
+   * several processes recovering at once exactly one re-queues it.
+   */
+  async reclaimRecord(id: number, holder: string | null): Promise<boolean> {
+    let q = this.db.updateTable('sync_instance_records').set({ status: 'pending', holder: null }).where('id', '=', id).where('status', '=', 'running');
+    q = holder === null ? q.where('holder', 'is', null) : q.where('holder', '=', holder);
+    return Number((await q.executeTakeFirst()).numUpdatedRows) > 0;
+  }
+
+  /** Push the expiry of the locks `holders` (work running in one process) hold. */
+  async renewLocks(holders: string[], expiresAt: string): Promise<void> {
+    if (holders.length === 0) return;
+    await this.db.updateTable('sync_locks').set({ expires_at: expiresAt }).where('holder', 'in', holders).execute();
   }
 
   /** Records by status of each of these sessions (one grouped query): the live counters of running sessions. */

@@ -159,9 +159,7 @@ describe('cancel a 20-instance session midway [pg-boss mode, CLI from another pr
   before(async () => {
     ctx = await newTestContext('postgres', { env, engineFor: (t) => (t === 'postgresql' ? gated : getEngine(t)) });
     await addInstances(ctx, 5432);
-    await ctx.queue!.work(4, async (id) => {
-      await ctx.capacitySync.runQueuedRecord(id);
-    });
+    await ctx.queue!.work({ concurrency: () => 4 }, (id) => ctx.capacitySync.runQueuedRecord(id));
   });
   after(async () => {
     await ctx?.cleanup();

@@ -28,6 +28,7 @@ describe('pg-boss workers', () => {
     WHALEFALL_SYNC_RETRIES: '0',
     WHALEFALL_CONNECT_TIMEOUT_MS: '2000',
     WHALEFALL_SYNC_TIMEOUT_MS: '3000',
+    PORT: '0',
   };
 
   before(async () => {

@@ -200,6 +200,8 @@ describe('bad input: every write route and the CLI', () => {
     aggregations: true,
     table_names: true,
     table_size_stats: true,
+    processes: true,
+    estate: true,
     instance_composition: true,
   };
 

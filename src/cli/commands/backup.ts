@@ -5,7 +5,13 @@ import { loadKeyRing } from '../../lib/crypto.js';
 import SQLite from 'better-sqlite3';
 import { backupSqlite, restoreSqlite } from '../../store/backup.js';
 import path from 'node:path';
+import fs from 'node:fs';
 import { CliError, loadConfig } from '../shared.js';
+import { createLogger } from '../../lib/logger.js';
+import { openStore } from '../../store/db.js';
+import { ProcessesService } from '../../services/processes.service.js';
+import { ProcessesRepository } from '../../store/processes.repository.js';
+import { systemClock } from '../../lib/clock.js';
 
 export function register(program: Command): void {
   const storeFile = (config: Config) => {
@@ -27,6 +33,7 @@ export function register(program: Command): void {
     .description('replace the SQLite store with a backup (stop the service first); the current store is kept beside it')
     .action(async (file: string) => {
       const config = loadConfig();
+      await refuseWhileInUse(config, storeFile(config));
       const r = await restoreSqlite(file, storeFile(config));
       console.log(`restored ${file}: ${countsLine(r.counts)}${r.migrated.length ? `; migrated: ${r.migrated.join(', ')}` : ''}${r.previous ? `; the previous store is kept as ${r.previous}` : ''}`);
       const ring = loadKeyRing(config.dataDir, config.secretKey);
@@ -38,4 +45,19 @@ export function register(program: Command): void {
         db.close();
       }
     });
+}
+
+/** `restore` while a serve or worker uses the store would lose its writes: refused, naming the process. */
+async function refuseWhileInUse(config: Config, file: string): Promise<void> {
+  if (!fs.existsSync(file)) return;
+  const store = openStore({ sqliteFile: file });
+  try {
+    const processes = new ProcessesService({ repo: new ProcessesRepository(store.db), clock: systemClock, logger: createLogger('silent'), heartbeatMs: config.heartbeatMs });
+    const live = await processes.live().catch(() => []); // a store from before the processes table: nobody beats it
+    if (live.length) {
+      throw new CliError(`the store is in use by ${live.map((p) => `${p.role} pid ${p.pid} on ${p.host} (last seen ${p.last_seen_at})`).join(', ')}: stop it first`);
+    }
+  } finally {
+    await store.close();
+  }
 }

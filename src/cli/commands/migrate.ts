@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { type Config } from '../../config.js';
 import { openStore } from '../../store/db.js';
 import { migrationState } from '../../store/migrations/index.js';
-import path from 'node:path';
+import { storeOptionsOf } from '../../context.js';
 import { CliError, loadConfig } from '../shared.js';
 
 export function register(program: Command): void {
@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .option('--dry-run', 'list the migrations that would be applied; change nothing')
     .action(async (o) => {
       const config: Config = loadConfig();
-      const store = openStore({ databaseUrl: config.databaseUrl, sqliteFile: path.join(config.dataDir, 'whalefall.db') });
+      const store = openStore(storeOptionsOf(config));
       try {
         if (o.dryRun) {
           const m = await migrationState(store.db);

@@ -9,6 +9,7 @@ export function register(program: Command): void {
     .option('--host <host>', 'listen address (HOST)')
     .option('--port <port>', 'listen port (PORT)')
     .option('--data-dir <dir>', 'data directory (WHALEFALL_DATA_DIR)')
+    .option('--no-work', 'queue mode: do not run sync jobs in this process, an API and scheduler replica (WHALEFALL_WORK=off)')
     .action(async () => {
       const { serve } = await import('../../server.js');
       await serve(loadConfig(), { pretty: cli.pretty });

@@ -1,24 +1,33 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { sql } from 'kysely';
 import type { Context } from '../../context.js';
+import { withTimeout } from '../../lib/timeout.js';
 import { migrationState } from '../../store/migrations/index.js';
 
-export const healthRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
+/**
+ * How long /readyz waits for the store. A store that hangs (a link dropping
+ * packets: no refusal, no answer) must still get a 503 well within a load
+ * balancer's or kubelet's probe timeout (commonly 2 s); the query itself is
+ * left to the pool's own timeouts.
+ */
+export const READY_TIMEOUT_MS = 1_500;
+
+export const healthRoutes = (ctx: Pick<Context, 'store'>): FastifyPluginAsyncTypebox => async (app) => {
   app.get('/healthz', { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Liveness: the process answers' } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Readiness: the store is reachable and its schema is this version’s (no migration pending)' } }, async (_req, reply) => {
+  app.get('/readyz', { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Readiness: the store is reachable (answers within 1.5 s) and its schema is this version’s (no migration pending)' } }, async (_req, reply) => {
+    let m: Awaited<ReturnType<typeof migrationState>>;
     try {
-      await sql`SELECT 1`.execute(ctx.store.db);
+      m = await withTimeout(
+        sql`SELECT 1`.execute(ctx.store.db).then(() => migrationState(ctx.store.db)),
+        READY_TIMEOUT_MS,
+        'store',
+      );
     } catch {
       return reply.status(503).send({ status: 'unavailable', store: ctx.store.dialect, reason: 'store unreachable' });
     }
-    try {
-      const m = await migrationState(ctx.store.db);
-      if (m.pending.length || m.unknown.length) {
-        const reason = m.pending.length ? `migrations pending: ${m.pending.join(', ')}` : `store is newer than this version: ${m.unknown.join(', ')}`;
-        return reply.status(503).send({ status: 'unavailable', store: ctx.store.dialect, reason });
-      }
-    } catch {
-      return reply.status(503).send({ status: 'unavailable', store: ctx.store.dialect, reason: 'store unreachable' });
+    if (m.pending.length || m.unknown.length) {
+      const reason = m.pending.length ? `migrations pending: ${m.pending.join(', ')}` : `store is newer than this version: ${m.unknown.join(', ')}`;
+      return reply.status(503).send({ status: 'unavailable', store: ctx.store.dialect, reason });
     }
     return { status: 'ready', store: ctx.store.dialect };
   });

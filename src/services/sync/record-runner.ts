@@ -11,10 +11,10 @@ import { localDate } from '../../lib/clock.js';
 import { yieldToIo } from '../../lib/concurrency.js';
 import { AppError, SyncError, errorMessage, scrubSecrets } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import { holderAlive, newHolder } from '../../lib/process-tag.js';
+import { activeHolders, holderAlive, newHolder, releaseHolder } from '../../lib/process-tag.js';
 import type { SaveCounts } from '../../store/capacity.repository.js';
 import type { InstanceRow, SyncInstanceRecordRow } from '../../store/schema.js';
-import { RecordNotClaimable } from '../../store/sync.repository.js';
+import { LeaseLost, RecordNotClaimable } from '../../store/sync.repository.js';
 import { Aborted, abortReason } from '../connection.service.js';
 import { MSG } from './messages.js';
 import type { SessionControl } from './session-control.js';
@@ -54,7 +54,18 @@ export function leaseMs(p: Pick<RunParams, 'connectTimeoutMs' | 'syncTimeoutMs' 
   return (p.connectTimeoutMs + p.syncTimeoutMs) * (p.retries + 1) + backoff + 10_000;
 }
 
+/** Saving failed in the store (not the instance's fault). */
+class StoreFailure extends Error {
+  constructor(readonly storeError: unknown) {
+    super(errorMessage(storeError));
+  }
+}
+
 export class RecordRunner {
+  private renewTimer: NodeJS.Timeout | undefined;
+  /** Locks whose release failed on a store error (holder → instance id). */
+  private readonly pendingReleases = new Map<string, number>();
+
   constructor(
     private readonly deps: SyncDeps,
     private readonly control: Pick<SessionControl, 'stopping'>,
@@ -68,28 +79,42 @@ export class RecordRunner {
    */
   async lock(instanceId: number, holder: string, p: RunParams, start?: RecordStart): Promise<boolean | 'cancelled'> {
     const at = this.deps.clock.now();
-    const expires = new Date(at.getTime() + leaseMs(p)).toISOString();
+    // The lease is short and renewed while the work runs (renewLocks): a dead process's lock ends a lease after its last beat.
+    const expires = new Date(at.getTime() + Math.min(leaseMs(p), this.deps.config.leaseMs)).toISOString();
+    let locked: boolean | 'cancelled' = false;
     try {
-      if (await this.deps.sync.acquireLock(instanceId, holder, at.toISOString(), expires, start)) return true;
-      const current = await this.deps.sync.lockHolder(instanceId);
-      if (current && holderAlive(current.holder) === false) {
-        this.deps.logger.warn({ instance_id: instanceId, dead_holder: current.holder }, 'taking over the lock of a dead process');
-        return await this.deps.sync.takeOverLock(instanceId, current.holder, holder, at.toISOString(), expires, start);
+      if (await this.deps.sync.acquireLock(instanceId, holder, at.toISOString(), expires, start)) locked = true;
+      else {
+        const current = await this.deps.sync.lockHolder(instanceId);
+        if (current && holderAlive(current.holder) === false) {
+          this.deps.logger.warn({ instance_id: instanceId, dead_holder: current.holder }, 'taking over the lock of a dead process');
+          locked = await this.deps.sync.takeOverLock(instanceId, current.holder, holder, at.toISOString(), expires, start);
+        }
       }
-      return false;
     } catch (err) {
-      if (err instanceof RecordNotClaimable) return 'cancelled';
-      throw err;
+      if (!(err instanceof RecordNotClaimable)) {
+        releaseHolder(holder);
+        throw err;
+      }
+      locked = 'cancelled';
     }
+    if (locked !== true) releaseHolder(holder);
+    else this.renewWhileRunning();
+    return locked;
   }
 
   /** Run a record of a batch or a queue: skipped when stopped, disabled or busy; otherwise under the instance's lock. */
-  async runLocked(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, signal?: AbortSignal): Promise<RecordOutcome> {
+  async runLocked(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, signal?: AbortSignal): Promise<RecordOutcome>;
+  async runLocked(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, signal: AbortSignal | undefined, queued: true): Promise<RecordOutcome | 'busy'>;
+  /** `queued`: a busy instance is 'busy' (the job is handed back and retried) instead of a skipped record. */
+  async runLocked(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, signal?: AbortSignal, queued = false): Promise<RecordOutcome | 'busy'> {
     const skip = async (why: string): Promise<RecordOutcome> => {
       await this.deps.sync.updateRecord(record.id, { status: 'skipped', completed_at: now(this.deps), error_message: why });
       return { record_id: record.id, instance_id: inst.id, instance_name: inst.name, status: 'skipped', attempt: record.attempt, error_message: why, duration_ms: 0, warnings: [] };
     };
     const stopped = abortReason(signal) ?? (this.control.stopping ? 'shutdown' : undefined);
+    // A queued record this process no longer has time for goes back to the queue, for another process.
+    if (stopped === 'shutdown' && queued) return 'busy';
     if (stopped) {
       const [message, code] = stopped === 'shutdown' ? [MSG.shutdownSkip, 'interrupted' as const] : [MSG.cancelledSkip, 'cancelled' as const];
       await this.deps.sync.skipIfPending(record.id, now(this.deps), message, code);
@@ -104,15 +129,59 @@ export class RecordRunner {
     const running = { status: 'running', attempt: record.attempt + 1, holder, started_at: startedAt.toISOString() };
     const locked = await this.lock(inst.id, holder, p, { recordId: record.id, patch: running });
     if (locked === 'cancelled') return this.notStarted(record, inst, 'cancelled');
-    if (!locked) return skip(MSG.busy(inst.name));
+    if (!locked) return queued ? 'busy' : skip(MSG.busy(inst.name));
     let outcome: RecordOutcome | undefined;
     try {
       outcome = await this.runRecord(record, inst, p, holder, signal, startedAt);
       return outcome;
     } finally {
-      // A completed record released the lock in its own transaction.
-      if (outcome?.status !== 'completed') await this.deps.sync.releaseLock(inst.id, holder);
+      await this.release(inst.id, holder, outcome);
     }
+  }
+
+  /** The end of a holder's work: its lock goes (a completed record released it in its own transaction). */
+  async release(instanceId: number, holder: string, outcome: RecordOutcome | undefined): Promise<void> {
+    try {
+      if (outcome?.status !== 'completed') await this.deps.sync.releaseLock(instanceId, holder);
+    } catch (err) {
+      // Store unreachable: release it once the store answers (flushReleases), so a retry need not wait out the lease.
+      this.pendingReleases.set(holder, instanceId);
+      throw err;
+    } finally {
+      // Even when the store is unreachable: the lock is no longer renewed and expires after its lease.
+      releaseHolder(holder);
+    }
+  }
+
+  /** Release the locks a store error left behind; retried until the store answers or `withinMs` passes. */
+  async flushReleases(withinMs: number): Promise<void> {
+    const until = Date.now() + withinMs;
+    for (let wait = 250; this.pendingReleases.size > 0 && Date.now() < until && !this.control.stopping; wait = Math.min(wait * 2, 4_000)) {
+      try {
+        for (const [holder, instanceId] of [...this.pendingReleases]) {
+          await this.deps.sync.releaseLock(instanceId, holder);
+          this.pendingReleases.delete(holder);
+        }
+      } catch {
+        await sleep(wait);
+      }
+    }
+  }
+
+  /** While this process holds locks, push their expiry every heartbeat; a failed renewal is retried at the next beat. */
+  private renewWhileRunning(): void {
+    if (this.renewTimer) return;
+    this.renewTimer = setInterval(() => {
+      const holders = activeHolders();
+      if (holders.length === 0) {
+        clearInterval(this.renewTimer);
+        this.renewTimer = undefined;
+        return;
+      }
+      const expires = new Date(this.deps.clock.now().getTime() + this.deps.config.leaseMs).toISOString();
+      this.deps.sync.renewLocks(holders, expires).catch((err) => this.deps.logger.warn({ err, holders: holders.length }, 'could not renew sync leases (store unreachable?)'));
+    }, this.deps.config.heartbeatMs);
+    this.renewTimer.unref();
   }
 
   /** The outcome of a record a cancel or a shutdown skipped before it started. */
@@ -157,8 +226,18 @@ export class RecordRunner {
         const stopped = abortReason(signal);
         if (stopped) throw new Aborted(stopped);
         await yieldToIo();
-        return await this.save(record, inst, collection, startedAt, t0, attempt, log, holder);
+        try {
+          return await this.save(record, inst, collection, startedAt, t0, attempt, log, holder);
+        } catch (err) {
+          if (err instanceof LeaseLost) {
+            log.warn({ attempt }, 'capacity sync not saved: its lease ran out and another process has the record');
+            return { ...base, status: 'failed', attempt, error_code: 'lease_lost', error_message: err.message, duration_ms: Math.round(performance.now() - t0), warnings: [] };
+          }
+          // The store failed, not the instance: the caller hands the record back (queue) or fails it (local).
+          throw new StoreFailure(err);
+        }
       } catch (err) {
+        if (err instanceof StoreFailure && this.deps.queue) throw err.storeError;
         const why = err instanceof Aborted ? err.reason : abortReason(signal);
         if (why) {
           const [code, message] = why === 'shutdown' ? ['interrupted', MSG.shutdownAbort] : ['cancelled', MSG.cancelledAbort];
@@ -176,7 +255,9 @@ export class RecordRunner {
           continue;
         }
         const duration = Math.round(performance.now() - t0);
-        await this.deps.sync.updateRecord(record.id, { status: 'failed', completed_at: now(this.deps), duration_ms: duration, error_code: e.code, error_message: message });
+        if (!(await this.deps.sync.updateHeldRecord(record.id, holder, { status: 'failed', completed_at: now(this.deps), duration_ms: duration, error_code: e.code, error_message: message }).then(() => true, (x) => (x instanceof LeaseLost ? false : Promise.reject(x))))) {
+          return { ...base, status: 'failed', attempt, error_code: 'lease_lost', error_message: 'lease lost', duration_ms: duration, warnings: [] };
+        }
         await this.deps.instances.setSyncResult(inst.id, { status: 'failed', at: now(this.deps), error: message });
         log.warn({ error_code: e.code, error: message, attempt, duration_ms: duration }, 'capacity sync failed');
         return { ...base, status: 'failed', attempt, error_code: e.code, error_message: message, duration_ms: duration, warnings: [] };

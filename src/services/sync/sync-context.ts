@@ -25,7 +25,7 @@ export interface SyncQueue {
 }
 
 export interface SyncDeps {
-  config: Pick<Config, 'timeZone'>;
+  config: Pick<Config, 'timeZone' | 'leaseMs' | 'heartbeatMs'>;
   settings: () => Promise<EffectiveSettings>;
   clock: Clock;
   logger: Logger;

@@ -12,6 +12,7 @@ import { alertsSchema } from './0005_alerts.js';
 import { tableSizesSchema } from './0006_table_sizes.js';
 import { securitySchema } from './0008_security.js';
 import { productionSchema } from './0009_production.js';
+import { scaleOutSchema } from './0010_scale_out.js';
 import { securityTlsSchema } from './0011_security_tls.js';
 import { measurementSchema } from './0012_measurement.js';
 import { syncPointsSchema } from './0013_sync_points.js';
@@ -32,6 +33,7 @@ const ALL: Record<string, MigrationFactory> = {
   '0006_table_sizes': tableSizesSchema,
   '0008_security': securitySchema,
   '0009_production': productionSchema,
+  '0010_scale_out': scaleOutSchema,
   '0011_security_tls': securityTlsSchema,
   '0012_measurement': measurementSchema,
   '0013_sync_points': syncPointsSchema,

@@ -1,0 +1,17 @@
+/** `whalefall processes`: the live serve and worker processes of the estate (their heartbeats). */
+import type { Command } from 'commander';
+import { table, withContext } from '../shared.js';
+
+export function register(program: Command): void {
+  program
+    .command('processes')
+    .description('the serve and worker processes of the estate whose heartbeat is current (host, pid, version, started, last seen, running jobs)')
+    .option('--json', 'machine-readable output')
+    .action(async (o) =>
+      withContext(async (ctx) => {
+        const live = await ctx.processes.live();
+        if (o.json) return console.log(JSON.stringify(live, null, 2));
+        console.log(table(live.map((p) => ({ role: p.role, host: p.host, pid: p.pid, version: p.version, started: p.started_at, last_seen: p.last_seen_at, running_jobs: p.running_jobs }))));
+      }),
+    );
+}

@@ -1,0 +1,79 @@
+/**
+ * The live processes of an estate. Every `serve` and `worker` beats a row in
+ * `processes` (host, pid, version, started, last seen, running jobs) every
+ * WHALEFALL_HEARTBEAT_MS; a row not beaten for 3 heartbeats is a dead
+ * process. `restore` refuses while one is live, `/metrics` counts them, and
+ * the operator sees them with `whalefall processes`.
+ *
+ *   const p = new ProcessesService({ repo, clock, logger, heartbeatMs: 15_000, role: 'worker', runningJobs: () => 3 });
+ *   await p.start();   // first beat before the process takes work
+ *   await p.stop();    // the row goes: a clean exit is not a dead process
+ */
+import { createRequire } from 'node:module';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import { HOST, holderAlive, PROCESS_TAG } from '../lib/process-tag.js';
+import type { ProcessBeat, ProcessesRepository } from '../store/processes.repository.js';
+
+export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+/** A process not seen for this many heartbeats is dead. */
+export const MISSED_BEATS = 3;
+
+export interface ProcessesDeps {
+  repo: ProcessesRepository;
+  clock: Clock;
+  logger: Logger;
+  heartbeatMs: number;
+}
+
+export class ProcessesService {
+  private timer: NodeJS.Timeout | undefined;
+  private startedAt = '';
+  private role = '';
+  private runningJobs: () => number = () => 0;
+  private failures = 0;
+
+  constructor(private readonly d: ProcessesDeps) {}
+
+  /** Beat now (throws if the store cannot be written) and then every heartbeat (failures logged, retried). */
+  async start(role: 'serve' | 'worker', runningJobs: () => number): Promise<void> {
+    if (this.timer) return;
+    this.role = role;
+    this.runningJobs = runningJobs;
+    this.startedAt = this.d.clock.now().toISOString();
+    await this.beat();
+    this.timer = setInterval(() => {
+      this.beat().then(
+        () => {
+          if (this.failures) this.d.logger.info({ missed: this.failures }, 'heartbeat written again (store reachable)');
+          this.failures = 0;
+        },
+        (err) => {
+          if (this.failures++ === 0) this.d.logger.error({ err }, 'heartbeat failed (store unreachable?)');
+        },
+      );
+    }, this.d.heartbeatMs);
+    this.timer.unref();
+  }
+
+  private async beat(): Promise<void> {
+    const now = this.d.clock.now();
+    await this.d.repo.beat({ tag: PROCESS_TAG, role: this.role, host: HOST, pid: process.pid, version: VERSION, started_at: this.startedAt, last_seen_at: now.toISOString(), running_jobs: this.runningJobs() });
+    // Rows of processes gone for a day are history nobody reads.
+    if (Math.random() < 0.01) await this.d.repo.prune(new Date(now.getTime() - 86_400_000).toISOString());
+  }
+
+  async stop(): Promise<void> {
+    if (!this.timer) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.d.repo.remove(PROCESS_TAG).catch((err) => this.d.logger.warn({ err }, 'could not remove this process from the processes table'));
+  }
+
+  /** Processes beating now (`self`: this one included); on this host a dead pid is dead at once. */
+  async live(self = false): Promise<ProcessBeat[]> {
+    const since = new Date(this.d.clock.now().getTime() - MISSED_BEATS * this.d.heartbeatMs).toISOString();
+    return (await this.d.repo.live(since)).filter((p) => (self || p.tag !== PROCESS_TAG) && holderAlive(p.tag) !== false);
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The live processes of an estate (`processes`: one row per serve/worker,
+ * beaten every heartbeat), the facts they must agree on (`estate`), and the
+ * pg-boss queue depth read for the estate gauges.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+export interface ProcessBeat {
+  tag: string;
+  role: string;
+  host: string;
+  pid: number;
+  version: string;
+  started_at: string;
+  last_seen_at: string;
+  running_jobs: number;
+}
+
+export class ProcessesRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Insert or refresh this process's row. */
+  async beat(p: ProcessBeat): Promise<void> {
+    await this.db
+      .insertInto('processes')
+      .values(p)
+      .onConflict((oc) => oc.column('tag').doUpdateSet({ last_seen_at: p.last_seen_at, running_jobs: p.running_jobs }))
+      .execute();
+  }
+
+  async remove(tag: string): Promise<void> {
+    await this.db.deleteFrom('processes').where('tag', '=', tag).execute();
+  }
+
+  /** Processes seen since `since` (ISO), oldest first. */
+  live(since: string): Promise<ProcessBeat[]> {
+    return this.db.selectFrom('processes').selectAll().where('last_seen_at', '>=', since).orderBy('started_at').execute();
+  }
+
+  /** Forget processes not seen since `before` (they are dead; the rows are only history). */
+  async prune(before: string): Promise<void> {
+    await this.db.deleteFrom('processes').where('last_seen_at', '<', before).execute();
+  }
+
+  /**
+   * Run `fn` while holding a PostgreSQL advisory lock named `name` (other
+   * processes calling this with the same name wait): pg-boss's schema install
+   * and queue creation deadlock when several processes start at once.
+   */
+  async exclusively<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.db.connection().execute(async (conn) => {
+      await sql`SELECT pg_advisory_lock(hashtext(${name}))`.execute(conn);
+      try {
+        return await fn();
+      } finally {
+        await sql`SELECT pg_advisory_unlock(hashtext(${name}))`.execute(conn).catch(() => {});
+      }
+    });
+  }
+
+  async estate(key: string): Promise<string | undefined> {
+    const r = await this.db.selectFrom('estate').select('value').where('key', '=', key).executeTakeFirst();
+    return r?.value;
+  }
+
+  /** Store `value` unless the key is set; returns the value that is stored now. */
+  async estateSetIfAbsent(key: string, value: string, at: string): Promise<string> {
+    await this.db.insertInto('estate').values({ key, value, updated_at: at }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    return (await this.estate(key)) ?? value;
+  }
+
+  async estateSet(key: string, value: string, at: string): Promise<void> {
+    await this.db
+      .insertInto('estate')
+      .values({ key, value, updated_at: at })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: at }))
+      .execute();
+  }
+
+  /** pg-boss jobs of `queue` by state (`created`, `retry`, `active`, …); empty when the queue schema does not exist yet. */
+  async jobStates(schema: string, queue: string): Promise<Record<string, number>> {
+    if (!(await this.queueExists(schema))) return {};
+    const r = await sql<{ state: string; n: number }>`SELECT state::text AS state, count(*)::int AS n FROM ${sql.table(`${schema}.job`)} WHERE name = ${queue} GROUP BY state`.execute(this.db);
+    return Object.fromEntries(r.rows.map((x) => [x.state, Number(x.n)]));
+  }
+
+  /** Ids of the running (`active`) jobs of `queue` for one singleton key (the instance). */
+  async activeJobIds(schema: string, queue: string, singletonKey: string): Promise<string[]> {
+    const r = await sql<{ id: string }>`SELECT id::text AS id FROM ${sql.table(`${schema}.job`)} WHERE name = ${queue} AND singleton_key = ${singletonKey} AND state = 'active'`.execute(this.db);
+    return r.rows.map((x) => x.id);
+  }
+
+  /**
+   * Jobs fetched (`active`) before `before` whose record is still pending: the
+   * process that fetched them died before it started them (a live one marks
+   * the record running within moments).
+   */
+  async staleFetchedJobs(schema: string, queue: string, before: string): Promise<{ id: string; record_id: number }[]> {
+    if (!(await this.queueExists(schema))) return [];
+    const r = await sql<{ id: string; record_id: number }>`
+      SELECT j.id::text AS id, r.id AS record_id
+      FROM ${sql.table(`${schema}.job`)} j
+      JOIN sync_instance_records r ON r.id = (j.data->>'record_id')::bigint
+      WHERE j.name = ${queue} AND j.state = 'active' AND j.started_on < ${before}::timestamptz AND r.status = 'pending'`.execute(this.db);
+    return r.rows.map((x) => ({ id: x.id, record_id: Number(x.record_id) }));
+  }
+
+  /** pg-boss has installed its schema (the first queue-mode process to start does). */
+  private async queueExists(schema: string): Promise<boolean> {
+    const r = await sql<{ ok: boolean }>`SELECT to_regclass(${`${schema}.job`}) IS NOT NULL AS ok`.execute(this.db);
+    return Boolean(r.rows[0]?.ok);
+  }
+
+  /** Records of a session by status (session progress gauge). */
+  async runningSessionProgress(): Promise<{ session_id: string; status: string; n: number }[]> {
+    const r = await this.db
+      .selectFrom('sync_instance_records as r')
+      .innerJoin('sync_sessions as s', 's.session_id', 'r.session_id')
+      .where('s.status', '=', 'running')
+      .select(['r.session_id', 'r.status', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy(['r.session_id', 'r.status'])
+      .execute();
+    return r.map((x) => ({ ...x, n: Number(x.n) }));
+  }
+}
