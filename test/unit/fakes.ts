@@ -7,7 +7,7 @@
 import type { Collection, CollectedDatabase, ConnectTarget } from '../../src/engines/engine.js';
 import { createLogger } from '../../src/lib/logger.js';
 import type { InstanceRow, SyncInstanceRecordRow } from '../../src/store/schema.js';
-import { RecordNotClaimable, type RecordStart } from '../../src/store/sync.repository.js';
+import { LeaseLost, RecordNotClaimable, type RecordStart } from '../../src/store/sync.repository.js';
 import type { SaveCollectionInput, SaveCounts, SyncCompletion } from '../../src/store/capacity.repository.js';
 import { RecordRunner } from '../../src/services/sync/record-runner.js';
 import type { RunParams, SyncDeps } from '../../src/services/sync/sync-context.js';
@@ -134,6 +134,15 @@ export class FakeSyncRepository {
     const r = this.records.get(id);
     if (r) Object.assign(r, patch);
   }
+  /** As the store: only while `holder` still holds the running record; otherwise the lease was lost. */
+  async updateHeldRecord(id: number, holder: string, patch: Partial<SyncInstanceRecordRow>): Promise<void> {
+    const r = this.records.get(id);
+    if (r && (r.holder !== holder || r.status !== 'running')) throw new LeaseLost();
+    await this.updateRecord(id, patch);
+  }
+  async renewLocks(holders: string[], expiresAt: string): Promise<void> {
+    for (const l of this.locks.values()) if (holders.includes(l.holder)) l.expires_at = expiresAt;
+  }
   async skipIfPending(id: number, at: string, message: string, code: string): Promise<void> {
     const r = this.records.get(id);
     if (r && r.status === 'pending') await this.updateRecord(id, { status: 'skipped', completed_at: at, error_message: message, error_code: code });
@@ -192,7 +201,7 @@ export function newTestRunner(opts: { stopping?: boolean } = {}) {
   const instances = { setSyncResult: async (id: number, r: { status: string; at: string; error: string | null }) => void syncResults.push({ id, status: r.status, error: r.error }) };
   const control = { stopping: opts.stopping ?? false };
   const deps = {
-    config: { timeZone: 'UTC' },
+    config: { timeZone: 'UTC', leaseMs: 45_000, heartbeatMs: 15_000 },
     clock,
     logger: createLogger('silent'),
     sync,
