@@ -97,7 +97,7 @@ forEachStore('capacity view', (get) => {
     assert.equal(lines[0], 'series,instance_id,instance_name,db_type,database_name,period_start,period_end,size_bytes,change_bytes,change_pct');
     assert.equal(lines.filter((l) => l.startsWith('total,')).length, 7);
     assert.equal(lines.filter((l) => l.startsWith(`top,${pg},pg-main,postgresql,orders,`)).length, 7);
-    assert.ok(lines.includes(`top,${pg},pg-main,postgresql,orders,2024-04-30,2024-04-30,3900,100,${(100 * 100) / 3800}`));
+    assert.ok(lines.includes(`top,${pg},pg-main,postgresql,orders,2024-04-30,2024-04-30,3900,100,2.63`), 'change_pct rounded to 2 places (issue #18)');
     const bad = await app.inject({ url: '/api/statistics/capacity?top=3' });
     assert.equal(bad.statusCode, 400);
   });
