@@ -117,7 +117,7 @@ describe('capacity, sync sessions and settings pages', () => {
     assert.equal(csv.filter((l) => l.startsWith('total,')).length, 7);
     assert.equal(csv.filter((l) => l.startsWith(`top,${ids['my-shop']},my-shop,mysql,`)).length, 7);
     assert.equal(csv.length, 1 + 14);
-    assert.ok(csv.includes(`top,${ids['my-shop']},my-shop,mysql,,${today},${today},${(300 + 78 + 90) * MB},${2 * MB},${(2 * MB * 100) / ((300 + 76 + 90) * MB)}`));
+    assert.ok(csv.includes(`top,${ids['my-shop']},my-shop,mysql,,${today},${today},${(300 + 78 + 90) * MB},${2 * MB},${Math.round(((2 * MB * 100) / ((300 + 76 + 90) * MB)) * 100) / 100}`), 'change_pct rounded to 2 places (issue #18)');
   });
 
   it('database capacity: name filter, instance filter, weekly periods from the aggregation', async () => {
