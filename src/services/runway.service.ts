@@ -7,7 +7,7 @@
  */
 import { addDays, localDate, type Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
-import { fitAndBacktest, judge, type RunwayFit, type RunwayOptions, type RunwayPoint, type RunwayState } from '../lib/runway.js';
+import { fitAndBacktest, judge, type Runway, type RunwayFit, type RunwayOptions, type RunwayPoint } from '../lib/runway.js';
 import type { RunwayInstance, RunwayRepository, RunwaySeriesRow } from '../store/runway.repository.js';
 import { CAPACITY_LIMIT_OPTION } from './statistics.service.js';
 import { fail } from './validate.js';
@@ -26,25 +26,13 @@ const CHUNK = 200;
 export type RunwayScope = 'instance' | 'database';
 export type CeilingSource = 'capacity_limit_bytes' | 'autoextend_max' | 'volume';
 
-export interface RunwayItem {
+/** A runway as the API lists it: the fit's answer (lib/runway.ts) with whose it is and where its ceiling came from. */
+export interface RunwayItem extends Runway {
   instance_id: number;
   instance_name: string;
   db_type: string;
   database_name?: string;
-  state: RunwayState;
-  days_until_full: number | null;
-  full_date: string | null;
-  low_days: number | null;
-  high_days: number | null;
-  growth_bytes_per_day: number | null;
-  ceiling_bytes: number | null;
   ceiling_source: CeilingSource | null;
-  fit_start_date: string | null;
-  change_point_date: string | null;
-  backtest_mape: number | null;
-  latest_date: string | null;
-  latest_bytes: number | null;
-  points_used: number;
 }
 
 export interface RunwayQuery {
