@@ -1,0 +1,58 @@
+/** App, navigation, login, common words and error pages: every visible string in zh-CN and English (see ../messages.ts). */
+export const COMMON_MESSAGES = {
+  // app and navigation
+  'app.name': { 'zh-CN': '鲸落', en: 'Whalefall' },
+  'app.tagline': { 'zh-CN': '数据库容量服务', en: 'Database capacity service' },
+  'nav.instances': { 'zh-CN': '实例管理', en: 'Instances' },
+  'nav.capacity_instances': { 'zh-CN': '实例容量统计', en: 'Instance capacity' },
+  'nav.capacity_databases': { 'zh-CN': '数据库容量统计', en: 'Database capacity' },
+  'nav.sync_sessions': { 'zh-CN': '同步会话', en: 'Sync sessions' },
+  'nav.settings': { 'zh-CN': '设置', en: 'Settings' },
+  'nav.api_docs': { 'zh-CN': 'API 文档', en: 'API docs' },
+  'nav.logout': { 'zh-CN': '退出登录', en: 'Log out' },
+  'nav.language': { 'zh-CN': '语言', en: 'Language' },
+  'nav.toggle': { 'zh-CN': '展开导航', en: 'Toggle navigation' },
+  'lang.zh-CN': { 'zh-CN': '中文', en: '中文' },
+  'lang.en': { 'zh-CN': 'English', en: 'English' },
+  'role.viewer': { 'zh-CN': '只读', en: 'Viewer' },
+  'role.operator': { 'zh-CN': '运维', en: 'Operator' },
+  'role.admin': { 'zh-CN': '管理员', en: 'Admin' },
+
+  // login
+  'login.title': { 'zh-CN': '登录', en: 'Log in' },
+  'login.username': { 'zh-CN': '用户名', en: 'Username' },
+  'login.password': { 'zh-CN': '密码', en: 'Password' },
+  'login.submit': { 'zh-CN': '登录', en: 'Log in' },
+  'login.expired': { 'zh-CN': '登录已过期，请重新登录', en: 'Your session has ended, please log in again' },
+
+  // common
+  'common.loading': { 'zh-CN': '加载中…', en: 'Loading…' },
+  'common.no_baseline': { 'zh-CN': '暂无基线', en: 'no baseline yet' },
+  'common.since_last_sync': { 'zh-CN': '上次同步以来', en: 'since last sync' },
+  'common.save': { 'zh-CN': '保存', en: 'Save' },
+  'common.cancel': { 'zh-CN': '取消', en: 'Cancel' },
+  'common.close': { 'zh-CN': '关闭', en: 'Close' },
+  'common.delete': { 'zh-CN': '删除', en: 'Delete' },
+  'common.edit': { 'zh-CN': '编辑', en: 'Edit' },
+  'common.search': { 'zh-CN': '搜索', en: 'Search' },
+  'common.all': { 'zh-CN': '全部', en: 'All' },
+  'common.yes': { 'zh-CN': '是', en: 'Yes' },
+  'common.no': { 'zh-CN': '否', en: 'No' },
+  'common.none': { 'zh-CN': '无', en: 'None' },
+  'common.actions': { 'zh-CN': '操作', en: 'Actions' },
+  'common.prev': { 'zh-CN': '上一页', en: 'Previous' },
+  'common.next': { 'zh-CN': '下一页', en: 'Next' },
+  'common.page_info': { 'zh-CN': '第 {from}–{to} 条，共 {total} 条', en: '{from}–{to} of {total}' },
+  'common.page_size': { 'zh-CN': '每页', en: 'Per page' },
+  'common.back': { 'zh-CN': '返回', en: 'Back' },
+  'common.refresh': { 'zh-CN': '刷新', en: 'Refresh' },
+  'common.network_error': { 'zh-CN': '无法连接服务器：{message}', en: 'Cannot reach the server: {message}' },
+  'common.http_error': { 'zh-CN': '服务器返回 HTTP {status}', en: 'The server answered HTTP {status}' },
+  'common.confirm': { 'zh-CN': '确认', en: 'Confirm' },
+
+  // error pages
+  'error.title': { 'zh-CN': '出错了', en: 'Something went wrong' },
+  'error.forbidden': { 'zh-CN': '没有权限', en: 'Not allowed' },
+  'error.not_found': { 'zh-CN': '未找到', en: 'Not found' },
+  'error.home': { 'zh-CN': '回到实例列表', en: 'Back to instances' },
+} as const satisfies Record<string, { 'zh-CN': string; en?: string }>;

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { COMMON_MESSAGES } from '../../src/web/i18n/messages/common.js';
+import { INSTANCES_MESSAGES } from '../../src/web/i18n/messages/instances.js';
+import { CAPACITY_MESSAGES } from '../../src/web/i18n/messages/capacity.js';
+import { SYNC_MESSAGES } from '../../src/web/i18n/messages/sync.js';
+import { SETTINGS_MESSAGES } from '../../src/web/i18n/messages/settings.js';
+import { TABLES_MESSAGES } from '../../src/web/i18n/messages/tables.js';
+import { MESSAGES } from '../../src/web/i18n/messages.js';
+
+const AREAS: Record<string, Record<string, { 'zh-CN': string; en?: string }>> = {
+  common: COMMON_MESSAGES,
+  instances: INSTANCES_MESSAGES,
+  capacity: CAPACITY_MESSAGES,
+  sync: SYNC_MESSAGES,
+  settings: SETTINGS_MESSAGES,
+  tables: TABLES_MESSAGES,
+};
+
+test('a message key is defined in one area file only (a spread would silently keep the last one)', () => {
+  const seen = new Map<string, string>();
+  const twice: string[] = [];
+  for (const [area, messages] of Object.entries(AREAS)) {
+    for (const key of Object.keys(messages)) {
+      const first = seen.get(key);
+      if (first) twice.push(`${key} (${first} and ${area})`);
+      seen.set(key, area);
+    }
+  }
+  assert.deepEqual(twice, []);
+  assert.equal(Object.keys(MESSAGES).length, seen.size, 'messages.ts joins every area file');
+});
+
+test('every message has Chinese and English text, with the same {placeholders}', () => {
+  const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+  const bad: string[] = [];
+  for (const [key, m] of Object.entries(MESSAGES) as [string, { 'zh-CN': string; en?: string }][]) {
+    if (!m['zh-CN'] || !m.en) bad.push(`${key}: missing a language`);
+    else if (placeholders(m['zh-CN']).join() !== placeholders(m.en).join()) bad.push(`${key}: placeholders differ`);
+  }
+  assert.deepEqual(bad, []);
+});
