@@ -34,7 +34,7 @@ export type OptionSpec =
   | { kind: 'boolean'; description: string }
   | { kind: 'string'; maxLength: number; description: string }
   | { kind: 'integer'; min: number; max: number; description: string }
-  | { kind: 'enum'; values: readonly string[]; description: string };
+  | { kind: 'enum'; values: readonly string[]; description: string; default?: string; choices?: Readonly<Record<string, string>> };
 
 /**
  * One privilege the collector relies on, as `doctor` reports it. `ok: false`
@@ -91,6 +91,8 @@ export interface CollectedDatabase {
   log_bytes: number | null;
   free_bytes: number | null;
   used_bytes: number | null;
+  /** Bytes of the database's own files as the server reports them (MySQL/MariaDB InnoDB tablespace FILE_SIZE); null when not read. */
+  allocated_bytes?: number | null;
   /** The most it can grow to when known (Oracle autoextend MAXBYTES); null/absent = unknown or unlimited. */
   max_bytes?: number | null;
   /** A SQL Server database snapshot: on-disk bytes of its sparse files, left out of the instance total. */
@@ -132,6 +134,12 @@ export interface Engine {
   readonly needsDatabaseName: boolean;
   /** Engine-specific instance options this engine understands. */
   readonly options: Readonly<Record<string, OptionSpec>>;
+  /**
+   * One line per recorded method name (CollectedDatabase.method): what the
+   * number means, and why it differs from the engine's other figures. Shown
+   * with each database on the instance page and in the API.
+   */
+  readonly methodNotes?: Readonly<Record<string, string>>;
   connect(target: ConnectTarget): Promise<EngineSession>;
   /** Turn any driver error into a classified SyncError (password already scrubbed by the caller's target). */
   classifyError(err: unknown, target: ConnectTarget): SyncError;
