@@ -34,7 +34,15 @@ export type OptionSpec =
   | { kind: 'boolean'; description: string }
   | { kind: 'string'; maxLength: number; description: string }
   | { kind: 'integer'; min: number; max: number; description: string }
-  | { kind: 'enum'; values: readonly string[]; description: string; default?: string; choices?: Readonly<Record<string, string>> };
+  | {
+      kind: 'enum';
+      values: readonly string[];
+      description: string;
+      /** The value used when the option is absent (MySQL `method`: auto). */
+      default?: string;
+      /** One line per value: what choosing it means. */
+      choices?: Readonly<Record<string, string>>;
+    };
 
 /**
  * One privilege the collector relies on, as `doctor` reports it. `ok: false`
@@ -226,5 +234,7 @@ export interface Composition {
   ceiling_source: string | null;
   /** Bytes in use on the volumes the engine reports (SQL Server dm_os_volume_stats): what the parts should add up to. */
   disk_used_bytes: number | null;
+  /** Where the ceiling came from in detail (SQL Server: each volume's total and free), or `reason` when it could not be read. */
+  ceiling_detail?: Record<string, unknown> | null;
   method: string;
 }

@@ -402,6 +402,8 @@ export interface InstanceCompositionTable {
   ceiling_bytes: number | null;
   ceiling_source: string | null;
   disk_used_bytes: number | null;
+  /** 0018: JSON — the ceiling's detail (SQL Server volumes) or why it is unknown; NULL before 0018. */
+  ceiling_detail: ColumnType<string | null, string | null | undefined, string | null>;
   method: string;
   collected_at: Ts;
 }

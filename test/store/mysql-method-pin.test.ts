@@ -36,6 +36,8 @@ describe('migration 0018_mysql_auto', () => {
       });
       const cols = (await sql<{ name: string }>`SELECT name FROM pragma_table_info('database_size_stats')`.execute(store.db)).rows.map((r) => r.name);
       assert.ok(cols.includes('allocated_bytes'));
+      const comp = (await sql<{ name: string }>`SELECT name FROM pragma_table_info('instance_composition')`.execute(store.db)).rows.map((r) => r.name);
+      assert.ok(comp.includes('ceiling_detail'));
     } finally {
       await store.close();
     }
