@@ -26,7 +26,7 @@ describe('migration 0018_mysql_auto', () => {
       await add('maria-unset', 'mariadb', '{}');
       await add('my-physical', 'mysql', '{"method":"physical"}');
       await add('pg', 'postgresql', '{}');
-      assert.deepEqual(await migrateToLatest(store.db, 'sqlite'), ['0018_mysql_auto']);
+      assert.ok((await migrateToLatest(store.db, 'sqlite')).includes('0018_mysql_auto'));
       const rows = await store.db.selectFrom('instances').select(['name', 'options']).orderBy('name').execute();
       assert.deepEqual(Object.fromEntries(rows.map((r) => [r.name, JSON.parse(r.options)])), {
         'maria-unset': { method: 'logical' },
