@@ -22,6 +22,10 @@ export const EstateSummary = component(
     average_bytes: Nullable(Type.Number()),
     max_bytes: Nullable(Type.Number()),
     max_instance: Nullable(Closed({ instance_id: Type.Integer(), instance_name: Type.String() })),
+    replica_copies_excluded: Closed(
+      { databases: Type.Integer(), bytes: Type.Number() },
+      "availability-group database copies left out of total_bytes: another replica's copy stands for them",
+    ),
     by_db_type: Type.Array(Closed({ db_type: Type.String(), ...group })),
     by_tag: Type.Array(Closed({ tag: Type.String(), ...group })),
   }),
