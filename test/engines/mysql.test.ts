@@ -72,9 +72,9 @@ describe('MariaDB engine on the local server', () => {
     await admin.end();
   });
 
-  test('sizes equal information_schema sums, names round-trip, system schemas flagged', async () => {
+  test('logical: sizes equal information_schema sums, names round-trip, system schemas flagged', async () => {
     const before = await sums();
-    const c = await collectOnce(mysqlTarget());
+    const c = await collectOnce(mysqlTarget({ options: { method: 'logical' } }));
     const now = await sums();
 
     assert.match(c.server_version ?? '', /MariaDB/);
