@@ -42,6 +42,9 @@ const instanceFields = {
   last_sync_status: Nullable(Type.String()),
   last_sync_at: Nullable(Timestamp),
   last_sync_error: Nullable(Type.String()),
+  size_method: Nullable(
+    Type.String({ description: "the size method used (MySQL/MariaDB options.method, else the engine's default); null where the engine has one way only" }),
+  ),
   created_at: Timestamp,
   updated_at: Timestamp,
 };
@@ -94,7 +97,13 @@ const OptionSpec = Type.Union([
   Closed({ kind: Type.Literal('boolean'), description: Type.String() }),
   Closed({ kind: Type.Literal('string'), maxLength: Type.Integer(), description: Type.String() }),
   Closed({ kind: Type.Literal('integer'), min: Type.Number(), max: Type.Number(), description: Type.String() }),
-  Closed({ kind: Type.Literal('enum'), values: Type.Unsafe<readonly string[]>(Type.Array(Type.String())), description: Type.String() }),
+  Closed({
+    kind: Type.Literal('enum'),
+    values: Type.Unsafe<readonly string[]>(Type.Array(Type.String())),
+    description: Type.String(),
+    default: Type.Optional(Type.String({ description: 'the value used when the option is absent' })),
+    choices: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'what choosing each value means' })),
+  }),
 ]);
 export const Engine = component(
   'Engine',
@@ -129,9 +138,13 @@ export const InstanceDatabases = component(
         free_bytes: Bytes,
         used_bytes: Bytes,
         max_bytes: Bytes,
+        allocated_bytes: Nullable(
+          Type.Number({ description: "bytes of the database's own files (MySQL/MariaDB InnoDB tablespaces); null when the method read no file" }),
+        ),
         is_snapshot: Type.Boolean(),
         replica_role: Nullable(Type.String()),
         method: Nullable(Type.String({ description: 'how the size was measured (engine-specific)' })),
+        method_note: Nullable(Type.String({ description: "what this method's number means" })),
         error: Nullable(Type.String()),
         note: Nullable(Type.String()),
         collected_at: Nullable(Timestamp),

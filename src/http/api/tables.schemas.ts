@@ -140,6 +140,9 @@ export const Composition = component(
     measured_bytes: Nullable(Type.Number()),
     ceiling_bytes: Nullable(Type.Number()),
     ceiling_source: Nullable(Type.String()),
+    ceiling_detail: Nullable(
+      Type.Record(Type.String(), Type.Unknown(), { description: "the ceiling in detail (SQL Server: each volume's total and free), or reason" }),
+    ),
     unexplained_bytes: Nullable(Type.Number()),
     history: Type.Array(Closed({ date: DateStr, parts: PartBytes })),
     growth: PartBytes,
