@@ -29,6 +29,8 @@ export interface SlotRequest {
   scope: string;
   /** At most this many live slots in the scope (a lowered cap lets the extra holders finish). */
   cap: number;
+  /** Slots taken together, all or none (a session that holds two connections at once); default 1, at most `cap`. */
+  count?: number;
 }
 
 /** What a slot is held for (stored with it; `whalefall processes`-style diagnostics). */
@@ -84,10 +86,13 @@ const POLL_MAX_MS = 500;
 /** A waiter not first in line looks again at least this often (and a timer never overflows). */
 const MAX_SLEEP_MS = 60_000;
 
+/** Holders of slots in this process, whichever ConnectionSlots holds them (tests run several contexts in one process). */
+const heldInProcess = new Set<string>();
+
 export class ConnectionSlots {
   private readonly locals = new Map<string, Local>();
-  /** Holders of this process → the scopes they hold. */
-  private readonly held = new Map<string, string[]>();
+  /** Holders of this process → the slots they hold per scope. */
+  private readonly held = new Map<string, { scope: string; count: number }[]>();
   private renewTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly d: SlotsDeps) {}
@@ -100,12 +105,14 @@ export class ConnectionSlots {
   async acquire(requests: SlotRequest[], o: { purpose: SlotPurpose; waitMs: number; signal?: AbortSignal }): Promise<Slot> {
     const holder = `${PROCESS_TAG}:${randomUUID().slice(0, 8)}`;
     const deadline = performance.now() + o.waitMs;
-    const scopes: string[] = [];
+    const scopes: { scope: string; count: number }[] = [];
     this.held.set(holder, scopes);
+    heldInProcess.add(holder);
     try {
       for (const r of requests) {
-        await this.one(r, holder, o.purpose, deadline, o.signal);
-        scopes.push(r.scope);
+        const count = Math.max(1, Math.min(r.count ?? 1, r.cap));
+        await this.one({ ...r, count }, holder, o.purpose, deadline, o.signal);
+        scopes.push({ scope: r.scope, count });
         this.renewWhileHeld();
       }
     } catch (err) {
@@ -139,7 +146,7 @@ export class ConnectionSlots {
     return l;
   }
 
-  private async one(r: SlotRequest, holder: string, purpose: SlotPurpose, deadline: number, signal: AbortSignal | undefined): Promise<void> {
+  private async one(r: Required<SlotRequest>, holder: string, purpose: SlotPurpose, deadline: number, signal: AbortSignal | undefined): Promise<void> {
     const l = this.local(r.scope);
     const me: Waiter = { wake: () => {} };
     l.waiters.push(me);
@@ -148,17 +155,17 @@ export class ConnectionSlots {
       for (;;) {
         if (signal?.aborted) throw new SlotAborted();
         const head = l.waiters[0] === me;
-        if (head && l.inUse < r.cap) {
-          l.inUse++;
+        if (head && l.inUse + r.count <= r.cap) {
+          l.inUse += r.count;
           let ok: boolean;
           try {
             ok = await this.take(r, holder, purpose);
           } catch (err) {
-            l.inUse--;
+            l.inUse -= r.count;
             throw new SlotStoreError(err);
           }
           if (ok) return;
-          l.inUse--; // full in the store: other processes hold the slots
+          l.inUse -= r.count; // full in the store: other processes hold the slots
         }
         const left = deadline - performance.now();
         if (left <= 0) throw new SlotBusy(r);
@@ -193,7 +200,7 @@ export class ConnectionSlots {
    * (this process: a holder it no longer has; this host: a dead pid); the
    * lowest free slot number taken. A race lost to another process looks again.
    */
-  private async take(r: SlotRequest, holder: string, purpose: SlotPurpose): Promise<boolean> {
+  private async take(r: Required<SlotRequest>, holder: string, purpose: SlotPurpose): Promise<boolean> {
     for (let round = 0; round < 3; round++) {
       const now = this.d.clock.now();
       const at = now.toISOString();
@@ -205,17 +212,23 @@ export class ConnectionSlots {
           await this.d.repo.drop(r.scope, x.slot, x.holder);
         } else taken.add(x.slot);
       }
-      if (taken.size >= r.cap) return false;
-      let free = 0;
-      while (taken.has(free)) free++;
-      if (await this.d.repo.take(r.scope, free, holder, purpose, at, new Date(now.getTime() + this.d.leaseMs).toISOString())) return true;
+      if (taken.size + r.count > r.cap) return false;
+      const mine: number[] = [];
+      for (let n = 0; mine.length < r.count; n++) {
+        if (taken.has(n)) continue;
+        if (!(await this.d.repo.take(r.scope, n, holder, purpose, at, new Date(now.getTime() + this.d.leaseMs).toISOString()))) break;
+        mine.push(n);
+      }
+      if (mine.length === r.count) return true;
+      // Lost a race for one of them: all or none, look again.
+      for (const n of mine) await this.d.repo.drop(r.scope, n, holder);
     }
     return false;
   }
 
   /** A holder of this process that is no longer held, or one of a dead pid on this host. */
   private dead(holder: string): boolean {
-    if (holder.startsWith(`${PROCESS_TAG}:`)) return !this.held.has(holder);
+    if (holder.startsWith(`${PROCESS_TAG}:`)) return !heldInProcess.has(holder);
     return holderAlive(holder) === false;
   }
 
@@ -229,9 +242,10 @@ export class ConnectionSlots {
       this.d.logger.warn({ err, holder }, 'could not free connection slots (store unreachable?); their lease will');
     }
     this.held.delete(holder);
-    for (const scope of scopes) {
+    heldInProcess.delete(holder);
+    for (const { scope, count } of scopes) {
       const l = this.local(scope);
-      l.inUse--;
+      l.inUse -= count;
       l.waiters[0]?.wake();
     }
   }

@@ -128,9 +128,11 @@ export class ConnectionService {
    */
   async reserve(inst: CappedInstance, o: { purpose: SlotPurpose; waitMs?: number; signal?: AbortSignal }): Promise<Slot> {
     const caps = await this.limits();
+    const kinds = this.deps.engineFor(inst.db_type as DbType).sessionConnections;
+    const count = o.purpose === 'tables' || o.purpose === 'composition' ? (kinds?.[o.purpose] ?? 1) : 1;
     const requests: SlotRequest[] = [
-      { scope: inst.id > 0 ? `instance:${inst.id}` : `endpoint:${inst.host.toLowerCase()}:${inst.port}`, cap: caps.perInstance },
-      { scope: 'global', cap: caps.total },
+      { scope: inst.id > 0 ? `instance:${inst.id}` : `endpoint:${inst.host.toLowerCase()}:${inst.port}`, cap: caps.perInstance, count },
+      { scope: 'global', cap: caps.total, count },
     ];
     try {
       return await this.deps.slots.acquire(requests, { purpose: o.purpose, waitMs: o.waitMs ?? this.deps.waitMs, signal: o.signal });
