@@ -210,8 +210,11 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
         return stale.length;
       }
     : undefined;
-  const recovery = new RecoveryService(repos.sync, clock, logger, requeue, handBackStale, config.leaseMs);
   const processes = new ProcessesService({ repo: processesRepo, clock, logger, heartbeatMs: config.heartbeatMs });
+  const recovery = new RecoveryService(repos.sync, clock, logger, requeue, handBackStale, config.leaseMs, {
+    runs: repos.scheduler,
+    liveTags: async () => new Set((await processes.live(true)).map((p) => p.tag)),
+  });
   const metrics = new MetricsService({
     estate: queue
       ? async () => {
