@@ -187,7 +187,7 @@ export function residualScale(xs: ArrayLike<number>, ys: ArrayLike<number>, line
 }
 
 /** Prefix sums for O(1) least-squares SSE of any [i, j); the arrays are reused across calls (no garbage per fit). */
-class Prefix {
+export class Prefix {
   private static pool: Float64Array[] = [];
   readonly x: Float64Array;
   readonly y: Float64Array;
@@ -227,11 +227,12 @@ class Prefix {
  * Index of the last change point in [0, n) (the first point of the last
  * regime), or null when one line explains the series. See the file comment.
  */
-export function lastChangePoint(xs: ArrayLike<number>, ys: ArrayLike<number>, opts: RunwayOptions = {}, n = xs.length): number | null {
+export function lastChangePoint(xs: ArrayLike<number>, ys: ArrayLike<number>, opts: RunwayOptions = {}, n = xs.length, prefix?: Prefix): number | null {
   const minSeg = Math.max(3, opts.minSegment ?? 10);
   const penalty = opts.penalty ?? 4;
   if (n < 2 * minSeg) return null;
-  const p = new Prefix(xs, ys, n);
+  // Prefix sums over a longer series serve any shorter head of it (the backtest builds them once).
+  const p = prefix ?? new Prefix(xs, ys, n);
   let meanAbs = 0;
   for (let i = 0; i < n; i++) meanAbs += Math.abs(ys[i]!);
   meanAbs /= n;
@@ -287,10 +288,10 @@ export function fitRunway(points: readonly RunwayPoint[], opts: RunwayOptions = 
 }
 
 /** The fit over the first `n` points of a prepared series. */
-function fitPrepared(p: Prepared, n: number, opts: RunwayOptions): RunwayFit | null {
+function fitPrepared(p: Prepared, n: number, opts: RunwayOptions, prefix?: Prefix): RunwayFit | null {
   if (n < 2) return null;
   const { xs, ys, points } = p;
-  const cp = lastChangePoint(xs, ys, opts, n);
+  const cp = lastChangePoint(xs, ys, opts, n, prefix);
   const from = cp ?? 0;
   const line = theilSen(xs, ys, from, n);
   if (!line) return null;
@@ -380,18 +381,20 @@ function backtestPrepared(p: Prepared, opts: RunwayOptions): number | null {
   const horizon = opts.backtestHorizon ?? 30;
   const stride = Math.max(1, opts.backtestStride ?? 1);
   const last = xs[n - 1]!;
-  // Day index → size, for the measured day `horizon` after each replay point.
-  const at = new Map<number, number>();
-  for (let i = 0; i < n; i++) at.set(xs[i]!, ys[i]!);
+  // One set of prefix sums for every replay (each replays a head of the series).
+  const prefix = n >= 2 * Math.max(3, opts.minSegment ?? 10) ? new Prefix(xs, ys, n) : undefined;
   let sum = 0;
   let count = 0;
   let end = 0;
+  let ahead = 0; // index of the measured day `horizon` after the replay point, when there is one
   for (let d = last - days; d <= last - horizon; d += stride) {
     while (end < n && xs[end]! <= d) end++;
     if (end < 2) continue;
-    const actual = at.get(d + horizon);
-    if (actual === undefined || actual <= 0) continue;
-    const fit = fitPrepared(p, end, opts);
+    while (ahead < n && xs[ahead]! < d + horizon) ahead++;
+    if (ahead >= n || xs[ahead] !== d + horizon) continue;
+    const actual = ys[ahead]!;
+    if (actual <= 0) continue;
+    const fit = fitPrepared(p, end, opts, prefix);
     if (!fit) continue;
     const predicted = fit.level + fit.slope * (d + horizon - xs[end - 1]!);
     sum += Math.abs(predicted - actual) / actual;
