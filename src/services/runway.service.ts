@@ -7,8 +7,9 @@
  */
 import { addDays, localDate, type Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
-import { backtestMape, fitRunway, judge, type Runway, type RunwayFit, type RunwayOptions, type RunwayPoint } from '../lib/runway.js';
+import { backtestMape, fitRunway, fitSummary, judge, unusualDays, type FitSummary, type Runway, type RunwayFit, type RunwayOptions, type RunwayPoint } from '../lib/runway.js';
 import type { RunwayInstance, RunwayRepository, RunwaySeriesRow } from '../store/runway.repository.js';
+import { explainJumps, type Jump } from './runway-jumps.js';
 import { CAPACITY_LIMIT_OPTION } from './statistics.service.js';
 import { fail } from './validate.js';
 
@@ -34,6 +35,10 @@ export interface RunwayItem extends Runway {
   db_type: string;
   database_name?: string;
   ceiling_source: CeilingSource | null;
+  /** The fit the browser's what-if recomputes from (null: no fit). */
+  fit: FitSummary | null;
+  /** Why it jumped: the latest days (up to 3) whose change lies outside the fit's interval, with what accounts for it (runway-jumps.ts). */
+  jumps: Jump[];
 }
 
 export interface RunwayQuery {
@@ -51,6 +56,8 @@ interface Fitted {
   fit: RunwayFit | null;
   /** undefined until a request returns this series (see BACKTEST_STRIDE). */
   backtest_mape?: number | null;
+  /** Filled in with the backtest. */
+  jumps?: Jump[];
   /** Latest engine-reported growth limit (Oracle autoextend MAXBYTES). */
   max_bytes: number | null;
 }
@@ -105,13 +112,13 @@ export class RunwayService {
     for (const inst of instances) for (const f of entry.fits.get(inst.id) ?? []) all.push({ item: this.item(scope, inst, f, volumes.get(inst.id) ?? null), f });
     all.sort((a, b) => byRunway(a.item, b.item));
     const page = all.slice(0, limit);
-    await this.backtest(scope, page.map((p) => p.f));
-    const items = page.map(({ item, f }) => ({ ...item, backtest_mape: f.backtest_mape === undefined || f.backtest_mape === null ? null : Math.round(f.backtest_mape * 100) / 100 }));
+    await this.enrich(scope, page.map((p) => p.f));
+    const items = page.map(({ item, f }) => ({ ...item, backtest_mape: f.backtest_mape === undefined || f.backtest_mape === null ? null : Math.round(f.backtest_mape * 100) / 100, jumps: f.jumps ?? [] }));
     return { scope, window_days: RUNWAY_WINDOW_DAYS, computed_at: entry.computed_at, total: all.length, items };
   }
 
-  /** The backtest of the series not replayed yet today: their windows read again, chunk by chunk. */
-  private async backtest(scope: RunwayScope, fits: readonly Fitted[]): Promise<void> {
+  /** The backtest and the jumps of the series not done yet today: their windows read again, chunk by chunk. */
+  private async enrich(scope: RunwayScope, fits: readonly Fitted[]): Promise<void> {
     const todo = fits.filter((f) => f.backtest_mape === undefined);
     if (!todo.length) return;
     const to = this.today();
@@ -123,11 +130,16 @@ export class RunwayService {
       const rows = scope === 'instance' ? await this.d.repo.instanceSeries(chunk, from, to) : await this.d.repo.databaseSeries(chunk, from, to);
       for (const s of splitSeries(rows)) {
         const f = wanted.get(`${s.instance_id}|${s.database_name}`);
-        if (f) f.backtest_mape = backtestMape(s.points, this.options);
+        if (!f) continue;
+        f.backtest_mape = backtestMape(s.points, this.options);
+        f.jumps = await explainJumps(this.d.repo, s.instance_id, unusualDays(s.points, f.fit), scope === 'database' ? s.database_name : undefined);
       }
       await new Promise((r) => setImmediate(r));
     }
-    for (const f of todo) f.backtest_mape ??= null;
+    for (const f of todo) {
+      f.backtest_mape ??= null;
+      f.jumps ??= [];
+    }
   }
 
   /** The runway of one instance (the instance page and the alert rule read the same figures). */
@@ -215,7 +227,9 @@ export class RunwayService {
       ceiling_source: source,
       fit_start_date: j.fit_start_date,
       change_point_date: j.change_point_date,
-      backtest_mape: null, // filled in by list() for the items it returns
+      backtest_mape: null, // filled in by list() for the items it returns, with the jumps
+      fit: fitSummary(f.fit),
+      jumps: [],
       latest_date: j.latest_date,
       latest_bytes: j.latest_bytes,
       points_used: j.points_used,
