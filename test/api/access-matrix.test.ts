@@ -119,6 +119,7 @@ const ACCESS = {
   'GET /settings': 'admin',
   'GET /instances/:id/databases/:name': 'viewer',
   'GET /capacity/tables': 'viewer',
+  'GET /capacity/runway': 'viewer',
   'GET /instances/import': 'admin',
 } as const satisfies Record<RouteKey, Access>;
 type Listed = keyof typeof ACCESS;
@@ -127,7 +128,7 @@ const PAGES = new Set<string>(['GET /instances', 'GET /instances/:id']);
 /** Public pages: a revoked bearer token on them also leads to /login. */
 const LOGIN_PAGES = new Set<string>(['GET /', 'GET /login']);
 for (const p of ['GET /capacity/instances', 'GET /capacity/databases', 'GET /sync-sessions', 'GET /sync-sessions/:id', 'GET /settings']) PAGES.add(p);
-for (const p of ['GET /instances/:id/databases/:name', 'GET /capacity/tables']) PAGES.add(p);
+for (const p of ['GET /instances/:id/databases/:name', 'GET /capacity/tables', 'GET /capacity/runway']) PAGES.add(p);
 PAGES.add('GET /instances/import');
 const LISTED = Object.keys(ACCESS) as Listed[];
 
@@ -347,6 +348,7 @@ describe('access matrix [sqlite]', () => {
     'GET /settings': async () => ({ url: '/settings', expect: 200, check: (body) => assert.match(body, /id="wf-settings"/) }),
     'GET /instances/:id/databases/:name': async () => ({ url: `/instances/${instanceId}/databases/postgres`, expect: 200, check: (body) => assert.match(body, /id="wf-database"/) }),
     'GET /capacity/tables': async () => ({ url: '/capacity/tables', expect: 200, check: (body) => assert.match(body, /id="wf-top-table"/) }),
+    'GET /capacity/runway': async () => ({ url: '/capacity/runway', expect: 200, check: (body) => assert.match(body, /id="wf-rw-table"/) }),
     'GET /instances/import': async () => ({ url: '/instances/import', expect: 200, check: (body) => assert.match(body, /id="wf-import-form"/) }),
   };
 
