@@ -68,6 +68,7 @@ const ACCESS = {
   'DELETE /api/alert-rules/:id': 'admin',
   'GET /api/statistics/summary': 'viewer',
   'GET /api/statistics/runway': 'viewer',
+  'GET /api/reports/capacity': 'viewer',
   'GET /api/instances/:id/composition': 'viewer',
   'POST /api/instances/:id/composition/collect': 'operator',
   'GET /api/statistics/top-growers': 'viewer',
@@ -263,6 +264,7 @@ describe('access matrix [sqlite]', () => {
     'DELETE /api/alert-rules/:id': async () => ({ url: `/api/alert-rules/${await newRule()}`, expect: 200 }),
     'GET /api/statistics/summary': async () => ({ url: '/api/statistics/summary', expect: 200 }),
     'GET /api/statistics/runway': async () => ({ url: '/api/statistics/runway', expect: 200 }),
+    'GET /api/reports/capacity': async () => ({ url: '/api/reports/capacity?month=2024-01&format=csv', expect: 200 }),
     'GET /api/instances/:id/composition': async () => ({ url: `/api/instances/${instanceId}/composition`, expect: 200 }),
     'POST /api/instances/:id/composition/collect': async () => ({
       url: `/api/instances/${instanceId}/composition/collect`,
