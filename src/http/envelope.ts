@@ -83,10 +83,11 @@ export function Ok<T extends TSchema>(data: T, description = 'OK') {
   return Type.Intersect([OkEnvelope, Type.Object({ data })], { 'x-response-description': description });
 }
 
-/** A text body (CSV, YAML, the Prometheus exposition) of the given media type. */
-export function Text(mediaType: string, description: string) {
+/** A document body (CSV, YAML, the Prometheus exposition, a PDF) in any of the given media types. */
+export function Text(mediaTypes: string | readonly string[], description: string) {
   // Sent as a string, a Buffer or streamed: documented as a string.
-  return { description, content: { [mediaType]: { schema: Type.Unsafe<string | Buffer | Readable>({ type: 'string' }) } } };
+  const schema = Type.Unsafe<string | Buffer | Readable>({ type: 'string' });
+  return { description, content: Object.fromEntries([mediaTypes].flat().map((m) => [m, { schema }])) };
 }
 
 /** `Ok(data)` as JSON, or with `?format=csv` the same rows as CSV (src/lib/csv.ts). */

@@ -80,6 +80,7 @@ export const ERROR_CODES: Record<string, string> = {
   token_no_expiry: 'tokens: only an admin may create a token that never expires',
   discovery_disabled: 'discovery: the service runs without WHALEFALL_DISCOVERY=on',
   login_throttled: 'login: too many failed logins for this account from this address (retry_after_seconds says when)',
+  connection_cap: 'no connection slot to the monitored instance came free in time (the connection caps); retry after retry_after_seconds',
 };
 
 /** The envelope for a Fastify error a client caused; undefined for errors that are ours (500). */

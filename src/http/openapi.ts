@@ -27,6 +27,7 @@ export const TAGS: Record<string, string> = {
   sync: 'Capacity sync: batch runs and their sessions',
   seed: "The original service's paths, kept byte-compatible",
   statistics: 'Estate statistics, series, forecasts, runway',
+  reports: 'The monthly capacity report (HTML, CSV, PDF)',
   tables: 'Table-level sizes',
   composition: "Where an instance's bytes went",
   alerts: 'Alert events and their deliveries',

@@ -8,6 +8,8 @@ const Effective = Closed({
   sync_cron: Type.String(),
   aggregation_cron: Type.String(),
   sync_concurrency: Type.Integer(),
+  connections_per_instance: Type.Integer(),
+  connections_total: Type.Integer(),
   connect_timeout_ms: Type.Integer(),
   sync_timeout_ms: Type.Integer(),
   sync_retries: Type.Integer(),
@@ -16,6 +18,8 @@ const Effective = Closed({
   exclusions: Type.Partial(Type.Record(DbType, Type.Array(Type.String())), { description: 'database-name patterns left out, per engine' }),
   retention_days: Nullable(Type.Integer()),
   sync_points_days: Type.Integer(),
+  showback_rate_per_gb_month: Type.Number({ description: 'price of one GB held for a month in the capacity report (0: no showback)' }),
+  showback_currency: Type.String(),
 });
 
 export const SettingsView = component(

@@ -111,6 +111,20 @@ const forecastFields = {
 export const InstanceForecast = component('InstanceForecast', Closed({ ...forecastFields, scope: Type.Literal('instance') }));
 export const DatabaseForecast = component('DatabaseForecast', Closed({ ...forecastFields, scope: Type.Literal('database'), database_name: Type.String() }));
 
+const Contributor = { name: Type.String(), change_bytes: Type.Number(), share: Type.Number() };
+const Contributors = Nullable(Type.Array(Closed(Contributor)));
+const Jump = Closed({
+  date: DateStr,
+  previous_date: DateStr,
+  change_bytes: Type.Number(),
+  expected_bytes: Type.Number(),
+  databases: Contributors,
+  tables: Nullable(Type.Array(Closed({ ...Contributor, database_name: Type.String(), schema_name: Type.String(), table_name: Type.String() }))),
+  parts: Contributors,
+  tables_from: Nullable(DateStr),
+  tables_to: Nullable(DateStr),
+});
+
 export const RunwayList = component(
   'RunwayList',
   Closed({
@@ -138,6 +152,21 @@ export const RunwayList = component(
         latest_date: Nullable(DateStr),
         latest_bytes: Nullable(Type.Number()),
         points_used: Type.Integer(),
+        fit: Nullable(
+          Closed(
+            {
+              last_date: DateStr,
+              level_bytes: Type.Number(),
+              level_low: Type.Number(),
+              level_high: Type.Number(),
+              slope: Type.Number(),
+              slope_low: Type.Number(),
+              slope_high: Type.Number(),
+            },
+            "the fit the browser's what-if recomputes from",
+          ),
+        ),
+        jumps: Type.Array(Jump, { description: 'the latest days (up to 3) whose change lies outside the fit, with what accounts for it' }),
       }),
     ),
   }),

@@ -28,6 +28,7 @@ const recordFields = {
   error_code: Nullable(Type.String({ description: 'the failure class: connection, timeout, auth, permission, unsupported, data, internal, interrupted…' })),
   error_message: Nullable(Type.String()),
   details: Nullable(Type.Record(Type.String(), Type.Unknown())),
+  holder: Nullable(Closed({ host: Type.String(), pid: Type.Integer() }, 'the process that ran it last; null before it started')),
 };
 export const SyncRecord = component('SyncRecord', Closed(recordFields, "One instance's part of a sync session"));
 /** A record as an instance's history lists it: with its session's type. */
