@@ -162,9 +162,16 @@ export class CompositionService {
     };
   }
 
-  /** Engine-reported ceilings (volume size, autoextend max) for the runway. */
-  async ceilings(instanceIds: readonly number[]): Promise<Map<number, number>> {
+  /** Engine-reported ceilings (volume size, autoextend max) for the runway, with which of the two each is. */
+  async ceilings(instanceIds: readonly number[]): Promise<Map<number, EngineCeiling>> {
     const m = await this.d.repo.latestCeilings(instanceIds);
-    return new Map([...m].map(([id, c]) => [id, c.bytes]));
+    // Oracle reports its tablespaces' autoextend maximum; every other engine a volume (SQL Server's dm_os_volume_stats).
+    return new Map([...m].map(([id, c]) => [id, { bytes: c.bytes, source: c.source === 'autoextend_max' ? 'autoextend_max' : 'volume' }]));
   }
+}
+
+/** An instance's ceiling as its engine reports it, in the runway's vocabulary. */
+export interface EngineCeiling {
+  bytes: number;
+  source: 'volume' | 'autoextend_max';
 }

@@ -68,8 +68,8 @@ interface CacheEntry {
   computed_at: string;
 }
 
-/** Engine-reported volume totals per instance (the composition's ceiling), when known. */
-export type VolumeCeilings = (instanceIds: readonly number[]) => Promise<Map<number, number>>;
+/** Engine-reported ceilings per instance (the composition's: a volume total, or Oracle's autoextend maximum), when known. */
+export type VolumeCeilings = (instanceIds: readonly number[]) => Promise<Map<number, { bytes: number; source: 'volume' | 'autoextend_max' }>>;
 
 export class RunwayService {
   private readonly cache = new Map<RunwayScope, CacheEntry>();
@@ -107,7 +107,7 @@ export class RunwayService {
     const hit = this.cache.get(scope);
     // One instance asked for and the estate not fitted yet today: fit just that one.
     const entry = hit?.key === key ? hit : q.instance_id !== undefined ? await this.compute(scope, [q.instance_id], key) : await this.estate(scope, key);
-    const volumes = this.d.volumes ? await this.d.volumes(instances.map((i) => i.id)) : new Map<number, number>();
+    const volumes = this.d.volumes ? await this.d.volumes(instances.map((i) => i.id)) : new Map<number, { bytes: number; source: 'volume' | 'autoextend_max' }>();
     const all: { item: RunwayItem; f: Fitted }[] = [];
     for (const inst of instances) for (const f of entry.fits.get(inst.id) ?? []) all.push({ item: this.item(scope, inst, f, volumes.get(inst.id) ?? null), f });
     all.sort((a, b) => byRunway(a.item, b.item));
@@ -193,14 +193,15 @@ export class RunwayService {
     return { key, fits, computed_at: this.d.clock.now().toISOString() };
   }
 
-  private item(scope: RunwayScope, inst: RunwayInstance, f: Fitted, volume: number | null): RunwayItem {
+  private item(scope: RunwayScope, inst: RunwayInstance, f: Fitted, engineCeiling: { bytes: number; source: 'volume' | 'autoextend_max' } | null): RunwayItem {
+    const volume = engineCeiling?.bytes ?? null;
     const options = JSON.parse(inst.options) as Record<string, unknown>;
     const limit = typeof options[CAPACITY_LIMIT_OPTION] === 'number' && (options[CAPACITY_LIMIT_OPTION] as number) > 0 ? (options[CAPACITY_LIMIT_OPTION] as number) : null;
     let ceiling: number | null = null;
     let source: CeilingSource | null = null;
     if (scope === 'instance') {
       if (limit !== null) [ceiling, source] = [limit, 'capacity_limit_bytes'];
-      else if (volume !== null) [ceiling, source] = [volume, 'volume'];
+      else if (engineCeiling !== null) [ceiling, source] = [engineCeiling.bytes, engineCeiling.source];
     } else if (f.max_bytes !== null && f.max_bytes > 0) {
       [ceiling, source] = [f.max_bytes, 'autoextend_max'];
     } else {
@@ -208,7 +209,7 @@ export class RunwayService {
       const room = limit ?? volume;
       if (room !== null && inst.total_size_bytes !== null && f.fit) {
         ceiling = f.fit.last_bytes + Math.max(0, room - inst.total_size_bytes);
-        source = limit !== null ? 'capacity_limit_bytes' : 'volume';
+        source = limit !== null ? 'capacity_limit_bytes' : engineCeiling!.source;
       }
     }
     const j = judge(f.fit, ceiling, this.options);
