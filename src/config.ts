@@ -26,6 +26,12 @@ export interface Config {
   /** pg-boss maintenance (expiry of jobs whose worker died) interval. */
   queueMaintenanceSeconds: number;
   syncConcurrency: number;
+  /** Connections at once to one monitored instance, from every process on the store (a setting overrides it). */
+  connectionsPerInstance: number;
+  /** Connections at once to all monitored instances, from every process on the store (a setting overrides it). */
+  connectionsTotal: number;
+  /** How long a test connection, doctor, table or composition request waits for a connection slot before 429. */
+  connectionWaitMs: number;
   connectTimeoutMs: number;
   syncTimeoutMs: number;
   queue: 'local' | 'pg-boss';
@@ -185,6 +191,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     syncPointsDays: int(env, 'WHALEFALL_SYNC_POINTS_DAYS', 35, 1, 3650),
     queueMaintenanceSeconds: int(env, 'WHALEFALL_QUEUE_MAINTENANCE_SECONDS', 30, 1, 3600),
     syncConcurrency: int(env, 'WHALEFALL_SYNC_CONCURRENCY', 8, 1, 256),
+    connectionsPerInstance: int(env, 'WHALEFALL_CONNECTIONS_PER_INSTANCE', 2, 1, 64),
+    connectionsTotal: int(env, 'WHALEFALL_CONNECTIONS_TOTAL', 64, 1, 4096),
+    connectionWaitMs: int(env, 'WHALEFALL_CONNECTION_WAIT_MS', 10_000, 0, 600_000),
     connectTimeoutMs: int(env, 'WHALEFALL_CONNECT_TIMEOUT_MS', 10_000, 100, 600_000),
     syncTimeoutMs: int(env, 'WHALEFALL_SYNC_TIMEOUT_MS', 300_000, 1_000, 86_400_000),
     queue,

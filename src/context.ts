@@ -20,6 +20,8 @@ import { AuditService } from './services/audit.service.js';
 import { AuthService } from './services/auth.service.js';
 import { CapacitySyncService } from './services/capacity-sync.service.js';
 import { ConnectionService } from './services/connection.service.js';
+import { ConnectionSlots } from './services/connection-slots.js';
+import { SlotsRepository } from './store/slots.repository.js';
 import { CapacityService } from './services/capacity.service.js';
 import { CredentialsService } from './services/credentials.service.js';
 import { InstancesService } from './services/instances.service.js';
@@ -96,6 +98,8 @@ export interface Context {
   capacitySync: CapacitySyncService;
   /** Connect targets, collection, the test-connection/doctor probe: used by the capacity sync, tables and fleet. */
   connections: ConnectionService;
+  /** The store-side semaphores: connection caps and the estate-wide sync concurrency. */
+  slots: ConnectionSlots;
   capacity: CapacityService;
   settings: SettingsService;
   recovery: RecoveryService;
@@ -172,7 +176,9 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     const { PgBossQueue } = await import('./scheduler/pgboss.queue.js');
     queue = new PgBossQueue(config.databaseUrl, logger, { maintenanceSeconds: config.queueMaintenanceSeconds, poolMax: config.queuePoolMax });
   }
-  const connections = new ConnectionService({ settings: () => settings.effective(), engineFor: opts.engineFor ?? getEngine, instances: repos.instances, credentials });
+  // Connection caps and the estate-wide sync concurrency: semaphores in the store, shared by every process on it.
+  const slots = new ConnectionSlots({ repo: new SlotsRepository(db), clock, logger, leaseMs: config.leaseMs, heartbeatMs: config.heartbeatMs });
+  const connections = new ConnectionService({ settings: () => settings.effective(), engineFor: opts.engineFor ?? getEngine, instances: repos.instances, credentials, slots, waitMs: config.connectionWaitMs });
   const capacitySync = new CapacitySyncService({
     config,
     settings: () => settings.effective(),
@@ -184,6 +190,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     capacity: repos.capacity,
     sync: repos.sync,
     connections,
+    slots,
     audit,
   });
   const capacity = new CapacityService(repos.capacity, repos.instances, repos.sync, clock, config.timeZone);
@@ -207,8 +214,11 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
         return stale.length;
       }
     : undefined;
-  const recovery = new RecoveryService(repos.sync, clock, logger, requeue, handBackStale, config.leaseMs);
   const processes = new ProcessesService({ repo: processesRepo, clock, logger, heartbeatMs: config.heartbeatMs });
+  const recovery = new RecoveryService(repos.sync, clock, logger, requeue, handBackStale, config.leaseMs, {
+    runs: repos.scheduler,
+    liveTags: async () => new Set((await processes.live(true)).map((p) => p.tag)),
+  });
   const metrics = new MetricsService({
     estate: queue
       ? async () => {
@@ -305,6 +315,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     instances,
     capacitySync,
     connections,
+    slots,
     capacity,
     settings,
     recovery,

@@ -151,6 +151,12 @@ export interface Engine {
    */
   readonly methodNotes?: Readonly<Record<string, string>>;
   connect(target: ConnectTarget): Promise<EngineSession>;
+  /**
+   * Connections a session of this kind holds at once, when more than one (the
+   * connection caps count them): PostgreSQL's table and composition
+   * collections open each database over a second connection.
+   */
+  readonly sessionConnections?: Partial<Record<'tables' | 'composition', number>>;
   /** Turn any driver error into a classified SyncError (password already scrubbed by the caller's target). */
   classifyError(err: unknown, target: ConnectTarget): SyncError;
 }

@@ -2,6 +2,7 @@
 import { addDays, isIsoDate, localDate, type Clock } from '../lib/clock.js';
 import { yieldToIo } from '../lib/concurrency.js';
 import { AppError } from '../lib/errors.js';
+import { holderProcess } from '../lib/process-tag.js';
 import { bytesToMb } from '../lib/sizes.js';
 import type { DbType } from '../engines/engine.js';
 import { getEngine } from '../engines/registry.js';
@@ -38,10 +39,12 @@ function durationMs(s: { started_at: string | null; completed_at: string | null 
   return s.started_at && s.completed_at ? new Date(s.completed_at).getTime() - new Date(s.started_at).getTime() : null;
 }
 
+/** A record as the API shows it: `holder` is the process that ran it last ({host, pid}; null before it started). */
 export function toPublicRecord(r: SyncInstanceRecordRow) {
-  const { holder: _holder, ...rest } = r;
+  const { holder, ...rest } = r;
   return {
     ...rest,
+    holder: holderProcess(holder),
     total_size_mb: bytesToMb(r.total_size_bytes),
     details: r.details ? (JSON.parse(r.details) as Record<string, unknown>) : null,
   };
@@ -221,7 +224,8 @@ export class CapacityService {
 
   async syncRecords(instanceId: number, limit: number) {
     await this.instance(instanceId);
-    return (await this.sync.recordsOfInstance(instanceId, limit)).map(toPublicRecord);
+    // sync_type (the session's) is already in the row: named here so the type says so (same key order).
+    return (await this.sync.recordsOfInstance(instanceId, limit)).map((r) => ({ ...toPublicRecord(r), sync_type: r.sync_type }));
   }
 
   /** Sessions, newest first; `from`/`to` are dates (YYYY-MM-DD, UTC) on started_at. */

@@ -27,7 +27,7 @@ export const COMPOSITION_MSG = {
 export interface CompositionDeps {
   repo: CompositionRepository;
   instances: InstancesRepository;
-  connections: Pick<ConnectionService, 'target'>;
+  connections: Pick<ConnectionService, 'target' | 'reserve' | 'connect'>;
   engineFor: (dbType: DbType) => Engine;
   settings: () => Promise<{ connect_timeout_ms: number; sync_timeout_ms: number; sync_concurrency: number }>;
   clock: Clock;
@@ -75,13 +75,20 @@ export class CompositionService {
     const engine = this.d.engineFor(inst.db_type as DbType);
     const s = await this.d.settings();
     const target = await this.d.connections.target(inst, { connectTimeoutMs: s.connect_timeout_ms, syncTimeoutMs: s.sync_timeout_ms });
+    // Under the connection caps: no slot within the wait is a 429, before anything is tried.
+    const slot = await this.d.connections.reserve(inst, { purpose: 'composition' });
     let session: EngineSession | undefined;
     let c: Composition;
     try {
       const work = (async () => {
-        session = await engine.connect(target);
-        if (!session.composition) throw new SyncError('unsupported', COMPOSITION_MSG.unsupported(engine.label));
-        return session.composition();
+        const open = (session = await this.d.connections.connect(inst, target, slot));
+        try {
+          if (!open.composition) throw new SyncError('unsupported', COMPOSITION_MSG.unsupported(engine.label));
+          return await open.composition();
+        } finally {
+          // Also when the timeout gave up on this attempt first: the connection (and its slot) must not stay open.
+          void open.close().catch(() => {});
+        }
       })();
       c = await withTimeout(work, target.connectTimeoutMs + s.sync_timeout_ms, '空间构成采集', () => void session?.close().catch(() => {}));
     } catch (err) {

@@ -15,7 +15,12 @@ import { bool, fail, integer } from './validate.js';
 export interface EffectiveSettings {
   sync_cron: string;
   aggregation_cron: string;
+  /** Syncs running at once in the whole estate (every process on the store), and the most one process runs. */
   sync_concurrency: number;
+  /** Connections at once to one monitored instance, from every process and feature (sync, test, doctor, tables, composition). */
+  connections_per_instance: number;
+  /** Connections at once to all monitored instances together. */
+  connections_total: number;
   connect_timeout_ms: number;
   sync_timeout_ms: number;
   /** Retries of a transient failure (connection, timeout) in batch and scheduled syncs. */
@@ -52,6 +57,8 @@ const VALIDATORS: Record<keyof EffectiveSettings, Validator> = {
   sync_cron: (v) => validCron('sync_cron', v),
   aggregation_cron: (v) => validCron('aggregation_cron', v),
   sync_concurrency: (v) => integer('sync_concurrency', v, 1, 256),
+  connections_per_instance: (v) => integer('connections_per_instance', v, 1, 64),
+  connections_total: (v) => integer('connections_total', v, 1, 4096),
   connect_timeout_ms: (v) => integer('connect_timeout_ms', v, 100, 600_000),
   sync_timeout_ms: (v) => integer('sync_timeout_ms', v, 1_000, 86_400_000),
   sync_retries: (v) => integer('sync_retries', v, 0, 10),
@@ -93,6 +100,8 @@ export class SettingsService {
       sync_cron: c.syncCron,
       aggregation_cron: c.aggregationCron,
       sync_concurrency: c.syncConcurrency,
+      connections_per_instance: c.connectionsPerInstance,
+      connections_total: c.connectionsTotal,
       connect_timeout_ms: c.connectTimeoutMs,
       sync_timeout_ms: c.syncTimeoutMs,
       sync_retries: c.syncRetries,

@@ -199,6 +199,16 @@ export interface SyncLocksTable {
   expires_at: Ts;
 }
 
+/** A connection (or a running sync) held by a process, under a cap (migration 0020). */
+export interface ConnectionSlotsTable {
+  scope: string;
+  slot: number;
+  holder: string;
+  purpose: string;
+  acquired_at: Ts;
+  expires_at: Ts;
+}
+
 export interface AuditLogTable {
   id: Id;
   at: Ts;
@@ -284,6 +294,7 @@ export interface Database {
   sync_locks: SyncLocksTable;
   /** Table-size syncs, one row per instance (same shape as sync_locks, its own key space). */
   table_sync_locks: SyncLocksTable;
+  connection_slots: ConnectionSlotsTable;
   audit_log: AuditLogTable;
   settings: SettingsTable;
   scheduler_runs: SchedulerRunsTable;
