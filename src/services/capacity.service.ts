@@ -6,6 +6,7 @@ import { bytesToMb } from '../lib/sizes.js';
 import type { CapacityRepository } from '../store/capacity.repository.js';
 import type { InstancesRepository, OverviewQuery } from '../store/instances.repository.js';
 import { toPublicInstance } from './instances.service.js';
+import { parseStoredMsg } from '../web/i18n/index.js';
 import type { SyncInstanceRecordRow, SyncSessionRow } from '../store/schema.js';
 import type { SyncRepository } from '../store/sync.repository.js';
 import { fail } from './validate.js';
@@ -37,9 +38,13 @@ function durationMs(s: { started_at: string | null; completed_at: string | null 
 }
 
 export function toPublicRecord(r: SyncInstanceRecordRow) {
-  const { holder: _holder, ...rest } = r;
+  const { holder: _holder, error_msg, ...rest } = r;
+  const m = parseStoredMsg(error_msg);
   return {
     ...rest,
+    // The error by key (migration 0022): the UI shows it in its language; older rows have only the text.
+    error_message_key: m?.key ?? null,
+    error_params: m?.params ?? null,
     total_size_mb: bytesToMb(r.total_size_bytes),
     details: r.details ? (JSON.parse(r.details) as Record<string, unknown>) : null,
   };

@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { actorOf, SESSION_COOKIE } from '../access.js';
 import { AppError } from '../../lib/errors.js';
-import { IdParams, ok, StringEnum } from '../envelope.js';
+import { apiLocale, IdParams, ok, StringEnum } from '../envelope.js';
+import { msg } from '../../web/i18n/index.js';
 
 export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   app.post(
@@ -32,7 +33,7 @@ export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
   app.post('/api/auth/logout', { config: { access: 'viewer' }, schema: { tags: ['auth'], summary: 'End the cookie session' } }, async (req, reply) => {
     await ctx.auth.logout(req.principal!, req.ip);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    return ok(null, '已退出登录');
+    return ok(null, msg('api.logged_out'), apiLocale(req));
   });
 
   app.get('/api/auth/me', { config: { access: 'viewer' }, schema: { tags: ['auth'], summary: "The caller's user, role and CSRF token" } }, async (req) => {
@@ -72,7 +73,7 @@ export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
       const p = req.principal!;
       if (p.via !== 'session') throw new AppError('forbidden', '令牌只能在网页登录会话中创建，不能用令牌创建令牌 (tokens are created from a browser session, never with a token)', 'token_from_token');
       const t = await ctx.auth.createToken(p.id, req.body, actorOf(req), { mayNeverExpire: p.role === 'admin' });
-      return reply.status(201).send(ok(t, '令牌已创建，只显示这一次 (shown once)'));
+      return reply.status(201).send(ok(t, msg('api.token_created'), apiLocale(req)));
     },
   );
   app.get('/api/tokens', { config: { access: 'viewer' }, schema: { tags: ['auth'], summary: 'List API tokens (own; admin: all)' } }, async (req) => {
@@ -82,6 +83,6 @@ export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
   app.delete('/api/tokens/:id', { config: { access: 'viewer' }, schema: { tags: ['auth'], summary: 'Revoke an API token', params: IdParams } }, async (req) => {
     const p = req.principal!;
     await ctx.auth.revokeToken(req.params.id, actorOf(req), p.role === 'admin' ? undefined : p.id);
-    return ok(null, '令牌已吊销');
+    return ok(null, msg('api.token_revoked'), apiLocale(req));
   });
 };

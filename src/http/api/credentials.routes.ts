@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { DB_TYPES } from '../../engines/engine.js';
 import { actorOf } from '../access.js';
-import { IdParams, ok, StringEnum } from '../envelope.js';
+import { apiLocale, IdParams, ok, StringEnum } from '../envelope.js';
+import { msg } from '../../web/i18n/index.js';
 
 const DbType = StringEnum(DB_TYPES);
 const fields = {
@@ -34,6 +35,6 @@ export const credentialsRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
   );
   app.delete('/api/credentials/:id', { config: { access: 'admin' }, schema: { ...base, summary: 'Delete a credential no instance uses', params: IdParams } }, async (req) => {
     await ctx.credentials.delete(req.params.id, actorOf(req));
-    return ok(null, '凭据已删除');
+    return ok(null, msg('api.credential_deleted'), apiLocale(req));
   });
 };

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { actorOf } from '../access.js';
-import { IdParams, ok } from '../envelope.js';
+import { apiLocale, IdParams, ok } from '../envelope.js';
 
 export const seedRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   app.post(
@@ -10,7 +10,7 @@ export const seedRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
     { config: { access: 'operator' }, schema: { tags: ['seed'], summary: '同步容量 (manual sync of one instance)', params: IdParams } },
     async (req) => {
       const r = await ctx.capacitySync.syncInstance(req.params.id, actorOf(req));
-      return ok(r.data, r.message);
+      return ok(r.data, r.message, apiLocale(req));
     },
   );
   app.get(

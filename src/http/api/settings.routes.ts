@@ -2,7 +2,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { actorOf } from '../access.js';
-import { ok } from '../envelope.js';
+import { apiLocale, ok } from '../envelope.js';
+import { msg } from '../../web/i18n/index.js';
 
 export const settingsRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   const base = { tags: ['settings'] };
@@ -43,7 +44,7 @@ export const settingsRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
     async (req) => {
       await ctx.settings.update(req.body, actorOf(req));
       await ctx.scheduler.reschedule();
-      return ok(await view(), '设置已保存');
+      return ok(await view(), msg('api.settings_saved'), apiLocale(req));
     },
   );
 };
