@@ -134,7 +134,7 @@ describe('Oracle: errors from the real driver are classified, password-free', ()
     assert.equal(err.errorNum, 1017);
     const c = engine.classifyError(err, t);
     assert.equal(c.code, 'auth');
-    assert.match(c.message, /^认证失败 \(用户名或密码错误\): ORA-01017: invalid credential/);
+    assert.match(c.message, /^认证失败 \(用户名或密码错误\) \(ORA-01017\)（修复：.*）: ORA-01017: invalid credential/);
   });
 
   test('ORA-00942 → permission', () => {
@@ -197,7 +197,8 @@ describe('Oracle: real thin-driver connection failures', () => {
   test('refused port → NJS-503 → connection', async () => {
     const err = await connectError(target({ port: await closedPort() }));
     assert.equal(err.code, 'connection');
-    assert.match(err.message, /^连接被拒绝: NJS-503: .*\nconnect ECONNREFUSED/);
+    // Nothing listens on the port: ORA-12541's cause, with its fix.
+    assert.match(err.message, /^端口上没有监听器 \(ORA-12541\)（修复：.*）: NJS-503: .*\nconnect ECONNREFUSED/);
   });
 
   test('black hole → NJS-510 → timeout within connectTimeout + 1.5 s', async () => {

@@ -39,6 +39,8 @@ const CLIENT_TIMEOUT_SLACK_MS = 2000;
 const ERRNO: Record<number, Verdict> = {
   // 1045 is a missing user and a wrong password alike: the server does not say which.
   1045: ['auth', 'cause.mysql.access_denied'],
+  // MariaDB answers a user that does not exist with 1698 (ER_ACCESS_DENIED_NO_PASSWORD_ERROR) at times.
+  1698: ['auth', 'cause.mysql.access_denied'],
   1251: ['auth', 'cause.mysql.auth_plugin'],
   // At connect time 1044 is the database named on the instance, refused to this user.
   1044: ['permission', 'cause.mysql.db_access_denied'],
