@@ -53,4 +53,21 @@ export const DOCTOR_MESSAGES = {
   },
   'doctor.mysql.process_auto': { 'zh-CN': '退回较慢的逻辑方法', en: 'falls back to the slower logical method' },
   'doctor.mysql.process_physical': { 'zh-CN': '物理方法失败', en: 'the physical method fails' },
+
+  // SQL Server
+  'doctor.mssql.databases_listed': { 'zh-CN': 'sys.databases 可见 {count} 个数据库', en: 'sys.databases lists {count} database(s)' },
+  'doctor.mssql.databases_undercounts': {
+    'zh-CN': '只列出 master、tempdb 和本登录拥有的数据库；其余数据库会被当作已删除',
+    en: 'only master, tempdb and the databases this login owns are listed; the others would be marked deleted',
+  },
+  'doctor.mssql.files_visible': { 'zh-CN': 'sys.master_files 中可见 {visible}/{count} 个数据库的文件', en: 'sys.master_files shows the files of {visible}/{count} database(s)' },
+  'doctor.mssql.files_undercounts': { 'zh-CN': '{hidden} 个数据库的容量未知', en: 'size unknown for {hidden} database(s)' },
+  'doctor.mssql.state_reads': { 'zh-CN': '读取 {reads}', en: 'reads {reads}' },
+  'doctor.mssql.state_reads_2022': { 'zh-CN': '读取 {reads}；也接受 VIEW SERVER STATE', en: 'reads {reads}; VIEW SERVER STATE also accepted' },
+  'doctor.mssql.state_used_space': { 'zh-CN': '所有数据库的已用空间未知', en: 'used space unknown everywhere' },
+  'doctor.mssql.state_snapshots': { 'zh-CN': '快照大小未知、可用性组角色未知', en: 'snapshot sizes and group roles unknown' },
+  'doctor.mssql.state_both': { 'zh-CN': '所有数据库的已用空间未知；快照大小未知、可用性组角色未知', en: 'used space unknown everywhere; snapshot sizes and group roles unknown' },
+  'doctor.mssql.connect_all': { 'zh-CN': '可访问所有 ONLINE 数据库', en: 'all online databases accessible' },
+  'doctor.mssql.connect_denied': { 'zh-CN': '无法访问: {databases}', en: 'not accessible: {databases}' },
+  'doctor.mssql.connect_undercounts': { 'zh-CN': '{count} 个数据库的已用空间未知', en: 'used space unknown for {count} database(s)' },
 } as const satisfies Record<string, { 'zh-CN': string; en?: string }>;
