@@ -9,6 +9,7 @@ import { TABLES_MESSAGES } from '../../src/web/i18n/messages/tables.js';
 import { API_MESSAGES } from '../../src/web/i18n/messages/api.js';
 import { CAUSE_MESSAGES } from '../../src/web/i18n/messages/causes.js';
 import { DOCTOR_MESSAGES } from '../../src/web/i18n/messages/doctor.js';
+import { RUNWAY_MESSAGES } from '../../src/web/i18n/messages/runway.js';
 import { MESSAGES } from '../../src/web/i18n/messages.js';
 
 const AREAS: Record<string, Record<string, { 'zh-CN': string; en?: string }>> = {
@@ -21,6 +22,7 @@ const AREAS: Record<string, Record<string, { 'zh-CN': string; en?: string }>> = 
   api: API_MESSAGES,
   causes: CAUSE_MESSAGES,
   doctor: DOCTOR_MESSAGES,
+  runway: RUNWAY_MESSAGES,
 };
 
 test('a message key is defined in one area file only (a spread would silently keep the last one)', () => {

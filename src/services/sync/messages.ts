@@ -27,5 +27,7 @@ export const MSG = {
   shutdownSkip: msg('api.sync.shutdown_skip'),
   shutdownAbort: msg('api.sync.shutdown_abort'),
   stopping: msg('api.sync.stopping'),
+  capInstance: (name: string, cap: number) => msg('api.sync.cap_instance', { name, cap }),
+  capGlobal: (cap: number) => msg('api.sync.cap_global', { cap }),
   notRunning: (status: string) => msg('api.sync.not_running', { status }),
 };

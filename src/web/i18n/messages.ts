@@ -7,6 +7,7 @@ import { TABLES_MESSAGES } from './messages/tables.js';
 import { API_MESSAGES } from './messages/api.js';
 import { CAUSE_MESSAGES } from './messages/causes.js';
 import { DOCTOR_MESSAGES } from './messages/doctor.js';
+import { RUNWAY_MESSAGES } from './messages/runway.js';
 
 /**
  * Every visible string of the web UI. Add a key to its area's file in messages/ with both languages
@@ -27,6 +28,7 @@ export const MESSAGES = {
   ...API_MESSAGES,
   ...CAUSE_MESSAGES,
   ...DOCTOR_MESSAGES,
+  ...RUNWAY_MESSAGES,
 } as const;
 
 export type MessageKey = keyof typeof MESSAGES;

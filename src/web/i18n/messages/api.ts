@@ -25,6 +25,14 @@ export const API_MESSAGES = {
   'api.sync.shutdown_skip': { 'zh-CN': '服务正在停止，未开始 (not started: the service is stopping)', en: 'Not started: the service is stopping' },
   'api.sync.shutdown_abort': { 'zh-CN': '服务停止，同步中止 (aborted: the service stopped; nothing saved)', en: 'Aborted: the service stopped; nothing saved' },
   'api.sync.stopping': { 'zh-CN': '服务正在停止，不接受新的同步 (the service is stopping)', en: 'The service is stopping: no new sync is accepted' },
+  'api.sync.cap_instance': {
+    'zh-CN': '实例 {name} 的并发连接已达上限 ({cap})，请稍后再试 (too many connections to {name} at once: the limit is {cap}; try again shortly)',
+    en: 'Instance {name} has reached its connection limit ({cap}); try again shortly (too many connections to {name} at once: the limit is {cap})',
+  },
+  'api.sync.cap_global': {
+    'zh-CN': '到被监控数据库的并发连接总数已达上限 ({cap})，请稍后再试 (too many connections to monitored databases at once: the limit is {cap}; try again shortly)',
+    en: 'The connections to monitored databases have reached their limit ({cap}); try again shortly (too many at once: the limit is {cap})',
+  },
   'api.sync.not_running': { 'zh-CN': '同步会话已结束 ({status})，无法取消 (session is not running)', en: 'The sync session has ended ({status}): nothing to cancel' },
   'api.instance_not_found': { 'zh-CN': '实例 {id} 不存在 (instance not found)', en: 'Instance {id} not found' },
   'api.session_not_found': { 'zh-CN': '同步会话 {id} 不存在 (session not found)', en: 'Sync session {id} not found' },

@@ -46,12 +46,15 @@ export const DOCTOR_MESSAGES = {
     'zh-CN': '没有权限的表不计入：它们所在的库显得更小或为空',
     en: 'tables the user has no privilege on are not counted: their schemas look smaller or empty',
   },
-  'doctor.mysql.process_ok': { 'zh-CN': 'InnoDB 表空间视图可读', en: 'InnoDB tablespace views are readable' },
+  'doctor.mysql.process_ok': { 'zh-CN': 'information_schema.{view} 可读：大小取自表空间文件', en: 'information_schema.{view} is readable: sizes are tablespace files' },
   'doctor.mysql.process_missing': {
-    'zh-CN': '方法 "{method}" 读取 InnoDB 表空间视图，需要 PROCESS 权限',
-    en: 'method "{method}" reads InnoDB tablespace views, which need PROCESS',
+    'zh-CN': '方法 "{method}" 读取 information_schema.{view}，需要 PROCESS 权限',
+    en: 'method "{method}" reads information_schema.{view}, which needs PROCESS',
   },
-  'doctor.mysql.process_auto': { 'zh-CN': '退回较慢的逻辑方法', en: 'falls back to the slower logical method' },
+  'doctor.mysql.process_auto': {
+    'zh-CN': 'auto 退回逻辑方法：大小取自表统计 (DATA_LENGTH + INDEX_LENGTH)，而非磁盘上的文件',
+    en: 'auto falls back to logical: sizes are table statistics (DATA_LENGTH + INDEX_LENGTH), not what the files hold on disk',
+  },
   'doctor.mysql.process_physical': { 'zh-CN': '物理方法失败', en: 'the physical method fails' },
 
   // SQL Server
