@@ -112,8 +112,11 @@ describe('one language per screen: every page and modal in each locale, server m
       await screenshot(page, `locale-${locale}-sync`);
 
       // The add form: a connection test that fails (a role that does not exist), then one that passes with its doctor.
-      await page.click('#wf-add-instance');
-      await until(page, '#wf-instance-modal.show');
+      await page.locator('#wf-add-instance').click();
+      await until(page, '#wf-instance-modal.show').catch(async (e: unknown) => {
+        await screenshot(page, `locale-${locale}-no-modal`);
+        throw e;
+      });
       await page.selectOption('#wf-f-db_type', 'postgresql');
       await page.fill('#wf-f-name', 'draft');
       await page.fill('#wf-f-host', '127.0.0.1');
