@@ -4,23 +4,28 @@
  * closing a connection without waiting on a dead server.
  */
 import { SyncError, errorMessage, scrubSecrets, type SyncErrorCode } from '../lib/errors.js';
+import { msg, msgText, t, type Locale, type MessageKey, type Msg } from '../web/i18n/index.js';
 import { toBytes } from '../lib/sizes.js';
 import { withTimeout } from '../lib/timeout.js';
-import type { CollectedTable, CollectedTableDatabase, ConnectTarget, TableCut } from './engine.js';
+import type { CollectedTable, CollectedTableDatabase, ConnectTarget, PrivilegeCheck, TableCut } from './engine.js';
 
-/** A driver-specific verdict: class + Chinese prefix for the message. */
-export type Verdict = readonly [SyncErrorCode, string];
+/**
+ * A driver-specific verdict: the class, and the cause's message key
+ * (i18n/messages/causes.ts: the cause in both languages, the fix in one line
+ * where there is one; the driver's own words fill its `{detail}`).
+ */
+export type Verdict = readonly [SyncErrorCode, MessageKey];
 
 /** Node socket / DNS errors, identical whatever the driver on top. */
 const NETWORK: Record<string, Verdict> = {
-  ECONNREFUSED: ['connection', '连接被拒绝'],
-  ECONNRESET: ['connection', '连接被重置'],
-  EPIPE: ['connection', '连接已断开'],
-  ENOTFOUND: ['connection', '无法解析主机名'],
-  EAI_AGAIN: ['connection', '主机名解析暂时失败'],
-  EHOSTUNREACH: ['connection', '主机不可达'],
-  ENETUNREACH: ['connection', '网络不可达'],
-  ETIMEDOUT: ['timeout', '连接超时'],
+  ECONNREFUSED: ['connection', 'cause.connection_refused'],
+  ECONNRESET: ['connection', 'cause.connection_reset'],
+  EPIPE: ['connection', 'cause.connection_closed'],
+  ENOTFOUND: ['connection', 'cause.host_unknown'],
+  EAI_AGAIN: ['connection', 'cause.host_lookup_again'],
+  EHOSTUNREACH: ['connection', 'cause.host_unreachable'],
+  ENETUNREACH: ['connection', 'cause.network_unreachable'],
+  ETIMEDOUT: ['timeout', 'cause.connect_timeout'],
 };
 
 /** `err.code` when it is a string (Node and most drivers put their code there). */
@@ -47,10 +52,38 @@ function describe(err: unknown): string {
  */
 export function classify(err: unknown, target: ConnectTarget, specific: (err: unknown) => Verdict | null): SyncError {
   const secrets = [target.password];
-  if (err instanceof SyncError) return new SyncError(err.code, scrubSecrets(err.message, secrets));
+  if (err instanceof SyncError) return err.scrubbed(secrets);
   const code = errorCode(err);
-  const [kind, prefix] = specific(err) ?? (code ? NETWORK[code] : undefined) ?? ['internal', '采集失败'];
-  return new SyncError(kind, scrubSecrets(`${prefix}: ${describe(err)}`, secrets));
+  const [kind, key] = specific(err) ?? (code ? NETWORK[code] : undefined) ?? ['internal', 'cause.internal'];
+  return new SyncError(kind, msg(key, { detail: scrubSecrets(describe(err), secrets) }));
+}
+
+/**
+ * One line of `doctor`, by key (i18n/messages/doctor.ts): `detail` and
+ * `undercounts` are the zh-CN texts (the API's own language; `localizeCheck`
+ * gives another), the keys and `params` let the UI render its own language.
+ */
+export function check(name: string, ok: boolean, detail: Msg, more: { undercounts?: Msg; fix?: string[] } = {}): PrivilegeCheck {
+  const { undercounts, fix } = more;
+  return {
+    name,
+    ok,
+    detail: msgText(detail),
+    detail_key: detail.key,
+    ...(undercounts ? { undercounts: msgText(undercounts), undercounts_key: undercounts.key } : {}),
+    params: { ...detail.params, ...undercounts?.params },
+    ...(fix ? { fix } : {}),
+  };
+}
+
+/** A doctor line in the request's language (checks without a key keep their text). */
+export function localizeCheck(c: PrivilegeCheck, locale: Locale): PrivilegeCheck {
+  if (locale === 'zh-CN') return c;
+  return {
+    ...c,
+    ...(c.detail_key ? { detail: t(locale, c.detail_key, c.params) } : {}),
+    ...(c.undercounts_key ? { undercounts: t(locale, c.undercounts_key, c.params) } : {}),
+  };
 }
 
 /** The leading number of a server version string ("16.0.4135.4" → 16, "19.3.0.0.0" → 19); 0 when unreadable. */
@@ -73,7 +106,7 @@ export function bytes(value: unknown, what: string): number | null {
   try {
     return toBytes(value, what);
   } catch (err) {
-    throw new SyncError('data', `无法解析服务器返回的容量: ${errorMessage(err)}`);
+    throw new SyncError('data', msg('cause.bad_size', { detail: errorMessage(err) }));
   }
 }
 

@@ -7,6 +7,7 @@
  * engine's own `classifyError`, with the password scrubbed from the message.
  */
 import type { SyncError } from '../lib/errors.js';
+import type { Params } from '../web/i18n/index.js';
 
 export const DB_TYPES = ['mysql', 'mariadb', 'postgresql', 'sqlserver', 'oracle'] as const;
 export type DbType = (typeof DB_TYPES)[number];
@@ -54,6 +55,10 @@ export interface PrivilegeCheck {
   detail: string;
   /** What is missed or under-counted without it. */
   undercounts?: string;
+  /** `detail` and `undercounts` by message key, with their `params` (common.ts `check`); absent on older lines. */
+  detail_key?: string;
+  undercounts_key?: string;
+  params?: Params;
   /** GRANT (or equivalent) statements that fix it. */
   fix?: string[];
 }

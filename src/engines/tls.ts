@@ -11,6 +11,8 @@
 import tls from 'node:tls';
 import { SyncError } from '../lib/errors.js';
 import type { ConnectTarget, PrivilegeCheck, TlsMaterial } from './engine.js';
+import { check } from './common.js';
+import { msg } from '../web/i18n/index.js';
 
 export type { TlsMaterial };
 
@@ -36,25 +38,27 @@ export function cleartextRefused(what: string, tlsOption: string): SyncError {
   );
 }
 
-/** One line about a socket's encryption: protocol, cipher, the server certificate's subject and expiry. */
-export function describeTls(socket: unknown): { encrypted: boolean; detail: string } {
-  if (!(socket instanceof tls.TLSSocket) || !socket.encrypted) return { encrypted: false, detail: '连接未加密 (not encrypted)' };
-  const cert = socket.getPeerCertificate();
-  const cipher = socket.getCipher();
-  const subject = cert && cert.subject ? Object.entries(cert.subject).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : String(v)}`).join(', ') : '(none)';
-  const expires = cert?.valid_to ? new Date(cert.valid_to).toISOString() : 'unknown';
-  const verified = socket.authorized ? 'certificate verified' : `certificate NOT verified${socket.authorizationError ? ` (${String(socket.authorizationError)})` : ''}`;
-  return {
-    encrypted: true,
-    detail: `已加密 (encrypted): ${socket.getProtocol() ?? 'TLS'} ${cipher?.name ?? ''}; server certificate subject ${subject}, expires ${expires}; ${verified}`,
-  };
-}
-
 /**
  * The doctor's line for a live connection. Informational (`ok`: it measures nothing less): a connection the
  * mode requires to be encrypted never gets this far unencrypted.
  */
 export function tlsCheck(socket: unknown, mode: string): PrivilegeCheck {
-  const d = describeTls(socket);
-  return { name: 'TLS', ok: true, detail: `${d.detail} (mode ${mode}${d.encrypted ? '' : '; the traffic can be read on the network'})` };
+  if (!(socket instanceof tls.TLSSocket) || !socket.encrypted) return check('TLS', true, msg('doctor.tls_plain', { mode }));
+  const cert = socket.getPeerCertificate();
+  const subject = cert && cert.subject ? Object.entries(cert.subject).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : String(v)}`).join(', ') : '(none)';
+  const verified = socket.authorized
+    ? msg('doctor.tls_verified')
+    : msg('doctor.tls_not_verified', { reason: socket.authorizationError ? `(${String(socket.authorizationError)})` : '' });
+  return check(
+    'TLS',
+    true,
+    msg('doctor.tls_encrypted', {
+      protocol: socket.getProtocol() ?? 'TLS',
+      cipher: socket.getCipher()?.name ?? '',
+      subject,
+      expires: cert?.valid_to ? new Date(cert.valid_to).toISOString() : 'unknown',
+      verified,
+      mode,
+    }),
+  );
 }

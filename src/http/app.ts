@@ -16,7 +16,8 @@ import { AppError } from '../lib/errors.js';
 import { checkAccess, SESSION_COOKIE, type RouteRule } from './access.js';
 import { documentErrors, swaggerOptions } from './openapi.js';
 import { VERSION } from '../services/processes.service.js';
-import { HTTP_STATUS } from './envelope.js';
+import { apiLocale, HTTP_STATUS } from './envelope.js';
+import { msgText } from '../web/i18n/index.js';
 import { frameworkErrorBody, jsonBodyParser, onClientError, onFrameworkError } from './framework-errors.js';
 import { exportRoutes } from './api/export.routes.js';
 import { metricsRoutes } from './api/metrics.routes.js';
@@ -148,7 +149,9 @@ export async function buildApp(ctx: Context) {
     if (err instanceof AppError) {
       const retry = err.extra?.retry_after_seconds;
       if (typeof retry === 'number') void reply.header('retry-after', String(Math.max(1, Math.ceil(retry))));
-      return reply.status(HTTP_STATUS[err.kind]).send({ success: false, error: err.message, error_code: err.code ?? err.kind, ...err.extra });
+      const keyed = err.msg ? { message_key: err.msg.key, ...(err.msg.params ? { params: err.msg.params } : {}) } : {};
+      const error = err.msg ? msgText(err.msg, apiLocale(req)) : err.message;
+      return reply.status(HTTP_STATUS[err.kind]).send({ success: false, error, error_code: err.code ?? err.kind, ...keyed, ...err.extra });
     }
     const fe = err as FastifyError;
     if (fe.validation) {

@@ -1,7 +1,9 @@
 /** The seed's response envelope: `{success: true, data}` / `{success: false, error}`. */
 import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { AppErrorKind } from '../lib/errors.js';
+import { DEFAULT_LOCALE, localeFromAcceptLanguage, msgText, type Locale, type Msg } from '../web/i18n/index.js';
 import { component } from './components.js';
 import { ERROR_CODES } from './framework-errors.js';
 
@@ -17,8 +19,21 @@ export const HTTP_STATUS: Record<AppErrorKind, number> = {
   unavailable: 503,
 };
 
-export function ok<T>(data: T, message?: string) {
-  return message === undefined ? { success: true as const, data } : { success: true as const, message, data };
+/**
+ * `{success: true, [message], data}`. A keyed message adds `message_key` and
+ * `params` (the UI renders them in its own language) and its `message` is in
+ * `locale` (`apiLocale(req)`: zh-CN, the seed's language, unless the request
+ * prefers English).
+ */
+export function ok<T>(data: T, message?: string | Msg, locale: Locale = DEFAULT_LOCALE) {
+  if (message === undefined) return { success: true as const, data };
+  if (typeof message === 'string') return { success: true as const, message, data };
+  return { success: true as const, message: msgText(message, locale), message_key: message.key, ...(message.params ? { params: message.params } : {}), data };
+}
+
+/** The language of the API's `message`/`error`: English only when Accept-Language prefers it. */
+export function apiLocale(req: FastifyRequest): Locale {
+  return localeFromAcceptLanguage(req.headers['accept-language']);
 }
 
 const OK_HEAD = Buffer.from('{"success":true,"data":');

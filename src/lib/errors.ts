@@ -4,7 +4,11 @@
  *   The HTTP layer maps `kind` to a status; the CLI prints `message`.
  * - SyncError: why a collection failed, classified as DESIGN.md asks so that
  *   retries and the UI can tell a wrong password from a dead network.
+ * Both take their text as a string or as a keyed message (`msg('api.sync.disabled')`):
+ * `message` is then the zh-CN text (the API's own language) and `msg` keeps the key and
+ * parameters, so the API can answer in the request's language and the UI in the user's.
  */
+import { isMsg, msgText, type Msg } from '../web/i18n/index.js';
 
 export type AppErrorKind =
   | 'validation'
@@ -19,14 +23,17 @@ export type AppErrorKind =
   | 'sync_failed';
 
 export class AppError extends Error {
+  /** The message by key, when it was given one. */
+  readonly msg?: Msg;
   constructor(
     readonly kind: AppErrorKind,
-    message: string,
+    message: string | Msg,
     readonly code?: string,
     /** Extra fields for the response envelope (e.g. the failed sync's session_id). */
     readonly extra?: Record<string, unknown>,
   ) {
-    super(message);
+    super(isMsg(message) ? msgText(message) : message);
+    if (isMsg(message)) this.msg = message;
     this.name = 'AppError';
   }
 }
@@ -45,13 +52,21 @@ export const SYNC_ERROR_HINTS: Record<SyncErrorCode, string> = {
 };
 
 export class SyncError extends Error {
+  /** The message by key (a record stores it next to the text), when it was given one. */
+  readonly msg?: Msg;
   constructor(
     readonly code: SyncErrorCode,
-    message: string,
+    message: string | Msg,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(isMsg(message) ? msgText(message) : message, options);
+    if (isMsg(message)) this.msg = message;
     this.name = 'SyncError';
+  }
+
+  /** The same error with every secret masked, in the text and in the key's parameters. */
+  scrubbed(secrets: readonly (string | undefined | null)[]): SyncError {
+    return new SyncError(this.code, this.msg ? scrubMsg(this.msg, secrets) : scrubSecrets(this.message, secrets));
   }
 
   /** Transient failures are worth a retry; the others will fail the same way again. */
@@ -93,6 +108,14 @@ export function scrubSecrets(message: string, secrets: readonly (string | undefi
     }
   }
   return out;
+}
+
+/** `scrubSecrets` over every text parameter of a keyed message (nested ones included). */
+export function scrubMsg(m: Msg, secrets: readonly (string | undefined | null)[]): Msg {
+  if (!m.params) return m;
+  const params: NonNullable<Msg['params']> = {};
+  for (const [k, v] of Object.entries(m.params)) params[k] = isMsg(v) ? scrubMsg(v, secrets) : typeof v === 'string' ? scrubSecrets(v, secrets) : v;
+  return { key: m.key, params };
 }
 
 /** Secrets at least this long are masked wherever they appear, inside words too. */

@@ -24,7 +24,9 @@ import type { SyncSessionRow } from '../store/schema.js';
 import type { Actor } from './audit.service.js';
 import { SlotAborted, SlotBusy, type Slot } from './connection-slots.js';
 import { MSG } from './sync/messages.js';
-import { HEARTBEAT_MS, leaseMs, RecordRunner, type RecordOutcome } from './sync/record-runner.js';
+import { HEARTBEAT_MS, leaseMs, outcomeError, RecordRunner, type RecordOutcome } from './sync/record-runner.js';
+import { errorColumns } from '../store/sync.repository.js';
+import type { Msg } from '../web/i18n/index.js';
 import { SessionControl } from './sync/session-control.js';
 import { instanceRow, now, params, type RunParams, type SyncDeps, type SyncType } from './sync/sync-context.js';
 
@@ -115,7 +117,7 @@ export class CapacitySyncService {
    * a `manual_single` session with one record. Throws AppError('sync_failed')
    * with the session id when the collection fails.
    */
-  async syncInstance(instanceId: number, actor: Actor): Promise<{ message: string; data: ManualSyncData }> {
+  async syncInstance(instanceId: number, actor: Actor): Promise<{ message: Msg; data: ManualSyncData }> {
     const inst = await instanceRow(this.d, instanceId);
     if (inst.is_active !== 1) throw new AppError('validation', MSG.disabled);
     if (inst.credential_id === null) throw new AppError('validation', MSG.noCredential);
@@ -148,10 +150,11 @@ export class CapacitySyncService {
     this.emitSession(await this.d.sync.finishSession(sessionId, now(this.d)));
     await this.d.audit.record(actor, { action: 'instance.sync_capacity', targetType: 'instance', targetId: inst.id, details: { session_id: sessionId, status: outcome.status } });
     if (outcome.status !== 'completed') {
+      const cause = outcome.error_msg ?? outcome.error_message ?? '';
       const msg =
         outcome.error_code === 'connection' || outcome.error_code === 'timeout' || outcome.error_code === 'auth'
-          ? MSG.unreachable(inst.name, inst.db_type, outcome.error_message ?? '')
-          : MSG.failed(outcome.error_message ?? '');
+          ? MSG.unreachable(inst.name, inst.db_type, cause)
+          : MSG.failed(cause);
       throw new AppError('sync_failed', msg, outcome.error_code, { session_id: sessionId });
     }
     const c = outcome.counts!;
@@ -205,7 +208,7 @@ export class CapacitySyncService {
     if (this.d.queue) {
       const dropped = new Set(await this.d.queue.enqueue(records.map((r) => ({ id: r.id, instance_id: r.instance_id })), Math.ceil(leaseMs(p) / 1000)));
       for (const r of records.filter((x) => dropped.has(x.id))) {
-        await this.d.sync.updateRecord(r.id, { status: 'skipped', completed_at: now(this.d), error_message: MSG.queued(r.instance_name) });
+        await this.d.sync.updateRecord(r.id, { status: 'skipped', completed_at: now(this.d), ...errorColumns(MSG.queued(r.instance_name)) });
       }
       await this.d.sync.finishIfDone(sessionId, now(this.d));
       return { session_id: sessionId, total: records.length, done: this.waitForSession(sessionId) };
@@ -301,8 +304,8 @@ export class CapacitySyncService {
       return 'done';
     }
     if (!inst) {
-      await this.d.sync.updateRecord(record.id, { status: 'failed', completed_at: now(this.d), error_code: 'data', error_message: MSG.deleted });
-      outcome = { record_id: record.id, instance_id: record.instance_id, instance_name: record.instance_name, status: 'failed', attempt: record.attempt, error_code: 'data', error_message: MSG.deleted, duration_ms: 0, warnings: [] };
+      await this.d.sync.updateRecord(record.id, { status: 'failed', completed_at: now(this.d), error_code: 'data', ...errorColumns(MSG.deleted) });
+      outcome = { record_id: record.id, instance_id: record.instance_id, instance_name: record.instance_name, status: 'failed', attempt: record.attempt, error_code: 'data', ...outcomeError(MSG.deleted), duration_ms: 0, warnings: [] };
     } else {
       const signal = this.control.watch(record.session_id);
       try {

@@ -9,6 +9,7 @@ import { getEngine } from '../engines/registry.js';
 import type { CapacityRepository } from '../store/capacity.repository.js';
 import type { InstancesRepository, OverviewQuery } from '../store/instances.repository.js';
 import { toPublicInstance } from './instances.service.js';
+import { parseStoredMsg } from '../web/i18n/index.js';
 import type { SyncInstanceRecordRow, SyncSessionRow } from '../store/schema.js';
 import type { SyncRepository } from '../store/sync.repository.js';
 import { fail } from './validate.js';
@@ -41,10 +42,14 @@ function durationMs(s: { started_at: string | null; completed_at: string | null 
 
 /** A record as the API shows it: `holder` is the process that ran it last ({host, pid}; null before it started). */
 export function toPublicRecord(r: SyncInstanceRecordRow) {
-  const { holder, ...rest } = r;
+  const { holder, error_msg, ...rest } = r;
+  const m = parseStoredMsg(error_msg);
   return {
     ...rest,
     holder: holderProcess(holder),
+    // The error by key (migration 0022): the UI shows it in its language; older rows have only the text.
+    error_message_key: m?.key ?? null,
+    error_params: m?.params ?? null,
     total_size_mb: bytesToMb(r.total_size_bytes),
     details: r.details ? (JSON.parse(r.details) as Record<string, unknown>) : null,
   };

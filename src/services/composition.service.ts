@@ -5,10 +5,11 @@
  * back with its history and each part's growth. A part the engine could not
  * measure stays null with its reason (a missing grant is named), never 0.
  */
+import { msg, type Msg } from '../web/i18n/index.js';
 import { AppError } from '../lib/errors.js';
 import { addDays, localDate, type Clock } from '../lib/clock.js';
 import { mapLimit } from '../lib/concurrency.js';
-import { errorMessage, scrubSecrets, SyncError } from '../lib/errors.js';
+import { errorMessage, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { withTimeout } from '../lib/timeout.js';
 import type { Composition, CompositionPart, DbType, Engine, EngineSession } from '../engines/engine.js';
@@ -18,10 +19,11 @@ import type { InstanceRow } from '../store/schema.js';
 import type { ConnectionService } from './connection.service.js';
 import { fail } from './validate.js';
 
+/** What a composition collection tells its user, by key (texts in web/i18n/messages/api.ts). */
 export const COMPOSITION_MSG = {
-  noCredential: '实例缺少连接凭据，无法采集空间构成 (no credential)',
-  unsupported: (label: string) => `${label} 暂不支持空间构成采集 (composition not supported)`,
-  failed: (cause: string) => `采集空间构成失败: ${cause}`,
+  noCredential: msg('api.composition.no_credential'),
+  unsupported: (label: string) => msg('api.composition.unsupported', { label }),
+  failed: (cause: Msg | string) => msg('api.composition.failed', { cause }),
 };
 
 export interface CompositionDeps {
@@ -92,8 +94,8 @@ export class CompositionService {
       })();
       c = await withTimeout(work, target.connectTimeoutMs + s.sync_timeout_ms, '空间构成采集', () => void session?.close().catch(() => {}));
     } catch (err) {
-      const e = err instanceof SyncError ? err : engine.classifyError(err, target);
-      throw new AppError('sync_failed', COMPOSITION_MSG.failed(scrubSecrets(e.message, [target.password])), e.code);
+      const e = (err instanceof SyncError ? err : engine.classifyError(err, target)).scrubbed([target.password]);
+      throw new AppError('sync_failed', COMPOSITION_MSG.failed(e.msg ?? e.message), e.code);
     } finally {
       void session?.close().catch(() => {});
     }

@@ -14,7 +14,7 @@
  * within the wait gets 429 (a sync: a transient timeout, retried).
  */
 import type { Collection, ConnectTarget, DbType, Engine, EngineSession, InstanceOptions, PrivilegeCheck } from '../engines/engine.js';
-import { AppError, SyncError, scrubSecrets } from '../lib/errors.js';
+import { AppError, SyncError } from '../lib/errors.js';
 import { excludedBy } from '../lib/glob.js';
 import { withTimeout } from '../lib/timeout.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
@@ -22,6 +22,7 @@ import type { InstanceRow } from '../store/schema.js';
 import { SlotAborted, SlotBusy, type ConnectionSlots, type Slot, type SlotPurpose, type SlotRequest } from './connection-slots.js';
 import type { CredentialsService } from './credentials.service.js';
 import type { EffectiveSettings } from './settings.service.js';
+import { msgText } from '../web/i18n/index.js';
 import { MSG } from './sync/messages.js';
 
 /** Credentials revealed during one run, by id: a batch of instances sharing one credential reads and decrypts it once. */
@@ -233,7 +234,7 @@ export class ConnectionService {
     } catch (err) {
       work.catch(() => {}); // the abandoned attempt may still reject later
       if (err instanceof Aborted) throw err;
-      throw err instanceof SyncError ? new SyncError(err.code, scrubSecrets(err.message, [target.password])) : engine.classifyError(err, target);
+      throw err instanceof SyncError ? err.scrubbed([target.password]) : engine.classifyError(err, target);
     }
   }
 
@@ -282,8 +283,8 @@ export class ConnectionService {
       const checks = await withTimeout(session.doctor(), target.queryTimeoutMs + target.connectTimeoutMs, '权限检查');
       return { ...r, ok: checks.every((c) => c.ok), checks };
     } catch (err) {
-      const e = err instanceof SyncError ? err : engine.classifyError(err, target);
-      throw new AppError('sync_failed', MSG.unreachable(inst.name, inst.db_type, scrubSecrets(e.message, [target.password])), e.code);
+      const e = (err instanceof SyncError ? err : engine.classifyError(err, target)).scrubbed([target.password]);
+      throw new AppError('sync_failed', MSG.unreachable(inst.name, inst.db_type, e.msg ?? e.message), e.code);
     } finally {
       await session?.close().catch(() => {});
     }
@@ -314,5 +315,5 @@ export function applyExclusions(c: Collection, patterns: string[]): Collection {
   if (!patterns.length) return c;
   const kept = c.databases.filter((d) => !excludedBy(d.database_name, patterns));
   const excluded = c.databases.filter((d) => excludedBy(d.database_name, patterns)).map((d) => d.database_name);
-  return excluded.length ? { ...c, databases: kept, excluded, warnings: [...c.warnings, MSG.excluded(excluded.length)] } : c;
+  return excluded.length ? { ...c, databases: kept, excluded, warnings: [...c.warnings, msgText(MSG.excluded(excluded.length))] } : c;
 }

@@ -1,4 +1,5 @@
 /** The registry of monitored instances: validation, CRUD, the public shape. */
+import { parseStoredMsg, type Params } from '../web/i18n/index.js';
 import { DB_TYPES, type DbType, type Engine, type InstanceOptions, type OptionSpec } from '../engines/engine.js';
 import { getEngine } from '../engines/registry.js';
 import type { Clock } from '../lib/clock.js';
@@ -52,6 +53,9 @@ export interface PublicInstance {
   last_sync_status: string | null;
   last_sync_at: string | null;
   last_sync_error: string | null;
+  /** `last_sync_error` by key (null on older rows: show the text). */
+  last_sync_error_key: string | null;
+  last_sync_error_params: Params | null;
   /** The size method the engine uses for it (MySQL/MariaDB `options.method`, else the engine's default); null where the engine has one way only. */
   size_method: string | null;
   created_at: string;
@@ -66,6 +70,7 @@ export function sizeMethod(dbType: string, options: InstanceOptions): string | n
 }
 
 export function toPublicInstance(r: InstanceRow): PublicInstance {
+  const storedError = parseStoredMsg(r.last_sync_error_msg);
   const options = JSON.parse(r.options) as InstanceOptions;
   return {
     id: r.id,
@@ -87,6 +92,8 @@ export function toPublicInstance(r: InstanceRow): PublicInstance {
     last_sync_status: r.last_sync_status,
     last_sync_at: r.last_sync_at,
     last_sync_error: r.last_sync_error,
+    last_sync_error_key: storedError?.key ?? null,
+    last_sync_error_params: storedError?.params ?? null,
     size_method: sizeMethod(r.db_type, options),
     created_at: r.created_at,
     updated_at: r.updated_at,

@@ -9,12 +9,14 @@
  * collected. Table runs of one instance never overlap (their own lock row,
  * keyed `-instance_id`, so they do not block the database-level sync).
  */
+import { errorColumns } from '../store/sync.repository.js';
+import { msg, type Msg } from '../web/i18n/index.js';
 import crypto from 'node:crypto';
 import type { Config } from '../config.js';
 import type { ConnectTarget, DbType, Engine, EngineSession, TableCollection } from '../engines/engine.js';
 import { addDays, isIsoDate, localDate, type Clock } from '../lib/clock.js';
 import { mapLimit } from '../lib/concurrency.js';
-import { AppError, SyncError, errorMessage, scrubSecrets } from '../lib/errors.js';
+import { AppError, SyncError, errorMessage } from '../lib/errors.js';
 import { excludedBy } from '../lib/glob.js';
 import type { Logger } from '../lib/logger.js';
 import { newHolder, PROCESS_TAG } from '../lib/process-tag.js';
@@ -45,13 +47,14 @@ export interface TablesDeps {
   audit: AuditService;
 }
 
+/** What a table sync tells its user, by key (texts in web/i18n/messages/api.ts). */
 export const TABLES_MSG = {
-  disabled: '实例已禁用，无法同步表容量 (instance disabled)',
-  noCredential: '实例缺少连接凭据，无法同步表容量 (no credential)',
-  busy: (name: string) => `实例 ${name} 的表容量正在同步中，请稍后再试 (a table sync of this instance is running)`,
-  unsupported: (label: string) => `${label} 暂不支持表级容量采集 (table-level collection not supported)`,
-  failed: (cause: string) => `同步表容量失败: ${cause}`,
-  success: (n: number, d: number) => `表容量同步成功，${d} 个数据库，保存了 ${n} 条表记录`,
+  disabled: msg('api.tables.disabled'),
+  noCredential: msg('api.tables.no_credential'),
+  busy: (name: string) => msg('api.tables.busy', { name }),
+  unsupported: (label: string) => msg('api.tables.unsupported', { label }),
+  failed: (cause: Msg | string) => msg('api.tables.failed', { cause }),
+  success: (count: number, databases: number) => msg('api.tables.success', { count, databases }),
 };
 
 /** What a table run did to one database, as the record and the API report it. */
@@ -197,13 +200,13 @@ export class TablesService {
           duration_ms: duration,
         };
       } catch (err) {
-        const e = err instanceof SyncError ? err : err instanceof AppError ? new SyncError('data', err.message) : new SyncError('internal', errorMessage(err));
-        const message = scrubSecrets(e.message, [target.password]);
-        await this.d.sync.updateRecord(record.id, { status: 'failed', completed_at: this.now(), duration_ms: Math.round(performance.now() - t0), error_code: e.code, error_message: message, details: JSON.stringify({ category: 'tables', collected_date: day, budget }) });
+        const e = (err instanceof SyncError ? err : err instanceof AppError ? new SyncError('data', err.msg ?? err.message) : new SyncError('internal', errorMessage(err))).scrubbed([target.password]);
+        const message = e.message;
+        await this.d.sync.updateRecord(record.id, { status: 'failed', completed_at: this.now(), duration_ms: Math.round(performance.now() - t0), error_code: e.code, ...errorColumns(e.msg ?? message), details: JSON.stringify({ category: 'tables', collected_date: day, budget }) });
         log.warn({ error_code: e.code, error: message }, 'table sync failed');
         // No connection slot came free: the caller is told to come back (429), the record says why.
         if (err instanceof AppError && err.kind === 'rate_limited') throw err;
-        throw new AppError('sync_failed', TABLES_MSG.failed(message), e.code, { session_id: sessionId });
+        throw new AppError('sync_failed', TABLES_MSG.failed(e.msg ?? message), e.code, { session_id: sessionId });
       }
     } finally {
       if (sessionId) await this.d.sync.finishSession(sessionId, this.now());
@@ -228,7 +231,7 @@ export class TablesService {
       return await withTimeout(work, target.connectTimeoutMs + (scope.deadline - Date.now()) + target.queryTimeoutMs, '表容量采集', () => void session?.close().catch(() => {}));
     } catch (err) {
       work.catch(() => {});
-      throw err instanceof SyncError ? new SyncError(err.code, scrubSecrets(err.message, [target.password])) : engine.classifyError(err, target);
+      throw err instanceof SyncError ? err.scrubbed([target.password]) : engine.classifyError(err, target);
     }
   }
 

@@ -190,6 +190,7 @@ export class CapacityRepository {
           total_size_bytes: c.total_size_bytes,
           error_code: null,
           error_message: null,
+          error_msg: null,
           details: JSON.stringify(done.details(c)),
         })
         .where('id', '=', done.recordId)
@@ -199,7 +200,7 @@ export class CapacityRepository {
       if (Number(held.numUpdatedRows) === 0) throw new LeaseLost();
       await trx
         .updateTable('instances')
-        .set({ last_sync_status: 'completed', last_sync_at: input.collectedAt, last_sync_error: done.instanceError })
+        .set({ last_sync_status: 'completed', last_sync_at: input.collectedAt, last_sync_error: done.instanceError, last_sync_error_msg: null })
         .where('id', '=', input.instanceId)
         .execute();
       await trx.deleteFrom('sync_locks').where('instance_id', '=', input.instanceId).where('holder', '=', done.holder).execute();

@@ -1,3 +1,5 @@
+import { errorColumns } from './sync.repository.js';
+import type { Msg } from '../web/i18n/index.js';
 import { sql, type Kysely } from 'kysely';
 import type { DialectName } from './db.js';
 import type { Database, InstanceRow, InstanceUpdate, NewInstance } from './schema.js';
@@ -153,10 +155,11 @@ export class InstancesRepository {
     return this.db.selectFrom('instances').select(['id', 'total_size_bytes']).orderBy('id').execute();
   }
 
-  async setSyncResult(id: number, r: { status: string; at: string; error: string | null }): Promise<void> {
+  async setSyncResult(id: number, r: { status: string; at: string; error: Msg | string | null }): Promise<void> {
+    const { error_message, error_msg } = errorColumns(r.error);
     await this.db
       .updateTable('instances')
-      .set({ last_sync_status: r.status, last_sync_at: r.at, last_sync_error: r.error })
+      .set({ last_sync_status: r.status, last_sync_at: r.at, last_sync_error: error_message, last_sync_error_msg: error_msg })
       .where('id', '=', id)
       .execute();
   }

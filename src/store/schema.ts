@@ -76,6 +76,8 @@ export interface InstancesTable {
   last_sync_status: string | null;
   last_sync_at: Ts | null;
   last_sync_error: string | null;
+  /** `last_sync_error` by key: JSON `{key, params}` (migration 0022); null on older rows. */
+  last_sync_error_msg: string | null;
   created_at: Ts;
   updated_at: Ts;
   /** 0011: TLS material (CA, client cert and key, PEM) as JSON, encrypted like credentials; null: none. */
@@ -187,6 +189,8 @@ export interface SyncInstanceRecordsTable {
   total_size_bytes: number | null;
   error_code: string | null;
   error_message: string | null;
+  /** `error_message` by key: JSON `{key, params}` (migration 0022); null on older rows and unkeyed errors. */
+  error_msg: string | null;
   details: string | null; // JSON
   /** The lock holder (host:pid:uuid) while running. */
   holder: string | null;

@@ -6,6 +6,7 @@
  * holder crashed) can be taken over.
  */
 import type { Kysely, Transaction, Updateable } from 'kysely';
+import { isMsg, msgText, type Msg } from '../web/i18n/index.js';
 import type { Database, SyncInstanceRecordRow, SyncInstanceRecordsTable, SyncSessionRow } from './schema.js';
 
 export type SyncType = 'manual_single' | 'manual_batch' | 'scheduled_task';
@@ -16,6 +17,15 @@ type Db = Kysely<Database> | Transaction<Database>;
 
 /** The record a lock is taken for, and how it is marked running once the lock is held. */
 /** The record is no longer held by the holder that tries to write it (its lease ran out and it was handed to another process). */
+/**
+ * A record's error columns from a message: the text (zh-CN, the API's own
+ * language) and, for a keyed message, its key and parameters as JSON.
+ */
+export function errorColumns(m: Msg | string | null): { error_message: string | null; error_msg: string | null } {
+  if (m === null) return { error_message: null, error_msg: null };
+  return isMsg(m) ? { error_message: msgText(m), error_msg: JSON.stringify(m) } : { error_message: m, error_msg: null };
+}
+
 export class LeaseLost extends Error {
   constructor() {
     super('同步租约已失效，记录已由其他进程接管 (lease lost: another process has this record)');
@@ -95,7 +105,7 @@ export class SyncRepository {
   async handBackRecord(id: number): Promise<void> {
     await this.db
       .updateTable('sync_instance_records')
-      .set({ status: 'pending', holder: null, completed_at: null, duration_ms: null, error_code: null, error_message: null })
+      .set({ status: 'pending', holder: null, completed_at: null, duration_ms: null, error_code: null, error_message: null, error_msg: null })
       .where('id', '=', id)
       .where('status', 'in', ['running', 'failed'])
       .execute();
@@ -185,7 +195,7 @@ export class SyncRepository {
    * `skipped` at once (in the same transaction); the ones running are left to
    * their process, which watches the flag. False when the session is not running.
    */
-  async requestCancel(sessionId: string, at: string, by: number | null, message: string): Promise<{ requested: boolean; skipped: number }> {
+  async requestCancel(sessionId: string, at: string, by: number | null, message: Msg | string): Promise<{ requested: boolean; skipped: number }> {
     return this.db.transaction().execute(async (trx) => {
       const s = await trx
         .updateTable('sync_sessions')
@@ -201,10 +211,10 @@ export class SyncRepository {
   }
 
   /** Records of a session not started yet become `skipped` with `message`; returns how many. */
-  async skipPending(sessionId: string, at: string, message: string, code: 'cancelled' | 'interrupted' = 'cancelled', db: Db = this.db): Promise<number> {
+  async skipPending(sessionId: string, at: string, message: Msg | string, code: 'cancelled' | 'interrupted' = 'cancelled', db: Db = this.db): Promise<number> {
     const r = await db
       .updateTable('sync_instance_records')
-      .set({ status: 'skipped', completed_at: at, error_code: code, error_message: message })
+      .set({ status: 'skipped', completed_at: at, error_code: code, ...errorColumns(message) })
       .where('session_id', '=', sessionId)
       .where('status', '=', 'pending')
       .executeTakeFirst();
@@ -212,10 +222,10 @@ export class SyncRepository {
   }
 
   /** One record not started yet becomes `skipped`; false when it had started (or ended) already. */
-  async skipIfPending(id: number, at: string, message: string, code: 'cancelled' | 'interrupted'): Promise<boolean> {
+  async skipIfPending(id: number, at: string, message: Msg | string, code: 'cancelled' | 'interrupted'): Promise<boolean> {
     const r = await this.db
       .updateTable('sync_instance_records')
-      .set({ status: 'skipped', completed_at: at, error_code: code, error_message: message })
+      .set({ status: 'skipped', completed_at: at, error_code: code, ...errorColumns(message) })
       .where('id', '=', id)
       .where('status', '=', 'pending')
       .executeTakeFirst();
@@ -259,11 +269,11 @@ export class SyncRepository {
   }
 
   /** Mark a session interrupted and its unfinished records failed, in one transaction. */
-  async interruptSession(sessionId: string, at: string, message: string): Promise<number> {
+  async interruptSession(sessionId: string, at: string, message: Msg | string): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
       const r = await trx
         .updateTable('sync_instance_records')
-        .set({ status: 'failed', completed_at: at, error_code: 'interrupted', error_message: message })
+        .set({ status: 'failed', completed_at: at, error_code: 'interrupted', ...errorColumns(message) })
         .where('session_id', '=', sessionId)
         .where('status', 'in', ['pending', 'running'])
         .executeTakeFirst();
@@ -278,10 +288,10 @@ export class SyncRepository {
   }
 
   /** Fail one record left running by a dead holder (only if that holder still has it). */
-  async failInterruptedRecord(id: number, holder: string | null, at: string, message: string): Promise<boolean> {
+  async failInterruptedRecord(id: number, holder: string | null, at: string, message: Msg | string): Promise<boolean> {
     let q = this.db
       .updateTable('sync_instance_records')
-      .set({ status: 'failed', completed_at: at, error_code: 'interrupted', error_message: message })
+      .set({ status: 'failed', completed_at: at, error_code: 'interrupted', ...errorColumns(message) })
       .where('id', '=', id)
       .where('status', '=', 'running');
     q = holder === null ? q.where('holder', 'is', null) : q.where('holder', '=', holder);

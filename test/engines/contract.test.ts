@@ -49,7 +49,8 @@ const CASES: Record<DbType, Case> = {
   sqlserver: { target: base, refused: /^连接被拒绝: connect ECONNREFUSED 127\.0\.0\.1:\d+$/, timedOut: /Failed to connect to 127\.0\.0\.1:\d+ in 1000ms/ },
   oracle: {
     target: (p, o) => base(p, { database: 'ORCLPDB1', ...o }),
-    refused: /^连接被拒绝: NJS-503: .*\nconnect ECONNREFUSED/,
+    // Nothing listens on the port: ORA-12541's cause, with its fix.
+    refused: /^端口上没有监听器 \(ORA-12541\)（修复：.*）: NJS-503: .*\nconnect ECONNREFUSED/,
     timedOut: /^连接超时: NJS-510: .*"connectTimeout" of 1 seconds/,
   },
 };

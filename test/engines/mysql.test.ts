@@ -112,7 +112,7 @@ describe('MariaDB engine on the local server', () => {
     const wrong = `S3cret-wrong-${randomBytes(4).toString('hex')}`;
     const err = await connectError(mysqlTarget({ username: user, password: wrong }));
     assert.equal(err.code, 'auth');
-    assert.match(err.message, /^认证失败: Access denied/);
+    assert.match(err.message, /^认证失败：用户不存在或密码错误（修复：.*）: Access denied/);
     assert.ok(!err.message.includes(wrong));
   });
 

@@ -133,7 +133,7 @@ describe('Oracle: errors from the real driver are classified, password-free', ()
     assert.equal(err.errorNum, 1017);
     const c = engine.classifyError(err, t);
     assert.equal(c.code, 'auth');
-    assert.match(c.message, /^认证失败 \(用户名或密码错误\): ORA-01017: invalid credential/);
+    assert.match(c.message, /^认证失败 \(用户名或密码错误\) \(ORA-01017\)（修复：.*）: ORA-01017: invalid credential/);
   });
 
   test('ORA-00942 → permission', () => {

@@ -124,7 +124,7 @@ describe('PostgreSQL engine against the wire-protocol responder', () => {
 
   const everyQuery = (e: ServerError): Handler => () => ({ error: e });
   const cases: [string, Partial<PgResponderOptions> & { handler: Handler }, SyncErrorCode, RegExp][] = [
-    ['wrong password (28P01)', { password: 'other', handler: () => undefined }, 'auth', /^认证失败: password authentication failed/],
+    ['wrong password (28P01)', { password: 'other', handler: () => undefined }, 'auth', /^认证失败：密码错误（修复：.*）: password authentication failed/],
     ['pg_hba refusal (28000)', { login: () => ({ code: '28000', message: 'no pg_hba.conf entry' }), handler: () => undefined }, 'auth', /pg_hba/],
     ['too many connections (53300)', { login: () => ({ code: '53300', message: 'sorry, too many clients already' }), handler: () => undefined }, 'connection', /^连接数已满/],
     ['database missing (3D000)', { login: () => ({ code: '3D000', message: 'database "postgres" does not exist' }), handler: () => undefined }, 'connection', /^数据库不存在/],

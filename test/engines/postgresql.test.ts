@@ -127,7 +127,7 @@ describe('PostgreSQL engine on the local server', () => {
     const missing = uniqueName('pg_missing');
     const err = await connectError(pgTarget({ database: missing }));
     assert.equal(err.code, 'connection');
-    assert.equal(err.message, `数据库不存在: database "${missing}" does not exist`);
+    assert.equal(err.message, `数据库不存在（修复：把实例的数据库名改为已存在的库，如 postgres）: database "${missing}" does not exist`);
   });
 
   test('real server errors are classified: statement timeout, permission', async () => {

@@ -20,7 +20,7 @@ describe('SQL Server connections (real driver, TDS responder)', () => {
   test('login failed (18456) is auth, and the password never appears in the message', async () => {
     const err = await connectError(target(server.port, { password: 'Wr0ng-pa$$' }));
     assert.equal(err.code, 'auth');
-    assert.equal(err.message, "登录失败: Login failed for user 'dba'.");
+    assert.match(err.message, /^登录失败（修复：.*18456 的 state）: Login failed for user 'dba'\.$/);
 
     // A server (or proxy) that echoes the password: scrubbed on the way out.
     const leaky = await startTdsResponder({

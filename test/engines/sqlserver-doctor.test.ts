@@ -3,6 +3,7 @@
  * the exact GRANT text per login and per version (2012 has no CONNECT ANY
  * DATABASE; 2022 accepts VIEW SERVER PERFORMANCE STATE).
  */
+import { localizeCheck } from '../../src/engines/common.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sqlserverEngine as engine } from '../../src/engines/sqlserver/sqlserver.engine.js';
@@ -30,8 +31,9 @@ describe('SQL Server doctor (real driver, TDS responder)', () => {
         ],
       );
       const definition = checks[1]!;
-      assert.equal(definition.detail, `sys.master_files 中可见 0/${DATABASES.length} 个数据库的文件 (databases with visible files)`);
-      assert.equal(definition.undercounts, `${DATABASES.length} 个数据库的容量未知 (size unknown for ${DATABASES.length} database(s))`);
+      assert.equal(definition.detail, `sys.master_files 中可见 0/${DATABASES.length} 个数据库的文件`);
+      assert.equal(localizeCheck(definition, 'en').detail, `sys.master_files shows the files of 0/${DATABASES.length} database(s)`);
+      assert.equal(definition.undercounts, `${DATABASES.length} 个数据库的容量未知`);
       assert.equal(checks[3]!.detail, `无法访问: docs_fs, ${WEIRD}`);
 
       // The same login collecting: nothing visible is a permission error naming the grant, not a server of empty databases.
@@ -88,10 +90,8 @@ describe('SQL Server doctor (real driver, TDS responder)', () => {
       const state = checks.find((c) => c.name === 'VIEW SERVER PERFORMANCE STATE')!;
       assert.equal(state.ok, false);
       assert.match(state.detail, /sys\.dm_os_volume_stats \(composition[\s\S]*4 snapshot or availability-group database\(s\)/);
-      assert.equal(
-        state.undercounts,
-        '空间构成中数据/日志的已用与空闲及磁盘上限未知 (composition: used/unused split and volume ceiling unknown); 快照大小未知、可用性组角色未知 (snapshot sizes and group roles unknown)',
-      );
+      assert.equal(state.undercounts, '空间构成中数据/日志的已用与空闲及磁盘上限未知；快照大小未知、可用性组角色未知');
+      assert.equal(localizeCheck(state, 'en').undercounts, 'composition: used/unused split and volume ceiling unknown; snapshot sizes and group roles unknown');
       assert.deepEqual(state.fix, ['GRANT VIEW SERVER PERFORMANCE STATE TO [CORP\\collector];']);
       assert.ok(!checks.some((c) => c.name === 'CONNECT (each database)'), 'no per-database access needed without used-space mode');
     } finally {

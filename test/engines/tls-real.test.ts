@@ -6,6 +6,7 @@
  * is refused without TLS and accepted over it.
  */
 import assert from 'node:assert/strict';
+import { localizeCheck } from '../../src/engines/common.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -64,7 +65,8 @@ async function tryConnect(engine: Engine, t: ConnectTarget): Promise<{ ok: true;
   try {
     const s = await engine.connect(t);
     try {
-      const tls = (await s.doctor()).find((c) => c.name === 'TLS')!.detail;
+      // The English line (the doctor's API text is zh-CN unless the request prefers English).
+      const tls = localizeCheck((await s.doctor()).find((c) => c.name === 'TLS')!, 'en').detail;
       return { ok: true, tls };
     } finally {
       await s.close();
@@ -118,7 +120,7 @@ describe('TLS to a second PostgreSQL cluster (ssl=on, password authentication)',
   it('sslmode=require: encrypted (certificate not checked); the password goes over TLS', async () => {
     const r = await pg('127.0.0.1', { sslmode: 'require' });
     assert.ok(r.ok, JSON.stringify(r));
-    assert.match(r.tls, /已加密 \(encrypted\): TLSv1\.[23] .*subject CN=localhost, expires \d{4}-\d\d-\d\dT.*NOT verified/);
+    assert.match(r.tls, /Encrypted: TLSv1\.[23] .*subject CN=localhost, expires \d{4}-\d\d-\d\dT.*NOT verified/);
   });
 
   it('verify-full passes with the right CA and fails with a wrong one', async () => {
@@ -155,7 +157,7 @@ describe('TLS to a second PostgreSQL cluster (ssl=on, password authentication)',
       assert.ok(!JSON.stringify(row).includes('BEGIN CERTIFICATE'), 'stored encrypted');
       const test = await app.inject({ method: 'POST', url: `/api/instances/${inst.id}/test-connection`, headers: admin });
       assert.equal(test.statusCode, 200, test.body);
-      const doctor = await app.inject({ method: 'POST', url: `/api/instances/${inst.id}/doctor`, headers: admin });
+      const doctor = await app.inject({ method: 'POST', url: `/api/instances/${inst.id}/doctor`, headers: { ...admin, 'accept-language': 'en' } });
       assert.match(doctor.body, /certificate verified \(mode verify-full\)/);
       // the wrong CA: refused
       const swap = await app.inject({ method: 'PATCH', url: `/api/instances/${inst.id}`, headers: admin, payload: { tls_ca: certs.wrong } });
@@ -211,10 +213,10 @@ describe('TLS to a second MariaDB server', { skip: !fs.existsSync('/usr/bin/mari
   it('ssl=required encrypts; off does not', async () => {
     const plain = await maria('127.0.0.1', { ssl: 'off' });
     assert.ok(plain.ok, JSON.stringify(plain));
-    assert.match(plain.tls, /not encrypted/);
+    assert.match(plain.tls, /^Not encrypted \(mode off;/);
     const enc = await maria('127.0.0.1', { ssl: 'required' });
     assert.ok(enc.ok, JSON.stringify(enc));
-    assert.match(enc.tls, /已加密 \(encrypted\).*subject CN=localhost/);
+    assert.match(enc.tls, /^Encrypted: .*subject CN=localhost/);
   });
 
   it('verify-identity passes with the right CA and fails with a wrong one; verify-ca ignores the host name', async () => {

@@ -15,6 +15,7 @@ interface Check {
   name: string;
   ok: boolean;
   undercounts?: string;
+  undercounts_key?: string;
   fix?: string[];
 }
 
@@ -36,10 +37,11 @@ describe('doctor with under-privileged logins', () => {
     assert.equal(r.statusCode, 201, r.body);
     return r.json().data.id as number;
   }
-  const doctor = async (id: number) => {
-    const r = await app.inject({ method: 'POST', url: `/api/instances/${id}/doctor`, headers: callers.operator.headers(true) });
+  const doctor = async (id: number, acceptLanguage?: string) => {
+    const headers = { ...callers.operator.headers(true), ...(acceptLanguage ? { 'accept-language': acceptLanguage } : {}) };
+    const r = await app.inject({ method: 'POST', url: `/api/instances/${id}/doctor`, headers });
     assert.equal(r.statusCode, 200, r.body);
-    return r.json() as { message: string; data: { ok: boolean; checks: Check[] } };
+    return r.json() as { message: string; message_key?: string; data: { ok: boolean; checks: Check[] } };
   };
 
   before(async () => {
@@ -69,7 +71,12 @@ describe('doctor with under-privileged logins', () => {
     const before = await doctor(id);
     assert.equal(before.data.ok, false);
     const missing = before.data.checks.filter((c) => !c.ok);
-    assert.ok(missing.some((c) => c.name === `CONNECT ON DATABASE ${pgDb}` && /size unknown/.test(c.undercounts ?? '')));
+    // The API's own language (zh-CN) by default, English when the request prefers it; the key for the UI either way.
+    assert.ok(missing.some((c) => c.name === `CONNECT ON DATABASE ${pgDb}` && /大小未知/.test(c.undercounts ?? '') && c.undercounts_key === 'doctor.pg.no_connect_undercounts'));
+    const english = await doctor(id, 'en-US,en;q=0.9,zh-CN;q=0.5');
+    assert.ok(english.data.checks.some((c) => c.name === `CONNECT ON DATABASE ${pgDb}` && /size unknown/.test(c.undercounts ?? '')), JSON.stringify(english.data.checks));
+    assert.equal(english.message_key, 'doctor.summary_missing');
+    assert.match(english.message, /^\d+ grant\(s\) missing$/);
     const fixes = missing.flatMap((c) => c.fix ?? []);
     assert.ok(fixes.includes(`GRANT pg_read_all_stats TO "${pgRole}";`), fixes.join('\n'));
     // Run the fix the doctor prints first (the role-wide one), as the DBA would.
@@ -111,7 +118,8 @@ describe('doctor with under-privileged logins', () => {
     const fixes = before.data.checks.flatMap((c) => c.fix ?? []);
     assert.ok(fixes.every((f) => f.includes(`'${myUser}'@'`)), fixes.join('\n'));
     assert.ok(!JSON.stringify(before).includes(myPassword));
-    assert.match(before.data.checks.find((c) => c.name === 'PROCESS')!.undercounts!, /falls back to logical/);
+    // The API's own language by default; the UI renders undercounts_key in its own.
+    assert.match(before.data.checks.find((c) => c.name === 'PROCESS')!.undercounts!, /auto 退回逻辑方法/);
     for (const f of fixes) await my.query(f);
     const afterFix = await doctor(id);
     assert.equal(afterFix.data.ok, true, JSON.stringify(afterFix.data.checks));

@@ -6,6 +6,9 @@ import { CAPACITY_MESSAGES } from '../../src/web/i18n/messages/capacity.js';
 import { SYNC_MESSAGES } from '../../src/web/i18n/messages/sync.js';
 import { SETTINGS_MESSAGES } from '../../src/web/i18n/messages/settings.js';
 import { TABLES_MESSAGES } from '../../src/web/i18n/messages/tables.js';
+import { API_MESSAGES } from '../../src/web/i18n/messages/api.js';
+import { CAUSE_MESSAGES } from '../../src/web/i18n/messages/causes.js';
+import { DOCTOR_MESSAGES } from '../../src/web/i18n/messages/doctor.js';
 import { RUNWAY_MESSAGES } from '../../src/web/i18n/messages/runway.js';
 import { MESSAGES } from '../../src/web/i18n/messages.js';
 
@@ -16,6 +19,9 @@ const AREAS: Record<string, Record<string, { 'zh-CN': string; en?: string }>> = 
   sync: SYNC_MESSAGES,
   settings: SETTINGS_MESSAGES,
   tables: TABLES_MESSAGES,
+  api: API_MESSAGES,
+  causes: CAUSE_MESSAGES,
+  doctor: DOCTOR_MESSAGES,
   runway: RUNWAY_MESSAGES,
 };
 

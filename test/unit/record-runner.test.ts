@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { SyncError } from '../../src/lib/errors.js';
 import { HOST } from '../../src/lib/process-tag.js';
 import { Aborted } from '../../src/services/connection.service.js';
+import { msgText } from '../../src/web/i18n/index.js';
 import { MSG } from '../../src/services/sync/messages.js';
 import { backoffMs, leaseMs } from '../../src/services/sync/record-runner.js';
 import { collection, instanceRow, newTestRunner, params, recordRow, T0 } from './fakes.js';
@@ -62,7 +63,7 @@ describe('record runner: retries', () => {
     const o = await sut.runLocked(record, inst, params());
     assert.equal(o.status, 'failed');
     assert.equal(o.error_code, 'data');
-    assert.equal(o.error_message, MSG.empty);
+    assert.equal(o.error_message, msgText(MSG.empty));
     assert.equal(mocks.capacity.saves.length, 0);
   });
 
@@ -81,8 +82,8 @@ describe('record runner: retries', () => {
     mocks.connections.steps = [c];
     const o = await sut.runLocked(record, inst, params());
     assert.equal(o.status, 'completed');
-    assert.deepEqual(o.warnings, [MSG.unmeasured(1, ['b'])]);
-    assert.equal(mocks.capacity.saves[0]?.done.instanceError, MSG.unmeasured(1, ['b']));
+    assert.deepEqual(o.warnings, [msgText(MSG.unmeasured(1, ['b']))]);
+    assert.equal(mocks.capacity.saves[0]?.done.instanceError, msgText(MSG.unmeasured(1, ['b'])));
   });
 });
 
@@ -103,7 +104,7 @@ describe('record runner: cancel and shutdown', () => {
     const { sut, mocks, record, inst } = setup({ stopping: true });
     const o = await sut.runLocked(record, inst, params());
     assert.equal(o.error_code, 'interrupted');
-    assert.equal(o.error_message, MSG.shutdownSkip);
+    assert.equal(o.error_message, msgText(MSG.shutdownSkip));
     assert.equal(mocks.connections.calls, 0);
   });
 
@@ -120,7 +121,7 @@ describe('record runner: cancel and shutdown', () => {
     const o = await sut.runLocked(record, inst, params(), ctrl.signal);
     assert.equal(o.status, 'failed');
     assert.equal(o.error_code, 'cancelled');
-    assert.equal(o.error_message, MSG.cancelledAbort);
+    assert.equal(o.error_message, msgText(MSG.cancelledAbort));
     assert.equal(mocks.capacity.saves.length, 0);
     assert.equal(mocks.sync.locks.size, 0);
   });
@@ -136,7 +137,7 @@ describe('record runner: cancel and shutdown', () => {
     ];
     const o = await sut.runLocked(record, inst, params(), ctrl.signal);
     assert.equal(o.error_code, 'interrupted');
-    assert.equal(o.error_message, MSG.shutdownAbort);
+    assert.equal(o.error_message, msgText(MSG.shutdownAbort));
     assert.equal(mocks.capacity.saves.length, 0);
   });
 
@@ -158,7 +159,7 @@ describe('record runner: lock and lease', () => {
     mocks.sync.locks.set(inst.id, { holder: 'other-host:1:aaaa', expires_at: '2999-01-01T00:00:00.000Z' });
     const o = await sut.runLocked(record, inst, params());
     assert.equal(o.status, 'skipped');
-    assert.equal(o.error_message, MSG.busy(inst.name));
+    assert.equal(o.error_message, msgText(MSG.busy(inst.name)));
     assert.equal(mocks.sync.locks.get(inst.id)?.holder, 'other-host:1:aaaa', 'the other holder keeps it');
   });
 
@@ -191,7 +192,7 @@ describe('record runner: lock and lease', () => {
     const { sut, mocks, record } = setup();
     const o = await sut.runLocked(record, instanceRow({ is_active: 0 }), params());
     assert.equal(o.status, 'skipped');
-    assert.equal(o.error_message, MSG.disabled);
+    assert.equal(o.error_message, msgText(MSG.disabled));
     assert.equal(mocks.connections.calls, 0);
   });
 

@@ -23,7 +23,8 @@ import type { Connection as PromiseConnection, RowDataPacket } from 'mysql2/prom
 import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { CollectedDatabase, CollectedTableDatabase, Collection, Composition, ConnectTarget, DbType, Engine, EngineSession, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
-import { bytes, classified, classify, closeWithin, errorCode, outOfTime, type Verdict } from '../common.js';
+import { bytes, check, classified, classify, closeWithin, errorCode, outOfTime, type Verdict } from '../common.js';
+import { msg } from '../../web/i18n/index.js';
 import { cleartextAllowed, cleartextRefused, CLEARTEXT_OPTION, CLEARTEXT_OPTION_SPEC, tlsCheck } from '../tls.js';
 import { fromSums, TABLES_METHOD, TABLES_QUERY, type TableSumRow } from './mysql.tables.js';
 import { COMPOSITION_METHOD, mysqlParts } from './mysql.composition.js';
@@ -42,20 +43,24 @@ const CLIENT_TIMEOUT_SLACK_MS = 2000;
 
 /** By errno: MariaDB-only codes (1969) have no name in mysql2. */
 const ERRNO: Record<number, Verdict> = {
-  1045: ['auth', '认证失败'],
-  1251: ['auth', '认证方式不受支持'],
-  1044: ['permission', '权限不足'],
-  1142: ['permission', '权限不足'],
-  1143: ['permission', '权限不足'],
-  1227: ['permission', '权限不足'],
-  1130: ['permission', '该主机不允许连接'],
-  1049: ['connection', '数据库不存在'],
-  1040: ['connection', '连接数已满'],
-  1203: ['connection', '用户连接数已满'],
-  1226: ['connection', '用户资源超限'],
-  1969: ['timeout', '查询超时 (max_statement_time)'],
-  3024: ['timeout', '查询超时 (max_execution_time)'],
-  1317: ['timeout', '查询被中断'],
+  // 1045 is a missing user and a wrong password alike: the server does not say which.
+  1045: ['auth', 'cause.mysql.access_denied'],
+  // MariaDB answers a user that does not exist with 1698 (ER_ACCESS_DENIED_NO_PASSWORD_ERROR) at times.
+  1698: ['auth', 'cause.mysql.access_denied'],
+  1251: ['auth', 'cause.mysql.auth_plugin'],
+  // At connect time 1044 is the database named on the instance, refused to this user.
+  1044: ['permission', 'cause.mysql.db_access_denied'],
+  1142: ['permission', 'cause.permission'],
+  1143: ['permission', 'cause.permission'],
+  1227: ['permission', 'cause.permission'],
+  1130: ['permission', 'cause.mysql.host_not_allowed'],
+  1049: ['connection', 'cause.mysql.no_database'],
+  1040: ['connection', 'cause.too_many_connections'],
+  1203: ['connection', 'cause.mysql.user_connections'],
+  1226: ['connection', 'cause.mysql.user_resources'],
+  1969: ['timeout', 'cause.mysql.max_statement_time'],
+  3024: ['timeout', 'cause.mysql.max_execution_time'],
+  1317: ['timeout', 'cause.query_interrupted'],
 };
 
 function mysqlVerdict(err: unknown): Verdict | null {
@@ -63,9 +68,9 @@ function mysqlVerdict(err: unknown): Verdict | null {
   if (typeof errno === 'number' && ERRNO[errno]) return ERRNO[errno];
   switch (errorCode(err)) {
     case 'PROTOCOL_SEQUENCE_TIMEOUT':
-      return ['timeout', '查询超时'];
+      return ['timeout', 'cause.query_timeout'];
     case 'PROTOCOL_CONNECTION_LOST':
-      return ['connection', '连接中断'];
+      return ['connection', 'cause.connection_lost'];
     default:
       return null;
   }
@@ -316,28 +321,22 @@ class MysqlSession implements EngineSession {
       );
       const checks: PrivilegeCheck[] = [];
       const seesAll = privs.has('SELECT');
-      checks.push({
-        name: 'SELECT ON *.*',
-        ok: seesAll,
-        detail: seesAll ? `${grantee} can see every table in information_schema.TABLES` : `${grantee} has no global SELECT: only tables it has a privilege on are visible`,
-        undercounts: seesAll ? undefined : 'tables the user has no privilege on are not counted: their schemas look smaller or empty',
-        fix: seesAll ? undefined : [`GRANT SELECT, SHOW VIEW ON *.* TO ${grantee};`],
-      });
+      checks.push(
+        check('SELECT ON *.*', seesAll, msg(seesAll ? 'doctor.mysql.select_all' : 'doctor.mysql.select_missing', { grantee }), seesAll ? {} : {
+          undercounts: msg('doctor.mysql.select_undercounts'),
+          fix: [`GRANT SELECT, SHOW VIEW ON *.* TO ${grantee};`],
+        }),
+      );
       const method = mysqlMethod(this.target);
       if (method !== 'logical') {
         const ok = privs.has('PROCESS');
         const view = this.isMariadb ? 'INNODB_SYS_TABLESPACES' : 'INNODB_TABLESPACES';
-        checks.push({
-          name: 'PROCESS',
-          ok,
-          detail: ok ? `information_schema.${view} is readable: sizes are tablespace files` : `method "${method}" reads information_schema.${view}, which needs PROCESS`,
-          undercounts: ok
-            ? undefined
-            : method === 'auto'
-              ? 'auto falls back to logical: sizes are table statistics (DATA_LENGTH + INDEX_LENGTH), not what the files hold on disk'
-              : 'the physical method fails',
-          fix: ok ? undefined : [`GRANT PROCESS ON *.* TO ${grantee};`],
-        });
+        checks.push(
+          check('PROCESS', ok, ok ? msg('doctor.mysql.process_ok', { view }) : msg('doctor.mysql.process_missing', { method: String(method), view }), ok ? {} : {
+            undercounts: msg(method === 'auto' ? 'doctor.mysql.process_auto' : 'doctor.mysql.process_physical'),
+            fix: [`GRANT PROCESS ON *.* TO ${grantee};`],
+          }),
+        );
       }
       return checks;
     }, this.toSyncError);

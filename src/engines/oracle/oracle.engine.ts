@@ -11,8 +11,9 @@ import type { Collection, Composition, ConnectTarget, Engine, EngineSession, Ins
 import { classified, closeWithin, majorVersion } from '../common.js';
 import { collectSegmentTables, collectTablespaces, CONTAINER_MODES, doctorChecks, type ContainerMode, type OracleSettings } from './oracle.collect.js';
 import { dropConnection, fetchTypeHandler, oracledb, type OracleConnection, type OracleDriver, type Run } from './oracle.driver.js';
-import { classifyError, TOO_OLD } from './oracle.errors.js';
+import { classifyError } from './oracle.errors.js';
 import { oracleComposition } from './oracle.composition.js';
+import { msg } from '../../web/i18n/index.js';
 
 export { CONTAINER_MODES, collectSegmentTables, collectTablespaces, doctorChecks, type ContainerMode, type OracleSettings } from './oracle.collect.js';
 export { dropConnection, fetchTypeHandler, type ColumnMeta, type OracleConnection, type OracleDriver, type OracleRow, type Run } from './oracle.driver.js';
@@ -145,7 +146,8 @@ export function makeOracleEngine(driver: OracleDriver): Engine {
       try {
         // Thin mode already refuses 11g (NJS-138); a server it let through reporting an older version is refused the same way.
         const major = majorVersion(conn.oracleServerVersionString);
-        if (major > 0 && major < 12) throw new SyncError('unsupported', `${TOO_OLD}: ${conn.oracleServerVersionString}`);
+        if (major > 0 && major < 12) // Why 11g and older are refused: thin mode only (the thick mode's Instant Client is never loaded).
+        throw new SyncError('unsupported', msg('cause.oracle.too_old', { detail: conn.oracleServerVersionString }));
         // An integer the driver's setTimeout can hold (Node turns anything above 2^31 - 1 ms into 1 ms).
         conn.callTimeout = Math.min(2 ** 31 - 1, Math.max(1, Math.round(target.queryTimeoutMs)));
       } catch (err) {

@@ -11,28 +11,28 @@ import type { SyncError } from '../../lib/errors.js';
 import type { ConnectTarget } from '../engine.js';
 import { classify, errorCode, type Verdict } from '../common.js';
 
-/** Why 11g and older are refused (thin mode only; the thick mode's Instant Client is never loaded). */
-export const TOO_OLD = '不支持 Oracle 11g 及更早版本: thin 模式只能连接 12.1 及以上 (Oracle 11g and older are not supported: thin mode connects to 12.1+ only)';
-
 const CODES: Record<string, Verdict> = {
-  'ORA-01017': ['auth', '认证失败 (用户名或密码错误)'],
-  'ORA-28000': ['auth', '账户已锁定'],
-  'ORA-28001': ['auth', '密码已过期'],
-  'ORA-01045': ['permission', '缺少 CREATE SESSION 权限'],
-  'ORA-00942': ['permission', '无法读取数据字典视图 (需要 SELECT_CATALOG_ROLE)'],
-  'ORA-01031': ['permission', '权限不足'],
-  'ORA-01013': ['timeout', '查询被取消 (超时)'],
-  'ORA-01033': ['connection', '数据库正在启动或关闭'],
-  'ORA-01034': ['connection', '数据库实例不可用'],
-  'NJS-123': ['timeout', '查询超时'],
-  'NJS-510': ['timeout', '连接超时'],
-  'NJS-500': ['connection', '连接中断'],
-  'NJS-501': ['connection', '连接意外终止'],
-  'NJS-521': ['connection', '连接被服务器关闭'],
-  'NJS-511': ['connection', '监听器拒绝连接'],
-  'NJS-518': ['connection', '服务名未在监听器注册 (检查服务名)'],
-  'NJS-530': ['connection', '无法解析主机名'],
-  'NJS-138': ['unsupported', TOO_OLD],
+  'ORA-01017': ['auth', 'cause.oracle.bad_login'],
+  'ORA-28000': ['auth', 'cause.oracle.locked'],
+  'ORA-28001': ['auth', 'cause.password_expired'],
+  'ORA-01045': ['permission', 'cause.oracle.no_create_session'],
+  'ORA-00942': ['permission', 'cause.oracle.no_catalog'],
+  'ORA-01031': ['permission', 'cause.permission'],
+  'ORA-01013': ['timeout', 'cause.oracle.cancelled'],
+  'ORA-01033': ['connection', 'cause.oracle.starting'],
+  'ORA-01034': ['connection', 'cause.oracle.unavailable'],
+  // A thick client's (or a proxy's) listener errors; thin mode says NJS-518 / NJS-503 instead.
+  'ORA-12514': ['connection', 'cause.oracle.unknown_service'],
+  'ORA-12541': ['connection', 'cause.oracle.no_listener'],
+  'NJS-123': ['timeout', 'cause.query_timeout'],
+  'NJS-510': ['timeout', 'cause.connect_timeout'],
+  'NJS-500': ['connection', 'cause.connection_lost'],
+  'NJS-501': ['connection', 'cause.oracle.ended'],
+  'NJS-521': ['connection', 'cause.oracle.closed_by_server'],
+  'NJS-511': ['connection', 'cause.oracle.listener_refused'],
+  'NJS-518': ['connection', 'cause.oracle.unknown_service'],
+  'NJS-530': ['connection', 'cause.host_unknown'],
+  'NJS-138': ['unsupported', 'cause.oracle.too_old'],
 };
 
 /** `ORA-00942` from `code`, or from `errorNum` when only that is set. */
@@ -45,11 +45,14 @@ export function oracleCode(err: unknown): string | undefined {
 
 function oracleVerdict(err: unknown): Verdict | null {
   const code = oracleCode(err);
+  const message = err instanceof Error ? err.message : '';
   if (code === 'NJS-503') {
-    const refused = err instanceof Error && err.message.includes('ECONNREFUSED');
-    return ['connection', refused ? '连接被拒绝' : '无法建立连接'];
+    // Thin mode's refused TCP connect: nothing listens on that host and port, ORA-12541's case.
+    return message.includes('ECONNREFUSED') ? CODES['ORA-12541']! : ['connection', 'cause.connection_failed'];
   }
-  return code ? (CODES[code] ?? null) : null;
+  // NJS-511 carries the listener's ORA code inside its message.
+  const inner = code === 'NJS-511' ? /ORA-125\d\d/.exec(message)?.[0] : undefined;
+  return (inner && CODES[inner]) || (code ? (CODES[code] ?? null) : null);
 }
 
 export const classifyError = (err: unknown, target: ConnectTarget): SyncError => classify(err, target, oracleVerdict);

@@ -12,7 +12,8 @@ import pg from 'pg';
 import { errorMessage, SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { CollectedDatabase, CollectedTableDatabase, Collection, Composition, ConnectTarget, Engine, EngineSession, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
-import { bytes, classified, classify, closeWithin, cutToBudget, errorCode, outOfTime, type Verdict } from '../common.js';
+import { bytes, check, classified, classify, closeWithin, cutToBudget, errorCode, outOfTime, type Verdict } from '../common.js';
+import { msg } from '../../web/i18n/index.js';
 import { cleartextAllowed, cleartextRefused, CLEARTEXT_OPTION, CLEARTEXT_OPTION_SPEC, tlsCheck } from '../tls.js';
 import { TABLES_METHOD, TABLES_QUERY, toTable, type TableRow } from './postgresql.tables.js';
 import { COMPOSITION_METHOD, databaseRelations, instanceParts, type DatabaseRelations } from './postgresql.composition.js';
@@ -28,24 +29,36 @@ const METHOD = 'pg_database_size';
 const CLIENT_TIMEOUT_SLACK_MS = 2000;
 
 const SQLSTATE: Record<string, Verdict> = {
-  '28P01': ['auth', '认证失败'],
-  '28000': ['auth', '认证失败 (pg_hba.conf 拒绝)'],
-  '42501': ['permission', '权限不足'],
-  '57014': ['timeout', '查询超时'],
-  '3D000': ['connection', '数据库不存在'],
-  '53300': ['connection', '连接数已满'],
-  '57P01': ['connection', '服务器正在关闭'],
-  '57P03': ['connection', '服务器暂不接受连接'],
+  '28P01': ['auth', 'cause.pg.bad_password'],
+  '28000': ['auth', 'cause.pg.auth_other'],
+  '42501': ['permission', 'cause.permission'],
+  '57014': ['timeout', 'cause.query_timeout'],
+  '3D000': ['connection', 'cause.pg.no_database'],
+  '53300': ['connection', 'cause.too_many_connections'],
+  '57P01': ['connection', 'cause.server_shutting_down'],
+  '57P03': ['connection', 'cause.server_not_accepting'],
 };
+
+/**
+ * SQLSTATE 28000 (invalid_authorization_specification) is both "role … does
+ * not exist" and "no pg_hba.conf entry for host …": the server's message
+ * (English unless lc_messages says otherwise) is the only thing telling them apart.
+ */
+function invalidAuthorization(message: string): Verdict {
+  if (/no pg_hba\.conf entry|pg_hba\.conf rejects/i.test(message)) return ['auth', 'cause.pg.hba_rejected'];
+  if (/^role ".*" does not exist/i.test(message)) return ['auth', 'cause.pg.role_missing'];
+  return SQLSTATE['28000']!;
+}
 
 function pgVerdict(err: unknown): Verdict | null {
   const code = errorCode(err);
+  const message = err instanceof Error ? err.message : '';
+  if (code === '28000') return invalidAuthorization(message);
   if (code && SQLSTATE[code]) return SQLSTATE[code];
-  if (code?.startsWith('08')) return ['connection', '连接异常'];
-  const msg = err instanceof Error ? err.message : '';
+  if (code?.startsWith('08')) return ['connection', 'cause.connection_broken'];
   // pg's own timers and socket-end reports carry no code, only these messages.
-  if (msg === 'timeout expired' || msg === 'Query read timeout') return ['timeout', '连接超时'];
-  if (msg.startsWith('Connection terminated')) return ['connection', '连接中断'];
+  if (message === 'timeout expired' || message === 'Query read timeout') return ['timeout', 'cause.connect_timeout'];
+  if (message.startsWith('Connection terminated')) return ['connection', 'cause.connection_lost'];
   return null;
 }
 
@@ -187,29 +200,22 @@ class PostgresqlSession implements EngineSession {
       );
       const me = who.rows[0];
       const role = this.client.escapeIdentifier(me?.u ?? this.target.username);
-      if (me?.su || me?.stats) {
-        return [{ name: 'pg_read_all_stats', ok: true, detail: `${me.u} ${me.su ? 'is superuser' : 'is a member of pg_read_all_stats'}: every database can be measured` }];
-      }
+      const user = me?.u ?? this.target.username;
+      if (me?.su || me?.stats) return [check('pg_read_all_stats', true, msg(me.su ? 'doctor.pg.superuser' : 'doctor.pg.stats_member', { user }))];
       const res = await this.client.query<DbRow>(`${LIST} ORDER BY datname`);
       const locked = res.rows.filter((r) => !r.allowed);
-      if (locked.length === 0) {
-        return [{ name: 'CONNECT', ok: true, detail: `CONNECT on every database (GRANT pg_read_all_stats TO ${role}; would also cover databases created later without it)` }];
-      }
+      if (locked.length === 0) return [check('CONNECT', true, msg('doctor.pg.connect_all', { role }))];
       return [
-        {
-          name: 'pg_read_all_stats',
-          ok: false,
-          detail: `${me?.u ?? this.target.username} is not a member of pg_read_all_stats and lacks CONNECT on ${locked.length} database(s)`,
-          undercounts: `${locked.length} database(s) have an unknown size and are left out of the instance total`,
+        check('pg_read_all_stats', false, msg('doctor.pg.locked', { user, count: locked.length }), {
+          undercounts: msg('doctor.pg.locked_undercounts', { count: locked.length }),
           fix: [`GRANT pg_read_all_stats TO ${role};`],
-        },
-        ...locked.map((r) => ({
-          name: `CONNECT ON DATABASE ${r.datname}`,
-          ok: false,
-          detail: `no CONNECT privilege on ${r.datname}`,
-          undercounts: `${r.datname}: size unknown (listed with an error, not counted in the instance total)`,
-          fix: [`GRANT CONNECT ON DATABASE ${this.client.escapeIdentifier(r.datname)} TO ${role};`],
-        })),
+        }),
+        ...locked.map((r) =>
+          check(`CONNECT ON DATABASE ${r.datname}`, false, msg('doctor.pg.no_connect', { database: r.datname }), {
+            undercounts: msg('doctor.pg.no_connect_undercounts', { database: r.datname }),
+            fix: [`GRANT CONNECT ON DATABASE ${this.client.escapeIdentifier(r.datname)} TO ${role};`],
+          }),
+        ),
       ];
     }, (err) => classifyError(err, this.target));
   }

@@ -9,6 +9,8 @@
  *   the check accepts.
  */
 import type { PrivilegeCheck } from '../engine.js';
+import { check } from '../common.js';
+import { msg } from '../../web/i18n/index.js';
 import { grantViewDefinition } from './sqlserver.aggregate.js';
 import { quoteName } from './sqlserver.common.js';
 
@@ -28,23 +30,18 @@ export function serverChecks(p: DoctorRow, login: string): PrivilegeCheck[] {
   // CREATE/ALTER ANY DATABASE also reveal sys.master_files: what counts is that every database's files are visible.
   const definitionOk = p.view_any_definition === 1 || hidden <= 0;
   return [
-    {
-      name: 'VIEW ANY DATABASE',
-      ok: p.view_any_database === 1,
-      detail: `sys.databases 可见 ${p.databases} 个数据库 (databases listed)`,
-      ...(p.view_any_database === 1
-        ? {}
-        : {
-            undercounts: '只列出 master、tempdb 和本登录拥有的数据库；其余数据库会被当作已删除 (unlisted databases would be marked deleted)',
-            fix: [`GRANT VIEW ANY DATABASE TO ${quoteName(login)};`],
-          }),
-    },
-    {
-      name: 'VIEW ANY DEFINITION',
-      ok: definitionOk,
-      detail: `sys.master_files 中可见 ${p.databases_with_files}/${p.databases} 个数据库的文件 (databases with visible files)`,
-      ...(definitionOk ? {} : { undercounts: `${hidden} 个数据库的容量未知 (size unknown for ${hidden} database(s))`, fix: [grantViewDefinition(login)] }),
-    },
+    check(
+      'VIEW ANY DATABASE',
+      p.view_any_database === 1,
+      msg('doctor.mssql.databases_listed', { count: p.databases }),
+      p.view_any_database === 1 ? {} : { undercounts: msg('doctor.mssql.databases_undercounts'), fix: [`GRANT VIEW ANY DATABASE TO ${quoteName(login)};`] },
+    ),
+    check(
+      'VIEW ANY DEFINITION',
+      definitionOk,
+      msg('doctor.mssql.files_visible', { visible: p.databases_with_files, count: p.databases }),
+      definitionOk ? {} : { undercounts: msg('doctor.mssql.files_undercounts', { hidden }), fix: [grantViewDefinition(login)] },
+    ),
   ];
 }
 
@@ -64,21 +61,16 @@ export function stateCheck(p: DoctorRow, major: number, login: string, usedSpace
     ...(usedSpace ? ['sys.dm_db_log_space_usage (used-space mode)'] : []),
     ...(p.needing_state > 0 ? [`sys.dm_io_virtual_file_stats / sys.dm_hadr_* (${p.needing_state} snapshot or availability-group database(s))`] : []),
   ];
-  return {
-    name,
-    ok,
-    detail: `读取 (reads) ${reads.join('; ')}${is2022 ? '; VIEW SERVER STATE also accepted' : ''}`,
-    ...(ok
-      ? {}
-      : {
-          undercounts: [
-            '空间构成中数据/日志的已用与空闲及磁盘上限未知 (composition: used/unused split and volume ceiling unknown)',
-            ...(usedSpace ? ['所有数据库的已用空间未知 (used space unknown everywhere)'] : []),
-            ...(p.needing_state > 0 ? ['快照大小未知、可用性组角色未知 (snapshot sizes and group roles unknown)'] : []),
-          ].join('; '),
-          fix: [`GRANT ${name} TO ${quoteName(login)};`],
-        }),
-  };
+  // The composition always needs it; used-space mode and snapshots / group roles add to what a missing grant hides.
+  const missed =
+    usedSpace && p.needing_state > 0
+      ? 'doctor.mssql.state_both'
+      : usedSpace
+        ? 'doctor.mssql.state_used_space'
+        : p.needing_state > 0
+          ? 'doctor.mssql.state_snapshots'
+          : 'doctor.mssql.state_composition';
+  return check(name, ok, msg(is2022 ? 'doctor.mssql.state_reads_2022' : 'doctor.mssql.state_reads', { reads: reads.join('; ') }), ok ? {} : { undercounts: msg(missed), fix: [`GRANT ${name} TO ${quoteName(login)};`] });
 }
 
 /** The checks of used-space mode; `denied` = ONLINE databases this login has no user in. */
@@ -90,11 +82,11 @@ export function usedSpaceChecks(major: number, login: string, denied: readonly s
       : // SQL Server 2012 has no CONNECT ANY DATABASE: one user per database.
         denied.map((db) => `USE ${quoteName(db)}; CREATE USER ${who} FOR LOGIN ${who};`);
   return [
-    {
-      name: 'CONNECT (each database)',
-      ok: denied.length === 0,
-      detail: denied.length === 0 ? '可访问所有 ONLINE 数据库 (all online databases accessible)' : `无法访问: ${denied.join(', ')}`,
-      ...(denied.length === 0 ? {} : { undercounts: `${denied.length} 个数据库的已用空间未知 (used space unknown)`, fix: connectFix }),
-    },
+    check(
+      'CONNECT (each database)',
+      denied.length === 0,
+      denied.length === 0 ? msg('doctor.mssql.connect_all') : msg('doctor.mssql.connect_denied', { databases: denied.join(', ') }),
+      denied.length === 0 ? {} : { undercounts: msg('doctor.mssql.connect_undercounts', { count: denied.length }), fix: connectFix },
+    ),
   ];
 }

@@ -4,8 +4,9 @@ import type { Context } from '../../context.js';
 import { CHANNEL_TYPES } from '../../services/alert-delivery.service.js';
 import { RULE_KINDS, WINDOWS } from '../../services/alerts.service.js';
 import { actorOf } from '../access.js';
-import { IdParams, Ok, ok, StringEnum } from '../envelope.js';
+import { apiLocale, IdParams, Ok, ok, StringEnum } from '../envelope.js';
 import { AlertEvent, AlertEventPage, AlertRule } from './alerts.schemas.js';
+import { msg } from '../../web/i18n/index.js';
 
 const Channel = Type.Object(
   {
@@ -80,7 +81,7 @@ export const alertsRoutes =
           body: Type.Object({ name: Type.String({ maxLength: 128 }), ...ruleFields }, { additionalProperties: false }),
         },
       },
-      async (req, reply) => reply.status(201).send(ok(await alerts().createRule(req.body, actorOf(req)), '告警规则已创建')),
+      async (req, reply) => reply.status(201).send(ok(await alerts().createRule(req.body, actorOf(req)), msg('api.rule_created'), apiLocale(req))),
     );
     app.patch(
       '/api/alert-rules/:id',
@@ -95,14 +96,14 @@ export const alertsRoutes =
           body: Type.Object({ name: Type.Optional(Type.String({ maxLength: 128 })), ...ruleFields, kind: Type.Optional(StringEnum(RULE_KINDS)) }, { additionalProperties: false }),
         },
       },
-      async (req) => ok(await alerts().updateRule(req.params.id, req.body, actorOf(req)), '告警规则已保存'),
+      async (req) => ok(await alerts().updateRule(req.params.id, req.body, actorOf(req)), msg('api.rule_saved'), apiLocale(req)),
     );
     app.delete(
       '/api/alert-rules/:id',
       { config: { access: 'admin' }, schema: { ...rules, operationId: 'deleteAlertRule', summary: 'Delete an alert rule and its events', params: IdParams, response: { 200: Ok(Type.Null(), 'Deleted') } } },
       async (req) => {
         await alerts().deleteRule(req.params.id, actorOf(req));
-        return ok(null, '告警规则已删除');
+        return ok(null, msg('api.rule_deleted'), apiLocale(req));
       },
     );
   };

@@ -3,8 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { actorOf, SESSION_COOKIE } from '../access.js';
 import { AppError } from '../../lib/errors.js';
-import { IdParams, Ok, ok, StringEnum } from '../envelope.js';
+import { apiLocale, IdParams, Ok, ok, StringEnum } from '../envelope.js';
 import { Login, Me, MyPreferences, Token, TokenCreated } from './auth.schemas.js';
+import { msg } from '../../web/i18n/index.js';
 
 export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   app.post(
@@ -36,7 +37,7 @@ export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
   app.post('/api/auth/logout', { config: { access: 'viewer' }, schema: { tags: ['auth'], operationId: 'logout', summary: 'End the cookie session', response: { 200: Ok(Type.Null(), 'Logged out') } } }, async (req, reply) => {
     await ctx.auth.logout(req.principal!, req.ip);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    return ok(null, '已退出登录');
+    return ok(null, msg('api.logged_out'), apiLocale(req));
   });
 
   app.get('/api/auth/me', { config: { access: 'viewer' }, schema: { tags: ['auth'], operationId: 'getMe', summary: "The caller's user, role and CSRF token", response: { 200: Ok(Me) } } }, async (req) => {
@@ -80,7 +81,7 @@ export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
       const p = req.principal!;
       if (p.via !== 'session') throw new AppError('forbidden', '令牌只能在网页登录会话中创建，不能用令牌创建令牌 (tokens are created from a browser session, never with a token)', 'token_from_token');
       const t = await ctx.auth.createToken(p.id, req.body, actorOf(req), { mayNeverExpire: p.role === 'admin' });
-      return reply.status(201).send(ok(t, '令牌已创建，只显示这一次 (shown once)'));
+      return reply.status(201).send(ok(t, msg('api.token_created'), apiLocale(req)));
     },
   );
   app.get('/api/tokens', { config: { access: 'viewer' }, schema: { tags: ['auth'], operationId: 'listTokens', summary: 'List API tokens (own; admin: all)', response: { 200: Ok(Type.Array(Token)) } } }, async (req) => {
@@ -90,6 +91,6 @@ export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
   app.delete('/api/tokens/:id', { config: { access: 'viewer' }, schema: { tags: ['auth'], operationId: 'revokeToken', summary: 'Revoke an API token', params: IdParams, response: { 200: Ok(Type.Null(), 'Revoked') } } }, async (req) => {
     const p = req.principal!;
     await ctx.auth.revokeToken(req.params.id, actorOf(req), p.role === 'admin' ? undefined : p.id);
-    return ok(null, '令牌已吊销');
+    return ok(null, msg('api.token_revoked'), apiLocale(req));
   });
 };

@@ -8,8 +8,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { CompositionService } from '../../services/composition.service.js';
-import { IdParams, Ok, ok } from '../envelope.js';
+import { apiLocale, IdParams, Ok, ok } from '../envelope.js';
 import { Composition } from './tables.schemas.js';
+import { msg } from '../../web/i18n/index.js';
 
 export const compositionRoutes =
   (ctx: { composition: CompositionService }): FastifyPluginAsyncTypebox =>
@@ -33,6 +34,6 @@ export const compositionRoutes =
     app.post(
       '/api/instances/:id/composition/collect',
       { config: { access: 'operator' }, schema: { ...base, operationId: 'collectComposition', summary: "Collect the instance's composition now (stored as today's row)", params: IdParams, response: { 200: Ok(Composition, 'Collected') } } },
-      async (req) => ok(await ctx.composition.collect(req.params.id), '空间构成采集成功'),
+      async (req) => ok(await ctx.composition.collect(req.params.id), msg('api.composition.success'), apiLocale(req)),
     );
   };

@@ -3,8 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { DB_TYPES } from '../../engines/engine.js';
 import { actorOf } from '../access.js';
-import { IdParams, Ok, ok, StringEnum } from '../envelope.js';
+import { apiLocale, IdParams, Ok, ok, StringEnum } from '../envelope.js';
 import { Credential } from './auth.schemas.js';
+import { msg } from '../../web/i18n/index.js';
 
 const DbType = StringEnum(DB_TYPES);
 const fields = {
@@ -35,6 +36,6 @@ export const credentialsRoutes = (ctx: Context): FastifyPluginAsyncTypebox => as
   );
   app.delete('/api/credentials/:id', { config: { access: 'admin' }, schema: { ...base, operationId: 'deleteCredential', summary: 'Delete a credential no instance uses', params: IdParams, response: { 200: Ok(Type.Null(), 'Deleted') } } }, async (req) => {
     await ctx.credentials.delete(req.params.id, actorOf(req));
-    return ok(null, '凭据已删除');
+    return ok(null, msg('api.credential_deleted'), apiLocale(req));
   });
 };

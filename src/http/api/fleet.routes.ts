@@ -13,8 +13,10 @@ import { roleAtLeast } from '../../services/auth.service.js';
 import { fail } from '../../services/validate.js';
 import { actorOf } from '../access.js';
 import { fields } from './instances.routes.js';
-import { Ok, ok, StringEnum } from '../envelope.js';
+import { apiLocale, Ok, ok, StringEnum } from '../envelope.js';
 import { ConnectionTests, DiscoveryReport, ImportReport } from './fleet.schemas.js';
+import { localizeCheck } from '../../engines/common.js';
+import { msg } from '../../web/i18n/index.js';
 
 const FORMAT_OF: Record<string, FleetFormat> = {
   'text/csv': 'csv',
@@ -131,13 +133,14 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
         return ok(rows, `${okCount}/${rows.length} 连接成功 (connected)`);
       }
       if (ids || names || tag !== undefined || all !== undefined) fail('body', '选择实例 (ids/names/tag/all) 与未保存的设置不能同时提供 (a selection or unsaved settings, not both)');
-      if (!req.principal || !roleAtLeast(req.principal.role, 'admin')) throw new AppError('forbidden', '权限不足：测试未保存的设置需要 admin 角色 (testing unsaved settings requires role admin)');
+      if (!req.principal || !roleAtLeast(req.principal.role, 'admin')) throw new AppError('forbidden', msg('api.connection.unsaved_admin'));
       if ((username === undefined) !== (password === undefined)) fail(username === undefined ? 'username' : 'password', '用户名和密码需同时提供 (username and password go together)');
       const inline = username !== undefined ? { username, password: password! } : null;
       const settings = await ctx.instances.unsaved(inline ? { ...def, credential_id: null } : def, instance_id);
       if (!inline && settings.credential_id === null) fail('credential_id', '请选择凭据或填写用户名和密码 (choose a credential, or give username and password)');
       const { server_version, latency_ms, ok: grantsOk, checks } = await ctx.connections.probeUnsaved(settings, inline);
-      return ok({ server_version, latency_ms, doctor: { ok: grantsOk, checks } }, `连接成功 (${server_version})`);
+      const locale = apiLocale(req);
+      return ok({ server_version, latency_ms, doctor: { ok: grantsOk, checks: checks.map((c) => localizeCheck(c, locale)) } }, msg('api.connection.ok', { version: server_version }), locale);
     },
   );
 

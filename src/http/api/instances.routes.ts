@@ -6,9 +6,11 @@ import { engines } from '../../engines/registry.js';
 import { OVERVIEW_SORTS, OVERVIEW_STATUSES } from '../../store/instances.repository.js';
 import { fail } from '../../services/validate.js';
 import { actorOf } from '../access.js';
-import { IdParams, Ok, ok, StringEnum } from '../envelope.js';
+import { apiLocale, IdParams, Ok, ok, StringEnum } from '../envelope.js';
 import { CapacityHistory, ConnectionProbe, DoctorReport, Engine, Instance, InstanceDatabases, InstanceOverview } from './instances.schemas.js';
 import { InstanceSyncRecord } from './sync.schemas.js';
+import { localizeCheck } from '../../engines/common.js';
+import { msg } from '../../web/i18n/index.js';
 
 const DbType = StringEnum(DB_TYPES);
 // Option keys depend on the engine: the service validates them against the engine's spec.
@@ -127,18 +129,20 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
   );
   app.delete('/api/instances/:id', { config: { access: 'admin' }, schema: { ...base, operationId: 'deleteInstance', summary: 'Delete an instance and its history', params: IdParams, response: { 200: Ok(Type.Null(), 'Deleted') } } }, async (req) => {
     await ctx.instances.delete(req.params.id, actorOf(req));
-    return ok(null, '实例已删除');
+    return ok(null, msg('api.instance_deleted'), apiLocale(req));
   });
   app.post('/api/instances/:id/test-connection', { config: { access: 'operator' }, schema: { ...base, operationId: 'testInstanceConnection', summary: 'Test the connection with the stored credential', params: IdParams, response: { 200: Ok(ConnectionProbe, 'Connected') } } }, async (req) => {
     const { server_version, latency_ms } = await ctx.connections.probe(req.params.id);
-    return ok({ server_version, latency_ms }, `连接成功 (${server_version})`);
+    return ok({ server_version, latency_ms }, msg('api.connection.ok', { version: server_version }), apiLocale(req));
   });
   app.post(
     '/api/instances/:id/doctor',
     { config: { access: 'operator' }, schema: { ...base, operationId: 'checkInstanceGrants', summary: 'Which grants the collector needs are present; what is under-counted; the GRANTs that fix it', params: IdParams, response: { 200: Ok(DoctorReport) } } },
     async (req) => {
       const r = await ctx.connections.probe(req.params.id, { grants: true });
-      return ok(r, r.ok ? '权限完整 (all required grants present)' : `缺少 ${r.checks.filter((c) => !c.ok).length} 项权限 (missing grants)`);
+      const locale = apiLocale(req);
+      const summary = r.ok ? msg('doctor.summary_ok') : msg('doctor.summary_missing', { count: r.checks.filter((c) => !c.ok).length });
+      return ok({ ...r, checks: r.checks.map((c) => localizeCheck(c, locale)) }, summary, locale);
     },
   );
   app.get('/api/engines', { config: { access: 'viewer' }, schema: { ...base, operationId: 'listEngines', summary: 'Supported engines: default port, whether a database/service name is needed, engine options', response: { 200: Ok(Type.Array(Engine)) } } }, async () =>

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { actorOf } from '../access.js';
-import { IdParams, Ok, ok } from '../envelope.js';
+import { apiLocale, IdParams, Ok, ok } from '../envelope.js';
 import { Type } from '@sinclair/typebox';
 import { TotalSize } from './instances.schemas.js';
 import { ManualSync } from './sync.schemas.js';
@@ -13,7 +13,7 @@ export const seedRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
     { config: { access: 'operator' }, schema: { tags: ['seed'], operationId: 'syncInstanceCapacity', summary: '同步容量 (manual sync of one instance)', params: IdParams, response: { 200: Ok(ManualSync, 'Synced') } } },
     async (req) => {
       const r = await ctx.capacitySync.syncInstance(req.params.id, actorOf(req));
-      return ok(r.data, r.message);
+      return ok(r.data, r.message, apiLocale(req));
     },
   );
   app.get(

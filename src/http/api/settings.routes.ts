@@ -2,8 +2,9 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { actorOf } from '../access.js';
-import { Ok, ok } from '../envelope.js';
+import { apiLocale, Ok, ok } from '../envelope.js';
 import { SettingsView } from './settings.schemas.js';
+import { msg } from '../../web/i18n/index.js';
 
 export const settingsRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   const base = { tags: ['settings'] };
@@ -48,7 +49,7 @@ export const settingsRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
     async (req) => {
       await ctx.settings.update(req.body, actorOf(req));
       await ctx.scheduler.reschedule();
-      return ok(await view(), '设置已保存');
+      return ok(await view(), msg('api.settings_saved'), apiLocale(req));
     },
   );
 };

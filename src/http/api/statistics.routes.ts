@@ -10,8 +10,9 @@ import { csvStream } from '../../lib/csv.js';
 import type { AggregationService } from '../../services/aggregation.service.js';
 import type { RunwayService } from '../../services/runway.service.js';
 import type { StatisticsService } from '../../services/statistics.service.js';
-import { IdParams, Ok, ok, OkOrCsv, StringEnum } from '../envelope.js';
+import { apiLocale, IdParams, Ok, ok, OkOrCsv, StringEnum } from '../envelope.js';
 import { AggregateResult, CapacityStatistics, DatabaseChanges, DatabaseForecast, EstateSummary, InstanceForecast, RunwayList, Series, TopGrowers } from './statistics.schemas.js';
+import { msg } from '../../web/i18n/index.js';
 
 const DateStr = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD (local date, inclusive)' });
 const Period = StringEnum(['daily', 'weekly', 'monthly', 'quarterly'] as const);
@@ -246,6 +247,6 @@ export const statisticsRoutes =
           body: Type.Optional(Type.Object({ period: Type.Optional(Period), from: Type.Optional(DateStr), to: Type.Optional(DateStr) }, { additionalProperties: false })),
         },
       },
-      async (req) => ok(await ctx.aggregation.aggregate(req.body ?? {}), '聚合完成 (aggregation done)'),
+      async (req) => ok(await ctx.aggregation.aggregate(req.body ?? {}), msg('api.aggregated'), apiLocale(req)),
     );
   };

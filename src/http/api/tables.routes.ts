@@ -11,7 +11,7 @@ import { csvStream } from '../../lib/csv.js';
 import type { TablesService } from '../../services/tables.service.js';
 import { TABLES_MSG } from '../../services/tables.service.js';
 import { actorOf } from '../access.js';
-import { IdParams, Ok, ok, OkOrCsv, StringEnum } from '../envelope.js';
+import { apiLocale, IdParams, Ok, ok, OkOrCsv, StringEnum } from '../envelope.js';
 import { TableDatabases, TablePage, TableSeries, TableSync, TopGrowingTables } from './tables.schemas.js';
 
 const DateStr = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD (local date, inclusive)' });
@@ -46,7 +46,7 @@ export const tablesRoutes =
       },
       async (req) => {
         const r = await ctx.tables.syncTables(req.params.id, { databases: req.body?.databases ?? null, actor: actorOf(req) });
-        return ok(r, TABLES_MSG.success(r.saved_count, r.databases.filter((d) => d.error === undefined).length));
+        return ok(r, TABLES_MSG.success(r.saved_count, r.databases.filter((d) => d.error === undefined).length), apiLocale(req));
       },
     );
 

@@ -3,8 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { ROLES } from '../../services/auth.service.js';
 import { actorOf } from '../access.js';
-import { IdParams, Ok, ok, StringEnum } from '../envelope.js';
+import { apiLocale, IdParams, Ok, ok, StringEnum } from '../envelope.js';
 import { AuditEntry, Unlocked, User } from './auth.schemas.js';
+import { msg } from '../../web/i18n/index.js';
 
 const Role = StringEnum(ROLES);
 
@@ -50,7 +51,7 @@ export const usersRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (a
   app.post(
     '/api/users/:id/unlock',
     { config: { access: 'admin' }, schema: { tags: ['users'], operationId: 'unlockUser', summary: "Lift the login delays failed logins put on a user (every client address); sessions are never touched", params: IdParams, response: { 200: Ok(Unlocked) } } },
-    async (req) => ok(await ctx.auth.unlockUser(req.params.id, actorOf(req)), '已解除登录限制 (login delays lifted)'),
+    async (req) => ok(await ctx.auth.unlockUser(req.params.id, actorOf(req)), msg('api.user_unlocked'), apiLocale(req)),
   );
   app.get(
     '/api/audit',

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Collection } from '../../engines/engine.js';
 import { localDate } from '../../lib/clock.js';
 import { yieldToIo } from '../../lib/concurrency.js';
-import { AppError, SyncError, errorMessage, scrubSecrets } from '../../lib/errors.js';
+import { AppError, SyncError, errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { activeHolders, holderAlive, newHolder, releaseHolder } from '../../lib/process-tag.js';
 import type { SaveCounts } from '../../store/capacity.repository.js';
@@ -18,6 +18,8 @@ import { LeaseLost, RecordNotClaimable } from '../../store/sync.repository.js';
 import { Aborted, abortReason } from '../connection.service.js';
 import { SlotStoreError } from '../connection-slots.js';
 import { MSG } from './messages.js';
+import { errorColumns } from '../../store/sync.repository.js';
+import { isMsg, msgText, type Msg } from '../../web/i18n/index.js';
 import type { SessionControl } from './session-control.js';
 import { now, type RecordStart, type RunParams, type SyncDeps } from './sync-context.js';
 
@@ -34,6 +36,8 @@ export interface RecordOutcome {
   counts?: SaveCounts;
   error_code?: string;
   error_message?: string;
+  /** `error_message` by key, when it has one (the UI renders it in its language). */
+  error_msg?: Msg;
   duration_ms: number;
   warnings: string[];
 }
@@ -109,9 +113,9 @@ export class RecordRunner {
   async runLocked(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, signal: AbortSignal | undefined, queued: true): Promise<RecordOutcome | 'busy'>;
   /** `queued`: a busy instance is 'busy' (the job is handed back and retried) instead of a skipped record. */
   async runLocked(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, signal?: AbortSignal, queued = false): Promise<RecordOutcome | 'busy'> {
-    const skip = async (why: string): Promise<RecordOutcome> => {
-      await this.deps.sync.updateRecord(record.id, { status: 'skipped', completed_at: now(this.deps), error_message: why });
-      return { record_id: record.id, instance_id: inst.id, instance_name: inst.name, status: 'skipped', attempt: record.attempt, error_message: why, duration_ms: 0, warnings: [] };
+    const skip = async (why: Msg): Promise<RecordOutcome> => {
+      await this.deps.sync.updateRecord(record.id, { status: 'skipped', completed_at: now(this.deps), ...errorColumns(why) });
+      return { record_id: record.id, instance_id: inst.id, instance_name: inst.name, status: 'skipped', attempt: record.attempt, ...outcomeError(why), duration_ms: 0, warnings: [] };
     };
     const stopped = abortReason(signal) ?? (this.control.stopping ? 'shutdown' : undefined);
     // A queued record this process no longer has time for goes back to the queue, for another process.
@@ -188,7 +192,7 @@ export class RecordRunner {
   /** The outcome of a record a cancel or a shutdown skipped before it started. */
   notStarted(record: SyncInstanceRecordRow, inst: Pick<InstanceRow, 'id' | 'name'>, code: 'cancelled' | 'interrupted'): RecordOutcome {
     const message = code === 'interrupted' ? MSG.shutdownSkip : MSG.cancelledSkip;
-    return { record_id: record.id, instance_id: inst.id, instance_name: inst.name, status: 'skipped', attempt: record.attempt, error_code: code, error_message: message, duration_ms: 0, warnings: [] };
+    return { record_id: record.id, instance_id: inst.id, instance_name: inst.name, status: 'skipped', attempt: record.attempt, error_code: code, ...outcomeError(message), duration_ms: 0, warnings: [] };
   }
 
   /**
@@ -243,12 +247,13 @@ export class RecordRunner {
         if (why) {
           const [code, message] = why === 'shutdown' ? ['interrupted', MSG.shutdownAbort] : ['cancelled', MSG.cancelledAbort];
           const duration = Math.round(performance.now() - t0);
-          await this.deps.sync.updateRecord(record.id, { status: 'failed', completed_at: now(this.deps), duration_ms: duration, error_code: code, error_message: message });
+          await this.deps.sync.updateRecord(record.id, { status: 'failed', completed_at: now(this.deps), duration_ms: duration, error_code: code, ...errorColumns(message) });
           log.warn({ error_code: code, attempt, duration_ms: duration }, 'capacity sync aborted');
-          return { ...base, status: 'failed', attempt, error_code: code, error_message: message, duration_ms: duration, warnings: [] };
+          return { ...base, status: 'failed', attempt, error_code: code, ...outcomeError(message), duration_ms: duration, warnings: [] };
         }
-        const e = err instanceof SyncError ? err : err instanceof AppError ? new SyncError('data', err.message) : new SyncError('internal', errorMessage(err));
-        const message = scrubSecrets(e.message, [password]);
+        const e = (err instanceof SyncError ? err : err instanceof AppError ? new SyncError('data', err.msg ?? err.message) : new SyncError('internal', errorMessage(err))).scrubbed([password]);
+        const message = e.message;
+        const stored = e.msg ?? message;
         if (e.transient && tries <= p.retries) {
           const wait = backoffMs(p.retryBaseDelayMs, tries);
           log.warn({ error_code: e.code, error: message, attempt, retry_in_ms: wait }, 'capacity sync failed, will retry');
@@ -256,12 +261,12 @@ export class RecordRunner {
           continue;
         }
         const duration = Math.round(performance.now() - t0);
-        if (!(await this.deps.sync.updateHeldRecord(record.id, holder, { status: 'failed', completed_at: now(this.deps), duration_ms: duration, error_code: e.code, error_message: message }).then(() => true, (x) => (x instanceof LeaseLost ? false : Promise.reject(x))))) {
+        if (!(await this.deps.sync.updateHeldRecord(record.id, holder, { status: 'failed', completed_at: now(this.deps), duration_ms: duration, error_code: e.code, ...errorColumns(stored) }).then(() => true, (x) => (x instanceof LeaseLost ? false : Promise.reject(x))))) {
           return { ...base, status: 'failed', attempt, error_code: 'lease_lost', error_message: 'lease lost', duration_ms: duration, warnings: [] };
         }
-        await this.deps.instances.setSyncResult(inst.id, { status: 'failed', at: now(this.deps), error: message });
+        await this.deps.instances.setSyncResult(inst.id, { status: 'failed', at: now(this.deps), error: stored });
         log.warn({ error_code: e.code, error: message, attempt, duration_ms: duration }, 'capacity sync failed');
-        return { ...base, status: 'failed', attempt, error_code: e.code, error_message: message, duration_ms: duration, warnings: [] };
+        return { ...base, status: 'failed', attempt, error_code: e.code, ...outcomeError(stored), duration_ms: duration, warnings: [] };
       }
     }
   }
@@ -283,9 +288,11 @@ export class RecordRunner {
     const unmeasured = collection.databases.filter((x) => x.size_bytes === null);
     if (unmeasured.length) {
       warnings.push(
-        MSG.unmeasured(
-          unmeasured.length,
-          unmeasured.slice(0, 5).map((x) => x.database_name),
+        msgText(
+          MSG.unmeasured(
+            unmeasured.length,
+            unmeasured.slice(0, 5).map((x) => x.database_name),
+          ),
         ),
       );
     }
@@ -312,4 +319,9 @@ export class RecordRunner {
     log.info({ attempt, databases: counts.saved, created: counts.created, updated: counts.updated, deleted: counts.deleted, restored: counts.restored, total_size_bytes: counts.total_size_bytes, duration_ms: duration }, 'capacity sync completed');
     return { record_id: record.id, instance_id: inst.id, instance_name: inst.name, status: 'completed', attempt, counts, duration_ms: duration, warnings };
   }
+}
+
+/** An outcome's error fields from a message (keyed, or the text of an unkeyed error). */
+export function outcomeError(m: Msg | string): Pick<RecordOutcome, 'error_message' | 'error_msg'> {
+  return isMsg(m) ? { error_message: msgText(m), error_msg: m } : { error_message: m };
 }

@@ -22,6 +22,7 @@ import { tableSyncLocks } from './0017_table_sync_locks.js';
 import { replicaGroupsSchema } from './0025_replica_groups.js';
 import { mysqlAutoSchema } from './0018_mysql_auto.js';
 import { connectionSlots } from './0020_connection_slots.js';
+import { messageKeys } from './0022_message_keys.js';
 import { columnTypes, type DialectName, type MigrationFactory } from './helpers.js';
 
 export { columnTypes, primaryId, type ColumnTypes, type MigrationFactory } from './helpers.js';
@@ -46,6 +47,7 @@ const ALL: Record<string, MigrationFactory> = {
   '0025_replica_groups': replicaGroupsSchema,
   '0018_mysql_auto': mysqlAutoSchema,
   '0020_connection_slots': connectionSlots,
+  '0022_message_keys': messageKeys,
 };
 
 class CodeProvider implements MigrationProvider {

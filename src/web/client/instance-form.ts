@@ -2,7 +2,8 @@
  * The add/edit instance form of the instances page (modal #wf-instance-modal):
  * a new credential created inline, 测试连接 + doctor, 保存.
  */
-import { api, errorText, h, icon, modal, showAlert, t, withSpinner } from './ui.js';
+import { api, errorText, h, icon, modal, serverText, showAlert, t, withSpinner } from './ui.js';
+import type { Params } from '../i18n/index.js';
 
 /** An instance as the API returns it (what the form reads and writes). */
 export interface Instance {
@@ -193,7 +194,7 @@ async function save(): Promise<Instance> {
 
 interface Doctor {
   ok: boolean;
-  checks: { name: string; ok: boolean; detail: string; undercounts?: string; fix?: string[] }[];
+  checks: { name: string; ok: boolean; detail: string; undercounts?: string; fix?: string[]; detail_key?: string; undercounts_key?: string; params?: Params }[];
 }
 
 /**
@@ -236,8 +237,8 @@ function doctorView(d: Doctor): HTMLElement {
           { class: 'list-group-item' },
           icon(`fas ${c.ok ? 'fa-check text-success' : 'fa-xmark text-danger'} me-1`),
           c.name,
-          c.detail ? h('span', { class: 'text-muted' }, ` — ${c.detail}`) : null,
-          !c.ok && c.undercounts ? h('div', { class: 'text-muted' }, `${t('form.doctor_impact')}: ${c.undercounts}`) : null,
+          c.detail ? h('span', { class: 'text-muted' }, ` — ${serverText(c.detail, c.detail_key, c.params)}`) : null,
+          !c.ok && c.undercounts ? h('div', { class: 'text-muted' }, `${t('form.doctor_impact')}: ${serverText(c.undercounts, c.undercounts_key, c.params)}`) : null,
           !c.ok && c.fix?.length ? h('pre', { class: 'wf-mono' }, c.fix.join('\n')) : null,
         ),
       ),

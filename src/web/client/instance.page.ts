@@ -4,7 +4,8 @@
  * and the instance's sync records. 同步容量 here refreshes all three.
  */
 import { sizeChart, type Series } from './charts.js';
-import { api, ApiError, can, errorText, fmt, h, showAlert, syncBadge, t, withSpinner } from './ui.js';
+import { api, ApiError, can, errorText, fmt, h, serverText, showAlert, syncBadge, t, withSpinner } from './ui.js';
+import type { Params } from '../i18n/index.js';
 import { wireComposition } from './composition.js';
 
 interface Db {
@@ -41,6 +42,8 @@ interface SyncRecord {
   deleted_count: number | null;
   restored_count: number | null;
   error_message: string | null;
+  error_message_key: string | null;
+  error_params: Params | null;
 }
 
 const root = document.getElementById('wf-instance')!;
@@ -186,11 +189,11 @@ async function loadRecords(): Promise<void> {
         'tr',
         {},
         h('td', { class: 'wf-nowrap' }, fmt.dateTime(r.started_at)),
-        h('td', {}, syncBadge(r.status, r.error_message)),
+        h('td', {}, syncBadge(r.status, serverText(r.error_message, r.error_message_key, r.error_params))),
         h('td', { class: 'wf-num' }, r.duration_ms === null ? '—' : `${fmt.number(r.duration_ms)} ms`),
         h('td', { class: 'wf-num' }, fmt.number(r.databases_count)),
         h('td', { class: 'wf-num wf-hide-sm' }, `${r.created_count ?? 0}/${r.deleted_count ?? 0}/${r.restored_count ?? 0}`),
-        h('td', { class: 'small text-danger wf-name' }, r.error_message ?? ''),
+        h('td', { class: 'small text-danger wf-name' }, serverText(r.error_message, r.error_message_key, r.error_params)),
       ),
     ),
   );

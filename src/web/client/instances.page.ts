@@ -7,7 +7,8 @@
  */
 import { batchSync, updateBatchLabel } from './batch-sync.js';
 import { initForm, openForm, type Instance } from './instance-form.js';
-import { api, ApiError, can, errorText, fmt, h, icon, showAlert, syncBadge, t, withSpinner } from './ui.js';
+import { api, ApiError, can, errorText, fmt, h, icon, serverText, showAlert, syncBadge, t, withSpinner } from './ui.js';
+import type { Params } from '../i18n/index.js';
 
 interface Row extends Instance {
   total_size_bytes: number | null;
@@ -18,6 +19,8 @@ interface Row extends Instance {
   last_sync_status: string | null;
   last_sync_at: string | null;
   last_sync_error: string | null;
+  last_sync_error_key: string | null;
+  last_sync_error_params: Params | null;
 }
 interface Overview {
   items: Row[];
@@ -155,7 +158,7 @@ function row(r: Row): HTMLTableRowElement {
       'td',
       { class: 'wf-nowrap', 'data-col': 'last-sync' },
       // Imported from the original WhaleFall (or added without one): history is here, collection waits for a credential.
-      r.credential_id === null ? h('span', { class: 'badge text-bg-warning wf-needs-credential' }, t('instances.needs_credential')) : syncBadge(r.last_sync_status, r.last_sync_error),
+      r.credential_id === null ? h('span', { class: 'badge text-bg-warning wf-needs-credential' }, t('instances.needs_credential')) : syncBadge(r.last_sync_status, serverText(r.last_sync_error, r.last_sync_error_key, r.last_sync_error_params)),
       ' ',
       h('span', { class: 'small text-muted' }, never ? (r.is_active && can('operator') ? t('instances.sync_now_hint') : '') : fmt.dateTime(r.last_sync_at)),
     ),

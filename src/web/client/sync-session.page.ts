@@ -1,6 +1,7 @@
 /** One sync session: header, progress, every instance record with its error; polled while running. */
 import { cancelButton, counts, duration, type Session } from './sessions.js';
-import { api, errorText, fmt, h, showAlert, syncBadge, t } from './ui.js';
+import { api, errorText, fmt, h, serverText, showAlert, syncBadge, t } from './ui.js';
+import type { Params } from '../i18n/index.js';
 
 interface SyncRecord {
   instance_id: number;
@@ -16,6 +17,8 @@ interface SyncRecord {
   total_size_bytes: number | null;
   error_code: string | null;
   error_message: string | null;
+  error_message_key: string | null;
+  error_params: Params | null;
   holder: { host: string; pid: number } | null;
 }
 
@@ -48,7 +51,7 @@ async function load(): Promise<void> {
       'tr',
       { 'data-wf-record': r.instance_name, 'data-wf-status': r.status },
       h('td', { class: 'wf-name' }, h('a', { href: `/instances/${r.instance_id}` }, r.instance_name)),
-      h('td', {}, syncBadge(r.status, r.error_message)),
+      h('td', {}, syncBadge(r.status, serverText(r.error_message, r.error_message_key, r.error_params))),
       h('td', { class: 'wf-num wf-hide-sm' }, r.attempt),
       h('td', { class: 'wf-nowrap wf-hide-sm' }, fmt.dateTime(r.started_at)),
       h('td', { class: 'wf-nowrap wf-hide-sm wf-mono small', 'data-wf-holder': '' }, r.holder ? `${r.holder.host}:${r.holder.pid}` : '—'),
@@ -56,7 +59,7 @@ async function load(): Promise<void> {
       h('td', { class: 'wf-num' }, fmt.number(r.databases_count)),
       h('td', { class: 'wf-num wf-hide-sm' }, r.created_count === null ? '—' : `${r.created_count}/${r.deleted_count ?? 0}/${r.restored_count ?? 0}`),
       h('td', { class: 'wf-num', title: fmt.mb(r.total_size_bytes) }, fmt.bytes(r.total_size_bytes)),
-      h('td', { class: 'text-danger small wf-name' }, r.error_message ? `${r.error_code ? `[${r.error_code}] ` : ''}${r.error_message}` : ''),
+      h('td', { class: 'text-danger small wf-name' }, r.error_message ? `${r.error_code ? `[${r.error_code}] ` : ''}${serverText(r.error_message, r.error_message_key, r.error_params)}` : ''),
     ),
   );
   document.getElementById('wf-records')!.replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 10, class: 'text-center text-muted py-4' }, t('sessions.no_records')))]));

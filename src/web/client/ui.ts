@@ -19,6 +19,15 @@ export function t(key: string, params?: Params): string {
   return translate(locale, key, params);
 }
 
+/**
+ * A server message in the page's language: by its key when the server sent
+ * one (`message_key` + `params`, a record's `error_message_key` + `error_params`,
+ * a doctor line's `detail_key`), else the server's text as is (older rows).
+ */
+export function serverText(text: string | null | undefined, key?: string | null, params?: Params | null): string {
+  return key ? translate(locale, key, params ?? undefined) : (text ?? '');
+}
+
 export function can(needed: 'viewer' | 'operator' | 'admin'): boolean {
   return (RANK[role] ?? 0) >= RANK[needed]!;
 }
@@ -57,7 +66,7 @@ export async function api<T>(method: string, url: string, payload?: unknown, con
   } catch (err) {
     throw new ApiError(t('common.network_error', { message: err instanceof Error ? err.message : String(err) }), 0);
   }
-  let json: { success?: boolean; data?: T; message?: string; error?: unknown; error_code?: string } | undefined;
+  let json: { success?: boolean; data?: T; message?: string; message_key?: string; params?: Params; error?: unknown; error_code?: string } | undefined;
   try {
     json = (await res.json()) as typeof json;
   } catch {
@@ -67,10 +76,10 @@ export async function api<T>(method: string, url: string, payload?: unknown, con
     window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
   }
   if (!res.ok || !json || json.success === false) {
-    const msg = typeof json?.error === 'string' && json.error ? json.error : t('common.http_error', { status: res.status });
+    const msg = json?.message_key ? t(json.message_key, json.params) : typeof json?.error === 'string' && json.error ? json.error : t('common.http_error', { status: res.status });
     throw new ApiError(msg, res.status, json?.error_code, json?.data);
   }
-  return { data: json.data as T, message: json.message };
+  return { data: json.data as T, message: json.message === undefined ? undefined : serverText(json.message, json.message_key, json.params) };
 }
 
 /** The message of anything thrown, never "[object Object]". */
