@@ -27,6 +27,8 @@ const recordFields = {
   total_size_mb: Nullable(Type.Number()),
   error_code: Nullable(Type.String({ description: 'the failure class: connection, timeout, auth, permission, unsupported, data, internal, interrupted…' })),
   error_message: Nullable(Type.String()),
+  error_message_key: Nullable(Type.String({ description: '`error_message` by message key; null on rows stored before keys' })),
+  error_params: Nullable(Type.Record(Type.String(), Type.Unknown(), { description: 'the parameters of `error_message_key`' })),
   details: Nullable(Type.Record(Type.String(), Type.Unknown())),
   holder: Nullable(Closed({ host: Type.String(), pid: Type.Integer() }, 'the process that ran it last; null before it started')),
 };
