@@ -32,6 +32,8 @@ export interface CapacityQuery extends CapacityFilter {
   from?: string;
   to?: string;
   top?: number;
+  /** Database scope: system databases in the TOP N too (default false: they count in the total only). */
+  include_system?: boolean;
 }
 
 /** One point of a capacity series: size of the period (daily: that day; longer: the period's average) and its change. */
@@ -156,7 +158,8 @@ export class StatisticsService {
   }
 
   /** Largest growth between the first and last measured day of the window ending `to` (default today). */
-  async topGrowers(q: { scope?: 'instance' | 'database'; days?: number; by?: 'bytes' | 'pct'; limit?: number; to?: string; tag?: string }) {
+  /** `include_system`: system databases (tagged by the collector) are left out of the ranking unless true. */
+  async topGrowers(q: { scope?: 'instance' | 'database'; days?: number; by?: 'bytes' | 'pct'; limit?: number; to?: string; tag?: string; include_system?: boolean }) {
     const days = q.days ?? 30;
     if (!(GROWTH_WINDOWS as readonly number[]).includes(days)) fail('days', `必须是 ${GROWTH_WINDOWS.join(' | ')} 之一`);
     const limit = q.limit ?? 20;
@@ -167,9 +170,10 @@ export class StatisticsService {
     const ids = await this.tagged(q.tag);
     const fromTs = zonedMidnightUtc(from, this.timeZone).toISOString();
     const untilTs = zonedMidnightUtc(addDays(to, 1), this.timeZone).toISOString();
-    const args = { from, to, fromTs, untilTs, by, limit, instanceIds: ids && [...ids] };
+    const includeSystem = q.include_system === true;
+    const args = { from, to, fromTs, untilTs, by, limit, instanceIds: ids && [...ids], includeSystem };
     const rows = scope === 'instance' ? await this.repo.instanceGrowers(args) : await this.repo.databaseGrowers(args);
-    return { scope, days, by, from, to, items: rows };
+    return { scope, days, by, from, to, include_system: includeSystem, items: rows };
   }
 
   /** Databases first seen, and databases deleted, in [from, to] (local dates; default the last 30 days). */
@@ -287,13 +291,17 @@ export class StatisticsService {
       total.push({ ...p, size_bytes: size, change_bytes: prev === undefined ? null : size - prev, change_pct: prev ? ((size - prev) * 100) / prev : null });
       prev = size;
     }
-    const ranked = [...items.values()].sort((a, b) => b.latest_bytes - a.latest_bytes || a.instance_name.localeCompare(b.instance_name) || a.database_name.localeCompare(b.database_name));
+    // System databases count in the total and the cards (they take space) but stay out of the TOP N unless asked for.
+    const includeSystem = q.include_system === true;
+    const system = scope === 'database' && !includeSystem ? await this.repo.systemDatabaseKeys() : new Set<string>();
+    const ranked = [...items.values()].filter((it) => !system.has(`${it.instance_id}\u0000${it.database_name}`)).sort((a, b) => b.latest_bytes - a.latest_bytes || a.instance_name.localeCompare(b.instance_name) || a.database_name.localeCompare(b.database_name));
     return {
       scope,
       period,
       from: range.from,
       to: range.to,
       top,
+      include_system: includeSystem,
       periods,
       cards: {
         latest_period: latestStart,

@@ -99,7 +99,6 @@ export const INSTANCES_MESSAGES = {
   'form.doctor_impact': { 'zh-CN': '影响', en: 'Impact' },
 
   // instance detail
-  'detail.total_mb': { 'zh-CN': '总容量 (MB)', en: 'Total size (MB)' },
   'detail.db_online': { 'zh-CN': '在线数据库', en: 'Databases online' },
   'detail.db_deleted': { 'zh-CN': '已删除数据库', en: 'Databases deleted' },
   'detail.growth_7d': { 'zh-CN': '7 天增长', en: '7-day growth' },
@@ -149,6 +148,7 @@ export const INSTANCES_MESSAGES = {
   'detail.col_log': { 'zh-CN': '日志', en: 'Log' },
   'detail.col_first_seen': { 'zh-CN': '首次发现', en: 'First seen' },
   'detail.col_last_seen': { 'zh-CN': '最后发现', en: 'Last seen' },
+  'detail.col_last_seen_hint': { 'zh-CN': '数据库最后一次存在的日期', en: 'The last day the database was present' },
   'detail.col_deleted_at': { 'zh-CN': '删除时间', en: 'Deleted at' },
   'detail.system_db': { 'zh-CN': '系统库', en: 'system' },
   'detail.snapshot': { 'zh-CN': '快照', en: 'snapshot' },
