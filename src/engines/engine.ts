@@ -97,6 +97,8 @@ export interface CollectedDatabase {
   is_snapshot?: boolean;
   /** Availability-group role of this replica's copy (SQL Server); absent when not in a group. Secondaries are left out of the instance total. */
   replica_role?: ReplicaRole | null;
+  /** The availability-group database this row is a copy of (sys.databases.group_database_id): the same id on every replica. */
+  replica_group_id?: string | null;
   method: string;
   error?: string;
   /** A remark on a measured database that is not an error (e.g. it does not accept connections). */

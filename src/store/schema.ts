@@ -113,6 +113,8 @@ export interface DatabaseSizeStatsTable {
   is_snapshot: ColumnType<Flag, Flag | undefined, Flag>;
   /** Availability-group role of this copy (PRIMARY, SECONDARY, RESOLVING, UNKNOWN); NULL outside a group. SECONDARY is left out of the instance total. */
   replica_role: ColumnType<string | null, string | null | undefined, string | null>;
+  /** SQL Server sys.databases.group_database_id: the same availability-group database on every replica. */
+  replica_group_id: ColumnType<string | null, string | null | undefined, string | null>;
   method: string;
   error: string | null;
   /** 0012_measurement: a remark that is not an error (e.g. "does not accept connections"). */

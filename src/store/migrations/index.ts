@@ -20,6 +20,7 @@ import { capacityIntelligenceSchema } from './0014_capacity_intelligence.js';
 import { replicasSchema } from './0016_replicas.js';
 import { tableSyncLocks } from './0017_table_sync_locks.js';
 import { firstWeekDefaults } from './0023_first_week_defaults.js';
+import { replicaGroupsSchema } from './0025_replica_groups.js';
 import { columnTypes, type DialectName, type MigrationFactory } from './helpers.js';
 
 export { columnTypes, primaryId, type ColumnTypes, type MigrationFactory } from './helpers.js';
@@ -42,6 +43,7 @@ const ALL: Record<string, MigrationFactory> = {
   '0016_replicas': replicasSchema,
   '0017_table_sync_locks': tableSyncLocks,
   '0023_first_week_defaults': firstWeekDefaults,
+  '0025_replica_groups': replicaGroupsSchema,
 };
 
 class CodeProvider implements MigrationProvider {
