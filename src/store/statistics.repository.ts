@@ -303,7 +303,7 @@ export class StatisticsRepository {
   /** Every instance with its latest collection's totals (written by the ledger in the same transaction). */
   /** Every instance, or only those carrying exactly `tag`. */
   async instancesForSummary(tag?: string) {
-    let q = this.db.selectFrom('instances').select(['id', 'name', 'db_type', 'tags', 'is_active', 'total_size_bytes', 'database_count', 'last_sync_status', 'last_sync_at']);
+    let q = this.db.selectFrom('instances').select(['id', 'name', 'db_type', 'host', 'port', 'database_name', 'tags', 'is_active', 'total_size_bytes', 'database_count', 'last_sync_status', 'last_sync_at']);
     if (tag !== undefined) q = q.where(hasTag(this.dialect, tag));
     return q.orderBy('id').execute();
   }

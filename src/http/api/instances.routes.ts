@@ -27,6 +27,9 @@ export const fields = {
   tls_cert: Type.Union([Type.String({ maxLength: 65536 }), Type.Null()], { description: 'client certificate (PEM), with tls_key; write-only' }),
   tls_key: Type.Union([Type.String({ maxLength: 65536 }), Type.Null()], { description: 'client private key (PEM, unencrypted), with tls_cert; write-only, stored encrypted' }),
   confirm_move: Type.Boolean({ description: 'changing host or port keeps the credential only with true (the stored password will be sent to the new address)' }),
+  confirm_duplicate: Type.Boolean({
+    description: 'register a server already registered under another name (same host:port, plus the service name for Oracle): without true the answer is 409 duplicate_server listing the others in `duplicates`; the estate total counts the server once',
+  }),
 };
 const CreateBody = Type.Object(
   {
@@ -42,6 +45,7 @@ const CreateBody = Type.Object(
     tls_cert: Type.Optional(fields.tls_cert),
     tls_key: Type.Optional(fields.tls_key),
     confirm_move: Type.Optional(fields.confirm_move),
+    confirm_duplicate: Type.Optional(fields.confirm_duplicate),
   },
   { additionalProperties: false },
 );
@@ -109,7 +113,7 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
     },
   );
   app.post('/api/instances', { config: { access: 'admin' }, schema: { ...base, summary: 'Register an instance', body: CreateBody } }, async (req, reply) =>
-    reply.status(201).send(ok(await ctx.instances.create(req.body, actorOf(req)))),
+    reply.status(201).send(ok(await ctx.instances.create(req.body, actorOf(req), { duplicateGuard: true }))),
   );
   app.get('/api/instances/:id', { config: { access: 'viewer' }, schema: { ...base, summary: 'One instance with its last sync state', params: IdParams } }, async (req) =>
     ok(await ctx.instances.get(req.params.id)),
@@ -117,7 +121,7 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
   app.patch(
     '/api/instances/:id',
     { config: { access: 'admin' }, schema: { ...base, summary: 'Update an instance', params: IdParams, body: Type.Partial(Type.Object(fields), { additionalProperties: false }) } },
-    async (req) => ok(await ctx.instances.update(req.params.id, req.body, actorOf(req))),
+    async (req) => ok(await ctx.instances.update(req.params.id, req.body, actorOf(req), { duplicateGuard: true })),
   );
   app.delete('/api/instances/:id', { config: { access: 'admin' }, schema: { ...base, summary: 'Delete an instance and its history', params: IdParams } }, async (req) => {
     await ctx.instances.delete(req.params.id, actorOf(req));

@@ -91,6 +91,11 @@ export const INSTANCES_MESSAGES = {
   'form.tls_cert': { 'zh-CN': '客户端证书 (PEM，可选)', en: 'Client certificate (PEM, optional)' },
   'form.tls_key': { 'zh-CN': '客户端私钥 (PEM，加密保存)', en: 'Client private key (PEM, stored encrypted)' },
   'form.tls_set': { 'zh-CN': '已设置：{subject}，有效期至 {expires}', en: 'Set: {subject}, expires {expires}' },
+  'form.confirm_duplicate': {
+    'zh-CN': '{address} 已登记为实例 {names}。仍要再登记一次吗？（估算总容量只计一次：最近同步的那个实例）',
+    en: '{address} is already registered as {names}. Register it again? (The estate total counts the server once: the instance synced most recently.)',
+  },
+  'form.duplicate_cancelled': { 'zh-CN': '未保存：该服务器已登记，未确认重复登记', en: 'Not saved: the server is already registered and the duplicate was not confirmed' },
   'form.move_cancelled': { 'zh-CN': '未保存：主机或端口的修改未确认', en: 'Not saved: the host or port change was not confirmed' },
   'form.doctor_title': { 'zh-CN': '权限检查', en: 'Grant check' },
   'form.doctor_ok': { 'zh-CN': '权限完整', en: 'All required grants present' },
