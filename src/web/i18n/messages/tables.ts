@@ -59,6 +59,7 @@ export const TABLES_MESSAGES = {
   'instances.export': { 'zh-CN': '导出', en: 'Export' },
   'instances.export_csv': { 'zh-CN': '导出 CSV', en: 'Export CSV' },
   'instances.export_yaml': { 'zh-CN': '导出 YAML', en: 'Export YAML' },
+  'tables.db_history': { 'zh-CN': '数据库容量历史', en: 'Database size history' },
   'import.confirm_duplicates': {
     'zh-CN': '以下新实例指向已登记的服务器（相同主机:端口）：\n{rows}\n仍要导入吗？（估算总容量对同一服务器只计一次）',
     en: 'These new instances point at servers already registered (same host:port):\n{rows}\nImport them anyway? (The estate total counts each server once.)',
