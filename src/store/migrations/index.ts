@@ -21,6 +21,8 @@ import { replicasSchema } from './0016_replicas.js';
 import { tableSyncLocks } from './0017_table_sync_locks.js';
 import { firstWeekDefaults } from './0023_first_week_defaults.js';
 import { replicaGroupsSchema } from './0025_replica_groups.js';
+import { mysqlAutoSchema } from './0018_mysql_auto.js';
+import { connectionSlots } from './0020_connection_slots.js';
 import { columnTypes, type DialectName, type MigrationFactory } from './helpers.js';
 
 export { columnTypes, primaryId, type ColumnTypes, type MigrationFactory } from './helpers.js';
@@ -44,6 +46,8 @@ const ALL: Record<string, MigrationFactory> = {
   '0017_table_sync_locks': tableSyncLocks,
   '0023_first_week_defaults': firstWeekDefaults,
   '0025_replica_groups': replicaGroupsSchema,
+  '0018_mysql_auto': mysqlAutoSchema,
+  '0020_connection_slots': connectionSlots,
 };
 
 class CodeProvider implements MigrationProvider {

@@ -8,6 +8,8 @@ interface Effective {
   sync_cron: string;
   aggregation_cron: string;
   sync_concurrency: number;
+  connections_per_instance: number;
+  connections_total: number;
   connect_timeout_ms: number;
   sync_timeout_ms: number;
   sync_retries: number;
@@ -26,7 +28,7 @@ interface SettingsView {
   recent_runs: { job: string; scheduled_for: string; started_at: string; finished_at: string | null; status: string; message: string | null; session_id: string | null }[];
 }
 
-const INT_FIELDS = ['sync_concurrency', 'connect_timeout_ms', 'sync_timeout_ms', 'sync_retries', 'retry_base_delay_ms', 'retention_days', 'sync_points_days'] as const;
+const INT_FIELDS = ['sync_concurrency', 'connections_per_instance', 'connections_total', 'connect_timeout_ms', 'sync_timeout_ms', 'sync_retries', 'retry_base_delay_ms', 'retention_days', 'sync_points_days'] as const;
 const TEXT_FIELDS = ['sync_cron', 'aggregation_cron'] as const;
 let view: SettingsView | undefined;
 
