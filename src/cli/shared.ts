@@ -3,11 +3,11 @@
  * context opened and closed around a command, secrets from stdin or the
  * environment, and a plain-text table.
  */
-import pino from 'pino';
 import { type Config } from '../config.js';
 import { resolveConfig } from '../config-file.js';
 import { createContext, type Context } from '../context.js';
 import { createLogger } from '../lib/logger.js';
+import { logDestination } from './progress.js';
 
 export class CliError extends Error {}
 
@@ -22,7 +22,8 @@ export function loadConfig(): Config {
 export async function withContext<T>(fn: (ctx: Context) => Promise<T>): Promise<T> {
   const config = loadConfig();
   // CLI output is for people: logs go to stderr and only from warn up unless LOG_LEVEL says otherwise.
-  const logger = createLogger(process.env.LOG_LEVEL || 'warn', pino.destination(2));
+  // Through progress.ts: a log line never lands inside `sync --all`'s progress bar.
+  const logger = createLogger(process.env.LOG_LEVEL || 'warn', logDestination);
   const ctx = await createContext(config, { logger });
   try {
     return await fn(ctx);

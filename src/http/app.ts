@@ -32,7 +32,7 @@ import { seedRoutes } from './api/seed.routes.js';
 import { settingsRoutes } from './api/settings.routes.js';
 import { syncRoutes } from './api/sync.routes.js';
 import { usersRoutes } from './api/users.routes.js';
-import { pageRoutes } from '../web/pages.routes.js';
+import { isPageNavigation, notFoundPage, pageRoutes } from '../web/pages.routes.js';
 import { fleetRoutes } from './api/fleet.routes.js';
 import { tablesRoutes } from './api/tables.routes.js';
 import { compositionRoutes } from './api/composition.routes.js';
@@ -174,7 +174,9 @@ export async function buildApp(ctx: Context) {
     return reply.status(500).send({ success: false, error: '服务器内部错误 (internal error)，详情见服务日志', error_code: 'internal' });
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.status(404).send({ success: false, error: `未找到 ${req.method} ${req.url.split('?')[0]} (not found)`, error_code: 'not_found' });
+    // A mistyped page URL in a browser: the HTML page, not raw JSON. API clients (and /api/… in a browser) keep JSON.
+    if (isPageNavigation(req)) return notFoundPage(req, reply, ctx.config.timeZone);
+    return reply.status(404).send({ success: false, error: `未找到 ${req.method} ${req.url.split('?')[0]} (not found)`, error_code: 'not_found' });
   });
 
   await app.register(healthRoutes(ctx));

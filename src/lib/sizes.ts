@@ -47,3 +47,36 @@ export function formatBytes(bytes: number | null | undefined): string {
   }
   return i === 0 ? `${v} B` : `${v.toFixed(2)} ${UNITS[i]}`;
 }
+
+const STEPS = [0.125, 0.25, 0.5, 1, 2, 4, 5, 8, 10, 16, 20, 32, 40, 64, 80, 128, 160, 256, 320, 512, 640, 1024];
+
+/**
+ * A y axis on round binary units: the step is 1, 2 or 5 × 2^n of the unit the largest value is shown in
+ * (KB, MB, GB …, each 1024 of the one before), so ticks read 0 / 4 MB / 8 MB / 12 MB, never 4.77 / 9.54 MB
+ * (what decimal steps of 5,000,000 bytes look like in binary units). The axis keeps 0 in range, as a
+ * size axis should, and has at most `ticks` intervals.
+ *
+ *   binaryAxis(0, 25_000_000) → { min: 0, max: 26214400, interval: 5242880 } (0, 5 MB … 25 MB)
+ */
+export function binaryAxis(lo: number, hi: number, ticks = 5): { min: number; max: number; interval: number } {
+  const low = Math.min(0, lo);
+  const high = Math.max(0, hi);
+  const biggest = Math.max(Math.abs(low), Math.abs(high), 1);
+  let unit = 1;
+  while (biggest >= unit * 1024 && unit < 1024 ** 5) unit *= 1024;
+  const span = high - low || biggest;
+  for (const c of STEPS) {
+    const step = c * unit;
+    if (step < 1) continue; // a step under one byte: bytes are whole
+    const min = Math.floor(low / step) * step;
+    const max = Math.max(Math.ceil(high / step) * step, min + step);
+    if ((max - min) / step <= ticks && span > 0) return { min, max, interval: step };
+  }
+  const step = 1024 * unit;
+  return { min: Math.floor(low / step) * step, max: Math.max(Math.ceil(high / step) * step, step), interval: step };
+}
+
+/** An axis label without the formatter's padding zeros: "5.00 MB" → "5 MB", "1.50 MB" → "1.5 MB". */
+export function trimZeros(label: string): string {
+  return label.replace(/\.(\d*?)0+(?=\s|$)/, (_m, d: string) => (d ? `.${d}` : ''));
+}

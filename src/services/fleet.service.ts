@@ -28,6 +28,8 @@ import { instanceFields, type InstanceFields, type InstanceInput } from './insta
 import { fail, integer } from './validate.js';
 import { columnOf, FLEET_COLUMNS, parseCsvFile, parseYamlFile, type FleetColumn, type FleetFormat, type ImportError } from './fleet-file.js';
 
+import { serverKey } from './same-server.js';
+
 export { FLEET_COLUMNS, FLEET_FORMATS, type FleetColumn, type FleetFormat, type ImportError } from './fleet-file.js';
 
 export type RowAction = 'create' | 'update' | 'unchanged' | 'invalid';
@@ -51,6 +53,13 @@ export interface ImportReport {
   /** Missing instances that were (or, in a dry run, would be) disabled. */
   disabled: string[];
   errors: ImportError[];
+  /**
+   * New rows pointing at a server already registered (or at the same server as an earlier new row of the file):
+   * same host:port, see same-server.ts. A file with any is stored only with `confirm_duplicates`.
+   */
+  duplicates: { row: number; line: number; name: string; same_as: string[] }[];
+  /** Duplicates found and not confirmed: nothing was stored (confirm_duplicates=true to store them anyway). */
+  needs_confirmation: boolean;
   /** One line per row, for a preview table. */
   rows: { row: number; line: number; name: string | null; action: RowAction; changes?: string[] }[];
 }
@@ -60,6 +69,8 @@ export interface ImportOptions {
   dryRun?: boolean;
   partial?: boolean;
   disableMissing?: boolean;
+  /** Store new rows for servers already registered (see ImportReport.duplicates). */
+  confirmDuplicates?: boolean;
 }
 
 /** A row as read from the file: raw values by column and where each one is. */
@@ -123,8 +134,13 @@ export class FleetService {
       missing: [],
       disabled: [],
       errors: [...parsed.fileErrors],
+      duplicates: [],
+      needs_confirmation: false,
       rows: [],
     };
+    // Servers already registered, by serverKey: a new row for one of them is a duplicate (an update of the same name is not).
+    const servers = new Map<string, string[]>();
+    for (const i of existing) servers.set(serverKey(i), [...(servers.get(serverKey(i)) ?? []), i.name]);
     const now = this.d.clock.now().toISOString();
     const creates: (InstanceFields & { created_at: string; updated_at: string })[] = [];
     const updates: { id: number; name: string; patch: InstanceUpdate; changes: string[]; diff: ReturnType<typeof diff> }[] = [];
@@ -167,6 +183,10 @@ export class FleetService {
       }
       report.valid_rows++;
       if (!current) {
+        const key = serverKey(fields);
+        const same = servers.get(key);
+        if (same) report.duplicates.push({ row: src.row, line: src.line, name: fields.name, same_as: [...same] });
+        servers.set(key, [...(same ?? []), fields.name]);
         creates.push({ ...fields, created_at: now, updated_at: now });
         report.rows.push({ row: src.row, line: src.line, name: fields.name, action: 'create' });
         continue;
@@ -192,7 +212,8 @@ export class FleetService {
     report.disabled = toDisable.map((i) => i.name);
 
     const valid = parsed.fileErrors.length === 0 && (report.invalid_rows === 0 || !!opts.partial);
-    if (opts.dryRun || !valid) return report;
+    report.needs_confirmation = report.duplicates.length > 0 && !opts.confirmDuplicates;
+    if (opts.dryRun || !valid || report.needs_confirmation) return report;
     const disableUpdates = toDisable.map((i) => ({ id: i.id, patch: { is_active: 0 as const, updated_at: now } }));
     if (creates.length + updates.length + disableUpdates.length > 0) {
       await this.d.instances.applyBatch(creates, [...updates.map((u) => ({ id: u.id, patch: u.patch })), ...disableUpdates]);

@@ -3,6 +3,7 @@ import { parseStoredMsg, type Params } from '../web/i18n/index.js';
 import { DB_TYPES, type DbType, type Engine, type InstanceOptions, type OptionSpec } from '../engines/engine.js';
 import { getEngine } from '../engines/registry.js';
 import type { Clock } from '../lib/clock.js';
+import { serverKey, type ServerAddress } from './same-server.js';
 import { AppError } from '../lib/errors.js';
 import { bytesToMb } from '../lib/sizes.js';
 import type { InstanceListFilter, InstancesRepository } from '../store/instances.repository.js';
@@ -30,6 +31,8 @@ export interface InstanceInput {
   tls_key?: unknown;
   /** Changing host or port of an instance with a credential: the admin confirms the password may go there. */
   confirm_move?: unknown;
+  /** Registering a server that is already registered (same host:port, see same-server.ts): the admin confirms. */
+  confirm_duplicate?: unknown;
 }
 
 export interface PublicInstance {
@@ -283,11 +286,38 @@ export class InstancesService {
     return fields;
   }
 
-  async create(input: InstanceInput, actor: Actor): Promise<PublicInstance> {
+  /** Registered instances pointing at the same server as `a` (other than `exceptId`), in id order. */
+  async sameServer(a: ServerAddress, exceptId?: number): Promise<{ id: number; name: string; host: string; port: number; database_name: string | null }[]> {
+    const key = serverKey(a);
+    return (await this.repo.atAddress(a.host, a.port))
+      .filter((r) => r.id !== exceptId && serverKey(r) === key)
+      .map((r) => ({ id: r.id, name: r.name, host: r.host, port: r.port, database_name: r.database_name }));
+  }
+
+  /**
+   * The duplicate guard: a server already registered under another name is refused with 409 `duplicate_server`
+   * (the others in `duplicates`) until the caller confirms with `confirm_duplicate: true`. Its total then counts
+   * once in the estate figures (statistics.service.ts summary).
+   */
+  private async guardDuplicate(a: ServerAddress, confirm: unknown, exceptId?: number): Promise<void> {
+    if (confirm === true) return;
+    const others = await this.sameServer(a, exceptId);
+    if (!others.length) return;
+    const names = others.map((o) => `"${o.name}"`).join(', ');
+    throw new AppError(
+      'conflict',
+      `${a.host}:${a.port} 已登记为实例 ${names}：同一台服务器再次登记需确认 (confirm_duplicate: true)，估算总容量只计一次 (this server is already registered as ${names}: confirm with confirm_duplicate: true; the estate total counts it once)`,
+      'duplicate_server',
+      { duplicates: others },
+    );
+  }
+
+  async create(input: InstanceInput, actor: Actor, opts: { duplicateGuard?: boolean } = {}): Promise<PublicInstance> {
     const { fields: row, errors } = instanceFields(input);
     if (errors.length) fail(errors[0]!.field, errors[0]!.message);
     if (row.credential_id !== null && !(await this.credentials.exists(row.credential_id))) fail('credential_id', `凭据 ${row.credential_id} 不存在 (credential not found)`);
     if (await this.repo.getByName(row.name)) fail('name', `实例名称 "${row.name}" 已存在 (already exists)`);
+    if (opts.duplicateGuard) await this.guardDuplicate(row, input.confirm_duplicate);
     const tls = mergeTls({}, input);
     const now = this.clock.now().toISOString();
     const created = await this.repo.insert({ ...row, ...(tls ? this.tlsColumns(tls) : {}), created_at: now, updated_at: now });
@@ -295,7 +325,7 @@ export class InstancesService {
     return toPublicInstance(created);
   }
 
-  async update(id: number, input: InstanceInput, actor: Actor): Promise<PublicInstance> {
+  async update(id: number, input: InstanceInput, actor: Actor, opts: { duplicateGuard?: boolean } = {}): Promise<PublicInstance> {
     const current = await this.getRow(id);
     const patch: Record<string, unknown> = {};
     if (input.name !== undefined) {
@@ -328,6 +358,10 @@ export class InstancesService {
         'confirm_move: 修改主机或端口后，已保存的密码将发往新地址：请确认 (confirm_move: true) 或重新输入密码 (changing host or port sends the stored password to the new address: confirm with confirm_move: true, or re-enter the password as a new credential)',
         'confirm_move',
       );
+    }
+    if (opts.duplicateGuard && (moved || patch.database_name !== undefined || patch.db_type !== undefined)) {
+      const next = { db_type: (patch.db_type ?? current.db_type) as string, host: (patch.host ?? current.host) as string, port: (patch.port ?? current.port) as number, database_name: dbName as string | null };
+      if (serverKey(next) !== serverKey(current)) await this.guardDuplicate(next, input.confirm_duplicate, id);
     }
     const tls = mergeTls(current.tls_enc ? (JSON.parse(this.credentials.decryptText(current.tls_enc)) as TlsMaterial) : {}, input);
     const tlsChanged = tls ? { tls: { from: current.tls_info ? (JSON.parse(current.tls_info) as TlsInfo) : NO_TLS_INFO, to: tls.info } } : {};

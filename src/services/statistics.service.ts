@@ -5,6 +5,7 @@
  * stream as CSV.
  */
 import { duplicateCopies } from './replica-copies.js';
+import { sameServerCopies } from './same-server.js';
 import type { AggregationRow } from '../store/schema.js';
 import { addDays, isIsoDate, localDate, type Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
@@ -33,6 +34,8 @@ export interface CapacityQuery extends CapacityFilter {
   from?: string;
   to?: string;
   top?: number;
+  /** Database scope: system databases in the TOP N too (default false: they count in the total only). */
+  include_system?: boolean;
 }
 
 /** One point of a capacity series: size of the period (daily: that day; longer: the period's average) and its change. */
@@ -123,11 +126,15 @@ export class StatisticsService {
    */
   async summary(q: { tag?: string } = {}) {
     const rows = await this.repo.instancesForSummary(q.tag);
-    // Availability-group copies counted by two replicas (role unknown) are counted once in the estate figures.
-    const inScope = new Set(rows.map((r) => r.id));
+    // One server registered twice (same host:port, see same-server.ts) counts once: the registration synced most recently.
+    const same = sameServerCopies(rows);
+    // Availability-group copies counted by two replicas (role unknown) are counted once in the estate figures
+    // (among the registrations that count: a copy left out with its whole instance is not left out twice).
+    const inScope = new Set(rows.filter((r) => !same.excluded.has(r.id)).map((r) => r.id));
     const dup = duplicateCopies((await this.repo.countedReplicaCopies()).filter((c) => inScope.has(c.instance_id)));
-    const estateBytes = (r: (typeof rows)[number]) => (r.total_size_bytes ?? 0) - (dup.byInstance.get(r.id) ?? 0);
+    const estateBytes = (r: (typeof rows)[number]) => (same.excluded.has(r.id) ? 0 : (r.total_size_bytes ?? 0) - (dup.byInstance.get(r.id) ?? 0));
     const measured = rows.filter((r) => r.total_size_bytes !== null);
+    const counted = measured.filter((r) => !same.excluded.has(r.id));
     const total = measured.reduce((a, r) => a + estateBytes(r), 0);
     const largest = measured.reduce<(typeof measured)[number] | undefined>((m, r) => (!m || r.total_size_bytes! > m.total_size_bytes! ? r : m), undefined);
     type Group = { key: string; instances: number; databases: number; total_bytes: number };
@@ -150,11 +157,16 @@ export class StatisticsService {
       instances_active: rows.filter((r) => r.is_active === 1).length,
       instances_online: rows.filter((r) => r.is_active === 1 && r.last_sync_status === 'completed').length,
       instances_measured: measured.length,
-      databases_total: measured.reduce((a, r) => a + (r.database_count ?? 0), 0),
+      databases_total: counted.reduce((a, r) => a + (r.database_count ?? 0), 0),
       total_bytes: total,
-      average_bytes: measured.length ? Math.round(total / measured.length) : null,
+      average_bytes: counted.length ? Math.round(total / counted.length) : null,
       max_bytes: largest?.total_size_bytes ?? null,
       max_instance: largest ? { instance_id: largest.id, instance_name: largest.name } : null,
+      /** Instances pointing at a server another registration already counts (same host:port): left out of total_bytes. */
+      same_server_excluded: {
+        instances: [...same.excluded].map(([id, e]) => ({ instance_id: id, instance_name: e.name, counted_as_instance_id: e.counted_as, bytes: e.bytes })),
+        bytes: same.bytes,
+      },
       /** Copies of availability-group databases left out of total_bytes because another replica's copy stands for them. */
       replica_copies_excluded: { databases: dup.groups, bytes: dup.bytes },
       by_db_type: sorted(byType).map(({ key, ...g }) => ({ db_type: key, ...g })),
@@ -162,8 +174,10 @@ export class StatisticsService {
     };
   }
 
-  /** Largest growth between the first and last measured day of the window ending `to` (default today). */
-  async topGrowers(q: { scope?: 'instance' | 'database'; days?: number; by?: 'bytes' | 'pct'; limit?: number; to?: string; tag?: string }) {
+  /**
+   * Largest growth between the first and last measured day of the window ending `to` (default today).
+   * `include_system`: system databases (tagged by the collector) are left out of the ranking unless true. */
+  async topGrowers(q: { scope?: 'instance' | 'database'; days?: number; by?: 'bytes' | 'pct'; limit?: number; to?: string; tag?: string; include_system?: boolean }) {
     const days = q.days ?? 30;
     if (!(GROWTH_WINDOWS as readonly number[]).includes(days)) fail('days', `必须是 ${GROWTH_WINDOWS.join(' | ')} 之一`);
     const limit = q.limit ?? 20;
@@ -174,9 +188,10 @@ export class StatisticsService {
     const ids = await this.tagged(q.tag);
     const fromTs = zonedMidnightUtc(from, this.timeZone).toISOString();
     const untilTs = zonedMidnightUtc(addDays(to, 1), this.timeZone).toISOString();
-    const args = { from, to, fromTs, untilTs, by, limit, instanceIds: ids && [...ids] };
+    const includeSystem = q.include_system === true;
+    const args = { from, to, fromTs, untilTs, by, limit, instanceIds: ids && [...ids], includeSystem };
     const rows = scope === 'instance' ? await this.repo.instanceGrowers(args) : await this.repo.databaseGrowers(args);
-    return { scope, days, by, from, to, items: rows };
+    return { scope, days, by, from, to, include_system: includeSystem, items: rows };
   }
 
   /** Databases first seen, and databases deleted, in [from, to] (local dates; default the last 30 days). */
@@ -294,13 +309,17 @@ export class StatisticsService {
       total.push({ ...p, size_bytes: size, change_bytes: prev === undefined ? null : size - prev, change_pct: prev ? ((size - prev) * 100) / prev : null });
       prev = size;
     }
-    const ranked = [...items.values()].sort((a, b) => b.latest_bytes - a.latest_bytes || a.instance_name.localeCompare(b.instance_name) || a.database_name.localeCompare(b.database_name));
+    // System databases count in the total and the cards (they take space) but stay out of the TOP N unless asked for.
+    const includeSystem = q.include_system === true;
+    const system = scope === 'database' && !includeSystem ? await this.repo.systemDatabaseKeys() : new Set<string>();
+    const ranked = [...items.values()].filter((it) => !system.has(`${it.instance_id}\u0000${it.database_name}`)).sort((a, b) => b.latest_bytes - a.latest_bytes || a.instance_name.localeCompare(b.instance_name) || a.database_name.localeCompare(b.database_name));
     return {
       scope,
       period,
       from: range.from,
       to: range.to,
       top,
+      include_system: includeSystem,
       periods,
       cards: {
         latest_period: latestStart,

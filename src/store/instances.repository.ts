@@ -124,6 +124,11 @@ export class InstancesRepository {
     return this.db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /** Instances registered at host:port (host compared case-insensitively): candidates for "the same server". */
+  async atAddress(host: string, port: number): Promise<InstanceRow[]> {
+    return this.db.selectFrom('instances').selectAll().where(sql<boolean>`lower(host) = ${host.trim().toLowerCase()}`).where('port', '=', port).orderBy('id').execute();
+  }
+
   async getByName(name: string): Promise<InstanceRow | undefined> {
     return this.db.selectFrom('instances').selectAll().where('name', '=', name).executeTakeFirst();
   }

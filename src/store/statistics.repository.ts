@@ -37,6 +37,8 @@ export interface GrowersQuery {
   by: 'bytes' | 'pct';
   limit: number;
   instanceIds?: number[];
+  /** Databases tagged system (mysql, sys, postgres, master …) are left out unless true. */
+  includeSystem?: boolean;
 }
 
 interface GrowerBase {
@@ -301,7 +303,7 @@ export class StatisticsRepository {
   /** Every instance with its latest collection's totals (written by the ledger in the same transaction). */
   /** Every instance, or only those carrying exactly `tag`. */
   async instancesForSummary(tag?: string) {
-    let q = this.db.selectFrom('instances').select(['id', 'name', 'db_type', 'tags', 'is_active', 'total_size_bytes', 'database_count', 'last_sync_status', 'last_sync_at']);
+    let q = this.db.selectFrom('instances').select(['id', 'name', 'db_type', 'host', 'port', 'database_name', 'tags', 'is_active', 'total_size_bytes', 'database_count', 'last_sync_status', 'last_sync_at']);
     if (tag !== undefined) q = q.where(hasTag(this.dialect, tag));
     return q.orderBy('id').execute();
   }
@@ -341,7 +343,8 @@ export class StatisticsRepository {
       .innerJoin('instances as i', 'i.id', 'd.instance_id')
       .select(['d.instance_id', 'i.name as instance_name', 'd.database_name'])
       .select(() => this.firstAndLast(q, 'database_size_stats', 'size_bytes', sql.ref('d.instance_id'), sql.ref('d.database_name')))
-      .where('d.is_deleted', '=', 0);
+      .where('d.is_deleted', '=', 0)
+      .$if(!q.includeSystem, (b) => b.where('d.is_system', '=', 0));
     return this.growers(this.fenced(inner).$castTo<GrowerBase>().as('g'), q);
   }
 
@@ -460,6 +463,12 @@ export class StatisticsRepository {
       .orderBy('a.database_name')
       .orderBy('a.period_start')
       .execute();
+  }
+
+  /** Every database tagged system, as `instance_id NUL database_name` keys (the capacity TOP N leaves them out by default). */
+  async systemDatabaseKeys(): Promise<Set<string>> {
+    const rows = await this.db.selectFrom('instance_databases').select(['instance_id', 'database_name']).where('is_system', '=', 1).execute();
+    return new Set(rows.map((r) => `${r.instance_id}\u0000${r.database_name}`));
   }
 
   /** Databases first seen in [from, to] (dates). */

@@ -13,31 +13,48 @@ function dtf(locale: Locale, timeZone: string, withTime: boolean): Intl.DateTime
   const key = `${locale}|${timeZone}|${withTime}`;
   let f = cache.get(key);
   if (!f) {
-    f = new Intl.DateTimeFormat(locale, {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      ...(withTime ? { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' as const } : {}),
-    });
+    // zh-CN is assembled from parts below (YYYY-MM-DD HH:mm); English is the locale's own order ("Dec 3, 2026, 08:14").
+    f =
+      locale === 'zh-CN'
+        ? new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', ...(withTime ? { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' as const } : {}) })
+        : new Intl.DateTimeFormat(locale, { timeZone, year: 'numeric', month: 'short', day: 'numeric', ...(withTime ? { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' as const } : {}) });
     cache.set(key, f);
   }
   return f;
 }
 
-/** ISO UTC timestamp → local date and time; null → '—'. */
+function zhParts(f: Intl.DateTimeFormat, d: Date): string {
+  const p: Record<string, string> = {};
+  for (const part of f.formatToParts(d)) p[part.type] = part.value;
+  const date = `${p.year}-${p.month}-${p.day}`;
+  return p.hour === undefined ? date : `${date} ${p.hour}:${p.minute}`;
+}
+
+/**
+ * ISO UTC timestamp → the one date-time format of the locale, in the configured time zone (named once per page
+ * by the layout's footer, not on every value): zh-CN `2026-12-03 08:14`, English `Dec 3, 2026, 08:14`; null → '—'.
+ */
 export function formatDateTime(iso: string | null | undefined, locale: Locale, timeZone: string): string {
   if (!iso) return '—';
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : dtf(locale, timeZone, true).format(d);
+  if (Number.isNaN(d.getTime())) return iso;
+  const f = dtf(locale, timeZone, true);
+  return locale === 'zh-CN' ? zhParts(f, d) : f.format(d);
 }
 
-/** 'YYYY-MM-DD' (already a local date) → shown as is in zh-CN, in the locale's order in English. */
+/** 'YYYY-MM-DD' (already a local date) → shown as is in zh-CN, in the locale's order in English ("Dec 3, 2026"). */
 export function formatDate(date: string | null | undefined, locale: Locale): string {
   if (!date) return '—';
   if (locale === 'zh-CN') return date;
   const d = new Date(`${date}T00:00:00Z`);
   return Number.isNaN(d.getTime()) ? date : dtf(locale, 'UTC', false).format(d);
+}
+
+/** The time zone as the page's footer names it: "Asia/Shanghai (UTC+08:00)". */
+export function formatTimeZone(timeZone: string, at: Date = new Date()): string {
+  const name = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' }).formatToParts(at).find((p) => p.type === 'timeZoneName')?.value ?? '';
+  const offset = name === 'GMT' ? 'UTC+00:00' : name.replace('GMT', 'UTC');
+  return `${timeZone} (${offset})`;
 }
 
 /** Bytes with a sign: "+1.50 MB", "-2.00 GB", "0 B"; null → '—'. */
@@ -83,6 +100,9 @@ export function formatters(locale: Locale, timeZone: string) {
     mb: (b: number | null | undefined) => formatMb(b, locale),
     dateTime: (iso: string | null | undefined) => formatDateTime(iso, locale, timeZone),
     date: (d: string | null | undefined) => formatDate(d, locale),
+    /** A chart's x label: a 'YYYY-MM-DD' day in the locale's date format, anything else (a week, a month) as is. */
+    day: (d: string) => (/^\d{4}-\d{2}-\d{2}$/.test(d) ? formatDate(d, locale) : d),
+    timeZone: () => formatTimeZone(timeZone),
     number: (n: number | null | undefined) => formatNumber(n, locale),
     pct: (n: number | null | undefined) => formatPct(n, locale),
     duration: formatDuration,

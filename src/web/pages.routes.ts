@@ -62,6 +62,25 @@ export function safeNext(next: unknown): string {
   return `${url.pathname}${url.search}${url.hash}`;
 }
 
+/**
+ * A browser asking for a page (GET/HEAD wanting HTML), as opposed to a script or an API client: a mistyped page URL
+ * gets the HTML 404 page, while `/api/…` (and the seed's JSON routes, /metrics, /static) keep their JSON or text
+ * answers whatever the Accept header says.
+ */
+export function isPageNavigation(req: FastifyRequest): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const url = req.url;
+  if (/^\/(api|static|database-sizes|metrics|docs)(\/|\?|$)/.test(url)) return false;
+  return (req.headers.accept ?? '').includes('text/html');
+}
+
+/** The HTML 404 page in the user's language (the path is shown as text, escaped by the view). */
+export function notFoundPage(req: FastifyRequest, reply: FastifyReply, timeZone: string) {
+  const locale = requestLocale(req);
+  const path = req.url.split('?')[0]!.slice(0, 200);
+  return renderPage(req, reply, timeZone, 'error', { title: t(locale, 'error.not_found'), status: 404, message: t(locale, 'error.page_not_found', { path }) }, 404);
+}
+
 export const pageRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   // The compiled server only serves the bundle `npm run build` made (its install dir may be read-only); under tsx
   // (tests, development) a stale bundle is rebuilt in the background. The bundle's routes wait; a failure is logged

@@ -240,7 +240,7 @@ describe('access matrix [sqlite]', () => {
     'GET /api/instances': async () => ({ url: '/api/instances', expect: 200 }),
     'POST /api/instances': async () => ({
       url: '/api/instances',
-      payload: { name: uniq('inst'), db_type: 'postgresql', host: '127.0.0.1', port: deadPort },
+      payload: { name: uniq('inst'), db_type: 'postgresql', host: '127.0.0.1', port: deadPort, confirm_duplicate: true },
       expect: 201,
     }),
     'GET /api/instances/:id': async () => ({ url: `/api/instances/${instanceId}`, expect: 200 }),

@@ -73,8 +73,9 @@ describe('instances and credentials API [sqlite]', () => {
     assert.equal(r.status, 201, r.body);
     return data<{ id: number; name: string }>(r);
   };
+  // Every test instance is the local server: registered again on purpose (confirm_duplicate, issue #20's guard).
   const newInstance = async (over: Json = {}) => {
-    const r = await api('POST', '/api/instances', { name: uniq('inst'), db_type: 'postgresql', host: '127.0.0.1', port: 5432, ...over });
+    const r = await api('POST', '/api/instances', { name: uniq('inst'), db_type: 'postgresql', host: '127.0.0.1', port: 5432, confirm_duplicate: true, ...over });
     assert.equal(r.status, 201, r.body);
     return data<{ id: number; name: string }>(r);
   };

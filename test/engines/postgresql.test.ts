@@ -100,6 +100,7 @@ describe('PostgreSQL engine on the local server', () => {
     assert.equal(bad?.size_bytes, null);
     assert.match(bad?.error ?? '', /invalid database/);
     assert.ok(!c.databases.some((x) => x.database_name.startsWith('template')), 'templates excluded');
+    assert.equal(c.databases.find((x) => x.database_name === 'postgres')?.is_system, true, 'postgres is a system database');
   });
 
   test('a database without CONNECT privilege is reported alone, the others are measured', async () => {

@@ -33,7 +33,7 @@ describe('doctor with under-privileged logins', () => {
 
   async function instance(name: string, dbType: string, port: number, username: string, password: string, options = {}) {
     const cred = await app.inject({ method: 'POST', url: '/api/credentials', headers: admin(), payload: { name: `${name}-c`, username, password } });
-    const r = await app.inject({ method: 'POST', url: '/api/instances', headers: admin(), payload: { name, db_type: dbType, host: '127.0.0.1', port, credential_id: cred.json().data.id, options } });
+    const r = await app.inject({ method: 'POST', url: '/api/instances', headers: admin(), payload: { name, db_type: dbType, host: '127.0.0.1', port, credential_id: cred.json().data.id, options, confirm_duplicate: true } });
     assert.equal(r.statusCode, 201, r.body);
     return r.json().data.id as number;
   }

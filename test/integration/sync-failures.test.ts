@@ -29,7 +29,7 @@ describe('failing manual syncs', () => {
       method: 'POST',
       url: '/api/instances',
       headers: admin(),
-      payload: { name, db_type: dbType, host: '127.0.0.1', port, credential_id: cred.json().data.id, database_name: dbType === 'oracle' ? 'ORCL' : undefined, options: { connect_timeout_ms: CONNECT_TIMEOUT } },
+      payload: { name, db_type: dbType, host: '127.0.0.1', port, credential_id: cred.json().data.id, database_name: dbType === 'oracle' ? 'ORCL' : undefined, options: { connect_timeout_ms: CONNECT_TIMEOUT }, confirm_duplicate: true },
     });
     assert.equal(r.statusCode, 201, r.body);
     return r.json().data.id as number;

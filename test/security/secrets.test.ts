@@ -194,14 +194,15 @@ describe('no password anywhere after a full flow', () => {
     ];
     for (const f of files) {
       await call('POST', '/api/instances/import?dry_run=true', f, csv(f));
-      await call('POST', '/api/instances/import?partial=true', f, csv(f));
+      // 127.0.0.1:5432 is registered already (grep-pg): the import is confirmed as a duplicate on purpose.
+      await call('POST', '/api/instances/import?partial=true&confirm_duplicates=true', f, csv(f));
     }
     assert.deepEqual((await ctx.instances.list({})).filter((i) => i.name.startsWith('imp-')).map((i) => i.name), ['imp-ok'], 'only the valid file was imported');
     for (const format of ['csv', 'yaml']) assert.equal((await call('GET', `/api/instances/export?format=${format}`)).statusCode, 200);
     await call('PATCH', '/api/auth/me', { locale: 'en' });
     await call('POST', `/api/sync-sessions/${sid}/cancel`);
     // TLS material (write-only) and a webhook with a token in its URL
-    const tlsInst = await call('POST', '/api/instances', { name: 'grep-tls', db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred, options: { sslmode: 'require' }, tls_ca: pems.ca, tls_cert: pems.cert, tls_key: pems.key });
+    const tlsInst = await call('POST', '/api/instances', { name: 'grep-tls', confirm_duplicate: true, db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred, options: { sslmode: 'require' }, tls_ca: pems.ca, tls_cert: pems.cert, tls_key: pems.key });
     assert.equal(tlsInst.statusCode, 201, tlsInst.body);
     await call('POST', `/api/instances/${tlsInst.json().data.id}/test-connection`);
     await call('POST', `/api/instances/${tlsInst.json().data.id}/doctor`);

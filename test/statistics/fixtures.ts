@@ -40,7 +40,8 @@ export async function addInstance(ctx: TestContext, name: string, extra: { db_ty
   const row = await ctx.repos.instances.insert({
     name,
     db_type: extra.db_type ?? 'postgresql',
-    host: 'h',
+    // One server per instance: the estate total counts a server registered twice once (same-server.ts).
+    host: `${name}.example`,
     port: 5432,
     tags: JSON.stringify(extra.tags ?? []),
     options: JSON.stringify(extra.options ?? {}),

@@ -44,7 +44,8 @@ describe('web pages', () => {
   });
 
   it('formats dates in the configured time zone and sizes with one formatter', () => {
-    assert.equal(formatDateTime('2026-01-01T16:30:00.000Z', 'zh-CN', 'Asia/Shanghai'), '2026/01/02 00:30:00');
+    assert.equal(formatDateTime('2026-01-01T16:30:00.000Z', 'zh-CN', 'Asia/Shanghai'), '2026-01-02 00:30');
+    assert.equal(formatDateTime('2026-01-01T16:30:00.000Z', 'en', 'Asia/Shanghai'), 'Jan 2, 2026, 00:30');
     assert.equal(formatDateTime(null, 'en', 'UTC'), '—');
     assert.equal(formatBytesChange(1536), '+1.50 KB');
     assert.equal(formatBytesChange(-1024 * 1024 * 3), '-3.00 MB');
@@ -87,6 +88,33 @@ describe('web pages', () => {
     assert.equal(res.statusCode, 404);
     assert.match(String(res.headers['content-type']), /text\/html/);
     assert.match(res.body, /实例 999999 不存在 \(instance not found\)/);
+  });
+
+  it('a mistyped page URL in a browser gets the HTML 404 page, a forbidden page the HTML 403; API routes keep JSON', async () => {
+    const html = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+    const page = await app.inject({ method: 'GET', url: '/instancs?x=<b>', headers: { ...callers.viewer.headers(false), ...html } });
+    assert.equal(page.statusCode, 404);
+    assert.match(String(page.headers['content-type']), /text\/html/);
+    assert.match(page.body, /页面 \/instancs 不存在/);
+    assert.match(page.body, /id="wf-user"/, 'the navbar of a signed-in user');
+    const anon = await app.inject({ method: 'GET', url: '/nope', headers: { ...html, cookie: 'wf_lang=en' } });
+    assert.equal(anon.statusCode, 404);
+    assert.match(anon.body, /There is no page at \/nope/);
+    // API clients and /api/… stay JSON, even from a browser.
+    for (const [url, headers] of [['/instancs', {}], ['/api/nope', html], ['/api/instances/x/y', html], ['/static/nope.js', html]] as const) {
+      const res = await app.inject({ method: 'GET', url, headers });
+      assert.equal(res.statusCode, 404, url);
+      assert.doesNotMatch(String(res.headers['content-type']), /text\/html/, url);
+    }
+    const post = await app.inject({ method: 'POST', url: '/nope', headers: html });
+    assert.equal(post.json().error_code, 'not_found');
+    const forbidden = await app.inject({ method: 'GET', url: '/settings', headers: { ...callers.viewer.headers(false), ...html } });
+    assert.equal(forbidden.statusCode, 403);
+    assert.match(String(forbidden.headers['content-type']), /text\/html/);
+    assert.match(forbidden.body, /没有权限/);
+    const forbiddenApi = await app.inject({ method: 'GET', url: '/api/users', headers: { ...callers.viewer.headers(false), ...html } });
+    assert.equal(forbiddenApi.statusCode, 403);
+    assert.equal(forbiddenApi.json().success, false);
   });
 
   it('escapes user data in server-rendered pages and shows role-based buttons only', async () => {

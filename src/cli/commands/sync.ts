@@ -5,6 +5,7 @@ import { errorMessage } from '../../lib/errors.js';
 import { formatBytes } from '../../lib/sizes.js';
 import { CLI_ACTOR } from '../../services/audit.service.js';
 import type { RecordOutcome } from '../../services/capacity-sync.service.js';
+import { drawProgress } from '../progress.js';
 import { CliError, withContext, table } from '../shared.js';
 
 /** `sync --tables`: one instance after the other, each within its table budget; exit 1 when any failed. */
@@ -62,14 +63,13 @@ export function register(program: Command): void {
         if (disabled.length) process.exitCode = 1;
         if (!o.all && disabled.length === named.length) return;
         const ids = o.all ? ('all-active' as const) : named.filter((i) => i.is_active).map((i) => i.id);
-        const tty = process.stderr.isTTY;
         const r = await ctx.capacitySync.syncMany(ids, {
           syncType: 'manual_batch',
           actor: CLI_ACTOR,
           onRecord: (rec, done, total) => {
             const bar = '#'.repeat(Math.round((done / total) * 30)).padEnd(30, '.');
             const line = `[${bar}] ${done}/${total} ${rec.instance_name}: ${rec.status}`;
-            process.stderr.write(tty ? `\r${line.padEnd(100).slice(0, 100)}${done === total ? '\n' : ''}` : `${line}\n`);
+            drawProgress(line.slice(0, 100), done === total);
           },
         });
         console.log(table(r.outcomes.map(outcomeRow)));

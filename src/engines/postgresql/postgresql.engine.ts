@@ -99,10 +99,16 @@ const VANISHED = '无法获取大小 (数据库可能在采集期间被删除): 
 /** ALLOW_CONNECTIONS false: measured all the same, but nobody (us included) can open it for its tables. */
 export const NOT_CONNECTABLE = '数据库不接受连接 (ALLOW_CONNECTIONS false)，大小照常测量，无法采集表容量: does not accept connections; size measured, tables cannot be collected';
 
+/**
+ * `postgres` is the maintenance database every cluster is created with (templates are not listed at all):
+ * tagged 系统库 like MySQL's mysql/sys and SQL Server's master, so it stays out of top-N by default.
+ */
+export const SYSTEM_DATABASES: ReadonlySet<string> = new Set(['postgres']);
+
 function database(name: string, size: number | null, error?: string): CollectedDatabase {
   return {
     database_name: name,
-    is_system: false,
+    is_system: SYSTEM_DATABASES.has(name),
     size_bytes: size,
     data_bytes: null,
     index_bytes: null,

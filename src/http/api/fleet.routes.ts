@@ -47,10 +47,10 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
         response: { 200: Ok(ImportReport, 'Imported, or the dry-run preview') },
         summary: 'Import instances from a CSV or YAML file (the body): a validation report with the row and column of every error; stored only when the whole file is valid, or with partial the valid rows',
         description:
-          'Columns/keys: name, db_type, host, port, database_name, credential (a credential name), is_active, description, tags (CSV: `a;b`), options (CSV: JSON). Matched by name: existing instances are updated, never duplicated. `dry_run` returns the preview only. A refused file answers 400 with `error_code: import_invalid` and the same report in `data`.',
+          'Columns/keys: name, db_type, host, port, database_name, credential (a credential name), is_active, description, tags (CSV: `a;b`), options (CSV: JSON). Matched by name: existing instances are updated, never duplicated. `dry_run` returns the preview only. A refused file answers 400 with `error_code: import_invalid` and the same report in `data`. A new row for a server already registered (same host:port, see `duplicates`) is stored only with `confirm_duplicates=true`: without it the answer is 409 `duplicate_server` with the report in `data`.',
         consumes: [...Object.keys(FORMAT_OF), 'text/plain'],
         querystring: Type.Object(
-          { format: Type.Optional(Format), dry_run: Flag, partial: Flag, disable_missing: Flag },
+          { format: Type.Optional(Format), dry_run: Flag, partial: Flag, disable_missing: Flag, confirm_duplicates: Flag },
           { additionalProperties: false },
         ),
         body: Type.String(),
@@ -60,7 +60,12 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
       const mime = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       const format = req.query.format ?? FORMAT_OF[mime];
       if (!format) throw new AppError('validation', 'format: 请用 ?format=csv|yaml 或 Content-Type text/csv、application/yaml 指明格式 (say the format)');
-      const report = await ctx.fleet.import(req.body, { format, dryRun: req.query.dry_run, partial: req.query.partial, disableMissing: req.query.disable_missing }, actorOf(req));
+      const q = req.query;
+      const report = await ctx.fleet.import(req.body, { format, dryRun: q.dry_run, partial: q.partial, disableMissing: q.disable_missing, confirmDuplicates: q.confirm_duplicates }, actorOf(req));
+      if (!report.dry_run && report.needs_confirmation && (report.errors.length === 0 || report.partial)) {
+        const rows = report.duplicates.map((d) => `${d.name} = ${d.same_as.join('/')}`).join(', ');
+        throw new AppError('conflict', `${report.duplicates.length} 行登记的服务器已存在 (${rows})：确认后导入 (confirm_duplicates=true)，未导入任何实例 (servers already registered: confirm with confirm_duplicates=true; nothing imported)`, 'duplicate_server', { data: report });
+      }
       if (!report.dry_run && !report.applied) {
         throw new AppError('validation', `${report.errors.length} 处错误，未导入任何实例 (${report.errors.length} errors: nothing imported)`, 'import_invalid', { data: report });
       }

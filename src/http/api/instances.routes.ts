@@ -31,6 +31,9 @@ export const fields = {
   tls_cert: Type.Union([Type.String({ maxLength: 65536 }), Type.Null()], { description: 'client certificate (PEM), with tls_key; write-only' }),
   tls_key: Type.Union([Type.String({ maxLength: 65536 }), Type.Null()], { description: 'client private key (PEM, unencrypted), with tls_cert; write-only, stored encrypted' }),
   confirm_move: Type.Boolean({ description: 'changing host or port keeps the credential only with true (the stored password will be sent to the new address)' }),
+  confirm_duplicate: Type.Boolean({
+    description: 'register a server already registered under another name (same host:port, plus the service name for Oracle): without true the answer is 409 duplicate_server listing the others in `duplicates`; the estate total counts the server once',
+  }),
 };
 const CreateBody = Type.Object(
   {
@@ -46,6 +49,7 @@ const CreateBody = Type.Object(
     tls_cert: Type.Optional(fields.tls_cert),
     tls_key: Type.Optional(fields.tls_key),
     confirm_move: Type.Optional(fields.confirm_move),
+    confirm_duplicate: Type.Optional(fields.confirm_duplicate),
   },
   { additionalProperties: false },
 );
@@ -117,7 +121,7 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
     },
   );
   app.post('/api/instances', { config: { access: 'admin' }, schema: { ...base, operationId: 'createInstance', summary: 'Register an instance', body: CreateBody, response: { 201: Ok(Instance, 'Created') } } }, async (req, reply) =>
-    reply.status(201).send(ok(await ctx.instances.create(req.body, actorOf(req)))),
+    reply.status(201).send(ok(await ctx.instances.create(req.body, actorOf(req), { duplicateGuard: true }))),
   );
   app.get('/api/instances/:id', { config: { access: 'viewer' }, schema: { ...base, operationId: 'getInstance', summary: 'One instance with its last sync state', params: IdParams, response: { 200: Ok(Instance) } } }, async (req) =>
     ok(await ctx.instances.get(req.params.id)),
@@ -125,7 +129,7 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
   app.patch(
     '/api/instances/:id',
     { config: { access: 'admin' }, schema: { ...base, operationId: 'updateInstance', summary: 'Update an instance', params: IdParams, body: Type.Partial(Type.Object(fields), { additionalProperties: false }), response: { 200: Ok(Instance) } } },
-    async (req) => ok(await ctx.instances.update(req.params.id, req.body, actorOf(req))),
+    async (req) => ok(await ctx.instances.update(req.params.id, req.body, actorOf(req), { duplicateGuard: true })),
   );
   app.delete('/api/instances/:id', { config: { access: 'admin' }, schema: { ...base, operationId: 'deleteInstance', summary: 'Delete an instance and its history', params: IdParams, response: { 200: Ok(Type.Null(), 'Deleted') } } }, async (req) => {
     await ctx.instances.delete(req.params.id, actorOf(req));

@@ -19,6 +19,7 @@ const Period = StringEnum(['daily', 'weekly', 'monthly', 'quarterly'] as const);
 const Format = Type.Optional(StringEnum(['json', 'csv'] as const));
 const DatabaseName = Type.String({ minLength: 1, maxLength: 512 });
 const Tag = Type.String({ maxLength: 64, description: 'only instances carrying this tag, e.g. env:prod' });
+const IncludeSystem = Type.Optional(Type.Boolean({ description: 'database scope: system databases (mysql, sys, postgres, master …) ranked too; default false (they still count in totals)' }));
 const SERIES_COLUMNS = ['period_start', 'period_end', 'avg_bytes', 'max_bytes', 'min_bytes', 'last_bytes', 'days_with_data', 'change_bytes', 'change_pct', 'trend'] as const;
 const FORECAST_COLUMNS = ['scope', 'instance_id', 'database_name', 'state', 'days_until_full', 'full_date', 'limit_bytes', 'limit_source', 'slope_bytes_per_day', 'r2', 'points_used', 'window_days'] as const;
 
@@ -80,6 +81,7 @@ export const statisticsRoutes =
               to: Type.Optional(DateStr),
               format: Format,
               tag: Type.Optional(Tag),
+              include_system: IncludeSystem,
             },
             { additionalProperties: false },
           ),
@@ -215,6 +217,7 @@ export const statisticsRoutes =
               instance_id: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
               database: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'part of a database name' })),
               top: Type.Optional(Type.Union([Type.Literal(5), Type.Literal(10), Type.Literal(20)])),
+              include_system: IncludeSystem,
               format: Format,
             },
             { additionalProperties: false },

@@ -4,7 +4,7 @@
  * each switchable line/bar, the TOP N table; the CSV link always exports the
  * same query (what is shown).
  */
-import { sizeChart, type Series } from './charts.js';
+import { noValues, sizeChart, type Series } from './charts.js';
 import { api, errorText, fmt, h, showAlert, t } from './ui.js';
 
 interface Point {
@@ -47,6 +47,8 @@ const root = document.getElementById('wf-capacity')!;
 const scope = root.dataset.scope === 'database' ? 'database' : 'instance';
 const form = document.getElementById('wf-cap-filters') as HTMLFormElement;
 const exportLink = document.getElementById('wf-export') as HTMLAnchorElement;
+const engines = JSON.parse(root.dataset.engines ?? '[]') as { db_type: string; label: string }[];
+const engineLabel = (db: string) => engines.find((e) => e.db_type === db)?.label ?? db;
 const chartType: Record<ChartId, 'line' | 'bar'> = { trend: 'line', change: 'line', change_pct: 'line' };
 let current: Capacity | undefined;
 
@@ -107,7 +109,12 @@ function draw(id: ChartId): void {
   // The total of everything filtered, not only the TOP N.
   series.unshift({ name: t('capacity.series_total'), type: chartType[id], points: points(current.total) });
   const format = id === 'trend' ? fmt.bytes : id === 'change' ? fmt.change : fmt.pct;
-  sizeChart(document.getElementById(`wf-chart-${id}`)!, categories, series, format);
+  const el = document.getElementById(`wf-chart-${id}`)!;
+  // A change needs an earlier period: with one period only, say so instead of drawing an empty plot.
+  const none = id !== 'trend' && noValues(series);
+  document.getElementById(`wf-chart-${id}-note`)!.classList.toggle('wf-hidden', !none);
+  el.classList.toggle('wf-hidden', none);
+  if (!none) sizeChart(el, categories, series, format).resize();
 }
 
 function renderTable(d: Capacity): void {
@@ -120,7 +127,7 @@ function renderTable(d: Capacity): void {
       h('td', {}, i + 1),
       h('td', { class: 'wf-name' }, h('a', { href: `/instances/${it.instance_id}` }, it.instance_name)),
       scope === 'database' ? h('td', { class: 'wf-name' }, it.database_name) : null,
-      h('td', { class: 'wf-hide-sm' }, h('span', { class: 'badge text-bg-secondary' }, it.db_type)),
+      h('td', { class: 'wf-hide-sm' }, h('span', { class: 'badge text-bg-secondary', 'data-db-type': it.db_type }, engineLabel(it.db_type))),
       h('td', { class: 'wf-num', title: fmt.mb(it.latest_bytes) }, fmt.bytes(it.latest_bytes)),
       h('td', { class: `wf-num ${changeClass(last.change_bytes)}` }, fmt.change(last.change_bytes)),
       h('td', { class: `wf-num ${changeClass(last.change_pct)}` }, fmt.pct(last.change_pct)),
@@ -152,3 +159,5 @@ form.addEventListener('submit', (ev) => {
 });
 form.addEventListener('reset', () => setTimeout(() => void load(), 0));
 void load();
+// The system-databases switch applies at once (the other filters wait for 应用).
+document.getElementById('wf-cap-include-system')?.addEventListener('change', () => void load());

@@ -6,6 +6,7 @@ import { BarChart, LineChart } from 'echarts/charts';
 import { DataZoomComponent, GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
 import * as echarts from 'echarts/core';
 import { CanvasRenderer } from 'echarts/renderers';
+import { binaryAxis, trimZeros } from '../../lib/sizes.js';
 import { fmt } from './ui.js';
 
 echarts.use([LineChart, BarChart, DataZoomComponent, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
@@ -22,30 +23,51 @@ export interface Series {
 /**
  * A size chart (y axis in B/KB/MB/GB/TB) with zoom; returns the chart so callers can dispose it.
  * `format` shows other values (a signed change, a percentage) on the axis and in the tooltip.
+ * Sizes and changes get their y ticks on round binary steps (src/lib/sizes.ts binaryAxis); a single
+ * point (one day of history) is drawn as a visible dot in the middle of the plot, not on its edge.
  */
 export function sizeChart(el: HTMLElement, categories: string[], series: Series[], format: (v: number) => string = fmt.bytes): echarts.ECharts {
   const chart = echarts.getInstanceByDom(el) ?? echarts.init(el, undefined, { renderer: 'canvas' });
+  const data = series.map((s) => categories.map((c) => s.points.find((p) => p[0] === c)?.[1] ?? null));
+  const values = data.flat().filter((v): v is number => v !== null);
+  // Sizes (fmt.bytes) and changes (fmt.change) are bytes: binary ticks; a percentage keeps ECharts' decimal ticks.
+  const binary = (format === fmt.bytes || format === fmt.change) && values.length > 0;
+  const few = categories.length < 40;
   chart.setOption(
     {
       animation: false,
       tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => (typeof v === 'number' ? format(v) : '—') },
       legend: { type: 'scroll', top: 0 },
       grid: { left: 8, right: 16, top: 36, bottom: 56, containLabel: true },
-      xAxis: { type: 'category', data: categories, boundaryGap: series.some((s) => s.type === 'bar') },
-      yAxis: { type: 'value', axisLabel: { formatter: (v: number) => format(v) } },
-      dataZoom: [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 8 }],
-      series: series.map((s) => ({
+      // Days are shown in the user's date format (weeks and months as the API names them).
+      xAxis: { type: 'category', data: categories, axisLabel: { formatter: (c: string) => fmt.day(c) }, boundaryGap: categories.length === 1 || series.some((s) => s.type === 'bar') },
+      yAxis: {
+        type: 'value',
+        axisLabel: { formatter: (v: number) => trimZeros(format(v)) },
+        ...(binary ? binaryAxis(Math.min(...values), Math.max(...values)) : {}),
+      },
+      dataZoom: [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 8, labelFormatter: (_i: number, c: string) => fmt.day(c) }],
+      series: series.map((s, i) => ({
         name: s.name,
         type: s.type ?? 'line',
-        showSymbol: categories.length < 40,
+        showSymbol: few,
+        // A lone point (one period, or one between gaps) needs a symbol big enough to see at 390 px.
+        symbol: 'circle',
+        symbolSize: few ? 7 : 4,
         connectNulls: false,
+        ...(s.type === 'bar' && categories.length === 1 ? { barMaxWidth: 48 } : {}),
         ...(s.color ? { color: s.color } : {}),
-        data: categories.map((c) => s.points.find((p) => p[0] === c)?.[1] ?? null),
+        data: data[i],
       })),
     },
     true,
   );
   return chart;
+}
+
+/** True when no series has a value: a change chart before the second period ("needs two periods", not a blank plot). */
+export function noValues(series: Series[]): boolean {
+  return series.every((s) => s.points.every((p) => p[1] === null));
 }
 
 export function resizeAll(): void {

@@ -159,6 +159,21 @@ async function openTrend(tableId: number, name: string): Promise<void> {
   el.scrollIntoView({ block: 'nearest' });
 }
 
+/** The database's own size, day by day (the capacity ledger: every sync, not only table collections). */
+async function loadHistory(): Promise<void> {
+  const el = document.getElementById('wf-chart-db')!;
+  let points: { period_start: string; last_bytes: number }[];
+  try {
+    points = (await api<{ points: typeof points }>('GET', `/api/statistics/instances/${id}/database-series?period=daily&database=${encodeURIComponent(database)}`)).data.points;
+  } catch (err) {
+    showAlert('danger', errorText(err));
+    return;
+  }
+  document.getElementById('wf-db-history-empty')!.classList.toggle('wf-hidden', points.length > 0);
+  el.classList.toggle('wf-hidden', points.length === 0);
+  if (points.length) sizeChart(el, points.map((p) => p.period_start), [{ name: database, points: points.map((p): [string, number] => [p.period_start, p.last_bytes]) }]).resize();
+}
+
 const collect = document.getElementById('wf-collect-tables') as HTMLButtonElement | null;
 collect?.addEventListener('click', async () => {
   try {
@@ -181,6 +196,7 @@ document.getElementById('wf-table-search')!.addEventListener('input', (e) => {
     state.search = (e.target as HTMLInputElement).value.trim();
     state.offset = 0;
     void load();
+void loadHistory();
   }, 250);
 });
 for (const th of document.querySelectorAll<HTMLElement>('#wf-tables-table th[data-sort]')) {
@@ -190,15 +206,19 @@ for (const th of document.querySelectorAll<HTMLElement>('#wf-tables-table th[dat
     state.sort = col;
     state.offset = 0;
     void load();
+void loadHistory();
   });
 }
 document.getElementById('wf-page-prev')!.addEventListener('click', () => {
   state.offset = Math.max(0, state.offset - PAGE);
   void load();
+void loadHistory();
 });
 document.getElementById('wf-page-next')!.addEventListener('click', () => {
   state.offset += PAGE;
   void load();
+void loadHistory();
 });
 
 void load();
+void loadHistory();

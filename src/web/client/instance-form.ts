@@ -2,7 +2,7 @@
  * The add/edit instance form of the instances page (modal #wf-instance-modal):
  * a new credential created inline, 测试连接 + doctor, 保存.
  */
-import { api, errorText, h, icon, modal, serverText, showAlert, t, withSpinner } from './ui.js';
+import { api, ApiError, errorText, h, icon, modal, serverText, showAlert, t, withSpinner } from './ui.js';
 import type { Params } from '../i18n/index.js';
 
 /** An instance as the API returns it (what the form reads and writes). */
@@ -184,12 +184,29 @@ async function save(): Promise<Instance> {
     if (!window.confirm(t('form.confirm_move', { address: `${body.host}:${body.port ?? editing!.port}` }))) throw new Error(t('form.move_cancelled'));
     body.confirm_move = true;
   }
-  const res = editing ? await api<Instance>('PATCH', `/api/instances/${editing.id}`, body) : await api<Instance>('POST', '/api/instances', body);
+  const send = () => (editing ? api<Instance>('PATCH', `/api/instances/${editing.id}`, body) : api<Instance>('POST', '/api/instances', body));
+  let res;
+  try {
+    res = await send();
+  } catch (err) {
+    // The server is registered already (409 duplicate_server): say under which names, save only on a yes.
+    if (!(err instanceof ApiError && err.code === 'duplicate_server')) throw err;
+    const names = duplicateNames(err);
+    if (!window.confirm(t('form.confirm_duplicate', { address: `${body.host}:${body.port ?? ''}`.replace(/:$/, ''), names }))) throw new Error(t('form.duplicate_cancelled'));
+    body.confirm_duplicate = true;
+    res = await send();
+  }
   editing = res.data;
   document.getElementById('wf-instance-modal-title')!.textContent = t('form.edit_title', { name: res.data.name });
   document.getElementById('wf-empty')?.remove();
   document.getElementById('wf-list')!.classList.remove('wf-hidden');
   return editing;
+}
+
+/** The names of the instances a 409 duplicate_server answer lists (`duplicates` beside the error). */
+function duplicateNames(err: ApiError): string {
+  const list = (err.extra as { duplicates?: { name: string }[] } | undefined)?.duplicates ?? [];
+  return list.map((d) => d.name).join(', ');
 }
 
 interface Doctor {

@@ -85,11 +85,13 @@ function renderDatabases(): void {
     th.classList.toggle('wf-sorted', on);
     th.querySelector('.wf-sort-icon')!.className = `fas ${on ? (dir === 'asc' ? 'fa-sort-up' : 'fa-sort-down') : 'fa-sort'} wf-sort-icon`;
   }
+  // The deleted tab adds 删除时间 (when a sync first missed it) next to 最后发现 (the last day it was present).
+  for (const th of document.querySelectorAll<HTMLElement>('#wf-db-table .wf-deleted-only')) th.classList.toggle('wf-hidden', !deleted);
   const body = document.getElementById('wf-db-rows')!;
   // Engines with a size method (MySQL/MariaDB) show file bytes and free space instead of log bytes.
   const files = body.dataset.columns === 'files';
   if (!rows.length) {
-    body.replaceChildren(h('tr', {}, h('td', { colspan: files ? 8 : 7, class: 'text-center text-muted py-3' }, dbs.length || deleted ? (deleted ? t('detail.no_deleted') : t('instances.no_match')) : t('detail.no_databases'))));
+    body.replaceChildren(h('tr', {}, h('td', { colspan: (files ? 8 : 7) + (deleted ? 1 : 0), class: 'text-center text-muted py-3' }, dbs.length || deleted ? (deleted ? t('detail.no_deleted') : t('instances.no_match')) : t('detail.no_databases'))));
     return;
   }
   body.replaceChildren(
@@ -121,7 +123,8 @@ function renderDatabases(): void {
           ? [h('td', { class: 'wf-num wf-hide-sm', 'data-col': 'allocated' }, fmt.bytes(d.allocated_bytes)), h('td', { class: 'wf-num wf-hide-sm', 'data-col': 'free' }, fmt.bytes(d.free_bytes))]
           : [h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(d.log_bytes))]),
         h('td', { class: 'wf-nowrap wf-hide-sm' }, fmt.date(d.first_seen_date)),
-        h('td', { class: 'wf-nowrap' }, d.is_deleted ? fmt.dateTime(d.deleted_at) : fmt.date(d.last_seen_date)),
+        h('td', { class: 'wf-nowrap', 'data-col': 'last-seen' }, fmt.date(d.last_seen_date)),
+        deleted ? h('td', { class: 'wf-nowrap', 'data-col': 'deleted-at' }, fmt.dateTime(d.deleted_at)) : null,
       ),
     ),
   );
@@ -145,12 +148,14 @@ function collectButton(database: string): HTMLButtonElement {
 async function loadTrend(): Promise<void> {
   const period = (document.querySelector('input[name="wf-period"]:checked') as HTMLInputElement).value;
   const topN = Number((document.getElementById('wf-top-n') as HTMLSelectElement).value);
+  const withSystem = (document.getElementById('wf-include-system') as HTMLInputElement).checked;
   const el = document.getElementById('wf-chart')!;
   const empty = document.getElementById('wf-trend-empty')!;
   try {
     const total = await api<{ points: Point[] }>('GET', `/api/statistics/instances/${id}/series?period=${period}`);
+    // System databases (mysql, sys, postgres, master …) stay out of the top-N lines unless the switch asks for them.
     const top = dbs
-      .filter((d) => !d.is_deleted && d.size_bytes !== null)
+      .filter((d) => !d.is_deleted && (withSystem || !d.is_system) && d.size_bytes !== null)
       .sort((a, b) => b.size_bytes! - a.size_bytes!)
       .slice(0, topN);
     const dbSeries = await Promise.all(
@@ -201,10 +206,10 @@ async function loadRecords(): Promise<void> {
 
 async function refreshCards(): Promise<void> {
   try {
-    const inst = (await api<{ total_size_bytes: number | null; total_size_mb: number | null; last_sync_at: string | null }>('GET', `/api/instances/${id}`)).data;
+    const inst = (await api<{ total_size_bytes: number | null; last_sync_at: string | null }>('GET', `/api/instances/${id}`)).data;
     const total = document.getElementById('wf-card-total')!;
-    total.textContent = inst.total_size_mb === null ? '—' : fmt.number(inst.total_size_mb);
-    total.title = fmt.bytes(inst.total_size_bytes);
+    total.textContent = fmt.bytes(inst.total_size_bytes);
+    total.title = fmt.mb(inst.total_size_bytes);
     document.getElementById('wf-last-sync')!.textContent = inst.last_sync_at ? fmt.dateTime(inst.last_sync_at) : t('instances.never_synced');
   } catch (err) {
     showAlert('danger', errorText(err));
@@ -234,6 +239,7 @@ for (const th of document.querySelectorAll<HTMLElement>('#wf-db-table th[data-so
 }
 for (const el of document.querySelectorAll('input[name="wf-period"]')) el.addEventListener('change', () => void loadTrend());
 document.getElementById('wf-top-n')!.addEventListener('change', () => void loadTrend());
+document.getElementById('wf-include-system')!.addEventListener('change', () => void loadTrend());
 // A chart drawn in a hidden tab has no size: draw when the tab is shown.
 document.getElementById('wf-tab-trend')!.addEventListener('shown.bs.tab', () => void loadTrend());
 

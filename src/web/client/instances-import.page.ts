@@ -26,6 +26,7 @@ interface Report {
   missing: string[];
   disabled: string[];
   errors: ImportError[];
+  duplicates: { row: number; name: string; same_as: string[] }[];
   rows: { row: number; line: number; name: string | null; action: 'create' | 'update' | 'unchanged' | 'invalid'; changes?: string[] }[];
 }
 
@@ -46,8 +47,9 @@ let previewed: string | undefined;
 const current = () => JSON.stringify([formatSel.value, text.value, partial.checked, disableMissing.checked]);
 const format = () => (formatSel.value === 'yaml' ? 'yaml' : 'csv');
 
-function url(dryRun: boolean): string {
+function url(dryRun: boolean, confirmDuplicates = false): string {
   const q = new URLSearchParams({ format: format() });
+  if (confirmDuplicates) q.set('confirm_duplicates', 'true');
   if (dryRun) q.set('dry_run', 'true');
   if (partial.checked) q.set('partial', 'true');
   if (disableMissing.checked) q.set('disable_missing', 'true');
@@ -131,7 +133,17 @@ async function send(dryRun: boolean, btn: HTMLButtonElement): Promise<void> {
   }
   const sent = current();
   try {
-    const res = await withSpinner(btn, () => api<Report>('POST', url(dryRun), text.value, CONTENT_TYPE[format()]));
+    const post = (confirm: boolean) => withSpinner(btn, () => api<Report>('POST', url(dryRun, confirm), text.value, CONTENT_TYPE[format()]));
+    let res;
+    try {
+      res = await post(false);
+    } catch (err) {
+      // Rows for servers already registered (409 duplicate_server): list them and import only on a yes.
+      if (!(err instanceof ApiError && err.code === 'duplicate_server')) throw err;
+      const dups = (err.data as Report).duplicates.map((d) => `${d.name} = ${d.same_as.join(', ')}`).join('\n');
+      if (!window.confirm(t('import.confirm_duplicates', { rows: dups }))) throw err;
+      res = await post(true);
+    }
     const r = res.data;
     render(r, !dryRun);
     if (dryRun) {

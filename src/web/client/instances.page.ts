@@ -43,7 +43,7 @@ const selected = new Set<number>();
 let current: Overview | undefined;
 const filters = document.getElementById('wf-filters') as HTMLFormElement;
 const tbody = document.getElementById('wf-rows')!;
-const COLS = can('operator') ? 11 : 10;
+const COLS = can('operator') ? 10 : 9;
 
 function query(): URLSearchParams {
   const p = new URLSearchParams();
@@ -97,7 +97,7 @@ function changeCell(r: Row): HTMLElement {
   const last = r.change_last_sync_bytes;
   return h(
     'td',
-    { class: `wf-num ${cls}`, 'data-col': 'change' },
+    { class: `wf-num ${cls}`, 'data-col': 'change', 'data-label': t('instances.col_change_7d') },
     bytes !== null && bytes !== 0 ? icon(`fas fa-arrow-${bytes > 0 ? 'up' : 'down'} me-1`) : null,
     fmt.growth(bytes),
     r.last_sync_at
@@ -142,27 +142,34 @@ function row(r: Row): HTMLTableRowElement {
       else selected.delete(r.id);
       updateBatchLabel(selected);
     });
-    tr.append(h('td', {}, cb));
+    tr.append(h('td', { class: 'wf-col-select' }, cb));
   }
   const never = !r.last_sync_at;
+  const address = `${r.host}:${r.port}`;
+  // Column priorities (static/app.css .wf-instances): the name and address are cut with an ellipsis (full text on
+  // hover), tags sit under the name; at phone width each row becomes a card of name, type, total, change, last sync.
   tr.append(
-    h('td', { class: 'wf-name' }, h('a', { href: `/instances/${r.id}`, class: 'fw-semibold' }, r.name), r.description ? h('div', { class: 'small text-muted' }, r.description) : null),
-    h('td', {}, h('span', { class: `badge rounded-pill text-bg-info wf-type-${r.db_type}` }, engineLabel(r.db_type))),
-    h('td', { class: 'wf-mono wf-hide-sm' }, `${r.host}:${r.port}`),
-    h('td', {}, h('span', { class: `badge ${r.is_active ? 'text-bg-success' : 'text-bg-secondary'}` }, t(r.is_active ? 'instances.status_active' : 'instances.status_inactive'))),
-    h('td', { class: 'wf-hide-sm' }, ...r.tags.map((tag) => h('span', { class: 'badge text-bg-light border wf-tag' }, tag))),
-    h('td', { class: 'wf-num', 'data-col': 'databases' }, fmt.number(r.database_count)),
-    h('td', { class: 'wf-num instance-size', 'data-col': 'total', title: fmt.mb(r.total_size_bytes) }, fmt.bytes(r.total_size_bytes)),
+    h(
+      'td',
+      { class: 'wf-name-cell', 'data-col': 'name' },
+      h('a', { href: `/instances/${r.id}`, class: 'fw-semibold d-block text-truncate', title: r.name }, r.name),
+      r.description ? h('div', { class: 'small text-muted text-truncate', title: r.description }, r.description) : null,
+      r.tags.length ? h('div', { class: 'wf-tags text-truncate', title: r.tags.join(', ') }, ...r.tags.map((tag) => h('span', { class: 'badge text-bg-light border wf-tag' }, tag))) : null,
+    ),
+    h('td', { 'data-col': 'type', 'data-label': t('instances.col_type') }, h('span', { class: `badge rounded-pill text-bg-info wf-type-${r.db_type}` }, engineLabel(r.db_type))),
+    h('td', { class: 'wf-mono wf-col-address', 'data-col': 'address' }, h('span', { class: 'd-block text-truncate', title: address }, address)),
+    h('td', { 'data-col': 'state', class: 'wf-col-state' }, h('span', { class: `badge ${r.is_active ? 'text-bg-success' : 'text-bg-secondary'}` }, t(r.is_active ? 'instances.status_active' : 'instances.status_inactive'))),
+    h('td', { class: 'wf-num wf-col-databases', 'data-col': 'databases' }, fmt.number(r.database_count)),
+    h('td', { class: 'wf-num instance-size', 'data-col': 'total', 'data-label': t('instances.col_total'), title: fmt.mb(r.total_size_bytes) }, fmt.bytes(r.total_size_bytes)),
     changeCell(r),
     h(
       'td',
-      { class: 'wf-nowrap', 'data-col': 'last-sync' },
+      { class: 'wf-nowrap', 'data-col': 'last-sync', 'data-label': t('instances.col_last_sync') },
       // Imported from the original WhaleFall (or added without one): history is here, collection waits for a credential.
       r.credential_id === null ? h('span', { class: 'badge text-bg-warning wf-needs-credential' }, t('instances.needs_credential')) : syncBadge(r.last_sync_status, serverText(r.last_sync_error, r.last_sync_error_key, r.last_sync_error_params)),
-      ' ',
-      h('span', { class: 'small text-muted' }, never ? (r.is_active && can('operator') ? t('instances.sync_now_hint') : '') : fmt.dateTime(r.last_sync_at)),
+      h('div', { class: 'small text-muted' }, never ? (r.is_active && can('operator') ? t('instances.sync_now_hint') : '') : fmt.dateTime(r.last_sync_at)),
     ),
-    h('td', { class: 'text-end wf-nowrap' }, ...actions(r)),
+    h('td', { class: 'text-end wf-nowrap', 'data-col': 'actions' }, ...actions(r)),
   );
   return tr;
 }
@@ -170,7 +177,13 @@ function row(r: Row): HTMLTableRowElement {
 function actions(r: Row): HTMLElement[] {
   const out: HTMLElement[] = [];
   if (can('operator')) {
-    const btn = h('button', { type: 'button', class: 'btn btn-outline-info btn-sm wf-sync-capacity', title: t('instances.sync_capacity') }, icon('fas fa-database me-1'), t('instances.sync_capacity'));
+    const btn = h(
+      'button',
+      { type: 'button', class: 'btn btn-outline-info btn-sm wf-sync-capacity', title: t('instances.sync_capacity'), 'aria-label': t('instances.sync_capacity') },
+      icon('fas fa-database'),
+      // The label goes below 1600 px (the icon and its tooltip stay): the row keeps its delete button in view.
+      h('span', { class: 'wf-btn-label ms-1' }, t('instances.sync_capacity')),
+    );
     if (r.is_active) {
       btn.addEventListener('click', () => void syncCapacity(btn, r));
       out.push(btn);

@@ -42,6 +42,8 @@ export class ApiError extends Error {
     readonly code?: string,
     /** The `data` of a refused request, when the server sent one (an import's report). */
     readonly data?: unknown,
+    /** The whole answer, for fields the server adds beside `error` (a 409 duplicate_server's `duplicates`). */
+    readonly extra?: Record<string, unknown>,
   ) {
     super(message);
   }
@@ -77,7 +79,7 @@ export async function api<T>(method: string, url: string, payload?: unknown, con
   }
   if (!res.ok || !json || json.success === false) {
     const msg = json?.message_key ? t(json.message_key, json.params) : typeof json?.error === 'string' && json.error ? json.error : t('common.http_error', { status: res.status });
-    throw new ApiError(msg, res.status, json?.error_code, json?.data);
+    throw new ApiError(msg, res.status, json?.error_code, json?.data, json as Record<string, unknown> | undefined);
   }
   return { data: json.data as T, message: json.message === undefined ? undefined : serverText(json.message, json.message_key, json.params) };
 }

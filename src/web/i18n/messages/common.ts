@@ -29,6 +29,9 @@ export const COMMON_MESSAGES = {
   'common.loading': { 'zh-CN': '加载中…', en: 'Loading…' },
   'common.no_baseline': { 'zh-CN': '暂无基线', en: 'no baseline yet' },
   'common.since_last_sync': { 'zh-CN': '上次同步以来', en: 'since last sync' },
+  'common.include_system': { 'zh-CN': '包含系统库', en: 'Include system databases' },
+  'common.times_in': { 'zh-CN': '本页时间均为 {tz}', en: 'Times on this page are in {tz}' },
+  'common.needs_two_periods': { 'zh-CN': '需要至少两个周期的数据才能计算变化', en: 'Needs two periods of data to show a change' },
   'common.save': { 'zh-CN': '保存', en: 'Save' },
   'common.cancel': { 'zh-CN': '取消', en: 'Cancel' },
   'common.close': { 'zh-CN': '关闭', en: 'Close' },
@@ -54,5 +57,6 @@ export const COMMON_MESSAGES = {
   'error.title': { 'zh-CN': '出错了', en: 'Something went wrong' },
   'error.forbidden': { 'zh-CN': '没有权限', en: 'Not allowed' },
   'error.not_found': { 'zh-CN': '未找到', en: 'Not found' },
+  'error.page_not_found': { 'zh-CN': '页面 {path} 不存在，请检查地址', en: 'There is no page at {path}: check the address' },
   'error.home': { 'zh-CN': '回到实例列表', en: 'Back to instances' },
 } as const satisfies Record<string, { 'zh-CN': string; en?: string }>;

@@ -107,6 +107,11 @@ export const INSTANCES_MESSAGES = {
   'form.tls_cert': { 'zh-CN': '客户端证书 (PEM，可选)', en: 'Client certificate (PEM, optional)' },
   'form.tls_key': { 'zh-CN': '客户端私钥 (PEM，加密保存)', en: 'Client private key (PEM, stored encrypted)' },
   'form.tls_set': { 'zh-CN': '已设置：{subject}，有效期至 {expires}', en: 'Set: {subject}, expires {expires}' },
+  'form.confirm_duplicate': {
+    'zh-CN': '{address} 已登记为实例 {names}。仍要再登记一次吗？（估算总容量只计一次：最近同步的那个实例）',
+    en: '{address} is already registered as {names}. Register it again? (The estate total counts the server once: the instance synced most recently.)',
+  },
+  'form.duplicate_cancelled': { 'zh-CN': '未保存：该服务器已登记，未确认重复登记', en: 'Not saved: the server is already registered and the duplicate was not confirmed' },
   'form.move_cancelled': { 'zh-CN': '未保存：主机或端口的修改未确认', en: 'Not saved: the host or port change was not confirmed' },
   'form.doctor_title': { 'zh-CN': '权限检查', en: 'Grant check' },
   'form.doctor_ok': { 'zh-CN': '权限完整', en: 'All required grants present' },
@@ -115,7 +120,6 @@ export const INSTANCES_MESSAGES = {
   'form.doctor_impact': { 'zh-CN': '影响', en: 'Impact' },
 
   // instance detail
-  'detail.total_mb': { 'zh-CN': '总容量 (MB)', en: 'Total size (MB)' },
   'detail.db_online': { 'zh-CN': '在线数据库', en: 'Databases online' },
   'detail.db_deleted': { 'zh-CN': '已删除数据库', en: 'Databases deleted' },
   'detail.growth_7d': { 'zh-CN': '7 天增长', en: '7-day growth' },
@@ -181,6 +185,7 @@ export const INSTANCES_MESSAGES = {
   'detail.sync_warnings': { 'zh-CN': '最近同步的警告', en: 'Last sync warnings' },
   'detail.col_first_seen': { 'zh-CN': '首次发现', en: 'First seen' },
   'detail.col_last_seen': { 'zh-CN': '最后发现', en: 'Last seen' },
+  'detail.col_last_seen_hint': { 'zh-CN': '数据库最后一次存在的日期', en: 'The last day the database was present' },
   'detail.col_deleted_at': { 'zh-CN': '删除时间', en: 'Deleted at' },
   'detail.system_db': { 'zh-CN': '系统库', en: 'system' },
   'detail.snapshot': { 'zh-CN': '快照', en: 'snapshot' },

@@ -59,6 +59,11 @@ export const TABLES_MESSAGES = {
   'instances.export': { 'zh-CN': '导出', en: 'Export' },
   'instances.export_csv': { 'zh-CN': '导出 CSV', en: 'Export CSV' },
   'instances.export_yaml': { 'zh-CN': '导出 YAML', en: 'Export YAML' },
+  'tables.db_history': { 'zh-CN': '数据库容量历史', en: 'Database size history' },
+  'import.confirm_duplicates': {
+    'zh-CN': '以下新实例指向已登记的服务器（相同主机:端口）：\n{rows}\n仍要导入吗？（估算总容量对同一服务器只计一次）',
+    en: 'These new instances point at servers already registered (same host:port):\n{rows}\nImport them anyway? (The estate total counts each server once.)',
+  },
   'import.title': { 'zh-CN': '批量导入实例', en: 'Import instances' },
   'import.intro': { 'zh-CN': '上传或粘贴 CSV / YAML 文件（与导出格式相同，凭据按名称引用）。先预览：每一行的动作和每个错误的行列位置；确认无误后再导入。按名称匹配：已有实例会被更新，不会重复创建。', en: 'Upload or paste a CSV / YAML file (the export format; credentials by name). Preview first: every row\'s action and the row and column of every error; then import. Matched by name: existing instances are updated, never duplicated.' },
   'import.file': { 'zh-CN': '文件', en: 'File' },

@@ -1,0 +1,79 @@
+/**
+ * One server registered twice (the same host:port under two names — e.g. once by IP and once by a teammate
+ * under another name, or added again by a fleet import) must not be counted twice in the estate total, and
+ * registering it again is a warning that needs confirmation (instances.service.ts, fleet.service.ts).
+ *
+ * What makes two registrations the same server: the host (case-insensitive) and the port, plus the service
+ * or database name where it names a separate server — Oracle's service name picks the PDB, so two services on
+ * one listener are two things. For PostgreSQL, MySQL and SQL Server the database name only says where to log
+ * in: the same host:port is the same server whatever it says.
+ *
+ * Host names are compared as written: `db1` and `10.0.0.5` for the same machine are not recognised (resolving
+ * names would make the total depend on DNS at the time of reading).
+ */
+import type { DbType } from '../engines/engine.js';
+import { getEngine } from '../engines/registry.js';
+
+export interface ServerAddress {
+  db_type: string;
+  host: string;
+  port: number;
+  database_name: string | null;
+}
+
+/** The identity of the server an instance points at: `host:port`, or `host:port/service` when the engine needs it. */
+export function serverKey(a: ServerAddress): string {
+  const base = `${a.host.trim().toLowerCase()}:${a.port}`;
+  let needsName = false;
+  try {
+    needsName = getEngine(a.db_type as DbType).needsDatabaseName;
+  } catch {
+    /* an unknown type (an old row): host:port only */
+  }
+  return needsName && a.database_name ? `${base}/${a.database_name.trim().toLowerCase()}` : base;
+}
+
+export interface RegisteredServer extends ServerAddress {
+  id: number;
+  name: string;
+  last_sync_at: string | null;
+  total_size_bytes: number | null;
+}
+
+export interface SameServerCopies {
+  /** Instances whose total another registration of the same server stands for. */
+  excluded: Map<number, { name: string; counted_as: number; bytes: number }>;
+  /** Sum of the excluded totals. */
+  bytes: number;
+}
+
+/**
+ * Of the measured registrations of one server, the one synced most recently counts (its figures are the
+ * freshest; ties: the lower id); the others' totals are left out of the estate figures.
+ */
+export function sameServerCopies(rows: readonly RegisteredServer[]): SameServerCopies {
+  const groups = new Map<string, RegisteredServer[]>();
+  for (const r of rows) {
+    if (r.total_size_bytes === null) continue;
+    const k = serverKey(r);
+    const list = groups.get(k);
+    if (list) list.push(r);
+    else groups.set(k, [r]);
+  }
+  const excluded = new Map<number, { name: string; counted_as: number; bytes: number }>();
+  let bytes = 0;
+  for (const list of groups.values()) {
+    if (list.length < 2) continue;
+    const at = (r: RegisteredServer) => (r.last_sync_at ? new Date(r.last_sync_at).getTime() : -Infinity);
+    const keep = list.reduce((best, r) => {
+      if (at(r) !== at(best)) return at(r) > at(best) ? r : best;
+      return r.id < best.id ? r : best;
+    });
+    for (const r of list) {
+      if (r === keep) continue;
+      excluded.set(r.id, { name: r.name, counted_as: keep.id, bytes: r.total_size_bytes! });
+      bytes += r.total_size_bytes!;
+    }
+  }
+  return { excluded, bytes };
+}
