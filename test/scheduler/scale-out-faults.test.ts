@@ -18,7 +18,7 @@ import { newTestContext, type TestContext } from '../helpers/context.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startLatencyProxy, type LatencyProxy } from '../helpers/latency-proxy.js';
 
-const BIN = path.resolve('bin/whalefall.mjs');
+const BIN = path.resolve('test/helpers/whalefall.mjs');
 const actor = { userId: null, username: 'test' };
 
 interface Proc {
