@@ -92,8 +92,10 @@ export interface Config {
   smtpFrom: string;
   /** Daily digest recipients: `a@x.com:en, b@y.cn:zh-CN` (language defaults to zh-CN). */
   digestRecipients: string | undefined;
-  /** When the daily digest goes out (WHALEFALL_TZ). */
+  /** When the daily digest goes out (WHALEFALL_TZ); on the 1st of a month the same tick also mails the monthly capacity report. */
   digestCron: string;
+  /** The chromium executable that prints the monthly report as PDF (`--print-to-pdf`); absent = no PDF. */
+  chromiumPath: string;
   /** Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (e.g. 127.0.0.1); unset = none. */
   trustProxy: string[] | undefined;
   /** Table-level sync budget per instance: most table rows kept (largest first; the rest as "other"). */
@@ -228,6 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpFrom: env.WHALEFALL_SMTP_FROM || 'Whalefall <whalefall@localhost>',
     digestRecipients: env.WHALEFALL_DIGEST_RECIPIENTS || undefined,
     digestCron: cron(env, 'WHALEFALL_DIGEST_CRON', '0 8 * * *'),
+    chromiumPath: env.WHALEFALL_CHROMIUM || '/usr/bin/chromium',
     trustProxy: env.WHALEFALL_TRUST_PROXY ? env.WHALEFALL_TRUST_PROXY.split(',').map((x) => x.trim()).filter(Boolean) : undefined,
     tablesMaxTables: int(env, 'WHALEFALL_TABLES_MAX_TABLES', 20_000, 1, 10_000_000),
     tablesMaxSeconds: int(env, 'WHALEFALL_TABLES_MAX_SECONDS', 300, 1, 86_400),

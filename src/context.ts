@@ -39,6 +39,8 @@ import { MetricsService } from './services/metrics.service.js';
 import { RetentionService } from './services/retention.service.js';
 import { StatisticsRepository } from './store/statistics.repository.js';
 import { RunwayRepository } from './store/runway.repository.js';
+import { ReportRepository } from './store/report.repository.js';
+import { CapacityReportService } from './services/capacity-report.service.js';
 import { AggregationService } from './services/aggregation.service.js';
 import { StatisticsService } from './services/statistics.service.js';
 import { RunwayService } from './services/runway.service.js';
@@ -110,6 +112,8 @@ export interface Context {
   retention: RetentionService;
   statistics: StatisticsService;
   runway: RunwayService;
+  /** The monthly capacity report (GET /api/reports/capacity; mailed on the 1st with the digest). */
+  capacityReport: CapacityReportService;
   importWhalefall: ImportWhalefallService;
   composition: CompositionService;
   aggregation: AggregationService;
@@ -255,7 +259,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const importWhalefall = new ImportWhalefallService({ repo: new ImportWhalefallRepository(db), clock, audit, onHistoryChanged: () => runway.invalidate() });
   const alerts = new AlertsService({ repo: repos.alerts, instances: repos.instances, clock, logger, audit, delivery: alertDelivery, keys });
   alerts.attach(capacitySync.events);
-  const email = new EmailService({ config, repo: new DigestRepository(db), runs: repos.scheduler, clock, logger });
+  const capacityReport = new CapacityReportService({ repo: new ReportRepository(db), runway, settings, clock, timeZone: config.timeZone, chromiumPath: config.chromiumPath });
+  const email = new EmailService({ config, repo: new DigestRepository(db), runs: repos.scheduler, clock, logger, report: capacityReport });
   if (email.configured) alertDelivery.mailer = email;
   const tables = new TablesService({
     config,
@@ -321,6 +326,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     retention,
     statistics,
     runway,
+    capacityReport,
     importWhalefall,
     composition,
     aggregation,

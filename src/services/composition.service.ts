@@ -45,6 +45,8 @@ export interface CompositionView {
   measured_bytes: number | null;
   ceiling_bytes: number | null;
   ceiling_source: string | null;
+  /** The ceiling in detail (SQL Server: each volume's total and free), or `reason` when the engine could not read it. */
+  ceiling_detail: Record<string, unknown> | null;
   /** Disk in use minus the measured parts, where the engine reports a disk total; else null. */
   unexplained_bytes: number | null;
   /** Each day's bytes per kind (null: not measured that day), oldest first. */
@@ -102,6 +104,7 @@ export class CompositionService {
       ceiling_bytes: c.ceiling_bytes,
       ceiling_source: c.ceiling_source,
       disk_used_bytes: c.disk_used_bytes,
+      ceiling_detail: c.ceiling_detail ? JSON.stringify(c.ceiling_detail) : null,
       method: c.method,
       collected_at: this.d.clock.now().toISOString(),
     });
@@ -152,6 +155,7 @@ export class CompositionService {
       measured_bytes: measuredBytes,
       ceiling_bytes: latest?.ceiling_bytes ?? null,
       ceiling_source: latest?.ceiling_source ?? null,
+      ceiling_detail: latest?.ceiling_detail ? (JSON.parse(latest.ceiling_detail) as Record<string, unknown>) : null,
       unexplained_bytes: latest?.disk_used_bytes !== null && latest?.disk_used_bytes !== undefined && measuredBytes !== null ? latest.disk_used_bytes - measuredBytes : null,
       history,
       growth,
