@@ -55,7 +55,7 @@ describe('monthly capacity report', () => {
     await insertHistory(ctx, ids.scratch, [...series('tmp', () => 5 * GB, 20).map((r, i) => ({ ...r, deleted: i === 19 })), ...series('keep', () => GB)]);
     await ctx.store.db.updateTable('instance_databases').set({ is_deleted: 1, deleted_at: '2026-10-20T03:00:00.000Z' }).where('database_name', '=', 'tmp').execute();
     const comp = new CompositionRepository(ctx.store.db);
-    const save = (id: number, parts: unknown[]) => comp.save({ instance_id: id, collected_date: '2026-11-30', parts: JSON.stringify(parts), ceiling_bytes: null, ceiling_source: null, disk_used_bytes: null, method: 'test', collected_at: '2026-11-30T03:00:00.000Z' });
+    const save = (id: number, parts: unknown[]) => comp.save({ instance_id: id, collected_date: '2026-11-30', parts: JSON.stringify(parts), ceiling_bytes: null, ceiling_source: null, disk_used_bytes: null, ceiling_detail: null, method: 'test', collected_at: '2026-11-30T03:00:00.000Z' });
     await save(ids.orders, [
       { kind: 'heap', bytes: 120 * GB, detail: null },
       { kind: 'reclaimable', bytes: 7 * GB, detail: null },
