@@ -48,7 +48,8 @@ function envList(name: string, def: number[]): number[] {
 
 async function freshContext(): Promise<{ ctx: Context; close(): Promise<void> }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-import-'));
-  const config = loadConfig({ WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off', LOG_LEVEL: 'warn' });
+  // The bulk test is measured up to concurrency 128: above the default total connection cap (64), lifted here.
+  const config = loadConfig({ WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off', LOG_LEVEL: 'warn', WHALEFALL_CONNECTIONS_TOTAL: '4096' });
   const ctx = await createContext(config, { logger: createLogger('warn', process.stderr) });
   return {
     ctx,

@@ -46,6 +46,7 @@ export const FILE_KEYS: FileKey[] = [
   { key: 'sync_catch_up', env: 'WHALEFALL_SYNC_CATCH_UP', field: 'catchUp', type: 'boolean' },
   { key: 'queue_maintenance_seconds', env: 'WHALEFALL_QUEUE_MAINTENANCE_SECONDS', field: 'queueMaintenanceSeconds', type: 'integer' },
   { key: 'sync_concurrency', env: 'WHALEFALL_SYNC_CONCURRENCY', field: 'syncConcurrency', type: 'integer' },
+  { key: 'process_concurrency', env: 'WHALEFALL_PROCESS_CONCURRENCY', field: 'processConcurrency', type: 'integer' },
   { key: 'connections_per_instance', env: 'WHALEFALL_CONNECTIONS_PER_INSTANCE', field: 'connectionsPerInstance', type: 'integer' },
   { key: 'connections_total', env: 'WHALEFALL_CONNECTIONS_TOTAL', field: 'connectionsTotal', type: 'integer' },
   { key: 'connection_wait_ms', env: 'WHALEFALL_CONNECTION_WAIT_MS', field: 'connectionWaitMs', type: 'integer' },

@@ -26,6 +26,8 @@ export interface Config {
   /** pg-boss maintenance (expiry of jobs whose worker died) interval. */
   queueMaintenanceSeconds: number;
   syncConcurrency: number;
+  /** The most syncs this process runs at once (0: the sync_concurrency setting, which bounds the whole estate). */
+  processConcurrency: number;
   /** Connections at once to one monitored instance, from every process on the store (a setting overrides it). */
   connectionsPerInstance: number;
   /** Connections at once to all monitored instances, from every process on the store (a setting overrides it). */
@@ -191,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     syncPointsDays: int(env, 'WHALEFALL_SYNC_POINTS_DAYS', 35, 1, 3650),
     queueMaintenanceSeconds: int(env, 'WHALEFALL_QUEUE_MAINTENANCE_SECONDS', 30, 1, 3600),
     syncConcurrency: int(env, 'WHALEFALL_SYNC_CONCURRENCY', 8, 1, 256),
+    processConcurrency: int(env, 'WHALEFALL_PROCESS_CONCURRENCY', 0, 0, 256),
     connectionsPerInstance: int(env, 'WHALEFALL_CONNECTIONS_PER_INSTANCE', 2, 1, 64),
     connectionsTotal: int(env, 'WHALEFALL_CONNECTIONS_TOTAL', 64, 1, 4096),
     connectionWaitMs: int(env, 'WHALEFALL_CONNECTION_WAIT_MS', 10_000, 0, 600_000),

@@ -18,6 +18,7 @@ import { healthRoutes } from './http/api/health.routes.js';
 import { metricsRoutes } from './http/api/metrics.routes.js';
 import { createLogger, prettyDestination, type Logger } from './lib/logger.js';
 import { checkEstate, checkQueueConfig } from './services/estate.service.js';
+import { processConcurrency } from './services/sync/sync-context.js';
 
 export interface RunOptions {
   /** Human-readable logs instead of JSON lines (`--pretty`). */
@@ -119,7 +120,7 @@ async function startWorking(ctx: Context): Promise<void> {
   // The estate-wide limit: a job is fetched only with a `sync` slot, shared by every process on the store.
   await ctx.queue.work(
     {
-      concurrency: async () => (await ctx.settings.effective()).sync_concurrency,
+      concurrency: async () => processConcurrency(ctx.config, await ctx.settings.effective()),
       admit: async () => {
         const slot = await ctx.capacitySync.admit(0);
         return slot && (() => slot.release());

@@ -28,7 +28,7 @@ import { HEARTBEAT_MS, leaseMs, outcomeError, RecordRunner, type RecordOutcome }
 import { errorColumns } from '../store/sync.repository.js';
 import type { Msg } from '../web/i18n/index.js';
 import { SessionControl } from './sync/session-control.js';
-import { instanceRow, now, params, type RunParams, type SyncDeps, type SyncType } from './sync/sync-context.js';
+import { instanceRow, now, params, processConcurrency, type RunParams, type SyncDeps, type SyncType } from './sync/sync-context.js';
 
 export { HEARTBEAT_MS, leaseMs, type RecordOutcome } from './sync/record-runner.js';
 export type { RunParams, SyncDeps, SyncQueue } from './sync/sync-context.js';
@@ -220,7 +220,7 @@ export class CapacitySyncService {
       beat.unref();
       try {
         let finished = 0;
-        const outcomes = await mapLimit(records, s.sync_concurrency, async (record, i) => {
+        const outcomes = await mapLimit(records, processConcurrency(this.d.config, s), async (record, i) => {
           // The estate's share: wait for a sync slot (a cancel or a shutdown ends the wait; the record is then skipped).
           const slot = await this.admit(ADMIT_WAIT_MS, signal).catch((err: unknown) => {
             this.d.logger.error({ err, session_id: sessionId }, 'could not take an estate sync slot (store unreachable?); running without it');

@@ -133,13 +133,6 @@ export class ConnectionSlots {
     }
   }
 
-  /** Slots this process holds now, per scope (tests, metrics). */
-  heldHere(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [scope, l] of this.locals) if (l.inUse) out[scope] = l.inUse;
-    return out;
-  }
-
   private local(scope: string): Local {
     let l = this.locals.get(scope);
     if (!l) this.locals.set(scope, (l = { inUse: 0, waiters: [] }));

@@ -53,15 +53,4 @@ export class SlotsRepository {
       await this.db.updateTable('connection_slots').set({ expires_at: expiresAt }).where('holder', 'in', holders.slice(i, i + 500)).execute();
     }
   }
-
-  /** Live slots per scope (`/metrics`, tests). */
-  async live(now: string): Promise<Record<string, number>> {
-    const rows = await this.db
-      .selectFrom('connection_slots')
-      .select(['scope', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('expires_at', '>=', now)
-      .groupBy('scope')
-      .execute();
-    return Object.fromEntries(rows.map((r) => [r.scope, Number(r.n)]));
-  }
 }

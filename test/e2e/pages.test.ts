@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { addDays, localDate } from '../../src/lib/clock.js';
@@ -160,6 +161,8 @@ describe('capacity, sync sessions and settings pages', () => {
     await admin.waitForSelector('[data-wf-record="slow-hole"][data-wf-status="failed"]', { timeout: 30_000 });
     await admin.waitForSelector('#wf-s-status [data-wf-status="failed"]');
     assert.match((await admin.textContent('[data-wf-record="slow-hole"] td:last-child'))!, /\S/);
+    // The process that ran the record (issue #16 item 5): this one, the server runs in the test process.
+    assert.equal((await admin.textContent('[data-wf-record="slow-hole"] [data-wf-holder]'))!.trim(), `${os.hostname()}:${process.pid}`);
     assert.equal(await admin.isVisible('#wf-live'), false);
     await started.done;
     // The list filters.

@@ -24,7 +24,9 @@ describe('pg-boss workers', () => {
     WHALEFALL_QUEUE: 'pg-boss',
     WHALEFALL_QUEUE_MAINTENANCE_SECONDS: '1',
     WHALEFALL_SECRET_KEY: randomBytes(32).toString('hex'),
-    WHALEFALL_SYNC_CONCURRENCY: '2',
+    // Estate-wide (issue #16 item 7): 6 at once for the 3 workers together, so every worker has jobs to lose.
+    WHALEFALL_SYNC_CONCURRENCY: '6',
+    WHALEFALL_PROCESS_CONCURRENCY: '2',
     WHALEFALL_SYNC_RETRIES: '0',
     WHALEFALL_CONNECT_TIMEOUT_MS: '2000',
     WHALEFALL_SYNC_TIMEOUT_MS: '3000',

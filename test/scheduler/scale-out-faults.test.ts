@@ -18,7 +18,7 @@ import { newTestContext, type TestContext } from '../helpers/context.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startLatencyProxy, type LatencyProxy } from '../helpers/latency-proxy.js';
 
-const BIN = path.resolve('bin/whalefall.mjs');
+const BIN = path.resolve('test/helpers/whalefall.mjs');
 const actor = { userId: null, username: 'test' };
 
 interface Proc {
@@ -62,6 +62,7 @@ describe('scale-out faults', { timeout: 600_000 }, () => {
   const key = randomBytes(32).toString('hex');
   let base: Record<string, string>;
 
+  // sync_concurrency is estate-wide (issue #16 item 7): 12 for the three processes, at most 4 each (as before it was per process).
   before(async () => {
     ctx = await newTestContext('postgres', { env: { WHALEFALL_QUEUE: 'pg-boss', WHALEFALL_SECRET_KEY: key, WHALEFALL_TZ: 'UTC' } });
     store = await startFaultProxy({ targetHost: '127.0.0.1', targetPort: 5432 });
@@ -131,7 +132,7 @@ describe('scale-out faults', { timeout: 600_000 }, () => {
   });
 
   it('store cut for 6 s twice during a 40-instance session: every process alive, the session completes, one row per database', async () => {
-    const env = { ...base, WHALEFALL_HEARTBEAT_MS: '1000', WHALEFALL_LEASE_MS: '10000', WHALEFALL_SYNC_CONCURRENCY: '4' };
+    const env = { ...base, WHALEFALL_HEARTBEAT_MS: '1000', WHALEFALL_LEASE_MS: '10000', WHALEFALL_SYNC_CONCURRENCY: '12', WHALEFALL_PROCESS_CONCURRENCY: '4' };
     const ps = [start('serve', env), start('worker', env), start('worker', env)];
     procs.push(...ps);
     await Promise.all(ps.map((p) => p.port));
@@ -182,7 +183,7 @@ describe('scale-out faults', { timeout: 600_000 }, () => {
   });
 
   it('SIGTERM to the tick owner mid-session: exit 0 within the bound, the session completes on the others, no running scheduler row', async () => {
-    const env = { ...base, WHALEFALL_HEARTBEAT_MS: '1000', WHALEFALL_LEASE_MS: '10000', WHALEFALL_SYNC_CONCURRENCY: '4', WHALEFALL_SHUTDOWN_TIMEOUT_MS: '3000' };
+    const env = { ...base, WHALEFALL_HEARTBEAT_MS: '1000', WHALEFALL_LEASE_MS: '10000', WHALEFALL_SYNC_CONCURRENCY: '12', WHALEFALL_PROCESS_CONCURRENCY: '4', WHALEFALL_SHUTDOWN_TIMEOUT_MS: '3000' };
     const workers = [start('worker', env), start('worker', env)];
     procs.push(...workers);
     await Promise.all(workers.map((p) => p.port));
@@ -212,7 +213,7 @@ describe('scale-out faults', { timeout: 600_000 }, () => {
   });
 
   it('a worker SIGKILLed mid-session with the default lease and heartbeat: every instance completes within 2 minutes', async () => {
-    const env = { ...base, WHALEFALL_SYNC_CONCURRENCY: '4' };
+    const env = { ...base, WHALEFALL_SYNC_CONCURRENCY: '12', WHALEFALL_PROCESS_CONCURRENCY: '4' };
     const ws = [start('worker', env), start('worker', env)];
     procs.push(...ws);
     await Promise.all(ws.map((p) => p.port));

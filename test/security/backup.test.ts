@@ -59,6 +59,8 @@ describe('backup and restore (SQLite store)', () => {
     await ctx.settings.update({ sync_concurrency: 5 }, actor);
     await ctx.alerts.createRule({ name: 'bk-rule', kind: 'size_above', threshold: 1 }, actor);
     await ctx.aggregation.aggregate({});
+    // A sync closes its connection (and frees its connection slot) just after it answers: let the store settle.
+    for (let i = 0; i < 100 && (await ctx.store.db.selectFrom('connection_slots').select('slot').execute()).length; i++) await new Promise((r) => setTimeout(r, 50));
   });
   after(async () => {
     await ctx?.cleanup();

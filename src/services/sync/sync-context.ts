@@ -26,7 +26,7 @@ export interface SyncQueue {
 }
 
 export interface SyncDeps {
-  config: Pick<Config, 'timeZone' | 'leaseMs' | 'heartbeatMs'>;
+  config: Pick<Config, 'timeZone' | 'leaseMs' | 'heartbeatMs' | 'processConcurrency'>;
   settings: () => Promise<EffectiveSettings>;
   clock: Clock;
   logger: Logger;
@@ -41,6 +41,11 @@ export interface SyncDeps {
   queue?: SyncQueue;
   /** Tests shorten the backoff. */
   sleep?: (ms: number) => Promise<void>;
+}
+
+/** Syncs this process runs at once: the estate's `sync_concurrency`, or less with WHALEFALL_PROCESS_CONCURRENCY. */
+export function processConcurrency(config: Pick<Config, 'processConcurrency'>, s: Pick<EffectiveSettings, 'sync_concurrency'>): number {
+  return config.processConcurrency > 0 ? Math.min(config.processConcurrency, s.sync_concurrency) : s.sync_concurrency;
 }
 
 /** Timeouts and retries of one run, fixed when the run starts. */
