@@ -285,7 +285,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       return `${out}; ${t}`;
     },
   });
-  const fleet = new FleetService({ instances: repos.instances, credentials: repos.credentials, connections, clock, audit });
+  const fleet = new FleetService({ instances: repos.instances, credentials: repos.credentials, connections, clock, audit, importMaxRows: config.importMaxRows });
   const discovery = new DiscoveryService({ instances: repos.instances, clock, audit, apiEnabled: config.discovery });
   return {
     config,

@@ -52,7 +52,7 @@ export const FRAMEWORK_ERRORS: Record<string, FrameworkError> = {
 export const ERROR_CODES: Record<string, string> = {
   validation: 'a field is missing, unknown or out of range (the message names it)',
   invalid_json: 'the body is not valid JSON (an empty body is accepted as {})',
-  body_too_large: 'the body exceeds 1 MiB',
+  body_too_large: 'the body exceeds 1 MiB (an instance import: WHALEFALL_IMPORT_MAX_BYTES, default 10 MiB)',
   unsupported_media_type: 'the Content-Type has no parser (send application/json)',
   bad_content_length: 'the body size did not match Content-Length',
   bad_url: 'the URL has an invalid percent-escape or a parameter over the length limit',
@@ -74,7 +74,15 @@ export const ERROR_CODES: Record<string, string> = {
 };
 
 /** The envelope for a Fastify error a client caused; undefined for errors that are ours (500). */
-export function frameworkErrorBody(err: { code?: string; statusCode?: number; message: string }): { status: number; body: { success: false; error: string; error_code: string } } | undefined {
+export function frameworkErrorBody(
+  err: { code?: string; statusCode?: number; message: string },
+  /** The route's body limit, when it is not the default 1 MiB (the import route's). */
+  bodyLimit?: number,
+): { status: number; body: { success: false; error: string; error_code: string } } | undefined {
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && bodyLimit !== undefined && bodyLimit !== 1024 * 1024) {
+    const mib = Math.round((bodyLimit / 1024 / 1024) * 10) / 10;
+    return { status: 413, body: { success: false, error: `请求体过大（上限 ${mib} MiB） (request body too large (limit ${mib} MiB))`, error_code: 'body_too_large' } };
+  }
   const known = err.code ? FRAMEWORK_ERRORS[err.code] : undefined;
   if (known) return { status: known.status, body: { success: false, error: `${known.zh} (${known.en})`, error_code: known.error_code } };
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
