@@ -5,6 +5,7 @@
  * - SyncError: why a collection failed, classified as DESIGN.md asks so that
  *   retries and the UI can tell a wrong password from a dead network.
  */
+import { stripControl } from './control-chars.js';
 
 export type AppErrorKind =
   | 'validation'
@@ -97,3 +98,11 @@ export function scrubSecrets(message: string, secrets: readonly (string | undefi
 const SCRUB_ANYWHERE_LENGTH = 8;
 const WORD_END = /[\p{L}\p{N}_]$/u;
 const WORD_START = /^[\p{L}\p{N}_]/u;
+
+/**
+ * A monitored server's error text as the services keep it: secrets scrubbed, control characters and
+ * terminal escapes stripped (lib/control-chars.ts). Every engine error entering a service passes here.
+ */
+export function serverText(message: string, secrets: readonly (string | undefined | null)[]): string {
+  return stripControl(scrubSecrets(message, secrets), { multiline: true });
+}

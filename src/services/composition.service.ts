@@ -8,7 +8,7 @@
 import { AppError } from '../lib/errors.js';
 import { addDays, localDate, type Clock } from '../lib/clock.js';
 import { mapLimit } from '../lib/concurrency.js';
-import { errorMessage, scrubSecrets, SyncError } from '../lib/errors.js';
+import { errorMessage, serverText, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { withTimeout } from '../lib/timeout.js';
 import type { Composition, CompositionPart, DbType, Engine, EngineSession } from '../engines/engine.js';
@@ -84,7 +84,7 @@ export class CompositionService {
       c = await withTimeout(work, target.connectTimeoutMs + s.sync_timeout_ms, '空间构成采集', () => void session?.close().catch(() => {}));
     } catch (err) {
       const e = err instanceof SyncError ? err : engine.classifyError(err, target);
-      throw new AppError('sync_failed', COMPOSITION_MSG.failed(scrubSecrets(e.message, [target.password])), e.code);
+      throw new AppError('sync_failed', COMPOSITION_MSG.failed(serverText(e.message, [target.password])), e.code);
     } finally {
       void session?.close().catch(() => {});
     }

@@ -6,7 +6,8 @@
  * sync and the fleet checks; knows nothing of sessions, records or locks.
  */
 import type { Collection, ConnectTarget, DbType, Engine, InstanceOptions, PrivilegeCheck } from '../engines/engine.js';
-import { AppError, SyncError, scrubSecrets } from '../lib/errors.js';
+import { AppError, SyncError, serverText } from '../lib/errors.js';
+import { stripControl, stripControlDeep } from '../lib/control-chars.js';
 import { excludedBy } from '../lib/glob.js';
 import { withTimeout } from '../lib/timeout.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
@@ -147,11 +148,15 @@ export class ConnectionService {
       const c = await withTimeout(raceAbort(work, signal), target.connectTimeoutMs + p.syncTimeoutMs, '容量采集', closeNow).finally(() =>
         signal?.removeEventListener('abort', closeNow),
       );
-      return applyExclusions(c, this.exclusionsFor(inst, target, p));
+      // The server's words (version, warnings) are printed by the CLI and shown in the UI: no control characters.
+      // Database names stay exact (they identify the database); the CLI and the logs strip them when printing.
+      const clean = { ...c, server_version: c.server_version === null ? null : stripControl(c.server_version), warnings: c.warnings.map((w) => stripControl(w, { multiline: true })) };
+      return applyExclusions(clean, this.exclusionsFor(inst, target, p));
     } catch (err) {
       work.catch(() => {}); // the abandoned attempt may still reject later
       if (err instanceof Aborted) throw err;
-      throw err instanceof SyncError ? new SyncError(err.code, scrubSecrets(err.message, [target.password])) : engine.classifyError(err, target);
+      const e = err instanceof SyncError ? err : engine.classifyError(err, target);
+      throw new SyncError(e.code, serverText(e.message, [target.password]), { cause: e.cause });
     }
   }
 
@@ -193,14 +198,14 @@ export class ConnectionService {
     let session: Awaited<ReturnType<Engine['connect']>> | undefined;
     try {
       session = await engine.connect(target);
-      const server_version = await withTimeout(session.serverVersion(), target.connectTimeoutMs, '查询版本');
+      const server_version = stripControl(await withTimeout(session.serverVersion(), target.connectTimeoutMs, '查询版本'));
       const r: ProbeResult = { instance_id: inst.id, instance_name: inst.name, db_type: inst.db_type, server_version, latency_ms: Math.round(performance.now() - started) };
       if (!opts.grants) return r;
-      const checks = await withTimeout(session.doctor(), target.queryTimeoutMs + target.connectTimeoutMs, '权限检查');
+      const checks = stripControlDeep(await withTimeout(session.doctor(), target.queryTimeoutMs + target.connectTimeoutMs, '权限检查'));
       return { ...r, ok: checks.every((c) => c.ok), checks };
     } catch (err) {
       const e = err instanceof SyncError ? err : engine.classifyError(err, target);
-      throw new AppError('sync_failed', MSG.unreachable(inst.name, inst.db_type, scrubSecrets(e.message, [target.password])), e.code);
+      throw new AppError('sync_failed', MSG.unreachable(inst.name, inst.db_type, serverText(e.message, [target.password])), e.code);
     } finally {
       await session?.close().catch(() => {});
     }

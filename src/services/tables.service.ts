@@ -14,7 +14,7 @@ import type { Config } from '../config.js';
 import type { ConnectTarget, DbType, Engine, EngineSession, TableCollection } from '../engines/engine.js';
 import { addDays, isIsoDate, localDate, type Clock } from '../lib/clock.js';
 import { mapLimit } from '../lib/concurrency.js';
-import { AppError, SyncError, errorMessage, scrubSecrets } from '../lib/errors.js';
+import { AppError, SyncError, errorMessage, serverText } from '../lib/errors.js';
 import { excludedBy } from '../lib/glob.js';
 import type { Logger } from '../lib/logger.js';
 import { newHolder, PROCESS_TAG } from '../lib/process-tag.js';
@@ -195,7 +195,7 @@ export class TablesService {
         };
       } catch (err) {
         const e = err instanceof SyncError ? err : err instanceof AppError ? new SyncError('data', err.message) : new SyncError('internal', errorMessage(err));
-        const message = scrubSecrets(e.message, [target.password]);
+        const message = serverText(e.message, [target.password]);
         await this.d.sync.updateRecord(record.id, { status: 'failed', completed_at: this.now(), duration_ms: Math.round(performance.now() - t0), error_code: e.code, error_message: message, details: JSON.stringify({ category: 'tables', collected_date: day, budget }) });
         log.warn({ error_code: e.code, error: message }, 'table sync failed');
         throw new AppError('sync_failed', TABLES_MSG.failed(message), e.code, { session_id: sessionId });
@@ -223,7 +223,8 @@ export class TablesService {
       return await withTimeout(work, target.connectTimeoutMs + (scope.deadline - Date.now()) + target.queryTimeoutMs, '表容量采集', () => void session?.close().catch(() => {}));
     } catch (err) {
       work.catch(() => {});
-      throw err instanceof SyncError ? new SyncError(err.code, scrubSecrets(err.message, [target.password])) : engine.classifyError(err, target);
+      const e = err instanceof SyncError ? err : engine.classifyError(err, target);
+      throw new SyncError(e.code, serverText(e.message, [target.password]), { cause: e.cause });
     }
   }
 

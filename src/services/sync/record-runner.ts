@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Collection } from '../../engines/engine.js';
 import { localDate } from '../../lib/clock.js';
 import { yieldToIo } from '../../lib/concurrency.js';
-import { AppError, SyncError, errorMessage, scrubSecrets } from '../../lib/errors.js';
+import { AppError, SyncError, errorMessage, serverText } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { activeHolders, holderAlive, newHolder, releaseHolder } from '../../lib/process-tag.js';
 import type { SaveCounts } from '../../store/capacity.repository.js';
@@ -247,7 +247,7 @@ export class RecordRunner {
           return { ...base, status: 'failed', attempt, error_code: code, error_message: message, duration_ms: duration, warnings: [] };
         }
         const e = err instanceof SyncError ? err : err instanceof AppError ? new SyncError('data', err.message) : new SyncError('internal', errorMessage(err));
-        const message = scrubSecrets(e.message, [password]);
+        const message = serverText(e.message, [password]);
         if (e.transient && tries <= p.retries) {
           const wait = backoffMs(p.retryBaseDelayMs, tries);
           log.warn({ error_code: e.code, error: message, attempt, retry_in_ms: wait }, 'capacity sync failed, will retry');
