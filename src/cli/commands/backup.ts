@@ -1,7 +1,7 @@
 /** `whalefall backup|restore`: the SQLite store, online. */
 import type { Command } from 'commander';
 import { type Config } from '../../config.js';
-import { loadKeyRing } from '../../lib/crypto.js';
+import { encryptSecret, loadKeyRing } from '../../lib/crypto.js';
 import SQLite from 'better-sqlite3';
 import { backupSqlite, restoreSqlite } from '../../store/backup.js';
 import path from 'node:path';
@@ -34,9 +34,9 @@ export function register(program: Command): void {
     .action(async (file: string) => {
       const config = loadConfig();
       await refuseWhileInUse(config, storeFile(config));
-      const r = await restoreSqlite(file, storeFile(config));
-      print(`restored ${file}: ${countsLine(r.counts)}${r.migrated.length ? `; migrated: ${r.migrated.join(', ')}` : ''}${r.previous ? `; the previous store is kept as ${r.previous}` : ''}`);
       const ring = loadKeyRing(config.dataDir, config.secretKey);
+      const r = await restoreSqlite(file, storeFile(config), { seal: (clear) => encryptSecret(ring, clear).value });
+      print(`restored ${file}: ${countsLine(r.counts)}${r.migrated.length ? `; migrated: ${r.migrated.join(', ')}` : ''}${r.previous ? `; the previous store is kept as ${r.previous}` : ''}`);
       const db = new SQLite(storeFile(config), { readonly: true });
       try {
         const missing = (db.prepare('SELECT DISTINCT key_id FROM credentials').all() as { key_id: string }[]).filter((k) => !ring.keys.has(k.key_id));

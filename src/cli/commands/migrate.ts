@@ -1,4 +1,5 @@
 /** `whalefall migrate`: apply (or with --status, list) the store migrations. */
+import { encryptSecret, loadKeyRing } from '../../lib/crypto.js';
 import type { Command } from 'commander';
 import { type Config } from '../../config.js';
 import { openStore } from '../../store/db.js';
@@ -22,7 +23,9 @@ export function register(program: Command): void {
           print(`applied: ${m.applied.length ? m.applied.join(', ') : '(none)'}`);
           return;
         }
-        const applied = await store.migrate();
+        // Data migrations of secrets (0019 seals webhook URLs) encrypt with the key ring, as serve would.
+        const keys = loadKeyRing(config.dataDir, config.secretKey);
+        const applied = await store.migrate({ seal: (clear) => encryptSecret(keys, clear).value });
         print(applied.length ? `applied: ${applied.join(', ')}` : `store is up to date (${store.describe})`);
       } finally {
         await store.close();
