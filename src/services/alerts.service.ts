@@ -11,7 +11,7 @@ import type { EventEmitter } from 'node:events';
 import { DB_TYPES } from '../engines/engine.js';
 import type { Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
-import { decryptSecret, encryptSecret, type KeyRing } from '../lib/crypto.js';
+import { decryptSecret, encryptSecret, reencryptSecret, type KeyRing } from '../lib/crypto.js';
 import { compileGlob } from '../lib/glob.js';
 import { mailtoRecipient } from './email.service.js';
 import type { Logger } from '../lib/logger.js';
@@ -185,6 +185,29 @@ export class AlertsService {
     const url = openUrl(this.d.keys, delivery.url);
     const c = (JSON.parse(rule.channels) as Channel[]).find((x) => x.type === delivery.channel && channelUrl(this.d.keys, x) === url);
     return c?.secret_enc ? decryptSecret(this.d.keys, c.secret_enc) : null;
+  }
+
+  /**
+   * After a key rotation: every channel URL and signing secret, and every queued delivery's URL, encrypted with
+   * the current key (a clear URL left from before 0019 is sealed too). Returns how many rows were rewritten.
+   */
+  async reencryptSecrets(): Promise<number> {
+    const keys = this.d.keys;
+    const rekey = (v: string) => (/^v1:/.test(v) ? reencryptSecret(keys, v) : sealUrl(keys, v));
+    return this.d.repo.rekeyChannels(
+      (json) => {
+        let changed = false;
+        const out = (JSON.parse(json) as Channel[]).map(({ url, ...c }) => {
+          const url_enc = rekey(c.url_enc ?? url ?? '');
+          const secret_enc = c.secret_enc === undefined ? undefined : reencryptSecret(keys, c.secret_enc);
+          if (url_enc === undefined && secret_enc === undefined) return url === undefined ? c : { ...c, url };
+          changed = true;
+          return { ...c, ...(url_enc !== undefined ? { url_enc } : {}), ...(secret_enc !== undefined ? { secret_enc } : {}) };
+        });
+        return changed ? JSON.stringify(out) : undefined;
+      },
+      rekey,
+    );
   }
 
   // ---- rules ----

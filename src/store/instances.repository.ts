@@ -60,6 +60,20 @@ export class InstancesRepository {
     return q.execute();
   }
 
+  /** Rewrite every instance's encrypted TLS material with `rekey` (key rotation) in one transaction; undefined keeps it. */
+  async rekeyTls(rekey: (tlsEnc: string) => string | undefined): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      let n = 0;
+      for (const r of await trx.selectFrom('instances').select(['id', 'tls_enc']).where('tls_enc', 'is not', null).execute()) {
+        const v = rekey(r.tls_enc!);
+        if (v === undefined) continue;
+        await trx.updateTable('instances').set({ tls_enc: v }).where('id', '=', r.id).execute();
+        n++;
+      }
+      return n;
+    });
+  }
+
   /** Up to `limit` instances with an id above `afterId`, by id: the registry read a page at a time (an index seek each). */
   async listAfter(afterId: number, limit: number): Promise<InstanceRow[]> {
     return this.db.selectFrom('instances').selectAll().where('id', '>', afterId).orderBy('id').limit(limit).execute();

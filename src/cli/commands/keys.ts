@@ -1,7 +1,8 @@
 /** `whalefall keys list|rotate|remove`: encryption keys of the stored credentials. */
 import type { Command } from 'commander';
 import { CLI_ACTOR } from '../../services/audit.service.js';
-import { addKey, removeKey } from '../../lib/crypto.js';
+import { removeKey } from '../../lib/crypto.js';
+import { rotateKeys } from '../../services/key-rotation.js';
 import { CliError, withContext, table, print } from '../shared.js';
 
 export function register(program: Command): void {
@@ -14,12 +15,11 @@ export function register(program: Command): void {
     );
   keys
     .command('rotate')
-    .description('add a new key to secret.key and re-encrypt every credential with it (older keys still decrypt until removed)')
+    .description('add a new key to secret.key and re-encrypt every secret with it: credentials, TLS material, webhook URLs and robot signing secrets (older keys still decrypt until removed)')
     .action(async () =>
       withContext(async (ctx) => {
-        const id = addKey(ctx.config.dataDir, ctx.keys, ctx.config.secretKey !== undefined);
-        const r = await ctx.credentials.reencryptAll(CLI_ACTOR);
-        print(`new key ${id}; ${r.reencrypted} credential(s) re-encrypted. Old keys stay in secret.key until "whalefall keys remove ID".`);
+        const r = await rotateKeys({ ...ctx, dataDir: ctx.config.dataDir, keyFromEnv: ctx.config.secretKey !== undefined }, CLI_ACTOR);
+        print(`new key ${r.key_id}; ${r.credentials} credential(s), ${r.tls} instance TLS material(s) and ${r.webhooks} webhook row(s) re-encrypted. Old keys stay in secret.key until "whalefall keys remove ID".`);
       }),
     );
   keys

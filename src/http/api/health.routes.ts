@@ -12,9 +12,17 @@ import { migrationState } from '../../store/migrations/index.js';
  */
 export const READY_TIMEOUT_MS = 1_500;
 
-export const healthRoutes = (ctx: Pick<Context, 'store'>): FastifyPluginAsyncTypebox => async (app) => {
+/** How long a key check result is kept (the ring changes only with a restart; a rotation elsewhere shows within this). */
+const KEY_CHECK_MS = 30_000;
+
+export const healthRoutes = (ctx: Pick<Context, 'store' | 'credentials'>): FastifyPluginAsyncTypebox => async (app) => {
+  let keyCheck: { at: number; problem: Promise<string | null> } | undefined;
+  const keyProblem = () => {
+    if (!keyCheck || performance.now() - keyCheck.at > KEY_CHECK_MS) keyCheck = { at: performance.now(), problem: ctx.credentials.keyProblem() };
+    return keyCheck.problem;
+  };
   app.get('/healthz', { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Liveness: the process answers' } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Readiness: the store is reachable (answers within 1.5 s) and its schema is this version’s (no migration pending)' } }, async (_req, reply) => {
+  app.get('/readyz', { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Readiness: the store is reachable (answers within 1.5 s), its schema is this version’s (no migration pending), and the secret key decrypts the stored credentials' } }, async (_req, reply) => {
     let m: Awaited<ReturnType<typeof migrationState>>;
     try {
       m = await withTimeout(
@@ -29,6 +37,9 @@ export const healthRoutes = (ctx: Pick<Context, 'store'>): FastifyPluginAsyncTyp
       const reason = m.pending.length ? `migrations pending: ${m.pending.join(', ')}` : `store is newer than this version: ${m.unknown.join(', ')}`;
       return reply.status(503).send({ status: 'unavailable', store: ctx.store.dialect, reason });
     }
+    // In every mode (not only scale-out, which refuses to start): a key that cannot decrypt the credentials.
+    const problem = await keyProblem().catch((err: Error) => `key check failed: ${err.message}`);
+    if (problem) return reply.status(503).send({ status: 'unavailable', store: ctx.store.dialect, reason: problem });
     return { status: 'ready', store: ctx.store.dialect };
   });
 };
