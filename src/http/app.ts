@@ -68,7 +68,7 @@ export async function buildApp(ctx: Context) {
 
   // The original front end posts `Content-Type: application/json` with no body: that is `{}`.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(app.getDefaultJsonParser('error', 'error')));
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, jsonBodyParser(app.getDefaultJsonParser('error', 'error')));
 
   // Every route must say who may call it.
   app.addHook('onRoute', (route) => {

@@ -25,6 +25,7 @@ export interface FrameworkError {
 /** Fastify code → what the client receives. Codes a client cannot cause (500s) become `internal`. */
 export const FRAMEWORK_ERRORS: Record<string, FrameworkError> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { error_code: 'invalid_json', status: 400, zh: '请求体不是有效的 JSON', en: 'request body is not valid JSON' },
+  WF_INVALID_UTF8: { error_code: 'invalid_json', status: 400, zh: '请求体不是有效的 UTF-8', en: 'request body is not valid UTF-8' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { error_code: 'invalid_json', status: 400, zh: '请求体不是有效的 JSON', en: 'request body is not valid JSON' },
   FST_ERR_CTP_BODY_TOO_LARGE: { error_code: 'body_too_large', status: 413, zh: '请求体过大（上限 1 MiB）', en: 'request body too large (limit 1 MiB)' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
@@ -125,12 +126,21 @@ export function onClientError(err: NodeJS.ErrnoException, socket: import('node:n
 /**
  * `application/json` body parser: an empty (or whitespace-only) body is `{}`;
  * anything else goes to Fastify's own parser (prototype-poisoning safe).
- * Register with `parseAs: 'string'`.
+ * Register with `parseAs: 'buffer'`: the bytes are decoded here, strictly.
  */
 export function jsonBodyParser(defaultParser: ContentTypeParserFn) {
-  return (req: FastifyRequest, body: string, done: (err: Error | null, value?: unknown) => void): void => {
+  return (req: FastifyRequest, raw: Buffer, done: (err: Error | null, value?: unknown) => void): void => {
+    let body: string;
+    try {
+      // Strict: bytes that are not UTF-8 are refused, not replaced with U+FFFD (a name would be stored changed).
+      body = UTF8.decode(raw);
+    } catch {
+      done(Object.assign(new Error('invalid UTF-8'), { code: 'WF_INVALID_UTF8', statusCode: 400 }));
+      return;
+    }
     if (body.trim() === '') done(null, {});
     else defaultParser(req, body, done);
   };
 }
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 type ContentTypeParserFn = (req: FastifyRequest, body: string, done: (err: Error | null, value?: unknown) => void) => void;
