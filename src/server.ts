@@ -116,7 +116,17 @@ async function startWorking(ctx: Context): Promise<void> {
   await ctx.processesRepo.exclusively('whalefall:pg-boss-start', () => queue.start());
   if (!ctx.config.work) return;
   // The setting is read before every fetch: a change applies without a restart.
-  await ctx.queue.work({ concurrency: async () => (await ctx.settings.effective()).sync_concurrency }, (recordId) => ctx.capacitySync.runQueuedRecord(recordId));
+  // The estate-wide limit: a job is fetched only with a `sync` slot, shared by every process on the store.
+  await ctx.queue.work(
+    {
+      concurrency: async () => (await ctx.settings.effective()).sync_concurrency,
+      admit: async () => {
+        const slot = await ctx.capacitySync.admit(0);
+        return slot && (() => slot.release());
+      },
+    },
+    (recordId) => ctx.capacitySync.runQueuedRecord(recordId),
+  );
   ctx.logger.info({ concurrency: (await ctx.settings.effective()).sync_concurrency }, 'working capacity sync jobs');
 }
 

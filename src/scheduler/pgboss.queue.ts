@@ -36,8 +36,13 @@ export type JobResult = 'done' | 'hand-back';
 export interface WorkOptions {
   /** Jobs run at once in this process; read before every fetch, so a settings change applies without a restart. */
   concurrency: () => Promise<number> | number;
-  /** May this process start one more job now (estate-wide limit)? Read before every fetch. */
-  mayStart?: () => Promise<boolean>;
+  /**
+   * Estate-wide admission, asked before every fetch: a release function to
+   * call when the job ends (the job runs under it), or undefined — no room
+   * in the estate now, ask again at the next poll. A job is never fetched
+   * and then held waiting (recovery would take it for a dead process's).
+   */
+  admit?: () => Promise<(() => Promise<void>) | undefined>;
   /** Idle poll interval (ms). */
   pollMs?: number;
 }
@@ -126,12 +131,21 @@ export class PgBossQueue implements SyncQueue {
       let fetched = 0;
       try {
         const limit = await o.concurrency();
-        if (this.running.size < limit && (!o.mayStart || (await o.mayStart()))) {
-          const jobs = await this.boss.fetch<JobData>(CAPACITY_QUEUE, { batchSize: 1 });
+        const release = this.running.size < limit ? (o.admit ? await o.admit() : async () => {}) : undefined;
+        if (release) {
+          let jobs: Awaited<ReturnType<typeof this.boss.fetch<JobData>>>;
+          try {
+            jobs = await this.boss.fetch<JobData>(CAPACITY_QUEUE, { batchSize: 1 });
+          } catch (err) {
+            await release();
+            throw err;
+          }
+          if (jobs.length === 0) await release();
           for (const job of jobs) {
             fetched++;
-            const p = this.runJob(job.id, job.data.record_id, handler).finally(() => {
+            const p = this.runJob(job.id, job.data.record_id, handler).finally(async () => {
               this.running.delete(p);
+              await release().catch((err: unknown) => this.logger.warn({ err }, 'could not free the estate sync slot; its lease will'));
               this.wake?.();
             });
             this.running.add(p);

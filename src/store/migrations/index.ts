@@ -20,6 +20,9 @@ import { capacityIntelligenceSchema } from './0014_capacity_intelligence.js';
 import { replicasSchema } from './0016_replicas.js';
 import { tableSyncLocks } from './0017_table_sync_locks.js';
 import { webhookUrlsSealed } from './0019_webhook_urls_sealed.js';
+import { replicaGroupsSchema } from './0025_replica_groups.js';
+import { mysqlAutoSchema } from './0018_mysql_auto.js';
+import { connectionSlots } from './0020_connection_slots.js';
 import { columnTypes, type DialectName, type MigrationEnv, type MigrationFactory } from './helpers.js';
 
 export { columnTypes, primaryId, type ColumnTypes, type MigrationEnv, type MigrationFactory } from './helpers.js';
@@ -42,6 +45,9 @@ const ALL: Record<string, MigrationFactory> = {
   '0016_replicas': replicasSchema,
   '0017_table_sync_locks': tableSyncLocks,
   '0019_webhook_urls_sealed': webhookUrlsSealed,
+  '0025_replica_groups': replicaGroupsSchema,
+  '0018_mysql_auto': mysqlAutoSchema,
+  '0020_connection_slots': connectionSlots,
 };
 
 class CodeProvider implements MigrationProvider {
