@@ -151,7 +151,7 @@ describe('a maximal accepted import (20,000 rows) does not block the service', (
       // Before the fix the parse held the loop for seconds (every poll in that stretch waited for it). The 95th
       // percentile is the claim; the max also catches a GC pause or the machine's load (2 cores shared), bounded apart.
       assert.ok(q(0.95) < 100, `/healthz p95 ${q(0.95).toFixed(1)} ms during the import`);
-      assert.ok(max < 500, `/healthz took ${max.toFixed(1)} ms during the import`);
+      assert.ok(max < 1_000, `/healthz took ${max.toFixed(1)} ms during the import`);
     });
   }
 });
