@@ -13,7 +13,8 @@ import { roleAtLeast } from '../../services/auth.service.js';
 import { fail } from '../../services/validate.js';
 import { actorOf } from '../access.js';
 import { fields } from './instances.routes.js';
-import { ok, StringEnum } from '../envelope.js';
+import { Ok, ok, StringEnum } from '../envelope.js';
+import { ConnectionTests, DiscoveryReport, ImportReport } from './fleet.schemas.js';
 
 const FORMAT_OF: Record<string, FleetFormat> = {
   'text/csv': 'csv',
@@ -41,6 +42,8 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
       bodyLimit: IMPORT_LIMIT,
       schema: {
         ...base,
+        operationId: 'importInstances',
+        response: { 200: Ok(ImportReport, 'Imported, or the dry-run preview') },
         summary: 'Import instances from a CSV or YAML file (the body): a validation report with the row and column of every error; stored only when the whole file is valid, or with partial the valid rows',
         description:
           `At most WHALEFALL_IMPORT_MAX_ROWS rows (default 20,000) and WHALEFALL_IMPORT_MAX_BYTES (default 10 MiB, else 413 body_too_large); one import at a time (a second answers 409 conflict). ` +
@@ -72,6 +75,13 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
       config: { access: 'viewer' },
       schema: {
         ...base,
+        operationId: 'exportInstances',
+        response: {
+          200: {
+            description: 'The import file (attachment)',
+            content: { 'text/csv': { schema: Type.String() }, 'application/yaml': { schema: Type.String() } },
+          },
+        },
         summary: 'Export the registry (or one tag) as CSV or YAML, credentials by name, no secrets; re-importing it changes nothing',
         querystring: Type.Object({ format: Type.Optional(Format), tag: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
       },
@@ -92,6 +102,8 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
       config: { access: 'operator' },
       schema: {
         ...base,
+        operationId: 'testConnections',
+        response: { 200: Ok(ConnectionTests) },
         summary:
           'Test connections. A selection (ids, names, a tag, or all active; operator): one row per instance with bounded concurrency: reachable, auth ok, version, latency, optionally the doctor summary. ' +
           'Or unsaved settings (db_type, host, …, with credential_id or username + password; admin): connect, server version and grant check; nothing is written, the password is never stored',
@@ -137,6 +149,8 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
       config: { access: 'admin' },
       schema: {
         ...base,
+        operationId: 'discoverInstances',
+        response: { 200: Ok(DiscoveryReport) },
         summary: 'Probe hosts / IPv4 CIDR ranges / host:port for PostgreSQL and MySQL/MariaDB handshakes (no login) and propose the unregistered ones as import rows; bounded in count, rate and time; only with WHALEFALL_DISCOVERY=on',
         body: Type.Object(
           {
