@@ -82,6 +82,9 @@ export interface Config {
   httpKeepAliveTimeoutMs: number;
   /** Requests served on one keep-alive connection before it is closed (0: no limit). */
   httpMaxRequestsPerSocket: number;
+  /** Most rows one instance import (CSV/YAML) may have; the import body limit is `importMaxBytes`. */
+  importMaxRows: number;
+  importMaxBytes: number;
   /** Network discovery over the API (`POST /api/instances/discover`): off unless asked for. */
   discovery: boolean;
   /** On SIGTERM, how long running syncs may take to finish before they are aborted. */
@@ -224,6 +227,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     httpConnectionTimeoutMs: int(env, 'WHALEFALL_HTTP_CONNECTION_TIMEOUT_MS', int(env, 'WHALEFALL_SYNC_TIMEOUT_MS', 300_000, 1_000, 86_400_000) + 60_000, 0, 86_400_000),
     httpKeepAliveTimeoutMs: int(env, 'WHALEFALL_HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 0, 3_600_000),
     httpMaxRequestsPerSocket: int(env, 'WHALEFALL_HTTP_MAX_REQUESTS_PER_SOCKET', 1_000, 0, 1_000_000),
+    importMaxRows: int(env, 'WHALEFALL_IMPORT_MAX_ROWS', 20_000, 1, 1_000_000),
+    // ~500 bytes a row at the default row cap: a file past it is refused before it is read.
+    importMaxBytes: int(env, 'WHALEFALL_IMPORT_MAX_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     discovery: bool(env, 'WHALEFALL_DISCOVERY', false),
     shutdownTimeoutMs: int(env, 'WHALEFALL_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 3_600_000),
     smtpUrl: smtpUrl(env),

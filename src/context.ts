@@ -7,7 +7,7 @@ import { ConfigError, type Config } from './config.js';
 import { getEngine } from './engines/registry.js';
 import type { DbType, Engine } from './engines/engine.js';
 import { systemClock, type Clock } from './lib/clock.js';
-import { loadKeyRing, type KeyRing } from './lib/crypto.js';
+import { encryptSecret, loadKeyRing, type KeyRing } from './lib/crypto.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { AuditRepository } from './store/audit.repository.js';
 import { CapacityRepository } from './store/capacity.repository.js';
@@ -149,9 +149,9 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const clock = opts.clock ?? systemClock;
   const store =
     opts.store ?? openStore(storeOptionsOf(config));
-  const applied = await store.migrate();
-  if (applied.length) logger.info({ migrations: applied, store: store.describe }, 'store migrated');
   const keys = loadKeyRing(config.dataDir, config.secretKey);
+  const applied = await store.migrate({ seal: (clear) => encryptSecret(keys, clear).value });
+  if (applied.length) logger.info({ migrations: applied, store: store.describe }, 'store migrated');
   const db = store.db;
   const repos = {
     instances: new InstancesRepository(db, store.dialect),
@@ -300,7 +300,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       return `${out}; ${t}`;
     },
   });
-  const fleet = new FleetService({ instances: repos.instances, credentials: repos.credentials, connections, clock, audit });
+  const fleet = new FleetService({ instances: repos.instances, credentials: repos.credentials, connections, clock, audit, importMaxRows: config.importMaxRows });
   const discovery = new DiscoveryService({ instances: repos.instances, clock, audit, apiEnabled: config.discovery });
   return {
     config,

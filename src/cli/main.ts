@@ -29,7 +29,7 @@ import { register as registerBackup } from './commands/backup.js';
 import { register as registerImportWhalefall } from './commands/import-whalefall.js';
 import { register as registerProcesses } from './commands/processes.js';
 import { register as registerEstate } from './commands/estate.js';
-import { cli, CliError } from './shared.js';
+import { cli, CliError, printErr } from './shared.js';
 
 export function buildCli(): Command {
   const program = new Command('whalefall')
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
         : errorMessage(err);
     // A configuration has one line per mistake: show them all.
     const lines = err instanceof ConfigError ? msg.split('\n') : [msg.split('\n')[0]];
-    for (const line of lines) process.stderr.write(`whalefall: ${line}\n`);
+    for (const line of lines) printErr(`whalefall: ${line}`);
     process.exitCode = 1;
   }
 }

@@ -4,6 +4,8 @@
  * the middle of the bar. Here a log line clears the bar's line, is printed on its own, and the bar is drawn
  * again below it. Not a terminal: every bar update is a line of its own, logs are lines of their own.
  */
+import { stripControl } from '../lib/control-chars.js';
+
 const ERASE_LINE = '\r\x1b[K';
 
 let bar = '';
@@ -13,7 +15,9 @@ function out(): NodeJS.WriteStream {
 }
 
 /** Draw (or redraw) the bar; `last` ends it with a newline. */
-export function drawProgress(line: string, last: boolean): void {
+export function drawProgress(text: string, last: boolean): void {
+  // Instance names and errors come from servers: no escape sequence reaches the terminal.
+  const line = stripControl(text);
   if (!out().isTTY) {
     out().write(`${line}\n`);
     return;

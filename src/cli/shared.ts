@@ -3,6 +3,8 @@
  * context opened and closed around a command, secrets from stdin or the
  * environment, and a plain-text table.
  */
+import { format } from 'node:util';
+import { stripControl } from '../lib/control-chars.js';
 import { type Config } from '../config.js';
 import { resolveConfig } from '../config-file.js';
 import { createContext, type Context } from '../context.js';
@@ -55,11 +57,25 @@ export async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * What the commands print for people (console.log / console.error alike), without control characters or
+ * terminal escapes: versions, error texts and database names come from monitored servers
+ * (lib/control-chars.ts). File contents written to stdout (an export) go out as they are.
+ */
+export function print(...parts: unknown[]): void {
+  console.log(stripControl(format(...parts), { multiline: true }));
+}
+
+export function printErr(...parts: unknown[]): void {
+  console.error(stripControl(format(...parts), { multiline: true }));
+}
+
 export function table(rows: Record<string, string | number | null>[]): string {
   if (rows.length === 0) return '(none)';
   const cols = Object.keys(rows[0]!);
   const width = (s: string) => [...s].reduce((w, ch) => w + (/[\u1100-\uffff]/.test(ch) ? 2 : 1), 0);
-  const cell = (v: unknown) => (v === null || v === undefined ? '—' : String(v));
+  // One line per row: a cell's newline or escape (a server-chosen name or error) must not break the table.
+  const cell = (v: unknown) => (v === null || v === undefined ? '—' : stripControl(String(v)));
   const w = cols.map((c) => Math.max(width(c), ...rows.map((r) => width(cell(r[c])))));
   const line = (vals: string[]) => vals.map((v, i) => v + ' '.repeat(w[i]! - width(v))).join('  ').trimEnd();
   return [line(cols), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n');

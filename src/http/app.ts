@@ -71,7 +71,7 @@ export async function buildApp(ctx: Context) {
 
   // The original front end posts `Content-Type: application/json` with no body: that is `{}`.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(app.getDefaultJsonParser('error', 'error')));
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, jsonBodyParser(app.getDefaultJsonParser('error', 'error')));
 
   // Every route must say who may call it.
   app.addHook('onRoute', (route) => {
@@ -168,7 +168,7 @@ export async function buildApp(ctx: Context) {
     if (fe.code === 'rate_limited') {
       return reply.status(429).send({ success: false, error: fe.message, error_code: 'rate_limited' });
     }
-    const framework = frameworkErrorBody(fe);
+    const framework = frameworkErrorBody(fe, req.routeOptions.bodyLimit);
     if (framework) return reply.status(framework.status).send(framework.body);
     req.log.error({ err }, 'unhandled error');
     return reply.status(500).send({ success: false, error: '服务器内部错误 (internal error)，详情见服务日志', error_code: 'internal' });

@@ -25,6 +25,7 @@ export interface FrameworkError {
 /** Fastify code → what the client receives. Codes a client cannot cause (500s) become `internal`. */
 export const FRAMEWORK_ERRORS: Record<string, FrameworkError> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { error_code: 'invalid_json', status: 400, zh: '请求体不是有效的 JSON', en: 'request body is not valid JSON' },
+  WF_INVALID_UTF8: { error_code: 'invalid_json', status: 400, zh: '请求体不是有效的 UTF-8', en: 'request body is not valid UTF-8' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { error_code: 'invalid_json', status: 400, zh: '请求体不是有效的 JSON', en: 'request body is not valid JSON' },
   FST_ERR_CTP_BODY_TOO_LARGE: { error_code: 'body_too_large', status: 413, zh: '请求体过大（上限 1 MiB）', en: 'request body too large (limit 1 MiB)' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
@@ -52,7 +53,7 @@ export const FRAMEWORK_ERRORS: Record<string, FrameworkError> = {
 export const ERROR_CODES: Record<string, string> = {
   validation: 'a field is missing, unknown or out of range (the message names it)',
   invalid_json: 'the body is not valid JSON (an empty body is accepted as {})',
-  body_too_large: 'the body exceeds 1 MiB',
+  body_too_large: 'the body exceeds 1 MiB (an instance import: WHALEFALL_IMPORT_MAX_BYTES, default 10 MiB)',
   unsupported_media_type: 'the Content-Type has no parser (send application/json)',
   bad_content_length: 'the body size did not match Content-Length',
   bad_url: 'the URL has an invalid percent-escape or a parameter over the length limit',
@@ -84,7 +85,15 @@ export const ERROR_CODES: Record<string, string> = {
 };
 
 /** The envelope for a Fastify error a client caused; undefined for errors that are ours (500). */
-export function frameworkErrorBody(err: { code?: string; statusCode?: number; message: string }): { status: number; body: { success: false; error: string; error_code: string } } | undefined {
+export function frameworkErrorBody(
+  err: { code?: string; statusCode?: number; message: string },
+  /** The route's body limit, when it is not the default 1 MiB (the import route's). */
+  bodyLimit?: number,
+): { status: number; body: { success: false; error: string; error_code: string } } | undefined {
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && bodyLimit !== undefined && bodyLimit !== 1024 * 1024) {
+    const mib = Math.round((bodyLimit / 1024 / 1024) * 10) / 10;
+    return { status: 413, body: { success: false, error: `请求体过大（上限 ${mib} MiB） (request body too large (limit ${mib} MiB))`, error_code: 'body_too_large' } };
+  }
   const known = err.code ? FRAMEWORK_ERRORS[err.code] : undefined;
   if (known) return { status: known.status, body: { success: false, error: `${known.zh} (${known.en})`, error_code: known.error_code } };
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
@@ -127,12 +136,21 @@ export function onClientError(err: NodeJS.ErrnoException, socket: import('node:n
 /**
  * `application/json` body parser: an empty (or whitespace-only) body is `{}`;
  * anything else goes to Fastify's own parser (prototype-poisoning safe).
- * Register with `parseAs: 'string'`.
+ * Register with `parseAs: 'buffer'`: the bytes are decoded here, strictly.
  */
 export function jsonBodyParser(defaultParser: ContentTypeParserFn) {
-  return (req: FastifyRequest, body: string, done: (err: Error | null, value?: unknown) => void): void => {
+  return (req: FastifyRequest, raw: Buffer, done: (err: Error | null, value?: unknown) => void): void => {
+    let body: string;
+    try {
+      // Strict: bytes that are not UTF-8 are refused, not replaced with U+FFFD (a name would be stored changed).
+      body = UTF8.decode(raw);
+    } catch {
+      done(Object.assign(new Error('invalid UTF-8'), { code: 'WF_INVALID_UTF8', statusCode: 400 }));
+      return;
+    }
     if (body.trim() === '') done(null, {});
     else defaultParser(req, body, done);
   };
 }
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 type ContentTypeParserFn = (req: FastifyRequest, body: string, done: (err: Error | null, value?: unknown) => void) => void;

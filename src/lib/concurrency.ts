@@ -23,3 +23,17 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 export function yieldToIo(): Promise<void> {
   return new Promise<void>((resolve) => setImmediate(resolve));
 }
+
+/**
+ * A yield to I/O at most every `sliceMs` of synchronous work: call it between items of a long loop
+ * (`const pace = pacer(); for (…) { await pace(); … }`) and the loop never holds the event loop longer
+ * than about one slice, however slow each item is on a loaded machine.
+ */
+export function pacer(sliceMs = 10): () => Promise<void> {
+  let since = performance.now();
+  return async () => {
+    if (performance.now() - since < sliceMs) return;
+    await yieldToIo();
+    since = performance.now();
+  };
+}

@@ -119,6 +119,12 @@ export function encryptSecret(ring: KeyRing, plaintext: string): { value: string
 
 export class SecretKeyError extends Error {}
 
+/** `value` encrypted with the current key when it is under another one (rotation); undefined when already current. */
+export function reencryptSecret(ring: KeyRing, value: string): string | undefined {
+  if (value.startsWith(`v1:${ring.currentId}:`)) return undefined;
+  return encryptSecret(ring, decryptSecret(ring, value)).value;
+}
+
 export function decryptSecret(ring: KeyRing, value: string): string {
   const parts = value.split(':');
   if (parts.length !== 5 || parts[0] !== 'v1') throw new SecretKeyError('encrypted value has an unknown format');

@@ -9,6 +9,7 @@
  * parameters, so the API can answer in the request's language and the UI in the user's.
  */
 import { isMsg, msgText, type Msg } from '../web/i18n/index.js';
+import { stripControl } from './control-chars.js';
 
 export type AppErrorKind =
   | 'validation'
@@ -64,9 +65,12 @@ export class SyncError extends Error {
     this.name = 'SyncError';
   }
 
-  /** The same error with every secret masked, in the text and in the key's parameters. */
+  /**
+   * The same error as the services keep it: every secret masked and control characters / terminal escapes
+   * stripped (serverText), in the text and in the key's parameters; the cause is kept.
+   */
   scrubbed(secrets: readonly (string | undefined | null)[]): SyncError {
-    return new SyncError(this.code, this.msg ? scrubMsg(this.msg, secrets) : scrubSecrets(this.message, secrets));
+    return new SyncError(this.code, this.msg ? scrubMsg(this.msg, secrets) : serverText(this.message, secrets), { cause: this.cause });
   }
 
   /** Transient failures are worth a retry; the others will fail the same way again. */
@@ -114,7 +118,7 @@ export function scrubSecrets(message: string, secrets: readonly (string | undefi
 export function scrubMsg(m: Msg, secrets: readonly (string | undefined | null)[]): Msg {
   if (!m.params) return m;
   const params: NonNullable<Msg['params']> = {};
-  for (const [k, v] of Object.entries(m.params)) params[k] = isMsg(v) ? scrubMsg(v, secrets) : typeof v === 'string' ? scrubSecrets(v, secrets) : v;
+  for (const [k, v] of Object.entries(m.params)) params[k] = isMsg(v) ? scrubMsg(v, secrets) : typeof v === 'string' ? serverText(v, secrets) : v;
   return { key: m.key, params };
 }
 
@@ -122,3 +126,11 @@ export function scrubMsg(m: Msg, secrets: readonly (string | undefined | null)[]
 const SCRUB_ANYWHERE_LENGTH = 8;
 const WORD_END = /[\p{L}\p{N}_]$/u;
 const WORD_START = /^[\p{L}\p{N}_]/u;
+
+/**
+ * A monitored server's error text as the services keep it: secrets scrubbed, control characters and
+ * terminal escapes stripped (lib/control-chars.ts). Every engine error entering a service passes here.
+ */
+export function serverText(message: string, secrets: readonly (string | undefined | null)[]): string {
+  return stripControl(scrubSecrets(message, secrets), { multiline: true });
+}

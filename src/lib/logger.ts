@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import pino, { type Logger, type DestinationStream } from 'pino';
+import { stripControl, stripControlDeep } from './control-chars.js';
 
 export type { Logger };
 
@@ -21,9 +22,25 @@ export const REDACT_PATHS = [
   'res.headers["set-cookie"]',
 ];
 
-/** Every line says which process wrote it (pino's `pid` and `hostname`): in scale-out, logs of many processes meet. */
+/**
+ * Every line says which process wrote it (pino's `pid` and `hostname`): in scale-out, logs of many processes meet.
+ * Every string logged loses its control characters and terminal escapes first (a database name or an error
+ * text chosen by a monitored server must not drive the terminal of whoever reads the log).
+ */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino({ level, base: { app: 'whalefall', pid: process.pid, hostname: os.hostname() }, redact: { paths: REDACT_PATHS, censor: '***' } }, destination);
+  return pino(
+    {
+      level,
+      base: { app: 'whalefall', pid: process.pid, hostname: os.hostname() },
+      redact: { paths: REDACT_PATHS, censor: '***' },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, stripControlDeep(args) as typeof args);
+        },
+      },
+    },
+    destination,
+  );
 }
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
@@ -43,7 +60,8 @@ export function prettyLine(json: string): string {
     .filter(([k]) => !QUIET.has(k))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
-  return `${time} ${level} ${String(o.msg ?? '')}${rest ? `  ${rest}` : ''}`;
+  // JSON.parse brings escaped control characters back: strip them again before they reach a terminal.
+  return stripControl(`${time} ${level} ${String(o.msg ?? '')}${rest ? `  ${rest}` : ''}`);
 }
 
 /** A destination that writes `prettyLine`s to `out` (stdout by default). */

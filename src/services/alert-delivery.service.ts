@@ -16,6 +16,7 @@ import { DestinationPolicy, type NetworkPolicy } from '../lib/net-policy.js';
 import { withTimeout } from '../lib/timeout.js';
 import type { AlertDeliveryRow, AlertEventRow, AlertRuleRow, AlertsRepository } from '../store/alerts.repository.js';
 import { ROBOTS } from './robots/index.js';
+import { maskUrl } from './alerts/channel-url.js';
 import type { AlertMessage, RobotVerdict } from './robots/robot.js';
 
 export type { AlertMessage };
@@ -39,21 +40,7 @@ export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = { maxAttempts: 5, baseD
 /** Rows handled per `deliverDue` pass; the loop continues while rows are due. */
 const BATCH = 50;
 
-/**
- * `https://oapi.dingtalk.com/robot/send?access_token=abc` → `https://oapi.dingtalk.com/robot/send?***`;
- * Slack's secret is its path (`/services/T/B/secret`) → `/services/***`; user:password is dropped.
- */
-export function maskUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.protocol === 'mailto:') return `mailto:${u.pathname}`;
-    let path = u.pathname;
-    if (/(^|\.)slack\.com$/i.test(u.hostname) && path.startsWith('/services/')) path = '/services/***';
-    return `${u.protocol}//${u.host}${path}${u.search ? '?***' : ''}`;
-  } catch {
-    return '(invalid url)';
-  }
-}
+export { maskUrl };
 
 /** Every part of a URL that may be a secret, to scrub from error messages. */
 function urlSecrets(url: string): string[] {
@@ -126,6 +113,8 @@ export class AlertDeliveryService {
   mailer: AlertMailer | undefined;
   /** Reads a delivery's channel signing secret (set by the alerts service, which owns the key ring). */
   secrets: ((rule: AlertRuleRow, d: AlertDeliveryRow) => string | null) | undefined;
+  /** Opens a delivery's stored (encrypted) URL; set by the alerts service. Unset: the stored value is the URL. */
+  urls: ((stored: string) => string) | undefined;
   private running: Promise<DeliverySummary> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private opts: DeliveryOptions;
@@ -192,19 +181,26 @@ export class AlertDeliveryService {
     let httpStatus: number | null = null;
     let error: string | null = null;
     let permanent = false;
+    let url: string | null = null;
+    try {
+      url = this.urls ? this.urls(d.url) : d.url;
+    } catch {
+      error = '无法解密 webhook URL (the webhook URL cannot be decrypted: was the secret key changed?)';
+      permanent = true;
+    }
     if (!ev || !rule) {
       error = 'event or rule deleted';
-    } else {
+    } else if (url !== null) {
       const type = d.channel as ChannelType;
       const message = alertMessage(ev, rule, d.transition as 'firing' | 'resolved');
       const secret = type === 'email' ? null : this.secretOf(rule, d);
       let r: { httpStatus: number | null; error: string | null; permanent?: boolean };
-      if (type === 'email') r = await this.mail(d.url, message);
-      else r = await this.post(d.url, type, message, secret);
+      if (type === 'email') r = await this.mail(url, message);
+      else r = await this.post(url, type, message, secret);
       ({ httpStatus, error } = r);
       permanent = r.permanent === true;
       // A receiver or a network error may echo the URL or the secret: never store or log them.
-      if (error) error = scrubSecrets(error, [...urlSecrets(d.url), secret]).slice(0, 500);
+      if (error) error = scrubSecrets(error, [...urlSecrets(url), secret]).slice(0, 500);
     }
     const at = this.clock.now().toISOString();
     log.push({ attempt, at, http_status: httpStatus, error });
@@ -218,7 +214,7 @@ export class AlertDeliveryService {
       next = new Date(this.clock.now().getTime() + this.opts.baseDelayMs * 2 ** (attempt - 1)).toISOString();
     }
     await this.repo.recordAttempt(d.id, { attempt, status, http_status: httpStatus, error, next_attempt_at: next, log: JSON.stringify(log), at });
-    const fields = { delivery_id: d.id, event_id: d.event_id, channel: d.channel, url: maskUrl(d.url), attempt, http_status: httpStatus };
+    const fields = { delivery_id: d.id, event_id: d.event_id, channel: d.channel, url: url === null ? '(unreadable)' : maskUrl(url), attempt, http_status: httpStatus };
     if (status === 'delivered') this.logger.info(fields, 'alert delivered');
     else this.logger.warn({ ...fields, error, next_attempt_at: next }, status === 'failed' ? 'alert delivery failed for good' : 'alert delivery failed, will retry');
     return status === 'pending' ? 'retrying' : status;

@@ -11,7 +11,7 @@ import type { EventEmitter } from 'node:events';
 import { DB_TYPES } from '../engines/engine.js';
 import type { Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
-import { decryptSecret, encryptSecret, type KeyRing } from '../lib/crypto.js';
+import { decryptSecret, encryptSecret, reencryptSecret, type KeyRing } from '../lib/crypto.js';
 import { compileGlob } from '../lib/glob.js';
 import { mailtoRecipient } from './email.service.js';
 import type { Logger } from '../lib/logger.js';
@@ -19,7 +19,8 @@ import type { AlertRuleRow, AlertsRepository, FiringCondition, NewAlertRule } fr
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow } from '../store/schema.js';
 import type { AlertDeliveryService } from './alert-delivery.service.js';
-import { CHANNEL_TYPES, maskUrl, viewerDeliveryError, type ChannelType } from './alert-delivery.service.js';
+import { CHANNEL_TYPES, viewerDeliveryError, type ChannelType } from './alert-delivery.service.js';
+import { channelUrl, maskedUrl, maskUrl, openUrl, sealUrl, type StoredChannel } from './alerts/channel-url.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';
 import type { SyncEvents } from './capacity-sync.service.js';
 import { RULE_EVALUATORS, RULE_KINDS, type RuleKind } from './alerts/rule-kinds.js';
@@ -29,11 +30,9 @@ export { FIT_DAYS, RULE_KINDS, type RuleKind } from './alerts/rule-kinds.js';
 export const WINDOWS = ['day', 'week'] as const;
 export type RuleWindow = (typeof WINDOWS)[number];
 
-export interface Channel {
+/** A channel as stored (alerts/channel-url.ts): the URL and the signing secret encrypted with the key ring. */
+export interface Channel extends StoredChannel {
   type: ChannelType;
-  url: string;
-  /** Stored only: the signing secret (DingTalk 加签, Feishu), encrypted with the key ring. */
-  secret_enc?: string;
 }
 
 /** A channel as the API shows it: URL masked, the secret never returned (only whether one is set). */
@@ -90,7 +89,7 @@ export interface EvaluateSummary {
   still_firing: number;
 }
 
-function toRule(r: AlertRuleRow): AlertRule {
+function toRule(r: AlertRuleRow, keys: KeyRing): AlertRule {
   return {
     id: r.id,
     name: r.name,
@@ -104,7 +103,7 @@ function toRule(r: AlertRuleRow): AlertRule {
     consecutive: r.consecutive,
     limit_bytes: r.limit_bytes,
     is_active: r.is_active === 1,
-    channels: (JSON.parse(r.channels) as Channel[]).map((c) => ({ type: c.type, url: maskUrl(c.url), has_secret: Boolean(c.secret_enc) })),
+    channels: (JSON.parse(r.channels) as Channel[]).map((c) => ({ type: c.type, url: c.url_enc !== undefined ? maskedUrl(keys, c.url_enc) : maskUrl(c.url ?? ''), has_secret: Boolean(c.secret_enc) })),
     created_at: r.created_at,
     updated_at: r.updated_at,
   };
@@ -128,9 +127,10 @@ function channels(v: unknown, keys: KeyRing, stored: Channel[] = []): Channel[] 
     const f = `channels[${i}]`;
     if (c === null || typeof c !== 'object' || Array.isArray(c)) fail(f, '必须是 {type, url} 对象 (an object {type, url})');
     const o = c as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (k !== 'type' && k !== 'url' && k !== 'secret' && k !== 'secret_enc') fail(`${f}.${k}`, '未知字段 (unknown field)');
+    for (const k of Object.keys(o)) if (k !== 'type' && k !== 'url' && k !== 'url_enc' && k !== 'secret' && k !== 'secret_enc') fail(`${f}.${k}`, '未知字段 (unknown field)');
     const type = oneOf(`${f}.type`, o.type, CHANNEL_TYPES);
-    const url = requiredText(`${f}.url`, o.url, 2000);
+    // A stored channel (re-validated on update) brings its URL encrypted.
+    const url = requiredText(`${f}.url`, typeof o.url_enc === 'string' && o.url === undefined ? openUrl(keys, o.url_enc) : o.url, 2000);
     let secret_enc: string | undefined;
     if (o.secret !== undefined && o.secret !== null) {
       if (!SIGNING.has(type)) fail(`${f}.secret`, `只有 ${[...SIGNING].join(' / ')} 渠道支持签名密钥 (only signing robots take a secret)`);
@@ -138,9 +138,11 @@ function channels(v: unknown, keys: KeyRing, stored: Channel[] = []): Channel[] 
       secret_enc = encryptSecret(keys, secret).value;
     } else if (o.secret === undefined) {
       // Kept from storage: an already-encrypted value (re-validation of the stored rule) or the same channel's.
-      secret_enc = typeof o.secret_enc === 'string' ? o.secret_enc : stored.find((x) => x.type === type && x.url === url)?.secret_enc;
+      // Stored URLs are encrypted with a fresh IV each: compare the clear values.
+      secret_enc = typeof o.secret_enc === 'string' ? o.secret_enc : stored.find((x) => x.type === type && channelUrl(keys, x) === url)?.secret_enc;
     }
-    const out: Channel = secret_enc ? { type, url, secret_enc } : { type, url };
+    const url_enc = sealUrl(keys, url);
+    const out: Channel = secret_enc ? { type, url_enc, secret_enc } : { type, url_enc };
     if (type === 'email') {
       try {
         mailtoRecipient(url);
@@ -172,25 +174,52 @@ export class AlertsService {
 
   constructor(private readonly d: AlertsDeps) {
     // The delivery service sends; the secrets are ours (the rule's channels): it asks for them by delivery.
-    if (d.delivery) d.delivery.secrets = (rule, delivery) => this.channelSecret(rule, delivery);
+    if (d.delivery) {
+      d.delivery.secrets = (rule, delivery) => this.channelSecret(rule, delivery);
+      d.delivery.urls = (stored) => openUrl(this.d.keys, stored);
+    }
   }
 
   /** The decrypted signing secret of the rule's channel a delivery was queued for; null when it has none. */
   private channelSecret(rule: { channels: string }, delivery: { channel: string; url: string }): string | null {
-    const c = (JSON.parse(rule.channels) as Channel[]).find((x) => x.type === delivery.channel && x.url === delivery.url);
+    const url = openUrl(this.d.keys, delivery.url);
+    const c = (JSON.parse(rule.channels) as Channel[]).find((x) => x.type === delivery.channel && channelUrl(this.d.keys, x) === url);
     return c?.secret_enc ? decryptSecret(this.d.keys, c.secret_enc) : null;
+  }
+
+  /**
+   * After a key rotation: every channel URL and signing secret, and every queued delivery's URL, encrypted with
+   * the current key (a clear URL left from before 0019 is sealed too). Returns how many rows were rewritten.
+   */
+  async reencryptSecrets(): Promise<number> {
+    const keys = this.d.keys;
+    const rekey = (v: string) => (/^v1:/.test(v) ? reencryptSecret(keys, v) : sealUrl(keys, v));
+    return this.d.repo.rekeyChannels(
+      (json) => {
+        let changed = false;
+        const out = (JSON.parse(json) as Channel[]).map(({ url, ...c }) => {
+          const url_enc = rekey(c.url_enc ?? url ?? '');
+          const secret_enc = c.secret_enc === undefined ? undefined : reencryptSecret(keys, c.secret_enc);
+          if (url_enc === undefined && secret_enc === undefined) return url === undefined ? c : { ...c, url };
+          changed = true;
+          return { ...c, ...(url_enc !== undefined ? { url_enc } : {}), ...(secret_enc !== undefined ? { secret_enc } : {}) };
+        });
+        return changed ? JSON.stringify(out) : undefined;
+      },
+      rekey,
+    );
   }
 
   // ---- rules ----
 
   async listRules(): Promise<AlertRule[]> {
-    return (await this.d.repo.listRules()).map(toRule);
+    return (await this.d.repo.listRules()).map((r) => toRule(r, this.d.keys));
   }
 
   async getRule(id: number): Promise<AlertRule> {
     const r = await this.d.repo.getRule(id);
     if (!r) throw new AppError('not_found', `告警规则 ${id} 不存在 (alert rule not found)`);
-    return toRule(r);
+    return toRule(r, this.d.keys);
   }
 
   /** Validate a whole rule (create, or current ⊕ patch on update); returns the columns to store. */
@@ -267,8 +296,8 @@ export class AlertsService {
     const clean = await this.validate(input);
     const now = this.d.clock.now().toISOString();
     const row = await this.d.repo.insertRule({ ...clean, created_at: now, updated_at: now });
-    await this.d.audit.record(actor, { action: 'alert_rule.create', targetType: 'alert_rule', targetId: row.id, details: { ...toRule(row), channels: toRule(row).channels } });
-    return toRule(row);
+    await this.d.audit.record(actor, { action: 'alert_rule.create', targetType: 'alert_rule', targetId: row.id, details: { ...toRule(row, this.d.keys), channels: toRule(row, this.d.keys).channels } });
+    return toRule(row, this.d.keys);
   }
 
   /**
@@ -310,8 +339,8 @@ export class AlertsService {
     if (row.is_active === 0 || redefined) {
       for (const ev of await this.d.repo.openEvents(id)) await this.d.repo.resolve(ev.id, now, []);
     }
-    await this.d.audit.record(actor, { action: 'alert_rule.update', targetType: 'alert_rule', targetId: id, details: { changed: diff(toRule(cur) as unknown as Record<string, unknown>, toRule(row) as unknown as Record<string, unknown>) } });
-    return toRule(row);
+    await this.d.audit.record(actor, { action: 'alert_rule.update', targetType: 'alert_rule', targetId: id, details: { changed: diff(toRule(cur, this.d.keys) as unknown as Record<string, unknown>, toRule(row, this.d.keys) as unknown as Record<string, unknown>) } });
+    return toRule(row, this.d.keys);
   }
 
   async deleteRule(id: number, actor: Actor): Promise<void> {
@@ -342,13 +371,13 @@ export class AlertsService {
       const log = JSON.parse(d.log) as { attempt: number; at: string; http_status: number | null; error: string | null }[];
       return {
         ...d,
-        url: maskUrl(d.url),
+        url: maskedUrl(this.d.keys, d.url),
         error: redact ? viewerDeliveryError(d.error, d.http_status) : d.error,
         log: redact ? log.map((a) => ({ ...a, error: viewerDeliveryError(a.error, a.http_status) })) : log,
       };
     });
     const { open_key: _o, ...event } = ev;
-    return { ...event, rule: rule ? toRule(rule) : null, deliveries };
+    return { ...event, rule: rule ? toRule(rule, this.d.keys) : null, deliveries };
   }
 
   // ---- evaluation ----
@@ -413,7 +442,8 @@ export class AlertsService {
         continue;
       }
       const now = this.d.clock.now().toISOString();
-      const targets = (JSON.parse(rule.channels) as Channel[]).map((c) => ({ channel: c.type, url: c.url }));
+      // Each delivery row keeps the channel's URL encrypted (a clear one, before 0019, is sealed now).
+      const targets = (JSON.parse(rule.channels) as Channel[]).map((c) => ({ channel: c.type, url: c.url_enc ?? sealUrl(this.d.keys, c.url ?? '') }));
       const open = new Map((await this.d.repo.openEvents(rule.id)).map((e) => [e.dedup_key, e]));
       for (const c of conditions) {
         const ev = open.get(c.dedup_key);

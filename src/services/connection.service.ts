@@ -15,6 +15,7 @@
  */
 import type { Collection, ConnectTarget, DbType, Engine, EngineSession, InstanceOptions, PrivilegeCheck } from '../engines/engine.js';
 import { AppError, SyncError } from '../lib/errors.js';
+import { stripControl, stripControlDeep } from '../lib/control-chars.js';
 import { excludedBy } from '../lib/glob.js';
 import { withTimeout } from '../lib/timeout.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
@@ -230,11 +231,14 @@ export class ConnectionService {
       const c = await withTimeout(raceAbort(work, signal), target.connectTimeoutMs + p.syncTimeoutMs, '容量采集', closeNow).finally(() =>
         signal?.removeEventListener('abort', closeNow),
       );
-      return applyExclusions(c, this.exclusionsFor(inst, target, p));
+      // The server's words (version, warnings) are printed by the CLI and shown in the UI: no control characters.
+      // Database names stay exact (they identify the database); the CLI and the logs strip them when printing.
+      const clean = { ...c, server_version: c.server_version === null ? null : stripControl(c.server_version), warnings: c.warnings.map((w) => stripControl(w, { multiline: true })) };
+      return applyExclusions(clean, this.exclusionsFor(inst, target, p));
     } catch (err) {
       work.catch(() => {}); // the abandoned attempt may still reject later
       if (err instanceof Aborted) throw err;
-      throw err instanceof SyncError ? err.scrubbed([target.password]) : engine.classifyError(err, target);
+      throw (err instanceof SyncError ? err : engine.classifyError(err, target)).scrubbed([target.password]);
     }
   }
 
@@ -277,10 +281,10 @@ export class ConnectionService {
     let session: EngineSession | undefined;
     try {
       session = await this.connect(inst, target, slot);
-      const server_version = await withTimeout(session.serverVersion(), target.connectTimeoutMs, '查询版本');
+      const server_version = stripControl(await withTimeout(session.serverVersion(), target.connectTimeoutMs, '查询版本'));
       const r: ProbeResult = { instance_id: inst.id, instance_name: inst.name, db_type: inst.db_type, server_version, latency_ms: Math.round(performance.now() - started) };
       if (!opts.grants) return r;
-      const checks = await withTimeout(session.doctor(), target.queryTimeoutMs + target.connectTimeoutMs, '权限检查');
+      const checks = stripControlDeep(await withTimeout(session.doctor(), target.queryTimeoutMs + target.connectTimeoutMs, '权限检查'));
       return { ...r, ok: checks.every((c) => c.ok), checks };
     } catch (err) {
       const e = (err instanceof SyncError ? err : engine.classifyError(err, target)).scrubbed([target.password]);

@@ -4,7 +4,7 @@
  */
 import { DB_TYPES } from '../engines/engine.js';
 import type { Clock } from '../lib/clock.js';
-import { decryptSecret, encryptSecret, type KeyRing } from '../lib/crypto.js';
+import { decryptSecret, encryptSecret, reencryptSecret, type KeyRing } from '../lib/crypto.js';
 import { AppError } from '../lib/errors.js';
 import type { CredentialsRepository } from '../store/credentials.repository.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
@@ -48,6 +48,18 @@ function password(value: unknown): string {
   if (value.length > 1024) fail('password', '长度不能超过 1024 个字符 (at most 1024 characters)');
   if (value.includes('\u0000')) fail('password', '不能包含 NUL 字符');
   return value;
+}
+
+/** See CredentialsService.keyProblem; also the estate check of a scale-out process (estate.service.ts). */
+export function undecryptableCredential(keys: KeyRing, rows: Pick<CredentialRow, 'name' | 'password_enc'>[]): string | null {
+  for (const c of rows) {
+    try {
+      decryptSecret(keys, c.password_enc);
+    } catch {
+      return `the secret key cannot decrypt the stored credential "${c.name}": start with the key that encrypted it (WHALEFALL_SECRET_KEY or secret.key, including rotated keys)`;
+    }
+  }
+  return null;
 }
 
 export class CredentialsService {
@@ -128,6 +140,20 @@ export class CredentialsService {
 
   decryptText(enc: string): string {
     return decryptSecret(this.keys, enc);
+  }
+
+  /** `enc` under the current key; undefined when it already is (key rotation). */
+  reencryptText(enc: string): string | undefined {
+    return reencryptSecret(this.keys, enc);
+  }
+
+  /**
+   * The first stored credential this process's key ring cannot decrypt (another WHALEFALL_SECRET_KEY, a
+   * secret.key replaced or missing a rotated key), as a sentence naming it and the fix; null when all decrypt.
+   * /readyz answers 503 with it, so a service with the wrong key is never "ready" and then failing every sync.
+   */
+  async keyProblem(): Promise<string | null> {
+    return undecryptableCredential(this.keys, await this.repo.list());
   }
 
   /** Username and clear password, for opening a connection only. */

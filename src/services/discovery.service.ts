@@ -12,6 +12,7 @@
  */
 import { mapLimit } from '../lib/concurrency.js';
 import { AppError } from '../lib/errors.js';
+import { stripControl } from '../lib/control-chars.js';
 import { probeEndpoint, type ProbeResult } from '../lib/probe.js';
 import type { Clock } from '../lib/clock.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
@@ -201,7 +202,7 @@ export class DiscoveryService {
         host: ep.host,
         port: ep.port,
         db_type: r.kind,
-        server_version: r.server_version,
+        server_version: r.server_version === null ? null : stripControl(r.server_version),
         note: 'note' in r && r.note ? r.note : null,
         registered_as: registered.get(`${ep.host.toLowerCase()}:${ep.port}`) ?? null,
       });

@@ -13,7 +13,8 @@
  *   it deliberately (then restart every process with the new WHALEFALL_TZ).
  */
 import { ConfigError, type Config } from '../config.js';
-import { decryptSecret, type KeyRing } from '../lib/crypto.js';
+import type { KeyRing } from '../lib/crypto.js';
+import { undecryptableCredential } from './credentials.service.js';
 import type { Clock } from '../lib/clock.js';
 import type { CredentialsRepository } from '../store/credentials.repository.js';
 import type { ProcessesRepository } from '../store/processes.repository.js';
@@ -31,13 +32,8 @@ export function checkQueueConfig(config: Config): void {
 export async function checkEstate(d: { config: Config; keys: KeyRing; credentials: CredentialsRepository; processes: ProcessesRepository; clock: Clock }): Promise<void> {
   if (d.config.queue !== 'pg-boss') return;
   // Every one: a process missing one old key (rotation) would fail the instances that still use it.
-  for (const c of await d.credentials.list()) {
-    try {
-      decryptSecret(d.keys, c.password_enc);
-    } catch {
-      throw new ConfigError(`WHALEFALL_SECRET_KEY cannot decrypt the stored credential "${c.name}": this process has another key than the estate`);
-    }
-  }
+  const bad = (await d.credentials.list()).find((c) => undecryptableCredential(d.keys, [c]) !== null);
+  if (bad) throw new ConfigError(`WHALEFALL_SECRET_KEY cannot decrypt the stored credential "${bad.name}": this process has another key than the estate`);
   const zone = await d.processes.estateSetIfAbsent(ESTATE_TIME_ZONE, d.config.timeZone, d.clock.now().toISOString());
   if (zone !== d.config.timeZone) {
     throw new ConfigError(

@@ -15,7 +15,7 @@
  * the same credential names) rebuilds the same definitions.
  */
 import { stringify } from 'yaml';
-import { mapLimit } from '../lib/concurrency.js';
+import { mapLimit, pacer } from '../lib/concurrency.js';
 import { csvLine } from '../lib/csv.js';
 import { AppError } from '../lib/errors.js';
 import type { CredentialsRepository } from '../store/credentials.repository.js';
@@ -26,7 +26,8 @@ import { diff, type Actor, type AuditService } from './audit.service.js';
 import type { ConnectionService } from './connection.service.js';
 import { instanceFields, type InstanceFields, type InstanceInput } from './instances.service.js';
 import { fail, integer } from './validate.js';
-import { columnOf, FLEET_COLUMNS, parseCsvFile, parseYamlFile, type FleetColumn, type FleetFormat, type ImportError } from './fleet-file.js';
+import { columnOf, FLEET_COLUMNS, type FleetColumn, type FleetFormat, type ImportError } from './fleet-file.js';
+import { parseFleetFile } from './fleet-parse.js';
 
 import { serverKey } from './same-server.js';
 
@@ -73,7 +74,10 @@ export interface ImportOptions {
   confirmDuplicates?: boolean;
 }
 
-/** A row as read from the file: raw values by column and where each one is. */
+/** Default of WHALEFALL_IMPORT_MAX_ROWS. */
+export const IMPORT_MAX_ROWS = 20_000;
+const REGISTRY_PAGE = 500;
+
 const COMPARED = ['db_type', 'host', 'port', 'database_name', 'credential_id', 'is_active', 'description', 'tags', 'options'] as const satisfies readonly (keyof InstanceFields)[];
 
 export interface ConnectionTestRow {
@@ -108,13 +112,33 @@ export class FleetService {
       connections: Pick<ConnectionService, 'probe'>;
       clock: Clock;
       audit: AuditService;
+      /** Most rows one import may have (WHALEFALL_IMPORT_MAX_ROWS). */
+      importMaxRows?: number;
     },
   ) {}
 
-  /** Check `text` and (unless a dry run, and only if valid or `partial`) apply it. Never throws on bad rows: they are in the report. */
+  /** An import is running in this process: a second one is refused (each holds a whole file and its plan in memory). */
+  private importing = false;
+
+  /**
+   * Check `text` and (unless a dry run, and only if valid or `partial`) apply it. Never throws on bad rows: they
+   * are in the report. One import at a time (a second gets `conflict`); more than `importMaxRows` rows are refused
+   * before any is checked. The file is parsed in a worker thread and the rows are checked in slices with a yield
+   * to I/O between them, so the service keeps answering during a maximal import.
+   */
   async import(text: string, opts: ImportOptions, actor: Actor): Promise<ImportReport> {
-    const parsed = opts.format === 'csv' ? parseCsvFile(text) : parseYamlFile(text);
-    const [existing, credentials] = await Promise.all([this.d.instances.list(), this.d.credentials.list()]);
+    if (this.importing) throw new AppError('conflict', '另一个导入正在进行，请在它完成后再试 (another import is running: try again when it has finished)');
+    this.importing = true;
+    try {
+      return await this.importNow(text, opts, actor);
+    } finally {
+      this.importing = false;
+    }
+  }
+
+  private async importNow(text: string, opts: ImportOptions, actor: Actor): Promise<ImportReport> {
+    const parsed = await parseFleetFile(text, opts.format, this.d.importMaxRows ?? IMPORT_MAX_ROWS);
+    const [existing, credentials] = await Promise.all([this.registry(), this.d.credentials.list()]);
     const byName = new Map(existing.map((i) => [i.name, i]));
     const credByName = new Map(credentials.map((c) => [c.name, c.id]));
     const credName = new Map(credentials.map((c) => [c.id, c.name]));
@@ -145,7 +169,9 @@ export class FleetService {
     const creates: (InstanceFields & { created_at: string; updated_at: string })[] = [];
     const updates: { id: number; name: string; patch: InstanceUpdate; changes: string[]; diff: ReturnType<typeof diff> }[] = [];
 
+    const pace = pacer();
     for (const src of parsed.rows) {
+      await pace();
       const errors = [...src.errors];
       const at = (col: FleetColumn | undefined) => (col && src.where[col] ? src.where[col] : { line: src.line, column: null });
       const err = (field: string, message: string) => {
@@ -232,6 +258,19 @@ export class FleetService {
     }
     report.applied = true;
     return report;
+  }
+
+  /** Every instance, a page at a time with a yield between pages (one 20,000-row read stalls the loop for ~1 s on SQLite). */
+  private async registry(): Promise<InstanceRow[]> {
+    const out: InstanceRow[] = [];
+    const pace = pacer();
+    for (let after = 0; ; ) {
+      await pace();
+      const page = await this.d.instances.listAfter(after, REGISTRY_PAGE);
+      out.push(...page);
+      if (page.length < REGISTRY_PAGE) return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      after = page.at(-1)!.id;
+    }
   }
 
   /** The registry (or the instances with `tag`) as a file in `format`, credentials by name, no secrets. */

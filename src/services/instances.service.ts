@@ -371,6 +371,11 @@ export class InstancesService {
     return toPublicInstance(updated!);
   }
 
+  /** After a key rotation: every instance's TLS material encrypted with the current key. Returns how many were rewritten. */
+  reencryptTls(): Promise<number> {
+    return this.repo.rekeyTls((v) => this.credentials.reencryptText(v));
+  }
+
   private tlsColumns(tls: { material: TlsMaterial; info: TlsInfo }): { tls_enc: string | null; tls_info: string | null } {
     const empty = Object.keys(tls.material).length === 0;
     return { tls_enc: empty ? null : this.credentials.encryptText(JSON.stringify(tls.material)), tls_info: empty ? null : JSON.stringify(tls.info) };

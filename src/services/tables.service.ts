@@ -231,7 +231,7 @@ export class TablesService {
       return await withTimeout(work, target.connectTimeoutMs + (scope.deadline - Date.now()) + target.queryTimeoutMs, '表容量采集', () => void session?.close().catch(() => {}));
     } catch (err) {
       work.catch(() => {});
-      throw err instanceof SyncError ? err.scrubbed([target.password]) : engine.classifyError(err, target);
+      throw (err instanceof SyncError ? err : engine.classifyError(err, target)).scrubbed([target.password]);
     }
   }
 

@@ -62,6 +62,29 @@ export class AlertsRepository {
     return this.db.updateTable('alert_rules').set(patch).where('id', '=', id).returningAll().executeTakeFirst();
   }
 
+  /**
+   * Rewrite every rule's channels and every delivery's URL with `rekey` (key rotation), in one transaction:
+   * `rekey` returns the new value, or undefined to keep the row as it is.
+   */
+  async rekeyChannels(rekeyChannels: (channels: string) => string | undefined, rekeyUrl: (url: string) => string | undefined): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      let n = 0;
+      for (const r of await trx.selectFrom('alert_rules').select(['id', 'channels']).execute()) {
+        const v = rekeyChannels(r.channels);
+        if (v === undefined) continue;
+        await trx.updateTable('alert_rules').set({ channels: v }).where('id', '=', r.id).execute();
+        n++;
+      }
+      for (const d of await trx.selectFrom('alert_deliveries').select(['id', 'url']).execute()) {
+        const v = rekeyUrl(d.url);
+        if (v === undefined) continue;
+        await trx.updateTable('alert_deliveries').set({ url: v }).where('id', '=', d.id).execute();
+        n++;
+      }
+      return n;
+    });
+  }
+
   async deleteRule(id: number): Promise<boolean> {
     const r = await this.db.deleteFrom('alert_rules').where('id', '=', id).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;

@@ -9,6 +9,7 @@
  * WHALEFALL_SECRET_KEY) safe separately, or the restored credentials cannot
  * be decrypted.
  */
+import type { MigrationEnv } from './migrations/index.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -76,7 +77,7 @@ export async function backupSqlite(storeFile: string, dest: string, opts: { forc
  * Replace the store with a backup (the service must be stopped). The current
  * store is kept beside it; the restored store is migrated to this version.
  */
-export async function restoreSqlite(backupFile: string, storeFile: string): Promise<{ counts: Record<string, number>; previous: string | null; migrated: string[] }> {
+export async function restoreSqlite(backupFile: string, storeFile: string, env: MigrationEnv = {}): Promise<{ counts: Record<string, number>; previous: string | null; migrated: string[] }> {
   check(backupFile);
   let previous: string | null = null;
   if (fs.existsSync(storeFile)) {
@@ -101,7 +102,7 @@ export async function restoreSqlite(backupFile: string, storeFile: string): Prom
   const store = openStore({ sqliteFile: storeFile });
   let migrated: string[];
   try {
-    migrated = await store.migrate();
+    migrated = await store.migrate(env);
   } finally {
     await store.close();
   }

@@ -11,7 +11,7 @@ import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type Sqlit
 import { ensurePrivateDir, ensurePrivateFile, tightenExisting } from '../lib/private-files.js';
 import type { Database } from './schema.js';
 import type { DialectName } from './migrations/helpers.js';
-import { migrateToLatest } from './migrations/index.js';
+import { migrateToLatest, type MigrationEnv } from './migrations/index.js';
 
 export type { DialectName };
 
@@ -20,7 +20,8 @@ export interface Store {
   dialect: DialectName;
   /** Human description without credentials (for logs and `doctor`). */
   describe: string;
-  migrate(): Promise<string[]>;
+  /** `env.seal` encrypts with the key ring (data migrations of secrets, e.g. 0019). */
+  migrate(env?: MigrationEnv): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -140,7 +141,7 @@ export function openStore(opts: StoreOptions): Store {
       db,
       dialect: 'postgres',
       describe: redactUrl(opts.databaseUrl),
-      migrate: () => migrateToLatest(db, 'postgres'),
+      migrate: (env) => migrateToLatest(db, 'postgres', env),
       close: () => db.destroy(),
     };
   }
@@ -161,7 +162,7 @@ export function openStore(opts: StoreOptions): Store {
     db,
     dialect: 'sqlite',
     describe: `sqlite:${file}`,
-    migrate: () => migrateToLatest(db, 'sqlite'),
+    migrate: (env) => migrateToLatest(db, 'sqlite', env),
     close: () => db.destroy(),
   };
 }

@@ -4,6 +4,7 @@ import { sql, type Kysely } from 'kysely';
 import type { DialectName } from './db.js';
 import type { Database, InstanceRow, InstanceUpdate, NewInstance } from './schema.js';
 import { hasTag } from './tags.js';
+import { pacer } from '../lib/concurrency.js';
 import { previousPointAt, previousPointSize, windowBaselineSize } from './sync-points.sql.js';
 
 export const OVERVIEW_SORTS = ['name', 'db_type', 'host', 'is_active', 'database_count', 'total_size_bytes', 'change_7d_bytes', 'last_sync_at'] as const;
@@ -59,6 +60,25 @@ export class InstancesRepository {
     let q = this.filtered(filter).selectAll().orderBy('name');
     if (filter.limit !== undefined) q = q.limit(filter.limit).offset(filter.offset ?? 0);
     return q.execute();
+  }
+
+  /** Rewrite every instance's encrypted TLS material with `rekey` (key rotation) in one transaction; undefined keeps it. */
+  async rekeyTls(rekey: (tlsEnc: string) => string | undefined): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      let n = 0;
+      for (const r of await trx.selectFrom('instances').select(['id', 'tls_enc']).where('tls_enc', 'is not', null).execute()) {
+        const v = rekey(r.tls_enc!);
+        if (v === undefined) continue;
+        await trx.updateTable('instances').set({ tls_enc: v }).where('id', '=', r.id).execute();
+        n++;
+      }
+      return n;
+    });
+  }
+
+  /** Up to `limit` instances with an id above `afterId`, by id: the registry read a page at a time (an index seek each). */
+  async listAfter(afterId: number, limit: number): Promise<InstanceRow[]> {
+    return this.db.selectFrom('instances').selectAll().where('id', '>', afterId).orderBy('id').limit(limit).execute();
   }
 
   async count(filter: InstanceListFilter = {}): Promise<number> {
@@ -175,8 +195,17 @@ export class InstancesRepository {
    */
   async applyBatch(creates: NewInstance[], updates: { id: number; patch: InstanceUpdate }[]): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
-      for (let i = 0; i < creates.length; i += 500) await tx.insertInto('instances').values(creates.slice(i, i + 500)).execute();
-      for (const u of updates) await tx.updateTable('instances').set(u.patch).where('id', '=', u.id).execute();
+      // A yield to I/O between slices: on SQLite each statement runs on the event loop, and a 20,000-row import
+      // in one stretch would stall every other request (those needing the store wait for the transaction anyway).
+      const pace = pacer();
+      for (let i = 0; i < creates.length; i += 100) {
+        await pace();
+        await tx.insertInto('instances').values(creates.slice(i, i + 100)).execute();
+      }
+      for (const u of updates) {
+        await pace();
+        await tx.updateTable('instances').set(u.patch).where('id', '=', u.id).execute();
+      }
     });
   }
 }

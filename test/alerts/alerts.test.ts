@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { addDays } from '../../src/lib/clock.js';
 import { AppError } from '../../src/lib/errors.js';
 import type { AlertsService } from '../../src/services/alerts.service.js';
+import { channelUrl, type StoredChannel } from '../../src/services/alerts/channel-url.js';
 import { forEachStore } from '../helpers/context.js';
 import { addInstance, addSyncRecord, alertStack, drain, receiver, setDatabaseSize, setInstanceTotal, setLifecycle, type AlertStack } from './helpers.js';
 
@@ -299,10 +300,11 @@ forEachStore('alerts: validation', (get) => {
     const same = await a.getRule(ok.id);
     assert.deepEqual(same, ok, 'failed updates changed nothing');
 
-    // A patch without channels keeps the stored (unmasked) URL.
+    // A patch without channels keeps the stored URL: encrypted at rest, the same URL once decrypted.
     await a.updateRule(ok.id, { threshold: 6 }, actor);
     const row = await s.repo.getRule(ok.id);
-    assert.match(row!.channels, /SLACKSECRET/);
+    assert.doesNotMatch(row!.channels, /SLACKSECRET/);
+    assert.match(channelUrl(ctx.keys, (JSON.parse(row!.channels) as StoredChannel[])[0]!), /SLACKSECRET/);
     assert.equal(row!.threshold, 6);
   });
 

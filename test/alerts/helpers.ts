@@ -20,7 +20,7 @@ export interface AlertStack {
 export async function alertStack(ctx: Context, opts: Partial<DeliveryOptions> = {}): Promise<AlertStack> {
   // The migration is registered in migrations/index.ts by the lead; until then apply it here, once.
   const tables = await ctx.store.db.introspection.getTables();
-  if (!tables.some((t) => t.name === 'alert_rules')) await alertsSchema(columnTypes(ctx.store.dialect), ctx.store.dialect).up(ctx.store.db);
+  if (!tables.some((t) => t.name === 'alert_rules')) await alertsSchema(columnTypes(ctx.store.dialect), ctx.store.dialect, {}).up(ctx.store.db);
   const repo = new AlertsRepository(ctx.store.db);
   const delivery = new AlertDeliveryService(repo, ctx.clock, ctx.logger, { maxAttempts: 3, baseDelayMs: 20, timeoutMs: 2000, ...opts });
   const alerts = new AlertsService({ repo, instances: ctx.repos.instances, clock: ctx.clock, logger: ctx.logger, audit: ctx.audit, delivery, keys: ctx.keys });

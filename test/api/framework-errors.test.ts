@@ -51,6 +51,22 @@ describe('framework errors and empty JSON bodies, over HTTP', () => {
     return fetch(base + path, { method, headers: { 'content-type': 'application/json', ...admin.headers(true) } });
   }
 
+  it('invalid UTF-8 in a JSON body is refused with 400 in the envelope, never stored with U+FFFD', async () => {
+    // {"name":"bad-\xff\xfe-name","username":"u","password":"p"}: valid JSON once the bytes are replaced.
+    const body = Buffer.concat([Buffer.from('{"name":"bad-'), Buffer.from([0xff, 0xfe]), Buffer.from('-name","username":"u","password":"p"}')]);
+    const res = await fetch(`${base}/api/credentials`, { method: 'POST', headers: { ...admin.headers(true), 'content-type': 'application/json' }, body });
+    const json = (await res.json()) as Body;
+    assert.equal(res.status, 400);
+    assertEnvelope(res.status, json, 'invalid UTF-8');
+    assert.equal(json.error_code, 'invalid_json');
+    assert.match(String(json.error), /请求体不是有效的 UTF-8 \(request body is not valid UTF-8\)/);
+    assert.equal((await ctx.credentials.list()).some((c) => c.name.startsWith('bad-')), false, 'nothing stored');
+    // A BOM-less, well-formed multibyte body still goes through.
+    const good = await fetch(`${base}/api/credentials`, { method: 'POST', headers: { ...admin.headers(true), 'content-type': 'application/json' }, body: Buffer.from('{"name":"凭据-ok","username":"u","password":"p"}') });
+    assert.equal(good.status, 201);
+    await ctx.credentials.delete(((await good.json()) as { data: { id: number } }).data.id, { userId: null, username: 'test' });
+  });
+
   it('sync, test-connection and logout with no body are accepted (no FST_ERR_CTP_EMPTY_JSON_BODY)', async () => {
     const sync = await emptyPost(`/database-sizes/instances/${instanceId}/sync-capacity`);
     const syncBody = (await sync.json()) as Body;

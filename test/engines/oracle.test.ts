@@ -106,7 +106,7 @@ describe('Oracle: engine surface', () => {
     assert.equal(engine.dbType, 'oracle');
     assert.equal(engine.defaultPort, 1521);
     assert.equal(engine.needsDatabaseName, true);
-    assert.deepEqual(Object.keys(engine.options), ['container_mode', 'temp']);
+    assert.deepEqual(Object.keys(engine.options), ['container_mode', 'temp', 'protocol', 'ssl_server_dn_match', 'ssl_server_cert_dn']);
     assert.deepEqual(engine.options.container_mode, { ...engine.options.container_mode, kind: 'enum', values: ['auto', 'cdb', 'non_cdb'] });
     assert.equal(engine.options.temp?.kind, 'boolean');
     assert.deepEqual(settingsFrom({}, 'u'), { containerMode: 'auto', temp: true, user: 'u' });

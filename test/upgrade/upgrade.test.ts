@@ -20,6 +20,7 @@ import { loadConfig } from '../../src/config.js';
 import { createContext } from '../../src/context.js';
 import { buildApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/lib/logger.js';
+import { decryptSecret, encryptSecret, keyFromSecret, keyId } from '../../src/lib/crypto.js';
 import { openStore, type Store } from '../../src/store/db.js';
 import { MIGRATION_NAMES, migrationState } from '../../src/store/migrations/index.js';
 import { startLatencyProxy } from '../helpers/latency-proxy.js';
@@ -63,9 +64,31 @@ function intendedChanges(before: Snapshot): Snapshot {
   return { ...before, instances: instances.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) };
 }
 
+/** The fixture's key ring: 0019 encrypts the webhook URLs with it. */
+const RING = (() => {
+  const k = keyFromSecret(FIXTURE_SECRET_KEY);
+  return { currentId: keyId(k), keys: new Map([[keyId(k), k]]) };
+})();
+const SEAL = { seal: (clear: string) => encryptSecret(RING, clear).value };
+
+/** 0019's change undone for the comparison: webhook URLs (rules' channels, deliveries) decrypted back, and sealed they were. */
+function opened(s: Snapshot): Snapshot {
+  const open = (v: unknown) => {
+    assert.match(String(v), /^v1:/, 'a webhook URL is stored encrypted');
+    return decryptSecret(RING, String(v));
+  };
+  const alert_rules = s.alert_rules?.map((r) => ({
+    ...r,
+    channels: JSON.stringify((JSON.parse(String(r.channels)) as { type: string; url_enc: string }[]).map(({ type, url_enc, ...rest }) => ({ type, url: open(url_enc), ...rest }))),
+  }));
+  const alert_deliveries = s.alert_deliveries?.map((r) => ({ ...r, url: open(r.url) }));
+  return { ...s, ...(alert_rules ? { alert_rules } : {}), ...(alert_deliveries ? { alert_deliveries } : {}) };
+}
+
 /** Every old row is in the new table with the same value in every old column (but for the intended changes). */
-function assertPreserved(original: Snapshot, afterUp: Snapshot): number {
+function assertPreserved(original: Snapshot, sealed: Snapshot): number {
   const before = intendedChanges(original);
+  const afterUp = opened(sealed);
   let rows = 0;
   for (const [table, oldRows] of Object.entries(before)) {
     const newRows = afterUp[table];
@@ -139,7 +162,7 @@ describe('upgrade from the first release [sqlite, committed fixture]', () => {
       let res = await app.inject({ url: '/readyz' });
       assert.equal(res.statusCode, 503);
       assert.match(res.json().reason, /^migrations pending: .*0009_production/);
-      await store.migrate();
+      await store.migrate(SEAL);
       res = await app.inject({ url: '/readyz' });
       assert.equal(res.statusCode, 200, res.body);
       await app.close();
@@ -154,7 +177,7 @@ describe('upgrade from the first release [sqlite, committed fixture]', () => {
     fs.copyFileSync(FIXTURE_FILE, path.join(dataDir, 'whalefall.db'));
     const store = openStore({ sqliteFile: path.join(dataDir, 'whalefall.db') });
     const before = await snapshot(store.db as Kysely<unknown>);
-    const applied = await store.migrate();
+    const applied = await store.migrate(SEAL);
     assert.deepEqual(applied, MIGRATION_NAMES.filter((n) => n > '0005_alerts'));
     const rows = assertPreserved(before, await snapshot(store.db as Kysely<unknown>));
     console.log(`# sqlite: ${rows} rows in ${Object.keys(before).length} tables preserved through ${applied.join(', ')}`);
@@ -200,7 +223,7 @@ describe('upgrade from the first release [postgres, generated live by the first 
     const store = openStore({ databaseUrl: url });
     assert.deepEqual((await migrationState(store.db)).applied, ['0001_initial', '0002_scheduler', '0003_max_bytes', '0004_aggregations', '0005_alerts']);
     const before = await snapshot(store.db as Kysely<unknown>);
-    const applied = await store.migrate();
+    const applied = await store.migrate(SEAL);
     const rows = assertPreserved(before, await snapshot(store.db as Kysely<unknown>));
     console.log(`# postgres: ${rows} rows in ${Object.keys(before).length} tables preserved through ${applied.join(', ')}`);
     await usable(store, dataDir);

@@ -1,12 +1,12 @@
 /** `whalefall backup|restore`: the SQLite store, online. */
 import type { Command } from 'commander';
 import { type Config } from '../../config.js';
-import { loadKeyRing } from '../../lib/crypto.js';
+import { encryptSecret, loadKeyRing } from '../../lib/crypto.js';
 import SQLite from 'better-sqlite3';
 import { backupSqlite, restoreSqlite } from '../../store/backup.js';
 import path from 'node:path';
 import fs from 'node:fs';
-import { CliError, loadConfig } from '../shared.js';
+import { CliError, loadConfig, print } from '../shared.js';
 import { createLogger } from '../../lib/logger.js';
 import { openStore } from '../../store/db.js';
 import { ProcessesService } from '../../services/processes.service.js';
@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .option('--force', 'overwrite FILE')
     .action(async (file: string, o) => {
       const counts = await backupSqlite(storeFile(loadConfig()), file, { force: o.force });
-      console.log(`backup written to ${file}: ${countsLine(counts)}. Keep secret.key (or WHALEFALL_SECRET_KEY) too: credentials cannot be decrypted without it.`);
+      print(`backup written to ${file}: ${countsLine(counts)}. Keep secret.key (or WHALEFALL_SECRET_KEY) too: credentials cannot be decrypted without it.`);
     });
   program
     .command('restore <file>')
@@ -35,13 +35,13 @@ export function register(program: Command): void {
       const config = loadConfig();
       // First: a live process on the store is named whatever the store (PostgreSQL: then restore with pg_restore).
       await refuseWhileInUse(config);
-      const r = await restoreSqlite(file, storeFile(config));
-      console.log(`restored ${file}: ${countsLine(r.counts)}${r.migrated.length ? `; migrated: ${r.migrated.join(', ')}` : ''}${r.previous ? `; the previous store is kept as ${r.previous}` : ''}`);
       const ring = loadKeyRing(config.dataDir, config.secretKey);
+      const r = await restoreSqlite(file, storeFile(config), { seal: (clear) => encryptSecret(ring, clear).value });
+      print(`restored ${file}: ${countsLine(r.counts)}${r.migrated.length ? `; migrated: ${r.migrated.join(', ')}` : ''}${r.previous ? `; the previous store is kept as ${r.previous}` : ''}`);
       const db = new SQLite(storeFile(config), { readonly: true });
       try {
         const missing = (db.prepare('SELECT DISTINCT key_id FROM credentials').all() as { key_id: string }[]).filter((k) => !ring.keys.has(k.key_id));
-        if (missing.length) console.log(`warning: the encryption key(s) ${missing.map((k) => k.key_id).join(', ')} of some credentials are not loaded: restore the matching secret.key`);
+        if (missing.length) print(`warning: the encryption key(s) ${missing.map((k) => k.key_id).join(', ')} of some credentials are not loaded: restore the matching secret.key`);
       } finally {
         db.close();
       }

@@ -1,7 +1,7 @@
 /** `whalefall cancel <session-id>`: cancel a running sync session. */
 import type { Command } from 'commander';
 import { CLI_ACTOR } from '../../services/audit.service.js';
-import { withContext } from '../shared.js';
+import { withContext, print } from '../shared.js';
 
 export function register(program: Command): void {
   program
@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .action(async (sessionId: string) =>
       withContext(async (ctx) => {
         const r = await ctx.capacitySync.cancel(sessionId, CLI_ACTOR);
-        console.log(`session ${r.session_id}: cancel requested (${r.skipped} not started → skipped, ${r.running} running → aborting)${r.status !== 'running' ? `; now ${r.status}` : ''}`);
+        print(`session ${r.session_id}: cancel requested (${r.skipped} not started → skipped, ${r.running} running → aborting)${r.status !== 'running' ? `; now ${r.status}` : ''}`);
       }),
     );
 

@@ -1,7 +1,7 @@
 /** `whalefall config check`: validate the configuration file and show the effective configuration. */
 import type { Command } from 'commander';
 import { describeConfig, resolveConfig } from '../../config-file.js';
-import { cli, table } from '../shared.js';
+import { cli, table, print } from '../shared.js';
 
 export function register(program: Command): void {
   const configCmd = program.command('config').description('configuration file');
@@ -12,9 +12,9 @@ export function register(program: Command): void {
     .action((o) => {
       const r = resolveConfig({ configFile: cli.configFile, flags: cli.flags });
       const rows = describeConfig(r);
-      if (o.json) return console.log(JSON.stringify({ file: r.file ?? null, settings: rows }, null, 2));
-      console.log(`configuration ok (${r.file ? `file ${r.file}` : 'no file'}; precedence: flags > environment > file > defaults)`);
-      console.log(table(rows.map((x) => ({ key: x.key, env: x.env, value: x.value, source: x.source }))));
+      if (o.json) return print(JSON.stringify({ file: r.file ?? null, settings: rows }, null, 2));
+      print(`configuration ok (${r.file ? `file ${r.file}` : 'no file'}; precedence: flags > environment > file > defaults)`);
+      print(table(rows.map((x) => ({ key: x.key, env: x.env, value: x.value, source: x.source }))));
     });
 
 }

@@ -1,7 +1,7 @@
 /** `whalefall doctor`: which grants the collector relies on are present on each instance. */
 import type { Command } from 'commander';
 import { errorMessage } from '../../lib/errors.js';
-import { CliError, withContext } from '../shared.js';
+import { CliError, withContext, print } from '../shared.js';
 
 export function register(program: Command): void {
   program
@@ -26,15 +26,15 @@ export function register(program: Command): void {
           }
         }
         if (o.json) {
-          console.log(JSON.stringify(reports, null, 2));
+          print(JSON.stringify(reports, null, 2));
         } else {
           for (const r of reports) {
-            console.log(`${r.ok ? 'OK  ' : 'FAIL'} ${r.instance_name} (${r.db_type}${'server_version' in r ? ` ${r.server_version}` : ''})`);
-            if ('error' in r) console.log(`     ${r.error}`);
+            print(`${r.ok ? 'OK  ' : 'FAIL'} ${r.instance_name} (${r.db_type}${'server_version' in r ? ` ${r.server_version}` : ''})`);
+            if ('error' in r) print(`     ${r.error}`);
             for (const c of r.checks) {
-              console.log(`  ${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`);
-              if (c.undercounts) console.log(`      under-counted: ${c.undercounts}`);
-              for (const f of c.fix ?? []) console.log(`      fix: ${f}`);
+              print(`  ${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`);
+              if (c.undercounts) print(`      under-counted: ${c.undercounts}`);
+              for (const f of c.fix ?? []) print(`      fix: ${f}`);
             }
           }
         }

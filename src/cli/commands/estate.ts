@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { CLI_ACTOR } from '../../services/audit.service.js';
 import { ESTATE_TIME_ZONE } from '../../services/estate.service.js';
-import { CliError, withContext } from '../shared.js';
+import { CliError, withContext, print } from '../shared.js';
 
 export function register(program: Command): void {
   const estate = program.command('estate').description('facts every process of a scale-out estate must agree on');
@@ -19,7 +19,7 @@ export function register(program: Command): void {
         const before = await ctx.processesRepo.estate(ESTATE_TIME_ZONE);
         await ctx.processesRepo.estateSet(ESTATE_TIME_ZONE, zone, ctx.clock.now().toISOString());
         await ctx.audit.record(CLI_ACTOR, { action: 'estate.time_zone', targetType: 'estate', targetId: ESTATE_TIME_ZONE, details: { from: before ?? null, to: zone } });
-        console.log(`estate time zone: ${before ?? '(unset)'} → ${zone}. Restart every serve and worker with WHALEFALL_TZ=${zone}; processes with another zone refuse to start.`);
+        print(`estate time zone: ${before ?? '(unset)'} → ${zone}. Restart every serve and worker with WHALEFALL_TZ=${zone}; processes with another zone refuse to start.`);
       }),
     );
 }

@@ -9,7 +9,8 @@
 import type { Command } from 'commander';
 import { CLI_ACTOR } from '../../services/audit.service.js';
 import { OriginalWhalefallReader } from '../../store/original-whalefall.reader.js';
-import { withContext } from '../shared.js';
+import { drawProgress } from '../progress.js';
+import { withContext, print } from '../shared.js';
 
 export function register(program: Command): void {
   program
@@ -20,7 +21,6 @@ export function register(program: Command): void {
     .action(async (url: string, o: { dryRun?: boolean; json?: boolean }) =>
       withContext(async (ctx) => {
         const reader = await OriginalWhalefallReader.open(url, ctx.config.connectTimeoutMs);
-        const tty = process.stderr.isTTY;
         let lastPct = -1;
         try {
           const s = await ctx.importWhalefall.run(reader, {
@@ -32,22 +32,22 @@ export function register(program: Command): void {
               lastPct = pct;
               const bar = '#'.repeat(Math.round(pct * 0.3)).padEnd(30, '.');
               const line = `[${bar}] ${pct}% ${p.rows_done}/${p.rows_total} rows (${p.instance})`;
-              process.stderr.write(tty ? `\r${line.padEnd(100).slice(0, 100)}${pct === 100 ? '\n' : ''}` : `${line}\n`);
+              drawProgress(line.slice(0, 100), pct === 100);
             },
           });
           if (o.json) {
-            console.log(JSON.stringify(s, null, 2));
+            print(JSON.stringify(s, null, 2));
             return;
           }
-          for (const i of s.instances.filter((x) => x.action === 'skipped')) console.log(`skipped ${i.name}: ${i.reason}`);
+          for (const i of s.instances.filter((x) => x.action === 'skipped')) print(`skipped ${i.name}: ${i.reason}`);
           const verb = s.dry_run ? 'would be ' : '';
-          console.log(
+          print(
             `instances: ${s.instances_created} ${verb}created (no credential: set one to collect), ${s.instances_matched} matched by name, ${s.instances_skipped} skipped; ` +
               `history: ${s.rows_read} rows read, ${s.rows_inserted} ${verb}added (MB precision), ${s.rows_already_present} already present; ` +
               `${s.databases_created} databases ${verb}added to the lifecycle, ${s.totals_days_added} instance-days of totals ${verb}filled`,
           );
-          if (s.rows_inserted === 0 && s.instances_created === 0) console.log('nothing to import: everything is already here');
-          else if (s.dry_run) console.log('dry run: nothing was stored');
+          if (s.rows_inserted === 0 && s.instances_created === 0) print('nothing to import: everything is already here');
+          else if (s.dry_run) print('dry run: nothing was stored');
         } finally {
           await reader.close();
         }

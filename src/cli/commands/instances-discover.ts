@@ -5,7 +5,7 @@ import { Option } from 'commander';
 import { CLI_ACTOR } from '../../services/audit.service.js';
 import { FLEET_FORMATS, type FleetFormat } from '../../services/fleet.service.js';
 import { DISCOVERY_LIMITS, DiscoveryService } from '../../services/discovery.service.js';
-import { withContext, table } from '../shared.js';
+import { withContext, table, print } from '../shared.js';
 
 export function register(instances: Command): void {
   instances
@@ -43,9 +43,9 @@ export function register(instances: Command): void {
           const format: FleetFormat = o.format ?? (/\.ya?ml$/i.test(o.output) ? 'yaml' : 'csv');
           fs.writeFileSync(o.output, DiscoveryService.proposalsFile(r, format));
         }
-        if (o.json) return console.log(JSON.stringify(r, null, 2));
-        console.log(table(r.found.map((f) => ({ address: `${f.host}:${f.port}`, type: f.db_type, version: f.server_version, registered: f.registered_as, note: f.note }))));
-        console.log(
+        if (o.json) return print(JSON.stringify(r, null, 2));
+        print(table(r.found.map((f) => ({ address: `${f.host}:${f.port}`, type: f.db_type, version: f.server_version, registered: f.registered_as, note: f.note }))));
+        print(
           `\n${r.targets} endpoints, ${r.probed} probed${r.not_probed ? `, ${r.not_probed} NOT probed (deadline)` : ''} in ${r.elapsed_ms} ms: ` +
             `${r.found.length} answered, ${r.proposals.length} not registered${o.output ? ` (written to ${o.output})` : ''}`,
         );

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { Option } from 'commander';
 import { CLI_ACTOR } from '../../services/audit.service.js';
 import { FLEET_FORMATS, type FleetFormat } from '../../services/fleet.service.js';
-import { CliError, withContext, readStdin, table } from '../shared.js';
+import { CliError, withContext, readStdin, table, print } from '../shared.js';
 
 export function register(instances: Command): void {
   instances
@@ -21,18 +21,18 @@ export function register(instances: Command): void {
         if (!format) throw new CliError(`${file}: cannot tell the format from the name; give --format csv|yaml`);
         const text = file === '-' ? await readStdin() : fs.readFileSync(file, 'utf8');
         const r = await ctx.fleet.import(text, { format, dryRun: o.dryRun, partial: o.partial, disableMissing: o.disableMissing }, CLI_ACTOR);
-        if (o.json) console.log(JSON.stringify(r, null, 2));
+        if (o.json) print(JSON.stringify(r, null, 2));
         else {
           if (r.errors.length) {
-            console.log(table(r.errors.map((e) => ({ row: e.row, line: e.line, column: e.column, field: e.field, error: e.message }))));
-            console.log('');
+            print(table(r.errors.map((e) => ({ row: e.row, line: e.line, column: e.column, field: e.field, error: e.message }))));
+            print('');
           }
           const verb = r.applied ? '' : r.dry_run ? 'would be ' : 'NOT ';
-          console.log(
+          print(
             `${r.total_rows} rows, ${r.invalid_rows} invalid: ${r.created} ${verb}created, ${r.updated} ${verb}updated, ${r.unchanged} unchanged; ` +
               `${r.missing.length} registered but not in the file${r.disabled.length ? `, ${r.disabled.length} ${verb}disabled` : ''}`,
           );
-          if (r.missing.length && !r.disable_missing) console.log(`missing (use --disable-missing to disable them): ${r.missing.slice(0, 20).join(', ')}${r.missing.length > 20 ? ', …' : ''}`);
+          if (r.missing.length && !r.disable_missing) print(`missing (use --disable-missing to disable them): ${r.missing.slice(0, 20).join(', ')}${r.missing.length > 20 ? ', …' : ''}`);
         }
         if (!r.applied && !r.dry_run) throw new CliError(`${r.errors.length} errors: nothing imported (fix them, or use --partial)`);
       }),

@@ -1,6 +1,6 @@
 /** `whalefall instances test-connection`: reach and log in to many instances at once. */
 import type { Command } from 'commander';
-import { withContext, table } from '../shared.js';
+import { withContext, table, print } from '../shared.js';
 
 export function register(instances: Command): void {
   instances
@@ -14,10 +14,10 @@ export function register(instances: Command): void {
     .action(async (names: string[], o) =>
       withContext(async (ctx) => {
         const rows = await ctx.fleet.testConnections({ names, tag: o.tag, all: o.all }, { concurrency: o.concurrency, doctor: o.doctor });
-        if (o.json) console.log(JSON.stringify(rows, null, 2));
+        if (o.json) print(JSON.stringify(rows, null, 2));
         else {
           const yn = (b: boolean | null) => (b === null ? null : b ? 'yes' : 'no');
-          console.log(
+          print(
             table(
               rows.map((r) => ({
                 instance: r.name,
@@ -32,7 +32,7 @@ export function register(instances: Command): void {
             ),
           );
           const good = rows.filter((r) => r.reachable && r.auth_ok).length;
-          console.log(`\n${good}/${rows.length} connected`);
+          print(`\n${good}/${rows.length} connected`);
         }
         if (rows.some((r) => !(r.reachable && r.auth_ok))) process.exitCode = 1;
       }),

@@ -4,7 +4,7 @@ import { Option } from 'commander';
 import { DB_TYPES } from '../../engines/engine.js';
 import { formatBytes } from '../../lib/sizes.js';
 import { CLI_ACTOR } from '../../services/audit.service.js';
-import { CliError, withContext, readSecret, table } from '../shared.js';
+import { CliError, withContext, readSecret, table, print } from '../shared.js';
 
 export function register(instances: Command): void {
   instances
@@ -43,7 +43,7 @@ export function register(instances: Command): void {
           if (createdCredential && credentialId) await ctx.credentials.delete(credentialId, CLI_ACTOR);
           throw err;
         });
-        console.log(`added instance ${inst.name} (id ${inst.id}, ${inst.db_type} ${inst.host}:${inst.port})`);
+        print(`added instance ${inst.name} (id ${inst.id}, ${inst.db_type} ${inst.host}:${inst.port})`);
       }),
     );
   instances
@@ -54,8 +54,8 @@ export function register(instances: Command): void {
     .action(async (o) =>
       withContext(async (ctx) => {
         const list = await ctx.instances.list({ tag: o.tag });
-        if (o.json) return console.log(JSON.stringify(list, null, 2));
-        console.log(
+        if (o.json) return print(JSON.stringify(list, null, 2));
+        print(
           table(
             list.map((i) => ({
               id: i.id,
@@ -78,7 +78,7 @@ export function register(instances: Command): void {
       withContext(async (ctx) => {
         const inst = await ctx.instances.getByName(name);
         const r = await ctx.connections.probe(inst.id);
-        console.log(`ok: ${inst.name} answered in ${r.latency_ms} ms (${r.server_version})`);
+        print(`ok: ${inst.name} answered in ${r.latency_ms} ms (${r.server_version})`);
       }),
     );
 }

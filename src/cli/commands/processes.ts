@@ -1,6 +1,6 @@
 /** `whalefall processes`: the live serve and worker processes of the estate (their heartbeats). */
 import type { Command } from 'commander';
-import { table, withContext } from '../shared.js';
+import { table, withContext, print } from '../shared.js';
 
 export function register(program: Command): void {
   program
@@ -10,8 +10,8 @@ export function register(program: Command): void {
     .action(async (o) =>
       withContext(async (ctx) => {
         const live = await ctx.processes.live();
-        if (o.json) return console.log(JSON.stringify(live, null, 2));
-        console.log(table(live.map((p) => ({ role: p.role, host: p.host, pid: p.pid, version: p.version, started: p.started_at, last_seen: p.last_seen_at, running_jobs: p.running_jobs }))));
+        if (o.json) return print(JSON.stringify(live, null, 2));
+        print(table(live.map((p) => ({ role: p.role, host: p.host, pid: p.pid, version: p.version, started: p.started_at, last_seen: p.last_seen_at, running_jobs: p.running_jobs }))));
       }),
     );
 }

@@ -6,7 +6,7 @@ import { formatBytes } from '../../lib/sizes.js';
 import { CLI_ACTOR } from '../../services/audit.service.js';
 import type { RecordOutcome } from '../../services/capacity-sync.service.js';
 import { drawProgress } from '../progress.js';
-import { CliError, withContext, table } from '../shared.js';
+import { CliError, withContext, table, print, printErr } from '../shared.js';
 
 /** `sync --tables`: one instance after the other, each within its table budget; exit 1 when any failed. */
 async function syncTables(ctx: Context, o: { all?: boolean; instance?: string[]; database?: string[] }): Promise<void> {
@@ -19,13 +19,13 @@ async function syncTables(ctx: Context, o: { all?: boolean; instance?: string[];
     try {
       const r = await ctx.tables.syncTables(inst.id, { databases: o.database ?? null, actor: CLI_ACTOR, syncType: 'manual_batch' });
       rows.push({ instance: r.instance_name, status: 'completed', databases: r.databases.length, tables: r.saved_count, 'new/del/rest': `${r.created_count}/${r.deleted_count}/${r.restored_count}`, ms: r.duration_ms, cut: r.cut.length ? r.cut.join('; ') : null });
-      for (const w of r.warnings) process.stderr.write(`${r.instance_name}: ${w}\n`);
+      for (const w of r.warnings) printErr(`${r.instance_name}: ${w}`);
     } catch (err) {
       failed++;
       rows.push({ instance: name, status: 'failed', databases: null, tables: null, 'new/del/rest': null, ms: null, cut: errorMessage(err) });
     }
   }
-  console.log(table(rows));
+  print(table(rows));
   if (failed > 0) process.exitCode = 1;
 }
 
@@ -59,7 +59,7 @@ export function register(program: Command): void {
         // An instance named explicitly but disabled is not synced: said so, and the exit code is 1 (issue #20).
         const named = o.all ? [] : await Promise.all((o.instance as string[]).map((n) => ctx.instances.getByName(n)));
         const disabled = named.filter((i) => !i.is_active);
-        for (const i of disabled) process.stderr.write(`${i.name}: skipped: disabled (实例已禁用)\n`);
+        for (const i of disabled) printErr(`${i.name}: skipped: disabled (实例已禁用)`);
         if (disabled.length) process.exitCode = 1;
         if (!o.all && disabled.length === named.length) return;
         const ids = o.all ? ('all-active' as const) : named.filter((i) => i.is_active).map((i) => i.id);
@@ -72,10 +72,10 @@ export function register(program: Command): void {
             drawProgress(line.slice(0, 100), done === total);
           },
         });
-        console.log(table(r.outcomes.map(outcomeRow)));
+        print(table(r.outcomes.map(outcomeRow)));
         const n = (st: string) => r.outcomes.filter((x) => x.status === st).length;
         const [completed, failed, skipped] = [n('completed'), n('failed'), r.outcomes.length - n('completed') - n('failed')];
-        console.log(`session ${r.session_id}: ${r.status} (${completed} ok, ${failed} failed${skipped ? `, ${skipped} skipped` : ''})`);
+        print(`session ${r.session_id}: ${r.status} (${completed} ok, ${failed} failed${skipped ? `, ${skipped} skipped` : ''})`);
         if (failed > 0 || (skipped > 0 && !o.all)) process.exitCode = 1;
       }),
     );

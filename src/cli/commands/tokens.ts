@@ -1,7 +1,7 @@
 /** `whalefall tokens create`: API tokens for scripts. */
 import type { Command } from 'commander';
 import { CLI_ACTOR } from '../../services/audit.service.js';
-import { withContext } from '../shared.js';
+import { withContext, print } from '../shared.js';
 
 export function register(program: Command): void {
   const tokens = program.command('tokens').description('API tokens for scripts');
@@ -15,7 +15,7 @@ export function register(program: Command): void {
       withContext(async (ctx) => {
         const u = await ctx.auth.userByName(o.user);
         const t = await ctx.auth.createToken(u.id, { name: o.name, expires_in_days: o.expiresInDays }, CLI_ACTOR);
-        console.log(t.token);
+        print(t.token);
       }),
     );
 

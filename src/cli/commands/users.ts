@@ -4,7 +4,7 @@ import { Option } from 'commander';
 import { CLI_ACTOR } from '../../services/audit.service.js';
 import { ROLES } from '../../services/auth.service.js';
 import { generatePassword } from '../../lib/crypto.js';
-import { withContext, readSecret, table } from '../shared.js';
+import { withContext, readSecret, table, print } from '../shared.js';
 
 export function register(program: Command): void {
   const users = program.command('users').description('manage users');
@@ -19,7 +19,7 @@ export function register(program: Command): void {
         const given = await readSecret(o, 'password');
         const password = given ?? generatePassword();
         const u = await ctx.auth.createUser({ username, password, role: o.role }, CLI_ACTOR);
-        console.log(`created user ${u.username} (${u.role})${given ? '' : `, password: ${password}`}`);
+        print(`created user ${u.username} (${u.role})${given ? '' : `, password: ${password}`}`);
       }),
     );
   users
@@ -33,12 +33,12 @@ export function register(program: Command): void {
         const given = await readSecret(o, 'password');
         const password = given ?? generatePassword();
         await ctx.auth.updateUser(u.id, { password }, CLI_ACTOR);
-        console.log(`password of ${u.username} changed${given ? '' : `: ${password}`}`);
+        print(`password of ${u.username} changed${given ? '' : `: ${password}`}`);
       }),
     );
   users
     .command('list')
     .description('list users')
-    .action(async () => withContext(async (ctx) => console.log(table((await ctx.auth.listUsers()).map((u) => ({ id: u.id, username: u.username, role: u.role, active: u.is_active ? 'yes' : 'no' }))))));
+    .action(async () => withContext(async (ctx) => print(table((await ctx.auth.listUsers()).map((u) => ({ id: u.id, username: u.username, role: u.role, active: u.is_active ? 'yes' : 'no' }))))));
 
 }

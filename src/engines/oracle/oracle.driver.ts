@@ -34,6 +34,12 @@ export interface OracleDriver {
     connectString: string;
     /** Whole seconds (the driver refuses fractions with NJS-007); bounds TCP connect + Oracle Net handshake, not the login. */
     connectTimeout: number;
+    /** TCPS (thin mode): check the server certificate's DN against the host (or `sslServerCertDN`). */
+    sslServerDNMatch?: boolean;
+    /** TCPS: the exact DN the server certificate must have. */
+    sslServerCertDN?: string;
+    /** TCPS: a PEM wallet — the client certificate, its key and the CA certificates, in one text (thin mode). */
+    walletContent?: string;
   }): Promise<OracleConnection>;
   readonly OUT_FORMAT_OBJECT: number;
   readonly STRING: unknown;

@@ -5,6 +5,7 @@
  * which views are read is oracle.collect.ts, the SQL oracle.queries.ts, the
  * arithmetic oracle.aggregate.ts; this file connects and bounds each call.
  */
+import { stripControl } from '../../lib/control-chars.js';
 import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { Collection, Composition, ConnectTarget, Engine, EngineSession, InstanceOptions, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
@@ -43,7 +44,44 @@ const CONNECT_SLACK_MS = 1000;
  */
 const QUERY_SLACK_MS = 2000;
 
-/** Easy Connect `host:port/service`; characters that would start parameters or a descriptor are refused. */
+/**
+ * TCPS (Oracle Net over TLS) as node-oracledb's thin mode supports it: `tcps://host:port/service`, the server
+ * certificate's DN checked against the host name (`ssl_server_dn_match`, default on) or an exact DN
+ * (`ssl_server_cert_dn`), and a wallet given as PEM text (`walletContent`) built from the instance's TLS
+ * material (stored encrypted in `tls_enc`). Thin mode reads the wallet as certificate, key AND CA at once, so a
+ * CA alone cannot be passed: with a CA the client certificate and key are needed too; without any material the
+ * system's CA store verifies the server. Bad combinations are refused before the driver is called.
+ */
+export function tcpsAttrs(target: ConnectTarget): { sslServerDNMatch?: boolean; sslServerCertDN?: string; walletContent?: string } {
+  const o = target.options as Record<string, unknown>;
+  const tcps = o.protocol === 'tcps';
+  const tls = target.tls ?? {};
+  const hasTls = tls.ca !== undefined || tls.cert !== undefined || tls.key !== undefined;
+  if (!tcps) {
+    if (hasTls || o.ssl_server_dn_match !== undefined || o.ssl_server_cert_dn !== undefined) {
+      throw new SyncError('data', 'Oracle TLS 设置需要 protocol: tcps (the TLS settings need protocol: tcps; plain TCP ignores them)');
+    }
+    return {};
+  }
+  const dn = o.ssl_server_cert_dn;
+  if (dn !== undefined && (typeof dn !== 'string' || dn.length > 512 || stripControl(dn, { multiline: false }) !== dn || !dn.includes('='))) {
+    throw new SyncError('data', 'ssl_server_cert_dn 必须是证书的 DN，如 "CN=db.example.com,O=Example" (a certificate DN such as CN=db.example.com,O=Example)');
+  }
+  if (tls.ca !== undefined && (tls.cert === undefined || tls.key === undefined)) {
+    throw new SyncError(
+      'data',
+      'Oracle thin 模式只接受包含客户端证书和私钥的钱包：请同时提供 tls_cert 与 tls_key，或去掉 tls_ca 使用系统 CA (node-oracledb thin mode takes a CA only inside a wallet with a client certificate and key: give tls_cert and tls_key too, or remove tls_ca to verify with the system CAs)',
+    );
+  }
+  const walletContent = tls.cert !== undefined && tls.key !== undefined ? [tls.cert, tls.key, tls.ca ?? ''].join('') : undefined;
+  return {
+    sslServerDNMatch: o.ssl_server_dn_match !== false,
+    ...(typeof dn === 'string' ? { sslServerCertDN: dn } : {}),
+    ...(walletContent ? { walletContent } : {}),
+  };
+}
+
+/** Easy Connect `host:port/service` (`tcps://…` with protocol tcps); characters that would start parameters or a descriptor are refused. */
 export function connectString(target: ConnectTarget): string {
   const service = target.database ?? '';
   if (!/^[A-Za-z0-9][A-Za-z0-9_.$#-]*$/.test(service)) {
@@ -53,7 +91,7 @@ export function connectString(target: ConnectTarget): string {
     throw new SyncError('data', `主机名无效: ${JSON.stringify(target.host)}`);
   }
   const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-  return `${host}:${target.port}/${service}`;
+  return `${target.options.protocol === 'tcps' ? 'tcps://' : ''}${host}:${target.port}/${service}`;
 }
 
 class OracleSession implements EngineSession {
@@ -123,16 +161,21 @@ export function makeOracleEngine(driver: OracleDriver): Engine {
           'auto: CDB 根容器读 CDB_ 视图 (按 PDB/表空间命名)，否则读 DBA_ 视图；cdb / non_cdb 强制其一 (auto detects via sys_context CON_ID, no grant needed)',
       },
       temp: { kind: 'boolean', description: '同时采集临时表空间 (默认 true) (also report temporary tablespaces as their own rows)' },
+      protocol: { kind: 'enum', values: ['tcp', 'tcps'], description: 'Oracle Net 协议：tcp (默认) 或 tcps (TLS) (tcp, the default, or tcps: Oracle Net over TLS)' },
+      ssl_server_dn_match: { kind: 'boolean', description: 'tcps: 校验服务器证书 DN 与主机名匹配 (默认 true) (check the server certificate DN against the host; default true)' },
+      ssl_server_cert_dn: { kind: 'string', maxLength: 512, description: 'tcps: 服务器证书必须具有的 DN，如 CN=db.example.com,O=Example (the exact DN the server certificate must have)' },
     },
     classifyError,
 
     async connect(target) {
       const settings = settingsFrom(target.options, target.username);
+      const tcps = tcpsAttrs(target); // bad TLS settings are refused before the driver is called
       const pending = driver.getConnection({
         user: target.username,
         password: target.password,
         connectString: connectString(target),
         connectTimeout: Math.max(1, Math.ceil(target.connectTimeoutMs / 1000)),
+        ...tcps,
       });
       let conn: OracleConnection;
       try {

@@ -27,11 +27,12 @@ const FORMAT_OF: Record<string, FleetFormat> = {
   'text/x-yaml': 'yaml',
 };
 const TYPE_OF: Record<FleetFormat, string> = { csv: 'text/csv; charset=utf-8', yaml: 'application/yaml; charset=utf-8' };
-const IMPORT_LIMIT = 32 * 1024 * 1024;
 const Format = StringEnum(FLEET_FORMATS);
 const Flag = Type.Boolean({ default: false });
 
-export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instances' | 'connections'>): FastifyPluginAsyncTypebox => async (app) => {
+export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instances' | 'connections' | 'config'>): FastifyPluginAsyncTypebox => async (app) => {
+  // A file past the limit is refused from its Content-Length, before it is read (WHALEFALL_IMPORT_MAX_BYTES).
+  const IMPORT_LIMIT = ctx.config.importMaxBytes;
   // The file arrives as text; text/plain is Fastify's own parser (then `format` must be given).
   app.addContentTypeParser(Object.keys(FORMAT_OF), { parseAs: 'string', bodyLimit: IMPORT_LIMIT }, (_req, body, done) => done(null, body));
   const base = { tags: ['fleet'] };
@@ -47,6 +48,7 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
         response: { 200: Ok(ImportReport, 'Imported, or the dry-run preview') },
         summary: 'Import instances from a CSV or YAML file (the body): a validation report with the row and column of every error; stored only when the whole file is valid, or with partial the valid rows',
         description:
+          `At most WHALEFALL_IMPORT_MAX_ROWS rows (default 20,000) and WHALEFALL_IMPORT_MAX_BYTES (default 10 MiB, else 413 body_too_large); one import at a time (a second answers 409 conflict). ` +
           'Columns/keys: name, db_type, host, port, database_name, credential (a credential name), is_active, description, tags (CSV: `a;b`), options (CSV: JSON). Matched by name: existing instances are updated, never duplicated. `dry_run` returns the preview only. A refused file answers 400 with `error_code: import_invalid` and the same report in `data`. A new row for a server already registered (same host:port, see `duplicates`) is stored only with `confirm_duplicates=true`: without it the answer is 409 `duplicate_server` with the report in `data`.',
         consumes: [...Object.keys(FORMAT_OF), 'text/plain'],
         querystring: Type.Object(

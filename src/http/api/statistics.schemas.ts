@@ -22,6 +22,15 @@ export const EstateSummary = component(
     average_bytes: Nullable(Type.Number()),
     max_bytes: Nullable(Type.Number()),
     max_instance: Nullable(Closed({ instance_id: Type.Integer(), instance_name: Type.String() })),
+    same_server_excluded: Closed(
+      {
+        instances: Type.Array(
+          Closed({ instance_id: Type.Integer(), instance_name: Type.String(), counted_as_instance_id: Type.Integer(), bytes: Type.Number() }),
+        ),
+        bytes: Type.Number(),
+      },
+      'instances registered twice for one server (same host:port): left out of the estate figures, the registration synced most recently is counted',
+    ),
     replica_copies_excluded: Closed(
       { databases: Type.Integer(), bytes: Type.Number() },
       "availability-group database copies left out of total_bytes: another replica's copy stands for them",
@@ -37,6 +46,7 @@ export const TopGrowers = component(
     scope: Scope,
     days: Type.Integer(),
     by: StringEnum(['bytes', 'pct'] as const),
+    include_system: Type.Boolean({ description: 'system databases are in the ranking (false by default)' }),
     from: DateStr,
     to: DateStr,
     items: Type.Array(
@@ -181,6 +191,7 @@ export const CapacityStatistics = component(
     from: DateStr,
     to: DateStr,
     top: Type.Integer(),
+    include_system: Type.Boolean({ description: 'system databases are in the top-N trend (false by default)' }),
     periods: Type.Array(Closed({ period_start: DateStr, period_end: DateStr })),
     cards: Closed({
       latest_period: Nullable(DateStr),

@@ -25,7 +25,15 @@ export function primaryId(t: ColumnTypes) {
   return (c: ColumnDefinitionBuilder) => (t.id === 'integer' ? c.primaryKey().autoIncrement() : c.primaryKey());
 }
 
-export type MigrationFactory = (t: ColumnTypes, dialect: DialectName) => Migration;
+/**
+ * What a data migration may need beyond SQL: `seal` encrypts a secret with the key ring (absent where no key
+ * ring is loaded; a migration that needs it refuses to run without it when there is something to seal).
+ */
+export interface MigrationEnv {
+  seal?: (clear: string) => string;
+}
+
+export type MigrationFactory = (t: ColumnTypes, dialect: DialectName, env: MigrationEnv) => Migration;
 
 /**
  * Write `method: 'logical'` into every MySQL/MariaDB instance whose options

@@ -24,9 +24,10 @@ import { replicaGroupsSchema } from './0025_replica_groups.js';
 import { mysqlAutoSchema } from './0018_mysql_auto.js';
 import { connectionSlots } from './0020_connection_slots.js';
 import { messageKeys } from './0022_message_keys.js';
-import { columnTypes, type DialectName, type MigrationFactory } from './helpers.js';
+import { webhookUrlsSealed } from './0019_webhook_urls_sealed.js';
+import { columnTypes, type DialectName, type MigrationEnv, type MigrationFactory } from './helpers.js';
 
-export { columnTypes, primaryId, type ColumnTypes, type MigrationFactory } from './helpers.js';
+export { columnTypes, primaryId, type ColumnTypes, type MigrationEnv, type MigrationFactory } from './helpers.js';
 
 /** Every migration by name, applied in name order. There is no 0007 (the number was skipped, never released): the gap is expected; names only need to sort. */
 const ALL: Record<string, MigrationFactory> = {
@@ -45,18 +46,22 @@ const ALL: Record<string, MigrationFactory> = {
   '0014_capacity_intelligence': capacityIntelligenceSchema,
   '0016_replicas': replicasSchema,
   '0017_table_sync_locks': tableSyncLocks,
-  '0023_first_week_defaults': firstWeekDefaults,
-  '0025_replica_groups': replicaGroupsSchema,
   '0018_mysql_auto': mysqlAutoSchema,
+  '0019_webhook_urls_sealed': webhookUrlsSealed,
   '0020_connection_slots': connectionSlots,
   '0022_message_keys': messageKeys,
+  '0023_first_week_defaults': firstWeekDefaults,
+  '0025_replica_groups': replicaGroupsSchema,
 };
 
 class CodeProvider implements MigrationProvider {
-  constructor(private readonly dialect: DialectName) {}
+  constructor(
+    private readonly dialect: DialectName,
+    private readonly env: MigrationEnv,
+  ) {}
   async getMigrations(): Promise<Record<string, Migration>> {
     const t = columnTypes(this.dialect);
-    const all = Object.entries(ALL).map(([name, f]): [string, Migration] => [name, f(t, this.dialect)]);
+    const all = Object.entries(ALL).map(([name, f]): [string, Migration] => [name, f(t, this.dialect, this.env)]);
     if (this.dialect === 'postgres') return Object.fromEntries(all); // the Migrator runs them all in one transaction
     // Kysely runs SQLite migrations outside a transaction; SQLite has transactional DDL, so each one gets its own:
     // a migration that fails half-way leaves nothing behind and is simply run again.
@@ -65,9 +70,9 @@ class CodeProvider implements MigrationProvider {
 }
 
 /** Returns the names of the migrations applied now (empty when up to date). */
-export async function migrateToLatest(db: Kysely<any>, dialect: DialectName): Promise<string[]> {
+export async function migrateToLatest(db: Kysely<any>, dialect: DialectName, env: MigrationEnv = {}): Promise<string[]> {
   await refuseNewerStore(db);
-  const migrator = newMigrator(db, dialect);
+  const migrator = newMigrator(db, dialect, env);
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
@@ -78,10 +83,10 @@ export async function migrateToLatest(db: Kysely<any>, dialect: DialectName): Pr
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
-function newMigrator(db: Kysely<any>, dialect: DialectName): Migrator {
+function newMigrator(db: Kysely<any>, dialect: DialectName, env: MigrationEnv = {}): Migrator {
   return new Migrator({
     db,
-    provider: new CodeProvider(dialect),
+    provider: new CodeProvider(dialect, env),
     migrationTableName: 'whalefall_migrations',
     migrationLockTableName: 'whalefall_migrations_lock',
     // Numbers are reserved per piece of work and land in any order: a store that already has 0012 still

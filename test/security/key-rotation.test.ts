@@ -1,0 +1,108 @@
+/**
+ * `whalefall keys rotate` re-encrypts every secret of the ring, not only credential passwords (issue 17): an
+ * instance's TLS material (`tls_enc`), webhook URLs and a robot's signing secret. Shown by removing the old key
+ * afterwards: the TLS instance still connects and the signed webhook still delivers (before, both were left
+ * under the old key and became unreadable once it was removed).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { dingtalkSign } from '../../src/services/robots/dingtalk.js';
+import { removeKey } from '../../src/lib/crypto.js';
+import { CLI_ACTOR } from '../../src/services/audit.service.js';
+import { rotateKeys } from '../../src/services/key-rotation.js';
+import { loadConfig } from '../../src/config.js';
+import { createContext } from '../../src/context.js';
+import { buildApp } from '../../src/http/app.js';
+import { createLogger } from '../../src/lib/logger.js';
+import { openStore } from '../../src/store/db.js';
+import { newTestContext, type TestContext } from '../helpers/context.js';
+import { addInstance, receiver, setInstanceTotal } from '../alerts/helpers.js';
+
+function selfSignedCa(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-rot-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=rotation-ca'], { cwd: dir, stdio: 'pipe' });
+    return fs.readFileSync(path.join(dir, 'ca.crt'), 'utf8');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('keys rotate re-encrypts TLS material, webhook URLs and robot secrets', () => {
+  let ctx: TestContext;
+  let hook: Awaited<ReturnType<typeof receiver>>;
+  before(async () => {
+    ctx = await newTestContext('sqlite');
+    hook = await receiver();
+  });
+  after(async () => {
+    await hook?.close();
+    await ctx?.cleanup();
+  });
+
+  it('after rotate and removing the old key, a TLS instance connects and a signed webhook delivers', async () => {
+    const oldId = ctx.keys.currentId;
+    const cred = await ctx.credentials.create({ name: 'rot', username: 'postgres', password: 'rot-pw-1' }, CLI_ACTOR);
+    const tlsInst = await ctx.instances.create({ name: 'rot-tls', db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred.id, options: { sslmode: 'prefer' }, tls_ca: selfSignedCa() }, CLI_ACTOR);
+    assert.match((await ctx.repos.instances.get(tlsInst.id))!.tls_enc!, new RegExp(`^v1:${oldId}:`));
+    const inst = await addInstance(ctx);
+    const rule = await ctx.alerts.createRule({ name: 'rot-hook', kind: 'size_above', instance_id: inst.id, threshold: 1, channels: [{ type: 'dingtalk', url: hook.url, secret: 'SEC-rotation-secret' }] }, CLI_ACTOR);
+
+    const r = await rotateKeys({ dataDir: ctx.dataDir, keys: ctx.keys, keyFromEnv: false, credentials: ctx.credentials, instances: ctx.instances, alerts: ctx.alerts }, CLI_ACTOR);
+    assert.deepEqual([r.credentials, r.tls, r.webhooks], [1, 1, 1]);
+    removeKey(ctx.dataDir, ctx.keys, oldId);
+    assert.equal(ctx.keys.keys.has(oldId), false);
+
+    // Every secret is under the new key.
+    const now = new RegExp(`^v1:${r.key_id}:`);
+    assert.match((await ctx.repos.instances.get(tlsInst.id))!.tls_enc!, now);
+    const channels = JSON.parse((await ctx.repos.alerts.getRule(rule.id))!.channels) as { url_enc: string; secret_enc: string }[];
+    assert.match(channels[0]!.url_enc, now);
+    assert.match(channels[0]!.secret_enc, now);
+    assert.equal(JSON.stringify(channels).includes('SECRET-TOKEN-123'), false, 'the URL is not stored in clear');
+
+    // The TLS instance still connects (its CA decrypted with the new key) …
+    const probe = await ctx.connections.probe(tlsInst.id);
+    assert.match(probe.server_version, /^\d+/);
+    // … and the webhook still goes out, signed with the secret decrypted with the new key.
+    await setInstanceTotal(ctx, inst.id, ctx.clock.now().toISOString().slice(0, 10), 10_000);
+    await ctx.alerts.evaluate();
+    const sum = await ctx.alertDelivery.deliverDue();
+    assert.equal(sum.delivered, 1, JSON.stringify(sum));
+    assert.equal(hook.got.length, 1);
+    const u = new URL(hook.got[0]!.path, 'http://x');
+    assert.equal(u.searchParams.get('access_token'), 'SECRET-TOKEN-123');
+    assert.equal(u.searchParams.get('sign'), dingtalkSign('SEC-rotation-secret', Number(u.searchParams.get('timestamp'))));
+  });
+});
+
+describe('/readyz checks the secret key against the stored credentials (in every mode)', () => {
+  it('another key: 503 naming the credential and the fix; the right key: ready', async () => {
+    const ctx = await newTestContext('sqlite', { env: { WHALEFALL_SECRET_KEY: 'the-first-secret-key-of-this-test' } });
+    const apps: Awaited<ReturnType<typeof buildApp>>[] = [];
+    let other: Awaited<ReturnType<typeof createContext>> | undefined;
+    try {
+      await ctx.credentials.create({ name: 'needs-key-one', username: 'u', password: 'pw-key-one' }, CLI_ACTOR);
+      const app = await buildApp(ctx);
+      apps.push(app);
+      assert.equal((await app.inject({ url: '/readyz' })).statusCode, 200);
+      // The same store started with another key (local queue mode: nothing refuses to start).
+      const config = loadConfig({ WHALEFALL_DATA_DIR: ctx.dataDir, WHALEFALL_SECRET_KEY: 'a-different-secret-key', WHALEFALL_SCHEDULER: 'off', WHALEFALL_TZ: 'UTC' });
+      other = await createContext(config, { store: openStore({ sqliteFile: path.join(ctx.dataDir, 'whalefall.db') }), logger: createLogger('silent') });
+      const wrong = await buildApp(other);
+      apps.push(wrong);
+      const res = await wrong.inject({ url: '/readyz' });
+      assert.equal(res.statusCode, 503, res.body);
+      assert.match(res.json().reason, /cannot decrypt the stored credential "needs-key-one".*WHALEFALL_SECRET_KEY or secret\.key/);
+      assert.equal((await wrong.inject({ url: '/healthz' })).statusCode, 200, 'alive, not ready');
+    } finally {
+      for (const a of apps) await a.close();
+      await other?.close();
+      await ctx.cleanup();
+    }
+  });
+});
