@@ -116,8 +116,13 @@ async function startWorking(ctx: Context): Promise<void> {
   await ctx.processesRepo.exclusively('whalefall:pg-boss-start', () => queue.start());
   if (!ctx.config.work) return;
   // The setting is read before every fetch: a change applies without a restart.
-  await ctx.queue.work({ concurrency: async () => (await ctx.settings.effective()).sync_concurrency }, (recordId) => ctx.capacitySync.runQueuedRecord(recordId));
-  ctx.logger.info({ concurrency: (await ctx.settings.effective()).sync_concurrency }, 'working capacity sync jobs');
+  await ctx.queue.work(
+    { concurrency: async () => (await ctx.settings.effective()).sync_concurrency },
+    (recordId) => ctx.capacitySync.runQueuedRecord(recordId),
+    // The nightly extras' tasks, when no sync record waits (daily-jobs.service.ts).
+    (taskId) => ctx.dailyJobs.runQueued(taskId),
+  );
+  ctx.logger.info({ concurrency: (await ctx.settings.effective()).sync_concurrency }, 'working capacity sync and nightly jobs');
 }
 
 /** Heartbeat row, and recovery every heartbeat in queue mode (a dead process's records come back within a lease). */

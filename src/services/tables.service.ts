@@ -257,10 +257,9 @@ export class TablesService {
     let tables = 0;
     await mapLimit(instances, s.sync_concurrency, async (inst) => {
       try {
-        const pick = await this.dailySelection(inst, day);
-        if (pick !== null && pick.length === 0) return;
-        const r = await this.syncTables(inst.id, { databases: pick, actor, syncType: 'scheduled_task' });
-        tables += r.saved_count;
+        const saved = await this.runDailyInstance(inst, day, actor);
+        if (saved === null) return;
+        tables += saved;
         ok++;
       } catch (err) {
         failed++;
@@ -269,6 +268,13 @@ export class TablesService {
     });
     const thinned = await this.thin();
     return `tables: ${ok} instance(s), ${tables} table row(s)${failed ? `, ${failed} failed` : ''}; ${thinned} old table row(s) thinned`;
+  }
+
+  /** The daily rule's table sync of one instance (a queued nightly task runs this): table rows saved, null when the rule picks nothing. */
+  async runDailyInstance(inst: InstanceRow, day: string, actor: Actor): Promise<number | null> {
+    const pick = await this.dailySelection(inst, day);
+    if (pick !== null && pick.length === 0) return null;
+    return (await this.syncTables(inst.id, { databases: pick, actor, syncType: 'scheduled_task' })).saved_count;
   }
 
   /**

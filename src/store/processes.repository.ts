@@ -91,6 +91,14 @@ export class ProcessesRepository {
     return r.rows.map((x) => x.id);
   }
 
+  /** The live jobs (queued, retrying or running) of `queue` for one singleton key, with when they were fetched. */
+  async liveJobs(schema: string, queue: string, singletonKey: string): Promise<{ id: string; state: string; started_on: string | null }[]> {
+    const r = await sql<{ id: string; state: string; started_on: Date | string | null }>`
+      SELECT id::text AS id, state::text AS state, started_on FROM ${sql.table(`${schema}.job`)}
+      WHERE name = ${queue} AND singleton_key = ${singletonKey} AND state IN ('created', 'retry', 'active')`.execute(this.db);
+    return r.rows.map((x) => ({ id: x.id, state: x.state, started_on: x.started_on === null ? null : new Date(x.started_on).toISOString() }));
+  }
+
   /**
    * Jobs fetched (`active`) before `before` whose record is still pending: the
    * process that fetched them died before it started them (a live one marks

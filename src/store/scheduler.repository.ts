@@ -27,6 +27,11 @@ export class SchedulerRepository {
       .execute();
   }
 
+  /** Replace a run's message (the nightly tasks' outcome, written when the last one ends). */
+  async setMessage(id: number, message: string): Promise<void> {
+    await this.db.updateTable('scheduler_runs').set({ message }).where('id', '=', id).execute();
+  }
+
   async has(job: string, scheduledFor: string): Promise<boolean> {
     const r = await this.db.selectFrom('scheduler_runs').select('id').where('job', '=', job).where('scheduled_for', '=', scheduledFor).executeTakeFirst();
     return r !== undefined;

@@ -19,6 +19,7 @@ import { syncPointsSchema } from './0013_sync_points.js';
 import { capacityIntelligenceSchema } from './0014_capacity_intelligence.js';
 import { replicasSchema } from './0016_replicas.js';
 import { tableSyncLocks } from './0017_table_sync_locks.js';
+import { dailyTasks } from './0021_daily_tasks.js';
 import { columnTypes, type DialectName, type MigrationFactory } from './helpers.js';
 
 export { columnTypes, primaryId, type ColumnTypes, type MigrationFactory } from './helpers.js';
@@ -40,6 +41,7 @@ const ALL: Record<string, MigrationFactory> = {
   '0014_capacity_intelligence': capacityIntelligenceSchema,
   '0016_replicas': replicasSchema,
   '0017_table_sync_locks': tableSyncLocks,
+  '0021_daily_tasks': dailyTasks,
 };
 
 class CodeProvider implements MigrationProvider {
