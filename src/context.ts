@@ -187,6 +187,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   });
   const capacity = new CapacityService(repos.capacity, repos.instances, repos.sync, clock, config.timeZone);
   const processesRepo = new ProcessesRepository(db);
+  const dailyTasks = new DailyTasksRepository(db);
   // A dead process's record: its job (still `active` in pg-boss) fails and is retried; without one, a new job.
   const requeue = queue
     ? async (records: { id: number; instance_id: number }[]) => {
@@ -211,8 +212,13 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const metrics = new MetricsService({
     estate: queue
       ? async () => {
-          const [jobs, live, sessions] = await Promise.all([processesRepo.jobStates(QUEUE_SCHEMA, CAPACITY_QUEUE), processes.live(true), processesRepo.runningSessionProgress()]);
-          return { jobs, processes: live, sessions };
+          const [jobs, live, sessions, nightlyTasks] = await Promise.all([
+            processesRepo.jobStates(QUEUE_SCHEMA, CAPACITY_QUEUE),
+            processes.live(true),
+            processesRepo.runningSessionProgress(),
+            dailyTasks.states(),
+          ]);
+          return { jobs, processes: live, sessions, nightlyTasks };
         }
       : undefined,
     repo: new MetricsRepository(db),
@@ -264,7 +270,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     audit,
   });
   const dailyJobs = new DailyJobsService({
-    tasks: new DailyTasksRepository(db),
+    tasks: dailyTasks,
     runs: repos.scheduler,
     instances: repos.instances,
     aggregation,

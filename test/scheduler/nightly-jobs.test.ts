@@ -72,6 +72,9 @@ describe('nightly extras as queued jobs (PostgreSQL store, serve + 2 workers)', 
     const kinds = all.reduce<Record<string, number>>((m, t) => ({ ...m, [t.kind]: (m[t.kind] ?? 0) + 1 }), {});
     assert.deepEqual(kinds, { aggregate: 4, composition: INSTANCES, tables: INSTANCES, alerts: 1, tables_thin: 1, retention: 1 });
 
+    // Every process reports the estate's unfinished nightly tasks.
+    const metrics = await (await fetch(`http://127.0.0.1:${await workers[1]!.port}/metrics`)).text();
+    assert.match(metrics, /^whalefall_nightly_tasks\{status="(pending|running|waiting)"\} [1-9]/m);
     const victim = workers[0]!;
     const held = await waitFor('the victim holding a nightly task', 60_000, async () => {
       const mine = (await tasks()).filter((t) => t.status === 'running' && pidOf(t.holder) === victim.child.pid);
