@@ -284,6 +284,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     config,
     queue,
     jobsOf: (taskId) => processesRepo.liveJobs(QUEUE_SCHEMA, DAILY_QUEUE, `task:${taskId}`),
+    orphans: (before) => processesRepo.orphanTasks(QUEUE_SCHEMA, DAILY_QUEUE, before),
   });
   recovery.also(() => dailyJobs.recover());
   const scheduler = new Scheduler({

@@ -60,6 +60,8 @@ export interface DailyJobsDeps {
   queue?: TaskQueue;
   /** Queue mode: the live pg-boss jobs of a task (queued, retrying or running), to hand back or re-send. */
   jobsOf?: (taskId: number) => Promise<{ id: string; state: string; started_on: string | null }[]>;
+  /** Queue mode: tasks pending since before `before` whose job is lost (none, or fetched then and never started). */
+  orphans?: (before: string) => Promise<{ task_id: number; job_id: string | null }[]>;
 }
 
 /** A task's kind: what `runTask` does with it. */
@@ -240,7 +242,8 @@ export class DailyJobsService {
    * ran out (or, on this host, whose pid is gone) is pending again and its
    * job handed back now; a promotion lost with its process is redone; a
    * pending task whose job is gone (or was fetched a lease ago and never
-   * started) is queued again. Returns how many tasks were handed back.
+   * started) is queued again. A few queries per pass, whatever the number of
+   * tasks. Returns how many tasks were handed back.
    */
   async recover(): Promise<number> {
     if (!this.d.queue) return 0;
@@ -252,29 +255,28 @@ export class DailyJobsService {
       const gone = t.lock_expires_at === null || t.lock_expires_at < at || holderAlive(t.holder) === false;
       if (gone && (await this.d.tasks.release(t.id, t.holder))) {
         this.d.logger.warn({ task_id: t.id, kind: t.kind, subject: t.subject, dead_holder: t.holder }, 'nightly task of a dead process handed back to the queue');
-        await this.requeue(t.id, true);
+        await this.requeue(t.id);
         n++;
       }
     }
     for (const runId of await this.d.tasks.runsWaiting()) await this.send(await this.d.tasks.promote(runId));
-    for (const t of await this.d.tasks.pendingSince(leaseAgo)) if (await this.requeue(t.id, false, leaseAgo)) n++;
-    return n;
+    const orphans = (await this.d.orphans?.(leaseAgo)) ?? [];
+    const stuck = orphans.filter((o) => o.job_id !== null).map((o) => o.job_id!);
+    if (stuck.length) await this.d.queue.failJobs(stuck, 'handed back: fetched by a process that is gone', DAILY_QUEUE);
+    await this.send(orphans.filter((o) => o.job_id === null).map((o) => ({ id: o.task_id })));
+    if (orphans.length) this.d.logger.warn({ tasks: orphans.length }, 'nightly tasks whose job was lost queued again');
+    return n + orphans.length;
   }
 
-  /** Make the task's job run again: fail a running one (`force`, or fetched before `staleBefore`), or send one. */
-  private async requeue(taskId: number, force: boolean, staleBefore?: string): Promise<boolean> {
-    const jobs = (await this.d.jobsOf?.(taskId)) ?? [];
-    const active = jobs.filter((j) => j.state === 'active' && (force || (staleBefore !== undefined && j.started_on !== null && j.started_on < staleBefore)));
+  /** Make a task's job run again now: fail the running one (its process is gone), or send one. */
+  private async requeue(taskId: number): Promise<void> {
+    const active = ((await this.d.jobsOf?.(taskId)) ?? []).filter((j) => j.state === 'active');
     if (active.length) {
       await this.d.queue!.failJobs(
         active.map((j) => j.id),
         'handed back: the process running it is gone',
         DAILY_QUEUE,
       );
-      return true;
-    }
-    if (jobs.length) return false; // queued, waiting its turn
-    await this.send([{ id: taskId }]);
-    return true;
+    } else await this.send([{ id: taskId }]);
   }
 }

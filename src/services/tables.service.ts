@@ -17,7 +17,7 @@ import { mapLimit } from '../lib/concurrency.js';
 import { AppError, SyncError, errorMessage, scrubSecrets } from '../lib/errors.js';
 import { excludedBy } from '../lib/glob.js';
 import type { Logger } from '../lib/logger.js';
-import { newHolder, PROCESS_TAG } from '../lib/process-tag.js';
+import { holderAlive, newHolder, PROCESS_TAG, releaseHolder } from '../lib/process-tag.js';
 import { withTimeout } from '../lib/timeout.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow } from '../store/schema.js';
@@ -114,8 +114,14 @@ export class TablesService {
 
     const holder = newHolder();
     const startedAt = this.d.clock.now();
-    if (!(await this.d.sync.acquireTableLock(inst.id, holder, startedAt.toISOString(), new Date(startedAt.getTime() + lease).toISOString()))) {
-      throw new AppError('conflict', TABLES_MSG.busy(inst.name));
+    const expires = new Date(startedAt.getTime() + lease).toISOString();
+    if (!(await this.d.sync.acquireTableLock(inst.id, holder, startedAt.toISOString(), expires))) {
+      // A lock left by a dead process on this host is taken over at once (a queued nightly task of a killed worker).
+      const current = await this.d.sync.tableLockHolder(inst.id);
+      if (!current || holderAlive(current) !== false || !(await this.d.sync.takeOverTableLock(inst.id, current, holder, startedAt.toISOString(), expires))) {
+        releaseHolder(holder);
+        throw new AppError('conflict', TABLES_MSG.busy(inst.name));
+      }
     }
     const t0 = performance.now();
     const syncType = opts.syncType ?? 'manual_single';
@@ -202,7 +208,7 @@ export class TablesService {
       }
     } finally {
       if (sessionId) await this.d.sync.finishSession(sessionId, this.now());
-      await this.d.sync.releaseTableLock(inst.id, holder);
+      await this.d.sync.releaseTableLock(inst.id, holder).finally(() => releaseHolder(holder));
       await this.d.audit.record(opts.actor, { action: 'instance.sync_tables', targetType: 'instance', targetId: inst.id, details: { session_id: sessionId, databases: databases?.slice(0, 20) ?? 'all' } });
     }
   }

@@ -118,18 +118,13 @@ export class DailyTasksRepository {
     return this.db.selectFrom('daily_tasks').selectAll().where('status', '=', 'running').execute();
   }
 
-  /** Pending tasks queued (or handed back) before `before`: their job may be lost with a process. */
-  pendingSince(before: string): Promise<DailyTaskRow[]> {
-    return this.db.selectFrom('daily_tasks').selectAll().where('status', '=', 'pending').where('queued_at', '<', before).execute();
-  }
-
   /** Runs with tasks still waiting for their stage (a promotion lost with its process is redone). */
   async runsWaiting(): Promise<number[]> {
     const r = await this.db.selectFrom('daily_tasks').select('run_id').distinct().where('status', '=', 'waiting').execute();
     return r.map((x) => Number(x.run_id));
   }
 
-  /** A task was (re)queued now: the clock for `pendingSince`. */
+  /** A task was (re)queued now: recovery looks for lost jobs only among tasks queued a lease ago. */
   async touchQueued(ids: number[], at: string): Promise<void> {
     if (ids.length) await this.db.updateTable('daily_tasks').set({ queued_at: at }).where('id', 'in', ids).execute();
   }

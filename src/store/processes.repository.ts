@@ -100,6 +100,22 @@ export class ProcessesRepository {
   }
 
   /**
+   * Nightly tasks pending since before `before` whose job is lost: none queued, retrying or running, or one
+   * fetched before `before` by a process that never started it. One query, whatever the number of tasks.
+   */
+  async orphanTasks(schema: string, queue: string, before: string): Promise<{ task_id: number; job_id: string | null }[]> {
+    if (!(await this.queueExists(schema))) return [];
+    const r = await sql<{ task_id: number; job_id: string | null }>`
+      SELECT t.id AS task_id, j.id::text AS job_id
+      FROM daily_tasks t
+      LEFT JOIN ${sql.table(`${schema}.job`)} j
+        ON j.name = ${queue} AND j.singleton_key = 'task:' || t.id::text AND j.state IN ('created', 'retry', 'active')
+      WHERE t.status = 'pending' AND t.queued_at < ${before}::timestamptz
+        AND (j.id IS NULL OR (j.state = 'active' AND j.started_on < ${before}::timestamptz))`.execute(this.db);
+    return r.rows.map((x) => ({ task_id: Number(x.task_id), job_id: x.job_id }));
+  }
+
+  /**
    * Jobs fetched (`active`) before `before` whose record is still pending: the
    * process that fetched them died before it started them (a live one marks
    * the record running within moments).
