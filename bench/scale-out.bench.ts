@@ -82,7 +82,8 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
       WHALEFALL_TZ: 'UTC',
       WHALEFALL_DATA_DIR: dataDir,
       WHALEFALL_SCHEDULER: 'off',
-      WHALEFALL_SYNC_CONCURRENCY: String(concurrency),
+      // sync_concurrency is estate-wide (store-side slots): the processes' 16 each add up to 48 for the estate.
+      WHALEFALL_SYNC_CONCURRENCY: String(concurrency * PROCESSES.length),
     };
     ctx = await createContext(loadConfig({ ...env, LOG_LEVEL: 'warn' }), { logger: createLogger('warn', process.stderr) });
     const cred = await ctx.credentials.create({ name: 'bench-pg', db_type: 'postgresql', username: PG.user, password: '' }, actor);

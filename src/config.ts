@@ -26,6 +26,12 @@ export interface Config {
   /** pg-boss maintenance (expiry of jobs whose worker died) interval. */
   queueMaintenanceSeconds: number;
   syncConcurrency: number;
+  /** Connections at once to one monitored instance, from every process on the store (a setting overrides it). */
+  connectionsPerInstance: number;
+  /** Connections at once to all monitored instances, from every process on the store (a setting overrides it). */
+  connectionsTotal: number;
+  /** How long a test connection, doctor, table or composition request waits for a connection slot before 429. */
+  connectionWaitMs: number;
   connectTimeoutMs: number;
   syncTimeoutMs: number;
   queue: 'local' | 'pg-boss';
@@ -84,8 +90,10 @@ export interface Config {
   smtpFrom: string;
   /** Daily digest recipients: `a@x.com:en, b@y.cn:zh-CN` (language defaults to zh-CN). */
   digestRecipients: string | undefined;
-  /** When the daily digest goes out (WHALEFALL_TZ). */
+  /** When the daily digest goes out (WHALEFALL_TZ); on the 1st of a month the same tick also mails the monthly capacity report. */
   digestCron: string;
+  /** The chromium executable that prints the monthly report as PDF (`--print-to-pdf`); absent = no PDF. */
+  chromiumPath: string;
   /** Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (e.g. 127.0.0.1); unset = none. */
   trustProxy: string[] | undefined;
   /** Table-level sync budget per instance: most table rows kept (largest first; the rest as "other"). */
@@ -183,6 +191,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     syncPointsDays: int(env, 'WHALEFALL_SYNC_POINTS_DAYS', 35, 1, 3650),
     queueMaintenanceSeconds: int(env, 'WHALEFALL_QUEUE_MAINTENANCE_SECONDS', 30, 1, 3600),
     syncConcurrency: int(env, 'WHALEFALL_SYNC_CONCURRENCY', 8, 1, 256),
+    connectionsPerInstance: int(env, 'WHALEFALL_CONNECTIONS_PER_INSTANCE', 2, 1, 64),
+    connectionsTotal: int(env, 'WHALEFALL_CONNECTIONS_TOTAL', 64, 1, 4096),
+    connectionWaitMs: int(env, 'WHALEFALL_CONNECTION_WAIT_MS', 10_000, 0, 600_000),
     connectTimeoutMs: int(env, 'WHALEFALL_CONNECT_TIMEOUT_MS', 10_000, 100, 600_000),
     syncTimeoutMs: int(env, 'WHALEFALL_SYNC_TIMEOUT_MS', 300_000, 1_000, 86_400_000),
     queue,
@@ -216,6 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpFrom: env.WHALEFALL_SMTP_FROM || 'Whalefall <whalefall@localhost>',
     digestRecipients: env.WHALEFALL_DIGEST_RECIPIENTS || undefined,
     digestCron: cron(env, 'WHALEFALL_DIGEST_CRON', '0 8 * * *'),
+    chromiumPath: env.WHALEFALL_CHROMIUM || '/usr/bin/chromium',
     trustProxy: env.WHALEFALL_TRUST_PROXY ? env.WHALEFALL_TRUST_PROXY.split(',').map((x) => x.trim()).filter(Boolean) : undefined,
     tablesMaxTables: int(env, 'WHALEFALL_TABLES_MAX_TABLES', 20_000, 1, 10_000_000),
     tablesMaxSeconds: int(env, 'WHALEFALL_TABLES_MAX_SECONDS', 300, 1, 86_400),

@@ -20,6 +20,8 @@ import { AuditService } from './services/audit.service.js';
 import { AuthService } from './services/auth.service.js';
 import { CapacitySyncService } from './services/capacity-sync.service.js';
 import { ConnectionService } from './services/connection.service.js';
+import { ConnectionSlots } from './services/connection-slots.js';
+import { SlotsRepository } from './store/slots.repository.js';
 import { CapacityService } from './services/capacity.service.js';
 import { CredentialsService } from './services/credentials.service.js';
 import { InstancesService } from './services/instances.service.js';
@@ -37,6 +39,8 @@ import { MetricsService } from './services/metrics.service.js';
 import { RetentionService } from './services/retention.service.js';
 import { StatisticsRepository } from './store/statistics.repository.js';
 import { RunwayRepository } from './store/runway.repository.js';
+import { ReportRepository } from './store/report.repository.js';
+import { CapacityReportService } from './services/capacity-report.service.js';
 import { AggregationService } from './services/aggregation.service.js';
 import { StatisticsService } from './services/statistics.service.js';
 import { RunwayService } from './services/runway.service.js';
@@ -95,6 +99,8 @@ export interface Context {
   capacitySync: CapacitySyncService;
   /** Connect targets, collection, the test-connection/doctor probe: used by the capacity sync, tables and fleet. */
   connections: ConnectionService;
+  /** The store-side semaphores: connection caps and the estate-wide sync concurrency. */
+  slots: ConnectionSlots;
   capacity: CapacityService;
   settings: SettingsService;
   recovery: RecoveryService;
@@ -107,6 +113,8 @@ export interface Context {
   retention: RetentionService;
   statistics: StatisticsService;
   runway: RunwayService;
+  /** The monthly capacity report (GET /api/reports/capacity; mailed on the 1st with the digest). */
+  capacityReport: CapacityReportService;
   importWhalefall: ImportWhalefallService;
   composition: CompositionService;
   aggregation: AggregationService;
@@ -171,7 +179,9 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     const { PgBossQueue } = await import('./scheduler/pgboss.queue.js');
     queue = new PgBossQueue(config.databaseUrl, logger, { maintenanceSeconds: config.queueMaintenanceSeconds, poolMax: config.queuePoolMax });
   }
-  const connections = new ConnectionService({ settings: () => settings.effective(), engineFor: opts.engineFor ?? getEngine, instances: repos.instances, credentials });
+  // Connection caps and the estate-wide sync concurrency: semaphores in the store, shared by every process on it.
+  const slots = new ConnectionSlots({ repo: new SlotsRepository(db), clock, logger, leaseMs: config.leaseMs, heartbeatMs: config.heartbeatMs });
+  const connections = new ConnectionService({ settings: () => settings.effective(), engineFor: opts.engineFor ?? getEngine, instances: repos.instances, credentials, slots, waitMs: config.connectionWaitMs });
   const capacitySync = new CapacitySyncService({
     config,
     settings: () => settings.effective(),
@@ -183,6 +193,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     capacity: repos.capacity,
     sync: repos.sync,
     connections,
+    slots,
     audit,
   });
   const capacity = new CapacityService(repos.capacity, repos.instances, repos.sync, clock, config.timeZone);
@@ -207,8 +218,11 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
         return stale.length;
       }
     : undefined;
-  const recovery = new RecoveryService(repos.sync, clock, logger, requeue, handBackStale, config.leaseMs);
   const processes = new ProcessesService({ repo: processesRepo, clock, logger, heartbeatMs: config.heartbeatMs });
+  const recovery = new RecoveryService(repos.sync, clock, logger, requeue, handBackStale, config.leaseMs, {
+    runs: repos.scheduler,
+    liveTags: async () => new Set((await processes.live(true)).map((p) => p.tag)),
+  });
   const metrics = new MetricsService({
     estate: queue
       ? async () => {
@@ -254,7 +268,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const importWhalefall = new ImportWhalefallService({ repo: new ImportWhalefallRepository(db), clock, audit, onHistoryChanged: () => runway.invalidate() });
   const alerts = new AlertsService({ repo: repos.alerts, instances: repos.instances, clock, logger, audit, delivery: alertDelivery, keys });
   alerts.attach(capacitySync.events);
-  const email = new EmailService({ config, repo: new DigestRepository(db), runs: repos.scheduler, clock, logger });
+  const capacityReport = new CapacityReportService({ repo: new ReportRepository(db), runway, settings, clock, timeZone: config.timeZone, chromiumPath: config.chromiumPath });
+  const email = new EmailService({ config, repo: new DigestRepository(db), runs: repos.scheduler, clock, logger, report: capacityReport });
   if (email.configured) alertDelivery.mailer = email;
   const tables = new TablesService({
     config,
@@ -313,6 +328,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     instances,
     capacitySync,
     connections,
+    slots,
     capacity,
     settings,
     recovery,
@@ -323,6 +339,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     retention,
     statistics,
     runway,
+    capacityReport,
     importWhalefall,
     composition,
     aggregation,

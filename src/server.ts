@@ -116,8 +116,15 @@ async function startWorking(ctx: Context): Promise<void> {
   await ctx.processesRepo.exclusively('whalefall:pg-boss-start', () => queue.start());
   if (!ctx.config.work) return;
   // The setting is read before every fetch: a change applies without a restart.
+  // The estate-wide limit: a job is fetched only with a `sync` slot, shared by every process on the store.
   await ctx.queue.work(
-    { concurrency: async () => (await ctx.settings.effective()).sync_concurrency },
+    {
+      concurrency: async () => (await ctx.settings.effective()).sync_concurrency,
+      admit: async () => {
+        const slot = await ctx.capacitySync.admit(0);
+        return slot && (() => slot.release());
+      },
+    },
     (recordId) => ctx.capacitySync.runQueuedRecord(recordId),
     // The nightly extras' tasks, when no sync record waits (daily-jobs.service.ts).
     (taskId) => ctx.dailyJobs.runQueued(taskId),

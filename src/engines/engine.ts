@@ -34,7 +34,15 @@ export type OptionSpec =
   | { kind: 'boolean'; description: string }
   | { kind: 'string'; maxLength: number; description: string }
   | { kind: 'integer'; min: number; max: number; description: string }
-  | { kind: 'enum'; values: readonly string[]; description: string };
+  | {
+      kind: 'enum';
+      values: readonly string[];
+      description: string;
+      /** The value used when the option is absent (MySQL `method`: auto). */
+      default?: string;
+      /** One line per value: what choosing it means. */
+      choices?: Readonly<Record<string, string>>;
+    };
 
 /**
  * One privilege the collector relies on, as `doctor` reports it. `ok: false`
@@ -91,12 +99,16 @@ export interface CollectedDatabase {
   log_bytes: number | null;
   free_bytes: number | null;
   used_bytes: number | null;
+  /** Bytes of the database's own files as the server reports them (MySQL/MariaDB InnoDB tablespace FILE_SIZE); null when not read. */
+  allocated_bytes?: number | null;
   /** The most it can grow to when known (Oracle autoextend MAXBYTES); null/absent = unknown or unlimited. */
   max_bytes?: number | null;
   /** A SQL Server database snapshot: on-disk bytes of its sparse files, left out of the instance total. */
   is_snapshot?: boolean;
   /** Availability-group role of this replica's copy (SQL Server); absent when not in a group. Secondaries are left out of the instance total. */
   replica_role?: ReplicaRole | null;
+  /** The availability-group database this row is a copy of (sys.databases.group_database_id): the same id on every replica. */
+  replica_group_id?: string | null;
   method: string;
   error?: string;
   /** A remark on a measured database that is not an error (e.g. it does not accept connections). */
@@ -132,7 +144,19 @@ export interface Engine {
   readonly needsDatabaseName: boolean;
   /** Engine-specific instance options this engine understands. */
   readonly options: Readonly<Record<string, OptionSpec>>;
+  /**
+   * One line per recorded method name (CollectedDatabase.method): what the
+   * number means, and why it differs from the engine's other figures. Shown
+   * with each database on the instance page and in the API.
+   */
+  readonly methodNotes?: Readonly<Record<string, string>>;
   connect(target: ConnectTarget): Promise<EngineSession>;
+  /**
+   * Connections a session of this kind holds at once, when more than one (the
+   * connection caps count them): PostgreSQL's table and composition
+   * collections open each database over a second connection.
+   */
+  readonly sessionConnections?: Partial<Record<'tables' | 'composition', number>>;
   /** Turn any driver error into a classified SyncError (password already scrubbed by the caller's target). */
   classifyError(err: unknown, target: ConnectTarget): SyncError;
 }
@@ -218,5 +242,7 @@ export interface Composition {
   ceiling_source: string | null;
   /** Bytes in use on the volumes the engine reports (SQL Server dm_os_volume_stats): what the parts should add up to. */
   disk_used_bytes: number | null;
+  /** Where the ceiling came from in detail (SQL Server: each volume's total and free), or `reason` when it could not be read. */
+  ceiling_detail?: Record<string, unknown> | null;
   method: string;
 }

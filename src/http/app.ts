@@ -20,6 +20,7 @@ import { frameworkErrorBody, jsonBodyParser, onClientError, onFrameworkError } f
 import { exportRoutes } from './api/export.routes.js';
 import { metricsRoutes } from './api/metrics.routes.js';
 import { statisticsRoutes } from './api/statistics.routes.js';
+import { reportsRoutes } from './api/reports.routes.js';
 import { alertsRoutes } from './api/alerts.routes.js';
 import { authRoutes } from './api/auth.routes.js';
 import { credentialsRoutes } from './api/credentials.routes.js';
@@ -191,6 +192,7 @@ export async function buildApp(ctx: Context) {
   await app.register(metricsRoutes(ctx));
   await app.register(exportRoutes(ctx));
   await app.register(statisticsRoutes(ctx));
+  await app.register(reportsRoutes(ctx));
   await app.register(alertsRoutes(ctx));
   await app.register(pageRoutes(ctx));
   await app.register(fleetRoutes(ctx));

@@ -11,6 +11,7 @@ export const HTTP_STATUS: Record<AppErrorKind, number> = {
   not_found: 404,
   conflict: 409,
   rate_limited: 429,
+  unavailable: 503,
 };
 
 export function ok<T>(data: T, message?: string) {

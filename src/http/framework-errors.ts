@@ -62,6 +62,7 @@ export const ERROR_CODES: Record<string, string> = {
   not_found: 'no such route or object',
   conflict: 'duplicate name, already syncing, or the object is in use',
   rate_limited: 'too many requests; retry after the time in the message',
+  unavailable: 'this server lacks what the request needs (e.g. chromium for a PDF report)',
   sync_failed: 'the operation on the monitored server failed',
   connection: 'sync/test: the monitored server could not be reached (refused, DNS, TLS)',
   timeout: 'sync/test: the monitored server did not answer in time',

@@ -14,6 +14,8 @@ export type AppErrorKind =
   | 'forbidden'
   /** Too many requests: wait (`extra.retry_after_seconds`) and try again. */
   | 'rate_limited'
+  /** A capability this server lacks (e.g. no chromium for a PDF): 503. */
+  | 'unavailable'
   | 'sync_failed';
 
 export class AppError extends Error {

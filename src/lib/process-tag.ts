@@ -47,3 +47,11 @@ export function holderAlive(holder: string | null | undefined): boolean | undefi
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/** The process a holder tag names (`host:pid:…`), as the API shows who ran a record; null when there is none. */
+export function holderProcess(holder: string | null | undefined): { host: string; pid: number } | null {
+  if (!holder) return null;
+  const [host, pid] = holder.split(':');
+  const n = Number(pid);
+  return host && Number.isInteger(n) && n > 0 ? { host, pid: n } : null;
+}

@@ -100,6 +100,7 @@ export interface Runway {
 
 const DAY_MS = 86_400_000;
 const Z90 = 1.645;
+const Z999 = 3.29;
 
 export function dayIndex(first: string, d: string): number {
   return Math.round((Date.parse(`${d}T00:00:00Z`) - Date.parse(`${first}T00:00:00Z`)) / DAY_MS);
@@ -187,7 +188,7 @@ export function residualScale(xs: ArrayLike<number>, ys: ArrayLike<number>, line
 }
 
 /** Prefix sums for O(1) least-squares SSE of any [i, j); the arrays are reused across calls (no garbage per fit). */
-class Prefix {
+export class Prefix {
   private static pool: Float64Array[] = [];
   readonly x: Float64Array;
   readonly y: Float64Array;
@@ -227,11 +228,12 @@ class Prefix {
  * Index of the last change point in [0, n) (the first point of the last
  * regime), or null when one line explains the series. See the file comment.
  */
-export function lastChangePoint(xs: ArrayLike<number>, ys: ArrayLike<number>, opts: RunwayOptions = {}, n = xs.length): number | null {
+export function lastChangePoint(xs: ArrayLike<number>, ys: ArrayLike<number>, opts: RunwayOptions = {}, n = xs.length, prefix?: Prefix): number | null {
   const minSeg = Math.max(3, opts.minSegment ?? 10);
   const penalty = opts.penalty ?? 4;
   if (n < 2 * minSeg) return null;
-  const p = new Prefix(xs, ys, n);
+  // Prefix sums over a longer series serve any shorter head of it (the backtest builds them once).
+  const p = prefix ?? new Prefix(xs, ys, n);
   let meanAbs = 0;
   for (let i = 0; i < n; i++) meanAbs += Math.abs(ys[i]!);
   meanAbs /= n;
@@ -287,10 +289,10 @@ export function fitRunway(points: readonly RunwayPoint[], opts: RunwayOptions = 
 }
 
 /** The fit over the first `n` points of a prepared series. */
-function fitPrepared(p: Prepared, n: number, opts: RunwayOptions): RunwayFit | null {
+function fitPrepared(p: Prepared, n: number, opts: RunwayOptions, prefix?: Prefix): RunwayFit | null {
   if (n < 2) return null;
   const { xs, ys, points } = p;
-  const cp = lastChangePoint(xs, ys, opts, n);
+  const cp = lastChangePoint(xs, ys, opts, n, prefix);
   const from = cp ?? 0;
   const line = theilSen(xs, ys, from, n);
   if (!line) return null;
@@ -380,18 +382,20 @@ function backtestPrepared(p: Prepared, opts: RunwayOptions): number | null {
   const horizon = opts.backtestHorizon ?? 30;
   const stride = Math.max(1, opts.backtestStride ?? 1);
   const last = xs[n - 1]!;
-  // Day index → size, for the measured day `horizon` after each replay point.
-  const at = new Map<number, number>();
-  for (let i = 0; i < n; i++) at.set(xs[i]!, ys[i]!);
+  // One set of prefix sums for every replay (each replays a head of the series).
+  const prefix = n >= 2 * Math.max(3, opts.minSegment ?? 10) ? new Prefix(xs, ys, n) : undefined;
   let sum = 0;
   let count = 0;
   let end = 0;
+  let ahead = 0; // index of the measured day `horizon` after the replay point, when there is one
   for (let d = last - days; d <= last - horizon; d += stride) {
     while (end < n && xs[end]! <= d) end++;
     if (end < 2) continue;
-    const actual = at.get(d + horizon);
-    if (actual === undefined || actual <= 0) continue;
-    const fit = fitPrepared(p, end, opts);
+    while (ahead < n && xs[ahead]! < d + horizon) ahead++;
+    if (ahead >= n || xs[ahead] !== d + horizon) continue;
+    const actual = ys[ahead]!;
+    if (actual <= 0) continue;
+    const fit = fitPrepared(p, end, opts, prefix);
     if (!fit) continue;
     const predicted = fit.level + fit.slope * (d + horizon - xs[end - 1]!);
     sum += Math.abs(predicted - actual) / actual;
@@ -412,4 +416,89 @@ export function runway(points: readonly RunwayPoint[], ceiling: number | null, o
   const p = prepare(points);
   const fit = fitPrepared(p, points.length, opts);
   return { ...judge(fit, c, opts), ceiling_bytes: c, backtest_mape: backtestPrepared(p, opts) };
+}
+
+/** A day whose growth from the measured day before it lies outside what the fit expects. */
+export interface UnusualDay {
+  date: string;
+  previous_date: string;
+  /** Measured change from `previous_date` to `date`. */
+  change_bytes: number;
+  /** What the fit's slope expects over those days. */
+  expected_bytes: number;
+}
+
+/**
+ * The days since the fit's start (and the step into it, at the change point)
+ * whose measured change lies beyond the fit's 99.9 % interval for a
+ * day-to-day change: |change − slope·gap| > 3.29·√2·σ (the difference of two
+ * days each with the residual scatter σ; 99.9 % rather than the forecast's
+ * 90 % so that ordinary noise flags a day about every three years, not every
+ * ten days), with a floor of 0.1 % of the size so an exact line does not flag
+ * rounding. Most recent first, at most `max`.
+ */
+export function unusualDays(points: readonly RunwayPoint[], fit: RunwayFit | null, max = 3): UnusualDay[] {
+  if (!fit || points.length < 2) return [];
+  let from = points.findIndex((p) => p.date >= fit.fit_start_date);
+  if (from < 0) return [];
+  if (from === 0) from = 1;
+  const out: UnusualDay[] = [];
+  for (let i = points.length - 1; i >= from && out.length < max; i--) {
+    const a = points[i - 1]!;
+    const b = points[i]!;
+    const expected = fit.slope * dayIndex(a.date, b.date);
+    const change = b.bytes - a.bytes;
+    const tolerance = Math.max(Z999 * Math.SQRT2 * fit.sigma, 0.001 * Math.abs(b.bytes));
+    if (Math.abs(change - expected) > tolerance) out.push({ date: b.date, previous_date: a.date, change_bytes: change, expected_bytes: Math.round(expected) });
+  }
+  return out;
+}
+
+/** The parts of a fit the browser's what-if needs (sent with each runway item). */
+export interface FitSummary {
+  last_date: string;
+  level_bytes: number;
+  level_low: number;
+  level_high: number;
+  slope: number;
+  slope_low: number;
+  slope_high: number;
+}
+
+export function fitSummary(fit: RunwayFit | null): FitSummary | null {
+  if (!fit) return null;
+  return { last_date: fit.last_date, level_bytes: fit.level, level_low: fit.level_low, level_high: fit.level_high, slope: fit.slope, slope_low: fit.slope_low, slope_high: fit.slope_high };
+}
+
+export interface WhatIf {
+  state: 'growing' | 'not_growing' | 'full';
+  days_until_full: number | null;
+  full_date: string | null;
+  low_days: number | null;
+  high_days: number | null;
+  growth_bytes_per_day: number;
+}
+
+/**
+ * Hypothetical: the days to `ceiling` from the fitted level if the size grew
+ * `monthlyPct` % of it every 30 days instead of the fitted slope. The
+ * interval scales the fit's slope bounds by the same factor (none when the
+ * fit itself does not grow). Pure, run in the browser (runway page).
+ */
+export function whatIf(fit: FitSummary, ceiling: number, monthlyPct: number): WhatIf {
+  const slope = (fit.level_bytes * monthlyPct) / 100 / 30;
+  const none = { days_until_full: null, full_date: null, low_days: null, high_days: null };
+  if (fit.level_bytes >= ceiling) return { state: 'full', days_until_full: 0, full_date: fit.last_date, low_days: 0, high_days: 0, growth_bytes_per_day: slope };
+  if (!(slope > 0)) return { state: 'not_growing', ...none, growth_bytes_per_day: slope };
+  const daysAt = (level: number, s: number) => Math.max(0, Math.ceil((ceiling - level) / s - 1e-6));
+  const days = daysAt(fit.level_bytes, slope);
+  const k = fit.slope > 0 ? slope / fit.slope : null;
+  return {
+    state: 'growing',
+    days_until_full: days,
+    full_date: addDays(fit.last_date, days),
+    low_days: k === null ? null : Math.min(days, daysAt(fit.level_high, fit.slope_high * k)),
+    high_days: k === null || fit.slope_low <= 0 ? null : Math.max(days, daysAt(fit.level_low, fit.slope_low * k)),
+    growth_bytes_per_day: slope,
+  };
 }

@@ -47,8 +47,13 @@ export type JobResult = 'done' | 'hand-back';
 export interface WorkOptions {
   /** Jobs run at once in this process; read before every fetch, so a settings change applies without a restart. */
   concurrency: () => Promise<number> | number;
-  /** May this process start one more job now (estate-wide limit)? Read before every fetch. */
-  mayStart?: () => Promise<boolean>;
+  /**
+   * Estate-wide admission, asked before every fetch: a release function to
+   * call when the job ends (the job runs under it), or undefined — no room
+   * in the estate now, ask again at the next poll. A job is never fetched
+   * and then held waiting (recovery would take it for a dead process's).
+   */
+  admit?: () => Promise<(() => Promise<void>) | undefined>;
   /** Idle poll interval (ms). */
   pollMs?: number;
 }
@@ -155,12 +160,22 @@ export class PgBossQueue implements SyncQueue {
       let fetched = 0;
       try {
         const limit = await o.concurrency();
-        if (this.running.size < limit && (!o.mayStart || (await o.mayStart()))) {
-          const job = await this.fetchOne(handler, taskHandler);
-          if (job) {
+        // The estate-wide limit: a slot before each fetch (sync records and nightly tasks alike), freed when the job ends.
+        const release = this.running.size < limit ? (o.admit ? await o.admit() : async () => {}) : undefined;
+        if (release) {
+          let job: Awaited<ReturnType<typeof this.fetchOne>>;
+          try {
+            job = await this.fetchOne(handler, taskHandler);
+          } catch (err) {
+            await release();
+            throw err;
+          }
+          if (!job) await release();
+          else {
             fetched++;
-            const p = this.runJob(job.queue, job.id, job.subject, job.run).finally(() => {
+            const p = this.runJob(job.queue, job.id, job.subject, job.run).finally(async () => {
               this.running.delete(p);
+              await release().catch((err: unknown) => this.logger.warn({ err }, 'could not free the estate sync slot; its lease will'));
               this.wake?.();
             });
             this.running.add(p);

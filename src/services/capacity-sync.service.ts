@@ -22,6 +22,7 @@ import { newHolder, PROCESS_TAG } from '../lib/process-tag.js';
 import { bytesToMb } from '../lib/sizes.js';
 import type { SyncSessionRow } from '../store/schema.js';
 import type { Actor } from './audit.service.js';
+import { SlotAborted, SlotBusy, type Slot } from './connection-slots.js';
 import { MSG } from './sync/messages.js';
 import { HEARTBEAT_MS, leaseMs, RecordRunner, type RecordOutcome } from './sync/record-runner.js';
 import { SessionControl } from './sync/session-control.js';
@@ -29,6 +30,9 @@ import { instanceRow, now, params, type RunParams, type SyncDeps, type SyncType 
 
 export { HEARTBEAT_MS, leaseMs, type RecordOutcome } from './sync/record-runner.js';
 export type { RunParams, SyncDeps, SyncQueue } from './sync/sync-context.js';
+
+/** A local batch record waits this long for an estate sync slot at most (a cancel or shutdown ends it sooner). */
+const ADMIT_WAIT_MS = 24 * 3600_000;
 
 export interface ManualSyncData {
   saved_count: number;
@@ -67,6 +71,25 @@ export class CapacitySyncService {
   /** Sessions are run by queue workers (pg-boss), not by the process that starts them. */
   get queued(): boolean {
     return this.d.queue !== undefined;
+  }
+
+  /**
+   * One estate-wide `sync_concurrency` (issue #16 item 7): a batch or
+   * scheduled record (local mode) or a queued job (before it is fetched)
+   * runs under a `sync` slot, so every process on the store together runs at
+   * most the setting's number of syncs; the setting is read at every
+   * admission, so a change applies without a restart (a lowered one lets
+   * the syncs already running finish). Returns undefined when no slot came
+   * free within `waitMs` or `signal` fired; a store error throws.
+   */
+  async admit(waitMs: number, signal?: AbortSignal): Promise<Slot | undefined> {
+    const cap = (await this.d.settings()).sync_concurrency;
+    try {
+      return await this.d.slots.acquire([{ scope: 'sync', cap }], { purpose: 'sync', waitMs, signal });
+    } catch (err) {
+      if (err instanceof SlotBusy || err instanceof SlotAborted) return undefined;
+      throw err;
+    }
   }
 
   /** The timeouts and retries a queued record runs with now (the queue's job expiry derives from them). */
@@ -195,7 +218,12 @@ export class CapacitySyncService {
       try {
         let finished = 0;
         const outcomes = await mapLimit(records, s.sync_concurrency, async (record, i) => {
-          const o = await this.control.track(this.runner.runLocked(record, rows[i]!, p, signal));
+          // The estate's share: wait for a sync slot (a cancel or a shutdown ends the wait; the record is then skipped).
+          const slot = await this.admit(ADMIT_WAIT_MS, signal).catch((err: unknown) => {
+            this.d.logger.error({ err, session_id: sessionId }, 'could not take an estate sync slot (store unreachable?); running without it');
+            return undefined;
+          });
+          const o = await this.control.track(this.runner.runLocked(record, rows[i]!, p, signal)).finally(() => slot?.release());
           this.emit('record', o, opts.syncType);
           opts.onRecord?.(o, ++finished, records.length);
           return o;

@@ -2,7 +2,10 @@
 import { addDays, isIsoDate, localDate, type Clock } from '../lib/clock.js';
 import { yieldToIo } from '../lib/concurrency.js';
 import { AppError } from '../lib/errors.js';
+import { holderProcess } from '../lib/process-tag.js';
 import { bytesToMb } from '../lib/sizes.js';
+import type { DbType } from '../engines/engine.js';
+import { getEngine } from '../engines/registry.js';
 import type { CapacityRepository } from '../store/capacity.repository.js';
 import type { InstancesRepository, OverviewQuery } from '../store/instances.repository.js';
 import { toPublicInstance } from './instances.service.js';
@@ -36,10 +39,12 @@ function durationMs(s: { started_at: string | null; completed_at: string | null 
   return s.started_at && s.completed_at ? new Date(s.completed_at).getTime() - new Date(s.started_at).getTime() : null;
 }
 
+/** A record as the API shows it: `holder` is the process that ran it last ({host, pid}; null before it started). */
 export function toPublicRecord(r: SyncInstanceRecordRow) {
-  const { holder: _holder, ...rest } = r;
+  const { holder, ...rest } = r;
   return {
     ...rest,
+    holder: holderProcess(holder),
     total_size_mb: bytesToMb(r.total_size_bytes),
     details: r.details ? (JSON.parse(r.details) as Record<string, unknown>) : null,
   };
@@ -132,7 +137,8 @@ export class CapacityService {
 
   /** Online and deleted databases with their latest known size and first/last seen dates. */
   async databases(instanceId: number) {
-    await this.instance(instanceId);
+    const inst = await this.instance(instanceId);
+    const notes = getEngine(inst.db_type as DbType).methodNotes ?? {};
     const rows = await this.capacity.listDatabases(instanceId);
     const list = rows.map((r) => ({
       database_name: r.database_name,
@@ -149,10 +155,14 @@ export class CapacityService {
       free_bytes: r.free_bytes ?? null,
       used_bytes: r.used_bytes ?? null,
       max_bytes: r.max_bytes ?? null,
+      /** Bytes of the database's own files (MySQL/MariaDB InnoDB tablespaces); null when the method read no file. */
+      allocated_bytes: r.allocated_bytes ?? null,
       // Left out of the instance total (a snapshot's source and a secondary's primary are counted).
       is_snapshot: r.is_snapshot === 1,
       replica_role: r.replica_role ?? null,
       method: r.method ?? null,
+      /** One line: what this method's number means and why file sizes and table statistics differ. */
+      method_note: (r.method && notes[r.method]) ?? null,
       error: r.error ?? null,
       note: r.note ?? null,
       collected_at: r.collected_at ?? null,

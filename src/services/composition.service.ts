@@ -27,7 +27,7 @@ export const COMPOSITION_MSG = {
 export interface CompositionDeps {
   repo: CompositionRepository;
   instances: InstancesRepository;
-  connections: Pick<ConnectionService, 'target'>;
+  connections: Pick<ConnectionService, 'target' | 'reserve' | 'connect'>;
   engineFor: (dbType: DbType) => Engine;
   settings: () => Promise<{ connect_timeout_ms: number; sync_timeout_ms: number; sync_concurrency: number }>;
   clock: Clock;
@@ -45,6 +45,8 @@ export interface CompositionView {
   measured_bytes: number | null;
   ceiling_bytes: number | null;
   ceiling_source: string | null;
+  /** The ceiling in detail (SQL Server: each volume's total and free), or `reason` when the engine could not read it. */
+  ceiling_detail: Record<string, unknown> | null;
   /** Disk in use minus the measured parts, where the engine reports a disk total; else null. */
   unexplained_bytes: number | null;
   /** Each day's bytes per kind (null: not measured that day), oldest first. */
@@ -73,13 +75,20 @@ export class CompositionService {
     const engine = this.d.engineFor(inst.db_type as DbType);
     const s = await this.d.settings();
     const target = await this.d.connections.target(inst, { connectTimeoutMs: s.connect_timeout_ms, syncTimeoutMs: s.sync_timeout_ms });
+    // Under the connection caps: no slot within the wait is a 429, before anything is tried.
+    const slot = await this.d.connections.reserve(inst, { purpose: 'composition' });
     let session: EngineSession | undefined;
     let c: Composition;
     try {
       const work = (async () => {
-        session = await engine.connect(target);
-        if (!session.composition) throw new SyncError('unsupported', COMPOSITION_MSG.unsupported(engine.label));
-        return session.composition();
+        const open = (session = await this.d.connections.connect(inst, target, slot));
+        try {
+          if (!open.composition) throw new SyncError('unsupported', COMPOSITION_MSG.unsupported(engine.label));
+          return await open.composition();
+        } finally {
+          // Also when the timeout gave up on this attempt first: the connection (and its slot) must not stay open.
+          void open.close().catch(() => {});
+        }
       })();
       c = await withTimeout(work, target.connectTimeoutMs + s.sync_timeout_ms, '空间构成采集', () => void session?.close().catch(() => {}));
     } catch (err) {
@@ -95,6 +104,7 @@ export class CompositionService {
       ceiling_bytes: c.ceiling_bytes,
       ceiling_source: c.ceiling_source,
       disk_used_bytes: c.disk_used_bytes,
+      ceiling_detail: c.ceiling_detail ? JSON.stringify(c.ceiling_detail) : null,
       method: c.method,
       collected_at: this.d.clock.now().toISOString(),
     });
@@ -145,6 +155,7 @@ export class CompositionService {
       measured_bytes: measuredBytes,
       ceiling_bytes: latest?.ceiling_bytes ?? null,
       ceiling_source: latest?.ceiling_source ?? null,
+      ceiling_detail: latest?.ceiling_detail ? (JSON.parse(latest.ceiling_detail) as Record<string, unknown>) : null,
       unexplained_bytes: latest?.disk_used_bytes !== null && latest?.disk_used_bytes !== undefined && measuredBytes !== null ? latest.disk_used_bytes - measuredBytes : null,
       history,
       growth,

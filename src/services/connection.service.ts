@@ -3,14 +3,23 @@
  * a connect target (revealed once per run), a collection bounded by the sync
  * timeout and an abort signal with the exclusion rules applied, and one probe
  * for "test connection" and `doctor`. Used by the capacity sync, the table
- * sync and the fleet checks; knows nothing of sessions, records or locks.
+ * sync, the composition and the fleet checks; knows nothing of sessions,
+ * records or locks.
+ *
+ * Every connection to a monitored server is opened here (`connect`, after
+ * `reserve`), under the connection caps: at most `connections_per_instance`
+ * at once to one instance (an unsaved form's test: to one host:port) and
+ * `connections_total` for the whole estate, counted across the processes
+ * sharing the store (connection-slots.ts). A caller that cannot get a slot
+ * within the wait gets 429 (a sync: a transient timeout, retried).
  */
-import type { Collection, ConnectTarget, DbType, Engine, InstanceOptions, PrivilegeCheck } from '../engines/engine.js';
+import type { Collection, ConnectTarget, DbType, Engine, EngineSession, InstanceOptions, PrivilegeCheck } from '../engines/engine.js';
 import { AppError, SyncError, scrubSecrets } from '../lib/errors.js';
 import { excludedBy } from '../lib/glob.js';
 import { withTimeout } from '../lib/timeout.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow } from '../store/schema.js';
+import { SlotAborted, SlotBusy, type ConnectionSlots, type Slot, type SlotPurpose, type SlotRequest } from './connection-slots.js';
 import type { CredentialsService } from './credentials.service.js';
 import type { EffectiveSettings } from './settings.service.js';
 import { MSG } from './sync/messages.js';
@@ -82,10 +91,79 @@ export interface ConnectionDeps {
   engineFor: (dbType: DbType) => Engine;
   instances: Pick<InstancesRepository, 'get'>;
   credentials: Pick<CredentialsService, 'reveal' | 'decryptText'>;
+  /** The semaphores shared through the store. */
+  slots: ConnectionSlots;
+  /** How long an interactive caller (test, doctor, tables, composition) waits for a slot before 429 (WHALEFALL_CONNECTION_WAIT_MS). */
+  waitMs: number;
 }
 
+/** The instance a connection goes to, as the caps count it: by id, or by address before it is saved (id 0). */
+export type CappedInstance = Pick<InstanceRow, 'id' | 'name' | 'db_type' | 'host' | 'port'>;
+
+/** The caps are read from the settings at most this often (a change applies within it, without a restart). */
+const CAPS_TTL_MS = 1000;
+
 export class ConnectionService {
+  private caps: { at: number; value: Promise<{ perInstance: number; total: number }> } | undefined;
+
   constructor(private readonly deps: ConnectionDeps) {}
+
+  /** The caps now (settings, cached for a second). */
+  private limits(): Promise<{ perInstance: number; total: number }> {
+    const now = performance.now();
+    if (!this.caps || now - this.caps.at > CAPS_TTL_MS) {
+      const value = this.deps.settings().then((s) => ({ perInstance: s.connections_per_instance, total: s.connections_total }));
+      value.catch(() => (this.caps = undefined));
+      this.caps = { at: now, value };
+    }
+    return this.caps.value;
+  }
+
+  /**
+   * Wait for a connection slot to `inst` (its per-instance cap, then the
+   * estate's), up to `waitMs` (default WHALEFALL_CONNECTION_WAIT_MS). Throws
+   * AppError('rate_limited') when none came free (429), Aborted when
+   * `signal` fired, SlotStoreError when the store could not be reached.
+   * Pass the slot to `connect`, which frees it when the session closes.
+   */
+  async reserve(inst: CappedInstance, o: { purpose: SlotPurpose; waitMs?: number; signal?: AbortSignal }): Promise<Slot> {
+    const caps = await this.limits();
+    const kinds = this.deps.engineFor(inst.db_type as DbType).sessionConnections;
+    const count = o.purpose === 'tables' || o.purpose === 'composition' ? (kinds?.[o.purpose] ?? 1) : 1;
+    const requests: SlotRequest[] = [
+      { scope: inst.id > 0 ? `instance:${inst.id}` : `endpoint:${inst.host.toLowerCase()}:${inst.port}`, cap: caps.perInstance, count },
+      { scope: 'global', cap: caps.total, count },
+    ];
+    try {
+      return await this.deps.slots.acquire(requests, { purpose: o.purpose, waitMs: o.waitMs ?? this.deps.waitMs, signal: o.signal });
+    } catch (err) {
+      if (err instanceof SlotAborted) throw new Aborted(abortReason(o.signal) ?? 'cancelled');
+      if (err instanceof SlotBusy) {
+        const msg = err.request.scope === 'global' ? MSG.capGlobal(err.request.cap) : MSG.capInstance(inst.name || `${inst.host}:${inst.port}`, err.request.cap);
+        throw new AppError('rate_limited', msg, 'connection_cap', { retry_after_seconds: 1 });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Connect to `inst` with a slot from `reserve`: the one place a monitored
+   * server is connected to. The session's `close()` frees the slot (a failed
+   * connect frees it at once); closing twice closes once.
+   */
+  async connect(inst: Pick<InstanceRow, 'db_type'>, target: ConnectTarget, slot: Slot): Promise<EngineSession> {
+    let session: EngineSession;
+    try {
+      session = await this.deps.engineFor(inst.db_type as DbType).connect(target);
+    } catch (err) {
+      await slot.release();
+      throw err;
+    }
+    const close = session.close.bind(session);
+    let closed: Promise<void> | undefined;
+    session.close = () => (closed ??= close().finally(() => slot.release()));
+    return session;
+  }
 
   /** The bounds of a run from the current settings (a fresh credential cache per run). */
   async params(): Promise<Required<ConnectParams>> {
@@ -130,9 +208,13 @@ export class ConnectionService {
    */
   async collect(inst: InstanceRow, target: ConnectTarget, p: Pick<ConnectParams, 'syncTimeoutMs' | 'exclusions'>, signal?: AbortSignal): Promise<Collection> {
     const engine = this.deps.engineFor(inst.db_type as DbType);
-    let session: Awaited<ReturnType<Engine['connect']>> | undefined;
+    // Waiting for a slot is not part of the collection's time: it may take as long as one collection of another holder.
+    const slot = await this.reserve(inst, { purpose: 'sync', waitMs: target.connectTimeoutMs + p.syncTimeoutMs, signal }).catch((err: unknown) => {
+      throw err instanceof AppError && err.kind === 'rate_limited' ? new SyncError('timeout', err.message) : err;
+    });
+    let session: EngineSession | undefined;
     const work = (async () => {
-      session = await engine.connect(target);
+      session = await this.connect(inst, target, slot);
       try {
         return await session.collect();
       } finally {
@@ -189,10 +271,11 @@ export class ConnectionService {
 
   private async probeTarget(inst: InstanceRow, target: ConnectTarget, opts: { grants?: boolean }): Promise<ProbeResult | GrantsProbeResult> {
     const engine = this.deps.engineFor(inst.db_type as DbType);
+    const slot = await this.reserve(inst, { purpose: opts.grants ? 'doctor' : 'test' });
     const started = performance.now();
-    let session: Awaited<ReturnType<Engine['connect']>> | undefined;
+    let session: EngineSession | undefined;
     try {
-      session = await engine.connect(target);
+      session = await this.connect(inst, target, slot);
       const server_version = await withTimeout(session.serverVersion(), target.connectTimeoutMs, '查询版本');
       const r: ProbeResult = { instance_id: inst.id, instance_name: inst.name, db_type: inst.db_type, server_version, latency_ms: Math.round(performance.now() - started) };
       if (!opts.grants) return r;

@@ -31,6 +31,7 @@ export interface Mail {
   subject: string;
   text: string;
   html: string;
+  attachments?: { filename: string; content: string }[];
 }
 
 const ADDRESS = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
@@ -186,6 +187,8 @@ export interface EmailDeps {
   runs: SchedulerRepository;
   clock: Clock;
   logger: Logger;
+  /** The monthly capacity report (capacity-report.service.ts), mailed on the 1st. */
+  report?: { lastMonth(now?: Date): string; mail(month: string, lang: Lang): Promise<Mail & { attachments?: { filename: string; content: string }[] }> };
 }
 
 export class EmailService {
@@ -207,7 +210,7 @@ export class EmailService {
     if (!this.d.config.smtpUrl) throw new Error('SMTP 未配置 (WHALEFALL_SMTP_URL is not set)');
     this.transport ??= nodemailer.createTransport(this.d.config.smtpUrl);
     try {
-      await this.transport.sendMail({ from: this.d.config.smtpFrom, to: to.address, subject: mail.subject, text: mail.text, html: mail.html, headers: { 'Content-Language': to.lang } });
+      await this.transport.sendMail({ from: this.d.config.smtpFrom, to: to.address, subject: mail.subject, text: mail.text, html: mail.html, attachments: mail.attachments, headers: { 'Content-Language': to.lang } });
     } catch (err) {
       let pw = '';
       try {
@@ -257,18 +260,49 @@ export class EmailService {
     return { sent, failed };
   }
 
-  /** Schedule the daily digest (when SMTP and recipients are set); one process sends each day's (claimed in scheduler_runs). */
+  /** The monthly report for the month before `now` to every recipient, each in their language. */
+  async sendMonthlyReport(now: Date): Promise<{ sent: number; failed: number; month: string }> {
+    if (!this.d.report) throw new Error('no report service');
+    const month = this.d.report.lastMonth(now);
+    let sent = 0;
+    let failed = 0;
+    for (const r of this.recipients) {
+      try {
+        await this.send(r, await this.d.report.mail(month, r.lang));
+        sent++;
+      } catch (err) {
+        failed++;
+        this.d.logger.warn({ to: r.address, error: errorMessage(err) }, 'monthly report email failed');
+      }
+    }
+    this.d.logger.info({ month, sent, failed }, 'monthly capacity report sent');
+    return { sent, failed, month };
+  }
+
+  /**
+   * One tick of the digest schedule: the day's digest, and on the 1st
+   * (WHALEFALL_TZ) the monthly report for the month just ended. Each is
+   * claimed in scheduler_runs, so one process sends it once.
+   */
+  async tick(at: Date): Promise<void> {
+    const day = localDate(at, this.d.config.timeZone);
+    const jobs: [string, string, () => Promise<{ sent: number; failed: number }>][] = [['email_digest', day, () => this.sendDigest(at)]];
+    if (day.endsWith('-01') && this.d.report) jobs.push(['email_monthly_report', day, () => this.sendMonthlyReport(at)]);
+    for (const [job, key, run] of jobs) {
+      const claim = await this.d.runs.claim(job, key, PROCESS_TAG, at.toISOString()).catch(() => undefined);
+      if (claim === undefined) continue;
+      await run().then(
+        (r) => this.d.runs.finish(claim, { status: r.failed && !r.sent ? 'failed' : 'completed', at: this.d.clock.now().toISOString(), message: `sent ${r.sent}, failed ${r.failed}` }),
+        (err) => this.d.runs.finish(claim, { status: 'failed', at: this.d.clock.now().toISOString(), message: errorMessage(err) }),
+      );
+    }
+  }
+
+  /** Schedule the daily digest (and the monthly report on the 1st) when SMTP and recipients are set. */
   start(): void {
     if (this.cron || !this.configured || !this.recipients.length) return;
     this.cron = new Cron(this.d.config.digestCron, { timezone: this.d.config.timeZone, protect: true }, async () => {
-      const at = this.d.clock.now();
-      const run = await this.d.runs.claim('email_digest', localDate(at, this.d.config.timeZone), PROCESS_TAG, at.toISOString()).catch(() => undefined);
-      if (run === undefined) return;
-      const p = this.sendDigest(at).then(
-        (r) => this.d.runs.finish(run, { status: r.failed && !r.sent ? 'failed' : 'completed', at: this.d.clock.now().toISOString(), message: `sent ${r.sent}, failed ${r.failed}` }),
-        (err) => this.d.runs.finish(run, { status: 'failed', at: this.d.clock.now().toISOString(), message: errorMessage(err) }),
-      );
-      this.inFlight = p.catch(() => {});
+      this.inFlight = this.tick(this.d.clock.now()).catch((err) => this.d.logger.warn({ error: errorMessage(err) }, 'email tick failed'));
       await this.inFlight;
     });
   }

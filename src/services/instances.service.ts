@@ -52,11 +52,21 @@ export interface PublicInstance {
   last_sync_status: string | null;
   last_sync_at: string | null;
   last_sync_error: string | null;
+  /** The size method the engine uses for it (MySQL/MariaDB `options.method`, else the engine's default); null where the engine has one way only. */
+  size_method: string | null;
   created_at: string;
   updated_at: string;
 }
 
+/** The instance's `method` option, else the engine's default for it; null for engines without the option. */
+export function sizeMethod(dbType: string, options: InstanceOptions): string | null {
+  const spec = (DB_TYPES as readonly string[]).includes(dbType) ? getEngine(dbType as DbType).options.method : undefined;
+  if (spec?.kind !== 'enum') return null;
+  return typeof options.method === 'string' ? options.method : (spec.default ?? null);
+}
+
 export function toPublicInstance(r: InstanceRow): PublicInstance {
+  const options = JSON.parse(r.options) as InstanceOptions;
   return {
     id: r.id,
     name: r.name,
@@ -68,7 +78,7 @@ export function toPublicInstance(r: InstanceRow): PublicInstance {
     is_active: r.is_active === 1,
     description: r.description,
     tags: JSON.parse(r.tags) as string[],
-    options: JSON.parse(r.options) as InstanceOptions,
+    options,
     tls: r.tls_info ? (JSON.parse(r.tls_info) as TlsInfo) : NO_TLS_INFO,
     last_connected: r.last_connected,
     total_size_bytes: r.total_size_bytes,
@@ -77,6 +87,7 @@ export function toPublicInstance(r: InstanceRow): PublicInstance {
     last_sync_status: r.last_sync_status,
     last_sync_at: r.last_sync_at,
     last_sync_error: r.last_sync_error,
+    size_method: sizeMethod(r.db_type, options),
     created_at: r.created_at,
     updated_at: r.updated_at,
   };

@@ -11,9 +11,12 @@
  */
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import { holderAlive } from '../lib/process-tag.js';
+import { holderAlive, holderProcess } from '../lib/process-tag.js';
+import type { SchedulerRepository } from '../store/scheduler.repository.js';
 import type { SyncRepository } from '../store/sync.repository.js';
 import { HEARTBEAT_MS } from './capacity-sync.service.js';
+
+export const ABANDONED_MESSAGE = '定时任务中断：运行它的进程已不在 (abandoned: the process running this scheduled run is gone)';
 
 export const INTERRUPTED_MESSAGE = '同步进程中断 (interrupted: the process running this sync stopped)';
 
@@ -28,6 +31,8 @@ export class RecoveryService {
     private readonly handBackStale?: (fetchedBefore: string) => Promise<number>,
     /** A lease (ms): how long a fetched job may stay unstarted before it is presumed lost with its process. */
     private readonly leaseMs = 45_000,
+    /** Scheduled ticks: the runs table and the tags of the processes beating now (a tick's owner elsewhere is judged by them). */
+    private readonly ticks?: { runs: Pick<SchedulerRepository, 'running' | 'abandon'>; liveTags: () => Promise<Set<string>> },
   ) {}
 
   private readonly more: (() => Promise<number>)[] = [];
@@ -97,6 +102,28 @@ export class RecoveryService {
       const s = await this.sync.getSession(sessionId);
       if (s?.status === 'running') await this.sync.finishIfDone(sessionId, at);
     }
+    await this.closeAbandonedTicks(at, staleBefore);
     return { sessions, records };
+  }
+
+  /**
+   * A scheduled tick left `running` by a process that is gone (SIGKILL, power
+   * loss) is closed `failed` with the reason, so the settings page and
+   * `scheduler_runs` never show a run nobody is running. Same host: its pid is
+   * dead; elsewhere: it has not beaten the processes table for 4 heartbeats.
+   */
+  private async closeAbandonedTicks(at: string, staleBefore: string): Promise<void> {
+    if (!this.ticks) return;
+    const running = await this.ticks.runs.running();
+    if (!running.length) return;
+    const live = await this.ticks.liveTags();
+    for (const r of running) {
+      const alive = holderAlive(r.owner);
+      const dead = alive === false || (alive === undefined && !live.has(r.owner) && r.started_at < staleBefore);
+      if (!dead) continue;
+      const who = holderProcess(r.owner);
+      const message = `${ABANDONED_MESSAGE}: ${who ? `${who.host} pid ${who.pid}` : r.owner}`;
+      if (await this.ticks.runs.abandon(r.id, r.owner, at, message)) this.logger.warn({ run_id: r.id, job: r.job, owner: r.owner }, 'scheduled run closed: its process is gone');
+    }
   }
 }

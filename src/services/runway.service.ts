@@ -7,19 +7,21 @@
  */
 import { addDays, localDate, type Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
-import { fitAndBacktest, judge, type Runway, type RunwayFit, type RunwayOptions, type RunwayPoint } from '../lib/runway.js';
+import { backtestMape, fitRunway, fitSummary, judge, unusualDays, type FitSummary, type Runway, type RunwayFit, type RunwayOptions, type RunwayPoint } from '../lib/runway.js';
 import type { RunwayInstance, RunwayRepository, RunwaySeriesRow } from '../store/runway.repository.js';
+import { explainJumps, type Jump } from './runway-jumps.js';
 import { CAPACITY_LIMIT_OPTION } from './statistics.service.js';
 import { fail } from './validate.js';
 
 /** Days of history a runway reads: the fit starts at the last change point inside it. */
 export const RUNWAY_WINDOW_DAYS = 180;
 /**
- * Days between backtest replay points: every 7th day of the last 90 (9 replays
- * of the whole method). From every day (stride 1) costs 7× the CPU for an
- * accuracy figure that moves by a fraction of a percent.
+ * Days between backtest replay points: every day of the last 90 that has 30
+ * days of future (61 replays of the whole method, ~2–3 ms a series). That is
+ * 50× a fit, so the estate pass fits every series and the backtest runs only
+ * for the items a request returns, kept for the day with the fit.
  */
-export const BACKTEST_STRIDE = 7;
+export const BACKTEST_STRIDE = 1;
 /** Instances per store query: bounds the rows in memory at once. */
 const CHUNK = 200;
 
@@ -33,6 +35,10 @@ export interface RunwayItem extends Runway {
   db_type: string;
   database_name?: string;
   ceiling_source: CeilingSource | null;
+  /** The fit the browser's what-if recomputes from (null: no fit). */
+  fit: FitSummary | null;
+  /** Why it jumped: the latest days (up to 3) whose change lies outside the fit's interval, with what accounts for it (runway-jumps.ts). */
+  jumps: Jump[];
 }
 
 export interface RunwayQuery {
@@ -48,7 +54,10 @@ interface Fitted {
   instance_id: number;
   database_name: string;
   fit: RunwayFit | null;
-  backtest_mape: number | null;
+  /** undefined until a request returns this series (see BACKTEST_STRIDE). */
+  backtest_mape?: number | null;
+  /** Filled in with the backtest. */
+  jumps?: Jump[];
   /** Latest engine-reported growth limit (Oracle autoextend MAXBYTES). */
   max_bytes: number | null;
 }
@@ -99,17 +108,45 @@ export class RunwayService {
     // One instance asked for and the estate not fitted yet today: fit just that one.
     const entry = hit?.key === key ? hit : q.instance_id !== undefined ? await this.compute(scope, [q.instance_id], key) : await this.estate(scope, key);
     const volumes = this.d.volumes ? await this.d.volumes(instances.map((i) => i.id)) : new Map<number, number>();
-    const items: RunwayItem[] = [];
-    for (const inst of instances) for (const f of entry.fits.get(inst.id) ?? []) items.push(this.item(scope, inst, f, volumes.get(inst.id) ?? null));
-    items.sort(byRunway);
-    return { scope, window_days: RUNWAY_WINDOW_DAYS, computed_at: entry.computed_at, total: items.length, items: items.slice(0, limit) };
+    const all: { item: RunwayItem; f: Fitted }[] = [];
+    for (const inst of instances) for (const f of entry.fits.get(inst.id) ?? []) all.push({ item: this.item(scope, inst, f, volumes.get(inst.id) ?? null), f });
+    all.sort((a, b) => byRunway(a.item, b.item));
+    const page = all.slice(0, limit);
+    await this.enrich(scope, page.map((p) => p.f));
+    const items = page.map(({ item, f }) => ({ ...item, backtest_mape: f.backtest_mape === undefined || f.backtest_mape === null ? null : Math.round(f.backtest_mape * 100) / 100, jumps: f.jumps ?? [] }));
+    return { scope, window_days: RUNWAY_WINDOW_DAYS, computed_at: entry.computed_at, total: all.length, items };
+  }
+
+  /** The backtest and the jumps of the series not done yet today: their windows read again, chunk by chunk. */
+  private async enrich(scope: RunwayScope, fits: readonly Fitted[]): Promise<void> {
+    const todo = fits.filter((f) => f.backtest_mape === undefined);
+    if (!todo.length) return;
+    const to = this.today();
+    const from = addDays(to, -(RUNWAY_WINDOW_DAYS - 1));
+    const ids = [...new Set(todo.map((f) => f.instance_id))];
+    const wanted = new Map(todo.map((f) => [`${f.instance_id}|${f.database_name}`, f]));
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const chunk = ids.slice(i, i + CHUNK);
+      const rows = scope === 'instance' ? await this.d.repo.instanceSeries(chunk, from, to) : await this.d.repo.databaseSeries(chunk, from, to);
+      for (const s of splitSeries(rows)) {
+        const f = wanted.get(`${s.instance_id}|${s.database_name}`);
+        if (!f) continue;
+        f.backtest_mape = backtestMape(s.points, this.options);
+        f.jumps = await explainJumps(this.d.repo, s.instance_id, unusualDays(s.points, f.fit), scope === 'database' ? s.database_name : undefined);
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    for (const f of todo) {
+      f.backtest_mape ??= null;
+      f.jumps ??= [];
+    }
   }
 
   /** The runway of one instance (the instance page and the alert rule read the same figures). */
   async forInstance(instanceId: number): Promise<RunwayItem> {
     const r = await this.list({ scope: 'instance', instance_id: instanceId, limit: 1 });
     const inst = (await this.d.repo.instances([instanceId]))[0]!;
-    return r.items[0] ?? this.item('instance', inst, { instance_id: instanceId, database_name: '', fit: null, backtest_mape: null, max_bytes: null }, null);
+    return r.items[0] ?? this.item('instance', inst, { instance_id: instanceId, database_name: '', fit: null, max_bytes: null }, null);
   }
 
   /** Forget the day's fits (after an import, or in tests). */
@@ -145,7 +182,7 @@ export class RunwayService {
         list.push({
           instance_id: s.instance_id,
           database_name: s.database_name,
-          ...fitAndBacktest(s.points, this.options),
+          fit: fitRunway(s.points, this.options),
           max_bytes: s.max_bytes,
         });
         fits.set(s.instance_id, list);
@@ -190,7 +227,9 @@ export class RunwayService {
       ceiling_source: source,
       fit_start_date: j.fit_start_date,
       change_point_date: j.change_point_date,
-      backtest_mape: f.backtest_mape === null ? null : Math.round(f.backtest_mape * 100) / 100,
+      backtest_mape: null, // filled in by list() for the items it returns, with the jumps
+      fit: fitSummary(f.fit),
+      jumps: [],
       latest_date: j.latest_date,
       latest_bytes: j.latest_bytes,
       points_used: j.points_used,

@@ -15,7 +15,12 @@ import { bool, fail, integer } from './validate.js';
 export interface EffectiveSettings {
   sync_cron: string;
   aggregation_cron: string;
+  /** Syncs running at once in the whole estate (every process on the store), and the most one process runs. */
   sync_concurrency: number;
+  /** Connections at once to one monitored instance, from every process and feature (sync, test, doctor, tables, composition). */
+  connections_per_instance: number;
+  /** Connections at once to all monitored instances together. */
+  connections_total: number;
   connect_timeout_ms: number;
   sync_timeout_ms: number;
   /** Retries of a transient failure (connection, timeout) in batch and scheduled syncs. */
@@ -30,6 +35,10 @@ export interface EffectiveSettings {
   retention_days: number | null;
   /** Days the per-sync series is kept (the "since last sync" and same-day changes); pruned by the retention job. */
   sync_points_days: number;
+  /** Showback in the monthly capacity report: the price of one GB held for a month (0 = no showback). */
+  showback_rate_per_gb_month: number;
+  /** The currency label printed with the showback (e.g. CNY, USD). */
+  showback_currency: string;
 }
 
 type Validator = (v: unknown) => unknown;
@@ -48,6 +57,8 @@ const VALIDATORS: Record<keyof EffectiveSettings, Validator> = {
   sync_cron: (v) => validCron('sync_cron', v),
   aggregation_cron: (v) => validCron('aggregation_cron', v),
   sync_concurrency: (v) => integer('sync_concurrency', v, 1, 256),
+  connections_per_instance: (v) => integer('connections_per_instance', v, 1, 64),
+  connections_total: (v) => integer('connections_total', v, 1, 4096),
   connect_timeout_ms: (v) => integer('connect_timeout_ms', v, 100, 600_000),
   sync_timeout_ms: (v) => integer('sync_timeout_ms', v, 1_000, 86_400_000),
   sync_retries: (v) => integer('sync_retries', v, 0, 10),
@@ -55,6 +66,15 @@ const VALIDATORS: Record<keyof EffectiveSettings, Validator> = {
   catch_up: (v) => bool('catch_up', v),
   retention_days: (v) => (v === null ? null : integer('retention_days', v, 30, 36_500)),
   sync_points_days: (v) => integer('sync_points_days', v, 1, 3650),
+  showback_rate_per_gb_month: (v) => {
+    const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > 1_000_000) fail('showback_rate_per_gb_month', '必须是 0–1000000 之间的数 (a number from 0 to 1000000)');
+    return n;
+  },
+  showback_currency: (v) => {
+    if (typeof v !== 'string' || !/^[A-Za-z¥$€£]{1,8}$/.test(v.trim())) fail('showback_currency', '必须是 1–8 个字母或货币符号 (1–8 letters or a currency sign, e.g. CNY)');
+    return v.trim();
+  },
   exclusions: (v) => {
     if (v === null || typeof v !== 'object' || Array.isArray(v)) fail('exclusions', '必须是 {数据库类型: [模式…]} 对象 (an object of db_type → patterns)');
     const out: Partial<Record<DbType, string[]>> = {};
@@ -80,6 +100,8 @@ export class SettingsService {
       sync_cron: c.syncCron,
       aggregation_cron: c.aggregationCron,
       sync_concurrency: c.syncConcurrency,
+      connections_per_instance: c.connectionsPerInstance,
+      connections_total: c.connectionsTotal,
       connect_timeout_ms: c.connectTimeoutMs,
       sync_timeout_ms: c.syncTimeoutMs,
       sync_retries: c.syncRetries,
@@ -88,6 +110,8 @@ export class SettingsService {
       exclusions: {},
       retention_days: null,
       sync_points_days: c.syncPointsDays,
+      showback_rate_per_gb_month: 0,
+      showback_currency: 'CNY',
     };
   }
 

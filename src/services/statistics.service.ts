@@ -4,6 +4,7 @@
  * and forecasts. Every view returns plain rows the API can send as JSON or
  * stream as CSV.
  */
+import { duplicateCopies } from './replica-copies.js';
 import type { AggregationRow } from '../store/schema.js';
 import { addDays, isIsoDate, localDate, type Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
@@ -122,15 +123,19 @@ export class StatisticsService {
    */
   async summary(q: { tag?: string } = {}) {
     const rows = await this.repo.instancesForSummary(q.tag);
+    // Availability-group copies counted by two replicas (role unknown) are counted once in the estate figures.
+    const inScope = new Set(rows.map((r) => r.id));
+    const dup = duplicateCopies((await this.repo.countedReplicaCopies()).filter((c) => inScope.has(c.instance_id)));
+    const estateBytes = (r: (typeof rows)[number]) => (r.total_size_bytes ?? 0) - (dup.byInstance.get(r.id) ?? 0);
     const measured = rows.filter((r) => r.total_size_bytes !== null);
-    const total = measured.reduce((a, r) => a + r.total_size_bytes!, 0);
+    const total = measured.reduce((a, r) => a + estateBytes(r), 0);
     const largest = measured.reduce<(typeof measured)[number] | undefined>((m, r) => (!m || r.total_size_bytes! > m.total_size_bytes! ? r : m), undefined);
     type Group = { key: string; instances: number; databases: number; total_bytes: number };
     const group = (map: Map<string, Group>, key: string, r: (typeof rows)[number]) => {
       const g = map.get(key) ?? { key, instances: 0, databases: 0, total_bytes: 0 };
       g.instances++;
       g.databases += r.database_count ?? 0;
-      g.total_bytes += r.total_size_bytes ?? 0;
+      g.total_bytes += estateBytes(r);
       map.set(key, g);
     };
     const byType = new Map<string, Group>();
@@ -150,6 +155,8 @@ export class StatisticsService {
       average_bytes: measured.length ? Math.round(total / measured.length) : null,
       max_bytes: largest?.total_size_bytes ?? null,
       max_instance: largest ? { instance_id: largest.id, instance_name: largest.name } : null,
+      /** Copies of availability-group databases left out of total_bytes because another replica's copy stands for them. */
+      replica_copies_excluded: { databases: dup.groups, bytes: dup.bytes },
       by_db_type: sorted(byType).map(({ key, ...g }) => ({ db_type: key, ...g })),
       by_tag: sorted(byTag).map(({ key, ...g }) => ({ tag: key, ...g })),
     };

@@ -25,6 +25,7 @@ import type { SyncRepository, SyncType } from '../store/sync.repository.js';
 import { methodName, type TableSelectionRepository, type TableSort, type TablesRepository } from '../store/tables.repository.js';
 import type { Actor, AuditService } from './audit.service.js';
 import { instanceOrThrow, type ConnectionService } from './connection.service.js';
+import type { Slot } from './connection-slots.js';
 import type { EffectiveSettings } from './settings.service.js';
 import { fail } from './validate.js';
 
@@ -40,7 +41,7 @@ export interface TablesDeps {
   tables: TablesRepository;
   selection: TableSelectionRepository;
   sync: SyncRepository;
-  connections: Pick<ConnectionService, 'target' | 'exclusionsFor'>;
+  connections: Pick<ConnectionService, 'target' | 'exclusionsFor' | 'reserve' | 'connect'>;
   audit: AuditService;
 }
 
@@ -143,8 +144,10 @@ export class TablesService {
       await this.d.sync.updateRecord(record.id, { status: 'running', attempt: 1, holder, started_at: startedAt.toISOString() });
       const log = this.d.logger.child({ instance_id: inst.id, instance_name: inst.name, session_id: sessionId });
       try {
+        // A connection slot first (the caps): waiting for it does not eat the table budget.
+        const slot = await this.d.connections.reserve(inst, { purpose: 'tables' });
         const deadline = Date.now() + maxSeconds * 1000;
-        const raw = await this.collect(engine, target, { databases, maxTables, deadline });
+        const raw = await this.collect(inst, engine, target, slot, { databases, maxTables, deadline });
         const patterns = this.d.connections.exclusionsFor(inst, target, s);
         // Exclusion rules apply to tables too; an excluded database is neither saved nor marked gone.
         const excluded = raw.databases.filter((x) => databases === null && excludedBy(x.database_name, patterns));
@@ -204,6 +207,8 @@ export class TablesService {
         const message = scrubSecrets(e.message, [target.password]);
         await this.d.sync.updateRecord(record.id, { status: 'failed', completed_at: this.now(), duration_ms: Math.round(performance.now() - t0), error_code: e.code, error_message: message, details: JSON.stringify({ category: 'tables', collected_date: day, budget }) });
         log.warn({ error_code: e.code, error: message }, 'table sync failed');
+        // No connection slot came free: the caller is told to come back (429), the record says why.
+        if (err instanceof AppError && err.kind === 'rate_limited') throw err;
         throw new AppError('sync_failed', TABLES_MSG.failed(message), e.code, { session_id: sessionId });
       }
     } finally {
@@ -214,10 +219,10 @@ export class TablesService {
   }
 
   /** Connect, collect tables, close — bounded as a whole (budget + one query + connect). */
-  private async collect(engine: Engine, target: ConnectTarget, scope: { databases: string[] | null; maxTables: number; deadline: number }): Promise<TableCollection> {
+  private async collect(inst: InstanceRow, engine: Engine, target: ConnectTarget, slot: Slot, scope: { databases: string[] | null; maxTables: number; deadline: number }): Promise<TableCollection> {
     let session: EngineSession | undefined;
     const work = (async () => {
-      session = await engine.connect(target);
+      session = await this.d.connections.connect(inst, target, slot);
       try {
         if (!session.collectTables) throw new SyncError('unsupported', TABLES_MSG.unsupported(engine.label));
         return await session.collectTables(scope);

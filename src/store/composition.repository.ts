@@ -9,6 +9,8 @@ export interface CompositionRow {
   ceiling_bytes: number | null;
   ceiling_source: string | null;
   disk_used_bytes: number | null;
+  /** JSON: the ceiling's detail or why it is unknown. */
+  ceiling_detail: string | null;
   method: string;
   collected_at: string;
 }
@@ -27,6 +29,7 @@ export class CompositionRepository {
           ceiling_bytes: eb.ref('excluded.ceiling_bytes'),
           ceiling_source: eb.ref('excluded.ceiling_source'),
           disk_used_bytes: eb.ref('excluded.disk_used_bytes'),
+          ceiling_detail: eb.ref('excluded.ceiling_detail'),
           method: eb.ref('excluded.method'),
           collected_at: eb.ref('excluded.collected_at'),
         })),
@@ -38,7 +41,7 @@ export class CompositionRepository {
   async history(instanceId: number, from: string, to: string): Promise<CompositionRow[]> {
     return this.db
       .selectFrom('instance_composition')
-      .select(['instance_id', 'collected_date', 'parts', 'ceiling_bytes', 'ceiling_source', 'disk_used_bytes', 'method', 'collected_at'])
+      .select(['instance_id', 'collected_date', 'parts', 'ceiling_bytes', 'ceiling_source', 'disk_used_bytes', 'ceiling_detail', 'method', 'collected_at'])
       .where('instance_id', '=', instanceId)
       .where('collected_date', '>=', from)
       .where('collected_date', '<=', to)

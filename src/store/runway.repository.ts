@@ -72,6 +72,56 @@ export class RunwayRepository {
     return rows as RunwaySeriesRow[];
   }
 
+  /** Each database's size on the given days of one instance (a jump's two days, for its attribution). */
+  async databaseSizesOn(instanceId: number, dates: readonly string[]): Promise<{ database_name: string; collected_date: string; size_bytes: number }[]> {
+    if (!dates.length) return [];
+    const rows = await this.db
+      .selectFrom('database_size_stats')
+      .select(['database_name', 'collected_date', 'size_bytes'])
+      .where('instance_id', '=', instanceId)
+      .where('collected_date', 'in', dates)
+      .where('size_bytes', 'is not', null)
+      .execute();
+    return rows as { database_name: string; collected_date: string; size_bytes: number }[];
+  }
+
+  /** The days in [from, to] with table-ledger rows for an instance, oldest first. */
+  async tableDays(instanceId: number, from: string, to: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('table_size_stats as s')
+      .innerJoin('table_names as n', 'n.id', 's.table_id')
+      .select('s.collected_date')
+      .distinct()
+      .where('n.instance_id', '=', instanceId)
+      .where('s.collected_date', '>=', from)
+      .where('s.collected_date', '<=', to)
+      .orderBy('s.collected_date')
+      .execute();
+    return rows.map((r) => r.collected_date);
+  }
+
+  /** Every table's total on the given ledger days of one instance (optionally one database); "other" rows excluded. */
+  async tableSizesOn(instanceId: number, dates: readonly string[], database?: string) {
+    if (!dates.length) return [];
+    const rows = await this.db
+      .selectFrom('table_size_stats as s')
+      .innerJoin('table_names as n', 'n.id', 's.table_id')
+      .select(['n.database_name', 'n.schema_name', 'n.table_name', 's.collected_date', 's.total_bytes'])
+      .where('n.instance_id', '=', instanceId)
+      .where('n.kind', '<>', 'other')
+      .where('s.collected_date', 'in', dates)
+      .where('s.total_bytes', 'is not', null)
+      .$if(database !== undefined, (q) => q.where('n.database_name', '=', database!))
+      .execute();
+    return rows as { database_name: string; schema_name: string; table_name: string; collected_date: string; total_bytes: number }[];
+  }
+
+  /** The composition rows (parts as JSON) of one instance on the given days. */
+  async compositionOn(instanceId: number, dates: readonly string[]): Promise<{ collected_date: string; parts: string }[]> {
+    if (!dates.length) return [];
+    return this.db.selectFrom('instance_composition').select(['collected_date', 'parts']).where('instance_id', '=', instanceId).where('collected_date', 'in', dates).execute();
+  }
+
   /**
    * Changes whenever history is added or a sync finishes: the highest ledger
    * row id (an index seek) and the latest sync time of any instance.

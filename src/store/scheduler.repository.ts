@@ -32,6 +32,39 @@ export class SchedulerRepository {
     await this.db.updateTable('scheduler_runs').set({ message }).where('id', '=', id).execute();
   }
 
+  /** Ticks still marked running (recovery checks their owners). */
+  running() {
+    return this.db.selectFrom('scheduler_runs').select(['id', 'job', 'owner', 'started_at']).where('status', '=', 'running').execute();
+  }
+
+  /**
+   * Close a tick whose owner process is gone: `failed` with `message`, linked
+   * to the scheduled session that owner started for it (if any). Compare-and-set
+   * on the owner: true when this call closed it.
+   */
+  async abandon(id: number, owner: string, at: string, message: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('scheduler_runs')
+      .set((eb) => ({
+        status: 'failed',
+        finished_at: at,
+        message,
+        session_id: eb
+          .selectFrom('sync_sessions')
+          .select('sync_sessions.session_id')
+          .where('sync_sessions.owner', '=', owner)
+          .where('sync_sessions.sync_type', '=', 'scheduled_task')
+          .whereRef('sync_sessions.started_at', '>=', 'scheduler_runs.started_at')
+          .orderBy('sync_sessions.started_at')
+          .limit(1),
+      }))
+      .where('id', '=', id)
+      .where('owner', '=', owner)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
   async has(job: string, scheduledFor: string): Promise<boolean> {
     const r = await this.db.selectFrom('scheduler_runs').select('id').where('job', '=', job).where('scheduled_for', '=', scheduledFor).executeTakeFirst();
     return r !== undefined;

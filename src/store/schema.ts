@@ -113,10 +113,14 @@ export interface DatabaseSizeStatsTable {
   is_snapshot: ColumnType<Flag, Flag | undefined, Flag>;
   /** Availability-group role of this copy (PRIMARY, SECONDARY, RESOLVING, UNKNOWN); NULL outside a group. SECONDARY is left out of the instance total. */
   replica_role: ColumnType<string | null, string | null | undefined, string | null>;
+  /** SQL Server sys.databases.group_database_id: the same availability-group database on every replica. */
+  replica_group_id: ColumnType<string | null, string | null | undefined, string | null>;
   method: string;
   error: string | null;
   /** 0012_measurement: a remark that is not an error (e.g. "does not accept connections"). */
   note: string | null;
+  /** 0018_mysql_auto: bytes of the database's own files (MySQL/MariaDB InnoDB FILE_SIZE); NULL when no file was read. */
+  allocated_bytes: ColumnType<number | null, number | null | undefined, number | null>;
   collected_at: Ts;
   is_deleted: Flag;
   deleted_at: Ts | null;
@@ -191,6 +195,16 @@ export interface SyncInstanceRecordsTable {
 export interface SyncLocksTable {
   instance_id: number;
   holder: string;
+  acquired_at: Ts;
+  expires_at: Ts;
+}
+
+/** A connection (or a running sync) held by a process, under a cap (migration 0020). */
+export interface ConnectionSlotsTable {
+  scope: string;
+  slot: number;
+  holder: string;
+  purpose: string;
   acquired_at: Ts;
   expires_at: Ts;
 }
@@ -300,6 +314,7 @@ export interface Database {
   sync_locks: SyncLocksTable;
   /** Table-size syncs, one row per instance (same shape as sync_locks, its own key space). */
   table_sync_locks: SyncLocksTable;
+  connection_slots: ConnectionSlotsTable;
   audit_log: AuditLogTable;
   settings: SettingsTable;
   scheduler_runs: SchedulerRunsTable;
@@ -421,6 +436,8 @@ export interface InstanceCompositionTable {
   ceiling_bytes: number | null;
   ceiling_source: string | null;
   disk_used_bytes: number | null;
+  /** 0018: JSON — the ceiling's detail (SQL Server volumes) or why it is unknown; NULL before 0018. */
+  ceiling_detail: ColumnType<string | null, string | null | undefined, string | null>;
   method: string;
   collected_at: Ts;
 }

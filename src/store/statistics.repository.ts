@@ -307,6 +307,30 @@ export class StatisticsRepository {
   }
 
   /**
+   * Availability-group copies counted in more than one instance's latest
+   * total (a replica whose role was UNKNOWN or RESOLVING keeps its copy in
+   * its own total): every counted copy of a group database that has two or
+   * more, from each instance's latest collected day. Secondaries and
+   * snapshots are already out of the totals and are not returned. The
+   * partial index on replica_group_id keeps this to availability-group rows.
+   */
+  async countedReplicaCopies(): Promise<{ instance_id: number; group_id: string; role: string | null; size_bytes: number }[]> {
+    const rows = await sql<{ instance_id: number; group_id: string; role: string | null; size_bytes: number | string }>`
+      WITH copies AS (
+        SELECT s.instance_id, s.replica_group_id AS group_id, s.replica_role AS role, s.size_bytes
+        FROM database_size_stats s
+        WHERE s.replica_group_id IS NOT NULL
+          AND s.is_deleted = 0 AND s.is_snapshot = 0 AND s.size_bytes IS NOT NULL
+          AND (s.replica_role IS NULL OR s.replica_role <> 'SECONDARY')
+          AND s.collected_date = (SELECT MAX(x.collected_date) FROM instance_size_stats x WHERE x.instance_id = s.instance_id)
+      )
+      SELECT instance_id, group_id, role, size_bytes FROM copies
+      WHERE group_id IN (SELECT group_id FROM copies GROUP BY group_id HAVING COUNT(*) > 1)
+      ORDER BY group_id, instance_id`.execute(this.db);
+    return rows.rows.map((r) => ({ ...r, size_bytes: Number(r.size_bytes) }));
+  }
+
+  /**
    * Growth of live databases between their first and last measured day in
    * [from, to]: index seeks per database on the (instance, name, date) key,
    * never a scan of the window's rows. See `firstAndLast` for the baseline.

@@ -1,4 +1,4 @@
-/** /capacity/instances and /capacity/databases: one view, one client module; data from GET /api/statistics/capacity. */
+/** /capacity/instances and /capacity/databases (one view, one client module; GET /api/statistics/capacity) and /capacity/runway (GET /api/statistics/runway). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../context.js';
 import { engines } from '../engines/registry.js';
@@ -21,4 +21,10 @@ export const capacityPages = (ctx: Context): FastifyPluginAsyncTypebox => async 
       });
     });
   }
+
+  // 容量预警: what runs out first (GET /api/statistics/runway), with the what-if in the browser.
+  app.get('/capacity/runway', { config: { access: 'viewer' }, schema: { hide: true, summary: 'Runway page (what runs out first)' } }, async (req, reply) => {
+    const tags = [...new Set((await ctx.instances.list()).flatMap((i) => i.tags))].sort();
+    return renderPage(req, reply, tz, 'runway', { title: t(requestLocale(req), 'runway.title'), nav: 'runway', script: 'runway', engines: engineList, tags });
+  });
 };

@@ -15,7 +15,12 @@ export const instancePages = (ctx: Context): FastifyPluginAsyncTypebox => async 
     const spec = key ? e.options[key] : undefined;
     return key && spec?.kind === 'enum' ? { tls_key: key, tls_modes: spec.values.join(',') } : { tls_key: '', tls_modes: '' };
   };
-  const engineList = Object.values(engines).map((e) => ({ db_type: e.dbType, label: e.label, default_port: e.defaultPort, needs_database_name: e.needsDatabaseName, ...tlsOf(e) }));
+  // The size methods of the engines that have a choice (MySQL/MariaDB `method`), for the form's method select.
+  const methodsOf = (e: (typeof engines)[keyof typeof engines]) => {
+    const spec = e.options.method;
+    return spec?.kind === 'enum' ? { methods: spec.values.join(','), method_default: spec.default ?? '' } : { methods: '', method_default: '' };
+  };
+  const engineList = Object.values(engines).map((e) => ({ db_type: e.dbType, label: e.label, default_port: e.defaultPort, needs_database_name: e.needsDatabaseName, ...tlsOf(e), ...methodsOf(e) }));
 
   app.get('/instances', { config: { access: 'viewer' }, schema: { ...hidden, summary: 'Instances page' } }, async (req, reply) => {
     const anyInstance = (await ctx.instances.totalSizes()).length > 0;

@@ -68,6 +68,7 @@ const ACCESS = {
   'DELETE /api/alert-rules/:id': 'admin',
   'GET /api/statistics/summary': 'viewer',
   'GET /api/statistics/runway': 'viewer',
+  'GET /api/reports/capacity': 'viewer',
   'GET /api/instances/:id/composition': 'viewer',
   'POST /api/instances/:id/composition/collect': 'operator',
   'GET /api/statistics/top-growers': 'viewer',
@@ -119,6 +120,7 @@ const ACCESS = {
   'GET /settings': 'admin',
   'GET /instances/:id/databases/:name': 'viewer',
   'GET /capacity/tables': 'viewer',
+  'GET /capacity/runway': 'viewer',
   'GET /instances/import': 'admin',
 } as const satisfies Record<RouteKey, Access>;
 type Listed = keyof typeof ACCESS;
@@ -127,7 +129,7 @@ const PAGES = new Set<string>(['GET /instances', 'GET /instances/:id']);
 /** Public pages: a revoked bearer token on them also leads to /login. */
 const LOGIN_PAGES = new Set<string>(['GET /', 'GET /login']);
 for (const p of ['GET /capacity/instances', 'GET /capacity/databases', 'GET /sync-sessions', 'GET /sync-sessions/:id', 'GET /settings']) PAGES.add(p);
-for (const p of ['GET /instances/:id/databases/:name', 'GET /capacity/tables']) PAGES.add(p);
+for (const p of ['GET /instances/:id/databases/:name', 'GET /capacity/tables', 'GET /capacity/runway']) PAGES.add(p);
 PAGES.add('GET /instances/import');
 const LISTED = Object.keys(ACCESS) as Listed[];
 
@@ -262,6 +264,7 @@ describe('access matrix [sqlite]', () => {
     'DELETE /api/alert-rules/:id': async () => ({ url: `/api/alert-rules/${await newRule()}`, expect: 200 }),
     'GET /api/statistics/summary': async () => ({ url: '/api/statistics/summary', expect: 200 }),
     'GET /api/statistics/runway': async () => ({ url: '/api/statistics/runway', expect: 200 }),
+    'GET /api/reports/capacity': async () => ({ url: '/api/reports/capacity?month=2024-01&format=csv', expect: 200 }),
     'GET /api/instances/:id/composition': async () => ({ url: `/api/instances/${instanceId}/composition`, expect: 200 }),
     'POST /api/instances/:id/composition/collect': async () => ({
       url: `/api/instances/${instanceId}/composition/collect`,
@@ -347,6 +350,7 @@ describe('access matrix [sqlite]', () => {
     'GET /settings': async () => ({ url: '/settings', expect: 200, check: (body) => assert.match(body, /id="wf-settings"/) }),
     'GET /instances/:id/databases/:name': async () => ({ url: `/instances/${instanceId}/databases/postgres`, expect: 200, check: (body) => assert.match(body, /id="wf-database"/) }),
     'GET /capacity/tables': async () => ({ url: '/capacity/tables', expect: 200, check: (body) => assert.match(body, /id="wf-top-table"/) }),
+    'GET /capacity/runway': async () => ({ url: '/capacity/runway', expect: 200, check: (body) => assert.match(body, /id="wf-rw-table"/) }),
     'GET /instances/import': async () => ({ url: '/instances/import', expect: 200, check: (body) => assert.match(body, /id="wf-import-form"/) }),
   };
 

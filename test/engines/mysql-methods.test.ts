@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import type mysql from 'mysql2/promise';
 import type { Collection, ConnectTarget } from '../../src/engines/engine.js';
 import { decodeFilename, mariadbEngine as engine, splitTablespace } from '../../src/engines/mysql/mysql.engine.js';
+import { FALLBACK_NOTE } from '../../src/engines/mysql/mysql.methods.js';
 import { mysqlAdmin, mysqlTarget, uniqueName } from '../helpers/targets.js';
 
 async function collect(target: ConnectTarget): Promise<Collection> {
@@ -63,14 +64,23 @@ describe('MariaDB methods on the same databases', () => {
     await admin?.end();
   });
 
-  /** Bytes of the .ibd files of a schema, read from disk (the directory name is the encoded schema name). */
-  function ibdBytes(schema: string): number {
+  /** The .ibd files of a schema, read from disk (the directory name is the encoded schema name). */
+  function ibdFiles(schema: string): number[] {
     const dir = [...fs.readdirSync(datadir)].find((d) => decodeFilename(d).name === schema);
     assert.ok(dir, `data directory for ${schema}`);
     return fs
       .readdirSync(path.join(datadir, dir))
       .filter((f) => f.endsWith('.ibd'))
-      .reduce((s, f) => s + fs.statSync(path.join(datadir, dir, f)).size, 0);
+      .map((f) => fs.statSync(path.join(datadir, dir, f)).size);
+  }
+  const ibdBytes = (schema: string) => ibdFiles(schema).reduce((a, b) => a + b, 0);
+
+  async function tableStats(schema: string) {
+    const [rows] = (await admin.query(
+      "SELECT COALESCE(SUM(DATA_LENGTH), 0) AS d, COALESCE(SUM(INDEX_LENGTH), 0) AS i, COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
+      [schema],
+    )) as unknown as [{ d: string; i: string; n: string }[]];
+    return { data: Number(rows[0]!.d), index: Number(rows[0]!.i), tables: Number(rows[0]!.n) };
   }
 
   async function logicalOf(schema: string, engines: string[] | null) {
@@ -107,5 +117,53 @@ describe('MariaDB methods on the same databases', () => {
     assert.ok(physical.warnings.some((w) => /non-InnoDB/.test(w)));
     const sys = physical.databases.find((d) => d.database_name === 'mysql');
     assert.equal(sys?.is_system, true);
+  });
+
+  it('auto is the default: the .ibd files on disk (within a page per table) + the MyISAM/Aria tables; data, index, free and files per database', async () => {
+    const auto = await collect(mysqlTarget()); // no method option: the engine's default
+    for (const name of ours) {
+      const a = auto.databases.find((d) => d.database_name === name)!;
+      assert.equal(a.method, 'innodb_tablespaces+information_schema', 'auto by default');
+      const files = ibdFiles(name);
+      const onDisk = files.reduce((x, y) => x + y, 0);
+      const nonInnodb = await logicalOf(name, ['MyISAM', 'Aria']);
+      // A table may grow by a page between the read and the stat: one 16 KiB page per .ibd file is the tolerance.
+      assert.ok(Math.abs(a.size_bytes! - (onDisk + nonInnodb)) <= 16_384 * files.length, `${name}: auto ${a.size_bytes} vs .ibd ${onDisk} + MyISAM/Aria ${nonInnodb}`);
+      assert.ok(Math.abs(a.allocated_bytes! - onDisk) <= 16_384 * files.length, `allocated ${a.allocated_bytes} = .ibd ${onDisk}`);
+      const stats = await tableStats(name);
+      assert.equal(a.data_bytes, stats.data, 'data = Σ DATA_LENGTH');
+      assert.equal(a.index_bytes, stats.index, 'index = Σ INDEX_LENGTH');
+      assert.ok(a.free_bytes !== null && a.free_bytes >= 0);
+      assert.ok(a.size_bytes! > stats.data + stats.index - nonInnodb, 'files hold more than the InnoDB statistics');
+      console.log(`# ${name}: auto ${a.size_bytes} = .ibd ${onDisk} (${files.length} files) + MyISAM/Aria ${nonInnodb}; data ${a.data_bytes}, index ${a.index_bytes}, free ${a.free_bytes}`);
+    }
+    assert.ok(engine.methodNotes?.[auto.databases[0]!.method], 'the method has its one-line explanation');
+  });
+
+  it('auto without PROCESS falls back to logical: every database noted, a warning, and the doctor says what is under-counted', async () => {
+    const user = uniqueName('noproc');
+    const password = `pw_${user}`;
+    await admin.query(`CREATE USER ${admin.escape(user)}@'%' IDENTIFIED BY ${admin.escape(password)}`);
+    try {
+      await admin.query(`GRANT SELECT, SHOW VIEW ON *.* TO ${admin.escape(user)}@'%'`);
+      const target = mysqlTarget({ username: user, password, options: { method: 'auto' } });
+      const c = await collect(target);
+      const d = c.databases.find((x) => x.database_name === plain)!;
+      assert.equal(d.method, 'information_schema', 'measured logically');
+      assert.equal(d.note, FALLBACK_NOTE);
+      assert.equal(d.size_bytes, await logicalOf(plain, null));
+      assert.ok(c.warnings.some((w) => /PROCESS/.test(w) && /logical/.test(w)), c.warnings.join('; '));
+      const s = await engine.connect(mysqlTarget({ username: user, password }));
+      try {
+        const process = (await s.doctor()).find((p) => p.name === 'PROCESS');
+        assert.equal(process?.ok, false);
+        assert.match(process!.undercounts!, /falls back to logical/);
+        assert.deepEqual(process!.fix, [`GRANT PROCESS ON *.* TO '${user}'@'%';`]);
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await admin.query(`DROP USER IF EXISTS ${admin.escape(user)}@'%'`);
+    }
   });
 });

@@ -482,6 +482,8 @@ describe('Oracle: CDB root collection', () => {
         ['SELECT ON CDB_TEMP_FREE_SPACE', true],
         ['SELECT ON CDB_PROPERTIES', true],
         ['CONTAINER_DATA=ALL', false],
+        ['SELECT ON V$LOG', true],
+        ['SELECT ON V$RECOVERY_FILE_DEST', true],
       ],
     );
     assert.deepEqual(checks[7]!.fix, ['GRANT SELECT ON sys.v_$tempfile TO c##whalefall CONTAINER=ALL;', 'GRANT SELECT_CATALOG_ROLE TO c##whalefall CONTAINER=ALL;']);
@@ -492,7 +494,7 @@ describe('Oracle: CDB root collection', () => {
 
 describe('Oracle: doctor outside the root', () => {
   test('non-CDB: one check per DBA_ view, a missing one with its GRANT and what it under-counts', async () => {
-    const checks = await doctorChecks(fakeRun(nonCdbAnswers(), ['dba_temp_files']), settings());
+    const checks = await doctorChecks(fakeRun(nonCdbAnswers(), ['dba_temp_files', 'v$recovery_file_dest']), settings());
     assert.deepEqual(
       checks.map((c) => [c.name, c.ok]),
       [
@@ -503,8 +505,12 @@ describe('Oracle: doctor outside the root', () => {
         ['SELECT ON DBA_TEMP_FILES', false],
         ['SELECT ON DBA_UNDO_EXTENTS', true],
         ['SELECT ON DBA_TEMP_FREE_SPACE', true],
+        ['SELECT ON V$LOG', true],
+        ['SELECT ON V$RECOVERY_FILE_DEST', false],
       ],
     );
+    assert.deepEqual(checks[8]!.fix, ['GRANT SELECT ON sys.v_$recovery_file_dest TO whalefall;', 'GRANT SELECT_CATALOG_ROLE TO whalefall;']);
+    assert.match(checks[8]!.undercounts!, /recovery area/);
     assert.equal(checks[0]!.detail, '已连接 (connected) to non-CDB');
     assert.deepEqual(checks[4]!.fix, ['GRANT SELECT ON sys.dba_temp_files TO whalefall;', 'GRANT SELECT_CATALOG_ROLE TO whalefall;']);
     assert.match(checks[4]!.undercounts!, /temporary tablespaces/);

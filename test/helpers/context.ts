@@ -13,6 +13,7 @@ import { createContext, type Context, type ContextOptions } from '../../src/cont
 import { createLogger } from '../../src/lib/logger.js';
 import { openStore } from '../../src/store/db.js';
 import { buildApp } from '../../src/http/app.js';
+import { createMigratedDatabase } from './pg-template.js';
 import { pgAdmin, uniqueName } from './targets.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
@@ -33,11 +34,11 @@ export async function newTestContext(
   let databaseUrl: string | undefined;
   if (kind === 'postgres') {
     const name = uniqueName('store');
-    const admin = await pgAdmin();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
+    await createMigratedDatabase(name);
     databaseUrl = `postgres://postgres@127.0.0.1:5432/${name}`;
     dropDb = async () => {
+      // WHALEFALL_KEEP_TEST_DB=1 keeps every test store for inspection (drop them later: wf_store_* databases).
+      if (process.env.WHALEFALL_KEEP_TEST_DB) return;
       const a = await pgAdmin();
       await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await a.end();

@@ -84,8 +84,26 @@ describe('doctor with under-privileged logins', () => {
     assert.ok((dbs.find((d) => d.database_name === pgDb)?.size_bytes ?? 0) > 0);
   });
 
-  it('MariaDB: no global SELECT and no PROCESS are reported for method auto; the printed GRANTs fix both', async () => {
-    const id = await instance('my-doc', 'mariadb', 3306, myUser, myPassword, { method: 'auto' });
+  it('MariaDB: no global SELECT and no PROCESS are reported for method auto (the default); the printed GRANTs fix both; the sync falls back, then measures files', async () => {
+    const id = await instance('my-doc', 'mariadb', 3306, myUser, myPassword);
+    const inst = (await app.inject({ method: 'GET', url: `/api/instances/${id}`, headers: admin() })).json().data as { size_method: string; options: Record<string, unknown> };
+    assert.deepEqual([inst.size_method, inst.options.method], ['auto', undefined], 'a new MariaDB instance uses auto');
+    type Db = { database_name: string; method: string; note: string | null; allocated_bytes: number | null; method_note: string | null; data_bytes: number | null };
+    const syncAndList = async () => {
+      const sync = await app.inject({ method: 'POST', url: `/database-sizes/instances/${id}/sync-capacity`, headers: callers.operator.headers(true) });
+      assert.equal(sync.statusCode, 200, sync.body);
+      return (await app.inject({ method: 'GET', url: `/api/instances/${id}/databases`, headers: admin() })).json().data.databases as Db[];
+    };
+    const fallback = await syncAndList();
+    assert.ok(fallback.length > 0);
+    for (const d of fallback) {
+      assert.deepEqual([d.method, d.allocated_bytes], ['information_schema', null], d.database_name);
+      assert.match(d.note ?? '', /PROCESS missing: measured from table statistics/);
+      assert.match(d.method_note ?? '', /table statistics/);
+    }
+    const warned = (await app.inject({ method: 'GET', url: `/api/instances/${id}`, headers: admin() })).json().data as { last_sync_error: string | null; last_sync_status: string };
+    assert.equal(warned.last_sync_status, 'completed');
+    assert.match(warned.last_sync_error ?? '', /GRANT PROCESS/);
     const before = await doctor(id);
     assert.equal(before.data.ok, false);
     const names = before.data.checks.filter((c) => !c.ok).map((c) => c.name);
@@ -93,9 +111,15 @@ describe('doctor with under-privileged logins', () => {
     const fixes = before.data.checks.flatMap((c) => c.fix ?? []);
     assert.ok(fixes.every((f) => f.includes(`'${myUser}'@'`)), fixes.join('\n'));
     assert.ok(!JSON.stringify(before).includes(myPassword));
+    assert.match(before.data.checks.find((c) => c.name === 'PROCESS')!.undercounts!, /falls back to logical/);
     for (const f of fixes) await my.query(f);
     const afterFix = await doctor(id);
     assert.equal(afterFix.data.ok, true, JSON.stringify(afterFix.data.checks));
+    const files = (await syncAndList()).find((d) => d.database_name === 'mysql')!;
+    assert.equal(files.method, 'innodb_tablespaces+information_schema');
+    assert.equal(files.note, null);
+    assert.ok((files.allocated_bytes ?? 0) > 0 && (files.data_bytes ?? 0) > 0, JSON.stringify(files));
+    assert.match(files.method_note ?? '', /what the disk holds/);
   });
 
   it('the CLI prints the same report and exits non-zero while grants are missing', async () => {

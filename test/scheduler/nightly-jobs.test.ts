@@ -41,7 +41,7 @@ describe('nightly extras as queued jobs (PostgreSQL store, serve + 2 workers)', 
       WHALEFALL_SYNC_RETRIES: '0',
       WHALEFALL_CONNECT_TIMEOUT_MS: '5000',
       WHALEFALL_SYNC_TIMEOUT_MS: '30000',
-      WHALEFALL_SYNC_CONCURRENCY: '2',
+      WHALEFALL_SYNC_CONCURRENCY: '6', // estate-wide: 2 per process
       WHALEFALL_SCHEDULER: 'off',
     };
     serve = startWhalefall('serve', procEnv);

@@ -191,6 +191,7 @@ describe('bad input: every write route and the CLI', () => {
     sync_instance_records: true,
     sync_locks: true,
     table_sync_locks: true,
+    connection_slots: true,
     audit_log: true,
     settings: true,
     scheduler_runs: true,

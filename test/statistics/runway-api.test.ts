@@ -30,7 +30,7 @@ function history(db: string, f: (i: number) => number): Row[] {
 
 const FIELDS = [
   'instance_id', 'instance_name', 'db_type', 'database_name', 'state', 'days_until_full', 'full_date', 'low_days', 'high_days', 'growth_bytes_per_day',
-  'ceiling_bytes', 'ceiling_source', 'fit_start_date', 'change_point_date', 'backtest_mape', 'latest_date', 'latest_bytes', 'points_used',
+  'ceiling_bytes', 'ceiling_source', 'fit_start_date', 'change_point_date', 'backtest_mape', 'latest_date', 'latest_bytes', 'points_used', 'fit', 'jumps',
 ].sort();
 
 forEachStore('runway API', (_get, kind) => {

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { addDays } from '../../src/lib/clock.js';
+import { BACKTEST_STRIDE } from '../../src/services/runway.service.js';
 import { backtestMape, fitRunway, lastChangePoint, median, residualScale, runway, theilSen, type RunwayPoint } from '../../src/lib/runway.js';
 
 const GB = 1024 ** 3;
@@ -157,5 +158,17 @@ describe('runway states', () => {
     assert.ok(backtestMape(s)! < 1e-6);
     assert.ok(backtestMape(s, { backtestStride: 7 })! < 1e-6);
     assert.equal(backtestMape(series(20, (i) => i)), null);
+  });
+
+  it('backtest from every day: one bad measured day 30 days after a replay point weighs 1/61', () => {
+    // 200 days, last index 199: replay points 109..169 (61 of them), each checked against the size 30 days later.
+    // Day 140 measured 10 % low; Theil–Sen ignores it in the fits, so only the replay at day 110 misses, by 10/0.9 %.
+    const s = series(200, (i) => 10 * GB + i * GB);
+    s[140] = { ...s[140]!, bytes: Math.round(s[140]!.bytes * 0.9) };
+    const every = backtestMape(s)!;
+    assert.ok(Math.abs(every - 100 / 0.9 / 10 / 61) < 0.01, `mape ${every}`);
+    // Every 7th day from 109 (109, 116, …) never looks at day 140: the thinned replay cannot see it.
+    assert.ok(backtestMape(s, { backtestStride: 7 })! < 0.01);
+    assert.equal(BACKTEST_STRIDE, 1);
   });
 });

@@ -6,6 +6,7 @@ import { CAPACITY_MESSAGES } from '../../src/web/i18n/messages/capacity.js';
 import { SYNC_MESSAGES } from '../../src/web/i18n/messages/sync.js';
 import { SETTINGS_MESSAGES } from '../../src/web/i18n/messages/settings.js';
 import { TABLES_MESSAGES } from '../../src/web/i18n/messages/tables.js';
+import { RUNWAY_MESSAGES } from '../../src/web/i18n/messages/runway.js';
 import { MESSAGES } from '../../src/web/i18n/messages.js';
 
 const AREAS: Record<string, Record<string, { 'zh-CN': string; en?: string }>> = {
@@ -15,6 +16,7 @@ const AREAS: Record<string, Record<string, { 'zh-CN': string; en?: string }>> = 
   sync: SYNC_MESSAGES,
   settings: SETTINGS_MESSAGES,
   tables: TABLES_MESSAGES,
+  runway: RUNWAY_MESSAGES,
 };
 
 test('a message key is defined in one area file only (a spread would silently keep the last one)', () => {

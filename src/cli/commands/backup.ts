@@ -33,7 +33,8 @@ export function register(program: Command): void {
     .description('replace the SQLite store with a backup (stop the service first); the current store is kept beside it')
     .action(async (file: string) => {
       const config = loadConfig();
-      await refuseWhileInUse(config, storeFile(config));
+      // First: a live process on the store is named whatever the store (PostgreSQL: then restore with pg_restore).
+      await refuseWhileInUse(config);
       const r = await restoreSqlite(file, storeFile(config));
       console.log(`restored ${file}: ${countsLine(r.counts)}${r.migrated.length ? `; migrated: ${r.migrated.join(', ')}` : ''}${r.previous ? `; the previous store is kept as ${r.previous}` : ''}`);
       const ring = loadKeyRing(config.dataDir, config.secretKey);
@@ -47,10 +48,15 @@ export function register(program: Command): void {
     });
 }
 
-/** `restore` while a serve or worker uses the store would lose its writes: refused, naming the process. */
-async function refuseWhileInUse(config: Config, file: string): Promise<void> {
-  if (!fs.existsSync(file)) return;
-  const store = openStore({ sqliteFile: file });
+/**
+ * `restore` while a serve or worker uses the store would lose its writes:
+ * refused, naming the process (host, pid, last heartbeat). Both stores: the
+ * SQLite file, or the PostgreSQL database of DATABASE_URL.
+ */
+async function refuseWhileInUse(config: Config): Promise<void> {
+  const file = path.join(config.dataDir, 'whalefall.db');
+  if (!config.databaseUrl && !fs.existsSync(file)) return;
+  const store = openStore({ databaseUrl: config.databaseUrl, sqliteFile: file, connectTimeoutMs: config.storeConnectTimeoutMs });
   try {
     const processes = new ProcessesService({ repo: new ProcessesRepository(store.db), clock: systemClock, logger: createLogger('silent'), heartbeatMs: config.heartbeatMs });
     const live = await processes.live().catch(() => []); // a store from before the processes table: nobody beats it

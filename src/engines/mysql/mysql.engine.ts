@@ -1,16 +1,22 @@
 /**
  * MySQL / MariaDB. Three methods (instance option `method`):
- * - logical (default): schemas from information_schema.SCHEMATA, sizes summed
- *   per schema from information_schema.TABLES (data / index / free). Only
- *   tables the login user can see are counted. Two queries merged here: the
- *   seed's SCHEMATA LEFT JOIN TABLES took twice as long on 2,000 schemas.
- * - physical: InnoDB tablespace file sizes (MySQL 8 INNODB_TABLESPACES,
- *   MariaDB INNODB_SYS_TABLESPACES; both need PROCESS), schema = the part of
- *   NAME before '/', `@xxxx`-decoded. Fast (no table is opened) but blind to
+ * - auto (the default for new instances): InnoDB tablespace file sizes
+ *   (MySQL 8 INNODB_TABLESPACES, MariaDB INNODB_SYS_TABLESPACES; both need
+ *   PROCESS) — what the disk holds — plus the logical size (DATA_LENGTH +
+ *   INDEX_LENGTH) of every table without a file of its own: non-InnoDB
+ *   engines (MyISAM, Aria…) and InnoDB tables in the system or a general
+ *   tablespace. Data, index and free bytes per schema come from the same
+ *   information_schema.TABLES rows. Without PROCESS it falls back to logical,
+ *   says so in the warnings and notes every database.
+ * - logical (what instances registered before auto keep, migrations
+ *   0012/0018): schemas from information_schema.SCHEMATA, sizes summed per
+ *   schema from information_schema.TABLES (data / index / free): table
+ *   statistics, not files. Only tables the login user can see are counted.
+ *   Two queries merged here: the seed's SCHEMATA LEFT JOIN TABLES took twice
+ *   as long on 2,000 schemas.
+ * - physical: the tablespace file sizes alone, schema = the part of NAME
+ *   before '/', `@xxxx`-decoded. Fast (no table is opened) but blind to
  *   non-InnoDB tables and to tables in shared/general tablespaces.
- * - auto: physical, plus the logical figure of exactly the tables the
- *   physical view cannot see (looked up by name, so no full TABLES scan).
- *   Without PROCESS it falls back to logical and says so.
  */
 import mysql from 'mysql2';
 import type { Connection as PromiseConnection, RowDataPacket } from 'mysql2/promise';
@@ -21,10 +27,10 @@ import { bytes, classified, classify, closeWithin, errorCode, outOfTime, type Ve
 import { cleartextAllowed, cleartextRefused, CLEARTEXT_OPTION, CLEARTEXT_OPTION_SPEC, tlsCheck } from '../tls.js';
 import { fromSums, TABLES_METHOD, TABLES_QUERY, type TableSumRow } from './mysql.tables.js';
 import { COMPOSITION_METHOD, mysqlParts } from './mysql.composition.js';
+import { AUTO, DEFAULT_METHOD, decodeFilename, FALLBACK_NOTE, METHOD, METHOD_NOTES, mysqlMethod, PHYSICAL, splitTablespace } from './mysql.methods.js';
 
-const METHOD = 'information_schema';
-const PHYSICAL = 'innodb_tablespaces';
-const AUTO = 'innodb_tablespaces+information_schema';
+export { decodeFilename, splitTablespace } from './mysql.methods.js';
+
 const SYSTEM_SCHEMAS = new Set(['information_schema', 'performance_schema', 'mysql', 'sys']);
 
 /**
@@ -86,30 +92,6 @@ const SUMS = `
   FROM information_schema.TABLES
   GROUP BY TABLE_SCHEMA`;
 
-/**
- * Decode a file-name-safe identifier (my_charset_filename): `@xxxx` is one
- * UTF-16 code unit in hex. Rarer 3-character forms (`@0G` for accented Latin
- * letters…) are left as they are; `decodable` says whether all were decoded.
- */
-export function decodeFilename(name: string): { name: string; decodable: boolean } {
-  if (!name.includes('@')) return { name, decodable: true }; // the common case: nothing encoded
-  let decodable = true;
-  const out = name.replace(/@([0-9a-f]{4})|@(.{0,3})/g, (m, hex: string | undefined) => {
-    if (hex) return String.fromCharCode(parseInt(hex, 16));
-    decodable = false;
-    return m;
-  });
-  return { name: out, decodable };
-}
-
-/** `db/table#P#p0` → schema and table (partitions folded into their table). */
-export function splitTablespace(name: string): { schema: string; table: string; decodable: boolean } | null {
-  const slash = name.indexOf('/');
-  if (slash < 0) return null; // innodb_system, undo, temporary, general tablespaces
-  const schema = decodeFilename(name.slice(0, slash));
-  const table = decodeFilename(name.slice(slash + 1).split('#')[0]!);
-  return { schema: schema.name, table: table.name, decodable: schema.decodable && table.decodable };
-}
 
 interface Tablespace extends RowDataPacket {
   NAME: string;
@@ -120,11 +102,21 @@ interface TableRow extends RowDataPacket {
   s: string;
   t: string;
   engine: string | null;
+  d: unknown;
+  i: unknown;
+  f: unknown;
 }
 
+/** Every base table with its engine and statistics, for auto (one scan; each table's statistics are read once). */
+const TABLE_ROWS = `
+  SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, ENGINE AS engine, DATA_LENGTH AS d, INDEX_LENGTH AS i, DATA_FREE AS f
+  FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE'`;
+
 function empty(name: string, method: string): CollectedDatabase {
-  return { database_name: name, is_system: SYSTEM_SCHEMAS.has(name), size_bytes: 0, data_bytes: null, index_bytes: null, log_bytes: null, free_bytes: null, used_bytes: null, method };
+  const stats = method === AUTO ? 0 : null;
+  return { database_name: name, is_system: SYSTEM_SCHEMAS.has(name), size_bytes: 0, data_bytes: stats, index_bytes: stats, log_bytes: null, free_bytes: stats, used_bytes: null, allocated_bytes: 0, method };
 }
+
 
 export const MYSQL_SSL_MODES = ['off', 'required', 'verify-ca', 'verify-identity'] as const;
 type SslMode = (typeof MYSQL_SSL_MODES)[number];
@@ -189,7 +181,7 @@ class MysqlSession implements EngineSession {
 
   collect(): Promise<Collection> {
     return classified(async () => {
-      const method = this.target.options.method ?? 'logical';
+      const method = mysqlMethod(this.target);
       if (method === 'logical') return this.logical();
       try {
         return await (method === 'physical' ? this.physical(false) : this.physical(true));
@@ -197,7 +189,8 @@ class MysqlSession implements EngineSession {
         const e = this.toSyncError(err);
         if (method === 'auto' && e.code === 'permission') {
           const c = await this.logical();
-          c.warnings.push(`物理容量视图不可读，已改用 logical (physical view not readable: GRANT PROCESS ON *.* to use it): ${e.message}`);
+          for (const d of c.databases) d.note = FALLBACK_NOTE;
+          c.warnings.push(`auto: 表空间视图不可读 (需 PROCESS)，已改用 logical，容量为表统计而非文件大小 (tablespace view not readable, GRANT PROCESS ON *.* to measure files; measured logically): ${e.message}`);
           return c;
         }
         throw e;
@@ -266,35 +259,34 @@ class MysqlSession implements EngineSession {
       if (!schema.decodable || (parts && !parts.decodable)) undecodable++;
       const db = schema.db;
       if (!db) continue; // a schema dropped between the two queries, or one the user cannot see
-      db.size_bytes = (db.size_bytes ?? 0) + (bytes(sp.FILE_SIZE, `${sp.NAME} FILE_SIZE`) ?? 0);
+      const file = bytes(sp.FILE_SIZE, `${sp.NAME} FILE_SIZE`) ?? 0;
+      db.size_bytes = (db.size_bytes ?? 0) + file;
+      db.allocated_bytes = (db.allocated_bytes ?? 0) + file;
       if (fillGaps) covered.add(`${parts!.schema}\u0000${parts!.table}`);
     }
     if (undecodable) warnings.push(`${undecodable} 个表空间名称无法解码 (tablespace names not decodable)`);
     if (fillGaps) {
-      // Which base tables have no tablespace file? Reading ENGINE opens only the table definition.
-      const tables = await rows<TableRow>(
-        this.conn,
-        "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, ENGINE AS engine FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE'",
-        this.target,
-      );
-      const gaps = new Map<string, string[]>();
-      for (const t of tables) {
-        if (t.engine === 'InnoDB' && covered.has(`${t.s}\u0000${t.t}`)) continue;
-        if (!byName.has(t.s)) continue;
-        gaps.set(t.s, [...(gaps.get(t.s) ?? []), t.t]);
-      }
-      for (const [schema, names] of gaps) {
-        for (let i = 0; i < names.length; i += 500) {
-          // Equality on schema and name lets the server open just these tables.
-          const [res] = await this.conn.query<RowDataPacket[]>({
-            sql: 'SELECT SUM(DATA_LENGTH + INDEX_LENGTH) AS b FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (?)',
-            values: [schema, names.slice(i, i + 500)],
-            timeout: this.target.queryTimeoutMs + CLIENT_TIMEOUT_SLACK_MS,
-          });
-          const db = byName.get(schema)!;
-          db.size_bytes = (db.size_bytes ?? 0) + (bytes(res[0]?.b, `${schema} logical gap`) ?? 0);
+      // One scan of the base tables: data / index / free for every table, and
+      // the logical size of those without a file of their own added to the files.
+      const unmeasured = new Map<string, number>();
+      for (const t of await rows<TableRow>(this.conn, TABLE_ROWS, this.target)) {
+        const db = byName.get(t.s);
+        if (!db) continue; // a schema created after SCHEMATA was read
+        const data = bytes(t.d, `${t.s}.${t.t} data_length`);
+        if (data === null) {
+          unmeasured.set(t.s, (unmeasured.get(t.s) ?? 0) + 1); // could not be opened (MariaDB says why in TABLE_COMMENT)
+          continue;
         }
+        const index = bytes(t.i, `${t.s}.${t.t} index_length`) ?? 0;
+        const innodb = t.engine === 'InnoDB';
+        const ownFile = innodb && covered.has(`${t.s}\u0000${t.t}`);
+        db.data_bytes! += data;
+        db.index_bytes! += index;
+        if (!ownFile) db.size_bytes! += data + index;
+        // A table in the system or a general tablespace reports that shared space's free bytes: not this schema's.
+        if (ownFile || !innodb) db.free_bytes! += bytes(t.f, `${t.s}.${t.t} data_free`) ?? 0;
       }
+      for (const [name, n] of unmeasured) warnings.push(`${name}: ${n} 个表无法读取大小，容量偏小 (${n} table(s) could not be measured)`);
     } else {
       warnings.push('physical 方法不含非 InnoDB 表及共享表空间中的表 (non-InnoDB tables and shared tablespaces are not counted)');
     }
@@ -331,14 +323,19 @@ class MysqlSession implements EngineSession {
         undercounts: seesAll ? undefined : 'tables the user has no privilege on are not counted: their schemas look smaller or empty',
         fix: seesAll ? undefined : [`GRANT SELECT, SHOW VIEW ON *.* TO ${grantee};`],
       });
-      const method = this.target.options.method ?? 'logical';
+      const method = mysqlMethod(this.target);
       if (method !== 'logical') {
         const ok = privs.has('PROCESS');
+        const view = this.isMariadb ? 'INNODB_SYS_TABLESPACES' : 'INNODB_TABLESPACES';
         checks.push({
           name: 'PROCESS',
           ok,
-          detail: ok ? 'InnoDB tablespace views are readable' : `method "${method}" reads InnoDB tablespace views, which need PROCESS`,
-          undercounts: ok ? undefined : method === 'auto' ? 'falls back to the slower logical method' : 'the physical method fails',
+          detail: ok ? `information_schema.${view} is readable: sizes are tablespace files` : `method "${method}" reads information_schema.${view}, which needs PROCESS`,
+          undercounts: ok
+            ? undefined
+            : method === 'auto'
+              ? 'auto falls back to logical: sizes are table statistics (DATA_LENGTH + INDEX_LENGTH), not what the files hold on disk'
+              : 'the physical method fails',
           fix: ok ? undefined : [`GRANT PROCESS ON *.* TO ${grantee};`],
         });
       }
@@ -415,9 +412,20 @@ function makeEngine(dbType: Extract<DbType, 'mysql' | 'mariadb'>, label: string)
     options: {
       ssl: { kind: 'enum', values: MYSQL_SSL_MODES, description: 'TLS: off (default) | required (encrypted, certificate not checked) | verify-ca (chains to the CA) | verify-identity (and the host name matches)' },
       [CLEARTEXT_OPTION]: CLEARTEXT_OPTION_SPEC,
-      method: { kind: 'enum', values: ['logical', 'physical', 'auto'], description: 'logical: information_schema.TABLES sums; physical: InnoDB tablespace files (needs PROCESS); auto: physical + logical for what files miss' },
+      method: {
+        kind: 'enum',
+        values: ['auto', 'physical', 'logical'],
+        default: DEFAULT_METHOD,
+        choices: {
+          auto: 'InnoDB tablespace files (what the disk holds) + table statistics for MyISAM/Aria and shared tablespaces; needs PROCESS, else falls back to logical with a warning',
+          physical: 'InnoDB tablespace files only (fastest); needs PROCESS; non-InnoDB tables are not counted',
+          logical: 'table statistics (information_schema.TABLES DATA_LENGTH + INDEX_LENGTH): what rows use, not what files hold',
+        },
+        description: 'size method: auto (default) | physical | logical — see docs/engines.md',
+      },
       information_schema_stats_expiry: { kind: 'integer', min: 0, max: 31_536_000, description: 'MySQL 8: seconds TABLES statistics may be cached (0 = always fresh); ignored on MariaDB' },
     },
+    methodNotes: METHOD_NOTES,
     classifyError,
 
     async connect(target) {

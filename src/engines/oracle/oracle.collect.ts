@@ -24,6 +24,7 @@ import type { OracleRow, Run } from './oracle.driver.js';
 import { isMissingView } from './oracle.errors.js';
 import {
   catalogRoleGrant,
+  COMPOSITION_VIEWS,
   containerDataFix,
   CONTAINERS_SQL,
   CONTROLFILE_TABLESPACES_SQL,
@@ -200,6 +201,15 @@ export async function doctorChecks(run: Run, settings: OracleSettings): Promise<
       ...(seen === 'all'
         ? {}
         : { undercounts: seen === 'list' ? '列表外的 PDB (PDBs outside the list)' : '所有 PDB (every PDB): collection fails', fix: [containerDataFix(settings.user)] }),
+    });
+  }
+  for (const v of Object.values(COMPOSITION_VIEWS)) {
+    const ok = await readable(run, v.view);
+    checks.push({
+      name: `SELECT ON ${v.view.toUpperCase()}`,
+      ok,
+      detail: ok ? '可读 (readable)' : '不可读 (ORA-00942/ORA-01031)',
+      ...(ok ? {} : { undercounts: v.undercounts, fix: [directGrant(v, scope, settings.user), catalogRoleGrant(scope, settings.user)] }),
     });
   }
   return checks;

@@ -7,11 +7,12 @@
  */
 import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
-import type { Collection, ConnectTarget, Engine, EngineSession, InstanceOptions, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
+import type { Collection, Composition, ConnectTarget, Engine, EngineSession, InstanceOptions, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
 import { classified, closeWithin, majorVersion } from '../common.js';
 import { collectSegmentTables, collectTablespaces, CONTAINER_MODES, doctorChecks, type ContainerMode, type OracleSettings } from './oracle.collect.js';
 import { dropConnection, fetchTypeHandler, oracledb, type OracleConnection, type OracleDriver, type Run } from './oracle.driver.js';
 import { classifyError, TOO_OLD } from './oracle.errors.js';
+import { oracleComposition } from './oracle.composition.js';
 
 export { CONTAINER_MODES, collectSegmentTables, collectTablespaces, doctorChecks, type ContainerMode, type OracleSettings } from './oracle.collect.js';
 export { dropConnection, fetchTypeHandler, type ColumnMeta, type OracleConnection, type OracleDriver, type OracleRow, type Run } from './oracle.driver.js';
@@ -90,6 +91,15 @@ class OracleSession implements EngineSession {
 
   collectTables(scope: TableScope): Promise<TableCollection> {
     return classified(() => collectSegmentTables(this.run, scope, (err) => classifyError(err, this.target)), (err) => classifyError(err, this.target));
+  }
+
+  /** Where the bytes went (oracle.composition.ts): tablespaces, undo, temp, redo, the recovery area. */
+  composition(): Promise<Composition> {
+    const toSyncError = (err: unknown) => classifyError(err, this.target);
+    return classified(
+      () => oracleComposition(this.run, this.settings, majorVersion(this.conn.oracleServerVersionString), (err) => toSyncError(err).message),
+      toSyncError,
+    );
   }
 
   close(): Promise<void> {

@@ -118,6 +118,12 @@ export function optionalViews(scope: Scope, temp: boolean): ViewNeed[] {
   ];
 }
 
+/** Views only the composition (where the bytes went) reads: without them that part is unknown, nothing else. */
+export const COMPOSITION_VIEWS = {
+  redo: need('v$log', '空间构成: 联机 redo 日志 (composition: online redo logs): unknown'),
+  recoveryArea: need('v$recovery_file_dest', '空间构成: 快速恢复区 (composition: the fast recovery area): unknown'),
+} as const;
+
 /** A login as it must appear in a GRANT: bare when Oracle would read it unquoted, else quoted as given. */
 function grantee(user: string): string {
   if (/^"[^"]+"$/.test(user) || /^[A-Za-z][A-Za-z0-9_$#]*$/.test(user)) return user;

@@ -254,7 +254,8 @@ class PostgresqlSession implements EngineSession {
         } finally {
           if (conn) {
             const c = conn;
-            void closeWithin(this.target.connectTimeoutMs, () => c.client.end(), () => c.socket.destroy());
+            // Closed before the next database's opens: the connection caps count two connections for this session.
+            await closeWithin(this.target.connectTimeoutMs, () => c.client.end(), () => c.socket.destroy());
           }
         }
       }
@@ -283,7 +284,8 @@ class PostgresqlSession implements EngineSession {
         } finally {
           if (conn) {
             const c = conn;
-            void closeWithin(this.target.connectTimeoutMs, () => c.client.end(), () => c.socket.destroy());
+            // Closed before the next database's opens: the connection caps count two connections for this session.
+            await closeWithin(this.target.connectTimeoutMs, () => c.client.end(), () => c.socket.destroy());
           }
         }
       }
@@ -396,4 +398,6 @@ export const postgresqlEngine: Engine = {
   },
 
   classifyError,
+  // Tables and composition: the session's connection plus one database's at a time (closed before the next opens).
+  sessionConnections: { tables: 2, composition: 2 },
 };

@@ -28,6 +28,8 @@ export interface FileRow {
   is_distributor: boolean | null;
   /** 1 when sys.databases.replica_id is set: the database is in an availability group. */
   in_ag: number;
+  /** sys.databases.group_database_id as text: the same availability-group database on every replica (NULL outside a group). */
+  group_database_id?: string | null;
   /** NULL: no file of this database is visible to the login (LEFT JOIN). */
   file_id: number | null;
   /** 0 ROWS, 1 LOG, 2 FILESTREAM / In-Memory OLTP container, 4 pre-2008 full-text. */
@@ -161,6 +163,7 @@ function measureOne(files: FileRow[], facts: SideFacts, login: string, names: Ma
     method: isSnapshot ? METHOD_SNAPSHOT : METHOD,
     ...(isSnapshot ? { is_snapshot: true } : {}),
     ...(role ? { replica_role: role } : {}),
+    ...(role && head.group_database_id ? { replica_group_id: head.group_database_id.toLowerCase() } : {}),
   };
   const online = head.state_desc === 'ONLINE';
   const unknown = (error: string): Measured => ({ db: { ...base, error }, allocated: null, readable: false });
@@ -175,9 +178,9 @@ function measureOne(files: FileRow[], facts: SideFacts, login: string, names: Ma
       `${head.name}: 可用性组次要副本${roleReadable ? '' : ' (不可读)'}，不计入全局总量，以主副本为准 (availability group secondary${roleReadable ? '' : ', not readable'}: counted on its primary, not in the estate total)`,
     );
   } else if (role === 'UNKNOWN' && why) {
-    warnings.push(`${head.name}: 在可用性组中但角色未知，按本副本计入总量 (in an availability group, role unknown: ${why})`);
+    warnings.push(`${head.name}: 在可用性组中但角色未知，按本副本计入实例总量，全局总量只计最大的一份 (in an availability group, role unknown: ${why}; the estate total counts the largest copy once)`);
   } else if (role === 'RESOLVING' || role === 'UNKNOWN') {
-    warnings.push(`${head.name}: 可用性组角色为 ${role}，不查询已用空间 (availability group role ${role}: used space not queried)`);
+    warnings.push(`${head.name}: 可用性组角色为 ${role}，不查询已用空间，全局总量只计最大的一份 (availability group role ${role}: used space not queried; the estate total counts the largest copy once)`);
   }
 
   try {

@@ -17,7 +17,7 @@
 import type * as Mssql from 'mssql';
 import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
-import type { CollectedTableDatabase, Collection, ConnectTarget, Engine, EngineSession, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
+import type { CollectedTableDatabase, Collection, Composition, ConnectTarget, Engine, EngineSession, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
 import { bytes, classified, closeWithin, cutToBudget, majorVersion, outOfTime } from '../common.js';
 import {
   aggregateDatabases,
@@ -32,7 +32,8 @@ import {
   type RoleRow,
   type SideFacts,
 } from './sqlserver.aggregate.js';
-import { exactCount, PAGE_BYTES } from './sqlserver.common.js';
+import { exactCount, PAGE_BYTES, quoteName } from './sqlserver.common.js';
+import { COMPOSITION_METHOD, LOG_REUSE_QUERY, sqlserverComposition, usedSpaceTargets, VOLUMES_QUERY, type ReuseRow, type UsedRow, type VolumeRow } from './sqlserver.composition.js';
 import { CANCEL_TIMEOUT_MS, Connections, isOwnFailure, poolConfig, SLACK_MS, sql } from './sqlserver.connection.js';
 import { serverChecks, stateCheck, usedSpaceChecks, type DoctorRow } from './sqlserver.doctor.js';
 import { classifyError } from './sqlserver.errors.js';
@@ -204,6 +205,33 @@ class SqlServerSession implements EngineSession {
         }
       }
       return { method: TABLES_METHOD, databases: out, present_databases: scope.databases ? null : list.map((r) => r.name), warnings: [] };
+    }, this.toSyncError);
+  }
+
+  /**
+   * Where the bytes went (sqlserver.composition.ts): the per-file rows, each
+   * ONLINE database's used space (one USE'd query each, as used_space mode),
+   * the log reuse waits and the volumes. A refused query leaves only its part
+   * unknown, with the reason and the grant.
+   */
+  composition(): Promise<Composition> {
+    return classified(async () => {
+      const files = await this.rows<FileRow>(FILES_QUERY);
+      const used = new Map<string, UsedRow | { error: string }>();
+      const serverState = this.major >= 16 ? 'VIEW SERVER PERFORMANCE STATE' : 'VIEW SERVER STATE';
+      for (const name of usedSpaceTargets(files)) {
+        const r = await this.optional<UsedRow>(usedSpaceQuery(name));
+        used.set(
+          name,
+          'error' in r
+            ? { error: `${r.error} (FILEPROPERTY 需要该库中的用户, sys.dm_db_log_space_usage 需要 ${serverState}: CREATE USER in the database; GRANT ${serverState} TO ${quoteName(this.login)};)` }
+            : (r[0] ?? { error: '没有返回行 (no row)' }),
+        );
+      }
+      const reuse = await this.optional<ReuseRow>(LOG_REUSE_QUERY);
+      const volumes = await this.optional<VolumeRow>(VOLUMES_QUERY);
+      const v = 'error' in volumes ? { error: `${volumes.error} (sys.dm_os_volume_stats 需要 ${serverState}: GRANT ${serverState} TO ${quoteName(this.login)};)` } : volumes;
+      return { ...sqlserverComposition({ files, used, reuse, volumes: v, login: this.login }), method: COMPOSITION_METHOD };
     }, this.toSyncError);
   }
 

@@ -28,6 +28,7 @@ export const AZURE_SQL_DATABASE = 5;
 export const FILES_QUERY = `
   SELECT d.database_id, d.name, d.state_desc, d.source_database_id, d.is_distributor,
          CASE WHEN d.replica_id IS NULL THEN 0 ELSE 1 END AS in_ag,
+         CONVERT(nvarchar(36), d.group_database_id) AS group_database_id,
          f.file_id, f.type, CAST(f.size AS bigint) AS size_pages, f.max_size, f.growth, f.is_sparse,
          CAST(t.size AS bigint) AS current_pages
   FROM sys.databases d

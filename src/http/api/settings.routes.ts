@@ -28,6 +28,8 @@ export const settingsRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
             sync_cron: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
             aggregation_cron: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
             sync_concurrency: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+            connections_per_instance: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+            connections_total: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
             connect_timeout_ms: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
             sync_timeout_ms: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
             sync_retries: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),

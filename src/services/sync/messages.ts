@@ -22,5 +22,7 @@ export const MSG = {
   shutdownSkip: '服务正在停止，未开始 (not started: the service is stopping)',
   shutdownAbort: '服务停止，同步中止 (aborted: the service stopped; nothing saved)',
   stopping: '服务正在停止，不接受新的同步 (the service is stopping)',
+  capInstance: (name: string, cap: number) => `实例 ${name} 的并发连接已达上限 (${cap})，请稍后再试 (too many connections to ${name} at once: the limit is ${cap}; try again shortly)`,
+  capGlobal: (cap: number) => `到被监控数据库的并发连接总数已达上限 (${cap})，请稍后再试 (too many connections to monitored databases at once: the limit is ${cap}; try again shortly)`,
   notRunning: (status: string) => `同步会话已结束 (${status})，无法取消 (session is not running)`,
 };

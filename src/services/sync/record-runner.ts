@@ -16,6 +16,7 @@ import type { SaveCounts } from '../../store/capacity.repository.js';
 import type { InstanceRow, SyncInstanceRecordRow } from '../../store/schema.js';
 import { LeaseLost, RecordNotClaimable } from '../../store/sync.repository.js';
 import { Aborted, abortReason } from '../connection.service.js';
+import { SlotStoreError } from '../connection-slots.js';
 import { MSG } from './messages.js';
 import type { SessionControl } from './session-control.js';
 import { now, type RecordStart, type RunParams, type SyncDeps } from './sync-context.js';
@@ -237,7 +238,7 @@ export class RecordRunner {
           throw new StoreFailure(err);
         }
       } catch (err) {
-        if (err instanceof StoreFailure && this.deps.queue) throw err.storeError;
+        if ((err instanceof StoreFailure || err instanceof SlotStoreError) && this.deps.queue) throw err.storeError;
         const why = err instanceof Aborted ? err.reason : abortReason(signal);
         if (why) {
           const [code, message] = why === 'shutdown' ? ['interrupted', MSG.shutdownAbort] : ['cancelled', MSG.cancelledAbort];

@@ -13,6 +13,7 @@ import type { InstanceRow } from '../../store/schema.js';
 import type { SyncRepository } from '../../store/sync.repository.js';
 import type { AuditService } from '../audit.service.js';
 import { instanceOrThrow, type ConnectionService, type ConnectParams, type StopReason } from '../connection.service.js';
+import type { ConnectionSlots } from '../connection-slots.js';
 import type { EffectiveSettings } from '../settings.service.js';
 
 export type { RecordStart, SyncRepository, SyncType } from '../../store/sync.repository.js';
@@ -33,6 +34,8 @@ export interface SyncDeps {
   capacity: CapacityRepository;
   sync: SyncRepository;
   connections: ConnectionService;
+  /** The store-side semaphores: the estate-wide `sync_concurrency` (scope `sync`). */
+  slots: ConnectionSlots;
   audit: AuditService;
   /** Set in pg-boss mode: sessions are run by workers. */
   queue?: SyncQueue;

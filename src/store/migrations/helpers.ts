@@ -3,7 +3,7 @@
  * dialects and the factory signature. Below `index.ts`, so migrations never
  * import the module that imports them.
  */
-import type { ColumnDefinitionBuilder, Migration } from 'kysely';
+import type { ColumnDefinitionBuilder, Kysely, Migration } from 'kysely';
 
 /** The two stores we run on. */
 export type DialectName = 'sqlite' | 'postgres';
@@ -26,3 +26,25 @@ export function primaryId(t: ColumnTypes) {
 }
 
 export type MigrationFactory = (t: ColumnTypes, dialect: DialectName) => Migration;
+
+/**
+ * Write `method: 'logical'` into every MySQL/MariaDB instance whose options
+ * name no method, so its history stays measured the way it was (0012, and
+ * again in 0018 for instances added between the two, when the engine's
+ * default was still logical). Of an unreadable options text only the
+ * method is written; the rest is left for the service to report.
+ */
+export async function pinMysqlMethod(db: Kysely<any>): Promise<void> {
+  const rows = (await db.selectFrom('instances').select(['id', 'options']).where('db_type', 'in', ['mysql', 'mariadb']).execute()) as { id: number; options: string | null }[];
+  for (const r of rows) {
+    let options: Record<string, unknown> = {};
+    try {
+      const parsed: unknown = JSON.parse(r.options ?? '{}');
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) options = parsed as Record<string, unknown>;
+    } catch {
+      // unreadable: only the method is written
+    }
+    if (options.method !== undefined) continue;
+    await db.updateTable('instances').set({ options: JSON.stringify({ ...options, method: 'logical' }) }).where('id', '=', r.id).execute();
+  }
+}

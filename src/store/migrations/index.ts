@@ -19,6 +19,9 @@ import { syncPointsSchema } from './0013_sync_points.js';
 import { capacityIntelligenceSchema } from './0014_capacity_intelligence.js';
 import { replicasSchema } from './0016_replicas.js';
 import { tableSyncLocks } from './0017_table_sync_locks.js';
+import { replicaGroupsSchema } from './0025_replica_groups.js';
+import { mysqlAutoSchema } from './0018_mysql_auto.js';
+import { connectionSlots } from './0020_connection_slots.js';
 import { dailyTasks } from './0021_daily_tasks.js';
 import { columnTypes, type DialectName, type MigrationFactory } from './helpers.js';
 
@@ -41,6 +44,9 @@ const ALL: Record<string, MigrationFactory> = {
   '0014_capacity_intelligence': capacityIntelligenceSchema,
   '0016_replicas': replicasSchema,
   '0017_table_sync_locks': tableSyncLocks,
+  '0025_replica_groups': replicaGroupsSchema,
+  '0018_mysql_auto': mysqlAutoSchema,
+  '0020_connection_slots': connectionSlots,
   '0021_daily_tasks': dailyTasks,
 };
 

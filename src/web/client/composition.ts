@@ -18,6 +18,7 @@ interface View {
   measured_bytes: number | null;
   ceiling_bytes: number | null;
   ceiling_source: string | null;
+  ceiling_detail: { reason?: unknown } | null;
   unexplained_bytes: number | null;
   history: { date: string; parts: Record<string, number | null> }[];
   growth: Record<string, number | null>;
@@ -88,7 +89,11 @@ export async function loadComposition(instanceId: number): Promise<void> {
     h('div', { id: 'wf-composition-bar' }, bar(measured, colorOf, true)),
     h('div', { class: 'mt-2', id: 'wf-composition-legend' }, ...legend),
     v.unexplained_bytes === null ? '' : h('div', { class: 'small mt-1' }, t('composition.unexplained', { bytes: fmt.bytes(v.unexplained_bytes) })),
-    v.ceiling_bytes === null ? '' : h('div', { class: 'small mt-1' }, t('composition.ceiling', { bytes: fmt.bytes(v.ceiling_bytes), source: v.ceiling_source ?? '' })),
+    v.ceiling_bytes === null
+      ? typeof v.ceiling_detail?.reason === 'string'
+        ? h('div', { class: 'small mt-1 text-muted', id: 'wf-composition-ceiling' }, t('composition.ceiling_unknown', { reason: v.ceiling_detail.reason }))
+        : ''
+      : h('div', { class: 'small mt-1', id: 'wf-composition-ceiling' }, t('composition.ceiling', { bytes: fmt.bytes(v.ceiling_bytes), source: v.ceiling_source ?? '' })),
     missing.length
       ? h('ul', { class: 'small text-muted mt-2 mb-0', id: 'wf-composition-missing' }, ...missing.map((p) => h('li', { 'data-kind': p.kind }, `${label(p.kind)}: ${t('composition.not_measured')} — ${p.reason ?? ''}`)))
       : '',

@@ -72,6 +72,19 @@ function onTypeChange(): void {
   const info = (c: CertInfo | null) => (c ? t('form.tls_set', { subject: c.subject, expires: c.expires_at.slice(0, 10) }) : '');
   document.getElementById('wf-tls-ca-info')!.textContent = info(editing?.tls?.ca ?? null);
   document.getElementById('wf-tls-cert-info')!.textContent = info(editing?.tls?.cert ?? null);
+  // The size method (MySQL/MariaDB): each choice with its one-line meaning; an edited instance shows the one it uses.
+  const methods = (opt?.dataset.methods ?? '').split(',').filter(Boolean);
+  document.getElementById('wf-method')!.classList.toggle('wf-hidden', !methods.length);
+  const method = field<HTMLSelectElement>('method');
+  method.replaceChildren(...methods.map((m) => h('option', { value: m }, `${m} — ${t(`form.method_${m}`)}`)));
+  const used = editing && editing.db_type === opt?.value ? editing.options.method : undefined;
+  method.value = typeof used === 'string' ? used : (opt?.dataset.methodDefault ?? '');
+  methodHint();
+}
+
+function methodHint(): void {
+  const m = field<HTMLSelectElement>('method').value;
+  document.getElementById('wf-method-hint')!.textContent = m ? t(`form.method_${m}_hint`) : '';
 }
 
 interface CertInfo {
@@ -115,7 +128,10 @@ function settings(): Record<string, unknown> {
   const options: Record<string, unknown> = { ...(editing?.options ?? {}) };
   if (limitGb) options.capacity_limit_bytes = Math.round(Number(limitGb) * 1024 ** 3);
   else delete options.capacity_limit_bytes;
-  const tlsKey = field<HTMLSelectElement>('db_type').selectedOptions[0]?.dataset.tlsKey ?? '';
+  const typeOpt = field<HTMLSelectElement>('db_type').selectedOptions[0];
+  if (typeOpt?.dataset.methods) options.method = field<HTMLSelectElement>('method').value;
+  else delete options.method;
+  const tlsKey = typeOpt?.dataset.tlsKey ?? '';
   const tlsPem: Record<string, string> = {};
   if (tlsKey) {
     options[tlsKey] = field<HTMLSelectElement>('tls_mode').value;
@@ -234,6 +250,7 @@ export function initForm(onChanged: () => Promise<void>): void {
   changed = onChanged;
   if (!form) return;
   field<HTMLSelectElement>('db_type').addEventListener('change', onTypeChange);
+  field<HTMLSelectElement>('method').addEventListener('change', methodHint);
   field<HTMLSelectElement>('credential_id').addEventListener('change', toggleNewCredential);
   const testBtn = document.getElementById('wf-test-connection') as HTMLButtonElement;
   testBtn.addEventListener('click', () => void testConnection(testBtn));

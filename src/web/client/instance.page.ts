@@ -21,6 +21,12 @@ interface Db {
   data_bytes: number | null;
   index_bytes: number | null;
   log_bytes: number | null;
+  allocated_bytes: number | null;
+  free_bytes: number | null;
+  method: string | null;
+  method_note: string | null;
+  note: string | null;
+  error: string | null;
 }
 interface Point {
   period_start: string;
@@ -77,8 +83,10 @@ function renderDatabases(): void {
     th.querySelector('.wf-sort-icon')!.className = `fas ${on ? (dir === 'asc' ? 'fa-sort-up' : 'fa-sort-down') : 'fa-sort'} wf-sort-icon`;
   }
   const body = document.getElementById('wf-db-rows')!;
+  // Engines with a size method (MySQL/MariaDB) show file bytes and free space instead of log bytes.
+  const files = body.dataset.columns === 'files';
   if (!rows.length) {
-    body.replaceChildren(h('tr', {}, h('td', { colspan: 7, class: 'text-center text-muted py-3' }, dbs.length || deleted ? (deleted ? t('detail.no_deleted') : t('instances.no_match')) : t('detail.no_databases'))));
+    body.replaceChildren(h('tr', {}, h('td', { colspan: files ? 8 : 7, class: 'text-center text-muted py-3' }, dbs.length || deleted ? (deleted ? t('detail.no_deleted') : t('instances.no_match')) : t('detail.no_databases'))));
     return;
   }
   body.replaceChildren(
@@ -94,16 +102,21 @@ function renderDatabases(): void {
           d.is_snapshot ? h('span', { class: 'badge text-bg-light border ms-1', title: t('detail.not_in_total') }, t('detail.snapshot')) : null,
           d.replica_role === 'SECONDARY' ? h('span', { class: 'badge text-bg-light border ms-1', title: t('detail.not_in_total') }, t('detail.ag_secondary')) : null,
           can('operator') && !d.is_deleted ? collectButton(d.database_name) : null,
+          d.note ? h('div', { class: 'small text-warning-emphasis', 'data-col': 'note' }, d.note) : null,
+          d.error ? h('div', { class: 'small text-danger', 'data-col': 'error' }, d.error) : null,
         ),
         h(
           'td',
           { class: 'wf-num', title: fmt.mb(d.size_bytes) },
           fmt.bytes(d.size_bytes),
           d.is_deleted ? null : h('div', { class: 'small text-muted wf-nowrap', 'data-col': 'change-last-sync' }, `${t('common.since_last_sync')} ${fmt.growth(d.change_last_sync_bytes)}`),
+          files && d.method ? h('div', { class: 'small text-muted wf-nowrap', 'data-col': 'method', title: d.method_note ?? '' }, `${t('detail.size_method')}: ${d.method}`) : null,
         ),
         h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(d.data_bytes)),
         h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(d.index_bytes)),
-        h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(d.log_bytes)),
+        ...(files
+          ? [h('td', { class: 'wf-num wf-hide-sm', 'data-col': 'allocated' }, fmt.bytes(d.allocated_bytes)), h('td', { class: 'wf-num wf-hide-sm', 'data-col': 'free' }, fmt.bytes(d.free_bytes))]
+          : [h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(d.log_bytes))]),
         h('td', { class: 'wf-nowrap wf-hide-sm' }, fmt.date(d.first_seen_date)),
         h('td', { class: 'wf-nowrap' }, d.is_deleted ? fmt.dateTime(d.deleted_at) : fmt.date(d.last_seen_date)),
       ),

@@ -9,6 +9,8 @@ interface Effective {
   sync_cron: string;
   aggregation_cron: string;
   sync_concurrency: number;
+  connections_per_instance: number;
+  connections_total: number;
   connect_timeout_ms: number;
   sync_timeout_ms: number;
   sync_retries: number;
@@ -91,7 +93,7 @@ const root = document.getElementById('wf-settings')!;
 const roles = JSON.parse(root.dataset.roles ?? '[]') as string[];
 const MB = 1024 * 1024;
 const GB = 1024 * MB;
-const INT_FIELDS = ['sync_concurrency', 'connect_timeout_ms', 'sync_timeout_ms', 'sync_retries', 'retry_base_delay_ms', 'retention_days', 'sync_points_days'] as const;
+const INT_FIELDS = ['sync_concurrency', 'connections_per_instance', 'connections_total', 'connect_timeout_ms', 'sync_timeout_ms', 'sync_retries', 'retry_base_delay_ms', 'retention_days', 'sync_points_days'] as const;
 const TEXT_FIELDS = ['sync_cron', 'aggregation_cron'] as const;
 let view: SettingsView | undefined;
 

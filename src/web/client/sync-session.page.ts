@@ -16,6 +16,7 @@ interface SyncRecord {
   total_size_bytes: number | null;
   error_code: string | null;
   error_message: string | null;
+  holder: { host: string; pid: number } | null;
 }
 
 const POLL_MS = 1500;
@@ -50,6 +51,7 @@ async function load(): Promise<void> {
       h('td', {}, syncBadge(r.status, r.error_message)),
       h('td', { class: 'wf-num wf-hide-sm' }, r.attempt),
       h('td', { class: 'wf-nowrap wf-hide-sm' }, fmt.dateTime(r.started_at)),
+      h('td', { class: 'wf-nowrap wf-hide-sm wf-mono small', 'data-wf-holder': '' }, r.holder ? `${r.holder.host}:${r.holder.pid}` : '—'),
       h('td', { class: 'wf-num' }, fmt.duration(r.duration_ms)),
       h('td', { class: 'wf-num' }, fmt.number(r.databases_count)),
       h('td', { class: 'wf-num wf-hide-sm' }, r.created_count === null ? '—' : `${r.created_count}/${r.deleted_count ?? 0}/${r.restored_count ?? 0}`),
@@ -57,7 +59,7 @@ async function load(): Promise<void> {
       h('td', { class: 'text-danger small wf-name' }, r.error_message ? `${r.error_code ? `[${r.error_code}] ` : ''}${r.error_message}` : ''),
     ),
   );
-  document.getElementById('wf-records')!.replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 9, class: 'text-center text-muted py-4' }, t('sessions.no_records')))]));
+  document.getElementById('wf-records')!.replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 10, class: 'text-center text-muted py-4' }, t('sessions.no_records')))]));
   const cancelled = (status: string) => s.records.filter((r) => r.status === status && r.error_code === 'cancelled').length;
   document.getElementById('wf-s-cancelled')!.textContent = s.status === 'cancelled' ? t('sessions.cancelled_summary', { skipped: cancelled('skipped'), aborted: cancelled('failed') }) : '';
   const live = s.status === 'running';

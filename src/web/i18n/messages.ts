@@ -4,6 +4,7 @@ import { CAPACITY_MESSAGES } from './messages/capacity.js';
 import { SYNC_MESSAGES } from './messages/sync.js';
 import { SETTINGS_MESSAGES } from './messages/settings.js';
 import { TABLES_MESSAGES } from './messages/tables.js';
+import { RUNWAY_MESSAGES } from './messages/runway.js';
 
 /**
  * Every visible string of the web UI. Add a key to its area's file in messages/ with both languages
@@ -19,6 +20,7 @@ export const MESSAGES = {
   ...SYNC_MESSAGES,
   ...SETTINGS_MESSAGES,
   ...TABLES_MESSAGES,
+  ...RUNWAY_MESSAGES,
 } as const;
 
 export type MessageKey = keyof typeof MESSAGES;

@@ -4,6 +4,8 @@ export const SYNC_MESSAGES = {
   'sessions.live': { 'zh-CN': '实时更新中', en: 'Updating live' },
   'sessions.detail_title': { 'zh-CN': '同步会话', en: 'Sync session' },
   'sessions.col_started': { 'zh-CN': '开始时间', en: 'Started' },
+  'sessions.col_holder': { 'zh-CN': '执行进程', en: 'Process' },
+  'sessions.col_holder_hint': { 'zh-CN': '运行该记录的进程（主机:PID）', en: 'The process that ran this record (host:pid)' },
   'sessions.col_completed': { 'zh-CN': '结束时间', en: 'Finished' },
   'sessions.col_type': { 'zh-CN': '类型', en: 'Type' },
   'sessions.col_status': { 'zh-CN': '状态', en: 'Status' },

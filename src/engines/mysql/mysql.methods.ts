@@ -1,0 +1,56 @@
+/**
+ * The MySQL/MariaDB size methods' names and what their numbers mean, the
+ * method an instance uses, and the file-name decoding of tablespace names.
+ * See mysql.engine.ts for how each method collects.
+ */
+import type { ConnectTarget } from '../engine.js';
+
+export const METHOD = 'information_schema';
+export const PHYSICAL = 'innodb_tablespaces';
+export const AUTO = 'innodb_tablespaces+information_schema';
+export const DEFAULT_METHOD = 'auto';
+
+/** What each recorded method's number means and why it differs from the others (Engine.methodNotes). */
+export const METHOD_NOTES: Record<string, string> = {
+  [METHOD]:
+    '表统计 (DATA_LENGTH+INDEX_LENGTH)：行与索引占用的估计值，不含文件中的空闲页与预留区，通常小于磁盘文件 (table statistics: what rows and indexes use, an estimate; files also hold free and reserved pages, so the disk holds more)',
+  [PHYSICAL]:
+    'InnoDB 表空间文件大小：磁盘实际占用，含空闲页，不含非 InnoDB 表和共享表空间中的表 (tablespace file sizes: what the disk holds, free pages included; non-InnoDB tables and shared tablespaces not counted)',
+  [AUTO]:
+    'InnoDB 文件大小 + 其他表的表统计：磁盘占用；文件大于数据+索引，因为 InnoDB 按区分配并保留空闲页 (可回收部分见 free) (InnoDB file sizes plus statistics for the other tables: what the disk holds; files exceed data + index because InnoDB allocates in extents and keeps free pages — see free)',
+};
+
+/**
+ * Decode a file-name-safe identifier (my_charset_filename): `@xxxx` is one
+ * UTF-16 code unit in hex. Rarer 3-character forms (`@0G` for accented Latin
+ * letters…) are left as they are; `decodable` says whether all were decoded.
+ */
+export function decodeFilename(name: string): { name: string; decodable: boolean } {
+  if (!name.includes('@')) return { name, decodable: true }; // the common case: nothing encoded
+  let decodable = true;
+  const out = name.replace(/@([0-9a-f]{4})|@(.{0,3})/g, (m, hex: string | undefined) => {
+    if (hex) return String.fromCharCode(parseInt(hex, 16));
+    decodable = false;
+    return m;
+  });
+  return { name: out, decodable };
+}
+
+/** `db/table#P#p0` → schema and table (partitions folded into their table). */
+export function splitTablespace(name: string): { schema: string; table: string; decodable: boolean } | null {
+  const slash = name.indexOf('/');
+  if (slash < 0) return null; // innodb_system, undo, temporary, general tablespaces
+  const schema = decodeFilename(name.slice(0, slash));
+  const table = decodeFilename(name.slice(slash + 1).split('#')[0]!);
+  return { schema: schema.name, table: table.name, decodable: schema.decodable && table.decodable };
+}
+
+/** The method an instance uses: its option, else the engine's default (auto). */
+export function mysqlMethod(target: Pick<ConnectTarget, 'options'>): string {
+  const m = target.options.method;
+  return typeof m === 'string' ? m : DEFAULT_METHOD;
+}
+
+/** Set on every database measured logically because the tablespace view was not readable (auto without PROCESS). */
+export const FALLBACK_NOTE = '缺少 PROCESS 权限，按表统计 (logical) 测量，非磁盘文件大小 (PROCESS missing: measured from table statistics, not files)';
+

@@ -1,0 +1,268 @@
+/**
+ * Counting semaphores shared by every process on one store: the connection
+ * caps (per monitored instance, and for the whole estate) and the
+ * estate-wide sync concurrency. A slot is a row in `connection_slots`
+ * (scope, slot number 0…cap-1) — the primary key makes two holders of one
+ * slot impossible whichever process asks — with a lease this process renews
+ * every heartbeat while it holds the slot. A SIGKILLed process's slots end
+ * with their lease (WHALEFALL_LEASE_MS after its last renewal); on the same
+ * host a dead pid's slots are taken over at once.
+ *
+ * In the process, waiters of one scope queue in order and only the first
+ * polls the store (others wait to be woken by a release here), so 40 calls
+ * waiting for one instance cost one store read per poll, not 40.
+ *
+ *   const slot = await slots.acquire([{ scope: 'instance:7', cap: 2 }, { scope: 'global', cap: 64 }], { purpose: 'test', waitMs: 10_000 });
+ *   try { … } finally { await slot.release(); }
+ *
+ * Scopes are always taken in the order given (instance before global), so a
+ * holder of a global slot never waits for an instance slot: no deadlock.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import { holderAlive, PROCESS_TAG } from '../lib/process-tag.js';
+import type { SlotsRepository } from '../store/slots.repository.js';
+
+export interface SlotRequest {
+  /** `instance:<id>`, `endpoint:<host>:<port>`, `global`, `sync`. */
+  scope: string;
+  /** At most this many live slots in the scope (a lowered cap lets the extra holders finish). */
+  cap: number;
+  /** Slots taken together, all or none (a session that holds two connections at once); default 1, at most `cap`. */
+  count?: number;
+}
+
+/** What a slot is held for (stored with it; `whalefall processes`-style diagnostics). */
+export type SlotPurpose = 'sync' | 'test' | 'doctor' | 'tables' | 'composition';
+
+/** Held slots: `release()` frees them (idempotent). */
+export interface Slot {
+  readonly holder: string;
+  release(): Promise<void>;
+}
+
+/** No slot came free within the wait: `request` is the scope that was full. */
+export class SlotBusy extends Error {
+  constructor(readonly request: SlotRequest) {
+    super(`slot busy: ${request.scope} (cap ${request.cap})`);
+  }
+}
+
+/** The wait was given up because the caller's signal aborted. */
+export class SlotAborted extends Error {}
+
+/** The store could not be read or written while taking a slot (not the instance's fault). */
+export class SlotStoreError extends Error {
+  constructor(readonly storeError: unknown) {
+    super(storeError instanceof Error ? storeError.message : String(storeError));
+  }
+}
+
+export interface SlotsDeps {
+  repo: Pick<SlotsRepository, 'held' | 'take' | 'drop' | 'release' | 'renew'>;
+  clock: Clock;
+  logger: Logger;
+  /** A slot's lease after each renewal. */
+  leaseMs: number;
+  /** How often held slots are renewed. */
+  heartbeatMs: number;
+}
+
+interface Waiter {
+  wake: () => void;
+}
+
+interface Local {
+  /** Slots of the scope this process holds or is taking now. */
+  inUse: number;
+  /** In order of arrival; only the first polls the store. */
+  waiters: Waiter[];
+}
+
+/** First and longest poll of the store by the head waiter (ms); doubles in between. */
+const POLL_MIN_MS = 20;
+const POLL_MAX_MS = 500;
+/** A waiter not first in line looks again at least this often (and a timer never overflows). */
+const MAX_SLEEP_MS = 60_000;
+
+/** Holders of slots in this process, whichever ConnectionSlots holds them (tests run several contexts in one process). */
+const heldInProcess = new Set<string>();
+
+export class ConnectionSlots {
+  private readonly locals = new Map<string, Local>();
+  /** Holders of this process → the slots they hold per scope. */
+  private readonly held = new Map<string, { scope: string; count: number }[]>();
+  private renewTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly d: SlotsDeps) {}
+
+  /**
+   * Take one slot in each scope, in order, waiting up to `waitMs` in all
+   * (0: do not wait). Throws SlotBusy (a scope stayed full), SlotAborted
+   * (`signal`), or SlotStoreError; nothing stays held after a throw.
+   */
+  async acquire(requests: SlotRequest[], o: { purpose: SlotPurpose; waitMs: number; signal?: AbortSignal }): Promise<Slot> {
+    const holder = `${PROCESS_TAG}:${randomUUID().slice(0, 8)}`;
+    const deadline = performance.now() + o.waitMs;
+    const scopes: { scope: string; count: number }[] = [];
+    this.held.set(holder, scopes);
+    heldInProcess.add(holder);
+    try {
+      for (const r of requests) {
+        const count = Math.max(1, Math.min(r.count ?? 1, r.cap));
+        await this.one({ ...r, count }, holder, o.purpose, deadline, o.signal);
+        scopes.push({ scope: r.scope, count });
+        this.renewWhileHeld();
+      }
+    } catch (err) {
+      await this.release(holder);
+      throw err;
+    }
+    let released: Promise<void> | undefined;
+    return { holder, release: () => (released ??= this.release(holder)) };
+  }
+
+  /** A slot now or undefined (no wait); store errors throw. */
+  async tryAcquire(request: SlotRequest, purpose: SlotPurpose): Promise<Slot | undefined> {
+    try {
+      return await this.acquire([request], { purpose, waitMs: 0 });
+    } catch (err) {
+      if (err instanceof SlotBusy) return undefined;
+      throw err;
+    }
+  }
+
+  /** Slots this process holds now, per scope (tests, metrics). */
+  heldHere(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [scope, l] of this.locals) if (l.inUse) out[scope] = l.inUse;
+    return out;
+  }
+
+  private local(scope: string): Local {
+    let l = this.locals.get(scope);
+    if (!l) this.locals.set(scope, (l = { inUse: 0, waiters: [] }));
+    return l;
+  }
+
+  private async one(r: Required<SlotRequest>, holder: string, purpose: SlotPurpose, deadline: number, signal: AbortSignal | undefined): Promise<void> {
+    const l = this.local(r.scope);
+    const me: Waiter = { wake: () => {} };
+    l.waiters.push(me);
+    let poll = POLL_MIN_MS;
+    try {
+      for (;;) {
+        if (signal?.aborted) throw new SlotAborted();
+        const head = l.waiters[0] === me;
+        if (head && l.inUse + r.count <= r.cap) {
+          l.inUse += r.count;
+          let ok: boolean;
+          try {
+            ok = await this.take(r, holder, purpose);
+          } catch (err) {
+            l.inUse -= r.count;
+            throw new SlotStoreError(err);
+          }
+          if (ok) return;
+          l.inUse -= r.count; // full in the store: other processes hold the slots
+        }
+        const left = deadline - performance.now();
+        if (left <= 0) throw new SlotBusy(r);
+        // The head polls (the store, or a cap changed in the settings); the others wait for their turn.
+        await this.sleep(me, Math.min(head ? poll : MAX_SLEEP_MS, left), signal);
+        if (head) poll = Math.min(poll * 2, POLL_MAX_MS);
+      }
+    } finally {
+      const at = l.waiters.indexOf(me);
+      if (at >= 0) l.waiters.splice(at, 1);
+      // The next in line tries at once: a slot may be free (this one took one of several, or gave up).
+      if (at === 0) l.waiters[0]?.wake();
+    }
+  }
+
+  private sleep(me: Waiter, ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        signal?.removeEventListener('abort', done);
+        me.wake = () => {};
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+      me.wake = done;
+    });
+  }
+
+  /**
+   * One look at the store: the scope's live rows; a dead holder's rows freed
+   * (this process: a holder it no longer has; this host: a dead pid); the
+   * lowest free slot number taken. A race lost to another process looks again.
+   */
+  private async take(r: Required<SlotRequest>, holder: string, purpose: SlotPurpose): Promise<boolean> {
+    for (let round = 0; round < 3; round++) {
+      const now = this.d.clock.now();
+      const at = now.toISOString();
+      const rows = (await this.d.repo.held(r.scope)).filter((x) => x.expires_at >= at);
+      const taken = new Set<number>();
+      for (const x of rows) {
+        if (this.dead(x.holder)) {
+          this.d.logger.warn({ scope: r.scope, slot: x.slot, dead_holder: x.holder }, 'freeing the connection slot of a process that is gone');
+          await this.d.repo.drop(r.scope, x.slot, x.holder);
+        } else taken.add(x.slot);
+      }
+      if (taken.size + r.count > r.cap) return false;
+      const mine: number[] = [];
+      for (let n = 0; mine.length < r.count; n++) {
+        if (taken.has(n)) continue;
+        if (!(await this.d.repo.take(r.scope, n, holder, purpose, at, new Date(now.getTime() + this.d.leaseMs).toISOString()))) break;
+        mine.push(n);
+      }
+      if (mine.length === r.count) return true;
+      // Lost a race for one of them: all or none, look again.
+      for (const n of mine) await this.d.repo.drop(r.scope, n, holder);
+    }
+    return false;
+  }
+
+  /** A holder of this process that is no longer held, or one of a dead pid on this host. */
+  private dead(holder: string): boolean {
+    if (holder.startsWith(`${PROCESS_TAG}:`)) return !heldInProcess.has(holder);
+    return holderAlive(holder) === false;
+  }
+
+  private async release(holder: string): Promise<void> {
+    const scopes = this.held.get(holder);
+    if (!scopes) return;
+    try {
+      if (scopes.length) await this.d.repo.release(holder);
+    } catch (err) {
+      // Not renewed any more: the lease ends it (and waiters here treat it as dead at once).
+      this.d.logger.warn({ err, holder }, 'could not free connection slots (store unreachable?); their lease will');
+    }
+    this.held.delete(holder);
+    heldInProcess.delete(holder);
+    for (const { scope, count } of scopes) {
+      const l = this.local(scope);
+      l.inUse -= count;
+      l.waiters[0]?.wake();
+    }
+  }
+
+  /** While this process holds slots, push their lease every heartbeat; a failed renewal is retried at the next. */
+  private renewWhileHeld(): void {
+    if (this.renewTimer) return;
+    this.renewTimer = setInterval(() => {
+      const holders = [...this.held.keys()];
+      if (holders.length === 0) {
+        clearInterval(this.renewTimer);
+        this.renewTimer = undefined;
+        return;
+      }
+      const expires = new Date(this.d.clock.now().getTime() + this.d.leaseMs).toISOString();
+      this.d.repo.renew(holders, expires).catch((err) => this.d.logger.warn({ err, holders: holders.length }, 'could not renew connection slots (store unreachable?)'));
+    }, this.d.heartbeatMs);
+    this.renewTimer.unref();
+  }
+}
