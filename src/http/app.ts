@@ -14,7 +14,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Context } from '../context.js';
 import { AppError } from '../lib/errors.js';
 import { checkAccess, SESSION_COOKIE, type RouteRule } from './access.js';
-import { documentErrors } from './openapi.js';
+import { documentErrors, swaggerOptions } from './openapi.js';
+import { VERSION } from '../services/processes.service.js';
 import { HTTP_STATUS } from './envelope.js';
 import { frameworkErrorBody, jsonBodyParser, onClientError, onFrameworkError } from './framework-errors.js';
 import { exportRoutes } from './api/export.routes.js';
@@ -80,6 +81,9 @@ export async function buildApp(ctx: Context) {
   });
 
   app.addHook('onRoute', documentErrors);
+  // Response schemas document the API (openapi.ts); they never shape what is sent: Fastify's schema
+  // serializer would drop every field a schema does not list. Replies are JSON.stringify'd, as without a schema.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   // The route table (method, url, access) for tests and tools; HEAD mirrors included.
   const routeTable: RouteRule[] = [];
@@ -111,18 +115,7 @@ export async function buildApp(ctx: Context) {
     errorResponseBuilder: (_req, c) =>
       Object.assign(new Error(`请求过于频繁，请 ${Math.ceil(c.ttl / 1000)} 秒后再试 (too many requests)`), { statusCode: 429, code: 'rate_limited' }),
   });
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Whalefall API', version: '0.1.0', description: '鲸落 database capacity service' },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer' },
-          cookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
-        },
-      },
-      security: [{ bearer: [] }, { cookie: [] }],
-    },
-  });
+  await app.register(swagger, swaggerOptions(VERSION));
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     uiConfig: { docExpansion: 'list' },

@@ -1,6 +1,9 @@
 /** The seed's response envelope: `{success: true, data}` / `{success: false, error}`. */
-import { Type, type TUnsafe } from '@sinclair/typebox';
+import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import type { Readable } from 'node:stream';
 import type { AppErrorKind } from '../lib/errors.js';
+import { component } from './components.js';
+import { ERROR_CODES } from './framework-errors.js';
 
 /** The HTTP status of each kind of AppError (API envelope, pages and static files alike). */
 export const HTTP_STATUS: Record<AppErrorKind, number> = {
@@ -31,4 +34,72 @@ export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Nu
 /** A string that must be one of `values`: one `enum` keyword, so a wrong value gets one clear message. */
 export function StringEnum<T extends string>(values: readonly T[]): TUnsafe<T> {
   return Type.Unsafe<T>({ type: 'string', enum: [...values] });
+}
+
+/** The fields every envelope may carry besides its payload: the message and its translation key. */
+const messageFields = {
+  message: Type.Optional(Type.String({ description: 'what happened, for people (Chinese, with the English in parentheses where given)' })),
+  message_key: Type.Optional(Type.String({ description: 'the i18n key of `message`/`error`, for clients that translate it' })),
+  params: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'the values the message was formatted with' })),
+};
+
+/** Every documented `error_code`, each with its meaning (`ERROR_CODES` in framework-errors.ts). */
+export const ErrorCode = component(
+  'ErrorCode',
+  Type.Unsafe<string>({
+    type: 'string',
+    description: 'machine-readable reason; stable: clients branch on it',
+    oneOf: Object.entries(ERROR_CODES).map(([code, meaning]) => ({ const: code, description: meaning })),
+  }),
+);
+
+/**
+ * `{success: false, error, error_code}`: every error answer. Open to further
+ * fields: a failed sync adds `session_id`, a refused import its report in `data`,
+ * a throttled login `retry_after_seconds`.
+ */
+export const ErrorEnvelope = component(
+  'ErrorEnvelope',
+  Type.Object(
+    {
+      success: Type.Literal(false),
+      error: Type.String({ description: 'human-readable reason (Chinese, with the English in parentheses)' }),
+      error_code: ErrorCode,
+      message_key: messageFields.message_key,
+      params: messageFields.params,
+    },
+    { additionalProperties: true },
+  ),
+);
+
+/** `{success: true, data}`: the shape of every success answer (`data` is the operation's own schema). */
+export const OkEnvelope = component(
+  'OkEnvelope',
+  Type.Object({ success: Type.Literal(true), ...messageFields, data: Type.Unknown({ description: "the operation's result" }) }, { additionalProperties: false }),
+);
+
+/** The success envelope around `data`: the OkEnvelope component, its `data` the operation's own schema. */
+export function Ok<T extends TSchema>(data: T, description = 'OK') {
+  return Type.Intersect([OkEnvelope, Type.Object({ data })], { 'x-response-description': description });
+}
+
+/** A document body (CSV, YAML, the Prometheus exposition, a PDF) in any of the given media types. */
+export function Text(mediaTypes: string | readonly string[], description: string) {
+  // Sent as a string, a Buffer or streamed: documented as a string.
+  const schema = Type.Unsafe<string | Buffer | Readable>({ type: 'string' });
+  return { description, content: Object.fromEntries([mediaTypes].flat().map((m) => [m, { schema }])) };
+}
+
+/** `Ok(data)` as JSON, or with `?format=csv` the same rows as CSV (src/lib/csv.ts). */
+export function OkOrCsv<T extends TSchema>(data: T, description = 'JSON; with format=csv, the CSV (UTF-8 BOM)') {
+  return { description, content: { 'application/json': { schema: Ok(data) }, 'text/csv': { schema: Type.String() } } };
+}
+
+/**
+ * `Ok(data)` for a route that sends the envelope already serialised (`okJson`): the same document, and a
+ * static type that also admits the Buffer. The compiler cannot check those bytes: the API test validates them.
+ */
+export function OkJson<T extends TSchema>(data: T, description = 'OK') {
+  const schema = Ok(data, description);
+  return Type.Unsafe<Static<typeof schema> | Buffer>(schema);
 }

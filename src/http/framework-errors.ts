@@ -72,6 +72,15 @@ export const ERROR_CODES: Record<string, string> = {
   data: 'sync/test: the server answered something that could not be read',
   request_timeout: 'the request took longer than the server allows',
   internal: 'an unexpected error; details are in the service log',
+  // Refusals with their own code (AppError's third argument), so a client can branch on them.
+  import_invalid: 'import: the file has errors, nothing was stored (the report is in `data`)',
+  confirm_move: 'instance update: changing host or port needs confirm_move: true (the stored password would go to the new address)',
+  last_admin: 'users: the last active admin cannot be demoted or disabled',
+  token_from_token: 'tokens: a token is created from a browser session, never with a token',
+  token_no_expiry: 'tokens: only an admin may create a token that never expires',
+  discovery_disabled: 'discovery: the service runs without WHALEFALL_DISCOVERY=on',
+  login_throttled: 'login: too many failed logins for this account from this address (retry_after_seconds says when)',
+  connection_cap: 'no connection slot to the monitored instance came free in time (the connection caps); retry after retry_after_seconds',
 };
 
 /** The envelope for a Fastify error a client caused; undefined for errors that are ours (500). */

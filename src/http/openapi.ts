@@ -1,27 +1,69 @@
 /**
- * OpenAPI: every route documents its error answers. `documentErrors` is an
- * onRoute hook (register it in buildApp BEFORE the route plugins) that adds
- * the envelope `{success:false, error, error_code}` for the error statuses a
- * route can give, when the route does not already declare them.
+ * The OpenAPI 3.1 document served at /docs/json (@fastify/swagger):
+ * `swaggerOptions()` gives its info, license, servers, tags and components;
+ * `documentErrors` is an onRoute hook (register it in buildApp BEFORE the
+ * route plugins) that adds the ErrorEnvelope for the error statuses a route
+ * can give, when the route does not already declare them.
  *
- * Only error statuses are added, never a 2xx: Fastify serializes replies with
- * the response schema of their status, and a 200 schema would strip every
- * field it does not list from success bodies. The error schema itself allows
- * additional properties, so extra envelope fields (e.g. `session_id` of a
- * failed sync) pass through intact.
+ * Success answers are documented by each route's own `response` (the 2xx
+ * schemas in src/http/api/*.schemas.ts). They never alter what is sent:
+ * buildApp serialises every reply with JSON.stringify, so no field is
+ * stripped (Fastify's schema serializer would drop every field a schema does
+ * not list) and error bodies keep their extra fields (`session_id` of a
+ * failed sync…).
  */
 import type { RouteOptions } from 'fastify';
+import { componentSchemas } from './components.js';
+import { ErrorEnvelope } from './envelope.js';
+import { SESSION_COOKIE } from './access.js';
 
-export const ErrorEnvelope = {
-  type: 'object',
-  required: ['success', 'error', 'error_code'],
-  properties: {
-    success: { type: 'boolean', enum: [false] },
-    error: { type: 'string', description: 'human-readable reason (Chinese, with English in parentheses)' },
-    error_code: { type: 'string', description: 'machine-readable code: validation, not_found, conflict, unauthorized, forbidden, a sync error class…' },
-  },
-  additionalProperties: true,
-} as const;
+/** Every tag an operation may carry, in the order the document lists them. */
+export const TAGS: Record<string, string> = {
+  auth: 'Log in and out, the caller, API tokens',
+  users: 'Users and the audit log (admin)',
+  credentials: 'Stored connection credentials (admin; passwords write-only)',
+  instances: 'The registry of monitored database instances, their databases and history',
+  fleet: 'Bulk onboarding: import, export, connection tests, discovery',
+  sync: 'Capacity sync: batch runs and their sessions',
+  seed: "The original service's paths, kept byte-compatible",
+  statistics: 'Estate statistics, series, forecasts, runway',
+  reports: 'The monthly capacity report (HTML, CSV, PDF)',
+  tables: 'Table-level sizes',
+  composition: "Where an instance's bytes went",
+  alerts: 'Alert events and their deliveries',
+  'alert-rules': 'Alert rules and their channels',
+  settings: 'Schedules, timeouts, retention (admin)',
+  export: 'CSV exports of the raw history',
+  metrics: 'Prometheus exposition',
+  health: 'Liveness and readiness probes',
+};
+
+/** @fastify/swagger's options: an OpenAPI 3.1 document. `version` is the package's. */
+export function swaggerOptions(version: string) {
+  return {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Whalefall API',
+        version,
+        description:
+          '鲸落 database capacity service. Every answer is the envelope `{success: true, data}` or `{success: false, error, error_code}` ' +
+          '(components OkEnvelope, ErrorEnvelope, ErrorCode). Authenticate with `Authorization: Bearer <token>`, or the session cookie plus the `X-CSRFToken` header on writes.',
+        license: { name: 'MIT', identifier: 'MIT' },
+      },
+      servers: [{ url: '/', description: 'this Whalefall service (the origin serving /docs)' }],
+      tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http' as const, scheme: 'bearer', description: 'an API token (`whalefall tokens create`, or POST /api/tokens from a browser session)' },
+          cookie: { type: 'apiKey' as const, in: 'cookie' as const, name: SESSION_COOKIE, description: 'the session cookie set by POST /api/auth/login; writes also need the X-CSRFToken header' },
+        },
+        schemas: componentSchemas(),
+      },
+      security: [{ bearer: [] }, { cookie: [] }] as Record<string, string[]>[],
+    },
+  };
+}
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request (validation) or the operation failed (e.g. sync_failed)',
@@ -35,7 +77,7 @@ const DESCRIPTIONS: Record<number, string> = {
 const WRITE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function err(status: number) {
-  return { ...ErrorEnvelope, description: DESCRIPTIONS[status] };
+  return { ...ErrorEnvelope, 'x-response-description': DESCRIPTIONS[status] };
 }
 
 /** The error statuses a route can answer, from its access rule, method and URL. */

@@ -339,7 +339,7 @@ export class AlertsService {
     // Receivers' words and network errors are for admins only: a viewer could otherwise read internal services through a webhook.
     const redact = !opts.admin;
     const deliveries = (await this.d.repo.deliveriesOf(id)).map((d) => {
-      const log = JSON.parse(d.log) as { http_status: number | null; error: string | null }[];
+      const log = JSON.parse(d.log) as { attempt: number; at: string; http_status: number | null; error: string | null }[];
       return {
         ...d,
         url: maskUrl(d.url),

@@ -224,7 +224,8 @@ export class CapacityService {
 
   async syncRecords(instanceId: number, limit: number) {
     await this.instance(instanceId);
-    return (await this.sync.recordsOfInstance(instanceId, limit)).map(toPublicRecord);
+    // sync_type (the session's) is already in the row: named here so the type says so (same key order).
+    return (await this.sync.recordsOfInstance(instanceId, limit)).map((r) => ({ ...toPublicRecord(r), sync_type: r.sync_type }));
   }
 
   /** Sessions, newest first; `from`/`to` are dates (YYYY-MM-DD, UTC) on started_at. */

@@ -81,14 +81,17 @@ describe('SQL Server doctor (real driver, TDS responder)', () => {
     assert.deepEqual(old[3]!.fix, ['USE [docs_fs]; CREATE USER [old2012] FOR LOGIN [old2012];', "USE [it's 库 [x]] 🐳]; CREATE USER [old2012] FOR LOGIN [old2012];"]);
   });
 
-  test('doctor without used-space mode still asks for the server-state grant when snapshots or group databases exist', async () => {
+  test('doctor without used-space mode still asks for the server-state grant (the composition reads it; snapshots and group databases too)', async () => {
     const s = await engine.connect(target(server.port, { username: 'collector' }));
     try {
       const checks = await s.doctor();
       const state = checks.find((c) => c.name === 'VIEW SERVER PERFORMANCE STATE')!;
       assert.equal(state.ok, false);
-      assert.match(state.detail, /4 snapshot or availability-group database\(s\)/);
-      assert.equal(state.undercounts, '快照大小未知、可用性组角色未知 (snapshot sizes and group roles unknown)');
+      assert.match(state.detail, /sys\.dm_os_volume_stats \(composition[\s\S]*4 snapshot or availability-group database\(s\)/);
+      assert.equal(
+        state.undercounts,
+        '空间构成中数据/日志的已用与空闲及磁盘上限未知 (composition: used/unused split and volume ceiling unknown); 快照大小未知、可用性组角色未知 (snapshot sizes and group roles unknown)',
+      );
       assert.deepEqual(state.fix, ['GRANT VIEW SERVER PERFORMANCE STATE TO [CORP\\collector];']);
       assert.ok(!checks.some((c) => c.name === 'CONNECT (each database)'), 'no per-database access needed without used-space mode');
     } finally {

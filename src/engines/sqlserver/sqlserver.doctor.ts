@@ -49,16 +49,18 @@ export function serverChecks(p: DoctorRow, login: string): PrivilegeCheck[] {
 }
 
 /**
- * The server-state DMVs: read for snapshots' on-disk bytes and group roles
- * whenever such databases exist, and for the log in used-space mode. On 2022
- * the narrower VIEW SERVER PERFORMANCE STATE is what is asked for (and either is accepted).
+ * The server-state DMVs: read by the nightly composition (the log's used
+ * space and the volumes under the files), for snapshots' on-disk bytes and
+ * group roles whenever such databases exist, and for the log in used-space
+ * mode. On 2022 the narrower VIEW SERVER PERFORMANCE STATE is what is asked
+ * for (and either is accepted).
  */
-export function stateCheck(p: DoctorRow, major: number, login: string, usedSpace: boolean): PrivilegeCheck | null {
-  if (!usedSpace && p.needing_state === 0) return null;
+export function stateCheck(p: DoctorRow, major: number, login: string, usedSpace: boolean): PrivilegeCheck {
   const is2022 = major >= 16;
   const ok = p.view_server_state === 1 || (is2022 && p.view_server_performance_state === 1);
   const name = is2022 ? 'VIEW SERVER PERFORMANCE STATE' : 'VIEW SERVER STATE';
   const reads = [
+    'sys.dm_db_log_space_usage, sys.dm_os_volume_stats (composition: log used/unused, the volume ceiling)',
     ...(usedSpace ? ['sys.dm_db_log_space_usage (used-space mode)'] : []),
     ...(p.needing_state > 0 ? [`sys.dm_io_virtual_file_stats / sys.dm_hadr_* (${p.needing_state} snapshot or availability-group database(s))`] : []),
   ];
@@ -69,7 +71,11 @@ export function stateCheck(p: DoctorRow, major: number, login: string, usedSpace
     ...(ok
       ? {}
       : {
-          undercounts: `${usedSpace ? '所有数据库的已用空间未知 (used space unknown everywhere); ' : ''}${p.needing_state > 0 ? '快照大小未知、可用性组角色未知 (snapshot sizes and group roles unknown)' : ''}`.replace(/; $/, ''),
+          undercounts: [
+            '空间构成中数据/日志的已用与空闲及磁盘上限未知 (composition: used/unused split and volume ceiling unknown)',
+            ...(usedSpace ? ['所有数据库的已用空间未知 (used space unknown everywhere)'] : []),
+            ...(p.needing_state > 0 ? ['快照大小未知、可用性组角色未知 (snapshot sizes and group roles unknown)'] : []),
+          ].join('; '),
           fix: [`GRANT ${name} TO ${quoteName(login)};`],
         }),
   };

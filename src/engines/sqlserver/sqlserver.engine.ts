@@ -241,8 +241,7 @@ class SqlServerSession implements EngineSession {
       if (!p) throw new SyncError('data', '权限检查查询没有返回结果 (privilege query returned no row)');
       const usedSpace = this.target.options.used_space === true;
       const checks = serverChecks(p, this.login);
-      const state = stateCheck(p, this.major, this.login, usedSpace);
-      if (state) checks.push(state);
+      checks.push(stateCheck(p, this.major, this.login, usedSpace));
       if (usedSpace) {
         const denied = (await this.rows<{ name: string }>(NO_ACCESS)).map((r) => r.name);
         checks.push(...usedSpaceChecks(this.major, this.login, denied));

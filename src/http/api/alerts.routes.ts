@@ -4,7 +4,8 @@ import type { Context } from '../../context.js';
 import { CHANNEL_TYPES } from '../../services/alert-delivery.service.js';
 import { RULE_KINDS, WINDOWS } from '../../services/alerts.service.js';
 import { actorOf } from '../access.js';
-import { IdParams, ok, StringEnum } from '../envelope.js';
+import { IdParams, Ok, ok, StringEnum } from '../envelope.js';
+import { AlertEvent, AlertEventPage, AlertRule } from './alerts.schemas.js';
 
 const Channel = Type.Object(
   {
@@ -43,6 +44,8 @@ export const alertsRoutes =
         config: { access: 'viewer' },
         schema: {
           ...events,
+          operationId: 'listAlerts',
+          response: { 200: Ok(AlertEventPage) },
           summary: 'Alert events, newest first, paged (data.items, data.total), filtered by state, rule, instance and instance tag',
           querystring: Type.Object(
             {
@@ -61,16 +64,18 @@ export const alertsRoutes =
     );
     app.get(
       '/api/alerts/:id',
-      { config: { access: 'viewer' }, schema: { ...events, summary: 'One alert event with its rule and delivery log (webhook URLs masked)', params: IdParams } },
+      { config: { access: 'viewer' }, schema: { ...events, operationId: 'getAlert', summary: 'One alert event with its rule and delivery log (webhook URLs masked)', params: IdParams, response: { 200: Ok(AlertEvent) } } },
       async (req) => ok(await alerts().getEvent(req.params.id, { admin: req.principal?.role === 'admin' })),
     );
-    app.get('/api/alert-rules', { config: { access: 'viewer' }, schema: { ...rules, summary: 'Alert rules (webhook URLs masked)' } }, async () => ok(await alerts().listRules()));
+    app.get('/api/alert-rules', { config: { access: 'viewer' }, schema: { ...rules, operationId: 'listAlertRules', summary: 'Alert rules (webhook URLs masked)', response: { 200: Ok(Type.Array(AlertRule)) } } }, async () => ok(await alerts().listRules()));
     app.post(
       '/api/alert-rules',
       {
         config: { access: 'admin' },
         schema: {
           ...rules,
+          operationId: 'createAlertRule',
+          response: { 201: Ok(AlertRule, 'Created') },
           summary: 'Create an alert rule',
           body: Type.Object({ name: Type.String({ maxLength: 128 }), ...ruleFields }, { additionalProperties: false }),
         },
@@ -83,6 +88,8 @@ export const alertsRoutes =
         config: { access: 'admin' },
         schema: {
           ...rules,
+          operationId: 'updateAlertRule',
+          response: { 200: Ok(AlertRule) },
           summary: 'Change an alert rule; `channels` replaces the list (omit it to keep the stored URLs)',
           params: IdParams,
           body: Type.Object({ name: Type.Optional(Type.String({ maxLength: 128 })), ...ruleFields, kind: Type.Optional(StringEnum(RULE_KINDS)) }, { additionalProperties: false }),
@@ -92,7 +99,7 @@ export const alertsRoutes =
     );
     app.delete(
       '/api/alert-rules/:id',
-      { config: { access: 'admin' }, schema: { ...rules, summary: 'Delete an alert rule and its events', params: IdParams } },
+      { config: { access: 'admin' }, schema: { ...rules, operationId: 'deleteAlertRule', summary: 'Delete an alert rule and its events', params: IdParams, response: { 200: Ok(Type.Null(), 'Deleted') } } },
       async (req) => {
         await alerts().deleteRule(req.params.id, actorOf(req));
         return ok(null, '告警规则已删除');

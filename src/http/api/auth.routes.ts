@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { actorOf, SESSION_COOKIE } from '../access.js';
 import { AppError } from '../../lib/errors.js';
-import { IdParams, ok, StringEnum } from '../envelope.js';
+import { IdParams, Ok, ok, StringEnum } from '../envelope.js';
+import { Login, Me, MyPreferences, Token, TokenCreated } from './auth.schemas.js';
 
 export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   app.post(
@@ -12,6 +13,9 @@ export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
       config: { access: 'public', rateLimit: { max: ctx.config.loginRateLimit, timeWindow: '1 minute' } },
       schema: {
         tags: ['auth'],
+        operationId: 'login',
+        security: [],
+        response: { 200: Ok(Login, 'Logged in: the wf_session cookie is set') },
         summary: 'Log in; sets the session cookie and returns the CSRF token',
         body: Type.Object({ username: Type.String({ maxLength: 64 }), password: Type.String({ maxLength: 256 }) }, { additionalProperties: false }),
       },
@@ -29,13 +33,13 @@ export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
     },
   );
 
-  app.post('/api/auth/logout', { config: { access: 'viewer' }, schema: { tags: ['auth'], summary: 'End the cookie session' } }, async (req, reply) => {
+  app.post('/api/auth/logout', { config: { access: 'viewer' }, schema: { tags: ['auth'], operationId: 'logout', summary: 'End the cookie session', response: { 200: Ok(Type.Null(), 'Logged out') } } }, async (req, reply) => {
     await ctx.auth.logout(req.principal!, req.ip);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return ok(null, '已退出登录');
   });
 
-  app.get('/api/auth/me', { config: { access: 'viewer' }, schema: { tags: ['auth'], summary: "The caller's user, role and CSRF token" } }, async (req) => {
+  app.get('/api/auth/me', { config: { access: 'viewer' }, schema: { tags: ['auth'], operationId: 'getMe', summary: "The caller's user, role and CSRF token", response: { 200: Ok(Me) } } }, async (req) => {
     const p = req.principal!;
     return ok({ id: p.id, username: p.username, role: p.role, locale: p.locale, via: p.via, csrf_token: p.csrfToken ?? null });
   });
@@ -46,6 +50,8 @@ export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
       config: { access: 'viewer' },
       schema: {
         tags: ['auth'],
+        operationId: 'updateMe',
+        response: { 200: Ok(MyPreferences) },
         summary: "Change the caller's own preferences (the UI language, remembered per user)",
         body: Type.Object({ locale: StringEnum(['zh-CN', 'en']) }, { additionalProperties: false }),
       },
@@ -63,6 +69,8 @@ export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
       config: { access: 'viewer' },
       schema: {
         tags: ['auth'],
+        operationId: 'createToken',
+        response: { 201: Ok(TokenCreated, 'Created: data.token is shown this once') },
         summary: 'Create a bearer token for scripts (shown once in data.token); from a logged-in browser session only, never with a token',
         description: `Without expires_in_days the token expires after ${ctx.config.tokenDefaultDays} days (WHALEFALL_TOKEN_DEFAULT_DAYS); expires_in_days: null (never) is for admins only.`,
         body: Type.Object({ name: Type.String({ maxLength: 128 }), expires_in_days: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 3650 }), Type.Null()])) }, { additionalProperties: false }),
@@ -75,11 +83,11 @@ export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
       return reply.status(201).send(ok(t, '令牌已创建，只显示这一次 (shown once)'));
     },
   );
-  app.get('/api/tokens', { config: { access: 'viewer' }, schema: { tags: ['auth'], summary: 'List API tokens (own; admin: all)' } }, async (req) => {
+  app.get('/api/tokens', { config: { access: 'viewer' }, schema: { tags: ['auth'], operationId: 'listTokens', summary: 'List API tokens (own; admin: all)', response: { 200: Ok(Type.Array(Token)) } } }, async (req) => {
     const p = req.principal!;
     return ok(await ctx.auth.listTokens(p.role === 'admin' ? undefined : p.id));
   });
-  app.delete('/api/tokens/:id', { config: { access: 'viewer' }, schema: { tags: ['auth'], summary: 'Revoke an API token', params: IdParams } }, async (req) => {
+  app.delete('/api/tokens/:id', { config: { access: 'viewer' }, schema: { tags: ['auth'], operationId: 'revokeToken', summary: 'Revoke an API token', params: IdParams, response: { 200: Ok(Type.Null(), 'Revoked') } } }, async (req) => {
     const p = req.principal!;
     await ctx.auth.revokeToken(req.params.id, actorOf(req), p.role === 'admin' ? undefined : p.id);
     return ok(null, '令牌已吊销');

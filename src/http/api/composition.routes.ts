@@ -8,7 +8,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { CompositionService } from '../../services/composition.service.js';
-import { IdParams, ok } from '../envelope.js';
+import { IdParams, Ok, ok } from '../envelope.js';
+import { Composition } from './tables.schemas.js';
 
 export const compositionRoutes =
   (ctx: { composition: CompositionService }): FastifyPluginAsyncTypebox =>
@@ -20,6 +21,8 @@ export const compositionRoutes =
         config: { access: 'viewer' },
         schema: {
           ...base,
+          operationId: 'getComposition',
+          response: { 200: Ok(Composition) },
           summary: "Where the instance's bytes went: disjoint parts per engine (null with a reason when not measured), ceiling, unexplained bytes, daily history and growth per part",
           params: IdParams,
           querystring: Type.Object({ days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3660, description: 'history window (default 30)' })) }, { additionalProperties: false }),
@@ -29,7 +32,7 @@ export const compositionRoutes =
     );
     app.post(
       '/api/instances/:id/composition/collect',
-      { config: { access: 'operator' }, schema: { ...base, summary: "Collect the instance's composition now (stored as today's row)", params: IdParams } },
+      { config: { access: 'operator' }, schema: { ...base, operationId: 'collectComposition', summary: "Collect the instance's composition now (stored as today's row)", params: IdParams, response: { 200: Ok(Composition, 'Collected') } } },
       async (req) => ok(await ctx.composition.collect(req.params.id), '空间构成采集成功'),
     );
   };

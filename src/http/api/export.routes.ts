@@ -5,7 +5,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ExportService } from '../../services/export.service.js';
-import { IdParams } from '../envelope.js';
+import { IdParams, Text } from '../envelope.js';
 
 const DateStr = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD (inclusive)' });
 const CSV = 'text/csv; charset=utf-8';
@@ -20,6 +20,8 @@ export const exportRoutes = (ctx: { exports: ExportService }): FastifyPluginAsyn
       config: { access: 'viewer' },
       schema: {
         ...base,
+        operationId: 'exportInstanceHistory',
+        response: { 200: Text('text/csv', 'The CSV (attachment)') },
         summary: "CSV of one instance's raw daily database sizes",
         params: IdParams,
         querystring: Type.Object({ from: Type.Optional(DateStr), to: Type.Optional(DateStr) }, { additionalProperties: false }),
@@ -37,6 +39,8 @@ export const exportRoutes = (ctx: { exports: ExportService }): FastifyPluginAsyn
       config: { access: 'viewer' },
       schema: {
         ...base,
+        operationId: 'exportDatabaseSizes',
+        response: { 200: Text('text/csv', 'The CSV (attachment)') },
         summary: 'CSV of the raw daily database sizes of the estate (date range, optionally one instance)',
         querystring: Type.Object(
           { from: Type.Optional(DateStr), to: Type.Optional(DateStr), instance_id: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })) },

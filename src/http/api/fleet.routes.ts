@@ -13,7 +13,8 @@ import { roleAtLeast } from '../../services/auth.service.js';
 import { fail } from '../../services/validate.js';
 import { actorOf } from '../access.js';
 import { fields } from './instances.routes.js';
-import { ok, StringEnum } from '../envelope.js';
+import { Ok, ok, StringEnum } from '../envelope.js';
+import { ConnectionTests, DiscoveryReport, ImportReport } from './fleet.schemas.js';
 
 const FORMAT_OF: Record<string, FleetFormat> = {
   'text/csv': 'csv',
@@ -40,6 +41,8 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
       bodyLimit: IMPORT_LIMIT,
       schema: {
         ...base,
+        operationId: 'importInstances',
+        response: { 200: Ok(ImportReport, 'Imported, or the dry-run preview') },
         summary: 'Import instances from a CSV or YAML file (the body): a validation report with the row and column of every error; stored only when the whole file is valid, or with partial the valid rows',
         description:
           'Columns/keys: name, db_type, host, port, database_name, credential (a credential name), is_active, description, tags (CSV: `a;b`), options (CSV: JSON). Matched by name: existing instances are updated, never duplicated. `dry_run` returns the preview only. A refused file answers 400 with `error_code: import_invalid` and the same report in `data`.',
@@ -70,6 +73,13 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
       config: { access: 'viewer' },
       schema: {
         ...base,
+        operationId: 'exportInstances',
+        response: {
+          200: {
+            description: 'The import file (attachment)',
+            content: { 'text/csv': { schema: Type.String() }, 'application/yaml': { schema: Type.String() } },
+          },
+        },
         summary: 'Export the registry (or one tag) as CSV or YAML, credentials by name, no secrets; re-importing it changes nothing',
         querystring: Type.Object({ format: Type.Optional(Format), tag: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
       },
@@ -90,6 +100,8 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
       config: { access: 'operator' },
       schema: {
         ...base,
+        operationId: 'testConnections',
+        response: { 200: Ok(ConnectionTests) },
         summary:
           'Test connections. A selection (ids, names, a tag, or all active; operator): one row per instance with bounded concurrency: reachable, auth ok, version, latency, optionally the doctor summary. ' +
           'Or unsaved settings (db_type, host, …, with credential_id or username + password; admin): connect, server version and grant check; nothing is written, the password is never stored',
@@ -135,6 +147,8 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
       config: { access: 'admin' },
       schema: {
         ...base,
+        operationId: 'discoverInstances',
+        response: { 200: Ok(DiscoveryReport) },
         summary: 'Probe hosts / IPv4 CIDR ranges / host:port for PostgreSQL and MySQL/MariaDB handshakes (no login) and propose the unregistered ones as import rows; bounded in count, rate and time; only with WHALEFALL_DISCOVERY=on',
         body: Type.Object(
           {

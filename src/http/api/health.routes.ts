@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Context } from '../../context.js';
 import { withTimeout } from '../../lib/timeout.js';
 import { migrationState } from '../../store/migrations/index.js';
+import { Health, Readiness } from './health.schemas.js';
 
 /**
  * How long /readyz waits for the store. A store that hangs (a link dropping
@@ -13,8 +14,8 @@ import { migrationState } from '../../store/migrations/index.js';
 export const READY_TIMEOUT_MS = 1_500;
 
 export const healthRoutes = (ctx: Pick<Context, 'store'>): FastifyPluginAsyncTypebox => async (app) => {
-  app.get('/healthz', { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Liveness: the process answers' } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Readiness: the store is reachable (answers within 1.5 s) and its schema is this version’s (no migration pending)' } }, async (_req, reply) => {
+  app.get('/healthz', { config: { access: 'public' }, schema: { tags: ['health'], operationId: 'getHealth', security: [], summary: 'Liveness: the process answers', response: { 200: Health } } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { access: 'public' }, schema: { tags: ['health'], operationId: 'getReadiness', security: [], summary: 'Readiness: the store is reachable (answers within 1.5 s) and its schema is this version’s (no migration pending)', response: { 200: Readiness, 503: Readiness } } }, async (_req, reply) => {
     let m: Awaited<ReturnType<typeof migrationState>>;
     try {
       m = await withTimeout(

@@ -6,7 +6,9 @@ import { engines } from '../../engines/registry.js';
 import { OVERVIEW_SORTS, OVERVIEW_STATUSES } from '../../store/instances.repository.js';
 import { fail } from '../../services/validate.js';
 import { actorOf } from '../access.js';
-import { IdParams, ok, StringEnum } from '../envelope.js';
+import { IdParams, Ok, ok, StringEnum } from '../envelope.js';
+import { CapacityHistory, ConnectionProbe, DoctorReport, Engine, Instance, InstanceDatabases, InstanceOverview } from './instances.schemas.js';
+import { InstanceSyncRecord } from './sync.schemas.js';
 
 const DbType = StringEnum(DB_TYPES);
 // Option keys depend on the engine: the service validates them against the engine's spec.
@@ -55,6 +57,8 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
       config: { access: 'viewer' },
       schema: {
         ...base,
+        operationId: 'listInstances',
+        response: { 200: Ok(Type.Array(Instance), 'The instances (with limit: one page; X-Total-Count says how many match)') },
         summary: 'List instances in name order (filter by db_type, is_active, tag). With limit, one page of them and the X-Total-Count header; without, all of them (for thousands, page: each instance costs ~25 µs to read and serialise)',
         querystring: Type.Object(
           {
@@ -86,6 +90,8 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
       config: { access: 'viewer' },
       schema: {
         ...base,
+        operationId: 'getInstanceOverview',
+        response: { 200: Ok(InstanceOverview) },
         summary: 'The instances page: filtered, sorted, paged (data.items, data.total), with database count, total, 7-day change and last sync state; data.tags lists every tag',
         querystring: Type.Object(
           {
@@ -108,39 +114,39 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
       return ok(await ctx.capacity.instanceOverview({ dbType: q.db_type, status: q.status, tag: q.tag, search: q.q, ids: q.ids, sort: q.sort, dir: q.dir, limit: q.limit, offset: q.offset }));
     },
   );
-  app.post('/api/instances', { config: { access: 'admin' }, schema: { ...base, summary: 'Register an instance', body: CreateBody } }, async (req, reply) =>
+  app.post('/api/instances', { config: { access: 'admin' }, schema: { ...base, operationId: 'createInstance', summary: 'Register an instance', body: CreateBody, response: { 201: Ok(Instance, 'Created') } } }, async (req, reply) =>
     reply.status(201).send(ok(await ctx.instances.create(req.body, actorOf(req)))),
   );
-  app.get('/api/instances/:id', { config: { access: 'viewer' }, schema: { ...base, summary: 'One instance with its last sync state', params: IdParams } }, async (req) =>
+  app.get('/api/instances/:id', { config: { access: 'viewer' }, schema: { ...base, operationId: 'getInstance', summary: 'One instance with its last sync state', params: IdParams, response: { 200: Ok(Instance) } } }, async (req) =>
     ok(await ctx.instances.get(req.params.id)),
   );
   app.patch(
     '/api/instances/:id',
-    { config: { access: 'admin' }, schema: { ...base, summary: 'Update an instance', params: IdParams, body: Type.Partial(Type.Object(fields), { additionalProperties: false }) } },
+    { config: { access: 'admin' }, schema: { ...base, operationId: 'updateInstance', summary: 'Update an instance', params: IdParams, body: Type.Partial(Type.Object(fields), { additionalProperties: false }), response: { 200: Ok(Instance) } } },
     async (req) => ok(await ctx.instances.update(req.params.id, req.body, actorOf(req))),
   );
-  app.delete('/api/instances/:id', { config: { access: 'admin' }, schema: { ...base, summary: 'Delete an instance and its history', params: IdParams } }, async (req) => {
+  app.delete('/api/instances/:id', { config: { access: 'admin' }, schema: { ...base, operationId: 'deleteInstance', summary: 'Delete an instance and its history', params: IdParams, response: { 200: Ok(Type.Null(), 'Deleted') } } }, async (req) => {
     await ctx.instances.delete(req.params.id, actorOf(req));
     return ok(null, '实例已删除');
   });
-  app.post('/api/instances/:id/test-connection', { config: { access: 'operator' }, schema: { ...base, summary: 'Test the connection with the stored credential', params: IdParams } }, async (req) => {
+  app.post('/api/instances/:id/test-connection', { config: { access: 'operator' }, schema: { ...base, operationId: 'testInstanceConnection', summary: 'Test the connection with the stored credential', params: IdParams, response: { 200: Ok(ConnectionProbe, 'Connected') } } }, async (req) => {
     const { server_version, latency_ms } = await ctx.connections.probe(req.params.id);
     return ok({ server_version, latency_ms }, `连接成功 (${server_version})`);
   });
   app.post(
     '/api/instances/:id/doctor',
-    { config: { access: 'operator' }, schema: { ...base, summary: 'Which grants the collector needs are present; what is under-counted; the GRANTs that fix it', params: IdParams } },
+    { config: { access: 'operator' }, schema: { ...base, operationId: 'checkInstanceGrants', summary: 'Which grants the collector needs are present; what is under-counted; the GRANTs that fix it', params: IdParams, response: { 200: Ok(DoctorReport) } } },
     async (req) => {
       const r = await ctx.connections.probe(req.params.id, { grants: true });
       return ok(r, r.ok ? '权限完整 (all required grants present)' : `缺少 ${r.checks.filter((c) => !c.ok).length} 项权限 (missing grants)`);
     },
   );
-  app.get('/api/engines', { config: { access: 'viewer' }, schema: { ...base, summary: 'Supported engines: default port, whether a database/service name is needed, engine options' } }, async () =>
+  app.get('/api/engines', { config: { access: 'viewer' }, schema: { ...base, operationId: 'listEngines', summary: 'Supported engines: default port, whether a database/service name is needed, engine options', response: { 200: Ok(Type.Array(Engine)) } } }, async () =>
     ok(
       Object.values(engines).map((e) => ({ db_type: e.dbType, label: e.label, default_port: e.defaultPort, needs_database_name: e.needsDatabaseName, options: e.options })),
     ),
   );
-  app.get('/api/instances/:id/databases', { config: { access: 'viewer' }, schema: { ...base, summary: 'Databases online and deleted, latest sizes, first/last seen', params: IdParams } }, async (req) =>
+  app.get('/api/instances/:id/databases', { config: { access: 'viewer' }, schema: { ...base, operationId: 'listInstanceDatabases', summary: 'Databases online and deleted, latest sizes, first/last seen', params: IdParams, response: { 200: Ok(InstanceDatabases) } } }, async (req) =>
     ok(await ctx.capacity.databases(req.params.id)),
   );
   app.get(
@@ -149,6 +155,8 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
       config: { access: 'viewer' },
       schema: {
         ...base,
+        operationId: 'getInstanceCapacity',
+        response: { 200: Ok(CapacityHistory) },
         summary: 'Daily totals of the instance (default: the last 30 days)',
         params: IdParams,
         querystring: Type.Object(
@@ -161,7 +169,7 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
   );
   app.get(
     '/api/instances/:id/sync-records',
-    { config: { access: 'viewer' }, schema: { ...base, summary: "The instance's sync records, newest first", params: IdParams, querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }) } },
+    { config: { access: 'viewer' }, schema: { ...base, operationId: 'listInstanceSyncRecords', response: { 200: Ok(Type.Array(InstanceSyncRecord)) }, summary: "The instance's sync records, newest first", params: IdParams, querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }) } },
     async (req) => ok(await ctx.capacity.syncRecords(req.params.id, req.query.limit ?? 50)),
   );
 };

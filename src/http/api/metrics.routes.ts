@@ -5,6 +5,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { MetricsService } from '../../services/metrics.service.js';
+import { ErrorEnvelope, Text } from '../envelope.js';
 
 export const metricsRoutes = (ctx: { metrics: MetricsService }): FastifyPluginAsyncTypebox => async (app) => {
   app.get(
@@ -13,6 +14,8 @@ export const metricsRoutes = (ctx: { metrics: MetricsService }): FastifyPluginAs
       config: { access: 'public' },
       schema: {
         tags: ['metrics'],
+        operationId: 'getMetrics',
+        response: { 200: Text('text/plain', 'Prometheus text exposition format 0.0.4'), 401: ErrorEnvelope },
         summary: 'Prometheus metrics (text exposition format); bearer WHALEFALL_METRICS_TOKEN when configured',
         security: [{ bearer: [] }],
       },

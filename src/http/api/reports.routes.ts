@@ -6,7 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { CapacityReportService } from '../../services/capacity-report.service.js';
-import { StringEnum } from '../envelope.js';
+import { ErrorEnvelope, StringEnum, Text } from '../envelope.js';
 
 export const reportsRoutes =
   (ctx: { capacityReport: CapacityReportService }): FastifyPluginAsyncTypebox =>
@@ -19,6 +19,11 @@ export const reportsRoutes =
         helmet: { contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], imgSrc: ['data:'], frameAncestors: ["'none'"] } } },
         schema: {
           tags: ['reports'],
+          operationId: 'getCapacityReport',
+          response: {
+            200: Text(['text/html', 'text/csv', 'application/pdf'], 'The report: HTML (default), or CSV / PDF as an attachment'),
+            503: { ...ErrorEnvelope, 'x-response-description': 'PDF asked for but this server has no chromium (error_code unavailable)' },
+          },
           summary: 'Monthly capacity report: estate and per-tag totals with month-over-month change, showback, top growers, the 10 shortest runways, cleanup candidates with estimated savings',
           querystring: Type.Object(
             {

@@ -2,7 +2,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { actorOf } from '../access.js';
-import { ok } from '../envelope.js';
+import { Ok, ok } from '../envelope.js';
+import { SettingsView } from './settings.schemas.js';
 
 export const settingsRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   const base = { tags: ['settings'] };
@@ -15,13 +16,15 @@ export const settingsRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
     next_runs: ctx.scheduler.nextRuns(),
     recent_runs: await ctx.repos.scheduler.list(undefined, 20),
   });
-  app.get('/api/settings', { config: { access: 'admin' }, schema: { ...base, summary: 'Effective settings, their defaults, next and recent scheduled runs' } }, async () => ok(await view()));
+  app.get('/api/settings', { config: { access: 'admin' }, schema: { ...base, operationId: 'getSettings', summary: 'Effective settings, their defaults, next and recent scheduled runs', response: { 200: Ok(SettingsView) } } }, async () => ok(await view()));
   app.patch(
     '/api/settings',
     {
       config: { access: 'admin' },
       schema: {
         ...base,
+        operationId: 'updateSettings',
+        response: { 200: Ok(SettingsView, 'Saved') },
         summary: 'Change settings (null resets one to its default); applies to the next run',
         body: Type.Object(
           {

@@ -10,7 +10,8 @@ import { csvStream } from '../../lib/csv.js';
 import type { AggregationService } from '../../services/aggregation.service.js';
 import type { RunwayService } from '../../services/runway.service.js';
 import type { StatisticsService } from '../../services/statistics.service.js';
-import { IdParams, ok, StringEnum } from '../envelope.js';
+import { IdParams, Ok, ok, OkOrCsv, StringEnum } from '../envelope.js';
+import { AggregateResult, CapacityStatistics, DatabaseChanges, DatabaseForecast, EstateSummary, InstanceForecast, RunwayList, Series, TopGrowers } from './statistics.schemas.js';
 
 const DateStr = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD (local date, inclusive)' });
 const Period = StringEnum(['daily', 'weekly', 'monthly', 'quarterly'] as const);
@@ -41,6 +42,8 @@ export const statisticsRoutes =
         config: { access: 'viewer' },
         schema: {
           ...base,
+          operationId: 'getEstateSummary',
+          response: { 200: OkOrCsv(EstateSummary) },
           summary: 'Estate summary from the latest collection of each instance (optionally only the instances with a tag); per db type and per tag',
           querystring: Type.Object({ format: Format, tag: Type.Optional(Tag) }, { additionalProperties: false }),
         },
@@ -64,6 +67,8 @@ export const statisticsRoutes =
         config: { access: 'viewer' },
         schema: {
           ...base,
+          operationId: 'listTopGrowers',
+          response: { 200: OkOrCsv(TopGrowers) },
           summary: 'Instances or databases that grew most (bytes or %) over the last 7/30/90 days',
           querystring: Type.Object(
             {
@@ -91,7 +96,7 @@ export const statisticsRoutes =
       '/api/statistics/database-changes',
       {
         config: { access: 'viewer' },
-        schema: { ...base, summary: 'Databases first seen and databases deleted in a window', querystring: Type.Object({ from: Type.Optional(DateStr), to: Type.Optional(DateStr), format: Format, tag: Type.Optional(Tag) }, { additionalProperties: false }) },
+        schema: { ...base, operationId: 'listDatabaseChanges', response: { 200: OkOrCsv(DatabaseChanges) }, summary: 'Databases first seen and databases deleted in a window', querystring: Type.Object({ from: Type.Optional(DateStr), to: Type.Optional(DateStr), format: Format, tag: Type.Optional(Tag) }, { additionalProperties: false }) },
       },
       async (req, reply) => {
         const { format, ...q } = req.query;
@@ -109,7 +114,7 @@ export const statisticsRoutes =
     const SeriesQuery = Type.Object({ period: Type.Optional(Period), from: Type.Optional(DateStr), to: Type.Optional(DateStr), format: Format }, { additionalProperties: false });
     app.get(
       '/api/statistics/instances/:id/series',
-      { config: { access: 'viewer' }, schema: { ...base, summary: "An instance's size per period (daily from raw rows, longer periods from aggregations)", params: IdParams, querystring: SeriesQuery } },
+      { config: { access: 'viewer' }, schema: { ...base, operationId: 'getInstanceSeries', response: { 200: OkOrCsv(Series) }, summary: "An instance's size per period (daily from raw rows, longer periods from aggregations)", params: IdParams, querystring: SeriesQuery } },
       async (req, reply) => {
         const { format, ...q } = req.query;
         const r = await ctx.statistics.instanceSeries(req.params.id, q);
@@ -120,7 +125,7 @@ export const statisticsRoutes =
       '/api/statistics/instances/:id/database-series',
       {
         config: { access: 'viewer' },
-        schema: { ...base, summary: "A database's size per period", params: IdParams, querystring: Type.Object({ ...SeriesQuery.properties, database: DatabaseName }, { additionalProperties: false }) },
+        schema: { ...base, operationId: 'getDatabaseSeries', response: { 200: OkOrCsv(Series) }, summary: "A database's size per period", params: IdParams, querystring: Type.Object({ ...SeriesQuery.properties, database: DatabaseName }, { additionalProperties: false }) },
       },
       async (req, reply) => {
         const { format, database, ...q } = req.query;
@@ -135,6 +140,8 @@ export const statisticsRoutes =
         config: { access: 'viewer' },
         schema: {
           ...base,
+          operationId: 'listRunway',
+          response: { 200: OkOrCsv(RunwayList) },
           summary: 'What runs out first: days until full per instance or live database (robust fit since the last change point, 90 % interval, backtest MAPE), ranked ascending, nulls last',
           querystring: Type.Object(
             {
@@ -161,7 +168,7 @@ export const statisticsRoutes =
       '/api/statistics/instances/:id/forecast',
       {
         config: { access: 'viewer' },
-        schema: { ...base, summary: 'Days until the instance reaches its capacity_limit_bytes option (linear fit, R²)', params: IdParams, querystring: Type.Object(ForecastQuery, { additionalProperties: false }) },
+        schema: { ...base, operationId: 'getInstanceForecast', response: { 200: OkOrCsv(InstanceForecast) }, summary: 'Days until the instance reaches its capacity_limit_bytes option (linear fit, R²)', params: IdParams, querystring: Type.Object(ForecastQuery, { additionalProperties: false }) },
       },
       async (req, reply) => {
         const r = await ctx.statistics.instanceForecast(req.params.id, { days: req.query.days });
@@ -174,6 +181,8 @@ export const statisticsRoutes =
         config: { access: 'viewer' },
         schema: {
           ...base,
+          operationId: 'getDatabaseForecast',
+          response: { 200: OkOrCsv(DatabaseForecast) },
           summary: 'Days until a database reaches the growth limit its engine reports (Oracle autoextend MAXBYTES)',
           params: IdParams,
           querystring: Type.Object({ ...ForecastQuery, database: DatabaseName }, { additionalProperties: false }),
@@ -191,6 +200,8 @@ export const statisticsRoutes =
         config: { access: 'viewer' },
         schema: {
           ...base,
+          operationId: 'getCapacityStatistics',
+          response: { 200: OkOrCsv(CapacityStatistics) },
           summary: 'Capacity statistics pages: filtered total per period with its change, cards (online, total, average, max) and the TOP N series',
           querystring: Type.Object(
             {
@@ -229,6 +240,8 @@ export const statisticsRoutes =
         config: { access: 'admin' },
         schema: {
           ...base,
+          operationId: 'aggregateNow',
+          response: { 200: Ok(AggregateResult, 'Aggregated') },
           summary: 'Recompute aggregates now for the periods overlapping [from, to] (default: the periods containing today)',
           body: Type.Optional(Type.Object({ period: Type.Optional(Period), from: Type.Optional(DateStr), to: Type.Optional(DateStr) }, { additionalProperties: false })),
         },

@@ -2,7 +2,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { actorOf } from '../access.js';
-import { ok, okJson, StringEnum } from '../envelope.js';
+import { Ok, ok, OkJson, okJson, StringEnum } from '../envelope.js';
+import { BatchStarted, CancelResult, SyncSessionDetail, SyncSessionPage } from './sync.schemas.js';
 
 export const syncRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   const base = { tags: ['sync'] };
@@ -16,6 +17,8 @@ export const syncRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
       },
       schema: {
         ...base,
+        operationId: 'startBatchSync',
+        response: { 202: Ok(BatchStarted, 'Started: poll the session') },
         summary: 'Batch sync: the given instances, or every active one; returns the session at once',
         body: Type.Optional(Type.Object({ instance_ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 10000 })) }, { additionalProperties: false })),
       },
@@ -33,6 +36,8 @@ export const syncRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
       config: { access: 'viewer' },
       schema: {
         ...base,
+        operationId: 'listSyncSessions',
+        response: { 200: Ok(SyncSessionPage) },
         summary: 'Sync sessions, newest first, paged (data.items, data.total), filtered by type, status and start date',
         querystring: Type.Object(
           {
@@ -51,7 +56,7 @@ export const syncRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
   );
   app.get(
     '/api/sync-sessions/:id',
-    { config: { access: 'viewer' }, schema: { ...base, summary: 'One sync session with every instance record', params: Type.Object({ id: Type.String({ format: 'uuid' }) }) } },
+    { config: { access: 'viewer' }, schema: { ...base, operationId: 'getSyncSession', summary: 'One sync session with every instance record', params: Type.Object({ id: Type.String({ format: 'uuid' }) }), response: { 200: OkJson(SyncSessionDetail) } } },
     // Polled while the session runs: the body is built as JSON text (see CapacityService.sessionJson).
     async (req, reply) => reply.type('application/json; charset=utf-8').send(okJson(await ctx.capacity.sessionJson(req.params.id))),
   );
@@ -61,6 +66,8 @@ export const syncRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
       config: { access: 'operator' },
       schema: {
         ...base,
+        operationId: 'cancelSyncSession',
+        response: { 202: Ok(CancelResult, 'Cancel requested') },
         summary: 'Cancel a running session: instances not started are skipped, running ones are aborted; the session ends `cancelled` (poll it)',
         params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
       },

@@ -11,7 +11,8 @@ import { csvStream } from '../../lib/csv.js';
 import type { TablesService } from '../../services/tables.service.js';
 import { TABLES_MSG } from '../../services/tables.service.js';
 import { actorOf } from '../access.js';
-import { IdParams, ok, StringEnum } from '../envelope.js';
+import { IdParams, Ok, ok, OkOrCsv, StringEnum } from '../envelope.js';
+import { TableDatabases, TablePage, TableSeries, TableSync, TopGrowingTables } from './tables.schemas.js';
 
 const DateStr = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD (local date, inclusive)' });
 const Format = Type.Optional(StringEnum(['json', 'csv'] as const));
@@ -36,6 +37,8 @@ export const tablesRoutes =
         config: { access: 'operator' },
         schema: {
           ...base,
+          operationId: 'syncTables',
+          response: { 200: Ok(TableSync, 'Collected') },
           summary: 'Collect table sizes now: the named databases, or every database of the instance (within its table budget)',
           params: IdParams,
           body: Type.Optional(Type.Object({ databases: Type.Optional(Type.Array(DatabaseName, { minItems: 1, maxItems: 10_000 })) }, { additionalProperties: false })),
@@ -49,7 +52,7 @@ export const tablesRoutes =
 
     app.get(
       '/api/instances/:id/tables/databases',
-      { config: { access: 'viewer' }, schema: { ...base, summary: 'Databases of an instance that have table sizes, with their latest collected day', params: IdParams } },
+      { config: { access: 'viewer' }, schema: { ...base, operationId: 'listTableDatabases', summary: 'Databases of an instance that have table sizes, with their latest collected day', params: IdParams, response: { 200: Ok(TableDatabases) } } },
       async (req) => ok({ databases: await ctx.tables.databases(req.params.id) }),
     );
 
@@ -59,6 +62,8 @@ export const tablesRoutes =
         config: { access: 'viewer' },
         schema: {
           ...base,
+          operationId: 'listTables',
+          response: { 200: OkOrCsv(TablePage) },
           summary: 'Tables of one database on its latest collected day (or `day`): sortable, searchable, paged; totals for the size split bar',
           params: IdParams,
           querystring: Type.Object(
@@ -92,6 +97,8 @@ export const tablesRoutes =
         config: { access: 'viewer' },
         schema: {
           ...base,
+          operationId: 'getTableSeries',
+          response: { 200: OkOrCsv(TableSeries) },
           summary: "One table's daily sizes (the trend chart); default the last 90 days",
           params: IdParams,
           querystring: Type.Object({ from: Type.Optional(DateStr), to: Type.Optional(DateStr), format: Format }, { additionalProperties: false }),
@@ -110,6 +117,8 @@ export const tablesRoutes =
         config: { access: 'viewer' },
         schema: {
           ...base,
+          operationId: 'listTopGrowingTables',
+          response: { 200: OkOrCsv(TopGrowingTables) },
           summary: 'Tables that grew most (bytes) across the estate or one instance, between the first and last collected days of the window',
           querystring: Type.Object(
             {

@@ -3,18 +3,21 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { ROLES } from '../../services/auth.service.js';
 import { actorOf } from '../access.js';
-import { IdParams, ok, StringEnum } from '../envelope.js';
+import { IdParams, Ok, ok, StringEnum } from '../envelope.js';
+import { AuditEntry, Unlocked, User } from './auth.schemas.js';
 
 const Role = StringEnum(ROLES);
 
 export const usersRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
-  app.get('/api/users', { config: { access: 'admin' }, schema: { tags: ['users'], summary: 'List users' } }, async () => ok(await ctx.auth.listUsers()));
+  app.get('/api/users', { config: { access: 'admin' }, schema: { tags: ['users'], operationId: 'listUsers', summary: 'List users', response: { 200: Ok(Type.Array(User)) } } }, async () => ok(await ctx.auth.listUsers()));
   app.post(
     '/api/users',
     {
       config: { access: 'admin' },
       schema: {
         tags: ['users'],
+        operationId: 'createUser',
+        response: { 201: Ok(User, 'Created') },
         summary: 'Create a user',
         body: Type.Object({ username: Type.String({ maxLength: 64 }), password: Type.String({ maxLength: 256 }), role: Type.Optional(Role) }, { additionalProperties: false }),
       },
@@ -27,6 +30,8 @@ export const usersRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (a
       config: { access: 'admin' },
       schema: {
         tags: ['users'],
+        operationId: 'updateUser',
+        response: { 200: Ok(User) },
         summary: "Change a user's role, state, locale or password",
         params: IdParams,
         body: Type.Object(
@@ -44,14 +49,14 @@ export const usersRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (a
   );
   app.post(
     '/api/users/:id/unlock',
-    { config: { access: 'admin' }, schema: { tags: ['users'], summary: "Lift the login delays failed logins put on a user (every client address); sessions are never touched", params: IdParams } },
+    { config: { access: 'admin' }, schema: { tags: ['users'], operationId: 'unlockUser', summary: "Lift the login delays failed logins put on a user (every client address); sessions are never touched", params: IdParams, response: { 200: Ok(Unlocked) } } },
     async (req) => ok(await ctx.auth.unlockUser(req.params.id, actorOf(req)), '已解除登录限制 (login delays lifted)'),
   );
   app.get(
     '/api/audit',
     {
       config: { access: 'admin' },
-      schema: { tags: ['users'], summary: 'Audit log, newest first', querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), offset: Type.Optional(Type.Integer({ minimum: 0 })) }) },
+      schema: { tags: ['users'], operationId: 'listAudit', response: { 200: Ok(Type.Array(AuditEntry)) }, summary: 'Audit log, newest first', querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), offset: Type.Optional(Type.Integer({ minimum: 0 })) }) },
     },
     async (req) => ok(await ctx.audit.list(req.query.limit ?? 100, req.query.offset ?? 0)),
   );

@@ -1,0 +1,92 @@
+/** Response schemas of the auth, users and credentials routes. */
+import { Type } from '@sinclair/typebox';
+import { ROLES } from '../../services/auth.service.js';
+import { Closed, component, Nullable } from '../components.js';
+import { StringEnum } from '../envelope.js';
+import { Timestamp } from './instances.schemas.js';
+
+const Role = StringEnum(ROLES);
+
+export const User = component(
+  'User',
+  Closed({
+    id: Type.Integer(),
+    username: Type.String(),
+    role: Role,
+    is_active: Type.Boolean(),
+    locale: Nullable(Type.String({ description: 'zh-CN or en; null: the browser decides' })),
+    created_at: Timestamp,
+  }),
+);
+
+export const Login = Closed({
+  user: User,
+  csrf_token: Type.String({ description: 'send it as X-CSRFToken on every write made with the cookie' }),
+  expires_at: Timestamp,
+});
+
+export const Me = Closed({
+  id: Type.Integer(),
+  username: Type.String(),
+  role: Role,
+  locale: Nullable(Type.String()),
+  via: StringEnum(['session', 'token'] as const),
+  csrf_token: Nullable(Type.String({ description: 'cookie sessions only' })),
+});
+export const MyPreferences = Closed({ id: Type.Integer(), username: Type.String(), role: Role, locale: Nullable(Type.String()) });
+
+export const TokenCreated = Closed({
+  id: Type.Integer(),
+  name: Type.String(),
+  token: Type.String({ description: 'the bearer token: shown this once, stored only as a hash' }),
+  token_prefix: Type.String(),
+  expires_at: Nullable(Timestamp),
+  created_at: Timestamp,
+});
+export const Token = component(
+  'Token',
+  Closed({
+    id: Type.Integer(),
+    name: Type.String(),
+    username: Type.String(),
+    token_prefix: Type.String(),
+    created_at: Timestamp,
+    last_used_at: Nullable(Timestamp),
+    expires_at: Nullable(Timestamp),
+    revoked_at: Nullable(Timestamp),
+  }),
+);
+
+export const Unlocked = Closed({ user: User, addresses_cleared: Type.Integer() });
+
+export const AuditEntry = component(
+  'AuditEntry',
+  Closed({
+    id: Type.Integer(),
+    at: Timestamp,
+    user_id: Nullable(Type.Integer()),
+    username: Nullable(Type.String()),
+    action: Type.String(),
+    target_type: Nullable(Type.String()),
+    target_id: Nullable(Type.String()),
+    source_ip: Nullable(Type.String()),
+    details: Nullable(Type.String({ description: 'JSON text' })),
+  }),
+);
+
+export const Credential = component(
+  'Credential',
+  Closed(
+    {
+      id: Type.Integer(),
+      name: Type.String(),
+      db_type: Nullable(Type.String()),
+      username: Type.String(),
+      has_password: Type.Literal(true),
+      key_id: Type.String({ description: 'the key that encrypts the password' }),
+      created_at: Timestamp,
+      updated_at: Timestamp,
+    },
+    'A stored credential; the password is write-only',
+  ),
+);

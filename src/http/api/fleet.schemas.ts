@@ -1,0 +1,93 @@
+/** Response schemas of the fleet routes (fleet.routes.ts): the import report, connection tests, discovery. */
+import { Type } from '@sinclair/typebox';
+import { Closed, component, Nullable } from '../components.js';
+import { StringEnum } from '../envelope.js';
+import { PrivilegeCheck } from './instances.schemas.js';
+
+export const ImportReport = component(
+  'ImportReport',
+  Closed({
+    format: StringEnum(['csv', 'yaml'] as const),
+    dry_run: Type.Boolean(),
+    partial: Type.Boolean(),
+    disable_missing: Type.Boolean(),
+    applied: Type.Boolean({ description: 'something was stored' }),
+    total_rows: Type.Integer(),
+    valid_rows: Type.Integer(),
+    invalid_rows: Type.Integer(),
+    created: Type.Integer(),
+    updated: Type.Integer(),
+    unchanged: Type.Integer(),
+    missing: Type.Array(Type.String(), { description: 'registered instances absent from the file' }),
+    disabled: Type.Array(Type.String()),
+    errors: Type.Array(Closed({ row: Type.Integer(), line: Type.Integer(), column: Nullable(Type.Integer()), field: Type.String(), message: Type.String() })),
+    rows: Type.Array(
+      Closed({
+        row: Type.Integer(),
+        line: Type.Integer(),
+        name: Nullable(Type.String()),
+        action: StringEnum(['create', 'update', 'unchanged', 'invalid'] as const),
+        changes: Type.Optional(Type.Array(Type.String())),
+      }),
+    ),
+  }),
+);
+
+export const ConnectionTestRow = component(
+  'ConnectionTestRow',
+  Closed({
+    instance_id: Type.Integer(),
+    name: Type.String(),
+    db_type: Type.String(),
+    address: Type.String(),
+    reachable: Type.Boolean(),
+    auth_ok: Nullable(Type.Boolean()),
+    server_version: Nullable(Type.String()),
+    latency_ms: Type.Number(),
+    error_code: Nullable(Type.String()),
+    error: Nullable(Type.String()),
+    doctor: Nullable(Closed({ ok: Type.Boolean(), checks: Type.Integer(), missing: Type.Array(Type.String()) })),
+  }),
+);
+
+/** A selection answers one row per instance; unsaved settings answer one probe with its grant check. */
+export const ConnectionTests = Type.Union([
+  Type.Array(ConnectionTestRow),
+  Closed({ server_version: Type.String(), latency_ms: Type.Number(), doctor: Closed({ ok: Type.Boolean(), checks: Type.Array(PrivilegeCheck) }) }),
+]);
+
+export const DiscoveryReport = component(
+  'DiscoveryReport',
+  Closed({
+    targets: Type.Integer(),
+    probed: Type.Integer(),
+    not_probed: Type.Integer(),
+    elapsed_ms: Type.Number(),
+    found: Type.Array(
+      Closed({
+        host: Type.String(),
+        port: Type.Integer(),
+        db_type: StringEnum(['mysql', 'mariadb', 'postgresql'] as const),
+        server_version: Nullable(Type.String()),
+        note: Nullable(Type.String()),
+        registered_as: Nullable(Type.String()),
+      }),
+    ),
+    proposals: Type.Array(
+      Closed({
+        name: Type.String(),
+        db_type: Type.String(),
+        host: Type.String(),
+        port: Type.Integer(),
+        database_name: Nullable(Type.String()),
+        credential: Nullable(Type.String()),
+        is_active: Type.Boolean(),
+        description: Nullable(Type.String()),
+        tags: Type.Array(Type.String()),
+        options: Type.Record(Type.String(), Type.Unknown()),
+      }),
+      { description: 'import rows for the endpoints not registered yet' },
+    ),
+    silent: Type.Record(Type.String(), Type.Integer(), { description: 'endpoints that did not answer, by reason' }),
+  }),
+);

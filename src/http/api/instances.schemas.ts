@@ -1,0 +1,185 @@
+/**
+ * Response schemas of the instance routes (instances.routes.ts, seed.routes.ts,
+ * fleet.routes.ts): the registry's public view of an instance, its databases,
+ * its daily history, connection and grant probes, the engines.
+ */
+import { Type } from '@sinclair/typebox';
+import { DB_TYPES } from '../../engines/engine.js';
+import { Closed, component, Nullable } from '../components.js';
+import { StringEnum } from '../envelope.js';
+
+export const Timestamp = Type.String({ description: 'ISO 8601 instant (UTC)' });
+export const DateStr = Type.String({ description: 'YYYY-MM-DD (local date)' });
+export const Bytes = Nullable(Type.Number({ description: 'bytes; null when not measured' }));
+export const DbType = StringEnum(DB_TYPES);
+
+const CertInfo = Closed({ subject: Type.String(), issuer: Type.String(), expires_at: Timestamp });
+
+const instanceFields = {
+  id: Type.Integer(),
+  name: Type.String(),
+  db_type: DbType,
+  host: Type.String(),
+  port: Type.Integer(),
+  database_name: Nullable(Type.String()),
+  credential_id: Nullable(Type.Integer()),
+  is_active: Type.Boolean(),
+  description: Nullable(Type.String()),
+  tags: Type.Array(Type.String()),
+  options: Type.Object(
+    {
+      connect_timeout_ms: Type.Optional(Type.Number()),
+      query_timeout_ms: Type.Optional(Type.Number()),
+      exclude: Type.Optional(Type.Array(Type.String())),
+    },
+    { additionalProperties: true, description: 'the common options above; engine options per GET /api/engines' },
+  ),
+  tls: Closed({ ca: Nullable(CertInfo), cert: Nullable(CertInfo), key_set: Type.Boolean() }, 'what is stored of the TLS material (never the PEM itself)'),
+  last_connected: Nullable(Timestamp),
+  total_size_bytes: Bytes,
+  total_size_mb: Nullable(Type.Number()),
+  database_count: Nullable(Type.Integer()),
+  last_sync_status: Nullable(Type.String()),
+  last_sync_at: Nullable(Timestamp),
+  last_sync_error: Nullable(Type.String()),
+  size_method: Nullable(
+    Type.String({ description: "the size method used (MySQL/MariaDB options.method, else the engine's default); null where the engine has one way only" }),
+  ),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+};
+
+export const Instance = component('Instance', Closed(instanceFields, 'A registered instance (credentials and TLS keys never included)'));
+
+export const InstanceOverview = component(
+  'InstanceOverview',
+  Closed({
+    items: Type.Array(
+      Closed({
+        ...instanceFields,
+        change_7d_bytes: Nullable(Type.Number({ description: 'change of the total over the last 7 days' })),
+        change_last_sync_bytes: Nullable(Type.Number({ description: 'change since the previous successful sync' })),
+        previous_sync_at: Nullable(Timestamp),
+      }),
+    ),
+    total: Type.Integer({ description: 'instances matching the filter (all pages)' }),
+    limit: Type.Integer(),
+    offset: Type.Integer(),
+    change_since: DateStr,
+    tags: Type.Array(Type.String(), { description: 'every tag in use' }),
+  }),
+);
+
+const probeFields = {
+  instance_id: Type.Integer(),
+  instance_name: Type.String(),
+  db_type: Type.String(),
+  server_version: Type.String(),
+  latency_ms: Type.Number(),
+};
+export const PrivilegeCheck = component(
+  'PrivilegeCheck',
+  Closed({
+    name: Type.String(),
+    ok: Type.Boolean(),
+    detail: Type.String(),
+    undercounts: Type.Optional(Type.String({ description: 'what is under-counted without it' })),
+    fix: Type.Optional(Type.Array(Type.String(), { description: 'the statements that grant it' })),
+  }),
+);
+export const ConnectionProbe = Closed({ server_version: Type.String(), latency_ms: Type.Number() });
+export const DoctorReport = component(
+  'DoctorReport',
+  Closed({ ...probeFields, ok: Type.Boolean({ description: 'every required grant present' }), checks: Type.Array(PrivilegeCheck) }),
+);
+
+const OptionSpec = Type.Union([
+  Closed({ kind: Type.Literal('boolean'), description: Type.String() }),
+  Closed({ kind: Type.Literal('string'), maxLength: Type.Integer(), description: Type.String() }),
+  Closed({ kind: Type.Literal('integer'), min: Type.Number(), max: Type.Number(), description: Type.String() }),
+  Closed({
+    kind: Type.Literal('enum'),
+    values: Type.Unsafe<readonly string[]>(Type.Array(Type.String())),
+    description: Type.String(),
+    default: Type.Optional(Type.String({ description: 'the value used when the option is absent' })),
+    choices: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'what choosing each value means' })),
+  }),
+]);
+export const Engine = component(
+  'Engine',
+  Closed({
+    db_type: DbType,
+    label: Type.String(),
+    default_port: Type.Integer(),
+    needs_database_name: Type.Boolean(),
+    options: Type.Record(Type.String(), OptionSpec),
+  }),
+);
+
+export const InstanceDatabases = component(
+  'InstanceDatabases',
+  Closed({
+    instance_id: Type.Integer(),
+    online_count: Type.Integer(),
+    deleted_count: Type.Integer(),
+    databases: Type.Array(
+      Closed({
+        database_name: Type.String(),
+        is_system: Type.Boolean(),
+        is_deleted: Type.Boolean(),
+        deleted_at: Nullable(Timestamp),
+        first_seen_date: DateStr,
+        last_seen_date: DateStr,
+        size_bytes: Bytes,
+        size_mb: Nullable(Type.Number()),
+        data_bytes: Bytes,
+        index_bytes: Bytes,
+        log_bytes: Bytes,
+        free_bytes: Bytes,
+        used_bytes: Bytes,
+        max_bytes: Bytes,
+        allocated_bytes: Nullable(
+          Type.Number({ description: "bytes of the database's own files (MySQL/MariaDB InnoDB tablespaces); null when the method read no file" }),
+        ),
+        is_snapshot: Type.Boolean(),
+        replica_role: Nullable(Type.String()),
+        method: Nullable(Type.String({ description: 'how the size was measured (engine-specific)' })),
+        method_note: Nullable(Type.String({ description: "what this method's number means" })),
+        error: Nullable(Type.String()),
+        note: Nullable(Type.String()),
+        collected_at: Nullable(Timestamp),
+        change_last_sync_bytes: Bytes,
+      }),
+    ),
+  }),
+);
+
+export const CapacityHistory = component(
+  'CapacityHistory',
+  Closed({
+    instance_id: Type.Integer(),
+    period: Type.String(),
+    from: DateStr,
+    to: DateStr,
+    points: Type.Array(
+      Closed({
+        collected_date: DateStr,
+        collected_at: Timestamp,
+        total_size_bytes: Type.Number(),
+        total_size_mb: Type.Number(),
+        database_count: Type.Integer(),
+        data_bytes: Bytes,
+        log_bytes: Bytes,
+      }),
+    ),
+  }),
+);
+
+export const TotalSize = component(
+  'TotalSize',
+  Closed({
+    instance_id: Type.Integer(),
+    total_size_mb: Type.Number({ description: '0 when never synced' }),
+    synced: Type.Boolean({ description: 'false: never synced successfully' }),
+  }),
+);

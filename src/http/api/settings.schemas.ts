@@ -1,0 +1,48 @@
+/** Response schemas of the settings routes. */
+import { Type } from '@sinclair/typebox';
+import { Closed, component, Nullable } from '../components.js';
+import { StringEnum } from '../envelope.js';
+import { DbType, Timestamp } from './instances.schemas.js';
+
+const Effective = Closed({
+  sync_cron: Type.String(),
+  aggregation_cron: Type.String(),
+  sync_concurrency: Type.Integer(),
+  connections_per_instance: Type.Integer(),
+  connections_total: Type.Integer(),
+  connect_timeout_ms: Type.Integer(),
+  sync_timeout_ms: Type.Integer(),
+  sync_retries: Type.Integer(),
+  retry_base_delay_ms: Type.Integer(),
+  catch_up: Type.Boolean(),
+  exclusions: Type.Partial(Type.Record(DbType, Type.Array(Type.String())), { description: 'database-name patterns left out, per engine' }),
+  retention_days: Nullable(Type.Integer()),
+  sync_points_days: Type.Integer(),
+  showback_rate_per_gb_month: Type.Number({ description: 'price of one GB held for a month in the capacity report (0: no showback)' }),
+  showback_currency: Type.String(),
+});
+
+export const SettingsView = component(
+  'Settings',
+  Closed({
+    settings: Effective,
+    defaults: Effective,
+    time_zone: Type.String(),
+    scheduler_enabled: Type.Boolean(),
+    queue: StringEnum(['local', 'pg-boss'] as const),
+    next_runs: Closed({ capacity_sync: Nullable(Timestamp), daily_aggregation: Nullable(Timestamp) }),
+    recent_runs: Type.Array(
+      Closed({
+        id: Type.Integer(),
+        job: Type.String(),
+        scheduled_for: Timestamp,
+        started_at: Timestamp,
+        finished_at: Nullable(Timestamp),
+        status: Type.String(),
+        owner: Type.String(),
+        session_id: Nullable(Type.String()),
+        message: Nullable(Type.String()),
+      }),
+    ),
+  }),
+);

@@ -1,0 +1,223 @@
+/** Response schemas of the statistics routes (statistics.routes.ts): summary, growers, series, forecasts, runway, capacity. */
+import { Type } from '@sinclair/typebox';
+import { Closed, component, Nullable } from '../components.js';
+import { StringEnum } from '../envelope.js';
+import { DateStr, Timestamp } from './instances.schemas.js';
+
+const PERIODS = ['daily', 'weekly', 'monthly', 'quarterly'] as const;
+const Period = StringEnum(PERIODS);
+const Scope = StringEnum(['instance', 'database'] as const);
+const Pct = Nullable(Type.Number({ description: 'percent; null when the start was 0' }));
+
+const group = { instances: Type.Integer(), databases: Type.Integer(), total_bytes: Type.Number() };
+export const EstateSummary = component(
+  'EstateSummary',
+  Closed({
+    instances_total: Type.Integer(),
+    instances_active: Type.Integer(),
+    instances_online: Type.Integer(),
+    instances_measured: Type.Integer(),
+    databases_total: Type.Integer(),
+    total_bytes: Type.Number(),
+    average_bytes: Nullable(Type.Number()),
+    max_bytes: Nullable(Type.Number()),
+    max_instance: Nullable(Closed({ instance_id: Type.Integer(), instance_name: Type.String() })),
+    replica_copies_excluded: Closed(
+      { databases: Type.Integer(), bytes: Type.Number() },
+      "availability-group database copies left out of total_bytes: another replica's copy stands for them",
+    ),
+    by_db_type: Type.Array(Closed({ db_type: Type.String(), ...group })),
+    by_tag: Type.Array(Closed({ tag: Type.String(), ...group })),
+  }),
+);
+
+export const TopGrowers = component(
+  'TopGrowers',
+  Closed({
+    scope: Scope,
+    days: Type.Integer(),
+    by: StringEnum(['bytes', 'pct'] as const),
+    from: DateStr,
+    to: DateStr,
+    items: Type.Array(
+      Closed({
+        instance_id: Type.Integer(),
+        instance_name: Type.String(),
+        database_name: Type.String({ description: 'empty for scope=instance' }),
+        first_bytes: Type.Number(),
+        last_bytes: Type.Number(),
+        change_bytes: Type.Number(),
+        change_pct: Pct,
+      }),
+    ),
+  }),
+);
+
+const seen = {
+  instance_id: Type.Integer(),
+  instance_name: Type.String(),
+  database_name: Type.String(),
+  first_seen_date: DateStr,
+  last_seen_date: DateStr,
+  deleted_at: Nullable(Timestamp),
+};
+export const DatabaseChanges = component(
+  'DatabaseChanges',
+  Closed({
+    from: DateStr,
+    to: DateStr,
+    new_databases: Type.Array(Closed({ ...seen, is_deleted: Type.Boolean() })),
+    deleted_databases: Type.Array(Closed({ ...seen, last_size_bytes: Nullable(Type.Number()) })),
+  }),
+);
+
+const SeriesPoint = Closed({
+  period_start: DateStr,
+  period_end: DateStr,
+  avg_bytes: Type.Number(),
+  max_bytes: Type.Number(),
+  min_bytes: Type.Number(),
+  last_bytes: Type.Number(),
+  days_with_data: Type.Integer(),
+  change_bytes: Nullable(Type.Number()),
+  change_pct: Pct,
+  trend: Type.String({ description: 'up, down or flat' }),
+});
+export const Series = component(
+  'Series',
+  Closed({
+    scope: Scope,
+    instance_id: Type.Integer(),
+    database_name: Type.Optional(Type.String()),
+    period: Period,
+    from: DateStr,
+    to: DateStr,
+    points: Type.Array(SeriesPoint),
+  }),
+);
+
+const forecastFields = {
+  state: StringEnum(['ok', 'not_growing', 'unpredictable', 'no_limit', 'already_full'] as const),
+  days_until_full: Type.Optional(Type.Number()),
+  full_date: Type.Optional(DateStr),
+  r2: Nullable(Type.Number()),
+  slope_bytes_per_day: Nullable(Type.Number()),
+  points_used: Type.Integer(),
+  limit_bytes: Nullable(Type.Number()),
+  limit_source: Nullable(Type.String()),
+  instance_id: Type.Integer(),
+  window_days: Type.Integer(),
+};
+export const InstanceForecast = component('InstanceForecast', Closed({ ...forecastFields, scope: Type.Literal('instance') }));
+export const DatabaseForecast = component('DatabaseForecast', Closed({ ...forecastFields, scope: Type.Literal('database'), database_name: Type.String() }));
+
+const Contributor = { name: Type.String(), change_bytes: Type.Number(), share: Type.Number() };
+const Contributors = Nullable(Type.Array(Closed(Contributor)));
+const Jump = Closed({
+  date: DateStr,
+  previous_date: DateStr,
+  change_bytes: Type.Number(),
+  expected_bytes: Type.Number(),
+  databases: Contributors,
+  tables: Nullable(Type.Array(Closed({ ...Contributor, database_name: Type.String(), schema_name: Type.String(), table_name: Type.String() }))),
+  parts: Contributors,
+  tables_from: Nullable(DateStr),
+  tables_to: Nullable(DateStr),
+});
+
+export const RunwayList = component(
+  'RunwayList',
+  Closed({
+    scope: Scope,
+    window_days: Type.Integer(),
+    computed_at: Timestamp,
+    total: Type.Integer({ description: 'how many matched (items is limited)' }),
+    items: Type.Array(
+      Closed({
+        instance_id: Type.Integer(),
+        instance_name: Type.String(),
+        db_type: Type.String(),
+        database_name: Type.Optional(Type.String()),
+        state: StringEnum(['growing', 'not_growing', 'shrinking', 'unpredictable', 'no_ceiling', 'full'] as const),
+        days_until_full: Nullable(Type.Number()),
+        full_date: Nullable(DateStr),
+        low_days: Nullable(Type.Number()),
+        high_days: Nullable(Type.Number()),
+        growth_bytes_per_day: Nullable(Type.Number()),
+        ceiling_bytes: Nullable(Type.Number()),
+        ceiling_source: Nullable(StringEnum(['capacity_limit_bytes', 'autoextend_max', 'volume'] as const)),
+        fit_start_date: Nullable(DateStr),
+        change_point_date: Nullable(DateStr),
+        backtest_mape: Nullable(Type.Number()),
+        latest_date: Nullable(DateStr),
+        latest_bytes: Nullable(Type.Number()),
+        points_used: Type.Integer(),
+        fit: Nullable(
+          Closed(
+            {
+              last_date: DateStr,
+              level_bytes: Type.Number(),
+              level_low: Type.Number(),
+              level_high: Type.Number(),
+              slope: Type.Number(),
+              slope_low: Type.Number(),
+              slope_high: Type.Number(),
+            },
+            "the fit the browser's what-if recomputes from",
+          ),
+        ),
+        jumps: Type.Array(Jump, { description: 'the latest days (up to 3) whose change lies outside the fit, with what accounts for it' }),
+      }),
+    ),
+  }),
+);
+
+const CapacityPoint = Closed({ period_start: DateStr, period_end: DateStr, size_bytes: Type.Number(), change_bytes: Nullable(Type.Number()), change_pct: Pct });
+export const CapacityStatistics = component(
+  'CapacityStatistics',
+  Closed({
+    scope: Scope,
+    period: Period,
+    from: DateStr,
+    to: DateStr,
+    top: Type.Integer(),
+    periods: Type.Array(Closed({ period_start: DateStr, period_end: DateStr })),
+    cards: Closed({
+      latest_period: Nullable(DateStr),
+      items_online: Type.Integer(),
+      items_total: Type.Integer(),
+      total_bytes: Type.Number(),
+      average_bytes: Nullable(Type.Number()),
+      max_bytes: Nullable(Type.Number()),
+      max_item: Nullable(Closed({ instance_id: Type.Integer(), instance_name: Type.String(), database_name: Type.String() })),
+    }),
+    total: Type.Array(CapacityPoint, { description: 'the filtered total per period' }),
+    items: Type.Array(
+      Closed({
+        instance_id: Type.Integer(),
+        instance_name: Type.String(),
+        db_type: Type.String(),
+        database_name: Type.String(),
+        latest_bytes: Type.Number(),
+        points: Type.Array(CapacityPoint),
+      }),
+      { description: 'the TOP N series' },
+    ),
+  }),
+);
+
+export const AggregateResult = Closed({
+  from: DateStr,
+  to: DateStr,
+  computed_at: Timestamp,
+  periods: Type.Array(
+    Closed({
+      period: Period,
+      period_start: DateStr,
+      period_end: DateStr,
+      periods: Type.Integer(),
+      instance_rows: Type.Integer(),
+      database_rows: Type.Integer(),
+    }),
+  ),
+});
