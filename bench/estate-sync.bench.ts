@@ -161,7 +161,7 @@ async function batchRun(proxy: Network, n: number, concurrency: number): Promise
 }
 
 /** The floor: one instance synced alone through the proxy, and the bare engine round trips under it. */
-async function latencyFloor(proxy: Network, samples: number): Promise<{ syncMs: number; engineMs: number; failures: string[] }> {
+export async function latencyFloor(proxy: Network, samples: number): Promise<{ syncMs: number; engineMs: number; failures: string[] }> {
   const estate = await newEstate(proxy, samples + 1, 1);
   try {
     const failures: string[] = [];
@@ -220,7 +220,7 @@ async function bareEngine(port: number, n: number, c: number): Promise<Measured<
 }
 
 
-async function serverFacts(): Promise<ServerFacts> {
+export async function serverFacts(): Promise<ServerFacts> {
   const c = new pg.Client({ ...PG, database: 'postgres' });
   await c.connect();
   try {

@@ -22,6 +22,8 @@ export interface ServerFacts {
 
 export interface NetworkSpec {
   delayMs: number;
+  /** The proxy's port (default: any free one). */
+  listenPort?: number;
   target: { host: string; port: number } | { fake: ServerFacts };
 }
 
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '') as NetworkSpec;
   const responder = 'fake' in spec.target ? await fakeServer(spec.target.fake) : undefined;
   const target = responder ? { host: responder.host, port: responder.port } : (spec.target as { host: string; port: number });
-  const proxy = await startLatencyProxy({ targetHost: target.host, targetPort: target.port, delayMs: spec.delayMs });
+  const proxy = await startLatencyProxy({ targetHost: target.host, targetPort: target.port, delayMs: spec.delayMs, port: spec.listenPort });
   const stop = async () => {
     await proxy.close();
     await responder?.close();

@@ -22,9 +22,11 @@ export interface Network {
   close(): Promise<void>;
 }
 
-export async function startNetwork(spec: NetworkSpec): Promise<Network> {
+/** `wrap`: run the child under another command (e.g. `ip netns exec NS`: the proxy on that namespace's loopback). */
+export async function startNetwork(spec: NetworkSpec, wrap: string[] = []): Promise<Network> {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'network.child.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const argv = [...wrap, process.execPath, '--import', 'tsx', script, JSON.stringify(spec)];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const first = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });

@@ -5,6 +5,8 @@
  *
  * A scenario measures; this file describes the machine and writes the report.
  * Add one by writing `bench/<name>.bench.ts` and a line in SCENARIOS.
+ * Size flags: `--instances 200` is `BENCH_INSTANCES=200` (any `--some-name V`
+ * sets `BENCH_SOME_NAME`), so the section's command names it.
  * Exit status: 0, or 1 when a scenario failed or reported failed work.
  */
 import { execFileSync } from 'node:child_process';
@@ -25,6 +27,7 @@ import { ui } from './ui.bench.js';
 import { startup } from './startup.bench.js';
 import { apiPath } from './api-path.bench.js';
 import { runwayScenario } from './runway.bench.js';
+import { scaleOut } from './scale-out.bench.js';
 
 import type { Cell, Report, Scenario } from './common.js';
 
@@ -43,6 +46,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   'api-path': apiPath,
   runway: runwayScenario,
   startup,
+  'scale-out': scaleOut,
 };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -153,7 +157,24 @@ function writeSections(fresh: Map<string, string>): void {
   fs.writeFileSync(FILE, [HEADER, ...[...known, ...others].map((k) => sections.get(k)!)].join('\n'));
 }
 
-async function main(argv: string[]): Promise<number> {
+/** `--some-name V` → BENCH_SOME_NAME=V; returns the scenario names. */
+function takeFlags(argv: string[]): string[] {
+  const names: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/.exec(argv[i]!);
+    if (!m) {
+      names.push(argv[i]!);
+      continue;
+    }
+    const value = m[2] ?? argv[++i];
+    if (value === undefined) throw new Error(`${argv[i - 1]} needs a value`);
+    process.env[`BENCH_${m[1]!.replace(/-/g, '_').toUpperCase()}`] = value;
+  }
+  return names;
+}
+
+async function main(all: string[]): Promise<number> {
+  const argv = takeFlags(all);
   const unknown = argv.filter((a) => !(a in SCENARIOS));
   if (unknown.length) {
     console.error(`unknown scenario(s): ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`);

@@ -30,7 +30,7 @@ import { SettingsService } from './services/settings.service.js';
 import { SchedulerRepository } from './store/scheduler.repository.js';
 import { SettingsRepository } from './store/settings.repository.js';
 import type { PgBossQueue } from './scheduler/pgboss.queue.js';
-import { CAPACITY_QUEUE, QUEUE_SCHEMA } from './scheduler/queue-names.js';
+import { CAPACITY_QUEUE, DAILY_QUEUE, QUEUE_SCHEMA } from './scheduler/queue-names.js';
 import { ExportRepository } from './store/export.repository.js';
 import { MetricsRepository } from './store/metrics.repository.js';
 import { RetentionRepository } from './store/retention.repository.js';
@@ -58,10 +58,11 @@ import { EmailService } from './services/email.service.js';
 import { DigestRepository } from './store/digest.repository.js';
 import { TableSelectionRepository, TablesRepository } from './store/tables.repository.js';
 import { TablesService } from './services/tables.service.js';
-import { SCHEDULER_ACTOR } from './services/audit.service.js';
 import { ProcessesRepository } from './store/processes.repository.js';
 import { ProcessesService } from './services/processes.service.js';
 import { leaseMs } from './services/capacity-sync.service.js';
+import { DailyJobsService } from './services/daily-jobs.service.js';
+import { DailyTasksRepository } from './store/daily-tasks.repository.js';
 
 /** The store as the configuration says (pool size and timeouts included). */
 export function storeOptionsOf(config: Config) {
@@ -127,6 +128,8 @@ export interface Context {
   email: EmailService;
   /** Table-level capacity (issue #9). */
   tables: TablesService;
+  /** The nightly extras: run in process (local mode) or as queued tasks (queue mode). */
+  dailyJobs: DailyJobsService;
   /** The live serve/worker processes of the estate (heartbeat rows). */
   processes: ProcessesService;
   processesRepo: ProcessesRepository;
@@ -195,6 +198,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   });
   const capacity = new CapacityService(repos.capacity, repos.instances, repos.sync, clock, config.timeZone);
   const processesRepo = new ProcessesRepository(db);
+  const dailyTasks = new DailyTasksRepository(db);
   // A dead process's record: its job (still `active` in pg-boss) fails and is retried; without one, a new job.
   const requeue = queue
     ? async (records: { id: number; instance_id: number }[]) => {
@@ -222,8 +226,13 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const metrics = new MetricsService({
     estate: queue
       ? async () => {
-          const [jobs, live, sessions] = await Promise.all([processesRepo.jobStates(QUEUE_SCHEMA, CAPACITY_QUEUE), processes.live(true), processesRepo.runningSessionProgress()]);
-          return { jobs, processes: live, sessions };
+          const [jobs, live, sessions, nightlyTasks] = await Promise.all([
+            processesRepo.jobStates(QUEUE_SCHEMA, CAPACITY_QUEUE),
+            processes.live(true),
+            processesRepo.runningSessionProgress(),
+            dailyTasks.states(),
+          ]);
+          return { jobs, processes: live, sessions, nightlyTasks };
         }
       : undefined,
     repo: new MetricsRepository(db),
@@ -275,6 +284,24 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     connections,
     audit,
   });
+  const dailyJobs = new DailyJobsService({
+    tasks: dailyTasks,
+    runs: repos.scheduler,
+    instances: repos.instances,
+    aggregation,
+    alerts,
+    retention,
+    composition,
+    tables,
+    settings: () => settings.effective(),
+    clock,
+    logger,
+    config,
+    queue,
+    jobsOf: (taskId) => processesRepo.liveJobs(QUEUE_SCHEMA, DAILY_QUEUE, `task:${taskId}`),
+    orphans: (before) => processesRepo.orphanTasks(QUEUE_SCHEMA, DAILY_QUEUE, before),
+  });
+  recovery.also(() => dailyJobs.recover());
   const scheduler = new Scheduler({
     settings,
     capacitySync,
@@ -284,21 +311,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     logger,
     clock,
     timeZone: config.timeZone,
-    // The daily job: aggregate, evaluate alerts on the new figures, then purge raw rows past the
-    // retention (a day is aggregated before it can go).
-    aggregate: async (scheduledFor) => {
-      const msg = await aggregation.runDaily(scheduledFor);
-      await alerts.evaluate();
-      const p = await retention.purge(clock.now());
-      const daily = p.retention_days === null ? '' : `; retention ${p.retention_days} d: ${p.deleted} raw rows before ${p.cutoff} purged`;
-      const purged = `${msg}${daily}; ${p.points_deleted} sync points older than ${p.points_days} d purged`;
-      // Where the bytes went (issue #21), a row a day per instance; a failure never fails the day's job.
-      const out = `${purged}; ${await composition.runDaily().catch((err: unknown) => `composition failed: ${String(err)}`)}`;
-      // Table-level sizes of the rule's databases (WHALEFALL_TABLES_DAILY); a failure never fails the day's job.
-      if (!config.tablesDaily) return out;
-      const t = await tables.runDaily(SCHEDULER_ACTOR).catch((err: unknown) => `tables failed: ${String(err)}`);
-      return `${out}; ${t}`;
-    },
+    aggregate: (scheduledFor, runId) => (queue ? dailyJobs.enqueueRun(runId, scheduledFor) : dailyJobs.runLocal(scheduledFor)),
   });
   const fleet = new FleetService({ instances: repos.instances, credentials: repos.credentials, connections, clock, audit, importMaxRows: config.importMaxRows });
   const discovery = new DiscoveryService({ instances: repos.instances, clock, audit, apiEnabled: config.discovery });
@@ -336,6 +349,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     discovery,
     email,
     tables,
+    dailyJobs,
     processes,
     processesRepo,
     async close() {

@@ -127,8 +127,10 @@ async function startWorking(ctx: Context): Promise<void> {
       },
     },
     (recordId) => ctx.capacitySync.runQueuedRecord(recordId),
+    // The nightly extras' tasks, when no sync record waits (daily-jobs.service.ts).
+    (taskId) => ctx.dailyJobs.runQueued(taskId),
   );
-  ctx.logger.info({ concurrency: (await ctx.settings.effective()).sync_concurrency }, 'working capacity sync jobs');
+  ctx.logger.info({ concurrency: (await ctx.settings.effective()).sync_concurrency }, 'working capacity sync and nightly jobs');
 }
 
 /** Heartbeat row, and recovery every heartbeat in queue mode (a dead process's records come back within a lease). */

@@ -16,19 +16,30 @@
  * A dead process's jobs do not wait for pg-boss's expiry: its sync locks stop
  * being renewed, and recovery (any live process) re-queues their records
  * with `requeue` (see recovery.service.ts).
+ *
+ * A second queue carries the nightly extras (one job per `daily_tasks` row,
+ * singletonKey `task:<id>`, see daily-jobs.service.ts); the same loop fetches
+ * them when no sync job is waiting, under the same concurrency.
  */
 import PgBoss from 'pg-boss';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../lib/logger.js';
 import type { SyncQueue } from '../services/capacity-sync.service.js';
 
-import { CAPACITY_QUEUE, QUEUE_SCHEMA } from './queue-names.js';
+import { CAPACITY_QUEUE, DAILY_QUEUE, QUEUE_SCHEMA } from './queue-names.js';
 
-export { CAPACITY_QUEUE, QUEUE_SCHEMA };
+export { CAPACITY_QUEUE, DAILY_QUEUE, QUEUE_SCHEMA };
 
 interface JobData {
   record_id: number;
 }
+
+interface TaskData {
+  task_id: number;
+}
+
+/** Runs one job: a sync record (capacity queue) or a nightly task (daily queue), by id. */
+type Handler = (id: number) => Promise<JobResult>;
 
 /** What a job handler tells the loop: done, or give the job back to the queue (retried later, by anyone). */
 export type JobResult = 'done' | 'hand-back';
@@ -78,6 +89,7 @@ export class PgBossQueue implements SyncQueue {
     if (this.started) return;
     await this.boss.start();
     await this.boss.createQueue(CAPACITY_QUEUE, { name: CAPACITY_QUEUE, policy: 'stately' });
+    await this.boss.createQueue(DAILY_QUEUE, { name: DAILY_QUEUE, policy: 'stately' });
     this.started = true;
   }
 
@@ -85,9 +97,9 @@ export class PgBossQueue implements SyncQueue {
    * Give running jobs back to the queue (their process is dead): they fail and pg-boss retries them at once.
    * A new job would not do: the policy allows one running job per instance, and the dead one's still counts.
    */
-  async failJobs(ids: string[], message: string): Promise<void> {
+  async failJobs(ids: string[], message: string, queue = CAPACITY_QUEUE): Promise<void> {
     await this.start();
-    for (const id of ids) await this.boss.fail(CAPACITY_QUEUE, id, { message });
+    for (const id of ids) await this.boss.fail(queue, id, { message });
   }
 
   /** Jobs running in this process now. */
@@ -112,38 +124,56 @@ export class PgBossQueue implements SyncQueue {
     return dropped;
   }
 
+  /** Queue nightly tasks (one job each; a task already queued or running is not queued twice). */
+  async enqueueTasks(taskIds: number[], expireInSeconds: number): Promise<void> {
+    await this.start();
+    for (const id of taskIds) {
+      await this.boss.send(DAILY_QUEUE, { task_id: id } satisfies TaskData, { singletonKey: `task:${id}`, expireInSeconds, retryLimit: 20, retryDelay: 2, retryBackoff: true });
+    }
+  }
+
   /**
    * Fetch and run jobs until `stop()`: at most `concurrency()` at once. A
    * handler that throws or answers 'hand-back' fails its job, which pg-boss
    * retries later (on any process).
    */
-  async work(o: WorkOptions, handler: (recordId: number) => Promise<JobResult>): Promise<void> {
+  async work(o: WorkOptions, handler: Handler, taskHandler?: Handler): Promise<void> {
     await this.start();
     if (this.working) return;
     this.working = true;
-    this.loop = this.fetchLoop(o, handler);
+    this.loop = this.fetchLoop(o, handler, taskHandler);
   }
 
-  private async fetchLoop(o: WorkOptions, handler: (recordId: number) => Promise<JobResult>): Promise<void> {
+  /** One job, a sync record first: the nightly extras take what the sync leaves. */
+  private async fetchOne(handler: Handler, taskHandler?: Handler): Promise<{ queue: string; id: string; subject: number; run: Handler } | undefined> {
+    const [job] = await this.boss.fetch<JobData>(CAPACITY_QUEUE, { batchSize: 1 });
+    if (job) return { queue: CAPACITY_QUEUE, id: job.id, subject: job.data.record_id, run: handler };
+    if (!taskHandler) return undefined;
+    const [task] = await this.boss.fetch<TaskData>(DAILY_QUEUE, { batchSize: 1 });
+    return task && { queue: DAILY_QUEUE, id: task.id, subject: task.data.task_id, run: taskHandler };
+  }
+
+  private async fetchLoop(o: WorkOptions, handler: Handler, taskHandler?: Handler): Promise<void> {
     const pollMs = o.pollMs ?? 1000;
     let failures = 0;
     while (this.working) {
       let fetched = 0;
       try {
         const limit = await o.concurrency();
+        // The estate-wide limit: a slot before each fetch (sync records and nightly tasks alike), freed when the job ends.
         const release = this.running.size < limit ? (o.admit ? await o.admit() : async () => {}) : undefined;
         if (release) {
-          let jobs: Awaited<ReturnType<typeof this.boss.fetch<JobData>>>;
+          let job: Awaited<ReturnType<typeof this.fetchOne>>;
           try {
-            jobs = await this.boss.fetch<JobData>(CAPACITY_QUEUE, { batchSize: 1 });
+            job = await this.fetchOne(handler, taskHandler);
           } catch (err) {
             await release();
             throw err;
           }
-          if (jobs.length === 0) await release();
-          for (const job of jobs) {
+          if (!job) await release();
+          else {
             fetched++;
-            const p = this.runJob(job.id, job.data.record_id, handler).finally(async () => {
+            const p = this.runJob(job.queue, job.id, job.subject, job.run).finally(async () => {
               this.running.delete(p);
               await release().catch((err: unknown) => this.logger.warn({ err }, 'could not free the estate sync slot; its lease will'));
               this.wake?.();
@@ -169,18 +199,18 @@ export class PgBossQueue implements SyncQueue {
     }
   }
 
-  private async runJob(jobId: string, recordId: number, handler: (recordId: number) => Promise<JobResult>): Promise<void> {
+  private async runJob(queue: string, jobId: string, subject: number, handler: Handler): Promise<void> {
     let result: JobResult;
     let error: unknown;
     try {
-      result = await handler(recordId);
+      result = await handler(subject);
     } catch (err) {
       error = err;
       result = 'hand-back';
-      this.logger.warn({ err, record_id: recordId, job_id: jobId }, 'job failed; handing it back to the queue');
+      this.logger.warn({ err, [queue === CAPACITY_QUEUE ? 'record_id' : 'task_id']: subject, job_id: jobId }, 'job failed; handing it back to the queue');
     }
     const settle = () =>
-      result === 'done' ? this.boss.complete(CAPACITY_QUEUE, jobId) : this.boss.fail(CAPACITY_QUEUE, jobId, { message: error instanceof Error ? error.message : 'handed back' });
+      result === 'done' ? this.boss.complete(queue, jobId) : this.boss.fail(queue, jobId, { message: error instanceof Error ? error.message : 'handed back' });
     // Settle until it sticks: a store outage must neither lose the job nor crash the process.
     for (let attempt = 1; ; attempt++) {
       try {

@@ -31,8 +31,11 @@ export interface SchedulerDeps {
   logger: Logger;
   clock: Clock;
   timeZone: string;
-  /** The daily aggregation (the statistics feature plugs in here); returns a summary. */
-  aggregate: (scheduledFor: Date) => Promise<string>;
+  /**
+   * The nightly extras (daily-jobs.service.ts): run here (local mode) or queued as tasks for the workers
+   * (queue mode: the tick is done once they are queued). Returns a summary for the run's row.
+   */
+  aggregate: (scheduledFor: Date, runId: number) => Promise<string>;
   /** How often settings are re-read (ms). */
   housekeepingMs?: number;
 }
@@ -145,7 +148,7 @@ export class Scheduler {
         const r = await this.d.capacitySync.syncMany('all-active', { syncType: 'scheduled_task', actor: SCHEDULER_ACTOR });
         await finish({ status: 'completed', at: this.d.clock.now().toISOString(), sessionId: r.session_id, message: r.status });
       } else {
-        const message = await this.d.aggregate(scheduledFor);
+        const message = await this.d.aggregate(scheduledFor, runId);
         await finish({ status: 'completed', at: this.d.clock.now().toISOString(), message });
       }
     } catch (err) {

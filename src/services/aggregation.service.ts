@@ -98,15 +98,32 @@ export class AggregationService {
     const kinds = req.period ? [req.period] : PERIODS;
     const computedAt = this.clock.now().toISOString();
     const result: AggregateResult = { from, to, computed_at: computedAt, periods: [] };
-    for (const kind of kinds) {
-      const periods = periodsBetween(kind, from, to);
-      const last = periods[periods.length - 1]!;
-      // The period after the range: its change is against a period just recomputed.
-      const changeUntil = periodOf(kind, addDays(last.end, 1)).start;
-      const counts = await this.repo.aggregate(kind, periods, changeUntil, computedAt, this.trendBandPct);
-      result.periods.push({ period: kind, period_start: periods[0]!.start, period_end: last.end, periods: periods.length, ...counts });
-    }
+    for (const kind of kinds) result.periods.push(await this.aggregateKind(kind, from, to, computedAt));
     return result;
+  }
+
+  /**
+   * Recompute every period of `kind` overlapping [from, to] (valid dates), stamped `computedAt`: the same
+   * arguments write the same rows, so a queued period job run twice changes nothing.
+   */
+  async aggregateKind(kind: AggregationPeriod, from: string, to: string, computedAt: string): Promise<AggregateResult['periods'][number]> {
+    const periods = periodsBetween(kind, from, to);
+    const last = periods[periods.length - 1]!;
+    // The period after the range: its change is against a period just recomputed.
+    const changeUntil = periodOf(kind, addDays(last.end, 1)).start;
+    const counts = await this.repo.aggregate(kind, periods, changeUntil, computedAt, this.trendBandPct);
+    return { period: kind, period_start: periods[0]!.start, period_end: last.end, periods: periods.length, ...counts };
+  }
+
+  /**
+   * The days the daily job must aggregate: those whose rows changed since the last run (all data on the
+   * first run); `changed` null when nothing changed since `since`. Read once per run, before any period
+   * kind writes (each write moves the watermark).
+   */
+  async dailyWindow(): Promise<{ changed: { from: string; to: string } | null; since: string | null }> {
+    const last = await this.repo.lastComputedAt();
+    const since = last === null ? null : new Date(new Date(last).getTime() - WATERMARK_MARGIN_MS).toISOString();
+    return { changed: await this.repo.changedDays(since), since };
   }
 
   /**
@@ -115,9 +132,7 @@ export class AggregationService {
    * for the scheduler's run record.
    */
   async runDaily(scheduledFor: Date): Promise<string> {
-    const last = await this.repo.lastComputedAt();
-    const since = last === null ? null : new Date(new Date(last).getTime() - WATERMARK_MARGIN_MS).toISOString();
-    const changed = await this.repo.changedDays(since);
+    const { changed, since } = await this.dailyWindow();
     if (!changed) return `nothing to aggregate (no rows changed since ${since ?? 'the beginning'})`;
     const r = await this.aggregate({ from: changed.from, to: changed.to });
     const rows = r.periods.reduce((n, p) => n + p.instance_rows + p.database_rows, 0);

@@ -52,6 +52,8 @@ export interface EstateFigures {
   processes: { role: string; host: string; pid: number; running_jobs: number }[];
   /** Records of running sessions by status. */
   sessions: { session_id: string; status: string; n: number }[];
+  /** Unfinished nightly tasks (daily_tasks) by status: waiting, pending, running. */
+  nightlyTasks?: Record<string, number>;
 }
 
 export const DEFAULT_DATABASES_PER_INSTANCE = 50;
@@ -82,6 +84,7 @@ export class MetricsService {
   private readonly liveProcesses: Gauge<'role'>;
   private readonly processJobs: Gauge<'role' | 'host' | 'pid'>;
   private readonly sessionRecords: Gauge<'session_id' | 'status'>;
+  private readonly nightlyTasks: Gauge<'status'>;
   private readonly tokenHash: Buffer | undefined;
   private readonly perInstance: number;
   private readonly minBytes: number;
@@ -132,6 +135,7 @@ export class MetricsService {
     this.queueJobs = new Gauge({ name: 'whalefall_queue_jobs', help: 'Capacity sync jobs in the pg-boss queue, by state (created/retry = queued, active = running), whole estate', labelNames: ['state'], registers });
     this.liveProcesses = new Gauge({ name: 'whalefall_processes_live', help: 'serve/worker processes whose heartbeat is current, whole estate', labelNames: ['role'], registers });
     this.processJobs = new Gauge({ name: 'whalefall_process_running_jobs', help: 'Sync jobs each live process was running at its last heartbeat', labelNames: ['role', 'host', 'pid'], registers });
+    this.nightlyTasks = new Gauge({ name: 'whalefall_nightly_tasks', help: 'Unfinished nightly tasks (aggregation, alerts, table syncs, composition, retention) by status, whole estate', labelNames: ['status'], registers });
     this.sessionRecords = new Gauge({ name: 'whalefall_session_records', help: 'Records of each running sync session by status (session progress)', labelNames: ['session_id', 'status'], registers });
     if (o.processMetrics !== false) {
       collectDefaultMetrics({ register: this.registry, prefix: 'whalefall_' });
@@ -197,7 +201,8 @@ export class MetricsService {
     for (const d of databases) this.databaseSize.set({ instance_name: d.instance_name, database: d.database_name }, d.size_bytes);
     if (this.o.estate) {
       const e = await this.o.estate();
-      for (const g of [this.queueJobs, this.liveProcesses, this.processJobs, this.sessionRecords]) g.reset();
+      for (const g of [this.queueJobs, this.liveProcesses, this.processJobs, this.sessionRecords, this.nightlyTasks]) g.reset();
+      for (const status of ['waiting', 'pending', 'running']) this.nightlyTasks.set({ status }, e.nightlyTasks?.[status] ?? 0);
       for (const state of ['created', 'retry', 'active']) this.queueJobs.set({ state }, e.jobs[state] ?? 0);
       for (const [state, n] of Object.entries(e.jobs)) this.queueJobs.set({ state }, n);
       for (const role of ['serve', 'worker']) this.liveProcesses.set({ role }, e.processes.filter((p) => p.role === role).length);

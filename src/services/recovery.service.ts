@@ -35,6 +35,13 @@ export class RecoveryService {
     private readonly ticks?: { runs: Pick<SchedulerRepository, 'running' | 'abandon'>; liveTags: () => Promise<Set<string>> },
   ) {}
 
+  private readonly more: (() => Promise<number>)[] = [];
+
+  /** Recover something else too, in the same pass (the nightly tasks); it returns how many it handed back. */
+  also(fn: () => Promise<number>): void {
+    this.more.push(fn);
+  }
+
   /** Recover now and then every `everyMs`; returns a stop function. */
   startPeriodic(everyMs = 60_000): () => void {
     const run = () => this.recover().catch((err) => this.logger.error({ err }, 'recovery failed'));
@@ -90,6 +97,7 @@ export class RecoveryService {
       if (n) this.logger.warn({ jobs: n }, 'jobs fetched by a process that died before starting them handed back to the queue');
       records += n;
     }
+    for (const fn of this.more) records += await fn();
     for (const sessionId of touched) {
       const s = await this.sync.getSession(sessionId);
       if (s?.status === 'running') await this.sync.finishIfDone(sessionId, at);

@@ -19,7 +19,7 @@ import { mapLimit } from '../lib/concurrency.js';
 import { AppError, SyncError, errorMessage } from '../lib/errors.js';
 import { excludedBy } from '../lib/glob.js';
 import type { Logger } from '../lib/logger.js';
-import { newHolder, PROCESS_TAG } from '../lib/process-tag.js';
+import { holderAlive, newHolder, PROCESS_TAG, releaseHolder } from '../lib/process-tag.js';
 import { withTimeout } from '../lib/timeout.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow } from '../store/schema.js';
@@ -118,8 +118,14 @@ export class TablesService {
 
     const holder = newHolder();
     const startedAt = this.d.clock.now();
-    if (!(await this.d.sync.acquireTableLock(inst.id, holder, startedAt.toISOString(), new Date(startedAt.getTime() + lease).toISOString()))) {
-      throw new AppError('conflict', TABLES_MSG.busy(inst.name));
+    const expires = new Date(startedAt.getTime() + lease).toISOString();
+    if (!(await this.d.sync.acquireTableLock(inst.id, holder, startedAt.toISOString(), expires))) {
+      // A lock left by a dead process on this host is taken over at once (a queued nightly task of a killed worker).
+      const current = await this.d.sync.tableLockHolder(inst.id);
+      if (!current || holderAlive(current) !== false || !(await this.d.sync.takeOverTableLock(inst.id, current, holder, startedAt.toISOString(), expires))) {
+        releaseHolder(holder);
+        throw new AppError('conflict', TABLES_MSG.busy(inst.name));
+      }
     }
     const t0 = performance.now();
     const syncType = opts.syncType ?? 'manual_single';
@@ -210,7 +216,7 @@ export class TablesService {
       }
     } finally {
       if (sessionId) await this.d.sync.finishSession(sessionId, this.now());
-      await this.d.sync.releaseTableLock(inst.id, holder);
+      await this.d.sync.releaseTableLock(inst.id, holder).finally(() => releaseHolder(holder));
       await this.d.audit.record(opts.actor, { action: 'instance.sync_tables', targetType: 'instance', targetId: inst.id, details: { session_id: sessionId, databases: databases?.slice(0, 20) ?? 'all' } });
     }
   }
@@ -265,10 +271,9 @@ export class TablesService {
     let tables = 0;
     await mapLimit(instances, s.sync_concurrency, async (inst) => {
       try {
-        const pick = await this.dailySelection(inst, day);
-        if (pick !== null && pick.length === 0) return;
-        const r = await this.syncTables(inst.id, { databases: pick, actor, syncType: 'scheduled_task' });
-        tables += r.saved_count;
+        const saved = await this.runDailyInstance(inst, day, actor);
+        if (saved === null) return;
+        tables += saved;
         ok++;
       } catch (err) {
         failed++;
@@ -277,6 +282,13 @@ export class TablesService {
     });
     const thinned = await this.thin();
     return `tables: ${ok} instance(s), ${tables} table row(s)${failed ? `, ${failed} failed` : ''}; ${thinned} old table row(s) thinned`;
+  }
+
+  /** The daily rule's table sync of one instance (a queued nightly task runs this): table rows saved, null when the rule picks nothing. */
+  async runDailyInstance(inst: InstanceRow, day: string, actor: Actor): Promise<number | null> {
+    const pick = await this.dailySelection(inst, day);
+    if (pick !== null && pick.length === 0) return null;
+    return (await this.syncTables(inst.id, { databases: pick, actor, syncType: 'scheduled_task' })).saved_count;
   }
 
   /**

@@ -91,6 +91,30 @@ export class ProcessesRepository {
     return r.rows.map((x) => x.id);
   }
 
+  /** The live jobs (queued, retrying or running) of `queue` for one singleton key, with when they were fetched. */
+  async liveJobs(schema: string, queue: string, singletonKey: string): Promise<{ id: string; state: string; started_on: string | null }[]> {
+    const r = await sql<{ id: string; state: string; started_on: Date | string | null }>`
+      SELECT id::text AS id, state::text AS state, started_on FROM ${sql.table(`${schema}.job`)}
+      WHERE name = ${queue} AND singleton_key = ${singletonKey} AND state IN ('created', 'retry', 'active')`.execute(this.db);
+    return r.rows.map((x) => ({ id: x.id, state: x.state, started_on: x.started_on === null ? null : new Date(x.started_on).toISOString() }));
+  }
+
+  /**
+   * Nightly tasks pending since before `before` whose job is lost: none queued, retrying or running, or one
+   * fetched before `before` by a process that never started it. One query, whatever the number of tasks.
+   */
+  async orphanTasks(schema: string, queue: string, before: string): Promise<{ task_id: number; job_id: string | null }[]> {
+    if (!(await this.queueExists(schema))) return [];
+    const r = await sql<{ task_id: number; job_id: string | null }>`
+      SELECT t.id AS task_id, j.id::text AS job_id
+      FROM daily_tasks t
+      LEFT JOIN ${sql.table(`${schema}.job`)} j
+        ON j.name = ${queue} AND j.singleton_key = 'task:' || t.id::text AND j.state IN ('created', 'retry', 'active')
+      WHERE t.status = 'pending' AND t.queued_at < ${before}::timestamptz
+        AND (j.id IS NULL OR (j.state = 'active' AND j.started_on < ${before}::timestamptz))`.execute(this.db);
+    return r.rows.map((x) => ({ task_id: Number(x.task_id), job_id: x.job_id }));
+  }
+
   /**
    * Jobs fetched (`active`) before `before` whose record is still pending: the
    * process that fetched them died before it started them (a live one marks

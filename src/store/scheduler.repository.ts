@@ -27,6 +27,11 @@ export class SchedulerRepository {
       .execute();
   }
 
+  /** Replace a run's message (the nightly tasks' outcome, written when the last one ends). */
+  async setMessage(id: number, message: string): Promise<void> {
+    await this.db.updateTable('scheduler_runs').set({ message }).where('id', '=', id).execute();
+  }
+
   /** Ticks still marked running (recovery checks their owners). */
   running() {
     return this.db.selectFrom('scheduler_runs').select(['id', 'job', 'owner', 'started_at']).where('status', '=', 'running').execute();

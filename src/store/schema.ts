@@ -276,6 +276,26 @@ export interface ProcessesTable {
   running_jobs: number;
 }
 
+/** One piece of a scheduler run's nightly extras, run as a queued job (queue mode; see daily-jobs.service.ts). */
+export interface DailyTasksTable {
+  id: Id;
+  run_id: number;
+  kind: string;
+  subject: string;
+  stage: number;
+  /** JSON: what the task needs to run the same way twice (the aggregation window, the run's time). */
+  params: string;
+  /** waiting (stage 2, until stage 1 is over) → pending → running → completed | failed */
+  status: string;
+  holder: string | null;
+  lock_expires_at: Ts | null;
+  attempt: Generated<number>;
+  queued_at: Ts;
+  started_at: Ts | null;
+  finished_at: Ts | null;
+  message: string | null;
+}
+
 /** Facts every process of the estate must agree on (e.g. `time_zone`). */
 export interface EstateTable {
   key: string;
@@ -311,6 +331,7 @@ export interface Database {
   processes: ProcessesTable;
   estate: EstateTable;
   instance_composition: InstanceCompositionTable;
+  daily_tasks: DailyTasksTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

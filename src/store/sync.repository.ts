@@ -399,6 +399,17 @@ export class SyncRepository {
     return row?.holder === holder;
   }
 
+  /** The instance's table-sync lock holder, if any. */
+  async tableLockHolder(instanceId: number): Promise<string | undefined> {
+    return (await this.db.selectFrom('table_sync_locks').select('holder').where('instance_id', '=', instanceId).executeTakeFirst())?.holder;
+  }
+
+  /** Take the table-sync lock from a holder known to be dead (compare-and-set on that holder). */
+  async takeOverTableLock(instanceId: number, deadHolder: string, holder: string, now: string, expiresAt: string): Promise<boolean> {
+    const r = await this.db.updateTable('table_sync_locks').set({ holder, acquired_at: now, expires_at: expiresAt }).where('instance_id', '=', instanceId).where('holder', '=', deadHolder).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
   async releaseTableLock(instanceId: number, holder: string): Promise<void> {
     await this.db.deleteFrom('table_sync_locks').where('instance_id', '=', instanceId).where('holder', '=', holder).execute();
   }

@@ -17,6 +17,8 @@ export interface LatencyProxyOptions {
   targetPort: number;
   /** Added to every chunk in each direction. */
   delayMs: number;
+  /** Listen on this port (default: any free one). */
+  port?: number;
 }
 
 export interface LatencyProxy {
@@ -156,7 +158,7 @@ export async function startLatencyProxy(opts: LatencyProxyOptions): Promise<Late
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });

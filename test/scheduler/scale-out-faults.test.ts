@@ -6,10 +6,7 @@
  * settings" keeps the defaults (lease 45 s, heartbeat 15 s).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
-import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
@@ -17,42 +14,10 @@ import { localDate } from '../../src/lib/clock.js';
 import { newTestContext, type TestContext } from '../helpers/context.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startLatencyProxy, type LatencyProxy } from '../helpers/latency-proxy.js';
+import { startWhalefall, waitFor, type Proc } from '../helpers/procs.js';
 
-const BIN = path.resolve('test/helpers/whalefall.mjs');
 const actor = { userId: null, username: 'test' };
-
-interface Proc {
-  child: ChildProcess;
-  port: Promise<number>;
-  exit: Promise<number | null>;
-  stderr: () => string;
-}
-
-function start(cmd: 'serve' | 'worker', env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [BIN, cmd], { env: { ...process.env, LOG_LEVEL: 'info', PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const port = new Promise<number>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = /(?:listening on|metrics on) http:\/\/[^:]+:(\d+)/.exec(line);
-      if (m) resolve(Number(m[1]));
-    });
-    void exit.then((code) => reject(new Error(`whalefall ${cmd} exited (${code}) before listening: ${err}`)));
-  });
-  port.catch(() => {}); // awaited by the tests that need it
-  return { child, port, exit, stderr: () => err };
-}
-
-async function waitFor<T>(what: string, ms: number, fn: () => Promise<T | undefined | false>): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const start = startWhalefall;
 
 describe('scale-out faults', { timeout: 600_000 }, () => {
   let ctx: TestContext;

@@ -205,6 +205,7 @@ describe('bad input: every write route and the CLI', () => {
     processes: true,
     estate: true,
     instance_composition: true,
+    daily_tasks: true,
   };
 
   before(async () => {

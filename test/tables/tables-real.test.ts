@@ -7,8 +7,11 @@
  * deleted, not erased, and restored when it comes back.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import type mysql from 'mysql2/promise';
+import type { AppError } from '../../src/lib/errors.js';
 import { CLI_ACTOR } from '../../src/services/audit.service.js';
 import { newTestContext, type TestContext } from '../helpers/context.js';
 import { mysqlAdmin, pgAdmin, uniqueName } from '../helpers/targets.js';
@@ -116,6 +119,19 @@ describe('table sync of a real PostgreSQL (sqlite store)', () => {
     } finally {
       await c.end();
     }
+  });
+
+  it('a table-sync lock left by a dead process on this host is taken over; a live holder\'s is refused', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // exited: its pid is gone
+    const far = new Date(Date.now() + 3600_000).toISOString();
+    const now = new Date().toISOString();
+    assert.ok(await ctx.repos.sync.acquireTableLock(instanceId, `${os.hostname()}:${process.ppid}:live:1`, now, far));
+    await assert.rejects(ctx.tables.syncTables(instanceId, { databases: [db], actor: CLI_ACTOR }), (e: AppError) => e.kind === 'conflict');
+    await ctx.store.db.deleteFrom('table_sync_locks').execute();
+    assert.ok(await ctx.repos.sync.acquireTableLock(instanceId, `${os.hostname()}:${dead}:dead:1`, now, far));
+    const r = await ctx.tables.syncTables(instanceId, { databases: [db], actor: CLI_ACTOR });
+    assert.ok(r.saved_count > 0);
+    assert.equal(await ctx.repos.sync.tableLockHolder(instanceId), undefined, 'released after the run');
   });
 
   it('marks a dropped table deleted (kept in history) and restores it when it comes back', async () => {

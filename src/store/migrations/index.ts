@@ -26,6 +26,7 @@ import { connectionSlots } from './0020_connection_slots.js';
 import { messageKeys } from './0022_message_keys.js';
 import { webhookUrlsSealed } from './0019_webhook_urls_sealed.js';
 import { columnTypes, type DialectName, type MigrationEnv, type MigrationFactory } from './helpers.js';
+import { dailyTasks } from './0021_daily_tasks.js';
 
 export { columnTypes, primaryId, type ColumnTypes, type MigrationEnv, type MigrationFactory } from './helpers.js';
 
@@ -49,6 +50,7 @@ const ALL: Record<string, MigrationFactory> = {
   '0018_mysql_auto': mysqlAutoSchema,
   '0019_webhook_urls_sealed': webhookUrlsSealed,
   '0020_connection_slots': connectionSlots,
+  '0021_daily_tasks': dailyTasks,
   '0022_message_keys': messageKeys,
   '0023_first_week_defaults': firstWeekDefaults,
   '0025_replica_groups': replicaGroupsSchema,

@@ -1,0 +1,201 @@
+/**
+ * scale-out: the nightly session over a large estate run by `serve` + 2
+ * `worker` processes on a PostgreSQL store (WHALEFALL_QUEUE=pg-boss), each
+ * working at concurrency 16 — and the same with one worker SIGKILLed once 30 %
+ * of the records are done.
+ *
+ * The instances (default 2,000; `--instances N` or BENCH_INSTANCES) are the
+ * pg-responder (test/helpers/pg-responder.ts, replaying the local server's
+ * databases) behind a latency proxy adding 50 ms each way, in a process of
+ * their own (bench/network.child.ts). Each case gets a fresh store database
+ * on the local PostgreSQL and fresh processes.
+ *
+ * Ideal wall time = instances × floor / (3 processes × 16), floor = one
+ * instance synced alone through the proxy (bench/estate-sync.bench.ts's
+ * latencyFloor). Targets: ≤ 1.3 × ideal without faults, ≤ 1.5 × ideal with
+ * the kill. Measured too: the store's connections (pg_stat_activity of the
+ * store database, sampled every 250 ms) and each process's resident memory
+ * (/proc/PID/status VmRSS, sampled every 250 ms; peaks reported).
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { loadConfig } from '../src/config.js';
+import { createContext, type Context } from '../src/context.js';
+import { createLogger } from '../src/lib/logger.js';
+import type { Actor } from '../src/services/audit.service.js';
+import { startWhalefall, type Proc } from '../test/helpers/procs.js';
+import { envInt, int, mb, onInterrupt, ratio, sec, type Cell, type Report, type Scenario } from './common.js';
+import { latencyFloor, serverFacts } from './estate-sync.bench.js';
+import { startNetwork, type Network } from './network.js';
+
+const PG = { host: '127.0.0.1', port: 5432, user: 'postgres' };
+const actor: Actor = { userId: null, username: 'bench' };
+const PROCESSES = ['serve', 'worker 1', 'worker 2'] as const;
+
+interface CaseResult {
+  wallMs: number;
+  /** Until every job was queued (startMany returned). */
+  queuedMs: number;
+  completed: number;
+  byStatus: Record<string, number>;
+  storeConnsPeak: number;
+  rssPeak: Record<string, number>;
+  killedAt?: number;
+  byProcess: Record<string, number>;
+}
+
+function rssOf(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0; // gone (the killed worker)
+  }
+}
+
+/** One case: a fresh store, `n` instances, serve + 2 workers; `killAt` (0–1): SIGKILL worker 1 once that share is done. */
+async function runCase(net: Network, n: number, concurrency: number, killAt?: number): Promise<CaseResult> {
+  const dbName = `wf_bench_scaleout_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ ...PG, database: 'postgres' });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const drop = async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
+    await admin.end().catch(() => {});
+  };
+  const procs: Proc[] = [];
+  const unregister = onInterrupt(async () => {
+    for (const p of procs) p.child.kill('SIGKILL');
+    await drop();
+  });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-scaleout-'));
+  let ctx: Context | undefined;
+  try {
+    const env = {
+      DATABASE_URL: `postgres://${PG.user}@${PG.host}:${PG.port}/${dbName}`,
+      WHALEFALL_QUEUE: 'pg-boss',
+      WHALEFALL_SECRET_KEY: randomBytes(32).toString('hex'),
+      WHALEFALL_TZ: 'UTC',
+      WHALEFALL_DATA_DIR: dataDir,
+      WHALEFALL_SCHEDULER: 'off',
+      // sync_concurrency is estate-wide (store-side slots): the processes' 16 each add up to 48 for the estate.
+      WHALEFALL_SYNC_CONCURRENCY: String(concurrency * PROCESSES.length),
+    };
+    ctx = await createContext(loadConfig({ ...env, LOG_LEVEL: 'warn' }), { logger: createLogger('warn', process.stderr) });
+    const cred = await ctx.credentials.create({ name: 'bench-pg', db_type: 'postgresql', username: PG.user, password: '' }, actor);
+    for (let i = 1; i <= n; i++) {
+      await ctx.instances.create({ name: `pg-${String(i).padStart(5, '0')}`, db_type: 'postgresql', host: net.host, port: net.port, credential_id: cred.id, tags: ['bench'] }, actor);
+    }
+    procs.push(startWhalefall('serve', env), startWhalefall('worker', env), startWhalefall('worker', env));
+    await Promise.all(procs.map((p) => p.port));
+
+    const rssPeak: Record<string, number> = {};
+    let storeConnsPeak = 0;
+    const sampler = new pg.Client({ ...PG, database: 'postgres' });
+    await sampler.connect();
+    let sampling = true;
+    const samples = (async () => {
+      while (sampling) {
+        const r = await sampler.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [dbName]).catch(() => ({ rows: [{ n: '0' }] }));
+        storeConnsPeak = Math.max(storeConnsPeak, Number(r.rows[0]!.n));
+        procs.forEach((p, i) => (rssPeak[PROCESSES[i]!] = Math.max(rssPeak[PROCESSES[i]!] ?? 0, rssOf(p.child.pid))));
+        await new Promise((r2) => setTimeout(r2, 250));
+      }
+    })();
+
+    const t0 = performance.now();
+    const s = await ctx.capacitySync.startMany('all-active', { syncType: 'scheduled_task', actor });
+    const queuedMs = performance.now() - t0;
+    s.done.catch(() => {});
+    let killedAt: number | undefined;
+    for (;;) {
+      const session = await ctx.repos.sync.getSession(s.session_id);
+      if (session && session.status !== 'running') break;
+      if (killAt !== undefined && killedAt === undefined) {
+        const done = (await ctx.repos.sync.records(s.session_id)).filter((r) => r.status === 'completed').length;
+        if (done >= killAt * n) {
+          procs[1]!.child.kill('SIGKILL');
+          killedAt = performance.now() - t0;
+          console.log(`  worker 1 SIGKILLed at ${sec(killedAt)} s (${done} of ${n} done)`);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const wallMs = performance.now() - t0;
+    sampling = false;
+    await samples;
+    await sampler.end();
+    const recs = await ctx.repos.sync.records(s.session_id);
+    const byStatus = recs.reduce<Record<string, number>>((m, r) => ({ ...m, [r.status]: (m[r.status] ?? 0) + 1 }), {});
+    const pidName = new Map(procs.map((p, i) => [String(p.child.pid), PROCESSES[i]!]));
+    const byProcess = recs.reduce<Record<string, number>>((m, r) => {
+      const who = pidName.get(r.holder?.split(':')[1] ?? '') ?? '?';
+      return { ...m, [who]: (m[who] ?? 0) + 1 };
+    }, {});
+    return { wallMs, queuedMs, completed: byStatus.completed ?? 0, byStatus, storeConnsPeak, rssPeak, killedAt, byProcess };
+  } finally {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
+    await Promise.all(procs.map((p) => p.exit));
+    await ctx?.close();
+    await drop();
+    unregister();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export const scaleOut: Scenario = {
+  summary:
+    'The nightly session on a PostgreSQL store run by `serve` + 2 `worker` processes at concurrency 16 each (pg-boss), against the ideal (instances × floor / 48); and the same with one worker SIGKILLed at 30 %.',
+  env: ['BENCH_INSTANCES', 'BENCH_DELAY_MS', 'BENCH_CONCURRENCY'],
+  async run(): Promise<Report> {
+    const n = envInt('BENCH_INSTANCES', 2000);
+    const delayMs = envInt('BENCH_DELAY_MS', 50);
+    const concurrency = envInt('BENCH_CONCURRENCY', 16);
+    const facts = await serverFacts();
+    const net = await startNetwork({ delayMs, target: { fake: facts } });
+    try {
+      const floor = await latencyFloor(net, 5);
+      const ideal = (n * floor.syncMs) / Math.min(n, PROCESSES.length * concurrency);
+      console.log(`  floor ${floor.syncMs.toFixed(0)} ms; ideal ${sec(ideal)} s`);
+      const plain = await runCase(net, n, concurrency);
+      console.log(`  no fault: ${sec(plain.wallMs)} s`);
+      const killed = await runCase(net, n, concurrency, 0.3);
+      console.log(`  worker killed at 30 %: ${sec(killed.wallMs)} s`);
+      const row = (label: string, r: CaseResult, target: number): Cell[] => [
+        label,
+        int(n),
+        sec(r.wallMs),
+        sec(r.queuedMs),
+        sec(ideal),
+        ratio(r.wallMs / ideal),
+        `≤ ${target.toFixed(2)} ${r.wallMs / ideal <= target ? 'met' : 'MISSED'}`,
+        r.storeConnsPeak,
+        PROCESSES.map((p) => mb(r.rssPeak[p] ?? 0)).join(' / '),
+        PROCESSES.map((p) => r.byProcess[p] ?? 0).join(' / '),
+        Object.entries(r.byStatus)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', '),
+      ];
+      const failed = plain.completed !== n || killed.completed !== n || floor.failures.length > 0;
+      return {
+        servers: { PostgreSQL: `${facts.version} (the store)`, 'fake server': `pg-responder replaying that server's ${facts.databases.length} databases, +${delayMs} ms each way` },
+        parameters: { instances: n, processes: 'serve + 2 workers', concurrency_per_process: concurrency, delay_ms: delayMs, kill_at: '30 %', lease_ms: 'default (45000)', heartbeat_ms: 'default (15000)' },
+        columns: ['case', 'instances', 'wall s', 'of which queueing s', 'ideal s', 'wall / ideal', 'target', 'store conns peak', 'RSS MB serve / w1 / w2 (peak)', 'records serve / w1 / w2', 'records'],
+        rows: [row('no fault', plain, 1.3), row(`worker 1 SIGKILLed at 30 % (${sec(killed.killedAt ?? 0)} s)`, killed, 1.5)],
+        notes: [
+          `Floor: one instance synced alone through the proxy ${floor.syncMs.toFixed(0)} ms (bare engine ${floor.engineMs.toFixed(0)} ms); ideal = ${n} × floor / ${Math.min(n, PROCESSES.length * concurrency)} = ${sec(ideal)} s.`,
+          'Store connections: every backend of the store database in pg_stat_activity (the 3 processes\' store and pg-boss pools plus this bench\'s own context), peak of 250 ms samples. Budget: 3 × (6 + 2) + the bench\'s own.',
+          'All processes run on this one machine, so the killed worker\'s records are recovered as soon as any process notices its pid is gone (next recovery pass, ≤ one heartbeat); on separate machines its locks must expire first (lease 45 s after its last heartbeat).',
+          ...floor.failures,
+        ],
+        failed,
+      };
+    } finally {
+      await net.close();
+    }
+  },
+};
