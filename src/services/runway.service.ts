@@ -7,7 +7,8 @@
  */
 import { addDays, localDate, type Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
-import { backtestMape, fitRunway, fitSummary, judge, unusualDays, type FitSummary, type Runway, type RunwayFit, type RunwayOptions, type RunwayPoint } from '../lib/runway.js';
+import { backtestMape, fitRunway, judge, unusualDays, type Runway, type RunwayFit, type RunwayOptions, type RunwayPoint } from '../lib/runway.js';
+import { fitSummary, type FitSummary } from '../lib/runway-what-if.js';
 import type { RunwayInstance, RunwayRepository, RunwaySeriesRow } from '../store/runway.repository.js';
 import { explainJumps, type Jump } from './runway-jumps.js';
 import { CAPACITY_LIMIT_OPTION } from './statistics.service.js';

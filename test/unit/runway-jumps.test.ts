@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { addDays } from '../../src/lib/clock.js';
-import { fitRunway, fitSummary, runway, unusualDays, whatIf, type RunwayPoint } from '../../src/lib/runway.js';
+import { fitRunway, runway, unusualDays, type RunwayPoint } from '../../src/lib/runway.js';
+import { fitSummary, whatIf } from '../../src/lib/runway-what-if.js';
 import { contributors } from '../../src/services/runway-jumps.js';
 
 const GB = 1024 ** 3;
