@@ -13,8 +13,10 @@
  *   (a GB held the whole month is one GB-month); cost = GB-months × rate;
  *   an instance with several tags counts in each; untagged ones under "(none)";
  * - runways are today's (GET /api/statistics/runway), not the month end's;
- * - savings: reclaimable space (PostgreSQL `reclaimable`, MySQL/MariaDB `free`
- *   composition parts), WAL held by inactive replication slots, binary logs
+ * - savings: reclaimable space (composition parts: PostgreSQL `reclaimable`,
+ *   MySQL/MariaDB `free`, SQL Server `data_unused` — free inside data files,
+ *   freed by DBCC SHRINKFILE — and Oracle `tablespace_free`, freed by resizing
+ *   the datafiles; see savingsInParts), WAL held by inactive replication slots, binary logs
  *   (their whole size: what a shorter retention could free at most), live
  *   databases whose size has not changed for 90 days (their size, if archived
  *   or dropped), soft-deleted databases' remaining history rows (store rows).
@@ -148,15 +150,7 @@ export class CapacityReportService {
     const cleanup: Cleanup[] = [];
     const nameOf = (id: number) => names.get(id) ?? String(id);
     for (const c of compositions) {
-      for (const p of JSON.parse(c.parts) as { kind: string; bytes: number | null; detail?: Record<string, unknown> | null }[]) {
-        if ((p.kind === 'reclaimable' || p.kind === 'free') && p.bytes) cleanup.push({ kind: 'reclaimable', instance_id: c.instance_id, instance_name: nameOf(c.instance_id), target: p.kind, savings_bytes: p.bytes, rows: null });
-        if (p.kind === 'binary_logs' && p.bytes) cleanup.push({ kind: 'binary_logs', instance_id: c.instance_id, instance_name: nameOf(c.instance_id), target: p.kind, savings_bytes: p.bytes, rows: null });
-        if (p.kind === 'wal_retained_by_slots' && p.detail && Array.isArray(p.detail.slots)) {
-          for (const s of p.detail.slots as { name: string; bytes: number; inactive_holding_wal: boolean }[]) {
-            if (s.inactive_holding_wal) cleanup.push({ kind: 'inactive_slot_wal', instance_id: c.instance_id, instance_name: nameOf(c.instance_id), target: s.name, savings_bytes: s.bytes, rows: null });
-          }
-        }
-      }
+      for (const x of savingsInParts(JSON.parse(c.parts) as CompositionPartRow[])) cleanup.push({ ...x, instance_id: c.instance_id, instance_name: nameOf(c.instance_id), rows: null });
     }
     for (const u of unchanged) cleanup.push({ kind: 'unchanged_90_days', instance_id: u.instance_id, instance_name: nameOf(u.instance_id), target: u.database_name, savings_bytes: u.size_bytes, rows: null });
     for (const x of deleted) cleanup.push({ kind: 'deleted_history', instance_id: x.instance_id, instance_name: nameOf(x.instance_id), target: x.database_name, savings_bytes: null, rows: x.rows });
@@ -177,4 +171,34 @@ export class CapacityReportService {
       cleanup_savings_bytes: cleanup.reduce((a, c) => a + (c.savings_bytes ?? 0), 0),
     };
   }
+}
+
+/** One composition part as stored (engines/engine.ts CompositionPart). */
+interface CompositionPartRow {
+  kind: string;
+  bytes: number | null;
+  detail?: Record<string, unknown> | null;
+}
+
+/** Parts whose bytes are free space inside allocated files, per engine: what a shrink or resize could return to the disk. */
+const RECLAIMABLE_PARTS = new Set(['reclaimable', 'free', 'data_unused', 'tablespace_free']);
+
+/**
+ * The cleanup candidates one instance's composition shows: free space inside
+ * its files (reclaimable), its binary logs (their whole size: the most a
+ * shorter retention could free), and WAL held by each inactive replication
+ * slot. Unknown (null) or zero parts are not candidates.
+ */
+export function savingsInParts(parts: readonly CompositionPartRow[]): { kind: 'reclaimable' | 'binary_logs' | 'inactive_slot_wal'; target: string; savings_bytes: number }[] {
+  const out: { kind: 'reclaimable' | 'binary_logs' | 'inactive_slot_wal'; target: string; savings_bytes: number }[] = [];
+  for (const p of parts) {
+    if (RECLAIMABLE_PARTS.has(p.kind) && p.bytes) out.push({ kind: 'reclaimable', target: p.kind, savings_bytes: p.bytes });
+    if (p.kind === 'binary_logs' && p.bytes) out.push({ kind: 'binary_logs', target: p.kind, savings_bytes: p.bytes });
+    if (p.kind === 'wal_retained_by_slots' && p.detail && Array.isArray(p.detail.slots)) {
+      for (const s of p.detail.slots as { name: string; bytes: number; inactive_holding_wal: boolean }[]) {
+        if (s.inactive_holding_wal && s.bytes) out.push({ kind: 'inactive_slot_wal', target: s.name, savings_bytes: s.bytes });
+      }
+    }
+  }
+  return out;
 }
