@@ -16,6 +16,7 @@ import { createContext, type Context } from './context.js';
 import { buildApp } from './http/app.js';
 import { healthRoutes } from './http/api/health.routes.js';
 import { metricsRoutes } from './http/api/metrics.routes.js';
+import { documentOnlyResponses } from './http/components.js';
 import { createLogger, prettyDestination, type Logger } from './lib/logger.js';
 import { checkEstate, checkQueueConfig } from './services/estate.service.js';
 import { processConcurrency } from './services/sync/sync-context.js';
@@ -176,6 +177,7 @@ export async function worker(config: Config, o: RunOptions = {}): Promise<void> 
   const stopHousekeeping = await startHousekeeping(ctx, 'worker');
   // Health and metrics only: the API and the pages are served by `serve`.
   const app = Fastify({ loggerInstance: ctx.logger.child({ component: 'http' }) });
+  documentOnlyResponses(app);
   await app.register(healthRoutes(ctx));
   await app.register(metricsRoutes(ctx));
   const url = await app.listen({ host: config.host, port: config.port });

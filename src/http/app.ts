@@ -15,6 +15,7 @@ import type { Context } from '../context.js';
 import { AppError } from '../lib/errors.js';
 import { checkAccess, SESSION_COOKIE, type RouteRule } from './access.js';
 import { documentErrors, swaggerOptions } from './openapi.js';
+import { documentOnlyResponses } from './components.js';
 import { VERSION } from '../services/processes.service.js';
 import { apiLocale, HTTP_STATUS } from './envelope.js';
 import { msgText } from '../web/i18n/index.js';
@@ -82,9 +83,8 @@ export async function buildApp(ctx: Context) {
   });
 
   app.addHook('onRoute', documentErrors);
-  // Response schemas document the API (openapi.ts); they never shape what is sent: Fastify's schema
-  // serializer would drop every field a schema does not list. Replies are JSON.stringify'd, as without a schema.
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // Response schemas document the API (openapi.ts); they never shape what is sent.
+  documentOnlyResponses(app);
 
   // The route table (method, url, access) for tests and tools; HEAD mirrors included.
   const routeTable: RouteRule[] = [];

@@ -14,6 +14,7 @@
  * when imported; a name registered twice with different schemas throws.
  */
 import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
 
 const registry = new Map<string, TSchema>();
 
@@ -28,6 +29,17 @@ export function component<T extends TSchema>(name: string, schema: T): TUnsafe<S
 /** Every registered component, for the document's `components.schemas`. */
 export function componentSchemas(): Record<string, TSchema> {
   return Object.fromEntries(registry);
+}
+
+/**
+ * Make response schemas documentation only on `app`: replies are JSON.stringify'd as without a schema.
+ * Fastify's schema serializer would drop every field a schema does not list, and cannot resolve the
+ * components' `$ref`s outside the served document. Every Fastify instance that registers routes with
+ * response schemas calls this (buildApp; the worker's health and metrics port).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any server, logger and type provider
+export function documentOnlyResponses(app: FastifyInstance<any, any, any, any, any>): void {
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 }
 
 /** A value or null (JSON Schema 2020-12: `anyOf` with `type: null`). */

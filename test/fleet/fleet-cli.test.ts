@@ -58,7 +58,11 @@ describe('whalefall instances import / export / test-connection / discover', () 
     assert.equal(r.code, 0, r.err);
     assert.equal(JSON.parse(r.out).created, 3);
     assert.equal(JSON.parse(run(['instances', 'list', '--json']).out).length, 1);
+    // pg-1 is on the same server as `seed` (127.0.0.1:5432): stored only when confirmed.
     r = run(['instances', 'import', file, '--partial']);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /already registered: nothing imported .*--confirm-duplicates/);
+    r = run(['instances', 'import', file, '--partial', '--confirm-duplicates']);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /3 created, 0 updated, 0 unchanged; 1 registered but not in the file/);
     assert.match(r.out, /missing \(use --disable-missing to disable them\): seed/);

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import Fastify from 'fastify';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { metricsRoutes } from '../../src/http/api/metrics.routes.js';
+import { documentOnlyResponses } from '../../src/http/components.js';
 import { MetricsService } from '../../src/services/metrics.service.js';
 import { MetricsRepository } from '../../src/store/metrics.repository.js';
 import { buildApp } from '../../src/http/app.js';
@@ -185,6 +186,7 @@ describe('Prometheus /metrics', () => {
     const secret = 'metrics-Secret-42';
     const guarded = new MetricsService({ repo: new MetricsRepository(ctx.store.db), events: ctx.capacitySync.events, token: secret, processMetrics: false });
     const f = Fastify();
+    documentOnlyResponses(f);
     await f.register(metricsRoutes({ metrics: guarded }));
     try {
       const none = await f.inject({ method: 'GET', url: '/metrics' });
