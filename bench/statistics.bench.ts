@@ -21,6 +21,7 @@ import { AggregationService } from '../src/services/aggregation.service.js';
 import { StatisticsService } from '../src/services/statistics.service.js';
 import { openStore, type Store } from '../src/store/db.js';
 import { InstancesRepository } from '../src/store/instances.repository.js';
+import { AggregationRepository } from '../src/store/aggregation.repository.js';
 import { StatisticsRepository } from '../src/store/statistics.repository.js';
 import { pgAdmin, uniqueName } from '../test/helpers/targets.js';
 import type { Cell, Report, Scenario } from './common.js';
@@ -106,7 +107,7 @@ async function runOn(store: Store): Promise<DialectResult> {
   const repo = new StatisticsRepository(store.db, store.dialect);
   const stats = new StatisticsService(repo, new InstancesRepository(store.db, store.dialect), clock, 'UTC');
   const logger = createLogger('warn', process.stderr);
-  const aggregation = new AggregationService(repo, systemClock, 'UTC', logger);
+  const aggregation = new AggregationService(new AggregationRepository(store.db, store.dialect), systemClock, 'UTC', logger);
   const ids = (await store.db.selectFrom('instances').select('id').execute()).map((r) => r.id);
   let seed = 1;
   const randomId = () => ids[(seed = (seed * 48271) % 2147483647) % ids.length]!;

@@ -37,6 +37,7 @@ import { RetentionRepository } from './store/retention.repository.js';
 import { ExportService } from './services/export.service.js';
 import { MetricsService } from './services/metrics.service.js';
 import { RetentionService } from './services/retention.service.js';
+import { AggregationRepository } from './store/aggregation.repository.js';
 import { StatisticsRepository } from './store/statistics.repository.js';
 import { RunwayRepository } from './store/runway.repository.js';
 import { ReportRepository } from './store/report.repository.js';
@@ -251,7 +252,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     logger,
   });
   const statisticsRepo = new StatisticsRepository(db, store.dialect);
-  const aggregation = new AggregationService(statisticsRepo, clock, config.timeZone, logger);
+  const aggregation = new AggregationService(new AggregationRepository(db, store.dialect), clock, config.timeZone, logger);
   const statistics = new StatisticsService(statisticsRepo, repos.instances, clock, config.timeZone);
   const alertDelivery = new AlertDeliveryService(repos.alerts, clock, logger, { networks: { allow: config.webhookAllowNetworks, deny: config.webhookDenyNetworks } });
   const composition = new CompositionService({

@@ -9,7 +9,8 @@
  */
 import { addDays, isIsoDate, localDate, type Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import type { AggregateCounts, AggregationPeriod, PeriodBounds, StatisticsRepository } from '../store/statistics.repository.js';
+import type { AggregateCounts, AggregationRepository, PeriodBounds } from '../store/aggregation.repository.js';
+import type { AggregationPeriod } from '../store/statistics.repository.js';
 import { fail } from './validate.js';
 
 export const PERIODS: readonly AggregationPeriod[] = ['daily', 'weekly', 'monthly', 'quarterly'];
@@ -75,7 +76,7 @@ export interface AggregateResult {
 
 export class AggregationService {
   constructor(
-    private readonly repo: StatisticsRepository,
+    private readonly repo: AggregationRepository,
     private readonly clock: Clock,
     private readonly timeZone: string,
     private readonly logger: Logger,

@@ -41,7 +41,8 @@ describe('nightly extras as queued jobs (PostgreSQL store, serve + 2 workers)', 
       WHALEFALL_SYNC_RETRIES: '0',
       WHALEFALL_CONNECT_TIMEOUT_MS: '5000',
       WHALEFALL_SYNC_TIMEOUT_MS: '30000',
-      WHALEFALL_SYNC_CONCURRENCY: '6', // estate-wide: 2 per process
+      WHALEFALL_SYNC_CONCURRENCY: '6', // estate-wide
+      WHALEFALL_PROCESS_CONCURRENCY: '2', // and at most 2 in each process, so all three share the work
       WHALEFALL_SCHEDULER: 'off',
     };
     serve = startWhalefall('serve', procEnv);

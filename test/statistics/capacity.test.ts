@@ -11,6 +11,7 @@ import { AppError } from '../../src/lib/errors.js';
 import { statisticsRoutes } from '../../src/http/api/statistics.routes.js';
 import { forEachStore } from '../helpers/context.js';
 import { addInstance, days, FixedClock, insertHistory, statisticsOf, type Row } from './fixtures.js';
+import { documentOnlyResponses } from '../../src/http/components.js';
 
 const clock = new FixedClock(new Date('2024-04-30T12:00:00.000Z'));
 
@@ -19,6 +20,7 @@ forEachStore('capacity view', (get) => {
   let my: number;
   let s: Awaited<ReturnType<typeof statisticsOf>>;
   const app = Fastify({ ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } } }).withTypeProvider<TypeBoxTypeProvider>();
+  documentOnlyResponses(app);
 
   before(async () => {
     s = await statisticsOf(get(), clock);

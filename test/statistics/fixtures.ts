@@ -3,6 +3,7 @@
  * statistics services built on a test context.
  */
 import type { Clock } from '../../src/lib/clock.js';
+import { AggregationRepository } from '../../src/store/aggregation.repository.js';
 import { StatisticsRepository } from '../../src/store/statistics.repository.js';
 import { AggregationService } from '../../src/services/aggregation.service.js';
 import { StatisticsService } from '../../src/services/statistics.service.js';
@@ -29,7 +30,7 @@ export async function statisticsOf(ctx: TestContext, clock: Clock, bandPct = 1) 
   const repo = new StatisticsRepository(ctx.store.db, ctx.store.dialect);
   return {
     repo,
-    aggregation: new AggregationService(repo, clock, 'UTC', ctx.logger, bandPct),
+    aggregation: new AggregationService(new AggregationRepository(ctx.store.db, ctx.store.dialect), clock, 'UTC', ctx.logger, bandPct),
     statistics: new StatisticsService(repo, ctx.repos.instances, clock, 'UTC'),
     runway: new RunwayService({ repo: new RunwayRepository(ctx.store.db), clock, timeZone: 'UTC' }),
   };

@@ -13,6 +13,7 @@ import { statisticsRoutes } from '../../src/http/api/statistics.routes.js';
 import { zonedMidnightUtc } from '../../src/services/statistics.service.js';
 import { forEachStore } from '../helpers/context.js';
 import { addInstance, days, FixedClock, insertHistory, statisticsOf, type Row } from './fixtures.js';
+import { documentOnlyResponses } from '../../src/http/components.js';
 
 const clock = new FixedClock(new Date('2024-04-30T12:00:00.000Z'));
 
@@ -40,6 +41,7 @@ forEachStore('StatisticsService', (get) => {
   let s: Awaited<ReturnType<typeof statisticsOf>>;
   // Same validation options as buildApp: unknown fields are refused, not stripped.
   const app = Fastify({ ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } } }).withTypeProvider<TypeBoxTypeProvider>();
+  documentOnlyResponses(app);
 
   before(async () => {
     s = await statisticsOf(get(), clock);
