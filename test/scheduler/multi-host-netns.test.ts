@@ -116,7 +116,8 @@ describe('multi-host scale-out in network namespaces: a worker cut off mid-sessi
       DATABASE_URL: `postgres://postgres@${ADDR.s}:5432/whalefall`,
       WHALEFALL_HEARTBEAT_MS: '1000',
       WHALEFALL_LEASE_MS: '5000',
-      WHALEFALL_SYNC_CONCURRENCY: '9', // estate-wide: 3 per process
+      WHALEFALL_SYNC_CONCURRENCY: '9', // estate-wide
+      WHALEFALL_PROCESS_CONCURRENCY: '3', // and at most 3 in each process, so every host takes records
       WHALEFALL_SYNC_RETRIES: '0',
       WHALEFALL_CONNECT_TIMEOUT_MS: '3000',
       WHALEFALL_SYNC_TIMEOUT_MS: '10000',
