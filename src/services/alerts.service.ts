@@ -23,6 +23,7 @@ import { CHANNEL_TYPES, viewerDeliveryError, type ChannelType } from './alert-de
 import { channelUrl, maskedUrl, maskUrl, openUrl, sealUrl, type StoredChannel } from './alerts/channel-url.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';
 import type { SyncEvents } from './capacity-sync.service.js';
+import { bilingualText, publicEvent } from './alerts/event-message.js';
 import { RULE_EVALUATORS, RULE_KINDS, type RuleKind } from './alerts/rule-kinds.js';
 import { bool, fail, integer, oneOf, requiredText, text } from './validate.js';
 
@@ -357,7 +358,7 @@ export class AlertsService {
     const state = q.state === undefined ? undefined : oneOf('state', q.state, ['firing', 'resolved'] as const);
     const instanceIds = q.tag === undefined ? undefined : (await this.d.instances.list({ tag: q.tag })).map((i) => i.id);
     const page = await this.d.repo.listEvents({ limit, offset, state, ruleId: q.rule_id, instanceId: q.instance_id, instanceIds });
-    return { items: page.items.map(({ open_key: _o, ...e }) => e), total: page.total, limit, offset };
+    return { items: page.items.map(publicEvent), total: page.total, limit, offset };
   }
 
   /** One event with its rule and deliveries; `admin` sees the receivers' error excerpts, others the status only. */
@@ -376,8 +377,7 @@ export class AlertsService {
         log: redact ? log.map((a) => ({ ...a, error: viewerDeliveryError(a.error, a.http_status) })) : log,
       };
     });
-    const { open_key: _o, ...event } = ev;
-    return { ...event, rule: rule ? toRule(rule, this.d.keys) : null, deliveries };
+    return { ...publicEvent(ev), rule: rule ? toRule(rule, this.d.keys) : null, deliveries };
   }
 
   // ---- evaluation ----
@@ -448,7 +448,7 @@ export class AlertsService {
       for (const c of conditions) {
         const ev = open.get(c.dedup_key);
         if (ev) {
-          await this.d.repo.touch(ev.id, c.value, c.message, now);
+          await this.d.repo.touch(ev.id, c, now);
           sum.still_firing += 1;
           open.delete(c.dedup_key);
         } else if (await this.d.repo.fire(rule.id, c, now, targets)) {
@@ -483,8 +483,8 @@ export class AlertsService {
       repo: this.d.repo,
       re: rule.database_pattern ? compileGlob(rule.database_pattern) : undefined,
       threshold: rule.threshold ?? 0,
-      cond: (inst, database, value, message) =>
-        out.push({ dedup_key: `${rule.id}:${inst.id}:${database ?? ''}`, instance_id: inst.id, instance_name: inst.name, database_name: database, value, message }),
+      cond: (inst, database, value, msg) =>
+        out.push({ dedup_key: `${rule.id}:${inst.id}:${database ?? ''}`, instance_id: inst.id, instance_name: inst.name, database_name: database, value, message: bilingualText(msg), msg }),
       saw: (inst, database, value) => measured.set(`${rule.id}:${inst.id}:${database ?? ''}`, value),
     });
     return out;

@@ -7,6 +7,7 @@
  *   transition itself, and only when this caller made the transition.
  */
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import type { Msg } from '../web/i18n/index.js';
 import type { AlertDeliveriesTable, AlertEventsTable, AlertRulesTable, Database } from './schema.js';
 
 export type { AlertDeliveriesTable, AlertEventsTable, AlertRulesTable };
@@ -33,6 +34,8 @@ export interface FiringCondition {
   database_name: string | null;
   value: number | null;
   message: string;
+  /** `message` by key (the UI shows it in the user's language). */
+  msg: Msg;
 }
 
 export class AlertsRepository {
@@ -115,6 +118,7 @@ export class AlertsRepository {
           state: 'firing',
           value: c.value,
           message: c.message,
+          message_msg: JSON.stringify(c.msg),
           fired_at: at,
           resolved_at: null,
           last_evaluated_at: at,
@@ -129,8 +133,10 @@ export class AlertsRepository {
   }
 
   /** A condition still true: refresh value and evaluation time, nothing is sent. */
-  async touch(eventId: number, value: number | null, message: string, at: string): Promise<void> {
-    await this.db.updateTable('alert_events').set({ value, message, last_evaluated_at: at }).where('id', '=', eventId).where('state', '=', 'firing').execute();
+  async touch(eventId: number, c: Pick<FiringCondition, 'value' | 'message' | 'msg'>, at: string): Promise<void> {
+    await this.db
+      .updateTable('alert_events')
+      .set({ value: c.value, message: c.message, message_msg: JSON.stringify(c.msg), last_evaluated_at: at }).where('id', '=', eventId).where('state', '=', 'firing').execute();
   }
 
   /** Resolve an open event and queue its resolved deliveries; false when it was no longer open. */
@@ -335,7 +341,7 @@ export class AlertsRepository {
   recentFinishedRecords(instanceId: number, limit: number) {
     return this.db
       .selectFrom('sync_instance_records')
-      .select(['id', 'status', 'error_message', 'completed_at'])
+      .select(['id', 'status', 'error_message', 'error_msg', 'completed_at'])
       .where('instance_id', '=', instanceId)
       .where('status', 'in', ['completed', 'failed'])
       // Table-level runs (sync_category 'tables') have their own records and do not count here.

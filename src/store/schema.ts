@@ -410,6 +410,8 @@ export interface AlertEventsTable {
   state: string;
   value: number | null;
   message: string;
+  /** `message` by key: `{"key", "params"}` JSON (migration 0026); null on events stored before. */
+  message_msg: string | null;
   fired_at: Ts;
   resolved_at: Ts | null;
   last_evaluated_at: Ts;

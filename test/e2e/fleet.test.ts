@@ -118,7 +118,7 @@ describe('fleet UI: import page, export, cancel a running session', () => {
     await admin.locator('#wf-filter-tag option[value="team:payments"]').waitFor({ state: 'attached' });
     await admin.selectOption('#wf-filter-tag', 'team:payments');
     await admin.waitForFunction(() => (globalThis as any).document.querySelectorAll('#wf-rows tr[data-instance-id]').length === 2);
-    const shown = await admin.$$eval('#wf-rows tr[data-instance-id] .wf-name a', (as) => as.map((a) => a.textContent).sort());
+    const shown = await admin.$$eval('#wf-rows tr[data-instance-id] .wf-name-cell a', (as) => as.map((a) => a.textContent).sort());
     assert.deepEqual(shown, ['pay-db-1', 'pay-db-2']);
     // Export follows the filter; what it gives re-imports as unchanged.
     const href = (await admin.getAttribute('#wf-export-csv', 'href'))!;

@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { addDays } from '../../src/lib/clock.js';
 import { compileGlob } from '../../src/lib/glob.js';
+import { bilingualText } from '../../src/services/alerts/event-message.js';
 import { RULE_EVALUATORS, type RuleKind, type RuleRepository } from '../../src/services/alerts/rule-kinds.js';
+import { msgText } from '../../src/web/i18n/index.js';
 import type { AlertRuleRow } from '../../src/store/alerts.repository.js';
 import { instanceRow } from './fakes.js';
 
@@ -42,7 +44,7 @@ function fakeRepo(data: {
   totals?: Record<number, { day: string; bytes: number }[]>;
   dbs?: Record<number, { name: string; day: string; bytes: number | null; max?: number | null }[]>;
   deleted?: Record<number, { name: string; at: string | null }[]>;
-  records?: Record<number, { status: string; error_message: string | null }[]>;
+  records?: Record<number, { status: string; error_message: string | null; error_msg?: string | null }[]>;
 }): RuleRepository {
   const totals = (id: number) => [...(data.totals?.[id] ?? [])].sort((a, b) => a.day.localeCompare(b.day));
   const dbs = (id: number) => data.dbs?.[id] ?? [];
@@ -75,14 +77,14 @@ function fakeRepo(data: {
 }
 
 async function evaluate(r: AlertRuleRow, repo: RuleRepository, instances = [instanceRow({ id: 1, name: 'pg-1' })]) {
-  const out: { instance_id: number; database: string | null; value: number | null; message: string }[] = [];
+  const out: { instance_id: number; database: string | null; value: number | null; message: string; en: string; key: string }[] = [];
   await RULE_EVALUATORS[r.kind as RuleKind]({
     rule: r,
     instances,
     repo,
     re: r.database_pattern ? compileGlob(r.database_pattern) : undefined,
     threshold: r.threshold ?? 0,
-    cond: (inst, database, value, message) => void out.push({ instance_id: inst.id, database, value, message }),
+    cond: (inst, database, value, m) => void out.push({ instance_id: inst.id, database, value, message: bilingualText(m), en: msgText(m, 'en'), key: m.key }),
     saw: () => {},
   });
   return out;
@@ -100,7 +102,9 @@ const CASES: Record<RuleKind, { title: string; run: () => Promise<void> }[]> = {
         const [c] = await evaluate(rule('size_above', { threshold: GiB }), repo);
         assert.equal(c?.value, 2 * GiB);
         assert.equal(c?.database, null);
-        assert.match(c!.message, /size above threshold/);
+        assert.equal(c!.key, 'alert.size_above');
+        assert.equal(c!.en, 'Instance pg-1: total size 2.00 GB above the threshold 1.00 GB');
+        assert.match(c!.message, /^实例 pg-1 总容量 2.00 GB 超过阈值 1.00 GB \(Instance pg-1: total size 2.00 GB above the threshold 1.00 GB\)$/);
         assert.deepEqual(await evaluate(rule('size_above', { threshold: 2 * GiB }), repo), []);
       },
     },
@@ -178,7 +182,7 @@ const CASES: Record<RuleKind, { title: string; run: () => Promise<void> }[]> = {
         const [c] = await evaluate(rule('days_until_full', { threshold: 30, limit_bytes: 70 * GiB }), repo);
         assert.ok(c, 'fires');
         assert.ok(c.value! >= 10 && c.value! <= 12, `days ${c.value}`);
-        assert.match(c.message, /days until full below 30/);
+        assert.match(c.en, /reaches the ceiling .* in \d+ days \(robust fit since/);
         assert.deepEqual(await evaluate(rule('days_until_full', { threshold: 5, limit_bytes: 70 * GiB }), repo), [], 'more days than the threshold');
       },
     },
@@ -225,6 +229,15 @@ const CASES: Record<RuleKind, { title: string; run: () => Promise<void> }[]> = {
         assert.equal(c?.value, 2);
         assert.match(c!.message, /ECONNREFUSED/);
         assert.deepEqual(await evaluate(rule('sync_failing', { consecutive: 3 }), fakeRepo({ records: { 1: [failed, failed, { status: 'completed', error_message: null }] } })), []);
+      },
+    },
+    {
+      title: 'the last error keeps its key: the English message says the cause in English',
+      run: async () => {
+        const failed = { status: 'failed', error_message: '连接被拒绝: ECONNREFUSED', error_msg: JSON.stringify({ key: 'cause.connection_refused', params: { detail: 'ECONNREFUSED' } }) };
+        const [c] = await evaluate(rule('sync_failing', { consecutive: 1 }), fakeRepo({ records: { 1: [failed] } }));
+        assert.equal(c!.en, 'Instance pg-1: capacity sync failed 1 times in a row: Connection refused: ECONNREFUSED');
+        assert.match(c!.message, /^实例 pg-1 容量同步连续失败 1 次：连接被拒绝: ECONNREFUSED \(Instance pg-1: /);
       },
     },
     {

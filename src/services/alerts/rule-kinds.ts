@@ -13,6 +13,7 @@ import { runway } from '../../lib/runway.js';
 import { formatBytes } from '../../lib/sizes.js';
 import type { AlertRuleRow, AlertsRepository } from '../../store/alerts.repository.js';
 import type { InstanceRow } from '../../store/schema.js';
+import { parseStoredMsg, type Msg } from '../../web/i18n/index.js';
 import { RUNWAY_WINDOW_DAYS } from '../runway.service.js';
 
 export const RULE_KINDS = ['size_above', 'growth_pct', 'growth_bytes', 'days_until_full', 'database_disappeared', 'sync_failing'] as const;
@@ -35,15 +36,16 @@ export interface RuleInput {
   /** The rule's database pattern, compiled; undefined = the instance as a whole. */
   re: GlobMatcher | undefined;
   threshold: number;
-  /** Report a condition that holds now on `inst` (and `database`), with its value and message. */
-  cond: (inst: InstanceRow, database: string | null, value: number | null, message: string) => void;
+  /** Report a condition that holds now on `inst` (and `database`), with its value and message (by key). */
+  cond: (inst: InstanceRow, database: string | null, value: number | null, message: Msg) => void;
   /** Every value looked at, firing or not: a resolved event's message says what the value is now. */
   saw: (inst: InstanceRow, database: string | null, value: number) => void;
 }
 
 export type RuleEvaluator = (input: RuleInput) => Promise<void>;
 
-const where = (inst: InstanceRow, db: string | null) => (db ? `实例 ${inst.name} 数据库 ${db}` : `实例 ${inst.name}`);
+const where = (inst: InstanceRow, db: string | null): Msg =>
+  db ? { key: 'alert.where_database', params: { instance: inst.name, database: db } } : { key: 'alert.where_instance', params: { instance: inst.name } };
 
 /** The instance's configured capacity limit, when the forecast feature's option is set. */
 function instanceLimit(inst: InstanceRow): number | null {
@@ -57,7 +59,7 @@ async function sizeAbove({ instances, repo, re, threshold, cond, saw }: RuleInpu
     for (const inst of instances) {
       const v = totals.get(inst.id);
       if (v !== undefined) saw(inst, null, v);
-      if (v !== undefined && v > threshold) cond(inst, null, v, `${where(inst, null)} 总容量 ${formatBytes(v)} 超过阈值 ${formatBytes(threshold)} (size above threshold)`);
+      if (v !== undefined && v > threshold) cond(inst, null, v, { key: 'alert.size_above', params: { where: where(inst, null), size: formatBytes(v), threshold: formatBytes(threshold) } });
     }
   } else {
     for (const inst of instances) {
@@ -65,7 +67,8 @@ async function sizeAbove({ instances, repo, re, threshold, cond, saw }: RuleInpu
         if (!re(d.database_name) || d.size_bytes === null) continue;
         saw(inst, d.database_name, d.size_bytes);
         if (d.size_bytes <= threshold) continue;
-        cond(inst, d.database_name, d.size_bytes, `${where(inst, d.database_name)} 容量 ${formatBytes(d.size_bytes)} 超过阈值 ${formatBytes(threshold)} (size above threshold)`);
+        const params = { where: where(inst, d.database_name), size: formatBytes(d.size_bytes), threshold: formatBytes(threshold) };
+        cond(inst, d.database_name, d.size_bytes, { key: 'alert.size_above_db', params });
       }
     }
   }
@@ -74,16 +77,16 @@ async function sizeAbove({ instances, repo, re, threshold, cond, saw }: RuleInpu
 /** growth_pct and growth_bytes: the latest size against the latest one at least a window back (a missing day is not a zero). */
 async function growth({ rule, instances, repo, re, threshold, cond, saw }: RuleInput): Promise<void> {
   const days = rule.window === 'week' ? 7 : 1;
-  const label = rule.window === 'week' ? '周' : '日';
+  const window: Msg = { key: rule.window === 'week' ? 'alert.window_week' : 'alert.window_day' };
   const check = (inst: InstanceRow, db: string | null, latest: number, base: number) => {
     const delta = latest - base;
     if (rule.kind === 'growth_bytes') saw(inst, db, delta);
     else if (base > 0) saw(inst, db, Math.round((delta / base) * 10000) / 100);
     if (rule.kind === 'growth_bytes') {
-      if (delta > threshold) cond(inst, db, delta, `${where(inst, db)} ${label}增长 ${formatBytes(delta)} 超过阈值 ${formatBytes(threshold)} (${rule.window} growth above threshold)`);
+      if (delta > threshold) cond(inst, db, delta, { key: 'alert.growth_bytes', params: { where: where(inst, db), window, delta: formatBytes(delta), threshold: formatBytes(threshold) } });
     } else if (base > 0) {
       const pct = (delta / base) * 100;
-      if (pct > threshold) cond(inst, db, Math.round(pct * 100) / 100, `${where(inst, db)} ${label}增长 ${pct.toFixed(2)}% 超过阈值 ${threshold}% (${rule.window} growth above threshold)`);
+      if (pct > threshold) cond(inst, db, Math.round(pct * 100) / 100, { key: 'alert.growth_pct', params: { where: where(inst, db), window, pct: pct.toFixed(2), threshold } });
     }
   };
   for (const inst of instances) {
@@ -113,8 +116,9 @@ async function daysUntilFull({ rule, instances, repo, re, threshold, cond, saw }
     if ((f.state !== 'growing' && f.state !== 'full') || f.days_until_full === null) return;
     saw(inst, db, f.days_until_full);
     if (f.days_until_full < threshold) {
-      const since = f.change_point_date ? `自变化点 ${f.change_point_date} 起` : `自 ${f.fit_start_date} 起`;
-      cond(inst, db, f.days_until_full, `${where(inst, db)} 预计 ${f.days_until_full} 天后达到上限 ${formatBytes(f.ceiling_bytes)}（稳健拟合${since} ${f.points_used} 天, 区间 ${f.low_days ?? '?'}–${f.high_days ?? '∞'} 天）(days until full below ${threshold})`);
+      const since: Msg = f.change_point_date ? { key: 'alert.since_change_point', params: { date: f.change_point_date } } : { key: 'alert.since', params: { date: f.fit_start_date ?? '?' } };
+      const params = { where: where(inst, db), days: f.days_until_full, ceiling: formatBytes(f.ceiling_bytes), since, points: f.points_used, low: f.low_days ?? '?', high: f.high_days ?? '∞' };
+      cond(inst, db, f.days_until_full, { key: 'alert.days_until_full', params });
     }
   };
   for (const inst of instances) {
@@ -144,7 +148,7 @@ async function databaseDisappeared({ rule, instances, repo, re, cond }: RuleInpu
       // Deletions from before the rule existed are history, not news.
       if (re && !re(d.database_name)) continue;
       if (!d.deleted_at || d.deleted_at < rule.created_at) continue;
-      cond(inst, d.database_name, null, `${where(inst, d.database_name)} 已消失（最近一次同步未采集到，${d.deleted_at}）(database disappeared)`);
+      cond(inst, d.database_name, null, { key: 'alert.database_disappeared', params: { where: where(inst, d.database_name), deleted_at: d.deleted_at } });
     }
   }
 }
@@ -154,8 +158,9 @@ async function syncFailing({ rule, instances, repo, cond }: RuleInput): Promise<
   for (const inst of instances) {
     const recs = await repo.recentFinishedRecords(inst.id, k);
     if (recs.length < k || recs.some((r) => r.status !== 'failed')) continue;
-    const lastError = recs[0]!.error_message ?? '';
-    cond(inst, null, k, `${where(inst, null)} 容量同步连续失败 ${k} 次 (sync failed ${k} times in a row): ${lastError.slice(0, 200)}`);
+    // The last error by its key when the record has one (the UI shows it in the user's language), else its text.
+    const cause = parseStoredMsg(recs[0]!.error_msg) ?? (recs[0]!.error_message ?? '').slice(0, 200);
+    cond(inst, null, k, { key: 'alert.sync_failing', params: { where: where(inst, null), k, cause } });
   }
 }
 

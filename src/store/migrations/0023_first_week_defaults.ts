@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { MigrationFactory } from './helpers.js';
 
+import { DEFAULT_SYNC_FAILING_RULE } from '../../lib/builtin-rules.js';
+
 /** The name of the rule this migration creates (an admin may rename, edit or delete it; it is never re-created). */
-export const DEFAULT_SYNC_FAILING_RULE = '同步失败 (sync failing)';
+export { DEFAULT_SYNC_FAILING_RULE };
 
 /**
  * What a new DBA needs from the first day (issue #20):

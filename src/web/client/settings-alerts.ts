@@ -1,8 +1,16 @@
 /**
  * Settings tab: alert rules with their webhooks, recent alert events and their delivery log.
  */
-import { api, errorText, fmt, h, icon, modal, showAlert, t, withSpinner } from './ui.js';
+import { api, errorText, fmt, h, icon, modal, serverText, showAlert, t, withSpinner } from './ui.js';
+import type { Params } from '../i18n/index.js';
 import { byId, emptyRow, GB, input, MB } from './settings-common.js';
+import { builtinRuleNameKey } from '../../lib/builtin-rules.js';
+
+/** A rule's name as this screen shows it: a built-in rule's in the user's language, an admin's own as typed. */
+function ruleLabel(name: string): string {
+  const key = builtinRuleNameKey(name);
+  return key ? t(key) : name;
+}
 
 interface Channel {
   type: string;
@@ -31,6 +39,8 @@ interface AlertEvent {
   rule_name: string;
   state: string;
   message: string;
+  message_key: string | null;
+  message_params: Params | null;
   instance_name: string | null;
   database_name: string | null;
   fired_at: string;
@@ -104,7 +114,7 @@ export async function loadRules(): Promise<void> {
           edit.addEventListener('click', () => openRule(r));
           const del = h('button', { type: 'button', class: 'btn btn-outline-danger btn-sm', title: t('common.delete'), 'aria-label': t('common.delete') }, icon('fas fa-trash'));
           del.addEventListener('click', () => {
-            if (!window.confirm(t('settings.confirm_delete_rule', { name: r.name }))) return;
+            if (!window.confirm(t('settings.confirm_delete_rule', { name: ruleLabel(r.name) }))) return;
             void withSpinner(del, async () => {
               try {
                 const res = await api('DELETE', `/api/alert-rules/${r.id}`);
@@ -118,7 +128,7 @@ export async function loadRules(): Promise<void> {
           return h(
             'tr',
             { 'data-wf-rule': r.name },
-            h('td', { class: 'wf-name' }, r.name),
+            h('td', { class: 'wf-name' }, ruleLabel(r.name)),
             h('td', {}, t(`rule_kind.${r.kind}`)),
             h('td', { class: 'wf-hide-sm wf-name small' }, scopeText(r)),
             h('td', { class: 'wf-nowrap' }, condition(r)),
@@ -148,8 +158,8 @@ export async function loadEvents(): Promise<void> {
             'tr',
             {},
             h('td', {}, h('span', { class: `badge text-bg-${e.state === 'firing' ? 'danger' : 'success'}` }, t(`alert_state.${e.state}`))),
-            h('td', { class: 'wf-name' }, e.rule_name),
-            h('td', { class: 'wf-name small' }, e.message),
+            h('td', { class: 'wf-name' }, ruleLabel(e.rule_name)),
+            h('td', { class: 'wf-name small' }, serverText(e.message, e.message_key, e.message_params)),
             h('td', { class: 'wf-hide-sm wf-nowrap' }, fmt.dateTime(e.fired_at)),
             h('td', { class: 'wf-hide-sm wf-nowrap' }, fmt.dateTime(e.resolved_at)),
             h('td', { class: 'text-end' }, show),
@@ -169,7 +179,7 @@ async function openEvent(e: AlertEvent): Promise<void> {
   }
   const body = byId('wf-event-body');
   body.replaceChildren(
-    h('p', { class: 'wf-name' }, detail.message),
+    h('p', { class: 'wf-name' }, serverText(detail.message, detail.message_key, detail.message_params)),
     detail.deliveries.length
       ? h(
           'div',
@@ -244,7 +254,7 @@ function openRule(r: Rule | null): void {
   editing = r;
   channelsTouched = false;
   byId('wf-rule-alerts').replaceChildren();
-  byId('wf-rule-modal-title').textContent = r ? t('settings.edit_rule', { name: r.name }) : t('settings.add_rule');
+  byId('wf-rule-modal-title').textContent = r ? t('settings.edit_rule', { name: ruleLabel(r.name) }) : t('settings.add_rule');
   input('wf-r-name').value = r?.name ?? '';
   byId<HTMLSelectElement>('wf-r-kind').value = r?.kind ?? 'size_above';
   input('wf-r-threshold').value = r?.threshold === null || r?.threshold === undefined ? '' : String(BYTE_KINDS.has(r.kind) ? r.threshold / MB : r.threshold);

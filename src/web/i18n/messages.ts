@@ -8,6 +8,7 @@ import { API_MESSAGES } from './messages/api.js';
 import { CAUSE_MESSAGES } from './messages/causes.js';
 import { DOCTOR_MESSAGES } from './messages/doctor.js';
 import { RUNWAY_MESSAGES } from './messages/runway.js';
+import { ALERT_MESSAGES } from './messages/alerts.js';
 
 /**
  * Every visible string of the web UI. Add a key to its area's file in messages/ with both languages
@@ -29,6 +30,7 @@ export const MESSAGES = {
   ...CAUSE_MESSAGES,
   ...DOCTOR_MESSAGES,
   ...RUNWAY_MESSAGES,
+  ...ALERT_MESSAGES,
 } as const;
 
 export type MessageKey = keyof typeof MESSAGES;

@@ -101,6 +101,7 @@ export const SETTINGS_MESSAGES = {
   'rule_kind.days_until_full': { 'zh-CN': '预计用满天数低于 N', en: 'Days until full below N' },
   'rule_kind.database_disappeared': { 'zh-CN': '数据库消失', en: 'Database disappeared' },
   'rule_kind.sync_failing': { 'zh-CN': '同步连续失败', en: 'Sync failing' },
+  'builtin_rule.sync_failing': { 'zh-CN': '同步失败（内置）', en: 'Sync failing (built in)' },
   'rule_window.day': { 'zh-CN': '每天', en: 'per day' },
   'rule_window.week': { 'zh-CN': '每周', en: 'per week' },
   'channel.generic': { 'zh-CN': '通用 JSON', en: 'Generic JSON' },
