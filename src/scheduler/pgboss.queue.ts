@@ -22,6 +22,7 @@
  * them when no sync job is waiting, under the same concurrency.
  */
 import PgBoss from 'pg-boss';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../lib/logger.js';
 import type { SyncQueue } from '../services/capacity-sync.service.js';
@@ -29,6 +30,12 @@ import type { SyncQueue } from '../services/capacity-sync.service.js';
 import { CAPACITY_QUEUE, DAILY_QUEUE, QUEUE_SCHEMA } from './queue-names.js';
 
 export { CAPACITY_QUEUE, DAILY_QUEUE, QUEUE_SCHEMA };
+
+/** How soon a process asks again for an estate-wide slot it was refused (jittered ±50 %). */
+const ADMIT_RETRY_MS = 200;
+
+/** Jobs queued per INSERT. */
+const ENQUEUE_BATCH = 500;
 
 interface JobData {
   record_id: number;
@@ -107,19 +114,34 @@ export class PgBossQueue implements SyncQueue {
     return this.running.size;
   }
 
+  /**
+   * Queue one job per record, ENQUEUE_BATCH at a time (one INSERT each: a 2,000-instance session is queued
+   * in a few statements, not 2,000 round trips). Returns the records whose instance already has a job
+   * queued (the `stately` policy drops the new one): the ids we chose that the queue does not hold.
+   */
   async enqueue(records: { id: number; instance_id: number }[], expireInSeconds: number): Promise<number[]> {
     await this.start();
     const dropped: number[] = [];
-    for (const r of records) {
-      const id = await this.boss.send(CAPACITY_QUEUE, { record_id: r.id } satisfies JobData, {
-        singletonKey: String(r.instance_id),
-        expireInSeconds,
-        // Retries are for jobs handed back (store outage, shutdown); collection failures are retried inside the job.
-        retryLimit: 20,
-        retryDelay: 2,
-        retryBackoff: true,
-      });
-      if (id === null) dropped.push(r.id);
+    for (let i = 0; i < records.length; i += ENQUEUE_BATCH) {
+      const chunk = records.slice(i, i + ENQUEUE_BATCH).map((r) => ({ record: r.id, id: randomUUID(), singletonKey: String(r.instance_id) }));
+      await this.boss.insert(
+        chunk.map((c) => ({
+          id: c.id,
+          name: CAPACITY_QUEUE,
+          data: { record_id: c.record } satisfies JobData,
+          singletonKey: c.singletonKey,
+          expireInSeconds,
+          // Retries are for jobs handed back (store outage, shutdown); collection failures are retried inside the job.
+          retryLimit: 20,
+          retryDelay: 2,
+          retryBackoff: true,
+        })),
+      );
+      const held = await this.boss
+        .getDb()
+        .executeSql(`SELECT id FROM ${QUEUE_SCHEMA}.job WHERE name = $1 AND id = ANY($2::uuid[])`, [CAPACITY_QUEUE, chunk.map((c) => c.id)]);
+      const kept = new Set((held.rows as { id: string }[]).map((r) => r.id));
+      for (const c of chunk) if (!kept.has(c.id)) dropped.push(c.record);
     }
     return dropped;
   }
@@ -158,10 +180,13 @@ export class PgBossQueue implements SyncQueue {
     let failures = 0;
     while (this.working) {
       let fetched = 0;
+      let refused = false;
       try {
         const limit = await o.concurrency();
         // The estate-wide limit: a slot before each fetch (sync records and nightly tasks alike), freed when the job ends.
         const release = this.running.size < limit ? (o.admit ? await o.admit() : async () => {}) : undefined;
+        // No room in the estate (other processes hold every slot): ask again soon, a slot frees as any job ends anywhere.
+        refused = this.running.size < limit && !release;
         if (release) {
           let job: Awaited<ReturnType<typeof this.fetchOne>>;
           try {
@@ -189,7 +214,8 @@ export class PgBossQueue implements SyncQueue {
       }
       if (fetched > 0 && failures === 0) continue; // there may be more right away
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, failures ? Math.min(pollMs * 2 ** Math.min(failures, 4), 5_000) : pollMs);
+        const idle = refused ? Math.min(pollMs, ADMIT_RETRY_MS) * (0.5 + Math.random()) : pollMs;
+        const t = setTimeout(resolve, failures ? Math.min(pollMs * 2 ** Math.min(failures, 4), 5_000) : idle);
         this.wake = () => {
           clearTimeout(t);
           resolve();
