@@ -17,7 +17,7 @@
 import { SyncError } from '../../lib/errors.js';
 import { formatBytes } from '../../lib/sizes.js';
 import { bytes } from '../common.js';
-import type { CollectedDatabase } from '../engine.js';
+import type { CollectedDatabase } from '../../domain/collection.js';
 import type { OracleRow } from './oracle.driver.js';
 import type { Scope } from './oracle.queries.js';
 

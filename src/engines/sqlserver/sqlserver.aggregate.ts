@@ -11,7 +11,7 @@
  */
 import { SyncError } from '../../lib/errors.js';
 import { bytes } from '../common.js';
-import type { CollectedDatabase, ReplicaRole } from '../engine.js';
+import type { CollectedDatabase, ReplicaRole } from '../../domain/collection.js';
 import { exactCount, PAGE_BYTES, quoteName } from './sqlserver.common.js';
 
 export const METHOD = 'sys.master_files';
