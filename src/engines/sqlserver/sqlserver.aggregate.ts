@@ -4,7 +4,7 @@
  * (tempdb's own sys.database_files, type-2 container sizes, snapshot bytes on
  * disk, availability-group roles) → one row per database and the warnings.
  * Every rule of docs/engines.md "SQL Server" is here and unit-tested in
- * test/engines/sqlserver-aggregate.test.ts.
+ * test/unit/sqlserver-aggregate.test.ts.
  *
  * Pages are 8 KB and summed in BigInt; a total past 2^53 bytes is a `data`
  * error for that database alone, never a rounded number.
