@@ -18,7 +18,8 @@
  * (noted in the section), which only makes each figure larger.
  */
 import mysql from 'mysql2/promise';
-import type { ConnectTarget, DbType } from '../src/engines/engine.js';
+import type { ConnectTarget } from '../src/engines/engine.js';
+import type { DbType } from '../src/domain/db-type.js';
 import { getEngine } from '../src/engines/registry.js';
 import { mysqlAdmin, pgAdmin, uniqueName } from '../test/helpers/targets.js';
 import { checkInterrupted, envInt, int, median, onInterrupt, ratio, sec } from './common.js';

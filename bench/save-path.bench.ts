@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import type { CollectedDatabase } from '../src/engines/engine.js';
+import type { CollectedDatabase } from '../src/domain/collection.js';
 import { addDays } from '../src/lib/clock.js';
 import { CapacityRepository } from '../src/store/capacity.repository.js';
 import { openStore, type Store } from '../src/store/db.js';

@@ -23,7 +23,7 @@ import { addDays } from '../src/lib/clock.js';
 import { openStore } from '../src/store/db.js';
 import { TablesRepository } from '../src/store/tables.repository.js';
 import { CLI_ACTOR } from '../src/services/audit.service.js';
-import type { CollectedTableDatabase } from '../src/engines/engine.js';
+import type { CollectedTableDatabase } from '../src/domain/tables.js';
 import { newTestContext } from '../test/helpers/context.js';
 import { mysqlAdmin, pgAdmin, uniqueName } from '../test/helpers/targets.js';
 import type { Cell, Report, Scenario } from './common.js';

@@ -1,7 +1,9 @@
 /**
  * Fails when a module of `src/` or `bench/` imports itself through others
- * (type-only imports included: a circle of types is still a circle to read).
- * Run: `npm run check:cycles`. Prints each circle once, as a chain of files.
+ * (type-only imports included: a circle of types is still a circle to read),
+ * or when a layer imports one it must not (LAYERS: the store never reaches up
+ * into services or engines, the domain types import nothing else…).
+ * Run: `npm run check:cycles`. Prints each circle and each crossing once.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -55,8 +57,32 @@ function visit(v: string): void {
 }
 for (const f of edges.keys()) if (!idx.has(f)) visit(f);
 
-if (circles.length) {
-  for (const c of circles) console.error(`import circle: ${c.join(' ↔ ')}`);
-  process.exit(1);
+/**
+ * Folders of src/ a folder must not import from (type-only imports included).
+ * Calls go down only (docs/architecture.md): the store and the engines know
+ * nothing of the services above them, and the types they share live in
+ * src/domain/, which imports nothing but itself.
+ */
+const UPPER = ['src/services', 'src/http', 'src/scheduler', 'src/cli', 'src/server.ts', 'src/context.ts'];
+const LAYERS: { folder: string; never?: string[]; only?: string[] }[] = [
+  { folder: 'src/domain', only: ['src/domain'] },
+  { folder: 'src/store', never: ['src/engines', ...UPPER] },
+  { folder: 'src/engines', never: ['src/store', ...UPPER] },
+  { folder: 'src/lib', never: ['src/store', 'src/engines', ...UPPER] },
+];
+const under = (file: string, folder: string): boolean => file === path.normalize(folder) || file.startsWith(path.normalize(folder) + path.sep);
+const crossings: string[] = [];
+for (const [from, targets] of edges) {
+  for (const layer of LAYERS) {
+    if (!under(from, layer.folder)) continue;
+    for (const to of targets) {
+      const wrong = layer.only ? !layer.only.some((f) => under(to, f)) : layer.never!.some((f) => under(to, f));
+      if (wrong) crossings.push(`${from} imports ${to} (${layer.folder} ${layer.only ? `imports only ${layer.only.join(', ')}` : 'must not import it'})`);
+    }
+  }
 }
-console.log(`no import circles in ${files.length} modules (${ROOTS.join(', ')})`);
+
+for (const c of circles) console.error(`import circle: ${c.join(' ↔ ')}`);
+for (const c of crossings) console.error(`layer crossing: ${c}`);
+if (circles.length || crossings.length) process.exit(1);
+console.log(`no import circles and no layer crossings in ${files.length} modules (${ROOTS.join(', ')})`);

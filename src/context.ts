@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { ConfigError, type Config } from './config.js';
 import { getEngine } from './engines/registry.js';
-import type { DbType, Engine } from './engines/engine.js';
+import type { DbType } from './domain/db-type.js';
+import type { Engine } from './engines/engine.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { encryptSecret, loadKeyRing, type KeyRing } from './lib/crypto.js';
 import { createLogger, type Logger } from './lib/logger.js';

@@ -7,7 +7,8 @@ import { SyncError, errorMessage, scrubSecrets, type SyncErrorCode } from '../li
 import { msg, msgText, t, type Locale, type MessageKey, type Msg } from '../web/i18n/index.js';
 import { toBytes } from '../lib/sizes.js';
 import { withTimeout } from '../lib/timeout.js';
-import type { CollectedTable, CollectedTableDatabase, ConnectTarget, PrivilegeCheck, TableCut } from './engine.js';
+import type { CollectedTable, CollectedTableDatabase, TableCut } from '../domain/tables.js';
+import type { ConnectTarget, PrivilegeCheck } from './engine.js';
 
 /**
  * A driver-specific verdict: the class, and the cause's message key

@@ -1,6 +1,7 @@
 /** One line per engine: adding an engine is one folder plus one line here. */
 import { SyncError } from '../lib/errors.js';
-import type { DbType, Engine } from './engine.js';
+import type { DbType } from '../domain/db-type.js';
+import type { Engine } from './engine.js';
 import { mariadbEngine, mysqlEngine } from './mysql/mysql.engine.js';
 import { oracleEngine } from './oracle/oracle.engine.js';
 import { postgresqlEngine } from './postgresql/postgresql.engine.js';

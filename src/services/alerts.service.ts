@@ -8,7 +8,7 @@
  * channel per transition (alerts.repository.ts).
  */
 import type { EventEmitter } from 'node:events';
-import { DB_TYPES } from '../engines/engine.js';
+import { DB_TYPES } from '../domain/db-type.js';
 import type { Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
 import { decryptSecret, encryptSecret, reencryptSecret, type KeyRing } from '../lib/crypto.js';

@@ -173,7 +173,7 @@ export class CapacityReportService {
   }
 }
 
-/** One composition part as stored (engines/engine.ts CompositionPart). */
+/** One composition part as stored (domain/composition.ts CompositionPart). */
 interface CompositionPartRow {
   kind: string;
   bytes: number | null;

@@ -4,7 +4,7 @@ import { yieldToIo } from '../lib/concurrency.js';
 import { AppError } from '../lib/errors.js';
 import { holderProcess } from '../lib/process-tag.js';
 import { bytesToMb } from '../lib/sizes.js';
-import type { DbType } from '../engines/engine.js';
+import type { DbType } from '../domain/db-type.js';
 import { getEngine } from '../engines/registry.js';
 import type { CapacityRepository } from '../store/capacity.repository.js';
 import type { InstancesRepository, OverviewQuery } from '../store/instances.repository.js';

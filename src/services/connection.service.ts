@@ -13,7 +13,9 @@
  * sharing the store (connection-slots.ts). A caller that cannot get a slot
  * within the wait gets 429 (a sync: a transient timeout, retried).
  */
-import type { Collection, ConnectTarget, DbType, Engine, EngineSession, InstanceOptions, PrivilegeCheck } from '../engines/engine.js';
+import type { Collection } from '../domain/collection.js';
+import type { ConnectTarget, Engine, EngineSession, InstanceOptions, PrivilegeCheck } from '../engines/engine.js';
+import type { DbType } from '../domain/db-type.js';
 import { AppError, SyncError } from '../lib/errors.js';
 import { stripControl, stripControlDeep } from '../lib/control-chars.js';
 import { excludedBy } from '../lib/glob.js';

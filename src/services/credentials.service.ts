@@ -2,7 +2,7 @@
  * Database credentials. Passwords are write-only: encrypted on the way in,
  * decrypted only to open a connection, never returned.
  */
-import { DB_TYPES } from '../engines/engine.js';
+import { DB_TYPES } from '../domain/db-type.js';
 import type { Clock } from '../lib/clock.js';
 import { decryptSecret, encryptSecret, reencryptSecret, type KeyRing } from '../lib/crypto.js';
 import { AppError } from '../lib/errors.js';

@@ -15,7 +15,7 @@
  *   are exactly what a real run would do.
  */
 import type { Clock } from '../lib/clock.js';
-import { DB_TYPES, type DbType } from '../engines/engine.js';
+import { DB_TYPES, type DbType } from '../domain/db-type.js';
 import { IMPORT_METHOD, type ImportedSizeRow, type ImportWhalefallRepository, type LifecycleSpan } from '../store/import-whalefall.repository.js';
 import type { OriginalInstance, OriginalSizeRow, OriginalWhalefallReader } from '../store/original-whalefall.reader.js';
 import type { Actor, AuditService } from './audit.service.js';

@@ -1,6 +1,7 @@
 /** The registry of monitored instances: validation, CRUD, the public shape. */
 import { parseStoredMsg, type Params } from '../web/i18n/index.js';
-import { DB_TYPES, type DbType, type Engine, type InstanceOptions, type OptionSpec } from '../engines/engine.js';
+import { DB_TYPES, type DbType } from '../domain/db-type.js';
+import type { Engine, InstanceOptions, OptionSpec } from '../engines/engine.js';
 import { getEngine } from '../engines/registry.js';
 import type { Clock } from '../lib/clock.js';
 import { serverKey, type ServerAddress } from './same-server.js';

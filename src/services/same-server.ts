@@ -11,7 +11,7 @@
  * Host names are compared as written: `db1` and `10.0.0.5` for the same machine are not recognised (resolving
  * names would make the total depend on DNS at the time of reading).
  */
-import type { DbType } from '../engines/engine.js';
+import type { DbType } from '../domain/db-type.js';
 import { getEngine } from '../engines/registry.js';
 
 export interface ServerAddress {

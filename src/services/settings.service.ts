@@ -5,7 +5,7 @@
  */
 import { Cron } from 'croner';
 import type { Config } from '../config.js';
-import { DB_TYPES, type DbType } from '../engines/engine.js';
+import { DB_TYPES, type DbType } from '../domain/db-type.js';
 import type { Clock } from '../lib/clock.js';
 import type { SettingsRepository } from '../store/settings.repository.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';

@@ -5,7 +5,7 @@
  * the number of databases (batched upserts, never a query per database).
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { CollectedDatabase } from '../engines/engine.js';
+import type { CollectedDatabase } from '../domain/collection.js';
 import type { DialectName } from './db.js';
 import type { Database } from './schema.js';
 import { previousPointAt, previousPointSize, windowBaselineSize } from './sync-points.sql.js';

@@ -8,7 +8,7 @@
  * measured marks nothing deleted: "not collected" is not "gone".
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { CollectedTable, CollectedTableDatabase, TableKind } from '../engines/engine.js';
+import type { CollectedTable, CollectedTableDatabase, TableKind } from '../domain/tables.js';
 import type { Database } from './schema.js';
 
 /** 11 parameters a row: 1,000 rows stay under SQLite's and PostgreSQL's limits. */

@@ -83,8 +83,9 @@ export function formatPct(n: number | null | undefined, locale: Locale): string 
 /** A duration: "850 ms", "12.3 s", "4 min 05 s", "1 h 02 min"; null → '—'. */
 export function formatDuration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '—';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 999.5) return `${Math.round(ms)} ms`;
+  // Each form up to where its rounding would show the next one's limit ("1000 ms", "60.0 s").
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1)} s`;
   const s = Math.round(ms / 1000);
   if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
   return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;

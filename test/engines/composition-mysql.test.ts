@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type mysql from 'mysql2/promise';
 import { mariadbEngine } from '../../src/engines/mysql/mysql.engine.js';
-import type { Composition, CompositionPart } from '../../src/engines/engine.js';
+import type { Composition, CompositionPart } from '../../src/domain/composition.js';
 import { startMariadb, type OwnMariadb } from '../helpers/mariadb-server.js';
 import { mysqlTarget } from '../helpers/targets.js';
 

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
 import { postgresqlEngine } from '../../src/engines/postgresql/postgresql.engine.js';
-import type { Composition, CompositionPart } from '../../src/engines/engine.js';
+import type { Composition, CompositionPart } from '../../src/domain/composition.js';
 import { newTestApp, newTestContext, type TestApp, type TestContext } from '../helpers/context.js';
 import { pgAdmin, pgTarget, uniqueName } from '../helpers/targets.js';
 import { addInstance } from '../tables/helpers.js';

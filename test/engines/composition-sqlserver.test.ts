@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Composition, CompositionPart } from '../../src/engines/engine.js';
+import type { Composition, CompositionPart } from '../../src/domain/composition.js';
 import type { FileRow } from '../../src/engines/sqlserver/sqlserver.aggregate.js';
 import { sqlserverComposition, usedSpaceTargets, volumeCeiling } from '../../src/engines/sqlserver/sqlserver.composition.js';
 import { sqlserverEngine as engine } from '../../src/engines/sqlserver/sqlserver.engine.js';

@@ -15,7 +15,8 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, test } from 'node:test';
-import type { ConnectTarget, DbType, Engine } from '../../src/engines/engine.js';
+import type { ConnectTarget, Engine } from '../../src/engines/engine.js';
+import type { DbType } from '../../src/domain/db-type.js';
 import { engines } from '../../src/engines/registry.js';
 import { SyncError } from '../../src/lib/errors.js';
 import { closedPort, startBlackHole } from '../helpers/targets.js';

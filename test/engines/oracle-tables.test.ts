@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { TableScope } from '../../src/engines/engine.js';
+import type { TableScope } from '../../src/domain/tables.js';
 import { collectSegmentTables, type OracleRow } from '../../src/engines/oracle/oracle.engine.js';
 import { segmentsSql, TABLESPACES_SQL } from '../../src/engines/oracle/oracle.tables.js';
 import { SyncError } from '../../src/lib/errors.js';

@@ -8,7 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import type { Collection, ConnectTarget } from '../../src/engines/engine.js';
+import type { Collection } from '../../src/domain/collection.js';
+import type { ConnectTarget } from '../../src/engines/engine.js';
 import { postgresqlEngine as engine } from '../../src/engines/postgresql/postgresql.engine.js';
 import { SyncError, type SyncErrorCode } from '../../src/lib/errors.js';
 import { type Handler, type PgResponder, type PgResponderOptions, type ResultSet, type ServerError, startPgResponder } from '../helpers/pg-responder.js';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import type { Collection, ConnectTarget } from '../../src/engines/engine.js';
+import type { Collection } from '../../src/domain/collection.js';
+import type { ConnectTarget } from '../../src/engines/engine.js';
 import { postgresqlEngine as engine } from '../../src/engines/postgresql/postgresql.engine.js';
 import { SyncError } from '../../src/lib/errors.js';
 import { pgAdmin, pgTarget, uniqueName } from '../helpers/targets.js';

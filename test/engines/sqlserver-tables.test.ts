@@ -8,7 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { ConnectTarget, TableCollection, TableScope } from '../../src/engines/engine.js';
+import type { ConnectTarget } from '../../src/engines/engine.js';
+import type { TableCollection, TableScope } from '../../src/domain/tables.js';
 import { sqlserverEngine as engine } from '../../src/engines/sqlserver/sqlserver.engine.js';
 import { type Cell, type Column, type Reply, type TdsResponder, startTdsResponder } from '../helpers/tds-responder.js';
 

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import type { CollectedDatabase } from '../../src/engines/engine.js';
+import type { CollectedDatabase } from '../../src/domain/collection.js';
 import { newTestApp, newTestContext, type Caller, type TestApp, type TestContext } from '../helpers/context.js';
 
 const run = promisify(execFile);

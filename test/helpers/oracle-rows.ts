@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import type { CollectedDatabase } from '../../src/engines/engine.js';
+import type { CollectedDatabase } from '../../src/domain/collection.js';
 import { fetchTypeHandler, type ColumnMeta, type OracleDriver, type OracleRow, type OracleSettings, type Run } from '../../src/engines/oracle/oracle.engine.js';
 import { filesSql, LOCATE_SQL, spacesSql, tempFreeSql, undoSql } from '../../src/engines/oracle/oracle.queries.js';
 

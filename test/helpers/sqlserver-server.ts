@@ -9,7 +9,8 @@
  * azure: Azure SQL Database).
  */
 import assert from 'node:assert/strict';
-import type { CollectedDatabase, Collection, ConnectTarget } from '../../src/engines/engine.js';
+import type { CollectedDatabase, Collection } from '../../src/domain/collection.js';
+import type { ConnectTarget } from '../../src/engines/engine.js';
 import { sqlserverEngine as engine } from '../../src/engines/sqlserver/sqlserver.engine.js';
 import { SyncError } from '../../src/lib/errors.js';
 import { type Cell, type Column, type LoginInfo, type Reply, type ResultSet, type TdsResponder, startTdsResponder } from './tds-responder.js';

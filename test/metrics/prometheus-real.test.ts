@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { CollectedDatabase } from '../../src/engines/engine.js';
+import type { CollectedDatabase } from '../../src/domain/collection.js';
 import { newTestApp, newTestContext, type TestApp, type TestContext } from '../helpers/context.js';
 import { closedPort } from '../helpers/targets.js';
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, it } from 'node:test';
-import type { CollectedDatabase } from '../../src/engines/engine.js';
+import type { CollectedDatabase } from '../../src/domain/collection.js';
 import { forEachStore } from '../helpers/context.js';
 
 function db(name: string, size: number | null, extra: Partial<CollectedDatabase> = {}): CollectedDatabase {

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, it } from 'node:test';
-import type { CollectedDatabase } from '../../src/engines/engine.js';
+import type { CollectedDatabase } from '../../src/domain/collection.js';
 import { RetentionService } from '../../src/services/retention.service.js';
 import { RetentionRepository } from '../../src/store/retention.repository.js';
 import { forEachStore } from '../helpers/context.js';

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { cutToBudget } from '../../src/engines/common.js';
-import type { CollectedTable, CollectedTableDatabase } from '../../src/engines/engine.js';
+import type { CollectedTable, CollectedTableDatabase } from '../../src/domain/tables.js';
 import { addDays } from '../../src/lib/clock.js';
 import { TablesRepository } from '../../src/store/tables.repository.js';
 import { weekStart } from '../../src/services/tables.service.js';

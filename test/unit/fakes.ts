@@ -4,7 +4,8 @@
  * way immich's `newTestService` builds a service: `{ sut, mocks }`, where the
  * mocks hold what was written and let a test script what comes back.
  */
-import type { Collection, CollectedDatabase, ConnectTarget } from '../../src/engines/engine.js';
+import type { Collection, CollectedDatabase } from '../../src/domain/collection.js';
+import type { ConnectTarget } from '../../src/engines/engine.js';
 import { createLogger } from '../../src/lib/logger.js';
 import type { InstanceRow, SyncInstanceRecordRow } from '../../src/store/schema.js';
 import { LeaseLost, RecordNotClaimable, type RecordStart } from '../../src/store/sync.repository.js';

@@ -15,7 +15,9 @@
  */
 import { loadConfig } from '../../src/config.js';
 import { createContext, type Context } from '../../src/context.js';
-import type { Collection, DbType, Engine } from '../../src/engines/engine.js';
+import type { Collection } from '../../src/domain/collection.js';
+import type { DbType } from '../../src/domain/db-type.js';
+import type { Engine } from '../../src/engines/engine.js';
 import { getEngine } from '../../src/engines/registry.js';
 import { SyncError } from '../../src/lib/errors.js';
 import { createLogger } from '../../src/lib/logger.js';

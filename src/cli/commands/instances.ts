@@ -1,7 +1,7 @@
 /** `whalefall instances add|list|test`. */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { DB_TYPES } from '../../engines/engine.js';
+import { DB_TYPES } from '../../domain/db-type.js';
 import { formatBytes } from '../../lib/sizes.js';
 import { CLI_ACTOR } from '../../services/audit.service.js';
 import { CliError, withContext, readSecret, table, print } from '../shared.js';

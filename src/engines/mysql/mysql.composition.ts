@@ -15,7 +15,7 @@
  *   with the reason (MariaDB keeps undo in the system tablespace by default
  *   and shows no temporary tablespace size).
  */
-import type { CompositionPart } from '../engine.js';
+import type { CompositionPart } from '../../domain/composition.js';
 
 export type MysqlQuery = <T>(sql: string) => Promise<T[]>;
 

@@ -12,7 +12,7 @@
  * MariaDB 10.11, 20,000 InnoDB tables, ~6 s on 2 busy cores); transferring
  * 5,001 rows instead of 20,000 is the saving, and one scan instead of two.
  */
-import type { CollectedTable, TableCut } from '../engine.js';
+import type { CollectedTable, TableCut } from '../../domain/tables.js';
 import { bytes } from '../common.js';
 
 export const TABLES_METHOD = 'information_schema';

@@ -3,7 +3,7 @@
  * tablespace metrics, temp free space, undo extents and PDB storage limits
  * (oracle.queries.ts) → one row per tablespace and the warnings. The rules,
  * listed in docs/engines.md "Oracle", are unit-tested in
- * test/engines/oracle-collect.test.ts:
+ * test/unit/oracle-collect.test.ts:
  * - allocated = Σ file BYTES (a file with NULL bytes makes it unknown);
  * - file limit = Σ (AUTOEXTENSIBLE ? max(MAXBYTES, BYTES) : BYTES);
  * - max_bytes = that limit, lowered on 18c+ to TABLESPACE_SIZE × block size
@@ -17,7 +17,7 @@
 import { SyncError } from '../../lib/errors.js';
 import { formatBytes } from '../../lib/sizes.js';
 import { bytes } from '../common.js';
-import type { CollectedDatabase } from '../engine.js';
+import type { CollectedDatabase } from '../../domain/collection.js';
 import type { OracleRow } from './oracle.driver.js';
 import type { Scope } from './oracle.queries.js';
 

@@ -17,7 +17,9 @@
  *   silent shortfall.
  */
 import { SyncError } from '../../lib/errors.js';
-import type { CollectedDatabase, CollectedTableDatabase, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
+import type { CollectedDatabase } from '../../domain/collection.js';
+import type { CollectedTableDatabase, TableCollection, TableScope } from '../../domain/tables.js';
+import type { PrivilegeCheck } from '../engine.js';
 import { cutToBudget, outOfTime } from '../common.js';
 import { containerDataOf, containersFrom, isSeed, mapTablespaces, text, type ResultSets } from './oracle.aggregate.js';
 import type { OracleRow, Run } from './oracle.driver.js';

@@ -25,7 +25,8 @@
  * GRANT, never 0. The arithmetic is pure and unit-tested.
  */
 import { bytes } from '../common.js';
-import type { CollectedDatabase, Composition, CompositionPart } from '../engine.js';
+import type { CollectedDatabase } from '../../domain/collection.js';
+import type { Composition, CompositionPart } from '../../domain/composition.js';
 import { text } from './oracle.aggregate.js';
 import { collectTablespaces, type OracleSettings } from './oracle.collect.js';
 import type { OracleRow, Run } from './oracle.driver.js';

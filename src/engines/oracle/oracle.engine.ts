@@ -8,7 +8,10 @@
 import { stripControl } from '../../lib/control-chars.js';
 import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
-import type { Collection, Composition, ConnectTarget, Engine, EngineSession, InstanceOptions, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
+import type { Collection } from '../../domain/collection.js';
+import type { Composition } from '../../domain/composition.js';
+import type { ConnectTarget, Engine, EngineSession, InstanceOptions, PrivilegeCheck } from '../engine.js';
+import type { TableCollection, TableScope } from '../../domain/tables.js';
 import { classified, closeWithin, majorVersion } from '../common.js';
 import { collectSegmentTables, collectTablespaces, CONTAINER_MODES, doctorChecks, type ContainerMode, type OracleSettings } from './oracle.collect.js';
 import { dropConnection, fetchTypeHandler, oracledb, type OracleConnection, type OracleDriver, type Run } from './oracle.driver.js';

@@ -13,7 +13,7 @@
  * statistics) are estimates and are not used for bytes. Only the current
  * container is read (a PDB or a non-CDB); in a CDB root, connect to each PDB.
  */
-import type { CollectedTable } from '../engine.js';
+import type { CollectedTable } from '../../domain/tables.js';
 import { bytes } from '../common.js';
 
 export const TABLES_METHOD = 'dba_segments';

@@ -16,7 +16,7 @@
  *   restart_lsn); an inactive slot holding WAL is flagged). pg_ls_waldir()
  *   needs superuser or pg_monitor; without it `wal` is null with that reason.
  */
-import type { CompositionPart } from '../engine.js';
+import type { CompositionPart } from '../../domain/composition.js';
 
 /** What the composition needs from a connection: a query. */
 export interface PgQuery {

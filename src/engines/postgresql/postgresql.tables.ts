@@ -11,7 +11,7 @@
  *   as a row of its own with the partitioned table as parent.
  * Cost: the size functions stat() every relation file, as pg_database_size does.
  */
-import type { CollectedTable, CollectedTableDatabase, TableKind } from '../engine.js';
+import type { CollectedTable, CollectedTableDatabase, TableKind } from '../../domain/tables.js';
 import { bytes } from '../common.js';
 
 export const TABLES_METHOD = 'pg_class';

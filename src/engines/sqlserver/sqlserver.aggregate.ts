@@ -4,14 +4,14 @@
  * (tempdb's own sys.database_files, type-2 container sizes, snapshot bytes on
  * disk, availability-group roles) → one row per database and the warnings.
  * Every rule of docs/engines.md "SQL Server" is here and unit-tested in
- * test/engines/sqlserver-aggregate.test.ts.
+ * test/unit/sqlserver-aggregate.test.ts.
  *
  * Pages are 8 KB and summed in BigInt; a total past 2^53 bytes is a `data`
  * error for that database alone, never a rounded number.
  */
 import { SyncError } from '../../lib/errors.js';
 import { bytes } from '../common.js';
-import type { CollectedDatabase, ReplicaRole } from '../engine.js';
+import type { CollectedDatabase, ReplicaRole } from '../../domain/collection.js';
 import { exactCount, PAGE_BYTES, quoteName } from './sqlserver.common.js';
 
 export const METHOD = 'sys.master_files';

@@ -21,7 +21,7 @@
  * Pages are 8 KB, summed in BigInt; the arithmetic here is pure and unit-tested.
  */
 import { bytes } from '../common.js';
-import type { Composition, CompositionPart } from '../engine.js';
+import type { Composition, CompositionPart } from '../../domain/composition.js';
 import { grantViewDefinition, type FileRow } from './sqlserver.aggregate.js';
 import { exactCount, PAGE_BYTES } from './sqlserver.common.js';
 

@@ -17,7 +17,10 @@
 import type * as Mssql from 'mssql';
 import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
-import type { CollectedTableDatabase, Collection, Composition, ConnectTarget, Engine, EngineSession, PrivilegeCheck, TableCollection, TableScope } from '../engine.js';
+import type { CollectedTableDatabase, TableCollection, TableScope } from '../../domain/tables.js';
+import type { Collection } from '../../domain/collection.js';
+import type { Composition } from '../../domain/composition.js';
+import type { ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
 import { bytes, classified, closeWithin, cutToBudget, majorVersion, outOfTime } from '../common.js';
 import {
   aggregateDatabases,

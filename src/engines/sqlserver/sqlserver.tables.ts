@@ -17,7 +17,7 @@
  * Needs VIEW DATABASE STATE in each database (or VIEW SERVER STATE) and
  * VIEW DEFINITION on the tables (without it sys.objects hides them).
  */
-import type { CollectedTable } from '../engine.js';
+import type { CollectedTable } from '../../domain/tables.js';
 import { bytes } from '../common.js';
 import { exactCount as pages, PAGE_BYTES, quoteName } from './sqlserver.common.js';
 

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
-import { DB_TYPES } from '../../engines/engine.js';
+import { DB_TYPES } from '../../domain/db-type.js';
 import { actorOf } from '../access.js';
 import { apiLocale, IdParams, Ok, ok, StringEnum } from '../envelope.js';
 import { Credential } from './auth.schemas.js';

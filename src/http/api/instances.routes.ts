@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
-import { DB_TYPES } from '../../engines/engine.js';
+import { DB_TYPES } from '../../domain/db-type.js';
 import { engines } from '../../engines/registry.js';
 import { OVERVIEW_SORTS, OVERVIEW_STATUSES } from '../../store/instances.repository.js';
 import { fail } from '../../services/validate.js';

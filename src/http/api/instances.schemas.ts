@@ -4,7 +4,7 @@
  * its daily history, connection and grant probes, the engines.
  */
 import { Type } from '@sinclair/typebox';
-import { DB_TYPES } from '../../engines/engine.js';
+import { DB_TYPES } from '../../domain/db-type.js';
 import { Closed, component, Nullable } from '../components.js';
 import { StringEnum } from '../envelope.js';
 

@@ -6,7 +6,7 @@
  * failure: the record says why.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Collection } from '../../engines/engine.js';
+import type { Collection } from '../../domain/collection.js';
 import { localDate } from '../../lib/clock.js';
 import { yieldToIo } from '../../lib/concurrency.js';
 import { AppError, SyncError, errorMessage } from '../../lib/errors.js';

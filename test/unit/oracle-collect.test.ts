@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { CollectedDatabase } from '../../src/engines/engine.js';
+import type { CollectedDatabase } from '../../src/domain/collection.js';
 import { containerDataOf, mapTablespaces } from '../../src/engines/oracle/oracle.aggregate.js';
 import { collectTablespaces, doctorChecks, oracleEngine as engine, type OracleRow } from '../../src/engines/oracle/oracle.engine.js';
 import {

@@ -1,7 +1,7 @@
 /**
  * The SQL Server arithmetic on per-file rows, without a server: each case of
  * docs/engines.md "SQL Server" as the rows a real server returns for it. The
- * same cases run end to end through mssql/tedious in sqlserver.test.ts.
+ * same cases run end to end through mssql/tedious in test/engines/sqlserver.test.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

@@ -10,7 +10,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Composition, CompositionPart, ConnectTarget } from '../../src/engines/engine.js';
+import type { Composition, CompositionPart } from '../../src/domain/composition.js';
+import type { ConnectTarget } from '../../src/engines/engine.js';
 import { oracleComposition, RECOVERY_AREA_SQL, recoveryAreaPart, REDO_SQL, redoPart, tablespaceKind, tablespaceParts } from '../../src/engines/oracle/oracle.composition.js';
 import { makeOracleEngine, type OracleConnection, type OracleRow } from '../../src/engines/oracle/oracle.engine.js';
 import { filesSql, spacesSql } from '../../src/engines/oracle/oracle.queries.js';
