@@ -10,6 +10,7 @@ import { API_MESSAGES } from '../../src/web/i18n/messages/api.js';
 import { CAUSE_MESSAGES } from '../../src/web/i18n/messages/causes.js';
 import { DOCTOR_MESSAGES } from '../../src/web/i18n/messages/doctor.js';
 import { RUNWAY_MESSAGES } from '../../src/web/i18n/messages/runway.js';
+import { ALERT_MESSAGES } from '../../src/web/i18n/messages/alerts.js';
 import { MESSAGES } from '../../src/web/i18n/messages.js';
 
 const AREAS: Record<string, Record<string, { 'zh-CN': string; en?: string }>> = {
@@ -23,6 +24,7 @@ const AREAS: Record<string, Record<string, { 'zh-CN': string; en?: string }>> = 
   causes: CAUSE_MESSAGES,
   doctor: DOCTOR_MESSAGES,
   runway: RUNWAY_MESSAGES,
+  alerts: ALERT_MESSAGES,
 };
 
 test('a message key is defined in one area file only (a spread would silently keep the last one)', () => {
