@@ -69,6 +69,7 @@ export const FILE_KEYS: FileKey[] = [
   { key: 'session_ttl_hours', env: 'WHALEFALL_SESSION_TTL_HOURS', field: 'sessionTtlHours', type: 'integer' },
   { key: 'login_rate_limit', env: 'WHALEFALL_LOGIN_RATE_LIMIT', field: 'loginRateLimit', type: 'integer' },
   { key: 'metrics_token', env: 'WHALEFALL_METRICS_TOKEN', field: 'metricsToken', type: 'string', secret: true },
+  { key: 'metrics_database_names', env: 'WHALEFALL_METRICS_DATABASE_NAMES', field: 'metricsDatabaseNames', type: 'string' },
   { key: 'metrics_databases_per_instance', env: 'WHALEFALL_METRICS_DATABASES_PER_INSTANCE', field: 'metricsDatabasesPerInstance', type: 'integer' },
   { key: 'metrics_min_database_bytes', env: 'WHALEFALL_METRICS_MIN_DATABASE_BYTES', field: 'metricsMinDatabaseBytes', type: 'integer' },
   { key: 'login_lockout_attempts', env: 'WHALEFALL_LOGIN_LOCKOUT_ATTEMPTS', field: 'loginLockoutAttempts', type: 'integer' },

@@ -60,6 +60,8 @@ export interface Config {
   loginRateLimit: number;
   /** Bearer token required on /metrics when set. */
   metricsToken: string | undefined;
+  /** Database names on /metrics: `token` (only with WHALEFALL_METRICS_TOKEN), `hashed` (keyed hash) or `public`. */
+  metricsDatabaseNames: 'token' | 'hashed' | 'public';
   /** Cap of whalefall_database_size_bytes series per instance (largest first). */
   metricsDatabasesPerInstance: number;
   /** Databases below this size get no series. */
@@ -135,6 +137,13 @@ function bool(env: NodeJS.ProcessEnv, name: string, def: boolean): boolean {
   if (/^(on|true|1|yes)$/i.test(raw)) return true;
   if (/^(off|false|0|no)$/i.test(raw)) return false;
   throw new ConfigError(`${name} must be on or off, got "${raw}"`);
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly T[], def: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!(values as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got "${raw}"`);
+  return raw as T;
 }
 
 /** A comma-separated list of CIDR networks (`10.0.0.0/8, fd00::/8`). */
@@ -215,6 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionTtlHours: int(env, 'WHALEFALL_SESSION_TTL_HOURS', 12, 1, 24 * 90),
     loginRateLimit: int(env, 'WHALEFALL_LOGIN_RATE_LIMIT', 10, 1, 10_000),
     metricsToken: env.WHALEFALL_METRICS_TOKEN || undefined,
+    metricsDatabaseNames: oneOf(env, 'WHALEFALL_METRICS_DATABASE_NAMES', ['token', 'hashed', 'public'] as const, 'token'),
     metricsDatabasesPerInstance: int(env, 'WHALEFALL_METRICS_DATABASES_PER_INSTANCE', 50, 0, 10_000),
     metricsMinDatabaseBytes: int(env, 'WHALEFALL_METRICS_MIN_DATABASE_BYTES', 0, 0, Number.MAX_SAFE_INTEGER),
     loginLockoutAttempts: int(env, 'WHALEFALL_LOGIN_LOCKOUT_ATTEMPTS', 10, 0, 1000),

@@ -8,7 +8,7 @@ import { getEngine } from './engines/registry.js';
 import type { DbType } from './domain/db-type.js';
 import type { Engine } from './engines/engine.js';
 import { systemClock, type Clock } from './lib/clock.js';
-import { encryptSecret, loadKeyRing, type KeyRing } from './lib/crypto.js';
+import { derivedKey, encryptSecret, loadKeyRing, type KeyRing } from './lib/crypto.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { AuditRepository } from './store/audit.repository.js';
 import { CapacityRepository } from './store/capacity.repository.js';
@@ -241,6 +241,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     events: capacitySync.events,
     logger,
     token: config.metricsToken,
+    databaseNames: config.metricsDatabaseNames,
+    hashKey: config.metricsDatabaseNames === 'hashed' ? derivedKey(keys, 'metrics-database-names') : undefined,
     databasesPerInstance: config.metricsDatabasesPerInstance,
     minDatabaseBytes: config.metricsMinDatabaseBytes,
   });

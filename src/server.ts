@@ -164,6 +164,7 @@ export async function serve(config: Config, o: RunOptions = {}): Promise<void> {
   ctx.email.start();
   await startWorking(ctx);
   ctx.logger.info({ store: ctx.store.describe, time_zone: config.timeZone, scheduler: config.scheduler, queue: config.queue, work: config.work }, `Whalefall listening on ${url}`);
+  if (ctx.metrics.startupNote) ctx.logger.info(ctx.metrics.startupNote);
   onSignals(ctx, async () => {
     stopHousekeeping();
     // All at once: the scheduler's stop waits for its session (local mode), which the sync service's stop bounds.
@@ -183,6 +184,7 @@ export async function worker(config: Config, o: RunOptions = {}): Promise<void> 
   const url = await app.listen({ host: config.host, port: config.port });
   await startWorking(ctx);
   ctx.logger.info({ store: ctx.store.describe, time_zone: config.timeZone }, `Whalefall worker: health and metrics on ${url}`);
+  if (ctx.metrics.startupNote) ctx.logger.info(ctx.metrics.startupNote);
   onSignals(ctx, async () => {
     stopHousekeeping();
     await Promise.all([app.close(), stopQueueWork(ctx)]);

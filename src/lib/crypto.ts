@@ -106,6 +106,11 @@ export function removeKey(dataDir: string, ring: KeyRing, id: string): void {
   ring.keys.delete(id);
 }
 
+/** A 32-byte key for one purpose (HKDF-SHA256 of the current key): never the encryption key itself. */
+export function derivedKey(ring: KeyRing, purpose: string): Buffer {
+  return Buffer.from(crypto.hkdfSync('sha256', ring.keys.get(ring.currentId)!, Buffer.alloc(0), `whalefall:${purpose}`, 32));
+}
+
 export function encryptSecret(ring: KeyRing, plaintext: string): { value: string; keyId: string } {
   const key = ring.keys.get(ring.currentId)!;
   const iv = crypto.randomBytes(12);

@@ -19,8 +19,15 @@
  *   sync counters/histogram        status × sync_type / db_type: fixed small sets
  * 5,000 instances × 300 databases therefore scrape as ≤ 250,000 database series
  * at the default, and operators lower the cap (or raise the size floor) as they need.
+ *
+ * Database names are not public by default (WHALEFALL_METRICS_DATABASE_NAMES):
+ *   token   (default) database series only when WHALEFALL_METRICS_TOKEN is set, so only a scrape presenting
+ *           it sees them; without a token they are left out and the start logs how to turn them on
+ *   hashed  the `database` label is a keyed hash of the name (HMAC-SHA256, key derived from the secret key)
+ *   public  database names in clear, for anyone who can reach /metrics
+ * Instance-level series are public unless WHALEFALL_METRICS_TOKEN is set.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from '../lib/logger.js';
@@ -35,6 +42,10 @@ export interface MetricsOptions {
   logger?: Logger;
   /** WHALEFALL_METRICS_TOKEN: when set, a scrape must present it as a bearer token. */
   token?: string;
+  /** How database names reach /metrics (WHALEFALL_METRICS_DATABASE_NAMES); default `token`. */
+  databaseNames?: DatabaseNames;
+  /** The HMAC key of `hashed` mode (derived from the secret key); required in that mode. */
+  hashKey?: Buffer;
   /** Cap of database series per instance (the largest first). */
   databasesPerInstance?: number;
   /** Databases smaller than this get no series at all. */
@@ -58,13 +69,25 @@ export interface EstateFigures {
 
 export const DEFAULT_DATABASES_PER_INSTANCE = 50;
 
+export const DATABASE_NAMES_MODES = ['token', 'hashed', 'public'] as const;
+export type DatabaseNames = (typeof DATABASE_NAMES_MODES)[number];
+
+/** The `database` label of hashed mode: `h_` and 16 hex digits (64 bits) of HMAC-SHA256(key, name). */
+export function hashedDatabaseLabel(key: Buffer, name: string): string {
+  return `h_${createHmac('sha256', key).update(name, 'utf8').digest('hex').slice(0, 16)}`;
+}
+
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
 export class MetricsService {
   readonly registry = new Registry();
   readonly contentType: string;
   private readonly instanceSize: Gauge<'instance_name' | 'db_type'>;
-  private readonly databaseSize: Gauge<'instance_name' | 'database'>;
+  /** Absent when database series are left out (`token` mode without a token). */
+  private readonly databaseSize: Gauge<'instance_name' | 'database'> | undefined;
+  private readonly databaseLabel: (name: string) => string;
+  /** One line for the start's log when database series are left out; undefined otherwise. */
+  readonly startupNote: string | undefined;
   private readonly lastSuccess: Gauge<'instance_name'>;
   private readonly up: Gauge<'instance_name'>;
   private readonly active: Gauge<'instance_name' | 'db_type'>;
@@ -97,12 +120,21 @@ export class MetricsService {
     const registers = [this.registry];
     this.contentType = this.registry.contentType;
     this.instanceSize = new Gauge({ name: 'whalefall_instance_size_bytes', help: 'Total size of the instance at its latest successful collection', labelNames: ['instance_name', 'db_type'], registers });
-    this.databaseSize = new Gauge({
-      name: 'whalefall_database_size_bytes',
-      help: `Size of a database at its instance's latest collection; only the ${this.perInstance} largest per instance${this.minBytes ? ` of at least ${this.minBytes} bytes` : ''} (bounded labels)`,
-      labelNames: ['instance_name', 'database'],
-      registers,
-    });
+    const mode = o.databaseNames ?? 'token';
+    if (mode === 'hashed' && !o.hashKey) throw new Error('metrics: hashed database names need a hash key');
+    const hashKey = o.hashKey!;
+    this.databaseLabel = mode === 'hashed' ? (name) => hashedDatabaseLabel(hashKey, name) : (name) => name;
+    if (mode === 'token' && !this.tokenHash) {
+      this.startupNote =
+        'metrics: database series (whalefall_database_size_bytes) are left out of /metrics, their names are not public: set WHALEFALL_METRICS_TOKEN (every scrape then needs it), or WHALEFALL_METRICS_DATABASE_NAMES=hashed or =public';
+    } else {
+      this.databaseSize = new Gauge({
+        name: 'whalefall_database_size_bytes',
+        help: `Size of a database at its instance's latest collection; only the ${this.perInstance} largest per instance${this.minBytes ? ` of at least ${this.minBytes} bytes` : ''} (bounded labels)${mode === 'hashed' ? '; database: a keyed hash of the name' : ''}`,
+        labelNames: ['instance_name', 'database'],
+        registers,
+      });
+    }
     this.lastSuccess = new Gauge({ name: 'whalefall_instance_last_sync_success_timestamp_seconds', help: 'Unix time of the last successful capacity sync of the instance', labelNames: ['instance_name'], registers });
     this.up = new Gauge({
       name: 'whalefall_instance_up',
@@ -183,9 +215,10 @@ export class MetricsService {
 
   private async collect(): Promise<string> {
     await Promise.all([...this.pending]);
-    const [instances, databases] = await Promise.all([this.o.repo.instances(), this.o.repo.topDatabases(this.perInstance, this.minBytes)]);
+    const databaseSize = this.databaseSize;
+    const [instances, databases] = await Promise.all([this.o.repo.instances(), databaseSize ? this.o.repo.topDatabases(this.perInstance, this.minBytes) : []]);
     // Reset first: a deleted instance or a database that fell out of the top N must disappear.
-    for (const g of [this.instanceSize, this.databaseSize, this.lastSuccess, this.up, this.active, this.limit, this.instanceTag]) g.reset();
+    for (const g of [this.instanceSize, databaseSize, this.lastSuccess, this.up, this.active, this.limit, this.instanceTag]) g?.reset();
     for (const i of instances) {
       const instance_name = i.name;
       this.dbTypes.set(i.id, i.db_type);
@@ -198,7 +231,7 @@ export class MetricsService {
       if (limit !== null) this.limit.set({ instance_name }, limit);
       for (const tag of new Set(JSON.parse(i.tags) as string[])) this.instanceTag.set({ instance_name, tag }, 1);
     }
-    for (const d of databases) this.databaseSize.set({ instance_name: d.instance_name, database: d.database_name }, d.size_bytes);
+    for (const d of databases) databaseSize!.set({ instance_name: d.instance_name, database: this.databaseLabel(d.database_name) }, d.size_bytes);
     if (this.o.estate) {
       const e = await this.o.estate();
       for (const g of [this.queueJobs, this.liveProcesses, this.processJobs, this.sessionRecords, this.nightlyTasks]) g.reset();

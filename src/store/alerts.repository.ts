@@ -65,6 +65,15 @@ export class AlertsRepository {
     return this.db.updateTable('alert_rules').set(patch).where('id', '=', id).returningAll().executeTakeFirst();
   }
 
+  /** Every rule's channels (JSON, URLs and signing secrets sealed) and every delivery's URL: what `keys remove` checks. */
+  async sealedChannels(): Promise<{ channels: string[]; urls: string[] }> {
+    const [rules, deliveries] = await Promise.all([
+      this.db.selectFrom('alert_rules').select('channels').execute(),
+      this.db.selectFrom('alert_deliveries').select('url').execute(),
+    ]);
+    return { channels: rules.map((r) => r.channels), urls: deliveries.map((d) => d.url) };
+  }
+
   /**
    * Rewrite every rule's channels and every delivery's URL with `rekey` (key rotation), in one transaction:
    * `rekey` returns the new value, or undefined to keep the row as it is.

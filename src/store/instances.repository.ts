@@ -62,6 +62,12 @@ export class InstancesRepository {
     return q.execute();
   }
 
+  /** Every instance's encrypted TLS material (`keys remove` counts the keys it is under). */
+  async sealedTls(): Promise<string[]> {
+    const rows = await this.db.selectFrom('instances').select('tls_enc').where('tls_enc', 'is not', null).execute();
+    return rows.map((r) => r.tls_enc!);
+  }
+
   /** Rewrite every instance's encrypted TLS material with `rekey` (key rotation) in one transaction; undefined keeps it. */
   async rekeyTls(rekey: (tlsEnc: string) => string | undefined): Promise<number> {
     return this.db.transaction().execute(async (trx) => {

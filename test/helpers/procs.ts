@@ -21,6 +21,8 @@ export interface Proc {
   port: Promise<number>;
   exit: Promise<number | null>;
   stderr: () => string;
+  /** Every stdout line so far (the JSON log lines of serve/worker). */
+  stdout: () => string[];
 }
 
 export function startWhalefall(cmd: 'serve' | 'worker', env: Record<string, string>, wrap: string[] = []): Proc {
@@ -29,15 +31,17 @@ export function startWhalefall(cmd: 'serve' | 'worker', env: Record<string, stri
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const out: string[] = [];
   const port = new Promise<number>((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      out.push(line);
       const m = /(?:listening on|metrics on) http:\/\/[^:]+:(\d+)/.exec(line);
       if (m) resolve(Number(m[1]));
     });
     void exit.then((code) => reject(new Error(`whalefall ${cmd} exited (${code}) before listening: ${err}`)));
   });
   port.catch(() => {}); // awaited by the tests that need it
-  return { child, port, exit, stderr: () => err };
+  return { child, port, exit, stderr: () => err, stdout: () => out };
 }
 
 /** Poll `fn` every 100 ms until it returns something truthy; throws after `ms`. */

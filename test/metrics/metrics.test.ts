@@ -53,7 +53,8 @@ describe('Prometheus /metrics', () => {
   let deadId: number;
 
   before(async () => {
-    ctx = await newTestContext('sqlite', { env: { WHALEFALL_METRICS_DATABASES_PER_INSTANCE: '3' } });
+    // Database names in clear (the default leaves them out without a token: database-names.test.ts).
+    ctx = await newTestContext('sqlite', { env: { WHALEFALL_METRICS_DATABASES_PER_INSTANCE: '3', WHALEFALL_METRICS_DATABASE_NAMES: 'public' } });
     app = await buildApp(ctx);
     await app.ready();
     const admin = await pgAdmin();
@@ -136,7 +137,7 @@ describe('Prometheus /metrics', () => {
     }));
     await ctx.repos.capacity.saveCollection({ instanceId: id, collectedDate: '2024-01-01', collectedAt: '2024-01-01T03:00:00.000Z', databases: databases.slice(0, 10) });
     await ctx.repos.capacity.saveCollection({ instanceId: id, collectedDate: '2024-01-02', collectedAt: '2024-01-02T03:00:00.000Z', databases });
-    const capped = new MetricsService({ repo: new MetricsRepository(ctx.store.db), events: ctx.capacitySync.events, databasesPerInstance: 50, processMetrics: false });
+    const capped = new MetricsService({ repo: new MetricsRepository(ctx.store.db), events: ctx.capacitySync.events, databaseNames: 'public', databasesPerInstance: 50, processMetrics: false });
     const fams = parsePrometheusTextFormat(await capped.scrape());
     const series = family(fams, 'whalefall_database_size_bytes').metrics.filter((m) => m.labels?.instance_name === 'synthetic');
     assert.equal(series.length, 50);
@@ -145,7 +146,7 @@ describe('Prometheus /metrics', () => {
     // Instance names with quotes and backslashes round-trip too.
     assert.ok(family(fams, 'whalefall_instance_up').metrics.some((m) => m.labels?.instance_name === 'pg "local"\\prod'));
 
-    const floor = new MetricsService({ repo: new MetricsRepository(ctx.store.db), events: ctx.capacitySync.events, databasesPerInstance: 500, minDatabaseBytes: 295_000_000, processMetrics: false });
+    const floor = new MetricsService({ repo: new MetricsRepository(ctx.store.db), events: ctx.capacitySync.events, databaseNames: 'public', databasesPerInstance: 500, minDatabaseBytes: 295_000_000, processMetrics: false });
     const few = family(parsePrometheusTextFormat(await floor.scrape()), 'whalefall_database_size_bytes').metrics.filter((m) => m.labels?.instance_name === 'synthetic');
     assert.equal(few.length, 6);
     // A deleted instance's series disappear at the next scrape (gauges are rebuilt).

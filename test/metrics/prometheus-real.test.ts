@@ -5,7 +5,9 @@
  * through its HTTP API. The answers are checked against the store: the join
  * by tag (which failed with an `instance` label: Prometheus renamed it
  * `exported_instance` and the join went many-to-many), top growers after the
- * store grew, days until full.
+ * store grew, days until full. Prometheus scrapes with WHALEFALL_METRICS_TOKEN
+ * (`authorization: credentials_file:` as docs/security.md shows): with the token
+ * the database series carry their names; without it they are left out.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -21,6 +23,7 @@ const actor = { userId: null, username: 'test' };
 const DOCS = path.join(import.meta.dirname, '../../docs/api.md');
 const DASHBOARD = path.join(import.meta.dirname, '../../deploy/grafana/whalefall-capacity.json');
 const GiB = 1024 ** 3;
+const TOKEN = 'prom-scrape-token-7f3a';
 
 type Sample = { metric: Record<string, string>; value: [number, string] };
 type QueryAnswer = { status: string; error?: string; data?: { resultType: string; result: Sample[] } };
@@ -55,6 +58,7 @@ describe('PromQL against a real Prometheus scraping Whalefall', () => {
   let prom: ChildProcess | undefined;
   let promLog = '';
   let promUrl = '';
+  let target = '';
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-prom-'));
   const ids: Record<string, number> = {};
 
@@ -77,10 +81,10 @@ describe('PromQL against a real Prometheus scraping Whalefall', () => {
   }
 
   before(async () => {
-    ctx = await newTestContext('sqlite');
+    ctx = await newTestContext('sqlite', { env: { WHALEFALL_METRICS_TOKEN: TOKEN } });
     ({ app } = await newTestApp(ctx));
     const base = await app.listen({ port: 0, host: '127.0.0.1' });
-    const target = new URL(base).host;
+    target = new URL(base).host;
     for (const [name, tags, options] of [
       ['pay-db', ['env:prod', 'team:pay'], { capacity_limit_bytes: 100 * GiB }],
       ['web-db', ['env:prod'], {}],
@@ -96,9 +100,10 @@ describe('PromQL against a real Prometheus scraping Whalefall', () => {
 
     const port = await closedPort();
     promUrl = `http://127.0.0.1:${port}`;
+    fs.writeFileSync(path.join(dir, 'metrics-token'), TOKEN + '\n', { mode: 0o600 });
     fs.writeFileSync(
       path.join(dir, 'prometheus.yml'),
-      `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: whalefall\n    metrics_path: /metrics\n    static_configs:\n      - targets: ['${target}']\n`,
+      `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: whalefall\n    metrics_path: /metrics\n    authorization:\n      type: Bearer\n      credentials_file: ${path.join(dir, 'metrics-token')}\n    static_configs:\n      - targets: ['${target}']\n`,
     );
     prom = spawn('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     prom.stdout!.on('data', (d) => (promLog += String(d)));
@@ -131,6 +136,14 @@ describe('PromQL against a real Prometheus scraping Whalefall', () => {
       assert.equal(r.metric.exported_instance, undefined);
       assert.match(r.metric.instance!, /^127\.0\.0\.1:\d+$/, 'instance is the scrape target');
     }
+  });
+
+  it('with the token, database series carry their names; without it the scrape is refused', async () => {
+    const rows = await vector('whalefall_database_size_bytes{instance_name="pay-db"}');
+    assert.deepEqual(Object.fromEntries(byLabel(rows, 'database')), { db0: 10 * GiB, db1: 2 * GiB });
+    assert.equal((await fetch(`http://${target}/metrics`)).status, 401);
+    const direct = await fetch(`http://${target}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.match(await direct.text(), /^whalefall_database_size_bytes\{instance_name="pay-db",database="db0"\} /m);
   });
 
   it('the join by tag (docs) equals the store, each instance in each of its tags', async () => {

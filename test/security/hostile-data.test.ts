@@ -52,7 +52,8 @@ describe('hostile data from a monitored database', () => {
   const get = (url: string) => app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${callers.viewer.bearer}` } });
 
   before(async () => {
-    ctx = await newTestContext('sqlite');
+    // Names in clear on /metrics, so their escaping can be checked.
+    ctx = await newTestContext('sqlite', { env: { WHALEFALL_METRICS_DATABASE_NAMES: 'public' } });
     ({ app, callers } = await newTestApp(ctx));
     const rows = HOSTILE_DBS.map(([name, size], i) => [20_000 + i, name, false, size !== null, size, '15.7 (responder)']);
     const reply: ResultSet = {

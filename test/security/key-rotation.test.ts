@@ -11,9 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { dingtalkSign } from '../../src/services/robots/dingtalk.js';
-import { removeKey } from '../../src/lib/crypto.js';
+import { addKey, loadKeyRing, removeKey, SecretKeyError } from '../../src/lib/crypto.js';
 import { CLI_ACTOR } from '../../src/services/audit.service.js';
-import { rotateKeys } from '../../src/services/key-rotation.js';
+import { keyUsage, removeUnusedKey, rotateKeys } from '../../src/services/key-rotation.js';
 import { loadConfig } from '../../src/config.js';
 import { createContext } from '../../src/context.js';
 import { buildApp } from '../../src/http/app.js';
@@ -77,6 +77,48 @@ describe('keys rotate re-encrypts TLS material, webhook URLs and robot secrets',
     const u = new URL(hook.got[0]!.path, 'http://x');
     assert.equal(u.searchParams.get('access_token'), 'SECRET-TOKEN-123');
     assert.equal(u.searchParams.get('sign'), dingtalkSign('SEC-rotation-secret', Number(u.searchParams.get('timestamp'))));
+  });
+});
+
+describe('keys remove refuses a key still needed by TLS material or a webhook, not only by a credential', () => {
+  let ctx: TestContext;
+  before(async () => {
+    ctx = await newTestContext('sqlite');
+  });
+  after(async () => ctx?.cleanup());
+
+  it('names what still needs the key; after rotate the key goes', async () => {
+    const oldId = ctx.keys.currentId;
+    // Under the old key: one instance's TLS material (no credential) and one rule's webhook URL + signing secret.
+    const tlsInst = await ctx.instances.create({ name: 'keep-tls', db_type: 'postgresql', host: '127.0.0.1', port: 5432, options: { sslmode: 'prefer' }, tls_ca: selfSignedCa() }, CLI_ACTOR);
+    const inst = await addInstance(ctx);
+    const rule = await ctx.alerts.createRule({ name: 'keep-hook', kind: 'size_above', instance_id: inst.id, threshold: 1, channels: [{ type: 'dingtalk', url: 'http://127.0.0.1:9/robot/send?access_token=KEEP-TOKEN', secret: 'SEC-keep' }] }, CLI_ACTOR);
+    // A firing alert queues a delivery whose URL is sealed under the old key too.
+    await setInstanceTotal(ctx, inst.id, ctx.clock.now().toISOString().slice(0, 10), 10_000);
+    await ctx.alerts.evaluate();
+    assert.equal((await ctx.repos.alerts.sealedChannels()).urls.length, 1);
+    // A second key becomes current without re-encrypting anything: the old key is no longer current but still needed.
+    const newId = addKey(ctx.dataDir, ctx.keys, false);
+    await ctx.credentials.create({ name: 'under-new', username: 'u', password: 'pw-under-new' }, CLI_ACTOR);
+    const old = (await keyUsage(ctx)).find((k) => k.key_id === oldId)!;
+    assert.deepEqual([old.current, old.credentials, old.tls, old.webhooks], [false, 0, 1, 3]);
+    const d = { ...ctx, dataDir: ctx.dataDir };
+
+    await assert.rejects(removeUnusedKey(d, oldId), (err: Error) => err instanceof SecretKeyError && /still encrypts 0 credential\(s\), 1 instance TLS material\(s\), 3 webhook secret\(s\)/.test(err.message) && /请先运行/.test(err.message));
+    assert.equal(loadKeyRing(ctx.dataDir, undefined).keys.has(oldId), true, 'the key file still holds the key');
+    // The webhooks alone also keep the key: TLS material re-encrypted, the rule and delivery not yet.
+    await ctx.instances.reencryptTls();
+    await assert.rejects(removeUnusedKey(d, oldId), /0 instance TLS material\(s\), 3 webhook secret\(s\)/);
+    await ctx.alerts.reencryptSecrets();
+    const channels = JSON.parse((await ctx.repos.alerts.getRule(rule.id))!.channels) as { url_enc: string }[];
+    assert.match(channels[0]!.url_enc, new RegExp(`^v1:${newId}:`));
+    assert.equal((await keyUsage(ctx)).find((k) => k.key_id === oldId)?.webhooks ?? 0, 0);
+
+    await removeUnusedKey(d, oldId);
+    assert.equal(loadKeyRing(ctx.dataDir, undefined).keys.has(oldId), false);
+    // Still readable with the remaining key.
+    assert.equal((await ctx.instances.get(tlsInst.id)).name, 'keep-tls');
+    assert.equal((await ctx.alerts.getRule(rule.id)).name, 'keep-hook');
   });
 });
 

@@ -1,17 +1,18 @@
 /** `whalefall keys list|rotate|remove`: encryption keys of the stored credentials. */
 import type { Command } from 'commander';
 import { CLI_ACTOR } from '../../services/audit.service.js';
-import { removeKey } from '../../lib/crypto.js';
-import { rotateKeys } from '../../services/key-rotation.js';
-import { CliError, withContext, table, print } from '../shared.js';
+import { keyUsage, removeUnusedKey, rotateKeys } from '../../services/key-rotation.js';
+import { withContext, table, print } from '../shared.js';
 
 export function register(program: Command): void {
   const keys = program.command('keys').description('encryption keys of the stored credentials');
   keys
     .command('list')
-    .description('key ids, the current one first, and how many credentials each encrypts')
+    .description('key ids, the current one first, and how many credentials, instance TLS materials and webhook secrets each encrypts')
     .action(async () =>
-      withContext(async (ctx) => print(table((await ctx.credentials.keyUsage()).map((k) => ({ key_id: k.key_id, current: k.current ? 'yes' : '', credentials: k.credentials }))))),
+      withContext(async (ctx) =>
+        print(table((await keyUsage(ctx)).map((k) => ({ key_id: k.key_id, current: k.current ? 'yes' : '', credentials: k.credentials, tls: k.tls, webhooks: k.webhooks })))),
+      ),
     );
   keys
     .command('rotate')
@@ -24,12 +25,10 @@ export function register(program: Command): void {
     );
   keys
     .command('remove <key_id>')
-    .description('remove an old key from secret.key (refused while a credential still needs it)')
+    .description('remove an old key from secret.key (refused while a credential, instance TLS material or webhook secret still needs it)')
     .action(async (id: string) =>
       withContext(async (ctx) => {
-        const used = (await ctx.credentials.keyUsage()).find((k) => k.key_id === id)?.credentials ?? 0;
-        if (used > 0) throw new CliError(`key ${id} still encrypts ${used} credential(s): run "whalefall keys rotate" first`);
-        removeKey(ctx.config.dataDir, ctx.keys, id);
+        await removeUnusedKey({ ...ctx, dataDir: ctx.config.dataDir }, id);
         print(`key ${id} removed`);
       }),
     );

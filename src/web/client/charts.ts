@@ -1,6 +1,11 @@
 /**
  * ECharts, tree-shaken: only the line and bar charts, dataZoom, tooltip,
  * legend and grid, drawn on canvas. Every chart of the UI goes through here.
+ *
+ * The tooltip is built here as DOM (`tooltipContent`), never as ECharts' default HTML: that is a string
+ * full of `style="…"` attributes, which the CSP (`style-src 'self'`) blocks — a console error per hover
+ * and a tooltip without its layout. Layout comes from app.css classes; the one per-series value, the
+ * marker's colour, is set through the CSSOM (`el.style.…`), which the CSP allows. Names go in as text.
  */
 import { BarChart, LineChart } from 'echarts/charts';
 import { DataZoomComponent, GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
@@ -36,7 +41,7 @@ export function sizeChart(el: HTMLElement, categories: string[], series: Series[
   chart.setOption(
     {
       animation: false,
-      tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => (typeof v === 'number' ? format(v) : '—') },
+      tooltip: { trigger: 'axis', confine: true, className: 'wf-chart-tip', formatter: (params: unknown) => tooltipContent(params as TipParam | TipParam[], format) },
       legend: { type: 'scroll', top: 0 },
       grid: { left: 8, right: 16, top: 36, bottom: 56, containLabel: true },
       // Days are shown in the user's date format (weeks and months as the API names them).
@@ -63,6 +68,34 @@ export function sizeChart(el: HTMLElement, categories: string[], series: Series[
     true,
   );
   return chart;
+}
+
+interface TipParam {
+  seriesName?: string;
+  value?: unknown;
+  color?: unknown;
+  axisValue?: string | number;
+}
+
+/** The axis tooltip: the day, then one row per series (colour marker, name, formatted value). */
+function tooltipContent(params: TipParam | TipParam[], format: (v: number) => string): HTMLElement {
+  const list = Array.isArray(params) ? params : [params];
+  const el = (tag: string, cls: string, text = '') => {
+    const e = document.createElement(tag);
+    e.className = cls;
+    e.textContent = text;
+    return e;
+  };
+  const box = el('div', 'wf-chart-tip-body');
+  box.append(el('div', 'wf-chart-tip-head', fmt.day(String(list[0]?.axisValue ?? ''))));
+  for (const p of list) {
+    const marker = el('span', 'wf-chart-tip-marker');
+    if (typeof p.color === 'string') marker.style.backgroundColor = p.color;
+    const row = el('div', 'wf-chart-tip-row');
+    row.append(marker, el('span', 'wf-chart-tip-name', p.seriesName ?? ''), el('span', 'wf-chart-tip-value', typeof p.value === 'number' ? format(p.value) : '—'));
+    box.append(row);
+  }
+  return box;
 }
 
 /** True when no series has a value: a change chart before the second period ("needs two periods", not a blank plot). */
