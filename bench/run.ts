@@ -182,6 +182,10 @@ async function main(all: string[]): Promise<number> {
   }
   const names = argv.length ? argv : Object.keys(SCENARIOS);
   console.log(`machine: ${machine()}`);
+  // Scenarios that start `whalefall` run bin/whalefall.mjs, i.e. dist/: build it from these sources first, so a
+  // figure never belongs to an older build.
+  console.log('building dist/ (npm run build)');
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   let status = 0;
   for (const name of names) {
     const s = SCENARIOS[name]!;

@@ -45,6 +45,23 @@ interface CaseResult {
   rssPeak: Record<string, number>;
   killedAt?: number;
   byProcess: Record<string, number>;
+  /** Median and p95 of a record's own time (started_at → completed_at), ms. */
+  recordP50: number;
+  recordP95: number;
+  /** Most records running at one moment (from their started/completed times). */
+  runningPeak: number;
+}
+
+/** How long records ran and how many ran at once: whether a slow session is slow records or too few at a time. */
+function recordTimes(recs: { started_at: string | null; completed_at: string | null }[]) {
+  const spans = recs.filter((r) => r.started_at && r.completed_at).map((r) => [Date.parse(r.started_at!), Date.parse(r.completed_at!)] as const);
+  const d = spans.map(([a, b]) => b - a).sort((x, y) => x - y);
+  const q = (p: number) => d[Math.min(d.length - 1, Math.floor(p * d.length))] ?? 0;
+  const edges = spans.flatMap(([a, b]) => [[a, 1], [b, -1]] as const).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  let running = 0;
+  let runningPeak = 0;
+  for (const [, step] of edges) runningPeak = Math.max(runningPeak, (running += step));
+  return { recordP50: q(0.5), recordP95: q(0.95), runningPeak };
 }
 
 function rssOf(pid: number | undefined): number {
@@ -136,7 +153,7 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
       const who = pidName.get(r.holder?.split(':')[1] ?? '') ?? '?';
       return { ...m, [who]: (m[who] ?? 0) + 1 };
     }, {});
-    return { wallMs, queuedMs, completed: byStatus.completed ?? 0, byStatus, storeConnsPeak, rssPeak, killedAt, byProcess };
+    return { wallMs, queuedMs, completed: byStatus.completed ?? 0, byStatus, storeConnsPeak, rssPeak, killedAt, byProcess, ...recordTimes(recs) };
   } finally {
     for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
     await Promise.all(procs.map((p) => p.exit));
@@ -173,6 +190,8 @@ export const scaleOut: Scenario = {
         sec(ideal),
         ratio(r.wallMs / ideal),
         `≤ ${target.toFixed(2)} ${r.wallMs / ideal <= target ? 'met' : 'MISSED'}`,
+        `${int(r.recordP50)} / ${int(r.recordP95)}`,
+        r.runningPeak,
         r.storeConnsPeak,
         PROCESSES.map((p) => mb(r.rssPeak[p] ?? 0)).join(' / '),
         PROCESSES.map((p) => r.byProcess[p] ?? 0).join(' / '),
@@ -184,9 +203,10 @@ export const scaleOut: Scenario = {
       return {
         servers: { PostgreSQL: `${facts.version} (the store)`, 'fake server': `pg-responder replaying that server's ${facts.databases.length} databases, +${delayMs} ms each way` },
         parameters: { instances: n, processes: 'serve + 2 workers', concurrency_per_process: concurrency, delay_ms: delayMs, kill_at: '30 %', lease_ms: 'default (45000)', heartbeat_ms: 'default (15000)' },
-        columns: ['case', 'instances', 'wall s', 'of which queueing s', 'ideal s', 'wall / ideal', 'target', 'store conns peak', 'RSS MB serve / w1 / w2 (peak)', 'records serve / w1 / w2', 'records'],
+        columns: ['case', 'instances', 'wall s', 'of which queueing s', 'ideal s', 'wall / ideal', 'target', 'record ms p50 / p95', 'records running at once (peak)', 'store conns peak', 'RSS MB serve / w1 / w2 (peak)', 'records serve / w1 / w2', 'records'],
         rows: [row('no fault', plain, 1.3), row(`worker 1 SIGKILLed at 30 % (${sec(killed.killedAt ?? 0)} s)`, killed, 1.5)],
         notes: [
+          'Record ms: a record\'s own time, started_at → completed_at (connect, collect, save); records running at once: the most whose spans overlap. Slow records = the work itself (store, CPU); few at once = admission or fetching.',
           `Floor: one instance synced alone through the proxy ${floor.syncMs.toFixed(0)} ms (bare engine ${floor.engineMs.toFixed(0)} ms); ideal = ${n} × floor / ${Math.min(n, PROCESSES.length * concurrency)} = ${sec(ideal)} s.`,
           'Store connections: every backend of the store database in pg_stat_activity (the 3 processes\' store and pg-boss pools plus this bench\'s own context), peak of 250 ms samples. Budget: 3 × (6 + 2) + the bench\'s own.',
           'All processes run on this one machine, so the killed worker\'s records are recovered as soon as any process notices its pid is gone (next recovery pass, ≤ one heartbeat); on separate machines its locks must expire first (lease 45 s after its last heartbeat).',

@@ -190,8 +190,8 @@ export class ConnectionSlots {
 
   /**
    * One look at the store: the scope's live rows; a dead holder's rows freed
-   * (this process: a holder it no longer has; this host: a dead pid); the
-   * lowest free slot number taken. A race lost to another process looks again.
+   * (this process: a holder it no longer has; this host: a dead pid); a free
+   * slot number taken (a number lost to another process: the next free one).
    */
   private async take(r: Required<SlotRequest>, holder: string, purpose: SlotPurpose): Promise<boolean> {
     for (let round = 0; round < 3; round++) {
@@ -206,14 +206,17 @@ export class ConnectionSlots {
         } else taken.add(x.slot);
       }
       if (taken.size + r.count > r.cap) return false;
+      // The free numbers, from a random one on: processes taking slots at the same moment rarely want the same
+      // number, and a number lost to another process is no reason to wait: the next free one is tried at once.
+      const free = Array.from({ length: r.cap }, (_, n) => n).filter((n) => !taken.has(n));
+      const from = Math.floor(Math.random() * free.length);
       const mine: number[] = [];
-      for (let n = 0; mine.length < r.count; n++) {
-        if (taken.has(n)) continue;
-        if (!(await this.d.repo.take(r.scope, n, holder, purpose, at, new Date(now.getTime() + this.d.leaseMs).toISOString()))) break;
-        mine.push(n);
+      for (let i = 0; i < free.length && mine.length < r.count; i++) {
+        const n = free[(from + i) % free.length]!;
+        if (await this.d.repo.take(r.scope, n, holder, purpose, at, new Date(now.getTime() + this.d.leaseMs).toISOString())) mine.push(n);
       }
       if (mine.length === r.count) return true;
-      // Lost a race for one of them: all or none, look again.
+      // Every free number went to others meanwhile: all or none, look again.
       for (const n of mine) await this.d.repo.drop(r.scope, n, holder);
     }
     return false;
