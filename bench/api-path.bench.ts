@@ -256,6 +256,9 @@ async function simulateHistory(store: StoreHandle, base: string, token: string):
       await sql`INSERT INTO instance_size_stats (instance_id, collected_date, total_size_bytes, data_bytes, log_bytes, database_count, collected_at)
         SELECT instance_id, ${day}, total_size_bytes - ${d * 65536} * (instance_id % 7) * database_count, data_bytes, log_bytes, database_count, collected_at
         FROM instance_size_stats WHERE collected_date = ${today}`.execute(s.db);
+      // The per-sync series (issue #20): one nightly sync a day, all kept (its retention, 35 days, is longer than the history).
+      await sql`INSERT INTO sync_size_points (instance_id, database_name, size_bytes, collected_at)
+        SELECT instance_id, database_name, size_bytes, ${`${day}T02:00:00.000Z`} FROM sync_size_points WHERE collected_at >= ${`${today}T00:00:00.000Z`}`.execute(s.db);
     }
     if (store.kind === 'sqlite') await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(s.db);
     else await sql`ANALYZE`.execute(s.db);
@@ -464,7 +467,7 @@ async function run(): Promise<Report> {
       'Peak RSS: VmRSS of the server child, sampled every 50 ms during the API run (the bench process and the network child not included).',
       `Targets: API ≤ 1.2× ideal at 500 and 2,000 instances, ≤ 1.3× at 10,000; peak RSS < 300 MB at 10,000 — ${misses.length ? `MISSED: ${misses.join('; ')}` : 'met for every size measured'}.`,
       history
-        ? `After the API runs of each size (first concurrency, last run), the store is given ${HISTORY_DAYS} days: the synced day copied to the ${HISTORY_DAYS - 1} days before (sizes shifted so instances grow), then aggregated (POST /api/statistics/aggregate). The instances page is GET /api/instances/overview?limit=50 at varied offsets, top growers GET /api/statistics/top-growers?days=30 (database and instance scope alternating): 30 sequential requests each after a warm-up, p95.`
+        ? `After the API runs of each size (first concurrency, last run), the store is given ${HISTORY_DAYS} days: the synced day copied to the ${HISTORY_DAYS - 1} days before (sizes shifted so instances grow; the per-sync series too, one sync a day, all within its 35-day retention, so the store size includes it at its bound), then aggregated (POST /api/statistics/aggregate). The instances page is GET /api/instances/overview?limit=50 at varied offsets, top growers GET /api/statistics/top-growers?days=30 (database and instance scope alternating): 30 sequential requests each after a warm-up, p95.`
         : 'History not simulated (BENCH_API_PATH_HISTORY=0).',
       `Runs (s): ${runsNote}.`,
     ],
