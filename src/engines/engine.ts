@@ -7,7 +7,7 @@
  * engine's own `classifyError`, with the password scrubbed from the message.
  */
 import type { SyncError } from '../lib/errors.js';
-import type { Params } from '../web/i18n/index.js';
+import type { Msg, Params } from '../web/i18n/index.js';
 
 export const DB_TYPES = ['mysql', 'mariadb', 'postgresql', 'sqlserver', 'oracle'] as const;
 export type DbType = (typeof DB_TYPES)[number];
@@ -124,8 +124,8 @@ export interface Collection {
   databases: CollectedDatabase[];
   /** Names present on the server but left out by an exclusion rule (set by the sync service). */
   excluded?: string[];
-  /** Things the DBA should know (e.g. "2 databases could not be measured"). */
-  warnings: string[];
+  /** Things the DBA should know (e.g. "2 databases could not be measured"): by key, or (older engines' lines) as text. */
+  warnings: (string | Msg)[];
   server_version: string | null;
 }
 
