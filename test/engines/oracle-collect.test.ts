@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import type { CollectedDatabase } from '../../src/engines/engine.js';
 import { containerDataOf, mapTablespaces } from '../../src/engines/oracle/oracle.aggregate.js';
 import { collectTablespaces, doctorChecks, oracleEngine as engine, type OracleRow } from '../../src/engines/oracle/oracle.engine.js';
+import { localizeCheck } from '../../src/engines/common.js';
 import {
   CONTAINERS_SQL,
   CONTROLFILE_TABLESPACES_SQL,
@@ -512,6 +513,16 @@ describe('Oracle: doctor outside the root', () => {
     assert.deepEqual(checks[8]!.fix, ['GRANT SELECT ON sys.v_$recovery_file_dest TO whalefall;', 'GRANT SELECT_CATALOG_ROLE TO whalefall;']);
     assert.match(checks[8]!.undercounts!, /recovery area/);
     assert.equal(checks[0]!.detail, '已连接 (connected) to non-CDB');
+    // By key, like the PostgreSQL/MySQL lines: the English UI (and Accept-Language: en) gets English details.
+    assert.deepEqual(
+      checks.map((c) => c.detail_key),
+      ['doctor.oracle.connected', ...Array<string>(8).fill('doctor.oracle.readable')].map((k, i) => (i === 4 || i === 8 ? 'doctor.oracle.unreadable' : k)),
+    );
+    const en = checks.map((c) => localizeCheck(c, 'en'));
+    assert.equal(en[0]!.detail, 'Connected to non-CDB');
+    assert.equal(en[4]!.detail, 'not readable (ORA-00942/ORA-01031)');
+    assert.ok(en.every((c) => !/[\u4e00-\u9fff]/.test(c.detail)), en.map((c) => c.detail).join(' | '));
+    assert.equal(en[4]!.undercounts_key, 'doctor.oracle.view_undercounts');
     assert.deepEqual(checks[4]!.fix, ['GRANT SELECT ON sys.dba_temp_files TO whalefall;', 'GRANT SELECT_CATALOG_ROLE TO whalefall;']);
     assert.match(checks[4]!.undercounts!, /temporary tablespaces/);
   });
