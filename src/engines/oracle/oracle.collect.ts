@@ -32,6 +32,8 @@ import {
   directGrant,
   filesSql,
   LOCATE_SQL,
+  PROTOCOL_SQL,
+  SESSION_BANNERS_SQL,
   optionalViews,
   pdbStorageSql,
   spacesSql,
@@ -209,7 +211,27 @@ export async function doctorChecks(run: Run, settings: OracleSettings): Promise<
   for (const v of Object.values(COMPOSITION_VIEWS)) {
     checks.push(await viewCheck(run, v, scope, settings.user));
   }
+  checks.push(await encryptionCheck(run));
   return checks;
+}
+
+/**
+ * Whether the live connection is encrypted, as the PostgreSQL/MySQL doctors say: TCPS (TLS), or Oracle's native
+ * network encryption (an "AES256 Encryption service adapter" banner), or neither. Informational: always ok.
+ */
+async function encryptionCheck(run: Run): Promise<PrivilegeCheck> {
+  const protocol = text((await run(PROTOCOL_SQL))[0]?.PROTOCOL).toLowerCase() || 'tcp';
+  if (protocol === 'tcps') return check('TLS', true, msg('doctor.oracle.tcps'));
+  let banners: string[];
+  try {
+    banners = (await run(SESSION_BANNERS_SQL)).map((r) => text(r.BANNER));
+  } catch (err) {
+    if (!isMissingView(err)) throw err;
+    return check('TLS', true, msg('doctor.oracle.encryption_unknown', { protocol }));
+  }
+  const adapter = banners.find((b) => /encryption service adapter/i.test(b));
+  const algorithm = adapter ? /^\s*(\S+)\s+encryption service adapter/i.exec(adapter)?.[1] : undefined;
+  return algorithm ? check('TLS', true, msg('doctor.oracle.native_encryption', { algorithm, protocol })) : check('TLS', true, msg('doctor.tls_plain', { mode: protocol }));
 }
 
 /**

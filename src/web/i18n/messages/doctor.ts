@@ -84,6 +84,15 @@ export const DOCTOR_MESSAGES = {
   'doctor.oracle.outside_list': { 'zh-CN': '列表外的 PDB (PDBs outside the list)', en: 'the PDBs outside the list' },
   'doctor.oracle.every_pdb': { 'zh-CN': '所有 PDB (every PDB): collection fails', en: 'every PDB: the collection fails' },
   'doctor.oracle.nothing_collected': { 'zh-CN': '无法采集 (nothing is collected)', en: 'nothing is collected' },
+  'doctor.oracle.tcps': { 'zh-CN': '已加密: TCPS (Oracle Net over TLS)', en: 'Encrypted: TCPS (Oracle Net over TLS)' },
+  'doctor.oracle.native_encryption': {
+    'zh-CN': '已加密: Oracle 原生网络加密 {algorithm} (协议 {protocol})',
+    en: 'Encrypted: Oracle native network encryption {algorithm} (protocol {protocol})',
+  },
+  'doctor.oracle.encryption_unknown': {
+    'zh-CN': '未使用 TLS (协议 {protocol})；是否启用原生网络加密未知 (需 SELECT ON V$SESSION_CONNECT_INFO)',
+    en: 'No TLS (protocol {protocol}); native network encryption unknown (needs SELECT ON V$SESSION_CONNECT_INFO)',
+  },
   'doctor.oracle.refused': { 'zh-CN': '{reason}', en: '{reason}' },
   'doctor.oracle.view_undercounts': { 'zh-CN': '{what}', en: '{what}' },
 } as const satisfies Record<string, { 'zh-CN': string; en?: string }>;
