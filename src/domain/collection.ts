@@ -4,6 +4,12 @@
  * the store saves it (capacity.repository).
  */
 
+/** A message by key and parameters, shown in the reader's language (the i18n catalogue's `Msg`, by shape: the domain imports nothing). */
+export interface KeyedMessage {
+  key: string;
+  params?: Record<string, string | number | KeyedMessage>;
+}
+
 /** UNKNOWN: in a group, but the role could not be read (counted where it is, like a database outside any group). */
 export type ReplicaRole = 'PRIMARY' | 'SECONDARY' | 'RESOLVING' | 'UNKNOWN';
 
@@ -41,7 +47,7 @@ export interface Collection {
   databases: CollectedDatabase[];
   /** Names present on the server but left out by an exclusion rule (set by the sync service). */
   excluded?: string[];
-  /** Things the DBA should know (e.g. "2 databases could not be measured"). */
-  warnings: string[];
+  /** Things the DBA should know (e.g. "2 databases could not be measured"): by key, or (older engines' lines) as text. */
+  warnings: (string | KeyedMessage)[];
   server_version: string | null;
 }

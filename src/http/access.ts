@@ -10,6 +10,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../lib/errors.js';
 import { roleAtLeast, type Principal, type Role } from '../services/auth.service.js';
 import type { Actor } from '../services/audit.service.js';
+import { msg } from '../web/i18n/index.js';
 
 export type Access = 'public' | Role;
 
@@ -38,14 +39,14 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function checkAccess(req: FastifyRequest, _reply: FastifyReply, access: Access): void {
   if (access === 'public') return;
   const p = req.principal;
-  if (!p) throw new AppError('unauthorized', '请先登录 (authentication required)');
+  if (!p) throw new AppError('unauthorized', msg('api.auth.required'));
   if (p.via === 'session' && !SAFE_METHODS.has(req.method)) {
     const header = req.headers['x-csrftoken'];
     if (typeof header !== 'string' || header !== p.csrfToken) {
-      throw new AppError('forbidden', 'CSRF 校验失败：请求缺少有效的 X-CSRFToken 头 (missing or invalid X-CSRFToken header)');
+      throw new AppError('forbidden', msg('api.auth.csrf'));
     }
   }
-  if (!roleAtLeast(p.role, access)) throw new AppError('forbidden', `权限不足：需要 ${access} 角色 (requires role ${access})`);
+  if (!roleAtLeast(p.role, access)) throw new AppError('forbidden', msg('api.auth.role', { role: access }));
 }
 
 export function actorOf(req: FastifyRequest): Actor {

@@ -18,8 +18,8 @@ import { documentErrors, swaggerOptions } from './openapi.js';
 import { documentOnlyResponses } from './components.js';
 import { VERSION } from '../services/processes.service.js';
 import { apiLocale, HTTP_STATUS } from './envelope.js';
-import { msgText } from '../web/i18n/index.js';
-import { frameworkErrorBody, jsonBodyParser, onClientError, onFrameworkError } from './framework-errors.js';
+import { msg } from '../web/i18n/index.js';
+import { errorBody, frameworkErrorBody, jsonBodyParser, onClientError, onFrameworkError, validationMsg } from './framework-errors.js';
 import { exportRoutes } from './api/export.routes.js';
 import { metricsRoutes } from './api/metrics.routes.js';
 import { statisticsRoutes } from './api/statistics.routes.js';
@@ -113,8 +113,7 @@ export async function buildApp(ctx: Context) {
   });
   await app.register(rateLimit, {
     global: false,
-    errorResponseBuilder: (_req, c) =>
-      Object.assign(new Error(`请求过于频繁，请 ${Math.ceil(c.ttl / 1000)} 秒后再试 (too many requests)`), { statusCode: 429, code: 'rate_limited' }),
+    errorResponseBuilder: (_req, c) => new AppError('rate_limited', msg('api.http.rate_limited', { seconds: Math.ceil(c.ttl / 1000) })),
   });
   await app.register(swagger, swaggerOptions(VERSION));
   await app.register(swaggerUi, {
@@ -131,7 +130,7 @@ export async function buildApp(ctx: Context) {
     // /metrics has its own token (WHALEFALL_METRICS_TOKEN), checked by its route.
     if (auth?.startsWith('Bearer ') && req.routeOptions.url !== '/metrics') {
       req.principal = await ctx.auth.fromBearer(auth.slice(7).trim());
-      if (!req.principal) throw new AppError('unauthorized', 'API 令牌无效、已过期或已吊销 (invalid, expired or revoked token)');
+      if (!req.principal) throw new AppError('unauthorized', msg('api.auth.bad_token'));
       return;
     }
     const sid = req.cookies[SESSION_COOKIE];
@@ -142,41 +141,28 @@ export async function buildApp(ctx: Context) {
     if (req.is404) return;
     const access = req.routeOptions.config?.access;
     if (access) checkAccess(req, reply, access);
-    else if (!req.routeOptions.url?.startsWith('/docs')) throw new AppError('forbidden', 'route without access rule');
+    else if (!req.routeOptions.url?.startsWith('/docs')) throw new AppError('forbidden', msg('api.auth.no_rule'));
   });
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (err instanceof AppError) {
       const retry = err.extra?.retry_after_seconds;
       if (typeof retry === 'number') void reply.header('retry-after', String(Math.max(1, Math.ceil(retry))));
-      const keyed = err.msg ? { message_key: err.msg.key, ...(err.msg.params ? { params: err.msg.params } : {}) } : {};
-      const error = err.msg ? msgText(err.msg, apiLocale(req)) : err.message;
-      return reply.status(HTTP_STATUS[err.kind]).send({ success: false, error, error_code: err.code ?? err.kind, ...keyed, ...err.extra });
+      const body = err.msg ? errorBody(err.msg, err.code ?? err.kind, apiLocale(req)) : { success: false, error: err.message, error_code: err.code ?? err.kind };
+      return reply.status(HTTP_STATUS[err.kind]).send({ ...body, ...err.extra });
     }
     const fe = err as FastifyError;
-    if (fe.validation) {
-      const v = fe.validation[0];
-      const where = `${fe.validationContext ?? 'body'}${v?.instancePath ?? ''}`;
-      const detail =
-        v?.keyword === 'additionalProperties'
-          ? `${where}: 未知字段 "${String(v.params.additionalProperty)}" (unknown field)`
-          : v?.keyword === 'enum'
-            ? `${where}: 必须是 ${(v.params.allowedValues as unknown[]).join(' | ')} 之一 (one of the allowed values)`
-            : fe.message;
-      return reply.status(400).send({ success: false, error: `请求参数无效 (invalid request): ${detail}`, error_code: 'validation' });
-    }
-    if (fe.code === 'rate_limited') {
-      return reply.status(429).send({ success: false, error: fe.message, error_code: 'rate_limited' });
-    }
-    const framework = frameworkErrorBody(fe, req.routeOptions.bodyLimit);
+    const locale = apiLocale(req);
+    if (fe.validation) return reply.status(400).send(errorBody(validationMsg(fe), 'validation', locale));
+    const framework = frameworkErrorBody(fe, locale, req.routeOptions.bodyLimit);
     if (framework) return reply.status(framework.status).send(framework.body);
     req.log.error({ err }, 'unhandled error');
-    return reply.status(500).send({ success: false, error: '服务器内部错误 (internal error)，详情见服务日志', error_code: 'internal' });
+    return reply.status(500).send(errorBody(msg('api.http.internal'), 'internal', locale));
   });
   app.setNotFoundHandler((req, reply) => {
     // A mistyped page URL in a browser: the HTML page, not raw JSON. API clients (and /api/… in a browser) keep JSON.
     if (isPageNavigation(req)) return notFoundPage(req, reply, ctx.config.timeZone);
-    return reply.status(404).send({ success: false, error: `未找到 ${req.method} ${req.url.split('?')[0]} (not found)`, error_code: 'not_found' });
+    return reply.status(404).send(errorBody(msg('api.route_not_found', { method: req.method, path: req.url.split('?')[0]! }), 'not_found', apiLocale(req)));
   });
 
   await app.register(healthRoutes(ctx));

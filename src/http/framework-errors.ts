@@ -5,43 +5,34 @@
  * would otherwise reach the client as `{statusCode, code, error, message}` in
  * English with an undocumented code. Each one a client can cause is listed
  * here with a stable `error_code` (documented in the OpenAPI `ErrorCode`
- * component and docs/api.md) and a zh-CN + English message, in the seed's
- * format `中文 (English)`.
+ * component and docs/api.md) and a message by key (`api.http.*`): zh-CN in the
+ * seed's format `中文 (English)`, English with Accept-Language: en.
  *
  * The JSON body parser also lives here: the original front end posts
  * `Content-Type: application/json` with no body at all (sync, test-connection,
  * logout). An empty body is `{}`; a body that is not JSON is `invalid_json`.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DEFAULT_LOCALE, localeFromAcceptLanguage, msg, msgText, type Locale, type MessageKey, type Msg } from '../web/i18n/index.js';
 
 export interface FrameworkError {
   /** The documented, stable code clients branch on. */
   error_code: string;
   status: number;
-  zh: string;
-  en: string;
+  /** The message (errors.ts, `api.http.*`): zh-CN `中文 (English)`, or English with Accept-Language: en. */
+  key: MessageKey;
 }
 
 /** Fastify code → what the client receives. Codes a client cannot cause (500s) become `internal`. */
 export const FRAMEWORK_ERRORS: Record<string, FrameworkError> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: { error_code: 'invalid_json', status: 400, zh: '请求体不是有效的 JSON', en: 'request body is not valid JSON' },
-  WF_INVALID_UTF8: { error_code: 'invalid_json', status: 400, zh: '请求体不是有效的 UTF-8', en: 'request body is not valid UTF-8' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { error_code: 'invalid_json', status: 400, zh: '请求体不是有效的 JSON', en: 'request body is not valid JSON' },
-  FST_ERR_CTP_BODY_TOO_LARGE: { error_code: 'body_too_large', status: 413, zh: '请求体过大（上限 1 MiB）', en: 'request body too large (limit 1 MiB)' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
-    error_code: 'unsupported_media_type',
-    status: 415,
-    zh: '不支持的 Content-Type，请使用 application/json',
-    en: 'unsupported Content-Type, use application/json',
-  },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
-    error_code: 'bad_content_length',
-    status: 400,
-    zh: '请求体长度与 Content-Length 不符',
-    en: 'request body size did not match Content-Length',
-  },
-  FST_ERR_BAD_URL: { error_code: 'bad_url', status: 400, zh: 'URL 含有无效的编码', en: 'the URL contains an invalid escape' },
-  FST_ERR_MAX_PARAM_LENGTH: { error_code: 'bad_url', status: 414, zh: 'URL 参数过长', en: 'a URL parameter is too long' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { error_code: 'invalid_json', status: 400, key: 'api.http.invalid_json' },
+  WF_INVALID_UTF8: { error_code: 'invalid_json', status: 400, key: 'api.http.invalid_utf8' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { error_code: 'invalid_json', status: 400, key: 'api.http.invalid_json' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { error_code: 'body_too_large', status: 413, key: 'api.http.body_too_large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { error_code: 'unsupported_media_type', status: 415, key: 'api.http.media_type' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { error_code: 'bad_content_length', status: 400, key: 'api.http.content_length' },
+  FST_ERR_BAD_URL: { error_code: 'bad_url', status: 400, key: 'api.http.bad_url' },
+  FST_ERR_MAX_PARAM_LENGTH: { error_code: 'bad_url', status: 414, key: 'api.http.param_too_long' },
 };
 
 /**
@@ -84,31 +75,68 @@ export const ERROR_CODES: Record<string, string> = {
   connection_cap: 'no connection slot to the monitored instance came free in time (the connection caps); retry after retry_after_seconds',
 };
 
+/** An error envelope with its key: `error` in `locale`, `message_key` + `params` for clients that translate. */
+export function errorBody(m: Msg, errorCode: string, locale: Locale = DEFAULT_LOCALE) {
+  return { success: false as const, error: msgText(m, locale), error_code: errorCode, message_key: m.key, ...(m.params ? { params: m.params } : {}) };
+}
+
 /** The envelope for a Fastify error a client caused; undefined for errors that are ours (500). */
 export function frameworkErrorBody(
   err: { code?: string; statusCode?: number; message: string },
+  locale: Locale = DEFAULT_LOCALE,
   /** The route's body limit, when it is not the default 1 MiB (the import route's). */
-  bodyLimit?: number,
-): { status: number; body: { success: false; error: string; error_code: string } } | undefined {
-  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && bodyLimit !== undefined && bodyLimit !== 1024 * 1024) {
-    const mib = Math.round((bodyLimit / 1024 / 1024) * 10) / 10;
-    return { status: 413, body: { success: false, error: `请求体过大（上限 ${mib} MiB） (request body too large (limit ${mib} MiB))`, error_code: 'body_too_large' } };
-  }
+  bodyLimit = 1024 * 1024,
+): { status: number; body: ReturnType<typeof errorBody> } | undefined {
   const known = err.code ? FRAMEWORK_ERRORS[err.code] : undefined;
-  if (known) return { status: known.status, body: { success: false, error: `${known.zh} (${known.en})`, error_code: known.error_code } };
+  if (known) {
+    const params = known.key === 'api.http.body_too_large' ? { mib: Math.round((bodyLimit / 1024 / 1024) * 10) / 10 } : undefined;
+    return { status: known.status, body: errorBody(msg(known.key, params), known.error_code, locale) };
+  }
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
     // A client error we have not named yet: keep the status, say it in both languages, never leak a stack.
-    return { status: err.statusCode, body: { success: false, error: `请求无效 (bad request: ${err.message})`, error_code: 'bad_request' } };
+    return { status: err.statusCode, body: errorBody(msg('api.http.bad_request', { detail: err.message }), 'bad_request', locale) };
   }
   return undefined;
 }
 
+/** A request the schema refused (Ajv's first error): which field, and why, by key. */
+export function validationMsg(err: { message: string; validationContext?: string; validation?: readonly AjvError[] }): Msg {
+  const v = err.validation?.[0];
+  const where = `${err.validationContext ?? 'body'}${v?.instancePath ?? ''}`;
+  const p = (v?.params ?? {}) as Record<string, unknown>;
+  const limit = Number(p.limit);
+  const detail: Msg | string =
+    v?.keyword === 'additionalProperties'
+      ? msg('api.validation.unknown_field', { where, field: String(p.additionalProperty) })
+      : v?.keyword === 'enum'
+        ? msg('api.validation.enum', { where, values: (p.allowedValues as unknown[]).join(' | ') })
+        : v?.keyword === 'required'
+          ? msg('api.validation.missing', { where, field: String(p.missingProperty) })
+          : v?.keyword === 'type'
+            ? msg('api.validation.type', { where, type: String(p.type) })
+            : v?.keyword === 'format'
+              ? msg('api.validation.format', { where, format: String(p.format) })
+              : v?.keyword === 'pattern'
+                ? msg('api.validation.pattern', { where })
+                : v && v.keyword in LIMIT_KEYS
+                  ? msg(LIMIT_KEYS[v.keyword]!, { where, limit })
+                  : msg('api.validation.other', { where, detail: v?.message ?? err.message });
+  return msg('api.validation.invalid', { detail });
+}
+const LIMIT_KEYS: Record<string, MessageKey> = {
+  minLength: 'api.validation.min_length',
+  maxLength: 'api.validation.max_length',
+  minimum: 'api.validation.minimum',
+  maximum: 'api.validation.maximum',
+  minItems: 'api.validation.min_items',
+  maxItems: 'api.validation.max_items',
+};
+type AjvError = { keyword: string; instancePath?: string; params?: unknown; message?: string };
+
 /** Fastify's `frameworkErrors` option: bad URLs and over-long parameters, before any route runs. */
-export function onFrameworkError(err: Error & { code?: string; statusCode?: number }, _req: FastifyRequest, reply: FastifyReply): void {
-  const known = frameworkErrorBody(err) ?? {
-    status: 500,
-    body: { success: false as const, error: '服务器内部错误 (internal error)，详情见服务日志', error_code: 'internal' },
-  };
+export function onFrameworkError(err: Error & { code?: string; statusCode?: number }, req: FastifyRequest, reply: FastifyReply): void {
+  const locale = localeFromAcceptLanguage(req.headers['accept-language']);
+  const known = frameworkErrorBody(err, locale) ?? { status: 500, body: errorBody(msg('api.http.internal'), 'internal', locale) };
   void reply.status(known.status).send(known.body);
 }
 
@@ -121,11 +149,12 @@ export function onClientError(err: NodeJS.ErrnoException, socket: import('node:n
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
   const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  // No request was read: no Accept-Language either. The seed's language, with the key for clients that translate.
   const [status, text, body] = timeout
-    ? [408, 'Request Timeout', { success: false, error: '请求超时 (request timeout)', error_code: 'request_timeout' }]
+    ? [408, 'Request Timeout', errorBody(msg('api.http.request_timeout'), 'request_timeout')]
     : tooLarge
-      ? [431, 'Request Header Fields Too Large', { success: false, error: '请求头过大 (request headers too large)', error_code: 'bad_request' }]
-      : [400, 'Bad Request', { success: false, error: 'HTTP 请求格式错误 (malformed HTTP request)', error_code: 'bad_request' }];
+      ? [431, 'Request Header Fields Too Large', errorBody(msg('api.http.headers_too_large'), 'bad_request')]
+      : [400, 'Bad Request', errorBody(msg('api.http.malformed'), 'bad_request')];
   const json = JSON.stringify(body);
   socket.write(
     `HTTP/1.1 ${status} ${text}\r\nContent-Length: ${Buffer.byteLength(json)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${json}`,

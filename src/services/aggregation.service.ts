@@ -12,6 +12,7 @@ import type { Logger } from '../lib/logger.js';
 import type { AggregateCounts, AggregationRepository, PeriodBounds } from '../store/aggregation.repository.js';
 import type { AggregationPeriod } from '../store/statistics.repository.js';
 import { fail } from './validate.js';
+import { msg } from '../web/i18n/index.js';
 
 export const PERIODS: readonly AggregationPeriod[] = ['daily', 'weekly', 'monthly', 'quarterly'];
 
@@ -91,11 +92,11 @@ export class AggregationService {
     const today = localDate(this.clock.now(), this.timeZone);
     const to = req.to ?? req.from ?? today;
     const from = req.from ?? to;
-    if (!isIsoDate(from)) fail('from', `"${from}" 不是有效日期 (YYYY-MM-DD)`);
-    if (!isIsoDate(to)) fail('to', `"${to}" 不是有效日期 (YYYY-MM-DD)`);
-    if (from > to) fail('from', '开始日期不能晚于结束日期 (from must not be after to)');
-    if (addDays(from, MAX_RANGE_DAYS) < to) fail('from', `范围不能超过 ${MAX_RANGE_DAYS} 天 (range too long)`);
-    if (req.period !== undefined && !PERIODS.includes(req.period)) fail('period', `必须是 ${PERIODS.join(' | ')} 之一`);
+    if (!isIsoDate(from)) fail('from', msg('api.v.bad_date', { value: from }));
+    if (!isIsoDate(to)) fail('to', msg('api.v.bad_date', { value: to }));
+    if (from > to) fail('from', msg('api.v.from_after_to'));
+    if (addDays(from, MAX_RANGE_DAYS) < to) fail('from', msg('api.v.range_too_long', { days: MAX_RANGE_DAYS }));
+    if (req.period !== undefined && !PERIODS.includes(req.period)) fail('period', msg('api.v.one_of', { values: PERIODS.join(' | '), list: PERIODS.join(', ') }));
     const kinds = req.period ? [req.period] : PERIODS;
     const computedAt = this.clock.now().toISOString();
     const result: AggregateResult = { from, to, computed_at: computedAt, periods: [] };

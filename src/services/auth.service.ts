@@ -11,6 +11,7 @@ import type { UsersRepository } from '../store/users.repository.js';
 import type { UserRow } from '../store/schema.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';
 import { fail, integer, oneOf, requiredText } from './validate.js';
+import { msg } from '../web/i18n/index.js';
 
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -46,9 +47,9 @@ function toPublicUser(u: UserRow): PublicUser {
 const USERNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
 function newPassword(value: unknown): string {
-  if (typeof value !== 'string') fail('password', '必须是字符串 (must be a string)');
-  if (value.length < 8) fail('password', '至少 8 个字符 (at least 8 characters)');
-  if (value.length > 256) fail('password', '最多 256 个字符 (at most 256 characters)');
+  if (typeof value !== 'string') fail('password', msg('api.v.string'));
+  if (value.length < 8) fail('password', msg('api.v.password_short'));
+  if (value.length > 256) fail('password', msg('api.v.password_long'));
   return value;
 }
 
@@ -98,10 +99,10 @@ export class AuthService {
 
   async createUser(input: { username?: unknown; password?: unknown; role?: unknown }, actor: Actor): Promise<PublicUser> {
     const username = requiredText('username', input.username, 64);
-    if (!USERNAME_RE.test(username)) fail('username', '只能包含字母、数字和 . _ @ - (letters, digits, . _ @ -)');
+    if (!USERNAME_RE.test(username)) fail('username', msg('api.v.username_chars'));
     const role = oneOf('role', input.role ?? 'viewer', ROLES);
     const pw = newPassword(input.password);
-    if (await this.users.getByUsername(username)) fail('username', `用户 "${username}" 已存在 (already exists)`);
+    if (await this.users.getByUsername(username)) fail('username', msg('api.v.user_exists', { name: username }));
     const u = await this.users.insert({ username, password_hash: await hashPassword(pw), role, now: this.now() });
     await this.audit.record(actor, { action: 'user.create', targetType: 'user', targetId: u.id, details: { username, role } });
     return toPublicUser(u);
@@ -110,7 +111,7 @@ export class AuthService {
   async updateUser(id: unknown, input: { password?: unknown; role?: unknown; is_active?: unknown; locale?: unknown }, actor: Actor): Promise<PublicUser> {
     const userId = integer('id', id, 1, Number.MAX_SAFE_INTEGER);
     const u = await this.users.get(userId);
-    if (!u) throw new AppError('not_found', `用户 ${userId} 不存在 (user not found)`);
+    if (!u) throw new AppError('not_found', msg('api.user_not_found', { id: userId }));
     const patch: Parameters<UsersRepository['update']>[1] = { updated_at: this.now() };
     if (input.password !== undefined) {
       patch.password_hash = await hashPassword(newPassword(input.password));
@@ -119,13 +120,13 @@ export class AuthService {
     }
     if (input.role !== undefined) patch.role = oneOf('role', input.role, ROLES);
     if (input.is_active !== undefined) {
-      if (typeof input.is_active !== 'boolean') fail('is_active', '必须是 true 或 false (a boolean)');
+      if (typeof input.is_active !== 'boolean') fail('is_active', msg('api.v.boolean'));
       patch.is_active = input.is_active ? 1 : 0;
     }
     if (input.locale !== undefined) patch.locale = oneOf('locale', input.locale, ['zh-CN', 'en'] as const);
     const losesAdmin = u.role === 'admin' && u.is_active === 1 && ((patch.role !== undefined && patch.role !== 'admin') || patch.is_active === 0);
     if (losesAdmin && (await this.users.countActiveAdmins()) <= 1) {
-      throw new AppError('conflict', '不能降级或停用最后一个启用的管理员 (the last active admin cannot be demoted or disabled)', 'last_admin');
+      throw new AppError('conflict', msg('api.auth.last_admin'), 'last_admin');
     }
     const updated = await this.users.update(userId, patch);
     if (patch.password_hash || patch.is_active === 0 || (patch.role && patch.role !== u.role)) {
@@ -147,7 +148,7 @@ export class AuthService {
   async unlockUser(id: unknown, actor: Actor): Promise<{ user: PublicUser; addresses_cleared: number }> {
     const userId = integer('id', id, 1, Number.MAX_SAFE_INTEGER);
     const u = await this.users.get(userId);
-    if (!u) throw new AppError('not_found', `用户 ${userId} 不存在 (user not found)`);
+    if (!u) throw new AppError('not_found', msg('api.user_not_found', { id: userId }));
     const cleared = this.throttle?.clearAccount(u.username) ?? 0;
     const updated = await this.users.update(userId, { failed_logins: 0, locked_until: null, updated_at: this.now() });
     await this.audit.record(actor, { action: 'user.unlock', targetType: 'user', targetId: userId, details: { addresses_cleared: cleared } });
@@ -161,14 +162,14 @@ export class AuthService {
 
   async userByName(username: string): Promise<PublicUser> {
     const u = await this.users.getByUsername(username);
-    if (!u) throw new AppError('not_found', `用户 "${username}" 不存在 (user not found)`);
+    if (!u) throw new AppError('not_found', msg('api.user_name_not_found', { name: username }));
     return toPublicUser(u);
   }
 
   /** Check a username/password; on success open a web session. */
   async login(usernameIn: unknown, passwordIn: unknown, sourceIp: string | null) {
     if (typeof usernameIn !== 'string' || typeof passwordIn !== 'string' || !usernameIn || !passwordIn) {
-      throw new AppError('validation', '请输入用户名和密码 (username and password are required)');
+      throw new AppError('validation', msg('api.auth.credentials_required'));
     }
     const nowMs = this.clock.now().getTime();
     const wait = this.throttle?.waitMs(usernameIn, sourceIp, nowMs) ?? 0;
@@ -176,7 +177,7 @@ export class AuthService {
       // Refused before the password is even checked: guessing faster than the delays is impossible.
       await this.audit.record({ userId: null, username: usernameIn.slice(0, 64), sourceIp }, { action: 'auth.login_throttled' });
       const seconds = Math.ceil(wait / 1000);
-      throw new AppError('rate_limited', `登录失败次数过多，请 ${seconds} 秒后再试 (too many failed logins for this account from this address; retry in ${seconds} s)`, 'login_throttled', { retry_after_seconds: seconds });
+      throw new AppError('rate_limited', msg('api.auth.throttled', { seconds }), 'login_throttled', { retry_after_seconds: seconds });
     }
     const u = await this.users.getByUsername(usernameIn);
     const ok = u ? await verifyPassword(passwordIn, u.password_hash) : await verifyPassword(passwordIn, await (dummyHash ??= hashPassword('x')));
@@ -189,7 +190,7 @@ export class AuthService {
         await this.users.addFailedLogin(u.id);
         await this.audit.record({ userId: null, username: u.username, sourceIp }, { action: 'auth.throttled', targetType: 'user', targetId: u.id, details: { failures_from_address: t.failures, delay_seconds: Math.ceil(t.delayMs / 1000) } });
       }
-      throw new AppError('unauthorized', '用户名或密码错误 (wrong username or password)');
+      throw new AppError('unauthorized', msg('api.auth.wrong_password'));
     }
     this.throttle?.succeeded(usernameIn, sourceIp);
     if (u.failed_logins !== 0 || u.locked_until) await this.users.update(u.id, { failed_logins: 0, locked_until: null, updated_at: nowIso });
@@ -232,7 +233,7 @@ export class AuthService {
   async createToken(userId: number, input: { name?: unknown; expires_in_days?: unknown }, actor: Actor, opts: { mayNeverExpire: boolean } = { mayNeverExpire: false }) {
     const name = requiredText('name', input.name, 128);
     if (input.expires_in_days === null && !opts.mayNeverExpire) {
-      throw new AppError('forbidden', '只有管理员可以创建永不过期的令牌 (only an admin may create a token that never expires)', 'token_no_expiry');
+      throw new AppError('forbidden', msg('api.auth.token_no_expiry'), 'token_no_expiry');
     }
     const days = input.expires_in_days === null ? null : input.expires_in_days === undefined ? this.tokenDefaultDays : integer('expires_in_days', input.expires_in_days, 1, 3650);
     const token = randomToken('wf_');
@@ -254,7 +255,7 @@ export class AuthService {
   }
 
   async revokeToken(id: number, actor: Actor, onlyOwnUserId?: number): Promise<void> {
-    if (!(await this.users.revokeToken(id, this.now(), onlyOwnUserId))) throw new AppError('not_found', `令牌 ${id} 不存在或已吊销 (token not found)`);
+    if (!(await this.users.revokeToken(id, this.now(), onlyOwnUserId))) throw new AppError('not_found', msg('api.token_not_found', { id }));
     await this.audit.record(actor, { action: 'token.revoke', targetType: 'api_token', targetId: id });
   }
 }

@@ -33,6 +33,7 @@ import type { CapacityReport, Cleanup, TotalLine } from './capacity-report.model
 import type { RunwayService } from './runway.service.js';
 import type { SettingsService } from './settings.service.js';
 import { fail } from './validate.js';
+import { msg } from '../web/i18n/index.js';
 
 const GB = 1024 ** 3;
 export const UNCHANGED_DAYS = 90;
@@ -42,7 +43,7 @@ export const NO_TAG = '(none)';
 /** `YYYY-MM` → its first and last day. */
 export function monthBounds(month: string): { from: string; to: string; previous: string } {
   const m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(month);
-  if (!m) fail('month', '必须是 YYYY-MM 格式的月份 (a month as YYYY-MM)');
+  if (!m) fail('month', msg('api.v.month'));
   const from = `${month}-01`;
   const next = new Date(Date.UTC(Number(m[1]), Number(m[2]), 1)).toISOString().slice(0, 10);
   const to = addDays(next, -1);
@@ -90,7 +91,7 @@ export class CapacityReportService {
     const html = renderReportHtml(r, lang);
     if (format === 'html') return { type: 'text/html; charset=utf-8', filename, body: html };
     if (!pdfAvailable(this.d.chromiumPath)) {
-      throw new AppError('unavailable', `未找到 chromium（${this.d.chromiumPath}），无法生成 PDF；请安装 chromium 或设置 WHALEFALL_CHROMIUM，或改用 format=html (PDF needs chromium at ${this.d.chromiumPath})`);
+      throw new AppError('unavailable', msg('api.pdf_unavailable', { path: this.d.chromiumPath }));
     }
     return { type: 'application/pdf', filename, body: await htmlToPdf(html, this.d.chromiumPath) };
   }

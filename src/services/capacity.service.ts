@@ -9,7 +9,7 @@ import { getEngine } from '../engines/registry.js';
 import type { CapacityRepository } from '../store/capacity.repository.js';
 import type { InstancesRepository, OverviewQuery } from '../store/instances.repository.js';
 import { toPublicInstance } from './instances.service.js';
-import { parseStoredMsg } from '../web/i18n/index.js';
+import { msg, parseStoredMsg } from '../web/i18n/index.js';
 import type { SyncInstanceRecordRow, SyncSessionRow } from '../store/schema.js';
 import type { SyncRepository } from '../store/sync.repository.js';
 import { fail } from './validate.js';
@@ -115,7 +115,7 @@ export class CapacityService {
 
   private async instance(id: number) {
     const inst = await this.instances.get(id);
-    if (!inst) throw new AppError('not_found', `实例 ${id} 不存在 (instance not found)`);
+    if (!inst) throw new AppError('not_found', msg('api.instance_not_found', { id: id }));
     return inst;
   }
 
@@ -186,13 +186,13 @@ export class CapacityService {
   async history(instanceId: number, q: { from?: string; to?: string; period?: string }) {
     await this.instance(instanceId);
     const period = q.period ?? 'daily';
-    if (period !== 'daily') fail('period', `暂只支持 daily (only "daily" is available; weekly/monthly/quarterly come with aggregation)`);
+    if (period !== 'daily') fail('period', msg('api.v.daily_only'));
     const to = q.to ?? localDate(this.clock.now(), this.timeZone);
     const from = q.from ?? addDays(to, -29);
-    if (!isIsoDate(from)) fail('from', `"${from}" 不是有效日期 (YYYY-MM-DD)`);
-    if (!isIsoDate(to)) fail('to', `"${to}" 不是有效日期 (YYYY-MM-DD)`);
-    if (from > to) fail('from', '开始日期不能晚于结束日期 (from must not be after to)');
-    if (addDays(from, MAX_RANGE_DAYS) < to) fail('from', `范围不能超过 ${MAX_RANGE_DAYS} 天 (range too long)`);
+    if (!isIsoDate(from)) fail('from', msg('api.v.bad_date', { value: from }));
+    if (!isIsoDate(to)) fail('to', msg('api.v.bad_date', { value: to }));
+    if (from > to) fail('from', msg('api.v.from_after_to'));
+    if (addDays(from, MAX_RANGE_DAYS) < to) fail('from', msg('api.v.range_too_long', { days: MAX_RANGE_DAYS }));
     const rows = await this.capacity.instanceHistory(instanceId, from, to);
     return {
       instance_id: instanceId,
@@ -235,8 +235,8 @@ export class CapacityService {
 
   /** Sessions, newest first; `from`/`to` are dates (YYYY-MM-DD, UTC) on started_at. */
   async sessions(q: { limit?: number; offset?: number; sync_type?: string; status?: string; from?: string; to?: string }) {
-    if (q.from !== undefined && !isIsoDate(q.from)) fail('from', `"${q.from}" 不是有效日期 (YYYY-MM-DD)`);
-    if (q.to !== undefined && !isIsoDate(q.to)) fail('to', `"${q.to}" 不是有效日期 (YYYY-MM-DD)`);
+    if (q.from !== undefined && !isIsoDate(q.from)) fail('from', msg('api.v.bad_date', { value: q.from }));
+    if (q.to !== undefined && !isIsoDate(q.to)) fail('to', msg('api.v.bad_date', { value: q.to }));
     const limit = q.limit ?? 50;
     const offset = q.offset ?? 0;
     const r = await this.sync.listSessions({
@@ -254,7 +254,7 @@ export class CapacityService {
 
   private async sessionRow(sessionId: string): Promise<SyncSessionRow> {
     const s = await this.sync.getSession(sessionId);
-    if (!s) throw new AppError('not_found', `同步会话 ${sessionId} 不存在 (session not found)`);
+    if (!s) throw new AppError('not_found', msg('api.session_not_found', { id: sessionId }));
     return s;
   }
 

@@ -68,7 +68,7 @@ export class CompositionService {
 
   private async instance(id: number): Promise<InstanceRow> {
     const inst = await this.d.instances.get(id);
-    if (!inst) throw new AppError('not_found', `实例 ${id} 不存在 (instance not found)`);
+    if (!inst) throw new AppError('not_found', msg('api.instance_not_found', { id: id }));
     return inst;
   }
 
@@ -137,7 +137,7 @@ export class CompositionService {
   async get(instanceId: number, q: { days?: number } = {}): Promise<CompositionView> {
     await this.instance(instanceId);
     const days = q.days ?? 30;
-    if (!Number.isInteger(days) || days < 1 || days > 3660) fail('days', '必须是 1–3660 之间的整数');
+    if (!Number.isInteger(days) || days < 1 || days > 3660) fail('days', msg('api.v.integer', { min: 1, max: 3660 }));
     const to = this.today();
     const rows = await this.d.repo.history(instanceId, addDays(to, -(days - 1)), to);
     const latest = rows[rows.length - 1];

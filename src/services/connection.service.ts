@@ -16,7 +16,7 @@
 import type { Collection } from '../domain/collection.js';
 import type { ConnectTarget, Engine, EngineSession, InstanceOptions, PrivilegeCheck } from '../engines/engine.js';
 import type { DbType } from '../domain/db-type.js';
-import { AppError, SyncError } from '../lib/errors.js';
+import { AppError, scrubMsg, SyncError } from '../lib/errors.js';
 import { stripControl, stripControlDeep } from '../lib/control-chars.js';
 import { excludedBy } from '../lib/glob.js';
 import { withTimeout } from '../lib/timeout.js';
@@ -25,7 +25,6 @@ import type { InstanceRow } from '../store/schema.js';
 import { SlotAborted, SlotBusy, type ConnectionSlots, type Slot, type SlotPurpose, type SlotRequest } from './connection-slots.js';
 import type { CredentialsService } from './credentials.service.js';
 import type { EffectiveSettings } from './settings.service.js';
-import { msgText } from '../web/i18n/index.js';
 import { MSG } from './sync/messages.js';
 
 /** Credentials revealed during one run, by id: a batch of instances sharing one credential reads and decrypts it once. */
@@ -235,7 +234,7 @@ export class ConnectionService {
       );
       // The server's words (version, warnings) are printed by the CLI and shown in the UI: no control characters.
       // Database names stay exact (they identify the database); the CLI and the logs strip them when printing.
-      const clean = { ...c, server_version: c.server_version === null ? null : stripControl(c.server_version), warnings: c.warnings.map((w) => stripControl(w, { multiline: true })) };
+      const clean = { ...c, server_version: c.server_version === null ? null : stripControl(c.server_version), warnings: c.warnings.map((w) => (typeof w === 'string' ? stripControl(w, { multiline: true }) : scrubMsg(w, []))) };
       return applyExclusions(clean, this.exclusionsFor(inst, target, p));
     } catch (err) {
       work.catch(() => {}); // the abandoned attempt may still reject later
@@ -321,5 +320,5 @@ export function applyExclusions(c: Collection, patterns: string[]): Collection {
   if (!patterns.length) return c;
   const kept = c.databases.filter((d) => !excludedBy(d.database_name, patterns));
   const excluded = c.databases.filter((d) => excludedBy(d.database_name, patterns)).map((d) => d.database_name);
-  return excluded.length ? { ...c, databases: kept, excluded, warnings: [...c.warnings, msgText(MSG.excluded(excluded.length))] } : c;
+  return excluded.length ? { ...c, databases: kept, excluded, warnings: [...c.warnings, MSG.excluded(excluded.length)] } : c;
 }

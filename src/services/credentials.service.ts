@@ -11,6 +11,7 @@ import type { InstancesRepository } from '../store/instances.repository.js';
 import type { CredentialRow } from '../store/schema.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';
 import { fail, oneOf, requiredText } from './validate.js';
+import { msg } from '../web/i18n/index.js';
 
 export interface PublicCredential {
   id: number;
@@ -44,9 +45,9 @@ function toPublic(c: CredentialRow): PublicCredential {
 }
 
 function password(value: unknown): string {
-  if (typeof value !== 'string') fail('password', '必须是字符串 (must be a string)');
-  if (value.length > 1024) fail('password', '长度不能超过 1024 个字符 (at most 1024 characters)');
-  if (value.includes('\u0000')) fail('password', '不能包含 NUL 字符');
+  if (typeof value !== 'string') fail('password', msg('api.v.string'));
+  if (value.length > 1024) fail('password', msg('api.v.max_chars', { max: 1024 }));
+  if (value.includes('\u0000')) fail('password', msg('api.v.nul'));
   return value;
 }
 
@@ -77,7 +78,7 @@ export class CredentialsService {
 
   async get(id: number): Promise<PublicCredential> {
     const c = await this.repo.get(id);
-    if (!c) throw new AppError('not_found', `凭据 ${id} 不存在`);
+    if (!c) throw new AppError('not_found', msg('api.credential_not_found', { id }));
     return toPublic(c);
   }
 
@@ -86,7 +87,7 @@ export class CredentialsService {
     const dbType = input.db_type === undefined || input.db_type === null ? null : oneOf('db_type', input.db_type, DB_TYPES);
     const username = requiredText('username', input.username, 256);
     const pw = password(input.password);
-    if (await this.repo.getByName(name)) throw new AppError('validation', `name: 凭据名称 "${name}" 已存在 (already exists)`);
+    if (await this.repo.getByName(name)) fail('name', msg('api.v.credential_name_exists', { name }));
     const now = this.clock.now().toISOString();
     const enc = encryptSecret(this.keys, pw);
     const row = await this.repo.insert({ name, db_type: dbType, username, password_enc: enc.value, key_id: enc.keyId, created_at: now, updated_at: now });
@@ -96,12 +97,12 @@ export class CredentialsService {
 
   async update(id: number, input: CredentialInput, actor: Actor): Promise<PublicCredential> {
     const current = await this.repo.get(id);
-    if (!current) throw new AppError('not_found', `凭据 ${id} 不存在`);
+    if (!current) throw new AppError('not_found', msg('api.credential_not_found', { id }));
     const patch: Record<string, unknown> = {};
     if (input.name !== undefined) {
       const name = requiredText('name', input.name, 128);
       const other = await this.repo.getByName(name);
-      if (other && other.id !== id) throw new AppError('validation', `name: 凭据名称 "${name}" 已存在 (already exists)`);
+      if (other && other.id !== id) fail('name', msg('api.v.credential_name_exists', { name }));
       patch.name = name;
     }
     if (input.db_type !== undefined) patch.db_type = input.db_type === null ? null : oneOf('db_type', input.db_type, DB_TYPES);
@@ -122,9 +123,9 @@ export class CredentialsService {
 
   async delete(id: number, actor: Actor): Promise<void> {
     const current = await this.repo.get(id);
-    if (!current) throw new AppError('not_found', `凭据 ${id} 不存在`);
+    if (!current) throw new AppError('not_found', msg('api.credential_not_found', { id }));
     const used = await this.instances.countUsingCredential(id);
-    if (used > 0) throw new AppError('validation', `凭据 "${current.name}" 正被 ${used} 个实例使用，无法删除 (in use by ${used} instances)`);
+    if (used > 0) throw new AppError('validation', msg('api.credential_in_use', { name: current.name, count: used }));
     await this.repo.delete(id);
     await this.audit.record(actor, { action: 'credential.delete', targetType: 'credential', targetId: id, details: { name: current.name } });
   }

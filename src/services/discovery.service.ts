@@ -19,6 +19,7 @@ import type { InstancesRepository } from '../store/instances.repository.js';
 import type { Actor, AuditService } from './audit.service.js';
 import { renderFleet, type FleetFormat, type FleetItem } from './fleet.service.js';
 import { fail, integer } from './validate.js';
+import { msg } from '../web/i18n/index.js';
 
 export interface DiscoveryInput {
   /** `host`, `host:port`, `a.b.c.d/nn` (IPv4 CIDR), `[v6]` or `[v6]:port`; `#` starts a comment in a file. */
@@ -106,14 +107,14 @@ export function parseTarget(raw: string, where: string): Entry | undefined {
   if (cidr) {
     const base = ipv4ToInt(cidr[1]!);
     const bits = Number(cidr[2]);
-    if (base === undefined || bits > 32) fail(where, `"${raw}" 不是合法的 IPv4 CIDR (not an IPv4 CIDR range)`);
+    if (base === undefined || bits > 32) fail(where, msg('api.v.cidr', { value: raw }));
     const size = 2 ** (32 - bits);
     const network = Math.floor(base / size) * size;
     // Network and broadcast addresses are not hosts (except in /31 and /32).
     const [first, count] = size > 2 ? [network + 1, size - 2] : [network, size];
     return { count, host: (i) => intToIpv4(first + i), port };
   }
-  if (ipv4ToInt(s) === undefined && !HOSTNAME.test(s)) fail(where, `"${raw}" 不是主机、IP 或 CIDR (not a host, IP or CIDR)`);
+  if (ipv4ToInt(s) === undefined && !HOSTNAME.test(s)) fail(where, msg('api.v.target', { value: raw }));
   const h = s;
   return { count: 1, host: () => h, port };
 }
@@ -140,25 +141,25 @@ export class DiscoveryService {
   }
 
   async discover(input: DiscoveryInput, actor: Actor): Promise<DiscoveryReport> {
-    if (!Array.isArray(input.targets) || input.targets.length === 0) fail('targets', '请给出至少一个主机、CIDR 或 host:port (at least one target)');
+    if (!Array.isArray(input.targets) || input.targets.length === 0) fail('targets', msg('api.v.targets_required'));
     const maxTargets = bounded('max_targets', input.max_targets, DISCOVERY_LIMITS.maxTargets);
     const rate = bounded('rate', input.rate, DISCOVERY_LIMITS.rate);
     const concurrency = bounded('concurrency', input.concurrency, DISCOVERY_LIMITS.concurrency);
     const timeoutMs = bounded('timeout_ms', input.timeout_ms, DISCOVERY_LIMITS.timeoutMs);
     const deadlineMs = bounded('deadline_ms', input.deadline_ms, DISCOVERY_LIMITS.deadlineMs);
     const ports = (input.ports ?? [5432, 3306]).map((p, i) => integer(`ports[${i}]`, p, 1, 65535));
-    if (ports.length === 0 || ports.length > 64) fail('ports', '1–64 个端口 (1 to 64 ports)');
+    if (ports.length === 0 || ports.length > 64) fail('ports', msg('api.v.ports'));
 
     const entries: Entry[] = [];
     input.targets.forEach((t, i) => {
-      if (typeof t !== 'string') fail(`targets[${i}]`, '必须是字符串 (must be a string)');
+      if (typeof t !== 'string') fail(`targets[${i}]`, msg('api.v.string'));
       const e = parseTarget(t, input.targets.length > 1 ? `targets[${i}]` : 'targets');
       if (e) entries.push(e);
     });
     // Count before expanding anything: a /8 is refused, not enumerated.
     const total = entries.reduce((n, e) => n + e.count * (e.port === null ? ports.length : 1), 0);
-    if (total === 0) fail('targets', '没有可探测的地址 (no endpoint to probe)');
-    if (total > maxTargets) fail('targets', `共 ${total} 个端点，超过上限 ${maxTargets} (too many endpoints; raise max_targets up to ${DISCOVERY_LIMITS.maxTargets.max} or narrow the ranges)`);
+    if (total === 0) fail('targets', msg('api.v.no_endpoint'));
+    if (total > maxTargets) fail('targets', msg('api.v.too_many_endpoints', { total, max: maxTargets, limit: DISCOVERY_LIMITS.maxTargets.max }));
     const endpoints: { host: string; port: number }[] = [];
     const seen = new Set<string>();
     for (const e of entries) {
@@ -253,6 +254,6 @@ export class DiscoveryService {
 
   /** For the API: refused unless WHALEFALL_DISCOVERY=on. */
   assertApiEnabled(): void {
-    if (!this.d.apiEnabled) throw new AppError('forbidden', '网络发现未启用：设置 WHALEFALL_DISCOVERY=on (discovery is off; set WHALEFALL_DISCOVERY=on)', 'discovery_disabled');
+    if (!this.d.apiEnabled) throw new AppError('forbidden', msg('api.discovery_disabled'), 'discovery_disabled');
   }
 }

@@ -5,9 +5,10 @@
 import type { Readable } from 'node:stream';
 import { isIsoDate } from '../lib/clock.js';
 import { csvStream } from '../lib/csv.js';
-import { AppError } from '../lib/errors.js';
+import { fail } from './validate.js';
 import type { ExportRepository, HistoryFilter, HistoryRow } from '../store/export.repository.js';
 import type { InstancesService } from './instances.service.js';
+import { msg } from '../web/i18n/index.js';
 
 export const HISTORY_COLUMNS = [
   'collected_date',
@@ -34,9 +35,9 @@ export class ExportService {
   private check(f: HistoryFilter): void {
     for (const k of ['from', 'to'] as const) {
       const v = f[k];
-      if (v !== undefined && !isIsoDate(v)) throw new AppError('validation', `${k} 必须是 YYYY-MM-DD 日期 (a date)`);
+      if (v !== undefined && !isIsoDate(v)) fail(k, msg('api.v.date'));
     }
-    if (f.from && f.to && f.from > f.to) throw new AppError('validation', 'from 不能晚于 to (from must not be after to)');
+    if (f.from && f.to && f.from > f.to) fail('from', msg('api.v.after_to'));
   }
 
   /** One instance's whole daily history (optionally a date range); 404 when the instance does not exist. */

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../lib/errors.js';
 import type { FleetFormat, ImportError, Parsed, SourceRow } from './fleet-file.js';
+import { msg } from '../web/i18n/index.js';
 
 const EXT = path.extname(new URL(import.meta.url).pathname);
 const WORKER = new URL(`./fleet-parse.worker${EXT}`, import.meta.url);
@@ -40,7 +41,7 @@ export function parseFleetFile(text: string, format: FleetFormat, maxRows: numbe
       else if ('fileErrors' in m) done(() => resolve({ rows, fileErrors: m.fileErrors }));
       else {
         done(() =>
-          reject(new AppError('validation', `导入文件有 ${m.tooMany} 行，每次最多 ${maxRows} 行，请拆分文件 (the file has ${m.tooMany} rows; at most ${maxRows} per import: split it, or raise WHALEFALL_IMPORT_MAX_ROWS)`)),
+          reject(new AppError('validation', msg('api.import_too_many_rows', { rows: m.tooMany, max: maxRows }))),
         );
       }
     });
@@ -48,7 +49,7 @@ export function parseFleetFile(text: string, format: FleetFormat, maxRows: numbe
       done(() =>
         reject(
           (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY'
-            ? new AppError('validation', `导入文件过大，无法读取 (the file is too large to read; at most ${maxRows} rows per import)`)
+            ? new AppError('validation', msg('api.import_too_large', { max: maxRows }))
             : err,
         ),
       ),

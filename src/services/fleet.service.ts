@@ -30,6 +30,7 @@ import { columnOf, FLEET_COLUMNS, type FleetColumn, type FleetFormat, type Impor
 import { parseFleetFile } from './fleet-parse.js';
 
 import { serverKey } from './same-server.js';
+import { msg } from '../web/i18n/index.js';
 
 export { FLEET_COLUMNS, FLEET_FORMATS, type FleetColumn, type FleetFormat, type ImportError } from './fleet-file.js';
 
@@ -127,7 +128,7 @@ export class FleetService {
    * to I/O between them, so the service keeps answering during a maximal import.
    */
   async import(text: string, opts: ImportOptions, actor: Actor): Promise<ImportReport> {
-    if (this.importing) throw new AppError('conflict', '另一个导入正在进行，请在它完成后再试 (another import is running: try again when it has finished)');
+    if (this.importing) throw new AppError('conflict', msg('api.import_running'));
     this.importing = true;
     try {
       return await this.importNow(text, opts, actor);
@@ -284,18 +285,18 @@ export class FleetService {
   /** The instances a selection names: ids, names, a tag, or every active one. Unknown ids or names are refused. */
   async select(sel: ConnectionTestSelection): Promise<InstanceRow[]> {
     const all = await this.d.instances.list();
-    if (!sel.ids?.length && !sel.names?.length && sel.tag === undefined && !sel.all) fail('selection', '请指定实例 id、名称、标签或 all (give ids, names, a tag or all)');
+    if (!sel.ids?.length && !sel.names?.length && sel.tag === undefined && !sel.all) fail('selection', msg('api.v.selection'));
     const byId = new Map(all.map((i) => [i.id, i]));
     const byName = new Map(all.map((i) => [i.name, i]));
     const chosen = new Map<number, InstanceRow>();
     for (const id of sel.ids ?? []) {
       const i = byId.get(id);
-      if (!i) throw new AppError('not_found', `实例 ${id} 不存在 (instance not found)`);
+      if (!i) throw new AppError('not_found', msg('api.instance_not_found', { id: id }));
       chosen.set(id, i);
     }
     for (const n of sel.names ?? []) {
       const i = byName.get(n);
-      if (!i) throw new AppError('not_found', `实例 "${n}" 不存在 (instance not found)`);
+      if (!i) throw new AppError('not_found', msg('api.instance_name_not_found', { name: n }));
       chosen.set(i.id, i);
     }
     if (sel.tag !== undefined) for (const i of await this.d.instances.list({ tag: sel.tag })) chosen.set(i.id, i);

@@ -1,5 +1,5 @@
 /** The registry of monitored instances: validation, CRUD, the public shape. */
-import { parseStoredMsg, type Params } from '../web/i18n/index.js';
+import { isMsg, msg, msgText, parseStoredMsg, type Msg, type Params } from '../web/i18n/index.js';
 import { DB_TYPES, type DbType } from '../domain/db-type.js';
 import type { Engine, InstanceOptions, OptionSpec } from '../engines/engine.js';
 import { getEngine } from '../engines/registry.js';
@@ -109,19 +109,19 @@ const HOST_RE = /^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*|[A-Za-z0-9](
 
 function host(value: unknown): string {
   const h = requiredText('host', value, 255);
-  if (!HOST_RE.test(h)) fail('host', `"${h}" 不是合法的主机名或 IP 地址 (not a valid host name or IP address)`);
+  if (!HOST_RE.test(h)) fail('host', msg('api.v.host', { host: h }));
   return h.startsWith('[') ? h.slice(1, -1) : h;
 }
 
 function tags(value: unknown): string[] {
-  if (!Array.isArray(value)) fail('tags', '必须是字符串数组 (an array of strings)');
-  if (value.length > 50) fail('tags', '最多 50 个标签 (at most 50 tags)');
+  if (!Array.isArray(value)) fail('tags', msg('api.v.string_array'));
+  if (value.length > 50) fail('tags', msg('api.v.max_tags', { max: 50 }));
   const out = value.map((t, i) => requiredText(`tags[${i}]`, t, 64));
   return [...new Set(out)];
 }
 
 export function exclusionPatterns(field: string, v: unknown): string[] {
-  if (!Array.isArray(v) || v.length > 100) fail(field, '必须是最多 100 个模式的数组 (an array of at most 100 patterns)');
+  if (!Array.isArray(v) || v.length > 100) fail(field, msg('api.v.patterns', { max: 100 }));
   return v.map((p, i) => requiredText(`${field}[${i}]`, p, 255));
 }
 
@@ -149,14 +149,14 @@ function optionValue(field: string, spec: OptionSpec, v: unknown): unknown {
 
 /** Validate options against the common keys, `exclude`, and the engine's own spec; unknown keys are refused. */
 function options(value: unknown, engine: Engine): InstanceOptions {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('options', '必须是对象 (an object)');
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('options', msg('api.v.object'));
   const out: InstanceOptions = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     const field = `options.${k}`;
     if (k === 'exclude') out.exclude = exclusionPatterns(field, v);
     else if (Object.hasOwn(COMMON_OPTIONS, k)) out[k] = optionValue(field, COMMON_OPTIONS[k]!, v);
     else if (Object.hasOwn(engine.options, k)) out[k] = optionValue(field, engine.options[k]!, v);
-    else fail(field, `${engine.label} 不支持此选项 (unknown option; known: ${['exclude', ...Object.keys(COMMON_OPTIONS), ...Object.keys(engine.options)].join(', ')})`);
+    else fail(field, msg('api.v.unknown_option', { engine: engine.label, known: ['exclude', ...Object.keys(COMMON_OPTIONS), ...Object.keys(engine.options)].join(', ') }));
   }
   return out;
 }
@@ -178,6 +178,8 @@ export interface InstanceFields {
 export interface FieldError {
   field: string;
   message: string;
+  /** The reason by key (`api.v.…`), when the check gave one: the API answers it in the caller's language. */
+  reason?: Msg;
 }
 
 /** Run one check; a validation failure becomes a FieldError instead of stopping the others. */
@@ -187,7 +189,8 @@ function collect<T>(errors: FieldError[], check: () => T): T | undefined {
   } catch (err) {
     if (!(err instanceof AppError) || err.kind !== 'validation') throw err;
     const m = /^([^:\s]+): ([\s\S]*)$/.exec(err.message);
-    errors.push(m ? { field: m[1]!, message: m[2]! } : { field: '', message: err.message });
+    const reason = err.msg?.key === 'api.validation.field' && isMsg(err.msg.params?.reason) ? err.msg.params.reason : undefined;
+    errors.push(m ? { field: m[1]!, message: m[2]!, ...(reason ? { reason } : {}) } : { field: '', message: err.message });
     return undefined;
   }
 }
@@ -212,7 +215,10 @@ export function instanceFields(input: InstanceInput): { fields: InstanceFields; 
   const description = collect(errors, () => text('description', input.description, 2000, { optional: true }) ?? null);
   const tagList = input.tags === undefined ? [] : collect(errors, () => tags(input.tags));
   const opts = input.options === undefined ? {} : engine ? collect(errors, () => options(input.options, engine)) : undefined;
-  if (engine?.needsDatabaseName && databaseName === null) errors.push({ field: 'database_name', message: `${engine.label} 需要服务名/数据库名 (required for ${engine.label})` });
+  if (engine?.needsDatabaseName && databaseName === null) {
+    const reason = msg('api.v.needs_database_name', { engine: engine.label });
+    errors.push({ field: 'database_name', message: msgText(reason), reason });
+  }
   return {
     errors,
     fields: {
@@ -250,7 +256,7 @@ export class InstancesService {
 
   async getRow(id: number): Promise<InstanceRow> {
     const r = await this.repo.get(id);
-    if (!r) throw new AppError('not_found', `实例 ${id} 不存在 (instance not found)`);
+    if (!r) throw new AppError('not_found', msg('api.instance_not_found', { id: id }));
     return r;
   }
 
@@ -260,14 +266,14 @@ export class InstancesService {
 
   async getByName(name: string): Promise<PublicInstance> {
     const r = await this.repo.getByName(name);
-    if (!r) throw new AppError('not_found', `实例 "${name}" 不存在 (instance not found)`);
+    if (!r) throw new AppError('not_found', msg('api.instance_name_not_found', { name: name }));
     return toPublicInstance(r);
   }
 
   private async credentialId(value: unknown): Promise<number | null> {
     if (value === null) return null;
     const id = integer('credential_id', value, 1, Number.MAX_SAFE_INTEGER);
-    if (!(await this.credentials.exists(id))) fail('credential_id', `凭据 ${id} 不存在 (credential not found)`);
+    if (!(await this.credentials.exists(id))) fail('credential_id', msg('api.v.credential_missing', { id: id }));
     return id;
   }
 
@@ -282,7 +288,7 @@ export class InstancesService {
     const merged: InstanceInput = { ...(stored ?? {}), ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) };
     if (merged.name === undefined || merged.name === '') merged.name = '—';
     const { fields, errors } = instanceFields(merged);
-    if (errors.length) fail(errors[0]!.field, errors[0]!.message);
+    if (errors.length) fail(errors[0]!.field, errors[0]!.reason ?? errors[0]!.message);
     if (fields.credential_id !== null) await this.credentialId(fields.credential_id);
     return fields;
   }
@@ -307,7 +313,7 @@ export class InstancesService {
     const names = others.map((o) => `"${o.name}"`).join(', ');
     throw new AppError(
       'conflict',
-      `${a.host}:${a.port} 已登记为实例 ${names}：同一台服务器再次登记需确认 (confirm_duplicate: true)，估算总容量只计一次 (this server is already registered as ${names}: confirm with confirm_duplicate: true; the estate total counts it once)`,
+      msg('api.duplicate_server', { address: `${a.host}:${a.port}`, names }),
       'duplicate_server',
       { duplicates: others },
     );
@@ -315,9 +321,9 @@ export class InstancesService {
 
   async create(input: InstanceInput, actor: Actor, opts: { duplicateGuard?: boolean } = {}): Promise<PublicInstance> {
     const { fields: row, errors } = instanceFields(input);
-    if (errors.length) fail(errors[0]!.field, errors[0]!.message);
-    if (row.credential_id !== null && !(await this.credentials.exists(row.credential_id))) fail('credential_id', `凭据 ${row.credential_id} 不存在 (credential not found)`);
-    if (await this.repo.getByName(row.name)) fail('name', `实例名称 "${row.name}" 已存在 (already exists)`);
+    if (errors.length) fail(errors[0]!.field, errors[0]!.reason ?? errors[0]!.message);
+    if (row.credential_id !== null && !(await this.credentials.exists(row.credential_id))) fail('credential_id', msg('api.v.credential_missing', { id: row.credential_id }));
+    if (await this.repo.getByName(row.name)) fail('name', msg('api.v.instance_name_exists', { name: row.name }));
     if (opts.duplicateGuard) await this.guardDuplicate(row, input.confirm_duplicate);
     const tls = mergeTls({}, input);
     const now = this.clock.now().toISOString();
@@ -332,7 +338,7 @@ export class InstancesService {
     if (input.name !== undefined) {
       const name = requiredText('name', input.name, 128);
       const other = await this.repo.getByName(name);
-      if (other && other.id !== id) fail('name', `实例名称 "${name}" 已存在 (already exists)`);
+      if (other && other.id !== id) fail('name', msg('api.v.instance_name_exists', { name: name }));
       patch.name = name;
     }
     if (input.db_type !== undefined) patch.db_type = oneOf('db_type', input.db_type, DB_TYPES);
@@ -348,7 +354,7 @@ export class InstancesService {
     if (input.options !== undefined) patch.options = JSON.stringify(options(input.options, engine));
     else if (patch.db_type !== undefined) options(JSON.parse(current.options), engine);
     const dbName = 'database_name' in patch ? patch.database_name : current.database_name;
-    if (engine.needsDatabaseName && !dbName) fail('database_name', `${engine.label} 需要服务名/数据库名 (required for ${engine.label})`);
+    if (engine.needsDatabaseName && !dbName) fail('database_name', msg('api.v.needs_database_name', { engine: engine.label }));
     // The stored password follows the instance: moving it to another host or port sends the password there
     // on the next test. Only with the move confirmed, or another credential (e.g. the password re-entered).
     const moved = (patch.host !== undefined && patch.host !== current.host) || (patch.port !== undefined && patch.port !== current.port);
@@ -356,7 +362,7 @@ export class InstancesService {
     if (moved && credential !== null && credential === current.credential_id && input.confirm_move !== true) {
       throw new AppError(
         'validation',
-        'confirm_move: 修改主机或端口后，已保存的密码将发往新地址：请确认 (confirm_move: true) 或重新输入密码 (changing host or port sends the stored password to the new address: confirm with confirm_move: true, or re-enter the password as a new credential)',
+        msg('api.confirm_move'),
         'confirm_move',
       );
     }

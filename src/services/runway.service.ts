@@ -13,6 +13,7 @@ import type { RunwayInstance, RunwayRepository, RunwaySeriesRow } from '../store
 import { explainJumps, type Jump } from './runway-jumps.js';
 import { CAPACITY_LIMIT_OPTION } from './statistics.service.js';
 import { fail } from './validate.js';
+import { msg } from '../web/i18n/index.js';
 
 /** Days of history a runway reads: the fit starts at the last change point inside it. */
 export const RUNWAY_WINDOW_DAYS = 180;
@@ -97,11 +98,11 @@ export class RunwayService {
   /** Ranked by days until full (ascending, nulls last; then fastest growth first). */
   async list(q: RunwayQuery = {}) {
     const scope = q.scope ?? 'instance';
-    if (scope !== 'instance' && scope !== 'database') fail('scope', '必须是 instance | database 之一');
+    if (scope !== 'instance' && scope !== 'database') fail('scope', msg('api.v.one_of', { values: 'instance | database', list: 'instance, database' }));
     const limit = q.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) fail('limit', '必须是 1–100000 之间的整数');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) fail('limit', msg('api.v.integer', { min: 1, max: 100000 }));
     let instances = await this.d.repo.instances(q.instance_id === undefined ? undefined : [q.instance_id]);
-    if (q.instance_id !== undefined && !instances.length) throw new AppError('not_found', `实例 ${q.instance_id} 不存在 (instance not found)`);
+    if (q.instance_id !== undefined && !instances.length) throw new AppError('not_found', msg('api.instance_not_found', { id: q.instance_id }));
     if (q.tag !== undefined) instances = instances.filter((i) => (JSON.parse(i.tags) as string[]).includes(q.tag!));
     if (q.db_type !== undefined) instances = instances.filter((i) => i.db_type === q.db_type);
     const key = `${this.today()}|${await this.d.repo.version()}`;

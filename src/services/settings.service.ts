@@ -11,6 +11,7 @@ import type { SettingsRepository } from '../store/settings.repository.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';
 import { exclusionPatterns } from './instances.service.js';
 import { bool, fail, integer } from './validate.js';
+import { msg } from '../web/i18n/index.js';
 
 export interface EffectiveSettings {
   sync_cron: string;
@@ -44,11 +45,11 @@ export interface EffectiveSettings {
 type Validator = (v: unknown) => unknown;
 
 export function validCron(field: string, v: unknown): string {
-  if (typeof v !== 'string' || !v.trim() || v.length > 100) fail(field, '必须是 cron 表达式 (a cron expression, e.g. "0 3 * * *")');
+  if (typeof v !== 'string' || !v.trim() || v.length > 100) fail(field, msg('api.v.cron'));
   try {
     new Cron(v.trim(), { paused: true });
   } catch (err) {
-    fail(field, `无效的 cron 表达式 (invalid cron expression): ${(err as Error).message}`);
+    fail(field, msg('api.v.bad_cron', { detail: (err as Error).message }));
   }
   return v.trim();
 }
@@ -68,18 +69,18 @@ const VALIDATORS: Record<keyof EffectiveSettings, Validator> = {
   sync_points_days: (v) => integer('sync_points_days', v, 1, 3650),
   showback_rate_per_gb_month: (v) => {
     const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > 1_000_000) fail('showback_rate_per_gb_month', '必须是 0–1000000 之间的数 (a number from 0 to 1000000)');
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > 1_000_000) fail('showback_rate_per_gb_month', msg('api.v.rate'));
     return n;
   },
   showback_currency: (v) => {
-    if (typeof v !== 'string' || !/^[A-Za-z¥$€£]{1,8}$/.test(v.trim())) fail('showback_currency', '必须是 1–8 个字母或货币符号 (1–8 letters or a currency sign, e.g. CNY)');
+    if (typeof v !== 'string' || !/^[A-Za-z¥$€£]{1,8}$/.test(v.trim())) fail('showback_currency', msg('api.v.currency'));
     return v.trim();
   },
   exclusions: (v) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) fail('exclusions', '必须是 {数据库类型: [模式…]} 对象 (an object of db_type → patterns)');
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) fail('exclusions', msg('api.v.exclusions'));
     const out: Partial<Record<DbType, string[]>> = {};
     for (const [k, patterns] of Object.entries(v as Record<string, unknown>)) {
-      if (!(DB_TYPES as readonly string[]).includes(k)) fail(`exclusions.${k}`, `未知数据库类型 (one of ${DB_TYPES.join(', ')})`);
+      if (!(DB_TYPES as readonly string[]).includes(k)) fail(`exclusions.${k}`, msg('api.v.unknown_db_type', { list: DB_TYPES.join(', ') }));
       out[k as DbType] = exclusionPatterns(`exclusions.${k}`, patterns);
     }
     return out;
@@ -133,10 +134,10 @@ export class SettingsService {
   async update(patch: Record<string, unknown>, actor: Actor): Promise<EffectiveSettings> {
     const clean: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(patch)) {
-      if (!(key in VALIDATORS)) fail(key, '未知设置 (unknown setting)');
+      if (!(key in VALIDATORS)) fail(key, msg('api.v.unknown_setting'));
       clean[key] = value === null ? null : VALIDATORS[key as keyof EffectiveSettings](value);
     }
-    if (Object.keys(clean).length === 0) fail('body', '没有要修改的设置 (nothing to change)');
+    if (Object.keys(clean).length === 0) fail('body', msg('api.v.nothing_to_change'));
     const before = (await this.effective()) as unknown as Record<string, unknown>;
     await this.repo.set(clean, this.clock.now().toISOString(), actor.username);
     const after = (await this.effective()) as unknown as Record<string, unknown>;

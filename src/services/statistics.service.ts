@@ -14,6 +14,7 @@ import type { InstancesRepository } from '../store/instances.repository.js';
 import type { AggregationPeriod, CapacityFilter, CapacityRow, StatisticsRepository } from '../store/statistics.repository.js';
 import { PERIODS, periodOf, periodsBetween } from './aggregation.service.js';
 import { fail } from './validate.js';
+import { msg } from '../web/i18n/index.js';
 
 export const GROWTH_WINDOWS = [7, 30, 90] as const;
 export type GrowthWindow = (typeof GROWTH_WINDOWS)[number];
@@ -96,22 +97,22 @@ export class StatisticsService {
   private range(q: { from?: string; to?: string }, spanDays: number): { from: string; to: string } {
     const to = q.to ?? this.today();
     const from = q.from ?? addDays(to, -(spanDays - 1));
-    if (!isIsoDate(from)) fail('from', `"${from}" 不是有效日期 (YYYY-MM-DD)`);
-    if (!isIsoDate(to)) fail('to', `"${to}" 不是有效日期 (YYYY-MM-DD)`);
-    if (from > to) fail('from', '开始日期不能晚于结束日期 (from must not be after to)');
-    if (addDays(from, MAX_RANGE_DAYS) < to) fail('from', `范围不能超过 ${MAX_RANGE_DAYS} 天 (range too long)`);
+    if (!isIsoDate(from)) fail('from', msg('api.v.bad_date', { value: from }));
+    if (!isIsoDate(to)) fail('to', msg('api.v.bad_date', { value: to }));
+    if (from > to) fail('from', msg('api.v.from_after_to'));
+    if (addDays(from, MAX_RANGE_DAYS) < to) fail('from', msg('api.v.range_too_long', { days: MAX_RANGE_DAYS }));
     return { from, to };
   }
 
   private async instance(id: number) {
     const inst = await this.instances.get(id);
-    if (!inst) throw new AppError('not_found', `实例 ${id} 不存在 (instance not found)`);
+    if (!inst) throw new AppError('not_found', msg('api.instance_not_found', { id: id }));
     return inst;
   }
 
   private async database(instanceId: number, name: string) {
     await this.instance(instanceId);
-    if (!(await this.repo.databaseExists(instanceId, name))) throw new AppError('not_found', `数据库 ${name} 不存在 (database not found on instance ${instanceId})`);
+    if (!(await this.repo.databaseExists(instanceId, name))) throw new AppError('not_found', msg('api.database_not_found', { name, instance_id: instanceId }));
   }
 
   /** Ids of the instances carrying `tag`; undefined when no tag is asked for. */
@@ -179,9 +180,9 @@ export class StatisticsService {
    * `include_system`: system databases (tagged by the collector) are left out of the ranking unless true. */
   async topGrowers(q: { scope?: 'instance' | 'database'; days?: number; by?: 'bytes' | 'pct'; limit?: number; to?: string; tag?: string; include_system?: boolean }) {
     const days = q.days ?? 30;
-    if (!(GROWTH_WINDOWS as readonly number[]).includes(days)) fail('days', `必须是 ${GROWTH_WINDOWS.join(' | ')} 之一`);
+    if (!(GROWTH_WINDOWS as readonly number[]).includes(days)) fail('days', msg('api.v.one_of', { values: GROWTH_WINDOWS.join(' | '), list: GROWTH_WINDOWS.join(', ') }));
     const limit = q.limit ?? 20;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) fail('limit', '必须是 1–1000 之间的整数');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) fail('limit', msg('api.v.integer', { min: 1, max: 1000 }));
     const { from, to } = this.range({ to: q.to }, days + 1);
     const scope = q.scope ?? 'database';
     const by = q.by ?? 'bytes';
@@ -213,7 +214,7 @@ export class StatisticsService {
 
   private async series(scope: 'instance' | 'database', instanceId: number, name: string, q: SeriesQuery) {
     const period = q.period ?? 'daily';
-    if (!PERIODS.includes(period)) fail('period', `必须是 ${PERIODS.join(' | ')} 之一`);
+    if (!PERIODS.includes(period)) fail('period', msg('api.v.one_of', { values: PERIODS.join(' | '), list: PERIODS.join(', ') }));
     const { from, to } = this.range(q, DEFAULT_SPAN_DAYS[period]);
     let points: SeriesPoint[];
     if (period === 'daily') {
@@ -262,11 +263,11 @@ export class StatisticsService {
   async capacity(q: CapacityQuery) {
     const scope = q.scope ?? 'instance';
     const period = q.period ?? 'daily';
-    if (!PERIODS.includes(period)) fail('period', `必须是 ${PERIODS.join(' | ')} 之一`);
+    if (!PERIODS.includes(period)) fail('period', msg('api.v.one_of', { values: PERIODS.join(' | '), list: PERIODS.join(', ') }));
     const top = q.top ?? 10;
-    if (!(CAPACITY_TOP as readonly number[]).includes(top)) fail('top', `必须是 ${CAPACITY_TOP.join(' | ')} 之一`);
+    if (!(CAPACITY_TOP as readonly number[]).includes(top)) fail('top', msg('api.v.one_of', { values: CAPACITY_TOP.join(' | '), list: CAPACITY_TOP.join(', ') }));
     const last = q.last ?? (period === 'daily' ? 30 : 14);
-    if (!(CAPACITY_LAST as readonly number[]).includes(last)) fail('last', `必须是 ${CAPACITY_LAST.join(' | ')} 之一`);
+    if (!(CAPACITY_LAST as readonly number[]).includes(last)) fail('last', msg('api.v.one_of', { values: CAPACITY_LAST.join(' | '), list: CAPACITY_LAST.join(', ') }));
     const to = q.to ?? this.today();
     let from = q.from;
     if (from === undefined && isIsoDate(to)) {
@@ -367,7 +368,7 @@ export class StatisticsService {
 
   private forecastDays(days: number | undefined): number {
     const d = days ?? 30;
-    if (!Number.isInteger(d) || d < 2 || d > 3660) fail('days', '必须是 2–3660 之间的整数');
+    if (!Number.isInteger(d) || d < 2 || d > 3660) fail('days', msg('api.v.integer', { min: 2, max: 3660 }));
     return d;
   }
 }

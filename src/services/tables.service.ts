@@ -106,8 +106,8 @@ export class TablesService {
     const inst = await instanceOrThrow(this.d.instances, instanceId);
     const databases = opts.databases ?? null;
     if (databases !== null) {
-      if (databases.length === 0 || databases.length > 10_000) fail('databases', '必须是 1–10000 个数据库名 (1 to 10000 database names)');
-      for (const n of databases) if (typeof n !== 'string' || n.length === 0 || n.length > 512) fail('databases', '数据库名须为 1–512 个字符 (names of 1 to 512 characters)');
+      if (databases.length === 0 || databases.length > 10_000) fail('databases', msg('api.v.databases'));
+      for (const n of databases) if (typeof n !== 'string' || n.length === 0 || n.length > 512) fail('databases', msg('api.v.database_names'));
     }
     if (inst.is_active !== 1) throw new AppError('validation', TABLES_MSG.disabled);
     if (inst.credential_id === null) throw new AppError('validation', TABLES_MSG.noCredential);
@@ -317,9 +317,9 @@ export class TablesService {
   /** Tables of one database (latest collected day unless `day`): sortable, searchable, with totals for the split bar. */
   async listTables(instanceId: number, database: string, q: { day?: string; search?: string; sort?: string; order?: string; limit?: number; offset?: number; include_deleted?: boolean }) {
     const inst = await instanceOrThrow(this.d.instances, instanceId);
-    if (q.day !== undefined && !isIsoDate(q.day)) fail('day', '必须是 YYYY-MM-DD 日期 (a date)');
+    if (q.day !== undefined && !isIsoDate(q.day)) fail('day', msg('api.v.date'));
     const sort = (q.sort ?? 'total') as TableSort;
-    if (!SORTS.includes(sort)) fail('sort', `必须是 ${SORTS.join(' | ')} 之一 (one of the allowed values)`);
+    if (!SORTS.includes(sort)) fail('sort', msg('api.v.one_of', { values: SORTS.join(' | '), list: SORTS.join(', ') }));
     const order = q.order === 'asc' ? 'asc' : 'desc';
     const day = q.day ?? (await this.d.tables.latestDay(inst.id, database));
     const empty = { instance_id: inst.id, instance_name: inst.name, database_name: database, collected_date: day, total: 0, totals: null, items: [] };
@@ -354,10 +354,10 @@ export class TablesService {
   /** One table's daily series in [from, to] (default: the last 90 days). */
   async series(tableId: number, q: { from?: string; to?: string }) {
     const name = await this.d.tables.tableName(tableId);
-    if (!name) throw new AppError('not_found', `表 ${tableId} 不存在 (table not found)`);
+    if (!name) throw new AppError('not_found', msg('api.table_not_found', { id: tableId }));
     const to = q.to ?? localDate(this.d.clock.now(), this.d.config.timeZone);
     const from = q.from ?? addDays(to, -89);
-    if (from > to) fail('from', '不能晚于 to (must not be after to)');
+    if (from > to) fail('from', msg('api.v.after_to'));
     const points = await this.d.tables.series(tableId, from, to);
     return {
       table_id: name.id,

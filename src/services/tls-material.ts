@@ -7,6 +7,7 @@
 import crypto from 'node:crypto';
 import type { TlsMaterial } from '../engines/tls.js';
 import { fail } from './validate.js';
+import { msg } from '../web/i18n/index.js';
 
 export interface TlsInput {
   tls_ca?: unknown;
@@ -32,8 +33,8 @@ export const NO_TLS_INFO: TlsInfo = { ca: null, cert: null, key_set: false };
 const MAX_PEM = 64 * 1024;
 
 function pem(field: string, v: unknown): string {
-  if (typeof v !== 'string' || !v.trim()) fail(field, '必须是 PEM 文本 (PEM text)');
-  if (v.length > MAX_PEM) fail(field, `最多 ${MAX_PEM} 个字符 (at most ${MAX_PEM} characters)`);
+  if (typeof v !== 'string' || !v.trim()) fail(field, msg('api.v.pem'));
+  if (v.length > MAX_PEM) fail(field, msg('api.v.max_chars_short', { max: MAX_PEM }));
   return v.trim() + '\n';
 }
 
@@ -42,7 +43,7 @@ function certInfo(field: string, text: string): CertInfo {
     const c = new crypto.X509Certificate(text);
     return { subject: c.subject.replace(/\n/g, ', '), issuer: c.issuer.replace(/\n/g, ', '), expires_at: new Date(c.validTo).toISOString() };
   } catch {
-    fail(field, '不是有效的 PEM 证书 (not a PEM certificate)');
+    fail(field, msg('api.v.pem_cert'));
   }
 }
 
@@ -60,9 +61,9 @@ export function mergeTls(current: TlsMaterial, input: TlsInput): { material: Tls
     try {
       crypto.createPrivateKey(m.key);
     } catch {
-      fail('tls_key', '不是有效的 PEM 私钥 (not a PEM private key; encrypted keys are not supported)');
+      fail('tls_key', msg('api.v.pem_key'));
     }
   }
-  if ((m.key === undefined) !== (m.cert === undefined)) fail(m.key ? 'tls_cert' : 'tls_key', '客户端证书与私钥须同时提供 (a client certificate and its key go together)');
+  if ((m.key === undefined) !== (m.cert === undefined)) fail(m.key ? 'tls_cert' : 'tls_key', msg('api.v.cert_and_key'));
   return { material: m, info: { ca: m.ca ? certInfo('tls_ca', m.ca) : null, cert: m.cert ? certInfo('tls_cert', m.cert) : null, key_set: m.key !== undefined } };
 }

@@ -7,6 +7,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CollectedDatabase } from '../domain/collection.js';
 import type { DialectName } from './db.js';
+import type { Msg } from '../web/i18n/index.js';
 import type { Database } from './schema.js';
 import { previousPointAt, previousPointSize, windowBaselineSize } from './sync-points.sql.js';
 import { LeaseLost } from './sync.repository.js';
@@ -101,6 +102,8 @@ export interface SyncCompletion {
   details: (counts: SaveCounts) => Record<string, unknown>;
   /** The instance's `last_sync_error`: the warnings of a completed sync, or null. */
   instanceError: string | null;
+  /** The same by key (`last_sync_error_msg`), or null. */
+  instanceErrorMsg?: Msg | null;
 }
 
 export class CapacityRepository {
@@ -200,7 +203,7 @@ export class CapacityRepository {
       if (Number(held.numUpdatedRows) === 0) throw new LeaseLost();
       await trx
         .updateTable('instances')
-        .set({ last_sync_status: 'completed', last_sync_at: input.collectedAt, last_sync_error: done.instanceError, last_sync_error_msg: null })
+        .set({ last_sync_status: 'completed', last_sync_at: input.collectedAt, last_sync_error: done.instanceError, last_sync_error_msg: done.instanceErrorMsg ? JSON.stringify(done.instanceErrorMsg) : null })
         .where('id', '=', input.instanceId)
         .execute();
       await trx.deleteFrom('sync_locks').where('instance_id', '=', input.instanceId).where('holder', '=', done.holder).execute();

@@ -15,7 +15,7 @@ import type { Context } from '../context.js';
 import { AppError } from '../lib/errors.js';
 import { HTTP_STATUS } from '../http/envelope.js';
 import { CSS_DIR, DIST_DIR, FROM_SOURCES, REPO_ROOT } from './assets.js';
-import { t } from './i18n/index.js';
+import { msg, t } from './i18n/index.js';
 import { renderPage, requestLocale } from './render.js';
 import { instancePages } from './instances.pages.js';
 import { capacityPages } from './capacity.pages.js';
@@ -132,7 +132,7 @@ export const pageRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
       if (st.root.startsWith(DIST_DIR)) await built;
       const params = req.params as { dir?: string; file: string };
       const file = params.dir === undefined ? params.file : `${params.dir}/${params.file}`;
-      if (!st.file.test(file) || file.includes('..') || !fs.existsSync(path.join(st.root, file))) throw new AppError('not_found', `未找到 ${req.url} (not found)`);
+      if (!st.file.test(file) || file.includes('..') || !fs.existsSync(path.join(st.root, file))) throw new AppError('not_found', msg('api.file_not_found', { url: req.url }));
       // The app's own files change with the code: revalidate (ETag); vendor files only change with an upgrade.
       return reply.sendFile(file, st.root, { maxAge: st.maxAgeMs, cacheControl: true });
     });

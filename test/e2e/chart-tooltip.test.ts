@@ -6,7 +6,7 @@
  * and the database page shows a tooltip with the formatted values, in zh-CN and
  * English, with no CSP violation and no console error.
  */
-/* eslint-disable @typescript-eslint/no-explicit-any -- functions below run in the browser (no DOM types here) */
+ 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';

@@ -13,6 +13,7 @@ import type { ConnectTarget } from '../../src/engines/engine.js';
 import { postgresqlEngine as engine } from '../../src/engines/postgresql/postgresql.engine.js';
 import { SyncError, type SyncErrorCode } from '../../src/lib/errors.js';
 import { type Handler, type PgResponder, type PgResponderOptions, type ResultSet, type ServerError, startPgResponder } from '../helpers/pg-responder.js';
+import { textOf } from '../../src/web/i18n/index.js';
 
 const ODD = `it's "库" 🐳;--`;
 const VERSION = '15.7 (responder)';
@@ -112,7 +113,7 @@ describe('PostgreSQL engine against the wire-protocol responder', () => {
     const c = await collectOnce(target);
     assert.equal(c.server_version, VERSION, 'from SHOW server_version (the responder default)');
     assert.equal(c.warnings.length, 1);
-    assert.match(c.warnings[0]!, /measured one by one.*权限不足/);
+    assert.match(textOf(c.warnings[0]!), /measured one by one.*权限不足/);
     assert.deepEqual(seen, [['5'], ['16384']], 'locked is not queried; the oid arrives as a text parameter');
     const dbs = byName(c);
     assert.equal(dbs.get('postgres')!.size_bytes, 8192);

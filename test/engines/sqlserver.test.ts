@@ -13,6 +13,7 @@ import {
   acceptPassword, collectOnce, connectError, CONTAINER_QUERY, containers, DATABASES, type Db, FILES, find, identity, LIMIT_PAGES, masterFiles, pagesToBytes,
   ROLES, SNAPSHOT_ON_DISK, SNAPSHOT_QUERY, snapshotDisk, startServer, target, TB2_PAGES, TEMPDB_NOW, USED, usedSpace, WEIRD,
 } from '../helpers/sqlserver-server.js';
+import { textOf } from '../../src/web/i18n/index.js';
 
 describe('SQL Server engine through mssql/tedious against the TDS responder', () => {
   let server: TdsResponder;
@@ -55,7 +56,7 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
 
     // Not ONLINE: reported with the size of its files, named in a warning, never absent (= deleted).
     for (const [name, state] of [['archive', 'OFFLINE'], ['restoring', 'RESTORING']]) {
-      assert.ok(c.warnings.some((w) => w.startsWith(`${name}: 状态为 ${state}`) && w.includes('not deleted')), `${name} warned`);
+      assert.ok(c.warnings.map((x) => textOf(x)).some((w) => w.startsWith(`${name}: 状态为 ${state}`) && w.includes('not deleted')), `${name} warned`);
     }
   });
 
@@ -83,7 +84,7 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
     assert.equal(inmem.max_bytes, pagesToBytes(4096n * 2n + 64_000n * 2n));
     assert.ok(c.warnings.includes('inmem: 1 个 FILESTREAM, 1 个 In-Memory OLTP 容器已按 sys.database_files 计入数据容量 (type-2 containers counted from sys.database_files)'));
     assert.equal(find(c, 'docs_fs').size_bytes, pagesToBytes(4096n + 1024n));
-    assert.ok(c.warnings.some((w) => w.startsWith('docs_fs: 1 个 FILESTREAM / In-Memory OLTP 容器 (type 2) 未计入容量') && w.includes('无权访问该数据库')), 'unreadable containers named');
+    assert.ok(c.warnings.map((x) => textOf(x)).some((w) => w.startsWith('docs_fs: 1 个 FILESTREAM / In-Memory OLTP 容器 (type 2) 未计入容量') && w.includes('无权访问该数据库')), 'unreadable containers named');
 
     // 6. Availability groups: each copy flagged with this replica's role.
     assert.deepEqual(
@@ -166,7 +167,7 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
       assert.deepEqual([hidden.replica_role, hidden.size_bytes, hidden.used_bytes], ['UNKNOWN', pagesToBytes(640n + 64n), null]);
       assert.match(hidden.error ?? '', /^已用空间: 可用性组次要副本不可读 \(availability group secondary not readable\): The target database, 'ag_hidden'/);
       assert.equal(find(c, 'sales').error, undefined, 'the other databases are measured');
-      assert.ok(c.warnings.some((w) => w.startsWith('ag_hidden: 在可用性组中但角色未知') && w.includes('VIEW SERVER STATE permission was denied')));
+      assert.ok(c.warnings.map((x) => textOf(x)).some((w) => w.startsWith('ag_hidden: 在可用性组中但角色未知') && w.includes('VIEW SERVER STATE permission was denied')));
       assert.equal(engine.classifyError(Object.assign(new Error('x'), { number: 976 }), target(1)).code, 'connection');
     } finally {
       await noRoles.close();

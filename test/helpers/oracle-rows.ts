@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import type { CollectedDatabase } from '../../src/domain/collection.js';
 import { fetchTypeHandler, type ColumnMeta, type OracleDriver, type OracleRow, type OracleSettings, type Run } from '../../src/engines/oracle/oracle.engine.js';
-import { filesSql, LOCATE_SQL, spacesSql, tempFreeSql, undoSql } from '../../src/engines/oracle/oracle.queries.js';
+import { filesSql, LOCATE_SQL, PROTOCOL_SQL, SESSION_BANNERS_SQL, spacesSql, tempFreeSql, undoSql } from '../../src/engines/oracle/oracle.queries.js';
 
 // --- the real driver's pieces (oracledb has no "exports" map, so its lib/ files are reachable) ---
 
@@ -166,8 +166,22 @@ export function fakeRun(answers: Map<string, OracleRow[] | Error>, missing: read
   return Object.assign(run, { log });
 }
 
+/**
+ * What the live session says of its transport (the doctor's TLS line): plain TCP and no encryption
+ * adapter by default; `tcps`, or a native encryption `adapter` line ("AES256") as a server with it on answers.
+ */
+export function sessionAnswers(o: { protocol?: 'tcp' | 'tcps'; adapter?: string } = {}): [string, OracleRow[]][] {
+  const banners = ['TCP/IP NT Protocol Adapter for Linux: Version 19.0.0.0.0 - Production', 'Encryption service for Linux: Version 19.0.0.0.0 - Production'];
+  if (o.adapter) banners.push(`${o.adapter} Encryption service adapter for Linux: Version 19.0.0.0.0 - Production`);
+  return [
+    [PROTOCOL_SQL, resultSet([{ PROTOCOL: o.protocol ?? 'tcp' }])],
+    [SESSION_BANNERS_SQL, resultSet(banners.map((b) => ({ BANNER: b })))],
+  ];
+}
+
 export function nonCdbAnswers(): Map<string, OracleRow[] | Error> {
   return new Map<string, OracleRow[] | Error>([
+    ...sessionAnswers(),
     [LOCATE_SQL, locate('0', 'ORCL')],
     [
       filesSql('dba', 'data'),

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
 import { compileGlob, globMatches } from '../../src/lib/glob.js';
+import { t } from '../../src/web/i18n/index.js';
 import { newTestContext, type TestContext } from '../helpers/context.js';
 import { pgAdmin, uniqueName } from '../helpers/targets.js';
 
@@ -98,6 +99,10 @@ describe('exclusion rules on a real PostgreSQL', () => {
     const skipSize = row.size_bytes!;
     const inst = await ctx.instances.get(instanceId);
     assert.equal(inst.total_size_bytes, totalBefore - skipSize, 'the excluded database no longer counts in the total');
+    // The warning is kept by key too: the English UI shows it in English, the zh-CN UI as the API's text.
+    assert.equal(inst.last_sync_error_key, 'api.sync.excluded');
+    assert.equal(t('en', inst.last_sync_error_key, inst.last_sync_error_params ?? undefined), '1 database(s) excluded by rules');
+    assert.equal(t('zh-CN', inst.last_sync_error_key, inst.last_sync_error_params ?? undefined), inst.last_sync_error);
   });
 
   it('an instance rule works the same, and a database never collected is never stored', async () => {

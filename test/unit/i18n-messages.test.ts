@@ -7,6 +7,7 @@ import { SYNC_MESSAGES } from '../../src/web/i18n/messages/sync.js';
 import { SETTINGS_MESSAGES } from '../../src/web/i18n/messages/settings.js';
 import { TABLES_MESSAGES } from '../../src/web/i18n/messages/tables.js';
 import { API_MESSAGES } from '../../src/web/i18n/messages/api.js';
+import { ERROR_MESSAGES } from '../../src/web/i18n/messages/errors.js';
 import { CAUSE_MESSAGES } from '../../src/web/i18n/messages/causes.js';
 import { DOCTOR_MESSAGES } from '../../src/web/i18n/messages/doctor.js';
 import { RUNWAY_MESSAGES } from '../../src/web/i18n/messages/runway.js';
@@ -21,6 +22,7 @@ const AREAS: Record<string, Record<string, { 'zh-CN': string; en?: string }>> = 
   settings: SETTINGS_MESSAGES,
   tables: TABLES_MESSAGES,
   api: API_MESSAGES,
+  errors: ERROR_MESSAGES,
   causes: CAUSE_MESSAGES,
   doctor: DOCTOR_MESSAGES,
   runway: RUNWAY_MESSAGES,
@@ -42,7 +44,8 @@ test('a message key is defined in one area file only (a spread would silently ke
 });
 
 test('every message has Chinese and English text, with the same {placeholders}', () => {
-  const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+  // The same set of parameters (the zh-CN text of an API message may name one twice: `中文 {x} (English {x})`).
+  const placeholders = (s: string) => [...new Set([...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]))].sort();
   const bad: string[] = [];
   for (const [key, m] of Object.entries(MESSAGES) as [string, { 'zh-CN': string; en?: string }][]) {
     if (!m['zh-CN'] || !m.en) bad.push(`${key}: missing a language`);

@@ -10,11 +10,13 @@ import { describe, test } from 'node:test';
 import type { CollectedDatabase } from '../../src/domain/collection.js';
 import { containerDataOf, mapTablespaces } from '../../src/engines/oracle/oracle.aggregate.js';
 import { collectTablespaces, doctorChecks, oracleEngine as engine, type OracleRow } from '../../src/engines/oracle/oracle.engine.js';
+import { localizeCheck } from '../../src/engines/common.js';
 import {
   CONTAINERS_SQL,
   CONTROLFILE_TABLESPACES_SQL,
   filesSql,
   LOCATE_SQL,
+  SESSION_BANNERS_SQL,
   pdbStorageSql,
   spacesSql,
   tempFreeSql,
@@ -32,6 +34,7 @@ import {
   measured,
   MiB,
   nonCdbAnswers,
+  sessionAnswers,
   num,
   Num,
   ORA_00942,
@@ -273,6 +276,7 @@ describe('Oracle: CDB root collection', () => {
 
   function cdbAnswers(): Map<string, OracleRow[] | Error> {
     return new Map<string, OracleRow[] | Error>([
+      ...sessionAnswers(),
       [LOCATE_SQL, locate('1', 'CDB$ROOT')],
       [CONTAINERS_SQL, containers()],
       [
@@ -484,6 +488,7 @@ describe('Oracle: CDB root collection', () => {
         ['CONTAINER_DATA=ALL', false],
         ['SELECT ON V$LOG', true],
         ['SELECT ON V$RECOVERY_FILE_DEST', true],
+        ['TLS', true],
       ],
     );
     assert.deepEqual(checks[7]!.fix, ['GRANT SELECT ON sys.v_$tempfile TO c##whalefall CONTAINER=ALL;', 'GRANT SELECT_CATALOG_ROLE TO c##whalefall CONTAINER=ALL;']);
@@ -507,13 +512,40 @@ describe('Oracle: doctor outside the root', () => {
         ['SELECT ON DBA_TEMP_FREE_SPACE', true],
         ['SELECT ON V$LOG', true],
         ['SELECT ON V$RECOVERY_FILE_DEST', false],
+        ['TLS', true],
       ],
     );
     assert.deepEqual(checks[8]!.fix, ['GRANT SELECT ON sys.v_$recovery_file_dest TO whalefall;', 'GRANT SELECT_CATALOG_ROLE TO whalefall;']);
     assert.match(checks[8]!.undercounts!, /recovery area/);
     assert.equal(checks[0]!.detail, '已连接 (connected) to non-CDB');
+    // By key, like the PostgreSQL/MySQL lines: the English UI (and Accept-Language: en) gets English details.
+    assert.deepEqual(
+      checks.map((c) => c.detail_key),
+      [...['doctor.oracle.connected', ...Array<string>(8).fill('doctor.oracle.readable')].map((k, i) => (i === 4 || i === 8 ? 'doctor.oracle.unreadable' : k)), 'doctor.tls_plain'],
+    );
+    const en = checks.map((c) => localizeCheck(c, 'en'));
+    assert.equal(en[0]!.detail, 'Connected to non-CDB');
+    assert.equal(en[4]!.detail, 'not readable (ORA-00942/ORA-01031)');
+    assert.ok(en.every((c) => !/[\u4e00-\u9fff]/.test(c.detail)), en.map((c) => c.detail).join(' | '));
+    assert.equal(en[4]!.undercounts_key, 'doctor.oracle.view_undercounts');
     assert.deepEqual(checks[4]!.fix, ['GRANT SELECT ON sys.dba_temp_files TO whalefall;', 'GRANT SELECT_CATALOG_ROLE TO whalefall;']);
     assert.match(checks[4]!.undercounts!, /temporary tablespaces/);
+  });
+
+  test("the TLS line: TCPS, native network encryption (the session's adapter banner), plain, or unknown without the view", async () => {
+    const tlsLine = async (answers: Map<string, OracleRow[] | Error>) => (await doctorChecks(fakeRun(answers), settings())).find((c) => c.name === 'TLS')!;
+    const plain = await tlsLine(nonCdbAnswers());
+    assert.equal(plain.detail_key, 'doctor.tls_plain');
+    assert.equal(localizeCheck(plain, 'en').detail, 'Not encrypted (mode tcp; the traffic can be read on the network)');
+    const tcps = await tlsLine(new Map([...nonCdbAnswers(), ...sessionAnswers({ protocol: 'tcps' })]));
+    assert.equal(localizeCheck(tcps, 'en').detail, 'Encrypted: TCPS (Oracle Net over TLS)');
+    const nne = await tlsLine(new Map([...nonCdbAnswers(), ...sessionAnswers({ adapter: 'AES256' })]));
+    assert.equal(nne.detail_key, 'doctor.oracle.native_encryption');
+    assert.equal(localizeCheck(nne, 'en').detail, 'Encrypted: Oracle native network encryption AES256 (protocol tcp)');
+    assert.equal(nne.detail, '已加密: Oracle 原生网络加密 AES256 (协议 tcp)');
+    const hidden = nonCdbAnswers();
+    hidden.set(SESSION_BANNERS_SQL, ORA_00942());
+    assert.equal((await tlsLine(hidden)).detail_key, 'doctor.oracle.encryption_unknown');
   });
 
   test('container_mode=cdb in a PDB: doctor says why instead of probing the wrong views', async () => {

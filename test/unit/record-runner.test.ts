@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { SyncError } from '../../src/lib/errors.js';
 import { HOST } from '../../src/lib/process-tag.js';
 import { Aborted } from '../../src/services/connection.service.js';
-import { msgText } from '../../src/web/i18n/index.js';
+import { msg, msgText } from '../../src/web/i18n/index.js';
 import { MSG } from '../../src/services/sync/messages.js';
 import { backoffMs, leaseMs } from '../../src/services/sync/record-runner.js';
 import { collection, instanceRow, newTestRunner, params, recordRow, T0 } from './fakes.js';
@@ -84,6 +84,27 @@ describe('record runner: retries', () => {
     assert.equal(o.status, 'completed');
     assert.deepEqual(o.warnings, [msgText(MSG.unmeasured(1, ['b']))]);
     assert.equal(mocks.capacity.saves[0]?.done.instanceError, msgText(MSG.unmeasured(1, ['b'])));
+    assert.deepEqual(mocks.capacity.saves[0]?.done.instanceErrorMsg, MSG.unmeasured(1, ['b']), 'the instance keeps the warning by key');
+  });
+
+  it("several warnings: the instance's keyed message renders every one in each language; an engine's plain line is kept as it is", async () => {
+    const { sut, mocks, record, inst } = setup();
+    const c = collection(['a', 'b']);
+    c.databases[1]!.size_bytes = null;
+    c.warnings = [msg('api.sync.warn.mysql_physical_scope'), 'plain engine line'];
+    mocks.connections.steps = [c];
+    const o = await sut.runLocked(record, inst, params());
+    assert.equal(o.status, 'completed');
+    const done = mocks.capacity.saves[0]!.done;
+    const m = done.instanceErrorMsg!;
+    assert.equal(m.key, 'api.sync.warning_list');
+    assert.equal(msgText(m), done.instanceError, 'zh-CN: the same text as last_sync_error');
+    assert.equal(
+      msgText(m, 'en'),
+      'The physical method does not count non-InnoDB tables or tables in shared tablespaces; plain engine line; 1 database(s) could not be measured: b',
+    );
+    assert.ok(!/[\u4e00-\u9fff]/.test(msgText(m, 'en')), 'no Chinese in the English rendering');
+    assert.equal(JSON.stringify(JSON.parse(JSON.stringify(m))), JSON.stringify(m), 'stored as JSON as it is');
   });
 });
 

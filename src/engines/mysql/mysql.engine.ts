@@ -199,7 +199,7 @@ class MysqlSession implements EngineSession {
         if (method === 'auto' && e.code === 'permission') {
           const c = await this.logical();
           for (const d of c.databases) d.note = FALLBACK_NOTE;
-          c.warnings.push(`auto: 表空间视图不可读 (需 PROCESS)，已改用 logical，容量为表统计而非文件大小 (tablespace view not readable, GRANT PROCESS ON *.* to measure files; measured logically): ${e.message}`);
+          c.warnings.push(msg('api.sync.warn.mysql_fallback', { cause: e.msg ?? e.message }));
           return c;
         }
         throw e;
@@ -211,7 +211,7 @@ class MysqlSession implements EngineSession {
   private async logical(): Promise<Collection> {
     const schemas = await this.schemas();
     const sums = new Map((await rows<SchemaSums>(this.conn, SUMS, this.target)).map((r) => [r.name, r]));
-    const warnings: string[] = [];
+    const warnings: Collection['warnings'] = [];
     // A schema created between the two queries has no sums yet: it is new and
     // empty as far as this collection knows; one only in TABLES is ignored.
     const databases = schemas.map(({ name }): CollectedDatabase => {
@@ -221,7 +221,7 @@ class MysqlSession implements EngineSession {
       const free = (s && bytes(s.free, `${name} data_free`)) ?? 0;
       const unmeasured = (s && bytes(s.unmeasured, `${name} unmeasured`)) ?? 0;
       if (unmeasured > 0) {
-        warnings.push(`${name}: ${unmeasured} 个表无法读取大小，容量偏小 (${unmeasured} table(s) could not be measured)`);
+        warnings.push(msg('api.sync.warn.mysql_tables_unmeasured', { name, count: unmeasured }));
       }
       return {
         database_name: name,
@@ -249,7 +249,7 @@ class MysqlSession implements EngineSession {
     const schemas = await this.schemas();
     const method = fillGaps ? AUTO : PHYSICAL;
     const byName = new Map(schemas.map(({ name }) => [name, empty(name, method)]));
-    const warnings: string[] = [];
+    const warnings: Collection['warnings'] = [];
     const covered = new Set<string>();
     let undecodable = 0;
     // Tens of thousands of rows, a few thousand schemas: each raw schema prefix is decoded and looked up once.
@@ -273,7 +273,7 @@ class MysqlSession implements EngineSession {
       db.allocated_bytes = (db.allocated_bytes ?? 0) + file;
       if (fillGaps) covered.add(`${parts!.schema}\u0000${parts!.table}`);
     }
-    if (undecodable) warnings.push(`${undecodable} 个表空间名称无法解码 (tablespace names not decodable)`);
+    if (undecodable) warnings.push(msg('api.sync.warn.mysql_undecodable', { count: undecodable }));
     if (fillGaps) {
       // One scan of the base tables: data / index / free for every table, and
       // the logical size of those without a file of their own added to the files.
@@ -295,9 +295,9 @@ class MysqlSession implements EngineSession {
         // A table in the system or a general tablespace reports that shared space's free bytes: not this schema's.
         if (ownFile || !innodb) db.free_bytes! += bytes(t.f, `${t.s}.${t.t} data_free`) ?? 0;
       }
-      for (const [name, n] of unmeasured) warnings.push(`${name}: ${n} 个表无法读取大小，容量偏小 (${n} table(s) could not be measured)`);
+      for (const [name, n] of unmeasured) warnings.push(msg('api.sync.warn.mysql_tables_unmeasured', { name, count: n }));
     } else {
-      warnings.push('physical 方法不含非 InnoDB 表及共享表空间中的表 (non-InnoDB tables and shared tablespaces are not counted)');
+      warnings.push(msg('api.sync.warn.mysql_physical_scope'));
     }
     return { databases: [...byName.values()], warnings, server_version: this.version };
   }

@@ -20,7 +20,8 @@ import { SyncError } from '../../lib/errors.js';
 import type { CollectedDatabase } from '../../domain/collection.js';
 import type { CollectedTableDatabase, TableCollection, TableScope } from '../../domain/tables.js';
 import type { PrivilegeCheck } from '../engine.js';
-import { cutToBudget, outOfTime } from '../common.js';
+import { check, cutToBudget, outOfTime } from '../common.js';
+import { msg } from '../../web/i18n/index.js';
 import { containerDataOf, containersFrom, isSeed, mapTablespaces, text, type ResultSets } from './oracle.aggregate.js';
 import type { OracleRow, Run } from './oracle.driver.js';
 import { isMissingView } from './oracle.errors.js';
@@ -33,6 +34,8 @@ import {
   directGrant,
   filesSql,
   LOCATE_SQL,
+  PROTOCOL_SQL,
+  SESSION_BANNERS_SQL,
   optionalViews,
   pdbStorageSql,
   spacesSql,
@@ -169,52 +172,68 @@ export async function collectTablespaces(run: Run, settings: OracleSettings, maj
   }
 }
 
+/** Whether one view is readable; if not, what it under-counts (the view's own words) and the grants that open it. */
+async function viewCheck(run: Run, v: ViewNeed, scope: Scope, user: string): Promise<PrivilegeCheck> {
+  const ok = await readable(run, v.view);
+  return check(
+    `SELECT ON ${v.view.toUpperCase()}`,
+    ok,
+    msg(ok ? 'doctor.oracle.readable' : 'doctor.oracle.unreadable'),
+    ok ? {} : { undercounts: msg('doctor.oracle.view_undercounts', { what: v.undercounts }), fix: [directGrant(v, scope, user), catalogRoleGrant(scope, user)] },
+  );
+}
+
 /** One check per view the collection reads (required, then optional), plus CONTAINER_DATA in the root. */
 export async function doctorChecks(run: Run, settings: OracleSettings): Promise<PrivilegeCheck[]> {
   const at = await locate(run);
   const where = at.conId === 0 ? 'non-CDB' : `${at.conName} (CON_ID ${at.conId})`;
-  const checks: PrivilegeCheck[] = [{ name: 'CREATE SESSION', ok: true, detail: `已连接 (connected) to ${where}` }];
+  const checks: PrivilegeCheck[] = [check('CREATE SESSION', true, msg('doctor.oracle.connected', { where }))];
   const chosen = scopeAt(settings.containerMode, at);
   if ('refused' in chosen) {
-    checks.push({ name: 'container_mode', ok: false, detail: chosen.refused, undercounts: '无法采集 (nothing is collected)' });
+    checks.push(check('container_mode', false, msg('doctor.oracle.refused', { reason: chosen.refused }), { undercounts: msg('doctor.oracle.nothing_collected') }));
     return checks;
   }
   const { scope } = chosen;
   for (const v of [...viewsFor(scope, settings.temp), ...optionalViews(scope, settings.temp)]) {
-    const ok = await readable(run, v.view);
-    checks.push({
-      name: `SELECT ON ${v.view.toUpperCase()}`,
-      ok,
-      detail: ok ? '可读 (readable)' : '不可读 (ORA-00942/ORA-01031)',
-      ...(ok ? {} : { undercounts: v.undercounts, fix: [directGrant(v, scope, settings.user), catalogRoleGrant(scope, settings.user)] }),
-    });
+    checks.push(await viewCheck(run, v, scope, settings.user));
   }
   if (scope === 'cdb' && checks.find((c) => c.name === 'SELECT ON V$CONTAINERS')?.ok) {
     const seen = containerDataOf(containersFrom(await run(CONTAINERS_SQL)));
-    checks.push({
-      name: 'CONTAINER_DATA=ALL',
-      ok: seen === 'all',
-      detail:
+    checks.push(
+      check(
+        'CONTAINER_DATA=ALL',
+        seen === 'all',
+        msg(seen === 'all' ? 'doctor.oracle.containers_all' : seen === 'list' ? 'doctor.oracle.containers_list' : 'doctor.oracle.containers_root'),
         seen === 'all'
-          ? '可见所有容器 (all containers visible)'
-          : seen === 'list'
-            ? 'CONTAINER_DATA 为指定列表 (explicit list)'
-            : '仅可见 CDB$ROOT (only CDB$ROOT visible)',
-      ...(seen === 'all'
-        ? {}
-        : { undercounts: seen === 'list' ? '列表外的 PDB (PDBs outside the list)' : '所有 PDB (every PDB): collection fails', fix: [containerDataFix(settings.user)] }),
-    });
+          ? {}
+          : { undercounts: msg(seen === 'list' ? 'doctor.oracle.outside_list' : 'doctor.oracle.every_pdb'), fix: [containerDataFix(settings.user)] },
+      ),
+    );
   }
   for (const v of Object.values(COMPOSITION_VIEWS)) {
-    const ok = await readable(run, v.view);
-    checks.push({
-      name: `SELECT ON ${v.view.toUpperCase()}`,
-      ok,
-      detail: ok ? '可读 (readable)' : '不可读 (ORA-00942/ORA-01031)',
-      ...(ok ? {} : { undercounts: v.undercounts, fix: [directGrant(v, scope, settings.user), catalogRoleGrant(scope, settings.user)] }),
-    });
+    checks.push(await viewCheck(run, v, scope, settings.user));
   }
+  checks.push(await encryptionCheck(run));
   return checks;
+}
+
+/**
+ * Whether the live connection is encrypted, as the PostgreSQL/MySQL doctors say: TCPS (TLS), or Oracle's native
+ * network encryption (an "AES256 Encryption service adapter" banner), or neither. Informational: always ok.
+ */
+async function encryptionCheck(run: Run): Promise<PrivilegeCheck> {
+  const protocol = text((await run(PROTOCOL_SQL))[0]?.PROTOCOL).toLowerCase() || 'tcp';
+  if (protocol === 'tcps') return check('TLS', true, msg('doctor.oracle.tcps'));
+  let banners: string[];
+  try {
+    banners = (await run(SESSION_BANNERS_SQL)).map((r) => text(r.BANNER));
+  } catch (err) {
+    if (!isMissingView(err)) throw err;
+    return check('TLS', true, msg('doctor.oracle.encryption_unknown', { protocol }));
+  }
+  const adapter = banners.find((b) => /encryption service adapter/i.test(b));
+  const algorithm = adapter ? /^\s*(\S+)\s+encryption service adapter/i.exec(adapter)?.[1] : undefined;
+  return algorithm ? check('TLS', true, msg('doctor.oracle.native_encryption', { algorithm, protocol })) : check('TLS', true, msg('doctor.tls_plain', { mode: protocol }));
 }
 
 /**

@@ -11,6 +11,12 @@ export type Scope = 'dba' | 'cdb';
 /** Where the session is: no grant needed, one round trip. */
 export const LOCATE_SQL = `SELECT sys_context('USERENV', 'CON_ID') AS con_id, sys_context('USERENV', 'CON_NAME') AS con_name FROM dual`;
 
+/** The live session's transport: `tcp` or `tcps` (Oracle Net over TLS). */
+export const PROTOCOL_SQL = `SELECT sys_context('USERENV', 'NETWORK_PROTOCOL') AS protocol FROM dual`;
+
+/** The session's Oracle Net services: an "… Encryption service adapter" line means native network encryption is on. */
+export const SESSION_BANNERS_SQL = `SELECT network_service_banner AS banner FROM v$session_connect_info WHERE sid = sys_context('USERENV', 'SID')`;
+
 export const CONTAINERS_SQL = 'SELECT con_id, name, open_mode, restricted FROM v$containers';
 
 /**

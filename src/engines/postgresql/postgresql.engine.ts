@@ -148,7 +148,7 @@ class PostgresqlSession implements EngineSession {
 
   collect(): Promise<Collection> {
     return classified(async () => {
-      const warnings: string[] = [];
+      const warnings: Collection['warnings'] = [];
       let databases: CollectedDatabase[];
       let server_version: string;
       try {
@@ -161,12 +161,13 @@ class PostgresqlSession implements EngineSession {
         });
       } catch (err) {
         if (!isServerError(err)) throw err;
-        warnings.push(`批量容量查询失败，已改为逐库查询 (bulk size query failed, measured one by one): ${classifyError(err, this.target).message}`);
+        const cause = classifyError(err, this.target);
+        warnings.push(msg('api.sync.warn.pg_bulk_failed', { cause: cause.msg ?? cause.message }));
         server_version = await this.serverVersion();
         databases = await this.oneByOne();
       }
       const closed = databases.filter((d) => d.note === NOT_CONNECTABLE);
-      if (closed.length) warnings.push(`${closed.length} 个数据库不接受连接，已照常测量大小 (do not accept connections; measured): ${closed.slice(0, 5).map((d) => d.database_name).join(', ')}`);
+      if (closed.length) warnings.push(msg('api.sync.warn.pg_not_connectable', { count: closed.length, names: closed.slice(0, 5).map((d) => d.database_name).join(', ') }));
       // The sync service reports databases that could not be measured, for every engine alike.
       return { databases, warnings, server_version };
     }, (err) => classifyError(err, this.target));

@@ -79,7 +79,7 @@ export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
     },
     async (req, reply) => {
       const p = req.principal!;
-      if (p.via !== 'session') throw new AppError('forbidden', '令牌只能在网页登录会话中创建，不能用令牌创建令牌 (tokens are created from a browser session, never with a token)', 'token_from_token');
+      if (p.via !== 'session') throw new AppError('forbidden', msg('api.auth.token_from_token'), 'token_from_token');
       const t = await ctx.auth.createToken(p.id, req.body, actorOf(req), { mayNeverExpire: p.role === 'admin' });
       return reply.status(201).send(ok(t, msg('api.token_created'), apiLocale(req)));
     },

@@ -61,18 +61,20 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
     async (req) => {
       const mime = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       const format = req.query.format ?? FORMAT_OF[mime];
-      if (!format) throw new AppError('validation', 'format: 请用 ?format=csv|yaml 或 Content-Type text/csv、application/yaml 指明格式 (say the format)');
+      if (!format) throw new AppError('validation', msg('api.import_format'));
       const q = req.query;
       const report = await ctx.fleet.import(req.body, { format, dryRun: q.dry_run, partial: q.partial, disableMissing: q.disable_missing, confirmDuplicates: q.confirm_duplicates }, actorOf(req));
       if (!report.dry_run && report.needs_confirmation && (report.errors.length === 0 || report.partial)) {
         const rows = report.duplicates.map((d) => `${d.name} = ${d.same_as.join('/')}`).join(', ');
-        throw new AppError('conflict', `${report.duplicates.length} 行登记的服务器已存在 (${rows})：确认后导入 (confirm_duplicates=true)，未导入任何实例 (servers already registered: confirm with confirm_duplicates=true; nothing imported)`, 'duplicate_server', { data: report });
+        throw new AppError('conflict', msg('api.import_duplicates', { count: report.duplicates.length, rows }), 'duplicate_server', { data: report });
       }
       if (!report.dry_run && !report.applied) {
-        throw new AppError('validation', `${report.errors.length} 处错误，未导入任何实例 (${report.errors.length} errors: nothing imported)`, 'import_invalid', { data: report });
+        throw new AppError('validation', msg('api.import_invalid', { count: report.errors.length }), 'import_invalid', { data: report });
       }
-      const msg = report.dry_run ? '预览，未保存 (dry run: nothing stored)' : `新增 ${report.created}，更新 ${report.updated}，未变 ${report.unchanged}，停用 ${report.disabled.length}`;
-      return ok(report, msg);
+      const done = report.dry_run
+        ? msg('api.import_dry_run')
+        : msg('api.import_done', { created: report.created, updated: report.updated, unchanged: report.unchanged, disabled: report.disabled.length });
+      return ok(report, done, apiLocale(req));
     },
   );
 
@@ -139,12 +141,12 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
         const okCount = rows.filter((r) => r.reachable && r.auth_ok).length;
         return ok(rows, `${okCount}/${rows.length} 连接成功 (connected)`);
       }
-      if (ids || names || tag !== undefined || all !== undefined) fail('body', '选择实例 (ids/names/tag/all) 与未保存的设置不能同时提供 (a selection or unsaved settings, not both)');
+      if (ids || names || tag !== undefined || all !== undefined) fail('body', msg('api.v.selection_or_unsaved'));
       if (!req.principal || !roleAtLeast(req.principal.role, 'admin')) throw new AppError('forbidden', msg('api.connection.unsaved_admin'));
-      if ((username === undefined) !== (password === undefined)) fail(username === undefined ? 'username' : 'password', '用户名和密码需同时提供 (username and password go together)');
+      if ((username === undefined) !== (password === undefined)) fail(username === undefined ? 'username' : 'password', msg('api.v.username_password'));
       const inline = username !== undefined ? { username, password: password! } : null;
       const settings = await ctx.instances.unsaved(inline ? { ...def, credential_id: null } : def, instance_id);
-      if (!inline && settings.credential_id === null) fail('credential_id', '请选择凭据或填写用户名和密码 (choose a credential, or give username and password)');
+      if (!inline && settings.credential_id === null) fail('credential_id', msg('api.v.credential_or_password'));
       const { server_version, latency_ms, ok: grantsOk, checks } = await ctx.connections.probeUnsaved(settings, inline);
       const locale = apiLocale(req);
       return ok({ server_version, latency_ms, doctor: { ok: grantsOk, checks: checks.map((c) => localizeCheck(c, locale)) } }, msg('api.connection.ok', { version: server_version }), locale);

@@ -82,7 +82,7 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
       const q = req.query;
       const filter = { dbType: q.db_type, active: q.is_active, tag: q.tag };
       if (q.limit === undefined) {
-        if (q.offset !== undefined) fail('offset', '需要同时给出 limit (offset needs limit)');
+        if (q.offset !== undefined) fail('offset', msg('api.v.offset_needs_limit'));
         return ok(await ctx.instances.list(filter));
       }
       const [items, total] = await Promise.all([ctx.instances.list({ ...filter, limit: q.limit, offset: q.offset ?? 0 }), ctx.instances.count(filter)]);

@@ -19,7 +19,7 @@ import { Aborted, abortReason } from '../connection.service.js';
 import { SlotStoreError } from '../connection-slots.js';
 import { MSG } from './messages.js';
 import { errorColumns } from '../../store/sync.repository.js';
-import { isMsg, msgText, type Msg } from '../../web/i18n/index.js';
+import { isMsg, msg, msgText, textOf, type Msg } from '../../web/i18n/index.js';
 import type { SessionControl } from './session-control.js';
 import { now, type RecordStart, type RunParams, type SyncDeps } from './sync-context.js';
 
@@ -284,18 +284,12 @@ export class RecordRunner {
   ): Promise<RecordOutcome> {
     // The day a collection belongs to is the day it started (documented).
     const day = localDate(startedAt, this.deps.config.timeZone);
-    const warnings = [...collection.warnings];
+    const lines = [...collection.warnings];
     const unmeasured = collection.databases.filter((x) => x.size_bytes === null);
-    if (unmeasured.length) {
-      warnings.push(
-        msgText(
-          MSG.unmeasured(
-            unmeasured.length,
-            unmeasured.slice(0, 5).map((x) => x.database_name),
-          ),
-        ),
-      );
-    }
+    if (unmeasured.length) lines.push(MSG.unmeasured(unmeasured.length, unmeasured.slice(0, 5).map((x) => x.database_name)));
+    // The record keeps each warning's text and its key; the instance keeps them joined, as text and as one keyed message.
+    const warnings = lines.map((w) => textOf(w));
+    const warningMsgs = lines.map((w) => (typeof w === 'string' ? msg('api.sync.warning_text', { text: w }) : w));
     const completedAt = now(this.deps);
     const duration = Math.round(performance.now() - t0);
     const counts = await this.deps.capacity.saveSyncedCollection(
@@ -312,8 +306,10 @@ export class RecordRunner {
           deleted_databases: c.deleted_names.slice(0, 100),
           restored_databases: c.restored_names.slice(0, 100),
           warnings,
+          warning_msgs: warningMsgs,
         }),
         instanceError: warnings.length ? warnings.join('; ') : null,
+        instanceErrorMsg: warningMsgs.length ? warningMsgs.reduceRight((rest, first) => msg('api.sync.warning_list', { first, rest })) : null,
       },
     );
     log.info({ attempt, databases: counts.saved, created: counts.created, updated: counts.updated, deleted: counts.deleted, restored: counts.restored, total_size_bytes: counts.total_size_bytes, duration_ms: duration }, 'capacity sync completed');

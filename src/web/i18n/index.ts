@@ -47,6 +47,11 @@ export function msgText(m: Msg, locale: Locale = DEFAULT_LOCALE): string {
   return t(locale, m.key, m.params);
 }
 
+/** A line that is a keyed message or (older code's) plain text, as text in `locale`. */
+export function textOf(m: string | Msg, locale: Locale = DEFAULT_LOCALE): string {
+  return typeof m === 'string' ? m : msgText(m, locale);
+}
+
 /** A stored `{key, params}` (a record's `error_msg`), or null when absent or unreadable. */
 export function parseStoredMsg(json: string | null | undefined): Msg | null {
   if (!json) return null;

@@ -5,6 +5,7 @@ import { SYNC_MESSAGES } from './messages/sync.js';
 import { SETTINGS_MESSAGES } from './messages/settings.js';
 import { TABLES_MESSAGES } from './messages/tables.js';
 import { API_MESSAGES } from './messages/api.js';
+import { ERROR_MESSAGES } from './messages/errors.js';
 import { CAUSE_MESSAGES } from './messages/causes.js';
 import { DOCTOR_MESSAGES } from './messages/doctor.js';
 import { RUNWAY_MESSAGES } from './messages/runway.js';
@@ -16,7 +17,7 @@ import { ALERT_MESSAGES } from './messages/alerts.js';
  * Chinese). Views call `t('key')`, client modules `t('key')` from client/ui.ts.
  *
  * The keys live in messages/<area>.ts, one file per part of the UI; this module joins them.
- * The API's own messages share the catalogue (api.ts, causes.ts, doctor.ts): the API sends
+ * The API's own messages share the catalogue (api.ts, errors.ts, causes.ts, doctor.ts): the API sends
  * `message_key` + `params` and the UI renders them in its locale.
  */
 export const MESSAGES = {
@@ -27,6 +28,7 @@ export const MESSAGES = {
   ...SETTINGS_MESSAGES,
   ...TABLES_MESSAGES,
   ...API_MESSAGES,
+  ...ERROR_MESSAGES,
   ...CAUSE_MESSAGES,
   ...DOCTOR_MESSAGES,
   ...RUNWAY_MESSAGES,

@@ -34,6 +34,34 @@ export const API_MESSAGES = {
     en: 'The connections to monitored databases have reached their limit ({cap}); try again shortly (too many at once: the limit is {cap})',
   },
   'api.sync.not_running': { 'zh-CN': '同步会话已结束 ({status})，无法取消 (session is not running)', en: 'The sync session has ended ({status}): nothing to cancel' },
+  // warnings of a completed sync (the instance's last_sync_error: `{first}; {rest}` chains them)
+  'api.sync.warning_list': { 'zh-CN': '{first}; {rest}', en: '{first}; {rest}' },
+  // an engine's warning not yet keyed: its text as it is
+  'api.sync.warning_text': { 'zh-CN': '{text}', en: '{text}' },
+  'api.sync.warn.pg_bulk_failed': {
+    'zh-CN': '批量容量查询失败，已改为逐库查询 (bulk size query failed, measured one by one): {cause}',
+    en: 'The bulk size query failed: measured one by one ({cause})',
+  },
+  'api.sync.warn.pg_not_connectable': {
+    'zh-CN': '{count} 个数据库不接受连接，已照常测量大小 (do not accept connections; measured): {names}',
+    en: '{count} database(s) do not accept connections; measured all the same: {names}',
+  },
+  'api.sync.warn.mysql_fallback': {
+    'zh-CN': 'auto: 表空间视图不可读 (需 PROCESS)，已改用 logical，容量为表统计而非文件大小 (tablespace view not readable, GRANT PROCESS ON *.* to measure files; measured logically): {cause}',
+    en: 'auto: the tablespace view is not readable (GRANT PROCESS ON *.* to measure files): measured logically, from table statistics ({cause})',
+  },
+  'api.sync.warn.mysql_tables_unmeasured': {
+    'zh-CN': '{name}: {count} 个表无法读取大小，容量偏小 ({count} table(s) could not be measured)',
+    en: '{name}: {count} table(s) could not be measured: the size is low',
+  },
+  'api.sync.warn.mysql_undecodable': {
+    'zh-CN': '{count} 个表空间名称无法解码 (tablespace names not decodable)',
+    en: '{count} tablespace name(s) could not be decoded',
+  },
+  'api.sync.warn.mysql_physical_scope': {
+    'zh-CN': 'physical 方法不含非 InnoDB 表及共享表空间中的表 (non-InnoDB tables and shared tablespaces are not counted)',
+    en: 'The physical method does not count non-InnoDB tables or tables in shared tablespaces',
+  },
   'api.instance_not_found': { 'zh-CN': '实例 {id} 不存在 (instance not found)', en: 'Instance {id} not found' },
   'api.session_not_found': { 'zh-CN': '同步会话 {id} 不存在 (session not found)', en: 'Sync session {id} not found' },
 

@@ -74,4 +74,25 @@ export const DOCTOR_MESSAGES = {
   'doctor.mssql.connect_all': { 'zh-CN': '可访问所有 ONLINE 数据库', en: 'all online databases accessible' },
   'doctor.mssql.connect_denied': { 'zh-CN': '无法访问: {databases}', en: 'not accessible: {databases}' },
   'doctor.mssql.connect_undercounts': { 'zh-CN': '{count} 个数据库的已用空间未知', en: 'used space unknown for {count} database(s)' },
+  // Oracle (oracle.collect.ts doctorChecks); a view's "what it under-counts" and a refused container_mode stay the engine's words
+  'doctor.oracle.connected': { 'zh-CN': '已连接 (connected) to {where}', en: 'Connected to {where}' },
+  'doctor.oracle.readable': { 'zh-CN': '可读 (readable)', en: 'readable' },
+  'doctor.oracle.unreadable': { 'zh-CN': '不可读 (ORA-00942/ORA-01031)', en: 'not readable (ORA-00942/ORA-01031)' },
+  'doctor.oracle.containers_all': { 'zh-CN': '可见所有容器 (all containers visible)', en: 'all containers visible' },
+  'doctor.oracle.containers_list': { 'zh-CN': 'CONTAINER_DATA 为指定列表 (explicit list)', en: 'CONTAINER_DATA is an explicit list' },
+  'doctor.oracle.containers_root': { 'zh-CN': '仅可见 CDB$ROOT (only CDB$ROOT visible)', en: 'only CDB$ROOT visible' },
+  'doctor.oracle.outside_list': { 'zh-CN': '列表外的 PDB (PDBs outside the list)', en: 'the PDBs outside the list' },
+  'doctor.oracle.every_pdb': { 'zh-CN': '所有 PDB (every PDB): collection fails', en: 'every PDB: the collection fails' },
+  'doctor.oracle.nothing_collected': { 'zh-CN': '无法采集 (nothing is collected)', en: 'nothing is collected' },
+  'doctor.oracle.tcps': { 'zh-CN': '已加密: TCPS (Oracle Net over TLS)', en: 'Encrypted: TCPS (Oracle Net over TLS)' },
+  'doctor.oracle.native_encryption': {
+    'zh-CN': '已加密: Oracle 原生网络加密 {algorithm} (协议 {protocol})',
+    en: 'Encrypted: Oracle native network encryption {algorithm} (protocol {protocol})',
+  },
+  'doctor.oracle.encryption_unknown': {
+    'zh-CN': '未使用 TLS (协议 {protocol})；是否启用原生网络加密未知 (需 SELECT ON V$SESSION_CONNECT_INFO)',
+    en: 'No TLS (protocol {protocol}); native network encryption unknown (needs SELECT ON V$SESSION_CONNECT_INFO)',
+  },
+  'doctor.oracle.refused': { 'zh-CN': '{reason}', en: '{reason}' },
+  'doctor.oracle.view_undercounts': { 'zh-CN': '{what}', en: '{what}' },
 } as const satisfies Record<string, { 'zh-CN': string; en?: string }>;

@@ -1,0 +1,130 @@
+/**
+ * Every refusal carries its key (issue #20 item 2): not found, bad input (the
+ * schema's and the services' checks), not signed in, not allowed, and what the
+ * HTTP layer refuses — each with `error_code`, `message_key` and its `params`.
+ * `error` is the API's own zh-CN text without Accept-Language and English with
+ * `Accept-Language: en`; both are the catalogue's rendering of the key, so the
+ * UI (which renders the key) shows the same words in its own language.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { isMsg, t, type Locale, type Params } from '../../src/web/i18n/index.js';
+import { MESSAGES } from '../../src/web/i18n/messages.js';
+import { newTestApp, newTestContext, type Caller, type TestApp, type TestContext } from '../helpers/context.js';
+
+const CJK = /[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]/;
+type Body = { success?: unknown; error?: string; error_code?: string; message_key?: string; params?: Params };
+
+/** Every key inside a message (a reason or a detail is itself a key): all must be in the catalogue. */
+function keysOf(key: string, params: Params | undefined): string[] {
+  return [key, ...Object.values(params ?? {}).flatMap((v) => (isMsg(v) ? keysOf(v.key, v.params) : []))];
+}
+
+describe('error envelopes carry error_code + message_key + params, in zh-CN and with Accept-Language: en', () => {
+  let ctx: TestContext;
+  let app: TestApp;
+  let callers: Record<Caller['role'], Caller>;
+
+  before(async () => {
+    ctx = await newTestContext('sqlite');
+    ({ app, callers } = await newTestApp(ctx));
+  });
+  after(async () => {
+    await app?.close();
+    await ctx?.cleanup();
+  });
+
+  /** The request in both languages: same status, code, key and params; the text is the key's in each. */
+  async function refused(
+    what: string,
+    req: { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; url: string; headers?: Record<string, string>; payload?: unknown },
+    expect: { status: number; code: string; key: string; params?: Record<string, unknown> },
+  ): Promise<Record<Locale, Body>> {
+    const out = {} as Record<Locale, Body>;
+    for (const [locale, lang] of [['zh-CN', undefined], ['en', 'en-US,en;q=0.9,zh;q=0.5']] as const) {
+      const res = await app.inject({ method: req.method, url: req.url, headers: { ...req.headers, ...(lang ? { 'accept-language': lang } : {}) }, ...(req.payload === undefined ? {} : { payload: req.payload as string | object }) });
+      const body = res.json<Body>();
+      assert.equal(res.statusCode, expect.status, `${what} (${locale}): ${res.body}`);
+      assert.equal(body.success, false, what);
+      assert.equal(body.error_code, expect.code, `${what} (${locale}): error_code`);
+      assert.equal(body.message_key, expect.key, `${what} (${locale}): message_key`);
+      for (const k of keysOf(body.message_key!, body.params)) assert.ok(k in MESSAGES, `${what}: ${k} is in the catalogue`);
+      if (expect.params) for (const [k, v] of Object.entries(expect.params)) assert.deepEqual(body.params?.[k], v, `${what} (${locale}): params.${k}`);
+      assert.equal(body.error, t(locale, body.message_key!, body.params), `${what} (${locale}): error is the key's text`);
+      if (locale === 'zh-CN') assert.ok(CJK.test(body.error!), `${what}: the API's own text is Chinese, got ${body.error}`);
+      else assert.ok(!CJK.test(body.error!), `${what}: English with Accept-Language: en, got ${body.error}`);
+      out[locale] = body;
+    }
+    return out;
+  }
+
+  it('404: an unknown route, a missing instance, a missing credential, a missing user', async () => {
+    const admin = callers.admin.headers(false);
+    const route = await refused('unknown route', { method: 'GET', url: '/api/no-such-thing?x=1', headers: admin }, {
+      status: 404,
+      code: 'not_found',
+      key: 'api.route_not_found',
+      params: { method: 'GET', path: '/api/no-such-thing' },
+    });
+    assert.equal(route.en.error, 'Not found: GET /api/no-such-thing');
+    assert.equal(route['zh-CN'].error, '未找到 GET /api/no-such-thing (not found)');
+    const inst = await refused('missing instance', { method: 'GET', url: '/api/instances/987654', headers: admin }, { status: 404, code: 'not_found', key: 'api.instance_not_found', params: { id: 987654 } });
+    assert.equal(inst.en.error, 'Instance 987654 not found');
+    assert.equal(inst['zh-CN'].error, '实例 987654 不存在 (instance not found)');
+    await refused('missing credential', { method: 'DELETE', url: '/api/credentials/4242', headers: callers.admin.headers(true) }, { status: 404, code: 'not_found', key: 'api.credential_not_found', params: { id: 4242 } });
+    await refused('missing user', { method: 'PATCH', url: '/api/users/4242', headers: callers.admin.headers(true), payload: { role: 'viewer' } }, { status: 404, code: 'not_found', key: 'api.user_not_found' });
+  });
+
+  it('400: the schema (unknown field, missing field, wrong type) and the services (field + reason by key)', async () => {
+    const w = callers.admin.headers(true);
+    const unknown = await refused('unknown field', { method: 'POST', url: '/api/credentials', headers: w, payload: { name: 'a', username: 'u', password: 'p', colour: 'red' } }, {
+      status: 400,
+      code: 'validation',
+      key: 'api.validation.invalid',
+    });
+    assert.deepEqual(unknown.en.params?.detail, { key: 'api.validation.unknown_field', params: { where: 'body', field: 'colour' } });
+    assert.equal(unknown.en.error, 'Invalid request: body: unknown field "colour"');
+    assert.equal(unknown['zh-CN'].error, '请求参数无效 (invalid request): body: 未知字段 "colour" (unknown field)');
+
+    const missing = await refused('missing field', { method: 'POST', url: '/api/credentials', headers: w, payload: { name: 'a', password: 'p' } }, { status: 400, code: 'validation', key: 'api.validation.invalid' });
+    assert.deepEqual(missing.en.params?.detail, { key: 'api.validation.missing', params: { where: 'body', field: 'username' } });
+
+    const type = await refused('wrong type', { method: 'POST', url: '/api/credentials', headers: w, payload: { name: 'a', username: 7, password: 'p' } }, { status: 400, code: 'validation', key: 'api.validation.invalid' });
+    assert.equal((type.en.params?.detail as { key: string }).key, 'api.validation.type');
+
+    // A service check: the reason is a key of its own, rendered in the same language.
+    const control = await refused('control characters', { method: 'POST', url: '/api/credentials', headers: w, payload: { name: 'a\u0007b', username: 'u', password: 'p' } }, {
+      status: 400,
+      code: 'validation',
+      key: 'api.validation.field',
+      params: { field: 'name', reason: { key: 'api.v.control_chars' } },
+    });
+    assert.equal(control.en.error, 'name: control characters are not allowed');
+    assert.equal(control['zh-CN'].error, 'name: 不能包含控制字符 (control characters are not allowed)');
+
+    const host = await refused('bad host', { method: 'POST', url: '/api/instances', headers: w, payload: { name: 'h', db_type: 'postgresql', host: 'bad host!', port: 5432 } }, {
+      status: 400,
+      code: 'validation',
+      key: 'api.validation.field',
+      params: { field: 'host', reason: { key: 'api.v.host', params: { host: 'bad host!' } } },
+    });
+    assert.equal(host.en.error, 'host: "bad host!" is not a valid host name or IP address');
+
+    await refused('bad date', { method: 'GET', url: '/api/export/database-sizes.csv?from=2026-13-40', headers: callers.admin.headers(false) }, { status: 400, code: 'validation', key: 'api.validation.field' });
+    await refused('not JSON', { method: 'POST', url: '/api/credentials', headers: { ...w, 'content-type': 'application/json' }, payload: '{nope' }, { status: 400, code: 'invalid_json', key: 'api.http.invalid_json' });
+  });
+
+  it('401: not signed in, a revoked or unknown token, a wrong password', async () => {
+    const anon = await refused('not signed in', { method: 'GET', url: '/api/instances' }, { status: 401, code: 'unauthorized', key: 'api.auth.required' });
+    assert.equal(anon['zh-CN'].error, '请先登录 (authentication required)');
+    await refused('unknown token', { method: 'GET', url: '/api/instances', headers: { authorization: 'Bearer wf_not-a-token' } }, { status: 401, code: 'unauthorized', key: 'api.auth.bad_token' });
+    await refused('wrong password', { method: 'POST', url: '/api/auth/login', payload: { username: 't-viewer', password: 'wrong-password-1' } }, { status: 401, code: 'unauthorized', key: 'api.auth.wrong_password' });
+  });
+
+  it('403: a role too low, a cookie write without X-CSRFToken, a token made with a token', async () => {
+    const role = await refused('viewer deletes', { method: 'DELETE', url: '/api/credentials/1', headers: callers.viewer.headers(true) }, { status: 403, code: 'forbidden', key: 'api.auth.role', params: { role: 'admin' } });
+    assert.equal(role.en.error, 'Not allowed: requires role admin');
+    await refused('no CSRF header', { method: 'POST', url: '/api/credentials', headers: callers.admin.headers(false), payload: { name: 'a', username: 'u', password: 'p' } }, { status: 403, code: 'forbidden', key: 'api.auth.csrf' });
+    await refused('token from token', { method: 'POST', url: '/api/tokens', headers: { authorization: `Bearer ${callers.admin.bearer!}` }, payload: { name: 'x' } }, { status: 403, code: 'token_from_token', key: 'api.auth.token_from_token' });
+  });
+});
