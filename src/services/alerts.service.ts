@@ -3,9 +3,8 @@
  * (see `attach`) and may be called after aggregation: for each active rule it
  * computes the conditions that hold now, opens an event for each new one,
  * leaves an already-open one alone (no second notification), and resolves
- * open events whose condition no longer holds. The store guarantees one open
- * event per rule + instance + database and queues exactly one delivery per
- * channel per transition (alerts.repository.ts).
+ * open events whose condition no longer holds. The store guarantees one open event per rule + instance +
+ * database and queues exactly one delivery per channel per transition (alerts.repository.ts).
  */
 import type { EventEmitter } from 'node:events';
 import { DB_TYPES } from '../domain/db-type.js';
@@ -13,6 +12,7 @@ import type { Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
 import { decryptSecret, encryptSecret, reencryptSecret, type KeyRing } from '../lib/crypto.js';
 import { compileGlob } from '../lib/glob.js';
+import { msg } from '../web/i18n/index.js';
 import { mailtoRecipient } from './email.service.js';
 import type { Logger } from '../lib/logger.js';
 import type { AlertRuleRow, AlertsRepository, FiringCondition, NewAlertRule } from '../store/alerts.repository.js';
@@ -219,7 +219,7 @@ export class AlertsService {
 
   async getRule(id: number): Promise<AlertRule> {
     const r = await this.d.repo.getRule(id);
-    if (!r) throw new AppError('not_found', `告警规则 ${id} 不存在 (alert rule not found)`);
+    if (!r) throw new AppError('not_found', msg('api.alert_rule_not_found', { id }));
     return toRule(r, this.d.keys);
   }
 
@@ -276,7 +276,7 @@ export class AlertsService {
     if (kind === 'sync_failing' && pattern !== null) fail('database_pattern', '不用于 sync_failing (not used by sync_failing)');
     if (kind !== 'days_until_full' && input.limit_bytes !== undefined && input.limit_bytes !== null) fail('limit_bytes', '仅用于 days_until_full (only for days_until_full)');
     const same = await this.d.repo.getRuleByName(name);
-    if (same && same.id !== selfId) throw new AppError('conflict', `告警规则名称 ${name} 已存在 (name already used)`);
+    if (same && same.id !== selfId) throw new AppError('conflict', msg('api.alert_rule_name_used', { name }));
     return {
       name,
       kind,
@@ -308,7 +308,7 @@ export class AlertsService {
    */
   async updateRule(id: number, patch: Record<string, unknown>, actor: Actor): Promise<AlertRule> {
     const cur = await this.d.repo.getRule(id);
-    if (!cur) throw new AppError('not_found', `告警规则 ${id} 不存在 (alert rule not found)`);
+    if (!cur) throw new AppError('not_found', msg('api.alert_rule_not_found', { id }));
     if (Object.keys(patch).length === 0) fail('body', '没有要修改的字段 (nothing to change)');
     const merged: Record<string, unknown> = {
       name: cur.name,
@@ -345,7 +345,7 @@ export class AlertsService {
   }
 
   async deleteRule(id: number, actor: Actor): Promise<void> {
-    if (!(await this.d.repo.deleteRule(id))) throw new AppError('not_found', `告警规则 ${id} 不存在 (alert rule not found)`);
+    if (!(await this.d.repo.deleteRule(id))) throw new AppError('not_found', msg('api.alert_rule_not_found', { id }));
     await this.d.audit.record(actor, { action: 'alert_rule.delete', targetType: 'alert_rule', targetId: id });
   }
 
@@ -364,7 +364,7 @@ export class AlertsService {
   /** One event with its rule and deliveries; `admin` sees the receivers' error excerpts, others the status only. */
   async getEvent(id: number, opts: { admin: boolean } = { admin: false }) {
     const ev = await this.d.repo.getEvent(id);
-    if (!ev) throw new AppError('not_found', `告警事件 ${id} 不存在 (alert event not found)`);
+    if (!ev) throw new AppError('not_found', msg('api.alert_event_not_found', { id }));
     const rule = await this.d.repo.getRule(ev.rule_id);
     // Receivers' words and network errors are for admins only: a viewer could otherwise read internal services through a webhook.
     const redact = !opts.admin;

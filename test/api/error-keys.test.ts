@@ -73,6 +73,9 @@ describe('error envelopes carry error_code + message_key + params, in zh-CN and 
     assert.equal(inst['zh-CN'].error, '实例 987654 不存在 (instance not found)');
     await refused('missing credential', { method: 'DELETE', url: '/api/credentials/4242', headers: callers.admin.headers(true) }, { status: 404, code: 'not_found', key: 'api.credential_not_found', params: { id: 4242 } });
     await refused('missing user', { method: 'PATCH', url: '/api/users/4242', headers: callers.admin.headers(true), payload: { role: 'viewer' } }, { status: 404, code: 'not_found', key: 'api.user_not_found' });
+    const rule = await refused('missing alert rule', { method: 'DELETE', url: '/api/alert-rules/4242', headers: callers.admin.headers(true) }, { status: 404, code: 'not_found', key: 'api.alert_rule_not_found', params: { id: 4242 } });
+    assert.equal(rule.en.error, 'Alert rule 4242 not found');
+    await refused('missing alert event', { method: 'GET', url: '/api/alerts/4242', headers: callers.admin.headers(false) }, { status: 404, code: 'not_found', key: 'api.alert_event_not_found', params: { id: 4242 } });
   });
 
   it('400: the schema (unknown field, missing field, wrong type) and the services (field + reason by key)', async () => {

@@ -6,7 +6,6 @@
  * and the database page shows a tooltip with the formatted values, in zh-CN and
  * English, with no CSP violation and no console error.
  */
- 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';

@@ -47,6 +47,9 @@ export const ERROR_MESSAGES = {
   'api.user_name_not_found': { 'zh-CN': '用户 "{name}" 不存在 (user not found)', en: 'User "{name}" not found' },
   'api.token_not_found': { 'zh-CN': '令牌 {id} 不存在或已吊销 (token not found)', en: 'Token {id} not found or already revoked' },
   'api.table_not_found': { 'zh-CN': '表 {id} 不存在 (table not found)', en: 'Table {id} not found' },
+  'api.alert_rule_not_found': { 'zh-CN': '告警规则 {id} 不存在 (alert rule not found)', en: 'Alert rule {id} not found' },
+  'api.alert_event_not_found': { 'zh-CN': '告警事件 {id} 不存在 (alert event not found)', en: 'Alert event {id} not found' },
+  'api.alert_rule_name_used': { 'zh-CN': '告警规则名称 {name} 已存在 (name already used)', en: 'An alert rule named {name} already exists' },
   'api.database_not_found': { 'zh-CN': '数据库 {name} 不存在 (database not found on instance {instance_id})', en: 'Database {name} not found on instance {instance_id}' },
 
   // conflicts and refusals of the services
