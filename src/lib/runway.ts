@@ -106,35 +106,37 @@ export function dayIndex(first: string, d: string): number {
   return Math.round((Date.parse(`${d}T00:00:00Z`) - Date.parse(`${first}T00:00:00Z`)) / DAY_MS);
 }
 
+/** The k-th smallest of the first `n` values of `a` (reordered in place; quickselect). */
+function kth(a: Float64Array | number[], n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k]!;
+  }
+  return a[k]!;
+}
+
 /** Median of the first `n` values of a scratch array (reordered in place; quickselect, O(n)). */
 export function median(a: Float64Array | number[], n = a.length): number {
   if (n === 0) return NaN;
-  const kth = (k: number): number => {
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const pivot = a[(lo + hi) >> 1]!;
-      let i = lo;
-      let j = hi;
-      while (i <= j) {
-        while (a[i]! < pivot) i++;
-        while (a[j]! > pivot) j--;
-        if (i <= j) {
-          const t = a[i]!;
-          a[i] = a[j]!;
-          a[j] = t;
-          i++;
-          j--;
-        }
-      }
-      if (k <= j) hi = j;
-      else if (k >= i) lo = i;
-      else return a[k]!;
-    }
-    return a[k]!;
-  };
-  if (n % 2 === 1) return kth(n >> 1);
-  const upper = kth(n >> 1);
+  if (n % 2 === 1) return kth(a, n, n >> 1);
+  const upper = kth(a, n, n >> 1);
   let lower = -Infinity;
   for (let i = 0; i < n >> 1; i++) if (a[i]! > lower) lower = a[i]!;
   return (lower + upper) / 2;
@@ -153,23 +155,29 @@ function buffer(n: number): Float64Array {
 export function theilSen(xs: ArrayLike<number>, ys: ArrayLike<number>, from = 0, to = xs.length): Line | null {
   const n = to - from;
   if (n < 2) return null;
-  const lags: number[] = [];
-  if (n > EXACT_PAIRS_UP_TO) {
+  // Plain loops, no closures or arrays per call: the backtest runs this 61 times a series.
+  const sampled = n > EXACT_PAIRS_UP_TO;
+  const slopes = buffer(sampled ? LAGS * n : (n * (n - 1)) / 2);
+  let count = 0;
+  if (!sampled) {
+    for (let i = from; i < to; i++) {
+      for (let j = i + 1; j < to; j++) {
+        const dx = xs[j]! - xs[i]!;
+        if (dx !== 0) slopes[count++] = (ys[j]! - ys[i]!) / dx;
+      }
+    }
+  } else {
+    let previous = 0;
     for (let k = 0; k < LAGS; k++) {
       const lag = Math.round(n * (0.25 + (0.5 * k) / (LAGS - 1)));
-      if (lag >= 1 && !lags.includes(lag)) lags.push(lag);
+      // Lags grow with k, so a repeat can only be the one just used.
+      if (lag < 1 || lag === previous) continue;
+      previous = lag;
+      for (let i = from; i + lag < to; i++) {
+        const dx = xs[i + lag]! - xs[i]!;
+        if (dx !== 0) slopes[count++] = (ys[i + lag]! - ys[i]!) / dx;
+      }
     }
-  }
-  const slopes = buffer(lags.length ? lags.length * n : (n * (n - 1)) / 2);
-  let count = 0;
-  const add = (i: number, j: number) => {
-    const dx = xs[j]! - xs[i]!;
-    if (dx !== 0) slopes[count++] = (ys[j]! - ys[i]!) / dx;
-  };
-  if (!lags.length) {
-    for (let i = from; i < to; i++) for (let j = i + 1; j < to; j++) add(i, j);
-  } else {
-    for (const lag of lags) for (let i = from; i + lag < to; i++) add(i, i + lag);
   }
   if (!count) return null;
   const slope = median(slopes, count);
@@ -288,14 +296,21 @@ export function fitRunway(points: readonly RunwayPoint[], opts: RunwayOptions = 
   return fitPrepared(prepare(points), points.length, opts);
 }
 
+/** The latest regime's line over the first `n` points: where it starts (the last change point, or 0) and its Theil–Sen line. */
+function regimeLine(p: Prepared, n: number, opts: RunwayOptions, prefix?: Prefix): { cp: number | null; line: Line } | null {
+  if (n < 2) return null;
+  const cp = lastChangePoint(p.xs, p.ys, opts, n, prefix);
+  const line = theilSen(p.xs, p.ys, cp ?? 0, n);
+  return line ? { cp, line } : null;
+}
+
 /** The fit over the first `n` points of a prepared series. */
 function fitPrepared(p: Prepared, n: number, opts: RunwayOptions, prefix?: Prefix): RunwayFit | null {
-  if (n < 2) return null;
+  const r = regimeLine(p, n, opts, prefix);
+  if (!r) return null;
   const { xs, ys, points } = p;
-  const cp = lastChangePoint(xs, ys, opts, n, prefix);
+  const { cp, line } = r;
   const from = cp ?? 0;
-  const line = theilSen(xs, ys, from, n);
-  if (!line) return null;
   const m = n - from;
   const sigma = residualScale(xs, ys, line, from, n);
   let mx = 0;
@@ -395,9 +410,11 @@ function backtestPrepared(p: Prepared, opts: RunwayOptions): number | null {
     if (ahead >= n || xs[ahead] !== d + horizon) continue;
     const actual = ys[ahead]!;
     if (actual <= 0) continue;
-    const fit = fitPrepared(p, end, opts, prefix);
+    // Only the line is needed: the fitted level at the replay point, carried `horizon` days on.
+    const fit = regimeLine(p, end, opts, prefix);
     if (!fit) continue;
-    const predicted = fit.level + fit.slope * (d + horizon - xs[end - 1]!);
+    const { slope, intercept } = fit.line;
+    const predicted = intercept + slope * (d + horizon);
     sum += Math.abs(predicted - actual) / actual;
     count++;
   }

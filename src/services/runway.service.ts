@@ -111,7 +111,11 @@ export class RunwayService {
     const entry = hit?.key === key ? hit : q.instance_id !== undefined ? await this.compute(scope, [q.instance_id], key) : await this.estate(scope, key);
     const volumes = this.d.volumes ? await this.d.volumes(instances.map((i) => i.id)) : new Map<number, { bytes: number; source: 'volume' | 'autoextend_max' }>();
     const all: { item: RunwayItem; f: Fitted }[] = [];
-    for (const inst of instances) for (const f of entry.fits.get(inst.id) ?? []) all.push({ item: this.item(scope, inst, f, volumes.get(inst.id) ?? null), f });
+    for (const inst of instances) {
+      // Once per instance, not per database: an estate has 25 databases an instance on average.
+      const limit = capacityLimit(inst);
+      for (const f of entry.fits.get(inst.id) ?? []) all.push({ item: this.item(scope, inst, limit, f, volumes.get(inst.id) ?? null), f });
+    }
     all.sort((a, b) => byRunway(a.item, b.item));
     const page = all.slice(0, limit);
     await this.enrich(scope, page.map((p) => p.f));
@@ -148,7 +152,7 @@ export class RunwayService {
   async forInstance(instanceId: number): Promise<RunwayItem> {
     const r = await this.list({ scope: 'instance', instance_id: instanceId, limit: 1 });
     const inst = (await this.d.repo.instances([instanceId]))[0]!;
-    return r.items[0] ?? this.item('instance', inst, { instance_id: instanceId, database_name: '', fit: null, max_bytes: null }, null);
+    return r.items[0] ?? this.item('instance', inst, capacityLimit(inst), { instance_id: instanceId, database_name: '', fit: null, max_bytes: null }, null);
   }
 
   /** Forget the day's fits (after an import, or in tests). */
@@ -195,10 +199,8 @@ export class RunwayService {
     return { key, fits, computed_at: this.d.clock.now().toISOString() };
   }
 
-  private item(scope: RunwayScope, inst: RunwayInstance, f: Fitted, engineCeiling: { bytes: number; source: 'volume' | 'autoextend_max' } | null): RunwayItem {
+  private item(scope: RunwayScope, inst: RunwayInstance, limit: number | null, f: Fitted, engineCeiling: { bytes: number; source: 'volume' | 'autoextend_max' } | null): RunwayItem {
     const volume = engineCeiling?.bytes ?? null;
-    const options = JSON.parse(inst.options) as Record<string, unknown>;
-    const limit = typeof options[CAPACITY_LIMIT_OPTION] === 'number' && (options[CAPACITY_LIMIT_OPTION] as number) > 0 ? (options[CAPACITY_LIMIT_OPTION] as number) : null;
     let ceiling: number | null = null;
     let source: CeilingSource | null = null;
     if (scope === 'instance') {
@@ -238,6 +240,13 @@ export class RunwayService {
       points_used: j.points_used,
     };
   }
+}
+
+/** The instance option `capacity_limit_bytes` when set and positive. */
+function capacityLimit(inst: RunwayInstance): number | null {
+  const options = JSON.parse(inst.options) as Record<string, unknown>;
+  const v = options[CAPACITY_LIMIT_OPTION];
+  return typeof v === 'number' && v > 0 ? v : null;
 }
 
 /** Nulls last; among equals, fastest growth first; then by name for a stable order. */

@@ -1,4 +1,4 @@
-/** /settings (admin): schedule, exclusions, users, API tokens, alert rules; the client module uses the admin APIs. */
+/** /settings (admin): schedule, exclusions, the monthly report's showback, users, API tokens, alert rules; the client module uses the admin APIs. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../context.js';
 import { engines } from '../engines/registry.js';

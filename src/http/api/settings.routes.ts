@@ -40,6 +40,8 @@ export const settingsRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async
             retry_base_delay_ms: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
             catch_up: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
             retention_days: Type.Optional(Type.Union([Type.Integer({ minimum: 30 }), Type.Null()])),
+            showback_rate_per_gb_month: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+            showback_currency: Type.Optional(Type.Union([Type.String({ maxLength: 16 }), Type.Null()])),
             exclusions: Type.Optional(Type.Union([Type.Record(Type.String({ maxLength: 16 }), Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })), Type.Null()])),
           },
           { additionalProperties: false },

@@ -18,6 +18,8 @@ interface Effective {
   retention_days: number | null;
   sync_points_days: number;
   exclusions: Record<string, string[]>;
+  showback_rate_per_gb_month: number;
+  showback_currency: string;
 }
 interface SettingsView {
   settings: Effective;
@@ -34,12 +36,13 @@ let view: SettingsView | undefined;
 
 // ---- schedule and exclusions ----
 
-export async function loadSettings(): Promise<void> {
+/** Fill the schedule and exclusions tabs; resolves with the effective settings (undefined when the API refused). */
+export async function loadSettings(): Promise<Effective | undefined> {
   try {
     view = (await api<SettingsView>('GET', '/api/settings')).data;
   } catch (err) {
     showAlert('danger', errorText(err));
-    return;
+    return undefined;
   }
   const { settings: s, defaults: d } = view;
   for (const k of TEXT_FIELDS) {
@@ -73,6 +76,7 @@ export async function loadSettings(): Promise<void> {
       : [emptyRow(4, t('settings.no_runs'))]),
   );
   for (const ta of document.querySelectorAll<HTMLTextAreaElement>('#wf-exclusions-form textarea')) ta.value = (s.exclusions[ta.dataset.dbType!] ?? []).join('\n');
+  return s;
 }
 
 byId<HTMLFormElement>('wf-schedule-form').addEventListener('submit', (ev) => {

@@ -1,11 +1,13 @@
 /**
- * Settings (admin): schedule (PATCH /api/settings), exclusion rules, users,
+ * Settings (admin): schedule (PATCH /api/settings), exclusion rules, the
+ * monthly report's showback rate, users,
  * API tokens (the secret shown once), alert rules with webhooks, recent alert
  * events and their delivery log. Every error shown is the server's message.
- * One module per tab (settings-schedule / -users / -tokens / -alerts.ts, shared
+ * One module per tab (settings-schedule / -report / -users / -tokens / -alerts.ts, shared
  * helpers in settings-common.ts); this entry loads them and follows the URL hash.
  */
 import { loadEvents, loadInstances, loadRules } from './settings-alerts.js';
+import { showReportSettings } from './settings-report.js';
 import { loadSettings } from './settings-schedule.js';
 import { loadTokens } from './settings-tokens.js';
 import { loadUsers } from './settings-users.js';
@@ -21,7 +23,7 @@ for (const tab of document.querySelectorAll<HTMLElement>('[data-bs-toggle="tab"]
   tab.addEventListener('shown.bs.tab', () => history.replaceState(null, '', `#${tab.id.replace('wf-tab-', '')}`));
 }
 
-void loadSettings();
+void loadSettings().then((s) => s && showReportSettings(s));
 void loadUsers();
 void loadTokens();
 void loadInstances().then(loadRules);
