@@ -7,6 +7,7 @@ import { csvLine } from '../lib/csv.js';
 import { formatBytes } from '../lib/sizes.js';
 import type { CapacityReport } from './capacity-report.model.js';
 import type { Lang } from './email.service.js';
+import { t as translate } from '../web/i18n/index.js';
 
 const T = {
   'zh-CN': {
@@ -97,7 +98,7 @@ export function renderReportHtml(r: CapacityReport, l: Lang): string {
   const s = r.showback;
   const showback = [...s.lines.map((x) => [x.tag, x.gb_months.toFixed(3), s.rate_per_gb_month ? `${x.cost.toFixed(2)} ${s.currency}` : '—']), ...(s.rate_per_gb_month ? [[t.totalCost, '', `${s.total_cost.toFixed(2)} ${s.currency}`]] : [])];
   const growers = r.top_growers.map((g) => [g.instance_name, formatBytes(g.previous_bytes), formatBytes(g.total_bytes), change(g.change_bytes)]);
-  const runways = r.shortest_runways.map((w) => [w.instance_name, w.state, w.days_until_full === null ? '—' : String(w.days_until_full), w.full_date ?? '—', w.ceiling_bytes === null ? '—' : formatBytes(w.ceiling_bytes)]);
+  const runways = r.shortest_runways.map((w) => [w.instance_name, translate(l, `runway.state.${w.state}`), w.days_until_full === null ? '—' : String(w.days_until_full), w.full_date ?? '—', w.ceiling_bytes === null ? '—' : formatBytes(w.ceiling_bytes)]);
   const cleanup = r.cleanup.map((c) => [t.kinds[c.kind], `${c.instance_name} / ${c.target}`, c.savings_bytes === null ? '—' : formatBytes(c.savings_bytes), c.rows === null ? '' : String(c.rows)]);
   const style =
     'body{font-family:"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;color:#1d2939;margin:24px}h1{font-size:20px}h2{font-size:16px;margin-top:20px;border-bottom:1px solid #d0d5dd}' +

@@ -38,6 +38,8 @@ import { msg } from '../web/i18n/index.js';
 const GB = 1024 ** 3;
 export const UNCHANGED_DAYS = 90;
 const TOP = 10;
+/** Cleanup candidates listed per kind (the largest first). */
+const CLEANUP_PER_KIND = 50;
 export const NO_TAG = '(none)';
 
 /** `YYYY-MM` → its first and last day. */
@@ -119,9 +121,9 @@ export class CapacityReportService {
       this.d.settings.effective(),
       this.d.runway.list({ scope: 'instance', limit: TOP }),
       this.d.repo.latestCompositions(to),
-      this.d.repo.deletedWithHistory(50),
+      this.d.repo.deletedWithHistory(CLEANUP_PER_KIND),
     ]);
-    const unchanged = await this.d.repo.unchanged(addDays(to, -(UNCHANGED_DAYS - 1)), to, 50);
+    const unchanged = await this.d.repo.unchanged(addDays(to, -(UNCHANGED_DAYS - 1)), to, CLEANUP_PER_KIND);
     const now = new Map(atEnd.filter((i) => i.total_bytes !== null).map((i) => [i.id, i.total_bytes!]));
     const before = new Map(atPrev.filter((i) => i.total_bytes !== null).map((i) => [i.id, i.total_bytes!]));
     const names = new Map(atEnd.map((i) => [i.id, i.name]));
@@ -156,6 +158,15 @@ export class CapacityReportService {
     for (const u of unchanged) cleanup.push({ kind: 'unchanged_90_days', instance_id: u.instance_id, instance_name: nameOf(u.instance_id), target: u.database_name, savings_bytes: u.size_bytes, rows: null });
     for (const x of deleted) cleanup.push({ kind: 'deleted_history', instance_id: x.instance_id, instance_name: nameOf(x.instance_id), target: x.database_name, savings_bytes: null, rows: x.rows });
     cleanup.sort((a, b) => (b.savings_bytes ?? -1) - (a.savings_bytes ?? -1) || (b.rows ?? 0) - (a.rows ?? 0));
+    // The savings count every candidate; the list keeps the CLEANUP_PER_KIND largest of each kind (a 5,000-instance
+    // estate would otherwise list two composition rows per instance).
+    const cleanupSavings = cleanup.reduce((a, c) => a + (c.savings_bytes ?? 0), 0);
+    const perKind = new Map<string, number>();
+    const listed = cleanup.filter((c) => {
+      const n = (perKind.get(c.kind) ?? 0) + 1;
+      perKind.set(c.kind, n);
+      return n <= CLEANUP_PER_KIND;
+    });
 
     return {
       month,
@@ -168,8 +179,8 @@ export class CapacityReportService {
       showback: { rate_per_gb_month: rate, currency: settings.showback_currency, lines, total_cost: Math.round(estateGbMonths * rate * 100) / 100 },
       top_growers: growers,
       shortest_runways: runways.items,
-      cleanup,
-      cleanup_savings_bytes: cleanup.reduce((a, c) => a + (c.savings_bytes ?? 0), 0),
+      cleanup: listed,
+      cleanup_savings_bytes: cleanupSavings,
     };
   }
 }

@@ -114,6 +114,10 @@ describe('monthly capacity report', () => {
     assert.match(zh.body, /全部实例合计/);
     assert.match(zh.body, /97\.75 CNY/);
     assert.match(zh.body, /不活跃复制槽保留的 WAL/);
+    // Runway states in the reader's language, never the API's identifiers.
+    const zhRunways = /id="wf-report-runways"[\s\S]*?<\/table>/.exec(zh.body)![0];
+    assert.match(zhRunways, /增长中|未增长|在缩小|无法预测|无上限|已满/);
+    assert.doesNotMatch(zhRunways, /not_growing|no_ceiling|unpredictable|growing|shrinking/);
     const en = await get('?month=2026-11', { 'accept-language': 'en-US,en;q=0.9' });
     assert.match(en.body, /Whalefall monthly capacity report 2026-11/);
     assert.match(en.body, /Estate total/);
