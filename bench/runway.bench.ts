@@ -250,7 +250,8 @@ async function withStore<T>(kind: string, label: string, servers: Record<string,
   servers.PostgreSQL = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version;
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const store = openStore({ databaseUrl: `postgres://postgres@127.0.0.1:5432/${name}` });
+  // No statement timeout: generating 21.9 M rows takes long statements (the service default of 60 s would cancel them).
+  const store = openStore({ databaseUrl: `postgres://postgres@127.0.0.1:5432/${name}`, statementTimeoutMs: 0 });
   try {
     return await fn(store);
   } finally {
