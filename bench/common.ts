@@ -82,5 +82,7 @@ export interface Scenario {
   summary: string;
   /** `BENCH_*` environment variables it reads (they go into the reproducing command when set). */
   env: string[];
+  /** Left out of `npm run bench` with no names (e.g. it runs the whole test suite): run it by name. */
+  byNameOnly?: boolean;
   run(): Promise<Report>;
 }

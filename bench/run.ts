@@ -28,6 +28,7 @@ import { startup } from './startup.bench.js';
 import { apiPath } from './api-path.bench.js';
 import { runwayScenario } from './runway.bench.js';
 import { scaleOut } from './scale-out.bench.js';
+import { suite } from './suite.bench.js';
 
 import type { Cell, Report, Scenario } from './common.js';
 
@@ -47,6 +48,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   runway: runwayScenario,
   startup,
   'scale-out': scaleOut,
+  suite,
 };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -180,7 +182,7 @@ async function main(all: string[]): Promise<number> {
     console.error(`unknown scenario(s): ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`);
     return 2;
   }
-  const names = argv.length ? argv : Object.keys(SCENARIOS);
+  const names = argv.length ? argv : Object.keys(SCENARIOS).filter((k) => !SCENARIOS[k]!.byNameOnly);
   console.log(`machine: ${machine()}`);
   // Scenarios that start `whalefall` run bin/whalefall.mjs, i.e. dist/: build it from these sources first, so a
   // figure never belongs to an older build.
