@@ -3,7 +3,7 @@ import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox
 import type { FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { AppErrorKind } from '../lib/errors.js';
-import { DEFAULT_LOCALE, localeFromAcceptLanguage, msgText, type Locale, type Msg } from '../web/i18n/index.js';
+import { DEFAULT_LOCALE, localeFromAcceptLanguage, msgText, type Locale, type Msg } from '../client/shared/i18n/index.js';
 import { component } from './components.js';
 import { ERROR_CODES } from './framework-errors.js';
 

@@ -13,7 +13,7 @@
  * logout). An empty body is `{}`; a body that is not JSON is `invalid_json`.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DEFAULT_LOCALE, localeFromAcceptLanguage, msg, msgText, type Locale, type MessageKey, type Msg } from '../web/i18n/index.js';
+import { DEFAULT_LOCALE, localeFromAcceptLanguage, msg, msgText, type Locale, type MessageKey, type Msg } from '../client/shared/i18n/index.js';
 
 export interface FrameworkError {
   /** The documented, stable code clients branch on. */

@@ -12,7 +12,7 @@ import type { Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
 import { decryptSecret, encryptSecret, reencryptSecret, type KeyRing } from '../lib/crypto.js';
 import { compileGlob } from '../lib/glob.js';
-import { msg } from '../web/i18n/index.js';
+import { msg } from '../client/shared/i18n/index.js';
 import { mailtoRecipient } from './email.service.js';
 import type { Logger } from '../lib/logger.js';
 import type { AlertRuleRow, AlertsRepository, FiringCondition, NewAlertRule } from '../store/alerts.repository.js';

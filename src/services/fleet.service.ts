@@ -30,7 +30,7 @@ import { columnOf, FLEET_COLUMNS, type FleetColumn, type FleetFormat, type Impor
 import { parseFleetFile } from './fleet-parse.js';
 
 import { serverKey } from './same-server.js';
-import { msg } from '../web/i18n/index.js';
+import { msg } from '../client/shared/i18n/index.js';
 
 export { FLEET_COLUMNS, FLEET_FORMATS, type FleetColumn, type FleetFormat, type ImportError } from './fleet-file.js';
 

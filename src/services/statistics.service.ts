@@ -14,7 +14,7 @@ import type { InstancesRepository } from '../store/instances.repository.js';
 import type { AggregationPeriod, CapacityFilter, CapacityRow, StatisticsRepository } from '../store/statistics.repository.js';
 import { PERIODS, periodOf, periodsBetween } from './aggregation.service.js';
 import { fail } from './validate.js';
-import { msg } from '../web/i18n/index.js';
+import { msg } from '../client/shared/i18n/index.js';
 
 export const GROWTH_WINDOWS = [7, 30, 90] as const;
 export type GrowthWindow = (typeof GROWTH_WINDOWS)[number];

@@ -10,7 +10,7 @@
  * keyed `-instance_id`, so they do not block the database-level sync).
  */
 import { errorColumns } from '../store/sync.repository.js';
-import { msg, type Msg } from '../web/i18n/index.js';
+import { msg, type Msg } from '../client/shared/i18n/index.js';
 import crypto from 'node:crypto';
 import type { Config } from '../config.js';
 import type { ConnectTarget, Engine, EngineSession } from '../engines/engine.js';
@@ -49,7 +49,7 @@ export interface TablesDeps {
   audit: AuditService;
 }
 
-/** What a table sync tells its user, by key (texts in web/i18n/messages/api.ts). */
+/** What a table sync tells its user, by key (texts in client/shared/i18n/messages/api.ts). */
 export const TABLES_MSG = {
   disabled: msg('api.tables.disabled'),
   noCredential: msg('api.tables.no_credential'),

@@ -7,7 +7,7 @@
  *   transition itself, and only when this caller made the transition.
  */
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
-import type { Msg } from '../web/i18n/index.js';
+import type { Msg } from '../client/shared/i18n/index.js';
 import type { AlertDeliveriesTable, AlertEventsTable, AlertRulesTable, Database } from './schema.js';
 
 export type { AlertDeliveriesTable, AlertEventsTable, AlertRulesTable };

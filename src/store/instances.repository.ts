@@ -1,5 +1,5 @@
 import { errorColumns } from './sync.repository.js';
-import type { Msg } from '../web/i18n/index.js';
+import type { Msg } from '../client/shared/i18n/index.js';
 import { sql, type Kysely } from 'kysely';
 import type { DialectName } from './db.js';
 import type { Database, InstanceRow, InstanceUpdate, NewInstance } from './schema.js';

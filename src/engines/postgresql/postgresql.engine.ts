@@ -16,7 +16,7 @@ import type { CollectedTableDatabase, TableCollection, TableScope } from '../../
 import type { Composition } from '../../domain/composition.js';
 import type { ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
 import { bytes, check, classified, classify, closeWithin, cutToBudget, errorCode, outOfTime, type Verdict } from '../common.js';
-import { msg } from '../../web/i18n/index.js';
+import { msg } from '../../client/shared/i18n/index.js';
 import { cleartextAllowed, cleartextRefused, CLEARTEXT_OPTION, CLEARTEXT_OPTION_SPEC, tlsCheck } from '../tls.js';
 import { TABLES_METHOD, TABLES_QUERY, toTable, type TableRow } from './postgresql.tables.js';
 import { COMPOSITION_METHOD, databaseRelations, instanceParts, type DatabaseRelations } from './postgresql.composition.js';

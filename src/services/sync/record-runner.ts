@@ -19,7 +19,7 @@ import { Aborted, abortReason } from '../connection.service.js';
 import { SlotStoreError } from '../connection-slots.js';
 import { MSG } from './messages.js';
 import { errorColumns } from '../../store/sync.repository.js';
-import { isMsg, msg, msgText, textOf, type Msg } from '../../web/i18n/index.js';
+import { isMsg, msg, msgText, textOf, type Msg } from '../../client/shared/i18n/index.js';
 import type { SessionControl } from './session-control.js';
 import { now, type RecordStart, type RunParams, type SyncDeps } from './sync-context.js';
 

@@ -1,12 +1,12 @@
 /**
- * The browser bundle: src/web/client/*.page.ts → dist/client/*.js (ESM, code
+ * The browser bundle: src/client/*.page.ts → dist/bundle/*.js (ESM, code
  * split, minified), built by esbuild, and the server's templates and
- * stylesheets copied beside the compiled server (dist/web/). Run by
+ * stylesheets copied beside the compiled server (dist/http/pages/). Run by
  * `npm run build` (which `npm ci` runs through `prepare`, and `npm pack`
  * too): the compiled server never builds. Under tsx (tests, development)
  * `ensureClientBuilt()` rebuilds the bundle when a client source (or the
  * dictionary, or a shared lib it imports) differs from the last build's (a
- * content hash kept in dist/client/built.json, not mtimes).
+ * content hash kept in dist/bundle/built.json, not mtimes).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,10 +18,11 @@ import type { Metafile } from 'esbuild';
 import { DIST_DIR, REPO_ROOT } from './assets.js';
 
 export { DIST_DIR, REPO_ROOT };
-const WEB_SRC = path.join(REPO_ROOT, 'src', 'web');
-export const CLIENT_DIR = path.join(WEB_SRC, 'client');
-/** Sources that end up in the bundle besides client/: a change there rebuilds it too. */
-const WATCHED = [CLIENT_DIR, path.join(WEB_SRC, 'i18n'), path.join(WEB_SRC, 'format.ts'), path.join(REPO_ROOT, 'src/lib/sizes.ts')];
+const PAGES_SRC = path.join(REPO_ROOT, 'src', 'http', 'pages');
+/** The browser code, its shared/ folder (dictionary, formatting, API types) included. */
+export const CLIENT_DIR = path.join(REPO_ROOT, 'src', 'client');
+/** Sources that end up in the bundle besides src/client/: a change there rebuilds it too. */
+const WATCHED = [CLIENT_DIR, path.join(REPO_ROOT, 'src/lib')];
 const STAMP = 'built.json';
 
 export interface BuiltFile {
@@ -113,12 +114,12 @@ export function ensureClientBuilt(): Promise<void> {
   return pending;
 }
 
-/** The templates and stylesheets the compiled server reads, copied from src/web into dist/web. */
+/** The templates and stylesheets the compiled server reads, copied from src/http/pages into dist/http/pages. */
 export function copyServerAssets(): void {
   for (const dir of ['views', 'static']) {
-    const to = path.join(REPO_ROOT, 'dist', 'web', dir);
+    const to = path.join(REPO_ROOT, 'dist', 'http', 'pages', dir);
     fs.rmSync(to, { recursive: true, force: true });
-    fs.cpSync(path.join(WEB_SRC, dir), to, { recursive: true });
+    fs.cpSync(path.join(PAGES_SRC, dir), to, { recursive: true });
   }
 }
 

@@ -11,7 +11,7 @@ import { BarChart, LineChart } from 'echarts/charts';
 import { DataZoomComponent, GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
 import * as echarts from 'echarts/core';
 import { CanvasRenderer } from 'echarts/renderers';
-import { binaryAxis, trimZeros } from '../../lib/sizes.js';
+import { binaryAxis, trimZeros } from '../lib/sizes.js';
 import { fmt } from './ui.js';
 
 echarts.use([LineChart, BarChart, DataZoomComponent, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);

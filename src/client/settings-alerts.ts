@@ -2,9 +2,9 @@
  * Settings tab: alert rules with their webhooks, recent alert events and their delivery log.
  */
 import { api, errorText, fmt, h, icon, modal, serverText, showAlert, t, withSpinner } from './ui.js';
-import type { Params } from '../i18n/index.js';
+import type { Params } from './shared/i18n/index.js';
 import { byId, emptyRow, GB, input, MB } from './settings-common.js';
-import { builtinRuleNameKey } from '../../lib/builtin-rules.js';
+import { builtinRuleNameKey } from '../lib/builtin-rules.js';
 
 /** A rule's name as this screen shows it: a built-in rule's in the user's language, an admin's own as typed. */
 function ruleLabel(name: string): string {

@@ -2,8 +2,8 @@
  * The navbar: one line per page, in order. `role` hides the link from lesser
  * roles (the page route still checks access itself).
  */
-import type { Role } from '../services/auth.service.js';
-import type { MessageKey } from './i18n/index.js';
+import type { Role } from '../../services/auth.service.js';
+import type { MessageKey } from '../../client/shared/i18n/index.js';
 
 export interface NavItem {
   id: string;

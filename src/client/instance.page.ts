@@ -5,7 +5,7 @@
  */
 import { sizeChart, type Series } from './charts.js';
 import { api, ApiError, can, errorText, fmt, h, serverText, showAlert, syncBadge, t, withSpinner } from './ui.js';
-import type { Params } from '../i18n/index.js';
+import type { Params } from './shared/i18n/index.js';
 import { wireComposition } from './composition.js';
 
 interface Db {

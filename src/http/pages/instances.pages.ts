@@ -1,9 +1,9 @@
 /** /instances, /instances/import and /instances/:id: the shells; the client modules load rows and charts from the JSON API. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Context } from '../context.js';
-import { engines } from '../engines/registry.js';
-import { IdParams } from '../http/envelope.js';
-import { t } from './i18n/index.js';
+import type { Context } from '../../context.js';
+import { engines } from '../../engines/registry.js';
+import { IdParams } from '../envelope.js';
+import { t } from '../../client/shared/i18n/index.js';
 import { renderPage, requestLocale } from './render.js';
 
 export const instancePages = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {

@@ -3,7 +3,7 @@
  * a new credential created inline, 测试连接 + doctor, 保存.
  */
 import { api, ApiError, errorText, h, icon, modal, serverText, showAlert, t, withSpinner } from './ui.js';
-import type { Params } from '../i18n/index.js';
+import type { Params } from './shared/i18n/index.js';
 
 /** An instance as the API returns it (what the form reads and writes). */
 export interface Instance {

@@ -5,8 +5,8 @@
  * alerts, a tiny safe element builder (text only, never innerHTML), and the
  * navbar's logout and language switch.
  */
-import { formatters } from '../format.js';
-import { pickLocale, t as translate, type Locale, type Params } from '../i18n/index.js';
+import { formatters } from './shared/format.js';
+import { pickLocale, t as translate, type Locale, type Params } from './shared/i18n/index.js';
 
 const body = document.body.dataset;
 export const locale: Locale = pickLocale(body.locale);

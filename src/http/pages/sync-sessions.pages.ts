@@ -1,8 +1,8 @@
 /** /sync-sessions and /sync-sessions/:id: shells; the client module lists, pages and polls GET /api/sync-sessions[/:id]. */
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Context } from '../context.js';
-import { t } from './i18n/index.js';
+import type { Context } from '../../context.js';
+import { t } from '../../client/shared/i18n/index.js';
 import { renderPage, requestLocale } from './render.js';
 
 export const syncSessionPages = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {

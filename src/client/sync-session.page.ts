@@ -1,7 +1,7 @@
 /** One sync session: header, progress, every instance record with its error; polled while running. */
 import { cancelButton, counts, duration, type Session } from './sessions.js';
 import { api, errorText, fmt, h, serverText, showAlert, syncBadge, t } from './ui.js';
-import type { Params } from '../i18n/index.js';
+import type { Params } from './shared/i18n/index.js';
 
 interface SyncRecord {
   instance_id: number;

@@ -8,7 +8,7 @@
 import { batchSync, updateBatchLabel } from './batch-sync.js';
 import { initForm, openForm, type Instance } from './instance-form.js';
 import { api, ApiError, can, errorText, fmt, h, icon, serverText, showAlert, syncBadge, t, withSpinner } from './ui.js';
-import type { Params } from '../i18n/index.js';
+import type { Params } from './shared/i18n/index.js';
 
 interface Row extends Instance {
   total_size_bytes: number | null;

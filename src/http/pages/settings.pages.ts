@@ -1,11 +1,11 @@
 /** /settings (admin): schedule, exclusions, the monthly report's showback, users, API tokens, alert rules; the client module uses the admin APIs. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Context } from '../context.js';
-import { engines } from '../engines/registry.js';
-import { RULE_KINDS, WINDOWS } from '../services/alerts.service.js';
-import { CHANNEL_TYPES } from '../services/alert-delivery.service.js';
-import { ROLES } from '../services/auth.service.js';
-import { t } from './i18n/index.js';
+import type { Context } from '../../context.js';
+import { engines } from '../../engines/registry.js';
+import { RULE_KINDS, WINDOWS } from '../../services/alerts.service.js';
+import { CHANNEL_TYPES } from '../../services/alert-delivery.service.js';
+import { ROLES } from '../../services/auth.service.js';
+import { t } from '../../client/shared/i18n/index.js';
 import { renderPage, requestLocale } from './render.js';
 
 export const settingsPages = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {

@@ -3,7 +3,7 @@
  * and times in the user's locale and the configured time zone (WHALEFALL_TZ),
  * sizes through the one formatter (src/lib/sizes.ts), signed changes.
  */
-import { formatBytes } from '../lib/sizes.js';
+import { formatBytes } from '../../lib/sizes.js';
 import { t, type Locale } from './i18n/index.js';
 
 export { formatBytes };

@@ -5,7 +5,7 @@
  * (lib/runway.ts `whatIf`: another ceiling, another monthly growth; shown as
  * hypothetical, never saved).
  */
-import { whatIf, type FitSummary } from '../../lib/runway-what-if.js';
+import { whatIf, type FitSummary } from '../lib/runway-what-if.js';
 import { jumpBlock, type Jump } from './jumps.js';
 import { api, errorText, fmt, h, showAlert, t } from './ui.js';
 

@@ -1,14 +1,14 @@
 /**
- * Rendering a page: one Eta instance over src/web/views, and the values every
+ * Rendering a page: one Eta instance over src/http/pages/views, and the values every
  * view gets in `it` (the caller, the locale, `t`, the formatters, the client
  * module to load). Views escape every `<%= %>` (autoEscape); `<%~ %>` is used
  * only for the layout body and for JSON built by `json()` below.
  */
 import { Eta } from 'eta';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { roleAtLeast, type Role } from '../services/auth.service.js';
-import { formatters } from './format.js';
-import { pickLocale, t, type Locale, type Params } from './i18n/index.js';
+import { roleAtLeast, type Role } from '../../services/auth.service.js';
+import { formatters } from '../../client/shared/format.js';
+import { pickLocale, t, type Locale, type Params } from '../../client/shared/i18n/index.js';
 import { NAV } from './nav.js';
 import { VIEWS_DIR } from './assets.js';
 
@@ -26,7 +26,7 @@ export interface PageOptions {
   title: string;
   /** Navbar item to highlight. */
   nav?: string;
-  /** The client entry to load: src/web/client/<script>.page.ts. */
+  /** The client entry to load: src/client/<script>.page.ts. */
   script?: string;
   /** Extra values for the view. */
   [key: string]: unknown;

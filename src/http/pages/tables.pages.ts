@@ -6,9 +6,9 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Context } from '../context.js';
-import { engines } from '../engines/registry.js';
-import { t } from './i18n/index.js';
+import type { Context } from '../../context.js';
+import { engines } from '../../engines/registry.js';
+import { t } from '../../client/shared/i18n/index.js';
 import { renderPage, requestLocale } from './render.js';
 
 const DatabaseParams = Type.Object({

@@ -1,8 +1,8 @@
 /** /capacity/instances and /capacity/databases (one view, one client module; GET /api/statistics/capacity) and /capacity/runway (GET /api/statistics/runway). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Context } from '../context.js';
-import { engines } from '../engines/registry.js';
-import { t } from './i18n/index.js';
+import type { Context } from '../../context.js';
+import { engines } from '../../engines/registry.js';
+import { t } from '../../client/shared/i18n/index.js';
 import { renderPage, requestLocale } from './render.js';
 
 export const capacityPages = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
