@@ -1,21 +1,13 @@
 /** 批量同步 on the instances page: start a batch session and show its progress live. */
 import { cancelSession } from './sessions.js';
 import { api, errorText, fmt, showAlert, t, withSpinner } from './ui.js';
+import type { BatchStarted, SyncSession as Session } from './shared/api-types.js';
 
 export function updateBatchLabel(selected: ReadonlySet<number>): void {
   const label = document.getElementById('wf-batch-label');
   if (label) label.textContent = selected.size ? t('instances.batch_sync_selected', { n: selected.size }) : t('instances.batch_sync_all');
 }
 
-interface Session {
-  session_id: string;
-  status: string;
-  total_instances: number;
-  successful_instances: number;
-  failed_instances: number;
-  elapsed_ms: number | null;
-  remaining_ms_estimate: number | null;
-}
 
 /**
  * Start a batch sync of `selected` (all active instances when empty) and follow
@@ -25,7 +17,7 @@ export async function batchSync(btn: HTMLButtonElement, selected: Set<number>, r
   const ids = [...selected];
   let sessionId: string;
   try {
-    const res = await withSpinner(btn, () => api<{ session_id: string; total_instances: number }>('POST', '/api/sync/capacity', ids.length ? { instance_ids: ids } : {}));
+    const res = await withSpinner(btn, () => api<BatchStarted>('POST', '/api/sync/capacity', ids.length ? { instance_ids: ids } : {}));
     sessionId = res.data.session_id;
     showAlert('info', res.message ?? t('instances.batch_sync'));
   } catch (err) {

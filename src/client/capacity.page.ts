@@ -6,41 +6,8 @@
  */
 import { noValues, sizeChart, type Series } from './charts.js';
 import { api, errorText, fmt, h, showAlert, t } from './ui.js';
+import type { CapacityItem as Item, CapacityPoint as Point, CapacityStatistics as Capacity } from './shared/api-types.js';
 
-interface Point {
-  period_start: string;
-  period_end: string;
-  size_bytes: number;
-  change_bytes: number | null;
-  change_pct: number | null;
-}
-interface Item {
-  instance_id: number;
-  instance_name: string;
-  db_type: string;
-  database_name: string;
-  latest_bytes: number;
-  points: Point[];
-}
-interface Capacity {
-  scope: 'instance' | 'database';
-  period: string;
-  from: string;
-  to: string;
-  top: number;
-  periods: { period_start: string; period_end: string }[];
-  cards: {
-    latest_period: string | null;
-    items_online: number;
-    items_total: number;
-    total_bytes: number;
-    average_bytes: number | null;
-    max_bytes: number | null;
-    max_item: { instance_id: number; instance_name: string; database_name: string } | null;
-  };
-  total: Point[];
-  items: Item[];
-}
 type ChartId = 'trend' | 'change' | 'change_pct';
 
 const root = document.getElementById('wf-capacity')!;

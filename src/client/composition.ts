@@ -5,24 +5,8 @@
  * and the history as one small stacked bar a day. Operators can collect now.
  */
 import { api, ApiError, can, fmt, h, showAlert, t, withSpinner } from './ui.js';
+import type { Composition as View, CompositionPart as Part } from './shared/api-types.js';
 
-interface Part {
-  kind: string;
-  bytes: number | null;
-  detail: Record<string, unknown> | null;
-  reason?: string;
-}
-interface View {
-  collected_date: string | null;
-  parts: Part[];
-  measured_bytes: number | null;
-  ceiling_bytes: number | null;
-  ceiling_source: string | null;
-  ceiling_detail: { reason?: unknown } | null;
-  unexplained_bytes: number | null;
-  history: { date: string; parts: Record<string, number | null> }[];
-  growth: Record<string, number | null>;
-}
 
 const COLORS = ['#0d6efd', '#dc3545', '#20c997', '#fd7e14', '#adb5bd', '#6f42c1', '#ffc107', '#198754', '#0dcaf0', '#d63384'];
 

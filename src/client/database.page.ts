@@ -7,27 +7,8 @@
 import { sizeChart, type Series } from './charts.js';
 import { splitBar, splitLegend, type Split } from './tables.js';
 import { api, ApiError, errorText, fmt, h, showAlert, t, withSpinner } from './ui.js';
+import type { Series as StatSeries, TablePage, TableRow, TableSeries } from './shared/api-types.js';
 
-interface TableRow extends Split {
-  table_id: number;
-  schema_name: string;
-  table_name: string;
-  kind: string;
-  parent: { schema_name: string; table_name: string } | null;
-  total_bytes: number;
-  row_estimate: number | null;
-  table_count: number | null;
-  is_deleted: boolean;
-}
-interface TablePage {
-  collected_date: string | null;
-  total: number;
-  totals: Split | null;
-  items: TableRow[];
-}
-interface SeriesPoint extends Split {
-  collected_date: string;
-}
 
 const PAGE = 50;
 const root = document.getElementById('wf-database')!;
@@ -135,9 +116,9 @@ async function openTrend(tableId: number, name: string): Promise<void> {
   csv.href = `/api/tables/${tableId}/series?format=csv`;
   csv.classList.remove('wf-hidden');
   const el = document.getElementById('wf-chart-table')!;
-  let points: SeriesPoint[];
+  let points: TableSeries['points'];
   try {
-    points = (await api<{ points: SeriesPoint[] }>('GET', `/api/tables/${tableId}/series`)).data.points;
+    points = (await api<TableSeries>('GET', `/api/tables/${tableId}/series`)).data.points;
   } catch (err) {
     showAlert('danger', errorText(err));
     return;
@@ -162,9 +143,9 @@ async function openTrend(tableId: number, name: string): Promise<void> {
 /** The database's own size, day by day (the capacity ledger: every sync, not only table collections). */
 async function loadHistory(): Promise<void> {
   const el = document.getElementById('wf-chart-db')!;
-  let points: { period_start: string; last_bytes: number }[];
+  let points: StatSeries['points'];
   try {
-    points = (await api<{ points: typeof points }>('GET', `/api/statistics/instances/${id}/database-series?period=daily&database=${encodeURIComponent(database)}`)).data.points;
+    points = (await api<StatSeries>('GET', `/api/statistics/instances/${id}/database-series?period=daily&database=${encodeURIComponent(database)}`)).data.points;
   } catch (err) {
     showAlert('danger', errorText(err));
     return;

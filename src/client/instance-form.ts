@@ -3,35 +3,12 @@
  * a new credential created inline, 测试连接 + doctor, 保存.
  */
 import { api, ApiError, errorText, h, icon, modal, serverText, showAlert, t, withSpinner } from './ui.js';
-import type { Params } from './shared/i18n/index.js';
-
-/** An instance as the API returns it (what the form reads and writes). */
-export interface Instance {
-  id: number;
-  name: string;
-  db_type: string;
-  host: string;
-  port: number;
-  database_name: string | null;
-  credential_id: number | null;
-  is_active: boolean;
-  description: string | null;
-  tags: string[];
-  options: Record<string, unknown>;
-  /** What may be shown of the TLS material (never the PEM). */
-  tls?: { ca: CertInfo | null; cert: CertInfo | null; key_set: boolean };
-}
+import type { CertInfo, ConnectionTest, Credential, Instance } from './shared/api-types.js';
 
 const form = document.getElementById('wf-instance-form') as HTMLFormElement | null;
 let editing: Instance | undefined;
 /** Called after anything was saved (the page reloads its table). */
 let changed: () => Promise<void> = async () => {};
-interface Credential {
-  id: number;
-  name: string;
-  username: string;
-  db_type: string | null;
-}
 
 function field<T extends HTMLElement = HTMLInputElement>(name: string): T {
   return form!.elements.namedItem(name) as unknown as T;
@@ -88,10 +65,6 @@ function methodHint(): void {
   document.getElementById('wf-method-hint')!.textContent = m ? t(`form.method_${m}_hint`) : '';
 }
 
-interface CertInfo {
-  subject: string;
-  expires_at: string;
-}
 
 function formAlert(type: 'danger' | 'success' | 'info', message: string): void {
   document.getElementById('wf-form-alerts')!.replaceChildren(h('div', { class: `alert alert-${type} py-2`, role: type === 'danger' ? 'alert' : 'status' }, message));
@@ -209,10 +182,6 @@ function duplicateNames(err: ApiError): string {
   return list.map((d) => d.name).join(', ');
 }
 
-interface Doctor {
-  ok: boolean;
-  checks: { name: string; ok: boolean; detail: string; undercounts?: string; fix?: string[]; detail_key?: string; undercounts_key?: string; params?: Params }[];
-}
 
 /**
  * 测试连接 with the form's settings as they are, saving nothing (issue #20):
@@ -231,7 +200,7 @@ async function testConnection(btn: HTMLButtonElement): Promise<void> {
   };
   await withSpinner(btn, async () => {
     try {
-      const r = await api<{ server_version: string; latency_ms: number; doctor: Doctor }>('POST', '/api/instances/test-connection', body);
+      const r = await api<ConnectionTest>('POST', '/api/instances/test-connection', body);
       out.append(h('div', { class: 'alert alert-success py-2', 'data-wf-test': 'ok' }, icon('fas fa-circle-check me-1'), `${r.message ?? ''} · ${r.data.latency_ms} ms`));
       out.append(doctorView(r.data.doctor));
     } catch (err) {
@@ -240,7 +209,7 @@ async function testConnection(btn: HTMLButtonElement): Promise<void> {
   });
 }
 
-function doctorView(d: Doctor): HTMLElement {
+function doctorView(d: ConnectionTest['doctor']): HTMLElement {
   return h(
     'div',
     { class: 'card wf-doctor', 'data-wf-doctor': d.ok ? 'ok' : 'missing' },

@@ -5,46 +5,9 @@
  */
 import { sizeChart, type Series } from './charts.js';
 import { api, ApiError, can, errorText, fmt, h, serverText, showAlert, syncBadge, t, withSpinner } from './ui.js';
-import type { Params } from './shared/i18n/index.js';
+import type { Instance, InstanceDatabase as Db, InstanceDatabases, InstanceSyncRecord as SyncRecord, Series as StatSeries } from './shared/api-types.js';
 import { wireComposition } from './composition.js';
 
-interface Db {
-  database_name: string;
-  is_system: boolean;
-  is_snapshot?: boolean;
-  replica_role?: string | null;
-  is_deleted: boolean;
-  deleted_at: string | null;
-  first_seen_date: string;
-  last_seen_date: string;
-  size_bytes: number | null;
-  change_last_sync_bytes: number | null;
-  data_bytes: number | null;
-  index_bytes: number | null;
-  log_bytes: number | null;
-  allocated_bytes: number | null;
-  free_bytes: number | null;
-  method: string | null;
-  method_note: string | null;
-  note: string | null;
-  error: string | null;
-}
-interface Point {
-  period_start: string;
-  last_bytes: number;
-}
-interface SyncRecord {
-  started_at: string | null;
-  status: string;
-  duration_ms: number | null;
-  databases_count: number | null;
-  created_count: number | null;
-  deleted_count: number | null;
-  restored_count: number | null;
-  error_message: string | null;
-  error_message_key: string | null;
-  error_params: Params | null;
-}
 
 const root = document.getElementById('wf-instance')!;
 const id = Number(root.dataset.instanceId);
@@ -53,7 +16,7 @@ const dbState = { sort: 'size_bytes' as keyof Db, dir: 'desc' as 'asc' | 'desc' 
 
 async function loadDatabases(): Promise<void> {
   try {
-    const r = await api<{ online_count: number; deleted_count: number; databases: Db[] }>('GET', `/api/instances/${id}/databases`);
+    const r = await api<InstanceDatabases>('GET', `/api/instances/${id}/databases`);
     dbs = r.data.databases;
     document.getElementById('wf-db-online-n')!.textContent = String(r.data.online_count);
     document.getElementById('wf-db-deleted-n')!.textContent = String(r.data.deleted_count);
@@ -152,7 +115,7 @@ async function loadTrend(): Promise<void> {
   const el = document.getElementById('wf-chart')!;
   const empty = document.getElementById('wf-trend-empty')!;
   try {
-    const total = await api<{ points: Point[] }>('GET', `/api/statistics/instances/${id}/series?period=${period}`);
+    const total = await api<StatSeries>('GET', `/api/statistics/instances/${id}/series?period=${period}`);
     // System databases (mysql, sys, postgres, master …) stay out of the top-N lines unless the switch asks for them.
     const top = dbs
       .filter((d) => !d.is_deleted && (withSystem || !d.is_system) && d.size_bytes !== null)
@@ -160,7 +123,7 @@ async function loadTrend(): Promise<void> {
       .slice(0, topN);
     const dbSeries = await Promise.all(
       top.map(async (d) => {
-        const r = await api<{ points: Point[] }>('GET', `/api/statistics/instances/${id}/database-series?period=${period}&database=${encodeURIComponent(d.database_name)}`);
+        const r = await api<StatSeries>('GET', `/api/statistics/instances/${id}/database-series?period=${period}&database=${encodeURIComponent(d.database_name)}`);
         return { name: d.database_name, points: r.data.points.map((p): [string, number] => [p.period_start, p.last_bytes]) };
       }),
     );
@@ -206,7 +169,7 @@ async function loadRecords(): Promise<void> {
 
 async function refreshCards(): Promise<void> {
   try {
-    const inst = (await api<{ total_size_bytes: number | null; last_sync_at: string | null }>('GET', `/api/instances/${id}`)).data;
+    const inst = (await api<Instance>('GET', `/api/instances/${id}`)).data;
     const total = document.getElementById('wf-card-total')!;
     total.textContent = fmt.bytes(inst.total_size_bytes);
     total.title = fmt.mb(inst.total_size_bytes);

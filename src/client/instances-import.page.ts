@@ -6,29 +6,8 @@
  * is only enabled for the content and options last previewed.
  */
 import { api, ApiError, clearAlerts, errorText, h, icon, showAlert, t, withSpinner } from './ui.js';
+import type { ImportError, ImportReport as Report } from './shared/api-types.js';
 
-interface ImportError {
-  row: number;
-  line: number;
-  column: number | null;
-  field: string;
-  message: string;
-}
-interface Report {
-  dry_run: boolean;
-  applied: boolean;
-  total_rows: number;
-  valid_rows: number;
-  invalid_rows: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  missing: string[];
-  disabled: string[];
-  errors: ImportError[];
-  duplicates: { row: number; name: string; same_as: string[] }[];
-  rows: { row: number; line: number; name: string | null; action: 'create' | 'update' | 'unchanged' | 'invalid'; changes?: string[] }[];
-}
 
 const CONTENT_TYPE = { csv: 'text/csv', yaml: 'application/yaml' } as const;
 const ACTION_CLASS = { create: 'text-bg-success', update: 'text-bg-primary', unchanged: 'text-bg-light border', invalid: 'text-bg-danger' } as const;

@@ -6,35 +6,10 @@
  * progress, and the add/edit form with 测试连接 + doctor.
  */
 import { batchSync, updateBatchLabel } from './batch-sync.js';
-import { initForm, openForm, type Instance } from './instance-form.js';
+import { initForm, openForm } from './instance-form.js';
 import { api, ApiError, can, errorText, fmt, h, icon, serverText, showAlert, syncBadge, t, withSpinner } from './ui.js';
-import type { Params } from './shared/i18n/index.js';
+import type { Engine, InstanceOverview as Overview, InstanceOverviewRow as Row } from './shared/api-types.js';
 
-interface Row extends Instance {
-  total_size_bytes: number | null;
-  database_count: number | null;
-  change_7d_bytes: number | null;
-  change_last_sync_bytes: number | null;
-  previous_sync_at: string | null;
-  last_sync_status: string | null;
-  last_sync_at: string | null;
-  last_sync_error: string | null;
-  last_sync_error_key: string | null;
-  last_sync_error_params: Params | null;
-}
-interface Overview {
-  items: Row[];
-  total: number;
-  limit: number;
-  offset: number;
-  tags: string[];
-}
-interface Engine {
-  db_type: string;
-  label: string;
-  default_port: number;
-  needs_database_name: boolean;
-}
 
 const engines = JSON.parse(document.getElementById('wf-list')?.dataset.engines ?? '[]') as Engine[];
 const engineLabel = (db: string) => engines.find((e) => e.db_type === db)?.label ?? db;

@@ -1,17 +1,7 @@
 /** What the sync session pages share: the session shape, counts and duration text, the 取消 button. */
 import { api, can, errorText, fmt, h, icon, showAlert, t, withSpinner } from './ui.js';
+import type { CancelResult, SyncSession as Session } from './shared/api-types.js';
 
-export interface Session {
-  session_id: string;
-  sync_type: string;
-  status: string;
-  started_at: string;
-  completed_at: string | null;
-  total_instances: number;
-  successful_instances: number;
-  failed_instances: number;
-  duration_ms: number | null;
-}
 /** "ok ✓ / failed ✗ / total" as text. */
 export function counts(s: Pick<Session, 'successful_instances' | 'failed_instances' | 'total_instances'>): string {
   return t('sessions.counts', { ok: s.successful_instances, failed: s.failed_instances, total: s.total_instances });
@@ -30,7 +20,7 @@ export function duration(s: Pick<Session, 'duration_ms' | 'started_at' | 'status
 export async function cancelSession(sessionId: string, btn: HTMLButtonElement): Promise<boolean> {
   if (!window.confirm(t('sessions.confirm_cancel'))) return false;
   try {
-    const res = await withSpinner(btn, () => api<{ status: string; skipped: number; running: number }>('POST', `/api/sync-sessions/${encodeURIComponent(sessionId)}/cancel`));
+    const res = await withSpinner(btn, () => api<CancelResult>('POST', `/api/sync-sessions/${encodeURIComponent(sessionId)}/cancel`));
     showAlert('info', res.message ?? t('sync_status.cancelled'));
     return true;
   } catch (err) {

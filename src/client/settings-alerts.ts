@@ -2,7 +2,7 @@
  * Settings tab: alert rules with their webhooks, recent alert events and their delivery log.
  */
 import { api, errorText, fmt, h, icon, modal, serverText, showAlert, t, withSpinner } from './ui.js';
-import type { Params } from './shared/i18n/index.js';
+import type { AlertChannel, AlertEvent as AlertEventDetail, AlertEventPage, AlertEventRow as AlertEvent, AlertRule as Rule } from './shared/api-types.js';
 import { byId, emptyRow, GB, input, MB } from './settings-common.js';
 import { builtinRuleNameKey } from '../lib/builtin-rules.js';
 
@@ -12,51 +12,11 @@ function ruleLabel(name: string): string {
   return key ? t(key) : name;
 }
 
-interface Channel {
-  type: string;
-  url: string;
-  has_secret?: boolean;
-}
+/** A channel as the rule form edits it: a new one has no stored secret yet. */
+type Channel = Pick<AlertChannel, 'type' | 'url'> & Partial<Pick<AlertChannel, 'has_secret'>>;
+
 /** Robots that sign with a secret (DingTalk 加签, Feishu). */
 const SIGNING = new Set(['dingtalk', 'feishu', 'feishu_card']);
-interface Rule {
-  id: number;
-  name: string;
-  kind: string;
-  instance_id: number | null;
-  db_type: string | null;
-  tag: string | null;
-  database_pattern: string | null;
-  threshold: number | null;
-  window: string | null;
-  consecutive: number | null;
-  limit_bytes: number | null;
-  is_active: boolean;
-  channels: Channel[];
-}
-interface AlertEvent {
-  id: number;
-  rule_name: string;
-  state: string;
-  message: string;
-  message_key: string | null;
-  message_params: Params | null;
-  instance_name: string | null;
-  database_name: string | null;
-  fired_at: string;
-  resolved_at: string | null;
-}
-interface Delivery {
-  transition: string;
-  channel: string;
-  url: string;
-  attempt: number;
-  status: string;
-  http_status: number | null;
-  error: string | null;
-  created_at: string;
-  updated_at: string;
-}
 
 
 // ---- alert rules, events, deliveries ----
@@ -142,9 +102,9 @@ export async function loadRules(): Promise<void> {
 }
 
 export async function loadEvents(): Promise<void> {
-  let page: { items: AlertEvent[] };
+  let page: AlertEventPage;
   try {
-    page = (await api<{ items: AlertEvent[] }>('GET', '/api/alerts?limit=20')).data;
+    page = (await api<AlertEventPage>('GET', '/api/alerts?limit=20')).data;
   } catch (err) {
     showAlert('danger', errorText(err));
     return;
@@ -170,9 +130,9 @@ export async function loadEvents(): Promise<void> {
 }
 
 async function openEvent(e: AlertEvent): Promise<void> {
-  let detail: AlertEvent & { deliveries: Delivery[] };
+  let detail: AlertEventDetail;
   try {
-    detail = (await api<AlertEvent & { deliveries: Delivery[] }>('GET', `/api/alerts/${e.id}`)).data;
+    detail = (await api<AlertEventDetail>('GET', `/api/alerts/${e.id}`)).data;
   } catch (err) {
     showAlert('danger', errorText(err));
     return;

@@ -3,32 +3,9 @@
  */
 import { api, errorText, fmt, h, showAlert, syncBadge, t, withSpinner } from './ui.js';
 import { byId, emptyRow, input } from './settings-common.js';
+import type { EffectiveSettings as Effective, SettingsView } from './shared/api-types.js';
+import type { DbType } from '../domain/db-type.js';
 
-interface Effective {
-  sync_cron: string;
-  aggregation_cron: string;
-  sync_concurrency: number;
-  connections_per_instance: number;
-  connections_total: number;
-  connect_timeout_ms: number;
-  sync_timeout_ms: number;
-  sync_retries: number;
-  retry_base_delay_ms: number;
-  catch_up: boolean;
-  retention_days: number | null;
-  sync_points_days: number;
-  exclusions: Record<string, string[]>;
-  showback_rate_per_gb_month: number;
-  showback_currency: string;
-}
-interface SettingsView {
-  settings: Effective;
-  defaults: Effective;
-  time_zone: string;
-  scheduler_enabled: boolean;
-  next_runs: Record<string, string | null>;
-  recent_runs: { job: string; scheduled_for: string; started_at: string; finished_at: string | null; status: string; message: string | null; session_id: string | null }[];
-}
 
 const INT_FIELDS = ['sync_concurrency', 'connections_per_instance', 'connections_total', 'connect_timeout_ms', 'sync_timeout_ms', 'sync_retries', 'retry_base_delay_ms', 'retention_days', 'sync_points_days'] as const;
 const TEXT_FIELDS = ['sync_cron', 'aggregation_cron'] as const;
@@ -75,7 +52,7 @@ export async function loadSettings(): Promise<Effective | undefined> {
         )
       : [emptyRow(4, t('settings.no_runs'))]),
   );
-  for (const ta of document.querySelectorAll<HTMLTextAreaElement>('#wf-exclusions-form textarea')) ta.value = (s.exclusions[ta.dataset.dbType!] ?? []).join('\n');
+  for (const ta of document.querySelectorAll<HTMLTextAreaElement>('#wf-exclusions-form textarea')) ta.value = (s.exclusions[ta.dataset.dbType as DbType] ?? []).join('\n');
   return s;
 }
 

@@ -3,17 +3,8 @@
  */
 import { api, errorText, fmt, h, icon, showAlert, t, withSpinner } from './ui.js';
 import { byId, emptyRow, input } from './settings-common.js';
+import type { Token, TokenCreated } from './shared/api-types.js';
 
-interface Token {
-  id: number;
-  name: string;
-  token_prefix: string;
-  username: string;
-  created_at: string;
-  last_used_at: string | null;
-  expires_at: string | null;
-  revoked_at: string | null;
-}
 
 // ---- API tokens ----
 
@@ -65,7 +56,7 @@ byId<HTMLFormElement>('wf-token-form').addEventListener('submit', (ev) => {
   if (days) body.expires_in_days = Number(days);
   void withSpinner(byId<HTMLButtonElement>('wf-token-add'), async () => {
     try {
-      const r = await api<{ token: string }>('POST', '/api/tokens', body);
+      const r = await api<TokenCreated>('POST', '/api/tokens', body);
       // The secret exists only in this answer: show it once, never store it.
       input('wf-token-value').value = r.data.token;
       byId('wf-token-once').classList.remove('wf-hidden');

@@ -3,16 +3,10 @@
  */
 import { api, errorText, fmt, h, icon, showAlert, t, withSpinner } from './ui.js';
 import { byId, input } from './settings-common.js';
+import type { User } from './shared/api-types.js';
 
 const roles = JSON.parse(document.getElementById('wf-settings')?.dataset.roles ?? '[]') as string[];
 
-interface User {
-  id: number;
-  username: string;
-  role: string;
-  is_active: boolean;
-  created_at: string;
-}
 
 // ---- users ----
 

@@ -1,26 +1,8 @@
 /** One sync session: header, progress, every instance record with its error; polled while running. */
-import { cancelButton, counts, duration, type Session } from './sessions.js';
+import { cancelButton, counts, duration } from './sessions.js';
 import { api, errorText, fmt, h, serverText, showAlert, syncBadge, t } from './ui.js';
-import type { Params } from './shared/i18n/index.js';
+import type { SyncSessionDetail } from './shared/api-types.js';
 
-interface SyncRecord {
-  instance_id: number;
-  instance_name: string;
-  status: string;
-  started_at: string | null;
-  duration_ms: number | null;
-  attempt: number;
-  databases_count: number | null;
-  created_count: number | null;
-  deleted_count: number | null;
-  restored_count: number | null;
-  total_size_bytes: number | null;
-  error_code: string | null;
-  error_message: string | null;
-  error_message_key: string | null;
-  error_params: Params | null;
-  holder: { host: string; pid: number } | null;
-}
 
 const POLL_MS = 1500;
 const id = document.getElementById('wf-session')!.dataset.sessionId!;
@@ -29,9 +11,9 @@ let timer: ReturnType<typeof setTimeout> | undefined;
 
 async function load(): Promise<void> {
   clearTimeout(timer);
-  let s: Session & { records: SyncRecord[] };
+  let s: SyncSessionDetail;
   try {
-    s = (await api<Session & { records: SyncRecord[] }>('GET', `/api/sync-sessions/${encodeURIComponent(id)}`)).data;
+    s = (await api<SyncSessionDetail>('GET', `/api/sync-sessions/${encodeURIComponent(id)}`)).data;
   } catch (err) {
     showAlert('danger', errorText(err));
     return;

@@ -1,13 +1,8 @@
 /** Sync sessions list: filters, paging; refreshed every few seconds while a listed session is running. */
-import { cancelButton, counts, duration, type Session } from './sessions.js';
+import { cancelButton, counts, duration } from './sessions.js';
 import { api, errorText, fmt, h, showAlert, syncBadge, t } from './ui.js';
+import type { SyncSessionPage as Page } from './shared/api-types.js';
 
-interface Page {
-  items: Session[];
-  total: number;
-  limit: number;
-  offset: number;
-}
 
 const POLL_MS = 2000;
 const form = document.getElementById('wf-sess-filters') as HTMLFormElement;

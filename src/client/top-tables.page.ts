@@ -1,18 +1,7 @@
 /** Top growing tables across the estate (or one instance): GET /api/tables/top-growing, each row linking to its database page and trend. */
 import { api, errorText, fmt, h, showAlert, t } from './ui.js';
+import type { TopGrowingTables } from './shared/api-types.js';
 
-interface Growing {
-  table_id: number;
-  instance_id: number;
-  instance_name: string;
-  database_name: string;
-  schema_name: string;
-  table_name: string;
-  first_bytes: number | null;
-  last_bytes: number | null;
-  change_bytes: number;
-  change_pct: number | null;
-}
 
 const form = document.getElementById('wf-top-filters') as HTMLFormElement;
 
@@ -27,9 +16,9 @@ async function load(): Promise<void> {
   const csv = new URLSearchParams(q);
   csv.set('format', 'csv');
   (document.getElementById('wf-top-csv') as HTMLAnchorElement).href = `/api/tables/top-growing?${csv}`;
-  let r: { from: string | null; to: string | null; items: Growing[] };
+  let r: TopGrowingTables;
   try {
-    r = (await api<typeof r>('GET', `/api/tables/top-growing?${q}`)).data;
+    r = (await api<TopGrowingTables>('GET', `/api/tables/top-growing?${q}`)).data;
   } catch (err) {
     showAlert('danger', errorText(err));
     return;

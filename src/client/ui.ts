@@ -24,8 +24,9 @@ export function t(key: string, params?: Params): string {
  * one (`message_key` + `params`, a record's `error_message_key` + `error_params`,
  * a doctor line's `detail_key`), else the server's text as is (older rows).
  */
-export function serverText(text: string | null | undefined, key?: string | null, params?: Params | null): string {
-  return key ? translate(locale, key, params ?? undefined) : (text ?? '');
+export function serverText(text: string | null | undefined, key?: string | null, params?: Record<string, unknown> | null): string {
+  // The API documents params as JSON values (api-types.ts); they are the message's parameters (text, numbers, nested messages).
+  return key ? translate(locale, key, (params ?? undefined) as Params | undefined) : (text ?? '');
 }
 
 export function can(needed: 'viewer' | 'operator' | 'admin'): boolean {
