@@ -4,7 +4,7 @@
  * parts the engine could not measure with their reason (never shown as 0),
  * and the history as one small stacked bar a day. Operators can collect now.
  */
-import { api, ApiError, can, fmt, h, showAlert, t, withSpinner } from './ui.js';
+import { api, ApiError, can, fmt, h, onAsync, showAlert, t, withSpinner } from './ui.js';
 import type { Composition as View, CompositionPart as Part } from './shared/api-types.js';
 
 
@@ -88,13 +88,13 @@ export async function loadComposition(instanceId: number): Promise<void> {
 export function wireComposition(instanceId: number): void {
   const btn = document.getElementById('wf-composition-collect') as HTMLButtonElement | null;
   if (btn && !can('operator')) btn.remove();
-  btn?.addEventListener('click', async () => {
+  btn?.addEventListener('click', onAsync(async () => {
     try {
       await withSpinner(btn, () => api('POST', `/api/instances/${instanceId}/composition/collect`));
       await loadComposition(instanceId);
     } catch (err) {
       showAlert('danger', err instanceof ApiError ? err.message : String(err));
     }
-  });
+  }));
   void loadComposition(instanceId).catch((err: unknown) => showAlert('danger', err instanceof ApiError ? err.message : String(err)));
 }

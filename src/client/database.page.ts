@@ -6,7 +6,7 @@
  */
 import { sizeChart, type Series } from './charts.js';
 import { splitBar, splitLegend, type Split } from './tables.js';
-import { api, ApiError, errorText, fmt, h, showAlert, t, withSpinner } from './ui.js';
+import { api, ApiError, errorText, fmt, h, onAsync, showAlert, t, withSpinner } from './ui.js';
 import type { Series as StatSeries, TablePage, TableRow, TableSeries } from './shared/api-types.js';
 
 
@@ -156,7 +156,7 @@ async function loadHistory(): Promise<void> {
 }
 
 const collect = document.getElementById('wf-collect-tables') as HTMLButtonElement | null;
-collect?.addEventListener('click', async () => {
+collect?.addEventListener('click', onAsync(async () => {
   try {
     const res = await withSpinner(collect, () => api('POST', `/api/instances/${id}/tables/sync`, { databases: [database] }));
     showAlert('success', res.message ?? t('tables.collect'));
@@ -168,7 +168,7 @@ collect?.addEventListener('click', async () => {
     const tr = document.querySelector<HTMLElement>(`#wf-table-rows tr[data-table-id="${state.selected}"]`);
     if (tr) tr.click();
   }
-});
+}));
 
 let typing: number | undefined;
 document.getElementById('wf-table-search')!.addEventListener('input', (e) => {

@@ -2,7 +2,7 @@
  * The add/edit instance form of the instances page (modal #wf-instance-modal):
  * a new credential created inline, 测试连接 + doctor, 保存.
  */
-import { api, ApiError, errorText, h, icon, modal, serverText, showAlert, t, withSpinner } from './ui.js';
+import { api, ApiError, errorText, h, icon, modal, onAsync, serverText, showAlert, t, withSpinner } from './ui.js';
 import type { CertInfo, ConnectionTest, Credential, Instance } from './shared/api-types.js';
 
 const form = document.getElementById('wf-instance-form') as HTMLFormElement | null;
@@ -241,7 +241,7 @@ export function initForm(onChanged: () => Promise<void>): void {
   field<HTMLSelectElement>('credential_id').addEventListener('change', toggleNewCredential);
   const testBtn = document.getElementById('wf-test-connection') as HTMLButtonElement;
   testBtn.addEventListener('click', () => void testConnection(testBtn));
-  form.addEventListener('submit', async (ev) => {
+  form.addEventListener('submit', onAsync(async (ev) => {
     ev.preventDefault();
     const btn = document.getElementById('wf-save') as HTMLButtonElement;
     try {
@@ -252,5 +252,5 @@ export function initForm(onChanged: () => Promise<void>): void {
       formAlert('danger', errorText(err));
     }
     await changed();
-  });
+  }));
 }

@@ -4,7 +4,7 @@
  * and the instance's sync records. 同步容量 here refreshes all three.
  */
 import { sizeChart, type Series } from './charts.js';
-import { api, ApiError, can, errorText, fmt, h, serverText, showAlert, syncBadge, t, withSpinner } from './ui.js';
+import { api, ApiError, can, errorText, fmt, h, onAsync, serverText, showAlert, syncBadge, t, withSpinner } from './ui.js';
 import type { Instance, InstanceDatabase as Db, InstanceDatabases, InstanceSyncRecord as SyncRecord, Series as StatSeries } from './shared/api-types.js';
 import { wireComposition } from './composition.js';
 
@@ -96,7 +96,7 @@ function renderDatabases(): void {
 /** 采集表容量 for one database (operator): collect its tables, show the server's message, stay on the page. */
 function collectButton(database: string): HTMLButtonElement {
   const btn = h('button', { type: 'button', class: 'btn btn-sm btn-outline-info py-0 ms-2 wf-collect-tables', title: t('tables.collect'), 'aria-label': `${t('tables.collect')}: ${database}` }, h('i', { class: 'fas fa-table', 'aria-hidden': 'true' }));
-  btn.addEventListener('click', async () => {
+  btn.addEventListener('click', onAsync(async () => {
     try {
       const res = await withSpinner(btn, () => api('POST', `/api/instances/${id}/tables/sync`, { databases: [database] }));
       showAlert('success', res.message ?? t('tables.collect'));
@@ -104,7 +104,7 @@ function collectButton(database: string): HTMLButtonElement {
       showAlert('danger', err instanceof ApiError ? err.message : t('tables.collect_failed'));
     }
     await loadRecords();
-  });
+  }));
   return btn;
 }
 
@@ -180,7 +180,7 @@ async function refreshCards(): Promise<void> {
 }
 
 const syncBtn = document.getElementById('wf-sync-capacity') as HTMLButtonElement | null;
-syncBtn?.addEventListener('click', async () => {
+syncBtn?.addEventListener('click', onAsync(async () => {
   try {
     const res = await withSpinner(syncBtn, () => api('POST', `/database-sizes/instances/${id}/sync-capacity`));
     showAlert('success', res.message ?? t('instances.sync_capacity'));
@@ -188,7 +188,7 @@ syncBtn?.addEventListener('click', async () => {
     showAlert('danger', err instanceof ApiError ? err.message : t('instances.sync_failed'));
   }
   await Promise.all([refreshCards(), loadDatabases().then(loadTrend), loadRecords()]);
-});
+}));
 
 for (const el of document.querySelectorAll('input[name="wf-db-state"]')) el.addEventListener('change', renderDatabases);
 document.getElementById('wf-db-search')!.addEventListener('input', renderDatabases);

@@ -5,7 +5,7 @@
  * each error at its row and column. "Import" posts the same text for real and
  * is only enabled for the content and options last previewed.
  */
-import { api, ApiError, clearAlerts, errorText, h, icon, showAlert, t, withSpinner } from './ui.js';
+import { api, ApiError, clearAlerts, errorText, h, icon, onAsync, showAlert, t, withSpinner } from './ui.js';
 import type { ImportError, ImportReport as Report } from './shared/api-types.js';
 
 
@@ -35,14 +35,14 @@ function url(dryRun: boolean, confirmDuplicates = false): string {
   return `/api/instances/import?${q}`;
 }
 
-fileInput.addEventListener('change', async () => {
+fileInput.addEventListener('change', onAsync(async () => {
   const f = fileInput.files?.[0];
   if (!f) return;
   if (/\.ya?ml$/i.test(f.name)) formatSel.value = 'yaml';
   else if (/\.csv$/i.test(f.name)) formatSel.value = 'csv';
   text.value = await f.text();
   stale();
-});
+}));
 
 function stale(): void {
   const same = previewed !== undefined && previewed === current();

@@ -1,8 +1,8 @@
 /** The login form: POST /api/auth/login, then go where the user was going. */
-import { api, clearAlerts, errorText, showAlert, withSpinner } from './ui.js';
+import { api, clearAlerts, errorText, onAsync, showAlert, withSpinner } from './ui.js';
 
 const form = document.getElementById('wf-login-form') as HTMLFormElement;
-form.addEventListener('submit', async (ev) => {
+form.addEventListener('submit', onAsync(async (ev) => {
   ev.preventDefault();
   clearAlerts();
   const username = (form.elements.namedItem('username') as HTMLInputElement).value.trim();
@@ -15,4 +15,4 @@ form.addEventListener('submit', async (ev) => {
     return;
   }
   window.location.assign(form.dataset.next || '/instances');
-});
+}));

@@ -1,5 +1,5 @@
 /** What the sync session pages share: the session shape, counts and duration text, the 取消 button. */
-import { api, can, errorText, fmt, h, icon, showAlert, t, withSpinner } from './ui.js';
+import { api, can, errorText, fmt, h, icon, onAsync, showAlert, t, withSpinner } from './ui.js';
 import type { CancelResult, SyncSession as Session } from './shared/api-types.js';
 
 /** "ok ✓ / failed ✗ / total" as text. */
@@ -33,11 +33,11 @@ export async function cancelSession(sessionId: string, btn: HTMLButtonElement): 
 export function cancelButton(s: Pick<Session, 'session_id' | 'status'>, after: () => void): HTMLButtonElement | null {
   if (s.status !== 'running' || !can('operator')) return null;
   const btn = h('button', { type: 'button', class: 'btn btn-outline-danger btn-sm wf-cancel-session', title: t('sessions.cancel_title') }, icon('fas fa-ban me-1'), t('sessions.cancel'));
-  btn.addEventListener('click', async () => {
+  btn.addEventListener('click', onAsync(async () => {
     if (await cancelSession(s.session_id, btn)) {
       btn.disabled = true;
       after();
     }
-  });
+  }));
   return btn;
 }

@@ -1,7 +1,7 @@
 /**
  * Settings tab: API tokens (the secret shown once).
  */
-import { api, errorText, fmt, h, icon, showAlert, t, withSpinner } from './ui.js';
+import { api, errorText, fmt, h, icon, onAsync, showAlert, t, withSpinner } from './ui.js';
 import { byId, emptyRow, input } from './settings-common.js';
 import type { Token, TokenCreated } from './shared/api-types.js';
 
@@ -67,14 +67,14 @@ byId<HTMLFormElement>('wf-token-form').addEventListener('submit', (ev) => {
     }
   });
 });
-byId('wf-token-copy').addEventListener('click', async () => {
+byId('wf-token-copy').addEventListener('click', onAsync(async () => {
   try {
     await navigator.clipboard.writeText(input('wf-token-value').value);
     showAlert('success', t('settings.copied'));
   } catch {
     input('wf-token-value').select();
   }
-});
+}));
 // Leaving the tab forgets the shown secret.
 byId('wf-tab-tokens').addEventListener('hidden.bs.tab', () => {
   input('wf-token-value').value = '';

@@ -65,7 +65,7 @@ export async function api<T>(method: string, url: string, payload?: unknown, con
   if (method !== 'GET' && method !== 'HEAD') headers['x-csrftoken'] = csrf;
   let res: Response;
   try {
-    res = await fetch(url, { method, headers, body: payload === undefined ? undefined : contentType ? String(payload) : JSON.stringify(payload), credentials: 'same-origin' });
+    res = await fetch(url, { method, headers, body: payload === undefined ? undefined : contentType && typeof payload === 'string' ? payload : JSON.stringify(payload), credentials: 'same-origin' });
   } catch (err) {
     throw new ApiError(t('common.network_error', { message: err instanceof Error ? err.message : String(err) }), 0);
   }
@@ -80,9 +80,19 @@ export async function api<T>(method: string, url: string, payload?: unknown, con
   }
   if (!res.ok || !json || json.success === false) {
     const msg = json?.message_key ? t(json.message_key, json.params) : typeof json?.error === 'string' && json.error ? json.error : t('common.http_error', { status: res.status });
-    throw new ApiError(msg, res.status, json?.error_code, json?.data, json as Record<string, unknown> | undefined);
+    throw new ApiError(msg, res.status, json?.error_code, json?.data, json);
   }
   return { data: json.data as T, message: json.message === undefined ? undefined : serverText(json.message, json.message_key, json.params) };
+}
+
+/**
+ * An event listener that runs async work: what it throws and does not handle itself is shown as an alert,
+ * never left as an unhandled rejection. `el.addEventListener('click', onAsync(async () => { … }))`.
+ */
+export function onAsync<E extends Event>(handler: (ev: E) => Promise<void>): (ev: E) => void {
+  return (ev) => {
+    handler(ev).catch((err: unknown) => showAlert('danger', errorText(err)));
+  };
 }
 
 /** The message of anything thrown, never "[object Object]". */
@@ -152,7 +162,7 @@ function setLangCookie(l: string): void {
 }
 
 function initNavbar(): void {
-  document.getElementById('wf-logout')?.addEventListener('click', async () => {
+  document.getElementById('wf-logout')?.addEventListener('click', onAsync(async () => {
     try {
       await api('POST', '/api/auth/logout');
     } catch (err) {
@@ -161,9 +171,9 @@ function initNavbar(): void {
     }
     setLangCookie(locale); // the login page keeps the user's language
     window.location.assign('/login');
-  });
+  }));
   for (const el of document.querySelectorAll<HTMLElement>('[data-wf-lang]')) {
-    el.addEventListener('click', async () => {
+    el.addEventListener('click', onAsync(async () => {
       const l = el.dataset.wfLang!;
       setLangCookie(l);
       if (role) {
@@ -175,7 +185,7 @@ function initNavbar(): void {
         }
       }
       window.location.reload();
-    });
+    }));
   }
 }
 

@@ -78,7 +78,7 @@ export async function buildApp(ctx: Context) {
   app.addHook('onRoute', (route) => {
     const access = route.config?.access;
     if (access === undefined && !route.url.startsWith('/docs')) {
-      throw new Error(`route ${route.method} ${route.url} has no access rule (config.access)`);
+      throw new Error(`route ${[route.method].flat().join(',')} ${route.url} has no access rule (config.access)`);
     }
   });
 
@@ -151,7 +151,7 @@ export async function buildApp(ctx: Context) {
       const body = err.msg ? errorBody(err.msg, err.code ?? err.kind, apiLocale(req)) : { success: false, error: err.message, error_code: err.code ?? err.kind };
       return reply.status(HTTP_STATUS[err.kind]).send({ ...body, ...err.extra });
     }
-    const fe = err as FastifyError;
+    const fe = err;
     const locale = apiLocale(req);
     if (fe.validation) return reply.status(400).send(errorBody(validationMsg(fe), 'validation', locale));
     const framework = frameworkErrorBody(fe, locale, req.routeOptions.bodyLimit);

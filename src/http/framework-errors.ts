@@ -178,8 +178,9 @@ export function jsonBodyParser(defaultParser: ContentTypeParserFn) {
       return;
     }
     if (body.trim() === '') done(null, {});
-    else defaultParser(req, body, done);
+    // Fastify's default JSON parser answers through `done` (its type also allows a promise-returning parser).
+    else void defaultParser(req, body, done);
   };
 }
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-type ContentTypeParserFn = (req: FastifyRequest, body: string, done: (err: Error | null, value?: unknown) => void) => void;
+type ContentTypeParserFn = (req: FastifyRequest, body: string, done: (err: Error | null, value?: unknown) => void) => void | Promise<unknown>;

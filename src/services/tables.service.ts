@@ -381,13 +381,13 @@ export class TablesService {
     const base = { days, from: b.first, to: b.last };
     if (!b.first || !b.last || b.first === b.last) return { ...base, items: [] };
     const rows = await this.d.tables.topGrowing(b.first, b.last, q.limit ?? 50, q.instance_id);
-    return { ...base, items: rows.map((r) => ({ ...r, change_bytes: Number(r.change_bytes), change_pct: r.first_bytes ? Math.round((Number(r.change_bytes) / r.first_bytes!) * 10_000) / 100 : null })) };
+    return { ...base, items: rows.map((r) => ({ ...r, change_bytes: Number(r.change_bytes), change_pct: r.first_bytes ? Math.round((Number(r.change_bytes) / r.first_bytes) * 10_000) / 100 : null })) };
   }
 
   /** Databases of an instance that have table rows, with their latest day. */
   async databases(instanceId: number) {
     const inst = await instanceOrThrow(this.d.instances, instanceId);
-    return (await this.d.tables.databasesWithTables(inst.id)).map((r) => ({ database_name: r.database_name, last_collected_date: r.last_collected_date as string, tables: Number(r.tables) }));
+    return (await this.d.tables.databasesWithTables(inst.id)).map((r) => ({ database_name: r.database_name, last_collected_date: r.last_collected_date, tables: Number(r.tables) }));
   }
 }
 

@@ -301,7 +301,7 @@ export class AlertsRepository {
       .selectFrom('database_size_stats')
       .select(['database_name', 'collected_date', 'size_bytes', 'max_bytes'])
       .where('instance_id', '=', instanceId)
-      .where('collected_date', '=', last.d as string)
+      .where('collected_date', '=', last.d)
       .where('is_deleted', '=', 0)
       .execute();
   }

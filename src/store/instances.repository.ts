@@ -137,7 +137,7 @@ export class InstancesRepository {
         .execute(),
       base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     ]);
-    return { rows: rows as OverviewRow[], total: Number(count.n) };
+    return { rows: rows, total: Number(count.n) };
   }
 
   /** Every tag in use (for the filter), from the JSON arrays. */

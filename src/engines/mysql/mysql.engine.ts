@@ -141,7 +141,7 @@ function sslConfig(target: ConnectTarget): mysql.SslOptions | undefined {
   if (mode === 'off') return undefined;
   const material = { ...(target.tls?.ca ? { ca: target.tls.ca } : {}), ...(target.tls?.cert ? { cert: target.tls.cert } : {}), ...(target.tls?.key ? { key: target.tls.key } : {}) };
   if (mode === 'required') return { ...material, rejectUnauthorized: false };
-  return { ...material, rejectUnauthorized: true, verifyIdentity: mode === 'verify-identity' } as mysql.SslOptions;
+  return { ...material, rejectUnauthorized: true, verifyIdentity: mode === 'verify-identity' };
 }
 
 /**

@@ -101,7 +101,7 @@ export const pageRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
   // Page errors: log in first, or an error page in the user's language with the server's message.
   app.setErrorHandler((err: FastifyError | AppError, req: FastifyRequest, reply: FastifyReply) => {
     if (req.url.startsWith('/static/')) {
-      const status = err instanceof AppError ? HTTP_STATUS[err.kind] : (err as FastifyError).statusCode ?? 500;
+      const status = err instanceof AppError ? HTTP_STATUS[err.kind] : (err).statusCode ?? 500;
       return reply.status(status).type('text/plain; charset=utf-8').send(err.message);
     }
     if (err instanceof AppError && err.kind === 'unauthorized') {
@@ -116,8 +116,8 @@ export const pageRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
       if (status === 403) title = t(locale, 'error.forbidden');
       if (status === 404) title = t(locale, 'error.not_found');
       message = err.message;
-    } else if ((err as FastifyError).statusCode && (err as FastifyError).statusCode! < 500) {
-      status = (err as FastifyError).statusCode!;
+    } else if ((err).statusCode && (err).statusCode < 500) {
+      status = (err).statusCode!;
       message = err.message;
     } else {
       req.log.error({ err }, 'page failed');

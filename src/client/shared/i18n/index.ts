@@ -35,7 +35,8 @@ export function isMsg(v: unknown): v is Msg {
   return typeof v === 'object' && v !== null && typeof (v as Msg).key === 'string';
 }
 
-export function t(locale: Locale, key: MessageKey | string, params?: Params): string {
+// `string & {}`: any key is accepted (keys the server sends), the dictionary's keys are still offered by the editor.
+export function t(locale: Locale, key: MessageKey | (string & {}), params?: Params): string {
   const entry = (MESSAGES as Record<string, { 'zh-CN': string; en?: string }>)[key];
   let s = entry ? ((locale === 'en' ? entry.en : undefined) ?? entry['zh-CN']) : key;
   if (params) for (const [k, v] of Object.entries(params)) s = s.split(`{${k}}`).join(isMsg(v) ? t(locale, v.key, v.params) : String(v));
