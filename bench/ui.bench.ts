@@ -7,7 +7,7 @@
  * No baseline of the seed exists for a browser page: the floor given is the
  * instance-list API call alone, timed from the same browser.
  */
-import { buildClient } from '../src/web/build.js';
+import { buildClient } from '../src/http/pages/build.js';
 import { login, openBrowser, startServer } from '../test/e2e/browser.js';
 import { envInt, median } from './common.js';
 import type { Cell, Report, Scenario } from './common.js';

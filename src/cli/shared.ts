@@ -75,7 +75,12 @@ export function table(rows: Record<string, string | number | null>[]): string {
   const cols = Object.keys(rows[0]!);
   const width = (s: string) => [...s].reduce((w, ch) => w + (/[\u1100-\uffff]/.test(ch) ? 2 : 1), 0);
   // One line per row: a cell's newline or escape (a server-chosen name or error) must not break the table.
-  const cell = (v: unknown) => (v === null || v === undefined ? '—' : stripControl(String(v)));
+  const cell = (v: unknown): string => {
+    if (v === null || v === undefined) return '—';
+    if (typeof v === 'string') return stripControl(v);
+    if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+    return stripControl(JSON.stringify(v) ?? '');
+  };
   const w = cols.map((c) => Math.max(width(c), ...rows.map((r) => width(cell(r[c])))));
   const line = (vals: string[]) => vals.map((v, i) => v + ' '.repeat(w[i]! - width(v))).join('  ').trimEnd();
   return [line(cols), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n');

@@ -4,7 +4,7 @@
  * closing a connection without waiting on a dead server.
  */
 import { SyncError, errorMessage, scrubSecrets, type SyncErrorCode } from '../lib/errors.js';
-import { msg, msgText, t, type Locale, type MessageKey, type Msg } from '../web/i18n/index.js';
+import { msg, msgText, t, type Locale, type MessageKey, type Msg } from '../client/shared/i18n/index.js';
 import { toBytes } from '../lib/sizes.js';
 import { withTimeout } from '../lib/timeout.js';
 import type { CollectedTable, CollectedTableDatabase, TableCut } from '../domain/tables.js';

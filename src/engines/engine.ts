@@ -7,7 +7,7 @@
  * engine's own `classifyError`, with the password scrubbed from the message.
  */
 import type { SyncError } from '../lib/errors.js';
-import type { Params } from '../web/i18n/index.js';
+import type { Params } from '../client/shared/i18n/index.js';
 import type { DbType } from '../domain/db-type.js';
 import type { Collection } from '../domain/collection.js';
 import type { Composition } from '../domain/composition.js';

@@ -12,7 +12,7 @@ import tls from 'node:tls';
 import { SyncError } from '../lib/errors.js';
 import type { ConnectTarget, PrivilegeCheck, TlsMaterial } from './engine.js';
 import { check } from './common.js';
-import { msg } from '../web/i18n/index.js';
+import { msg } from '../client/shared/i18n/index.js';
 
 export type { TlsMaterial };
 

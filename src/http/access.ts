@@ -10,7 +10,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../lib/errors.js';
 import { roleAtLeast, type Principal, type Role } from '../services/auth.service.js';
 import type { Actor } from '../services/audit.service.js';
-import { msg } from '../web/i18n/index.js';
+import { msg } from '../client/shared/i18n/index.js';
 
 export type Access = 'public' | Role;
 

@@ -18,7 +18,7 @@ import { documentErrors, swaggerOptions } from './openapi.js';
 import { documentOnlyResponses } from './components.js';
 import { VERSION } from '../services/processes.service.js';
 import { apiLocale, HTTP_STATUS } from './envelope.js';
-import { msg } from '../web/i18n/index.js';
+import { msg } from '../client/shared/i18n/index.js';
 import { errorBody, frameworkErrorBody, jsonBodyParser, onClientError, onFrameworkError, validationMsg } from './framework-errors.js';
 import { exportRoutes } from './api/export.routes.js';
 import { metricsRoutes } from './api/metrics.routes.js';
@@ -33,7 +33,7 @@ import { seedRoutes } from './api/seed.routes.js';
 import { settingsRoutes } from './api/settings.routes.js';
 import { syncRoutes } from './api/sync.routes.js';
 import { usersRoutes } from './api/users.routes.js';
-import { isPageNavigation, notFoundPage, pageRoutes } from '../web/pages.routes.js';
+import { isPageNavigation, notFoundPage, pageRoutes } from './pages/pages.routes.js';
 import { fleetRoutes } from './api/fleet.routes.js';
 import { tablesRoutes } from './api/tables.routes.js';
 import { compositionRoutes } from './api/composition.routes.js';
@@ -78,7 +78,7 @@ export async function buildApp(ctx: Context) {
   app.addHook('onRoute', (route) => {
     const access = route.config?.access;
     if (access === undefined && !route.url.startsWith('/docs')) {
-      throw new Error(`route ${route.method} ${route.url} has no access rule (config.access)`);
+      throw new Error(`route ${[route.method].flat().join(',')} ${route.url} has no access rule (config.access)`);
     }
   });
 
@@ -151,7 +151,7 @@ export async function buildApp(ctx: Context) {
       const body = err.msg ? errorBody(err.msg, err.code ?? err.kind, apiLocale(req)) : { success: false, error: err.message, error_code: err.code ?? err.kind };
       return reply.status(HTTP_STATUS[err.kind]).send({ ...body, ...err.extra });
     }
-    const fe = err as FastifyError;
+    const fe = err;
     const locale = apiLocale(req);
     if (fe.validation) return reply.status(400).send(errorBody(validationMsg(fe), 'validation', locale));
     const framework = frameworkErrorBody(fe, locale, req.routeOptions.bodyLimit);

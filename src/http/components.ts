@@ -12,9 +12,13 @@
  *
  * The schema modules (src/http/api/*.schemas.ts) register their components
  * when imported; a name registered twice with different schemas throws.
+ *
+ * The browser reads the schemas as types (src/client/shared/api-types.ts), so
+ * this module and the schema modules import only TypeBox, src/domain/ and each
+ * other: no Fastify, no Node, no services (`npm run typecheck` checks the
+ * browser program without Node's types; scripts/check-cycles.ts keeps the line).
  */
 import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 
 const registry = new Map<string, TSchema>();
 
@@ -37,8 +41,7 @@ export function componentSchemas(): Record<string, TSchema> {
  * components' `$ref`s outside the served document. Every Fastify instance that registers routes with
  * response schemas calls this (buildApp; the worker's health and metrics port).
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any server, logger and type provider
-export function documentOnlyResponses(app: FastifyInstance<any, any, any, any, any>): void {
+export function documentOnlyResponses(app: { setSerializerCompiler(compiler: () => (data: unknown) => string): unknown }): void {
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 }
 
@@ -48,3 +51,8 @@ export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]
 /** An object whose every field is listed: the document says so with `additionalProperties: false`. */
 export const Closed = <P extends Parameters<typeof Type.Object>[0]>(properties: P, description?: string) =>
   Type.Object(properties, { additionalProperties: false, ...(description ? { description } : {}) });
+
+/** A string that must be one of `values`: one `enum` keyword, so a wrong value gets one clear message. */
+export function StringEnum<T extends string>(values: readonly T[]): TUnsafe<T> {
+  return Type.Unsafe<T>({ type: 'string', enum: [...values] });
+}

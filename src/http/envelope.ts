@@ -1,10 +1,13 @@
 /** The seed's response envelope: `{success: true, data}` / `{success: false, error}`. */
-import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { AppErrorKind } from '../lib/errors.js';
-import { DEFAULT_LOCALE, localeFromAcceptLanguage, msgText, type Locale, type Msg } from '../web/i18n/index.js';
-import { component } from './components.js';
+import { DEFAULT_LOCALE, localeFromAcceptLanguage, msgText, type Locale, type Msg } from '../client/shared/i18n/index.js';
+import { component, StringEnum } from './components.js';
+
+/** Routes take StringEnum with the envelope helpers (it lives in components.ts, which the browser's types read). */
+export { StringEnum };
 import { ERROR_CODES } from './framework-errors.js';
 
 /** The HTTP status of each kind of AppError (API envelope, pages and static files alike). */
@@ -45,11 +48,6 @@ export function okJson(dataJson: Buffer): Buffer {
 }
 
 export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
-
-/** A string that must be one of `values`: one `enum` keyword, so a wrong value gets one clear message. */
-export function StringEnum<T extends string>(values: readonly T[]): TUnsafe<T> {
-  return Type.Unsafe<T>({ type: 'string', enum: [...values] });
-}
 
 /** The fields every envelope may carry besides its payload: the message and its translation key. */
 const messageFields = {

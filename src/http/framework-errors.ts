@@ -13,7 +13,7 @@
  * logout). An empty body is `{}`; a body that is not JSON is `invalid_json`.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DEFAULT_LOCALE, localeFromAcceptLanguage, msg, msgText, type Locale, type MessageKey, type Msg } from '../web/i18n/index.js';
+import { DEFAULT_LOCALE, localeFromAcceptLanguage, msg, msgText, type Locale, type MessageKey, type Msg } from '../client/shared/i18n/index.js';
 
 export interface FrameworkError {
   /** The documented, stable code clients branch on. */
@@ -178,8 +178,9 @@ export function jsonBodyParser(defaultParser: ContentTypeParserFn) {
       return;
     }
     if (body.trim() === '') done(null, {});
-    else defaultParser(req, body, done);
+    // Fastify's default JSON parser answers through `done` (its type also allows a promise-returning parser).
+    else void defaultParser(req, body, done);
   };
 }
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-type ContentTypeParserFn = (req: FastifyRequest, body: string, done: (err: Error | null, value?: unknown) => void) => void;
+type ContentTypeParserFn = (req: FastifyRequest, body: string, done: (err: Error | null, value?: unknown) => void) => void | Promise<unknown>;

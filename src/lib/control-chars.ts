@@ -30,12 +30,12 @@ export function stripControl(s: string, opts: { multiline?: boolean } = {}): str
 export function stripControlDeep<T>(v: T, depth = 0): T {
   if (typeof v === 'string') return stripControl(v, { multiline: true }) as T;
   if (v === null || typeof v !== 'object' || depth > 6) return v;
-  if (Array.isArray(v)) return v.map((x) => stripControlDeep(x, depth + 1)) as T;
+  if (Array.isArray(v)) return (v as unknown[]).map((x) => stripControlDeep(x, depth + 1)) as T;
   if (v instanceof Error) {
     const e = Object.assign(Object.create(Object.getPrototypeOf(v) as object) as Error, stripControlDeep({ ...v }, depth + 1));
     e.message = stripControl(v.message, { multiline: true });
     if (v.stack !== undefined) e.stack = stripControl(v.stack, { multiline: true });
-    return e as T;
+    return e;
   }
   if (Object.getPrototypeOf(v) !== Object.prototype) return v;
   const out: Record<string, unknown> = {};

@@ -8,7 +8,7 @@
  * `message` is then the zh-CN text (the API's own language) and `msg` keeps the key and
  * parameters, so the API can answer in the request's language and the UI in the user's.
  */
-import { isMsg, msgText, type Msg } from '../web/i18n/index.js';
+import { isMsg, msgText, type Msg } from '../client/shared/i18n/index.js';
 import { stripControl } from './control-chars.js';
 
 export type AppErrorKind =

@@ -35,7 +35,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       redact: { paths: REDACT_PATHS, censor: '***' },
       hooks: {
         logMethod(args, method) {
-          method.apply(this, stripControlDeep(args) as typeof args);
+          method.apply(this, stripControlDeep(args));
         },
       },
     },
@@ -61,7 +61,7 @@ export function prettyLine(json: string): string {
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
   // JSON.parse brings escaped control characters back: strip them again before they reach a terminal.
-  return stripControl(`${time} ${level} ${String(o.msg ?? '')}${rest ? `  ${rest}` : ''}`);
+  return stripControl(`${time} ${level} ${typeof o.msg === 'string' ? o.msg : ''}${rest ? `  ${rest}` : ''}`);
 }
 
 /** A destination that writes `prettyLine`s to `out` (stdout by default). */

@@ -12,7 +12,7 @@ import type { Logger } from '../lib/logger.js';
 import type { AggregateCounts, AggregationRepository, PeriodBounds } from '../store/aggregation.repository.js';
 import type { AggregationPeriod } from '../store/statistics.repository.js';
 import { fail } from './validate.js';
-import { msg } from '../web/i18n/index.js';
+import { msg } from '../client/shared/i18n/index.js';
 
 export const PERIODS: readonly AggregationPeriod[] = ['daily', 'weekly', 'monthly', 'quarterly'];
 

@@ -21,8 +21,8 @@ import type { AlertMessage, RobotVerdict } from './robots/robot.js';
 
 export type { AlertMessage };
 
-export const CHANNEL_TYPES = ['generic', 'dingtalk', 'wecom', 'slack', 'feishu', 'feishu_card', 'email'] as const;
-export type ChannelType = (typeof CHANNEL_TYPES)[number];
+import type { ChannelType } from '../domain/alerts.js';
+export { CHANNEL_TYPES, type ChannelType } from '../domain/alerts.js';
 
 export interface DeliveryOptions {
   /** Attempts in all (first send included) before a delivery is marked failed. */

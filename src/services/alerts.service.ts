@@ -12,7 +12,7 @@ import type { Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
 import { decryptSecret, encryptSecret, reencryptSecret, type KeyRing } from '../lib/crypto.js';
 import { compileGlob } from '../lib/glob.js';
-import { msg } from '../web/i18n/index.js';
+import { msg } from '../client/shared/i18n/index.js';
 import { mailtoRecipient } from './email.service.js';
 import type { Logger } from '../lib/logger.js';
 import type { AlertRuleRow, AlertsRepository, FiringCondition, NewAlertRule } from '../store/alerts.repository.js';
@@ -28,8 +28,8 @@ import { RULE_EVALUATORS, RULE_KINDS, type RuleKind } from './alerts/rule-kinds.
 import { bool, fail, integer, oneOf, requiredText, text } from './validate.js';
 
 export { FIT_DAYS, RULE_KINDS, type RuleKind } from './alerts/rule-kinds.js';
-export const WINDOWS = ['day', 'week'] as const;
-export type RuleWindow = (typeof WINDOWS)[number];
+import { WINDOWS, type RuleWindow } from '../domain/alerts.js';
+export { WINDOWS, type RuleWindow };
 
 /** A channel as stored (alerts/channel-url.ts): the URL and the signing secret encrypted with the key ring. */
 export interface Channel extends StoredChannel {

@@ -11,10 +11,10 @@ import type { UsersRepository } from '../store/users.repository.js';
 import type { UserRow } from '../store/schema.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';
 import { fail, integer, oneOf, requiredText } from './validate.js';
-import { msg } from '../web/i18n/index.js';
+import { msg } from '../client/shared/i18n/index.js';
 
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, type Role } from '../domain/roles.js';
+export { ROLES, type Role };
 
 export function roleAtLeast(role: string, needed: Role): boolean {
   return ROLES.indexOf(role as Role) >= ROLES.indexOf(needed);

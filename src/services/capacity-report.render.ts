@@ -7,7 +7,7 @@ import { csvLine } from '../lib/csv.js';
 import { formatBytes } from '../lib/sizes.js';
 import type { CapacityReport } from './capacity-report.model.js';
 import type { Lang } from './email.service.js';
-import { t as translate } from '../web/i18n/index.js';
+import { t as translate } from '../client/shared/i18n/index.js';
 
 const T = {
   'zh-CN': {

@@ -33,7 +33,7 @@ import type { CapacityReport, Cleanup, TotalLine } from './capacity-report.model
 import type { RunwayService } from './runway.service.js';
 import type { SettingsService } from './settings.service.js';
 import { fail } from './validate.js';
-import { msg } from '../web/i18n/index.js';
+import { msg } from '../client/shared/i18n/index.js';
 
 const GB = 1024 ** 3;
 export const UNCHANGED_DAYS = 90;

@@ -26,7 +26,7 @@ import { SlotAborted, SlotBusy, type Slot } from './connection-slots.js';
 import { MSG } from './sync/messages.js';
 import { HEARTBEAT_MS, leaseMs, outcomeError, RecordRunner, type RecordOutcome } from './sync/record-runner.js';
 import { errorColumns } from '../store/sync.repository.js';
-import type { Msg } from '../web/i18n/index.js';
+import type { Msg } from '../client/shared/i18n/index.js';
 import { SessionControl } from './sync/session-control.js';
 import { instanceRow, now, params, processConcurrency, type RunParams, type SyncDeps, type SyncType } from './sync/sync-context.js';
 

@@ -9,7 +9,7 @@ import { getEngine } from '../engines/registry.js';
 import type { CapacityRepository } from '../store/capacity.repository.js';
 import type { InstancesRepository, OverviewQuery } from '../store/instances.repository.js';
 import { toPublicInstance } from './instances.service.js';
-import { msg, parseStoredMsg } from '../web/i18n/index.js';
+import { msg, parseStoredMsg } from '../client/shared/i18n/index.js';
 import type { SyncInstanceRecordRow, SyncSessionRow } from '../store/schema.js';
 import type { SyncRepository } from '../store/sync.repository.js';
 import { fail } from './validate.js';

@@ -5,7 +5,7 @@
  * back with its history and each part's growth. A part the engine could not
  * measure stays null with its reason (a missing grant is named), never 0.
  */
-import { msg, type Msg } from '../web/i18n/index.js';
+import { msg, type Msg } from '../client/shared/i18n/index.js';
 import { AppError } from '../lib/errors.js';
 import { addDays, localDate, type Clock } from '../lib/clock.js';
 import { mapLimit } from '../lib/concurrency.js';
@@ -21,7 +21,7 @@ import type { InstanceRow } from '../store/schema.js';
 import type { ConnectionService } from './connection.service.js';
 import { fail } from './validate.js';
 
-/** What a composition collection tells its user, by key (texts in web/i18n/messages/api.ts). */
+/** What a composition collection tells its user, by key (texts in client/shared/i18n/messages/api.ts). */
 export const COMPOSITION_MSG = {
   noCredential: msg('api.composition.no_credential'),
   unsupported: (label: string) => msg('api.composition.unsupported', { label }),

@@ -11,7 +11,7 @@ import type { InstancesRepository } from '../store/instances.repository.js';
 import type { CredentialRow } from '../store/schema.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';
 import { fail, oneOf, requiredText } from './validate.js';
-import { msg } from '../web/i18n/index.js';
+import { msg } from '../client/shared/i18n/index.js';
 
 export interface PublicCredential {
   id: number;

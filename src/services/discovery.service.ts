@@ -19,7 +19,7 @@ import type { InstancesRepository } from '../store/instances.repository.js';
 import type { Actor, AuditService } from './audit.service.js';
 import { renderFleet, type FleetFormat, type FleetItem } from './fleet.service.js';
 import { fail, integer } from './validate.js';
-import { msg } from '../web/i18n/index.js';
+import { msg } from '../client/shared/i18n/index.js';
 
 export interface DiscoveryInput {
   /** `host`, `host:port`, `a.b.c.d/nn` (IPv4 CIDR), `[v6]` or `[v6]:port`; `#` starts a comment in a file. */

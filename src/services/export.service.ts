@@ -8,7 +8,7 @@ import { csvStream } from '../lib/csv.js';
 import { fail } from './validate.js';
 import type { ExportRepository, HistoryFilter, HistoryRow } from '../store/export.repository.js';
 import type { InstancesService } from './instances.service.js';
-import { msg } from '../web/i18n/index.js';
+import { msg } from '../client/shared/i18n/index.js';
 
 export const HISTORY_COLUMNS = [
   'collected_date',

@@ -139,11 +139,11 @@ export function parseYamlFile(text: string): Parsed {
   const top = doc.contents;
   const list = isSeq(top) ? top : isMap(top) ? top.get('instances', true) : undefined;
   if (!isSeq(list)) {
-    const p = pos(top as Node | null);
+    const p = pos(top);
     return { rows: [], fileErrors: [{ row: 0, line: p.line, column: p.col, field: '', message: '需要 instances: 列表 (expected a list, or a mapping with an `instances:` list)' }] };
   }
   const rows = list.items.map((item, k) => {
-    const p = pos(item as Node);
+    const p = pos(item);
     const r: SourceRow = { row: k + 1, line: p.line, values: {}, where: {}, errors: [] };
     if (!isMap(item)) {
       r.errors.push({ row: r.row, line: p.line, column: p.col, field: '', message: '每一项必须是映射 (each item must be a mapping)' });
@@ -151,7 +151,7 @@ export function parseYamlFile(text: string): Parsed {
     }
     for (const pair of item.items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-      const at = pos((pair.value ?? pair.key) as Node, p);
+      const at = pos((pair.value ?? pair.key), p);
       if (!(FLEET_COLUMNS as readonly string[]).includes(key)) {
         r.errors.push({ row: r.row, line: at.line, column: at.col, field: key, message: `未知的字段 "${key}" (unknown field; known: ${FLEET_COLUMNS.join(', ')})` });
         continue;

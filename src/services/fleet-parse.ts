@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../lib/errors.js';
 import type { FleetFormat, ImportError, Parsed, SourceRow } from './fleet-file.js';
-import { msg } from '../web/i18n/index.js';
+import { msg } from '../client/shared/i18n/index.js';
 
 const EXT = path.extname(new URL(import.meta.url).pathname);
 const WORKER = new URL(`./fleet-parse.worker${EXT}`, import.meta.url);

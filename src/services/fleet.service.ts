@@ -30,7 +30,7 @@ import { columnOf, FLEET_COLUMNS, type FleetColumn, type FleetFormat, type Impor
 import { parseFleetFile } from './fleet-parse.js';
 
 import { serverKey } from './same-server.js';
-import { msg } from '../web/i18n/index.js';
+import { msg } from '../client/shared/i18n/index.js';
 
 export { FLEET_COLUMNS, FLEET_FORMATS, type FleetColumn, type FleetFormat, type ImportError } from './fleet-file.js';
 
@@ -253,7 +253,7 @@ export class FleetService {
           updated: updates.map((u) => ({ name: u.name, changed: u.diff })),
           disabled: report.disabled,
           skipped_invalid_rows: report.invalid_rows,
-          credentials: [...new Set(creates.map((c) => c.credential_id).filter((id) => id !== null).map((id) => credName.get(id!)))],
+          credentials: [...new Set(creates.map((c) => c.credential_id).filter((id) => id !== null).map((id) => credName.get(id)))],
         },
       });
     }
@@ -310,7 +310,7 @@ export class FleetService {
    * grants are missing. One row per instance, in name order; never throws for
    * an unreachable instance.
    */
-  async testConnections(sel: ConnectionTestSelection, opts: { concurrency?: number; doctor?: boolean } = {}): Promise<ConnectionTestRow[]> {
+  async testConnections(sel: ConnectionTestSelection, opts: { concurrency?: number | string; doctor?: boolean } = {}): Promise<ConnectionTestRow[]> {
     const concurrency = opts.concurrency === undefined ? 8 : integer('concurrency', opts.concurrency, 1, 256);
     const targets = await this.select(sel);
     return mapLimit(targets, concurrency, async (inst) => {

@@ -1,5 +1,5 @@
 /** The registry of monitored instances: validation, CRUD, the public shape. */
-import { isMsg, msg, msgText, parseStoredMsg, type Msg, type Params } from '../web/i18n/index.js';
+import { isMsg, msg, msgText, parseStoredMsg, type Msg, type Params } from '../client/shared/i18n/index.js';
 import { DB_TYPES, type DbType } from '../domain/db-type.js';
 import type { Engine, InstanceOptions, OptionSpec } from '../engines/engine.js';
 import { getEngine } from '../engines/registry.js';

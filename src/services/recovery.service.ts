@@ -44,7 +44,7 @@ export class RecoveryService {
 
   /** Recover now and then every `everyMs`; returns a stop function. */
   startPeriodic(everyMs = 60_000): () => void {
-    const run = () => this.recover().catch((err) => this.logger.error({ err }, 'recovery failed'));
+    const run = () => void this.recover().catch((err) => this.logger.error({ err }, 'recovery failed'));
     const timer = setInterval(run, everyMs);
     timer.unref();
     return () => clearInterval(timer);

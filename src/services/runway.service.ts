@@ -13,7 +13,7 @@ import type { RunwayInstance, RunwayRepository, RunwaySeriesRow } from '../store
 import { explainJumps, type Jump } from './runway-jumps.js';
 import { CAPACITY_LIMIT_OPTION } from './statistics.service.js';
 import { fail } from './validate.js';
-import { msg } from '../web/i18n/index.js';
+import { msg } from '../client/shared/i18n/index.js';
 
 /** Days of history a runway reads: the fit starts at the last change point inside it. */
 export const RUNWAY_WINDOW_DAYS = 180;

@@ -11,7 +11,7 @@ import type { SettingsRepository } from '../store/settings.repository.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';
 import { exclusionPatterns } from './instances.service.js';
 import { bool, fail, integer } from './validate.js';
-import { msg } from '../web/i18n/index.js';
+import { msg } from '../client/shared/i18n/index.js';
 
 export interface EffectiveSettings {
   sync_cron: string;

@@ -14,7 +14,7 @@ import type { InstancesRepository } from '../store/instances.repository.js';
 import type { AggregationPeriod, CapacityFilter, CapacityRow, StatisticsRepository } from '../store/statistics.repository.js';
 import { PERIODS, periodOf, periodsBetween } from './aggregation.service.js';
 import { fail } from './validate.js';
-import { msg } from '../web/i18n/index.js';
+import { msg } from '../client/shared/i18n/index.js';
 
 export const GROWTH_WINDOWS = [7, 30, 90] as const;
 export type GrowthWindow = (typeof GROWTH_WINDOWS)[number];
@@ -343,7 +343,7 @@ export class StatisticsService {
     const to = this.today();
     const raw = await this.repo.instanceDaily(instanceId, addDays(to, -(days - 1)), to);
     const options = JSON.parse(inst.options) as Record<string, unknown>;
-    const limit = typeof options[CAPACITY_LIMIT_OPTION] === 'number' ? (options[CAPACITY_LIMIT_OPTION] as number) : null;
+    const limit = typeof options[CAPACITY_LIMIT_OPTION] === 'number' ? (options[CAPACITY_LIMIT_OPTION]) : null;
     const points: SizePoint[] = raw.map((r) => ({ date: r.collected_date, bytes: r.size_bytes }));
     return { scope: 'instance' as const, instance_id: instanceId, window_days: days, limit_source: limit === null ? null : CAPACITY_LIMIT_OPTION, ...forecast(points, limit, this.forecastOptions) };
   }

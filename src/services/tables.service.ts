@@ -10,7 +10,7 @@
  * keyed `-instance_id`, so they do not block the database-level sync).
  */
 import { errorColumns } from '../store/sync.repository.js';
-import { msg, type Msg } from '../web/i18n/index.js';
+import { msg, type Msg } from '../client/shared/i18n/index.js';
 import crypto from 'node:crypto';
 import type { Config } from '../config.js';
 import type { ConnectTarget, Engine, EngineSession } from '../engines/engine.js';
@@ -49,7 +49,7 @@ export interface TablesDeps {
   audit: AuditService;
 }
 
-/** What a table sync tells its user, by key (texts in web/i18n/messages/api.ts). */
+/** What a table sync tells its user, by key (texts in client/shared/i18n/messages/api.ts). */
 export const TABLES_MSG = {
   disabled: msg('api.tables.disabled'),
   noCredential: msg('api.tables.no_credential'),
@@ -381,13 +381,13 @@ export class TablesService {
     const base = { days, from: b.first, to: b.last };
     if (!b.first || !b.last || b.first === b.last) return { ...base, items: [] };
     const rows = await this.d.tables.topGrowing(b.first, b.last, q.limit ?? 50, q.instance_id);
-    return { ...base, items: rows.map((r) => ({ ...r, change_bytes: Number(r.change_bytes), change_pct: r.first_bytes ? Math.round((Number(r.change_bytes) / r.first_bytes!) * 10_000) / 100 : null })) };
+    return { ...base, items: rows.map((r) => ({ ...r, change_bytes: Number(r.change_bytes), change_pct: r.first_bytes ? Math.round((Number(r.change_bytes) / r.first_bytes) * 10_000) / 100 : null })) };
   }
 
   /** Databases of an instance that have table rows, with their latest day. */
   async databases(instanceId: number) {
     const inst = await instanceOrThrow(this.d.instances, instanceId);
-    return (await this.d.tables.databasesWithTables(inst.id)).map((r) => ({ database_name: r.database_name, last_collected_date: r.last_collected_date as string, tables: Number(r.tables) }));
+    return (await this.d.tables.databasesWithTables(inst.id)).map((r) => ({ database_name: r.database_name, last_collected_date: r.last_collected_date, tables: Number(r.tables) }));
   }
 }
 

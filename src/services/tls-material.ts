@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import type { TlsMaterial } from '../engines/tls.js';
 import { fail } from './validate.js';
-import { msg } from '../web/i18n/index.js';
+import { msg } from '../client/shared/i18n/index.js';
 
 export interface TlsInput {
   tls_ca?: unknown;

@@ -3,7 +3,7 @@
  * front doors refuse the same things with the same words.
  */
 import { AppError } from '../lib/errors.js';
-import { msg, type Msg } from '../web/i18n/index.js';
+import { msg, type Msg } from '../client/shared/i18n/index.js';
 
 /**
  * Refuse `field`: `api.validation.field` with the field and the reason. A reason by key (`msg('api.v.…')`)

@@ -7,7 +7,7 @@
  *   transition itself, and only when this caller made the transition.
  */
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
-import type { Msg } from '../web/i18n/index.js';
+import type { Msg } from '../client/shared/i18n/index.js';
 import type { AlertDeliveriesTable, AlertEventsTable, AlertRulesTable, Database } from './schema.js';
 
 export type { AlertDeliveriesTable, AlertEventsTable, AlertRulesTable };
@@ -301,7 +301,7 @@ export class AlertsRepository {
       .selectFrom('database_size_stats')
       .select(['database_name', 'collected_date', 'size_bytes', 'max_bytes'])
       .where('instance_id', '=', instanceId)
-      .where('collected_date', '=', last.d as string)
+      .where('collected_date', '=', last.d)
       .where('is_deleted', '=', 0)
       .execute();
   }

@@ -88,10 +88,11 @@ export class DailyTasksRepository {
       .set({ status: 'pending' })
       .where('t.run_id', '=', runId)
       .where('t.status', '=', 'waiting')
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('daily_tasks as e')
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('daily_tasks as e')
               .select('e.id')
               .whereRef('e.run_id', '=', 't.run_id')
               .whereRef('e.stage', '<', 't.stage')

@@ -43,8 +43,9 @@ function parseInt8(v: string): number {
   return n;
 }
 
-const defaultTimestampParser = pg.types.getTypeParser(1184);
-const defaultTimestampNoTzParser = pg.types.getTypeParser(1114);
+// pg types its parsers `any`: these two read timestamp text into a Date.
+const defaultTimestampParser = pg.types.getTypeParser(1184) as (v: string) => Date;
+const defaultTimestampNoTzParser = pg.types.getTypeParser(1114) as (v: string) => Date;
 
 const pgTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
@@ -56,14 +57,14 @@ const pgTypes = {
       case 1082: // date
         return (v: string) => v;
       case 1184: // timestamptz
-        return (v: string) => (defaultTimestampParser(v) as Date).toISOString();
+        return (v: string) => defaultTimestampParser(v).toISOString();
       case 1114: // timestamp without time zone: we never create these; read as UTC
-        return (v: string) => (defaultTimestampNoTzParser(v) as Date).toISOString();
+        return (v: string) => defaultTimestampNoTzParser(v).toISOString();
       default:
-        return pg.types.getTypeParser(oid, format as 'text');
+        return pg.types.getTypeParser(oid, format) as (v: string) => unknown;
     }
   },
-} as unknown as pg.CustomTypesConfig;
+};
 
 /** `postgres://user:secret@host/db` → `postgres://user@host/db`. */
 export function redactUrl(url: string): string {
@@ -109,7 +110,7 @@ export function cachingSqlite(sqlite: SQLite.Database, max = STATEMENT_CACHE_SIZ
         reader: prepared.reader,
         all: (params) => prepared.all(params),
         run: (params) => prepared.run(params),
-        iterate: (params) => sqlite.prepare(sql).iterate(params) as IterableIterator<unknown>,
+        iterate: (params) => sqlite.prepare(sql).iterate(params),
       };
       cache.set(sql, stmt);
       if (cache.size > max) cache.delete(cache.keys().next().value!);

@@ -1,5 +1,5 @@
 import { errorColumns } from './sync.repository.js';
-import type { Msg } from '../web/i18n/index.js';
+import type { Msg } from '../client/shared/i18n/index.js';
 import { sql, type Kysely } from 'kysely';
 import type { DialectName } from './db.js';
 import type { Database, InstanceRow, InstanceUpdate, NewInstance } from './schema.js';
@@ -137,7 +137,7 @@ export class InstancesRepository {
         .execute(),
       base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     ]);
-    return { rows: rows as OverviewRow[], total: Number(count.n) };
+    return { rows: rows, total: Number(count.n) };
   }
 
   /** Every tag in use (for the filter), from the JSON arrays. */

@@ -41,13 +41,16 @@ const REQUIRED: Record<string, string[]> = {
   database_size_stats: ['id', 'instance_id', 'database_name', 'size_mb', 'data_size_mb', 'log_size_mb', 'collected_date', 'collected_at', 'is_deleted', 'deleted_at'],
 };
 
+/** A row of the original store, read column by column (its columns were checked by `check`). */
+type Row = Record<string, unknown>;
+
 /** Rows per history page (keyset on id). */
 const PAGE = 5000;
 
 function iso(v: unknown): string | null {
   if (v === null || v === undefined) return null;
-  const d = v instanceof Date ? v : new Date(String(v));
-  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+  const d = v instanceof Date ? v : typeof v === 'string' || typeof v === 'number' ? new Date(v) : null;
+  return d === null || Number.isNaN(d.getTime()) ? null : d.toISOString();
 }
 
 export class OriginalWhalefallReader {
@@ -98,13 +101,13 @@ export class OriginalWhalefallReader {
   }
 
   async instances(): Promise<OriginalInstance[]> {
-    const r = await this.client.query('SELECT id, name, db_type, host, port, is_active FROM instances ORDER BY id');
+    const r = await this.client.query<Row>('SELECT id, name, db_type, host, port, is_active FROM instances ORDER BY id');
     return r.rows.map((x) => ({ id: Number(x.id), name: String(x.name), db_type: String(x.db_type), host: String(x.host), port: x.port === null ? null : Number(x.port), is_active: x.is_active !== false }));
   }
 
   /** History rows per instance. */
   async historyCounts(): Promise<Map<number, number>> {
-    const r = await this.client.query('SELECT instance_id, count(*) AS n FROM database_size_stats GROUP BY instance_id');
+    const r = await this.client.query<Row>('SELECT instance_id, count(*) AS n FROM database_size_stats GROUP BY instance_id');
     return new Map(r.rows.map((x) => [Number(x.instance_id), Number(x.n)]));
   }
 
@@ -112,7 +115,7 @@ export class OriginalWhalefallReader {
   async *history(instanceId: number): AsyncGenerator<OriginalSizeRow[]> {
     let after = 0;
     for (;;) {
-      const r = await this.client.query(
+      const r = await this.client.query<Row>(
         `SELECT id, instance_id, database_name, size_mb, data_size_mb, log_size_mb, to_char(collected_date, 'YYYY-MM-DD') AS collected_date,
                 collected_at, is_deleted, deleted_at
            FROM database_size_stats WHERE instance_id = $1 AND id > $2 ORDER BY id LIMIT ${PAGE}`,
@@ -131,7 +134,7 @@ export class OriginalWhalefallReader {
         is_deleted: x.is_deleted === true,
         deleted_at: iso(x.deleted_at),
       }));
-      after = Number(r.rows[r.rows.length - 1].id);
+      after = Number(r.rows[r.rows.length - 1]!.id);
       if (r.rows.length < PAGE) return;
     }
   }

@@ -36,7 +36,7 @@ export class ReportRepository {
       .select(['i.id', 'i.name', 'i.db_type', 'i.tags', 's.total_size_bytes as total_bytes'])
       .orderBy('i.id')
       .execute();
-    return rows as InstanceAt[];
+    return rows;
   }
 
   /** Per instance: the mean of its daily totals in [from, to] and the days measured. */
@@ -105,6 +105,6 @@ export class ReportRepository {
       .orderBy(sql`MAX(s.size_bytes)`, 'desc')
       .limit(limit)
       .execute();
-    return rows.map((r) => ({ instance_id: r.instance_id, database_name: r.database_name, size_bytes: Number(r.size_bytes), first_date: r.first_date as string, last_date: r.last_date as string }));
+    return rows.map((r) => ({ instance_id: r.instance_id, database_name: r.database_name, size_bytes: Number(r.size_bytes), first_date: r.first_date, last_date: r.last_date }));
   }
 }

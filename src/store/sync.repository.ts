@@ -6,7 +6,7 @@
  * holder crashed) can be taken over.
  */
 import type { Kysely, Transaction, Updateable } from 'kysely';
-import { isMsg, msgText, type Msg } from '../web/i18n/index.js';
+import { isMsg, msgText, type Msg } from '../client/shared/i18n/index.js';
 import type { Database, SyncInstanceRecordRow, SyncInstanceRecordsTable, SyncSessionRow } from './schema.js';
 
 export type SyncType = 'manual_single' | 'manual_batch' | 'scheduled_task';

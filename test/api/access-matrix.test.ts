@@ -99,7 +99,7 @@ const ACCESS = {
   'PATCH /api/settings': 'admin',
   'PATCH /api/auth/me': 'viewer',
   'GET /api/instances/overview': 'viewer',
-  // Web pages (src/web): anonymous page requests are redirected to /login (see PAGES).
+  // Web pages (src/http/pages): anonymous page requests are redirected to /login (see PAGES).
   'GET /static/app/:file': 'public',
   'GET /static/app/chunks/:file': 'public',
   'GET /static/css/:file': 'public',

@@ -8,8 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { isMsg, t, type Locale, type Params } from '../../src/web/i18n/index.js';
-import { MESSAGES } from '../../src/web/i18n/messages.js';
+import { isMsg, t, type Locale, type Params } from '../../src/client/shared/i18n/index.js';
+import { MESSAGES } from '../../src/client/shared/i18n/messages.js';
 import { newTestApp, newTestContext, type Caller, type TestApp, type TestContext } from '../helpers/context.js';
 
 const CJK = /[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]/;

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { formatBytesChange } from '../../src/web/format.js';
+import { formatBytesChange } from '../../src/client/shared/format.js';
 import { pgAdmin, uniqueName } from '../helpers/targets.js';
 import { login, openBrowser, screenshot, startServer, type Server, type Session } from './browser.js';
 

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { MESSAGES } from '../../src/web/i18n/messages.js';
+import { MESSAGES } from '../../src/client/shared/i18n/messages.js';
 import { uniqueName } from '../helpers/targets.js';
 import { login, openBrowser, screenshot, startServer, type Server, type Session } from './browser.js';
 

@@ -15,7 +15,7 @@ import type { ConnectTarget, Engine } from '../../src/engines/engine.js';
 import { postgresqlEngine } from '../../src/engines/postgresql/postgresql.engine.js';
 import { mariadbEngine } from '../../src/engines/mysql/mysql.engine.js';
 import { SyncError, type SyncErrorCode } from '../../src/lib/errors.js';
-import { msgText } from '../../src/web/i18n/index.js';
+import { msgText } from '../../src/client/shared/i18n/index.js';
 import { startPgResponder } from '../helpers/pg-responder.js';
 import { startTdsResponder } from '../helpers/tds-responder.js';
 import { connectError as sqlserverConnectError, target as sqlserverTarget } from '../helpers/sqlserver-server.js';

@@ -16,7 +16,7 @@ import { decodeFilename, mariadbEngine as engine, splitTablespace } from '../../
 import { localizeCheck } from '../../src/engines/common.js';
 import { FALLBACK_NOTE } from '../../src/engines/mysql/mysql.methods.js';
 import { mysqlAdmin, mysqlTarget, uniqueName } from '../helpers/targets.js';
-import { textOf } from '../../src/web/i18n/index.js';
+import { textOf } from '../../src/client/shared/i18n/index.js';
 
 async function collect(target: ConnectTarget): Promise<Collection> {
   const s = await engine.connect(target);

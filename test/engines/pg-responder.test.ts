@@ -13,7 +13,7 @@ import type { ConnectTarget } from '../../src/engines/engine.js';
 import { postgresqlEngine as engine } from '../../src/engines/postgresql/postgresql.engine.js';
 import { SyncError, type SyncErrorCode } from '../../src/lib/errors.js';
 import { type Handler, type PgResponder, type PgResponderOptions, type ResultSet, type ServerError, startPgResponder } from '../helpers/pg-responder.js';
-import { textOf } from '../../src/web/i18n/index.js';
+import { textOf } from '../../src/client/shared/i18n/index.js';
 
 const ODD = `it's "库" 🐳;--`;
 const VERSION = '15.7 (responder)';

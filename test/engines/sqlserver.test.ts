@@ -13,7 +13,7 @@ import {
   acceptPassword, collectOnce, connectError, CONTAINER_QUERY, containers, DATABASES, type Db, FILES, find, identity, LIMIT_PAGES, masterFiles, pagesToBytes,
   ROLES, SNAPSHOT_ON_DISK, SNAPSHOT_QUERY, snapshotDisk, startServer, target, TB2_PAGES, TEMPDB_NOW, USED, usedSpace, WEIRD,
 } from '../helpers/sqlserver-server.js';
-import { textOf } from '../../src/web/i18n/index.js';
+import { textOf } from '../../src/client/shared/i18n/index.js';
 
 describe('SQL Server engine through mssql/tedious against the TDS responder', () => {
   let server: TdsResponder;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
 import { compileGlob, globMatches } from '../../src/lib/glob.js';
-import { t } from '../../src/web/i18n/index.js';
+import { t } from '../../src/client/shared/i18n/index.js';
 import { newTestContext, type TestContext } from '../helpers/context.js';
 import { pgAdmin, uniqueName } from '../helpers/targets.js';
 

@@ -48,11 +48,11 @@ describe('npm pack → global install → whalefall serve', () => {
     const info = (JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[])[0]!;
     const tarball = path.join(tmp, info.filename);
     const files = info.files.map((f) => f.path);
-    for (const must of ['bin/whalefall.mjs', 'dist/cli/main.js', 'dist/store/migrations/0009_production.js', 'dist/web/views/layout.eta', 'deploy/whalefall.service', 'deploy/nginx.conf', 'package.json', 'README.md']) {
+    for (const must of ['bin/whalefall.mjs', 'dist/cli/main.js', 'dist/store/migrations/0009_production.js', 'dist/http/pages/views/layout.eta', 'dist/client/shared/i18n/index.js', 'deploy/whalefall.service', 'deploy/nginx.conf', 'package.json', 'README.md']) {
       assert.ok(files.includes(must), `${must} is packed`);
     }
     // The compiled server and the client bundle are built by prepare and packed although git ignores them.
-    for (const must of ['dist/client/login.page.js', 'dist/client/instances.page.js', 'dist/client/built.json']) {
+    for (const must of ['dist/bundle/login.page.js', 'dist/bundle/instances.page.js', 'dist/bundle/built.json']) {
       assert.ok(files.includes(must), `${must} is packed (built by prepare)`);
     }
     assert.deepEqual(files.filter((f) => /^(src|test|bench|scripts|node_modules|data)\//.test(f)), [], 'no sources, tests, benchmarks or data in the package');
@@ -104,7 +104,7 @@ describe('npm pack → global install → whalefall serve', () => {
       const script = await fetch(`http://127.0.0.1:${port}/static/app/login.page.js`);
       assert.equal(script.status, 200, `the packed client bundle is served: ${await script.text()}\n${out.slice(-2000)}`);
       const css = await fetch(`http://127.0.0.1:${port}/static/css/app.css`);
-      assert.equal(css.status, 200, 'the stylesheet copied into dist/web is served');
+      assert.equal(css.status, 200, 'the stylesheet copied into dist/http/pages is served');
       assert.deepEqual(await health.json(), { status: 'ok' });
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       assert.equal(ready.status, 200);

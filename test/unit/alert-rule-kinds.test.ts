@@ -11,7 +11,7 @@ import { addDays } from '../../src/lib/clock.js';
 import { compileGlob } from '../../src/lib/glob.js';
 import { bilingualText } from '../../src/services/alerts/event-message.js';
 import { RULE_EVALUATORS, type RuleKind, type RuleRepository } from '../../src/services/alerts/rule-kinds.js';
-import { msgText } from '../../src/web/i18n/index.js';
+import { msgText } from '../../src/client/shared/i18n/index.js';
 import type { AlertRuleRow } from '../../src/store/alerts.repository.js';
 import { instanceRow } from './fakes.js';
 

@@ -1,12 +1,12 @@
 /**
- * The display formatters shared by the views, the browser modules and the CLI (src/web/format.ts,
+ * The display formatters shared by the views, the browser modules and the CLI (src/client/shared/format.ts,
  * src/lib/sizes.ts): dates in the locale's form and the configured time zone, signed changes, durations at
  * their unit boundaries, and the binary size axis of the charts.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { binaryAxis, formatBytes, trimZeros } from '../../src/lib/sizes.js';
-import { formatBytesChange, formatDate, formatDateTime, formatDuration, formatMb, formatPct, formatters, formatTimeZone } from '../../src/web/format.js';
+import { formatBytesChange, formatDate, formatDateTime, formatDuration, formatMb, formatPct, formatters, formatTimeZone } from '../../src/client/shared/format.js';
 
 const MiB = 1024 ** 2;
 

@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { COMMON_MESSAGES } from '../../src/web/i18n/messages/common.js';
-import { INSTANCES_MESSAGES } from '../../src/web/i18n/messages/instances.js';
-import { CAPACITY_MESSAGES } from '../../src/web/i18n/messages/capacity.js';
-import { SYNC_MESSAGES } from '../../src/web/i18n/messages/sync.js';
-import { SETTINGS_MESSAGES } from '../../src/web/i18n/messages/settings.js';
-import { TABLES_MESSAGES } from '../../src/web/i18n/messages/tables.js';
-import { API_MESSAGES } from '../../src/web/i18n/messages/api.js';
-import { ERROR_MESSAGES } from '../../src/web/i18n/messages/errors.js';
-import { CAUSE_MESSAGES } from '../../src/web/i18n/messages/causes.js';
-import { DOCTOR_MESSAGES } from '../../src/web/i18n/messages/doctor.js';
-import { RUNWAY_MESSAGES } from '../../src/web/i18n/messages/runway.js';
-import { ALERT_MESSAGES } from '../../src/web/i18n/messages/alerts.js';
-import { MESSAGES } from '../../src/web/i18n/messages.js';
+import { COMMON_MESSAGES } from '../../src/client/shared/i18n/messages/common.js';
+import { INSTANCES_MESSAGES } from '../../src/client/shared/i18n/messages/instances.js';
+import { CAPACITY_MESSAGES } from '../../src/client/shared/i18n/messages/capacity.js';
+import { SYNC_MESSAGES } from '../../src/client/shared/i18n/messages/sync.js';
+import { SETTINGS_MESSAGES } from '../../src/client/shared/i18n/messages/settings.js';
+import { TABLES_MESSAGES } from '../../src/client/shared/i18n/messages/tables.js';
+import { API_MESSAGES } from '../../src/client/shared/i18n/messages/api.js';
+import { ERROR_MESSAGES } from '../../src/client/shared/i18n/messages/errors.js';
+import { CAUSE_MESSAGES } from '../../src/client/shared/i18n/messages/causes.js';
+import { DOCTOR_MESSAGES } from '../../src/client/shared/i18n/messages/doctor.js';
+import { RUNWAY_MESSAGES } from '../../src/client/shared/i18n/messages/runway.js';
+import { ALERT_MESSAGES } from '../../src/client/shared/i18n/messages/alerts.js';
+import { MESSAGES } from '../../src/client/shared/i18n/messages.js';
 
 const AREAS: Record<string, Record<string, { 'zh-CN': string; en?: string }>> = {
   common: COMMON_MESSAGES,

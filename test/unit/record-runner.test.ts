@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { SyncError } from '../../src/lib/errors.js';
 import { HOST } from '../../src/lib/process-tag.js';
 import { Aborted } from '../../src/services/connection.service.js';
-import { msg, msgText } from '../../src/web/i18n/index.js';
+import { msg, msgText } from '../../src/client/shared/i18n/index.js';
 import { MSG } from '../../src/services/sync/messages.js';
 import { backoffMs, leaseMs } from '../../src/services/sync/record-runner.js';
 import { collection, instanceRow, newTestRunner, params, recordRow, T0 } from './fakes.js';

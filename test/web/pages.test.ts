@@ -8,13 +8,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MESSAGES } from '../../src/web/i18n/messages.js';
-import { t } from '../../src/web/i18n/index.js';
-import { safeNext } from '../../src/web/pages.routes.js';
-import { formatBytesChange, formatDateTime } from '../../src/web/format.js';
+import { MESSAGES } from '../../src/client/shared/i18n/messages.js';
+import { t } from '../../src/client/shared/i18n/index.js';
+import { safeNext } from '../../src/http/pages/pages.routes.js';
+import { formatBytesChange, formatDateTime } from '../../src/client/shared/format.js';
 import { newTestApp, newTestContext, type Caller, type TestApp, type TestContext } from '../helpers/context.js';
 
-const WEB = path.resolve('src/web');
+const VIEWS = path.resolve('src/http/pages/views');
+const CLIENT = path.resolve('src/client');
 
 describe('web pages', () => {
   let ctx: TestContext;
@@ -31,7 +32,7 @@ describe('web pages', () => {
   });
 
   it('every key used in views and client modules is in the dictionary, in both languages', () => {
-    const files = [...fs.readdirSync(path.join(WEB, 'views')).map((f) => path.join(WEB, 'views', f)), ...fs.readdirSync(path.join(WEB, 'client')).filter((f) => f.endsWith('.ts')).map((f) => path.join(WEB, 'client', f))];
+    const files = [...fs.readdirSync(VIEWS).map((f) => path.join(VIEWS, f)), ...fs.readdirSync(CLIENT).filter((f) => f.endsWith('.ts')).map((f) => path.join(CLIENT, f))];
     const used = new Set<string>();
     for (const f of files) for (const m of fs.readFileSync(f, 'utf8').matchAll(/\bt\('([a-z_0-9-]+\.[A-Za-z_0-9.-]+)'/g)) used.add(m[1]!);
     assert.ok(used.size > 50, `${used.size} keys found`);

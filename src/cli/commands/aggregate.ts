@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .option('--date <YYYY-MM-DD>', 'the periods containing this date')
     .option('--from <YYYY-MM-DD>', 'start of a range')
     .option('--to <YYYY-MM-DD>', 'end of a range')
-    .action(async (o) =>
+    .action(async (o: { period?: 'daily' | 'weekly' | 'monthly' | 'quarterly'; date?: string; from?: string; to?: string }) =>
       withContext(async (ctx) => {
         if (o.date && (o.from || o.to)) throw new CliError('give --date or --from/--to, not both');
         const r = await ctx.aggregation.aggregate({ period: o.period, from: o.date ?? o.from, to: o.date ?? o.to });

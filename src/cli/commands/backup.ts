@@ -24,7 +24,7 @@ export function register(program: Command): void {
     .command('backup <file>')
     .description('copy the SQLite store to FILE while the service runs (online backup API); secret.key is not included')
     .option('--force', 'overwrite FILE')
-    .action(async (file: string, o) => {
+    .action(async (file: string, o: { force?: boolean }) => {
       const counts = await backupSqlite(storeFile(loadConfig()), file, { force: o.force });
       print(`backup written to ${file}: ${countsLine(counts)}. Keep secret.key (or WHALEFALL_SECRET_KEY) too: credentials cannot be decrypted without it.`);
     });

@@ -9,7 +9,7 @@ export function register(program: Command): void {
     .command('check')
     .description('check whalefall.yaml and the environment; print the effective configuration (secrets masked)')
     .option('--json', 'machine-readable output')
-    .action((o) => {
+    .action((o: { json?: boolean }) => {
       const r = resolveConfig({ configFile: cli.configFile, flags: cli.flags });
       const rows = describeConfig(r);
       if (o.json) return print(JSON.stringify({ file: r.file ?? null, settings: rows }, null, 2));

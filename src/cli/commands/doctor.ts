@@ -9,7 +9,7 @@ export function register(program: Command): void {
     .description('check the grants each instance needs (all active instances, or one)')
     .option('--instance <name>', 'only this instance')
     .option('--json', 'machine-readable output')
-    .action(async (o) =>
+    .action(async (o: { instance?: string; json?: boolean }) =>
       withContext(async (ctx) => {
         const list = o.instance ? [await ctx.instances.getByName(o.instance)] : await ctx.instances.list({ active: true });
         if (list.length === 0) throw new CliError('no active instances to check');

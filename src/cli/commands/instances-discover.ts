@@ -22,7 +22,11 @@ export function register(instances: Command): void {
     .option('--output <file>', 'write the proposals as an import file (then: whalefall instances import FILE)')
     .addOption(new Option('--format <format>', 'format of --output').choices([...FLEET_FORMATS]))
     .option('--json', 'print the whole report as JSON')
-    .action(async (targets: string[], o) =>
+    .action(
+      async (
+        targets: string[],
+        o: { file?: string; ports: string; maxTargets?: string; rate?: string; concurrency?: string; timeoutMs?: string; deadlineMs?: string; credential?: string; output?: string; format?: FleetFormat; json?: boolean },
+      ) =>
       withContext(async (ctx) => {
         const list = [...targets, ...(o.file ? DiscoveryService.targetsFromFile(fs.readFileSync(o.file, 'utf8')) : [])];
         const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));

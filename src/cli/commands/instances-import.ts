@@ -16,9 +16,9 @@ export function register(instances: Command): void {
     .option('--disable-missing', 'disable registered instances that are not in the file')
     .option('--confirm-duplicates', 'store new rows for servers already registered under another name (same host:port)')
     .option('--json', 'print the whole report as JSON')
-    .action(async (file: string, o) =>
+    .action(async (file: string, o: { format?: FleetFormat; dryRun?: boolean; partial?: boolean; disableMissing?: boolean; confirmDuplicates?: boolean; json?: boolean }) =>
       withContext(async (ctx) => {
-        const format: FleetFormat = o.format ?? (/\.ya?ml$/i.test(file) ? 'yaml' : /\.csv$/i.test(file) ? 'csv' : undefined);
+        const format: FleetFormat | undefined = o.format ?? (/\.ya?ml$/i.test(file) ? 'yaml' : /\.csv$/i.test(file) ? 'csv' : undefined);
         if (!format) throw new CliError(`${file}: cannot tell the format from the name; give --format csv|yaml`);
         const text = file === '-' ? await readStdin() : fs.readFileSync(file, 'utf8');
         const r = await ctx.fleet.import(text, { format, dryRun: o.dryRun, partial: o.partial, disableMissing: o.disableMissing, confirmDuplicates: o.confirmDuplicates }, CLI_ACTOR);
@@ -50,7 +50,7 @@ export function register(instances: Command): void {
     .addOption(new Option('--format <format>', 'file format').choices([...FLEET_FORMATS]).default('csv'))
     .option('--tag <tag>', 'only instances with this tag')
     .option('--output <file>', 'write to this file instead of standard output')
-    .action(async (o) =>
+    .action(async (o: { format: FleetFormat; tag?: string; output?: string }) =>
       withContext(async (ctx) => {
         const text = await ctx.fleet.export(o.format, { tag: o.tag });
         if (o.output) fs.writeFileSync(o.output, text);

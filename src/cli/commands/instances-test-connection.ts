@@ -11,7 +11,7 @@ export function register(instances: Command): void {
     .option('--concurrency <n>', 'connections at once', '8')
     .option('--doctor', 'also check the grants the collector needs')
     .option('--json', 'machine-readable output')
-    .action(async (names: string[], o) =>
+    .action(async (names: string[], o: { tag?: string; all?: boolean; concurrency: string; doctor?: boolean; json?: boolean }) =>
       withContext(async (ctx) => {
         const rows = await ctx.fleet.testConnections({ names, tag: o.tag, all: o.all }, { concurrency: o.concurrency, doctor: o.doctor });
         if (o.json) print(JSON.stringify(rows, null, 2));

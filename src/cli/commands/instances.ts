@@ -1,7 +1,7 @@
 /** `whalefall instances add|list|test`. */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { DB_TYPES } from '../../domain/db-type.js';
+import { DB_TYPES, type DbType } from '../../domain/db-type.js';
 import { formatBytes } from '../../lib/sizes.js';
 import { CLI_ACTOR } from '../../services/audit.service.js';
 import { CliError, withContext, readSecret, table, print } from '../shared.js';
@@ -21,7 +21,20 @@ export function register(instances: Command): void {
     .option('--password-env <VAR>', 'read the password from this environment variable')
     .option('--tag <tag...>', 'tags')
     .option('--inactive', 'register disabled')
-    .action(async (o) =>
+    .action(
+      async (o: {
+        name: string;
+        type: DbType;
+        host: string;
+        port?: string;
+        database?: string;
+        credential?: string;
+        username?: string;
+        passwordStdin?: boolean;
+        passwordEnv?: string;
+        tag?: string[];
+        inactive?: boolean;
+      }) =>
       withContext(async (ctx) => {
         let credentialId: number | undefined;
         let createdCredential = false;
@@ -51,7 +64,7 @@ export function register(instances: Command): void {
     .description('list instances with their capacity')
     .option('--json', 'machine-readable output')
     .option('--tag <tag>', 'only instances with this tag')
-    .action(async (o) =>
+    .action(async (o: { json?: boolean; tag?: string }) =>
       withContext(async (ctx) => {
         const list = await ctx.instances.list({ tag: o.tag });
         if (o.json) return print(JSON.stringify(list, null, 2));

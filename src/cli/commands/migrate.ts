@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .command('migrate')
     .description('apply store migrations and exit')
     .option('--dry-run', 'list the migrations that would be applied; change nothing')
-    .action(async (o) => {
+    .action(async (o: { dryRun?: boolean }) => {
       const config: Config = loadConfig();
       const store = openStore(storeOptionsOf(config));
       try {

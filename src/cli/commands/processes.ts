@@ -7,7 +7,7 @@ export function register(program: Command): void {
     .command('processes')
     .description('the serve and worker processes of the estate whose heartbeat is current (host, pid, version, started, last seen, running jobs)')
     .option('--json', 'machine-readable output')
-    .action(async (o) =>
+    .action(async (o: { json?: boolean }) =>
       withContext(async (ctx) => {
         const live = await ctx.processes.live();
         if (o.json) return print(JSON.stringify(live, null, 2));

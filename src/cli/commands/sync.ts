@@ -49,7 +49,7 @@ export function register(program: Command): void {
     .option('--all', 'every active instance')
     .option('--tables', 'collect table-level sizes instead (within each instance\'s table budget)')
     .option('--database <name...>', 'with --tables and one --instance: only these databases')
-    .action(async (o) =>
+    .action(async (o: { instance?: string[]; all?: boolean; tables?: boolean; database?: string[] }) =>
       withContext(async (ctx) => {
         if (!o.all && !o.instance) throw new CliError('give --instance NAME or --all');
         if (o.all && o.instance) throw new CliError('give --instance NAME or --all, not both');

@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .requiredOption('--user <username>', 'owner')
     .requiredOption('--name <name>', 'what the token is for')
     .option('--expires-in-days <n>', 'expiry')
-    .action(async (o) =>
+    .action(async (o: { user: string; name: string; expiresInDays?: string }) =>
       withContext(async (ctx) => {
         const u = await ctx.auth.userByName(o.user);
         const t = await ctx.auth.createToken(u.id, { name: o.name, expires_in_days: o.expiresInDays }, CLI_ACTOR);

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { CLI_ACTOR } from '../../services/audit.service.js';
-import { ROLES } from '../../services/auth.service.js';
+import { ROLES, type Role } from '../../services/auth.service.js';
 import { generatePassword } from '../../lib/crypto.js';
 import { withContext, readSecret, table, print } from '../shared.js';
 
@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .addOption(new Option('--role <role>').choices([...ROLES]).default('viewer'))
     .option('--password-stdin', 'read the password from standard input')
     .option('--password-env <VAR>', 'read the password from this environment variable')
-    .action(async (username: string, o) =>
+    .action(async (username: string, o: { role: Role; passwordStdin?: boolean; passwordEnv?: string }) =>
       withContext(async (ctx) => {
         const given = await readSecret(o, 'password');
         const password = given ?? generatePassword();
@@ -27,7 +27,7 @@ export function register(program: Command): void {
     .description('set a new password (generated and printed once unless given)')
     .option('--password-stdin', 'read the password from standard input')
     .option('--password-env <VAR>', 'read the password from this environment variable')
-    .action(async (username: string, o) =>
+    .action(async (username: string, o: { passwordStdin?: boolean; passwordEnv?: string }) =>
       withContext(async (ctx) => {
         const u = await ctx.auth.userByName(username);
         const given = await readSecret(o, 'password');

@@ -28,7 +28,7 @@ import type { Composition } from '../../domain/composition.js';
 import type { ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
 import type { DbType } from '../../domain/db-type.js';
 import { bytes, check, classified, classify, closeWithin, errorCode, outOfTime, type Verdict } from '../common.js';
-import { msg } from '../../web/i18n/index.js';
+import { msg } from '../../client/shared/i18n/index.js';
 import { cleartextAllowed, cleartextRefused, CLEARTEXT_OPTION, CLEARTEXT_OPTION_SPEC, tlsCheck } from '../tls.js';
 import { fromSums, TABLES_METHOD, TABLES_QUERY, type TableSumRow } from './mysql.tables.js';
 import { COMPOSITION_METHOD, mysqlParts } from './mysql.composition.js';
@@ -141,7 +141,7 @@ function sslConfig(target: ConnectTarget): mysql.SslOptions | undefined {
   if (mode === 'off') return undefined;
   const material = { ...(target.tls?.ca ? { ca: target.tls.ca } : {}), ...(target.tls?.cert ? { cert: target.tls.cert } : {}), ...(target.tls?.key ? { key: target.tls.key } : {}) };
   if (mode === 'required') return { ...material, rejectUnauthorized: false };
-  return { ...material, rejectUnauthorized: true, verifyIdentity: mode === 'verify-identity' } as mysql.SslOptions;
+  return { ...material, rejectUnauthorized: true, verifyIdentity: mode === 'verify-identity' };
 }
 
 /**

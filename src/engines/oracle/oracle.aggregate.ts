@@ -21,6 +21,8 @@ import type { CollectedDatabase } from '../../domain/collection.js';
 import type { OracleRow } from './oracle.driver.js';
 import type { Scope } from './oracle.queries.js';
 
+/** A column as text: oracledb hands VARCHAR2 and (with our fetchTypeHandler) NUMBER columns over as strings, numbers otherwise. */
+// eslint-disable-next-line @typescript-eslint/no-base-to-string -- the driver's row values are strings, numbers or null here, never objects
 export const text = (v: unknown): string => (typeof v === 'string' ? v : String(v ?? ''));
 
 /** A NUMBER column (a decimal string with our fetchTypeHandler) as an exact BigInt, or null. */

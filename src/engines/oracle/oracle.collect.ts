@@ -21,7 +21,7 @@ import type { CollectedDatabase } from '../../domain/collection.js';
 import type { CollectedTableDatabase, TableCollection, TableScope } from '../../domain/tables.js';
 import type { PrivilegeCheck } from '../engine.js';
 import { check, cutToBudget, outOfTime } from '../common.js';
-import { msg } from '../../web/i18n/index.js';
+import { msg } from '../../client/shared/i18n/index.js';
 import { containerDataOf, containersFrom, isSeed, mapTablespaces, text, type ResultSets } from './oracle.aggregate.js';
 import type { OracleRow, Run } from './oracle.driver.js';
 import { isMissingView } from './oracle.errors.js';

@@ -49,7 +49,7 @@ export interface OracleDriver {
 const require = createRequire(import.meta.url);
 let loaded: OracleDriver | undefined;
 /** node-oracledb, loaded on first use: an estate without Oracle never pays for it. */
-export const oracledb = new Proxy({} as OracleDriver, { get: (_t, key) => Reflect.get((loaded ??= require('oracledb') as OracleDriver), key) });
+export const oracledb = new Proxy({} as OracleDriver, { get: (_t, key): unknown => Reflect.get((loaded ??= require('oracledb') as OracleDriver), key) });
 
 /**
  * Every NUMBER column arrives as the driver's exact decimal string. By

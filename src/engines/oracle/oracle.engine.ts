@@ -17,7 +17,7 @@ import { collectSegmentTables, collectTablespaces, CONTAINER_MODES, doctorChecks
 import { dropConnection, fetchTypeHandler, oracledb, type OracleConnection, type OracleDriver, type Run } from './oracle.driver.js';
 import { classifyError } from './oracle.errors.js';
 import { oracleComposition } from './oracle.composition.js';
-import { msg } from '../../web/i18n/index.js';
+import { msg } from '../../client/shared/i18n/index.js';
 
 export { CONTAINER_MODES, collectSegmentTables, collectTablespaces, doctorChecks, type ContainerMode, type OracleSettings } from './oracle.collect.js';
 export { dropConnection, fetchTypeHandler, type ColumnMeta, type OracleConnection, type OracleDriver, type OracleRow, type Run } from './oracle.driver.js';

@@ -15,6 +15,7 @@
  */
 import type { CollectedTable } from '../../domain/tables.js';
 import { bytes } from '../common.js';
+import { text } from './oracle.aggregate.js';
 
 export const TABLES_METHOD = 'dba_segments';
 
@@ -45,8 +46,8 @@ export function segmentsSql(tablespace: string): string {
 
 /** A row as fetched (NUMBER as strings, see fetchTypeHandler). A segment whose table is unknown keeps its own name. */
 export function segmentTable(r: Record<string, unknown>): CollectedTable {
-  const owner = String(r.OWNER ?? '');
-  const name = String(r.TABLE_NAME ?? '');
+  const owner = text(r.OWNER);
+  const name = text(r.TABLE_NAME);
   const what = `${owner}.${name}`;
   const data = bytes(r.DATA_BYTES, `${what} data`) ?? 0;
   const index = bytes(r.INDEX_BYTES, `${what} index`) ?? 0;
@@ -54,7 +55,7 @@ export function segmentTable(r: Record<string, unknown>): CollectedTable {
   return {
     schema_name: owner,
     table_name: name,
-    kind: String(r.PARTITIONED ?? '0') === '1' ? 'partitioned' : 'table',
+    kind: text(r.PARTITIONED) === '1' ? 'partitioned' : 'table',
     parent: null,
     total_bytes: data + index + lob,
     data_bytes: data,

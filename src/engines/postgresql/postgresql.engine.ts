@@ -16,7 +16,7 @@ import type { CollectedTableDatabase, TableCollection, TableScope } from '../../
 import type { Composition } from '../../domain/composition.js';
 import type { ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
 import { bytes, check, classified, classify, closeWithin, cutToBudget, errorCode, outOfTime, type Verdict } from '../common.js';
-import { msg } from '../../web/i18n/index.js';
+import { msg } from '../../client/shared/i18n/index.js';
 import { cleartextAllowed, cleartextRefused, CLEARTEXT_OPTION, CLEARTEXT_OPTION_SPEC, tlsCheck } from '../tls.js';
 import { TABLES_METHOD, TABLES_QUERY, toTable, type TableRow } from './postgresql.tables.js';
 import { COMPOSITION_METHOD, databaseRelations, instanceParts, type DatabaseRelations } from './postgresql.composition.js';
@@ -361,6 +361,8 @@ async function openClientWith(target: ConnectTarget, database: string, mode: Ssl
     user: target.username,
     // A function: pg calls it once the server has said how it wants the password, so a clear-text request
     // (AuthenticationCleartextPassword, code 3) over a plain socket is refused before anything is sent.
+    // Async with nothing to await: pg awaits the answer, and the refusal must reach it as a rejection, not a throw.
+    // eslint-disable-next-line @typescript-eslint/require-await
     password: async () => {
       const stream = (client as unknown as { connection: { stream: unknown } }).connection.stream;
       if (askedCleartext && !cleartextAllowed(target, stream instanceof tls.TLSSocket)) {

@@ -20,7 +20,7 @@ export const SLACK_MS = 1000;
 const require = createRequire(import.meta.url);
 let mssql: typeof Mssql | undefined;
 /** The driver, loaded on first use: an estate without SQL Server never pays for mssql/tedious (~25 MB resident). */
-export const sql = new Proxy({} as typeof Mssql, { get: (_t, key) => Reflect.get((mssql ??= require('mssql') as typeof Mssql), key) });
+export const sql = new Proxy({} as typeof Mssql, { get: (_t, key): unknown => Reflect.get((mssql ??= require('mssql') as typeof Mssql), key) });
 
 /** An error the server sent for one request (or tedious's cancelled request) leaves the connection usable. */
 export const isRequestError = (err: unknown): boolean => mssql !== undefined && err instanceof sql.RequestError;

@@ -10,7 +10,7 @@
  */
 import type { PrivilegeCheck } from '../engine.js';
 import { check } from '../common.js';
-import { msg } from '../../web/i18n/index.js';
+import { msg } from '../../client/shared/i18n/index.js';
 import { grantViewDefinition } from './sqlserver.aggregate.js';
 import { quoteName } from './sqlserver.common.js';
 

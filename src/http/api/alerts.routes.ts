@@ -6,7 +6,7 @@ import { RULE_KINDS, WINDOWS } from '../../services/alerts.service.js';
 import { actorOf } from '../access.js';
 import { apiLocale, IdParams, Ok, ok, StringEnum } from '../envelope.js';
 import { AlertEvent, AlertEventPage, AlertRule } from './alerts.schemas.js';
-import { msg } from '../../web/i18n/index.js';
+import { msg } from '../../client/shared/i18n/index.js';
 
 const Channel = Type.Object(
   {

@@ -1,9 +1,7 @@
 /** Response schemas of the alert routes: rules (webhook URLs masked, secrets never), events and their deliveries. */
 import { Type } from '@sinclair/typebox';
-import { CHANNEL_TYPES } from '../../services/alert-delivery.service.js';
-import { RULE_KINDS, WINDOWS } from '../../services/alerts.service.js';
-import { Closed, component, Nullable } from '../components.js';
-import { StringEnum } from '../envelope.js';
+import { CHANNEL_TYPES, RULE_KINDS, WINDOWS } from '../../domain/alerts.js';
+import { Closed, component, Nullable, StringEnum } from '../components.js';
 import { Timestamp } from './instances.schemas.js';
 
 export const AlertRule = component(

@@ -5,7 +5,7 @@ import { actorOf, SESSION_COOKIE } from '../access.js';
 import { AppError } from '../../lib/errors.js';
 import { apiLocale, IdParams, Ok, ok, StringEnum } from '../envelope.js';
 import { Login, Me, MyPreferences, Token, TokenCreated } from './auth.schemas.js';
-import { msg } from '../../web/i18n/index.js';
+import { msg } from '../../client/shared/i18n/index.js';
 
 export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   app.post(

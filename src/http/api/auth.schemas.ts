@@ -1,8 +1,7 @@
 /** Response schemas of the auth, users and credentials routes. */
 import { Type } from '@sinclair/typebox';
-import { ROLES } from '../../services/auth.service.js';
-import { Closed, component, Nullable } from '../components.js';
-import { StringEnum } from '../envelope.js';
+import { ROLES } from '../../domain/roles.js';
+import { Closed, component, Nullable, StringEnum } from '../components.js';
 import { Timestamp } from './instances.schemas.js';
 
 const Role = StringEnum(ROLES);

@@ -10,7 +10,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { CompositionService } from '../../services/composition.service.js';
 import { apiLocale, IdParams, Ok, ok } from '../envelope.js';
 import { Composition } from './tables.schemas.js';
-import { msg } from '../../web/i18n/index.js';
+import { msg } from '../../client/shared/i18n/index.js';
 
 export const compositionRoutes =
   (ctx: { composition: CompositionService }): FastifyPluginAsyncTypebox =>

@@ -5,7 +5,7 @@ import { DB_TYPES } from '../../domain/db-type.js';
 import { actorOf } from '../access.js';
 import { apiLocale, IdParams, Ok, ok, StringEnum } from '../envelope.js';
 import { Credential } from './auth.schemas.js';
-import { msg } from '../../web/i18n/index.js';
+import { msg } from '../../client/shared/i18n/index.js';
 
 const DbType = StringEnum(DB_TYPES);
 const fields = {

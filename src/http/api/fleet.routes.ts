@@ -16,7 +16,7 @@ import { fields } from './instances.routes.js';
 import { apiLocale, Ok, ok, StringEnum } from '../envelope.js';
 import { ConnectionTests, DiscoveryReport, ImportReport } from './fleet.schemas.js';
 import { localizeCheck } from '../../engines/common.js';
-import { msg } from '../../web/i18n/index.js';
+import { msg } from '../../client/shared/i18n/index.js';
 
 const FORMAT_OF: Record<string, FleetFormat> = {
   'text/csv': 'csv',

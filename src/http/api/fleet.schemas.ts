@@ -1,7 +1,6 @@
 /** Response schemas of the fleet routes (fleet.routes.ts): the import report, connection tests, discovery. */
 import { Type } from '@sinclair/typebox';
-import { Closed, component, Nullable } from '../components.js';
-import { StringEnum } from '../envelope.js';
+import { Closed, component, Nullable, StringEnum } from '../components.js';
 import { PrivilegeCheck } from './instances.schemas.js';
 
 export const ImportReport = component(
@@ -21,6 +20,10 @@ export const ImportReport = component(
     missing: Type.Array(Type.String(), { description: 'registered instances absent from the file' }),
     disabled: Type.Array(Type.String()),
     errors: Type.Array(Closed({ row: Type.Integer(), line: Type.Integer(), column: Nullable(Type.Integer()), field: Type.String(), message: Type.String() })),
+    duplicates: Type.Array(Closed({ row: Type.Integer(), line: Type.Integer(), name: Type.String(), same_as: Type.Array(Type.String()) }), {
+      description: 'new rows for a server already registered (same host:port): stored only with confirm_duplicates=true',
+    }),
+    needs_confirmation: Type.Boolean({ description: 'duplicates found and not confirmed: nothing was stored' }),
     rows: Type.Array(
       Closed({
         row: Type.Integer(),

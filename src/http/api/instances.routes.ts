@@ -10,7 +10,7 @@ import { apiLocale, IdParams, Ok, ok, StringEnum } from '../envelope.js';
 import { CapacityHistory, ConnectionProbe, DoctorReport, Engine, Instance, InstanceDatabases, InstanceOverview } from './instances.schemas.js';
 import { InstanceSyncRecord } from './sync.schemas.js';
 import { localizeCheck } from '../../engines/common.js';
-import { msg } from '../../web/i18n/index.js';
+import { msg } from '../../client/shared/i18n/index.js';
 
 const DbType = StringEnum(DB_TYPES);
 // Option keys depend on the engine: the service validates them against the engine's spec.

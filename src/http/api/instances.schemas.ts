@@ -5,8 +5,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import { DB_TYPES } from '../../domain/db-type.js';
-import { Closed, component, Nullable } from '../components.js';
-import { StringEnum } from '../envelope.js';
+import { Closed, component, Nullable, StringEnum } from '../components.js';
 
 export const Timestamp = Type.String({ description: 'ISO 8601 instant (UTC)' });
 export const DateStr = Type.String({ description: 'YYYY-MM-DD (local date)' });

@@ -4,7 +4,7 @@ import type { Context } from '../../context.js';
 import { actorOf } from '../access.js';
 import { apiLocale, Ok, ok } from '../envelope.js';
 import { SettingsView } from './settings.schemas.js';
-import { msg } from '../../web/i18n/index.js';
+import { msg } from '../../client/shared/i18n/index.js';
 
 export const settingsRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
   const base = { tags: ['settings'] };

@@ -1,7 +1,7 @@
 /** Response schemas of the settings routes. */
 import { Type } from '@sinclair/typebox';
-import { Closed, component, Nullable } from '../components.js';
-import { StringEnum } from '../envelope.js';
+import { Closed, component, Nullable, StringEnum } from '../components.js';
+import type { DbType as DbTypeName } from '../../domain/db-type.js';
 import { DbType, Timestamp } from './instances.schemas.js';
 
 const Effective = Closed({
@@ -15,7 +15,10 @@ const Effective = Closed({
   sync_retries: Type.Integer(),
   retry_base_delay_ms: Type.Integer(),
   catch_up: Type.Boolean(),
-  exclusions: Type.Partial(Type.Record(DbType, Type.Array(Type.String())), { description: 'database-name patterns left out, per engine' }),
+  // TypeBox types a record keyed by an Unsafe enum as {}: the Unsafe says which keys it has.
+  exclusions: Type.Unsafe<Partial<Record<DbTypeName, string[]>>>(
+    Type.Partial(Type.Record(DbType, Type.Array(Type.String())), { description: 'database-name patterns left out, per engine' }),
+  ),
   retention_days: Nullable(Type.Integer()),
   sync_points_days: Type.Integer(),
   showback_rate_per_gb_month: Type.Number({ description: 'price of one GB held for a month in the capacity report (0: no showback)' }),

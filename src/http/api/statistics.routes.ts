@@ -12,7 +12,7 @@ import type { RunwayService } from '../../services/runway.service.js';
 import type { StatisticsService } from '../../services/statistics.service.js';
 import { apiLocale, IdParams, Ok, ok, OkOrCsv, StringEnum } from '../envelope.js';
 import { AggregateResult, CapacityStatistics, DatabaseChanges, DatabaseForecast, EstateSummary, InstanceForecast, RunwayList, Series, TopGrowers } from './statistics.schemas.js';
-import { msg } from '../../web/i18n/index.js';
+import { msg } from '../../client/shared/i18n/index.js';
 
 const DateStr = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD (local date, inclusive)' });
 const Period = StringEnum(['daily', 'weekly', 'monthly', 'quarterly'] as const);

@@ -1,7 +1,6 @@
 /** Response schemas of the statistics routes (statistics.routes.ts): summary, growers, series, forecasts, runway, capacity. */
 import { Type } from '@sinclair/typebox';
-import { Closed, component, Nullable } from '../components.js';
-import { StringEnum } from '../envelope.js';
+import { Closed, component, Nullable, StringEnum } from '../components.js';
 import { DateStr, Timestamp } from './instances.schemas.js';
 
 const PERIODS = ['daily', 'weekly', 'monthly', 'quarterly'] as const;

@@ -5,7 +5,7 @@ import { ROLES } from '../../services/auth.service.js';
 import { actorOf } from '../access.js';
 import { apiLocale, IdParams, Ok, ok, StringEnum } from '../envelope.js';
 import { AuditEntry, Unlocked, User } from './auth.schemas.js';
-import { msg } from '../../web/i18n/index.js';
+import { msg } from '../../client/shared/i18n/index.js';
 
 const Role = StringEnum(ROLES);
 

@@ -4,7 +4,7 @@
  * the English in brackets, as every notification reads).
  */
 import type { AlertEventRow } from '../../store/alerts.repository.js';
-import { msgText, parseStoredMsg, type Msg } from '../../web/i18n/index.js';
+import { msgText, parseStoredMsg, type Msg } from '../../client/shared/i18n/index.js';
 
 export function bilingualText(m: Msg): string {
   const zh = msgText(m, 'zh-CN');

@@ -13,11 +13,12 @@ import { runway } from '../../lib/runway.js';
 import { formatBytes } from '../../lib/sizes.js';
 import type { AlertRuleRow, AlertsRepository } from '../../store/alerts.repository.js';
 import type { InstanceRow } from '../../store/schema.js';
-import { parseStoredMsg, type Msg } from '../../web/i18n/index.js';
+import { parseStoredMsg, type Msg } from '../../client/shared/i18n/index.js';
 import { RUNWAY_WINDOW_DAYS } from '../runway.service.js';
 
-export const RULE_KINDS = ['size_above', 'growth_pct', 'growth_bytes', 'days_until_full', 'database_disappeared', 'sync_failing'] as const;
-export type RuleKind = (typeof RULE_KINDS)[number];
+import type { RuleKind } from '../../domain/alerts.js';
+
+export { RULE_KINDS, type RuleKind } from '../../domain/alerts.js';
 
 /** Days of history the days_until_full rule reads: the runway's window (the fit starts at its last change point). */
 export const FIT_DAYS = RUNWAY_WINDOW_DAYS;

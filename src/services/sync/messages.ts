@@ -1,11 +1,11 @@
 /**
  * What a sync tells its user, in the seed's words (DESIGN.md): the API's
  * `message`/`error` of the sync routes and the error text of a record, as
- * keyed messages (the texts in both languages: web/i18n/messages/api.ts).
+ * keyed messages (the texts in both languages: client/shared/i18n/messages/api.ts).
  * `msgText(m)` gives the zh-CN text the API and the record's
  * `error_message` carry; the key and parameters go along for the UI.
  */
-import { msg, type Msg } from '../../web/i18n/index.js';
+import { msg, type Msg } from '../../client/shared/i18n/index.js';
 
 export const MSG = {
   disabled: msg('api.sync.disabled'),

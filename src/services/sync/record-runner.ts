@@ -19,7 +19,7 @@ import { Aborted, abortReason } from '../connection.service.js';
 import { SlotStoreError } from '../connection-slots.js';
 import { MSG } from './messages.js';
 import { errorColumns } from '../../store/sync.repository.js';
-import { isMsg, msg, msgText, textOf, type Msg } from '../../web/i18n/index.js';
+import { isMsg, msg, msgText, textOf, type Msg } from '../../client/shared/i18n/index.js';
 import type { SessionControl } from './session-control.js';
 import { now, type RecordStart, type RunParams, type SyncDeps } from './sync-context.js';
 
@@ -261,7 +261,13 @@ export class RecordRunner {
           continue;
         }
         const duration = Math.round(performance.now() - t0);
-        if (!(await this.deps.sync.updateHeldRecord(record.id, holder, { status: 'failed', completed_at: now(this.deps), duration_ms: duration, error_code: e.code, ...errorColumns(stored) }).then(() => true, (x) => (x instanceof LeaseLost ? false : Promise.reject(x))))) {
+        if (!(await this.deps.sync.updateHeldRecord(record.id, holder, { status: 'failed', completed_at: now(this.deps), duration_ms: duration, error_code: e.code, ...errorColumns(stored) }).then(
+            () => true,
+            (x: unknown) => {
+              if (x instanceof LeaseLost) return false;
+              throw x;
+            },
+          ))) {
           return { ...base, status: 'failed', attempt, error_code: 'lease_lost', error_message: 'lease lost', duration_ms: duration, warnings: [] };
         }
         await this.deps.instances.setSyncResult(inst.id, { status: 'failed', at: now(this.deps), error: stored });

@@ -136,5 +136,5 @@ async function refuseNewerStore(db: Kysely<any>): Promise<void> {
 /** Migrate up to and including `name` only (the upgrade fixture is made at FIRST_RELEASE). */
 export async function migrateTo(db: Kysely<any>, dialect: DialectName, name: string): Promise<void> {
   const { error } = await newMigrator(db, dialect).migrateTo(name);
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (error) throw error instanceof Error ? error : new Error(JSON.stringify(error));
 }
