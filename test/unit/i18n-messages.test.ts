@@ -12,6 +12,8 @@ import { CAUSE_MESSAGES } from '../../src/web/i18n/messages/causes.js';
 import { DOCTOR_MESSAGES } from '../../src/web/i18n/messages/doctor.js';
 import { RUNWAY_MESSAGES } from '../../src/web/i18n/messages/runway.js';
 import { ALERT_MESSAGES } from '../../src/web/i18n/messages/alerts.js';
+import { WARNING_MESSAGES } from '../../src/web/i18n/messages/warnings.js';
+import { IMPORT_MESSAGES } from '../../src/web/i18n/messages/import.js';
 import { MESSAGES } from '../../src/web/i18n/messages.js';
 
 const AREAS: Record<string, Record<string, { 'zh-CN': string; en?: string }>> = {
@@ -27,6 +29,8 @@ const AREAS: Record<string, Record<string, { 'zh-CN': string; en?: string }>> = 
   doctor: DOCTOR_MESSAGES,
   runway: RUNWAY_MESSAGES,
   alerts: ALERT_MESSAGES,
+  warnings: WARNING_MESSAGES,
+  import: IMPORT_MESSAGES,
 };
 
 test('a message key is defined in one area file only (a spread would silently keep the last one)', () => {

@@ -17,11 +17,11 @@
  *   silent shortfall.
  */
 import { SyncError } from '../../lib/errors.js';
-import type { CollectedDatabase } from '../../domain/collection.js';
+import type { CollectedDatabase, KeyedMessage, Warning } from '../../domain/collection.js';
 import type { CollectedTableDatabase, TableCollection, TableScope } from '../../domain/tables.js';
 import type { PrivilegeCheck } from '../engine.js';
 import { check, cutToBudget, outOfTime } from '../common.js';
-import { msg } from '../../web/i18n/index.js';
+import { msg, type Msg } from '../../web/i18n/index.js';
 import { containerDataOf, containersFrom, isSeed, mapTablespaces, text, type ResultSets } from './oracle.aggregate.js';
 import type { OracleRow, Run } from './oracle.driver.js';
 import { isMissingView } from './oracle.errors.js';
@@ -74,13 +74,11 @@ async function locate(run: Run): Promise<Location> {
 }
 
 /** The scope a mode asks for here, or why it cannot be honoured. */
-function scopeAt(mode: ContainerMode, at: Location): { scope: Scope } | { refused: string } {
+function scopeAt(mode: ContainerMode, at: Location): { scope: Scope } | { refused: Msg } {
   if (mode === 'non_cdb') return { scope: 'dba' };
   if (at.conId === 1) return { scope: 'cdb' };
   if (mode === 'auto') return { scope: 'dba' };
-  return {
-    refused: `container_mode=cdb 需要连接到 CDB 根容器 (CDB$ROOT 的服务名)，当前在 ${at.conName || '?'} (CON_ID ${at.conId}) (container_mode=cdb needs a session in the CDB root)`,
-  };
+  return { refused: msg('doctor.oracle.refused_cdb', { where: at.conName || '?', con_id: at.conId }) };
 }
 
 /** Probe a view with the cheapest query there is: false when this user may not read it. */
@@ -118,25 +116,25 @@ const containerDataError = (user: string): SyncError =>
   );
 
 /** An optional view: its rows, or why not (with the GRANT) when it is not granted. */
-async function optional(run: Run, sql: string, view: string, scope: Scope, user: string): Promise<OracleRow[] | { error: string }> {
+async function optional(run: Run, sql: string, view: string, scope: Scope, user: string): Promise<OracleRow[] | { error: KeyedMessage }> {
   try {
     return await run(sql);
   } catch (err) {
     if (!isMissingView(err)) throw err;
     const v = optionalViews(scope, true).find((x) => x.view === view);
-    return { error: `无法读取 ${view.toUpperCase()} (cannot read ${view.toUpperCase()}): ${v ? directGrant(v, scope, user) : ''}` };
+    return { error: msg('api.sync.warn.ora_cannot_read', { view: view.toUpperCase(), grant: v ? directGrant(v, scope, user) : '' }) };
   }
 }
 
-async function readAll(run: Run, scope: Scope, at: Location, settings: OracleSettings, major: number): Promise<{ databases: CollectedDatabase[]; warnings: string[] }> {
+async function readAll(run: Run, scope: Scope, at: Location, settings: OracleSettings, major: number): Promise<{ databases: CollectedDatabase[]; warnings: Warning[] }> {
   const sets: ResultSets = { dataFiles: [], tempFiles: null, spaces: [], tempFree: null, undo: [] };
-  const extra: string[] = [];
+  const extra: Warning[] = [];
   if (scope === 'cdb') {
     sets.containers = await run(CONTAINERS_SQL);
     const seen = containerDataOf(containersFrom(sets.containers));
     if (seen === 'root_only') throw containerDataError(settings.user);
     if (seen === 'list') {
-      extra.push(`CONTAINER_DATA 为指定列表，列表外的 PDB 未计入 (CONTAINER_DATA is an explicit list: other PDBs are not counted). ${containerDataFix(settings.user)}`);
+      extra.push(msg('api.sync.warn.ora_container_list', { fix: containerDataFix(settings.user) }));
     }
   }
   sets.dataFiles = await run(filesSql(scope, 'data'));
@@ -159,7 +157,7 @@ async function readAll(run: Run, scope: Scope, at: Location, settings: OracleSet
  * (it decides whether TABLESPACE_SIZE bounds max_bytes). Every driver error
  * is left for the caller to classify.
  */
-export async function collectTablespaces(run: Run, settings: OracleSettings, major: number): Promise<{ databases: CollectedDatabase[]; warnings: string[] }> {
+export async function collectTablespaces(run: Run, settings: OracleSettings, major: number): Promise<{ databases: CollectedDatabase[]; warnings: Warning[] }> {
   const at = await locate(run);
   const chosen = scopeAt(settings.containerMode, at);
   if ('refused' in chosen) throw new SyncError('data', chosen.refused);
@@ -179,7 +177,7 @@ async function viewCheck(run: Run, v: ViewNeed, scope: Scope, user: string): Pro
     `SELECT ON ${v.view.toUpperCase()}`,
     ok,
     msg(ok ? 'doctor.oracle.readable' : 'doctor.oracle.unreadable'),
-    ok ? {} : { undercounts: msg('doctor.oracle.view_undercounts', { what: v.undercounts }), fix: [directGrant(v, scope, user), catalogRoleGrant(scope, user)] },
+    ok ? {} : { undercounts: v.undercounts, fix: [directGrant(v, scope, user), catalogRoleGrant(scope, user)] },
   );
 }
 
@@ -190,7 +188,7 @@ export async function doctorChecks(run: Run, settings: OracleSettings): Promise<
   const checks: PrivilegeCheck[] = [check('CREATE SESSION', true, msg('doctor.oracle.connected', { where }))];
   const chosen = scopeAt(settings.containerMode, at);
   if ('refused' in chosen) {
-    checks.push(check('container_mode', false, msg('doctor.oracle.refused', { reason: chosen.refused }), { undercounts: msg('doctor.oracle.nothing_collected') }));
+    checks.push(check('container_mode', false, chosen.refused, { undercounts: msg('doctor.oracle.nothing_collected') }));
     return checks;
   }
   const { scope } = chosen;

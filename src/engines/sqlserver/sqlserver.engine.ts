@@ -18,7 +18,8 @@ import type * as Mssql from 'mssql';
 import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { CollectedTableDatabase, TableCollection, TableScope } from '../../domain/tables.js';
-import type { Collection } from '../../domain/collection.js';
+import type { Collection, KeyedMessage } from '../../domain/collection.js';
+import { msg } from '../../web/i18n/index.js';
 import type { Composition } from '../../domain/composition.js';
 import type { ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
 import { bytes, classified, closeWithin, cutToBudget, majorVersion, outOfTime } from '../common.js';
@@ -73,12 +74,13 @@ class SqlServerSession implements EngineSession {
   }
 
   /** A side query whose refusal costs only what it measures: its rows, or the classified reason. A dead connection still ends the collection. */
-  private async optional<T>(text: string): Promise<T[] | { error: string }> {
+  private async optional<T>(text: string): Promise<T[] | { error: string; msg?: KeyedMessage }> {
     try {
       return await this.rows<T>(text);
     } catch (err) {
       if (!isOwnFailure(err)) throw err;
-      return { error: classifyError(err, this.target).message };
+      const e = classifyError(err, this.target);
+      return { error: e.message, ...(e.msg ? { msg: e.msg } : {}) };
     }
   }
 
@@ -134,7 +136,7 @@ class SqlServerSession implements EngineSession {
     const withContainers = new Map(rows.filter((r) => r.type === 2 && r.state_desc === 'ONLINE').map((r) => [r.database_id, r.name]));
     for (const [id, name] of withContainers) {
       if (facts.roles instanceof Map && isUnreadableSecondary(facts.roles.get(id))) {
-        facts.containers.set(id, { error: '可用性组次要副本不可读 (secondary not readable)' });
+        facts.containers.set(id, { error: '可用性组次要副本不可读 (secondary not readable)', msg: msg('api.sync.warn.mssql_secondary_containers') });
         continue;
       }
       facts.containers.set(id, await this.optional<ContainerRow>(containersQuery(name)));

@@ -7,7 +7,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { AppError } from '../../lib/errors.js';
-import { FLEET_FORMATS, type FleetFormat } from '../../services/fleet.service.js';
+import { FLEET_FORMATS, localizeReport, type FleetFormat } from '../../services/fleet.service.js';
 import { DISCOVERY_LIMITS } from '../../services/discovery.service.js';
 import { roleAtLeast } from '../../services/auth.service.js';
 import { fail } from '../../services/validate.js';
@@ -63,7 +63,11 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
       const format = req.query.format ?? FORMAT_OF[mime];
       if (!format) throw new AppError('validation', msg('api.import_format'));
       const q = req.query;
-      const report = await ctx.fleet.import(req.body, { format, dryRun: q.dry_run, partial: q.partial, disableMissing: q.disable_missing, confirmDuplicates: q.confirm_duplicates }, actorOf(req));
+      const locale = apiLocale(req);
+      const report = localizeReport(
+        await ctx.fleet.import(req.body, { format, dryRun: q.dry_run, partial: q.partial, disableMissing: q.disable_missing, confirmDuplicates: q.confirm_duplicates }, actorOf(req)),
+        locale,
+      );
       if (!report.dry_run && report.needs_confirmation && (report.errors.length === 0 || report.partial)) {
         const rows = report.duplicates.map((d) => `${d.name} = ${d.same_as.join('/')}`).join(', ');
         throw new AppError('conflict', msg('api.import_duplicates', { count: report.duplicates.length, rows }), 'duplicate_server', { data: report });
@@ -74,7 +78,7 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
       const done = report.dry_run
         ? msg('api.import_dry_run')
         : msg('api.import_done', { created: report.created, updated: report.updated, unchanged: report.unchanged, disabled: report.disabled.length });
-      return ok(report, done, apiLocale(req));
+      return ok(report, done, locale);
     },
   );
 

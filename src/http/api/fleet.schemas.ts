@@ -20,7 +20,17 @@ export const ImportReport = component(
     unchanged: Type.Integer(),
     missing: Type.Array(Type.String(), { description: 'registered instances absent from the file' }),
     disabled: Type.Array(Type.String()),
-    errors: Type.Array(Closed({ row: Type.Integer(), line: Type.Integer(), column: Nullable(Type.Integer()), field: Type.String(), message: Type.String() })),
+    errors: Type.Array(
+      Closed({
+        row: Type.Integer(),
+        line: Type.Integer(),
+        column: Nullable(Type.Integer()),
+        field: Type.String(),
+        message: Type.String({ description: 'in the request\'s language (Accept-Language), zh-CN by default' }),
+        message_key: Type.String({ description: 'the i18n key of `message`' }),
+        params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+      }),
+    ),
     rows: Type.Array(
       Closed({
         row: Type.Integer(),

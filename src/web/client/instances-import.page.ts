@@ -5,7 +5,8 @@
  * each error at its row and column. "Import" posts the same text for real and
  * is only enabled for the content and options last previewed.
  */
-import { api, ApiError, clearAlerts, errorText, h, icon, showAlert, t, withSpinner } from './ui.js';
+import { api, ApiError, clearAlerts, errorText, h, icon, serverText, showAlert, t, withSpinner } from './ui.js';
+import type { Params } from '../i18n/index.js';
 
 interface ImportError {
   row: number;
@@ -13,6 +14,8 @@ interface ImportError {
   column: number | null;
   field: string;
   message: string;
+  message_key?: string;
+  params?: Params;
 }
 interface Report {
   dry_run: boolean;
@@ -78,7 +81,7 @@ function errorItem(e: ImportError): HTMLElement {
     'li',
     { class: 'wf-import-error', 'data-wf-error-row': e.row, 'data-wf-error-column': e.column ?? '', 'data-wf-error-field': e.field },
     e.column !== null || e.field ? h('span', { class: 'badge text-bg-danger me-1 wf-mono' }, t('import.at', { column: e.column ?? '—', field: e.field })) : null,
-    e.message,
+    serverText(e.message, e.message_key, e.params),
   );
 }
 
