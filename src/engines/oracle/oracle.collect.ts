@@ -20,7 +20,7 @@ import { SyncError } from '../../lib/errors.js';
 import type { CollectedDatabase, KeyedMessage, Warning } from '../../domain/collection.js';
 import type { CollectedTableDatabase, TableCollection, TableScope } from '../../domain/tables.js';
 import type { PrivilegeCheck } from '../engine.js';
-import { check, cutToBudget, outOfTime } from '../common.js';
+import { check, cutToBudget, notCollected, outOfTime } from '../common.js';
 import { msg, type Msg } from '../../web/i18n/index.js';
 import { containerDataOf, containersFrom, isSeed, mapTablespaces, text, type ResultSets } from './oracle.aggregate.js';
 import type { OracleRow, Run } from './oracle.driver.js';
@@ -247,7 +247,7 @@ export async function collectSegmentTables(run: Run, scope: TableScope, toSyncEr
   let allowance = scope.maxTables;
   for (const name of names) {
     if (!present.has(name)) {
-      out.push({ database_name: name, tables: [], error: '表空间不存在 (tablespace not found)' });
+      out.push(notCollected(name, msg('api.tables.tablespace_not_found')));
       continue;
     }
     if (Date.now() >= scope.deadline) {
@@ -260,7 +260,7 @@ export async function collectSegmentTables(run: Run, scope: TableScope, toSyncEr
       out.push({ database_name: name, tables: kept, ...(other ? { other } : {}) });
     } catch (err) {
       if (!/^ORA-\d+/.test(String((err as Error | null)?.message ?? ''))) throw err;
-      out.push({ database_name: name, tables: [], error: toSyncError(err).message });
+      out.push(notCollected(name, toSyncError(err)));
     }
   }
   return { method: TABLES_METHOD, databases: out, present_databases: scope.databases ? null : list, warnings: [] };

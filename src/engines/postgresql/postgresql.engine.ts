@@ -15,7 +15,7 @@ import type { CollectedDatabase, Collection } from '../../domain/collection.js';
 import type { CollectedTableDatabase, TableCollection, TableScope } from '../../domain/tables.js';
 import type { Composition } from '../../domain/composition.js';
 import type { ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
-import { bytes, check, classified, classify, closeWithin, cutToBudget, errorCode, outOfTime, type Verdict } from '../common.js';
+import { bytes, check, classified, classify, closeWithin, cutToBudget, errorCode, notCollected, outOfTime, type Verdict } from '../common.js';
 import { msg } from '../../web/i18n/index.js';
 import { cleartextAllowed, cleartextRefused, CLEARTEXT_OPTION, CLEARTEXT_OPTION_SPEC, tlsCheck } from '../tls.js';
 import { TABLES_METHOD, TABLES_QUERY, toTable, type TableRow } from './postgresql.tables.js';
@@ -245,7 +245,7 @@ class PostgresqlSession implements EngineSession {
       for (const name of names) {
         const row = byName.get(name);
         if (!row) {
-          out.push({ database_name: name, tables: [], error: '数据库不存在 (database not found)' });
+          out.push(notCollected(name, msg('api.tables.db_not_found')));
           continue;
         }
         const why = refusal(row) ?? (row.connectable ? null : NOT_CONNECTABLE);
@@ -266,7 +266,7 @@ class PostgresqlSession implements EngineSession {
           out.push({ database_name: name, tables: kept, ...(other ? { other } : {}) });
         } catch (err) {
           // One database's failure (dropped meanwhile, no privilege, timeout) stays its own.
-          out.push({ database_name: name, tables: [], error: classifyError(err, this.target).message });
+          out.push(notCollected(name, classifyError(err, this.target)));
         } finally {
           if (conn) {
             const c = conn;

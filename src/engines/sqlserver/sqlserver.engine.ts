@@ -22,7 +22,7 @@ import type { Collection, KeyedMessage } from '../../domain/collection.js';
 import { msg } from '../../web/i18n/index.js';
 import type { Composition } from '../../domain/composition.js';
 import type { ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
-import { bytes, classified, closeWithin, cutToBudget, majorVersion, outOfTime } from '../common.js';
+import { bytes, classified, closeWithin, cutToBudget, majorVersion, notCollected, outOfTime } from '../common.js';
 import {
   aggregateDatabases,
   grantViewDefinition,
@@ -188,11 +188,11 @@ class SqlServerSession implements EngineSession {
       for (const name of names) {
         const row = byName.get(name);
         if (!row) {
-          out.push({ database_name: name, tables: [], error: '数据库不存在 (database not found)' });
+          out.push(notCollected(name, msg('api.tables.db_not_found')));
           continue;
         }
         if (row.state_desc !== 'ONLINE') {
-          out.push({ database_name: name, tables: [], error: `数据库状态为 ${row.state_desc}，无法读取表 (database is ${row.state_desc})` });
+          out.push(notCollected(name, msg('api.tables.db_state', { state: String(row.state_desc) })));
           continue;
         }
         if (Date.now() >= scope.deadline) {
@@ -206,7 +206,7 @@ class SqlServerSession implements EngineSession {
           out.push({ database_name: name, tables: kept, ...(other ? { other } : {}) });
         } catch (err) {
           if (!isOwnFailure(err)) throw err;
-          out.push({ database_name: name, tables: [], error: classifyError(err, this.target).message });
+          out.push(notCollected(name, classifyError(err, this.target)));
         }
       }
       return { method: TABLES_METHOD, databases: out, present_databases: scope.databases ? null : list.map((r) => r.name), warnings: [] };
