@@ -17,7 +17,7 @@
 import { stringify } from 'yaml';
 import { mapLimit, pacer } from '../lib/concurrency.js';
 import { csvLine } from '../lib/csv.js';
-import { AppError } from '../lib/errors.js';
+import { AppError, SyncError } from '../lib/errors.js';
 import type { CredentialsRepository } from '../store/credentials.repository.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow, InstanceUpdate } from '../store/schema.js';
@@ -92,7 +92,9 @@ export interface ConnectionTestRow {
   server_version: string | null;
   latency_ms: number;
   error_code: string | null;
+  /** zh-CN text (the route renders it in the request's language); `error_msg` by key, when it has one. */
   error: string | null;
+  error_msg: Msg | null;
   /** With `doctor`: grants present / checked, and the missing ones' names. */
   doctor: { ok: boolean; checks: number; missing: string[] } | null;
 }
@@ -325,6 +327,7 @@ export class FleetService {
         latency_ms: 0,
         error_code: null,
         error: null,
+        error_msg: null,
         doctor: null,
       };
       const started = performance.now();
@@ -338,6 +341,7 @@ export class FleetService {
         const code = err instanceof AppError ? (err.code ?? err.kind) : 'internal';
         row.error_code = code;
         row.error = err instanceof Error ? err.message : String(err);
+        row.error_msg = err instanceof AppError || err instanceof SyncError ? (err.msg ?? null) : null;
         // The server answered when it refused the login or a grant; `auth_ok` only means something then.
         const [reachable, authOk] = code === 'auth' ? [true, false] : code === 'permission' ? [true, true] : [false, null];
         row.reachable = reachable;

@@ -55,7 +55,8 @@ export const ConnectionTestRow = component(
     server_version: Nullable(Type.String()),
     latency_ms: Type.Number(),
     error_code: Nullable(Type.String()),
-    error: Nullable(Type.String()),
+    error: Nullable(Type.String({ description: "in the request's language" })),
+    error_msg: Nullable(Type.Object({ key: Type.String(), params: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }, { description: '`error` by key' })),
     doctor: Nullable(Closed({ ok: Type.Boolean(), checks: Type.Integer(), missing: Type.Array(Type.String()) })),
   }),
 );

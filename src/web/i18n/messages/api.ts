@@ -62,6 +62,14 @@ export const API_MESSAGES = {
     'zh-CN': 'physical 方法不含非 InnoDB 表及共享表空间中的表 (non-InnoDB tables and shared tablespaces are not counted)',
     en: 'The physical method does not count non-InnoDB tables or tables in shared tablespaces',
   },
+  // the CLI: an instance named explicitly but disabled (issue #20 item 6)
+  'cli.skipped_disabled': { 'zh-CN': 'skipped: disabled (实例已禁用)', en: 'skipped: disabled' },
+  // connection tests over a selection, discovery (fleet.routes.ts)
+  'api.connection.tested': { 'zh-CN': '{ok}/{total} 连接成功 (connected)', en: '{ok}/{total} connected' },
+  'api.discovery.done': {
+    'zh-CN': '探测 {probed} 个端点，发现 {found} 个数据库，{proposed} 个未登记 (probed, found, proposed)',
+    en: 'Probed {probed} endpoint(s): {found} database server(s) found, {proposed} not registered',
+  },
   'api.instance_not_found': { 'zh-CN': '实例 {id} 不存在 (instance not found)', en: 'Instance {id} not found' },
   'api.session_not_found': { 'zh-CN': '同步会话 {id} 不存在 (session not found)', en: 'Sync session {id} not found' },
 
