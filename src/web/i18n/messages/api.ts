@@ -33,6 +33,11 @@ export const API_MESSAGES = {
     'zh-CN': '到被监控数据库的并发连接总数已达上限 ({cap})，请稍后再试 (too many connections to monitored databases at once: the limit is {cap}; try again shortly)',
     en: 'The connections to monitored databases have reached their limit ({cap}); try again shortly (too many at once: the limit is {cap})',
   },
+  'api.sync.batch_started': { 'zh-CN': '已开始批量同步 {total} 个实例', en: 'Batch sync started: {total} instance(s)' },
+  'api.sync.cancel_requested': {
+    'zh-CN': '已取消同步会话：{skipped} 个实例未开始，{running} 个正在中止 (cancel requested)',
+    en: 'Sync session cancelled: {skipped} instance(s) not started, {running} being stopped',
+  },
   'api.sync.not_running': { 'zh-CN': '同步会话已结束 ({status})，无法取消 (session is not running)', en: 'The sync session has ended ({status}): nothing to cancel' },
   // warnings of a completed sync (the instance's last_sync_error: `{first}; {rest}` chains them)
   'api.sync.warning_list': { 'zh-CN': '{first}; {rest}', en: '{first}; {rest}' },
