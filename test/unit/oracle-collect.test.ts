@@ -179,6 +179,12 @@ describe('Oracle: non-CDB collection', () => {
     assert.ok(err.message.includes('GRANT SELECT_CATALOG_ROLE TO whalefall;'), err.message);
     assert.ok(err.message.includes('GRANT SELECT ON sys.dba_tablespace_usage_metrics TO whalefall;'), err.message);
     assert.ok(!err.message.includes('DBA_DATA_FILES'), 'only the missing view is named');
+    // By key: a failed sync record shows it in English in the English UI.
+    assert.equal(err.msg?.key, 'api.engine.ora_missing_views');
+    assert.equal(
+      msgText(err.msg!, 'en'),
+      'Missing grants: cannot read DBA_TABLESPACE_USAGE_METRICS. Fix: GRANT SELECT_CATALOG_ROLE TO whalefall; or, per view as SYS: GRANT SELECT ON sys.dba_tablespace_usage_metrics TO whalefall;',
+    );
   });
 
   test('ORA-01031 is handled like ORA-00942; a grant error no probe confirms stays the driver error', async () => {

@@ -68,7 +68,7 @@ async function locate(run: Run): Promise<Location> {
   // sys_context returns VARCHAR2: a string of digits, or we do not know where we are.
   const raw = row?.CON_ID;
   if (typeof raw !== 'string' || !/^\d{1,9}$/.test(raw)) {
-    throw new SyncError('data', `无法识别当前容器: CON_ID=${JSON.stringify(raw ?? null)}`);
+    throw new SyncError('data', msg('api.engine.ora_con_id', { value: JSON.stringify(raw ?? null) }));
   }
   return { conId: Number(raw), conName: text(row?.CON_NAME) };
 }
@@ -103,17 +103,11 @@ async function explainMissing(run: Run, scope: Scope, settings: OracleSettings, 
   if (missing.length === 0) return original;
   const names = missing.map((v) => v.view.toUpperCase()).join(', ');
   const grants = missing.map((v) => directGrant(v, scope, settings.user)).join(' ');
-  return new SyncError(
-    'permission',
-    `缺少权限，无法读取 ${names} (cannot read ${names}). 修复 (fix): ${catalogRoleGrant(scope, settings.user)} 或逐个授权 (or per view, as SYS): ${grants}`,
-  );
+  return new SyncError('permission', msg('api.engine.ora_missing_views', { names, role: catalogRoleGrant(scope, settings.user), grants }));
 }
 
 const containerDataError = (user: string): SyncError =>
-  new SyncError(
-    'permission',
-    `公共用户在 CDB 根容器中只能看到 CDB$ROOT，PDB 的容量会全部缺失 (common user sees only CDB$ROOT: CONTAINER_DATA not set). 修复 (fix): ${containerDataFix(user)}`,
-  );
+  new SyncError('permission', msg('api.engine.ora_root_only', { fix: containerDataFix(user) }));
 
 /** An optional view: its rows, or why not (with the GRANT) when it is not granted. */
 async function optional(run: Run, sql: string, view: string, scope: Scope, user: string): Promise<OracleRow[] | { error: KeyedMessage }> {

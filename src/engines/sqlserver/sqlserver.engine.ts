@@ -91,10 +91,7 @@ class SqlServerSession implements EngineSession {
       this.target.connectTimeoutMs,
     );
     if (row?.engine_edition === AZURE_SQL_DATABASE) {
-      throw new SyncError(
-        'unsupported',
-        '不支持 Azure SQL Database (EngineEdition 5): 没有 sys.master_files，也不能 USE 其他数据库 (Azure SQL Database is not supported: no sys.master_files, one database per connection; Azure SQL Managed Instance is)',
-      );
+      throw new SyncError('unsupported', msg('api.engine.mssql_azure'));
     }
     this.version = [row?.version, row?.edition && `(${row.edition})`].filter(Boolean).join(' ');
     this.major = majorVersion(row?.version ?? '');
@@ -109,10 +106,7 @@ class SqlServerSession implements EngineSession {
     return classified(async () => {
       const rows = await this.rows<FileRow>(FILES_QUERY);
       if (rows.length > 0 && rows.every((r) => r.file_id === null)) {
-        throw new SyncError(
-          'permission',
-          `权限不足: sys.master_files 中看不到任何数据库文件 (no file visible in sys.master_files), 请执行 ${grantViewDefinition(this.login)}`,
-        );
+        throw new SyncError('permission', msg('api.engine.mssql_no_files', { grant: grantViewDefinition(this.login) }));
       }
       const facts = await this.sideFacts(rows);
       const { measured, warnings } = aggregateDatabases(rows, facts, this.login);
@@ -243,7 +237,7 @@ class SqlServerSession implements EngineSession {
   doctor(): Promise<PrivilegeCheck[]> {
     return classified(async () => {
       const [p] = await this.rows<DoctorRow>(doctorQuery(this.major));
-      if (!p) throw new SyncError('data', '权限检查查询没有返回结果 (privilege query returned no row)');
+      if (!p) throw new SyncError('data', msg('api.engine.mssql_no_privilege_row'));
       const usedSpace = this.target.options.used_space === true;
       const checks = serverChecks(p, this.login);
       checks.push(stateCheck(p, this.major, this.login, usedSpace));

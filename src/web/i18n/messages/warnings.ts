@@ -93,6 +93,43 @@ export const WARNING_MESSAGES = {
     'zh-CN': 'container_mode=cdb 需要连接到 CDB 根容器 (CDB$ROOT 的服务名)，当前在 {where} (CON_ID {con_id}) (container_mode=cdb needs a session in the CDB root)',
     en: 'container_mode=cdb needs a session in the CDB root (the service name of CDB$ROOT); this session is in {where} (CON_ID {con_id})',
   },
+  // an engine's refusals (oracle.engine.ts, oracle.collect.ts, sqlserver.engine.ts): what a failed sync record says
+  'api.engine.ora_container_mode': { 'zh-CN': 'container_mode 无效: {value} (auto | cdb | non_cdb)', en: 'container_mode is not valid: {value} (auto | cdb | non_cdb)' },
+  'api.engine.ora_temp': { 'zh-CN': 'temp 必须是布尔值: {value}', en: 'temp must be true or false: {value}' },
+  'api.engine.ora_tls_needs_tcps': {
+    'zh-CN': 'Oracle TLS 设置需要 protocol: tcps (the TLS settings need protocol: tcps; plain TCP ignores them)',
+    en: 'The Oracle TLS settings need protocol: tcps (plain TCP ignores them)',
+  },
+  'api.engine.ora_cert_dn': {
+    'zh-CN': 'ssl_server_cert_dn 必须是证书的 DN，如 "CN=db.example.com,O=Example" (a certificate DN such as CN=db.example.com,O=Example)',
+    en: 'ssl_server_cert_dn must be a certificate DN, such as "CN=db.example.com,O=Example"',
+  },
+  'api.engine.ora_wallet': {
+    'zh-CN':
+      'Oracle thin 模式只接受包含客户端证书和私钥的钱包：请同时提供 tls_cert 与 tls_key，或去掉 tls_ca 使用系统 CA (node-oracledb thin mode takes a CA only inside a wallet with a client certificate and key: give tls_cert and tls_key too, or remove tls_ca to verify with the system CAs)',
+    en: 'node-oracledb thin mode takes a CA only inside a wallet with a client certificate and key: give tls_cert and tls_key too, or remove tls_ca to verify with the system CAs',
+  },
+  'api.engine.ora_service': { 'zh-CN': 'Oracle 服务名无效: {value} (service name: letters, digits, _ . $ # -)', en: 'The Oracle service name is not valid: {value} (letters, digits, _ . $ # -)' },
+  'api.engine.bad_host': { 'zh-CN': '主机名无效: {value}', en: 'The host name is not valid: {value}' },
+  'api.engine.ora_con_id': { 'zh-CN': '无法识别当前容器: CON_ID={value}', en: 'The current container cannot be told: CON_ID={value}' },
+  'api.engine.ora_missing_views': {
+    'zh-CN': '缺少权限，无法读取 {names} (cannot read {names}). 修复 (fix): {role} 或逐个授权 (or per view, as SYS): {grants}',
+    en: 'Missing grants: cannot read {names}. Fix: {role} or, per view as SYS: {grants}',
+  },
+  'api.engine.ora_root_only': {
+    'zh-CN': '公共用户在 CDB 根容器中只能看到 CDB$ROOT，PDB 的容量会全部缺失 (common user sees only CDB$ROOT: CONTAINER_DATA not set). 修复 (fix): {fix}',
+    en: 'A common user in the CDB root sees only CDB$ROOT (CONTAINER_DATA not set): every PDB would be missing. Fix: {fix}',
+  },
+  'api.engine.mssql_azure': {
+    'zh-CN':
+      '不支持 Azure SQL Database (EngineEdition 5): 没有 sys.master_files，也不能 USE 其他数据库 (Azure SQL Database is not supported: no sys.master_files, one database per connection; Azure SQL Managed Instance is)',
+    en: 'Azure SQL Database (EngineEdition 5) is not supported: no sys.master_files, one database per connection (Azure SQL Managed Instance is)',
+  },
+  'api.engine.mssql_no_files': {
+    'zh-CN': '权限不足: sys.master_files 中看不到任何数据库文件 (no file visible in sys.master_files), 请执行 {grant}',
+    en: 'Not allowed: no database file is visible in sys.master_files; run {grant}',
+  },
+  'api.engine.mssql_no_privilege_row': { 'zh-CN': '权限检查查询没有返回结果 (privilege query returned no row)', en: 'The privilege query returned no row' },
   // table syncs (tables.service.ts and the engines' table collectors)
   'api.tables.warn.tables_unmeasured': {
     'zh-CN': '{name}: {count} 个表无法读取大小 ({count} table(s) could not be measured)',
