@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { COMMON_MESSAGES } from '../../src/web/i18n/messages/common.js';
 import { INSTANCES_MESSAGES } from '../../src/web/i18n/messages/instances.js';
@@ -56,4 +58,15 @@ test('every message has Chinese and English text, with the same {placeholders}',
     else if (placeholders(m['zh-CN']).join() !== placeholders(m.en).join()) bad.push(`${key}: placeholders differ`);
   }
   assert.deepEqual(bad, []);
+});
+
+test('every warning an engine or a service pushes is by key: no literal text (issue #20 item 2)', () => {
+  const files = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+  const literal: string[] = [];
+  for (const f of [...files('src/engines'), ...files('src/services')]) {
+    const text = fs.readFileSync(f, 'utf8');
+    for (const m of text.matchAll(/(?:warnings|extra)\.push\(\s*(['`"])/g)) literal.push(`${f}:${text.slice(0, m.index).split('\n').length}`);
+  }
+  assert.deepEqual(literal, []);
 });
