@@ -18,7 +18,7 @@ import { SyncError } from '../../lib/errors.js';
 import { formatBytes } from '../../lib/sizes.js';
 import { bytes } from '../common.js';
 import type { CollectedDatabase, KeyedMessage, Warning } from '../../domain/collection.js';
-import { msg } from '../../web/i18n/index.js';
+import { msg, msgText } from '../../web/i18n/index.js';
 import type { OracleRow } from './oracle.driver.js';
 import type { Scope } from './oracle.queries.js';
 
@@ -204,7 +204,7 @@ export function mapTablespaces(scope: Scope, sets: ResultSets, opts: MapOptions)
       warnings.push(msg('api.sync.warn.ora_no_tempfiles', { name: label }));
       out.push({ ...base, size_bytes: 0, data_bytes: 0, free_bytes: 0, used_bytes: 0 });
     } else {
-      out.push({ ...base, error: '未找到数据文件 (no datafiles found: created or dropped during the collection?)' });
+      out.push({ ...base, error: msgText(msg('db.remark.ora_no_datafiles')) });
     }
   }
 

@@ -19,7 +19,7 @@ import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { CollectedTableDatabase, TableCollection, TableScope } from '../../domain/tables.js';
 import type { Collection, KeyedMessage } from '../../domain/collection.js';
-import { msg } from '../../web/i18n/index.js';
+import { msg, msgText } from '../../web/i18n/index.js';
 import type { Composition } from '../../domain/composition.js';
 import type { ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
 import { bytes, classified, closeWithin, cutToBudget, majorVersion, notCollected, outOfTime } from '../common.js';
@@ -150,7 +150,7 @@ class SqlServerSession implements EngineSession {
       try {
         const [row] = await this.rows<{ data_used_pages: unknown; log_used_bytes: unknown }>(usedSpaceQuery(name));
         if (row?.data_used_pages == null || row.log_used_bytes == null) {
-          m.db.error = '已用空间未知: FILEPROPERTY 或 sys.dm_db_log_space_usage 返回 NULL (used space unavailable)';
+          m.db.error = msgText(msg('db.remark.mssql_used_null'));
           continue;
         }
         const used = exactCount(row.data_used_pages, `${name} used pages`) * PAGE_BYTES + exactCount(row.log_used_bytes, `${name} used log bytes`);

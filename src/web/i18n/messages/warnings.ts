@@ -130,6 +130,23 @@ export const WARNING_MESSAGES = {
     en: 'Not allowed: no database file is visible in sys.master_files; run {grant}',
   },
   'api.engine.mssql_no_privilege_row': { 'zh-CN': '权限检查查询没有返回结果 (privilege query returned no row)', en: 'The privilege query returned no row' },
+  // a database's stored remark (database_size_stats.error / note): constant texts, served with their key (DATABASE_REMARK_KEYS)
+  'db.remark.pg_no_privilege': { 'zh-CN': '无 CONNECT 权限: no CONNECT privilege (grant CONNECT or pg_read_all_stats)', en: 'no CONNECT privilege (grant CONNECT or pg_read_all_stats)' },
+  'db.remark.pg_invalid': { 'zh-CN': '数据库无效 (DROP DATABASE 被中断，需再次 DROP): invalid database (interrupted DROP DATABASE)', en: 'invalid database: an interrupted DROP DATABASE (drop it again)' },
+  'db.remark.pg_vanished': { 'zh-CN': '无法获取大小 (数据库可能在采集期间被删除): size unavailable (dropped during collection?)', en: 'size unavailable (dropped during the collection?)' },
+  'db.remark.pg_not_connectable': {
+    'zh-CN': '数据库不接受连接 (ALLOW_CONNECTIONS false)，大小照常测量，无法采集表容量: does not accept connections; size measured, tables cannot be collected',
+    en: 'does not accept connections (ALLOW_CONNECTIONS false): size measured, tables cannot be collected',
+  },
+  'db.remark.mysql_fallback': {
+    'zh-CN': '缺少 PROCESS 权限，按表统计 (logical) 测量，非磁盘文件大小 (PROCESS missing: measured from table statistics, not files)',
+    en: 'PROCESS missing: measured from table statistics (logical), not file sizes',
+  },
+  'db.remark.ora_no_datafiles': { 'zh-CN': '未找到数据文件 (no datafiles found: created or dropped during the collection?)', en: 'no datafiles found (created or dropped during the collection?)' },
+  'db.remark.mssql_used_null': {
+    'zh-CN': '已用空间未知: FILEPROPERTY 或 sys.dm_db_log_space_usage 返回 NULL (used space unavailable)',
+    en: 'used space unknown: FILEPROPERTY or sys.dm_db_log_space_usage returned NULL',
+  },
   // table syncs (tables.service.ts and the engines' table collectors)
   'api.tables.warn.tables_unmeasured': {
     'zh-CN': '{name}: {count} 个表无法读取大小 ({count} table(s) could not be measured)',
@@ -150,3 +167,18 @@ export const WARNING_MESSAGES = {
   },
   'api.tables.nothing_collected': { 'zh-CN': '未采集到任何数据库 (nothing collected)', en: 'nothing collected' },
 } as const satisfies Record<string, { 'zh-CN': string; en?: string }>;
+
+/**
+ * The remarks an engine stores on a database row as constant text (error / note): the API serves each with its key
+ * (`error_key`, `note_key`) so the UI shows it in the reader's language. Remarks with values in them stay text.
+ */
+export const DATABASE_REMARK_KEYS = [
+  'db.remark.pg_no_privilege',
+  'db.remark.pg_invalid',
+  'db.remark.pg_vanished',
+  'db.remark.pg_not_connectable',
+  'db.remark.mysql_fallback',
+  'db.remark.ora_no_datafiles',
+  'db.remark.mssql_used_null',
+  'api.tables.out_of_time',
+] as const satisfies readonly (keyof typeof WARNING_MESSAGES)[];
