@@ -29,7 +29,7 @@ import { register as registerBackup } from './commands/backup.js';
 import { register as registerImportWhalefall } from './commands/import-whalefall.js';
 import { register as registerProcesses } from './commands/processes.js';
 import { register as registerEstate } from './commands/estate.js';
-import { cli, CliError, printErr } from './shared.js';
+import { cli, CliError, cliError, printErr } from './shared.js';
 
 export function buildCli(): Command {
   const program = new Command('whalefall')
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   } catch (err) {
     const msg =
       err instanceof AppError || err instanceof CliError || err instanceof SecretKeyError || err instanceof BackupError || err instanceof ConfigError
-        ? err.message
+        ? cliError(err)
         : errorMessage(err);
     // A configuration has one line per mistake: show them all.
     const lines = err instanceof ConfigError ? msg.split('\n') : [msg.split('\n')[0]];

@@ -10,8 +10,35 @@ import { resolveConfig } from '../config-file.js';
 import { createContext, type Context } from '../context.js';
 import { createLogger } from '../lib/logger.js';
 import { logDestination } from './progress.js';
+import { msgText, textOf, type Locale, type Msg } from '../client/shared/i18n/index.js';
 
 export class CliError extends Error {}
+
+/**
+ * The language of the server's messages the CLI prints (sync warnings and errors, import errors, doctor lines):
+ * WHALEFALL_LANG (`en` or `zh-CN`) when set, else the POSIX locale (LC_ALL, then LC_MESSAGES, then LANG): a `zh…`
+ * locale is Chinese, any other named language (`en_US.UTF-8`, `de_DE`…) English; no locale, `C` or `POSIX` keeps
+ * the seed's language, Chinese, as the API does without Accept-Language. The CLI's own labels and usage are English.
+ */
+export function cliLocale(env: NodeJS.ProcessEnv = process.env): Locale {
+  const own = env.WHALEFALL_LANG?.trim().toLowerCase();
+  if (own) return own.startsWith('zh') ? 'zh-CN' : 'en';
+  const posix = [env.LC_ALL, env.LC_MESSAGES, env.LANG].find((v) => v !== undefined && v.trim() !== '')?.trim().toLowerCase();
+  if (!posix || posix === 'c' || posix === 'posix' || posix.startsWith('c.')) return 'zh-CN';
+  return posix.startsWith('zh') ? 'zh-CN' : 'en';
+}
+
+/** A server message (by key, or text) in the CLI's language. */
+export function cliText(m: Msg | string): string {
+  return textOf(m, cliLocale());
+}
+
+/** An error's text in the CLI's language: by its key when it has one (AppError, SyncError), else its message. */
+export function cliError(err: unknown): string {
+  const m = (err as { msg?: unknown } | null)?.msg;
+  if (m && typeof m === 'object' && typeof (m as Msg).key === 'string') return msgText(m as Msg, cliLocale());
+  return err instanceof Error ? err.message || err.name : String(err);
+}
 
 /** Global options (`--config`, `--pretty`) and a command's flags, set as commander parses. */
 export const cli: { configFile?: string; pretty?: boolean; flags: Record<string, string | undefined> } = { flags: {} };

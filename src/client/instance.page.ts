@@ -70,8 +70,8 @@ function renderDatabases(): void {
           d.is_snapshot ? h('span', { class: 'badge text-bg-light border ms-1', title: t('detail.not_in_total') }, t('detail.snapshot')) : null,
           d.replica_role === 'SECONDARY' ? h('span', { class: 'badge text-bg-light border ms-1', title: t('detail.not_in_total') }, t('detail.ag_secondary')) : null,
           can('operator') && !d.is_deleted ? collectButton(d.database_name) : null,
-          d.note ? h('div', { class: 'small text-warning-emphasis', 'data-col': 'note' }, d.note) : null,
-          d.error ? h('div', { class: 'small text-danger', 'data-col': 'error' }, d.error) : null,
+          d.note ? h('div', { class: 'small text-warning-emphasis', 'data-col': 'note' }, serverText(d.note, d.note_key)) : null,
+          d.error ? h('div', { class: 'small text-danger', 'data-col': 'error' }, serverText(d.error, d.error_key)) : null,
         ),
         h(
           'td',

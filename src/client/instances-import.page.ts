@@ -5,7 +5,7 @@
  * each error at its row and column. "Import" posts the same text for real and
  * is only enabled for the content and options last previewed.
  */
-import { api, ApiError, clearAlerts, errorText, h, icon, onAsync, showAlert, t, withSpinner } from './ui.js';
+import { api, ApiError, clearAlerts, errorText, h, icon, onAsync, serverText, showAlert, t, withSpinner } from './ui.js';
 import type { ImportError, ImportReport as Report } from './shared/api-types.js';
 
 
@@ -57,7 +57,7 @@ function errorItem(e: ImportError): HTMLElement {
     'li',
     { class: 'wf-import-error', 'data-wf-error-row': e.row, 'data-wf-error-column': e.column ?? '', 'data-wf-error-field': e.field },
     e.column !== null || e.field ? h('span', { class: 'badge text-bg-danger me-1 wf-mono' }, t('import.at', { column: e.column ?? '—', field: e.field })) : null,
-    e.message,
+    serverText(e.message, e.message_key, e.params),
   );
 }
 
@@ -75,14 +75,16 @@ function render(r: Report, done: boolean): void {
   lines.push(h('div', { class: 'small text-warning-emphasis mt-1 wf-hidden', id: 'wf-import-stale' }, t('import.stale')));
   summary.replaceChildren(...lines);
 
-  const fileErrors = r.errors.filter((e) => e.row === 0);
+  // The file's own problems and the CSV header's (row 1, not a row of the preview): listed above the table.
+  const previewed = new Set(r.rows.map((x) => x.row));
+  const fileErrors = r.errors.filter((e) => e.row === 0 || !previewed.has(e.row));
   document.getElementById('wf-import-file-errors')!.replaceChildren(
     ...(fileErrors.length
       ? [h('div', { class: 'alert alert-danger', id: 'wf-import-file-error-list' }, h('div', { class: 'fw-semibold' }, t('import.file_errors')), h('ul', { class: 'mb-0' }, ...fileErrors.map((e) => errorItem({ ...e, field: e.field || `${t('import.col_line')} ${e.line}` }))))]
       : []),
   );
   const byRow = new Map<number, ImportError[]>();
-  for (const e of r.errors) if (e.row > 0) byRow.set(e.row, [...(byRow.get(e.row) ?? []), e]);
+  for (const e of r.errors) if (previewed.has(e.row)) byRow.set(e.row, [...(byRow.get(e.row) ?? []), e]);
   document.getElementById('wf-import-rows')!.replaceChildren(
     ...r.rows.map((row) => {
       const errs = byRow.get(row.row) ?? [];

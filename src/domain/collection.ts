@@ -10,6 +10,9 @@ export interface KeyedMessage {
   params?: Record<string, string | number | KeyedMessage>;
 }
 
+/** A line the DBA should know about: by key, or (older code's) plain text. */
+export type Warning = string | KeyedMessage;
+
 /** UNKNOWN: in a group, but the role could not be read (counted where it is, like a database outside any group). */
 export type ReplicaRole = 'PRIMARY' | 'SECONDARY' | 'RESOLVING' | 'UNKNOWN';
 
@@ -48,6 +51,6 @@ export interface Collection {
   /** Names present on the server but left out by an exclusion rule (set by the sync service). */
   excluded?: string[];
   /** Things the DBA should know (e.g. "2 databases could not be measured"): by key, or (older engines' lines) as text. */
-  warnings: (string | KeyedMessage)[];
+  warnings: Warning[];
   server_version: string | null;
 }

@@ -10,6 +10,8 @@
  * about `deadline` (ms since epoch, checked between databases: a database
  * not reached in time is reported as cut, not collected).
  */
+import type { KeyedMessage, Warning } from './collection.js';
+
 export interface TableScope {
   databases: string[] | null;
   maxTables: number;
@@ -53,6 +55,8 @@ export interface CollectedTableDatabase {
   other?: TableCut;
   /** Not measured at all (no privilege, time budget exhausted…): nothing is saved or marked deleted for it. */
   error?: string;
+  /** `error` by key (the reader's language), when the collector gave one. */
+  error_msg?: KeyedMessage;
 }
 
 export interface TableCollection {
@@ -61,5 +65,5 @@ export interface TableCollection {
   databases: CollectedTableDatabase[];
   /** Every database on the server when `scope.databases` was null (to mark the tables of dropped ones deleted). */
   present_databases: string[] | null;
-  warnings: string[];
+  warnings: Warning[];
 }

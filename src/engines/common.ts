@@ -165,7 +165,13 @@ export function cutToBudget(tables: CollectedTable[], allowance: number): { kept
 
 /** The "time budget exhausted" entry of a database not reached before the deadline. */
 export function outOfTime(name: string): CollectedTableDatabase {
-  return { database_name: name, tables: [], error: TIME_BUDGET_EXHAUSTED };
+  return notCollected(name, msg('api.tables.out_of_time'));
 }
 
-export const TIME_BUDGET_EXHAUSTED = '表级采集时间预算已用完，未采集 (table time budget exhausted: not collected this run)';
+/** A database of a table collection that was not measured, and why: by key (`m`) or as a classified error. */
+export function notCollected(name: string, why: Msg | SyncError): CollectedTableDatabase {
+  if (why instanceof SyncError) return { database_name: name, tables: [], error: why.message, ...(why.msg ? { error_msg: why.msg } : {}) };
+  return { database_name: name, tables: [], error: msgText(why), error_msg: why };
+}
+
+export const TIME_BUDGET_EXHAUSTED = msgText(msg('api.tables.out_of_time'));

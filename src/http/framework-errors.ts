@@ -149,17 +149,28 @@ export function onClientError(err: NodeJS.ErrnoException, socket: import('node:n
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
   const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-  // No request was read: no Accept-Language either. The seed's language, with the key for clients that translate.
+  // No request was parsed, but the parser hands over the bytes it refused (`rawPacket`): an Accept-Language header
+  // among them is honoured. A timeout (nothing to read), or a header past the bytes received, gets the seed's
+  // language, with the key for clients that translate.
+  const raw = (err as { rawPacket?: unknown }).rawPacket;
+  const locale = localeFromRawRequest(Buffer.isBuffer(raw) ? raw : undefined);
   const [status, text, body] = timeout
-    ? [408, 'Request Timeout', errorBody(msg('api.http.request_timeout'), 'request_timeout')]
+    ? [408, 'Request Timeout', errorBody(msg('api.http.request_timeout'), 'request_timeout', locale)]
     : tooLarge
-      ? [431, 'Request Header Fields Too Large', errorBody(msg('api.http.headers_too_large'), 'bad_request')]
-      : [400, 'Bad Request', errorBody(msg('api.http.malformed'), 'bad_request')];
+      ? [431, 'Request Header Fields Too Large', errorBody(msg('api.http.headers_too_large'), 'bad_request', locale)]
+      : [400, 'Bad Request', errorBody(msg('api.http.malformed'), 'bad_request', locale)];
   const json = JSON.stringify(body);
   socket.write(
     `HTTP/1.1 ${status} ${text}\r\nContent-Length: ${Buffer.byteLength(json)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${json}`,
   );
   socket.destroy();
+}
+
+/** The language an unparsed request asked for: its Accept-Language line, if the bytes hold one (first 16 KiB). */
+export function localeFromRawRequest(raw: Buffer | undefined): Locale {
+  if (!raw) return DEFAULT_LOCALE;
+  const head = raw.subarray(0, 16 * 1024).toString('latin1');
+  return localeFromAcceptLanguage(/(?:^|\r?\n)accept-language:[ \t]*([^\r\n]*)/i.exec(head)?.[1]);
 }
 
 /**

@@ -6,6 +6,17 @@
  */
 import { Readable } from 'node:stream';
 
+/** A CSV file that cannot be read: its line and which problem (the import report names it by key). */
+export class CsvSyntaxError extends RangeError {
+  constructor(
+    readonly line: number,
+    readonly problem: 'unterminated' | 'after_quote',
+    text: string,
+  ) {
+    super(`line ${line}: ${text}`);
+  }
+}
+
 /**
  * A number as a plain decimal, never in exponent form: `-5.934e-7` →
  * `-0.0000005934`, `1e21` → `1000000000000000000000`. Spreadsheets and pandas
@@ -96,7 +107,7 @@ export function parseCsv(text: string): CsvRecord[] {
       const open = line;
       i++;
       for (;;) {
-        if (i >= src.length) throw new RangeError(`line ${open}: 引号未闭合 (unterminated quoted field)`);
+        if (i >= src.length) throw new CsvSyntaxError(open, 'unterminated', '引号未闭合 (unterminated quoted field)');
         const q = src[i]!;
         if (q === '"') {
           if (src[i + 1] === '"') {
@@ -113,7 +124,7 @@ export function parseCsv(text: string): CsvRecord[] {
       }
       const next = src[i];
       if (next !== undefined && next !== ',' && next !== '\n' && next !== '\r') {
-        throw new RangeError(`line ${line}: 引号后不能有其他字符 (text after a closing quote)`);
+        throw new CsvSyntaxError(line, 'after_quote', '引号后不能有其他字符 (text after a closing quote)');
       }
       continue;
     }

@@ -9,7 +9,12 @@ import { getEngine } from '../engines/registry.js';
 import type { CapacityRepository } from '../store/capacity.repository.js';
 import type { InstancesRepository, OverviewQuery } from '../store/instances.repository.js';
 import { toPublicInstance } from './instances.service.js';
-import { msg, parseStoredMsg } from '../client/shared/i18n/index.js';
+import { msg, msgText, parseStoredMsg } from '../client/shared/i18n/index.js';
+import { DATABASE_REMARK_KEYS } from '../client/shared/i18n/messages/warnings.js';
+
+/** A stored database remark's key, when its text is one of the constant remarks (DATABASE_REMARK_KEYS). */
+const REMARK_KEY = new Map<string, string>(DATABASE_REMARK_KEYS.map((k) => [msgText(msg(k)), k]));
+export const remarkKey = (text: string | null | undefined): string | null => (text ? (REMARK_KEY.get(text) ?? null) : null);
 import type { SyncInstanceRecordRow, SyncSessionRow } from '../store/schema.js';
 import type { SyncRepository } from '../store/sync.repository.js';
 import { fail } from './validate.js';
@@ -169,7 +174,10 @@ export class CapacityService {
       /** One line: what this method's number means and why file sizes and table statistics differ. */
       method_note: (r.method && notes[r.method]) ?? null,
       error: r.error ?? null,
+      /** `error` by key when it is a constant remark (the UI renders it in its language); null: show the text. */
+      error_key: remarkKey(r.error),
       note: r.note ?? null,
+      note_key: remarkKey(r.note),
       collected_at: r.collected_at ?? null,
       /** Change since the sync before the last one that measured it; null: no earlier measurement ("no baseline yet"). */
       change_last_sync_bytes: r.size_bytes === null || r.size_bytes === undefined || r.previous_sync_bytes === null ? null : r.size_bytes - Number(r.previous_sync_bytes),

@@ -3,7 +3,8 @@
  * every problem kept with its row, line and column. Pure: no store, no I/O (fleet.service.ts plans and writes).
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
-import { csvUnguard, parseCsv } from '../lib/csv.js';
+import { CsvSyntaxError, csvUnguard, parseCsv } from '../lib/csv.js';
+import { msg, msgText, type Msg, type Params } from '../client/shared/i18n/index.js';
 
 export const FLEET_FORMATS = ['csv', 'yaml'] as const;
 export type FleetFormat = (typeof FLEET_FORMATS)[number];
@@ -13,13 +14,24 @@ export const FLEET_COLUMNS = ['name', 'db_type', 'host', 'port', 'database_name'
 export type FleetColumn = (typeof FLEET_COLUMNS)[number];
 export const REQUIRED_COLUMNS: FleetColumn[] = ['name', 'db_type', 'host'];
 
-/** One problem in the file. `row` is the CSV record number (header = 1) or the YAML list item (first = 1). */
+/**
+ * One problem in the file. `row` is the CSV record number (header = 1) or the YAML list item (first = 1).
+ * `message` is the zh-CN text (the route renders it in the request's language); `message_key` + `params` let the UI
+ * render it in its own.
+ */
 export interface ImportError {
   row: number;
   line: number;
   column: number | null;
   field: string;
   message: string;
+  message_key: string;
+  params?: Params;
+}
+
+/** An import problem at `at`, by key. */
+export function importError(at: { row: number; line: number; column: number | null; field: string }, m: Msg): ImportError {
+  return { ...at, message: msgText(m), message_key: m.key, ...(m.params ? { params: m.params } : {}) };
 }
 
 
@@ -41,7 +53,7 @@ const TRUE_WORDS = ['true', 'yes', '1', 'on'];
 const FALSE_WORDS = ['false', 'no', '0', 'off'];
 
 /** CSV cells are text: turn each into what the instance checks expect. Empty means "default". */
-function csvValue(col: FleetColumn, cell: string): { value?: unknown; error?: string } {
+function csvValue(col: FleetColumn, cell: string): { value?: unknown; error?: Msg } {
   const raw = cell;
   switch (col) {
     case 'port':
@@ -55,7 +67,7 @@ function csvValue(col: FleetColumn, cell: string): { value?: unknown; error?: st
       if (w === '') return { value: undefined };
       if (TRUE_WORDS.includes(w)) return { value: true };
       if (FALSE_WORDS.includes(w)) return { value: false };
-      return { error: `"${raw}" 必须是 true 或 false (true/false, yes/no, 1/0)` };
+      return { error: msg('import.e.bool', { value: raw }) };
     }
     case 'tags': {
       const v = csvUnguard(raw.trim());
@@ -64,7 +76,7 @@ function csvValue(col: FleetColumn, cell: string): { value?: unknown; error?: st
         try {
           return { value: JSON.parse(v) as unknown };
         } catch {
-          return { error: '以 [ 开头的标签必须是 JSON 数组 (a cell starting with [ must be a JSON array)' };
+          return { error: msg('import.e.tags_json') };
         }
       }
       return { value: v.split(';').map((t) => t.trim()).filter((t) => t !== '') };
@@ -75,7 +87,7 @@ function csvValue(col: FleetColumn, cell: string): { value?: unknown; error?: st
       try {
         return { value: JSON.parse(v) as unknown };
       } catch {
-        return { error: '必须是 JSON 对象，如 {"connect_timeout_ms": 5000} (a JSON object)' };
+        return { error: msg('import.e.options_json') };
       }
     }
     default:
@@ -88,35 +100,36 @@ export function parseCsvFile(text: string): Parsed {
   try {
     records = parseCsv(text);
   } catch (err) {
-    const line = Number(/^line (\d+)/.exec((err as Error).message)?.[1] ?? 1);
-    return { rows: [], fileErrors: [{ row: 0, line, column: null, field: '', message: (err as Error).message.replace(/^line \d+: /, '') }] };
+    if (!(err instanceof CsvSyntaxError)) throw err;
+    const key = err.problem === 'unterminated' ? 'import.e.csv_unterminated' : 'import.e.csv_after_quote';
+    return { rows: [], fileErrors: [importError({ row: 0, line: err.line, column: null, field: '' }, msg(key))] };
   }
   const header = records[0];
-  if (!header) return { rows: [], fileErrors: [{ row: 1, line: 1, column: null, field: '', message: '文件为空 (the file is empty)' }] };
+  if (!header) return { rows: [], fileErrors: [importError({ row: 1, line: 1, column: null, field: '' }, msg('import.e.empty'))] };
   const fileErrors: ImportError[] = [];
   const columns: (FleetColumn | null)[] = header.fields.map((h, i) => {
     const name = h.trim().toLowerCase() as FleetColumn;
     const at = { row: 1, line: header.line, column: i + 1, field: h };
     if (!(FLEET_COLUMNS as readonly string[]).includes(name)) {
-      fileErrors.push({ ...at, message: `未知的列 "${h}" (unknown column; known: ${FLEET_COLUMNS.join(', ')})` });
+      fileErrors.push(importError(at, msg('import.e.unknown_column', { column: h, known: FLEET_COLUMNS.join(', ') })));
       return null;
     }
-    if (header.fields.slice(0, i).some((o) => o.trim().toLowerCase() === name)) fileErrors.push({ ...at, message: `列 "${h}" 重复 (duplicate column)` });
+    if (header.fields.slice(0, i).some((o) => o.trim().toLowerCase() === name)) fileErrors.push(importError(at, msg('import.e.duplicate_column', { column: h })));
     return name;
   });
   for (const req of REQUIRED_COLUMNS) {
-    if (!columns.includes(req)) fileErrors.push({ row: 1, line: header.line, column: null, field: req, message: `缺少必需的列 "${req}" (required column missing)` });
+    if (!columns.includes(req)) fileErrors.push(importError({ row: 1, line: header.line, column: null, field: req }, msg('import.e.missing_column', { column: req })));
   }
   const rows: SourceRow[] = records.slice(1).map((rec, k) => {
     const r: SourceRow = { row: k + 2, line: rec.line, values: {}, where: {}, errors: [] };
     if (rec.fields.length !== header.fields.length) {
-      r.errors.push({ row: r.row, line: rec.line, column: null, field: '', message: `有 ${rec.fields.length} 列，表头有 ${header.fields.length} 列 (${rec.fields.length} cells, the header has ${header.fields.length})` });
+      r.errors.push(importError({ row: r.row, line: rec.line, column: null, field: '' }, msg('import.e.cell_count', { cells: rec.fields.length, header: header.fields.length })));
     }
     columns.forEach((col, i) => {
       if (!col || i >= rec.fields.length) return;
       r.where[col] = { line: rec.line, column: i + 1 };
       const { value, error } = csvValue(col, rec.fields[i]!);
-      if (error) r.errors.push({ row: r.row, line: rec.line, column: i + 1, field: col, message: error });
+      if (error) r.errors.push(importError({ row: r.row, line: rec.line, column: i + 1, field: col }, error));
       else r.values[col] = value;
     });
     return r;
@@ -133,27 +146,27 @@ export function parseYamlFile(text: string): Parsed {
   if (doc.errors.length) {
     return {
       rows: [],
-      fileErrors: doc.errors.map((e) => ({ row: 0, line: e.linePos?.[0].line ?? 1, column: e.linePos?.[0].col ?? null, field: '', message: e.message.split('\n')[0]! })),
+      fileErrors: doc.errors.map((e) => importError({ row: 0, line: e.linePos?.[0].line ?? 1, column: e.linePos?.[0].col ?? null, field: '' }, msg('import.e.yaml_syntax', { detail: e.message.split('\n')[0]! }))),
     };
   }
   const top = doc.contents;
   const list = isSeq(top) ? top : isMap(top) ? top.get('instances', true) : undefined;
   if (!isSeq(list)) {
     const p = pos(top);
-    return { rows: [], fileErrors: [{ row: 0, line: p.line, column: p.col, field: '', message: '需要 instances: 列表 (expected a list, or a mapping with an `instances:` list)' }] };
+    return { rows: [], fileErrors: [importError({ row: 0, line: p.line, column: p.col, field: '' }, msg('import.e.yaml_list'))] };
   }
   const rows = list.items.map((item, k) => {
     const p = pos(item);
     const r: SourceRow = { row: k + 1, line: p.line, values: {}, where: {}, errors: [] };
     if (!isMap(item)) {
-      r.errors.push({ row: r.row, line: p.line, column: p.col, field: '', message: '每一项必须是映射 (each item must be a mapping)' });
+      r.errors.push(importError({ row: r.row, line: p.line, column: p.col, field: '' }, msg('import.e.yaml_item')));
       return r;
     }
     for (const pair of item.items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
       const at = pos((pair.value ?? pair.key), p);
       if (!(FLEET_COLUMNS as readonly string[]).includes(key)) {
-        r.errors.push({ row: r.row, line: at.line, column: at.col, field: key, message: `未知的字段 "${key}" (unknown field; known: ${FLEET_COLUMNS.join(', ')})` });
+        r.errors.push(importError({ row: r.row, line: at.line, column: at.col, field: key }, msg('import.e.unknown_field', { field: key, known: FLEET_COLUMNS.join(', ') })));
         continue;
       }
       const col = key as FleetColumn;

@@ -17,7 +17,7 @@
 import { stringify } from 'yaml';
 import { mapLimit, pacer } from '../lib/concurrency.js';
 import { csvLine } from '../lib/csv.js';
-import { AppError } from '../lib/errors.js';
+import { AppError, SyncError } from '../lib/errors.js';
 import type { CredentialsRepository } from '../store/credentials.repository.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow, InstanceUpdate } from '../store/schema.js';
@@ -26,11 +26,11 @@ import { diff, type Actor, type AuditService } from './audit.service.js';
 import type { ConnectionService } from './connection.service.js';
 import { instanceFields, type InstanceFields, type InstanceInput } from './instances.service.js';
 import { fail, integer } from './validate.js';
-import { columnOf, FLEET_COLUMNS, type FleetColumn, type FleetFormat, type ImportError } from './fleet-file.js';
+import { columnOf, FLEET_COLUMNS, importError, type FleetColumn, type FleetFormat, type ImportError } from './fleet-file.js';
 import { parseFleetFile } from './fleet-parse.js';
 
 import { serverKey } from './same-server.js';
-import { msg } from '../client/shared/i18n/index.js';
+import { msg, t, type Locale, type Msg } from '../client/shared/i18n/index.js';
 
 export { FLEET_COLUMNS, FLEET_FORMATS, type FleetColumn, type FleetFormat, type ImportError } from './fleet-file.js';
 
@@ -92,7 +92,9 @@ export interface ConnectionTestRow {
   server_version: string | null;
   latency_ms: number;
   error_code: string | null;
+  /** zh-CN text (the route renders it in the request's language); `error_msg` by key, when it has one. */
   error: string | null;
+  error_msg: Msg | null;
   /** With `doctor`: grants present / checked, and the missing ones' names. */
   doctor: { ok: boolean; checks: number; missing: string[] } | null;
 }
@@ -175,9 +177,9 @@ export class FleetService {
       await pace();
       const errors = [...src.errors];
       const at = (col: FleetColumn | undefined) => (col && src.where[col] ? src.where[col] : { line: src.line, column: null });
-      const err = (field: string, message: string) => {
+      const err = (field: string, m: Msg) => {
         const w = at(columnOf(field));
-        errors.push({ row: src.row, line: w.line, column: w.column, field, message });
+        errors.push(importError({ row: src.row, line: w.line, column: w.column, field }, m));
       };
       const rawName = typeof src.values.name === 'string' ? src.values.name.trim() : null;
       const current = rawName ? byName.get(rawName) : undefined;
@@ -190,16 +192,16 @@ export class FleetService {
       if ('credential' in src.values) {
         const c = src.values.credential;
         if (c === null || c === undefined || c === '') input.credential_id = null;
-        else if (typeof c !== 'string') err('credential', '必须是凭据名称 (a credential name)');
+        else if (typeof c !== 'string') err('credential', msg('import.e.credential_name'));
         // The cell is not echoed: a password typed into the credential column must not come back in the report.
-        else if (!credByName.has(c.trim())) err('credential', '没有这个名称的凭据 (unknown credential name; see GET /api/credentials)');
+        else if (!credByName.has(c.trim())) err('credential', msg('import.e.credential_unknown'));
         else input.credential_id = credByName.get(c.trim());
       }
       const { fields, errors: fieldErrors } = instanceFields(input);
-      for (const fe of fieldErrors) err(fe.field, fe.message);
+      for (const fe of fieldErrors) err(fe.field, fe.reason ?? msg('import.e.field', { reason: fe.message }));
       if (rawName && !fieldErrors.some((e) => e.field === 'name')) {
         const first = seen.get(rawName);
-        if (first !== undefined) err('name', `名称 "${rawName}" 与第 ${first} 行重复 (duplicate of row ${first})`);
+        if (first !== undefined) err('name', msg('import.e.duplicate_name', { name: rawName, row: first }));
         else seen.set(rawName, src.row);
       }
       if (errors.length) {
@@ -325,6 +327,7 @@ export class FleetService {
         latency_ms: 0,
         error_code: null,
         error: null,
+        error_msg: null,
         doctor: null,
       };
       const started = performance.now();
@@ -338,6 +341,7 @@ export class FleetService {
         const code = err instanceof AppError ? (err.code ?? err.kind) : 'internal';
         row.error_code = code;
         row.error = err instanceof Error ? err.message : String(err);
+        row.error_msg = err instanceof AppError || err instanceof SyncError ? (err.msg ?? null) : null;
         // The server answered when it refused the login or a grant; `auth_ok` only means something then.
         const [reachable, authOk] = code === 'auth' ? [true, false] : code === 'permission' ? [true, true] : [false, null];
         row.reachable = reachable;
@@ -347,6 +351,12 @@ export class FleetService {
       return row;
     });
   }
+}
+
+/** The report with each error's `message` in `locale` (the service writes zh-CN, the API's own language). */
+export function localizeReport(r: ImportReport, locale: Locale): ImportReport {
+  if (locale === 'zh-CN') return r;
+  return { ...r, errors: r.errors.map((e) => ({ ...e, message: t(locale, e.message_key, e.params) })) };
 }
 
 /** An instance as the checks take it, from its stored row (what an absent column keeps). */

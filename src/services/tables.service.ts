@@ -10,7 +10,7 @@
  * keyed `-instance_id`, so they do not block the database-level sync).
  */
 import { errorColumns } from '../store/sync.repository.js';
-import { msg, type Msg } from '../client/shared/i18n/index.js';
+import { msg, msgText, type Locale, type Msg } from '../client/shared/i18n/index.js';
 import crypto from 'node:crypto';
 import type { Config } from '../config.js';
 import type { ConnectTarget, Engine, EngineSession } from '../engines/engine.js';
@@ -67,6 +67,8 @@ export interface TableDatabaseOutcome {
   other_tables?: number;
   other_bytes?: number;
   error?: string;
+  /** `error` by key, when the collector gave one. */
+  error_msg?: Msg;
 }
 
 export interface TableSyncResult {
@@ -81,10 +83,34 @@ export interface TableSyncResult {
   deleted_count: number;
   restored_count: number;
   databases: TableDatabaseOutcome[];
-  /** Human-readable: what the budget cut and what was not collected. */
+  /** Human-readable: what the budget cut and what was not collected (zh-CN; `cut_msgs` by key, the same order). */
   cut: string[];
+  cut_msgs: Msg[];
+  /** zh-CN text; `warning_msgs` by key, the same order (the route renders both in the request's language). */
   warnings: string[];
+  warning_msgs: Msg[];
   duration_ms: number;
+}
+
+/** A database not collected, as a line: `name: cause`, the cause by key when the collector gave one. */
+function dbError(x: { database_name: string; error?: string; error_msg?: Msg }): Msg {
+  return msg('api.tables.warn.db_error', { name: x.database_name, cause: x.error_msg ?? x.error ?? '' });
+}
+
+/** Lines joined with `; ` as one message, or undefined when there are none. */
+function listMsg(lines: Msg[]): Msg | undefined {
+  return lines.reduceRight<Msg | undefined>((rest, first) => (rest ? msg('api.sync.warning_list', { first, rest }) : first), undefined);
+}
+
+/** The result with its texts (cut, warnings, database errors) in `locale`: the service writes zh-CN. */
+export function localizeTableSync(r: TableSyncResult, locale: Locale): TableSyncResult {
+  if (locale === 'zh-CN') return r;
+  return {
+    ...r,
+    databases: r.databases.map((d) => (d.error_msg ? { ...d, error: msgText(d.error_msg, locale) } : d)),
+    cut: r.cut_msgs.map((m) => msgText(m, locale)),
+    warnings: r.warning_msgs.map((m) => msgText(m, locale)),
+  };
 }
 
 const SORTS: readonly TableSort[] = ['total', 'data', 'index', 'lob', 'free', 'rows', 'name'];
@@ -160,7 +186,7 @@ export class TablesService {
         const measured = collection.databases.filter((x) => x.error === undefined);
         const failed = collection.databases.filter((x) => x.error !== undefined);
         if (measured.length === 0 && (failed.length > 0 || databases !== null)) {
-          throw new SyncError('data', failed.map((x) => `${x.database_name}: ${x.error}`).slice(0, 5).join('; ') || '未采集到任何数据库 (nothing collected)');
+          throw new SyncError('data', listMsg(failed.slice(0, 5).map((x) => dbError(x))) ?? msg('api.tables.nothing_collected'));
         }
         const counts = await this.d.tables.saveTables({ instanceId: inst.id, collectedDate: day, collectedAt: this.now(), method: collection.method, databases: measured, presentDatabases: collection.present_databases });
         const outcomes: TableDatabaseOutcome[] = collection.databases.map((x) => ({
@@ -168,14 +194,19 @@ export class TablesService {
           tables: x.tables.length,
           ...(x.other ? { other_tables: x.other.tables, other_bytes: x.other.total_bytes } : {}),
           ...(x.error !== undefined ? { error: x.error } : {}),
+          ...(x.error_msg ? { error_msg: x.error_msg } : {}),
         }));
-        const cut = [
+        const cutMsgs = [
           ...collection.databases
             .filter((x) => x.other)
-            .map((x) => `${x.database_name}: 预算 ${maxTables} 表，保留最大的 ${x.tables.length} 个，其余 ${x.other!.tables} 个表合计 ${x.other!.total_bytes} 字节记为 "other" (table budget: kept the ${x.tables.length} largest, ${x.other!.tables} more summarised as "other")`),
-          ...failed.map((x) => `${x.database_name}: ${x.error}`),
+            .map((x) => msg('api.tables.warn.budget_cut', { name: x.database_name, max: maxTables, kept: x.tables.length, other: x.other!.tables, bytes: x.other!.total_bytes })),
+          ...failed.map((x) => dbError(x)),
         ];
-        const warnings = [...collection.warnings, ...(excluded.length ? [`${excluded.length} 个数据库被排除规则排除 (excluded by rules)`] : [])];
+        const warningMsgs = [...collection.warnings, ...(excluded.length ? [msg('api.tables.warn.excluded', { count: excluded.length })] : [])].map((w) =>
+          typeof w === 'string' ? msg('api.sync.warning_text', { text: w }) : w,
+        );
+        const cut = cutMsgs.map((m) => msgText(m));
+        const warnings = warningMsgs.map((m) => msgText(m));
         const duration = Math.round(performance.now() - t0);
         await this.d.sync.updateRecord(record.id, {
           status: 'completed',
@@ -188,7 +219,7 @@ export class TablesService {
           deleted_count: counts.deleted,
           restored_count: counts.restored,
           total_size_bytes: counts.total_bytes,
-          details: JSON.stringify({ category: 'tables', collected_date: day, method: collection.method, budget, databases: outcomes.slice(0, 1000), cut: cut.slice(0, 200), warnings }),
+          details: JSON.stringify({ category: 'tables', collected_date: day, method: collection.method, budget, databases: outcomes.slice(0, 1000), cut: cut.slice(0, 200), warnings, warning_msgs: warningMsgs }),
         });
         log.info({ tables: counts.saved, databases: measured.length, cut: cut.length, duration_ms: duration }, 'table sync completed');
         return {
@@ -204,7 +235,9 @@ export class TablesService {
           restored_count: counts.restored,
           databases: outcomes,
           cut,
+          cut_msgs: cutMsgs,
           warnings,
+          warning_msgs: warningMsgs,
           duration_ms: duration,
         };
       } catch (err) {

@@ -7,6 +7,7 @@
  * UI (which renders the key) shows the same words in its own language.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { isMsg, t, type Locale, type Params } from '../../src/client/shared/i18n/index.js';
 import { MESSAGES } from '../../src/client/shared/i18n/messages.js';
@@ -129,5 +130,60 @@ describe('error envelopes carry error_code + message_key + params, in zh-CN and 
     assert.equal(role.en.error, 'Not allowed: requires role admin');
     await refused('no CSRF header', { method: 'POST', url: '/api/credentials', headers: callers.admin.headers(false), payload: { name: 'a', username: 'u', password: 'p' } }, { status: 403, code: 'forbidden', key: 'api.auth.csrf' });
     await refused('token from token', { method: 'POST', url: '/api/tokens', headers: { authorization: `Bearer ${callers.admin.bearer!}` }, payload: { name: 'x' } }, { status: 403, code: 'token_from_token', key: 'api.auth.token_from_token' });
+  });
+
+  it('a request the HTTP parser refuses (malformed, headers too large): English when its bytes carry Accept-Language: en', async () => {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (app.server.address() as net.AddressInfo).port;
+    const raw = (text: string) =>
+      new Promise<{ status: number; body: Body }>((resolve, reject) => {
+        const s = net.connect(port, '127.0.0.1', () => s.write(text));
+        let buf = '';
+        s.on('data', (d) => (buf += d.toString('utf8')));
+        s.on('close', () => resolve({ status: Number(buf.split(' ')[1]), body: JSON.parse(buf.split('\r\n\r\n')[1]!) as Body }));
+        s.on('error', reject);
+      });
+    const malformed = (lang: string) => `GET /api/instances HTTP/1.1\r\nHost: x\r\n${lang}Bad Header Line\r\n\r\n`;
+    const zh = await raw(malformed(''));
+    const en = await raw(malformed('Accept-Language: en-GB,en;q=0.9\r\n'));
+    assert.deepEqual([zh.status, zh.body.error_code, zh.body.message_key, zh.body.error], [400, 'bad_request', 'api.http.malformed', t('zh-CN', 'api.http.malformed')]);
+    assert.deepEqual([en.status, en.body.message_key, en.body.error], [400, 'api.http.malformed', 'Malformed HTTP request']);
+    const big = await raw(`GET /api/instances HTTP/1.1\r\nHost: x\r\nAccept-Language: en\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    assert.deepEqual([big.status, big.body.message_key, big.body.error], [431, 'api.http.headers_too_large', 'The request headers are too large']);
+    assert.ok(!CJK.test(big.body.error!));
+  });
+
+  it("an import report's row and file errors: each by key, message in the request's language (a dry run and a refused file)", async () => {
+    const w = { ...callers.admin.headers(true), 'content-type': 'text/csv' };
+    const csv = 'name,db_type,host,port,is_active,tags,options,credential,colour\nok1,postgresql,db1,5432,true,a,,,x\nbad1,nosuch,db2,99999,maybe,[x,{,ghost,x\nok1,postgresql,db3,5432,true,,,,x\nshort,mysql\n';
+    const yaml = 'instances:\n  - name: y1\n    db_type: postgresql\n    host: h\n    shade: blue\n  - just a string\n';
+    for (const [format, body, url] of [
+      ['csv', csv, '/api/instances/import?dry_run=true'],
+      ['csv', csv, '/api/instances/import'],
+      ['yaml', yaml, '/api/instances/import?format=yaml&dry_run=true'],
+      ['yaml', 'instances: [a: 1\n', '/api/instances/import?format=yaml&dry_run=true'],
+      ['csv', 'name,db_type,host\n"open,x,y\n', '/api/instances/import?dry_run=true'],
+    ] as const) {
+      const keys: Record<Locale, string[]> = { 'zh-CN': [], en: [] };
+      for (const [locale, lang] of [['zh-CN', undefined], ['en', 'en']] as const) {
+        const res = await app.inject({ method: 'POST', url, headers: { ...w, ...(format === 'yaml' ? { 'content-type': 'application/yaml' } : {}), ...(lang ? { 'accept-language': lang } : {}) }, payload: body });
+        const json = res.json<{ data: { errors: { message: string; message_key: string; params?: Params }[] } }>();
+        const errors = json.data.errors;
+        assert.ok(errors.length > 0, `${format} ${url}: errors reported: ${res.body}`);
+        for (const e of errors) {
+          for (const k of keysOf(e.message_key, e.params)) assert.ok(k in MESSAGES, `${k} is in the catalogue`);
+          assert.equal(e.message, t(locale, e.message_key, e.params), `${url} (${locale}): message is the key's text`);
+          if (locale === 'zh-CN') assert.ok(CJK.test(e.message), `zh-CN: ${e.message}`);
+          else assert.ok(!CJK.test(e.message), `en: ${e.message}`);
+        }
+        keys[locale] = errors.map((e) => e.message_key);
+      }
+      assert.deepEqual(keys.en, keys['zh-CN'], 'the same errors in both languages');
+    }
+    const en = await app.inject({ method: 'POST', url: '/api/instances/import?dry_run=true', headers: { ...w, 'accept-language': 'en' }, payload: csv });
+    const messages = en.json<{ data: { errors: { message: string }[] } }>().data.errors.map((e) => e.message);
+    for (const m of ['unknown column "colour" (known: name, db_type, host, port, database_name, credential, is_active, description, tags, options)', '"maybe" must be true or false (true/false, yes/no, 1/0)', 'a tags cell starting with [ must be a JSON array', 'must be a JSON object, such as {"connect_timeout_ms": 5000}', 'no credential has this name (see GET /api/credentials)', 'the name "ok1" is already used by row 2', '2 cells; the header has 9']) {
+      assert.ok(messages.includes(m), `${m} in ${messages.join(' | ')}`);
+    }
   });
 });

@@ -139,7 +139,9 @@ describe('whalefall serve (the README’s first command)', () => {
     try {
       child = start();
       let out = '';
+      let errOut = '';
       child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (errOut += d));
       await waitReady(child);
       const pw = /password: (\S+)/.exec(out)?.[1];
       assert.ok(pw, 'generated admin password printed');
@@ -150,6 +152,10 @@ describe('whalefall serve (the README’s first command)', () => {
       assert.equal((out.match(/password:/g) ?? []).length, 1);
       const logLines = out.split('\n').filter((l) => l.startsWith('{'));
       assert.ok(logLines.length > 0 && logLines.every((l) => !l.includes(pw)), 'the password is printed, never logged');
+      // The first start prints no warning (issue #20: it logged `"root" path … dist/client must exist`): no log line
+      // at warn or above, nothing on stderr.
+      assert.deepEqual(logLines.filter((l) => (JSON.parse(l) as { level?: number }).level! >= 40), []);
+      assert.equal(errOut, '');
 
       // Second start: same store, no new password.
       child = start();

@@ -42,8 +42,14 @@ describe('sync of a disabled instance from the CLI', () => {
     await withCli({ WHALEFALL_DATA_DIR: ctx.dataDir }, async (cli) => {
       const r = await run(cli, ['sync', '--instance', 'pg-off']);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /^pg-off: skipped: disabled/m);
+      assert.match(r.stderr, /^pg-off: skipped: disabled \(实例已禁用\)$/m);
       assert.doesNotMatch(r.out, /completed/);
+    });
+    // In the CLI's language (WHALEFALL_LANG, else the POSIX locale): English without the Chinese.
+    await withCli({ WHALEFALL_DATA_DIR: ctx.dataDir, WHALEFALL_LANG: 'en' }, async (cli) => {
+      const r = await run(cli, ['sync', '--instance', 'pg-off']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^pg-off: skipped: disabled$/m);
     });
     assert.equal((await ctx.capacity.sessions({})).total, 0, 'no session was started');
   });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { buildApp } from '../../src/http/app.js';
 import type { Clock } from '../../src/lib/clock.js';
+import type { ContextOptions } from '../../src/context.js';
 import { newTestContext, type TestContext } from '../helpers/context.js';
 
 export const CHROMIUM = process.env.WHALEFALL_CHROMIUM || '/usr/bin/chromium';
@@ -20,8 +21,12 @@ export interface Server {
   close(): Promise<void>;
 }
 
-export async function startServer(env: Record<string, string> = {}, opts: { clock?: Clock } = {}): Promise<Server> {
-  const ctx = await newTestContext('sqlite', { env: { WHALEFALL_LOGIN_RATE_LIMIT: '1000', LOG_LEVEL: 'warn', ...env }, ...(opts.clock ? { clock: opts.clock } : {}) });
+export async function startServer(env: Record<string, string> = {}, opts: { clock?: Clock; engineFor?: ContextOptions['engineFor'] } = {}): Promise<Server> {
+  const ctx = await newTestContext('sqlite', {
+    env: { WHALEFALL_LOGIN_RATE_LIMIT: '1000', LOG_LEVEL: 'warn', ...env },
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.engineFor ? { engineFor: opts.engineFor } : {}),
+  });
   const app = await buildApp(ctx);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();

@@ -82,7 +82,7 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
     const inmem = find(c, 'inmem');
     assert.equal(inmem.size_bytes, pagesToBytes(2048n + 512n + 2560n + 640n));
     assert.equal(inmem.max_bytes, pagesToBytes(4096n * 2n + 64_000n * 2n));
-    assert.ok(c.warnings.includes('inmem: 1 个 FILESTREAM, 1 个 In-Memory OLTP 容器已按 sys.database_files 计入数据容量 (type-2 containers counted from sys.database_files)'));
+    assert.ok(c.warnings.map((x) => textOf(x)).includes('inmem: 1 个 FILESTREAM, 1 个 In-Memory OLTP 容器已按 sys.database_files 计入数据容量 (type-2 containers counted from sys.database_files)'));
     assert.equal(find(c, 'docs_fs').size_bytes, pagesToBytes(4096n + 1024n));
     assert.ok(c.warnings.map((x) => textOf(x)).some((w) => w.startsWith('docs_fs: 1 个 FILESTREAM / In-Memory OLTP 容器 (type 2) 未计入容量') && w.includes('无权访问该数据库')), 'unreadable containers named');
 

@@ -16,9 +16,9 @@ const BIN = path.resolve('test/helpers/whalefall.mjs');
 
 describe('whalefall instances import / export / test-connection / discover', () => {
   let dir: string;
-  const run = (args: string[], input?: string) => {
+  const run = (args: string[], input?: string, lang: Record<string, string> = { LANG: 'C.UTF-8', LC_ALL: '', LC_MESSAGES: '', WHALEFALL_LANG: '' }) => {
     const r = spawnSync(process.execPath, [BIN, ...args], {
-      env: { ...process.env, WHALEFALL_DATA_DIR: dir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off', LOG_LEVEL: '', WHALEFALL_CONNECT_TIMEOUT_MS: '1500' },
+      env: { ...process.env, ...lang, WHALEFALL_DATA_DIR: dir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off', LOG_LEVEL: '', WHALEFALL_CONNECT_TIMEOUT_MS: '1500' },
       input,
       encoding: 'utf8',
       timeout: 60_000,
@@ -53,6 +53,14 @@ describe('whalefall instances import / export / test-connection / discover', () 
     assert.match(r.out, /^5 +5 +5 +credential +.*unknown credential name/m);
     assert.doesNotMatch(r.out, /"nope"/, 'the cell is not quoted back');
     assert.match(r.err, /nothing imported/);
+    assert.match(r.out, /没有这个名称的凭据/, 'no locale (C): the seed\'s Chinese');
+    // The row errors in the CLI's language (issue #20 item 2): an English locale, or WHALEFALL_LANG over it.
+    const en = run(['instances', 'import', file], undefined, { LANG: 'en_US.UTF-8', LC_ALL: '', LC_MESSAGES: '', WHALEFALL_LANG: '' });
+    assert.match(en.out, /^5 +5 +5 +credential +no credential has this name \(see GET \/api\/credentials\)$/m);
+    assert.match(en.out, /^5 +5 +4 +port +must be an integer from 1 to 65535$/m);
+    assert.doesNotMatch(en.out, /[\u4e00-\u9fff]/, en.out);
+    const zh = run(['instances', 'import', file], undefined, { LANG: 'en_US.UTF-8', LC_ALL: '', LC_MESSAGES: '', WHALEFALL_LANG: 'zh-CN' });
+    assert.match(zh.out, /没有这个名称的凭据/);
     assert.equal(JSON.parse(run(['instances', 'list', '--json']).out).length, 1);
     r = run(['instances', 'import', file, '--partial', '--dry-run', '--json']);
     assert.equal(r.code, 0, r.err);

@@ -134,6 +134,19 @@ describe('table API and CLI on a real PostgreSQL', () => {
     assert.equal(r.statusCode, 400, r.body);
     assert.match(r.json().error, /同步表容量失败: wf_t_no_such_db: 数据库不存在/);
     assert.ok(r.json().session_id);
+    // In English by key (issue #20 item 2): the refusal, and a run where one database of two is missing.
+    const en = (payload: unknown) => app.inject({ method: 'POST', url: `/api/instances/${instanceId}/tables/sync`, headers: { ...callers.operator.headers(true), 'accept-language': 'en' }, payload: payload as object });
+    const refused = await en({ databases: ['wf_t_no_such_db'] });
+    assert.equal(refused.json().error, 'Table sync failed: wf_t_no_such_db: database not found');
+    const partly = await en({ databases: [db, 'wf_t_no_such_db'] });
+    assert.equal(partly.statusCode, 200, partly.body);
+    const data = partly.json().data as { databases: { database_name: string; error?: string; error_msg?: { key: string } }[]; cut: string[]; cut_msgs: { key: string }[] };
+    const missing = data.databases.find((d) => d.database_name === 'wf_t_no_such_db')!;
+    assert.deepEqual([missing.error, missing.error_msg?.key], ['database not found', 'api.tables.db_not_found']);
+    assert.deepEqual(data.cut, ['wf_t_no_such_db: database not found']);
+    assert.deepEqual(data.cut_msgs.map((m) => m.key), ['api.tables.warn.db_error']);
+    const zh = (await sync({ databases: [db, 'wf_t_no_such_db'] })).json().data as { cut: string[] };
+    assert.deepEqual(zh.cut, ['wf_t_no_such_db: 数据库不存在 (database not found)']);
   });
 
   it('whalefall sync --tables', () => {

@@ -84,7 +84,7 @@ describe(`table budget: ${TABLES} tables in one MariaDB schema, budget ${KEEP} t
     const smallRow = r.databases.find((d) => d.database_name === small);
     const [[only]] = await admin.query<mysql.RowDataPacket[]>('SELECT DATA_LENGTH + INDEX_LENGTH AS b FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [small]);
     if (r.duration_ms < 10_000) assert.deepEqual(smallRow, { database_name: small, tables: 0, other_tables: 1, other_bytes: Number(only!.b) });
-    else assert.deepEqual(smallRow, { database_name: small, tables: 0, error: '表级采集时间预算已用完，未采集 (table time budget exhausted: not collected this run)' });
+    else assert.deepEqual(smallRow, { database_name: small, tables: 0, error: '表级采集时间预算已用完，未采集 (table time budget exhausted: not collected this run)', error_msg: { key: 'api.tables.out_of_time' } });
 
     const session = await ctx.capacity.session(r.session_id);
     const details = session.records[0]!.details as unknown as { budget: unknown; cut: string[]; databases: { database_name: string; other_tables?: number }[] };

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { COMMON_MESSAGES } from '../../src/client/shared/i18n/messages/common.js';
 import { INSTANCES_MESSAGES } from '../../src/client/shared/i18n/messages/instances.js';
@@ -12,6 +14,8 @@ import { CAUSE_MESSAGES } from '../../src/client/shared/i18n/messages/causes.js'
 import { DOCTOR_MESSAGES } from '../../src/client/shared/i18n/messages/doctor.js';
 import { RUNWAY_MESSAGES } from '../../src/client/shared/i18n/messages/runway.js';
 import { ALERT_MESSAGES } from '../../src/client/shared/i18n/messages/alerts.js';
+import { WARNING_MESSAGES } from '../../src/client/shared/i18n/messages/warnings.js';
+import { IMPORT_MESSAGES } from '../../src/client/shared/i18n/messages/import.js';
 import { MESSAGES } from '../../src/client/shared/i18n/messages.js';
 
 const AREAS: Record<string, Record<string, { 'zh-CN': string; en?: string }>> = {
@@ -27,6 +31,8 @@ const AREAS: Record<string, Record<string, { 'zh-CN': string; en?: string }>> = 
   doctor: DOCTOR_MESSAGES,
   runway: RUNWAY_MESSAGES,
   alerts: ALERT_MESSAGES,
+  warnings: WARNING_MESSAGES,
+  import: IMPORT_MESSAGES,
 };
 
 test('a message key is defined in one area file only (a spread would silently keep the last one)', () => {
@@ -52,4 +58,15 @@ test('every message has Chinese and English text, with the same {placeholders}',
     else if (placeholders(m['zh-CN']).join() !== placeholders(m.en).join()) bad.push(`${key}: placeholders differ`);
   }
   assert.deepEqual(bad, []);
+});
+
+test('every warning an engine or a service pushes is by key: no literal text (issue #20 item 2)', () => {
+  const files = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+  const literal: string[] = [];
+  for (const f of [...files('src/engines'), ...files('src/services')]) {
+    const text = fs.readFileSync(f, 'utf8');
+    for (const m of text.matchAll(/(?:warnings|extra)\.push\(\s*(['`"])/g)) literal.push(`${f}:${text.slice(0, m.index).split('\n').length}`);
+  }
+  assert.deepEqual(literal, []);
 });

@@ -8,8 +8,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { CollectedDatabase } from '../../src/domain/collection.js';
-import { containerDataOf, mapTablespaces } from '../../src/engines/oracle/oracle.aggregate.js';
-import { collectTablespaces, doctorChecks, oracleEngine as engine, type OracleRow } from '../../src/engines/oracle/oracle.engine.js';
+import { containerDataOf, mapTablespaces as mapKeyed } from '../../src/engines/oracle/oracle.aggregate.js';
+import { collectTablespaces as collectKeyed, doctorChecks, oracleEngine as engine, type OracleRow } from '../../src/engines/oracle/oracle.engine.js';
+import { isMsg, msgText, textOf } from '../../src/client/shared/i18n/index.js';
+import type { Warning } from '../../src/domain/collection.js';
 import { localizeCheck } from '../../src/engines/common.js';
 import {
   CONTAINERS_SQL,
@@ -46,6 +48,26 @@ import {
   tempFree,
   undo,
 } from '../helpers/oracle-rows.js';
+
+/**
+ * Every warning is by key (issue #20 item 2), with English text free of Chinese; the tests read the zh-CN text (the
+ * API's own words, unchanged), and `english` keeps the English of the last collection for the tests that check it.
+ */
+let english: string[] = [];
+function texts(ws: Warning[]): string[] {
+  for (const w of ws) assert.ok(isMsg(w), `a warning by key, not text: ${JSON.stringify(w)}`);
+  english = ws.map((w) => textOf(w, 'en'));
+  for (const e of english) assert.ok(!/[\u4e00-\u9fff]/.test(e), `English text without Chinese: ${e}`);
+  return ws.map((w) => textOf(w));
+}
+const collectTablespaces = async (...a: Parameters<typeof collectKeyed>) => {
+  const r = await collectKeyed(...a);
+  return { ...r, warnings: texts(r.warnings) };
+};
+const mapTablespaces = (...a: Parameters<typeof mapKeyed>) => {
+  const r = mapKeyed(...a);
+  return { ...r, warnings: texts(r.warnings) };
+};
 
 const target = () => ({ host: '127.0.0.1', port: 1521, database: 'ORCLPDB1', username: 'whalefall', password: 'Pa55-w0rd-zz9', options: {}, connectTimeoutMs: 1000, queryTimeoutMs: 30000 });
 
@@ -144,6 +166,7 @@ describe('Oracle: non-CDB collection', () => {
     assert.ok(err instanceof SyncError);
     assert.equal(err.code, 'data');
     assert.match(err.message, /container_mode=cdb 需要连接到 CDB 根容器.*ORCL \(CON_ID 0\)/);
+    assert.equal(msgText(err.msg!, 'en'), 'container_mode=cdb needs a session in the CDB root (the service name of CDB$ROOT); this session is in ORCL (CON_ID 0)');
   });
 
   test('a missing grant is a permission error naming the view and the GRANT that fixes it', async () => {
@@ -156,6 +179,12 @@ describe('Oracle: non-CDB collection', () => {
     assert.ok(err.message.includes('GRANT SELECT_CATALOG_ROLE TO whalefall;'), err.message);
     assert.ok(err.message.includes('GRANT SELECT ON sys.dba_tablespace_usage_metrics TO whalefall;'), err.message);
     assert.ok(!err.message.includes('DBA_DATA_FILES'), 'only the missing view is named');
+    // By key: a failed sync record shows it in English in the English UI.
+    assert.equal(err.msg?.key, 'api.engine.ora_missing_views');
+    assert.equal(
+      msgText(err.msg!, 'en'),
+      'Missing grants: cannot read DBA_TABLESPACE_USAGE_METRICS. Fix: GRANT SELECT_CATALOG_ROLE TO whalefall; or, per view as SYS: GRANT SELECT ON sys.dba_tablespace_usage_metrics TO whalefall;',
+    );
   });
 
   test('ORA-01031 is handled like ORA-00942; a grant error no probe confirms stays the driver error', async () => {
@@ -261,6 +290,7 @@ describe('Oracle: the aggregation on per-file rows (driver-shaped), case by case
     assert.deepEqual([one(databases, 'UNDOTBS1').used_bytes, one(databases, 'TEMP').used_bytes, one(databases, 'USERS').used_bytes], [null, null, 10200547328]);
     assert.ok(warnings.includes('UNDO 已用空间未知 (undo used bytes unknown): 无法读取 DBA_UNDO_EXTENTS (cannot read DBA_UNDO_EXTENTS): GRANT SELECT ON sys.dba_undo_extents TO whalefall;'), warnings.join('\n'));
     assert.ok(warnings.some((w) => w.startsWith('TEMP 已用空间未知') && w.includes('GRANT SELECT ON sys.dba_temp_free_space TO whalefall;')));
+    assert.ok(english.includes('UNDO used bytes unknown: cannot read DBA_UNDO_EXTENTS: GRANT SELECT ON sys.dba_undo_extents TO whalefall;'), english.join('\n'));
   });
 });
 
@@ -527,7 +557,8 @@ describe('Oracle: doctor outside the root', () => {
     assert.equal(en[0]!.detail, 'Connected to non-CDB');
     assert.equal(en[4]!.detail, 'not readable (ORA-00942/ORA-01031)');
     assert.ok(en.every((c) => !/[\u4e00-\u9fff]/.test(c.detail)), en.map((c) => c.detail).join(' | '));
-    assert.equal(en[4]!.undercounts_key, 'doctor.oracle.view_undercounts');
+    assert.equal(en[4]!.undercounts_key, 'doctor.oracle.uc.temp_files');
+    assert.equal(en[4]!.undercounts, 'temporary tablespaces: nothing is collected while temp=true');
     assert.deepEqual(checks[4]!.fix, ['GRANT SELECT ON sys.dba_temp_files TO whalefall;', 'GRANT SELECT_CATALOG_ROLE TO whalefall;']);
     assert.match(checks[4]!.undercounts!, /temporary tablespaces/);
   });
@@ -559,6 +590,9 @@ describe('Oracle: doctor outside the root', () => {
         ['container_mode', false],
       ],
     );
+    assert.equal(checks[1]!.detail_key, 'doctor.oracle.refused_cdb');
+    assert.match(checks[1]!.detail, /^container_mode=cdb 需要连接到 CDB 根容器/);
+    assert.equal(localizeCheck(checks[1]!, 'en').detail, 'container_mode=cdb needs a session in the CDB root (the service name of CDB$ROOT); this session is in SALES (CON_ID 3)');
   });
 });
 

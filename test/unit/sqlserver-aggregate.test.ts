@@ -14,6 +14,7 @@ import {
   type Measured,
   type SideFacts,
 } from '../../src/engines/sqlserver/sqlserver.aggregate.js';
+import { isMsg, textOf } from '../../src/client/shared/i18n/index.js';
 
 const P = 8192;
 const TB2_PAGES = 268_435_456n; // 2 TiB in 8 KB pages
@@ -36,9 +37,17 @@ function file(over: Partial<FileRow> & { database_id: number; name: string }): F
   };
 }
 
-function run(rows: FileRow[], facts: Partial<SideFacts> = {}): { byName: Map<string, Measured>; warnings: string[] } {
+/**
+ * The aggregation, its warnings as zh-CN text (the API's own words) and in English. Every warning is by key
+ * (issue #20 item 2): the English text carries no Chinese beyond what the test's own facts put in.
+ */
+function run(rows: FileRow[], facts: Partial<SideFacts> = {}): { byName: Map<string, Measured>; warnings: string[]; english: string[] } {
   const { measured, warnings } = aggregateDatabases(rows, { ...noSideFacts(), ...facts }, 'dba');
-  return { byName: new Map(measured.map((m) => [m.db.database_name, m])), warnings };
+  for (const w of warnings) assert.ok(isMsg(w), `a warning by key, not text: ${JSON.stringify(w)}`);
+  const english = warnings.map((w) => textOf(w, 'en'));
+  const factText = JSON.stringify(facts, (_k, v: unknown) => (v instanceof Map ? [...v] : v));
+  for (const e of english) assert.ok(!/[\u4e00-\u9fff]/.test(e.replace(/\([^)]*\)/g, '')) || /[\u4e00-\u9fff]/.test(factText), `English text without Chinese: ${e}`);
+  return { byName: new Map(measured.map((m) => [m.db.database_name, m])), warnings: warnings.map((w) => textOf(w)), english };
 }
 
 describe('SQL Server aggregation (pure)', () => {
@@ -117,6 +126,11 @@ describe('SQL Server aggregation (pure)', () => {
     assert.deepEqual([d.data_bytes, d.log_bytes, d.size_bytes], [(4096 + 2560 + 640) * P, 1024 * P, (4096 + 2560 + 640 + 1024) * P]);
     assert.equal(d.max_bytes, (8192 + 2048 + 64000 + 64000) * P);
     assert.ok(warnings.includes('docs: 1 个 FILESTREAM, 1 个 In-Memory OLTP 容器已按 sys.database_files 计入数据容量 (type-2 containers counted from sys.database_files)'));
+    const { english } = run(
+      [file({ database_id: 10, name: 'docs', file_id: 1, size_pages: '4096' }), file({ database_id: 10, name: 'docs', file_id: 65537, type: 2, size_pages: '0' })],
+      { containers: new Map([[10, [{ file_id: 65537, size_pages: '640', filegroup_type: 'FX' }]]]) },
+    );
+    assert.deepEqual(english, ['docs: 1 In-Memory OLTP container(s) counted in the data size from sys.database_files']);
   });
 
   test('containers that could not be read are named in a warning and make the limit unknown', () => {
@@ -138,7 +152,7 @@ describe('SQL Server aggregation (pure)', () => {
       file({ database_id: 7, name: 'ag_primary', in_ag: 1 }),
       file({ database_id: 8, name: 'plain' }),
     ];
-    const { byName, warnings } = run(rows, {
+    const { byName, warnings, english } = run(rows, {
       roles: new Map([
         [5, { database_id: 5, role_desc: 'SECONDARY', secondary_allow: 'NO' }],
         [6, { database_id: 6, role_desc: 'SECONDARY', secondary_allow: 'READ_ONLY' }],
@@ -151,6 +165,7 @@ describe('SQL Server aggregation (pure)', () => {
     assert.deepEqual(roleAndReadable('ag_primary'), ['PRIMARY', true, 1024 * P]);
     assert.deepEqual(roleAndReadable('plain'), [undefined, true, 1024 * P]);
     assert.ok(warnings.some((w) => w.startsWith('ag_hidden: 可用性组次要副本 (不可读)')));
+    assert.ok(english.includes('ag_hidden: availability group secondary, not readable: counted on its primary, not in the estate total'), english.join('\n'));
 
     // The role DMV refused: counted where it is, and said so.
     const unknown = run(rows, { roles: { error: '权限不足 (缺少服务器级权限，如 VIEW SERVER STATE)' } });

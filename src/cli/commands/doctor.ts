@@ -1,7 +1,7 @@
 /** `whalefall doctor`: which grants the collector relies on are present on each instance. */
 import type { Command } from 'commander';
-import { errorMessage } from '../../lib/errors.js';
-import { CliError, withContext, print } from '../shared.js';
+import { localizeCheck } from '../../engines/common.js';
+import { CliError, cliError, cliLocale, withContext, print } from '../shared.js';
 
 export function register(program: Command): void {
   program
@@ -18,11 +18,11 @@ export function register(program: Command): void {
         for (const inst of list) {
           try {
             const r = await ctx.connections.probe(inst.id, { grants: true });
-            reports.push(r);
+            reports.push({ ...r, checks: r.checks.map((c) => localizeCheck(c, cliLocale())) });
             if (!r.ok) problems++;
           } catch (err) {
             problems++;
-            reports.push({ instance_name: inst.name, db_type: inst.db_type, ok: false, error: errorMessage(err), checks: [] });
+            reports.push({ instance_name: inst.name, db_type: inst.db_type, ok: false, error: cliError(err), checks: [] });
           }
         }
         if (o.json) {

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import { Option } from 'commander';
 import { CLI_ACTOR } from '../../services/audit.service.js';
 import { FLEET_FORMATS, type FleetFormat } from '../../services/fleet.service.js';
-import { CliError, withContext, readStdin, table, print } from '../shared.js';
+import { CliError, cliLocale, withContext, readStdin, table, print } from '../shared.js';
+import { localizeReport } from '../../services/fleet.service.js';
 
 export function register(instances: Command): void {
   instances
@@ -21,7 +22,7 @@ export function register(instances: Command): void {
         const format: FleetFormat | undefined = o.format ?? (/\.ya?ml$/i.test(file) ? 'yaml' : /\.csv$/i.test(file) ? 'csv' : undefined);
         if (!format) throw new CliError(`${file}: cannot tell the format from the name; give --format csv|yaml`);
         const text = file === '-' ? await readStdin() : fs.readFileSync(file, 'utf8');
-        const r = await ctx.fleet.import(text, { format, dryRun: o.dryRun, partial: o.partial, disableMissing: o.disableMissing, confirmDuplicates: o.confirmDuplicates }, CLI_ACTOR);
+        const r = localizeReport(await ctx.fleet.import(text, { format, dryRun: o.dryRun, partial: o.partial, disableMissing: o.disableMissing, confirmDuplicates: o.confirmDuplicates }, CLI_ACTOR), cliLocale());
         if (o.json) print(JSON.stringify(r, null, 2));
         else {
           if (r.errors.length) {

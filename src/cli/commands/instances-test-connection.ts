@@ -1,6 +1,6 @@
 /** `whalefall instances test-connection`: reach and log in to many instances at once. */
 import type { Command } from 'commander';
-import { withContext, table, print } from '../shared.js';
+import { cliText, withContext, table, print } from '../shared.js';
 
 export function register(instances: Command): void {
   instances
@@ -27,7 +27,7 @@ export function register(instances: Command): void {
                 version: r.server_version,
                 ms: r.latency_ms,
                 ...(o.doctor ? { grants: r.doctor ? (r.doctor.ok ? 'ok' : `missing ${r.doctor.missing.join(', ')}`) : null } : {}),
-                error: r.error ? `[${r.error_code}] ${r.error}` : null,
+                error: r.error ? `[${r.error_code}] ${r.error_msg ? cliText(r.error_msg) : r.error}` : null,
               })),
             ),
           );

@@ -1,12 +1,13 @@
 /** `whalefall sync`: capacity (or with --tables, table-size) sync of some or all instances; exit 1 when any failed. */
 import type { Command } from 'commander';
 import { type Context } from '../../context.js';
-import { errorMessage } from '../../lib/errors.js';
 import { formatBytes } from '../../lib/sizes.js';
 import { CLI_ACTOR } from '../../services/audit.service.js';
 import type { RecordOutcome } from '../../services/capacity-sync.service.js';
 import { drawProgress } from '../progress.js';
-import { CliError, withContext, table, print, printErr } from '../shared.js';
+import { CliError, cliError, cliText, withContext, table, print, printErr, cliLocale } from '../shared.js';
+import { localizeTableSync } from '../../services/tables.service.js';
+import { t } from '../../client/shared/i18n/index.js';
 
 /** `sync --tables`: one instance after the other, each within its table budget; exit 1 when any failed. */
 async function syncTables(ctx: Context, o: { all?: boolean; instance?: string[]; database?: string[] }): Promise<void> {
@@ -17,12 +18,12 @@ async function syncTables(ctx: Context, o: { all?: boolean; instance?: string[];
   for (const name of instances) {
     const inst = await ctx.instances.getByName(name);
     try {
-      const r = await ctx.tables.syncTables(inst.id, { databases: o.database ?? null, actor: CLI_ACTOR, syncType: 'manual_batch' });
+      const r = localizeTableSync(await ctx.tables.syncTables(inst.id, { databases: o.database ?? null, actor: CLI_ACTOR, syncType: 'manual_batch' }), cliLocale());
       rows.push({ instance: r.instance_name, status: 'completed', databases: r.databases.length, tables: r.saved_count, 'new/del/rest': `${r.created_count}/${r.deleted_count}/${r.restored_count}`, ms: r.duration_ms, cut: r.cut.length ? r.cut.join('; ') : null });
       for (const w of r.warnings) printErr(`${r.instance_name}: ${w}`);
     } catch (err) {
       failed++;
-      rows.push({ instance: name, status: 'failed', databases: null, tables: null, 'new/del/rest': null, ms: null, cut: errorMessage(err) });
+      rows.push({ instance: name, status: 'failed', databases: null, tables: null, 'new/del/rest': null, ms: null, cut: cliError(err) });
     }
   }
   print(table(rows));
@@ -37,7 +38,7 @@ function outcomeRow(o: RecordOutcome) {
     total: o.counts ? formatBytes(o.counts.total_size_bytes) : null,
     'new/upd/del/rest': o.counts ? `${o.counts.created}/${o.counts.updated}/${o.counts.deleted}/${o.counts.restored}` : null,
     ms: o.duration_ms,
-    error: o.error_message ? `[${o.error_code ?? 'skipped'}] ${o.error_message}` : null,
+    error: o.error_message ? `[${o.error_code ?? 'skipped'}] ${o.error_msg ? cliText(o.error_msg) : o.error_message}` : null,
   };
 }
 
@@ -59,7 +60,7 @@ export function register(program: Command): void {
         // An instance named explicitly but disabled is not synced: said so, and the exit code is 1 (issue #20).
         const named = o.all ? [] : await Promise.all((o.instance as string[]).map((n) => ctx.instances.getByName(n)));
         const disabled = named.filter((i) => !i.is_active);
-        for (const i of disabled) printErr(`${i.name}: skipped: disabled (实例已禁用)`);
+        for (const i of disabled) printErr(`${i.name}: ${t(cliLocale(), 'cli.skipped_disabled')}`);
         if (disabled.length) process.exitCode = 1;
         if (!o.all && disabled.length === named.length) return;
         const ids = o.all ? ('all-active' as const) : named.filter((i) => i.is_active).map((i) => i.id);

@@ -27,7 +27,7 @@ import type { CollectedTableDatabase, TableCollection, TableScope } from '../../
 import type { Composition } from '../../domain/composition.js';
 import type { ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
 import type { DbType } from '../../domain/db-type.js';
-import { bytes, check, classified, classify, closeWithin, errorCode, outOfTime, type Verdict } from '../common.js';
+import { bytes, check, classified, classify, closeWithin, errorCode, notCollected, outOfTime, type Verdict } from '../common.js';
 import { msg } from '../../client/shared/i18n/index.js';
 import { cleartextAllowed, cleartextRefused, CLEARTEXT_OPTION, CLEARTEXT_OPTION_SPEC, tlsCheck } from '../tls.js';
 import { fromSums, TABLES_METHOD, TABLES_QUERY, type TableSumRow } from './mysql.tables.js';
@@ -357,11 +357,11 @@ class MysqlSession implements EngineSession {
       const present = new Set(all);
       const names = scope.databases ?? all.filter((n) => !SYSTEM_SCHEMAS.has(n));
       const out: CollectedTableDatabase[] = [];
-      const warnings: string[] = [];
+      const warnings: TableCollection['warnings'] = [];
       let allowance = scope.maxTables;
       for (const name of names) {
         if (!present.has(name)) {
-          out.push({ database_name: name, tables: [], error: '数据库不存在 (database not found)' });
+          out.push(notCollected(name, msg('api.tables.db_not_found')));
           continue;
         }
         if (Date.now() >= scope.deadline) {
@@ -378,12 +378,12 @@ class MysqlSession implements EngineSession {
         } catch (err) {
           // An error the server sent (statement timeout, privilege) leaves the connection usable: it is this schema's alone.
           if (typeof (err as { errno?: unknown }).errno !== 'number' || errorCode(err) === 'PROTOCOL_CONNECTION_LOST') throw err;
-          out.push({ database_name: name, tables: [], error: this.toSyncError(err).message });
+          out.push(notCollected(name, this.toSyncError(err)));
           continue;
         }
         const { tables, other, unmeasured } = fromSums(name, res);
         allowance -= tables.length;
-        if (unmeasured > 0) warnings.push(`${name}: ${unmeasured} 个表无法读取大小 (${unmeasured} table(s) could not be measured)`);
+        if (unmeasured > 0) warnings.push(msg('api.tables.warn.tables_unmeasured', { name, count: unmeasured }));
         out.push({ database_name: name, tables, ...(other ? { other } : {}) });
       }
       return { method: TABLES_METHOD, databases: out, present_databases: scope.databases ? null : all, warnings };

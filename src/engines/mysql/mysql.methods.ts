@@ -4,6 +4,7 @@
  * See mysql.engine.ts for how each method collects.
  */
 import type { ConnectTarget } from '../engine.js';
+import { msg, msgText } from '../../client/shared/i18n/index.js';
 
 export const METHOD = 'information_schema';
 export const PHYSICAL = 'innodb_tablespaces';
@@ -52,5 +53,5 @@ export function mysqlMethod(target: Pick<ConnectTarget, 'options'>): string {
 }
 
 /** Set on every database measured logically because the tablespace view was not readable (auto without PROCESS). */
-export const FALLBACK_NOTE = '缺少 PROCESS 权限，按表统计 (logical) 测量，非磁盘文件大小 (PROCESS missing: measured from table statistics, not files)';
+export const FALLBACK_NOTE = msgText(msg('db.remark.mysql_fallback'));
 

@@ -17,7 +17,8 @@
 import { SyncError } from '../../lib/errors.js';
 import { formatBytes } from '../../lib/sizes.js';
 import { bytes } from '../common.js';
-import type { CollectedDatabase } from '../../domain/collection.js';
+import type { CollectedDatabase, KeyedMessage, Warning } from '../../domain/collection.js';
+import { msg, msgText } from '../../client/shared/i18n/index.js';
 import type { OracleRow } from './oracle.driver.js';
 import type { Scope } from './oracle.queries.js';
 
@@ -91,10 +92,10 @@ export interface ResultSets {
   tempFiles: OracleRow[] | null;
   spaces: OracleRow[];
   /** null when temp=false. */
-  tempFree: OracleRow[] | { error: string } | null;
-  undo: OracleRow[] | { error: string };
+  tempFree: OracleRow[] | { error: string | KeyedMessage } | null;
+  undo: OracleRow[] | { error: string | KeyedMessage };
   /** MAX_PDB_STORAGE rows; absent in a non-CDB. */
-  pdbStorage?: OracleRow[] | { error: string };
+  pdbStorage?: OracleRow[] | { error: string | KeyedMessage };
   /** CDB scope only. */
   containers?: OracleRow[];
   /** CDB scope, only when some PDB is closed or RESTRICTED. */
@@ -154,8 +155,8 @@ function groupFiles(rows: OracleRow[], kind: 'data' | 'temp', conOf: (r: OracleR
  * Result sets → one row per tablespace. Pure: the tests feed it rows built
  * through the driver's own NUMBER decoding.
  */
-export function mapTablespaces(scope: Scope, sets: ResultSets, opts: MapOptions): { databases: CollectedDatabase[]; warnings: string[] } {
-  const warnings: string[] = [];
+export function mapTablespaces(scope: Scope, sets: ResultSets, opts: MapOptions): { databases: CollectedDatabase[]; warnings: Warning[] } {
+  const warnings: Warning[] = [];
   const containers = new Map((sets.containers ? containersFrom(sets.containers) : []).map((c) => [c.id, c]));
   const conOf = (r: OracleRow): number => (scope === 'cdb' ? conIdOf(r.CON_ID) : 0);
   const skip = (conId: number): boolean => scope === 'cdb' && isSeed(containers.get(conId)?.name ?? '');
@@ -180,8 +181,8 @@ export function mapTablespaces(scope: Scope, sets: ResultSets, opts: MapOptions)
   }
   const tempFree = sumBy(sets.tempFree, conOf, (r) => [big(r.TABLESPACE_SIZE, 'temp tablespace_size'), big(r.FREE_SPACE, 'temp free_space')]);
   const undo = undoUsed(sets.undo, conOf);
-  if (sets.tempFree && 'error' in sets.tempFree) warnings.push(`TEMP 已用空间未知 (temporary used bytes unknown): ${sets.tempFree.error}`);
-  if ('error' in sets.undo) warnings.push(`UNDO 已用空间未知 (undo used bytes unknown): ${sets.undo.error}`);
+  if (sets.tempFree && 'error' in sets.tempFree) warnings.push(msg('api.sync.warn.ora_temp_unknown', { cause: sets.tempFree.error }));
+  if ('error' in sets.undo) warnings.push(msg('api.sync.warn.ora_undo_unknown', { cause: sets.undo.error }));
 
   const files = new Map([...groupFiles(sets.dataFiles, 'data', conOf), ...(opts.temp && sets.tempFiles ? groupFiles(sets.tempFiles, 'temp', conOf) : [])]);
   const headroom = pdbHeadroom(sets.pdbStorage, files, (conId) => containers.get(conId)?.name ?? opts.conName ?? `CON_ID ${conId}`, conOf, warnings);
@@ -202,16 +203,16 @@ export function mapTablespaces(scope: Scope, sets: ResultSets, opts: MapOptions)
     const base = rowBase(label, s.name, s.contents ?? (isTemp ? 'TEMPORARY' : null), `${scope}_${isTemp ? 'temp' : 'data'}_files`);
     if (isTemp) {
       // A temporary tablespace without tempfiles really has 0 bytes — and every sort that spills to it fails.
-      warnings.push(`${label}: 临时表空间没有临时文件，溢出到磁盘的排序会失败 (temporary tablespace has no tempfiles)`);
+      warnings.push(msg('api.sync.warn.ora_no_tempfiles', { name: label }));
       out.push({ ...base, size_bytes: 0, data_bytes: 0, free_bytes: 0, used_bytes: 0 });
     } else {
-      out.push({ ...base, error: '未找到数据文件 (no datafiles found: created or dropped during the collection?)' });
+      out.push({ ...base, error: msgText(msg('db.remark.ora_no_datafiles')) });
     }
   }
 
   out.push(...closedPdbRows(sets.controlfile ?? [], containers, opts.temp, warnings));
   if ([...containers.values()].some((c) => isSeed(c.name))) {
-    warnings.push('PDB$SEED 未计入: CDB 总量不是磁盘占用 (PDB$SEED is not counted: the CDB total is not the disk used)');
+    warnings.push(msg('api.sync.warn.ora_seed'));
   }
   out.sort((a, b) => (a.database_name < b.database_name ? -1 : a.database_name > b.database_name ? 1 : 0));
   return { databases: out, warnings };
@@ -232,7 +233,7 @@ function rowBase(label: string, name: string, contents: string | null, method: s
 }
 
 /** `key → [a, b]` summed per (container, tablespace); null for a set we could not read. */
-function sumBy(set: OracleRow[] | { error: string } | null, conOf: (r: OracleRow) => number, values: (r: OracleRow) => [bigint | null, bigint | null]) {
+function sumBy(set: OracleRow[] | { error: string | KeyedMessage } | null, conOf: (r: OracleRow) => number, values: (r: OracleRow) => [bigint | null, bigint | null]) {
   if (!set || 'error' in set) return null;
   const out = new Map<string, [bigint | null, bigint | null]>();
   for (const r of set) out.set(key(conOf(r), text(r.TABLESPACE_NAME)), values(r));
@@ -240,7 +241,7 @@ function sumBy(set: OracleRow[] | { error: string } | null, conOf: (r: OracleRow
 }
 
 /** ACTIVE + UNEXPIRED bytes per undo tablespace; EXPIRED left out. */
-function undoUsed(set: OracleRow[] | { error: string }, conOf: (r: OracleRow) => number): Map<string, bigint> | null {
+function undoUsed(set: OracleRow[] | { error: string | KeyedMessage }, conOf: (r: OracleRow) => number): Map<string, bigint> | null {
   if ('error' in set) return null;
   const out = new Map<string, bigint>();
   for (const r of set) {
@@ -261,12 +262,12 @@ function pdbHeadroom(
   files: Map<string, Files & { conId: number }>,
   pdbName: (conId: number) => string,
   conOf: (r: OracleRow) => number,
-  warnings: string[],
+  warnings: Warning[],
 ): Map<number, bigint> {
   const out = new Map<number, bigint>();
   if (!set) return out;
   if ('error' in set) {
-    warnings.push(`MAX_PDB_STORAGE 未读取，PDB 存储上限未计入 max_bytes (PDB storage limits not applied): ${set.error}`);
+    warnings.push(msg('api.sync.warn.ora_pdb_storage_unread', { cause: set.error }));
     return out;
   }
   for (const r of set) {
@@ -278,9 +279,8 @@ function pdbHeadroom(
     for (const f of files.values()) if (f.conId === conId && f.kind === 'data') allocated += f.allocated;
     out.set(conId, limit > allocated ? limit - allocated : 0n);
     if (allocated * 100n >= limit * NEAR_MAX_PERCENT) {
-      warnings.push(
-        `${pdbName(conId)}: 数据文件已占 MAX_PDB_STORAGE 的 ${((Number(allocated) / Number(limit)) * 100).toFixed(1)}% (data files at ${formatBytes(Number(allocated))} of MAX_PDB_STORAGE ${formatBytes(Number(limit))})`,
-      );
+      const pct = ((Number(allocated) / Number(limit)) * 100).toFixed(1);
+      warnings.push(msg('api.sync.warn.ora_pdb_storage_near', { name: pdbName(conId), pct, used: formatBytes(Number(allocated)), limit: formatBytes(Number(limit)) }));
     }
   }
   return out;
@@ -297,7 +297,7 @@ interface One {
   headroom: bigint | undefined;
 }
 
-function tablespaceRow(t: One, scope: Scope, opts: MapOptions, warnings: string[]): CollectedDatabase {
+function tablespaceRow(t: One, scope: Scope, opts: MapOptions, warnings: Warning[]): CollectedDatabase {
   const contents = t.space?.contents ?? (t.files.kind === 'temp' ? 'TEMPORARY' : null);
   const method = contents === 'UNDO' ? `${scope}_data_files+undo_extents` : t.files.kind === 'temp' ? `${scope}_temp_files+temp_free_space` : `${scope}_data_files`;
   const base = rowBase(t.label, t.name, contents, method);
@@ -329,7 +329,7 @@ function tablespaceRow(t: One, scope: Scope, opts: MapOptions, warnings: string[
   const free = used !== null && used <= allocated ? allocated - used : null;
   if (used !== null && max > 0n && contents === 'PERMANENT' && used * 100n >= max * NEAR_MAX_PERCENT) {
     const pct = ((Number(used) / Number(max)) * 100).toFixed(1);
-    warnings.push(`${t.label}: 已用 ${pct}% 的最大容量 (含自动扩展上限) (used ${formatBytes(Number(used))} of max ${formatBytes(Number(max))} incl. autoextend)`);
+    warnings.push(msg('api.sync.warn.ora_near_max', { name: t.label, pct, used: formatBytes(Number(used)), max: formatBytes(Number(max)) }));
   }
   return {
     ...base,
@@ -342,7 +342,7 @@ function tablespaceRow(t: One, scope: Scope, opts: MapOptions, warnings: string[
 }
 
 /** Closed / RESTRICTED PDBs: present, unmeasured. */
-function closedPdbRows(controlfile: OracleRow[], containers: Map<number, Container>, temp: boolean, warnings: string[]): CollectedDatabase[] {
+function closedPdbRows(controlfile: OracleRow[], containers: Map<number, Container>, temp: boolean, warnings: Warning[]): CollectedDatabase[] {
   const out: CollectedDatabase[] = [];
   for (const r of controlfile) {
     const c = containers.get(conIdOf(r.CON_ID));
@@ -357,7 +357,7 @@ function closedPdbRows(controlfile: OracleRow[], containers: Map<number, Contain
   }
   const closed = [...containers.values()].filter((c) => !c.visible && !isSeed(c.name));
   if (closed.length > 0) {
-    warnings.push(`${closed.map((c) => `${c.name} (${c.state})`).join(', ')}: PDB 未打开，其表空间未测量 (PDBs not open: tablespaces listed, not measured)`);
+    warnings.push(msg('api.sync.warn.ora_pdbs_closed', { pdbs: closed.map((c) => `${c.name} (${c.state})`).join(', ') }));
   }
   return out;
 }

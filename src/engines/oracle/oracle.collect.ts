@@ -17,11 +17,11 @@
  *   silent shortfall.
  */
 import { SyncError } from '../../lib/errors.js';
-import type { CollectedDatabase } from '../../domain/collection.js';
+import type { CollectedDatabase, KeyedMessage, Warning } from '../../domain/collection.js';
 import type { CollectedTableDatabase, TableCollection, TableScope } from '../../domain/tables.js';
 import type { PrivilegeCheck } from '../engine.js';
-import { check, cutToBudget, outOfTime } from '../common.js';
-import { msg } from '../../client/shared/i18n/index.js';
+import { check, cutToBudget, notCollected, outOfTime } from '../common.js';
+import { msg, type Msg } from '../../client/shared/i18n/index.js';
 import { containerDataOf, containersFrom, isSeed, mapTablespaces, text, type ResultSets } from './oracle.aggregate.js';
 import type { OracleRow, Run } from './oracle.driver.js';
 import { isMissingView } from './oracle.errors.js';
@@ -68,19 +68,17 @@ async function locate(run: Run): Promise<Location> {
   // sys_context returns VARCHAR2: a string of digits, or we do not know where we are.
   const raw = row?.CON_ID;
   if (typeof raw !== 'string' || !/^\d{1,9}$/.test(raw)) {
-    throw new SyncError('data', `无法识别当前容器: CON_ID=${JSON.stringify(raw ?? null)}`);
+    throw new SyncError('data', msg('api.engine.ora_con_id', { value: JSON.stringify(raw ?? null) }));
   }
   return { conId: Number(raw), conName: text(row?.CON_NAME) };
 }
 
 /** The scope a mode asks for here, or why it cannot be honoured. */
-function scopeAt(mode: ContainerMode, at: Location): { scope: Scope } | { refused: string } {
+function scopeAt(mode: ContainerMode, at: Location): { scope: Scope } | { refused: Msg } {
   if (mode === 'non_cdb') return { scope: 'dba' };
   if (at.conId === 1) return { scope: 'cdb' };
   if (mode === 'auto') return { scope: 'dba' };
-  return {
-    refused: `container_mode=cdb 需要连接到 CDB 根容器 (CDB$ROOT 的服务名)，当前在 ${at.conName || '?'} (CON_ID ${at.conId}) (container_mode=cdb needs a session in the CDB root)`,
-  };
+  return { refused: msg('doctor.oracle.refused_cdb', { where: at.conName || '?', con_id: at.conId }) };
 }
 
 /** Probe a view with the cheapest query there is: false when this user may not read it. */
@@ -105,38 +103,32 @@ async function explainMissing(run: Run, scope: Scope, settings: OracleSettings, 
   if (missing.length === 0) return original;
   const names = missing.map((v) => v.view.toUpperCase()).join(', ');
   const grants = missing.map((v) => directGrant(v, scope, settings.user)).join(' ');
-  return new SyncError(
-    'permission',
-    `缺少权限，无法读取 ${names} (cannot read ${names}). 修复 (fix): ${catalogRoleGrant(scope, settings.user)} 或逐个授权 (or per view, as SYS): ${grants}`,
-  );
+  return new SyncError('permission', msg('api.engine.ora_missing_views', { names, role: catalogRoleGrant(scope, settings.user), grants }));
 }
 
 const containerDataError = (user: string): SyncError =>
-  new SyncError(
-    'permission',
-    `公共用户在 CDB 根容器中只能看到 CDB$ROOT，PDB 的容量会全部缺失 (common user sees only CDB$ROOT: CONTAINER_DATA not set). 修复 (fix): ${containerDataFix(user)}`,
-  );
+  new SyncError('permission', msg('api.engine.ora_root_only', { fix: containerDataFix(user) }));
 
 /** An optional view: its rows, or why not (with the GRANT) when it is not granted. */
-async function optional(run: Run, sql: string, view: string, scope: Scope, user: string): Promise<OracleRow[] | { error: string }> {
+async function optional(run: Run, sql: string, view: string, scope: Scope, user: string): Promise<OracleRow[] | { error: KeyedMessage }> {
   try {
     return await run(sql);
   } catch (err) {
     if (!isMissingView(err)) throw err;
     const v = optionalViews(scope, true).find((x) => x.view === view);
-    return { error: `无法读取 ${view.toUpperCase()} (cannot read ${view.toUpperCase()}): ${v ? directGrant(v, scope, user) : ''}` };
+    return { error: msg('api.sync.warn.ora_cannot_read', { view: view.toUpperCase(), grant: v ? directGrant(v, scope, user) : '' }) };
   }
 }
 
-async function readAll(run: Run, scope: Scope, at: Location, settings: OracleSettings, major: number): Promise<{ databases: CollectedDatabase[]; warnings: string[] }> {
+async function readAll(run: Run, scope: Scope, at: Location, settings: OracleSettings, major: number): Promise<{ databases: CollectedDatabase[]; warnings: Warning[] }> {
   const sets: ResultSets = { dataFiles: [], tempFiles: null, spaces: [], tempFree: null, undo: [] };
-  const extra: string[] = [];
+  const extra: Warning[] = [];
   if (scope === 'cdb') {
     sets.containers = await run(CONTAINERS_SQL);
     const seen = containerDataOf(containersFrom(sets.containers));
     if (seen === 'root_only') throw containerDataError(settings.user);
     if (seen === 'list') {
-      extra.push(`CONTAINER_DATA 为指定列表，列表外的 PDB 未计入 (CONTAINER_DATA is an explicit list: other PDBs are not counted). ${containerDataFix(settings.user)}`);
+      extra.push(msg('api.sync.warn.ora_container_list', { fix: containerDataFix(settings.user) }));
     }
   }
   sets.dataFiles = await run(filesSql(scope, 'data'));
@@ -159,7 +151,7 @@ async function readAll(run: Run, scope: Scope, at: Location, settings: OracleSet
  * (it decides whether TABLESPACE_SIZE bounds max_bytes). Every driver error
  * is left for the caller to classify.
  */
-export async function collectTablespaces(run: Run, settings: OracleSettings, major: number): Promise<{ databases: CollectedDatabase[]; warnings: string[] }> {
+export async function collectTablespaces(run: Run, settings: OracleSettings, major: number): Promise<{ databases: CollectedDatabase[]; warnings: Warning[] }> {
   const at = await locate(run);
   const chosen = scopeAt(settings.containerMode, at);
   if ('refused' in chosen) throw new SyncError('data', chosen.refused);
@@ -179,7 +171,7 @@ async function viewCheck(run: Run, v: ViewNeed, scope: Scope, user: string): Pro
     `SELECT ON ${v.view.toUpperCase()}`,
     ok,
     msg(ok ? 'doctor.oracle.readable' : 'doctor.oracle.unreadable'),
-    ok ? {} : { undercounts: msg('doctor.oracle.view_undercounts', { what: v.undercounts }), fix: [directGrant(v, scope, user), catalogRoleGrant(scope, user)] },
+    ok ? {} : { undercounts: v.undercounts, fix: [directGrant(v, scope, user), catalogRoleGrant(scope, user)] },
   );
 }
 
@@ -190,7 +182,7 @@ export async function doctorChecks(run: Run, settings: OracleSettings): Promise<
   const checks: PrivilegeCheck[] = [check('CREATE SESSION', true, msg('doctor.oracle.connected', { where }))];
   const chosen = scopeAt(settings.containerMode, at);
   if ('refused' in chosen) {
-    checks.push(check('container_mode', false, msg('doctor.oracle.refused', { reason: chosen.refused }), { undercounts: msg('doctor.oracle.nothing_collected') }));
+    checks.push(check('container_mode', false, chosen.refused, { undercounts: msg('doctor.oracle.nothing_collected') }));
     return checks;
   }
   const { scope } = chosen;
@@ -249,7 +241,7 @@ export async function collectSegmentTables(run: Run, scope: TableScope, toSyncEr
   let allowance = scope.maxTables;
   for (const name of names) {
     if (!present.has(name)) {
-      out.push({ database_name: name, tables: [], error: '表空间不存在 (tablespace not found)' });
+      out.push(notCollected(name, msg('api.tables.tablespace_not_found')));
       continue;
     }
     if (Date.now() >= scope.deadline) {
@@ -262,7 +254,7 @@ export async function collectSegmentTables(run: Run, scope: TableScope, toSyncEr
       out.push({ database_name: name, tables: kept, ...(other ? { other } : {}) });
     } catch (err) {
       if (!/^ORA-\d+/.test(String((err as Error | null)?.message ?? ''))) throw err;
-      out.push({ database_name: name, tables: [], error: toSyncError(err).message });
+      out.push(notCollected(name, toSyncError(err)));
     }
   }
   return { method: TABLES_METHOD, databases: out, present_databases: scope.databases ? null : list, warnings: [] };

@@ -26,9 +26,9 @@ export function settingsFrom(options: InstanceOptions, username: string): Oracle
   const mode = options.container_mode ?? 'auto';
   const temp = options.temp ?? true;
   if (!CONTAINER_MODES.includes(mode as ContainerMode)) {
-    throw new SyncError('data', `container_mode 无效: ${JSON.stringify(mode)} (auto | cdb | non_cdb)`);
+    throw new SyncError('data', msg('api.engine.ora_container_mode', { value: JSON.stringify(mode) }));
   }
-  if (typeof temp !== 'boolean') throw new SyncError('data', `temp 必须是布尔值: ${JSON.stringify(temp)}`);
+  if (typeof temp !== 'boolean') throw new SyncError('data', msg('api.engine.ora_temp', { value: JSON.stringify(temp) }));
   return { containerMode: mode as ContainerMode, temp, user: username };
 }
 
@@ -62,19 +62,16 @@ export function tcpsAttrs(target: ConnectTarget): { sslServerDNMatch?: boolean; 
   const hasTls = tls.ca !== undefined || tls.cert !== undefined || tls.key !== undefined;
   if (!tcps) {
     if (hasTls || o.ssl_server_dn_match !== undefined || o.ssl_server_cert_dn !== undefined) {
-      throw new SyncError('data', 'Oracle TLS 设置需要 protocol: tcps (the TLS settings need protocol: tcps; plain TCP ignores them)');
+      throw new SyncError('data', msg('api.engine.ora_tls_needs_tcps'));
     }
     return {};
   }
   const dn = o.ssl_server_cert_dn;
   if (dn !== undefined && (typeof dn !== 'string' || dn.length > 512 || stripControl(dn, { multiline: false }) !== dn || !dn.includes('='))) {
-    throw new SyncError('data', 'ssl_server_cert_dn 必须是证书的 DN，如 "CN=db.example.com,O=Example" (a certificate DN such as CN=db.example.com,O=Example)');
+    throw new SyncError('data', msg('api.engine.ora_cert_dn'));
   }
   if (tls.ca !== undefined && (tls.cert === undefined || tls.key === undefined)) {
-    throw new SyncError(
-      'data',
-      'Oracle thin 模式只接受包含客户端证书和私钥的钱包：请同时提供 tls_cert 与 tls_key，或去掉 tls_ca 使用系统 CA (node-oracledb thin mode takes a CA only inside a wallet with a client certificate and key: give tls_cert and tls_key too, or remove tls_ca to verify with the system CAs)',
-    );
+    throw new SyncError('data', msg('api.engine.ora_wallet'));
   }
   const walletContent = tls.cert !== undefined && tls.key !== undefined ? [tls.cert, tls.key, tls.ca ?? ''].join('') : undefined;
   return {
@@ -88,10 +85,10 @@ export function tcpsAttrs(target: ConnectTarget): { sslServerDNMatch?: boolean; 
 export function connectString(target: ConnectTarget): string {
   const service = target.database ?? '';
   if (!/^[A-Za-z0-9][A-Za-z0-9_.$#-]*$/.test(service)) {
-    throw new SyncError('data', `Oracle 服务名无效: ${JSON.stringify(service)} (service name: letters, digits, _ . $ # -)`);
+    throw new SyncError('data', msg('api.engine.ora_service', { value: JSON.stringify(service) }));
   }
   if (!/^[A-Za-z0-9_.:%-]+$/.test(target.host)) {
-    throw new SyncError('data', `主机名无效: ${JSON.stringify(target.host)}`);
+    throw new SyncError('data', msg('api.engine.bad_host', { value: JSON.stringify(target.host) }));
   }
   const host = target.host.includes(':') ? `[${target.host}]` : target.host;
   return `${target.options.protocol === 'tcps' ? 'tcps://' : ''}${host}:${target.port}/${service}`;

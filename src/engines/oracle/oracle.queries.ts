@@ -5,6 +5,7 @@
  * keys are upper-case. Never dba_segments or dba_free_space: both walk every
  * extent and take minutes on a large database (undo extents are few).
  */
+import { msg, type MessageKey, type Msg } from '../../client/shared/i18n/index.js';
 
 export type Scope = 'dba' | 'cdb';
 
@@ -87,29 +88,30 @@ export interface ViewNeed {
   view: string;
   /** The object a direct grant names (V$ synonyms point at SYS.V_$ views). */
   grantOn: string;
-  undercounts: string;
+  /** What the collection misses without it, by key (doctor's "under-counted" line). */
+  undercounts: Msg;
 }
 
-const need = (view: string, undercounts: string): ViewNeed => ({
+const need = (view: string, undercounts: MessageKey): ViewNeed => ({
   view,
   grantOn: `sys.${view.replace(/^v\$/, 'v_$')}`,
-  undercounts,
+  undercounts: msg(undercounts),
 });
 
 /** The views a collection cannot do without in a scope, in the order doctor reports them. */
 export function viewsFor(scope: Scope, temp: boolean): ViewNeed[] {
   const views: ViewNeed[] = [];
-  if (scope === 'cdb') views.push(need('v$containers', '容器列表与打开状态 (container names and open state): nothing is collected'));
+  if (scope === 'cdb') views.push(need('v$containers', 'doctor.oracle.uc.containers'));
   views.push(
-    need(`${scope}_data_files`, '表空间已分配容量 (allocated bytes of every tablespace): nothing is collected'),
-    need(`${scope}_tablespaces`, '表空间类型与块大小 (tablespace kind and block size): nothing is collected'),
-    need(`${scope}_tablespace_usage_metrics`, '已用/空闲容量 (used and free bytes): nothing is collected'),
+    need(`${scope}_data_files`, 'doctor.oracle.uc.data_files'),
+    need(`${scope}_tablespaces`, 'doctor.oracle.uc.tablespaces'),
+    need(`${scope}_tablespace_usage_metrics`, 'doctor.oracle.uc.usage_metrics'),
   );
-  if (temp) views.push(need(`${scope}_temp_files`, '临时表空间 (temporary tablespaces): nothing is collected while temp=true'));
+  if (temp) views.push(need(`${scope}_temp_files`, 'doctor.oracle.uc.temp_files'));
   if (scope === 'cdb') {
     views.push(
-      need('v$tablespace', '未打开或 RESTRICTED 的 PDB 的表空间 (tablespaces of closed/RESTRICTED PDBs): collection fails while such a PDB exists'),
-      need('v$tempfile', '同上，区分其临时表空间 (same, telling their temporary tablespaces apart)'),
+      need('v$tablespace', 'doctor.oracle.uc.v_tablespace'),
+      need('v$tempfile', 'doctor.oracle.uc.v_tempfile'),
     );
   }
   return views;
@@ -118,16 +120,16 @@ export function viewsFor(scope: Scope, temp: boolean): ViewNeed[] {
 /** Views whose absence costs only what they measure: the collection goes on with a warning naming the grant. */
 export function optionalViews(scope: Scope, temp: boolean): ViewNeed[] {
   return [
-    need(`${scope}_undo_extents`, 'UNDO 已用空间 (undo used bytes): unknown'),
-    ...(temp ? [need(`${scope}_temp_free_space`, 'TEMP 已用空间 (temporary used bytes): unknown')] : []),
-    ...(scope === 'cdb' ? [need('cdb_properties', 'PDB 的 MAX_PDB_STORAGE 上限 (PDB storage limits): not applied')] : []),
+    need(`${scope}_undo_extents`, 'doctor.oracle.uc.undo'),
+    ...(temp ? [need(`${scope}_temp_free_space`, 'doctor.oracle.uc.temp_free')] : []),
+    ...(scope === 'cdb' ? [need('cdb_properties', 'doctor.oracle.uc.pdb_storage')] : []),
   ];
 }
 
 /** Views only the composition (where the bytes went) reads: without them that part is unknown, nothing else. */
 export const COMPOSITION_VIEWS = {
-  redo: need('v$log', '空间构成: 联机 redo 日志 (composition: online redo logs): unknown'),
-  recoveryArea: need('v$recovery_file_dest', '空间构成: 快速恢复区 (composition: the fast recovery area): unknown'),
+  redo: need('v$log', 'doctor.oracle.uc.redo'),
+  recoveryArea: need('v$recovery_file_dest', 'doctor.oracle.uc.recovery_area'),
 } as const;
 
 /** A login as it must appear in a GRANT: bare when Oracle would read it unquoted, else quoted as given. */

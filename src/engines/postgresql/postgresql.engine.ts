@@ -15,8 +15,8 @@ import type { CollectedDatabase, Collection } from '../../domain/collection.js';
 import type { CollectedTableDatabase, TableCollection, TableScope } from '../../domain/tables.js';
 import type { Composition } from '../../domain/composition.js';
 import type { ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
-import { bytes, check, classified, classify, closeWithin, cutToBudget, errorCode, outOfTime, type Verdict } from '../common.js';
-import { msg } from '../../client/shared/i18n/index.js';
+import { bytes, check, classified, classify, closeWithin, cutToBudget, errorCode, notCollected, outOfTime, type Verdict } from '../common.js';
+import { msg, msgText } from '../../client/shared/i18n/index.js';
 import { cleartextAllowed, cleartextRefused, CLEARTEXT_OPTION, CLEARTEXT_OPTION_SPEC, tlsCheck } from '../tls.js';
 import { TABLES_METHOD, TABLES_QUERY, toTable, type TableRow } from './postgresql.tables.js';
 import { COMPOSITION_METHOD, databaseRelations, instanceParts, type DatabaseRelations } from './postgresql.composition.js';
@@ -95,12 +95,12 @@ interface DbRow {
   server_version?: string;
 }
 
-const NO_PRIVILEGE = '无 CONNECT 权限: no CONNECT privilege (grant CONNECT or pg_read_all_stats)';
-const INVALID = '数据库无效 (DROP DATABASE 被中断，需再次 DROP): invalid database (interrupted DROP DATABASE)';
+const NO_PRIVILEGE = msgText(msg('db.remark.pg_no_privilege'));
+const INVALID = msgText(msg('db.remark.pg_invalid'));
 /** pg_database_size(oid) returns NULL when the database's directory is gone. */
-const VANISHED = '无法获取大小 (数据库可能在采集期间被删除): size unavailable (dropped during collection?)';
+const VANISHED = msgText(msg('db.remark.pg_vanished'));
 /** ALLOW_CONNECTIONS false: measured all the same, but nobody (us included) can open it for its tables. */
-export const NOT_CONNECTABLE = '数据库不接受连接 (ALLOW_CONNECTIONS false)，大小照常测量，无法采集表容量: does not accept connections; size measured, tables cannot be collected';
+export const NOT_CONNECTABLE = msgText(msg('db.remark.pg_not_connectable'));
 
 /**
  * `postgres` is the maintenance database every cluster is created with (templates are not listed at all):
@@ -245,7 +245,7 @@ class PostgresqlSession implements EngineSession {
       for (const name of names) {
         const row = byName.get(name);
         if (!row) {
-          out.push({ database_name: name, tables: [], error: '数据库不存在 (database not found)' });
+          out.push(notCollected(name, msg('api.tables.db_not_found')));
           continue;
         }
         const why = refusal(row) ?? (row.connectable ? null : NOT_CONNECTABLE);
@@ -266,7 +266,7 @@ class PostgresqlSession implements EngineSession {
           out.push({ database_name: name, tables: kept, ...(other ? { other } : {}) });
         } catch (err) {
           // One database's failure (dropped meanwhile, no privilege, timeout) stays its own.
-          out.push({ database_name: name, tables: [], error: classifyError(err, this.target).message });
+          out.push(notCollected(name, classifyError(err, this.target)));
         } finally {
           if (conn) {
             const c = conn;

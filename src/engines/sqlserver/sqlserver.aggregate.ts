@@ -11,7 +11,14 @@
  */
 import { SyncError } from '../../lib/errors.js';
 import { bytes } from '../common.js';
-import type { CollectedDatabase, ReplicaRole } from '../../domain/collection.js';
+import type { CollectedDatabase, KeyedMessage, ReplicaRole, Warning } from '../../domain/collection.js';
+import { msg, type Msg } from '../../client/shared/i18n/index.js';
+
+/** A side query that failed: its text, and by key when the classifier gave one. */
+export interface SideError {
+  error: string;
+  msg?: KeyedMessage;
+}
 import { exactCount, PAGE_BYTES, quoteName } from './sqlserver.common.js';
 
 export const METHOD = 'sys.master_files';
@@ -62,11 +69,11 @@ export interface RoleRow {
 /** What the side queries found; an `error` string when the query was refused (the reason, already classified). */
 export interface SideFacts {
   /** database_id → its type-2 containers, or why they could not be read. */
-  containers: Map<number, ContainerRow[] | { error: string }>;
+  containers: Map<number, ContainerRow[] | SideError>;
   /** `database_id/file_id` → size_on_disk_bytes of a snapshot's sparse file; or why unknown. */
-  snapshotDisk: Map<string, unknown> | { error: string };
+  snapshotDisk: Map<string, unknown> | SideError;
   /** database_id → role; or why unknown. Only consulted for databases with in_ag = 1. */
-  roles: Map<number, RoleRow> | { error: string };
+  roles: Map<number, RoleRow> | SideError;
 }
 
 export const noSideFacts = (): SideFacts => ({ containers: new Map(), snapshotDisk: new Map(), roles: new Map() });
@@ -117,7 +124,7 @@ interface Parts {
  * file_id). `login` goes into the GRANT text of a database whose files are
  * invisible.
  */
-export function aggregateDatabases(rows: readonly FileRow[], facts: SideFacts, login: string): { measured: Measured[]; warnings: string[] } {
+export function aggregateDatabases(rows: readonly FileRow[], facts: SideFacts, login: string): { measured: Measured[]; warnings: Warning[] } {
   const byDb = new Map<number, FileRow[]>();
   for (const r of rows) {
     const list = byDb.get(r.database_id);
@@ -125,7 +132,7 @@ export function aggregateDatabases(rows: readonly FileRow[], facts: SideFacts, l
     else byDb.set(r.database_id, [r]);
   }
   const names = new Map([...byDb].map(([id, rs]) => [id, rs[0]!.name]));
-  const warnings: string[] = [];
+  const warnings: Warning[] = [];
   const measured: Measured[] = [];
   for (const files of byDb.values()) measured.push(measureOne(files, facts, login, names, warnings));
   return { measured, warnings };
@@ -136,9 +143,9 @@ export function isUnreadableSecondary(r: RoleRow | undefined): boolean {
   return str(r?.role_desc) === 'SECONDARY' && !['READ_ONLY', 'ALL'].includes(str(r?.secondary_allow));
 }
 
-function roleOf(head: FileRow, facts: SideFacts): { role: ReplicaRole | null; readable: boolean; why?: string } {
+function roleOf(head: FileRow, facts: SideFacts): { role: ReplicaRole | null; readable: boolean; why?: string | KeyedMessage } {
   if (head.in_ag !== 1) return { role: null, readable: true };
-  if ('error' in facts.roles) return { role: 'UNKNOWN', readable: true, why: facts.roles.error };
+  if ('error' in facts.roles) return { role: 'UNKNOWN', readable: true, why: facts.roles.msg ?? facts.roles.error };
   const r = facts.roles.get(head.database_id);
   const desc = str(r?.role_desc);
   if (desc === 'PRIMARY') return { role: 'PRIMARY', readable: true };
@@ -147,7 +154,7 @@ function roleOf(head: FileRow, facts: SideFacts): { role: ReplicaRole | null; re
   return { role: desc === 'RESOLVING' ? 'RESOLVING' : 'UNKNOWN', readable: false };
 }
 
-function measureOne(files: FileRow[], facts: SideFacts, login: string, names: Map<number, string>, warnings: string[]): Measured {
+function measureOne(files: FileRow[], facts: SideFacts, login: string, names: Map<number, string>, warnings: Warning[]): Measured {
   const head = files[0]!;
   const isSnapshot = head.source_database_id !== null && head.source_database_id !== undefined;
   const { role, readable: roleReadable, why } = roleOf(head, facts);
@@ -171,16 +178,14 @@ function measureOne(files: FileRow[], facts: SideFacts, login: string, names: Ma
   if (visible.length === 0) return unknown(noFiles(login));
 
   if (!online) {
-    warnings.push(`${head.name}: 状态为 ${head.state_desc}，容量取自 sys.master_files，不视为删除 (database is ${head.state_desc}; allocated size kept, not deleted)`);
+    warnings.push(msg('api.sync.warn.mssql_state', { name: head.name, state: String(head.state_desc) }));
   }
   if (role === 'SECONDARY') {
-    warnings.push(
-      `${head.name}: 可用性组次要副本${roleReadable ? '' : ' (不可读)'}，不计入全局总量，以主副本为准 (availability group secondary${roleReadable ? '' : ', not readable'}: counted on its primary, not in the estate total)`,
-    );
+    warnings.push(msg(roleReadable ? 'api.sync.warn.mssql_secondary' : 'api.sync.warn.mssql_secondary_unreadable', { name: head.name }));
   } else if (role === 'UNKNOWN' && why) {
-    warnings.push(`${head.name}: 在可用性组中但角色未知，按本副本计入实例总量，全局总量只计最大的一份 (in an availability group, role unknown: ${why}; the estate total counts the largest copy once)`);
+    warnings.push(msg('api.sync.warn.mssql_role_unknown', { name: head.name, cause: why }));
   } else if (role === 'RESOLVING' || role === 'UNKNOWN') {
-    warnings.push(`${head.name}: 可用性组角色为 ${role}，不查询已用空间，全局总量只计最大的一份 (availability group role ${role}: used space not queried; the estate total counts the largest copy once)`);
+    warnings.push(msg('api.sync.warn.mssql_role', { name: head.name, role }));
   }
 
   try {
@@ -202,7 +207,7 @@ function measureOne(files: FileRow[], facts: SideFacts, login: string, names: Ma
 }
 
 /** ROWS + type-2 containers as data, LOG as log, each file's growth limit summed (null once one is unlimited). */
-function fileParts(head: FileRow, files: FileRow[], facts: SideFacts, warnings: string[]): Parts {
+function fileParts(head: FileRow, files: FileRow[], facts: SideFacts, warnings: Warning[]): Parts {
   let data = 0n;
   let log = 0n;
   const limits: (bigint | null)[] = [];
@@ -222,9 +227,7 @@ function fileParts(head: FileRow, files: FileRow[], facts: SideFacts, warnings: 
     if (!found || 'error' in found) {
       // Not read: the containers are left out and the limit is unknown (they may grow).
       limits.push(null);
-      warnings.push(
-        `${head.name}: ${type2.length} 个 FILESTREAM / In-Memory OLTP 容器 (type 2) 未计入容量 (type-2 containers not counted: ${found ? found.error : 'not read'})`,
-      );
+      warnings.push(msg('api.sync.warn.mssql_containers_uncounted', { name: head.name, count: type2.length, cause: found ? (found.msg ?? found.error) : msg('api.sync.warn.mssql_containers_not_read') }));
     } else {
       const kinds = new Map<string, number>();
       for (const c of found) {
@@ -234,8 +237,8 @@ function fileParts(head: FileRow, files: FileRow[], facts: SideFacts, warnings: 
         const master = type2.find((f) => f.file_id === c.file_id);
         add(exactCount(c.size_pages, `${head.name} container ${c.file_id} pages`), master ?? { max_size: -1, growth: null });
       }
-      const named = [...kinds].map(([k, n]) => `${n} 个 ${k}`).join(', ');
-      if (named) warnings.push(`${head.name}: ${named} 容器已按 sys.database_files 计入数据容量 (type-2 containers counted from sys.database_files)`);
+      const named = [...kinds].map(([kind, count]) => msg('api.sync.warn.mssql_kind_count', { count, kind })).reduceRight<Msg | undefined>((rest, first) => (rest ? msg('api.sync.warn.list_comma', { first, rest }) : first), undefined);
+      if (named) warnings.push(msg('api.sync.warn.mssql_containers_counted', { name: head.name, kinds: named }));
     }
   }
   const limit = limits.some((l) => l === null) ? null : (limits as bigint[]).reduce((a, b) => a + b, 0n) * PAGE_BYTES;
@@ -247,9 +250,9 @@ function fileParts(head: FileRow, files: FileRow[], facts: SideFacts, warnings: 
  * use (the source's size at snapshot time), so that is the limit, and the
  * bytes on disk come from sys.dm_io_virtual_file_stats. null = on-disk bytes unknown.
  */
-function snapshotParts(head: FileRow, files: FileRow[], facts: SideFacts, names: Map<number, string>, warnings: string[]): Parts | null {
+function snapshotParts(head: FileRow, files: FileRow[], facts: SideFacts, names: Map<number, string>, warnings: Warning[]): Parts | null {
   const source = names.get(head.source_database_id!) ?? `database_id ${head.source_database_id}`;
-  warnings.push(`${head.name}: 数据库快照 (源 ${source})，按磁盘实际占用计，不计入实例总量 (database snapshot of ${source}: on-disk bytes, not in the estate total)`);
+  warnings.push(msg('api.sync.warn.mssql_snapshot', { name: head.name, source }));
   if ('error' in facts.snapshotDisk) return null;
   let data = 0n;
   let limit = 0n;

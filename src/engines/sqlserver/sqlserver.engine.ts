@@ -18,10 +18,11 @@ import type * as Mssql from 'mssql';
 import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { CollectedTableDatabase, TableCollection, TableScope } from '../../domain/tables.js';
-import type { Collection } from '../../domain/collection.js';
+import type { Collection, KeyedMessage } from '../../domain/collection.js';
+import { msg, msgText } from '../../client/shared/i18n/index.js';
 import type { Composition } from '../../domain/composition.js';
 import type { ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
-import { bytes, classified, closeWithin, cutToBudget, majorVersion, outOfTime } from '../common.js';
+import { bytes, classified, closeWithin, cutToBudget, majorVersion, notCollected, outOfTime } from '../common.js';
 import {
   aggregateDatabases,
   grantViewDefinition,
@@ -73,12 +74,13 @@ class SqlServerSession implements EngineSession {
   }
 
   /** A side query whose refusal costs only what it measures: its rows, or the classified reason. A dead connection still ends the collection. */
-  private async optional<T>(text: string): Promise<T[] | { error: string }> {
+  private async optional<T>(text: string): Promise<T[] | { error: string; msg?: KeyedMessage }> {
     try {
       return await this.rows<T>(text);
     } catch (err) {
       if (!isOwnFailure(err)) throw err;
-      return { error: classifyError(err, this.target).message };
+      const e = classifyError(err, this.target);
+      return { error: e.message, ...(e.msg ? { msg: e.msg } : {}) };
     }
   }
 
@@ -89,10 +91,7 @@ class SqlServerSession implements EngineSession {
       this.target.connectTimeoutMs,
     );
     if (row?.engine_edition === AZURE_SQL_DATABASE) {
-      throw new SyncError(
-        'unsupported',
-        '不支持 Azure SQL Database (EngineEdition 5): 没有 sys.master_files，也不能 USE 其他数据库 (Azure SQL Database is not supported: no sys.master_files, one database per connection; Azure SQL Managed Instance is)',
-      );
+      throw new SyncError('unsupported', msg('api.engine.mssql_azure'));
     }
     this.version = [row?.version, row?.edition && `(${row.edition})`].filter(Boolean).join(' ');
     this.major = majorVersion(row?.version ?? '');
@@ -107,10 +106,7 @@ class SqlServerSession implements EngineSession {
     return classified(async () => {
       const rows = await this.rows<FileRow>(FILES_QUERY);
       if (rows.length > 0 && rows.every((r) => r.file_id === null)) {
-        throw new SyncError(
-          'permission',
-          `权限不足: sys.master_files 中看不到任何数据库文件 (no file visible in sys.master_files), 请执行 ${grantViewDefinition(this.login)}`,
-        );
+        throw new SyncError('permission', msg('api.engine.mssql_no_files', { grant: grantViewDefinition(this.login) }));
       }
       const facts = await this.sideFacts(rows);
       const { measured, warnings } = aggregateDatabases(rows, facts, this.login);
@@ -134,7 +130,7 @@ class SqlServerSession implements EngineSession {
     const withContainers = new Map(rows.filter((r) => r.type === 2 && r.state_desc === 'ONLINE').map((r) => [r.database_id, r.name]));
     for (const [id, name] of withContainers) {
       if (facts.roles instanceof Map && isUnreadableSecondary(facts.roles.get(id))) {
-        facts.containers.set(id, { error: '可用性组次要副本不可读 (secondary not readable)' });
+        facts.containers.set(id, { error: '可用性组次要副本不可读 (secondary not readable)', msg: msg('api.sync.warn.mssql_secondary_containers') });
         continue;
       }
       facts.containers.set(id, await this.optional<ContainerRow>(containersQuery(name)));
@@ -154,7 +150,7 @@ class SqlServerSession implements EngineSession {
       try {
         const [row] = await this.rows<{ data_used_pages: unknown; log_used_bytes: unknown }>(usedSpaceQuery(name));
         if (row?.data_used_pages == null || row.log_used_bytes == null) {
-          m.db.error = '已用空间未知: FILEPROPERTY 或 sys.dm_db_log_space_usage 返回 NULL (used space unavailable)';
+          m.db.error = msgText(msg('db.remark.mssql_used_null'));
           continue;
         }
         const used = exactCount(row.data_used_pages, `${name} used pages`) * PAGE_BYTES + exactCount(row.log_used_bytes, `${name} used log bytes`);
@@ -186,11 +182,11 @@ class SqlServerSession implements EngineSession {
       for (const name of names) {
         const row = byName.get(name);
         if (!row) {
-          out.push({ database_name: name, tables: [], error: '数据库不存在 (database not found)' });
+          out.push(notCollected(name, msg('api.tables.db_not_found')));
           continue;
         }
         if (row.state_desc !== 'ONLINE') {
-          out.push({ database_name: name, tables: [], error: `数据库状态为 ${row.state_desc}，无法读取表 (database is ${row.state_desc})` });
+          out.push(notCollected(name, msg('api.tables.db_state', { state: String(row.state_desc) })));
           continue;
         }
         if (Date.now() >= scope.deadline) {
@@ -204,7 +200,7 @@ class SqlServerSession implements EngineSession {
           out.push({ database_name: name, tables: kept, ...(other ? { other } : {}) });
         } catch (err) {
           if (!isOwnFailure(err)) throw err;
-          out.push({ database_name: name, tables: [], error: classifyError(err, this.target).message });
+          out.push(notCollected(name, classifyError(err, this.target)));
         }
       }
       return { method: TABLES_METHOD, databases: out, present_databases: scope.databases ? null : list.map((r) => r.name), warnings: [] };
@@ -241,7 +237,7 @@ class SqlServerSession implements EngineSession {
   doctor(): Promise<PrivilegeCheck[]> {
     return classified(async () => {
       const [p] = await this.rows<DoctorRow>(doctorQuery(this.major));
-      if (!p) throw new SyncError('data', '权限检查查询没有返回结果 (privilege query returned no row)');
+      if (!p) throw new SyncError('data', msg('api.engine.mssql_no_privilege_row'));
       const usedSpace = this.target.options.used_space === true;
       const checks = serverChecks(p, this.login);
       checks.push(stateCheck(p, this.major, this.login, usedSpace));

@@ -7,7 +7,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { AppError } from '../../lib/errors.js';
-import { FLEET_FORMATS, type FleetFormat } from '../../services/fleet.service.js';
+import { FLEET_FORMATS, localizeReport, type FleetFormat } from '../../services/fleet.service.js';
 import { DISCOVERY_LIMITS } from '../../services/discovery.service.js';
 import { roleAtLeast } from '../../services/auth.service.js';
 import { fail } from '../../services/validate.js';
@@ -16,7 +16,7 @@ import { fields } from './instances.routes.js';
 import { apiLocale, Ok, ok, StringEnum } from '../envelope.js';
 import { ConnectionTests, DiscoveryReport, ImportReport } from './fleet.schemas.js';
 import { localizeCheck } from '../../engines/common.js';
-import { msg } from '../../client/shared/i18n/index.js';
+import { msg, msgText } from '../../client/shared/i18n/index.js';
 
 const FORMAT_OF: Record<string, FleetFormat> = {
   'text/csv': 'csv',
@@ -63,7 +63,11 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
       const format = req.query.format ?? FORMAT_OF[mime];
       if (!format) throw new AppError('validation', msg('api.import_format'));
       const q = req.query;
-      const report = await ctx.fleet.import(req.body, { format, dryRun: q.dry_run, partial: q.partial, disableMissing: q.disable_missing, confirmDuplicates: q.confirm_duplicates }, actorOf(req));
+      const locale = apiLocale(req);
+      const report = localizeReport(
+        await ctx.fleet.import(req.body, { format, dryRun: q.dry_run, partial: q.partial, disableMissing: q.disable_missing, confirmDuplicates: q.confirm_duplicates }, actorOf(req)),
+        locale,
+      );
       if (!report.dry_run && report.needs_confirmation && (report.errors.length === 0 || report.partial)) {
         const rows = report.duplicates.map((d) => `${d.name} = ${d.same_as.join('/')}`).join(', ');
         throw new AppError('conflict', msg('api.import_duplicates', { count: report.duplicates.length, rows }), 'duplicate_server', { data: report });
@@ -74,7 +78,7 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
       const done = report.dry_run
         ? msg('api.import_dry_run')
         : msg('api.import_done', { created: report.created, updated: report.updated, unchanged: report.unchanged, disabled: report.disabled.length });
-      return ok(report, done, apiLocale(req));
+      return ok(report, done, locale);
     },
   );
 
@@ -137,9 +141,10 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
       const { concurrency, doctor, ids, names, tag, all, instance_id, username, password, ...def } = req.body as Record<string, unknown> & { ids?: number[]; names?: string[]; tag?: string; all?: boolean; concurrency?: number; doctor?: boolean; instance_id?: number; username?: string; password?: string };
       const unsaved = instance_id !== undefined || username !== undefined || password !== undefined || Object.keys(def).length > 0;
       if (!unsaved) {
-        const rows = await ctx.fleet.testConnections({ ids, names, tag, all }, { concurrency, doctor });
+        const locale = apiLocale(req);
+        const rows = (await ctx.fleet.testConnections({ ids, names, tag, all }, { concurrency, doctor })).map((r) => (r.error_msg ? { ...r, error: msgText(r.error_msg, locale) } : r));
         const okCount = rows.filter((r) => r.reachable && r.auth_ok).length;
-        return ok(rows, `${okCount}/${rows.length} 连接成功 (connected)`);
+        return ok(rows, msg('api.connection.tested', { ok: okCount, total: rows.length }), locale);
       }
       if (ids || names || tag !== undefined || all !== undefined) fail('body', msg('api.v.selection_or_unsaved'));
       if (!req.principal || !roleAtLeast(req.principal.role, 'admin')) throw new AppError('forbidden', msg('api.connection.unsaved_admin'));
@@ -180,7 +185,7 @@ export const fleetRoutes = (ctx: Pick<Context, 'fleet' | 'discovery' | 'instance
     async (req) => {
       ctx.discovery.assertApiEnabled();
       const r = await ctx.discovery.discover(req.body, actorOf(req));
-      return ok(r, `探测 ${r.probed} 个端点，发现 ${r.found.length} 个数据库，${r.proposals.length} 个未登记 (probed, found, proposed)`);
+      return ok(r, msg('api.discovery.done', { probed: r.probed, found: r.found.length, proposed: r.proposals.length }), apiLocale(req));
     },
   );
 };

@@ -19,7 +19,17 @@ export const ImportReport = component(
     unchanged: Type.Integer(),
     missing: Type.Array(Type.String(), { description: 'registered instances absent from the file' }),
     disabled: Type.Array(Type.String()),
-    errors: Type.Array(Closed({ row: Type.Integer(), line: Type.Integer(), column: Nullable(Type.Integer()), field: Type.String(), message: Type.String() })),
+    errors: Type.Array(
+      Closed({
+        row: Type.Integer(),
+        line: Type.Integer(),
+        column: Nullable(Type.Integer()),
+        field: Type.String(),
+        message: Type.String({ description: 'in the request\'s language (Accept-Language), zh-CN by default' }),
+        message_key: Type.String({ description: 'the i18n key of `message`' }),
+        params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+      }),
+    ),
     duplicates: Type.Array(Closed({ row: Type.Integer(), line: Type.Integer(), name: Type.String(), same_as: Type.Array(Type.String()) }), {
       description: 'new rows for a server already registered (same host:port): stored only with confirm_duplicates=true',
     }),
@@ -48,7 +58,8 @@ export const ConnectionTestRow = component(
     server_version: Nullable(Type.String()),
     latency_ms: Type.Number(),
     error_code: Nullable(Type.String()),
-    error: Nullable(Type.String()),
+    error: Nullable(Type.String({ description: "in the request's language" })),
+    error_msg: Nullable(Type.Object({ key: Type.String(), params: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }, { description: '`error` by key' })),
     doctor: Nullable(Closed({ ok: Type.Boolean(), checks: Type.Integer(), missing: Type.Array(Type.String()) })),
   }),
 );

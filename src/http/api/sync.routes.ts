@@ -2,7 +2,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { actorOf } from '../access.js';
-import { Ok, ok, OkJson, okJson, StringEnum } from '../envelope.js';
+import { apiLocale, Ok, ok, OkJson, okJson, StringEnum } from '../envelope.js';
+import { msg } from '../../client/shared/i18n/index.js';
 import { BatchStarted, CancelResult, SyncSessionDetail, SyncSessionPage } from './sync.schemas.js';
 
 export const syncRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
@@ -27,7 +28,7 @@ export const syncRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
       const ids = req.body?.instance_ids;
       const started = await ctx.capacitySync.startMany(ids && ids.length ? ids : 'all-active', { syncType: 'manual_batch', actor: actorOf(req) });
       started.done.catch((err) => req.log.error({ err, session_id: started.session_id }, 'batch sync crashed'));
-      return reply.status(202).send(ok({ session_id: started.session_id, total_instances: started.total }, `已开始批量同步 ${started.total} 个实例`));
+      return reply.status(202).send(ok({ session_id: started.session_id, total_instances: started.total }, msg('api.sync.batch_started', { total: started.total }), apiLocale(req)));
     },
   );
   app.get(
@@ -74,7 +75,7 @@ export const syncRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (ap
     },
     async (req, reply) => {
       const r = await ctx.capacitySync.cancel(req.params.id, actorOf(req));
-      return reply.status(202).send(ok(r, `已取消同步会话：${r.skipped} 个实例未开始，${r.running} 个正在中止 (cancel requested)`));
+      return reply.status(202).send(ok(r, msg('api.sync.cancel_requested', { skipped: r.skipped, running: r.running }), apiLocale(req)));
     },
   );
 };

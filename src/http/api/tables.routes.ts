@@ -9,7 +9,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { csvStream } from '../../lib/csv.js';
 import type { TablesService } from '../../services/tables.service.js';
-import { TABLES_MSG } from '../../services/tables.service.js';
+import { localizeTableSync, TABLES_MSG } from '../../services/tables.service.js';
 import { actorOf } from '../access.js';
 import { apiLocale, IdParams, Ok, ok, OkOrCsv, StringEnum } from '../envelope.js';
 import { TableDatabases, TablePage, TableSeries, TableSync, TopGrowingTables } from './tables.schemas.js';
@@ -45,8 +45,9 @@ export const tablesRoutes =
         },
       },
       async (req) => {
-        const r = await ctx.tables.syncTables(req.params.id, { databases: req.body?.databases ?? null, actor: actorOf(req) });
-        return ok(r, TABLES_MSG.success(r.saved_count, r.databases.filter((d) => d.error === undefined).length), apiLocale(req));
+        const locale = apiLocale(req);
+        const r = localizeTableSync(await ctx.tables.syncTables(req.params.id, { databases: req.body?.databases ?? null, actor: actorOf(req) }), locale);
+        return ok(r, TABLES_MSG.success(r.saved_count, r.databases.filter((d) => d.error === undefined).length), locale);
       },
     );
 

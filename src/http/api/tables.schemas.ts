@@ -3,6 +3,9 @@ import { Type } from '@sinclair/typebox';
 import { Closed, component, Nullable } from '../components.js';
 import { Bytes, DateStr, Timestamp } from './instances.schemas.js';
 
+/** A message by key, for clients that render it in their own language. */
+const KeyedMsg = Type.Object({ key: Type.String(), params: Type.Optional(Type.Record(Type.String(), Type.Unknown())) });
+
 export const TableSync = component(
   'TableSync',
   Closed({
@@ -22,11 +25,14 @@ export const TableSync = component(
         tables: Type.Integer(),
         other_tables: Type.Optional(Type.Integer({ description: 'tables beyond the budget, summed into one row' })),
         other_bytes: Type.Optional(Type.Number()),
-        error: Type.Optional(Type.String()),
+        error: Type.Optional(Type.String({ description: "in the request's language" })),
+        error_msg: Type.Optional(KeyedMsg),
       }),
     ),
-    cut: Type.Array(Type.String(), { description: 'databases not collected: the budget ran out' }),
-    warnings: Type.Array(Type.String()),
+    cut: Type.Array(Type.String(), { description: "what the budget cut and what was not collected, in the request's language" }),
+    cut_msgs: Type.Array(KeyedMsg, { description: '`cut` by key, in the same order' }),
+    warnings: Type.Array(Type.String(), { description: "in the request's language" }),
+    warning_msgs: Type.Array(KeyedMsg, { description: '`warnings` by key, in the same order' }),
     duration_ms: Type.Number(),
   }),
 );

@@ -10,6 +10,8 @@ import { CAUSE_MESSAGES } from './messages/causes.js';
 import { DOCTOR_MESSAGES } from './messages/doctor.js';
 import { RUNWAY_MESSAGES } from './messages/runway.js';
 import { ALERT_MESSAGES } from './messages/alerts.js';
+import { WARNING_MESSAGES } from './messages/warnings.js';
+import { IMPORT_MESSAGES } from './messages/import.js';
 
 /**
  * Every visible string of the web UI. Add a key to its area's file in messages/ with both languages
@@ -33,6 +35,8 @@ export const MESSAGES = {
   ...DOCTOR_MESSAGES,
   ...RUNWAY_MESSAGES,
   ...ALERT_MESSAGES,
+  ...WARNING_MESSAGES,
+  ...IMPORT_MESSAGES,
 } as const;
 
 export type MessageKey = keyof typeof MESSAGES;

@@ -33,6 +33,11 @@ export const API_MESSAGES = {
     'zh-CN': '到被监控数据库的并发连接总数已达上限 ({cap})，请稍后再试 (too many connections to monitored databases at once: the limit is {cap}; try again shortly)',
     en: 'The connections to monitored databases have reached their limit ({cap}); try again shortly (too many at once: the limit is {cap})',
   },
+  'api.sync.batch_started': { 'zh-CN': '已开始批量同步 {total} 个实例', en: 'Batch sync started: {total} instance(s)' },
+  'api.sync.cancel_requested': {
+    'zh-CN': '已取消同步会话：{skipped} 个实例未开始，{running} 个正在中止 (cancel requested)',
+    en: 'Sync session cancelled: {skipped} instance(s) not started, {running} being stopped',
+  },
   'api.sync.not_running': { 'zh-CN': '同步会话已结束 ({status})，无法取消 (session is not running)', en: 'The sync session has ended ({status}): nothing to cancel' },
   // warnings of a completed sync (the instance's last_sync_error: `{first}; {rest}` chains them)
   'api.sync.warning_list': { 'zh-CN': '{first}; {rest}', en: '{first}; {rest}' },
@@ -61,6 +66,14 @@ export const API_MESSAGES = {
   'api.sync.warn.mysql_physical_scope': {
     'zh-CN': 'physical 方法不含非 InnoDB 表及共享表空间中的表 (non-InnoDB tables and shared tablespaces are not counted)',
     en: 'The physical method does not count non-InnoDB tables or tables in shared tablespaces',
+  },
+  // the CLI: an instance named explicitly but disabled (issue #20 item 6)
+  'cli.skipped_disabled': { 'zh-CN': 'skipped: disabled (实例已禁用)', en: 'skipped: disabled' },
+  // connection tests over a selection, discovery (fleet.routes.ts)
+  'api.connection.tested': { 'zh-CN': '{ok}/{total} 连接成功 (connected)', en: '{ok}/{total} connected' },
+  'api.discovery.done': {
+    'zh-CN': '探测 {probed} 个端点，发现 {found} 个数据库，{proposed} 个未登记 (probed, found, proposed)',
+    en: 'Probed {probed} endpoint(s): {found} database server(s) found, {proposed} not registered',
   },
   'api.instance_not_found': { 'zh-CN': '实例 {id} 不存在 (instance not found)', en: 'Instance {id} not found' },
   'api.session_not_found': { 'zh-CN': '同步会话 {id} 不存在 (session not found)', en: 'Sync session {id} not found' },

@@ -74,7 +74,7 @@ export const DOCTOR_MESSAGES = {
   'doctor.mssql.connect_all': { 'zh-CN': '可访问所有 ONLINE 数据库', en: 'all online databases accessible' },
   'doctor.mssql.connect_denied': { 'zh-CN': '无法访问: {databases}', en: 'not accessible: {databases}' },
   'doctor.mssql.connect_undercounts': { 'zh-CN': '{count} 个数据库的已用空间未知', en: 'used space unknown for {count} database(s)' },
-  // Oracle (oracle.collect.ts doctorChecks); a view's "what it under-counts" and a refused container_mode stay the engine's words
+  // Oracle (oracle.collect.ts doctorChecks); a view's "what it under-counts" and a refused container_mode are in warnings.ts
   'doctor.oracle.connected': { 'zh-CN': '已连接 (connected) to {where}', en: 'Connected to {where}' },
   'doctor.oracle.readable': { 'zh-CN': '可读 (readable)', en: 'readable' },
   'doctor.oracle.unreadable': { 'zh-CN': '不可读 (ORA-00942/ORA-01031)', en: 'not readable (ORA-00942/ORA-01031)' },
@@ -93,6 +93,4 @@ export const DOCTOR_MESSAGES = {
     'zh-CN': '未使用 TLS (协议 {protocol})；是否启用原生网络加密未知 (需 SELECT ON V$SESSION_CONNECT_INFO)',
     en: 'No TLS (protocol {protocol}); native network encryption unknown (needs SELECT ON V$SESSION_CONNECT_INFO)',
   },
-  'doctor.oracle.refused': { 'zh-CN': '{reason}', en: '{reason}' },
-  'doctor.oracle.view_undercounts': { 'zh-CN': '{what}', en: '{what}' },
 } as const satisfies Record<string, { 'zh-CN': string; en?: string }>;
