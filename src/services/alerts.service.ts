@@ -7,34 +7,30 @@
  * database and queues exactly one delivery per channel per transition (alerts.repository.ts).
  */
 import type { EventEmitter } from 'node:events';
-import { DB_TYPES } from '../domain/db-type.js';
 import type { Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
-import { decryptSecret, encryptSecret, reencryptSecret, type KeyRing } from '../lib/crypto.js';
+import { decryptSecret, reencryptSecret, type KeyRing } from '../lib/crypto.js';
 import { compileGlob } from '../lib/glob.js';
 import { msg } from '../client/shared/i18n/index.js';
-import { mailtoRecipient } from './email.service.js';
 import type { Logger } from '../lib/logger.js';
-import type { AlertRuleRow, AlertsRepository, FiringCondition, NewAlertRule } from '../store/alerts.repository.js';
+import type { AlertRuleRow, AlertsRepository, FiringCondition } from '../store/alerts.repository.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow } from '../store/schema.js';
 import type { AlertDeliveryService } from './alert-delivery.service.js';
-import { CHANNEL_TYPES, viewerDeliveryError, type ChannelType } from './alert-delivery.service.js';
-import { channelUrl, maskedUrl, maskUrl, openUrl, sealUrl, type StoredChannel } from './alerts/channel-url.js';
+import { viewerDeliveryError, type ChannelType } from './alert-delivery.service.js';
+import { channelUrl, maskedUrl, maskUrl, openUrl, sealUrl } from './alerts/channel-url.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';
 import type { SyncEvents } from './capacity-sync.service.js';
 import { bilingualText, publicEvent } from './alerts/event-message.js';
-import { RULE_EVALUATORS, RULE_KINDS, type RuleKind } from './alerts/rule-kinds.js';
-import { bool, fail, integer, oneOf, requiredText, text } from './validate.js';
+import { RULE_EVALUATORS, type RuleKind } from './alerts/rule-kinds.js';
+import { FIELDS, validateRule, type Channel } from './alerts/rule-input.js';
+import { fail, oneOf } from './validate.js';
+
+export type { Channel } from './alerts/rule-input.js';
 
 export { FIT_DAYS, RULE_KINDS, type RuleKind } from './alerts/rule-kinds.js';
 import { WINDOWS, type RuleWindow } from '../domain/alerts.js';
 export { WINDOWS, type RuleWindow };
-
-/** A channel as stored (alerts/channel-url.ts): the URL and the signing secret encrypted with the key ring. */
-export interface Channel extends StoredChannel {
-  type: ChannelType;
-}
 
 /** A channel as the API shows it: URL masked, the secret never returned (only whether one is set). */
 export interface PublicChannel {
@@ -42,9 +38,6 @@ export interface PublicChannel {
   url: string;
   has_secret: boolean;
 }
-
-/** Channel types whose robot signs with a secret. */
-const SIGNING: ReadonlySet<ChannelType> = new Set(['dingtalk', 'feishu', 'feishu_card']);
 
 /** A rule as the API shows it: channel URLs masked (their tokens are secrets). */
 export interface AlertRule {
@@ -64,7 +57,6 @@ export interface AlertRule {
   created_at: string;
   updated_at: string;
 }
-
 
 export interface AlertsDeps {
   repo: AlertsRepository;
@@ -109,62 +101,6 @@ function toRule(r: AlertRuleRow, keys: KeyRing): AlertRule {
     updated_at: r.updated_at,
   };
 }
-
-function number(field: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) fail(field, `必须是 ${min}–${max} 之间的数字 (a number from ${min} to ${max})`);
-  return v;
-}
-
-/**
- * Validated channels. `secret` (DingTalk 加签 / Feishu signing) is encrypted
- * here; a channel given without one keeps the secret stored for the same type
- * and URL (the API never shows it, so an edit cannot send it back);
- * `secret: null` removes it.
- */
-function channels(v: unknown, keys: KeyRing, stored: Channel[] = []): Channel[] {
-  if (!Array.isArray(v)) fail('channels', '必须是数组 (an array of {type, url})');
-  if (v.length > 10) fail('channels', '最多 10 个 (at most 10)');
-  return v.map((c, i) => {
-    const f = `channels[${i}]`;
-    if (c === null || typeof c !== 'object' || Array.isArray(c)) fail(f, '必须是 {type, url} 对象 (an object {type, url})');
-    const o = c as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (k !== 'type' && k !== 'url' && k !== 'url_enc' && k !== 'secret' && k !== 'secret_enc') fail(`${f}.${k}`, '未知字段 (unknown field)');
-    const type = oneOf(`${f}.type`, o.type, CHANNEL_TYPES);
-    // A stored channel (re-validated on update) brings its URL encrypted.
-    const url = requiredText(`${f}.url`, typeof o.url_enc === 'string' && o.url === undefined ? openUrl(keys, o.url_enc) : o.url, 2000);
-    let secret_enc: string | undefined;
-    if (o.secret !== undefined && o.secret !== null) {
-      if (!SIGNING.has(type)) fail(`${f}.secret`, `只有 ${[...SIGNING].join(' / ')} 渠道支持签名密钥 (only signing robots take a secret)`);
-      const secret = requiredText(`${f}.secret`, o.secret, 200);
-      secret_enc = encryptSecret(keys, secret).value;
-    } else if (o.secret === undefined) {
-      // Kept from storage: an already-encrypted value (re-validation of the stored rule) or the same channel's.
-      // Stored URLs are encrypted with a fresh IV each: compare the clear values.
-      secret_enc = typeof o.secret_enc === 'string' ? o.secret_enc : stored.find((x) => x.type === type && channelUrl(keys, x) === url)?.secret_enc;
-    }
-    const url_enc = sealUrl(keys, url);
-    const out: Channel = secret_enc ? { type, url_enc, secret_enc } : { type, url_enc };
-    if (type === 'email') {
-      try {
-        mailtoRecipient(url);
-      } catch (err) {
-        fail(`${f}.url`, `邮件渠道需要 mailto:地址[?lang=en|zh-CN] (${(err as Error).message})`);
-      }
-      return out;
-    }
-    let u: URL;
-    try {
-      u = new URL(url);
-    } catch {
-      fail(`${f}.url`, '不是有效的 URL (not a valid URL)');
-    }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') fail(`${f}.url`, '必须是 http(s) URL (must be http or https)');
-    return out;
-  });
-}
-
-/** Fields an admin may set; `undefined` keeps the current value on update. */
-const FIELDS = ['name', 'kind', 'instance_id', 'db_type', 'tag', 'database_pattern', 'threshold', 'window', 'consecutive', 'limit_bytes', 'is_active', 'channels'] as const;
 
 export class AlertsService {
   /** Evaluations run one at a time per process: a record event arriving mid-evaluation waits its turn. */
@@ -223,78 +159,8 @@ export class AlertsService {
     return toRule(r, this.d.keys);
   }
 
-  /** Validate a whole rule (create, or current ⊕ patch on update); returns the columns to store. */
-  private async validate(input: Record<string, unknown>, selfId?: number, stored: Channel[] = []): Promise<Omit<NewAlertRule, 'created_at' | 'updated_at'>> {
-    for (const k of Object.keys(input)) if (!(FIELDS as readonly string[]).includes(k)) fail(k, '未知字段 (unknown field)');
-    const name = requiredText('name', input.name, 128);
-    const kind = oneOf('kind', input.kind, RULE_KINDS);
-    let instanceId: number | null = null;
-    if (input.instance_id !== undefined && input.instance_id !== null) {
-      instanceId = integer('instance_id', input.instance_id, 1, Number.MAX_SAFE_INTEGER);
-      if (!(await this.d.instances.get(instanceId))) fail('instance_id', `实例 ${instanceId} 不存在 (instance not found)`);
-    }
-    const dbType = input.db_type === undefined || input.db_type === null ? null : oneOf('db_type', input.db_type, DB_TYPES);
-    const tag = text('tag', input.tag, 64, { optional: true }) ?? null;
-    const pattern = text('database_pattern', input.database_pattern, 255, { optional: true }) ?? null;
-    const window = input.window === undefined || input.window === null ? null : oneOf('window', input.window, WINDOWS);
-    const isActive = input.is_active === undefined ? true : bool('is_active', input.is_active);
-    const chans = input.channels === undefined || input.channels === null ? [] : channels(input.channels, this.d.keys, stored);
-    let threshold: number | null = null;
-    let consecutive: number | null = null;
-    let limitBytes: number | null = null;
-    const need = (field: string, v: unknown) => {
-      if (v === undefined || v === null) fail(field, `规则类型 ${kind} 必须设置 (required for kind ${kind})`);
-    };
-    switch (kind) {
-      case 'size_above':
-        need('threshold', input.threshold);
-        threshold = number('threshold', input.threshold, 1, Number.MAX_SAFE_INTEGER);
-        break;
-      case 'growth_pct':
-        need('threshold', input.threshold);
-        threshold = number('threshold', input.threshold, 0.001, 1_000_000);
-        break;
-      case 'growth_bytes':
-        need('threshold', input.threshold);
-        threshold = number('threshold', input.threshold, 1, Number.MAX_SAFE_INTEGER);
-        break;
-      case 'days_until_full':
-        need('threshold', input.threshold);
-        threshold = number('threshold', input.threshold, 1, 3650);
-        if (input.limit_bytes !== undefined && input.limit_bytes !== null) limitBytes = integer('limit_bytes', input.limit_bytes, 1, Number.MAX_SAFE_INTEGER);
-        break;
-      case 'database_disappeared':
-        break;
-      case 'sync_failing':
-        consecutive = input.consecutive === undefined || input.consecutive === null ? 3 : integer('consecutive', input.consecutive, 1, 100);
-        break;
-    }
-    // Fields that mean nothing for the kind are refused rather than silently ignored.
-    if (kind !== 'growth_pct' && kind !== 'growth_bytes' && window !== null) fail('window', `仅用于 growth_pct / growth_bytes (only for growth rules)`);
-    if (kind !== 'sync_failing' && input.consecutive !== undefined && input.consecutive !== null) fail('consecutive', '仅用于 sync_failing (only for sync_failing)');
-    if ((kind === 'database_disappeared' || kind === 'sync_failing') && input.threshold !== undefined && input.threshold !== null) fail('threshold', `规则类型 ${kind} 不使用阈值 (not used by ${kind})`);
-    if (kind === 'sync_failing' && pattern !== null) fail('database_pattern', '不用于 sync_failing (not used by sync_failing)');
-    if (kind !== 'days_until_full' && input.limit_bytes !== undefined && input.limit_bytes !== null) fail('limit_bytes', '仅用于 days_until_full (only for days_until_full)');
-    const same = await this.d.repo.getRuleByName(name);
-    if (same && same.id !== selfId) throw new AppError('conflict', msg('api.alert_rule_name_used', { name }));
-    return {
-      name,
-      kind,
-      instance_id: instanceId,
-      db_type: dbType,
-      tag,
-      database_pattern: pattern,
-      threshold,
-      window: kind === 'growth_pct' || kind === 'growth_bytes' ? (window ?? 'day') : null,
-      consecutive,
-      limit_bytes: limitBytes,
-      is_active: isActive ? 1 : 0,
-      channels: JSON.stringify(chans),
-    };
-  }
-
   async createRule(input: Record<string, unknown>, actor: Actor): Promise<AlertRule> {
-    const clean = await this.validate(input);
+    const clean = await validateRule(this.d, input);
     const now = this.d.clock.now().toISOString();
     const row = await this.d.repo.insertRule({ ...clean, created_at: now, updated_at: now });
     await this.d.audit.record(actor, { action: 'alert_rule.create', targetType: 'alert_rule', targetId: row.id, details: { ...toRule(row, this.d.keys), channels: toRule(row, this.d.keys).channels } });
@@ -332,7 +198,7 @@ export class AlertsService {
       if (!(FIELDS as readonly string[]).includes(k)) fail(k, '未知字段 (unknown field)');
       merged[k] = patch[k];
     }
-    const clean = await this.validate(merged, id, JSON.parse(cur.channels) as Channel[]);
+    const clean = await validateRule(this.d, merged, id, JSON.parse(cur.channels) as Channel[]);
     const now = this.d.clock.now().toISOString();
     const row = (await this.d.repo.updateRule(id, { ...clean, updated_at: now }))!;
     // A rule switched off or redefined no longer vouches for its open events: close them quietly.
