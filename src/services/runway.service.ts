@@ -26,6 +26,8 @@ export const RUNWAY_WINDOW_DAYS = 180;
 export const BACKTEST_STRIDE = 1;
 /** Instances per store query: bounds the rows in memory at once. */
 const CHUNK = 200;
+/** Up to this many series to backtest, each is read on its own (a page of 20 on a large instance reads 20 series, not all of its databases). */
+const PAGE_READS = 100;
 
 export type RunwayScope = 'instance' | 'database';
 export type CeilingSource = 'capacity_limit_bytes' | 'autoextend_max' | 'volume';
@@ -123,24 +125,33 @@ export class RunwayService {
     return { scope, window_days: RUNWAY_WINDOW_DAYS, computed_at: entry.computed_at, total: all.length, items };
   }
 
-  /** The backtest and the jumps of the series not done yet today: their windows read again, chunk by chunk. */
+  /**
+   * The backtest and the jumps of the series not done yet today: their windows read again, one series
+   * at a time for a page (a request's few items), chunk by chunk of instances for more.
+   */
   private async enrich(scope: RunwayScope, fits: readonly Fitted[]): Promise<void> {
     const todo = fits.filter((f) => f.backtest_mape === undefined);
     if (!todo.length) return;
     const to = this.today();
     const from = addDays(to, -(RUNWAY_WINDOW_DAYS - 1));
-    const ids = [...new Set(todo.map((f) => f.instance_id))];
     const wanted = new Map(todo.map((f) => [`${f.instance_id}|${f.database_name}`, f]));
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const chunk = ids.slice(i, i + CHUNK);
-      const rows = scope === 'instance' ? await this.d.repo.instanceSeries(chunk, from, to) : await this.d.repo.databaseSeries(chunk, from, to);
+    const read = async (ids: number[], database?: string) => {
+      const rows = scope === 'instance' ? await this.d.repo.instanceSeries(ids, from, to) : await this.d.repo.databaseSeries(ids, from, to, database);
       for (const s of splitSeries(rows)) {
         const f = wanted.get(`${s.instance_id}|${s.database_name}`);
         if (!f) continue;
         f.backtest_mape = backtestMape(s.points, this.options);
         f.jumps = await explainJumps(this.d.repo, s.instance_id, unusualDays(s.points, f.fit), scope === 'database' ? s.database_name : undefined);
       }
-      await new Promise((r) => setImmediate(r));
+    };
+    if (todo.length <= PAGE_READS) {
+      for (const f of todo) await read([f.instance_id], scope === 'database' ? f.database_name : undefined);
+    } else {
+      const ids = [...new Set(todo.map((f) => f.instance_id))];
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        await read(ids.slice(i, i + CHUNK));
+        await new Promise((r) => setImmediate(r));
+      }
     }
     for (const f of todo) {
       f.backtest_mape ??= null;

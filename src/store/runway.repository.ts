@@ -72,8 +72,8 @@ export class RunwayRepository {
       .execute();
   }
 
-  /** Measured days in [from, to] of the live (not deleted) databases of the given instances. */
-  async databaseSeries(instanceIds: readonly number[], from: string, to: string): Promise<RunwaySeriesRow[]> {
+  /** Measured days in [from, to] of the live (not deleted) databases of the given instances (or of one database of theirs). */
+  async databaseSeries(instanceIds: readonly number[], from: string, to: string, database?: string): Promise<RunwaySeriesRow[]> {
     if (!instanceIds.length) return [];
     const rows = await this.db
       .selectFrom('database_size_stats as s')
@@ -85,6 +85,7 @@ export class RunwayRepository {
       .where('s.size_bytes', 'is not', null)
       .where('s.collected_date', '>=', from)
       .where('s.collected_date', '<=', to)
+      .$if(database !== undefined, (q) => q.where('s.database_name', '=', database!))
       .orderBy('s.instance_id')
       .orderBy('s.database_name')
       .orderBy('s.collected_date')
