@@ -2,8 +2,11 @@
  * What runs out first across the estate: the runway (src/lib/runway.ts) of
  * every instance or live database, against its ceiling, ranked by days until
  * full. The fits depend only on history, so they are cached per local day and
- * history version (a sync or an import starts a new one); ceilings are applied
- * on every request, so a changed `capacity_limit_bytes` shows at once.
+ * history version (a sync or an import starts a new one), in memory and in the
+ * store (`runway_fits`: a restarted process reads the day's fits back and
+ * refits only the instances synced or given rows since; see `load`); ceilings
+ * are applied on every request, so a changed `capacity_limit_bytes` shows at
+ * once.
  */
 import { addDays, localDate, type Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
