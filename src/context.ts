@@ -296,6 +296,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     alerts,
     retention,
     composition,
+    runway,
     tables,
     settings: () => settings.effective(),
     clock,

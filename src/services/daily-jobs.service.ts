@@ -2,7 +2,9 @@
  * The nightly extras of the 04:00 tick: aggregation (one task per period
  * kind), the composition collection and the daily table-level sync (one task
  * per instance each), then — once those are over — alert evaluation, the
- * table ledger's thinning and retention (raw rows and sync points).
+ * runway's fits for the new day (kept in the store, so the first request of
+ * the day reads them instead of fitting the estate), the table ledger's
+ * thinning and retention (raw rows and sync points).
  *
  * One process (local mode, SQLite): `runLocal` runs them here, in that order.
  * Queue mode (pg-boss on PostgreSQL): `enqueueRun` writes one `daily_tasks`
@@ -34,6 +36,7 @@ import type { AlertsService } from './alerts.service.js';
 import { SCHEDULER_ACTOR } from './audit.service.js';
 import type { CompositionService } from './composition.service.js';
 import type { RetentionService } from './retention.service.js';
+import type { RunwayService } from './runway.service.js';
 import type { EffectiveSettings } from './settings.service.js';
 import type { TablesService } from './tables.service.js';
 
@@ -51,6 +54,7 @@ export interface DailyJobsDeps {
   alerts: Pick<AlertsService, 'evaluate'>;
   retention: Pick<RetentionService, 'purge'>;
   composition: Pick<CompositionService, 'collect'>;
+  runway: Pick<RunwayService, 'warm'>;
   tables: Pick<TablesService, 'runDailyInstance' | 'thin'>;
   settings: () => Promise<EffectiveSettings>;
   clock: Clock;
@@ -65,7 +69,7 @@ export interface DailyJobsDeps {
 }
 
 /** A task's kind: what `runTask` does with it. */
-export type TaskKind = 'aggregate' | 'composition' | 'tables' | 'alerts' | 'tables_thin' | 'retention';
+export type TaskKind = 'aggregate' | 'composition' | 'tables' | 'alerts' | 'runway' | 'tables_thin' | 'retention';
 
 interface TaskParams {
   /** The run's time: retention's "now", the aggregation's computed_at. */
@@ -94,6 +98,7 @@ export class DailyJobsService {
     for (const i of instances) out.push({ kind: 'composition', subject: String(i.id), stage: 1, params: p() });
     if (this.d.config.tablesDaily) for (const i of instances) out.push({ kind: 'tables', subject: String(i.id), stage: 1, params: p({ day }) });
     out.push({ kind: 'alerts', subject: '-', stage: 2, params: p() });
+    out.push({ kind: 'runway', subject: '-', stage: 2, params: p() });
     if (this.d.config.tablesDaily) out.push({ kind: 'tables_thin', subject: '-', stage: 2, params: p() });
     out.push({ kind: 'retention', subject: '-', stage: 2, params: p() });
     return out;
@@ -120,6 +125,10 @@ export class DailyJobsService {
       case 'alerts': {
         const s = await this.d.alerts.evaluate();
         return `alerts: ${s.rules} rule(s), ${s.fired} fired, ${s.resolved} resolved`;
+      }
+      case 'runway': {
+        const w = await this.d.runway.warm();
+        return `runway fitted for the day: ${w.map((x) => `${x.series} ${x.scope} series`).join(', ')}`;
       }
       case 'tables_thin':
         return `${await this.d.tables.thin()} old table row(s) thinned`;

@@ -70,7 +70,7 @@ export class ImportWhalefallService {
       clock: Clock;
       audit: AuditService;
       /** Called after a real import adds history (the runway's cache). */
-      onHistoryChanged?: () => void;
+      onHistoryChanged?: () => void | Promise<void>;
     },
   ) {}
 
@@ -118,7 +118,7 @@ export class ImportWhalefallService {
         targetType: 'instance',
         details: { created: summary.instances_created, matched: summary.instances_matched, skipped: summary.instances_skipped, rows_inserted: summary.rows_inserted },
       });
-      if (summary.rows_inserted > 0 || summary.instances_created > 0) this.d.onHistoryChanged?.();
+      if (summary.rows_inserted > 0 || summary.instances_created > 0) await this.d.onHistoryChanged?.();
     }
     return summary;
   }

@@ -2,14 +2,17 @@
  * What runs out first across the estate: the runway (src/lib/runway.ts) of
  * every instance or live database, against its ceiling, ranked by days until
  * full. The fits depend only on history, so they are cached per local day and
- * history version (a sync or an import starts a new one); ceilings are applied
- * on every request, so a changed `capacity_limit_bytes` shows at once.
+ * history version (a sync or an import starts a new one), in memory and in the
+ * store (`runway_fits`: a restarted process reads the day's fits back and
+ * refits only the instances synced or given rows since; see `load`); ceilings
+ * are applied on every request, so a changed `capacity_limit_bytes` shows at
+ * once.
  */
 import { addDays, localDate, type Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
 import { backtestMape, fitRunway, judge, unusualDays, type Runway, type RunwayFit, type RunwayOptions, type RunwayPoint } from '../lib/runway.js';
 import { fitSummary, type FitSummary } from '../lib/runway-what-if.js';
-import type { RunwayInstance, RunwayRepository, RunwaySeriesRow } from '../store/runway.repository.js';
+import type { RunwayInstance, RunwayRepository, RunwaySeriesRow, StoredFit } from '../store/runway.repository.js';
 import { explainJumps, type Jump } from './runway-jumps.js';
 import { CAPACITY_LIMIT_OPTION } from './statistics.service.js';
 import { fail } from './validate.js';
@@ -26,6 +29,8 @@ export const RUNWAY_WINDOW_DAYS = 180;
 export const BACKTEST_STRIDE = 1;
 /** Instances per store query: bounds the rows in memory at once. */
 const CHUNK = 200;
+/** Up to this many series to backtest, each is read on its own (a page of 20 on a large instance reads 20 series, not all of its databases). */
+const PAGE_READS = 100;
 
 export type RunwayScope = 'instance' | 'database';
 export type CeilingSource = 'capacity_limit_bytes' | 'autoextend_max' | 'volume';
@@ -123,24 +128,33 @@ export class RunwayService {
     return { scope, window_days: RUNWAY_WINDOW_DAYS, computed_at: entry.computed_at, total: all.length, items };
   }
 
-  /** The backtest and the jumps of the series not done yet today: their windows read again, chunk by chunk. */
+  /**
+   * The backtest and the jumps of the series not done yet today: their windows read again, one series
+   * at a time for a page (a request's few items), chunk by chunk of instances for more.
+   */
   private async enrich(scope: RunwayScope, fits: readonly Fitted[]): Promise<void> {
     const todo = fits.filter((f) => f.backtest_mape === undefined);
     if (!todo.length) return;
     const to = this.today();
     const from = addDays(to, -(RUNWAY_WINDOW_DAYS - 1));
-    const ids = [...new Set(todo.map((f) => f.instance_id))];
     const wanted = new Map(todo.map((f) => [`${f.instance_id}|${f.database_name}`, f]));
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const chunk = ids.slice(i, i + CHUNK);
-      const rows = scope === 'instance' ? await this.d.repo.instanceSeries(chunk, from, to) : await this.d.repo.databaseSeries(chunk, from, to);
+    const read = async (ids: number[], database?: string) => {
+      const rows = scope === 'instance' ? await this.d.repo.instanceSeries(ids, from, to) : await this.d.repo.databaseSeries(ids, from, to, database);
       for (const s of splitSeries(rows)) {
         const f = wanted.get(`${s.instance_id}|${s.database_name}`);
         if (!f) continue;
         f.backtest_mape = backtestMape(s.points, this.options);
         f.jumps = await explainJumps(this.d.repo, s.instance_id, unusualDays(s.points, f.fit), scope === 'database' ? s.database_name : undefined);
       }
-      await new Promise((r) => setImmediate(r));
+    };
+    if (todo.length <= PAGE_READS) {
+      for (const f of todo) await read([f.instance_id], scope === 'database' ? f.database_name : undefined);
+    } else {
+      const ids = [...new Set(todo.map((f) => f.instance_id))];
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        await read(ids.slice(i, i + CHUNK));
+        await new Promise((r) => setImmediate(r));
+      }
     }
     for (const f of todo) {
       f.backtest_mape ??= null;
@@ -155,9 +169,26 @@ export class RunwayService {
     return r.items[0] ?? this.item('instance', inst, capacityLimit(inst), { instance_id: instanceId, database_name: '', fit: null, max_bytes: null }, null);
   }
 
-  /** Forget the day's fits (after an import, or in tests). */
-  invalidate(): void {
+  /** Forget the day's fits, kept ones included (after an import, or in tests). */
+  async invalidate(): Promise<void> {
     this.cache.clear();
+    await this.d.repo.clearFits();
+  }
+
+  /**
+   * Fit the estate for today now, both scopes (the nightly task: the first request of the day then
+   * reads the kept fits instead of 180 days of every series).
+   */
+  async warm(): Promise<{ scope: RunwayScope; series: number }[]> {
+    const key = `${this.today()}|${await this.d.repo.version()}`;
+    const out: { scope: RunwayScope; series: number }[] = [];
+    for (const scope of ['instance', 'database'] as const) {
+      const entry = this.cache.get(scope)?.key === key ? this.cache.get(scope)! : await this.estate(scope, key);
+      let series = 0;
+      for (const list of entry.fits.values()) series += list.length;
+      out.push({ scope, series });
+    }
+    return out;
   }
 
   private async estate(scope: RunwayScope, key: string): Promise<CacheEntry> {
@@ -166,8 +197,7 @@ export class RunwayService {
     let p = this.inFlight.get(flightKey);
     if (!p) {
       p = (async () => {
-        const ids = (await this.d.repo.instances()).map((i) => i.id);
-        const entry = await this.compute(scope, ids, key);
+        const entry = await this.load(scope, key);
         this.cache.set(scope, entry);
         return entry;
       })().finally(() => this.inFlight.delete(flightKey));
@@ -176,27 +206,64 @@ export class RunwayService {
     return p;
   }
 
+  /**
+   * The estate's fits for today: the kept ones (runway_fits) where still valid, the rest fitted now and
+   * kept. A kept fit is valid when it was fitted today, its instance has not synced since (same
+   * last_sync_at) and no ledger row of its instance was added since (ids above the run's: an import,
+   * a correction). A new day refits everything (the window moved), which the nightly task does ahead.
+   */
+  private async load(scope: RunwayScope, key: string): Promise<CacheEntry> {
+    const today = this.today();
+    // Read before the series: a row added while fitting makes its instance stale next time.
+    const ids = await this.d.repo.ledgerIds();
+    const instances = await this.d.repo.instances();
+    const run = await this.d.repo.fitRun(scope);
+    const fits = new Map<number, Fitted[]>();
+    let stale = instances;
+    if (run?.day === today) {
+      const changed = await this.d.repo.changedSince(run);
+      const stamps = await this.d.repo.storedStamps(scope);
+      for (const r of await this.d.repo.storedFits(scope)) {
+        const list = fits.get(r.instance_id) ?? [];
+        list.push({ instance_id: r.instance_id, database_name: r.database_name, fit: r.fit === null ? null : decodeFit(r.fit), max_bytes: r.max_bytes });
+        fits.set(r.instance_id, list);
+      }
+      stale = instances.filter((i) => changed.has(i.id) || !stamps.has(i.id) || stamps.get(i.id) !== stampOf(i));
+      for (const i of stale) fits.delete(i.id);
+    }
+    await this.fitInto(fits, scope, stale.map((i) => i.id), new Map(stale.map((i) => [i.id, stampOf(i)])));
+    const now = this.d.clock.now().toISOString();
+    if (run?.day !== today || run.instance_stats_id !== ids.instance_stats_id || run.database_stats_id !== ids.database_stats_id) {
+      await this.d.repo.saveFitRun(scope, { day: today, ...ids, computed_at: now });
+    }
+    return { key, fits, computed_at: run?.day === today && !stale.length ? run.computed_at : now };
+  }
+
   private async compute(scope: RunwayScope, ids: readonly number[], key: string): Promise<CacheEntry> {
+    const fits = new Map<number, Fitted[]>();
+    await this.fitInto(fits, scope, ids);
+    return { key, fits, computed_at: this.d.clock.now().toISOString() };
+  }
+
+  /** Fit the series of these instances into `fits`; with `keep` (instance → stamp), also replace their kept fits. */
+  private async fitInto(fits: Map<number, Fitted[]>, scope: RunwayScope, ids: readonly number[], keep?: Map<number, string>): Promise<void> {
     const to = this.today();
     const from = addDays(to, -(RUNWAY_WINDOW_DAYS - 1));
-    const fits = new Map<number, Fitted[]>();
     for (let i = 0; i < ids.length; i += CHUNK) {
       const chunk = ids.slice(i, i + CHUNK);
       const rows = scope === 'instance' ? await this.d.repo.instanceSeries(chunk, from, to) : await this.d.repo.databaseSeries(chunk, from, to);
+      const kept: StoredFit[] = [];
       for (const s of splitSeries(rows)) {
         const list = fits.get(s.instance_id) ?? [];
-        list.push({
-          instance_id: s.instance_id,
-          database_name: s.database_name,
-          fit: fitRunway(s.points, this.options),
-          max_bytes: s.max_bytes,
-        });
+        const fit = fitRunway(s.points, this.options);
+        list.push({ instance_id: s.instance_id, database_name: s.database_name, fit, max_bytes: s.max_bytes });
         fits.set(s.instance_id, list);
+        if (keep) kept.push({ instance_id: s.instance_id, database_name: s.database_name, fit: fit === null ? null : encodeFit(fit), max_bytes: s.max_bytes });
       }
+      if (keep) await this.d.repo.saveFits(scope, new Map(chunk.map((id) => [id, keep.get(id) ?? ''])), kept);
       // Let requests in between chunks be served: a large estate takes seconds.
       await new Promise((r) => setImmediate(r));
     }
-    return { key, fits, computed_at: this.d.clock.now().toISOString() };
   }
 
   private item(scope: RunwayScope, inst: RunwayInstance, limit: number | null, f: Fitted, engineCeiling: { bytes: number; source: 'volume' | 'autoextend_max' } | null): RunwayItem {
@@ -247,6 +314,24 @@ function capacityLimit(inst: RunwayInstance): number | null {
   const options = JSON.parse(inst.options) as Record<string, unknown>;
   const v = options[CAPACITY_LIMIT_OPTION];
   return typeof v === 'number' && v > 0 ? v : null;
+}
+
+/** The instance's sync stamp a kept fit is valid for. */
+function stampOf(inst: RunwayInstance): string {
+  return inst.last_sync_at ?? '';
+}
+
+/** A fit as JSON, exactly: every number round-trips (non-finite ones as strings, which no date is). */
+export function encodeFit(fit: RunwayFit): string {
+  return JSON.stringify(fit, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
+}
+
+const NON_FINITE = /"(-?Infinity|NaN)"/;
+
+export function decodeFit(json: string): RunwayFit {
+  // A reviver makes JSON.parse several times slower; 20,000 fits are read back at once, and almost none has one.
+  if (!NON_FINITE.test(json)) return JSON.parse(json) as RunwayFit;
+  return JSON.parse(json, (_k, v: unknown) => (v === 'Infinity' || v === '-Infinity' || v === 'NaN' ? Number(v) : v)) as RunwayFit;
 }
 
 /** Nulls last; among equals, fastest growth first; then by name for a stable order. */

@@ -82,29 +82,41 @@ export class ReportRepository {
 
   /**
    * Live databases measured on `from` and on `to` with the same size and no
-   * different size in between (MIN = MAX over the window), largest first.
+   * different size in between, largest first. Driven by the two days (a seek
+   * per database on the day index and the unique key), then each candidate's
+   * days in between checked by a range on the unique key that stops at the
+   * first different size: at 20,000 databases this reads the candidates'
+   * windows, not every database's 90 days (which took seconds).
    */
   async unchanged(from: string, to: string, limit: number) {
     const rows = await this.db
       .selectFrom('database_size_stats as s')
+      .innerJoin('database_size_stats as f', (j) =>
+        j.onRef('f.instance_id', '=', 's.instance_id').onRef('f.database_name', '=', 's.database_name').on('f.collected_date', '=', from).onRef('f.size_bytes', '=', 's.size_bytes'),
+      )
       .innerJoin('instance_databases as d', (j) => j.onRef('d.instance_id', '=', 's.instance_id').onRef('d.database_name', '=', 's.database_name'))
-      .select([
-        's.instance_id',
-        's.database_name',
-        (eb) => eb.fn.max('s.size_bytes').as('size_bytes'),
-        (eb) => eb.fn.min('s.collected_date').as('first_date'),
-        (eb) => eb.fn.max('s.collected_date').as('last_date'),
-      ])
+      .select(['s.instance_id', 's.database_name', 's.size_bytes'])
+      .where('s.collected_date', '=', to)
+      .where('s.size_bytes', 'is not', null)
       .where('d.is_deleted', '=', 0)
       .where('d.is_system', '=', 0)
-      .where('s.collected_date', '>=', from)
-      .where('s.collected_date', '<=', to)
-      .where('s.size_bytes', 'is not', null)
-      .groupBy(['s.instance_id', 's.database_name'])
-      .having(sql<boolean>`MIN(s.size_bytes) = MAX(s.size_bytes) AND MIN(s.collected_date) = ${from} AND MAX(s.collected_date) = ${to}`)
-      .orderBy(sql`MAX(s.size_bytes)`, 'desc')
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('database_size_stats as c')
+              .select(sql`1`.as('x'))
+              .whereRef('c.instance_id', '=', 's.instance_id')
+              .whereRef('c.database_name', '=', 's.database_name')
+              .where('c.collected_date', '>', from)
+              .where('c.collected_date', '<', to)
+              .whereRef('c.size_bytes', '<>', 's.size_bytes'),
+          ),
+        ),
+      )
+      .orderBy('s.size_bytes', 'desc')
       .limit(limit)
       .execute();
-    return rows.map((r) => ({ instance_id: r.instance_id, database_name: r.database_name, size_bytes: Number(r.size_bytes), first_date: r.first_date, last_date: r.last_date }));
+    return rows.map((r) => ({ instance_id: r.instance_id, database_name: r.database_name, size_bytes: Number(r.size_bytes), first_date: from, last_date: to }));
   }
 }

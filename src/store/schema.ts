@@ -332,6 +332,9 @@ export interface Database {
   estate: EstateTable;
   instance_composition: InstanceCompositionTable;
   daily_tasks: DailyTasksTable;
+  runway_fits: RunwayFitsTable;
+  runway_fit_instances: RunwayFitInstancesTable;
+  runway_fit_runs: RunwayFitRunsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -446,4 +449,29 @@ export interface InstanceCompositionTable {
   ceiling_detail: ColumnType<string | null, string | null | undefined, string | null>;
   method: string;
   collected_at: Ts;
+}
+
+/** The runway's fit of one series for the day (0027; services/runway.service.ts). */
+export interface RunwayFitsTable {
+  scope: string;
+  instance_id: number;
+  database_name: string;
+  fit: string | null; // JSON RunwayFit
+  max_bytes: number | null;
+}
+
+/** Per scope, each instance fitted and its last_sync_at then ('' when never synced) (0027). */
+export interface RunwayFitInstancesTable {
+  scope: string;
+  instance_id: number;
+  stamp: string;
+}
+
+/** Per scope: the day `runway_fits` was fitted for and the ledgers' highest ids then (0027). */
+export interface RunwayFitRunsTable {
+  scope: string;
+  day: string;
+  instance_stats_id: number;
+  database_stats_id: number;
+  computed_at: Ts;
 }

@@ -71,7 +71,7 @@ describe('nightly extras as queued jobs (PostgreSQL store, serve + 2 workers)', 
     assert.match(run.message!, /queued \d+ nightly task/);
     const all = await tasks();
     const kinds = all.reduce<Record<string, number>>((m, t) => ({ ...m, [t.kind]: (m[t.kind] ?? 0) + 1 }), {});
-    assert.deepEqual(kinds, { aggregate: 4, composition: INSTANCES, tables: INSTANCES, alerts: 1, tables_thin: 1, retention: 1 });
+    assert.deepEqual(kinds, { aggregate: 4, composition: INSTANCES, tables: INSTANCES, alerts: 1, runway: 1, tables_thin: 1, retention: 1 });
 
     // Every process reports the estate's unfinished nightly tasks.
     const metrics = await (await fetch(`http://127.0.0.1:${await workers[1]!.port}/metrics`)).text();

@@ -206,6 +206,9 @@ describe('bad input: every write route and the CLI', () => {
     estate: true,
     instance_composition: true,
     daily_tasks: true,
+    runway_fits: true,
+    runway_fit_instances: true,
+    runway_fit_runs: true,
   };
 
   before(async () => {

@@ -55,7 +55,7 @@ before(async () => {
     await ctx.tables.syncTables(instanceId, { actor });
     await ctx.composition.collect(instanceId);
   }
-  ctx.runway.invalidate();
+  await ctx.runway.invalidate();
   // Logged in on the last day (a session started on day 0 would have expired under the moving clock).
   const t = await newTestApp(ctx);
   app = t.app;
