@@ -94,6 +94,21 @@ export class CapacitySyncService {
     }
   }
 
+  /**
+   * Queue mode: up to `want` estate sync slots at once, without waiting (a
+   * worker filling its free places in one store statement); none when the
+   * estate runs `sync_concurrency` syncs already. A store error throws.
+   */
+  async admitSome(want: number): Promise<Slot[]> {
+    const cap = (await this.d.settings()).sync_concurrency;
+    return this.d.slots.acquireSome({ scope: 'sync', cap }, want, 'sync');
+  }
+
+  /** Give back estate sync slots `admitSome` handed out and no job used (one statement). */
+  releaseSlots(slots: Slot[]): Promise<void> {
+    return this.d.slots.releaseAll(slots);
+  }
+
   /** The timeouts and retries a queued record runs with now (the queue's job expiry derives from them). */
   runParams(): Promise<RunParams> {
     return params(this.d, true);

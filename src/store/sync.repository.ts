@@ -101,6 +101,17 @@ export class SyncRepository {
     if (Number(r.numUpdatedRows) === 0) throw new LeaseLost();
   }
 
+  /**
+   * Queue mode: records whose jobs a process just fetched carry its tag while
+   * still pending (one statement per fetch), so when that process dies before
+   * starting them, recovery hands their jobs back at once instead of after a
+   * lease. Starting a record replaces the tag with the run's holder.
+   */
+  async markFetched(ids: number[], processTag: string): Promise<void> {
+    if (!ids.length) return;
+    await this.db.updateTable('sync_instance_records').set({ holder: processTag }).where('id', 'in', ids).where('status', '=', 'pending').execute();
+  }
+
   /** A record stopped by a shutdown (queue mode) is pending again, for another process. */
   async handBackRecord(id: number): Promise<void> {
     await this.db
