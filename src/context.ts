@@ -162,7 +162,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const repos = {
     instances: new InstancesRepository(db, store.dialect),
     capacity: new CapacityRepository(db, store.dialect),
-    sync: new SyncRepository(db),
+    sync: new SyncRepository(db, store.dialect),
     users: new UsersRepository(db),
     credentials: new CredentialsRepository(db),
     audit: new AuditRepository(db),
@@ -184,10 +184,11 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   }
   // Connection caps and the estate-wide sync concurrency: semaphores in the store, shared by every process on it.
   const slots = new ConnectionSlots({ repo: new SlotsRepository(db, store.dialect), clock, logger, leaseMs: config.leaseMs, heartbeatMs: config.heartbeatMs });
-  const connections = new ConnectionService({ settings: () => settings.effective(), engineFor: opts.engineFor ?? getEngine, instances: repos.instances, credentials, slots, waitMs: config.connectionWaitMs });
+  const connections = new ConnectionService({ settings: () => settings.current(), engineFor: opts.engineFor ?? getEngine, instances: repos.instances, credentials, slots, waitMs: config.connectionWaitMs });
   const capacitySync = new CapacitySyncService({
     config,
-    settings: () => settings.effective(),
+    // Read at every fetch and every record: a copy at most a second old (a change in this process applies at once).
+    settings: () => settings.current(),
     queue,
     sleep: opts.sleep,
     clock,

@@ -122,7 +122,7 @@ async function startWorking(ctx: Context): Promise<void> {
   // The estate-wide limit: a job is fetched only with a `sync` slot, shared by every process on the store.
   await ctx.queue.work(
     {
-      concurrency: async () => processConcurrency(ctx.config, await ctx.settings.effective()),
+      concurrency: async () => processConcurrency(ctx.config, await ctx.settings.current()),
       admit: (want) => ctx.capacitySync.admitSome(want),
       fetched: (recordIds) => ctx.repos.sync.markFetched(recordIds, PROCESS_TAG),
       giveBack: (unused) => ctx.capacitySync.releaseSlots(unused),

@@ -109,6 +109,26 @@ export class CapacitySyncService {
     return this.d.slots.releaseAll(slots);
   }
 
+  private recentParams: { at: number; value: Promise<RunParams> } | undefined;
+
+  /**
+   * The parameters queued records run with: one set for a second at a time,
+   * so records of that second share its credential cache (a credential is
+   * read and decrypted once a second per process, not once per record; a
+   * changed credential applies within the second).
+   */
+  private queueParams(): Promise<RunParams> {
+    const t = performance.now();
+    if (!this.recentParams || t - this.recentParams.at > 1000) {
+      const entry = { at: t, value: params(this.d, true) };
+      entry.value.catch(() => {
+        if (this.recentParams === entry) this.recentParams = undefined;
+      });
+      this.recentParams = entry;
+    }
+    return this.recentParams.value;
+  }
+
   /** The timeouts and retries a queued record runs with now (the queue's job expiry derives from them). */
   runParams(): Promise<RunParams> {
     return params(this.d, true);
@@ -301,8 +321,9 @@ export class CapacitySyncService {
   async runQueuedRecord(recordId: number): Promise<'done' | 'hand-back'> {
     // A job fetched while stopping goes back at once.
     if (this.control.stopping) return 'hand-back';
-    const record = await this.d.sync.getRecord(recordId);
-    if (!record) return 'done';
+    const queued = await this.d.sync.queuedRecord(recordId);
+    if (!queued) return 'done';
+    const { record, syncType, cancelRequested } = queued;
     if (record.status === 'completed' || record.status === 'skipped' || record.status === 'failed') {
       // Run before (this is a redelivery): the session may still have to be closed, if the run that ended it could not.
       const closed = await this.d.sync.finishIfDone(record.session_id, now(this.d));
@@ -311,7 +332,7 @@ export class CapacitySyncService {
     }
     const inst = await this.d.instances.get(record.instance_id);
     let outcome: RecordOutcome;
-    if ((await this.d.sync.getSession(record.session_id))?.cancel_requested_at) {
+    if (cancelRequested) {
       // Cancelled while queued (a retried record included): not started, the session may close.
       await this.d.sync.skipIfPending(record.id, now(this.d), MSG.cancelledSkip, 'cancelled');
       const closed = await this.d.sync.finishIfDone(record.session_id, now(this.d));
@@ -324,7 +345,7 @@ export class CapacitySyncService {
     } else {
       const signal = this.control.watch(record.session_id);
       try {
-        const o = await this.control.track(this.runner.runLocked(record, inst, await params(this.d, true), signal, true));
+        const o = await this.control.track(this.runner.runLocked(record, inst, await this.queueParams(), signal, true));
         if (o === 'busy') return 'hand-back';
         outcome = o;
       } catch (err) {
@@ -342,8 +363,7 @@ export class CapacitySyncService {
       }
       if (outcome.error_code === 'lease_lost') return 'done';
     }
-    const session = await this.d.sync.getSession(record.session_id);
-    this.emit('record', outcome, (session?.sync_type ?? 'scheduled_task') as SyncType);
+    this.emit('record', outcome, syncType);
     const closed = await this.d.sync.finishIfDone(record.session_id, now(this.d));
     if (closed) this.emitSession(closed);
     return 'done';

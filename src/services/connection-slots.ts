@@ -60,7 +60,7 @@ export class SlotStoreError extends Error {
 }
 
 export interface SlotsDeps {
-  repo: Pick<SlotsRepository, 'held' | 'take' | 'drop' | 'release' | 'renew' | 'takeSome' | 'dropSome'>;
+  repo: Pick<SlotsRepository, 'held' | 'drop' | 'release' | 'renew' | 'takeSome' | 'dropSome'>;
   clock: Clock;
   logger: Logger;
   /** A slot's lease after each renewal. */
@@ -299,35 +299,18 @@ export class ConnectionSlots {
   }
 
   /**
-   * One look at the store: the scope's live rows; a dead holder's rows freed
-   * (this process: a holder it no longer has; this host: a dead pid); a free
-   * slot number taken (a number lost to another process: the next free one).
+   * One statement when the scope has room: free numbers taken at random
+   * (`takeSome`, all or none: a short answer gives back what it got). When
+   * the scope is full, the rows of dead holders (this process: a holder it
+   * no longer has; this host: a dead pid) are freed and it is asked once more.
    */
   private async take(r: Required<SlotRequest>, holder: string, purpose: SlotPurpose): Promise<boolean> {
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 2; round++) {
       const now = this.d.clock.now();
-      const at = now.toISOString();
-      const rows = (await this.d.repo.held(r.scope)).filter((x) => x.expires_at >= at);
-      const taken = new Set<number>();
-      for (const x of rows) {
-        if (this.dead(x.holder)) {
-          this.d.logger.warn({ scope: r.scope, slot: x.slot, dead_holder: x.holder }, 'freeing the connection slot of a process that is gone');
-          await this.d.repo.drop(r.scope, x.slot, x.holder);
-        } else taken.add(x.slot);
-      }
-      if (taken.size + r.count > r.cap) return false;
-      // The free numbers, from a random one on: processes taking slots at the same moment rarely want the same
-      // number, and a number lost to another process is no reason to wait: the next free one is tried at once.
-      const free = Array.from({ length: r.cap }, (_, n) => n).filter((n) => !taken.has(n));
-      const from = Math.floor(Math.random() * free.length);
-      const mine: number[] = [];
-      for (let i = 0; i < free.length && mine.length < r.count; i++) {
-        const n = free[(from + i) % free.length]!;
-        if (await this.d.repo.take(r.scope, n, holder, purpose, at, new Date(now.getTime() + this.d.leaseMs).toISOString())) mine.push(n);
-      }
-      if (mine.length === r.count) return true;
-      // Every free number went to others meanwhile: all or none, look again.
-      for (const n of mine) await this.d.repo.drop(r.scope, n, holder);
+      const got = await this.d.repo.takeSome(r.scope, r.cap, r.count, holder, purpose, now.toISOString(), new Date(now.getTime() + this.d.leaseMs).toISOString());
+      if (got.length === r.count) return true;
+      if (got.length) await this.d.repo.dropSome(r.scope, got, holder);
+      if (round === 0 && (await this.freeDead(r.scope)) === 0) return false;
     }
     return false;
   }

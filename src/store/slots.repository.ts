@@ -51,20 +51,15 @@ export class SlotsRepository {
     return r.rows.filter((x) => (x as { holder?: string }).holder === holder).map((x) => Number(x.slot));
   }
 
-  /** SQLite has one writer at a time: read the live rows, take free numbers, in one transaction. */
-  private takeSomeSqlite(scope: string, cap: number, want: number, holder: string, purpose: string, now: string, expiresAt: string): Promise<number[]> {
-    return this.db.transaction().execute(async (trx) => {
-      const live = new Set((await trx.selectFrom('connection_slots').select('slot').where('scope', '=', scope).where('expires_at', '>=', now).execute()).map((r) => r.slot));
-      const n = Math.min(want, cap - live.size);
-      const free = Array.from({ length: cap }, (_, i) => i).filter((i) => !live.has(i)).slice(0, Math.max(0, n));
-      if (!free.length) return [];
-      await trx
-        .insertInto('connection_slots')
-        .values(free.map((slot) => ({ scope, slot, holder, purpose, acquired_at: now, expires_at: expiresAt })))
-        .onConflict((oc) => oc.columns(['scope', 'slot']).doUpdateSet({ holder, purpose, acquired_at: now, expires_at: expiresAt }))
-        .execute();
-      return free;
-    });
+  /** SQLite (one process, one writer): read the live rows, then take free numbers one by one (each a compare-and-set). */
+  private async takeSomeSqlite(scope: string, cap: number, want: number, holder: string, purpose: string, now: string, expiresAt: string): Promise<number[]> {
+    const live = (await this.held(scope)).filter((x) => x.expires_at >= now);
+    const taken = new Set(live.map((x) => x.slot));
+    const got: number[] = [];
+    for (let n = 0; n < cap && got.length < Math.min(want, cap - live.length); n++) {
+      if (!taken.has(n) && (await this.take(scope, n, holder, purpose, now, expiresAt))) got.push(n);
+    }
+    return got;
   }
 
   /** Free some of `holder`'s slots of `scope` (one statement). */
