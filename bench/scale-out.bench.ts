@@ -174,6 +174,12 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
   } finally {
     for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
     await Promise.all(procs.map((p) => p.exit));
+    // BENCH_LOG_DIR: keep each process's log lines (what a slow case spent its time on).
+    const logDir = process.env.BENCH_LOG_DIR;
+    if (logDir) {
+      fs.mkdirSync(logDir, { recursive: true });
+      procs.forEach((p, i) => fs.writeFileSync(path.join(logDir, `${killAt === undefined ? 'plain' : 'killed'}-${PROCESSES[i]!.replace(' ', '')}.log`), p.stdout().join('\n')));
+    }
     Object.assign(statements, readStatementCounts(dataDir));
     await ctx?.close();
     await drop();
@@ -185,11 +191,13 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
 export const scaleOut: Scenario = {
   summary:
     'The nightly session on a PostgreSQL store run by `serve` + 2 `worker` processes at concurrency 16 each (pg-boss), against the ideal (instances × floor / 48); and the same with one worker SIGKILLed at 30 %.',
-  env: ['BENCH_INSTANCES', 'BENCH_DELAY_MS', 'BENCH_CONCURRENCY'],
+  env: ['BENCH_INSTANCES', 'BENCH_DELAY_MS', 'BENCH_CONCURRENCY', 'BENCH_KILL_AT', 'BENCH_LOG_DIR'],
   async run(): Promise<Report> {
     const n = envInt('BENCH_INSTANCES', 2000);
     const delayMs = envInt('BENCH_DELAY_MS', 50);
     const concurrency = envInt('BENCH_CONCURRENCY', 16);
+    // Percent of the records done when worker 1 is killed.
+    const killAt = envInt('BENCH_KILL_AT', 30);
     const facts = await serverFacts();
     const net = await startNetwork({ delayMs, target: { fake: facts } });
     try {
@@ -199,8 +207,8 @@ export const scaleOut: Scenario = {
       const plain = await runCase(net, n, concurrency);
       console.log(`  no fault: ${sec(plain.wallMs)} s; ${(total(plain.statements) / n).toFixed(1)} store statements per record`);
       for (const [k, v] of Object.entries(plain.statements).sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`    ${(v / n).toFixed(2).padStart(6)}  ${k}`);
-      const killed = await runCase(net, n, concurrency, 0.3);
-      console.log(`  worker killed at 30 %: ${sec(killed.wallMs)} s`);
+      const killed = await runCase(net, n, concurrency, killAt / 100);
+      console.log(`  worker killed at ${killAt} %: ${sec(killed.wallMs)} s`);
       const row = (label: string, r: CaseResult, target: number): Cell[] => [
         label,
         int(n),
@@ -222,9 +230,9 @@ export const scaleOut: Scenario = {
       const failed = plain.completed !== n || killed.completed !== n || floor.failures.length > 0;
       return {
         servers: { PostgreSQL: `${facts.version} (the store)`, 'fake server': `pg-responder replaying that server's ${facts.databases.length} databases, +${delayMs} ms each way` },
-        parameters: { instances: n, processes: 'serve + 2 workers', concurrency_per_process: concurrency, delay_ms: delayMs, kill_at: '30 %', lease_ms: 'default (45000)', heartbeat_ms: 'default (15000)' },
+        parameters: { instances: n, processes: 'serve + 2 workers', concurrency_per_process: concurrency, delay_ms: delayMs, kill_at: `${killAt} %`, lease_ms: 'default (45000)', heartbeat_ms: 'default (15000)' },
         columns: ['case', 'instances', 'wall s', 'of which queueing s', 'ideal s', 'wall / ideal', 'target', 'record ms p50 / p95', 'records running at once (peak)', 'store statements per record', 'store conns peak', 'RSS MB serve / w1 / w2 (peak)', 'records serve / w1 / w2', 'records'],
-        rows: [row('no fault', plain, 1.3), row(`worker 1 SIGKILLed at 30 % (${sec(killed.killedAt ?? 0)} s)`, killed, 1.5)],
+        rows: [row('no fault', plain, 1.3), row(`worker 1 SIGKILLed at ${killAt} % (${sec(killed.killedAt ?? 0)} s)`, killed, 1.5)],
         notes: [
           'Record ms: a record\'s own time, started_at → completed_at (connect, collect, save); records running at once: the most whose spans overlap. Slow records = the work itself (store, CPU); few at once = admission or fetching.',
           `Floor: one instance synced alone through the proxy ${floor.syncMs.toFixed(0)} ms (bare engine ${floor.engineMs.toFixed(0)} ms); ideal = ${n} × floor / ${Math.min(n, PROCESSES.length * concurrency)} = ${sec(ideal)} s.`,

@@ -223,14 +223,14 @@ export class ConnectionSlots {
   /** Free the live rows of dead holders in a scope; returns how many. */
   private async freeDead(scope: string): Promise<number> {
     const at = this.d.clock.now().toISOString();
-    let n = 0;
+    const freed = new Map<string, number>();
     for (const x of await this.d.repo.held(scope)) {
       if (x.expires_at < at || !this.dead(x.holder)) continue;
-      this.d.logger.warn({ scope, slot: x.slot, dead_holder: x.holder }, 'freeing the connection slot of a process that is gone');
-      await this.d.repo.drop(scope, x.slot, x.holder);
-      n++;
+      // Compare-and-delete: a row its holder freed meanwhile (a job of this process that just ended) is no news.
+      if (await this.d.repo.drop(scope, x.slot, x.holder)) freed.set(x.holder, (freed.get(x.holder) ?? 0) + 1);
     }
-    return n;
+    for (const [holder, slots] of freed) this.d.logger.warn({ scope, slots, dead_holder: holder }, 'freed the connection slots of a process that is gone');
+    return [...freed.values()].reduce((a, b) => a + b, 0);
   }
 
   /** A slot now or undefined (no wait); store errors throw. */

@@ -22,6 +22,8 @@ export const MISSED_BEATS = 3;
 
 /** How often the pids of the processes on this host are looked at (a kill(pid, 0) each, no store read). */
 const PEER_CHECK_MS = 1000;
+/** How often the list of the processes on this host is read again (at most; a heartbeat when that is shorter). */
+const PEER_REFRESH_MS = 5000;
 
 export interface ProcessesDeps {
   repo: ProcessesRepository;
@@ -39,7 +41,7 @@ export class ProcessesService {
 
   constructor(private readonly d: ProcessesDeps) {}
 
-  /** Peers on this host (tag → pid), read from the table every heartbeat; their pids are watched every second. */
+  /** Peers on this host (tag → pid), read from the table every few seconds; their pids are watched every second. */
   private peers = new Map<string, number>();
   private peerTimer: NodeJS.Timeout | undefined;
 
@@ -92,7 +94,8 @@ export class ProcessesService {
         this.d.logger.warn({ peer: tag }, 'a process on this host is gone; recovering its work now');
         onPeerGone(tag);
       }
-      if (++beats * PEER_CHECK_MS >= this.d.heartbeatMs) {
+      // A process started after this one is known within a few seconds, not a heartbeat.
+      if (++beats * PEER_CHECK_MS >= Math.min(this.d.heartbeatMs, PEER_REFRESH_MS)) {
         beats = 0;
         void refresh();
       }

@@ -87,8 +87,9 @@ export class SlotsRepository {
   }
 
   /** Free a slot whose holder is known dead (compare-and-delete: only that holder's row goes). */
-  async drop(scope: string, slot: number, holder: string): Promise<void> {
-    await this.db.deleteFrom('connection_slots').where('scope', '=', scope).where('slot', '=', slot).where('holder', '=', holder).execute();
+  async drop(scope: string, slot: number, holder: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('connection_slots').where('scope', '=', scope).where('slot', '=', slot).where('holder', '=', holder).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
   }
 
   /** Free every slot of `holder`. */
