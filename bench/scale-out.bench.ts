@@ -190,7 +190,7 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
 
 export const scaleOut: Scenario = {
   summary:
-    'The nightly session on a PostgreSQL store run by `serve` + 2 `worker` processes at concurrency 16 each (pg-boss), against the ideal (instances × floor / 48); and the same with one worker SIGKILLed at 30 %.',
+    'The nightly session on a PostgreSQL store run by `serve` + 2 `worker` processes at concurrency 16 each (pg-boss), against the ideal (instances × floor / 48); and the same with one worker SIGKILLed at 30 % (BENCH_KILL_AT).',
   env: ['BENCH_INSTANCES', 'BENCH_DELAY_MS', 'BENCH_CONCURRENCY', 'BENCH_KILL_AT', 'BENCH_LOG_DIR'],
   async run(): Promise<Report> {
     const n = envInt('BENCH_INSTANCES', 2000);
@@ -238,7 +238,7 @@ export const scaleOut: Scenario = {
           `Floor: one instance synced alone through the proxy ${floor.syncMs.toFixed(0)} ms (bare engine ${floor.engineMs.toFixed(0)} ms); ideal = ${n} × floor / ${Math.min(n, PROCESSES.length * concurrency)} = ${sec(ideal)} s.`,
           'Store statements per record: every statement the 3 processes sent to the store (store pools and pg-boss, polls and heartbeats included) over the session, divided by the records; counted by bench/count-statements.mjs preloaded into them (no-fault case only: the killed worker\'s counts die with it).',
           'Store connections: every backend of the store database in pg_stat_activity (the 3 processes\' store and pg-boss pools plus this bench\'s own context), peak of 250 ms samples. Budget: 3 × (6 + 2) + the bench\'s own.',
-          'All processes run on this one machine, so the killed worker\'s records are recovered as soon as any process notices its pid is gone (next recovery pass, ≤ one heartbeat); on separate machines its locks must expire first (lease 45 s after its last heartbeat).',
+          'All processes run on this one machine, so the killed worker\'s records (and the jobs it had fetched) are recovered as soon as another process sees its pid gone (each watches the pids of the processes on its host every second); on separate machines its locks must expire first (lease 45 s after its last heartbeat).',
           ...floor.failures,
         ],
         failed,

@@ -195,13 +195,15 @@ export class SyncRepository {
 
   /** Close the session when no record is pending or running any more; returns it when closed now. */
   async finishIfDone(sessionId: string, completedAt: string): Promise<SyncSessionRow | undefined> {
+    // Asked after every queued record: one open record is enough to know (not a count of all of them).
     const open = await this.db
       .selectFrom('sync_instance_records')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .select('id')
       .where('session_id', '=', sessionId)
       .where('status', 'in', ['pending', 'running'])
-      .executeTakeFirstOrThrow();
-    if (Number(open.n) > 0) return undefined;
+      .limit(1)
+      .executeTakeFirst();
+    if (open) return undefined;
     return this.finishSession(sessionId, completedAt);
   }
 
