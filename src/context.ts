@@ -189,6 +189,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     config,
     // Read at every fetch and every record: a copy at most a second old (a change in this process applies at once).
     settings: () => settings.current(),
+    settingsNow: () => settings.effective(),
     queue,
     sleep: opts.sleep,
     clock,

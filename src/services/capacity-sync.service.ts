@@ -85,7 +85,7 @@ export class CapacitySyncService {
    * free within `waitMs` or `signal` fired; a store error throws.
    */
   async admit(waitMs: number, signal?: AbortSignal): Promise<Slot | undefined> {
-    const cap = (await this.d.settings()).sync_concurrency;
+    const cap = (await (this.d.settingsNow ?? this.d.settings)()).sync_concurrency;
     try {
       return await this.d.slots.acquire([{ scope: 'sync', cap }], { purpose: 'sync', waitMs, signal });
     } catch (err) {
@@ -97,10 +97,12 @@ export class CapacitySyncService {
   /**
    * Queue mode: up to `want` estate sync slots at once, without waiting (a
    * worker filling its free places in one store statement); none when the
-   * estate runs `sync_concurrency` syncs already. A store error throws.
+   * estate runs `sync_concurrency` syncs already. The setting is read fresh
+   * (once per fetch, not per record): a lowered one holds from the next
+   * admission in every process. A store error throws.
    */
   async admitSome(want: number): Promise<Slot[]> {
-    const cap = (await this.d.settings()).sync_concurrency;
+    const cap = (await (this.d.settingsNow ?? this.d.settings)()).sync_concurrency;
     return this.d.slots.acquireSome({ scope: 'sync', cap }, want, 'sync');
   }
 
