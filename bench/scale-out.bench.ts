@@ -50,7 +50,20 @@ interface CaseResult {
   recordP95: number;
   /** Most records running at one moment (from their started/completed times). */
   runningPeak: number;
+  /** Statements the 3 processes sent to the store (their pools and pg-boss's), by first words; filled once they exited. */
+  statements: Record<string, number>;
 }
+
+/** The counts the processes' preload (count-statements.mjs) wrote as they exited, summed. */
+function readStatementCounts(dir: string): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const f of fs.readdirSync(dir).filter((x) => x.startsWith('stmts.'))) {
+    for (const [k, v] of Object.entries(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Record<string, number>)) sum[k] = (sum[k] ?? 0) + v;
+  }
+  return sum;
+}
+
+const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
 /** How long records ran and how many ran at once: whether a slow session is slow records or too few at a time. */
 function recordTimes(recs: { started_at: string | null; completed_at: string | null }[]) {
@@ -91,8 +104,12 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
   });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-scaleout-'));
   let ctx: Context | undefined;
+  const statements: Record<string, number> = {};
   try {
     const env = {
+      // Every statement each process sends, counted (a killed worker's counts die with it: the no-fault case is the measure).
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${path.resolve('bench/count-statements.mjs')}`.trim(),
+      WF_COUNT_STATEMENTS_FILE: path.join(dataDir, 'stmts'),
       DATABASE_URL: `postgres://${PG.user}@${PG.host}:${PG.port}/${dbName}`,
       WHALEFALL_QUEUE: 'pg-boss',
       WHALEFALL_SECRET_KEY: randomBytes(32).toString('hex'),
@@ -153,10 +170,17 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
       const who = pidName.get(r.holder?.split(':')[1] ?? '') ?? '?';
       return { ...m, [who]: (m[who] ?? 0) + 1 };
     }, {});
-    return { wallMs, queuedMs, completed: byStatus.completed ?? 0, byStatus, storeConnsPeak, rssPeak, killedAt, byProcess, ...recordTimes(recs) };
+    return { wallMs, queuedMs, completed: byStatus.completed ?? 0, byStatus, storeConnsPeak, rssPeak, killedAt, byProcess, ...recordTimes(recs), statements };
   } finally {
     for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
     await Promise.all(procs.map((p) => p.exit));
+    // BENCH_LOG_DIR: keep each process's log lines (what a slow case spent its time on).
+    const logDir = process.env.BENCH_LOG_DIR;
+    if (logDir) {
+      fs.mkdirSync(logDir, { recursive: true });
+      procs.forEach((p, i) => fs.writeFileSync(path.join(logDir, `${killAt === undefined ? 'plain' : 'killed'}-${PROCESSES[i]!.replace(' ', '')}.log`), p.stdout().join('\n')));
+    }
+    Object.assign(statements, readStatementCounts(dataDir));
     await ctx?.close();
     await drop();
     unregister();
@@ -166,12 +190,14 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
 
 export const scaleOut: Scenario = {
   summary:
-    'The nightly session on a PostgreSQL store run by `serve` + 2 `worker` processes at concurrency 16 each (pg-boss), against the ideal (instances × floor / 48); and the same with one worker SIGKILLed at 30 %.',
-  env: ['BENCH_INSTANCES', 'BENCH_DELAY_MS', 'BENCH_CONCURRENCY'],
+    'The nightly session on a PostgreSQL store run by `serve` + 2 `worker` processes at concurrency 16 each (pg-boss), against the ideal (instances × floor / 48); and the same with one worker SIGKILLed at 30 % (BENCH_KILL_AT).',
+  env: ['BENCH_INSTANCES', 'BENCH_DELAY_MS', 'BENCH_CONCURRENCY', 'BENCH_KILL_AT', 'BENCH_LOG_DIR'],
   async run(): Promise<Report> {
     const n = envInt('BENCH_INSTANCES', 2000);
     const delayMs = envInt('BENCH_DELAY_MS', 50);
     const concurrency = envInt('BENCH_CONCURRENCY', 16);
+    // Percent of the records done when worker 1 is killed.
+    const killAt = envInt('BENCH_KILL_AT', 30);
     const facts = await serverFacts();
     const net = await startNetwork({ delayMs, target: { fake: facts } });
     try {
@@ -179,9 +205,10 @@ export const scaleOut: Scenario = {
       const ideal = (n * floor.syncMs) / Math.min(n, PROCESSES.length * concurrency);
       console.log(`  floor ${floor.syncMs.toFixed(0)} ms; ideal ${sec(ideal)} s`);
       const plain = await runCase(net, n, concurrency);
-      console.log(`  no fault: ${sec(plain.wallMs)} s`);
-      const killed = await runCase(net, n, concurrency, 0.3);
-      console.log(`  worker killed at 30 %: ${sec(killed.wallMs)} s`);
+      console.log(`  no fault: ${sec(plain.wallMs)} s; ${(total(plain.statements) / n).toFixed(1)} store statements per record`);
+      for (const [k, v] of Object.entries(plain.statements).sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`    ${(v / n).toFixed(2).padStart(6)}  ${k}`);
+      const killed = await runCase(net, n, concurrency, killAt / 100);
+      console.log(`  worker killed at ${killAt} %: ${sec(killed.wallMs)} s`);
       const row = (label: string, r: CaseResult, target: number): Cell[] => [
         label,
         int(n),
@@ -192,6 +219,7 @@ export const scaleOut: Scenario = {
         `≤ ${target.toFixed(2)} ${r.wallMs / ideal <= target ? 'met' : 'MISSED'}`,
         `${int(r.recordP50)} / ${int(r.recordP95)}`,
         r.runningPeak,
+        r.killedAt === undefined ? (total(r.statements) / n).toFixed(1) : '–',
         r.storeConnsPeak,
         PROCESSES.map((p) => mb(r.rssPeak[p] ?? 0)).join(' / '),
         PROCESSES.map((p) => r.byProcess[p] ?? 0).join(' / '),
@@ -202,14 +230,15 @@ export const scaleOut: Scenario = {
       const failed = plain.completed !== n || killed.completed !== n || floor.failures.length > 0;
       return {
         servers: { PostgreSQL: `${facts.version} (the store)`, 'fake server': `pg-responder replaying that server's ${facts.databases.length} databases, +${delayMs} ms each way` },
-        parameters: { instances: n, processes: 'serve + 2 workers', concurrency_per_process: concurrency, delay_ms: delayMs, kill_at: '30 %', lease_ms: 'default (45000)', heartbeat_ms: 'default (15000)' },
-        columns: ['case', 'instances', 'wall s', 'of which queueing s', 'ideal s', 'wall / ideal', 'target', 'record ms p50 / p95', 'records running at once (peak)', 'store conns peak', 'RSS MB serve / w1 / w2 (peak)', 'records serve / w1 / w2', 'records'],
-        rows: [row('no fault', plain, 1.3), row(`worker 1 SIGKILLed at 30 % (${sec(killed.killedAt ?? 0)} s)`, killed, 1.5)],
+        parameters: { instances: n, processes: 'serve + 2 workers', concurrency_per_process: concurrency, delay_ms: delayMs, kill_at: `${killAt} %`, lease_ms: 'default (45000)', heartbeat_ms: 'default (15000)' },
+        columns: ['case', 'instances', 'wall s', 'of which queueing s', 'ideal s', 'wall / ideal', 'target', 'record ms p50 / p95', 'records running at once (peak)', 'store statements per record', 'store conns peak', 'RSS MB serve / w1 / w2 (peak)', 'records serve / w1 / w2', 'records'],
+        rows: [row('no fault', plain, 1.3), row(`worker 1 SIGKILLed at ${killAt} % (${sec(killed.killedAt ?? 0)} s)`, killed, 1.5)],
         notes: [
           'Record ms: a record\'s own time, started_at → completed_at (connect, collect, save); records running at once: the most whose spans overlap. Slow records = the work itself (store, CPU); few at once = admission or fetching.',
           `Floor: one instance synced alone through the proxy ${floor.syncMs.toFixed(0)} ms (bare engine ${floor.engineMs.toFixed(0)} ms); ideal = ${n} × floor / ${Math.min(n, PROCESSES.length * concurrency)} = ${sec(ideal)} s.`,
+          'Store statements per record: every statement the 3 processes sent to the store (store pools and pg-boss, polls and heartbeats included) over the session, divided by the records; counted by bench/count-statements.mjs preloaded into them (no-fault case only: the killed worker\'s counts die with it).',
           'Store connections: every backend of the store database in pg_stat_activity (the 3 processes\' store and pg-boss pools plus this bench\'s own context), peak of 250 ms samples. Budget: 3 × (6 + 2) + the bench\'s own.',
-          'All processes run on this one machine, so the killed worker\'s records are recovered as soon as any process notices its pid is gone (next recovery pass, ≤ one heartbeat); on separate machines its locks must expire first (lease 45 s after its last heartbeat).',
+          'All processes run on this one machine, so the killed worker\'s records (and the jobs it had fetched) are recovered as soon as another process sees its pid gone (each watches the pids of the processes on its host every second); on separate machines its locks must expire first (lease 45 s after its last heartbeat).',
           ...floor.failures,
         ],
         failed,

@@ -9,6 +9,7 @@ import type { DbType } from './domain/db-type.js';
 import type { Engine } from './engines/engine.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { derivedKey, encryptSecret, loadKeyRing, type KeyRing } from './lib/crypto.js';
+import { holderAlive } from './lib/process-tag.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { AuditRepository } from './store/audit.repository.js';
 import { CapacityRepository } from './store/capacity.repository.js';
@@ -161,7 +162,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const repos = {
     instances: new InstancesRepository(db, store.dialect),
     capacity: new CapacityRepository(db, store.dialect),
-    sync: new SyncRepository(db),
+    sync: new SyncRepository(db, store.dialect),
     users: new UsersRepository(db),
     credentials: new CredentialsRepository(db),
     audit: new AuditRepository(db),
@@ -182,11 +183,13 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     queue = new PgBossQueue(config.databaseUrl, logger, { maintenanceSeconds: config.queueMaintenanceSeconds, poolMax: config.queuePoolMax });
   }
   // Connection caps and the estate-wide sync concurrency: semaphores in the store, shared by every process on it.
-  const slots = new ConnectionSlots({ repo: new SlotsRepository(db), clock, logger, leaseMs: config.leaseMs, heartbeatMs: config.heartbeatMs });
-  const connections = new ConnectionService({ settings: () => settings.effective(), engineFor: opts.engineFor ?? getEngine, instances: repos.instances, credentials, slots, waitMs: config.connectionWaitMs });
+  const slots = new ConnectionSlots({ repo: new SlotsRepository(db, store.dialect), clock, logger, leaseMs: config.leaseMs, heartbeatMs: config.heartbeatMs });
+  const connections = new ConnectionService({ settings: () => settings.current(), engineFor: opts.engineFor ?? getEngine, instances: repos.instances, credentials, slots, waitMs: config.connectionWaitMs });
   const capacitySync = new CapacitySyncService({
     config,
-    settings: () => settings.effective(),
+    // Read at every fetch and every record: a copy at most a second old (a change in this process applies at once).
+    settings: () => settings.current(),
+    settingsNow: () => settings.effective(),
     queue,
     sleep: opts.sleep,
     clock,
@@ -213,9 +216,13 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
         return fresh.length ? queue.enqueue(fresh, Math.ceil(leaseMs(await capacitySync.runParams()) / 1000)) : [];
       }
     : undefined;
+  // Jobs fetched and never started: their process is gone (its pid on this host, or it stopped beating), or they waited a lease.
   const handBackStale = queue
     ? async (before: string) => {
-        const stale = await processesRepo.staleFetchedJobs(QUEUE_SCHEMA, CAPACITY_QUEUE, before);
+        const fetched = await processesRepo.staleFetchedJobs(QUEUE_SCHEMA, CAPACITY_QUEUE, before);
+        const elsewhere = fetched.some((j) => !j.stale && j.holder !== null && holderAlive(j.holder) === undefined);
+        const live = elsewhere ? new Set((await processes.live(true)).map((p) => p.tag)) : undefined;
+        const stale = fetched.filter((j) => j.stale || holderAlive(j.holder) === false || (live && holderAlive(j.holder) === undefined && !live.has(j.holder!)));
         if (stale.length) await queue.failJobs(stale.map((j) => j.id), 'handed back: fetched by a process that is gone');
         return stale.length;
       }

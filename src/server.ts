@@ -18,6 +18,7 @@ import { healthRoutes } from './http/api/health.routes.js';
 import { metricsRoutes } from './http/api/metrics.routes.js';
 import { documentOnlyResponses } from './http/components.js';
 import { createLogger, prettyDestination, type Logger } from './lib/logger.js';
+import { PROCESS_TAG } from './lib/process-tag.js';
 import { checkEstate, checkQueueConfig } from './services/estate.service.js';
 import { processConcurrency } from './services/sync/sync-context.js';
 
@@ -121,11 +122,10 @@ async function startWorking(ctx: Context): Promise<void> {
   // The estate-wide limit: a job is fetched only with a `sync` slot, shared by every process on the store.
   await ctx.queue.work(
     {
-      concurrency: async () => processConcurrency(ctx.config, await ctx.settings.effective()),
-      admit: async () => {
-        const slot = await ctx.capacitySync.admit(0);
-        return slot && (() => slot.release());
-      },
+      concurrency: async () => processConcurrency(ctx.config, await ctx.settings.current()),
+      admit: (want) => ctx.capacitySync.admitSome(want),
+      fetched: (recordIds) => ctx.repos.sync.markFetched(recordIds, PROCESS_TAG),
+      giveBack: (unused) => ctx.capacitySync.releaseSlots(unused),
     },
     (recordId) => ctx.capacitySync.runQueuedRecord(recordId),
     // The nightly extras' tasks, when no sync record waits (daily-jobs.service.ts).
@@ -138,7 +138,7 @@ async function startWorking(ctx: Context): Promise<void> {
 async function startHousekeeping(ctx: Context, role: 'serve' | 'worker'): Promise<() => void> {
   await ctx.recovery.recover();
   const stopRecovery = ctx.recovery.startPeriodic(ctx.queue ? ctx.config.heartbeatMs : 60_000);
-  await ctx.processes.start(role, () => ctx.queue?.runningJobs() ?? 0);
+  await ctx.processes.start(role, () => ctx.queue?.runningJobs() ?? 0, ctx.queue ? () => ctx.recovery.recoverSoon() : undefined);
   return stopRecovery;
 }
 

@@ -85,13 +85,50 @@ export class CapacitySyncService {
    * free within `waitMs` or `signal` fired; a store error throws.
    */
   async admit(waitMs: number, signal?: AbortSignal): Promise<Slot | undefined> {
-    const cap = (await this.d.settings()).sync_concurrency;
+    const cap = (await (this.d.settingsNow ?? this.d.settings)()).sync_concurrency;
     try {
       return await this.d.slots.acquire([{ scope: 'sync', cap }], { purpose: 'sync', waitMs, signal });
     } catch (err) {
       if (err instanceof SlotBusy || err instanceof SlotAborted) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * Queue mode: up to `want` estate sync slots at once, without waiting (a
+   * worker filling its free places in one store statement); none when the
+   * estate runs `sync_concurrency` syncs already. The setting is read fresh
+   * (once per fetch, not per record): a lowered one holds from the next
+   * admission in every process. A store error throws.
+   */
+  async admitSome(want: number): Promise<Slot[]> {
+    const cap = (await (this.d.settingsNow ?? this.d.settings)()).sync_concurrency;
+    return this.d.slots.acquireSome({ scope: 'sync', cap }, want, 'sync');
+  }
+
+  /** Give back estate sync slots `admitSome` handed out and no job used (one statement). */
+  releaseSlots(slots: Slot[]): Promise<void> {
+    return this.d.slots.releaseAll(slots);
+  }
+
+  private recentParams: { at: number; value: Promise<RunParams> } | undefined;
+
+  /**
+   * The parameters queued records run with: one set for a second at a time,
+   * so records of that second share its credential cache (a credential is
+   * read and decrypted once a second per process, not once per record; a
+   * changed credential applies within the second).
+   */
+  private queueParams(): Promise<RunParams> {
+    const t = performance.now();
+    if (!this.recentParams || t - this.recentParams.at > 1000) {
+      const entry = { at: t, value: params(this.d, true) };
+      entry.value.catch(() => {
+        if (this.recentParams === entry) this.recentParams = undefined;
+      });
+      this.recentParams = entry;
+    }
+    return this.recentParams.value;
   }
 
   /** The timeouts and retries a queued record runs with now (the queue's job expiry derives from them). */
@@ -286,8 +323,9 @@ export class CapacitySyncService {
   async runQueuedRecord(recordId: number): Promise<'done' | 'hand-back'> {
     // A job fetched while stopping goes back at once.
     if (this.control.stopping) return 'hand-back';
-    const record = await this.d.sync.getRecord(recordId);
-    if (!record) return 'done';
+    const queued = await this.d.sync.queuedRecord(recordId);
+    if (!queued) return 'done';
+    const { record, syncType, cancelRequested } = queued;
     if (record.status === 'completed' || record.status === 'skipped' || record.status === 'failed') {
       // Run before (this is a redelivery): the session may still have to be closed, if the run that ended it could not.
       const closed = await this.d.sync.finishIfDone(record.session_id, now(this.d));
@@ -296,7 +334,7 @@ export class CapacitySyncService {
     }
     const inst = await this.d.instances.get(record.instance_id);
     let outcome: RecordOutcome;
-    if ((await this.d.sync.getSession(record.session_id))?.cancel_requested_at) {
+    if (cancelRequested) {
       // Cancelled while queued (a retried record included): not started, the session may close.
       await this.d.sync.skipIfPending(record.id, now(this.d), MSG.cancelledSkip, 'cancelled');
       const closed = await this.d.sync.finishIfDone(record.session_id, now(this.d));
@@ -309,7 +347,7 @@ export class CapacitySyncService {
     } else {
       const signal = this.control.watch(record.session_id);
       try {
-        const o = await this.control.track(this.runner.runLocked(record, inst, await params(this.d, true), signal, true));
+        const o = await this.control.track(this.runner.runLocked(record, inst, await this.queueParams(), signal, true));
         if (o === 'busy') return 'hand-back';
         outcome = o;
       } catch (err) {
@@ -327,8 +365,7 @@ export class CapacitySyncService {
       }
       if (outcome.error_code === 'lease_lost') return 'done';
     }
-    const session = await this.d.sync.getSession(record.session_id);
-    this.emit('record', outcome, (session?.sync_type ?? 'scheduled_task') as SyncType);
+    this.emit('record', outcome, syncType);
     const closed = await this.d.sync.finishIfDone(record.session_id, now(this.d));
     if (closed) this.emitSession(closed);
     return 'done';

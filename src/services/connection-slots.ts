@@ -60,7 +60,7 @@ export class SlotStoreError extends Error {
 }
 
 export interface SlotsDeps {
-  repo: Pick<SlotsRepository, 'held' | 'take' | 'drop' | 'release' | 'renew'>;
+  repo: Pick<SlotsRepository, 'held' | 'drop' | 'release' | 'renew' | 'takeSome' | 'dropSome'>;
   clock: Clock;
   logger: Logger;
   /** A slot's lease after each renewal. */
@@ -121,6 +121,116 @@ export class ConnectionSlots {
     }
     let released: Promise<void> | undefined;
     return { holder, release: () => (released ??= this.release(holder)) };
+  }
+
+  /**
+   * Up to `want` slots of one scope now, without waiting (none: the scope is
+   * full): a worker filling its free places in one go. One store statement
+   * when there is room; when the scope comes back short, the rows of dead
+   * holders (a killed process on this host) are freed and the rest asked for
+   * once more. Each slot is released on its own (the job it admitted ends);
+   * `releaseAll` frees several in one statement. Store errors throw.
+   */
+  async acquireSome(request: Omit<SlotRequest, 'count'>, want: number, purpose: SlotPurpose): Promise<Slot[]> {
+    const l = this.local(request.scope);
+    // Waiters of this process (acquire) go first, and the local count never passes the cap.
+    const n = Math.min(want, request.cap - l.inUse);
+    if (n <= 0 || l.waiters.length) return [];
+    const holder = `${PROCESS_TAG}:${randomUUID().slice(0, 8)}`;
+    const scopes = [{ scope: request.scope, count: 0 }];
+    this.held.set(holder, scopes);
+    heldInProcess.add(holder);
+    l.inUse += n;
+    let got: number[] = [];
+    try {
+      const takeSome = (k: number) => {
+        const now = this.d.clock.now();
+        return this.d.repo.takeSome(request.scope, request.cap, k, holder, purpose, now.toISOString(), new Date(now.getTime() + this.d.leaseMs).toISOString());
+      };
+      got = await takeSome(n);
+      if (got.length < n && (await this.freeDead(request.scope)) > 0) got = [...got, ...(await takeSome(n - got.length))];
+    } catch (err) {
+      l.inUse -= n;
+      await this.release(holder);
+      throw new SlotStoreError(err);
+    }
+    l.inUse -= n - got.length;
+    scopes[0]!.count = got.length;
+    if (!got.length) {
+      this.held.delete(holder);
+      heldInProcess.delete(holder);
+      return [];
+    }
+    this.renewWhileHeld();
+    return got.map((slot) => this.batchSlot(request.scope, slot, holder));
+  }
+
+  /** Release several slots of one `acquireSome` batch in one statement. */
+  async releaseAll(slots: Slot[]): Promise<void> {
+    const mine = slots.map((s) => this.batchSlots.get(s)).filter((x) => x !== undefined);
+    for (const s of slots) this.batchSlots.delete(s);
+    const byHolder = new Map<string, typeof mine>();
+    for (const x of mine) byHolder.set(`${x.holder}\n${x.scope}`, [...(byHolder.get(`${x.holder}\n${x.scope}`) ?? []), x]);
+    for (const group of byHolder.values()) {
+      const { holder, scope } = group[0]!;
+      try {
+        await this.d.repo.dropSome(scope, group.map((x) => x.slot), holder);
+      } catch (err) {
+        this.d.logger.warn({ err, holder }, 'could not free connection slots (store unreachable?); their lease will');
+      }
+      this.forget(holder, scope, group.length);
+    }
+  }
+
+  /** The batch slots not released yet (their holder, scope and number). */
+  private readonly batchSlots = new Map<Slot, { holder: string; scope: string; slot: number }>();
+
+  private batchSlot(scope: string, slot: number, holder: string): Slot {
+    let released: Promise<void> | undefined;
+    const s: Slot = {
+      holder,
+      release: () =>
+        (released ??= (async () => {
+          if (!this.batchSlots.delete(s)) return; // released with releaseAll
+          try {
+            await this.d.repo.dropSome(scope, [slot], holder);
+          } catch (err) {
+            this.d.logger.warn({ err, holder }, 'could not free a connection slot (store unreachable?); its lease will');
+          }
+          this.forget(holder, scope, 1);
+        })()),
+    };
+    this.batchSlots.set(s, { holder, scope, slot });
+    return s;
+  }
+
+  /** `count` slots of a batch holder are gone: the local count drops, the holder goes with its last slot. */
+  private forget(holder: string, scope: string, count: number): void {
+    const scopes = this.held.get(holder);
+    const entry = scopes?.find((x) => x.scope === scope);
+    if (entry) {
+      entry.count -= count;
+      if (entry.count <= 0) {
+        this.held.delete(holder);
+        heldInProcess.delete(holder);
+      }
+    }
+    const l = this.local(scope);
+    l.inUse -= count;
+    l.waiters[0]?.wake();
+  }
+
+  /** Free the live rows of dead holders in a scope; returns how many. */
+  private async freeDead(scope: string): Promise<number> {
+    const at = this.d.clock.now().toISOString();
+    const freed = new Map<string, number>();
+    for (const x of await this.d.repo.held(scope)) {
+      if (x.expires_at < at || !this.dead(x.holder)) continue;
+      // Compare-and-delete: a row its holder freed meanwhile (a job of this process that just ended) is no news.
+      if (await this.d.repo.drop(scope, x.slot, x.holder)) freed.set(x.holder, (freed.get(x.holder) ?? 0) + 1);
+    }
+    for (const [holder, slots] of freed) this.d.logger.warn({ scope, slots, dead_holder: holder }, 'freed the connection slots of a process that is gone');
+    return [...freed.values()].reduce((a, b) => a + b, 0);
   }
 
   /** A slot now or undefined (no wait); store errors throw. */
@@ -189,35 +299,18 @@ export class ConnectionSlots {
   }
 
   /**
-   * One look at the store: the scope's live rows; a dead holder's rows freed
-   * (this process: a holder it no longer has; this host: a dead pid); a free
-   * slot number taken (a number lost to another process: the next free one).
+   * One statement when the scope has room: free numbers taken at random
+   * (`takeSome`, all or none: a short answer gives back what it got). When
+   * the scope is full, the rows of dead holders (this process: a holder it
+   * no longer has; this host: a dead pid) are freed and it is asked once more.
    */
   private async take(r: Required<SlotRequest>, holder: string, purpose: SlotPurpose): Promise<boolean> {
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 2; round++) {
       const now = this.d.clock.now();
-      const at = now.toISOString();
-      const rows = (await this.d.repo.held(r.scope)).filter((x) => x.expires_at >= at);
-      const taken = new Set<number>();
-      for (const x of rows) {
-        if (this.dead(x.holder)) {
-          this.d.logger.warn({ scope: r.scope, slot: x.slot, dead_holder: x.holder }, 'freeing the connection slot of a process that is gone');
-          await this.d.repo.drop(r.scope, x.slot, x.holder);
-        } else taken.add(x.slot);
-      }
-      if (taken.size + r.count > r.cap) return false;
-      // The free numbers, from a random one on: processes taking slots at the same moment rarely want the same
-      // number, and a number lost to another process is no reason to wait: the next free one is tried at once.
-      const free = Array.from({ length: r.cap }, (_, n) => n).filter((n) => !taken.has(n));
-      const from = Math.floor(Math.random() * free.length);
-      const mine: number[] = [];
-      for (let i = 0; i < free.length && mine.length < r.count; i++) {
-        const n = free[(from + i) % free.length]!;
-        if (await this.d.repo.take(r.scope, n, holder, purpose, at, new Date(now.getTime() + this.d.leaseMs).toISOString())) mine.push(n);
-      }
-      if (mine.length === r.count) return true;
-      // Every free number went to others meanwhile: all or none, look again.
-      for (const n of mine) await this.d.repo.drop(r.scope, n, holder);
+      const got = await this.d.repo.takeSome(r.scope, r.cap, r.count, holder, purpose, now.toISOString(), new Date(now.getTime() + this.d.leaseMs).toISOString());
+      if (got.length === r.count) return true;
+      if (got.length) await this.d.repo.dropSome(r.scope, got, holder);
+      if (round === 0 && (await this.freeDead(r.scope)) === 0) return false;
     }
     return false;
   }

@@ -103,23 +103,13 @@ export interface ConnectionDeps {
 /** The instance a connection goes to, as the caps count it: by id, or by address before it is saved (id 0). */
 export type CappedInstance = Pick<InstanceRow, 'id' | 'name' | 'db_type' | 'host' | 'port'>;
 
-/** The caps are read from the settings at most this often (a change applies within it, without a restart). */
-const CAPS_TTL_MS = 1000;
-
 export class ConnectionService {
-  private caps: { at: number; value: Promise<{ perInstance: number; total: number }> } | undefined;
-
   constructor(private readonly deps: ConnectionDeps) {}
 
-  /** The caps now (settings, cached for a second). */
-  private limits(): Promise<{ perInstance: number; total: number }> {
-    const now = performance.now();
-    if (!this.caps || now - this.caps.at > CAPS_TTL_MS) {
-      const value = this.deps.settings().then((s) => ({ perInstance: s.connections_per_instance, total: s.connections_total }));
-      value.catch(() => (this.caps = undefined));
-      this.caps = { at: now, value };
-    }
-    return this.caps.value;
+  /** The caps now (the settings as the context reads them: a copy at most a second old, so a change applies without a restart). */
+  private async limits(): Promise<{ perInstance: number; total: number }> {
+    const s = await this.deps.settings();
+    return { perInstance: s.connections_per_instance, total: s.connections_total };
   }
 
   /**

@@ -176,13 +176,13 @@ export class MetricsService {
     o.events.on('record', (outcome, syncType) => {
       this.records.inc({ status: outcome.status, sync_type: syncType });
       // A skipped record ran nothing: its duration would pollute the histogram.
-      if (outcome.status !== 'skipped') this.observe(outcome.instance_id, outcome.duration_ms / 1000);
+      if (outcome.status !== 'skipped') this.observe(outcome.instance_id, outcome.duration_ms / 1000, outcome.db_type);
     });
     o.events.on('session', (s) => this.sessions.inc({ status: s.status, sync_type: s.sync_type }));
   }
 
-  private observe(instanceId: number, seconds: number): void {
-    const known = this.dbTypes.get(instanceId);
+  private observe(instanceId: number, seconds: number, dbType?: string): void {
+    const known = dbType ?? this.dbTypes.get(instanceId);
     if (known) {
       this.duration.observe({ db_type: known }, seconds);
       return;

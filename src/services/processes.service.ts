@@ -20,6 +20,11 @@ export const VERSION: string = (createRequire(import.meta.url)('../../package.js
 /** A process not seen for this many heartbeats is dead. */
 export const MISSED_BEATS = 3;
 
+/** How often the pids of the processes on this host are looked at (a kill(pid, 0) each, no store read). */
+const PEER_CHECK_MS = 1000;
+/** How often the list of the processes on this host is read again (at most; a heartbeat when that is shorter). */
+const PEER_REFRESH_MS = 5000;
+
 export interface ProcessesDeps {
   repo: ProcessesRepository;
   clock: Clock;
@@ -36,13 +41,24 @@ export class ProcessesService {
 
   constructor(private readonly d: ProcessesDeps) {}
 
-  /** Beat now (throws if the store cannot be written) and then every heartbeat (failures logged, retried). */
-  async start(role: 'serve' | 'worker', runningJobs: () => number): Promise<void> {
+  /** Peers on this host (tag → pid), read from the table every few seconds; their pids are watched every second. */
+  private peers = new Map<string, number>();
+  private peerTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Beat now (throws if the store cannot be written) and then every
+   * heartbeat (failures logged, retried). `onPeerGone`: a process on this
+   * host that beats the same table has exited (its pid is gone, looked at
+   * every second, no store read): its work can be recovered at once instead
+   * of at the next recovery pass.
+   */
+  async start(role: 'serve' | 'worker', runningJobs: () => number, onPeerGone?: (tag: string) => void): Promise<void> {
     if (this.timer) return;
     this.role = role;
     this.runningJobs = runningJobs;
     this.startedAt = this.d.clock.now().toISOString();
     await this.beat();
+    if (onPeerGone) this.watchPeers(onPeerGone);
     this.timer = setInterval(() => {
       this.beat().then(
         () => {
@@ -64,7 +80,31 @@ export class ProcessesService {
     if (Math.random() < 0.01) await this.d.repo.prune(new Date(now.getTime() - 86_400_000).toISOString());
   }
 
+  private watchPeers(onPeerGone: (tag: string) => void): void {
+    const refresh = () =>
+      this.live()
+        .then((rows) => (this.peers = new Map(rows.filter((p) => p.host === HOST).map((p) => [p.tag, p.pid]))))
+        .catch(() => {}); // the store is unreachable: keep watching the pids known
+    void refresh();
+    let beats = 0;
+    this.peerTimer = setInterval(() => {
+      for (const [tag, pid] of this.peers) {
+        if (holderAlive(`${HOST}:${pid}`) !== false) continue;
+        this.peers.delete(tag);
+        this.d.logger.warn({ peer: tag }, 'a process on this host is gone; recovering its work now');
+        onPeerGone(tag);
+      }
+      // A process started after this one is known within a few seconds, not a heartbeat.
+      if (++beats * PEER_CHECK_MS >= Math.min(this.d.heartbeatMs, PEER_REFRESH_MS)) {
+        beats = 0;
+        void refresh();
+      }
+    }, PEER_CHECK_MS);
+    this.peerTimer.unref();
+  }
+
   async stop(): Promise<void> {
+    clearInterval(this.peerTimer);
     if (!this.timer) return;
     clearInterval(this.timer);
     this.timer = undefined;

@@ -50,6 +50,26 @@ export class RecoveryService {
     return () => clearInterval(timer);
   }
 
+  private pass: Promise<unknown> | undefined;
+  private again = false;
+
+  /** Recover now (a process was seen to die), one pass at a time: asked during a pass, one more follows it. */
+  recoverSoon(): void {
+    if (this.pass) {
+      this.again = true;
+      return;
+    }
+    this.pass = this.recover()
+      .catch((err) => this.logger.error({ err }, 'recovery failed'))
+      .finally(() => {
+        this.pass = undefined;
+        if (this.again) {
+          this.again = false;
+          this.recoverSoon();
+        }
+      });
+  }
+
   async recover(): Promise<{ sessions: number; records: number }> {
     const now = this.clock.now();
     const at = now.toISOString();

@@ -116,6 +116,28 @@ export class SettingsService {
     };
   }
 
+  private recent: { at: number; value: Promise<EffectiveSettings> } | undefined;
+
+  /**
+   * The settings as read at most `maxAgeMs` ago (default 1 s): the sync's hot
+   * path (every fetch and every queued record asks) reads the store once a
+   * second, not once per record. A change made in this process applies at
+   * once (`update` forgets the copy); one made by another process within
+   * `maxAgeMs`.
+   */
+  current(maxAgeMs = 1000): Promise<EffectiveSettings> {
+    const now = performance.now();
+    if (!this.recent || now - this.recent.at > maxAgeMs) {
+      const value = this.effective();
+      const entry = { at: now, value };
+      value.catch(() => {
+        if (this.recent === entry) this.recent = undefined;
+      });
+      this.recent = entry;
+    }
+    return this.recent.value;
+  }
+
   async effective(): Promise<EffectiveSettings> {
     const stored = await this.repo.all();
     const out = this.defaults();
@@ -139,7 +161,9 @@ export class SettingsService {
     }
     if (Object.keys(clean).length === 0) fail('body', msg('api.v.nothing_to_change'));
     const before = (await this.effective()) as unknown as Record<string, unknown>;
+    this.recent = undefined;
     await this.repo.set(clean, this.clock.now().toISOString(), actor.username);
+    this.recent = undefined;
     const after = (await this.effective()) as unknown as Record<string, unknown>;
     const keys = Object.fromEntries(Object.keys(clean).map((k) => [k, after[k]]));
     await this.audit.record(actor, { action: 'settings.update', targetType: 'settings', details: { changed: diff(before, keys), requested: clean } });

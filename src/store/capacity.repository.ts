@@ -4,11 +4,11 @@
  * collection" in one transaction with a bounded number of statements whatever
  * the number of databases (batched upserts, never a query per database).
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction, type Updateable } from 'kysely';
 import type { CollectedDatabase } from '../domain/collection.js';
 import type { DialectName } from './db.js';
 import type { Msg } from '../client/shared/i18n/index.js';
-import type { Database } from './schema.js';
+import type { Database, InstancesTable } from './schema.js';
 import { previousPointAt, previousPointSize, windowBaselineSize } from './sync-points.sql.js';
 import { LeaseLost } from './sync.repository.js';
 
@@ -175,12 +175,12 @@ export class CapacityRepository {
    * the whole day saved and the record completed, or neither.
    */
   saveSyncedCollection(input: SaveCollectionInput, done: SyncCompletion): Promise<SaveCounts> {
-    return this.save(input, async (trx, c) => {
-      // Only while `done.holder` still holds the record: one whose lease ran out (a store outage, a cut link) was
-      // handed to another process, and this save rolls back (LeaseLost) instead of completing it twice.
-      const held = await trx
-        .updateTable('sync_instance_records')
-        .set({
+    // The instance's last sync result goes with its totals (one update of the row, not two).
+    const lastSync = { last_sync_status: 'completed', last_sync_at: input.collectedAt, last_sync_error: done.instanceError, last_sync_error_msg: done.instanceErrorMsg ? JSON.stringify(done.instanceErrorMsg) : null };
+    return this.save(
+      input,
+      async (trx, c) => {
+        const completed = {
           status: 'completed',
           completed_at: input.collectedAt,
           duration_ms: done.durationMs,
@@ -195,24 +195,32 @@ export class CapacityRepository {
           error_message: null,
           error_msg: null,
           details: JSON.stringify(done.details(c)),
-        })
-        .where('id', '=', done.recordId)
-        .where('holder', '=', done.holder)
-        .where('status', '=', 'running')
-        .executeTakeFirst();
-      if (Number(held.numUpdatedRows) === 0) throw new LeaseLost();
-      await trx
-        .updateTable('instances')
-        .set({ last_sync_status: 'completed', last_sync_at: input.collectedAt, last_sync_error: done.instanceError, last_sync_error_msg: done.instanceErrorMsg ? JSON.stringify(done.instanceErrorMsg) : null })
-        .where('id', '=', input.instanceId)
-        .execute();
-      await trx.deleteFrom('sync_locks').where('instance_id', '=', input.instanceId).where('holder', '=', done.holder).execute();
-    });
+        };
+        // Only while `done.holder` still holds the record: one whose lease ran out (a store outage, a cut link) was
+        // handed to another process, and this save rolls back (LeaseLost) instead of completing it twice.
+        const complete = trx.updateTable('sync_instance_records').set(completed).where('id', '=', done.recordId).where('holder', '=', done.holder).where('status', '=', 'running');
+        if (this.dialect === 'postgres') {
+          // Complete the record and let go of the lock in one statement (the lock only if the record was still held).
+          const r = await trx
+            .with('done', () => complete.returning('id'))
+            .with('unlocked', (db) => db.deleteFrom('sync_locks').where('instance_id', '=', input.instanceId).where('holder', '=', done.holder).where(sql<boolean>`EXISTS (SELECT 1 FROM done)`).returning('instance_id'))
+            .selectNoFrom([sql<number>`(SELECT count(*) FROM done)`.as('n'), sql<number>`(SELECT count(*) FROM unlocked)`.as('u')])
+            .executeTakeFirstOrThrow();
+          if (Number(r.n) === 0) throw new LeaseLost();
+          return;
+        }
+        if (Number((await complete.executeTakeFirst()).numUpdatedRows) === 0) throw new LeaseLost();
+        await trx.deleteFrom('sync_locks').where('instance_id', '=', input.instanceId).where('holder', '=', done.holder).execute();
+      },
+      lastSync,
+    );
   }
 
   private async save(
     input: SaveCollectionInput,
     inTransaction?: (trx: Transaction<Database>, counts: SaveCounts) => Promise<void>,
+    /** More columns of the instance's row, set with its totals. */
+    instanceExtra: Updateable<InstancesTable> = {},
   ): Promise<SaveCounts> {
     if (input.databases.length === 0) throw new Error('saveCollection: refusing an empty collection');
     const { instanceId, collectedDate: day, collectedAt: now } = input;
@@ -349,7 +357,7 @@ export class CapacityRepository {
 
       await trx
         .updateTable('instances')
-        .set({ total_size_bytes: total, database_count: count, last_connected: now })
+        .set({ ...instanceExtra, total_size_bytes: total, database_count: count, last_connected: now })
         .where('id', '=', instanceId)
         .execute();
 

@@ -116,18 +116,21 @@ export class ProcessesRepository {
   }
 
   /**
-   * Jobs fetched (`active`) before `before` whose record is still pending: the
-   * process that fetched them died before it started them (a live one marks
-   * the record running within moments).
+   * Jobs fetched (`active`) whose record is still pending: fetched before
+   * `before` (the process that fetched them died before it started them: a
+   * live one marks the record running within moments), or marked by a
+   * process (`holder`, see SyncRepository.markFetched) the caller may know
+   * to be dead already.
    */
-  async staleFetchedJobs(schema: string, queue: string, before: string): Promise<{ id: string; record_id: number }[]> {
+  async staleFetchedJobs(schema: string, queue: string, before: string): Promise<{ id: string; record_id: number; holder: string | null; stale: boolean }[]> {
     if (!(await this.queueExists(schema))) return [];
-    const r = await sql<{ id: string; record_id: number }>`
-      SELECT j.id::text AS id, r.id AS record_id
+    const r = await sql<{ id: string; record_id: number; holder: string | null; stale: boolean }>`
+      SELECT j.id::text AS id, r.id AS record_id, r.holder, j.started_on < ${before}::timestamptz AS stale
       FROM ${sql.table(`${schema}.job`)} j
       JOIN sync_instance_records r ON r.id = (j.data->>'record_id')::bigint
-      WHERE j.name = ${queue} AND j.state = 'active' AND j.started_on < ${before}::timestamptz AND r.status = 'pending'`.execute(this.db);
-    return r.rows.map((x) => ({ id: x.id, record_id: Number(x.record_id) }));
+      WHERE j.name = ${queue} AND j.state = 'active' AND r.status = 'pending'
+        AND (j.started_on < ${before}::timestamptz OR r.holder IS NOT NULL)`.execute(this.db);
+    return r.rows.map((x) => ({ id: x.id, record_id: Number(x.record_id), holder: x.holder, stale: Boolean(x.stale) }));
   }
 
   /** pg-boss has installed its schema (the first queue-mode process to start does). */

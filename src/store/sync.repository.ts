@@ -5,7 +5,7 @@
  * processes can never sync the same instance at once; an expired row (its
  * holder crashed) can be taken over.
  */
-import type { Kysely, Transaction, Updateable } from 'kysely';
+import { sql, type Kysely, type Transaction, type Updateable } from 'kysely';
 import { isMsg, msgText, type Msg } from '../client/shared/i18n/index.js';
 import type { Database, SyncInstanceRecordRow, SyncInstanceRecordsTable, SyncSessionRow } from './schema.js';
 
@@ -45,7 +45,11 @@ export interface RecordStart {
 }
 
 export class SyncRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** PostgreSQL takes a lock and starts its record in one statement; SQLite in one transaction. */
+    private readonly dialect: 'postgres' | 'sqlite' = 'sqlite',
+  ) {}
 
   async createSession(s: {
     sessionId: string;
@@ -99,6 +103,17 @@ export class SyncRepository {
   async updateHeldRecord(id: number, holder: string, patch: Updateable<SyncInstanceRecordsTable>, db: Db = this.db): Promise<void> {
     const r = await db.updateTable('sync_instance_records').set(patch).where('id', '=', id).where('holder', '=', holder).where('status', '=', 'running').executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) throw new LeaseLost();
+  }
+
+  /**
+   * Queue mode: records whose jobs a process just fetched carry its tag while
+   * still pending (one statement per fetch), so when that process dies before
+   * starting them, recovery hands their jobs back at once instead of after a
+   * lease. Starting a record replaces the tag with the run's holder.
+   */
+  async markFetched(ids: number[], processTag: string): Promise<void> {
+    if (!ids.length) return;
+    await this.db.updateTable('sync_instance_records').set({ holder: processTag }).where('id', 'in', ids).where('status', '=', 'pending').execute();
   }
 
   /** A record stopped by a shutdown (queue mode) is pending again, for another process. */
@@ -180,13 +195,15 @@ export class SyncRepository {
 
   /** Close the session when no record is pending or running any more; returns it when closed now. */
   async finishIfDone(sessionId: string, completedAt: string): Promise<SyncSessionRow | undefined> {
+    // Asked after every queued record: one open record is enough to know (not a count of all of them).
     const open = await this.db
       .selectFrom('sync_instance_records')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .select('id')
       .where('session_id', '=', sessionId)
       .where('status', 'in', ['pending', 'running'])
-      .executeTakeFirstOrThrow();
-    if (Number(open.n) > 0) return undefined;
+      .limit(1)
+      .executeTakeFirst();
+    if (open) return undefined;
     return this.finishSession(sessionId, completedAt);
   }
 
@@ -244,6 +261,20 @@ export class SyncRepository {
 
   async heartbeat(sessionId: string, at: string): Promise<void> {
     await this.db.updateTable('sync_sessions').set({ heartbeat_at: at }).where('session_id', '=', sessionId).where('status', '=', 'running').execute();
+  }
+
+  /** A queued record with what its run needs of its session (one read: the queue's hot path). */
+  async queuedRecord(id: number): Promise<{ record: SyncInstanceRecordRow; syncType: SyncType; cancelRequested: boolean } | undefined> {
+    const row = await this.db
+      .selectFrom('sync_instance_records as r')
+      .innerJoin('sync_sessions as s', 's.session_id', 'r.session_id')
+      .selectAll('r')
+      .select(['s.sync_type as session_sync_type', 's.cancel_requested_at as session_cancel_requested_at'])
+      .where('r.id', '=', id)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const { session_sync_type, session_cancel_requested_at, ...record } = row;
+    return { record, syncType: session_sync_type as SyncType, cancelRequested: session_cancel_requested_at !== null };
   }
 
   getRecord(id: number): Promise<SyncInstanceRecordRow | undefined> {
@@ -353,7 +384,43 @@ export class SyncRepository {
         .executeTakeFirst();
       return row?.holder === holder;
     };
+    if (start && this.dialect === 'postgres') return this.lockAndStart(instanceId, holder, now, expiresAt, start);
     return start ? this.db.transaction().execute(async (trx) => (await take(trx)) && this.started(trx, start)) : take(this.db);
+  }
+
+  /**
+   * PostgreSQL: take the lock and mark the record running in one statement
+   * (the lock's insert and the record's update commit together; every
+   * record of a session passes here, and BEGIN/COMMIT were two more round
+   * trips). A record a cancel skipped first: the lock just taken is let go
+   * and RecordNotClaimable thrown, as the transaction's rollback did.
+   */
+  private async lockAndStart(instanceId: number, holder: string, now: string, expiresAt: string, start: RecordStart): Promise<boolean> {
+    const r = await this.db
+      .with('lk', (db) =>
+        db
+          .insertInto('sync_locks')
+          .values({ instance_id: instanceId, holder, acquired_at: now, expires_at: expiresAt })
+          .onConflict((oc) => oc.column('instance_id').doUpdateSet({ holder, acquired_at: now, expires_at: expiresAt }).where('sync_locks.expires_at', '<', now))
+          .returning('holder'),
+      )
+      .with('st', (db) =>
+        db
+          .updateTable('sync_instance_records')
+          .set(start.patch)
+          .where('id', '=', start.recordId)
+          .where('status', 'not in', ['skipped', 'completed'])
+          .where(sql<boolean>`EXISTS (SELECT 1 FROM lk)`)
+          .returning('id'),
+      )
+      .selectNoFrom([sql<number>`(SELECT count(*) FROM lk)`.as('locked'), sql<number>`(SELECT count(*) FROM st)`.as('started')])
+      .executeTakeFirstOrThrow();
+    if (Number(r.locked) === 0) return false;
+    if (Number(r.started) === 0) {
+      await this.releaseLock(instanceId, holder);
+      throw new RecordNotClaimable();
+    }
+    return true;
   }
 
   /** Take a lock whose holder is known dead (compare-and-swap on the old holder); `start` as in acquireLock. */

@@ -31,6 +31,8 @@ export interface RecordOutcome {
   record_id: number;
   instance_id: number;
   instance_name: string;
+  /** The instance's engine, when the record ran (labels the duration histogram without a store read). */
+  db_type?: string;
   status: 'completed' | 'failed' | 'skipped';
   attempt: number;
   counts?: SaveCounts;
@@ -206,7 +208,7 @@ export class RecordRunner {
   async runRecord(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, holder: string, signal?: AbortSignal, runningSince?: Date): Promise<RecordOutcome> {
     const startedAt = runningSince ?? this.deps.clock.now();
     const t0 = performance.now();
-    const base = { record_id: record.id, instance_id: inst.id, instance_name: inst.name };
+    const base = { record_id: record.id, instance_id: inst.id, instance_name: inst.name, db_type: inst.db_type };
     const log = this.deps.logger.child({ instance_id: inst.id, instance_name: inst.name, session_id: record.session_id });
     let password: string | undefined;
     let attempt = record.attempt;
@@ -319,7 +321,7 @@ export class RecordRunner {
       },
     );
     log.info({ attempt, databases: counts.saved, created: counts.created, updated: counts.updated, deleted: counts.deleted, restored: counts.restored, total_size_bytes: counts.total_size_bytes, duration_ms: duration }, 'capacity sync completed');
-    return { record_id: record.id, instance_id: inst.id, instance_name: inst.name, status: 'completed', attempt, counts, duration_ms: duration, warnings };
+    return { record_id: record.id, instance_id: inst.id, instance_name: inst.name, db_type: inst.db_type, status: 'completed', attempt, counts, duration_ms: duration, warnings };
   }
 }
 

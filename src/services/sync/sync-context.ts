@@ -28,6 +28,8 @@ export interface SyncQueue {
 export interface SyncDeps {
   config: Pick<Config, 'timeZone' | 'leaseMs' | 'heartbeatMs' | 'processConcurrency'>;
   settings: () => Promise<EffectiveSettings>;
+  /** The settings read from the store now (the estate's `sync_concurrency` at each admission); `settings` when absent. */
+  settingsNow?: () => Promise<EffectiveSettings>;
   clock: Clock;
   logger: Logger;
   instances: InstancesRepository;
