@@ -175,7 +175,7 @@ export class AlertsService {
   async updateRule(id: number, patch: Record<string, unknown>, actor: Actor): Promise<AlertRule> {
     const cur = await this.d.repo.getRule(id);
     if (!cur) throw new AppError('not_found', msg('api.alert_rule_not_found', { id }));
-    if (Object.keys(patch).length === 0) fail('body', '没有要修改的字段 (nothing to change)');
+    if (Object.keys(patch).length === 0) fail('body', msg('api.v.alert.nothing_to_change'));
     const merged: Record<string, unknown> = {
       name: cur.name,
       kind: cur.kind,
@@ -195,7 +195,7 @@ export class AlertsService {
       for (const k of ['threshold', 'window', 'consecutive', 'limit_bytes'] as const) merged[k] = null;
     }
     for (const k of Object.keys(patch)) {
-      if (!(FIELDS as readonly string[]).includes(k)) fail(k, '未知字段 (unknown field)');
+      if (!(FIELDS as readonly string[]).includes(k)) fail(k, msg('api.v.unknown_field'));
       merged[k] = patch[k];
     }
     const clean = await validateRule(this.d, merged, id, JSON.parse(cur.channels) as Channel[]);

@@ -114,6 +114,29 @@ describe('error envelopes carry error_code + message_key + params, in zh-CN and 
     });
     assert.equal(host.en.error, 'host: "bad host!" is not a valid host name or IP address');
 
+    // Alert rule checks: each reason a key of its own (they were one bilingual string).
+    const rule = { instance_id: null, db_type: null, tag: null, database_pattern: null, threshold: null, window: null, consecutive: null, limit_bytes: null };
+    const threshold = await refused('alert threshold out of range', { method: 'POST', url: '/api/alert-rules', headers: w, payload: { ...rule, name: 'r1', kind: 'days_until_full', threshold: 0 } }, {
+      status: 400,
+      code: 'validation',
+      key: 'api.validation.field',
+      params: { field: 'threshold', reason: { key: 'api.v.alert.number', params: { min: 1, max: 3650 } } },
+    });
+    assert.equal(threshold.en.error, 'threshold: must be a number from 1 to 3650');
+    assert.equal(threshold['zh-CN'].error, 'threshold: 必须是 1–3650 之间的数字 (a number from 1 to 3650)');
+    const secret = await refused('alert secret on a plain webhook', { method: 'POST', url: '/api/alert-rules', headers: w, payload: { ...rule, name: 'r2', kind: 'database_disappeared', channels: [{ type: 'slack', url: 'https://hooks.example.com/x', secret: 's' }] } }, {
+      status: 400,
+      code: 'validation',
+      key: 'api.validation.field',
+    });
+    assert.equal((secret.en.params?.reason as { key: string }).key, 'api.v.alert.secret_signing_only');
+    await refused('alert window on a size rule', { method: 'POST', url: '/api/alert-rules', headers: w, payload: { ...rule, name: 'r3', kind: 'size_above', threshold: 5, window: 'day' } }, {
+      status: 400,
+      code: 'validation',
+      key: 'api.validation.field',
+      params: { field: 'window', reason: { key: 'api.v.alert.growth_only' } },
+    });
+
     await refused('bad date', { method: 'GET', url: '/api/export/database-sizes.csv?from=2026-13-40', headers: callers.admin.headers(false) }, { status: 400, code: 'validation', key: 'api.validation.field' });
     await refused('not JSON', { method: 'POST', url: '/api/credentials', headers: { ...w, 'content-type': 'application/json' }, payload: '{nope' }, { status: 400, code: 'invalid_json', key: 'api.http.invalid_json' });
   });

@@ -31,7 +31,7 @@ export interface Channel extends StoredChannel {
 const SIGNING: ReadonlySet<ChannelType> = new Set(['dingtalk', 'feishu', 'feishu_card']);
 
 function number(field: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) fail(field, `必须是 ${min}–${max} 之间的数字 (a number from ${min} to ${max})`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) fail(field, msg('api.v.alert.number', { min, max }));
   return v;
 }
 
@@ -42,19 +42,19 @@ function number(field: string, v: unknown, min: number, max: number): number {
  * `secret: null` removes it.
  */
 function channels(v: unknown, keys: KeyRing, stored: Channel[] = []): Channel[] {
-  if (!Array.isArray(v)) fail('channels', '必须是数组 (an array of {type, url})');
-  if (v.length > 10) fail('channels', '最多 10 个 (at most 10)');
+  if (!Array.isArray(v)) fail('channels', msg('api.v.alert.channels_array'));
+  if (v.length > 10) fail('channels', msg('api.v.alert.channels_max'));
   return v.map((c, i) => {
     const f = `channels[${i}]`;
-    if (c === null || typeof c !== 'object' || Array.isArray(c)) fail(f, '必须是 {type, url} 对象 (an object {type, url})');
+    if (c === null || typeof c !== 'object' || Array.isArray(c)) fail(f, msg('api.v.alert.channel_object'));
     const o = c as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (k !== 'type' && k !== 'url' && k !== 'url_enc' && k !== 'secret' && k !== 'secret_enc') fail(`${f}.${k}`, '未知字段 (unknown field)');
+    for (const k of Object.keys(o)) if (k !== 'type' && k !== 'url' && k !== 'url_enc' && k !== 'secret' && k !== 'secret_enc') fail(`${f}.${k}`, msg('api.v.unknown_field'));
     const type = oneOf(`${f}.type`, o.type, CHANNEL_TYPES);
     // A stored channel (re-validated on update) brings its URL encrypted.
     const url = requiredText(`${f}.url`, typeof o.url_enc === 'string' && o.url === undefined ? openUrl(keys, o.url_enc) : o.url, 2000);
     let secret_enc: string | undefined;
     if (o.secret !== undefined && o.secret !== null) {
-      if (!SIGNING.has(type)) fail(`${f}.secret`, `只有 ${[...SIGNING].join(' / ')} 渠道支持签名密钥 (only signing robots take a secret)`);
+      if (!SIGNING.has(type)) fail(`${f}.secret`, msg('api.v.alert.secret_signing_only', { types: [...SIGNING].join(' / ') }));
       const secret = requiredText(`${f}.secret`, o.secret, 200);
       secret_enc = encryptSecret(keys, secret).value;
     } else if (o.secret === undefined) {
@@ -68,7 +68,7 @@ function channels(v: unknown, keys: KeyRing, stored: Channel[] = []): Channel[] 
       try {
         mailtoRecipient(url);
       } catch (err) {
-        fail(`${f}.url`, `邮件渠道需要 mailto:地址[?lang=en|zh-CN] (${(err as Error).message})`);
+        fail(`${f}.url`, msg('api.v.alert.mailto', { detail: (err as Error).message }));
       }
       return out;
     }
@@ -76,9 +76,9 @@ function channels(v: unknown, keys: KeyRing, stored: Channel[] = []): Channel[] 
     try {
       u = new URL(url);
     } catch {
-      fail(`${f}.url`, '不是有效的 URL (not a valid URL)');
+      fail(`${f}.url`, msg('api.v.alert.url'));
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') fail(`${f}.url`, '必须是 http(s) URL (must be http or https)');
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') fail(`${f}.url`, msg('api.v.alert.http_url'));
     return out;
   });
 }
@@ -88,13 +88,13 @@ export const FIELDS = ['name', 'kind', 'instance_id', 'db_type', 'tag', 'databas
 
 /** Validate a whole rule (create, or current ⊕ patch on update); returns the columns to store. */
 export async function validateRule(d: RuleInputDeps, input: Record<string, unknown>, selfId?: number, stored: Channel[] = []): Promise<Omit<NewAlertRule, 'created_at' | 'updated_at'>> {
-  for (const k of Object.keys(input)) if (!(FIELDS as readonly string[]).includes(k)) fail(k, '未知字段 (unknown field)');
+  for (const k of Object.keys(input)) if (!(FIELDS as readonly string[]).includes(k)) fail(k, msg('api.v.unknown_field'));
   const name = requiredText('name', input.name, 128);
   const kind = oneOf('kind', input.kind, RULE_KINDS);
   let instanceId: number | null = null;
   if (input.instance_id !== undefined && input.instance_id !== null) {
     instanceId = integer('instance_id', input.instance_id, 1, Number.MAX_SAFE_INTEGER);
-    if (!(await d.instances.get(instanceId))) fail('instance_id', `实例 ${instanceId} 不存在 (instance not found)`);
+    if (!(await d.instances.get(instanceId))) fail('instance_id', msg('api.v.alert.instance_missing', { id: instanceId }));
   }
   const dbType = input.db_type === undefined || input.db_type === null ? null : oneOf('db_type', input.db_type, DB_TYPES);
   const tag = text('tag', input.tag, 64, { optional: true }) ?? null;
@@ -106,7 +106,7 @@ export async function validateRule(d: RuleInputDeps, input: Record<string, unkno
   let consecutive: number | null = null;
   let limitBytes: number | null = null;
   const need = (field: string, v: unknown) => {
-    if (v === undefined || v === null) fail(field, `规则类型 ${kind} 必须设置 (required for kind ${kind})`);
+    if (v === undefined || v === null) fail(field, msg('api.v.alert.required_for_kind', { kind }));
   };
   switch (kind) {
     case 'size_above':
@@ -133,11 +133,11 @@ export async function validateRule(d: RuleInputDeps, input: Record<string, unkno
       break;
   }
   // Fields that mean nothing for the kind are refused rather than silently ignored.
-  if (kind !== 'growth_pct' && kind !== 'growth_bytes' && window !== null) fail('window', `仅用于 growth_pct / growth_bytes (only for growth rules)`);
-  if (kind !== 'sync_failing' && input.consecutive !== undefined && input.consecutive !== null) fail('consecutive', '仅用于 sync_failing (only for sync_failing)');
-  if ((kind === 'database_disappeared' || kind === 'sync_failing') && input.threshold !== undefined && input.threshold !== null) fail('threshold', `规则类型 ${kind} 不使用阈值 (not used by ${kind})`);
-  if (kind === 'sync_failing' && pattern !== null) fail('database_pattern', '不用于 sync_failing (not used by sync_failing)');
-  if (kind !== 'days_until_full' && input.limit_bytes !== undefined && input.limit_bytes !== null) fail('limit_bytes', '仅用于 days_until_full (only for days_until_full)');
+  if (kind !== 'growth_pct' && kind !== 'growth_bytes' && window !== null) fail('window', msg('api.v.alert.growth_only'));
+  if (kind !== 'sync_failing' && input.consecutive !== undefined && input.consecutive !== null) fail('consecutive', msg('api.v.alert.sync_failing_only'));
+  if ((kind === 'database_disappeared' || kind === 'sync_failing') && input.threshold !== undefined && input.threshold !== null) fail('threshold', msg('api.v.alert.no_threshold', { kind }));
+  if (kind === 'sync_failing' && pattern !== null) fail('database_pattern', msg('api.v.alert.not_for_sync_failing'));
+  if (kind !== 'days_until_full' && input.limit_bytes !== undefined && input.limit_bytes !== null) fail('limit_bytes', msg('api.v.alert.days_until_full_only'));
   const same = await d.repo.getRuleByName(name);
   if (same && same.id !== selfId) throw new AppError('conflict', msg('api.alert_rule_name_used', { name }));
   return {
