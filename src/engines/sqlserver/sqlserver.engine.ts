@@ -37,7 +37,7 @@ import {
   type SideFacts,
 } from './sqlserver.aggregate.js';
 import { exactCount, PAGE_BYTES, quoteName } from './sqlserver.common.js';
-import { COMPOSITION_METHOD, LOG_REUSE_QUERY, sqlserverComposition, usedSpaceTargets, VOLUMES_QUERY, type ReuseRow, type UsedRow, type VolumeRow } from './sqlserver.composition.js';
+import { causeOf, COMPOSITION_METHOD, LOG_REUSE_QUERY, refused, sqlserverComposition, usedSpaceTargets, VOLUMES_QUERY, type ReuseRow, type UsedRow, type VolumeRow } from './sqlserver.composition.js';
 import { CANCEL_TIMEOUT_MS, Connections, isOwnFailure, poolConfig, SLACK_MS, sql } from './sqlserver.connection.js';
 import { serverChecks, stateCheck, usedSpaceChecks, type DoctorRow } from './sqlserver.doctor.js';
 import { classifyError } from './sqlserver.errors.js';
@@ -216,20 +216,20 @@ class SqlServerSession implements EngineSession {
   composition(): Promise<Composition> {
     return classified(async () => {
       const files = await this.rows<FileRow>(FILES_QUERY);
-      const used = new Map<string, UsedRow | { error: string }>();
+      const used = new Map<string, UsedRow | { error: string; msg?: KeyedMessage }>();
       const serverState = this.major >= 16 ? 'VIEW SERVER PERFORMANCE STATE' : 'VIEW SERVER STATE';
       for (const name of usedSpaceTargets(files)) {
         const r = await this.optional<UsedRow>(usedSpaceQuery(name));
         used.set(
           name,
           'error' in r
-            ? { error: `${r.error} (FILEPROPERTY 需要该库中的用户, sys.dm_db_log_space_usage 需要 ${serverState}: CREATE USER in the database; GRANT ${serverState} TO ${quoteName(this.login)};)` }
-            : (r[0] ?? { error: '没有返回行 (no row)' }),
+            ? refused(msg('composition.reason.mssql_used_space', { cause: causeOf(r), state: serverState, login: quoteName(this.login) }))
+            : (r[0] ?? refused(msg('composition.reason.mssql_no_row'))),
         );
       }
       const reuse = await this.optional<ReuseRow>(LOG_REUSE_QUERY);
       const volumes = await this.optional<VolumeRow>(VOLUMES_QUERY);
-      const v = 'error' in volumes ? { error: `${volumes.error} (sys.dm_os_volume_stats 需要 ${serverState}: GRANT ${serverState} TO ${quoteName(this.login)};)` } : volumes;
+      const v = 'error' in volumes ? refused(msg('composition.reason.mssql_volumes', { cause: causeOf(volumes), state: serverState, login: quoteName(this.login) })) : volumes;
       return { ...sqlserverComposition({ files, used, reuse, volumes: v, login: this.login }), method: COMPOSITION_METHOD };
     }, this.toSyncError);
   }
