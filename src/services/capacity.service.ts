@@ -9,7 +9,7 @@ import { getEngine } from '../engines/registry.js';
 import type { CapacityRepository } from '../store/capacity.repository.js';
 import type { InstancesRepository, OverviewQuery } from '../store/instances.repository.js';
 import { toPublicInstance } from './instances.service.js';
-import { msg, msgText, parseStoredMsg } from '../web/i18n/index.js';
+import { DEFAULT_LOCALE, msg, msgText, parseStoredMsg, type Locale } from '../web/i18n/index.js';
 import { DATABASE_REMARK_KEYS } from '../web/i18n/messages/warnings.js';
 
 /** A stored database remark's key, when its text is one of the constant remarks (DATABASE_REMARK_KEYS). */
@@ -146,7 +146,7 @@ export class CapacityService {
   }
 
   /** Online and deleted databases with their latest known size and first/last seen dates. */
-  async databases(instanceId: number) {
+  async databases(instanceId: number, locale: Locale = DEFAULT_LOCALE) {
     const inst = await this.instance(instanceId);
     const notes = getEngine(inst.db_type as DbType).methodNotes ?? {};
     const rows = await this.capacity.listDatabases(instanceId);
@@ -172,7 +172,9 @@ export class CapacityService {
       replica_role: r.replica_role ?? null,
       method: r.method ?? null,
       /** One line: what this method's number means and why file sizes and table statistics differ. */
-      method_note: (r.method && notes[r.method]) ?? null,
+      method_note: r.method && notes[r.method] ? msgText(notes[r.method]!, locale) : null,
+      /** `method_note` by key: the UI renders it in its language. */
+      method_note_key: (r.method && notes[r.method]?.key) || null,
       error: r.error ?? null,
       /** `error` by key when it is a constant remark (the UI renders it in its language); null: show the text. */
       error_key: remarkKey(r.error),

@@ -26,6 +26,7 @@ interface Db {
   free_bytes: number | null;
   method: string | null;
   method_note: string | null;
+  method_note_key?: string | null;
   note: string | null;
   note_key?: string | null;
   error: string | null;
@@ -117,7 +118,7 @@ function renderDatabases(): void {
           { class: 'wf-num', title: fmt.mb(d.size_bytes) },
           fmt.bytes(d.size_bytes),
           d.is_deleted ? null : h('div', { class: 'small text-muted wf-nowrap', 'data-col': 'change-last-sync' }, `${t('common.since_last_sync')} ${fmt.growth(d.change_last_sync_bytes)}`),
-          files && d.method ? h('div', { class: 'small text-muted wf-nowrap', 'data-col': 'method', title: d.method_note ?? '' }, `${t('detail.size_method')}: ${d.method}`) : null,
+          files && d.method ? h('div', { class: 'small text-muted wf-nowrap', 'data-col': 'method', title: serverText(d.method_note, d.method_note_key) }, `${t('detail.size_method')}: ${d.method}`) : null,
         ),
         h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(d.data_bytes)),
         h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(d.index_bytes)),
