@@ -188,3 +188,8 @@ export function why(m: Msg): { reason: string; reason_msg: Msg } {
 export function causeMsg(e: SyncError): Msg {
   return e.msg ?? msg('composition.reason.text', { text: e.message });
 }
+
+/** A database's error remark by key: the text (zh-CN, the API's language) with its message (stored as error_msg). */
+export function errorRemark(m: Msg): { error: string; error_msg: Msg } {
+  return { error: msgText(m), error_msg: m };
+}

@@ -22,7 +22,7 @@ import type { Collection, KeyedMessage } from '../../domain/collection.js';
 import { msg, msgText } from '../../web/i18n/index.js';
 import type { Composition } from '../../domain/composition.js';
 import type { ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
-import { bytes, classified, closeWithin, cutToBudget, majorVersion, notCollected, outOfTime } from '../common.js';
+import { bytes, classified, closeWithin, errorRemark, cutToBudget, majorVersion, notCollected, outOfTime } from '../common.js';
 import {
   aggregateDatabases,
   grantViewDefinition,
@@ -161,7 +161,8 @@ class SqlServerSession implements EngineSession {
       } catch (err) {
         // A hard timeout (SyncError 'timeout') means the server stopped answering: that ends the collection.
         if (!isOwnFailure(err)) throw err;
-        m.db.error = `已用空间: ${classifyError(err, this.target).message}`;
+        const e = classifyError(err, this.target);
+        Object.assign(m.db, errorRemark(msg('db.remark.mssql_used_space', { cause: e.msg ?? e.message })));
       }
     }
   }

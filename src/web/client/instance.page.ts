@@ -29,8 +29,10 @@ interface Db {
   method_note_key?: string | null;
   note: string | null;
   note_key?: string | null;
+  note_params?: Params | null;
   error: string | null;
   error_key?: string | null;
+  error_params?: Params | null;
 }
 interface Point {
   period_start: string;
@@ -110,8 +112,8 @@ function renderDatabases(): void {
           d.is_snapshot ? h('span', { class: 'badge text-bg-light border ms-1', title: t('detail.not_in_total') }, t('detail.snapshot')) : null,
           d.replica_role === 'SECONDARY' ? h('span', { class: 'badge text-bg-light border ms-1', title: t('detail.not_in_total') }, t('detail.ag_secondary')) : null,
           can('operator') && !d.is_deleted ? collectButton(d.database_name) : null,
-          d.note ? h('div', { class: 'small text-warning-emphasis', 'data-col': 'note' }, serverText(d.note, d.note_key)) : null,
-          d.error ? h('div', { class: 'small text-danger', 'data-col': 'error' }, serverText(d.error, d.error_key)) : null,
+          d.note ? h('div', { class: 'small text-warning-emphasis', 'data-col': 'note' }, serverText(d.note, d.note_key, d.note_params)) : null,
+          d.error ? h('div', { class: 'small text-danger', 'data-col': 'error' }, serverText(d.error, d.error_key, d.error_params)) : null,
         ),
         h(
           'td',

@@ -147,6 +147,20 @@ export const WARNING_MESSAGES = {
     'zh-CN': '已用空间未知: FILEPROPERTY 或 sys.dm_db_log_space_usage 返回 NULL (used space unavailable)',
     en: 'used space unknown: FILEPROPERTY or sys.dm_db_log_space_usage returned NULL',
   },
+  // a database's stored remark with values in it: stored with its key and parameters (error_msg / note_msg, 0027)
+  'db.remark.ora_files_unsized': {
+    'zh-CN': '{unsized}/{count} 个文件无法读取大小 (离线或丢失) (file size unknown: offline or missing)',
+    en: '{unsized}/{count} file(s) could not be sized (offline or missing)',
+  },
+  'db.remark.ora_pdb_state': { 'zh-CN': 'PDB 状态为 {state}，无法测量 (PDB is {state}: CDB_ views omit it)', en: 'the PDB is {state}: the CDB_ views omit it, so it cannot be measured' },
+  'db.remark.mssql_no_files': {
+    'zh-CN': 'sys.master_files 中看不到该库的文件，容量未知 (files not visible: {grant})',
+    en: "the database's files are not visible in sys.master_files: size unknown ({grant})",
+  },
+  'db.remark.mssql_snapshot_unknown': { 'zh-CN': '数据库快照的磁盘占用未知 (snapshot on-disk size unknown: {cause})', en: 'snapshot on-disk size unknown: {cause}' },
+  'db.remark.mssql_no_io_row': { 'zh-CN': 'no row in sys.dm_io_virtual_file_stats', en: 'no row in sys.dm_io_virtual_file_stats' },
+  'db.remark.mssql_used_space': { 'zh-CN': '已用空间: {cause}', en: 'used space: {cause}' },
+  'db.remark.text': { 'zh-CN': '{text}', en: '{text}' },
   // what a size method's number means (Engine.methodNotes: the databases API's method_note, the instance page's hover text)
   'db.method_note.mysql_logical': {
     'zh-CN':
