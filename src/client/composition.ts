@@ -4,9 +4,34 @@
  * parts the engine could not measure with their reason (never shown as 0),
  * and the history as one small stacked bar a day. Operators can collect now.
  */
-import { api, ApiError, can, fmt, h, onAsync, showAlert, t, withSpinner } from './ui.js';
-import type { Composition as View, CompositionPart as Part } from './shared/api-types.js';
+import { api, ApiError, can, fmt, h, onAsync, serverText, showAlert, t, withSpinner } from './ui.js';
+import type { Params } from './shared/i18n/index.js';
 
+/** A reason by key (rendered in the page's language), or as stored (rows collected before the keys). */
+interface Keyed {
+  key: string;
+  params?: Params;
+}
+const reasonText = (text: unknown, m: Keyed | null | undefined): string => serverText(typeof text === 'string' ? text : '', m?.key, m?.params);
+
+interface Part {
+  kind: string;
+  bytes: number | null;
+  detail: Record<string, unknown> | null;
+  reason?: string;
+  reason_msg?: Keyed;
+}
+interface View {
+  collected_date: string | null;
+  parts: Part[];
+  measured_bytes: number | null;
+  ceiling_bytes: number | null;
+  ceiling_source: string | null;
+  ceiling_detail: { reason?: unknown; reason_msg?: Keyed } | null;
+  unexplained_bytes: number | null;
+  history: { date: string; parts: Record<string, number | null> }[];
+  growth: Record<string, number | null>;
+}
 
 const COLORS = ['#0d6efd', '#dc3545', '#20c997', '#fd7e14', '#adb5bd', '#6f42c1', '#ffc107', '#198754', '#0dcaf0', '#d63384'];
 
@@ -75,11 +100,11 @@ export async function loadComposition(instanceId: number): Promise<void> {
     v.unexplained_bytes === null ? '' : h('div', { class: 'small mt-1' }, t('composition.unexplained', { bytes: fmt.bytes(v.unexplained_bytes) })),
     v.ceiling_bytes === null
       ? typeof v.ceiling_detail?.reason === 'string'
-        ? h('div', { class: 'small mt-1 text-muted', id: 'wf-composition-ceiling' }, t('composition.ceiling_unknown', { reason: v.ceiling_detail.reason }))
+        ? h('div', { class: 'small mt-1 text-muted', id: 'wf-composition-ceiling' }, t('composition.ceiling_unknown', { reason: reasonText(v.ceiling_detail.reason, v.ceiling_detail.reason_msg) }))
         : ''
       : h('div', { class: 'small mt-1', id: 'wf-composition-ceiling' }, t('composition.ceiling', { bytes: fmt.bytes(v.ceiling_bytes), source: v.ceiling_source ?? '' })),
     missing.length
-      ? h('ul', { class: 'small text-muted mt-2 mb-0', id: 'wf-composition-missing' }, ...missing.map((p) => h('li', { 'data-kind': p.kind }, `${label(p.kind)}: ${t('composition.not_measured')} — ${p.reason ?? ''}`)))
+      ? h('ul', { class: 'small text-muted mt-2 mb-0', id: 'wf-composition-missing' }, ...missing.map((p) => h('li', { 'data-kind': p.kind }, `${label(p.kind)}: ${t('composition.not_measured')} — ${reasonText(p.reason, p.reason_msg)}`)))
       : '',
     h('details', { class: 'mt-2' }, h('summary', { class: 'small' }, t('composition.history')), history),
   );

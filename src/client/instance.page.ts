@@ -8,7 +8,6 @@ import { api, ApiError, can, errorText, fmt, h, onAsync, serverText, showAlert, 
 import type { Instance, InstanceDatabase as Db, InstanceDatabases, InstanceSyncRecord as SyncRecord, Series as StatSeries } from './shared/api-types.js';
 import { wireComposition } from './composition.js';
 
-
 const root = document.getElementById('wf-instance')!;
 const id = Number(root.dataset.instanceId);
 let dbs: Db[] = [];
@@ -70,15 +69,15 @@ function renderDatabases(): void {
           d.is_snapshot ? h('span', { class: 'badge text-bg-light border ms-1', title: t('detail.not_in_total') }, t('detail.snapshot')) : null,
           d.replica_role === 'SECONDARY' ? h('span', { class: 'badge text-bg-light border ms-1', title: t('detail.not_in_total') }, t('detail.ag_secondary')) : null,
           can('operator') && !d.is_deleted ? collectButton(d.database_name) : null,
-          d.note ? h('div', { class: 'small text-warning-emphasis', 'data-col': 'note' }, serverText(d.note, d.note_key)) : null,
-          d.error ? h('div', { class: 'small text-danger', 'data-col': 'error' }, serverText(d.error, d.error_key)) : null,
+          d.note ? h('div', { class: 'small text-warning-emphasis', 'data-col': 'note' }, serverText(d.note, d.note_key, d.note_params)) : null,
+          d.error ? h('div', { class: 'small text-danger', 'data-col': 'error' }, serverText(d.error, d.error_key, d.error_params)) : null,
         ),
         h(
           'td',
           { class: 'wf-num', title: fmt.mb(d.size_bytes) },
           fmt.bytes(d.size_bytes),
           d.is_deleted ? null : h('div', { class: 'small text-muted wf-nowrap', 'data-col': 'change-last-sync' }, `${t('common.since_last_sync')} ${fmt.growth(d.change_last_sync_bytes)}`),
-          files && d.method ? h('div', { class: 'small text-muted wf-nowrap', 'data-col': 'method', title: d.method_note ?? '' }, `${t('detail.size_method')}: ${d.method}`) : null,
+          files && d.method ? h('div', { class: 'small text-muted wf-nowrap', 'data-col': 'method', title: serverText(d.method_note, d.method_note_key) }, `${t('detail.size_method')}: ${d.method}`) : null,
         ),
         h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(d.data_bytes)),
         h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(d.index_bytes)),

@@ -42,8 +42,11 @@ export interface CollectedDatabase {
   replica_group_id?: string | null;
   method: string;
   error?: string;
+  /** `error` by key (its text is the zh-CN rendering), when it has one. */
+  error_msg?: KeyedMessage;
   /** A remark on a measured database that is not an error (e.g. it does not accept connections). */
   note?: string;
+  note_msg?: KeyedMessage;
 }
 
 export interface Collection {

@@ -2,6 +2,7 @@
  * Where an instance's bytes went: engines measure the parts, the composition
  * service and the store (composition.repository) keep them.
  */
+import type { KeyedMessage } from './collection.js';
 
 /**
  * One part of an instance's space. Parts are disjoint (a byte is in one part
@@ -14,6 +15,8 @@ export interface CompositionPart {
   /** Per-kind facts: per database, per slot, per file… */
   detail: Record<string, unknown> | null;
   reason?: string;
+  /** `reason` by key (the text is its zh-CN rendering); absent on rows stored before the keys. */
+  reason_msg?: KeyedMessage;
 }
 
 export interface Composition {
@@ -23,7 +26,7 @@ export interface Composition {
   ceiling_source: string | null;
   /** Bytes in use on the volumes the engine reports (SQL Server dm_os_volume_stats): what the parts should add up to. */
   disk_used_bytes: number | null;
-  /** Where the ceiling came from in detail (SQL Server: each volume's total and free), or `reason` when it could not be read. */
+  /** Where the ceiling came from in detail (SQL Server: each volume's total and free), or `reason` (+ `reason_msg`) when it could not be read. */
   ceiling_detail?: Record<string, unknown> | null;
   method: string;
 }

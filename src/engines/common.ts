@@ -175,3 +175,21 @@ export function notCollected(name: string, why: Msg | SyncError): CollectedTable
 }
 
 export const TIME_BUDGET_EXHAUSTED = msgText(msg('api.tables.out_of_time'));
+
+/**
+ * A composition part's (or ceiling's) reason: the text in the API's own language next to its key
+ * (`reason_msg`), so the API and the UI render it in the reader's language.
+ */
+export function why(m: Msg): { reason: string; reason_msg: Msg } {
+  return { reason: msgText(m), reason_msg: m };
+}
+
+/** A classified error as a reason: its key, or its (server's or driver's) text under the pass-through key. */
+export function causeMsg(e: SyncError): Msg {
+  return e.msg ?? msg('composition.reason.text', { text: e.message });
+}
+
+/** A database's error remark by key: the text (zh-CN, the API's language) with its message (stored as error_msg). */
+export function errorRemark(m: Msg): { error: string; error_msg: Msg } {
+  return { error: msgText(m), error_msg: m };
+}

@@ -7,7 +7,7 @@
  * engine's own `classifyError`, with the password scrubbed from the message.
  */
 import type { SyncError } from '../lib/errors.js';
-import type { Params } from '../client/shared/i18n/index.js';
+import type { Msg, Params } from '../client/shared/i18n/index.js';
 import type { DbType } from '../domain/db-type.js';
 import type { Collection } from '../domain/collection.js';
 import type { Composition } from '../domain/composition.js';
@@ -109,9 +109,10 @@ export interface Engine {
   /**
    * One line per recorded method name (CollectedDatabase.method): what the
    * number means, and why it differs from the engine's other figures. Shown
-   * with each database on the instance page and in the API.
+   * with each database on the instance page and in the API, by key (the
+   * reader's language).
    */
-  readonly methodNotes?: Readonly<Record<string, string>>;
+  readonly methodNotes?: Readonly<Record<string, Msg>>;
   connect(target: ConnectTarget): Promise<EngineSession>;
   /**
    * Connections a session of this kind holds at once, when more than one (the

@@ -9,12 +9,25 @@ import { getEngine } from '../engines/registry.js';
 import type { CapacityRepository } from '../store/capacity.repository.js';
 import type { InstancesRepository, OverviewQuery } from '../store/instances.repository.js';
 import { toPublicInstance } from './instances.service.js';
-import { msg, msgText, parseStoredMsg } from '../client/shared/i18n/index.js';
+import { DEFAULT_LOCALE, msg, msgText, parseStoredMsg, type Locale, type MessageKey, type Params } from '../client/shared/i18n/index.js';
 import { DATABASE_REMARK_KEYS } from '../client/shared/i18n/messages/warnings.js';
 
 /** A stored database remark's key, when its text is one of the constant remarks (DATABASE_REMARK_KEYS). */
 const REMARK_KEY = new Map<string, string>(DATABASE_REMARK_KEYS.map((k) => [msgText(msg(k)), k]));
 export const remarkKey = (text: string | null | undefined): string | null => (text ? (REMARK_KEY.get(text) ?? null) : null);
+
+/**
+ * A database row's remark (`error` or `note`) as the API gives it: `<name>_key` + `<name>_params` from its stored
+ * message (0027), else from its text when it is a constant remark; the text in the request's language when keyed.
+ */
+export function remark<N extends 'error' | 'note'>(name: N, text: string | null | undefined, stored: string | null | undefined, locale: Locale) {
+  const m = parseStoredMsg(stored) ?? (remarkKey(text) ? msg(remarkKey(text) as MessageKey) : null);
+  return {
+    [name]: text ? (m ? msgText(m, locale) : text) : null,
+    [`${name}_key`]: text && m ? m.key : null,
+    [`${name}_params`]: text && m?.params ? m.params : null,
+  } as Record<N | `${N}_key`, string | null> & Record<`${N}_params`, Params | null>;
+}
 import type { SyncInstanceRecordRow, SyncSessionRow } from '../store/schema.js';
 import type { SyncRepository } from '../store/sync.repository.js';
 import { fail } from './validate.js';
@@ -146,7 +159,7 @@ export class CapacityService {
   }
 
   /** Online and deleted databases with their latest known size and first/last seen dates. */
-  async databases(instanceId: number) {
+  async databases(instanceId: number, locale: Locale = DEFAULT_LOCALE) {
     const inst = await this.instance(instanceId);
     const notes = getEngine(inst.db_type as DbType).methodNotes ?? {};
     const rows = await this.capacity.listDatabases(instanceId);
@@ -172,12 +185,12 @@ export class CapacityService {
       replica_role: r.replica_role ?? null,
       method: r.method ?? null,
       /** One line: what this method's number means and why file sizes and table statistics differ. */
-      method_note: (r.method && notes[r.method]) ?? null,
-      error: r.error ?? null,
-      /** `error` by key when it is a constant remark (the UI renders it in its language); null: show the text. */
-      error_key: remarkKey(r.error),
-      note: r.note ?? null,
-      note_key: remarkKey(r.note),
+      method_note: r.method && notes[r.method] ? msgText(notes[r.method]!, locale) : null,
+      /** `method_note` by key: the UI renders it in its language. */
+      method_note_key: (r.method && notes[r.method]?.key) || null,
+      /** In the request's language when it has a key (stored, or a constant remark's); else as stored. */
+      ...remark('error', r.error, r.error_msg, locale),
+      ...remark('note', r.note, r.note_msg, locale),
       collected_at: r.collected_at ?? null,
       /** Change since the sync before the last one that measured it; null: no earlier measurement ("no baseline yet"). */
       change_last_sync_bytes: r.size_bytes === null || r.size_bytes === undefined || r.previous_sync_bytes === null ? null : r.size_bytes - Number(r.previous_sync_bytes),

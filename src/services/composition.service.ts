@@ -5,7 +5,7 @@
  * back with its history and each part's growth. A part the engine could not
  * measure stays null with its reason (a missing grant is named), never 0.
  */
-import { msg, type Msg } from '../client/shared/i18n/index.js';
+import { DEFAULT_LOCALE, isMsg, msg, msgText, type Locale, type Msg } from '../client/shared/i18n/index.js';
 import { AppError } from '../lib/errors.js';
 import { addDays, localDate, type Clock } from '../lib/clock.js';
 import { mapLimit } from '../lib/concurrency.js';
@@ -73,7 +73,7 @@ export class CompositionService {
   }
 
   /** Connect, ask the engine, store today's row. Bounded as a whole by connect + sync timeouts. */
-  async collect(instanceId: number): Promise<CompositionView> {
+  async collect(instanceId: number, locale: Locale = DEFAULT_LOCALE): Promise<CompositionView> {
     const inst = await this.instance(instanceId);
     if (inst.credential_id === null) throw new AppError('validation', COMPOSITION_MSG.noCredential);
     const engine = this.d.engineFor(inst.db_type as DbType);
@@ -112,7 +112,7 @@ export class CompositionService {
       method: c.method,
       collected_at: this.d.clock.now().toISOString(),
     });
-    return this.get(inst.id);
+    return this.get(inst.id, {}, locale);
   }
 
   /** The nightly run: every active instance with a credential whose engine can tell; a failure is logged, never fatal. */
@@ -134,14 +134,14 @@ export class CompositionService {
   }
 
   /** The latest day's parts and the history of the last `days` days. */
-  async get(instanceId: number, q: { days?: number } = {}): Promise<CompositionView> {
+  async get(instanceId: number, q: { days?: number } = {}, locale: Locale = DEFAULT_LOCALE): Promise<CompositionView> {
     await this.instance(instanceId);
     const days = q.days ?? 30;
     if (!Number.isInteger(days) || days < 1 || days > 3660) fail('days', msg('api.v.integer', { min: 1, max: 3660 }));
     const to = this.today();
     const rows = await this.d.repo.history(instanceId, addDays(to, -(days - 1)), to);
     const latest = rows[rows.length - 1];
-    const parts = latest ? (JSON.parse(latest.parts) as CompositionPart[]) : [];
+    const parts = latest ? (JSON.parse(latest.parts) as CompositionPart[]).map((p) => inLocale(p, locale)) : [];
     const measured = parts.filter((p) => p.bytes !== null);
     const measuredBytes = measured.length ? measured.reduce((a, p) => a + p.bytes!, 0) : null;
     const history = rows.map((r) => ({ date: r.collected_date, parts: Object.fromEntries((JSON.parse(r.parts) as CompositionPart[]).map((p) => [p.kind, p.bytes])) }));
@@ -159,7 +159,7 @@ export class CompositionService {
       measured_bytes: measuredBytes,
       ceiling_bytes: latest?.ceiling_bytes ?? null,
       ceiling_source: latest?.ceiling_source ?? null,
-      ceiling_detail: latest?.ceiling_detail ? (JSON.parse(latest.ceiling_detail) as Record<string, unknown>) : null,
+      ceiling_detail: latest?.ceiling_detail ? inLocale(JSON.parse(latest.ceiling_detail) as Record<string, unknown>, locale) : null,
       unexplained_bytes: latest?.disk_used_bytes !== null && latest?.disk_used_bytes !== undefined && measuredBytes !== null ? latest.disk_used_bytes - measuredBytes : null,
       history,
       growth,
@@ -172,6 +172,14 @@ export class CompositionService {
     // Oracle reports its tablespaces' autoextend maximum; every other engine a volume (SQL Server's dm_os_volume_stats).
     return new Map([...m].map(([id, c]) => [id, { bytes: c.bytes, source: c.source === 'autoextend_max' ? 'autoextend_max' : 'volume' }]));
   }
+}
+
+/**
+ * A stored part (or ceiling detail) with its reason in the reader's language: by `reason_msg` when it has one;
+ * a row stored before the keys keeps its text as it was.
+ */
+function inLocale<T extends { reason?: unknown; reason_msg?: unknown }>(x: T, locale: Locale): T {
+  return isMsg(x.reason_msg) ? { ...x, reason: msgText(x.reason_msg, locale) } : x;
 }
 
 /** An instance's ceiling as its engine reports it, in the runway's vocabulary. */

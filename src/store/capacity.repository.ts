@@ -57,6 +57,7 @@ const rowValues = (d: CollectedDatabase) =>
   [
     d.database_name, d.size_bytes, d.data_bytes, d.index_bytes, d.log_bytes, d.free_bytes, d.used_bytes, d.max_bytes ?? null, d.method, d.error ?? null,
     d.note ?? null, d.is_snapshot ? 1 : 0, d.replica_role ?? null, d.replica_group_id ?? null, d.allocated_bytes ?? null,
+    d.error_msg ? JSON.stringify(d.error_msg) : null, d.note_msg ? JSON.stringify(d.note_msg) : null,
   ] as const;
 
 /** On a second collection the same day, a database that could not be measured keeps the size measured earlier. */
@@ -73,6 +74,8 @@ const KEEP_EARLIER = sql.raw(`
     method = excluded.method,
     error = excluded.error,
     note = excluded.note,
+    error_msg = excluded.error_msg,
+    note_msg = excluded.note_msg,
     is_snapshot = excluded.is_snapshot,
     replica_role = excluded.replica_role,
     replica_group_id = excluded.replica_group_id,
@@ -83,7 +86,7 @@ const KEEP_EARLIER = sql.raw(`
 
 const INSERT_DAY = sql.raw(`
   INSERT INTO database_size_stats (instance_id, database_name, collected_date, size_bytes, data_bytes, index_bytes, log_bytes, free_bytes, used_bytes, max_bytes,
-                                   method, error, note, is_snapshot, replica_role, replica_group_id, allocated_bytes, collected_at, is_deleted, deleted_at, created_at, updated_at)`);
+                                   method, error, note, is_snapshot, replica_role, replica_group_id, allocated_bytes, error_msg, note_msg, collected_at, is_deleted, deleted_at, created_at, updated_at)`);
 
 /**
  * What the instance total counts: a database once. A snapshot (its source is
@@ -126,19 +129,20 @@ export class CapacityRepository {
       const rows = JSON.stringify(part.map(rowValues));
       await sql`${INSERT_DAY}
         SELECT ${instanceId}, r.value ->> 0, ${day}, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6, r.value ->> 7,
-               r.value ->> 8, r.value ->> 9, r.value ->> 10, r.value ->> 11, r.value ->> 12, r.value ->> 13, r.value ->> 14, ${now}, 0, NULL, ${now}, ${now}
+               r.value ->> 8, r.value ->> 9, r.value ->> 10, r.value ->> 11, r.value ->> 12, r.value ->> 13, r.value ->> 14, r.value ->> 15, r.value ->> 16, ${now}, 0, NULL, ${now}, ${now}
         FROM json_each(${rows}) AS r
         WHERE true
         ${KEEP_EARLIER}`.execute(trx);
       return;
     }
-    const cols = Array.from({ length: 15 }, () => [] as unknown[]);
+    const cols = Array.from({ length: 17 }, () => [] as unknown[]);
     for (const d of part) rowValues(d).forEach((v, i) => cols[i]!.push(v));
     await sql`${INSERT_DAY}
-      SELECT ${instanceId}, r.n, ${day}::date, r.s, r.d, r.i, r.l, r.f, r.u, r.m, r.method, r.error, r.note, r.snap, r.role, r.grp, r.a, ${now}::timestamptz, 0, NULL, ${now}::timestamptz, ${now}::timestamptz
+      SELECT ${instanceId}, r.n, ${day}::date, r.s, r.d, r.i, r.l, r.f, r.u, r.m, r.method, r.error, r.note, r.snap, r.role, r.grp, r.a, r.em, r.nm, ${now}::timestamptz, 0, NULL, ${now}::timestamptz, ${now}::timestamptz
       FROM unnest(${cols[0]}::text[], ${cols[1]}::int8[], ${cols[2]}::int8[], ${cols[3]}::int8[], ${cols[4]}::int8[], ${cols[5]}::int8[], ${cols[6]}::int8[],
-                  ${cols[7]}::int8[], ${cols[8]}::text[], ${cols[9]}::text[], ${cols[10]}::text[], ${cols[11]}::int4[], ${cols[12]}::text[], ${cols[13]}::text[], ${cols[14]}::int8[])
-        AS r(n, s, d, i, l, f, u, m, method, error, note, snap, role, grp, a)
+                  ${cols[7]}::int8[], ${cols[8]}::text[], ${cols[9]}::text[], ${cols[10]}::text[], ${cols[11]}::int4[], ${cols[12]}::text[], ${cols[13]}::text[], ${cols[14]}::int8[],
+                  ${cols[15]}::text[], ${cols[16]}::text[])
+        AS r(n, s, d, i, l, f, u, m, method, error, note, snap, role, grp, a, em, nm)
       ${KEEP_EARLIER}`.execute(trx);
   }
 
@@ -408,6 +412,8 @@ export class CapacityRepository {
         's.method',
         's.error',
         's.note',
+        's.error_msg',
+        's.note_msg',
         's.collected_at',
       ])
       .select(previousPointSize(sql.ref('d.instance_id'), sql.ref('d.database_name')).as('previous_sync_bytes'))

@@ -121,6 +121,9 @@ export interface DatabaseSizeStatsTable {
   error: string | null;
   /** 0012_measurement: a remark that is not an error (e.g. "does not accept connections"). */
   note: string | null;
+  /** 0027: `error` / `note` by key, `{"key", "params"}` as JSON; NULL before, or when the text has no key. */
+  error_msg: ColumnType<string | null, string | null | undefined, string | null>;
+  note_msg: ColumnType<string | null, string | null | undefined, string | null>;
   /** 0018_mysql_auto: bytes of the database's own files (MySQL/MariaDB InnoDB FILE_SIZE); NULL when no file was read. */
   allocated_bytes: ColumnType<number | null, number | null | undefined, number | null>;
   collected_at: Ts;

@@ -5,7 +5,8 @@
  * restart_lsn) with the slot in its detail (inactive → flagged); heap,
  * indexes, TOAST and the dead-tuple estimate of a test database; a login
  * without pg_monitor gets `wal` null with the grant named, never 0; through
- * the API (collect, then the stored day with history). The slot is dropped
+ * the API (collect, then the stored day with history; a reason by key in
+ * either language, a day stored before the keys as it was). The slot is dropped
  * after, whatever happens.
  */
 import assert from 'node:assert/strict';
@@ -16,6 +17,8 @@ import type { Composition, CompositionPart } from '../../src/domain/composition.
 import { newTestApp, newTestContext, type TestApp, type TestContext } from '../helpers/context.js';
 import { pgAdmin, pgTarget, uniqueName } from '../helpers/targets.js';
 import { addInstance } from '../tables/helpers.js';
+import { CompositionRepository } from '../../src/store/composition.repository.js';
+import { localDate } from '../../src/lib/clock.js';
 
 const part = (c: { parts: CompositionPart[] }, kind: string) => c.parts.find((p) => p.kind === kind)!;
 
@@ -129,10 +132,50 @@ describe('PostgreSQL composition (real server, real slot)', () => {
       const got = await app.inject({ method: 'GET', url: `/api/instances/${id}/composition?days=7`, headers: headers(false) });
       const d = got.json().data;
       assert.deepEqual(d.parts.map((p: CompositionPart) => p.kind), ['heap', 'reclaimable', 'indexes', 'toast', 'other', 'wal', 'wal_retained_by_slots']);
-      for (const p of d.parts as CompositionPart[]) assert.deepEqual(Object.keys(p).filter((k) => k !== 'reason').sort(), ['bytes', 'detail', 'kind']);
+      for (const p of d.parts as CompositionPart[]) assert.deepEqual(Object.keys(p).filter((k) => k !== 'reason' && k !== 'reason_msg').sort(), ['bytes', 'detail', 'kind']);
       assert.deepEqual([d.ceiling_bytes, d.ceiling_source, d.unexplained_bytes], [null, null, null], 'PostgreSQL reports no disk total');
       assert.equal(d.history.length, 1);
       assert.equal(d.history[0].parts.wal_retained_by_slots, part(d, 'wal_retained_by_slots').bytes);
+    });
+
+    it('a part not measured: its reason by key, in the request\'s language (Accept-Language: en), zh-CN as the engine wrote it; a row stored before the keys keeps its text', async () => {
+      const nomon = await addInstance(ctx, 'postgresql', 5432, login, {}, 'Nomon-Secret-1');
+      const res = await app.inject({ method: 'POST', url: `/api/instances/${nomon}/composition/collect`, headers: { ...headers(true), 'accept-language': 'en' } });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json().message, 'Composition collected');
+      const get = async (lang?: string) => {
+        const r = await app.inject({ method: 'GET', url: `/api/instances/${nomon}/composition`, headers: { ...headers(false), ...(lang ? { 'accept-language': lang } : {}) } });
+        assert.equal(r.statusCode, 200, r.body);
+        return part(r.json().data, 'wal');
+      };
+      const zh = await get();
+      const en = await get('en-US,en;q=0.9');
+      assert.equal(zh.bytes, null);
+      assert.equal(zh.reason_msg!.key, 'composition.reason.pg_waldir');
+      assert.deepEqual(en.reason_msg, zh.reason_msg, 'the same key and params whatever the language');
+      assert.match(zh.reason!, /pg_ls_waldir 需要 superuser 或 pg_monitor: GRANT pg_monitor TO <user>;/);
+      assert.match(en.reason!, /pg_ls_waldir needs superuser or pg_monitor: GRANT pg_monitor TO <user>;/);
+      assert.doesNotMatch(en.reason!, /[\u4e00-\u9fff]/, en.reason);
+      assert.deepEqual(part(res.json().data, 'wal').reason, en.reason, 'collect answers in the request\'s language too');
+
+      // A day stored before the keys: its text as stored, no key, in either language.
+      const legacy = await addInstance(ctx, 'postgresql', 5432, 'postgres');
+      const old = { kind: 'wal', bytes: null, detail: null, reason: 'permission denied for function pg_ls_waldir (pg_ls_waldir needs superuser or pg_monitor: GRANT pg_monitor TO <user>;)' };
+      await new CompositionRepository(ctx.store.db).save({
+        instance_id: legacy,
+        collected_date: localDate(ctx.clock.now(), ctx.config.timeZone),
+        parts: JSON.stringify([old]),
+        ceiling_bytes: null,
+        ceiling_source: null,
+        disk_used_bytes: null,
+        ceiling_detail: JSON.stringify({ reason: '3 个表空间容量未知 (tablespaces of unknown size): A, B, C' }),
+        method: 'pg_class+pg_ls_waldir+pg_replication_slots',
+        collected_at: ctx.clock.now().toISOString(),
+      });
+      const r = await app.inject({ method: 'GET', url: `/api/instances/${legacy}/composition`, headers: { ...headers(false), 'accept-language': 'en' } });
+      assert.equal(r.statusCode, 200, r.body);
+      assert.deepEqual(r.json().data.parts, [old]);
+      assert.deepEqual(r.json().data.ceiling_detail, { reason: '3 个表空间容量未知 (tablespaces of unknown size): A, B, C' });
     });
   });
 });

@@ -83,13 +83,16 @@ describe('SQL Server composition arithmetic (pure)', () => {
     const c = sqlserverComposition({ files, used: new Map([['sales', { error: 'no VIEW SERVER STATE' }]]), reuse: { error: 'x' }, volumes: { error: 'denied' }, login: 'dba' });
     for (const k of ['data_used', 'data_unused', 'log_used', 'log_unused']) assert.deepEqual([part(c, k).bytes, part(c, k).reason], [null, 'no VIEW SERVER STATE'], k);
     assert.equal(part(c, 'allocated_unsplit').bytes, 1200 * P);
-    assert.deepEqual(c.ceiling_detail, { reason: 'denied' });
+    // A refusal without a key of its own is the server's words, under the pass-through key.
+    assert.deepEqual(c.ceiling_detail, { reason: 'denied', reason_msg: { key: 'composition.reason.text', params: { text: 'denied' } } });
   });
 
   it('no file visible (no VIEW ANY DEFINITION): every part null, the GRANT named', () => {
     const hidden = [row({ file_id: null, type: null, size_pages: null })];
     const c = sqlserverComposition({ files: hidden, used: new Map(), reuse: [], volumes: { error: 'denied' }, login: 'CORP\\c' });
     assert.ok(c.parts.every((p) => p.bytes === null && /GRANT VIEW ANY DEFINITION TO \[CORP\\c\]/.test(p.reason!)));
+    assert.ok(c.parts.every((p) => p.reason_msg?.key === 'composition.reason.mssql_no_files'));
+    assert.equal(c.parts[0]!.reason, 'sys.master_files 中看不到任何文件 (no file visible): GRANT VIEW ANY DEFINITION TO [CORP\\c];', 'zh-CN as before the keys');
   });
 
   it('the volume ceiling: Σ total, Σ (total − free) in use', () => {

@@ -95,7 +95,7 @@ describe('doctor with under-privileged logins', () => {
     const id = await instance('my-doc', 'mariadb', 3306, myUser, myPassword);
     const inst = (await app.inject({ method: 'GET', url: `/api/instances/${id}`, headers: admin() })).json().data as { size_method: string; options: Record<string, unknown> };
     assert.deepEqual([inst.size_method, inst.options.method], ['auto', undefined], 'a new MariaDB instance uses auto');
-    type Db = { database_name: string; method: string; note: string | null; allocated_bytes: number | null; method_note: string | null; data_bytes: number | null };
+    type Db = { database_name: string; method: string; note: string | null; allocated_bytes: number | null; method_note: string | null; method_note_key: string | null; data_bytes: number | null };
     const syncAndList = async () => {
       const sync = await app.inject({ method: 'POST', url: `/database-sizes/instances/${id}/sync-capacity`, headers: callers.operator.headers(true) });
       assert.equal(sync.statusCode, 200, sync.body);
@@ -108,6 +108,13 @@ describe('doctor with under-privileged logins', () => {
       assert.match(d.note ?? '', /PROCESS missing: measured from table statistics/);
       assert.match(d.method_note ?? '', /table statistics/);
     }
+    // The method's note by key, zh-CN by default and English with Accept-Language: en (issue #20 item 2).
+    assert.equal(fallback[0]!.method_note_key, 'db.method_note.mysql_logical');
+    assert.match(fallback[0]!.method_note ?? '', /^表统计/);
+    const en = (await app.inject({ method: 'GET', url: `/api/instances/${id}/databases`, headers: { ...admin(), 'accept-language': 'en' } })).json().data.databases as Db[];
+    assert.equal(en[0]!.method_note_key, 'db.method_note.mysql_logical');
+    assert.match(en[0]!.method_note ?? '', /^table statistics \(DATA_LENGTH\+INDEX_LENGTH\)/);
+    assert.doesNotMatch(en[0]!.method_note ?? '', /[\u4e00-\u9fff]/);
     const warned = (await app.inject({ method: 'GET', url: `/api/instances/${id}`, headers: admin() })).json().data as { last_sync_error: string | null; last_sync_status: string };
     assert.equal(warned.last_sync_status, 'completed');
     assert.match(warned.last_sync_error ?? '', /GRANT PROCESS/);

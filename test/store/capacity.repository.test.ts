@@ -224,3 +224,31 @@ forEachStore('CapacityRepository: snapshots and availability-group secondaries (
     assert.equal(again.total_size_bytes, 1000 + 500 + 50);
   });
 });
+
+forEachStore('a database remark with values, stored by key (0027)', (get) => {
+  it('error_msg / note_msg round-trip; the databases API gives key, params and the text in the request\'s language; a row without a key keeps its text', async () => {
+    const now = new Date().toISOString();
+    const inst = await get().repos.instances.insert({ name: 'remarks', db_type: 'oracle', host: 'h', port: 1521, tags: '[]', options: '{}', is_active: 1, created_at: now, updated_at: now });
+    const unsized = { key: 'db.remark.ora_files_unsized', params: { unsized: 1, count: 3 } };
+    const pdb = { key: 'db.remark.ora_pdb_state', params: { state: 'MOUNTED' } };
+    await get().repos.capacity.saveCollection({
+      instanceId: inst.id,
+      collectedDate: '2026-03-01',
+      collectedAt: '2026-03-01T03:00:00.000Z',
+      databases: [
+        db('ARCHIVE', null, { error: '1/3 个文件无法读取大小 (离线或丢失) (file size unknown: offline or missing)', error_msg: unsized }),
+        db('P1/USERS', 10, { note: 'PDB 状态为 MOUNTED，无法测量 (PDB is MOUNTED: CDB_ views omit it)', note_msg: pdb }),
+        db('OLD', null, { error: '旧的文本 (old text)' }),
+      ],
+    });
+    const stored = await get().repos.capacity.statsForDay(inst.id, '2026-03-01');
+    assert.deepEqual(JSON.parse(stored.find((r) => r.database_name === 'ARCHIVE')!.error_msg!), unsized);
+    const by = async (locale: 'zh-CN' | 'en') => new Map((await get().capacity.databases(inst.id, locale)).databases.map((d) => [d.database_name, d]));
+    const zh = await by('zh-CN');
+    const en = await by('en');
+    assert.deepEqual([zh.get('ARCHIVE')!.error, zh.get('ARCHIVE')!.error_key, zh.get('ARCHIVE')!.error_params], ['1/3 个文件无法读取大小 (离线或丢失) (file size unknown: offline or missing)', unsized.key, unsized.params]);
+    assert.deepEqual([en.get('ARCHIVE')!.error, en.get('ARCHIVE')!.error_key], ['1/3 file(s) could not be sized (offline or missing)', unsized.key]);
+    assert.deepEqual([en.get('P1/USERS')!.note, en.get('P1/USERS')!.note_key, en.get('P1/USERS')!.error], ['the PDB is MOUNTED: the CDB_ views omit it, so it cannot be measured', pdb.key, null]);
+    assert.deepEqual([en.get('OLD')!.error, en.get('OLD')!.error_key, en.get('OLD')!.error_params], ['旧的文本 (old text)', null, null]);
+  });
+});

@@ -9,6 +9,7 @@
  * with a stand-in driver connection answering those rows.
  */
 import assert from 'node:assert/strict';
+import { msg, msgText, t } from '../../src/client/shared/i18n/index.js';
 import { describe, it } from 'node:test';
 import type { Composition, CompositionPart } from '../../src/domain/composition.js';
 import type { ConnectTarget } from '../../src/engines/engine.js';
@@ -57,7 +58,7 @@ function answers(): Map<string, OracleRow[] | Error> {
   return a;
 }
 
-const reason = (err: unknown) => String((err as Error).message);
+const reason = (err: unknown) => msg('composition.reason.text', { text: String((err as Error).message) });
 
 function assertFull(c: Composition): void {
   assert.equal(part(c, 'tablespace_used').bytes, 900 * MiB + 1536 * MiB + USERS_USED);
@@ -90,6 +91,10 @@ describe('Oracle composition over driver-shaped rows', () => {
     assert.deepEqual([part(c, 'redo').bytes, part(c, 'recovery_area').bytes], [null, null]);
     assert.match(part(c, 'redo').reason!, /ORA-00942[\s\S]*GRANT SELECT ON sys\.v_\$log TO whalefall;/);
     assert.match(part(c, 'recovery_area').reason!, /ORA-01031[\s\S]*GRANT SELECT ON sys\.v_\$recovery_file_dest TO whalefall;/);
+    // By key, the text next to it its zh-CN rendering (issue #20 item 2).
+    const redo = part(c, 'redo');
+    assert.equal(redo.reason_msg!.key, 'composition.reason.with_grant');
+    assert.equal(msgText(redo.reason_msg!), redo.reason);
     assert.equal(part(c, 'undo').bytes, 4 * GiB);
   });
 
@@ -104,6 +109,10 @@ describe('Oracle composition over driver-shaped rows', () => {
     assert.match(String((part(d, 'allocated_unsplit').detail!.unmeasured as Record<string, string>).ARCHIVE), /file size unknown/);
     assert.equal(d.ceiling_bytes, null);
     assert.match(String(d.ceiling_detail!.reason), /ARCHIVE/);
+    const ceilingMsg = d.ceiling_detail!.reason_msg as { key: string; params: Record<string, string | number> };
+    assert.equal(ceilingMsg.key, 'composition.reason.ora_ceiling_unknown');
+    assert.equal(t('en', ceilingMsg.key, ceilingMsg.params), '1 tablespace(s) of unknown size: ARCHIVE');
+    assert.equal(d.ceiling_detail!.reason, '1 个表空间容量未知 (tablespaces of unknown size): ARCHIVE', 'zh-CN unchanged');
     // Two tablespaces whose free space adds up past 2^53 bytes: refused, never rounded.
     const half = 2 ** 52;
     const big = (name: string) => ({ database_name: name, is_system: false, size_bytes: half + 8192, data_bytes: half + 8192, index_bytes: null, log_bytes: null, free_bytes: half, used_bytes: 8192, method: 'dba_data_files' });

@@ -9,7 +9,8 @@ import { remarkKey } from '../../src/services/capacity.service.js';
 import { NOT_CONNECTABLE } from '../../src/engines/postgresql/postgresql.engine.js';
 import { FALLBACK_NOTE } from '../../src/engines/mysql/mysql.methods.js';
 import { TIME_BUDGET_EXHAUSTED } from '../../src/engines/common.js';
-import { t } from '../../src/client/shared/i18n/index.js';
+import { msgText, t } from '../../src/client/shared/i18n/index.js';
+import { mysqlEngine } from '../../src/engines/mysql/mysql.engine.js';
 import { DATABASE_REMARK_KEYS } from '../../src/client/shared/i18n/messages/warnings.js';
 
 test('constant remarks keep their zh-CN text and are served with their key; English has no Chinese', () => {
@@ -26,4 +27,18 @@ test('constant remarks keep their zh-CN text and are served with their key; Engl
   }
   assert.equal(remarkKey('1/3 个文件无法读取大小 (离线或丢失) (file size unknown: offline or missing)'), null, 'a remark with values stays text');
   assert.equal(remarkKey(null), null);
+});
+
+test('a size method\'s note (the hover text) is by key: zh-CN as before the keys, English without Chinese', () => {
+  const notes = mysqlEngine.methodNotes!;
+  assert.deepEqual(Object.keys(notes).sort(), ['information_schema', 'innodb_tablespaces', 'innodb_tablespaces+information_schema']);
+  assert.equal(
+    msgText(notes.information_schema!),
+    '表统计 (DATA_LENGTH+INDEX_LENGTH)：行与索引占用的估计值，不含文件中的空闲页与预留区，通常小于磁盘文件 (table statistics: what rows and indexes use, an estimate; files also hold free and reserved pages, so the disk holds more)',
+  );
+  for (const [method, m] of Object.entries(notes)) {
+    assert.match(m.key, /^db\.method_note\./, method);
+    assert.doesNotMatch(msgText(m, 'en'), /[\u4e00-\u9fff]/, method);
+    assert.match(msgText(m), /[\u4e00-\u9fff]/, method);
+  }
 });

@@ -16,6 +16,7 @@ import { RUNWAY_MESSAGES } from '../../src/client/shared/i18n/messages/runway.js
 import { ALERT_MESSAGES } from '../../src/client/shared/i18n/messages/alerts.js';
 import { WARNING_MESSAGES } from '../../src/client/shared/i18n/messages/warnings.js';
 import { IMPORT_MESSAGES } from '../../src/client/shared/i18n/messages/import.js';
+import { COMPOSITION_MESSAGES } from '../../src/client/shared/i18n/messages/composition.js';
 import { MESSAGES } from '../../src/client/shared/i18n/messages.js';
 
 const AREAS: Record<string, Record<string, { 'zh-CN': string; en?: string }>> = {
@@ -33,6 +34,7 @@ const AREAS: Record<string, Record<string, { 'zh-CN': string; en?: string }>> = 
   alerts: ALERT_MESSAGES,
   warnings: WARNING_MESSAGES,
   import: IMPORT_MESSAGES,
+  composition: COMPOSITION_MESSAGES,
 };
 
 test('a message key is defined in one area file only (a spread would silently keep the last one)', () => {
@@ -68,5 +70,29 @@ test('every warning an engine or a service pushes is by key: no literal text (is
     const text = fs.readFileSync(f, 'utf8');
     for (const m of text.matchAll(/(?:warnings|extra)\.push\(\s*(['`"])/g)) literal.push(`${f}:${text.slice(0, m.index).split('\n').length}`);
   }
+  assert.deepEqual(literal, []);
+});
+
+test('every reason a composition part or ceiling gives is by key: no literal text (issue #20 item 2)', () => {
+  const dir = 'src/engines';
+  const files = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap(({ name: e }) => fs.readdirSync(path.join(dir, e)).filter((f) => f.endsWith('.composition.ts')).map((f) => path.join(dir, e, f)));
+  assert.equal(files.length, 4, 'one composition module per engine');
+  const literal: string[] = [];
+  const code = (f: string) =>
+    fs
+      .readFileSync(f, 'utf8')
+      .split('\n')
+      .map((line, i) => ({ at: `${f}:${i + 1}`, line }))
+      .filter(({ line }) => !/^\s*(\*|\/\/|\/\*)/.test(line));
+  for (const f of files) {
+    for (const { at, line } of code(f)) {
+      // A reason is set as `...why(msg(…))` (text and key together), never `reason: <text>`.
+      if (/\bbytes: null, detail: null\b/.test(line) && !/detail: null, \.\.\./.test(line)) literal.push(`${at}: a reason that is not why(…)`);
+      if (/\breason:\s*[`'"]/.test(line)) literal.push(`${at}: reason as a literal`);
+      if (/(['"`])[^'"`]*[\u4e00-\u9fff][^'"`]*\1/.test(line)) literal.push(`${at}: Chinese literal`);
+    }
+  }
+  // SQL Server's engine wraps its refused side queries' causes (used space, volumes) by key too.
+  for (const { at, line } of code('src/engines/sqlserver/sqlserver.engine.ts')) if (/\{ error: [`'"]/.test(line) && !/\bmsg: msg\(/.test(line)) literal.push(`${at}: refusal as a literal`);
   assert.deepEqual(literal, []);
 });

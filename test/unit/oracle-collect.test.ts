@@ -114,7 +114,7 @@ describe('Oracle: non-CDB collection', () => {
     const { databases, warnings } = await collectTablespaces(run, settings(), 19);
     assert.deepEqual(run.log, [LOCATE_SQL, filesSql('dba', 'data'), filesSql('dba', 'temp'), spacesSql('dba'), tempFreeSql('dba'), undoSql('dba')]);
     assert.deepEqual(databases, [
-      row({ database_name: 'ARCHIVE', error: '1/3 个文件无法读取大小 (离线或丢失) (file size unknown: offline or missing)' }),
+      row({ database_name: 'ARCHIVE', error: '1/3 个文件无法读取大小 (离线或丢失) (file size unknown: offline or missing)', error_msg: { key: 'db.remark.ora_files_unsized', params: { unsized: 1, count: 3 } } }),
       measured('BIG', 9007199254740991, 4294975488, { max_bytes: Number(MAX_SAFE) }),
       measured('SYSAUX', 2147483648, 1610612736, { is_system: true, max_bytes: Number(AUTOEXTEND_SMALLFILE_MAX) }),
       measured('SYSTEM', GiB, 943718400, { is_system: true, max_bytes: Number(AUTOEXTEND_SMALLFILE_MAX) }),

@@ -16,6 +16,8 @@
  *   and shows no temporary tablespace size).
  */
 import type { CompositionPart } from '../../domain/composition.js';
+import { msg, type Msg } from '../../client/shared/i18n/index.js';
+import { why } from '../common.js';
 
 export type MysqlQuery = <T>(sql: string) => Promise<T[]>;
 
@@ -34,7 +36,7 @@ const FILES = `
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 
-export async function mysqlParts(q: MysqlQuery, isMariadb: boolean, reason: (err: unknown) => string): Promise<CompositionPart[]> {
+export async function mysqlParts(q: MysqlQuery, isMariadb: boolean, reason: (err: unknown) => Msg): Promise<CompositionPart[]> {
   const parts: CompositionPart[] = [];
   try {
     const rows = await q<{ s: string; d: unknown; i: unknown; f: unknown }>(SUMS);
@@ -44,11 +46,11 @@ export async function mysqlParts(q: MysqlQuery, isMariadb: boolean, reason: (err
     parts.push({ kind: 'indexes', bytes: sum('i'), detail: { schemas: per('i') } });
     parts.push({ kind: 'free', bytes: sum('f'), detail: { schemas: per('f'), reclaim: 'OPTIMIZE TABLE' } });
   } catch (err) {
-    const why = reason(err);
-    for (const kind of ['data', 'indexes', 'free']) parts.push({ kind, bytes: null, detail: null, reason: why });
+    const cause = why(reason(err));
+    for (const kind of ['data', 'indexes', 'free']) parts.push({ kind, bytes: null, detail: null, ...cause });
   }
 
-  const grant = isMariadb ? 'BINLOG MONITOR (MariaDB ≥ 10.5) or REPLICATION CLIENT' : 'REPLICATION CLIENT';
+  const privilege = isMariadb ? 'BINLOG MONITOR (MariaDB ≥ 10.5) or REPLICATION CLIENT' : 'REPLICATION CLIENT';
   try {
     const logs = await q<{ Log_name: string; File_size: unknown }>('SHOW BINARY LOGS');
     const files = logs.map((l) => ({ name: l.Log_name, bytes: num(l.File_size) }));
@@ -57,7 +59,10 @@ export async function mysqlParts(q: MysqlQuery, isMariadb: boolean, reason: (err
     const errno = (err as { errno?: number }).errno;
     // 1381: "You are not using binary logging" — nothing held, a fact.
     if (errno === 1381) parts.push({ kind: 'binary_logs', bytes: 0, detail: { enabled: false, files: [] } });
-    else parts.push({ kind: 'binary_logs', bytes: null, detail: null, reason: `${reason(err)} (SHOW BINARY LOGS needs ${grant}: GRANT ${isMariadb ? 'BINLOG MONITOR' : 'REPLICATION CLIENT'} ON *.* TO <user>;)` });
+    else {
+      const grant = `GRANT ${isMariadb ? 'BINLOG MONITOR' : 'REPLICATION CLIENT'} ON *.* TO <user>;`;
+      parts.push({ kind: 'binary_logs', bytes: null, detail: null, ...why(msg('composition.reason.mysql_binlog', { cause: reason(err), privilege, grant })) });
+    }
   }
 
   let vars: Record<string, string> = {};
@@ -67,11 +72,11 @@ export async function mysqlParts(q: MysqlQuery, isMariadb: boolean, reason: (err
     const bytes = capacity !== undefined ? num(capacity) : num(vars.innodb_log_file_size) * Math.max(1, num(vars.innodb_log_files_in_group ?? 1));
     parts.push({ kind: 'redo', bytes, detail: { source: capacity !== undefined ? 'innodb_redo_log_capacity' : 'innodb_log_file_size × innodb_log_files_in_group' } });
   } catch (err) {
-    parts.push({ kind: 'redo', bytes: null, detail: null, reason: reason(err) });
+    parts.push({ kind: 'redo', bytes: null, detail: null, ...why(reason(err)) });
   }
 
   let files: { t: string; n: string; f: string; b: unknown }[] | null = null;
-  let filesError: string | null = null;
+  let filesError: Msg | null = null;
   try {
     files = await q(FILES);
   } catch (err) {
@@ -83,12 +88,12 @@ export async function mysqlParts(q: MysqlQuery, isMariadb: boolean, reason: (err
       parts.push({ kind, bytes: mine.reduce((a, f) => a + num(f.b), 0), detail: { files: mine.map((f) => ({ tablespace: f.n, file: f.f, bytes: num(f.b) })) } });
       continue;
     }
-    const why =
+    const cause =
       filesError ??
       (kind === 'undo' && num(vars.innodb_undo_tablespaces) === 0
-        ? 'undo logs are inside the system tablespace (innodb_undo_tablespaces = 0): not shown apart'
-        : `the server does not show its ${kind === 'undo' ? 'undo' : 'temporary'} tablespace size${isMariadb ? ' (MariaDB)' : ''}`);
-    parts.push({ kind, bytes: null, detail: null, reason: why });
+        ? msg('composition.reason.mysql_undo_in_system')
+        : msg(kind === 'undo' ? 'composition.reason.mysql_undo_not_shown' : 'composition.reason.mysql_temp_not_shown', { server: isMariadb ? ' (MariaDB)' : '' }));
+    parts.push({ kind, bytes: null, detail: null, ...why(cause) });
   }
   return parts;
 }

@@ -27,7 +27,7 @@ import type { CollectedTableDatabase, TableCollection, TableScope } from '../../
 import type { Composition } from '../../domain/composition.js';
 import type { ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
 import type { DbType } from '../../domain/db-type.js';
-import { bytes, check, classified, classify, closeWithin, errorCode, notCollected, outOfTime } from '../common.js';
+import { bytes, causeMsg, check, classified, classify, closeWithin, errorCode, notCollected, outOfTime } from '../common.js';
 import { msg } from '../../client/shared/i18n/index.js';
 import { CLEARTEXT_OPTION, CLEARTEXT_OPTION_SPEC, tlsCheck } from '../tls.js';
 import { fromSums, TABLES_METHOD, TABLES_QUERY, type TableSumRow } from './mysql.tables.js';
@@ -310,7 +310,7 @@ class MysqlSession implements EngineSession {
   composition(): Promise<Composition> {
     return classified(async () => {
       const q = <T>(sql: string) => rows<T & RowDataPacket>(this.conn, sql, this.target) as Promise<T[]>;
-      const parts = await mysqlParts(q, this.isMariadb, (err) => this.toSyncError(err).message);
+      const parts = await mysqlParts(q, this.isMariadb, (err) => causeMsg(this.toSyncError(err)));
       return { parts, ceiling_bytes: null, ceiling_source: null, disk_used_bytes: null, method: COMPOSITION_METHOD };
     }, this.toSyncError);
   }

@@ -4,21 +4,18 @@
  * See mysql.engine.ts for how each method collects.
  */
 import type { ConnectTarget } from '../engine.js';
-import { msg, msgText } from '../../client/shared/i18n/index.js';
+import { msg, msgText, type Msg } from '../../client/shared/i18n/index.js';
 
 export const METHOD = 'information_schema';
 export const PHYSICAL = 'innodb_tablespaces';
 export const AUTO = 'innodb_tablespaces+information_schema';
 export const DEFAULT_METHOD = 'auto';
 
-/** What each recorded method's number means and why it differs from the others (Engine.methodNotes). */
-export const METHOD_NOTES: Record<string, string> = {
-  [METHOD]:
-    '表统计 (DATA_LENGTH+INDEX_LENGTH)：行与索引占用的估计值，不含文件中的空闲页与预留区，通常小于磁盘文件 (table statistics: what rows and indexes use, an estimate; files also hold free and reserved pages, so the disk holds more)',
-  [PHYSICAL]:
-    'InnoDB 表空间文件大小：磁盘实际占用，含空闲页，不含非 InnoDB 表和共享表空间中的表 (tablespace file sizes: what the disk holds, free pages included; non-InnoDB tables and shared tablespaces not counted)',
-  [AUTO]:
-    'InnoDB 文件大小 + 其他表的表统计：磁盘占用；文件大于数据+索引，因为 InnoDB 按区分配并保留空闲页 (可回收部分见 free) (InnoDB file sizes plus statistics for the other tables: what the disk holds; files exceed data + index because InnoDB allocates in extents and keeps free pages — see free)',
+/** What each recorded method's number means and why it differs from the others (Engine.methodNotes), by key. */
+export const METHOD_NOTES: Record<string, Msg> = {
+  [METHOD]: msg('db.method_note.mysql_logical'),
+  [PHYSICAL]: msg('db.method_note.mysql_physical'),
+  [AUTO]: msg('db.method_note.mysql_auto'),
 };
 
 /**

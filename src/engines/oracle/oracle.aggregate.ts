@@ -16,7 +16,7 @@
  */
 import { SyncError } from '../../lib/errors.js';
 import { formatBytes } from '../../lib/sizes.js';
-import { bytes } from '../common.js';
+import { bytes, errorRemark } from '../common.js';
 import type { CollectedDatabase, KeyedMessage, Warning } from '../../domain/collection.js';
 import { msg, msgText } from '../../client/shared/i18n/index.js';
 import type { OracleRow } from './oracle.driver.js';
@@ -302,7 +302,7 @@ function tablespaceRow(t: One, scope: Scope, opts: MapOptions, warnings: Warning
   const method = contents === 'UNDO' ? `${scope}_data_files+undo_extents` : t.files.kind === 'temp' ? `${scope}_temp_files+temp_free_space` : `${scope}_data_files`;
   const base = rowBase(t.label, t.name, contents, method);
   if (t.files.unsized > 0) {
-    return { ...base, error: `${t.files.unsized}/${t.files.count} 个文件无法读取大小 (离线或丢失) (file size unknown: offline or missing)` };
+    return { ...base, ...errorRemark(msg('db.remark.ora_files_unsized', { unsized: t.files.unsized, count: t.files.count })) };
   }
   const allocated = t.files.allocated;
   const block = t.space?.blockSize ?? null;
@@ -352,7 +352,7 @@ function closedPdbRows(controlfile: OracleRow[], containers: Map<number, Contain
     const name = text(r.TABLESPACE_NAME);
     out.push({
       ...rowBase(`${c.name}/${name}`, name, isTemp ? 'TEMPORARY' : null, 'v$tablespace'),
-      error: `PDB 状态为 ${c.state}，无法测量 (PDB is ${c.state}: CDB_ views omit it)`,
+      ...errorRemark(msg('db.remark.ora_pdb_state', { state: c.state })),
     });
   }
   const closed = [...containers.values()].filter((c) => !c.visible && !isSeed(c.name));

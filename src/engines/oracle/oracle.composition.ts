@@ -24,7 +24,8 @@
  * A view that cannot be read leaves its part null with the reason and the
  * GRANT, never 0. The arithmetic is pure and unit-tested.
  */
-import { bytes } from '../common.js';
+import { bytes, why } from '../common.js';
+import { msg, msgText, type Msg } from '../../client/shared/i18n/index.js';
 import type { CollectedDatabase } from '../../domain/collection.js';
 import type { Composition, CompositionPart } from '../../domain/composition.js';
 import { text } from './oracle.aggregate.js';
@@ -64,7 +65,7 @@ export function tablespaceParts(rows: readonly CollectedDatabase[]): { parts: Co
   for (const d of rows) {
     const kind = tablespaceKind(d);
     if (d.size_bytes === null || kind === 'unknown') {
-      unmeasured[d.database_name] = d.error ?? '容量未知 (size unknown)';
+      unmeasured[d.database_name] = d.error ?? msgText(msg('composition.reason.ora_size_unknown'));
       continue;
     }
     sum.ceiling += BigInt(d.max_bytes ?? d.size_bytes);
@@ -94,7 +95,7 @@ export function tablespaceParts(rows: readonly CollectedDatabase[]): { parts: Co
     ],
     // A tablespace of unknown size would make the sum a guess.
     ceiling_bytes: names.length ? null : b(sum.ceiling, 'ceiling'),
-    ceiling_detail: names.length ? { reason: `${names.length} 个表空间容量未知 (tablespaces of unknown size): ${names.join(', ')}` } : null,
+    ceiling_detail: names.length ? why(msg('composition.reason.ora_ceiling_unknown', { count: names.length, names: names.join(', ') })) : null,
   };
 }
 
@@ -131,7 +132,7 @@ export function recoveryAreaPart(rows: readonly OracleRow[]): CompositionPart {
  * classifies the error). The tablespaces come from the collector itself, so
  * its grants and scope rules apply unchanged.
  */
-export async function oracleComposition(run: Run, settings: OracleSettings, major: number, reason: (err: unknown) => string): Promise<Composition> {
+export async function oracleComposition(run: Run, settings: OracleSettings, major: number, reason: (err: unknown) => Msg): Promise<Composition> {
   const parts: CompositionPart[] = [];
   let ceiling: { ceiling_bytes: number | null; ceiling_detail: Record<string, unknown> | null };
   try {
@@ -140,19 +141,19 @@ export async function oracleComposition(run: Run, settings: OracleSettings, majo
     parts.push(...t.parts);
     ceiling = { ceiling_bytes: t.ceiling_bytes, ceiling_detail: t.ceiling_detail };
   } catch (err) {
-    const why = reason(err);
-    for (const kind of ['tablespace_used', 'tablespace_free', 'allocated_unsplit', 'undo', 'temp']) parts.push({ kind, bytes: null, detail: null, reason: why });
-    ceiling = { ceiling_bytes: null, ceiling_detail: { reason: why } };
+    const cause = why(reason(err));
+    for (const kind of ['tablespace_used', 'tablespace_free', 'allocated_unsplit', 'undo', 'temp']) parts.push({ kind, bytes: null, detail: null, ...cause });
+    ceiling = { ceiling_bytes: null, ceiling_detail: { ...cause } };
   }
   try {
     parts.push(redoPart(await run(REDO_SQL)));
   } catch (err) {
-    parts.push({ kind: 'redo', bytes: null, detail: null, reason: `${reason(err)} (${directGrant(COMPOSITION_VIEWS.redo, 'dba', settings.user)})` });
+    parts.push({ kind: 'redo', bytes: null, detail: null, ...why(msg('composition.reason.with_grant', { cause: reason(err), grant: directGrant(COMPOSITION_VIEWS.redo, 'dba', settings.user) })) });
   }
   try {
     parts.push(recoveryAreaPart(await run(RECOVERY_AREA_SQL)));
   } catch (err) {
-    parts.push({ kind: 'recovery_area', bytes: null, detail: null, reason: `${reason(err)} (${directGrant(COMPOSITION_VIEWS.recoveryArea, 'dba', settings.user)})` });
+    parts.push({ kind: 'recovery_area', bytes: null, detail: null, ...why(msg('composition.reason.with_grant', { cause: reason(err), grant: directGrant(COMPOSITION_VIEWS.recoveryArea, 'dba', settings.user) })) });
   }
   return { parts, ...ceiling, ceiling_source: ceiling.ceiling_bytes === null ? null : CEILING_SOURCE, disk_used_bytes: null, method: COMPOSITION_METHOD };
 }

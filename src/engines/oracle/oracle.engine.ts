@@ -12,7 +12,7 @@ import type { Collection } from '../../domain/collection.js';
 import type { Composition } from '../../domain/composition.js';
 import type { ConnectTarget, Engine, EngineSession, InstanceOptions, PrivilegeCheck } from '../engine.js';
 import type { TableCollection, TableScope } from '../../domain/tables.js';
-import { classified, closeWithin, majorVersion } from '../common.js';
+import { causeMsg, classified, closeWithin, majorVersion } from '../common.js';
 import { collectSegmentTables, collectTablespaces, CONTAINER_MODES, doctorChecks, type ContainerMode, type OracleSettings } from './oracle.collect.js';
 import { dropConnection, fetchTypeHandler, oracledb, type OracleConnection, type OracleDriver, type Run } from './oracle.driver.js';
 import { classifyError } from './oracle.errors.js';
@@ -136,7 +136,7 @@ class OracleSession implements EngineSession {
   composition(): Promise<Composition> {
     const toSyncError = (err: unknown) => classifyError(err, this.target);
     return classified(
-      () => oracleComposition(this.run, this.settings, majorVersion(this.conn.oracleServerVersionString), (err) => toSyncError(err).message),
+      () => oracleComposition(this.run, this.settings, majorVersion(this.conn.oracleServerVersionString), (err) => causeMsg(toSyncError(err))),
       toSyncError,
     );
   }

@@ -17,6 +17,8 @@
  *   needs superuser or pg_monitor; without it `wal` is null with that reason.
  */
 import type { CompositionPart } from '../../domain/composition.js';
+import { msg, msgText, type Msg } from '../../client/shared/i18n/index.js';
+import { why } from '../common.js';
 
 /** What the composition needs from a connection: a query. */
 export interface PgQuery {
@@ -82,7 +84,7 @@ export interface DatabaseRelations {
 }
 
 /** Measure one database over its own connection. */
-export async function databaseRelations(database: string, q: PgQuery, reason: (err: unknown) => string): Promise<DatabaseRelations> {
+export async function databaseRelations(database: string, q: PgQuery, reason: (err: unknown) => Msg): Promise<DatabaseRelations> {
   try {
     const relations = (await q.query<RelationsRow>(RELATIONS_QUERY)).rows[0]!;
     let reclaimable: DatabaseRelations['reclaimable'];
@@ -96,12 +98,12 @@ export async function databaseRelations(database: string, q: PgQuery, reason: (e
     reclaimable ??= { bytes: Number((await q.query<{ bytes: string }>(DEAD_ESTIMATE_QUERY)).rows[0]!.bytes), method: 'pg_stat_dead_tuples' };
     return { database, relations, reclaimable };
   } catch (err) {
-    return { database, error: reason(err) };
+    return { database, error: msgText(reason(err)) };
   }
 }
 
 /** The parts from every database's relations and the instance-wide WAL figures (see the file comment). */
-export async function instanceParts(admin: PgQuery, dbs: readonly DatabaseRelations[], reason: (err: unknown) => string): Promise<CompositionPart[]> {
+export async function instanceParts(admin: PgQuery, dbs: readonly DatabaseRelations[], reason: (err: unknown) => Msg): Promise<CompositionPart[]> {
   const measured = dbs.filter((d) => d.relations);
   const failed = dbs.filter((d) => d.error).map((d) => ({ database: d.database, reason: d.error }));
   const sum = (f: (d: DatabaseRelations) => number) => measured.reduce((a, d) => a + f(d), 0);
@@ -111,9 +113,9 @@ export async function instanceParts(admin: PgQuery, dbs: readonly DatabaseRelati
   const dead = (d: DatabaseRelations) => Math.min(d.reclaimable!.bytes, heapAll(d));
   const other = (d: DatabaseRelations) => Math.max(0, Number(d.relations!.total) - heapAll(d) - Number(d.relations!.indexes) - Number(d.relations!.toast));
   const methods = [...new Set(measured.map((d) => d.reclaimable!.method))];
-  const noneMeasured = measured.length === 0 ? `no database could be measured: ${failed.map((f) => `${f.database}: ${f.reason}`).join('; ')}` : undefined;
+  const noneMeasured = measured.length === 0 ? why(msg('composition.reason.pg_none_measured', { list: failed.map((f) => `${f.database}: ${f.reason}`).join('; ') })) : undefined;
   const part = (kind: string, f: (d: DatabaseRelations) => number, extra: Record<string, unknown> = {}): CompositionPart =>
-    noneMeasured ? { kind, bytes: null, detail: null, reason: noneMeasured } : { kind, bytes: sum(f), detail: { databases: perDb(f), ...(failed.length ? { not_measured: failed } : {}), ...extra } };
+    noneMeasured ? { kind, bytes: null, detail: null, ...noneMeasured } : { kind, bytes: sum(f), detail: { databases: perDb(f), ...(failed.length ? { not_measured: failed } : {}), ...extra } };
   const parts: CompositionPart[] = [
     part('heap', (d) => heapAll(d) - dead(d)),
     part('reclaimable', dead, { method: methods.length === 1 ? methods[0] : methods }),
@@ -133,7 +135,7 @@ export async function instanceParts(admin: PgQuery, dbs: readonly DatabaseRelati
     retained = list.reduce((a, s) => a + s.bytes, 0);
     slots = { kind: 'wal_retained_by_slots', bytes: retained, detail: { slots: list, inactive_holding_wal: list.filter((s) => s.inactive_holding_wal).map((s) => s.name) } };
   } catch (err) {
-    slots = { kind: 'wal_retained_by_slots', bytes: null, detail: null, reason: reason(err) };
+    slots = { kind: 'wal_retained_by_slots', bytes: null, detail: null, ...why(reason(err)) };
   }
   let wal: CompositionPart;
   try {
@@ -143,7 +145,7 @@ export async function instanceParts(admin: PgQuery, dbs: readonly DatabaseRelati
     if (slots.bytes !== null && slots.bytes > dir) slots = { ...slots, bytes: dir, detail: { ...slots.detail, capped_at_wal_dir: true } };
     wal = { kind: 'wal', bytes: dir - (slots.bytes ?? 0), detail: { wal_dir_bytes: dir, files: r.files } };
   } catch (err) {
-    wal = { kind: 'wal', bytes: null, detail: null, reason: `${reason(err)} (pg_ls_waldir needs superuser or pg_monitor: GRANT pg_monitor TO <user>;)` };
+    wal = { kind: 'wal', bytes: null, detail: null, ...why(msg('composition.reason.pg_waldir', { cause: reason(err) })) };
   }
   return [...parts, wal, slots];
 }

@@ -15,7 +15,7 @@ import type { CollectedDatabase, Collection } from '../../domain/collection.js';
 import type { CollectedTableDatabase, TableCollection, TableScope } from '../../domain/tables.js';
 import type { Composition } from '../../domain/composition.js';
 import type { ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
-import { bytes, check, classified, classify, closeWithin, cutToBudget, errorCode, notCollected, outOfTime, type Verdict } from '../common.js';
+import { bytes, causeMsg, check, classified, classify, closeWithin, cutToBudget, errorCode, notCollected, outOfTime, type Verdict } from '../common.js';
 import { msg, msgText } from '../../client/shared/i18n/index.js';
 import { cleartextAllowed, cleartextRefused, CLEARTEXT_OPTION, CLEARTEXT_OPTION_SPEC, tlsCheck } from '../tls.js';
 import { TABLES_METHOD, TABLES_QUERY, toTable, type TableRow } from './postgresql.tables.js';
@@ -282,7 +282,7 @@ class PostgresqlSession implements EngineSession {
   /** Where the bytes went (postgresql.composition.ts): each database over its own connection, each part bounded by the query timeout. */
   composition(): Promise<Composition> {
     return classified(async () => {
-      const reason = (err: unknown) => classifyError(err, this.target).message;
+      const reason = (err: unknown) => causeMsg(classifyError(err, this.target));
       const list = (await this.client.query<DbRow>(`${LIST} ORDER BY datname`)).rows;
       const dbs: DatabaseRelations[] = [];
       for (const row of list) {
@@ -296,7 +296,7 @@ class PostgresqlSession implements EngineSession {
           conn = await openClient(this.target, row.datname);
           dbs.push(await databaseRelations(row.datname, conn.client, reason));
         } catch (err) {
-          dbs.push({ database: row.datname, error: reason(err) });
+          dbs.push({ database: row.datname, error: msgText(reason(err)) });
         } finally {
           if (conn) {
             const c = conn;

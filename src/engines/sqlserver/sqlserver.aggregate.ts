@@ -10,7 +10,7 @@
  * error for that database alone, never a rounded number.
  */
 import { SyncError } from '../../lib/errors.js';
-import { bytes } from '../common.js';
+import { bytes, errorRemark } from '../common.js';
 import type { CollectedDatabase, KeyedMessage, ReplicaRole, Warning } from '../../domain/collection.js';
 import { msg, type Msg } from '../../client/shared/i18n/index.js';
 
@@ -173,7 +173,7 @@ function measureOne(files: FileRow[], facts: SideFacts, login: string, names: Ma
     ...(role && head.group_database_id ? { replica_group_id: head.group_database_id.toLowerCase() } : {}),
   };
   const online = head.state_desc === 'ONLINE';
-  const unknown = (error: string): Measured => ({ db: { ...base, error }, allocated: null, readable: false });
+  const unknown = (m: KeyedMessage): Measured => ({ db: { ...base, ...errorRemark(m) }, allocated: null, readable: false });
   const visible = files.filter((f) => f.file_id !== null);
   if (visible.length === 0) return unknown(noFiles(login));
 
@@ -202,7 +202,7 @@ function measureOne(files: FileRow[], facts: SideFacts, login: string, names: Ma
     return { db, allocated, readable: online && !isSnapshot && roleReadable };
   } catch (err) {
     if (!(err instanceof SyncError)) throw err;
-    return unknown(err.message);
+    return unknown(err.msg ?? msg('db.remark.text', { text: err.message }));
   }
 }
 
@@ -265,8 +265,8 @@ function snapshotParts(head: FileRow, files: FileRow[], facts: SideFacts, names:
   return { data, log: 0n, limit };
 }
 
-const snapshotUnknown = (facts: SideFacts): string =>
-  `数据库快照的磁盘占用未知 (snapshot on-disk size unknown: ${'error' in facts.snapshotDisk ? facts.snapshotDisk.error : 'no row in sys.dm_io_virtual_file_stats'})`;
+const snapshotUnknown = (facts: SideFacts): KeyedMessage =>
+  msg('db.remark.mssql_snapshot_unknown', { cause: 'error' in facts.snapshotDisk ? (facts.snapshotDisk.msg ?? facts.snapshotDisk.error) : msg('db.remark.mssql_no_io_row') });
 
 export const grantViewDefinition = (login: string) => `GRANT VIEW ANY DEFINITION TO ${quoteName(login)};`;
-const noFiles = (login: string) => `sys.master_files 中看不到该库的文件，容量未知 (files not visible: ${grantViewDefinition(login)})`;
+const noFiles = (login: string): KeyedMessage => msg('db.remark.mssql_no_files', { grant: grantViewDefinition(login) });

@@ -20,7 +20,9 @@
  * files on those volumes). Database snapshots' sparse files are not a part.
  * Pages are 8 KB, summed in BigInt; the arithmetic here is pure and unit-tested.
  */
-import { bytes } from '../common.js';
+import { bytes, why } from '../common.js';
+import type { KeyedMessage } from '../../domain/collection.js';
+import { msg, msgText, type Msg } from '../../client/shared/i18n/index.js';
 import type { Composition, CompositionPart } from '../../domain/composition.js';
 import { grantViewDefinition, type FileRow } from './sqlserver.aggregate.js';
 import { exactCount, PAGE_BYTES } from './sqlserver.common.js';
@@ -54,7 +56,11 @@ export interface ReuseRow {
   name: string;
   log_reuse_wait_desc: string | null;
 }
-type Refused = { error: string };
+/** A refused query: its text, and by key when it has one (else the text is shown as the server's words). */
+type Refused = { error: string; msg?: KeyedMessage };
+export const causeOf = (r: Refused): Msg => r.msg ?? msg('composition.reason.text', { text: r.error });
+/** A refusal by key, its text next to it. */
+export const refused = (m: Msg): Refused => ({ error: msgText(m), msg: m });
 
 /** What the composition read: the per-file rows, each database's used space (or why not), the log reuse waits, the volumes. */
 export interface SqlServerFacts {
@@ -107,7 +113,7 @@ export function sqlserverComposition(f: SqlServerFacts): Omit<Composition, 'meth
   const allocated = allocatedPages(f.files);
   const sums = { dataUsed: 0n, dataUnused: 0n, logUsed: 0n, logUnused: 0n, unsplit: 0n, tempdb: 0n };
   const per = { dataUsed: {} as Record<string, number>, dataUnused: {} as Record<string, number>, logUsed: {} as Record<string, unknown>, logUnused: {} as Record<string, unknown>, unsplit: {} as Record<string, unknown> };
-  const reasons: string[] = [];
+  const reasons: Msg[] = [];
   let measured = 0;
   for (const [name, a] of allocated) {
     const label = `${name} bytes`;
@@ -117,10 +123,10 @@ export function sqlserverComposition(f: SqlServerFacts): Omit<Composition, 'meth
     }
     const u = f.used.get(name);
     if (u === undefined || 'error' in u) {
-      const why = u === undefined ? `数据库状态为 ${a.state}，无法读取已用空间 (database is ${a.state})` : u.error;
+      const cause = u === undefined ? msg('composition.reason.mssql_state', { state: a.state }) : causeOf(u);
       sums.unsplit += (a.data + a.log) * PAGE_BYTES;
-      per.unsplit[name] = { bytes: toBytes((a.data + a.log) * PAGE_BYTES, label), reason: why };
-      reasons.push(why);
+      per.unsplit[name] = { bytes: toBytes((a.data + a.log) * PAGE_BYTES, label), ...why(cause) };
+      reasons.push(cause);
       continue;
     }
     // Used may exceed allocated only if a file shrank between the two reads: then it is all used.
@@ -140,32 +146,33 @@ export function sqlserverComposition(f: SqlServerFacts): Omit<Composition, 'meth
     per.logUnused[name] = { bytes: toBytes(logAlloc - logUsed, label), log_reuse_wait_desc: wait };
   }
   const noFiles = f.files.length > 0 && f.files.every((r) => r.file_id === null);
-  const splitReason = noFiles
-    ? `sys.master_files 中看不到任何文件 (no file visible): ${grantViewDefinition(f.login)}`
+  const splitMsg = noFiles
+    ? msg('composition.reason.mssql_no_files', { grant: grantViewDefinition(f.login) })
     : measured === 0
-      ? mostCommon(reasons) ?? '没有可读取已用空间的数据库 (no database whose used space could be read)'
+      ? (mostCommon(reasons) ?? msg('composition.reason.mssql_none_readable'))
       : null;
+  const splitReason = splitMsg === null ? null : why(splitMsg);
   const reuseNote = 'error' in f.reuse ? { log_reuse_wait_reason: f.reuse.error } : {};
   const waiting = Object.entries(per.logUsed)
     .filter(([, v]) => { const w = (v as { log_reuse_wait_desc: string | null }).log_reuse_wait_desc; return w !== null && w !== 'NOTHING'; })
     .map(([name, v]) => ({ database: name, log_reuse_wait_desc: (v as { log_reuse_wait_desc: string }).log_reuse_wait_desc }));
   const part = (kind: string, sum: bigint, detail: Record<string, unknown>): CompositionPart =>
-    splitReason !== null ? { kind, bytes: null, detail: null, reason: splitReason } : { kind, bytes: toBytes(sum, kind), detail };
+    splitReason !== null ? { kind, bytes: null, detail: null, ...splitReason } : { kind, bytes: toBytes(sum, kind), detail };
   const parts: CompositionPart[] = [
     part('data_used', sums.dataUsed, { databases: per.dataUsed }),
     part('data_unused', sums.dataUnused, { databases: per.dataUnused, reclaim: 'DBCC SHRINKFILE' }),
     part('log_used', sums.logUsed, { databases: per.logUsed, waiting, ...reuseNote }),
     part('log_unused', sums.logUnused, { databases: per.logUnused, ...reuseNote }),
-    noFiles ? { kind: 'allocated_unsplit', bytes: null, detail: null, reason: splitReason! } : { kind: 'allocated_unsplit', bytes: toBytes(sums.unsplit, 'unsplit'), detail: { databases: per.unsplit } },
-    noFiles ? { kind: 'tempdb', bytes: null, detail: null, reason: splitReason! } : { kind: 'tempdb', bytes: toBytes(sums.tempdb, 'tempdb'), detail: null },
+    noFiles ? { kind: 'allocated_unsplit', bytes: null, detail: null, ...splitReason! } : { kind: 'allocated_unsplit', bytes: toBytes(sums.unsplit, 'unsplit'), detail: { databases: per.unsplit } },
+    noFiles ? { kind: 'tempdb', bytes: null, detail: null, ...splitReason! } : { kind: 'tempdb', bytes: toBytes(sums.tempdb, 'tempdb'), detail: null },
   ];
   return { parts, ...volumeCeiling(f.volumes) };
 }
 
 /** Σ total of the volumes under the files = the ceiling; Σ (total − free) = the disk in use. */
 export function volumeCeiling(volumes: VolumeRow[] | Refused): Pick<Composition, 'ceiling_bytes' | 'ceiling_source' | 'disk_used_bytes' | 'ceiling_detail'> {
-  if ('error' in volumes) return { ceiling_bytes: null, ceiling_source: null, disk_used_bytes: null, ceiling_detail: { reason: volumes.error } };
-  if (volumes.length === 0) return { ceiling_bytes: null, ceiling_source: null, disk_used_bytes: null, ceiling_detail: { reason: 'sys.dm_os_volume_stats 没有返回卷 (no volume returned)' } };
+  if ('error' in volumes) return { ceiling_bytes: null, ceiling_source: null, disk_used_bytes: null, ceiling_detail: why(causeOf(volumes)) };
+  if (volumes.length === 0) return { ceiling_bytes: null, ceiling_source: null, disk_used_bytes: null, ceiling_detail: why(msg('composition.reason.mssql_no_volume')) };
   let total = 0n;
   let free = 0n;
   const list = volumes.map((v) => {
@@ -180,8 +187,12 @@ export function volumeCeiling(volumes: VolumeRow[] | Refused): Pick<Composition,
 
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 
-function mostCommon(xs: readonly string[]): string | null {
-  const n = new Map<string, number>();
-  for (const x of xs) n.set(x, (n.get(x) ?? 0) + 1);
-  return [...n].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
+/** The reason most databases share (compared by text). */
+function mostCommon(xs: readonly Msg[]): Msg | null {
+  const n = new Map<string, { m: Msg; count: number }>();
+  for (const x of xs) {
+    const k = msgText(x);
+    n.set(k, { m: x, count: (n.get(k)?.count ?? 0) + 1 });
+  }
+  return [...n.values()].sort((a, b) => b.count - a.count)[0]?.m ?? null;
 }

@@ -22,7 +22,7 @@ import type { Collection, KeyedMessage } from '../../domain/collection.js';
 import { msg, msgText } from '../../client/shared/i18n/index.js';
 import type { Composition } from '../../domain/composition.js';
 import type { ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
-import { bytes, classified, closeWithin, cutToBudget, majorVersion, notCollected, outOfTime } from '../common.js';
+import { bytes, classified, closeWithin, errorRemark, cutToBudget, majorVersion, notCollected, outOfTime } from '../common.js';
 import {
   aggregateDatabases,
   grantViewDefinition,
@@ -37,7 +37,7 @@ import {
   type SideFacts,
 } from './sqlserver.aggregate.js';
 import { exactCount, PAGE_BYTES, quoteName } from './sqlserver.common.js';
-import { COMPOSITION_METHOD, LOG_REUSE_QUERY, sqlserverComposition, usedSpaceTargets, VOLUMES_QUERY, type ReuseRow, type UsedRow, type VolumeRow } from './sqlserver.composition.js';
+import { causeOf, COMPOSITION_METHOD, LOG_REUSE_QUERY, refused, sqlserverComposition, usedSpaceTargets, VOLUMES_QUERY, type ReuseRow, type UsedRow, type VolumeRow } from './sqlserver.composition.js';
 import { CANCEL_TIMEOUT_MS, Connections, isOwnFailure, poolConfig, SLACK_MS, sql } from './sqlserver.connection.js';
 import { serverChecks, stateCheck, usedSpaceChecks, type DoctorRow } from './sqlserver.doctor.js';
 import { classifyError } from './sqlserver.errors.js';
@@ -161,7 +161,8 @@ class SqlServerSession implements EngineSession {
       } catch (err) {
         // A hard timeout (SyncError 'timeout') means the server stopped answering: that ends the collection.
         if (!isOwnFailure(err)) throw err;
-        m.db.error = `已用空间: ${classifyError(err, this.target).message}`;
+        const e = classifyError(err, this.target);
+        Object.assign(m.db, errorRemark(msg('db.remark.mssql_used_space', { cause: e.msg ?? e.message })));
       }
     }
   }
@@ -216,20 +217,20 @@ class SqlServerSession implements EngineSession {
   composition(): Promise<Composition> {
     return classified(async () => {
       const files = await this.rows<FileRow>(FILES_QUERY);
-      const used = new Map<string, UsedRow | { error: string }>();
+      const used = new Map<string, UsedRow | { error: string; msg?: KeyedMessage }>();
       const serverState = this.major >= 16 ? 'VIEW SERVER PERFORMANCE STATE' : 'VIEW SERVER STATE';
       for (const name of usedSpaceTargets(files)) {
         const r = await this.optional<UsedRow>(usedSpaceQuery(name));
         used.set(
           name,
           'error' in r
-            ? { error: `${r.error} (FILEPROPERTY 需要该库中的用户, sys.dm_db_log_space_usage 需要 ${serverState}: CREATE USER in the database; GRANT ${serverState} TO ${quoteName(this.login)};)` }
-            : (r[0] ?? { error: '没有返回行 (no row)' }),
+            ? refused(msg('composition.reason.mssql_used_space', { cause: causeOf(r), state: serverState, login: quoteName(this.login) }))
+            : (r[0] ?? refused(msg('composition.reason.mssql_no_row'))),
         );
       }
       const reuse = await this.optional<ReuseRow>(LOG_REUSE_QUERY);
       const volumes = await this.optional<VolumeRow>(VOLUMES_QUERY);
-      const v = 'error' in volumes ? { error: `${volumes.error} (sys.dm_os_volume_stats 需要 ${serverState}: GRANT ${serverState} TO ${quoteName(this.login)};)` } : volumes;
+      const v = 'error' in volumes ? refused(msg('composition.reason.mssql_volumes', { cause: causeOf(volumes), state: serverState, login: quoteName(this.login) })) : volumes;
       return { ...sqlserverComposition({ files, used, reuse, volumes: v, login: this.login }), method: COMPOSITION_METHOD };
     }, this.toSyncError);
   }

@@ -29,11 +29,11 @@ export const compositionRoutes =
           querystring: Type.Object({ days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3660, description: 'history window (default 30)' })) }, { additionalProperties: false }),
         },
       },
-      async (req) => ok(await ctx.composition.get(req.params.id, { days: req.query.days })),
+      async (req) => ok(await ctx.composition.get(req.params.id, { days: req.query.days }, apiLocale(req))),
     );
     app.post(
       '/api/instances/:id/composition/collect',
       { config: { access: 'operator' }, schema: { ...base, operationId: 'collectComposition', summary: "Collect the instance's composition now (stored as today's row)", params: IdParams, response: { 200: Ok(Composition, 'Collected') } } },
-      async (req) => ok(await ctx.composition.collect(req.params.id), msg('api.composition.success'), apiLocale(req)),
+      async (req) => ok(await ctx.composition.collect(req.params.id, apiLocale(req)), msg('api.composition.success'), apiLocale(req)),
     );
   };

@@ -155,7 +155,7 @@ export const instancesRoutes = (ctx: Context): FastifyPluginAsyncTypebox => asyn
     ),
   );
   app.get('/api/instances/:id/databases', { config: { access: 'viewer' }, schema: { ...base, operationId: 'listInstanceDatabases', summary: 'Databases online and deleted, latest sizes, first/last seen', params: IdParams, response: { 200: Ok(InstanceDatabases) } } }, async (req) =>
-    ok(await ctx.capacity.databases(req.params.id)),
+    ok(await ctx.capacity.databases(req.params.id, apiLocale(req))),
   );
   app.get(
     '/api/instances/:id/capacity',

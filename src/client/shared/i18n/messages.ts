@@ -12,6 +12,7 @@ import { RUNWAY_MESSAGES } from './messages/runway.js';
 import { ALERT_MESSAGES } from './messages/alerts.js';
 import { WARNING_MESSAGES } from './messages/warnings.js';
 import { IMPORT_MESSAGES } from './messages/import.js';
+import { COMPOSITION_MESSAGES } from './messages/composition.js';
 
 /**
  * Every visible string of the web UI. Add a key to its area's file in messages/ with both languages
@@ -37,6 +38,7 @@ export const MESSAGES = {
   ...ALERT_MESSAGES,
   ...WARNING_MESSAGES,
   ...IMPORT_MESSAGES,
+  ...COMPOSITION_MESSAGES,
 } as const;
 
 export type MessageKey = keyof typeof MESSAGES;

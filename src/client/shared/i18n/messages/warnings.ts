@@ -147,6 +147,36 @@ export const WARNING_MESSAGES = {
     'zh-CN': '已用空间未知: FILEPROPERTY 或 sys.dm_db_log_space_usage 返回 NULL (used space unavailable)',
     en: 'used space unknown: FILEPROPERTY or sys.dm_db_log_space_usage returned NULL',
   },
+  // a database's stored remark with values in it: stored with its key and parameters (error_msg / note_msg, 0027)
+  'db.remark.ora_files_unsized': {
+    'zh-CN': '{unsized}/{count} 个文件无法读取大小 (离线或丢失) (file size unknown: offline or missing)',
+    en: '{unsized}/{count} file(s) could not be sized (offline or missing)',
+  },
+  'db.remark.ora_pdb_state': { 'zh-CN': 'PDB 状态为 {state}，无法测量 (PDB is {state}: CDB_ views omit it)', en: 'the PDB is {state}: the CDB_ views omit it, so it cannot be measured' },
+  'db.remark.mssql_no_files': {
+    'zh-CN': 'sys.master_files 中看不到该库的文件，容量未知 (files not visible: {grant})',
+    en: "the database's files are not visible in sys.master_files: size unknown ({grant})",
+  },
+  'db.remark.mssql_snapshot_unknown': { 'zh-CN': '数据库快照的磁盘占用未知 (snapshot on-disk size unknown: {cause})', en: 'snapshot on-disk size unknown: {cause}' },
+  'db.remark.mssql_no_io_row': { 'zh-CN': 'no row in sys.dm_io_virtual_file_stats', en: 'no row in sys.dm_io_virtual_file_stats' },
+  'db.remark.mssql_used_space': { 'zh-CN': '已用空间: {cause}', en: 'used space: {cause}' },
+  'db.remark.text': { 'zh-CN': '{text}', en: '{text}' },
+  // what a size method's number means (Engine.methodNotes: the databases API's method_note, the instance page's hover text)
+  'db.method_note.mysql_logical': {
+    'zh-CN':
+      '表统计 (DATA_LENGTH+INDEX_LENGTH)：行与索引占用的估计值，不含文件中的空闲页与预留区，通常小于磁盘文件 (table statistics: what rows and indexes use, an estimate; files also hold free and reserved pages, so the disk holds more)',
+    en: 'table statistics (DATA_LENGTH+INDEX_LENGTH): what rows and indexes use, an estimate; files also hold free and reserved pages, so the disk holds more',
+  },
+  'db.method_note.mysql_physical': {
+    'zh-CN':
+      'InnoDB 表空间文件大小：磁盘实际占用，含空闲页，不含非 InnoDB 表和共享表空间中的表 (tablespace file sizes: what the disk holds, free pages included; non-InnoDB tables and shared tablespaces not counted)',
+    en: 'InnoDB tablespace file sizes: what the disk holds, free pages included; non-InnoDB tables and shared tablespaces not counted',
+  },
+  'db.method_note.mysql_auto': {
+    'zh-CN':
+      'InnoDB 文件大小 + 其他表的表统计：磁盘占用；文件大于数据+索引，因为 InnoDB 按区分配并保留空闲页 (可回收部分见 free) (InnoDB file sizes plus statistics for the other tables: what the disk holds; files exceed data + index because InnoDB allocates in extents and keeps free pages — see free)',
+    en: 'InnoDB file sizes plus table statistics for the other tables: what the disk holds; files exceed data + index because InnoDB allocates in extents and keeps free pages (see free)',
+  },
   // table syncs (tables.service.ts and the engines' table collectors)
   'api.tables.warn.tables_unmeasured': {
     'zh-CN': '{name}: {count} 个表无法读取大小 ({count} table(s) could not be measured)',
