@@ -11,7 +11,9 @@ import { wireComposition } from './composition.js';
 const root = document.getElementById('wf-instance')!;
 const id = Number(root.dataset.instanceId);
 let dbs: Db[] = [];
-const dbState = { sort: 'size_bytes' as keyof Db, dir: 'desc' as 'asc' | 'desc' };
+/** The table's sortable columns: text, numbers and dates (never the keyed remarks' parameters). */
+type SortKey = { [K in keyof Db]: Db[K] extends string | number | boolean | null | undefined ? K : never }[keyof Db];
+const dbState = { sort: 'size_bytes' as SortKey, dir: 'desc' as 'asc' | 'desc' };
 
 async function loadDatabases(): Promise<void> {
   try {
@@ -193,7 +195,7 @@ for (const el of document.querySelectorAll('input[name="wf-db-state"]')) el.addE
 document.getElementById('wf-db-search')!.addEventListener('input', renderDatabases);
 for (const th of document.querySelectorAll<HTMLElement>('#wf-db-table th[data-sort]')) {
   th.addEventListener('click', () => {
-    const col = th.dataset.sort as keyof Db;
+    const col = th.dataset.sort as SortKey;
     dbState.dir = dbState.sort === col ? (dbState.dir === 'asc' ? 'desc' : 'asc') : col === 'database_name' ? 'asc' : 'desc';
     dbState.sort = col;
     renderDatabases();
