@@ -21,26 +21,28 @@ const UNIT_ELSEWHERE = ['test/alerts/payloads.test.ts', 'test/engines/oracle-tab
 const MEDIUM_ALONE = {
   'test/scheduler/multi-host-netns.test.ts': 'network namespaces, a PostgreSQL cluster of its own, three service processes',
   'test/scheduler/scale-out-faults.test.ts': 'three service processes; /readyz within 2 s and SIGTERM within its bound',
-  'test/scheduler/estate-concurrency.test.ts': 'three service processes',
   'test/security/load.test.ts': '100 HTTP clients for 8 s during a 200-instance sync',
   'test/fleet/import-limits.test.ts': '/healthz p95 under 100 ms during an import',
+  'test/tables/tables-budget.test.ts': "20,000 tables in a MariaDB schema: other files' queries of information_schema time out meanwhile",
 };
-/** The longest medium files (scripts/test-file-times.mjs prints them) start first, so none of them starts last. */
-const LONGEST_FIRST = [];
 const E2E = (f) => f.startsWith('test/e2e/') || f === 'test/production/package.test.ts' || f === 'test/production/sigterm.test.ts';
 
 const all = fs
   .readdirSync('test', { withFileTypes: true })
   .filter((d) => d.isDirectory())
-  .flatMap((d) => fs.readdirSync(path.join('test', d.name)).filter((f) => f.endsWith('.test.ts')).map((f) => `test/${d.name}/${f}`))
+  .flatMap((d) =>
+    fs
+      .readdirSync(path.join('test', d.name))
+      .filter((f) => f.endsWith('.test.ts'))
+      .map((f) => `test/${d.name}/${f}`),
+  )
   .sort();
 const tiers = {
   unit: all.filter((f) => f.startsWith('test/unit/') || UNIT_ELSEWHERE.includes(f)),
   e2e: all.filter(E2E),
 };
 tiers.medium = all.filter((f) => !tiers.unit.includes(f) && !tiers.e2e.includes(f));
-for (const f of [...Object.keys(MEDIUM_ALONE), ...LONGEST_FIRST]) if (!tiers.medium.includes(f)) throw new Error(`${f}: not a medium test file`);
-const rank = (f) => (LONGEST_FIRST.includes(f) ? LONGEST_FIRST.indexOf(f) : LONGEST_FIRST.length);
+for (const f of Object.keys(MEDIUM_ALONE)) if (!tiers.medium.includes(f)) throw new Error(`${f}: not a medium test file`);
 const concurrency = Number(process.env.WHALEFALL_TEST_CONCURRENCY ?? 2);
 if (!(Number.isInteger(concurrency) && concurrency >= 1))
   throw new Error(`WHALEFALL_TEST_CONCURRENCY must be a whole number ≥ 1, got "${process.env.WHALEFALL_TEST_CONCURRENCY}"`);
@@ -48,7 +50,7 @@ if (!(Number.isInteger(concurrency) && concurrency >= 1))
 const runs = {
   unit: [{ files: tiers.unit, concurrency: 0 }],
   medium: [
-    { files: tiers.medium.filter((f) => !(f in MEDIUM_ALONE)).sort((a, b) => rank(a) - rank(b)), concurrency },
+    { files: tiers.medium.filter((f) => !(f in MEDIUM_ALONE)), concurrency },
     { files: tiers.medium.filter((f) => f in MEDIUM_ALONE), concurrency: 1 },
   ],
   // One at a time: the browser tests share one chromium, the package test takes the machine.
