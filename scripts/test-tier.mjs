@@ -16,13 +16,16 @@ import path from 'node:path';
 const UNIT_ELSEWHERE = ['test/alerts/payloads.test.ts', 'test/engines/oracle-tables.test.ts'];
 /**
  * Medium files that run after the others, one at a time: what they assert needs a machine that is otherwise quiet
- * (latencies, shutdown bounds), or they take the machine over (several service processes, a cluster of their own).
+ * (latencies, shutdown bounds) or servers nobody else changes meanwhile (every database on them counted), or they
+ * take the machine or a server over (several service processes, a cluster of their own, 20,000 tables).
  */
 const MEDIUM_ALONE = {
   'test/scheduler/multi-host-netns.test.ts': 'network namespaces, a PostgreSQL cluster of its own, three service processes',
   'test/scheduler/scale-out-faults.test.ts': 'three service processes; /readyz within 2 s and SIGTERM within its bound',
   'test/security/load.test.ts': '100 HTTP clients for 8 s during a 200-instance sync',
   'test/fleet/import-limits.test.ts': '/healthz p95 under 100 ms during an import',
+  'test/integration/manual-sync.test.ts': 'counts the databases of the local servers created, deleted and restored between two syncs',
+  'test/integration/exclusions.test.ts': 'counts the databases of the local PostgreSQL deleted between two syncs',
   'test/tables/tables-budget.test.ts': "20,000 tables in a MariaDB schema: other files' queries of information_schema time out meanwhile",
 };
 const E2E = (f) => f.startsWith('test/e2e/') || f === 'test/production/package.test.ts' || f === 'test/production/sigterm.test.ts';
