@@ -2,7 +2,8 @@
 /**
  * Runs one tier of the tests (see docs/testing.md):
  *   unit    no server, no network, no child process: fakes, a fixed clock, instant sleeps (test/unit/)
- *   medium  real stores and servers: PostgreSQL, MariaDB, the responders (every other test/<area>/)
+ *   medium  real stores and servers: PostgreSQL, MariaDB, the responders (every other test/<area>/);
+ *           WHALEFALL_TEST_CONCURRENCY files at a time (default 2), then MEDIUM_ALONE one at a time
  *   e2e     the browser, `npm pack` and an installed package, process signals
  *   all     the three, in that order
  * Usage: node scripts/test-tier.mjs <tier> [more node --test flags]
@@ -13,18 +14,51 @@ import path from 'node:path';
 
 /** Pure tests still in their area's folder (owned by other work in progress): unit tier all the same. */
 const UNIT_ELSEWHERE = ['test/alerts/payloads.test.ts', 'test/engines/oracle-tables.test.ts'];
+/**
+ * Medium files that run after the others, one at a time: what they assert needs a machine that is otherwise quiet
+ * (latencies, shutdown bounds) or servers nobody else changes meanwhile (every database on them counted), or they
+ * take the machine or a server over (several service processes, a cluster of their own, 20,000 tables).
+ */
+const MEDIUM_ALONE = {
+  'test/scheduler/multi-host-netns.test.ts': 'network namespaces, a PostgreSQL cluster of its own, three service processes',
+  'test/scheduler/scale-out-faults.test.ts': 'three service processes; /readyz within 2 s and SIGTERM within its bound',
+  'test/security/load.test.ts': '100 HTTP clients for 8 s during a 200-instance sync',
+  'test/fleet/import-limits.test.ts': '/healthz p95 under 100 ms during an import',
+  'test/integration/manual-sync.test.ts': 'counts the databases of the local servers created, deleted and restored between two syncs',
+  'test/integration/exclusions.test.ts': 'counts the databases of the local PostgreSQL deleted between two syncs',
+  'test/tables/tables-budget.test.ts': "20,000 tables in a MariaDB schema: other files' queries of information_schema time out meanwhile",
+};
 const E2E = (f) => f.startsWith('test/e2e/') || f === 'test/production/package.test.ts' || f === 'test/production/sigterm.test.ts';
 
 const all = fs
   .readdirSync('test', { withFileTypes: true })
   .filter((d) => d.isDirectory())
-  .flatMap((d) => fs.readdirSync(path.join('test', d.name)).filter((f) => f.endsWith('.test.ts')).map((f) => `test/${d.name}/${f}`))
+  .flatMap((d) =>
+    fs
+      .readdirSync(path.join('test', d.name))
+      .filter((f) => f.endsWith('.test.ts'))
+      .map((f) => `test/${d.name}/${f}`),
+  )
   .sort();
 const tiers = {
   unit: all.filter((f) => f.startsWith('test/unit/') || UNIT_ELSEWHERE.includes(f)),
   e2e: all.filter(E2E),
 };
 tiers.medium = all.filter((f) => !tiers.unit.includes(f) && !tiers.e2e.includes(f));
+for (const f of Object.keys(MEDIUM_ALONE)) if (!tiers.medium.includes(f)) throw new Error(`${f}: not a medium test file`);
+const concurrency = Number(process.env.WHALEFALL_TEST_CONCURRENCY ?? 2);
+if (!(Number.isInteger(concurrency) && concurrency >= 1))
+  throw new Error(`WHALEFALL_TEST_CONCURRENCY must be a whole number ≥ 1, got "${process.env.WHALEFALL_TEST_CONCURRENCY}"`);
+/** Each tier as the runs it is made of: files and how many run at a time (0: as many as node --test likes). */
+const runs = {
+  unit: [{ files: tiers.unit, concurrency: 0 }],
+  medium: [
+    { files: tiers.medium.filter((f) => !(f in MEDIUM_ALONE)), concurrency },
+    { files: tiers.medium.filter((f) => f in MEDIUM_ALONE), concurrency: 1 },
+  ],
+  // One at a time: the browser tests share one chromium, the package test takes the machine.
+  e2e: [{ files: tiers.e2e, concurrency: 1 }],
+};
 
 const [tier, ...extra] = process.argv.slice(2);
 const order = tier === 'all' ? ['unit', 'medium', 'e2e'] : [tier];
@@ -32,14 +66,36 @@ if (!order.every((t) => t in tiers)) {
   console.error('usage: node scripts/test-tier.mjs unit|medium|e2e|all [node --test flags]');
   process.exit(2);
 }
-// Every tier runs even when an earlier one failed, so one run shows every failure; the exit status is the first failure's.
+// Unless the caller chose reporters: node's default one, and the slowest files of the medium and e2e runs on stderr.
+// (A reporter's destination file given here is rewritten by each run: the medium tier is two runs.)
+const reporters = (t) =>
+  t === 'unit' || extra.some((a) => a.startsWith('--test-reporter'))
+    ? []
+    : [
+        `--test-reporter=${process.stdout.isTTY ? 'spec' : 'tap'}`,
+        '--test-reporter-destination=stdout',
+        '--test-reporter=./scripts/test-file-times.mjs',
+        '--test-reporter-destination=stderr',
+      ];
+const seconds = (since) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
+// Every tier and run goes on after a failure, so one run shows every failure; the exit status is the first failure's.
+// Files running side by side would each find a stale browser bundle and rebuild it at once: build it first.
+if (order.some((t) => t !== 'unit')) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', "await (await import('./src/web/build.ts')).ensureClientBuilt()"], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
 let status = 0;
 for (const t of order) {
-  // Unit tests share nothing: run them in parallel. The others share servers and a 2-core machine: one file at a time.
-  const concurrency = t === 'unit' ? [] : ['--test-concurrency=1'];
   const started = Date.now();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...concurrency, ...extra, ...tiers[t]], { stdio: 'inherit' });
-  console.error(`# tier ${t}: ${tiers[t].length} files in ${((Date.now() - started) / 1000).toFixed(1)} s, exit ${r.status}`);
-  if (r.status !== 0 && status === 0) status = r.status ?? 1;
+  let tierStatus = 0;
+  for (const run of runs[t].filter((r) => r.files.length > 0)) {
+    const runStarted = Date.now();
+    const at = run.concurrency ? [`--test-concurrency=${run.concurrency}`] : [];
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...at, ...reporters(t), ...extra, ...run.files], { stdio: 'inherit' });
+    if (runs[t].length > 1) console.error(`# tier ${t}: ${run.files.length} files, ${run.concurrency} at a time, in ${seconds(runStarted)}, exit ${r.status}`);
+    if (r.status !== 0 && tierStatus === 0) tierStatus = r.status ?? 1;
+  }
+  console.error(`# tier ${t}: ${tiers[t].length} files in ${seconds(started)}, exit ${tierStatus}`);
+  if (tierStatus !== 0 && status === 0) status = tierStatus;
 }
 process.exit(status);

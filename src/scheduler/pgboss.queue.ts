@@ -291,7 +291,11 @@ export class PgBossQueue implements SyncQueue {
     this.working = false;
     this.wake?.();
     await this.loop;
-    await Promise.race([Promise.allSettled([...this.running]), sleep(timeoutMs)]);
+    // The bound's timer is cleared when the jobs end first: a pending one kept the process alive for the whole
+    // bound (30 s) after close(), e.g. a worker refused at start by the estate check.
+    const bound = new AbortController();
+    await Promise.race([Promise.allSettled([...this.running]), sleep(timeoutMs, undefined, { signal: bound.signal }).catch(() => {})]);
+    bound.abort();
   }
 
   /** Stop taking jobs, wait for the ones in flight (up to `timeoutMs`), close pg-boss's pool. */

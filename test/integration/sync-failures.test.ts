@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type mysql from 'mysql2/promise';
 import { newTestApp, newTestContext, type Caller, type TestApp, type TestContext } from '../helpers/context.js';
+import { waitFor } from '../helpers/procs.js';
 import { closedPort, mysqlAdmin, startBlackHole, uniqueName } from '../helpers/targets.js';
 
 describe('failing manual syncs', () => {
@@ -125,7 +126,8 @@ describe('failing manual syncs', () => {
   it('a second sync of the same instance while one runs: 409, and only one record', async () => {
     const id = await instance('busy', 'postgresql', blackHole.port, 'x-password-4');
     const first = sync(id);
-    await new Promise((r) => setTimeout(r, 300));
+    // The first holds the instance's lock for its whole connect timeout (the black hole never answers).
+    await waitFor('the first sync to hold the lock', CONNECT_TIMEOUT, () => ctx.store.db.selectFrom('sync_locks').select('instance_id').where('instance_id', '=', id).executeTakeFirst());
     const second = await sync(id);
     assert.equal(second.statusCode, 409, second.body);
     assert.equal(second.json().error, '实例 busy 正在同步中，请稍后再试');

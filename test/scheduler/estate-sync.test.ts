@@ -13,6 +13,7 @@ import type { Engine } from '../../src/engines/engine.js';
 import { SCHEDULER_ACTOR } from '../../src/services/audit.service.js';
 import { newTestContext, type TestContext } from '../helpers/context.js';
 import { startLatencyProxy, type LatencyProxy } from '../helpers/latency-proxy.js';
+import { waitFor } from '../helpers/procs.js';
 import { closedPort, startBlackHole } from '../helpers/targets.js';
 import { localDate } from '../../src/lib/clock.js';
 
@@ -167,6 +168,9 @@ describe('a manual sync during a scheduled sync of the same instance', () => {
     await ctx?.cleanup();
   });
 
+  // A collection takes about a second: the first sync holds the instance's lock long enough to be seen.
+  const locked = (id: number) => waitFor('the first sync to hold the lock', 10_000, () => ctx.store.db.selectFrom('sync_locks').select('instance_id').where('instance_id', '=', id).executeTakeFirst());
+
   it('never two running records for the instance, never duplicate rows', async () => {
     const inst = await ctx.instances.getByName('slow');
     let maxRunning = 0;
@@ -180,7 +184,7 @@ describe('a manual sync during a scheduled sync of the same instance', () => {
         .then((r) => (maxRunning = Math.max(maxRunning, Number(r?.n ?? 0))));
     }, 10);
     const scheduled = ctx.capacitySync.syncMany('all-active', { syncType: 'scheduled_task', actor: SCHEDULER_ACTOR });
-    await new Promise((r) => setTimeout(r, 200));
+    await locked(inst.id);
     const manual = await ctx.capacitySync.syncInstance(inst.id, actor).then(
       () => 'ran',
       (e: Error & { kind?: string }) => e.kind,
@@ -195,7 +199,7 @@ describe('a manual sync during a scheduled sync of the same instance', () => {
 
     // And the other way round: the scheduled run skips an instance a manual sync holds.
     const manual2 = ctx.capacitySync.syncInstance(inst.id, actor);
-    await new Promise((r) => setTimeout(r, 200));
+    await locked(inst.id);
     const s2 = await ctx.capacitySync.syncMany('all-active', { syncType: 'scheduled_task', actor: SCHEDULER_ACTOR });
     await manual2;
     assert.equal(s2.outcomes[0]!.status, 'skipped');
