@@ -72,7 +72,11 @@ function facts(n: number): ServerFacts {
   return {
     version: '15.4',
     maxConnections: 10_000,
-    databases: Array.from({ length: n }, (_, i) => ({ oid: 16_384 + i, datname: i === 0 ? 'postgres' : `app_${i}`, size: String((i + 1) * 37_000_000 + 8192 * i) })),
+    databases: Array.from({ length: n }, (_, i) => ({
+      oid: 16_384 + i,
+      datname: i === 0 ? 'postgres' : `app_${i}`,
+      size: String((i + 1) * 37_000_000 + 8192 * i),
+    })),
   };
 }
 
@@ -88,7 +92,13 @@ interface StoreHandle {
 async function newStore(kind: StoreKind): Promise<StoreHandle> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-apipath-'));
   // Syncs at concurrency 128 measure the service's path, not the total connection cap (64 by default): lifted here.
-  const env: Record<string, string> = { WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off', WHALEFALL_DISCOVERY: 'off', WHALEFALL_CONNECTIONS_TOTAL: '4096' };
+  const env: Record<string, string> = {
+    WHALEFALL_DATA_DIR: dataDir,
+    WHALEFALL_TZ: 'UTC',
+    WHALEFALL_SCHEDULER: 'off',
+    WHALEFALL_DISCOVERY: 'off',
+    WHALEFALL_CONNECTIONS_TOTAL: '4096',
+  };
   let dbName: string | undefined;
   if (kind === 'postgresql') {
     dbName = uniqueName('apipath');
@@ -224,7 +234,13 @@ async function apiSync(base: string, token: string, ids?: number[]): Promise<Omi
     if (s.status !== 'running') {
       const wallMs = performance.now() - t0;
       const serverMs = Date.parse(s.completed_at!) - Date.parse(s.started_at);
-      return { wallMs, status: s.status, ok: s.successful_instances, failed: s.failed_instances, polls: { n: pollMs.length, medianMs: median(pollMs), lastBytes, serverMs } };
+      return {
+        wallMs,
+        status: s.status,
+        ok: s.successful_instances,
+        failed: s.failed_instances,
+        polls: { n: pollMs.length, medianMs: median(pollMs), lastBytes, serverMs },
+      };
     }
   }
 }
@@ -258,7 +274,9 @@ async function simulateHistory(store: StoreHandle, base: string, token: string):
         FROM instance_size_stats WHERE collected_date = ${today}`.execute(s.db);
       // The per-sync series (issue #20): one nightly sync a day, all kept (its retention, 35 days, is longer than the history).
       await sql`INSERT INTO sync_size_points (instance_id, database_name, size_bytes, collected_at)
-        SELECT instance_id, database_name, size_bytes, ${`${day}T02:00:00.000Z`} FROM sync_size_points WHERE collected_at >= ${`${today}T00:00:00.000Z`}`.execute(s.db);
+        SELECT instance_id, database_name, size_bytes, ${`${day}T02:00:00.000Z`} FROM sync_size_points WHERE collected_at >= ${`${today}T00:00:00.000Z`}`.execute(
+        s.db,
+      );
     }
     if (store.kind === 'sqlite') await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(s.db);
     else await sql`ANALYZE`.execute(s.db);
@@ -294,7 +312,10 @@ async function measureSize(kind: StoreKind, net: Network, n: number, concurrenci
       const store = await newStore(kind);
       try {
         const token = await prepareEstate(store, net, n);
-        const served = await startServe({ ...store.env, WHALEFALL_SYNC_CONCURRENCY: String(c), LOG_LEVEL: 'info' }, prof ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(prof)}`] : []);
+        const served = await startServe(
+          { ...store.env, WHALEFALL_SYNC_CONCURRENCY: String(c), LOG_LEVEL: 'info' },
+          prof ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(prof)}`] : [],
+        );
         try {
           // A fresh server's first session loads the engine and its driver and warms the code paths: measured apart,
           // on one instance (its instance is synced again in the batch, a second sync of the day).
@@ -325,7 +346,9 @@ async function measureSize(kind: StoreKind, net: Network, n: number, concurrenci
       }
       const inproc = await inProcessRun(kind, net, n, c);
       out.inProcess.set(c, [...(out.inProcess.get(c) ?? []), inproc]);
-      console.log(`  ${kind} n=${n} c=${c} in-process: ${sec(inproc.wallMs)} s (CPU ${sec(inproc.cpuMs)} s), ${inproc.status} ${inproc.ok} ok ${inproc.failed} failed`);
+      console.log(
+        `  ${kind} n=${n} c=${c} in-process: ${sec(inproc.wallMs)} s (CPU ${sec(inproc.cpuMs)} s), ${inproc.status} ${inproc.ok} ok ${inproc.failed} failed`,
+      );
     }
   }
   return out;
@@ -425,7 +448,18 @@ async function run(): Promise<Report> {
   const floorNote = [...floors].map(([k, f]) => `${k}: ${f.before.toFixed(0)} ms before, ${f.after.toFixed(0)} ms after`).join('; ');
   const cold = median(results.flatMap((r) => r.coldMs));
   const runsNote = results
-    .flatMap((r) => concurrencies.map((c) => `${r.kind} ${r.n} c=${c}: API ${r.api.get(c)!.map((x) => sec(x.wallMs)).join(', ')}; in-process ${r.inProcess.get(c)!.map((x) => sec(x.wallMs)).join(', ')}`))
+    .flatMap((r) =>
+      concurrencies.map(
+        (c) =>
+          `${r.kind} ${r.n} c=${c}: API ${r.api
+            .get(c)!
+            .map((x) => sec(x.wallMs))
+            .join(', ')}; in-process ${r.inProcess
+            .get(c)!
+            .map((x) => sec(x.wallMs))
+            .join(', ')}`,
+      ),
+    )
     .join('; ');
   return {
     servers: { 'fake server': `pg-responder answering with ${databases} databases, behind a latency proxy (+${delayMs} ms each way), in a child process` },
@@ -462,7 +496,7 @@ async function run(): Promise<Report> {
       `Ideal = instances × floor / concurrency; the floor is one instance synced alone in-process through the same network (median of 5; ${floorNote}; the lower is used).`,
       `Before each measured API run, the fresh server syncs one instance through the API (same POST and polls): that first session loads the engine and its driver and warms the code, and took ${sec(cold)} s (median), against a floor of ${sec(Math.min(...[...floors.values()].map((f) => Math.min(f.before, f.after))))} s warm. The batch is measured on the warmed server, as a long-running server runs its nightly batch.`,
       `API: from sending POST /api/sync/capacity until a poll (GET /api/sync-sessions/:id, every ${POLL_MS} ms after the previous answer) says the session is no longer running — the figure a user's script measures, up to one poll interval late. ` +
-        '"server-side" is the session\'s own completed_at − started_at. In-process: `capacitySync.syncMany(\'all-active\')` in the bench process on a fresh store of the same kind, logging at info into nothing.',
+        "\"server-side\" is the session's own completed_at − started_at. In-process: `capacitySync.syncMany('all-active')` in the bench process on a fresh store of the same kind, logging at info into nothing.",
       'CPU: API / in-process compares the CPU time of the process running the sync (the server child; the bench process in-process) during the run: less sensitive to other load on the machine than wall times.',
       'Peak RSS: VmRSS of the server child, sampled every 50 ms during the API run (the bench process and the network child not included).',
       `Targets: API ≤ 1.2× ideal at 500 and 2,000 instances, ≤ 1.3× at 10,000; peak RSS < 300 MB at 10,000 — ${misses.length ? `MISSED: ${misses.join('; ')}` : 'met for every size measured'}.`,

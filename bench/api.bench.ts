@@ -72,7 +72,14 @@ function cannon(url: string, token: string, connections: number, seconds: number
       },
       (err, r) => {
         if (err) return reject(err);
-        resolve({ reqs: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, bytes: r.throughput.average });
+        resolve({
+          reqs: r.requests.average,
+          p50: r.latency.p50,
+          p99: r.latency.p99,
+          non2xx: r.non2xx,
+          errors: r.errors + r.timeouts,
+          bytes: r.throughput.average,
+        });
       },
     );
     inst.on('error', reject);
@@ -91,7 +98,10 @@ async function run(): Promise<Report> {
   let ctx: Context | undefined;
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   try {
-    ctx = await createContext(loadConfig({ WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off' }), { logger: createLogger('info', discard), store: counting.store });
+    ctx = await createContext(loadConfig({ WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off' }), {
+      logger: createLogger('info', discard),
+      store: counting.store,
+    });
     const ids = await populate(ctx, N);
     const user = await ctx.auth.createUser({ username: 'bench-viewer', password: 'bench-Secret-1', role: 'viewer' }, actor);
     const token = (await ctx.auth.createToken(user.id, { name: 'bench' }, actor)).token;
@@ -108,7 +118,11 @@ async function run(): Promise<Report> {
     const exportConnections = Math.min(connections, envInt('BENCH_API_EXPORT_CONNECTIONS', 4));
     const endpoints: { name: string; path: () => string; connections: number }[] = [
       { name: 'floor: GET /healthz (no store, no auth)', path: () => '/healthz', connections },
-      { name: `GET /api/instances?limit=${pageSize}&offset=… (a page of ${int(N)})`, path: () => `/api/instances?limit=${pageSize}&offset=${(page = (page + 7) % pages) * pageSize}`, connections },
+      {
+        name: `GET /api/instances?limit=${pageSize}&offset=… (a page of ${int(N)})`,
+        path: () => `/api/instances?limit=${pageSize}&offset=${(page = (page + 7) % pages) * pageSize}`,
+        connections,
+      },
       { name: `GET /api/instances (all ${int(N)} in one response)`, path: () => '/api/instances', connections: exportConnections },
       { name: 'GET /api/instances/:id (detail)', path: () => `/api/instances/${ids[(k = (k * 48271 + 1) % ids.length)]}`, connections },
       { name: 'GET /instances/api/instances/total-sizes (seed)', path: () => '/instances/api/instances/total-sizes', connections },
@@ -132,7 +146,9 @@ async function run(): Promise<Report> {
           const l = await cannon(address, token, e.connections, seconds, e.path);
           await sleep(1000); // let responses still in flight when autocannon stopped drain before the next endpoint
           results.set(e.name, [...(results.get(e.name) ?? []), l]);
-          console.log(`  run ${r + 1} ${e.name}: ${int(l.reqs)} req/s, p50 ${l.p50} ms, p99 ${l.p99} ms${l.non2xx || l.errors ? `, ${l.non2xx} non-2xx, ${l.errors} errors` : ''}`);
+          console.log(
+            `  run ${r + 1} ${e.name}: ${int(l.reqs)} req/s, p50 ${l.p50} ms, p99 ${l.p99} ms${l.non2xx || l.errors ? `, ${l.non2xx} non-2xx, ${l.errors} errors` : ''}`,
+          );
         }
       }
     } finally {
@@ -145,13 +161,31 @@ async function run(): Promise<Report> {
       const bad = ls.reduce((s, l) => s + l.non2xx + l.errors, 0);
       if (bad) failed = true;
       const reqs = median(ls.map((l) => l.reqs));
-      rows.push([e.name, e.connections, int(reqs), median(ls.map((l) => l.p50)), median(ls.map((l) => l.p99)), int(median(ls.map((l) => l.bytes)) / reqs), perRequest.get(e.name)!.length, ratio(reqs / floorReqs), bad ? `${bad} failed` : 'all 200']);
+      rows.push([
+        e.name,
+        e.connections,
+        int(reqs),
+        median(ls.map((l) => l.p50)),
+        median(ls.map((l) => l.p99)),
+        int(median(ls.map((l) => l.bytes)) / reqs),
+        perRequest.get(e.name)!.length,
+        ratio(reqs / floorReqs),
+        bad ? `${bad} failed` : 'all 200',
+      ]);
     }
     const ts = perRequest.get(endpoints[4]!.name)!;
     const onInstances = ts.filter((s) => /\bfrom\s+"?instances"?/i.test(s)).length;
     return {
       servers: {},
-      parameters: { instances: N, connections, 'duration per run': `${seconds} s`, runs: runsN, store: 'SQLite (file in a temp dir)', auth: 'viewer bearer token', logging: 'info, discarded' },
+      parameters: {
+        instances: N,
+        connections,
+        'duration per run': `${seconds} s`,
+        runs: runsN,
+        store: 'SQLite (file in a temp dir)',
+        auth: 'viewer bearer token',
+        logging: 'info, discarded',
+      },
       columns: ['endpoint', 'connections', 'req/s', 'p50 ms', 'p99 ms', 'bytes / response', 'statements / request', 'req/s vs floor', 'responses'],
       rows,
       notes: [
@@ -172,7 +206,8 @@ async function run(): Promise<Report> {
 }
 
 export const api: Scenario = {
-  summary: 'HTTP read endpoints on 5,000 instances with autocannon at 50 connections: instance list (a page; the whole list at 4 connections), instance detail, seed-shaped total-sizes (must stay one query), against /healthz as the floor.',
+  summary:
+    'HTTP read endpoints on 5,000 instances with autocannon at 50 connections: instance list (a page; the whole list at 4 connections), instance detail, seed-shaped total-sizes (must stay one query), against /healthz as the floor.',
   env: ['BENCH_API_INSTANCES', 'BENCH_API_CONNECTIONS', 'BENCH_API_EXPORT_CONNECTIONS', 'BENCH_API_SECONDS', 'BENCH_API_RUNS'],
   run,
 };

@@ -153,7 +153,9 @@ async function batchRun(proxy: Network, n: number, concurrency: number): Promise
     const byStatus: Record<string, number> = {};
     for (const rec of await estate.ctx.repos.sync.records(done.session_id)) byStatus[rec.status] = (byStatus[rec.status] ?? 0) + 1;
     const r = { concurrency, instances: n, wallMs: m.wallMs, peakRss: m.peakRss, elu: m.elu, cpuMs: m.cpuMs, status: done.status, byStatus };
-    console.log(`  syncMany c=${concurrency} n=${n}: ${sec(m.wallMs)} s, peak RSS ${mb(m.peakRss)} MB, loop busy ${pct(m.elu)}, CPU ${sec(m.cpuMs)} s, session ${done.status}, records: ${describeRecords(r)}`);
+    console.log(
+      `  syncMany c=${concurrency} n=${n}: ${sec(m.wallMs)} s, peak RSS ${mb(m.peakRss)} MB, loop busy ${pct(m.elu)}, CPU ${sec(m.cpuMs)} s, session ${done.status}, records: ${describeRecords(r)}`,
+    );
     return r;
   } finally {
     await estate.close();
@@ -193,7 +195,16 @@ export async function latencyFloor(proxy: Network, samples: number): Promise<{ s
   }
 }
 
-const pgTarget = (port: number) => ({ host: PG.host, port, database: null, username: PG.user, password: '', options: {}, connectTimeoutMs: 10_000, queryTimeoutMs: 30_000 });
+const pgTarget = (port: number) => ({
+  host: PG.host,
+  port,
+  database: null,
+  username: PG.user,
+  password: '',
+  options: {},
+  connectTimeoutMs: 10_000,
+  queryTimeoutMs: 30_000,
+});
 
 /**
  * Diagnostic: the bare PostgreSQL engine (connect, collect, close) over `n`
@@ -215,10 +226,11 @@ async function bareEngine(port: number, n: number, c: number): Promise<Measured<
       }
     }),
   );
-  console.log(`  bare engine port ${port} c=${c} n=${n}: ${sec(m.wallMs)} s, loop busy ${pct(m.elu)}, CPU ${sec(m.cpuMs)} s${failed ? `, ${failed} FAILED` : ''}`);
+  console.log(
+    `  bare engine port ${port} c=${c} n=${n}: ${sec(m.wallMs)} s, loop busy ${pct(m.elu)}, CPU ${sec(m.cpuMs)} s${failed ? `, ${failed} FAILED` : ''}`,
+  );
   return { ...m, value: failed };
 }
-
 
 export async function serverFacts(): Promise<ServerFacts> {
   const c = new pg.Client({ ...PG, database: 'postgres' });
@@ -326,7 +338,16 @@ async function measureTarget(label: string, proxy: Network, directPort: number, 
     ]);
   }
   const bareRow = (what: string, m: Measured<number>): Cell[] => [
-    `${label} — diagnostic: ${what}`, ours, sec(m.wallMs), '', '', '', pct(m.elu), sec(m.cpuMs), mb(m.peakRss), m.value ? `${m.value} FAILED connections` : `${N} ok`,
+    `${label} — diagnostic: ${what}`,
+    ours,
+    sec(m.wallMs),
+    '',
+    '',
+    '',
+    pct(m.elu),
+    sec(m.cpuMs),
+    mb(m.peakRss),
+    m.value ? `${m.value} FAILED connections` : `${N} ok`,
   ];
   rows.push(bareRow('bare engine via the proxy (no store, no service)', bareProxied));
   rows.push(bareRow('bare engine direct, no proxy (server ceiling)', bareDirect));
@@ -403,8 +424,8 @@ async function run(): Promise<Report> {
   const notes = [
     `Two targets, each behind its own latency proxy (+${delayMs} ms each way). "${REAL}" rows: the local PostgreSQL ${server.version}, all ${N} "instances" one postmaster. ` +
       `"${FAKE}" rows: the pg-responder (test/helpers/pg-responder.ts), a PostgreSQL wire-protocol stub answering the engine's one query with the real server's ${server.databases.length} databases and sizes — ` +
-      'fake server: measures the sync service\'s own overhead, not PostgreSQL. The real `pg` client talks to it over TCP; it forks nothing and scans no catalog, so a connection costs the server almost nothing. ' +
-      'The proxies and the responder run in a child process (bench/network.child.ts), as the network and the servers are not in the service\'s process in a deployment: the CPU and loop-busy columns are the bench process\'s (the sync service, its store and the pg client) alone; on this 2-core machine the child competes for the cores, not for the event loop.',
+      "fake server: measures the sync service's own overhead, not PostgreSQL. The real `pg` client talks to it over TCP; it forks nothing and scans no catalog, so a connection costs the server almost nothing. " +
+      "The proxies and the responder run in a child process (bench/network.child.ts), as the network and the servers are not in the service's process in a deployment: the CPU and loop-busy columns are the bench process's (the sync service, its store and the pg client) alone; on this 2-core machine the child competes for the cores, not for the event loop.",
     `Latency floor and ideal (ideal = ${N} × floor / concurrency): ${floorNote(REAL, real)}; ${floorNote(FAKE, fake)}.`,
     `Target overhead at c=${ours} (ours / ideal) ≤ 1.30 — ${FAKE} (the sync service's own overhead): ${ratio(fakeOverhead)} — ${fakeOverhead <= 1.3 ? 'met' : 'MISSED'}; ` +
       `${REAL} (the issue's setup, end to end): ${ratio(realOverhead)} — ${realOverhead <= 1.3 ? 'met' : 'MISSED'}.`,
@@ -418,13 +439,11 @@ async function run(): Promise<Report> {
         : `, below the ${sec(real.ideal(ours))} s latency ideal: the server is not the limit. Ours / bare engine through the proxy = ${ratio(real.oursWall / real.bareProxied.wallMs)}.`) +
       ` The same ${N} bare connections straight to the ${FAKE} take ${sec(fake.bareDirect.wallMs)} s; through its proxy ${sec(fake.bareProxied.wallMs)} s (ours / that = ${ratio(fake.oursWall / fake.bareProxied.wallMs)}).`,
     '"loop busy" is the event-loop utilisation of this process during the run and "CPU" the CPU time it used (user + system of the bench process: the service, its SQLite store and the pg client; not the proxies and the responder, which run in a child process): ' +
-      'loop busy well above CPU / wall means the loop had work but not a core (on a small machine, the server\'s backends compete for the same cores).',
+      "loop busy well above CPU / wall means the loop had work but not a core (on a small machine, the server's backends compete for the same cores).",
     `${baselineNote(REAL, real)}; ${baselineNote(FAKE, fake)}.`,
     `Runs in seconds — ${runsNote(REAL, real)}; ${runsNote(FAKE, fake)}.`,
     "Peak RSS is the whole bench process (sampled every 50 ms during the run); runs share one process, so later runs start from earlier runs' heap.",
-    failures.length
-      ? `FAILURES: ${failures.join('; ')}.`
-      : 'Every run ended with every sync record completed (counted by status in sync_instance_records).',
+    failures.length ? `FAILURES: ${failures.join('; ')}.` : 'Every run ended with every sync record completed (counted by status in sync_instance_records).',
   ];
   return {
     servers: { PostgreSQL: server.version, 'fake server': `pg-responder replaying that server's ${server.databases.length} databases` },
@@ -445,7 +464,7 @@ async function run(): Promise<Report> {
 
 export const estateSync: Scenario = {
   summary:
-    'Nightly batch over 500 PostgreSQL instances 50 ms away: `syncMany` at concurrency 32 and 8 against the seed\'s sequential loop (concurrency 1), ' +
+    "Nightly batch over 500 PostgreSQL instances 50 ms away: `syncMany` at concurrency 32 and 8 against the seed's sequential loop (concurrency 1), " +
     'first against the local server behind a latency proxy ("real server"), then against a wire-protocol stub behind one ("fake server": the sync service\'s own overhead, not PostgreSQL).',
   env: ['BENCH_INSTANCES', 'BENCH_DELAY_MS', 'BENCH_CONCURRENCY', 'BENCH_RUNS', 'BENCH_BASELINE_BUDGET_S', 'BENCH_BASELINE_SUBSET'],
   run,

@@ -49,7 +49,13 @@ function envList(name: string, def: number[]): number[] {
 async function freshContext(): Promise<{ ctx: Context; close(): Promise<void> }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-import-'));
   // The bulk test is measured up to concurrency 128: above the default total connection cap (64), lifted here.
-  const config = loadConfig({ WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off', LOG_LEVEL: 'warn', WHALEFALL_CONNECTIONS_TOTAL: '4096' });
+  const config = loadConfig({
+    WHALEFALL_DATA_DIR: dataDir,
+    WHALEFALL_TZ: 'UTC',
+    WHALEFALL_SCHEDULER: 'off',
+    LOG_LEVEL: 'warn',
+    WHALEFALL_CONNECTIONS_TOTAL: '4096',
+  });
   const ctx = await createContext(config, { logger: createLogger('warn', process.stderr) });
   return {
     ctx,
@@ -105,14 +111,23 @@ export const importScenario: Scenario = {
     const a = await freshContext();
     try {
       await a.ctx.credentials.create({ name: 'shared', username: 'whalefall', password: 'bench-secret' }, actor);
-      const csv = fleetCsv(N, (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, (i) => 5432 + (i % 3));
+      const csv = fleetCsv(
+        N,
+        (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+        (i) => 5432 + (i % 3),
+      );
       const dry = await timed(() => a.ctx.fleet.import(csv, { format: 'csv', dryRun: true }, actor));
       rows.push(['CSV dry run (parse + checks)', N, sec(dry.ms), `${dry.value.created} to create, ${dry.value.errors.length} errors`]);
       const real = await timed(() => a.ctx.fleet.import(csv, { format: 'csv' }, actor));
       rows.push(['CSV import (stored)', N, sec(real.ms), `${real.value.created} created`]);
       const again = await timed(() => a.ctx.fleet.import(csv, { format: 'csv' }, actor));
       rows.push(['CSV re-import, nothing changed', N, sec(again.ms), `${again.value.unchanged} unchanged`]);
-      const changed = fleetCsv(N, (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, (i) => 5432 + (i % 3), new Set(Array.from({ length: 10 }, (_, k) => k * 97)));
+      const changed = fleetCsv(
+        N,
+        (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+        (i) => 5432 + (i % 3),
+        new Set(Array.from({ length: 10 }, (_, k) => k * 97)),
+      );
       const ten = await timed(() => a.ctx.fleet.import(changed, { format: 'csv' }, actor));
       rows.push(['CSV re-import, 10 rows changed', N, sec(ten.ms), `${ten.value.updated} updated, ${ten.value.created} new`]);
       const yamlText = await timed(() => a.ctx.fleet.export('yaml'));
@@ -135,7 +150,9 @@ export const importScenario: Scenario = {
         notes.push('FAILED: the import did not create every instance or the re-import did not update exactly 10.');
       }
       notes.push(
-        real.ms < 5000 ? `Target met: ${N} instances imported in ${sec(real.ms)} s (< 5 s).` : `Target MISSED: ${N} instances took ${sec(real.ms)} s (target < 5 s).`,
+        real.ms < 5000
+          ? `Target met: ${N} instances imported in ${sec(real.ms)} s (< 5 s).`
+          : `Target MISSED: ${N} instances took ${sec(real.ms)} s (target < 5 s).`,
       );
     } finally {
       await a.close();
@@ -147,7 +164,13 @@ export const importScenario: Scenario = {
     const c = await freshContext();
     try {
       await c.ctx.credentials.create({ name: 'pg', username: 'postgres', password: '' }, actor);
-      const text = fleetCsv(T, () => proxy.host, () => proxy.port).replace(/,(postgresql|mysql|mariadb|sqlserver),/g, ',postgresql,').replace(/,shared,/g, ',pg,');
+      const text = fleetCsv(
+        T,
+        () => proxy.host,
+        () => proxy.port,
+      )
+        .replace(/,(postgresql|mysql|mariadb|sqlserver),/g, ',postgresql,')
+        .replace(/,shared,/g, ',pg,');
       const imp = await c.ctx.fleet.import(text, { format: 'csv' }, actor);
       if (imp.created !== T) throw new Error(`bench setup: ${imp.created} of ${T} instances imported: ${JSON.stringify(imp.errors.slice(0, 3))}`);
       // The floor: one test alone, median of 5 after a warm-up (the first pays for loading the driver).
@@ -165,10 +188,17 @@ export const importScenario: Scenario = {
           notes.push(`FAILED: ${bad} of ${T} connection tests failed at concurrency ${level}: ${r.value.find((x) => x.error)?.error}`);
         }
         const ideal = (T * floor) / level;
-        rows.push([`test-connection, concurrency ${level}`, T, sec(r.ms), `ideal ${sec(ideal)} s${previous ? `; ${(previous / r.ms).toFixed(1)}× faster than the level before` : ''}`]);
+        rows.push([
+          `test-connection, concurrency ${level}`,
+          T,
+          sec(r.ms),
+          `ideal ${sec(ideal)} s${previous ? `; ${(previous / r.ms).toFixed(1)}× faster than the level before` : ''}`,
+        ]);
         previous = r.ms;
       }
-      notes.push(`Each connection test goes through the proxy (${delay} ms each way): the wall time should fall with the concurrency until the process itself is the limit.`);
+      notes.push(
+        `Each connection test goes through the proxy (${delay} ms each way): the wall time should fall with the concurrency until the process itself is the limit.`,
+      );
     } finally {
       await c.close();
       await proxy.close();

@@ -71,7 +71,15 @@ async function timings(runs: number, fn: () => Promise<unknown>): Promise<{ ms: 
   return { ms, value };
 }
 
-async function mariadb(dbs: number, tables: number, runs: number, rows: Cell[][], notes: string[], misses: string[], servers: Record<string, string>): Promise<void> {
+async function mariadb(
+  dbs: number,
+  tables: number,
+  runs: number,
+  rows: Cell[][],
+  notes: string[],
+  misses: string[],
+  servers: Record<string, string>,
+): Promise<void> {
   const prefix = uniqueName('large');
   const names = Array.from({ length: dbs }, (_, i) => `${prefix}_${String(i).padStart(5, '0')}`);
   const admin = await mysqlAdmin();
@@ -88,7 +96,9 @@ async function mariadb(dbs: number, tables: number, runs: number, rows: Cell[][]
     const cols = 'id INT PRIMARY KEY, name VARCHAR(64), created DATETIME, KEY (name)';
     for (const [i, n] of names.entries()) {
       checkInterrupted();
-      await admin.query(`CREATE DATABASE \`${n}\`; ${Array.from({ length: tables }, (_, k) => `CREATE TABLE \`${n}\`.t${k} (${cols}) ENGINE=InnoDB;`).join(' ')}`);
+      await admin.query(
+        `CREATE DATABASE \`${n}\`; ${Array.from({ length: tables }, (_, k) => `CREATE TABLE \`${n}\`.t${k} (${cols}) ENGINE=InnoDB;`).join(' ')}`,
+      );
       if ((i + 1) % 200 === 0) console.log(`  mariadb: created ${i + 1}/${dbs} databases (${sec(performance.now() - t0)} s)`);
     }
     console.log(`  mariadb: ${dbs} databases × ${tables} tables created in ${sec(performance.now() - t0)} s`);
@@ -98,9 +108,15 @@ async function mariadb(dbs: number, tables: number, runs: number, rows: Cell[][]
     const conn = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', password: '' });
     const measured: [string, { ms: number[]; value: unknown }][] = [];
     try {
-      measured.push(['floor: bare SELECT COUNT(*) FROM information_schema.TABLES', await timings(runs, () => conn.query('SELECT COUNT(*) FROM information_schema.TABLES'))]);
+      measured.push([
+        'floor: bare SELECT COUNT(*) FROM information_schema.TABLES',
+        await timings(runs, () => conn.query('SELECT COUNT(*) FROM information_schema.TABLES')),
+      ]);
       for (const method of ['logical', 'physical', 'auto'] as const) {
-        measured.push([`ours: mariadb engine, method ${method} (connect, collect, close)`, await timings(runs, () => ours('mariadb', target(3306, 'root', { method })))]);
+        measured.push([
+          `ours: mariadb engine, method ${method} (connect, collect, close)`,
+          await timings(runs, () => ours('mariadb', target(3306, 'root', { method }))),
+        ]);
       }
       measured.push(["seed's query (SCHEMATA LEFT JOIN TABLES, GROUP BY)", await timings(runs, () => conn.query(SEED_MYSQL))]);
       const all = ((await conn.query('SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA')) as [{ s: string }[], unknown])[0].map((r) => r.s);
@@ -214,7 +230,8 @@ async function run(): Promise<Report> {
 }
 
 export const largeInstance: Scenario = {
-  summary: "Collection from one large server: MariaDB 2,000 databases × 20 tables and PostgreSQL 1,000 databases (created and dropped by the bench): our collector's methods against the seed's MySQL query and a per-database loop, with the bare catalog query as the floor.",
+  summary:
+    "Collection from one large server: MariaDB 2,000 databases × 20 tables and PostgreSQL 1,000 databases (created and dropped by the bench): our collector's methods against the seed's MySQL query and a per-database loop, with the bare catalog query as the floor.",
   env: ['BENCH_LARGE_MARIADB_DATABASES', 'BENCH_LARGE_MARIADB_TABLES', 'BENCH_LARGE_PG_DATABASES', 'BENCH_LARGE_RUNS', 'BENCH_LARGE_ONLY'],
   run,
 };

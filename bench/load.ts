@@ -52,7 +52,13 @@ const gc = () => (globalThis as { gc?: () => void }).gc?.();
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-load-'));
   const devNull = new Writable({ write: (_c, _e, cb) => cb() });
-  const config = loadConfig({ WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off', LOG_LEVEL: 'warn', WHALEFALL_SYNC_CONCURRENCY: '16' });
+  const config = loadConfig({
+    WHALEFALL_DATA_DIR: dataDir,
+    WHALEFALL_TZ: 'UTC',
+    WHALEFALL_SCHEDULER: 'off',
+    LOG_LEVEL: 'warn',
+    WHALEFALL_SYNC_CONCURRENCY: '16',
+  });
   const store = openStore({ sqliteFile: path.join(dataDir, 'whalefall.db') });
   let ctx: Context | undefined;
   let responder: PgResponder | undefined;
@@ -65,7 +71,14 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       handler: (q) =>
         /pg_database_size\(oid\)/.test(q)
           ? {
-              columns: [{ name: 'oid', type: 'oid' }, 'datname', { name: 'invalid', type: 'bool' }, { name: 'allowed', type: 'bool' }, { name: 'size', type: 'int8' }, 'server_version'],
+              columns: [
+                { name: 'oid', type: 'oid' },
+                'datname',
+                { name: 'invalid', type: 'bool' },
+                { name: 'allowed', type: 'bool' },
+                { name: 'size', type: 'int8' },
+                'server_version',
+              ],
               rows: rows.map(([oid, name, size]) => [oid, name, false, true, String(size + (tick++ % 1000) * 4096), '15.7']),
             }
           : undefined,
@@ -74,7 +87,21 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const cred = await ctx.credentials.create({ name: 'load', username: 'collector', password: 'load-pw' }, actor);
     const ids: number[] = [];
     for (let i = 0; i < o.instances; i++) {
-      ids.push((await ctx.instances.create({ name: `load-${String(i).padStart(4, '0')}`, db_type: 'postgresql', host: responder.host, port: responder.port, credential_id: cred.id, tags: [`team-${i % 7}`] }, actor)).id);
+      ids.push(
+        (
+          await ctx.instances.create(
+            {
+              name: `load-${String(i).padStart(4, '0')}`,
+              db_type: 'postgresql',
+              host: responder.host,
+              port: responder.port,
+              credential_id: cred.id,
+              tags: [`team-${i % 7}`],
+            },
+            actor,
+          )
+        ).id,
+      );
     }
     // One real sync, then its rows copied back over the history days.
     await ctx.capacitySync.syncMany(ids, { actor, syncType: 'manual_batch' });
@@ -138,10 +165,15 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     let sampler: NodeJS.Timeout | undefined;
     let seen = 0;
     if (o.onSample) {
-      sampler = setInterval(() => o.onSample!({ t: Math.round((Date.now() - t0) / 1000), rssMb: mb(), requests: seen, sessions: sessions.completed }), (o.sampleEverySec ?? 30) * 1000);
+      sampler = setInterval(
+        () => o.onSample!({ t: Math.round((Date.now() - t0) / 1000), rssMb: mb(), requests: seen, sessions: sessions.completed }),
+        (o.sampleEverySec ?? 30) * 1000,
+      );
     }
     const r = await new Promise<autocannon.Result>((resolve, reject) => {
-      const inst = autocannon({ url: `http://127.0.0.1:${port}`, connections: o.connections, duration: o.durationSec, requests, timeout: 30 }, (err, res) => (err ? reject(err) : resolve(res)));
+      const inst = autocannon({ url: `http://127.0.0.1:${port}`, connections: o.connections, duration: o.durationSec, requests, timeout: 30 }, (err, res) =>
+        err ? reject(err) : resolve(res),
+      );
       inst.on('response', () => void seen++);
     });
     loading = false;

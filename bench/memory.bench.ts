@@ -34,19 +34,39 @@ async function run(): Promise<Report> {
   const loadSeconds = envInt('BENCH_MEM_SECONDS', 10);
   const delayMs = envInt('BENCH_DELAY_MS', 50);
 
-  const rows = [[5, 'postgres', false, true, '7500000', '15.4'], [16384, 'app', false, true, '850000000', '15.4'], [16385, 'reports', false, true, '95000000', '15.4']];
+  const rows = [
+    [5, 'postgres', false, true, '7500000', '15.4'],
+    [16384, 'app', false, true, '850000000', '15.4'],
+    [16385, 'reports', false, true, '95000000', '15.4'],
+  ];
   const responder = await startPgResponder({
     serverVersion: '15.4',
     handler: (q) =>
       /pg_database_size\(oid\)/.test(q)
-        ? { columns: [{ name: 'oid', type: 'oid' }, 'datname', { name: 'invalid', type: 'bool' }, { name: 'allowed', type: 'bool' }, { name: 'size', type: 'int8' }, 'server_version'], rows }
+        ? {
+            columns: [
+              { name: 'oid', type: 'oid' },
+              'datname',
+              { name: 'invalid', type: 'bool' },
+              { name: 'allowed', type: 'bool' },
+              { name: 'size', type: 'int8' },
+              'server_version',
+            ],
+            rows,
+          }
         : undefined,
   });
   const proxy = await startLatencyProxy({ targetHost: responder.host, targetPort: responder.port, delayMs });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-mem-'));
   let served: Served | undefined;
   try {
-    const env = { WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off', WHALEFALL_SYNC_CONCURRENCY: String(concurrency), LOG_LEVEL: 'warn' };
+    const env = {
+      WHALEFALL_DATA_DIR: dataDir,
+      WHALEFALL_TZ: 'UTC',
+      WHALEFALL_SCHEDULER: 'off',
+      WHALEFALL_SYNC_CONCURRENCY: String(concurrency),
+      LOG_LEVEL: 'warn',
+    };
     // The estate, written before the server starts.
     const setup = await createContext(loadConfig(env), { logger: createLogger('warn', process.stderr) });
     let token: string;
@@ -54,7 +74,18 @@ async function run(): Promise<Report> {
       const cred = await setup.credentials.create({ name: 'bench-pg', db_type: 'postgresql', username: 'postgres', password: 'bench-pw' }, actor);
       const now = new Date().toISOString();
       for (let i = 0; i < N; i += 500) {
-        const batch = Array.from({ length: Math.min(500, N - i) }, (_, k) => ({ name: `mem-${i + k}`, db_type: 'postgresql', host: proxy.host, port: proxy.port, credential_id: cred.id, tags: '["bench"]', options: '{}', is_active: 1, created_at: now, updated_at: now }));
+        const batch = Array.from({ length: Math.min(500, N - i) }, (_, k) => ({
+          name: `mem-${i + k}`,
+          db_type: 'postgresql',
+          host: proxy.host,
+          port: proxy.port,
+          credential_id: cred.id,
+          tags: '["bench"]',
+          options: '{}',
+          is_active: 1,
+          created_at: now,
+          updated_at: now,
+        }));
         await setup.store.db.insertInto('instances').values(batch).execute();
       }
       const admin = await setup.auth.createUser({ username: 'bench-admin', password: 'bench-Secret-1', role: 'admin' }, actor);
@@ -79,17 +110,23 @@ async function run(): Promise<Report> {
       if (res.status !== 202) throw new Error(`POST /api/sync/capacity: HTTP ${res.status} ${JSON.stringify(body)}`);
       for (;;) {
         await sleep(250);
-        const s = (await (await fetch(`${base}/api/sync-sessions/${body.data.session_id}`, { headers: auth })).json()) as { data: { status: string; successful_instances: number; failed_instances: number } };
+        const s = (await (await fetch(`${base}/api/sync-sessions/${body.data.session_id}`, { headers: auth })).json()) as {
+          data: { status: string; successful_instances: number; failed_instances: number };
+        };
         if (s.data.status !== 'running') return s.data;
       }
     });
-    console.log(`  sync of ${N}: ${sync.value.status} (${sync.value.successful_instances} ok, ${sync.value.failed_instances} failed) in ${sec(sync.ms)} s; peak ${int(sync.peak / 2 ** 20)} MB`);
+    console.log(
+      `  sync of ${N}: ${sync.value.status} (${sync.value.successful_instances} ok, ${sync.value.failed_instances} failed) in ${sec(sync.ms)} s; peak ${int(sync.peak / 2 ** 20)} MB`,
+    );
 
     // 3. Serving the list under load.
     // The list as the UI serves it (the instances page: the paged overview) to 50 connections, then the whole list in one
     // response (an export, what a script calls) to 4: 50 clients each pulling the whole list keep the loop saturated, and a
     // 0.25 MB response then drains over many loop turns — seconds of tail latency that say nothing about memory.
-    const list = await peakDuring(pid, () => autocannon({ url: `${base}/api/instances/overview?limit=50`, connections: 50, duration: loadSeconds, headers: auth }));
+    const list = await peakDuring(pid, () =>
+      autocannon({ url: `${base}/api/instances/overview?limit=50`, connections: 50, duration: loadSeconds, headers: auth }),
+    );
     console.log(`  list page under load: ${int(list.value.requests.average)} req/s; peak ${int(list.peak / 2 ** 20)} MB`);
     const whole = await peakDuring(pid, () => autocannon({ url: `${base}/api/instances`, connections: 4, duration: loadSeconds, headers: auth }));
     console.log(`  whole list under load: ${int(whole.value.requests.average)} req/s; peak ${int(whole.peak / 2 ** 20)} MB`);
@@ -100,17 +137,43 @@ async function run(): Promise<Report> {
     const syncOk = sync.value.status === 'completed' && sync.value.successful_instances === N;
     const clean = (r: autocannon.Result) => r.non2xx === 0 && r.errors === 0;
     const listOk = clean(list.value) && clean(whole.value);
-    const load = (r: autocannon.Result) => `${int(r.requests.average)} req/s, p99 ${r.latency.p99} ms${clean(r) ? '' : `, ${r.non2xx} non-2xx, ${r.errors} errors`}`;
+    const load = (r: autocannon.Result) =>
+      `${int(r.requests.average)} req/s, p99 ${r.latency.p99} ms${clean(r) ? '' : `, ${r.non2xx} non-2xx, ${r.errors} errors`}`;
     const table: Cell[][] = [
       ['idle (after start, 3 s sampled)', mbs(idle.peak), TARGET_MB, met(idle.peak), `started in ${sec(startMs)} s`],
-      [`during a sync of ${int(N)} instances (fake server, +${delayMs} ms each way, c=${concurrency})`, mbs(sync.peak), TARGET_MB, met(sync.peak), `${sync.value.status}: ${sync.value.successful_instances} ok, ${sync.value.failed_instances} failed, ${sec(sync.ms)} s`],
-      [`serving the instances page's list (GET /api/instances/overview?limit=50 of ${int(N)}), autocannon 50 connections ${loadSeconds} s`, mbs(list.peak), TARGET_MB, met(list.peak), load(list.value)],
-      [`serving the whole list (GET /api/instances, all ${int(N)} in one response), autocannon 4 connections ${loadSeconds} s`, mbs(whole.peak), TARGET_MB, met(whole.peak), load(whole.value)],
+      [
+        `during a sync of ${int(N)} instances (fake server, +${delayMs} ms each way, c=${concurrency})`,
+        mbs(sync.peak),
+        TARGET_MB,
+        met(sync.peak),
+        `${sync.value.status}: ${sync.value.successful_instances} ok, ${sync.value.failed_instances} failed, ${sec(sync.ms)} s`,
+      ],
+      [
+        `serving the instances page's list (GET /api/instances/overview?limit=50 of ${int(N)}), autocannon 50 connections ${loadSeconds} s`,
+        mbs(list.peak),
+        TARGET_MB,
+        met(list.peak),
+        load(list.value),
+      ],
+      [
+        `serving the whole list (GET /api/instances, all ${int(N)} in one response), autocannon 4 connections ${loadSeconds} s`,
+        mbs(whole.peak),
+        TARGET_MB,
+        met(whole.peak),
+        load(whole.value),
+      ],
       ['whole run: VmHWM (kernel peak)', mbs(hwm), TARGET_MB, met(hwm), ''],
     ];
     return {
       servers: { 'fake server': 'pg-responder (3 databases) behind a latency proxy, in the bench process' },
-      parameters: { instances: N, 'sync concurrency': concurrency, 'delay each way': `${delayMs} ms`, 'list load': `${loadSeconds} s each: the page at 50 connections, the whole list at 4`, store: 'SQLite', process: '`node bin/whalefall.mjs serve` (the compiled dist/, as installed), LOG_LEVEL=info' },
+      parameters: {
+        instances: N,
+        'sync concurrency': concurrency,
+        'delay each way': `${delayMs} ms`,
+        'list load': `${loadSeconds} s each: the page at 50 connections, the whole list at 4`,
+        store: 'SQLite',
+        process: '`node bin/whalefall.mjs serve` (the compiled dist/, as installed), LOG_LEVEL=info',
+      },
       columns: ['phase', 'peak RSS (MB)', 'target (MB)', 'met', 'what ran'],
       rows: table,
       notes: [
@@ -129,7 +192,8 @@ async function run(): Promise<Report> {
 }
 
 export const memory: Scenario = {
-  summary: 'Peak resident memory of `whalefall serve`: idle, during a 500-instance batch sync against a fake server 50 ms away, and while serving the instance list (the page to 50 connections, the whole list to 4) (target < 200 MB).',
+  summary:
+    'Peak resident memory of `whalefall serve`: idle, during a 500-instance batch sync against a fake server 50 ms away, and while serving the instance list (the page to 50 connections, the whole list to 4) (target < 200 MB).',
   env: ['BENCH_MEM_INSTANCES', 'BENCH_MEM_CONCURRENCY', 'BENCH_MEM_SECONDS', 'BENCH_DELAY_MS'],
   run,
 };

@@ -35,7 +35,14 @@ function fakeServer(facts: ServerFacts) {
     handler: (sql) =>
       /pg_database_size\(oid\)/.test(sql)
         ? {
-            columns: [{ name: 'oid', type: 'oid' }, 'datname', { name: 'invalid', type: 'bool' }, { name: 'allowed', type: 'bool' }, { name: 'size', type: 'int8' }, 'server_version'],
+            columns: [
+              { name: 'oid', type: 'oid' },
+              'datname',
+              { name: 'invalid', type: 'bool' },
+              { name: 'allowed', type: 'bool' },
+              { name: 'size', type: 'int8' },
+              'server_version',
+            ],
             rows,
           }
         : undefined,

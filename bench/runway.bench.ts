@@ -59,7 +59,10 @@ const ms = (x: number) => Number(x.toFixed(1));
 function list(name: string, allowed: string[]): string[] {
   const raw = process.env[name];
   if (!raw) return allowed;
-  const out = raw.split(',').map((x) => x.trim()).filter(Boolean);
+  const out = raw
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   const bad = out.filter((x) => !allowed.includes(x));
   if (bad.length || !out.length) throw new Error(`${name} must be a comma list of ${allowed.join(', ')}; got "${raw}"`);
   return out;
@@ -72,15 +75,39 @@ async function generate(store: Store): Promise<void> {
   for (let i = 1; i <= INSTANCES; i += 200) {
     const batch = [];
     for (let k = i; k < Math.min(i + 200, INSTANCES + 1); k++) {
-      batch.push({ name: `inst-${k}`, db_type: 'postgresql', host: 'h', port: 1, tags: JSON.stringify([`env-${k % 3}`]), options: JSON.stringify({ capacity_limit_bytes: 2 ** 40 }), is_active: 1, created_at: STAMP, updated_at: STAMP });
+      batch.push({
+        name: `inst-${k}`,
+        db_type: 'postgresql',
+        host: 'h',
+        port: 1,
+        tags: JSON.stringify([`env-${k % 3}`]),
+        options: JSON.stringify({ capacity_limit_bytes: 2 ** 40 }),
+        is_active: 1,
+        created_at: STAMP,
+        updated_at: STAMP,
+      });
     }
     await db.insertInto('instances').values(batch).execute();
   }
   const ids = (await db.selectFrom('instances').select('id').orderBy('id').execute()).map((r) => r.id);
   const lifecycle = ids.flatMap((id) =>
-    Array.from({ length: DB_PER_INSTANCE }, (_, j) => ({ instance_id: id, database_name: `db_${j}`, is_system: 0, first_seen_date: FIRST_DAY, last_seen_date: LAST_DAY, is_deleted: 0, deleted_at: null, created_at: STAMP, updated_at: STAMP })),
+    Array.from({ length: DB_PER_INSTANCE }, (_, j) => ({
+      instance_id: id,
+      database_name: `db_${j}`,
+      is_system: 0,
+      first_seen_date: FIRST_DAY,
+      last_seen_date: LAST_DAY,
+      is_deleted: 0,
+      deleted_at: null,
+      created_at: STAMP,
+      updated_at: STAMP,
+    })),
   );
-  for (let i = 0; i < lifecycle.length; i += 1000) await db.insertInto('instance_databases').values(lifecycle.slice(i, i + 1000)).execute();
+  for (let i = 0; i < lifecycle.length; i += 1000)
+    await db
+      .insertInto('instance_databases')
+      .values(lifecycle.slice(i, i + 1000))
+      .execute();
   // Shapes by d.id % 3: linear growth; flat with noise; a purge to a third at day DAYS − 90, then growth.
   const purgeDay = DAYS - 90;
   const size = (n: string) =>
@@ -105,7 +132,9 @@ async function generate(store: Store): Promise<void> {
     INSERT INTO instance_size_stats (instance_id, collected_date, total_size_bytes, data_bytes, database_count, collected_at)
     SELECT instance_id, collected_date, SUM(size_bytes), SUM(size_bytes), COUNT(*), ${STAMP}
     FROM database_size_stats GROUP BY instance_id, collected_date`.execute(db);
-  await sql`UPDATE instances SET total_size_bytes = (SELECT s.total_size_bytes FROM instance_size_stats s WHERE s.instance_id = instances.id AND s.collected_date = ${LAST_DAY})`.execute(db);
+  await sql`UPDATE instances SET total_size_bytes = (SELECT s.total_size_bytes FROM instance_size_stats s WHERE s.instance_id = instances.id AND s.collected_date = ${LAST_DAY})`.execute(
+    db,
+  );
   await sql`ANALYZE`.execute(db);
   if (store.dialect === 'sqlite') await sql`PRAGMA cache_size = -2000`.execute(db);
 }
@@ -115,7 +144,14 @@ async function runOn(store: Store): Promise<{ rows: Cell[][]; misses: string[]; 
   const t0 = performance.now();
   await generate(store);
   const generateMs = performance.now() - t0;
-  const rowCount = Number((await store.db.selectFrom('database_size_stats').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const rowCount = Number(
+    (
+      await store.db
+        .selectFrom('database_size_stats')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
   console.log(`  ${store.dialect}: generated ${rowCount} rows in ${(generateMs / 1000).toFixed(1)} s`);
   const clock = { now: () => new Date(`${LAST_DAY}T12:00:00.000Z`) };
   const rows: Cell[][] = [];
@@ -148,10 +184,14 @@ async function runOn(store: Store): Promise<{ rows: Cell[][]; misses: string[]; 
     warm.push(performance.now() - s);
   }
   warm.sort((a, b) => a - b);
-  record('estate runway, warm (the day\'s cache)', warm[2]!, warm[4]!, 10_000);
+  record("estate runway, warm (the day's cache)", warm[2]!, warm[4]!, 10_000);
   // One instance synced since: its databases refitted, the rest read back.
   const synced = (await store.db.selectFrom('instances').select('id').orderBy('id').limit(1).executeTakeFirstOrThrow()).id;
-  await store.db.updateTable('instances').set({ last_sync_at: `${LAST_DAY}T11:00:00.000Z` }).where('id', '=', synced).execute();
+  await store.db
+    .updateTable('instances')
+    .set({ last_sync_at: `${LAST_DAY}T11:00:00.000Z` })
+    .where('id', '=', synced)
+    .execute();
   s = performance.now();
   await svc.list({ scope: 'database', limit: 20 });
   record(`estate runway after one instance synced (its ${DB_PER_INSTANCE} databases refitted)`, performance.now() - s, performance.now() - s, 10_000);
@@ -173,7 +213,10 @@ async function runOn(store: Store): Promise<{ rows: Cell[][]; misses: string[]; 
     s = performance.now();
     const series = await repo.databaseDaily(id, `db_${seed % DB_PER_INSTANCE}`, addDays(LAST_DAY, -(RUNWAY_WINDOW_DAYS - 1)), LAST_DAY);
     const read = performance.now();
-    runway(series.map((p) => ({ date: p.collected_date, bytes: p.size_bytes! })), 2 ** 40);
+    runway(
+      series.map((p) => ({ date: p.collected_date, bytes: p.size_bytes! })),
+      2 ** 40,
+    );
     const done = performance.now();
     if (i > 0) {
       one.push(done - s);
@@ -184,7 +227,10 @@ async function runOn(store: Store): Promise<{ rows: Cell[][]; misses: string[]; 
   const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.95) - 1)]!;
   record('one database (read + fit + backtest)', p50(one), p95(one), 20);
-  rows.push([store.dialect, '… of which the read (180 days)', ms(p50(reads)), ms(p95(reads)), '', ''], [store.dialect, '… of which fit + backtest', ms(p50(fits)), ms(p95(fits)), '', '']);
+  rows.push(
+    [store.dialect, '… of which the read (180 days)', ms(p50(reads)), ms(p95(reads)), '', ''],
+    [store.dialect, '… of which fit + backtest', ms(p50(fits)), ms(p95(fits)), '', ''],
+  );
   return { rows, misses, rowCount, generateMs, states };
 }
 
@@ -197,15 +243,42 @@ async function reportOn(store: Store): Promise<{ rows: Cell[][]; misses: string[
   for (let i = 1; i <= REPORT_INSTANCES; i += 500) {
     const batch = [];
     for (let k = i; k < Math.min(i + 500, REPORT_INSTANCES + 1); k++) {
-      batch.push({ name: `r-${k}`, db_type: k % 2 ? 'postgresql' : 'mysql', host: 'h', port: 1, tags: JSON.stringify([`team-${k % 20}`, `env-${k % 3}`]), options: JSON.stringify(k % 4 ? { capacity_limit_bytes: 2 ** 42 } : {}), is_active: 1, created_at: STAMP, updated_at: STAMP });
+      batch.push({
+        name: `r-${k}`,
+        db_type: k % 2 ? 'postgresql' : 'mysql',
+        host: 'h',
+        port: 1,
+        tags: JSON.stringify([`team-${k % 20}`, `env-${k % 3}`]),
+        options: JSON.stringify(k % 4 ? { capacity_limit_bytes: 2 ** 42 } : {}),
+        is_active: 1,
+        created_at: STAMP,
+        updated_at: STAMP,
+      });
     }
     await db.insertInto('instances').values(batch).execute();
   }
   const ids = (await db.selectFrom('instances').select('id').orderBy('id').execute()).map((r) => r.id);
-  const lifecycle = ids.flatMap((id) => Array.from({ length: REPORT_DB_PER_INSTANCE }, (_, j) => ({ instance_id: id, database_name: `db_${j}`, is_system: 0, first_seen_date: first, last_seen_date: REPORT_LAST, is_deleted: 0, deleted_at: null, created_at: STAMP, updated_at: STAMP })));
-  for (let i = 0; i < lifecycle.length; i += 1000) await db.insertInto('instance_databases').values(lifecycle.slice(i, i + 1000)).execute();
+  const lifecycle = ids.flatMap((id) =>
+    Array.from({ length: REPORT_DB_PER_INSTANCE }, (_, j) => ({
+      instance_id: id,
+      database_name: `db_${j}`,
+      is_system: 0,
+      first_seen_date: first,
+      last_seen_date: REPORT_LAST,
+      is_deleted: 0,
+      deleted_at: null,
+      created_at: STAMP,
+      updated_at: STAMP,
+    })),
+  );
+  for (let i = 0; i < lifecycle.length; i += 1000)
+    await db
+      .insertInto('instance_databases')
+      .values(lifecycle.slice(i, i + 1000))
+      .execute();
   // db_0 never changes (a cleanup candidate); the others grow by (id % 50 + 1) × 100 KiB a day.
-  const size = (n: string) => sql.raw(`((d.id * 7919) % 1000 + 100) * 1048576 + CASE WHEN d.database_name = 'db_0' THEN 0 ELSE (d.id % 50 + 1) * 102400 * ${n} END`);
+  const size = (n: string) =>
+    sql.raw(`((d.id * 7919) % 1000 + 100) * 1048576 + CASE WHEN d.database_name = 'db_0' THEN 0 ELSE (d.id % 50 + 1) * 102400 * ${n} END`);
   if (store.dialect === 'sqlite') {
     await sql`
       INSERT INTO database_size_stats (instance_id, database_name, collected_date, size_bytes, method, collected_at, is_deleted, created_at, updated_at)
@@ -227,13 +300,28 @@ async function reportOn(store: Store): Promise<{ rows: Cell[][]; misses: string[
     { kind: 'reclaimable', bytes: 2 ** 30, detail: null },
     { kind: 'wal_retained_by_slots', bytes: 2 ** 29, detail: { slots: [{ name: 'old', active: false, bytes: 2 ** 29, inactive_holding_wal: true }] } },
   ]);
-  const comps = ids.map((id) => ({ instance_id: id, collected_date: REPORT_LAST, parts, ceiling_bytes: null, ceiling_source: null, disk_used_bytes: null, method: 'bench', collected_at: STAMP }));
-  for (let i = 0; i < comps.length; i += 500) await db.insertInto('instance_composition').values(comps.slice(i, i + 500)).execute();
+  const comps = ids.map((id) => ({
+    instance_id: id,
+    collected_date: REPORT_LAST,
+    parts,
+    ceiling_bytes: null,
+    ceiling_source: null,
+    disk_used_bytes: null,
+    method: 'bench',
+    collected_at: STAMP,
+  }));
+  for (let i = 0; i < comps.length; i += 500)
+    await db
+      .insertInto('instance_composition')
+      .values(comps.slice(i, i + 500))
+      .execute();
   await sql`ANALYZE`.execute(db);
   const generateMs = performance.now() - t0;
   const clock = { now: () => new Date('2026-12-01T08:00:00.000Z') };
   const runway = new RunwayService({ repo: new RunwayRepository(db), clock, timeZone: 'UTC' });
-  const settings = { effective: async () => ({ showback_rate_per_gb_month: 0.1, showback_currency: 'CNY' }) } as unknown as ConstructorParameters<typeof CapacityReportService>[0]['settings'];
+  const settings = { effective: async () => ({ showback_rate_per_gb_month: 0.1, showback_currency: 'CNY' }) } as unknown as ConstructorParameters<
+    typeof CapacityReportService
+  >[0]['settings'];
   const svc = new CapacityReportService({ repo: new ReportRepository(db), runway, settings, clock, timeZone: 'UTC', chromiumPath: '/nonexistent' });
   const rows: Cell[][] = [];
   const misses: string[] = [];
@@ -249,10 +337,17 @@ async function reportOn(store: Store): Promise<{ rows: Cell[][]; misses: string[
   await svc.document('2026-11', 'html', 'en');
   record('monthly report (HTML), warm runway', performance.now() - s, 5_000);
   // A restarted process on the 1st: the runway's fits kept by the nightly task (here: by the first report).
-  const restarted = new CapacityReportService({ repo: new ReportRepository(db), runway: new RunwayService({ repo: new RunwayRepository(db), clock, timeZone: 'UTC' }), settings, clock, timeZone: 'UTC', chromiumPath: '/nonexistent' });
+  const restarted = new CapacityReportService({
+    repo: new ReportRepository(db),
+    runway: new RunwayService({ repo: new RunwayRepository(db), clock, timeZone: 'UTC' }),
+    settings,
+    clock,
+    timeZone: 'UTC',
+    chromiumPath: '/nonexistent',
+  });
   s = performance.now();
   await restarted.document('2026-11', 'csv', 'en');
-  record('monthly report (CSV), cold process (the day\'s runway fits kept)', performance.now() - s, 5_000);
+  record("monthly report (CSV), cold process (the day's runway fits kept)", performance.now() - s, 5_000);
   // Each statement on its own (the report runs them together), to show where the time goes.
   const repo = new ReportRepository(db);
   const queries: [string, () => Promise<unknown>][] = [
@@ -269,7 +364,11 @@ async function reportOn(store: Store): Promise<{ rows: Cell[][]; misses: string[
     rows.push([store.dialect, `… report query: ${name}`, ms(performance.now() - s), ms(performance.now() - s), '', '']);
   }
   const r = await svc.build('2026-11');
-  return { rows, misses, note: `${store.dialect} report: ${REPORT_INSTANCES} instances × ${REPORT_DB_PER_INSTANCE} databases × ${REPORT_DAYS} days generated in ${(generateMs / 1000).toFixed(1)} s; ${r.by_tag.length} tags, ${r.cleanup.length} cleanup rows listed (each kind capped at 50), CSV ${(String(doc.body).length / 1024).toFixed(0)} KiB.` };
+  return {
+    rows,
+    misses,
+    note: `${store.dialect} report: ${REPORT_INSTANCES} instances × ${REPORT_DB_PER_INSTANCE} databases × ${REPORT_DAYS} days generated in ${(generateMs / 1000).toFixed(1)} s; ${r.by_tag.length} tags, ${r.cleanup.length} cleanup rows listed (each kind capped at 50), CSV ${(String(doc.body).length / 1024).toFixed(0)} KiB.`,
+  };
 }
 
 /** A fresh store of the kind named, dropped after `fn`. */
@@ -302,15 +401,32 @@ async function withStore<T>(kind: string, label: string, servers: Record<string,
 }
 
 export const runwayScenario: Scenario = {
-  summary: 'Runway of every live database (robust fit, change point, interval, 90-day backtest) for 20,000 databases with 3 years of daily history, cold and cached, and one database; the monthly capacity report for 5,000 instances; on SQLite and PostgreSQL.',
-  env: ['BENCH_RUNWAY_INSTANCES', 'BENCH_RUNWAY_DB_PER_INSTANCE', 'BENCH_RUNWAY_DAYS', 'BENCH_RUNWAY_RUNS', 'BENCH_REPORT_INSTANCES', 'BENCH_REPORT_DB_PER_INSTANCE', 'BENCH_RUNWAY_STORES', 'BENCH_RUNWAY_PARTS'],
+  summary:
+    'Runway of every live database (robust fit, change point, interval, 90-day backtest) for 20,000 databases with 3 years of daily history, cold and cached, and one database; the monthly capacity report for 5,000 instances; on SQLite and PostgreSQL.',
+  env: [
+    'BENCH_RUNWAY_INSTANCES',
+    'BENCH_RUNWAY_DB_PER_INSTANCE',
+    'BENCH_RUNWAY_DAYS',
+    'BENCH_RUNWAY_RUNS',
+    'BENCH_REPORT_INSTANCES',
+    'BENCH_REPORT_DB_PER_INSTANCE',
+    'BENCH_RUNWAY_STORES',
+    'BENCH_RUNWAY_PARTS',
+  ],
   async run(): Promise<Report> {
     const servers: Record<string, string> = {};
     const rows: Cell[][] = [];
-    const notes: string[] = [`Load average at start: ${os.loadavg().map((x) => x.toFixed(2)).join(', ')} (a shared machine: ${os.cpus().length} cores).`];
+    const notes: string[] = [
+      `Load average at start: ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(', ')} (a shared machine: ${os.cpus().length} cores).`,
+    ];
     const misses: string[] = [];
-    const size = (full: boolean) => (full ? "the issue's full size" : "**scaled down**: not the issue's size (20,000 databases × 1,095 days; the report on 5,000 instances)");
-    if (PARTS.includes('runway')) notes.push(`Runway: ${INSTANCES.toLocaleString('en')} instances × ${DB_PER_INSTANCE} databases × ${DAYS} days, ${size(FULL_RUNWAY)}.`);
+    const size = (full: boolean) =>
+      full ? "the issue's full size" : "**scaled down**: not the issue's size (20,000 databases × 1,095 days; the report on 5,000 instances)";
+    if (PARTS.includes('runway'))
+      notes.push(`Runway: ${INSTANCES.toLocaleString('en')} instances × ${DB_PER_INSTANCE} databases × ${DAYS} days, ${size(FULL_RUNWAY)}.`);
     if (PARTS.includes('report')) notes.push(`Report: ${REPORT_INSTANCES.toLocaleString('en')} instances, ${size(FULL_REPORT)}.`);
     for (const kind of STORES) {
       const label = kind === 'sqlite' ? 'SQLite' : 'PostgreSQL';
@@ -327,14 +443,38 @@ export const runwayScenario: Scenario = {
         notes.push(r.note);
       }
     }
-    notes.push(`Load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}.`);
-    notes.push(`The runway reads the last ${RUNWAY_WINDOW_DAYS} days of each series (the fit starts at the last change point inside them); older history is not read.`);
-    notes.push(misses.length ? `Targets missed: ${misses.join('; ')}.` : 'Every target met (estate ≤ 10 s from the day\'s kept fits, one database ≤ 20 ms, the report ≤ 5 s).');
-    notes.push('The day\'s fit (no target) reads every series\' window from the ledger; the nightly task does it after the 04:00 work, and a sync refits only its instance, so a request reads the kept fits (runway_fits).');
-    notes.push(`The backtest replays every day of the last 90 (stride 1) for the items a request returns (the cold rows ask for 20); the estate pass only fits.`);
+    notes.push(
+      `Load average at the end: ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(', ')}.`,
+    );
+    notes.push(
+      `The runway reads the last ${RUNWAY_WINDOW_DAYS} days of each series (the fit starts at the last change point inside them); older history is not read.`,
+    );
+    notes.push(
+      misses.length
+        ? `Targets missed: ${misses.join('; ')}.`
+        : "Every target met (estate ≤ 10 s from the day's kept fits, one database ≤ 20 ms, the report ≤ 5 s).",
+    );
+    notes.push(
+      "The day's fit (no target) reads every series' window from the ledger; the nightly task does it after the 04:00 work, and a sync refits only its instance, so a request reads the kept fits (runway_fits).",
+    );
+    notes.push(
+      `The backtest replays every day of the last 90 (stride 1) for the items a request returns (the cold rows ask for 20); the estate pass only fits.`,
+    );
     return {
       servers,
-      parameters: { instances: INSTANCES, databases_per_instance: DB_PER_INSTANCE, days: DAYS, runs: RUNS, report_instances: REPORT_INSTANCES, report_databases_per_instance: REPORT_DB_PER_INSTANCE, stores: STORES.join('+'), parts: PARTS.join('+') },
+      parameters: {
+        instances: INSTANCES,
+        databases_per_instance: DB_PER_INSTANCE,
+        days: DAYS,
+        runs: RUNS,
+        report_instances: REPORT_INSTANCES,
+        report_databases_per_instance: REPORT_DB_PER_INSTANCE,
+        stores: STORES.join('+'),
+        parts: PARTS.join('+'),
+      },
       columns: ['store', 'what', 'p50 ms', 'p95 ms', 'target ms', 'met'],
       rows,
       notes,

@@ -44,7 +44,17 @@ function collection(n: number, day: number, drop = 0): CollectedDatabase[] {
   for (let j = 0; j < n; j++) {
     if (drop && j % Math.round(1 / drop) === 0) continue;
     const size = (j + 1) * 1048576 + day * 4096;
-    out.push({ database_name: `db_${String(j).padStart(6, '0')}`, is_system: false, size_bytes: size, data_bytes: size - 8192, index_bytes: 8192, log_bytes: null, free_bytes: null, used_bytes: null, method: 'bench' });
+    out.push({
+      database_name: `db_${String(j).padStart(6, '0')}`,
+      is_system: false,
+      size_bytes: size,
+      data_bytes: size - 8192,
+      index_bytes: 8192,
+      log_bytes: null,
+      free_bytes: null,
+      used_bytes: null,
+      method: 'bench',
+    });
   }
   return out;
 }
@@ -71,13 +81,33 @@ async function seedSave(store: Store, instanceId: number, day: string, now: stri
       if (row) {
         await trx
           .updateTable('database_size_stats')
-          .set({ size_bytes: d.size_bytes, data_bytes: d.data_bytes, log_bytes: d.log_bytes, collected_at: now, is_deleted: 0, deleted_at: null, updated_at: now })
+          .set({
+            size_bytes: d.size_bytes,
+            data_bytes: d.data_bytes,
+            log_bytes: d.log_bytes,
+            collected_at: now,
+            is_deleted: 0,
+            deleted_at: null,
+            updated_at: now,
+          })
           .where('id', '=', row.id)
           .execute();
       } else {
         await trx
           .insertInto('database_size_stats')
-          .values({ instance_id: instanceId, database_name: d.database_name, collected_date: day, size_bytes: d.size_bytes, data_bytes: d.data_bytes, log_bytes: d.log_bytes, method: d.method, collected_at: now, is_deleted: 0, created_at: now, updated_at: now })
+          .values({
+            instance_id: instanceId,
+            database_name: d.database_name,
+            collected_date: day,
+            size_bytes: d.size_bytes,
+            data_bytes: d.data_bytes,
+            log_bytes: d.log_bytes,
+            method: d.method,
+            collected_at: now,
+            is_deleted: 0,
+            created_at: now,
+            updated_at: now,
+          })
           .execute();
       }
     }
@@ -147,7 +177,13 @@ interface ShapeResult {
   speedups: number[];
 }
 
-async function runShape(store: Store, target: { sqliteFile?: string; databaseUrl?: string }, shape: Shape, runsN: number, dayBase: number): Promise<ShapeResult> {
+async function runShape(
+  store: Store,
+  target: { sqliteFile?: string; databaseUrl?: string },
+  shape: Shape,
+  runsN: number,
+  dayBase: number,
+): Promise<ShapeResult> {
   const now0 = `${DAY0}T00:00:00.000Z`;
   const ids: number[] = [];
   for (let i = 0; i < shape.instances; i += 500) {
@@ -177,7 +213,10 @@ async function runShape(store: Store, target: { sqliteFile?: string; databaseUrl
   const times = { ours: [[], []] as number[][], seed: [[], []] as number[][] };
   let d = dayBase + 1;
   for (let r = 0; r < runsN; r++) {
-    for (const [name, save] of [['ours', ours], ['seed', seed]] as const) {
+    for (const [name, save] of [
+      ['ours', ours],
+      ['seed', seed],
+    ] as const) {
       const day = addDays(DAY0, d++);
       times[name][0]!.push(await pass(ids, save, day, collection(shape.databases, d)));
       times[name][1]!.push(await pass(ids, save, day, collection(shape.databases, d, 0.01)));
@@ -194,7 +233,18 @@ async function runShape(store: Store, target: { sqliteFile?: string; databaseUrl
     const o = median(times.ours[k]!);
     const s = median(times.seed[k]!);
     speedups.push(s / o);
-    out.push([store.dialect, shape.label, kinds[k]!, sec(o), int((rowsPerPass / o) * 1000), sec(s), int((rowsPerPass / s) * 1000), ratio(s / o), k === 0 ? int(floorRate) : '', k === 0 ? ratio((rowsPerPass / o) * 1000 / floorRate) : '']);
+    out.push([
+      store.dialect,
+      shape.label,
+      kinds[k]!,
+      sec(o),
+      int((rowsPerPass / o) * 1000),
+      sec(s),
+      int((rowsPerPass / s) * 1000),
+      ratio(s / o),
+      k === 0 ? int(floorRate) : '',
+      k === 0 ? ratio(((rowsPerPass / o) * 1000) / floorRate) : '',
+    ]);
   }
   return { rows: out, oursInsertRate: (rowsPerPass / median(times.ours[0]!)) * 1000, speedups };
 }
@@ -258,13 +308,29 @@ async function run(): Promise<Report> {
 
   return {
     servers,
-    parameters: { 'one instance': `${one} databases`, 'many instances': `${many} × ${perInstance} databases`, runs: runsN, sqlite: 'file in a temp dir, WAL, synchronous=NORMAL' },
-    columns: ['store', 'shape', 'save', 'ours (s)', 'ours rows/s', 'seed-style (s)', 'seed-style rows/s', 'speed-up', 'floor rows/s (raw insert)', 'ours / floor'],
+    parameters: {
+      'one instance': `${one} databases`,
+      'many instances': `${many} × ${perInstance} databases`,
+      runs: runsN,
+      sqlite: 'file in a temp dir, WAL, synchronous=NORMAL',
+    },
+    columns: [
+      'store',
+      'shape',
+      'save',
+      'ours (s)',
+      'ours rows/s',
+      'seed-style (s)',
+      'seed-style rows/s',
+      'speed-up',
+      'floor rows/s (raw insert)',
+      'ours / floor',
+    ],
     rows,
     notes: [
       `Medians of ${runsN} runs; each run saves every instance of the shape once per row kind, ours and the seed-style save alternating on fresh days of the same store.`,
       "Ours does more than the seed's save: it also maintains the lifecycle table (instance_databases: first/last seen, deleted, restored) and the day's instance totals, in the same transaction.",
-      'Seed-style: the seed\'s save_collected_data (one SELECT of the day\'s rows, per database one SELECT then INSERT or UPDATE, one UPDATE per soft-deleted row, one transaction) issued through the same Kysely store.',
+      "Seed-style: the seed's save_collected_data (one SELECT of the day's rows, per database one SELECT then INSERT or UPDATE, one UPDATE per soft-deleted row, one transaction) issued through the same Kysely store.",
       'Floor: raw insert rate into database_size_stats (same indexes) — SQLite: one prepared INSERT per row in one transaction through better-sqlite3; PostgreSQL: INSERT … SELECT FROM unnest() per 10,000 rows through pg; measured on min(rows per pass, 100,000) rows.',
       misses.length ? `Targets missed: ${misses.join('; ')}.` : 'Targets met: ours ≥ 20× the seed-style save in every case, ≥ 100,000 rows/s into SQLite.',
     ],
@@ -273,7 +339,8 @@ async function run(): Promise<Report> {
 }
 
 export const savePath: Scenario = {
-  summary: "Saving one day's collection (1 instance × 20,000 databases; 200 × 100) into SQLite and PostgreSQL: ours against the seed's per-database SELECT + INSERT/UPDATE save, with the store's raw insert rate as the floor.",
+  summary:
+    "Saving one day's collection (1 instance × 20,000 databases; 200 × 100) into SQLite and PostgreSQL: ours against the seed's per-database SELECT + INSERT/UPDATE save, with the store's raw insert rate as the floor.",
   env: ['BENCH_SAVE_DATABASES', 'BENCH_SAVE_INSTANCES', 'BENCH_SAVE_DB_PER_INSTANCE', 'BENCH_SAVE_RUNS'],
   run,
 };

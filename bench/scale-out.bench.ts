@@ -70,7 +70,15 @@ function recordTimes(recs: { started_at: string | null; completed_at: string | n
   const spans = recs.filter((r) => r.started_at && r.completed_at).map((r) => [Date.parse(r.started_at!), Date.parse(r.completed_at!)] as const);
   const d = spans.map(([a, b]) => b - a).sort((x, y) => x - y);
   const q = (p: number) => d[Math.min(d.length - 1, Math.floor(p * d.length))] ?? 0;
-  const edges = spans.flatMap(([a, b]) => [[a, 1], [b, -1]] as const).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  const edges = spans
+    .flatMap(
+      ([a, b]) =>
+        [
+          [a, 1],
+          [b, -1],
+        ] as const,
+    )
+    .sort((x, y) => x[0] - y[0] || x[1] - y[1]);
   let running = 0;
   let runningPeak = 0;
   for (const [, step] of edges) runningPeak = Math.max(runningPeak, (running += step));
@@ -122,7 +130,10 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
     ctx = await createContext(loadConfig({ ...env, LOG_LEVEL: 'warn' }), { logger: createLogger('warn', process.stderr) });
     const cred = await ctx.credentials.create({ name: 'bench-pg', db_type: 'postgresql', username: PG.user, password: '' }, actor);
     for (let i = 1; i <= n; i++) {
-      await ctx.instances.create({ name: `pg-${String(i).padStart(5, '0')}`, db_type: 'postgresql', host: net.host, port: net.port, credential_id: cred.id, tags: ['bench'] }, actor);
+      await ctx.instances.create(
+        { name: `pg-${String(i).padStart(5, '0')}`, db_type: 'postgresql', host: net.host, port: net.port, credential_id: cred.id, tags: ['bench'] },
+        actor,
+      );
     }
     procs.push(startWhalefall('serve', env), startWhalefall('worker', env), startWhalefall('worker', env));
     await Promise.all(procs.map((p) => p.port));
@@ -134,7 +145,9 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
     let sampling = true;
     const samples = (async () => {
       while (sampling) {
-        const r = await sampler.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [dbName]).catch(() => ({ rows: [{ n: '0' }] }));
+        const r = await sampler
+          .query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [dbName])
+          .catch(() => ({ rows: [{ n: '0' }] }));
         storeConnsPeak = Math.max(storeConnsPeak, Number(r.rows[0]!.n));
         procs.forEach((p, i) => (rssPeak[PROCESSES[i]!] = Math.max(rssPeak[PROCESSES[i]!] ?? 0, rssOf(p.child.pid))));
         await new Promise((r2) => setTimeout(r2, 250));
@@ -178,7 +191,9 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
     const logDir = process.env.BENCH_LOG_DIR;
     if (logDir) {
       fs.mkdirSync(logDir, { recursive: true });
-      procs.forEach((p, i) => fs.writeFileSync(path.join(logDir, `${killAt === undefined ? 'plain' : 'killed'}-${PROCESSES[i]!.replace(' ', '')}.log`), p.stdout().join('\n')));
+      procs.forEach((p, i) =>
+        fs.writeFileSync(path.join(logDir, `${killAt === undefined ? 'plain' : 'killed'}-${PROCESSES[i]!.replace(' ', '')}.log`), p.stdout().join('\n')),
+      );
     }
     Object.assign(statements, readStatementCounts(dataDir));
     await ctx?.close();
@@ -206,7 +221,10 @@ export const scaleOut: Scenario = {
       console.log(`  floor ${floor.syncMs.toFixed(0)} ms; ideal ${sec(ideal)} s`);
       const plain = await runCase(net, n, concurrency);
       console.log(`  no fault: ${sec(plain.wallMs)} s; ${(total(plain.statements) / n).toFixed(1)} store statements per record`);
-      for (const [k, v] of Object.entries(plain.statements).sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`    ${(v / n).toFixed(2).padStart(6)}  ${k}`);
+      for (const [k, v] of Object.entries(plain.statements)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 25))
+        console.log(`    ${(v / n).toFixed(2).padStart(6)}  ${k}`);
       const killed = await runCase(net, n, concurrency, killAt / 100);
       console.log(`  worker killed at ${killAt} %: ${sec(killed.wallMs)} s`);
       const row = (label: string, r: CaseResult, target: number): Cell[] => [
@@ -229,16 +247,42 @@ export const scaleOut: Scenario = {
       ];
       const failed = plain.completed !== n || killed.completed !== n || floor.failures.length > 0;
       return {
-        servers: { PostgreSQL: `${facts.version} (the store)`, 'fake server': `pg-responder replaying that server's ${facts.databases.length} databases, +${delayMs} ms each way` },
-        parameters: { instances: n, processes: 'serve + 2 workers', concurrency_per_process: concurrency, delay_ms: delayMs, kill_at: `${killAt} %`, lease_ms: 'default (45000)', heartbeat_ms: 'default (15000)' },
-        columns: ['case', 'instances', 'wall s', 'of which queueing s', 'ideal s', 'wall / ideal', 'target', 'record ms p50 / p95', 'records running at once (peak)', 'store statements per record', 'store conns peak', 'RSS MB serve / w1 / w2 (peak)', 'records serve / w1 / w2', 'records'],
+        servers: {
+          PostgreSQL: `${facts.version} (the store)`,
+          'fake server': `pg-responder replaying that server's ${facts.databases.length} databases, +${delayMs} ms each way`,
+        },
+        parameters: {
+          instances: n,
+          processes: 'serve + 2 workers',
+          concurrency_per_process: concurrency,
+          delay_ms: delayMs,
+          kill_at: `${killAt} %`,
+          lease_ms: 'default (45000)',
+          heartbeat_ms: 'default (15000)',
+        },
+        columns: [
+          'case',
+          'instances',
+          'wall s',
+          'of which queueing s',
+          'ideal s',
+          'wall / ideal',
+          'target',
+          'record ms p50 / p95',
+          'records running at once (peak)',
+          'store statements per record',
+          'store conns peak',
+          'RSS MB serve / w1 / w2 (peak)',
+          'records serve / w1 / w2',
+          'records',
+        ],
         rows: [row('no fault', plain, 1.3), row(`worker 1 SIGKILLed at ${killAt} % (${sec(killed.killedAt ?? 0)} s)`, killed, 1.5)],
         notes: [
-          'Record ms: a record\'s own time, started_at → completed_at (connect, collect, save); records running at once: the most whose spans overlap. Slow records = the work itself (store, CPU); few at once = admission or fetching.',
+          "Record ms: a record's own time, started_at → completed_at (connect, collect, save); records running at once: the most whose spans overlap. Slow records = the work itself (store, CPU); few at once = admission or fetching.",
           `Floor: one instance synced alone through the proxy ${floor.syncMs.toFixed(0)} ms (bare engine ${floor.engineMs.toFixed(0)} ms); ideal = ${n} × floor / ${Math.min(n, PROCESSES.length * concurrency)} = ${sec(ideal)} s.`,
-          'Store statements per record: every statement the 3 processes sent to the store (store pools and pg-boss, polls and heartbeats included) over the session, divided by the records; counted by bench/count-statements.mjs preloaded into them (no-fault case only: the killed worker\'s counts die with it).',
-          'Store connections: every backend of the store database in pg_stat_activity (the 3 processes\' store and pg-boss pools plus this bench\'s own context), peak of 250 ms samples. Budget: 3 × (6 + 2) + the bench\'s own.',
-          'All processes run on this one machine, so the killed worker\'s records (and the jobs it had fetched) are recovered as soon as another process sees its pid gone (each watches the pids of the processes on its host every second); on separate machines its locks must expire first (lease 45 s after its last heartbeat).',
+          "Store statements per record: every statement the 3 processes sent to the store (store pools and pg-boss, polls and heartbeats included) over the session, divided by the records; counted by bench/count-statements.mjs preloaded into them (no-fault case only: the killed worker's counts die with it).",
+          "Store connections: every backend of the store database in pg_stat_activity (the 3 processes' store and pg-boss pools plus this bench's own context), peak of 250 ms samples. Budget: 3 × (6 + 2) + the bench's own.",
+          "All processes run on this one machine, so the killed worker's records (and the jobs it had fetched) are recovered as soon as another process sees its pid gone (each watches the pids of the processes on its host every second); on separate machines its locks must expire first (lease 45 s after its last heartbeat).",
           ...floor.failures,
         ],
         failed,

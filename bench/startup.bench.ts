@@ -33,13 +33,23 @@ async function serveRun(entry: string, idleMs: number): Promise<{ ms: number; rs
   const port = await closedPort();
   const t0 = performance.now();
   const child = spawn(process.execPath, [entry, 'serve'], {
-    env: { ...process.env, WHALEFALL_DATA_DIR: dataDir, PORT: String(port), WHALEFALL_SCHEDULER: 'off', WHALEFALL_ADMIN_PASSWORD: 'Admin-Secret-1', LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      WHALEFALL_DATA_DIR: dataDir,
+      PORT: String(port),
+      WHALEFALL_SCHEDULER: 'off',
+      WHALEFALL_ADMIN_PASSWORD: 'Admin-Secret-1',
+      LOG_LEVEL: 'warn',
+    },
     stdio: 'ignore',
   });
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${entry} serve exited with ${child.exitCode}`);
-      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -75,7 +85,11 @@ export const startup: Scenario = {
       ]);
     }
     const t0 = performance.now();
-    const out = execFileSync(process.execPath, ['scripts/test-tier.mjs', 'unit', '--test-reporter=tap'], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync(process.execPath, ['scripts/test-tier.mjs', 'unit', '--test-reporter=tap'], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const unitS = (performance.now() - t0) / 1000;
     const count = (k: string) => Number(new RegExp(`^# ${k} (\\d+)`, 'm').exec(out)?.[1]);
     const [tests, pass, fail] = [count('tests'), count('pass'), count('fail')];

@@ -54,15 +54,40 @@ async function generate(store: Store): Promise<void> {
   for (let i = 1; i <= INSTANCES; i += 100) {
     const batch = [];
     for (let k = i; k < Math.min(i + 100, INSTANCES + 1); k++) {
-      batch.push({ name: `inst-${k}`, db_type: ['mysql', 'postgresql', 'sqlserver', 'oracle'][k % 4]!, host: 'h', port: 1, tags: JSON.stringify([`env-${k % 3}`]), options: '{}', is_active: 1, last_sync_status: 'completed', created_at: STAMP, updated_at: STAMP });
+      batch.push({
+        name: `inst-${k}`,
+        db_type: ['mysql', 'postgresql', 'sqlserver', 'oracle'][k % 4]!,
+        host: 'h',
+        port: 1,
+        tags: JSON.stringify([`env-${k % 3}`]),
+        options: '{}',
+        is_active: 1,
+        last_sync_status: 'completed',
+        created_at: STAMP,
+        updated_at: STAMP,
+      });
     }
     await db.insertInto('instances').values(batch).execute();
   }
   const ids = (await db.selectFrom('instances').select('id').orderBy('id').execute()).map((r) => r.id);
   const lifecycle = ids.flatMap((id) =>
-    Array.from({ length: DB_PER_INSTANCE }, (_, j) => ({ instance_id: id, database_name: `db_${j}`, is_system: 0, first_seen_date: FIRST_DAY, last_seen_date: LAST_DAY, is_deleted: 0, deleted_at: null, created_at: STAMP, updated_at: STAMP })),
+    Array.from({ length: DB_PER_INSTANCE }, (_, j) => ({
+      instance_id: id,
+      database_name: `db_${j}`,
+      is_system: 0,
+      first_seen_date: FIRST_DAY,
+      last_seen_date: LAST_DAY,
+      is_deleted: 0,
+      deleted_at: null,
+      created_at: STAMP,
+      updated_at: STAMP,
+    })),
   );
-  for (let i = 0; i < lifecycle.length; i += 1000) await db.insertInto('instance_databases').values(lifecycle.slice(i, i + 1000)).execute();
+  for (let i = 0; i < lifecycle.length; i += 1000)
+    await db
+      .insertInto('instance_databases')
+      .values(lifecycle.slice(i, i + 1000))
+      .execute();
 
   // size = base (1–1000 MB) + growth (0–490 KB/day) × day + deterministic noise (< 100 KB).
   const size = (n: string) => sql.raw(`((d.id * 7919) % 1000 + 1) * 1048576 + (d.id % 50) * 10240 * ${n} + ((d.id * 31 + ${n} * 17) % 100) * 1024`);
@@ -100,7 +125,14 @@ async function runOn(store: Store): Promise<DialectResult> {
   const t0 = performance.now();
   await generate(store);
   const generateMs = performance.now() - t0;
-  const rowCount = Number((await store.db.selectFrom('database_size_stats').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const rowCount = Number(
+    (
+      await store.db
+        .selectFrom('database_size_stats')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
   console.log(`  ${store.dialect}: generated ${rowCount} rows in ${(generateMs / 1000).toFixed(1)} s`);
 
   const clock = { now: () => new Date(`${LAST_DAY}T12:00:00.000Z`) };
@@ -129,7 +161,9 @@ async function runOn(store: Store): Promise<DialectResult> {
   };
   const yearAgo = addDays(LAST_DAY, -364);
   await timed('instance trend (daily, 1 year)', 50, () => stats.instanceSeries(randomId(), { period: 'daily', from: yearAgo, to: LAST_DAY }));
-  await timed('database series (daily, 1 year)', 50, () => stats.databaseSeries(randomId(), `db_${seed % DB_PER_INSTANCE}`, { period: 'daily', from: yearAgo, to: LAST_DAY }));
+  await timed('database series (daily, 1 year)', 50, () =>
+    stats.databaseSeries(randomId(), `db_${seed % DB_PER_INSTANCE}`, { period: 'daily', from: yearAgo, to: LAST_DAY }),
+  );
   await timed('database top growers (30 days, bytes)', 300, () => stats.topGrowers({ scope: 'database', days: 30, by: 'bytes', limit: 20 }));
   await timed('database top growers (90 days, %)', 300, () => stats.topGrowers({ scope: 'database', days: 90, by: 'pct', limit: 20 }));
   await timed('instance top growers (90 days)', 300, () => stats.topGrowers({ scope: 'instance', days: 90, limit: 20 }));
@@ -151,7 +185,8 @@ async function runOn(store: Store): Promise<DialectResult> {
 }
 
 export const statistics: Scenario = {
-  summary: 'Statistics views (p50/p95 through the services) and one day of aggregation on 3 years of daily rows for 5,000 databases over 200 instances, SQLite and PostgreSQL.',
+  summary:
+    'Statistics views (p50/p95 through the services) and one day of aggregation on 3 years of daily rows for 5,000 databases over 200 instances, SQLite and PostgreSQL.',
   env: ['BENCH_STATS_INSTANCES', 'BENCH_STATS_DB_PER_INSTANCE', 'BENCH_STATS_DAYS', 'BENCH_STATS_RUNS', 'BENCH_STATS_STORES', 'BENCH_STATS_KEEP_DB'],
   async run(): Promise<Report> {
     const servers: Record<string, string> = {};
@@ -201,16 +236,22 @@ export const statistics: Scenario = {
     return report();
 
     function report(): Report {
-    notes.push(misses.length ? `Targets missed: ${misses.join('; ')}.` : 'Every target met (p95 < 50 ms single-instance series, < 300 ms estate-wide views, one day of aggregation < 5 s).');
-    notes.push('Aggregation "one day, all periods" recomputes the day, and the week, month and quarter containing it (here up to the quarter\'s whole history) for every instance and database.');
-    return {
-      servers,
-      parameters: { instances: INSTANCES, databases_per_instance: DB_PER_INSTANCE, days: DAYS, runs: RUNS },
-      columns: ['store', 'view', 'p50 ms', 'p95 ms', 'target ms', 'met'],
-      rows,
-      notes,
-      failed: false,
-    };
+      notes.push(
+        misses.length
+          ? `Targets missed: ${misses.join('; ')}.`
+          : 'Every target met (p95 < 50 ms single-instance series, < 300 ms estate-wide views, one day of aggregation < 5 s).',
+      );
+      notes.push(
+        'Aggregation "one day, all periods" recomputes the day, and the week, month and quarter containing it (here up to the quarter\'s whole history) for every instance and database.',
+      );
+      return {
+        servers,
+        parameters: { instances: INSTANCES, databases_per_instance: DB_PER_INSTANCE, days: DAYS, runs: RUNS },
+        columns: ['store', 'view', 'p50 ms', 'p95 ms', 'target ms', 'met'],
+        rows,
+        notes,
+        failed: false,
+      };
     }
   },
 };

@@ -87,22 +87,46 @@ async function mariadbRun(rows: Cell[][], notes: string[], servers: Record<strin
       await admin.query('GRANT SELECT, SHOW VIEW ON *.* TO ?@?', [user, host]);
     }
     const cred = await ctx.credentials.create({ name: 'bench', db_type: 'mariadb', username: user, password }, CLI_ACTOR);
-    const inst = await ctx.instances.create({ name: 'bench-mariadb', db_type: 'mariadb', host: '127.0.0.1', port: 3306, credential_id: cred.id, options: { tables_max_tables: MY_DBS * MY_TABLES, tables_max_seconds: 86_400 } }, CLI_ACTOR);
+    const inst = await ctx.instances.create(
+      {
+        name: 'bench-mariadb',
+        db_type: 'mariadb',
+        host: '127.0.0.1',
+        port: 3306,
+        credential_id: cred.id,
+        options: { tables_max_tables: MY_DBS * MY_TABLES, tables_max_seconds: 86_400 },
+      },
+      CLI_ACTOR,
+    );
     const floor = await measured(async () => {
       const c = await mysql.createConnection({ host: '127.0.0.1', user, password });
       try {
-        for (const n of names) await c.query('SELECT TABLE_NAME, DATA_LENGTH, INDEX_LENGTH, DATA_FREE, TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [n]);
+        for (const n of names)
+          await c.query('SELECT TABLE_NAME, DATA_LENGTH, INDEX_LENGTH, DATA_FREE, TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [n]);
       } finally {
         await c.end();
       }
     });
     const run = await measured(() => ctx.tables.syncTables(inst.id, { databases: names, actor: CLI_ACTOR }));
     const ok = run.result.saved_count === MY_DBS * MY_TABLES;
-    rows.push([`MariaDB ${MY_DBS} × ${MY_TABLES} tables: full table sync`, sec(run.ms), mib(run.peakRss), sec(floor.ms), Number((run.ms / floor.ms).toFixed(2)), run.result.saved_count]);
+    rows.push([
+      `MariaDB ${MY_DBS} × ${MY_TABLES} tables: full table sync`,
+      sec(run.ms),
+      mib(run.peakRss),
+      sec(floor.ms),
+      Number((run.ms / floor.ms).toFixed(2)),
+      run.result.saved_count,
+    ]);
     if (!ok) notes.push(`MariaDB: saved ${run.result.saved_count} rows, expected ${MY_DBS * MY_TABLES}`);
     return ok;
   } finally {
-    for (let i = 0; i < names.length; i += 100) await admin.query(names.slice(i, i + 100).map((n) => `DROP DATABASE IF EXISTS ${n};`).join(''));
+    for (let i = 0; i < names.length; i += 100)
+      await admin.query(
+        names
+          .slice(i, i + 100)
+          .map((n) => `DROP DATABASE IF EXISTS ${n};`)
+          .join(''),
+      );
     for (const host of ['%', 'localhost', '127.0.0.1']) await admin.query('DROP USER IF EXISTS ?@?', [user, host]);
     await admin.end();
     await ctx.cleanup();
@@ -124,7 +148,17 @@ async function postgresRun(rows: Cell[][], notes: string[], servers: Record<stri
       await c.end();
     }
     const cred = await ctx.credentials.create({ name: 'bench', db_type: 'postgresql', username: 'postgres', password: 'trust-auth' }, CLI_ACTOR);
-    const inst = await ctx.instances.create({ name: 'bench-pg', db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred.id, options: { tables_max_tables: PG_DBS * PG_TABLES, tables_max_seconds: 86_400 } }, CLI_ACTOR);
+    const inst = await ctx.instances.create(
+      {
+        name: 'bench-pg',
+        db_type: 'postgresql',
+        host: '127.0.0.1',
+        port: 5432,
+        credential_id: cred.id,
+        options: { tables_max_tables: PG_DBS * PG_TABLES, tables_max_seconds: 86_400 },
+      },
+      CLI_ACTOR,
+    );
     const floor = await measured(async () => {
       for (const n of names) {
         const c = await pgAdmin(n);
@@ -134,7 +168,14 @@ async function postgresRun(rows: Cell[][], notes: string[], servers: Record<stri
     });
     const run = await measured(() => ctx.tables.syncTables(inst.id, { databases: names, actor: CLI_ACTOR }));
     const ok = run.result.saved_count === PG_DBS * PG_TABLES;
-    rows.push([`PostgreSQL ${PG_DBS} × ${PG_TABLES} tables: full table sync`, sec(run.ms), mib(run.peakRss), sec(floor.ms), Number((run.ms / floor.ms).toFixed(2)), run.result.saved_count]);
+    rows.push([
+      `PostgreSQL ${PG_DBS} × ${PG_TABLES} tables: full table sync`,
+      sec(run.ms),
+      mib(run.peakRss),
+      sec(floor.ms),
+      Number((run.ms / floor.ms).toFixed(2)),
+      run.result.saved_count,
+    ]);
     if (!ok) notes.push(`PostgreSQL: saved ${run.result.saved_count} rows, expected ${PG_DBS * PG_TABLES}`);
     return ok;
   } finally {
@@ -152,16 +193,41 @@ async function ledgerRun(rows: Cell[][], notes: string[]): Promise<void> {
     await store.migrate();
     const db = store.db;
     const stamp = '2030-01-01T00:00:00.000Z';
-    await db.insertInto('instances').values({ name: 'i', db_type: 'postgresql', host: 'h', port: 1, tags: '[]', options: '{}', is_active: 1, created_at: stamp, updated_at: stamp }).execute();
+    await db
+      .insertInto('instances')
+      .values({ name: 'i', db_type: 'postgresql', host: 'h', port: 1, tags: '[]', options: '{}', is_active: 1, created_at: stamp, updated_at: stamp })
+      .execute();
     const repo = new TablesRepository(db);
     const per = 1000;
     const databases: CollectedTableDatabase[] = Array.from({ length: Math.ceil(SAVE_ROWS / per) }, (_, d) => ({
       database_name: `db_${d}`,
-      tables: Array.from({ length: Math.min(per, SAVE_ROWS - d * per) }, (_, t) => ({ schema_name: 'public', table_name: `t_${t}`, kind: 'table' as const, parent: null, total_bytes: 8192 * (t + 1), data_bytes: 8192 * t, index_bytes: 8192, lob_bytes: 0, free_bytes: null, row_estimate: t })),
+      tables: Array.from({ length: Math.min(per, SAVE_ROWS - d * per) }, (_, t) => ({
+        schema_name: 'public',
+        table_name: `t_${t}`,
+        kind: 'table' as const,
+        parent: null,
+        total_bytes: 8192 * (t + 1),
+        data_bytes: 8192 * t,
+        index_bytes: 8192,
+        lob_bytes: 0,
+        free_bytes: null,
+        row_estimate: t,
+      })),
     }));
-    const first = await measured(() => repo.saveTables({ instanceId: 1, collectedDate: '2030-01-01', collectedAt: stamp, method: 'pg_class', databases, presentDatabases: null }));
-    const second = await measured(() => repo.saveTables({ instanceId: 1, collectedDate: '2030-01-02', collectedAt: stamp, method: 'pg_class', databases, presentDatabases: null }));
-    rows.push([`ledger save, ${SAVE_ROWS} tables, first day (new names)`, sec(first.ms), mib(first.peakRss), '', '', Math.round(SAVE_ROWS / (first.ms / 1000))]);
+    const first = await measured(() =>
+      repo.saveTables({ instanceId: 1, collectedDate: '2030-01-01', collectedAt: stamp, method: 'pg_class', databases, presentDatabases: null }),
+    );
+    const second = await measured(() =>
+      repo.saveTables({ instanceId: 1, collectedDate: '2030-01-02', collectedAt: stamp, method: 'pg_class', databases, presentDatabases: null }),
+    );
+    rows.push([
+      `ledger save, ${SAVE_ROWS} tables, first day (new names)`,
+      sec(first.ms),
+      mib(first.peakRss),
+      '',
+      '',
+      Math.round(SAVE_ROWS / (first.ms / 1000)),
+    ]);
     rows.push([`ledger save, ${SAVE_ROWS} tables, next day`, sec(second.ms), mib(second.peakRss), '', '', Math.round(SAVE_ROWS / (second.ms / 1000))]);
     await sql`DELETE FROM table_size_stats`.execute(db);
     await sql`DELETE FROM table_names`.execute(db);
@@ -192,9 +258,18 @@ async function ledgerRun(rows: Cell[][], notes: string[]): Promise<void> {
     // Move the history out of the WAL first (it holds page copies): the database file alone is then the ledger's size.
     await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
     const size = fs.readdirSync(dir).reduce((s, f) => s + fs.statSync(path.join(dir, f)).size, 0);
-    rows.push([`trend query (one table, 90 days) on ${TREND_DAYS} d × ${TREND_TABLES} tables: p50 / p95 ms`, `${pct(times, 50).toFixed(2)} / ${pct(times, 95).toFixed(2)}`, '', '', '', RUNS]);
+    rows.push([
+      `trend query (one table, 90 days) on ${TREND_DAYS} d × ${TREND_TABLES} tables: p50 / p95 ms`,
+      `${pct(times, 50).toFixed(2)} / ${pct(times, 95).toFixed(2)}`,
+      '',
+      '',
+      '',
+      RUNS,
+    ]);
     rows.push([`top 50 growing tables over 7 days, estate-wide (${TREND_TABLES} tables)`, sec(top.ms), mib(top.peakRss), '', '', top.result.length]);
-    notes.push(`History generated in ${sec(gen.ms)} s: ${TREND_TABLES * TREND_DAYS} rows, SQLite file ${mib(size)} MiB after a WAL checkpoint (${(size / (TREND_TABLES * TREND_DAYS)).toFixed(1)} bytes a row, the name dimension and every index included).`);
+    notes.push(
+      `History generated in ${sec(gen.ms)} s: ${TREND_TABLES * TREND_DAYS} rows, SQLite file ${mib(size)} MiB after a WAL checkpoint (${(size / (TREND_TABLES * TREND_DAYS)).toFixed(1)} bytes a row, the name dimension and every index included).`,
+    );
   } finally {
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -204,7 +279,16 @@ async function ledgerRun(rows: Cell[][], notes: string[]): Promise<void> {
 export const tables: Scenario = {
   summary:
     'Table-level sync of MariaDB 2,000 schemas × 20 tables and PostgreSQL 200 databases × 500 tables (wall time, peak RSS) against the bare catalog query; the table-ledger save rate; the table trend query p95 on 90 days × 1 M tables of history (SQLite store).',
-  env: ['BENCH_TABLES_MY_DBS', 'BENCH_TABLES_MY_TABLES', 'BENCH_TABLES_PG_DBS', 'BENCH_TABLES_PG_TABLES', 'BENCH_TABLES_SAVE_ROWS', 'BENCH_TABLES_TREND_TABLES', 'BENCH_TABLES_TREND_DAYS', 'BENCH_TABLES_RUNS'],
+  env: [
+    'BENCH_TABLES_MY_DBS',
+    'BENCH_TABLES_MY_TABLES',
+    'BENCH_TABLES_PG_DBS',
+    'BENCH_TABLES_PG_TABLES',
+    'BENCH_TABLES_SAVE_ROWS',
+    'BENCH_TABLES_TREND_TABLES',
+    'BENCH_TABLES_TREND_DAYS',
+    'BENCH_TABLES_RUNS',
+  ],
   async run(): Promise<Report> {
     const rows: Cell[][] = [];
     const notes: string[] = [];
@@ -212,10 +296,21 @@ export const tables: Scenario = {
     const okMy = await mariadbRun(rows, notes, servers);
     const okPg = await postgresRun(rows, notes, servers);
     await ledgerRun(rows, notes);
-    notes.push('Floor = the bare catalog query over the same databases (one per schema on MariaDB, one connection and query per database on PostgreSQL), nothing ranked or saved; ratio = table sync ÷ floor. Peak RSS is the whole bench process.');
+    notes.push(
+      'Floor = the bare catalog query over the same databases (one per schema on MariaDB, one connection and query per database on PostgreSQL), nothing ranked or saved; ratio = table sync ÷ floor. Peak RSS is the whole bench process.',
+    );
     return {
       servers,
-      parameters: { my_dbs: MY_DBS, my_tables: MY_TABLES, pg_dbs: PG_DBS, pg_tables: PG_TABLES, save_rows: SAVE_ROWS, trend_tables: TREND_TABLES, trend_days: TREND_DAYS, runs: RUNS },
+      parameters: {
+        my_dbs: MY_DBS,
+        my_tables: MY_TABLES,
+        pg_dbs: PG_DBS,
+        pg_tables: PG_TABLES,
+        save_rows: SAVE_ROWS,
+        trend_tables: TREND_TABLES,
+        trend_days: TREND_DAYS,
+        runs: RUNS,
+      },
       columns: ['measure', 'wall s (or ms)', 'peak RSS MiB', 'floor s', 'ratio', 'rows / count'],
       rows,
       notes,

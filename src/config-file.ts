@@ -164,7 +164,10 @@ function checkOne(spec: FileKey, value: string): string | undefined {
     return undefined;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    return err.message.split(spec.env).join(spec.key).replace(/\bon or off\b/, 'true or false');
+    return err.message
+      .split(spec.env)
+      .join(spec.key)
+      .replace(/\bon or off\b/, 'true or false');
   }
 }
 
@@ -189,12 +192,12 @@ export function resolveConfig(opts: { env?: NodeJS.ProcessEnv; flags?: Record<st
   set(fromFile, 'file');
   set(Object.fromEntries(FILE_KEYS.map((k) => [k.env, env[k.env]])), 'env');
   set(opts.flags ?? {}, 'flag');
-  if (merged.LOG_LEVEL && !LOG_LEVELS.includes(merged.LOG_LEVEL)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${merged.LOG_LEVEL}"`);
+  if (merged.LOG_LEVEL && !LOG_LEVELS.includes(merged.LOG_LEVEL))
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${merged.LOG_LEVEL}"`);
   const config = loadConfig(merged);
   for (const k of FILE_KEYS) sources[k.env] ??= 'default';
   return { config, file, sources };
 }
-
 
 /** `whalefall config check`: one line per key — file key, effective value (secrets masked), source. */
 export function describeConfig(r: ResolvedConfig): { key: string; env: string; value: string; source: Source }[] {

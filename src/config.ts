@@ -148,7 +148,10 @@ function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: r
 
 /** A comma-separated list of CIDR networks (`10.0.0.0/8, fd00::/8`). */
 function networks(env: NodeJS.ProcessEnv, name: string): string[] {
-  const list = (env[name] ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const list = (env[name] ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   for (const c of list) {
     try {
       parseCidr(c);
@@ -234,7 +237,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenDefaultDays: int(env, 'WHALEFALL_TOKEN_DEFAULT_DAYS', 90, 1, 3650),
     httpRequestTimeoutMs: int(env, 'WHALEFALL_HTTP_REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
     // A silent socket, also while a request waits for its answer: longer than the longest sync a request may await.
-    httpConnectionTimeoutMs: int(env, 'WHALEFALL_HTTP_CONNECTION_TIMEOUT_MS', int(env, 'WHALEFALL_SYNC_TIMEOUT_MS', 300_000, 1_000, 86_400_000) + 60_000, 0, 86_400_000),
+    httpConnectionTimeoutMs: int(
+      env,
+      'WHALEFALL_HTTP_CONNECTION_TIMEOUT_MS',
+      int(env, 'WHALEFALL_SYNC_TIMEOUT_MS', 300_000, 1_000, 86_400_000) + 60_000,
+      0,
+      86_400_000,
+    ),
     httpKeepAliveTimeoutMs: int(env, 'WHALEFALL_HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 0, 3_600_000),
     httpMaxRequestsPerSocket: int(env, 'WHALEFALL_HTTP_MAX_REQUESTS_PER_SOCKET', 1_000, 0, 1_000_000),
     importMaxRows: int(env, 'WHALEFALL_IMPORT_MAX_ROWS', 20_000, 1, 1_000_000),
@@ -247,7 +256,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     digestRecipients: env.WHALEFALL_DIGEST_RECIPIENTS || undefined,
     digestCron: cron(env, 'WHALEFALL_DIGEST_CRON', '0 8 * * *'),
     chromiumPath: env.WHALEFALL_CHROMIUM || '/usr/bin/chromium',
-    trustProxy: env.WHALEFALL_TRUST_PROXY ? env.WHALEFALL_TRUST_PROXY.split(',').map((x) => x.trim()).filter(Boolean) : undefined,
+    trustProxy: env.WHALEFALL_TRUST_PROXY
+      ? env.WHALEFALL_TRUST_PROXY.split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : undefined,
     tablesMaxTables: int(env, 'WHALEFALL_TABLES_MAX_TABLES', 20_000, 1, 10_000_000),
     tablesMaxSeconds: int(env, 'WHALEFALL_TABLES_MAX_SECONDS', 300, 1, 86_400),
     tablesDaily: bool(env, 'WHALEFALL_TABLES_DAILY', true),

@@ -153,8 +153,7 @@ export interface ContextOptions {
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<Context> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const clock = opts.clock ?? systemClock;
-  const store =
-    opts.store ?? openStore(storeOptionsOf(config));
+  const store = opts.store ?? openStore(storeOptionsOf(config));
   const keys = loadKeyRing(config.dataDir, config.secretKey);
   const applied = await store.migrate({ seal: (clear) => encryptSecret(keys, clear).value });
   if (applied.length) logger.info({ migrations: applied, store: store.describe }, 'store migrated');
@@ -173,18 +172,33 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const audit = new AuditService(repos.audit, clock);
   const credentials = new CredentialsService(repos.credentials, repos.instances, keys, clock, audit);
   const instances = new InstancesService(repos.instances, credentials, clock, audit);
-  const auth = new AuthService(repos.users, clock, audit, config.sessionTtlHours, { attempts: config.loginLockoutAttempts, minutes: config.loginLockoutMinutes }, config.tokenDefaultDays);
+  const auth = new AuthService(
+    repos.users,
+    clock,
+    audit,
+    config.sessionTtlHours,
+    { attempts: config.loginLockoutAttempts, minutes: config.loginLockoutMinutes },
+    config.tokenDefaultDays,
+  );
   const settings = new SettingsService(repos.settings, config, clock, audit);
   let queue: PgBossQueue | undefined;
   if (config.queue === 'pg-boss') {
-    if (store.dialect !== 'postgres' || !config.databaseUrl) throw new ConfigError('WHALEFALL_QUEUE=pg-boss needs a PostgreSQL store (DATABASE_URL=postgres://…)');
+    if (store.dialect !== 'postgres' || !config.databaseUrl)
+      throw new ConfigError('WHALEFALL_QUEUE=pg-boss needs a PostgreSQL store (DATABASE_URL=postgres://…)');
     // Loaded only in scale-out mode: one process with the local queue never pays for pg-boss.
     const { PgBossQueue } = await import('./scheduler/pgboss.queue.js');
     queue = new PgBossQueue(config.databaseUrl, logger, { maintenanceSeconds: config.queueMaintenanceSeconds, poolMax: config.queuePoolMax });
   }
   // Connection caps and the estate-wide sync concurrency: semaphores in the store, shared by every process on it.
   const slots = new ConnectionSlots({ repo: new SlotsRepository(db, store.dialect), clock, logger, leaseMs: config.leaseMs, heartbeatMs: config.heartbeatMs });
-  const connections = new ConnectionService({ settings: () => settings.current(), engineFor: opts.engineFor ?? getEngine, instances: repos.instances, credentials, slots, waitMs: config.connectionWaitMs });
+  const connections = new ConnectionService({
+    settings: () => settings.current(),
+    engineFor: opts.engineFor ?? getEngine,
+    instances: repos.instances,
+    credentials,
+    slots,
+    waitMs: config.connectionWaitMs,
+  });
   const capacitySync = new CapacitySyncService({
     config,
     // Read at every fetch and every record: a copy at most a second old (a change in this process applies at once).
@@ -222,8 +236,14 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
         const fetched = await processesRepo.staleFetchedJobs(QUEUE_SCHEMA, CAPACITY_QUEUE, before);
         const elsewhere = fetched.some((j) => !j.stale && j.holder !== null && holderAlive(j.holder) === undefined);
         const live = elsewhere ? new Set((await processes.live(true)).map((p) => p.tag)) : undefined;
-        const stale = fetched.filter((j) => j.stale || holderAlive(j.holder) === false || (live && holderAlive(j.holder) === undefined && !live.has(j.holder!)));
-        if (stale.length) await queue.failJobs(stale.map((j) => j.id), 'handed back: fetched by a process that is gone');
+        const stale = fetched.filter(
+          (j) => j.stale || holderAlive(j.holder) === false || (live && holderAlive(j.holder) === undefined && !live.has(j.holder!)),
+        );
+        if (stale.length)
+          await queue.failJobs(
+            stale.map((j) => j.id),
+            'handed back: fetched by a process that is gone',
+          );
         return stale.length;
       }
     : undefined;
@@ -264,7 +284,9 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const statisticsRepo = new StatisticsRepository(db, store.dialect);
   const aggregation = new AggregationService(new AggregationRepository(db, store.dialect), clock, config.timeZone, logger);
   const statistics = new StatisticsService(statisticsRepo, repos.instances, clock, config.timeZone);
-  const alertDelivery = new AlertDeliveryService(repos.alerts, clock, logger, { networks: { allow: config.webhookAllowNetworks, deny: config.webhookDenyNetworks } });
+  const alertDelivery = new AlertDeliveryService(repos.alerts, clock, logger, {
+    networks: { allow: config.webhookAllowNetworks, deny: config.webhookDenyNetworks },
+  });
   const composition = new CompositionService({
     repo: new CompositionRepository(db),
     instances: repos.instances,
@@ -279,7 +301,14 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const importWhalefall = new ImportWhalefallService({ repo: new ImportWhalefallRepository(db), clock, audit, onHistoryChanged: () => runway.invalidate() });
   const alerts = new AlertsService({ repo: repos.alerts, instances: repos.instances, clock, logger, audit, delivery: alertDelivery, keys });
   alerts.attach(capacitySync.events);
-  const capacityReport = new CapacityReportService({ repo: new ReportRepository(db), runway, settings, clock, timeZone: config.timeZone, chromiumPath: config.chromiumPath });
+  const capacityReport = new CapacityReportService({
+    repo: new ReportRepository(db),
+    runway,
+    settings,
+    clock,
+    timeZone: config.timeZone,
+    chromiumPath: config.chromiumPath,
+  });
   const email = new EmailService({ config, repo: new DigestRepository(db), runs: repos.scheduler, clock, logger, report: capacityReport });
   if (email.configured) alertDelivery.mailer = email;
   const tables = new TablesService({
@@ -325,7 +354,14 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     timeZone: config.timeZone,
     aggregate: (scheduledFor, runId) => (queue ? dailyJobs.enqueueRun(runId, scheduledFor) : dailyJobs.runLocal(scheduledFor)),
   });
-  const fleet = new FleetService({ instances: repos.instances, credentials: repos.credentials, connections, clock, audit, importMaxRows: config.importMaxRows });
+  const fleet = new FleetService({
+    instances: repos.instances,
+    credentials: repos.credentials,
+    connections,
+    clock,
+    audit,
+    importMaxRows: config.importMaxRows,
+  });
   const discovery = new DiscoveryService({ instances: repos.instances, clock, audit, apiEnabled: config.discovery });
   return {
     config,

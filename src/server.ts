@@ -37,7 +37,9 @@ const PEER_ERROR = /^(E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NETUNREA
 export function isPeerError(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | undefined;
   if (typeof e?.code === 'string' && PEER_ERROR.test(e.code)) return true;
-  return typeof e?.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Query read timeout|connect ECONNREFUSED/.test(e.message);
+  return (
+    typeof e?.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Query read timeout|connect ECONNREFUSED/.test(e.message)
+  );
 }
 
 let guarded = false;
@@ -163,7 +165,10 @@ export async function serve(config: Config, o: RunOptions = {}): Promise<void> {
   ctx.alertDelivery.start();
   ctx.email.start();
   await startWorking(ctx);
-  ctx.logger.info({ store: ctx.store.describe, time_zone: config.timeZone, scheduler: config.scheduler, queue: config.queue, work: config.work }, `Whalefall listening on ${url}`);
+  ctx.logger.info(
+    { store: ctx.store.describe, time_zone: config.timeZone, scheduler: config.scheduler, queue: config.queue, work: config.work },
+    `Whalefall listening on ${url}`,
+  );
   if (ctx.metrics.startupNote) ctx.logger.info(ctx.metrics.startupNote);
   onSignals(ctx, async () => {
     stopHousekeeping();

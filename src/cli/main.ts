@@ -44,7 +44,12 @@ export function buildCli(): Command {
       cli.pretty = Boolean(o.pretty);
       // Only serve's own flags are configuration (instances add has a --host/--port of its own).
       const a = action.name() === 'serve' ? action.opts() : {};
-      cli.flags = { HOST: a.host as string | undefined, PORT: a.port as string | undefined, WHALEFALL_DATA_DIR: a.dataDir as string | undefined, WHALEFALL_WORK: a.work === false ? 'off' : undefined };
+      cli.flags = {
+        HOST: a.host as string | undefined,
+        PORT: a.port as string | undefined,
+        WHALEFALL_DATA_DIR: a.dataDir as string | undefined,
+        WHALEFALL_WORK: a.work === false ? 'off' : undefined,
+      };
     });
 
   registerServe(program);

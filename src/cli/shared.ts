@@ -23,7 +23,10 @@ export class CliError extends Error {}
 export function cliLocale(env: NodeJS.ProcessEnv = process.env): Locale {
   const own = env.WHALEFALL_LANG?.trim().toLowerCase();
   if (own) return own.startsWith('zh') ? 'zh-CN' : 'en';
-  const posix = [env.LC_ALL, env.LC_MESSAGES, env.LANG].find((v) => v !== undefined && v.trim() !== '')?.trim().toLowerCase();
+  const posix = [env.LC_ALL, env.LC_MESSAGES, env.LANG]
+    .find((v) => v !== undefined && v.trim() !== '')
+    ?.trim()
+    .toLowerCase();
   if (!posix || posix === 'c' || posix === 'posix' || posix.startsWith('c.')) return 'zh-CN';
   return posix.startsWith('zh') ? 'zh-CN' : 'en';
 }
@@ -109,6 +112,10 @@ export function table(rows: Record<string, string | number | null>[]): string {
     return stripControl(JSON.stringify(v) ?? '');
   };
   const w = cols.map((c) => Math.max(width(c), ...rows.map((r) => width(cell(r[c])))));
-  const line = (vals: string[]) => vals.map((v, i) => v + ' '.repeat(w[i]! - width(v))).join('  ').trimEnd();
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v + ' '.repeat(w[i]! - width(v)))
+      .join('  ')
+      .trimEnd();
   return [line(cols), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n');
 }

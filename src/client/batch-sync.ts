@@ -8,7 +8,6 @@ export function updateBatchLabel(selected: ReadonlySet<number>): void {
   if (label) label.textContent = selected.size ? t('instances.batch_sync_selected', { n: selected.size }) : t('instances.batch_sync_all');
 }
 
-
 /**
  * Start a batch sync of `selected` (all active instances when empty) and follow
  * its session until it ends; `reload` refreshes the table on each poll.
@@ -54,12 +53,17 @@ export async function batchSync(btn: HTMLButtonElement, selected: Set<number>, r
     bar.setAttribute('aria-valuenow', String(pct));
     bar.textContent = `${pct}%`;
     const elapsed = fmt.duration(s.elapsed_ms);
-    const timing = s.remaining_ms_estimate === null ? t('instances.batch_timing_unknown', { elapsed }) : t('instances.batch_timing', { elapsed, remaining: fmt.duration(s.remaining_ms_estimate) });
+    const timing =
+      s.remaining_ms_estimate === null
+        ? t('instances.batch_timing_unknown', { elapsed })
+        : t('instances.batch_timing', { elapsed, remaining: fmt.duration(s.remaining_ms_estimate) });
     text.textContent = `${t('instances.batch_progress', { done, total: s.total_instances, ok: s.successful_instances, failed: s.failed_instances })} · ${timing}`;
     text.dataset.wfDone = String(done);
     if (s.status !== 'running') {
       bar.classList.remove('progress-bar-animated', 'progress-bar-striped');
-      bar.classList.add(s.status === 'completed' ? 'bg-success' : s.status === 'partial' ? 'bg-warning' : s.status === 'cancelled' ? 'bg-secondary' : 'bg-danger');
+      bar.classList.add(
+        s.status === 'completed' ? 'bg-success' : s.status === 'partial' ? 'bg-warning' : s.status === 'cancelled' ? 'bg-secondary' : 'bg-danger',
+      );
       text.textContent =
         s.status === 'cancelled'
           ? t('instances.batch_cancelled', { ok: s.successful_instances, failed: s.failed_instances, skipped: s.total_instances - done })

@@ -46,12 +46,19 @@ async function load(): Promise<void> {
 
 function render(d: Capacity): void {
   const c = d.cards;
-  document.getElementById('wf-cap-range')!.textContent = t('capacity.range', { from: fmt.date(d.from), to: fmt.date(d.to), period: t(`capacity.period_${d.period}`), latest: fmt.date(c.latest_period) });
+  document.getElementById('wf-cap-range')!.textContent = t('capacity.range', {
+    from: fmt.date(d.from),
+    to: fmt.date(d.to),
+    period: t(`capacity.period_${d.period}`),
+    latest: fmt.date(c.latest_period),
+  });
   document.getElementById('wf-card-online')!.textContent = `${fmt.number(c.items_online)} / ${fmt.number(c.items_total)}`;
   setValue('wf-card-total', c.total_bytes);
   setValue('wf-card-average', c.average_bytes);
   setValue('wf-card-max', c.max_bytes);
-  document.getElementById('wf-card-max-name')!.textContent = c.max_item ? `(${scope === 'database' ? `${c.max_item.instance_name} / ${c.max_item.database_name}` : c.max_item.instance_name})` : '';
+  document.getElementById('wf-card-max-name')!.textContent = c.max_item
+    ? `(${scope === 'database' ? `${c.max_item.instance_name} / ${c.max_item.database_name}` : c.max_item.instance_name})`
+    : '';
   const empty = d.items.length === 0;
   document.getElementById('wf-cap-empty')!.classList.toggle('wf-hidden', !empty);
   document.getElementById('wf-cap-charts')!.classList.toggle('wf-hidden', empty);
@@ -85,7 +92,9 @@ function draw(id: ChartId): void {
 }
 
 function renderTable(d: Capacity): void {
-  document.getElementById('wf-cap-table-title')!.textContent = t(scope === 'database' ? 'capacity.table_top_databases' : 'capacity.table_top_instances', { n: d.top });
+  document.getElementById('wf-cap-table-title')!.textContent = t(scope === 'database' ? 'capacity.table_top_databases' : 'capacity.table_top_instances', {
+    n: d.top,
+  });
   const rows = d.items.map((it, i) => {
     const last = it.points[it.points.length - 1]!;
     return h(

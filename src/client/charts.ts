@@ -41,11 +41,21 @@ export function sizeChart(el: HTMLElement, categories: string[], series: Series[
   chart.setOption(
     {
       animation: false,
-      tooltip: { trigger: 'axis', confine: true, className: 'wf-chart-tip', formatter: (params: unknown) => tooltipContent(params as TipParam | TipParam[], format) },
+      tooltip: {
+        trigger: 'axis',
+        confine: true,
+        className: 'wf-chart-tip',
+        formatter: (params: unknown) => tooltipContent(params as TipParam | TipParam[], format),
+      },
       legend: { type: 'scroll', top: 0 },
       grid: { left: 8, right: 16, top: 36, bottom: 56, containLabel: true },
       // Days are shown in the user's date format (weeks and months as the API names them).
-      xAxis: { type: 'category', data: categories, axisLabel: { formatter: (c: string) => fmt.day(c) }, boundaryGap: categories.length === 1 || series.some((s) => s.type === 'bar') },
+      xAxis: {
+        type: 'category',
+        data: categories,
+        axisLabel: { formatter: (c: string) => fmt.day(c) },
+        boundaryGap: categories.length === 1 || series.some((s) => s.type === 'bar'),
+      },
       yAxis: {
         type: 'value',
         axisLabel: { formatter: (v: number) => trimZeros(format(v)) },
@@ -92,7 +102,11 @@ function tooltipContent(params: TipParam | TipParam[], format: (v: number) => st
     const marker = el('span', 'wf-chart-tip-marker');
     if (typeof p.color === 'string') marker.style.backgroundColor = p.color;
     const row = el('div', 'wf-chart-tip-row');
-    row.append(marker, el('span', 'wf-chart-tip-name', p.seriesName ?? ''), el('span', 'wf-chart-tip-value', typeof p.value === 'number' ? format(p.value) : '—'));
+    row.append(
+      marker,
+      el('span', 'wf-chart-tip-name', p.seriesName ?? ''),
+      el('span', 'wf-chart-tip-value', typeof p.value === 'number' ? format(p.value) : '—'),
+    );
     box.append(row);
   }
   return box;

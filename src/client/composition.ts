@@ -90,7 +90,16 @@ export async function loadComposition(instanceId: number): Promise<void> {
     'div',
     { class: 'd-flex flex-column gap-1 mt-2', id: 'wf-composition-history' },
     ...v.history.slice(-30).map((d) =>
-      h('div', { class: 'd-flex align-items-center gap-2' }, h('span', { class: 'small text-muted wf-mono text-nowrap' }, d.date), bar(kinds.map((k) => ({ kind: k, bytes: d.parts[k] ?? 0 })), colorOf, false)),
+      h(
+        'div',
+        { class: 'd-flex align-items-center gap-2' },
+        h('span', { class: 'small text-muted wf-mono text-nowrap' }, d.date),
+        bar(
+          kinds.map((k) => ({ kind: k, bytes: d.parts[k] ?? 0 })),
+          colorOf,
+          false,
+        ),
+      ),
     ),
   );
   box.replaceChildren(
@@ -100,11 +109,23 @@ export async function loadComposition(instanceId: number): Promise<void> {
     v.unexplained_bytes === null ? '' : h('div', { class: 'small mt-1' }, t('composition.unexplained', { bytes: fmt.bytes(v.unexplained_bytes) })),
     v.ceiling_bytes === null
       ? typeof v.ceiling_detail?.reason === 'string'
-        ? h('div', { class: 'small mt-1 text-muted', id: 'wf-composition-ceiling' }, t('composition.ceiling_unknown', { reason: reasonText(v.ceiling_detail.reason, v.ceiling_detail.reason_msg) }))
+        ? h(
+            'div',
+            { class: 'small mt-1 text-muted', id: 'wf-composition-ceiling' },
+            t('composition.ceiling_unknown', { reason: reasonText(v.ceiling_detail.reason, v.ceiling_detail.reason_msg) }),
+          )
         : ''
-      : h('div', { class: 'small mt-1', id: 'wf-composition-ceiling' }, t('composition.ceiling', { bytes: fmt.bytes(v.ceiling_bytes), source: v.ceiling_source ?? '' })),
+      : h(
+          'div',
+          { class: 'small mt-1', id: 'wf-composition-ceiling' },
+          t('composition.ceiling', { bytes: fmt.bytes(v.ceiling_bytes), source: v.ceiling_source ?? '' }),
+        ),
     missing.length
-      ? h('ul', { class: 'small text-muted mt-2 mb-0', id: 'wf-composition-missing' }, ...missing.map((p) => h('li', { 'data-kind': p.kind }, `${label(p.kind)}: ${t('composition.not_measured')} — ${reasonText(p.reason, p.reason_msg)}`)))
+      ? h(
+          'ul',
+          { class: 'small text-muted mt-2 mb-0', id: 'wf-composition-missing' },
+          ...missing.map((p) => h('li', { 'data-kind': p.kind }, `${label(p.kind)}: ${t('composition.not_measured')} — ${reasonText(p.reason, p.reason_msg)}`)),
+        )
       : '',
     h('details', { class: 'mt-2' }, h('summary', { class: 'small' }, t('composition.history')), history),
   );
@@ -113,13 +134,16 @@ export async function loadComposition(instanceId: number): Promise<void> {
 export function wireComposition(instanceId: number): void {
   const btn = document.getElementById('wf-composition-collect') as HTMLButtonElement | null;
   if (btn && !can('operator')) btn.remove();
-  btn?.addEventListener('click', onAsync(async () => {
-    try {
-      await withSpinner(btn, () => api('POST', `/api/instances/${instanceId}/composition/collect`));
-      await loadComposition(instanceId);
-    } catch (err) {
-      showAlert('danger', err instanceof ApiError ? err.message : String(err));
-    }
-  }));
+  btn?.addEventListener(
+    'click',
+    onAsync(async () => {
+      try {
+        await withSpinner(btn, () => api('POST', `/api/instances/${instanceId}/composition/collect`));
+        await loadComposition(instanceId);
+      } catch (err) {
+        showAlert('danger', err instanceof ApiError ? err.message : String(err));
+      }
+    }),
+  );
   void loadComposition(instanceId).catch((err: unknown) => showAlert('danger', err instanceof ApiError ? err.message : String(err)));
 }

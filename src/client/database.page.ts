@@ -9,12 +9,17 @@ import { splitBar, splitLegend, type Split } from './tables.js';
 import { api, ApiError, errorText, fmt, h, onAsync, showAlert, t, withSpinner } from './ui.js';
 import type { Series as StatSeries, TablePage, TableRow, TableSeries } from './shared/api-types.js';
 
-
 const PAGE = 50;
 const root = document.getElementById('wf-database')!;
 const id = Number(root.dataset.instanceId);
 const database = root.dataset.database!;
-const state = { sort: 'total', order: 'desc' as 'asc' | 'desc', search: '', offset: 0, selected: Number(new URLSearchParams(location.search).get('table')) || 0 };
+const state = {
+  sort: 'total',
+  order: 'desc' as 'asc' | 'desc',
+  search: '',
+  offset: 0,
+  selected: Number(new URLSearchParams(location.search).get('table')) || 0,
+};
 
 function query(extra: Record<string, string> = {}): string {
   const q = new URLSearchParams({ database, sort: state.sort, order: state.order, ...extra });
@@ -26,7 +31,11 @@ function label(r: TableRow): string {
   return r.schema_name ? `${r.schema_name}.${r.table_name}` : r.table_name;
 }
 
-const KIND: Record<string, 'tables.kind_partitioned' | 'tables.kind_partition' | 'tables.kind_view'> = { partitioned: 'tables.kind_partitioned', partition: 'tables.kind_partition', matview: 'tables.kind_view' };
+const KIND: Record<string, 'tables.kind_partitioned' | 'tables.kind_partition' | 'tables.kind_view'> = {
+  partitioned: 'tables.kind_partitioned',
+  partition: 'tables.kind_partition',
+  matview: 'tables.kind_view',
+};
 
 async function load(): Promise<void> {
   (document.getElementById('wf-tables-csv') as HTMLAnchorElement).href = `/api/instances/${id}/tables?${query({ format: 'csv' })}`;
@@ -45,7 +54,9 @@ function renderSummary(r: TablePage): void {
   document.getElementById('wf-collected-on')!.textContent = r.collected_date ? fmt.date(r.collected_date) : t('tables.not_collected');
   const totals = r.totals;
   document.getElementById('wf-tables-total')!.textContent = totals ? fmt.bytes(totals.total_bytes) : '—';
-  document.getElementById('wf-db-split')!.replaceWith(Object.assign(totals ? splitBar(totals, true) : h('div', { class: 'progress-stacked wf-split wf-split-lg' }), { id: 'wf-db-split' }));
+  document
+    .getElementById('wf-db-split')!
+    .replaceWith(Object.assign(totals ? splitBar(totals, true) : h('div', { class: 'progress-stacked wf-split wf-split-lg' }), { id: 'wf-db-split' }));
   document.getElementById('wf-db-legend')!.replaceChildren(...(totals ? splitLegend(totals) : []));
 }
 
@@ -60,7 +71,8 @@ function renderRows(r: TablePage): void {
   note.classList.toggle('wf-hidden', !other);
   if (other) note.textContent = t('tables.other_note', { n: fmt.number(other.table_count), size: fmt.bytes(other.total_bytes) });
   // The count card counts real tables plus the ones "other" stands for.
-  if (!state.search) document.getElementById('wf-tables-count')!.textContent = r.collected_date ? fmt.number(r.total - (other ? 1 : 0) + (other?.table_count ?? 0)) : '—';
+  if (!state.search)
+    document.getElementById('wf-tables-count')!.textContent = r.collected_date ? fmt.number(r.total - (other ? 1 : 0) + (other?.table_count ?? 0)) : '—';
   const from = r.total ? state.offset + 1 : 0;
   const to = Math.min(state.offset + PAGE, r.total);
   document.getElementById('wf-page-info')!.textContent = t('tables.page', { from: fmt.number(from), to: fmt.number(to), total: fmt.number(r.total) });
@@ -77,7 +89,12 @@ function renderRows(r: TablePage): void {
       const isOther = x.kind === 'other';
       const kind = KIND[x.kind];
       const name = isOther
-        ? h('td', { class: 'wf-name' }, h('i', { class: 'fas fa-layer-group me-1 text-warning', 'aria-hidden': 'true' }), t('tables.other', { n: fmt.number(x.table_count) }))
+        ? h(
+            'td',
+            { class: 'wf-name' },
+            h('i', { class: 'fas fa-layer-group me-1 text-warning', 'aria-hidden': 'true' }),
+            t('tables.other', { n: fmt.number(x.table_count) }),
+          )
         : h(
             'td',
             { class: 'wf-name' },
@@ -88,7 +105,11 @@ function renderRows(r: TablePage): void {
           );
       const tr = h(
         'tr',
-        { 'data-table-id': x.table_id, class: `wf-clickable${isOther ? ' wf-other' : ''}${x.table_id === state.selected ? ' wf-selected' : ''}`, title: t('tables.trend_hint') },
+        {
+          'data-table-id': x.table_id,
+          class: `wf-clickable${isOther ? ' wf-other' : ''}${x.table_id === state.selected ? ' wf-selected' : ''}`,
+          title: t('tables.trend_hint'),
+        },
         name,
         h('td', { class: 'wf-num' }, fmt.bytes(x.total_bytes)),
         h('td', {}, splitBar(x)),
@@ -145,30 +166,39 @@ async function loadHistory(): Promise<void> {
   const el = document.getElementById('wf-chart-db')!;
   let points: StatSeries['points'];
   try {
-    points = (await api<StatSeries>('GET', `/api/statistics/instances/${id}/database-series?period=daily&database=${encodeURIComponent(database)}`)).data.points;
+    points = (await api<StatSeries>('GET', `/api/statistics/instances/${id}/database-series?period=daily&database=${encodeURIComponent(database)}`)).data
+      .points;
   } catch (err) {
     showAlert('danger', errorText(err));
     return;
   }
   document.getElementById('wf-db-history-empty')!.classList.toggle('wf-hidden', points.length > 0);
   el.classList.toggle('wf-hidden', points.length === 0);
-  if (points.length) sizeChart(el, points.map((p) => p.period_start), [{ name: database, points: points.map((p): [string, number] => [p.period_start, p.last_bytes]) }]).resize();
+  if (points.length)
+    sizeChart(
+      el,
+      points.map((p) => p.period_start),
+      [{ name: database, points: points.map((p): [string, number] => [p.period_start, p.last_bytes]) }],
+    ).resize();
 }
 
 const collect = document.getElementById('wf-collect-tables') as HTMLButtonElement | null;
-collect?.addEventListener('click', onAsync(async () => {
-  try {
-    const res = await withSpinner(collect, () => api('POST', `/api/instances/${id}/tables/sync`, { databases: [database] }));
-    showAlert('success', res.message ?? t('tables.collect'));
-  } catch (err) {
-    showAlert('danger', err instanceof ApiError ? err.message : t('tables.collect_failed'));
-  }
-  await load();
-  if (state.selected) {
-    const tr = document.querySelector<HTMLElement>(`#wf-table-rows tr[data-table-id="${state.selected}"]`);
-    if (tr) tr.click();
-  }
-}));
+collect?.addEventListener(
+  'click',
+  onAsync(async () => {
+    try {
+      const res = await withSpinner(collect, () => api('POST', `/api/instances/${id}/tables/sync`, { databases: [database] }));
+      showAlert('success', res.message ?? t('tables.collect'));
+    } catch (err) {
+      showAlert('danger', err instanceof ApiError ? err.message : t('tables.collect_failed'));
+    }
+    await load();
+    if (state.selected) {
+      const tr = document.querySelector<HTMLElement>(`#wf-table-rows tr[data-table-id="${state.selected}"]`);
+      if (tr) tr.click();
+    }
+  }),
+);
 
 let typing: number | undefined;
 document.getElementById('wf-table-search')!.addEventListener('input', (e) => {
@@ -177,7 +207,7 @@ document.getElementById('wf-table-search')!.addEventListener('input', (e) => {
     state.search = (e.target as HTMLInputElement).value.trim();
     state.offset = 0;
     void load();
-void loadHistory();
+    void loadHistory();
   }, 250);
 });
 for (const th of document.querySelectorAll<HTMLElement>('#wf-tables-table th[data-sort]')) {
@@ -187,18 +217,18 @@ for (const th of document.querySelectorAll<HTMLElement>('#wf-tables-table th[dat
     state.sort = col;
     state.offset = 0;
     void load();
-void loadHistory();
+    void loadHistory();
   });
 }
 document.getElementById('wf-page-prev')!.addEventListener('click', () => {
   state.offset = Math.max(0, state.offset - PAGE);
   void load();
-void loadHistory();
+  void loadHistory();
 });
 document.getElementById('wf-page-next')!.addEventListener('click', () => {
   state.offset += PAGE;
   void load();
-void loadHistory();
+  void loadHistory();
 });
 
 void load();

@@ -44,7 +44,12 @@ function onTypeChange(): void {
   document.getElementById('wf-tls')!.classList.toggle('wf-hidden', !key);
   const select = field<HTMLSelectElement>('tls_mode');
   const current = editing && editing.db_type === opt?.value ? editing.options[key] : undefined;
-  select.replaceChildren(...(opt?.dataset.tlsModes ?? '').split(',').filter(Boolean).map((m) => h('option', { value: m }, m)));
+  select.replaceChildren(
+    ...(opt?.dataset.tlsModes ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((m) => h('option', { value: m }, m)),
+  );
   if (typeof current === 'string') select.value = current;
   field('allow_cleartext_password').checked = editing?.options.allow_cleartext_password === true;
   const info = (c: CertInfo | null) => (c ? t('form.tls_set', { subject: c.subject, expires: c.expires_at.slice(0, 10) }) : '');
@@ -65,9 +70,10 @@ function methodHint(): void {
   document.getElementById('wf-method-hint')!.textContent = m ? t(`form.method_${m}_hint`) : '';
 }
 
-
 function formAlert(type: 'danger' | 'success' | 'info', message: string): void {
-  document.getElementById('wf-form-alerts')!.replaceChildren(h('div', { class: `alert alert-${type} py-2`, role: type === 'danger' ? 'alert' : 'status' }, message));
+  document
+    .getElementById('wf-form-alerts')!
+    .replaceChildren(h('div', { class: `alert alert-${type} py-2`, role: type === 'danger' ? 'alert' : 'status' }, message));
 }
 
 /** Open the form empty (add) or filled with an instance (edit). */
@@ -165,7 +171,8 @@ async function save(): Promise<Instance> {
     // The server is registered already (409 duplicate_server): say under which names, save only on a yes.
     if (!(err instanceof ApiError && err.code === 'duplicate_server')) throw err;
     const names = duplicateNames(err);
-    if (!window.confirm(t('form.confirm_duplicate', { address: `${body.host}:${body.port ?? ''}`.replace(/:$/, ''), names }))) throw new Error(t('form.duplicate_cancelled'));
+    if (!window.confirm(t('form.confirm_duplicate', { address: `${body.host}:${body.port ?? ''}`.replace(/:$/, ''), names })))
+      throw new Error(t('form.duplicate_cancelled'));
     body.confirm_duplicate = true;
     res = await send();
   }
@@ -182,7 +189,6 @@ function duplicateNames(err: ApiError): string {
   return list.map((d) => d.name).join(', ');
 }
 
-
 /**
  * 测试连接 with the form's settings as they are, saving nothing (issue #20):
  * a new credential's user name and password travel with the test only; the
@@ -196,12 +202,16 @@ async function testConnection(btn: HTMLButtonElement): Promise<void> {
   const body: Record<string, unknown> = {
     ...settings(),
     ...(editing ? { instance_id: editing.id } : {}),
-    ...(credValue === 'new' ? { username: field('c_username').value.trim(), password: field('c_password').value } : { credential_id: credValue ? Number(credValue) : null }),
+    ...(credValue === 'new'
+      ? { username: field('c_username').value.trim(), password: field('c_password').value }
+      : { credential_id: credValue ? Number(credValue) : null }),
   };
   await withSpinner(btn, async () => {
     try {
       const r = await api<ConnectionTest>('POST', '/api/instances/test-connection', body);
-      out.append(h('div', { class: 'alert alert-success py-2', 'data-wf-test': 'ok' }, icon('fas fa-circle-check me-1'), `${r.message ?? ''} · ${r.data.latency_ms} ms`));
+      out.append(
+        h('div', { class: 'alert alert-success py-2', 'data-wf-test': 'ok' }, icon('fas fa-circle-check me-1'), `${r.message ?? ''} · ${r.data.latency_ms} ms`),
+      );
       out.append(doctorView(r.data.doctor));
     } catch (err) {
       out.append(h('div', { class: 'alert alert-danger py-2', 'data-wf-test': 'failed' }, errorText(err)));
@@ -213,7 +223,12 @@ function doctorView(d: ConnectionTest['doctor']): HTMLElement {
   return h(
     'div',
     { class: 'card wf-doctor', 'data-wf-doctor': d.ok ? 'ok' : 'missing' },
-    h('div', { class: 'card-header py-1 small' }, icon(`fas ${d.ok ? 'fa-shield-halved text-success' : 'fa-triangle-exclamation text-warning'} me-1`), `${t('form.doctor_title')}: ${d.ok ? t('form.doctor_ok') : t('form.doctor_missing')}`),
+    h(
+      'div',
+      { class: 'card-header py-1 small' },
+      icon(`fas ${d.ok ? 'fa-shield-halved text-success' : 'fa-triangle-exclamation text-warning'} me-1`),
+      `${t('form.doctor_title')}: ${d.ok ? t('form.doctor_ok') : t('form.doctor_missing')}`,
+    ),
     h(
       'ul',
       { class: 'list-group list-group-flush small' },
@@ -224,7 +239,9 @@ function doctorView(d: ConnectionTest['doctor']): HTMLElement {
           icon(`fas ${c.ok ? 'fa-check text-success' : 'fa-xmark text-danger'} me-1`),
           c.name,
           c.detail ? h('span', { class: 'text-muted' }, ` — ${serverText(c.detail, c.detail_key, c.params)}`) : null,
-          !c.ok && c.undercounts ? h('div', { class: 'text-muted' }, `${t('form.doctor_impact')}: ${serverText(c.undercounts, c.undercounts_key, c.params)}`) : null,
+          !c.ok && c.undercounts
+            ? h('div', { class: 'text-muted' }, `${t('form.doctor_impact')}: ${serverText(c.undercounts, c.undercounts_key, c.params)}`)
+            : null,
           !c.ok && c.fix?.length ? h('pre', { class: 'wf-mono' }, c.fix.join('\n')) : null,
         ),
       ),
@@ -241,16 +258,19 @@ export function initForm(onChanged: () => Promise<void>): void {
   field<HTMLSelectElement>('credential_id').addEventListener('change', toggleNewCredential);
   const testBtn = document.getElementById('wf-test-connection') as HTMLButtonElement;
   testBtn.addEventListener('click', () => void testConnection(testBtn));
-  form.addEventListener('submit', onAsync(async (ev) => {
-    ev.preventDefault();
-    const btn = document.getElementById('wf-save') as HTMLButtonElement;
-    try {
-      const saved = await withSpinner(btn, save);
-      modal(document.getElementById('wf-instance-modal')!).hide();
-      showAlert('success', t('form.saved', { name: saved.name }));
-    } catch (err) {
-      formAlert('danger', errorText(err));
-    }
-    await changed();
-  }));
+  form.addEventListener(
+    'submit',
+    onAsync(async (ev) => {
+      ev.preventDefault();
+      const btn = document.getElementById('wf-save') as HTMLButtonElement;
+      try {
+        const saved = await withSpinner(btn, save);
+        modal(document.getElementById('wf-instance-modal')!).hide();
+        showAlert('success', t('form.saved', { name: saved.name }));
+      } catch (err) {
+        formAlert('danger', errorText(err));
+      }
+      await changed();
+    }),
+  );
 }

@@ -55,7 +55,17 @@ function renderDatabases(): void {
   // Engines with a size method (MySQL/MariaDB) show file bytes and free space instead of log bytes.
   const files = body.dataset.columns === 'files';
   if (!rows.length) {
-    body.replaceChildren(h('tr', {}, h('td', { colspan: (files ? 8 : 7) + (deleted ? 1 : 0), class: 'text-center text-muted py-3' }, dbs.length || deleted ? (deleted ? t('detail.no_deleted') : t('instances.no_match')) : t('detail.no_databases'))));
+    body.replaceChildren(
+      h(
+        'tr',
+        {},
+        h(
+          'td',
+          { colspan: (files ? 8 : 7) + (deleted ? 1 : 0), class: 'text-center text-muted py-3' },
+          dbs.length || deleted ? (deleted ? t('detail.no_deleted') : t('instances.no_match')) : t('detail.no_databases'),
+        ),
+      ),
+    );
     return;
   }
   body.replaceChildren(
@@ -69,7 +79,9 @@ function renderDatabases(): void {
           h('a', { href: `/instances/${id}/databases/${encodeURIComponent(d.database_name)}`, title: t('tables.open') }, d.database_name),
           d.is_system ? h('span', { class: 'badge text-bg-light border ms-1' }, t('detail.system_db')) : null,
           d.is_snapshot ? h('span', { class: 'badge text-bg-light border ms-1', title: t('detail.not_in_total') }, t('detail.snapshot')) : null,
-          d.replica_role === 'SECONDARY' ? h('span', { class: 'badge text-bg-light border ms-1', title: t('detail.not_in_total') }, t('detail.ag_secondary')) : null,
+          d.replica_role === 'SECONDARY'
+            ? h('span', { class: 'badge text-bg-light border ms-1', title: t('detail.not_in_total') }, t('detail.ag_secondary'))
+            : null,
           can('operator') && !d.is_deleted ? collectButton(d.database_name) : null,
           d.note ? h('div', { class: 'small text-warning-emphasis', 'data-col': 'note' }, serverText(d.note, d.note_key, d.note_params)) : null,
           d.error ? h('div', { class: 'small text-danger', 'data-col': 'error' }, serverText(d.error, d.error_key, d.error_params)) : null,
@@ -78,13 +90,28 @@ function renderDatabases(): void {
           'td',
           { class: 'wf-num', title: fmt.mb(d.size_bytes) },
           fmt.bytes(d.size_bytes),
-          d.is_deleted ? null : h('div', { class: 'small text-muted wf-nowrap', 'data-col': 'change-last-sync' }, `${t('common.since_last_sync')} ${fmt.growth(d.change_last_sync_bytes)}`),
-          files && d.method ? h('div', { class: 'small text-muted wf-nowrap', 'data-col': 'method', title: serverText(d.method_note, d.method_note_key) }, `${t('detail.size_method')}: ${d.method}`) : null,
+          d.is_deleted
+            ? null
+            : h(
+                'div',
+                { class: 'small text-muted wf-nowrap', 'data-col': 'change-last-sync' },
+                `${t('common.since_last_sync')} ${fmt.growth(d.change_last_sync_bytes)}`,
+              ),
+          files && d.method
+            ? h(
+                'div',
+                { class: 'small text-muted wf-nowrap', 'data-col': 'method', title: serverText(d.method_note, d.method_note_key) },
+                `${t('detail.size_method')}: ${d.method}`,
+              )
+            : null,
         ),
         h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(d.data_bytes)),
         h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(d.index_bytes)),
         ...(files
-          ? [h('td', { class: 'wf-num wf-hide-sm', 'data-col': 'allocated' }, fmt.bytes(d.allocated_bytes)), h('td', { class: 'wf-num wf-hide-sm', 'data-col': 'free' }, fmt.bytes(d.free_bytes))]
+          ? [
+              h('td', { class: 'wf-num wf-hide-sm', 'data-col': 'allocated' }, fmt.bytes(d.allocated_bytes)),
+              h('td', { class: 'wf-num wf-hide-sm', 'data-col': 'free' }, fmt.bytes(d.free_bytes)),
+            ]
           : [h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(d.log_bytes))]),
         h('td', { class: 'wf-nowrap wf-hide-sm' }, fmt.date(d.first_seen_date)),
         h('td', { class: 'wf-nowrap', 'data-col': 'last-seen' }, fmt.date(d.last_seen_date)),
@@ -96,16 +123,28 @@ function renderDatabases(): void {
 
 /** 采集表容量 for one database (operator): collect its tables, show the server's message, stay on the page. */
 function collectButton(database: string): HTMLButtonElement {
-  const btn = h('button', { type: 'button', class: 'btn btn-sm btn-outline-info py-0 ms-2 wf-collect-tables', title: t('tables.collect'), 'aria-label': `${t('tables.collect')}: ${database}` }, h('i', { class: 'fas fa-table', 'aria-hidden': 'true' }));
-  btn.addEventListener('click', onAsync(async () => {
-    try {
-      const res = await withSpinner(btn, () => api('POST', `/api/instances/${id}/tables/sync`, { databases: [database] }));
-      showAlert('success', res.message ?? t('tables.collect'));
-    } catch (err) {
-      showAlert('danger', err instanceof ApiError ? err.message : t('tables.collect_failed'));
-    }
-    await loadRecords();
-  }));
+  const btn = h(
+    'button',
+    {
+      type: 'button',
+      class: 'btn btn-sm btn-outline-info py-0 ms-2 wf-collect-tables',
+      title: t('tables.collect'),
+      'aria-label': `${t('tables.collect')}: ${database}`,
+    },
+    h('i', { class: 'fas fa-table', 'aria-hidden': 'true' }),
+  );
+  btn.addEventListener(
+    'click',
+    onAsync(async () => {
+      try {
+        const res = await withSpinner(btn, () => api('POST', `/api/instances/${id}/tables/sync`, { databases: [database] }));
+        showAlert('success', res.message ?? t('tables.collect'));
+      } catch (err) {
+        showAlert('danger', err instanceof ApiError ? err.message : t('tables.collect_failed'));
+      }
+      await loadRecords();
+    }),
+  );
   return btn;
 }
 
@@ -124,11 +163,17 @@ async function loadTrend(): Promise<void> {
       .slice(0, topN);
     const dbSeries = await Promise.all(
       top.map(async (d) => {
-        const r = await api<StatSeries>('GET', `/api/statistics/instances/${id}/database-series?period=${period}&database=${encodeURIComponent(d.database_name)}`);
+        const r = await api<StatSeries>(
+          'GET',
+          `/api/statistics/instances/${id}/database-series?period=${period}&database=${encodeURIComponent(d.database_name)}`,
+        );
         return { name: d.database_name, points: r.data.points.map((p): [string, number] => [p.period_start, p.last_bytes]) };
       }),
     );
-    const series: Series[] = [{ name: t('detail.series_total'), points: total.data.points.map((p): [string, number] => [p.period_start, p.last_bytes]) }, ...dbSeries];
+    const series: Series[] = [
+      { name: t('detail.series_total'), points: total.data.points.map((p): [string, number] => [p.period_start, p.last_bytes]) },
+      ...dbSeries,
+    ];
     const categories = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort();
     const none = categories.length === 0;
     empty.classList.toggle('wf-hidden', !none);
@@ -181,15 +226,18 @@ async function refreshCards(): Promise<void> {
 }
 
 const syncBtn = document.getElementById('wf-sync-capacity') as HTMLButtonElement | null;
-syncBtn?.addEventListener('click', onAsync(async () => {
-  try {
-    const res = await withSpinner(syncBtn, () => api('POST', `/database-sizes/instances/${id}/sync-capacity`));
-    showAlert('success', res.message ?? t('instances.sync_capacity'));
-  } catch (err) {
-    showAlert('danger', err instanceof ApiError ? err.message : t('instances.sync_failed'));
-  }
-  await Promise.all([refreshCards(), loadDatabases().then(loadTrend), loadRecords()]);
-}));
+syncBtn?.addEventListener(
+  'click',
+  onAsync(async () => {
+    try {
+      const res = await withSpinner(syncBtn, () => api('POST', `/database-sizes/instances/${id}/sync-capacity`));
+      showAlert('success', res.message ?? t('instances.sync_capacity'));
+    } catch (err) {
+      showAlert('danger', err instanceof ApiError ? err.message : t('instances.sync_failed'));
+    }
+    await Promise.all([refreshCards(), loadDatabases().then(loadTrend), loadRecords()]);
+  }),
+);
 
 for (const el of document.querySelectorAll('input[name="wf-db-state"]')) el.addEventListener('change', renderDatabases);
 document.getElementById('wf-db-search')!.addEventListener('input', renderDatabases);

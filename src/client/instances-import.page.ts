@@ -8,7 +8,6 @@
 import { api, ApiError, clearAlerts, errorText, h, icon, onAsync, serverText, showAlert, t, withSpinner } from './ui.js';
 import type { ImportError, ImportReport as Report } from './shared/api-types.js';
 
-
 const CONTENT_TYPE = { csv: 'text/csv', yaml: 'application/yaml' } as const;
 const ACTION_CLASS = { create: 'text-bg-success', update: 'text-bg-primary', unchanged: 'text-bg-light border', invalid: 'text-bg-danger' } as const;
 
@@ -35,14 +34,17 @@ function url(dryRun: boolean, confirmDuplicates = false): string {
   return `/api/instances/import?${q}`;
 }
 
-fileInput.addEventListener('change', onAsync(async () => {
-  const f = fileInput.files?.[0];
-  if (!f) return;
-  if (/\.ya?ml$/i.test(f.name)) formatSel.value = 'yaml';
-  else if (/\.csv$/i.test(f.name)) formatSel.value = 'csv';
-  text.value = await f.text();
-  stale();
-}));
+fileInput.addEventListener(
+  'change',
+  onAsync(async () => {
+    const f = fileInput.files?.[0];
+    if (!f) return;
+    if (/\.ya?ml$/i.test(f.name)) formatSel.value = 'yaml';
+    else if (/\.csv$/i.test(f.name)) formatSel.value = 'csv';
+    text.value = await f.text();
+    stale();
+  }),
+);
 
 function stale(): void {
   const same = previewed !== undefined && previewed === current();
@@ -56,7 +58,9 @@ function errorItem(e: ImportError): HTMLElement {
   return h(
     'li',
     { class: 'wf-import-error', 'data-wf-error-row': e.row, 'data-wf-error-column': e.column ?? '', 'data-wf-error-field': e.field },
-    e.column !== null || e.field ? h('span', { class: 'badge text-bg-danger me-1 wf-mono' }, t('import.at', { column: e.column ?? '—', field: e.field })) : null,
+    e.column !== null || e.field
+      ? h('span', { class: 'badge text-bg-danger me-1 wf-mono' }, t('import.at', { column: e.column ?? '—', field: e.field }))
+      : null,
     serverText(e.message, e.message_key, e.params),
   );
 }
@@ -65,12 +69,35 @@ function render(r: Report, done: boolean): void {
   document.getElementById('wf-import-result')!.classList.remove('wf-hidden');
   const summary = document.getElementById('wf-import-summary')!;
   const lines: HTMLElement[] = [
-    h('div', { id: 'wf-import-counts', class: 'fw-semibold' }, t('import.summary', { total: r.total_rows, created: r.created, updated: r.updated, unchanged: r.unchanged, invalid: r.invalid_rows })),
+    h(
+      'div',
+      { id: 'wf-import-counts', class: 'fw-semibold' },
+      t('import.summary', { total: r.total_rows, created: r.created, updated: r.updated, unchanged: r.unchanged, invalid: r.invalid_rows }),
+    ),
   ];
-  if (r.missing.length) lines.push(h('div', { class: 'small text-muted', id: 'wf-import-missing' }, t('import.missing', { n: r.missing.length, names: r.missing.join(', ') })));
-  if (r.disabled.length) lines.push(h('div', { class: 'small text-warning-emphasis', id: 'wf-import-disabled' }, t('import.disabled', { n: r.disabled.length, names: r.disabled.join(', ') })));
-  if (done) lines.push(h('div', { class: 'alert alert-success mt-2 mb-0', id: 'wf-import-done' }, icon('fas fa-circle-check me-2'), t('import.done', { created: r.created, updated: r.updated, unchanged: r.unchanged, disabled: r.disabled.length }), ' ', h('a', { href: '/instances', class: 'alert-link' }, t('import.back'))));
-  else if (r.errors.length) lines.push(h('div', { class: 'alert alert-danger mt-2 mb-0', id: 'wf-import-has-errors' }, t('import.has_errors', { n: r.errors.length })));
+  if (r.missing.length)
+    lines.push(h('div', { class: 'small text-muted', id: 'wf-import-missing' }, t('import.missing', { n: r.missing.length, names: r.missing.join(', ') })));
+  if (r.disabled.length)
+    lines.push(
+      h(
+        'div',
+        { class: 'small text-warning-emphasis', id: 'wf-import-disabled' },
+        t('import.disabled', { n: r.disabled.length, names: r.disabled.join(', ') }),
+      ),
+    );
+  if (done)
+    lines.push(
+      h(
+        'div',
+        { class: 'alert alert-success mt-2 mb-0', id: 'wf-import-done' },
+        icon('fas fa-circle-check me-2'),
+        t('import.done', { created: r.created, updated: r.updated, unchanged: r.unchanged, disabled: r.disabled.length }),
+        ' ',
+        h('a', { href: '/instances', class: 'alert-link' }, t('import.back')),
+      ),
+    );
+  else if (r.errors.length)
+    lines.push(h('div', { class: 'alert alert-danger mt-2 mb-0', id: 'wf-import-has-errors' }, t('import.has_errors', { n: r.errors.length })));
   else lines.push(h('div', { class: 'alert alert-info mt-2 mb-0', id: 'wf-import-ready' }, t('import.ready')));
   lines.push(h('div', { class: 'small text-warning-emphasis mt-1 wf-hidden', id: 'wf-import-stale' }, t('import.stale')));
   summary.replaceChildren(...lines);
@@ -78,11 +105,20 @@ function render(r: Report, done: boolean): void {
   // The file's own problems and the CSV header's (row 1, not a row of the preview): listed above the table.
   const previewed = new Set(r.rows.map((x) => x.row));
   const fileErrors = r.errors.filter((e) => e.row === 0 || !previewed.has(e.row));
-  document.getElementById('wf-import-file-errors')!.replaceChildren(
-    ...(fileErrors.length
-      ? [h('div', { class: 'alert alert-danger', id: 'wf-import-file-error-list' }, h('div', { class: 'fw-semibold' }, t('import.file_errors')), h('ul', { class: 'mb-0' }, ...fileErrors.map((e) => errorItem({ ...e, field: e.field || `${t('import.col_line')} ${e.line}` }))))]
-      : []),
-  );
+  document
+    .getElementById('wf-import-file-errors')!
+    .replaceChildren(
+      ...(fileErrors.length
+        ? [
+            h(
+              'div',
+              { class: 'alert alert-danger', id: 'wf-import-file-error-list' },
+              h('div', { class: 'fw-semibold' }, t('import.file_errors')),
+              h('ul', { class: 'mb-0' }, ...fileErrors.map((e) => errorItem({ ...e, field: e.field || `${t('import.col_line')} ${e.line}` }))),
+            ),
+          ]
+        : []),
+    );
   const byRow = new Map<number, ImportError[]>();
   for (const e of r.errors) if (previewed.has(e.row)) byRow.set(e.row, [...(byRow.get(e.row) ?? []), e]);
   document.getElementById('wf-import-rows')!.replaceChildren(
@@ -98,7 +134,9 @@ function render(r: Report, done: boolean): void {
         h(
           'td',
           { class: 'small' },
-          row.changes?.length ? h('span', { class: 'wf-import-changes' }, ...row.changes.map((c) => h('span', { class: 'badge text-bg-light border me-1 wf-mono' }, c))) : null,
+          row.changes?.length
+            ? h('span', { class: 'wf-import-changes' }, ...row.changes.map((c) => h('span', { class: 'badge text-bg-light border me-1 wf-mono' }, c)))
+            : null,
           errs.length ? h('ul', { class: 'mb-0 ps-3 text-danger' }, ...errs.map(errorItem)) : null,
         ),
       );

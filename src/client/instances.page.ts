@@ -10,7 +10,6 @@ import { initForm, openForm } from './instance-form.js';
 import { api, ApiError, can, errorText, fmt, h, icon, serverText, showAlert, syncBadge, t, withSpinner } from './ui.js';
 import type { Engine, InstanceOverview as Overview, InstanceOverviewRow as Row } from './shared/api-types.js';
 
-
 const engines = JSON.parse(document.getElementById('wf-list')?.dataset.engines ?? '[]') as Engine[];
 const engineLabel = (db: string) => engines.find((e) => e.db_type === db)?.label ?? db;
 const state = { sort: 'name', dir: 'asc' as 'asc' | 'desc', limit: 50, offset: 0 };
@@ -129,19 +128,43 @@ function row(r: Row): HTMLTableRowElement {
       { class: 'wf-name-cell', 'data-col': 'name' },
       h('a', { href: `/instances/${r.id}`, class: 'fw-semibold d-block text-truncate', title: r.name }, r.name),
       r.description ? h('div', { class: 'small text-muted text-truncate', title: r.description }, r.description) : null,
-      r.tags.length ? h('div', { class: 'wf-tags text-truncate', title: r.tags.join(', ') }, ...r.tags.map((tag) => h('span', { class: 'badge text-bg-light border wf-tag' }, tag))) : null,
+      r.tags.length
+        ? h(
+            'div',
+            { class: 'wf-tags text-truncate', title: r.tags.join(', ') },
+            ...r.tags.map((tag) => h('span', { class: 'badge text-bg-light border wf-tag' }, tag)),
+          )
+        : null,
     ),
-    h('td', { 'data-col': 'type', 'data-label': t('instances.col_type') }, h('span', { class: `badge rounded-pill text-bg-info wf-type-${r.db_type}` }, engineLabel(r.db_type))),
+    h(
+      'td',
+      { 'data-col': 'type', 'data-label': t('instances.col_type') },
+      h('span', { class: `badge rounded-pill text-bg-info wf-type-${r.db_type}` }, engineLabel(r.db_type)),
+    ),
     h('td', { class: 'wf-mono wf-col-address', 'data-col': 'address' }, h('span', { class: 'd-block text-truncate', title: address }, address)),
-    h('td', { 'data-col': 'state', class: 'wf-col-state' }, h('span', { class: `badge ${r.is_active ? 'text-bg-success' : 'text-bg-secondary'}` }, t(r.is_active ? 'instances.status_active' : 'instances.status_inactive'))),
+    h(
+      'td',
+      { 'data-col': 'state', class: 'wf-col-state' },
+      h(
+        'span',
+        { class: `badge ${r.is_active ? 'text-bg-success' : 'text-bg-secondary'}` },
+        t(r.is_active ? 'instances.status_active' : 'instances.status_inactive'),
+      ),
+    ),
     h('td', { class: 'wf-num wf-col-databases', 'data-col': 'databases' }, fmt.number(r.database_count)),
-    h('td', { class: 'wf-num instance-size', 'data-col': 'total', 'data-label': t('instances.col_total'), title: fmt.mb(r.total_size_bytes) }, fmt.bytes(r.total_size_bytes)),
+    h(
+      'td',
+      { class: 'wf-num instance-size', 'data-col': 'total', 'data-label': t('instances.col_total'), title: fmt.mb(r.total_size_bytes) },
+      fmt.bytes(r.total_size_bytes),
+    ),
     changeCell(r),
     h(
       'td',
       { class: 'wf-nowrap', 'data-col': 'last-sync', 'data-label': t('instances.col_last_sync') },
       // Imported from the original WhaleFall (or added without one): history is here, collection waits for a credential.
-      r.credential_id === null ? h('span', { class: 'badge text-bg-warning wf-needs-credential' }, t('instances.needs_credential')) : syncBadge(r.last_sync_status, serverText(r.last_sync_error, r.last_sync_error_key, r.last_sync_error_params)),
+      r.credential_id === null
+        ? h('span', { class: 'badge text-bg-warning wf-needs-credential' }, t('instances.needs_credential'))
+        : syncBadge(r.last_sync_status, serverText(r.last_sync_error, r.last_sync_error_key, r.last_sync_error_params)),
       h('div', { class: 'small text-muted' }, never ? (r.is_active && can('operator') ? t('instances.sync_now_hint') : '') : fmt.dateTime(r.last_sync_at)),
     ),
     h('td', { class: 'text-end wf-nowrap', 'data-col': 'actions' }, ...actions(r)),
@@ -154,7 +177,12 @@ function actions(r: Row): HTMLElement[] {
   if (can('operator')) {
     const btn = h(
       'button',
-      { type: 'button', class: 'btn btn-outline-info btn-sm wf-sync-capacity', title: t('instances.sync_capacity'), 'aria-label': t('instances.sync_capacity') },
+      {
+        type: 'button',
+        class: 'btn btn-outline-info btn-sm wf-sync-capacity',
+        title: t('instances.sync_capacity'),
+        'aria-label': t('instances.sync_capacity'),
+      },
       icon('fas fa-database'),
       // The label goes below 1600 px (the icon and its tooltip stay): the row keeps its delete button in view.
       h('span', { class: 'wf-btn-label ms-1' }, t('instances.sync_capacity')),
@@ -174,9 +202,39 @@ function actions(r: Row): HTMLElement[] {
     const menu = h(
       'div',
       { class: 'btn-group btn-group-sm ms-1' },
-      h('button', { type: 'button', class: 'btn btn-outline-secondary wf-edit', title: t('common.edit'), 'aria-label': t('common.edit'), onclick: () => void openForm(r) }, icon('fas fa-pen')),
-      h('button', { type: 'button', class: 'btn btn-outline-secondary wf-toggle', title: t(r.is_active ? 'instances.disable' : 'instances.enable'), 'aria-label': t(r.is_active ? 'instances.disable' : 'instances.enable'), onclick: () => void toggleActive(r) }, icon(r.is_active ? 'fas fa-pause' : 'fas fa-play')),
-      h('button', { type: 'button', class: 'btn btn-outline-danger wf-delete', title: t('common.delete'), 'aria-label': t('common.delete'), onclick: () => void remove(r) }, icon('fas fa-trash')),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn btn-outline-secondary wf-edit',
+          title: t('common.edit'),
+          'aria-label': t('common.edit'),
+          onclick: () => void openForm(r),
+        },
+        icon('fas fa-pen'),
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn btn-outline-secondary wf-toggle',
+          title: t(r.is_active ? 'instances.disable' : 'instances.enable'),
+          'aria-label': t(r.is_active ? 'instances.disable' : 'instances.enable'),
+          onclick: () => void toggleActive(r),
+        },
+        icon(r.is_active ? 'fas fa-pause' : 'fas fa-play'),
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn btn-outline-danger wf-delete',
+          title: t('common.delete'),
+          'aria-label': t('common.delete'),
+          onclick: () => void remove(r),
+        },
+        icon('fas fa-trash'),
+      ),
     );
     out.push(menu);
   }
@@ -235,7 +293,8 @@ filters.addEventListener('reset', () =>
 for (const th of document.querySelectorAll<HTMLElement>('th[data-sort]')) {
   th.addEventListener('click', () => {
     const col = th.dataset.sort!;
-    state.dir = state.sort === col && state.dir === 'asc' ? 'desc' : col === 'name' || col === 'db_type' || col === 'host' ? 'asc' : state.sort === col ? 'asc' : 'desc';
+    state.dir =
+      state.sort === col && state.dir === 'asc' ? 'desc' : col === 'name' || col === 'db_type' || col === 'host' ? 'asc' : state.sort === col ? 'asc' : 'desc';
     state.sort = col;
     state.offset = 0;
     void load();

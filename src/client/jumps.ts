@@ -17,7 +17,8 @@ export interface Jump {
   parts: Contributor[] | null;
 }
 
-const names = (list: Contributor[] | null) => (list && list.length ? list.map((c) => `${c.name} ${fmt.change(c.change_bytes)} (${Math.round(c.share * 100)}%)`).join(', ') : null);
+const names = (list: Contributor[] | null) =>
+  list && list.length ? list.map((c) => `${c.name} ${fmt.change(c.change_bytes)} (${Math.round(c.share * 100)}%)`).join(', ') : null;
 
 /** The day, then one line per kind of contributor that has names. */
 export function jumpBlock(j: Jump): HTMLElement {
@@ -29,7 +30,11 @@ export function jumpBlock(j: Jump): HTMLElement {
   return h(
     'div',
     { class: 'wf-jump small', 'data-date': j.date },
-    h('div', { class: 'fw-semibold' }, t('runway.jump', { date: fmt.date(j.date), change: fmt.change(j.change_bytes), expected: fmt.change(j.expected_bytes) })),
+    h(
+      'div',
+      { class: 'fw-semibold' },
+      t('runway.jump', { date: fmt.date(j.date), change: fmt.change(j.change_bytes), expected: fmt.change(j.expected_bytes) }),
+    ),
     ...lines.filter(([, v]) => v !== null).map(([k, v]) => h('div', { class: 'text-muted' }, `${k}: ${v}`)),
   );
 }

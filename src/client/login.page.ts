@@ -2,17 +2,20 @@
 import { api, clearAlerts, errorText, onAsync, showAlert, withSpinner } from './ui.js';
 
 const form = document.getElementById('wf-login-form') as HTMLFormElement;
-form.addEventListener('submit', onAsync(async (ev) => {
-  ev.preventDefault();
-  clearAlerts();
-  const username = (form.elements.namedItem('username') as HTMLInputElement).value.trim();
-  const password = (form.elements.namedItem('password') as HTMLInputElement).value;
-  const btn = document.getElementById('wf-login-submit') as HTMLButtonElement;
-  try {
-    await withSpinner(btn, () => api('POST', '/api/auth/login', { username, password }));
-  } catch (err) {
-    showAlert('danger', errorText(err));
-    return;
-  }
-  window.location.assign(form.dataset.next || '/instances');
-}));
+form.addEventListener(
+  'submit',
+  onAsync(async (ev) => {
+    ev.preventDefault();
+    clearAlerts();
+    const username = (form.elements.namedItem('username') as HTMLInputElement).value.trim();
+    const password = (form.elements.namedItem('password') as HTMLInputElement).value;
+    const btn = document.getElementById('wf-login-submit') as HTMLButtonElement;
+    try {
+      await withSpinner(btn, () => api('POST', '/api/auth/login', { username, password }));
+    } catch (err) {
+      showAlert('danger', errorText(err));
+      return;
+    }
+    window.location.assign(form.dataset.next || '/instances');
+  }),
+);

@@ -51,7 +51,8 @@ function params(): URLSearchParams {
   return q;
 }
 
-const interval = (low: number | null, high: number | null) => (low === null ? t('runway.none_short') : t('runway.interval', { low, high: high === null ? '∞' : high }));
+const interval = (low: number | null, high: number | null) =>
+  low === null ? t('runway.none_short') : t('runway.interval', { low, high: high === null ? '∞' : high });
 
 function daysText(x: { state: string; days_until_full: number | null; full_date: string | null; low_days: number | null; high_days: number | null }): string {
   if (x.days_until_full === null) return t(`runway.state.${x.state}`);
@@ -126,15 +127,33 @@ async function load(): Promise<void> {
           h('div', { class: 'small text-muted' }, x.database_name ? `${x.instance_name} · ${x.db_type}` : x.db_type),
         ),
         h('td', {}, h('span', { class: `badge ${BADGE[x.state] ?? 'text-bg-secondary'} wf-state` }, t(`runway.state.${x.state}`))),
-        h('td', { class: 'wf-num wf-days' }, x.days_until_full === null ? t('runway.none_short') : t('runway.days', { n: x.days_until_full }), x.full_date ? h('div', { class: 'small text-muted' }, fmt.date(x.full_date)) : null),
+        h(
+          'td',
+          { class: 'wf-num wf-days' },
+          x.days_until_full === null ? t('runway.none_short') : t('runway.days', { n: x.days_until_full }),
+          x.full_date ? h('div', { class: 'small text-muted' }, fmt.date(x.full_date)) : null,
+        ),
         h('td', { class: 'wf-num wf-hide-sm' }, x.days_until_full === null ? t('runway.none_short') : interval(x.low_days, x.high_days)),
         h('td', { class: 'wf-num wf-hide-sm' }, x.growth_bytes_per_day === null ? t('runway.none_short') : fmt.change(x.growth_bytes_per_day)),
         h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(x.latest_bytes)),
-        h('td', { class: 'wf-num wf-hide-sm' }, x.ceiling_bytes === null ? t('runway.none_short') : fmt.bytes(x.ceiling_bytes), x.ceiling_source ? h('div', { class: 'small text-muted' }, t(`runway.source.${x.ceiling_source}`)) : null),
+        h(
+          'td',
+          { class: 'wf-num wf-hide-sm' },
+          x.ceiling_bytes === null ? t('runway.none_short') : fmt.bytes(x.ceiling_bytes),
+          x.ceiling_source ? h('div', { class: 'small text-muted' }, t(`runway.source.${x.ceiling_source}`)) : null,
+        ),
         h('td', { class: 'wf-hide-sm' }, x.change_point_date ? fmt.date(x.change_point_date) : t('runway.none_short')),
         h('td', { class: 'wf-num wf-hide-sm' }, x.backtest_mape === null ? t('runway.none_short') : `${x.backtest_mape.toFixed(1)}%`),
         h('td', { class: 'wf-hide-sm' }, x.jumps.length ? jumpBlock(x.jumps[0]!) : t('runway.none_short')),
-        h('td', {}, h('button', { type: 'button', class: 'btn btn-outline-secondary btn-sm text-nowrap wf-whatif-open', onclick: () => openWhatIf(x) }, t('runway.whatif_open'))),
+        h(
+          'td',
+          {},
+          h(
+            'button',
+            { type: 'button', class: 'btn btn-outline-secondary btn-sm text-nowrap wf-whatif-open', onclick: () => openWhatIf(x) },
+            t('runway.whatif_open'),
+          ),
+        ),
       );
     }),
   );

@@ -32,12 +32,20 @@ export async function cancelSession(sessionId: string, btn: HTMLButtonElement): 
 /** The 取消 button for a running session, or null (not running, or a viewer). */
 export function cancelButton(s: Pick<Session, 'session_id' | 'status'>, after: () => void): HTMLButtonElement | null {
   if (s.status !== 'running' || !can('operator')) return null;
-  const btn = h('button', { type: 'button', class: 'btn btn-outline-danger btn-sm wf-cancel-session', title: t('sessions.cancel_title') }, icon('fas fa-ban me-1'), t('sessions.cancel'));
-  btn.addEventListener('click', onAsync(async () => {
-    if (await cancelSession(s.session_id, btn)) {
-      btn.disabled = true;
-      after();
-    }
-  }));
+  const btn = h(
+    'button',
+    { type: 'button', class: 'btn btn-outline-danger btn-sm wf-cancel-session', title: t('sessions.cancel_title') },
+    icon('fas fa-ban me-1'),
+    t('sessions.cancel'),
+  );
+  btn.addEventListener(
+    'click',
+    onAsync(async () => {
+      if (await cancelSession(s.session_id, btn)) {
+        btn.disabled = true;
+        after();
+      }
+    }),
+  );
   return btn;
 }

@@ -18,7 +18,6 @@ type Channel = Pick<AlertChannel, 'type' | 'url'> & Partial<Pick<AlertChannel, '
 /** Robots that sign with a secret (DingTalk 加签, Feishu). */
 const SIGNING = new Set(['dingtalk', 'feishu', 'feishu_card']);
 
-
 // ---- alert rules, events, deliveries ----
 
 /** Which fields each rule kind uses (the service refuses the others). */
@@ -54,7 +53,12 @@ function condition(r: Rule): string {
 }
 
 function scopeText(r: Rule): string {
-  const parts = [r.instance_id ? (instances.find((i) => i.id === r.instance_id)?.name ?? `#${r.instance_id}`) : '', r.db_type ?? '', r.tag ? `#${r.tag}` : '', r.database_pattern ?? ''].filter(Boolean);
+  const parts = [
+    r.instance_id ? (instances.find((i) => i.id === r.instance_id)?.name ?? `#${r.instance_id}`) : '',
+    r.db_type ?? '',
+    r.tag ? `#${r.tag}` : '',
+    r.database_pattern ?? '',
+  ].filter(Boolean);
   return parts.length ? parts.join(' · ') : t('settings.scope_all');
 }
 
@@ -70,9 +74,17 @@ export async function loadRules(): Promise<void> {
   byId('wf-rules').replaceChildren(
     ...(rules.length
       ? rules.map((r) => {
-          const edit = h('button', { type: 'button', class: 'btn btn-outline-secondary btn-sm me-1', title: t('common.edit'), 'aria-label': t('common.edit') }, icon('fas fa-pen'));
+          const edit = h(
+            'button',
+            { type: 'button', class: 'btn btn-outline-secondary btn-sm me-1', title: t('common.edit'), 'aria-label': t('common.edit') },
+            icon('fas fa-pen'),
+          );
           edit.addEventListener('click', () => openRule(r));
-          const del = h('button', { type: 'button', class: 'btn btn-outline-danger btn-sm', title: t('common.delete'), 'aria-label': t('common.delete') }, icon('fas fa-trash'));
+          const del = h(
+            'button',
+            { type: 'button', class: 'btn btn-outline-danger btn-sm', title: t('common.delete'), 'aria-label': t('common.delete') },
+            icon('fas fa-trash'),
+          );
           del.addEventListener('click', () => {
             if (!window.confirm(t('settings.confirm_delete_rule', { name: ruleLabel(r.name) }))) return;
             void withSpinner(del, async () => {
@@ -93,7 +105,11 @@ export async function loadRules(): Promise<void> {
             h('td', { class: 'wf-hide-sm wf-name small' }, scopeText(r)),
             h('td', { class: 'wf-nowrap' }, condition(r)),
             h('td', { class: 'wf-hide-sm small' }, r.channels.length ? r.channels.map((c) => t(`channel.${c.type}`)).join(', ') : t('common.none')),
-            h('td', {}, r.is_active ? h('span', { class: 'badge text-bg-success' }, t('common.yes')) : h('span', { class: 'badge text-bg-secondary' }, t('common.no'))),
+            h(
+              'td',
+              {},
+              r.is_active ? h('span', { class: 'badge text-bg-success' }, t('common.yes')) : h('span', { class: 'badge text-bg-secondary' }, t('common.no')),
+            ),
             h('td', { class: 'text-end wf-nowrap' }, edit, del),
           );
         })
@@ -147,7 +163,22 @@ async function openEvent(e: AlertEvent): Promise<void> {
           h(
             'table',
             { class: 'table table-sm wf-table small' },
-            h('thead', { class: 'table-light' }, h('tr', {}, ...['settings.delivery_transition', 'settings.delivery_channel', 'settings.delivery_url', 'settings.delivery_attempts', 'sessions.col_status', 'detail.records_error'].map((k) => h('th', { scope: 'col' }, t(k))))),
+            h(
+              'thead',
+              { class: 'table-light' },
+              h(
+                'tr',
+                {},
+                ...[
+                  'settings.delivery_transition',
+                  'settings.delivery_channel',
+                  'settings.delivery_url',
+                  'settings.delivery_attempts',
+                  'sessions.col_status',
+                  'detail.records_error',
+                ].map((k) => h('th', { scope: 'col' }, t(k))),
+              ),
+            ),
             h(
               'tbody',
               {},
@@ -159,7 +190,16 @@ async function openEvent(e: AlertEvent): Promise<void> {
                   h('td', {}, t(`channel.${d.channel}`)),
                   h('td', { class: 'wf-mono wf-name' }, d.url),
                   h('td', { class: 'wf-num' }, d.attempt),
-                  h('td', {}, h('span', { class: `badge text-bg-${d.status === 'delivered' ? 'success' : d.status === 'failed' ? 'danger' : 'secondary'}` }, t(`delivery_status.${d.status}`)), d.http_status ? ` HTTP ${d.http_status}` : ''),
+                  h(
+                    'td',
+                    {},
+                    h(
+                      'span',
+                      { class: `badge text-bg-${d.status === 'delivered' ? 'success' : d.status === 'failed' ? 'danger' : 'secondary'}` },
+                      t(`delivery_status.${d.status}`),
+                    ),
+                    d.http_status ? ` HTTP ${d.http_status}` : '',
+                  ),
                   h('td', { class: 'text-danger wf-name' }, d.error ?? ''),
                 ),
               ),
@@ -176,8 +216,19 @@ function channelRow(c: Channel = { type: 'generic', url: '' }): HTMLElement {
   const row = h(
     'div',
     { class: 'input-group mb-2', 'data-wf-channel': '' },
-    h('select', { class: 'form-select wf-channel-type', 'aria-label': t('settings.webhook_type') }, ...types.map((ty) => h('option', { value: ty, selected: ty === c.type }, t(`channel.${ty}`)))),
-    h('input', { class: 'form-control wf-mono wf-channel-url', type: 'url', value: c.url, placeholder: 'https://…', maxlength: 2000, 'aria-label': t('settings.webhook_url') }),
+    h(
+      'select',
+      { class: 'form-select wf-channel-type', 'aria-label': t('settings.webhook_type') },
+      ...types.map((ty) => h('option', { value: ty, selected: ty === c.type }, t(`channel.${ty}`))),
+    ),
+    h('input', {
+      class: 'form-control wf-mono wf-channel-url',
+      type: 'url',
+      value: c.url,
+      placeholder: 'https://…',
+      maxlength: 2000,
+      'aria-label': t('settings.webhook_url'),
+    }),
     h('input', {
       class: 'form-control wf-mono wf-channel-secret',
       type: 'password',
@@ -193,7 +244,11 @@ function channelRow(c: Channel = { type: 'generic', url: '' }): HTMLElement {
   const showSecret = () => secret.classList.toggle('wf-hidden', !SIGNING.has(typeSel.value));
   typeSel.addEventListener('change', showSecret);
   showSecret();
-  const remove = h('button', { type: 'button', class: 'btn btn-outline-danger', title: t('common.delete'), 'aria-label': t('common.delete') }, icon('fas fa-xmark'));
+  const remove = h(
+    'button',
+    { type: 'button', class: 'btn btn-outline-danger', title: t('common.delete'), 'aria-label': t('common.delete') },
+    icon('fas fa-xmark'),
+  );
   remove.addEventListener('click', () => {
     channelsTouched = true;
     row.remove();

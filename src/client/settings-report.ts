@@ -61,7 +61,10 @@ function unit(): void {
 
 /** This month in the page's time zone, minus one: the month the report on the 1st covers. */
 function lastMonth(): string {
-  const [y, m] = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit' }).format(new Date()).split('-').map(Number) as [number, number];
+  const [y, m] = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit' }).format(new Date()).split('-').map(Number) as [
+    number,
+    number,
+  ];
   return m === 1 ? `${y - 1}-12` : `${y}-${String(m - 1).padStart(2, '0')}`;
 }
 

@@ -6,8 +6,17 @@ import { byId, emptyRow, input } from './settings-common.js';
 import type { EffectiveSettings as Effective, SettingsView } from './shared/api-types.js';
 import type { DbType } from '../domain/db-type.js';
 
-
-const INT_FIELDS = ['sync_concurrency', 'connections_per_instance', 'connections_total', 'connect_timeout_ms', 'sync_timeout_ms', 'sync_retries', 'retry_base_delay_ms', 'retention_days', 'sync_points_days'] as const;
+const INT_FIELDS = [
+  'sync_concurrency',
+  'connections_per_instance',
+  'connections_total',
+  'connect_timeout_ms',
+  'sync_timeout_ms',
+  'sync_retries',
+  'retry_base_delay_ms',
+  'retention_days',
+  'sync_points_days',
+] as const;
 const TEXT_FIELDS = ['sync_cron', 'aggregation_cron'] as const;
 let view: SettingsView | undefined;
 
@@ -35,7 +44,14 @@ export async function loadSettings(): Promise<Effective | undefined> {
   byId('wf-s-aggregation_cron-next').textContent = t('settings.next_run', { at: fmt.dateTime(view.next_runs.daily_aggregation) });
   byId('wf-next-runs').replaceChildren(
     ...(view.scheduler_enabled
-      ? Object.entries(view.next_runs).map(([job, at]) => h('li', { class: 'list-group-item d-flex justify-content-between gap-2' }, h('span', {}, t(`job.${job}`)), h('span', { class: 'wf-nowrap' }, fmt.dateTime(at))))
+      ? Object.entries(view.next_runs).map(([job, at]) =>
+          h(
+            'li',
+            { class: 'list-group-item d-flex justify-content-between gap-2' },
+            h('span', {}, t(`job.${job}`)),
+            h('span', { class: 'wf-nowrap' }, fmt.dateTime(at)),
+          ),
+        )
       : [h('li', { class: 'list-group-item text-muted' }, t('settings.scheduler_off'))]),
   );
   byId('wf-recent-runs').replaceChildren(
@@ -45,14 +61,19 @@ export async function loadSettings(): Promise<Effective | undefined> {
             'tr',
             {},
             h('td', {}, t(`job.${r.job}`)),
-            h('td', { class: 'wf-nowrap' }, r.session_id ? h('a', { href: `/sync-sessions/${r.session_id}` }, fmt.dateTime(r.started_at)) : fmt.dateTime(r.started_at)),
+            h(
+              'td',
+              { class: 'wf-nowrap' },
+              r.session_id ? h('a', { href: `/sync-sessions/${r.session_id}` }, fmt.dateTime(r.started_at)) : fmt.dateTime(r.started_at),
+            ),
             h('td', {}, syncBadge(r.status)),
             h('td', { class: 'small text-muted wf-name' }, r.message ?? ''),
           ),
         )
       : [emptyRow(4, t('settings.no_runs'))]),
   );
-  for (const ta of document.querySelectorAll<HTMLTextAreaElement>('#wf-exclusions-form textarea')) ta.value = (s.exclusions[ta.dataset.dbType as DbType] ?? []).join('\n');
+  for (const ta of document.querySelectorAll<HTMLTextAreaElement>('#wf-exclusions-form textarea'))
+    ta.value = (s.exclusions[ta.dataset.dbType as DbType] ?? []).join('\n');
   return s;
 }
 
@@ -86,7 +107,10 @@ byId<HTMLFormElement>('wf-exclusions-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   const exclusions: Record<string, string[]> = {};
   for (const ta of document.querySelectorAll<HTMLTextAreaElement>('#wf-exclusions-form textarea')) {
-    const list = ta.value.split('\n').map((s) => s.trim()).filter(Boolean);
+    const list = ta.value
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (list.length) exclusions[ta.dataset.dbType!] = list;
   }
   void withSpinner(byId<HTMLButtonElement>('wf-exclusions-save'), async () => {

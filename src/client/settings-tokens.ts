@@ -5,7 +5,6 @@ import { api, errorText, fmt, h, icon, onAsync, showAlert, t, withSpinner } from
 import { byId, emptyRow, input } from './settings-common.js';
 import type { Token, TokenCreated } from './shared/api-types.js';
 
-
 // ---- API tokens ----
 
 export async function loadTokens(): Promise<void> {
@@ -40,7 +39,15 @@ export async function loadTokens(): Promise<void> {
             h('td', {}, tk.username),
             h('td', { class: 'wf-hide-sm wf-nowrap' }, fmt.dateTime(tk.created_at)),
             h('td', { class: 'wf-hide-sm wf-nowrap' }, fmt.dateTime(tk.last_used_at)),
-            h('td', { class: 'wf-nowrap' }, tk.revoked_at ? h('span', { class: 'badge text-bg-secondary' }, t('settings.revoked')) : tk.expires_at ? fmt.dateTime(tk.expires_at) : t('settings.never')),
+            h(
+              'td',
+              { class: 'wf-nowrap' },
+              tk.revoked_at
+                ? h('span', { class: 'badge text-bg-secondary' }, t('settings.revoked'))
+                : tk.expires_at
+                  ? fmt.dateTime(tk.expires_at)
+                  : t('settings.never'),
+            ),
             h('td', { class: 'text-end' }, tk.revoked_at ? '' : revoke),
           );
         })
@@ -67,14 +74,17 @@ byId<HTMLFormElement>('wf-token-form').addEventListener('submit', (ev) => {
     }
   });
 });
-byId('wf-token-copy').addEventListener('click', onAsync(async () => {
-  try {
-    await navigator.clipboard.writeText(input('wf-token-value').value);
-    showAlert('success', t('settings.copied'));
-  } catch {
-    input('wf-token-value').select();
-  }
-}));
+byId('wf-token-copy').addEventListener(
+  'click',
+  onAsync(async () => {
+    try {
+      await navigator.clipboard.writeText(input('wf-token-value').value);
+      showAlert('success', t('settings.copied'));
+    } catch {
+      input('wf-token-value').select();
+    }
+  }),
+);
 // Leaving the tab forgets the shown secret.
 byId('wf-tab-tokens').addEventListener('hidden.bs.tab', () => {
   input('wf-token-value').value = '';

@@ -7,7 +7,6 @@ import type { User } from './shared/api-types.js';
 
 const roles = JSON.parse(document.getElementById('wf-settings')?.dataset.roles ?? '[]') as string[];
 
-
 // ---- users ----
 
 export async function loadUsers(): Promise<void> {
@@ -22,9 +21,19 @@ export async function loadUsers(): Promise<void> {
 }
 
 function userRow(u: User): HTMLElement {
-  const roleSel = h('select', { class: 'form-select form-select-sm w-auto', 'aria-label': t('settings.role_of', { name: u.username }) }, ...roles.map((r) => h('option', { value: r, selected: r === u.role }, t(`role.${r}`))));
+  const roleSel = h(
+    'select',
+    { class: 'form-select form-select-sm w-auto', 'aria-label': t('settings.role_of', { name: u.username }) },
+    ...roles.map((r) => h('option', { value: r, selected: r === u.role }, t(`role.${r}`))),
+  );
   roleSel.addEventListener('change', () => void patchUser(u, { role: roleSel.value }));
-  const active = h('input', { class: 'form-check-input', type: 'checkbox', role: 'switch', checked: u.is_active, 'aria-label': t('settings.active_of', { name: u.username }) });
+  const active = h('input', {
+    class: 'form-check-input',
+    type: 'checkbox',
+    role: 'switch',
+    checked: u.is_active,
+    'aria-label': t('settings.active_of', { name: u.username }),
+  });
   active.addEventListener('change', () => void patchUser(u, { is_active: active.checked }));
   const pw = h('button', { type: 'button', class: 'btn btn-outline-secondary btn-sm' }, icon('fas fa-key me-1'), t('settings.reset_password'));
   pw.addEventListener('click', () => {

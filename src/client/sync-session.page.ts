@@ -3,7 +3,6 @@ import { cancelButton, counts, duration } from './sessions.js';
 import { api, errorText, fmt, h, serverText, showAlert, syncBadge, t } from './ui.js';
 import type { SyncSessionDetail } from './shared/api-types.js';
 
-
 const POLL_MS = 1500;
 const id = document.getElementById('wf-session')!.dataset.sessionId!;
 
@@ -41,12 +40,19 @@ async function load(): Promise<void> {
       h('td', { class: 'wf-num' }, fmt.number(r.databases_count)),
       h('td', { class: 'wf-num wf-hide-sm' }, r.created_count === null ? '—' : `${r.created_count}/${r.deleted_count ?? 0}/${r.restored_count ?? 0}`),
       h('td', { class: 'wf-num', title: fmt.mb(r.total_size_bytes) }, fmt.bytes(r.total_size_bytes)),
-      h('td', { class: 'text-danger small wf-name' }, r.error_message ? `${r.error_code ? `[${r.error_code}] ` : ''}${serverText(r.error_message, r.error_message_key, r.error_params)}` : ''),
+      h(
+        'td',
+        { class: 'text-danger small wf-name' },
+        r.error_message ? `${r.error_code ? `[${r.error_code}] ` : ''}${serverText(r.error_message, r.error_message_key, r.error_params)}` : '',
+      ),
     ),
   );
-  document.getElementById('wf-records')!.replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 10, class: 'text-center text-muted py-4' }, t('sessions.no_records')))]));
+  document
+    .getElementById('wf-records')!
+    .replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 10, class: 'text-center text-muted py-4' }, t('sessions.no_records')))]));
   const cancelled = (status: string) => s.records.filter((r) => r.status === status && r.error_code === 'cancelled').length;
-  document.getElementById('wf-s-cancelled')!.textContent = s.status === 'cancelled' ? t('sessions.cancelled_summary', { skipped: cancelled('skipped'), aborted: cancelled('failed') }) : '';
+  document.getElementById('wf-s-cancelled')!.textContent =
+    s.status === 'cancelled' ? t('sessions.cancelled_summary', { skipped: cancelled('skipped'), aborted: cancelled('failed') }) : '';
   const live = s.status === 'running';
   // One 取消 button while running (kept across polls so a click in flight is not lost).
   const slot = document.getElementById('wf-s-cancel')!;

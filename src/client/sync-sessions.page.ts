@@ -3,7 +3,6 @@ import { cancelButton, counts, duration } from './sessions.js';
 import { api, errorText, fmt, h, showAlert, syncBadge, t } from './ui.js';
 import type { SyncSessionPage as Page } from './shared/api-types.js';
 
-
 const POLL_MS = 2000;
 const form = document.getElementById('wf-sess-filters') as HTMLFormElement;
 const state = { limit: 50, offset: 0 };
@@ -24,7 +23,19 @@ async function load(): Promise<void> {
   }
   const tbody = document.getElementById('wf-sess-rows')!;
   if (page.items.length === 0) {
-    tbody.replaceChildren(h('tr', {}, h('td', { colspan: 7, class: 'text-center text-muted py-4' }, page.total === 0 && state.offset === 0 && !q.has('status') && !q.has('sync_type') && !q.has('from') && !q.has('to') ? t('sessions.empty') : t('sessions.no_match'))));
+    tbody.replaceChildren(
+      h(
+        'tr',
+        {},
+        h(
+          'td',
+          { colspan: 7, class: 'text-center text-muted py-4' },
+          page.total === 0 && state.offset === 0 && !q.has('status') && !q.has('sync_type') && !q.has('from') && !q.has('to')
+            ? t('sessions.empty')
+            : t('sessions.no_match'),
+        ),
+      ),
+    );
   } else {
     tbody.replaceChildren(
       ...page.items.map((s) =>
@@ -37,7 +48,11 @@ async function load(): Promise<void> {
           h('td', { class: 'wf-num' }, counts(s)),
           h('td', { class: 'wf-num' }, duration(s)),
           h('td', { class: 'wf-hide-sm wf-mono text-muted' }, s.session_id.slice(0, 8)),
-          h('td', { class: 'text-end' }, cancelButton(s, () => void load())),
+          h(
+            'td',
+            { class: 'text-end' },
+            cancelButton(s, () => void load()),
+          ),
         ),
       ),
     );

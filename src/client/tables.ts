@@ -27,7 +27,11 @@ export function splitBar(s: Split, large = false): HTMLElement {
     for (const [k, cls] of PARTS) {
       const v = s[k] ?? 0;
       if (v <= 0) continue;
-      const part = h('div', { class: 'progress', role: 'progressbar', 'aria-valuenow': Math.round((v / sum) * 100), 'aria-valuemin': 0, 'aria-valuemax': 100 }, h('div', { class: `progress-bar wf-split-${cls}` }));
+      const part = h(
+        'div',
+        { class: 'progress', role: 'progressbar', 'aria-valuenow': Math.round((v / sum) * 100), 'aria-valuemin': 0, 'aria-valuemax': 100 },
+        h('div', { class: `progress-bar wf-split-${cls}` }),
+      );
       part.style.width = `${(v / sum) * 100}%`;
       bar.append(part);
     }
@@ -37,5 +41,7 @@ export function splitBar(s: Split, large = false): HTMLElement {
 
 /** The legend under the database's bar: a swatch, the part's name and its bytes (parts the engine does not report are left out). */
 export function splitLegend(s: Split): HTMLElement[] {
-  return PARTS.filter(([k]) => s[k] !== null).map(([k, cls, label]) => h('span', { class: 'text-nowrap' }, h('span', { class: `wf-swatch wf-split-${cls}` }), `${t(label)} ${fmt.bytes(s[k])}`));
+  return PARTS.filter(([k]) => s[k] !== null).map(([k, cls, label]) =>
+    h('span', { class: 'text-nowrap' }, h('span', { class: `wf-swatch wf-split-${cls}` }), `${t(label)} ${fmt.bytes(s[k])}`),
+  );
 }

@@ -2,7 +2,6 @@
 import { api, errorText, fmt, h, showAlert, t } from './ui.js';
 import type { TopGrowingTables } from './shared/api-types.js';
 
-
 const form = document.getElementById('wf-top-filters') as HTMLFormElement;
 
 function params(): URLSearchParams {
@@ -23,7 +22,8 @@ async function load(): Promise<void> {
     showAlert('danger', errorText(err));
     return;
   }
-  document.getElementById('wf-top-window')!.textContent = r.from && r.to && r.from !== r.to ? t('tables.window', { from: fmt.date(r.from), to: fmt.date(r.to) }) : '';
+  document.getElementById('wf-top-window')!.textContent =
+    r.from && r.to && r.from !== r.to ? t('tables.window', { from: fmt.date(r.from), to: fmt.date(r.to) }) : '';
   const body = document.getElementById('wf-top-rows')!;
   if (!r.items.length) {
     body.replaceChildren(h('tr', {}, h('td', { colspan: 8, class: 'text-center text-muted py-3' }, t('tables.top_none'))));
@@ -38,12 +38,20 @@ async function load(): Promise<void> {
         h(
           'td',
           { class: 'wf-name' },
-          h('a', { href: `/instances/${x.instance_id}/databases/${encodeURIComponent(x.database_name)}?table=${x.table_id}` }, x.schema_name ? `${x.schema_name}.${x.table_name}` : x.table_name),
+          h(
+            'a',
+            { href: `/instances/${x.instance_id}/databases/${encodeURIComponent(x.database_name)}?table=${x.table_id}` },
+            x.schema_name ? `${x.schema_name}.${x.table_name}` : x.table_name,
+          ),
           // Narrow screens: where it lives, under its name (the instance and database columns are hidden).
           h('div', { class: 'small text-muted d-sm-none' }, `${x.instance_name} / ${x.database_name} · ${fmt.bytes(x.last_bytes)}`),
         ),
         h('td', { class: 'wf-name wf-hide-sm' }, h('a', { href: `/instances/${x.instance_id}` }, x.instance_name)),
-        h('td', { class: 'wf-name wf-hide-sm' }, h('a', { href: `/instances/${x.instance_id}/databases/${encodeURIComponent(x.database_name)}` }, x.database_name)),
+        h(
+          'td',
+          { class: 'wf-name wf-hide-sm' },
+          h('a', { href: `/instances/${x.instance_id}/databases/${encodeURIComponent(x.database_name)}` }, x.database_name),
+        ),
         h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(x.first_bytes)),
         h('td', { class: 'wf-num wf-hide-sm' }, fmt.bytes(x.last_bytes)),
         h('td', { class: `wf-num ${x.change_bytes > 0 ? 'wf-change-up' : x.change_bytes < 0 ? 'wf-change-down' : ''}` }, fmt.change(x.change_bytes)),

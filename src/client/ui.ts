@@ -65,7 +65,12 @@ export async function api<T>(method: string, url: string, payload?: unknown, con
   if (method !== 'GET' && method !== 'HEAD') headers['x-csrftoken'] = csrf;
   let res: Response;
   try {
-    res = await fetch(url, { method, headers, body: payload === undefined ? undefined : contentType && typeof payload === 'string' ? payload : JSON.stringify(payload), credentials: 'same-origin' });
+    res = await fetch(url, {
+      method,
+      headers,
+      body: payload === undefined ? undefined : contentType && typeof payload === 'string' ? payload : JSON.stringify(payload),
+      credentials: 'same-origin',
+    });
   } catch (err) {
     throw new ApiError(t('common.network_error', { message: err instanceof Error ? err.message : String(err) }), 0);
   }
@@ -79,7 +84,11 @@ export async function api<T>(method: string, url: string, payload?: unknown, con
     window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
   }
   if (!res.ok || !json || json.success === false) {
-    const msg = json?.message_key ? t(json.message_key, json.params) : typeof json?.error === 'string' && json.error ? json.error : t('common.http_error', { status: res.status });
+    const msg = json?.message_key
+      ? t(json.message_key, json.params)
+      : typeof json?.error === 'string' && json.error
+        ? json.error
+        : t('common.http_error', { status: res.status });
     throw new ApiError(msg, res.status, json?.error_code, json?.data, json);
   }
   return { data: json.data as T, message: json.message === undefined ? undefined : serverText(json.message, json.message_key, json.params) };
@@ -162,30 +171,36 @@ function setLangCookie(l: string): void {
 }
 
 function initNavbar(): void {
-  document.getElementById('wf-logout')?.addEventListener('click', onAsync(async () => {
-    try {
-      await api('POST', '/api/auth/logout');
-    } catch (err) {
-      showAlert('danger', errorText(err));
-      return;
-    }
-    setLangCookie(locale); // the login page keeps the user's language
-    window.location.assign('/login');
-  }));
-  for (const el of document.querySelectorAll<HTMLElement>('[data-wf-lang]')) {
-    el.addEventListener('click', onAsync(async () => {
-      const l = el.dataset.wfLang!;
-      setLangCookie(l);
-      if (role) {
-        try {
-          await api('PATCH', '/api/auth/me', { locale: l });
-        } catch (err) {
-          showAlert('danger', errorText(err));
-          return;
-        }
+  document.getElementById('wf-logout')?.addEventListener(
+    'click',
+    onAsync(async () => {
+      try {
+        await api('POST', '/api/auth/logout');
+      } catch (err) {
+        showAlert('danger', errorText(err));
+        return;
       }
-      window.location.reload();
-    }));
+      setLangCookie(locale); // the login page keeps the user's language
+      window.location.assign('/login');
+    }),
+  );
+  for (const el of document.querySelectorAll<HTMLElement>('[data-wf-lang]')) {
+    el.addEventListener(
+      'click',
+      onAsync(async () => {
+        const l = el.dataset.wfLang!;
+        setLangCookie(l);
+        if (role) {
+          try {
+            await api('PATCH', '/api/auth/me', { locale: l });
+          } catch (err) {
+            showAlert('danger', errorText(err));
+            return;
+          }
+        }
+        window.location.reload();
+      }),
+    );
   }
 }
 
@@ -209,6 +224,15 @@ export function modal(el: Element): BsModal {
 /** A status badge for a sync status (completed / failed / running …), error text on hover. */
 export function syncBadge(status: string | null, error?: string | null): HTMLElement {
   if (!status) return h('span', { class: 'badge text-bg-light border' }, t('instances.never_synced'));
-  const color: Record<string, string> = { completed: 'success', failed: 'danger', running: 'primary', pending: 'secondary', skipped: 'secondary', partial: 'warning', interrupted: 'warning', cancelled: 'dark' };
+  const color: Record<string, string> = {
+    completed: 'success',
+    failed: 'danger',
+    running: 'primary',
+    pending: 'secondary',
+    skipped: 'secondary',
+    partial: 'warning',
+    interrupted: 'warning',
+    cancelled: 'dark',
+  };
   return h('span', { class: `badge text-bg-${color[status] ?? 'secondary'}`, title: error || null, 'data-wf-status': status }, t(`sync_status.${status}`));
 }

@@ -136,7 +136,11 @@ export function cutToBudget(tables: CollectedTable[], allowance: number): { kept
   // Largest first; on equal size a partitioned parent before its partitions, then by name for a stable cut.
   const rank = (t: CollectedTable) => (t.kind === 'partitioned' ? 0 : t.kind === 'partition' ? 2 : 1);
   const sorted = [...tables].sort(
-    (a, b) => (b.total_bytes ?? -1) - (a.total_bytes ?? -1) || rank(a) - rank(b) || a.schema_name.localeCompare(b.schema_name) || a.table_name.localeCompare(b.table_name),
+    (a, b) =>
+      (b.total_bytes ?? -1) - (a.total_bytes ?? -1) ||
+      rank(a) - rank(b) ||
+      a.schema_name.localeCompare(b.schema_name) ||
+      a.table_name.localeCompare(b.table_name),
   );
   const kept = sorted.slice(0, Math.max(0, allowance));
   const cut = sorted.slice(kept.length);

@@ -45,7 +45,12 @@ export function cleartextRefused(what: string, tlsOption: string): SyncError {
 export function tlsCheck(socket: unknown, mode: string): PrivilegeCheck {
   if (!(socket instanceof tls.TLSSocket) || !socket.encrypted) return check('TLS', true, msg('doctor.tls_plain', { mode }));
   const cert = socket.getPeerCertificate();
-  const subject = cert && cert.subject ? Object.entries(cert.subject).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : String(v)}`).join(', ') : '(none)';
+  const subject =
+    cert && cert.subject
+      ? Object.entries(cert.subject)
+          .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : String(v)}`)
+          .join(', ')
+      : '(none)';
   const verified = socket.authorized
     ? msg('doctor.tls_verified')
     : msg('doctor.tls_not_verified', { reason: socket.authorizationError ? `(${String(socket.authorizationError)})` : '' });

@@ -38,7 +38,6 @@ import { fleetRoutes } from './api/fleet.routes.js';
 import { tablesRoutes } from './api/tables.routes.js';
 import { compositionRoutes } from './api/composition.routes.js';
 
-
 const AJV_OPTIONS = { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } as const;
 
 export async function buildApp(ctx: Context) {
@@ -53,7 +52,13 @@ export async function buildApp(ctx: Context) {
     maxRequestsPerSocket: ctx.config.httpMaxRequestsPerSocket,
     // Node checks request deadlines only every connectionsCheckingInterval (30 s by default): check often enough
     // that a 30 s limit means about 30 s, and make the headers deadline no longer than the whole request's.
-    http: ctx.config.httpRequestTimeoutMs > 0 ? { connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(ctx.config.httpRequestTimeoutMs / 4))), headersTimeout: Math.min(60_000, ctx.config.httpRequestTimeoutMs) } : {},
+    http:
+      ctx.config.httpRequestTimeoutMs > 0
+        ? {
+            connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(ctx.config.httpRequestTimeoutMs / 4))),
+            headersTimeout: Math.min(60_000, ctx.config.httpRequestTimeoutMs),
+          }
+        : {},
     // Bad URLs and malformed requests are answered in the envelope too (framework-errors.ts).
     frameworkErrors: onFrameworkError,
     clientErrorHandler: onClientError,
@@ -148,7 +153,9 @@ export async function buildApp(ctx: Context) {
     if (err instanceof AppError) {
       const retry = err.extra?.retry_after_seconds;
       if (typeof retry === 'number') void reply.header('retry-after', String(Math.max(1, Math.ceil(retry))));
-      const body = err.msg ? errorBody(err.msg, err.code ?? err.kind, apiLocale(req)) : { success: false, error: err.message, error_code: err.code ?? err.kind };
+      const body = err.msg
+        ? errorBody(err.msg, err.code ?? err.kind, apiLocale(req))
+        : { success: false, error: err.message, error_code: err.code ?? err.kind };
       return reply.status(HTTP_STATUS[err.kind]).send({ ...body, ...err.extra });
     }
     const fe = err;

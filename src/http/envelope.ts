@@ -88,7 +88,10 @@ export const ErrorEnvelope = component(
 /** `{success: true, data}`: the shape of every success answer (`data` is the operation's own schema). */
 export const OkEnvelope = component(
   'OkEnvelope',
-  Type.Object({ success: Type.Literal(true), ...messageFields, data: Type.Unknown({ description: "the operation's result" }) }, { additionalProperties: false }),
+  Type.Object(
+    { success: Type.Literal(true), ...messageFields, data: Type.Unknown({ description: "the operation's result" }) },
+    { additionalProperties: false },
+  ),
 );
 
 /** The success envelope around `data`: the OkEnvelope component, its `data` the operation's own schema. */

@@ -55,8 +55,17 @@ export function swaggerOptions(version: string) {
       tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
       components: {
         securitySchemes: {
-          bearer: { type: 'http' as const, scheme: 'bearer', description: 'an API token (`whalefall tokens create`, or POST /api/tokens from a browser session)' },
-          cookie: { type: 'apiKey' as const, in: 'cookie' as const, name: SESSION_COOKIE, description: 'the session cookie set by POST /api/auth/login; writes also need the X-CSRFToken header' },
+          bearer: {
+            type: 'http' as const,
+            scheme: 'bearer',
+            description: 'an API token (`whalefall tokens create`, or POST /api/tokens from a browser session)',
+          },
+          cookie: {
+            type: 'apiKey' as const,
+            in: 'cookie' as const,
+            name: SESSION_COOKIE,
+            description: 'the session cookie set by POST /api/auth/login; writes also need the X-CSRFToken header',
+          },
         },
         schemas: componentSchemas(),
       },

@@ -97,7 +97,12 @@ export function removeKey(dataDir: string, ring: KeyRing, id: string): void {
   if (id === ring.currentId) throw new SecretKeyError(`密钥 ${id} 是当前密钥，不能删除 (the current key cannot be removed)`);
   if (!ring.keys.has(id)) throw new SecretKeyError(`密钥 ${id} 不存在 (no such key)`);
   const file = path.join(dataDir, 'secret.key');
-  const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()) : [];
+  const lines = fs.existsSync(file)
+    ? fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim())
+    : [];
   const kept = lines.filter((l) => keyId(Buffer.from(l.trim(), 'base64')) !== id);
   if (kept.length === lines.length) throw new SecretKeyError(`密钥 ${id} 不在 ${file} 中 (the key is not in the key file)`);
   const tmp = `${file}.tmp`;

@@ -79,7 +79,10 @@ export function forecast(points: readonly SizePoint[], limitBytes: number | null
   const limit = limitBytes !== null && limitBytes !== undefined && limitBytes > 0 ? limitBytes : null;
   const first = sorted[0]?.date;
   const xs = sorted.map((p) => dayIndex(first!, p.date));
-  const fit = linearFit(xs, sorted.map((p) => p.bytes));
+  const fit = linearFit(
+    xs,
+    sorted.map((p) => p.bytes),
+  );
   const base = { r2: fit?.r2 ?? null, slope_bytes_per_day: fit?.slope ?? null, points_used: n, limit_bytes: limit };
   if (limit === null) return { state: 'no_limit', ...base };
   const lastPoint = sorted[n - 1];

@@ -28,9 +28,18 @@ export async function htmlToPdf(html: string, chromium: string, timeoutMs = 60_0
     await new Promise<void>((resolve, reject) => {
       execFile(
         chromium,
-        ['--headless', '--no-sandbox', '--disable-gpu', '--no-pdf-header-footer', `--user-data-dir=${path.join(dir, 'profile')}`, `--print-to-pdf=${output}`, `file://${input}`],
+        [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--no-pdf-header-footer',
+          `--user-data-dir=${path.join(dir, 'profile')}`,
+          `--print-to-pdf=${output}`,
+          `file://${input}`,
+        ],
         { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 },
-        (err, _stdout, stderr) => (err ? reject(new Error(`chromium --print-to-pdf failed: ${err.message}${stderr ? ` (${String(stderr).slice(0, 300)})` : ''}`)) : resolve()),
+        (err, _stdout, stderr) =>
+          err ? reject(new Error(`chromium --print-to-pdf failed: ${err.message}${stderr ? ` (${String(stderr).slice(0, 300)})` : ''}`)) : resolve(),
       );
     });
     return fs.readFileSync(output);

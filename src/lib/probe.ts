@@ -89,6 +89,8 @@ export function probeEndpoint(host: string, port: number, opts: { timeoutMs: num
       if (askedPg && buf.length === 1 && (buf[0] === 0x53 || buf[0] === 0x4e)) finish({ kind: 'postgresql', server_version: null });
       else finish({ kind: 'none', reason: 'unknown_protocol' });
     });
-    socket.on('error', (err: NodeJS.ErrnoException) => finish({ kind: 'none', reason: err.code === 'ECONNREFUSED' ? 'refused' : 'error', detail: err.code ?? err.message }));
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      finish({ kind: 'none', reason: err.code === 'ECONNREFUSED' ? 'refused' : 'error', detail: err.code ?? err.message }),
+    );
   });
 }

@@ -19,7 +19,15 @@ export interface FitSummary {
 
 export function fitSummary(fit: RunwayFit | null): FitSummary | null {
   if (!fit) return null;
-  return { last_date: fit.last_date, level_bytes: fit.level, level_low: fit.level_low, level_high: fit.level_high, slope: fit.slope, slope_low: fit.slope_low, slope_high: fit.slope_high };
+  return {
+    last_date: fit.last_date,
+    level_bytes: fit.level,
+    level_low: fit.level_low,
+    level_high: fit.level_high,
+    slope: fit.slope,
+    slope_low: fit.slope_low,
+    slope_high: fit.slope_high,
+  };
 }
 
 export interface WhatIf {
@@ -40,7 +48,8 @@ export interface WhatIf {
 export function whatIf(fit: FitSummary, ceiling: number, monthlyPct: number): WhatIf {
   const slope = (fit.level_bytes * monthlyPct) / 100 / 30;
   const none = { days_until_full: null, full_date: null, low_days: null, high_days: null };
-  if (fit.level_bytes >= ceiling) return { state: 'full', days_until_full: 0, full_date: fit.last_date, low_days: 0, high_days: 0, growth_bytes_per_day: slope };
+  if (fit.level_bytes >= ceiling)
+    return { state: 'full', days_until_full: 0, full_date: fit.last_date, low_days: 0, high_days: 0, growth_bytes_per_day: slope };
   if (!(slope > 0)) return { state: 'not_growing', ...none, growth_bytes_per_day: slope };
   const daysAt = (level: number, s: number) => Math.max(0, Math.ceil((ceiling - level) / s - 1e-6));
   const days = daysAt(fit.level_bytes, slope);

@@ -351,7 +351,17 @@ export function judge(fit: RunwayFit | null, ceiling: number | null, opts: Runwa
   const maxNoise = opts.maxNoise ?? 0.05;
   const minYearly = opts.minYearlyGrowth ?? 0.001;
   const none = { days_until_full: null, full_date: null, low_days: null, high_days: null };
-  if (!fit) return { state: 'unpredictable', ...none, growth_bytes_per_day: null, fit_start_date: null, change_point_date: null, latest_date: null, latest_bytes: null, points_used: 0 };
+  if (!fit)
+    return {
+      state: 'unpredictable',
+      ...none,
+      growth_bytes_per_day: null,
+      fit_start_date: null,
+      change_point_date: null,
+      latest_date: null,
+      latest_bytes: null,
+      points_used: 0,
+    };
   const base = {
     growth_bytes_per_day: fit.slope,
     fit_start_date: fit.fit_start_date,

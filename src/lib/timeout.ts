@@ -5,12 +5,7 @@ import { SyncError } from './errors.js';
  * socket, cancel the query) and the promise rejects with a `timeout` SyncError:
  * a server that accepts and never answers must not hold a sync forever.
  */
-export async function withTimeout<T>(
-  work: Promise<T>,
-  ms: number,
-  what: string,
-  onTimeout?: () => void,
-): Promise<T> {
+export async function withTimeout<T>(work: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {

@@ -172,7 +172,13 @@ export class PgBossQueue implements SyncQueue {
   async enqueueTasks(taskIds: number[], expireInSeconds: number): Promise<void> {
     await this.start();
     for (const id of taskIds) {
-      await this.boss.send(DAILY_QUEUE, { task_id: id } satisfies TaskData, { singletonKey: `task:${id}`, expireInSeconds, retryLimit: 20, retryDelay: 2, retryBackoff: true });
+      await this.boss.send(DAILY_QUEUE, { task_id: id } satisfies TaskData, {
+        singletonKey: `task:${id}`,
+        expireInSeconds,
+        retryLimit: 20,
+        retryDelay: 2,
+        retryBackoff: true,
+      });
     }
   }
 
@@ -228,7 +234,8 @@ export class PgBossQueue implements SyncQueue {
             if (jobs.length < admitted.length) await giveBack(admitted.slice(jobs.length) as A[]);
             fetched = jobs.length;
             const records = jobs.filter((j) => j.queue === CAPACITY_QUEUE).map((j) => j.subject);
-            if (records.length && o.fetched) await o.fetched(records).catch((err: unknown) => this.logger.warn({ err }, 'could not mark fetched records (store unreachable?)'));
+            if (records.length && o.fetched)
+              await o.fetched(records).catch((err: unknown) => this.logger.warn({ err }, 'could not mark fetched records (store unreachable?)'));
             jobs.forEach((job, i) => this.startJob(job, admitted[i]!));
           }
         }
@@ -280,7 +287,8 @@ export class PgBossQueue implements SyncQueue {
         return;
       } catch (err) {
         if (!this.started) return; // stopped: the job expires and is handed out again
-        if (attempt === 1 || attempt % 30 === 0) this.logger.error({ err, job_id: jobId, attempt }, `could not mark the job ${result === 'done' ? 'completed' : 'failed'}; retrying`);
+        if (attempt === 1 || attempt % 30 === 0)
+          this.logger.error({ err, job_id: jobId, attempt }, `could not mark the job ${result === 'done' ? 'completed' : 'failed'}; retrying`);
         await sleep(Math.min(250 * 2 ** Math.min(attempt, 5), 5_000));
       }
     }

@@ -96,7 +96,8 @@ export class AggregationService {
     if (!isIsoDate(to)) fail('to', msg('api.v.bad_date', { value: to }));
     if (from > to) fail('from', msg('api.v.from_after_to'));
     if (addDays(from, MAX_RANGE_DAYS) < to) fail('from', msg('api.v.range_too_long', { days: MAX_RANGE_DAYS }));
-    if (req.period !== undefined && !PERIODS.includes(req.period)) fail('period', msg('api.v.one_of', { values: PERIODS.join(' | '), list: PERIODS.join(', ') }));
+    if (req.period !== undefined && !PERIODS.includes(req.period))
+      fail('period', msg('api.v.one_of', { values: PERIODS.join(' | '), list: PERIODS.join(', ') }));
     const kinds = req.period ? [req.period] : PERIODS;
     const computedAt = this.clock.now().toISOString();
     const result: AggregateResult = { from, to, computed_at: computedAt, periods: [] };

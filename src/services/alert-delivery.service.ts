@@ -95,7 +95,10 @@ export interface AlertMailer {
 
 /** At most 120 characters of a receiver's words, control characters removed. */
 function excerpt(text: string): string {
-  const clean = [...text].map((ch) => (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f ? ' ' : ch)).join('').trim();
+  const clean = [...text]
+    .map((ch) => (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f ? ' ' : ch))
+    .join('')
+    .trim();
   return clean.length > 120 ? `${clean.slice(0, 120)}…` : clean;
 }
 
@@ -214,9 +217,20 @@ export class AlertDeliveryService {
       next = new Date(this.clock.now().getTime() + this.opts.baseDelayMs * 2 ** (attempt - 1)).toISOString();
     }
     await this.repo.recordAttempt(d.id, { attempt, status, http_status: httpStatus, error, next_attempt_at: next, log: JSON.stringify(log), at });
-    const fields = { delivery_id: d.id, event_id: d.event_id, channel: d.channel, url: url === null ? '(unreadable)' : maskUrl(url), attempt, http_status: httpStatus };
+    const fields = {
+      delivery_id: d.id,
+      event_id: d.event_id,
+      channel: d.channel,
+      url: url === null ? '(unreadable)' : maskUrl(url),
+      attempt,
+      http_status: httpStatus,
+    };
     if (status === 'delivered') this.logger.info(fields, 'alert delivered');
-    else this.logger.warn({ ...fields, error, next_attempt_at: next }, status === 'failed' ? 'alert delivery failed for good' : 'alert delivery failed, will retry');
+    else
+      this.logger.warn(
+        { ...fields, error, next_attempt_at: next },
+        status === 'failed' ? 'alert delivery failed for good' : 'alert delivery failed, will retry',
+      );
     return status === 'pending' ? 'retrying' : status;
   }
 
@@ -237,7 +251,12 @@ export class AlertDeliveryService {
    * the destination's networks are checked first, and of a refusing receiver's words only a short excerpt
    * is kept — shown to admins only (`viewerDeliveryError`).
    */
-  private async post(url: string, type: Exclude<ChannelType, 'email'>, m: AlertMessage, secret: string | null): Promise<{ httpStatus: number | null; error: string | null; permanent: boolean }> {
+  private async post(
+    url: string,
+    type: Exclude<ChannelType, 'email'>,
+    m: AlertMessage,
+    secret: string | null,
+  ): Promise<{ httpStatus: number | null; error: string | null; permanent: boolean }> {
     const robot = ROBOTS[type];
     try {
       const req = robot.request(url, m, robot.signs ? secret : null, this.clock.now());

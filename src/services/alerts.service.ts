@@ -96,7 +96,11 @@ function toRule(r: AlertRuleRow, keys: KeyRing): AlertRule {
     consecutive: r.consecutive,
     limit_bytes: r.limit_bytes,
     is_active: r.is_active === 1,
-    channels: (JSON.parse(r.channels) as Channel[]).map((c) => ({ type: c.type, url: c.url_enc !== undefined ? maskedUrl(keys, c.url_enc) : maskUrl(c.url ?? ''), has_secret: Boolean(c.secret_enc) })),
+    channels: (JSON.parse(r.channels) as Channel[]).map((c) => ({
+      type: c.type,
+      url: c.url_enc !== undefined ? maskedUrl(keys, c.url_enc) : maskUrl(c.url ?? ''),
+      has_secret: Boolean(c.secret_enc),
+    })),
     created_at: r.created_at,
     updated_at: r.updated_at,
   };
@@ -131,20 +135,17 @@ export class AlertsService {
   async reencryptSecrets(): Promise<number> {
     const keys = this.d.keys;
     const rekey = (v: string) => (/^v1:/.test(v) ? reencryptSecret(keys, v) : sealUrl(keys, v));
-    return this.d.repo.rekeyChannels(
-      (json) => {
-        let changed = false;
-        const out = (JSON.parse(json) as Channel[]).map(({ url, ...c }) => {
-          const url_enc = rekey(c.url_enc ?? url ?? '');
-          const secret_enc = c.secret_enc === undefined ? undefined : reencryptSecret(keys, c.secret_enc);
-          if (url_enc === undefined && secret_enc === undefined) return url === undefined ? c : { ...c, url };
-          changed = true;
-          return { ...c, ...(url_enc !== undefined ? { url_enc } : {}), ...(secret_enc !== undefined ? { secret_enc } : {}) };
-        });
-        return changed ? JSON.stringify(out) : undefined;
-      },
-      rekey,
-    );
+    return this.d.repo.rekeyChannels((json) => {
+      let changed = false;
+      const out = (JSON.parse(json) as Channel[]).map(({ url, ...c }) => {
+        const url_enc = rekey(c.url_enc ?? url ?? '');
+        const secret_enc = c.secret_enc === undefined ? undefined : reencryptSecret(keys, c.secret_enc);
+        if (url_enc === undefined && secret_enc === undefined) return url === undefined ? c : { ...c, url };
+        changed = true;
+        return { ...c, ...(url_enc !== undefined ? { url_enc } : {}), ...(secret_enc !== undefined ? { secret_enc } : {}) };
+      });
+      return changed ? JSON.stringify(out) : undefined;
+    }, rekey);
   }
 
   // ---- rules ----
@@ -163,7 +164,12 @@ export class AlertsService {
     const clean = await validateRule(this.d, input);
     const now = this.d.clock.now().toISOString();
     const row = await this.d.repo.insertRule({ ...clean, created_at: now, updated_at: now });
-    await this.d.audit.record(actor, { action: 'alert_rule.create', targetType: 'alert_rule', targetId: row.id, details: { ...toRule(row, this.d.keys), channels: toRule(row, this.d.keys).channels } });
+    await this.d.audit.record(actor, {
+      action: 'alert_rule.create',
+      targetType: 'alert_rule',
+      targetId: row.id,
+      details: { ...toRule(row, this.d.keys), channels: toRule(row, this.d.keys).channels },
+    });
     return toRule(row, this.d.keys);
   }
 
@@ -202,11 +208,20 @@ export class AlertsService {
     const now = this.d.clock.now().toISOString();
     const row = (await this.d.repo.updateRule(id, { ...clean, updated_at: now }))!;
     // A rule switched off or redefined no longer vouches for its open events: close them quietly.
-    const redefined = ['kind', 'threshold', 'window', 'consecutive', 'limit_bytes', 'instance_id', 'db_type', 'tag', 'database_pattern'].some((k) => k in patch);
+    const redefined = ['kind', 'threshold', 'window', 'consecutive', 'limit_bytes', 'instance_id', 'db_type', 'tag', 'database_pattern'].some(
+      (k) => k in patch,
+    );
     if (row.is_active === 0 || redefined) {
       for (const ev of await this.d.repo.openEvents(id)) await this.d.repo.resolve(ev.id, now, []);
     }
-    await this.d.audit.record(actor, { action: 'alert_rule.update', targetType: 'alert_rule', targetId: id, details: { changed: diff(toRule(cur, this.d.keys) as unknown as Record<string, unknown>, toRule(row, this.d.keys) as unknown as Record<string, unknown>) } });
+    await this.d.audit.record(actor, {
+      action: 'alert_rule.update',
+      targetType: 'alert_rule',
+      targetId: id,
+      details: {
+        changed: diff(toRule(cur, this.d.keys) as unknown as Record<string, unknown>, toRule(row, this.d.keys) as unknown as Record<string, unknown>),
+      },
+    });
     return toRule(row, this.d.keys);
   }
 
@@ -350,7 +365,15 @@ export class AlertsService {
       re: rule.database_pattern ? compileGlob(rule.database_pattern) : undefined,
       threshold: rule.threshold ?? 0,
       cond: (inst, database, value, msg) =>
-        out.push({ dedup_key: `${rule.id}:${inst.id}:${database ?? ''}`, instance_id: inst.id, instance_name: inst.name, database_name: database, value, message: bilingualText(msg), msg }),
+        out.push({
+          dedup_key: `${rule.id}:${inst.id}:${database ?? ''}`,
+          instance_id: inst.id,
+          instance_name: inst.name,
+          database_name: database,
+          value,
+          message: bilingualText(msg),
+          msg,
+        }),
       saw: (inst, database, value) => measured.set(`${rule.id}:${inst.id}:${database ?? ''}`, value),
     });
     return out;

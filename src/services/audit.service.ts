@@ -7,9 +7,7 @@ const SECRET_KEYS = /pass(word)?|secret|token|key/i;
 export function withoutSecrets(details: unknown): unknown {
   if (Array.isArray(details)) return details.map(withoutSecrets);
   if (details && typeof details === 'object') {
-    return Object.fromEntries(
-      Object.entries(details as Record<string, unknown>).map(([k, v]) => [k, SECRET_KEYS.test(k) ? '***' : withoutSecrets(v)]),
-    );
+    return Object.fromEntries(Object.entries(details as Record<string, unknown>).map(([k, v]) => [k, SECRET_KEYS.test(k) ? '***' : withoutSecrets(v)]));
   }
   return details;
 }

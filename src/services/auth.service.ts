@@ -135,7 +135,13 @@ export class AuthService {
     if (patch.password_hash || patch.is_active === 0) {
       // A token is a password for scripts: whoever reset the password (or disabled the user) ends them too.
       const revoked = await this.users.revokeTokensOfUser(userId, this.now());
-      if (revoked) await this.audit.record(actor, { action: 'token.revoke', targetType: 'user', targetId: userId, details: { tokens: revoked, reason: patch.password_hash ? 'password reset' : 'user disabled' } });
+      if (revoked)
+        await this.audit.record(actor, {
+          action: 'token.revoke',
+          targetType: 'user',
+          targetId: userId,
+          details: { tokens: revoked, reason: patch.password_hash ? 'password reset' : 'user disabled' },
+        });
     }
     if (patch.password_hash) this.throttle?.clearAccount(u.username);
     const { password_hash, failed_logins: _f, locked_until: _l, updated_at: _u, ...plain } = patch;
@@ -188,7 +194,15 @@ export class AuthService {
       const t = !ok ? this.throttle?.failed(usernameIn, sourceIp, nowMs) : undefined;
       if (u && t && t.delayMs > 0) {
         await this.users.addFailedLogin(u.id);
-        await this.audit.record({ userId: null, username: u.username, sourceIp }, { action: 'auth.throttled', targetType: 'user', targetId: u.id, details: { failures_from_address: t.failures, delay_seconds: Math.ceil(t.delayMs / 1000) } });
+        await this.audit.record(
+          { userId: null, username: u.username, sourceIp },
+          {
+            action: 'auth.throttled',
+            targetType: 'user',
+            targetId: u.id,
+            details: { failures_from_address: t.failures, delay_seconds: Math.ceil(t.delayMs / 1000) },
+          },
+        );
       }
       throw new AppError('unauthorized', msg('api.auth.wrong_password'));
     }
@@ -198,7 +212,14 @@ export class AuthService {
     const csrf = randomToken();
     const now = this.clock.now();
     const expires = new Date(now.getTime() + this.sessionTtlHours * 3600_000);
-    await this.users.insertSession({ id: sha256(token), user_id: u.id, csrf_token: csrf, created_at: now.toISOString(), expires_at: expires.toISOString(), source_ip: sourceIp });
+    await this.users.insertSession({
+      id: sha256(token),
+      user_id: u.id,
+      csrf_token: csrf,
+      created_at: now.toISOString(),
+      expires_at: expires.toISOString(),
+      source_ip: sourceIp,
+    });
     await this.users.deleteExpiredSessions(now.toISOString());
     await this.audit.record({ userId: u.id, username: u.username, sourceIp }, { action: 'auth.login' });
     return { token, csrfToken: csrf, expiresAt: expires, user: toPublicUser(u) };
@@ -230,12 +251,22 @@ export class AuthService {
    * (an admin, or the CLI at the machine). The HTTP layer lets only cookie sessions call this: a token never
    * mints another.
    */
-  async createToken(userId: number, input: { name?: unknown; expires_in_days?: unknown }, actor: Actor, opts: { mayNeverExpire: boolean } = { mayNeverExpire: false }) {
+  async createToken(
+    userId: number,
+    input: { name?: unknown; expires_in_days?: unknown },
+    actor: Actor,
+    opts: { mayNeverExpire: boolean } = { mayNeverExpire: false },
+  ) {
     const name = requiredText('name', input.name, 128);
     if (input.expires_in_days === null && !opts.mayNeverExpire) {
       throw new AppError('forbidden', msg('api.auth.token_no_expiry'), 'token_no_expiry');
     }
-    const days = input.expires_in_days === null ? null : input.expires_in_days === undefined ? this.tokenDefaultDays : integer('expires_in_days', input.expires_in_days, 1, 3650);
+    const days =
+      input.expires_in_days === null
+        ? null
+        : input.expires_in_days === undefined
+          ? this.tokenDefaultDays
+          : integer('expires_in_days', input.expires_in_days, 1, 3650);
     const token = randomToken('wf_');
     const now = this.clock.now();
     const row = await this.users.insertToken({

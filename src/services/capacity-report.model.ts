@@ -49,4 +49,3 @@ export interface CapacityReport {
   cleanup: Cleanup[];
   cleanup_savings_bytes: number;
 }
-

@@ -70,7 +70,14 @@ function line(key: string, now: Map<number, number>, before: Map<number, number>
     }
   }
   const change = prevSeen ? total - prev : null;
-  return { key, instances: n, total_bytes: total, previous_bytes: prevSeen ? prev : null, change_bytes: change, change_pct: change !== null && prev > 0 ? Math.round((change / prev) * 10000) / 100 : null };
+  return {
+    key,
+    instances: n,
+    total_bytes: total,
+    previous_bytes: prevSeen ? prev : null,
+    change_bytes: change,
+    change_pct: change !== null && prev > 0 ? Math.round((change / prev) * 10000) / 100 : null,
+  };
 }
 
 export class CapacityReportService {
@@ -102,7 +109,11 @@ export class CapacityReportService {
   async mail(month: string, lang: Lang): Promise<Mail & { attachments: { filename: string; content: string }[] }> {
     const r = await this.build(month);
     const html = renderReportHtml(r, lang);
-    const text = [reportTitle(r, lang), `${r.from} – ${r.to}`, `${lang === 'en' ? 'Estate total' : '全部实例合计'}: ${r.estate.total_bytes} bytes (${r.estate.change_bytes ?? '—'})`].join('\n');
+    const text = [
+      reportTitle(r, lang),
+      `${r.from} – ${r.to}`,
+      `${lang === 'en' ? 'Estate total' : '全部实例合计'}: ${r.estate.total_bytes} bytes (${r.estate.change_bytes ?? '—'})`,
+    ].join('\n');
     return { subject: reportTitle(r, lang), text, html, attachments: [{ filename: `capacity-report-${r.month}.csv`, content: `\uFEFF${renderReportCsv(r)}` }] };
   }
 
@@ -145,7 +156,13 @@ export class CapacityReportService {
 
     const growers = atEnd
       .filter((i) => now.has(i.id) && before.has(i.id))
-      .map((i) => ({ instance_id: i.id, instance_name: i.name, previous_bytes: before.get(i.id)!, total_bytes: now.get(i.id)!, change_bytes: now.get(i.id)! - before.get(i.id)! }))
+      .map((i) => ({
+        instance_id: i.id,
+        instance_name: i.name,
+        previous_bytes: before.get(i.id)!,
+        total_bytes: now.get(i.id)!,
+        change_bytes: now.get(i.id)! - before.get(i.id)!,
+      }))
       .filter((g) => g.change_bytes > 0)
       .sort((a, b) => b.change_bytes - a.change_bytes || a.instance_name.localeCompare(b.instance_name))
       .slice(0, TOP);
@@ -153,10 +170,27 @@ export class CapacityReportService {
     const cleanup: Cleanup[] = [];
     const nameOf = (id: number) => names.get(id) ?? String(id);
     for (const c of compositions) {
-      for (const x of savingsInParts(JSON.parse(c.parts) as CompositionPartRow[])) cleanup.push({ ...x, instance_id: c.instance_id, instance_name: nameOf(c.instance_id), rows: null });
+      for (const x of savingsInParts(JSON.parse(c.parts) as CompositionPartRow[]))
+        cleanup.push({ ...x, instance_id: c.instance_id, instance_name: nameOf(c.instance_id), rows: null });
     }
-    for (const u of unchanged) cleanup.push({ kind: 'unchanged_90_days', instance_id: u.instance_id, instance_name: nameOf(u.instance_id), target: u.database_name, savings_bytes: u.size_bytes, rows: null });
-    for (const x of deleted) cleanup.push({ kind: 'deleted_history', instance_id: x.instance_id, instance_name: nameOf(x.instance_id), target: x.database_name, savings_bytes: null, rows: x.rows });
+    for (const u of unchanged)
+      cleanup.push({
+        kind: 'unchanged_90_days',
+        instance_id: u.instance_id,
+        instance_name: nameOf(u.instance_id),
+        target: u.database_name,
+        savings_bytes: u.size_bytes,
+        rows: null,
+      });
+    for (const x of deleted)
+      cleanup.push({
+        kind: 'deleted_history',
+        instance_id: x.instance_id,
+        instance_name: nameOf(x.instance_id),
+        target: x.database_name,
+        savings_bytes: null,
+        rows: x.rows,
+      });
     cleanup.sort((a, b) => (b.savings_bytes ?? -1) - (a.savings_bytes ?? -1) || (b.rows ?? 0) - (a.rows ?? 0));
     // The savings count every candidate; the list keeps the CLEANUP_PER_KIND largest of each kind (a 5,000-instance
     // estate would otherwise list two composition rows per instance).
@@ -174,7 +208,12 @@ export class CapacityReportService {
       to,
       previous_month: previous,
       generated_at: this.d.clock.now().toISOString(),
-      estate: line('estate', now, before, atEnd.map((i) => i.id)),
+      estate: line(
+        'estate',
+        now,
+        before,
+        atEnd.map((i) => i.id),
+      ),
       by_tag: tags.map((t) => line(t, now, before, byTag.get(t)!)),
       showback: { rate_per_gb_month: rate, currency: settings.showback_currency, lines, total_cost: Math.round(estateGbMonths * rate * 100) / 100 },
       top_growers: growers,
@@ -201,7 +240,9 @@ const RECLAIMABLE_PARTS = new Set(['reclaimable', 'free', 'data_unused', 'tables
  * shorter retention could free), and WAL held by each inactive replication
  * slot. Unknown (null) or zero parts are not candidates.
  */
-export function savingsInParts(parts: readonly CompositionPartRow[]): { kind: 'reclaimable' | 'binary_logs' | 'inactive_slot_wal'; target: string; savings_bytes: number }[] {
+export function savingsInParts(
+  parts: readonly CompositionPartRow[],
+): { kind: 'reclaimable' | 'binary_logs' | 'inactive_slot_wal'; target: string; savings_bytes: number }[] {
   const out: { kind: 'reclaimable' | 'binary_logs' | 'inactive_slot_wal'; target: string; savings_bytes: number }[] = [];
   for (const p of parts) {
     if (RECLAIMABLE_PARTS.has(p.kind) && p.bytes) out.push({ kind: 'reclaimable', target: p.kind, savings_bytes: p.bytes });

@@ -145,7 +145,14 @@ export class CapacitySyncService {
   }
 
   private emitSession(s: SyncSessionRow): void {
-    this.emit('session', { session_id: s.session_id, sync_type: s.sync_type as SyncType, status: s.status, total: s.total_instances, ok: s.successful_instances, failed: s.failed_instances });
+    this.emit('session', {
+      session_id: s.session_id,
+      sync_type: s.sync_type as SyncType,
+      status: s.status,
+      total: s.total_instances,
+      ok: s.successful_instances,
+      failed: s.failed_instances,
+    });
   }
 
   /**
@@ -185,7 +192,12 @@ export class CapacitySyncService {
     }
     this.emit('record', outcome, 'manual_single');
     this.emitSession(await this.d.sync.finishSession(sessionId, now(this.d)));
-    await this.d.audit.record(actor, { action: 'instance.sync_capacity', targetType: 'instance', targetId: inst.id, details: { session_id: sessionId, status: outcome.status } });
+    await this.d.audit.record(actor, {
+      action: 'instance.sync_capacity',
+      targetType: 'instance',
+      targetId: inst.id,
+      details: { session_id: sessionId, status: outcome.status },
+    });
     if (outcome.status !== 'completed') {
       const cause = outcome.error_msg ?? outcome.error_message ?? '';
       const msg =
@@ -239,11 +251,24 @@ export class CapacitySyncService {
       instances: rows.map((r) => ({ id: r.id, name: r.name })),
     });
     const sessionId = session.session_id;
-    await this.d.audit.record(opts.actor, { action: 'sync.batch', targetType: 'sync_session', targetId: sessionId, details: { instances: rows.length, sync_type: opts.syncType } });
-    this.d.logger.info({ session_id: sessionId, sync_type: opts.syncType, instances: rows.length, concurrency: s.sync_concurrency, queue: Boolean(this.d.queue) }, 'sync session started');
+    await this.d.audit.record(opts.actor, {
+      action: 'sync.batch',
+      targetType: 'sync_session',
+      targetId: sessionId,
+      details: { instances: rows.length, sync_type: opts.syncType },
+    });
+    this.d.logger.info(
+      { session_id: sessionId, sync_type: opts.syncType, instances: rows.length, concurrency: s.sync_concurrency, queue: Boolean(this.d.queue) },
+      'sync session started',
+    );
 
     if (this.d.queue) {
-      const dropped = new Set(await this.d.queue.enqueue(records.map((r) => ({ id: r.id, instance_id: r.instance_id })), Math.ceil(leaseMs(p) / 1000)));
+      const dropped = new Set(
+        await this.d.queue.enqueue(
+          records.map((r) => ({ id: r.id, instance_id: r.instance_id })),
+          Math.ceil(leaseMs(p) / 1000),
+        ),
+      );
       for (const r of records.filter((x) => dropped.has(x.id))) {
         await this.d.sync.updateRecord(r.id, { status: 'skipped', completed_at: now(this.d), ...errorColumns(MSG.queued(r.instance_name)) });
       }
@@ -272,7 +297,10 @@ export class CapacitySyncService {
         const interrupted = outcomes.some((o) => o.error_code === 'interrupted');
         const closed = await this.d.sync.finishSession(sessionId, now(this.d), interrupted ? 'interrupted' : undefined);
         this.emitSession(closed);
-        this.d.logger.info({ session_id: sessionId, status: closed.status, ok: closed.successful_instances, failed: closed.failed_instances }, 'sync session finished');
+        this.d.logger.info(
+          { session_id: sessionId, status: closed.status, ok: closed.successful_instances, failed: closed.failed_instances },
+          'sync session finished',
+        );
         return { session_id: sessionId, status: closed.status, outcomes };
       } finally {
         clearInterval(beat);
@@ -343,7 +371,17 @@ export class CapacitySyncService {
     }
     if (!inst) {
       await this.d.sync.updateRecord(record.id, { status: 'failed', completed_at: now(this.d), error_code: 'data', ...errorColumns(MSG.deleted) });
-      outcome = { record_id: record.id, instance_id: record.instance_id, instance_name: record.instance_name, status: 'failed', attempt: record.attempt, error_code: 'data', ...outcomeError(MSG.deleted), duration_ms: 0, warnings: [] };
+      outcome = {
+        record_id: record.id,
+        instance_id: record.instance_id,
+        instance_name: record.instance_name,
+        status: 'failed',
+        attempt: record.attempt,
+        error_code: 'data',
+        ...outcomeError(MSG.deleted),
+        duration_ms: 0,
+        warnings: [],
+      };
     } else {
       const signal = this.control.watch(record.session_id);
       try {
@@ -395,7 +433,8 @@ export class CapacitySyncService {
       }
     }
     const running = (await this.d.sync.records(sessionId)).filter((x) => x.status === 'running').length;
-    if (r.requested) await this.d.audit.record(actor, { action: 'sync.cancel', targetType: 'sync_session', targetId: sessionId, details: { skipped: r.skipped, running } });
+    if (r.requested)
+      await this.d.audit.record(actor, { action: 'sync.cancel', targetType: 'sync_session', targetId: sessionId, details: { skipped: r.skipped, running } });
     this.d.logger.info({ session_id: sessionId, skipped: r.skipped, running }, 'sync session cancel requested');
     return { session_id: sessionId, status, skipped: r.skipped, running };
   }

@@ -104,7 +104,8 @@ export function countRecords(records: readonly { status: string }[]): RecordCoun
  */
 export function livePublicSession(s: SyncSessionRow, counts: RecordCounts | null, nowMs: number) {
   const pub = toPublicSession(s);
-  if (s.status !== 'running' || !counts) return { ...pub, running_instances: 0, elapsed_ms: pub.duration_ms, remaining_ms_estimate: s.status === 'running' ? null : 0 };
+  if (s.status !== 'running' || !counts)
+    return { ...pub, running_instances: 0, elapsed_ms: pub.duration_ms, remaining_ms_estimate: s.status === 'running' ? null : 0 };
   const elapsed = Math.max(0, nowMs - new Date(s.started_at).getTime());
   const done = counts.ok + counts.failed;
   return {
@@ -193,7 +194,8 @@ export class CapacityService {
       ...remark('note', r.note, r.note_msg, locale),
       collected_at: r.collected_at ?? null,
       /** Change since the sync before the last one that measured it; null: no earlier measurement ("no baseline yet"). */
-      change_last_sync_bytes: r.size_bytes === null || r.size_bytes === undefined || r.previous_sync_bytes === null ? null : r.size_bytes - Number(r.previous_sync_bytes),
+      change_last_sync_bytes:
+        r.size_bytes === null || r.size_bytes === undefined || r.previous_sync_bytes === null ? null : r.size_bytes - Number(r.previous_sync_bytes),
     }));
     return {
       instance_id: instanceId,
@@ -229,7 +231,9 @@ export class CapacityService {
    * server) with database count, total, 7-day change and last sync state,
    * the total matching, and every tag in use.
    */
-  async instanceOverview(q: Omit<OverviewQuery, 'since' | 'sort' | 'dir' | 'limit' | 'offset'> & Partial<Pick<OverviewQuery, 'sort' | 'dir' | 'limit' | 'offset'>>) {
+  async instanceOverview(
+    q: Omit<OverviewQuery, 'since' | 'sort' | 'dir' | 'limit' | 'offset'> & Partial<Pick<OverviewQuery, 'sort' | 'dir' | 'limit' | 'offset'>>,
+  ) {
     const since = new Date(this.clock.now().getTime() - 7 * 86_400_000).toISOString();
     const limit = q.limit ?? 50;
     const offset = q.offset ?? 0;

@@ -144,7 +144,10 @@ export class CompositionService {
     const parts = latest ? (JSON.parse(latest.parts) as CompositionPart[]).map((p) => inLocale(p, locale)) : [];
     const measured = parts.filter((p) => p.bytes !== null);
     const measuredBytes = measured.length ? measured.reduce((a, p) => a + p.bytes!, 0) : null;
-    const history = rows.map((r) => ({ date: r.collected_date, parts: Object.fromEntries((JSON.parse(r.parts) as CompositionPart[]).map((p) => [p.kind, p.bytes])) }));
+    const history = rows.map((r) => ({
+      date: r.collected_date,
+      parts: Object.fromEntries((JSON.parse(r.parts) as CompositionPart[]).map((p) => [p.kind, p.bytes])),
+    }));
     const growth: Record<string, number | null> = {};
     for (const p of parts) {
       const seen = history.map((h) => h.parts[p.kind]).filter((b): b is number => typeof b === 'number');
@@ -160,7 +163,8 @@ export class CompositionService {
       ceiling_bytes: latest?.ceiling_bytes ?? null,
       ceiling_source: latest?.ceiling_source ?? null,
       ceiling_detail: latest?.ceiling_detail ? inLocale(JSON.parse(latest.ceiling_detail) as Record<string, unknown>, locale) : null,
-      unexplained_bytes: latest?.disk_used_bytes !== null && latest?.disk_used_bytes !== undefined && measuredBytes !== null ? latest.disk_used_bytes - measuredBytes : null,
+      unexplained_bytes:
+        latest?.disk_used_bytes !== null && latest?.disk_used_bytes !== undefined && measuredBytes !== null ? latest.disk_used_bytes - measuredBytes : null,
       history,
       growth,
     };

@@ -174,7 +174,11 @@ export class ConnectionSlots {
     for (const group of byHolder.values()) {
       const { holder, scope } = group[0]!;
       try {
-        await this.d.repo.dropSome(scope, group.map((x) => x.slot), holder);
+        await this.d.repo.dropSome(
+          scope,
+          group.map((x) => x.slot),
+          holder,
+        );
       } catch (err) {
         this.d.logger.warn({ err, holder }, 'could not free connection slots (store unreachable?); their lease will');
       }
@@ -307,7 +311,15 @@ export class ConnectionSlots {
   private async take(r: Required<SlotRequest>, holder: string, purpose: SlotPurpose): Promise<boolean> {
     for (let round = 0; round < 2; round++) {
       const now = this.d.clock.now();
-      const got = await this.d.repo.takeSome(r.scope, r.cap, r.count, holder, purpose, now.toISOString(), new Date(now.getTime() + this.d.leaseMs).toISOString());
+      const got = await this.d.repo.takeSome(
+        r.scope,
+        r.cap,
+        r.count,
+        holder,
+        purpose,
+        now.toISOString(),
+        new Date(now.getTime() + this.d.leaseMs).toISOString(),
+      );
       if (got.length === r.count) return true;
       if (got.length) await this.d.repo.dropSome(r.scope, got, holder);
       if (round === 0 && (await this.freeDead(r.scope)) === 0) return false;
@@ -350,7 +362,9 @@ export class ConnectionSlots {
         return;
       }
       const expires = new Date(this.d.clock.now().getTime() + this.d.leaseMs).toISOString();
-      this.d.repo.renew(holders, expires).catch((err) => this.d.logger.warn({ err, holders: holders.length }, 'could not renew connection slots (store unreachable?)'));
+      this.d.repo
+        .renew(holders, expires)
+        .catch((err) => this.d.logger.warn({ err, holders: holders.length }, 'could not renew connection slots (store unreachable?)'));
     }, this.d.heartbeatMs);
     this.renewTimer.unref();
   }

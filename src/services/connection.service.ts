@@ -132,7 +132,8 @@ export class ConnectionService {
     } catch (err) {
       if (err instanceof SlotAborted) throw new Aborted(abortReason(o.signal) ?? 'cancelled');
       if (err instanceof SlotBusy) {
-        const msg = err.request.scope === 'global' ? MSG.capGlobal(err.request.cap) : MSG.capInstance(inst.name || `${inst.host}:${inst.port}`, err.request.cap);
+        const msg =
+          err.request.scope === 'global' ? MSG.capGlobal(err.request.cap) : MSG.capInstance(inst.name || `${inst.host}:${inst.port}`, err.request.cap);
         throw new AppError('rate_limited', msg, 'connection_cap', { retry_after_seconds: 1 });
       }
       throw err;
@@ -224,7 +225,11 @@ export class ConnectionService {
       );
       // The server's words (version, warnings) are printed by the CLI and shown in the UI: no control characters.
       // Database names stay exact (they identify the database); the CLI and the logs strip them when printing.
-      const clean = { ...c, server_version: c.server_version === null ? null : stripControl(c.server_version), warnings: c.warnings.map((w) => (typeof w === 'string' ? stripControl(w, { multiline: true }) : scrubMsg(w, []))) };
+      const clean = {
+        ...c,
+        server_version: c.server_version === null ? null : stripControl(c.server_version),
+        warnings: c.warnings.map((w) => (typeof w === 'string' ? stripControl(w, { multiline: true }) : scrubMsg(w, []))),
+      };
       return applyExclusions(clean, this.exclusionsFor(inst, target, p));
     } catch (err) {
       work.catch(() => {}); // the abandoned attempt may still reject later
@@ -273,7 +278,13 @@ export class ConnectionService {
     try {
       session = await this.connect(inst, target, slot);
       const server_version = stripControl(await withTimeout(session.serverVersion(), target.connectTimeoutMs, '查询版本'));
-      const r: ProbeResult = { instance_id: inst.id, instance_name: inst.name, db_type: inst.db_type, server_version, latency_ms: Math.round(performance.now() - started) };
+      const r: ProbeResult = {
+        instance_id: inst.id,
+        instance_name: inst.name,
+        db_type: inst.db_type,
+        server_version,
+        latency_ms: Math.round(performance.now() - started),
+      };
       if (!opts.grants) return r;
       const checks = stripControlDeep(await withTimeout(session.doctor(), target.queryTimeoutMs + target.connectTimeoutMs, '权限检查'));
       return { ...r, ok: checks.every((c) => c.ok), checks };

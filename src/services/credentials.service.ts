@@ -192,4 +192,3 @@ export class CredentialsService {
     return c ? toPublic(c) : undefined;
   }
 }
-

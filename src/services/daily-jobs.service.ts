@@ -207,7 +207,9 @@ export class DailyJobsService {
       if (!(await this.d.tasks.claim(t.id, holder, this.d.clock.now().toISOString(), lease()))) return 'hand-back';
       // The lease follows the work: renewed every heartbeat while this process runs it.
       const beat = setInterval(() => {
-        this.d.tasks.renew([holder], lease()).catch((err) => this.d.logger.warn({ err, task_id: t.id }, 'could not renew a nightly task lease (store unreachable?)'));
+        this.d.tasks
+          .renew([holder], lease())
+          .catch((err) => this.d.logger.warn({ err, task_id: t.id }, 'could not renew a nightly task lease (store unreachable?)'));
       }, this.d.config.heartbeatMs);
       beat.unref();
       let status: 'completed' | 'failed' = 'completed';
@@ -263,7 +265,10 @@ export class DailyJobsService {
     for (const t of await this.d.tasks.running()) {
       const gone = t.lock_expires_at === null || t.lock_expires_at < at || holderAlive(t.holder) === false;
       if (gone && (await this.d.tasks.release(t.id, t.holder))) {
-        this.d.logger.warn({ task_id: t.id, kind: t.kind, subject: t.subject, dead_holder: t.holder }, 'nightly task of a dead process handed back to the queue');
+        this.d.logger.warn(
+          { task_id: t.id, kind: t.kind, subject: t.subject, dead_holder: t.holder },
+          'nightly task of a dead process handed back to the queue',
+        );
         await this.requeue(t.id);
         n++;
       }

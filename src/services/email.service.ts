@@ -158,7 +158,11 @@ export function renderDigest(d: Digest, l: Lang): Mail {
   const t = T[l];
   const subject = t.digest(d.day);
   const sections: { title: string; head: string[]; rows: string[][] }[] = [
-    { title: t.growers, head: [t.instance, t.from, t.to, t.growth], rows: d.growers.map((g) => [g.instance_name, formatBytes(g.from_bytes), formatBytes(g.to_bytes), `+${formatBytes(g.delta_bytes)}`]) },
+    {
+      title: t.growers,
+      head: [t.instance, t.from, t.to, t.growth],
+      rows: d.growers.map((g) => [g.instance_name, formatBytes(g.from_bytes), formatBytes(g.to_bytes), `+${formatBytes(g.delta_bytes)}`]),
+    },
     { title: t.newDbs, head: [t.instance, t.database], rows: d.new_databases.map((x) => [x.instance_name, x.database_name]) },
     { title: t.deletedDbs, head: [t.instance, t.database], rows: d.deleted_databases.map((x) => [x.instance_name, x.database_name]) },
     { title: t.failures, head: [t.instance, t.error], rows: d.failures.map((f) => [f.instance_name, `[${f.error_code ?? '?'}] ${f.error_message ?? ''}`]) },
@@ -210,7 +214,15 @@ export class EmailService {
     if (!this.d.config.smtpUrl) throw new Error('SMTP 未配置 (WHALEFALL_SMTP_URL is not set)');
     this.transport ??= nodemailer.createTransport(this.d.config.smtpUrl);
     try {
-      await this.transport.sendMail({ from: this.d.config.smtpFrom, to: to.address, subject: mail.subject, text: mail.text, html: mail.html, attachments: mail.attachments, headers: { 'Content-Language': to.lang } });
+      await this.transport.sendMail({
+        from: this.d.config.smtpFrom,
+        to: to.address,
+        subject: mail.subject,
+        text: mail.text,
+        html: mail.html,
+        attachments: mail.attachments,
+        headers: { 'Content-Language': to.lang },
+      });
     } catch (err) {
       let pw = '';
       try {
@@ -292,7 +304,12 @@ export class EmailService {
       const claim = await this.d.runs.claim(job, key, PROCESS_TAG, at.toISOString()).catch(() => undefined);
       if (claim === undefined) continue;
       await run().then(
-        (r) => this.d.runs.finish(claim, { status: r.failed && !r.sent ? 'failed' : 'completed', at: this.d.clock.now().toISOString(), message: `sent ${r.sent}, failed ${r.failed}` }),
+        (r) =>
+          this.d.runs.finish(claim, {
+            status: r.failed && !r.sent ? 'failed' : 'completed',
+            at: this.d.clock.now().toISOString(),
+            message: `sent ${r.sent}, failed ${r.failed}`,
+          }),
         (err) => this.d.runs.finish(claim, { status: 'failed', at: this.d.clock.now().toISOString(), message: errorMessage(err) }),
       );
     }

@@ -25,11 +25,19 @@ export const ESTATE_TIME_ZONE = 'time_zone';
 export function checkQueueConfig(config: Config): void {
   if (config.queue !== 'pg-boss') return;
   if (!config.secretKey) {
-    throw new ConfigError('WHALEFALL_SECRET_KEY must be set explicitly in queue mode (WHALEFALL_QUEUE=pg-boss): every process of the estate needs the same key');
+    throw new ConfigError(
+      'WHALEFALL_SECRET_KEY must be set explicitly in queue mode (WHALEFALL_QUEUE=pg-boss): every process of the estate needs the same key',
+    );
   }
 }
 
-export async function checkEstate(d: { config: Config; keys: KeyRing; credentials: CredentialsRepository; processes: ProcessesRepository; clock: Clock }): Promise<void> {
+export async function checkEstate(d: {
+  config: Config;
+  keys: KeyRing;
+  credentials: CredentialsRepository;
+  processes: ProcessesRepository;
+  clock: Clock;
+}): Promise<void> {
   if (d.config.queue !== 'pg-boss') return;
   // Every one: a process missing one old key (rotation) would fail the instances that still use it.
   const bad = (await d.credentials.list()).find((c) => undecryptableCredential(d.keys, [c]) !== null);

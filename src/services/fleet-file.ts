@@ -34,7 +34,6 @@ export function importError(at: { row: number; line: number; column: number | nu
   return { ...at, message: msgText(m), message_key: m.key, ...(m.params ? { params: m.params } : {}) };
 }
 
-
 export interface SourceRow {
   row: number;
   line: number;
@@ -79,7 +78,12 @@ function csvValue(col: FleetColumn, cell: string): { value?: unknown; error?: Ms
           return { error: msg('import.e.tags_json') };
         }
       }
-      return { value: v.split(';').map((t) => t.trim()).filter((t) => t !== '') };
+      return {
+        value: v
+          .split(';')
+          .map((t) => t.trim())
+          .filter((t) => t !== ''),
+      };
     }
     case 'options': {
       const v = raw.trim();
@@ -114,16 +118,23 @@ export function parseCsvFile(text: string): Parsed {
       fileErrors.push(importError(at, msg('import.e.unknown_column', { column: h, known: FLEET_COLUMNS.join(', ') })));
       return null;
     }
-    if (header.fields.slice(0, i).some((o) => o.trim().toLowerCase() === name)) fileErrors.push(importError(at, msg('import.e.duplicate_column', { column: h })));
+    if (header.fields.slice(0, i).some((o) => o.trim().toLowerCase() === name))
+      fileErrors.push(importError(at, msg('import.e.duplicate_column', { column: h })));
     return name;
   });
   for (const req of REQUIRED_COLUMNS) {
-    if (!columns.includes(req)) fileErrors.push(importError({ row: 1, line: header.line, column: null, field: req }, msg('import.e.missing_column', { column: req })));
+    if (!columns.includes(req))
+      fileErrors.push(importError({ row: 1, line: header.line, column: null, field: req }, msg('import.e.missing_column', { column: req })));
   }
   const rows: SourceRow[] = records.slice(1).map((rec, k) => {
     const r: SourceRow = { row: k + 2, line: rec.line, values: {}, where: {}, errors: [] };
     if (rec.fields.length !== header.fields.length) {
-      r.errors.push(importError({ row: r.row, line: rec.line, column: null, field: '' }, msg('import.e.cell_count', { cells: rec.fields.length, header: header.fields.length })));
+      r.errors.push(
+        importError(
+          { row: r.row, line: rec.line, column: null, field: '' },
+          msg('import.e.cell_count', { cells: rec.fields.length, header: header.fields.length }),
+        ),
+      );
     }
     columns.forEach((col, i) => {
       if (!col || i >= rec.fields.length) return;
@@ -146,7 +157,12 @@ export function parseYamlFile(text: string): Parsed {
   if (doc.errors.length) {
     return {
       rows: [],
-      fileErrors: doc.errors.map((e) => importError({ row: 0, line: e.linePos?.[0].line ?? 1, column: e.linePos?.[0].col ?? null, field: '' }, msg('import.e.yaml_syntax', { detail: e.message.split('\n')[0]! }))),
+      fileErrors: doc.errors.map((e) =>
+        importError(
+          { row: 0, line: e.linePos?.[0].line ?? 1, column: e.linePos?.[0].col ?? null, field: '' },
+          msg('import.e.yaml_syntax', { detail: e.message.split('\n')[0]! }),
+        ),
+      ),
     };
   }
   const top = doc.contents;
@@ -164,9 +180,14 @@ export function parseYamlFile(text: string): Parsed {
     }
     for (const pair of item.items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-      const at = pos((pair.value ?? pair.key), p);
+      const at = pos(pair.value ?? pair.key, p);
       if (!(FLEET_COLUMNS as readonly string[]).includes(key)) {
-        r.errors.push(importError({ row: r.row, line: at.line, column: at.col, field: key }, msg('import.e.unknown_field', { field: key, known: FLEET_COLUMNS.join(', ') })));
+        r.errors.push(
+          importError(
+            { row: r.row, line: at.line, column: at.col, field: key },
+            msg('import.e.unknown_field', { field: key, known: FLEET_COLUMNS.join(', ') }),
+          ),
+        );
         continue;
       }
       const col = key as FleetColumn;
@@ -187,4 +208,3 @@ export function columnOf(field: string): FleetColumn | undefined {
   const base = /^[a-z_]+/.exec(field)?.[0];
   return (FLEET_COLUMNS as readonly string[]).includes(base ?? '') ? (base as FleetColumn) : undefined;
 }
-

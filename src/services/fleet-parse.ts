@@ -37,20 +37,15 @@ export function parseFleetFile(text: string, format: FleetFormat, maxRows: numbe
       if ('rows' in m) {
         rows.push(...m.rows);
         setImmediate(() => w.postMessage('next')); // after the I/O that waited behind this slice
-      }
-      else if ('fileErrors' in m) done(() => resolve({ rows, fileErrors: m.fileErrors }));
+      } else if ('fileErrors' in m) done(() => resolve({ rows, fileErrors: m.fileErrors }));
       else {
-        done(() =>
-          reject(new AppError('validation', msg('api.import_too_many_rows', { rows: m.tooMany, max: maxRows }))),
-        );
+        done(() => reject(new AppError('validation', msg('api.import_too_many_rows', { rows: m.tooMany, max: maxRows }))));
       }
     });
     w.once('error', (err) =>
       done(() =>
         reject(
-          (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY'
-            ? new AppError('validation', msg('api.import_too_large', { max: maxRows }))
-            : err,
+          (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY' ? new AppError('validation', msg('api.import_too_large', { max: maxRows })) : err,
         ),
       ),
     );

@@ -79,7 +79,17 @@ export interface ImportOptions {
 export const IMPORT_MAX_ROWS = 20_000;
 const REGISTRY_PAGE = 500;
 
-const COMPARED = ['db_type', 'host', 'port', 'database_name', 'credential_id', 'is_active', 'description', 'tags', 'options'] as const satisfies readonly (keyof InstanceFields)[];
+const COMPARED = [
+  'db_type',
+  'host',
+  'port',
+  'database_name',
+  'credential_id',
+  'is_active',
+  'description',
+  'tags',
+  'options',
+] as const satisfies readonly (keyof InstanceFields)[];
 
 export interface ConnectionTestRow {
   instance_id: number;
@@ -227,7 +237,13 @@ export class FleetService {
       }
       const patch: InstanceUpdate = { updated_at: now };
       for (const k of changes) (patch as Record<string, unknown>)[k] = fields[k];
-      updates.push({ id: current.id, name: current.name, patch, changes: changes.map((k) => (k === 'credential_id' ? 'credential' : k)), diff: diff(current, patch) });
+      updates.push({
+        id: current.id,
+        name: current.name,
+        patch,
+        changes: changes.map((k) => (k === 'credential_id' ? 'credential' : k)),
+        diff: diff(current, patch),
+      });
       report.rows.push({ row: src.row, line: src.line, name: fields.name, action: 'update', changes: updates.at(-1)!.changes });
     }
     report.created = creates.length;
@@ -255,7 +271,14 @@ export class FleetService {
           updated: updates.map((u) => ({ name: u.name, changed: u.diff })),
           disabled: report.disabled,
           skipped_invalid_rows: report.invalid_rows,
-          credentials: [...new Set(creates.map((c) => c.credential_id).filter((id) => id !== null).map((id) => credName.get(id)))],
+          credentials: [
+            ...new Set(
+              creates
+                .map((c) => c.credential_id)
+                .filter((id) => id !== null)
+                .map((id) => credName.get(id)),
+            ),
+          ],
         },
       });
     }
@@ -267,7 +290,7 @@ export class FleetService {
   private async registry(): Promise<InstanceRow[]> {
     const out: InstanceRow[] = [];
     const pace = pacer();
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       await pace();
       const page = await this.d.instances.listAfter(after, REGISTRY_PAGE);
       out.push(...page);
@@ -397,7 +420,9 @@ export function renderFleet(items: FleetItem[], format: FleetFormat): string {
     // `a;b` unless a tag holds a ';' or starts with '[': then the cell is a JSON array.
     const tagCell = it.tags.some((t) => t.includes(';') || t.startsWith('[')) ? JSON.stringify(it.tags) : it.tags.join(';');
     const opts = Object.keys(it.options).length ? JSON.stringify(it.options) : '';
-    lines.push(csvLine([it.name, it.db_type, it.host, it.port, it.database_name, it.credential, it.is_active ? 'true' : 'false', it.description, tagCell, opts]));
+    lines.push(
+      csvLine([it.name, it.db_type, it.host, it.port, it.database_name, it.credential, it.is_active ? 'true' : 'false', it.description, tagCell, opts]),
+    );
   }
   return lines.join('');
 }

@@ -25,7 +25,13 @@ export const MB = 1_048_576;
 export { IMPORT_METHOD };
 
 /** The original's db_type spellings → ours. */
-const TYPE_ALIASES: Record<string, DbType> = { postgres: 'postgresql', pgsql: 'postgresql', mssql: 'sqlserver', 'sql server': 'sqlserver', sql_server: 'sqlserver' };
+const TYPE_ALIASES: Record<string, DbType> = {
+  postgres: 'postgresql',
+  pgsql: 'postgresql',
+  mssql: 'sqlserver',
+  'sql server': 'sqlserver',
+  sql_server: 'sqlserver',
+};
 
 export interface ImportProgress {
   instance: string;
@@ -116,7 +122,12 @@ export class ImportWhalefallService {
       await this.d.audit.record(opts.actor, {
         action: 'instances.import_whalefall',
         targetType: 'instance',
-        details: { created: summary.instances_created, matched: summary.instances_matched, skipped: summary.instances_skipped, rows_inserted: summary.rows_inserted },
+        details: {
+          created: summary.instances_created,
+          matched: summary.instances_matched,
+          skipped: summary.instances_skipped,
+          rows_inserted: summary.rows_inserted,
+        },
       });
       if (summary.rows_inserted > 0 || summary.instances_created > 0) await this.d.onHistoryChanged?.();
     }
@@ -125,7 +136,16 @@ export class ImportWhalefallService {
 
   private async importInstance(reader: OriginalWhalefallReader, orig: OriginalInstance, dryRun: boolean, read: (n: number) => void) {
     const skipped = (reason: string) => ({
-      outcome: { name: orig.name, action: 'skipped' as const, instance_id: null, reason, rows_read: 0, rows_inserted: 0, databases_created: 0, databases_deleted: 0 },
+      outcome: {
+        name: orig.name,
+        action: 'skipped' as const,
+        instance_id: null,
+        reason,
+        rows_read: 0,
+        rows_inserted: 0,
+        databases_created: 0,
+        databases_deleted: 0,
+      },
       totalsDays: 0,
     });
     const dbType = mapDbType(orig.db_type);
@@ -137,7 +157,13 @@ export class ImportWhalefallService {
       const existing = await this.d.repo.instanceByName(trx, orig.name);
       if (existing) id = existing.id;
       else {
-        const { fields, errors } = instanceFields({ name: orig.name, db_type: dbType, host: orig.host, port: orig.port ?? undefined, is_active: orig.is_active });
+        const { fields, errors } = instanceFields({
+          name: orig.name,
+          db_type: dbType,
+          host: orig.host,
+          port: orig.port ?? undefined,
+          is_active: orig.is_active,
+        });
         // The original has no service name column: an Oracle instance gets one when its credential is set.
         const real = errors.filter((e) => e.field !== 'database_name');
         if (real.length) return skipped(real.map((e) => `${e.field}: ${e.message}`).join('; '));
@@ -172,7 +198,15 @@ export class ImportWhalefallService {
       // A new instance, or one never collected yet, shows its latest imported totals.
       if (action === 'created' || existing?.total_size_bytes === null) await this.d.repo.setLatestTotals(trx, id);
       return {
-        outcome: { name: orig.name, action, instance_id: dryRun && action === 'created' ? null : id, rows_read: rowsRead, rows_inserted: inserted, databases_created: created, databases_deleted: list.filter((s) => s.is_deleted).length },
+        outcome: {
+          name: orig.name,
+          action,
+          instance_id: dryRun && action === 'created' ? null : id,
+          rows_read: rowsRead,
+          rows_inserted: inserted,
+          databases_created: created,
+          databases_deleted: list.filter((s) => s.is_deleted).length,
+        },
         totalsDays,
       };
     });
@@ -196,7 +230,13 @@ function toImported(r: OriginalSizeRow): ImportedSizeRow {
 function span(spans: Map<string, LifecycleSpan>, r: OriginalSizeRow): void {
   const s = spans.get(r.database_name);
   if (!s) {
-    spans.set(r.database_name, { database_name: r.database_name, first_seen_date: r.collected_date, last_seen_date: r.collected_date, is_deleted: r.is_deleted, deleted_at: r.is_deleted ? r.deleted_at : null });
+    spans.set(r.database_name, {
+      database_name: r.database_name,
+      first_seen_date: r.collected_date,
+      last_seen_date: r.collected_date,
+      is_deleted: r.is_deleted,
+      deleted_at: r.is_deleted ? r.deleted_at : null,
+    });
     return;
   }
   if (r.collected_date < s.first_seen_date) s.first_seen_date = r.collected_date;

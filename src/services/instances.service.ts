@@ -129,8 +129,18 @@ export function exclusionPatterns(field: string, v: unknown): string[] {
 const COMMON_OPTIONS: Record<string, OptionSpec> = {
   connect_timeout_ms: { kind: 'integer', min: 100, max: 600_000, description: 'connect timeout for this instance' },
   query_timeout_ms: { kind: 'integer', min: 100, max: 86_400_000, description: 'per-query timeout for this instance' },
-  capacity_limit_bytes: { kind: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER, description: 'disk size or quota the data must fit in (forecast: days until full)' },
-  tables_max_tables: { kind: 'integer', min: 1, max: 10_000_000, description: 'table-level sync: most table rows kept (largest first, the rest as "other"); default WHALEFALL_TABLES_MAX_TABLES' },
+  capacity_limit_bytes: {
+    kind: 'integer',
+    min: 1,
+    max: Number.MAX_SAFE_INTEGER,
+    description: 'disk size or quota the data must fit in (forecast: days until full)',
+  },
+  tables_max_tables: {
+    kind: 'integer',
+    min: 1,
+    max: 10_000_000,
+    description: 'table-level sync: most table rows kept (largest first, the rest as "other"); default WHALEFALL_TABLES_MAX_TABLES',
+  },
   tables_max_seconds: { kind: 'integer', min: 1, max: 86_400, description: 'table-level sync: time budget in seconds; default WHALEFALL_TABLES_MAX_SECONDS' },
 };
 
@@ -156,7 +166,11 @@ function options(value: unknown, engine: Engine): InstanceOptions {
     if (k === 'exclude') out.exclude = exclusionPatterns(field, v);
     else if (Object.hasOwn(COMMON_OPTIONS, k)) out[k] = optionValue(field, COMMON_OPTIONS[k]!, v);
     else if (Object.hasOwn(engine.options, k)) out[k] = optionValue(field, engine.options[k]!, v);
-    else fail(field, msg('api.v.unknown_option', { engine: engine.label, known: ['exclude', ...Object.keys(COMMON_OPTIONS), ...Object.keys(engine.options)].join(', ') }));
+    else
+      fail(
+        field,
+        msg('api.v.unknown_option', { engine: engine.label, known: ['exclude', ...Object.keys(COMMON_OPTIONS), ...Object.keys(engine.options)].join(', ') }),
+      );
   }
   return out;
 }
@@ -210,7 +224,9 @@ export function instanceFields(input: InstanceInput): { fields: InstanceFields; 
   const port = input.port === undefined || input.port === null ? engine?.defaultPort : collect(errors, () => integer('port', input.port, 1, 65535));
   const databaseName = collect(errors, () => text('database_name', input.database_name, 255, { optional: true }) ?? null);
   const credentialId =
-    input.credential_id === undefined || input.credential_id === null ? null : collect(errors, () => integer('credential_id', input.credential_id, 1, Number.MAX_SAFE_INTEGER));
+    input.credential_id === undefined || input.credential_id === null
+      ? null
+      : collect(errors, () => integer('credential_id', input.credential_id, 1, Number.MAX_SAFE_INTEGER));
   const active = input.is_active === undefined ? true : collect(errors, () => bool('is_active', input.is_active));
   const description = collect(errors, () => text('description', input.description, 2000, { optional: true }) ?? null);
   const tagList = input.tags === undefined ? [] : collect(errors, () => tags(input.tags));
@@ -311,24 +327,25 @@ export class InstancesService {
     const others = await this.sameServer(a, exceptId);
     if (!others.length) return;
     const names = others.map((o) => `"${o.name}"`).join(', ');
-    throw new AppError(
-      'conflict',
-      msg('api.duplicate_server', { address: `${a.host}:${a.port}`, names }),
-      'duplicate_server',
-      { duplicates: others },
-    );
+    throw new AppError('conflict', msg('api.duplicate_server', { address: `${a.host}:${a.port}`, names }), 'duplicate_server', { duplicates: others });
   }
 
   async create(input: InstanceInput, actor: Actor, opts: { duplicateGuard?: boolean } = {}): Promise<PublicInstance> {
     const { fields: row, errors } = instanceFields(input);
     if (errors.length) fail(errors[0]!.field, errors[0]!.reason ?? errors[0]!.message);
-    if (row.credential_id !== null && !(await this.credentials.exists(row.credential_id))) fail('credential_id', msg('api.v.credential_missing', { id: row.credential_id }));
+    if (row.credential_id !== null && !(await this.credentials.exists(row.credential_id)))
+      fail('credential_id', msg('api.v.credential_missing', { id: row.credential_id }));
     if (await this.repo.getByName(row.name)) fail('name', msg('api.v.instance_name_exists', { name: row.name }));
     if (opts.duplicateGuard) await this.guardDuplicate(row, input.confirm_duplicate);
     const tls = mergeTls({}, input);
     const now = this.clock.now().toISOString();
     const created = await this.repo.insert({ ...row, ...(tls ? this.tlsColumns(tls) : {}), created_at: now, updated_at: now });
-    await this.audit.record(actor, { action: 'instance.create', targetType: 'instance', targetId: created.id, details: { ...row, tags: JSON.parse(row.tags), options: JSON.parse(row.options) } });
+    await this.audit.record(actor, {
+      action: 'instance.create',
+      targetType: 'instance',
+      targetId: created.id,
+      details: { ...row, tags: JSON.parse(row.tags), options: JSON.parse(row.options) },
+    });
     return toPublicInstance(created);
   }
 
@@ -360,21 +377,27 @@ export class InstancesService {
     const moved = (patch.host !== undefined && patch.host !== current.host) || (patch.port !== undefined && patch.port !== current.port);
     const credential = 'credential_id' in patch ? patch.credential_id : current.credential_id;
     if (moved && credential !== null && credential === current.credential_id && input.confirm_move !== true) {
-      throw new AppError(
-        'validation',
-        msg('api.confirm_move'),
-        'confirm_move',
-      );
+      throw new AppError('validation', msg('api.confirm_move'), 'confirm_move');
     }
     if (opts.duplicateGuard && (moved || patch.database_name !== undefined || patch.db_type !== undefined)) {
-      const next = { db_type: (patch.db_type ?? current.db_type) as string, host: (patch.host ?? current.host) as string, port: (patch.port ?? current.port) as number, database_name: dbName as string | null };
+      const next = {
+        db_type: (patch.db_type ?? current.db_type) as string,
+        host: (patch.host ?? current.host) as string,
+        port: (patch.port ?? current.port) as number,
+        database_name: dbName as string | null,
+      };
       if (serverKey(next) !== serverKey(current)) await this.guardDuplicate(next, input.confirm_duplicate, id);
     }
     const tls = mergeTls(current.tls_enc ? (JSON.parse(this.credentials.decryptText(current.tls_enc)) as TlsMaterial) : {}, input);
     const tlsChanged = tls ? { tls: { from: current.tls_info ? (JSON.parse(current.tls_info) as TlsInfo) : NO_TLS_INFO, to: tls.info } } : {};
     if (Object.keys(patch).length === 0 && !tls) return toPublicInstance(current);
     const updated = await this.repo.update(id, { ...patch, ...(tls ? this.tlsColumns(tls) : {}), updated_at: this.clock.now().toISOString() });
-    await this.audit.record(actor, { action: 'instance.update', targetType: 'instance', targetId: id, details: { changed: { ...diff(current, patch), ...tlsChanged } } });
+    await this.audit.record(actor, {
+      action: 'instance.update',
+      targetType: 'instance',
+      targetId: id,
+      details: { changed: { ...diff(current, patch), ...tlsChanged } },
+    });
     return toPublicInstance(updated!);
   }
 

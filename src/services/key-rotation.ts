@@ -80,7 +80,9 @@ export async function removeUnusedKey(d: KeyUsageDeps & { dataDir: string }, id:
   const use = (await keyUsage(d)).find((k) => k.key_id === id);
   if (use && use.credentials + use.tls + use.webhooks > 0) {
     const what = `${use.credentials} credential(s), ${use.tls} instance TLS material(s), ${use.webhooks} webhook secret(s)`;
-    throw new SecretKeyError(`密钥 ${id} 仍在加密 ${use.credentials} 个凭据、${use.tls} 份实例 TLS 材料、${use.webhooks} 个 Webhook 密文，请先运行 whalefall keys rotate (key ${id} still encrypts ${what}: run "whalefall keys rotate" first)`);
+    throw new SecretKeyError(
+      `密钥 ${id} 仍在加密 ${use.credentials} 个凭据、${use.tls} 份实例 TLS 材料、${use.webhooks} 个 Webhook 密文，请先运行 whalefall keys rotate (key ${id} still encrypts ${what}: run "whalefall keys rotate" first)`,
+    );
   }
   removeKey(d.dataDir, d.keys, id);
 }

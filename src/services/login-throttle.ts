@@ -78,7 +78,8 @@ export class LoginThrottle {
     const prefix = `${username.toLowerCase()}\u0000`;
     const out: { address: string; failures: number; wait_seconds: number }[] = [];
     for (const [k, e] of this.entries) {
-      if (k.startsWith(prefix) && e.notBefore > now) out.push({ address: k.slice(prefix.length), failures: e.failures, wait_seconds: Math.ceil((e.notBefore - now) / 1000) });
+      if (k.startsWith(prefix) && e.notBefore > now)
+        out.push({ address: k.slice(prefix.length), failures: e.failures, wait_seconds: Math.ceil((e.notBefore - now) / 1000) });
     }
     return out;
   }

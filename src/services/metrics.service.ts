@@ -119,7 +119,12 @@ export class MetricsService {
     this.minBytes = o.minDatabaseBytes ?? 0;
     const registers = [this.registry];
     this.contentType = this.registry.contentType;
-    this.instanceSize = new Gauge({ name: 'whalefall_instance_size_bytes', help: 'Total size of the instance at its latest successful collection', labelNames: ['instance_name', 'db_type'], registers });
+    this.instanceSize = new Gauge({
+      name: 'whalefall_instance_size_bytes',
+      help: 'Total size of the instance at its latest successful collection',
+      labelNames: ['instance_name', 'db_type'],
+      registers,
+    });
     const mode = o.databaseNames ?? 'token';
     if (mode === 'hashed' && !o.hashKey) throw new Error('metrics: hashed database names need a hash key');
     const hashKey = o.hashKey!;
@@ -135,14 +140,24 @@ export class MetricsService {
         registers,
       });
     }
-    this.lastSuccess = new Gauge({ name: 'whalefall_instance_last_sync_success_timestamp_seconds', help: 'Unix time of the last successful capacity sync of the instance', labelNames: ['instance_name'], registers });
+    this.lastSuccess = new Gauge({
+      name: 'whalefall_instance_last_sync_success_timestamp_seconds',
+      help: 'Unix time of the last successful capacity sync of the instance',
+      labelNames: ['instance_name'],
+      registers,
+    });
     this.up = new Gauge({
       name: 'whalefall_instance_up',
       help: 'Active instances that were synced at least once: 1 when the last capacity sync succeeded, 0 when it failed (no series for disabled or never-synced instances)',
       labelNames: ['instance_name'],
       registers,
     });
-    this.active = new Gauge({ name: 'whalefall_instance_active', help: '1 when the instance is enabled for syncs, 0 when disabled', labelNames: ['instance_name', 'db_type'], registers });
+    this.active = new Gauge({
+      name: 'whalefall_instance_active',
+      help: '1 when the instance is enabled for syncs, 0 when disabled',
+      labelNames: ['instance_name', 'db_type'],
+      registers,
+    });
     this.limit = new Gauge({
       name: 'whalefall_instance_capacity_limit_bytes',
       help: 'The instance option capacity_limit_bytes (disk or quota the data must fit in), for instances that set it',
@@ -155,8 +170,18 @@ export class MetricsService {
       labelNames: ['instance_name', 'tag'],
       registers,
     });
-    this.records = new Counter({ name: 'whalefall_sync_records_total', help: 'Instance sync records finished by this process', labelNames: ['status', 'sync_type'], registers });
-    this.sessions = new Counter({ name: 'whalefall_sync_sessions_total', help: 'Sync sessions closed by this process', labelNames: ['status', 'sync_type'], registers });
+    this.records = new Counter({
+      name: 'whalefall_sync_records_total',
+      help: 'Instance sync records finished by this process',
+      labelNames: ['status', 'sync_type'],
+      registers,
+    });
+    this.sessions = new Counter({
+      name: 'whalefall_sync_sessions_total',
+      help: 'Sync sessions closed by this process',
+      labelNames: ['status', 'sync_type'],
+      registers,
+    });
     this.duration = new Histogram({
       name: 'whalefall_sync_duration_seconds',
       help: 'Duration of one instance sync (all attempts), completed or failed',
@@ -164,11 +189,36 @@ export class MetricsService {
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
       registers,
     });
-    this.queueJobs = new Gauge({ name: 'whalefall_queue_jobs', help: 'Capacity sync jobs in the pg-boss queue, by state (created/retry = queued, active = running), whole estate', labelNames: ['state'], registers });
-    this.liveProcesses = new Gauge({ name: 'whalefall_processes_live', help: 'serve/worker processes whose heartbeat is current, whole estate', labelNames: ['role'], registers });
-    this.processJobs = new Gauge({ name: 'whalefall_process_running_jobs', help: 'Sync jobs each live process was running at its last heartbeat', labelNames: ['role', 'host', 'pid'], registers });
-    this.nightlyTasks = new Gauge({ name: 'whalefall_nightly_tasks', help: 'Unfinished nightly tasks (aggregation, alerts, table syncs, composition, retention) by status, whole estate', labelNames: ['status'], registers });
-    this.sessionRecords = new Gauge({ name: 'whalefall_session_records', help: 'Records of each running sync session by status (session progress)', labelNames: ['session_id', 'status'], registers });
+    this.queueJobs = new Gauge({
+      name: 'whalefall_queue_jobs',
+      help: 'Capacity sync jobs in the pg-boss queue, by state (created/retry = queued, active = running), whole estate',
+      labelNames: ['state'],
+      registers,
+    });
+    this.liveProcesses = new Gauge({
+      name: 'whalefall_processes_live',
+      help: 'serve/worker processes whose heartbeat is current, whole estate',
+      labelNames: ['role'],
+      registers,
+    });
+    this.processJobs = new Gauge({
+      name: 'whalefall_process_running_jobs',
+      help: 'Sync jobs each live process was running at its last heartbeat',
+      labelNames: ['role', 'host', 'pid'],
+      registers,
+    });
+    this.nightlyTasks = new Gauge({
+      name: 'whalefall_nightly_tasks',
+      help: 'Unfinished nightly tasks (aggregation, alerts, table syncs, composition, retention) by status, whole estate',
+      labelNames: ['status'],
+      registers,
+    });
+    this.sessionRecords = new Gauge({
+      name: 'whalefall_session_records',
+      help: 'Records of each running sync session by status (session progress)',
+      labelNames: ['session_id', 'status'],
+      registers,
+    });
     if (o.processMetrics !== false) {
       collectDefaultMetrics({ register: this.registry, prefix: 'whalefall_' });
       dropTotalGauges(this.registry);

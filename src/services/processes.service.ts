@@ -75,7 +75,16 @@ export class ProcessesService {
 
   private async beat(): Promise<void> {
     const now = this.d.clock.now();
-    await this.d.repo.beat({ tag: PROCESS_TAG, role: this.role, host: HOST, pid: process.pid, version: VERSION, started_at: this.startedAt, last_seen_at: now.toISOString(), running_jobs: this.runningJobs() });
+    await this.d.repo.beat({
+      tag: PROCESS_TAG,
+      role: this.role,
+      host: HOST,
+      pid: process.pid,
+      version: VERSION,
+      started_at: this.startedAt,
+      last_seen_at: now.toISOString(),
+      running_jobs: this.runningJobs(),
+    });
     // Rows of processes gone for a day are history nobody reads.
     if (Math.random() < 0.01) await this.d.repo.prune(new Date(now.getTime() - 86_400_000).toISOString());
   }

@@ -97,7 +97,10 @@ export class RecoveryService {
         const gone = r.lock_expires_at === null || r.lock_expires_at < at || holderAlive(r.holder) === false;
         if (gone && this.requeue && (await this.sync.reclaimRecord(r.id, r.holder))) {
           const dropped = await this.requeue([{ id: r.id, instance_id: r.instance_id }]);
-          this.logger.warn({ record_id: r.id, instance_id: r.instance_id, dead_holder: r.holder, queued: dropped.length === 0 }, 'record of a dead process handed back to the queue');
+          this.logger.warn(
+            { record_id: r.id, instance_id: r.instance_id, dead_holder: r.holder, queued: dropped.length === 0 },
+            'record of a dead process handed back to the queue',
+          );
           records++;
         }
         continue;
@@ -143,7 +146,8 @@ export class RecoveryService {
       if (!dead) continue;
       const who = holderProcess(r.owner);
       const message = `${ABANDONED_MESSAGE}: ${who ? `${who.host} pid ${who.pid}` : r.owner}`;
-      if (await this.ticks.runs.abandon(r.id, r.owner, at, message)) this.logger.warn({ run_id: r.id, job: r.job, owner: r.owner }, 'scheduled run closed: its process is gone');
+      if (await this.ticks.runs.abandon(r.id, r.owner, at, message))
+        this.logger.warn({ run_id: r.id, job: r.job, owner: r.owner }, 'scheduled run closed: its process is gone');
     }
   }
 }

@@ -38,7 +38,6 @@ export interface PurgeResult {
   points_deleted: number;
 }
 
-
 export class RetentionService {
   constructor(private readonly d: RetentionDeps) {}
 

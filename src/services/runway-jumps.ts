@@ -106,20 +106,50 @@ export async function explainJumps(repo: RunwayRepository, instanceId: number, d
     return m;
   };
   return days.map((d, i) => {
-    const dbBefore = byDay(dbRows, (r) => r.collected_date, (r) => r.database_name, (r) => r.size_bytes, d.previous_date);
-    const dbAfter = byDay(dbRows, (r) => r.collected_date, (r) => r.database_name, (r) => r.size_bytes, d.date);
+    const dbBefore = byDay(
+      dbRows,
+      (r) => r.collected_date,
+      (r) => r.database_name,
+      (r) => r.size_bytes,
+      d.previous_date,
+    );
+    const dbAfter = byDay(
+      dbRows,
+      (r) => r.collected_date,
+      (r) => r.database_name,
+      (r) => r.size_bytes,
+      d.date,
+    );
     const pa = parts(d.previous_date);
     const pb = parts(d.date);
     const pair = pairs[i];
     let tables: TableContributor[] | null = null;
     if (pair) {
       const key = (r: { database_name: string; schema_name: string; table_name: string }) => JSON.stringify([r.database_name, r.schema_name, r.table_name]);
-      const ta = byDay(tableRows, (r) => r.collected_date, key, (r) => r.total_bytes, pair.a);
-      const tb = byDay(tableRows, (r) => r.collected_date, key, (r) => r.total_bytes, pair.b);
+      const ta = byDay(
+        tableRows,
+        (r) => r.collected_date,
+        key,
+        (r) => r.total_bytes,
+        pair.a,
+      );
+      const tb = byDay(
+        tableRows,
+        (r) => r.collected_date,
+        key,
+        (r) => r.total_bytes,
+        pair.b,
+      );
       // The tables' own change over the ledger days: its sign is the jump's when the tables explain it.
       tables = contributors(ta, tb, d.change_bytes).map((c) => {
         const [database_name, schema_name, table_name] = JSON.parse(c.name) as [string, string, string];
-        return { ...c, name: schema_name ? `${database_name}.${schema_name}.${table_name}` : `${database_name}.${table_name}`, database_name, schema_name, table_name };
+        return {
+          ...c,
+          name: schema_name ? `${database_name}.${schema_name}.${table_name}` : `${database_name}.${table_name}`,
+          database_name,
+          schema_name,
+          table_name,
+        };
       });
     }
     return {

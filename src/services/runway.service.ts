@@ -114,7 +114,9 @@ export class RunwayService {
     const hit = this.cache.get(scope);
     // One instance asked for and the estate not fitted yet today: fit just that one.
     const entry = hit?.key === key ? hit : q.instance_id !== undefined ? await this.compute(scope, [q.instance_id], key) : await this.estate(scope, key);
-    const volumes = this.d.volumes ? await this.d.volumes(instances.map((i) => i.id)) : new Map<number, { bytes: number; source: 'volume' | 'autoextend_max' }>();
+    const volumes = this.d.volumes
+      ? await this.d.volumes(instances.map((i) => i.id))
+      : new Map<number, { bytes: number; source: 'volume' | 'autoextend_max' }>();
     const all: { item: RunwayItem; f: Fitted }[] = [];
     for (const inst of instances) {
       // Once per instance, not per database: an estate has 25 databases an instance on average.
@@ -123,8 +125,15 @@ export class RunwayService {
     }
     all.sort((a, b) => byRunway(a.item, b.item));
     const page = all.slice(0, limit);
-    await this.enrich(scope, page.map((p) => p.f));
-    const items = page.map(({ item, f }) => ({ ...item, backtest_mape: f.backtest_mape === undefined || f.backtest_mape === null ? null : Math.round(f.backtest_mape * 100) / 100, jumps: f.jumps ?? [] }));
+    await this.enrich(
+      scope,
+      page.map((p) => p.f),
+    );
+    const items = page.map(({ item, f }) => ({
+      ...item,
+      backtest_mape: f.backtest_mape === undefined || f.backtest_mape === null ? null : Math.round(f.backtest_mape * 100) / 100,
+      jumps: f.jumps ?? [],
+    }));
     return { scope, window_days: RUNWAY_WINDOW_DAYS, computed_at: entry.computed_at, total: all.length, items };
   }
 
@@ -231,7 +240,12 @@ export class RunwayService {
       stale = instances.filter((i) => changed.has(i.id) || !stamps.has(i.id) || stamps.get(i.id) !== stampOf(i));
       for (const i of stale) fits.delete(i.id);
     }
-    await this.fitInto(fits, scope, stale.map((i) => i.id), new Map(stale.map((i) => [i.id, stampOf(i)])));
+    await this.fitInto(
+      fits,
+      scope,
+      stale.map((i) => i.id),
+      new Map(stale.map((i) => [i.id, stampOf(i)])),
+    );
     const now = this.d.clock.now().toISOString();
     if (run?.day !== today || run.instance_stats_id !== ids.instance_stats_id || run.database_stats_id !== ids.database_stats_id) {
       await this.d.repo.saveFitRun(scope, { day: today, ...ids, computed_at: now });
@@ -266,7 +280,13 @@ export class RunwayService {
     }
   }
 
-  private item(scope: RunwayScope, inst: RunwayInstance, limit: number | null, f: Fitted, engineCeiling: { bytes: number; source: 'volume' | 'autoextend_max' } | null): RunwayItem {
+  private item(
+    scope: RunwayScope,
+    inst: RunwayInstance,
+    limit: number | null,
+    f: Fitted,
+    engineCeiling: { bytes: number; source: 'volume' | 'autoextend_max' } | null,
+  ): RunwayItem {
     const volume = engineCeiling?.bytes ?? null;
     let ceiling: number | null = null;
     let source: CeilingSource | null = null;
@@ -346,7 +366,9 @@ function byRunway(a: RunwayItem, b: RunwayItem): number {
 }
 
 /** Rows in (instance, database, date) order → one series per (instance, database). */
-export function* splitSeries(rows: readonly RunwaySeriesRow[]): Generator<{ instance_id: number; database_name: string; points: RunwayPoint[]; max_bytes: number | null }> {
+export function* splitSeries(
+  rows: readonly RunwaySeriesRow[],
+): Generator<{ instance_id: number; database_name: string; points: RunwayPoint[]; max_bytes: number | null }> {
   let i = 0;
   while (i < rows.length) {
     const first = rows[i]!;

@@ -64,7 +64,10 @@ export interface SeriesQuery {
 }
 
 /** One point of a series: an aggregation row's figures (daily points are computed the same way). */
-export type SeriesPoint = Pick<AggregationRow, 'period_start' | 'period_end' | 'avg_bytes' | 'max_bytes' | 'min_bytes' | 'last_bytes' | 'days_with_data' | 'change_bytes' | 'change_pct'> & {
+export type SeriesPoint = Pick<
+  AggregationRow,
+  'period_start' | 'period_end' | 'avg_bytes' | 'max_bytes' | 'min_bytes' | 'last_bytes' | 'days_with_data' | 'change_bytes' | 'change_pct'
+> & {
   trend: string;
 };
 
@@ -72,7 +75,16 @@ export type SeriesPoint = Pick<AggregationRow, 'period_start' | 'period_end' | '
 export function zonedMidnightUtc(date: string, timeZone: string): Date {
   const guess = Date.parse(`${date}T00:00:00Z`);
   const offsetAt = (t: number) => {
-    const f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    const f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
     const p = Object.fromEntries(f.formatToParts(new Date(t)).map((x) => [x.type, x.value]));
     return Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second)) - t;
   };
@@ -178,9 +190,18 @@ export class StatisticsService {
   /**
    * Largest growth between the first and last measured day of the window ending `to` (default today).
    * `include_system`: system databases (tagged by the collector) are left out of the ranking unless true. */
-  async topGrowers(q: { scope?: 'instance' | 'database'; days?: number; by?: 'bytes' | 'pct'; limit?: number; to?: string; tag?: string; include_system?: boolean }) {
+  async topGrowers(q: {
+    scope?: 'instance' | 'database';
+    days?: number;
+    by?: 'bytes' | 'pct';
+    limit?: number;
+    to?: string;
+    tag?: string;
+    include_system?: boolean;
+  }) {
     const days = q.days ?? 30;
-    if (!(GROWTH_WINDOWS as readonly number[]).includes(days)) fail('days', msg('api.v.one_of', { values: GROWTH_WINDOWS.join(' | '), list: GROWTH_WINDOWS.join(', ') }));
+    if (!(GROWTH_WINDOWS as readonly number[]).includes(days))
+      fail('days', msg('api.v.one_of', { values: GROWTH_WINDOWS.join(' | '), list: GROWTH_WINDOWS.join(', ') }));
     const limit = q.limit ?? 20;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) fail('limit', msg('api.v.integer', { min: 1, max: 1000 }));
     const { from, to } = this.range({ to: q.to }, days + 1);
@@ -265,9 +286,11 @@ export class StatisticsService {
     const period = q.period ?? 'daily';
     if (!PERIODS.includes(period)) fail('period', msg('api.v.one_of', { values: PERIODS.join(' | '), list: PERIODS.join(', ') }));
     const top = q.top ?? 10;
-    if (!(CAPACITY_TOP as readonly number[]).includes(top)) fail('top', msg('api.v.one_of', { values: CAPACITY_TOP.join(' | '), list: CAPACITY_TOP.join(', ') }));
+    if (!(CAPACITY_TOP as readonly number[]).includes(top))
+      fail('top', msg('api.v.one_of', { values: CAPACITY_TOP.join(' | '), list: CAPACITY_TOP.join(', ') }));
     const last = q.last ?? (period === 'daily' ? 30 : 14);
-    if (!(CAPACITY_LAST as readonly number[]).includes(last)) fail('last', msg('api.v.one_of', { values: CAPACITY_LAST.join(' | '), list: CAPACITY_LAST.join(', ') }));
+    if (!(CAPACITY_LAST as readonly number[]).includes(last))
+      fail('last', msg('api.v.one_of', { values: CAPACITY_LAST.join(' | '), list: CAPACITY_LAST.join(', ') }));
     const to = q.to ?? this.today();
     let from = q.from;
     if (from === undefined && isIsoDate(to)) {
@@ -277,7 +300,15 @@ export class StatisticsService {
     }
     const range = this.range({ from, to }, 1);
     const periods = periodsBetween(period, range.from, range.to).map((p) => ({ period_start: p.start, period_end: p.end }));
-    const rows = await this.repo.capacityRows({ scope, period, from: range.from, to: range.to, dbType: q.dbType, instanceId: q.instanceId, database: q.database });
+    const rows = await this.repo.capacityRows({
+      scope,
+      period,
+      from: range.from,
+      to: range.to,
+      dbType: q.dbType,
+      instanceId: q.instanceId,
+      database: q.database,
+    });
 
     const items = new Map<string, CapacityItem>();
     for (const r of rows) {
@@ -313,7 +344,9 @@ export class StatisticsService {
     // System databases count in the total and the cards (they take space) but stay out of the TOP N unless asked for.
     const includeSystem = q.include_system === true;
     const system = scope === 'database' && !includeSystem ? await this.repo.systemDatabaseKeys() : new Set<string>();
-    const ranked = [...items.values()].filter((it) => !system.has(`${it.instance_id}\u0000${it.database_name}`)).sort((a, b) => b.latest_bytes - a.latest_bytes || a.instance_name.localeCompare(b.instance_name) || a.database_name.localeCompare(b.database_name));
+    const ranked = [...items.values()]
+      .filter((it) => !system.has(`${it.instance_id}\u0000${it.database_name}`))
+      .sort((a, b) => b.latest_bytes - a.latest_bytes || a.instance_name.localeCompare(b.instance_name) || a.database_name.localeCompare(b.database_name));
     return {
       scope,
       period,
@@ -343,9 +376,15 @@ export class StatisticsService {
     const to = this.today();
     const raw = await this.repo.instanceDaily(instanceId, addDays(to, -(days - 1)), to);
     const options = JSON.parse(inst.options) as Record<string, unknown>;
-    const limit = typeof options[CAPACITY_LIMIT_OPTION] === 'number' ? (options[CAPACITY_LIMIT_OPTION]) : null;
+    const limit = typeof options[CAPACITY_LIMIT_OPTION] === 'number' ? options[CAPACITY_LIMIT_OPTION] : null;
     const points: SizePoint[] = raw.map((r) => ({ date: r.collected_date, bytes: r.size_bytes }));
-    return { scope: 'instance' as const, instance_id: instanceId, window_days: days, limit_source: limit === null ? null : CAPACITY_LIMIT_OPTION, ...forecast(points, limit, this.forecastOptions) };
+    return {
+      scope: 'instance' as const,
+      instance_id: instanceId,
+      window_days: days,
+      limit_source: limit === null ? null : CAPACITY_LIMIT_OPTION,
+      ...forecast(points, limit, this.forecastOptions),
+    };
   }
 
   /** Days until a database reaches the growth limit its engine reports (Oracle autoextend MAXBYTES). */

@@ -10,7 +10,8 @@
  * keyed `-instance_id`, so they do not block the database-level sync).
  */
 import { errorColumns } from '../store/sync.repository.js';
-import { msg, msgText, type Locale, type Msg } from '../client/shared/i18n/index.js';
+import { msg, msgText } from '../client/shared/i18n/index.js';
+import { dbError, listMsg, TABLES_MSG, type TableDatabaseOutcome, type TableSyncResult } from './tables-result.js';
 import crypto from 'node:crypto';
 import type { Config } from '../config.js';
 import type { ConnectTarget, Engine, EngineSession } from '../engines/engine.js';
@@ -33,7 +34,12 @@ import type { Slot } from './connection-slots.js';
 import type { EffectiveSettings } from './settings.service.js';
 import { fail } from './validate.js';
 
-type TablesConfig = Pick<Config, 'timeZone' | 'tablesMaxTables' | 'tablesMaxSeconds' | 'tablesDaily' | 'tablesDailyTop' | 'tablesDailyGrowth' | 'tablesDailyDays' | 'tablesWeeklyDays'>;
+export { localizeTableSync, TABLES_MSG, type TableDatabaseOutcome, type TableSyncResult } from './tables-result.js';
+
+type TablesConfig = Pick<
+  Config,
+  'timeZone' | 'tablesMaxTables' | 'tablesMaxSeconds' | 'tablesDaily' | 'tablesDailyTop' | 'tablesDailyGrowth' | 'tablesDailyDays' | 'tablesWeeklyDays'
+>;
 
 export interface TablesDeps {
   config: TablesConfig;
@@ -47,70 +53,6 @@ export interface TablesDeps {
   sync: SyncRepository;
   connections: Pick<ConnectionService, 'target' | 'exclusionsFor' | 'reserve' | 'connect'>;
   audit: AuditService;
-}
-
-/** What a table sync tells its user, by key (texts in client/shared/i18n/messages/api.ts). */
-export const TABLES_MSG = {
-  disabled: msg('api.tables.disabled'),
-  noCredential: msg('api.tables.no_credential'),
-  busy: (name: string) => msg('api.tables.busy', { name }),
-  unsupported: (label: string) => msg('api.tables.unsupported', { label }),
-  failed: (cause: Msg | string) => msg('api.tables.failed', { cause }),
-  success: (count: number, databases: number) => msg('api.tables.success', { count, databases }),
-};
-
-/** What a table run did to one database, as the record and the API report it. */
-export interface TableDatabaseOutcome {
-  database_name: string;
-  tables: number;
-  /** Set when the budget cut it: the "other" row. */
-  other_tables?: number;
-  other_bytes?: number;
-  error?: string;
-  /** `error` by key, when the collector gave one. */
-  error_msg?: Msg;
-}
-
-export interface TableSyncResult {
-  session_id: string;
-  instance_id: number;
-  instance_name: string;
-  collected_date: string;
-  method: string;
-  budget: { max_tables: number; max_seconds: number };
-  saved_count: number;
-  created_count: number;
-  deleted_count: number;
-  restored_count: number;
-  databases: TableDatabaseOutcome[];
-  /** Human-readable: what the budget cut and what was not collected (zh-CN; `cut_msgs` by key, the same order). */
-  cut: string[];
-  cut_msgs: Msg[];
-  /** zh-CN text; `warning_msgs` by key, the same order (the route renders both in the request's language). */
-  warnings: string[];
-  warning_msgs: Msg[];
-  duration_ms: number;
-}
-
-/** A database not collected, as a line: `name: cause`, the cause by key when the collector gave one. */
-function dbError(x: { database_name: string; error?: string; error_msg?: Msg }): Msg {
-  return msg('api.tables.warn.db_error', { name: x.database_name, cause: x.error_msg ?? x.error ?? '' });
-}
-
-/** Lines joined with `; ` as one message, or undefined when there are none. */
-function listMsg(lines: Msg[]): Msg | undefined {
-  return lines.reduceRight<Msg | undefined>((rest, first) => (rest ? msg('api.sync.warning_list', { first, rest }) : first), undefined);
-}
-
-/** The result with its texts (cut, warnings, database errors) in `locale`: the service writes zh-CN. */
-export function localizeTableSync(r: TableSyncResult, locale: Locale): TableSyncResult {
-  if (locale === 'zh-CN') return r;
-  return {
-    ...r,
-    databases: r.databases.map((d) => (d.error_msg ? { ...d, error: msgText(d.error_msg, locale) } : d)),
-    cut: r.cut_msgs.map((m) => msgText(m, locale)),
-    warnings: r.warning_msgs.map((m) => msgText(m, locale)),
-  };
 }
 
 const SORTS: readonly TableSort[] = ['total', 'data', 'index', 'lob', 'free', 'rows', 'name'];
@@ -188,7 +130,14 @@ export class TablesService {
         if (measured.length === 0 && (failed.length > 0 || databases !== null)) {
           throw new SyncError('data', listMsg(failed.slice(0, 5).map((x) => dbError(x))) ?? msg('api.tables.nothing_collected'));
         }
-        const counts = await this.d.tables.saveTables({ instanceId: inst.id, collectedDate: day, collectedAt: this.now(), method: collection.method, databases: measured, presentDatabases: collection.present_databases });
+        const counts = await this.d.tables.saveTables({
+          instanceId: inst.id,
+          collectedDate: day,
+          collectedAt: this.now(),
+          method: collection.method,
+          databases: measured,
+          presentDatabases: collection.present_databases,
+        });
         const outcomes: TableDatabaseOutcome[] = collection.databases.map((x) => ({
           database_name: x.database_name,
           tables: x.tables.length,
@@ -199,7 +148,15 @@ export class TablesService {
         const cutMsgs = [
           ...collection.databases
             .filter((x) => x.other)
-            .map((x) => msg('api.tables.warn.budget_cut', { name: x.database_name, max: maxTables, kept: x.tables.length, other: x.other!.tables, bytes: x.other!.total_bytes })),
+            .map((x) =>
+              msg('api.tables.warn.budget_cut', {
+                name: x.database_name,
+                max: maxTables,
+                kept: x.tables.length,
+                other: x.other!.tables,
+                bytes: x.other!.total_bytes,
+              }),
+            ),
           ...failed.map((x) => dbError(x)),
         ];
         const warningMsgs = [...collection.warnings, ...(excluded.length ? [msg('api.tables.warn.excluded', { count: excluded.length })] : [])].map((w) =>
@@ -219,7 +176,16 @@ export class TablesService {
           deleted_count: counts.deleted,
           restored_count: counts.restored,
           total_size_bytes: counts.total_bytes,
-          details: JSON.stringify({ category: 'tables', collected_date: day, method: collection.method, budget, databases: outcomes.slice(0, 1000), cut: cut.slice(0, 200), warnings, warning_msgs: warningMsgs }),
+          details: JSON.stringify({
+            category: 'tables',
+            collected_date: day,
+            method: collection.method,
+            budget,
+            databases: outcomes.slice(0, 1000),
+            cut: cut.slice(0, 200),
+            warnings,
+            warning_msgs: warningMsgs,
+          }),
         });
         log.info({ tables: counts.saved, databases: measured.length, cut: cut.length, duration_ms: duration }, 'table sync completed');
         return {
@@ -241,9 +207,22 @@ export class TablesService {
           duration_ms: duration,
         };
       } catch (err) {
-        const e = (err instanceof SyncError ? err : err instanceof AppError ? new SyncError('data', err.msg ?? err.message) : new SyncError('internal', errorMessage(err))).scrubbed([target.password]);
+        const e = (
+          err instanceof SyncError
+            ? err
+            : err instanceof AppError
+              ? new SyncError('data', err.msg ?? err.message)
+              : new SyncError('internal', errorMessage(err))
+        ).scrubbed([target.password]);
         const message = e.message;
-        await this.d.sync.updateRecord(record.id, { status: 'failed', completed_at: this.now(), duration_ms: Math.round(performance.now() - t0), error_code: e.code, ...errorColumns(e.msg ?? message), details: JSON.stringify({ category: 'tables', collected_date: day, budget }) });
+        await this.d.sync.updateRecord(record.id, {
+          status: 'failed',
+          completed_at: this.now(),
+          duration_ms: Math.round(performance.now() - t0),
+          error_code: e.code,
+          ...errorColumns(e.msg ?? message),
+          details: JSON.stringify({ category: 'tables', collected_date: day, budget }),
+        });
         log.warn({ error_code: e.code, error: message }, 'table sync failed');
         // No connection slot came free: the caller is told to come back (429), the record says why.
         if (err instanceof AppError && err.kind === 'rate_limited') throw err;
@@ -252,12 +231,23 @@ export class TablesService {
     } finally {
       if (sessionId) await this.d.sync.finishSession(sessionId, this.now());
       await this.d.sync.releaseTableLock(inst.id, holder).finally(() => releaseHolder(holder));
-      await this.d.audit.record(opts.actor, { action: 'instance.sync_tables', targetType: 'instance', targetId: inst.id, details: { session_id: sessionId, databases: databases?.slice(0, 20) ?? 'all' } });
+      await this.d.audit.record(opts.actor, {
+        action: 'instance.sync_tables',
+        targetType: 'instance',
+        targetId: inst.id,
+        details: { session_id: sessionId, databases: databases?.slice(0, 20) ?? 'all' },
+      });
     }
   }
 
   /** Connect, collect tables, close — bounded as a whole (budget + one query + connect). */
-  private async collect(inst: InstanceRow, engine: Engine, target: ConnectTarget, slot: Slot, scope: { databases: string[] | null; maxTables: number; deadline: number }): Promise<TableCollection> {
+  private async collect(
+    inst: InstanceRow,
+    engine: Engine,
+    target: ConnectTarget,
+    slot: Slot,
+    scope: { databases: string[] | null; maxTables: number; deadline: number },
+  ): Promise<TableCollection> {
     let session: EngineSession | undefined;
     const work = (async () => {
       session = await this.d.connections.connect(inst, target, slot);
@@ -269,7 +259,12 @@ export class TablesService {
       }
     })();
     try {
-      return await withTimeout(work, target.connectTimeoutMs + (scope.deadline - Date.now()) + target.queryTimeoutMs, '表容量采集', () => void session?.close().catch(() => {}));
+      return await withTimeout(
+        work,
+        target.connectTimeoutMs + (scope.deadline - Date.now()) + target.queryTimeoutMs,
+        '表容量采集',
+        () => void session?.close().catch(() => {}),
+      );
     } catch (err) {
       work.catch(() => {});
       throw (err instanceof SyncError ? err : engine.classifyError(err, target)).scrubbed([target.password]);
@@ -348,7 +343,11 @@ export class TablesService {
   }
 
   /** Tables of one database (latest collected day unless `day`): sortable, searchable, with totals for the split bar. */
-  async listTables(instanceId: number, database: string, q: { day?: string; search?: string; sort?: string; order?: string; limit?: number; offset?: number; include_deleted?: boolean }) {
+  async listTables(
+    instanceId: number,
+    database: string,
+    q: { day?: string; search?: string; sort?: string; order?: string; limit?: number; offset?: number; include_deleted?: boolean },
+  ) {
     const inst = await instanceOrThrow(this.d.instances, instanceId);
     if (q.day !== undefined && !isIsoDate(q.day)) fail('day', msg('api.v.date'));
     const sort = (q.sort ?? 'total') as TableSort;
@@ -357,12 +356,25 @@ export class TablesService {
     const day = q.day ?? (await this.d.tables.latestDay(inst.id, database));
     const empty = { instance_id: inst.id, instance_name: inst.name, database_name: database, collected_date: day, total: 0, totals: null, items: [] };
     if (!day) return empty;
-    const page = await this.d.tables.listTables(inst.id, database, day, { search: q.search, sort, order, limit: q.limit ?? 100, offset: q.offset ?? 0, includeDeleted: q.include_deleted ?? false });
+    const page = await this.d.tables.listTables(inst.id, database, day, {
+      search: q.search,
+      sort,
+      order,
+      limit: q.limit ?? 100,
+      offset: q.offset ?? 0,
+      includeDeleted: q.include_deleted ?? false,
+    });
     const t = await this.d.tables.databaseTotals(inst.id, database, day);
     return {
       ...empty,
       total: page.total,
-      totals: { total_bytes: t.total_bytes === null ? 0 : Number(t.total_bytes), data_bytes: nul(t.data_bytes), index_bytes: nul(t.index_bytes), lob_bytes: nul(t.lob_bytes), free_bytes: nul(t.free_bytes) },
+      totals: {
+        total_bytes: t.total_bytes === null ? 0 : Number(t.total_bytes),
+        data_bytes: nul(t.data_bytes),
+        index_bytes: nul(t.index_bytes),
+        lob_bytes: nul(t.lob_bytes),
+        free_bytes: nul(t.free_bytes),
+      },
       items: page.items.map((r) => ({
         table_id: r.table_id,
         schema_name: r.schema_name,
@@ -414,13 +426,24 @@ export class TablesService {
     const base = { days, from: b.first, to: b.last };
     if (!b.first || !b.last || b.first === b.last) return { ...base, items: [] };
     const rows = await this.d.tables.topGrowing(b.first, b.last, q.limit ?? 50, q.instance_id);
-    return { ...base, items: rows.map((r) => ({ ...r, change_bytes: Number(r.change_bytes), change_pct: r.first_bytes ? Math.round((Number(r.change_bytes) / r.first_bytes) * 10_000) / 100 : null })) };
+    return {
+      ...base,
+      items: rows.map((r) => ({
+        ...r,
+        change_bytes: Number(r.change_bytes),
+        change_pct: r.first_bytes ? Math.round((Number(r.change_bytes) / r.first_bytes) * 10_000) / 100 : null,
+      })),
+    };
   }
 
   /** Databases of an instance that have table rows, with their latest day. */
   async databases(instanceId: number) {
     const inst = await instanceOrThrow(this.d.instances, instanceId);
-    return (await this.d.tables.databasesWithTables(inst.id)).map((r) => ({ database_name: r.database_name, last_collected_date: r.last_collected_date, tables: Number(r.tables) }));
+    return (await this.d.tables.databasesWithTables(inst.id)).map((r) => ({
+      database_name: r.database_name,
+      last_collected_date: r.last_collected_date,
+      tables: Number(r.tables),
+    }));
   }
 }
 

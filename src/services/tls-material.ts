@@ -51,7 +51,11 @@ function certInfo(field: string, text: string): CertInfo {
 export function mergeTls(current: TlsMaterial, input: TlsInput): { material: TlsMaterial; info: TlsInfo } | undefined {
   if (input.tls_ca === undefined && input.tls_cert === undefined && input.tls_key === undefined) return undefined;
   const m: TlsMaterial = { ...current };
-  for (const [field, key] of [['tls_ca', 'ca'], ['tls_cert', 'cert'], ['tls_key', 'key']] as const) {
+  for (const [field, key] of [
+    ['tls_ca', 'ca'],
+    ['tls_cert', 'cert'],
+    ['tls_key', 'key'],
+  ] as const) {
     const v = input[field];
     if (v === undefined) continue;
     if (v === null) delete m[key];
@@ -65,5 +69,8 @@ export function mergeTls(current: TlsMaterial, input: TlsInput): { material: Tls
     }
   }
   if ((m.key === undefined) !== (m.cert === undefined)) fail(m.key ? 'tls_cert' : 'tls_key', msg('api.v.cert_and_key'));
-  return { material: m, info: { ca: m.ca ? certInfo('tls_ca', m.ca) : null, cert: m.cert ? certInfo('tls_cert', m.cert) : null, key_set: m.key !== undefined } };
+  return {
+    material: m,
+    info: { ca: m.ca ? certInfo('tls_ca', m.ca) : null, cert: m.cert ? certInfo('tls_cert', m.cert) : null, key_set: m.key !== undefined },
+  };
 }

@@ -59,12 +59,7 @@ export class AggregationRepository {
     const last = periods[periods.length - 1]!;
     return this.db.transaction().execute(async (trx) => {
       // Aggregates whose source rows vanished (e.g. a row marked deleted since) must not linger.
-      await trx
-        .deleteFrom('aggregations')
-        .where('period', '=', period)
-        .where('period_start', '>=', first)
-        .where('period_start', '<=', last.start)
-        .execute();
+      await trx.deleteFrom('aggregations').where('period', '=', period).where('period_start', '>=', first).where('period_start', '<=', last.start).execute();
       const counts: AggregateCounts = { instance_rows: 0, database_rows: 0 };
       for (let i = 0; i < periods.length; i += PERIODS_PER_STATEMENT) {
         const part = periods.slice(i, i + PERIODS_PER_STATEMENT);
@@ -165,7 +160,10 @@ export class AggregationRepository {
 
   /** When the last aggregation ran (null: never). */
   async lastComputedAt(): Promise<string | null> {
-    const r = await this.db.selectFrom('aggregations').select((eb) => eb.fn.max('computed_at').as('at')).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('aggregations')
+      .select((eb) => eb.fn.max('computed_at').as('at'))
+      .executeTakeFirst();
     return r?.at ?? null;
   }
 

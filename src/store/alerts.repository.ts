@@ -145,7 +145,10 @@ export class AlertsRepository {
   async touch(eventId: number, c: Pick<FiringCondition, 'value' | 'message' | 'msg'>, at: string): Promise<void> {
     await this.db
       .updateTable('alert_events')
-      .set({ value: c.value, message: c.message, message_msg: JSON.stringify(c.msg), last_evaluated_at: at }).where('id', '=', eventId).where('state', '=', 'firing').execute();
+      .set({ value: c.value, message: c.message, message_msg: JSON.stringify(c.msg), last_evaluated_at: at })
+      .where('id', '=', eventId)
+      .where('state', '=', 'firing')
+      .execute();
   }
 
   /** Resolve an open event and queue its resolved deliveries; false when it was no longer open. */
@@ -242,11 +245,27 @@ export class AlertsRepository {
 
   async recordAttempt(
     id: number,
-    a: { attempt: number; status: 'pending' | 'delivered' | 'failed'; http_status: number | null; error: string | null; next_attempt_at: string | null; log: string; at: string },
+    a: {
+      attempt: number;
+      status: 'pending' | 'delivered' | 'failed';
+      http_status: number | null;
+      error: string | null;
+      next_attempt_at: string | null;
+      log: string;
+      at: string;
+    },
   ): Promise<void> {
     await this.db
       .updateTable('alert_deliveries')
-      .set({ attempt: a.attempt, status: a.status, http_status: a.http_status, error: a.error, next_attempt_at: a.next_attempt_at, log: a.log, updated_at: a.at })
+      .set({
+        attempt: a.attempt,
+        status: a.status,
+        http_status: a.http_status,
+        error: a.error,
+        next_attempt_at: a.next_attempt_at,
+        log: a.log,
+        updated_at: a.at,
+      })
       .where('id', '=', id)
       .execute();
   }
@@ -261,7 +280,10 @@ export class AlertsRepository {
       .select(['s.instance_id', 's.collected_date', 's.total_size_bytes'])
       .where('s.instance_id', 'in', instanceIds)
       .where('s.collected_date', '=', (eb) =>
-        eb.selectFrom('instance_size_stats as m').select((e2) => e2.fn.max('m.collected_date').as('d')).whereRef('m.instance_id', '=', 's.instance_id'),
+        eb
+          .selectFrom('instance_size_stats as m')
+          .select((e2) => e2.fn.max('m.collected_date').as('d'))
+          .whereRef('m.instance_id', '=', 's.instance_id'),
       )
       .execute();
   }
@@ -348,15 +370,17 @@ export class AlertsRepository {
 
   /** The instance's latest finished sync records (completed or failed), newest first. */
   recentFinishedRecords(instanceId: number, limit: number) {
-    return this.db
-      .selectFrom('sync_instance_records')
-      .select(['id', 'status', 'error_message', 'error_msg', 'completed_at'])
-      .where('instance_id', '=', instanceId)
-      .where('status', 'in', ['completed', 'failed'])
-      // Table-level runs (sync_category 'tables') have their own records and do not count here.
-      .where('session_id', 'in', (eb) => eb.selectFrom('sync_sessions').select('session_id').where('sync_category', '=', 'capacity'))
-      .orderBy('id', 'desc')
-      .limit(limit)
-      .execute();
+    return (
+      this.db
+        .selectFrom('sync_instance_records')
+        .select(['id', 'status', 'error_message', 'error_msg', 'completed_at'])
+        .where('instance_id', '=', instanceId)
+        .where('status', 'in', ['completed', 'failed'])
+        // Table-level runs (sync_category 'tables') have their own records and do not count here.
+        .where('session_id', 'in', (eb) => eb.selectFrom('sync_sessions').select('session_id').where('sync_category', '=', 'capacity'))
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute()
+    );
   }
 }

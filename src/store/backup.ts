@@ -23,7 +23,9 @@ export function tableCounts(file: string): Record<string, number> {
   const db = new SQLite(file, { readonly: true, fileMustExist: true });
   try {
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[];
-    return Object.fromEntries(tables.map(({ name }) => [name, (db.prepare(`SELECT count(*) AS n FROM "${name.replace(/"/g, '""')}"`).get() as { n: number }).n]));
+    return Object.fromEntries(
+      tables.map(({ name }) => [name, (db.prepare(`SELECT count(*) AS n FROM "${name.replace(/"/g, '""')}"`).get() as { n: number }).n]),
+    );
   } finally {
     db.close();
   }
@@ -77,7 +79,11 @@ export async function backupSqlite(storeFile: string, dest: string, opts: { forc
  * Replace the store with a backup (the service must be stopped). The current
  * store is kept beside it; the restored store is migrated to this version.
  */
-export async function restoreSqlite(backupFile: string, storeFile: string, env: MigrationEnv = {}): Promise<{ counts: Record<string, number>; previous: string | null; migrated: string[] }> {
+export async function restoreSqlite(
+  backupFile: string,
+  storeFile: string,
+  env: MigrationEnv = {},
+): Promise<{ counts: Record<string, number>; previous: string | null; migrated: string[] }> {
   check(backupFile);
   let previous: string | null = null;
   if (fs.existsSync(storeFile)) {

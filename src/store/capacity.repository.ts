@@ -11,6 +11,7 @@ import type { Msg } from '../client/shared/i18n/index.js';
 import type { Database, InstancesTable } from './schema.js';
 import { previousPointAt, previousPointSize, windowBaselineSize } from './sync-points.sql.js';
 import { LeaseLost } from './sync.repository.js';
+import { COUNTED, INSERT_DAY, KEEP_EARLIER, rowValues, UPSERT_CHUNK } from './capacity-upsert.sql.js';
 
 /** Rows per multi-row statement: 18 parameters a row stays under SQLite's 32,766 and PostgreSQL's 65,535. */
 const CHUNK = 1000;
@@ -48,52 +49,6 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
-
-/** Rows per upsert statement: each statement passes a row set as one parameter (or one per column), whatever its size. */
-const UPSERT_CHUNK = 10_000;
-
-/** The per-database values of one upsert row, in the order both row-set readers below expect. */
-const rowValues = (d: CollectedDatabase) =>
-  [
-    d.database_name, d.size_bytes, d.data_bytes, d.index_bytes, d.log_bytes, d.free_bytes, d.used_bytes, d.max_bytes ?? null, d.method, d.error ?? null,
-    d.note ?? null, d.is_snapshot ? 1 : 0, d.replica_role ?? null, d.replica_group_id ?? null, d.allocated_bytes ?? null,
-    d.error_msg ? JSON.stringify(d.error_msg) : null, d.note_msg ? JSON.stringify(d.note_msg) : null,
-  ] as const;
-
-/** On a second collection the same day, a database that could not be measured keeps the size measured earlier. */
-const KEEP_EARLIER = sql.raw(`
-  ON CONFLICT (instance_id, database_name, collected_date) DO UPDATE SET
-    size_bytes = COALESCE(excluded.size_bytes, database_size_stats.size_bytes),
-    data_bytes = COALESCE(excluded.data_bytes, database_size_stats.data_bytes),
-    index_bytes = COALESCE(excluded.index_bytes, database_size_stats.index_bytes),
-    log_bytes = COALESCE(excluded.log_bytes, database_size_stats.log_bytes),
-    free_bytes = COALESCE(excluded.free_bytes, database_size_stats.free_bytes),
-    used_bytes = COALESCE(excluded.used_bytes, database_size_stats.used_bytes),
-    max_bytes = COALESCE(excluded.max_bytes, database_size_stats.max_bytes),
-    allocated_bytes = CASE WHEN excluded.size_bytes IS NULL THEN database_size_stats.allocated_bytes ELSE excluded.allocated_bytes END,
-    method = excluded.method,
-    error = excluded.error,
-    note = excluded.note,
-    error_msg = excluded.error_msg,
-    note_msg = excluded.note_msg,
-    is_snapshot = excluded.is_snapshot,
-    replica_role = excluded.replica_role,
-    replica_group_id = excluded.replica_group_id,
-    collected_at = excluded.collected_at,
-    is_deleted = 0,
-    deleted_at = NULL,
-    updated_at = excluded.updated_at`);
-
-const INSERT_DAY = sql.raw(`
-  INSERT INTO database_size_stats (instance_id, database_name, collected_date, size_bytes, data_bytes, index_bytes, log_bytes, free_bytes, used_bytes, max_bytes,
-                                   method, error, note, is_snapshot, replica_role, replica_group_id, allocated_bytes, error_msg, note_msg, collected_at, is_deleted, deleted_at, created_at, updated_at)`);
-
-/**
- * What the instance total counts: a database once. A snapshot (its source is
- * counted) and an availability-group secondary (its primary is counted, on
- * the primary's instance) stay in the ledger but out of the sums.
- */
-const COUNTED = sql.raw(`is_snapshot = 0 AND (replica_role IS NULL OR replica_role <> 'SECONDARY')`);
 
 /** How a successful sync completes its record, in the transaction that saves the collection. */
 export interface SyncCompletion {
@@ -159,7 +114,9 @@ export class CapacityRepository {
           SELECT ${instanceId}, r.value ->> 0, r.value ->> 1, ${now} FROM json_each(${JSON.stringify(part)}) AS r`.execute(trx);
       } else {
         await sql`INSERT INTO sync_size_points (instance_id, database_name, size_bytes, collected_at)
-          SELECT ${instanceId}, r.n, r.s, ${now}::timestamptz FROM unnest(${part.map((p) => p[0])}::text[], ${part.map((p) => p[1])}::int8[]) AS r(n, s)`.execute(trx);
+          SELECT ${instanceId}, r.n, r.s, ${now}::timestamptz FROM unnest(${part.map((p) => p[0])}::text[], ${part.map((p) => p[1])}::int8[]) AS r(n, s)`.execute(
+          trx,
+        );
       }
     }
   }
@@ -180,7 +137,12 @@ export class CapacityRepository {
    */
   saveSyncedCollection(input: SaveCollectionInput, done: SyncCompletion): Promise<SaveCounts> {
     // The instance's last sync result goes with its totals (one update of the row, not two).
-    const lastSync = { last_sync_status: 'completed', last_sync_at: input.collectedAt, last_sync_error: done.instanceError, last_sync_error_msg: done.instanceErrorMsg ? JSON.stringify(done.instanceErrorMsg) : null };
+    const lastSync = {
+      last_sync_status: 'completed',
+      last_sync_at: input.collectedAt,
+      last_sync_error: done.instanceError,
+      last_sync_error_msg: done.instanceErrorMsg ? JSON.stringify(done.instanceErrorMsg) : null,
+    };
     return this.save(
       input,
       async (trx, c) => {
@@ -202,12 +164,24 @@ export class CapacityRepository {
         };
         // Only while `done.holder` still holds the record: one whose lease ran out (a store outage, a cut link) was
         // handed to another process, and this save rolls back (LeaseLost) instead of completing it twice.
-        const complete = trx.updateTable('sync_instance_records').set(completed).where('id', '=', done.recordId).where('holder', '=', done.holder).where('status', '=', 'running');
+        const complete = trx
+          .updateTable('sync_instance_records')
+          .set(completed)
+          .where('id', '=', done.recordId)
+          .where('holder', '=', done.holder)
+          .where('status', '=', 'running');
         if (this.dialect === 'postgres') {
           // Complete the record and let go of the lock in one statement (the lock only if the record was still held).
           const r = await trx
             .with('done', () => complete.returning('id'))
-            .with('unlocked', (db) => db.deleteFrom('sync_locks').where('instance_id', '=', input.instanceId).where('holder', '=', done.holder).where(sql<boolean>`EXISTS (SELECT 1 FROM done)`).returning('instance_id'))
+            .with('unlocked', (db) =>
+              db
+                .deleteFrom('sync_locks')
+                .where('instance_id', '=', input.instanceId)
+                .where('holder', '=', done.holder)
+                .where(sql<boolean>`EXISTS (SELECT 1 FROM done)`)
+                .returning('instance_id'),
+            )
             .selectNoFrom([sql<number>`(SELECT count(*) FROM done)`.as('n'), sql<number>`(SELECT count(*) FROM unlocked)`.as('u')])
             .executeTakeFirstOrThrow();
           if (Number(r.n) === 0) throw new LeaseLost();
@@ -241,11 +215,7 @@ export class CapacityRepository {
         .where('instance_id', '=', instanceId)
         .where('collected_date', '=', day)
         .execute();
-      const lifecycle = await trx
-        .selectFrom('instance_databases')
-        .select(['database_name', 'is_deleted'])
-        .where('instance_id', '=', instanceId)
-        .execute();
+      const lifecycle = await trx.selectFrom('instance_databases').select(['database_name', 'is_deleted']).where('instance_id', '=', instanceId).execute();
 
       const today = new Set(todayRows.map((r) => r.database_name));
       const known = new Map(lifecycle.map((r) => [r.database_name, r.is_deleted === 1]));
@@ -357,7 +327,13 @@ export class CapacityRepository {
         )
         .execute();
 
-      await this.insertPoints(trx, instanceId, now, total, input.databases.filter((d) => d.size_bytes !== null && d.size_bytes !== undefined));
+      await this.insertPoints(
+        trx,
+        instanceId,
+        now,
+        total,
+        input.databases.filter((d) => d.size_bytes !== null && d.size_bytes !== undefined),
+      );
 
       await trx
         .updateTable('instances')
@@ -384,46 +360,45 @@ export class CapacityRepository {
 
   /** Every database ever seen on the instance with its latest known size and its size at the sync before the last (one query). */
   async listDatabases(instanceId: number) {
-    return this.db
-      .selectFrom('instance_databases as d')
-      .leftJoin('database_size_stats as s', (j) =>
-        j
-          .onRef('s.instance_id', '=', 'd.instance_id')
-          .onRef('s.database_name', '=', 'd.database_name')
-          .onRef('s.collected_date', '=', 'd.last_seen_date'),
-      )
-      .select([
-        'd.database_name',
-        'd.is_system',
-        'd.is_deleted',
-        'd.deleted_at',
-        'd.first_seen_date',
-        'd.last_seen_date',
-        's.size_bytes',
-        's.data_bytes',
-        's.index_bytes',
-        's.log_bytes',
-        's.free_bytes',
-        's.used_bytes',
-        's.max_bytes',
-        's.allocated_bytes',
-        's.is_snapshot',
-        's.replica_role',
-        's.method',
-        's.error',
-        's.note',
-        's.error_msg',
-        's.note_msg',
-        's.collected_at',
-      ])
-      .select(previousPointSize(sql.ref('d.instance_id'), sql.ref('d.database_name')).as('previous_sync_bytes'))
-      .where('d.instance_id', '=', instanceId)
-      .orderBy('d.is_deleted')
-      // NULLs sort differently in SQLite and PostgreSQL: put unknown sizes last on both.
-      .orderBy(sql`CASE WHEN s.size_bytes IS NULL THEN 1 ELSE 0 END`)
-      .orderBy('s.size_bytes', 'desc')
-      .orderBy('d.database_name')
-      .execute();
+    return (
+      this.db
+        .selectFrom('instance_databases as d')
+        .leftJoin('database_size_stats as s', (j) =>
+          j.onRef('s.instance_id', '=', 'd.instance_id').onRef('s.database_name', '=', 'd.database_name').onRef('s.collected_date', '=', 'd.last_seen_date'),
+        )
+        .select([
+          'd.database_name',
+          'd.is_system',
+          'd.is_deleted',
+          'd.deleted_at',
+          'd.first_seen_date',
+          'd.last_seen_date',
+          's.size_bytes',
+          's.data_bytes',
+          's.index_bytes',
+          's.log_bytes',
+          's.free_bytes',
+          's.used_bytes',
+          's.max_bytes',
+          's.allocated_bytes',
+          's.is_snapshot',
+          's.replica_role',
+          's.method',
+          's.error',
+          's.note',
+          's.error_msg',
+          's.note_msg',
+          's.collected_at',
+        ])
+        .select(previousPointSize(sql.ref('d.instance_id'), sql.ref('d.database_name')).as('previous_sync_bytes'))
+        .where('d.instance_id', '=', instanceId)
+        .orderBy('d.is_deleted')
+        // NULLs sort differently in SQLite and PostgreSQL: put unknown sizes last on both.
+        .orderBy(sql`CASE WHEN s.size_bytes IS NULL THEN 1 ELSE 0 END`)
+        .orderBy('s.size_bytes', 'desc')
+        .orderBy('d.database_name')
+        .execute()
+    );
   }
 
   /**
@@ -442,7 +417,8 @@ export class CapacityRepository {
       .select(Object.entries(since).map(([k, ts]) => windowBaselineSize(id, none, ts).as(k)))
       .where('id', '=', instanceId)
       .executeTakeFirst();
-    return row as (Record<string, number | string | null> & { total_size_bytes: number | null; previous_bytes: number | null; previous_at: string | null }) | undefined;
+    return row as
+      (Record<string, number | string | null> & { total_size_bytes: number | null; previous_bytes: number | null; previous_at: string | null }) | undefined;
   }
 
   /** Daily instance totals in [from, to]. */

@@ -58,7 +58,11 @@ export class CompositionRepository {
       .where('c.instance_id', 'in', instanceIds)
       .where('c.ceiling_bytes', 'is not', null)
       .where('c.collected_date', '=', (eb) =>
-        eb.selectFrom('instance_composition as m').select((e2) => e2.fn.max('m.collected_date').as('d')).whereRef('m.instance_id', '=', 'c.instance_id').where('m.ceiling_bytes', 'is not', null),
+        eb
+          .selectFrom('instance_composition as m')
+          .select((e2) => e2.fn.max('m.collected_date').as('d'))
+          .whereRef('m.instance_id', '=', 'c.instance_id')
+          .where('m.ceiling_bytes', 'is not', null),
       )
       .execute();
     return new Map(rows.map((r) => [r.instance_id, { bytes: r.ceiling_bytes!, source: r.ceiling_source }]));

@@ -31,14 +31,22 @@ export class CredentialsRepository {
       for (const row of await trx.selectFrom('credentials').selectAll().orderBy('id').execute()) {
         const next = reencrypt(row);
         if (!next) continue;
-        await trx.updateTable('credentials').set({ ...next, updated_at: now }).where('id', '=', row.id).execute();
+        await trx
+          .updateTable('credentials')
+          .set({ ...next, updated_at: now })
+          .where('id', '=', row.id)
+          .execute();
         n++;
       }
       return n;
     });
   }
   async countByKey(): Promise<{ key_id: string; n: number }[]> {
-    const rows = await this.db.selectFrom('credentials').select(['key_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('key_id').execute();
+    const rows = await this.db
+      .selectFrom('credentials')
+      .select(['key_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('key_id')
+      .execute();
     return rows.map((r) => ({ key_id: r.key_id, n: Number(r.n) }));
   }
 }

@@ -132,13 +132,23 @@ export class DailyTasksRepository {
 
   /** Tasks of the run by status. */
   async counts(runId: number): Promise<Record<string, number>> {
-    const r = await this.db.selectFrom('daily_tasks').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).where('run_id', '=', runId).groupBy('status').execute();
+    const r = await this.db
+      .selectFrom('daily_tasks')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('run_id', '=', runId)
+      .groupBy('status')
+      .execute();
     return Object.fromEntries(r.map((x) => [x.status, Number(x.n)]));
   }
 
   /** Tasks by status over every run (the estate gauge). */
   async states(): Promise<Record<string, number>> {
-    const r = await this.db.selectFrom('daily_tasks').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).where('status', 'not in', ['completed', 'failed']).groupBy('status').execute();
+    const r = await this.db
+      .selectFrom('daily_tasks')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('status', 'not in', ['completed', 'failed'])
+      .groupBy('status')
+      .execute();
     return Object.fromEntries(r.map((x) => [x.status, Number(x.n)]));
   }
 }

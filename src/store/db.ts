@@ -127,7 +127,9 @@ export function openStore(opts: StoreOptions): Store {
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
       // Server side: the query is cancelled. Client side (query_timeout): the call returns even when the link
       // is black-holed and the server never answers; a little later, so the server's own error wins when it can.
-      ...(opts.statementTimeoutMs !== 0 ? { statement_timeout: opts.statementTimeoutMs ?? 60_000, query_timeout: (opts.statementTimeoutMs ?? 60_000) + 2_000 } : {}),
+      ...(opts.statementTimeoutMs !== 0
+        ? { statement_timeout: opts.statementTimeoutMs ?? 60_000, query_timeout: (opts.statementTimeoutMs ?? 60_000) + 2_000 }
+        : {}),
       keepAlive: true,
       types: pgTypes,
       application_name: 'whalefall',

@@ -35,7 +35,12 @@ export class DigestRepository {
       .where('a.collected_date', '=', from)
       .execute();
     return rows
-      .map((r) => ({ instance_name: r.instance_name, from_bytes: Number(r.from_bytes), to_bytes: Number(r.to_bytes), delta_bytes: Number(r.to_bytes) - Number(r.from_bytes) }))
+      .map((r) => ({
+        instance_name: r.instance_name,
+        from_bytes: Number(r.from_bytes),
+        to_bytes: Number(r.to_bytes),
+        delta_bytes: Number(r.to_bytes) - Number(r.from_bytes),
+      }))
       .filter((r) => r.delta_bytes > 0)
       .sort((x, y) => y.delta_bytes - x.delta_bytes)
       .slice(0, limit);

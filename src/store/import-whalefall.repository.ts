@@ -170,6 +170,10 @@ export class ImportWhalefallRepository {
       .limit(1)
       .executeTakeFirst();
     if (!latest) return;
-    await trx.updateTable('instances').set({ total_size_bytes: latest.total_size_bytes, database_count: latest.database_count }).where('id', '=', instanceId).execute();
+    await trx
+      .updateTable('instances')
+      .set({ total_size_bytes: latest.total_size_bytes, database_count: latest.database_count })
+      .where('id', '=', instanceId)
+      .execute();
   }
 }

@@ -38,7 +38,6 @@ export function likeLiteral(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-
 export interface InstanceListFilter {
   dbType?: string;
   active?: boolean;
@@ -88,7 +87,9 @@ export class InstancesRepository {
   }
 
   async count(filter: InstanceListFilter = {}): Promise<number> {
-    const r = await this.filtered(filter).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const r = await this.filtered(filter)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 
@@ -120,7 +121,9 @@ export class InstancesRepository {
     if (q.tag) base = base.where(hasTag(this.dialect, q.tag));
     if (q.search) {
       const pattern = `%${likeLiteral(q.search.toLowerCase())}%`;
-      base = base.where(sql<boolean>`(lower(name) like ${pattern} escape '\\' or lower(host) like ${pattern} escape '\\' or lower(coalesce(description, '')) like ${pattern} escape '\\')`);
+      base = base.where(
+        sql<boolean>`(lower(name) like ${pattern} escape '\\' or lower(host) like ${pattern} escape '\\' or lower(coalesce(description, '')) like ${pattern} escape '\\')`,
+      );
     }
     const [rows, count] = await Promise.all([
       base
@@ -152,7 +155,13 @@ export class InstancesRepository {
 
   /** Instances registered at host:port (host compared case-insensitively): candidates for "the same server". */
   async atAddress(host: string, port: number): Promise<InstanceRow[]> {
-    return this.db.selectFrom('instances').selectAll().where(sql<boolean>`lower(host) = ${host.trim().toLowerCase()}`).where('port', '=', port).orderBy('id').execute();
+    return this.db
+      .selectFrom('instances')
+      .selectAll()
+      .where(sql<boolean>`lower(host) = ${host.trim().toLowerCase()}`)
+      .where('port', '=', port)
+      .orderBy('id')
+      .execute();
   }
 
   async getByName(name: string): Promise<InstanceRow | undefined> {
@@ -206,7 +215,10 @@ export class InstancesRepository {
       const pace = pacer();
       for (let i = 0; i < creates.length; i += 100) {
         await pace();
-        await tx.insertInto('instances').values(creates.slice(i, i + 100)).execute();
+        await tx
+          .insertInto('instances')
+          .values(creates.slice(i, i + 100))
+          .execute();
       }
       for (const u of updates) {
         await pace();

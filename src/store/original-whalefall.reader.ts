@@ -38,7 +38,18 @@ export interface OriginalSizeRow {
 
 const REQUIRED: Record<string, string[]> = {
   instances: ['id', 'name', 'db_type', 'host', 'port', 'is_active'],
-  database_size_stats: ['id', 'instance_id', 'database_name', 'size_mb', 'data_size_mb', 'log_size_mb', 'collected_date', 'collected_at', 'is_deleted', 'deleted_at'],
+  database_size_stats: [
+    'id',
+    'instance_id',
+    'database_name',
+    'size_mb',
+    'data_size_mb',
+    'log_size_mb',
+    'collected_date',
+    'collected_at',
+    'is_deleted',
+    'deleted_at',
+  ],
 };
 
 /** A row of the original store, read column by column (its columns were checked by `check`). */
@@ -64,10 +75,16 @@ export class OriginalWhalefallReader {
     } catch {
       throw new OriginalStoreError('not a PostgreSQL URL (expected postgres://user@host:port/database)');
     }
-    if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') throw new OriginalStoreError(`not a PostgreSQL URL: scheme "${parsed.protocol.replace(/:$/, '')}" (expected postgres://)`);
+    if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:')
+      throw new OriginalStoreError(`not a PostgreSQL URL: scheme "${parsed.protocol.replace(/:$/, '')}" (expected postgres://)`);
     // Where we connect, never with the password.
     const where = `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, statement_timeout: 10 * timeoutMs, application_name: 'whalefall import-whalefall' });
+    const client = new pg.Client({
+      connectionString: url,
+      connectionTimeoutMillis: timeoutMs,
+      statement_timeout: 10 * timeoutMs,
+      application_name: 'whalefall import-whalefall',
+    });
     client.on('error', () => {}); // a dropped connection fails the pending query; it must not kill the process
     try {
       await client.connect();
@@ -102,7 +119,14 @@ export class OriginalWhalefallReader {
 
   async instances(): Promise<OriginalInstance[]> {
     const r = await this.client.query<Row>('SELECT id, name, db_type, host, port, is_active FROM instances ORDER BY id');
-    return r.rows.map((x) => ({ id: Number(x.id), name: String(x.name), db_type: String(x.db_type), host: String(x.host), port: x.port === null ? null : Number(x.port), is_active: x.is_active !== false }));
+    return r.rows.map((x) => ({
+      id: Number(x.id),
+      name: String(x.name),
+      db_type: String(x.db_type),
+      host: String(x.host),
+      port: x.port === null ? null : Number(x.port),
+      is_active: x.is_active !== false,
+    }));
   }
 
   /** History rows per instance. */

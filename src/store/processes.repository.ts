@@ -66,7 +66,11 @@ export class ProcessesRepository {
 
   /** Store `value` unless the key is set; returns the value that is stored now. */
   async estateSetIfAbsent(key: string, value: string, at: string): Promise<string> {
-    await this.db.insertInto('estate').values({ key, value, updated_at: at }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    await this.db
+      .insertInto('estate')
+      .values({ key, value, updated_at: at })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
     return (await this.estate(key)) ?? value;
   }
 
@@ -81,13 +85,20 @@ export class ProcessesRepository {
   /** pg-boss jobs of `queue` by state (`created`, `retry`, `active`, …); empty when the queue schema does not exist yet. */
   async jobStates(schema: string, queue: string): Promise<Record<string, number>> {
     if (!(await this.queueExists(schema))) return {};
-    const r = await sql<{ state: string; n: number }>`SELECT state::text AS state, count(*)::int AS n FROM ${sql.table(`${schema}.job`)} WHERE name = ${queue} GROUP BY state`.execute(this.db);
+    const r = await sql<{
+      state: string;
+      n: number;
+    }>`SELECT state::text AS state, count(*)::int AS n FROM ${sql.table(`${schema}.job`)} WHERE name = ${queue} GROUP BY state`.execute(this.db);
     return Object.fromEntries(r.rows.map((x) => [x.state, Number(x.n)]));
   }
 
   /** Ids of the running (`active`) jobs of `queue` for one singleton key (the instance). */
   async activeJobIds(schema: string, queue: string, singletonKey: string): Promise<string[]> {
-    const r = await sql<{ id: string }>`SELECT id::text AS id FROM ${sql.table(`${schema}.job`)} WHERE name = ${queue} AND singleton_key = ${singletonKey} AND state = 'active'`.execute(this.db);
+    const r = await sql<{
+      id: string;
+    }>`SELECT id::text AS id FROM ${sql.table(`${schema}.job`)} WHERE name = ${queue} AND singleton_key = ${singletonKey} AND state = 'active'`.execute(
+      this.db,
+    );
     return r.rows.map((x) => x.id);
   }
 

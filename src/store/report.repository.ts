@@ -71,7 +71,13 @@ export class ReportRepository {
     const rows = await this.db
       .selectFrom('instance_databases as d')
       .innerJoin('database_size_stats as s', (j) => j.onRef('s.instance_id', '=', 'd.instance_id').onRef('s.database_name', '=', 'd.database_name'))
-      .select(['d.instance_id', 'd.database_name', 'd.deleted_at', (eb) => eb.fn.countAll<number>().as('rows'), (eb) => eb.fn.max('s.collected_date').as('last_date')])
+      .select([
+        'd.instance_id',
+        'd.database_name',
+        'd.deleted_at',
+        (eb) => eb.fn.countAll<number>().as('rows'),
+        (eb) => eb.fn.max('s.collected_date').as('last_date'),
+      ])
       .where('d.is_deleted', '=', 1)
       .groupBy(['d.instance_id', 'd.database_name', 'd.deleted_at'])
       .orderBy(sql`COUNT(*)`, 'desc')
@@ -92,7 +98,11 @@ export class ReportRepository {
     const rows = await this.db
       .selectFrom('database_size_stats as s')
       .innerJoin('database_size_stats as f', (j) =>
-        j.onRef('f.instance_id', '=', 's.instance_id').onRef('f.database_name', '=', 's.database_name').on('f.collected_date', '=', from).onRef('f.size_bytes', '=', 's.size_bytes'),
+        j
+          .onRef('f.instance_id', '=', 's.instance_id')
+          .onRef('f.database_name', '=', 's.database_name')
+          .on('f.collected_date', '=', from)
+          .onRef('f.size_bytes', '=', 's.size_bytes'),
       )
       .innerJoin('instance_databases as d', (j) => j.onRef('d.instance_id', '=', 's.instance_id').onRef('d.database_name', '=', 's.database_name'))
       .select(['s.instance_id', 's.database_name', 's.size_bytes'])

@@ -63,7 +63,13 @@ export class RunwayRepository {
     if (!instanceIds.length) return [];
     return this.db
       .selectFrom('instance_size_stats')
-      .select(['instance_id', sql<string>`''`.as('database_name'), 'collected_date', 'total_size_bytes as size_bytes', sql<number | null>`NULL`.as('max_bytes')])
+      .select([
+        'instance_id',
+        sql<string>`''`.as('database_name'),
+        'collected_date',
+        'total_size_bytes as size_bytes',
+        sql<number | null>`NULL`.as('max_bytes'),
+      ])
       .where('instance_id', 'in', instanceIds)
       .where('collected_date', '>=', from)
       .where('collected_date', '<=', to)
@@ -140,13 +146,24 @@ export class RunwayRepository {
   /** The composition rows (parts as JSON) of one instance on the given days. */
   async compositionOn(instanceId: number, dates: readonly string[]): Promise<{ collected_date: string; parts: string }[]> {
     if (!dates.length) return [];
-    return this.db.selectFrom('instance_composition').select(['collected_date', 'parts']).where('instance_id', '=', instanceId).where('collected_date', 'in', dates).execute();
+    return this.db
+      .selectFrom('instance_composition')
+      .select(['collected_date', 'parts'])
+      .where('instance_id', '=', instanceId)
+      .where('collected_date', 'in', dates)
+      .execute();
   }
 
   /** The ledgers' highest ids (two index seeks). */
   async ledgerIds(): Promise<LedgerIds> {
-    const a = await this.db.selectFrom('instance_size_stats').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst();
-    const b = await this.db.selectFrom('database_size_stats').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst();
+    const a = await this.db
+      .selectFrom('instance_size_stats')
+      .select((eb) => eb.fn.max('id').as('m'))
+      .executeTakeFirst();
+    const b = await this.db
+      .selectFrom('database_size_stats')
+      .select((eb) => eb.fn.max('id').as('m'))
+      .executeTakeFirst();
     return { instance_stats_id: Number(a?.m ?? 0), database_stats_id: Number(b?.m ?? 0) };
   }
 
@@ -161,12 +178,22 @@ export class RunwayRepository {
   }
 
   async fitRun(scope: string): Promise<FitRun | undefined> {
-    return this.db.selectFrom('runway_fit_runs').select(['day', 'instance_stats_id', 'database_stats_id', 'computed_at']).where('scope', '=', scope).executeTakeFirst();
+    return this.db
+      .selectFrom('runway_fit_runs')
+      .select(['day', 'instance_stats_id', 'database_stats_id', 'computed_at'])
+      .where('scope', '=', scope)
+      .executeTakeFirst();
   }
 
   /** Every kept fit of a scope, by instance. */
   async storedFits(scope: string): Promise<StoredFit[]> {
-    return this.db.selectFrom('runway_fits').select(['instance_id', 'database_name', 'fit', 'max_bytes']).where('scope', '=', scope).orderBy('instance_id').orderBy('database_name').execute();
+    return this.db
+      .selectFrom('runway_fits')
+      .select(['instance_id', 'database_name', 'fit', 'max_bytes'])
+      .where('scope', '=', scope)
+      .orderBy('instance_id')
+      .orderBy('database_name')
+      .execute();
   }
 
   /** The instances with kept fits in a scope and the last_sync_at each was fitted at. */
@@ -195,7 +222,11 @@ export class RunwayRepository {
           .insertInto('runway_fits')
           .values(rows.slice(i, i + 500).map((r) => ({ scope, ...r })))
           // Two processes fitting the same instance at once: the later one's row stands.
-          .onConflict((oc) => oc.columns(['scope', 'instance_id', 'database_name']).doUpdateSet((eb) => ({ fit: eb.ref('excluded.fit'), max_bytes: eb.ref('excluded.max_bytes') })))
+          .onConflict((oc) =>
+            oc
+              .columns(['scope', 'instance_id', 'database_name'])
+              .doUpdateSet((eb) => ({ fit: eb.ref('excluded.fit'), max_bytes: eb.ref('excluded.max_bytes') })),
+          )
           .execute();
       }
     });
@@ -222,9 +253,18 @@ export class RunwayRepository {
    * row id (an index seek) and the latest sync time of any instance.
    */
   async version(): Promise<string> {
-    const a = await this.db.selectFrom('instance_size_stats').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst();
-    const b = await this.db.selectFrom('database_size_stats').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst();
-    const c = await this.db.selectFrom('instances').select((eb) => [eb.fn.max('last_sync_at').as('m'), eb.fn.countAll().as('n')]).executeTakeFirst();
+    const a = await this.db
+      .selectFrom('instance_size_stats')
+      .select((eb) => eb.fn.max('id').as('m'))
+      .executeTakeFirst();
+    const b = await this.db
+      .selectFrom('database_size_stats')
+      .select((eb) => eb.fn.max('id').as('m'))
+      .executeTakeFirst();
+    const c = await this.db
+      .selectFrom('instances')
+      .select((eb) => [eb.fn.max('last_sync_at').as('m'), eb.fn.countAll().as('n')])
+      .executeTakeFirst();
     return `${a?.m ?? 0}:${b?.m ?? 0}:${c?.m ?? ''}:${c?.n ?? 0}`;
   }
 }

@@ -100,7 +100,11 @@ export class SlotsRepository {
   /** Push the lease of these holders' slots (their process is alive). */
   async renew(holders: string[], expiresAt: string): Promise<void> {
     for (let i = 0; i < holders.length; i += 500) {
-      await this.db.updateTable('connection_slots').set({ expires_at: expiresAt }).where('holder', 'in', holders.slice(i, i + 500)).execute();
+      await this.db
+        .updateTable('connection_slots')
+        .set({ expires_at: expiresAt })
+        .where('holder', 'in', holders.slice(i, i + 500))
+        .execute();
     }
   }
 }

@@ -64,7 +64,19 @@ export class StatisticsRepository {
   async aggregationSeries(q: { scope: AggregationScope; instanceId: number; databaseName: string; period: AggregationPeriod; from: string; to: string }) {
     return this.db
       .selectFrom('aggregations')
-      .select(['period_start', 'period_end', 'avg_bytes', 'max_bytes', 'min_bytes', 'last_bytes', 'days_with_data', 'change_bytes', 'change_pct', 'trend', 'computed_at'])
+      .select([
+        'period_start',
+        'period_end',
+        'avg_bytes',
+        'max_bytes',
+        'min_bytes',
+        'last_bytes',
+        'days_with_data',
+        'change_bytes',
+        'change_pct',
+        'trend',
+        'computed_at',
+      ])
       .where('scope', '=', q.scope)
       .where('instance_id', '=', q.instanceId)
       .where('database_name', '=', q.databaseName)
@@ -129,7 +141,22 @@ export class StatisticsRepository {
   /** Every instance with its latest collection's totals (written by the ledger in the same transaction). */
   /** Every instance, or only those carrying exactly `tag`. */
   async instancesForSummary(tag?: string) {
-    let q = this.db.selectFrom('instances').select(['id', 'name', 'db_type', 'host', 'port', 'database_name', 'tags', 'is_active', 'total_size_bytes', 'database_count', 'last_sync_status', 'last_sync_at']);
+    let q = this.db
+      .selectFrom('instances')
+      .select([
+        'id',
+        'name',
+        'db_type',
+        'host',
+        'port',
+        'database_name',
+        'tags',
+        'is_active',
+        'total_size_bytes',
+        'database_count',
+        'last_sync_status',
+        'last_sync_at',
+      ]);
     if (tag !== undefined) q = q.where(hasTag(this.dialect, tag));
     return q.orderBy('id').execute();
   }
@@ -203,14 +230,25 @@ export class StatisticsRepository {
    * so growth made and synced the same day shows; null ("no baseline yet",
    * left out of the list) when there is no earlier point at all.
    */
-  private firstAndLast(q: GrowersQuery, table: 'database_size_stats' | 'instance_size_stats', col: 'size_bytes' | 'total_size_bytes', inst: RawBuilder<unknown>, name: RawBuilder<unknown>) {
+  private firstAndLast(
+    q: GrowersQuery,
+    table: 'database_size_stats' | 'instance_size_stats',
+    col: 'size_bytes' | 'total_size_bytes',
+    inst: RawBuilder<unknown>,
+    name: RawBuilder<unknown>,
+  ) {
     const t = sql.table(table);
     const c = sql.ref(`s.${col}`);
-    const key = table === 'database_size_stats' ? sql`s.instance_id = ${inst} and s.database_name = ${name} and s.is_deleted = 0 and ${c} is not null` : sql`s.instance_id = ${inst}`;
+    const key =
+      table === 'database_size_stats'
+        ? sql`s.instance_id = ${inst} and s.database_name = ${name} and s.is_deleted = 0 and ${c} is not null`
+        : sql`s.instance_id = ${inst}`;
     const inWindow = sql`s.collected_date >= ${q.from} and s.collected_date <= ${q.to}`;
     const lastDay = sql`(select max(s.collected_date) from ${t} s where ${key} and ${inWindow})`;
     const last = sql<number | null>`(select ${c} from ${t} s where ${key} and ${inWindow} order by s.collected_date desc limit 1)`;
-    const firstDaily = sql<number | null>`(select ${c} from ${t} s where ${key} and ${inWindow} and s.collected_date < ${lastDay} order by s.collected_date asc limit 1)`;
+    const firstDaily = sql<
+      number | null
+    >`(select ${c} from ${t} s where ${key} and ${inWindow} and s.collected_date < ${lastDay} order by s.collected_date asc limit 1)`;
     const firstSync = windowBaselineSize(inst, name, q.fromTs, q.untilTs);
     return [sql<number | null>`coalesce(${firstDaily}, ${firstSync})`.as('first_bytes'), last.as('last_bytes')];
   }
@@ -246,7 +284,15 @@ export class StatisticsRepository {
       return this.db
         .selectFrom('instance_size_stats as s')
         .innerJoin('instances as i', 'i.id', 's.instance_id')
-        .select(['s.instance_id', 'i.name as instance_name', 'i.db_type', sql<string>`''`.as('database_name'), 's.collected_date as period_start', 's.collected_date as period_end', 's.total_size_bytes as size_bytes'])
+        .select([
+          's.instance_id',
+          'i.name as instance_name',
+          'i.db_type',
+          sql<string>`''`.as('database_name'),
+          's.collected_date as period_start',
+          's.collected_date as period_end',
+          's.total_size_bytes as size_bytes',
+        ])
         .select([sql<number | null>`NULL`.as('change_bytes'), sql<number | null>`NULL`.as('change_pct')])
         .where('s.collected_date', '>=', q.from)
         .where('s.collected_date', '<=', q.to)
@@ -260,7 +306,15 @@ export class StatisticsRepository {
       return this.db
         .selectFrom('database_size_stats as s')
         .innerJoin('instances as i', 'i.id', 's.instance_id')
-        .select(['s.instance_id', 'i.name as instance_name', 'i.db_type', 's.database_name', 's.collected_date as period_start', 's.collected_date as period_end', sql<number>`s.size_bytes`.as('size_bytes')])
+        .select([
+          's.instance_id',
+          'i.name as instance_name',
+          'i.db_type',
+          's.database_name',
+          's.collected_date as period_start',
+          's.collected_date as period_end',
+          sql<number>`s.size_bytes`.as('size_bytes'),
+        ])
         .select([sql<number | null>`NULL`.as('change_bytes'), sql<number | null>`NULL`.as('change_pct')])
         .where('s.collected_date', '>=', q.from)
         .where('s.collected_date', '<=', q.to)
@@ -277,7 +331,17 @@ export class StatisticsRepository {
     return this.db
       .selectFrom('aggregations as a')
       .innerJoin('instances as i', 'i.id', 'a.instance_id')
-      .select(['a.instance_id', 'i.name as instance_name', 'i.db_type', 'a.database_name', 'a.period_start', 'a.period_end', 'a.avg_bytes as size_bytes', 'a.change_bytes', 'a.change_pct'])
+      .select([
+        'a.instance_id',
+        'i.name as instance_name',
+        'i.db_type',
+        'a.database_name',
+        'a.period_start',
+        'a.period_end',
+        'a.avg_bytes as size_bytes',
+        'a.change_bytes',
+        'a.change_pct',
+      ])
       .where('a.scope', '=', q.scope)
       .where('a.period', '=', q.period)
       .where('a.period_end', '>=', q.from)
@@ -317,12 +381,17 @@ export class StatisticsRepository {
       .selectFrom('instance_databases as d')
       .innerJoin('instances as i', 'i.id', 'd.instance_id')
       .leftJoin('database_size_stats as s', (j) =>
-        j
-          .onRef('s.instance_id', '=', 'd.instance_id')
-          .onRef('s.database_name', '=', 'd.database_name')
-          .onRef('s.collected_date', '=', 'd.last_seen_date'),
+        j.onRef('s.instance_id', '=', 'd.instance_id').onRef('s.database_name', '=', 'd.database_name').onRef('s.collected_date', '=', 'd.last_seen_date'),
       )
-      .select(['d.instance_id', 'i.name as instance_name', 'd.database_name', 'd.first_seen_date', 'd.last_seen_date', 'd.deleted_at', 's.size_bytes as last_size_bytes'])
+      .select([
+        'd.instance_id',
+        'i.name as instance_name',
+        'd.database_name',
+        'd.first_seen_date',
+        'd.last_seen_date',
+        'd.deleted_at',
+        's.size_bytes as last_size_bytes',
+      ])
       .where('d.is_deleted', '=', 1)
       .where('d.deleted_at', '>=', fromTs)
       .where('d.deleted_at', '<', toTs)

@@ -101,7 +101,13 @@ export class SyncRepository {
 
   /** Update a running record only while `holder` still has it; throws LeaseLost otherwise (rolling back the caller's transaction). */
   async updateHeldRecord(id: number, holder: string, patch: Updateable<SyncInstanceRecordsTable>, db: Db = this.db): Promise<void> {
-    const r = await db.updateTable('sync_instance_records').set(patch).where('id', '=', id).where('holder', '=', holder).where('status', '=', 'running').executeTakeFirst();
+    const r = await db
+      .updateTable('sync_instance_records')
+      .set(patch)
+      .where('id', '=', id)
+      .where('holder', '=', holder)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) throw new LeaseLost();
   }
 
@@ -255,7 +261,12 @@ export class SyncRepository {
    * both win. False when the record must not run.
    */
   async claimRecord(id: number, patch: Updateable<SyncInstanceRecordsTable>, db: Db = this.db): Promise<boolean> {
-    const r = await db.updateTable('sync_instance_records').set(patch).where('id', '=', id).where('status', 'not in', ['skipped', 'completed']).executeTakeFirst();
+    const r = await db
+      .updateTable('sync_instance_records')
+      .set(patch)
+      .where('id', '=', id)
+      .where('status', 'not in', ['skipped', 'completed'])
+      .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
 
@@ -374,12 +385,7 @@ export class SyncRepository {
       const row = await db
         .insertInto('sync_locks')
         .values({ instance_id: instanceId, holder, acquired_at: now, expires_at: expiresAt })
-        .onConflict((oc) =>
-          oc
-            .column('instance_id')
-            .doUpdateSet({ holder, acquired_at: now, expires_at: expiresAt })
-            .where('sync_locks.expires_at', '<', now),
-        )
+        .onConflict((oc) => oc.column('instance_id').doUpdateSet({ holder, acquired_at: now, expires_at: expiresAt }).where('sync_locks.expires_at', '<', now))
         .returning('holder')
         .executeTakeFirst();
       return row?.holder === holder;
@@ -401,7 +407,9 @@ export class SyncRepository {
         db
           .insertInto('sync_locks')
           .values({ instance_id: instanceId, holder, acquired_at: now, expires_at: expiresAt })
-          .onConflict((oc) => oc.column('instance_id').doUpdateSet({ holder, acquired_at: now, expires_at: expiresAt }).where('sync_locks.expires_at', '<', now))
+          .onConflict((oc) =>
+            oc.column('instance_id').doUpdateSet({ holder, acquired_at: now, expires_at: expiresAt }).where('sync_locks.expires_at', '<', now),
+          )
           .returning('holder'),
       )
       .with('st', (db) =>
@@ -460,7 +468,9 @@ export class SyncRepository {
     const row = await this.db
       .insertInto('table_sync_locks')
       .values({ instance_id: instanceId, holder, acquired_at: now, expires_at: expiresAt })
-      .onConflict((oc) => oc.column('instance_id').doUpdateSet({ holder, acquired_at: now, expires_at: expiresAt }).where('table_sync_locks.expires_at', '<', now))
+      .onConflict((oc) =>
+        oc.column('instance_id').doUpdateSet({ holder, acquired_at: now, expires_at: expiresAt }).where('table_sync_locks.expires_at', '<', now),
+      )
       .returning('holder')
       .executeTakeFirst();
     return row?.holder === holder;
@@ -473,7 +483,12 @@ export class SyncRepository {
 
   /** Take the table-sync lock from a holder known to be dead (compare-and-set on that holder). */
   async takeOverTableLock(instanceId: number, deadHolder: string, holder: string, now: string, expiresAt: string): Promise<boolean> {
-    const r = await this.db.updateTable('table_sync_locks').set({ holder, acquired_at: now, expires_at: expiresAt }).where('instance_id', '=', instanceId).where('holder', '=', deadHolder).executeTakeFirst();
+    const r = await this.db
+      .updateTable('table_sync_locks')
+      .set({ holder, acquired_at: now, expires_at: expiresAt })
+      .where('instance_id', '=', instanceId)
+      .where('holder', '=', deadHolder)
+      .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
 

@@ -86,7 +86,15 @@ function entries(databases: CollectedTableDatabase[]): Entry[] {
         table_name: '',
         kind: 'other',
         parent: null,
-        t: { total_bytes: o.total_bytes, data_bytes: o.data_bytes, index_bytes: o.index_bytes, lob_bytes: o.lob_bytes, free_bytes: o.free_bytes, row_estimate: null, table_count: o.tables },
+        t: {
+          total_bytes: o.total_bytes,
+          data_bytes: o.data_bytes,
+          index_bytes: o.index_bytes,
+          lob_bytes: o.lob_bytes,
+          free_bytes: o.free_bytes,
+          row_estimate: null,
+          table_count: o.tables,
+        },
       });
     }
   }
@@ -126,7 +134,10 @@ export class TablesRepository {
       // Known names of the databases concerned (all of the instance's when the run was instance-wide).
       const known = new Map<string, { id: number; is_deleted: number; database_name: string; kind: string }>();
       const load = async (names: string[] | null) => {
-        const q = trx.selectFrom('table_names').select(['id', 'database_name', 'schema_name', 'table_name', 'is_deleted', 'kind']).where('instance_id', '=', instanceId);
+        const q = trx
+          .selectFrom('table_names')
+          .select(['id', 'database_name', 'schema_name', 'table_name', 'is_deleted', 'kind'])
+          .where('instance_id', '=', instanceId);
         const parts = names === null ? [null] : chunks(names);
         for (const part of parts) {
           for (const r of await (part === null ? q : q.where('database_name', 'in', part)).execute()) known.set(keyOf(r), r);
@@ -341,8 +352,18 @@ export class TablesRepository {
 
   /** The latest day with any table row on or before `to`, and the earliest on or after `from`. */
   async dayBounds(from: string, to: string): Promise<{ first: string | null; last: string | null }> {
-    const last = await this.db.selectFrom('table_size_stats').select((eb) => eb.fn.max('collected_date').as('d')).where('collected_date', '<=', to).where('collected_date', '>=', from).executeTakeFirst();
-    const first = await this.db.selectFrom('table_size_stats').select((eb) => eb.fn.min('collected_date').as('d')).where('collected_date', '>=', from).where('collected_date', '<=', to).executeTakeFirst();
+    const last = await this.db
+      .selectFrom('table_size_stats')
+      .select((eb) => eb.fn.max('collected_date').as('d'))
+      .where('collected_date', '<=', to)
+      .where('collected_date', '>=', from)
+      .executeTakeFirst();
+    const first = await this.db
+      .selectFrom('table_size_stats')
+      .select((eb) => eb.fn.min('collected_date').as('d'))
+      .where('collected_date', '>=', from)
+      .where('collected_date', '<=', to)
+      .executeTakeFirst();
     return { first: (first?.d as string | null) ?? null, last: (last?.d as string | null) ?? null };
   }
 
@@ -416,7 +437,13 @@ export class TablesRepository {
 
   /** Distinct collected dates before `before` (small: one per day). */
   async datesBefore(before: string): Promise<string[]> {
-    const r = await this.db.selectFrom('table_size_stats').select('collected_date').distinct().where('collected_date', '<', before).orderBy('collected_date').execute();
+    const r = await this.db
+      .selectFrom('table_size_stats')
+      .select('collected_date')
+      .distinct()
+      .where('collected_date', '<', before)
+      .orderBy('collected_date')
+      .execute();
     return r.map((x) => x.collected_date);
   }
 }
@@ -429,8 +456,15 @@ export class TableSelectionRepository {
   async databaseSizes(instanceId: number, since: string, day: string) {
     const rows = await this.db
       .selectFrom('instance_databases as d')
-      .leftJoin('database_size_stats as now', (j) => j.onRef('now.instance_id', '=', 'd.instance_id').onRef('now.database_name', '=', 'd.database_name').onRef('now.collected_date', '=', 'd.last_seen_date'))
-      .leftJoin('database_size_stats as then', (j) => j.onRef('then.instance_id', '=', 'd.instance_id').onRef('then.database_name', '=', 'd.database_name').on('then.collected_date', '=', since))
+      .leftJoin('database_size_stats as now', (j) =>
+        j
+          .onRef('now.instance_id', '=', 'd.instance_id')
+          .onRef('now.database_name', '=', 'd.database_name')
+          .onRef('now.collected_date', '=', 'd.last_seen_date'),
+      )
+      .leftJoin('database_size_stats as then', (j) =>
+        j.onRef('then.instance_id', '=', 'd.instance_id').onRef('then.database_name', '=', 'd.database_name').on('then.collected_date', '=', since),
+      )
       .select(['d.database_name', 'd.is_system', 'now.size_bytes as size_bytes', 'then.size_bytes as then_bytes'])
       .where('d.instance_id', '=', instanceId)
       .where('d.is_deleted', '=', 0)

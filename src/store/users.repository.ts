@@ -15,7 +15,10 @@ export class UsersRepository {
     return this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
   }
   async count(): Promise<number> {
-    const r = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const r = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
   insert(row: { username: string; password_hash: string; role: string; now: string }): Promise<UserRow> {
@@ -25,13 +28,21 @@ export class UsersRepository {
       .returningAll()
       .executeTakeFirstOrThrow();
   }
-  async update(id: number, patch: Partial<Pick<UserRow, 'password_hash' | 'role' | 'is_active' | 'locale' | 'failed_logins' | 'locked_until'>> & { updated_at: string }) {
+  async update(
+    id: number,
+    patch: Partial<Pick<UserRow, 'password_hash' | 'role' | 'is_active' | 'locale' | 'failed_logins' | 'locked_until'>> & { updated_at: string },
+  ) {
     return this.db.updateTable('users').set(patch).where('id', '=', id).returningAll().executeTakeFirst();
   }
 
   /** One more failed login; returns the new count (atomic: concurrent failures all count). */
   async addFailedLogin(id: number): Promise<number> {
-    const r = await this.db.updateTable('users').set((eb) => ({ failed_logins: eb('failed_logins', '+', 1) })).where('id', '=', id).returning('failed_logins').executeTakeFirstOrThrow();
+    const r = await this.db
+      .updateTable('users')
+      .set((eb) => ({ failed_logins: eb('failed_logins', '+', 1) }))
+      .where('id', '=', id)
+      .returning('failed_logins')
+      .executeTakeFirstOrThrow();
     return Number(r.failed_logins);
   }
 
@@ -92,7 +103,12 @@ export class UsersRepository {
     return Number(r.numUpdatedRows);
   }
   async countActiveAdmins(): Promise<number> {
-    const r = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('role', '=', 'admin').where('is_active', '=', 1).executeTakeFirstOrThrow();
+    const r = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('role', '=', 'admin')
+      .where('is_active', '=', 1)
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
   async revokeToken(id: number, now: string, userId?: number): Promise<boolean> {

@@ -29,7 +29,13 @@ describe('alerts API', () => {
 
   test('rules CRUD (admin), reads (viewer), events paged and filtered, URLs masked', async () => {
     const inst = await addInstance(ctx);
-    const body = { name: 'api-rule', kind: 'size_above', instance_id: inst.id, threshold: 10, channels: [{ type: 'dingtalk', url: 'https://oapi.dingtalk.com/robot/send?access_token=TOKEN-XYZ' }] };
+    const body = {
+      name: 'api-rule',
+      kind: 'size_above',
+      instance_id: inst.id,
+      threshold: 10,
+      channels: [{ type: 'dingtalk', url: 'https://oapi.dingtalk.com/robot/send?access_token=TOKEN-XYZ' }],
+    };
     let r = await app.inject({ method: 'POST', url: '/api/alert-rules', headers: as('viewer'), payload: body });
     assert.equal(r.statusCode, 403);
     r = await app.inject({ method: 'POST', url: '/api/alert-rules', headers: as('admin'), payload: { ...body, threshold: -5 } });
@@ -47,7 +53,13 @@ describe('alerts API', () => {
     r = await app.inject({ method: 'GET', url: '/api/alert-rules', headers: as('viewer') });
     assert.equal(r.statusCode, 200);
     // The new rule and the default sync_failing rule every store starts with (migration 0023).
-    assert.deepEqual(r.json().data.map((x: { kind: string }) => x.kind).sort(), [body.kind, 'sync_failing'].sort());
+    assert.deepEqual(
+      r
+        .json()
+        .data.map((x: { kind: string }) => x.kind)
+        .sort(),
+      [body.kind, 'sync_failing'].sort(),
+    );
     assert.equal(r.body.includes('TOKEN-XYZ'), false);
 
     r = await app.inject({ method: 'PATCH', url: `/api/alert-rules/${id}`, headers: as('admin'), payload: { threshold: 20 } });

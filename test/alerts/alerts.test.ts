@@ -26,7 +26,10 @@ forEachStore('alerts: delivery to a local receiver', (get) => {
     const rx = await receiver([200]);
     try {
       const inst = await addInstance(ctx);
-      const rule = await s.alerts.createRule({ name: 'big-instance', kind: 'size_above', instance_id: inst.id, threshold: 10 * GB, channels: [{ type: 'generic', url: rx.url }] }, actor);
+      const rule = await s.alerts.createRule(
+        { name: 'big-instance', kind: 'size_above', instance_id: inst.id, threshold: 10 * GB, channels: [{ type: 'generic', url: rx.url }] },
+        actor,
+      );
       assert.equal(rule.channels[0]!.url.includes('SECRET'), false, 'rule channels are masked');
 
       await setInstanceTotal(ctx, inst.id, today, 12 * GB);
@@ -54,7 +57,13 @@ forEachStore('alerts: delivery to a local receiver', (get) => {
 
       const detail = await s.alerts.getEvent(ev!.id);
       assert.equal(detail.state, 'resolved');
-      assert.deepEqual(detail.deliveries.map((d) => [d.transition, d.status, d.attempt, d.http_status]), [['firing', 'delivered', 1, 200], ['resolved', 'delivered', 1, 200]]);
+      assert.deepEqual(
+        detail.deliveries.map((d) => [d.transition, d.status, d.attempt, d.http_status]),
+        [
+          ['firing', 'delivered', 1, 200],
+          ['resolved', 'delivered', 1, 200],
+        ],
+      );
       assert.equal(JSON.stringify(detail).includes('SECRET-TOKEN-123'), false, 'no token in the API view');
       assert.equal(ctx.logs.join('').includes('SECRET-TOKEN-123'), false, 'no token in the logs');
     } finally {
@@ -68,7 +77,10 @@ forEachStore('alerts: delivery to a local receiver', (get) => {
     const rx = await receiver([500, 500, 200]);
     try {
       const inst = await addInstance(ctx);
-      const rule = await s.alerts.createRule({ name: 'retry-me', kind: 'size_above', instance_id: inst.id, threshold: GB, channels: [{ type: 'dingtalk', url: rx.url }] }, actor);
+      const rule = await s.alerts.createRule(
+        { name: 'retry-me', kind: 'size_above', instance_id: inst.id, threshold: GB, channels: [{ type: 'dingtalk', url: rx.url }] },
+        actor,
+      );
       await setInstanceTotal(ctx, inst.id, today, 2 * GB);
       await s.alerts.evaluate();
       const [ev] = await events(s, rule.id);
@@ -81,7 +93,14 @@ forEachStore('alerts: delivery to a local receiver', (get) => {
       assert.equal(d!.attempt, 3);
       assert.equal(d!.http_status, 200);
       const log = d!.log as { attempt: number; http_status: number; error: string | null; at: string }[];
-      assert.deepEqual(log.map((a) => [a.attempt, a.http_status]), [[1, 500], [2, 500], [3, 200]]);
+      assert.deepEqual(
+        log.map((a) => [a.attempt, a.http_status]),
+        [
+          [1, 500],
+          [2, 500],
+          [3, 200],
+        ],
+      );
       assert.match(log[0]!.error!, /HTTP 500/);
       assert.equal(log[2]!.error, null);
       // Backoff doubles: the 2nd retry waited at least twice the base.
@@ -96,7 +115,16 @@ forEachStore('alerts: delivery to a local receiver', (get) => {
     const s = await alertStack(ctx, { baseDelayMs: 5, maxAttempts: 2 });
     const inst = await addInstance(ctx);
     // Nothing listens on port 9 of 127.0.0.1: connection refused.
-    const rule = await s.alerts.createRule({ name: 'dead-hook', kind: 'size_above', instance_id: inst.id, threshold: GB, channels: [{ type: 'wecom', url: 'http://127.0.0.1:9/cgi-bin/webhook/send?key=WECOM-KEY-999' }] }, actor);
+    const rule = await s.alerts.createRule(
+      {
+        name: 'dead-hook',
+        kind: 'size_above',
+        instance_id: inst.id,
+        threshold: GB,
+        channels: [{ type: 'wecom', url: 'http://127.0.0.1:9/cgi-bin/webhook/send?key=WECOM-KEY-999' }],
+      },
+      actor,
+    );
     await setInstanceTotal(ctx, inst.id, today, 2 * GB);
     await s.alerts.evaluate();
     const [ev] = await events(s, rule.id);
@@ -116,28 +144,40 @@ forEachStore('alerts: dedup', (get) => {
     const ctx = get();
     const s = await alertStack(ctx);
     const inst = await addInstance(ctx);
-    const rule = await s.alerts.createRule({ name: 'dedup', kind: 'size_above', instance_id: inst.id, threshold: GB, channels: [{ type: 'generic', url: 'http://127.0.0.1:9/x' }] }, actor);
+    const rule = await s.alerts.createRule(
+      { name: 'dedup', kind: 'size_above', instance_id: inst.id, threshold: GB, channels: [{ type: 'generic', url: 'http://127.0.0.1:9/x' }] },
+      actor,
+    );
     await setInstanceTotal(ctx, inst.id, today, 2 * GB);
     // Two services on the same store: as two processes would race after a batch sync.
     const other = await alertStack(ctx);
     const r = await Promise.all([s.alerts.evaluate(), other.alerts.evaluate(), s.alerts.evaluate({ instanceIds: [inst.id] })]);
-    assert.equal(r.reduce((n, x) => n + x.fired, 0), 1);
+    assert.equal(
+      r.reduce((n, x) => n + x.fired, 0),
+      1,
+    );
     let evs = await events(s, rule.id);
     assert.equal(evs.length, 1);
     assert.equal((await s.repo.deliveriesOf(evs[0]!.id)).length, 1, 'one firing delivery');
 
     await setInstanceTotal(ctx, inst.id, today, GB / 2);
     const rr = await Promise.all([s.alerts.evaluate(), other.alerts.evaluate()]);
-    assert.equal(rr.reduce((n, x) => n + x.resolved, 0), 1);
+    assert.equal(
+      rr.reduce((n, x) => n + x.resolved, 0),
+      1,
+    );
     assert.equal((await s.repo.deliveriesOf(evs[0]!.id)).length, 2, 'one resolved delivery');
 
     await setInstanceTotal(ctx, inst.id, today, 3 * GB);
     assert.equal((await s.alerts.evaluate()).fired, 1, 'true again: a new event');
     evs = await events(s, rule.id);
-    assert.deepEqual(evs.map((e) => e.state), ['firing', 'resolved']);
+    assert.deepEqual(
+      evs.map((e) => e.state),
+      ['firing', 'resolved'],
+    );
   });
 
-  test('a single-instance evaluation does not resolve other instances\' events', async () => {
+  test("a single-instance evaluation does not resolve other instances' events", async () => {
     const ctx = get();
     const s = await alertStack(ctx);
     const a = await addInstance(ctx);
@@ -150,7 +190,10 @@ forEachStore('alerts: dedup', (get) => {
     const r = await s.alerts.evaluate({ instanceIds: [a.id] });
     assert.equal(r.resolved, 1);
     const open = (await events(s, rule.id)).filter((e) => e.state === 'firing' && (e.instance_id === a.id || e.instance_id === b.id));
-    assert.deepEqual(open.map((e) => e.instance_id), [b.id]);
+    assert.deepEqual(
+      open.map((e) => e.instance_id),
+      [b.id],
+    );
     await s.alerts.deleteRule(rule.id, actor);
   });
 });
@@ -166,7 +209,10 @@ forEachStore('alerts: rule kinds', (get) => {
     await setDatabaseSize(ctx, inst.id, 'other', today, 5000);
     await s.alerts.evaluate();
     const evs = await events(s, rule.id);
-    assert.deepEqual(evs.map((e) => [e.database_name, e.value, e.state]), [['app_one', 500, 'firing']]);
+    assert.deepEqual(
+      evs.map((e) => [e.database_name, e.value, e.state]),
+      [['app_one', 500, 'firing']],
+    );
   });
 
   test('growth_bytes and growth_pct over a week (missing days use the latest earlier day) and a day', async () => {
@@ -181,9 +227,19 @@ forEachStore('alerts: rule kinds', (get) => {
     const wp = await s.alerts.createRule({ name: 'week-pct', kind: 'growth_pct', window: 'week', instance_id: inst.id, threshold: 60 }, actor);
     const dp = await s.alerts.createRule({ name: 'day-pct', kind: 'growth_pct', window: 'day', instance_id: inst.id, threshold: 5 }, actor);
     await s.alerts.evaluate({ instanceIds: [inst.id] });
-    assert.deepEqual((await events(s, wb.id)).map((e) => e.value), [500]);
-    assert.deepEqual((await events(s, wp.id)).map((e) => e.value), [], '50 % is not above 60 %');
-    assert.deepEqual((await events(s, dp.id)).map((e) => e.value), [7.14]);
+    assert.deepEqual(
+      (await events(s, wb.id)).map((e) => e.value),
+      [500],
+    );
+    assert.deepEqual(
+      (await events(s, wp.id)).map((e) => e.value),
+      [],
+      '50 % is not above 60 %',
+    );
+    assert.deepEqual(
+      (await events(s, dp.id)).map((e) => e.value),
+      [7.14],
+    );
 
     // Database-level growth.
     await setDatabaseSize(ctx, inst.id, 'orders', addDays(d0, -1), 100);
@@ -193,7 +249,10 @@ forEachStore('alerts: rule kinds', (get) => {
     const dbr = await s.alerts.createRule({ name: 'db-day-pct', kind: 'growth_pct', instance_id: inst.id, database_pattern: '*', threshold: 50 }, actor);
     assert.equal(dbr.window, 'day', 'window defaults to day');
     await s.alerts.evaluate();
-    assert.deepEqual((await events(s, dbr.id)).map((e) => [e.database_name, e.value]), [['orders', 200]]);
+    assert.deepEqual(
+      (await events(s, dbr.id)).map((e) => [e.database_name, e.value]),
+      [['orders', 200]],
+    );
   });
 
   test('days_until_full: a linear series fires with the right number of days; flat and noisy do not', async () => {
@@ -213,10 +272,17 @@ forEachStore('alerts: rule kinds', (get) => {
     const flatR = await s.alerts.createRule({ name: 'full-flat', kind: 'days_until_full', instance_id: flat.id, threshold: 3650, limit_bytes: 1001 }, actor);
     const dbs = await s.alerts.createRule({ name: 'full-db', kind: 'days_until_full', instance_id: steady.id, database_pattern: 'ts_*', threshold: 30 }, actor);
     await s.alerts.evaluate();
-    assert.deepEqual((await events(s, inst91.id)).map((e) => e.value), [91]);
+    assert.deepEqual(
+      (await events(s, inst91.id)).map((e) => e.value),
+      [91],
+    );
     assert.deepEqual(await events(s, inst30.id), []);
     assert.deepEqual(await events(s, flatR.id), [], 'not growing: never full');
-    assert.deepEqual((await events(s, dbs.id)).map((e) => [e.database_name, e.value]), [['ts_users', 11]], 'noise is unpredictable: silent');
+    assert.deepEqual(
+      (await events(s, dbs.id)).map((e) => [e.database_name, e.value]),
+      [['ts_users', 11]],
+      'noise is unpredictable: silent',
+    );
   });
 
   test('database_disappeared fires for deletions after the rule exists and resolves on restore', async () => {
@@ -228,10 +294,16 @@ forEachStore('alerts: rule kinds', (get) => {
     await setLifecycle(ctx, inst.id, 'sales', new Date(Date.now() + 1000).toISOString());
     await setLifecycle(ctx, inst.id, 'present', null);
     await s.alerts.evaluate();
-    assert.deepEqual((await events(s, rule.id)).map((e) => [e.database_name, e.state]), [['sales', 'firing']]);
+    assert.deepEqual(
+      (await events(s, rule.id)).map((e) => [e.database_name, e.state]),
+      [['sales', 'firing']],
+    );
     await setLifecycle(ctx, inst.id, 'sales', null);
     await s.alerts.evaluate();
-    assert.deepEqual((await events(s, rule.id)).map((e) => [e.database_name, e.state]), [['sales', 'resolved']]);
+    assert.deepEqual(
+      (await events(s, rule.id)).map((e) => [e.database_name, e.state]),
+      [['sales', 'resolved']],
+    );
   });
 
   test('sync_failing fires after K failures in a row and resolves on the next success', async () => {
@@ -256,14 +328,18 @@ forEachStore('alerts: rule kinds', (get) => {
     assert.equal((await events(s, rule.id))[0]!.state, 'resolved');
   });
 
-  test('the sync service\'s record event triggers an evaluation of that instance', async () => {
+  test("the sync service's record event triggers an evaluation of that instance", async () => {
     const ctx = get();
     const s = await alertStack(ctx);
     s.alerts.attach(ctx.capacitySync.events);
     const inst = await addInstance(ctx);
     const rule = await s.alerts.createRule({ name: 'via-event', kind: 'size_above', instance_id: inst.id, threshold: 10 }, actor);
     await setInstanceTotal(ctx, inst.id, today, 20);
-    ctx.capacitySync.events.emit('record', { record_id: 1, instance_id: inst.id, instance_name: inst.name, status: 'completed', attempt: 1, duration_ms: 1, warnings: [] }, 'manual_single');
+    ctx.capacitySync.events.emit(
+      'record',
+      { record_id: 1, instance_id: inst.id, instance_name: inst.name, status: 'completed', attempt: 1, duration_ms: 1, warnings: [] },
+      'manual_single',
+    );
     await s.alerts.evaluate({ instanceIds: [] }); // queued behind the event's evaluation
     assert.equal((await events(s, rule.id)).length, 1);
   });
@@ -287,11 +363,23 @@ forEachStore('alerts: validation', (get) => {
     await rejects(a.createRule({ name: 'x', kind: 'size_above', threshold: 1, instance_id: 999999 }, actor), /^instance_id: /);
     await rejects(a.createRule({ name: 'x', kind: 'size_above', threshold: 1, db_type: 'db2' }, actor), /^db_type: /);
     await rejects(a.createRule({ name: 'x', kind: 'size_above', threshold: 1, channels: [{ type: 'sms', url: 'http://x' }] }, actor), /^channels\[0\]\.type: /);
-    await rejects(a.createRule({ name: 'x', kind: 'size_above', threshold: 1, channels: [{ type: 'slack', url: 'ftp://x/y' }] }, actor), /^channels\[0\]\.url: /);
+    await rejects(
+      a.createRule({ name: 'x', kind: 'size_above', threshold: 1, channels: [{ type: 'slack', url: 'ftp://x/y' }] }, actor),
+      /^channels\[0\]\.url: /,
+    );
     await rejects(a.createRule({ name: 'x', kind: 'size_above', threshold: 1, colour: 'red' }, actor), /^colour: /);
     assert.equal((await s.alerts.listRules()).length, before);
 
-    const ok = await a.createRule({ name: 'valid', kind: 'size_above', threshold: 5, instance_id: inst.id, channels: [{ type: 'slack', url: 'https://hooks.slack.com/services/T1/B2/SLACKSECRET' }] }, actor);
+    const ok = await a.createRule(
+      {
+        name: 'valid',
+        kind: 'size_above',
+        threshold: 5,
+        instance_id: inst.id,
+        channels: [{ type: 'slack', url: 'https://hooks.slack.com/services/T1/B2/SLACKSECRET' }],
+      },
+      actor,
+    );
     assert.equal(ok.channels[0]!.url, 'https://hooks.slack.com/services/***');
     await rejects(a.createRule({ name: 'valid', kind: 'size_above', threshold: 5 }, actor), /已存在/, 'conflict');
     await rejects(a.updateRule(ok.id, { threshold: 'big' }, actor), /^threshold: /);
@@ -312,13 +400,19 @@ forEachStore('alerts: validation', (get) => {
     const ctx = get();
     const s = await alertStack(ctx);
     const inst = await addInstance(ctx);
-    const rule = await s.alerts.createRule({ name: 'to-pause', kind: 'size_above', threshold: 1, instance_id: inst.id, channels: [{ type: 'generic', url: 'http://127.0.0.1:9/x' }] }, actor);
+    const rule = await s.alerts.createRule(
+      { name: 'to-pause', kind: 'size_above', threshold: 1, instance_id: inst.id, channels: [{ type: 'generic', url: 'http://127.0.0.1:9/x' }] },
+      actor,
+    );
     await setInstanceTotal(ctx, inst.id, today, 5);
     await s.alerts.evaluate();
     await s.alerts.updateRule(rule.id, { is_active: false }, actor);
     const [ev] = await events(s, rule.id);
     assert.equal(ev!.state, 'resolved');
-    assert.deepEqual((await s.repo.deliveriesOf(ev!.id)).map((d) => d.transition), ['firing']);
+    assert.deepEqual(
+      (await s.repo.deliveriesOf(ev!.id)).map((d) => d.transition),
+      ['firing'],
+    );
     assert.equal((await s.alerts.evaluate()).fired, 0);
   });
 });

@@ -83,7 +83,18 @@ export async function setDatabaseSize(ctx: Context, instanceId: number, db: stri
   const at = `${day}T03:00:00.000Z`;
   await ctx.store.db
     .insertInto('database_size_stats')
-    .values({ instance_id: instanceId, database_name: db, collected_date: day, size_bytes: bytes, max_bytes: maxBytes, method: 'test', collected_at: at, is_deleted: 0, created_at: at, updated_at: at })
+    .values({
+      instance_id: instanceId,
+      database_name: db,
+      collected_date: day,
+      size_bytes: bytes,
+      max_bytes: maxBytes,
+      method: 'test',
+      collected_at: at,
+      is_deleted: 0,
+      created_at: at,
+      updated_at: at,
+    })
     .onConflict((oc) => oc.columns(['instance_id', 'database_name', 'collected_date']).doUpdateSet({ size_bytes: bytes, max_bytes: maxBytes }))
     .execute();
 }
@@ -92,7 +103,17 @@ export async function setLifecycle(ctx: Context, instanceId: number, db: string,
   const now = new Date().toISOString();
   await ctx.store.db
     .insertInto('instance_databases')
-    .values({ instance_id: instanceId, database_name: db, is_system: 0, first_seen_date: '2024-01-01', last_seen_date: '2024-01-01', is_deleted: deletedAt ? 1 : 0, deleted_at: deletedAt, created_at: now, updated_at: now })
+    .values({
+      instance_id: instanceId,
+      database_name: db,
+      is_system: 0,
+      first_seen_date: '2024-01-01',
+      last_seen_date: '2024-01-01',
+      is_deleted: deletedAt ? 1 : 0,
+      deleted_at: deletedAt,
+      created_at: now,
+      updated_at: now,
+    })
     .onConflict((oc) => oc.columns(['instance_id', 'database_name']).doUpdateSet({ is_deleted: deletedAt ? 1 : 0, deleted_at: deletedAt }))
     .execute();
 }
@@ -102,8 +123,37 @@ export async function addSyncRecord(ctx: Context, instanceId: number, status: 'c
   seq += 1;
   const sid = `00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`;
   const at = new Date().toISOString();
-  await ctx.store.db.insertInto('sync_sessions').values({ session_id: sid, sync_type: 'manual_single', sync_category: 'capacity', status, started_at: at, completed_at: at, total_instances: 1, successful_instances: status === 'completed' ? 1 : 0, failed_instances: status === 'failed' ? 1 : 0, created_by: null, owner: null, heartbeat_at: null }).execute();
-  await ctx.store.db.insertInto('sync_instance_records').values({ session_id: sid, instance_id: instanceId, instance_name: 'x', status, started_at: at, completed_at: at, attempt: 1, error_message: error, holder: null }).execute();
+  await ctx.store.db
+    .insertInto('sync_sessions')
+    .values({
+      session_id: sid,
+      sync_type: 'manual_single',
+      sync_category: 'capacity',
+      status,
+      started_at: at,
+      completed_at: at,
+      total_instances: 1,
+      successful_instances: status === 'completed' ? 1 : 0,
+      failed_instances: status === 'failed' ? 1 : 0,
+      created_by: null,
+      owner: null,
+      heartbeat_at: null,
+    })
+    .execute();
+  await ctx.store.db
+    .insertInto('sync_instance_records')
+    .values({
+      session_id: sid,
+      instance_id: instanceId,
+      instance_name: 'x',
+      status,
+      started_at: at,
+      completed_at: at,
+      attempt: 1,
+      error_message: error,
+      holder: null,
+    })
+    .execute();
 }
 
 /** Run delivery passes until nothing is pending (retries are due after a few ms). */

@@ -85,8 +85,16 @@ test('Slack: &, < and > escaped per Slack (no <!channel> ping, no forged link)',
 test('robot answers: permanent errors fail at once, transient ones retry', () => {
   const v = (type: keyof typeof ROBOTS, status: number, body: string) => ROBOTS[type].verdict(status, body);
   assert.deepEqual(v('dingtalk', 200, '{"errcode":0,"errmsg":"ok"}'), { ok: true });
-  assert.deepEqual(v('dingtalk', 200, '{"errcode":310000,"errmsg":"keywords not in content"}'), { ok: false, permanent: true, message: 'errcode 310000: keywords not in content' });
-  assert.deepEqual(v('dingtalk', 200, '{"errcode":130101,"errmsg":"send too fast"}'), { ok: false, permanent: false, message: 'errcode 130101: send too fast' });
+  assert.deepEqual(v('dingtalk', 200, '{"errcode":310000,"errmsg":"keywords not in content"}'), {
+    ok: false,
+    permanent: true,
+    message: 'errcode 310000: keywords not in content',
+  });
+  assert.deepEqual(v('dingtalk', 200, '{"errcode":130101,"errmsg":"send too fast"}'), {
+    ok: false,
+    permanent: false,
+    message: 'errcode 130101: send too fast',
+  });
   assert.deepEqual(v('feishu', 200, '{"code":19021,"msg":"sign match fail or timestamp is not within one hour from current time"}').ok, false);
   assert.equal((v('feishu', 200, '{"code":19021,"msg":"x"}') as { permanent: boolean }).permanent, true);
   assert.equal((v('feishu', 200, '{"code":11232,"msg":"frequency limited"}') as { permanent: boolean }).permanent, false);

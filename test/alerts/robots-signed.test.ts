@@ -36,7 +36,10 @@ describe('signed DingTalk and Feishu deliveries, verified as the robots do', () 
 
   before(async () => {
     ctx = await newTestContext('sqlite');
-    ({ app, callers: { admin } } = await newTestApp(ctx));
+    ({
+      app,
+      callers: { admin },
+    } = await newTestApp(ctx));
     rx = spawn('python3', [path.join(import.meta.dirname, 'robots/receiver.py'), DING_SECRET, FEISHU_SECRET], { stdio: ['ignore', 'pipe', 'inherit'] });
     const lines = createInterface({ input: rx.stdout! });
     base = await new Promise<string>((resolve) => {
@@ -65,10 +68,18 @@ describe('signed DingTalk and Feishu deliveries, verified as the robots do', () 
       { type: 'feishu_card', url: `${base}/open-apis/bot/v2/hook/feishu-card`, secret: FEISHU_SECRET },
       { type: 'feishu', url: `${base}/open-apis/bot/v2/hook/feishu-wrong`, secret: 'not-the-secret' },
     ];
-    const created = await app.inject({ method: 'POST', url: '/api/alert-rules', headers: h(), payload: { name: 'signed', kind: 'size_above', instance_id: inst.id, threshold: 10 * GB, channels } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/alert-rules',
+      headers: h(),
+      payload: { name: 'signed', kind: 'size_above', instance_id: inst.id, threshold: 10 * GB, channels },
+    });
     assert.equal(created.statusCode, 201, created.body);
     const rule = created.json().data;
-    assert.deepEqual(rule.channels.map((c: { has_secret: boolean }) => c.has_secret), [true, true, true, true]);
+    assert.deepEqual(
+      rule.channels.map((c: { has_secret: boolean }) => c.has_secret),
+      [true, true, true, true],
+    );
     for (const s of [DING_SECRET, FEISHU_SECRET, 'not-the-secret']) {
       assert.ok(!created.body.includes(s), 'secret never returned');
       const row = await ctx.store.db.selectFrom('alert_rules').select('channels').where('id', '=', rule.id).executeTakeFirstOrThrow();

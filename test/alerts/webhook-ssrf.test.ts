@@ -43,7 +43,10 @@ describe('webhook SSRF', () => {
   /** Fire one rule with `url` as its channel, deliver once, return the event id. */
   async function fireTo(url: string): Promise<number> {
     const inst = await addInstance(ctx);
-    const rule = await ctx.alerts.createRule({ name: `r-${inst.id}`, kind: 'size_above', instance_id: inst.id, threshold: GB, channels: [{ type: 'generic', url }] }, CLI_ACTOR);
+    const rule = await ctx.alerts.createRule(
+      { name: `r-${inst.id}`, kind: 'size_above', instance_id: inst.id, threshold: GB, channels: [{ type: 'generic', url }] },
+      CLI_ACTOR,
+    );
     await setInstanceTotal(ctx, inst.id, new Date().toISOString().slice(0, 10), 2 * GB);
     await ctx.alerts.evaluate();
     await ctx.alertDelivery.deliverDue();

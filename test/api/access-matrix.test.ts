@@ -275,8 +275,14 @@ describe('access matrix [sqlite]', () => {
     'GET /api/statistics/capacity': async () => ({ url: '/api/statistics/capacity', expect: 200 }),
     'GET /api/statistics/database-changes': async () => ({ url: '/api/statistics/database-changes', expect: 200 }),
     'GET /api/statistics/instances/:id/series': async () => ({ url: `/api/statistics/instances/${instanceId}/series`, expect: 200 }),
-    'GET /api/statistics/instances/:id/database-series': async () => ({ url: `/api/statistics/instances/${instanceId}/database-series?database=postgres`, expect: 404 }), // never synced: no such database yet
-    'GET /api/statistics/instances/:id/database-forecast': async () => ({ url: `/api/statistics/instances/${instanceId}/database-forecast?database=postgres`, expect: 404 }),
+    'GET /api/statistics/instances/:id/database-series': async () => ({
+      url: `/api/statistics/instances/${instanceId}/database-series?database=postgres`,
+      expect: 404,
+    }), // never synced: no such database yet
+    'GET /api/statistics/instances/:id/database-forecast': async () => ({
+      url: `/api/statistics/instances/${instanceId}/database-forecast?database=postgres`,
+      expect: 404,
+    }),
     'GET /api/statistics/instances/:id/forecast': async () => ({ url: `/api/statistics/instances/${instanceId}/forecast`, expect: 200 }),
     'POST /api/statistics/aggregate': async () => ({ url: '/api/statistics/aggregate', payload: { period: 'daily' }, expect: 200 }),
     'POST /api/instances/:id/tables/sync': async () => ({
@@ -311,7 +317,11 @@ describe('access matrix [sqlite]', () => {
     'GET /api/sync-sessions': async () => ({ url: '/api/sync-sessions', expect: 200 }),
     'GET /api/sync-sessions/:id': async () => ({ url: `/api/sync-sessions/${sessionId}`, expect: 200 }),
     // The session is finished: cancelling it is refused (the cancel itself is tested in test/production/cancel.test.ts).
-    'POST /api/sync-sessions/:id/cancel': async () => ({ url: `/api/sync-sessions/${sessionId}/cancel`, expect: 409, check: (body) => assert.match(body, /无法取消/) }),
+    'POST /api/sync-sessions/:id/cancel': async () => ({
+      url: `/api/sync-sessions/${sessionId}/cancel`,
+      expect: 409,
+      check: (body) => assert.match(body, /无法取消/),
+    }),
     'GET /api/settings': async () => ({ url: '/api/settings', expect: 200 }),
     // null resets a setting to its default (bodies are not type-coerced).
     'PATCH /api/settings': async () => ({ url: '/api/settings', payload: { sync_concurrency: null }, expect: 200 }),
@@ -348,7 +358,11 @@ describe('access matrix [sqlite]', () => {
     'GET /sync-sessions': async () => ({ url: '/sync-sessions', expect: 200 }),
     'GET /sync-sessions/:id': async () => ({ url: `/sync-sessions/${sessionId}`, expect: 200 }),
     'GET /settings': async () => ({ url: '/settings', expect: 200, check: (body) => assert.match(body, /id="wf-settings"/) }),
-    'GET /instances/:id/databases/:name': async () => ({ url: `/instances/${instanceId}/databases/postgres`, expect: 200, check: (body) => assert.match(body, /id="wf-database"/) }),
+    'GET /instances/:id/databases/:name': async () => ({
+      url: `/instances/${instanceId}/databases/postgres`,
+      expect: 200,
+      check: (body) => assert.match(body, /id="wf-database"/),
+    }),
     'GET /capacity/tables': async () => ({ url: '/capacity/tables', expect: 200, check: (body) => assert.match(body, /id="wf-top-table"/) }),
     'GET /capacity/runway': async () => ({ url: '/capacity/runway', expect: 200, check: (body) => assert.match(body, /id="wf-rw-table"/) }),
     'GET /instances/import': async () => ({ url: '/instances/import', expect: 200, check: (body) => assert.match(body, /id="wf-import-form"/) }),
@@ -372,7 +386,11 @@ describe('access matrix [sqlite]', () => {
       await ctx.auth.revokeToken(t.id, actor);
       const expired = await freshSession(role);
       const sid = sha256(expired.cookie.slice('wf_session='.length));
-      const n = await ctx.store.db.updateTable('web_sessions').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('id', '=', sid).executeTakeFirst();
+      const n = await ctx.store.db
+        .updateTable('web_sessions')
+        .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+        .where('id', '=', sid)
+        .executeTakeFirst();
       assert.equal(Number(n.numUpdatedRows), 1);
       dead[role] = { revokedBearer: t.token, expired };
     }
@@ -381,7 +399,12 @@ describe('access matrix [sqlite]', () => {
     instanceId = await newInstance();
     deadInstanceId = await newInstance(await newCredential());
     // A finished sync session to read back, made through the API itself.
-    const started = await app.inject({ method: 'POST', url: '/api/sync/capacity', headers: { authorization: `Bearer ${callers.operator.bearer}` }, payload: { instance_ids: [deadInstanceId] } });
+    const started = await app.inject({
+      method: 'POST',
+      url: '/api/sync/capacity',
+      headers: { authorization: `Bearer ${callers.operator.bearer}` },
+      payload: { instance_ids: [deadInstanceId] },
+    });
     assert.equal(started.statusCode, 202, started.body);
     sessionId = started.json().data.session_id as string;
     await waitForSession(sessionId);
@@ -440,7 +463,12 @@ describe('access matrix [sqlite]', () => {
 
   /** Every route to check: the table, plus the automatic HEAD mirror of each GET route. */
   const MATRIX: [RouteKey, Listed][] = LISTED.flatMap((key): [RouteKey, Listed][] =>
-    key.startsWith('GET ') ? [[key, key], [`HEAD ${key.slice(4)}` as RouteKey, key]] : [[key, key]],
+    key.startsWith('GET ')
+      ? [
+          [key, key],
+          [`HEAD ${key.slice(4)}` as RouteKey, key],
+        ]
+      : [[key, key]],
   );
 
   for (const [key, ruleKey] of MATRIX) {
@@ -449,7 +477,9 @@ describe('access matrix [sqlite]', () => {
       const rule: Access = ACCESS[ruleKey];
       const needed = rule === 'public' ? 0 : RANK[rule];
       const write = !SAFE.has(method);
-      const modes: Mode[] = write ? ['cookie+csrf', 'cookie-no-csrf', 'bearer', 'revoked-bearer', 'expired-session'] : ['cookie+csrf', 'bearer', 'revoked-bearer', 'expired-session'];
+      const modes: Mode[] = write
+        ? ['cookie+csrf', 'cookie-no-csrf', 'bearer', 'revoked-bearer', 'expired-session']
+        : ['cookie+csrf', 'bearer', 'revoked-bearer', 'expired-session'];
       const failures: string[] = [];
       for (const role of ROLES) {
         for (const mode of modes) {
@@ -465,12 +495,18 @@ describe('access matrix [sqlite]', () => {
               headers = { cookie: s.cookie, ...(mode === 'cookie+csrf' ? { 'x-csrftoken': s.csrf } : {}) };
             } else headers = callers[role].headers(mode === 'cookie+csrf');
           }
-          const res = await app.inject({ method, url: p.url, headers: { ...headers, ...p.headers }, ...(p.payload === undefined ? {} : { payload: p.payload as object }) });
+          const res = await app.inject({
+            method,
+            url: p.url,
+            headers: { ...headers, ...p.headers },
+            ...(p.payload === undefined ? {} : { payload: p.payload as object }),
+          });
           checks.count++;
           let expected: number;
           // A bearer token, once presented, must be valid (only /metrics reads its own token, not the user's).
           // Pages answer it like any refusal of a page: back to /login.
-          if (role !== 'anonymous' && mode === 'revoked-bearer' && pattern !== '/metrics') expected = PAGES.has(ruleKey) || LOGIN_PAGES.has(ruleKey) ? 302 : 401;
+          if (role !== 'anonymous' && mode === 'revoked-bearer' && pattern !== '/metrics')
+            expected = PAGES.has(ruleKey) || LOGIN_PAGES.has(ruleKey) ? 302 : 401;
           // An expired session is no session: the caller is anonymous (a page redirects to /login).
           else if (rule === 'public') expected = p.expect;
           else if (role === 'anonymous' || mode === 'expired-session') expected = PAGES.has(ruleKey) ? 302 : 401;
@@ -523,7 +559,11 @@ describe('access matrix [sqlite]', () => {
     const t = await ctx.auth.createToken(userIds.operator, { name: uniq('expiring'), expires_in_days: 1 }, actor);
     const auth = { authorization: `Bearer ${t.token}` };
     assert.equal((await app.inject({ method: 'GET', url: '/api/auth/me', headers: auth })).statusCode, 200);
-    await ctx.store.db.updateTable('api_tokens').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('id', '=', t.id).execute();
+    await ctx.store.db
+      .updateTable('api_tokens')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where('id', '=', t.id)
+      .execute();
     assert.equal((await app.inject({ method: 'GET', url: '/api/auth/me', headers: auth })).statusCode, 401);
   });
 
@@ -531,7 +571,11 @@ describe('access matrix [sqlite]', () => {
     const s = await freshSession('admin');
     assert.equal((await app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie: s.cookie } })).statusCode, 200);
     const uid = (await ctx.auth.userByName('fresh-admin')).id;
-    await ctx.store.db.updateTable('web_sessions').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('user_id', '=', uid).execute();
+    await ctx.store.db
+      .updateTable('web_sessions')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where('user_id', '=', uid)
+      .execute();
     const me = await app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie: s.cookie } });
     assert.equal(me.statusCode, 401, me.body);
     const write = await app.inject({ method: 'POST', url: '/api/tokens', headers: { cookie: s.cookie, 'x-csrftoken': s.csrf }, payload: { name: 'x' } });
@@ -560,7 +604,12 @@ describe('access matrix [sqlite]', () => {
     assert.equal(login.statusCode, 200, login.body);
     const cookie = `wf_session=${login.cookies.find((c) => c.name === 'wf_session')!.value}`;
     const token = (await ctx.auth.createToken(u.id, { name: 'x' }, actor)).token;
-    const off = await app.inject({ method: 'PATCH', url: `/api/users/${u.id}`, headers: { authorization: `Bearer ${callers.admin.bearer}` }, payload: { is_active: false } });
+    const off = await app.inject({
+      method: 'PATCH',
+      url: `/api/users/${u.id}`,
+      headers: { authorization: `Bearer ${callers.admin.bearer}` },
+      payload: { is_active: false },
+    });
     assert.equal(off.statusCode, 200, off.body);
     assert.equal((await app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie } })).statusCode, 401);
     assert.equal((await app.inject({ method: 'GET', url: '/api/auth/me', headers: { authorization: `Bearer ${token}` } })).statusCode, 401);
@@ -573,7 +622,11 @@ describe('access matrix [sqlite]', () => {
       ['admin cookie', callers.admin.headers(true)],
     ];
     for (const [name, headers] of who) {
-      for (const [method, url] of [['GET', '/api/no-such-thing'], ['PUT', '/api/instances'], ['POST', '/api/instances/1/no-such-action']] as const) {
+      for (const [method, url] of [
+        ['GET', '/api/no-such-thing'],
+        ['PUT', '/api/instances'],
+        ['POST', '/api/instances/1/no-such-action'],
+      ] as const) {
         const res = await app.inject({ method, url, headers });
         assert.equal(res.statusCode, 404, `${name} ${method} ${url}: ${res.body}`);
         assert.equal(res.json().error_code, 'not_found', `${name} ${method} ${url}: ${res.body}`);
@@ -589,7 +642,12 @@ describe('access matrix [sqlite]', () => {
     assert.equal(anon.statusCode, 401, `anonymous, invalid body: ${anon.body}`);
     const anonId = await app.inject({ method: 'GET', url: '/api/instances/not-a-number' });
     assert.equal(anonId.statusCode, 401, `anonymous, invalid id: ${anonId.body}`);
-    const viewer = await app.inject({ method: 'POST', url: '/api/instances', headers: { authorization: `Bearer ${callers.viewer.bearer}` }, payload: { bogus: true } });
+    const viewer = await app.inject({
+      method: 'POST',
+      url: '/api/instances',
+      headers: { authorization: `Bearer ${callers.viewer.bearer}` },
+      payload: { bogus: true },
+    });
     assert.equal(viewer.statusCode, 403, `viewer, invalid body: ${viewer.body}`);
     const noCsrf = await app.inject({ method: 'POST', url: '/api/instances', headers: callers.admin.headers(false), payload: { bogus: true } });
     assert.equal(noCsrf.statusCode, 403, `admin cookie without CSRF, invalid body: ${noCsrf.body}`);

@@ -23,7 +23,10 @@ describe('first-week guard rails (API)', () => {
 
   before(async () => {
     ctx = await newTestContext('sqlite');
-    ({ app, callers: { admin, viewer } } = await newTestApp(ctx) as { app: TestApp; callers: Record<string, Caller> } as never);
+    ({
+      app,
+      callers: { admin, viewer },
+    } = (await newTestApp(ctx)) as { app: TestApp; callers: Record<string, Caller> } as never);
   });
   after(async () => {
     await app?.close();
@@ -31,7 +34,12 @@ describe('first-week guard rails (API)', () => {
   });
 
   const call = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: unknown, who: Caller = admin, headers: Record<string, string> = {}) => {
-    const res = await app.inject({ method, url, headers: { ...who.headers(method !== 'GET'), ...headers }, ...(payload === undefined ? {} : typeof payload === 'string' ? { payload } : { payload: payload as object }) });
+    const res = await app.inject({
+      method,
+      url,
+      headers: { ...who.headers(method !== 'GET'), ...headers },
+      ...(payload === undefined ? {} : typeof payload === 'string' ? { payload } : { payload: payload as object }),
+    });
     return { status: res.statusCode, json: res.json() as Json };
   };
   const names = async () => ((await call('GET', '/api/instances')).json.data as { name: string }[]).map((i) => i.name).sort();
@@ -45,16 +53,34 @@ describe('first-week guard rails (API)', () => {
     assert.equal(dup.json.error_code, 'duplicate_server');
     assert.match(dup.json.error, /pg-main/);
     assert.match(dup.json.error, /confirm_duplicate/);
-    assert.deepEqual(dup.json.duplicates.map((d: Json) => d.name), ['pg-main']);
+    assert.deepEqual(
+      dup.json.duplicates.map((d: Json) => d.name),
+      ['pg-main'],
+    );
     assert.deepEqual(await names(), ['pg-main']);
     // Another port is another server.
     assert.equal((await call('POST', '/api/instances', { name: 'pg-5433', db_type: 'postgresql', host: 'db1.example', port: 5433 })).status, 201);
     // Oracle: the service name picks the PDB, so another service on the same listener is not a duplicate; the same one is.
-    assert.equal((await call('POST', '/api/instances', { name: 'ora-a', db_type: 'oracle', host: 'ora.example', port: 1521, database_name: 'PDB1' })).status, 201);
-    assert.equal((await call('POST', '/api/instances', { name: 'ora-b', db_type: 'oracle', host: 'ora.example', port: 1521, database_name: 'PDB2' })).status, 201);
-    assert.equal((await call('POST', '/api/instances', { name: 'ora-c', db_type: 'oracle', host: 'ora.example', port: 1521, database_name: 'pdb1' })).status, 409);
+    assert.equal(
+      (await call('POST', '/api/instances', { name: 'ora-a', db_type: 'oracle', host: 'ora.example', port: 1521, database_name: 'PDB1' })).status,
+      201,
+    );
+    assert.equal(
+      (await call('POST', '/api/instances', { name: 'ora-b', db_type: 'oracle', host: 'ora.example', port: 1521, database_name: 'PDB2' })).status,
+      201,
+    );
+    assert.equal(
+      (await call('POST', '/api/instances', { name: 'ora-c', db_type: 'oracle', host: 'ora.example', port: 1521, database_name: 'pdb1' })).status,
+      409,
+    );
     // Confirmed: stored.
-    const confirmed = await call('POST', '/api/instances', { name: 'pg-again', db_type: 'postgresql', host: 'db1.example', port: 5432, confirm_duplicate: true });
+    const confirmed = await call('POST', '/api/instances', {
+      name: 'pg-again',
+      db_type: 'postgresql',
+      host: 'db1.example',
+      port: 5432,
+      confirm_duplicate: true,
+    });
     assert.equal(confirmed.status, 201, JSON.stringify(confirmed.json));
     // Moving an instance onto a registered server (the edit form's PATCH) asks the same question.
     const moved = await call('PATCH', `/api/instances/${(await ctx.instances.getByName('pg-5433')).id}`, { port: 5432 });
@@ -70,13 +96,24 @@ describe('first-week guard rails (API)', () => {
     const b = (await ctx.instances.getByName('pg-again')).id;
     const before = (await call('GET', '/api/statistics/summary')).json.data;
     const d = days('2026-11-01', 2);
-    await insertHistory(ctx, a, d.map((date) => ({ db: 'app', date, size: 1000 })));
-    await insertHistory(ctx, b, d.map((date) => ({ db: 'app', date, size: 1200 })));
+    await insertHistory(
+      ctx,
+      a,
+      d.map((date) => ({ db: 'app', date, size: 1000 })),
+    );
+    await insertHistory(
+      ctx,
+      b,
+      d.map((date) => ({ db: 'app', date, size: 1200 })),
+    );
     await ctx.store.db.updateTable('instances').set({ last_sync_at: '2026-11-02T01:00:00.000Z' }).where('id', '=', a).execute();
     await ctx.store.db.updateTable('instances').set({ last_sync_at: '2026-11-02T02:00:00.000Z' }).where('id', '=', b).execute();
     const s = (await call('GET', '/api/statistics/summary')).json.data;
     assert.equal(s.total_bytes - before.total_bytes, 1200, 'the later sync (pg-again) counts, pg-main is left out');
-    assert.deepEqual(s.same_server_excluded, { instances: [{ instance_id: a, instance_name: 'pg-main', counted_as_instance_id: b, bytes: 1000 }], bytes: 1000 });
+    assert.deepEqual(s.same_server_excluded, {
+      instances: [{ instance_id: a, instance_name: 'pg-main', counted_as_instance_id: b, bytes: 1000 }],
+      bytes: 1000,
+    });
     await ctx.store.db.updateTable('instances').set({ last_sync_at: '2026-11-02T03:00:00.000Z' }).where('id', '=', a).execute();
     const s2 = (await call('GET', '/api/statistics/summary')).json.data;
     assert.equal(s2.total_bytes - before.total_bytes, 1000, 'now pg-main is the fresher one');
@@ -87,7 +124,10 @@ describe('first-week guard rails (API)', () => {
     const csv = 'name,db_type,host,port\nfleet-dup,postgresql,db1.example,5432\nfleet-new,mysql,my.example,3306\n';
     const dry = await call('POST', '/api/instances/import?dry_run=true', csv, admin, { 'content-type': 'text/csv' });
     assert.equal(dry.status, 200);
-    assert.deepEqual(dry.json.data.duplicates.map((d: Json) => [d.name, d.same_as.sort()]), [['fleet-dup', ['pg-again', 'pg-main']]]);
+    assert.deepEqual(
+      dry.json.data.duplicates.map((d: Json) => [d.name, d.same_as.sort()]),
+      [['fleet-dup', ['pg-again', 'pg-main']]],
+    );
     const refused = await call('POST', '/api/instances/import', csv, admin, { 'content-type': 'text/csv' });
     assert.equal(refused.status, 409);
     assert.equal(refused.json.error_code, 'duplicate_server');
@@ -124,9 +164,15 @@ describe('first-week guard rails (API)', () => {
   it('system databases stay out of the top-N unless include_system=true (top growers and the capacity TOP N)', async () => {
     const id = (await call('POST', '/api/instances', { name: 'my-sys', db_type: 'mysql', host: 'sys.example', port: 3306 })).json.data.id as number;
     const d = days('2026-10-01', 3);
-    await insertHistory(ctx, id, [...d.map((date, i) => ({ db: 'mysql', date, size: 10_000_000 * (i + 1) })), ...d.map((date, i) => ({ db: 'shop', date, size: 1000 + i * 10 }))]);
+    await insertHistory(ctx, id, [
+      ...d.map((date, i) => ({ db: 'mysql', date, size: 10_000_000 * (i + 1) })),
+      ...d.map((date, i) => ({ db: 'shop', date, size: 1000 + i * 10 })),
+    ]);
     await ctx.store.db.updateTable('instance_databases').set({ is_system: 1 }).where('instance_id', '=', id).where('database_name', '=', 'mysql').execute();
-    const growers = async (q: string) => ((await call('GET', `/api/statistics/top-growers?days=7&to=2026-10-03&${q}`)).json.data.items as Json[]).filter((r) => r.instance_id === id).map((r) => r.database_name);
+    const growers = async (q: string) =>
+      ((await call('GET', `/api/statistics/top-growers?days=7&to=2026-10-03&${q}`)).json.data.items as Json[])
+        .filter((r) => r.instance_id === id)
+        .map((r) => r.database_name);
     assert.deepEqual(await growers(''), ['shop']);
     assert.deepEqual(await growers('include_system=true'), ['mysql', 'shop']);
     const top = async (q: string) => {

@@ -20,8 +20,12 @@ function assertEnvelope(status: number, body: Body, what: string, bilingual = tr
   assert.equal(body.success, false, what);
   assert.equal(typeof body.error, 'string', what);
   // Framework errors are ours to word here; the services' messages are the seed's (issue 20 adds their keys).
-  if (bilingual) assert.ok(CJK.test(String(body.error)) && /\([^)]*[a-z]{3}[^)]*\)/i.test(String(body.error)), `${what}: zh + (en) message, got ${String(body.error)}`);
-  assert.ok(typeof body.error_code === 'string' && body.error_code in ERROR_CODES, `${what}: documented error_code, got ${String(body.error_code)} (${status})`);
+  if (bilingual)
+    assert.ok(CJK.test(String(body.error)) && /\([^)]*[a-z]{3}[^)]*\)/i.test(String(body.error)), `${what}: zh + (en) message, got ${String(body.error)}`);
+  assert.ok(
+    typeof body.error_code === 'string' && body.error_code in ERROR_CODES,
+    `${what}: documented error_code, got ${String(body.error_code)} (${status})`,
+  );
 }
 
 describe('framework errors and empty JSON bodies, over HTTP', () => {
@@ -39,7 +43,12 @@ describe('framework errors and empty JSON bodies, over HTTP', () => {
     base = await app.listen({ port: 0, host: '127.0.0.1' });
     const cred = await ctx.credentials.create({ name: 'c', username: 'postgres', password: 'x' }, { userId: null, username: 'test' });
     const port = await closedPort();
-    instanceId = (await ctx.instances.create({ name: 'nobody-home', db_type: 'postgresql', host: '127.0.0.1', port, credential_id: cred.id }, { userId: null, username: 'test' })).id;
+    instanceId = (
+      await ctx.instances.create(
+        { name: 'nobody-home', db_type: 'postgresql', host: '127.0.0.1', port, credential_id: cred.id },
+        { userId: null, username: 'test' },
+      )
+    ).id;
   });
   after(async () => {
     await app?.close();
@@ -60,9 +69,17 @@ describe('framework errors and empty JSON bodies, over HTTP', () => {
     assertEnvelope(res.status, json, 'invalid UTF-8');
     assert.equal(json.error_code, 'invalid_json');
     assert.match(String(json.error), /请求体不是有效的 UTF-8 \(request body is not valid UTF-8\)/);
-    assert.equal((await ctx.credentials.list()).some((c) => c.name.startsWith('bad-')), false, 'nothing stored');
+    assert.equal(
+      (await ctx.credentials.list()).some((c) => c.name.startsWith('bad-')),
+      false,
+      'nothing stored',
+    );
     // A BOM-less, well-formed multibyte body still goes through.
-    const good = await fetch(`${base}/api/credentials`, { method: 'POST', headers: { ...admin.headers(true), 'content-type': 'application/json' }, body: Buffer.from('{"name":"凭据-ok","username":"u","password":"p"}') });
+    const good = await fetch(`${base}/api/credentials`, {
+      method: 'POST',
+      headers: { ...admin.headers(true), 'content-type': 'application/json' },
+      body: Buffer.from('{"name":"凭据-ok","username":"u","password":"p"}'),
+    });
     assert.equal(good.status, 201);
     await ctx.credentials.delete(((await good.json()) as { data: { id: number } }).data.id, { userId: null, username: 'test' });
   });
@@ -104,7 +121,12 @@ describe('framework errors and empty JSON bodies, over HTTP', () => {
       ['not JSON', { method: 'POST', headers: { ...h, 'content-type': 'application/json' }, body: '{"name":' }, 400, 'invalid_json'],
       ['prototype poisoning', { method: 'POST', headers: { ...h, 'content-type': 'application/json' }, body: '{"__proto__":{"x":1}}' }, 400, 'invalid_json'],
       ['text/xml', { method: 'POST', headers: { ...h, 'content-type': 'text/xml' }, body: '<a/>' }, 415, 'unsupported_media_type'],
-      ['2 MiB body', { method: 'POST', headers: { ...h, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }) }, 413, 'body_too_large'],
+      [
+        '2 MiB body',
+        { method: 'POST', headers: { ...h, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }) },
+        413,
+        'body_too_large',
+      ],
       ['bad escape in the URL', { method: 'GET', headers: h, path: '/api/instances/%E0%A4%A' }, 400, 'bad_url'],
     ];
     for (const [what, init, status, code] of cases) {

@@ -64,7 +64,14 @@ describe('instances and credentials API [sqlite]', () => {
 
   async function counts(): Promise<{ instances: number; credentials: number }> {
     const n = async (table: 'instances' | 'credentials') =>
-      Number((await ctx.store.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+      Number(
+        (
+          await ctx.store.db
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     return { instances: await n('instances'), credentials: await n('credentials') };
   }
 
@@ -75,7 +82,14 @@ describe('instances and credentials API [sqlite]', () => {
   };
   // Every test instance is the local server: registered again on purpose (confirm_duplicate, issue #20's guard).
   const newInstance = async (over: Json = {}) => {
-    const r = await api('POST', '/api/instances', { name: uniq('inst'), db_type: 'postgresql', host: '127.0.0.1', port: 5432, confirm_duplicate: true, ...over });
+    const r = await api('POST', '/api/instances', {
+      name: uniq('inst'),
+      db_type: 'postgresql',
+      host: '127.0.0.1',
+      port: 5432,
+      confirm_duplicate: true,
+      ...over,
+    });
     assert.equal(r.status, 201, r.body);
     return data<{ id: number; name: string }>(r);
   };
@@ -157,7 +171,17 @@ describe('instances and credentials API [sqlite]', () => {
       });
       assert.equal(c.status, 201, c.body);
       assertNoSecret(c, 'POST /api/instances');
-      const inst = data<{ id: number; name: string; host: string; port: number; credential_id: number; tags: string[]; options: Json; is_active: boolean; description: string }>(c);
+      const inst = data<{
+        id: number;
+        name: string;
+        host: string;
+        port: number;
+        credential_id: number;
+        tags: string[];
+        options: Json;
+        is_active: boolean;
+        description: string;
+      }>(c);
       assert.equal(inst.name, 'pg-prod');
       assert.equal(inst.host, 'db-1.example.com');
       assert.equal(inst.port, 6432);
@@ -274,7 +298,13 @@ describe('instances and credentials API [sqlite]', () => {
       ['credential: unknown field', 'POST', () => '/api/credentials', () => ({ name: uniq('c'), username: 'u', password: SECRET, colour: 'blue' }), 'colour'],
       ['credential: no password', 'POST', () => '/api/credentials', () => ({ name: uniq('c'), username: 'u' }), 'password'],
       ['credential: empty username', 'POST', () => '/api/credentials', () => ({ name: uniq('c'), username: '', password: SECRET }), 'username'],
-      ['credential: unknown db_type', 'POST', () => '/api/credentials', () => ({ name: uniq('c'), db_type: 'mongodb', username: 'u', password: SECRET }), 'db_type'],
+      [
+        'credential: unknown db_type',
+        'POST',
+        () => '/api/credentials',
+        () => ({ name: uniq('c'), db_type: 'mongodb', username: 'u', password: SECRET }),
+        'db_type',
+      ],
       ['credential: duplicate name', 'POST', () => '/api/credentials', () => ({ name: usedCredentialName, username: 'u', password: SECRET }), 'name'],
     ];
 
@@ -336,20 +366,30 @@ describe('instances and credentials API [sqlite]', () => {
   describe('seed routes', () => {
     it('GET /instances/api/instances/total-sizes: [{instance_id, total_size_mb, synced}] for every instance', async () => {
       const sized = await newInstance();
-      await ctx.store.db.updateTable('instances').set({ total_size_bytes: 3 * 1024 * 1024 + 512 * 1024 }).where('id', '=', sized.id).execute();
+      await ctx.store.db
+        .updateTable('instances')
+        .set({ total_size_bytes: 3 * 1024 * 1024 + 512 * 1024 })
+        .where('id', '=', sized.id)
+        .execute();
       const res = await api('GET', '/instances/api/instances/total-sizes');
       assert.equal(res.status, 200, res.body);
       assert.equal(res.json.success, true);
       const rows = data<{ instance_id: number; total_size_mb: number; synced: boolean }[]>(res);
       const all = data<{ id: number }[]>(await api('GET', '/api/instances'));
-      assert.deepEqual(rows.map((r) => r.instance_id).sort((x, y) => x - y), all.map((i) => i.id).sort((x, y) => x - y));
+      assert.deepEqual(
+        rows.map((r) => r.instance_id).sort((x, y) => x - y),
+        all.map((i) => i.id).sort((x, y) => x - y),
+      );
       for (const r of rows) {
         assert.deepEqual(Object.keys(r).sort(), ['instance_id', 'synced', 'total_size_mb']);
         // Never synced: 0 as the original answered (its front end renders `null MB` otherwise), marked synced:false.
         assert.equal(typeof r.total_size_mb, 'number');
         if (r.instance_id !== sized.id) assert.deepEqual([r.total_size_mb, r.synced], [0, false]);
       }
-      assert.deepEqual(rows.find((r) => r.instance_id === sized.id), { instance_id: sized.id, total_size_mb: 3.5, synced: true });
+      assert.deepEqual(
+        rows.find((r) => r.instance_id === sized.id),
+        { instance_id: sized.id, total_size_mb: 3.5, synced: true },
+      );
     });
 
     it('sync-capacity of a disabled instance → 400 实例已禁用，无法同步容量信息', async () => {

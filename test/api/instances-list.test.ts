@@ -31,7 +31,12 @@ forEachStore('instance list paging and filters', (get) => {
   });
   const list = async (qs: string) => {
     const res = await app.inject({ url: `/api/instances${qs}`, headers });
-    return { status: res.statusCode, total: res.headers['x-total-count'], names: res.statusCode === 200 ? (res.json().data as { name: string }[]).map((r) => r.name) : [], body: res.body };
+    return {
+      status: res.statusCode,
+      total: res.headers['x-total-count'],
+      names: res.statusCode === 200 ? (res.json().data as { name: string }[]).map((r) => r.name) : [],
+      body: res.body,
+    };
   };
 
   it('without limit: every instance in name order, no total header', async () => {
@@ -62,8 +67,14 @@ forEachStore('instance list paging and filters', (get) => {
   });
 
   it('tag is exact and case-sensitive: env:prod matches neither Env:prod nor env:prod-eu', async () => {
-    assert.deepEqual((await list('?tag=env:prod')).names, names.filter((_, i) => i % 5 === 0));
-    assert.deepEqual((await list('?tag=Env:prod')).names, names.filter((_, i) => i % 5 === 1));
+    assert.deepEqual(
+      (await list('?tag=env:prod')).names,
+      names.filter((_, i) => i % 5 === 0),
+    );
+    assert.deepEqual(
+      (await list('?tag=Env:prod')).names,
+      names.filter((_, i) => i % 5 === 1),
+    );
     assert.deepEqual((await list(`?tag=${encodeURIComponent('team "a"')}&limit=2`)).names, ['list-00', 'list-05']);
     assert.deepEqual((await list('?tag=env')).names, []);
     assert.deepEqual((await list('?tag=prod')).names, []);

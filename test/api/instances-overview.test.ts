@@ -16,7 +16,10 @@ forEachStore('instances overview', (get) => {
 
   before(async () => {
     const ctx = get();
-    ({ app, callers: { viewer } } = await newTestApp(ctx));
+    ({
+      app,
+      callers: { viewer },
+    } = await newTestApp(ctx));
     const specs = [
       { name: 'alpha-pg', db_type: 'postgresql', host: 'db1.example', tags: ['prod', '100%_real'], description: 'Billing' },
       { name: 'beta-my', db_type: 'mysql', host: 'db2.example', tags: ['dev'] },
@@ -33,7 +36,10 @@ forEachStore('instances overview', (get) => {
       { instance_id: ids['beta-my']!, collected_date: today, total_size_bytes: 5000 },
     ];
     const now = new Date().toISOString();
-    await ctx.store.db.insertInto('instance_size_stats').values(rows.map((r) => ({ ...r, database_count: 3, collected_at: now }))).execute();
+    await ctx.store.db
+      .insertInto('instance_size_stats')
+      .values(rows.map((r) => ({ ...r, database_count: 3, collected_at: now })))
+      .execute();
     // The per-sync series the changes come from: alpha 20 days ago, 6 days ago, 3 hours ago and now; beta once (no baseline).
     const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
     const points = [
@@ -43,9 +49,20 @@ forEachStore('instances overview', (get) => {
       { instance_id: ids['alpha-pg']!, size_bytes: 160, collected_at: now },
       { instance_id: ids['beta-my']!, size_bytes: 5000, collected_at: now },
     ];
-    await ctx.store.db.insertInto('sync_size_points').values(points.map((p) => ({ ...p, database_name: '' }))).execute();
-    await ctx.store.db.updateTable('instances').set({ total_size_bytes: 160, database_count: 3, last_sync_status: 'completed', last_sync_at: now }).where('id', '=', ids['alpha-pg']!).execute();
-    await ctx.store.db.updateTable('instances').set({ total_size_bytes: 5000, database_count: 3, last_sync_status: 'failed', last_sync_at: now, last_sync_error: 'boom' }).where('id', '=', ids['beta-my']!).execute();
+    await ctx.store.db
+      .insertInto('sync_size_points')
+      .values(points.map((p) => ({ ...p, database_name: '' })))
+      .execute();
+    await ctx.store.db
+      .updateTable('instances')
+      .set({ total_size_bytes: 160, database_count: 3, last_sync_status: 'completed', last_sync_at: now })
+      .where('id', '=', ids['alpha-pg']!)
+      .execute();
+    await ctx.store.db
+      .updateTable('instances')
+      .set({ total_size_bytes: 5000, database_count: 3, last_sync_status: 'failed', last_sync_at: now, last_sync_error: 'boom' })
+      .where('id', '=', ids['beta-my']!)
+      .execute();
   });
   after(async () => {
     await app?.close();
@@ -54,7 +71,11 @@ forEachStore('instances overview', (get) => {
   const list = async (qs: string) => {
     const res = await app.inject({ method: 'GET', url: `/api/instances/overview?${qs}`, headers: viewer.headers(false) });
     assert.equal(res.statusCode, 200, res.body);
-    return res.json().data as { items: { name: string; change_7d_bytes: number | null; change_last_sync_bytes: number | null; last_sync_error: string | null }[]; total: number; tags: string[] };
+    return res.json().data as {
+      items: { name: string; change_7d_bytes: number | null; change_last_sync_bytes: number | null; last_sync_error: string | null }[];
+      total: number;
+      tags: string[];
+    };
   };
   const names = (d: { items: { name: string }[] }) => d.items.map((i) => i.name);
 
@@ -69,7 +90,12 @@ forEachStore('instances overview', (get) => {
     const d = await list('sort=change_7d_bytes&dir=desc');
     assert.deepEqual(
       d.items.map((i) => [i.name, i.change_7d_bytes, i.change_last_sync_bytes]),
-      [['alpha-pg', 60, 10], ['beta-my', null, null], ['delta-my', null, null], ['gamma-pg', null, null]],
+      [
+        ['alpha-pg', 60, 10],
+        ['beta-my', null, null],
+        ['delta-my', null, null],
+        ['gamma-pg', null, null],
+      ],
     );
   });
 

@@ -27,7 +27,17 @@ async function runningSession(n: number) {
   const now = new Date().toISOString();
   const ids: number[] = [];
   for (let i = 0; i < n; i += 500) {
-    const rows = Array.from({ length: Math.min(500, n - i) }, () => ({ name: `poll-${made++}`, db_type: 'postgresql', host: 'h', port: 5432, tags: '[]', options: '{}', is_active: 1, created_at: now, updated_at: now }));
+    const rows = Array.from({ length: Math.min(500, n - i) }, () => ({
+      name: `poll-${made++}`,
+      db_type: 'postgresql',
+      host: 'h',
+      port: 5432,
+      tags: '[]',
+      options: '{}',
+      is_active: 1,
+      created_at: now,
+      updated_at: now,
+    }));
     ids.push(...(await ctx.store.db.insertInto('instances').values(rows).returning('id').execute()).map((r) => r.id));
   }
   const sessionId = crypto.randomUUID();
@@ -62,7 +72,12 @@ test('a running session polled within the snapshot age gets the same records; la
   assert.equal(later.records[0]!.status, 'completed', 'past it: rebuilt');
   assert.deepEqual(later.records[0]!, JSON.parse(JSON.stringify((await svc.session(sessionId)).records[0])));
 
-  await ctx.repos.sync.updateRecord(records[1]!.id, { status: 'failed', completed_at: new Date().toISOString(), error_code: 'connection', error_message: 'refused' });
+  await ctx.repos.sync.updateRecord(records[1]!.id, {
+    status: 'failed',
+    completed_at: new Date().toISOString(),
+    error_code: 'connection',
+    error_message: 'refused',
+  });
   await ctx.repos.sync.finishSession(sessionId, new Date().toISOString());
   const ended = await poll();
   assert.equal(ended.status, 'partial', 'the session row is never a snapshot');
@@ -80,7 +95,8 @@ test('GET /api/sync-sessions/:id answers the envelope with the session and every
   assert.deepEqual(timeless(body.data), timeless(JSON.parse(JSON.stringify(await ctx.capacity.session(sessionId)))));
   assert.equal(body.data.records.length, 3);
   // The process that ran a record is shown as {host, pid} (issue #16 item 5); the raw lock tag stays internal.
-  for (const r of body.data.records as { holder: unknown }[]) assert.ok(r.holder === null || (typeof r.holder === 'object' && Object.keys(r.holder).sort().join() === 'host,pid'), JSON.stringify(r.holder));
+  for (const r of body.data.records as { holder: unknown }[])
+    assert.ok(r.holder === null || (typeof r.holder === 'object' && Object.keys(r.holder).sort().join() === 'host,pid'), JSON.stringify(r.holder));
   assert.ok(!('owner' in body.data), 'internal columns stay internal');
   const missing = await app.inject({ method: 'GET', url: `/api/sync-sessions/${crypto.randomUUID()}`, headers: viewer });
   assert.equal(missing.statusCode, 404);

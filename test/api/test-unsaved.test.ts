@@ -32,9 +32,14 @@ describe('test-connection with unsaved settings', () => {
 
   before(async () => {
     ctx = await newTestContext('sqlite');
-    ({ app, callers: { admin, operator } } = await newTestApp(ctx));
+    ({
+      app,
+      callers: { admin, operator },
+    } = await newTestApp(ctx));
     credId = (await ctx.credentials.create({ name: 'pg', username: 'postgres', password: 'trust' }, actor)).id;
-    instanceId = (await ctx.instances.create({ name: 'stored', db_type: 'postgresql', host: '127.0.0.1', port: await closedPort(), credential_id: credId }, actor)).id;
+    instanceId = (
+      await ctx.instances.create({ name: 'stored', db_type: 'postgresql', host: '127.0.0.1', port: await closedPort(), credential_id: credId }, actor)
+    ).id;
   });
   after(async () => {
     await app?.close();

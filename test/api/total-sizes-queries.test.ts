@@ -23,8 +23,14 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-test-'));
 before(async () => {
   const counting = countingSqliteStore();
   statements = counting.statements;
-  ctx = await createContext(loadConfig({ WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off' }), { logger: createLogger('warn', process.stderr), store: counting.store });
-  ({ app, callers: { viewer } } = await newTestApp(ctx));
+  ctx = await createContext(loadConfig({ WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off' }), {
+    logger: createLogger('warn', process.stderr),
+    store: counting.store,
+  });
+  ({
+    app,
+    callers: { viewer },
+  } = await newTestApp(ctx));
 });
 after(async () => {
   await app?.close();
@@ -35,7 +41,17 @@ after(async () => {
 async function addInstances(from: number, to: number, withSize: boolean) {
   const now = new Date().toISOString();
   for (let i = from; i < to; i++) {
-    const row = await ctx.repos.instances.insert({ name: `i-${i}`, db_type: 'mysql', host: 'h', port: 3306, tags: '[]', options: '{}', is_active: 1, created_at: now, updated_at: now });
+    const row = await ctx.repos.instances.insert({
+      name: `i-${i}`,
+      db_type: 'mysql',
+      host: 'h',
+      port: 3306,
+      tags: '[]',
+      options: '{}',
+      is_active: 1,
+      created_at: now,
+      updated_at: now,
+    });
     if (withSize) await ctx.repos.instances.update(row.id, { total_size_bytes: (i + 1) * 1048576 });
   }
 }
@@ -60,5 +76,8 @@ it('one query on the instances table, however many instances', async () => {
   // The token's last-used write happens at most once a minute (the first request here), whatever the endpoint.
   const own = (sqls: string[]) => sqls.filter((s) => !/^update "api_tokens"/i.test(s));
   assert.equal(own(big.sqls).length, own(small.sqls).length, `the same statements for 5 and 200 instances: ${big.sqls.join(' | ')}`);
-  assert.deepEqual(big.data.slice(0, 2).map((r) => r.instance_id), [1, 2]);
+  assert.deepEqual(
+    big.data.slice(0, 2).map((r) => r.instance_id),
+    [1, 2],
+  );
 });

@@ -44,11 +44,18 @@ describe('whalefall CLI', () => {
 
   it('instances add / list / test, sync --instance and --all, with exit codes', () => {
     const secret = 'Cli-Secret-Pw-42';
-    let r = run(['instances', 'add', '--name', 'pg-local', '--type', 'postgresql', '--host', '127.0.0.1', '--username', 'postgres', '--password-stdin', '--tag', 'cli'], `${secret}\n`);
+    let r = run(
+      ['instances', 'add', '--name', 'pg-local', '--type', 'postgresql', '--host', '127.0.0.1', '--username', 'postgres', '--password-stdin', '--tag', 'cli'],
+      `${secret}\n`,
+    );
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /added instance pg-local \(id \d+, postgresql 127\.0\.0\.1:5432\)/);
 
-    r = run(['instances', 'add', '--name', 'pg-local', '--type', 'postgresql', '--host', '127.0.0.1', '--username', 'postgres', '--password-env', 'PW'], undefined, { PW: secret });
+    r = run(
+      ['instances', 'add', '--name', 'pg-local', '--type', 'postgresql', '--host', '127.0.0.1', '--username', 'postgres', '--password-env', 'PW'],
+      undefined,
+      { PW: secret },
+    );
     assert.equal(r.code, 1);
     assert.match(r.err, /^whalefall: name: .*已存在/);
     assert.equal(r.err.trim().split('\n').length, 1, 'one-line reason');
@@ -74,7 +81,26 @@ describe('whalefall CLI', () => {
 
     // A failing instance makes `sync --all` exit non-zero, the good one still synced.
     return closedPort().then((port) => {
-      const r2 = run(['instances', 'add', '--name', 'pg-dead', '--type', 'postgresql', '--host', '127.0.0.1', '--port', String(port), '--username', 'postgres', '--password-env', 'PW'], undefined, { PW: secret });
+      const r2 = run(
+        [
+          'instances',
+          'add',
+          '--name',
+          'pg-dead',
+          '--type',
+          'postgresql',
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(port),
+          '--username',
+          'postgres',
+          '--password-env',
+          'PW',
+        ],
+        undefined,
+        { PW: secret },
+      );
       assert.equal(r2.code, 0, r2.err);
       const r3 = run(['sync', '--all']);
       assert.equal(r3.code, 1);
@@ -116,7 +142,9 @@ describe('whalefall serve (the README’s first command)', () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-serve-'));
     const port = await closedPort();
     const start = () =>
-      spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, WHALEFALL_DATA_DIR: dataDir, PORT: String(port), WHALEFALL_SCHEDULER: 'off', WHALEFALL_ADMIN_PASSWORD: '' } });
+      spawn(process.execPath, [BIN, 'serve'], {
+        env: { ...process.env, WHALEFALL_DATA_DIR: dataDir, PORT: String(port), WHALEFALL_SCHEDULER: 'off', WHALEFALL_ADMIN_PASSWORD: '' },
+      });
     // Ready when /readyz answers; fails at once if the process exits first. The bound is only a backstop for a hang
     // (a cold start through tsx on a loaded 2-core machine takes well over 10 s).
     const waitReady = async (child: ReturnType<typeof start>) => {
@@ -132,10 +160,11 @@ describe('whalefall serve (the README’s first command)', () => {
       }
       throw new Error('service did not come up');
     };
-    const stop = (child: ReturnType<typeof start>) => new Promise<number | null>((resolve) => {
-      child.on('exit', (code) => resolve(code));
-      child.kill('SIGTERM');
-    });
+    const stop = (child: ReturnType<typeof start>) =>
+      new Promise<number | null>((resolve) => {
+        child.on('exit', (code) => resolve(code));
+        child.kill('SIGTERM');
+      });
     let child: ReturnType<typeof start> | undefined;
     try {
       child = start();
@@ -146,7 +175,11 @@ describe('whalefall serve (the README’s first command)', () => {
       await waitReady(child);
       const pw = /password: (\S+)/.exec(out)?.[1];
       assert.ok(pw, 'generated admin password printed');
-      const login = await fetch(`http://127.0.0.1:${port}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: pw }) });
+      const login = await fetch(`http://127.0.0.1:${port}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password: pw }),
+      });
       assert.equal(login.status, 200);
       assert.match(login.headers.get('set-cookie') ?? '', /wf_session=.*HttpOnly/i);
       assert.equal(await stop(child), 0);
@@ -155,7 +188,10 @@ describe('whalefall serve (the README’s first command)', () => {
       assert.ok(logLines.length > 0 && logLines.every((l) => !l.includes(pw)), 'the password is printed, never logged');
       // The first start prints no warning (issue #20: it logged `"root" path … dist/client must exist`): no log line
       // at warn or above, nothing on stderr.
-      assert.deepEqual(logLines.filter((l) => (JSON.parse(l) as { level?: number }).level! >= 40), []);
+      assert.deepEqual(
+        logLines.filter((l) => (JSON.parse(l) as { level?: number }).level! >= 40),
+        [],
+      );
       assert.equal(errOut, '');
 
       // Second start: same store, no new password.

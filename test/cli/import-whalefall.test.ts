@@ -114,10 +114,16 @@ async function createOriginal(admin: pg.Client, name: string): Promise<string> {
     for (let i = 0; i < values.length; i += 200) {
       const part = values.slice(i, i + 200);
       const ph = part.map((_, k) => `(${Array.from({ length: 9 }, (_, j) => `$${k * 9 + j + 1}`).join(', ')})`).join(', ');
-      await c.query(`INSERT INTO database_size_stats (instance_id, database_name, size_mb, data_size_mb, log_size_mb, collected_date, collected_at, is_deleted, deleted_at) VALUES ${ph}`, part.flat());
+      await c.query(
+        `INSERT INTO database_size_stats (instance_id, database_name, size_mb, data_size_mb, log_size_mb, collected_date, collected_at, is_deleted, deleted_at) VALUES ${ph}`,
+        part.flat(),
+      );
     }
     // A row for an unknown-type instance: skipped with the instance, never imported.
-    await c.query(`INSERT INTO database_size_stats (instance_id, database_name, size_mb, collected_date) VALUES ($1, 'x', 1, $2)`, [ids.get('orig-db2'), TODAY]);
+    await c.query(`INSERT INTO database_size_stats (instance_id, database_name, size_mb, collected_date) VALUES ($1, 'x', 1, $2)`, [
+      ids.get('orig-db2'),
+      TODAY,
+    ]);
   } finally {
     await c.end();
   }
@@ -161,13 +167,26 @@ forEachStore('import-whalefall', (_get, kind) => {
   it('a dry run reports exactly what a real run does and stores nothing', async () => {
     // An instance already registered under one of the original names: matched, not duplicated.
     const now = clock.now().toISOString();
-    await ctx.repos.instances.insert({ name: 'orig-mysql', db_type: 'mysql', host: 'my1.example', port: 3306, tags: '["prod"]', options: '{}', is_active: 1, created_at: now, updated_at: now });
+    await ctx.repos.instances.insert({
+      name: 'orig-mysql',
+      db_type: 'mysql',
+      host: 'my1.example',
+      port: 3306,
+      tags: '["prod"]',
+      options: '{}',
+      is_active: 1,
+      created_at: now,
+      updated_at: now,
+    });
     const s = await run(true);
     assert.deepEqual([s.dry_run, s.instances_created, s.instances_matched, s.instances_skipped], [true, 2, 1, 1]);
     assert.equal(s.rows_read, rowsExpected);
     assert.equal(s.rows_inserted, rowsExpected);
     assert.equal(s.instances.find((i) => i.name === 'orig-db2')!.reason, 'unknown db_type "db2"');
-    const n = await ctx.store.db.selectFrom('database_size_stats').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const n = await ctx.store.db
+      .selectFrom('database_size_stats')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     assert.equal(Number(n.n), 0);
     assert.equal((await ctx.repos.instances.list()).length, 1);
   });
@@ -181,18 +200,43 @@ forEachStore('import-whalefall', (_get, kind) => {
     assert.deepEqual([pgInst.db_type, pgInst.host, pgInst.port, pgInst.credential_id, pgInst.is_active], ['postgresql', 'pg1.example', 5432, null, 1]);
     assert.equal(list.find((i) => i.name === 'orig-mssql')!.is_active, 0);
     assert.equal(list.find((i) => i.name === 'orig-mysql')!.tags, '["prod"]', 'the matched instance keeps its own definition');
-    const rows = await ctx.store.db.selectFrom('database_size_stats').selectAll().where('instance_id', '=', pgInst.id).where('database_name', '=', 'sales').orderBy('collected_date').execute();
+    const rows = await ctx.store.db
+      .selectFrom('database_size_stats')
+      .selectAll()
+      .where('instance_id', '=', pgInst.id)
+      .where('database_name', '=', 'sales')
+      .orderBy('collected_date')
+      .execute();
     assert.equal(rows.length, 120);
-    assert.deepEqual([rows[0]!.collected_date, rows[0]!.size_bytes, rows[0]!.data_bytes, rows[0]!.log_bytes, rows[0]!.method], [FIRST, 10_240 * MB, 10_230 * MB, 10 * MB, IMPORT_METHOD]);
+    assert.deepEqual(
+      [rows[0]!.collected_date, rows[0]!.size_bytes, rows[0]!.data_bytes, rows[0]!.log_bytes, rows[0]!.method],
+      [FIRST, 10_240 * MB, 10_230 * MB, 10 * MB, IMPORT_METHOD],
+    );
     assert.equal(rows[119]!.size_bytes, (10_240 + 100 * 119) * 1_048_576);
     // The deleted database: its rows, and the lifecycle says deleted since day 100.
-    const tmp = await ctx.store.db.selectFrom('instance_databases').selectAll().where('instance_id', '=', pgInst.id).where('database_name', '=', 'tmp').executeTakeFirstOrThrow();
+    const tmp = await ctx.store.db
+      .selectFrom('instance_databases')
+      .selectAll()
+      .where('instance_id', '=', pgInst.id)
+      .where('database_name', '=', 'tmp')
+      .executeTakeFirstOrThrow();
     assert.deepEqual([tmp.is_deleted, tmp.first_seen_date, tmp.last_seen_date], [1, FIRST, addDays(FIRST, 100)]);
     assert.equal(new Date(tmp.deleted_at!).toISOString(), `${addDays(FIRST, 100)}T02:00:05.000Z`);
-    const live = await ctx.store.db.selectFrom('instance_databases').select('database_name').where('instance_id', '=', pgInst.id).where('is_deleted', '=', 0).orderBy('database_name').execute();
-    assert.deepEqual(live.map((r) => r.database_name), ['archive', 'sales']);
+    const live = await ctx.store.db
+      .selectFrom('instance_databases')
+      .select('database_name')
+      .where('instance_id', '=', pgInst.id)
+      .where('is_deleted', '=', 0)
+      .orderBy('database_name')
+      .execute();
+    assert.deepEqual(
+      live.map((r) => r.database_name),
+      ['archive', 'sales'],
+    );
     // Instance totals: the databases present that day (the deletion day excludes tmp).
-    const totals = new Map((await ctx.store.db.selectFrom('instance_size_stats').selectAll().where('instance_id', '=', pgInst.id).execute()).map((r) => [r.collected_date, r]));
+    const totals = new Map(
+      (await ctx.store.db.selectFrom('instance_size_stats').selectAll().where('instance_id', '=', pgInst.id).execute()).map((r) => [r.collected_date, r]),
+    );
     assert.equal(totals.size, 120);
     assert.equal(totals.get(addDays(FIRST, 10))!.total_size_bytes, (10_240 + 1000 + 20_000 + 510) * MB);
     assert.equal(totals.get(addDays(FIRST, 100))!.total_size_bytes, (10_240 + 10_000 + 20_000) * MB);
@@ -201,7 +245,10 @@ forEachStore('import-whalefall', (_get, kind) => {
 
   it('a second run adds nothing and says so', async () => {
     const s = await run(false);
-    assert.deepEqual([s.instances_created, s.instances_matched, s.rows_inserted, s.rows_already_present, s.databases_created, s.totals_days_added], [0, 3, 0, rowsExpected, 0, 0]);
+    assert.deepEqual(
+      [s.instances_created, s.instances_matched, s.rows_inserted, s.rows_already_present, s.databases_created, s.totals_days_added],
+      [0, 3, 0, rowsExpected, 0, 0],
+    );
     assert.equal((await ctx.repos.instances.list()).length, 3);
   });
 
@@ -209,7 +256,11 @@ forEachStore('import-whalefall', (_get, kind) => {
     const list = await ctx.repos.instances.list();
     const id = (n: string) => list.find((i) => i.name === n)!.id;
     // Ceilings: 100 GiB of data for orig-pg, 500 GiB for the other two.
-    for (const [n, gib] of [['orig-pg', 100], ['orig-mysql', 500], ['orig-mssql', 500]] as const) {
+    for (const [n, gib] of [
+      ['orig-pg', 100],
+      ['orig-mysql', 500],
+      ['orig-mssql', 500],
+    ] as const) {
       await ctx.repos.instances.update(id(n), { options: JSON.stringify({ capacity_limit_bytes: gib * 1024 * MB }) });
     }
     const r = await ctx.runway.list({ scope: 'database' });
@@ -252,7 +303,10 @@ describe('whalefall import-whalefall (the command)', () => {
       assert.equal(first.code, 0, first.err);
       assert.match(first.out, /skipped orig-db2: unknown db_type "db2"/);
       assert.match(first.out, new RegExp(`instances: 3 created .*history: ${rowsExpected} rows read, ${rowsExpected} added`));
-      assert.ok(writes.some((w) => /\[#{30}\] 100% \d+\/\d+ rows/.test(w)), writes.join(''));
+      assert.ok(
+        writes.some((w) => /\[#{30}\] 100% \d+\/\d+ rows/.test(w)),
+        writes.join(''),
+      );
       assert.equal(second.code, 0, second.err);
       assert.match(second.out, /0 created .*3 matched by name.* 0 added .* already present/);
       assert.match(second.out, /nothing to import: everything is already here/);

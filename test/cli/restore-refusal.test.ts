@@ -28,7 +28,10 @@ async function cli(args: string[], env: Record<string, string>): Promise<{ code:
 }
 
 function serve(env: Record<string, string>): { child: ChildProcess; listening: Promise<void>; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', WHALEFALL_SCHEDULER: 'off', ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [BIN, 'serve'], {
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', WHALEFALL_SCHEDULER: 'off', ...env },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const listening = new Promise<void>((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).on('line', (l) => /listening on/.test(l) && resolve());
@@ -74,7 +77,12 @@ describe('restore refuses while the store is in use', { timeout: 180_000 }, () =
 
   it('PostgreSQL: refused naming the serve process; once stopped, the pg_restore instructions', async () => {
     pgCtx = await newTestContext('postgres');
-    const env = { DATABASE_URL: pgCtx.config.databaseUrl!, WHALEFALL_DATA_DIR: pgCtx.dataDir, WHALEFALL_TZ: 'UTC', WHALEFALL_ADMIN_PASSWORD: 'pw-admin-Secret1' };
+    const env = {
+      DATABASE_URL: pgCtx.config.databaseUrl!,
+      WHALEFALL_DATA_DIR: pgCtx.dataDir,
+      WHALEFALL_TZ: 'UTC',
+      WHALEFALL_ADMIN_PASSWORD: 'pw-admin-Secret1',
+    };
     const s = serve(env);
     children.push(s.child);
     await s.listening;

@@ -16,7 +16,10 @@ describe('sync of a disabled instance from the CLI', () => {
   before(async () => {
     ctx = await newTestContext('sqlite');
     const cred = await ctx.credentials.create({ name: 'pg', username: 'postgres', password: 'trust' }, actor);
-    await ctx.instances.create({ name: 'pg-on', db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred.id, options: { exclude: ['wf_t_%'] } }, actor);
+    await ctx.instances.create(
+      { name: 'pg-on', db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred.id, options: { exclude: ['wf_t_%'] } },
+      actor,
+    );
     await ctx.instances.create({ name: 'pg-off', db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred.id, is_active: false }, actor);
   });
   after(async () => {

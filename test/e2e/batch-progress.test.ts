@@ -38,7 +38,17 @@ describe('batch progress adds up (chromium)', () => {
     await server.ctx.auth.createUser({ ...ADMIN, role: 'admin' }, actor);
     const cred = await server.ctx.credentials.create({ name: 'pg', username: 'postgres', password: 'trust' }, actor);
     for (let i = 0; i < 19; i++) {
-      await server.ctx.instances.create({ name: `pg-${String(i).padStart(2, '0')}`, db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred.id, options: { exclude: ['wf_t_%'] } }, actor);
+      await server.ctx.instances.create(
+        {
+          name: `pg-${String(i).padStart(2, '0')}`,
+          db_type: 'postgresql',
+          host: '127.0.0.1',
+          port: 5432,
+          credential_id: cred.id,
+          options: { exclude: ['wf_t_%'] },
+        },
+        actor,
+      );
     }
     await server.ctx.instances.create({ name: 'pg-black-hole', db_type: 'postgresql', host: '127.0.0.1', port: hole.port, credential_id: cred.id }, actor);
     browser = await openBrowser(server.url);
@@ -76,8 +86,14 @@ describe('batch progress adds up (chromium)', () => {
       assert.ok(p.elapsed_ms !== null && p.elapsed_ms >= 0);
     }
     const running = polls.filter((p) => p.status === 'running');
-    assert.ok(running.some((p) => p.successful_instances > 0), 'the counters moved before the session ended');
-    assert.ok(running.some((p) => p.remaining_ms_estimate !== null && p.remaining_ms_estimate > 0), 'an estimate of the rest while running');
+    assert.ok(
+      running.some((p) => p.successful_instances > 0),
+      'the counters moved before the session ended',
+    );
+    assert.ok(
+      running.some((p) => p.remaining_ms_estimate !== null && p.remaining_ms_estimate > 0),
+      'an estimate of the rest while running',
+    );
     const last = polls[polls.length - 1]!;
     assert.deepEqual([last.status, last.successful_instances, last.failed_instances], ['partial', 19, 1]);
   };

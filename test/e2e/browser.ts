@@ -61,16 +61,22 @@ export async function openBrowser(baseURL: string): Promise<Session> {
     browser,
     problems,
     async newPage(opts = {}) {
-      const context = await browser.newContext({ baseURL, viewport: { width: opts.width ?? 1440, height: opts.height ?? 900 }, locale: opts.locale ?? 'zh-CN' });
+      const context = await browser.newContext({
+        baseURL,
+        viewport: { width: opts.width ?? 1440, height: opts.height ?? 900 },
+        locale: opts.locale ?? 'zh-CN',
+      });
       contexts.push(context);
       const page = await context.newPage();
       // CSP violations are reported to the page as events: record them from inside.
       await page.addInitScript({
-        content: "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile + ':' + e.lineNumber));",
+        content:
+          "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile + ':' + e.lineNumber));",
       });
       page.on('console', (m) => {
         // An API call answered 4xx on purpose logs "Failed to load resource"; the response hook below judges HTTP statuses.
-        if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) problems.push(`console error on ${page.url()}: ${m.text()}`);
+        if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text()))
+          problems.push(`console error on ${page.url()}: ${m.text()}`);
       });
       page.on('pageerror', (e) => problems.push(`page error on ${page.url()}: ${e.message}`));
       // A request the browser aborted because the page navigated away meanwhile is not a failure; any other is.
@@ -92,7 +98,10 @@ export async function openBrowser(baseURL: string): Promise<Session> {
       });
       page.on('response', (r) => {
         // 4xx answers the tests provoke on purpose are API calls; a static file or page must never fail.
-        if (r.status() >= 500 || (r.status() >= 400 && !new URL(r.url()).pathname.startsWith('/api/') && !new URL(r.url()).pathname.startsWith('/database-sizes/'))) {
+        if (
+          r.status() >= 500 ||
+          (r.status() >= 400 && !new URL(r.url()).pathname.startsWith('/api/') && !new URL(r.url()).pathname.startsWith('/database-sizes/'))
+        ) {
           problems.push(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`);
         }
       });

@@ -35,12 +35,36 @@ describe('chart tooltips are CSP-clean (chromium)', () => {
         collectedDate: day,
         collectedAt: `${day}T03:00:00.000Z`,
         databases: [
-          { database_name: 'orders', is_system: false, size_bytes: (100 + 10 * i) * MiB, data_bytes: null, index_bytes: null, log_bytes: null, free_bytes: null, used_bytes: null, method: 'test' },
-          { database_name: 'users', is_system: false, size_bytes: 20 * MiB, data_bytes: null, index_bytes: null, log_bytes: null, free_bytes: null, used_bytes: null, method: 'test' },
+          {
+            database_name: 'orders',
+            is_system: false,
+            size_bytes: (100 + 10 * i) * MiB,
+            data_bytes: null,
+            index_bytes: null,
+            log_bytes: null,
+            free_bytes: null,
+            used_bytes: null,
+            method: 'test',
+          },
+          {
+            database_name: 'users',
+            is_system: false,
+            size_bytes: 20 * MiB,
+            data_bytes: null,
+            index_bytes: null,
+            log_bytes: null,
+            free_bytes: null,
+            used_bytes: null,
+            method: 'test',
+          },
         ],
       });
     }
-    await server.ctx.store.db.updateTable('instances').set({ last_sync_status: 'completed', last_sync_at: `${days.at(-1)}T03:00:00.000Z` }).where('id', '=', id).execute();
+    await server.ctx.store.db
+      .updateTable('instances')
+      .set({ last_sync_status: 'completed', last_sync_at: `${days.at(-1)}T03:00:00.000Z` })
+      .where('id', '=', id)
+      .execute();
     browser = await openBrowser(server.url);
   });
 

@@ -29,7 +29,12 @@ describe('composition bar on the instance page (chromium, real PostgreSQL)', () 
     const ctx = server.ctx;
     for (const role of ['viewer', 'admin'] as const) await ctx.auth.createUser({ username: `e2e-${role}`, password: PASSWORD, role }, actor);
     const cred = await ctx.credentials.create({ name: 'pg-postgres', username: 'postgres', password: 'trust' }, actor);
-    instId = (await ctx.instances.create({ name: 'pg-composition', db_type: 'postgresql', host: '127.0.0.1', port: 5432, database_name: 'postgres', credential_id: cred.id }, actor)).id;
+    instId = (
+      await ctx.instances.create(
+        { name: 'pg-composition', db_type: 'postgresql', host: '127.0.0.1', port: 5432, database_name: 'postgres', credential_id: cred.id },
+        actor,
+      )
+    ).id;
     browser = await openBrowser(server.url);
     admin = await browser.newPage();
     await login(admin, 'e2e-admin', PASSWORD);
@@ -45,7 +50,9 @@ describe('composition bar on the instance page (chromium, real PostgreSQL)', () 
     assert.match(await admin.locator('#wf-composition-empty').innerText(), /尚未采集/);
     await admin.click('#wf-composition-collect');
     await admin.locator('#wf-composition-bar .progress').first().waitFor();
-    const api = (await (await admin.request.get(`/api/instances/${instId}/composition`)).json()) as { data: { parts: { kind: string; bytes: number | null }[] } };
+    const api = (await (await admin.request.get(`/api/instances/${instId}/composition`)).json()) as {
+      data: { parts: { kind: string; bytes: number | null }[] };
+    };
     const shown = api.data.parts.filter((p) => p.bytes !== null && p.bytes > 0).map((p) => p.kind);
     const segments = await admin.locator('#wf-composition-bar .progress').evaluateAll((els) => els.map((e) => e.getAttribute('data-kind')));
     assert.deepEqual(segments, shown);
@@ -71,10 +78,15 @@ describe('composition bar on the instance page (chromium, real PostgreSQL)', () 
     assert.deepEqual(browser.problems, []);
   });
 
-  it('a part not measured and an unknown ceiling: the reason by key, in each page\'s language (issue #20 item 2)', async () => {
+  it("a part not measured and an unknown ceiling: the reason by key, in each page's language (issue #20 item 2)", async () => {
     const ctx = server.ctx;
     const cred = await ctx.credentials.create({ name: 'pg-reasons', username: 'postgres', password: 'trust' }, actor);
-    const id = (await ctx.instances.create({ name: 'pg-reasons', db_type: 'postgresql', host: '127.0.0.1', port: 5432, database_name: 'postgres', credential_id: cred.id }, actor)).id;
+    const id = (
+      await ctx.instances.create(
+        { name: 'pg-reasons', db_type: 'postgresql', host: '127.0.0.1', port: 5432, database_name: 'postgres', credential_id: cred.id },
+        actor,
+      )
+    ).id;
     const wal = msg('composition.reason.pg_waldir', { cause: msg('cause.permission', { detail: 'permission denied for function pg_ls_waldir' }) });
     const ceiling = msg('composition.reason.ora_ceiling_unknown', { count: 1, names: 'ARCHIVE' });
     await new CompositionRepository(ctx.store.db).save({
@@ -93,7 +105,10 @@ describe('composition bar on the instance page (chromium, real PostgreSQL)', () 
     });
     await admin.goto(`/instances/${id}`);
     await admin.locator('#wf-composition-missing').waitFor();
-    assert.match(await admin.locator('#wf-composition-missing').innerText(), /权限不足: permission denied for function pg_ls_waldir \(pg_ls_waldir 需要 superuser 或 pg_monitor/);
+    assert.match(
+      await admin.locator('#wf-composition-missing').innerText(),
+      /权限不足: permission denied for function pg_ls_waldir \(pg_ls_waldir 需要 superuser 或 pg_monitor/,
+    );
     assert.match(await admin.locator('#wf-composition-ceiling').innerText(), /1 个表空间容量未知/);
     const en = await browser.newPage({ locale: 'en' });
     await en.context().addCookies([{ name: 'wf_lang', value: 'en', url: server.url }]);

@@ -49,9 +49,26 @@ describe('first-week UI: layout, dates, charts (chromium)', () => {
     const cred = await ctx.credentials.create({ name: 'fw-cred', username: 'u', password: 'p' }, actor);
     const today = localDate(new Date(), ctx.config.timeZone);
     const mk = async (name: string, db_type: string, host: string, port: number, tags: string[] = []) =>
-      (await ctx.instances.create({ name, db_type, host, port, credential_id: cred.id, tags, description: name === LONG ? 'Nightly ETL target for the finance and marketing dashboards' : undefined }, actor)).id;
+      (
+        await ctx.instances.create(
+          {
+            name,
+            db_type,
+            host,
+            port,
+            credential_id: cred.id,
+            tags,
+            description: name === LONG ? 'Nightly ETL target for the finance and marketing dashboards' : undefined,
+          },
+          actor,
+        )
+      ).id;
     single = await mk('pg-one-day', 'postgresql', 'pg-one.example', 5432, ['env:prod']);
-    const long = await mk(LONG, 'mysql', 'mysql-analytics-warehouse-primary.eu-central-1.internal.example.com', 3306, ['env:prod', 'team:analytics', 'tier:gold']);
+    const long = await mk(LONG, 'mysql', 'mysql-analytics-warehouse-primary.eu-central-1.internal.example.com', 3306, [
+      'env:prod',
+      'team:analytics',
+      'tier:gold',
+    ]);
     const days = [addDays(today, -2), addDays(today, -1), today];
     await insertHistory(ctx, single, [
       { db: 'postgres', date: today, size: 7_500_000 },
@@ -59,7 +76,10 @@ describe('first-week UI: layout, dates, charts (chromium)', () => {
       // Gone by today's sync: one day of history in all (the trend has a single point).
       { db: 'old_reports', date: today, size: 4_000_000, deleted: true },
     ]);
-    await insertHistory(ctx, long, [...days.map((date, i) => ({ db: 'mysql', date, size: 2_600_000 + i })), ...days.map((date, i) => ({ db: 'sales', date, size: 30_000_000 + i * 5_000_000 }))]);
+    await insertHistory(ctx, long, [
+      ...days.map((date, i) => ({ db: 'mysql', date, size: 2_600_000 + i })),
+      ...days.map((date, i) => ({ db: 'sales', date, size: 30_000_000 + i * 5_000_000 })),
+    ]);
     for (const [id, db] of [
       [single, 'postgres'],
       [long, 'mysql'],
@@ -86,8 +106,20 @@ describe('first-week UI: layout, dates, charts (chromium)', () => {
         const d = (globalThis as any).document;
         const wrap = d.querySelector('#wf-instances-table').parentElement;
         const dels = [...d.querySelectorAll('.wf-delete')].map((b: any) => b.getBoundingClientRect().right);
-        const names = [...d.querySelectorAll('[data-col="name"] a')].map((a: any) => ({ h: a.getBoundingClientRect().height, title: a.title, cut: a.scrollWidth > a.clientWidth }));
-        return { scroll: wrap.scrollWidth, width: wrap.clientWidth, dels, vw: (globalThis as any).innerWidth, names, tz: d.querySelectorAll('#wf-tz').length, times: [...d.querySelectorAll('[data-col="last-sync"] .small')].map((e: any) => e.textContent) };
+        const names = [...d.querySelectorAll('[data-col="name"] a')].map((a: any) => ({
+          h: a.getBoundingClientRect().height,
+          title: a.title,
+          cut: a.scrollWidth > a.clientWidth,
+        }));
+        return {
+          scroll: wrap.scrollWidth,
+          width: wrap.clientWidth,
+          dels,
+          vw: (globalThis as any).innerWidth,
+          names,
+          tz: d.querySelectorAll('#wf-tz').length,
+          times: [...d.querySelectorAll('[data-col="last-sync"] .small')].map((e: any) => e.textContent),
+        };
       });
       await screenshot(page, `first-week-instances-${locale}-1440`);
       assert.ok(m.scroll <= m.width, `no horizontal scroll: ${m.scroll} > ${m.width}`);
@@ -148,13 +180,18 @@ describe('first-week UI: layout, dates, charts (chromium)', () => {
       await page.waitForFunction(() => (globalThis as any).document.querySelector('#wf-chart canvas')?.width > 0);
       await screenshot(page, `first-week-trend-one-day-${locale}-390`);
       // The chart is drawn on the next frame: wait until the total's colour (ECharts' first, #5070dd) shows up inside the plot, below the legend.
-      await page.waitForFunction(() => {
-        const c = (globalThis as any).document.querySelector('#wf-chart canvas');
-        const g = c.getContext('2d');
-        const { data } = g.getImageData(0, 40, c.width, c.height - 100);
-        for (let i = 0; i < data.length; i += 4) if (Math.abs(data[i] - 80) < 12 && Math.abs(data[i + 1] - 112) < 12 && Math.abs(data[i + 2] - 221) < 12 && data[i + 3] === 255) return true;
-        return false;
-      }, undefined, { timeout: 10_000 });
+      await page.waitForFunction(
+        () => {
+          const c = (globalThis as any).document.querySelector('#wf-chart canvas');
+          const g = c.getContext('2d');
+          const { data } = g.getImageData(0, 40, c.width, c.height - 100);
+          for (let i = 0; i < data.length; i += 4)
+            if (Math.abs(data[i] - 80) < 12 && Math.abs(data[i + 1] - 112) < 12 && Math.abs(data[i + 2] - 221) < 12 && data[i + 3] === 255) return true;
+          return false;
+        },
+        undefined,
+        { timeout: 10_000 },
+      );
       await screenshot(page, `first-week-trend-one-day-${locale}-390`);
     });
 
@@ -167,7 +204,9 @@ describe('first-week UI: layout, dates, charts (chromium)', () => {
       const types = await page.$$eval('#wf-cap-rows [data-db-type]', (els: any[]) => els.map((e) => e.textContent));
       assert.ok(types.includes('MySQL') && types.includes('PostgreSQL'), types.join());
       await page.click('label[for="wf-cap-include-system"]');
-      await page.waitForFunction(() => [...(globalThis as any).document.querySelectorAll('#wf-cap-rows tr')].some((tr: any) => tr.dataset.wfItem.endsWith('/ postgres')));
+      await page.waitForFunction(() =>
+        [...(globalThis as any).document.querySelectorAll('#wf-cap-rows tr')].some((tr: any) => tr.dataset.wfItem.endsWith('/ postgres')),
+      );
       await page.click('label[for="wf-cap-include-system"]');
       await page.selectOption('#wf-cap-instance', String(single));
       await page.click('#wf-cap-apply');
@@ -191,6 +230,9 @@ describe('first-week UI: layout, dates, charts (chromium)', () => {
   }
 
   it('nothing went wrong in the pages (console, requests, CSP)', () => {
-    assert.deepEqual(browser.problems.filter((p) => !/HTTP 404 for GET .*\/instancs$/.test(p)), []);
+    assert.deepEqual(
+      browser.problems.filter((p) => !/HTTP 404 for GET .*\/instancs$/.test(p)),
+      [],
+    );
   });
 });

@@ -42,7 +42,10 @@ describe('fleet UI: import page, export, cancel a running session', () => {
     const cred = (await server.ctx.credentials.list()).find((c) => c.name === 'fleet-cred')!;
     const ids: number[] = [];
     for (let i = 0; i < count; i++) {
-      const inst = await server.ctx.instances.create({ name: `hole-${++n}`, db_type: 'postgresql', host: '127.0.0.1', port: hole.port, credential_id: cred.id, tags: ['hole'] }, actor);
+      const inst = await server.ctx.instances.create(
+        { name: `hole-${++n}`, db_type: 'postgresql', host: '127.0.0.1', port: hole.port, credential_id: cred.id, tags: ['hole'] },
+        actor,
+      );
       ids.push(inst.id);
     }
     return ids;
@@ -51,7 +54,12 @@ describe('fleet UI: import page, export, cancel a running session', () => {
   before(async () => {
     hole = await startBlackHole();
     // Two at a time, a connect timeout far beyond the test: only a cancel ends these sessions.
-    server = await startServer({ WHALEFALL_CONNECT_TIMEOUT_MS: '120000', WHALEFALL_SYNC_RETRIES: '0', WHALEFALL_SCHEDULER: 'false', WHALEFALL_SYNC_CONCURRENCY: '2' });
+    server = await startServer({
+      WHALEFALL_CONNECT_TIMEOUT_MS: '120000',
+      WHALEFALL_SYNC_RETRIES: '0',
+      WHALEFALL_SCHEDULER: 'false',
+      WHALEFALL_SYNC_CONCURRENCY: '2',
+    });
     const ctx = server.ctx;
     for (const role of ['viewer', 'operator', 'admin'] as const) await ctx.auth.createUser({ username: `e2e-${role}`, password: PASSWORD, role }, actor);
     await ctx.credentials.create({ name: 'fleet-cred', username: 'app', password: 'not-a-real-one' }, actor);
@@ -79,11 +87,16 @@ describe('fleet UI: import page, export, cancel a running session', () => {
     assert.equal(await admin.inputValue('#wf-import-format'), 'csv');
     await admin.click('#wf-import-preview');
     await admin.locator('#wf-import-has-errors').waitFor();
-    const actions = await admin.$$eval('#wf-import-rows tr', (trs) => trs.map((tr) => `${tr.getAttribute('data-wf-import-row')}:${tr.getAttribute('data-wf-action')}`));
+    const actions = await admin.$$eval('#wf-import-rows tr', (trs) =>
+      trs.map((tr) => `${tr.getAttribute('data-wf-import-row')}:${tr.getAttribute('data-wf-action')}`),
+    );
     assert.deepEqual(actions, ['2:create', '3:create', '4:update', '5:invalid', '6:invalid']);
     // The update says what changes; the bad rows are red with the error at its row and column.
     assert.match((await admin.textContent('[data-wf-import-row="4"] .wf-import-changes'))!, /host/);
-    for (const [row, column, field] of [['5', '4', 'port'], ['6', '6', 'credential']]) {
+    for (const [row, column, field] of [
+      ['5', '4', 'port'],
+      ['6', '6', 'credential'],
+    ]) {
       const tr = admin.locator(`[data-wf-import-row="${row}"]`);
       assert.match((await tr.getAttribute('class'))!, /table-danger/);
       const err = tr.locator(`[data-wf-error-row="${row}"][data-wf-error-column="${column}"][data-wf-error-field="${field}"]`);
@@ -194,7 +207,10 @@ describe('fleet UI: import page, export, cancel a running session', () => {
       const viewer = await browser.newPage();
       await login(viewer, 'e2e-viewer', PASSWORD);
       await viewer.goto(where === 'list' ? '/sync-sessions' : `/sync-sessions/${started.session_id}`);
-      await viewer.locator(where === 'list' ? `[data-wf-session="${started.session_id}"]` : '[data-wf-record]').first().waitFor();
+      await viewer
+        .locator(where === 'list' ? `[data-wf-session="${started.session_id}"]` : '[data-wf-record]')
+        .first()
+        .waitFor();
       assert.equal(await viewer.locator('.wf-cancel-session').count(), 0, 'no cancel for viewers');
       await viewer.context().close();
       if (where === 'list') {

@@ -36,7 +36,9 @@ describe('same-day growth in the UI (chromium, PostgreSQL)', () => {
     await page.evaluate(() => (globalThis as any).document.getElementById('wf-alerts').replaceChildren());
     await row.locator('.wf-sync-capacity').click();
     await page.locator('[data-wf-alert="success"]').waitFor({ timeout: 60_000 });
-    await page.waitForFunction((i) => (globalThis as any).document.querySelector(`tr[data-instance-id="${i}"] [data-col="change-last-sync"]`) !== null, id, { timeout: 10_000 });
+    await page.waitForFunction((i) => (globalThis as any).document.querySelector(`tr[data-instance-id="${i}"] [data-col="change-last-sync"]`) !== null, id, {
+      timeout: 10_000,
+    });
     return row;
   };
 
@@ -47,7 +49,9 @@ describe('same-day growth in the UI (chromium, PostgreSQL)', () => {
     server = await startServer();
     await server.ctx.auth.createUser({ ...ADMIN, role: 'admin' }, actor);
     const cred = await server.ctx.credentials.create({ name: 'pg', username: 'postgres', password: 'trust' }, actor);
-    id = (await server.ctx.instances.create({ name: `pg-${dbName.slice(-8)}`, db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred.id }, actor)).id;
+    id = (
+      await server.ctx.instances.create({ name: `pg-${dbName.slice(-8)}`, db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred.id }, actor)
+    ).id;
     browser = await openBrowser(server.url);
     page = await browser.newPage();
     await login(page, ADMIN.username, ADMIN.password);
@@ -75,7 +79,7 @@ describe('same-day growth in the UI (chromium, PostgreSQL)', () => {
     const first = await dbSize();
     assert.equal(first.change_last_sync_bytes, null);
     const c = await pgAdmin(dbName);
-    await c.query("CREATE TABLE grow AS SELECT g AS id, repeat(md5(g::text), 8) AS v FROM generate_series(1, 40000) g");
+    await c.query('CREATE TABLE grow AS SELECT g AS id, repeat(md5(g::text), 8) AS v FROM generate_series(1, 40000) g');
     await c.end();
     const row = await syncFromList();
     const second = await dbSize();

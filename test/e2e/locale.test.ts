@@ -31,8 +31,36 @@ const PASSWORD = 'e2e-password-1';
 function fakeEngine(dbType: 'sqlserver' | 'oracle'): Engine {
   const real = getEngine(dbType);
   const mssqlRows: FileRow[] = [
-    { database_id: 5, name: 'sales', state_desc: 'OFFLINE', source_database_id: null, is_distributor: false, in_ag: 0, file_id: 1, type: 0, size_pages: '1024', max_size: -1, growth: 8192, is_sparse: false, current_pages: null },
-    { database_id: 9, name: 'sales_snap', state_desc: 'ONLINE', source_database_id: 5, is_distributor: false, in_ag: 0, file_id: 1, type: 0, size_pages: '1024', max_size: -1, growth: 8192, is_sparse: true, current_pages: null },
+    {
+      database_id: 5,
+      name: 'sales',
+      state_desc: 'OFFLINE',
+      source_database_id: null,
+      is_distributor: false,
+      in_ag: 0,
+      file_id: 1,
+      type: 0,
+      size_pages: '1024',
+      max_size: -1,
+      growth: 8192,
+      is_sparse: false,
+      current_pages: null,
+    },
+    {
+      database_id: 9,
+      name: 'sales_snap',
+      state_desc: 'ONLINE',
+      source_database_id: 5,
+      is_distributor: false,
+      in_ag: 0,
+      file_id: 1,
+      type: 0,
+      size_pages: '1024',
+      max_size: -1,
+      growth: 8192,
+      is_sparse: true,
+      current_pages: null,
+    },
   ];
   const collect = async () => {
     if (dbType === 'sqlserver') {
@@ -73,7 +101,10 @@ describe('one language per screen: every page and modal in each locale, server m
   let failedSession = '';
 
   before(async () => {
-    server = await startServer({ WHALEFALL_CONNECT_TIMEOUT_MS: '4000', WHALEFALL_SYNC_RETRIES: '0', WHALEFALL_SCHEDULER: 'false' }, { engineFor: (t) => FAKES[t] ?? getEngine(t) });
+    server = await startServer(
+      { WHALEFALL_CONNECT_TIMEOUT_MS: '4000', WHALEFALL_SYNC_RETRIES: '0', WHALEFALL_SCHEDULER: 'false' },
+      { engineFor: (t) => FAKES[t] ?? getEngine(t) },
+    );
     const ctx = server.ctx;
     const actor = { userId: null, username: 'e2e' };
     await ctx.auth.createUser({ username: 'e2e-admin', password: PASSWORD, role: 'admin' }, actor);
@@ -84,8 +115,15 @@ describe('one language per screen: every page and modal in each locale, server m
     ids.ghost = (await ctx.instances.create({ ...base, name: 'pg-ghost', credential_id: bad.id } as never, actor)).id;
     ids.okCred = ok.id;
     // SQL Server and Oracle instances whose last sync completed with warnings (by key): the instance page shows them.
-    ids.mssql = (await ctx.instances.create({ db_type: 'sqlserver', host: '127.0.0.1', port: 1433, name: 'mssql-warn', credential_id: ok.id } as never, actor)).id;
-    ids.ora = (await ctx.instances.create({ db_type: 'oracle', host: '127.0.0.1', port: 1521, database_name: 'ORCLPDB1', name: 'ora-warn', credential_id: ok.id } as never, actor)).id;
+    ids.mssql = (
+      await ctx.instances.create({ db_type: 'sqlserver', host: '127.0.0.1', port: 1433, name: 'mssql-warn', credential_id: ok.id } as never, actor)
+    ).id;
+    ids.ora = (
+      await ctx.instances.create(
+        { db_type: 'oracle', host: '127.0.0.1', port: 1521, database_name: 'ORCLPDB1', name: 'ora-warn', credential_id: ok.id } as never,
+        actor,
+      )
+    ).id;
     await ctx.capacitySync.syncInstance(ids.mssql, actor);
     await ctx.capacitySync.syncInstance(ids.ora, actor);
     ids.badCred = bad.id;
@@ -206,7 +244,10 @@ describe('one language per screen: every page and modal in each locale, server m
       // The import page: a file with row and file errors, previewed (each error rendered from its key).
       await page.goto('/instances/import');
       await page.selectOption('#wf-import-format', 'csv');
-      await page.fill('#wf-import-text', 'name,db_type,host,port,is_active,tags,credential,colour\nbad1,postgresql,db1,99999,maybe,[x,ghost,x\nbad1,postgresql,db2,5432,true,,,x\nshort,mysql\n');
+      await page.fill(
+        '#wf-import-text',
+        'name,db_type,host,port,is_active,tags,credential,colour\nbad1,postgresql,db1,99999,maybe,[x,ghost,x\nbad1,postgresql,db2,5432,true,,,x\nshort,mysql\n',
+      );
       await page.click('#wf-import-preview');
       await until(page, '#wf-import-has-errors');
       await until(page, '.wf-import-error');

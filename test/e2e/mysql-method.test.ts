@@ -50,7 +50,12 @@ describe('MySQL size method in the UI (chromium, real MariaDB)', () => {
     const limited = await server.ctx.credentials.create({ name: 'mariadb-noprocess', username: user, password }, actor);
     // auto scans information_schema.TABLES of the shared server, which may hold other tests' thousands of tables: a generous query timeout.
     const mk = async (name: string, credential_id: number, extra: Record<string, unknown> = {}) =>
-      (await server.ctx.instances.create({ name, db_type: 'mariadb', host: '127.0.0.1', port: 3306, credential_id, options: { query_timeout_ms: 120_000, ...extra } }, actor)).id;
+      (
+        await server.ctx.instances.create(
+          { name, db_type: 'mariadb', host: '127.0.0.1', port: 3306, credential_id, options: { query_timeout_ms: 120_000, ...extra } },
+          actor,
+        )
+      ).id;
     autoId = await mk(`maria-auto-${db.slice(-8)}`, root.id);
     limitedId = await mk(`maria-noproc-${db.slice(-8)}`, limited.id);
     logicalId = await mk(`maria-logical-${db.slice(-8)}`, root.id, { method: 'logical' });
@@ -80,7 +85,10 @@ describe('MySQL size method in the UI (chromium, real MariaDB)', () => {
     await page.selectOption('#wf-f-db_type', 'mariadb');
     await page.locator('#wf-method').waitFor({ state: 'visible' });
     const options = await page.locator('#wf-f-method option').evaluateAll((els) => els.map((e: any) => [e.value, e.textContent]));
-    assert.deepEqual(options.map((o) => o[0]), ['auto', 'physical', 'logical']);
+    assert.deepEqual(
+      options.map((o) => o[0]),
+      ['auto', 'physical', 'logical'],
+    );
     assert.match(options[0]![1], /文件大小/);
     assert.equal(await page.inputValue('#wf-f-method'), 'auto');
     assert.match(await page.innerText('#wf-method-hint'), /PROCESS/);
@@ -103,7 +111,9 @@ describe('MySQL size method in the UI (chromium, real MariaDB)', () => {
   it('auto: the page says the method; per database the method, file bytes and reclaimable space', async () => {
     await sync(autoId);
     assert.equal((await page.innerText('#wf-size-method')).trim(), 'auto');
-    const api = (await (await page.request.get(`/api/instances/${autoId}/databases`)).json()) as { data: { databases: { database_name: string; allocated_bytes: number; free_bytes: number; method: string; method_note: string }[] } };
+    const api = (await (await page.request.get(`/api/instances/${autoId}/databases`)).json()) as {
+      data: { databases: { database_name: string; allocated_bytes: number; free_bytes: number; method: string; method_note: string }[] };
+    };
     const d = api.data.databases.find((x) => x.database_name === db)!;
     assert.equal(d.method, 'innodb_tablespaces+information_schema');
     assert.ok(d.allocated_bytes > 0);

@@ -37,8 +37,22 @@ describe('capacity, sync sessions and settings pages', () => {
     today = localDate(new Date(), ctx.config.timeZone);
     // 40 days of history for three instances: steady growth, a flat one, a shrinking one.
     const plan: [string, string, (i: number) => Row[]][] = [
-      ['pg-orders', 'postgresql', (i) => [{ db: 'orders', date: '', size: 800 * MB + i * 20 * MB }, { db: 'users', date: '', size: 120 * MB }]],
-      ['my-shop', 'mysql', (i) => [{ db: 'shop', date: '', size: 300 * MB + i * 2 * MB }, { db: 'orders_archive', date: '', size: 90 * MB }]],
+      [
+        'pg-orders',
+        'postgresql',
+        (i) => [
+          { db: 'orders', date: '', size: 800 * MB + i * 20 * MB },
+          { db: 'users', date: '', size: 120 * MB },
+        ],
+      ],
+      [
+        'my-shop',
+        'mysql',
+        (i) => [
+          { db: 'shop', date: '', size: 300 * MB + i * 2 * MB },
+          { db: 'orders_archive', date: '', size: 90 * MB },
+        ],
+      ],
       ['pg-logs', 'postgresql', (i) => [{ db: 'logs', date: '', size: 600 * MB - i * 5 * MB }]],
     ];
     for (const [name, dbType, rows] of plan) {
@@ -89,7 +103,8 @@ describe('capacity, sync sessions and settings pages', () => {
 
   const loaded = (page: Page) => until('the cards', async () => (await page.textContent('#wf-card-total')) !== '—');
   const rows = (page: Page, n: number) => until(`${n} rows`, async () => (await page.locator('#wf-cap-rows tr').count()) === n);
-  const cron = (page: Page, value?: string) => until('the cron field', async () => ((v) => (value === undefined ? v !== '' : v === value))(await page.inputValue('#wf-s-sync_cron')));
+  const cron = (page: Page, value?: string) =>
+    until('the cron field', async () => ((v) => (value === undefined ? v !== '' : v === value))(await page.inputValue('#wf-s-sync_cron')));
 
   it('instance capacity: cards, three drawn charts, TOP N, filters, line/bar, CSV equal to what is shown', async () => {
     await admin.goto('/capacity/instances');
@@ -106,19 +121,31 @@ describe('capacity, sync sessions and settings pages', () => {
 
     await admin.selectOption('#wf-cap-db-type', 'mysql');
     await admin.selectOption('#wf-cap-last', '7');
-    await Promise.all([admin.waitForResponse((r) => r.url().includes('/api/statistics/capacity?') && r.url().includes('db_type=mysql')), admin.click('#wf-cap-apply')]);
+    await Promise.all([
+      admin.waitForResponse((r) => r.url().includes('/api/statistics/capacity?') && r.url().includes('db_type=mysql')),
+      admin.click('#wf-cap-apply'),
+    ]);
     await rows(admin, 1);
     assert.equal(await admin.textContent('#wf-card-online'), '1 / 1');
     assert.equal(await admin.textContent('#wf-cap-rows tr td:nth-child(2)'), 'my-shop');
 
     const [download] = await Promise.all([admin.waitForEvent('download'), admin.click('#wf-export')]);
-    const csv = fs.readFileSync((await download.path())!, 'utf8').replace(/^\uFEFF/, '').trim().split('\r\n');
+    const csv = fs
+      .readFileSync((await download.path())!, 'utf8')
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split('\r\n');
     assert.equal(csv[0], 'series,instance_id,instance_name,db_type,database_name,period_start,period_end,size_bytes,change_bytes,change_pct');
     // What is shown: the total and my-shop over the last 7 days, nothing else.
     assert.equal(csv.filter((l) => l.startsWith('total,')).length, 7);
     assert.equal(csv.filter((l) => l.startsWith(`top,${ids['my-shop']},my-shop,mysql,`)).length, 7);
     assert.equal(csv.length, 1 + 14);
-    assert.ok(csv.includes(`top,${ids['my-shop']},my-shop,mysql,,${today},${today},${(300 + 78 + 90) * MB},${2 * MB},${Math.round(((2 * MB * 100) / ((300 + 76 + 90) * MB)) * 100) / 100}`), 'change_pct rounded to 2 places (issue #18)');
+    assert.ok(
+      csv.includes(
+        `top,${ids['my-shop']},my-shop,mysql,,${today},${today},${(300 + 78 + 90) * MB},${2 * MB},${Math.round(((2 * MB * 100) / ((300 + 76 + 90) * MB)) * 100) / 100}`,
+      ),
+      'change_pct rounded to 2 places (issue #18)',
+    );
   });
 
   it('database capacity: name filter, instance filter, weekly periods from the aggregation', async () => {
@@ -128,7 +155,10 @@ describe('capacity, sync sessions and settings pages', () => {
     await admin.fill('#wf-cap-database', 'ORDERS');
     await admin.click('#wf-cap-apply');
     await rows(admin, 2);
-    assert.deepEqual(await admin.$$eval('#wf-cap-rows tr', (trs) => trs.map((tr) => tr.getAttribute('data-wf-item'))), ['pg-orders / orders', 'my-shop / orders_archive']);
+    assert.deepEqual(await admin.$$eval('#wf-cap-rows tr', (trs) => trs.map((tr) => tr.getAttribute('data-wf-item'))), [
+      'pg-orders / orders',
+      'my-shop / orders_archive',
+    ]);
     await admin.selectOption('#wf-cap-instance', String(ids['pg-orders']));
     await admin.selectOption('#wf-cap-period', 'weekly');
     await admin.selectOption('#wf-cap-last', '7');
@@ -252,7 +282,16 @@ describe('capacity, sync sessions and settings pages', () => {
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     try {
       const port = (receiver.address() as { port: number }).port;
-      await ctx.alerts.createRule({ name: 'orders-over-1g', kind: 'size_above', threshold: 1024 * MB, database_pattern: 'orders', channels: [{ type: 'generic', url: `http://127.0.0.1:${port}/hook` }] }, { userId: null, username: 'e2e' });
+      await ctx.alerts.createRule(
+        {
+          name: 'orders-over-1g',
+          kind: 'size_above',
+          threshold: 1024 * MB,
+          database_pattern: 'orders',
+          channels: [{ type: 'generic', url: `http://127.0.0.1:${port}/hook` }],
+        },
+        { userId: null, username: 'e2e' },
+      );
       await ctx.alerts.evaluate();
       await ctx.alerts.idle();
       await admin.reload();

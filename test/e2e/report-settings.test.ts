@@ -41,7 +41,11 @@ const CASES = {
     heading: '费用分摊（showback）',
     rateLine: '单价 0.35 CNY / GB·月',
     // finance: 2 GB-months × 0.35; sales: 1 × 0.35; the estate 3 × 0.35.
-    costs: [['finance', '2.000', '0.70 CNY'], ['sales', '1.000', '0.35 CNY'], ['合计（每个实例只计一次）', '', '1.05 CNY']],
+    costs: [
+      ['finance', '2.000', '0.70 CNY'],
+      ['sales', '1.000', '0.35 CNY'],
+      ['合计（每个实例只计一次）', '', '1.05 CNY'],
+    ],
   },
   en: {
     notNumber: 'The rate must be a number',
@@ -53,11 +57,15 @@ const CASES = {
     savedUnit: 'USD per GB-month',
     heading: 'Showback',
     rateLine: 'Rate 1.5 USD per GB-month',
-    costs: [['finance', '2.000', '3.00 USD'], ['sales', '1.000', '1.50 USD'], ['Total (each instance counted once)', '', '4.50 USD']],
+    costs: [
+      ['finance', '2.000', '3.00 USD'],
+      ['sales', '1.000', '1.50 USD'],
+      ['Total (each instance counted once)', '', '4.50 USD'],
+    ],
   },
 } as const;
 
-describe('settings: the monthly report\'s showback rate (chromium)', () => {
+describe("settings: the monthly report's showback rate (chromium)", () => {
   let server: Server;
   let browser: Session;
 
@@ -139,7 +147,9 @@ describe('settings: the monthly report\'s showback rate (chromium)', () => {
       assert.equal(await report.getAttribute('html', 'lang'), locale);
       assert.ok((await report.textContent('body'))!.includes(c.heading));
       assert.ok((await report.textContent('body'))!.includes(c.rateLine), `the report states the rate: ${c.rateLine}`);
-      const rows = await report.$$eval('#wf-report-showback tr', (trs) => trs.slice(1).map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+      const rows = await report.$$eval('#wf-report-showback tr', (trs) =>
+        trs.slice(1).map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+      );
       assert.deepEqual(rows, c.costs);
       await screenshot(report, `report-showback-${locale}`);
       assert.deepEqual(browser.problems, []);

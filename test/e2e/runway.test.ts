@@ -21,7 +21,8 @@ const PASSWORD = 'e2e-password-1';
 const actor = { userId: null, username: 'e2e' };
 const GB = 1024 ** 3;
 const TODAY = localDate(new Date(), 'UTC');
-const days = (n: number, db: string, f: (i: number) => number): Row[] => Array.from({ length: n }, (_, i) => ({ db, date: addDays(TODAY, i - (n - 1)), size: Math.round(f(i)) }));
+const days = (n: number, db: string, f: (i: number) => number): Row[] =>
+  Array.from({ length: n }, (_, i) => ({ db, date: addDays(TODAY, i - (n - 1)), size: Math.round(f(i)) }));
 
 describe('runway page (chromium)', () => {
   let server: Server;
@@ -39,11 +40,30 @@ describe('runway page (chromium)', () => {
     ids.open = await addInstance(ctx, 'pg-scratch', { tags: ['dev'] });
     ids.ora = await addInstance(ctx, 'ora-erp', { db_type: 'oracle' });
     // pg-orders: two databases; 'orders' +2 GB a day, 'audit' +0.1 GB a day, and 30 GB bulk-loaded into 'audit' three days ago.
-    await insertHistory(ctx, ids.linear, [...days(120, 'orders', (i) => 200 * GB + i * 2 * GB), ...days(120, 'audit', (i) => 20 * GB + i * 0.1 * GB + (i >= 117 ? 30 * GB : 0))]);
-    await insertHistory(ctx, ids.purge, days(120, 'app', (i) => (i < 60 ? 300 * GB + i * 3 * GB : 100 * GB + (i - 60) * GB)));
-    await insertHistory(ctx, ids.flat, days(120, 'app', () => 50 * GB));
-    await insertHistory(ctx, ids.open, days(120, 'app', (i) => 10 * GB + i * GB));
-    await insertHistory(ctx, ids.ora, days(120, 'USERS', (i) => 20 * GB + i * 0.5 * GB).map((r) => ({ ...r, maxBytes: 100 * GB })));
+    await insertHistory(ctx, ids.linear, [
+      ...days(120, 'orders', (i) => 200 * GB + i * 2 * GB),
+      ...days(120, 'audit', (i) => 20 * GB + i * 0.1 * GB + (i >= 117 ? 30 * GB : 0)),
+    ]);
+    await insertHistory(
+      ctx,
+      ids.purge,
+      days(120, 'app', (i) => (i < 60 ? 300 * GB + i * 3 * GB : 100 * GB + (i - 60) * GB)),
+    );
+    await insertHistory(
+      ctx,
+      ids.flat,
+      days(120, 'app', () => 50 * GB),
+    );
+    await insertHistory(
+      ctx,
+      ids.open,
+      days(120, 'app', (i) => 10 * GB + i * GB),
+    );
+    await insertHistory(
+      ctx,
+      ids.ora,
+      days(120, 'USERS', (i) => 20 * GB + i * 0.5 * GB).map((r) => ({ ...r, maxBytes: 100 * GB })),
+    );
     browser = await openBrowser(server.url);
     page = await browser.newPage();
     await login(page, 'e2e-viewer', PASSWORD);
@@ -84,7 +104,11 @@ describe('runway page (chromium)', () => {
     await page.selectOption('#wf-rw-tag', '');
     await page.selectOption('#wf-rw-scope', 'database');
     await page.selectOption('#wf-rw-db-type', 'oracle');
-    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#wf-rw-rows tr[data-state]').length === 1 && (globalThis as any).document.querySelector('#wf-rw-rows td.wf-name a')?.textContent === 'USERS');
+    await page.waitForFunction(
+      () =>
+        (globalThis as any).document.querySelectorAll('#wf-rw-rows tr[data-state]').length === 1 &&
+        (globalThis as any).document.querySelector('#wf-rw-rows td.wf-name a')?.textContent === 'USERS',
+    );
     const row = await page.locator('#wf-rw-rows tr').first().innerText();
     assert.match(row, /41 天/);
     assert.match(row, /自动扩展上限/);

@@ -55,14 +55,21 @@ describe('table-level capacity pages (chromium, real PostgreSQL)', () => {
     await c.query('CREATE TABLE orders AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 30000) g');
     await c.query('CREATE INDEX orders_v ON orders (v)');
     // A large TOAST column: 40 rows of ~200 kB incompressible text each.
-    await c.query("CREATE TABLE docs (id int PRIMARY KEY, body text)");
-    await c.query("ALTER TABLE docs ALTER COLUMN body SET STORAGE EXTERNAL");
-    await c.query("INSERT INTO docs SELECT g, (SELECT string_agg(md5(g::text || ':' || i::text), '') FROM generate_series(1, 6000) i) FROM generate_series(1, 40) g");
+    await c.query('CREATE TABLE docs (id int PRIMARY KEY, body text)');
+    await c.query('ALTER TABLE docs ALTER COLUMN body SET STORAGE EXTERNAL');
+    await c.query(
+      "INSERT INTO docs SELECT g, (SELECT string_agg(md5(g::text || ':' || i::text), '') FROM generate_series(1, 6000) i) FROM generate_series(1, 40) g",
+    );
     await c.query('CREATE TABLE "客户 list" (id int)');
     await c.query('INSERT INTO "客户 list" SELECT generate_series(1, 500)');
     await c.query('ANALYZE');
-    const measure = () => c.query<{ name: string; size: string }>("SELECT n.nspname || '.' || c.relname AS name, pg_total_relation_size(c.oid)::text AS size FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'");
-    const r = await c.query<{ name: string; size: string }>("SELECT n.nspname || '.' || c.relname AS name, pg_total_relation_size(c.oid)::text AS size FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'");
+    const measure = () =>
+      c.query<{ name: string; size: string }>(
+        "SELECT n.nspname || '.' || c.relname AS name, pg_total_relation_size(c.oid)::text AS size FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'",
+      );
+    const r = await c.query<{ name: string; size: string }>(
+      "SELECT n.nspname || '.' || c.relname AS name, pg_total_relation_size(c.oid)::text AS size FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'",
+    );
     expected = new Map(r.rows.map((x) => [x.name, Number(x.size)]));
     assert.equal(expected.size, 3);
     assert.ok(expected.get('public.docs')! > 5 * 1024 * 1024, 'the TOAST table holds megabytes');
@@ -73,7 +80,12 @@ describe('table-level capacity pages (chromium, real PostgreSQL)', () => {
     const ctx = server.ctx;
     for (const role of ['viewer', 'operator', 'admin'] as const) await ctx.auth.createUser({ username: `e2e-${role}`, password: PASSWORD, role }, actor);
     const cred = await ctx.credentials.create({ name: 'pg-postgres', username: 'postgres', password: 'trust' }, actor);
-    instId = (await ctx.instances.create({ name: `pg-${dbName.slice(-8)}`, db_type: 'postgresql', host: '127.0.0.1', port: 5432, database_name: 'postgres', credential_id: cred.id }, actor)).id;
+    instId = (
+      await ctx.instances.create(
+        { name: `pg-${dbName.slice(-8)}`, db_type: 'postgresql', host: '127.0.0.1', port: 5432, database_name: 'postgres', credential_id: cred.id },
+        actor,
+      )
+    ).id;
     await ctx.tables.syncTables(instId, { databases: [dbName], actor });
     yesterdayOrders = expected.get('public.orders')!;
     await c.query('INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(30001, 50000) g');
@@ -107,11 +119,16 @@ describe('table-level capacity pages (chromium, real PostgreSQL)', () => {
   it('shows the tables with sizes equal to pg_total_relation_size, sorts and searches', async () => {
     await admin.goto(`/instances/${instId}/databases/${dbName}`);
     await until('3 tables', async () => (await admin.locator('#wf-table-rows tr[data-table-id]').count()) === 3);
-    const api = (await (await admin.request.get(`/api/instances/${instId}/tables?database=${dbName}`)).json()) as { data: { items: { schema_name: string; table_name: string; total_bytes: number; lob_bytes: number }[]; totals: { total_bytes: number } } };
+    const api = (await (await admin.request.get(`/api/instances/${instId}/tables?database=${dbName}`)).json()) as {
+      data: { items: { schema_name: string; table_name: string; total_bytes: number; lob_bytes: number }[]; totals: { total_bytes: number } };
+    };
     for (const x of api.data.items) assert.equal(x.total_bytes, expected.get(`${x.schema_name}.${x.table_name}`), `${x.table_name}: pg_total_relation_size`);
     const docs = api.data.items.find((x) => x.table_name === 'docs')!;
     assert.ok(docs.lob_bytes > 5 * 1024 * 1024, 'TOAST bytes shown for docs');
-    assert.equal(api.data.totals.total_bytes, [...expected.values()].reduce((a, b) => a + b, 0));
+    assert.equal(
+      api.data.totals.total_bytes,
+      [...expected.values()].reduce((a, b) => a + b, 0),
+    );
     // Largest first by default: docs (TOAST), each row with a split bar of its parts.
     const first = admin.locator('#wf-table-rows tr').first();
     assert.match(await first.innerText(), /public\.docs/);
@@ -119,7 +136,12 @@ describe('table-level capacity pages (chromium, real PostgreSQL)', () => {
     assert.ok((await admin.locator('#wf-db-split .progress').count()) >= 2, 'the database split bar');
     // Sort by name ascending.
     await admin.click('#wf-tables-table th[data-sort="name"]');
-    await until('sorted by name', async () => /public\.docs/.test(await admin.locator('#wf-table-rows tr').first().innerText()) && /客户 list/.test(await admin.locator('#wf-table-rows tr').last().innerText()));
+    await until(
+      'sorted by name',
+      async () =>
+        /public\.docs/.test(await admin.locator('#wf-table-rows tr').first().innerText()) &&
+        /客户 list/.test(await admin.locator('#wf-table-rows tr').last().innerText()),
+    );
     // Search.
     await admin.fill('#wf-table-search', '客户');
     await until('one match', async () => (await admin.locator('#wf-table-rows tr[data-table-id]').count()) === 1);
@@ -152,7 +174,9 @@ describe('table-level capacity pages (chromium, real PostgreSQL)', () => {
     assert.match(await first.innerText(), /public\.orders/);
     const growth = expected.get('public.orders')! - yesterdayOrders;
     assert.ok(growth > 0);
-    const api = (await (await admin.request.get('/api/tables/top-growing?days=30')).json()) as { data: { items: { table_name: string; change_bytes: number }[] } };
+    const api = (await (await admin.request.get('/api/tables/top-growing?days=30')).json()) as {
+      data: { items: { table_name: string; change_bytes: number }[] };
+    };
     assert.equal(api.data.items[0]!.table_name, 'orders');
     assert.equal(api.data.items[0]!.change_bytes, growth);
     assert.match((await admin.getAttribute('#wf-top-csv', 'href'))!, /format=csv/);
@@ -168,7 +192,15 @@ describe('table-level capacity pages (chromium, real PostgreSQL)', () => {
     const cred = (await server.ctx.credentials.list())[0]!;
     const small = (
       await server.ctx.instances.create(
-        { name: `pg-budget-${dbName.slice(-8)}`, db_type: 'postgresql', host: '127.0.0.1', port: 5432, database_name: 'postgres', credential_id: cred.id, options: { tables_max_tables: 2 } },
+        {
+          name: `pg-budget-${dbName.slice(-8)}`,
+          db_type: 'postgresql',
+          host: '127.0.0.1',
+          port: 5432,
+          database_name: 'postgres',
+          credential_id: cred.id,
+          options: { tables_max_tables: 2 },
+        },
         actor,
       )
     ).id;
@@ -203,9 +235,16 @@ describe('table-level capacity pages (chromium, real PostgreSQL)', () => {
   });
 
   it('looks right in zh-CN and English at 1440 and 390 px (screenshots)', async () => {
-    const list = (await (await admin.request.get(`/api/instances/${instId}/tables?database=${dbName}&search=docs`)).json()) as { data: { items: { table_id: number }[] } };
+    const list = (await (await admin.request.get(`/api/instances/${instId}/tables?database=${dbName}&search=docs`)).json()) as {
+      data: { items: { table_id: number }[] };
+    };
     const tid = list.data.items[0]!.table_id;
-    for (const [locale, width] of [['zh-CN', 1440], ['en', 1440], ['zh-CN', 390], ['en', 390]] as const) {
+    for (const [locale, width] of [
+      ['zh-CN', 1440],
+      ['en', 1440],
+      ['zh-CN', 390],
+      ['en', 390],
+    ] as const) {
       const p = await browser.newPage({ width, locale });
       await login(p, 'e2e-admin', PASSWORD);
       const csrf = ((await (await p.request.get('/api/auth/me')).json()) as { data: { csrf_token: string } }).data.csrf_token;

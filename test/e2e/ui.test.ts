@@ -49,7 +49,15 @@ describe('web UI end to end (chromium)', () => {
     // physical (InnoDB tablespace files): the shared MariaDB may hold other tests' schemas with thousands of
     // tables, where the logical information_schema sums can run past the query timeout on a loaded machine.
     await server.ctx.instances.create(
-      { name: `mariadb-${myDb.slice(-8)}`, db_type: 'mysql', host: '127.0.0.1', port: 3306, credential_id: cred.id, tags: ['e2e'], options: { method: 'physical' } },
+      {
+        name: `mariadb-${myDb.slice(-8)}`,
+        db_type: 'mysql',
+        host: '127.0.0.1',
+        port: 3306,
+        credential_id: cred.id,
+        tags: ['e2e'],
+        options: { method: 'physical' },
+      },
       actor,
     );
     browser = await openBrowser(server.url);
@@ -124,7 +132,11 @@ describe('web UI end to end (chromium)', () => {
     await page.waitForSelector('[data-wf-test="ok"]', { timeout: 20_000 });
     await page.waitForSelector('[data-wf-doctor]', { timeout: 20_000 });
     assert.match(await page.innerText('[data-wf-test="ok"]'), /连接成功/);
-    assert.equal((await server.ctx.instances.list()).find((i) => i.name === pgName), undefined, 'the test saved nothing');
+    assert.equal(
+      (await server.ctx.instances.list()).find((i) => i.name === pgName),
+      undefined,
+      'the test saved nothing',
+    );
     await screenshot(page, 'instance-form-zh-CN-1440');
     await page.click('#wf-save');
     await page.waitForSelector('#wf-instance-modal', { state: 'hidden' });
@@ -148,7 +160,11 @@ describe('web UI end to end (chromium)', () => {
     await alert.waitFor({ timeout: 60_000 });
     assert.match(await alert.innerText(), /同步|成功/);
     assert.equal(await btn.isDisabled(), false, 'the button is usable again');
-    await page.waitForFunction((id) => (globalThis as any).document.querySelector(`tr[data-instance-id="${id}"] [data-col="total"]`).textContent.trim() !== '—', pgId, { timeout: 10_000 });
+    await page.waitForFunction(
+      (id) => (globalThis as any).document.querySelector(`tr[data-instance-id="${id}"] [data-col="total"]`).textContent.trim() !== '—',
+      pgId,
+      { timeout: 10_000 },
+    );
     const total = await row.locator('[data-col="total"]').innerText();
     assert.match(total, /\d+(\.\d+)? (KB|MB|GB)/);
     assert.match((await row.locator('[data-col="total"]').getAttribute('title')) ?? '', /MB$/);
@@ -231,7 +247,10 @@ describe('web UI end to end (chromium)', () => {
     const cookies = await vpage.context().cookies();
     const session = cookies.find((c) => c.name === 'wf_session')!;
     const csrf = await vpage.getAttribute('body', 'data-csrf');
-    const res = await fetch(`${server.url}/database-sizes/instances/${pgId}/sync-capacity`, { method: 'POST', headers: { cookie: `wf_session=${session.value}`, 'x-csrftoken': csrf ?? '' } });
+    const res = await fetch(`${server.url}/database-sizes/instances/${pgId}/sync-capacity`, {
+      method: 'POST',
+      headers: { cookie: `wf_session=${session.value}`, 'x-csrftoken': csrf ?? '' },
+    });
     assert.equal(res.status, 403);
     assert.match(((await res.json()) as { error: string }).error, /权限不足/);
     await vpage.goto(`/instances/${pgId}`);

@@ -56,7 +56,10 @@ describe('MariaDB composition (own server with --log-bin)', () => {
     assert.equal(bin.detail!.enabled, true);
     assert.ok(files.length >= 2, JSON.stringify(files));
     for (const f of files) assert.equal(f.bytes, fs.statSync(path.join(server.dir, 'data', f.name)).size, f.name);
-    assert.equal(bin.bytes, files.reduce((a, f) => a + f.bytes, 0));
+    assert.equal(
+      bin.bytes,
+      files.reduce((a, f) => a + f.bytes, 0),
+    );
     assert.ok(bin.bytes! > 25e6, `binlogs ${bin.bytes}`);
     const data = (part(c, 'data').detail!.schemas as Record<string, number>).comp!;
     assert.ok(data > 25e6, `data ${data}`);

@@ -38,7 +38,9 @@ describe('PostgreSQL composition (real server, real slot)', () => {
     // ~75 MB of WAL after the slot's restart_lsn: a table written in full, then half of it deleted (dead tuples).
     await dbClient.query(`CREATE TABLE big (id int PRIMARY KEY, pad text, blob text)`);
     await dbClient.query(`ALTER TABLE big ALTER COLUMN blob SET STORAGE EXTERNAL`);
-    await dbClient.query(`INSERT INTO big SELECT g, repeat('x', 900), CASE WHEN g % 50 = 0 THEN repeat(md5(g::text), 200) END FROM generate_series(1, 70000) g`);
+    await dbClient.query(
+      `INSERT INTO big SELECT g, repeat('x', 900), CASE WHEN g % 50 = 0 THEN repeat(md5(g::text), 200) END FROM generate_series(1, 70000) g`,
+    );
     await dbClient.query(`DELETE FROM big WHERE id % 2 = 0`);
     await dbClient.query(`ANALYZE big`);
     // The statistics reach the shared view asynchronously (flushed at most every 10 s): wait for them.
@@ -71,7 +73,8 @@ describe('PostgreSQL composition (real server, real slot)', () => {
   it('wal_retained_by_slots covers the slot (≥ 0.8 × lsn diff), flagged inactive; parts disjoint and measured', async () => {
     const c = await collect();
     const diff = Number(
-      (await admin.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint AS d FROM pg_replication_slots WHERE slot_name = $1`, [slot])).rows[0].d,
+      (await admin.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint AS d FROM pg_replication_slots WHERE slot_name = $1`, [slot]))
+        .rows[0].d,
     );
     assert.ok(diff > 70 * 1024 * 1024, `generated ${diff} bytes of WAL`);
     const slots = part(c, 'wal_retained_by_slots');
@@ -131,20 +134,37 @@ describe('PostgreSQL composition (real server, real slot)', () => {
       assert.equal(res.statusCode, 200, res.body);
       const got = await app.inject({ method: 'GET', url: `/api/instances/${id}/composition?days=7`, headers: headers(false) });
       const d = got.json().data;
-      assert.deepEqual(d.parts.map((p: CompositionPart) => p.kind), ['heap', 'reclaimable', 'indexes', 'toast', 'other', 'wal', 'wal_retained_by_slots']);
-      for (const p of d.parts as CompositionPart[]) assert.deepEqual(Object.keys(p).filter((k) => k !== 'reason' && k !== 'reason_msg').sort(), ['bytes', 'detail', 'kind']);
+      assert.deepEqual(
+        d.parts.map((p: CompositionPart) => p.kind),
+        ['heap', 'reclaimable', 'indexes', 'toast', 'other', 'wal', 'wal_retained_by_slots'],
+      );
+      for (const p of d.parts as CompositionPart[])
+        assert.deepEqual(
+          Object.keys(p)
+            .filter((k) => k !== 'reason' && k !== 'reason_msg')
+            .sort(),
+          ['bytes', 'detail', 'kind'],
+        );
       assert.deepEqual([d.ceiling_bytes, d.ceiling_source, d.unexplained_bytes], [null, null, null], 'PostgreSQL reports no disk total');
       assert.equal(d.history.length, 1);
       assert.equal(d.history[0].parts.wal_retained_by_slots, part(d, 'wal_retained_by_slots').bytes);
     });
 
-    it('a part not measured: its reason by key, in the request\'s language (Accept-Language: en), zh-CN as the engine wrote it; a row stored before the keys keeps its text', async () => {
+    it("a part not measured: its reason by key, in the request's language (Accept-Language: en), zh-CN as the engine wrote it; a row stored before the keys keeps its text", async () => {
       const nomon = await addInstance(ctx, 'postgresql', 5432, login, {}, 'Nomon-Secret-1');
-      const res = await app.inject({ method: 'POST', url: `/api/instances/${nomon}/composition/collect`, headers: { ...headers(true), 'accept-language': 'en' } });
+      const res = await app.inject({
+        method: 'POST',
+        url: `/api/instances/${nomon}/composition/collect`,
+        headers: { ...headers(true), 'accept-language': 'en' },
+      });
       assert.equal(res.statusCode, 200, res.body);
       assert.equal(res.json().message, 'Composition collected');
       const get = async (lang?: string) => {
-        const r = await app.inject({ method: 'GET', url: `/api/instances/${nomon}/composition`, headers: { ...headers(false), ...(lang ? { 'accept-language': lang } : {}) } });
+        const r = await app.inject({
+          method: 'GET',
+          url: `/api/instances/${nomon}/composition`,
+          headers: { ...headers(false), ...(lang ? { 'accept-language': lang } : {}) },
+        });
         assert.equal(r.statusCode, 200, r.body);
         return part(r.json().data, 'wal');
       };
@@ -156,11 +176,16 @@ describe('PostgreSQL composition (real server, real slot)', () => {
       assert.match(zh.reason!, /pg_ls_waldir 需要 superuser 或 pg_monitor: GRANT pg_monitor TO <user>;/);
       assert.match(en.reason!, /pg_ls_waldir needs superuser or pg_monitor: GRANT pg_monitor TO <user>;/);
       assert.doesNotMatch(en.reason!, /[\u4e00-\u9fff]/, en.reason);
-      assert.deepEqual(part(res.json().data, 'wal').reason, en.reason, 'collect answers in the request\'s language too');
+      assert.deepEqual(part(res.json().data, 'wal').reason, en.reason, "collect answers in the request's language too");
 
       // A day stored before the keys: its text as stored, no key, in either language.
       const legacy = await addInstance(ctx, 'postgresql', 5432, 'postgres');
-      const old = { kind: 'wal', bytes: null, detail: null, reason: 'permission denied for function pg_ls_waldir (pg_ls_waldir needs superuser or pg_monitor: GRANT pg_monitor TO <user>;)' };
+      const old = {
+        kind: 'wal',
+        bytes: null,
+        detail: null,
+        reason: 'permission denied for function pg_ls_waldir (pg_ls_waldir needs superuser or pg_monitor: GRANT pg_monitor TO <user>;)',
+      };
       await new CompositionRepository(ctx.store.db).save({
         instance_id: legacy,
         collected_date: localDate(ctx.clock.now(), ctx.config.timeZone),

@@ -47,7 +47,14 @@ const DENIED = { number: 300, class: 14, message: "VIEW SERVER STATE permission 
 
 function used(_sql: string, m: RegExpExecArray, login: LoginInfo): Reply {
   const name = (m[1] ?? '').replaceAll(']]', ']');
-  if (name === 'locked') return { error: { number: 916, class: 14, message: `The server principal "${login.user}" is not able to access the database "${name}" under the current security context.` } };
+  if (name === 'locked')
+    return {
+      error: {
+        number: 916,
+        class: 14,
+        message: `The server principal "${login.user}" is not able to access the database "${name}" under the current security context.`,
+      },
+    };
   if (login.user === 'nostate') return { error: DENIED };
   const u = USED_SPACE[name];
   if (!u) return { error: { number: 911, message: `Database '${name}' does not exist.` } };
@@ -65,23 +72,63 @@ const EXPECTED = {
 
 describe('SQL Server composition arithmetic (pure)', () => {
   const row = (over: Partial<FileRow>): FileRow => ({
-    database_id: 5, name: 'sales', state_desc: 'ONLINE', source_database_id: null, is_distributor: false, in_ag: 0,
-    file_id: 1, type: 0, size_pages: '1000', max_size: -1, growth: 8192, is_sparse: false, current_pages: null, ...over,
+    database_id: 5,
+    name: 'sales',
+    state_desc: 'ONLINE',
+    source_database_id: null,
+    is_distributor: false,
+    in_ag: 0,
+    file_id: 1,
+    type: 0,
+    size_pages: '1000',
+    max_size: -1,
+    growth: 8192,
+    is_sparse: false,
+    current_pages: null,
+    ...over,
   });
-  const files = [row({}), row({ file_id: 2, type: 1, size_pages: '200' }), row({ database_id: 2, name: 'tempdb', size_pages: '10', current_pages: '50' }), row({ database_id: 9, name: 'snap', source_database_id: 5 })];
+  const files = [
+    row({}),
+    row({ file_id: 2, type: 1, size_pages: '200' }),
+    row({ database_id: 2, name: 'tempdb', size_pages: '10', current_pages: '50' }),
+    row({ database_id: 9, name: 'snap', source_database_id: 5 }),
+  ];
 
   it('splits allocated files by used space, keeps tempdb at its current size, leaves snapshots out, and never lets used exceed allocated', () => {
     assert.deepEqual(usedSpaceTargets(files), ['sales']);
-    const c = sqlserverComposition({ files, used: new Map([['sales', { data_used_pages: '1200', log_used_bytes: String(50 * P) }]]), reuse: [{ name: 'sales', log_reuse_wait_desc: 'ACTIVE_TRANSACTION' }], volumes: [], login: 'dba' });
-    assert.deepEqual(c.parts.map((p) => [p.kind, p.bytes]), [['data_used', 1000 * P], ['data_unused', 0], ['log_used', 50 * P], ['log_unused', 150 * P], ['allocated_unsplit', 0], ['tempdb', 50 * P]]);
+    const c = sqlserverComposition({
+      files,
+      used: new Map([['sales', { data_used_pages: '1200', log_used_bytes: String(50 * P) }]]),
+      reuse: [{ name: 'sales', log_reuse_wait_desc: 'ACTIVE_TRANSACTION' }],
+      volumes: [],
+      login: 'dba',
+    });
+    assert.deepEqual(
+      c.parts.map((p) => [p.kind, p.bytes]),
+      [
+        ['data_used', 1000 * P],
+        ['data_unused', 0],
+        ['log_used', 50 * P],
+        ['log_unused', 150 * P],
+        ['allocated_unsplit', 0],
+        ['tempdb', 50 * P],
+      ],
+    );
     assert.deepEqual(part(c, 'log_used').detail!.waiting, [{ database: 'sales', log_reuse_wait_desc: 'ACTIVE_TRANSACTION' }]);
     assert.equal(c.ceiling_bytes, null);
     assert.match(String(c.ceiling_detail!.reason), /no volume/);
   });
 
   it('every database refused: the split parts are null with the reason, the allocated bytes are still counted', () => {
-    const c = sqlserverComposition({ files, used: new Map([['sales', { error: 'no VIEW SERVER STATE' }]]), reuse: { error: 'x' }, volumes: { error: 'denied' }, login: 'dba' });
-    for (const k of ['data_used', 'data_unused', 'log_used', 'log_unused']) assert.deepEqual([part(c, k).bytes, part(c, k).reason], [null, 'no VIEW SERVER STATE'], k);
+    const c = sqlserverComposition({
+      files,
+      used: new Map([['sales', { error: 'no VIEW SERVER STATE' }]]),
+      reuse: { error: 'x' },
+      volumes: { error: 'denied' },
+      login: 'dba',
+    });
+    for (const k of ['data_used', 'data_unused', 'log_used', 'log_unused'])
+      assert.deepEqual([part(c, k).bytes, part(c, k).reason], [null, 'no VIEW SERVER STATE'], k);
     assert.equal(part(c, 'allocated_unsplit').bytes, 1200 * P);
     // A refusal without a key of its own is the server's words, under the pass-through key.
     assert.deepEqual(c.ceiling_detail, { reason: 'denied', reason_msg: { key: 'composition.reason.text', params: { text: 'denied' } } });
@@ -92,11 +139,18 @@ describe('SQL Server composition arithmetic (pure)', () => {
     const c = sqlserverComposition({ files: hidden, used: new Map(), reuse: [], volumes: { error: 'denied' }, login: 'CORP\\c' });
     assert.ok(c.parts.every((p) => p.bytes === null && /GRANT VIEW ANY DEFINITION TO \[CORP\\c\]/.test(p.reason!)));
     assert.ok(c.parts.every((p) => p.reason_msg?.key === 'composition.reason.mssql_no_files'));
-    assert.equal(c.parts[0]!.reason, 'sys.master_files 中看不到任何文件 (no file visible): GRANT VIEW ANY DEFINITION TO [CORP\\c];', 'zh-CN as before the keys');
+    assert.equal(
+      c.parts[0]!.reason,
+      'sys.master_files 中看不到任何文件 (no file visible): GRANT VIEW ANY DEFINITION TO [CORP\\c];',
+      'zh-CN as before the keys',
+    );
   });
 
   it('the volume ceiling: Σ total, Σ (total − free) in use', () => {
-    const v = volumeCeiling([{ volume_mount_point: null, total_bytes: '1000', available_bytes: '400' }, { volume_mount_point: null, total_bytes: '3000', available_bytes: 1000 }]);
+    const v = volumeCeiling([
+      { volume_mount_point: null, total_bytes: '1000', available_bytes: '400' },
+      { volume_mount_point: null, total_bytes: '3000', available_bytes: 1000 },
+    ]);
     assert.deepEqual([v.ceiling_bytes, v.disk_used_bytes, v.ceiling_source], [4000, 2600, 'sys.dm_os_volume_stats']);
   });
 });
@@ -108,16 +162,35 @@ describe('SQL Server composition through mssql/tedious (TDS responder)', () => {
       login: (l, pw) => acceptPassword(l, pw),
       handlers: [
         [/SERVERPROPERTY\('ProductVersion'\)/, identity],
-        [FILES, (_s, _m, login) => masterFiles(login, 'bigint', DBS).map((rs) => ({ ...rs, rows: rs.rows.map((r) => (r[0] === 2 ? [...r.slice(0, 12), r[7] === 0 ? 131_072n : 8192n] : r)) }))],
+        [
+          FILES,
+          (_s, _m, login) =>
+            masterFiles(login, 'bigint', DBS).map((rs) => ({
+              ...rs,
+              rows: rs.rows.map((r) => (r[0] === 2 ? [...r.slice(0, 12), r[7] === 0 ? 131_072n : 8192n] : r)),
+            })),
+        ],
         [USED, used],
         [
           /^SELECT name, log_reuse_wait_desc FROM sys\.databases$/,
-          [{ columns: [col('name', 'nvarchar'), col('log_reuse_wait_desc', 'nvarchar')], rows: DBS.map((d) => [d.name, USED_SPACE[d.name]?.[2] ?? 'NOTHING']) }],
+          [
+            {
+              columns: [col('name', 'nvarchar'), col('log_reuse_wait_desc', 'nvarchar')],
+              rows: DBS.map((d) => [d.name, USED_SPACE[d.name]?.[2] ?? 'NOTHING']),
+            },
+          ],
         ],
         [
           /CROSS APPLY sys\.dm_os_volume_stats\(f\.database_id, f\.file_id\) vs/,
           (_s, _m, login) =>
-            login.user === 'nostate' ? { error: DENIED } : [{ columns: [col('volume_mount_point', 'nvarchar'), col('total_bytes', 'bigint'), col('available_bytes', 'bigint')], rows: VOLUMES.map((v) => [...v]) }],
+            login.user === 'nostate'
+              ? { error: DENIED }
+              : [
+                  {
+                    columns: [col('volume_mount_point', 'nvarchar'), col('total_bytes', 'bigint'), col('available_bytes', 'bigint')],
+                    rows: VOLUMES.map((v) => [...v]),
+                  },
+                ],
         ],
       ],
     });
@@ -138,7 +211,10 @@ describe('SQL Server composition through mssql/tedious (TDS responder)', () => {
     for (const [kind, bytes] of Object.entries(EXPECTED)) assert.equal(part(c, kind).bytes, bytes, kind);
     // The parts cover every file but the snapshot's, exactly once.
     const allocated = DBS.filter((d) => d.source === undefined && d.id !== 2).reduce((a, d) => a + Number(d.data + d.log) * P, 0) + EXPECTED.tempdb;
-    assert.equal(c.parts.reduce((a, p) => a + p.bytes!, 0), allocated);
+    assert.equal(
+      c.parts.reduce((a, p) => a + p.bytes!, 0),
+      allocated,
+    );
     assert.deepEqual(part(c, 'log_used').detail!.databases, {
       master: { bytes: 100 * P, log_reuse_wait_desc: 'NOTHING' },
       sales: { bytes: 10 * 1024 * 1024, log_reuse_wait_desc: 'LOG_BACKUP' },
@@ -162,7 +238,10 @@ describe('SQL Server composition through mssql/tedious (TDS responder)', () => {
       assert.match(p.reason!, /VIEW SERVER STATE.*GRANT VIEW SERVER PERFORMANCE STATE TO \[nostate\]/, k);
     }
     assert.equal(part(c, 'tempdb').bytes, EXPECTED.tempdb);
-    assert.equal(part(c, 'allocated_unsplit').bytes, DBS.filter((d) => d.source === undefined && d.id !== 2).reduce((a, d) => a + Number(d.data + d.log) * P, 0));
+    assert.equal(
+      part(c, 'allocated_unsplit').bytes,
+      DBS.filter((d) => d.source === undefined && d.id !== 2).reduce((a, d) => a + Number(d.data + d.log) * P, 0),
+    );
     assert.deepEqual([c.ceiling_bytes, c.disk_used_bytes], [null, null]);
     assert.match(String(c.ceiling_detail!.reason), /dm_os_volume_stats.*GRANT VIEW SERVER PERFORMANCE STATE TO \[nostate\]/);
   });

@@ -70,10 +70,17 @@ describe('PostgreSQL: the real cause of a refused connection', () => {
     const server = await startPgResponder({ handler: () => undefined, password: 'right' });
     const hba = await startPgResponder({
       handler: () => undefined,
-      login: (s) => ({ code: '28000', message: `no pg_hba.conf entry for host "10.1.2.3", user "${s.params.user ?? ''}", database "postgres", no encryption`, severity: 'FATAL' }),
+      login: (s) => ({
+        code: '28000',
+        message: `no pg_hba.conf entry for host "10.1.2.3", user "${s.params.user ?? ''}", database "postgres", no encryption`,
+        severity: 'FATAL',
+      }),
     });
     try {
-      const wrong = await connectError(postgresqlEngine, pgTarget({ port: server.port, username: 'dba', password: 'wrong', options: { allow_cleartext_password: true } }));
+      const wrong = await connectError(
+        postgresqlEngine,
+        pgTarget({ port: server.port, username: 'dba', password: 'wrong', options: { allow_cleartext_password: true } }),
+      );
       assertCause(wrong, 'auth', 'cause.pg.bad_password', /password authentication failed for user "dba"/);
       const refused = await connectError(postgresqlEngine, pgTarget({ port: hba.port, username: 'dba' }));
       assertCause(refused, 'auth', 'cause.pg.hba_rejected', /no pg_hba\.conf entry for host "10\.1\.2\.3"/);
@@ -116,7 +123,11 @@ describe('MariaDB: access denied vs unknown database vs a database refused vs ho
   });
 
   test('a host not allowed (1130), as mysql2 reports it', () => {
-    const err = Object.assign(new Error("Host '10.1.2.3' is not allowed to connect to this MariaDB server"), { errno: 1130, code: 'ER_HOST_NOT_PRIVILEGED', sqlState: 'HY000' });
+    const err = Object.assign(new Error("Host '10.1.2.3' is not allowed to connect to this MariaDB server"), {
+      errno: 1130,
+      code: 'ER_HOST_NOT_PRIVILEGED',
+      sqlState: 'HY000',
+    });
     assertCause(mariadbEngine.classifyError(err, mysqlTarget()), 'permission', 'cause.mysql.host_not_allowed', /is not allowed to connect/);
   });
 });
@@ -136,7 +147,12 @@ describe('SQL Server (TDS responder): login failed and its states, cannot open d
       key: 'cause.mssql.login_missing',
       words: /Could not find a login/,
     },
-    disabled: { number: 18456, message: "Login failed for user 'dba'. Reason: Login is disabled.", key: 'cause.mssql.login_disabled', words: /Login is disabled/ },
+    disabled: {
+      number: 18456,
+      message: "Login failed for user 'dba'. Reason: Login is disabled.",
+      key: 'cause.mssql.login_disabled',
+      words: /Login is disabled/,
+    },
     database: {
       number: 4060,
       message: 'Cannot open database "nope" requested by the login. The login failed.',
@@ -159,9 +175,23 @@ describe('SQL Server (TDS responder): login failed and its states, cannot open d
 
 describe('Oracle (driver-shaped errors): ORA-01017, ORA-28000, ORA-12514, ORA-12541', () => {
   const engine = makeOracleEngine({} as never);
-  const t: ConnectTarget = { host: 'db', port: 1521, database: 'ORCL', username: 'u', password: 'p4ss', options: {}, connectTimeoutMs: 1000, queryTimeoutMs: 1000 };
+  const t: ConnectTarget = {
+    host: 'db',
+    port: 1521,
+    database: 'ORCL',
+    username: 'u',
+    password: 'p4ss',
+    options: {},
+    connectTimeoutMs: 1000,
+    queryTimeoutMs: 1000,
+  };
   test('wrong user name or password (ORA-01017)', () => {
-    assertCause(engine.classifyError(oraError(1017, 'ORA-01017: invalid credential or not authorized; logon denied'), t), 'auth', 'cause.oracle.bad_login', /ORA-01017/);
+    assertCause(
+      engine.classifyError(oraError(1017, 'ORA-01017: invalid credential or not authorized; logon denied'), t),
+      'auth',
+      'cause.oracle.bad_login',
+      /ORA-01017/,
+    );
   });
   test('a locked account (ORA-28000)', () => {
     assertCause(engine.classifyError(oraError(28000, 'ORA-28000: The account is locked.'), t), 'auth', 'cause.oracle.locked', /ORA-28000/);
@@ -169,15 +199,23 @@ describe('Oracle (driver-shaped errors): ORA-01017, ORA-28000, ORA-12514, ORA-12
   test('an unknown service: thin mode NJS-518, a thick client ORA-12514', () => {
     const njs = driverErrors.getErr(driverErrors.ERR_INVALID_SERVICE_NAME, 'ORCLX', 'db', 1521);
     assertCause(engine.classifyError(njs, t), 'connection', 'cause.oracle.unknown_service', /NJS-518/);
-    const ora = Object.assign(new Error('ORA-12514: Cannot connect to database. Service ORCLX is not registered with the listener'), { code: 'ORA-12514', errorNum: 12514 });
+    const ora = Object.assign(new Error('ORA-12514: Cannot connect to database. Service ORCLX is not registered with the listener'), {
+      code: 'ORA-12514',
+      errorNum: 12514,
+    });
     assertCause(engine.classifyError(ora, t), 'connection', 'cause.oracle.unknown_service', /ORA-12514/);
   });
   test('no listener: thin mode NJS-503 with ECONNREFUSED, a thick client ORA-12541, a listener refusal NJS-511 carrying it', () => {
-    const njs503 = Object.assign(new Error('NJS-503: connection to host db port 1521 could not be established. (CONNECTION_ID=x)\nconnect ECONNREFUSED 10.0.0.1:1521'), { code: 'NJS-503' });
+    const njs503 = Object.assign(
+      new Error('NJS-503: connection to host db port 1521 could not be established. (CONNECTION_ID=x)\nconnect ECONNREFUSED 10.0.0.1:1521'),
+      { code: 'NJS-503' },
+    );
     assertCause(engine.classifyError(njs503, t), 'connection', 'cause.oracle.no_listener', /ECONNREFUSED/);
     const thick = Object.assign(new Error('ORA-12541: Cannot connect. No listener at host db port 1521.'), { code: 'ORA-12541', errorNum: 12541 });
     assertCause(engine.classifyError(thick, t), 'connection', 'cause.oracle.no_listener', /ORA-12541/);
-    const njs511 = Object.assign(new Error('NJS-511: connection to listener at host db port 1521 was refused. (CONNECTION_ID=x)\nCause: ORA-12541'), { code: 'NJS-511' });
+    const njs511 = Object.assign(new Error('NJS-511: connection to listener at host db port 1521 was refused. (CONNECTION_ID=x)\nCause: ORA-12541'), {
+      code: 'NJS-511',
+    });
     assertCause(engine.classifyError(njs511, t), 'connection', 'cause.oracle.no_listener', /NJS-511/);
   });
 });

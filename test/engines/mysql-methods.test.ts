@@ -131,14 +131,19 @@ describe('MariaDB methods on the same databases', () => {
       const onDisk = files.reduce((x, y) => x + y, 0);
       const nonInnodb = await logicalOf(name, ['MyISAM', 'Aria']);
       // A table may grow by a page between the read and the stat: one 16 KiB page per .ibd file is the tolerance.
-      assert.ok(Math.abs(a.size_bytes! - (onDisk + nonInnodb)) <= 16_384 * files.length, `${name}: auto ${a.size_bytes} vs .ibd ${onDisk} + MyISAM/Aria ${nonInnodb}`);
+      assert.ok(
+        Math.abs(a.size_bytes! - (onDisk + nonInnodb)) <= 16_384 * files.length,
+        `${name}: auto ${a.size_bytes} vs .ibd ${onDisk} + MyISAM/Aria ${nonInnodb}`,
+      );
       assert.ok(Math.abs(a.allocated_bytes! - onDisk) <= 16_384 * files.length, `allocated ${a.allocated_bytes} = .ibd ${onDisk}`);
       const stats = await tableStats(name);
       assert.equal(a.data_bytes, stats.data, 'data = Σ DATA_LENGTH');
       assert.equal(a.index_bytes, stats.index, 'index = Σ INDEX_LENGTH');
       assert.ok(a.free_bytes !== null && a.free_bytes >= 0);
       assert.ok(a.size_bytes! > stats.data + stats.index - nonInnodb, 'files hold more than the InnoDB statistics');
-      console.log(`# ${name}: auto ${a.size_bytes} = .ibd ${onDisk} (${files.length} files) + MyISAM/Aria ${nonInnodb}; data ${a.data_bytes}, index ${a.index_bytes}, free ${a.free_bytes}`);
+      console.log(
+        `# ${name}: auto ${a.size_bytes} = .ibd ${onDisk} (${files.length} files) + MyISAM/Aria ${nonInnodb}; data ${a.data_bytes}, index ${a.index_bytes}, free ${a.free_bytes}`,
+      );
     }
     assert.ok(engine.methodNotes?.[auto.databases[0]!.method], 'the method has its one-line explanation');
   });
@@ -155,7 +160,10 @@ describe('MariaDB methods on the same databases', () => {
       assert.equal(d.method, 'information_schema', 'measured logically');
       assert.equal(d.note, FALLBACK_NOTE);
       assert.equal(d.size_bytes, await logicalOf(plain, null));
-      assert.ok(c.warnings.some((w) => /PROCESS/.test(textOf(w)) && /logical/.test(textOf(w))), c.warnings.map((w) => textOf(w)).join('; '));
+      assert.ok(
+        c.warnings.some((w) => /PROCESS/.test(textOf(w)) && /logical/.test(textOf(w))),
+        c.warnings.map((w) => textOf(w)).join('; '),
+      );
       const s = await engine.connect(mysqlTarget({ username: user, password }));
       try {
         const process = (await s.doctor()).find((p) => p.name === 'PROCESS');

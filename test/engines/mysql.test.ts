@@ -97,7 +97,10 @@ describe('MariaDB engine on the local server', () => {
     assert.ok((c.databases.find((x) => x.database_name === odd)?.free_bytes ?? 0) > 0, 'deleted MyISAM rows show as free');
     assert.equal(c.databases.find((x) => x.database_name === empty)?.size_bytes, 0);
 
-    const system = c.databases.filter((d) => d.is_system).map((d) => d.database_name).sort();
+    const system = c.databases
+      .filter((d) => d.is_system)
+      .map((d) => d.database_name)
+      .sort();
     assert.deepEqual(system, ['information_schema', 'mysql', 'performance_schema', 'sys']);
   });
 

@@ -46,19 +46,50 @@ describe('Oracle table collector (segments)', () => {
     const run = fakeRun();
     const c = await collectSegmentTables(run, scope(), toSyncError);
     assert.equal(c.method, 'dba_segments');
-    assert.deepEqual(c.databases.map((d) => d.database_name), ['USERS', "IT'S 表", 'LOCKED'], 'SYSTEM and SYSAUX left out');
+    assert.deepEqual(
+      c.databases.map((d) => d.database_name),
+      ['USERS', "IT'S 表", 'LOCKED'],
+      'SYSTEM and SYSAUX left out',
+    );
     const orders = c.databases[0]!.tables.find((t) => t.table_name === 'ORDERS')!;
-    assert.deepEqual(orders, { schema_name: 'APP', table_name: 'ORDERS', kind: 'partitioned', parent: null, total_bytes: 125829120, data_bytes: 104857600, index_bytes: 20971520, lob_bytes: 0, free_bytes: null, row_estimate: null });
+    assert.deepEqual(orders, {
+      schema_name: 'APP',
+      table_name: 'ORDERS',
+      kind: 'partitioned',
+      parent: null,
+      total_bytes: 125829120,
+      data_bytes: 104857600,
+      index_bytes: 20971520,
+      lob_bytes: 0,
+      free_bytes: null,
+      row_estimate: null,
+    });
     assert.equal(c.databases[0]!.tables.find((t) => t.table_name === 'DOCS')!.total_bytes, 9007199254740000 + 131072);
-    assert.deepEqual(c.databases[1]!.tables.map((t) => [t.schema_name, t.table_name]), [['Ödd "o"', 'x y']]);
+    assert.deepEqual(
+      c.databases[1]!.tables.map((t) => [t.schema_name, t.table_name]),
+      [['Ödd "o"', 'x y']],
+    );
     assert.match(c.databases[2]!.error!, /ORA-01031/);
-    assert.ok(run.log.some((q) => q.includes("s.tablespace_name = 'IT''S 表'")), 'the name is a quoted literal');
+    assert.ok(
+      run.log.some((q) => q.includes("s.tablespace_name = 'IT''S 表'")),
+      'the name is a quoted literal',
+    );
   });
 
   test('budget and deadline', async () => {
     const c = await collectSegmentTables(fakeRun(), scope({ databases: ['USERS', 'NOPE'], maxTables: 1 }), toSyncError);
-    assert.deepEqual(c.databases[0]!.tables.map((t) => t.table_name), ['DOCS']);
-    assert.deepEqual(c.databases[0]!.other, { tables: 2, total_bytes: 125829120 + 65536, data_bytes: 104857600 + 65536, index_bytes: 20971520, lob_bytes: 0, free_bytes: null });
+    assert.deepEqual(
+      c.databases[0]!.tables.map((t) => t.table_name),
+      ['DOCS'],
+    );
+    assert.deepEqual(c.databases[0]!.other, {
+      tables: 2,
+      total_bytes: 125829120 + 65536,
+      data_bytes: 104857600 + 65536,
+      index_bytes: 20971520,
+      lob_bytes: 0,
+      free_bytes: null,
+    });
     assert.match(c.databases[1]!.error!, /tablespace not found/);
     assert.equal(c.present_databases, null);
     const late = await collectSegmentTables(fakeRun(), scope({ databases: ['USERS'], deadline: Date.now() - 1 }), toSyncError);

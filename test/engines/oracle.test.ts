@@ -84,7 +84,6 @@ describe('Oracle: the driver delivers NUMBER exactly with our fetchTypeHandler',
   });
 });
 
-
 // --- the engine object, options and connection string ---
 
 function target(over: Partial<ConnectTarget> = {}): ConnectTarget {
@@ -110,14 +109,20 @@ describe('Oracle: engine surface', () => {
     assert.deepEqual(engine.options.container_mode, { ...engine.options.container_mode, kind: 'enum', values: ['auto', 'cdb', 'non_cdb'] });
     assert.equal(engine.options.temp?.kind, 'boolean');
     assert.deepEqual(settingsFrom({}, 'u'), { containerMode: 'auto', temp: true, user: 'u' });
-    assert.throws(() => settingsFrom({ container_mode: 'pdb' }, 'u'), (e: unknown) => e instanceof SyncError && e.code === 'data');
+    assert.throws(
+      () => settingsFrom({ container_mode: 'pdb' }, 'u'),
+      (e: unknown) => e instanceof SyncError && e.code === 'data',
+    );
   });
 
   test('Easy Connect string: IPv6 in brackets, parameter/descriptor syntax refused', () => {
     assert.equal(connectString(target()), '127.0.0.1:1521/ORCLPDB1');
     assert.equal(connectString(target({ host: '::1', database: 'sales.example.com' })), '[::1]:1521/sales.example.com');
     for (const bad of [target({ database: 'svc?transport_connect_timeout=1' }), target({ database: null }), target({ host: 'h/(x)' })]) {
-      assert.throws(() => connectString(bad), (e: unknown) => e instanceof SyncError && e.code === 'data');
+      assert.throws(
+        () => connectString(bad),
+        (e: unknown) => e instanceof SyncError && e.code === 'data',
+      );
     }
   });
 });
@@ -160,7 +165,10 @@ describe('Oracle: errors from the real driver are classified, password-free', ()
     assert.equal(err.code, 'NJS-138');
     const c = engine.classifyError(err, t);
     assert.equal(c.code, 'unsupported');
-    assert.match(c.message, /^不支持 Oracle 11g 及更早版本: thin 模式只能连接 12\.1 及以上 \(Oracle 11g and older are not supported: thin mode connects to 12\.1\+ only\): NJS-138/);
+    assert.match(
+      c.message,
+      /^不支持 Oracle 11g 及更早版本: thin 模式只能连接 12\.1 及以上 \(Oracle 11g and older are not supported: thin mode connects to 12\.1\+ only\): NJS-138/,
+    );
   });
 
   test('unknown service (thin mode NJS-518, the ORA-12514 of thick clients) → connection', () => {

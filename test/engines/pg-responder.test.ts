@@ -29,11 +29,25 @@ const LIST = /FROM pg_database\s+WHERE NOT datistemplate/;
 const ONE = /pg_database_size\(\$1::oid\)/;
 
 const bulk = (dbs = DBS): ResultSet => ({
-  columns: [{ name: 'oid', type: 'oid' }, 'datname', { name: 'invalid', type: 'bool' }, { name: 'connectable', type: 'bool' }, { name: 'allowed', type: 'bool' }, { name: 'size', type: 'int8' }, 'server_version'],
+  columns: [
+    { name: 'oid', type: 'oid' },
+    'datname',
+    { name: 'invalid', type: 'bool' },
+    { name: 'connectable', type: 'bool' },
+    { name: 'allowed', type: 'bool' },
+    { name: 'size', type: 'int8' },
+    'server_version',
+  ],
   rows: dbs.map(([oid, name, invalid, allowed, size]) => [oid, name, invalid, true, allowed, size, VERSION]),
 });
 const list = (): ResultSet => ({
-  columns: [{ name: 'oid', type: 'oid' }, 'datname', { name: 'invalid', type: 'bool' }, { name: 'connectable', type: 'bool' }, { name: 'allowed', type: 'bool' }],
+  columns: [
+    { name: 'oid', type: 'oid' },
+    'datname',
+    { name: 'invalid', type: 'bool' },
+    { name: 'connectable', type: 'bool' },
+    { name: 'allowed', type: 'bool' },
+  ],
   rows: DBS.map(([oid, name, invalid, allowed]) => [oid, name, invalid, true, allowed]),
 });
 
@@ -45,7 +59,16 @@ afterEach(async () => {
 
 async function start(handler: Handler, extra: Omit<PgResponderOptions, 'handler'> = {}): Promise<ConnectTarget> {
   responder = await startPgResponder({ handler, serverVersion: VERSION, ...extra });
-  return { host: responder.host, port: responder.port, database: null, username: 'collector', password: 'pw-库', options: {}, connectTimeoutMs: 3000, queryTimeoutMs: 5000 };
+  return {
+    host: responder.host,
+    port: responder.port,
+    database: null,
+    username: 'collector',
+    password: 'pw-库',
+    options: {},
+    connectTimeoutMs: 3000,
+    queryTimeoutMs: 5000,
+  };
 }
 
 async function collectOnce(target: ConnectTarget): Promise<Collection> {
@@ -58,7 +81,10 @@ async function collectOnce(target: ConnectTarget): Promise<Collection> {
 }
 
 async function syncError(work: Promise<unknown>): Promise<SyncError> {
-  const err = await work.then(() => undefined, (e: unknown) => e);
+  const err = await work.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof SyncError, `expected a SyncError, got ${String(err)}`);
   return err;
 }
@@ -124,15 +150,42 @@ describe('PostgreSQL engine against the wire-protocol responder', () => {
     assert.ok(responder!.queries.includes('SHOW server_version'));
   });
 
-  const everyQuery = (e: ServerError): Handler => () => ({ error: e });
+  const everyQuery =
+    (e: ServerError): Handler =>
+    () => ({ error: e });
   const cases: [string, Partial<PgResponderOptions> & { handler: Handler }, SyncErrorCode, RegExp][] = [
     ['wrong password (28P01)', { password: 'other', handler: () => undefined }, 'auth', /^认证失败：密码错误（修复：.*）: password authentication failed/],
     ['pg_hba refusal (28000)', { login: () => ({ code: '28000', message: 'no pg_hba.conf entry' }), handler: () => undefined }, 'auth', /pg_hba/],
-    ['too many connections (53300)', { login: () => ({ code: '53300', message: 'sorry, too many clients already' }), handler: () => undefined }, 'connection', /^连接数已满/],
-    ['database missing (3D000)', { login: () => ({ code: '3D000', message: 'database "postgres" does not exist' }), handler: () => undefined }, 'connection', /^数据库不存在/],
-    ['statement timeout on every query (57014)', { handler: everyQuery({ code: '57014', message: 'canceling statement due to statement timeout' }) }, 'timeout', /^查询超时/],
-    ['permission denied on every query (42501)', { handler: everyQuery({ code: '42501', message: 'permission denied for table pg_database' }) }, 'permission', /^权限不足/],
-    ['server shutting down (57P01)', { handler: everyQuery({ code: '57P01', message: 'terminating connection due to administrator command', severity: 'FATAL' }) }, 'connection', /^服务器正在关闭/],
+    [
+      'too many connections (53300)',
+      { login: () => ({ code: '53300', message: 'sorry, too many clients already' }), handler: () => undefined },
+      'connection',
+      /^连接数已满/,
+    ],
+    [
+      'database missing (3D000)',
+      { login: () => ({ code: '3D000', message: 'database "postgres" does not exist' }), handler: () => undefined },
+      'connection',
+      /^数据库不存在/,
+    ],
+    [
+      'statement timeout on every query (57014)',
+      { handler: everyQuery({ code: '57014', message: 'canceling statement due to statement timeout' }) },
+      'timeout',
+      /^查询超时/,
+    ],
+    [
+      'permission denied on every query (42501)',
+      { handler: everyQuery({ code: '42501', message: 'permission denied for table pg_database' }) },
+      'permission',
+      /^权限不足/,
+    ],
+    [
+      'server shutting down (57P01)',
+      { handler: everyQuery({ code: '57P01', message: 'terminating connection due to administrator command', severity: 'FATAL' }) },
+      'connection',
+      /^服务器正在关闭/,
+    ],
     ['unknown SQLSTATE (XX000)', { handler: everyQuery({ code: 'XX000', message: 'internal error' }) }, 'internal', /^采集失败: internal error/],
   ];
   for (const [name, opts, code, message] of cases) {

@@ -50,7 +50,10 @@ describe('PostgreSQL engine on the local server', () => {
   before(async () => {
     admin = await pgAdmin();
     for (const name of [...measured, invalid]) await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(name)}`);
-    for (const [name, rows] of [[big, 10_000], [odd, 10]] as const) {
+    for (const [name, rows] of [
+      [big, 10_000],
+      [odd, 10],
+    ] as const) {
       const db = await pgAdmin(name);
       try {
         // Autovacuum off and VACUUM now: a later autovacuum would add _vm/_fsm

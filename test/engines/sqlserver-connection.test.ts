@@ -41,7 +41,16 @@ describe('SQL Server connections (real driver, TDS responder)', () => {
     const denied = await startTdsResponder({
       handlers: [
         [/SERVERPROPERTY/, identity],
-        [FILES, { error: { number: 229, class: 14, message: "The SELECT permission was denied on the object 'master_files', database 'mssqlsystemresource', schema 'sys'." } }],
+        [
+          FILES,
+          {
+            error: {
+              number: 229,
+              class: 14,
+              message: "The SELECT permission was denied on the object 'master_files', database 'mssqlsystemresource', schema 'sys'.",
+            },
+          },
+        ],
       ],
     });
     try {
@@ -54,7 +63,12 @@ describe('SQL Server connections (real driver, TDS responder)', () => {
   });
 
   test('a query that never returns times out after the query timeout (tedious cancels it)', async () => {
-    const stuck = await startTdsResponder({ handlers: [[/SERVERPROPERTY/, identity], [FILES, 'hang']] });
+    const stuck = await startTdsResponder({
+      handlers: [
+        [/SERVERPROPERTY/, identity],
+        [FILES, 'hang'],
+      ],
+    });
     try {
       const started = Date.now();
       const err = await failure(collectOnce(target(stuck.port, { queryTimeoutMs: 500 })));

@@ -47,12 +47,15 @@ describe('SQL Server doctor (real driver, TDS responder)', () => {
     const full = await engine.connect(target(server.port, { options: { used_space: true } }));
     try {
       const checks = await full.doctor();
-      assert.deepEqual(checks.map((c) => [c.name, c.ok, c.fix, c.undercounts]), [
-        ['VIEW ANY DATABASE', true, undefined, undefined],
-        ['VIEW ANY DEFINITION', true, undefined, undefined],
-        ['VIEW SERVER PERFORMANCE STATE', true, undefined, undefined],
-        ['CONNECT (each database)', true, undefined, undefined],
-      ]);
+      assert.deepEqual(
+        checks.map((c) => [c.name, c.ok, c.fix, c.undercounts]),
+        [
+          ['VIEW ANY DATABASE', true, undefined, undefined],
+          ['VIEW ANY DEFINITION', true, undefined, undefined],
+          ['VIEW SERVER PERFORMANCE STATE', true, undefined, undefined],
+          ['CONNECT (each database)', true, undefined, undefined],
+        ],
+      );
     } finally {
       await full.close();
     }
@@ -74,13 +77,19 @@ describe('SQL Server doctor (real driver, TDS responder)', () => {
     const before = server.queries.length;
     const old = await doctorOf('old2012');
     assert.ok(!server.queries.slice(before).some((q) => q.includes('VIEW SERVER PERFORMANCE STATE')), '2012 is not asked about a permission it does not have');
-    assert.deepEqual(old.map((c) => [c.name, c.ok]), [
-      ['VIEW ANY DATABASE', true],
-      ['VIEW ANY DEFINITION', true],
-      ['VIEW SERVER STATE', true],
-      ['CONNECT (each database)', false],
+    assert.deepEqual(
+      old.map((c) => [c.name, c.ok]),
+      [
+        ['VIEW ANY DATABASE', true],
+        ['VIEW ANY DEFINITION', true],
+        ['VIEW SERVER STATE', true],
+        ['CONNECT (each database)', false],
+      ],
+    );
+    assert.deepEqual(old[3]!.fix, [
+      'USE [docs_fs]; CREATE USER [old2012] FOR LOGIN [old2012];',
+      "USE [it's 库 [x]] 🐳]; CREATE USER [old2012] FOR LOGIN [old2012];",
     ]);
-    assert.deepEqual(old[3]!.fix, ['USE [docs_fs]; CREATE USER [old2012] FOR LOGIN [old2012];', "USE [it's 库 [x]] 🐳]; CREATE USER [old2012] FOR LOGIN [old2012];"]);
   });
 
   test('doctor without used-space mode still asks for the server-state grant (the composition reads it; snapshots and group databases too)', async () => {
@@ -98,5 +107,4 @@ describe('SQL Server doctor (real driver, TDS responder)', () => {
       await s.close();
     }
   });
-
 });

@@ -32,15 +32,25 @@ const TABLES: Record<string, Row[]> = {
   huge: [['dbo', 'too_big', 'U ', 1_099_511_627_776n, 1n, 1n, 0n, 1n, 0n, 0n, 0n]],
 };
 
-const identity: Reply = [{ columns: [col('version', 'nvarchar'), col('edition', 'nvarchar'), col('engine_edition', 'int'), col('login_name', 'nvarchar')], rows: [['16.0.4135.4', 'Developer Edition (64-bit)', 3, 'dba']] }];
+const identity: Reply = [
+  {
+    columns: [col('version', 'nvarchar'), col('edition', 'nvarchar'), col('engine_edition', 'int'), col('login_name', 'nvarchar')],
+    rows: [['16.0.4135.4', 'Developer Edition (64-bit)', 3, 'dba']],
+  },
+];
 
 function tables(name: string): Reply {
-  if (name === 'locked') return { error: { number: 916, class: 14, message: "The server principal \"dba\" is not able to access the database \"locked\" under the current security context." } };
+  if (name === 'locked')
+    return {
+      error: { number: 916, class: 14, message: 'The server principal "dba" is not able to access the database "locked" under the current security context.' },
+    };
   return [
     {
       columns: [
         ...['schema_name', 'table_name', 'object_type'].map((n) => col(n, 'nvarchar')),
-        ...['reserved_pages', 'used_pages', 'data_pages', 'lob_pages', 'row_count', 'xtp_allocated_kb', 'xtp_table_kb', 'xtp_index_kb'].map((n) => col(n, 'bigint')),
+        ...['reserved_pages', 'used_pages', 'data_pages', 'lob_pages', 'row_count', 'xtp_allocated_kb', 'xtp_table_kb', 'xtp_index_kb'].map((n) =>
+          col(n, 'bigint'),
+        ),
       ],
       rows: (TABLES[name] ?? []).map((r): Cell[] => [...r]),
     },
@@ -59,7 +69,17 @@ describe('SQL Server table collector (real driver, TDS responder)', () => {
           [
             {
               columns: [col('name', 'nvarchar'), col('state_desc', 'nvarchar'), col('database_id', 'int'), col('is_distributor', 'bit')],
-              rows: [['master', 'ONLINE', 1, false], ['sales', 'ONLINE', 5, false], [WEIRD, 'ONLINE', 6, false], ['huge', 'ONLINE', 7, false], ['locked', 'ONLINE', 8, false], ['archive', 'OFFLINE', 9, false], ['distribution', 'ONLINE', 10, true], ['SSISDB', 'ONLINE', 11, false], ['hot', 'ONLINE', 12, false]],
+              rows: [
+                ['master', 'ONLINE', 1, false],
+                ['sales', 'ONLINE', 5, false],
+                [WEIRD, 'ONLINE', 6, false],
+                ['huge', 'ONLINE', 7, false],
+                ['locked', 'ONLINE', 8, false],
+                ['archive', 'OFFLINE', 9, false],
+                ['distribution', 'ONLINE', 10, true],
+                ['SSISDB', 'ONLINE', 11, false],
+                ['hot', 'ONLINE', 12, false],
+              ],
             },
           ],
         ],
@@ -69,7 +89,16 @@ describe('SQL Server table collector (real driver, TDS responder)', () => {
   });
   after(async () => server?.close());
 
-  const target = (): ConnectTarget => ({ host: '127.0.0.1', port: server.port, database: null, username: 'dba', password: PASSWORD, options: {}, connectTimeoutMs: 3000, queryTimeoutMs: 5000 });
+  const target = (): ConnectTarget => ({
+    host: '127.0.0.1',
+    port: server.port,
+    database: null,
+    username: 'dba',
+    password: PASSWORD,
+    options: {},
+    connectTimeoutMs: 3000,
+    queryTimeoutMs: 5000,
+  });
   async function collect(scope: Partial<TableScope>): Promise<TableCollection> {
     const session = await engine.connect(target());
     try {
@@ -106,29 +135,51 @@ describe('SQL Server table collector (real driver, TDS responder)', () => {
       [sessions.total_bytes, sessions.data_bytes, sessions.index_bytes, sessions.free_bytes, sessions.lob_bytes],
       [65_536 * 1024, 40_960 * 1024, 8_192 * 1024, 16_384 * 1024, 0],
     );
-    assert.deepEqual(by.get(WEIRD)!.tables.map((t) => [t.schema_name, t.table_name]), [['模式 x', "表 it's"]]);
+    assert.deepEqual(
+      by.get(WEIRD)!.tables.map((t) => [t.schema_name, t.table_name]),
+      [['模式 x', "表 it's"]],
+    );
     assert.match(by.get('huge')!.error!, /out of range|无法解析/, 'past 2^53 bytes is refused, not rounded');
     assert.match(by.get('locked')!.error!, /not able to access the database/);
     assert.match(by.get('archive')!.error!, /OFFLINE/);
-    assert.ok(server.queries.some((q) => q.startsWith("USE [it's 库 [x]]];")), 'the name is bracket-quoted');
+    assert.ok(
+      server.queries.some((q) => q.startsWith("USE [it's 库 [x]]];")),
+      'the name is bracket-quoted',
+    );
   });
 
   test('the query counts internal tables (XML, spatial, full-text) in their parent, as sp_spaceused does, and memory-optimized tables from 2014', async () => {
     const { tablesQuery } = await import('../../src/engines/sqlserver/sqlserver.tables.js');
     const q = tablesQuery('x', { memoryOptimized: true });
     assert.match(q, /COALESCE\(it\.parent_id, ps\.object_id\) AS object_id/);
-    assert.match(q, /LEFT JOIN sys\.internal_tables it ON it\.object_id = ps\.object_id AND it\.internal_type IN \(202, 204, 207, 211, 212, 213, 214, 215, 216, 221, 222, 236\)/);
+    assert.match(
+      q,
+      /LEFT JOIN sys\.internal_tables it ON it\.object_id = ps\.object_id AND it\.internal_type IN \(202, 204, 207, 211, 212, 213, 214, 215, 216, 221, 222, 236\)/,
+    );
     assert.match(q, /CASE WHEN it\.object_id IS NULL AND ps\.index_id < 2 THEN ps\.in_row_data_page_count ELSE 0 END/, 'internal pages are index, not data');
     assert.match(q, /FROM sys\.dm_db_xtp_table_memory_stats x/);
     assert.doesNotMatch(tablesQuery('x', { memoryOptimized: false }), /xtp_table_memory_stats/, '2012 has no such DMV');
-    assert.ok(server.queries.some((qq) => qq.includes('sys.dm_db_xtp_table_memory_stats')), 'a 2022 server is asked');
+    assert.ok(
+      server.queries.some((qq) => qq.includes('sys.dm_db_xtp_table_memory_stats')),
+      'a 2022 server is asked',
+    );
   });
 
   test('the budget keeps the largest tables and sums the rest as "other"', async () => {
     const c = await collect({ databases: ['sales', WEIRD], maxTables: 2 });
     const sales = c.databases[0]!;
-    assert.deepEqual(sales.tables.map((t) => t.table_name), ['orders', 'lines']);
-    assert.deepEqual(sales.other, { tables: 2, total_bytes: (16 + 9) * 8192, data_bytes: 17 * 8192, index_bytes: 1 * 8192, lob_bytes: 0, free_bytes: 7 * 8192 });
+    assert.deepEqual(
+      sales.tables.map((t) => t.table_name),
+      ['orders', 'lines'],
+    );
+    assert.deepEqual(sales.other, {
+      tables: 2,
+      total_bytes: (16 + 9) * 8192,
+      data_bytes: 17 * 8192,
+      index_bytes: 1 * 8192,
+      lob_bytes: 0,
+      free_bytes: 7 * 8192,
+    });
     assert.deepEqual(c.databases[1]!.tables, []);
     assert.equal(c.databases[1]!.other?.tables, 1);
   });

@@ -10,8 +10,30 @@ import { after, before, describe, test } from 'node:test';
 import { sqlserverEngine as engine } from '../../src/engines/sqlserver/sqlserver.engine.js';
 import { startTdsResponder, type TdsResponder } from '../helpers/tds-responder.js';
 import {
-  acceptPassword, collectOnce, connectError, CONTAINER_QUERY, containers, DATABASES, type Db, FILES, find, identity, LIMIT_PAGES, masterFiles, pagesToBytes,
-  ROLES, SNAPSHOT_ON_DISK, SNAPSHOT_QUERY, snapshotDisk, startServer, target, TB2_PAGES, TEMPDB_NOW, USED, usedSpace, WEIRD,
+  acceptPassword,
+  collectOnce,
+  connectError,
+  CONTAINER_QUERY,
+  containers,
+  DATABASES,
+  type Db,
+  FILES,
+  find,
+  identity,
+  LIMIT_PAGES,
+  masterFiles,
+  pagesToBytes,
+  ROLES,
+  SNAPSHOT_ON_DISK,
+  SNAPSHOT_QUERY,
+  snapshotDisk,
+  startServer,
+  target,
+  TB2_PAGES,
+  TEMPDB_NOW,
+  USED,
+  usedSpace,
+  WEIRD,
 } from '../helpers/sqlserver-server.js';
 import { textOf } from '../../src/client/shared/i18n/index.js';
 
@@ -36,7 +58,17 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
       const d = find(c, db.name);
       assert.deepEqual(
         [d.is_system, d.data_bytes, d.log_bytes, d.size_bytes, d.index_bytes, d.free_bytes, d.used_bytes, d.method, d.error],
-        [db.id <= 4 || db.name === 'distribution' || db.name === 'SSISDB', pagesToBytes(db.data), pagesToBytes(db.log), pagesToBytes(db.data + db.log), null, null, null, 'sys.master_files', undefined],
+        [
+          db.id <= 4 || db.name === 'distribution' || db.name === 'SSISDB',
+          pagesToBytes(db.data),
+          pagesToBytes(db.log),
+          pagesToBytes(db.data + db.log),
+          null,
+          null,
+          null,
+          'sys.master_files',
+          undefined,
+        ],
         db.name,
       );
     }
@@ -55,8 +87,14 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
     }
 
     // Not ONLINE: reported with the size of its files, named in a warning, never absent (= deleted).
-    for (const [name, state] of [['archive', 'OFFLINE'], ['restoring', 'RESTORING']]) {
-      assert.ok(c.warnings.map((x) => textOf(x)).some((w) => w.startsWith(`${name}: 状态为 ${state}`) && w.includes('not deleted')), `${name} warned`);
+    for (const [name, state] of [
+      ['archive', 'OFFLINE'],
+      ['restoring', 'RESTORING'],
+    ]) {
+      assert.ok(
+        c.warnings.map((x) => textOf(x)).some((w) => w.startsWith(`${name}: 状态为 ${state}`) && w.includes('not deleted')),
+        `${name} warned`,
+      );
     }
   });
 
@@ -71,9 +109,16 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
 
     // 2. A snapshot of a 2 TiB database: its bytes on disk, flagged, the sparse maximum as its limit.
     const snap = find(c, 'big_snap');
-    assert.deepEqual([snap.size_bytes, snap.is_snapshot, snap.max_bytes, snap.method], [Number(SNAPSHOT_ON_DISK), true, pagesToBytes(TB2_PAGES), 'dm_io_virtual_file_stats']);
+    assert.deepEqual(
+      [snap.size_bytes, snap.is_snapshot, snap.max_bytes, snap.method],
+      [Number(SNAPSHOT_ON_DISK), true, pagesToBytes(TB2_PAGES), 'dm_io_virtual_file_stats'],
+    );
     assert.equal(find(c, 'big').is_snapshot, undefined);
-    assert.deepEqual(asked.filter((q) => SNAPSHOT_QUERY.test(q)).map((q) => SNAPSHOT_QUERY.exec(q)![1]), ['16'], 'only the snapshot is asked about');
+    assert.deepEqual(
+      asked.filter((q) => SNAPSHOT_QUERY.test(q)).map((q) => SNAPSHOT_QUERY.exec(q)![1]),
+      ['16'],
+      'only the snapshot is asked about',
+    );
 
     // 3. growth = 0 with max_size = -1 is fixed size: the limit is the size.
     assert.equal(find(c, 'fixed').max_bytes, pagesToBytes(1100n));
@@ -82,9 +127,18 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
     const inmem = find(c, 'inmem');
     assert.equal(inmem.size_bytes, pagesToBytes(2048n + 512n + 2560n + 640n));
     assert.equal(inmem.max_bytes, pagesToBytes(4096n * 2n + 64_000n * 2n));
-    assert.ok(c.warnings.map((x) => textOf(x)).includes('inmem: 1 个 FILESTREAM, 1 个 In-Memory OLTP 容器已按 sys.database_files 计入数据容量 (type-2 containers counted from sys.database_files)'));
+    assert.ok(
+      c.warnings
+        .map((x) => textOf(x))
+        .includes('inmem: 1 个 FILESTREAM, 1 个 In-Memory OLTP 容器已按 sys.database_files 计入数据容量 (type-2 containers counted from sys.database_files)'),
+    );
     assert.equal(find(c, 'docs_fs').size_bytes, pagesToBytes(4096n + 1024n));
-    assert.ok(c.warnings.map((x) => textOf(x)).some((w) => w.startsWith('docs_fs: 1 个 FILESTREAM / In-Memory OLTP 容器 (type 2) 未计入容量') && w.includes('无权访问该数据库')), 'unreadable containers named');
+    assert.ok(
+      c.warnings
+        .map((x) => textOf(x))
+        .some((w) => w.startsWith('docs_fs: 1 个 FILESTREAM / In-Memory OLTP 容器 (type 2) 未计入容量') && w.includes('无权访问该数据库')),
+      'unreadable containers named',
+    );
 
     // 6. Availability groups: each copy flagged with this replica's role.
     assert.deepEqual(
@@ -107,9 +161,18 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
     const c = await collectOnce(target(server.port, { options: { used_space: true } }));
     const used = server.queries.slice(before).filter((q) => USED.test(q));
 
-    assert.ok(used.some((q) => q.startsWith("USE [it's 库 [x]] 🐳];")), '] doubled inside the brackets');
-    assert.ok(!used.some((q) => /^USE \[(archive|restoring|too_big|big_snap|ag_hidden)\]/.test(q)), 'offline, restoring, unmeasured, snapshot and non-readable secondary databases are not entered');
-    assert.ok(used.some((q) => q.startsWith('USE [ag_readable];')), 'a readable secondary is');
+    assert.ok(
+      used.some((q) => q.startsWith("USE [it's 库 [x]] 🐳];")),
+      '] doubled inside the brackets',
+    );
+    assert.ok(
+      !used.some((q) => /^USE \[(archive|restoring|too_big|big_snap|ag_hidden)\]/.test(q)),
+      'offline, restoring, unmeasured, snapshot and non-readable secondary databases are not entered',
+    );
+    assert.ok(
+      used.some((q) => q.startsWith('USE [ag_readable];')),
+      'a readable secondary is',
+    );
 
     for (const name of ['sales', WEIRD, 'master', 'huge']) {
       const db = DATABASES.find((d) => d.name === name)!;
@@ -148,14 +211,13 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
     }
   });
 
-
   test('AG roles unreadable (no VIEW SERVER STATE): role UNKNOWN, counted, and the 976 of a non-readable secondary is classified for that database alone', async () => {
     const noRoles = await startTdsResponder({
       login: acceptPassword,
       handlers: [
         [/SERVERPROPERTY\('ProductVersion'\)/, identity],
         [FILES, (_s, _m, login) => masterFiles(login)],
-        [ROLES, { error: { number: 300, class: 14, message: 'VIEW SERVER STATE permission was denied on object \'server\', database \'master\'.' } }],
+        [ROLES, { error: { number: 300, class: 14, message: "VIEW SERVER STATE permission was denied on object 'server', database 'master'." } }],
         [USED, usedSpace],
         [CONTAINER_QUERY, containers],
         [SNAPSHOT_QUERY, snapshotDisk],
@@ -167,11 +229,14 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
       assert.deepEqual([hidden.replica_role, hidden.size_bytes, hidden.used_bytes], ['UNKNOWN', pagesToBytes(640n + 64n), null]);
       assert.match(hidden.error ?? '', /^已用空间: 可用性组次要副本不可读 \(availability group secondary not readable\): The target database, 'ag_hidden'/);
       assert.equal(find(c, 'sales').error, undefined, 'the other databases are measured');
-      assert.ok(c.warnings.map((x) => textOf(x)).some((w) => w.startsWith('ag_hidden: 在可用性组中但角色未知') && w.includes('VIEW SERVER STATE permission was denied')));
+      assert.ok(
+        c.warnings
+          .map((x) => textOf(x))
+          .some((w) => w.startsWith('ag_hidden: 在可用性组中但角色未知') && w.includes('VIEW SERVER STATE permission was denied')),
+      );
       assert.equal(engine.classifyError(Object.assign(new Error('x'), { number: 976 }), target(1)).code, 'connection');
     } finally {
       await noRoles.close();
     }
   });
-
 });

@@ -66,7 +66,10 @@ async function tryConnect(engine: Engine, t: ConnectTarget): Promise<{ ok: true;
     const s = await engine.connect(t);
     try {
       // The English line (the doctor's API text is zh-CN unless the request prefers English).
-      const tls = localizeCheck((await s.doctor()).find((c) => c.name === 'TLS')!, 'en').detail;
+      const tls = localizeCheck(
+        (await s.doctor()).find((c) => c.name === 'TLS')!,
+        'en',
+      ).detail;
       return { ok: true, tls };
     } finally {
       await s.close();
@@ -87,13 +90,45 @@ describe('TLS to a second PostgreSQL cluster (ssl=on, password authentication)',
     certs = certificates(dir);
     fs.writeFileSync(path.join(dir, 'pw'), PASSWORD);
     execFileSync('chown', ['-R', 'postgres:postgres', dir]);
-    const asPostgres = (cmd: string, args: string[]) => (process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]) as [string, string[]];
+    const asPostgres = (cmd: string, args: string[]) =>
+      (process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]) as [string, string[]];
     // `password`: the server asks for the password in clear text (AuthenticationCleartextPassword).
-    execFileSync(...asPostgres(path.join(PG_BIN, 'initdb'), ['-D', path.join(dir, 'data'), '-U', 'postgres', '--pwfile', path.join(dir, 'pw'), '--auth-host=password', '--auth-local=trust', '-E', 'UTF8', '--no-sync']), { stdio: 'pipe' });
+    execFileSync(
+      ...asPostgres(path.join(PG_BIN, 'initdb'), [
+        '-D',
+        path.join(dir, 'data'),
+        '-U',
+        'postgres',
+        '--pwfile',
+        path.join(dir, 'pw'),
+        '--auth-host=password',
+        '--auth-local=trust',
+        '-E',
+        'UTF8',
+        '--no-sync',
+      ]),
+      { stdio: 'pipe' },
+    );
     port = await freePort();
     const [cmd, args] = asPostgres(path.join(PG_BIN, 'postgres'), [
-      '-D', path.join(dir, 'data'), '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'ssl=on',
-      '-c', `ssl_cert_file=${path.join(dir, 'server.crt')}`, '-c', `ssl_key_file=${path.join(dir, 'server.key')}`, '-c', 'fsync=off', '-c', 'shared_buffers=16MB',
+      '-D',
+      path.join(dir, 'data'),
+      '-p',
+      String(port),
+      '-k',
+      dir,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'ssl=on',
+      '-c',
+      `ssl_cert_file=${path.join(dir, 'server.crt')}`,
+      '-c',
+      `ssl_key_file=${path.join(dir, 'server.key')}`,
+      '-c',
+      'fsync=off',
+      '-c',
+      'shared_buffers=16MB',
     ]);
     server = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     server.stdout!.on('data', (c: Buffer) => (log += c));
@@ -109,7 +144,8 @@ describe('TLS to a second PostgreSQL cluster (ssl=on, password authentication)',
     }
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  const pg = (host: string, options: Record<string, unknown>, ca?: string) => tryConnect(postgresqlEngine, target(host, port, 'postgres', PASSWORD, options, ca));
+  const pg = (host: string, options: Record<string, unknown>, ca?: string) =>
+    tryConnect(postgresqlEngine, target(host, port, 'postgres', PASSWORD, options, ca));
 
   it('sslmode=disable: the clear-text password request is refused, naming sslmode', async () => {
     const r = await pg('127.0.0.1', { sslmode: 'disable' });
@@ -139,14 +175,27 @@ describe('TLS to a second PostgreSQL cluster (ssl=on, password authentication)',
     try {
       const admin = { authorization: `Bearer ${callers.admin.bearer}` };
       const cred = await ctx.credentials.create({ name: 'tls-pg', username: 'postgres', password: PASSWORD }, { userId: null, username: 'test' });
-      const bad = await app.inject({ method: 'POST', url: '/api/instances', headers: admin, payload: { name: 'x', db_type: 'postgresql', host: 'localhost', port, tls_ca: 'not a certificate' } });
+      const bad = await app.inject({
+        method: 'POST',
+        url: '/api/instances',
+        headers: admin,
+        payload: { name: 'x', db_type: 'postgresql', host: 'localhost', port, tls_ca: 'not a certificate' },
+      });
       assert.equal(bad.statusCode, 400, bad.body);
       assert.match(bad.body, /tls_ca/);
       const created = await app.inject({
         method: 'POST',
         url: '/api/instances',
         headers: admin,
-        payload: { name: 'pg-tls', db_type: 'postgresql', host: 'localhost', port, credential_id: cred.id, options: { sslmode: 'verify-full' }, tls_ca: certs.ca },
+        payload: {
+          name: 'pg-tls',
+          db_type: 'postgresql',
+          host: 'localhost',
+          port,
+          credential_id: cred.id,
+          options: { sslmode: 'verify-full' },
+          tls_ca: certs.ca,
+        },
       });
       assert.equal(created.statusCode, 201, created.body);
       const inst = created.json().data as { id: number; tls: { ca: { subject: string; expires_at: string } } };
@@ -166,7 +215,8 @@ describe('TLS to a second PostgreSQL cluster (ssl=on, password authentication)',
       const refused = await app.inject({ method: 'POST', url: `/api/instances/${inst.id}/test-connection`, headers: admin });
       assert.notEqual(refused.statusCode, 200, refused.body);
       assert.match(refused.body, /certificate/i);
-      for (const text of [...ctx.logs, (await app.inject({ method: 'GET', url: `/api/instances/${inst.id}`, headers: admin })).body]) assert.ok(!text.includes('BEGIN CERTIFICATE') && !text.includes(PASSWORD));
+      for (const text of [...ctx.logs, (await app.inject({ method: 'GET', url: `/api/instances/${inst.id}`, headers: admin })).body])
+        assert.ok(!text.includes('BEGIN CERTIFICATE') && !text.includes(PASSWORD));
     } finally {
       await app.close();
       await ctx.cleanup();
@@ -189,13 +239,30 @@ describe('TLS to a second MariaDB server', { skip: !fs.existsSync('/usr/bin/mari
   let certs: { ca: string; wrong: string };
   before(async () => {
     certs = certificates(dir);
-    execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${path.join(dir, 'data')}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], { stdio: 'pipe' });
+    execFileSync(
+      'mariadb-install-db',
+      ['--no-defaults', `--datadir=${path.join(dir, 'data')}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'],
+      { stdio: 'pipe' },
+    );
     port = await freePort();
-    server = spawn('/usr/sbin/mariadbd', [
-      '--no-defaults', `--datadir=${path.join(dir, 'data')}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${path.join(dir, 'sock')}`, '--user=root',
-      `--pid-file=${path.join(dir, 'pid')}`, '--skip-log-bin', '--innodb-buffer-pool-size=16M',
-      `--ssl-ca=${path.join(dir, 'ca.crt')}`, `--ssl-cert=${path.join(dir, 'server.crt')}`, `--ssl-key=${path.join(dir, 'server.key')}`,
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(
+      '/usr/sbin/mariadbd',
+      [
+        '--no-defaults',
+        `--datadir=${path.join(dir, 'data')}`,
+        `--port=${port}`,
+        '--bind-address=127.0.0.1',
+        `--socket=${path.join(dir, 'sock')}`,
+        '--user=root',
+        `--pid-file=${path.join(dir, 'pid')}`,
+        '--skip-log-bin',
+        '--innodb-buffer-pool-size=16M',
+        `--ssl-ca=${path.join(dir, 'ca.crt')}`,
+        `--ssl-cert=${path.join(dir, 'server.crt')}`,
+        `--ssl-key=${path.join(dir, 'server.key')}`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     server.stdout!.on('data', (c: Buffer) => (log += c));
     server.stderr!.on('data', (c: Buffer) => (log += c));
     await waitForPort(port, 60_000, () => log);

@@ -125,7 +125,11 @@ forEachStore('raw history CSV export', (get) => {
             created_at: `${day(d)}T03:00:00.000Z`,
             updated_at: `${day(d)}T03:00:00.000Z`,
           });
-    for (let k = 0; k < rows.length; k += 1000) await ctx.store.db.insertInto('database_size_stats').values(rows.slice(k, k + 1000)).execute();
+    for (let k = 0; k < rows.length; k += 1000)
+      await ctx.store.db
+        .insertInto('database_size_stats')
+        .values(rows.slice(k, k + 1000))
+        .execute();
   });
   after(async () => {
     await app?.close();
@@ -145,7 +149,21 @@ forEachStore('raw history CSV export', (get) => {
     for (const i of [...HOSTILE.keys(), 7, 249]) {
       const c = byKey.get(`${day(DAYS - 1)}|${expectCell(dbName(i))}`);
       assert.ok(c, `row of ${JSON.stringify(dbName(i))}`);
-      assert.deepEqual(c, [day(DAYS - 1), String(ids[0]), 'inst,"one"', expectCell(dbName(i)), String(1_000_000 * i + DAYS - 1), i % 7 === 0 ? '' : String(1000 * i), '', '', '', '', '', i === 5 ? 'true' : 'false', `${day(DAYS - 1)}T03:00:00.000Z`]);
+      assert.deepEqual(c, [
+        day(DAYS - 1),
+        String(ids[0]),
+        'inst,"one"',
+        expectCell(dbName(i)),
+        String(1_000_000 * i + DAYS - 1),
+        i % 7 === 0 ? '' : String(1000 * i),
+        '',
+        '',
+        '',
+        '',
+        '',
+        i === 5 ? 'true' : 'false',
+        `${day(DAYS - 1)}T03:00:00.000Z`,
+      ]);
     }
     // Date order first.
     assert.equal(table[1]![0], day(0));
@@ -170,22 +188,24 @@ forEachStore('raw history CSV export', (get) => {
       // A heap sample (after a full gc, ~0.1–0.3 s each) every 256 KB: 16 over the ~4 MB, not one per 100 chunks (500).
       let nextSample = 0;
       await new Promise<void>((resolve, reject) => {
-        http.get({ port, host: '127.0.0.1', path: '/api/export/database-sizes.csv' }, (res) => {
-          assert.equal(res.statusCode, 200);
-          res.on('data', (chunk: Buffer) => {
-            if (pagesAtFirstChunk < 0) pagesAtFirstChunk = repo.pages;
-            bytes += chunk.length;
-            for (const b of chunk) if (b === 0x0a) lines++;
-            chunks++;
-            if (bytes >= nextSample) {
-              gc();
-              peak = Math.max(peak, process.memoryUsage().heapUsed - heap0);
-              nextSample = bytes + 256 * 1024;
-            }
-          });
-          res.on('end', resolve);
-          res.on('error', reject);
-        }).on('error', reject);
+        http
+          .get({ port, host: '127.0.0.1', path: '/api/export/database-sizes.csv' }, (res) => {
+            assert.equal(res.statusCode, 200);
+            res.on('data', (chunk: Buffer) => {
+              if (pagesAtFirstChunk < 0) pagesAtFirstChunk = repo.pages;
+              bytes += chunk.length;
+              for (const b of chunk) if (b === 0x0a) lines++;
+              chunks++;
+              if (bytes >= nextSample) {
+                gc();
+                peak = Math.max(peak, process.memoryUsage().heapUsed - heap0);
+                nextSample = bytes + 256 * 1024;
+              }
+            });
+            res.on('end', resolve);
+            res.on('error', reject);
+          })
+          .on('error', reject);
       });
       // 2 names hold a newline inside quotes: one extra \n each per day per instance.
       assert.equal(lines, 1 + 2 * DAYS * PER_DAY + 2 * 2 * DAYS);

@@ -24,7 +24,17 @@ const HOSTILE = ['=SUM(A1)', '-cmd', '+1', '@x', 'plain'];
 type Report = Record<string, { header: string[]; python: Record<string, string[]>; calc: Record<string, string[]>; calc_values: Record<string, string[]> }>;
 
 function db(name: string, size: number): CollectedDatabase {
-  return { database_name: name, is_system: false, size_bytes: size, data_bytes: Math.round(size * 0.7), index_bytes: Math.round(size * 0.3), log_bytes: null, free_bytes: null, used_bytes: null, method: 'test' };
+  return {
+    database_name: name,
+    is_system: false,
+    size_bytes: size,
+    data_bytes: Math.round(size * 0.7),
+    index_bytes: Math.round(size * 0.3),
+    log_bytes: null,
+    free_bytes: null,
+    used_bytes: null,
+    method: 'test',
+  };
 }
 
 describe('CSV exports read by Python csv and LibreOffice Calc', () => {
@@ -36,7 +46,10 @@ describe('CSV exports read by Python csv and LibreOffice Calc', () => {
 
   before(async () => {
     ctx = await newTestContext('sqlite');
-    ({ app, callers: { admin } } = await newTestApp(ctx));
+    ({
+      app,
+      callers: { admin },
+    } = await newTestApp(ctx));
     const a = await ctx.instances.create({ name: 'pg-a', db_type: 'postgresql', host: '10.0.0.1', port: 5432, tags: ['env:prod'] }, actor);
     const b = await ctx.instances.create({ name: '=cmd|b', db_type: 'mysql', host: '10.0.0.2', port: 3306, is_active: false }, actor);
     // Sizes chosen for awkward ratios: a one-byte shrink of 168.5 MB is a -5.934e-7 % change.
@@ -48,9 +61,19 @@ describe('CSV exports read by Python csv and LibreOffice Calc', () => {
       size += grow[i]!;
       const dbs = HOSTILE.map((n, k) => db(n, size + k * 1_234_567));
       await ctx.repos.capacity.saveCollection({ instanceId: a.id, collectedDate: day, collectedAt: `${day}T03:00:00.000Z`, databases: dbs });
-      await ctx.repos.capacity.saveCollection({ instanceId: b.id, collectedDate: day, collectedAt: `${day}T03:00:00.000Z`, databases: [db('shop', 3 * (i + 1) * 1_000_003)] });
+      await ctx.repos.capacity.saveCollection({
+        instanceId: b.id,
+        collectedDate: day,
+        collectedAt: `${day}T03:00:00.000Z`,
+        databases: [db('shop', 3 * (i + 1) * 1_000_003)],
+      });
     }
-    const agg = await app.inject({ method: 'POST', url: '/api/statistics/aggregate', headers: admin.headers(true), payload: { period: 'daily', from: days[0], to: days[3] } });
+    const agg = await app.inject({
+      method: 'POST',
+      url: '/api/statistics/aggregate',
+      headers: admin.headers(true),
+      payload: { period: 'daily', from: days[0], to: days[3] },
+    });
     assert.ok(agg.statusCode < 300, agg.body);
 
     const exports: Record<string, string> = {
@@ -116,7 +139,10 @@ describe('CSV exports read by Python csv and LibreOffice Calc', () => {
     assert.ok(pcts.length >= 2);
     assert.ok(pcts.includes('0') || pcts.includes('-0'), `the -5.934e-7 % change rounds to 0: ${pcts.join(' ')}`);
     // The ~1/3 growth of day 3 (56,166,667 B on 5 × ~170 MB) is an unrounded ratio, written with 2 decimals.
-    assert.ok(pcts.some((v) => /^\d+\.\d{2}$/.test(v) && Number(v) > 30 && Number(v) < 34), `the day-3 growth, 2 decimals: ${pcts.join(' ')}`);
+    assert.ok(
+      pcts.some((v) => /^\d+\.\d{2}$/.test(v) && Number(v) > 30 && Number(v) < 34),
+      `the day-3 growth, 2 decimals: ${pcts.join(' ')}`,
+    );
   });
 
   it('the formula guard applies to strings only: hostile names stay text in Calc', () => {

@@ -22,11 +22,15 @@ describe('bulk test-connection and a shared credential', () => {
     shared = (await ctx.credentials.create({ name: 'mysql-shared', db_type: 'mysql', username: 'root', password: 'wrong' }, CLI_ACTOR)).id;
     const pgCred = (await ctx.credentials.create({ name: 'pg', username: 'postgres', password: 'unused-trust' }, CLI_ACTOR)).id;
     const dead = await closedPort();
-    for (let i = 0; i < 3; i++) await ctx.instances.create({ name: `my-${i}`, db_type: 'mariadb', host: '127.0.0.1', port: 3306, credential_id: shared, tags: ['team:x'] }, CLI_ACTOR);
+    for (let i = 0; i < 3; i++)
+      await ctx.instances.create({ name: `my-${i}`, db_type: 'mariadb', host: '127.0.0.1', port: 3306, credential_id: shared, tags: ['team:x'] }, CLI_ACTOR);
     await ctx.instances.create({ name: 'pg-direct', db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: pgCred, tags: ['team:x'] }, CLI_ACTOR);
     await ctx.instances.create({ name: 'gone', db_type: 'postgresql', host: '127.0.0.1', port: dead, credential_id: pgCred, tags: ['team:x'] }, CLI_ACTOR);
     for (let i = 0; i < 12; i++) {
-      await ctx.instances.create({ name: `far-${String(i).padStart(2, '0')}`, db_type: 'postgresql', host: '127.0.0.1', port: proxy.port, credential_id: pgCred, tags: ['site:far'] }, CLI_ACTOR);
+      await ctx.instances.create(
+        { name: `far-${String(i).padStart(2, '0')}`, db_type: 'postgresql', host: '127.0.0.1', port: proxy.port, credential_id: pgCred, tags: ['site:far'] },
+        CLI_ACTOR,
+      );
     }
   });
   after(async () => {
@@ -59,7 +63,10 @@ describe('bulk test-connection and a shared credential', () => {
     );
     assert.match(after[0]!.server_version!, /MariaDB/i);
     const withDoctor = await ctx.fleet.testConnections({ names: ['my-0', 'pg-direct'] }, { doctor: true });
-    assert.ok(withDoctor.every((r) => r.doctor !== null && r.doctor.checks > 0), JSON.stringify(withDoctor));
+    assert.ok(
+      withDoctor.every((r) => r.doctor !== null && r.doctor.checks > 0),
+      JSON.stringify(withDoctor),
+    );
   });
 
   it('unknown names and an empty selection are refused', async () => {
@@ -73,7 +80,10 @@ describe('bulk test-connection and a shared credential', () => {
       const accepted = proxy.accepted();
       const t0 = performance.now();
       const rows = await ctx.fleet.testConnections({ tag: 'site:far' }, { concurrency });
-      assert.ok(rows.every((r) => r.reachable && r.auth_ok), JSON.stringify(rows.filter((r) => !r.auth_ok)));
+      assert.ok(
+        rows.every((r) => r.reachable && r.auth_ok),
+        JSON.stringify(rows.filter((r) => !r.auth_ok)),
+      );
       assert.equal(proxy.accepted() - accepted, 12);
       return performance.now() - t0;
     };

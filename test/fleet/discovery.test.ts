@@ -62,7 +62,10 @@ describe('discovery on 127.0.0.1', () => {
     );
     assert.match(r.found[1]!.server_version!, /^10\.\d+.*MariaDB/);
     assert.deepEqual(r.silent, { refused: 1, timeout: 1 });
-    assert.deepEqual(r.proposals.map((p) => [p.name, p.db_type, p.host, p.port, p.tags]), [['mariadb-127-0-0-1-3306', 'mariadb', '127.0.0.1', 3306, ['discovered']]]);
+    assert.deepEqual(
+      r.proposals.map((p) => [p.name, p.db_type, p.host, p.port, p.tags]),
+      [['mariadb-127-0-0-1-3306', 'mariadb', '127.0.0.1', 3306, ['discovered']]],
+    );
     // The proposals are an import file.
     const file = DiscoveryService.proposalsFile(r, 'csv');
     const imp = await ctx.fleet.import(file, { format: 'csv' }, CLI_ACTOR);
@@ -74,7 +77,12 @@ describe('discovery on 127.0.0.1', () => {
   it('the API refuses discovery unless WHALEFALL_DISCOVERY=on', async () => {
     const { app, callers } = await newTestApp(ctx);
     try {
-      const res = await app.inject({ method: 'POST', url: '/api/instances/discover', headers: callers.admin.headers(true), payload: { targets: ['127.0.0.1'], ports: [5432] } });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/instances/discover',
+        headers: callers.admin.headers(true),
+        payload: { targets: ['127.0.0.1'], ports: [5432] },
+      });
       assert.equal(res.statusCode, 403);
       assert.equal(res.json().error_code, 'discovery_disabled');
     } finally {
@@ -83,10 +91,23 @@ describe('discovery on 127.0.0.1', () => {
     const on = await newTestContext('sqlite', { env: { WHALEFALL_DISCOVERY: 'on' } });
     const { app: app2, callers: c2 } = await newTestApp(on);
     try {
-      const res = await app2.inject({ method: 'POST', url: '/api/instances/discover', headers: c2.admin.headers(true), payload: { targets: ['127.0.0.1'], ports: [5432] } });
+      const res = await app2.inject({
+        method: 'POST',
+        url: '/api/instances/discover',
+        headers: c2.admin.headers(true),
+        payload: { targets: ['127.0.0.1'], ports: [5432] },
+      });
       assert.equal(res.statusCode, 200, res.body);
-      assert.deepEqual(res.json().data.found.map((f: { db_type: string }) => f.db_type), ['postgresql']);
-      const viewer = await app2.inject({ method: 'POST', url: '/api/instances/discover', headers: c2.viewer.headers(true), payload: { targets: ['127.0.0.1'] } });
+      assert.deepEqual(
+        res.json().data.found.map((f: { db_type: string }) => f.db_type),
+        ['postgresql'],
+      );
+      const viewer = await app2.inject({
+        method: 'POST',
+        url: '/api/instances/discover',
+        headers: c2.viewer.headers(true),
+        payload: { targets: ['127.0.0.1'] },
+      });
       assert.equal(viewer.statusCode, 403);
     } finally {
       await app2.close();
@@ -126,7 +147,10 @@ describe('discovery bounds (a recording probe: no socket is opened)', () => {
     assert.equal(r.probed, 10);
     // The k-th connection never starts before k slots of 1/rate s (timer jitter may delay one, never advance the schedule).
     const offsets = calls.map((c) => c.at - calls[0]!.at);
-    assert.ok(offsets.every((o, k) => o >= k * 50 - 2), `starts at ${offsets.map((o) => o.toFixed(0)).join(',')} ms`);
+    assert.ok(
+      offsets.every((o, k) => o >= k * 50 - 2),
+      `starts at ${offsets.map((o) => o.toFixed(0)).join(',')} ms`,
+    );
     assert.ok(offsets.at(-1)! < 9 * 50 + 250, 'and the rate is not far below the limit either');
     assert.ok(calls.every((c) => c.host === '127.0.0.1'));
   });

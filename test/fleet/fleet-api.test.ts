@@ -10,13 +10,17 @@ describe('fleet API', () => {
   let viewer: Caller;
   before(async () => {
     ctx = await newTestContext('sqlite');
-    ({ app, callers: { admin, viewer } } = await newTestApp(ctx));
+    ({
+      app,
+      callers: { admin, viewer },
+    } = await newTestApp(ctx));
   });
   after(async () => {
     await app?.close();
     await ctx?.cleanup();
   });
-  const csv = 'name,db_type,host,port,tags\napi-1,postgresql,10.0.0.1,5432,env:prod;team:a\napi-2,mysql,10.0.0.2,,env:test\napi-3,oracle,10.0.0.3,1521,env:prod\n';
+  const csv =
+    'name,db_type,host,port,tags\napi-1,postgresql,10.0.0.1,5432,env:prod;team:a\napi-2,mysql,10.0.0.2,,env:test\napi-3,oracle,10.0.0.3,1521,env:prod\n';
   const post = (url: string, body: string, type: string, who = admin) =>
     app.inject({ method: 'POST', url, headers: { ...who.headers(true), 'content-type': type }, payload: body });
 
@@ -32,7 +36,10 @@ describe('fleet API', () => {
         [4, 'invalid'],
       ],
     );
-    assert.deepEqual(report.errors.map((e: { row: number; field: string }) => [e.row, e.field]), [[4, 'database_name']]);
+    assert.deepEqual(
+      report.errors.map((e: { row: number; field: string }) => [e.row, e.field]),
+      [[4, 'database_name']],
+    );
     assert.equal((await ctx.instances.list()).length, 0);
     const refused = await post('/api/instances/import', csv, 'text/csv; charset=utf-8');
     assert.equal(refused.statusCode, 400);
@@ -58,9 +65,18 @@ describe('fleet API', () => {
     const e = await app.inject({ method: 'GET', url: '/api/instances/export?format=csv&tag=env:prod', headers: viewer.headers(false) });
     assert.equal(e.statusCode, 200);
     assert.match(e.headers['content-type'] as string, /text\/csv/);
-    assert.deepEqual(e.body.split('\r\n').slice(1, -1).map((l) => l.split(',')[0]), ['api-1', 'api-3']);
+    assert.deepEqual(
+      e.body
+        .split('\r\n')
+        .slice(1, -1)
+        .map((l) => l.split(',')[0]),
+      ['api-1', 'api-3'],
+    );
     const l = await app.inject({ method: 'GET', url: '/api/instances?tag=team:a', headers: viewer.headers(false) });
-    assert.deepEqual(l.json().data.map((i: { name: string }) => i.name), ['api-1']);
+    assert.deepEqual(
+      l.json().data.map((i: { name: string }) => i.name),
+      ['api-1'],
+    );
     const round = await post('/api/instances/import', e.body, 'text/csv');
     assert.deepEqual([round.json().data.created, round.json().data.updated, round.json().data.unchanged], [0, 0, 2]);
   });

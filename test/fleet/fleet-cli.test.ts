@@ -18,7 +18,15 @@ describe('whalefall instances import / export / test-connection / discover', () 
   let dir: string;
   const run = (args: string[], input?: string, lang: Record<string, string> = { LANG: 'C.UTF-8', LC_ALL: '', LC_MESSAGES: '', WHALEFALL_LANG: '' }) => {
     const r = spawnSync(process.execPath, [BIN, ...args], {
-      env: { ...process.env, ...lang, WHALEFALL_DATA_DIR: dir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off', LOG_LEVEL: '', WHALEFALL_CONNECT_TIMEOUT_MS: '1500' },
+      env: {
+        ...process.env,
+        ...lang,
+        WHALEFALL_DATA_DIR: dir,
+        WHALEFALL_TZ: 'UTC',
+        WHALEFALL_SCHEDULER: 'off',
+        LOG_LEVEL: '',
+        WHALEFALL_CONNECT_TIMEOUT_MS: '1500',
+      },
       input,
       encoding: 'utf8',
       timeout: 60_000,
@@ -33,7 +41,10 @@ describe('whalefall instances import / export / test-connection / discover', () 
   });
 
   it('import: errors with row and column and exit 1; --dry-run; --partial; export → import changes nothing', async () => {
-    assert.equal(run(['instances', 'add', '--name', 'seed', '--type', 'postgresql', '--host', '127.0.0.1', '--username', 'postgres', '--password-stdin'], 'x\n').code, 0);
+    assert.equal(
+      run(['instances', 'add', '--name', 'seed', '--type', 'postgresql', '--host', '127.0.0.1', '--username', 'postgres', '--password-stdin'], 'x\n').code,
+      0,
+    );
     const dead = await closedPort();
     const file = path.join(dir, 'fleet.csv');
     fs.writeFileSync(
@@ -53,7 +64,7 @@ describe('whalefall instances import / export / test-connection / discover', () 
     assert.match(r.out, /^5 +5 +5 +credential +.*unknown credential name/m);
     assert.doesNotMatch(r.out, /"nope"/, 'the cell is not quoted back');
     assert.match(r.err, /nothing imported/);
-    assert.match(r.out, /没有这个名称的凭据/, 'no locale (C): the seed\'s Chinese');
+    assert.match(r.out, /没有这个名称的凭据/, "no locale (C): the seed's Chinese");
     // The row errors in the CLI's language (issue #20 item 2): an English locale, or WHALEFALL_LANG over it.
     const en = run(['instances', 'import', file], undefined, { LANG: 'en_US.UTF-8', LC_ALL: '', LC_MESSAGES: '', WHALEFALL_LANG: '' });
     assert.match(en.out, /^5 +5 +5 +credential +no credential has this name \(see GET \/api\/credentials\)$/m);
@@ -81,7 +92,10 @@ describe('whalefall instances import / export / test-connection / discover', () 
     assert.match(r.out, /0 created, 0 updated, 4 unchanged/);
     const csv = run(['instances', 'export']).out;
     assert.ok(!csv.includes('"x"') && /seed-credential/.test(csv));
-    assert.deepEqual(JSON.parse(run(['instances', 'list', '--tag', 'team:a', '--json']).out).map((i: { name: string }) => i.name), ['pg-1']);
+    assert.deepEqual(
+      JSON.parse(run(['instances', 'list', '--tag', 'team:a', '--json']).out).map((i: { name: string }) => i.name),
+      ['pg-1'],
+    );
   });
 
   it('test-connection over a tag: a table, exit 1 when any failed', () => {

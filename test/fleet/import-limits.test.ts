@@ -37,7 +37,10 @@ describe('instance import limits', () => {
   let port: number;
   before(async () => {
     ctx = await newTestContext('sqlite', { env: { WHALEFALL_IMPORT_MAX_ROWS: '100' } });
-    ({ app, callers: { admin } } = await newTestApp(ctx));
+    ({
+      app,
+      callers: { admin },
+    } = await newTestApp(ctx));
     await app.listen({ host: '127.0.0.1', port: 0 });
     port = (app.server.address() as AddressInfo).port;
   });
@@ -52,7 +55,13 @@ describe('instance import limits', () => {
     const size = 30 * 1024 * 1024;
     const started = performance.now();
     const res = await new Promise<{ status: number; body: string; sent: number }>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/instances/import', headers: { ...admin.headers(true), 'content-type': 'text/csv', 'content-length': size } });
+      const req = http.request({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/api/instances/import',
+        headers: { ...admin.headers(true), 'content-type': 'text/csv', 'content-length': size },
+      });
       let sent = 0;
       req.on('error', reject);
       req.on('response', (r) => {
@@ -84,7 +93,10 @@ describe('instance import limits', () => {
     assert.equal(over.statusCode, 400, over.body);
     assert.equal(over.json().error_code, 'validation');
     assert.match(over.json().error, /导入文件有 101 行，每次最多 100 行.*the file has 101 rows; at most 100 per import/);
-    const overYaml = await post(stringify({ instances: Array.from({ length: 101 }, (_, i) => ({ name: `y-${i}`, db_type: 'mysql', host: 'h' })) }), 'application/yaml');
+    const overYaml = await post(
+      stringify({ instances: Array.from({ length: 101 }, (_, i) => ({ name: `y-${i}`, db_type: 'mysql', host: 'h' })) }),
+      'application/yaml',
+    );
     assert.equal(overYaml.statusCode, 400);
     assert.match(overYaml.json().error, /at most 100 per import/);
     assert.equal((await ctx.instances.list()).length, 0);
@@ -113,7 +125,10 @@ describe('a maximal accepted import (20,000 rows) does not block the service', (
   let port: number;
   before(async () => {
     ctx = await newTestContext('sqlite');
-    ({ app, callers: { admin } } = await newTestApp(ctx));
+    ({
+      app,
+      callers: { admin },
+    } = await newTestApp(ctx));
     await app.listen({ host: '127.0.0.1', port: 0 });
     port = (app.server.address() as AddressInfo).port;
   });
@@ -130,7 +145,9 @@ describe('a maximal accepted import (20,000 rows) does not block the service', (
       const body = file();
       const base = `http://127.0.0.1:${port}`;
       let done = false;
-      const importing = fetch(`${base}/api/instances/import`, { method: 'POST', headers: { ...admin.headers(true), 'content-type': type }, body }).finally(() => (done = true));
+      const importing = fetch(`${base}/api/instances/import`, { method: 'POST', headers: { ...admin.headers(true), 'content-type': type }, body }).finally(
+        () => (done = true),
+      );
       const polls: number[] = [];
       while (!done) {
         const t = performance.now();
@@ -146,7 +163,9 @@ describe('a maximal accepted import (20,000 rows) does not block the service', (
       const sorted = [...polls].sort((a, b) => a - b);
       const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
       const max = sorted.at(-1)!;
-      console.log(`${format} import: ${polls.length} polls of /healthz, median ${q(0.5).toFixed(1)} ms, p95 ${q(0.95).toFixed(1)} ms, max ${max.toFixed(1)} ms`);
+      console.log(
+        `${format} import: ${polls.length} polls of /healthz, median ${q(0.5).toFixed(1)} ms, p95 ${q(0.95).toFixed(1)} ms, max ${max.toFixed(1)} ms`,
+      );
       assert.ok(polls.length >= 10, `only ${polls.length} polls: the import was too short to measure`);
       // Before the fix the parse held the loop for seconds (every poll in that stretch waited for it). The 95th
       // percentile is the claim; the max also catches a GC pause or the machine's load (2 cores shared), bounded apart.

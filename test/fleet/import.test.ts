@@ -49,7 +49,18 @@ function toCsv(items: Item[]): string {
     csvLine(FLEET_COLUMNS) +
     items
       .map((it) =>
-        csvLine([it.name, it.db_type, it.host, it.port, it.database_name, it.credential, it.is_active, it.description, it.tags.join(';'), Object.keys(it.options).length ? JSON.stringify(it.options) : '']),
+        csvLine([
+          it.name,
+          it.db_type,
+          it.host,
+          it.port,
+          it.database_name,
+          it.credential,
+          it.is_active,
+          it.description,
+          it.tags.join(';'),
+          Object.keys(it.options).length ? JSON.stringify(it.options) : '',
+        ]),
       )
       .join('')
   );
@@ -99,12 +110,18 @@ forEachStore('fleet import', (get) => {
     const r = await get().fleet.import(toCsv(items), { format: 'csv', partial: true }, CLI_ACTOR);
     assert.equal(r.applied, true);
     assert.equal(r.created, 1997);
-    assert.deepEqual(r.errors.map((e) => e.row), [101, 502, 1500]);
+    assert.deepEqual(
+      r.errors.map((e) => e.row),
+      [101, 502, 1500],
+    );
     const list = await get().instances.list();
     assert.equal(list.length, 1997);
     assert.ok(!list.some((i) => ['db-00099', 'db-00500', 'db-01498'].includes(i.name)));
     const one = list.find((i) => i.name === 'db-00001')!;
-    assert.deepEqual([one.db_type, one.host, one.port, one.credential_id, one.is_active, one.tags], ['mysql', '10.0.0.1', 5001, credentialId, true, ['env:prod', 'team:t1']]);
+    assert.deepEqual(
+      [one.db_type, one.host, one.port, one.credential_id, one.is_active, one.tags],
+      ['mysql', '10.0.0.1', 5001, credentialId, true, ['env:prod', 'team:t1']],
+    );
     const audit = (await get().audit.list(5, 0)).find((a) => a.action === 'instance.import')!;
     assert.equal((JSON.parse(audit.details!) as { created: string[] }).created.length, 1997);
   });
@@ -207,7 +224,18 @@ describe('fleet import: YAML and CSV give the same registry; errors located in t
   });
 
   it('YAML errors carry the item, line and column; syntax errors refuse the file', async () => {
-    const text = ['instances:', '  - name: ok-1', '    db_type: mysql', '    host: h1', '  - name: bad', '    db_type: mysql', '    host: "bad host"', '    port: 0', '    colour: red', ''].join('\n');
+    const text = [
+      'instances:',
+      '  - name: ok-1',
+      '    db_type: mysql',
+      '    host: h1',
+      '  - name: bad',
+      '    db_type: mysql',
+      '    host: "bad host"',
+      '    port: 0',
+      '    colour: red',
+      '',
+    ].join('\n');
     const r = await b.fleet.import(text, { format: 'yaml', dryRun: true }, CLI_ACTOR);
     assert.deepEqual(
       r.errors.map((e) => [e.row, e.line, e.column, e.field]),
@@ -217,7 +245,11 @@ describe('fleet import: YAML and CSV give the same registry; errors located in t
         [2, 8, 11, 'port'],
       ],
     );
-    const empty = await b.fleet.import('- name: e1\n  db_type: mysql\n  host: h\n  tags:\n  options:\n  is_active:\n  port:\n', { format: 'yaml', dryRun: true }, CLI_ACTOR);
+    const empty = await b.fleet.import(
+      '- name: e1\n  db_type: mysql\n  host: h\n  tags:\n  options:\n  is_active:\n  port:\n',
+      { format: 'yaml', dryRun: true },
+      CLI_ACTOR,
+    );
     assert.deepEqual([empty.errors, empty.created], [[], 1], 'empty keys take the defaults, as empty CSV cells do');
     const bad = await b.fleet.import('instances:\n  - name: [unclosed\n', { format: 'yaml' }, CLI_ACTOR);
     assert.equal(bad.applied, false);
@@ -246,9 +278,15 @@ describe('fleet import: YAML and CSV give the same registry; errors located in t
       ],
     );
     const r3 = await b.fleet.import('name,db_type,host\nd1,mysql,h\nd1,mysql,h2\n', { format: 'csv', dryRun: true }, CLI_ACTOR);
-    assert.deepEqual(r3.errors.map((e) => [e.row, e.column, e.field]), [[3, 1, 'name']]);
+    assert.deepEqual(
+      r3.errors.map((e) => [e.row, e.column, e.field]),
+      [[3, 1, 'name']],
+    );
     assert.match(r3.errors[0]!.message, /duplicate of row 2/);
     const r4 = await b.fleet.import('name,db_type,host\n"d1,mysql,h\n', { format: 'csv' }, CLI_ACTOR);
-    assert.deepEqual(r4.errors.map((e) => [e.line, e.message]), [[2, '引号未闭合 (unterminated quoted field)']]);
+    assert.deepEqual(
+      r4.errors.map((e) => [e.line, e.message]),
+      [[2, '引号未闭合 (unterminated quoted field)']],
+    );
   });
 });

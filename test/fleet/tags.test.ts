@@ -21,8 +21,16 @@ describe('filters and labels by tag', () => {
     ids.b = await addInstance(ctx, 'b', { tags: ['env:prod'] });
     ids.c = await addInstance(ctx, 'c', { tags: ['env:test'] });
     // a grows 1 MB/day, b 2 MB/day, c 10 MB/day (the biggest grower, but not prod).
-    for (const [name, step] of [['a', 1], ['b', 2], ['c', 10]] as const) {
-      await insertHistory(ctx, ids[name]!, days(7).map((d, i) => ({ db: `${name}_db`, date: d, size: (100 + i * step) * 1e6 })));
+    for (const [name, step] of [
+      ['a', 1],
+      ['b', 2],
+      ['c', 10],
+    ] as const) {
+      await insertHistory(
+        ctx,
+        ids[name]!,
+        days(7).map((d, i) => ({ db: `${name}_db`, date: d, size: (100 + i * step) * 1e6 })),
+      );
       await ctx.repos.instances.update(ids[name]!, { total_size_bytes: (100 + 6 * step) * 1e6, database_count: 1 });
     }
   });
@@ -31,26 +39,57 @@ describe('filters and labels by tag', () => {
   });
 
   it('instance list and statistics summary', async () => {
-    assert.deepEqual((await ctx.instances.list({ tag: 'env:prod' })).map((i) => i.name), ['a', 'b']);
-    assert.deepEqual((await ctx.instances.list({ tag: 'nope' })).map((i) => i.name), []);
+    assert.deepEqual(
+      (await ctx.instances.list({ tag: 'env:prod' })).map((i) => i.name),
+      ['a', 'b'],
+    );
+    assert.deepEqual(
+      (await ctx.instances.list({ tag: 'nope' })).map((i) => i.name),
+      [],
+    );
     const s = await ctx.statistics.summary({ tag: 'env:prod' });
     assert.equal(s.instances_total, 2);
     assert.equal(s.total_bytes, 106e6 + 112e6);
-    assert.deepEqual(s.by_tag.map((g) => [g.tag, g.instances]), [['env:prod', 2], ['team:pay', 1]]);
+    assert.deepEqual(
+      s.by_tag.map((g) => [g.tag, g.instances]),
+      [
+        ['env:prod', 2],
+        ['team:pay', 1],
+      ],
+    );
     const all = await ctx.statistics.summary();
-    assert.deepEqual(all.by_tag.map((g) => [g.tag, g.instances, g.total_bytes]), [['env:prod', 2, 218e6], ['env:test', 1, 160e6], ['team:pay', 1, 106e6]]);
+    assert.deepEqual(
+      all.by_tag.map((g) => [g.tag, g.instances, g.total_bytes]),
+      [
+        ['env:prod', 2, 218e6],
+        ['env:test', 1, 160e6],
+        ['team:pay', 1, 106e6],
+      ],
+    );
   });
 
   it('top growers and database changes', async () => {
     const all = await ctx.statistics.topGrowers({ scope: 'instance', days: 7, to: '2024-03-07' });
-    assert.deepEqual(all.items.map((r) => r.instance_name), ['c', 'b', 'a']);
+    assert.deepEqual(
+      all.items.map((r) => r.instance_name),
+      ['c', 'b', 'a'],
+    );
     const prod = await ctx.statistics.topGrowers({ scope: 'instance', days: 7, to: '2024-03-07', tag: 'env:prod' });
-    assert.deepEqual(prod.items.map((r) => r.instance_name), ['b', 'a']);
+    assert.deepEqual(
+      prod.items.map((r) => r.instance_name),
+      ['b', 'a'],
+    );
     const dbs = await ctx.statistics.topGrowers({ scope: 'database', days: 7, to: '2024-03-07', tag: 'team:pay' });
-    assert.deepEqual(dbs.items.map((r) => r.database_name), ['a_db']);
+    assert.deepEqual(
+      dbs.items.map((r) => r.database_name),
+      ['a_db'],
+    );
     assert.deepEqual((await ctx.statistics.topGrowers({ days: 7, to: '2024-03-07', tag: 'nope' })).items, []);
     const changes = await ctx.statistics.databaseChanges({ from: '2024-03-01', to: '2024-03-07', tag: 'env:test' });
-    assert.deepEqual(changes.new_databases.map((d) => d.database_name), ['c_db']);
+    assert.deepEqual(
+      changes.new_databases.map((d) => d.database_name),
+      ['c_db'],
+    );
   });
 
   it('alert events by tag', async () => {
@@ -91,21 +130,39 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('?tag=prod never matches team"prod, Prod or xprod', async () => {
-      assert.deepEqual((await ctx.instances.list({ tag: 'prod' })).map((i) => i.name), ['real']);
+      assert.deepEqual(
+        (await ctx.instances.list({ tag: 'prod' })).map((i) => i.name),
+        ['real'],
+      );
       const page = await ctx.capacity.instanceOverview({ tag: 'prod' });
-      assert.deepEqual(page.items.map((i) => i.name), ['real']);
+      assert.deepEqual(
+        page.items.map((i) => i.name),
+        ['real'],
+      );
       assert.equal((await ctx.statistics.summary({ tag: 'prod' })).instances_total, 1);
-      assert.deepEqual((await ctx.instances.list({ tag: 'team"prod' })).map((i) => i.name), ['quoted']);
+      assert.deepEqual(
+        (await ctx.instances.list({ tag: 'team"prod' })).map((i) => i.name),
+        ['quoted'],
+      );
       const exported = parse(await ctx.fleet.export('yaml', { tag: 'prod' })) as { instances: { name: string }[] };
-      assert.deepEqual(exported.instances.map((i) => i.name), ['real']);
-      assert.deepEqual((await ctx.fleet.select({ tag: 'prod' })).map((i) => i.name), ['real']);
+      assert.deepEqual(
+        exported.instances.map((i) => i.name),
+        ['real'],
+      );
+      assert.deepEqual(
+        (await ctx.fleet.select({ tag: 'prod' })).map((i) => i.name),
+        ['real'],
+      );
     });
 
     it('an alert rule scoped to a tag fires on whole-tag instances only', async () => {
       await ctx.alerts.createRule({ name: 'tagged', kind: 'size_above', threshold: 1, tag: 'prod' }, CLI_ACTOR);
       await ctx.alerts.evaluate();
       const events = await ctx.alerts.listEvents({ tag: 'prod' });
-      assert.deepEqual(events.items.map((e) => e.instance_name), ['real']);
+      assert.deepEqual(
+        events.items.map((e) => e.instance_name),
+        ['real'],
+      );
     });
   });
 }

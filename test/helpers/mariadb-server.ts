@@ -33,7 +33,11 @@ export async function startMariadb(flags: string[] = [], timeoutMs = 60_000): Pr
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-mariadb-'));
   const datadir = path.join(dir, 'data');
   const user = os.userInfo().username;
-  const init = spawnSync('mariadb-install-db', ['--no-defaults', `--datadir=${datadir}`, `--user=${user}`, '--auth-root-authentication-method=normal', '--skip-test-db'], { encoding: 'utf8', timeout: timeoutMs });
+  const init = spawnSync(
+    'mariadb-install-db',
+    ['--no-defaults', `--datadir=${datadir}`, `--user=${user}`, '--auth-root-authentication-method=normal', '--skip-test-db'],
+    { encoding: 'utf8', timeout: timeoutMs },
+  );
   if (init.status !== 0) throw new Error(`mariadb-install-db failed: ${init.stderr || init.stdout}`);
   const port = await freePort();
   const child: ChildProcess = spawn(
@@ -54,7 +58,8 @@ export async function startMariadb(flags: string[] = [], timeoutMs = 60_000): Pr
   );
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-  const admin = () => mysql.createConnection({ host: '127.0.0.1', port, user: 'root', password: '', multipleStatements: true, supportBigNumbers: true, bigNumberStrings: true });
+  const admin = () =>
+    mysql.createConnection({ host: '127.0.0.1', port, user: 'root', password: '', multipleStatements: true, supportBigNumbers: true, bigNumberStrings: true });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`mariadbd exited: ${stderr.slice(-2000)}`);

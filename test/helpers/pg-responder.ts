@@ -78,8 +78,16 @@ export interface PgResponder {
 }
 
 // ---- encoding (the protocol is big-endian) ----
-const i16 = (n: number) => { const b = Buffer.alloc(2); b.writeInt16BE(n); return b; };
-const i32 = (n: number) => { const b = Buffer.alloc(4); b.writeInt32BE(n); return b; };
+const i16 = (n: number) => {
+  const b = Buffer.alloc(2);
+  b.writeInt16BE(n);
+  return b;
+};
+const i32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(n);
+  return b;
+};
 const cstr = (s: string) => Buffer.from(`${s}\0`, 'utf8');
 /** A backend message: type byte, int32 length (itself included), body. */
 const msg = (type: string, ...body: Buffer[]) => {
@@ -115,20 +123,36 @@ function rowsAndTag(rs: ResultSet): Buffer {
 
 // ---- decoding a frontend message body ----
 class Reader {
-  constructor(private readonly buf: Buffer, private pos = 0) {}
-  int16() { this.pos += 2; return this.buf.readInt16BE(this.pos - 2); }
-  int32() { this.pos += 4; return this.buf.readInt32BE(this.pos - 4); }
+  constructor(
+    private readonly buf: Buffer,
+    private pos = 0,
+  ) {}
+  int16() {
+    this.pos += 2;
+    return this.buf.readInt16BE(this.pos - 2);
+  }
+  int32() {
+    this.pos += 4;
+    return this.buf.readInt32BE(this.pos - 4);
+  }
   cstr() {
     const end = this.buf.indexOf(0, this.pos);
     const s = this.buf.toString('utf8', this.pos, end);
     this.pos = end + 1;
     return s;
   }
-  bytes(n: number) { this.pos += n; return this.buf.subarray(this.pos - n, this.pos); }
-  byte() { return String.fromCharCode(this.buf[this.pos++]!); }
+  bytes(n: number) {
+    this.pos += n;
+    return this.buf.subarray(this.pos - n, this.pos);
+  }
+  byte() {
+    return String.fromCharCode(this.buf[this.pos++]!);
+  }
 }
 
-const SSL_REQUEST = 80877103, GSSENC_REQUEST = 80877104, CANCEL_REQUEST = 80877102;
+const SSL_REQUEST = 80877103,
+  GSSENC_REQUEST = 80877104,
+  CANCEL_REQUEST = 80877102;
 
 export async function startPgResponder(opts: PgResponderOptions): Promise<PgResponder> {
   const version = opts.serverVersion ?? '16.4 (pg-responder)';
@@ -169,13 +193,23 @@ export async function startPgResponder(opts: PgResponderOptions): Promise<PgResp
       const refusal = opts.login?.(session);
       if (refusal) return fail({ ...refusal, severity: 'FATAL' });
       phase = 'ready';
-      const status = { server_version: version, server_encoding: 'UTF8', client_encoding: 'UTF8', DateStyle: 'ISO, MDY', TimeZone: 'UTC', integer_datetimes: 'on', standard_conforming_strings: 'on' };
-      socket.write(Buffer.concat([
-        msg('R', i32(0)), // AuthenticationOk
-        ...Object.entries(status).map(([k, v]) => msg('S', cstr(k), cstr(v))),
-        msg('K', i32(pid++), i32(0x5ec2e7)), // BackendKeyData
-        READY,
-      ]));
+      const status = {
+        server_version: version,
+        server_encoding: 'UTF8',
+        client_encoding: 'UTF8',
+        DateStyle: 'ISO, MDY',
+        TimeZone: 'UTC',
+        integer_datetimes: 'on',
+        standard_conforming_strings: 'on',
+      };
+      socket.write(
+        Buffer.concat([
+          msg('R', i32(0)), // AuthenticationOk
+          ...Object.entries(status).map(([k, v]) => msg('S', cstr(k), cstr(v))),
+          msg('K', i32(pid++), i32(0x5ec2e7)), // BackendKeyData
+          READY,
+        ]),
+      );
     };
 
     const startup = (body: Reader) => {
@@ -209,12 +243,14 @@ export async function startPgResponder(opts: PgResponderOptions): Promise<PgResp
         return errorResponse(e);
       };
       switch (type) {
-        case 'P': { // Parse: name, text, parameter type OIDs (ignored: every parameter arrives as text)
+        case 'P': {
+          // Parse: name, text, parameter type OIDs (ignored: every parameter arrives as text)
           const name = body.cstr();
           statements.set(name, body.cstr());
           return msg('1');
         }
-        case 'B': { // Bind: portal, statement, parameter formats, parameters, result formats
+        case 'B': {
+          // Bind: portal, statement, parameter formats, parameters, result formats
           const portal = body.cstr();
           const sql = statements.get(body.cstr());
           if (sql === undefined) return failed({ code: '26000', message: 'prepared statement does not exist' });
@@ -229,14 +265,16 @@ export async function startPgResponder(opts: PgResponderOptions): Promise<PgResp
           portals.set(portal, { sql, params });
           return msg('2');
         }
-        case 'D': { // Describe: 'P' portal (pg's way) → RowDescription of the reply, computed now
+        case 'D': {
+          // Describe: 'P' portal (pg's way) → RowDescription of the reply, computed now
           const kind = body.byte();
           const portal = portals.get(body.cstr());
           if (kind !== 'P' || !portal) return failed({ code: '0A000', message: 'pg-responder: only Describe of a bound portal is supported' });
           portal.reply ??= answer(portal.sql, portal.params, session);
           return 'error' in portal.reply ? failed(portal.reply.error) : rowDescription(portal.reply);
         }
-        case 'E': { // Execute: the rows (no RowDescription: Describe sent it)
+        case 'E': {
+          // Execute: the rows (no RowDescription: Describe sent it)
           const portal = portals.get(body.cstr());
           if (!portal) return failed({ code: '34000', message: 'portal does not exist' });
           const reply = (portal.reply ??= answer(portal.sql, portal.params, session));

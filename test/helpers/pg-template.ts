@@ -26,8 +26,15 @@ let ready: Promise<string> | undefined;
 
 function templateName(): string {
   const hash = crypto.createHash('sha256');
-  for (const f of fs.readdirSync(MIGRATIONS).filter((f) => f.endsWith('.ts')).sort()) {
-    hash.update(f).update('\0').update(fs.readFileSync(path.join(MIGRATIONS, f))).update('\0');
+  for (const f of fs
+    .readdirSync(MIGRATIONS)
+    .filter((f) => f.endsWith('.ts'))
+    .sort()) {
+    hash
+      .update(f)
+      .update('\0')
+      .update(fs.readFileSync(path.join(MIGRATIONS, f)))
+      .update('\0');
   }
   return `wf_tpl_${hash.digest('hex').slice(0, 16)}`;
 }

@@ -27,6 +27,12 @@ export function countingSqliteStore(file = ':memory:'): { store: Store; statemen
       },
     }),
   });
-  const store: Store = { db, dialect: 'sqlite', describe: `sqlite:${file} (counting statements)`, migrate: () => migrateToLatest(db, 'sqlite'), close: () => db.destroy() };
+  const store: Store = {
+    db,
+    dialect: 'sqlite',
+    describe: `sqlite:${file} (counting statements)`,
+    migrate: () => migrateToLatest(db, 'sqlite'),
+    close: () => db.destroy(),
+  };
   return { store, statements };
 }

@@ -71,7 +71,17 @@ export const DATABASES: Db[] = [
   // growth = 0 with max_size = -1: fixed size, so the database has a limit.
   { id: 13, name: 'fixed', data: 1000n, log: 100n, growth: 0 },
   // FILESTREAM and memory-optimized containers, readable.
-  { id: 14, name: 'inmem', data: 2048n, log: 512n, max: 4096, extra: [{ id: 65537, type: 2, pages: 0n, max: 64_000 }, { id: 65538, type: 2, pages: 0n, max: 64_000 }] },
+  {
+    id: 14,
+    name: 'inmem',
+    data: 2048n,
+    log: 512n,
+    max: 4096,
+    extra: [
+      { id: 65537, type: 2, pages: 0n, max: 64_000 },
+      { id: 65538, type: 2, pages: 0n, max: 64_000 },
+    ],
+  },
   // A snapshot of a 2 TiB database: sys.master_files says 2 TiB, the disk 3 MiB.
   { id: 15, name: 'big', data: TB2_PAGES, log: 1024n },
   { id: 16, name: 'big_snap', data: TB2_PAGES, log: 0n, source: 15 },
@@ -82,19 +92,27 @@ export const DATABASES: Db[] = [
   { id: 21, name: 'ag_primary', data: 640n, log: 64n, ag: ['PRIMARY', 'NO'] },
 ];
 export const TEMPDB_NOW = { data: 131_072n, log: 8192n };
-export const CONTAINERS: Record<string, [number, bigint, string][]> = { inmem: [[65537, 2560n, 'FD'], [65538, 640n, 'FX']] };
+export const CONTAINERS: Record<string, [number, bigint, string][]> = {
+  inmem: [
+    [65537, 2560n, 'FD'],
+    [65538, 640n, 'FX'],
+  ],
+};
 export const SNAPSHOT_ON_DISK = 3_145_728n;
 
 export const filesOf = (d: Db): File[] => [
   ...(d.data > 0n ? [{ id: 1, type: 0 as const, pages: d.data, max: d.max ?? -1, growth: d.growth, current: d.id === 2 ? TEMPDB_NOW.data : undefined }] : []),
-  ...(d.source === undefined ? [{ id: 2, type: 1 as const, pages: d.log, max: d.max ?? -1, growth: d.growth, current: d.id === 2 ? TEMPDB_NOW.log : undefined }] : []),
+  ...(d.source === undefined
+    ? [{ id: 2, type: 1 as const, pages: d.log, max: d.max ?? -1, growth: d.growth, current: d.id === 2 ? TEMPDB_NOW.log : undefined }]
+    : []),
   ...(d.extra ?? []),
 ];
 
 export const col = (name: string, type: Column['type']): Column => ({ name, type });
 export const FILES = /FROM sys\.databases d\s+LEFT JOIN sys\.master_files f/;
 export const USED = /^USE \[((?:[^\]]|\]\])*)\];\s*SELECT \(SELECT SUM\(CAST\(FILEPROPERTY/;
-export const CONTAINER_QUERY = /^SELECT f\.file_id, CAST\(f\.size AS bigint\) AS size_pages, fg\.type AS filegroup_type\s+FROM \[((?:[^\]]|\]\])*)\]\.sys\.database_files/;
+export const CONTAINER_QUERY =
+  /^SELECT f\.file_id, CAST\(f\.size AS bigint\) AS size_pages, fg\.type AS filegroup_type\s+FROM \[((?:[^\]]|\]\])*)\]\.sys\.database_files/;
 export const SNAPSHOT_QUERY = /FROM sys\.dm_io_virtual_file_stats\(NULL, NULL\) WHERE database_id IN \(([\d, ]+)\)$/;
 export const ROLES = /JOIN sys\.dm_hadr_availability_replica_states rs/;
 
@@ -106,14 +124,33 @@ export const ROLES = /JOIN sys\.dm_hadr_availability_replica_states rs/;
 export function masterFiles(login: LoginInfo, pageType: Column['type'] = 'bigint', dbs = DATABASES): ResultSet[] {
   const sees = login.user !== 'collector';
   const columns = [
-    col('database_id', 'int'), col('name', 'nvarchar'), col('state_desc', 'nvarchar'), col('source_database_id', 'int'), col('is_distributor', 'bit'),
-    col('in_ag', 'int'), col('file_id', 'int'), col('type', 'tinyint'), col('size_pages', pageType), col('max_size', 'int'), col('growth', 'int'),
-    col('is_sparse', 'bit'), col('current_pages', 'bigint'),
+    col('database_id', 'int'),
+    col('name', 'nvarchar'),
+    col('state_desc', 'nvarchar'),
+    col('source_database_id', 'int'),
+    col('is_distributor', 'bit'),
+    col('in_ag', 'int'),
+    col('file_id', 'int'),
+    col('type', 'tinyint'),
+    col('size_pages', pageType),
+    col('max_size', 'int'),
+    col('growth', 'int'),
+    col('is_sparse', 'bit'),
+    col('current_pages', 'bigint'),
   ];
   const rows = dbs.flatMap((d): Cell[][] => {
     const head: Cell[] = [d.id, d.name, d.state ?? 'ONLINE', d.source ?? null, d.distributor === true, d.ag ? 1 : 0];
     if (!sees) return [[...head, null, null, null, null, null, null, null]];
-    return filesOf(d).map((f) => [...head, f.id, f.type, f.type === 2 ? 0n : f.pages, f.max ?? -1, f.growth ?? 8192, d.source !== undefined, f.current ?? null]);
+    return filesOf(d).map((f) => [
+      ...head,
+      f.id,
+      f.type,
+      f.type === 2 ? 0n : f.pages,
+      f.max ?? -1,
+      f.growth ?? 8192,
+      d.source !== undefined,
+      f.current ?? null,
+    ]);
   });
   return [{ columns, rows }];
 }
@@ -122,10 +159,18 @@ export function masterFiles(login: LoginInfo, pageType: Column['type'] = 'bigint
 export function usedSpace(_sql: string, m: RegExpExecArray): Reply {
   const name = (m[1] ?? '').replaceAll(']]', ']');
   if (name === 'docs_fs') {
-    return { error: { number: 916, class: 14, message: `The server principal "dba" is not able to access the database "${name}" under the current security context.` } };
+    return {
+      error: { number: 916, class: 14, message: `The server principal "dba" is not able to access the database "${name}" under the current security context.` },
+    };
   }
   if (name === 'ag_hidden') {
-    return { error: { number: 976, class: 14, message: `The target database, '${name}', is participating in an availability group and is currently not accessible for queries.` } };
+    return {
+      error: {
+        number: 976,
+        class: 14,
+        message: `The target database, '${name}', is participating in an availability group and is currently not accessible for queries.`,
+      },
+    };
   }
   const db = DATABASES.find((d) => d.name === name);
   if (!db) return { error: { number: 911, message: `Database '${name}' does not exist.` } };
@@ -135,7 +180,12 @@ export function usedSpace(_sql: string, m: RegExpExecArray): Reply {
 export function containers(_sql: string, m: RegExpExecArray): Reply {
   const name = (m[1] ?? '').replaceAll(']]', ']');
   if (name === 'docs_fs') return usedSpace(_sql, m);
-  return [{ columns: [col('file_id', 'int'), col('size_pages', 'bigint'), col('filegroup_type', 'nvarchar')], rows: (CONTAINERS[name] ?? []).map((r): Cell[] => [...r]) }];
+  return [
+    {
+      columns: [col('file_id', 'int'), col('size_pages', 'bigint'), col('filegroup_type', 'nvarchar')],
+      rows: (CONTAINERS[name] ?? []).map((r): Cell[] => [...r]),
+    },
+  ];
 }
 
 export function snapshotDisk(_sql: string, m: RegExpExecArray): Reply {
@@ -159,7 +209,15 @@ export function doctorRow(login: LoginInfo): Reply {
   const perf = u === 'dba' || u === 'perf2022' ? 1 : u === 'old2012' ? null : 0;
   return [
     {
-      columns: ['view_any_database', 'view_any_definition', 'view_server_state', 'view_server_performance_state', 'databases', 'needing_state', 'databases_with_files'].map((n) => col(n, 'int')),
+      columns: [
+        'view_any_database',
+        'view_any_definition',
+        'view_server_state',
+        'view_server_performance_state',
+        'databases',
+        'needing_state',
+        'databases_with_files',
+      ].map((n) => col(n, 'int')),
       rows: [[1, definition, state, perf, DATABASES.length, DATABASES.filter((d) => d.source !== undefined || d.ag).length, definition ? DATABASES.length : 0]],
     },
   ];
@@ -200,7 +258,17 @@ export function startServer(master: (login: LoginInfo) => Reply = (l) => masterF
 }
 
 export function target(port: number, overrides: Partial<ConnectTarget> = {}): ConnectTarget {
-  return { host: '127.0.0.1', port, database: null, username: 'dba', password: PASSWORD, options: {}, connectTimeoutMs: 3000, queryTimeoutMs: 5000, ...overrides };
+  return {
+    host: '127.0.0.1',
+    port,
+    database: null,
+    username: 'dba',
+    password: PASSWORD,
+    options: {},
+    connectTimeoutMs: 3000,
+    queryTimeoutMs: 5000,
+    ...overrides,
+  };
 }
 
 export async function collectOnce(t: ConnectTarget): Promise<Collection> {
@@ -213,7 +281,10 @@ export async function collectOnce(t: ConnectTarget): Promise<Collection> {
 }
 
 export async function failure(work: Promise<unknown>): Promise<SyncError> {
-  const err = await work.then(() => undefined, (e: unknown) => e);
+  const err = await work.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof SyncError, `expected a SyncError, got ${String(err)}`);
   return err;
 }

@@ -62,9 +62,19 @@ export interface TdsResponder {
   close(): Promise<void>;
 }
 
-const PRELOGIN = 0x12, LOGIN7 = 0x10, SQL_BATCH = 0x01, RPC = 0x03, ATTENTION = 0x06, REPLY = 0x04;
-const DONE = 0xfd, DONEPROC = 0xfe, DONEINPROC = 0xff;
-const DONE_MORE = 0x01, DONE_ERROR = 0x02, DONE_COUNT = 0x10, DONE_ATTN = 0x20;
+const PRELOGIN = 0x12,
+  LOGIN7 = 0x10,
+  SQL_BATCH = 0x01,
+  RPC = 0x03,
+  ATTENTION = 0x06,
+  REPLY = 0x04;
+const DONE = 0xfd,
+  DONEPROC = 0xfe,
+  DONEINPROC = 0xff;
+const DONE_MORE = 0x01,
+  DONE_ERROR = 0x02,
+  DONE_COUNT = 0x10,
+  DONE_ATTN = 0x20;
 const PACKET_SIZE = 4096;
 /** SQL_Latin1_General_CP1_CI_AS, as the 5 bytes of a TDS collation. */
 const COLLATION = Buffer.from([0x09, 0x04, 0xd0, 0x00, 0x34]);
@@ -77,11 +87,31 @@ const DEFAULTS: Handler[] = [
 
 // ---- encoding helpers (all little-endian unless the spec says otherwise) ----
 const u8 = (n: number) => Buffer.from([n]);
-const u16 = (n: number) => { const b = Buffer.alloc(2); b.writeUInt16LE(n); return b; };
-const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
-const i16 = (n: number) => { const b = Buffer.alloc(2); b.writeInt16LE(n); return b; };
-const i32 = (n: number) => { const b = Buffer.alloc(4); b.writeInt32LE(n); return b; };
-const i64 = (n: bigint) => { const b = Buffer.alloc(8); b.writeBigInt64LE(n); return b; };
+const u16 = (n: number) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(n);
+  return b;
+};
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+};
+const i16 = (n: number) => {
+  const b = Buffer.alloc(2);
+  b.writeInt16LE(n);
+  return b;
+};
+const i32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeInt32LE(n);
+  return b;
+};
+const i64 = (n: bigint) => {
+  const b = Buffer.alloc(8);
+  b.writeBigInt64LE(n);
+  return b;
+};
 const ucs2 = (s: string) => Buffer.from(s, 'ucs2');
 /** B_VARCHAR: 1-byte character count + UCS-2. */
 const bVarchar = (s: string) => Buffer.concat([u8(s.length), ucs2(s)]);
@@ -160,7 +190,8 @@ function replyTokens(reply: Exclude<Reply, 'hang'>, rpc: boolean): Buffer {
     const last = i === reply.length - 1 && !rpc;
     return Buffer.concat([resultSet(rs), doneToken(rpc ? DONEINPROC : DONE, DONE_COUNT | (last ? 0 : DONE_MORE), rs.rows.length)]);
   });
-  if (rpc) parts.push(Buffer.concat([u8(0x79), u32(0)]), doneToken(DONEPROC, 0)); // RETURNSTATUS 0
+  if (rpc)
+    parts.push(Buffer.concat([u8(0x79), u32(0)]), doneToken(DONEPROC, 0)); // RETURNSTATUS 0
   else if (reply.length === 0) parts.push(doneToken(DONE, 0));
   return Buffer.concat(parts);
 }
@@ -170,7 +201,12 @@ function replyTokens(reply: Exclude<Reply, 'hang'>, rpc: boolean): Buffer {
 /** LOGIN7: offset/length pairs (in characters) at fixed places; the password is nibble-swapped and XORed with 0xA5. */
 function parseLogin7(p: Buffer): { login: LoginInfo; password: string } {
   const field = (at: number) => p.subarray(p.readUInt16LE(at), p.readUInt16LE(at) + p.readUInt16LE(at + 2) * 2);
-  const pw = Buffer.from(field(44).map((b) => { const x = b ^ 0xa5; return ((x & 0x0f) << 4) | (x >> 4); }));
+  const pw = Buffer.from(
+    field(44).map((b) => {
+      const x = b ^ 0xa5;
+      return ((x & 0x0f) << 4) | (x >> 4);
+    }),
+  );
   return {
     login: { user: field(40).toString('ucs2'), database: field(68).toString('ucs2'), integratedSecurity: (p.readUInt8(25) & 0x80) !== 0 },
     password: pw.toString('ucs2'),
@@ -208,7 +244,12 @@ function preloginReply(): Buffer {
 }
 
 function loginAck(database: string): Buffer {
-  const ack = Buffer.concat([u8(1 /* SQL_TSQL */), Buffer.from([0x74, 0x00, 0x00, 0x04]) /* TDS 7.4, big-endian */, bVarchar('Microsoft SQL Server'), Buffer.from([16, 0, 0x10, 0x27])]);
+  const ack = Buffer.concat([
+    u8(1 /* SQL_TSQL */),
+    Buffer.from([0x74, 0x00, 0x00, 0x04]) /* TDS 7.4, big-endian */,
+    bVarchar('Microsoft SQL Server'),
+    Buffer.from([16, 0, 0x10, 0x27]),
+  ]);
   return Buffer.concat([envChange(1, database), envChange(7, COLLATION), withLength(0xad, ack), envChange(4, String(PACKET_SIZE)), doneToken(DONE, 0)]);
 }
 
@@ -261,7 +302,8 @@ export async function startTdsResponder(options: ResponderOptions): Promise<TdsR
         const refusal = options.login?.(login, parsed.password) ?? null;
         return send(socket, refusal ? Buffer.concat([errorToken({ class: 14, ...refusal }), doneToken(DONE, DONE_ERROR)]) : loginAck(login.database));
       }
-      if (type !== SQL_BATCH && type !== RPC) return send(socket, replyTokens({ error: { number: 50000, message: `tds-responder: packet type ${type}` } }, false));
+      if (type !== SQL_BATCH && type !== RPC)
+        return send(socket, replyTokens({ error: { number: 50000, message: `tds-responder: packet type ${type}` } }, false));
       const sql = sqlText(type, payload);
       queries.push(sql);
       const reply = answer(sql, login);

@@ -33,7 +33,12 @@ describe('doctor with under-privileged logins', () => {
 
   async function instance(name: string, dbType: string, port: number, username: string, password: string, options = {}) {
     const cred = await app.inject({ method: 'POST', url: '/api/credentials', headers: admin(), payload: { name: `${name}-c`, username, password } });
-    const r = await app.inject({ method: 'POST', url: '/api/instances', headers: admin(), payload: { name, db_type: dbType, host: '127.0.0.1', port, credential_id: cred.json().data.id, options, confirm_duplicate: true } });
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/instances',
+      headers: admin(),
+      payload: { name, db_type: dbType, host: '127.0.0.1', port, credential_id: cred.json().data.id, options, confirm_duplicate: true },
+    });
     assert.equal(r.statusCode, 201, r.body);
     return r.json().data.id as number;
   }
@@ -72,9 +77,16 @@ describe('doctor with under-privileged logins', () => {
     assert.equal(before.data.ok, false);
     const missing = before.data.checks.filter((c) => !c.ok);
     // The API's own language (zh-CN) by default, English when the request prefers it; the key for the UI either way.
-    assert.ok(missing.some((c) => c.name === `CONNECT ON DATABASE ${pgDb}` && /大小未知/.test(c.undercounts ?? '') && c.undercounts_key === 'doctor.pg.no_connect_undercounts'));
+    assert.ok(
+      missing.some(
+        (c) => c.name === `CONNECT ON DATABASE ${pgDb}` && /大小未知/.test(c.undercounts ?? '') && c.undercounts_key === 'doctor.pg.no_connect_undercounts',
+      ),
+    );
     const english = await doctor(id, 'en-US,en;q=0.9,zh-CN;q=0.5');
-    assert.ok(english.data.checks.some((c) => c.name === `CONNECT ON DATABASE ${pgDb}` && /size unknown/.test(c.undercounts ?? '')), JSON.stringify(english.data.checks));
+    assert.ok(
+      english.data.checks.some((c) => c.name === `CONNECT ON DATABASE ${pgDb}` && /size unknown/.test(c.undercounts ?? '')),
+      JSON.stringify(english.data.checks),
+    );
     assert.equal(english.message_key, 'doctor.summary_missing');
     assert.match(english.message, /^\d+ grant\(s\) missing$/);
     const fixes = missing.flatMap((c) => c.fix ?? []);
@@ -87,15 +99,29 @@ describe('doctor with under-privileged logins', () => {
     // And the collection now measures the locked database.
     const sync = await app.inject({ method: 'POST', url: `/database-sizes/instances/${id}/sync-capacity`, headers: callers.operator.headers(true) });
     assert.equal(sync.statusCode, 200, sync.body);
-    const dbs = (await app.inject({ method: 'GET', url: `/api/instances/${id}/databases`, headers: admin() })).json().data.databases as { database_name: string; size_bytes: number | null }[];
+    const dbs = (await app.inject({ method: 'GET', url: `/api/instances/${id}/databases`, headers: admin() })).json().data.databases as {
+      database_name: string;
+      size_bytes: number | null;
+    }[];
     assert.ok((dbs.find((d) => d.database_name === pgDb)?.size_bytes ?? 0) > 0);
   });
 
   it('MariaDB: no global SELECT and no PROCESS are reported for method auto (the default); the printed GRANTs fix both; the sync falls back, then measures files', async () => {
     const id = await instance('my-doc', 'mariadb', 3306, myUser, myPassword);
-    const inst = (await app.inject({ method: 'GET', url: `/api/instances/${id}`, headers: admin() })).json().data as { size_method: string; options: Record<string, unknown> };
+    const inst = (await app.inject({ method: 'GET', url: `/api/instances/${id}`, headers: admin() })).json().data as {
+      size_method: string;
+      options: Record<string, unknown>;
+    };
     assert.deepEqual([inst.size_method, inst.options.method], ['auto', undefined], 'a new MariaDB instance uses auto');
-    type Db = { database_name: string; method: string; note: string | null; allocated_bytes: number | null; method_note: string | null; method_note_key: string | null; data_bytes: number | null };
+    type Db = {
+      database_name: string;
+      method: string;
+      note: string | null;
+      allocated_bytes: number | null;
+      method_note: string | null;
+      method_note_key: string | null;
+      data_bytes: number | null;
+    };
     const syncAndList = async () => {
       const sync = await app.inject({ method: 'POST', url: `/database-sizes/instances/${id}/sync-capacity`, headers: callers.operator.headers(true) });
       assert.equal(sync.statusCode, 200, sync.body);
@@ -111,11 +137,15 @@ describe('doctor with under-privileged logins', () => {
     // The method's note by key, zh-CN by default and English with Accept-Language: en (issue #20 item 2).
     assert.equal(fallback[0]!.method_note_key, 'db.method_note.mysql_logical');
     assert.match(fallback[0]!.method_note ?? '', /^表统计/);
-    const en = (await app.inject({ method: 'GET', url: `/api/instances/${id}/databases`, headers: { ...admin(), 'accept-language': 'en' } })).json().data.databases as Db[];
+    const en = (await app.inject({ method: 'GET', url: `/api/instances/${id}/databases`, headers: { ...admin(), 'accept-language': 'en' } })).json().data
+      .databases as Db[];
     assert.equal(en[0]!.method_note_key, 'db.method_note.mysql_logical');
     assert.match(en[0]!.method_note ?? '', /^table statistics \(DATA_LENGTH\+INDEX_LENGTH\)/);
     assert.doesNotMatch(en[0]!.method_note ?? '', /[\u4e00-\u9fff]/);
-    const warned = (await app.inject({ method: 'GET', url: `/api/instances/${id}`, headers: admin() })).json().data as { last_sync_error: string | null; last_sync_status: string };
+    const warned = (await app.inject({ method: 'GET', url: `/api/instances/${id}`, headers: admin() })).json().data as {
+      last_sync_error: string | null;
+      last_sync_status: string;
+    };
     assert.equal(warned.last_sync_status, 'completed');
     assert.match(warned.last_sync_error ?? '', /GRANT PROCESS/);
     const before = await doctor(id);
@@ -123,7 +153,10 @@ describe('doctor with under-privileged logins', () => {
     const names = before.data.checks.filter((c) => !c.ok).map((c) => c.name);
     assert.deepEqual(names.sort(), ['PROCESS', 'SELECT ON *.*']);
     const fixes = before.data.checks.flatMap((c) => c.fix ?? []);
-    assert.ok(fixes.every((f) => f.includes(`'${myUser}'@'`)), fixes.join('\n'));
+    assert.ok(
+      fixes.every((f) => f.includes(`'${myUser}'@'`)),
+      fixes.join('\n'),
+    );
     assert.ok(!JSON.stringify(before).includes(myPassword));
     // The API's own language by default; the UI renders undercounts_key in its own.
     assert.match(before.data.checks.find((c) => c.name === 'PROCESS')!.undercounts!, /auto 退回逻辑方法/);

@@ -29,7 +29,8 @@ describe('glob patterns', () => {
   it('agrees with a reference matcher on random names and patterns', () => {
     // Reference: the textbook dynamic program (quadratic, obviously correct).
     const ref = (p: string, s: string) => {
-      const P = Array.from(p), S = Array.from(s);
+      const P = Array.from(p),
+        S = Array.from(s);
       let row = new Array<boolean>(S.length + 1).fill(false);
       row[0] = true;
       for (const c of P) {

@@ -50,7 +50,10 @@ async function postgresServer(): Promise<Server> {
       await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(name)} WITH (FORCE)`);
     },
     async sizes(names) {
-      const r = await admin.query<{ datname: string; size: string }>('SELECT datname, pg_database_size(datname) AS size FROM pg_database WHERE datname = ANY($1)', [names]);
+      const r = await admin.query<{ datname: string; size: string }>(
+        'SELECT datname, pg_database_size(datname) AS size FROM pg_database WHERE datname = ANY($1)',
+        [names],
+      );
       return new Map(r.rows.map((x) => [x.datname, Number(x.size)]));
     },
     close: () => admin.end(),
@@ -115,12 +118,20 @@ for (const [dbType, facts] of Object.entries(ENGINES) as [EngineUnderTest, (type
     const today = () => localDate(new Date(), 'UTC');
 
     const admin = () => ({ authorization: `Bearer ${callers.admin.bearer}` });
-    const sync = () =>
-      app.inject({ method: 'POST', url: `/database-sizes/instances/${instanceId}/sync-capacity`, headers: callers.operator.headers(true) });
+    const sync = () => app.inject({ method: 'POST', url: `/database-sizes/instances/${instanceId}/sync-capacity`, headers: callers.operator.headers(true) });
     const databases = async () => {
       const r = await app.inject({ method: 'GET', url: `/api/instances/${instanceId}/databases`, headers: callers.viewer.headers(false) });
       assert.equal(r.statusCode, 200, r.body);
-      return r.json().data.databases as { database_name: string; is_deleted: boolean; is_system: boolean; size_bytes: number | null; size_mb: number | null; first_seen_date: string; last_seen_date: string; deleted_at: string | null }[];
+      return r.json().data.databases as {
+        database_name: string;
+        is_deleted: boolean;
+        is_system: boolean;
+        size_bytes: number | null;
+        size_mb: number | null;
+        first_seen_date: string;
+        last_seen_date: string;
+        deleted_at: string | null;
+      }[];
     };
 
     before(async () => {
@@ -130,7 +141,12 @@ for (const [dbType, facts] of Object.entries(ENGINES) as [EngineUnderTest, (type
       await server.createDatabase(big, 20_000);
       await server.createDatabase(empty, 0);
       await server.createDatabase(odd, 10);
-      const cred = await app.inject({ method: 'POST', url: '/api/credentials', headers: admin(), payload: { name: `${dbType}-cred`, db_type: dbType, username: server.username, password: server.password } });
+      const cred = await app.inject({
+        method: 'POST',
+        url: '/api/credentials',
+        headers: admin(),
+        payload: { name: `${dbType}-cred`, db_type: dbType, username: server.username, password: server.password },
+      });
       assert.equal(cred.statusCode, 201, cred.body);
       assert.ok(!cred.body.includes(server.password));
       const inst = await app.inject({
@@ -196,7 +212,10 @@ for (const [dbType, facts] of Object.entries(ENGINES) as [EngineUnderTest, (type
       assert.equal(s.records[0].created_count, body.data.created_count);
 
       const hist = (await app.inject({ method: 'GET', url: `/api/instances/${instanceId}/capacity`, headers: admin() })).json().data;
-      assert.deepEqual(hist.points.map((p: { collected_date: string; total_size_bytes: number }) => [p.collected_date, p.total_size_bytes]), [[today(), total]]);
+      assert.deepEqual(
+        hist.points.map((p: { collected_date: string; total_size_bytes: number }) => [p.collected_date, p.total_size_bytes]),
+        [[today(), total]],
+      );
     });
 
     it('sync twice the same day: updated, never duplicated', async () => {
@@ -252,7 +271,10 @@ for (const [dbType, facts] of Object.entries(ENGINES) as [EngineUnderTest, (type
         assert.ok(!r.body.includes(server.password), `password in ${url}`);
       }
       const creds = await ctx.store.db.selectFrom('credentials').select('password_enc').execute();
-      assert.ok(creds.every((c) => !c.password_enc.includes(server.password) && c.password_enc.startsWith('v1:')), 'encrypted at rest');
+      assert.ok(
+        creds.every((c) => !c.password_enc.includes(server.password) && c.password_enc.startsWith('v1:')),
+        'encrypted at rest',
+      );
     });
   });
 }

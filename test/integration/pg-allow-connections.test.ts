@@ -41,13 +41,21 @@ describe('PostgreSQL: ALLOW_CONNECTIONS false is measured and never deleted', ()
 
   before(async () => {
     ctx = await newTestContext('sqlite');
-    ({ app, callers: { admin } } = await newTestApp(ctx));
+    ({
+      app,
+      callers: { admin },
+    } = await newTestApp(ctx));
     pgc = await pgAdmin();
     await pgc.query(`CREATE DATABASE ${closed}`);
     const db = await pgAdmin(closed);
     await db.query(`CREATE TABLE t AS SELECT g AS id, repeat('x', 300) AS payload FROM generate_series(1, 5000) g`);
     await db.end();
-    const cred = await app.inject({ method: 'POST', url: '/api/credentials', headers: h(), payload: { name: 'pg', db_type: 'postgresql', username: 'postgres', password: 'unused' } });
+    const cred = await app.inject({
+      method: 'POST',
+      url: '/api/credentials',
+      headers: h(),
+      payload: { name: 'pg', db_type: 'postgresql', username: 'postgres', password: 'unused' },
+    });
     const inst = await app.inject({
       method: 'POST',
       url: '/api/instances',

@@ -30,7 +30,16 @@ describe('failing manual syncs', () => {
       method: 'POST',
       url: '/api/instances',
       headers: admin(),
-      payload: { name, db_type: dbType, host: '127.0.0.1', port, credential_id: cred.json().data.id, database_name: dbType === 'oracle' ? 'ORCL' : undefined, options: { connect_timeout_ms: CONNECT_TIMEOUT }, confirm_duplicate: true },
+      payload: {
+        name,
+        db_type: dbType,
+        host: '127.0.0.1',
+        port,
+        credential_id: cred.json().data.id,
+        database_name: dbType === 'oracle' ? 'ORCL' : undefined,
+        options: { connect_timeout_ms: CONNECT_TIMEOUT },
+        confirm_duplicate: true,
+      },
     });
     assert.equal(r.statusCode, 201, r.body);
     return r.json().data.id as number;
@@ -41,7 +50,11 @@ describe('failing manual syncs', () => {
   async function assertNothingWritten(id: number, sessionId: string, code: string) {
     const db = ctx.store.db;
     for (const table of ['database_size_stats', 'instance_databases', 'instance_size_stats'] as const) {
-      const n = await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('instance_id', '=', id).executeTakeFirstOrThrow();
+      const n = await db
+        .selectFrom(table)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('instance_id', '=', id)
+        .executeTakeFirstOrThrow();
       assert.equal(Number(n.n), 0, `${table} untouched`);
     }
     const inst = await ctx.repos.instances.get(id);
@@ -127,7 +140,9 @@ describe('failing manual syncs', () => {
     const id = await instance('busy', 'postgresql', blackHole.port, 'x-password-4');
     const first = sync(id);
     // The first holds the instance's lock for its whole connect timeout (the black hole never answers).
-    await waitFor('the first sync to hold the lock', CONNECT_TIMEOUT, () => ctx.store.db.selectFrom('sync_locks').select('instance_id').where('instance_id', '=', id).executeTakeFirst());
+    await waitFor('the first sync to hold the lock', CONNECT_TIMEOUT, () =>
+      ctx.store.db.selectFrom('sync_locks').select('instance_id').where('instance_id', '=', id).executeTakeFirst(),
+    );
     const second = await sync(id);
     assert.equal(second.statusCode, 409, second.body);
     assert.equal(second.json().error, '实例 busy 正在同步中，请稍后再试');

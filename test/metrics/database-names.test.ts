@@ -59,7 +59,17 @@ async function seeded(env: Record<string, string>): Promise<{ ctx: TestContext; 
     instanceId: id,
     collectedDate: '2026-01-01',
     collectedAt: '2026-01-01T03:00:00.000Z',
-    databases: NAMES.map((database_name) => ({ database_name, is_system: false, size_bytes: SIZES[database_name]!, data_bytes: null, index_bytes: null, log_bytes: null, free_bytes: null, used_bytes: null, method: 'test' })),
+    databases: NAMES.map((database_name) => ({
+      database_name,
+      is_system: false,
+      size_bytes: SIZES[database_name]!,
+      data_bytes: null,
+      index_bytes: null,
+      log_bytes: null,
+      free_bytes: null,
+      used_bytes: null,
+      method: 'test',
+    })),
   });
   await ctx.store.db.updateTable('instances').set({ last_sync_status: 'completed', last_sync_at: '2026-01-01T03:00:00.000Z' }).where('id', '=', id).execute();
   const app = await buildApp(ctx);
@@ -129,7 +139,12 @@ describe('/metrics database names: token (default), hashed, public', () => {
     assert.equal(ctx.metrics.startupNote, undefined);
 
     // Another process on the same store and key (secret.key): the very same labels.
-    const serve = startWhalefall('serve', { WHALEFALL_DATA_DIR: ctx.dataDir, WHALEFALL_SCHEDULER: 'off', WHALEFALL_TZ: 'UTC', WHALEFALL_METRICS_DATABASE_NAMES: 'hashed' });
+    const serve = startWhalefall('serve', {
+      WHALEFALL_DATA_DIR: ctx.dataDir,
+      WHALEFALL_SCHEDULER: 'off',
+      WHALEFALL_TZ: 'UTC',
+      WHALEFALL_METRICS_DATABASE_NAMES: 'hashed',
+    });
     procs.push(serve);
     const port = await serve.port;
     const again = databaseSeries(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
@@ -151,6 +166,9 @@ describe('/metrics database names: token (default), hashed, public', () => {
   });
 
   it('an unknown mode is refused at start, naming the values', () => {
-    assert.throws(() => loadConfig({ WHALEFALL_METRICS_DATABASE_NAMES: 'clear' }), (err: Error) => err instanceof ConfigError && /WHALEFALL_METRICS_DATABASE_NAMES must be one of token, hashed, public, got "clear"/.test(err.message));
+    assert.throws(
+      () => loadConfig({ WHALEFALL_METRICS_DATABASE_NAMES: 'clear' }),
+      (err: Error) => err instanceof ConfigError && /WHALEFALL_METRICS_DATABASE_NAMES must be one of token, hashed, public, got "clear"/.test(err.message),
+    );
   });
 });

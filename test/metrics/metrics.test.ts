@@ -67,7 +67,9 @@ describe('Prometheus /metrics', () => {
     await admin.end();
     const cred = await ctx.credentials.create({ name: 'pg', db_type: 'postgresql', username: 'postgres', password: 'x' }, actor);
     pgId = (await ctx.instances.create({ name: 'pg "local"\\prod', db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred.id }, actor)).id;
-    deadId = (await ctx.instances.create({ name: 'pg-dead', db_type: 'postgresql', host: '127.0.0.1', port: await closedPort(), credential_id: cred.id }, actor)).id;
+    deadId = (
+      await ctx.instances.create({ name: 'pg-dead', db_type: 'postgresql', host: '127.0.0.1', port: await closedPort(), credential_id: cred.id }, actor)
+    ).id;
     await ctx.capacitySync.syncInstance(pgId, actor);
     await ctx.capacitySync.syncInstance(deadId, actor).catch(() => undefined);
   });
@@ -101,20 +103,28 @@ describe('Prometheus /metrics', () => {
     assert.equal(value(fams, 'whalefall_instance_last_sync_success_timestamp_seconds', { instance_name: name }), Date.parse(pg.last_connected!) / 1000);
 
     // Database series: exactly the 3 largest of the latest collection, sizes as stored.
-    const stored = await ctx.store.db.selectFrom('database_size_stats').select(['database_name', 'size_bytes']).where('instance_id', '=', pgId).where('is_deleted', '=', 0).execute();
+    const stored = await ctx.store.db
+      .selectFrom('database_size_stats')
+      .select(['database_name', 'size_bytes'])
+      .where('instance_id', '=', pgId)
+      .where('is_deleted', '=', 0)
+      .execute();
     const top = stored.sort((a, b) => b.size_bytes! - a.size_bytes! || a.database_name.localeCompare(b.database_name)).slice(0, 3);
     const series = family(fams, 'whalefall_database_size_bytes').metrics.filter((m) => m.labels?.instance_name === name);
     assert.equal(stored.length > 3, true, 'the local server has more than 3 databases');
-    assert.deepEqual(
-      series.map((m) => [m.labels?.database, Number(m.value)]).sort(),
-      top.map((t) => [t.database_name, t.size_bytes]).sort(),
+    assert.deepEqual(series.map((m) => [m.labels?.database, Number(m.value)]).sort(), top.map((t) => [t.database_name, t.size_bytes]).sort());
+    assert.ok(
+      series.some((m) => m.labels?.database === dbs[0]),
+      'the 30,000-row database is among the largest',
     );
-    assert.ok(series.some((m) => m.labels?.database === dbs[0]), 'the 30,000-row database is among the largest');
 
     // Event-fed counters and histogram.
     assert.equal(value(fams, 'whalefall_sync_records_total', { status: 'completed', sync_type: 'manual_single' }), 1);
     assert.equal(value(fams, 'whalefall_sync_records_total', { status: 'failed', sync_type: 'manual_single' }), 1);
-    assert.equal(family(fams, 'whalefall_sync_sessions_total').metrics.reduce((n, m) => n + Number(m.value), 0), 2);
+    assert.equal(
+      family(fams, 'whalefall_sync_sessions_total').metrics.reduce((n, m) => n + Number(m.value), 0),
+      2,
+    );
     const h = family(fams, 'whalefall_sync_duration_seconds');
     assert.equal(h.type, 'HISTOGRAM');
     // This parser keeps a histogram's buckets but drops its labels and _count/_sum: check those lines directly.
@@ -132,12 +142,27 @@ describe('Prometheus /metrics', () => {
       database_name: i === 299 ? hostile : `db_${String(i).padStart(3, '0')}`,
       is_system: false,
       size_bytes: (i + 1) * 1_000_000,
-      data_bytes: null, index_bytes: null, log_bytes: null, free_bytes: null, used_bytes: null,
+      data_bytes: null,
+      index_bytes: null,
+      log_bytes: null,
+      free_bytes: null,
+      used_bytes: null,
       method: 'test',
     }));
-    await ctx.repos.capacity.saveCollection({ instanceId: id, collectedDate: '2024-01-01', collectedAt: '2024-01-01T03:00:00.000Z', databases: databases.slice(0, 10) });
+    await ctx.repos.capacity.saveCollection({
+      instanceId: id,
+      collectedDate: '2024-01-01',
+      collectedAt: '2024-01-01T03:00:00.000Z',
+      databases: databases.slice(0, 10),
+    });
     await ctx.repos.capacity.saveCollection({ instanceId: id, collectedDate: '2024-01-02', collectedAt: '2024-01-02T03:00:00.000Z', databases });
-    const capped = new MetricsService({ repo: new MetricsRepository(ctx.store.db), events: ctx.capacitySync.events, databaseNames: 'public', databasesPerInstance: 50, processMetrics: false });
+    const capped = new MetricsService({
+      repo: new MetricsRepository(ctx.store.db),
+      events: ctx.capacitySync.events,
+      databaseNames: 'public',
+      databasesPerInstance: 50,
+      processMetrics: false,
+    });
     const fams = parsePrometheusTextFormat(await capped.scrape());
     const series = family(fams, 'whalefall_database_size_bytes').metrics.filter((m) => m.labels?.instance_name === 'synthetic');
     assert.equal(series.length, 50);
@@ -146,8 +171,17 @@ describe('Prometheus /metrics', () => {
     // Instance names with quotes and backslashes round-trip too.
     assert.ok(family(fams, 'whalefall_instance_up').metrics.some((m) => m.labels?.instance_name === 'pg "local"\\prod'));
 
-    const floor = new MetricsService({ repo: new MetricsRepository(ctx.store.db), events: ctx.capacitySync.events, databaseNames: 'public', databasesPerInstance: 500, minDatabaseBytes: 295_000_000, processMetrics: false });
-    const few = family(parsePrometheusTextFormat(await floor.scrape()), 'whalefall_database_size_bytes').metrics.filter((m) => m.labels?.instance_name === 'synthetic');
+    const floor = new MetricsService({
+      repo: new MetricsRepository(ctx.store.db),
+      events: ctx.capacitySync.events,
+      databaseNames: 'public',
+      databasesPerInstance: 500,
+      minDatabaseBytes: 295_000_000,
+      processMetrics: false,
+    });
+    const few = family(parsePrometheusTextFormat(await floor.scrape()), 'whalefall_database_size_bytes').metrics.filter(
+      (m) => m.labels?.instance_name === 'synthetic',
+    );
     assert.equal(few.length, 6);
     // A deleted instance's series disappear at the next scrape (gauges are rebuilt).
     await ctx.instances.delete(id, actor);

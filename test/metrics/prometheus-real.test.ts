@@ -49,7 +49,17 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 }
 
 function db(name: string, size: number): CollectedDatabase {
-  return { database_name: name, is_system: false, size_bytes: size, data_bytes: null, index_bytes: null, log_bytes: null, free_bytes: null, used_bytes: null, method: 'test' };
+  return {
+    database_name: name,
+    is_system: false,
+    size_bytes: size,
+    data_bytes: null,
+    index_bytes: null,
+    log_bytes: null,
+    free_bytes: null,
+    used_bytes: null,
+    method: 'test',
+  };
 }
 
 describe('PromQL against a real Prometheus scraping Whalefall', () => {
@@ -76,8 +86,17 @@ describe('PromQL against a real Prometheus scraping Whalefall', () => {
 
   /** One day's collection for an instance: sets its total as a sync would. */
   async function collect(name: string, day: string, sizes: number[]) {
-    await ctx.repos.capacity.saveCollection({ instanceId: ids[name]!, collectedDate: day, collectedAt: `${day}T03:00:00.000Z`, databases: sizes.map((s, i) => db(`db${i}`, s)) });
-    await ctx.store.db.updateTable('instances').set({ last_sync_status: 'completed', last_sync_at: `${day}T03:00:00.000Z` }).where('id', '=', ids[name]!).execute();
+    await ctx.repos.capacity.saveCollection({
+      instanceId: ids[name]!,
+      collectedDate: day,
+      collectedAt: `${day}T03:00:00.000Z`,
+      databases: sizes.map((s, i) => db(`db${i}`, s)),
+    });
+    await ctx.store.db
+      .updateTable('instances')
+      .set({ last_sync_status: 'completed', last_sync_at: `${day}T03:00:00.000Z` })
+      .where('id', '=', ids[name]!)
+      .execute();
   }
 
   before(async () => {
@@ -105,7 +124,11 @@ describe('PromQL against a real Prometheus scraping Whalefall', () => {
       path.join(dir, 'prometheus.yml'),
       `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: whalefall\n    metrics_path: /metrics\n    authorization:\n      type: Bearer\n      credentials_file: ${path.join(dir, 'metrics-token')}\n    static_configs:\n      - targets: ['${target}']\n`,
     );
-    prom = spawn('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    prom = spawn(
+      'prometheus',
+      [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     prom.stdout!.on('data', (d) => (promLog += String(d)));
     prom.stderr!.on('data', (d) => (promLog += String(d)));
     await waitFor('Prometheus ready', async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined)).catch((err: unknown) => {
@@ -165,7 +188,10 @@ describe('PromQL against a real Prometheus scraping Whalefall', () => {
       const r = await vector(alertQuery);
       return r.length ? r : undefined;
     });
-    assert.deepEqual(firing.map((r) => r.metric.instance_name), ['web-db']);
+    assert.deepEqual(
+      firing.map((r) => r.metric.instance_name),
+      ['web-db'],
+    );
     await ctx.store.db.updateTable('instances').set({ last_sync_status: 'completed' }).where('id', '=', ids['web-db']!).execute();
   });
 
@@ -194,7 +220,10 @@ describe('PromQL against a real Prometheus scraping Whalefall', () => {
     // Only instances with a limit that grow; web-db has no limit, off-db never synced.
     assert.deepEqual([...runway.keys()].sort(), ['pay-db', 'test-db']);
     const rate = byLabel(await vector('max by (instance_name) (deriv(whalefall_instance_size_bytes[7d]))'), 'instance_name');
-    for (const [name, limit, size] of [['pay-db', 100 * GiB, 18 * GiB], ['test-db', 50 * GiB, 2 * GiB]] as const) {
+    for (const [name, limit, size] of [
+      ['pay-db', 100 * GiB, 18 * GiB],
+      ['test-db', 50 * GiB, 2 * GiB],
+    ] as const) {
       const expected = (limit - size) / (rate.get(name)! * 86400);
       assert.ok(Math.abs(runway.get(name)! - expected) <= expected * 1e-9, `${name}: ${runway.get(name)} days vs ${expected}`);
       assert.ok(runway.get(name)! > 0);
@@ -206,7 +235,13 @@ describe('PromQL against a real Prometheus scraping Whalefall', () => {
       title: string;
       uid: string;
       templating: { list: { name: string; query: { query: string } }[] };
-      panels: { id: number; type: string; title: string; gridPos: { x: number; y: number; w: number; h: number }; targets: { refId: string; expr: string }[] }[];
+      panels: {
+        id: number;
+        type: string;
+        title: string;
+        gridPos: { x: number; y: number; w: number; h: number };
+        targets: { refId: string; expr: string }[];
+      }[];
     };
     assert.equal(typeof dash.title, 'string');
     assert.match(dash.uid, /^[a-z0-9-]{1,40}$/);
@@ -227,7 +262,11 @@ describe('PromQL against a real Prometheus scraping Whalefall', () => {
         assert.equal(a.status, 'success', `${p.title} ${t.refId}: ${a.error ?? ''}\n${expr}`);
       }
     }
-    for (const want of ['Estate total', 'Top growers', 'Runway', 'Sync']) assert.ok(dash.panels.some((p) => p.title.includes(want)), `a "${want}" panel`);
+    for (const want of ['Estate total', 'Top growers', 'Runway', 'Sync'])
+      assert.ok(
+        dash.panels.some((p) => p.title.includes(want)),
+        `a "${want}" panel`,
+      );
     // The tag variable's query lists the tags.
     const tagVar = dash.templating.list.find((v) => v.name === 'tag')!;
     const labels = (await (await fetch(`${promUrl}/api/v1/label/tag/values?match[]=whalefall_instance_tag`)).json()) as { data: string[] };

@@ -55,8 +55,16 @@ async function checkCancelled(ctx: TestContext, sessionId: string) {
   for (const r of failed) assert.equal(r.error_code, 'cancelled', `a failed record was aborted by the cancel: ${r.error_message}`);
   // Nothing half-written: capacity rows exist exactly for the completed instances, with the saved counts.
   for (const r of recs) {
-    const rows = await ctx.store.db.selectFrom('database_size_stats').select((eb) => eb.fn.countAll<number>().as('n')).where('instance_id', '=', r.instance_id).executeTakeFirstOrThrow();
-    const tracked = await ctx.store.db.selectFrom('instance_databases').select((eb) => eb.fn.countAll<number>().as('n')).where('instance_id', '=', r.instance_id).executeTakeFirstOrThrow();
+    const rows = await ctx.store.db
+      .selectFrom('database_size_stats')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('instance_id', '=', r.instance_id)
+      .executeTakeFirstOrThrow();
+    const tracked = await ctx.store.db
+      .selectFrom('instance_databases')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('instance_id', '=', r.instance_id)
+      .executeTakeFirstOrThrow();
     if (r.status === 'completed') {
       assert.ok(Number(rows.n) > 0 && Number(rows.n) === r.saved_count, `${r.instance_name}: ${rows.n} rows, record says ${r.saved_count}`);
     } else {
@@ -178,7 +186,9 @@ describe('cancel a 20-instance session midway [pg-boss mode, CLI from another pr
     const elapsed = Date.now() - t0;
     const n = await checkCancelled(ctx, started.session_id);
     assert.deepEqual(n, { completed: 3, aborted: 4, skipped: 13 });
-    console.log(`# pg-boss: CLI cancel (another process) to closed session in ${elapsed} ms: ${n.completed} completed, ${n.aborted} aborted, ${n.skipped} skipped`);
+    console.log(
+      `# pg-boss: CLI cancel (another process) to closed session in ${elapsed} ms: ${n.completed} completed, ${n.aborted} aborted, ${n.skipped} skipped`,
+    );
     // Queued jobs of skipped records are drained as no-ops; a new session of the same instances runs.
     collections = -1000;
     const next = await ctx.capacitySync.startMany('all-active', { syncType: 'manual_batch', actor });

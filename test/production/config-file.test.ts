@@ -36,7 +36,9 @@ describe('whalefall.yaml', () => {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('a good file: values typed, relative data_dir resolved against the file', () => {
-    const env = readConfigFile(file('port: 8080\nscheduler: false\ntime_zone: Asia/Shanghai\nsync_cron: "30 2 * * *"\ndata_dir: ./data\nqueue: local\nlog_level: warn\n'));
+    const env = readConfigFile(
+      file('port: 8080\nscheduler: false\ntime_zone: Asia/Shanghai\nsync_cron: "30 2 * * *"\ndata_dir: ./data\nqueue: local\nlog_level: warn\n'),
+    );
     assert.deepEqual(env, {
       PORT: '8080',
       WHALEFALL_SCHEDULER: 'false',
@@ -75,12 +77,10 @@ describe('whalefall.yaml', () => {
   });
 
   it('several mistakes → one message each, all at once; broken YAML is said so', () => {
-    assert.deepEqual(mistakes('colour: blue\nport: "x"\ntime_zone: Nowhere/Land\nsync_cron: "* * *"\n').map((m) => m.split(':')[0]), [
-      'unknown key "colour"',
-      'port must be an integer, got string "x"',
-      'time_zone is not a known time zone',
-      'sync_cron is not a valid cron expression',
-    ]);
+    assert.deepEqual(
+      mistakes('colour: blue\nport: "x"\ntime_zone: Nowhere/Land\nsync_cron: "* * *"\n').map((m) => m.split(':')[0]),
+      ['unknown key "colour"', 'port must be an integer, got string "x"', 'time_zone is not a known time zone', 'sync_cron is not a valid cron expression'],
+    );
     assert.match(mistakes('port: 1\nport: 2\n')[0]!, /not valid YAML/);
     assert.match(mistakes('- a\n- b\n')[0]!, /must be a mapping/);
   });
@@ -107,12 +107,22 @@ describe('whalefall.yaml', () => {
     const read = new Set([...src.matchAll(/env\.([A-Z_]+)|\(env, '([A-Z_]+)'/g)].map((m) => m[1] ?? m[2]!));
     assert.ok(read.size >= 25, `found ${read.size}`);
     const keyed = new Set(FILE_KEYS.map((k) => k.env));
-    assert.deepEqual([...read].filter((v) => !keyed.has(v)), [], 'environment variables without a file key');
-    assert.deepEqual([...keyed].filter((v) => !read.has(v)), [], 'file keys for no environment variable');
+    assert.deepEqual(
+      [...read].filter((v) => !keyed.has(v)),
+      [],
+      'environment variables without a file key',
+    );
+    assert.deepEqual(
+      [...keyed].filter((v) => !read.has(v)),
+      [],
+      'file keys for no environment variable',
+    );
   });
 
   it('`whalefall config check` prints the effective configuration, secrets masked; mistakes exit 1 with every message', async () => {
-    const f = file('port: 4100\nsecret_key: "file-secret-key-0123456789"\ndatabase_url: "postgres://wf:db-pass-123@db.example/wf"\nmetrics_token: "tok-secret-999"\n');
+    const f = file(
+      'port: 4100\nsecret_key: "file-secret-key-0123456789"\ndatabase_url: "postgres://wf:db-pass-123@db.example/wf"\nmetrics_token: "tok-secret-999"\n',
+    );
     const run = promisify(execFile);
     const env = { ...process.env, WHALEFALL_ADMIN_PASSWORD: 'admin-pass-777', PORT: '' };
     const { stdout } = await run(process.execPath, [BIN, '--config', f, 'config', 'check'], { env });

@@ -30,7 +30,17 @@ function fakeEngine(dbType: DbType, day: () => number): Engine {
     async connect(target) {
       if (target.host === 'down.example') throw new SyncError('connection', 'connect ECONNREFUSED down.example:5432');
       const d = day();
-      const db = (name: string, size: number) => ({ database_name: name, is_system: false, size_bytes: size, data_bytes: null, index_bytes: null, log_bytes: null, free_bytes: null, used_bytes: null, method: 'logical' });
+      const db = (name: string, size: number) => ({
+        database_name: name,
+        is_system: false,
+        size_bytes: size,
+        data_bytes: null,
+        index_bytes: null,
+        log_bytes: null,
+        free_bytes: null,
+        used_bytes: null,
+        method: 'logical',
+      });
       return {
         serverVersion: async () => 'fake 1',
         doctor: async () => [],
@@ -166,7 +176,13 @@ describe('email alerts and the daily digest', () => {
 
   it('a refused SMTP login fails with the password scrubbed from the error', async () => {
     const bad = new (await import('../../src/services/email.service.js')).EmailService({
-      config: { smtpUrl: `smtp://wf:wrong-${SMTP_PASSWORD}@127.0.0.1:${port}`, smtpFrom: 'x@example.com', digestRecipients: 'ops@example.com', digestCron: '0 8 * * *', timeZone: 'UTC' },
+      config: {
+        smtpUrl: `smtp://wf:wrong-${SMTP_PASSWORD}@127.0.0.1:${port}`,
+        smtpFrom: 'x@example.com',
+        digestRecipients: 'ops@example.com',
+        digestCron: '0 8 * * *',
+        timeZone: 'UTC',
+      },
       repo: undefined as never,
       runs: undefined as never,
       clock: { now: () => now },

@@ -48,14 +48,28 @@ describe('npm pack → global install → whalefall serve', () => {
     const info = (JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[])[0]!;
     const tarball = path.join(tmp, info.filename);
     const files = info.files.map((f) => f.path);
-    for (const must of ['bin/whalefall.mjs', 'dist/cli/main.js', 'dist/store/migrations/0009_production.js', 'dist/http/pages/views/layout.eta', 'dist/client/shared/i18n/index.js', 'deploy/whalefall.service', 'deploy/nginx.conf', 'package.json', 'README.md']) {
+    for (const must of [
+      'bin/whalefall.mjs',
+      'dist/cli/main.js',
+      'dist/store/migrations/0009_production.js',
+      'dist/http/pages/views/layout.eta',
+      'dist/client/shared/i18n/index.js',
+      'deploy/whalefall.service',
+      'deploy/nginx.conf',
+      'package.json',
+      'README.md',
+    ]) {
       assert.ok(files.includes(must), `${must} is packed`);
     }
     // The compiled server and the client bundle are built by prepare and packed although git ignores them.
     for (const must of ['dist/bundle/login.page.js', 'dist/bundle/instances.page.js', 'dist/bundle/built.json']) {
       assert.ok(files.includes(must), `${must} is packed (built by prepare)`);
     }
-    assert.deepEqual(files.filter((f) => /^(src|test|bench|scripts|node_modules|data)\//.test(f)), [], 'no sources, tests, benchmarks or data in the package');
+    assert.deepEqual(
+      files.filter((f) => /^(src|test|bench|scripts|node_modules|data)\//.test(f)),
+      [],
+      'no sources, tests, benchmarks or data in the package',
+    );
 
     const prefix = path.join(tmp, 'prefix');
     const args = ['install', '-g', '--prefix', prefix, tarball, '--prefer-offline', '--no-audit', '--no-fund', '--omit=dev'];
@@ -84,7 +98,15 @@ describe('npm pack → global install → whalefall serve', () => {
     // Run from the temp dir with a clean NODE_PATH: nothing of this checkout can be picked up.
     const child = spawn(bin, ['serve'], {
       cwd: tmp,
-      env: { PATH: process.env.PATH, HOME: tmp, WHALEFALL_DATA_DIR: dataDir, PORT: String(port), WHALEFALL_ADMIN_PASSWORD: 'Admin-Secret-1', WHALEFALL_SCHEDULER: 'off', WHALEFALL_TZ: 'UTC' },
+      env: {
+        PATH: process.env.PATH,
+        HOME: tmp,
+        WHALEFALL_DATA_DIR: dataDir,
+        PORT: String(port),
+        WHALEFALL_ADMIN_PASSWORD: 'Admin-Secret-1',
+        WHALEFALL_SCHEDULER: 'off',
+        WHALEFALL_TZ: 'UTC',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -113,6 +135,8 @@ describe('npm pack → global install → whalefall serve', () => {
       child.kill('SIGTERM');
     }
     assert.equal(await exited, 0, out);
-    console.log(`# packed ${files.length} files (${(fs.statSync(tarball).size / 1024).toFixed(0)} KiB); pack + install ${installMs} ms (${FULL_BUILD ? 'full build' : 'native module reused'}); served /healthz; SIGTERM → exit 0`);
+    console.log(
+      `# packed ${files.length} files (${(fs.statSync(tarball).size / 1024).toFixed(0)} KiB); pack + install ${installMs} ms (${FULL_BUILD ? 'full build' : 'native module reused'}); served /healthz; SIGTERM → exit 0`,
+    );
   });
 });

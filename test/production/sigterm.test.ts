@@ -32,7 +32,10 @@ async function prepare(proxyPort: number): Promise<{ dataDir: string; token: str
   const ctx = await newTestContext('sqlite');
   const cred = await ctx.credentials.create({ name: 'pg', username: 'postgres', password: 'x' }, actor);
   for (let i = 0; i < 12; i++) {
-    await ctx.instances.create({ name: `pg-${String(i).padStart(2, '0')}`, db_type: 'postgresql', host: '127.0.0.1', port: proxyPort, credential_id: cred.id }, actor);
+    await ctx.instances.create(
+      { name: `pg-${String(i).padStart(2, '0')}`, db_type: 'postgresql', host: '127.0.0.1', port: proxyPort, credential_id: cred.id },
+      actor,
+    );
   }
   const u = await ctx.auth.createUser({ username: 'op', password: 'Operator-Secret1', role: 'operator' }, actor);
   const token = (await ctx.auth.createToken(u.id, { name: 'test' }, actor)).token;
@@ -92,7 +95,12 @@ async function runAndTerm(dataDir: string, token: string, boundMs: number) {
     const session = (await store.db.selectFrom('sync_sessions').selectAll().where('session_id', '=', sessionId).executeTakeFirst())!;
     const records = await store.db.selectFrom('sync_instance_records').selectAll().where('session_id', '=', sessionId).execute();
     const rows = new Map<number, number>();
-    for (const r of await store.db.selectFrom('database_size_stats').select(['instance_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('instance_id').execute()) rows.set(Number(r.instance_id), Number(r.n));
+    for (const r of await store.db
+      .selectFrom('database_size_stats')
+      .select(['instance_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('instance_id')
+      .execute())
+      rows.set(Number(r.instance_id), Number(r.n));
     const locks = await store.db.selectFrom('sync_locks').selectAll().execute();
     return { code, elapsed: at - t0, out, refused, session, records, rows, locks };
   } finally {

@@ -15,7 +15,14 @@ const day = (d: number) => new Date(Date.UTC(2024, 0, 1 + d)).toISOString().slic
 forEachStore('retention purge', (get) => {
   let instanceId: number;
   const count = async (table: 'database_size_stats' | 'instance_size_stats' | 'instance_databases') =>
-    Number((await get().store.db.selectFrom(table).select((e) => e.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await get()
+          .store.db.selectFrom(table)
+          .select((e) => e.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   before(async () => {
     const ctx = get();
@@ -27,8 +34,15 @@ forEachStore('retention purge', (get) => {
         collectedDate: day(d),
         collectedAt: `${day(d)}T03:00:00.000Z`,
         databases: Array.from({ length: 40 }, (_, i) => ({
-          database_name: `db${i}`, is_system: false, size_bytes: i * 100 + d,
-          data_bytes: null, index_bytes: null, log_bytes: null, free_bytes: null, used_bytes: null, method: 'test',
+          database_name: `db${i}`,
+          is_system: false,
+          size_bytes: i * 100 + d,
+          data_bytes: null,
+          index_bytes: null,
+          log_bytes: null,
+          free_bytes: null,
+          used_bytes: null,
+          method: 'test',
         })),
       });
     }
@@ -65,7 +79,10 @@ forEachStore('retention purge', (get) => {
     assert.equal(r.deleted, 90 * 40);
     assert.equal(r.batches, 8, '3,600 rows in batches of 500: 7 full + 1 short');
     assert.equal(pauses(), r.batches - 1);
-    const left = await get().store.db.selectFrom('database_size_stats').select((e) => [e.fn.min('collected_date').as('first'), e.fn.countAll().as('n')]).executeTakeFirstOrThrow();
+    const left = await get()
+      .store.db.selectFrom('database_size_stats')
+      .select((e) => [e.fn.min('collected_date').as('first'), e.fn.countAll().as('n')])
+      .executeTakeFirstOrThrow();
     assert.equal(left.first, day(90));
     assert.equal(Number(left.n), 30 * 40);
     assert.equal(await count('instance_size_stats'), totals, 'instance totals kept');

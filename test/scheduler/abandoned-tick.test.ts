@@ -53,7 +53,10 @@ describe('a tick abandoned by a SIGKILLed serve', { timeout: 120_000 }, () => {
     ctx = await createContext(loadConfig({ WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off' }), { logger: createLogger('silent') });
     const cred = await ctx.credentials.create({ name: 'pg', username: 'postgres', password: 'x' }, actor);
     // A server that accepts and never answers: the tick's session stays running until the kill.
-    await ctx.instances.create({ name: 'pg-hung', db_type: 'postgresql', host: '127.0.0.1', port: hole.port, credential_id: cred.id, options: { connect_timeout_ms: 120_000 } }, actor);
+    await ctx.instances.create(
+      { name: 'pg-hung', db_type: 'postgresql', host: '127.0.0.1', port: hole.port, credential_id: cred.id, options: { connect_timeout_ms: 120_000 } },
+      actor,
+    );
   });
   after(async () => {
     for (const c of children) c.kill('SIGKILL');

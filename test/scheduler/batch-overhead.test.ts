@@ -29,16 +29,30 @@ before(async () => {
     handler: (q) =>
       /pg_database_size\(oid\)/.test(q)
         ? {
-            columns: [{ name: 'oid', type: 'oid' }, 'datname', { name: 'invalid', type: 'bool' }, { name: 'allowed', type: 'bool' }, { name: 'size', type: 'int8' }, 'server_version'],
-            rows: [[5, 'postgres', false, true, '7500000', '15.4'], [16384, 'app', false, true, '8500000', '15.4']],
+            columns: [
+              { name: 'oid', type: 'oid' },
+              'datname',
+              { name: 'invalid', type: 'bool' },
+              { name: 'allowed', type: 'bool' },
+              { name: 'size', type: 'int8' },
+              'server_version',
+            ],
+            rows: [
+              [5, 'postgres', false, true, '7500000', '15.4'],
+              [16384, 'app', false, true, '8500000', '15.4'],
+            ],
           }
         : undefined,
   });
   const counting = countingSqliteStore();
   statements = counting.statements;
-  ctx = await createContext(loadConfig({ WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off', WHALEFALL_SYNC_CONCURRENCY: '3' }), { logger: createLogger('warn', process.stderr), store: counting.store });
+  ctx = await createContext(loadConfig({ WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off', WHALEFALL_SYNC_CONCURRENCY: '3' }), {
+    logger: createLogger('warn', process.stderr),
+    store: counting.store,
+  });
   const cred = await ctx.credentials.create({ name: 'shared', db_type: 'postgresql', username: 'postgres', password: 'pw' }, actor);
-  for (let i = 0; i < N; i++) await ctx.instances.create({ name: `pg-${i}`, db_type: 'postgresql', host: responder.host, port: responder.port, credential_id: cred.id }, actor);
+  for (let i = 0; i < N; i++)
+    await ctx.instances.create({ name: `pg-${i}`, db_type: 'postgresql', host: responder.host, port: responder.port, credential_id: cred.id }, actor);
 });
 after(async () => {
   await ctx?.close();
@@ -57,7 +71,10 @@ it('a batch reads the shared credential once and commits twice per instance', as
   const done = await ctx.capacitySync.syncMany('all-active', { syncType: 'manual_batch', actor });
   await ctx.alerts.idle();
   assert.equal(done.status, 'completed');
-  assert.deepEqual(done.outcomes.map((o) => [o.status, o.attempt]), Array.from({ length: N }, () => ['completed', 1]));
+  assert.deepEqual(
+    done.outcomes.map((o) => [o.status, o.attempt]),
+    Array.from({ length: N }, () => ['completed', 1]),
+  );
   assert.equal(reveals, 1, 'one credential read for the whole batch');
   const count = (re: RegExp) => statements.filter((s) => re.test(s)).length;
   // The session itself opens one transaction (session + records); each instance two.

@@ -22,13 +22,34 @@ describe('crash recovery', () => {
   let hole: Awaited<ReturnType<typeof startBlackHole>>;
   const env = () => ({ ...process.env, WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'UTC', LOG_LEVEL: '', WHALEFALL_SYNC_RETRIES: '0' });
   const cli = (args: string[], input?: string) => spawnSync(process.execPath, [BIN, ...args], { env: env(), input, encoding: 'utf8', timeout: 60_000 });
-  const open = async (): Promise<Context> => createContext(loadConfig({ WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'UTC' }), { logger: createLogger('silent') });
+  const open = async (): Promise<Context> =>
+    createContext(loadConfig({ WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'UTC' }), { logger: createLogger('silent') });
 
   before(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-crash-'));
     hole = await startBlackHole();
-    for (const [name, port] of [['pg-good', 5432], ['pg-hung', hole.port]] as const) {
-      const r = cli(['instances', 'add', '--name', name, '--type', 'postgresql', '--host', '127.0.0.1', '--port', String(port), '--username', 'postgres', '--password-stdin'], 'pw-irrelevant\n');
+    for (const [name, port] of [
+      ['pg-good', 5432],
+      ['pg-hung', hole.port],
+    ] as const) {
+      const r = cli(
+        [
+          'instances',
+          'add',
+          '--name',
+          name,
+          '--type',
+          'postgresql',
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(port),
+          '--username',
+          'postgres',
+          '--password-stdin',
+        ],
+        'pw-irrelevant\n',
+      );
       assert.equal(r.status, 0, r.stderr);
     }
     // The hung instance waits a long time, so the session is surely mid-run when killed.
@@ -53,7 +74,11 @@ describe('crash recovery', () => {
         const s = (await ctx.capacity.sessions({ status: 'running' })).items[0];
         if (!s) continue;
         const recs = await ctx.repos.sync.records(s.session_id);
-        if (recs.some((r) => r.instance_name === 'pg-good' && r.status === 'completed') && recs.some((r) => r.instance_name === 'pg-hung' && r.status === 'running')) sessionId = s.session_id;
+        if (
+          recs.some((r) => r.instance_name === 'pg-good' && r.status === 'completed') &&
+          recs.some((r) => r.instance_name === 'pg-hung' && r.status === 'running')
+        )
+          sessionId = s.session_id;
       }
       assert.ok(sessionId, 'the session got mid-run');
       const exited = new Promise((r) => child.on('exit', r));

@@ -65,11 +65,21 @@ describe('estate-wide sync concurrency (serve + 2 workers, PostgreSQL store)', {
     slow = await startLatencyProxy({ targetHost: '127.0.0.1', targetPort: 5432, delayMs: 40 });
     listener = await startCountingListener({ targetHost: '127.0.0.1', targetPort: slow.port });
     const cred = await ctx.credentials.create({ name: 'pg', username: 'postgres', password: 'x' }, actor);
-    for (let i = 0; i < N; i++) await ctx.instances.create({ name: `pg-${String(i).padStart(2, '0')}`, db_type: 'postgresql', host: '127.0.0.1', port: listener.port, credential_id: cred.id }, actor);
+    for (let i = 0; i < N; i++)
+      await ctx.instances.create(
+        { name: `pg-${String(i).padStart(2, '0')}`, db_type: 'postgresql', host: '127.0.0.1', port: listener.port, credential_id: cred.id },
+        actor,
+      );
     await ctx.settings.update({ sync_concurrency: 3 }, actor);
     const admin = await ctx.auth.createUser({ username: 'boss', password: 'pw-boss-Secret1', role: 'admin' }, actor);
     token = (await ctx.auth.createToken(admin.id, { name: 't' }, actor)).token;
-    const childEnv = { ...env, DATABASE_URL: ctx.config.databaseUrl!, WHALEFALL_DATA_DIR: ctx.dataDir, WHALEFALL_SCHEDULER: 'off', WHALEFALL_QUEUE_MAINTENANCE_SECONDS: '5' };
+    const childEnv = {
+      ...env,
+      DATABASE_URL: ctx.config.databaseUrl!,
+      WHALEFALL_DATA_DIR: ctx.dataDir,
+      WHALEFALL_SCHEDULER: 'off',
+      WHALEFALL_QUEUE_MAINTENANCE_SECONDS: '5',
+    };
     procs.push(start('serve', childEnv), start('worker', childEnv), start('worker', childEnv));
     await Promise.all(procs.map((p) => p.port));
   });
@@ -105,7 +115,10 @@ describe('estate-wide sync concurrency (serve + 2 workers, PostgreSQL store)', {
     await waitFor('the estate down to one sync', 60_000, async () => (await liveSync()) <= 1 && listener.open() <= 1);
     listener.resetPeak();
     const doneAt = await completed();
-    const result = await Promise.race([started.done, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('session did not finish in 180 s')), 180_000).unref())]);
+    const result = await Promise.race([
+      started.done,
+      new Promise<never>((_, rej) => setTimeout(() => rej(new Error('session did not finish in 180 s')), 180_000).unref()),
+    ]);
     const after = listener.peak();
     console.log(`# after PATCH sync_concurrency 1: peak ${after} over ${N - doneAt} records; session ${result.status}`);
     assert.equal(result.status, 'completed');

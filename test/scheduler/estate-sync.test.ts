@@ -29,7 +29,9 @@ describe('a session of 20 instances with 2 bad ones', () => {
   const TIMEOUT = 2000;
 
   before(async () => {
-    ctx = await newTestContext('sqlite', { env: { WHALEFALL_CONNECT_TIMEOUT_MS: String(TIMEOUT), WHALEFALL_SYNC_CONCURRENCY: '8', WHALEFALL_SYNC_RETRIES: '0' } });
+    ctx = await newTestContext('sqlite', {
+      env: { WHALEFALL_CONNECT_TIMEOUT_MS: String(TIMEOUT), WHALEFALL_SYNC_CONCURRENCY: '8', WHALEFALL_SYNC_RETRIES: '0' },
+    });
     hole = await startBlackHole();
     const pg = await ctx.credentials.create({ name: 'pg', username: 'postgres', password: 'irrelevant-pw' }, actor);
     const my = await ctx.credentials.create({ name: 'my', username: 'root', password: '' }, actor).catch(() => undefined);
@@ -169,7 +171,10 @@ describe('a manual sync during a scheduled sync of the same instance', () => {
   });
 
   // A collection takes about a second: the first sync holds the instance's lock long enough to be seen.
-  const locked = (id: number) => waitFor('the first sync to hold the lock', 10_000, () => ctx.store.db.selectFrom('sync_locks').select('instance_id').where('instance_id', '=', id).executeTakeFirst());
+  const locked = (id: number) =>
+    waitFor('the first sync to hold the lock', 10_000, () =>
+      ctx.store.db.selectFrom('sync_locks').select('instance_id').where('instance_id', '=', id).executeTakeFirst(),
+    );
 
   it('never two running records for the instance, never duplicate rows', async () => {
     const inst = await ctx.instances.getByName('slow');
@@ -239,7 +244,14 @@ describe('scheduler ticks', () => {
   });
 
   it('a tick while a scheduled session still runs is skipped, with the reason', async () => {
-    const { session } = await a.repos.sync.createSession({ sessionId: crypto.randomUUID(), syncType: 'scheduled_task', createdBy: null, startedAt: new Date().toISOString(), owner: 'x', instances: [] });
+    const { session } = await a.repos.sync.createSession({
+      sessionId: crypto.randomUUID(),
+      syncType: 'scheduled_task',
+      createdBy: null,
+      startedAt: new Date().toISOString(),
+      owner: 'x',
+      instances: [],
+    });
     await a.scheduler.tick('capacity_sync', new Date('2026-11-25T04:00:00.000Z'));
     const run = (await a.repos.scheduler.list('capacity_sync'))[0]!;
     assert.equal(run.status, 'skipped');

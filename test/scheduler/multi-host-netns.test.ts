@@ -102,14 +102,20 @@ describe('multi-host scale-out in network namespaces: a worker cut off mid-sessi
     await admin.query('CREATE DATABASE whalefall');
     await admin.end();
     // Each machine's way to the targets: a latency proxy on its own loopback.
-    for (const m of ['a', 'b', 'c'] as const) nets.push(await startNetwork({ delayMs: 40, listenPort: 15432, target: { host: ADDR.s, port: 5432 } }, ['ip', 'netns', 'exec', NS[m]]));
+    for (const m of ['a', 'b', 'c'] as const)
+      nets.push(await startNetwork({ delayMs: 40, listenPort: 15432, target: { host: ADDR.s, port: 5432 } }, ['ip', 'netns', 'exec', NS[m]]));
 
     const key = randomBytes(32).toString('hex');
     const common = { WHALEFALL_QUEUE: 'pg-boss', WHALEFALL_SECRET_KEY: key, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off', WHALEFALL_DATA_DIR: dir };
-    ctx = await createContext(loadConfig({ ...common, DATABASE_URL: `postgres://postgres@localhost/whalefall?host=${sock}` }), { logger: createLogger('warn') });
+    ctx = await createContext(loadConfig({ ...common, DATABASE_URL: `postgres://postgres@localhost/whalefall?host=${sock}` }), {
+      logger: createLogger('warn'),
+    });
     const cred = await ctx.credentials.create({ name: 'pg', username: 'postgres', password: 'x' }, actor);
     for (let i = 0; i < INSTANCES; i++) {
-      await ctx.instances.create({ name: `pg-${String(i).padStart(2, '0')}`, db_type: 'postgresql', host: '127.0.0.1', port: 15432, credential_id: cred.id }, actor);
+      await ctx.instances.create(
+        { name: `pg-${String(i).padStart(2, '0')}`, db_type: 'postgresql', host: '127.0.0.1', port: 15432, credential_id: cred.id },
+        actor,
+      );
     }
     const env = {
       ...common,
@@ -148,7 +154,9 @@ describe('multi-host scale-out in network namespaces: a worker cut off mid-sessi
   it('the session completes on the others, one row per database per day; the cut worker stays up and rejoins', async () => {
     const s = await ctx.capacitySync.startMany('all-active', { syncType: 'scheduled_task', actor });
     s.done.catch(() => {});
-    await waitFor('host-b running records', 60_000, async () => (await records(s.session_id)).some((r) => r.status === 'running' && r.holder?.startsWith('host-b:')));
+    await waitFor('host-b running records', 60_000, async () =>
+      (await records(s.session_id)).some((r) => r.status === 'running' && r.holder?.startsWith('host-b:')),
+    );
     const cutAt = Date.now();
     await inNs(NS.s, 'ip', 'link', 'set', 'pb', 'down');
     const done = await waitFor('the session to close without host-b', 180_000, async () => {
@@ -156,7 +164,10 @@ describe('multi-host scale-out in network namespaces: a worker cut off mid-sessi
       return x?.status !== 'running' && x;
     });
     const recs = await records(s.session_id);
-    const byHost = recs.reduce<Record<string, number>>((m, r) => ({ ...m, [r.holder?.split(':')[0] ?? '-']: (m[r.holder?.split(':')[0] ?? '-'] ?? 0) + 1 }), {});
+    const byHost = recs.reduce<Record<string, number>>(
+      (m, r) => ({ ...m, [r.holder?.split(':')[0] ?? '-']: (m[r.holder?.split(':')[0] ?? '-'] ?? 0) + 1 }),
+      {},
+    );
     console.log(`# link of host-b cut: session ${done.status} ${Date.now() - cutAt} ms after the cut; records by host ${JSON.stringify(byHost)}`);
     assert.equal(done.status, 'completed');
     assert.equal(recs.filter((r) => r.status === 'completed').length, INSTANCES);

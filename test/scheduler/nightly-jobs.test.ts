@@ -32,7 +32,10 @@ describe('nightly extras as queued jobs (PostgreSQL store, serve + 2 workers)', 
     target = await startLatencyProxy({ targetHost: '127.0.0.1', targetPort: 5432, delayMs: 80 });
     const cred = await ctx.credentials.create({ name: 'pg', username: 'postgres', password: 'x' }, actor);
     for (let i = 0; i < INSTANCES; i++) {
-      await ctx.instances.create({ name: `pg-${String(i).padStart(2, '0')}`, db_type: 'postgresql', host: '127.0.0.1', port: target.port, credential_id: cred.id }, actor);
+      await ctx.instances.create(
+        { name: `pg-${String(i).padStart(2, '0')}`, db_type: 'postgresql', host: '127.0.0.1', port: target.port, credential_id: cred.id },
+        actor,
+      );
     }
     const procEnv = {
       ...env,
@@ -105,7 +108,9 @@ describe('nightly extras as queued jobs (PostgreSQL store, serve + 2 workers)', 
     // Stage 2 ran after stage 1 was over.
     const lastStage1 = Math.max(...done.filter((t) => t.stage === 1).map((t) => Date.parse(t.finished_at!)));
     for (const t of done.filter((x) => x.stage === 2)) assert.ok(Date.parse(t.started_at!) >= lastStage1, `${t.kind} started after stage 1`);
-    await waitFor('the run summary', 10_000, async () => /nightly tasks done: \d+ completed, 0 failed/.test((await ctx.repos.scheduler.list('daily_aggregation'))[0]!.message ?? ''));
+    await waitFor('the run summary', 10_000, async () =>
+      /nightly tasks done: \d+ completed, 0 failed/.test((await ctx.repos.scheduler.list('daily_aggregation'))[0]!.message ?? ''),
+    );
     for (const p of [serve, workers[1]!]) assert.equal(p.child.exitCode, null, p.stderr());
   });
 
@@ -114,7 +119,10 @@ describe('nightly extras as queued jobs (PostgreSQL store, serve + 2 workers)', 
     aggregations: { order: 'scope, instance_id, database_name, period, period_start', rerun: ['id'] },
     database_size_stats: { order: 'instance_id, database_name, collected_date', rerun: [] },
     instance_composition: { order: 'instance_id, collected_date', rerun: ['id', 'parts', 'ceiling_bytes', 'disk_used_bytes', 'collected_at'] },
-    table_size_stats: { order: 'table_id, collected_date', rerun: ['total_bytes', 'data_bytes', 'index_bytes', 'lob_bytes', 'free_bytes', 'row_estimate', 'table_count'] },
+    table_size_stats: {
+      order: 'table_id, collected_date',
+      rerun: ['total_bytes', 'data_bytes', 'index_bytes', 'lob_bytes', 'free_bytes', 'row_estimate', 'table_count'],
+    },
     alert_events: { order: 'id', rerun: ['last_evaluated_at'] },
   };
   async function snapshot(): Promise<Record<string, Record<string, unknown>[]>> {
@@ -125,7 +133,9 @@ describe('nightly extras as queued jobs (PostgreSQL store, serve + 2 workers)', 
     return out;
   }
   const byKey = (snap: Record<string, Record<string, unknown>[]>) =>
-    Object.fromEntries(Object.entries(snap).map(([t, rows]) => [t, rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !TABLES[t]!.rerun.includes(k))))]));
+    Object.fromEntries(
+      Object.entries(snap).map(([t, rows]) => [t, rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !TABLES[t]!.rerun.includes(k))))]),
+    );
 
   it('running the extras twice leaves the same rows: every job delivered again, and the whole run again', async () => {
     const first = await snapshot();

@@ -27,7 +27,16 @@ describe('pg-boss enqueue', () => {
     const dropped = await queue.enqueue([...first, { id: 5000, instance_id: 7 }], 60);
     assert.deepEqual(dropped, [5000]);
     // A later call for instances still queued: dropped; a new instance: queued.
-    assert.deepEqual(await queue.enqueue([{ id: 6000, instance_id: 3 }, { id: 6001, instance_id: 9999 }], 60), [6000]);
+    assert.deepEqual(
+      await queue.enqueue(
+        [
+          { id: 6000, instance_id: 3 },
+          { id: 6001, instance_id: 9999 },
+        ],
+        60,
+      ),
+      [6000],
+    );
     const c = new pg.Client({ connectionString: ctx.config.databaseUrl! });
     await c.connect();
     try {

@@ -39,7 +39,10 @@ describe('pg-boss workers', () => {
     proxy = await startLatencyProxy({ targetHost: '127.0.0.1', targetPort: 5432, delayMs: 100 });
     const cred = await ctx.credentials.create({ name: 'pg', username: 'postgres', password: 'x' }, actor);
     for (let i = 0; i < 30; i++) {
-      await ctx.instances.create({ name: `pg-${String(i).padStart(2, '0')}`, db_type: 'postgresql', host: '127.0.0.1', port: proxy.port, credential_id: cred.id }, actor);
+      await ctx.instances.create(
+        { name: `pg-${String(i).padStart(2, '0')}`, db_type: 'postgresql', host: '127.0.0.1', port: proxy.port, credential_id: cred.id },
+        actor,
+      );
     }
     for (let i = 0; i < 3; i++) {
       const w = spawn(process.execPath, [BIN, 'worker'], {
@@ -78,10 +81,17 @@ describe('pg-boss workers', () => {
     const recs = await ctx.repos.sync.records(started.session_id);
     const byStatus = recs.reduce<Record<string, number>>((m, r) => ({ ...m, [r.status]: (m[r.status] ?? 0) + 1 }), {});
     console.log(`# pg-boss: 30 instances in ${Date.now() - t0} ms, records ${JSON.stringify(byStatus)}, session ${result.status}`);
-    for (const r of recs.filter((x) => x.status !== 'completed')) console.log(`# not completed: ${r.instance_name} attempt ${r.attempt} [${r.error_code}] ${r.error_message}`);
-    assert.ok(recs.every((r) => ['completed', 'failed', 'skipped'].includes(r.status)), 'every record terminal');
+    for (const r of recs.filter((x) => x.status !== 'completed'))
+      console.log(`# not completed: ${r.instance_name} attempt ${r.attempt} [${r.error_code}] ${r.error_message}`);
+    assert.ok(
+      recs.every((r) => ['completed', 'failed', 'skipped'].includes(r.status)),
+      'every record terminal',
+    );
     assert.equal(byStatus.completed, 30, 'the killed worker’s job was taken over and completed');
-    assert.ok(recs.some((r) => r.attempt > 1), 'at least one record ran again after the kill');
+    assert.ok(
+      recs.some((r) => r.attempt > 1),
+      'at least one record ran again after the kill',
+    );
     assert.equal(result.status, 'completed');
     const workerPids = new Set(recs.map((r) => r.holder?.split(':')[1]));
     assert.ok(workerPids.size >= 2, 'the work was spread over the workers');

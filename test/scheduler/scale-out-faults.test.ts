@@ -35,7 +35,10 @@ describe('scale-out faults', { timeout: 600_000 }, () => {
     target = await startLatencyProxy({ targetHost: '127.0.0.1', targetPort: 5432, delayMs: 60 });
     const cred = await ctx.credentials.create({ name: 'pg', username: 'postgres', password: 'x' }, actor);
     for (let i = 0; i < 40; i++) {
-      await ctx.instances.create({ name: `pg-${String(i).padStart(2, '0')}`, db_type: 'postgresql', host: '127.0.0.1', port: target.port, credential_id: cred.id }, actor);
+      await ctx.instances.create(
+        { name: `pg-${String(i).padStart(2, '0')}`, db_type: 'postgresql', host: '127.0.0.1', port: target.port, credential_id: cred.id },
+        actor,
+      );
     }
     const url = new URL(ctx.config.databaseUrl!);
     url.port = String(store.port);
@@ -148,7 +151,14 @@ describe('scale-out faults', { timeout: 600_000 }, () => {
   });
 
   it('SIGTERM to the tick owner mid-session: exit 0 within the bound, the session completes on the others, no running scheduler row', async () => {
-    const env = { ...base, WHALEFALL_HEARTBEAT_MS: '1000', WHALEFALL_LEASE_MS: '10000', WHALEFALL_SYNC_CONCURRENCY: '12', WHALEFALL_PROCESS_CONCURRENCY: '4', WHALEFALL_SHUTDOWN_TIMEOUT_MS: '3000' };
+    const env = {
+      ...base,
+      WHALEFALL_HEARTBEAT_MS: '1000',
+      WHALEFALL_LEASE_MS: '10000',
+      WHALEFALL_SYNC_CONCURRENCY: '12',
+      WHALEFALL_PROCESS_CONCURRENCY: '4',
+      WHALEFALL_SHUTDOWN_TIMEOUT_MS: '3000',
+    };
     const workers = [start('worker', env), start('worker', env)];
     procs.push(...workers);
     await Promise.all(workers.map((p) => p.port));
@@ -157,7 +167,9 @@ describe('scale-out faults', { timeout: 600_000 }, () => {
     procs.push(owner);
     const run = await waitFor('the catch-up tick', 60_000, async () => (await ctx.repos.scheduler.list('capacity_sync')).find((r) => r.session_id));
     const sid = run.session_id!;
-    await waitFor('the owner running records', 30_000, async () => (await records(sid)).some((r) => r.status === 'running' && r.holder?.split(':')[1] === String(owner.child.pid)));
+    await waitFor('the owner running records', 30_000, async () =>
+      (await records(sid)).some((r) => r.status === 'running' && r.holder?.split(':')[1] === String(owner.child.pid)),
+    );
     const t = Date.now();
     owner.child.kill('SIGTERM');
     assert.equal(await owner.exit, 0, owner.stderr());
@@ -185,7 +197,9 @@ describe('scale-out faults', { timeout: 600_000 }, () => {
     const s = await ctx.capacitySync.startMany('all-active', { syncType: 'scheduled_task', actor });
     s.done.catch(() => {});
     const victim = ws[0]!;
-    await waitFor('the victim running records', 30_000, async () => (await records(s.session_id)).some((r) => r.status === 'running' && r.holder?.split(':')[1] === String(victim.child.pid)));
+    await waitFor('the victim running records', 30_000, async () =>
+      (await records(s.session_id)).some((r) => r.status === 'running' && r.holder?.split(':')[1] === String(victim.child.pid)),
+    );
     const t = Date.now();
     victim.child.kill('SIGKILL');
     const done = await waitFor('the session to close', 120_000, async () => {
@@ -193,8 +207,14 @@ describe('scale-out faults', { timeout: 600_000 }, () => {
       return x?.status !== 'running' && x;
     }).catch(async (err) => {
       const recs = await records(s.session_id);
-      for (const r of recs.filter((x) => x.status !== 'completed')) console.log(`# left: ${r.instance_name} ${r.status} holder ${r.holder} attempt ${r.attempt}`);
-      const jobs = await sql<{ state: string; singleton_key: string; retry_count: number; start_after: string }>`SELECT state, singleton_key, retry_count, start_after::text FROM whalefall_boss.job WHERE state < 'completed'`.execute(ctx.store.db);
+      for (const r of recs.filter((x) => x.status !== 'completed'))
+        console.log(`# left: ${r.instance_name} ${r.status} holder ${r.holder} attempt ${r.attempt}`);
+      const jobs = await sql<{
+        state: string;
+        singleton_key: string;
+        retry_count: number;
+        start_after: string;
+      }>`SELECT state, singleton_key, retry_count, start_after::text FROM whalefall_boss.job WHERE state < 'completed'`.execute(ctx.store.db);
       for (const j of jobs.rows) console.log(`# job: ${JSON.stringify(j)}`);
       throw err;
     });

@@ -17,7 +17,8 @@ const NOT_AUDITED: Record<string, string> = {
   'POST /api/instances/:id/test-connection': 'a read-only probe of the target; its result is returned, nothing stored',
   'POST /api/instances/:id/doctor': 'a read-only privilege check of the target; nothing stored',
   'POST /api/statistics/aggregate': 'recomputes derived statistics from the collected rows; no configuration changes',
-  'POST /api/instances/:id/composition/collect': 'a measurement of the target, stored as today\'s composition row like the nightly one; no configuration changes',
+  'POST /api/instances/:id/composition/collect':
+    "a measurement of the target, stored as today's composition row like the nightly one; no configuration changes",
   'POST /api/instances/test-connection': 'read-only probes of the selected targets (the bulk form of :id/test-connection); results returned, nothing stored',
 };
 
@@ -65,7 +66,12 @@ describe('audit of every write', () => {
   }
 
   /** Each write, a valid request, the action it must record, and a check of its details. */
-  const CASES: { key: string; req: () => Promise<{ url: string; payload?: object | string; headers?: Record<string, string> }>; action: string; details?: (d: Record<string, unknown>) => void }[] = [
+  const CASES: {
+    key: string;
+    req: () => Promise<{ url: string; payload?: object | string; headers?: Record<string, string> }>;
+    action: string;
+    details?: (d: Record<string, unknown>) => void;
+  }[] = [
     {
       key: 'POST /api/credentials',
       req: async () => ({ url: '/api/credentials', payload: { name: 'aud-cred', username: 'postgres', password: SECRET } }),
@@ -80,7 +86,10 @@ describe('audit of every write', () => {
     },
     {
       key: 'POST /api/instances',
-      req: async () => ({ url: '/api/instances', payload: { name: 'aud-inst', db_type: 'postgresql', host: '127.0.0.1', port: await closedPort(), credential_id: fx.credential } }),
+      req: async () => ({
+        url: '/api/instances',
+        payload: { name: 'aud-inst', db_type: 'postgresql', host: '127.0.0.1', port: await closedPort(), credential_id: fx.credential },
+      }),
       action: 'instance.create',
       details: (d) => assert.equal(d.name, 'aud-inst'),
     },
@@ -90,7 +99,11 @@ describe('audit of every write', () => {
       action: 'instance.update',
       details: (d) => assert.deepEqual(d.changed, { description: { from: null, to: 'now described' }, tags: { from: '[]', to: '["x"]' } }),
     },
-    { key: 'POST /database-sizes/instances/:id/sync-capacity', req: async () => ({ url: `/database-sizes/instances/${fx.instance}/sync-capacity` }), action: 'instance.sync_capacity' },
+    {
+      key: 'POST /database-sizes/instances/:id/sync-capacity',
+      req: async () => ({ url: `/database-sizes/instances/${fx.instance}/sync-capacity` }),
+      action: 'instance.sync_capacity',
+    },
     { key: 'POST /api/sync/capacity', req: async () => ({ url: '/api/sync/capacity', payload: { instance_ids: [fx.instance] } }), action: 'sync.batch' },
     {
       key: 'POST /api/users',
@@ -104,7 +117,12 @@ describe('audit of every write', () => {
       action: 'user.update',
       details: (d) => assert.deepEqual(d.changed, { role: { from: 'viewer', to: 'operator' }, password: '***' }),
     },
-    { key: 'POST /api/users/:id/unlock', req: async () => ({ url: `/api/users/${fx.user}/unlock` }), action: 'user.unlock', details: (d) => assert.deepEqual(d, { addresses_cleared: 0 }) },
+    {
+      key: 'POST /api/users/:id/unlock',
+      req: async () => ({ url: `/api/users/${fx.user}/unlock` }),
+      action: 'user.unlock',
+      details: (d) => assert.deepEqual(d, { addresses_cleared: 0 }),
+    },
     {
       key: 'PATCH /api/settings',
       req: async () => ({ url: '/api/settings', payload: { sync_concurrency: 3 } }),
@@ -123,7 +141,11 @@ describe('audit of every write', () => {
       details: (d) => assert.deepEqual(d.changed, { threshold: { from: 10, to: 20 } }),
     },
     { key: 'DELETE /api/alert-rules/:id', req: async () => ({ url: `/api/alert-rules/${fx.rule}` }), action: 'alert_rule.delete' },
-    { key: 'POST /api/tokens', req: async () => ({ url: '/api/tokens', payload: { name: 'aud-token' }, headers: callers.admin.headers(true) }), action: 'token.create' },
+    {
+      key: 'POST /api/tokens',
+      req: async () => ({ url: '/api/tokens', payload: { name: 'aud-token' }, headers: callers.admin.headers(true) }),
+      action: 'token.create',
+    },
     {
       key: 'DELETE /api/tokens/:id',
       req: async () => ({ url: `/api/tokens/${(await ctx.auth.createToken(adminId, { name: 'doomed' }, { userId: null, username: 'test' })).id}` }),
@@ -164,7 +186,10 @@ describe('audit of every write', () => {
     },
     {
       key: 'POST /api/instances/discover',
-      req: async () => ({ url: '/api/instances/discover', payload: { targets: ['127.0.0.1'], ports: [await closedPort()], timeout_ms: 500, deadline_ms: 5000 } }),
+      req: async () => ({
+        url: '/api/instances/discover',
+        payload: { targets: ['127.0.0.1'], ports: [await closedPort()], timeout_ms: 500, deadline_ms: 5000 },
+      }),
       action: 'instance.discover',
       details: (d) => assert.deepEqual([d.targets, d.endpoints, d.probed, d.found], [['127.0.0.1'], 1, 1, 0]),
     },
@@ -176,7 +201,11 @@ describe('audit of every write', () => {
     },
     { key: 'DELETE /api/instances/:id', req: async () => ({ url: `/api/instances/${fx.instance}` }), action: 'instance.delete' },
     { key: 'DELETE /api/credentials/:id', req: async () => ({ url: `/api/credentials/${fx.credential}` }), action: 'credential.delete' },
-    { key: 'POST /api/auth/login', req: async () => ({ url: '/api/auth/login', payload: { username: 't-admin', password: 'pw-admin-Secret1' }, headers: {} }), action: 'auth.login' },
+    {
+      key: 'POST /api/auth/login',
+      req: async () => ({ url: '/api/auth/login', payload: { username: 't-admin', password: 'pw-admin-Secret1' }, headers: {} }),
+      action: 'auth.login',
+    },
     { key: 'POST /api/auth/logout', req: async () => ({ url: '/api/auth/logout' }), action: 'auth.logout' },
   ];
 
@@ -192,7 +221,13 @@ describe('audit of every write', () => {
       const [method] = c.key.split(' ') as ['POST'];
       const r = await c.req();
       const t0 = Date.now();
-      const res = await app.inject({ method, url: r.url, remoteAddress: IP, headers: r.headers ?? { authorization: `Bearer ${callers.admin.bearer}` }, ...(r.payload ? { payload: r.payload } : {}) });
+      const res = await app.inject({
+        method,
+        url: r.url,
+        remoteAddress: IP,
+        headers: r.headers ?? { authorization: `Bearer ${callers.admin.bearer}` },
+        ...(r.payload ? { payload: r.payload } : {}),
+      });
       assert.ok(res.statusCode < 500, `${c.key}: ${res.statusCode} ${res.body}`);
       const data = res.statusCode < 300 ? (res.json().data as { id?: number } | null) : null;
       if (c.key === 'POST /api/credentials') fx.credential = data!.id!;
@@ -202,7 +237,10 @@ describe('audit of every write', () => {
       if (c.key === 'POST /api/sync-sessions/:id/cancel') {
         assert.equal(res.statusCode, 202, res.body);
         await waitEnded(fx.session);
-        assert.equal((await ctx.store.db.selectFrom('sync_sessions').select('status').where('session_id', '=', fx.session).executeTakeFirstOrThrow()).status, 'cancelled');
+        assert.equal(
+          (await ctx.store.db.selectFrom('sync_sessions').select('status').where('session_id', '=', fx.session).executeTakeFirstOrThrow()).status,
+          'cancelled',
+        );
       }
       if (c.key === 'POST /api/instances/import') assert.equal(res.statusCode, 200, res.body);
       if (c.key === 'POST /api/sync/capacity') {
@@ -212,7 +250,8 @@ describe('audit of every write', () => {
           await new Promise((x) => setTimeout(x, 25));
         }
       }
-      const e = (await ctx.store.db.selectFrom('audit_log').selectAll().where('action', '=', c.action).orderBy('id', 'desc').limit(1).executeTakeFirst()) as AuditRow | undefined;
+      const e = (await ctx.store.db.selectFrom('audit_log').selectAll().where('action', '=', c.action).orderBy('id', 'desc').limit(1).executeTakeFirst()) as
+        AuditRow | undefined;
       assert.ok(e, `${c.key}: no ${c.action} entry (status ${res.statusCode} ${res.body.slice(0, 200)})`);
       assert.equal(e.username, 't-admin', c.key);
       assert.equal(e.user_id, adminId, c.key);
@@ -226,7 +265,9 @@ describe('audit of every write', () => {
     assert.equal(all.action, 'auth.logout');
     const dump = JSON.stringify(await ctx.store.db.selectFrom('audit_log').selectAll().execute());
     assert.ok(!dump.includes(SECRET));
-    console.log(`audit: ${checked} write routes checked for user, time, source IP and secret-free diff; ${Object.keys(NOT_AUDITED).length} listed as not writing configuration`);
+    console.log(
+      `audit: ${checked} write routes checked for user, time, source IP and secret-free diff; ${Object.keys(NOT_AUDITED).length} listed as not writing configuration`,
+    );
   });
 
   it('GET /api/audit pages newest first, for admins only', async () => {

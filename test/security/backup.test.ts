@@ -21,7 +21,9 @@ const actor = { userId: null, username: 'test' };
 function dump(file: string): Record<string, unknown[]> {
   const db = new Database(file, { readonly: true });
   try {
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
+    const tables = (
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]
+    ).map((t) => t.name);
     const order = (t: string) => {
       const pk = (db.prepare(`PRAGMA table_info("${t}")`).all() as { name: string; pk: number }[]).filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk);
       return pk.length ? pk.map((c) => `"${c.name}"`).join(', ') : 'rowid';
@@ -48,19 +50,35 @@ describe('backup and restore (SQLite store)', () => {
     responder = await startPgResponder({
       handler: (q) =>
         /pg_database_size\(oid\)/.test(q)
-          ? { columns: [{ name: 'oid', type: 'oid' }, 'datname', { name: 'invalid', type: 'bool' }, { name: 'allowed', type: 'bool' }, { name: 'size', type: 'int8' }, 'server_version'], rows }
+          ? {
+              columns: [
+                { name: 'oid', type: 'oid' },
+                'datname',
+                { name: 'invalid', type: 'bool' },
+                { name: 'allowed', type: 'bool' },
+                { name: 'size', type: 'int8' },
+                'server_version',
+              ],
+              rows,
+            }
           : undefined,
     });
     const cred = await ctx.credentials.create({ name: 'bk', username: 'u', password: 'Backup-Pw-1' }, actor);
     for (let i = 0; i < 3; i++) {
-      const id = (await ctx.instances.create({ name: `bk-${i}`, db_type: 'postgresql', host: '127.0.0.1', port: responder.port, credential_id: cred.id, tags: ['a', '鲸'] }, actor)).id;
+      const id = (
+        await ctx.instances.create(
+          { name: `bk-${i}`, db_type: 'postgresql', host: '127.0.0.1', port: responder.port, credential_id: cred.id, tags: ['a', '鲸'] },
+          actor,
+        )
+      ).id;
       await ctx.capacitySync.syncInstance(id, actor);
     }
     await ctx.settings.update({ sync_concurrency: 5 }, actor);
     await ctx.alerts.createRule({ name: 'bk-rule', kind: 'size_above', threshold: 1 }, actor);
     await ctx.aggregation.aggregate({});
     // A sync closes its connection (and frees its connection slot) just after it answers: let the store settle.
-    for (let i = 0; i < 100 && (await ctx.store.db.selectFrom('connection_slots').select('slot').execute()).length; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && (await ctx.store.db.selectFrom('connection_slots').select('slot').execute()).length; i++)
+      await new Promise((r) => setTimeout(r, 50));
   });
   after(async () => {
     await ctx?.cleanup();
@@ -73,7 +91,22 @@ describe('backup and restore (SQLite store)', () => {
     const tables = Object.keys(atBackup);
     const total = Object.values(atBackup).reduce((s, r) => s + r.length, 0);
     assert.ok(atBackup.database_size_stats!.length >= 1200 && atBackup.users!.length >= 3 && atBackup.credentials!.length === 1, 'a populated store');
-    for (const t of ['users', 'api_tokens', 'web_sessions', 'credentials', 'instances', 'instance_databases', 'database_size_stats', 'instance_size_stats', 'sync_sessions', 'sync_instance_records', 'audit_log', 'settings', 'alert_rules', 'aggregations'] satisfies (keyof Schema)[]) {
+    for (const t of [
+      'users',
+      'api_tokens',
+      'web_sessions',
+      'credentials',
+      'instances',
+      'instance_databases',
+      'database_size_stats',
+      'instance_size_stats',
+      'sync_sessions',
+      'sync_instance_records',
+      'audit_log',
+      'settings',
+      'alert_rules',
+      'aggregations',
+    ] satisfies (keyof Schema)[]) {
       assert.ok(atBackup[t]!.length > 0, `${t} has rows to back up`);
     }
     await withCli({ WHALEFALL_DATA_DIR: ctx.dataDir }, async (cli) => {

@@ -80,7 +80,12 @@ const hostileNumber = fc.oneof(
   fc.integer(),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
 );
-const hostileString = fc.oneof(fc.constantFrom(...HOSTILE_STRINGS), fc.string({ maxLength: 80 }), fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }));
+const hostileString = fc.oneof(
+  fc.constantFrom(...HOSTILE_STRINGS),
+  fc.string({ maxLength: 80 }),
+  fc.string({ unit: 'grapheme', maxLength: 40 }),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+);
 function nested(depth: number): unknown {
   let v: unknown = 'deep';
   for (let i = 0; i < depth; i++) v = i % 2 ? [v] : { a: v };
@@ -103,7 +108,25 @@ interface Target {
   body?: () => Valid;
 }
 
-const HOSTILE_IDS = ['0', '-1', '1.5', '1e3', 'abc', '9'.repeat(30), "1' OR '1'='1", '1;DROP TABLE users', '%00', '%27', '..%2F1', '%F0%9F%90%B3', '%E9%B2%B8', '00000000-0000-0000-0000-000000000000', '999999999', ' 1', '1%0A'];
+const HOSTILE_IDS = [
+  '0',
+  '-1',
+  '1.5',
+  '1e3',
+  'abc',
+  '9'.repeat(30),
+  "1' OR '1'='1",
+  '1;DROP TABLE users',
+  '%00',
+  '%27',
+  '..%2F1',
+  '%F0%9F%90%B3',
+  '%E9%B2%B8',
+  '00000000-0000-0000-0000-000000000000',
+  '999999999',
+  ' 1',
+  '1%0A',
+];
 
 describe('bad input: every write route and the CLI', () => {
   let ctx: TestContext;
@@ -130,7 +153,18 @@ describe('bad input: every write route and the CLI', () => {
     'PATCH /api/credentials/:id': { validId: () => String(fx.credentialId), body: () => ({ name: uniq('c'), username: 'u2' }) },
     'DELETE /api/credentials/:id': {},
     'POST /api/instances': {
-      body: () => ({ name: uniq('i'), db_type: 'postgresql', host: '127.0.0.1', port, database_name: null, credential_id: null, is_active: true, description: 'd', tags: ['t'], options: {} }),
+      body: () => ({
+        name: uniq('i'),
+        db_type: 'postgresql',
+        host: '127.0.0.1',
+        port,
+        database_name: null,
+        credential_id: null,
+        is_active: true,
+        description: 'd',
+        tags: ['t'],
+        options: {},
+      }),
     },
     'PATCH /api/instances/:id': { validId: () => String(fx.instanceId), body: () => ({ description: 'x', host: '127.0.0.1', port, tags: ['a'] }) },
     'DELETE /api/instances/:id': {},
@@ -162,7 +196,10 @@ describe('bad input: every write route and the CLI', () => {
     for (const t of tables) {
       if (t === 'audit_log' || t === 'api_tokens' || t === 'web_sessions') {
         // failed logins are audited, tokens record last use: compare what a refused write must not touch
-        const n = await ctx.store.db.selectFrom(t).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+        const n = await ctx.store.db
+          .selectFrom(t)
+          .select(sql<number>`count(*)`.as('n'))
+          .executeTakeFirstOrThrow();
         parts.push(`${t}:${t === 'audit_log' ? '' : String(n.n)}`);
         continue;
       }
@@ -228,7 +265,9 @@ describe('bad input: every write route and the CLI', () => {
     const actor = { userId: null, username: 'test' };
     fx.userId = (await ctx.auth.createUser({ username: 'fuzz-target', password: 'Password-123', role: 'viewer' }, actor)).id;
     fx.credentialId = (await ctx.credentials.create({ name: 'fuzz-cred', username: 'u', password: 'fuzz-secret' }, actor)).id;
-    fx.instanceId = (await ctx.instances.create({ name: 'fuzz-inst', db_type: 'postgresql', host: '127.0.0.1', port, credential_id: fx.credentialId }, actor)).id;
+    fx.instanceId = (
+      await ctx.instances.create({ name: 'fuzz-inst', db_type: 'postgresql', host: '127.0.0.1', port, credential_id: fx.credentialId }, actor)
+    ).id;
     fx.ruleId = (await ctx.alerts.createRule({ name: 'fuzz-rule', kind: 'size_above', threshold: 10 }, actor)).id;
     const started = await ctx.capacitySync.startMany([fx.instanceId], { syncType: 'manual_batch', actor });
     await started.done;
@@ -321,7 +360,12 @@ describe('bad input: every write route and the CLI', () => {
                 return b;
               }),
             },
-            { weight: 1, arbitrary: fc.tuple(fc.constantFrom('bogus', '__proto__', 'constructor', 'id', 'created_at', 'password_hash', 'role'), hostileValue).map(([k, v]) => ({ ...base(), [k]: v })) },
+            {
+              weight: 1,
+              arbitrary: fc
+                .tuple(fc.constantFrom('bogus', '__proto__', 'constructor', 'id', 'created_at', 'password_hash', 'role'), hostileValue)
+                .map(([k, v]) => ({ ...base(), [k]: v })),
+            },
             {
               weight: 1,
               arbitrary: fc.nat().map((i) => {
@@ -353,7 +397,7 @@ describe('bad input: every write route and the CLI', () => {
       { body: 'null', type: 'application/json' },
       { body: '[]', type: 'application/json' },
       { body: '"just a string"', type: 'application/json' },
-      { body: '[' .repeat(100_000) + ']'.repeat(100_000), type: 'application/json' },
+      { body: '['.repeat(100_000) + ']'.repeat(100_000), type: 'application/json' },
       { body: '{"a":'.repeat(50_000) + '1' + '}'.repeat(50_000), type: 'application/json' },
       { body: `{"name":"${'x'.repeat(2 * 1024 * 1024)}"}`, type: 'application/json' },
       { body: '{"__proto__": {"role": "admin"}, "name": "p"}', type: 'application/json' },
@@ -376,16 +420,51 @@ describe('bad input: every write route and the CLI', () => {
   });
 
   it('import files: hostile CSV and YAML are refused with a report, or imported exactly (never a partial write)', async () => {
-    const COLS = ['name', 'db_type', 'host', 'port', 'database_name', 'credential', 'is_active', 'description', 'tags', 'options', 'password', 'bogus', 'NAME', ' port '];
-    const cell = fc.oneof(fc.constantFrom(...HOSTILE_STRINGS.filter((x) => x.length < 1000), 'postgresql', 'mysql', '127.0.0.1', '5432', 'fuzz-cred', 'a;b', '{"k":1}', '"', '""', ',', '"a,b"'), fc.string({ maxLength: 20 }));
+    const COLS = [
+      'name',
+      'db_type',
+      'host',
+      'port',
+      'database_name',
+      'credential',
+      'is_active',
+      'description',
+      'tags',
+      'options',
+      'password',
+      'bogus',
+      'NAME',
+      ' port ',
+    ];
+    const cell = fc.oneof(
+      fc.constantFrom(
+        ...HOSTILE_STRINGS.filter((x) => x.length < 1000),
+        'postgresql',
+        'mysql',
+        '127.0.0.1',
+        '5432',
+        'fuzz-cred',
+        'a;b',
+        '{"k":1}',
+        '"',
+        '""',
+        ',',
+        '"a,b"',
+      ),
+      fc.string({ maxLength: 20 }),
+    );
     const csvQuote = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
     const csv = fc
       .tuple(fc.boolean(), fc.subarray(COLS, { minLength: 1 }), fc.array(fc.array(cell, { minLength: 1, maxLength: 12 }), { maxLength: 6 }))
-      .map(([quoted, cols, rows]) => [cols, ...rows].map((r) => r.map((c) => (quoted ? csvQuote(c) : c)).join(',')).join(fc.sample(fc.constantFrom('\n', '\r\n'), 1)[0]));
+      .map(([quoted, cols, rows]) =>
+        [cols, ...rows].map((r) => r.map((c) => (quoted ? csvQuote(c) : c)).join(',')).join(fc.sample(fc.constantFrom('\n', '\r\n'), 1)[0]),
+      );
     const yamlValue: fc.Arbitrary<unknown> = fc.oneof(cell, hostileNumber, fc.constantFrom(null, true, false, [], {}, ['a', 'b'], { k: [1] }));
     const yaml = fc.oneof(
       fc.array(fc.dictionary(fc.constantFrom(...COLS), yamlValue, { maxKeys: 8 }), { maxLength: 6 }).map((items) => JSON.stringify(items)),
-      fc.array(fc.record({ name: cell, db_type: cell, host: cell, port: yamlValue }), { maxLength: 4 }).map((items) => `instances:\n${items.map((i) => `  - ${JSON.stringify(i)}`).join('\n')}\n`),
+      fc
+        .array(fc.record({ name: cell, db_type: cell, host: cell, port: yamlValue }), { maxLength: 4 })
+        .map((items) => `instances:\n${items.map((i) => `  - ${JSON.stringify(i)}`).join('\n')}\n`),
       fc.constantFrom(
         'a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ninstances: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n',
         '- &x {name: y1, db_type: mysql, host: h}\n- *x\n',
@@ -404,29 +483,45 @@ describe('bad input: every write route and the CLI', () => {
     const instanceNames = async () => new Set((await ctx.store.db.selectFrom('instances').select('name').execute()).map((r) => r.name));
     let imports = 0;
     await fc.assert(
-      fc.asyncProperty(fc.oneof(csv.map((t) => ({ t, type: 'text/csv' })), yaml.map((t) => ({ t, type: 'application/yaml' }))), query, async ({ t, type }, q) => {
-        const before = await snapshot();
-        const names = await instanceNames();
-        const res = await send('POST', `/api/instances/import${q}`, undefined, { body: t, type });
-        imports++;
-        if (res.statusCode >= 400) {
-          const body = res.json() as { error_code?: string; data?: { errors: unknown[] } };
-          if (body.error_code === 'import_invalid') assert.ok(body.data!.errors.length > 0, 'a refused file says why');
-          return;
-        }
-        const r = res.json().data as { dry_run: boolean; applied: boolean; created: number; updated: number; rows: { name: string | null; action: string }[] };
-        if (r.dry_run) {
-          assert.equal(await snapshot(), before, `${q}: a dry run changed the store`);
-          return;
-        }
-        // Exactly the rows reported as created exist now, and nothing else was added.
-        const now = await instanceNames();
-        const added = [...now].filter((n) => !names.has(n)).sort();
-        const created = r.rows.filter((x) => x.action === 'create').map((x) => x.name!.trim()).sort();
-        assert.deepEqual(added, created, `${q}: created rows vs new instances`);
-        assert.equal(r.created, created.length);
-        if (r.applied) counts.imported++;
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          csv.map((t) => ({ t, type: 'text/csv' })),
+          yaml.map((t) => ({ t, type: 'application/yaml' })),
+        ),
+        query,
+        async ({ t, type }, q) => {
+          const before = await snapshot();
+          const names = await instanceNames();
+          const res = await send('POST', `/api/instances/import${q}`, undefined, { body: t, type });
+          imports++;
+          if (res.statusCode >= 400) {
+            const body = res.json() as { error_code?: string; data?: { errors: unknown[] } };
+            if (body.error_code === 'import_invalid') assert.ok(body.data!.errors.length > 0, 'a refused file says why');
+            return;
+          }
+          const r = res.json().data as {
+            dry_run: boolean;
+            applied: boolean;
+            created: number;
+            updated: number;
+            rows: { name: string | null; action: string }[];
+          };
+          if (r.dry_run) {
+            assert.equal(await snapshot(), before, `${q}: a dry run changed the store`);
+            return;
+          }
+          // Exactly the rows reported as created exist now, and nothing else was added.
+          const now = await instanceNames();
+          const added = [...now].filter((n) => !names.has(n)).sort();
+          const created = r.rows
+            .filter((x) => x.action === 'create')
+            .map((x) => x.name!.trim())
+            .sort();
+          assert.deepEqual(added, created, `${q}: created rows vs new instances`);
+          assert.equal(r.created, created.length);
+          if (r.applied) counts.imported++;
+        },
+      ),
       { numRuns: 120, seed: 20261126 },
     );
     counts.imports = imports;
@@ -434,7 +529,21 @@ describe('bad input: every write route and the CLI', () => {
 
   it('discovery with hostile but well-formed targets: refused or answered, and no socket leaves 127.0.0.1', async () => {
     const before = offHost.length;
-    const lists = [['10.0.0.1'], ['[::1]:5432'], ['example.invalid'], ['192.168.0.0/30'], ['127.0.0.2/31'], ['xn--ls8h'], ['a..b'], ['127.0.0.1:0'], ['1.2.3.4.5'], ['256.256.256.256/8'], ['[fe80::1%eth0]'], ['0.0.0.0/0'], ['# only a comment']];
+    const lists = [
+      ['10.0.0.1'],
+      ['[::1]:5432'],
+      ['example.invalid'],
+      ['192.168.0.0/30'],
+      ['127.0.0.2/31'],
+      ['xn--ls8h'],
+      ['a..b'],
+      ['127.0.0.1:0'],
+      ['1.2.3.4.5'],
+      ['256.256.256.256/8'],
+      ['[fe80::1%eth0]'],
+      ['0.0.0.0/0'],
+      ['# only a comment'],
+    ];
     for (const targets of lists) await send('POST', '/api/instances/discover', { targets, ports: [port], timeout_ms: 200, deadline_ms: 2000 });
     assert.ok(offHost.length > before, 'well-formed remote targets reached the guarded probe');
     assert.ok(offHost.every((h) => !h.startsWith('127.0.0.1:')));

@@ -35,7 +35,10 @@ describe('connection caps, one process (SQLite store)', () => {
 
   before(async () => {
     ctx = await newTestContext('sqlite', { env: { WHALEFALL_CONNECTION_WAIT_MS: '120000' } });
-    ({ app, callers: { operator, admin } } = await newTestApp(ctx));
+    ({
+      app,
+      callers: { operator, admin },
+    } = await newTestApp(ctx));
     slow = await startLatencyProxy({ targetHost: '127.0.0.1', targetPort: 5432, delayMs: 15 });
     listener = await startCountingListener({ targetHost: '127.0.0.1', targetPort: slow.port });
     credId = (await ctx.credentials.create({ name: 'pg', username: 'postgres', password: 'x' }, actor)).id;
@@ -48,7 +51,8 @@ describe('connection caps, one process (SQLite store)', () => {
     await ctx?.cleanup();
   });
 
-  const post = (who: Caller, url: string, payload?: unknown) => app.inject({ method: 'POST', url, headers: who.headers(true), ...(payload === undefined ? {} : { payload: payload as object }) });
+  const post = (who: Caller, url: string, payload?: unknown) =>
+    app.inject({ method: 'POST', url, headers: who.headers(true), ...(payload === undefined ? {} : { payload: payload as object }) });
   const slotRows = () => ctx.store.db.selectFrom('connection_slots').selectAll().execute();
   /** Slots are freed when their connection has closed, which a sync does after answering: wait for it (bounded). */
   const drained = async () => {
@@ -90,7 +94,9 @@ describe('connection caps, one process (SQLite store)', () => {
   it('20 parallel tests of unsaved settings to one address open at most 2 connections', async () => {
     listener.resetPeak();
     const res = await Promise.all(
-      Array.from({ length: 20 }, () => post(admin, '/api/instances/test-connection', { db_type: 'postgresql', host: '127.0.0.1', port: listener.port, username: 'postgres', password: 'x' })),
+      Array.from({ length: 20 }, () =>
+        post(admin, '/api/instances/test-connection', { db_type: 'postgresql', host: '127.0.0.1', port: listener.port, username: 'postgres', password: 'x' }),
+      ),
     );
     assert.deepEqual([...new Set(res.map((r) => r.statusCode))], [200], res.find((r) => r.statusCode !== 200)?.body);
     console.log(`# 20 unsaved tests: peak ${listener.peak()}`);
@@ -98,10 +104,16 @@ describe('connection caps, one process (SQLite store)', () => {
   });
 
   it('the global cap (connections_total 3) holds over many instances', async () => {
-    assert.equal((await app.inject({ method: 'PATCH', url: '/api/settings', headers: admin.headers(true), payload: { connections_total: 3 } })).statusCode, 200);
+    assert.equal(
+      (await app.inject({ method: 'PATCH', url: '/api/settings', headers: admin.headers(true), payload: { connections_total: 3 } })).statusCode,
+      200,
+    );
     try {
       const ids: number[] = [];
-      for (let i = 0; i < 6; i++) ids.push((await ctx.instances.create({ name: `g-${i}`, db_type: 'postgresql', host: '127.0.0.1', port: listener.port, credential_id: credId }, actor)).id);
+      for (let i = 0; i < 6; i++)
+        ids.push(
+          (await ctx.instances.create({ name: `g-${i}`, db_type: 'postgresql', host: '127.0.0.1', port: listener.port, credential_id: credId }, actor)).id,
+        );
       await new Promise((r) => setTimeout(r, 1100)); // the caps are cached for a second
       listener.resetPeak();
       const res = await Promise.all(ids.flatMap((x) => Array.from({ length: 5 }, () => post(operator, `/api/instances/${x}/test-connection`))));
@@ -116,9 +128,12 @@ describe('connection caps, one process (SQLite store)', () => {
 
   it('no slot within the wait: 429 with a zh-CN + English message, nothing connected', async () => {
     // A second process on the same store (here: a second context on the same file) with a short wait.
-    const other: Context = await createContext(loadConfig({ WHALEFALL_DATA_DIR: ctx.dataDir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off', WHALEFALL_CONNECTION_WAIT_MS: '300' }), {
-      logger: createLogger('silent'),
-    });
+    const other: Context = await createContext(
+      loadConfig({ WHALEFALL_DATA_DIR: ctx.dataDir, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off', WHALEFALL_CONNECTION_WAIT_MS: '300' }),
+      {
+        logger: createLogger('silent'),
+      },
+    );
     // Web sessions are rows in the store: the operator's cookie works on this process too.
     const otherApp = await buildApp(other);
     try {
@@ -154,7 +169,17 @@ describe('connection caps, one process (SQLite store)', () => {
     const host = (await import('node:os')).hostname();
     const far = new Date(Date.now() + 3600_000).toISOString();
     for (const slot of [0, 1]) {
-      await ctx.store.db.insertInto('connection_slots').values({ scope: `instance:${id}`, slot, holder: `${host}:${pid}:deadbeef:0000000${slot}`, purpose: 'sync', acquired_at: new Date().toISOString(), expires_at: far }).execute();
+      await ctx.store.db
+        .insertInto('connection_slots')
+        .values({
+          scope: `instance:${id}`,
+          slot,
+          holder: `${host}:${pid}:deadbeef:0000000${slot}`,
+          purpose: 'sync',
+          acquired_at: new Date().toISOString(),
+          expires_at: far,
+        })
+        .execute();
     }
     const r = await post(operator, `/api/instances/${id}/test-connection`);
     assert.equal(r.statusCode, 200, r.body);
@@ -200,7 +225,16 @@ describe('connection caps, two processes (PostgreSQL store)', { timeout: 180_000
     const user = await ctx.auth.createUser({ username: 'op', password: 'pw-op-Secret1', role: 'operator' }, actor);
     token = (await ctx.auth.createToken(user.id, { name: 't' }, actor)).token;
     for (let i = 0; i < 2; i++) {
-      procs.push(serve({ DATABASE_URL: ctx.config.databaseUrl!, WHALEFALL_DATA_DIR: ctx.dataDir, WHALEFALL_SECRET_KEY: key, WHALEFALL_TZ: 'UTC', WHALEFALL_SCHEDULER: 'off', WHALEFALL_CONNECTION_WAIT_MS: '120000' }));
+      procs.push(
+        serve({
+          DATABASE_URL: ctx.config.databaseUrl!,
+          WHALEFALL_DATA_DIR: ctx.dataDir,
+          WHALEFALL_SECRET_KEY: key,
+          WHALEFALL_TZ: 'UTC',
+          WHALEFALL_SCHEDULER: 'off',
+          WHALEFALL_CONNECTION_WAIT_MS: '120000',
+        }),
+      );
     }
   });
   after(async () => {
@@ -215,7 +249,9 @@ describe('connection caps, two processes (PostgreSQL store)', { timeout: 180_000
     listener.resetPeak();
     const res = await Promise.all(
       ports.flatMap((port) =>
-        Array.from({ length: 20 }, () => fetch(`http://127.0.0.1:${port}/api/instances/${id}/test-connection`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })),
+        Array.from({ length: 20 }, () =>
+          fetch(`http://127.0.0.1:${port}/api/instances/${id}/test-connection`, { method: 'POST', headers: { authorization: `Bearer ${token}` } }),
+        ),
       ),
     );
     const statuses = [...new Set(res.map((r) => r.status))];

@@ -26,7 +26,11 @@ const BIN = path.resolve('test/helpers/whalefall.mjs');
 
 function assertClean(what: string, text: string): void {
   const m = FORBIDDEN.exec(text.replace(/\r\n/g, '\n'));
-  assert.equal(m, null, `${what} holds U+${m?.[0].codePointAt(0)!.toString(16).padStart(4, '0')} near ${JSON.stringify(text.slice(Math.max(0, (m?.index ?? 0) - 40), (m?.index ?? 0) + 20))}`);
+  assert.equal(
+    m,
+    null,
+    `${what} holds U+${m?.[0].codePointAt(0)!.toString(16).padStart(4, '0')} near ${JSON.stringify(text.slice(Math.max(0, (m?.index ?? 0) - 40), (m?.index ?? 0) + 20))}`,
+  );
 }
 
 describe('control characters from monitored servers', () => {
@@ -61,10 +65,20 @@ describe('control characters from monitored servers', () => {
     let bad: number;
     before(async () => {
       ctx = await newTestContext('sqlite');
-      ({ app, callers: { operator } } = await newTestApp(ctx));
+      ({
+        app,
+        callers: { operator },
+      } = await newTestApp(ctx));
       const cred = await ctx.credentials.create({ name: 'c', username: 'collector', password: 'pw-control-1' }, CLI_ACTOR);
-      good = (await ctx.instances.create({ name: 'evil-version', db_type: 'postgresql', host: versioned.host, port: versioned.port, credential_id: cred.id }, CLI_ACTOR)).id;
-      bad = (await ctx.instances.create({ name: 'evil-login', db_type: 'postgresql', host: refusing.host, port: refusing.port, credential_id: cred.id }, CLI_ACTOR)).id;
+      good = (
+        await ctx.instances.create(
+          { name: 'evil-version', db_type: 'postgresql', host: versioned.host, port: versioned.port, credential_id: cred.id },
+          CLI_ACTOR,
+        )
+      ).id;
+      bad = (
+        await ctx.instances.create({ name: 'evil-login', db_type: 'postgresql', host: refusing.host, port: refusing.port, credential_id: cred.id }, CLI_ACTOR)
+      ).id;
     });
     after(async () => {
       await app?.close();
@@ -95,7 +109,10 @@ describe('control characters from monitored servers', () => {
       assertClean('sync session', session.body);
       const logged = ctx.logs.join('');
       assert.match(logged, /relation missing \(query refused\)|relation missing\(query refused\)/, 'the error was logged');
-      assertClean('log lines', logged.replace(/\\u00[01][0-9a-f]/gi, (m) => String.fromCharCode(parseInt(m.slice(2), 16))));
+      assertClean(
+        'log lines',
+        logged.replace(/\\u00[01][0-9a-f]/gi, (m) => String.fromCharCode(parseInt(m.slice(2), 16))),
+      );
     });
 
     it('the logger strips what any caller passes it (message, fields, errors)', () => {
@@ -105,7 +122,10 @@ describe('control characters from monitored servers', () => {
       assert.match(line, /"msg":"msg"/);
       assert.match(line, /"db":"name"/);
       assert.match(line, /"message":"boom"/);
-      assertClean('log line', line.replace(/\\u00[01][0-9a-f]/gi, (m) => String.fromCharCode(parseInt(m.slice(2), 16))));
+      assertClean(
+        'log line',
+        line.replace(/\\u00[01][0-9a-f]/gi, (m) => String.fromCharCode(parseInt(m.slice(2), 16))),
+      );
     });
   });
 
@@ -124,8 +144,26 @@ describe('control characters from monitored servers', () => {
         p.on('close', (code) => resolve({ code, out, err }));
       });
     try {
-      for (const [name, r] of [['evil-version', versioned], ['evil-login', refusing]] as const) {
-        const add = await run(['instances', 'add', '--name', name, '--type', 'postgresql', '--host', r.host, '--port', String(r.port), '--username', 'collector', '--password-env', 'PW']);
+      for (const [name, r] of [
+        ['evil-version', versioned],
+        ['evil-login', refusing],
+      ] as const) {
+        const add = await run([
+          'instances',
+          'add',
+          '--name',
+          name,
+          '--type',
+          'postgresql',
+          '--host',
+          r.host,
+          '--port',
+          String(r.port),
+          '--username',
+          'collector',
+          '--password-env',
+          'PW',
+        ]);
         assert.equal(add.code, 0, add.err);
       }
       const outputs = [];

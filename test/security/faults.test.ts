@@ -22,8 +22,22 @@ let faults = 0;
 
 function bulk(n: number, prefix = 'db'): ResultSet {
   return {
-    columns: [{ name: 'oid', type: 'oid' }, 'datname', { name: 'invalid', type: 'bool' }, { name: 'allowed', type: 'bool' }, { name: 'size', type: 'int8' }, 'server_version'],
-    rows: Array.from({ length: n }, (_, i) => [30_000 + i, `${prefix}_${String(i).padStart(5, '0')}_${'p'.repeat(40)}`, false, true, String(1_000_000 + i), '15.7 (responder)']),
+    columns: [
+      { name: 'oid', type: 'oid' },
+      'datname',
+      { name: 'invalid', type: 'bool' },
+      { name: 'allowed', type: 'bool' },
+      { name: 'size', type: 'int8' },
+      'server_version',
+    ],
+    rows: Array.from({ length: n }, (_, i) => [
+      30_000 + i,
+      `${prefix}_${String(i).padStart(5, '0')}_${'p'.repeat(40)}`,
+      false,
+      true,
+      String(1_000_000 + i),
+      '15.7 (responder)',
+    ]),
   };
 }
 const isBulk = (q: string) => /pg_database_size\(oid\)/.test(q);
@@ -76,13 +90,39 @@ describe('faults during a sync', () => {
   });
 
   let n = 0;
-  const newInstance = async (port: number) => (await ctx.instances.create({ name: `fault-${++n}`, db_type: 'postgresql', host: '127.0.0.1', port, credential_id: credentialId }, actor)).id;
+  const newInstance = async (port: number) =>
+    (await ctx.instances.create({ name: `fault-${++n}`, db_type: 'postgresql', host: '127.0.0.1', port, credential_id: credentialId }, actor)).id;
   const statsOf = async (id: number) => ({
-    databases: Number((await ctx.store.db.selectFrom('database_size_stats').select(sql<number>`count(*)`.as('n')).where('instance_id', '=', id).executeTakeFirstOrThrow()).n),
-    instance: Number((await ctx.store.db.selectFrom('instance_size_stats').select(sql<number>`count(*)`.as('n')).where('instance_id', '=', id).executeTakeFirstOrThrow()).n),
-    known: Number((await ctx.store.db.selectFrom('instance_databases').select(sql<number>`count(*)`.as('n')).where('instance_id', '=', id).executeTakeFirstOrThrow()).n),
+    databases: Number(
+      (
+        await ctx.store.db
+          .selectFrom('database_size_stats')
+          .select(sql<number>`count(*)`.as('n'))
+          .where('instance_id', '=', id)
+          .executeTakeFirstOrThrow()
+      ).n,
+    ),
+    instance: Number(
+      (
+        await ctx.store.db
+          .selectFrom('instance_size_stats')
+          .select(sql<number>`count(*)`.as('n'))
+          .where('instance_id', '=', id)
+          .executeTakeFirstOrThrow()
+      ).n,
+    ),
+    known: Number(
+      (
+        await ctx.store.db
+          .selectFrom('instance_databases')
+          .select(sql<number>`count(*)`.as('n'))
+          .where('instance_id', '=', id)
+          .executeTakeFirstOrThrow()
+      ).n,
+    ),
   });
-  const lastRecord = (id: number) => ctx.store.db.selectFrom('sync_instance_records').selectAll().where('instance_id', '=', id).orderBy('id', 'desc').executeTakeFirstOrThrow();
+  const lastRecord = (id: number) =>
+    ctx.store.db.selectFrom('sync_instance_records').selectAll().where('instance_id', '=', id).orderBy('id', 'desc').executeTakeFirstOrThrow();
 
   it('a target that drops the connection mid-result: connection error, nothing saved', async () => {
     for (const fraction of [0.1, 0.5, 0.9]) {
@@ -182,7 +222,8 @@ describe('the clock crossing midnight during a session', () => {
 
   it("every row's collected_date is the day its collection started", async () => {
     const cred = await ctx.credentials.create({ name: 'midnight', username: 'c', password: 'p' }, actor);
-    const id = (await ctx.instances.create({ name: 'midnight', db_type: 'postgresql', host: '127.0.0.1', port: responder.port, credential_id: cred.id }, actor)).id;
+    const id = (await ctx.instances.create({ name: 'midnight', db_type: 'postgresql', host: '127.0.0.1', port: responder.port, credential_id: cred.id }, actor))
+      .id;
     t = Date.parse('2026-11-25T23:59:59.000Z');
     await ctx.capacitySync.syncInstance(id, actor);
     const rec = await ctx.store.db.selectFrom('sync_instance_records').selectAll().where('instance_id', '=', id).executeTakeFirstOrThrow();
@@ -193,6 +234,8 @@ describe('the clock crossing midnight during a session', () => {
     const inst = await ctx.store.db.selectFrom('instance_size_stats').select('collected_date').where('instance_id', '=', id).execute();
     assert.deepEqual(inst, [{ collected_date: '2026-11-25' }]);
     faults++;
-    console.log(`faults: ${faults} injected (drop mid-result ×3, slow ×2, store full, store read-only mid-save, clock across midnight); SIGKILL mid-session is test/scheduler/crash-recovery.test.ts`);
+    console.log(
+      `faults: ${faults} injected (drop mid-result ×3, slow ×2, store full, store read-only mid-save, clock across midnight); SIGKILL mid-session is test/scheduler/crash-recovery.test.ts`,
+    );
   });
 });

@@ -62,11 +62,21 @@ describe('file modes under umask 022', () => {
           await sleep(50);
         }
         // a write, so the WAL has content
-        const login = await fetch(`http://127.0.0.1:${port}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'Admin-Secret-1' }) });
+        const login = await fetch(`http://127.0.0.1:${port}/api/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'admin', password: 'Admin-Secret-1' }),
+        });
         assert.equal(login.status, 200);
         const db = path.join(dataDir, 'whalefall.db');
         const modes = Object.fromEntries([dataDir, db, `${db}-wal`, `${db}-shm`, path.join(dataDir, 'secret.key')].map((p) => [path.basename(p), mode(p)]));
-        assert.deepEqual(modes, { [path.basename(dataDir)]: '700', 'whalefall.db': '600', 'whalefall.db-wal': '600', 'whalefall.db-shm': '600', 'secret.key': '600' });
+        assert.deepEqual(modes, {
+          [path.basename(dataDir)]: '700',
+          'whalefall.db': '600',
+          'whalefall.db-wal': '600',
+          'whalefall.db-shm': '600',
+          'secret.key': '600',
+        });
         const backup = path.join(parent, `${path.basename(dataDir)}.backup.db`);
         const b = underUmask022(['backup', backup], { WHALEFALL_DATA_DIR: dataDir });
         let bout = '';

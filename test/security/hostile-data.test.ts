@@ -57,13 +57,22 @@ describe('hostile data from a monitored database', () => {
     ({ app, callers } = await newTestApp(ctx));
     const rows = HOSTILE_DBS.map(([name, size], i) => [20_000 + i, name, false, size !== null, size, '15.7 (responder)']);
     const reply: ResultSet = {
-      columns: [{ name: 'oid', type: 'oid' }, 'datname', { name: 'invalid', type: 'bool' }, { name: 'allowed', type: 'bool' }, { name: 'size', type: 'int8' }, 'server_version'],
+      columns: [
+        { name: 'oid', type: 'oid' },
+        'datname',
+        { name: 'invalid', type: 'bool' },
+        { name: 'allowed', type: 'bool' },
+        { name: 'size', type: 'int8' },
+        'server_version',
+      ],
       rows,
     };
     responder = await startPgResponder({ handler: (sql) => (/pg_database_size\(oid\)/.test(sql) ? reply : undefined), serverVersion: '15.7 (responder)' });
     const actor = { userId: null, username: 'test' };
     const cred = await ctx.credentials.create({ name: 'hostile', username: 'collector', password: 'hostile-pw' }, actor);
-    instanceId = (await ctx.instances.create({ name: 'hostile-pg', db_type: 'postgresql', host: responder.host, port: responder.port, credential_id: cred.id }, actor)).id;
+    instanceId = (
+      await ctx.instances.create({ name: 'hostile-pg', db_type: 'postgresql', host: responder.host, port: responder.port, credential_id: cred.id }, actor)
+    ).id;
     const r = await ctx.capacitySync.syncInstance(instanceId, actor);
     assert.equal(r.data.saved_count, HOSTILE_DBS.length, JSON.stringify(r));
   });
@@ -74,7 +83,11 @@ describe('hostile data from a monitored database', () => {
   });
 
   it('the store holds every name exactly, with its exact size; NULL stays NULL', async () => {
-    const rows = await ctx.store.db.selectFrom('database_size_stats').select(['database_name', 'size_bytes', 'error']).where('instance_id', '=', instanceId).execute();
+    const rows = await ctx.store.db
+      .selectFrom('database_size_stats')
+      .select(['database_name', 'size_bytes', 'error'])
+      .where('instance_id', '=', instanceId)
+      .execute();
     const got = new Map(rows.map((r) => [r.database_name, r]));
     for (const [name, size] of HOSTILE_DBS) {
       const row = got.get(name);
@@ -83,7 +96,11 @@ describe('hostile data from a monitored database', () => {
       checked++;
     }
     assert.equal(rows.length, HOSTILE_DBS.length);
-    const total = await ctx.store.db.selectFrom('instance_size_stats').select('total_size_bytes').where('instance_id', '=', instanceId).executeTakeFirstOrThrow();
+    const total = await ctx.store.db
+      .selectFrom('instance_size_stats')
+      .select('total_size_bytes')
+      .where('instance_id', '=', instanceId)
+      .executeTakeFirstOrThrow();
     const sum = HOSTILE_DBS.reduce((s, [, size]) => s + (size === null ? 0 : Number(size)), 0);
     assert.equal(total.total_size_bytes, sum);
   });
@@ -120,7 +137,12 @@ describe('hostile data from a monitored database', () => {
       const body = JSON.stringify(res.json().data);
       if (size !== null) assert.ok(body.includes(`:${size}`), `${JSON.stringify(name)} series lacks its size ${size}: ${body.slice(0, 300)}`);
       // the wildcard twins' sizes must not leak in
-      for (const [a, b] of [['a_b', 'axb'], ['100%', '100x'], ['_', 'a_b'], ['%', '100%']]) {
+      for (const [a, b] of [
+        ['a_b', 'axb'],
+        ['100%', '100x'],
+        ['_', 'a_b'],
+        ['%', '100%'],
+      ]) {
         if (name === a) assert.ok(!body.includes(`"size_bytes":${HOSTILE_DBS.find(([n]) => n === b)![1]}`), `${a} matched ${b}: ${body.slice(0, 300)}`);
       }
     }

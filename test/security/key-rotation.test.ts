@@ -25,7 +25,11 @@ import { addInstance, receiver, setInstanceTotal } from '../alerts/helpers.js';
 function selfSignedCa(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-rot-'));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=rotation-ca'], { cwd: dir, stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=rotation-ca'],
+      { cwd: dir, stdio: 'pipe' },
+    );
     return fs.readFileSync(path.join(dir, 'ca.crt'), 'utf8');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -47,12 +51,27 @@ describe('keys rotate re-encrypts TLS material, webhook URLs and robot secrets',
   it('after rotate and removing the old key, a TLS instance connects and a signed webhook delivers', async () => {
     const oldId = ctx.keys.currentId;
     const cred = await ctx.credentials.create({ name: 'rot', username: 'postgres', password: 'rot-pw-1' }, CLI_ACTOR);
-    const tlsInst = await ctx.instances.create({ name: 'rot-tls', db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred.id, options: { sslmode: 'prefer' }, tls_ca: selfSignedCa() }, CLI_ACTOR);
+    const tlsInst = await ctx.instances.create(
+      { name: 'rot-tls', db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred.id, options: { sslmode: 'prefer' }, tls_ca: selfSignedCa() },
+      CLI_ACTOR,
+    );
     assert.match((await ctx.repos.instances.get(tlsInst.id))!.tls_enc!, new RegExp(`^v1:${oldId}:`));
     const inst = await addInstance(ctx);
-    const rule = await ctx.alerts.createRule({ name: 'rot-hook', kind: 'size_above', instance_id: inst.id, threshold: 1, channels: [{ type: 'dingtalk', url: hook.url, secret: 'SEC-rotation-secret' }] }, CLI_ACTOR);
+    const rule = await ctx.alerts.createRule(
+      {
+        name: 'rot-hook',
+        kind: 'size_above',
+        instance_id: inst.id,
+        threshold: 1,
+        channels: [{ type: 'dingtalk', url: hook.url, secret: 'SEC-rotation-secret' }],
+      },
+      CLI_ACTOR,
+    );
 
-    const r = await rotateKeys({ dataDir: ctx.dataDir, keys: ctx.keys, keyFromEnv: false, credentials: ctx.credentials, instances: ctx.instances, alerts: ctx.alerts }, CLI_ACTOR);
+    const r = await rotateKeys(
+      { dataDir: ctx.dataDir, keys: ctx.keys, keyFromEnv: false, credentials: ctx.credentials, instances: ctx.instances, alerts: ctx.alerts },
+      CLI_ACTOR,
+    );
     assert.deepEqual([r.credentials, r.tls, r.webhooks], [1, 1, 1]);
     removeKey(ctx.dataDir, ctx.keys, oldId);
     assert.equal(ctx.keys.keys.has(oldId), false);
@@ -90,9 +109,21 @@ describe('keys remove refuses a key still needed by TLS material or a webhook, n
   it('names what still needs the key; after rotate the key goes', async () => {
     const oldId = ctx.keys.currentId;
     // Under the old key: one instance's TLS material (no credential) and one rule's webhook URL + signing secret.
-    const tlsInst = await ctx.instances.create({ name: 'keep-tls', db_type: 'postgresql', host: '127.0.0.1', port: 5432, options: { sslmode: 'prefer' }, tls_ca: selfSignedCa() }, CLI_ACTOR);
+    const tlsInst = await ctx.instances.create(
+      { name: 'keep-tls', db_type: 'postgresql', host: '127.0.0.1', port: 5432, options: { sslmode: 'prefer' }, tls_ca: selfSignedCa() },
+      CLI_ACTOR,
+    );
     const inst = await addInstance(ctx);
-    const rule = await ctx.alerts.createRule({ name: 'keep-hook', kind: 'size_above', instance_id: inst.id, threshold: 1, channels: [{ type: 'dingtalk', url: 'http://127.0.0.1:9/robot/send?access_token=KEEP-TOKEN', secret: 'SEC-keep' }] }, CLI_ACTOR);
+    const rule = await ctx.alerts.createRule(
+      {
+        name: 'keep-hook',
+        kind: 'size_above',
+        instance_id: inst.id,
+        threshold: 1,
+        channels: [{ type: 'dingtalk', url: 'http://127.0.0.1:9/robot/send?access_token=KEEP-TOKEN', secret: 'SEC-keep' }],
+      },
+      CLI_ACTOR,
+    );
     // A firing alert queues a delivery whose URL is sealed under the old key too.
     await setInstanceTotal(ctx, inst.id, ctx.clock.now().toISOString().slice(0, 10), 10_000);
     await ctx.alerts.evaluate();
@@ -104,7 +135,13 @@ describe('keys remove refuses a key still needed by TLS material or a webhook, n
     assert.deepEqual([old.current, old.credentials, old.tls, old.webhooks], [false, 0, 1, 3]);
     const d = { ...ctx, dataDir: ctx.dataDir };
 
-    await assert.rejects(removeUnusedKey(d, oldId), (err: Error) => err instanceof SecretKeyError && /still encrypts 0 credential\(s\), 1 instance TLS material\(s\), 3 webhook secret\(s\)/.test(err.message) && /请先运行/.test(err.message));
+    await assert.rejects(
+      removeUnusedKey(d, oldId),
+      (err: Error) =>
+        err instanceof SecretKeyError &&
+        /still encrypts 0 credential\(s\), 1 instance TLS material\(s\), 3 webhook secret\(s\)/.test(err.message) &&
+        /请先运行/.test(err.message),
+    );
     assert.equal(loadKeyRing(ctx.dataDir, undefined).keys.has(oldId), true, 'the key file still holds the key');
     // The webhooks alone also keep the key: TLS material re-encrypted, the rule and delivery not yet.
     await ctx.instances.reencryptTls();
@@ -133,7 +170,12 @@ describe('/readyz checks the secret key against the stored credentials (in every
       apps.push(app);
       assert.equal((await app.inject({ url: '/readyz' })).statusCode, 200);
       // The same store started with another key (local queue mode: nothing refuses to start).
-      const config = loadConfig({ WHALEFALL_DATA_DIR: ctx.dataDir, WHALEFALL_SECRET_KEY: 'a-different-secret-key', WHALEFALL_SCHEDULER: 'off', WHALEFALL_TZ: 'UTC' });
+      const config = loadConfig({
+        WHALEFALL_DATA_DIR: ctx.dataDir,
+        WHALEFALL_SECRET_KEY: 'a-different-secret-key',
+        WHALEFALL_SCHEDULER: 'off',
+        WHALEFALL_TZ: 'UTC',
+      });
       other = await createContext(config, { store: openStore({ sqliteFile: path.join(ctx.dataDir, 'whalefall.db') }), logger: createLogger('silent') });
       const wrong = await buildApp(other);
       apps.push(wrong);

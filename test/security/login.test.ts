@@ -28,7 +28,8 @@ describe('login delays per (account, address)', () => {
     await app?.close();
     await ctx?.cleanup();
   });
-  const login = (username: string, password: string, remoteAddress = '10.0.0.1') => app.inject({ method: 'POST', url: '/api/auth/login', remoteAddress, payload: { username, password } });
+  const login = (username: string, password: string, remoteAddress = '10.0.0.1') =>
+    app.inject({ method: 'POST', url: '/api/auth/login', remoteAddress, payload: { username, password } });
   const tick = (ms: number) => (now = new Date(now.getTime() + ms));
 
   it('after 3 free failures each attempt waits 1 s, 2 s, 4 s … (429 + Retry-After), from that address only; sessions live on', async () => {
@@ -57,7 +58,10 @@ describe('login delays per (account, address)', () => {
     assert.equal((await app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie } })).statusCode, 200);
     // the admin sees and lifts the delay
     const u = await ctx.auth.userByName('victim');
-    assert.deepEqual(ctx.auth.loginDelays('victim').map((d) => d.address), ['10.0.0.1']);
+    assert.deepEqual(
+      ctx.auth.loginDelays('victim').map((d) => d.address),
+      ['10.0.0.1'],
+    );
     const unlock = await app.inject({ method: 'POST', url: `/api/users/${u.id}/unlock`, headers: { authorization: `Bearer ${callers.admin.bearer}` } });
     assert.equal(unlock.statusCode, 200, unlock.body);
     assert.equal(unlock.json().data.addresses_cleared, 1);
@@ -94,14 +98,23 @@ describe('15 failed logins from three loopback addresses over real sockets', () 
     await ctx?.cleanup();
   });
 
-  function post(path: string, body: unknown, localAddress: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; setCookie: string[] }> {
+  function post(
+    path: string,
+    body: unknown,
+    localAddress: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: string; setCookie: string[] }> {
     return new Promise((resolve, reject) => {
       const data = JSON.stringify(body);
-      const req = http.request(`${base}${path}`, { method: 'POST', localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers } }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode!, body: text, setCookie: res.headers['set-cookie'] ?? [] }));
-      });
+      const req = http.request(
+        `${base}${path}`,
+        { method: 'POST', localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers } },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode!, body: text, setCookie: res.headers['set-cookie'] ?? [] }));
+        },
+      );
       req.on('error', reject);
       req.end(data);
     });
@@ -142,7 +155,12 @@ describe('tokens and the last admin', () => {
   const admin = () => ({ authorization: `Bearer ${callers.admin.bearer}` });
 
   it('a token cannot mint a token; a cookie session can, with the default expiry', async () => {
-    const viaToken = await app.inject({ method: 'POST', url: '/api/tokens', headers: { authorization: `Bearer ${callers.operator.bearer}` }, payload: { name: 'minted' } });
+    const viaToken = await app.inject({
+      method: 'POST',
+      url: '/api/tokens',
+      headers: { authorization: `Bearer ${callers.operator.bearer}` },
+      payload: { name: 'minted' },
+    });
     assert.equal(viaToken.statusCode, 403, viaToken.body);
     assert.equal(viaToken.json().error_code, 'token_from_token');
     const viaSession = await app.inject({ method: 'POST', url: '/api/tokens', headers: callers.operator.headers(true), payload: { name: 'script' } });
@@ -151,10 +169,20 @@ describe('tokens and the last admin', () => {
   });
 
   it('expires_in_days: null (never) only for an admin', async () => {
-    const op = await app.inject({ method: 'POST', url: '/api/tokens', headers: callers.operator.headers(true), payload: { name: 'forever', expires_in_days: null } });
+    const op = await app.inject({
+      method: 'POST',
+      url: '/api/tokens',
+      headers: callers.operator.headers(true),
+      payload: { name: 'forever', expires_in_days: null },
+    });
     assert.equal(op.statusCode, 403, op.body);
     assert.equal(op.json().error_code, 'token_no_expiry');
-    const ad = await app.inject({ method: 'POST', url: '/api/tokens', headers: callers.admin.headers(true), payload: { name: 'forever', expires_in_days: null } });
+    const ad = await app.inject({
+      method: 'POST',
+      url: '/api/tokens',
+      headers: callers.admin.headers(true),
+      payload: { name: 'forever', expires_in_days: null },
+    });
     assert.equal(ad.statusCode, 201, ad.body);
     assert.equal(ad.json().data.expires_at, null);
   });

@@ -42,15 +42,35 @@ describe('key rotation: whalefall keys rotate / list / remove', () => {
   it('re-encrypts every credential with a new key id; the old key decrypts until removed', async () => {
     await withCli({ PW1: 'Rotate-Pw-One-1', PW2: 'Rotate-Pw-Two-2' }, async (cli, dataDir) => {
       assert.equal((await cli(['migrate'])).code, 0);
-      for (const [name, env] of [['rot-a', 'PW1'], ['rot-b', 'PW2']]) {
-        const r = await cli(['instances', 'add', '--name', name!, '--type', 'postgresql', '--host', '127.0.0.1', '--username', 'postgres', '--password-env', env!]);
+      for (const [name, env] of [
+        ['rot-a', 'PW1'],
+        ['rot-b', 'PW2'],
+      ]) {
+        const r = await cli([
+          'instances',
+          'add',
+          '--name',
+          name!,
+          '--type',
+          'postgresql',
+          '--host',
+          '127.0.0.1',
+          '--username',
+          'postgres',
+          '--password-env',
+          env!,
+        ]);
         assert.equal(r.code, 0, r.err);
       }
       const dbFile = path.join(dataDir, 'whalefall.db');
       const rows = () => {
         const db = new Database(dbFile, { readonly: true });
         try {
-          return db.prepare('SELECT name, key_id, password_enc FROM credentials ORDER BY name').all() as { name: string; key_id: string; password_enc: string }[];
+          return db.prepare('SELECT name, key_id, password_enc FROM credentials ORDER BY name').all() as {
+            name: string;
+            key_id: string;
+            password_enc: string;
+          }[];
         } finally {
           db.close();
         }
@@ -66,12 +86,18 @@ describe('key rotation: whalefall keys rotate / list / remove', () => {
       const newId = /new key (\w+); 2 credential\(s\), 0 instance TLS material\(s\) and 0 webhook row\(s\) re-encrypted/.exec(rot.out)?.[1];
       assert.ok(newId && newId !== oldId, rot.out);
       const afterRows = rows();
-      assert.ok(afterRows.every((r) => r.key_id === newId && r.password_enc.startsWith(`v1:${newId}:`)), JSON.stringify(afterRows.map((r) => r.key_id)));
+      assert.ok(
+        afterRows.every((r) => r.key_id === newId && r.password_enc.startsWith(`v1:${newId}:`)),
+        JSON.stringify(afterRows.map((r) => r.key_id)),
+      );
       assert.equal(fs.readFileSync(path.join(dataDir, 'secret.key'), 'utf8').trim().split('\n').length, 2);
       assert.equal((fs.statSync(path.join(dataDir, 'secret.key')).mode & 0o777).toString(8), '600');
       const ring = loadKeyRing(dataDir, undefined);
       assert.equal(ring.currentId, newId);
-      assert.deepEqual(afterRows.map((r) => decryptSecret(ring, r.password_enc)), ['Rotate-Pw-One-1', 'Rotate-Pw-Two-2']);
+      assert.deepEqual(
+        afterRows.map((r) => decryptSecret(ring, r.password_enc)),
+        ['Rotate-Pw-One-1', 'Rotate-Pw-Two-2'],
+      );
       // the old key still decrypts a value written before the rotation (a backup, say)
       assert.equal(decryptSecret(ring, before[0]!.password_enc), 'Rotate-Pw-One-1');
       list = await cli(['keys', 'list']);
@@ -96,7 +122,10 @@ describe('key rotation: whalefall keys rotate / list / remove', () => {
 
   it('a key still in use is not removed; with WHALEFALL_SECRET_KEY rotation is refused with the way to do it', async () => {
     await withCli({ PW1: 'Rotate-Pw-One-1' }, async (cli, dataDir) => {
-      assert.equal((await cli(['instances', 'add', '--name', 'x', '--type', 'postgresql', '--host', '127.0.0.1', '--username', 'postgres', '--password-env', 'PW1'])).code, 0);
+      assert.equal(
+        (await cli(['instances', 'add', '--name', 'x', '--type', 'postgresql', '--host', '127.0.0.1', '--username', 'postgres', '--password-env', 'PW1'])).code,
+        0,
+      );
       const id = loadKeyRing(dataDir, undefined).currentId;
       // a second key appended by hand makes `id` old but still used
       fs.appendFileSync(path.join(dataDir, 'secret.key'), Buffer.alloc(32, 7).toString('base64') + '\n');
@@ -143,11 +172,17 @@ describe('no password anywhere after a full flow', () => {
   }
 
   it('runs the flow: credentials, instances, tests, syncs (good, refused, echoing), users, logins', async () => {
-    const cred = (await call('POST', '/api/credentials', { name: 'grep', db_type: 'postgresql', username: 'postgres', password: SECRETS[0] })).json().data.id as number;
+    const cred = (await call('POST', '/api/credentials', { name: 'grep', db_type: 'postgresql', username: 'postgres', password: SECRETS[0] })).json().data
+      .id as number;
     const echoCred = (await call('POST', '/api/credentials', { name: 'echo', username: 'collector', password: SECRETS[2] })).json().data.id as number;
-    const good = (await call('POST', '/api/instances', { name: 'grep-pg', db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred })).json().data.id as number;
-    const dead = (await call('POST', '/api/instances', { name: 'grep-dead', db_type: 'postgresql', host: '127.0.0.1', port: await closedPort(), credential_id: cred })).json().data.id as number;
-    const echo = (await call('POST', '/api/instances', { name: 'grep-echo', db_type: 'postgresql', host: responder.host, port: responder.port, credential_id: echoCred })).json().data.id as number;
+    const good = (await call('POST', '/api/instances', { name: 'grep-pg', db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred })).json()
+      .data.id as number;
+    const dead = (
+      await call('POST', '/api/instances', { name: 'grep-dead', db_type: 'postgresql', host: '127.0.0.1', port: await closedPort(), credential_id: cred })
+    ).json().data.id as number;
+    const echo = (
+      await call('POST', '/api/instances', { name: 'grep-echo', db_type: 'postgresql', host: responder.host, port: responder.port, credential_id: echoCred })
+    ).json().data.id as number;
     for (const id of [good, dead, echo]) {
       await call('POST', `/api/instances/${id}/test-connection`);
       await call('POST', `/api/instances/${id}/doctor`);
@@ -179,9 +214,18 @@ describe('no password anywhere after a full flow', () => {
     assert.match(JSON.stringify(bulk.json().data), /\*\*\*/, 'the echoing server is in the results, scrubbed');
     await call('POST', '/api/instances/test-connection', { all: true, doctor: true });
     for (const id of [good, dead, echo]) await call('POST', `/api/instances/${id}/tables/sync`, { databases: ['postgres'] });
-    const found = await call('POST', '/api/instances/discover', { targets: ['127.0.0.1'], ports: [5432, responder.port], credential: 'grep', timeout_ms: 1000, deadline_ms: 10000 });
+    const found = await call('POST', '/api/instances/discover', {
+      targets: ['127.0.0.1'],
+      ports: [5432, responder.port],
+      credential: 'grep',
+      timeout_ms: 1000,
+      deadline_ms: 10000,
+    });
     assert.equal(found.statusCode, 200, found.body);
-    const csv = (rows: string) => ({ authorization: `Bearer ${callers.admin.bearer}`, 'content-type': rows.startsWith('-') || rows.startsWith('instances') ? 'application/yaml' : 'text/csv' });
+    const csv = (rows: string) => ({
+      authorization: `Bearer ${callers.admin.bearer}`,
+      'content-type': rows.startsWith('-') || rows.startsWith('instances') ? 'application/yaml' : 'text/csv',
+    });
     /** Files with a password in the wrong place: refused, and the report locates it without quoting it. */
     const files = [
       // a password where none belongs: an unknown column or key, a wrong cell, a credential name
@@ -197,17 +241,37 @@ describe('no password anywhere after a full flow', () => {
       // 127.0.0.1:5432 is registered already (grep-pg): the import is confirmed as a duplicate on purpose.
       await call('POST', '/api/instances/import?partial=true&confirm_duplicates=true', f, csv(f));
     }
-    assert.deepEqual((await ctx.instances.list({})).filter((i) => i.name.startsWith('imp-')).map((i) => i.name), ['imp-ok'], 'only the valid file was imported');
+    assert.deepEqual(
+      (await ctx.instances.list({})).filter((i) => i.name.startsWith('imp-')).map((i) => i.name),
+      ['imp-ok'],
+      'only the valid file was imported',
+    );
     for (const format of ['csv', 'yaml']) assert.equal((await call('GET', `/api/instances/export?format=${format}`)).statusCode, 200);
     await call('PATCH', '/api/auth/me', { locale: 'en' });
     await call('POST', `/api/sync-sessions/${sid}/cancel`);
     // TLS material (write-only) and a webhook with a token in its URL
-    const tlsInst = await call('POST', '/api/instances', { name: 'grep-tls', confirm_duplicate: true, db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred, options: { sslmode: 'require' }, tls_ca: pems.ca, tls_cert: pems.cert, tls_key: pems.key });
+    const tlsInst = await call('POST', '/api/instances', {
+      name: 'grep-tls',
+      confirm_duplicate: true,
+      db_type: 'postgresql',
+      host: '127.0.0.1',
+      port: 5432,
+      credential_id: cred,
+      options: { sslmode: 'require' },
+      tls_ca: pems.ca,
+      tls_cert: pems.cert,
+      tls_key: pems.key,
+    });
     assert.equal(tlsInst.statusCode, 201, tlsInst.body);
     await call('POST', `/api/instances/${tlsInst.json().data.id}/test-connection`);
     await call('POST', `/api/instances/${tlsInst.json().data.id}/doctor`);
     await call('PATCH', `/api/instances/${tlsInst.json().data.id}`, { tls_ca: pems.ca, description: 'rotated' });
-    const rule = await call('POST', '/api/alert-rules', { name: 'grep-hook', kind: 'size_above', threshold: 1, channels: [{ type: 'dingtalk', url: `http://127.0.0.1:9/robot/send?access_token=${HOOK_TOKEN}` }] });
+    const rule = await call('POST', '/api/alert-rules', {
+      name: 'grep-hook',
+      kind: 'size_above',
+      threshold: 1,
+      channels: [{ type: 'dingtalk', url: `http://127.0.0.1:9/robot/send?access_token=${HOOK_TOKEN}` }],
+    });
     assert.equal(rule.statusCode, 201, rule.body);
     await ctx.alerts.evaluate();
     await ctx.alertDelivery.deliverDue();
@@ -219,7 +283,9 @@ describe('no password anywhere after a full flow', () => {
     const good = (await ctx.instances.list({})).find((i) => i.name === 'grep-pg')!.id;
     const sid = (await ctx.store.db.selectFrom('sync_sessions').select('session_id').executeTakeFirstOrThrow()).session_id;
     for (const r of app.routeTable.filter((x) => x.method === 'GET' && !x.url.startsWith('/docs'))) {
-      const url = r.url.replace(':id', r.url.startsWith('/api/sync-sessions/') ? sid : String(good)) + (r.url.includes('database-') && r.url.includes(':id') ? '?database=postgres' : '');
+      const url =
+        r.url.replace(':id', r.url.startsWith('/api/sync-sessions/') ? sid : String(good)) +
+        (r.url.includes('database-') && r.url.includes(':id') ? '?database=postgres' : '');
       await call('GET', url);
     }
     await call('GET', '/api/audit?limit=1000');
@@ -228,7 +294,10 @@ describe('no password anywhere after a full flow', () => {
     seen.push({ where: 'audit_log table', text: JSON.stringify(audit) });
     const records = await ctx.store.db.selectFrom('sync_instance_records').selectAll().execute();
     seen.push({ where: 'sync_instance_records table', text: JSON.stringify(records) });
-    assert.ok(records.some((r) => r.error_message?.includes('***')), 'the echoing server was recorded, scrubbed');
+    assert.ok(
+      records.some((r) => r.error_message?.includes('***')),
+      'the echoing server was recorded, scrubbed',
+    );
     for (const f of fs.readdirSync(ctx.dataDir)) {
       const file = path.join(ctx.dataDir, f);
       if (fs.statSync(file).isFile()) seen.push({ where: `store file ${f}`, text: fs.readFileSync(file).toString('latin1') });
@@ -240,10 +309,14 @@ describe('no password anywhere after a full flow', () => {
       counts.bytes += s.text.length;
       // Webhook URLs are encrypted at rest (0019) like passwords: their tokens are nowhere in clear, the store and backups included.
       if (s.text.includes(HOOK_TOKEN)) leaks.push(`webhook token in ${s.where}`);
-      for (const secret of everywhere) if (s.text.includes(secret)) leaks.push(`${secret} in ${s.where}: …${s.text.slice(Math.max(0, s.text.indexOf(secret) - 80), s.text.indexOf(secret) + 40)}…`);
+      for (const secret of everywhere)
+        if (s.text.includes(secret))
+          leaks.push(`${secret} in ${s.where}: …${s.text.slice(Math.max(0, s.text.indexOf(secret) - 80), s.text.indexOf(secret) + 40)}…`);
     }
     assert.deepEqual(leaks, [], leaks.join('\n'));
-    console.log(`secrets: ${everywhere.length} passwords, certificates and keys and a webhook token grepped in ${counts.places} places (${(counts.bytes / 1e6).toFixed(1)} MB of responses, logs, exports, metrics, audit, store files): 0 found`);
+    console.log(
+      `secrets: ${everywhere.length} passwords, certificates and keys and a webhook token grepped in ${counts.places} places (${(counts.bytes / 1e6).toFixed(1)} MB of responses, logs, exports, metrics, audit, store files): 0 found`,
+    );
   });
 });
 
@@ -327,7 +400,12 @@ describe('headers, cookies, throttling, hashing', () => {
       assert.deepEqual(statuses, [401, 401, 429, 429]);
       assert.match(last, /请求过于频繁.*too many requests/);
       // another address is not limited
-      const other = await app2.inject({ method: 'POST', url: '/api/auth/login', remoteAddress: '10.9.8.7', payload: { username: 'nobody', password: 'whatever' } });
+      const other = await app2.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        remoteAddress: '10.9.8.7',
+        payload: { username: 'nobody', password: 'whatever' },
+      });
       assert.equal(other.statusCode, 401);
     } finally {
       await app2.close();

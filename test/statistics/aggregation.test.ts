@@ -41,7 +41,10 @@ describe('period boundaries follow the date strings', () => {
       periodsBetween('weekly', '2024-03-31', '2024-04-08').map((p) => p.start),
       ['2024-03-25', '2024-04-01', '2024-04-08'],
     );
-    assert.deepEqual(periodsBetween('quarterly', '2024-03-31', '2024-04-01').map((p) => `${p.start}..${p.end}`), ['2024-01-01..2024-03-31', '2024-04-01..2024-06-30']);
+    assert.deepEqual(
+      periodsBetween('quarterly', '2024-03-31', '2024-04-01').map((p) => `${p.start}..${p.end}`),
+      ['2024-01-01..2024-03-31', '2024-04-01..2024-06-30'],
+    );
   });
 });
 
@@ -70,7 +73,10 @@ function history(): Row[] {
   return rows;
 }
 
-type Picked = Pick<AggregationRow, 'period_start' | 'period_end' | 'avg_bytes' | 'min_bytes' | 'max_bytes' | 'last_bytes' | 'days_with_data' | 'change_bytes' | 'trend'>;
+type Picked = Pick<
+  AggregationRow,
+  'period_start' | 'period_end' | 'avg_bytes' | 'min_bytes' | 'max_bytes' | 'last_bytes' | 'days_with_data' | 'change_bytes' | 'trend'
+>;
 const pick = (r: AggregationRow): Picked => ({
   period_start: r.period_start,
   period_end: r.period_end,
@@ -89,17 +95,15 @@ forEachStore('AggregationService', (get) => {
   const clock = new FixedClock(new Date('2024-04-08T04:00:00.000Z'));
 
   const rowsOf = async (scope: 'instance' | 'database', name: string, period: string) =>
-    (
-      await get()
-        .store.db.selectFrom('aggregations')
-        .selectAll()
-        .where('scope', '=', scope)
-        .where('instance_id', '=', inst)
-        .where('database_name', '=', name)
-        .where('period', '=', period as AggregationRow['period'])
-        .orderBy('period_start')
-        .execute()
-    );
+    await get()
+      .store.db.selectFrom('aggregations')
+      .selectAll()
+      .where('scope', '=', scope)
+      .where('instance_id', '=', inst)
+      .where('database_name', '=', name)
+      .where('period', '=', period as AggregationRow['period'])
+      .orderBy('period_start')
+      .execute();
 
   before(async () => {
     svc = await statisticsOf(get(), clock);
@@ -115,8 +119,28 @@ forEachStore('AggregationService', (get) => {
   it('steady growth, weekly, across the Sunday→Monday boundary', async () => {
     const w = (await rowsOf('database', 'grow', 'weekly')).map(pick);
     assert.deepEqual(w, [
-      { period_start: '2024-03-25', period_end: '2024-03-31', avg_bytes: 1300, min_bytes: 1000, max_bytes: 1600, last_bytes: 1600, days_with_data: 7, change_bytes: null, trend: 'unknown' },
-      { period_start: '2024-04-01', period_end: '2024-04-07', avg_bytes: 2000, min_bytes: 1700, max_bytes: 2300, last_bytes: 2300, days_with_data: 7, change_bytes: 700, trend: 'growing' },
+      {
+        period_start: '2024-03-25',
+        period_end: '2024-03-31',
+        avg_bytes: 1300,
+        min_bytes: 1000,
+        max_bytes: 1600,
+        last_bytes: 1600,
+        days_with_data: 7,
+        change_bytes: null,
+        trend: 'unknown',
+      },
+      {
+        period_start: '2024-04-01',
+        period_end: '2024-04-07',
+        avg_bytes: 2000,
+        min_bytes: 1700,
+        max_bytes: 2300,
+        last_bytes: 2300,
+        days_with_data: 7,
+        change_bytes: 700,
+        trend: 'growing',
+      },
     ]);
     assert.equal((await rowsOf('database', 'grow', 'weekly'))[1]!.change_pct, 43.75);
   });
@@ -139,44 +163,103 @@ forEachStore('AggregationService', (get) => {
 
   it('shrink', async () => {
     const w = await rowsOf('database', 'shrink', 'weekly');
-    assert.deepEqual(w.map((r) => [r.avg_bytes, r.last_bytes, r.change_bytes, r.trend]), [
-      [4850, 4700, null, 'unknown'],
-      [4500, 4350, -350, 'shrinking'],
-    ]);
+    assert.deepEqual(
+      w.map((r) => [r.avg_bytes, r.last_bytes, r.change_bytes, r.trend]),
+      [
+        [4850, 4700, null, 'unknown'],
+        [4500, 4350, -350, 'shrinking'],
+      ],
+    );
     assert.ok(Math.abs(w[1]!.change_pct! - (-350 * 100) / 4700) < 1e-9);
   });
 
   it('gaps: a missing day is not a zero; +1.0 % is inside the ±1 % band', async () => {
     const w = await rowsOf('database', 'gappy', 'weekly');
     assert.deepEqual(w.map(pick), [
-      { period_start: '2024-03-25', period_end: '2024-03-31', avg_bytes: 300, min_bytes: 100, max_bytes: 600, last_bytes: 600, days_with_data: 3, change_bytes: null, trend: 'unknown' },
-      { period_start: '2024-04-01', period_end: '2024-04-07', avg_bytes: 603, min_bytes: 600, max_bytes: 606, last_bytes: 606, days_with_data: 2, change_bytes: 6, trend: 'stable' },
+      {
+        period_start: '2024-03-25',
+        period_end: '2024-03-31',
+        avg_bytes: 300,
+        min_bytes: 100,
+        max_bytes: 600,
+        last_bytes: 600,
+        days_with_data: 3,
+        change_bytes: null,
+        trend: 'unknown',
+      },
+      {
+        period_start: '2024-04-01',
+        period_end: '2024-04-07',
+        avg_bytes: 603,
+        min_bytes: 600,
+        max_bytes: 606,
+        last_bytes: 606,
+        days_with_data: 2,
+        change_bytes: 6,
+        trend: 'stable',
+      },
     ]);
     assert.equal(w[1]!.change_pct, 1);
     const d = await rowsOf('database', 'gappy', 'daily');
-    assert.deepEqual(d.map((r) => [r.period_start, r.change_bytes]), [
-      ['2024-03-25', null],
-      ['2024-03-27', 100], // against the 25th: the 26th has no data, it is not a zero
-      ['2024-03-31', 400],
-      ['2024-04-01', 0],
-      ['2024-04-07', 6],
-    ]);
+    assert.deepEqual(
+      d.map((r) => [r.period_start, r.change_bytes]),
+      [
+        ['2024-03-25', null],
+        ['2024-03-27', 100], // against the 25th: the 26th has no data, it is not a zero
+        ['2024-03-31', 400],
+        ['2024-04-01', 0],
+        ['2024-04-07', 6],
+      ],
+    );
   });
 
   it('deleted and restored mid-period: only days present count', async () => {
     const w = await rowsOf('database', 'phoenix', 'weekly');
     assert.deepEqual(w.map(pick), [
-      { period_start: '2024-03-25', period_end: '2024-03-31', avg_bytes: 750, min_bytes: 400, max_bytes: 1100, last_bytes: 500, days_with_data: 4, change_bytes: null, trend: 'unknown' },
+      {
+        period_start: '2024-03-25',
+        period_end: '2024-03-31',
+        avg_bytes: 750,
+        min_bytes: 400,
+        max_bytes: 1100,
+        last_bytes: 500,
+        days_with_data: 4,
+        change_bytes: null,
+        trend: 'unknown',
+      },
     ]);
     const d = await rowsOf('database', 'phoenix', 'daily');
-    assert.deepEqual(d.map((r) => r.period_start), ['2024-03-25', '2024-03-26', '2024-03-30', '2024-03-31']);
+    assert.deepEqual(
+      d.map((r) => r.period_start),
+      ['2024-03-25', '2024-03-26', '2024-03-30', '2024-03-31'],
+    );
   });
 
   it('instance scope: the daily totals of the databases present', async () => {
     const w = await rowsOf('instance', '', 'weekly');
     assert.deepEqual(w.map(pick), [
-      { period_start: '2024-03-25', period_end: '2024-03-31', avg_bytes: 6707, min_bytes: 6150, max_bytes: 7400, last_bytes: 7400, days_with_data: 7, change_bytes: null, trend: 'unknown' },
-      { period_start: '2024-04-01', period_end: '2024-04-07', avg_bytes: 6672, min_bytes: 6400, max_bytes: 7256, last_bytes: 7256, days_with_data: 7, change_bytes: -144, trend: 'shrinking' },
+      {
+        period_start: '2024-03-25',
+        period_end: '2024-03-31',
+        avg_bytes: 6707,
+        min_bytes: 6150,
+        max_bytes: 7400,
+        last_bytes: 7400,
+        days_with_data: 7,
+        change_bytes: null,
+        trend: 'unknown',
+      },
+      {
+        period_start: '2024-04-01',
+        period_end: '2024-04-07',
+        avg_bytes: 6672,
+        min_bytes: 6400,
+        max_bytes: 7256,
+        last_bytes: 7256,
+        days_with_data: 7,
+        change_bytes: -144,
+        trend: 'shrinking',
+      },
     ]);
   });
 
@@ -191,7 +274,10 @@ forEachStore('AggregationService', (get) => {
     assert.equal(r.periods.find((p) => p.period === 'weekly')!.database_rows, 7);
     const after1 = await all();
     const key = (x: (typeof before1)[number]) => `${x.scope}|${x.database_name}|${x.period}|${x.period_start}`;
-    assert.deepEqual([...after1].sort((a, b) => key(a).localeCompare(key(b))), [...before1].sort((a, b) => key(a).localeCompare(key(b))));
+    assert.deepEqual(
+      [...after1].sort((a, b) => key(a).localeCompare(key(b))),
+      [...before1].sort((a, b) => key(a).localeCompare(key(b))),
+    );
   });
 
   it('a wider band makes the same change stable', async () => {
@@ -208,11 +294,14 @@ forEachStore('AggregationService', (get) => {
     const summary = await svc.aggregation.runDaily(clock.now());
     assert.match(summary, /aggregated 2024-04-08\.\.2024-04-08: daily 1, weekly 1, monthly 1, quarterly 1 period\(s\)/);
     const w = await rowsOf('database', 'grow', 'weekly');
-    assert.deepEqual(w.map((r) => [r.period_start, r.avg_bytes, r.change_bytes, r.trend]), [
-      ['2024-03-25', 1300, null, 'unknown'],
-      ['2024-04-01', 2000, 700, 'growing'],
-      ['2024-04-08', 2400, 100, 'growing'],
-    ]);
+    assert.deepEqual(
+      w.map((r) => [r.period_start, r.avg_bytes, r.change_bytes, r.trend]),
+      [
+        ['2024-03-25', 1300, null, 'unknown'],
+        ['2024-04-01', 2000, 700, 'growing'],
+        ['2024-04-08', 2400, 100, 'growing'],
+      ],
+    );
     const q2 = (await rowsOf('database', 'grow', 'quarterly'))[1]!;
     assert.deepEqual([q2.avg_bytes, q2.last_bytes, q2.days_with_data, q2.change_bytes], [2050, 2400, 8, 800]);
     // The shrink database got no new row: its week 2 aggregate is untouched and week 3 does not exist.

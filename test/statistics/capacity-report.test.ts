@@ -26,7 +26,8 @@ const actor = { userId: null, username: 'test' };
 const clock = new FixedClock(new Date('2026-12-01T08:00:00Z'));
 // October and November 2026, 61 days ending 2026-11-30.
 const FIRST = '2026-10-01';
-const series = (db: string, f: (i: number) => number, n = 61): Row[] => Array.from({ length: n }, (_, i) => ({ db, date: addDays(FIRST, i), size: Math.round(f(i)) }));
+const series = (db: string, f: (i: number) => number, n = 61): Row[] =>
+  Array.from({ length: n }, (_, i) => ({ db, date: addDays(FIRST, i), size: Math.round(f(i)) }));
 
 describe('monthly capacity report', () => {
   let ctx: TestContext;
@@ -45,21 +46,55 @@ describe('monthly capacity report', () => {
     });
     await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
     const port = (smtp.server.address() as { port: number }).port;
-    ctx = await newTestContext('sqlite', { clock, env: { WHALEFALL_SMTP_URL: `smtp://127.0.0.1:${port}`, WHALEFALL_DIGEST_RECIPIENTS: 'ops@example.com:en, dba@example.cn' } });
+    ctx = await newTestContext('sqlite', {
+      clock,
+      env: { WHALEFALL_SMTP_URL: `smtp://127.0.0.1:${port}`, WHALEFALL_DIGEST_RECIPIENTS: 'ops@example.com:en, dba@example.cn' },
+    });
     // orders (prod): +1 GB a day from 100 GB; logs (prod, dev): flat 50 GB with 'cold' unchanged since before the window; scratch (untagged): a deleted database.
     ids.orders = await addInstance(ctx, 'pg-orders', { tags: ['prod'], options: { capacity_limit_bytes: 400 * GB } });
     ids.logs = await addInstance(ctx, 'my-logs', { db_type: 'mysql', tags: ['prod', 'dev'] });
     ids.scratch = await addInstance(ctx, 'pg-scratch');
-    await insertHistory(ctx, ids.orders, series('orders', (i) => 100 * GB + i * GB));
-    await insertHistory(ctx, ids.logs, [...series('app', () => 40 * GB), ...Array.from({ length: 120 }, (_, i) => ({ db: 'cold', date: addDays('2026-08-03', i), size: 10 * GB }))]);
+    await insertHistory(
+      ctx,
+      ids.orders,
+      series('orders', (i) => 100 * GB + i * GB),
+    );
+    await insertHistory(ctx, ids.logs, [
+      ...series('app', () => 40 * GB),
+      ...Array.from({ length: 120 }, (_, i) => ({ db: 'cold', date: addDays('2026-08-03', i), size: 10 * GB })),
+    ]);
     await insertHistory(ctx, ids.scratch, [...series('tmp', () => 5 * GB, 20).map((r, i) => ({ ...r, deleted: i === 19 })), ...series('keep', () => GB)]);
-    await ctx.store.db.updateTable('instance_databases').set({ is_deleted: 1, deleted_at: '2026-10-20T03:00:00.000Z' }).where('database_name', '=', 'tmp').execute();
+    await ctx.store.db
+      .updateTable('instance_databases')
+      .set({ is_deleted: 1, deleted_at: '2026-10-20T03:00:00.000Z' })
+      .where('database_name', '=', 'tmp')
+      .execute();
     const comp = new CompositionRepository(ctx.store.db);
-    const save = (id: number, parts: unknown[]) => comp.save({ instance_id: id, collected_date: '2026-11-30', parts: JSON.stringify(parts), ceiling_bytes: null, ceiling_source: null, disk_used_bytes: null, ceiling_detail: null, method: 'test', collected_at: '2026-11-30T03:00:00.000Z' });
+    const save = (id: number, parts: unknown[]) =>
+      comp.save({
+        instance_id: id,
+        collected_date: '2026-11-30',
+        parts: JSON.stringify(parts),
+        ceiling_bytes: null,
+        ceiling_source: null,
+        disk_used_bytes: null,
+        ceiling_detail: null,
+        method: 'test',
+        collected_at: '2026-11-30T03:00:00.000Z',
+      });
     await save(ids.orders, [
       { kind: 'heap', bytes: 120 * GB, detail: null },
       { kind: 'reclaimable', bytes: 7 * GB, detail: null },
-      { kind: 'wal_retained_by_slots', bytes: 3 * GB, detail: { slots: [{ name: 'old_replica', active: false, bytes: 3 * GB, inactive_holding_wal: true }, { name: 'live', active: true, bytes: 0, inactive_holding_wal: false }] } },
+      {
+        kind: 'wal_retained_by_slots',
+        bytes: 3 * GB,
+        detail: {
+          slots: [
+            { name: 'old_replica', active: false, bytes: 3 * GB, inactive_holding_wal: true },
+            { name: 'live', active: true, bytes: 0, inactive_holding_wal: false },
+          ],
+        },
+      },
     ]);
     await save(ids.logs, [{ kind: 'binary_logs', bytes: 2 * GB, detail: { enabled: true, files: [] } }]);
     await ctx.settings.update({ showback_rate_per_gb_month: 0.5, showback_currency: 'CNY' }, actor);
@@ -87,13 +122,19 @@ describe('monthly capacity report', () => {
     assert.equal(r.estate.change_pct, 16.57);
     const prod = r.by_tag.find((x) => x.key === 'prod')!;
     assert.deepEqual([prod.instances, prod.total_bytes, prod.change_bytes], [2, 210 * GB, 30 * GB]);
-    assert.deepEqual(r.by_tag.map((x) => x.key), ['dev', 'prod', '(none)']);
+    assert.deepEqual(
+      r.by_tag.map((x) => x.key),
+      ['dev', 'prod', '(none)'],
+    );
     // Showback: orders' November mean is 145.5 GB; logs 50; scratch 1. prod = 195.5 GB-months × 0.5 = 97.75.
     const sb = Object.fromEntries(r.showback.lines.map((x) => [x.tag, x]));
     assert.equal(sb.prod!.gb_months, 195.5);
     assert.equal(sb.prod!.cost, 97.75);
     assert.equal(r.showback.total_cost, 98.25);
-    assert.deepEqual(r.top_growers.map((g) => [g.instance_name, g.change_bytes]), [['pg-orders', 30 * GB]]);
+    assert.deepEqual(
+      r.top_growers.map((g) => [g.instance_name, g.change_bytes]),
+      [['pg-orders', 30 * GB]],
+    );
     assert.equal(r.shortest_runways[0]!.instance_name, 'pg-orders');
     const kinds = r.cleanup.map((c) => [c.kind, c.target, c.savings_bytes, c.rows]);
     assert.deepEqual(kinds, [
@@ -134,42 +175,56 @@ describe('monthly capacity report', () => {
     assert.match(res.headers['content-disposition'] as string, /capacity-report-2026-11\.csv/);
     const file = path.join(os.tmpdir(), `wf-report-${process.pid}.csv`);
     fs.writeFileSync(file, res.rawPayload);
-    const out = execFileSync('python3', ['-c', 'import csv,json,sys; print(json.dumps(list(csv.DictReader(open(sys.argv[1], encoding="utf-8-sig", newline="")))))', file], { encoding: 'utf8' });
+    const out = execFileSync(
+      'python3',
+      ['-c', 'import csv,json,sys; print(json.dumps(list(csv.DictReader(open(sys.argv[1], encoding="utf-8-sig", newline="")))))', file],
+      { encoding: 'utf8' },
+    );
     fs.rmSync(file);
     const rows = JSON.parse(out) as Record<string, string>[];
     const estate = rows.find((r) => r.section === 'estate')!;
     assert.deepEqual([estate.bytes, estate.change_bytes, estate.change_pct], [String(211 * GB), String(30 * GB), '16.57']);
     assert.equal(rows.find((r) => r.section === 'showback' && r.key === 'prod')!.cost, '97.75');
-    assert.deepEqual(rows.filter((r) => r.section === 'cleanup').map((r) => r.key), ['unchanged_90_days', 'reclaimable', 'inactive_slot_wal', 'binary_logs', 'deleted_history']);
+    assert.deepEqual(
+      rows.filter((r) => r.section === 'cleanup').map((r) => r.key),
+      ['unchanged_90_days', 'reclaimable', 'inactive_slot_wal', 'binary_logs', 'deleted_history'],
+    );
     assert.equal(rows.find((r) => r.section === 'runway')!.instance_name, 'pg-orders');
   });
 
-  it('PDF through chromium, read back with pdftotext; 503 when chromium is absent', { skip: !fs.existsSync('/usr/bin/chromium') && 'no /usr/bin/chromium' }, async () => {
-    const res = await get('?month=2026-11&format=pdf&lang=en');
-    assert.equal(res.statusCode, 200, res.body.slice(0, 300));
-    assert.equal(res.headers['content-type'], 'application/pdf');
-    assert.equal(res.rawPayload.subarray(0, 5).toString(), '%PDF-');
-    const file = path.join(os.tmpdir(), `wf-report-${process.pid}.pdf`);
-    fs.writeFileSync(file, res.rawPayload);
-    const text = execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
-    fs.rmSync(file);
-    assert.match(text, /Whalefall monthly capacity report 2026-11/);
-    assert.match(text, /pg-orders/);
-    assert.match(text, /97\.75 CNY/);
-    assert.match(text, /old_replica/);
-    const zh = await get('?month=2026-11&format=pdf');
-    const zfile = path.join(os.tmpdir(), `wf-report-zh-${process.pid}.pdf`);
-    fs.writeFileSync(zfile, zh.rawPayload);
-    assert.match(execFileSync('pdftotext', [zfile, '-'], { encoding: 'utf8' }), /鲸落月度容量报告/);
-    fs.rmSync(zfile);
+  it(
+    'PDF through chromium, read back with pdftotext; 503 when chromium is absent',
+    { skip: !fs.existsSync('/usr/bin/chromium') && 'no /usr/bin/chromium' },
+    async () => {
+      const res = await get('?month=2026-11&format=pdf&lang=en');
+      assert.equal(res.statusCode, 200, res.body.slice(0, 300));
+      assert.equal(res.headers['content-type'], 'application/pdf');
+      assert.equal(res.rawPayload.subarray(0, 5).toString(), '%PDF-');
+      const file = path.join(os.tmpdir(), `wf-report-${process.pid}.pdf`);
+      fs.writeFileSync(file, res.rawPayload);
+      const text = execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
+      fs.rmSync(file);
+      assert.match(text, /Whalefall monthly capacity report 2026-11/);
+      assert.match(text, /pg-orders/);
+      assert.match(text, /97\.75 CNY/);
+      assert.match(text, /old_replica/);
+      const zh = await get('?month=2026-11&format=pdf');
+      const zfile = path.join(os.tmpdir(), `wf-report-zh-${process.pid}.pdf`);
+      fs.writeFileSync(zfile, zh.rawPayload);
+      assert.match(execFileSync('pdftotext', [zfile, '-'], { encoding: 'utf8' }), /鲸落月度容量报告/);
+      fs.rmSync(zfile);
 
-    const noChrome = await newTestContext('sqlite', { clock, env: { WHALEFALL_CHROMIUM: '/nonexistent/chromium' } });
-    try {
-      await assert.rejects(noChrome.capacityReport.document('2026-11', 'pdf', 'en'), (e: Error & { kind?: string }) => e.kind === 'unavailable' && /\/nonexistent\/chromium/.test(e.message) && /format=html/.test(e.message));
-    } finally {
-      await noChrome.cleanup();
-    }
-  });
+      const noChrome = await newTestContext('sqlite', { clock, env: { WHALEFALL_CHROMIUM: '/nonexistent/chromium' } });
+      try {
+        await assert.rejects(
+          noChrome.capacityReport.document('2026-11', 'pdf', 'en'),
+          (e: Error & { kind?: string }) => e.kind === 'unavailable' && /\/nonexistent\/chromium/.test(e.message) && /format=html/.test(e.message),
+        );
+      } finally {
+        await noChrome.cleanup();
+      }
+    },
+  );
 
   it('the email: on the 1st the report for the month just ended goes out with the digest; not on the 2nd; once', async () => {
     await ctx.email.tick(new Date('2026-12-01T08:00:00Z'));

@@ -36,7 +36,11 @@ export async function statisticsOf(ctx: TestContext, clock: Clock, bandPct = 1) 
   };
 }
 
-export async function addInstance(ctx: TestContext, name: string, extra: { db_type?: string; tags?: string[]; options?: Record<string, unknown>; last_sync_status?: string } = {}) {
+export async function addInstance(
+  ctx: TestContext,
+  name: string,
+  extra: { db_type?: string; tags?: string[]; options?: Record<string, unknown>; last_sync_status?: string } = {},
+) {
   const now = '2024-01-01T00:00:00.000Z';
   const row = await ctx.repos.instances.insert({
     name,
@@ -100,7 +104,15 @@ export async function insertHistory(ctx: TestContext, instanceId: number, rows: 
   for (const [date, t] of totals) {
     await db
       .insertInto('instance_size_stats')
-      .values({ instance_id: instanceId, collected_date: date, total_size_bytes: t.sum, data_bytes: t.sum, log_bytes: null, database_count: t.n, collected_at: stamp(date) })
+      .values({
+        instance_id: instanceId,
+        collected_date: date,
+        total_size_bytes: t.sum,
+        data_bytes: t.sum,
+        log_bytes: null,
+        database_count: t.n,
+        collected_at: stamp(date),
+      })
       .execute();
   }
   const names = [...new Set(rows.map((r) => r.db))];

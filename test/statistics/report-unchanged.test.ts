@@ -16,7 +16,9 @@ const TO = '2024-06-30';
 const FROM = addDays(TO, -89);
 /** 100 days ending on TO. */
 const days = (db: string, f: (date: string, i: number) => number | null, extra: Partial<Row> = {}): Row[] =>
-  Array.from({ length: 100 }, (_, i) => ({ db, date: addDays(TO, i - 99), size: f(addDays(TO, i - 99), i) as number, ...extra })).filter((r) => r.size !== undefined);
+  Array.from({ length: 100 }, (_, i) => ({ db, date: addDays(TO, i - 99), size: f(addDays(TO, i - 99), i) as number, ...extra })).filter(
+    (r) => r.size !== undefined,
+  );
 
 forEachStore('report: unchanged databases', (get) => {
   let ctx: TestContext;
@@ -53,6 +55,9 @@ forEachStore('report: unchanged databases', (get) => {
         ['small', 10, FROM, TO, id],
       ],
     );
-    assert.deepEqual((await repo.unchanged(FROM, TO, 2)).map((r) => r.database_name), ['constant', 'grew_before']);
+    assert.deepEqual(
+      (await repo.unchanged(FROM, TO, 2)).map((r) => r.database_name),
+      ['constant', 'grew_before'],
+    );
   });
 });

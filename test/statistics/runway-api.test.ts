@@ -29,8 +29,26 @@ function history(db: string, f: (i: number) => number): Row[] {
 }
 
 const FIELDS = [
-  'instance_id', 'instance_name', 'db_type', 'database_name', 'state', 'days_until_full', 'full_date', 'low_days', 'high_days', 'growth_bytes_per_day',
-  'ceiling_bytes', 'ceiling_source', 'fit_start_date', 'change_point_date', 'backtest_mape', 'latest_date', 'latest_bytes', 'points_used', 'fit', 'jumps',
+  'instance_id',
+  'instance_name',
+  'db_type',
+  'database_name',
+  'state',
+  'days_until_full',
+  'full_date',
+  'low_days',
+  'high_days',
+  'growth_bytes_per_day',
+  'ceiling_bytes',
+  'ceiling_source',
+  'fit_start_date',
+  'change_point_date',
+  'backtest_mape',
+  'latest_date',
+  'latest_bytes',
+  'points_used',
+  'fit',
+  'jumps',
 ].sort();
 
 forEachStore('runway API', (_get, kind) => {
@@ -53,13 +71,37 @@ forEachStore('runway API', (_get, kind) => {
       open: await addInstance(ctx, 'open'),
       ora: await addInstance(ctx, 'ora', { db_type: 'oracle' }),
     };
-    await insertHistory(ctx, ids.linear!, history('app', (i) => 200 * GB + i * 2 * GB));
-    await insertHistory(ctx, ids.flat!, history('app', () => 50 * GB));
-    await insertHistory(ctx, ids.purge!, history('app', (i) => (i < 60 ? 300 * GB + i * 3 * GB : 100 * GB + (i - 60) * GB)));
-    await insertHistory(ctx, ids.noisy!, history('app', (i) => 100 * GB + i * 0.1 * GB + rnd() * 30 * GB));
-    await insertHistory(ctx, ids.open!, history('app', (i) => 10 * GB + i * GB));
+    await insertHistory(
+      ctx,
+      ids.linear!,
+      history('app', (i) => 200 * GB + i * 2 * GB),
+    );
+    await insertHistory(
+      ctx,
+      ids.flat!,
+      history('app', () => 50 * GB),
+    );
+    await insertHistory(
+      ctx,
+      ids.purge!,
+      history('app', (i) => (i < 60 ? 300 * GB + i * 3 * GB : 100 * GB + (i - 60) * GB)),
+    );
+    await insertHistory(
+      ctx,
+      ids.noisy!,
+      history('app', (i) => 100 * GB + i * 0.1 * GB + rnd() * 30 * GB),
+    );
+    await insertHistory(
+      ctx,
+      ids.open!,
+      history('app', (i) => 10 * GB + i * GB),
+    );
     // An Oracle tablespace with an autoextend ceiling of 100 GB, +0.5 GB/day.
-    await insertHistory(ctx, ids.ora!, history('USERS', (i) => 20 * GB + i * 0.5 * GB).map((r) => ({ ...r, maxBytes: 100 * GB })));
+    await insertHistory(
+      ctx,
+      ids.ora!,
+      history('USERS', (i) => 20 * GB + i * 0.5 * GB).map((r) => ({ ...r, maxBytes: 100 * GB })),
+    );
   });
   after(async () => {
     await app?.close();
@@ -76,7 +118,10 @@ forEachStore('runway API', (_get, kind) => {
     const r = await get('');
     assert.equal(r.scope, 'instance');
     const by = Object.fromEntries(r.items.map((i) => [i.instance_name, i]));
-    assert.deepEqual(Object.keys(by.linear!).sort(), FIELDS.filter((f) => f !== 'database_name'));
+    assert.deepEqual(
+      Object.keys(by.linear!).sort(),
+      FIELDS.filter((f) => f !== 'database_name'),
+    );
     // Linear: (1000 − (200 + 119·2)) / 2 = 281 days.
     assert.equal(by.linear!.state, 'growing');
     assert.ok(Math.abs((by.linear!.days_until_full as number) - 281) <= 0.05 * 281, String(by.linear!.days_until_full));
@@ -94,7 +139,10 @@ forEachStore('runway API', (_get, kind) => {
     const days = r.items.map((i) => i.days_until_full);
     const firstNull = days.indexOf(null);
     assert.ok(firstNull > 0 && days.slice(firstNull).every((d) => d === null), JSON.stringify(days));
-    assert.deepEqual(days.slice(0, firstNull), [...days.slice(0, firstNull)].sort((a, b) => (a as number) - (b as number)));
+    assert.deepEqual(
+      days.slice(0, firstNull),
+      [...days.slice(0, firstNull)].sort((a, b) => (a as number) - (b as number)),
+    );
   });
 
   it('database scope: the engine-reported autoextend max is the ceiling; filters by tag and type', async () => {
@@ -107,7 +155,10 @@ forEachStore('runway API', (_get, kind) => {
     const prod = await get('?tag=prod');
     assert.deepEqual(prod.items.map((i) => i.instance_name).sort(), ['flat', 'linear']);
     const one = await get(`?instance_id=${ids.purge}&scope=database`);
-    assert.deepEqual(one.items.map((i) => [i.database_name, i.ceiling_source]), [['app', 'capacity_limit_bytes']]);
+    assert.deepEqual(
+      one.items.map((i) => [i.database_name, i.ceiling_source]),
+      [['app', 'capacity_limit_bytes']],
+    );
     const lim = await get('?limit=2');
     assert.equal(lim.items.length, 2);
     assert.equal(lim.total, 6);
@@ -133,7 +184,11 @@ forEachStore('runway API', (_get, kind) => {
       ['en', `${item.days_until_full} days`, `fitted since the change on`],
       ['zh-CN', `${item.days_until_full} 天`, `的变化点起拟合`],
     ] as const) {
-      const res = await app.inject({ method: 'GET', url: `/instances/${ids.purge}`, headers: { ...viewer.headers(false), cookie: `${viewer.headers(false).cookie}; wf_lang=${lang}` } });
+      const res = await app.inject({
+        method: 'GET',
+        url: `/instances/${ids.purge}`,
+        headers: { ...viewer.headers(false), cookie: `${viewer.headers(false).cookie}; wf_lang=${lang}` },
+      });
       assert.equal(res.statusCode, 200);
       const card = res.body.slice(res.body.indexOf('id="wf-card-forecast"'), res.body.indexOf('id="wf-card-forecast"') + 800);
       assert.ok(card.includes(days), card);

@@ -65,18 +65,42 @@ forEachStore('runway kept fits', (get) => {
     ids.mixed = await addInstance(ctx, 'mixed', { options: { capacity_limit_bytes: 2000 * GB } });
     ids.ora = await addInstance(ctx, 'ora', { db_type: 'oracle' });
     ids.empty = await addInstance(ctx, 'empty');
-    await insertHistory(ctx, ids.linear, history('app', 200, (i) => 200 * GB + i * 2 * GB));
+    await insertHistory(
+      ctx,
+      ids.linear,
+      history('app', 200, (i) => 200 * GB + i * 2 * GB),
+    );
     await insertHistory(ctx, ids.mixed, [
       ...history('flat', 150, () => 50 * GB),
       ...history('purge', 150, (i) => (i < 90 ? 300 * GB + i * 3 * GB : 100 * GB + (i - 90) * GB)),
       ...history('noisy', 150, (i) => 100 * GB + i * 0.1 * GB + rnd() * 30 * GB),
       ...history('short', 3, (i) => GB + i),
     ]);
-    await insertHistory(ctx, ids.ora, history('USERS', 120, (i) => 20 * GB + i * 0.5 * GB).map((r) => ({ ...r, maxBytes: 100 * GB })));
+    await insertHistory(
+      ctx,
+      ids.ora,
+      history('USERS', 120, (i) => 20 * GB + i * 0.5 * GB).map((r) => ({ ...r, maxBytes: 100 * GB })),
+    );
   });
 
   it('a fit survives its JSON exactly, infinities included', () => {
-    const fit = { slope: 0.1 + 0.2, intercept: -1 / 3, startIndex: 3, fit_start_date: '2024-01-01', change_point_date: null, sigma: Infinity, level: 2 ** 53 - 1, slope_low: -Infinity, slope_high: 1e-300, level_low: NaN, level_high: 5, points_used: 9, last_date: '2024-01-09', last_bytes: 7, mean_bytes: 6.000000000000001 };
+    const fit = {
+      slope: 0.1 + 0.2,
+      intercept: -1 / 3,
+      startIndex: 3,
+      fit_start_date: '2024-01-01',
+      change_point_date: null,
+      sigma: Infinity,
+      level: 2 ** 53 - 1,
+      slope_low: -Infinity,
+      slope_high: 1e-300,
+      level_low: NaN,
+      level_high: 5,
+      points_used: 9,
+      last_date: '2024-01-09',
+      last_bytes: 7,
+      mean_bytes: 6.000000000000001,
+    };
     assert.deepEqual(decodeFit(encodeFit(fit)), fit);
   });
 
@@ -93,7 +117,11 @@ forEachStore('runway kept fits', (get) => {
       assert.deepEqual(first.items, reference.slice(0, 1));
       assert.deepEqual(await all(svc, scope), reference);
     }
-    const kept = await ctx.store.db.selectFrom('runway_fits').select((eb) => eb.fn.countAll().as('n')).where('scope', '=', 'database').executeTakeFirstOrThrow();
+    const kept = await ctx.store.db
+      .selectFrom('runway_fits')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('scope', '=', 'database')
+      .executeTakeFirstOrThrow();
     assert.equal(Number(kept.n), 6);
   });
 
@@ -103,11 +131,33 @@ forEachStore('runway kept fits', (get) => {
     const at = `${TODAY}T03:00:00.000Z`;
     await ctx.store.db
       .insertInto('database_size_stats')
-      .values(history('late', 30, (i) => 5 * GB + i * GB).map((r) => ({ instance_id: ids.linear!, database_name: r.db, collected_date: r.date, size_bytes: r.size, method: 'test', collected_at: at, is_deleted: 0, created_at: at, updated_at: at })))
+      .values(
+        history('late', 30, (i) => 5 * GB + i * GB).map((r) => ({
+          instance_id: ids.linear!,
+          database_name: r.db,
+          collected_date: r.date,
+          size_bytes: r.size,
+          method: 'test',
+          collected_at: at,
+          is_deleted: 0,
+          created_at: at,
+          updated_at: at,
+        })),
+      )
       .execute();
     await ctx.store.db
       .insertInto('instance_databases')
-      .values({ instance_id: ids.linear!, database_name: 'late', is_system: 0, first_seen_date: addDays(TODAY, -29), last_seen_date: TODAY, is_deleted: 0, deleted_at: null, created_at: at, updated_at: at })
+      .values({
+        instance_id: ids.linear!,
+        database_name: 'late',
+        is_system: 0,
+        first_seen_date: addDays(TODAY, -29),
+        last_seen_date: TODAY,
+        is_deleted: 0,
+        deleted_at: null,
+        created_at: at,
+        updated_at: at,
+      })
       .execute();
     const { svc, repo } = service();
     const items = await all(svc, 'database');
@@ -120,8 +170,14 @@ forEachStore('runway kept fits', (get) => {
     await service().svc.list({ scope: 'instance' });
     await service().svc.list({ scope: 'database' });
     await sql`UPDATE database_size_stats SET size_bytes = size_bytes * 2 WHERE instance_id = ${ids.ora} AND collected_date = ${TODAY}`.execute(ctx.store.db);
-    await sql`UPDATE instance_size_stats SET total_size_bytes = total_size_bytes * 2 WHERE instance_id = ${ids.ora} AND collected_date = ${TODAY}`.execute(ctx.store.db);
-    await ctx.store.db.updateTable('instances').set({ last_sync_at: `${TODAY}T11:00:00.000Z` }).where('id', '=', ids.ora!).execute();
+    await sql`UPDATE instance_size_stats SET total_size_bytes = total_size_bytes * 2 WHERE instance_id = ${ids.ora} AND collected_date = ${TODAY}`.execute(
+      ctx.store.db,
+    );
+    await ctx.store.db
+      .updateTable('instances')
+      .set({ last_sync_at: `${TODAY}T11:00:00.000Z` })
+      .where('id', '=', ids.ora!)
+      .execute();
     const seen: Partial<Record<RunwayScope, Awaited<ReturnType<typeof all>>>> = {};
     for (const scope of ['instance', 'database'] as const) {
       const { svc, repo } = service();
@@ -144,7 +200,10 @@ forEachStore('runway kept fits', (get) => {
       assert.deepEqual(repo.saved.flat().sort(), Object.values(ids).sort());
       assert.deepEqual(items, await fresh('database'));
       await svc.invalidate();
-      const left = await ctx.store.db.selectFrom('runway_fits').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      const left = await ctx.store.db
+        .selectFrom('runway_fits')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
       assert.equal(Number(left.n), 0);
       assert.equal(await repo.fitRun('database'), undefined);
     } finally {

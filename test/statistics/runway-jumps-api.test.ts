@@ -30,7 +30,8 @@ let admin: pg.Client;
 const conns: Record<string, pg.Client> = {};
 let instanceId = 0;
 
-const grow = (db: string, mb: number) => conns[db]!.query(`INSERT INTO t (pad) SELECT repeat(md5(g::text), 30) FROM generate_series(1, ${Math.round(mb * 1024)}) g`);
+const grow = (db: string, mb: number) =>
+  conns[db]!.query(`INSERT INTO t (pad) SELECT repeat(md5(g::text), 30) FROM generate_series(1, ${Math.round(mb * 1024)}) g`);
 
 before(async () => {
   ctx = await newTestContext('sqlite', { clock });
@@ -45,7 +46,8 @@ before(async () => {
   }
   const cred = await ctx.credentials.create({ name: 'pg', username: 'postgres', password: 'x' }, actor);
   const exclude = ['wf_t_*', 'wf_tpl*', 'bench*', ...others.filter((n) => !n.startsWith('wf_t_'))];
-  instanceId = (await ctx.instances.create({ name: 'pg-jump', db_type: 'postgresql', host: '127.0.0.1', credential_id: cred.id, options: { exclude } }, actor)).id;
+  instanceId = (await ctx.instances.create({ name: 'pg-jump', db_type: 'postgresql', host: '127.0.0.1', credential_id: cred.id, options: { exclude } }, actor))
+    .id;
   for (let d = 0; d <= DAYS; d++) {
     clock.at = new Date(`${addDays(FIRST, d)}T12:00:00Z`);
     await grow(A, 1);
@@ -94,7 +96,10 @@ it('instance scope: the bulk-load day, its database, its table and the compositi
   assert.deepEqual([j.tables_from, j.tables_to], [addDays(FIRST, DAYS - 1), day]);
   // The composition parts with the jump's sign (heap holds the new table; WAL may move with the server's other work).
   assert.ok(Array.isArray(j.parts) && j.parts.length >= 1 && j.parts.every((p: { change_bytes: number }) => p.change_bytes > 0), JSON.stringify(j.parts));
-  assert.ok(j.parts.some((p: { name: string }) => p.name === 'heap'), JSON.stringify(j.parts));
+  assert.ok(
+    j.parts.some((p: { name: string }) => p.name === 'heap'),
+    JSON.stringify(j.parts),
+  );
   assert.equal(typeof item.fit.level_bytes, 'number');
 });
 
@@ -105,6 +110,9 @@ it('database scope: the loaded database names its table; the other has no jump',
   assert.equal(b.jumps[0].date, addDays(FIRST, DAYS));
   assert.equal(b.jumps[0].databases, null);
   assert.equal(b.jumps[0].parts, null);
-  assert.deepEqual(b.jumps[0].tables.map((x: { table_name: string }) => x.table_name), ['big']);
+  assert.deepEqual(
+    b.jumps[0].tables.map((x: { table_name: string }) => x.table_name),
+    ['big'],
+  );
   assert.ok(!a.jumps.some((x: { date: string }) => x.date === addDays(FIRST, DAYS)), JSON.stringify(a.jumps));
 });

@@ -50,7 +50,8 @@ forEachStore('StatisticsService', (get) => {
     await insertHistory(get(), inst, history());
     await s.aggregation.aggregate({ from: '2024-03-02', to: '2024-04-30' });
     app.setErrorHandler((err, _req, reply) => {
-      if (err instanceof AppError) return reply.status(err.kind === 'not_found' ? 404 : 400).send({ success: false, error: err.message, error_code: err.code ?? err.kind });
+      if (err instanceof AppError)
+        return reply.status(err.kind === 'not_found' ? 404 : 400).send({ success: false, error: err.message, error_code: err.code ?? err.kind });
       return reply.status((err as { statusCode?: number }).statusCode ?? 500).send({ success: false, error: (err as Error).message });
     });
     await app.register(statisticsRoutes(s));
@@ -96,14 +97,23 @@ forEachStore('StatisticsService', (get) => {
     assert.equal(pct.items[0]!.database_name, 'big');
     assert.ok(Math.abs(pct.items[0]!.change_pct! - (30_000 * 100) / 129_000) < 1e-9);
     const inst7 = await s.statistics.topGrowers({ scope: 'instance', days: 7 });
-    assert.deepEqual(inst7.items.map((x) => [x.instance_name, x.change_bytes]), [['svc', 7000]]);
+    assert.deepEqual(
+      inst7.items.map((x) => [x.instance_name, x.change_bytes]),
+      [['svc', 7000]],
+    );
     await assert.rejects(s.statistics.topGrowers({ days: 14 }), /days/);
   });
 
   it('new and deleted databases in a window', async () => {
     const r = await s.statistics.databaseChanges({ from: '2024-04-01', to: '2024-04-30' });
-    assert.deepEqual(r.new_databases.map((d) => [d.database_name, d.first_seen_date]), [['newbie', '2024-04-20']]);
-    assert.deepEqual(r.deleted_databases.map((d) => [d.database_name, d.last_seen_date, d.deleted_at, d.last_size_bytes]), [['gone', '2024-04-10', '2024-04-10T03:00:00.000Z', 700]]);
+    assert.deepEqual(
+      r.new_databases.map((d) => [d.database_name, d.first_seen_date]),
+      [['newbie', '2024-04-20']],
+    );
+    assert.deepEqual(
+      r.deleted_databases.map((d) => [d.database_name, d.last_seen_date, d.deleted_at, d.last_size_bytes]),
+      [['gone', '2024-04-10', '2024-04-10T03:00:00.000Z', 700]],
+    );
     const later = await s.statistics.databaseChanges({ from: '2024-04-11', to: '2024-04-30' });
     assert.equal(later.deleted_databases.length, 0);
   });
@@ -111,7 +121,18 @@ forEachStore('StatisticsService', (get) => {
   it('series: daily from raw rows, weekly from aggregations', async () => {
     const d = await s.statistics.databaseSeries(inst, 'big', {});
     assert.deepEqual([d.from, d.to, d.points.length], ['2024-04-01', '2024-04-30', 30]);
-    assert.deepEqual(d.points.at(-1), { period_start: '2024-04-30', period_end: '2024-04-30', avg_bytes: 159_000, max_bytes: 159_000, min_bytes: 159_000, last_bytes: 159_000, days_with_data: 1, change_bytes: 1000, change_pct: 100_000 / 158_000, trend: 'unknown' });
+    assert.deepEqual(d.points.at(-1), {
+      period_start: '2024-04-30',
+      period_end: '2024-04-30',
+      avg_bytes: 159_000,
+      max_bytes: 159_000,
+      min_bytes: 159_000,
+      last_bytes: 159_000,
+      days_with_data: 1,
+      change_bytes: 1000,
+      change_pct: 100_000 / 158_000,
+      trend: 'unknown',
+    });
     const w = await s.statistics.databaseSeries(inst, 'big', { period: 'weekly', from: '2024-04-15', to: '2024-04-30' });
     assert.deepEqual(
       w.points.map((p) => [p.period_start, p.avg_bytes, p.last_bytes, p.days_with_data, p.change_bytes]),
@@ -122,7 +143,10 @@ forEachStore('StatisticsService', (get) => {
       ],
     );
     const gone = await s.statistics.databaseSeries(inst, 'gone', { from: '2024-04-08', to: '2024-04-12' });
-    assert.deepEqual(gone.points.map((p) => p.period_start), ['2024-04-08', '2024-04-09']);
+    assert.deepEqual(
+      gone.points.map((p) => p.period_start),
+      ['2024-04-08', '2024-04-09'],
+    );
     const i = await s.statistics.instanceSeries(inst, { period: 'monthly', from: '2024-04-01', to: '2024-04-30' });
     assert.equal(i.points.length, 1);
     assert.equal(i.points[0]!.last_bytes, 159_550);
@@ -132,7 +156,10 @@ forEachStore('StatisticsService', (get) => {
 
   it('forecasts: database against max_bytes, instance against capacity_limit_bytes, none without a limit', async () => {
     const d = await s.statistics.databaseForecast(inst, 'big');
-    assert.deepEqual([d.state, d.days_until_full, d.full_date, d.limit_bytes, d.limit_source, d.points_used], ['ok', 41, '2024-06-10', 200_000, 'max_bytes', 30]);
+    assert.deepEqual(
+      [d.state, d.days_until_full, d.full_date, d.limit_bytes, d.limit_source, d.points_used],
+      ['ok', 41, '2024-06-10', 200_000, 'max_bytes', 30],
+    );
     const small = await s.statistics.databaseForecast(inst, 'small');
     assert.equal(small.state, 'no_limit');
     const i = await s.statistics.instanceForecast(inst);
@@ -143,17 +170,33 @@ forEachStore('StatisticsService', (get) => {
   });
 
   it('routes: JSON envelope, CSV stream, validation', async () => {
-    const j = await app.inject({ method: 'GET', url: `/api/statistics/instances/${inst}/database-series?database=big&period=weekly&from=2024-04-15&to=2024-04-30` });
+    const j = await app.inject({
+      method: 'GET',
+      url: `/api/statistics/instances/${inst}/database-series?database=big&period=weekly&from=2024-04-15&to=2024-04-30`,
+    });
     assert.equal(j.statusCode, 200);
     assert.equal(j.json().success, true);
     assert.equal(j.json().data.points.length, 3);
-    const c = await app.inject({ method: 'GET', url: `/api/statistics/instances/${inst}/database-series?database=big&period=weekly&from=2024-04-15&to=2024-04-30&format=csv` });
+    const c = await app.inject({
+      method: 'GET',
+      url: `/api/statistics/instances/${inst}/database-series?database=big&period=weekly&from=2024-04-15&to=2024-04-30&format=csv`,
+    });
     assert.equal(c.statusCode, 200);
     assert.match(c.headers['content-type'] as string, /^text\/csv/);
-    const lines = c.body.replace(/^\uFEFF/, '').trim().split('\r\n');
+    const lines = c.body
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split('\r\n');
     assert.equal(lines[0], 'period_start,period_end,avg_bytes,max_bytes,min_bytes,last_bytes,days_with_data,change_bytes,change_pct,trend');
     assert.equal(lines[1], '2024-04-15,2024-04-21,147000,150000,144000,150000,7,7000,4.9,growing'); // percentages rounded to 2 places (4.8951… → 4.9)
-    for (const url of ['/api/statistics/summary?format=csv', '/api/statistics/top-growers?days=7&format=csv', '/api/statistics/database-changes?from=2024-04-01&format=csv', `/api/statistics/instances/${inst}/forecast?format=csv`, `/api/statistics/instances/${inst}/database-forecast?database=big&format=csv`, `/api/statistics/instances/${inst}/series?format=csv`]) {
+    for (const url of [
+      '/api/statistics/summary?format=csv',
+      '/api/statistics/top-growers?days=7&format=csv',
+      '/api/statistics/database-changes?from=2024-04-01&format=csv',
+      `/api/statistics/instances/${inst}/forecast?format=csv`,
+      `/api/statistics/instances/${inst}/database-forecast?database=big&format=csv`,
+      `/api/statistics/instances/${inst}/series?format=csv`,
+    ]) {
       const r = await app.inject({ method: 'GET', url });
       assert.equal(r.statusCode, 200, `${url}: ${r.body}`);
       assert.match(r.headers['content-type'] as string, /^text\/csv/, url);

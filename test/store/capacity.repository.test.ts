@@ -8,7 +8,18 @@ import type { CollectedDatabase } from '../../src/domain/collection.js';
 import { forEachStore } from '../helpers/context.js';
 
 function db(name: string, size: number | null, extra: Partial<CollectedDatabase> = {}): CollectedDatabase {
-  return { database_name: name, is_system: false, size_bytes: size, data_bytes: size, index_bytes: 0, log_bytes: null, free_bytes: null, used_bytes: null, method: 'test', ...extra };
+  return {
+    database_name: name,
+    is_system: false,
+    size_bytes: size,
+    data_bytes: size,
+    index_bytes: 0,
+    log_bytes: null,
+    free_bytes: null,
+    used_bytes: null,
+    method: 'test',
+    ...extra,
+  };
 }
 
 forEachStore('CapacityRepository.saveCollection', (get) => {
@@ -19,13 +30,28 @@ forEachStore('CapacityRepository.saveCollection', (get) => {
 
   before(async () => {
     const now = new Date().toISOString();
-    const row = await get().repos.instances.insert({ name: 'ledger', db_type: 'postgresql', host: 'h', port: 5432, tags: '[]', options: '{}', is_active: 1, created_at: now, updated_at: now });
+    const row = await get().repos.instances.insert({
+      name: 'ledger',
+      db_type: 'postgresql',
+      host: 'h',
+      port: 5432,
+      tags: '[]',
+      options: '{}',
+      is_active: 1,
+      created_at: now,
+      updated_at: now,
+    });
     instanceId = row.id;
   });
 
   it('first collection: every row created, lifecycle first seen, totals', async () => {
     const repo = get().repos.capacity;
-    const c = await repo.saveCollection({ instanceId, collectedDate: day1, collectedAt: at(day1), databases: [db('a', 100), db('b', 200), db("it's 库 🐳", 300, { is_system: true })] });
+    const c = await repo.saveCollection({
+      instanceId,
+      collectedDate: day1,
+      collectedAt: at(day1),
+      databases: [db('a', 100), db('b', 200), db("it's 库 🐳", 300, { is_system: true })],
+    });
     assert.deepEqual([c.saved, c.created, c.updated, c.deleted, c.restored, c.new_databases], [3, 3, 0, 0, 0, 3]);
     assert.equal(c.total_size_bytes, 600);
     assert.equal(c.database_count, 3);
@@ -36,12 +62,20 @@ forEachStore('CapacityRepository.saveCollection', (get) => {
     assert.equal(inst!.database_count, 3);
     assert.equal(inst!.last_connected, at(day1));
     const hist = await repo.instanceHistory(instanceId, day1, day1);
-    assert.deepEqual(hist.map((h) => [h.collected_date, h.total_size_bytes, h.database_count]), [[day1, 600, 3]]);
+    assert.deepEqual(
+      hist.map((h) => [h.collected_date, h.total_size_bytes, h.database_count]),
+      [[day1, 600, 3]],
+    );
   });
 
   it('same day again: updated, not duplicated; a vanished database is soft-deleted', async () => {
     const repo = get().repos.capacity;
-    const c = await repo.saveCollection({ instanceId, collectedDate: day1, collectedAt: at(day1, '04:00:00'), databases: [db('a', 110), db("it's 库 🐳", 300)] });
+    const c = await repo.saveCollection({
+      instanceId,
+      collectedDate: day1,
+      collectedAt: at(day1, '04:00:00'),
+      databases: [db('a', 110), db("it's 库 🐳", 300)],
+    });
     assert.deepEqual([c.saved, c.created, c.updated, c.deleted, c.restored, c.new_databases], [2, 0, 2, 1, 0, 0]);
     assert.deepEqual(c.deleted_names, ['b']);
     const rows = await repo.statsForDay(instanceId, day1);
@@ -63,7 +97,12 @@ forEachStore('CapacityRepository.saveCollection', (get) => {
 
   it('next day: the database comes back and is restored; history has two days', async () => {
     const repo = get().repos.capacity;
-    const c = await repo.saveCollection({ instanceId, collectedDate: day2, collectedAt: at(day2), databases: [db('a', 120), db('b', 50), db("it's 库 🐳", 300), db('c', 1)] });
+    const c = await repo.saveCollection({
+      instanceId,
+      collectedDate: day2,
+      collectedAt: at(day2),
+      databases: [db('a', 120), db('b', 50), db("it's 库 🐳", 300), db('c', 1)],
+    });
     assert.deepEqual([c.saved, c.created, c.updated, c.deleted, c.restored, c.new_databases], [4, 4, 0, 0, 1, 1]);
     assert.deepEqual(c.restored_names, ['b']);
     const list = await repo.listDatabases(instanceId);
@@ -75,13 +114,26 @@ forEachStore('CapacityRepository.saveCollection', (get) => {
     assert.equal(b.size_bytes, 50, 'latest size joins on last_seen_date');
     assert.equal(list.find((d) => d.database_name === "it's 库 🐳")!.is_system, 1);
     const hist = await repo.instanceHistory(instanceId, day1, day2);
-    assert.deepEqual(hist.map((h) => h.total_size_bytes), [410, 471]);
+    assert.deepEqual(
+      hist.map((h) => h.total_size_bytes),
+      [410, 471],
+    );
   });
 
   it('restored the same day it was deleted: row back online', async () => {
     const repo = get().repos.capacity;
-    await repo.saveCollection({ instanceId, collectedDate: day2, collectedAt: at(day2, '05:00:00'), databases: [db('a', 120), db("it's 库 🐳", 300), db('c', 1)] });
-    const c = await repo.saveCollection({ instanceId, collectedDate: day2, collectedAt: at(day2, '06:00:00'), databases: [db('a', 120), db('b', 60), db("it's 库 🐳", 300), db('c', 1)] });
+    await repo.saveCollection({
+      instanceId,
+      collectedDate: day2,
+      collectedAt: at(day2, '05:00:00'),
+      databases: [db('a', 120), db("it's 库 🐳", 300), db('c', 1)],
+    });
+    const c = await repo.saveCollection({
+      instanceId,
+      collectedDate: day2,
+      collectedAt: at(day2, '06:00:00'),
+      databases: [db('a', 120), db('b', 60), db("it's 库 🐳", 300), db('c', 1)],
+    });
     assert.deepEqual([c.created, c.updated, c.deleted, c.restored], [0, 4, 0, 1]);
     const b = (await repo.statsForDay(instanceId, day2)).find((r) => r.database_name === 'b')!;
     assert.equal(b.is_deleted, 0);
@@ -95,7 +147,13 @@ forEachStore('CapacityRepository.saveCollection', (get) => {
       instanceId,
       collectedDate: day2,
       collectedAt: at(day2, '07:00:00'),
-      databases: [db('a', null, { data_bytes: null, index_bytes: null, error: 'no CONNECT privilege' }), db('b', 60), db("it's 库 🐳", 300), db('c', 1), db('d', null, { data_bytes: null, index_bytes: null, error: 'boom' })],
+      databases: [
+        db('a', null, { data_bytes: null, index_bytes: null, error: 'no CONNECT privilege' }),
+        db('b', 60),
+        db("it's 库 🐳", 300),
+        db('c', 1),
+        db('d', null, { data_bytes: null, index_bytes: null, error: 'boom' }),
+      ],
     });
     assert.equal(c.new_databases, 1);
     const rows = await repo.statsForDay(instanceId, day2);
@@ -118,7 +176,10 @@ forEachStore('CapacityRepository.saveCollection', (get) => {
   it('duplicate names in one collection are refused before anything is written', async () => {
     const repo = get().repos.capacity;
     const before = await repo.statsForDay(instanceId, '2026-03-03');
-    await assert.rejects(repo.saveCollection({ instanceId, collectedDate: '2026-03-03', collectedAt: at('2026-03-03'), databases: [db('x', 1), db('x', 2)] }), /duplicate/);
+    await assert.rejects(
+      repo.saveCollection({ instanceId, collectedDate: '2026-03-03', collectedAt: at('2026-03-03'), databases: [db('x', 1), db('x', 2)] }),
+      /duplicate/,
+    );
     assert.deepEqual(await repo.statsForDay(instanceId, '2026-03-03'), before);
   });
 
@@ -140,7 +201,10 @@ forEachStore('CapacityRepository.saveCollection', (get) => {
       /disk full/,
     );
     assert.equal((await repo.statsForDay(instanceId, '2026-03-04')).length, 0);
-    assert.equal((await repo.listDatabases(instanceId)).some((d) => d.database_name === 'z'), false);
+    assert.equal(
+      (await repo.listDatabases(instanceId)).some((d) => d.database_name === 'z'),
+      false,
+    );
     assert.equal((await repo.instanceHistory(instanceId, '2026-03-04', '2026-03-04')).length, 0);
   });
 
@@ -190,7 +254,17 @@ forEachStore('SyncRepository locks', (get) => {
 forEachStore('CapacityRepository: snapshots and availability-group secondaries (issue 23)', (get) => {
   it('stay in the ledger with their flags, out of the instance total (data and log too); the count keeps them', async () => {
     const now = new Date().toISOString();
-    const { id } = await get().repos.instances.insert({ name: 'replica', db_type: 'sqlserver', host: 'h', port: 1433, tags: '[]', options: '{}', is_active: 1, created_at: now, updated_at: now });
+    const { id } = await get().repos.instances.insert({
+      name: 'replica',
+      db_type: 'sqlserver',
+      host: 'h',
+      port: 1433,
+      tags: '[]',
+      options: '{}',
+      is_active: 1,
+      created_at: now,
+      updated_at: now,
+    });
     const repo = get().repos.capacity;
     const day = '2026-03-01';
     const c = await repo.saveCollection({
@@ -211,7 +285,12 @@ forEachStore('CapacityRepository: snapshots and availability-group secondaries (
     const list = new Map((await repo.listDatabases(id)).map((d) => [d.database_name, d]));
     assert.deepEqual(
       ['sales', 'sales_snap', 'ag_copy', 'ag_main'].map((n) => [list.get(n)!.is_snapshot, list.get(n)!.replica_role, list.get(n)!.size_bytes]),
-      [[0, null, 1000], [1, null, 30], [0, 'SECONDARY', 500], [0, 'PRIMARY', 700]],
+      [
+        [0, null, 1000],
+        [1, null, 30],
+        [0, 'SECONDARY', 500],
+        [0, 'PRIMARY', 700],
+      ],
     );
 
     // A failover: the copy becomes primary the next collection the same day, and counts.
@@ -219,16 +298,32 @@ forEachStore('CapacityRepository: snapshots and availability-group secondaries (
       instanceId: id,
       collectedDate: day,
       collectedAt: `${day}T04:00:00.000Z`,
-      databases: [db('sales', 1000), db('sales_snap', 30, { is_snapshot: true }), db('ag_copy', 500, { replica_role: 'PRIMARY' }), db('ag_main', 700, { replica_role: 'SECONDARY' }), db('ag_unknown', 50)],
+      databases: [
+        db('sales', 1000),
+        db('sales_snap', 30, { is_snapshot: true }),
+        db('ag_copy', 500, { replica_role: 'PRIMARY' }),
+        db('ag_main', 700, { replica_role: 'SECONDARY' }),
+        db('ag_unknown', 50),
+      ],
     });
     assert.equal(again.total_size_bytes, 1000 + 500 + 50);
   });
 });
 
 forEachStore('a database remark with values, stored by key (0027)', (get) => {
-  it('error_msg / note_msg round-trip; the databases API gives key, params and the text in the request\'s language; a row without a key keeps its text', async () => {
+  it("error_msg / note_msg round-trip; the databases API gives key, params and the text in the request's language; a row without a key keeps its text", async () => {
     const now = new Date().toISOString();
-    const inst = await get().repos.instances.insert({ name: 'remarks', db_type: 'oracle', host: 'h', port: 1521, tags: '[]', options: '{}', is_active: 1, created_at: now, updated_at: now });
+    const inst = await get().repos.instances.insert({
+      name: 'remarks',
+      db_type: 'oracle',
+      host: 'h',
+      port: 1521,
+      tags: '[]',
+      options: '{}',
+      is_active: 1,
+      created_at: now,
+      updated_at: now,
+    });
     const unsized = { key: 'db.remark.ora_files_unsized', params: { unsized: 1, count: 3 } };
     const pdb = { key: 'db.remark.ora_pdb_state', params: { state: 'MOUNTED' } };
     await get().repos.capacity.saveCollection({
@@ -246,9 +341,15 @@ forEachStore('a database remark with values, stored by key (0027)', (get) => {
     const by = async (locale: 'zh-CN' | 'en') => new Map((await get().capacity.databases(inst.id, locale)).databases.map((d) => [d.database_name, d]));
     const zh = await by('zh-CN');
     const en = await by('en');
-    assert.deepEqual([zh.get('ARCHIVE')!.error, zh.get('ARCHIVE')!.error_key, zh.get('ARCHIVE')!.error_params], ['1/3 个文件无法读取大小 (离线或丢失) (file size unknown: offline or missing)', unsized.key, unsized.params]);
+    assert.deepEqual(
+      [zh.get('ARCHIVE')!.error, zh.get('ARCHIVE')!.error_key, zh.get('ARCHIVE')!.error_params],
+      ['1/3 个文件无法读取大小 (离线或丢失) (file size unknown: offline or missing)', unsized.key, unsized.params],
+    );
     assert.deepEqual([en.get('ARCHIVE')!.error, en.get('ARCHIVE')!.error_key], ['1/3 file(s) could not be sized (offline or missing)', unsized.key]);
-    assert.deepEqual([en.get('P1/USERS')!.note, en.get('P1/USERS')!.note_key, en.get('P1/USERS')!.error], ['the PDB is MOUNTED: the CDB_ views omit it, so it cannot be measured', pdb.key, null]);
+    assert.deepEqual(
+      [en.get('P1/USERS')!.note, en.get('P1/USERS')!.note_key, en.get('P1/USERS')!.error],
+      ['the PDB is MOUNTED: the CDB_ views omit it, so it cannot be measured', pdb.key, null],
+    );
     assert.deepEqual([en.get('OLD')!.error, en.get('OLD')!.error_key, en.get('OLD')!.error_params], ['旧的文本 (old text)', null, null]);
   });
 });

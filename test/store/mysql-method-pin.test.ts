@@ -21,7 +21,10 @@ describe('migration 0018_mysql_auto', () => {
       await migrateTo(store.db, 'sqlite', '0017_table_sync_locks');
       const now = new Date().toISOString();
       const add = (name: string, db_type: string, options: string) =>
-        store.db.insertInto('instances').values({ name, db_type, host: 'h', port: 1, tags: '[]', options, is_active: 1, created_at: now, updated_at: now } as never).execute();
+        store.db
+          .insertInto('instances')
+          .values({ name, db_type, host: 'h', port: 1, tags: '[]', options, is_active: 1, created_at: now, updated_at: now } as never)
+          .execute();
       await add('my-unset', 'mysql', '{"exclude":["tmp_*"]}');
       await add('maria-unset', 'mariadb', '{}');
       await add('my-physical', 'mysql', '{"method":"physical"}');

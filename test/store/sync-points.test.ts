@@ -15,7 +15,15 @@ import { forEachStore } from '../helpers/context.js';
 const actor = { userId: null, username: 'test' };
 const MB = 1024 * 1024;
 const db = (name: string, size: number | null): CollectedDatabase => ({
-  database_name: name, is_system: false, size_bytes: size, data_bytes: null, index_bytes: null, log_bytes: null, free_bytes: null, used_bytes: null, method: 'test',
+  database_name: name,
+  is_system: false,
+  size_bytes: size,
+  data_bytes: null,
+  index_bytes: null,
+  log_bytes: null,
+  free_bytes: null,
+  used_bytes: null,
+  method: 'test',
 });
 
 forEachStore('per-sync series', (get) => {
@@ -37,7 +45,11 @@ forEachStore('per-sync series', (get) => {
     assert.equal(r.change_last_sync_bytes, null);
     assert.equal(r.change_7d_bytes, null);
     assert.deepEqual(await get().capacity.changes(id), {
-      total_size_bytes: 20 * MB, previous_sync_at: null, change_last_sync_bytes: null, change_7d_bytes: null, change_30d_bytes: null,
+      total_size_bytes: 20 * MB,
+      previous_sync_at: null,
+      change_last_sync_bytes: null,
+      change_7d_bytes: null,
+      change_30d_bytes: null,
     });
     const growers = await get().statistics.topGrowers({ days: 7 });
     assert.equal(growers.items.filter((g) => g.instance_id === id).length, 0, 'no baseline: not listed as growing by 0');
@@ -57,7 +69,11 @@ forEachStore('per-sync series', (get) => {
     const dbs = await get().statistics.topGrowers({ days: 7, scope: 'database' });
     const app = dbs.items.find((g) => g.instance_id === id && g.database_name === 'app');
     assert.deepEqual(app && [app.first_bytes, app.last_bytes, app.change_bytes], [18 * MB, 45 * MB, 27 * MB]);
-    assert.equal(dbs.items.find((g) => g.instance_id === id && g.database_name === 'logs'), undefined, 'one point only: no baseline');
+    assert.equal(
+      dbs.items.find((g) => g.instance_id === id && g.database_name === 'logs'),
+      undefined,
+      'one point only: no baseline',
+    );
     const inst = await get().statistics.topGrowers({ days: 7, scope: 'instance' });
     assert.equal(inst.items.find((g) => g.instance_id === id)?.change_bytes, 27 * MB);
     // The daily ledger still has one row a day.
@@ -79,7 +95,10 @@ forEachStore('per-sync series', (get) => {
     // A day less 5 minutes from now: the first sync (10 minutes ago) is then older than a day, the second is not.
     const r = await svc.purge(new Date(now + 86_400_000 - 5 * 60_000));
     assert.equal(r.points_deleted, 3);
-    assert.deepEqual((await points()).map((p) => p.collected_at), [at(0), at(0)]);
+    assert.deepEqual(
+      (await points()).map((p) => p.collected_at),
+      [at(0), at(0)],
+    );
     assert.equal((await row()).change_last_sync_bytes, null, 'the earlier point is gone: no baseline again');
   });
 });

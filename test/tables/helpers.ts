@@ -4,7 +4,14 @@ import { CLI_ACTOR } from '../../src/services/audit.service.js';
 import type { TestContext } from '../helpers/context.js';
 import { uniqueName } from '../helpers/targets.js';
 
-export async function addInstance(ctx: TestContext, dbType: 'postgresql' | 'mariadb', port: number, username: string, options: Record<string, unknown> = {}, password = 'unused-Secret-9') {
+export async function addInstance(
+  ctx: TestContext,
+  dbType: 'postgresql' | 'mariadb',
+  port: number,
+  username: string,
+  options: Record<string, unknown> = {},
+  password = 'unused-Secret-9',
+) {
   const cred = await ctx.credentials.create({ name: uniqueName('cred'), db_type: dbType, username, password }, CLI_ACTOR);
   const inst = await ctx.instances.create({ name: uniqueName(dbType), db_type: dbType, host: '127.0.0.1', port, credential_id: cred.id, options }, CLI_ACTOR);
   return inst.id;
@@ -19,4 +26,3 @@ export async function mysqlReader(admin: mysql.Connection, user: string): Promis
   }
   return [user, {}, password];
 }
-

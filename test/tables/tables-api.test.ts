@@ -47,7 +47,8 @@ describe('table API and CLI on a real PostgreSQL', () => {
   });
 
   const get = (url: string) => app.inject({ method: 'GET', url, headers: callers.viewer.headers(false) });
-  const sync = (payload: unknown) => app.inject({ method: 'POST', url: `/api/instances/${instanceId}/tables/sync`, headers: callers.operator.headers(true), payload: payload as object });
+  const sync = (payload: unknown) =>
+    app.inject({ method: 'POST', url: `/api/instances/${instanceId}/tables/sync`, headers: callers.operator.headers(true), payload: payload as object });
 
   it('syncs over HTTP and lists the tables sorted, searched and paged, with split totals', async () => {
     const r = await sync({ databases: [db] });
@@ -60,27 +61,44 @@ describe('table API and CLI on a real PostgreSQL', () => {
     assert.equal(list.statusCode, 200, list.body);
     const d = list.json().data;
     assert.equal(d.total, 3);
-    assert.deepEqual(d.items.map((x: { table_name: string }) => x.table_name), ['orders', 'Order Lines 明细', 'audit_100']);
+    assert.deepEqual(
+      d.items.map((x: { table_name: string }) => x.table_name),
+      ['orders', 'Order Lines 明细', 'audit_100'],
+    );
     const sum = d.items.reduce((s: number, x: { total_bytes: number }) => s + x.total_bytes, 0);
     assert.equal(d.totals.total_bytes, sum);
     assert.equal(d.totals.data_bytes + d.totals.index_bytes + d.totals.lob_bytes, sum);
 
-    const byName = (await get(`/api/instances/${instanceId}/tables?database=${db}&sort=name&order=asc`)).json().data.items.map((x: { table_name: string }) => x.table_name);
+    const byName = (await get(`/api/instances/${instanceId}/tables?database=${db}&sort=name&order=asc`))
+      .json()
+      .data.items.map((x: { table_name: string }) => x.table_name);
     assert.equal(byName.length, 3);
-    assert.deepEqual([...byName].sort(), [...byName].sort((a: string, b: string) => (a < b ? -1 : 1)));
+    assert.deepEqual(
+      [...byName].sort(),
+      [...byName].sort((a: string, b: string) => (a < b ? -1 : 1)),
+    );
     const found = (await get(`/api/instances/${instanceId}/tables?database=${db}&search=${encodeURIComponent('明细')}`)).json().data;
-    assert.deepEqual(found.items.map((x: { table_name: string }) => x.table_name), ['Order Lines 明细']);
+    assert.deepEqual(
+      found.items.map((x: { table_name: string }) => x.table_name),
+      ['Order Lines 明细'],
+    );
     // `_` is literal in a search, not a wildcard.
     assert.equal((await get(`/api/instances/${instanceId}/tables?database=${db}&search=t_1`)).json().data.total, 1);
     assert.equal((await get(`/api/instances/${instanceId}/tables?database=${db}&search=rder_`)).json().data.total, 0);
     const page = (await get(`/api/instances/${instanceId}/tables?database=${db}&limit=1&offset=1`)).json().data;
     assert.equal(page.total, 3);
-    assert.deepEqual(page.items.map((x: { table_name: string }) => x.table_name), ['Order Lines 明细']);
+    assert.deepEqual(
+      page.items.map((x: { table_name: string }) => x.table_name),
+      ['Order Lines 明细'],
+    );
 
     const csv = await get(`/api/instances/${instanceId}/tables?database=${db}&format=csv`);
     assert.equal(csv.statusCode, 200);
     assert.match(csv.headers['content-type'] as string, /text\/csv/);
-    const lines = csv.body.replace(/^\uFEFF/, '').trim().split('\r\n');
+    const lines = csv.body
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split('\r\n');
     assert.equal(lines.length, 4);
     assert.match(lines[0]!, /^table_id,schema_name,table_name,kind,parent,total_bytes/);
     assert.ok(lines.some((l) => l.includes('Order Lines 明细')));
@@ -108,10 +126,19 @@ describe('table API and CLI on a real PostgreSQL', () => {
     const series = await get(`/api/tables/${t.items[0].table_id}/series?from=2031-04-01&to=2031-05-31`);
     assert.equal(series.statusCode, 200, series.body);
     const points = series.json().data.points;
-    assert.deepEqual(points.map((p: { collected_date: string }) => p.collected_date), ['2031-05-01', '2031-05-02']);
+    assert.deepEqual(
+      points.map((p: { collected_date: string }) => p.collected_date),
+      ['2031-05-01', '2031-05-02'],
+    );
     assert.equal(points[1].total_bytes, t.items[0].last_bytes);
     const csv = await get(`/api/tables/${t.items[0].table_id}/series?from=2031-04-01&to=2031-05-31&format=csv`);
-    assert.equal(csv.body.replace(/^\uFEFF/, '').trim().split('\r\n').length, 3);
+    assert.equal(
+      csv.body
+        .replace(/^\uFEFF/, '')
+        .trim()
+        .split('\r\n').length,
+      3,
+    );
   });
 
   it('refuses bad input with a clear 400 and changes nothing', async () => {
@@ -125,7 +152,10 @@ describe('table API and CLI on a real PostgreSQL', () => {
     assert.equal((await get(`/api/instances/${instanceId}/tables`)).statusCode, 400);
     assert.equal((await get('/api/tables/top-growing?days=0')).statusCode, 400);
     assert.equal((await get('/api/tables/424242/series')).statusCode, 404);
-    assert.equal((await app.inject({ method: 'POST', url: `/api/instances/${instanceId}/tables/sync`, headers: callers.viewer.headers(true), payload: {} })).statusCode, 403);
+    assert.equal(
+      (await app.inject({ method: 'POST', url: `/api/instances/${instanceId}/tables/sync`, headers: callers.viewer.headers(true), payload: {} })).statusCode,
+      403,
+    );
     assert.deepEqual((await get(`/api/instances/${instanceId}/tables?database=${db}`)).json().data.items, before);
   });
 
@@ -135,16 +165,29 @@ describe('table API and CLI on a real PostgreSQL', () => {
     assert.match(r.json().error, /同步表容量失败: wf_t_no_such_db: 数据库不存在/);
     assert.ok(r.json().session_id);
     // In English by key (issue #20 item 2): the refusal, and a run where one database of two is missing.
-    const en = (payload: unknown) => app.inject({ method: 'POST', url: `/api/instances/${instanceId}/tables/sync`, headers: { ...callers.operator.headers(true), 'accept-language': 'en' }, payload: payload as object });
+    const en = (payload: unknown) =>
+      app.inject({
+        method: 'POST',
+        url: `/api/instances/${instanceId}/tables/sync`,
+        headers: { ...callers.operator.headers(true), 'accept-language': 'en' },
+        payload: payload as object,
+      });
     const refused = await en({ databases: ['wf_t_no_such_db'] });
     assert.equal(refused.json().error, 'Table sync failed: wf_t_no_such_db: database not found');
     const partly = await en({ databases: [db, 'wf_t_no_such_db'] });
     assert.equal(partly.statusCode, 200, partly.body);
-    const data = partly.json().data as { databases: { database_name: string; error?: string; error_msg?: { key: string } }[]; cut: string[]; cut_msgs: { key: string }[] };
+    const data = partly.json().data as {
+      databases: { database_name: string; error?: string; error_msg?: { key: string } }[];
+      cut: string[];
+      cut_msgs: { key: string }[];
+    };
     const missing = data.databases.find((d) => d.database_name === 'wf_t_no_such_db')!;
     assert.deepEqual([missing.error, missing.error_msg?.key], ['database not found', 'api.tables.db_not_found']);
     assert.deepEqual(data.cut, ['wf_t_no_such_db: database not found']);
-    assert.deepEqual(data.cut_msgs.map((m) => m.key), ['api.tables.warn.db_error']);
+    assert.deepEqual(
+      data.cut_msgs.map((m) => m.key),
+      ['api.tables.warn.db_error'],
+    );
     const zh = (await sync({ databases: [db, 'wf_t_no_such_db'] })).json().data as { cut: string[] };
     assert.deepEqual(zh.cut, ['wf_t_no_such_db: 数据库不存在 (database not found)']);
   });
@@ -154,7 +197,11 @@ describe('table API and CLI on a real PostgreSQL', () => {
     const bin = path.resolve('test/helpers/whalefall.mjs'); // the sources, not a possibly stale dist/
     const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', timeout: 60_000 });
     const name = 'cli-tables';
-    let r = spawnSync(process.execPath, [bin, 'instances', 'add', '--name', name, '--type', 'postgresql', '--host', '127.0.0.1', '--username', 'postgres', '--password-env', 'PW'], { env: { ...env, PW: 'x-Secret-1' }, encoding: 'utf8' });
+    let r = spawnSync(
+      process.execPath,
+      [bin, 'instances', 'add', '--name', name, '--type', 'postgresql', '--host', '127.0.0.1', '--username', 'postgres', '--password-env', 'PW'],
+      { env: { ...env, PW: 'x-Secret-1' }, encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, r.stderr);
     r = run(['sync', '--tables', '--instance', name, '--database', db]);
     assert.equal(r.status, 0, r.stderr);

@@ -30,16 +30,20 @@ describe(`table budget: ${TABLES} tables in one MariaDB schema, budget ${KEEP} t
     // One scan of 20,000 tables takes ~6 s on an idle 2-core machine, far more on a busy one: no 30 s query limit here.
     ctx = await newTestContext('sqlite', { env: { WHALEFALL_SYNC_TIMEOUT_MS: '600000' } });
     admin = await mysqlAdmin();
-    await admin.query(`CREATE DATABASE ${big}; CREATE DATABASE ${small}; CREATE TABLE ${small}.only (id int PRIMARY KEY) STATS_PERSISTENT=1 STATS_AUTO_RECALC=0; ANALYZE TABLE ${small}.only`);
+    await admin.query(
+      `CREATE DATABASE ${big}; CREATE DATABASE ${small}; CREATE TABLE ${small}.only (id int PRIMARY KEY) STATS_PERSISTENT=1 STATS_AUTO_RECALC=0; ANALYZE TABLE ${small}.only`,
+    );
     // Many CREATE TABLEs per round trip: 1,000 statements a batch.
     for (let b = 0; b < TABLES; b += 1000) {
       let q = '';
-      for (let i = b; i < Math.min(TABLES, b + 1000); i++) q += `CREATE TABLE ${big}.t${String(i).padStart(5, '0')} (id int PRIMARY KEY, v varchar(200)) ENGINE=InnoDB STATS_PERSISTENT=1 STATS_AUTO_RECALC=0;`;
+      for (let i = b; i < Math.min(TABLES, b + 1000); i++)
+        q += `CREATE TABLE ${big}.t${String(i).padStart(5, '0')} (id int PRIMARY KEY, v varchar(200)) ENGINE=InnoDB STATS_PERSISTENT=1 STATS_AUTO_RECALC=0;`;
       await admin.query(q);
     }
     // A few hundred tables of different sizes, so "the largest" is not just a tie-break.
     let fill = '';
-    for (let i = 0; i < FILLED; i++) fill += `INSERT INTO ${big}.t${String(i * 7).padStart(5, '0')} SELECT seq, repeat('x', 150) FROM ${big}.seq_1_to_${(i + 1) * 20};`;
+    for (let i = 0; i < FILLED; i++)
+      fill += `INSERT INTO ${big}.t${String(i * 7).padStart(5, '0')} SELECT seq, repeat('x', 150) FROM ${big}.seq_1_to_${(i + 1) * 20};`;
     await admin.query(fill);
     // Settle InnoDB's persistent statistics now, and never again (STATS_AUTO_RECALC=0): a background
     // recalculation would move sizes between the sync and the check query.
@@ -77,14 +81,26 @@ describe(`table budget: ${TABLES} tables in one MariaDB schema, budget ${KEEP} t
     assert.equal(other[0]!.table_count, TABLES - KEEP);
     assert.equal(other[0]!.total_bytes, rest);
     assert.equal(list.items.at(-1)?.kind, 'other', 'the "other" row sorts last');
-    assert.equal(list.totals?.total_bytes, sizes.reduce((s, x) => s + Number(x.b), 0), 'kept + other = the schema');
+    assert.equal(
+      list.totals?.total_bytes,
+      sizes.reduce((s, x) => s + Number(x.b), 0),
+      'kept + other = the schema',
+    );
 
     // The budget is per instance: the 5,000 are spent, so the next schema is all "other" — or, when the
     // big schema's scan alone outlasted the 10 s (a busy machine), it was not reached and says so.
     const smallRow = r.databases.find((d) => d.database_name === small);
-    const [[only]] = await admin.query<mysql.RowDataPacket[]>('SELECT DATA_LENGTH + INDEX_LENGTH AS b FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [small]);
+    const [[only]] = await admin.query<mysql.RowDataPacket[]>('SELECT DATA_LENGTH + INDEX_LENGTH AS b FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [
+      small,
+    ]);
     if (r.duration_ms < 10_000) assert.deepEqual(smallRow, { database_name: small, tables: 0, other_tables: 1, other_bytes: Number(only!.b) });
-    else assert.deepEqual(smallRow, { database_name: small, tables: 0, error: '表级采集时间预算已用完，未采集 (table time budget exhausted: not collected this run)', error_msg: { key: 'api.tables.out_of_time' } });
+    else
+      assert.deepEqual(smallRow, {
+        database_name: small,
+        tables: 0,
+        error: '表级采集时间预算已用完，未采集 (table time budget exhausted: not collected this run)',
+        error_msg: { key: 'api.tables.out_of_time' },
+      });
 
     const session = await ctx.capacity.session(r.session_id);
     const details = session.records[0]!.details as unknown as { budget: unknown; cut: string[]; databases: { database_name: string; other_tables?: number }[] };

@@ -38,7 +38,10 @@ describe('cutToBudget', () => {
       t('mid', 50),
     ];
     const r = cutToBudget(tables, 2);
-    assert.deepEqual(r.kept.map((x) => x.table_name), ['parent', 'p1']);
+    assert.deepEqual(
+      r.kept.map((x) => x.table_name),
+      ['parent', 'p1'],
+    );
     assert.deepEqual(r.other, { tables: 3, total_bytes: 51, data_bytes: 51, index_bytes: 0, lob_bytes: 0, free_bytes: null });
     assert.equal(cutToBudget(tables, 5).other, undefined);
     assert.equal(cutToBudget(tables, 0).kept.length, 0);
@@ -58,19 +61,49 @@ forEachStore('table ledger', (get) => {
   const save = (day: string, databases: CollectedTableDatabase[], present: string[] | null = null) =>
     repo.saveTables({ instanceId, collectedDate: day, collectedAt: `${day}T03:00:00.000Z`, method: 'pg_class', databases, presentDatabases: present });
   const names = async (db: string) =>
-    (await get().store.db.selectFrom('table_names').select(['table_name', 'is_deleted', 'kind', 'parent_id', 'id']).where('database_name', '=', db).orderBy('table_name').execute());
+    await get()
+      .store.db.selectFrom('table_names')
+      .select(['table_name', 'is_deleted', 'kind', 'parent_id', 'id'])
+      .where('database_name', '=', db)
+      .orderBy('table_name')
+      .execute();
 
   it('saves, updates the same day, and links partitions to their parent', async () => {
     const ctx = get();
     repo = new TablesRepository(ctx.store.db);
     const stamp = '2030-01-01T00:00:00.000Z';
-    instanceId = (await ctx.store.db.insertInto('instances').values({ name: 'ledger', db_type: 'postgresql', host: 'h', port: 1, tags: '[]', options: '{}', is_active: 1, created_at: stamp, updated_at: stamp }).returning('id').executeTakeFirstOrThrow()).id;
+    instanceId = (
+      await ctx.store.db
+        .insertInto('instances')
+        .values({ name: 'ledger', db_type: 'postgresql', host: 'h', port: 1, tags: '[]', options: '{}', is_active: 1, created_at: stamp, updated_at: stamp })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+    ).id;
     const many = Array.from({ length: 2500 }, (_, i) => t(`t${i}`, i));
-    let c = await save(day1, [{ database_name: 'big', tables: many }, { database_name: 'part', tables: [t('parent', 10, { kind: 'partitioned' }), t('c1', 10, { kind: 'partition', parent: { schema_name: 's', table_name: 'parent' } })] }]);
+    let c = await save(day1, [
+      { database_name: 'big', tables: many },
+      {
+        database_name: 'part',
+        tables: [t('parent', 10, { kind: 'partitioned' }), t('c1', 10, { kind: 'partition', parent: { schema_name: 's', table_name: 'parent' } })],
+      },
+    ]);
     assert.deepEqual(c, { saved: 2502, created: 2502, deleted: 0, restored: 0, total_bytes: (2499 * 2500) / 2 + 10 });
-    c = await save(day1, [{ database_name: 'part', tables: [t('parent', 12, { kind: 'partitioned' }), t('c1', 12, { kind: 'partition', parent: { schema_name: 's', table_name: 'parent' } })] }]);
+    c = await save(day1, [
+      {
+        database_name: 'part',
+        tables: [t('parent', 12, { kind: 'partitioned' }), t('c1', 12, { kind: 'partition', parent: { schema_name: 's', table_name: 'parent' } })],
+      },
+    ]);
     assert.equal(c.created, 0);
-    const rows = await ctx.store.db.selectFrom('table_size_stats').select(['collected_date', 'total_bytes']).where('table_id', 'in', (await names('part')).map((x) => x.id)).execute();
+    const rows = await ctx.store.db
+      .selectFrom('table_size_stats')
+      .select(['collected_date', 'total_bytes'])
+      .where(
+        'table_id',
+        'in',
+        (await names('part')).map((x) => x.id),
+      )
+      .execute();
     assert.deepEqual(rows.map((r) => r.total_bytes).sort(), [12, 12], 'one row per table and day, updated');
     const part = await names('part');
     assert.equal(part.find((x) => x.table_name === 'c1')?.parent_id, part.find((x) => x.table_name === 'parent')?.id);
@@ -78,7 +111,10 @@ forEachStore('table ledger', (get) => {
 
   it('soft-deletes only in databases measured in full; restores; a dropped database takes its tables', async () => {
     // big is cut by a budget this time: t0..t9 kept, the rest in "other" — nothing is deleted there.
-    let c = await save(day2, [{ database_name: 'big', tables: [t('t1', 1)], other: { tables: 2499, total_bytes: 5, data_bytes: 5, index_bytes: 0, lob_bytes: 0, free_bytes: null } }, { database_name: 'part', tables: [t('parent', 1, { kind: 'partitioned' })] }]);
+    let c = await save(day2, [
+      { database_name: 'big', tables: [t('t1', 1)], other: { tables: 2499, total_bytes: 5, data_bytes: 5, index_bytes: 0, lob_bytes: 0, free_bytes: null } },
+      { database_name: 'part', tables: [t('parent', 1, { kind: 'partitioned' })] },
+    ]);
     assert.equal(c.deleted, 1, 'only part.c1');
     assert.equal((await names('big')).filter((x) => x.is_deleted === 1).length, 0);
     const other = (await names('big')).find((x) => x.kind === 'other');
@@ -87,8 +123,17 @@ forEachStore('table ledger', (get) => {
     c = await save(day2, [{ database_name: 'big', tables: [t('t1', 1)] }], ['big']);
     assert.equal(c.deleted, 2499 + 1 + 1, 'big: the 2,499 other t*, its "other" row; part: parent (c1 was deleted already)');
     assert.ok((await names('part')).every((x) => x.is_deleted === 1));
-    const day2Rows = await get().store.db.selectFrom('table_size_stats').select(['is_deleted']).where('collected_date', '=', day2).where('table_id', '=', (await names('part')).find((x) => x.table_name === 'parent')!.id).execute();
-    assert.deepEqual(day2Rows.map((r) => r.is_deleted), [1], "today's row of a deleted table is marked, not erased");
+    const day2Rows = await get()
+      .store.db.selectFrom('table_size_stats')
+      .select(['is_deleted'])
+      .where('collected_date', '=', day2)
+      .where('table_id', '=', (await names('part')).find((x) => x.table_name === 'parent')!.id)
+      .execute();
+    assert.deepEqual(
+      day2Rows.map((r) => r.is_deleted),
+      [1],
+      "today's row of a deleted table is marked, not erased",
+    );
     c = await save(day2, [{ database_name: 'part', tables: [t('c1', 3, { kind: 'partition', parent: { schema_name: 's', table_name: 'parent' } })] }]);
     assert.equal(c.restored, 1);
   });
@@ -97,13 +142,31 @@ forEachStore('table ledger', (get) => {
     const db = get().store.db;
     const id = (await names('big')).find((x) => x.table_name === 't1')!.id;
     const days = Array.from({ length: 60 }, (_, i) => addDays('2029-01-01', i));
-    await db.insertInto('table_size_stats').values(days.map((d) => ({ table_id: id, collected_date: d, total_bytes: 1, method: 1, is_deleted: 0 }))).execute();
+    await db
+      .insertInto('table_size_stats')
+      .values(days.map((d) => ({ table_id: id, collected_date: d, total_bytes: 1, method: 1, is_deleted: 0 })))
+      .execute();
     // Weekly for January (Mondays 2029-01-01, 08, 15, 22, 29), monthly for February.
     let deleted = 0;
-    for (const [from, to] of [['2029-01-01', '2029-01-07'], ['2029-01-08', '2029-01-14'], ['2029-01-15', '2029-01-21'], ['2029-01-22', '2029-01-28'], ['2029-01-29', '2029-01-31'], ['2029-02-01', '2029-03-01']] as const) {
+    for (const [from, to] of [
+      ['2029-01-01', '2029-01-07'],
+      ['2029-01-08', '2029-01-14'],
+      ['2029-01-15', '2029-01-21'],
+      ['2029-01-22', '2029-01-28'],
+      ['2029-01-29', '2029-01-31'],
+      ['2029-02-01', '2029-03-01'],
+    ] as const) {
       deleted += await repo.keepFirstPerTable(from, to);
     }
-    const left = (await db.selectFrom('table_size_stats').select('collected_date').where('table_id', '=', id).where('collected_date', '<', '2029-03-02').orderBy('collected_date').execute()).map((r) => r.collected_date);
+    const left = (
+      await db
+        .selectFrom('table_size_stats')
+        .select('collected_date')
+        .where('table_id', '=', id)
+        .where('collected_date', '<', '2029-03-02')
+        .orderBy('collected_date')
+        .execute()
+    ).map((r) => r.collected_date);
     assert.deepEqual(left, ['2029-01-01', '2029-01-08', '2029-01-15', '2029-01-22', '2029-01-29', '2029-02-01']);
     assert.equal(deleted, 60 - 6);
   });
@@ -116,8 +179,19 @@ describe('daily selection rule', () => {
     const ctx = await newTestContext('sqlite', { env: { WHALEFALL_TABLES_DAILY_TOP: '2', WHALEFALL_TABLES_DAILY_GROWTH: '1' } });
     try {
       const inst = await ctx.instances.create({ name: 'rule', db_type: 'postgresql', host: '127.0.0.1', port: 1 }, CLI_ACTOR);
-      const dbRow = (name: string, size: number, isSystem = false) => ({ database_name: name, is_system: isSystem, size_bytes: size, data_bytes: null, index_bytes: null, log_bytes: null, free_bytes: null, used_bytes: null, method: 'test' });
-      const save = (day: string, dbs: ReturnType<typeof dbRow>[]) => ctx.repos.capacity.saveCollection({ instanceId: inst.id, collectedDate: day, collectedAt: `${day}T03:00:00.000Z`, databases: dbs });
+      const dbRow = (name: string, size: number, isSystem = false) => ({
+        database_name: name,
+        is_system: isSystem,
+        size_bytes: size,
+        data_bytes: null,
+        index_bytes: null,
+        log_bytes: null,
+        free_bytes: null,
+        used_bytes: null,
+        method: 'test',
+      });
+      const save = (day: string, dbs: ReturnType<typeof dbRow>[]) =>
+        ctx.repos.capacity.saveCollection({ instanceId: inst.id, collectedDate: day, collectedAt: `${day}T03:00:00.000Z`, databases: dbs });
       await save('2030-05-01', [dbRow('huge', 1000), dbRow('big', 900), dbRow('grower', 10), dbRow('flat', 50), dbRow('sys', 5000, true)]);
       await save('2030-05-08', [dbRow('huge', 1000), dbRow('big', 900), dbRow('grower', 500), dbRow('flat', 50), dbRow('sys', 5000, true)]);
       const row = (await ctx.repos.instances.get(inst.id))!;

@@ -121,7 +121,7 @@ describe('table sync of a real PostgreSQL (sqlite store)', () => {
     }
   });
 
-  it('a table-sync lock left by a dead process on this host is taken over; a live holder\'s is refused', async () => {
+  it("a table-sync lock left by a dead process on this host is taken over; a live holder's is refused", async () => {
     const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // exited: its pid is gone
     const far = new Date(Date.now() + 3600_000).toISOString();
     const now = new Date().toISOString();

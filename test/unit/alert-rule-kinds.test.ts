@@ -56,10 +56,15 @@ function fakeRepo(data: {
         return last ? [{ instance_id: id, collected_date: last.day, total_size_bytes: last.bytes }] : [];
       }),
     instanceTotalOnOrBefore: async (id: number, day: string) => {
-      const r = totals(id).filter((t) => t.day <= day).at(-1);
+      const r = totals(id)
+        .filter((t) => t.day <= day)
+        .at(-1);
       return r ? { collected_date: r.day, total_size_bytes: r.bytes } : undefined;
     },
-    instanceSeries: async (id: number, from: string) => totals(id).filter((t) => t.day >= from).map((t) => ({ collected_date: t.day, total_size_bytes: t.bytes })),
+    instanceSeries: async (id: number, from: string) =>
+      totals(id)
+        .filter((t) => t.day >= from)
+        .map((t) => ({ collected_date: t.day, total_size_bytes: t.bytes })),
     latestDatabaseSizes: async (id: number) =>
       dbs(id)
         .filter((d) => d.day === latestDbDay(id))
@@ -69,7 +74,10 @@ function fakeRepo(data: {
       for (const d of dbs(id)) if (d.day <= day && (best.get(d.name)?.day ?? '') < d.day) best.set(d.name, d);
       return [...best].map(([name, d]) => ({ database_name: name, size_bytes: d.bytes }));
     },
-    databaseSeries: async (id: number, from: string) => dbs(id).filter((d) => d.day >= from).map((d) => ({ database_name: d.name, collected_date: d.day, size_bytes: d.bytes })),
+    databaseSeries: async (id: number, from: string) =>
+      dbs(id)
+        .filter((d) => d.day >= from)
+        .map((d) => ({ database_name: d.name, collected_date: d.day, size_bytes: d.bytes })),
     deletedDatabases: async (id: number) => (data.deleted?.[id] ?? []).map((d) => ({ database_name: d.name, deleted_at: d.at })),
     recentFinishedRecords: async (id: number, limit: number) => (data.records?.[id] ?? []).slice(0, limit),
   };
@@ -111,9 +119,20 @@ const CASES: Record<RuleKind, { title: string; run: () => Promise<void> }[]> = {
     {
       title: 'with a pattern, each matching database is its own condition; unmeasured ones never fire',
       run: async () => {
-        const repo = fakeRepo({ dbs: { 1: [{ name: 'app_1', day: DAY, bytes: 5 * GiB }, { name: 'app_2', day: DAY, bytes: null }, { name: 'log', day: DAY, bytes: 9 * GiB }] } });
+        const repo = fakeRepo({
+          dbs: {
+            1: [
+              { name: 'app_1', day: DAY, bytes: 5 * GiB },
+              { name: 'app_2', day: DAY, bytes: null },
+              { name: 'log', day: DAY, bytes: 9 * GiB },
+            ],
+          },
+        });
         const out = await evaluate(rule('size_above', { threshold: GiB, database_pattern: 'app_%' }), repo);
-        assert.deepEqual(out.map((c) => [c.database, c.value]), [['app_1', 5 * GiB]]);
+        assert.deepEqual(
+          out.map((c) => [c.database, c.value]),
+          [['app_1', 5 * GiB]],
+        );
       },
     },
     {
@@ -125,7 +144,14 @@ const CASES: Record<RuleKind, { title: string; run: () => Promise<void> }[]> = {
     {
       title: 'a day over day growth above the percentage fires, rounded to 0.01 %',
       run: async () => {
-        const repo = fakeRepo({ totals: { 1: [{ day: addDays(DAY, -1), bytes: 3000 }, { day: DAY, bytes: 4000 }] } });
+        const repo = fakeRepo({
+          totals: {
+            1: [
+              { day: addDays(DAY, -1), bytes: 3000 },
+              { day: DAY, bytes: 4000 },
+            ],
+          },
+        });
         const [c] = await evaluate(rule('growth_pct', { threshold: 30, window: 'day' }), repo);
         assert.equal(c?.value, 33.33);
         assert.deepEqual(await evaluate(rule('growth_pct', { threshold: 34, window: 'day' }), repo), []);
@@ -134,14 +160,48 @@ const CASES: Record<RuleKind, { title: string; run: () => Promise<void> }[]> = {
     {
       title: 'no baseline a window back (a missing day is not a zero), or a zero baseline: nothing fires',
       run: async () => {
-        assert.deepEqual(await evaluate(rule('growth_pct', { threshold: 1, window: 'week' }), fakeRepo({ totals: { 1: [{ day: addDays(DAY, -3), bytes: 1 }, { day: DAY, bytes: 100 }] } })), []);
-        assert.deepEqual(await evaluate(rule('growth_pct', { threshold: 1, window: 'day' }), fakeRepo({ totals: { 1: [{ day: addDays(DAY, -1), bytes: 0 }, { day: DAY, bytes: 100 }] } })), []);
+        assert.deepEqual(
+          await evaluate(
+            rule('growth_pct', { threshold: 1, window: 'week' }),
+            fakeRepo({
+              totals: {
+                1: [
+                  { day: addDays(DAY, -3), bytes: 1 },
+                  { day: DAY, bytes: 100 },
+                ],
+              },
+            }),
+          ),
+          [],
+        );
+        assert.deepEqual(
+          await evaluate(
+            rule('growth_pct', { threshold: 1, window: 'day' }),
+            fakeRepo({
+              totals: {
+                1: [
+                  { day: addDays(DAY, -1), bytes: 0 },
+                  { day: DAY, bytes: 100 },
+                ],
+              },
+            }),
+          ),
+          [],
+        );
       },
     },
     {
       title: 'the week window compares with the latest day at least 7 days back',
       run: async () => {
-        const repo = fakeRepo({ totals: { 1: [{ day: addDays(DAY, -9), bytes: 100 }, { day: addDays(DAY, -7), bytes: 200 }, { day: DAY, bytes: 300 }] } });
+        const repo = fakeRepo({
+          totals: {
+            1: [
+              { day: addDays(DAY, -9), bytes: 100 },
+              { day: addDays(DAY, -7), bytes: 200 },
+              { day: DAY, bytes: 300 },
+            ],
+          },
+        });
         const [c] = await evaluate(rule('growth_pct', { threshold: 10, window: 'week' }), repo);
         assert.equal(c?.value, 50);
       },
@@ -151,9 +211,23 @@ const CASES: Record<RuleKind, { title: string; run: () => Promise<void> }[]> = {
     {
       title: 'growth in bytes above the threshold fires with the delta; shrinking never does',
       run: async () => {
-        const up = fakeRepo({ totals: { 1: [{ day: addDays(DAY, -1), bytes: GiB }, { day: DAY, bytes: 3 * GiB }] } });
+        const up = fakeRepo({
+          totals: {
+            1: [
+              { day: addDays(DAY, -1), bytes: GiB },
+              { day: DAY, bytes: 3 * GiB },
+            ],
+          },
+        });
         assert.equal((await evaluate(rule('growth_bytes', { threshold: GiB, window: 'day' }), up))[0]?.value, 2 * GiB);
-        const down = fakeRepo({ totals: { 1: [{ day: addDays(DAY, -1), bytes: 3 * GiB }, { day: DAY, bytes: GiB }] } });
+        const down = fakeRepo({
+          totals: {
+            1: [
+              { day: addDays(DAY, -1), bytes: 3 * GiB },
+              { day: DAY, bytes: GiB },
+            ],
+          },
+        });
         assert.deepEqual(await evaluate(rule('growth_bytes', { threshold: 0, window: 'day' }), down), []);
       },
     },
@@ -170,7 +244,11 @@ const CASES: Record<RuleKind, { title: string; run: () => Promise<void> }[]> = {
           },
         });
         const out = await evaluate(rule('growth_bytes', { threshold: 500, window: 'day', database_pattern: '*' }), repo);
-        assert.deepEqual(out.map((c) => [c.database, c.value]), [['a', 1000]], 'b has no baseline');
+        assert.deepEqual(
+          out.map((c) => [c.database, c.value]),
+          [['a', 1000]],
+          'b has no baseline',
+        );
       },
     },
   ],
@@ -189,8 +267,14 @@ const CASES: Record<RuleKind, { title: string; run: () => Promise<void> }[]> = {
     {
       title: 'a flat or shrinking instance, or one without a limit, never fires',
       run: async () => {
-        assert.deepEqual(await evaluate(rule('days_until_full', { threshold: 1000, limit_bytes: 70 * GiB }), fakeRepo({ totals: { 1: steady(50 * GiB, 0) } })), []);
-        assert.deepEqual(await evaluate(rule('days_until_full', { threshold: 1000, limit_bytes: 70 * GiB }), fakeRepo({ totals: { 1: steady(60 * GiB, -GiB) } })), []);
+        assert.deepEqual(
+          await evaluate(rule('days_until_full', { threshold: 1000, limit_bytes: 70 * GiB }), fakeRepo({ totals: { 1: steady(50 * GiB, 0) } })),
+          [],
+        );
+        assert.deepEqual(
+          await evaluate(rule('days_until_full', { threshold: 1000, limit_bytes: 70 * GiB }), fakeRepo({ totals: { 1: steady(60 * GiB, -GiB) } })),
+          [],
+        );
         assert.deepEqual(await evaluate(rule('days_until_full', { threshold: 1000 }), fakeRepo({ totals: { 1: steady(50 * GiB, GiB) } })), []);
       },
     },
@@ -207,16 +291,37 @@ const CASES: Record<RuleKind, { title: string; run: () => Promise<void> }[]> = {
     {
       title: 'a database deleted after the rule was created fires once per database; older deletions are history',
       run: async () => {
-        const repo = fakeRepo({ deleted: { 1: [{ name: 'gone', at: '2026-03-05T00:00:00.000Z' }, { name: 'old', at: '2026-02-01T00:00:00.000Z' }, { name: 'never', at: null }] } });
+        const repo = fakeRepo({
+          deleted: {
+            1: [
+              { name: 'gone', at: '2026-03-05T00:00:00.000Z' },
+              { name: 'old', at: '2026-02-01T00:00:00.000Z' },
+              { name: 'never', at: null },
+            ],
+          },
+        });
         const out = await evaluate(rule('database_disappeared'), repo);
-        assert.deepEqual(out.map((c) => [c.database, c.value]), [['gone', null]]);
+        assert.deepEqual(
+          out.map((c) => [c.database, c.value]),
+          [['gone', null]],
+        );
       },
     },
     {
       title: 'a pattern limits which disappearances count',
       run: async () => {
-        const repo = fakeRepo({ deleted: { 1: [{ name: 'tmp_1', at: '2026-03-05T00:00:00.000Z' }, { name: 'prod', at: '2026-03-05T00:00:00.000Z' }] } });
-        assert.deepEqual((await evaluate(rule('database_disappeared', { database_pattern: 'prod' }), repo)).map((c) => c.database), ['prod']);
+        const repo = fakeRepo({
+          deleted: {
+            1: [
+              { name: 'tmp_1', at: '2026-03-05T00:00:00.000Z' },
+              { name: 'prod', at: '2026-03-05T00:00:00.000Z' },
+            ],
+          },
+        });
+        assert.deepEqual(
+          (await evaluate(rule('database_disappeared', { database_pattern: 'prod' }), repo)).map((c) => c.database),
+          ['prod'],
+        );
       },
     },
   ],
@@ -225,16 +330,29 @@ const CASES: Record<RuleKind, { title: string; run: () => Promise<void> }[]> = {
       title: 'k failed syncs in a row fire with k and the last error; one success among them does not',
       run: async () => {
         const failed = { status: 'failed', error_message: 'ECONNREFUSED' };
-        const [c] = await evaluate(rule('sync_failing', { consecutive: 2 }), fakeRepo({ records: { 1: [failed, failed, { status: 'completed', error_message: null }] } }));
+        const [c] = await evaluate(
+          rule('sync_failing', { consecutive: 2 }),
+          fakeRepo({ records: { 1: [failed, failed, { status: 'completed', error_message: null }] } }),
+        );
         assert.equal(c?.value, 2);
         assert.match(c!.message, /ECONNREFUSED/);
-        assert.deepEqual(await evaluate(rule('sync_failing', { consecutive: 3 }), fakeRepo({ records: { 1: [failed, failed, { status: 'completed', error_message: null }] } })), []);
+        assert.deepEqual(
+          await evaluate(
+            rule('sync_failing', { consecutive: 3 }),
+            fakeRepo({ records: { 1: [failed, failed, { status: 'completed', error_message: null }] } }),
+          ),
+          [],
+        );
       },
     },
     {
       title: 'the last error keeps its key: the English message says the cause in English',
       run: async () => {
-        const failed = { status: 'failed', error_message: '连接被拒绝: ECONNREFUSED', error_msg: JSON.stringify({ key: 'cause.connection_refused', params: { detail: 'ECONNREFUSED' } }) };
+        const failed = {
+          status: 'failed',
+          error_message: '连接被拒绝: ECONNREFUSED',
+          error_msg: JSON.stringify({ key: 'cause.connection_refused', params: { detail: 'ECONNREFUSED' } }),
+        };
         const [c] = await evaluate(rule('sync_failing', { consecutive: 1 }), fakeRepo({ records: { 1: [failed] } }));
         assert.equal(c!.en, 'Instance pg-1: capacity sync failed 1 times in a row: Connection refused: ECONNREFUSED');
         assert.match(c!.message, /^实例 pg-1 容量同步连续失败 1 次：连接被拒绝: ECONNREFUSED \(Instance pg-1: /);

@@ -13,10 +13,32 @@ import { msg, msgText, t } from '../../src/client/shared/i18n/index.js';
 import { describe, it } from 'node:test';
 import type { Composition, CompositionPart } from '../../src/domain/composition.js';
 import type { ConnectTarget } from '../../src/engines/engine.js';
-import { oracleComposition, RECOVERY_AREA_SQL, recoveryAreaPart, REDO_SQL, redoPart, tablespaceKind, tablespaceParts } from '../../src/engines/oracle/oracle.composition.js';
+import {
+  oracleComposition,
+  RECOVERY_AREA_SQL,
+  recoveryAreaPart,
+  REDO_SQL,
+  redoPart,
+  tablespaceKind,
+  tablespaceParts,
+} from '../../src/engines/oracle/oracle.composition.js';
 import { makeOracleEngine, type OracleConnection, type OracleRow } from '../../src/engines/oracle/oracle.engine.js';
 import { filesSql, spacesSql } from '../../src/engines/oracle/oracle.queries.js';
-import { AUTOEXTEND_SMALLFILE_MAX, fakeRun, file, GiB, MiB, nonCdbAnswers, num, ORA_00942, oracledb, oraError, resultSet, settings, space } from '../helpers/oracle-rows.js';
+import {
+  AUTOEXTEND_SMALLFILE_MAX,
+  fakeRun,
+  file,
+  GiB,
+  MiB,
+  nonCdbAnswers,
+  num,
+  ORA_00942,
+  oracledb,
+  oraError,
+  resultSet,
+  settings,
+  space,
+} from '../helpers/oracle-rows.js';
 
 const part = (c: Pick<Composition, 'parts'>, kind: string): CompositionPart => {
   const p = c.parts.find((x) => x.kind === kind);
@@ -52,9 +74,14 @@ function answers(): Map<string, OracleRow[] | Error> {
   );
   a.set(
     REDO_SQL,
-    resultSet([1, 2, 3].map((g) => ({ GROUP_NO: num(g), THREAD_NO: num(1), BYTES: num(200 * MiB), MEMBERS: num(2), STATUS: g === 1 ? 'CURRENT' : 'INACTIVE' }))),
+    resultSet(
+      [1, 2, 3].map((g) => ({ GROUP_NO: num(g), THREAD_NO: num(1), BYTES: num(200 * MiB), MEMBERS: num(2), STATUS: g === 1 ? 'CURRENT' : 'INACTIVE' })),
+    ),
   );
-  a.set(RECOVERY_AREA_SQL, resultSet([{ NAME: '+FRA', SPACE_LIMIT: num(100 * GiB), SPACE_USED: num(37 * GiB), SPACE_RECLAIMABLE: num(5 * GiB), NUMBER_OF_FILES: num(412) }]));
+  a.set(
+    RECOVERY_AREA_SQL,
+    resultSet([{ NAME: '+FRA', SPACE_LIMIT: num(100 * GiB), SPACE_USED: num(37 * GiB), SPACE_RECLAIMABLE: num(5 * GiB), NUMBER_OF_FILES: num(412) }]),
+  );
   return a;
 }
 
@@ -80,7 +107,10 @@ describe('Oracle composition over driver-shaped rows', () => {
   it('tablespaces used/free/unsplit, undo, temp, redo × members, the recovery area, the autoextend ceiling', async () => {
     const run = fakeRun(answers());
     assertFull(await oracleComposition(run, settings({ temp: false }), 19, reason));
-    assert.ok(run.log.some((q) => q === filesSql('dba', 'temp')), 'temp read even with the instance option temp=false');
+    assert.ok(
+      run.log.some((q) => q === filesSql('dba', 'temp')),
+      'temp read even with the instance option temp=false',
+    );
   });
 
   it('V$LOG and V$RECOVERY_FILE_DEST not granted: those parts null with the GRANT, the rest measured', async () => {
@@ -99,7 +129,10 @@ describe('Oracle composition over driver-shaped rows', () => {
   });
 
   it('no recovery area configured is 0, a fact; a tablespace of unknown size leaves the ceiling unknown with the reason; past 2^53 bytes is refused', async () => {
-    assert.deepEqual(recoveryAreaPart(resultSet([{ NAME: null, SPACE_LIMIT: num(0), SPACE_USED: num(0), SPACE_RECLAIMABLE: num(0), NUMBER_OF_FILES: num(0) }])), { kind: 'recovery_area', bytes: 0, detail: { configured: false } });
+    assert.deepEqual(
+      recoveryAreaPart(resultSet([{ NAME: null, SPACE_LIMIT: num(0), SPACE_USED: num(0), SPACE_RECLAIMABLE: num(0), NUMBER_OF_FILES: num(0) }])),
+      { kind: 'recovery_area', bytes: 0, detail: { configured: false } },
+    );
     assert.equal(redoPart([]).bytes, 0);
     // The stock fixture: ARCHIVE has a file of unknown size: named, and the ceiling unknown rather than short.
     const a = nonCdbAnswers();
@@ -115,9 +148,22 @@ describe('Oracle composition over driver-shaped rows', () => {
     assert.equal(d.ceiling_detail!.reason, '1 个表空间容量未知 (tablespaces of unknown size): ARCHIVE', 'zh-CN unchanged');
     // Two tablespaces whose free space adds up past 2^53 bytes: refused, never rounded.
     const half = 2 ** 52;
-    const big = (name: string) => ({ database_name: name, is_system: false, size_bytes: half + 8192, data_bytes: half + 8192, index_bytes: null, log_bytes: null, free_bytes: half, used_bytes: 8192, method: 'dba_data_files' });
+    const big = (name: string) => ({
+      database_name: name,
+      is_system: false,
+      size_bytes: half + 8192,
+      data_bytes: half + 8192,
+      index_bytes: null,
+      log_bytes: null,
+      free_bytes: half,
+      used_bytes: 8192,
+      method: 'dba_data_files',
+    });
     assert.throws(() => tablespaceParts([big('A'), big('B')]), /无法解析服务器返回的容量.*out of range/);
-    assert.deepEqual(['dba_data_files', 'dba_data_files+undo_extents', 'dba_temp_files+temp_free_space', 'v$tablespace'].map((method) => tablespaceKind({ method })), ['permanent', 'undo', 'temp', 'unknown']);
+    assert.deepEqual(
+      ['dba_data_files', 'dba_data_files+undo_extents', 'dba_temp_files+temp_free_space', 'v$tablespace'].map((method) => tablespaceKind({ method })),
+      ['permanent', 'undo', 'temp', 'unknown'],
+    );
   });
 
   it('through the engine session: the same parts from a connection answering those rows', async () => {
@@ -129,7 +175,16 @@ describe('Oracle composition over driver-shaped rows', () => {
       close: async () => {},
     };
     const engine = makeOracleEngine({ ...oracledb, getConnection: () => Promise.resolve(conn) });
-    const target: ConnectTarget = { host: '127.0.0.1', port: 1521, database: 'ORCL', username: 'whalefall', password: 'pw', options: {}, connectTimeoutMs: 1000, queryTimeoutMs: 1000 };
+    const target: ConnectTarget = {
+      host: '127.0.0.1',
+      port: 1521,
+      database: 'ORCL',
+      username: 'whalefall',
+      password: 'pw',
+      options: {},
+      connectTimeoutMs: 1000,
+      queryTimeoutMs: 1000,
+    };
     const s = await engine.connect(target);
     try {
       assertFull(await s.composition!());

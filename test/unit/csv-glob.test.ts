@@ -89,7 +89,8 @@ describe('wildcards', () => {
     ['.*', 'ab', false],
     ['[ab]', 'a', false],
   ];
-  for (const [p, name, want] of cases) it(`${p} ${want ? 'matches' : 'does not match'} ${JSON.stringify(name)}`, () => assert.equal(globMatches(p, name), want));
+  for (const [p, name, want] of cases)
+    it(`${p} ${want ? 'matches' : 'does not match'} ${JSON.stringify(name)}`, () => assert.equal(globMatches(p, name), want));
   it('excludedBy names the first matching pattern', () => {
     assert.equal(excludedBy('tmp_1', ['x', 'tmp_%', '*']), 'tmp_%');
     assert.equal(excludedBy('prod', ['tmp_%']), undefined);
@@ -102,7 +103,8 @@ describe('wildcards', () => {
     assert.ok(performance.now() - t0 < 1000);
   });
   it('agrees with a reference regular expression on random names (property)', () => {
-    const toRegex = (p: string) => new RegExp(`^${Array.from(p, (c) => (c === '*' || c === '%' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('')}$`, 'su');
+    const toRegex = (p: string) =>
+      new RegExp(`^${Array.from(p, (c) => (c === '*' || c === '%' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('')}$`, 'su');
     const alphabet = fc.constantFrom('a', 'b', '*', '%', '?', '_');
     fc.assert(
       fc.property(fc.array(alphabet, { maxLength: 8 }), fc.array(fc.constantFrom('a', 'b', '_'), { maxLength: 10 }), (p, n) => {

@@ -14,7 +14,10 @@ import { mysqlEngine } from '../../src/engines/mysql/mysql.engine.js';
 import { DATABASE_REMARK_KEYS } from '../../src/client/shared/i18n/messages/warnings.js';
 
 test('constant remarks keep their zh-CN text and are served with their key; English has no Chinese', () => {
-  assert.equal(NOT_CONNECTABLE, '数据库不接受连接 (ALLOW_CONNECTIONS false)，大小照常测量，无法采集表容量: does not accept connections; size measured, tables cannot be collected');
+  assert.equal(
+    NOT_CONNECTABLE,
+    '数据库不接受连接 (ALLOW_CONNECTIONS false)，大小照常测量，无法采集表容量: does not accept connections; size measured, tables cannot be collected',
+  );
   assert.equal(FALLBACK_NOTE, '缺少 PROCESS 权限，按表统计 (logical) 测量，非磁盘文件大小 (PROCESS missing: measured from table statistics, not files)');
   assert.equal(remarkKey(NOT_CONNECTABLE), 'db.remark.pg_not_connectable');
   assert.equal(remarkKey(FALLBACK_NOTE), 'db.remark.mysql_fallback');
@@ -29,7 +32,7 @@ test('constant remarks keep their zh-CN text and are served with their key; Engl
   assert.equal(remarkKey(null), null);
 });
 
-test('a size method\'s note (the hover text) is by key: zh-CN as before the keys, English without Chinese', () => {
+test("a size method's note (the hover text) is by key: zh-CN as before the keys, English without Chinese", () => {
   const notes = mysqlEngine.methodNotes!;
   assert.deepEqual(Object.keys(notes).sort(), ['information_schema', 'innodb_tablespaces', 'innodb_tablespaces+information_schema']);
   assert.equal(

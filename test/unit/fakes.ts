@@ -77,7 +77,17 @@ export function recordRow(over: Partial<SyncInstanceRecordRow> = {}): SyncInstan
 }
 
 export function database(name: string, size: number | null = 1000): CollectedDatabase {
-  return { database_name: name, is_system: false, size_bytes: size, data_bytes: size, index_bytes: 0, log_bytes: null, free_bytes: null, used_bytes: null, method: 'pg_database_size' };
+  return {
+    database_name: name,
+    is_system: false,
+    size_bytes: size,
+    data_bytes: size,
+    index_bytes: 0,
+    log_bytes: null,
+    free_bytes: null,
+    used_bytes: null,
+    method: 'pg_database_size',
+  };
 }
 
 export function collection(names = ['a', 'b']): Collection {
@@ -184,7 +194,16 @@ export class FakeConnections {
   steps: (Collection | Error | ((signal?: AbortSignal) => Promise<Collection>))[] = [];
   calls = 0;
   async target(inst: InstanceRow): Promise<ConnectTarget> {
-    return { host: inst.host, port: inst.port, database: null, username: 'u', password: 's3cret-pw', options: {}, connectTimeoutMs: 5000, queryTimeoutMs: 10_000 };
+    return {
+      host: inst.host,
+      port: inst.port,
+      database: null,
+      username: 'u',
+      password: 's3cret-pw',
+      options: {},
+      connectTimeoutMs: 5000,
+      queryTimeoutMs: 10_000,
+    };
   }
   async collect(_inst: InstanceRow, _t: ConnectTarget, _p: unknown, signal?: AbortSignal): Promise<Collection> {
     const step = this.steps[Math.min(this.calls++, this.steps.length - 1)];
@@ -201,7 +220,10 @@ export function newTestRunner(opts: { stopping?: boolean } = {}) {
   const connections = new FakeConnections();
   const sleeps: number[] = [];
   const syncResults: { id: number; status: string; error: string | null }[] = [];
-  const instances = { setSyncResult: async (id: number, r: { status: string; at: string; error: string | null }) => void syncResults.push({ id, status: r.status, error: r.error }) };
+  const instances = {
+    setSyncResult: async (id: number, r: { status: string; at: string; error: string | null }) =>
+      void syncResults.push({ id, status: r.status, error: r.error }),
+  };
   const control = { stopping: opts.stopping ?? false };
   const deps = {
     config: { timeZone: 'UTC', leaseMs: 45_000, heartbeatMs: 15_000 },

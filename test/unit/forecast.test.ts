@@ -14,7 +14,13 @@ describe('forecast', () => {
 
   it('linear growth predicts the right day', () => {
     // 1000 + 100/day from 2024-01-01: reaches 5000 at day 40 = 2024-02-10; the last point is day 9.
-    const f = forecast(series('2024-01-01', Array.from({ length: 10 }, (_, i) => 1000 + 100 * i)), 5000);
+    const f = forecast(
+      series(
+        '2024-01-01',
+        Array.from({ length: 10 }, (_, i) => 1000 + 100 * i),
+      ),
+      5000,
+    );
     assert.equal(f.state, 'ok');
     assert.equal(f.days_until_full, 31);
     assert.equal(f.full_date, '2024-02-10');
@@ -33,18 +39,42 @@ describe('forecast', () => {
 
   it('noise lowers R² to unpredictable', () => {
     const noise = [0, 900, -800, 700, -900, 800, -700, 900, -800, 600, -900, 800, -600, 700];
-    const f = forecast(series('2024-01-01', noise.map((n, i) => 10_000 + 20 * i + n)), 1_000_000);
+    const f = forecast(
+      series(
+        '2024-01-01',
+        noise.map((n, i) => 10_000 + 20 * i + n),
+      ),
+      1_000_000,
+    );
     assert.ok(f.slope_bytes_per_day! > 0);
     assert.ok(f.r2! < 0.8, `r2 ${f.r2}`);
     assert.equal(f.state, 'unpredictable');
     assert.equal(f.days_until_full, undefined);
     // The same growth without the noise is predictable.
-    assert.equal(forecast(series('2024-01-01', noise.map((_, i) => 10_000 + 20 * i)), 1_000_000).state, 'ok');
+    assert.equal(
+      forecast(
+        series(
+          '2024-01-01',
+          noise.map((_, i) => 10_000 + 20 * i),
+        ),
+        1_000_000,
+      ).state,
+      'ok',
+    );
   });
 
   it('flat series says not growing; shrinking too', () => {
     assert.equal(forecast(series('2024-01-01', Array(10).fill(5000)), 10_000).state, 'not_growing');
-    assert.equal(forecast(series('2024-01-01', Array.from({ length: 10 }, (_, i) => 5000 - 10 * i)), 10_000).state, 'not_growing');
+    assert.equal(
+      forecast(
+        series(
+          '2024-01-01',
+          Array.from({ length: 10 }, (_, i) => 5000 - 10 * i),
+        ),
+        10_000,
+      ).state,
+      'not_growing',
+    );
     const flatNoisy = forecast(series('2024-01-01', [5000, 5001, 4999, 5000, 5002, 4998, 5000, 5001, 4999, 5000]), 10_000);
     assert.equal(flatNoisy.state, 'not_growing');
   });

@@ -6,7 +6,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { binaryAxis, formatBytes, trimZeros } from '../../src/lib/sizes.js';
-import { formatBytesChange, formatDate, formatDateTime, formatDuration, formatMb, formatPct, formatters, formatTimeZone } from '../../src/client/shared/format.js';
+import {
+  formatBytesChange,
+  formatDate,
+  formatDateTime,
+  formatDuration,
+  formatMb,
+  formatPct,
+  formatters,
+  formatTimeZone,
+} from '../../src/client/shared/format.js';
 
 const MiB = 1024 ** 2;
 

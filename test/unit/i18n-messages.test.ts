@@ -64,7 +64,9 @@ test('every message has Chinese and English text, with the same {placeholders}',
 
 test('every warning an engine or a service pushes is by key: no literal text (issue #20 item 2)', () => {
   const files = (dir: string): string[] =>
-    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+    fs
+      .readdirSync(dir, { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
   const literal: string[] = [];
   for (const f of [...files('src/engines'), ...files('src/services')]) {
     const text = fs.readFileSync(f, 'utf8');
@@ -75,7 +77,15 @@ test('every warning an engine or a service pushes is by key: no literal text (is
 
 test('every reason a composition part or ceiling gives is by key: no literal text (issue #20 item 2)', () => {
   const dir = 'src/engines';
-  const files = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap(({ name: e }) => fs.readdirSync(path.join(dir, e)).filter((f) => f.endsWith('.composition.ts')).map((f) => path.join(dir, e, f)));
+  const files = fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .flatMap(({ name: e }) =>
+      fs
+        .readdirSync(path.join(dir, e))
+        .filter((f) => f.endsWith('.composition.ts'))
+        .map((f) => path.join(dir, e, f)),
+    );
   assert.equal(files.length, 4, 'one composition module per engine');
   const literal: string[] = [];
   const code = (f: string) =>
@@ -93,6 +103,7 @@ test('every reason a composition part or ceiling gives is by key: no literal tex
     }
   }
   // SQL Server's engine wraps its refused side queries' causes (used space, volumes) by key too.
-  for (const { at, line } of code('src/engines/sqlserver/sqlserver.engine.ts')) if (/\{ error: [`'"]/.test(line) && !/\bmsg: msg\(/.test(line)) literal.push(`${at}: refusal as a literal`);
+  for (const { at, line } of code('src/engines/sqlserver/sqlserver.engine.ts'))
+    if (/\{ error: [`'"]/.test(line) && !/\bmsg: msg\(/.test(line)) literal.push(`${at}: refusal as a literal`);
   assert.deepEqual(literal, []);
 });

@@ -34,7 +34,7 @@ function nodeRange(p: LockPackage): string | null {
 test('every locked package accepts the oldest Node that package.json allows (npm ci gives no EBADENGINE)', () => {
   const lowest = semver.minVersion(pkg.engines.node)?.version;
   assert.ok(lowest, `package.json engines.node ${pkg.engines.node} allows no version`);
-  assert.equal(lock.packages['']?.engines && nodeRange(lock.packages['']!), pkg.engines.node, 'the lock records package.json\'s engines.node');
+  assert.equal(lock.packages['']?.engines && nodeRange(lock.packages['']!), pkg.engines.node, "the lock records package.json's engines.node");
   const refused: string[] = [];
   let checked = 0;
   for (const [where, p] of Object.entries(lock.packages)) {

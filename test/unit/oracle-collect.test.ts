@@ -69,7 +69,16 @@ const mapTablespaces = (...a: Parameters<typeof mapKeyed>) => {
   return { ...r, warnings: texts(r.warnings) };
 };
 
-const target = () => ({ host: '127.0.0.1', port: 1521, database: 'ORCLPDB1', username: 'whalefall', password: 'Pa55-w0rd-zz9', options: {}, connectTimeoutMs: 1000, queryTimeoutMs: 30000 });
+const target = () => ({
+  host: '127.0.0.1',
+  port: 1521,
+  database: 'ORCLPDB1',
+  username: 'whalefall',
+  password: 'Pa55-w0rd-zz9',
+  options: {},
+  connectTimeoutMs: 1000,
+  queryTimeoutMs: 30000,
+});
 
 describe('Oracle: query text', () => {
   const all = [
@@ -93,8 +102,12 @@ describe('Oracle: query text', () => {
     assert.match(pdbStorageSql('cdb'), /FROM cdb_properties WHERE property_name = 'MAX_PDB_STORAGE'/);
     assert.match(pdbStorageSql('dba'), /FROM database_properties WHERE property_name = 'MAX_PDB_STORAGE'/);
     assert.match(filesSql('cdb', 'temp'), /FROM cdb_temp_files$/);
-    assert.match(spacesSql('cdb'), /FROM cdb_tablespaces t\s+LEFT JOIN cdb_tablespace_usage_metrics m\s+ON m\.tablespace_name = t\.tablespace_name AND m\.con_id = t\.con_id/);
-    for (const sql of [filesSql('dba', 'data'), filesSql('dba', 'temp'), spacesSql('dba'), tempFreeSql('dba'), undoSql('dba')]) assert.doesNotMatch(sql, /cdb_|con_id/i);
+    assert.match(
+      spacesSql('cdb'),
+      /FROM cdb_tablespaces t\s+LEFT JOIN cdb_tablespace_usage_metrics m\s+ON m\.tablespace_name = t\.tablespace_name AND m\.con_id = t\.con_id/,
+    );
+    for (const sql of [filesSql('dba', 'data'), filesSql('dba', 'temp'), spacesSql('dba'), tempFreeSql('dba'), undoSql('dba')])
+      assert.doesNotMatch(sql, /cdb_|con_id/i);
   });
 
   test('per-file rows and raw metrics: the arithmetic is ours (oracle.aggregate.ts), not the server’s', () => {
@@ -114,7 +127,11 @@ describe('Oracle: non-CDB collection', () => {
     const { databases, warnings } = await collectTablespaces(run, settings(), 19);
     assert.deepEqual(run.log, [LOCATE_SQL, filesSql('dba', 'data'), filesSql('dba', 'temp'), spacesSql('dba'), tempFreeSql('dba'), undoSql('dba')]);
     assert.deepEqual(databases, [
-      row({ database_name: 'ARCHIVE', error: '1/3 个文件无法读取大小 (离线或丢失) (file size unknown: offline or missing)', error_msg: { key: 'db.remark.ora_files_unsized', params: { unsized: 1, count: 3 } } }),
+      row({
+        database_name: 'ARCHIVE',
+        error: '1/3 个文件无法读取大小 (离线或丢失) (file size unknown: offline or missing)',
+        error_msg: { key: 'db.remark.ora_files_unsized', params: { unsized: 1, count: 3 } },
+      }),
       measured('BIG', 9007199254740991, 4294975488, { max_bytes: Number(MAX_SAFE) }),
       measured('SYSAUX', 2147483648, 1610612736, { is_system: true, max_bytes: Number(AUTOEXTEND_SMALLFILE_MAX) }),
       measured('SYSTEM', GiB, 943718400, { is_system: true, max_bytes: Number(AUTOEXTEND_SMALLFILE_MAX) }),
@@ -166,7 +183,10 @@ describe('Oracle: non-CDB collection', () => {
     assert.ok(err instanceof SyncError);
     assert.equal(err.code, 'data');
     assert.match(err.message, /container_mode=cdb 需要连接到 CDB 根容器.*ORCL \(CON_ID 0\)/);
-    assert.equal(msgText(err.msg!, 'en'), 'container_mode=cdb needs a session in the CDB root (the service name of CDB$ROOT); this session is in ORCL (CON_ID 0)');
+    assert.equal(
+      msgText(err.msg!, 'en'),
+      'container_mode=cdb needs a session in the CDB root (the service name of CDB$ROOT); this session is in ORCL (CON_ID 0)',
+    );
   });
 
   test('a missing grant is a permission error naming the view and the GRANT that fixes it', async () => {
@@ -228,7 +248,10 @@ describe('Oracle: the aggregation on per-file rows (driver-shaped), case by case
       { temp: true, major: 19 },
     );
     const t = one(databases, 'TEMP');
-    assert.deepEqual([t.size_bytes, t.used_bytes, t.free_bytes, t.max_bytes, t.method], [16 * GiB, 64 * MiB, 16 * GiB - 64 * MiB, Number(AUTOEXTEND_SMALLFILE_MAX) + 8 * GiB, 'dba_temp_files+temp_free_space']);
+    assert.deepEqual(
+      [t.size_bytes, t.used_bytes, t.free_bytes, t.max_bytes, t.method],
+      [16 * GiB, 64 * MiB, 16 * GiB - 64 * MiB, Number(AUTOEXTEND_SMALLFILE_MAX) + 8 * GiB, 'dba_temp_files+temp_free_space'],
+    );
   });
 
   test('UNDO with expired extents: used = ACTIVE + UNEXPIRED, labelled by its method', () => {
@@ -251,7 +274,10 @@ describe('Oracle: the aggregation on per-file rows (driver-shaped), case by case
 
   test('max_bytes on 18c+: the lower of the file limit and TABLESPACE_SIZE (disk free space); never below allocated; 12c keeps the file limit', () => {
     const input = sets({
-      dataFiles: resultSet([file({ ts: 'USERS', bytes: 5 * GiB, max: AUTOEXTEND_SMALLFILE_MAX }), file({ ts: 'FULLDISK', id: 2, bytes: 5 * GiB, max: AUTOEXTEND_SMALLFILE_MAX })]),
+      dataFiles: resultSet([
+        file({ ts: 'USERS', bytes: 5 * GiB, max: AUTOEXTEND_SMALLFILE_MAX }),
+        file({ ts: 'FULLDISK', id: 2, bytes: 5 * GiB, max: AUTOEXTEND_SMALLFILE_MAX }),
+      ]),
       spaces: resultSet([
         // 5 GiB allocated, 32 GiB of file limit, 20 GiB free on the disk: about 25 GiB (the 19c documentation's example).
         space({ ts: 'USERS', contents: 'PERMANENT', used: 4 * GiB, size: 25 * GiB }),
@@ -261,17 +287,26 @@ describe('Oracle: the aggregation on per-file rows (driver-shaped), case by case
     });
     const v19 = mapTablespaces('dba', input, { temp: true, major: 19 });
     assert.deepEqual([one(v19.databases, 'USERS').max_bytes, one(v19.databases, 'FULLDISK').max_bytes], [25 * GiB, 5 * GiB]);
-    assert.ok(v19.warnings.some((w) => w.startsWith('FULLDISK: 已用 90.0%')), 'near full against the disk, not against 32 GiB');
+    assert.ok(
+      v19.warnings.some((w) => w.startsWith('FULLDISK: 已用 90.0%')),
+      'near full against the disk, not against 32 GiB',
+    );
     assert.ok(!v19.warnings.some((w) => w.startsWith('USERS')));
     const v12 = mapTablespaces('dba', input, { temp: true, major: 12 });
-    assert.deepEqual([one(v12.databases, 'USERS').max_bytes, one(v12.databases, 'FULLDISK').max_bytes], [Number(AUTOEXTEND_SMALLFILE_MAX), Number(AUTOEXTEND_SMALLFILE_MAX)]);
+    assert.deepEqual(
+      [one(v12.databases, 'USERS').max_bytes, one(v12.databases, 'FULLDISK').max_bytes],
+      [Number(AUTOEXTEND_SMALLFILE_MAX), Number(AUTOEXTEND_SMALLFILE_MAX)],
+    );
   });
 
-  test('a PDB with MAX_PDB_STORAGE: each tablespace bounded by the PDB\'s headroom, warned at 90 %', () => {
+  test("a PDB with MAX_PDB_STORAGE: each tablespace bounded by the PDB's headroom, warned at 90 %", () => {
     const { databases, warnings } = mapTablespaces(
       'dba',
       sets({
-        dataFiles: resultSet([file({ ts: 'SYSTEM', bytes: GiB, max: AUTOEXTEND_SMALLFILE_MAX }), file({ ts: 'USERS', id: 2, bytes: 10 * GiB, max: AUTOEXTEND_SMALLFILE_MAX })]),
+        dataFiles: resultSet([
+          file({ ts: 'SYSTEM', bytes: GiB, max: AUTOEXTEND_SMALLFILE_MAX }),
+          file({ ts: 'USERS', id: 2, bytes: 10 * GiB, max: AUTOEXTEND_SMALLFILE_MAX }),
+        ]),
         spaces: resultSet([space({ ts: 'SYSTEM', contents: 'PERMANENT', used: GiB / 2 }), space({ ts: 'USERS', contents: 'PERMANENT', used: 9 * GiB })]),
         pdbStorage: resultSet([{ PROPERTY_VALUE: String(12 * GiB) }]),
       }),
@@ -288,9 +323,17 @@ describe('Oracle: the aggregation on per-file rows (driver-shaped), case by case
     answers.set(tempFreeSql('dba'), ORA_00942());
     const { databases, warnings } = await collectTablespaces(fakeRun(answers), settings(), 19);
     assert.deepEqual([one(databases, 'UNDOTBS1').used_bytes, one(databases, 'TEMP').used_bytes, one(databases, 'USERS').used_bytes], [null, null, 10200547328]);
-    assert.ok(warnings.includes('UNDO 已用空间未知 (undo used bytes unknown): 无法读取 DBA_UNDO_EXTENTS (cannot read DBA_UNDO_EXTENTS): GRANT SELECT ON sys.dba_undo_extents TO whalefall;'), warnings.join('\n'));
+    assert.ok(
+      warnings.includes(
+        'UNDO 已用空间未知 (undo used bytes unknown): 无法读取 DBA_UNDO_EXTENTS (cannot read DBA_UNDO_EXTENTS): GRANT SELECT ON sys.dba_undo_extents TO whalefall;',
+      ),
+      warnings.join('\n'),
+    );
     assert.ok(warnings.some((w) => w.startsWith('TEMP 已用空间未知') && w.includes('GRANT SELECT ON sys.dba_temp_free_space TO whalefall;')));
-    assert.ok(english.includes('UNDO used bytes unknown: cannot read DBA_UNDO_EXTENTS: GRANT SELECT ON sys.dba_undo_extents TO whalefall;'), english.join('\n'));
+    assert.ok(
+      english.includes('UNDO used bytes unknown: cannot read DBA_UNDO_EXTENTS: GRANT SELECT ON sys.dba_undo_extents TO whalefall;'),
+      english.join('\n'),
+    );
   });
 });
 
@@ -352,7 +395,10 @@ describe('Oracle: CDB root collection', () => {
           tempFree({ con: 3, ts: 'TEMP', size: GiB, free: GiB - 2 * MiB }),
         ]),
       ],
-      [undoSql('cdb'), resultSet([undo({ con: 1, ts: 'UNDOTBS1', status: 'UNEXPIRED', bytes: 100 * MiB }), undo({ con: 1, ts: 'UNDOTBS1', status: 'EXPIRED', bytes: GiB })])],
+      [
+        undoSql('cdb'),
+        resultSet([undo({ con: 1, ts: 'UNDOTBS1', status: 'UNEXPIRED', bytes: 100 * MiB }), undo({ con: 1, ts: 'UNDOTBS1', status: 'EXPIRED', bytes: GiB })]),
+      ],
       // HR may hold 40 GiB in all: its 32 GiB of data files leave 8 GiB, which bounds HR/SYSAUX below its autoextend limit.
       [
         pdbStorageSql('cdb'),
@@ -367,13 +413,26 @@ describe('Oracle: CDB root collection', () => {
   test('rows named CONTAINER/TABLESPACE, seed skipped and said so, temp apart, MAX_PDB_STORAGE applied, near-max warnings per PDB', async () => {
     const run = fakeRun(cdbAnswers());
     const { databases, warnings } = await collectTablespaces(run, settings(), 19);
-    assert.deepEqual(run.log, [LOCATE_SQL, CONTAINERS_SQL, filesSql('cdb', 'data'), filesSql('cdb', 'temp'), spacesSql('cdb'), tempFreeSql('cdb'), undoSql('cdb'), pdbStorageSql('cdb')]);
+    assert.deepEqual(run.log, [
+      LOCATE_SQL,
+      CONTAINERS_SQL,
+      filesSql('cdb', 'data'),
+      filesSql('cdb', 'temp'),
+      spacesSql('cdb'),
+      tempFreeSql('cdb'),
+      undoSql('cdb'),
+      pdbStorageSql('cdb'),
+    ]);
     const cdb = { method: 'cdb_data_files' };
     const temp = { method: 'cdb_temp_files+temp_free_space', is_system: true, max_bytes: Number(AUTOEXTEND_SMALLFILE_MAX) };
     assert.deepEqual(databases, [
       measured('CDB$ROOT/SYSTEM', GiB, 899989504, { ...cdb, is_system: true, max_bytes: Number(AUTOEXTEND_SMALLFILE_MAX) }),
       measured('CDB$ROOT/TEMP', GiB, 0, temp),
-      measured('CDB$ROOT/UNDOTBS1', 2 * GiB, 100 * MiB, { method: 'cdb_data_files+undo_extents', is_system: true, max_bytes: Number(AUTOEXTEND_SMALLFILE_MAX) }),
+      measured('CDB$ROOT/UNDOTBS1', 2 * GiB, 100 * MiB, {
+        method: 'cdb_data_files+undo_extents',
+        is_system: true,
+        max_bytes: Number(AUTOEXTEND_SMALLFILE_MAX),
+      }),
       measured('HR/SYSAUX', 2147483648, 1073741824, { ...cdb, is_system: true, max_bytes: 10 * GiB }),
       measured('HR/USERS', 30 * GiB, 29 * GiB, { ...cdb, max_bytes: Number(AUTOEXTEND_SMALLFILE_MAX) }),
       measured('SALES/SYSTEM', GiB, 799997952, { ...cdb, is_system: true, max_bytes: Number(AUTOEXTEND_SMALLFILE_MAX) }),
@@ -456,7 +515,9 @@ describe('Oracle: CDB root collection', () => {
         ['MAINT/USERS', false, null, 'PDB 状态为 READ WRITE RESTRICTED，无法测量 (PDB is READ WRITE RESTRICTED: CDB_ views omit it)'],
       ],
     );
-    assert.ok(warnings.includes('ARCHIVE (MOUNTED), MAINT (READ WRITE RESTRICTED): PDB 未打开，其表空间未测量 (PDBs not open: tablespaces listed, not measured)'));
+    assert.ok(
+      warnings.includes('ARCHIVE (MOUNTED), MAINT (READ WRITE RESTRICTED): PDB 未打开，其表空间未测量 (PDBs not open: tablespaces listed, not measured)'),
+    );
 
     const withoutTemp = await collectTablespaces(fakeRun(answers), settings({ temp: false }), 19);
     assert.ok(!withoutTemp.databases.some((d) => d.database_name.endsWith('/TEMP')));
@@ -521,7 +582,10 @@ describe('Oracle: CDB root collection', () => {
         ['TLS', true],
       ],
     );
-    assert.deepEqual(checks[7]!.fix, ['GRANT SELECT ON sys.v_$tempfile TO c##whalefall CONTAINER=ALL;', 'GRANT SELECT_CATALOG_ROLE TO c##whalefall CONTAINER=ALL;']);
+    assert.deepEqual(checks[7]!.fix, [
+      'GRANT SELECT ON sys.v_$tempfile TO c##whalefall CONTAINER=ALL;',
+      'GRANT SELECT_CATALOG_ROLE TO c##whalefall CONTAINER=ALL;',
+    ]);
     assert.deepEqual(checks[11]!.fix, ['ALTER USER c##whalefall SET CONTAINER_DATA=ALL CONTAINER=CURRENT;']);
     assert.ok(checks[11]!.undercounts);
   });
@@ -551,12 +615,18 @@ describe('Oracle: doctor outside the root', () => {
     // By key, like the PostgreSQL/MySQL lines: the English UI (and Accept-Language: en) gets English details.
     assert.deepEqual(
       checks.map((c) => c.detail_key),
-      [...['doctor.oracle.connected', ...Array<string>(8).fill('doctor.oracle.readable')].map((k, i) => (i === 4 || i === 8 ? 'doctor.oracle.unreadable' : k)), 'doctor.tls_plain'],
+      [
+        ...['doctor.oracle.connected', ...Array<string>(8).fill('doctor.oracle.readable')].map((k, i) => (i === 4 || i === 8 ? 'doctor.oracle.unreadable' : k)),
+        'doctor.tls_plain',
+      ],
     );
     const en = checks.map((c) => localizeCheck(c, 'en'));
     assert.equal(en[0]!.detail, 'Connected to non-CDB');
     assert.equal(en[4]!.detail, 'not readable (ORA-00942/ORA-01031)');
-    assert.ok(en.every((c) => !/[\u4e00-\u9fff]/.test(c.detail)), en.map((c) => c.detail).join(' | '));
+    assert.ok(
+      en.every((c) => !/[\u4e00-\u9fff]/.test(c.detail)),
+      en.map((c) => c.detail).join(' | '),
+    );
     assert.equal(en[4]!.undercounts_key, 'doctor.oracle.uc.temp_files');
     assert.equal(en[4]!.undercounts, 'temporary tablespaces: nothing is collected while temp=true');
     assert.deepEqual(checks[4]!.fix, ['GRANT SELECT ON sys.dba_temp_files TO whalefall;', 'GRANT SELECT_CATALOG_ROLE TO whalefall;']);
@@ -592,7 +662,9 @@ describe('Oracle: doctor outside the root', () => {
     );
     assert.equal(checks[1]!.detail_key, 'doctor.oracle.refused_cdb');
     assert.match(checks[1]!.detail, /^container_mode=cdb 需要连接到 CDB 根容器/);
-    assert.equal(localizeCheck(checks[1]!, 'en').detail, 'container_mode=cdb needs a session in the CDB root (the service name of CDB$ROOT); this session is in SALES (CON_ID 3)');
+    assert.equal(
+      localizeCheck(checks[1]!, 'en').detail,
+      'container_mode=cdb needs a session in the CDB root (the service name of CDB$ROOT); this session is in SALES (CON_ID 3)',
+    );
   });
 });
-

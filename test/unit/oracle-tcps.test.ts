@@ -16,7 +16,17 @@ const CERT = '-----BEGIN CERTIFICATE-----\nCLIENT\n-----END CERTIFICATE-----\n';
 const KEY = '-----BEGIN PRIVATE KEY-----\nKEY\n-----END PRIVATE KEY-----\n';
 
 function target(over: Partial<ConnectTarget> = {}): ConnectTarget {
-  return { host: 'db.example.com', port: 2484, database: 'ORCLPDB1', username: 'whalefall', password: 'pw-tcps-1', options: {}, connectTimeoutMs: 1000, queryTimeoutMs: 30000, ...over };
+  return {
+    host: 'db.example.com',
+    port: 2484,
+    database: 'ORCLPDB1',
+    username: 'whalefall',
+    password: 'pw-tcps-1',
+    options: {},
+    connectTimeoutMs: 1000,
+    queryTimeoutMs: 30000,
+    ...over,
+  };
 }
 
 function recording() {
@@ -25,7 +35,12 @@ function recording() {
     ...oracledb,
     getConnection: (attrs) => {
       calls.push(attrs);
-      return Promise.resolve({ callTimeout: 0, oracleServerVersionString: '19.3.0.0.0', execute: () => Promise.resolve({ rows: [] }), close: () => Promise.resolve() });
+      return Promise.resolve({
+        callTimeout: 0,
+        oracleServerVersionString: '19.3.0.0.0',
+        execute: () => Promise.resolve({ rows: [] }),
+        close: () => Promise.resolve(),
+      });
     },
   };
   return { engine: makeOracleEngine(driver), calls };
@@ -70,7 +85,10 @@ describe('Oracle TCPS options reach the thin driver', () => {
   test('bad input is refused with a clear message before the driver is called', async () => {
     const { engine, calls } = recording();
     const refused = async (t: ConnectTarget, re: RegExp) => {
-      const err = await engine.connect(t).then(() => undefined, (e: unknown) => e);
+      const err = await engine.connect(t).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof SyncError, String(err));
       assert.equal(err.code, 'data');
       assert.match(err.message, re);

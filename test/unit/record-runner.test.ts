@@ -44,7 +44,10 @@ describe('record runner: retries', () => {
     assert.equal(o.attempt, 2);
     assert.equal(mocks.sleeps.length, 1);
     assert.ok(!o.error_message?.includes('s3cret-pw'), o.error_message);
-    assert.deepEqual(mocks.syncResults.map((r) => r.status), ['failed']);
+    assert.deepEqual(
+      mocks.syncResults.map((r) => r.status),
+      ['failed'],
+    );
     assert.equal(mocks.sync.locks.size, 0, 'a failed record releases the lock');
   });
 

@@ -32,7 +32,12 @@ test('binary logs and inactive slots holding WAL are candidates; unknown or empt
     {
       kind: 'wal_retained_by_slots',
       bytes: 3 * GB,
-      detail: { slots: [{ name: 'old', bytes: 3 * GB, inactive_holding_wal: true }, { name: 'live', bytes: 0, inactive_holding_wal: false }] },
+      detail: {
+        slots: [
+          { name: 'old', bytes: 3 * GB, inactive_holding_wal: true },
+          { name: 'live', bytes: 0, inactive_holding_wal: false },
+        ],
+      },
     },
   ]);
   assert.deepEqual(

@@ -13,11 +13,18 @@ import { contributors } from '../../src/services/runway-jumps.js';
 
 const GB = 1024 ** 3;
 const START = '2026-01-01';
-const series = (n: number, f: (i: number) => number): RunwayPoint[] => Array.from({ length: n }, (_, i) => ({ date: addDays(START, i), bytes: Math.round(f(i)) }));
+const series = (n: number, f: (i: number) => number): RunwayPoint[] =>
+  Array.from({ length: n }, (_, i) => ({ date: addDays(START, i), bytes: Math.round(f(i)) }));
 
 describe('unusual days', () => {
   it('a steady line has none; a one-day bulk load inside the window is found with its expected change', () => {
-    assert.deepEqual(unusualDays(series(60, (i) => 100 * GB + i * GB), fitRunway(series(60, (i) => 100 * GB + i * GB))), []);
+    assert.deepEqual(
+      unusualDays(
+        series(60, (i) => 100 * GB + i * GB),
+        fitRunway(series(60, (i) => 100 * GB + i * GB)),
+      ),
+      [],
+    );
     // +1 GB a day, and on day 50 a 20 GB load that stays (a step too small/late to be a change point with 10 days after it).
     const s = series(60, (i) => 100 * GB + i * GB + (i >= 50 ? 20 * GB : 0));
     const fit = fitRunway(s);

@@ -42,7 +42,10 @@ describe('building blocks', () => {
     assert.ok(Math.abs(line.intercept - 1000) < 1e-6);
     // Large series go through the lag pairs: still exact on a line.
     const big = Array.from({ length: 500 }, (_, i) => i);
-    const l2 = theilSen(big, big.map((x) => 7 * x + 3))!;
+    const l2 = theilSen(
+      big,
+      big.map((x) => 7 * x + 3),
+    )!;
     assert.ok(Math.abs(l2.slope - 7) < 1e-9 && Math.abs(l2.intercept - 3) < 1e-6);
     assert.equal(theilSen([1], [1]), null);
   });
@@ -57,17 +60,38 @@ describe('building blocks', () => {
   it('change point: a step (purge) and a slope change are found, at the right day', () => {
     const purge = series(120, (i) => (i < 60 ? 100 * GB + i * GB : 40 * GB + (i - 60) * 0.5 * GB));
     const xs = purge.map((_, i) => i);
-    assert.equal(lastChangePoint(xs, purge.map((p) => p.bytes)), 60);
+    assert.equal(
+      lastChangePoint(
+        xs,
+        purge.map((p) => p.bytes),
+      ),
+      60,
+    );
     const bend = series(120, (i) => (i < 80 ? 10 * GB : 10 * GB + (i - 80) * 0.2 * GB));
-    const cp = lastChangePoint(xs, bend.map((p) => p.bytes))!;
+    const cp = lastChangePoint(
+      xs,
+      bend.map((p) => p.bytes),
+    )!;
     assert.ok(Math.abs(cp - 80) <= 2, `slope change at ${cp}`);
   });
 
   it('change point: none on a straight line nor on noise around one', () => {
     const xs = Array.from({ length: 180 }, (_, i) => i);
-    assert.equal(lastChangePoint(xs, xs.map((x) => 5e11 + x * 1e9)), null);
+    assert.equal(
+      lastChangePoint(
+        xs,
+        xs.map((x) => 5e11 + x * 1e9),
+      ),
+      null,
+    );
     const r = noise(42);
-    assert.equal(lastChangePoint(xs, xs.map((x) => 5e11 + x * 1e9 + r() * 2e9)), null);
+    assert.equal(
+      lastChangePoint(
+        xs,
+        xs.map((x) => 5e11 + x * 1e9 + r() * 2e9),
+      ),
+      null,
+    );
   });
 
   it('two steps: the fit starts at the last one', () => {
@@ -107,7 +131,10 @@ describe('runway states', () => {
   });
 
   it('flat: not_growing, days null (not 0)', () => {
-    const r = runway(series(90, () => 50 * GB), 100 * GB);
+    const r = runway(
+      series(90, () => 50 * GB),
+      100 * GB,
+    );
     assert.equal(r.state, 'not_growing');
     assert.equal(r.days_until_full, null);
     assert.equal(r.full_date, null);
@@ -136,14 +163,26 @@ describe('runway states', () => {
   });
 
   it('shrinking, no_ceiling, full, too few points', () => {
-    assert.equal(runway(series(60, (i) => 100 * GB - i * GB), 200 * GB).state, 'shrinking');
+    assert.equal(
+      runway(
+        series(60, (i) => 100 * GB - i * GB),
+        200 * GB,
+      ).state,
+      'shrinking',
+    );
     const growing = series(60, (i) => 100 * GB + i * GB);
     assert.equal(runway(growing, null).state, 'no_ceiling');
     assert.equal(runway(growing, null).days_until_full, null);
     const full = runway(growing, 150 * GB);
     assert.equal(full.state, 'full');
     assert.equal(full.days_until_full, 0);
-    assert.equal(runway(series(3, (i) => i * GB), 100 * GB).state, 'unpredictable');
+    assert.equal(
+      runway(
+        series(3, (i) => i * GB),
+        100 * GB,
+      ).state,
+      'unpredictable',
+    );
     assert.equal(runway([], 100 * GB).state, 'unpredictable');
   });
 

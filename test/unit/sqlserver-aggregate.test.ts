@@ -46,7 +46,8 @@ function run(rows: FileRow[], facts: Partial<SideFacts> = {}): { byName: Map<str
   for (const w of warnings) assert.ok(isMsg(w), `a warning by key, not text: ${JSON.stringify(w)}`);
   const english = warnings.map((w) => textOf(w, 'en'));
   const factText = JSON.stringify(facts, (_k, v: unknown) => (v instanceof Map ? [...v] : v));
-  for (const e of english) assert.ok(!/[\u4e00-\u9fff]/.test(e.replace(/\([^)]*\)/g, '')) || /[\u4e00-\u9fff]/.test(factText), `English text without Chinese: ${e}`);
+  for (const e of english)
+    assert.ok(!/[\u4e00-\u9fff]/.test(e.replace(/\([^)]*\)/g, '')) || /[\u4e00-\u9fff]/.test(factText), `English text without Chinese: ${e}`);
   return { byName: new Map(measured.map((m) => [m.db.database_name, m])), warnings: warnings.map((w) => textOf(w)), english };
 }
 
@@ -125,9 +126,16 @@ describe('SQL Server aggregation (pure)', () => {
     const d = byName.get('docs')!.db;
     assert.deepEqual([d.data_bytes, d.log_bytes, d.size_bytes], [(4096 + 2560 + 640) * P, 1024 * P, (4096 + 2560 + 640 + 1024) * P]);
     assert.equal(d.max_bytes, (8192 + 2048 + 64000 + 64000) * P);
-    assert.ok(warnings.includes('docs: 1 个 FILESTREAM, 1 个 In-Memory OLTP 容器已按 sys.database_files 计入数据容量 (type-2 containers counted from sys.database_files)'));
+    assert.ok(
+      warnings.includes(
+        'docs: 1 个 FILESTREAM, 1 个 In-Memory OLTP 容器已按 sys.database_files 计入数据容量 (type-2 containers counted from sys.database_files)',
+      ),
+    );
     const { english } = run(
-      [file({ database_id: 10, name: 'docs', file_id: 1, size_pages: '4096' }), file({ database_id: 10, name: 'docs', file_id: 65537, type: 2, size_pages: '0' })],
+      [
+        file({ database_id: 10, name: 'docs', file_id: 1, size_pages: '4096' }),
+        file({ database_id: 10, name: 'docs', file_id: 65537, type: 2, size_pages: '0' }),
+      ],
       { containers: new Map([[10, [{ file_id: 65537, size_pages: '640', filegroup_type: 'FX' }]]]) },
     );
     assert.deepEqual(english, ['docs: 1 In-Memory OLTP container(s) counted in the data size from sys.database_files']);

@@ -59,7 +59,10 @@ it('through Kysely: results as before, a schema change is picked up, destroy clo
   const { db, raw } = counted();
   const k = new Kysely<{ t: { x: number } }>({ dialect: new SqliteDialect({ database: db }) });
   await sql`CREATE TABLE t (x INTEGER)`.execute(k);
-  await k.insertInto('t').values([{ x: 1 }, { x: 2 }, { x: 3 }]).execute();
+  await k
+    .insertInto('t')
+    .values([{ x: 1 }, { x: 2 }, { x: 3 }])
+    .execute();
   const q = k.selectFrom('t').selectAll().where('x', '=', 2);
   assert.deepEqual(await q.execute(), [{ x: 2 }]);
   await sql`ALTER TABLE t ADD COLUMN y INTEGER DEFAULT 7`.execute(k);

@@ -27,7 +27,9 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export function firstReleaseStore(dataDir: string, databaseUrl?: string): void {
   const checkout = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-release-'));
   try {
-    const tar = execFileSync('git', ['-C', ROOT, 'archive', '--format=tar', FIRST_RELEASE_COMMIT, 'src', 'package.json', 'tsconfig.json'], { maxBuffer: 64 << 20 });
+    const tar = execFileSync('git', ['-C', ROOT, 'archive', '--format=tar', FIRST_RELEASE_COMMIT, 'src', 'package.json', 'tsconfig.json'], {
+      maxBuffer: 64 << 20,
+    });
     execFileSync('tar', ['-x', '-C', checkout], { input: tar });
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(checkout, 'node_modules'), 'dir');
     fs.mkdirSync(path.join(checkout, 'test/upgrade'), { recursive: true });

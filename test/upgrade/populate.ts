@@ -41,11 +41,57 @@ function fakeEngine(dbType: DbType, day: () => number): Engine {
           server_version: `${dbType} fixture 1.0`,
           warnings: [],
           databases: [
-            { database_name: 'app', is_system: false, size_bytes: 1_000_000_000 + d * 50_000_000, data_bytes: 800_000_000 + d * 40_000_000, index_bytes: 150_000_000, log_bytes: 50_000_000, free_bytes: null, used_bytes: null, max_bytes: dbType === 'oracle' ? 4_000_000_000 : null, method: 'logical' },
-            { database_name: 'reports_中文', is_system: false, size_bytes: 200_000_000 + d * 1_000_000, data_bytes: null, index_bytes: null, log_bytes: null, free_bytes: null, used_bytes: null, method: 'logical' },
-            { database_name: 'sys', is_system: true, size_bytes: 10_000_000, data_bytes: null, index_bytes: null, log_bytes: null, free_bytes: null, used_bytes: null, method: 'logical' },
+            {
+              database_name: 'app',
+              is_system: false,
+              size_bytes: 1_000_000_000 + d * 50_000_000,
+              data_bytes: 800_000_000 + d * 40_000_000,
+              index_bytes: 150_000_000,
+              log_bytes: 50_000_000,
+              free_bytes: null,
+              used_bytes: null,
+              max_bytes: dbType === 'oracle' ? 4_000_000_000 : null,
+              method: 'logical',
+            },
+            {
+              database_name: 'reports_中文',
+              is_system: false,
+              size_bytes: 200_000_000 + d * 1_000_000,
+              data_bytes: null,
+              index_bytes: null,
+              log_bytes: null,
+              free_bytes: null,
+              used_bytes: null,
+              method: 'logical',
+            },
+            {
+              database_name: 'sys',
+              is_system: true,
+              size_bytes: 10_000_000,
+              data_bytes: null,
+              index_bytes: null,
+              log_bytes: null,
+              free_bytes: null,
+              used_bytes: null,
+              method: 'logical',
+            },
             // Deleted on day 1, back on day 2.
-            ...(d === 1 ? [] : [{ database_name: 'scratch', is_system: false, size_bytes: null, data_bytes: null, index_bytes: null, log_bytes: null, free_bytes: null, used_bytes: null, method: 'logical', error: 'permission denied' }]),
+            ...(d === 1
+              ? []
+              : [
+                  {
+                    database_name: 'scratch',
+                    is_system: false,
+                    size_bytes: null,
+                    data_bytes: null,
+                    index_bytes: null,
+                    log_bytes: null,
+                    free_bytes: null,
+                    used_bytes: null,
+                    method: 'logical',
+                    error: 'permission denied',
+                  },
+                ]),
           ],
         }),
       };
@@ -57,7 +103,14 @@ function fakeEngine(dbType: DbType, day: () => number): Engine {
 export async function populate(dataDir: string, databaseUrl?: string): Promise<void> {
   let day = 0;
   let now = new Date('2026-03-01T03:00:00Z');
-  const config = loadConfig({ WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'Asia/Shanghai', WHALEFALL_SECRET_KEY: FIXTURE_SECRET_KEY, WHALEFALL_SCHEDULER: 'off', LOG_LEVEL: 'silent', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
+  const config = loadConfig({
+    WHALEFALL_DATA_DIR: dataDir,
+    WHALEFALL_TZ: 'Asia/Shanghai',
+    WHALEFALL_SECRET_KEY: FIXTURE_SECRET_KEY,
+    WHALEFALL_SCHEDULER: 'off',
+    LOG_LEVEL: 'silent',
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+  });
   const ctx: Context = await createContext(config, {
     logger: createLogger('silent'),
     clock: { now: () => now },
@@ -86,7 +139,10 @@ export async function populate(dataDir: string, databaseUrl?: string): Promise<v
     ];
     await mk('pg-retired', 'postgresql', 'old.example', 5432, creds.postgresql!, { is_active: false });
     await ctx.settings.update({ sync_concurrency: 4, retention_days: 400 }, actor);
-    await ctx.alerts.createRule({ name: '大库告警', kind: 'size_above', threshold: 1_000_000_000, channels: [{ type: 'generic', url: 'http://127.0.0.1:9/hook?token=fixture' }] }, actor);
+    await ctx.alerts.createRule(
+      { name: '大库告警', kind: 'size_above', threshold: 1_000_000_000, channels: [{ type: 'generic', url: 'http://127.0.0.1:9/hook?token=fixture' }] },
+      actor,
+    );
     await ctx.alerts.createRule({ name: 'sync failing', kind: 'sync_failing', consecutive: 2 }, actor);
     await ctx.alerts.createRule({ name: 'scratch gone', kind: 'database_disappeared', database_pattern: 'scratch' }, actor);
     for (day = 0; day < 3; day++) {
@@ -106,6 +162,5 @@ export async function populate(dataDir: string, databaseUrl?: string): Promise<v
     await ctx.close();
   }
 }
-
 
 if (process.argv[2]) await populate(process.argv[2], process.env.DATABASE_URL || undefined);

@@ -79,7 +79,9 @@ function opened(s: Snapshot): Snapshot {
   };
   const alert_rules = s.alert_rules?.map((r) => ({
     ...r,
-    channels: JSON.stringify((JSON.parse(String(r.channels)) as { type: string; url_enc: string }[]).map(({ type, url_enc, ...rest }) => ({ type, url: open(url_enc), ...rest }))),
+    channels: JSON.stringify(
+      (JSON.parse(String(r.channels)) as { type: string; url_enc: string }[]).map(({ type, url_enc, ...rest }) => ({ type, url: open(url_enc), ...rest })),
+    ),
   }));
   const alert_deliveries = s.alert_deliveries?.map((r) => ({ ...r, url: open(r.url) }));
   return { ...s, ...(alert_rules ? { alert_rules } : {}), ...(alert_deliveries ? { alert_deliveries } : {}) };
@@ -107,7 +109,12 @@ function assertPreserved(original: Snapshot, sealed: Snapshot): number {
 
 /** The upgraded store works with today's services: decrypts credentials, reads history, syncs state. */
 async function usable(store: Store, dataDir: string) {
-  const config = loadConfig({ WHALEFALL_DATA_DIR: dataDir, WHALEFALL_TZ: 'Asia/Shanghai', WHALEFALL_SECRET_KEY: FIXTURE_SECRET_KEY, WHALEFALL_SCHEDULER: 'off' });
+  const config = loadConfig({
+    WHALEFALL_DATA_DIR: dataDir,
+    WHALEFALL_TZ: 'Asia/Shanghai',
+    WHALEFALL_SECRET_KEY: FIXTURE_SECRET_KEY,
+    WHALEFALL_SCHEDULER: 'off',
+  });
   const ctx = await createContext(config, { store, logger: createLogger('silent') });
   try {
     const creds = await ctx.credentials.list();
@@ -135,7 +142,11 @@ describe('upgrade from the first release [sqlite, committed fixture]', () => {
     try {
       const names = (db.prepare('SELECT name FROM whalefall_migrations ORDER BY name').all() as { name: string }[]).map((r) => r.name);
       assert.deepEqual(names, ['0001_initial', '0002_scheduler', '0003_max_bytes', '0004_aggregations', '0005_alerts']);
-      const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'whalefall_%'").all() as { name: string }[]).map((r) => r.name);
+      const tables = (
+        db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'whalefall_%'").all() as {
+          name: string;
+        }[]
+      ).map((r) => r.name);
       for (const t of tables) {
         const n = (db.prepare(`SELECT count(*) AS n FROM "${t}"`).get() as { n: number }).n;
         if (t !== 'sync_locks') assert.ok(n > 0, `${t} has rows`);
@@ -178,7 +189,10 @@ describe('upgrade from the first release [sqlite, committed fixture]', () => {
     const store = openStore({ sqliteFile: path.join(dataDir, 'whalefall.db') });
     const before = await snapshot(store.db as Kysely<unknown>);
     const applied = await store.migrate(SEAL);
-    assert.deepEqual(applied, MIGRATION_NAMES.filter((n) => n > '0005_alerts'));
+    assert.deepEqual(
+      applied,
+      MIGRATION_NAMES.filter((n) => n > '0005_alerts'),
+    );
     const rows = assertPreserved(before, await snapshot(store.db as Kysely<unknown>));
     console.log(`# sqlite: ${rows} rows in ${Object.keys(before).length} tables preserved through ${applied.join(', ')}`);
     assert.deepEqual((await migrationState(store.db)).pending, []);
@@ -230,7 +244,12 @@ describe('upgrade from the first release [postgres, generated live by the first 
 
     // Readiness follows the store: through a proxy that goes away, /readyz turns 503.
     const proxy = await startLatencyProxy({ targetHost: '127.0.0.1', targetPort: 5432, delayMs: 0 });
-    const config = loadConfig({ WHALEFALL_DATA_DIR: dataDir, DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/${name}`, WHALEFALL_SECRET_KEY: FIXTURE_SECRET_KEY, WHALEFALL_SCHEDULER: 'off' });
+    const config = loadConfig({
+      WHALEFALL_DATA_DIR: dataDir,
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/${name}`,
+      WHALEFALL_SECRET_KEY: FIXTURE_SECRET_KEY,
+      WHALEFALL_SCHEDULER: 'off',
+    });
     const ctx = await createContext(config, { logger: createLogger('silent') });
     const app = await buildApp(ctx);
     try {

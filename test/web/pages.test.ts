@@ -32,13 +32,21 @@ describe('web pages', () => {
   });
 
   it('every key used in views and client modules is in the dictionary, in both languages', () => {
-    const files = [...fs.readdirSync(VIEWS).map((f) => path.join(VIEWS, f)), ...fs.readdirSync(CLIENT).filter((f) => f.endsWith('.ts')).map((f) => path.join(CLIENT, f))];
+    const files = [
+      ...fs.readdirSync(VIEWS).map((f) => path.join(VIEWS, f)),
+      ...fs
+        .readdirSync(CLIENT)
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => path.join(CLIENT, f)),
+    ];
     const used = new Set<string>();
     for (const f of files) for (const m of fs.readFileSync(f, 'utf8').matchAll(/\bt\('([a-z_0-9-]+\.[A-Za-z_0-9.-]+)'/g)) used.add(m[1]!);
     assert.ok(used.size > 50, `${used.size} keys found`);
     const missing = [...used].filter((k) => !(k in MESSAGES));
     assert.deepEqual(missing, []);
-    const noEnglish = Object.entries(MESSAGES).filter(([, v]) => !(v as { en?: string }).en).map(([k]) => k);
+    const noEnglish = Object.entries(MESSAGES)
+      .filter(([, v]) => !(v as { en?: string }).en)
+      .map(([k]) => k);
     assert.deepEqual(noEnglish, []);
     assert.equal(t('en', 'common.page_info', { from: 1, to: 2, total: 3 }), '1–2 of 3');
     assert.equal(t('zh-CN', 'instances.sync_capacity'), '同步容量');
@@ -62,13 +70,32 @@ describe('web pages', () => {
 
   it('open-redirect payloads: what the login page hands the browser resolves to this origin (WHATWG URL parser)', async () => {
     // Each is the raw query string; the browser's location.assign(next) resolves next against the login page's URL.
-    const payloads = ['/%09/other-host/phish', '/%0A/other-host/phish', '/%0D/other-host', '/%09%5Cother-host/phish', '/%5C%5Cother-host', '/%5Cother-host', '%5C%5Cother-host', '/%2F/other-host', '/%20/other-host', '/.%0A./other-host', 'javascript:alert(1)', '/%00/other-host', '/%E2%80%A8/x'];
+    const payloads = [
+      '/%09/other-host/phish',
+      '/%0A/other-host/phish',
+      '/%0D/other-host',
+      '/%09%5Cother-host/phish',
+      '/%5C%5Cother-host',
+      '/%5Cother-host',
+      '%5C%5Cother-host',
+      '/%2F/other-host',
+      '/%20/other-host',
+      '/.%0A./other-host',
+      'javascript:alert(1)',
+      '/%00/other-host',
+      '/%E2%80%A8/x',
+    ];
     const page = 'http://127.0.0.1:3000/login';
     for (const p of payloads) {
       const res = await app.inject({ method: 'GET', url: `/login?next=${p}` });
       assert.equal(res.statusCode, 200, p);
       const raw = /data-next="([^"]*)"/.exec(res.body)?.[1] ?? '';
-      const next = raw.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+      const next = raw
+        .replace(/&#39;/g, "'")
+        .replace(/&quot;/g, '"')
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&amp;/g, '&');
       const target = new URL(next, page);
       assert.equal(target.origin, 'http://127.0.0.1:3000', `${p} → ${JSON.stringify(next)} → ${target.href}`);
     }
@@ -102,7 +129,12 @@ describe('web pages', () => {
     assert.equal(anon.statusCode, 404);
     assert.match(anon.body, /There is no page at \/nope/);
     // API clients and /api/… stay JSON, even from a browser.
-    for (const [url, headers] of [['/instancs', {}], ['/api/nope', html], ['/api/instances/x/y', html], ['/static/nope.js', html]] as const) {
+    for (const [url, headers] of [
+      ['/instancs', {}],
+      ['/api/nope', html],
+      ['/api/instances/x/y', html],
+      ['/static/nope.js', html],
+    ] as const) {
       const res = await app.inject({ method: 'GET', url, headers });
       assert.equal(res.statusCode, 404, url);
       assert.doesNotMatch(String(res.headers['content-type']), /text\/html/, url);
@@ -119,7 +151,10 @@ describe('web pages', () => {
   });
 
   it('escapes user data in server-rendered pages and shows role-based buttons only', async () => {
-    const inst = await ctx.instances.create({ name: '<img src=x onerror=alert(1)>', db_type: 'postgresql', host: '127.0.0.1', description: '<b>bold</b>' }, { userId: null, username: 't' });
+    const inst = await ctx.instances.create(
+      { name: '<img src=x onerror=alert(1)>', db_type: 'postgresql', host: '127.0.0.1', description: '<b>bold</b>' },
+      { userId: null, username: 't' },
+    );
     const viewer = await app.inject({ method: 'GET', url: `/instances/${inst.id}`, headers: callers.viewer.headers(false) });
     assert.equal(viewer.statusCode, 200);
     assert.doesNotMatch(viewer.body, /<img src=x/);
@@ -156,7 +191,12 @@ describe('web pages', () => {
       const res = await app.inject({ method: 'GET', url });
       assert.equal(res.statusCode, 200, url);
     }
-    for (const url of ['/static/vendor/bootstrap/..%2F..%2Fpackage.json', '/static/vendor/fontawesome/css/..%2F..%2F..%2F..%2Fpackage.json', '/static/css/app.css.map', '/static/app/..%2Fbuild.ts']) {
+    for (const url of [
+      '/static/vendor/bootstrap/..%2F..%2Fpackage.json',
+      '/static/vendor/fontawesome/css/..%2F..%2F..%2F..%2Fpackage.json',
+      '/static/css/app.css.map',
+      '/static/app/..%2Fbuild.ts',
+    ]) {
       const res = await app.inject({ method: 'GET', url });
       assert.equal(res.statusCode, 404, url);
     }

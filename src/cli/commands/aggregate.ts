@@ -15,8 +15,18 @@ export function register(program: Command): void {
       withContext(async (ctx) => {
         if (o.date && (o.from || o.to)) throw new CliError('give --date or --from/--to, not both');
         const r = await ctx.aggregation.aggregate({ period: o.period, from: o.date ?? o.from, to: o.date ?? o.to });
-        print(table(r.periods.map((p) => ({ period: p.period, from: p.period_start, to: p.period_end, periods: p.periods, instance_rows: p.instance_rows, database_rows: p.database_rows }))));
+        print(
+          table(
+            r.periods.map((p) => ({
+              period: p.period,
+              from: p.period_start,
+              to: p.period_end,
+              periods: p.periods,
+              instance_rows: p.instance_rows,
+              database_rows: p.database_rows,
+            })),
+          ),
+        );
       }),
     );
-
 }

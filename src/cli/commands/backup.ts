@@ -37,11 +37,16 @@ export function register(program: Command): void {
       await refuseWhileInUse(config);
       const ring = loadKeyRing(config.dataDir, config.secretKey);
       const r = await restoreSqlite(file, storeFile(config), { seal: (clear) => encryptSecret(ring, clear).value });
-      print(`restored ${file}: ${countsLine(r.counts)}${r.migrated.length ? `; migrated: ${r.migrated.join(', ')}` : ''}${r.previous ? `; the previous store is kept as ${r.previous}` : ''}`);
+      print(
+        `restored ${file}: ${countsLine(r.counts)}${r.migrated.length ? `; migrated: ${r.migrated.join(', ')}` : ''}${r.previous ? `; the previous store is kept as ${r.previous}` : ''}`,
+      );
       const db = new SQLite(storeFile(config), { readonly: true });
       try {
         const missing = (db.prepare('SELECT DISTINCT key_id FROM credentials').all() as { key_id: string }[]).filter((k) => !ring.keys.has(k.key_id));
-        if (missing.length) print(`warning: the encryption key(s) ${missing.map((k) => k.key_id).join(', ')} of some credentials are not loaded: restore the matching secret.key`);
+        if (missing.length)
+          print(
+            `warning: the encryption key(s) ${missing.map((k) => k.key_id).join(', ')} of some credentials are not loaded: restore the matching secret.key`,
+          );
       } finally {
         db.close();
       }
@@ -58,10 +63,17 @@ async function refuseWhileInUse(config: Config): Promise<void> {
   if (!config.databaseUrl && !fs.existsSync(file)) return;
   const store = openStore({ databaseUrl: config.databaseUrl, sqliteFile: file, connectTimeoutMs: config.storeConnectTimeoutMs });
   try {
-    const processes = new ProcessesService({ repo: new ProcessesRepository(store.db), clock: systemClock, logger: createLogger('silent'), heartbeatMs: config.heartbeatMs });
+    const processes = new ProcessesService({
+      repo: new ProcessesRepository(store.db),
+      clock: systemClock,
+      logger: createLogger('silent'),
+      heartbeatMs: config.heartbeatMs,
+    });
     const live = await processes.live().catch(() => []); // a store from before the processes table: nobody beats it
     if (live.length) {
-      throw new CliError(`the store is in use by ${live.map((p) => `${p.role} pid ${p.pid} on ${p.host} (last seen ${p.last_seen_at})`).join(', ')}: stop it first`);
+      throw new CliError(
+        `the store is in use by ${live.map((p) => `${p.role} pid ${p.pid} on ${p.host} (last seen ${p.last_seen_at})`).join(', ')}: stop it first`,
+      );
     }
   } finally {
     await store.close();

@@ -10,8 +10,9 @@ export function register(program: Command): void {
     .action(async (sessionId: string) =>
       withContext(async (ctx) => {
         const r = await ctx.capacitySync.cancel(sessionId, CLI_ACTOR);
-        print(`session ${r.session_id}: cancel requested (${r.skipped} not started → skipped, ${r.running} running → aborting)${r.status !== 'running' ? `; now ${r.status}` : ''}`);
+        print(
+          `session ${r.session_id}: cancel requested (${r.skipped} not started → skipped, ${r.running} running → aborting)${r.status !== 'running' ? `; now ${r.status}` : ''}`,
+        );
       }),
     );
-
 }

@@ -16,5 +16,4 @@ export function register(program: Command): void {
       print(`configuration ok (${r.file ? `file ${r.file}` : 'no file'}; precedence: flags > environment > file > defaults)`);
       print(table(rows.map((x) => ({ key: x.key, env: x.env, value: x.value, source: x.source }))));
     });
-
 }

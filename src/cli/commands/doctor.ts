@@ -41,5 +41,4 @@ export function register(program: Command): void {
         if (problems > 0) process.exitCode = 1;
       }),
     );
-
 }

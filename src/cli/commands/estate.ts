@@ -18,8 +18,15 @@ export function register(program: Command): void {
         }
         const before = await ctx.processesRepo.estate(ESTATE_TIME_ZONE);
         await ctx.processesRepo.estateSet(ESTATE_TIME_ZONE, zone, ctx.clock.now().toISOString());
-        await ctx.audit.record(CLI_ACTOR, { action: 'estate.time_zone', targetType: 'estate', targetId: ESTATE_TIME_ZONE, details: { from: before ?? null, to: zone } });
-        print(`estate time zone: ${before ?? '(unset)'} → ${zone}. Restart every serve and worker with WHALEFALL_TZ=${zone}; processes with another zone refuse to start.`);
+        await ctx.audit.record(CLI_ACTOR, {
+          action: 'estate.time_zone',
+          targetType: 'estate',
+          targetId: ESTATE_TIME_ZONE,
+          details: { from: before ?? null, to: zone },
+        });
+        print(
+          `estate time zone: ${before ?? '(unset)'} → ${zone}. Restart every serve and worker with WHALEFALL_TZ=${zone}; processes with another zone refuse to start.`,
+        );
       }),
     );
 }

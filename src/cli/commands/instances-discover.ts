@@ -25,35 +25,52 @@ export function register(instances: Command): void {
     .action(
       async (
         targets: string[],
-        o: { file?: string; ports: string; maxTargets?: string; rate?: string; concurrency?: string; timeoutMs?: string; deadlineMs?: string; credential?: string; output?: string; format?: FleetFormat; json?: boolean },
+        o: {
+          file?: string;
+          ports: string;
+          maxTargets?: string;
+          rate?: string;
+          concurrency?: string;
+          timeoutMs?: string;
+          deadlineMs?: string;
+          credential?: string;
+          output?: string;
+          format?: FleetFormat;
+          json?: boolean;
+        },
       ) =>
-      withContext(async (ctx) => {
-        const list = [...targets, ...(o.file ? DiscoveryService.targetsFromFile(fs.readFileSync(o.file, 'utf8')) : [])];
-        const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
-        const r = await ctx.discovery.discover(
-          {
-            targets: list,
-            ports: String(o.ports).split(',').map((p) => Number(p.trim())),
-            max_targets: num(o.maxTargets),
-            rate: num(o.rate),
-            concurrency: num(o.concurrency),
-            timeout_ms: num(o.timeoutMs),
-            deadline_ms: num(o.deadlineMs),
-            credential: o.credential,
-          },
-          CLI_ACTOR,
-        );
-        if (o.output) {
-          const format: FleetFormat = o.format ?? (/\.ya?ml$/i.test(o.output) ? 'yaml' : 'csv');
-          fs.writeFileSync(o.output, DiscoveryService.proposalsFile(r, format));
-        }
-        if (o.json) return print(JSON.stringify(r, null, 2));
-        print(table(r.found.map((f) => ({ address: `${f.host}:${f.port}`, type: f.db_type, version: f.server_version, registered: f.registered_as, note: f.note }))));
-        print(
-          `\n${r.targets} endpoints, ${r.probed} probed${r.not_probed ? `, ${r.not_probed} NOT probed (deadline)` : ''} in ${r.elapsed_ms} ms: ` +
-            `${r.found.length} answered, ${r.proposals.length} not registered${o.output ? ` (written to ${o.output})` : ''}`,
-        );
-      }),
+        withContext(async (ctx) => {
+          const list = [...targets, ...(o.file ? DiscoveryService.targetsFromFile(fs.readFileSync(o.file, 'utf8')) : [])];
+          const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+          const r = await ctx.discovery.discover(
+            {
+              targets: list,
+              ports: String(o.ports)
+                .split(',')
+                .map((p) => Number(p.trim())),
+              max_targets: num(o.maxTargets),
+              rate: num(o.rate),
+              concurrency: num(o.concurrency),
+              timeout_ms: num(o.timeoutMs),
+              deadline_ms: num(o.deadlineMs),
+              credential: o.credential,
+            },
+            CLI_ACTOR,
+          );
+          if (o.output) {
+            const format: FleetFormat = o.format ?? (/\.ya?ml$/i.test(o.output) ? 'yaml' : 'csv');
+            fs.writeFileSync(o.output, DiscoveryService.proposalsFile(r, format));
+          }
+          if (o.json) return print(JSON.stringify(r, null, 2));
+          print(
+            table(
+              r.found.map((f) => ({ address: `${f.host}:${f.port}`, type: f.db_type, version: f.server_version, registered: f.registered_as, note: f.note })),
+            ),
+          );
+          print(
+            `\n${r.targets} endpoints, ${r.probed} probed${r.not_probed ? `, ${r.not_probed} NOT probed (deadline)` : ''} in ${r.elapsed_ms} ms: ` +
+              `${r.found.length} answered, ${r.proposals.length} not registered${o.output ? ` (written to ${o.output})` : ''}`,
+          );
+        }),
     );
-
 }

@@ -17,33 +17,45 @@ export function register(instances: Command): void {
     .option('--disable-missing', 'disable registered instances that are not in the file')
     .option('--confirm-duplicates', 'store new rows for servers already registered under another name (same host:port)')
     .option('--json', 'print the whole report as JSON')
-    .action(async (file: string, o: { format?: FleetFormat; dryRun?: boolean; partial?: boolean; disableMissing?: boolean; confirmDuplicates?: boolean; json?: boolean }) =>
-      withContext(async (ctx) => {
-        const format: FleetFormat | undefined = o.format ?? (/\.ya?ml$/i.test(file) ? 'yaml' : /\.csv$/i.test(file) ? 'csv' : undefined);
-        if (!format) throw new CliError(`${file}: cannot tell the format from the name; give --format csv|yaml`);
-        const text = file === '-' ? await readStdin() : fs.readFileSync(file, 'utf8');
-        const r = localizeReport(await ctx.fleet.import(text, { format, dryRun: o.dryRun, partial: o.partial, disableMissing: o.disableMissing, confirmDuplicates: o.confirmDuplicates }, CLI_ACTOR), cliLocale());
-        if (o.json) print(JSON.stringify(r, null, 2));
-        else {
-          if (r.errors.length) {
-            print(table(r.errors.map((e) => ({ row: e.row, line: e.line, column: e.column, field: e.field, error: e.message }))));
-            print('');
-          }
-          const verb = r.applied ? '' : r.dry_run ? 'would be ' : 'NOT ';
-          print(
-            `${r.total_rows} rows, ${r.invalid_rows} invalid: ${r.created} ${verb}created, ${r.updated} ${verb}updated, ${r.unchanged} unchanged; ` +
-              `${r.missing.length} registered but not in the file${r.disabled.length ? `, ${r.disabled.length} ${verb}disabled` : ''}`,
+    .action(
+      async (
+        file: string,
+        o: { format?: FleetFormat; dryRun?: boolean; partial?: boolean; disableMissing?: boolean; confirmDuplicates?: boolean; json?: boolean },
+      ) =>
+        withContext(async (ctx) => {
+          const format: FleetFormat | undefined = o.format ?? (/\.ya?ml$/i.test(file) ? 'yaml' : /\.csv$/i.test(file) ? 'csv' : undefined);
+          if (!format) throw new CliError(`${file}: cannot tell the format from the name; give --format csv|yaml`);
+          const text = file === '-' ? await readStdin() : fs.readFileSync(file, 'utf8');
+          const r = localizeReport(
+            await ctx.fleet.import(
+              text,
+              { format, dryRun: o.dryRun, partial: o.partial, disableMissing: o.disableMissing, confirmDuplicates: o.confirmDuplicates },
+              CLI_ACTOR,
+            ),
+            cliLocale(),
           );
-          if (r.duplicates.length) {
-            print(`already registered (same server): ${r.duplicates.map((d) => `${d.name} (line ${d.line}) = ${d.same_as.join(', ')}`).join('; ')}`);
+          if (o.json) print(JSON.stringify(r, null, 2));
+          else {
+            if (r.errors.length) {
+              print(table(r.errors.map((e) => ({ row: e.row, line: e.line, column: e.column, field: e.field, error: e.message }))));
+              print('');
+            }
+            const verb = r.applied ? '' : r.dry_run ? 'would be ' : 'NOT ';
+            print(
+              `${r.total_rows} rows, ${r.invalid_rows} invalid: ${r.created} ${verb}created, ${r.updated} ${verb}updated, ${r.unchanged} unchanged; ` +
+                `${r.missing.length} registered but not in the file${r.disabled.length ? `, ${r.disabled.length} ${verb}disabled` : ''}`,
+            );
+            if (r.duplicates.length) {
+              print(`already registered (same server): ${r.duplicates.map((d) => `${d.name} (line ${d.line}) = ${d.same_as.join(', ')}`).join('; ')}`);
+            }
+            if (r.missing.length && !r.disable_missing)
+              print(`missing (use --disable-missing to disable them): ${r.missing.slice(0, 20).join(', ')}${r.missing.length > 20 ? ', …' : ''}`);
           }
-          if (r.missing.length && !r.disable_missing) print(`missing (use --disable-missing to disable them): ${r.missing.slice(0, 20).join(', ')}${r.missing.length > 20 ? ', …' : ''}`);
-        }
-        if (!r.applied && !r.dry_run && r.needs_confirmation) {
-          throw new CliError(`${r.duplicates.length} row(s) for servers already registered: nothing imported (check them, or use --confirm-duplicates)`);
-        }
-        if (!r.applied && !r.dry_run) throw new CliError(`${r.errors.length} errors: nothing imported (fix them, or use --partial)`);
-      }),
+          if (!r.applied && !r.dry_run && r.needs_confirmation) {
+            throw new CliError(`${r.duplicates.length} row(s) for servers already registered: nothing imported (check them, or use --confirm-duplicates)`);
+          }
+          if (!r.applied && !r.dry_run) throw new CliError(`${r.errors.length} errors: nothing imported (fix them, or use --partial)`);
+        }),
     );
   instances
     .command('export')

@@ -35,29 +35,38 @@ export function register(instances: Command): void {
         tag?: string[];
         inactive?: boolean;
       }) =>
-      withContext(async (ctx) => {
-        let credentialId: number | undefined;
-        let createdCredential = false;
-        if (o.credential && o.username) throw new CliError('give either --credential or --username, not both');
-        if (o.credential) {
-          const c = await ctx.credentials.findByName(o.credential);
-          if (!c) throw new CliError(`credential "${o.credential}" does not exist`);
-          credentialId = c.id;
-        } else if (o.username) {
-          const password = await readSecret(o, '--username');
-          if (password === undefined) throw new CliError('--username needs --password-stdin or --password-env VAR');
-          const c = await ctx.credentials.create({ name: `${o.name}-credential`, db_type: o.type, username: o.username, password }, CLI_ACTOR);
-          credentialId = c.id;
-          createdCredential = true;
-        }
-        const input = { name: o.name, db_type: o.type, host: o.host, port: o.port, database_name: o.database, credential_id: credentialId, tags: o.tag ?? [], is_active: !o.inactive };
-        const inst = await ctx.instances.create(input, CLI_ACTOR).catch(async (err) => {
-          // Nothing half-done: the credential made for this instance goes with it.
-          if (createdCredential && credentialId) await ctx.credentials.delete(credentialId, CLI_ACTOR);
-          throw err;
-        });
-        print(`added instance ${inst.name} (id ${inst.id}, ${inst.db_type} ${inst.host}:${inst.port})`);
-      }),
+        withContext(async (ctx) => {
+          let credentialId: number | undefined;
+          let createdCredential = false;
+          if (o.credential && o.username) throw new CliError('give either --credential or --username, not both');
+          if (o.credential) {
+            const c = await ctx.credentials.findByName(o.credential);
+            if (!c) throw new CliError(`credential "${o.credential}" does not exist`);
+            credentialId = c.id;
+          } else if (o.username) {
+            const password = await readSecret(o, '--username');
+            if (password === undefined) throw new CliError('--username needs --password-stdin or --password-env VAR');
+            const c = await ctx.credentials.create({ name: `${o.name}-credential`, db_type: o.type, username: o.username, password }, CLI_ACTOR);
+            credentialId = c.id;
+            createdCredential = true;
+          }
+          const input = {
+            name: o.name,
+            db_type: o.type,
+            host: o.host,
+            port: o.port,
+            database_name: o.database,
+            credential_id: credentialId,
+            tags: o.tag ?? [],
+            is_active: !o.inactive,
+          };
+          const inst = await ctx.instances.create(input, CLI_ACTOR).catch(async (err) => {
+            // Nothing half-done: the credential made for this instance goes with it.
+            if (createdCredential && credentialId) await ctx.credentials.delete(credentialId, CLI_ACTOR);
+            throw err;
+          });
+          print(`added instance ${inst.name} (id ${inst.id}, ${inst.db_type} ${inst.host}:${inst.port})`);
+        }),
     );
   instances
     .command('list')

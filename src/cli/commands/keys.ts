@@ -11,16 +11,30 @@ export function register(program: Command): void {
     .description('key ids, the current one first, and how many credentials, instance TLS materials and webhook secrets each encrypts')
     .action(async () =>
       withContext(async (ctx) =>
-        print(table((await keyUsage(ctx)).map((k) => ({ key_id: k.key_id, current: k.current ? 'yes' : '', credentials: k.credentials, tls: k.tls, webhooks: k.webhooks })))),
+        print(
+          table(
+            (await keyUsage(ctx)).map((k) => ({
+              key_id: k.key_id,
+              current: k.current ? 'yes' : '',
+              credentials: k.credentials,
+              tls: k.tls,
+              webhooks: k.webhooks,
+            })),
+          ),
+        ),
       ),
     );
   keys
     .command('rotate')
-    .description('add a new key to secret.key and re-encrypt every secret with it: credentials, TLS material, webhook URLs and robot signing secrets (older keys still decrypt until removed)')
+    .description(
+      'add a new key to secret.key and re-encrypt every secret with it: credentials, TLS material, webhook URLs and robot signing secrets (older keys still decrypt until removed)',
+    )
     .action(async () =>
       withContext(async (ctx) => {
         const r = await rotateKeys({ ...ctx, dataDir: ctx.config.dataDir, keyFromEnv: ctx.config.secretKey !== undefined }, CLI_ACTOR);
-        print(`new key ${r.key_id}; ${r.credentials} credential(s), ${r.tls} instance TLS material(s) and ${r.webhooks} webhook row(s) re-encrypted. Old keys stay in secret.key until "whalefall keys remove ID".`);
+        print(
+          `new key ${r.key_id}; ${r.credentials} credential(s), ${r.tls} instance TLS material(s) and ${r.webhooks} webhook row(s) re-encrypted. Old keys stay in secret.key until "whalefall keys remove ID".`,
+        );
       }),
     );
   keys
@@ -32,5 +46,4 @@ export function register(program: Command): void {
         print(`key ${id} removed`);
       }),
     );
-
 }

@@ -31,5 +31,4 @@ export function register(program: Command): void {
         await store.close();
       }
     });
-
 }

@@ -11,7 +11,19 @@ export function register(program: Command): void {
       withContext(async (ctx) => {
         const live = await ctx.processes.live();
         if (o.json) return print(JSON.stringify(live, null, 2));
-        print(table(live.map((p) => ({ role: p.role, host: p.host, pid: p.pid, version: p.version, started: p.started_at, last_seen: p.last_seen_at, running_jobs: p.running_jobs }))));
+        print(
+          table(
+            live.map((p) => ({
+              role: p.role,
+              host: p.host,
+              pid: p.pid,
+              version: p.version,
+              started: p.started_at,
+              last_seen: p.last_seen_at,
+              running_jobs: p.running_jobs,
+            })),
+          ),
+        );
       }),
     );
 }

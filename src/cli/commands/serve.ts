@@ -14,5 +14,4 @@ export function register(program: Command): void {
       const { serve } = await import('../../server.js');
       await serve(loadConfig(), { pretty: cli.pretty });
     });
-
 }

@@ -18,8 +18,19 @@ async function syncTables(ctx: Context, o: { all?: boolean; instance?: string[];
   for (const name of instances) {
     const inst = await ctx.instances.getByName(name);
     try {
-      const r = localizeTableSync(await ctx.tables.syncTables(inst.id, { databases: o.database ?? null, actor: CLI_ACTOR, syncType: 'manual_batch' }), cliLocale());
-      rows.push({ instance: r.instance_name, status: 'completed', databases: r.databases.length, tables: r.saved_count, 'new/del/rest': `${r.created_count}/${r.deleted_count}/${r.restored_count}`, ms: r.duration_ms, cut: r.cut.length ? r.cut.join('; ') : null });
+      const r = localizeTableSync(
+        await ctx.tables.syncTables(inst.id, { databases: o.database ?? null, actor: CLI_ACTOR, syncType: 'manual_batch' }),
+        cliLocale(),
+      );
+      rows.push({
+        instance: r.instance_name,
+        status: 'completed',
+        databases: r.databases.length,
+        tables: r.saved_count,
+        'new/del/rest': `${r.created_count}/${r.deleted_count}/${r.restored_count}`,
+        ms: r.duration_ms,
+        cut: r.cut.length ? r.cut.join('; ') : null,
+      });
       for (const w of r.warnings) printErr(`${r.instance_name}: ${w}`);
     } catch (err) {
       failed++;
@@ -48,7 +59,7 @@ export function register(program: Command): void {
     .description('collect capacity now')
     .option('--instance <name...>', 'instance name(s)')
     .option('--all', 'every active instance')
-    .option('--tables', 'collect table-level sizes instead (within each instance\'s table budget)')
+    .option('--tables', "collect table-level sizes instead (within each instance's table budget)")
     .option('--database <name...>', 'with --tables and one --instance: only these databases')
     .action(async (o: { instance?: string[]; all?: boolean; tables?: boolean; database?: string[] }) =>
       withContext(async (ctx) => {
@@ -80,5 +91,4 @@ export function register(program: Command): void {
         if (failed > 0 || (skipped > 0 && !o.all)) process.exitCode = 1;
       }),
     );
-
 }

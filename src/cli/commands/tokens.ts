@@ -18,5 +18,4 @@ export function register(program: Command): void {
         print(t.token);
       }),
     );
-
 }

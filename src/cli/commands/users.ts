@@ -39,6 +39,9 @@ export function register(program: Command): void {
   users
     .command('list')
     .description('list users')
-    .action(async () => withContext(async (ctx) => print(table((await ctx.auth.listUsers()).map((u) => ({ id: u.id, username: u.username, role: u.role, active: u.is_active ? 'yes' : 'no' }))))));
-
+    .action(async () =>
+      withContext(async (ctx) =>
+        print(table((await ctx.auth.listUsers()).map((u) => ({ id: u.id, username: u.username, role: u.role, active: u.is_active ? 'yes' : 'no' })))),
+      ),
+    );
 }

@@ -10,5 +10,4 @@ export function register(program: Command): void {
       const { worker } = await import('../../server.js');
       await worker(loadConfig(), { pretty: cli.pretty });
     });
-
 }

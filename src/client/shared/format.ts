@@ -16,8 +16,20 @@ function dtf(locale: Locale, timeZone: string, withTime: boolean): Intl.DateTime
     // zh-CN is assembled from parts below (YYYY-MM-DD HH:mm); English is the locale's own order ("Dec 3, 2026, 08:14").
     f =
       locale === 'zh-CN'
-        ? new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', ...(withTime ? { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' as const } : {}) })
-        : new Intl.DateTimeFormat(locale, { timeZone, year: 'numeric', month: 'short', day: 'numeric', ...(withTime ? { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' as const } : {}) });
+        ? new Intl.DateTimeFormat('en-CA', {
+            timeZone,
+            year: 'numeric',
+            month: '2-digit',
+            day: '2-digit',
+            ...(withTime ? { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' as const } : {}),
+          })
+        : new Intl.DateTimeFormat(locale, {
+            timeZone,
+            year: 'numeric',
+            month: 'short',
+            day: 'numeric',
+            ...(withTime ? { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' as const } : {}),
+          });
     cache.set(key, f);
   }
   return f;

@@ -70,7 +70,11 @@ export async function mysqlParts(q: MysqlQuery, isMariadb: boolean, reason: (err
     vars = Object.fromEntries((await q<{ Variable_name: string; Value: string }>(VARIABLES)).map((r) => [r.Variable_name, r.Value]));
     const capacity = vars.innodb_redo_log_capacity;
     const bytes = capacity !== undefined ? num(capacity) : num(vars.innodb_log_file_size) * Math.max(1, num(vars.innodb_log_files_in_group ?? 1));
-    parts.push({ kind: 'redo', bytes, detail: { source: capacity !== undefined ? 'innodb_redo_log_capacity' : 'innodb_log_file_size × innodb_log_files_in_group' } });
+    parts.push({
+      kind: 'redo',
+      bytes,
+      detail: { source: capacity !== undefined ? 'innodb_redo_log_capacity' : 'innodb_log_file_size × innodb_log_files_in_group' },
+    });
   } catch (err) {
     parts.push({ kind: 'redo', bytes: null, detail: null, ...why(reason(err)) });
   }
@@ -82,17 +86,26 @@ export async function mysqlParts(q: MysqlQuery, isMariadb: boolean, reason: (err
   } catch (err) {
     filesError = reason(err);
   }
-  for (const [kind, type] of [['undo', 'UNDO LOG'], ['temp', 'TEMPORARY']] as const) {
+  for (const [kind, type] of [
+    ['undo', 'UNDO LOG'],
+    ['temp', 'TEMPORARY'],
+  ] as const) {
     const mine = files?.filter((f) => f.t === type) ?? [];
     if (mine.length) {
-      parts.push({ kind, bytes: mine.reduce((a, f) => a + num(f.b), 0), detail: { files: mine.map((f) => ({ tablespace: f.n, file: f.f, bytes: num(f.b) })) } });
+      parts.push({
+        kind,
+        bytes: mine.reduce((a, f) => a + num(f.b), 0),
+        detail: { files: mine.map((f) => ({ tablespace: f.n, file: f.f, bytes: num(f.b) })) },
+      });
       continue;
     }
     const cause =
       filesError ??
       (kind === 'undo' && num(vars.innodb_undo_tablespaces) === 0
         ? msg('composition.reason.mysql_undo_in_system')
-        : msg(kind === 'undo' ? 'composition.reason.mysql_undo_not_shown' : 'composition.reason.mysql_temp_not_shown', { server: isMariadb ? ' (MariaDB)' : '' }));
+        : msg(kind === 'undo' ? 'composition.reason.mysql_undo_not_shown' : 'composition.reason.mysql_temp_not_shown', {
+            server: isMariadb ? ' (MariaDB)' : '',
+          }));
     parts.push({ kind, bytes: null, detail: null, ...why(cause) });
   }
   return parts;

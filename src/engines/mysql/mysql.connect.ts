@@ -67,7 +67,11 @@ export function sslOption(target: ConnectTarget): SslMode {
 export function sslConfig(target: ConnectTarget): mysql.SslOptions | undefined {
   const mode = sslOption(target);
   if (mode === 'off') return undefined;
-  const material = { ...(target.tls?.ca ? { ca: target.tls.ca } : {}), ...(target.tls?.cert ? { cert: target.tls.cert } : {}), ...(target.tls?.key ? { key: target.tls.key } : {}) };
+  const material = {
+    ...(target.tls?.ca ? { ca: target.tls.ca } : {}),
+    ...(target.tls?.cert ? { cert: target.tls.cert } : {}),
+    ...(target.tls?.key ? { key: target.tls.key } : {}),
+  };
   if (mode === 'required') return { ...material, rejectUnauthorized: false };
   return { ...material, rejectUnauthorized: true, verifyIdentity: mode === 'verify-identity' };
 }
@@ -78,12 +82,18 @@ export function sslConfig(target: ConnectTarget): mysql.SslOptions | undefined {
  * encrypt it with an RSA key the (possibly fake) server hands out. With TLS they run as mysql2 runs them.
  */
 export function guardedAuthPlugins(target: ConnectTarget): mysql.ConnectionOptions['authPlugins'] {
-  type Plugin = (ctx: { connection: { config: { ssl?: unknown; password?: string } }; command: unknown }) => (data: Buffer) => Buffer | null | Promise<Buffer | null>;
+  type Plugin = (ctx: {
+    connection: { config: { ssl?: unknown; password?: string } };
+    command: unknown;
+  }) => (data: Buffer) => Buffer | null | Promise<Buffer | null>;
   const secure = (ctx: Parameters<Plugin>[0]) => cleartextAllowed(target, Boolean(ctx.connection.config.ssl));
-  const clear = (name: string): Plugin => (ctx) => () => {
-    if (!secure(ctx)) throw cleartextRefused(`MySQL ${name}`, 'ssl');
-    return Buffer.from(`${target.password}\0`, 'utf8');
-  };
+  const clear =
+    (name: string): Plugin =>
+    (ctx) =>
+    () => {
+      if (!secure(ctx)) throw cleartextRefused(`MySQL ${name}`, 'ssl');
+      return Buffer.from(`${target.password}\0`, 'utf8');
+    };
   const caching: Plugin = (ctx) => {
     const factory = (mysql as unknown as { authPlugins: Record<string, (opts: object) => Plugin> }).authPlugins.caching_sha2_password!;
     const inner = factory({})(ctx);
@@ -93,5 +103,9 @@ export function guardedAuthPlugins(target: ConnectTarget): mysql.ConnectionOptio
       return inner(data);
     };
   };
-  return { mysql_clear_password: clear('mysql_clear_password'), sha256_password: clear('sha256_password'), caching_sha2_password: caching } as unknown as mysql.ConnectionOptions['authPlugins'];
+  return {
+    mysql_clear_password: clear('mysql_clear_password'),
+    sha256_password: clear('sha256_password'),
+    caching_sha2_password: caching,
+  } as unknown as mysql.ConnectionOptions['authPlugins'];
 }

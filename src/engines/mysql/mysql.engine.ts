@@ -40,7 +40,6 @@ export { MYSQL_SSL_MODES } from './mysql.connect.js';
 
 const SYSTEM_SCHEMAS = new Set(['information_schema', 'performance_schema', 'mysql', 'sys']);
 
-
 interface SchemaSums extends RowDataPacket {
   name: string;
   data: unknown;
@@ -56,7 +55,6 @@ const SUMS = `
          SUM(TABLE_TYPE NOT LIKE '%VIEW' AND DATA_LENGTH IS NULL) AS unmeasured
   FROM information_schema.TABLES
   GROUP BY TABLE_SCHEMA`;
-
 
 interface Tablespace extends RowDataPacket {
   NAME: string;
@@ -79,10 +77,19 @@ const TABLE_ROWS = `
 
 function empty(name: string, method: string): CollectedDatabase {
   const stats = method === AUTO ? 0 : null;
-  return { database_name: name, is_system: SYSTEM_SCHEMAS.has(name), size_bytes: 0, data_bytes: stats, index_bytes: stats, log_bytes: null, free_bytes: stats, used_bytes: null, allocated_bytes: 0, method };
+  return {
+    database_name: name,
+    is_system: SYSTEM_SCHEMAS.has(name),
+    size_bytes: 0,
+    data_bytes: stats,
+    index_bytes: stats,
+    log_bytes: null,
+    free_bytes: stats,
+    used_bytes: null,
+    allocated_bytes: 0,
+    method,
+  };
 }
-
-
 
 class MysqlSession implements EngineSession {
   constructor(
@@ -242,20 +249,34 @@ class MysqlSession implements EngineSession {
       const checks: PrivilegeCheck[] = [];
       const seesAll = privs.has('SELECT');
       checks.push(
-        check('SELECT ON *.*', seesAll, msg(seesAll ? 'doctor.mysql.select_all' : 'doctor.mysql.select_missing', { grantee }), seesAll ? {} : {
-          undercounts: msg('doctor.mysql.select_undercounts'),
-          fix: [`GRANT SELECT, SHOW VIEW ON *.* TO ${grantee};`],
-        }),
+        check(
+          'SELECT ON *.*',
+          seesAll,
+          msg(seesAll ? 'doctor.mysql.select_all' : 'doctor.mysql.select_missing', { grantee }),
+          seesAll
+            ? {}
+            : {
+                undercounts: msg('doctor.mysql.select_undercounts'),
+                fix: [`GRANT SELECT, SHOW VIEW ON *.* TO ${grantee};`],
+              },
+        ),
       );
       const method = mysqlMethod(this.target);
       if (method !== 'logical') {
         const ok = privs.has('PROCESS');
         const view = this.isMariadb ? 'INNODB_SYS_TABLESPACES' : 'INNODB_TABLESPACES';
         checks.push(
-          check('PROCESS', ok, ok ? msg('doctor.mysql.process_ok', { view }) : msg('doctor.mysql.process_missing', { method: String(method), view }), ok ? {} : {
-            undercounts: msg(method === 'auto' ? 'doctor.mysql.process_auto' : 'doctor.mysql.process_physical'),
-            fix: [`GRANT PROCESS ON *.* TO ${grantee};`],
-          }),
+          check(
+            'PROCESS',
+            ok,
+            ok ? msg('doctor.mysql.process_ok', { view }) : msg('doctor.mysql.process_missing', { method: String(method), view }),
+            ok
+              ? {}
+              : {
+                  undercounts: msg(method === 'auto' ? 'doctor.mysql.process_auto' : 'doctor.mysql.process_physical'),
+                  fix: [`GRANT PROCESS ON *.* TO ${grantee};`],
+                },
+          ),
         );
       }
       return checks;
@@ -316,7 +337,11 @@ class MysqlSession implements EngineSession {
   }
 
   close(): Promise<void> {
-    return closeWithin(this.target.connectTimeoutMs, () => this.conn.end(), () => this.conn.destroy());
+    return closeWithin(
+      this.target.connectTimeoutMs,
+      () => this.conn.end(),
+      () => this.conn.destroy(),
+    );
   }
 }
 
@@ -329,7 +354,12 @@ function makeEngine(dbType: Extract<DbType, 'mysql' | 'mariadb'>, label: string)
     defaultPort: 3306,
     needsDatabaseName: false,
     options: {
-      ssl: { kind: 'enum', values: MYSQL_SSL_MODES, description: 'TLS: off (default) | required (encrypted, certificate not checked) | verify-ca (chains to the CA) | verify-identity (and the host name matches)' },
+      ssl: {
+        kind: 'enum',
+        values: MYSQL_SSL_MODES,
+        description:
+          'TLS: off (default) | required (encrypted, certificate not checked) | verify-ca (chains to the CA) | verify-identity (and the host name matches)',
+      },
       [CLEARTEXT_OPTION]: CLEARTEXT_OPTION_SPEC,
       method: {
         kind: 'enum',
@@ -342,7 +372,12 @@ function makeEngine(dbType: Extract<DbType, 'mysql' | 'mariadb'>, label: string)
         },
         description: 'size method: auto (default) | physical | logical — see docs/engines.md',
       },
-      information_schema_stats_expiry: { kind: 'integer', min: 0, max: 31_536_000, description: 'MySQL 8: seconds TABLES statistics may be cached (0 = always fresh); ignored on MariaDB' },
+      information_schema_stats_expiry: {
+        kind: 'integer',
+        min: 0,
+        max: 31_536_000,
+        description: 'MySQL 8: seconds TABLES statistics may be cached (0 = always fresh); ignored on MariaDB',
+      },
     },
     methodNotes: METHOD_NOTES,
     classifyError,
@@ -385,7 +420,10 @@ function makeEngine(dbType: Extract<DbType, 'mysql' | 'mariadb'>, label: string)
         const expiry = target.options.information_schema_stats_expiry;
         if (typeof expiry === 'number' && !/mariadb/i.test(version)) {
           // MySQL 8 caches TABLES statistics (default 24 h); 0 reads them fresh, at a cost.
-          await conn.query({ sql: `SET SESSION information_schema_stats_expiry = ${Math.trunc(expiry)}`, timeout: target.queryTimeoutMs + CLIENT_TIMEOUT_SLACK_MS });
+          await conn.query({
+            sql: `SET SESSION information_schema_stats_expiry = ${Math.trunc(expiry)}`,
+            timeout: target.queryTimeoutMs + CLIENT_TIMEOUT_SLACK_MS,
+          });
         }
         return new MysqlSession(conn, version, target, toSyncError);
       } catch (err) {

@@ -51,4 +51,3 @@ export function mysqlMethod(target: Pick<ConnectTarget, 'options'>): string {
 
 /** Set on every database measured logically because the tablespace view was not readable (auto without PROCESS). */
 export const FALLBACK_NOTE = msgText(msg('db.remark.mysql_fallback'));
-

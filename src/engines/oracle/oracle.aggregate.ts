@@ -191,7 +191,14 @@ export function mapTablespaces(scope: Scope, sets: ResultSets, opts: MapOptions)
   for (const [k, f] of files) {
     if (skip(f.conId)) continue;
     const s = spaces.get(k);
-    out.push(tablespaceRow({ label: labelOf(f.conId, f.name), name: f.name, files: f, space: s, k, tempFree, undo, headroom: headroom.get(f.conId) }, scope, opts, warnings));
+    out.push(
+      tablespaceRow(
+        { label: labelOf(f.conId, f.name), name: f.name, files: f, space: s, k, tempFree, undo, headroom: headroom.get(f.conId) },
+        scope,
+        opts,
+        warnings,
+      ),
+    );
   }
 
   // Tablespaces listed but without any file rows: tempfile-less TEMP, or a race.
@@ -233,7 +240,11 @@ function rowBase(label: string, name: string, contents: string | null, method: s
 }
 
 /** `key → [a, b]` summed per (container, tablespace); null for a set we could not read. */
-function sumBy(set: OracleRow[] | { error: string | KeyedMessage } | null, conOf: (r: OracleRow) => number, values: (r: OracleRow) => [bigint | null, bigint | null]) {
+function sumBy(
+  set: OracleRow[] | { error: string | KeyedMessage } | null,
+  conOf: (r: OracleRow) => number,
+  values: (r: OracleRow) => [bigint | null, bigint | null],
+) {
   if (!set || 'error' in set) return null;
   const out = new Map<string, [bigint | null, bigint | null]>();
   for (const r of set) out.set(key(conOf(r), text(r.TABLESPACE_NAME)), values(r));
@@ -280,7 +291,9 @@ function pdbHeadroom(
     out.set(conId, limit > allocated ? limit - allocated : 0n);
     if (allocated * 100n >= limit * NEAR_MAX_PERCENT) {
       const pct = ((Number(allocated) / Number(limit)) * 100).toFixed(1);
-      warnings.push(msg('api.sync.warn.ora_pdb_storage_near', { name: pdbName(conId), pct, used: formatBytes(Number(allocated)), limit: formatBytes(Number(limit)) }));
+      warnings.push(
+        msg('api.sync.warn.ora_pdb_storage_near', { name: pdbName(conId), pct, used: formatBytes(Number(allocated)), limit: formatBytes(Number(limit)) }),
+      );
     }
   }
   return out;
@@ -299,7 +312,8 @@ interface One {
 
 function tablespaceRow(t: One, scope: Scope, opts: MapOptions, warnings: Warning[]): CollectedDatabase {
   const contents = t.space?.contents ?? (t.files.kind === 'temp' ? 'TEMPORARY' : null);
-  const method = contents === 'UNDO' ? `${scope}_data_files+undo_extents` : t.files.kind === 'temp' ? `${scope}_temp_files+temp_free_space` : `${scope}_data_files`;
+  const method =
+    contents === 'UNDO' ? `${scope}_data_files+undo_extents` : t.files.kind === 'temp' ? `${scope}_temp_files+temp_free_space` : `${scope}_data_files`;
   const base = rowBase(t.label, t.name, contents, method);
   if (t.files.unsized > 0) {
     return { ...base, ...errorRemark(msg('db.remark.ora_files_unsized', { unsized: t.files.unsized, count: t.files.count })) };

@@ -106,8 +106,7 @@ async function explainMissing(run: Run, scope: Scope, settings: OracleSettings, 
   return new SyncError('permission', msg('api.engine.ora_missing_views', { names, role: catalogRoleGrant(scope, settings.user), grants }));
 }
 
-const containerDataError = (user: string): SyncError =>
-  new SyncError('permission', msg('api.engine.ora_root_only', { fix: containerDataFix(user) }));
+const containerDataError = (user: string): SyncError => new SyncError('permission', msg('api.engine.ora_root_only', { fix: containerDataFix(user) }));
 
 /** An optional view: its rows, or why not (with the GRANT) when it is not granted. */
 async function optional(run: Run, sql: string, view: string, scope: Scope, user: string): Promise<OracleRow[] | { error: KeyedMessage }> {
@@ -120,7 +119,13 @@ async function optional(run: Run, sql: string, view: string, scope: Scope, user:
   }
 }
 
-async function readAll(run: Run, scope: Scope, at: Location, settings: OracleSettings, major: number): Promise<{ databases: CollectedDatabase[]; warnings: Warning[] }> {
+async function readAll(
+  run: Run,
+  scope: Scope,
+  at: Location,
+  settings: OracleSettings,
+  major: number,
+): Promise<{ databases: CollectedDatabase[]; warnings: Warning[] }> {
   const sets: ResultSets = { dataFiles: [], tempFiles: null, spaces: [], tempFree: null, undo: [] };
   const extra: Warning[] = [];
   if (scope === 'cdb') {
@@ -225,7 +230,9 @@ async function encryptionCheck(run: Run): Promise<PrivilegeCheck> {
   }
   const adapter = banners.find((b) => /encryption service adapter/i.test(b));
   const algorithm = adapter ? /^\s*(\S+)\s+encryption service adapter/i.exec(adapter)?.[1] : undefined;
-  return algorithm ? check('TLS', true, msg('doctor.oracle.native_encryption', { algorithm, protocol })) : check('TLS', true, msg('doctor.tls_plain', { mode: protocol }));
+  return algorithm
+    ? check('TLS', true, msg('doctor.oracle.native_encryption', { algorithm, protocol }))
+    : check('TLS', true, msg('doctor.tls_plain', { mode: protocol }));
 }
 
 /**

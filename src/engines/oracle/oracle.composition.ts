@@ -58,9 +58,19 @@ const n = (v: unknown, what: string): number => bytes(v, what) ?? 0;
  * The tablespace parts and the autoextend ceiling, from the collector's rows.
  * Sums in BigInt; one past 2^53 bytes is refused (a `data` error), never rounded.
  */
-export function tablespaceParts(rows: readonly CollectedDatabase[]): { parts: CompositionPart[]; ceiling_bytes: number | null; ceiling_detail: Record<string, unknown> | null } {
+export function tablespaceParts(rows: readonly CollectedDatabase[]): {
+  parts: CompositionPart[];
+  ceiling_bytes: number | null;
+  ceiling_detail: Record<string, unknown> | null;
+} {
   const sum = { used: 0n, free: 0n, unsplit: 0n, undo: 0n, temp: 0n, ceiling: 0n };
-  const per = { used: {} as Record<string, unknown>, free: {} as Record<string, number>, unsplit: {} as Record<string, number>, undo: {} as Record<string, unknown>, temp: {} as Record<string, unknown> };
+  const per = {
+    used: {} as Record<string, unknown>,
+    free: {} as Record<string, number>,
+    unsplit: {} as Record<string, number>,
+    undo: {} as Record<string, unknown>,
+    temp: {} as Record<string, unknown>,
+  };
   const unmeasured: Record<string, string> = {};
   for (const d of rows) {
     const kind = tablespaceKind(d);
@@ -126,7 +136,6 @@ export function recoveryAreaPart(rows: readonly OracleRow[]): CompositionPart {
   };
 }
 
-
 /**
  * Read everything; each part's failure is that part's alone (`reason`
  * classifies the error). The tablespaces come from the collector itself, so
@@ -148,12 +157,22 @@ export async function oracleComposition(run: Run, settings: OracleSettings, majo
   try {
     parts.push(redoPart(await run(REDO_SQL)));
   } catch (err) {
-    parts.push({ kind: 'redo', bytes: null, detail: null, ...why(msg('composition.reason.with_grant', { cause: reason(err), grant: directGrant(COMPOSITION_VIEWS.redo, 'dba', settings.user) })) });
+    parts.push({
+      kind: 'redo',
+      bytes: null,
+      detail: null,
+      ...why(msg('composition.reason.with_grant', { cause: reason(err), grant: directGrant(COMPOSITION_VIEWS.redo, 'dba', settings.user) })),
+    });
   }
   try {
     parts.push(recoveryAreaPart(await run(RECOVERY_AREA_SQL)));
   } catch (err) {
-    parts.push({ kind: 'recovery_area', bytes: null, detail: null, ...why(msg('composition.reason.with_grant', { cause: reason(err), grant: directGrant(COMPOSITION_VIEWS.recoveryArea, 'dba', settings.user) })) });
+    parts.push({
+      kind: 'recovery_area',
+      bytes: null,
+      detail: null,
+      ...why(msg('composition.reason.with_grant', { cause: reason(err), grant: directGrant(COMPOSITION_VIEWS.recoveryArea, 'dba', settings.user) })),
+    });
   }
   return { parts, ...ceiling, ceiling_source: ceiling.ceiling_bytes === null ? null : CEILING_SOURCE, disk_used_bytes: null, method: COMPOSITION_METHOD };
 }

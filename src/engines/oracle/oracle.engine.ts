@@ -118,18 +118,27 @@ class OracleSession implements EngineSession {
   }
 
   collect(): Promise<Collection> {
-    return classified(async () => {
-      const { databases, warnings } = await collectTablespaces(this.run, this.settings, majorVersion(this.conn.oracleServerVersionString));
-      return { databases, warnings, server_version: this.conn.oracleServerVersionString };
-    }, (err) => classifyError(err, this.target));
+    return classified(
+      async () => {
+        const { databases, warnings } = await collectTablespaces(this.run, this.settings, majorVersion(this.conn.oracleServerVersionString));
+        return { databases, warnings, server_version: this.conn.oracleServerVersionString };
+      },
+      (err) => classifyError(err, this.target),
+    );
   }
 
   doctor(): Promise<PrivilegeCheck[]> {
-    return classified(() => doctorChecks(this.run, this.settings), (err) => classifyError(err, this.target));
+    return classified(
+      () => doctorChecks(this.run, this.settings),
+      (err) => classifyError(err, this.target),
+    );
   }
 
   collectTables(scope: TableScope): Promise<TableCollection> {
-    return classified(() => collectSegmentTables(this.run, scope, (err) => classifyError(err, this.target)), (err) => classifyError(err, this.target));
+    return classified(
+      () => collectSegmentTables(this.run, scope, (err) => classifyError(err, this.target)),
+      (err) => classifyError(err, this.target),
+    );
   }
 
   /** Where the bytes went (oracle.composition.ts): tablespaces, undo, temp, redo, the recovery area. */
@@ -142,7 +151,11 @@ class OracleSession implements EngineSession {
   }
 
   close(): Promise<void> {
-    return closeWithin(this.target.connectTimeoutMs, () => this.conn.close(), () => dropConnection(this.conn));
+    return closeWithin(
+      this.target.connectTimeoutMs,
+      () => this.conn.close(),
+      () => dropConnection(this.conn),
+    );
   }
 }
 
@@ -161,9 +174,20 @@ export function makeOracleEngine(driver: OracleDriver): Engine {
           'auto: CDB 根容器读 CDB_ 视图 (按 PDB/表空间命名)，否则读 DBA_ 视图；cdb / non_cdb 强制其一 (auto detects via sys_context CON_ID, no grant needed)',
       },
       temp: { kind: 'boolean', description: '同时采集临时表空间 (默认 true) (also report temporary tablespaces as their own rows)' },
-      protocol: { kind: 'enum', values: ['tcp', 'tcps'], description: 'Oracle Net 协议：tcp (默认) 或 tcps (TLS) (tcp, the default, or tcps: Oracle Net over TLS)' },
-      ssl_server_dn_match: { kind: 'boolean', description: 'tcps: 校验服务器证书 DN 与主机名匹配 (默认 true) (check the server certificate DN against the host; default true)' },
-      ssl_server_cert_dn: { kind: 'string', maxLength: 512, description: 'tcps: 服务器证书必须具有的 DN，如 CN=db.example.com,O=Example (the exact DN the server certificate must have)' },
+      protocol: {
+        kind: 'enum',
+        values: ['tcp', 'tcps'],
+        description: 'Oracle Net 协议：tcp (默认) 或 tcps (TLS) (tcp, the default, or tcps: Oracle Net over TLS)',
+      },
+      ssl_server_dn_match: {
+        kind: 'boolean',
+        description: 'tcps: 校验服务器证书 DN 与主机名匹配 (默认 true) (check the server certificate DN against the host; default true)',
+      },
+      ssl_server_cert_dn: {
+        kind: 'string',
+        maxLength: 512,
+        description: 'tcps: 服务器证书必须具有的 DN，如 CN=db.example.com,O=Example (the exact DN the server certificate must have)',
+      },
     },
     classifyError,
 
@@ -189,8 +213,9 @@ export function makeOracleEngine(driver: OracleDriver): Engine {
       try {
         // Thin mode already refuses 11g (NJS-138); a server it let through reporting an older version is refused the same way.
         const major = majorVersion(conn.oracleServerVersionString);
-        if (major > 0 && major < 12) // Why 11g and older are refused: thin mode only (the thick mode's Instant Client is never loaded).
-        throw new SyncError('unsupported', msg('cause.oracle.too_old', { detail: conn.oracleServerVersionString }));
+        if (major > 0 && major < 12)
+          // Why 11g and older are refused: thin mode only (the thick mode's Instant Client is never loaded).
+          throw new SyncError('unsupported', msg('cause.oracle.too_old', { detail: conn.oracleServerVersionString }));
         // An integer the driver's setTimeout can hold (Node turns anything above 2^31 - 1 ms into 1 ms).
         conn.callTimeout = Math.min(2 ** 31 - 1, Math.max(1, Math.round(target.queryTimeoutMs)));
       } catch (err) {

@@ -109,10 +109,7 @@ export function viewsFor(scope: Scope, temp: boolean): ViewNeed[] {
   );
   if (temp) views.push(need(`${scope}_temp_files`, 'doctor.oracle.uc.temp_files'));
   if (scope === 'cdb') {
-    views.push(
-      need('v$tablespace', 'doctor.oracle.uc.v_tablespace'),
-      need('v$tempfile', 'doctor.oracle.uc.v_tempfile'),
-    );
+    views.push(need('v$tablespace', 'doctor.oracle.uc.v_tablespace'), need('v$tempfile', 'doctor.oracle.uc.v_tempfile'));
   }
   return views;
 }

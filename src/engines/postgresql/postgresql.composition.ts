@@ -113,9 +113,12 @@ export async function instanceParts(admin: PgQuery, dbs: readonly DatabaseRelati
   const dead = (d: DatabaseRelations) => Math.min(d.reclaimable!.bytes, heapAll(d));
   const other = (d: DatabaseRelations) => Math.max(0, Number(d.relations!.total) - heapAll(d) - Number(d.relations!.indexes) - Number(d.relations!.toast));
   const methods = [...new Set(measured.map((d) => d.reclaimable!.method))];
-  const noneMeasured = measured.length === 0 ? why(msg('composition.reason.pg_none_measured', { list: failed.map((f) => `${f.database}: ${f.reason}`).join('; ') })) : undefined;
+  const noneMeasured =
+    measured.length === 0 ? why(msg('composition.reason.pg_none_measured', { list: failed.map((f) => `${f.database}: ${f.reason}`).join('; ') })) : undefined;
   const part = (kind: string, f: (d: DatabaseRelations) => number, extra: Record<string, unknown> = {}): CompositionPart =>
-    noneMeasured ? { kind, bytes: null, detail: null, ...noneMeasured } : { kind, bytes: sum(f), detail: { databases: perDb(f), ...(failed.length ? { not_measured: failed } : {}), ...extra } };
+    noneMeasured
+      ? { kind, bytes: null, detail: null, ...noneMeasured }
+      : { kind, bytes: sum(f), detail: { databases: perDb(f), ...(failed.length ? { not_measured: failed } : {}), ...extra } };
   const parts: CompositionPart[] = [
     part('heap', (d) => heapAll(d) - dead(d)),
     part('reclaimable', dead, { method: methods.length === 1 ? methods[0] : methods }),
@@ -133,7 +136,11 @@ export async function instanceParts(admin: PgQuery, dbs: readonly DatabaseRelati
       return { name: r.slot_name, type: r.slot_type, active: r.active, wal_status: r.wal_status, bytes: b, inactive_holding_wal: !r.active && b > 0 };
     });
     retained = list.reduce((a, s) => a + s.bytes, 0);
-    slots = { kind: 'wal_retained_by_slots', bytes: retained, detail: { slots: list, inactive_holding_wal: list.filter((s) => s.inactive_holding_wal).map((s) => s.name) } };
+    slots = {
+      kind: 'wal_retained_by_slots',
+      bytes: retained,
+      detail: { slots: list, inactive_holding_wal: list.filter((s) => s.inactive_holding_wal).map((s) => s.name) },
+    };
   } catch (err) {
     slots = { kind: 'wal_retained_by_slots', bytes: null, detail: null, ...why(reason(err)) };
   }

@@ -140,37 +140,52 @@ class PostgresqlSession implements EngineSession {
   ) {}
 
   serverVersion(): Promise<string> {
-    return classified(async () => {
-      const res = await this.client.query<{ server_version: string }>('SHOW server_version');
-      return res.rows[0]?.server_version ?? '';
-    }, (err) => classifyError(err, this.target));
+    return classified(
+      async () => {
+        const res = await this.client.query<{ server_version: string }>('SHOW server_version');
+        return res.rows[0]?.server_version ?? '';
+      },
+      (err) => classifyError(err, this.target),
+    );
   }
 
   collect(): Promise<Collection> {
-    return classified(async () => {
-      const warnings: Collection['warnings'] = [];
-      let databases: CollectedDatabase[];
-      let server_version: string;
-      try {
-        // One round trip for the version and every size: on a far-away server each round trip counts.
-        const res = await this.client.query<DbRow>(LIST_WITH_SIZES);
-        server_version = res.rows[0]?.server_version ?? (await this.serverVersion());
-        databases = res.rows.map((row) => {
-          const why = refusal(row);
-          return why ? database(row.datname, null, why) : fromSize(row, row.size);
-        });
-      } catch (err) {
-        if (!isServerError(err)) throw err;
-        const cause = classifyError(err, this.target);
-        warnings.push(msg('api.sync.warn.pg_bulk_failed', { cause: cause.msg ?? cause.message }));
-        server_version = await this.serverVersion();
-        databases = await this.oneByOne();
-      }
-      const closed = databases.filter((d) => d.note === NOT_CONNECTABLE);
-      if (closed.length) warnings.push(msg('api.sync.warn.pg_not_connectable', { count: closed.length, names: closed.slice(0, 5).map((d) => d.database_name).join(', ') }));
-      // The sync service reports databases that could not be measured, for every engine alike.
-      return { databases, warnings, server_version };
-    }, (err) => classifyError(err, this.target));
+    return classified(
+      async () => {
+        const warnings: Collection['warnings'] = [];
+        let databases: CollectedDatabase[];
+        let server_version: string;
+        try {
+          // One round trip for the version and every size: on a far-away server each round trip counts.
+          const res = await this.client.query<DbRow>(LIST_WITH_SIZES);
+          server_version = res.rows[0]?.server_version ?? (await this.serverVersion());
+          databases = res.rows.map((row) => {
+            const why = refusal(row);
+            return why ? database(row.datname, null, why) : fromSize(row, row.size);
+          });
+        } catch (err) {
+          if (!isServerError(err)) throw err;
+          const cause = classifyError(err, this.target);
+          warnings.push(msg('api.sync.warn.pg_bulk_failed', { cause: cause.msg ?? cause.message }));
+          server_version = await this.serverVersion();
+          databases = await this.oneByOne();
+        }
+        const closed = databases.filter((d) => d.note === NOT_CONNECTABLE);
+        if (closed.length)
+          warnings.push(
+            msg('api.sync.warn.pg_not_connectable', {
+              count: closed.length,
+              names: closed
+                .slice(0, 5)
+                .map((d) => d.database_name)
+                .join(', '),
+            }),
+          );
+        // The sync service reports databases that could not be measured, for every engine alike.
+        return { databases, warnings, server_version };
+      },
+      (err) => classifyError(err, this.target),
+    );
   }
 
   /** Fallback: one query per database, each failure kept on its own database. */
@@ -204,30 +219,33 @@ class PostgresqlSession implements EngineSession {
   }
 
   private privileges(): Promise<PrivilegeCheck[]> {
-    return classified(async () => {
-      const who = await this.client.query<{ u: string; su: boolean; stats: boolean }>(
-        "SELECT current_user AS u, rolsuper AS su, pg_has_role('pg_read_all_stats', 'MEMBER') AS stats FROM pg_roles WHERE rolname = current_user",
-      );
-      const me = who.rows[0];
-      const role = this.client.escapeIdentifier(me?.u ?? this.target.username);
-      const user = me?.u ?? this.target.username;
-      if (me?.su || me?.stats) return [check('pg_read_all_stats', true, msg(me.su ? 'doctor.pg.superuser' : 'doctor.pg.stats_member', { user }))];
-      const res = await this.client.query<DbRow>(`${LIST} ORDER BY datname`);
-      const locked = res.rows.filter((r) => !r.allowed);
-      if (locked.length === 0) return [check('CONNECT', true, msg('doctor.pg.connect_all', { role }))];
-      return [
-        check('pg_read_all_stats', false, msg('doctor.pg.locked', { user, count: locked.length }), {
-          undercounts: msg('doctor.pg.locked_undercounts', { count: locked.length }),
-          fix: [`GRANT pg_read_all_stats TO ${role};`],
-        }),
-        ...locked.map((r) =>
-          check(`CONNECT ON DATABASE ${r.datname}`, false, msg('doctor.pg.no_connect', { database: r.datname }), {
-            undercounts: msg('doctor.pg.no_connect_undercounts', { database: r.datname }),
-            fix: [`GRANT CONNECT ON DATABASE ${this.client.escapeIdentifier(r.datname)} TO ${role};`],
+    return classified(
+      async () => {
+        const who = await this.client.query<{ u: string; su: boolean; stats: boolean }>(
+          "SELECT current_user AS u, rolsuper AS su, pg_has_role('pg_read_all_stats', 'MEMBER') AS stats FROM pg_roles WHERE rolname = current_user",
+        );
+        const me = who.rows[0];
+        const role = this.client.escapeIdentifier(me?.u ?? this.target.username);
+        const user = me?.u ?? this.target.username;
+        if (me?.su || me?.stats) return [check('pg_read_all_stats', true, msg(me.su ? 'doctor.pg.superuser' : 'doctor.pg.stats_member', { user }))];
+        const res = await this.client.query<DbRow>(`${LIST} ORDER BY datname`);
+        const locked = res.rows.filter((r) => !r.allowed);
+        if (locked.length === 0) return [check('CONNECT', true, msg('doctor.pg.connect_all', { role }))];
+        return [
+          check('pg_read_all_stats', false, msg('doctor.pg.locked', { user, count: locked.length }), {
+            undercounts: msg('doctor.pg.locked_undercounts', { count: locked.length }),
+            fix: [`GRANT pg_read_all_stats TO ${role};`],
           }),
-        ),
-      ];
-    }, (err) => classifyError(err, this.target));
+          ...locked.map((r) =>
+            check(`CONNECT ON DATABASE ${r.datname}`, false, msg('doctor.pg.no_connect', { database: r.datname }), {
+              undercounts: msg('doctor.pg.no_connect_undercounts', { database: r.datname }),
+              fix: [`GRANT CONNECT ON DATABASE ${this.client.escapeIdentifier(r.datname)} TO ${role};`],
+            }),
+          ),
+        ];
+      },
+      (err) => classifyError(err, this.target),
+    );
   }
 
   /**
@@ -236,82 +254,100 @@ class PostgresqlSession implements EngineSession {
    * itself alone; the rest go on.
    */
   collectTables(scope: TableScope): Promise<TableCollection> {
-    return classified(async () => {
-      const list = (await this.client.query<DbRow>(`${LIST} ORDER BY datname`)).rows;
-      const byName = new Map(list.map((r) => [r.datname, r]));
-      const names = scope.databases ?? list.map((r) => r.datname);
-      const out: CollectedTableDatabase[] = [];
-      let allowance = scope.maxTables;
-      for (const name of names) {
-        const row = byName.get(name);
-        if (!row) {
-          out.push(notCollected(name, msg('api.tables.db_not_found')));
-          continue;
-        }
-        const why = refusal(row) ?? (row.connectable ? null : NOT_CONNECTABLE);
-        if (why) {
-          out.push({ database_name: name, tables: [], error: why });
-          continue;
-        }
-        if (Date.now() >= scope.deadline) {
-          out.push(outOfTime(name));
-          continue;
-        }
-        let conn: { client: pg.Client; socket: net.Socket } | undefined;
-        try {
-          conn = await openClient(this.target, name);
-          const res = await conn.client.query<TableRow>(TABLES_QUERY);
-          const { kept, other } = cutToBudget(res.rows.map(toTable), allowance);
-          allowance -= kept.length;
-          out.push({ database_name: name, tables: kept, ...(other ? { other } : {}) });
-        } catch (err) {
-          // One database's failure (dropped meanwhile, no privilege, timeout) stays its own.
-          out.push(notCollected(name, classifyError(err, this.target)));
-        } finally {
-          if (conn) {
-            const c = conn;
-            // Closed before the next database's opens: the connection caps count two connections for this session.
-            await closeWithin(this.target.connectTimeoutMs, () => c.client.end(), () => c.socket.destroy());
+    return classified(
+      async () => {
+        const list = (await this.client.query<DbRow>(`${LIST} ORDER BY datname`)).rows;
+        const byName = new Map(list.map((r) => [r.datname, r]));
+        const names = scope.databases ?? list.map((r) => r.datname);
+        const out: CollectedTableDatabase[] = [];
+        let allowance = scope.maxTables;
+        for (const name of names) {
+          const row = byName.get(name);
+          if (!row) {
+            out.push(notCollected(name, msg('api.tables.db_not_found')));
+            continue;
+          }
+          const why = refusal(row) ?? (row.connectable ? null : NOT_CONNECTABLE);
+          if (why) {
+            out.push({ database_name: name, tables: [], error: why });
+            continue;
+          }
+          if (Date.now() >= scope.deadline) {
+            out.push(outOfTime(name));
+            continue;
+          }
+          let conn: { client: pg.Client; socket: net.Socket } | undefined;
+          try {
+            conn = await openClient(this.target, name);
+            const res = await conn.client.query<TableRow>(TABLES_QUERY);
+            const { kept, other } = cutToBudget(res.rows.map(toTable), allowance);
+            allowance -= kept.length;
+            out.push({ database_name: name, tables: kept, ...(other ? { other } : {}) });
+          } catch (err) {
+            // One database's failure (dropped meanwhile, no privilege, timeout) stays its own.
+            out.push(notCollected(name, classifyError(err, this.target)));
+          } finally {
+            if (conn) {
+              const c = conn;
+              // Closed before the next database's opens: the connection caps count two connections for this session.
+              await closeWithin(
+                this.target.connectTimeoutMs,
+                () => c.client.end(),
+                () => c.socket.destroy(),
+              );
+            }
           }
         }
-      }
-      return { method: TABLES_METHOD, databases: out, present_databases: scope.databases ? null : list.map((r) => r.datname), warnings: [] };
-    }, (err) => classifyError(err, this.target));
+        return { method: TABLES_METHOD, databases: out, present_databases: scope.databases ? null : list.map((r) => r.datname), warnings: [] };
+      },
+      (err) => classifyError(err, this.target),
+    );
   }
 
   /** Where the bytes went (postgresql.composition.ts): each database over its own connection, each part bounded by the query timeout. */
   composition(): Promise<Composition> {
-    return classified(async () => {
-      const reason = (err: unknown) => causeMsg(classifyError(err, this.target));
-      const list = (await this.client.query<DbRow>(`${LIST} ORDER BY datname`)).rows;
-      const dbs: DatabaseRelations[] = [];
-      for (const row of list) {
-        const why = refusal(row);
-        if (why) {
-          dbs.push({ database: row.datname, error: why });
-          continue;
-        }
-        let conn: { client: pg.Client; socket: net.Socket } | undefined;
-        try {
-          conn = await openClient(this.target, row.datname);
-          dbs.push(await databaseRelations(row.datname, conn.client, reason));
-        } catch (err) {
-          dbs.push({ database: row.datname, error: msgText(reason(err)) });
-        } finally {
-          if (conn) {
-            const c = conn;
-            // Closed before the next database's opens: the connection caps count two connections for this session.
-            await closeWithin(this.target.connectTimeoutMs, () => c.client.end(), () => c.socket.destroy());
+    return classified(
+      async () => {
+        const reason = (err: unknown) => causeMsg(classifyError(err, this.target));
+        const list = (await this.client.query<DbRow>(`${LIST} ORDER BY datname`)).rows;
+        const dbs: DatabaseRelations[] = [];
+        for (const row of list) {
+          const why = refusal(row);
+          if (why) {
+            dbs.push({ database: row.datname, error: why });
+            continue;
+          }
+          let conn: { client: pg.Client; socket: net.Socket } | undefined;
+          try {
+            conn = await openClient(this.target, row.datname);
+            dbs.push(await databaseRelations(row.datname, conn.client, reason));
+          } catch (err) {
+            dbs.push({ database: row.datname, error: msgText(reason(err)) });
+          } finally {
+            if (conn) {
+              const c = conn;
+              // Closed before the next database's opens: the connection caps count two connections for this session.
+              await closeWithin(
+                this.target.connectTimeoutMs,
+                () => c.client.end(),
+                () => c.socket.destroy(),
+              );
+            }
           }
         }
-      }
-      const parts = await instanceParts(this.client, dbs, reason);
-      return { parts, ceiling_bytes: null, ceiling_source: null, disk_used_bytes: null, method: COMPOSITION_METHOD };
-    }, (err) => classifyError(err, this.target));
+        const parts = await instanceParts(this.client, dbs, reason);
+        return { parts, ceiling_bytes: null, ceiling_source: null, disk_used_bytes: null, method: COMPOSITION_METHOD };
+      },
+      (err) => classifyError(err, this.target),
+    );
   }
 
   close(): Promise<void> {
-    return closeWithin(this.target.connectTimeoutMs, () => this.client.end(), () => this.socket.destroy());
+    return closeWithin(
+      this.target.connectTimeoutMs,
+      () => this.client.end(),
+      () => this.socket.destroy(),
+    );
   }
 }
 
@@ -330,7 +366,11 @@ function sslMode(target: ConnectTarget): SslMode {
  */
 function sslConfig(mode: SslMode, target: ConnectTarget): pg.ClientConfig['ssl'] {
   if (mode === 'disable') return false;
-  const material = { ...(target.tls?.ca ? { ca: target.tls.ca } : {}), ...(target.tls?.cert ? { cert: target.tls.cert } : {}), ...(target.tls?.key ? { key: target.tls.key } : {}) };
+  const material = {
+    ...(target.tls?.ca ? { ca: target.tls.ca } : {}),
+    ...(target.tls?.cert ? { cert: target.tls.cert } : {}),
+    ...(target.tls?.key ? { key: target.tls.key } : {}),
+  };
   if (mode === 'prefer' || mode === 'require') return { ...material, rejectUnauthorized: false };
   if (mode === 'verify-ca') return { ...material, rejectUnauthorized: true, checkServerIdentity: () => undefined };
   return { ...material, rejectUnauthorized: true };
@@ -401,7 +441,12 @@ export const postgresqlEngine: Engine = {
   defaultPort: 5432,
   needsDatabaseName: false,
   options: {
-    sslmode: { kind: 'enum', values: PG_SSLMODES, description: "TLS (libpq's sslmode): disable (default) | prefer | require (encrypted, certificate not checked) | verify-ca (chains to the CA) | verify-full (and the host name matches)" },
+    sslmode: {
+      kind: 'enum',
+      values: PG_SSLMODES,
+      description:
+        "TLS (libpq's sslmode): disable (default) | prefer | require (encrypted, certificate not checked) | verify-ca (chains to the CA) | verify-full (and the host name matches)",
+    },
     [CLEARTEXT_OPTION]: CLEARTEXT_OPTION_SPEC,
   },
 

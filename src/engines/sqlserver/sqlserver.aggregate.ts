@@ -227,7 +227,13 @@ function fileParts(head: FileRow, files: FileRow[], facts: SideFacts, warnings: 
     if (!found || 'error' in found) {
       // Not read: the containers are left out and the limit is unknown (they may grow).
       limits.push(null);
-      warnings.push(msg('api.sync.warn.mssql_containers_uncounted', { name: head.name, count: type2.length, cause: found ? (found.msg ?? found.error) : msg('api.sync.warn.mssql_containers_not_read') }));
+      warnings.push(
+        msg('api.sync.warn.mssql_containers_uncounted', {
+          name: head.name,
+          count: type2.length,
+          cause: found ? (found.msg ?? found.error) : msg('api.sync.warn.mssql_containers_not_read'),
+        }),
+      );
     } else {
       const kinds = new Map<string, number>();
       for (const c of found) {
@@ -237,7 +243,9 @@ function fileParts(head: FileRow, files: FileRow[], facts: SideFacts, warnings: 
         const master = type2.find((f) => f.file_id === c.file_id);
         add(exactCount(c.size_pages, `${head.name} container ${c.file_id} pages`), master ?? { max_size: -1, growth: null });
       }
-      const named = [...kinds].map(([kind, count]) => msg('api.sync.warn.mssql_kind_count', { count, kind })).reduceRight<Msg | undefined>((rest, first) => (rest ? msg('api.sync.warn.list_comma', { first, rest }) : first), undefined);
+      const named = [...kinds]
+        .map(([kind, count]) => msg('api.sync.warn.mssql_kind_count', { count, kind }))
+        .reduceRight<Msg | undefined>((rest, first) => (rest ? msg('api.sync.warn.list_comma', { first, rest }) : first), undefined);
       if (named) warnings.push(msg('api.sync.warn.mssql_containers_counted', { name: head.name, kinds: named }));
     }
   }
@@ -266,7 +274,9 @@ function snapshotParts(head: FileRow, files: FileRow[], facts: SideFacts, names:
 }
 
 const snapshotUnknown = (facts: SideFacts): KeyedMessage =>
-  msg('db.remark.mssql_snapshot_unknown', { cause: 'error' in facts.snapshotDisk ? (facts.snapshotDisk.msg ?? facts.snapshotDisk.error) : msg('db.remark.mssql_no_io_row') });
+  msg('db.remark.mssql_snapshot_unknown', {
+    cause: 'error' in facts.snapshotDisk ? (facts.snapshotDisk.msg ?? facts.snapshotDisk.error) : msg('db.remark.mssql_no_io_row'),
+  });
 
 export const grantViewDefinition = (login: string) => `GRANT VIEW ANY DEFINITION TO ${quoteName(login)};`;
 const noFiles = (login: string): KeyedMessage => msg('db.remark.mssql_no_files', { grant: grantViewDefinition(login) });

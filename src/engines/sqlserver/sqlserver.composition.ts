@@ -112,7 +112,13 @@ export function sqlserverComposition(f: SqlServerFacts): Omit<Composition, 'meth
   const waitOf = (name: string) => ('error' in f.reuse ? null : (waits.get(name) ?? null));
   const allocated = allocatedPages(f.files);
   const sums = { dataUsed: 0n, dataUnused: 0n, logUsed: 0n, logUnused: 0n, unsplit: 0n, tempdb: 0n };
-  const per = { dataUsed: {} as Record<string, number>, dataUnused: {} as Record<string, number>, logUsed: {} as Record<string, unknown>, logUnused: {} as Record<string, unknown>, unsplit: {} as Record<string, unknown> };
+  const per = {
+    dataUsed: {} as Record<string, number>,
+    dataUnused: {} as Record<string, number>,
+    logUsed: {} as Record<string, unknown>,
+    logUnused: {} as Record<string, unknown>,
+    unsplit: {} as Record<string, unknown>,
+  };
   const reasons: Msg[] = [];
   let measured = 0;
   for (const [name, a] of allocated) {
@@ -154,7 +160,10 @@ export function sqlserverComposition(f: SqlServerFacts): Omit<Composition, 'meth
   const splitReason = splitMsg === null ? null : why(splitMsg);
   const reuseNote = 'error' in f.reuse ? { log_reuse_wait_reason: f.reuse.error } : {};
   const waiting = Object.entries(per.logUsed)
-    .filter(([, v]) => { const w = (v as { log_reuse_wait_desc: string | null }).log_reuse_wait_desc; return w !== null && w !== 'NOTHING'; })
+    .filter(([, v]) => {
+      const w = (v as { log_reuse_wait_desc: string | null }).log_reuse_wait_desc;
+      return w !== null && w !== 'NOTHING';
+    })
     .map(([name, v]) => ({ database: name, log_reuse_wait_desc: (v as { log_reuse_wait_desc: string }).log_reuse_wait_desc }));
   const part = (kind: string, sum: bigint, detail: Record<string, unknown>): CompositionPart =>
     splitReason !== null ? { kind, bytes: null, detail: null, ...splitReason } : { kind, bytes: toBytes(sum, kind), detail };
@@ -163,7 +172,9 @@ export function sqlserverComposition(f: SqlServerFacts): Omit<Composition, 'meth
     part('data_unused', sums.dataUnused, { databases: per.dataUnused, reclaim: 'DBCC SHRINKFILE' }),
     part('log_used', sums.logUsed, { databases: per.logUsed, waiting, ...reuseNote }),
     part('log_unused', sums.logUnused, { databases: per.logUnused, ...reuseNote }),
-    noFiles ? { kind: 'allocated_unsplit', bytes: null, detail: null, ...splitReason! } : { kind: 'allocated_unsplit', bytes: toBytes(sums.unsplit, 'unsplit'), detail: { databases: per.unsplit } },
+    noFiles
+      ? { kind: 'allocated_unsplit', bytes: null, detail: null, ...splitReason! }
+      : { kind: 'allocated_unsplit', bytes: toBytes(sums.unsplit, 'unsplit'), detail: { databases: per.unsplit } },
     noFiles ? { kind: 'tempdb', bytes: null, detail: null, ...splitReason! } : { kind: 'tempdb', bytes: toBytes(sums.tempdb, 'tempdb'), detail: null },
   ];
   return { parts, ...volumeCeiling(f.volumes) };
@@ -172,7 +183,8 @@ export function sqlserverComposition(f: SqlServerFacts): Omit<Composition, 'meth
 /** Σ total of the volumes under the files = the ceiling; Σ (total − free) = the disk in use. */
 export function volumeCeiling(volumes: VolumeRow[] | Refused): Pick<Composition, 'ceiling_bytes' | 'ceiling_source' | 'disk_used_bytes' | 'ceiling_detail'> {
   if ('error' in volumes) return { ceiling_bytes: null, ceiling_source: null, disk_used_bytes: null, ceiling_detail: why(causeOf(volumes)) };
-  if (volumes.length === 0) return { ceiling_bytes: null, ceiling_source: null, disk_used_bytes: null, ceiling_detail: why(msg('composition.reason.mssql_no_volume')) };
+  if (volumes.length === 0)
+    return { ceiling_bytes: null, ceiling_source: null, disk_used_bytes: null, ceiling_detail: why(msg('composition.reason.mssql_no_volume')) };
   let total = 0n;
   let free = 0n;
   const list = volumes.map((v) => {
@@ -182,7 +194,12 @@ export function volumeCeiling(volumes: VolumeRow[] | Refused): Pick<Composition,
     free += a;
     return { mount_point: v.volume_mount_point, total_bytes: toBytes(t, 'volume'), available_bytes: toBytes(a, 'volume') };
   });
-  return { ceiling_bytes: toBytes(total, 'volumes total'), ceiling_source: VOLUMES_SOURCE, disk_used_bytes: toBytes(total - free, 'volumes used'), ceiling_detail: { volumes: list } };
+  return {
+    ceiling_bytes: toBytes(total, 'volumes total'),
+    ceiling_source: VOLUMES_SOURCE,
+    disk_used_bytes: toBytes(total - free, 'volumes used'),
+    ceiling_detail: { volumes: list },
+  };
 }
 
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);

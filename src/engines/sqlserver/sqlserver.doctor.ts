@@ -70,7 +70,12 @@ export function stateCheck(p: DoctorRow, major: number, login: string, usedSpace
         : p.needing_state > 0
           ? 'doctor.mssql.state_snapshots'
           : 'doctor.mssql.state_composition';
-  return check(name, ok, msg(is2022 ? 'doctor.mssql.state_reads_2022' : 'doctor.mssql.state_reads', { reads: reads.join('; ') }), ok ? {} : { undercounts: msg(missed), fix: [`GRANT ${name} TO ${quoteName(login)};`] });
+  return check(
+    name,
+    ok,
+    msg(is2022 ? 'doctor.mssql.state_reads_2022' : 'doctor.mssql.state_reads', { reads: reads.join('; ') }),
+    ok ? {} : { undercounts: msg(missed), fix: [`GRANT ${name} TO ${quoteName(login)};`] },
+  );
 }
 
 /** The checks of used-space mode; `denied` = ONLINE databases this login has no user in. */

@@ -37,7 +37,18 @@ import {
   type SideFacts,
 } from './sqlserver.aggregate.js';
 import { exactCount, PAGE_BYTES, quoteName } from './sqlserver.common.js';
-import { causeOf, COMPOSITION_METHOD, LOG_REUSE_QUERY, refused, sqlserverComposition, usedSpaceTargets, VOLUMES_QUERY, type ReuseRow, type UsedRow, type VolumeRow } from './sqlserver.composition.js';
+import {
+  causeOf,
+  COMPOSITION_METHOD,
+  LOG_REUSE_QUERY,
+  refused,
+  sqlserverComposition,
+  usedSpaceTargets,
+  VOLUMES_QUERY,
+  type ReuseRow,
+  type UsedRow,
+  type VolumeRow,
+} from './sqlserver.composition.js';
 import { CANCEL_TIMEOUT_MS, Connections, isOwnFailure, poolConfig, SLACK_MS, sql } from './sqlserver.connection.js';
 import { serverChecks, stateCheck, usedSpaceChecks, type DoctorRow } from './sqlserver.doctor.js';
 import { classifyError } from './sqlserver.errors.js';
@@ -230,7 +241,10 @@ class SqlServerSession implements EngineSession {
       }
       const reuse = await this.optional<ReuseRow>(LOG_REUSE_QUERY);
       const volumes = await this.optional<VolumeRow>(VOLUMES_QUERY);
-      const v = 'error' in volumes ? refused(msg('composition.reason.mssql_volumes', { cause: causeOf(volumes), state: serverState, login: quoteName(this.login) })) : volumes;
+      const v =
+        'error' in volumes
+          ? refused(msg('composition.reason.mssql_volumes', { cause: causeOf(volumes), state: serverState, login: quoteName(this.login) }))
+          : volumes;
       return { ...sqlserverComposition({ files, used, reuse, volumes: v, login: this.login }), method: COMPOSITION_METHOD };
     }, this.toSyncError);
   }

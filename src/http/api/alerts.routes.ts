@@ -12,7 +12,16 @@ const Channel = Type.Object(
   {
     type: StringEnum(CHANNEL_TYPES),
     url: Type.String({ minLength: 1, maxLength: 2000 }),
-    secret: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 200, description: 'signing secret (dingtalk 加签 SEC…, feishu): stored encrypted, never returned; omit to keep, null to remove' }), Type.Null()])),
+    secret: Type.Optional(
+      Type.Union([
+        Type.String({
+          minLength: 1,
+          maxLength: 200,
+          description: 'signing secret (dingtalk 加签 SEC…, feishu): stored encrypted, never returned; omit to keep, null to remove',
+        }),
+        Type.Null(),
+      ]),
+    ),
   },
   { additionalProperties: false },
 );
@@ -65,10 +74,26 @@ export const alertsRoutes =
     );
     app.get(
       '/api/alerts/:id',
-      { config: { access: 'viewer' }, schema: { ...events, operationId: 'getAlert', summary: 'One alert event with its rule and delivery log (webhook URLs masked)', params: IdParams, response: { 200: Ok(AlertEvent) } } },
+      {
+        config: { access: 'viewer' },
+        schema: {
+          ...events,
+          operationId: 'getAlert',
+          summary: 'One alert event with its rule and delivery log (webhook URLs masked)',
+          params: IdParams,
+          response: { 200: Ok(AlertEvent) },
+        },
+      },
       async (req) => ok(await alerts().getEvent(req.params.id, { admin: req.principal?.role === 'admin' })),
     );
-    app.get('/api/alert-rules', { config: { access: 'viewer' }, schema: { ...rules, operationId: 'listAlertRules', summary: 'Alert rules (webhook URLs masked)', response: { 200: Ok(Type.Array(AlertRule)) } } }, async () => ok(await alerts().listRules()));
+    app.get(
+      '/api/alert-rules',
+      {
+        config: { access: 'viewer' },
+        schema: { ...rules, operationId: 'listAlertRules', summary: 'Alert rules (webhook URLs masked)', response: { 200: Ok(Type.Array(AlertRule)) } },
+      },
+      async () => ok(await alerts().listRules()),
+    );
     app.post(
       '/api/alert-rules',
       {
@@ -93,14 +118,26 @@ export const alertsRoutes =
           response: { 200: Ok(AlertRule) },
           summary: 'Change an alert rule; `channels` replaces the list (omit it to keep the stored URLs)',
           params: IdParams,
-          body: Type.Object({ name: Type.Optional(Type.String({ maxLength: 128 })), ...ruleFields, kind: Type.Optional(StringEnum(RULE_KINDS)) }, { additionalProperties: false }),
+          body: Type.Object(
+            { name: Type.Optional(Type.String({ maxLength: 128 })), ...ruleFields, kind: Type.Optional(StringEnum(RULE_KINDS)) },
+            { additionalProperties: false },
+          ),
         },
       },
       async (req) => ok(await alerts().updateRule(req.params.id, req.body, actorOf(req)), msg('api.rule_saved'), apiLocale(req)),
     );
     app.delete(
       '/api/alert-rules/:id',
-      { config: { access: 'admin' }, schema: { ...rules, operationId: 'deleteAlertRule', summary: 'Delete an alert rule and its events', params: IdParams, response: { 200: Ok(Type.Null(), 'Deleted') } } },
+      {
+        config: { access: 'admin' },
+        schema: {
+          ...rules,
+          operationId: 'deleteAlertRule',
+          summary: 'Delete an alert rule and its events',
+          params: IdParams,
+          response: { 200: Ok(Type.Null(), 'Deleted') },
+        },
+      },
       async (req) => {
         await alerts().deleteRule(req.params.id, actorOf(req));
         return ok(null, msg('api.rule_deleted'), apiLocale(req));

@@ -7,90 +7,123 @@ import { apiLocale, IdParams, Ok, ok, StringEnum } from '../envelope.js';
 import { Login, Me, MyPreferences, Token, TokenCreated } from './auth.schemas.js';
 import { msg } from '../../client/shared/i18n/index.js';
 
-export const authRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
-  app.post(
-    '/api/auth/login',
-    {
-      config: { access: 'public', rateLimit: { max: ctx.config.loginRateLimit, timeWindow: '1 minute' } },
-      schema: {
-        tags: ['auth'],
-        operationId: 'login',
-        security: [],
-        response: { 200: Ok(Login, 'Logged in: the wf_session cookie is set') },
-        summary: 'Log in; sets the session cookie and returns the CSRF token',
-        body: Type.Object({ username: Type.String({ maxLength: 64 }), password: Type.String({ maxLength: 256 }) }, { additionalProperties: false }),
+export const authRoutes =
+  (ctx: Context): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.post(
+      '/api/auth/login',
+      {
+        config: { access: 'public', rateLimit: { max: ctx.config.loginRateLimit, timeWindow: '1 minute' } },
+        schema: {
+          tags: ['auth'],
+          operationId: 'login',
+          security: [],
+          response: { 200: Ok(Login, 'Logged in: the wf_session cookie is set') },
+          summary: 'Log in; sets the session cookie and returns the CSRF token',
+          body: Type.Object({ username: Type.String({ maxLength: 64 }), password: Type.String({ maxLength: 256 }) }, { additionalProperties: false }),
+        },
       },
-    },
-    async (req, reply) => {
-      const r = await ctx.auth.login(req.body.username, req.body.password, req.ip);
-      reply.setCookie(SESSION_COOKIE, r.token, {
-        path: '/',
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: ctx.config.cookieSecure,
-        expires: r.expiresAt,
-      });
-      return ok({ user: r.user, csrf_token: r.csrfToken, expires_at: r.expiresAt.toISOString() });
-    },
-  );
-
-  app.post('/api/auth/logout', { config: { access: 'viewer' }, schema: { tags: ['auth'], operationId: 'logout', summary: 'End the cookie session', response: { 200: Ok(Type.Null(), 'Logged out') } } }, async (req, reply) => {
-    await ctx.auth.logout(req.principal!, req.ip);
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    return ok(null, msg('api.logged_out'), apiLocale(req));
-  });
-
-  app.get('/api/auth/me', { config: { access: 'viewer' }, schema: { tags: ['auth'], operationId: 'getMe', summary: "The caller's user, role and CSRF token", response: { 200: Ok(Me) } } }, async (req) => {
-    const p = req.principal!;
-    return ok({ id: p.id, username: p.username, role: p.role, locale: p.locale, via: p.via, csrf_token: p.csrfToken ?? null });
-  });
-
-  app.patch(
-    '/api/auth/me',
-    {
-      config: { access: 'viewer' },
-      schema: {
-        tags: ['auth'],
-        operationId: 'updateMe',
-        response: { 200: Ok(MyPreferences) },
-        summary: "Change the caller's own preferences (the UI language, remembered per user)",
-        body: Type.Object({ locale: StringEnum(['zh-CN', 'en']) }, { additionalProperties: false }),
+      async (req, reply) => {
+        const r = await ctx.auth.login(req.body.username, req.body.password, req.ip);
+        reply.setCookie(SESSION_COOKIE, r.token, {
+          path: '/',
+          httpOnly: true,
+          sameSite: 'lax',
+          secure: ctx.config.cookieSecure,
+          expires: r.expiresAt,
+        });
+        return ok({ user: r.user, csrf_token: r.csrfToken, expires_at: r.expiresAt.toISOString() });
       },
-    },
-    async (req) => {
-      const u = await ctx.auth.updateUser(req.principal!.id, { locale: req.body.locale }, actorOf(req));
-      return ok({ id: u.id, username: u.username, role: u.role, locale: u.locale });
-    },
-  );
+    );
 
-  // API tokens: anyone logged in manages their own; admins see everyone's.
-  app.post(
-    '/api/tokens',
-    {
-      config: { access: 'viewer' },
-      schema: {
-        tags: ['auth'],
-        operationId: 'createToken',
-        response: { 201: Ok(TokenCreated, 'Created: data.token is shown this once') },
-        summary: 'Create a bearer token for scripts (shown once in data.token); from a logged-in browser session only, never with a token',
-        description: `Without expires_in_days the token expires after ${ctx.config.tokenDefaultDays} days (WHALEFALL_TOKEN_DEFAULT_DAYS); expires_in_days: null (never) is for admins only.`,
-        body: Type.Object({ name: Type.String({ maxLength: 128 }), expires_in_days: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 3650 }), Type.Null()])) }, { additionalProperties: false }),
+    app.post(
+      '/api/auth/logout',
+      {
+        config: { access: 'viewer' },
+        schema: { tags: ['auth'], operationId: 'logout', summary: 'End the cookie session', response: { 200: Ok(Type.Null(), 'Logged out') } },
       },
-    },
-    async (req, reply) => {
-      const p = req.principal!;
-      if (p.via !== 'session') throw new AppError('forbidden', msg('api.auth.token_from_token'), 'token_from_token');
-      const t = await ctx.auth.createToken(p.id, req.body, actorOf(req), { mayNeverExpire: p.role === 'admin' });
-      return reply.status(201).send(ok(t, msg('api.token_created'), apiLocale(req)));
-    },
-  );
-  app.get('/api/tokens', { config: { access: 'viewer' }, schema: { tags: ['auth'], operationId: 'listTokens', summary: 'List API tokens (own; admin: all)', response: { 200: Ok(Type.Array(Token)) } } }, async (req) => {
-    const p = req.principal!;
-    return ok(await ctx.auth.listTokens(p.role === 'admin' ? undefined : p.id));
-  });
-  app.delete('/api/tokens/:id', { config: { access: 'viewer' }, schema: { tags: ['auth'], operationId: 'revokeToken', summary: 'Revoke an API token', params: IdParams, response: { 200: Ok(Type.Null(), 'Revoked') } } }, async (req) => {
-    const p = req.principal!;
-    await ctx.auth.revokeToken(req.params.id, actorOf(req), p.role === 'admin' ? undefined : p.id);
-    return ok(null, msg('api.token_revoked'), apiLocale(req));
-  });
-};
+      async (req, reply) => {
+        await ctx.auth.logout(req.principal!, req.ip);
+        reply.clearCookie(SESSION_COOKIE, { path: '/' });
+        return ok(null, msg('api.logged_out'), apiLocale(req));
+      },
+    );
+
+    app.get(
+      '/api/auth/me',
+      {
+        config: { access: 'viewer' },
+        schema: { tags: ['auth'], operationId: 'getMe', summary: "The caller's user, role and CSRF token", response: { 200: Ok(Me) } },
+      },
+      async (req) => {
+        const p = req.principal!;
+        return ok({ id: p.id, username: p.username, role: p.role, locale: p.locale, via: p.via, csrf_token: p.csrfToken ?? null });
+      },
+    );
+
+    app.patch(
+      '/api/auth/me',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          tags: ['auth'],
+          operationId: 'updateMe',
+          response: { 200: Ok(MyPreferences) },
+          summary: "Change the caller's own preferences (the UI language, remembered per user)",
+          body: Type.Object({ locale: StringEnum(['zh-CN', 'en']) }, { additionalProperties: false }),
+        },
+      },
+      async (req) => {
+        const u = await ctx.auth.updateUser(req.principal!.id, { locale: req.body.locale }, actorOf(req));
+        return ok({ id: u.id, username: u.username, role: u.role, locale: u.locale });
+      },
+    );
+
+    // API tokens: anyone logged in manages their own; admins see everyone's.
+    app.post(
+      '/api/tokens',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          tags: ['auth'],
+          operationId: 'createToken',
+          response: { 201: Ok(TokenCreated, 'Created: data.token is shown this once') },
+          summary: 'Create a bearer token for scripts (shown once in data.token); from a logged-in browser session only, never with a token',
+          description: `Without expires_in_days the token expires after ${ctx.config.tokenDefaultDays} days (WHALEFALL_TOKEN_DEFAULT_DAYS); expires_in_days: null (never) is for admins only.`,
+          body: Type.Object(
+            { name: Type.String({ maxLength: 128 }), expires_in_days: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 3650 }), Type.Null()])) },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (req, reply) => {
+        const p = req.principal!;
+        if (p.via !== 'session') throw new AppError('forbidden', msg('api.auth.token_from_token'), 'token_from_token');
+        const t = await ctx.auth.createToken(p.id, req.body, actorOf(req), { mayNeverExpire: p.role === 'admin' });
+        return reply.status(201).send(ok(t, msg('api.token_created'), apiLocale(req)));
+      },
+    );
+    app.get(
+      '/api/tokens',
+      {
+        config: { access: 'viewer' },
+        schema: { tags: ['auth'], operationId: 'listTokens', summary: 'List API tokens (own; admin: all)', response: { 200: Ok(Type.Array(Token)) } },
+      },
+      async (req) => {
+        const p = req.principal!;
+        return ok(await ctx.auth.listTokens(p.role === 'admin' ? undefined : p.id));
+      },
+    );
+    app.delete(
+      '/api/tokens/:id',
+      {
+        config: { access: 'viewer' },
+        schema: { tags: ['auth'], operationId: 'revokeToken', summary: 'Revoke an API token', params: IdParams, response: { 200: Ok(Type.Null(), 'Revoked') } },
+      },
+      async (req) => {
+        const p = req.principal!;
+        await ctx.auth.revokeToken(req.params.id, actorOf(req), p.role === 'admin' ? undefined : p.id);
+        return ok(null, msg('api.token_revoked'), apiLocale(req));
+      },
+    );
+  };

@@ -24,16 +24,29 @@ export const compositionRoutes =
           ...base,
           operationId: 'getComposition',
           response: { 200: Ok(Composition) },
-          summary: "Where the instance's bytes went: disjoint parts per engine (null with a reason when not measured), ceiling, unexplained bytes, daily history and growth per part",
+          summary:
+            "Where the instance's bytes went: disjoint parts per engine (null with a reason when not measured), ceiling, unexplained bytes, daily history and growth per part",
           params: IdParams,
-          querystring: Type.Object({ days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3660, description: 'history window (default 30)' })) }, { additionalProperties: false }),
+          querystring: Type.Object(
+            { days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3660, description: 'history window (default 30)' })) },
+            { additionalProperties: false },
+          ),
         },
       },
       async (req) => ok(await ctx.composition.get(req.params.id, { days: req.query.days }, apiLocale(req))),
     );
     app.post(
       '/api/instances/:id/composition/collect',
-      { config: { access: 'operator' }, schema: { ...base, operationId: 'collectComposition', summary: "Collect the instance's composition now (stored as today's row)", params: IdParams, response: { 200: Ok(Composition, 'Collected') } } },
+      {
+        config: { access: 'operator' },
+        schema: {
+          ...base,
+          operationId: 'collectComposition',
+          summary: "Collect the instance's composition now (stored as today's row)",
+          params: IdParams,
+          response: { 200: Ok(Composition, 'Collected') },
+        },
+      },
       async (req) => ok(await ctx.composition.collect(req.params.id, apiLocale(req)), msg('api.composition.success'), apiLocale(req)),
     );
   };

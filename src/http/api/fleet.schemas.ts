@@ -25,7 +25,7 @@ export const ImportReport = component(
         line: Type.Integer(),
         column: Nullable(Type.Integer()),
         field: Type.String(),
-        message: Type.String({ description: 'in the request\'s language (Accept-Language), zh-CN by default' }),
+        message: Type.String({ description: "in the request's language (Accept-Language), zh-CN by default" }),
         message_key: Type.String({ description: 'the i18n key of `message`' }),
         params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
       }),
@@ -59,7 +59,9 @@ export const ConnectionTestRow = component(
     latency_ms: Type.Number(),
     error_code: Nullable(Type.String()),
     error: Nullable(Type.String({ description: "in the request's language" })),
-    error_msg: Nullable(Type.Object({ key: Type.String(), params: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }, { description: '`error` by key' })),
+    error_msg: Nullable(
+      Type.Object({ key: Type.String(), params: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }, { description: '`error` by key' }),
+    ),
     doctor: Nullable(Closed({ ok: Type.Boolean(), checks: Type.Integer(), missing: Type.Array(Type.String()) })),
   }),
 );

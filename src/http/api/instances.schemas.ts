@@ -41,7 +41,9 @@ const instanceFields = {
   last_sync_status: Nullable(Type.String()),
   last_sync_at: Nullable(Timestamp),
   last_sync_error: Nullable(Type.String()),
-  last_sync_error_key: Nullable(Type.String({ description: '`last_sync_error` by message key (render it in the reader\'s language); null on rows stored before keys' })),
+  last_sync_error_key: Nullable(
+    Type.String({ description: "`last_sync_error` by message key (render it in the reader's language); null on rows stored before keys" }),
+  ),
   last_sync_error_params: Nullable(Type.Record(Type.String(), Type.Unknown(), { description: 'the parameters of `last_sync_error_key`' })),
   size_method: Nullable(
     Type.String({ description: "the size method used (MySQL/MariaDB options.method, else the engine's default); null where the engine has one way only" }),

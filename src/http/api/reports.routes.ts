@@ -16,7 +16,12 @@ export const reportsRoutes =
       {
         config: { access: 'viewer' },
         // The HTML report carries its own <style> (it is also the PDF's and the email's source): a CSP for a document with no script.
-        helmet: { contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], imgSrc: ['data:'], frameAncestors: ["'none'"] } } },
+        helmet: {
+          contentSecurityPolicy: {
+            useDefaults: false,
+            directives: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], imgSrc: ['data:'], frameAncestors: ["'none'"] },
+          },
+        },
         schema: {
           tags: ['reports'],
           operationId: 'getCapacityReport',
@@ -24,7 +29,8 @@ export const reportsRoutes =
             200: Text(['text/html', 'text/csv', 'application/pdf'], 'The report: HTML (default), or CSV / PDF as an attachment'),
             503: { ...ErrorEnvelope, 'x-response-description': 'PDF asked for but this server has no chromium (error_code unavailable)' },
           },
-          summary: 'Monthly capacity report: estate and per-tag totals with month-over-month change, showback, top growers, the 10 shortest runways, cleanup candidates with estimated savings',
+          summary:
+            'Monthly capacity report: estate and per-tag totals with month-over-month change, showback, top growers, the 10 shortest runways, cleanup candidates with estimated savings',
           querystring: Type.Object(
             {
               month: Type.Optional(Type.String({ pattern: '^\\d{4}-(0[1-9]|1[0-2])$', description: 'YYYY-MM (default: the month before this one)' })),

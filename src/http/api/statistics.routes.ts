@@ -11,7 +11,17 @@ import type { AggregationService } from '../../services/aggregation.service.js';
 import type { RunwayService } from '../../services/runway.service.js';
 import type { StatisticsService } from '../../services/statistics.service.js';
 import { apiLocale, IdParams, Ok, ok, OkOrCsv, StringEnum } from '../envelope.js';
-import { AggregateResult, CapacityStatistics, DatabaseChanges, DatabaseForecast, EstateSummary, InstanceForecast, RunwayList, Series, TopGrowers } from './statistics.schemas.js';
+import {
+  AggregateResult,
+  CapacityStatistics,
+  DatabaseChanges,
+  DatabaseForecast,
+  EstateSummary,
+  InstanceForecast,
+  RunwayList,
+  Series,
+  TopGrowers,
+} from './statistics.schemas.js';
 import { msg } from '../../client/shared/i18n/index.js';
 
 const DateStr = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD (local date, inclusive)' });
@@ -19,13 +29,55 @@ const Period = StringEnum(['daily', 'weekly', 'monthly', 'quarterly'] as const);
 const Format = Type.Optional(StringEnum(['json', 'csv'] as const));
 const DatabaseName = Type.String({ minLength: 1, maxLength: 512 });
 const Tag = Type.String({ maxLength: 64, description: 'only instances carrying this tag, e.g. env:prod' });
-const IncludeSystem = Type.Optional(Type.Boolean({ description: 'database scope: system databases (mysql, sys, postgres, master …) ranked too; default false (they still count in totals)' }));
-const SERIES_COLUMNS = ['period_start', 'period_end', 'avg_bytes', 'max_bytes', 'min_bytes', 'last_bytes', 'days_with_data', 'change_bytes', 'change_pct', 'trend'] as const;
-const FORECAST_COLUMNS = ['scope', 'instance_id', 'database_name', 'state', 'days_until_full', 'full_date', 'limit_bytes', 'limit_source', 'slope_bytes_per_day', 'r2', 'points_used', 'window_days'] as const;
+const IncludeSystem = Type.Optional(
+  Type.Boolean({ description: 'database scope: system databases (mysql, sys, postgres, master …) ranked too; default false (they still count in totals)' }),
+);
+const SERIES_COLUMNS = [
+  'period_start',
+  'period_end',
+  'avg_bytes',
+  'max_bytes',
+  'min_bytes',
+  'last_bytes',
+  'days_with_data',
+  'change_bytes',
+  'change_pct',
+  'trend',
+] as const;
+const FORECAST_COLUMNS = [
+  'scope',
+  'instance_id',
+  'database_name',
+  'state',
+  'days_until_full',
+  'full_date',
+  'limit_bytes',
+  'limit_source',
+  'slope_bytes_per_day',
+  'r2',
+  'points_used',
+  'window_days',
+] as const;
 
 const RUNWAY_COLUMNS = [
-  'instance_id', 'instance_name', 'db_type', 'database_name', 'state', 'days_until_full', 'full_date', 'low_days', 'high_days', 'growth_bytes_per_day',
-  'ceiling_bytes', 'ceiling_source', 'fit_start_date', 'change_point_date', 'backtest_mape', 'latest_date', 'latest_bytes', 'points_used',
+  'instance_id',
+  'instance_name',
+  'db_type',
+  'database_name',
+  'state',
+  'days_until_full',
+  'full_date',
+  'low_days',
+  'high_days',
+  'growth_bytes_per_day',
+  'ceiling_bytes',
+  'ceiling_source',
+  'fit_start_date',
+  'change_point_date',
+  'backtest_mape',
+  'latest_date',
+  'latest_bytes',
+  'points_used',
 ] as const;
 
 function sendCsv<T>(reply: FastifyReply, name: string, columns: readonly (keyof T & string)[], rows: Iterable<T>) {
@@ -91,7 +143,12 @@ export const statisticsRoutes =
         const { format, ...q } = req.query;
         const r = await ctx.statistics.topGrowers(q);
         if (format !== 'csv') return ok(r);
-        return sendCsv(reply, 'top-growers', ['instance_id', 'instance_name', 'database_name', 'first_bytes', 'last_bytes', 'change_bytes', 'change_pct'], r.items);
+        return sendCsv(
+          reply,
+          'top-growers',
+          ['instance_id', 'instance_name', 'database_name', 'first_bytes', 'last_bytes', 'change_bytes', 'change_pct'],
+          r.items,
+        );
       },
     );
 
@@ -99,25 +156,57 @@ export const statisticsRoutes =
       '/api/statistics/database-changes',
       {
         config: { access: 'viewer' },
-        schema: { ...base, operationId: 'listDatabaseChanges', response: { 200: OkOrCsv(DatabaseChanges) }, summary: 'Databases first seen and databases deleted in a window', querystring: Type.Object({ from: Type.Optional(DateStr), to: Type.Optional(DateStr), format: Format, tag: Type.Optional(Tag) }, { additionalProperties: false }) },
+        schema: {
+          ...base,
+          operationId: 'listDatabaseChanges',
+          response: { 200: OkOrCsv(DatabaseChanges) },
+          summary: 'Databases first seen and databases deleted in a window',
+          querystring: Type.Object(
+            { from: Type.Optional(DateStr), to: Type.Optional(DateStr), format: Format, tag: Type.Optional(Tag) },
+            { additionalProperties: false },
+          ),
+        },
       },
       async (req, reply) => {
         const { format, ...q } = req.query;
         const r = await ctx.statistics.databaseChanges(q);
         if (format !== 'csv') return ok(r);
-        type Line = { change: string; instance_id: number; instance_name: string; database_name: string; first_seen_date: string; last_seen_date: string; deleted_at: string | null };
-        const lines: Line[] = [
-          ...r.new_databases.map((d) => ({ change: 'new', ...d })),
-          ...r.deleted_databases.map((d) => ({ change: 'deleted', ...d })),
-        ];
-        return sendCsv<Line>(reply, 'database-changes', ['change', 'instance_id', 'instance_name', 'database_name', 'first_seen_date', 'last_seen_date', 'deleted_at'], lines);
+        type Line = {
+          change: string;
+          instance_id: number;
+          instance_name: string;
+          database_name: string;
+          first_seen_date: string;
+          last_seen_date: string;
+          deleted_at: string | null;
+        };
+        const lines: Line[] = [...r.new_databases.map((d) => ({ change: 'new', ...d })), ...r.deleted_databases.map((d) => ({ change: 'deleted', ...d }))];
+        return sendCsv<Line>(
+          reply,
+          'database-changes',
+          ['change', 'instance_id', 'instance_name', 'database_name', 'first_seen_date', 'last_seen_date', 'deleted_at'],
+          lines,
+        );
       },
     );
 
-    const SeriesQuery = Type.Object({ period: Type.Optional(Period), from: Type.Optional(DateStr), to: Type.Optional(DateStr), format: Format }, { additionalProperties: false });
+    const SeriesQuery = Type.Object(
+      { period: Type.Optional(Period), from: Type.Optional(DateStr), to: Type.Optional(DateStr), format: Format },
+      { additionalProperties: false },
+    );
     app.get(
       '/api/statistics/instances/:id/series',
-      { config: { access: 'viewer' }, schema: { ...base, operationId: 'getInstanceSeries', response: { 200: OkOrCsv(Series) }, summary: "An instance's size per period (daily from raw rows, longer periods from aggregations)", params: IdParams, querystring: SeriesQuery } },
+      {
+        config: { access: 'viewer' },
+        schema: {
+          ...base,
+          operationId: 'getInstanceSeries',
+          response: { 200: OkOrCsv(Series) },
+          summary: "An instance's size per period (daily from raw rows, longer periods from aggregations)",
+          params: IdParams,
+          querystring: SeriesQuery,
+        },
+      },
       async (req, reply) => {
         const { format, ...q } = req.query;
         const r = await ctx.statistics.instanceSeries(req.params.id, q);
@@ -128,7 +217,14 @@ export const statisticsRoutes =
       '/api/statistics/instances/:id/database-series',
       {
         config: { access: 'viewer' },
-        schema: { ...base, operationId: 'getDatabaseSeries', response: { 200: OkOrCsv(Series) }, summary: "A database's size per period", params: IdParams, querystring: Type.Object({ ...SeriesQuery.properties, database: DatabaseName }, { additionalProperties: false }) },
+        schema: {
+          ...base,
+          operationId: 'getDatabaseSeries',
+          response: { 200: OkOrCsv(Series) },
+          summary: "A database's size per period",
+          params: IdParams,
+          querystring: Type.Object({ ...SeriesQuery.properties, database: DatabaseName }, { additionalProperties: false }),
+        },
       },
       async (req, reply) => {
         const { format, database, ...q } = req.query;
@@ -145,7 +241,8 @@ export const statisticsRoutes =
           ...base,
           operationId: 'listRunway',
           response: { 200: OkOrCsv(RunwayList) },
-          summary: 'What runs out first: days until full per instance or live database (robust fit since the last change point, 90 % interval, backtest MAPE), ranked ascending, nulls last',
+          summary:
+            'What runs out first: days until full per instance or live database (robust fit since the last change point, 90 % interval, backtest MAPE), ranked ascending, nulls last',
           querystring: Type.Object(
             {
               scope: Type.Optional(StringEnum(['instance', 'database'] as const)),
@@ -166,12 +263,22 @@ export const statisticsRoutes =
       },
     );
 
-    const ForecastQuery = { days: Type.Optional(Type.Integer({ minimum: 2, maximum: 3660, description: 'fit over the last N days (default 30)' })), format: Format };
+    const ForecastQuery = {
+      days: Type.Optional(Type.Integer({ minimum: 2, maximum: 3660, description: 'fit over the last N days (default 30)' })),
+      format: Format,
+    };
     app.get(
       '/api/statistics/instances/:id/forecast',
       {
         config: { access: 'viewer' },
-        schema: { ...base, operationId: 'getInstanceForecast', response: { 200: OkOrCsv(InstanceForecast) }, summary: 'Days until the instance reaches its capacity_limit_bytes option (linear fit, R²)', params: IdParams, querystring: Type.Object(ForecastQuery, { additionalProperties: false }) },
+        schema: {
+          ...base,
+          operationId: 'getInstanceForecast',
+          response: { 200: OkOrCsv(InstanceForecast) },
+          summary: 'Days until the instance reaches its capacity_limit_bytes option (linear fit, R²)',
+          params: IdParams,
+          querystring: Type.Object(ForecastQuery, { additionalProperties: false }),
+        },
       },
       async (req, reply) => {
         const r = await ctx.statistics.instanceForecast(req.params.id, { days: req.query.days });
@@ -210,7 +317,9 @@ export const statisticsRoutes =
             {
               scope: Type.Optional(StringEnum(['instance', 'database'] as const)),
               period: Type.Optional(Period),
-              last: Type.Optional(Type.Union([Type.Literal(7), Type.Literal(14), Type.Literal(30)], { description: 'the last N periods up to `to` (when `from` is absent)' })),
+              last: Type.Optional(
+                Type.Union([Type.Literal(7), Type.Literal(14), Type.Literal(30)], { description: 'the last N periods up to `to` (when `from` is absent)' }),
+              ),
               from: Type.Optional(DateStr),
               to: Type.Optional(DateStr),
               db_type: Type.Optional(Type.String({ minLength: 1, maxLength: 16 })),
@@ -229,12 +338,37 @@ export const statisticsRoutes =
         const r = await ctx.statistics.capacity({ ...q, dbType: db_type, instanceId: instance_id });
         if (format !== 'csv') return ok(r);
         // What the page shows: the total line, then each TOP N item's points.
-        type Line = { series: string; instance_id: number | null; instance_name: string; db_type: string; database_name: string; period_start: string; period_end: string; size_bytes: number; change_bytes: number | null; change_pct: number | null };
+        type Line = {
+          series: string;
+          instance_id: number | null;
+          instance_name: string;
+          db_type: string;
+          database_name: string;
+          period_start: string;
+          period_end: string;
+          size_bytes: number;
+          change_bytes: number | null;
+          change_pct: number | null;
+        };
         const lines: Line[] = [
           ...r.total.map((p) => ({ series: 'total', instance_id: null, instance_name: '', db_type: '', database_name: '', ...p })),
-          ...r.items.flatMap((it) => it.points.map((p) => ({ series: 'top', instance_id: it.instance_id, instance_name: it.instance_name, db_type: it.db_type, database_name: it.database_name, ...p }))),
+          ...r.items.flatMap((it) =>
+            it.points.map((p) => ({
+              series: 'top',
+              instance_id: it.instance_id,
+              instance_name: it.instance_name,
+              db_type: it.db_type,
+              database_name: it.database_name,
+              ...p,
+            })),
+          ),
         ];
-        return sendCsv<Line>(reply, `capacity-${r.scope}-${r.period}`, ['series', 'instance_id', 'instance_name', 'db_type', 'database_name', 'period_start', 'period_end', 'size_bytes', 'change_bytes', 'change_pct'], lines);
+        return sendCsv<Line>(
+          reply,
+          `capacity-${r.scope}-${r.period}`,
+          ['series', 'instance_id', 'instance_name', 'db_type', 'database_name', 'period_start', 'period_end', 'size_bytes', 'change_bytes', 'change_pct'],
+          lines,
+        );
       },
     );
 
@@ -247,7 +381,9 @@ export const statisticsRoutes =
           operationId: 'aggregateNow',
           response: { 200: Ok(AggregateResult, 'Aggregated') },
           summary: 'Recompute aggregates now for the periods overlapping [from, to] (default: the periods containing today)',
-          body: Type.Optional(Type.Object({ period: Type.Optional(Period), from: Type.Optional(DateStr), to: Type.Optional(DateStr) }, { additionalProperties: false })),
+          body: Type.Optional(
+            Type.Object({ period: Type.Optional(Period), from: Type.Optional(DateStr), to: Type.Optional(DateStr) }, { additionalProperties: false }),
+          ),
         },
       },
       async (req) => ok(await ctx.aggregation.aggregate(req.body ?? {}), msg('api.aggregated'), apiLocale(req)),

@@ -6,76 +6,93 @@ import { apiLocale, Ok, ok, OkJson, okJson, StringEnum } from '../envelope.js';
 import { msg } from '../../client/shared/i18n/index.js';
 import { BatchStarted, CancelResult, SyncSessionDetail, SyncSessionPage } from './sync.schemas.js';
 
-export const syncRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
-  const base = { tags: ['sync'] };
-  app.post(
-    '/api/sync/capacity',
-    {
-      config: { access: 'operator' },
-      // No body at all means every active instance.
-      preValidation: async (req) => {
-        req.body ??= {};
+export const syncRoutes =
+  (ctx: Context): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    const base = { tags: ['sync'] };
+    app.post(
+      '/api/sync/capacity',
+      {
+        config: { access: 'operator' },
+        // No body at all means every active instance.
+        preValidation: async (req) => {
+          req.body ??= {};
+        },
+        schema: {
+          ...base,
+          operationId: 'startBatchSync',
+          response: { 202: Ok(BatchStarted, 'Started: poll the session') },
+          summary: 'Batch sync: the given instances, or every active one; returns the session at once',
+          body: Type.Optional(
+            Type.Object({ instance_ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 10000 })) }, { additionalProperties: false }),
+          ),
+        },
       },
-      schema: {
-        ...base,
-        operationId: 'startBatchSync',
-        response: { 202: Ok(BatchStarted, 'Started: poll the session') },
-        summary: 'Batch sync: the given instances, or every active one; returns the session at once',
-        body: Type.Optional(Type.Object({ instance_ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 10000 })) }, { additionalProperties: false })),
+      async (req, reply) => {
+        const ids = req.body?.instance_ids;
+        const started = await ctx.capacitySync.startMany(ids && ids.length ? ids : 'all-active', { syncType: 'manual_batch', actor: actorOf(req) });
+        started.done.catch((err) => req.log.error({ err, session_id: started.session_id }, 'batch sync crashed'));
+        return reply
+          .status(202)
+          .send(
+            ok({ session_id: started.session_id, total_instances: started.total }, msg('api.sync.batch_started', { total: started.total }), apiLocale(req)),
+          );
       },
-    },
-    async (req, reply) => {
-      const ids = req.body?.instance_ids;
-      const started = await ctx.capacitySync.startMany(ids && ids.length ? ids : 'all-active', { syncType: 'manual_batch', actor: actorOf(req) });
-      started.done.catch((err) => req.log.error({ err, session_id: started.session_id }, 'batch sync crashed'));
-      return reply.status(202).send(ok({ session_id: started.session_id, total_instances: started.total }, msg('api.sync.batch_started', { total: started.total }), apiLocale(req)));
-    },
-  );
-  app.get(
-    '/api/sync-sessions',
-    {
-      config: { access: 'viewer' },
-      schema: {
-        ...base,
-        operationId: 'listSyncSessions',
-        response: { 200: Ok(SyncSessionPage) },
-        summary: 'Sync sessions, newest first, paged (data.items, data.total), filtered by type, status and start date',
-        querystring: Type.Object(
-          {
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-            offset: Type.Optional(Type.Integer({ minimum: 0 })),
-            sync_type: Type.Optional(StringEnum(['manual_single', 'manual_batch', 'scheduled_task'])),
-            status: Type.Optional(StringEnum(['running', 'completed', 'partial', 'failed', 'interrupted', 'cancelled'])),
-            from: Type.Optional(Type.String({ maxLength: 10 })),
-            to: Type.Optional(Type.String({ maxLength: 10 })),
-          },
-          { additionalProperties: false },
-        ),
+    );
+    app.get(
+      '/api/sync-sessions',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          ...base,
+          operationId: 'listSyncSessions',
+          response: { 200: Ok(SyncSessionPage) },
+          summary: 'Sync sessions, newest first, paged (data.items, data.total), filtered by type, status and start date',
+          querystring: Type.Object(
+            {
+              limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+              offset: Type.Optional(Type.Integer({ minimum: 0 })),
+              sync_type: Type.Optional(StringEnum(['manual_single', 'manual_batch', 'scheduled_task'])),
+              status: Type.Optional(StringEnum(['running', 'completed', 'partial', 'failed', 'interrupted', 'cancelled'])),
+              from: Type.Optional(Type.String({ maxLength: 10 })),
+              to: Type.Optional(Type.String({ maxLength: 10 })),
+            },
+            { additionalProperties: false },
+          ),
+        },
       },
-    },
-    async (req) => ok(await ctx.capacity.sessions(req.query)),
-  );
-  app.get(
-    '/api/sync-sessions/:id',
-    { config: { access: 'viewer' }, schema: { ...base, operationId: 'getSyncSession', summary: 'One sync session with every instance record', params: Type.Object({ id: Type.String({ format: 'uuid' }) }), response: { 200: OkJson(SyncSessionDetail) } } },
-    // Polled while the session runs: the body is built as JSON text (see CapacityService.sessionJson).
-    async (req, reply) => reply.type('application/json; charset=utf-8').send(okJson(await ctx.capacity.sessionJson(req.params.id))),
-  );
-  app.post(
-    '/api/sync-sessions/:id/cancel',
-    {
-      config: { access: 'operator' },
-      schema: {
-        ...base,
-        operationId: 'cancelSyncSession',
-        response: { 202: Ok(CancelResult, 'Cancel requested') },
-        summary: 'Cancel a running session: instances not started are skipped, running ones are aborted; the session ends `cancelled` (poll it)',
-        params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+      async (req) => ok(await ctx.capacity.sessions(req.query)),
+    );
+    app.get(
+      '/api/sync-sessions/:id',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          ...base,
+          operationId: 'getSyncSession',
+          summary: 'One sync session with every instance record',
+          params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+          response: { 200: OkJson(SyncSessionDetail) },
+        },
       },
-    },
-    async (req, reply) => {
-      const r = await ctx.capacitySync.cancel(req.params.id, actorOf(req));
-      return reply.status(202).send(ok(r, msg('api.sync.cancel_requested', { skipped: r.skipped, running: r.running }), apiLocale(req)));
-    },
-  );
-};
+      // Polled while the session runs: the body is built as JSON text (see CapacityService.sessionJson).
+      async (req, reply) => reply.type('application/json; charset=utf-8').send(okJson(await ctx.capacity.sessionJson(req.params.id))),
+    );
+    app.post(
+      '/api/sync-sessions/:id/cancel',
+      {
+        config: { access: 'operator' },
+        schema: {
+          ...base,
+          operationId: 'cancelSyncSession',
+          response: { 202: Ok(CancelResult, 'Cancel requested') },
+          summary: 'Cancel a running session: instances not started are skipped, running ones are aborted; the session ends `cancelled` (poll it)',
+          params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+        },
+      },
+      async (req, reply) => {
+        const r = await ctx.capacitySync.cancel(req.params.id, actorOf(req));
+        return reply.status(202).send(ok(r, msg('api.sync.cancel_requested', { skipped: r.skipped, running: r.running }), apiLocale(req)));
+      },
+    );
+  };

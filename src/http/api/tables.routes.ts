@@ -17,9 +17,38 @@ import { TableDatabases, TablePage, TableSeries, TableSync, TopGrowingTables } f
 const DateStr = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD (local date, inclusive)' });
 const Format = Type.Optional(StringEnum(['json', 'csv'] as const));
 const DatabaseName = Type.String({ minLength: 1, maxLength: 512 });
-const TABLE_COLUMNS = ['table_id', 'schema_name', 'table_name', 'kind', 'parent', 'total_bytes', 'data_bytes', 'index_bytes', 'lob_bytes', 'free_bytes', 'row_estimate', 'table_count', 'method', 'is_deleted', 'first_seen_date', 'last_seen_date'] as const;
+const TABLE_COLUMNS = [
+  'table_id',
+  'schema_name',
+  'table_name',
+  'kind',
+  'parent',
+  'total_bytes',
+  'data_bytes',
+  'index_bytes',
+  'lob_bytes',
+  'free_bytes',
+  'row_estimate',
+  'table_count',
+  'method',
+  'is_deleted',
+  'first_seen_date',
+  'last_seen_date',
+] as const;
 const SERIES_COLUMNS = ['collected_date', 'total_bytes', 'data_bytes', 'index_bytes', 'lob_bytes', 'free_bytes', 'row_estimate', 'is_deleted'] as const;
-const GROWING_COLUMNS = ['table_id', 'instance_id', 'instance_name', 'database_name', 'schema_name', 'table_name', 'kind', 'first_bytes', 'last_bytes', 'change_bytes', 'change_pct'] as const;
+const GROWING_COLUMNS = [
+  'table_id',
+  'instance_id',
+  'instance_name',
+  'database_name',
+  'schema_name',
+  'table_name',
+  'kind',
+  'first_bytes',
+  'last_bytes',
+  'change_bytes',
+  'change_pct',
+] as const;
 
 function sendCsv<T>(reply: FastifyReply, name: string, columns: readonly (keyof T & string)[], rows: Iterable<T>) {
   // Fixed file names (ids only): no user text in a header.
@@ -41,7 +70,9 @@ export const tablesRoutes =
           response: { 200: Ok(TableSync, 'Collected') },
           summary: 'Collect table sizes now: the named databases, or every database of the instance (within its table budget)',
           params: IdParams,
-          body: Type.Optional(Type.Object({ databases: Type.Optional(Type.Array(DatabaseName, { minItems: 1, maxItems: 10_000 })) }, { additionalProperties: false })),
+          body: Type.Optional(
+            Type.Object({ databases: Type.Optional(Type.Array(DatabaseName, { minItems: 1, maxItems: 10_000 })) }, { additionalProperties: false }),
+          ),
         },
       },
       async (req) => {
@@ -53,7 +84,16 @@ export const tablesRoutes =
 
     app.get(
       '/api/instances/:id/tables/databases',
-      { config: { access: 'viewer' }, schema: { ...base, operationId: 'listTableDatabases', summary: 'Databases of an instance that have table sizes, with their latest collected day', params: IdParams, response: { 200: Ok(TableDatabases) } } },
+      {
+        config: { access: 'viewer' },
+        schema: {
+          ...base,
+          operationId: 'listTableDatabases',
+          summary: 'Databases of an instance that have table sizes, with their latest collected day',
+          params: IdParams,
+          response: { 200: Ok(TableDatabases) },
+        },
+      },
       async (req) => ok({ databases: await ctx.tables.databases(req.params.id) }),
     );
 

@@ -148,7 +148,9 @@ export const Composition = component(
     ceiling_bytes: Nullable(Type.Number()),
     ceiling_source: Nullable(Type.String()),
     ceiling_detail: Nullable(
-      Type.Record(Type.String(), Type.Unknown(), { description: "the ceiling in detail (SQL Server: each volume's total and free), or reason (+ reason_msg, its key)" }),
+      Type.Record(Type.String(), Type.Unknown(), {
+        description: "the ceiling in detail (SQL Server: each volume's total and free), or reason (+ reason_msg, its key)",
+      }),
     ),
     unexplained_bytes: Nullable(Type.Number()),
     history: Type.Array(Closed({ date: DateStr, parts: PartBytes })),

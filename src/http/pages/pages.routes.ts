@@ -31,8 +31,18 @@ const STATIC: { url: string; root: string; file: RegExp; maxAgeMs: number }[] = 
   { url: '/static/app/:file', root: DIST_DIR, file: /^[\w.-]+\.js$/, maxAgeMs: 0 },
   { url: '/static/app/chunks/:file', root: path.join(DIST_DIR, 'chunks'), file: /^[\w.-]+\.js$/, maxAgeMs: 0 },
   { url: '/static/css/:file', root: CSS_DIR, file: /^[\w.-]+\.css$/, maxAgeMs: 0 },
-  { url: '/static/vendor/bootstrap/:dir/:file', root: path.join(REPO_ROOT, 'node_modules', 'bootstrap', 'dist'), file: /^(css\/[\w.-]+\.css|js\/[\w.-]+\.js)$/, maxAgeMs: 86_400_000 },
-  { url: '/static/vendor/fontawesome/:dir/:file', root: path.join(REPO_ROOT, 'node_modules', '@fortawesome', 'fontawesome-free'), file: /^(css\/[\w.-]+\.css|webfonts\/[\w.-]+\.woff2)$/, maxAgeMs: 86_400_000 },
+  {
+    url: '/static/vendor/bootstrap/:dir/:file',
+    root: path.join(REPO_ROOT, 'node_modules', 'bootstrap', 'dist'),
+    file: /^(css\/[\w.-]+\.css|js\/[\w.-]+\.js)$/,
+    maxAgeMs: 86_400_000,
+  },
+  {
+    url: '/static/vendor/fontawesome/:dir/:file',
+    root: path.join(REPO_ROOT, 'node_modules', '@fortawesome', 'fontawesome-free'),
+    file: /^(css\/[\w.-]+\.css|webfonts\/[\w.-]+\.woff2)$/,
+    maxAgeMs: 86_400_000,
+  },
 ];
 
 const NEXT_BASE = 'http://whalefall.invalid';
@@ -78,84 +88,98 @@ export function isPageNavigation(req: FastifyRequest): boolean {
 export function notFoundPage(req: FastifyRequest, reply: FastifyReply, timeZone: string) {
   const locale = requestLocale(req);
   const path = req.url.split('?')[0]!.slice(0, 200);
-  return renderPage(req, reply, timeZone, 'error', { title: t(locale, 'error.not_found'), status: 404, message: t(locale, 'error.page_not_found', { path }) }, 404);
+  return renderPage(
+    req,
+    reply,
+    timeZone,
+    'error',
+    { title: t(locale, 'error.not_found'), status: 404, message: t(locale, 'error.page_not_found', { path }) },
+    404,
+  );
 }
 
-export const pageRoutes = (ctx: Context): FastifyPluginAsyncTypebox => async (app) => {
-  // The compiled server only serves the bundle `npm run build` made (its install dir may be read-only); under tsx
-  // (tests, development) a stale bundle is rebuilt in the background. The bundle's routes wait; a failure is logged
-  // and answered 500 there.
-  const built = FROM_SOURCES ? import('./build.js').then((b) => b.ensureClientBuilt()) : bundlePresent();
-  built.catch((err) => ctx.logger.error({ err }, 'client bundle unavailable'));
-  // On a fresh clone the bundle's directory does not exist until the build writes it, and @fastify/static
-  // warns at registration that its root must exist (the first start printed a warning): create it first. A
-  // read-only install dir has it already (the bundle ships built); failing here is left to the build's error.
-  try {
-    fs.mkdirSync(DIST_DIR, { recursive: true });
-  } catch {
-    /* reported by the build */
-  }
-  await app.register(fastifyStatic, { root: DIST_DIR, serve: false });
-  const tz = ctx.config.timeZone;
-
-  // Page errors: log in first, or an error page in the user's language with the server's message.
-  app.setErrorHandler((err: FastifyError | AppError, req: FastifyRequest, reply: FastifyReply) => {
-    if (req.url.startsWith('/static/')) {
-      const status = err instanceof AppError ? HTTP_STATUS[err.kind] : (err).statusCode ?? 500;
-      return reply.status(status).type('text/plain; charset=utf-8').send(err.message);
+export const pageRoutes =
+  (ctx: Context): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    // The compiled server only serves the bundle `npm run build` made (its install dir may be read-only); under tsx
+    // (tests, development) a stale bundle is rebuilt in the background. The bundle's routes wait; a failure is logged
+    // and answered 500 there.
+    const built = FROM_SOURCES ? import('./build.js').then((b) => b.ensureClientBuilt()) : bundlePresent();
+    built.catch((err) => ctx.logger.error({ err }, 'client bundle unavailable'));
+    // On a fresh clone the bundle's directory does not exist until the build writes it, and @fastify/static
+    // warns at registration that its root must exist (the first start printed a warning): create it first. A
+    // read-only install dir has it already (the bundle ships built); failing here is left to the build's error.
+    try {
+      fs.mkdirSync(DIST_DIR, { recursive: true });
+    } catch {
+      /* reported by the build */
     }
-    if (err instanceof AppError && err.kind === 'unauthorized') {
-      return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 302);
-    }
-    const locale = requestLocale(req);
-    let status = 500;
-    let title = t(locale, 'error.title');
-    let message = '服务器内部错误 (internal error)，详情见服务日志';
-    if (err instanceof AppError) {
-      status = HTTP_STATUS[err.kind];
-      if (status === 403) title = t(locale, 'error.forbidden');
-      if (status === 404) title = t(locale, 'error.not_found');
-      message = err.message;
-    } else if ((err).statusCode && (err).statusCode < 500) {
-      status = (err).statusCode!;
-      message = err.message;
-    } else {
-      req.log.error({ err }, 'page failed');
-    }
-    return renderPage(req, reply, tz, 'error', { title, status, message }, status);
-  });
+    await app.register(fastifyStatic, { root: DIST_DIR, serve: false });
+    const tz = ctx.config.timeZone;
 
-  const hidden = { hide: true } as const;
-
-  for (const st of STATIC) {
-    app.get(st.url, { config: { access: 'public' }, schema: { ...hidden, summary: 'Static file (client bundle, stylesheet, Bootstrap, Font Awesome)' } }, async (req, reply) => {
-      if (st.root.startsWith(DIST_DIR)) await built;
-      const params = req.params as { dir?: string; file: string };
-      const file = params.dir === undefined ? params.file : `${params.dir}/${params.file}`;
-      if (!st.file.test(file) || file.includes('..') || !fs.existsSync(path.join(st.root, file))) throw new AppError('not_found', msg('api.file_not_found', { url: req.url }));
-      // The app's own files change with the code: revalidate (ETag); vendor files only change with an upgrade.
-      return reply.sendFile(file, st.root, { maxAge: st.maxAgeMs, cacheControl: true });
+    // Page errors: log in first, or an error page in the user's language with the server's message.
+    app.setErrorHandler((err: FastifyError | AppError, req: FastifyRequest, reply: FastifyReply) => {
+      if (req.url.startsWith('/static/')) {
+        const status = err instanceof AppError ? HTTP_STATUS[err.kind] : (err.statusCode ?? 500);
+        return reply.status(status).type('text/plain; charset=utf-8').send(err.message);
+      }
+      if (err instanceof AppError && err.kind === 'unauthorized') {
+        return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 302);
+      }
+      const locale = requestLocale(req);
+      let status = 500;
+      let title = t(locale, 'error.title');
+      let message = '服务器内部错误 (internal error)，详情见服务日志';
+      if (err instanceof AppError) {
+        status = HTTP_STATUS[err.kind];
+        if (status === 403) title = t(locale, 'error.forbidden');
+        if (status === 404) title = t(locale, 'error.not_found');
+        message = err.message;
+      } else if (err.statusCode && err.statusCode < 500) {
+        status = err.statusCode!;
+        message = err.message;
+      } else {
+        req.log.error({ err }, 'page failed');
+      }
+      return renderPage(req, reply, tz, 'error', { title, status, message }, status);
     });
-  }
 
-  app.get('/', { config: { access: 'public' }, schema: { ...hidden, summary: 'Home: the instance list, or the login page' } }, async (req, reply) =>
-    reply.redirect(req.principal ? '/instances' : '/login', 302),
-  );
+    const hidden = { hide: true } as const;
 
-  app.get(
-    '/login',
-    {
-      config: { access: 'public' },
-      schema: { ...hidden, summary: 'Login page', querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 2000 })) }) },
-    },
-    async (req, reply) => {
-      return renderPage(req, reply, tz, 'login', { title: t(requestLocale(req), 'login.title'), script: 'login', next: safeNext(req.query.next) });
-    },
-  );
+    for (const st of STATIC) {
+      app.get(
+        st.url,
+        { config: { access: 'public' }, schema: { ...hidden, summary: 'Static file (client bundle, stylesheet, Bootstrap, Font Awesome)' } },
+        async (req, reply) => {
+          if (st.root.startsWith(DIST_DIR)) await built;
+          const params = req.params as { dir?: string; file: string };
+          const file = params.dir === undefined ? params.file : `${params.dir}/${params.file}`;
+          if (!st.file.test(file) || file.includes('..') || !fs.existsSync(path.join(st.root, file)))
+            throw new AppError('not_found', msg('api.file_not_found', { url: req.url }));
+          // The app's own files change with the code: revalidate (ETag); vendor files only change with an upgrade.
+          return reply.sendFile(file, st.root, { maxAge: st.maxAgeMs, cacheControl: true });
+        },
+      );
+    }
 
-  await app.register(instancePages(ctx));
-  await app.register(capacityPages(ctx));
-  await app.register(syncSessionPages(ctx));
-  await app.register(settingsPages(ctx));
-  await app.register(tablePages(ctx));
-};
+    app.get('/', { config: { access: 'public' }, schema: { ...hidden, summary: 'Home: the instance list, or the login page' } }, async (req, reply) =>
+      reply.redirect(req.principal ? '/instances' : '/login', 302),
+    );
+
+    app.get(
+      '/login',
+      {
+        config: { access: 'public' },
+        schema: { ...hidden, summary: 'Login page', querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 2000 })) }) },
+      },
+      async (req, reply) => {
+        return renderPage(req, reply, tz, 'login', { title: t(requestLocale(req), 'login.title'), script: 'login', next: safeNext(req.query.next) });
+      },
+    );
+
+    await app.register(instancePages(ctx));
+    await app.register(capacityPages(ctx));
+    await app.register(syncSessionPages(ctx));
+    await app.register(settingsPages(ctx));
+    await app.register(tablePages(ctx));
+  };

@@ -48,7 +48,8 @@ function channels(v: unknown, keys: KeyRing, stored: Channel[] = []): Channel[] 
     const f = `channels[${i}]`;
     if (c === null || typeof c !== 'object' || Array.isArray(c)) fail(f, msg('api.v.alert.channel_object'));
     const o = c as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (k !== 'type' && k !== 'url' && k !== 'url_enc' && k !== 'secret' && k !== 'secret_enc') fail(`${f}.${k}`, msg('api.v.unknown_field'));
+    for (const k of Object.keys(o))
+      if (k !== 'type' && k !== 'url' && k !== 'url_enc' && k !== 'secret' && k !== 'secret_enc') fail(`${f}.${k}`, msg('api.v.unknown_field'));
     const type = oneOf(`${f}.type`, o.type, CHANNEL_TYPES);
     // A stored channel (re-validated on update) brings its URL encrypted.
     const url = requiredText(`${f}.url`, typeof o.url_enc === 'string' && o.url === undefined ? openUrl(keys, o.url_enc) : o.url, 2000);
@@ -84,10 +85,28 @@ function channels(v: unknown, keys: KeyRing, stored: Channel[] = []): Channel[] 
 }
 
 /** Fields an admin may set; `undefined` keeps the current value on update. */
-export const FIELDS = ['name', 'kind', 'instance_id', 'db_type', 'tag', 'database_pattern', 'threshold', 'window', 'consecutive', 'limit_bytes', 'is_active', 'channels'] as const;
+export const FIELDS = [
+  'name',
+  'kind',
+  'instance_id',
+  'db_type',
+  'tag',
+  'database_pattern',
+  'threshold',
+  'window',
+  'consecutive',
+  'limit_bytes',
+  'is_active',
+  'channels',
+] as const;
 
 /** Validate a whole rule (create, or current ⊕ patch on update); returns the columns to store. */
-export async function validateRule(d: RuleInputDeps, input: Record<string, unknown>, selfId?: number, stored: Channel[] = []): Promise<Omit<NewAlertRule, 'created_at' | 'updated_at'>> {
+export async function validateRule(
+  d: RuleInputDeps,
+  input: Record<string, unknown>,
+  selfId?: number,
+  stored: Channel[] = [],
+): Promise<Omit<NewAlertRule, 'created_at' | 'updated_at'>> {
   for (const k of Object.keys(input)) if (!(FIELDS as readonly string[]).includes(k)) fail(k, msg('api.v.unknown_field'));
   const name = requiredText('name', input.name, 128);
   const kind = oneOf('kind', input.kind, RULE_KINDS);
@@ -135,7 +154,8 @@ export async function validateRule(d: RuleInputDeps, input: Record<string, unkno
   // Fields that mean nothing for the kind are refused rather than silently ignored.
   if (kind !== 'growth_pct' && kind !== 'growth_bytes' && window !== null) fail('window', msg('api.v.alert.growth_only'));
   if (kind !== 'sync_failing' && input.consecutive !== undefined && input.consecutive !== null) fail('consecutive', msg('api.v.alert.sync_failing_only'));
-  if ((kind === 'database_disappeared' || kind === 'sync_failing') && input.threshold !== undefined && input.threshold !== null) fail('threshold', msg('api.v.alert.no_threshold', { kind }));
+  if ((kind === 'database_disappeared' || kind === 'sync_failing') && input.threshold !== undefined && input.threshold !== null)
+    fail('threshold', msg('api.v.alert.no_threshold', { kind }));
   if (kind === 'sync_failing' && pattern !== null) fail('database_pattern', msg('api.v.alert.not_for_sync_failing'));
   if (kind !== 'days_until_full' && input.limit_bytes !== undefined && input.limit_bytes !== null) fail('limit_bytes', msg('api.v.alert.days_until_full_only'));
   const same = await d.repo.getRuleByName(name);

@@ -26,7 +26,14 @@ export const FIT_DAYS = RUNWAY_WINDOW_DAYS;
 /** The reads the evaluators need (a fake in unit tests). */
 export type RuleRepository = Pick<
   AlertsRepository,
-  'latestInstanceTotals' | 'latestDatabaseSizes' | 'instanceTotalOnOrBefore' | 'databaseSizesOnOrBefore' | 'instanceSeries' | 'databaseSeries' | 'deletedDatabases' | 'recentFinishedRecords'
+  | 'latestInstanceTotals'
+  | 'latestDatabaseSizes'
+  | 'instanceTotalOnOrBefore'
+  | 'databaseSizesOnOrBefore'
+  | 'instanceSeries'
+  | 'databaseSeries'
+  | 'deletedDatabases'
+  | 'recentFinishedRecords'
 >;
 
 /** What an evaluator gets: the rule, the instances in its scope, the reads, and how to report a condition. */
@@ -60,7 +67,8 @@ async function sizeAbove({ instances, repo, re, threshold, cond, saw }: RuleInpu
     for (const inst of instances) {
       const v = totals.get(inst.id);
       if (v !== undefined) saw(inst, null, v);
-      if (v !== undefined && v > threshold) cond(inst, null, v, { key: 'alert.size_above', params: { where: where(inst, null), size: formatBytes(v), threshold: formatBytes(threshold) } });
+      if (v !== undefined && v > threshold)
+        cond(inst, null, v, { key: 'alert.size_above', params: { where: where(inst, null), size: formatBytes(v), threshold: formatBytes(threshold) } });
     }
   } else {
     for (const inst of instances) {
@@ -84,10 +92,15 @@ async function growth({ rule, instances, repo, re, threshold, cond, saw }: RuleI
     if (rule.kind === 'growth_bytes') saw(inst, db, delta);
     else if (base > 0) saw(inst, db, Math.round((delta / base) * 10000) / 100);
     if (rule.kind === 'growth_bytes') {
-      if (delta > threshold) cond(inst, db, delta, { key: 'alert.growth_bytes', params: { where: where(inst, db), window, delta: formatBytes(delta), threshold: formatBytes(threshold) } });
+      if (delta > threshold)
+        cond(inst, db, delta, {
+          key: 'alert.growth_bytes',
+          params: { where: where(inst, db), window, delta: formatBytes(delta), threshold: formatBytes(threshold) },
+        });
     } else if (base > 0) {
       const pct = (delta / base) * 100;
-      if (pct > threshold) cond(inst, db, Math.round(pct * 100) / 100, { key: 'alert.growth_pct', params: { where: where(inst, db), window, pct: pct.toFixed(2), threshold } });
+      if (pct > threshold)
+        cond(inst, db, Math.round(pct * 100) / 100, { key: 'alert.growth_pct', params: { where: where(inst, db), window, pct: pct.toFixed(2), threshold } });
     }
   };
   for (const inst of instances) {
@@ -113,12 +126,26 @@ async function growth({ rule, instances, repo, re, threshold, cond, saw }: RuleI
 async function daysUntilFull({ rule, instances, repo, re, threshold, cond, saw }: RuleInput): Promise<void> {
   // The runway (the same method as /api/statistics/runway) decides: only 'growing' toward a ceiling (or full) may page anyone.
   const fire = (inst: InstanceRow, db: string | null, series: { collected_date: string; size: number }[], limit: number | null) => {
-    const f = runway(series.map((p) => ({ date: p.collected_date, bytes: p.size })), limit, { backtestDays: 0 });
+    const f = runway(
+      series.map((p) => ({ date: p.collected_date, bytes: p.size })),
+      limit,
+      { backtestDays: 0 },
+    );
     if ((f.state !== 'growing' && f.state !== 'full') || f.days_until_full === null) return;
     saw(inst, db, f.days_until_full);
     if (f.days_until_full < threshold) {
-      const since: Msg = f.change_point_date ? { key: 'alert.since_change_point', params: { date: f.change_point_date } } : { key: 'alert.since', params: { date: f.fit_start_date ?? '?' } };
-      const params = { where: where(inst, db), days: f.days_until_full, ceiling: formatBytes(f.ceiling_bytes), since, points: f.points_used, low: f.low_days ?? '?', high: f.high_days ?? '∞' };
+      const since: Msg = f.change_point_date
+        ? { key: 'alert.since_change_point', params: { date: f.change_point_date } }
+        : { key: 'alert.since', params: { date: f.fit_start_date ?? '?' } };
+      const params = {
+        where: where(inst, db),
+        days: f.days_until_full,
+        ceiling: formatBytes(f.ceiling_bytes),
+        since,
+        points: f.points_used,
+        low: f.low_days ?? '?',
+        high: f.high_days ?? '∞',
+      };
       cond(inst, db, f.days_until_full, { key: 'alert.days_until_full', params });
     }
   };

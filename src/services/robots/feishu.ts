@@ -25,7 +25,17 @@ function card(m: AlertMessage) {
     msg_type: 'interactive',
     card: {
       header: { template: m.state === 'firing' ? 'red' : 'green', title: { tag: 'plain_text', content: headline(m) } },
-      elements: [{ tag: 'div', text: { tag: 'lark_md', content: lines(m).map((l) => `- ${l}`).join('\n') } }],
+      elements: [
+        {
+          tag: 'div',
+          text: {
+            tag: 'lark_md',
+            content: lines(m)
+              .map((l) => `- ${l}`)
+              .join('\n'),
+          },
+        },
+      ],
     },
   };
 }

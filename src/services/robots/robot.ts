@@ -60,7 +60,7 @@ export function codeVerdict(status: number, body: string, codeField: string, msg
   }
   const code = j[codeField];
   if (typeof code !== 'number' || code === 0) return { ok: true };
-  const msg = typeof j[msgField] === 'string' ? (j[msgField]).slice(0, 200) : '';
+  const msg = typeof j[msgField] === 'string' ? j[msgField].slice(0, 200) : '';
   return { ok: false, permanent: !transient.has(code), message: `${codeField} ${code}${msg ? `: ${msg}` : ''}` };
 }
 

@@ -112,12 +112,27 @@ export class RecordRunner {
 
   /** Run a record of a batch or a queue: skipped when stopped, disabled or busy; otherwise under the instance's lock. */
   async runLocked(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, signal?: AbortSignal): Promise<RecordOutcome>;
-  async runLocked(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, signal: AbortSignal | undefined, queued: true): Promise<RecordOutcome | 'busy'>;
+  async runLocked(
+    record: SyncInstanceRecordRow,
+    inst: InstanceRow,
+    p: RunParams,
+    signal: AbortSignal | undefined,
+    queued: true,
+  ): Promise<RecordOutcome | 'busy'>;
   /** `queued`: a busy instance is 'busy' (the job is handed back and retried) instead of a skipped record. */
   async runLocked(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, signal?: AbortSignal, queued = false): Promise<RecordOutcome | 'busy'> {
     const skip = async (why: Msg): Promise<RecordOutcome> => {
       await this.deps.sync.updateRecord(record.id, { status: 'skipped', completed_at: now(this.deps), ...errorColumns(why) });
-      return { record_id: record.id, instance_id: inst.id, instance_name: inst.name, status: 'skipped', attempt: record.attempt, ...outcomeError(why), duration_ms: 0, warnings: [] };
+      return {
+        record_id: record.id,
+        instance_id: inst.id,
+        instance_name: inst.name,
+        status: 'skipped',
+        attempt: record.attempt,
+        ...outcomeError(why),
+        duration_ms: 0,
+        warnings: [],
+      };
     };
     const stopped = abortReason(signal) ?? (this.control.stopping ? 'shutdown' : undefined);
     // A queued record this process no longer has time for goes back to the queue, for another process.
@@ -186,7 +201,9 @@ export class RecordRunner {
         return;
       }
       const expires = new Date(this.deps.clock.now().getTime() + this.deps.config.leaseMs).toISOString();
-      this.deps.sync.renewLocks(holders, expires).catch((err) => this.deps.logger.warn({ err, holders: holders.length }, 'could not renew sync leases (store unreachable?)'));
+      this.deps.sync
+        .renewLocks(holders, expires)
+        .catch((err) => this.deps.logger.warn({ err, holders: holders.length }, 'could not renew sync leases (store unreachable?)'));
     }, this.deps.config.heartbeatMs);
     this.renewTimer.unref();
   }
@@ -194,7 +211,17 @@ export class RecordRunner {
   /** The outcome of a record a cancel or a shutdown skipped before it started. */
   notStarted(record: SyncInstanceRecordRow, inst: Pick<InstanceRow, 'id' | 'name'>, code: 'cancelled' | 'interrupted'): RecordOutcome {
     const message = code === 'interrupted' ? MSG.shutdownSkip : MSG.cancelledSkip;
-    return { record_id: record.id, instance_id: inst.id, instance_name: inst.name, status: 'skipped', attempt: record.attempt, error_code: code, ...outcomeError(message), duration_ms: 0, warnings: [] };
+    return {
+      record_id: record.id,
+      instance_id: inst.id,
+      instance_name: inst.name,
+      status: 'skipped',
+      attempt: record.attempt,
+      error_code: code,
+      ...outcomeError(message),
+      duration_ms: 0,
+      warnings: [],
+    };
   }
 
   /**
@@ -205,7 +232,14 @@ export class RecordRunner {
    * at that time, together with taking the lock. A completed record releases
    * the lock in the transaction that saves it; otherwise the caller does.
    */
-  async runRecord(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, holder: string, signal?: AbortSignal, runningSince?: Date): Promise<RecordOutcome> {
+  async runRecord(
+    record: SyncInstanceRecordRow,
+    inst: InstanceRow,
+    p: RunParams,
+    holder: string,
+    signal?: AbortSignal,
+    runningSince?: Date,
+  ): Promise<RecordOutcome> {
     const startedAt = runningSince ?? this.deps.clock.now();
     const t0 = performance.now();
     const base = { record_id: record.id, instance_id: inst.id, instance_name: inst.name, db_type: inst.db_type };
@@ -238,7 +272,15 @@ export class RecordRunner {
         } catch (err) {
           if (err instanceof LeaseLost) {
             log.warn({ attempt }, 'capacity sync not saved: its lease ran out and another process has the record');
-            return { ...base, status: 'failed', attempt, error_code: 'lease_lost', error_message: err.message, duration_ms: Math.round(performance.now() - t0), warnings: [] };
+            return {
+              ...base,
+              status: 'failed',
+              attempt,
+              error_code: 'lease_lost',
+              error_message: err.message,
+              duration_ms: Math.round(performance.now() - t0),
+              warnings: [],
+            };
           }
           // The store failed, not the instance: the caller hands the record back (queue) or fails it (local).
           throw new StoreFailure(err);
@@ -249,11 +291,23 @@ export class RecordRunner {
         if (why) {
           const [code, message] = why === 'shutdown' ? ['interrupted', MSG.shutdownAbort] : ['cancelled', MSG.cancelledAbort];
           const duration = Math.round(performance.now() - t0);
-          await this.deps.sync.updateRecord(record.id, { status: 'failed', completed_at: now(this.deps), duration_ms: duration, error_code: code, ...errorColumns(message) });
+          await this.deps.sync.updateRecord(record.id, {
+            status: 'failed',
+            completed_at: now(this.deps),
+            duration_ms: duration,
+            error_code: code,
+            ...errorColumns(message),
+          });
           log.warn({ error_code: code, attempt, duration_ms: duration }, 'capacity sync aborted');
           return { ...base, status: 'failed', attempt, error_code: code, ...outcomeError(message), duration_ms: duration, warnings: [] };
         }
-        const e = (err instanceof SyncError ? err : err instanceof AppError ? new SyncError('data', err.msg ?? err.message) : new SyncError('internal', errorMessage(err))).scrubbed([password]);
+        const e = (
+          err instanceof SyncError
+            ? err
+            : err instanceof AppError
+              ? new SyncError('data', err.msg ?? err.message)
+              : new SyncError('internal', errorMessage(err))
+        ).scrubbed([password]);
         const message = e.message;
         const stored = e.msg ?? message;
         if (e.transient && tries <= p.retries) {
@@ -263,13 +317,23 @@ export class RecordRunner {
           continue;
         }
         const duration = Math.round(performance.now() - t0);
-        if (!(await this.deps.sync.updateHeldRecord(record.id, holder, { status: 'failed', completed_at: now(this.deps), duration_ms: duration, error_code: e.code, ...errorColumns(stored) }).then(
-            () => true,
-            (x: unknown) => {
-              if (x instanceof LeaseLost) return false;
-              throw x;
-            },
-          ))) {
+        if (
+          !(await this.deps.sync
+            .updateHeldRecord(record.id, holder, {
+              status: 'failed',
+              completed_at: now(this.deps),
+              duration_ms: duration,
+              error_code: e.code,
+              ...errorColumns(stored),
+            })
+            .then(
+              () => true,
+              (x: unknown) => {
+                if (x instanceof LeaseLost) return false;
+                throw x;
+              },
+            ))
+        ) {
           return { ...base, status: 'failed', attempt, error_code: 'lease_lost', error_message: 'lease lost', duration_ms: duration, warnings: [] };
         }
         await this.deps.instances.setSyncResult(inst.id, { status: 'failed', at: now(this.deps), error: stored });
@@ -294,7 +358,13 @@ export class RecordRunner {
     const day = localDate(startedAt, this.deps.config.timeZone);
     const lines = [...collection.warnings];
     const unmeasured = collection.databases.filter((x) => x.size_bytes === null);
-    if (unmeasured.length) lines.push(MSG.unmeasured(unmeasured.length, unmeasured.slice(0, 5).map((x) => x.database_name)));
+    if (unmeasured.length)
+      lines.push(
+        MSG.unmeasured(
+          unmeasured.length,
+          unmeasured.slice(0, 5).map((x) => x.database_name),
+        ),
+      );
     // The record keeps each warning's text and its key; the instance keeps them joined, as text and as one keyed message.
     const warnings = lines.map((w) => textOf(w));
     const warningMsgs = lines.map((w) => (typeof w === 'string' ? msg('api.sync.warning_text', { text: w }) : w));
@@ -320,8 +390,30 @@ export class RecordRunner {
         instanceErrorMsg: warningMsgs.length ? warningMsgs.reduceRight((rest, first) => msg('api.sync.warning_list', { first, rest })) : null,
       },
     );
-    log.info({ attempt, databases: counts.saved, created: counts.created, updated: counts.updated, deleted: counts.deleted, restored: counts.restored, total_size_bytes: counts.total_size_bytes, duration_ms: duration }, 'capacity sync completed');
-    return { record_id: record.id, instance_id: inst.id, instance_name: inst.name, db_type: inst.db_type, status: 'completed', attempt, counts, duration_ms: duration, warnings };
+    log.info(
+      {
+        attempt,
+        databases: counts.saved,
+        created: counts.created,
+        updated: counts.updated,
+        deleted: counts.deleted,
+        restored: counts.restored,
+        total_size_bytes: counts.total_size_bytes,
+        duration_ms: duration,
+      },
+      'capacity sync completed',
+    );
+    return {
+      record_id: record.id,
+      instance_id: inst.id,
+      instance_name: inst.name,
+      db_type: inst.db_type,
+      status: 'completed',
+      attempt,
+      counts,
+      duration_ms: duration,
+      warnings,
+    };
   }
 }
 

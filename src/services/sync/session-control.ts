@@ -86,7 +86,9 @@ export class SessionControl {
   async stop(boundMs: number): Promise<{ aborted: number }> {
     this.stopped = true;
     for (const id of this.localSessions.keys()) {
-      await this.deps.sync.skipPending(id, now(this.deps), MSG.shutdownSkip, 'interrupted').catch((err) => this.deps.logger.error({ err, session_id: id }, 'could not skip pending records'));
+      await this.deps.sync
+        .skipPending(id, now(this.deps), MSG.shutdownSkip, 'interrupted')
+        .catch((err) => this.deps.logger.error({ err, session_id: id }, 'could not skip pending records'));
     }
     const settle = () => Promise.allSettled([...this.inFlight]);
     const bound = new AbortController();

@@ -114,11 +114,7 @@ export const initialSchema: MigrationFactory = (t) => ({
       .addColumn('updated_at', t.timestamp, (c) => c.notNull())
       .addUniqueConstraint('database_size_stats_day', ['instance_id', 'database_name', 'collected_date'])
       .execute();
-    await db.schema
-      .createIndex('database_size_stats_instance_date')
-      .on('database_size_stats')
-      .columns(['instance_id', 'collected_date'])
-      .execute();
+    await db.schema.createIndex('database_size_stats_instance_date').on('database_size_stats').columns(['instance_id', 'collected_date']).execute();
     await db.schema.createIndex('database_size_stats_date').on('database_size_stats').column('collected_date').execute();
 
     await db.schema
@@ -174,11 +170,7 @@ export const initialSchema: MigrationFactory = (t) => ({
       .addColumn('details', 'text')
       .execute();
     await db.schema.createIndex('sync_records_session').on('sync_instance_records').column('session_id').execute();
-    await db.schema
-      .createIndex('sync_records_instance')
-      .on('sync_instance_records')
-      .columns(['instance_id', 'started_at'])
-      .execute();
+    await db.schema.createIndex('sync_records_instance').on('sync_instance_records').columns(['instance_id', 'started_at']).execute();
 
     // One row per instance being synced, across processes: the row is the lock.
     await db.schema

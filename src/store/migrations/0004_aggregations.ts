@@ -30,11 +30,7 @@ export const aggregationsSchema: MigrationFactory = (t) => ({
       .addUniqueConstraint('aggregations_key', ['scope', 'instance_id', 'database_name', 'period', 'period_start'])
       .execute();
     // Series of one instance (both scopes) for a period and range.
-    await db.schema
-      .createIndex('aggregations_instance_period')
-      .on('aggregations')
-      .columns(['instance_id', 'period', 'period_start'])
-      .execute();
+    await db.schema.createIndex('aggregations_instance_period').on('aggregations').columns(['instance_id', 'period', 'period_start']).execute();
     // Recomputing change/trend over a touched range, estate-wide.
     await db.schema.createIndex('aggregations_period_start').on('aggregations').columns(['period', 'period_start']).execute();
     // Incremental aggregation: which days changed since the last run.

@@ -20,10 +20,22 @@ export const webhookUrlsSealed: MigrationFactory = (_t, _dialect, env) => ({
       if (!channels.some((c) => typeof c.url === 'string')) continue;
       const seal = need();
       const sealed = channels.map(({ url, ...rest }) => (typeof url === 'string' ? { ...rest, url_enc: seal(url) } : rest));
-      await db.updateTable('alert_rules').set({ channels: JSON.stringify(sealed) }).where('id', '=', r.id).execute();
+      await db
+        .updateTable('alert_rules')
+        .set({ channels: JSON.stringify(sealed) })
+        .where('id', '=', r.id)
+        .execute();
     }
-    const deliveries = (await db.selectFrom('alert_deliveries').select(['id', 'url']).where('url', 'not like', 'v1:%').execute()) as { id: number; url: string }[];
-    for (const d of deliveries) await db.updateTable('alert_deliveries').set({ url: need()(d.url) }).where('id', '=', d.id).execute();
+    const deliveries = (await db.selectFrom('alert_deliveries').select(['id', 'url']).where('url', 'not like', 'v1:%').execute()) as {
+      id: number;
+      url: string;
+    }[];
+    for (const d of deliveries)
+      await db
+        .updateTable('alert_deliveries')
+        .set({ url: need()(d.url) })
+        .where('id', '=', d.id)
+        .execute();
   },
   async down() {
     throw new Error('downgrade not supported: restore a backup instead');

@@ -15,9 +15,7 @@ export interface ColumnTypes {
 }
 
 export function columnTypes(dialect: DialectName): ColumnTypes {
-  return dialect === 'postgres'
-    ? { id: 'bigserial', timestamp: 'timestamptz', date: 'date' }
-    : { id: 'integer', timestamp: 'text', date: 'text' };
+  return dialect === 'postgres' ? { id: 'bigserial', timestamp: 'timestamptz', date: 'date' } : { id: 'integer', timestamp: 'text', date: 'text' };
 }
 
 /** Auto-increment primary key: INTEGER PRIMARY KEY AUTOINCREMENT on SQLite, bigserial on PostgreSQL. */
@@ -43,7 +41,10 @@ export type MigrationFactory = (t: ColumnTypes, dialect: DialectName, env: Migra
  * method is written; the rest is left for the service to report.
  */
 export async function pinMysqlMethod(db: Kysely<any>): Promise<void> {
-  const rows = (await db.selectFrom('instances').select(['id', 'options']).where('db_type', 'in', ['mysql', 'mariadb']).execute()) as { id: number; options: string | null }[];
+  const rows = (await db.selectFrom('instances').select(['id', 'options']).where('db_type', 'in', ['mysql', 'mariadb']).execute()) as {
+    id: number;
+    options: string | null;
+  }[];
   for (const r of rows) {
     let options: Record<string, unknown> = {};
     try {
@@ -53,6 +54,10 @@ export async function pinMysqlMethod(db: Kysely<any>): Promise<void> {
       // unreadable: only the method is written
     }
     if (options.method !== undefined) continue;
-    await db.updateTable('instances').set({ options: JSON.stringify({ ...options, method: 'logical' }) }).where('id', '=', r.id).execute();
+    await db
+      .updateTable('instances')
+      .set({ options: JSON.stringify({ ...options, method: 'logical' }) })
+      .where('id', '=', r.id)
+      .execute();
   }
 }

@@ -11,12 +11,18 @@ export const ALERT_MESSAGES = {
   'alert.since_change_point': { 'zh-CN': '自变化点 {date} 起', en: 'since the change point {date}' },
   'alert.size_above': { 'zh-CN': '{where} 总容量 {size} 超过阈值 {threshold}', en: '{where}: total size {size} above the threshold {threshold}' },
   'alert.size_above_db': { 'zh-CN': '{where} 容量 {size} 超过阈值 {threshold}', en: '{where}: size {size} above the threshold {threshold}' },
-  'alert.growth_bytes': { 'zh-CN': '{where} {window}增长 {delta} 超过阈值 {threshold}', en: '{where}: {window} growth {delta} above the threshold {threshold}' },
+  'alert.growth_bytes': {
+    'zh-CN': '{where} {window}增长 {delta} 超过阈值 {threshold}',
+    en: '{where}: {window} growth {delta} above the threshold {threshold}',
+  },
   'alert.growth_pct': { 'zh-CN': '{where} {window}增长 {pct}% 超过阈值 {threshold}%', en: '{where}: {window} growth {pct}% above the threshold {threshold}%' },
   'alert.days_until_full': {
     'zh-CN': '{where} 预计 {days} 天后达到上限 {ceiling}（稳健拟合{since} {points} 天，区间 {low}–{high} 天）',
     en: '{where}: reaches the ceiling {ceiling} in {days} days (robust fit {since} over {points} days, interval {low}–{high} days)',
   },
-  'alert.database_disappeared': { 'zh-CN': '{where} 已消失（最近一次同步未采集到，{deleted_at}）', en: '{where} disappeared (not collected by the last sync, {deleted_at})' },
+  'alert.database_disappeared': {
+    'zh-CN': '{where} 已消失（最近一次同步未采集到，{deleted_at}）',
+    en: '{where} disappeared (not collected by the last sync, {deleted_at})',
+  },
   'alert.sync_failing': { 'zh-CN': '{where} 容量同步连续失败 {k} 次：{cause}', en: '{where}: capacity sync failed {k} times in a row: {cause}' },
 } as const;

@@ -30,7 +30,8 @@ export const API_MESSAGES = {
     en: 'Instance {name} has reached its connection limit ({cap}); try again shortly (too many connections to {name} at once: the limit is {cap})',
   },
   'api.sync.cap_global': {
-    'zh-CN': '到被监控数据库的并发连接总数已达上限 ({cap})，请稍后再试 (too many connections to monitored databases at once: the limit is {cap}; try again shortly)',
+    'zh-CN':
+      '到被监控数据库的并发连接总数已达上限 ({cap})，请稍后再试 (too many connections to monitored databases at once: the limit is {cap}; try again shortly)',
     en: 'The connections to monitored databases have reached their limit ({cap}); try again shortly (too many at once: the limit is {cap})',
   },
   'api.sync.batch_started': { 'zh-CN': '已开始批量同步 {total} 个实例', en: 'Batch sync started: {total} instance(s)' },
@@ -38,7 +39,10 @@ export const API_MESSAGES = {
     'zh-CN': '已取消同步会话：{skipped} 个实例未开始，{running} 个正在中止 (cancel requested)',
     en: 'Sync session cancelled: {skipped} instance(s) not started, {running} being stopped',
   },
-  'api.sync.not_running': { 'zh-CN': '同步会话已结束 ({status})，无法取消 (session is not running)', en: 'The sync session has ended ({status}): nothing to cancel' },
+  'api.sync.not_running': {
+    'zh-CN': '同步会话已结束 ({status})，无法取消 (session is not running)',
+    en: 'The sync session has ended ({status}): nothing to cancel',
+  },
   // warnings of a completed sync (the instance's last_sync_error: `{first}; {rest}` chains them)
   'api.sync.warning_list': { 'zh-CN': '{first}; {rest}', en: '{first}; {rest}' },
   // an engine's warning not yet keyed: its text as it is
@@ -52,7 +56,8 @@ export const API_MESSAGES = {
     en: '{count} database(s) do not accept connections; measured all the same: {names}',
   },
   'api.sync.warn.mysql_fallback': {
-    'zh-CN': 'auto: 表空间视图不可读 (需 PROCESS)，已改用 logical，容量为表统计而非文件大小 (tablespace view not readable, GRANT PROCESS ON *.* to measure files; measured logically): {cause}',
+    'zh-CN':
+      'auto: 表空间视图不可读 (需 PROCESS)，已改用 logical，容量为表统计而非文件大小 (tablespace view not readable, GRANT PROCESS ON *.* to measure files; measured logically): {cause}',
     en: 'auto: the tablespace view is not readable (GRANT PROCESS ON *.* to measure files): measured logically, from table statistics ({cause})',
   },
   'api.sync.warn.mysql_tables_unmeasured': {
@@ -80,15 +85,27 @@ export const API_MESSAGES = {
 
   // table sizes and composition
   'api.tables.disabled': { 'zh-CN': '实例已禁用，无法同步表容量 (instance disabled)', en: 'The instance is disabled: its table sizes cannot be synced' },
-  'api.tables.no_credential': { 'zh-CN': '实例缺少连接凭据，无法同步表容量 (no credential)', en: 'The instance has no credential: its table sizes cannot be synced' },
+  'api.tables.no_credential': {
+    'zh-CN': '实例缺少连接凭据，无法同步表容量 (no credential)',
+    en: 'The instance has no credential: its table sizes cannot be synced',
+  },
   'api.tables.busy': {
     'zh-CN': '实例 {name} 的表容量正在同步中，请稍后再试 (a table sync of this instance is running)',
     en: 'A table sync of instance {name} is running: try again later',
   },
-  'api.tables.unsupported': { 'zh-CN': '{label} 暂不支持表级容量采集 (table-level collection not supported)', en: '{label} does not support table-level collection yet' },
+  'api.tables.unsupported': {
+    'zh-CN': '{label} 暂不支持表级容量采集 (table-level collection not supported)',
+    en: '{label} does not support table-level collection yet',
+  },
   'api.tables.failed': { 'zh-CN': '同步表容量失败: {cause}', en: 'Table sync failed: {cause}' },
-  'api.tables.success': { 'zh-CN': '表容量同步成功，{databases} 个数据库，保存了 {count} 条表记录', en: 'Table sizes synced: {databases} database(s), {count} table rows saved' },
-  'api.composition.no_credential': { 'zh-CN': '实例缺少连接凭据，无法采集空间构成 (no credential)', en: 'The instance has no credential: its composition cannot be collected' },
+  'api.tables.success': {
+    'zh-CN': '表容量同步成功，{databases} 个数据库，保存了 {count} 条表记录',
+    en: 'Table sizes synced: {databases} database(s), {count} table rows saved',
+  },
+  'api.composition.no_credential': {
+    'zh-CN': '实例缺少连接凭据，无法采集空间构成 (no credential)',
+    en: 'The instance has no credential: its composition cannot be collected',
+  },
   'api.composition.unsupported': { 'zh-CN': '{label} 暂不支持空间构成采集 (composition not supported)', en: '{label} does not support composition yet' },
   'api.composition.failed': { 'zh-CN': '采集空间构成失败: {cause}', en: 'Composition collection failed: {cause}' },
   'api.composition.success': { 'zh-CN': '空间构成采集成功', en: 'Composition collected' },

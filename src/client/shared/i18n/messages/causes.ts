@@ -36,7 +36,7 @@ export const CAUSE_MESSAGES = {
 
   // PostgreSQL: SQLSTATE 28000 covers both a missing role and a pg_hba.conf refusal; the message tells them apart.
   'cause.pg.role_missing': {
-    'zh-CN': '登录角色不存在（修复：用已存在的用户名，或 CREATE ROLE <用户> LOGIN PASSWORD \'…\'）: {detail}',
+    'zh-CN': "登录角色不存在（修复：用已存在的用户名，或 CREATE ROLE <用户> LOGIN PASSWORD '…'）: {detail}",
     en: "The login role does not exist (fix: use an existing user name, or CREATE ROLE <user> LOGIN PASSWORD '…'): {detail}",
   },
   'cause.pg.hba_rejected': {
@@ -44,7 +44,7 @@ export const CAUSE_MESSAGES = {
     en: 'Authentication refused by pg_hba.conf (fix: add a line for this address, user and database to pg_hba.conf, then SELECT pg_reload_conf()): {detail}',
   },
   'cause.pg.bad_password': {
-    'zh-CN': '认证失败：密码错误（修复：在凭据中改正密码，或 ALTER ROLE <用户> PASSWORD \'…\'）: {detail}',
+    'zh-CN': "认证失败：密码错误（修复：在凭据中改正密码，或 ALTER ROLE <用户> PASSWORD '…'）: {detail}",
     en: "Authentication failed: wrong password (fix: correct the credential's password, or ALTER ROLE <user> PASSWORD '…'): {detail}",
   },
   'cause.pg.no_database': {
@@ -55,11 +55,11 @@ export const CAUSE_MESSAGES = {
 
   // MySQL / MariaDB, by errno.
   'cause.mysql.host_not_allowed': {
-    'zh-CN': '该主机不允许连接（修复：CREATE USER \'<用户>\'@\'<本机地址或 %>\' 并授予权限）: {detail}',
+    'zh-CN': "该主机不允许连接（修复：CREATE USER '<用户>'@'<本机地址或 %>' 并授予权限）: {detail}",
     en: "This host is not allowed to connect (fix: CREATE USER '<user>'@'<this address or %>' and grant it the privileges): {detail}",
   },
   'cause.mysql.access_denied': {
-    'zh-CN': '认证失败：用户不存在或密码错误（修复：核对用户名和密码，或 ALTER USER \'<用户>\'@\'<主机>\' IDENTIFIED BY \'…\'）: {detail}',
+    'zh-CN': "认证失败：用户不存在或密码错误（修复：核对用户名和密码，或 ALTER USER '<用户>'@'<主机>' IDENTIFIED BY '…'）: {detail}",
     en: "Authentication failed: no such user or wrong password (fix: check the user name and password, or ALTER USER '<user>'@'<host>' IDENTIFIED BY '…'): {detail}",
   },
   'cause.mysql.no_database': {
@@ -67,7 +67,7 @@ export const CAUSE_MESSAGES = {
     en: "Unknown database (fix: clear the instance's database name, or set an existing one): {detail}",
   },
   'cause.mysql.db_access_denied': {
-    'zh-CN': '无权访问该数据库（修复：GRANT SELECT ON <库>.* TO \'<用户>\'@\'<主机>\'，或清空实例的数据库名）: {detail}',
+    'zh-CN': "无权访问该数据库（修复：GRANT SELECT ON <库>.* TO '<用户>'@'<主机>'，或清空实例的数据库名）: {detail}",
     en: "No access to that database (fix: GRANT SELECT ON <db>.* TO '<user>'@'<host>', or clear the instance's database name): {detail}",
   },
   'cause.mysql.auth_plugin': { 'zh-CN': '认证方式不受支持: {detail}', en: 'Authentication method not supported: {detail}' },
@@ -82,11 +82,11 @@ export const CAUSE_MESSAGES = {
     en: "Login failed (fix: check the login name and password, and that the server allows SQL Server authentication; the server's error log gives 18456's state): {detail}",
   },
   'cause.mssql.login_bad_password': {
-    'zh-CN': '登录失败：密码错误 (18456 state 8)（修复：在凭据中改正密码，或 ALTER LOGIN <登录名> WITH PASSWORD = \'…\'）: {detail}',
+    'zh-CN': "登录失败：密码错误 (18456 state 8)（修复：在凭据中改正密码，或 ALTER LOGIN <登录名> WITH PASSWORD = '…'）: {detail}",
     en: "Login failed: wrong password (18456 state 8) (fix: correct the credential's password, or ALTER LOGIN <login> WITH PASSWORD = '…'): {detail}",
   },
   'cause.mssql.login_missing': {
-    'zh-CN': '登录失败：登录名不存在 (18456 state 5)（修复：CREATE LOGIN <登录名> WITH PASSWORD = \'…\'，或改用已有登录名）: {detail}',
+    'zh-CN': "登录失败：登录名不存在 (18456 state 5)（修复：CREATE LOGIN <登录名> WITH PASSWORD = '…'，或改用已有登录名）: {detail}",
     en: "Login failed: no such login (18456 state 5) (fix: CREATE LOGIN <login> WITH PASSWORD = '…', or use an existing login): {detail}",
   },
   'cause.mssql.login_disabled': {
@@ -125,7 +125,10 @@ export const CAUSE_MESSAGES = {
     'zh-CN': '无法通过 SQL Server Browser (UDP 1434) 找到命名实例: {detail}',
     en: 'The named instance was not found through SQL Server Browser (UDP 1434): {detail}',
   },
-  'cause.mssql.encrypt_required': { 'zh-CN': '服务器要求加密连接，请启用 encrypt 选项: {detail}', en: 'The server requires encryption: turn the encrypt option on: {detail}' },
+  'cause.mssql.encrypt_required': {
+    'zh-CN': '服务器要求加密连接，请启用 encrypt 选项: {detail}',
+    en: 'The server requires encryption: turn the encrypt option on: {detail}',
+  },
   'cause.mssql.tds_version': { 'zh-CN': '不支持的 TDS 版本: {detail}', en: 'TDS version not supported: {detail}' },
   'cause.mssql.interface': { 'zh-CN': '不支持的服务器接口: {detail}', en: 'Server interface not supported: {detail}' },
 

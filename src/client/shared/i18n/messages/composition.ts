@@ -14,20 +14,41 @@ export const COMPOSITION_MESSAGES = {
     en: '{cause} (pg_ls_waldir needs superuser or pg_monitor: GRANT pg_monitor TO <user>;)',
   },
   // MySQL / MariaDB
-  'composition.reason.mysql_binlog': { 'zh-CN': '{cause} (SHOW BINARY LOGS 需要 {privilege}: {grant})', en: '{cause} (SHOW BINARY LOGS needs {privilege}: {grant})' },
+  'composition.reason.mysql_binlog': {
+    'zh-CN': '{cause} (SHOW BINARY LOGS 需要 {privilege}: {grant})',
+    en: '{cause} (SHOW BINARY LOGS needs {privilege}: {grant})',
+  },
   'composition.reason.mysql_undo_in_system': {
     'zh-CN': 'undo 日志位于系统表空间内 (innodb_undo_tablespaces = 0)，无法单独显示',
     en: 'undo logs are inside the system tablespace (innodb_undo_tablespaces = 0): not shown apart',
   },
-  'composition.reason.mysql_undo_not_shown': { 'zh-CN': '服务器不显示 undo 表空间的大小{server}', en: 'the server does not show its undo tablespace size{server}' },
-  'composition.reason.mysql_temp_not_shown': { 'zh-CN': '服务器不显示临时表空间的大小{server}', en: 'the server does not show its temporary tablespace size{server}' },
+  'composition.reason.mysql_undo_not_shown': {
+    'zh-CN': '服务器不显示 undo 表空间的大小{server}',
+    en: 'the server does not show its undo tablespace size{server}',
+  },
+  'composition.reason.mysql_temp_not_shown': {
+    'zh-CN': '服务器不显示临时表空间的大小{server}',
+    en: 'the server does not show its temporary tablespace size{server}',
+  },
   // Oracle
   'composition.reason.ora_size_unknown': { 'zh-CN': '容量未知 (size unknown)', en: 'size unknown' },
-  'composition.reason.ora_ceiling_unknown': { 'zh-CN': '{count} 个表空间容量未知 (tablespaces of unknown size): {names}', en: '{count} tablespace(s) of unknown size: {names}' },
+  'composition.reason.ora_ceiling_unknown': {
+    'zh-CN': '{count} 个表空间容量未知 (tablespaces of unknown size): {names}',
+    en: '{count} tablespace(s) of unknown size: {names}',
+  },
   // SQL Server
-  'composition.reason.mssql_state': { 'zh-CN': '数据库状态为 {state}，无法读取已用空间 (database is {state})', en: 'the database is {state}: its used space cannot be read' },
-  'composition.reason.mssql_no_files': { 'zh-CN': 'sys.master_files 中看不到任何文件 (no file visible): {grant}', en: 'no file is visible in sys.master_files: {grant}' },
-  'composition.reason.mssql_none_readable': { 'zh-CN': '没有可读取已用空间的数据库 (no database whose used space could be read)', en: 'no database whose used space could be read' },
+  'composition.reason.mssql_state': {
+    'zh-CN': '数据库状态为 {state}，无法读取已用空间 (database is {state})',
+    en: 'the database is {state}: its used space cannot be read',
+  },
+  'composition.reason.mssql_no_files': {
+    'zh-CN': 'sys.master_files 中看不到任何文件 (no file visible): {grant}',
+    en: 'no file is visible in sys.master_files: {grant}',
+  },
+  'composition.reason.mssql_none_readable': {
+    'zh-CN': '没有可读取已用空间的数据库 (no database whose used space could be read)',
+    en: 'no database whose used space could be read',
+  },
   'composition.reason.mssql_no_volume': { 'zh-CN': 'sys.dm_os_volume_stats 没有返回卷 (no volume returned)', en: 'sys.dm_os_volume_stats returned no volume' },
   'composition.reason.mssql_used_space': {
     'zh-CN': '{cause} (FILEPROPERTY 需要该库中的用户, sys.dm_db_log_space_usage 需要 {state}: CREATE USER in the database; GRANT {state} TO {login};)',

@@ -17,7 +17,10 @@ export const DOCTOR_MESSAGES = {
 
   // PostgreSQL
   'doctor.pg.superuser': { 'zh-CN': '{user} 是超级用户：每个数据库都能测量', en: '{user} is superuser: every database can be measured' },
-  'doctor.pg.stats_member': { 'zh-CN': '{user} 是 pg_read_all_stats 成员：每个数据库都能测量', en: '{user} is a member of pg_read_all_stats: every database can be measured' },
+  'doctor.pg.stats_member': {
+    'zh-CN': '{user} 是 pg_read_all_stats 成员：每个数据库都能测量',
+    en: '{user} is a member of pg_read_all_stats: every database can be measured',
+  },
   'doctor.pg.connect_all': {
     'zh-CN': '每个数据库都有 CONNECT 权限（GRANT pg_read_all_stats TO {role}; 还能覆盖以后新建的数据库）',
     en: 'CONNECT on every database (GRANT pg_read_all_stats TO {role}; would also cover databases created later without it)',
@@ -37,7 +40,10 @@ export const DOCTOR_MESSAGES = {
   },
 
   // MySQL / MariaDB
-  'doctor.mysql.select_all': { 'zh-CN': '{grantee} 能看到 information_schema.TABLES 中的每张表', en: '{grantee} can see every table in information_schema.TABLES' },
+  'doctor.mysql.select_all': {
+    'zh-CN': '{grantee} 能看到 information_schema.TABLES 中的每张表',
+    en: '{grantee} can see every table in information_schema.TABLES',
+  },
   'doctor.mysql.select_missing': {
     'zh-CN': '{grantee} 没有全局 SELECT：只能看到有权限的表',
     en: '{grantee} has no global SELECT: only tables it has a privilege on are visible',
@@ -46,7 +52,10 @@ export const DOCTOR_MESSAGES = {
     'zh-CN': '没有权限的表不计入：它们所在的库显得更小或为空',
     en: 'tables the user has no privilege on are not counted: their schemas look smaller or empty',
   },
-  'doctor.mysql.process_ok': { 'zh-CN': 'information_schema.{view} 可读：大小取自表空间文件', en: 'information_schema.{view} is readable: sizes are tablespace files' },
+  'doctor.mysql.process_ok': {
+    'zh-CN': 'information_schema.{view} 可读：大小取自表空间文件',
+    en: 'information_schema.{view} is readable: sizes are tablespace files',
+  },
   'doctor.mysql.process_missing': {
     'zh-CN': '方法 "{method}" 读取 information_schema.{view}，需要 PROCESS 权限',
     en: 'method "{method}" reads information_schema.{view}, which needs PROCESS',
@@ -63,14 +72,29 @@ export const DOCTOR_MESSAGES = {
     'zh-CN': '只列出 master、tempdb 和本登录拥有的数据库；其余数据库会被当作已删除',
     en: 'only master, tempdb and the databases this login owns are listed; the others would be marked deleted',
   },
-  'doctor.mssql.files_visible': { 'zh-CN': 'sys.master_files 中可见 {visible}/{count} 个数据库的文件', en: 'sys.master_files shows the files of {visible}/{count} database(s)' },
+  'doctor.mssql.files_visible': {
+    'zh-CN': 'sys.master_files 中可见 {visible}/{count} 个数据库的文件',
+    en: 'sys.master_files shows the files of {visible}/{count} database(s)',
+  },
   'doctor.mssql.files_undercounts': { 'zh-CN': '{hidden} 个数据库的容量未知', en: 'size unknown for {hidden} database(s)' },
   'doctor.mssql.state_reads': { 'zh-CN': '读取 {reads}', en: 'reads {reads}' },
   'doctor.mssql.state_reads_2022': { 'zh-CN': '读取 {reads}；也接受 VIEW SERVER STATE', en: 'reads {reads}; VIEW SERVER STATE also accepted' },
-'doctor.mssql.state_composition': { 'zh-CN': '空间构成中数据/日志的已用与空闲及磁盘上限未知', en: 'composition: used/unused split and volume ceiling unknown' },
-  'doctor.mssql.state_used_space': { 'zh-CN': '空间构成中数据/日志的已用与空闲及磁盘上限未知；所有数据库的已用空间未知', en: 'composition: used/unused split and volume ceiling unknown; used space unknown everywhere' },
-  'doctor.mssql.state_snapshots': { 'zh-CN': '空间构成中数据/日志的已用与空闲及磁盘上限未知；快照大小未知、可用性组角色未知', en: 'composition: used/unused split and volume ceiling unknown; snapshot sizes and group roles unknown' },
-  'doctor.mssql.state_both': { 'zh-CN': '空间构成中数据/日志的已用与空闲及磁盘上限未知；所有数据库的已用空间未知；快照大小未知、可用性组角色未知', en: 'composition: used/unused split and volume ceiling unknown; used space unknown everywhere; snapshot sizes and group roles unknown' },
+  'doctor.mssql.state_composition': {
+    'zh-CN': '空间构成中数据/日志的已用与空闲及磁盘上限未知',
+    en: 'composition: used/unused split and volume ceiling unknown',
+  },
+  'doctor.mssql.state_used_space': {
+    'zh-CN': '空间构成中数据/日志的已用与空闲及磁盘上限未知；所有数据库的已用空间未知',
+    en: 'composition: used/unused split and volume ceiling unknown; used space unknown everywhere',
+  },
+  'doctor.mssql.state_snapshots': {
+    'zh-CN': '空间构成中数据/日志的已用与空闲及磁盘上限未知；快照大小未知、可用性组角色未知',
+    en: 'composition: used/unused split and volume ceiling unknown; snapshot sizes and group roles unknown',
+  },
+  'doctor.mssql.state_both': {
+    'zh-CN': '空间构成中数据/日志的已用与空闲及磁盘上限未知；所有数据库的已用空间未知；快照大小未知、可用性组角色未知',
+    en: 'composition: used/unused split and volume ceiling unknown; used space unknown everywhere; snapshot sizes and group roles unknown',
+  },
   'doctor.mssql.connect_all': { 'zh-CN': '可访问所有 ONLINE 数据库', en: 'all online databases accessible' },
   'doctor.mssql.connect_denied': { 'zh-CN': '无法访问: {databases}', en: 'not accessible: {databases}' },
   'doctor.mssql.connect_undercounts': { 'zh-CN': '{count} 个数据库的已用空间未知', en: 'used space unknown for {count} database(s)' },

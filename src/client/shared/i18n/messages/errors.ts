@@ -50,7 +50,10 @@ export const ERROR_MESSAGES = {
   'api.alert_rule_not_found': { 'zh-CN': '告警规则 {id} 不存在 (alert rule not found)', en: 'Alert rule {id} not found' },
   'api.alert_event_not_found': { 'zh-CN': '告警事件 {id} 不存在 (alert event not found)', en: 'Alert event {id} not found' },
   'api.alert_rule_name_used': { 'zh-CN': '告警规则名称 {name} 已存在 (name already used)', en: 'An alert rule named {name} already exists' },
-  'api.database_not_found': { 'zh-CN': '数据库 {name} 不存在 (database not found on instance {instance_id})', en: 'Database {name} not found on instance {instance_id}' },
+  'api.database_not_found': {
+    'zh-CN': '数据库 {name} 不存在 (database not found on instance {instance_id})',
+    en: 'Database {name} not found on instance {instance_id}',
+  },
 
   // conflicts and refusals of the services
   'api.credential_in_use': {
@@ -68,7 +71,8 @@ export const ERROR_MESSAGES = {
   },
 
   'api.import_duplicates': {
-    'zh-CN': '{count} 行登记的服务器已存在 ({rows})：确认后导入 (confirm_duplicates=true)，未导入任何实例 (servers already registered: confirm with confirm_duplicates=true; nothing imported)',
+    'zh-CN':
+      '{count} 行登记的服务器已存在 ({rows})：确认后导入 (confirm_duplicates=true)，未导入任何实例 (servers already registered: confirm with confirm_duplicates=true; nothing imported)',
     en: '{count} row(s) name servers already registered ({rows}): confirm with confirm_duplicates=true; nothing imported',
   },
   'api.import_dry_run': { 'zh-CN': '预览，未保存 (dry run: nothing stored)', en: 'Dry run: nothing stored' },
@@ -77,7 +81,8 @@ export const ERROR_MESSAGES = {
     en: '{created} created, {updated} updated, {unchanged} unchanged, {disabled} disabled',
   },
   'api.import_too_many_rows': {
-    'zh-CN': '导入文件有 {rows} 行，每次最多 {max} 行，请拆分文件 (the file has {rows} rows; at most {max} per import: split it, or raise WHALEFALL_IMPORT_MAX_ROWS)',
+    'zh-CN':
+      '导入文件有 {rows} 行，每次最多 {max} 行，请拆分文件 (the file has {rows} rows; at most {max} per import: split it, or raise WHALEFALL_IMPORT_MAX_ROWS)',
     en: 'The file has {rows} rows; at most {max} per import: split it, or raise WHALEFALL_IMPORT_MAX_ROWS',
   },
   'api.import_too_large': {
@@ -157,13 +162,22 @@ export const ERROR_MESSAGES = {
   },
   'api.v.pem': { 'zh-CN': '必须是 PEM 文本 (PEM text)', en: 'must be PEM text' },
   'api.v.pem_cert': { 'zh-CN': '不是有效的 PEM 证书 (not a PEM certificate)', en: 'not a PEM certificate' },
-  'api.v.pem_key': { 'zh-CN': '不是有效的 PEM 私钥 (not a PEM private key; encrypted keys are not supported)', en: 'not a PEM private key (encrypted keys are not supported)' },
-  'api.v.cert_and_key': { 'zh-CN': '客户端证书与私钥须同时提供 (a client certificate and its key go together)', en: 'a client certificate and its key go together' },
+  'api.v.pem_key': {
+    'zh-CN': '不是有效的 PEM 私钥 (not a PEM private key; encrypted keys are not supported)',
+    en: 'not a PEM private key (encrypted keys are not supported)',
+  },
+  'api.v.cert_and_key': {
+    'zh-CN': '客户端证书与私钥须同时提供 (a client certificate and its key go together)',
+    en: 'a client certificate and its key go together',
+  },
   'api.v.max_chars_short': { 'zh-CN': '最多 {max} 个字符 (at most {max} characters)', en: 'at most {max} characters' },
   'api.v.cron': { 'zh-CN': '必须是 cron 表达式 (a cron expression, e.g. "0 3 * * *")', en: 'must be a cron expression, e.g. "0 3 * * *"' },
   'api.v.bad_cron': { 'zh-CN': '无效的 cron 表达式 (invalid cron expression): {detail}', en: 'invalid cron expression: {detail}' },
   'api.v.rate': { 'zh-CN': '必须是 0–1000000 之间的数 (a number from 0 to 1000000)', en: 'must be a number from 0 to 1000000' },
-  'api.v.currency': { 'zh-CN': '必须是 1–8 个字母或货币符号 (1–8 letters or a currency sign, e.g. CNY)', en: 'must be 1–8 letters or a currency sign, e.g. CNY' },
+  'api.v.currency': {
+    'zh-CN': '必须是 1–8 个字母或货币符号 (1–8 letters or a currency sign, e.g. CNY)',
+    en: 'must be 1–8 letters or a currency sign, e.g. CNY',
+  },
   'api.v.exclusions': { 'zh-CN': '必须是 {数据库类型: [模式…]} 对象 (an object of db_type → patterns)', en: 'must be an object of db_type → patterns' },
   'api.v.unknown_db_type': { 'zh-CN': '未知数据库类型 (one of {list})', en: 'unknown database type (one of {list})' },
   'api.v.cidr': { 'zh-CN': '"{value}" 不是合法的 IPv4 CIDR (not an IPv4 CIDR range)', en: '"{value}" is not an IPv4 CIDR range' },
@@ -190,8 +204,14 @@ export const ERROR_MESSAGES = {
   'api.v.alert.channels_max': { 'zh-CN': '最多 10 个 (at most 10)', en: 'at most 10 channels' },
   'api.v.alert.channel_object': { 'zh-CN': '必须是 {type, url} 对象 (an object {type, url})', en: 'must be an object {type, url}' },
   'api.v.unknown_field': { 'zh-CN': '未知字段 (unknown field)', en: 'unknown field' },
-  'api.v.alert.secret_signing_only': { 'zh-CN': '只有 {types} 渠道支持签名密钥 (only signing robots take a secret)', en: 'only {types} channels take a signing secret' },
-  'api.v.alert.mailto': { 'zh-CN': '邮件渠道需要 mailto:地址[?lang=en|zh-CN] ({detail})', en: 'an email channel needs mailto:address[?lang=en|zh-CN] ({detail})' },
+  'api.v.alert.secret_signing_only': {
+    'zh-CN': '只有 {types} 渠道支持签名密钥 (only signing robots take a secret)',
+    en: 'only {types} channels take a signing secret',
+  },
+  'api.v.alert.mailto': {
+    'zh-CN': '邮件渠道需要 mailto:地址[?lang=en|zh-CN] ({detail})',
+    en: 'an email channel needs mailto:address[?lang=en|zh-CN] ({detail})',
+  },
   'api.v.alert.url': { 'zh-CN': '不是有效的 URL (not a valid URL)', en: 'not a valid URL' },
   'api.v.alert.http_url': { 'zh-CN': '必须是 http(s) URL (must be http or https)', en: 'must be an http or https URL' },
   'api.v.alert.instance_missing': { 'zh-CN': '实例 {id} 不存在 (instance not found)', en: 'instance {id} not found' },
@@ -207,7 +227,10 @@ export const ERROR_MESSAGES = {
   // what the HTTP layer refuses before any route runs (framework-errors.ts)
   'api.http.invalid_json': { 'zh-CN': '请求体不是有效的 JSON (request body is not valid JSON)', en: 'The request body is not valid JSON' },
   'api.http.invalid_utf8': { 'zh-CN': '请求体不是有效的 UTF-8 (request body is not valid UTF-8)', en: 'The request body is not valid UTF-8' },
-  'api.http.body_too_large': { 'zh-CN': '请求体过大（上限 {mib} MiB） (request body too large (limit {mib} MiB))', en: 'The request body is too large (limit {mib} MiB)' },
+  'api.http.body_too_large': {
+    'zh-CN': '请求体过大（上限 {mib} MiB） (request body too large (limit {mib} MiB))',
+    en: 'The request body is too large (limit {mib} MiB)',
+  },
   'api.http.media_type': {
     'zh-CN': '不支持的 Content-Type，请使用 application/json (unsupported Content-Type, use application/json)',
     en: 'Unsupported Content-Type: use application/json',

@@ -8,7 +8,10 @@ export const RUNWAY_MESSAGES = {
   'runway.filter_tag': { 'zh-CN': '标签', en: 'Tag' },
   'runway.limit': { 'zh-CN': '显示', en: 'Show' },
   'runway.limit_n': { 'zh-CN': '前 {n} 项', en: 'First {n}' },
-  'runway.meta': { 'zh-CN': '共 {total} 项，按满额天数升序（无法预测的排在最后）；拟合于 {at}，最近 {days} 天历史', en: '{total} items, soonest full first (no forecast last); fitted {at} over the last {days} days' },
+  'runway.meta': {
+    'zh-CN': '共 {total} 项，按满额天数升序（无法预测的排在最后）；拟合于 {at}，最近 {days} 天历史',
+    en: '{total} items, soonest full first (no forecast last); fitted {at} over the last {days} days',
+  },
   'runway.none': { 'zh-CN': '没有符合条件的实例或数据库。', en: 'No instance or database matches.' },
   'runway.col_name': { 'zh-CN': '实例 / 数据库', en: 'Instance / database' },
   'runway.col_state': { 'zh-CN': '状态', en: 'State' },
@@ -40,7 +43,10 @@ export const RUNWAY_MESSAGES = {
   'runway.hypothetical': { 'zh-CN': '假设值', en: 'Hypothetical' },
   'runway.whatif_open': { 'zh-CN': '假设…', en: 'What if…' },
   'runway.whatif_title': { 'zh-CN': '假设分析：{name}', en: 'What-if: {name}' },
-  'runway.whatif_note': { 'zh-CN': '假设值，不是预测：在浏览器中按本项的拟合重新计算，不保存。', en: 'Hypothetical, not a forecast: recomputed in your browser from this item\'s fit; nothing is saved.' },
+  'runway.whatif_note': {
+    'zh-CN': '假设值，不是预测：在浏览器中按本项的拟合重新计算，不保存。',
+    en: "Hypothetical, not a forecast: recomputed in your browser from this item's fit; nothing is saved.",
+  },
   'runway.whatif_ceiling': { 'zh-CN': '上限（GB）', en: 'Ceiling (GB)' },
   'runway.whatif_growth': { 'zh-CN': '增长（每月 % ）', en: 'Growth (% per month)' },
   'runway.whatif_result': { 'zh-CN': '假设：{days} 天后满（{date}），区间 {interval}', en: 'Hypothetically full in {days} days ({date}), interval {interval}' },

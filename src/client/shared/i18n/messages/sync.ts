@@ -17,7 +17,10 @@ export const SYNC_MESSAGES = {
   'sessions.col_total': { 'zh-CN': '总容量', en: 'Total size' },
   'sessions.counts': { 'zh-CN': '成功 {ok} · 失败 {failed} · 共 {total}', en: '{ok} succeeded · {failed} failed · {total} total' },
   'sessions.progress': { 'zh-CN': '同步进度', en: 'Sync progress' },
-  'sessions.empty': { 'zh-CN': '还没有同步会话：到实例管理页点击“同步容量”或“批量同步”。', en: 'No sync sessions yet: press "Sync capacity" or "Batch sync" on the instances page.' },
+  'sessions.empty': {
+    'zh-CN': '还没有同步会话：到实例管理页点击“同步容量”或“批量同步”。',
+    en: 'No sync sessions yet: press "Sync capacity" or "Batch sync" on the instances page.',
+  },
   'sessions.no_match': { 'zh-CN': '没有符合筛选条件的会话。', en: 'No session matches the filters.' },
   'sessions.no_records': { 'zh-CN': '这个会话没有实例记录。', en: 'This session has no instance records.' },
   'sync_type.manual_single': { 'zh-CN': '手动单实例', en: 'Manual (one instance)' },

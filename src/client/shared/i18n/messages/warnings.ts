@@ -14,15 +14,18 @@ export const WARNING_MESSAGES = {
     en: '{name}: availability group secondary: counted on its primary, not in the estate total',
   },
   'api.sync.warn.mssql_secondary_unreadable': {
-    'zh-CN': '{name}: 可用性组次要副本 (不可读)，不计入全局总量，以主副本为准 (availability group secondary, not readable: counted on its primary, not in the estate total)',
+    'zh-CN':
+      '{name}: 可用性组次要副本 (不可读)，不计入全局总量，以主副本为准 (availability group secondary, not readable: counted on its primary, not in the estate total)',
     en: '{name}: availability group secondary, not readable: counted on its primary, not in the estate total',
   },
   'api.sync.warn.mssql_role_unknown': {
-    'zh-CN': '{name}: 在可用性组中但角色未知，按本副本计入实例总量，全局总量只计最大的一份 (in an availability group, role unknown: {cause}; the estate total counts the largest copy once)',
+    'zh-CN':
+      '{name}: 在可用性组中但角色未知，按本副本计入实例总量，全局总量只计最大的一份 (in an availability group, role unknown: {cause}; the estate total counts the largest copy once)',
     en: '{name}: in an availability group, role unknown ({cause}): counted in this instance; the estate total counts the largest copy once',
   },
   'api.sync.warn.mssql_role': {
-    'zh-CN': '{name}: 可用性组角色为 {role}，不查询已用空间，全局总量只计最大的一份 (availability group role {role}: used space not queried; the estate total counts the largest copy once)',
+    'zh-CN':
+      '{name}: 可用性组角色为 {role}，不查询已用空间，全局总量只计最大的一份 (availability group role {role}: used space not queried; the estate total counts the largest copy once)',
     en: '{name}: availability group role {role}: used space not queried; the estate total counts the largest copy once',
   },
   'api.sync.warn.mssql_containers_uncounted': {
@@ -30,7 +33,10 @@ export const WARNING_MESSAGES = {
     en: '{name}: {count} FILESTREAM / In-Memory OLTP container(s) (type 2) not counted ({cause})',
   },
   'api.sync.warn.mssql_containers_not_read': { 'zh-CN': 'not read', en: 'not read' },
-  'api.sync.warn.mssql_secondary_containers': { 'zh-CN': '可用性组次要副本不可读 (secondary not readable)', en: 'the availability group secondary is not readable' },
+  'api.sync.warn.mssql_secondary_containers': {
+    'zh-CN': '可用性组次要副本不可读 (secondary not readable)',
+    en: 'the availability group secondary is not readable',
+  },
   'api.sync.warn.mssql_containers_counted': {
     'zh-CN': '{name}: {kinds} 容器已按 sys.database_files 计入数据容量 (type-2 containers counted from sys.database_files)',
     en: '{name}: {kinds} container(s) counted in the data size from sys.database_files',
@@ -74,27 +80,52 @@ export const WARNING_MESSAGES = {
     en: 'CONTAINER_DATA is an explicit list: the PDBs outside it are not counted. {fix}',
   },
   // what an unreadable Oracle view under-counts (oracle.queries.ts; doctor and the permission errors)
-  'doctor.oracle.uc.containers': { 'zh-CN': '容器列表与打开状态 (container names and open state): nothing is collected', en: 'container names and open state: nothing is collected' },
-  'doctor.oracle.uc.data_files': { 'zh-CN': '表空间已分配容量 (allocated bytes of every tablespace): nothing is collected', en: 'allocated bytes of every tablespace: nothing is collected' },
-  'doctor.oracle.uc.tablespaces': { 'zh-CN': '表空间类型与块大小 (tablespace kind and block size): nothing is collected', en: 'tablespace kind and block size: nothing is collected' },
+  'doctor.oracle.uc.containers': {
+    'zh-CN': '容器列表与打开状态 (container names and open state): nothing is collected',
+    en: 'container names and open state: nothing is collected',
+  },
+  'doctor.oracle.uc.data_files': {
+    'zh-CN': '表空间已分配容量 (allocated bytes of every tablespace): nothing is collected',
+    en: 'allocated bytes of every tablespace: nothing is collected',
+  },
+  'doctor.oracle.uc.tablespaces': {
+    'zh-CN': '表空间类型与块大小 (tablespace kind and block size): nothing is collected',
+    en: 'tablespace kind and block size: nothing is collected',
+  },
   'doctor.oracle.uc.usage_metrics': { 'zh-CN': '已用/空闲容量 (used and free bytes): nothing is collected', en: 'used and free bytes: nothing is collected' },
-  'doctor.oracle.uc.temp_files': { 'zh-CN': '临时表空间 (temporary tablespaces): nothing is collected while temp=true', en: 'temporary tablespaces: nothing is collected while temp=true' },
+  'doctor.oracle.uc.temp_files': {
+    'zh-CN': '临时表空间 (temporary tablespaces): nothing is collected while temp=true',
+    en: 'temporary tablespaces: nothing is collected while temp=true',
+  },
   'doctor.oracle.uc.v_tablespace': {
     'zh-CN': '未打开或 RESTRICTED 的 PDB 的表空间 (tablespaces of closed/RESTRICTED PDBs): collection fails while such a PDB exists',
     en: 'tablespaces of closed/RESTRICTED PDBs: the collection fails while such a PDB exists',
   },
-  'doctor.oracle.uc.v_tempfile': { 'zh-CN': '同上，区分其临时表空间 (same, telling their temporary tablespaces apart)', en: 'the same, telling their temporary tablespaces apart' },
+  'doctor.oracle.uc.v_tempfile': {
+    'zh-CN': '同上，区分其临时表空间 (same, telling their temporary tablespaces apart)',
+    en: 'the same, telling their temporary tablespaces apart',
+  },
   'doctor.oracle.uc.undo': { 'zh-CN': 'UNDO 已用空间 (undo used bytes): unknown', en: 'undo used bytes: unknown' },
   'doctor.oracle.uc.temp_free': { 'zh-CN': 'TEMP 已用空间 (temporary used bytes): unknown', en: 'temporary used bytes: unknown' },
-  'doctor.oracle.uc.pdb_storage': { 'zh-CN': 'PDB 的 MAX_PDB_STORAGE 上限 (PDB storage limits): not applied', en: 'PDB storage limits (MAX_PDB_STORAGE): not applied' },
+  'doctor.oracle.uc.pdb_storage': {
+    'zh-CN': 'PDB 的 MAX_PDB_STORAGE 上限 (PDB storage limits): not applied',
+    en: 'PDB storage limits (MAX_PDB_STORAGE): not applied',
+  },
   'doctor.oracle.uc.redo': { 'zh-CN': '空间构成: 联机 redo 日志 (composition: online redo logs): unknown', en: 'composition: online redo logs: unknown' },
-  'doctor.oracle.uc.recovery_area': { 'zh-CN': '空间构成: 快速恢复区 (composition: the fast recovery area): unknown', en: 'composition: the fast recovery area: unknown' },
+  'doctor.oracle.uc.recovery_area': {
+    'zh-CN': '空间构成: 快速恢复区 (composition: the fast recovery area): unknown',
+    en: 'composition: the fast recovery area: unknown',
+  },
   'doctor.oracle.refused_cdb': {
-    'zh-CN': 'container_mode=cdb 需要连接到 CDB 根容器 (CDB$ROOT 的服务名)，当前在 {where} (CON_ID {con_id}) (container_mode=cdb needs a session in the CDB root)',
+    'zh-CN':
+      'container_mode=cdb 需要连接到 CDB 根容器 (CDB$ROOT 的服务名)，当前在 {where} (CON_ID {con_id}) (container_mode=cdb needs a session in the CDB root)',
     en: 'container_mode=cdb needs a session in the CDB root (the service name of CDB$ROOT); this session is in {where} (CON_ID {con_id})',
   },
   // an engine's refusals (oracle.engine.ts, oracle.collect.ts, sqlserver.engine.ts): what a failed sync record says
-  'api.engine.ora_container_mode': { 'zh-CN': 'container_mode 无效: {value} (auto | cdb | non_cdb)', en: 'container_mode is not valid: {value} (auto | cdb | non_cdb)' },
+  'api.engine.ora_container_mode': {
+    'zh-CN': 'container_mode 无效: {value} (auto | cdb | non_cdb)',
+    en: 'container_mode is not valid: {value} (auto | cdb | non_cdb)',
+  },
   'api.engine.ora_temp': { 'zh-CN': 'temp 必须是布尔值: {value}', en: 'temp must be true or false: {value}' },
   'api.engine.ora_tls_needs_tcps': {
     'zh-CN': 'Oracle TLS 设置需要 protocol: tcps (the TLS settings need protocol: tcps; plain TCP ignores them)',
@@ -109,7 +140,10 @@ export const WARNING_MESSAGES = {
       'Oracle thin 模式只接受包含客户端证书和私钥的钱包：请同时提供 tls_cert 与 tls_key，或去掉 tls_ca 使用系统 CA (node-oracledb thin mode takes a CA only inside a wallet with a client certificate and key: give tls_cert and tls_key too, or remove tls_ca to verify with the system CAs)',
     en: 'node-oracledb thin mode takes a CA only inside a wallet with a client certificate and key: give tls_cert and tls_key too, or remove tls_ca to verify with the system CAs',
   },
-  'api.engine.ora_service': { 'zh-CN': 'Oracle 服务名无效: {value} (service name: letters, digits, _ . $ # -)', en: 'The Oracle service name is not valid: {value} (letters, digits, _ . $ # -)' },
+  'api.engine.ora_service': {
+    'zh-CN': 'Oracle 服务名无效: {value} (service name: letters, digits, _ . $ # -)',
+    en: 'The Oracle service name is not valid: {value} (letters, digits, _ . $ # -)',
+  },
   'api.engine.bad_host': { 'zh-CN': '主机名无效: {value}', en: 'The host name is not valid: {value}' },
   'api.engine.ora_con_id': { 'zh-CN': '无法识别当前容器: CON_ID={value}', en: 'The current container cannot be told: CON_ID={value}' },
   'api.engine.ora_missing_views': {
@@ -131,9 +165,18 @@ export const WARNING_MESSAGES = {
   },
   'api.engine.mssql_no_privilege_row': { 'zh-CN': '权限检查查询没有返回结果 (privilege query returned no row)', en: 'The privilege query returned no row' },
   // a database's stored remark (database_size_stats.error / note): constant texts, served with their key (DATABASE_REMARK_KEYS)
-  'db.remark.pg_no_privilege': { 'zh-CN': '无 CONNECT 权限: no CONNECT privilege (grant CONNECT or pg_read_all_stats)', en: 'no CONNECT privilege (grant CONNECT or pg_read_all_stats)' },
-  'db.remark.pg_invalid': { 'zh-CN': '数据库无效 (DROP DATABASE 被中断，需再次 DROP): invalid database (interrupted DROP DATABASE)', en: 'invalid database: an interrupted DROP DATABASE (drop it again)' },
-  'db.remark.pg_vanished': { 'zh-CN': '无法获取大小 (数据库可能在采集期间被删除): size unavailable (dropped during collection?)', en: 'size unavailable (dropped during the collection?)' },
+  'db.remark.pg_no_privilege': {
+    'zh-CN': '无 CONNECT 权限: no CONNECT privilege (grant CONNECT or pg_read_all_stats)',
+    en: 'no CONNECT privilege (grant CONNECT or pg_read_all_stats)',
+  },
+  'db.remark.pg_invalid': {
+    'zh-CN': '数据库无效 (DROP DATABASE 被中断，需再次 DROP): invalid database (interrupted DROP DATABASE)',
+    en: 'invalid database: an interrupted DROP DATABASE (drop it again)',
+  },
+  'db.remark.pg_vanished': {
+    'zh-CN': '无法获取大小 (数据库可能在采集期间被删除): size unavailable (dropped during collection?)',
+    en: 'size unavailable (dropped during the collection?)',
+  },
   'db.remark.pg_not_connectable': {
     'zh-CN': '数据库不接受连接 (ALLOW_CONNECTIONS false)，大小照常测量，无法采集表容量: does not accept connections; size measured, tables cannot be collected',
     en: 'does not accept connections (ALLOW_CONNECTIONS false): size measured, tables cannot be collected',
@@ -142,7 +185,10 @@ export const WARNING_MESSAGES = {
     'zh-CN': '缺少 PROCESS 权限，按表统计 (logical) 测量，非磁盘文件大小 (PROCESS missing: measured from table statistics, not files)',
     en: 'PROCESS missing: measured from table statistics (logical), not file sizes',
   },
-  'db.remark.ora_no_datafiles': { 'zh-CN': '未找到数据文件 (no datafiles found: created or dropped during the collection?)', en: 'no datafiles found (created or dropped during the collection?)' },
+  'db.remark.ora_no_datafiles': {
+    'zh-CN': '未找到数据文件 (no datafiles found: created or dropped during the collection?)',
+    en: 'no datafiles found (created or dropped during the collection?)',
+  },
   'db.remark.mssql_used_null': {
     'zh-CN': '已用空间未知: FILEPROPERTY 或 sys.dm_db_log_space_usage 返回 NULL (used space unavailable)',
     en: 'used space unknown: FILEPROPERTY or sys.dm_db_log_space_usage returned NULL',
@@ -152,12 +198,18 @@ export const WARNING_MESSAGES = {
     'zh-CN': '{unsized}/{count} 个文件无法读取大小 (离线或丢失) (file size unknown: offline or missing)',
     en: '{unsized}/{count} file(s) could not be sized (offline or missing)',
   },
-  'db.remark.ora_pdb_state': { 'zh-CN': 'PDB 状态为 {state}，无法测量 (PDB is {state}: CDB_ views omit it)', en: 'the PDB is {state}: the CDB_ views omit it, so it cannot be measured' },
+  'db.remark.ora_pdb_state': {
+    'zh-CN': 'PDB 状态为 {state}，无法测量 (PDB is {state}: CDB_ views omit it)',
+    en: 'the PDB is {state}: the CDB_ views omit it, so it cannot be measured',
+  },
   'db.remark.mssql_no_files': {
     'zh-CN': 'sys.master_files 中看不到该库的文件，容量未知 (files not visible: {grant})',
     en: "the database's files are not visible in sys.master_files: size unknown ({grant})",
   },
-  'db.remark.mssql_snapshot_unknown': { 'zh-CN': '数据库快照的磁盘占用未知 (snapshot on-disk size unknown: {cause})', en: 'snapshot on-disk size unknown: {cause}' },
+  'db.remark.mssql_snapshot_unknown': {
+    'zh-CN': '数据库快照的磁盘占用未知 (snapshot on-disk size unknown: {cause})',
+    en: 'snapshot on-disk size unknown: {cause}',
+  },
   'db.remark.mssql_no_io_row': { 'zh-CN': 'no row in sys.dm_io_virtual_file_stats', en: 'no row in sys.dm_io_virtual_file_stats' },
   'db.remark.mssql_used_space': { 'zh-CN': '已用空间: {cause}', en: 'used space: {cause}' },
   'db.remark.text': { 'zh-CN': '{text}', en: '{text}' },
@@ -184,7 +236,8 @@ export const WARNING_MESSAGES = {
   },
   'api.tables.warn.excluded': { 'zh-CN': '{count} 个数据库被排除规则排除 (excluded by rules)', en: '{count} database(s) excluded by rules' },
   'api.tables.warn.budget_cut': {
-    'zh-CN': '{name}: 预算 {max} 表，保留最大的 {kept} 个，其余 {other} 个表合计 {bytes} 字节记为 "other" (table budget: kept the {kept} largest, {other} more summarised as "other")',
+    'zh-CN':
+      '{name}: 预算 {max} 表，保留最大的 {kept} 个，其余 {other} 个表合计 {bytes} 字节记为 "other" (table budget: kept the {kept} largest, {other} more summarised as "other")',
     en: '{name}: table budget {max}: kept the {kept} largest; {other} more tables, {bytes} bytes in all, summarised as "other"',
   },
   'api.tables.warn.db_error': { 'zh-CN': '{name}: {cause}', en: '{name}: {cause}' },
