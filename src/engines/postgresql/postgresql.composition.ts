@@ -81,6 +81,8 @@ export interface DatabaseRelations {
   relations?: RelationsRow;
   reclaimable?: { bytes: number; method: 'pgstattuple_approx' | 'pg_stat_dead_tuples' };
   error?: string;
+  /** `error` by key, so a reason that lists the databases reads in the page's language. */
+  error_msg?: Msg;
 }
 
 /** Measure one database over its own connection. */
@@ -98,7 +100,8 @@ export async function databaseRelations(database: string, q: PgQuery, reason: (e
     reclaimable ??= { bytes: Number((await q.query<{ bytes: string }>(DEAD_ESTIMATE_QUERY)).rows[0]!.bytes), method: 'pg_stat_dead_tuples' };
     return { database, relations, reclaimable };
   } catch (err) {
-    return { database, error: msgText(reason(err)) };
+    const m = reason(err);
+    return { database, error: msgText(m), error_msg: m };
   }
 }
 
@@ -114,7 +117,17 @@ export async function instanceParts(admin: PgQuery, dbs: readonly DatabaseRelati
   const other = (d: DatabaseRelations) => Math.max(0, Number(d.relations!.total) - heapAll(d) - Number(d.relations!.indexes) - Number(d.relations!.toast));
   const methods = [...new Set(measured.map((d) => d.reclaimable!.method))];
   const noneMeasured =
-    measured.length === 0 ? why(msg('composition.reason.pg_none_measured', { list: failed.map((f) => `${f.database}: ${f.reason}`).join('; ') })) : undefined;
+    measured.length === 0
+      ? why(
+          msg('composition.reason.pg_none_measured', {
+            // "name: cause; name: cause", each cause by key (the same words as before in zh-CN).
+            list: dbs
+              .filter((d) => d.error)
+              .map((d) => msg('api.tables.warn.db_error', { name: d.database, cause: d.error_msg ?? d.error ?? '' }))
+              .reduceRight<Msg | string>((rest, first) => (rest === '' ? first : msg('api.sync.warning_list', { first, rest })), ''),
+          }),
+        )
+      : undefined;
   const part = (kind: string, f: (d: DatabaseRelations) => number, extra: Record<string, unknown> = {}): CompositionPart =>
     noneMeasured
       ? { kind, bytes: null, detail: null, ...noneMeasured }

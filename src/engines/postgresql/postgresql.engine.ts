@@ -314,7 +314,7 @@ class PostgresqlSession implements EngineSession {
         for (const row of list) {
           const why = refusal(row);
           if (why) {
-            dbs.push({ database: row.datname, error: why });
+            dbs.push({ database: row.datname, error: why, error_msg: msg(row.invalid ? 'db.remark.pg_invalid' : 'db.remark.pg_no_privilege') });
             continue;
           }
           let conn: { client: pg.Client; socket: net.Socket } | undefined;
@@ -322,7 +322,8 @@ class PostgresqlSession implements EngineSession {
             conn = await openClient(this.target, row.datname);
             dbs.push(await databaseRelations(row.datname, conn.client, reason));
           } catch (err) {
-            dbs.push({ database: row.datname, error: msgText(reason(err)) });
+            const m = reason(err);
+            dbs.push({ database: row.datname, error: msgText(m), error_msg: m });
           } finally {
             if (conn) {
               const c = conn;
