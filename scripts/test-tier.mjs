@@ -81,7 +81,9 @@ const seconds = (since) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 // Every tier and run goes on after a failure, so one run shows every failure; the exit status is the first failure's.
 // Files running side by side would each find a stale browser bundle and rebuild it at once: build it first.
 if (order.some((t) => t !== 'unit')) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', "await (await import('./src/web/build.ts')).ensureClientBuilt()"], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', "await (await import('./src/http/pages/build.ts')).ensureClientBuilt()"], {
+    stdio: 'inherit',
+  });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 let status = 0;
