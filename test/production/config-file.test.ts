@@ -104,7 +104,7 @@ describe('whalefall.yaml', () => {
 
   it('mirrors every environment variable src/config.ts reads', () => {
     const src = fs.readFileSync('src/config.ts', 'utf8');
-    const read = new Set([...src.matchAll(/env\.([A-Z_]+)|\(env, '([A-Z_]+)'/g)].map((m) => m[1] ?? m[2]!));
+    const read = new Set([...src.matchAll(/env\.([A-Z_]+)|\(\s*env,\s*'([A-Z_]+)'/g)].map((m) => m[1] ?? m[2]!));
     assert.ok(read.size >= 25, `found ${read.size}`);
     const keyed = new Set(FILE_KEYS.map((k) => k.env));
     assert.deepEqual(
