@@ -253,18 +253,11 @@ export class RunwayRepository {
    * row id (an index seek) and the latest sync time of any instance.
    */
   async version(): Promise<string> {
-    const a = await this.db
-      .selectFrom('instance_size_stats')
-      .select((eb) => eb.fn.max('id').as('m'))
-      .executeTakeFirst();
-    const b = await this.db
-      .selectFrom('database_size_stats')
-      .select((eb) => eb.fn.max('id').as('m'))
-      .executeTakeFirst();
+    const ids = await this.ledgerIds();
     const c = await this.db
       .selectFrom('instances')
       .select((eb) => [eb.fn.max('last_sync_at').as('m'), eb.fn.countAll().as('n')])
       .executeTakeFirst();
-    return `${a?.m ?? 0}:${b?.m ?? 0}:${c?.m ?? ''}:${c?.n ?? 0}`;
+    return `${ids.instance_stats_id}:${ids.database_stats_id}:${c?.m ?? ''}:${c?.n ?? 0}`;
   }
 }
