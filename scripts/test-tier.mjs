@@ -75,7 +75,7 @@ if (strays.length > 0) {
   process.exit(2);
 }
 // Unless the caller chose reporters: node's default one, and the slowest files of the medium and e2e runs on stderr.
-// (A reporter's destination file given here is rewritten by each run: the medium tier is two runs.)
+// (A reporter's destination file given here gets each run's report one after the other: the medium tier is two runs.)
 const reporters = (t) =>
   t === 'unit' || extra.some((a) => a.startsWith('--test-reporter'))
     ? []
@@ -108,10 +108,23 @@ let status = 0;
 for (const t of order) {
   const started = Date.now();
   let tierStatus = 0;
-  for (const run of runs[t].map((r) => ({ ...r, files: only.length ? r.files.filter((f) => only.includes(f)) : r.files })).filter((r) => r.files.length > 0)) {
+  const tierRuns = runs[t].map((r) => ({ ...r, files: only.length ? r.files.filter((f) => only.includes(f)) : r.files })).filter((r) => r.files.length > 0);
+  for (const [i, run] of tierRuns.entries()) {
     const runStarted = Date.now();
     const at = run.concurrency ? [`--test-concurrency=${run.concurrency}`] : [];
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...at, ...reporters(t), ...extra, ...run.files], { stdio: 'inherit' });
+    // A reporter's destination file given by the caller: each run after the first writes its own, appended after it.
+    const files = [];
+    const flags = extra.map((a) => {
+      const dest = /^--test-reporter-destination=(.+)$/.exec(a)?.[1];
+      if (i === 0 || !dest || dest === 'stdout' || dest === 'stderr') return a;
+      files.push([dest, `${dest}.run${i}`]);
+      return `--test-reporter-destination=${dest}.run${i}`;
+    });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...at, ...reporters(t), ...flags, ...run.files], { stdio: 'inherit' });
+    for (const [dest, part] of files) {
+      if (fs.existsSync(part)) fs.appendFileSync(dest, fs.readFileSync(part));
+      fs.rmSync(part, { force: true });
+    }
     if (runs[t].length > 1) console.error(`# tier ${t}: ${run.files.length} files, ${run.concurrency} at a time, in ${seconds(runStarted)}, exit ${r.status}`);
     if (r.status !== 0 && tierStatus === 0) tierStatus = r.status ?? 1;
   }
