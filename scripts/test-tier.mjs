@@ -6,7 +6,8 @@
  *           WHALEFALL_TEST_CONCURRENCY files at a time (default 2), then MEDIUM_ALONE one at a time
  *   e2e     the browser, `npm pack` and an installed package, process signals
  *   all     the three, in that order
- * Usage: node scripts/test-tier.mjs <tier> [more node --test flags]
+ * Usage: node scripts/test-tier.mjs <tier> [more node --test flags] [test files of that tier: only those]
+ *   e.g. node scripts/test-tier.mjs medium test/cli/cli.test.ts   (built dist/, the tier's env, as in npm test)
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -60,14 +61,21 @@ const runs = {
   e2e: [{ files: tiers.e2e, concurrency: 1 }],
 };
 
-const [tier, ...extra] = process.argv.slice(2);
+const [tier, ...args] = process.argv.slice(2);
+const only = args.filter((a) => a.endsWith('.test.ts')).map((a) => path.relative('.', path.resolve(a)));
+const extra = args.filter((a) => !a.endsWith('.test.ts'));
 const order = tier === 'all' ? ['unit', 'medium', 'e2e'] : [tier];
 if (!order.every((t) => t in tiers)) {
-  console.error('usage: node scripts/test-tier.mjs unit|medium|e2e|all [node --test flags]');
+  console.error('usage: node scripts/test-tier.mjs unit|medium|e2e|all [node --test flags] [test files]');
+  process.exit(2);
+}
+const strays = only.filter((f) => !order.some((t) => tiers[t].includes(f)));
+if (strays.length > 0) {
+  console.error(`not test files of tier ${tier}: ${strays.join(', ')}`);
   process.exit(2);
 }
 // Unless the caller chose reporters: node's default one, and the slowest files of the medium and e2e runs on stderr.
-// (A reporter's destination file given here is rewritten by each run: the medium tier is two runs.)
+// (A reporter's destination file given here gets each run's report one after the other: the medium tier is two runs.)
 const reporters = (t) =>
   t === 'unit' || extra.some((a) => a.startsWith('--test-reporter'))
     ? []
@@ -79,25 +87,50 @@ const reporters = (t) =>
       ];
 const seconds = (since) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 // Every tier and run goes on after a failure, so one run shows every failure; the exit status is the first failure's.
-// Files running side by side would each find a stale browser bundle and rebuild it at once: build it first.
+// Before the medium and e2e tiers: dist/ as the sources are now (tsc, incremental: seconds when nothing changed; the
+// browser bundle when its sources changed; the templates). The tests spawn the CLI from it (test/helpers/whalefall.mjs
+// under WHALEFALL_TEST_CLI=dist: half the CPU of a start through tsx) and the scale-out tests their serve/worker;
+// built once here, not by files running side by side.
 if (order.some((t) => t !== 'unit')) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', "await (await import('./src/http/pages/build.ts')).ensureClientBuilt()"], {
-    stdio: 'inherit',
-  });
-  if (r.status !== 0) process.exit(r.status ?? 1);
+  const steps = [
+    [path.join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    ['--import', 'tsx', '-e', "const b = await import('./src/http/pages/build.ts'); b.copyServerAssets(); await b.ensureClientBuilt()"],
+  ];
+  const started = Date.now();
+  for (const args of steps) {
+    const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
+    if (r.status !== 0) process.exit(r.status ?? 1);
+  }
+  console.error(`# dist/ built in ${seconds(started)}`);
+  process.env.WHALEFALL_TEST_CLI = 'dist';
 }
 let status = 0;
 for (const t of order) {
   const started = Date.now();
   let tierStatus = 0;
-  for (const run of runs[t].filter((r) => r.files.length > 0)) {
+  const tierRuns = runs[t].map((r) => ({ ...r, files: only.length ? r.files.filter((f) => only.includes(f)) : r.files })).filter((r) => r.files.length > 0);
+  for (const [i, run] of tierRuns.entries()) {
     const runStarted = Date.now();
     const at = run.concurrency ? [`--test-concurrency=${run.concurrency}`] : [];
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...at, ...reporters(t), ...extra, ...run.files], { stdio: 'inherit' });
+    // A reporter's destination file given by the caller: each run after the first writes its own, appended after it.
+    const files = [];
+    const flags = extra.map((a) => {
+      const dest = /^--test-reporter-destination=(.+)$/.exec(a)?.[1];
+      if (i === 0 || !dest || dest === 'stdout' || dest === 'stderr') return a;
+      files.push([dest, `${dest}.run${i}`]);
+      return `--test-reporter-destination=${dest}.run${i}`;
+    });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...at, ...reporters(t), ...flags, ...run.files], { stdio: 'inherit' });
+    for (const [dest, part] of files) {
+      if (fs.existsSync(part)) fs.appendFileSync(dest, fs.readFileSync(part));
+      fs.rmSync(part, { force: true });
+    }
     if (runs[t].length > 1) console.error(`# tier ${t}: ${run.files.length} files, ${run.concurrency} at a time, in ${seconds(runStarted)}, exit ${r.status}`);
     if (r.status !== 0 && tierStatus === 0) tierStatus = r.status ?? 1;
   }
-  console.error(`# tier ${t}: ${tiers[t].length} files in ${seconds(started)}, exit ${tierStatus}`);
+  console.error(
+    `# tier ${t}: ${only.length ? tiers[t].filter((f) => only.includes(f)).length : tiers[t].length} files in ${seconds(started)}, exit ${tierStatus}`,
+  );
   if (tierStatus !== 0 && status === 0) status = tierStatus;
 }
 process.exit(status);

@@ -4,7 +4,9 @@
  * other 15,000 in one "other" row (its count and bytes from the same
  * aggregate query) and the sync record says what was cut. A time budget
  * spent on the first schema leaves the next one uncollected, said so, not
- * marked deleted. Creating 20,000 tables takes about a minute here.
+ * marked deleted. The tables are created and dropped over four connections at
+ * once: InnoDB commits concurrent DDL together (one log flush for several), about
+ * five times faster here than one statement after another.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -17,6 +19,24 @@ import { addInstance, mysqlReader } from './helpers.js';
 const TABLES = Number(process.env.TEST_BUDGET_TABLES ?? 20_000);
 const KEEP = 5_000;
 const FILLED = 300;
+/** Connections creating (and dropping) the tables side by side. */
+const LANES = 4;
+
+/** `statements` over LANES connections of their own, 250 statements a round trip. */
+async function onLanes(statements: string[]): Promise<void> {
+  const lanes = await Promise.all(Array.from({ length: LANES }, () => mysqlAdmin()));
+  try {
+    await Promise.all(
+      lanes.map(async (conn, lane) => {
+        const mine = statements.filter((_, i) => i % LANES === lane);
+        for (let i = 0; i < mine.length; i += 250) await conn.query(mine.slice(i, i + 250).join(';'));
+      }),
+    );
+  } finally {
+    await Promise.all(lanes.map((c) => c.end()));
+  }
+}
+const tableName = (i: number) => `t${String(i).padStart(5, '0')}`;
 
 describe(`table budget: ${TABLES} tables in one MariaDB schema, budget ${KEEP} tables / 10 s`, () => {
   let ctx: TestContext;
@@ -33,27 +53,31 @@ describe(`table budget: ${TABLES} tables in one MariaDB schema, budget ${KEEP} t
     await admin.query(
       `CREATE DATABASE ${big}; CREATE DATABASE ${small}; CREATE TABLE ${small}.only (id int PRIMARY KEY) STATS_PERSISTENT=1 STATS_AUTO_RECALC=0; ANALYZE TABLE ${small}.only`,
     );
-    // Many CREATE TABLEs per round trip: 1,000 statements a batch.
-    for (let b = 0; b < TABLES; b += 1000) {
-      let q = '';
-      for (let i = b; i < Math.min(TABLES, b + 1000); i++)
-        q += `CREATE TABLE ${big}.t${String(i).padStart(5, '0')} (id int PRIMARY KEY, v varchar(200)) ENGINE=InnoDB STATS_PERSISTENT=1 STATS_AUTO_RECALC=0;`;
-      await admin.query(q);
-    }
+    const created = Date.now();
+    await onLanes(
+      Array.from(
+        { length: TABLES },
+        (_, i) => `CREATE TABLE ${big}.${tableName(i)} (id int PRIMARY KEY, v varchar(200)) ENGINE=InnoDB STATS_PERSISTENT=1 STATS_AUTO_RECALC=0`,
+      ),
+    );
     // A few hundred tables of different sizes, so "the largest" is not just a tie-break.
     let fill = '';
-    for (let i = 0; i < FILLED; i++)
-      fill += `INSERT INTO ${big}.t${String(i * 7).padStart(5, '0')} SELECT seq, repeat('x', 150) FROM ${big}.seq_1_to_${(i + 1) * 20};`;
+    for (let i = 0; i < FILLED; i++) fill += `INSERT INTO ${big}.${tableName(i * 7)} SELECT seq, repeat('x', 150) FROM ${big}.seq_1_to_${(i + 1) * 20};`;
     await admin.query(fill);
     // Settle InnoDB's persistent statistics now, and never again (STATS_AUTO_RECALC=0): a background
     // recalculation would move sizes between the sync and the check query.
-    const filled = Array.from({ length: FILLED }, (_, i) => `${big}.t${String(i * 7).padStart(5, '0')}`);
+    const filled = Array.from({ length: FILLED }, (_, i) => `${big}.${tableName(i * 7)}`);
     for (let i = 0; i < filled.length; i += 100) await admin.query(`ANALYZE TABLE ${filled.slice(i, i + 100).join(', ')}`);
     creds = await mysqlReader(admin, user);
+    console.log(`# ${TABLES} tables created and filled in ${Date.now() - created} ms`);
   });
 
   after(async () => {
+    // The tables first, side by side (DROP DATABASE drops them one after another), then the emptied schemas.
+    const dropped = Date.now();
+    if (admin) await onLanes(Array.from({ length: TABLES }, (_, i) => `DROP TABLE IF EXISTS ${big}.${tableName(i)}`));
     await admin?.query(`DROP DATABASE IF EXISTS ${big}; DROP DATABASE IF EXISTS ${small}`);
+    console.log(`# dropped in ${Date.now() - dropped} ms`);
     for (const host of ['%', 'localhost', '127.0.0.1']) await admin?.query('DROP USER IF EXISTS ?@?', [user, host]);
     await admin?.end();
     await ctx?.cleanup();
