@@ -51,8 +51,23 @@ export class SlotsRepository {
     return r.rows.filter((x) => (x as { holder?: string }).holder === holder).map((x) => Number(x.slot));
   }
 
-  /** SQLite (one process, one writer): read the live rows, then take free numbers one by one (each a compare-and-set). */
+  /**
+   * SQLite (one writer at a time): one slot — what every connection and admission asks for — in one statement:
+   * the lowest free number (0, or one past a live slot) when the scope has room, a row whose lease ended taken over.
+   * More than one: read the live rows, then take free numbers one by one (each a compare-and-set).
+   */
   private async takeSomeSqlite(scope: string, cap: number, want: number, holder: string, purpose: string, now: string, expiresAt: string): Promise<number[]> {
+    if (want === 1) {
+      const r = await sql<{ slot: number; holder: string }>`
+        WITH live AS (SELECT slot FROM connection_slots WHERE scope = ${scope} AND expires_at >= ${now}),
+        pick AS (SELECT min(n) AS n FROM (SELECT 0 AS n UNION ALL SELECT slot + 1 FROM live) WHERE n < ${cap} AND n NOT IN (SELECT slot FROM live))
+        INSERT INTO connection_slots (scope, slot, holder, purpose, acquired_at, expires_at)
+        SELECT ${scope}, n, ${holder}, ${purpose}, ${now}, ${expiresAt} FROM pick WHERE n IS NOT NULL AND (SELECT count(*) FROM live) < ${cap}
+        ON CONFLICT (scope, slot) DO UPDATE SET holder = excluded.holder, purpose = excluded.purpose, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+          WHERE connection_slots.expires_at < excluded.acquired_at
+        RETURNING slot, holder`.execute(this.db);
+      return r.rows.filter((x) => x.holder === holder).map((x) => Number(x.slot));
+    }
     const live = (await this.held(scope)).filter((x) => x.expires_at >= now);
     const taken = new Set(live.map((x) => x.slot));
     const got: number[] = [];
