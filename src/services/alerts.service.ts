@@ -7,6 +7,7 @@
  * database and queues exactly one delivery per channel per transition (alerts.repository.ts).
  */
 import type { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
 import { decryptSecret, reencryptSecret, type KeyRing } from '../lib/crypto.js';
@@ -107,6 +108,9 @@ function toRule(r: AlertRuleRow, keys: KeyRing): AlertRule {
     updated_at: r.updated_at,
   };
 }
+
+/** How long a batch record's evaluation waits for other records of the batch to finish (they are evaluated together). */
+const BATCH_GATHER_MS = 50;
 
 export class AlertsService {
   /** Evaluations run one at a time per process: a record event arriving mid-evaluation waits its turn. */
@@ -267,9 +271,10 @@ export class AlertsService {
 
   /** Listen to the sync service: each finished record re-evaluates its instance; a closed session sends what is due. */
   attach(events: EventEmitter<SyncEvents>): void {
-    events.on('record', (o) => {
+    events.on('record', (o, syncType) => {
       if (o.status === 'skipped') return;
-      this.evaluateSoon(o.instance_id, o.status === 'completed').catch((err) =>
+      // A batch's records are gathered for a moment: one evaluation (its reads of the rules and events) per handful.
+      this.evaluateSoon(o.instance_id, o.status === 'completed', syncType === 'manual_single' ? 0 : BATCH_GATHER_MS).catch((err) =>
         this.d.logger.error({ err, instance_id: o.instance_id }, 'alert evaluation failed'),
       );
     });
@@ -287,11 +292,13 @@ export class AlertsService {
    * Evaluate this instance's rules after the evaluations already queued. Instances finishing while one
    * evaluation runs are gathered into the next: a batch of N records costs a few evaluations, not N.
    * `completed`: the instance's capacity sync record that triggers this just completed (the latest outcome counts).
+   * `gatherMs`: wait this long first (when no evaluation is queued yet), gathering the instances finishing meanwhile.
    */
-  evaluateSoon(instanceId: number, completed = false): Promise<EvaluateSummary> {
+  evaluateSoon(instanceId: number, completed = false, gatherMs = 0): Promise<EvaluateSummary> {
     this.pending.set(instanceId, completed);
     if (!this.pendingRun) {
-      const run = this.chain.then(() => {
+      const run = this.chain.then(async () => {
+        if (gatherMs > 0) await sleep(gatherMs);
         const instanceIds = [...this.pending.keys()];
         const justCompleted = new Set(instanceIds.filter((id) => this.pending.get(id)));
         this.pending.clear();
