@@ -299,19 +299,16 @@ export class CapacityRepository {
           .execute();
 
       // 4. Totals from what is stored for the day, written as the instance's day (one statement).
-      const totals = await upsertInstanceDay(this.dialect, instanceId, day, now, excluded, CHUNK)
+      const measured = input.databases.filter((d) => d.size_bytes !== null && d.size_bytes !== undefined);
+      // PostgreSQL: the per-sync series' points go with the totals (one statement) when they fit one.
+      const pointsWith = this.dialect === 'postgres' && measured.length < UPSERT_CHUNK;
+      const points = pointsWith ? { names: measured.map((d) => d.database_name), sizes: measured.map((d) => d.size_bytes!) } : undefined;
+      const totals = await upsertInstanceDay(this.dialect, instanceId, day, now, excluded, CHUNK, points)
         .execute(trx)
         .then((r) => r.rows[0]!);
       const total = Number(totals.total_size_bytes);
       const count = Number(totals.database_count);
-
-      await this.insertPoints(
-        trx,
-        instanceId,
-        now,
-        total,
-        input.databases.filter((d) => d.size_bytes !== null && d.size_bytes !== undefined),
-      );
+      if (!pointsWith) await this.insertPoints(trx, instanceId, now, total, measured);
 
       const instanceSet = { ...instanceExtra, total_size_bytes: total, database_count: count, last_connected: now };
 
