@@ -83,6 +83,8 @@ interface Local {
 /** First and longest poll of the store by the head waiter (ms); doubles in between. */
 const POLL_MIN_MS = 20;
 const POLL_MAX_MS = 500;
+/** `acquireSome` looks for dead holders' slots in a full scope at most this often. */
+const DEAD_CHECK_MS = 1000;
 /** A waiter not first in line looks again at least this often (and a timer never overflows). */
 const MAX_SLEEP_MS = 60_000;
 
@@ -183,7 +185,7 @@ export class ConnectionSlots {
         return this.d.repo.takeSome(request.scope, request.cap, k, holder, purpose, now.toISOString(), new Date(now.getTime() + this.d.leaseMs).toISOString());
       };
       got = await takeSome(n);
-      if (got.length < n && (await this.freeDead(request.scope)) > 0) got = [...got, ...(await takeSome(n - got.length))];
+      if (got.length < n && this.deadCheckDue(request.scope) && (await this.freeDead(request.scope)) > 0) got = [...got, ...(await takeSome(n - got.length))];
     } catch (err) {
       l.inUse -= n;
       await this.release(holder);
@@ -257,6 +259,21 @@ export class ConnectionSlots {
     const l = this.local(scope);
     l.inUse -= count;
     l.waiters[0]?.wake();
+  }
+
+  /** When `acquireSome` last looked for dead holders, per scope. */
+  private readonly deadChecked = new Map<string, number>();
+
+  /**
+   * A worker admitting at every fetch finds the estate's scope full most of the time while a session runs at
+   * its cap: it reads the scope's rows for dead holders at most once a second (a dead process is rare; a second
+   * more of its slots changes nothing), not at every short answer.
+   */
+  private deadCheckDue(scope: string): boolean {
+    const t = performance.now();
+    if (t - (this.deadChecked.get(scope) ?? -Infinity) < DEAD_CHECK_MS) return false;
+    this.deadChecked.set(scope, t);
+    return true;
   }
 
   /** Free the live rows of dead holders in a scope; returns how many. */
