@@ -7,6 +7,7 @@
  * database and queues exactly one delivery per channel per transition (alerts.repository.ts).
  */
 import type { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
 import { decryptSecret, reencryptSecret, type KeyRing } from '../lib/crypto.js';
@@ -73,6 +74,8 @@ export interface AlertsDeps {
 export interface EvaluateTrigger {
   /** Only these instances (after a sync record); all in scope when omitted. */
   instanceIds?: number[];
+  /** Of those, the instances whose latest capacity sync record completed (no `sync_failing` read for them). */
+  justCompleted?: ReadonlySet<number>;
 }
 
 export interface EvaluateSummary {
@@ -106,11 +109,14 @@ function toRule(r: AlertRuleRow, keys: KeyRing): AlertRule {
   };
 }
 
+/** How long a batch record's evaluation waits for other records of the batch to finish (they are evaluated together). */
+const BATCH_GATHER_MS = 50;
+
 export class AlertsService {
   /** Evaluations run one at a time per process: a record event arriving mid-evaluation waits its turn. */
   private chain: Promise<unknown> = Promise.resolve();
-  /** Instances waiting for the next queued evaluation (evaluateSoon), and that evaluation. */
-  private readonly pending = new Set<number>();
+  /** Instances waiting for the next queued evaluation (evaluateSoon) → whether their latest record completed; and that evaluation. */
+  private readonly pending = new Map<number, boolean>();
   private pendingRun?: Promise<EvaluateSummary>;
 
   constructor(private readonly d: AlertsDeps) {
@@ -265,9 +271,12 @@ export class AlertsService {
 
   /** Listen to the sync service: each finished record re-evaluates its instance; a closed session sends what is due. */
   attach(events: EventEmitter<SyncEvents>): void {
-    events.on('record', (o) => {
+    events.on('record', (o, syncType) => {
       if (o.status === 'skipped') return;
-      this.evaluateSoon(o.instance_id).catch((err) => this.d.logger.error({ err, instance_id: o.instance_id }, 'alert evaluation failed'));
+      // A batch's records are gathered for a moment: one evaluation (its reads of the rules and events) per handful.
+      this.evaluateSoon(o.instance_id, o.status === 'completed', syncType === 'manual_single' ? 0 : BATCH_GATHER_MS).catch((err) =>
+        this.d.logger.error({ err, instance_id: o.instance_id }, 'alert evaluation failed'),
+      );
     });
     events.on('session', () => {
       this.d.delivery?.deliverDue().catch((err) => this.d.logger.error({ err }, 'alert delivery pass failed'));
@@ -282,15 +291,19 @@ export class AlertsService {
   /**
    * Evaluate this instance's rules after the evaluations already queued. Instances finishing while one
    * evaluation runs are gathered into the next: a batch of N records costs a few evaluations, not N.
+   * `completed`: the instance's capacity sync record that triggers this just completed (the latest outcome counts).
+   * `gatherMs`: wait this long first (when no evaluation is queued yet), gathering the instances finishing meanwhile.
    */
-  evaluateSoon(instanceId: number): Promise<EvaluateSummary> {
-    this.pending.add(instanceId);
+  evaluateSoon(instanceId: number, completed = false, gatherMs = 0): Promise<EvaluateSummary> {
+    this.pending.set(instanceId, completed);
     if (!this.pendingRun) {
-      const run = this.chain.then(() => {
-        const instanceIds = [...this.pending];
+      const run = this.chain.then(async () => {
+        if (gatherMs > 0) await sleep(gatherMs);
+        const instanceIds = [...this.pending.keys()];
+        const justCompleted = new Set(instanceIds.filter((id) => this.pending.get(id)));
         this.pending.clear();
         this.pendingRun = undefined;
-        return this.evaluateNow({ instanceIds });
+        return this.evaluateNow({ instanceIds, justCompleted });
       });
       this.pendingRun = run;
       this.chain = run.catch(() => undefined);
@@ -316,7 +329,7 @@ export class AlertsService {
       let conditions: FiringCondition[];
       const measured = new Map<string, number>();
       try {
-        conditions = await this.conditions(rule, instances, measured);
+        conditions = await this.conditions(rule, instances, measured, trigger.justCompleted);
       } catch (err) {
         // One broken rule must not stop the others.
         this.d.logger.error({ err, rule_id: rule.id }, 'alert rule evaluation failed');
@@ -356,7 +369,12 @@ export class AlertsService {
   }
 
   /** The conditions of one rule that hold now on the given instances (its kind's evaluator decides). */
-  private async conditions(rule: AlertRuleRow, instances: InstanceRow[], measured = new Map<string, number>()): Promise<FiringCondition[]> {
+  private async conditions(
+    rule: AlertRuleRow,
+    instances: InstanceRow[],
+    measured = new Map<string, number>(),
+    justCompleted?: ReadonlySet<number>,
+  ): Promise<FiringCondition[]> {
     const out: FiringCondition[] = [];
     await RULE_EVALUATORS[rule.kind as RuleKind]({
       rule,
@@ -375,6 +393,7 @@ export class AlertsService {
           msg,
         }),
       saw: (inst, database, value) => measured.set(`${rule.id}:${inst.id}:${database ?? ''}`, value),
+      justCompleted,
     });
     return out;
   }

@@ -28,7 +28,7 @@ import { HEARTBEAT_MS, leaseMs, outcomeError, RecordRunner, type RecordOutcome }
 import { errorColumns } from '../store/sync.repository.js';
 import type { Msg } from '../client/shared/i18n/index.js';
 import { SessionControl } from './sync/session-control.js';
-import { instanceRow, now, params, processConcurrency, type RunParams, type SyncDeps, type SyncType } from './sync/sync-context.js';
+import { instanceRow, instanceRows, now, params, processConcurrency, type RunParams, type SyncDeps, type SyncType } from './sync/sync-context.js';
 
 export { HEARTBEAT_MS, leaseMs, type RecordOutcome } from './sync/record-runner.js';
 export type { RunParams, SyncDeps, SyncQueue } from './sync/sync-context.js';
@@ -60,6 +60,11 @@ export interface SyncEvents {
   session: [session: { session_id: string; sync_type: SyncType; status: string; total: number; ok: number; failed: number }];
 }
 
+/** Estate sync slots a local batch session's finished records left for its next ones, with the cap each was taken under. */
+type SpareSlots = { slot: Slot; cap: number }[];
+/** The cap an estate sync slot was taken under. */
+const slotCaps = new WeakMap<Slot, number>();
+
 export class CapacitySyncService {
   readonly events = new EventEmitter<SyncEvents>();
   private readonly control: SessionControl;
@@ -84,14 +89,27 @@ export class CapacitySyncService {
    * the syncs already running finish). Returns undefined when no slot came
    * free within `waitMs` or `signal` fired; a store error throws.
    */
-  async admit(waitMs: number, signal?: AbortSignal): Promise<Slot | undefined> {
+  async admit(waitMs: number, signal?: AbortSignal, spare?: SpareSlots): Promise<Slot | undefined> {
     const cap = (await (this.d.settingsNow ?? this.d.settings)()).sync_concurrency;
+    // A slot the session's previous record gave up is this record's admission, unless the setting was lowered since.
+    const kept = spare?.pop();
+    if (kept && kept.cap <= cap && !signal?.aborted) return kept.slot;
+    await kept?.slot.release();
     try {
-      return await this.d.slots.acquire([{ scope: 'sync', cap }], { purpose: 'sync', waitMs, signal });
+      const slot = await this.d.slots.acquire([{ scope: 'sync', cap }], { purpose: 'sync', waitMs, signal });
+      slotCaps.set(slot, cap);
+      return slot;
     } catch (err) {
       if (err instanceof SlotBusy || err instanceof SlotAborted) return undefined;
       throw err;
     }
+  }
+
+  /** After a record: its slot goes to the session's next record (`more`: records are still to start that no spare slot waits for), or back. */
+  private async passOn(slot: Slot | undefined, spare: SpareSlots, more: boolean, signal: AbortSignal): Promise<void> {
+    if (!slot) return;
+    if (more && !signal.aborted) spare.push({ slot, cap: slotCaps.get(slot)! });
+    else await slot.release();
   }
 
   /**
@@ -238,10 +256,7 @@ export class CapacitySyncService {
     if (this.control.stopping) throw new AppError('conflict', MSG.stopping);
     const s = await this.d.settings();
     const p = await params(this.d, true);
-    const rows =
-      instanceIds === 'all-active'
-        ? await this.d.instances.list({ active: true })
-        : await Promise.all([...new Set(instanceIds)].map((id) => instanceRow(this.d, id)));
+    const rows = instanceIds === 'all-active' ? await this.d.instances.list({ active: true }) : await instanceRows(this.d, [...new Set(instanceIds)]);
     const { session, records } = await this.d.sync.createSession({
       sessionId: crypto.randomUUID(),
       syncType: opts.syncType,
@@ -278,17 +293,23 @@ export class CapacitySyncService {
 
     const signal = this.control.watch(sessionId);
     const done = (async () => {
+      // A finished record's estate sync slot admits the next record of the session (one store write less each way).
+      const spare: SpareSlots = [];
       const beat = setInterval(() => void this.d.sync.heartbeat(sessionId, now(this.d)).catch(() => {}), HEARTBEAT_MS);
       beat.unref();
       try {
         let finished = 0;
+        let started = 0;
         const outcomes = await mapLimit(records, processConcurrency(this.d.config, s), async (record, i) => {
+          started++;
           // The estate's share: wait for a sync slot (a cancel or a shutdown ends the wait; the record is then skipped).
-          const slot = await this.admit(ADMIT_WAIT_MS, signal).catch((err: unknown) => {
+          const slot = await this.admit(ADMIT_WAIT_MS, signal, spare).catch((err: unknown) => {
             this.d.logger.error({ err, session_id: sessionId }, 'could not take an estate sync slot (store unreachable?); running without it');
             return undefined;
           });
-          const o = await this.control.track(this.runner.runLocked(record, rows[i]!, p, signal)).finally(() => slot?.release());
+          const o = await this.control
+            .track(this.runner.runLocked(record, rows[i]!, p, signal))
+            .finally(() => this.passOn(slot, spare, records.length - started > spare.length, signal));
           this.emit('record', o, opts.syncType);
           opts.onRecord?.(o, ++finished, records.length);
           return o;
@@ -305,6 +326,7 @@ export class CapacitySyncService {
       } finally {
         clearInterval(beat);
         this.control.unwatch(sessionId);
+        await Promise.all(spare.splice(0).map((x) => x.slot.release()));
       }
     })();
     this.control.own(sessionId, done);

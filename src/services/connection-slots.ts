@@ -60,7 +60,7 @@ export class SlotStoreError extends Error {
 }
 
 export interface SlotsDeps {
-  repo: Pick<SlotsRepository, 'held' | 'drop' | 'release' | 'renew' | 'takeSome' | 'dropSome'>;
+  repo: Pick<SlotsRepository, 'held' | 'drop' | 'release' | 'renew' | 'takeSome' | 'dropSome' | 'takeOneEach'>;
   clock: Clock;
   logger: Logger;
   /** A slot's lease after each renewal. */
@@ -83,6 +83,8 @@ interface Local {
 /** First and longest poll of the store by the head waiter (ms); doubles in between. */
 const POLL_MIN_MS = 20;
 const POLL_MAX_MS = 500;
+/** `acquireSome` looks for dead holders' slots in a full scope at most this often. */
+const DEAD_CHECK_MS = 1000;
 /** A waiter not first in line looks again at least this often (and a timer never overflows). */
 const MAX_SLEEP_MS = 60_000;
 
@@ -109,6 +111,11 @@ export class ConnectionSlots {
     this.held.set(holder, scopes);
     heldInProcess.add(holder);
     try {
+      if (!o.signal?.aborted && (await this.takeAllAtOnce(requests, holder, o.purpose, scopes))) {
+        this.renewWhileHeld();
+        let released: Promise<void> | undefined;
+        return { holder, release: () => (released ??= this.release(holder)) };
+      }
       for (const r of requests) {
         const count = Math.max(1, Math.min(r.count ?? 1, r.cap));
         await this.one({ ...r, count }, holder, o.purpose, deadline, o.signal);
@@ -121,6 +128,36 @@ export class ConnectionSlots {
     }
     let released: Promise<void> | undefined;
     return { holder, release: () => (released ??= this.release(holder)) };
+  }
+
+  /**
+   * Several scopes of one slot each (a connection: its instance, then the estate), none of them waited for
+   * here: one store statement for all (`takeOneEach`). True when every scope's slot was taken (added to
+   * `scopes`); false, with nothing held, when a scope was full or another holder won a number: the caller
+   * then takes them one by one, waiting in line as usual.
+   */
+  private async takeAllAtOnce(requests: SlotRequest[], holder: string, purpose: SlotPurpose, scopes: { scope: string; count: number }[]): Promise<boolean> {
+    if (requests.length < 2 || requests.some((r) => (r.count ?? 1) !== 1 || r.cap < 1)) return false;
+    const locals = requests.map((r) => this.local(r.scope));
+    if (locals.some((l, i) => l.waiters.length > 0 || l.inUse + 1 > requests[i]!.cap)) return false;
+    for (const l of locals) l.inUse += 1;
+    let ok = false;
+    try {
+      const now = this.d.clock.now();
+      const got = await this.d.repo.takeOneEach(requests, holder, purpose, now.toISOString(), new Date(now.getTime() + this.d.leaseMs).toISOString());
+      ok = requests.every((r) => got.filter((g) => g.scope === r.scope).length === 1);
+      if (!ok && got.length) await this.d.repo.release(holder);
+    } catch (err) {
+      throw new SlotStoreError(err);
+    } finally {
+      if (!ok)
+        for (const l of locals) {
+          l.inUse -= 1;
+          l.waiters[0]?.wake();
+        }
+    }
+    if (ok) scopes.push(...requests.map((r) => ({ scope: r.scope, count: 1 })));
+    return ok;
   }
 
   /**
@@ -148,7 +185,7 @@ export class ConnectionSlots {
         return this.d.repo.takeSome(request.scope, request.cap, k, holder, purpose, now.toISOString(), new Date(now.getTime() + this.d.leaseMs).toISOString());
       };
       got = await takeSome(n);
-      if (got.length < n && (await this.freeDead(request.scope)) > 0) got = [...got, ...(await takeSome(n - got.length))];
+      if (got.length < n && this.deadCheckDue(request.scope) && (await this.freeDead(request.scope)) > 0) got = [...got, ...(await takeSome(n - got.length))];
     } catch (err) {
       l.inUse -= n;
       await this.release(holder);
@@ -222,6 +259,21 @@ export class ConnectionSlots {
     const l = this.local(scope);
     l.inUse -= count;
     l.waiters[0]?.wake();
+  }
+
+  /** When `acquireSome` last looked for dead holders, per scope. */
+  private readonly deadChecked = new Map<string, number>();
+
+  /**
+   * A worker admitting at every fetch finds the estate's scope full most of the time while a session runs at
+   * its cap: it reads the scope's rows for dead holders at most once a second (a dead process is rare; a second
+   * more of its slots changes nothing), not at every short answer.
+   */
+  private deadCheckDue(scope: string): boolean {
+    const t = performance.now();
+    if (t - (this.deadChecked.get(scope) ?? -Infinity) < DEAD_CHECK_MS) return false;
+    this.deadChecked.set(scope, t);
+    return true;
   }
 
   /** Free the live rows of dead holders in a scope; returns how many. */

@@ -11,7 +11,7 @@ import type { Msg } from '../client/shared/i18n/index.js';
 import type { Database, InstancesTable } from './schema.js';
 import { previousPointAt, previousPointSize, windowBaselineSize } from './sync-points.sql.js';
 import { LeaseLost } from './sync.repository.js';
-import { COUNTED, INSERT_DAY, KEEP_EARLIER, rowValues, UPSERT_CHUNK } from './capacity-upsert.sql.js';
+import { INSERT_DAY, KEEP_EARLIER, rowValues, UPSERT_CHUNK, upsertInstanceDay } from './capacity-upsert.sql.js';
 
 /** Rows per multi-row statement: 18 parameters a row stays under SQLite's 32,766 and PostgreSQL's 65,535. */
 const CHUNK = 1000;
@@ -145,7 +145,7 @@ export class CapacityRepository {
     };
     return this.save(
       input,
-      async (trx, c) => {
+      async (trx, c, instanceSet) => {
         const completed = {
           status: 'completed',
           completed_at: input.collectedAt,
@@ -171,9 +171,11 @@ export class CapacityRepository {
           .where('holder', '=', done.holder)
           .where('status', '=', 'running');
         if (this.dialect === 'postgres') {
-          // Complete the record and let go of the lock in one statement (the lock only if the record was still held).
+          // Complete the record, update the instance's row and let go of the lock in one statement (the lock only if the
+          // record was still held; a lost lease rolls the whole transaction back).
           const r = await trx
             .with('done', () => complete.returning('id'))
+            .with('inst', (db) => db.updateTable('instances').set(instanceSet).where('id', '=', input.instanceId).returning('id'))
             .with('unlocked', (db) =>
               db
                 .deleteFrom('sync_locks')
@@ -185,10 +187,11 @@ export class CapacityRepository {
             .selectNoFrom([sql<number>`(SELECT count(*) FROM done)`.as('n'), sql<number>`(SELECT count(*) FROM unlocked)`.as('u')])
             .executeTakeFirstOrThrow();
           if (Number(r.n) === 0) throw new LeaseLost();
-          return;
+          return true;
         }
         if (Number((await complete.executeTakeFirst()).numUpdatedRows) === 0) throw new LeaseLost();
         await trx.deleteFrom('sync_locks').where('instance_id', '=', input.instanceId).where('holder', '=', done.holder).execute();
+        return false;
       },
       lastSync,
     );
@@ -196,7 +199,8 @@ export class CapacityRepository {
 
   private async save(
     input: SaveCollectionInput,
-    inTransaction?: (trx: Transaction<Database>, counts: SaveCounts) => Promise<void>,
+    /** Runs last in the transaction; true when it also wrote `instance` (the instance row's new columns) to the instance's row. */
+    inTransaction?: (trx: Transaction<Database>, counts: SaveCounts, instance: Updateable<InstancesTable>) => Promise<boolean>,
     /** More columns of the instance's row, set with its totals. */
     instanceExtra: Updateable<InstancesTable> = {},
   ): Promise<SaveCounts> {
@@ -209,13 +213,16 @@ export class CapacityRepository {
     }
 
     return this.db.transaction().execute(async (trx) => {
-      const todayRows = await trx
+      // Today's rows (is_deleted NULL) and the lifecycle rows, in one read.
+      const rows = await trx
         .selectFrom('database_size_stats')
-        .select(['database_name'])
+        .select(['database_name', sql<number | null>`NULL`.as('is_deleted'), sql<string | null>`NULL`.as('last_seen_date')])
         .where('instance_id', '=', instanceId)
         .where('collected_date', '=', day)
+        .unionAll(trx.selectFrom('instance_databases').select(['database_name', 'is_deleted', 'last_seen_date']).where('instance_id', '=', instanceId))
         .execute();
-      const lifecycle = await trx.selectFrom('instance_databases').select(['database_name', 'is_deleted']).where('instance_id', '=', instanceId).execute();
+      const todayRows = rows.filter((r) => r.is_deleted === null);
+      const lifecycle = rows.filter((r) => r.is_deleted !== null);
 
       const today = new Set(todayRows.map((r) => r.database_name));
       const known = new Map(lifecycle.map((r) => [r.database_name, r.is_deleted === 1]));
@@ -278,68 +285,32 @@ export class CapacityRepository {
           )
           .execute();
       }
-      // Every lifecycle row still not deleted is now the collected set (plus excluded ones, left as they were).
-      await trx
-        .updateTable('instance_databases')
-        .set({ last_seen_date: day, updated_at: now })
-        .where('instance_id', '=', instanceId)
-        .where('is_deleted', '=', 0)
-        .where('last_seen_date', '<>', day)
-        .$if(excluded.size > 0 && excluded.size <= CHUNK, (q) => q.where('database_name', 'not in', [...excluded]))
-        .execute();
+      // Every lifecycle row still not deleted is now the collected set (plus excluded ones, left as they were);
+      // none to touch when every such row was seen today already (a first sync inserts them so, a second one finds them so).
+      const stale = lifecycle.some((r) => r.is_deleted === 0 && r.last_seen_date !== day && !gone(r.database_name)) || restoredNames.length > 0;
+      if (stale)
+        await trx
+          .updateTable('instance_databases')
+          .set({ last_seen_date: day, updated_at: now })
+          .where('instance_id', '=', instanceId)
+          .where('is_deleted', '=', 0)
+          .where('last_seen_date', '<>', day)
+          .$if(excluded.size > 0 && excluded.size <= CHUNK, (q) => q.where('database_name', 'not in', [...excluded]))
+          .execute();
 
-      // 4. Totals from what is stored for the day (includes sizes kept from earlier today; excluded databases are not counted).
-      const totals = await trx
-        .selectFrom('database_size_stats')
-        .select((eb) => [
-          sql<number | null>`SUM(CASE WHEN ${COUNTED} THEN size_bytes END)`.as('total'),
-          sql<number | null>`SUM(CASE WHEN ${COUNTED} THEN data_bytes END)`.as('data'),
-          sql<number | null>`SUM(CASE WHEN ${COUNTED} THEN log_bytes END)`.as('log'),
-          eb.fn.countAll<number>().as('n'),
-        ])
-        .where('instance_id', '=', instanceId)
-        .where('collected_date', '=', day)
-        .where('is_deleted', '=', 0)
-        .$if(excluded.size > 0 && excluded.size <= CHUNK, (q) => q.where('database_name', 'not in', [...excluded]))
-        .executeTakeFirstOrThrow();
-      const total = Number(totals.total ?? 0);
-      const count = Number(totals.n);
+      // 4. Totals from what is stored for the day, written as the instance's day (one statement).
+      const measured = input.databases.filter((d) => d.size_bytes !== null && d.size_bytes !== undefined);
+      // PostgreSQL: the per-sync series' points go with the totals (one statement) when they fit one.
+      const pointsWith = this.dialect === 'postgres' && measured.length < UPSERT_CHUNK;
+      const points = pointsWith ? { names: measured.map((d) => d.database_name), sizes: measured.map((d) => d.size_bytes!) } : undefined;
+      const totals = await upsertInstanceDay(this.dialect, instanceId, day, now, excluded, CHUNK, points)
+        .execute(trx)
+        .then((r) => r.rows[0]!);
+      const total = Number(totals.total_size_bytes);
+      const count = Number(totals.database_count);
+      if (!pointsWith) await this.insertPoints(trx, instanceId, now, total, measured);
 
-      await trx
-        .insertInto('instance_size_stats')
-        .values({
-          instance_id: instanceId,
-          collected_date: day,
-          total_size_bytes: total,
-          data_bytes: totals.data === null ? null : Number(totals.data),
-          log_bytes: totals.log === null ? null : Number(totals.log),
-          database_count: count,
-          collected_at: now,
-        })
-        .onConflict((oc) =>
-          oc.columns(['instance_id', 'collected_date']).doUpdateSet((eb) => ({
-            total_size_bytes: eb.ref('excluded.total_size_bytes'),
-            data_bytes: eb.ref('excluded.data_bytes'),
-            log_bytes: eb.ref('excluded.log_bytes'),
-            database_count: eb.ref('excluded.database_count'),
-            collected_at: eb.ref('excluded.collected_at'),
-          })),
-        )
-        .execute();
-
-      await this.insertPoints(
-        trx,
-        instanceId,
-        now,
-        total,
-        input.databases.filter((d) => d.size_bytes !== null && d.size_bytes !== undefined),
-      );
-
-      await trx
-        .updateTable('instances')
-        .set({ ...instanceExtra, total_size_bytes: total, database_count: count, last_connected: now })
-        .where('id', '=', instanceId)
-        .execute();
+      const instanceSet = { ...instanceExtra, total_size_bytes: total, database_count: count, last_connected: now };
 
       const counts: SaveCounts = {
         saved: input.databases.length,
@@ -353,7 +324,9 @@ export class CapacityRepository {
         deleted_names: goneNames,
         restored_names: restoredNames,
       };
-      if (inTransaction) await inTransaction(trx, counts);
+      // The instance's row: updated here, unless the caller's statement did it with its own.
+      if (!(inTransaction && (await inTransaction(trx, counts, instanceSet))))
+        await trx.updateTable('instances').set(instanceSet).where('id', '=', instanceId).execute();
       return counts;
     });
   }

@@ -51,8 +51,23 @@ export class SlotsRepository {
     return r.rows.filter((x) => (x as { holder?: string }).holder === holder).map((x) => Number(x.slot));
   }
 
-  /** SQLite (one process, one writer): read the live rows, then take free numbers one by one (each a compare-and-set). */
+  /**
+   * SQLite (one writer at a time): one slot — what every connection and admission asks for — in one statement:
+   * the lowest free number (0, or one past a live slot) when the scope has room, a row whose lease ended taken over.
+   * More than one: read the live rows, then take free numbers one by one (each a compare-and-set).
+   */
   private async takeSomeSqlite(scope: string, cap: number, want: number, holder: string, purpose: string, now: string, expiresAt: string): Promise<number[]> {
+    if (want === 1) {
+      const r = await sql<{ slot: number; holder: string }>`
+        WITH live AS (SELECT slot FROM connection_slots WHERE scope = ${scope} AND expires_at >= ${now}),
+        pick AS (SELECT min(n) AS n FROM (SELECT 0 AS n UNION ALL SELECT slot + 1 FROM live) WHERE n < ${cap} AND n NOT IN (SELECT slot FROM live))
+        INSERT INTO connection_slots (scope, slot, holder, purpose, acquired_at, expires_at)
+        SELECT ${scope}, n, ${holder}, ${purpose}, ${now}, ${expiresAt} FROM pick WHERE n IS NOT NULL AND (SELECT count(*) FROM live) < ${cap}
+        ON CONFLICT (scope, slot) DO UPDATE SET holder = excluded.holder, purpose = excluded.purpose, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+          WHERE connection_slots.expires_at < excluded.acquired_at
+        RETURNING slot, holder`.execute(this.db);
+      return r.rows.filter((x) => x.holder === holder).map((x) => Number(x.slot));
+    }
     const live = (await this.held(scope)).filter((x) => x.expires_at >= now);
     const taken = new Set(live.map((x) => x.slot));
     const got: number[] = [];
@@ -60,6 +75,50 @@ export class SlotsRepository {
       if (!taken.has(n) && (await this.take(scope, n, holder, purpose, now, expiresAt))) got.push(n);
     }
     return got;
+  }
+
+  /**
+   * One slot in each of several scopes (a connection's instance and global caps) in one statement: rows are
+   * written only when every scope has a free number, and a number another holder took first is skipped, so the
+   * caller checks that every scope came back and frees the rest (`release`) when not. Returns the slots taken.
+   */
+  async takeOneEach(
+    reqs: { scope: string; cap: number }[],
+    holder: string,
+    purpose: string,
+    now: string,
+    expiresAt: string,
+  ): Promise<{ scope: string; slot: number }[]> {
+    const pg = this.dialect === 'postgres';
+    const ts = (v: string) => (pg ? sql`${v}::timestamptz` : sql`${v}`);
+    const name = (kind: string, i: number) => sql.raw(`${kind}${i}`);
+    const ctes = reqs.map((r, i) => {
+      const live = name('live', i);
+      const room = sql`(SELECT count(*) FROM ${live}) < ${r.cap}`;
+      return pg
+        ? sql`${live} AS (SELECT slot FROM connection_slots WHERE scope = ${r.scope} AND expires_at >= ${ts(now)}),
+            ${name('pick', i)} AS (SELECT ${r.scope}::text AS scope, n FROM generate_series(0, ${r.cap}::int - 1) AS n
+              WHERE n NOT IN (SELECT slot FROM ${live}) AND ${room} ORDER BY random() LIMIT 1)`
+        : sql`${live} AS (SELECT slot FROM connection_slots WHERE scope = ${r.scope} AND expires_at >= ${now}),
+            ${name('pick', i)} AS (SELECT ${r.scope} AS scope, min(n) AS n FROM (SELECT 0 AS n UNION ALL SELECT slot + 1 FROM ${live})
+              WHERE n < ${r.cap} AND n NOT IN (SELECT slot FROM ${live}) AND ${room})`;
+    });
+    const picks = sql.join(
+      reqs.map((_, i) => sql`SELECT scope, n FROM ${name('pick', i)} WHERE n IS NOT NULL`),
+      sql` UNION ALL `,
+    );
+    const every = sql.join(
+      reqs.map((_, i) => sql`EXISTS (SELECT 1 FROM ${name('pick', i)} WHERE n IS NOT NULL)`),
+      sql` AND `,
+    );
+    const r = await sql<{ scope: string; slot: number; holder: string }>`
+      WITH ${sql.join(ctes)}, pick AS (${picks})
+      INSERT INTO connection_slots (scope, slot, holder, purpose, acquired_at, expires_at)
+      SELECT scope, n, ${holder}, ${purpose}, ${ts(now)}, ${ts(expiresAt)} FROM pick WHERE ${every}
+      ON CONFLICT (scope, slot) DO UPDATE SET holder = excluded.holder, purpose = excluded.purpose, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+        WHERE connection_slots.expires_at < excluded.acquired_at
+      RETURNING scope, slot, holder`.execute(this.db);
+    return r.rows.filter((x) => x.holder === holder).map((x) => ({ scope: x.scope, slot: Number(x.slot) }));
   }
 
   /** Free some of `holder`'s slots of `scope` (one statement). */

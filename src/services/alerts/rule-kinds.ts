@@ -48,6 +48,11 @@ export interface RuleInput {
   cond: (inst: InstanceRow, database: string | null, value: number | null, message: Msg) => void;
   /** Every value looked at, firing or not: a resolved event's message says what the value is now. */
   saw: (inst: InstanceRow, database: string | null, value: number) => void;
+  /**
+   * Instances whose capacity sync record just completed (the record event that triggered this evaluation):
+   * their newest finished record is a success, so `sync_failing` holds on none of them without reading their records.
+   */
+  justCompleted?: ReadonlySet<number>;
 }
 
 export type RuleEvaluator = (input: RuleInput) => Promise<void>;
@@ -181,9 +186,10 @@ async function databaseDisappeared({ rule, instances, repo, re, cond }: RuleInpu
   }
 }
 
-async function syncFailing({ rule, instances, repo, cond }: RuleInput): Promise<void> {
+async function syncFailing({ rule, instances, repo, cond, justCompleted }: RuleInput): Promise<void> {
   const k = rule.consecutive ?? 3;
   for (const inst of instances) {
+    if (justCompleted?.has(inst.id)) continue;
     const recs = await repo.recentFinishedRecords(inst.id, k);
     if (recs.length < k || recs.some((r) => r.status !== 'failed')) continue;
     // The last error by its key when the record has one (the UI shows it in the user's language), else its text.

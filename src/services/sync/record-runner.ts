@@ -255,7 +255,8 @@ export class RecordRunner {
       } else if (tries > 1) {
         await this.deps.sync.updateRecord(record.id, patch);
       }
-      log.info({ attempt }, 'capacity sync started');
+      // debug: at info, a batch logs one line per record (completed or failed), not two; each line costs the loop a write.
+      log.debug({ attempt }, 'capacity sync started');
       try {
         const before = abortReason(signal);
         if (before) throw new Aborted(before);

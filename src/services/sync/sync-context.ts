@@ -74,6 +74,15 @@ export function instanceRow(deps: Pick<SyncDeps, 'instances'>, id: number): Prom
   return instanceOrThrow(deps.instances, id);
 }
 
+/** The rows of these instances, in the order given (one read per 1,000, not one per instance); not_found for a missing one. */
+export async function instanceRows(deps: Pick<SyncDeps, 'instances'>, ids: number[]): Promise<InstanceRow[]> {
+  const byId = new Map<number, InstanceRow>();
+  for (let i = 0; i < ids.length; i += 1000) for (const r of await deps.instances.list({ ids: ids.slice(i, i + 1000) })) byId.set(r.id, r);
+  const out: InstanceRow[] = [];
+  for (const id of ids) out.push(byId.get(id) ?? (await instanceRow(deps, id)));
+  return out;
+}
+
 /** Now, as the store writes it. */
 export function now(deps: Pick<SyncDeps, 'clock'>): string {
   return deps.clock.now().toISOString();

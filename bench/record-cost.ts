@@ -1,0 +1,178 @@
+/**
+ * What one sync record costs the process that runs it: CPU ms per record and
+ * store statements per record, for an in-process batch (`syncMany`) over
+ * the PostgreSQL wire responder behind the +50 ms proxy (as `api-path` runs
+ * it), on a fresh SQLite or PostgreSQL store, logging at info into nothing.
+ * A development tool, not a scenario (it writes nothing to BENCHMARKS.md):
+ *
+ *   npx tsx bench/record-cost.ts [sqlite|postgresql] [instances=500] [concurrency=32] [--prof out.cpuprofile]
+ *
+ * A warm-up batch (a fifth of the size, other instances) runs first, so the
+ * figures are a warm process's. Statements are counted where they reach the
+ * store: better-sqlite3's Statement#run/all/get/iterate, or pg's
+ * Client#query on the store's database (the engine's queries to the
+ * responder go through pg too, and are left out). `--prof`: a CPU profile of
+ * the measured batch only (node:inspector), summarised by
+ * `npx tsx bench/profile-summary.ts out.cpuprofile`.
+ */
+import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { loadConfig } from '../src/config.js';
+import { createContext } from '../src/context.js';
+import { createLogger } from '../src/lib/logger.js';
+import { pgAdmin, uniqueName } from '../test/helpers/targets.js';
+import type { ServerFacts } from './network.child.js';
+import { startNetwork } from './network.js';
+
+const actor = { userId: null, username: 'bench' };
+
+const args = process.argv.slice(2);
+const profAt = args.indexOf('--prof');
+const profFile = profAt >= 0 ? args.splice(profAt, 2)[1] : undefined;
+const kind = (args[0] ?? 'sqlite') as 'sqlite' | 'postgresql';
+const n = Number(args[1] ?? 500);
+const c = Number(args[2] ?? 32);
+const warm = Math.max(32, Math.round(n / 5));
+
+/** Statements by their first words, and the synchronous time spent in them (SQLite: the whole statement; pg: sending it). */
+const counts = new Map<string, number>();
+const times = new Map<string, number>();
+let counting = false;
+const keyOf = (sql: string) => sql.replace(/\s+/g, ' ').trim().slice(0, 100);
+function counted<T>(sql: string, fn: () => T): T {
+  if (!counting) return fn();
+  const key = keyOf(sql);
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+  const t0 = performance.now();
+  try {
+    return fn();
+  } finally {
+    times.set(key, (times.get(key) ?? 0) + performance.now() - t0);
+  }
+}
+
+function countSqlite(): void {
+  const probe = new SQLite(':memory:');
+  const proto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<string, (...a: unknown[]) => unknown>;
+  probe.close();
+  for (const m of ['run', 'all', 'get', 'iterate']) {
+    const orig = proto[m]!;
+    proto[m] = function (this: { source: string }, ...a: unknown[]) {
+      return counted(this.source, () => orig.apply(this, a));
+    };
+  }
+}
+
+function countPg(database: string): void {
+  const query = pg.Client.prototype.query as (...a: unknown[]) => unknown;
+  (pg.Client.prototype as unknown as { query: unknown }).query = function (this: { database: string }, config: unknown, ...rest: unknown[]) {
+    if (this.database !== database) return query.call(this, config, ...rest);
+    return counted(typeof config === 'string' ? config : ((config as { text?: string })?.text ?? ''), () => query.call(this, config, ...rest));
+  };
+}
+
+function facts(dbs: number): ServerFacts {
+  return {
+    version: '15.4',
+    maxConnections: 10_000,
+    databases: Array.from({ length: dbs }, (_, i) => ({
+      oid: 16_384 + i,
+      datname: i === 0 ? 'postgres' : `app_${i}`,
+      size: String((i + 1) * 37_000_000 + 8192 * i),
+    })),
+  };
+}
+
+async function main(): Promise<void> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-record-cost-'));
+  const env: Record<string, string> = {
+    WHALEFALL_DATA_DIR: dataDir,
+    WHALEFALL_TZ: 'UTC',
+    WHALEFALL_SCHEDULER: 'off',
+    WHALEFALL_DISCOVERY: 'off',
+    WHALEFALL_CONNECTIONS_TOTAL: '4096',
+    WHALEFALL_SYNC_CONCURRENCY: String(c),
+  };
+  let dbName: string | undefined;
+  if (kind === 'postgresql') {
+    dbName = uniqueName('reccost');
+    const admin = await pgAdmin();
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    await admin.end();
+    env.DATABASE_URL = `postgres://postgres@127.0.0.1:5432/${dbName}`;
+    countPg(dbName);
+  } else countSqlite();
+  const net = await startNetwork({ delayMs: 50, target: { fake: facts(5) } });
+  const discard = new Writable({ write: (_c, _e, cb) => cb() });
+  const ctx = await createContext(loadConfig(env), { logger: createLogger('info', discard) });
+  try {
+    const cred = await ctx.credentials.create({ name: 'bench-pg', db_type: 'postgresql', username: 'postgres', password: 'bench-pw' }, actor);
+    const now = new Date().toISOString();
+    const rows = Array.from({ length: n + warm }, (_, i) => ({
+      name: `pg-${String(i + 1).padStart(5, '0')}`,
+      db_type: 'postgresql',
+      host: net.host,
+      port: net.port,
+      credential_id: cred.id,
+      tags: '["bench"]',
+      options: '{}',
+      is_active: 1,
+      created_at: now,
+      updated_at: now,
+    }));
+    for (let i = 0; i < rows.length; i += 500)
+      await ctx.store.db
+        .insertInto('instances')
+        .values(rows.slice(i, i + 500))
+        .execute();
+    const ids = (await ctx.store.db.selectFrom('instances').select('id').orderBy('id').execute()).map((r) => r.id);
+    await ctx.capacitySync.syncMany(ids.slice(0, warm), { syncType: 'manual_batch', actor });
+    await ctx.alerts.idle();
+
+    const session = profFile ? new Session() : undefined;
+    if (session) {
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 200 });
+      await session.post('Profiler.start');
+    }
+    counting = true;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const done = await ctx.capacitySync.syncMany(ids.slice(warm), { syncType: 'manual_batch', actor });
+    await ctx.alerts.idle();
+    const wall = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    counting = false;
+    if (session) {
+      const { profile } = await session.post('Profiler.stop');
+      fs.writeFileSync(profFile!, JSON.stringify(profile));
+      session.disconnect();
+    }
+    const ok = done.outcomes.filter((o) => o.status === 'completed').length;
+    const total = [...counts.values()].reduce((a, b) => a + b, 0);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    console.log(
+      `${kind} n=${n} c=${c}: ${done.status}, ${ok}/${n} completed; wall ${(wall / 1000).toFixed(2)} s; CPU ${(cpuMs / 1000).toFixed(2)} s = ${(cpuMs / n).toFixed(2)} ms/record (user ${(cpu.user / 1000 / n).toFixed(2)}, system ${(cpu.system / 1000 / n).toFixed(2)}); statements ${(total / n).toFixed(2)}/record; load ${os.loadavg()[0]!.toFixed(2)}`,
+    );
+    console.log('  per record: statements, ms spent in the call');
+    for (const [k, v] of [...counts].sort((a, b) => b[1] - a[1]))
+      console.log(`  ${(v / n).toFixed(2).padStart(6)} ${((times.get(k) ?? 0) / n).toFixed(3).padStart(7)}  ${k}`);
+  } finally {
+    await ctx.close();
+    await net.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (dbName) {
+      const admin = await pgAdmin();
+      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await admin.end();
+    }
+  }
+}
+
+await main();
