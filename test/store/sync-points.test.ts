@@ -28,7 +28,9 @@ const db = (name: string, size: number | null): CollectedDatabase => ({
 
 forEachStore('per-sync series', (get) => {
   let id: number;
-  const now = Date.now();
+  // Both syncs must fall on one UTC day: just after midnight the first one (10 minutes earlier) would be yesterday's.
+  const DAY = 86_400_000;
+  const now = Date.now() % DAY < 11 * 60_000 ? Date.now() - 12 * 60_000 : Date.now();
   const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
   const save = (minutesAgo: number, databases: CollectedDatabase[]) =>
     get().repos.capacity.saveCollection({ instanceId: id, collectedDate: at(minutesAgo).slice(0, 10), collectedAt: at(minutesAgo), databases });
@@ -93,7 +95,7 @@ forEachStore('per-sync series', (get) => {
       pause: async () => {},
     });
     // A day less 5 minutes from now: the first sync (10 minutes ago) is then older than a day, the second is not.
-    const r = await svc.purge(new Date(now + 86_400_000 - 5 * 60_000));
+    const r = await svc.purge(new Date(now + DAY - 5 * 60_000));
     assert.equal(r.points_deleted, 3);
     assert.deepEqual(
       (await points()).map((p) => p.collected_at),
