@@ -16,7 +16,7 @@ import { createContext, type Context } from './context.js';
 import { buildApp } from './http/app.js';
 import { healthRoutes } from './http/api/health.routes.js';
 import { metricsRoutes } from './http/api/metrics.routes.js';
-import { documentOnlyResponses } from './http/components.js';
+import { documentOnlyResponses } from './http/serializer.js';
 import { createLogger, prettyDestination, type Logger } from './lib/logger.js';
 import { PROCESS_TAG } from './lib/process-tag.js';
 import { checkEstate, checkQueueConfig } from './services/estate.service.js';

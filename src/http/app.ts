@@ -15,7 +15,7 @@ import type { Context } from '../context.js';
 import { AppError } from '../lib/errors.js';
 import { checkAccess, SESSION_COOKIE, type RouteRule } from './access.js';
 import { documentErrors, swaggerOptions } from './openapi.js';
-import { documentOnlyResponses } from './components.js';
+import { documentOnlyResponses } from './serializer.js';
 import { VERSION } from '../services/processes.service.js';
 import { apiLocale, HTTP_STATUS } from './envelope.js';
 import { msg } from '../client/shared/i18n/index.js';

@@ -6,7 +6,7 @@
  * (the served document's components, see openapi.ts) and returns a `$ref` whose
  * static type is the schema's, so a route's `response` both documents the
  * shape and lets the TypeBox type provider check, at compile time, that the
- * handler returns it. Response schemas never serialise anything (app.ts
+ * handler returns it. Response schemas never serialise anything (serializer.ts
  * replaces the serializer with JSON.stringify): they are documentation that
  * the compiler and test/api/openapi-clients.test.ts hold to the truth.
  *
@@ -33,16 +33,6 @@ export function component<T extends TSchema>(name: string, schema: T): TUnsafe<S
 /** Every registered component, for the document's `components.schemas`. */
 export function componentSchemas(): Record<string, TSchema> {
   return Object.fromEntries(registry);
-}
-
-/**
- * Make response schemas documentation only on `app`: replies are JSON.stringify'd as without a schema.
- * Fastify's schema serializer would drop every field a schema does not list, and cannot resolve the
- * components' `$ref`s outside the served document. Every Fastify instance that registers routes with
- * response schemas calls this (buildApp; the worker's health and metrics port).
- */
-export function documentOnlyResponses(app: { setSerializerCompiler(compiler: () => (data: unknown) => string): unknown }): void {
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 }
 
 /** A value or null (JSON Schema 2020-12: `anyOf` with `type: null`). */

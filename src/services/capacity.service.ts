@@ -243,12 +243,15 @@ export class CapacityService {
       this.instances.allTags(),
     ]);
     const num = (v: number | null) => (v === null ? null : Number(v));
-    const items = rows.map((r) => ({
-      ...toPublicInstance(r),
-      change_7d_bytes: num(r.change_7d_bytes),
-      change_last_sync_bytes: num(r.change_last_sync_bytes),
-      previous_sync_at: r.previous_sync_at,
-    }));
+    // The page's three fields added to the public view in place (same key order): a spread would copy every row's
+    // ~30 fields once more on each request of the instances page.
+    const items = rows.map((r) =>
+      Object.assign(toPublicInstance(r), {
+        change_7d_bytes: num(r.change_7d_bytes),
+        change_last_sync_bytes: num(r.change_last_sync_bytes),
+        previous_sync_at: r.previous_sync_at,
+      }),
+    );
     return { items, total, limit, offset, change_since: since, tags };
   }
 

@@ -8,7 +8,7 @@
  * logged (errors are scrubbed).
  */
 import { Cron } from 'croner';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { ConfigError, type Config } from '../config.js';
 import { localDate, type Clock } from '../lib/clock.js';
 import { errorMessage, scrubSecrets } from '../lib/errors.js';
@@ -212,6 +212,8 @@ export class EmailService {
   /** Send one message; errors come out with the SMTP password scrubbed. */
   async send(to: Recipient, mail: Mail): Promise<void> {
     if (!this.d.config.smtpUrl) throw new Error('SMTP 未配置 (WHALEFALL_SMTP_URL is not set)');
+    // Loaded with the first mail, not at start (~3 MB of heap a serve without SMTP never needs).
+    const { default: nodemailer } = await import('nodemailer');
     this.transport ??= nodemailer.createTransport(this.d.config.smtpUrl);
     try {
       await this.transport.sendMail({

@@ -6,8 +6,9 @@
  */
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
+import type * as Pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { lazyModule } from '../lib/lazy-module.js';
 import { ensurePrivateDir, ensurePrivateFile, tightenExisting } from '../lib/private-files.js';
 import type { Database } from './schema.js';
 import type { DialectName } from './migrations/helpers.js';
@@ -43,9 +44,8 @@ function parseInt8(v: string): number {
   return n;
 }
 
-// pg types its parsers `any`: these two read timestamp text into a Date.
-const defaultTimestampParser = pg.types.getTypeParser(1184) as (v: string) => Date;
-const defaultTimestampNoTzParser = pg.types.getTypeParser(1114) as (v: string) => Date;
+/** The driver, loaded when the store is PostgreSQL: a SQLite store never loads it (nor does a serve until it syncs one). */
+const pg = lazyModule<typeof Pg>('pg');
 
 const pgTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
@@ -57,9 +57,12 @@ const pgTypes = {
       case 1082: // date
         return (v: string) => v;
       case 1184: // timestamptz
-        return (v: string) => defaultTimestampParser(v).toISOString();
-      case 1114: // timestamp without time zone: we never create these; read as UTC
-        return (v: string) => defaultTimestampNoTzParser(v).toISOString();
+      case 1114: {
+        // timestamp without time zone: we never create these; read as UTC. pg types its parsers `any`: this one
+        // reads timestamp text into a Date.
+        const toDate = pg.types.getTypeParser(oid) as (v: string) => Date;
+        return (v: string) => toDate(v).toISOString();
+      }
       default:
         return pg.types.getTypeParser(oid, format) as (v: string) => unknown;
     }

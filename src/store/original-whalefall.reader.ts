@@ -4,8 +4,12 @@
  * SELECTs, inside a READ ONLY transaction so a mistake here can never write
  * to the original. Extra columns are ignored; a missing one is a clear error.
  */
-import pg from 'pg';
+import type * as Pg from 'pg';
+import { lazyModule } from '../lib/lazy-module.js';
 import { AppError, errorMessage } from '../lib/errors.js';
+
+/** Loaded by `import-whalefall` when it connects: the other commands (serve among them) never load pg for it. */
+const pg = lazyModule<typeof Pg>('pg');
 
 /** A bad URL, an unreachable server or another schema: one line, never the password. */
 export class OriginalStoreError extends AppError {
@@ -65,7 +69,7 @@ function iso(v: unknown): string | null {
 }
 
 export class OriginalWhalefallReader {
-  private constructor(private readonly client: pg.Client) {}
+  private constructor(private readonly client: Pg.Client) {}
 
   /** Connects and checks the schema; throws OriginalStoreError with one line on a bad URL, an unreachable server or another schema. */
   static async open(url: string, timeoutMs = 10_000): Promise<OriginalWhalefallReader> {

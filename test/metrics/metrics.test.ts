@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import Fastify from 'fastify';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { metricsRoutes } from '../../src/http/api/metrics.routes.js';
-import { documentOnlyResponses } from '../../src/http/components.js';
+import { documentOnlyResponses } from '../../src/http/serializer.js';
 import { MetricsService } from '../../src/services/metrics.service.js';
 import { MetricsRepository } from '../../src/store/metrics.repository.js';
 import { buildApp } from '../../src/http/app.js';

@@ -13,7 +13,7 @@ import { statisticsRoutes } from '../../src/http/api/statistics.routes.js';
 import { zonedMidnightUtc } from '../../src/services/statistics.service.js';
 import { forEachStore } from '../helpers/context.js';
 import { addInstance, days, FixedClock, insertHistory, statisticsOf, type Row } from './fixtures.js';
-import { documentOnlyResponses } from '../../src/http/components.js';
+import { documentOnlyResponses } from '../../src/http/serializer.js';
 
 const clock = new FixedClock(new Date('2024-04-30T12:00:00.000Z'));
 

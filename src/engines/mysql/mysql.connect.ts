@@ -2,9 +2,10 @@
  * MySQL / MariaDB connection details: the error numbers' verdicts, the query helper with its client-side timeout,
  * TLS options (the MySQL client's --ssl-mode words) and the guard on password-revealing authentication methods.
  */
-import mysql from 'mysql2';
+import type * as Mysql from 'mysql2';
 import type { Connection as PromiseConnection, RowDataPacket } from 'mysql2/promise';
 import type { ConnectTarget } from '../engine.js';
+import { lazyModule } from '../../lib/lazy-module.js';
 import { errorCode, type Verdict } from '../common.js';
 import { cleartextAllowed, cleartextRefused } from '../tls.js';
 
@@ -14,6 +15,9 @@ import { cleartextAllowed, cleartextRefused } from '../tls.js';
  * (mysql2's client timeout leaves the query running on the server).
  */
 export const CLIENT_TIMEOUT_SLACK_MS = 2000;
+
+/** The driver, loaded when a MySQL/MariaDB instance is first connected to: a serve that never does never pays for it. */
+export const mysql = lazyModule<typeof Mysql>('mysql2');
 
 /** By errno: MariaDB-only codes (1969) have no name in mysql2. */
 const ERRNO: Record<number, Verdict> = {
@@ -64,7 +68,7 @@ export function sslOption(target: ConnectTarget): SslMode {
 }
 
 /** mysql2's `ssl` for a mode (the MySQL client's --ssl-mode words, lower-case). */
-export function sslConfig(target: ConnectTarget): mysql.SslOptions | undefined {
+export function sslConfig(target: ConnectTarget): Mysql.SslOptions | undefined {
   const mode = sslOption(target);
   if (mode === 'off') return undefined;
   const material = {
@@ -81,7 +85,7 @@ export function sslConfig(target: ConnectTarget): mysql.SslOptions | undefined {
  * `mysql_clear_password` and `sha256_password` send it as is, and caching_sha2's full authentication would
  * encrypt it with an RSA key the (possibly fake) server hands out. With TLS they run as mysql2 runs them.
  */
-export function guardedAuthPlugins(target: ConnectTarget): mysql.ConnectionOptions['authPlugins'] {
+export function guardedAuthPlugins(target: ConnectTarget): Mysql.ConnectionOptions['authPlugins'] {
   type Plugin = (ctx: {
     connection: { config: { ssl?: unknown; password?: string } };
     command: unknown;
@@ -107,5 +111,5 @@ export function guardedAuthPlugins(target: ConnectTarget): mysql.ConnectionOptio
     mysql_clear_password: clear('mysql_clear_password'),
     sha256_password: clear('sha256_password'),
     caching_sha2_password: caching,
-  } as unknown as mysql.ConnectionOptions['authPlugins'];
+  } as unknown as Mysql.ConnectionOptions['authPlugins'];
 }

@@ -18,7 +18,6 @@
  *   before '/', `@xxxx`-decoded. Fast (no table is opened) but blind to
  *   non-InnoDB tables and to tables in shared/general tablespaces.
  */
-import mysql from 'mysql2';
 import type { Connection as PromiseConnection, RowDataPacket } from 'mysql2/promise';
 import { SyncError } from '../../lib/errors.js';
 import { withTimeout } from '../../lib/timeout.js';
@@ -32,7 +31,7 @@ import { msg } from '../../client/shared/i18n/index.js';
 import { CLEARTEXT_OPTION, CLEARTEXT_OPTION_SPEC, tlsCheck } from '../tls.js';
 import { fromSums, TABLES_METHOD, TABLES_QUERY, type TableSumRow } from './mysql.tables.js';
 import { COMPOSITION_METHOD, mysqlParts } from './mysql.composition.js';
-import { CLIENT_TIMEOUT_SLACK_MS, guardedAuthPlugins, MYSQL_SSL_MODES, mysqlVerdict, rows, sslConfig, sslOption } from './mysql.connect.js';
+import { CLIENT_TIMEOUT_SLACK_MS, guardedAuthPlugins, mysql, MYSQL_SSL_MODES, mysqlVerdict, rows, sslConfig, sslOption } from './mysql.connect.js';
 import { AUTO, DEFAULT_METHOD, decodeFilename, FALLBACK_NOTE, METHOD, METHOD_NOTES, mysqlMethod, PHYSICAL, splitTablespace } from './mysql.methods.js';
 
 export { decodeFilename, splitTablespace } from './mysql.methods.js';

@@ -8,8 +8,9 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import pg from 'pg';
+import type * as Pg from 'pg';
 import { errorMessage, SyncError } from '../../lib/errors.js';
+import { lazyModule, loaded } from '../../lib/lazy-module.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { CollectedDatabase, Collection } from '../../domain/collection.js';
 import type { CollectedTableDatabase, TableCollection, TableScope } from '../../domain/tables.js';
@@ -67,8 +68,11 @@ function pgVerdict(err: unknown): Verdict | null {
 
 const classifyError = (err: unknown, target: ConnectTarget): SyncError => classify(err, target, pgVerdict);
 
+/** The driver, loaded when a PostgreSQL instance is first connected to (not at start). */
+const pg = lazyModule<typeof Pg>('pg');
+
 /** An error the server sent (SQLSTATE) leaves the session usable; a dead socket or client timeout does not. */
-const isServerError = (err: unknown): boolean => err instanceof pg.DatabaseError;
+const isServerError = (err: unknown): boolean => loaded('pg') && err instanceof pg.DatabaseError;
 
 /** Every database but the templates (not the DBA's data), whether or not it accepts connections. */
 const LIST = `
@@ -134,7 +138,7 @@ function fromSize(row: DbRow, rawSize: unknown): CollectedDatabase {
 
 class PostgresqlSession implements EngineSession {
   constructor(
-    private readonly client: pg.Client,
+    private readonly client: Pg.Client,
     private readonly socket: net.Socket,
     private readonly target: ConnectTarget,
   ) {}
@@ -276,7 +280,7 @@ class PostgresqlSession implements EngineSession {
             out.push(outOfTime(name));
             continue;
           }
-          let conn: { client: pg.Client; socket: net.Socket } | undefined;
+          let conn: { client: Pg.Client; socket: net.Socket } | undefined;
           try {
             conn = await openClient(this.target, name);
             const res = await conn.client.query<TableRow>(TABLES_QUERY);
@@ -317,7 +321,7 @@ class PostgresqlSession implements EngineSession {
             dbs.push({ database: row.datname, error: why, error_msg: msg(row.invalid ? 'db.remark.pg_invalid' : 'db.remark.pg_no_privilege') });
             continue;
           }
-          let conn: { client: pg.Client; socket: net.Socket } | undefined;
+          let conn: { client: Pg.Client; socket: net.Socket } | undefined;
           try {
             conn = await openClient(this.target, row.datname);
             dbs.push(await databaseRelations(row.datname, conn.client, reason));
@@ -365,7 +369,7 @@ function sslMode(target: ConnectTarget): SslMode {
  * pg's `ssl` for a mode: `require` encrypts without checking the certificate; `verify-ca` checks it chains
  * to the instance's CA (or the system's); `verify-full` also checks the host name.
  */
-function sslConfig(mode: SslMode, target: ConnectTarget): pg.ClientConfig['ssl'] {
+function sslConfig(mode: SslMode, target: ConnectTarget): Pg.ClientConfig['ssl'] {
   if (mode === 'disable') return false;
   const material = {
     ...(target.tls?.ca ? { ca: target.tls.ca } : {}),
@@ -383,7 +387,7 @@ function sslConfig(mode: SslMode, target: ConnectTarget): pg.ClientConfig['ssl']
  * handshake only half-closes, and a black hole never answers.
  * `prefer`: TLS first; a server that answers "no TLS" gets a second, plain connection.
  */
-async function openClient(target: ConnectTarget, database: string): Promise<{ client: pg.Client; socket: net.Socket }> {
+async function openClient(target: ConnectTarget, database: string): Promise<{ client: Pg.Client; socket: net.Socket }> {
   const mode = sslMode(target);
   try {
     return await openClientWith(target, database, mode);
@@ -393,10 +397,10 @@ async function openClient(target: ConnectTarget, database: string): Promise<{ cl
   }
 }
 
-async function openClientWith(target: ConnectTarget, database: string, mode: SslMode): Promise<{ client: pg.Client; socket: net.Socket }> {
+async function openClientWith(target: ConnectTarget, database: string, mode: SslMode): Promise<{ client: Pg.Client; socket: net.Socket }> {
   const socket = new net.Socket();
   let askedCleartext = false;
-  const client: pg.Client = new pg.Client({
+  const client: Pg.Client = new pg.Client({
     host: target.host,
     port: target.port,
     user: target.username,
@@ -452,7 +456,7 @@ export const postgresqlEngine: Engine = {
   },
 
   async connect(target) {
-    let conn: { client: pg.Client; socket: net.Socket };
+    let conn: { client: Pg.Client; socket: net.Socket };
     try {
       conn = await openClient(target, target.database || 'postgres');
     } catch (err) {
