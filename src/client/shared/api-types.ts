@@ -76,3 +76,9 @@ export type AlertEventPage = Static<typeof Alerts.AlertEventPage>;
 export type AlertEventRow = Item<AlertEventPage['items']>;
 export type AlertEvent = Static<typeof Alerts.AlertEvent>;
 export type AlertDelivery = Item<AlertEvent['deliveries']>;
+
+// Request bodies: the TypeBox schemas the routes validate with, as the browser builds them
+// (`body satisfies CreateInstanceBody`): a field renamed on the server fails `npm run typecheck` here too.
+export type CreateInstanceBody = Static<typeof Instances.CreateInstanceBody>;
+export type UpdateInstanceBody = Static<typeof Instances.UpdateInstanceBody>;
+export type TestConnectionsBody = Static<typeof Fleet.TestConnectionsBody>;
