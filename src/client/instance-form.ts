@@ -3,7 +3,16 @@
  * a new credential created inline, 测试连接 + doctor, 保存.
  */
 import { api, ApiError, errorText, h, icon, modal, onAsync, serverText, showAlert, t, withSpinner } from './ui.js';
-import type { CertInfo, ConnectionTest, CreateInstanceBody, Credential, Instance, TestConnectionsBody, UpdateInstanceBody } from './shared/api-types.js';
+import type {
+  CertInfo,
+  ConnectionTest,
+  CreateCredentialBody,
+  CreateInstanceBody,
+  Credential,
+  Instance,
+  TestConnectionsBody,
+  UpdateInstanceBody,
+} from './shared/api-types.js';
 
 const form = document.getElementById('wf-instance-form') as HTMLFormElement | null;
 let editing: Instance | undefined;
@@ -150,8 +159,8 @@ async function save(): Promise<Instance> {
       name: field('c_name').value.trim(),
       username: field('c_username').value.trim(),
       password: field('c_password').value,
-      db_type: field<HTMLSelectElement>('db_type').value,
-    });
+      db_type: field<HTMLSelectElement>('db_type').value as CreateCredentialBody['db_type'],
+    } satisfies CreateCredentialBody);
     credentialId = c.data.id;
     field('c_password').value = ''; // write-only: gone from the page once saved
     await loadCredentials(credentialId);

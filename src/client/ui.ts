@@ -6,6 +6,7 @@
  * navbar's logout and language switch.
  */
 import { formatters } from './shared/format.js';
+import type { MyPreferencesBody } from './shared/api-types.js';
 import { pickLocale, t as translate, type Locale, type Params } from './shared/i18n/index.js';
 
 const body = document.body.dataset;
@@ -192,7 +193,7 @@ function initNavbar(): void {
         setLangCookie(l);
         if (role) {
           try {
-            await api('PATCH', '/api/auth/me', { locale: l });
+            await api('PATCH', '/api/auth/me', { locale: l as MyPreferencesBody['locale'] } satisfies MyPreferencesBody);
           } catch (err) {
             showAlert('danger', errorText(err));
             return;
