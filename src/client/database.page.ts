@@ -7,7 +7,7 @@
 import { sizeChart, type Series } from './charts.js';
 import { splitBar, splitLegend, type Split } from './tables.js';
 import { api, ApiError, errorText, fmt, h, onAsync, showAlert, t, withSpinner } from './ui.js';
-import type { Series as StatSeries, TablePage, TableRow, TableSeries } from './shared/api-types.js';
+import type { Series as StatSeries, TablePage, TableRow, TableSeries, TableSyncBody } from './shared/api-types.js';
 
 const PAGE = 50;
 const root = document.getElementById('wf-database')!;
@@ -187,7 +187,7 @@ collect?.addEventListener(
   'click',
   onAsync(async () => {
     try {
-      const res = await withSpinner(collect, () => api('POST', `/api/instances/${id}/tables/sync`, { databases: [database] }));
+      const res = await withSpinner(collect, () => api('POST', `/api/instances/${id}/tables/sync`, { databases: [database] } satisfies TableSyncBody));
       showAlert('success', res.message ?? t('tables.collect'));
     } catch (err) {
       showAlert('danger', err instanceof ApiError ? err.message : t('tables.collect_failed'));

@@ -5,7 +5,14 @@
  */
 import { sizeChart, type Series } from './charts.js';
 import { api, ApiError, can, errorText, fmt, h, onAsync, serverText, showAlert, syncBadge, t, withSpinner } from './ui.js';
-import type { Instance, InstanceDatabase as Db, InstanceDatabases, InstanceSyncRecord as SyncRecord, Series as StatSeries } from './shared/api-types.js';
+import type {
+  Instance,
+  InstanceDatabase as Db,
+  InstanceDatabases,
+  InstanceSyncRecord as SyncRecord,
+  Series as StatSeries,
+  TableSyncBody,
+} from './shared/api-types.js';
 import { wireComposition } from './composition.js';
 
 const root = document.getElementById('wf-instance')!;
@@ -137,7 +144,7 @@ function collectButton(database: string): HTMLButtonElement {
     'click',
     onAsync(async () => {
       try {
-        const res = await withSpinner(btn, () => api('POST', `/api/instances/${id}/tables/sync`, { databases: [database] }));
+        const res = await withSpinner(btn, () => api('POST', `/api/instances/${id}/tables/sync`, { databases: [database] } satisfies TableSyncBody));
         showAlert('success', res.message ?? t('tables.collect'));
       } catch (err) {
         showAlert('danger', err instanceof ApiError ? err.message : t('tables.collect_failed'));

@@ -12,7 +12,7 @@ import type { TablesService } from '../../services/tables.service.js';
 import { localizeTableSync, TABLES_MSG } from '../../services/tables.service.js';
 import { actorOf } from '../access.js';
 import { apiLocale, IdParams, Ok, ok, OkOrCsv, StringEnum } from '../envelope.js';
-import { TableDatabases, TablePage, TableSeries, TableSync, TopGrowingTables } from './tables.schemas.js';
+import { TableDatabases, TablePage, TableSeries, TableSync, TableSyncBody, TopGrowingTables } from './tables.schemas.js';
 
 const DateStr = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD (local date, inclusive)' });
 const Format = Type.Optional(StringEnum(['json', 'csv'] as const));
@@ -70,9 +70,7 @@ export const tablesRoutes =
           response: { 200: Ok(TableSync, 'Collected') },
           summary: 'Collect table sizes now: the named databases, or every database of the instance (within its table budget)',
           params: IdParams,
-          body: Type.Optional(
-            Type.Object({ databases: Type.Optional(Type.Array(DatabaseName, { minItems: 1, maxItems: 10_000 })) }, { additionalProperties: false }),
-          ),
+          body: Type.Optional(TableSyncBody),
         },
       },
       async (req) => {

@@ -157,3 +157,9 @@ export const Composition = component(
     growth: PartBytes,
   }),
 );
+
+/** POST /api/instances/:id/tables/sync (request body; none = every database of the instance). Inline in the OpenAPI document. */
+export const TableSyncBody = Type.Object(
+  { databases: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { minItems: 1, maxItems: 10_000 })) },
+  { additionalProperties: false },
+);
