@@ -6,25 +6,29 @@
  */
 import { sizeChart, type Series } from './charts.js';
 import { splitBar, splitLegend, type Split } from './tables.js';
-import { api, ApiError, errorText, fmt, h, onAsync, showAlert, t, withSpinner } from './ui.js';
-import type { Series as StatSeries, TablePage, TableRow, TableSeries, TableSyncBody } from './shared/api-types.js';
+import { api, ApiError, errorText, fmt, h, onAsync, searchParams, showAlert, t, withSpinner } from './ui.js';
+import type { Series as StatSeries, TableListQuery, TablePage, TableRow, TableSeries, TableSyncBody } from './shared/api-types.js';
 
 const PAGE = 50;
 const root = document.getElementById('wf-database')!;
 const id = Number(root.dataset.instanceId);
 const database = root.dataset.database!;
 const state = {
-  sort: 'total',
-  order: 'desc' as 'asc' | 'desc',
+  sort: 'total' as NonNullable<TableListQuery['sort']>,
+  order: 'desc' as NonNullable<TableListQuery['order']>,
   search: '',
   offset: 0,
   selected: Number(new URLSearchParams(location.search).get('table')) || 0,
 };
 
-function query(extra: Record<string, string> = {}): string {
-  const q = new URLSearchParams({ database, sort: state.sort, order: state.order, ...extra });
-  if (state.search) q.set('search', state.search);
-  return q.toString();
+function query(extra: Partial<TableListQuery> = {}): string {
+  return searchParams({
+    database,
+    sort: state.sort,
+    order: state.order,
+    ...(state.search ? { search: state.search } : {}),
+    ...extra,
+  } satisfies TableListQuery).toString();
 }
 
 function label(r: TableRow): string {
@@ -41,7 +45,7 @@ async function load(): Promise<void> {
   (document.getElementById('wf-tables-csv') as HTMLAnchorElement).href = `/api/instances/${id}/tables?${query({ format: 'csv' })}`;
   let r: TablePage;
   try {
-    r = (await api<TablePage>('GET', `/api/instances/${id}/tables?${query({ limit: String(PAGE), offset: String(state.offset) })}`)).data;
+    r = (await api<TablePage>('GET', `/api/instances/${id}/tables?${query({ limit: PAGE, offset: state.offset })}`)).data;
   } catch (err) {
     showAlert('danger', errorText(err));
     return;
@@ -212,7 +216,8 @@ document.getElementById('wf-table-search')!.addEventListener('input', (e) => {
 });
 for (const th of document.querySelectorAll<HTMLElement>('#wf-tables-table th[data-sort]')) {
   th.addEventListener('click', () => {
-    const col = th.dataset.sort!;
+    // The header's data-sort values are the route's sort keys.
+    const col = th.dataset.sort! as NonNullable<TableListQuery['sort']>;
     state.order = state.sort === col ? (state.order === 'asc' ? 'desc' : 'asc') : col === 'name' ? 'asc' : 'desc';
     state.sort = col;
     state.offset = 0;

@@ -96,6 +96,16 @@ export async function api<T>(method: string, url: string, payload?: unknown, con
 }
 
 /**
+ * The query string of a typed query (api-types.ts, e.g. TableListQuery): each value as its text, undefined left out.
+ * Build the object with `satisfies` so a renamed or retyped parameter fails `npm run typecheck`.
+ */
+export function searchParams(q: Record<string, string | number | boolean | undefined>): URLSearchParams {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, String(v));
+  return p;
+}
+
+/**
  * An event listener that runs async work: what it throws and does not handle itself is shown as an alert,
  * never left as an unhandled rejection. `el.addEventListener('click', onAsync(async () => { … }))`.
  */

@@ -1,8 +1,9 @@
 /**
- * The JSON API's answers as the browser reads them: the TypeBox schemas the
- * routes declare and the OpenAPI document publishes (src/http/api/*.schemas.ts),
- * read as types. One definition per answer: a field renamed on the server fails
- * `npm run typecheck` in the page that reads it.
+ * The JSON API's answers as the browser reads them, and the request bodies and
+ * queries it sends: the TypeBox schemas the routes declare (validate with) and
+ * the OpenAPI document publishes (src/http/api/*.schemas.ts), read as types.
+ * One definition each: a field renamed on the server fails `npm run typecheck`
+ * in the page that reads or sends it.
  *
  * Types only (`import type`): esbuild drops these imports, so the bundle carries
  * no schema and no TypeBox. The schema modules import only TypeBox, src/domain/
@@ -93,3 +94,4 @@ export type CreateAlertRuleBody = Static<typeof Alerts.CreateAlertRuleBody>;
 export type UpdateAlertRuleBody = Static<typeof Alerts.UpdateAlertRuleBody>;
 export type BatchSyncBody = Static<typeof Sync.BatchSyncBody>;
 export type TableSyncBody = Static<typeof Tables.TableSyncBody>;
+export type TableListQuery = Static<typeof Tables.TableListQuery>;
