@@ -7,7 +7,7 @@
 import { sizeChart, type Series } from './charts.js';
 import { splitBar, splitLegend, type Split } from './tables.js';
 import { api, ApiError, errorText, fmt, h, onAsync, searchParams, showAlert, t, withSpinner } from './ui.js';
-import type { Series as StatSeries, TableListQuery, TablePage, TableRow, TableSeries, TableSyncBody } from './shared/api-types.js';
+import type { DatabaseSeriesQuery, Series as StatSeries, TableListQuery, TablePage, TableRow, TableSeries, TableSyncBody } from './shared/api-types.js';
 
 const PAGE = 50;
 const root = document.getElementById('wf-database')!;
@@ -170,8 +170,12 @@ async function loadHistory(): Promise<void> {
   const el = document.getElementById('wf-chart-db')!;
   let points: StatSeries['points'];
   try {
-    points = (await api<StatSeries>('GET', `/api/statistics/instances/${id}/database-series?period=daily&database=${encodeURIComponent(database)}`)).data
-      .points;
+    points = (
+      await api<StatSeries>(
+        'GET',
+        `/api/statistics/instances/${id}/database-series?${searchParams({ period: 'daily', database } satisfies DatabaseSeriesQuery)}`,
+      )
+    ).data.points;
   } catch (err) {
     showAlert('danger', errorText(err));
     return;

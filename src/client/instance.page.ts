@@ -4,7 +4,7 @@
  * and the instance's sync records. 同步容量 here refreshes all three.
  */
 import { sizeChart, type Series } from './charts.js';
-import { api, ApiError, can, errorText, fmt, h, onAsync, serverText, showAlert, syncBadge, t, withSpinner } from './ui.js';
+import { api, ApiError, can, errorText, fmt, h, onAsync, searchParams, serverText, showAlert, syncBadge, t, withSpinner } from './ui.js';
 import type {
   Instance,
   InstanceDatabase as Db,
@@ -12,6 +12,8 @@ import type {
   InstanceSyncRecord as SyncRecord,
   Series as StatSeries,
   TableSyncBody,
+  DatabaseSeriesQuery,
+  SeriesQuery,
 } from './shared/api-types.js';
 import { wireComposition } from './composition.js';
 
@@ -156,13 +158,14 @@ function collectButton(database: string): HTMLButtonElement {
 }
 
 async function loadTrend(): Promise<void> {
-  const period = (document.querySelector('input[name="wf-period"]:checked') as HTMLInputElement).value;
+  // The radio buttons' values are the route's periods.
+  const period = (document.querySelector('input[name="wf-period"]:checked') as HTMLInputElement).value as NonNullable<SeriesQuery['period']>;
   const topN = Number((document.getElementById('wf-top-n') as HTMLSelectElement).value);
   const withSystem = (document.getElementById('wf-include-system') as HTMLInputElement).checked;
   const el = document.getElementById('wf-chart')!;
   const empty = document.getElementById('wf-trend-empty')!;
   try {
-    const total = await api<StatSeries>('GET', `/api/statistics/instances/${id}/series?period=${period}`);
+    const total = await api<StatSeries>('GET', `/api/statistics/instances/${id}/series?${searchParams({ period } satisfies SeriesQuery)}`);
     // System databases (mysql, sys, postgres, master …) stay out of the top-N lines unless the switch asks for them.
     const top = dbs
       .filter((d) => !d.is_deleted && (withSystem || !d.is_system) && d.size_bytes !== null)
@@ -172,7 +175,7 @@ async function loadTrend(): Promise<void> {
       top.map(async (d) => {
         const r = await api<StatSeries>(
           'GET',
-          `/api/statistics/instances/${id}/database-series?period=${period}&database=${encodeURIComponent(d.database_name)}`,
+          `/api/statistics/instances/${id}/database-series?${searchParams({ period, database: d.database_name } satisfies DatabaseSeriesQuery)}`,
         );
         return { name: d.database_name, points: r.data.points.map((p): [string, number] => [p.period_start, p.last_bytes]) };
       }),

@@ -95,3 +95,5 @@ export type UpdateAlertRuleBody = Static<typeof Alerts.UpdateAlertRuleBody>;
 export type BatchSyncBody = Static<typeof Sync.BatchSyncBody>;
 export type TableSyncBody = Static<typeof Tables.TableSyncBody>;
 export type TableListQuery = Static<typeof Tables.TableListQuery>;
+export type SeriesQuery = Static<typeof Statistics.SeriesQuery>;
+export type DatabaseSeriesQuery = Static<typeof Statistics.DatabaseSeriesQuery>;
