@@ -1,7 +1,7 @@
 /** 批量同步 on the instances page: start a batch session and show its progress live. */
 import { cancelSession } from './sessions.js';
 import { api, errorText, fmt, showAlert, t, withSpinner } from './ui.js';
-import type { BatchStarted, SyncSession as Session } from './shared/api-types.js';
+import type { BatchStarted, BatchSyncBody, SyncSession as Session } from './shared/api-types.js';
 
 export function updateBatchLabel(selected: ReadonlySet<number>): void {
   const label = document.getElementById('wf-batch-label');
@@ -16,7 +16,9 @@ export async function batchSync(btn: HTMLButtonElement, selected: Set<number>, r
   const ids = [...selected];
   let sessionId: string;
   try {
-    const res = await withSpinner(btn, () => api<BatchStarted>('POST', '/api/sync/capacity', ids.length ? { instance_ids: ids } : {}));
+    const res = await withSpinner(btn, () =>
+      api<BatchStarted>('POST', '/api/sync/capacity', (ids.length ? { instance_ids: ids } : {}) satisfies BatchSyncBody),
+    );
     sessionId = res.data.session_id;
     showAlert('info', res.message ?? t('instances.batch_sync'));
   } catch (err) {

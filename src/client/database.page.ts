@@ -6,25 +6,29 @@
  */
 import { sizeChart, type Series } from './charts.js';
 import { splitBar, splitLegend, type Split } from './tables.js';
-import { api, ApiError, errorText, fmt, h, onAsync, showAlert, t, withSpinner } from './ui.js';
-import type { Series as StatSeries, TablePage, TableRow, TableSeries } from './shared/api-types.js';
+import { api, ApiError, errorText, fmt, h, onAsync, searchParams, showAlert, t, withSpinner } from './ui.js';
+import type { DatabaseSeriesQuery, Series as StatSeries, TableListQuery, TablePage, TableRow, TableSeries, TableSyncBody } from './shared/api-types.js';
 
 const PAGE = 50;
 const root = document.getElementById('wf-database')!;
 const id = Number(root.dataset.instanceId);
 const database = root.dataset.database!;
 const state = {
-  sort: 'total',
-  order: 'desc' as 'asc' | 'desc',
+  sort: 'total' as NonNullable<TableListQuery['sort']>,
+  order: 'desc' as NonNullable<TableListQuery['order']>,
   search: '',
   offset: 0,
   selected: Number(new URLSearchParams(location.search).get('table')) || 0,
 };
 
-function query(extra: Record<string, string> = {}): string {
-  const q = new URLSearchParams({ database, sort: state.sort, order: state.order, ...extra });
-  if (state.search) q.set('search', state.search);
-  return q.toString();
+function query(extra: Partial<TableListQuery> = {}): string {
+  return searchParams({
+    database,
+    sort: state.sort,
+    order: state.order,
+    ...(state.search ? { search: state.search } : {}),
+    ...extra,
+  } satisfies TableListQuery).toString();
 }
 
 function label(r: TableRow): string {
@@ -41,7 +45,7 @@ async function load(): Promise<void> {
   (document.getElementById('wf-tables-csv') as HTMLAnchorElement).href = `/api/instances/${id}/tables?${query({ format: 'csv' })}`;
   let r: TablePage;
   try {
-    r = (await api<TablePage>('GET', `/api/instances/${id}/tables?${query({ limit: String(PAGE), offset: String(state.offset) })}`)).data;
+    r = (await api<TablePage>('GET', `/api/instances/${id}/tables?${query({ limit: PAGE, offset: state.offset })}`)).data;
   } catch (err) {
     showAlert('danger', errorText(err));
     return;
@@ -166,8 +170,12 @@ async function loadHistory(): Promise<void> {
   const el = document.getElementById('wf-chart-db')!;
   let points: StatSeries['points'];
   try {
-    points = (await api<StatSeries>('GET', `/api/statistics/instances/${id}/database-series?period=daily&database=${encodeURIComponent(database)}`)).data
-      .points;
+    points = (
+      await api<StatSeries>(
+        'GET',
+        `/api/statistics/instances/${id}/database-series?${searchParams({ period: 'daily', database } satisfies DatabaseSeriesQuery)}`,
+      )
+    ).data.points;
   } catch (err) {
     showAlert('danger', errorText(err));
     return;
@@ -187,7 +195,7 @@ collect?.addEventListener(
   'click',
   onAsync(async () => {
     try {
-      const res = await withSpinner(collect, () => api('POST', `/api/instances/${id}/tables/sync`, { databases: [database] }));
+      const res = await withSpinner(collect, () => api('POST', `/api/instances/${id}/tables/sync`, { databases: [database] } satisfies TableSyncBody));
       showAlert('success', res.message ?? t('tables.collect'));
     } catch (err) {
       showAlert('danger', err instanceof ApiError ? err.message : t('tables.collect_failed'));
@@ -212,7 +220,8 @@ document.getElementById('wf-table-search')!.addEventListener('input', (e) => {
 });
 for (const th of document.querySelectorAll<HTMLElement>('#wf-tables-table th[data-sort]')) {
   th.addEventListener('click', () => {
-    const col = th.dataset.sort!;
+    // The header's data-sort values are the route's sort keys.
+    const col = th.dataset.sort! as NonNullable<TableListQuery['sort']>;
     state.order = state.sort === col ? (state.order === 'asc' ? 'desc' : 'asc') : col === 'name' ? 'asc' : 'desc';
     state.sort = col;
     state.offset = 0;

@@ -3,7 +3,16 @@
  * a new credential created inline, 测试连接 + doctor, 保存.
  */
 import { api, ApiError, errorText, h, icon, modal, onAsync, serverText, showAlert, t, withSpinner } from './ui.js';
-import type { CertInfo, ConnectionTest, Credential, Instance } from './shared/api-types.js';
+import type {
+  CertInfo,
+  ConnectionTest,
+  CreateCredentialBody,
+  CreateInstanceBody,
+  Credential,
+  Instance,
+  TestConnectionsBody,
+  UpdateInstanceBody,
+} from './shared/api-types.js';
 
 const form = document.getElementById('wf-instance-form') as HTMLFormElement | null;
 let editing: Instance | undefined;
@@ -102,7 +111,7 @@ export async function openForm(r?: Instance): Promise<void> {
 }
 
 /** The instance's settings as the form holds them (credential aside). */
-function settings(): Record<string, unknown> {
+function settings(): CreateInstanceBody {
   const port = field('port').value.trim();
   const limitGb = field('capacity_limit_gb').value.trim();
   const options: Record<string, unknown> = { ...(editing?.options ?? {}) };
@@ -112,20 +121,21 @@ function settings(): Record<string, unknown> {
   if (typeOpt?.dataset.methods) options.method = field<HTMLSelectElement>('method').value;
   else delete options.method;
   const tlsKey = typeOpt?.dataset.tlsKey ?? '';
-  const tlsPem: Record<string, string> = {};
+  const tlsPem: Pick<CreateInstanceBody, 'tls_ca' | 'tls_cert' | 'tls_key'> = {};
   if (tlsKey) {
     options[tlsKey] = field<HTMLSelectElement>('tls_mode').value;
     if (field('allow_cleartext_password').checked) options.allow_cleartext_password = true;
     else delete options.allow_cleartext_password;
     // Write-only: sent when typed, never shown again (the form shows the subject and expiry instead).
-    for (const name of ['tls_ca', 'tls_cert', 'tls_key']) {
+    for (const name of ['tls_ca', 'tls_cert', 'tls_key'] as const) {
       const v = field<HTMLTextAreaElement>(name).value.trim();
       if (v) tlsPem[name] = v;
     }
   }
   return {
     name: field('name').value.trim(),
-    db_type: field<HTMLSelectElement>('db_type').value,
+    // One of the engines GET /api/engines listed (the select's options).
+    db_type: field<HTMLSelectElement>('db_type').value as CreateInstanceBody['db_type'],
     host: field('host').value.trim(),
     ...(port ? { port: Number(port) } : {}),
     database_name: field('database_name').value.trim() || null,
@@ -149,21 +159,22 @@ async function save(): Promise<Instance> {
       name: field('c_name').value.trim(),
       username: field('c_username').value.trim(),
       password: field('c_password').value,
-      db_type: field<HTMLSelectElement>('db_type').value,
-    });
+      db_type: field<HTMLSelectElement>('db_type').value as CreateCredentialBody['db_type'],
+    } satisfies CreateCredentialBody);
     credentialId = c.data.id;
     field('c_password').value = ''; // write-only: gone from the page once saved
     await loadCredentials(credentialId);
     formAlert('success', t('form.credential_created', { name: c.data.name }));
   } else if (credValue) credentialId = Number(credValue);
-  const body = { ...settings(), credential_id: credentialId } as unknown as Record<string, unknown> & { host: string; port?: number };
+  const body: CreateInstanceBody = { ...settings(), credential_id: credentialId };
   // Moving an instance with its stored password to another address needs a yes (a new credential is a re-entered password).
   const moved = editing && (body.host !== editing.host || (body.port !== undefined && body.port !== editing.port));
   if (moved && credentialId !== null && credValue !== 'new' && credentialId === editing!.credential_id) {
     if (!window.confirm(t('form.confirm_move', { address: `${body.host}:${body.port ?? editing!.port}` }))) throw new Error(t('form.move_cancelled'));
     body.confirm_move = true;
   }
-  const send = () => (editing ? api<Instance>('PATCH', `/api/instances/${editing.id}`, body) : api<Instance>('POST', '/api/instances', body));
+  const send = () =>
+    editing ? api<Instance>('PATCH', `/api/instances/${editing.id}`, body satisfies UpdateInstanceBody) : api<Instance>('POST', '/api/instances', body);
   let res;
   try {
     res = await send();
@@ -199,7 +210,7 @@ async function testConnection(btn: HTMLButtonElement): Promise<void> {
   out.replaceChildren();
   document.getElementById('wf-form-alerts')!.replaceChildren();
   const credValue = field<HTMLSelectElement>('credential_id').value;
-  const body: Record<string, unknown> = {
+  const body: TestConnectionsBody = {
     ...settings(),
     ...(editing ? { instance_id: editing.id } : {}),
     ...(credValue === 'new'

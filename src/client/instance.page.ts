@@ -4,8 +4,17 @@
  * and the instance's sync records. 同步容量 here refreshes all three.
  */
 import { sizeChart, type Series } from './charts.js';
-import { api, ApiError, can, errorText, fmt, h, onAsync, serverText, showAlert, syncBadge, t, withSpinner } from './ui.js';
-import type { Instance, InstanceDatabase as Db, InstanceDatabases, InstanceSyncRecord as SyncRecord, Series as StatSeries } from './shared/api-types.js';
+import { api, ApiError, can, errorText, fmt, h, onAsync, searchParams, serverText, showAlert, syncBadge, t, withSpinner } from './ui.js';
+import type {
+  Instance,
+  InstanceDatabase as Db,
+  InstanceDatabases,
+  InstanceSyncRecord as SyncRecord,
+  Series as StatSeries,
+  TableSyncBody,
+  DatabaseSeriesQuery,
+  SeriesQuery,
+} from './shared/api-types.js';
 import { wireComposition } from './composition.js';
 
 const root = document.getElementById('wf-instance')!;
@@ -137,7 +146,7 @@ function collectButton(database: string): HTMLButtonElement {
     'click',
     onAsync(async () => {
       try {
-        const res = await withSpinner(btn, () => api('POST', `/api/instances/${id}/tables/sync`, { databases: [database] }));
+        const res = await withSpinner(btn, () => api('POST', `/api/instances/${id}/tables/sync`, { databases: [database] } satisfies TableSyncBody));
         showAlert('success', res.message ?? t('tables.collect'));
       } catch (err) {
         showAlert('danger', err instanceof ApiError ? err.message : t('tables.collect_failed'));
@@ -149,13 +158,14 @@ function collectButton(database: string): HTMLButtonElement {
 }
 
 async function loadTrend(): Promise<void> {
-  const period = (document.querySelector('input[name="wf-period"]:checked') as HTMLInputElement).value;
+  // The radio buttons' values are the route's periods.
+  const period = (document.querySelector('input[name="wf-period"]:checked') as HTMLInputElement).value as NonNullable<SeriesQuery['period']>;
   const topN = Number((document.getElementById('wf-top-n') as HTMLSelectElement).value);
   const withSystem = (document.getElementById('wf-include-system') as HTMLInputElement).checked;
   const el = document.getElementById('wf-chart')!;
   const empty = document.getElementById('wf-trend-empty')!;
   try {
-    const total = await api<StatSeries>('GET', `/api/statistics/instances/${id}/series?period=${period}`);
+    const total = await api<StatSeries>('GET', `/api/statistics/instances/${id}/series?${searchParams({ period } satisfies SeriesQuery)}`);
     // System databases (mysql, sys, postgres, master …) stay out of the top-N lines unless the switch asks for them.
     const top = dbs
       .filter((d) => !d.is_deleted && (withSystem || !d.is_system) && d.size_bytes !== null)
@@ -165,7 +175,7 @@ async function loadTrend(): Promise<void> {
       top.map(async (d) => {
         const r = await api<StatSeries>(
           'GET',
-          `/api/statistics/instances/${id}/database-series?period=${period}&database=${encodeURIComponent(d.database_name)}`,
+          `/api/statistics/instances/${id}/database-series?${searchParams({ period, database: d.database_name } satisfies DatabaseSeriesQuery)}`,
         );
         return { name: d.database_name, points: r.data.points.map((p): [string, number] => [p.period_start, p.last_bytes]) };
       }),

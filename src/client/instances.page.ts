@@ -8,7 +8,7 @@
 import { batchSync, updateBatchLabel } from './batch-sync.js';
 import { initForm, openForm } from './instance-form.js';
 import { api, ApiError, can, errorText, fmt, h, icon, serverText, showAlert, syncBadge, t, withSpinner } from './ui.js';
-import type { Engine, InstanceOverview as Overview, InstanceOverviewRow as Row } from './shared/api-types.js';
+import type { Engine, InstanceOverview as Overview, InstanceOverviewRow as Row, UpdateInstanceBody } from './shared/api-types.js';
 
 const engines = JSON.parse(document.getElementById('wf-list')?.dataset.engines ?? '[]') as Engine[];
 const engineLabel = (db: string) => engines.find((e) => e.db_type === db)?.label ?? db;
@@ -254,7 +254,7 @@ async function syncCapacity(btn: HTMLButtonElement, r: Row): Promise<void> {
 
 async function toggleActive(r: Row): Promise<void> {
   try {
-    await api('PATCH', `/api/instances/${r.id}`, { is_active: !r.is_active });
+    await api('PATCH', `/api/instances/${r.id}`, { is_active: !r.is_active } satisfies UpdateInstanceBody);
     showAlert('success', t(r.is_active ? 'instances.disabled_msg' : 'instances.enabled_msg', { name: r.name }));
   } catch (err) {
     showAlert('danger', errorText(err));

@@ -2,7 +2,15 @@
  * Settings tab: alert rules with their webhooks, recent alert events and their delivery log.
  */
 import { api, errorText, fmt, h, icon, modal, serverText, showAlert, t, withSpinner } from './ui.js';
-import type { AlertChannel, AlertEvent as AlertEventDetail, AlertEventPage, AlertEventRow as AlertEvent, AlertRule as Rule } from './shared/api-types.js';
+import type {
+  AlertChannel,
+  AlertEvent as AlertEventDetail,
+  AlertEventPage,
+  AlertEventRow as AlertEvent,
+  AlertRule as Rule,
+  CreateAlertRuleBody,
+  UpdateAlertRuleBody,
+} from './shared/api-types.js';
 import { byId, emptyRow, GB, input, MB } from './settings-common.js';
 import { builtinRuleNameKey } from '../lib/builtin-rules.js';
 
@@ -296,12 +304,13 @@ byId('wf-r-add-channel').addEventListener('click', () => {
 
 byId<HTMLFormElement>('wf-rule-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
-  const kind = byId<HTMLSelectElement>('wf-r-kind').value;
+  // The select's options are the rule kinds, its window options the windows, a channel's type options the channel types.
+  const kind = byId<HTMLSelectElement>('wf-r-kind').value as Rule['kind'];
   const used = new Set(KIND_FIELDS[kind] ?? []);
   const num = (id: string) => (input(id).value.trim() === '' ? null : Number(input(id).value));
   const thr = num('wf-r-threshold');
   const limitGb = num('wf-r-limit');
-  const body: Record<string, unknown> = {
+  const body: CreateAlertRuleBody = {
     name: input('wf-r-name').value.trim(),
     kind,
     instance_id: byId<HTMLSelectElement>('wf-r-instance').value ? Number(byId<HTMLSelectElement>('wf-r-instance').value) : null,
@@ -309,7 +318,7 @@ byId<HTMLFormElement>('wf-rule-form').addEventListener('submit', (ev) => {
     tag: input('wf-r-tag').value.trim() || null,
     database_pattern: used.has('database_pattern') ? input('wf-r-pattern').value.trim() || null : null,
     threshold: used.has('threshold') && thr !== null ? (BYTE_KINDS.has(kind) ? Math.round(thr * MB) : thr) : null,
-    window: used.has('window') ? byId<HTMLSelectElement>('wf-r-window').value : null,
+    window: used.has('window') ? (byId<HTMLSelectElement>('wf-r-window').value as NonNullable<Rule['window']>) : null,
     consecutive: used.has('consecutive') ? num('wf-r-consecutive') : null,
     limit_bytes: used.has('limit_bytes') && limitGb !== null ? Math.round(limitGb * GB) : null,
     is_active: input('wf-r-active').checked,
@@ -317,7 +326,7 @@ byId<HTMLFormElement>('wf-rule-form').addEventListener('submit', (ev) => {
   // On edit, untouched webhooks are left out so the stored (masked here) URLs are kept.
   if (!editing || channelsTouched) {
     body.channels = [...document.querySelectorAll<HTMLElement>('[data-wf-channel]')].map((row) => {
-      const type = row.querySelector<HTMLSelectElement>('.wf-channel-type')!.value;
+      const type = row.querySelector<HTMLSelectElement>('.wf-channel-type')!.value as AlertChannel['type'];
       const secret = row.querySelector<HTMLInputElement>('.wf-channel-secret')!.value.trim();
       // No secret typed: the stored one (if any) is kept for the same type and URL.
       return { type, url: row.querySelector<HTMLInputElement>('.wf-channel-url')!.value.trim(), ...(secret && SIGNING.has(type) ? { secret } : {}) };
@@ -325,7 +334,9 @@ byId<HTMLFormElement>('wf-rule-form').addEventListener('submit', (ev) => {
   }
   void withSpinner(byId<HTMLButtonElement>('wf-rule-save'), async () => {
     try {
-      const r = editing ? await api('PATCH', `/api/alert-rules/${editing.id}`, body) : await api('POST', '/api/alert-rules', body);
+      const r = editing
+        ? await api('PATCH', `/api/alert-rules/${editing.id}`, body satisfies UpdateAlertRuleBody)
+        : await api('POST', '/api/alert-rules', body);
       modal(byId('wf-rule-modal')).hide();
       showAlert('success', r.message ?? t('settings.saved'));
       await loadRules();

@@ -8,6 +8,7 @@
  */
 import { ApiError, api, clearAlerts, errorText, locale, showAlert, t, timeZone, withSpinner } from './ui.js';
 import { byId, input } from './settings-common.js';
+import type { UpdateSettingsBody } from './shared/api-types.js';
 
 export interface ShowbackSettings {
   showback_rate_per_gb_month: number;
@@ -97,7 +98,7 @@ byId<HTMLFormElement>('wf-report-form').addEventListener('submit', (ev) => {
     return;
   }
   // Send only what changed; an emptied field goes back to its default (null).
-  const body: Record<string, unknown> = {};
+  const body: UpdateSettingsBody = {};
   if (rate.value !== current.showback_rate_per_gb_month) body[RATE] = rate.value;
   if (currency.value !== current.showback_currency) body[CURRENCY] = currency.value;
   if (!Object.keys(body).length) return void showAlert('success', t('settings.saved'));

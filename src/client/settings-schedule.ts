@@ -3,7 +3,7 @@
  */
 import { api, errorText, fmt, h, showAlert, syncBadge, t, withSpinner } from './ui.js';
 import { byId, emptyRow, input } from './settings-common.js';
-import type { EffectiveSettings as Effective, SettingsView } from './shared/api-types.js';
+import type { EffectiveSettings as Effective, SettingsView, UpdateSettingsBody } from './shared/api-types.js';
 import type { DbType } from '../domain/db-type.js';
 
 const INT_FIELDS = [
@@ -80,7 +80,7 @@ export async function loadSettings(): Promise<Effective | undefined> {
 byId<HTMLFormElement>('wf-schedule-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   if (!view) return;
-  const body: Record<string, unknown> = {};
+  const body: UpdateSettingsBody = {};
   // Send only what changed; an emptied field goes back to its default (null).
   for (const k of TEXT_FIELDS) {
     const v = input(`wf-s-${k}`).value.trim();
@@ -115,7 +115,7 @@ byId<HTMLFormElement>('wf-exclusions-form').addEventListener('submit', (ev) => {
   }
   void withSpinner(byId<HTMLButtonElement>('wf-exclusions-save'), async () => {
     try {
-      const r = await api('PATCH', '/api/settings', { exclusions });
+      const r = await api('PATCH', '/api/settings', { exclusions } satisfies UpdateSettingsBody);
       showAlert('success', r.message ?? t('settings.saved'));
       await loadSettings();
     } catch (err) {

@@ -3,7 +3,7 @@
  */
 import { api, errorText, fmt, h, icon, onAsync, showAlert, t, withSpinner } from './ui.js';
 import { byId, emptyRow, input } from './settings-common.js';
-import type { Token, TokenCreated } from './shared/api-types.js';
+import type { CreateTokenBody, Token, TokenCreated } from './shared/api-types.js';
 
 // ---- API tokens ----
 
@@ -59,7 +59,7 @@ byId<HTMLFormElement>('wf-token-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   const f = ev.target as HTMLFormElement;
   const days = input('wf-t-days').value.trim();
-  const body: Record<string, unknown> = { name: input('wf-t-name').value.trim() };
+  const body: CreateTokenBody = { name: input('wf-t-name').value.trim() };
   if (days) body.expires_in_days = Number(days);
   void withSpinner(byId<HTMLButtonElement>('wf-token-add'), async () => {
     try {

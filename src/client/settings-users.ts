@@ -3,7 +3,7 @@
  */
 import { api, errorText, fmt, h, icon, showAlert, t, withSpinner } from './ui.js';
 import { byId, input } from './settings-common.js';
-import type { User } from './shared/api-types.js';
+import type { CreateUserBody, UpdateUserBody, User } from './shared/api-types.js';
 
 const roles = JSON.parse(document.getElementById('wf-settings')?.dataset.roles ?? '[]') as string[];
 
@@ -26,7 +26,7 @@ function userRow(u: User): HTMLElement {
     { class: 'form-select form-select-sm w-auto', 'aria-label': t('settings.role_of', { name: u.username }) },
     ...roles.map((r) => h('option', { value: r, selected: r === u.role }, t(`role.${r}`))),
   );
-  roleSel.addEventListener('change', () => void patchUser(u, { role: roleSel.value }));
+  roleSel.addEventListener('change', () => void patchUser(u, { role: roleSel.value as User['role'] }));
   const active = h('input', {
     class: 'form-check-input',
     type: 'checkbox',
@@ -51,7 +51,7 @@ function userRow(u: User): HTMLElement {
   );
 }
 
-async function patchUser(u: User, body: Record<string, unknown>): Promise<void> {
+async function patchUser(u: User, body: UpdateUserBody): Promise<void> {
   try {
     await api('PATCH', `/api/users/${u.id}`, body);
     showAlert('success', t('settings.user_saved', { name: u.username }));
@@ -64,7 +64,11 @@ async function patchUser(u: User, body: Record<string, unknown>): Promise<void> 
 byId<HTMLFormElement>('wf-user-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   const f = ev.target as HTMLFormElement;
-  const body = { username: input('wf-u-username').value.trim(), password: input('wf-u-password').value, role: byId<HTMLSelectElement>('wf-u-role').value };
+  const body: CreateUserBody = {
+    username: input('wf-u-username').value.trim(),
+    password: input('wf-u-password').value,
+    role: byId<HTMLSelectElement>('wf-u-role').value as User['role'],
+  };
   void withSpinner(byId<HTMLButtonElement>('wf-user-add'), async () => {
     try {
       await api('POST', '/api/users', body);

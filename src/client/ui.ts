@@ -6,6 +6,7 @@
  * navbar's logout and language switch.
  */
 import { formatters } from './shared/format.js';
+import type { MyPreferencesBody } from './shared/api-types.js';
 import { pickLocale, t as translate, type Locale, type Params } from './shared/i18n/index.js';
 
 const body = document.body.dataset;
@@ -92,6 +93,16 @@ export async function api<T>(method: string, url: string, payload?: unknown, con
     throw new ApiError(msg, res.status, json?.error_code, json?.data, json);
   }
   return { data: json.data as T, message: json.message === undefined ? undefined : serverText(json.message, json.message_key, json.params) };
+}
+
+/**
+ * The query string of a typed query (api-types.ts, e.g. TableListQuery): each value as its text, undefined left out.
+ * Build the object with `satisfies` so a renamed or retyped parameter fails `npm run typecheck`.
+ */
+export function searchParams(q: Record<string, string | number | boolean | undefined>): URLSearchParams {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, String(v));
+  return p;
 }
 
 /**
@@ -192,7 +203,7 @@ function initNavbar(): void {
         setLangCookie(l);
         if (role) {
           try {
-            await api('PATCH', '/api/auth/me', { locale: l });
+            await api('PATCH', '/api/auth/me', { locale: l as MyPreferencesBody['locale'] } satisfies MyPreferencesBody);
           } catch (err) {
             showAlert('danger', errorText(err));
             return;

@@ -9,6 +9,7 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
 import type { Msg } from '../client/shared/i18n/index.js';
 import type { AlertDeliveriesTable, AlertEventsTable, AlertRulesTable, Database } from './schema.js';
+import { notSnapshotOn } from './snapshot-churn.sql.js';
 
 export type { AlertDeliveriesTable, AlertEventsTable, AlertRulesTable };
 
@@ -358,13 +359,14 @@ export class AlertsRepository {
       .execute();
   }
 
-  /** Databases currently marked deleted on the instance (lifecycle), with when. */
+  /** Databases currently marked deleted on the instance (lifecycle), with when; a dropped snapshot is not one. */
   deletedDatabases(instanceId: number) {
     return this.db
-      .selectFrom('instance_databases')
-      .select(['database_name', 'deleted_at'])
-      .where('instance_id', '=', instanceId)
-      .where('is_deleted', '=', 1)
+      .selectFrom('instance_databases as d')
+      .select(['d.database_name', 'd.deleted_at'])
+      .where('d.instance_id', '=', instanceId)
+      .where('d.is_deleted', '=', 1)
+      .where(notSnapshotOn('d', 'last_seen_date'))
       .execute();
   }
 

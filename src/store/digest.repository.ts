@@ -1,6 +1,7 @@
 /** What the daily email digest reports: growth between two days, databases that came and went, failed syncs. */
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
+import { notSnapshotOn } from './snapshot-churn.sql.js';
 
 export interface Grower {
   instance_name: string;
@@ -53,6 +54,7 @@ export class DigestRepository {
       .innerJoin('instances as i', 'i.id', 'd.instance_id')
       .select(['i.name as instance_name', 'd.database_name', 'd.first_seen_date as at'])
       .where('d.first_seen_date', '>', from)
+      .where(notSnapshotOn('d', 'first_seen_date'))
       .where('d.first_seen_date', '<=', to)
       .where('d.is_system', '=', 0)
       .orderBy('i.name')
@@ -69,6 +71,7 @@ export class DigestRepository {
       .select(['i.name as instance_name', 'd.database_name', 'd.deleted_at'])
       .where('d.is_deleted', '=', 1)
       .where('d.deleted_at', '>=', since)
+      .where(notSnapshotOn('d', 'last_seen_date'))
       .orderBy('i.name')
       .orderBy('d.database_name')
       .limit(limit)

@@ -9,6 +9,7 @@ import { likeLiteral } from './instances.repository.js';
 import type { AggregationRow, AggregationsTable, Database } from './schema.js';
 import { hasTag } from './tags.js';
 import { windowBaselineSize } from './sync-points.sql.js';
+import { notSnapshotOn } from './snapshot-churn.sql.js';
 
 export type AggregationScope = AggregationsTable['scope'];
 export type AggregationPeriod = AggregationsTable['period'];
@@ -369,6 +370,7 @@ export class StatisticsRepository {
       .select(['d.instance_id', 'i.name as instance_name', 'd.database_name', 'd.first_seen_date', 'd.last_seen_date', 'd.is_deleted', 'd.deleted_at'])
       .where('d.first_seen_date', '>=', from)
       .where('d.first_seen_date', '<=', to)
+      .where(notSnapshotOn('d', 'first_seen_date'))
       .orderBy('d.first_seen_date')
       .orderBy('d.instance_id')
       .orderBy('d.database_name')
@@ -395,6 +397,7 @@ export class StatisticsRepository {
       .where('d.is_deleted', '=', 1)
       .where('d.deleted_at', '>=', fromTs)
       .where('d.deleted_at', '<', toTs)
+      .where(notSnapshotOn('d', 'last_seen_date'))
       .orderBy('d.deleted_at')
       .orderBy('d.instance_id')
       .orderBy('d.database_name')

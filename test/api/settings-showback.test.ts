@@ -2,7 +2,8 @@
  * PATCH /api/settings takes the monthly report's showback rate and currency
  * (the settings page's 月度报告 / Monthly report tab sends them): valid values
  * stored, null back to the default, out-of-range or malformed values refused
- * with a message in both languages and nothing stored.
+ * with a message in both languages and nothing stored. And the other fields
+ * the settings page edits (sync_points_days was refused by the body schema).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -53,5 +54,14 @@ describe('settings API: showback rate and currency', () => {
     }
     const e = await ctx.settings.effective();
     assert.deepEqual([e.showback_rate_per_gb_month, e.showback_currency], [2, 'EUR']);
+  });
+
+  it("takes sync_points_days (the settings page's per-sync series days), validated by the service, null back to the default", async () => {
+    const res = await patch({ sync_points_days: 40 });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal((await ctx.settings.effective()).sync_points_days, 40);
+    assert.equal((await patch({ sync_points_days: 0 })).statusCode, 400);
+    assert.equal((await patch({ sync_points_days: null })).statusCode, 200);
+    assert.equal((await ctx.settings.effective()).sync_points_days, ctx.settings.defaults().sync_points_days);
   });
 });

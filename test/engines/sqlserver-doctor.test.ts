@@ -98,7 +98,7 @@ describe('SQL Server doctor (real driver, TDS responder)', () => {
       const checks = await s.doctor();
       const state = checks.find((c) => c.name === 'VIEW SERVER PERFORMANCE STATE')!;
       assert.equal(state.ok, false);
-      assert.match(state.detail, /sys\.dm_os_volume_stats \(composition[\s\S]*4 snapshot or availability-group database\(s\)/);
+      assert.match(state.detail, /sys\.dm_os_volume_stats \(composition[\s\S]*5 snapshot or availability-group database\(s\)/);
       assert.equal(state.undercounts, '空间构成中数据/日志的已用与空闲及磁盘上限未知；快照大小未知、可用性组角色未知');
       assert.equal(localizeCheck(state, 'en').undercounts, 'composition: used/unused split and volume ceiling unknown; snapshot sizes and group roles unknown');
       assert.deepEqual(state.fix, ['GRANT VIEW SERVER PERFORMANCE STATE TO [CORP\\collector];']);

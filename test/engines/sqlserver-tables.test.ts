@@ -17,19 +17,26 @@ const PASSWORD = 'S3cret-pa$$-库';
 const WEIRD = "it's 库 [x]";
 const col = (name: string, type: Column['type']): Column => ({ name, type });
 
-/** [schema, table, type, reserved, used, in-row data, lob, rows, memory allocated KB, memory used by table KB, by indexes KB] per database. */
-type Row = [string, string, string, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+/**
+ * Per database, one row per (table, part) as the query's GROUP BY returns it: [schema, table, type, part,
+ * reserved, used, in-row, LOB, row-overflow pages, rows, memory KB allocated for table / for indexes, used by
+ * table / by indexes]. The split into data / index / LOB / free is the engine's (toTables), not the responder's.
+ */
+type Row = [string, string, string, string, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
 const TABLES: Record<string, Row[]> = {
   sales: [
-    ['dbo', 'orders', 'U ', 12_800n, 12_000n, 9_000n, 1_000n, 1_000_000n, 0n, 0n, 0n],
-    ['dbo', 'lines', 'U ', 5_000n, 4_990n, 4_000n, 0n, 3_000_000n, 0n, 0n, 0n],
-    ['rpt', 'v_daily', 'V ', 16n, 16n, 16n, 0n, 365n, 0n, 0n, 0n],
-    ['dbo', 'tiny', 'U ', 9n, 2n, 1n, 0n, 3n, 0n, 0n, 0n],
+    // orders: its clustered index, a nonclustered index and a full-text index's internal table.
+    ['dbo', 'orders', 'U ', 'base', 10_400n, 10_050n, 9_000n, 700n, 300n, 1_000_000n, 0n, 0n, 0n, 0n],
+    ['dbo', 'orders', 'U ', 'index', 1_600n, 1_400n, 1_400n, 0n, 0n, 1_000_000n, 0n, 0n, 0n, 0n],
+    ['dbo', 'orders', 'U ', 'internal', 800n, 550n, 550n, 0n, 0n, 5_000n, 0n, 0n, 0n, 0n],
+    ['dbo', 'lines', 'U ', 'base', 5_000n, 4_990n, 4_000n, 0n, 0n, 3_000_000n, 0n, 0n, 0n, 0n],
+    ['rpt', 'v_daily', 'V ', 'base', 16n, 16n, 16n, 0n, 0n, 365n, 0n, 0n, 0n, 0n],
+    ['dbo', 'tiny', 'U ', 'base', 9n, 2n, 1n, 0n, 0n, 3n, 0n, 0n, 0n, 0n],
   ],
-  // A memory-optimized table: no pages, 64 MB allocated, 40 MB used by rows, 8 MB by its indexes.
-  hot: [['dbo', 'sessions', 'U ', 0n, 0n, 0n, 0n, 0n, 65_536n, 40_960n, 8_192n]],
-  [WEIRD]: [['模式 x', "表 it's", 'U ', 24n, 20n, 10n, 8n, 50n, 0n, 0n, 0n]],
-  huge: [['dbo', 'too_big', 'U ', 1_099_511_627_776n, 1n, 1n, 0n, 1n, 0n, 0n, 0n]],
+  // A memory-optimized table: no pages, 64 MB allocated (48 for rows, 16 for indexes), 40 MB used by rows, 8 MB by its indexes.
+  hot: [['dbo', 'sessions', 'U ', 'memory', 0n, 0n, 0n, 0n, 0n, 0n, 49_152n, 16_384n, 40_960n, 8_192n]],
+  [WEIRD]: [['模式 x', "表 it's", 'U ', 'base', 24n, 20n, 10n, 5n, 3n, 50n, 0n, 0n, 0n, 0n]],
+  huge: [['dbo', 'too_big', 'U ', 'base', 1_099_511_627_776n, 1n, 1n, 0n, 0n, 1n, 0n, 0n, 0n, 0n]],
 };
 
 const identity: Reply = [
@@ -47,10 +54,19 @@ function tables(name: string): Reply {
   return [
     {
       columns: [
-        ...['schema_name', 'table_name', 'object_type'].map((n) => col(n, 'nvarchar')),
-        ...['reserved_pages', 'used_pages', 'data_pages', 'lob_pages', 'row_count', 'xtp_allocated_kb', 'xtp_table_kb', 'xtp_index_kb'].map((n) =>
-          col(n, 'bigint'),
-        ),
+        ...['schema_name', 'table_name', 'object_type', 'part'].map((n) => col(n, 'nvarchar')),
+        ...[
+          'reserved_pages',
+          'used_pages',
+          'in_row_pages',
+          'lob_pages',
+          'overflow_pages',
+          'row_count',
+          'xtp_table_allocated_kb',
+          'xtp_index_allocated_kb',
+          'xtp_table_used_kb',
+          'xtp_index_used_kb',
+        ].map((n) => col(n, 'bigint')),
       ],
       rows: (TABLES[name] ?? []).map((r): Cell[] => [...r]),
     },
@@ -122,8 +138,9 @@ describe('SQL Server table collector (real driver, TDS responder)', () => {
       parent: null,
       total_bytes: 12_800 * 8192,
       data_bytes: 9_000 * 8192,
+      // The nonclustered index and the internal table are index pages; rows and data come from the clustered index alone.
       index_bytes: (12_000 - 9_000 - 1_000) * 8192,
-      lob_bytes: 1_000 * 8192,
+      lob_bytes: (700 + 300) * 8192,
       free_bytes: 800 * 8192,
       row_estimate: 1_000_000,
     });
@@ -156,7 +173,8 @@ describe('SQL Server table collector (real driver, TDS responder)', () => {
       q,
       /LEFT JOIN sys\.internal_tables it ON it\.object_id = ps\.object_id AND it\.internal_type IN \(202, 204, 207, 211, 212, 213, 214, 215, 216, 221, 222, 236\)/,
     );
-    assert.match(q, /CASE WHEN it\.object_id IS NULL AND ps\.index_id < 2 THEN ps\.in_row_data_page_count ELSE 0 END/, 'internal pages are index, not data');
+    assert.match(q, /CASE WHEN it\.object_id IS NOT NULL THEN 'internal' WHEN ps\.index_id < 2 THEN 'base' ELSE 'index' END AS part/);
+    assert.match(q, /GROUP BY s\.name, o\.name, o\.type, p\.part$/, 'raw sums per part: the split is the engine’s');
     assert.match(q, /FROM sys\.dm_db_xtp_table_memory_stats x/);
     assert.doesNotMatch(tablesQuery('x', { memoryOptimized: false }), /xtp_table_memory_stats/, '2012 has no such DMV');
     assert.ok(

@@ -142,8 +142,16 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
 
     // 6. Availability groups: each copy flagged with this replica's role.
     assert.deepEqual(
-      ['ag_hidden', 'ag_readable', 'ag_primary', 'sales'].map((n) => find(c, n).replica_role),
-      ['SECONDARY', 'SECONDARY', 'PRIMARY', undefined],
+      ['ag_hidden', 'ag_readable', 'ag_intent', 'ag_primary', 'sales'].map((n) => find(c, n).replica_role),
+      ['SECONDARY', 'SECONDARY', 'SECONDARY', 'PRIMARY', undefined],
+    );
+    // A read-intent-only secondary is not entered (our connection has no ApplicationIntent=ReadOnly): its containers are named as not read.
+    assert.ok(!asked.some((q) => CONTAINER_QUERY.exec(q)?.[1] === 'ag_intent'), 'no container query on a read-intent-only secondary');
+    assert.ok(
+      c.warnings
+        .map((x) => textOf(x, 'en'))
+        .includes('ag_intent: 1 FILESTREAM / In-Memory OLTP container(s) (type 2) not counted (the availability group secondary is not readable)'),
+      c.warnings.map((x) => textOf(x, 'en')).join('\n'),
     );
 
     // 9. distribution and SSISDB are system databases.
@@ -166,8 +174,8 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
       '] doubled inside the brackets',
     );
     assert.ok(
-      !used.some((q) => /^USE \[(archive|restoring|too_big|big_snap|ag_hidden)\]/.test(q)),
-      'offline, restoring, unmeasured, snapshot and non-readable secondary databases are not entered',
+      !used.some((q) => /^USE \[(archive|restoring|too_big|big_snap|ag_hidden|ag_intent)\]/.test(q)),
+      'offline, restoring, unmeasured, snapshot and non-readable (NO, or read-intent only) secondary databases are not entered',
     );
     assert.ok(
       used.some((q) => q.startsWith('USE [ag_readable];')),
@@ -229,6 +237,9 @@ describe('SQL Server engine through mssql/tedious against the TDS responder', ()
       assert.deepEqual([hidden.replica_role, hidden.size_bytes, hidden.used_bytes], ['UNKNOWN', pagesToBytes(640n + 64n), null]);
       assert.match(hidden.error ?? '', /^已用空间: 可用性组次要副本不可读 \(availability group secondary not readable\): The target database, 'ag_hidden'/);
       assert.equal(find(c, 'sales').error, undefined, 'the other databases are measured');
+      // Role unknown, so a read-intent-only secondary is asked too: its 978 is classified for that database alone.
+      assert.match(find(c, 'ag_intent').error ?? '', /^已用空间: 可用性组次要副本只接受 ApplicationIntent=ReadOnly 连接/);
+      assert.equal(find(c, 'ag_intent').size_bytes, pagesToBytes(640n + 64n));
       assert.ok(
         c.warnings
           .map((x) => textOf(x))

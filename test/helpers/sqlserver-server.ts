@@ -88,8 +88,10 @@ export const DATABASES: Db[] = [
   { id: 17, name: 'distribution', data: 512n, log: 128n, distributor: true },
   { id: 18, name: 'SSISDB', data: 512n, log: 128n },
   { id: 19, name: 'ag_hidden', data: 640n, log: 64n, ag: ['SECONDARY', 'NO'] },
-  { id: 20, name: 'ag_readable', data: 640n, log: 64n, ag: ['SECONDARY', 'READ_ONLY'] },
+  { id: 20, name: 'ag_readable', data: 640n, log: 64n, ag: ['SECONDARY', 'ALL'] },
   { id: 21, name: 'ag_primary', data: 640n, log: 64n, ag: ['PRIMARY', 'NO'] },
+  // Read-intent only: a connection without ApplicationIntent=ReadOnly (ours) gets 978 inside it.
+  { id: 22, name: 'ag_intent', data: 640n, log: 64n, ag: ['SECONDARY', 'READ_ONLY'], extra: [{ id: 65537, type: 2, pages: 0n }] },
 ];
 export const TEMPDB_NOW = { data: 131_072n, log: 8192n };
 export const CONTAINERS: Record<string, [number, bigint, string][]> = {
@@ -172,6 +174,15 @@ export function usedSpace(_sql: string, m: RegExpExecArray): Reply {
       },
     };
   }
+  if (name === 'ag_intent') {
+    return {
+      error: {
+        number: 978,
+        class: 14,
+        message: `The target database ('${name}') is in an availability group and is currently accessible for connections when the application intent is set to read only.`,
+      },
+    };
+  }
   const db = DATABASES.find((d) => d.name === name);
   if (!db) return { error: { number: 911, message: `Database '${name}' does not exist.` } };
   return [{ columns: [col('data_used_pages', 'bigint'), col('log_used_bytes', 'bigint')], rows: [[db.data / 2n, db.log * 2048n]] }];
@@ -179,7 +190,7 @@ export function usedSpace(_sql: string, m: RegExpExecArray): Reply {
 
 export function containers(_sql: string, m: RegExpExecArray): Reply {
   const name = (m[1] ?? '').replaceAll(']]', ']');
-  if (name === 'docs_fs') return usedSpace(_sql, m);
+  if (name === 'docs_fs' || name === 'ag_intent') return usedSpace(_sql, m);
   return [
     {
       columns: [col('file_id', 'int'), col('size_pages', 'bigint'), col('filegroup_type', 'nvarchar')],

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { newTestApp, newTestContext, type Caller, type TestApp, type TestContext } from '../helpers/context.js';
 import { type Cell, type Column, type LoginInfo, type Reply, type TdsResponder, startTdsResponder } from '../helpers/tds-responder.js';
+import { DigestRepository } from '../../src/store/digest.repository.js';
 
 const PASSWORD = 'Replica-S3cret-库';
 const P = 8192;
@@ -20,9 +21,12 @@ type Db = [number, string, number | null, 0 | 1, number, number];
 /** The group database id of `orders` (sys.databases.group_database_id): the same on every replica. */
 const ORDERS_GROUP = 'B6A1F0C2-3D4E-4F50-8A9B-0C1D2E3F4A5B';
 
-/** `role` null: the role DMV is refused (VIEW SERVER STATE missing), so every group database's role is UNKNOWN. */
+/**
+ * `role` null: the role DMV is refused (VIEW SERVER STATE missing), so every group database's role is UNKNOWN.
+ * `dbs` is read at each query: a test may change it between syncs.
+ */
 function replica(role: 'PRIMARY' | 'SECONDARY' | null, dbs: Db[], snapshotOnDisk = 0): Promise<TdsResponder> {
-  const files: Reply = [
+  const files = (): Reply => [
     {
       columns: [
         col('database_id', 'int'),
@@ -63,7 +67,7 @@ function replica(role: 'PRIMARY' | 'SECONDARY' | null, dbs: Db[], snapshotOnDisk
         /JOIN sys\.dm_hadr_availability_replica_states rs/,
         role === null
           ? { error: { number: 300, class: 14, message: "VIEW SERVER STATE permission was denied on object 'server', database 'master'." } }
-          : [
+          : () => [
               {
                 columns: [col('database_id', 'int'), col('role_desc', 'nvarchar'), col('secondary_allow', 'nvarchar')],
                 rows: dbs.filter((d) => d[3] === 1).map((d): Cell[] => [d[0], role, 'NO']),
@@ -72,7 +76,7 @@ function replica(role: 'PRIMARY' | 'SECONDARY' | null, dbs: Db[], snapshotOnDisk
       ],
       [
         /FROM sys\.dm_io_virtual_file_stats/,
-        [
+        () => [
           {
             columns: [col('database_id', 'smallint'), col('file_id', 'smallint'), col('size_on_disk_bytes', 'bigint')],
             rows: dbs.filter((d) => d[2] !== null).map((d): Cell[] => [d[0], 1, snapshotOnDisk]),
@@ -89,21 +93,18 @@ describe('SQL Server replicas and snapshots in the estate total (HTTP API, real 
   let callers: Record<Caller['role'], Caller>;
   let primary: TdsResponder;
   let secondary: TdsResponder;
+  const primaryDbs: Db[] = [
+    [1, 'master', null, 0, 512, 128],
+    [5, 'orders', null, 1, 1000, 100],
+    [6, 'local', null, 0, 2000, 200],
+    [7, 'local_snap', 6, 0, 2000, 0],
+  ];
   const ids: Record<string, number> = {};
   const admin = () => ({ authorization: `Bearer ${callers.admin.bearer}` });
 
   before(async () => {
     // The group's database `orders` (1000 + 100 pages) on both replicas; `local` only on the first, with a snapshot of it.
-    primary = await replica(
-      'PRIMARY',
-      [
-        [1, 'master', null, 0, 512, 128],
-        [5, 'orders', null, 1, 1000, 100],
-        [6, 'local', null, 0, 2000, 200],
-        [7, 'local_snap', 6, 0, 2000, 0],
-      ],
-      65_536,
-    );
+    primary = await replica('PRIMARY', primaryDbs, 65_536);
     secondary = await replica('SECONDARY', [
       [1, 'master', null, 0, 512, 128],
       [5, 'orders', null, 1, 1000, 100],
@@ -166,6 +167,58 @@ describe('SQL Server replicas and snapshots in the estate total (HTTP API, real 
     assert.deepEqual(two.get('orders'), [1100 * P, false, 'SECONDARY']);
     assert.deepEqual(one.get('local_snap'), [65_536, true, null], 'the snapshot at its bytes on disk, not its 2000 pages');
     assert.deepEqual(one.get('local'), [2200 * P, false, null]);
+  });
+
+  it('snapshots that come and go are not new or deleted databases (changes report, digest, database-disappeared alert); a real drop is', async () => {
+    const sync = async () => {
+      const r = await app.inject({
+        method: 'POST',
+        url: `/database-sizes/instances/${ids['ag-node-1']}/sync-capacity`,
+        headers: callers.operator.headers(true),
+      });
+      assert.equal(r.statusCode, 200, r.body);
+    };
+    primaryDbs.push([8, 'scratch', null, 0, 100, 10]);
+    await sync();
+    // The nightly snapshot is dropped and taken again under a new name; scratch is dropped for real.
+    primaryDbs.splice(
+      primaryDbs.findIndex((d) => d[1] === 'local_snap'),
+      1,
+    );
+    primaryDbs.splice(
+      primaryDbs.findIndex((d) => d[1] === 'scratch'),
+      1,
+    );
+    primaryDbs.push([9, 'local_snap_2', 6, 0, 2000, 0]);
+    await sync();
+
+    const changes = (await app.inject({ method: 'GET', url: '/api/statistics/database-changes', headers: admin() })).json().data;
+    const names = (xs: { instance_id: number; database_name: string }[]) =>
+      xs
+        .filter((x) => x.instance_id === ids['ag-node-1'])
+        .map((x) => x.database_name)
+        .sort();
+    assert.deepEqual(names(changes.new_databases), ['local', 'master', 'orders', 'scratch'], 'no snapshot is a new database');
+    assert.deepEqual(names(changes.deleted_databases), ['scratch'], 'a dropped snapshot is not a deleted database');
+    assert.deepEqual(
+      (await ctx.repos.alerts.deletedDatabases(ids['ag-node-1']!)).map((d) => d.database_name),
+      ['scratch'],
+    );
+    const digest = new DigestRepository(ctx.store.db);
+    const yesterday = new Date(Date.now() - 86_400_000);
+    const since = yesterday.toISOString();
+    assert.deepEqual(
+      (await digest.deletedDatabases(since, 50)).filter((d) => d.instance_name === 'ag-node-1').map((d) => d.database_name),
+      ['scratch'],
+    );
+    assert.deepEqual(
+      (await digest.newDatabases(since.slice(0, 10), '9999-12-31', 50))
+        .filter((d) => d.instance_name === 'ag-node-1')
+        .map((d) => d.database_name)
+        .sort(),
+      ['local', 'orders', 'scratch'],
+      'user databases only',
+    );
   });
 });
 

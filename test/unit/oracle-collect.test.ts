@@ -60,12 +60,18 @@ function texts(ws: Warning[]): string[] {
   for (const e of english) assert.ok(!/[\u4e00-\u9fff]/.test(e), `English text without Chinese: ${e}`);
   return ws.map((w) => textOf(w));
 }
+/** Issue 23 case 14: no row has a limit below what is already allocated (the SQL can never return that; a fixture that did is refused). */
+function limitsHold(dbs: CollectedDatabase[]): void {
+  for (const d of dbs) if (d.max_bytes != null && d.size_bytes != null) assert.ok(d.max_bytes >= d.size_bytes, `${d.database_name}: max_bytes below allocated`);
+}
 const collectTablespaces = async (...a: Parameters<typeof collectKeyed>) => {
   const r = await collectKeyed(...a);
+  limitsHold(r.databases);
   return { ...r, warnings: texts(r.warnings) };
 };
 const mapTablespaces = (...a: Parameters<typeof mapKeyed>) => {
   const r = mapKeyed(...a);
+  limitsHold(r.databases);
   return { ...r, warnings: texts(r.warnings) };
 };
 
@@ -252,6 +258,20 @@ describe('Oracle: the aggregation on per-file rows (driver-shaped), case by case
       [t.size_bytes, t.used_bytes, t.free_bytes, t.max_bytes, t.method],
       [16 * GiB, 64 * MiB, 16 * GiB - 64 * MiB, Number(AUTOEXTEND_SMALLFILE_MAX) + 8 * GiB, 'dba_temp_files+temp_free_space'],
     );
+  });
+
+  test('an autoextensible file resized past its MAXSIZE (MAXBYTES < BYTES): its limit is its size, never below it', () => {
+    const { databases } = mapTablespaces(
+      'dba',
+      sets({
+        dataFiles: resultSet([file({ ts: 'LOB', bytes: 3 * GiB, max: String(GiB) }), file({ ts: 'LOB', id: 2, bytes: GiB, max: String(4 * GiB) })]),
+        tempFiles: resultSet([file({ ts: 'TEMP', bytes: 2 * GiB, max: String(GiB) })]),
+        spaces: resultSet([space({ ts: 'LOB', contents: 'PERMANENT', used: GiB }), space({ ts: 'TEMP', contents: 'TEMPORARY', used: 0 })]),
+        tempFree: resultSet([tempFree({ ts: 'TEMP', size: 2 * GiB, free: 2 * GiB })]),
+      }),
+      { temp: true, major: 19 },
+    );
+    assert.deepEqual([one(databases, 'LOB').max_bytes, one(databases, 'TEMP').max_bytes], [3 * GiB + 4 * GiB, 2 * GiB]);
   });
 
   test('UNDO with expired extents: used = ACTIVE + UNEXPIRED, labelled by its method', () => {

@@ -159,17 +159,21 @@ describe('SQL Server aggregation (pure)', () => {
       file({ database_id: 6, name: 'ag_readable', in_ag: 1 }),
       file({ database_id: 7, name: 'ag_primary', in_ag: 1 }),
       file({ database_id: 8, name: 'plain' }),
+      file({ database_id: 9, name: 'ag_intent', in_ag: 1 }),
     ];
     const { byName, warnings, english } = run(rows, {
       roles: new Map([
         [5, { database_id: 5, role_desc: 'SECONDARY', secondary_allow: 'NO' }],
-        [6, { database_id: 6, role_desc: 'SECONDARY', secondary_allow: 'READ_ONLY' }],
+        [6, { database_id: 6, role_desc: 'SECONDARY', secondary_allow: 'ALL' }],
         [7, { database_id: 7, role_desc: 'PRIMARY', secondary_allow: 'NO' }],
+        // Read-intent only: our connections carry no ApplicationIntent=ReadOnly, so the server would answer 978.
+        [9, { database_id: 9, role_desc: 'SECONDARY', secondary_allow: 'READ_ONLY' }],
       ]),
     });
     const roleAndReadable = (n: string, m = byName) => [m.get(n)!.db.replica_role, m.get(n)!.readable, m.get(n)!.db.size_bytes];
     assert.deepEqual(roleAndReadable('ag_hidden'), ['SECONDARY', false, 1024 * P]);
     assert.deepEqual(roleAndReadable('ag_readable'), ['SECONDARY', true, 1024 * P]);
+    assert.deepEqual(roleAndReadable('ag_intent'), ['SECONDARY', false, 1024 * P]);
     assert.deepEqual(roleAndReadable('ag_primary'), ['PRIMARY', true, 1024 * P]);
     assert.deepEqual(roleAndReadable('plain'), [undefined, true, 1024 * P]);
     assert.ok(warnings.some((w) => w.startsWith('ag_hidden: 可用性组次要副本 (不可读)')));

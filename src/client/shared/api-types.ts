@@ -1,8 +1,9 @@
 /**
- * The JSON API's answers as the browser reads them: the TypeBox schemas the
- * routes declare and the OpenAPI document publishes (src/http/api/*.schemas.ts),
- * read as types. One definition per answer: a field renamed on the server fails
- * `npm run typecheck` in the page that reads it.
+ * The JSON API's answers as the browser reads them, and the request bodies and
+ * queries it sends: the TypeBox schemas the routes declare (validate with) and
+ * the OpenAPI document publishes (src/http/api/*.schemas.ts), read as types.
+ * One definition each: a field renamed on the server fails `npm run typecheck`
+ * in the page that reads or sends it.
  *
  * Types only (`import type`): esbuild drops these imports, so the bundle carries
  * no schema and no TypeBox. The schema modules import only TypeBox, src/domain/
@@ -76,3 +77,23 @@ export type AlertEventPage = Static<typeof Alerts.AlertEventPage>;
 export type AlertEventRow = Item<AlertEventPage['items']>;
 export type AlertEvent = Static<typeof Alerts.AlertEvent>;
 export type AlertDelivery = Item<AlertEvent['deliveries']>;
+
+// Request bodies: the TypeBox schemas the routes validate with, as the browser builds them
+// (`body satisfies CreateInstanceBody`): a field renamed on the server fails `npm run typecheck` here too.
+export type CreateInstanceBody = Static<typeof Instances.CreateInstanceBody>;
+export type UpdateInstanceBody = Static<typeof Instances.UpdateInstanceBody>;
+export type TestConnectionsBody = Static<typeof Fleet.TestConnectionsBody>;
+export type LoginBody = Static<typeof Auth.LoginBody>;
+export type MyPreferencesBody = Static<typeof Auth.MyPreferencesBody>;
+export type CreateTokenBody = Static<typeof Auth.CreateTokenBody>;
+export type CreateUserBody = Static<typeof Auth.CreateUserBody>;
+export type UpdateUserBody = Static<typeof Auth.UpdateUserBody>;
+export type CreateCredentialBody = Static<typeof Auth.CreateCredentialBody>;
+export type UpdateSettingsBody = Static<typeof Settings.UpdateSettingsBody>;
+export type CreateAlertRuleBody = Static<typeof Alerts.CreateAlertRuleBody>;
+export type UpdateAlertRuleBody = Static<typeof Alerts.UpdateAlertRuleBody>;
+export type BatchSyncBody = Static<typeof Sync.BatchSyncBody>;
+export type TableSyncBody = Static<typeof Tables.TableSyncBody>;
+export type TableListQuery = Static<typeof Tables.TableListQuery>;
+export type SeriesQuery = Static<typeof Statistics.SeriesQuery>;
+export type DatabaseSeriesQuery = Static<typeof Statistics.DatabaseSeriesQuery>;

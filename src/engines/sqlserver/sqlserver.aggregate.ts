@@ -138,9 +138,14 @@ export function aggregateDatabases(rows: readonly FileRow[], facts: SideFacts, l
   return { measured, warnings };
 }
 
-/** A secondary that refuses reads: only READ_ONLY / ALL accept them (NO, or anything unknown, does not). */
+/**
+ * A secondary our connection cannot read. Only ALLOW_CONNECTIONS = ALL lets
+ * it in: READ_ONLY ("read-intent only") admits only ApplicationIntent=ReadOnly
+ * connections, which the collector's are not (error 978), and NO admits none
+ * (error 976); anything unknown is treated as NO.
+ */
 export function isUnreadableSecondary(r: RoleRow | undefined): boolean {
-  return str(r?.role_desc) === 'SECONDARY' && !['READ_ONLY', 'ALL'].includes(str(r?.secondary_allow));
+  return str(r?.role_desc) === 'SECONDARY' && str(r?.secondary_allow) !== 'ALL';
 }
 
 function roleOf(head: FileRow, facts: SideFacts): { role: ReplicaRole | null; readable: boolean; why?: string | KeyedMessage } {

@@ -63,7 +63,7 @@ import {
   snapshotDiskQuery,
   usedSpaceQuery,
 } from './sqlserver.queries.js';
-import { DATABASES_QUERY, TABLES_METHOD, tablesQuery, toTable, type PartitionRow } from './sqlserver.tables.js';
+import { DATABASES_QUERY, TABLES_METHOD, tablesQuery, toTables, type PartRow } from './sqlserver.tables.js';
 
 class SqlServerSession implements EngineSession {
   private version = '';
@@ -206,8 +206,8 @@ class SqlServerSession implements EngineSession {
           continue;
         }
         try {
-          const rows = await this.rows<PartitionRow>(tablesQuery(name, { memoryOptimized: this.major >= 12 }));
-          const { kept, other } = cutToBudget(rows.map(toTable), allowance);
+          const rows = await this.rows<PartRow>(tablesQuery(name, { memoryOptimized: this.major >= 12 }));
+          const { kept, other } = cutToBudget(toTables(rows), allowance);
           allowance -= kept.length;
           out.push({ database_name: name, tables: kept, ...(other ? { other } : {}) });
         } catch (err) {

@@ -1,46 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
-import { CHANNEL_TYPES } from '../../services/alert-delivery.service.js';
-import { RULE_KINDS, WINDOWS } from '../../services/alerts.service.js';
 import { actorOf } from '../access.js';
 import { apiLocale, IdParams, Ok, ok, StringEnum } from '../envelope.js';
-import { AlertEvent, AlertEventPage, AlertRule } from './alerts.schemas.js';
+import { AlertEvent, AlertEventPage, AlertRule, CreateAlertRuleBody, UpdateAlertRuleBody } from './alerts.schemas.js';
 import { msg } from '../../client/shared/i18n/index.js';
-
-const Channel = Type.Object(
-  {
-    type: StringEnum(CHANNEL_TYPES),
-    url: Type.String({ minLength: 1, maxLength: 2000 }),
-    secret: Type.Optional(
-      Type.Union([
-        Type.String({
-          minLength: 1,
-          maxLength: 200,
-          description: 'signing secret (dingtalk 加签 SEC…, feishu): stored encrypted, never returned; omit to keep, null to remove',
-        }),
-        Type.Null(),
-      ]),
-    ),
-  },
-  { additionalProperties: false },
-);
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Optional(Type.Union([t, Type.Null()]));
-
-/** The rule fields; the service checks which ones each kind needs (one set of words for API and CLI). */
-const ruleFields = {
-  kind: StringEnum(RULE_KINDS),
-  instance_id: Nullable(Type.Integer({ minimum: 1 })),
-  db_type: Nullable(Type.String({ maxLength: 16 })),
-  tag: Nullable(Type.String({ maxLength: 64 })),
-  database_pattern: Nullable(Type.String({ maxLength: 255 })),
-  threshold: Nullable(Type.Number()),
-  window: Nullable(StringEnum(WINDOWS)),
-  consecutive: Nullable(Type.Integer()),
-  limit_bytes: Nullable(Type.Integer({ minimum: 1 })),
-  is_active: Type.Optional(Type.Boolean()),
-  channels: Type.Optional(Type.Array(Channel, { maxItems: 10 })),
-};
 
 export const alertsRoutes =
   (ctx: Context): FastifyPluginAsyncTypebox =>
@@ -103,7 +67,7 @@ export const alertsRoutes =
           operationId: 'createAlertRule',
           response: { 201: Ok(AlertRule, 'Created') },
           summary: 'Create an alert rule',
-          body: Type.Object({ name: Type.String({ maxLength: 128 }), ...ruleFields }, { additionalProperties: false }),
+          body: CreateAlertRuleBody,
         },
       },
       async (req, reply) => reply.status(201).send(ok(await alerts().createRule(req.body, actorOf(req)), msg('api.rule_created'), apiLocale(req))),
@@ -118,10 +82,7 @@ export const alertsRoutes =
           response: { 200: Ok(AlertRule) },
           summary: 'Change an alert rule; `channels` replaces the list (omit it to keep the stored URLs)',
           params: IdParams,
-          body: Type.Object(
-            { name: Type.Optional(Type.String({ maxLength: 128 })), ...ruleFields, kind: Type.Optional(StringEnum(RULE_KINDS)) },
-            { additionalProperties: false },
-          ),
+          body: UpdateAlertRuleBody,
         },
       },
       async (req) => ok(await alerts().updateRule(req.params.id, req.body, actorOf(req)), msg('api.rule_saved'), apiLocale(req)),

@@ -78,3 +78,51 @@ export const AlertEvent = component(
     ),
   }),
 );
+
+// ---------------------------------------------------------------------------
+// Request bodies (inline in the OpenAPI document, as before they moved here).
+// ---------------------------------------------------------------------------
+
+const Channel = Type.Object(
+  {
+    type: StringEnum(CHANNEL_TYPES),
+    url: Type.String({ minLength: 1, maxLength: 2000 }),
+    secret: Type.Optional(
+      Type.Union([
+        Type.String({
+          minLength: 1,
+          maxLength: 200,
+          description: 'signing secret (dingtalk 加签 SEC…, feishu): stored encrypted, never returned; omit to keep, null to remove',
+        }),
+        Type.Null(),
+      ]),
+    ),
+  },
+  { additionalProperties: false },
+);
+/** An optional field that may be null (null clears it). */
+const OptionalNullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Optional(Type.Union([t, Type.Null()]));
+
+/** The rule fields; the service checks which ones each kind needs (one set of words for API and CLI). */
+const ruleFields = {
+  kind: StringEnum(RULE_KINDS),
+  instance_id: OptionalNullable(Type.Integer({ minimum: 1 })),
+  db_type: OptionalNullable(Type.String({ maxLength: 16 })),
+  tag: OptionalNullable(Type.String({ maxLength: 64 })),
+  database_pattern: OptionalNullable(Type.String({ maxLength: 255 })),
+  threshold: OptionalNullable(Type.Number()),
+  window: OptionalNullable(StringEnum(WINDOWS)),
+  consecutive: OptionalNullable(Type.Integer()),
+  limit_bytes: OptionalNullable(Type.Integer({ minimum: 1 })),
+  is_active: Type.Optional(Type.Boolean()),
+  channels: Type.Optional(Type.Array(Channel, { maxItems: 10 })),
+};
+
+/** POST /api/alert-rules */
+export const CreateAlertRuleBody = Type.Object({ name: Type.String({ maxLength: 128 }), ...ruleFields }, { additionalProperties: false });
+
+/** PATCH /api/alert-rules/:id: `channels` replaces the list (omit it to keep the stored URLs). */
+export const UpdateAlertRuleBody = Type.Object(
+  { name: Type.Optional(Type.String({ maxLength: 128 })), ...ruleFields, kind: Type.Optional(StringEnum(RULE_KINDS)) },
+  { additionalProperties: false },
+);

@@ -3,8 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { actorOf, SESSION_COOKIE } from '../access.js';
 import { AppError } from '../../lib/errors.js';
-import { apiLocale, IdParams, Ok, ok, StringEnum } from '../envelope.js';
-import { Login, Me, MyPreferences, Token, TokenCreated } from './auth.schemas.js';
+import { apiLocale, IdParams, Ok, ok } from '../envelope.js';
+import { CreateTokenBody, Login, LoginBody, Me, MyPreferences, MyPreferencesBody, Token, TokenCreated } from './auth.schemas.js';
 import { msg } from '../../client/shared/i18n/index.js';
 
 export const authRoutes =
@@ -20,7 +20,7 @@ export const authRoutes =
           security: [],
           response: { 200: Ok(Login, 'Logged in: the wf_session cookie is set') },
           summary: 'Log in; sets the session cookie and returns the CSRF token',
-          body: Type.Object({ username: Type.String({ maxLength: 64 }), password: Type.String({ maxLength: 256 }) }, { additionalProperties: false }),
+          body: LoginBody,
         },
       },
       async (req, reply) => {
@@ -70,7 +70,7 @@ export const authRoutes =
           operationId: 'updateMe',
           response: { 200: Ok(MyPreferences) },
           summary: "Change the caller's own preferences (the UI language, remembered per user)",
-          body: Type.Object({ locale: StringEnum(['zh-CN', 'en']) }, { additionalProperties: false }),
+          body: MyPreferencesBody,
         },
       },
       async (req) => {
@@ -90,10 +90,7 @@ export const authRoutes =
           response: { 201: Ok(TokenCreated, 'Created: data.token is shown this once') },
           summary: 'Create a bearer token for scripts (shown once in data.token); from a logged-in browser session only, never with a token',
           description: `Without expires_in_days the token expires after ${ctx.config.tokenDefaultDays} days (WHALEFALL_TOKEN_DEFAULT_DAYS); expires_in_days: null (never) is for admins only.`,
-          body: Type.Object(
-            { name: Type.String({ maxLength: 128 }), expires_in_days: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 3650 }), Type.Null()])) },
-            { additionalProperties: false },
-          ),
+          body: CreateTokenBody,
         },
       },
       async (req, reply) => {

@@ -1,5 +1,6 @@
-/** Response schemas of the auth, users and credentials routes. */
+/** Response schemas of the auth, users and credentials routes, and the request bodies they validate (typed in the browser: api-types.ts). */
 import { Type } from '@sinclair/typebox';
+import { DB_TYPES } from '../../domain/db-type.js';
 import { ROLES } from '../../domain/roles.js';
 import { Closed, component, Nullable, StringEnum } from '../components.js';
 import { Timestamp } from './instances.schemas.js';
@@ -89,3 +90,51 @@ export const Credential = component(
     'A stored credential; the password is write-only',
   ),
 );
+
+// ---------------------------------------------------------------------------
+// Request bodies (inline in the OpenAPI document, as before they moved here).
+// ---------------------------------------------------------------------------
+
+const Locale = StringEnum(['zh-CN', 'en']);
+
+/** POST /api/auth/login */
+export const LoginBody = Type.Object({ username: Type.String({ maxLength: 64 }), password: Type.String({ maxLength: 256 }) }, { additionalProperties: false });
+
+/** PATCH /api/auth/me */
+export const MyPreferencesBody = Type.Object({ locale: Locale }, { additionalProperties: false });
+
+/** POST /api/tokens */
+export const CreateTokenBody = Type.Object(
+  { name: Type.String({ maxLength: 128 }), expires_in_days: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 3650 }), Type.Null()])) },
+  { additionalProperties: false },
+);
+
+/** POST /api/users */
+export const CreateUserBody = Type.Object(
+  { username: Type.String({ maxLength: 64 }), password: Type.String({ maxLength: 256 }), role: Type.Optional(Role) },
+  { additionalProperties: false },
+);
+
+/** PATCH /api/users/:id */
+export const UpdateUserBody = Type.Object(
+  {
+    password: Type.Optional(Type.String({ maxLength: 256 })),
+    role: Type.Optional(Role),
+    is_active: Type.Optional(Type.Boolean()),
+    locale: Type.Optional(Locale),
+  },
+  { additionalProperties: false },
+);
+
+const credentialInput = {
+  name: Type.String({ maxLength: 128 }),
+  db_type: Type.Union([StringEnum(DB_TYPES), Type.Null()]),
+  username: Type.String({ maxLength: 256 }),
+  password: Type.String({ maxLength: 1024, description: 'write-only: never returned' }),
+};
+
+/** POST /api/credentials */
+export const CreateCredentialBody = Type.Object({ ...credentialInput, db_type: Type.Optional(credentialInput.db_type) }, { additionalProperties: false });
+
+/** PATCH /api/credentials/:id */
+export const UpdateCredentialBody = Type.Partial(Type.Object(credentialInput), { additionalProperties: false });

@@ -1,19 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
-import { DB_TYPES } from '../../domain/db-type.js';
 import { actorOf } from '../access.js';
-import { apiLocale, IdParams, Ok, ok, StringEnum } from '../envelope.js';
-import { Credential } from './auth.schemas.js';
+import { apiLocale, IdParams, Ok, ok } from '../envelope.js';
+import { CreateCredentialBody, Credential, UpdateCredentialBody } from './auth.schemas.js';
 import { msg } from '../../client/shared/i18n/index.js';
-
-const DbType = StringEnum(DB_TYPES);
-const fields = {
-  name: Type.String({ maxLength: 128 }),
-  db_type: Type.Union([DbType, Type.Null()]),
-  username: Type.String({ maxLength: 256 }),
-  password: Type.String({ maxLength: 1024, description: 'write-only: never returned' }),
-};
 
 export const credentialsRoutes =
   (ctx: Context): FastifyPluginAsyncTypebox =>
@@ -41,7 +32,7 @@ export const credentialsRoutes =
           operationId: 'createCredential',
           response: { 201: Ok(Credential, 'Created') },
           summary: 'Create a credential (password write-only)',
-          body: Type.Object({ ...fields, db_type: Type.Optional(fields.db_type) }, { additionalProperties: false }),
+          body: CreateCredentialBody,
         },
       },
       async (req, reply) => reply.status(201).send(ok(await ctx.credentials.create(req.body, actorOf(req)))),
@@ -64,7 +55,7 @@ export const credentialsRoutes =
           response: { 200: Ok(Credential) },
           summary: 'Update a credential',
           params: IdParams,
-          body: Type.Partial(Type.Object(fields), { additionalProperties: false }),
+          body: UpdateCredentialBody,
         },
       },
       async (req) => ok(await ctx.credentials.update(req.params.id, req.body, actorOf(req))),

@@ -12,9 +12,8 @@ import { DISCOVERY_LIMITS } from '../../services/discovery.service.js';
 import { roleAtLeast } from '../../services/auth.service.js';
 import { fail } from '../../services/validate.js';
 import { actorOf } from '../access.js';
-import { fields } from './instances.routes.js';
 import { apiLocale, Ok, ok, StringEnum } from '../envelope.js';
-import { ConnectionTests, DiscoveryReport, ImportReport } from './fleet.schemas.js';
+import { ConnectionTests, DiscoveryReport, ImportReport, TestConnectionsBody } from './fleet.schemas.js';
 import { localizeCheck } from '../../engines/common.js';
 import { msg, msgText } from '../../client/shared/i18n/index.js';
 
@@ -130,39 +129,11 @@ export const fleetRoutes =
           summary:
             'Test connections. A selection (ids, names, a tag, or all active; operator): one row per instance with bounded concurrency: reachable, auth ok, version, latency, optionally the doctor summary. ' +
             'Or unsaved settings (db_type, host, …, with credential_id or username + password; admin): connect, server version and grant check; nothing is written, the password is never stored',
-          body: Type.Object(
-            {
-              ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), { maxItems: 10000 })),
-              names: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { maxItems: 10000 })),
-              tag: Type.Optional(Type.String({ maxLength: 64 })),
-              all: Type.Optional(Type.Boolean()),
-              concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
-              doctor: Type.Optional(Type.Boolean()),
-              ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Type.Optional(v)])),
-              instance_id: Type.Optional(
-                Type.Integer({ minimum: 1, description: 'unsaved settings of this instance (the edit form): fields not given are its stored ones' }),
-              ),
-              username: Type.Optional(
-                Type.String({ minLength: 1, maxLength: 128, description: 'with password: a credential typed in the form, used for this test only' }),
-              ),
-              password: Type.Optional(Type.String({ maxLength: 1024, writeOnly: true })),
-            },
-            { additionalProperties: false },
-          ),
+          body: TestConnectionsBody,
         },
       },
       async (req) => {
-        const { concurrency, doctor, ids, names, tag, all, instance_id, username, password, ...def } = req.body as Record<string, unknown> & {
-          ids?: number[];
-          names?: string[];
-          tag?: string;
-          all?: boolean;
-          concurrency?: number;
-          doctor?: boolean;
-          instance_id?: number;
-          username?: string;
-          password?: string;
-        };
+        const { concurrency, doctor, ids, names, tag, all, instance_id, username, password, ...def } = req.body;
         const unsaved = instance_id !== undefined || username !== undefined || password !== undefined || Object.keys(def).length > 0;
         if (!unsaved) {
           const locale = apiLocale(req);

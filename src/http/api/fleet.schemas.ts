@@ -1,7 +1,7 @@
 /** Response schemas of the fleet routes (fleet.routes.ts): the import report, connection tests, discovery. */
 import { Type } from '@sinclair/typebox';
 import { Closed, component, Nullable, StringEnum } from '../components.js';
-import { PrivilegeCheck } from './instances.schemas.js';
+import { instanceInput, PrivilegeCheck } from './instances.schemas.js';
 
 export const ImportReport = component(
   'ImportReport',
@@ -106,4 +106,29 @@ export const DiscoveryReport = component(
     ),
     silent: Type.Record(Type.String(), Type.Integer(), { description: 'endpoints that did not answer, by reason' }),
   }),
+);
+
+/**
+ * POST /api/instances/test-connection (request body): a selection of registered instances (ids, names, a tag,
+ * all), or one instance's unsaved settings (the columns of instances.schemas.ts `instanceInput`, optionally over
+ * a stored instance's, with a credential id or a typed user name and password).
+ */
+export const TestConnectionsBody = Type.Object(
+  {
+    ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), { maxItems: 10000 })),
+    names: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { maxItems: 10000 })),
+    tag: Type.Optional(Type.String({ maxLength: 64 })),
+    all: Type.Optional(Type.Boolean()),
+    concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+    doctor: Type.Optional(Type.Boolean()),
+    ...Type.Partial(Type.Object(instanceInput)).properties,
+    instance_id: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'unsaved settings of this instance (the edit form): fields not given are its stored ones' }),
+    ),
+    username: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'with password: a credential typed in the form, used for this test only' }),
+    ),
+    password: Type.Optional(Type.String({ maxLength: 1024, writeOnly: true })),
+  },
+  { additionalProperties: false },
 );

@@ -7,61 +7,22 @@ import { OVERVIEW_SORTS, OVERVIEW_STATUSES } from '../../store/instances.reposit
 import { fail } from '../../services/validate.js';
 import { actorOf } from '../access.js';
 import { apiLocale, IdParams, Ok, ok, StringEnum } from '../envelope.js';
-import { CapacityHistory, ConnectionProbe, DoctorReport, Engine, Instance, InstanceDatabases, InstanceOverview } from './instances.schemas.js';
+import {
+  CapacityHistory,
+  ConnectionProbe,
+  CreateInstanceBody,
+  DoctorReport,
+  Engine,
+  Instance,
+  InstanceDatabases,
+  InstanceOverview,
+  UpdateInstanceBody,
+} from './instances.schemas.js';
 import { InstanceSyncRecord } from './sync.schemas.js';
 import { localizeCheck } from '../../engines/common.js';
 import { msg } from '../../client/shared/i18n/index.js';
 
 const DbType = StringEnum(DB_TYPES);
-// Option keys depend on the engine: the service validates them against the engine's spec.
-const Options = Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), {
-  description: 'common: connect_timeout_ms, query_timeout_ms, exclude; per engine: see GET /api/engines',
-});
-/** The columns of an instance as the API takes them (create, update, and the form's 测试连接 in fleet.routes.ts). */
-export const fields = {
-  name: Type.String({ maxLength: 128 }),
-  db_type: DbType,
-  host: Type.String({ maxLength: 255 }),
-  port: Type.Integer({ minimum: 1, maximum: 65535 }),
-  database_name: Type.Union([Type.String({ maxLength: 255 }), Type.Null()]),
-  credential_id: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
-  is_active: Type.Boolean(),
-  description: Type.Union([Type.String({ maxLength: 2000 }), Type.Null()]),
-  tags: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 50 }),
-  options: Options,
-  tls_ca: Type.Union([Type.String({ maxLength: 65536 }), Type.Null()], {
-    description: 'CA certificate (PEM) for verify-ca / verify-full / verify-identity; write-only, stored encrypted; null removes it',
-  }),
-  tls_cert: Type.Union([Type.String({ maxLength: 65536 }), Type.Null()], { description: 'client certificate (PEM), with tls_key; write-only' }),
-  tls_key: Type.Union([Type.String({ maxLength: 65536 }), Type.Null()], {
-    description: 'client private key (PEM, unencrypted), with tls_cert; write-only, stored encrypted',
-  }),
-  confirm_move: Type.Boolean({
-    description: 'changing host or port keeps the credential only with true (the stored password will be sent to the new address)',
-  }),
-  confirm_duplicate: Type.Boolean({
-    description:
-      'register a server already registered under another name (same host:port, plus the service name for Oracle): without true the answer is 409 duplicate_server listing the others in `duplicates`; the estate total counts the server once',
-  }),
-};
-const CreateBody = Type.Object(
-  {
-    ...fields,
-    port: Type.Optional(fields.port),
-    database_name: Type.Optional(fields.database_name),
-    credential_id: Type.Optional(fields.credential_id),
-    is_active: Type.Optional(fields.is_active),
-    description: Type.Optional(fields.description),
-    tags: Type.Optional(fields.tags),
-    options: Type.Optional(fields.options),
-    tls_ca: Type.Optional(fields.tls_ca),
-    tls_cert: Type.Optional(fields.tls_cert),
-    tls_key: Type.Optional(fields.tls_key),
-    confirm_move: Type.Optional(fields.confirm_move),
-    confirm_duplicate: Type.Optional(fields.confirm_duplicate),
-  },
-  { additionalProperties: false },
-);
 const DateStr = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
 
 export const instancesRoutes =
@@ -149,7 +110,13 @@ export const instancesRoutes =
       '/api/instances',
       {
         config: { access: 'admin' },
-        schema: { ...base, operationId: 'createInstance', summary: 'Register an instance', body: CreateBody, response: { 201: Ok(Instance, 'Created') } },
+        schema: {
+          ...base,
+          operationId: 'createInstance',
+          summary: 'Register an instance',
+          body: CreateInstanceBody,
+          response: { 201: Ok(Instance, 'Created') },
+        },
       },
       async (req, reply) => reply.status(201).send(ok(await ctx.instances.create(req.body, actorOf(req), { duplicateGuard: true }))),
     );
@@ -170,7 +137,7 @@ export const instancesRoutes =
           operationId: 'updateInstance',
           summary: 'Update an instance',
           params: IdParams,
-          body: Type.Partial(Type.Object(fields), { additionalProperties: false }),
+          body: UpdateInstanceBody,
           response: { 200: Ok(Instance) },
         },
       },

@@ -1,7 +1,8 @@
 /**
  * Response schemas of the instance routes (instances.routes.ts, seed.routes.ts,
  * fleet.routes.ts): the registry's public view of an instance, its databases,
- * its daily history, connection and grant probes, the engines.
+ * its daily history, connection and grant probes, the engines. And the request
+ * bodies the routes validate and the browser builds (src/client/shared/api-types.ts).
  */
 import { Type } from '@sinclair/typebox';
 import { DB_TYPES } from '../../domain/db-type.js';
@@ -194,3 +195,64 @@ export const TotalSize = component(
     synced: Type.Boolean({ description: 'false: never synced successfully' }),
   }),
 );
+
+// ---------------------------------------------------------------------------
+// Request bodies: validated by the routes, typed in the browser (api-types.ts).
+// Inline in the OpenAPI document (not components), as before they moved here.
+// ---------------------------------------------------------------------------
+
+// Option keys depend on the engine: the service validates them against the engine's spec.
+const Options = Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), {
+  description: 'common: connect_timeout_ms, query_timeout_ms, exclude; per engine: see GET /api/engines',
+});
+
+/** The columns of an instance as the API takes them (create, update, and the form's 测试连接 in fleet.schemas.ts). */
+export const instanceInput = {
+  name: Type.String({ maxLength: 128 }),
+  db_type: DbType,
+  host: Type.String({ maxLength: 255 }),
+  port: Type.Integer({ minimum: 1, maximum: 65535 }),
+  database_name: Type.Union([Type.String({ maxLength: 255 }), Type.Null()]),
+  credential_id: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+  is_active: Type.Boolean(),
+  description: Type.Union([Type.String({ maxLength: 2000 }), Type.Null()]),
+  tags: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 50 }),
+  options: Options,
+  tls_ca: Type.Union([Type.String({ maxLength: 65536 }), Type.Null()], {
+    description: 'CA certificate (PEM) for verify-ca / verify-full / verify-identity; write-only, stored encrypted; null removes it',
+  }),
+  tls_cert: Type.Union([Type.String({ maxLength: 65536 }), Type.Null()], { description: 'client certificate (PEM), with tls_key; write-only' }),
+  tls_key: Type.Union([Type.String({ maxLength: 65536 }), Type.Null()], {
+    description: 'client private key (PEM, unencrypted), with tls_cert; write-only, stored encrypted',
+  }),
+  confirm_move: Type.Boolean({
+    description: 'changing host or port keeps the credential only with true (the stored password will be sent to the new address)',
+  }),
+  confirm_duplicate: Type.Boolean({
+    description:
+      'register a server already registered under another name (same host:port, plus the service name for Oracle): without true the answer is 409 duplicate_server listing the others in `duplicates`; the estate total counts the server once',
+  }),
+};
+
+/** POST /api/instances: name, db_type and host required. */
+export const CreateInstanceBody = Type.Object(
+  {
+    ...instanceInput,
+    port: Type.Optional(instanceInput.port),
+    database_name: Type.Optional(instanceInput.database_name),
+    credential_id: Type.Optional(instanceInput.credential_id),
+    is_active: Type.Optional(instanceInput.is_active),
+    description: Type.Optional(instanceInput.description),
+    tags: Type.Optional(instanceInput.tags),
+    options: Type.Optional(instanceInput.options),
+    tls_ca: Type.Optional(instanceInput.tls_ca),
+    tls_cert: Type.Optional(instanceInput.tls_cert),
+    tls_key: Type.Optional(instanceInput.tls_key),
+    confirm_move: Type.Optional(instanceInput.confirm_move),
+    confirm_duplicate: Type.Optional(instanceInput.confirm_duplicate),
+  },
+  { additionalProperties: false },
+);
+
+/** PATCH /api/instances/:id: any of the columns. */
+export const UpdateInstanceBody = Type.Partial(Type.Object(instanceInput), { additionalProperties: false });

@@ -1,9 +1,8 @@
-import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { actorOf } from '../access.js';
 import { apiLocale, Ok, ok } from '../envelope.js';
-import { SettingsView } from './settings.schemas.js';
+import { SettingsView, UpdateSettingsBody } from './settings.schemas.js';
 import { msg } from '../../client/shared/i18n/index.js';
 
 export const settingsRoutes =
@@ -41,27 +40,7 @@ export const settingsRoutes =
           operationId: 'updateSettings',
           response: { 200: Ok(SettingsView, 'Saved') },
           summary: 'Change settings (null resets one to its default); applies to the next run',
-          body: Type.Object(
-            {
-              sync_cron: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
-              aggregation_cron: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
-              sync_concurrency: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
-              connections_per_instance: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
-              connections_total: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
-              connect_timeout_ms: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
-              sync_timeout_ms: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
-              sync_retries: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
-              retry_base_delay_ms: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
-              catch_up: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
-              retention_days: Type.Optional(Type.Union([Type.Integer({ minimum: 30 }), Type.Null()])),
-              showback_rate_per_gb_month: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
-              showback_currency: Type.Optional(Type.Union([Type.String({ maxLength: 16 }), Type.Null()])),
-              exclusions: Type.Optional(
-                Type.Union([Type.Record(Type.String({ maxLength: 16 }), Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })), Type.Null()]),
-              ),
-            },
-            { additionalProperties: false },
-          ),
+          body: UpdateSettingsBody,
         },
       },
       async (req) => {

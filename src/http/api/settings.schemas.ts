@@ -49,3 +49,27 @@ export const SettingsView = component(
     ),
   }),
 );
+
+/** PATCH /api/settings (request body): null resets a setting to its default. Inline in the OpenAPI document. */
+export const UpdateSettingsBody = Type.Object(
+  {
+    sync_cron: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
+    aggregation_cron: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
+    sync_concurrency: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+    connections_per_instance: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+    connections_total: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+    connect_timeout_ms: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+    sync_timeout_ms: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+    sync_retries: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+    retry_base_delay_ms: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+    catch_up: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    retention_days: Type.Optional(Type.Union([Type.Integer({ minimum: 30 }), Type.Null()])),
+    sync_points_days: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+    showback_rate_per_gb_month: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+    showback_currency: Type.Optional(Type.Union([Type.String({ maxLength: 16 }), Type.Null()])),
+    exclusions: Type.Optional(
+      Type.Union([Type.Record(Type.String({ maxLength: 16 }), Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })), Type.Null()]),
+    ),
+  },
+  { additionalProperties: false },
+);

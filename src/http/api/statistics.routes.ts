@@ -16,10 +16,12 @@ import {
   CapacityStatistics,
   DatabaseChanges,
   DatabaseForecast,
+  DatabaseSeriesQuery,
   EstateSummary,
   InstanceForecast,
   RunwayList,
   Series,
+  SeriesQuery,
   TopGrowers,
 } from './statistics.schemas.js';
 import { msg } from '../../client/shared/i18n/index.js';
@@ -190,10 +192,6 @@ export const statisticsRoutes =
       },
     );
 
-    const SeriesQuery = Type.Object(
-      { period: Type.Optional(Period), from: Type.Optional(DateStr), to: Type.Optional(DateStr), format: Format },
-      { additionalProperties: false },
-    );
     app.get(
       '/api/statistics/instances/:id/series',
       {
@@ -223,7 +221,7 @@ export const statisticsRoutes =
           response: { 200: OkOrCsv(Series) },
           summary: "A database's size per period",
           params: IdParams,
-          querystring: Type.Object({ ...SeriesQuery.properties, database: DatabaseName }, { additionalProperties: false }),
+          querystring: DatabaseSeriesQuery,
         },
       },
       async (req, reply) => {

@@ -231,3 +231,25 @@ export const AggregateResult = Closed({
     }),
   ),
 });
+
+// Queries the browser sends (inline in the OpenAPI document, as before they moved here).
+
+/** A local date in a query (inclusive). */
+const QueryDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD (local date, inclusive)' });
+
+/** GET /api/statistics/instances/:id/series (query). */
+export const SeriesQuery = Type.Object(
+  {
+    period: Type.Optional(StringEnum(['daily', 'weekly', 'monthly', 'quarterly'] as const)),
+    from: Type.Optional(QueryDate),
+    to: Type.Optional(QueryDate),
+    format: Type.Optional(StringEnum(['json', 'csv'] as const)),
+  },
+  { additionalProperties: false },
+);
+
+/** GET /api/statistics/instances/:id/database-series (query). */
+export const DatabaseSeriesQuery = Type.Object(
+  { ...SeriesQuery.properties, database: Type.String({ minLength: 1, maxLength: 512 }) },
+  { additionalProperties: false },
+);

@@ -4,7 +4,7 @@ import type { Context } from '../../context.js';
 import { actorOf } from '../access.js';
 import { apiLocale, Ok, ok, OkJson, okJson, StringEnum } from '../envelope.js';
 import { msg } from '../../client/shared/i18n/index.js';
-import { BatchStarted, CancelResult, SyncSessionDetail, SyncSessionPage } from './sync.schemas.js';
+import { BatchStarted, BatchSyncBody, CancelResult, SyncSessionDetail, SyncSessionPage } from './sync.schemas.js';
 
 export const syncRoutes =
   (ctx: Context): FastifyPluginAsyncTypebox =>
@@ -23,9 +23,7 @@ export const syncRoutes =
           operationId: 'startBatchSync',
           response: { 202: Ok(BatchStarted, 'Started: poll the session') },
           summary: 'Batch sync: the given instances, or every active one; returns the session at once',
-          body: Type.Optional(
-            Type.Object({ instance_ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 10000 })) }, { additionalProperties: false }),
-          ),
+          body: Type.Optional(BatchSyncBody),
         },
       },
       async (req, reply) => {

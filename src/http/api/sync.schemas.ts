@@ -88,3 +88,9 @@ export const ManualSync = component(
     warnings: Type.Array(Type.String()),
   }),
 );
+
+/** POST /api/sync/capacity (request body; none at all = every active instance). Inline in the OpenAPI document. */
+export const BatchSyncBody = Type.Object(
+  { instance_ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 10000 })) },
+  { additionalProperties: false },
+);

@@ -12,11 +12,10 @@ import type { TablesService } from '../../services/tables.service.js';
 import { localizeTableSync, TABLES_MSG } from '../../services/tables.service.js';
 import { actorOf } from '../access.js';
 import { apiLocale, IdParams, Ok, ok, OkOrCsv, StringEnum } from '../envelope.js';
-import { TableDatabases, TablePage, TableSeries, TableSync, TopGrowingTables } from './tables.schemas.js';
+import { TableDatabases, TableListQuery, TablePage, TableSeries, TableSync, TableSyncBody, TopGrowingTables } from './tables.schemas.js';
 
 const DateStr = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD (local date, inclusive)' });
 const Format = Type.Optional(StringEnum(['json', 'csv'] as const));
-const DatabaseName = Type.String({ minLength: 1, maxLength: 512 });
 const TABLE_COLUMNS = [
   'table_id',
   'schema_name',
@@ -70,9 +69,7 @@ export const tablesRoutes =
           response: { 200: Ok(TableSync, 'Collected') },
           summary: 'Collect table sizes now: the named databases, or every database of the instance (within its table budget)',
           params: IdParams,
-          body: Type.Optional(
-            Type.Object({ databases: Type.Optional(Type.Array(DatabaseName, { minItems: 1, maxItems: 10_000 })) }, { additionalProperties: false }),
-          ),
+          body: Type.Optional(TableSyncBody),
         },
       },
       async (req) => {
@@ -107,20 +104,7 @@ export const tablesRoutes =
           response: { 200: OkOrCsv(TablePage) },
           summary: 'Tables of one database on its latest collected day (or `day`): sortable, searchable, paged; totals for the size split bar',
           params: IdParams,
-          querystring: Type.Object(
-            {
-              database: DatabaseName,
-              day: Type.Optional(DateStr),
-              search: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-              sort: Type.Optional(StringEnum(['total', 'data', 'index', 'lob', 'free', 'rows', 'name'] as const)),
-              order: Type.Optional(StringEnum(['asc', 'desc'] as const)),
-              limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
-              offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
-              include_deleted: Type.Optional(Type.Boolean()),
-              format: Format,
-            },
-            { additionalProperties: false },
-          ),
+          querystring: TableListQuery,
         },
       },
       async (req, reply) => {

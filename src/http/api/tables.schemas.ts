@@ -1,6 +1,6 @@
 /** Response schemas of the table-level routes (tables.routes.ts) and the composition routes. */
 import { Type } from '@sinclair/typebox';
-import { Closed, component, Nullable } from '../components.js';
+import { Closed, component, Nullable, StringEnum } from '../components.js';
 import { Bytes, DateStr, Timestamp } from './instances.schemas.js';
 
 /** A message by key, for clients that render it in their own language. */
@@ -156,4 +156,26 @@ export const Composition = component(
     history: Type.Array(Closed({ date: DateStr, parts: PartBytes })),
     growth: PartBytes,
   }),
+);
+
+/** POST /api/instances/:id/tables/sync (request body; none = every database of the instance). Inline in the OpenAPI document. */
+export const TableSyncBody = Type.Object(
+  { databases: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { minItems: 1, maxItems: 10_000 })) },
+  { additionalProperties: false },
+);
+
+/** GET /api/instances/:id/tables (query): the table list of one database, sorted, searched, paged, or as CSV. Inline in the OpenAPI document. */
+export const TableListQuery = Type.Object(
+  {
+    database: Type.String({ minLength: 1, maxLength: 512 }),
+    day: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD (local date, inclusive)' })),
+    search: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    sort: Type.Optional(StringEnum(['total', 'data', 'index', 'lob', 'free', 'rows', 'name'] as const)),
+    order: Type.Optional(StringEnum(['asc', 'desc'] as const)),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+    include_deleted: Type.Optional(Type.Boolean()),
+    format: Type.Optional(StringEnum(['json', 'csv'] as const)),
+  },
+  { additionalProperties: false },
 );

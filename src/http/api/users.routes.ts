@@ -1,13 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
-import { ROLES } from '../../services/auth.service.js';
 import { actorOf } from '../access.js';
-import { apiLocale, IdParams, Ok, ok, StringEnum } from '../envelope.js';
-import { AuditEntry, Unlocked, User } from './auth.schemas.js';
+import { apiLocale, IdParams, Ok, ok } from '../envelope.js';
+import { AuditEntry, CreateUserBody, Unlocked, UpdateUserBody, User } from './auth.schemas.js';
 import { msg } from '../../client/shared/i18n/index.js';
-
-const Role = StringEnum(ROLES);
 
 export const usersRoutes =
   (ctx: Context): FastifyPluginAsyncTypebox =>
@@ -26,10 +23,7 @@ export const usersRoutes =
           operationId: 'createUser',
           response: { 201: Ok(User, 'Created') },
           summary: 'Create a user',
-          body: Type.Object(
-            { username: Type.String({ maxLength: 64 }), password: Type.String({ maxLength: 256 }), role: Type.Optional(Role) },
-            { additionalProperties: false },
-          ),
+          body: CreateUserBody,
         },
       },
       async (req, reply) => reply.status(201).send(ok(await ctx.auth.createUser(req.body, actorOf(req)))),
@@ -44,15 +38,7 @@ export const usersRoutes =
           response: { 200: Ok(User) },
           summary: "Change a user's role, state, locale or password",
           params: IdParams,
-          body: Type.Object(
-            {
-              password: Type.Optional(Type.String({ maxLength: 256 })),
-              role: Type.Optional(Role),
-              is_active: Type.Optional(Type.Boolean()),
-              locale: Type.Optional(StringEnum(['zh-CN', 'en'])),
-            },
-            { additionalProperties: false },
-          ),
+          body: UpdateUserBody,
         },
       },
       async (req) => ok(await ctx.auth.updateUser(req.params.id, req.body, actorOf(req))),
