@@ -39,7 +39,7 @@ import { envInt, mb, median, onInterrupt, ratio, sec } from './common.js';
 import type { ServerFacts } from './network.child.js';
 import { startNetwork, type Network } from './network.js';
 import type { Cell, Report, Scenario } from './common.js';
-import { peakDuring, procStatus, startServe } from './serve.js';
+import { peakDuring, procStatus, serviceNodeArgs, startServe } from './serve.js';
 
 const actor = { userId: null, username: 'bench' };
 const POLL_MS = 200;
@@ -312,10 +312,10 @@ async function measureSize(kind: StoreKind, net: Network, n: number, concurrenci
       const store = await newStore(kind);
       try {
         const token = await prepareEstate(store, net, n);
-        const served = await startServe(
-          { ...store.env, WHALEFALL_SYNC_CONCURRENCY: String(c), LOG_LEVEL: 'info' },
-          prof ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(prof)}`] : [],
-        );
+        const served = await startServe({ ...store.env, WHALEFALL_SYNC_CONCURRENCY: String(c), LOG_LEVEL: 'info' }, [
+          ...serviceNodeArgs(),
+          ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(prof)}`] : []),
+        ]);
         try {
           // A fresh server's first session loads the engine and its driver and warms the code paths: measured apart,
           // on one instance (its instance is synced again in the batch, a second sync of the day).
@@ -469,7 +469,7 @@ async function run(): Promise<Report> {
       stores: kinds.join(', '),
       runs,
       poll: `every ${POLL_MS} ms`,
-      'API server': '`node bin/whalefall.mjs serve` (child process), LOG_LEVEL=info (discarded)',
+      'API server': `\`node ${[...serviceNodeArgs(), ''].join(' ')}bin/whalefall.mjs serve\` (child process; the node flags of deploy/whalefall.service), LOG_LEVEL=info (discarded)`,
       history: history ? `${HISTORY_DAYS} days (the synced day copied back, then POST /api/statistics/aggregate)` : 'not simulated',
     },
     columns: [

@@ -22,17 +22,11 @@ import { createLogger } from '../src/lib/logger.js';
 import { startLatencyProxy } from '../test/helpers/latency-proxy.js';
 import { startPgResponder } from '../test/helpers/pg-responder.js';
 import { envInt, int, sec } from './common.js';
-import { peakDuring, procStatus, startServe, type Served } from './serve.js';
+import { peakDuring, procStatus, serviceNodeArgs, startServe, type Served } from './serve.js';
 import type { Cell, Report, Scenario } from './common.js';
 
 const actor = { userId: null, username: 'bench' };
 const TARGET_MB = 200;
-
-/** NODE_OPTIONS as deploy/whalefall.service sets it ('' when it does not). */
-function serviceNodeOptions(): string {
-  const unit = fs.readFileSync(new URL('../deploy/whalefall.service', import.meta.url), 'utf8');
-  return /^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1]?.trim() ?? '';
-}
 
 async function run(): Promise<Report> {
   const N = envInt('BENCH_MEM_INSTANCES', 500);
@@ -41,7 +35,7 @@ async function run(): Promise<Report> {
   const delayMs = envInt('BENCH_DELAY_MS', 50);
   // The node flags of the child: those deploy/whalefall.service sets (its NODE_OPTIONS, as the service runs), or
   // BENCH_MEM_NODE_ARGS (e.g. `--max-semi-space-size=4`; empty: none) to compare V8 settings.
-  const nodeArgs = (process.env.BENCH_MEM_NODE_ARGS ?? serviceNodeOptions()).split(/\s+/).filter(Boolean);
+  const nodeArgs = process.env.BENCH_MEM_NODE_ARGS !== undefined ? process.env.BENCH_MEM_NODE_ARGS.split(/\s+/).filter(Boolean) : serviceNodeArgs();
 
   const rows = [
     [5, 'postgres', false, true, '7500000', '15.4'],

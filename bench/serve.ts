@@ -82,11 +82,18 @@ export interface Served {
   stop(): Promise<void>;
 }
 
+/** The node flags deploy/whalefall.service gives the service (its NODE_OPTIONS): a bench's server runs as the service runs. */
+export function serviceNodeArgs(): string[] {
+  const unit = fs.readFileSync(path.join(ROOT, 'deploy/whalefall.service'), 'utf8');
+  return (/^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1] ?? '').split(/\s+/).filter(Boolean);
+}
+
 /**
  * Starts `node [nodeArgs] bin/whalefall.mjs serve` with `env` added (HOST and PORT are chosen here); its stdout (the
- * log) is discarded. `nodeArgs`: e.g. `--cpu-prof` (not allowed in NODE_OPTIONS).
+ * log) is discarded. `nodeArgs`: by default the service unit's flags (serviceNodeArgs); e.g. `--cpu-prof` added
+ * (not allowed in NODE_OPTIONS).
  */
-export async function startServe(env: Record<string, string>, nodeArgs: string[] = []): Promise<Served> {
+export async function startServe(env: Record<string, string>, nodeArgs: string[] = serviceNodeArgs()): Promise<Served> {
   const port = await closedPort();
   const base = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
