@@ -30,6 +30,7 @@ import { startWhalefall, type Proc } from '../test/helpers/procs.js';
 import { envInt, int, mb, onInterrupt, ratio, sec, type Cell, type Report, type Scenario } from './common.js';
 import { latencyFloor, serverFacts } from './estate-sync.bench.js';
 import { startNetwork, type Network } from './network.js';
+import { serviceNodeArgs } from './serve.js';
 
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres' };
 const actor: Actor = { userId: null, username: 'bench' };
@@ -115,8 +116,8 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
   const statements: Record<string, number> = {};
   try {
     const env = {
-      // Every statement each process sends, counted (a killed worker's counts die with it: the no-fault case is the measure).
-      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${path.resolve('bench/count-statements.mjs')}`.trim(),
+      // The service units' node flags; every statement each process sends, counted (a killed worker's counts die with it: the no-fault case is the measure).
+      NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...serviceNodeArgs(), '--import', path.resolve('bench/count-statements.mjs')].join(' ').trim(),
       WF_COUNT_STATEMENTS_FILE: path.join(dataDir, 'stmts'),
       DATABASE_URL: `postgres://${PG.user}@${PG.host}:${PG.port}/${dbName}`,
       WHALEFALL_QUEUE: 'pg-boss',
