@@ -4,7 +4,8 @@
  *   unit    no server, no network, no child process: fakes, a fixed clock, instant sleeps (test/unit/)
  *   medium  real stores and servers: PostgreSQL, MariaDB, the responders (every other test/<area>/);
  *           WHALEFALL_TEST_CONCURRENCY files at a time (default 2), then MEDIUM_ALONE one at a time
- *   e2e     the browser, `npm pack` and an installed package, process signals
+ *   e2e     the browser, `npm pack` and an installed package, process signals; the browser files
+ *           WHALEFALL_TEST_CONCURRENCY at a time, then E2E_ALONE one at a time
  *   all     the three, in that order
  * Usage: node scripts/test-tier.mjs <tier> [more node --test flags] [test files of that tier: only those]
  *   e.g. node scripts/test-tier.mjs medium test/cli/cli.test.ts   (built dist/, the tier's env, as in npm test)
@@ -29,7 +30,17 @@ const MEDIUM_ALONE = {
   'test/integration/exclusions.test.ts': 'counts the databases of the local PostgreSQL deleted between two syncs',
   'test/tables/tables-budget.test.ts': "20,000 tables in a MariaDB schema: other files' queries of information_schema time out meanwhile",
 };
-const E2E = (f) => f.startsWith('test/e2e/') || f === 'test/production/package.test.ts' || f === 'test/production/sigterm.test.ts';
+/**
+ * E2E files that run after the others, one at a time. The browser files run two at a time (each its own chromium,
+ * server on port 0, SQLite store and databases; no bound on a latency).
+ */
+const E2E_ALONE = {
+  // npm pack runs `prepare` (npm run build): it rewrites dist/ (the templates removed and copied again, the bundle
+  // swapped), which the other files' processes read.
+  'test/production/package.test.ts': 'npm pack rebuilds dist/, which the other files serve from',
+  'test/production/sigterm.test.ts': 'the listener closed within 100 ms of SIGTERM, exit within 5 s of a 200 ms bound',
+};
+const E2E = (f) => f.startsWith('test/e2e/') || f in E2E_ALONE;
 
 const all = fs
   .readdirSync('test', { withFileTypes: true })
@@ -57,8 +68,10 @@ const runs = {
     { files: tiers.medium.filter((f) => !(f in MEDIUM_ALONE)), concurrency },
     { files: tiers.medium.filter((f) => f in MEDIUM_ALONE), concurrency: 1 },
   ],
-  // One at a time: the browser tests share one chromium, the package test takes the machine.
-  e2e: [{ files: tiers.e2e, concurrency: 1 }],
+  e2e: [
+    { files: tiers.e2e.filter((f) => !(f in E2E_ALONE)), concurrency },
+    { files: tiers.e2e.filter((f) => f in E2E_ALONE), concurrency: 1 },
+  ],
 };
 
 const [tier, ...args] = process.argv.slice(2);
