@@ -26,8 +26,6 @@ const MEDIUM_ALONE = {
   'test/scheduler/scale-out-faults.test.ts': 'three service processes; /readyz within 2 s and SIGTERM within its bound',
   'test/security/load.test.ts': '100 HTTP clients for 8 s during a 200-instance sync',
   'test/fleet/import-limits.test.ts': '/healthz p95 under 100 ms during an import',
-  'test/integration/manual-sync.test.ts': 'counts the databases of the local servers created, deleted and restored between two syncs',
-  'test/integration/exclusions.test.ts': 'counts the databases of the local PostgreSQL deleted between two syncs',
   'test/tables/tables-budget.test.ts': "20,000 tables in a MariaDB schema: other files' queries of information_schema time out meanwhile",
 };
 /**
