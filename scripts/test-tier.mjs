@@ -18,11 +18,10 @@ import path from 'node:path';
 const UNIT_ELSEWHERE = ['test/alerts/payloads.test.ts', 'test/engines/oracle-tables.test.ts'];
 /**
  * Medium files that run after the others, one at a time: what they assert needs a machine that is otherwise quiet
- * (latencies, shutdown bounds) or servers nobody else changes meanwhile (every database on them counted), or they
- * take the machine or a server over (several service processes, a cluster of their own, 20,000 tables).
+ * (latencies, shutdown bounds), or they take a server over (20,000 tables). Counting a whole server's databases, or
+ * several service processes, do not need it: see docs/testing.md.
  */
 const MEDIUM_ALONE = {
-  'test/scheduler/multi-host-netns.test.ts': 'network namespaces, a PostgreSQL cluster of its own, three service processes',
   'test/scheduler/scale-out-faults.test.ts': 'three service processes; /readyz within 2 s and SIGTERM within its bound',
   'test/security/load.test.ts': '100 HTTP clients for 8 s during a 200-instance sync',
   'test/fleet/import-limits.test.ts': '/healthz p95 under 100 ms during an import',
