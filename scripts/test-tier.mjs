@@ -10,7 +10,7 @@
  * Usage: node scripts/test-tier.mjs <tier> [more node --test flags] [test files of that tier: only those]
  *   e.g. node scripts/test-tier.mjs medium test/cli/cli.test.ts   (built dist/, the tier's env, as in npm test)
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -31,6 +31,16 @@ const MEDIUM_ALONE = {
  * E2E files that run after the others, one at a time. The browser files run two at a time (each its own chromium,
  * server on port 0, SQLite store and databases; no bound on a latency).
  */
+/**
+ * Medium files that mostly wait (service processes working through latency proxies, leases running out): a lane of
+ * their own, one at a time, beside the two-at-a-time pool, so they take a core's idle time rather than a slot. No
+ * latency or shutdown bound (those files run alone); their waits are backstops of a minute or more.
+ */
+const MEDIUM_BESIDE = {
+  'test/scheduler/scale-out-workers.test.ts': '~8 s of CPU in 29 s: two workers, a session through a latency proxy, a 45 s lease',
+  'test/scheduler/multi-host-netns.test.ts': '~8 s of CPU in 20 s: three processes in namespaces, +40 ms links, a 5 s lease',
+  'test/scheduler/nightly-jobs.test.ts': '~12 s of CPU in 81 s: serve + two workers, the nightly tasks as queued jobs, a 5 s lease',
+};
 const E2E_ALONE = {
   // npm pack runs `prepare` (npm run build): it rewrites dist/ (the templates removed and copied again, the bundle
   // swapped), which the other files' processes read.
@@ -54,15 +64,20 @@ const tiers = {
   e2e: all.filter(E2E),
 };
 tiers.medium = all.filter((f) => !tiers.unit.includes(f) && !tiers.e2e.includes(f));
-for (const f of Object.keys(MEDIUM_ALONE)) if (!tiers.medium.includes(f)) throw new Error(`${f}: not a medium test file`);
+for (const f of [...Object.keys(MEDIUM_ALONE), ...Object.keys(MEDIUM_BESIDE)]) if (!tiers.medium.includes(f)) throw new Error(`${f}: not a medium test file`);
 const concurrency = Number(process.env.WHALEFALL_TEST_CONCURRENCY ?? 2);
 if (!(Number.isInteger(concurrency) && concurrency >= 1))
   throw new Error(`WHALEFALL_TEST_CONCURRENCY must be a whole number ≥ 1, got "${process.env.WHALEFALL_TEST_CONCURRENCY}"`);
-/** Each tier as the runs it is made of: files and how many run at a time (0: as many as node --test likes). */
+/**
+ * Each tier as the runs it is made of: files and how many run at a time (0: as many as node --test likes). A run
+ * marked `beside` starts with the run after it and is waited for before the one after that; its report is printed
+ * whole when it ends (two reports never interleave).
+ */
 const runs = {
   unit: [{ files: tiers.unit, concurrency: 0 }],
   medium: [
-    { files: tiers.medium.filter((f) => !(f in MEDIUM_ALONE)), concurrency },
+    { files: tiers.medium.filter((f) => f in MEDIUM_BESIDE), concurrency: 1, beside: true },
+    { files: tiers.medium.filter((f) => !(f in MEDIUM_ALONE) && !(f in MEDIUM_BESIDE)), concurrency },
     { files: tiers.medium.filter((f) => f in MEDIUM_ALONE), concurrency: 1 },
   ],
   e2e: [
@@ -119,25 +134,58 @@ for (const t of order) {
   const started = Date.now();
   let tierStatus = 0;
   const tierRuns = runs[t].map((r) => ({ ...r, files: only.length ? r.files.filter((f) => only.includes(f)) : r.files })).filter((r) => r.files.length > 0);
+  /** The `beside` run under way: waited for after the run that started with it. */
+  let beside;
   for (const [i, run] of tierRuns.entries()) {
     const runStarted = Date.now();
     const at = run.concurrency ? [`--test-concurrency=${run.concurrency}`] : [];
-    // A reporter's destination file given by the caller: each run after the first writes its own, appended after it.
+    // A reporter's destination file given by the caller: each run after the first writes its own, appended after it
+    // (a `beside` run too, when it is the first: the file is then started empty).
     const files = [];
     const flags = extra.map((a) => {
       const dest = /^--test-reporter-destination=(.+)$/.exec(a)?.[1];
-      if (i === 0 || !dest || dest === 'stdout' || dest === 'stderr') return a;
+      if ((i === 0 && !run.beside) || !dest || dest === 'stdout' || dest === 'stderr') return a;
+      if (i === 0) fs.writeFileSync(dest, '');
       files.push([dest, `${dest}.run${i}`]);
       return `--test-reporter-destination=${dest}.run${i}`;
     });
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...at, ...reporters(t), ...flags, ...run.files], { stdio: 'inherit' });
-    for (const [dest, part] of files) {
-      if (fs.existsSync(part)) fs.appendFileSync(dest, fs.readFileSync(part));
-      fs.rmSync(part, { force: true });
+    const argv = ['--import', 'tsx', '--test', ...at, ...reporters(t), ...flags, ...run.files];
+    const finish = (status) => {
+      for (const [dest, part] of files) {
+        if (fs.existsSync(part)) fs.appendFileSync(dest, fs.readFileSync(part));
+        fs.rmSync(part, { force: true });
+      }
+      const how = run.beside ? '1 at a time beside the next run' : `${run.concurrency} at a time`;
+      if (runs[t].length > 1) console.error(`# tier ${t}: ${run.files.length} files, ${how}, in ${seconds(runStarted)}, exit ${status}`);
+      if (status !== 0 && tierStatus === 0) tierStatus = status ?? 1;
+    };
+    if (run.beside) {
+      // Its output kept until it ends, then printed whole (stdout to stdout, stderr to stderr).
+      beside = new Promise((resolve) => {
+        const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+        const out = [];
+        const err = [];
+        child.stdout.on('data', (c) => out.push(c));
+        child.stderr.on('data', (c) => err.push(c));
+        child.on('close', (code) =>
+          resolve(() => {
+            process.stdout.write(Buffer.concat(out));
+            process.stderr.write(Buffer.concat(err));
+            finish(code ?? 1);
+          }),
+        );
+      });
+      continue;
     }
-    if (runs[t].length > 1) console.error(`# tier ${t}: ${run.files.length} files, ${run.concurrency} at a time, in ${seconds(runStarted)}, exit ${r.status}`);
-    if (r.status !== 0 && tierStatus === 0) tierStatus = r.status ?? 1;
+    // Not spawnSync: the event loop keeps reading the `beside` run's output meanwhile.
+    finish(await new Promise((resolve) => spawn(process.execPath, argv, { stdio: 'inherit' }).on('close', (code) => resolve(code ?? 1))));
+    if (beside) {
+      (await beside)();
+      beside = undefined;
+    }
   }
+  // Only files of the `beside` run were named: nothing ran with it.
+  if (beside) (await beside)();
   console.error(
     `# tier ${t}: ${only.length ? tiers[t].filter((f) => only.includes(f)).length : tiers[t].length} files in ${seconds(started)}, exit ${tierStatus}`,
   );
