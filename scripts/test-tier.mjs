@@ -4,12 +4,13 @@
  *   unit    no server, no network, no child process: fakes, a fixed clock, instant sleeps (test/unit/)
  *   medium  real stores and servers: PostgreSQL, MariaDB, the responders (every other test/<area>/);
  *           WHALEFALL_TEST_CONCURRENCY files at a time (default 2), then MEDIUM_ALONE one at a time
- *   e2e     the browser, `npm pack` and an installed package, process signals
+ *   e2e     the browser, `npm pack` and an installed package, process signals; the browser files
+ *           WHALEFALL_TEST_CONCURRENCY at a time, then E2E_ALONE one at a time
  *   all     the three, in that order
  * Usage: node scripts/test-tier.mjs <tier> [more node --test flags] [test files of that tier: only those]
  *   e.g. node scripts/test-tier.mjs medium test/cli/cli.test.ts   (built dist/, the tier's env, as in npm test)
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -17,19 +18,36 @@ import path from 'node:path';
 const UNIT_ELSEWHERE = ['test/alerts/payloads.test.ts', 'test/engines/oracle-tables.test.ts'];
 /**
  * Medium files that run after the others, one at a time: what they assert needs a machine that is otherwise quiet
- * (latencies, shutdown bounds) or servers nobody else changes meanwhile (every database on them counted), or they
- * take the machine or a server over (several service processes, a cluster of their own, 20,000 tables).
+ * (latencies, shutdown bounds), or they take a server over (20,000 tables). Counting a whole server's databases, or
+ * several service processes, do not need it: see docs/testing.md.
  */
 const MEDIUM_ALONE = {
-  'test/scheduler/multi-host-netns.test.ts': 'network namespaces, a PostgreSQL cluster of its own, three service processes',
   'test/scheduler/scale-out-faults.test.ts': 'three service processes; /readyz within 2 s and SIGTERM within its bound',
   'test/security/load.test.ts': '100 HTTP clients for 8 s during a 200-instance sync',
   'test/fleet/import-limits.test.ts': '/healthz p95 under 100 ms during an import',
-  'test/integration/manual-sync.test.ts': 'counts the databases of the local servers created, deleted and restored between two syncs',
-  'test/integration/exclusions.test.ts': 'counts the databases of the local PostgreSQL deleted between two syncs',
   'test/tables/tables-budget.test.ts': "20,000 tables in a MariaDB schema: other files' queries of information_schema time out meanwhile",
 };
-const E2E = (f) => f.startsWith('test/e2e/') || f === 'test/production/package.test.ts' || f === 'test/production/sigterm.test.ts';
+/**
+ * E2E files that run after the others, one at a time. The browser files run two at a time (each its own chromium,
+ * server on port 0, SQLite store and databases; no bound on a latency).
+ */
+/**
+ * Medium files that mostly wait (service processes working through latency proxies, leases running out): a lane of
+ * their own, one at a time, beside the two-at-a-time pool, so they take a core's idle time rather than a slot. No
+ * latency or shutdown bound (those files run alone); their waits are backstops of a minute or more.
+ */
+const MEDIUM_BESIDE = {
+  'test/scheduler/scale-out-workers.test.ts': '~8 s of CPU in 29 s: two workers, a session through a latency proxy, a 45 s lease',
+  'test/scheduler/multi-host-netns.test.ts': '~8 s of CPU in 20 s: three processes in namespaces, +40 ms links, a 5 s lease',
+  'test/scheduler/nightly-jobs.test.ts': '~12 s of CPU in 81 s: serve + two workers, the nightly tasks as queued jobs, a 5 s lease',
+};
+const E2E_ALONE = {
+  // npm pack runs `prepare` (npm run build): it rewrites dist/ (the templates removed and copied again, the bundle
+  // swapped), which the other files' processes read.
+  'test/production/package.test.ts': 'npm pack rebuilds dist/, which the other files serve from',
+  'test/production/sigterm.test.ts': 'the listener closed within 100 ms of SIGTERM, exit within 5 s of a 200 ms bound',
+};
+const E2E = (f) => f.startsWith('test/e2e/') || f in E2E_ALONE;
 
 const all = fs
   .readdirSync('test', { withFileTypes: true })
@@ -46,19 +64,26 @@ const tiers = {
   e2e: all.filter(E2E),
 };
 tiers.medium = all.filter((f) => !tiers.unit.includes(f) && !tiers.e2e.includes(f));
-for (const f of Object.keys(MEDIUM_ALONE)) if (!tiers.medium.includes(f)) throw new Error(`${f}: not a medium test file`);
+for (const f of [...Object.keys(MEDIUM_ALONE), ...Object.keys(MEDIUM_BESIDE)]) if (!tiers.medium.includes(f)) throw new Error(`${f}: not a medium test file`);
 const concurrency = Number(process.env.WHALEFALL_TEST_CONCURRENCY ?? 2);
 if (!(Number.isInteger(concurrency) && concurrency >= 1))
   throw new Error(`WHALEFALL_TEST_CONCURRENCY must be a whole number ≥ 1, got "${process.env.WHALEFALL_TEST_CONCURRENCY}"`);
-/** Each tier as the runs it is made of: files and how many run at a time (0: as many as node --test likes). */
+/**
+ * Each tier as the runs it is made of: files and how many run at a time (0: as many as node --test likes). A run
+ * marked `beside` starts with the run after it and is waited for before the one after that; its report is printed
+ * whole when it ends (two reports never interleave).
+ */
 const runs = {
   unit: [{ files: tiers.unit, concurrency: 0 }],
   medium: [
-    { files: tiers.medium.filter((f) => !(f in MEDIUM_ALONE)), concurrency },
+    { files: tiers.medium.filter((f) => f in MEDIUM_BESIDE), concurrency: 1, beside: true },
+    { files: tiers.medium.filter((f) => !(f in MEDIUM_ALONE) && !(f in MEDIUM_BESIDE)), concurrency },
     { files: tiers.medium.filter((f) => f in MEDIUM_ALONE), concurrency: 1 },
   ],
-  // One at a time: the browser tests share one chromium, the package test takes the machine.
-  e2e: [{ files: tiers.e2e, concurrency: 1 }],
+  e2e: [
+    { files: tiers.e2e.filter((f) => !(f in E2E_ALONE)), concurrency },
+    { files: tiers.e2e.filter((f) => f in E2E_ALONE), concurrency: 1 },
+  ],
 };
 
 const [tier, ...args] = process.argv.slice(2);
@@ -109,25 +134,58 @@ for (const t of order) {
   const started = Date.now();
   let tierStatus = 0;
   const tierRuns = runs[t].map((r) => ({ ...r, files: only.length ? r.files.filter((f) => only.includes(f)) : r.files })).filter((r) => r.files.length > 0);
+  /** The `beside` run under way: waited for after the run that started with it. */
+  let beside;
   for (const [i, run] of tierRuns.entries()) {
     const runStarted = Date.now();
     const at = run.concurrency ? [`--test-concurrency=${run.concurrency}`] : [];
-    // A reporter's destination file given by the caller: each run after the first writes its own, appended after it.
+    // A reporter's destination file given by the caller: each run after the first writes its own, appended after it
+    // (a `beside` run too, when it is the first: the file is then started empty).
     const files = [];
     const flags = extra.map((a) => {
       const dest = /^--test-reporter-destination=(.+)$/.exec(a)?.[1];
-      if (i === 0 || !dest || dest === 'stdout' || dest === 'stderr') return a;
+      if ((i === 0 && !run.beside) || !dest || dest === 'stdout' || dest === 'stderr') return a;
+      if (i === 0) fs.writeFileSync(dest, '');
       files.push([dest, `${dest}.run${i}`]);
       return `--test-reporter-destination=${dest}.run${i}`;
     });
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...at, ...reporters(t), ...flags, ...run.files], { stdio: 'inherit' });
-    for (const [dest, part] of files) {
-      if (fs.existsSync(part)) fs.appendFileSync(dest, fs.readFileSync(part));
-      fs.rmSync(part, { force: true });
+    const argv = ['--import', 'tsx', '--test', ...at, ...reporters(t), ...flags, ...run.files];
+    const finish = (status) => {
+      for (const [dest, part] of files) {
+        if (fs.existsSync(part)) fs.appendFileSync(dest, fs.readFileSync(part));
+        fs.rmSync(part, { force: true });
+      }
+      const how = run.beside ? '1 at a time beside the next run' : `${run.concurrency} at a time`;
+      if (runs[t].length > 1) console.error(`# tier ${t}: ${run.files.length} files, ${how}, in ${seconds(runStarted)}, exit ${status}`);
+      if (status !== 0 && tierStatus === 0) tierStatus = status ?? 1;
+    };
+    if (run.beside) {
+      // Its output kept until it ends, then printed whole (stdout to stdout, stderr to stderr).
+      beside = new Promise((resolve) => {
+        const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+        const out = [];
+        const err = [];
+        child.stdout.on('data', (c) => out.push(c));
+        child.stderr.on('data', (c) => err.push(c));
+        child.on('close', (code) =>
+          resolve(() => {
+            process.stdout.write(Buffer.concat(out));
+            process.stderr.write(Buffer.concat(err));
+            finish(code ?? 1);
+          }),
+        );
+      });
+      continue;
     }
-    if (runs[t].length > 1) console.error(`# tier ${t}: ${run.files.length} files, ${run.concurrency} at a time, in ${seconds(runStarted)}, exit ${r.status}`);
-    if (r.status !== 0 && tierStatus === 0) tierStatus = r.status ?? 1;
+    // Not spawnSync: the event loop keeps reading the `beside` run's output meanwhile.
+    finish(await new Promise((resolve) => spawn(process.execPath, argv, { stdio: 'inherit' }).on('close', (code) => resolve(code ?? 1))));
+    if (beside) {
+      (await beside)();
+      beside = undefined;
+    }
   }
+  // Only files of the `beside` run were named: nothing ran with it.
+  if (beside) (await beside)();
   console.error(
     `# tier ${t}: ${only.length ? tiers[t].filter((f) => only.includes(f)).length : tiers[t].length} files in ${seconds(started)}, exit ${tierStatus}`,
   );

@@ -24,6 +24,8 @@ interface Server {
   dropDatabase(name: string): Promise<void>;
   /** The engine's own answer, read by the test: total bytes per database. */
   sizes(names: string[]): Promise<Map<string, number>>;
+  /** Of these names, the databases the server has now. */
+  existing(names: string[]): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -55,6 +57,10 @@ async function postgresServer(): Promise<Server> {
         [names],
       );
       return new Map(r.rows.map((x) => [x.datname, Number(x.size)]));
+    },
+    async existing(names) {
+      const r = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = ANY($1)', [names]);
+      return r.rows.map((x) => x.datname);
     },
     close: () => admin.end(),
   };
@@ -89,10 +95,30 @@ async function mariadbServer(): Promise<Server> {
       );
       return new Map(rows.map((r) => [r.s as string, Number(r.b)]));
     },
+    async existing(names) {
+      if (names.length === 0) return [];
+      const [rows] = await admin.query<mysql.RowDataPacket[]>('SELECT schema_name AS s FROM information_schema.SCHEMATA WHERE schema_name IN (?)', [names]);
+      return rows.map((r) => r.s as string);
+    },
     async close() {
       for (const host of ['%', 'localhost', '127.0.0.1']) await admin.query('DROP USER IF EXISTS ?@?', [username, host]);
       await admin.end();
     },
+  };
+}
+
+/**
+ * What one sync changed, read from the instance's stored list before and after it. The instance is the whole local
+ * server, where files running beside this one create and drop their own databases meanwhile: the sync's counts must
+ * equal what it changed, which is checked here, and what it did to our databases is asserted by name in each test.
+ */
+function changes(before: { database_name: string; is_deleted: boolean }[], after: { database_name: string; is_deleted: boolean }[]) {
+  const was = new Map(before.map((d) => [d.database_name, d.is_deleted]));
+  const names = (f: (d: { database_name: string; is_deleted: boolean }) => boolean) => after.filter(f).map((d) => d.database_name);
+  return {
+    appeared: names((d) => !was.has(d.database_name)),
+    deleted: names((d) => d.is_deleted && was.get(d.database_name) === false),
+    restored: names((d) => !d.is_deleted && was.get(d.database_name) === true),
   };
 }
 
@@ -218,20 +244,44 @@ for (const [dbType, facts] of Object.entries(ENGINES) as [EngineUnderTest, (type
       );
     });
 
+    /** Another file's databases this sync marked deleted are gone from the server (names are never reused). */
+    async function othersReallyGone(deleted: string[]) {
+      const others = deleted.filter((n) => !ours.includes(n));
+      assert.deepEqual(await server.existing(others), [], 'only databases the server no longer has are marked deleted');
+    }
+
     it('sync twice the same day: updated, never duplicated', async () => {
+      const before = await databases();
       const r = await sync();
       assert.equal(r.statusCode, 200, r.body);
-      assert.equal(r.json().data.created_count, 0);
-      assert.equal(r.json().data.updated_count, r.json().data.saved_count);
+      // On a server nobody else touched meanwhile: created 0, updated = saved. Other files' new databases are created.
+      const c = changes(before, await databases());
+      assert.deepEqual(
+        c.appeared.filter((n) => ours.includes(n)),
+        [],
+      );
+      assert.equal(r.json().data.created_count, c.appeared.length);
+      assert.equal(r.json().data.updated_count, r.json().data.saved_count - c.appeared.length);
+      assert.equal(r.json().data.deleted_count, c.deleted.length);
+      await othersReallyGone(c.deleted);
       const rows = await ctx.repos.capacity.statsForDay(instanceId, today());
       assert.equal(new Set(rows.map((x) => x.database_name)).size, rows.length, 'one row per database per day');
     });
 
     it('a dropped database is marked deleted (row and lifecycle), counts say deleted=1; recreated: restored', async () => {
       await server.dropDatabase(empty);
+      const before = await databases();
       const r = await sync();
       assert.equal(r.statusCode, 200, r.body);
-      assert.equal(r.json().data.deleted_count, 1);
+      // deleted=1, restored=0 counting only ours; other files' databases dropped meanwhile are counted too.
+      const c = changes(before, await databases());
+      assert.deepEqual(
+        c.deleted.filter((n) => ours.includes(n)),
+        [empty],
+      );
+      assert.equal(r.json().data.deleted_count, c.deleted.length);
+      await othersReallyGone(c.deleted);
+      assert.deepEqual(c.restored, []);
       assert.equal(r.json().data.restored_count, 0);
       const d = (await databases()).find((x) => x.database_name === empty)!;
       assert.equal(d.is_deleted, true);
@@ -241,10 +291,18 @@ for (const [dbType, facts] of Object.entries(ENGINES) as [EngineUnderTest, (type
       assert.ok(row.deleted_at);
 
       await server.createDatabase(empty, 0);
+      const before2 = await databases();
       const r2 = await sync();
       assert.equal(r2.statusCode, 200, r2.body);
+      const c2 = changes(before2, await databases());
+      assert.deepEqual(c2.restored, [empty]);
       assert.equal(r2.json().data.restored_count, 1);
-      assert.equal(r2.json().data.deleted_count, 0);
+      assert.deepEqual(
+        c2.deleted.filter((n) => ours.includes(n)),
+        [],
+      );
+      assert.equal(r2.json().data.deleted_count, c2.deleted.length);
+      await othersReallyGone(c2.deleted);
       const d2 = (await databases()).find((x) => x.database_name === empty)!;
       assert.equal(d2.is_deleted, false);
       assert.equal(d2.deleted_at, null);
