@@ -7,12 +7,14 @@
  */
 import { batchSync, updateBatchLabel } from './batch-sync.js';
 import { initForm, openForm } from './instance-form.js';
-import { api, ApiError, can, errorText, fmt, h, icon, serverText, showAlert, syncBadge, t, withSpinner } from './ui.js';
-import type { Engine, InstanceOverview as Overview, InstanceOverviewRow as Row, UpdateInstanceBody } from './shared/api-types.js';
+import { api, ApiError, can, errorText, fmt, formFields, h, icon, searchParams, serverText, showAlert, syncBadge, t, withSpinner } from './ui.js';
+import type { Engine, InstanceOverview as Overview, InstanceOverviewQuery, InstanceOverviewRow as Row, UpdateInstanceBody } from './shared/api-types.js';
+
+type Sort = NonNullable<InstanceOverviewQuery['sort']>;
 
 const engines = JSON.parse(document.getElementById('wf-list')?.dataset.engines ?? '[]') as Engine[];
 const engineLabel = (db: string) => engines.find((e) => e.db_type === db)?.label ?? db;
-const state = { sort: 'name', dir: 'asc' as 'asc' | 'desc', limit: 50, offset: 0 };
+const state = { sort: 'name' as Sort, dir: 'asc' as NonNullable<InstanceOverviewQuery['dir']>, limit: 50, offset: 0 };
 const selected = new Set<number>();
 let current: Overview | undefined;
 const filters = document.getElementById('wf-filters') as HTMLFormElement;
@@ -20,13 +22,18 @@ const tbody = document.getElementById('wf-rows')!;
 const COLS = can('operator') ? 10 : 9;
 
 function query(): URLSearchParams {
-  const p = new URLSearchParams();
-  for (const [k, v] of new FormData(filters)) if (typeof v === 'string' && v.trim()) p.set(k, v.trim());
-  p.set('sort', state.sort);
-  p.set('dir', state.dir);
-  p.set('limit', String(state.limit));
-  p.set('offset', String(state.offset));
-  return p;
+  // The filter form's fields (instances.eta) by the route's names; its selects offer the route's values.
+  const f = formFields(filters);
+  return searchParams({
+    q: f.q,
+    db_type: f.db_type as InstanceOverviewQuery['db_type'],
+    status: f.status as InstanceOverviewQuery['status'],
+    tag: f.tag,
+    sort: state.sort,
+    dir: state.dir,
+    limit: state.limit,
+    offset: state.offset,
+  } satisfies InstanceOverviewQuery);
 }
 
 let loadSeq = 0;
@@ -292,7 +299,8 @@ filters.addEventListener('reset', () =>
 );
 for (const th of document.querySelectorAll<HTMLElement>('th[data-sort]')) {
   th.addEventListener('click', () => {
-    const col = th.dataset.sort!;
+    // The header's data-sort values are the route's sort keys.
+    const col = th.dataset.sort! as Sort;
     state.dir =
       state.sort === col && state.dir === 'asc' ? 'desc' : col === 'name' || col === 'db_type' || col === 'host' ? 'asc' : state.sort === col ? 'asc' : 'desc';
     state.sort = col;

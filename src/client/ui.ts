@@ -106,6 +106,16 @@ export function searchParams(q: Record<string, string | number | boolean | undef
 }
 
 /**
+ * A filter form's fields by name, each trimmed, the empty ones left out: read them into a typed query
+ * one by one (`{ db_type: f.db_type, … } satisfies CapacityQuery`), so a field the route renames fails the type check.
+ */
+export function formFields(form: HTMLFormElement): Partial<Record<string, string>> {
+  const out: Partial<Record<string, string>> = {};
+  for (const [k, v] of new FormData(form)) if (typeof v === 'string' && v.trim()) out[k] = v.trim();
+  return out;
+}
+
+/**
  * An event listener that runs async work: what it throws and does not handle itself is shown as an alert,
  * never left as an unhandled rejection. `el.addEventListener('click', onAsync(async () => { … }))`.
  */

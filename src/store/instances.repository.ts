@@ -6,14 +6,11 @@ import type { Database, InstanceRow, InstanceUpdate, NewInstance } from './schem
 import { hasTag } from './tags.js';
 import { pacer } from '../lib/concurrency.js';
 import { previousPointAt, previousPointSize, windowBaselineSize } from './sync-points.sql.js';
-
-export const OVERVIEW_SORTS = ['name', 'db_type', 'host', 'is_active', 'database_count', 'total_size_bytes', 'change_7d_bytes', 'last_sync_at'] as const;
-export type OverviewSort = (typeof OVERVIEW_SORTS)[number];
-export const OVERVIEW_STATUSES = ['active', 'inactive', 'sync_failed', 'never_synced'] as const;
+import type { OverviewSort, OverviewStatus } from '../domain/instances.js';
 
 export interface OverviewQuery {
   dbType?: string;
-  status?: (typeof OVERVIEW_STATUSES)[number];
+  status?: OverviewStatus;
   tag?: string;
   search?: string;
   ids?: number[];

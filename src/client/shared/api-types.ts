@@ -94,6 +94,7 @@ export type CreateAlertRuleBody = Static<typeof Alerts.CreateAlertRuleBody>;
 export type UpdateAlertRuleBody = Static<typeof Alerts.UpdateAlertRuleBody>;
 export type BatchSyncBody = Static<typeof Sync.BatchSyncBody>;
 export type TableSyncBody = Static<typeof Tables.TableSyncBody>;
+export type InstanceOverviewQuery = Static<typeof Instances.InstanceOverviewQuery>;
 export type TableListQuery = Static<typeof Tables.TableListQuery>;
 export type SeriesQuery = Static<typeof Statistics.SeriesQuery>;
 export type DatabaseSeriesQuery = Static<typeof Statistics.DatabaseSeriesQuery>;

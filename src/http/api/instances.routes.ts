@@ -3,7 +3,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { DB_TYPES } from '../../domain/db-type.js';
 import { engines } from '../../engines/registry.js';
-import { OVERVIEW_SORTS, OVERVIEW_STATUSES } from '../../store/instances.repository.js';
 import { fail } from '../../services/validate.js';
 import { actorOf } from '../access.js';
 import { apiLocale, IdParams, Ok, ok, StringEnum } from '../envelope.js';
@@ -16,6 +15,7 @@ import {
   Instance,
   InstanceDatabases,
   InstanceOverview,
+  InstanceOverviewQuery,
   UpdateInstanceBody,
 } from './instances.schemas.js';
 import { InstanceSyncRecord } from './sync.schemas.js';
@@ -73,20 +73,7 @@ export const instancesRoutes =
           response: { 200: Ok(InstanceOverview) },
           summary:
             'The instances page: filtered, sorted, paged (data.items, data.total), with database count, total, 7-day change and last sync state; data.tags lists every tag',
-          querystring: Type.Object(
-            {
-              db_type: Type.Optional(DbType),
-              status: Type.Optional(StringEnum(OVERVIEW_STATUSES)),
-              tag: Type.Optional(Type.String({ maxLength: 64 })),
-              q: Type.Optional(Type.String({ maxLength: 200, description: 'text in name, host or description' })),
-              ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 500, description: 'only these instances' })),
-              sort: Type.Optional(StringEnum(OVERVIEW_SORTS)),
-              dir: Type.Optional(StringEnum(['asc', 'desc'] as const)),
-              limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-              offset: Type.Optional(Type.Integer({ minimum: 0 })),
-            },
-            { additionalProperties: false },
-          ),
+          querystring: InstanceOverviewQuery,
         },
       },
       async (req) => {

@@ -2,10 +2,11 @@
  * Response schemas of the instance routes (instances.routes.ts, seed.routes.ts,
  * fleet.routes.ts): the registry's public view of an instance, its databases,
  * its daily history, connection and grant probes, the engines. And the request
- * bodies the routes validate and the browser builds (src/client/shared/api-types.ts).
+ * bodies and queries the routes validate and the browser builds (src/client/shared/api-types.ts).
  */
 import { Type } from '@sinclair/typebox';
 import { DB_TYPES } from '../../domain/db-type.js';
+import { OVERVIEW_SORTS, OVERVIEW_STATUSES } from '../../domain/instances.js';
 import { Closed, component, Nullable, StringEnum } from '../components.js';
 
 export const Timestamp = Type.String({ description: 'ISO 8601 instant (UTC)' });
@@ -256,3 +257,19 @@ export const CreateInstanceBody = Type.Object(
 
 /** PATCH /api/instances/:id: any of the columns. */
 export const UpdateInstanceBody = Type.Partial(Type.Object(instanceInput), { additionalProperties: false });
+
+/** GET /api/instances/overview (query): the instances page's filters, sort and page. Inline in the OpenAPI document. */
+export const InstanceOverviewQuery = Type.Object(
+  {
+    db_type: Type.Optional(DbType),
+    status: Type.Optional(StringEnum(OVERVIEW_STATUSES)),
+    tag: Type.Optional(Type.String({ maxLength: 64 })),
+    q: Type.Optional(Type.String({ maxLength: 200, description: 'text in name, host or description' })),
+    ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 500, description: 'only these instances' })),
+    sort: Type.Optional(StringEnum(OVERVIEW_SORTS)),
+    dir: Type.Optional(StringEnum(['asc', 'desc'] as const)),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
