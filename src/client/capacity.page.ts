@@ -5,8 +5,8 @@
  * same query (what is shown).
  */
 import { noValues, sizeChart, type Series } from './charts.js';
-import { api, errorText, fmt, h, showAlert, t } from './ui.js';
-import type { CapacityItem as Item, CapacityPoint as Point, CapacityStatistics as Capacity } from './shared/api-types.js';
+import { api, errorText, fieldNumber, fmt, formFields, h, searchParams, showAlert, t } from './ui.js';
+import type { CapacityItem as Item, CapacityPoint as Point, CapacityQuery, CapacityStatistics as Capacity } from './shared/api-types.js';
 
 type ChartId = 'trend' | 'change' | 'change_pct';
 
@@ -19,22 +19,31 @@ const engineLabel = (db: string) => engines.find((e) => e.db_type === db)?.label
 const chartType: Record<ChartId, 'line' | 'bar'> = { trend: 'line', change: 'line', change_pct: 'line' };
 let current: Capacity | undefined;
 
-function query(): URLSearchParams {
-  const p = new URLSearchParams({ scope });
-  for (const [k, v] of new FormData(form)) if (typeof v === 'string' && v.trim()) p.set(k, v.trim());
-  // A start date replaces "last N periods".
-  if (p.has('from')) p.delete('last');
-  return p;
+/** The filter form's fields (capacity.eta) by the route's names; its selects offer the route's values. */
+function query(): CapacityQuery {
+  const f = formFields(form);
+  return {
+    scope,
+    db_type: f.db_type,
+    instance_id: fieldNumber(f.instance_id),
+    database: f.database,
+    period: f.period as CapacityQuery['period'],
+    // A start date replaces "last N periods".
+    last: f.from ? undefined : (fieldNumber(f.last) as CapacityQuery['last']),
+    from: f.from,
+    to: f.to,
+    top: fieldNumber(f.top) as CapacityQuery['top'],
+    include_system: f.include_system === 'true' ? true : undefined,
+  };
 }
 
 const label = (it: Item) => (scope === 'database' ? `${it.instance_name} / ${it.database_name}` : it.instance_name);
 const changeClass = (v: number | null) => (v === null || v === 0 ? '' : v > 0 ? 'wf-change-up' : 'wf-change-down');
 
 async function load(): Promise<void> {
-  const q = query();
-  const csv = new URLSearchParams(q);
-  csv.set('format', 'csv');
-  exportLink.href = `/api/statistics/capacity?${csv}`;
+  const filters = query();
+  const q = searchParams(filters);
+  exportLink.href = `/api/statistics/capacity?${searchParams({ ...filters, format: 'csv' } satisfies CapacityQuery)}`;
   try {
     current = (await api<Capacity>('GET', `/api/statistics/capacity?${q}`)).data;
   } catch (err) {

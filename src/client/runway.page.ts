@@ -7,7 +7,8 @@
  */
 import { whatIf, type FitSummary } from '../lib/runway-what-if.js';
 import { jumpBlock, type Jump } from './jumps.js';
-import { api, errorText, fmt, h, showAlert, t } from './ui.js';
+import { api, errorText, fieldNumber, fmt, formFields, h, searchParams, showAlert, t } from './ui.js';
+import type { RunwayQuery } from './shared/api-types.js';
 
 interface Item {
   instance_id: number;
@@ -45,10 +46,10 @@ const ceilingIn = document.getElementById('wf-whatif-ceiling') as HTMLInputEleme
 const growthIn = document.getElementById('wf-whatif-growth') as HTMLInputElement;
 let chosen: Item | null = null;
 
-function params(): URLSearchParams {
-  const q = new URLSearchParams();
-  for (const [k, v] of new FormData(form)) if (typeof v === 'string' && v) q.set(k, v);
-  return q;
+/** The filter form's fields (runway.eta) by the route's names; its selects offer the route's values. */
+function params(): RunwayQuery {
+  const f = formFields(form);
+  return { scope: f.scope as RunwayQuery['scope'], db_type: f.db_type, tag: f.tag, limit: fieldNumber(f.limit) };
 }
 
 const interval = (low: number | null, high: number | null) =>
@@ -96,10 +97,10 @@ function openWhatIf(x: Item): void {
 }
 
 async function load(): Promise<void> {
-  const q = params();
-  const csv = new URLSearchParams(q);
-  csv.set('format', 'csv');
-  (document.getElementById('wf-rw-csv') as HTMLAnchorElement).href = `/api/statistics/runway?${csv}`;
+  const filters = params();
+  const q = searchParams(filters);
+  (document.getElementById('wf-rw-csv') as HTMLAnchorElement).href =
+    `/api/statistics/runway?${searchParams({ ...filters, format: 'csv' } satisfies RunwayQuery)}`;
   let r: { total: number; computed_at: string; window_days: number; items: Item[] };
   try {
     r = (await api<typeof r>('GET', `/api/statistics/runway?${q}`)).data;

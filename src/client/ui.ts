@@ -115,6 +115,9 @@ export function formFields(form: HTMLFormElement): Partial<Record<string, string
   return out;
 }
 
+/** A form field's number (formFields), undefined when the field is empty. */
+export const fieldNumber = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+
 /**
  * An event listener that runs async work: what it throws and does not handle itself is shown as an alert,
  * never left as an unhandled rejection. `el.addEventListener('click', onAsync(async () => { … }))`.

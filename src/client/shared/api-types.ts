@@ -98,3 +98,5 @@ export type InstanceOverviewQuery = Static<typeof Instances.InstanceOverviewQuer
 export type TableListQuery = Static<typeof Tables.TableListQuery>;
 export type SeriesQuery = Static<typeof Statistics.SeriesQuery>;
 export type DatabaseSeriesQuery = Static<typeof Statistics.DatabaseSeriesQuery>;
+export type CapacityQuery = Static<typeof Statistics.CapacityQuery>;
+export type RunwayQuery = Static<typeof Statistics.RunwayQuery>;

@@ -13,13 +13,17 @@ import type { StatisticsService } from '../../services/statistics.service.js';
 import { apiLocale, IdParams, Ok, ok, OkOrCsv, StringEnum } from '../envelope.js';
 import {
   AggregateResult,
+  CapacityQuery,
   CapacityStatistics,
   DatabaseChanges,
   DatabaseForecast,
   DatabaseSeriesQuery,
   EstateSummary,
+  IncludeSystem,
   InstanceForecast,
+  QueryTag,
   RunwayList,
+  RunwayQuery,
   Series,
   SeriesQuery,
   TopGrowers,
@@ -30,10 +34,6 @@ const DateStr = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'Y
 const Period = StringEnum(['daily', 'weekly', 'monthly', 'quarterly'] as const);
 const Format = Type.Optional(StringEnum(['json', 'csv'] as const));
 const DatabaseName = Type.String({ minLength: 1, maxLength: 512 });
-const Tag = Type.String({ maxLength: 64, description: 'only instances carrying this tag, e.g. env:prod' });
-const IncludeSystem = Type.Optional(
-  Type.Boolean({ description: 'database scope: system databases (mysql, sys, postgres, master …) ranked too; default false (they still count in totals)' }),
-);
 const SERIES_COLUMNS = [
   'period_start',
   'period_end',
@@ -101,7 +101,7 @@ export const statisticsRoutes =
           operationId: 'getEstateSummary',
           response: { 200: OkOrCsv(EstateSummary) },
           summary: 'Estate summary from the latest collection of each instance (optionally only the instances with a tag); per db type and per tag',
-          querystring: Type.Object({ format: Format, tag: Type.Optional(Tag) }, { additionalProperties: false }),
+          querystring: Type.Object({ format: Format, tag: Type.Optional(QueryTag) }, { additionalProperties: false }),
         },
       },
       async (req, reply) => {
@@ -134,7 +134,7 @@ export const statisticsRoutes =
               limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
               to: Type.Optional(DateStr),
               format: Format,
-              tag: Type.Optional(Tag),
+              tag: Type.Optional(QueryTag),
               include_system: IncludeSystem,
             },
             { additionalProperties: false },
@@ -164,7 +164,7 @@ export const statisticsRoutes =
           response: { 200: OkOrCsv(DatabaseChanges) },
           summary: 'Databases first seen and databases deleted in a window',
           querystring: Type.Object(
-            { from: Type.Optional(DateStr), to: Type.Optional(DateStr), format: Format, tag: Type.Optional(Tag) },
+            { from: Type.Optional(DateStr), to: Type.Optional(DateStr), format: Format, tag: Type.Optional(QueryTag) },
             { additionalProperties: false },
           ),
         },
@@ -241,17 +241,7 @@ export const statisticsRoutes =
           response: { 200: OkOrCsv(RunwayList) },
           summary:
             'What runs out first: days until full per instance or live database (robust fit since the last change point, 90 % interval, backtest MAPE), ranked ascending, nulls last',
-          querystring: Type.Object(
-            {
-              scope: Type.Optional(StringEnum(['instance', 'database'] as const)),
-              instance_id: Type.Optional(Type.Integer({ minimum: 1 })),
-              tag: Type.Optional(Tag),
-              db_type: Type.Optional(Type.String({ maxLength: 32 })),
-              limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'default 100' })),
-              format: Format,
-            },
-            { additionalProperties: false },
-          ),
+          querystring: RunwayQuery,
         },
       },
       async (req, reply) => {
@@ -311,24 +301,7 @@ export const statisticsRoutes =
           operationId: 'getCapacityStatistics',
           response: { 200: OkOrCsv(CapacityStatistics) },
           summary: 'Capacity statistics pages: filtered total per period with its change, cards (online, total, average, max) and the TOP N series',
-          querystring: Type.Object(
-            {
-              scope: Type.Optional(StringEnum(['instance', 'database'] as const)),
-              period: Type.Optional(Period),
-              last: Type.Optional(
-                Type.Union([Type.Literal(7), Type.Literal(14), Type.Literal(30)], { description: 'the last N periods up to `to` (when `from` is absent)' }),
-              ),
-              from: Type.Optional(DateStr),
-              to: Type.Optional(DateStr),
-              db_type: Type.Optional(Type.String({ minLength: 1, maxLength: 16 })),
-              instance_id: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
-              database: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'part of a database name' })),
-              top: Type.Optional(Type.Union([Type.Literal(5), Type.Literal(10), Type.Literal(20)])),
-              include_system: IncludeSystem,
-              format: Format,
-            },
-            { additionalProperties: false },
-          ),
+          querystring: CapacityQuery,
         },
       },
       async (req, reply) => {

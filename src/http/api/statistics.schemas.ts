@@ -253,3 +253,43 @@ export const DatabaseSeriesQuery = Type.Object(
   { ...SeriesQuery.properties, database: Type.String({ minLength: 1, maxLength: 512 }) },
   { additionalProperties: false },
 );
+
+/** Only the instances carrying a tag (a query filter). */
+export const QueryTag = Type.String({ maxLength: 64, description: 'only instances carrying this tag, e.g. env:prod' });
+/** Database scope: whether system databases are ranked (a query flag). */
+export const IncludeSystem = Type.Optional(
+  Type.Boolean({ description: 'database scope: system databases (mysql, sys, postgres, master …) ranked too; default false (they still count in totals)' }),
+);
+
+/** GET /api/statistics/capacity (query): the capacity pages' filters (capacity.page.ts). */
+export const CapacityQuery = Type.Object(
+  {
+    scope: Type.Optional(Scope),
+    period: Type.Optional(Period),
+    last: Type.Optional(
+      Type.Union([Type.Literal(7), Type.Literal(14), Type.Literal(30)], { description: 'the last N periods up to `to` (when `from` is absent)' }),
+    ),
+    from: Type.Optional(QueryDate),
+    to: Type.Optional(QueryDate),
+    db_type: Type.Optional(Type.String({ minLength: 1, maxLength: 16 })),
+    instance_id: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
+    database: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'part of a database name' })),
+    top: Type.Optional(Type.Union([Type.Literal(5), Type.Literal(10), Type.Literal(20)])),
+    include_system: IncludeSystem,
+    format: Type.Optional(StringEnum(['json', 'csv'] as const)),
+  },
+  { additionalProperties: false },
+);
+
+/** GET /api/statistics/runway (query): the runway page's filters (runway.page.ts). */
+export const RunwayQuery = Type.Object(
+  {
+    scope: Type.Optional(Scope),
+    instance_id: Type.Optional(Type.Integer({ minimum: 1 })),
+    tag: Type.Optional(QueryTag),
+    db_type: Type.Optional(Type.String({ maxLength: 32 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'default 100' })),
+    format: Type.Optional(StringEnum(['json', 'csv'] as const)),
+  },
+  { additionalProperties: false },
+);
