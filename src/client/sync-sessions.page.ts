@@ -1,7 +1,7 @@
 /** Sync sessions list: filters, paging; refreshed every few seconds while a listed session is running. */
 import { cancelButton, counts, duration } from './sessions.js';
-import { api, errorText, fmt, h, showAlert, syncBadge, t } from './ui.js';
-import type { SyncSessionPage as Page } from './shared/api-types.js';
+import { api, errorText, fmt, formFields, h, searchParams, showAlert, syncBadge, t } from './ui.js';
+import type { SyncSessionListQuery, SyncSessionPage as Page } from './shared/api-types.js';
 
 const POLL_MS = 2000;
 const form = document.getElementById('wf-sess-filters') as HTMLFormElement;
@@ -10,10 +10,16 @@ let timer: ReturnType<typeof setTimeout> | undefined;
 
 async function load(): Promise<void> {
   clearTimeout(timer);
-  const q = new URLSearchParams();
-  for (const [k, v] of new FormData(form)) if (typeof v === 'string' && v) q.set(k, v);
-  q.set('limit', String(state.limit));
-  q.set('offset', String(state.offset));
+  // The filter form's fields (sync-sessions.eta) by the route's names; its selects offer the route's values.
+  const f = formFields(form);
+  const q = searchParams({
+    sync_type: f.sync_type as SyncSessionListQuery['sync_type'],
+    status: f.status as SyncSessionListQuery['status'],
+    from: f.from,
+    to: f.to,
+    limit: state.limit,
+    offset: state.offset,
+  } satisfies SyncSessionListQuery);
   let page: Page;
   try {
     page = (await api<Page>('GET', `/api/sync-sessions?${q}`)).data;

@@ -1,20 +1,20 @@
 /** Top growing tables across the estate (or one instance): GET /api/tables/top-growing, each row linking to its database page and trend. */
-import { api, errorText, fmt, h, showAlert, t } from './ui.js';
-import type { TopGrowingTables } from './shared/api-types.js';
+import { api, errorText, fieldNumber, fmt, formFields, h, searchParams, showAlert, t } from './ui.js';
+import type { TopGrowingQuery, TopGrowingTables } from './shared/api-types.js';
 
 const form = document.getElementById('wf-top-filters') as HTMLFormElement;
 
-function params(): URLSearchParams {
-  const q = new URLSearchParams();
-  for (const [k, v] of new FormData(form)) if (typeof v === 'string' && v) q.set(k, v);
-  return q;
+/** The filter form's fields (top-tables.eta) by the route's names. */
+function params(): TopGrowingQuery {
+  const f = formFields(form);
+  return { days: fieldNumber(f.days), instance_id: fieldNumber(f.instance_id), limit: fieldNumber(f.limit) };
 }
 
 async function load(): Promise<void> {
-  const q = params();
-  const csv = new URLSearchParams(q);
-  csv.set('format', 'csv');
-  (document.getElementById('wf-top-csv') as HTMLAnchorElement).href = `/api/tables/top-growing?${csv}`;
+  const filters = params();
+  const q = searchParams(filters);
+  (document.getElementById('wf-top-csv') as HTMLAnchorElement).href =
+    `/api/tables/top-growing?${searchParams({ ...filters, format: 'csv' } satisfies TopGrowingQuery)}`;
   let r: TopGrowingTables;
   try {
     r = (await api<TopGrowingTables>('GET', `/api/tables/top-growing?${q}`)).data;

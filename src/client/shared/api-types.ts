@@ -100,3 +100,5 @@ export type SeriesQuery = Static<typeof Statistics.SeriesQuery>;
 export type DatabaseSeriesQuery = Static<typeof Statistics.DatabaseSeriesQuery>;
 export type CapacityQuery = Static<typeof Statistics.CapacityQuery>;
 export type RunwayQuery = Static<typeof Statistics.RunwayQuery>;
+export type SyncSessionListQuery = Static<typeof Sync.SyncSessionListQuery>;
+export type TopGrowingQuery = Static<typeof Tables.TopGrowingQuery>;

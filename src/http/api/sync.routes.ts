@@ -2,9 +2,9 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { actorOf } from '../access.js';
-import { apiLocale, Ok, ok, OkJson, okJson, StringEnum } from '../envelope.js';
+import { apiLocale, Ok, ok, OkJson, okJson } from '../envelope.js';
 import { msg } from '../../client/shared/i18n/index.js';
-import { BatchStarted, BatchSyncBody, CancelResult, SyncSessionDetail, SyncSessionPage } from './sync.schemas.js';
+import { BatchStarted, BatchSyncBody, CancelResult, SyncSessionDetail, SyncSessionListQuery, SyncSessionPage } from './sync.schemas.js';
 
 export const syncRoutes =
   (ctx: Context): FastifyPluginAsyncTypebox =>
@@ -46,17 +46,7 @@ export const syncRoutes =
           operationId: 'listSyncSessions',
           response: { 200: Ok(SyncSessionPage) },
           summary: 'Sync sessions, newest first, paged (data.items, data.total), filtered by type, status and start date',
-          querystring: Type.Object(
-            {
-              limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-              offset: Type.Optional(Type.Integer({ minimum: 0 })),
-              sync_type: Type.Optional(StringEnum(['manual_single', 'manual_batch', 'scheduled_task'])),
-              status: Type.Optional(StringEnum(['running', 'completed', 'partial', 'failed', 'interrupted', 'cancelled'])),
-              from: Type.Optional(Type.String({ maxLength: 10 })),
-              to: Type.Optional(Type.String({ maxLength: 10 })),
-            },
-            { additionalProperties: false },
-          ),
+          querystring: SyncSessionListQuery,
         },
       },
       async (req) => ok(await ctx.capacity.sessions(req.query)),

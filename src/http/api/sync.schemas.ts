@@ -1,6 +1,6 @@
 /** Response schemas of the sync routes (sync.routes.ts, seed.routes.ts, instances' sync records). */
 import { Type } from '@sinclair/typebox';
-import { Closed, component, Nullable } from '../components.js';
+import { Closed, component, Nullable, StringEnum } from '../components.js';
 import { Timestamp } from './instances.schemas.js';
 
 export const SYNC_TYPES = ['manual_single', 'manual_batch', 'scheduled_task'] as const;
@@ -92,5 +92,18 @@ export const ManualSync = component(
 /** POST /api/sync/capacity (request body; none at all = every active instance). Inline in the OpenAPI document. */
 export const BatchSyncBody = Type.Object(
   { instance_ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 10000 })) },
+  { additionalProperties: false },
+);
+
+/** GET /api/sync-sessions (query): the sessions page's filters and page (sync-sessions.page.ts). Inline in the OpenAPI document. */
+export const SyncSessionListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0 })),
+    sync_type: Type.Optional(StringEnum(SYNC_TYPES)),
+    status: Type.Optional(StringEnum(SESSION_STATUSES)),
+    from: Type.Optional(Type.String({ maxLength: 10 })),
+    to: Type.Optional(Type.String({ maxLength: 10 })),
+  },
   { additionalProperties: false },
 );

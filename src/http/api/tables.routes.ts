@@ -12,7 +12,7 @@ import type { TablesService } from '../../services/tables.service.js';
 import { localizeTableSync, TABLES_MSG } from '../../services/tables.service.js';
 import { actorOf } from '../access.js';
 import { apiLocale, IdParams, Ok, ok, OkOrCsv, StringEnum } from '../envelope.js';
-import { TableDatabases, TableListQuery, TablePage, TableSeries, TableSync, TableSyncBody, TopGrowingTables } from './tables.schemas.js';
+import { TableDatabases, TableListQuery, TablePage, TableSeries, TableSync, TableSyncBody, TopGrowingQuery, TopGrowingTables } from './tables.schemas.js';
 
 const DateStr = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD (local date, inclusive)' });
 const Format = Type.Optional(StringEnum(['json', 'csv'] as const));
@@ -145,16 +145,7 @@ export const tablesRoutes =
           operationId: 'listTopGrowingTables',
           response: { 200: OkOrCsv(TopGrowingTables) },
           summary: 'Tables that grew most (bytes) across the estate or one instance, between the first and last collected days of the window',
-          querystring: Type.Object(
-            {
-              days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3660 })),
-              limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-              to: Type.Optional(DateStr),
-              instance_id: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
-              format: Format,
-            },
-            { additionalProperties: false },
-          ),
+          querystring: TopGrowingQuery,
         },
       },
       async (req, reply) => {

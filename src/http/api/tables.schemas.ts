@@ -164,17 +164,32 @@ export const TableSyncBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** A local date in a query (inclusive). */
+const QueryDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD (local date, inclusive)' });
+
 /** GET /api/instances/:id/tables (query): the table list of one database, sorted, searched, paged, or as CSV. Inline in the OpenAPI document. */
 export const TableListQuery = Type.Object(
   {
     database: Type.String({ minLength: 1, maxLength: 512 }),
-    day: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD (local date, inclusive)' })),
+    day: Type.Optional(QueryDate),
     search: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     sort: Type.Optional(StringEnum(['total', 'data', 'index', 'lob', 'free', 'rows', 'name'] as const)),
     order: Type.Optional(StringEnum(['asc', 'desc'] as const)),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
     offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
     include_deleted: Type.Optional(Type.Boolean()),
+    format: Type.Optional(StringEnum(['json', 'csv'] as const)),
+  },
+  { additionalProperties: false },
+);
+
+/** GET /api/tables/top-growing (query): the top growing tables page's filters (top-tables.page.ts). Inline in the OpenAPI document. */
+export const TopGrowingQuery = Type.Object(
+  {
+    days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3660 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    to: Type.Optional(QueryDate),
+    instance_id: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
     format: Type.Optional(StringEnum(['json', 'csv'] as const)),
   },
   { additionalProperties: false },
