@@ -5,8 +5,8 @@
  * each error at its row and column. "Import" posts the same text for real and
  * is only enabled for the content and options last previewed.
  */
-import { api, ApiError, clearAlerts, errorText, h, icon, onAsync, serverText, showAlert, t, withSpinner } from './ui.js';
-import type { ImportError, ImportReport as Report } from './shared/api-types.js';
+import { api, ApiError, clearAlerts, errorText, h, icon, onAsync, searchParams, serverText, showAlert, t, withSpinner } from './ui.js';
+import type { ImportError, ImportInstancesQuery, ImportReport as Report } from './shared/api-types.js';
 
 const CONTENT_TYPE = { csv: 'text/csv', yaml: 'application/yaml' } as const;
 const ACTION_CLASS = { create: 'text-bg-success', update: 'text-bg-primary', unchanged: 'text-bg-light border', invalid: 'text-bg-danger' } as const;
@@ -23,14 +23,17 @@ const applyBtn = document.getElementById('wf-import-apply') as HTMLButtonElement
 /** What the last preview was of: Import is enabled only while the form still says exactly this. */
 let previewed: string | undefined;
 const current = () => JSON.stringify([formatSel.value, text.value, partial.checked, disableMissing.checked]);
-const format = () => (formatSel.value === 'yaml' ? 'yaml' : 'csv');
+const format = (): NonNullable<ImportInstancesQuery['format']> => (formatSel.value === 'yaml' ? 'yaml' : 'csv');
 
+/** The import's query: each flag sent only when true (absent = false). */
 function url(dryRun: boolean, confirmDuplicates = false): string {
-  const q = new URLSearchParams({ format: format() });
-  if (confirmDuplicates) q.set('confirm_duplicates', 'true');
-  if (dryRun) q.set('dry_run', 'true');
-  if (partial.checked) q.set('partial', 'true');
-  if (disableMissing.checked) q.set('disable_missing', 'true');
+  const q = searchParams({
+    format: format(),
+    confirm_duplicates: confirmDuplicates || undefined,
+    dry_run: dryRun || undefined,
+    partial: partial.checked || undefined,
+    disable_missing: disableMissing.checked || undefined,
+  } satisfies ImportInstancesQuery);
   return `/api/instances/import?${q}`;
 }
 

@@ -8,7 +8,14 @@
 import { batchSync, updateBatchLabel } from './batch-sync.js';
 import { initForm, openForm } from './instance-form.js';
 import { api, ApiError, can, errorText, fmt, formFields, h, icon, searchParams, serverText, showAlert, syncBadge, t, withSpinner } from './ui.js';
-import type { Engine, InstanceOverview as Overview, InstanceOverviewQuery, InstanceOverviewRow as Row, UpdateInstanceBody } from './shared/api-types.js';
+import type {
+  Engine,
+  ExportInstancesQuery,
+  InstanceOverview as Overview,
+  InstanceOverviewQuery,
+  InstanceOverviewRow as Row,
+  UpdateInstanceBody,
+} from './shared/api-types.js';
 
 type Sort = NonNullable<InstanceOverviewQuery['sort']>;
 
@@ -57,8 +64,8 @@ export async function load(): Promise<void> {
 function exportLinks(): void {
   const tag = (document.getElementById('wf-filter-tag') as HTMLSelectElement).value;
   for (const a of document.querySelectorAll<HTMLAnchorElement>('.wf-export-link')) {
-    const q = new URLSearchParams({ format: a.dataset.format ?? 'csv' });
-    if (tag) q.set('tag', tag);
+    // The links' data-format values are the route's formats.
+    const q = searchParams({ format: (a.dataset.format ?? 'csv') as ExportInstancesQuery['format'], tag: tag || undefined } satisfies ExportInstancesQuery);
     a.href = `/api/instances/export?${q}`;
   }
 }

@@ -6,8 +6,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'y
 import { CsvSyntaxError, csvUnguard, parseCsv } from '../lib/csv.js';
 import { msg, msgText, type Msg, type Params } from '../client/shared/i18n/index.js';
 
-export const FLEET_FORMATS = ['csv', 'yaml'] as const;
-export type FleetFormat = (typeof FLEET_FORMATS)[number];
+export { FLEET_FORMATS, type FleetFormat } from '../domain/fleet.js';
 
 /** The columns of an import/export file, in export order. `credential` is a credential's name. */
 export const FLEET_COLUMNS = ['name', 'db_type', 'host', 'port', 'database_name', 'credential', 'is_active', 'description', 'tags', 'options'] as const;

@@ -102,3 +102,6 @@ export type CapacityQuery = Static<typeof Statistics.CapacityQuery>;
 export type RunwayQuery = Static<typeof Statistics.RunwayQuery>;
 export type SyncSessionListQuery = Static<typeof Sync.SyncSessionListQuery>;
 export type TopGrowingQuery = Static<typeof Tables.TopGrowingQuery>;
+/** The flags default to false (absent = false): the browser sends only the true ones. */
+export type ImportInstancesQuery = Partial<Static<typeof Fleet.ImportInstancesQuery>>;
+export type ExportInstancesQuery = Static<typeof Fleet.ExportInstancesQuery>;

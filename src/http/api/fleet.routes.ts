@@ -7,13 +7,13 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { AppError } from '../../lib/errors.js';
-import { FLEET_FORMATS, localizeReport, type FleetFormat } from '../../services/fleet.service.js';
+import { localizeReport, type FleetFormat } from '../../services/fleet.service.js';
 import { DISCOVERY_LIMITS } from '../../services/discovery.service.js';
 import { roleAtLeast } from '../../services/auth.service.js';
 import { fail } from '../../services/validate.js';
 import { actorOf } from '../access.js';
-import { apiLocale, Ok, ok, StringEnum } from '../envelope.js';
-import { ConnectionTests, DiscoveryReport, ImportReport, TestConnectionsBody } from './fleet.schemas.js';
+import { apiLocale, Ok, ok } from '../envelope.js';
+import { ConnectionTests, DiscoveryReport, ExportInstancesQuery, ImportInstancesQuery, ImportReport, TestConnectionsBody } from './fleet.schemas.js';
 import { localizeCheck } from '../../engines/common.js';
 import { msg, msgText } from '../../client/shared/i18n/index.js';
 
@@ -26,8 +26,6 @@ const FORMAT_OF: Record<string, FleetFormat> = {
   'text/x-yaml': 'yaml',
 };
 const TYPE_OF: Record<FleetFormat, string> = { csv: 'text/csv; charset=utf-8', yaml: 'application/yaml; charset=utf-8' };
-const Format = StringEnum(FLEET_FORMATS);
-const Flag = Type.Boolean({ default: false });
 
 export const fleetRoutes =
   (ctx: Pick<Context, 'fleet' | 'discovery' | 'instances' | 'connections' | 'config'>): FastifyPluginAsyncTypebox =>
@@ -53,10 +51,7 @@ export const fleetRoutes =
             `At most WHALEFALL_IMPORT_MAX_ROWS rows (default 20,000) and WHALEFALL_IMPORT_MAX_BYTES (default 10 MiB, else 413 body_too_large); one import at a time (a second answers 409 conflict). ` +
             'Columns/keys: name, db_type, host, port, database_name, credential (a credential name), is_active, description, tags (CSV: `a;b`), options (CSV: JSON). Matched by name: existing instances are updated, never duplicated. `dry_run` returns the preview only. A refused file answers 400 with `error_code: import_invalid` and the same report in `data`. A new row for a server already registered (same host:port, see `duplicates`) is stored only with `confirm_duplicates=true`: without it the answer is 409 `duplicate_server` with the report in `data`.',
           consumes: [...Object.keys(FORMAT_OF), 'text/plain'],
-          querystring: Type.Object(
-            { format: Type.Optional(Format), dry_run: Flag, partial: Flag, disable_missing: Flag, confirm_duplicates: Flag },
-            { additionalProperties: false },
-          ),
+          querystring: ImportInstancesQuery,
           body: Type.String(),
         },
       },
@@ -102,7 +97,7 @@ export const fleetRoutes =
             },
           },
           summary: 'Export the registry (or one tag) as CSV or YAML, credentials by name, no secrets; re-importing it changes nothing',
-          querystring: Type.Object({ format: Type.Optional(Format), tag: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
+          querystring: ExportInstancesQuery,
         },
       },
       async (req, reply) => {

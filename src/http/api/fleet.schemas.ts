@@ -1,5 +1,6 @@
 /** Response schemas of the fleet routes (fleet.routes.ts): the import report, connection tests, discovery. */
 import { Type } from '@sinclair/typebox';
+import { FLEET_FORMATS } from '../../domain/fleet.js';
 import { Closed, component, Nullable, StringEnum } from '../components.js';
 import { instanceInput, PrivilegeCheck } from './instances.schemas.js';
 
@@ -130,5 +131,20 @@ export const TestConnectionsBody = Type.Object(
     ),
     password: Type.Optional(Type.String({ maxLength: 1024, writeOnly: true })),
   },
+  { additionalProperties: false },
+);
+
+const FleetFormat = StringEnum(FLEET_FORMATS);
+const Flag = Type.Boolean({ default: false });
+
+/** POST /api/instances/import (query): the file's format (else from its Content-Type) and the import's flags, each false when absent. Inline in the OpenAPI document. */
+export const ImportInstancesQuery = Type.Object(
+  { format: Type.Optional(FleetFormat), dry_run: Flag, partial: Flag, disable_missing: Flag, confirm_duplicates: Flag },
+  { additionalProperties: false },
+);
+
+/** GET /api/instances/export (query): the file's format, only the instances with a tag. Inline in the OpenAPI document. */
+export const ExportInstancesQuery = Type.Object(
+  { format: Type.Optional(FleetFormat), tag: Type.Optional(Type.String({ maxLength: 64 })) },
   { additionalProperties: false },
 );
