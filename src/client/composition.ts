@@ -4,7 +4,8 @@
  * parts the engine could not measure with their reason (never shown as 0),
  * and the history as one small stacked bar a day. Operators can collect now.
  */
-import { api, ApiError, can, fmt, h, onAsync, serverText, showAlert, t, withSpinner } from './ui.js';
+import { api, ApiError, can, fmt, h, onAsync, searchParams, serverText, showAlert, t, withSpinner } from './ui.js';
+import type { CompositionQuery } from './shared/api-types.js';
 import type { Params } from './shared/i18n/index.js';
 
 /** A reason by key (rendered in the page's language), or as stored (rows collected before the keys). */
@@ -67,7 +68,7 @@ function swatch(color: string): HTMLElement {
 export async function loadComposition(instanceId: number): Promise<void> {
   const box = document.getElementById('wf-composition-body');
   if (!box) return;
-  const v = (await api<View>('GET', `/api/instances/${instanceId}/composition?days=30`)).data;
+  const v = (await api<View>('GET', `/api/instances/${instanceId}/composition?${searchParams({ days: 30 } satisfies CompositionQuery)}`)).data;
   const kinds = v.parts.map((p) => p.kind);
   const colorOf = (k: string) => COLORS[Math.max(0, kinds.indexOf(k)) % COLORS.length]!;
   if (!v.collected_date) {

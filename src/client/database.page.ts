@@ -7,7 +7,16 @@
 import { sizeChart, type Series } from './charts.js';
 import { splitBar, splitLegend, type Split } from './tables.js';
 import { api, ApiError, errorText, fmt, h, onAsync, searchParams, showAlert, t, withSpinner } from './ui.js';
-import type { DatabaseSeriesQuery, Series as StatSeries, TableListQuery, TablePage, TableRow, TableSeries, TableSyncBody } from './shared/api-types.js';
+import type {
+  DatabaseSeriesQuery,
+  Series as StatSeries,
+  TableListQuery,
+  TablePage,
+  TableRow,
+  TableSeries,
+  TableSeriesQuery,
+  TableSyncBody,
+} from './shared/api-types.js';
 
 const PAGE = 50;
 const root = document.getElementById('wf-database')!;
@@ -138,7 +147,7 @@ async function openTrend(tableId: number, name: string): Promise<void> {
   for (const tr of document.querySelectorAll<HTMLElement>('#wf-table-rows tr')) tr.classList.toggle('wf-selected', Number(tr.dataset.tableId) === tableId);
   document.getElementById('wf-trend-name')!.textContent = name;
   const csv = document.getElementById('wf-trend-csv') as HTMLAnchorElement;
-  csv.href = `/api/tables/${tableId}/series?format=csv`;
+  csv.href = `/api/tables/${tableId}/series?${searchParams({ format: 'csv' } satisfies TableSeriesQuery)}`;
   csv.classList.remove('wf-hidden');
   const el = document.getElementById('wf-chart-table')!;
   let points: TableSeries['points'];

@@ -14,6 +14,7 @@ import type {
   TableSyncBody,
   DatabaseSeriesQuery,
   SeriesQuery,
+  SyncRecordListQuery,
 } from './shared/api-types.js';
 import { wireComposition } from './composition.js';
 
@@ -198,7 +199,7 @@ async function loadRecords(): Promise<void> {
   const body = document.getElementById('wf-record-rows')!;
   let recs: SyncRecord[];
   try {
-    recs = (await api<SyncRecord[]>('GET', `/api/instances/${id}/sync-records?limit=50`)).data;
+    recs = (await api<SyncRecord[]>('GET', `/api/instances/${id}/sync-records?${searchParams({ limit: 50 } satisfies SyncRecordListQuery)}`)).data;
   } catch (err) {
     showAlert('danger', errorText(err));
     return;

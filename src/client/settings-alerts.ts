@@ -1,10 +1,11 @@
 /**
  * Settings tab: alert rules with their webhooks, recent alert events and their delivery log.
  */
-import { api, errorText, fmt, h, icon, modal, serverText, showAlert, t, withSpinner } from './ui.js';
+import { api, errorText, fmt, h, icon, modal, searchParams, serverText, showAlert, t, withSpinner } from './ui.js';
 import type {
   AlertChannel,
   AlertEvent as AlertEventDetail,
+  AlertEventListQuery,
   AlertEventPage,
   AlertEventRow as AlertEvent,
   AlertRule as Rule,
@@ -128,7 +129,7 @@ export async function loadRules(): Promise<void> {
 export async function loadEvents(): Promise<void> {
   let page: AlertEventPage;
   try {
-    page = (await api<AlertEventPage>('GET', '/api/alerts?limit=20')).data;
+    page = (await api<AlertEventPage>('GET', `/api/alerts?${searchParams({ limit: 20 } satisfies AlertEventListQuery)}`)).data;
   } catch (err) {
     showAlert('danger', errorText(err));
     return;

@@ -105,3 +105,7 @@ export type TopGrowingQuery = Static<typeof Tables.TopGrowingQuery>;
 /** The flags default to false (absent = false): the browser sends only the true ones. */
 export type ImportInstancesQuery = Partial<Static<typeof Fleet.ImportInstancesQuery>>;
 export type ExportInstancesQuery = Static<typeof Fleet.ExportInstancesQuery>;
+export type SyncRecordListQuery = Static<typeof Instances.SyncRecordListQuery>;
+export type CompositionQuery = Static<typeof Tables.CompositionQuery>;
+export type TableSeriesQuery = Static<typeof Tables.TableSeriesQuery>;
+export type AlertEventListQuery = Static<typeof Alerts.AlertEventListQuery>;

@@ -2,8 +2,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
 import { actorOf } from '../access.js';
-import { apiLocale, IdParams, Ok, ok, StringEnum } from '../envelope.js';
-import { AlertEvent, AlertEventPage, AlertRule, CreateAlertRuleBody, UpdateAlertRuleBody } from './alerts.schemas.js';
+import { apiLocale, IdParams, Ok, ok } from '../envelope.js';
+import { AlertEvent, AlertEventListQuery, AlertEventPage, AlertRule, CreateAlertRuleBody, UpdateAlertRuleBody } from './alerts.schemas.js';
 import { msg } from '../../client/shared/i18n/index.js';
 
 export const alertsRoutes =
@@ -21,17 +21,7 @@ export const alertsRoutes =
           operationId: 'listAlerts',
           response: { 200: Ok(AlertEventPage) },
           summary: 'Alert events, newest first, paged (data.items, data.total), filtered by state, rule, instance and instance tag',
-          querystring: Type.Object(
-            {
-              limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-              offset: Type.Optional(Type.Integer({ minimum: 0 })),
-              state: Type.Optional(StringEnum(['firing', 'resolved'])),
-              rule_id: Type.Optional(Type.Integer({ minimum: 1 })),
-              instance_id: Type.Optional(Type.Integer({ minimum: 1 })),
-              tag: Type.Optional(Type.String({ maxLength: 64 })),
-            },
-            { additionalProperties: false },
-          ),
+          querystring: AlertEventListQuery,
         },
       },
       async (req) => ok(await alerts().listEvents(req.query)),

@@ -126,3 +126,16 @@ export const UpdateAlertRuleBody = Type.Object(
   { name: Type.Optional(Type.String({ maxLength: 128 })), ...ruleFields, kind: Type.Optional(StringEnum(RULE_KINDS)) },
   { additionalProperties: false },
 );
+
+/** GET /api/alerts (query): alert events, paged and filtered (settings-alerts.ts). Inline in the OpenAPI document. */
+export const AlertEventListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0 })),
+    state: Type.Optional(StringEnum(['firing', 'resolved'] as const)),
+    rule_id: Type.Optional(Type.Integer({ minimum: 1 })),
+    instance_id: Type.Optional(Type.Integer({ minimum: 1 })),
+    tag: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);

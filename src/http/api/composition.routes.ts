@@ -5,11 +5,10 @@
  * engine reports a disk total — with its daily history and each part's
  * growth (viewer); collect it now (operator).
  */
-import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { CompositionService } from '../../services/composition.service.js';
 import { apiLocale, IdParams, Ok, ok } from '../envelope.js';
-import { Composition } from './tables.schemas.js';
+import { Composition, CompositionQuery } from './tables.schemas.js';
 import { msg } from '../../client/shared/i18n/index.js';
 
 export const compositionRoutes =
@@ -27,10 +26,7 @@ export const compositionRoutes =
           summary:
             "Where the instance's bytes went: disjoint parts per engine (null with a reason when not measured), ceiling, unexplained bytes, daily history and growth per part",
           params: IdParams,
-          querystring: Type.Object(
-            { days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3660, description: 'history window (default 30)' })) },
-            { additionalProperties: false },
-          ),
+          querystring: CompositionQuery,
         },
       },
       async (req) => ok(await ctx.composition.get(req.params.id, { days: req.query.days }, apiLocale(req))),

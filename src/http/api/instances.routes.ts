@@ -16,6 +16,7 @@ import {
   InstanceDatabases,
   InstanceOverview,
   InstanceOverviewQuery,
+  SyncRecordListQuery,
   UpdateInstanceBody,
 } from './instances.schemas.js';
 import { InstanceSyncRecord } from './sync.schemas.js';
@@ -247,7 +248,7 @@ export const instancesRoutes =
           response: { 200: Ok(Type.Array(InstanceSyncRecord)) },
           summary: "The instance's sync records, newest first",
           params: IdParams,
-          querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }),
+          querystring: SyncRecordListQuery,
         },
       },
       async (req) => ok(await ctx.capacity.syncRecords(req.params.id, req.query.limit ?? 50)),

@@ -273,3 +273,6 @@ export const InstanceOverviewQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** GET /api/instances/:id/sync-records (query): how many of the newest (instance.page.ts). Inline in the OpenAPI document. */
+export const SyncRecordListQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) });

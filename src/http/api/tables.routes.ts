@@ -11,11 +11,19 @@ import { csvStream } from '../../lib/csv.js';
 import type { TablesService } from '../../services/tables.service.js';
 import { localizeTableSync, TABLES_MSG } from '../../services/tables.service.js';
 import { actorOf } from '../access.js';
-import { apiLocale, IdParams, Ok, ok, OkOrCsv, StringEnum } from '../envelope.js';
-import { TableDatabases, TableListQuery, TablePage, TableSeries, TableSync, TableSyncBody, TopGrowingQuery, TopGrowingTables } from './tables.schemas.js';
+import { apiLocale, IdParams, Ok, ok, OkOrCsv } from '../envelope.js';
+import {
+  TableDatabases,
+  TableListQuery,
+  TablePage,
+  TableSeries,
+  TableSeriesQuery,
+  TableSync,
+  TableSyncBody,
+  TopGrowingQuery,
+  TopGrowingTables,
+} from './tables.schemas.js';
 
-const DateStr = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD (local date, inclusive)' });
-const Format = Type.Optional(StringEnum(['json', 'csv'] as const));
 const TABLE_COLUMNS = [
   'table_id',
   'schema_name',
@@ -126,7 +134,7 @@ export const tablesRoutes =
           response: { 200: OkOrCsv(TableSeries) },
           summary: "One table's daily sizes (the trend chart); default the last 90 days",
           params: IdParams,
-          querystring: Type.Object({ from: Type.Optional(DateStr), to: Type.Optional(DateStr), format: Format }, { additionalProperties: false }),
+          querystring: TableSeriesQuery,
         },
       },
       async (req, reply) => {

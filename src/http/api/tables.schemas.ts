@@ -194,3 +194,15 @@ export const TopGrowingQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** GET /api/instances/:id/composition (query): the history window (composition.ts). Inline in the OpenAPI document. */
+export const CompositionQuery = Type.Object(
+  { days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3660, description: 'history window (default 30)' })) },
+  { additionalProperties: false },
+);
+
+/** GET /api/tables/:id/series (query): one table's daily sizes, or as CSV (database.page.ts). Inline in the OpenAPI document. */
+export const TableSeriesQuery = Type.Object(
+  { from: Type.Optional(QueryDate), to: Type.Optional(QueryDate), format: Type.Optional(StringEnum(['json', 'csv'] as const)) },
+  { additionalProperties: false },
+);
