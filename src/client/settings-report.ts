@@ -6,9 +6,9 @@
  * page's language; a refusal by the server is shown as well (alert, and the
  * field it names marked).
  */
-import { ApiError, api, clearAlerts, errorText, locale, showAlert, t, timeZone, withSpinner } from './ui.js';
+import { ApiError, api, clearAlerts, errorText, locale, searchParams, showAlert, t, timeZone, withSpinner } from './ui.js';
 import { byId, input } from './settings-common.js';
-import type { UpdateSettingsBody } from './shared/api-types.js';
+import type { CapacityReportQuery, UpdateSettingsBody } from './shared/api-types.js';
 
 export interface ShowbackSettings {
   showback_rate_per_gb_month: number;
@@ -71,9 +71,9 @@ function lastMonth(): string {
 
 function reportLinks(): void {
   const month = input('wf-report-month').value || lastMonth();
-  const q = `month=${encodeURIComponent(month)}&lang=${encodeURIComponent(locale)}`;
-  byId<HTMLAnchorElement>('wf-report-html').href = `/api/reports/capacity?${q}`;
-  byId<HTMLAnchorElement>('wf-report-csv').href = `/api/reports/capacity?${q}&format=csv`;
+  const q = { month, lang: locale } satisfies CapacityReportQuery;
+  byId<HTMLAnchorElement>('wf-report-html').href = `/api/reports/capacity?${searchParams(q)}`;
+  byId<HTMLAnchorElement>('wf-report-csv').href = `/api/reports/capacity?${searchParams({ ...q, format: 'csv' } satisfies CapacityReportQuery)}`;
 }
 
 input('wf-report-month').value = lastMonth();

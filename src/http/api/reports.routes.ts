@@ -3,10 +3,10 @@
  * CSV or PDF, in zh-CN or English (`lang`, else Accept-Language). Read-only:
  * viewer, like the statistics it is made of.
  */
-import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { CapacityReportService } from '../../services/capacity-report.service.js';
-import { ErrorEnvelope, StringEnum, Text } from '../envelope.js';
+import { ErrorEnvelope, Text } from '../envelope.js';
+import { CapacityReportQuery } from './reports.schemas.js';
 
 export const reportsRoutes =
   (ctx: { capacityReport: CapacityReportService }): FastifyPluginAsyncTypebox =>
@@ -31,14 +31,7 @@ export const reportsRoutes =
           },
           summary:
             'Monthly capacity report: estate and per-tag totals with month-over-month change, showback, top growers, the 10 shortest runways, cleanup candidates with estimated savings',
-          querystring: Type.Object(
-            {
-              month: Type.Optional(Type.String({ pattern: '^\\d{4}-(0[1-9]|1[0-2])$', description: 'YYYY-MM (default: the month before this one)' })),
-              format: Type.Optional(StringEnum(['html', 'csv', 'pdf'] as const)),
-              lang: Type.Optional(StringEnum(['zh-CN', 'en'] as const)),
-            },
-            { additionalProperties: false },
-          ),
+          querystring: CapacityReportQuery,
         },
       },
       async (req, reply) => {
