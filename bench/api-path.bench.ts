@@ -246,11 +246,26 @@ async function apiSync(base: string, token: string, ids?: number[]): Promise<Omi
 }
 
 /** GET `paths()` `n` times one after another (after one warm-up); latencies in ms. */
+/**
+ * fetch, once more on a fresh connection when the pooled one turns out closed: while this process copies the history
+ * (synchronous SQLite, seconds) its keep-alive timer cannot run, so the server's 5 s keep-alive may have closed the
+ * socket the next request is written to ("other side closed", nothing answered). The requests sent this way are
+ * idempotent (reads, and the aggregation of a range, which recomputes it).
+ */
+async function fetchAfterPause(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    if ((err as { cause?: { code?: string } }).cause?.code !== 'UND_ERR_SOCKET') throw err;
+    return fetch(url, init);
+  }
+}
+
 async function latencies(base: string, token: string, n: number, paths: (i: number) => string): Promise<number[]> {
   const out: number[] = [];
   for (let i = -1; i < n; i++) {
     const t0 = performance.now();
-    const r = await fetch(`${base}${paths(i)}`, { headers: { authorization: `Bearer ${token}` } });
+    const r = await fetchAfterPause(`${base}${paths(i)}`, { headers: { authorization: `Bearer ${token}` } });
     await r.arrayBuffer();
     if (r.status !== 200) throw new Error(`GET ${paths(i)}: HTTP ${r.status}`);
     if (i >= 0) out.push(performance.now() - t0);
@@ -283,7 +298,7 @@ async function simulateHistory(store: StoreHandle, base: string, token: string):
   } finally {
     await s.close();
   }
-  const res = await fetch(`${base}/api/statistics/aggregate`, {
+  const res = await fetchAfterPause(`${base}/api/statistics/aggregate`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ from: addDays(localDate(new Date(), 'UTC'), -(HISTORY_DAYS - 1)) }),
@@ -338,6 +353,9 @@ async function measureSize(kind: StoreKind, net: Network, n: number, concurrenci
               `  ${kind} n=${n}: ${HISTORY_DAYS} days in ${sec(historyMs)} s, store ${mb(storeBytes)} MB, instances page p95 ${out.history.pageP95.toFixed(0)} ms, top growers p95 ${out.history.growersP95.toFixed(0)} ms`,
             );
           }
+        } catch (err) {
+          // The server's own last words (a crash, an out-of-memory abort) say more than the client's socket error.
+          throw new Error(`${(err as Error).message}; the server's stderr:\n${served.stderr()}`, { cause: err });
         } finally {
           await served.stop();
         }
