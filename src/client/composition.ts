@@ -5,7 +5,7 @@
  * and the history as one small stacked bar a day. Operators can collect now.
  */
 import { api, ApiError, can, fmt, h, onAsync, searchParams, serverText, showAlert, t, withSpinner } from './ui.js';
-import type { CompositionQuery } from './shared/api-types.js';
+import type { Composition, CompositionPart, CompositionQuery } from './shared/api-types.js';
 import type { Params } from './shared/i18n/index.js';
 
 /** A reason by key (rendered in the page's language), or as stored (rows collected before the keys). */
@@ -13,26 +13,14 @@ interface Keyed {
   key: string;
   params?: Params;
 }
-const reasonText = (text: unknown, m: Keyed | null | undefined): string => serverText(typeof text === 'string' ? text : '', m?.key, m?.params);
+/** `m` as the API sends it: the schema types a reason's params (and the ceiling's detail) loosely. */
+const reasonText = (text: unknown, m: unknown): string => {
+  const k = m as Keyed | null | undefined;
+  return serverText(typeof text === 'string' ? text : '', k?.key, k?.params);
+};
 
-interface Part {
-  kind: string;
-  bytes: number | null;
-  detail: Record<string, unknown> | null;
-  reason?: string;
-  reason_msg?: Keyed;
-}
-interface View {
-  collected_date: string | null;
-  parts: Part[];
-  measured_bytes: number | null;
-  ceiling_bytes: number | null;
-  ceiling_source: string | null;
-  ceiling_detail: { reason?: unknown; reason_msg?: Keyed } | null;
-  unexplained_bytes: number | null;
-  history: { date: string; parts: Record<string, number | null> }[];
-  growth: Record<string, number | null>;
-}
+type Part = CompositionPart;
+type View = Composition;
 
 const COLORS = ['#0d6efd', '#dc3545', '#20c997', '#fd7e14', '#adb5bd', '#6f42c1', '#ffc107', '#198754', '#0dcaf0', '#d63384'];
 

@@ -5,30 +5,12 @@
  * (lib/runway.ts `whatIf`: another ceiling, another monthly growth; shown as
  * hypothetical, never saved).
  */
-import { whatIf, type FitSummary } from '../lib/runway-what-if.js';
-import { jumpBlock, type Jump } from './jumps.js';
+import { whatIf } from '../lib/runway-what-if.js';
+import { jumpBlock } from './jumps.js';
 import { api, errorText, fieldNumber, fmt, formFields, h, searchParams, showAlert, t } from './ui.js';
-import type { RunwayQuery } from './shared/api-types.js';
+import type { RunwayItem, RunwayList, RunwayQuery } from './shared/api-types.js';
 
-interface Item {
-  instance_id: number;
-  instance_name: string;
-  db_type: string;
-  database_name?: string;
-  state: string;
-  days_until_full: number | null;
-  full_date: string | null;
-  low_days: number | null;
-  high_days: number | null;
-  growth_bytes_per_day: number | null;
-  ceiling_bytes: number | null;
-  ceiling_source: string | null;
-  change_point_date: string | null;
-  backtest_mape: number | null;
-  latest_bytes: number | null;
-  fit: FitSummary | null;
-  jumps: Jump[];
-}
+type Item = RunwayItem;
 
 const GB = 1024 ** 3;
 const BADGE: Record<string, string> = {
@@ -101,7 +83,7 @@ async function load(): Promise<void> {
   const q = searchParams(filters);
   (document.getElementById('wf-rw-csv') as HTMLAnchorElement).href =
     `/api/statistics/runway?${searchParams({ ...filters, format: 'csv' } satisfies RunwayQuery)}`;
-  let r: { total: number; computed_at: string; window_days: number; items: Item[] };
+  let r: RunwayList;
   try {
     r = (await api<typeof r>('GET', `/api/statistics/runway?${q}`)).data;
   } catch (err) {
