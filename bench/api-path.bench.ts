@@ -35,7 +35,7 @@ import { addDays, localDate } from '../src/lib/clock.js';
 import { createLogger } from '../src/lib/logger.js';
 import { openStore } from '../src/store/db.js';
 import { pgAdmin, uniqueName } from '../test/helpers/targets.js';
-import { envInt, mb, median, onInterrupt, ratio, sec } from './common.js';
+import { envInt, insertBenchInstances, mb, median, onInterrupt, ratio, sec } from './common.js';
 import type { ServerFacts } from './network.child.js';
 import { startNetwork, type Network } from './network.js';
 import type { Cell, Report, Scenario } from './common.js';
@@ -149,22 +149,7 @@ async function prepareEstate(store: StoreHandle, net: Network, n: number): Promi
   const ctx = await createContext(loadConfig(store.env), { logger: createLogger('warn', process.stderr) });
   try {
     const cred = await ctx.credentials.create({ name: 'bench-pg', db_type: 'postgresql', username: 'postgres', password: 'bench-pw' }, actor);
-    const now = new Date().toISOString();
-    for (let i = 0; i < n; i += 500) {
-      const batch = Array.from({ length: Math.min(500, n - i) }, (_, k) => ({
-        name: `pg-${String(i + k + 1).padStart(5, '0')}`,
-        db_type: 'postgresql',
-        host: net.host,
-        port: net.port,
-        credential_id: cred.id,
-        tags: '["bench"]',
-        options: '{}',
-        is_active: 1,
-        created_at: now,
-        updated_at: now,
-      }));
-      await ctx.store.db.insertInto('instances').values(batch).execute();
-    }
+    await insertBenchInstances(ctx.store.db, { n, host: net.host, port: net.port, credentialId: cred.id, name: (i) => `pg-${String(i + 1).padStart(5, '0')}` });
     const admin = await ctx.auth.createUser({ username: 'bench-admin', password: 'bench-Secret-1', role: 'admin' }, actor);
     return (await ctx.auth.createToken(admin.id, { name: 'bench' }, actor)).token;
   } finally {

@@ -1,4 +1,5 @@
 /** Small helpers the bench scenarios share: parameters from the environment, medians, units, peak RSS. */
+import type { Store } from '../src/store/db.js';
 
 /** A positive integer from `BENCH_*`, or the default (the issue's full size). */
 export function envInt(name: string, def: number): number {
@@ -85,4 +86,30 @@ export interface Scenario {
   /** Left out of `npm run bench` with no names (e.g. it runs the whole test suite): run it by name. */
   byNameOnly?: boolean;
   run(): Promise<Report>;
+}
+
+/**
+ * `n` active PostgreSQL instances at host:port under one credential, written straight into the store (500 rows a
+ * statement): a bench's estate, set up before anyone runs on it. `name(i)` names the i-th (0-based).
+ */
+export async function insertBenchInstances(
+  db: Store['db'],
+  o: { n: number; host: string; port: number; credentialId: number; name: (i: number) => string },
+): Promise<void> {
+  const now = new Date().toISOString();
+  for (let i = 0; i < o.n; i += 500) {
+    const batch = Array.from({ length: Math.min(500, o.n - i) }, (_, k) => ({
+      name: o.name(i + k),
+      db_type: 'postgresql',
+      host: o.host,
+      port: o.port,
+      credential_id: o.credentialId,
+      tags: '["bench"]',
+      options: '{}',
+      is_active: 1,
+      created_at: now,
+      updated_at: now,
+    }));
+    await db.insertInto('instances').values(batch).execute();
+  }
 }

@@ -21,7 +21,7 @@ import { createContext } from '../src/context.js';
 import { createLogger } from '../src/lib/logger.js';
 import { startLatencyProxy } from '../test/helpers/latency-proxy.js';
 import { startPgResponder } from '../test/helpers/pg-responder.js';
-import { envInt, int, sec } from './common.js';
+import { envInt, insertBenchInstances, int, sec } from './common.js';
 import { peakDuring, procStatus, serviceNodeArgs, startServe, type Served } from './serve.js';
 import type { Cell, Report, Scenario } from './common.js';
 
@@ -75,22 +75,7 @@ async function run(): Promise<Report> {
     let token: string;
     try {
       const cred = await setup.credentials.create({ name: 'bench-pg', db_type: 'postgresql', username: 'postgres', password: 'bench-pw' }, actor);
-      const now = new Date().toISOString();
-      for (let i = 0; i < N; i += 500) {
-        const batch = Array.from({ length: Math.min(500, N - i) }, (_, k) => ({
-          name: `mem-${i + k}`,
-          db_type: 'postgresql',
-          host: proxy.host,
-          port: proxy.port,
-          credential_id: cred.id,
-          tags: '["bench"]',
-          options: '{}',
-          is_active: 1,
-          created_at: now,
-          updated_at: now,
-        }));
-        await setup.store.db.insertInto('instances').values(batch).execute();
-      }
+      await insertBenchInstances(setup.store.db, { n: N, host: proxy.host, port: proxy.port, credentialId: cred.id, name: (i) => `mem-${i}` });
       const admin = await setup.auth.createUser({ username: 'bench-admin', password: 'bench-Secret-1', role: 'admin' }, actor);
       token = (await setup.auth.createToken(admin.id, { name: 'bench' }, actor)).token;
     } finally {

@@ -28,6 +28,7 @@ import { createLogger } from '../src/lib/logger.js';
 import { pgAdmin, uniqueName } from '../test/helpers/targets.js';
 import type { ServerFacts } from './network.child.js';
 import { startNetwork } from './network.js';
+import { insertBenchInstances } from './common.js';
 
 const actor = { userId: null, username: 'bench' };
 
@@ -112,24 +113,13 @@ async function main(): Promise<void> {
   const ctx = await createContext(loadConfig(env), { logger: createLogger('info', discard) });
   try {
     const cred = await ctx.credentials.create({ name: 'bench-pg', db_type: 'postgresql', username: 'postgres', password: 'bench-pw' }, actor);
-    const now = new Date().toISOString();
-    const rows = Array.from({ length: n + warm }, (_, i) => ({
-      name: `pg-${String(i + 1).padStart(5, '0')}`,
-      db_type: 'postgresql',
+    await insertBenchInstances(ctx.store.db, {
+      n: n + warm,
       host: net.host,
       port: net.port,
-      credential_id: cred.id,
-      tags: '["bench"]',
-      options: '{}',
-      is_active: 1,
-      created_at: now,
-      updated_at: now,
-    }));
-    for (let i = 0; i < rows.length; i += 500)
-      await ctx.store.db
-        .insertInto('instances')
-        .values(rows.slice(i, i + 500))
-        .execute();
+      credentialId: cred.id,
+      name: (i) => `pg-${String(i + 1).padStart(5, '0')}`,
+    });
     const ids = (await ctx.store.db.selectFrom('instances').select('id').orderBy('id').execute()).map((r) => r.id);
     await ctx.capacitySync.syncMany(ids.slice(0, warm), { syncType: 'manual_batch', actor });
     await ctx.alerts.idle();
