@@ -80,8 +80,16 @@ describe('nightly extras as queued jobs (PostgreSQL store, serve + 2 workers)', 
     const metrics = await (await fetch(`http://127.0.0.1:${await workers[1]!.port}/metrics`)).text();
     assert.match(metrics, /^whalefall_nightly_tasks\{status="(pending|running|waiting)"\} [1-9]/m);
     const victim = workers[0]!;
-    const held = await waitFor('the victim holding a nightly task', 60_000, async () => {
-      const mine = (await tasks()).filter((t) => t.status === 'running' && pidOf(t.holder) === victim.child.pid);
+    const heldByVictim = async () => (await tasks()).filter((t) => t.status === 'running' && pidOf(t.holder) === victim.child.pid);
+    // Freeze the victim before reading what it holds: a quick task (an
+    // aggregation period) can finish between the read and the kill, and a
+    // task the victim finished itself is not one it was killed holding.
+    const held = await waitFor('the victim frozen while holding a nightly task', 60_000, async () => {
+      if ((await heldByVictim()).length === 0) return false;
+      victim.child.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 300)); // a commit already sent lands
+      const mine = await heldByVictim();
+      if (mine.length === 0) victim.child.kill('SIGCONT');
       return mine.length > 0 && mine;
     });
     victim.child.kill('SIGKILL');
