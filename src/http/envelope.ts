@@ -1,7 +1,7 @@
 /** The seed's response envelope: `{success: true, data}` / `{success: false, error}`. */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
-import type { Readable } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
 import type { AppErrorKind } from '../lib/errors.js';
 import { DEFAULT_LOCALE, localeFromAcceptLanguage, msgText, type Locale, type Msg } from '../client/shared/i18n/index.js';
 import { component, StringEnum } from './components.js';
@@ -42,9 +42,19 @@ export function apiLocale(req: FastifyRequest): Locale {
 const OK_HEAD = Buffer.from('{"success":true,"data":');
 const OK_TAIL = Buffer.from('}');
 
-/** `ok(data)` as UTF-8 JSON text, for data already serialised (`dataJson` must be valid JSON). */
-export function okJson(dataJson: Buffer): Buffer {
-  return Buffer.concat([OK_HEAD, dataJson, OK_TAIL]);
+/**
+ * `ok(data)` as UTF-8 JSON text, for data already serialised in pieces (`dataJson`, joined, must be valid JSON):
+ * sent as a stream of those pieces with their total length, so a large answer is never copied into one buffer.
+ */
+export function okJson(reply: FastifyReply, dataJson: Buffer[]): FastifyReply {
+  const parts = [OK_HEAD, ...dataJson, OK_TAIL];
+  return reply
+    .type('application/json; charset=utf-8')
+    .header(
+      'content-length',
+      parts.reduce((n, b) => n + b.length, 0),
+    )
+    .send(Readable.from(parts, { objectMode: false }));
 }
 
 export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });

@@ -345,8 +345,10 @@ export class SyncRepository {
     return this.db.selectFrom('sync_sessions').selectAll().where('session_id', '=', sessionId).executeTakeFirst();
   }
 
-  records(sessionId: string): Promise<SyncInstanceRecordRow[]> {
-    return this.db.selectFrom('sync_instance_records').selectAll().where('session_id', '=', sessionId).orderBy('id').execute();
+  /** A session's records in id order; `page`: only the `limit` after id `afterId`. */
+  records(sessionId: string, page?: { afterId: number; limit: number }): Promise<SyncInstanceRecordRow[]> {
+    const q = this.db.selectFrom('sync_instance_records').selectAll().where('session_id', '=', sessionId);
+    return (page ? q.where('id', '>', page.afterId).limit(page.limit) : q).orderBy('id').execute();
   }
 
   recordsOfInstance(instanceId: number, limit = 50): Promise<(SyncInstanceRecordRow & { sync_type: string })[]> {

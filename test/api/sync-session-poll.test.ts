@@ -56,7 +56,8 @@ test('a running session polled within the snapshot age gets the same records; la
   let now = 1_000_000;
   const svc = new CapacityService(ctx.repos.capacity, ctx.repos.instances, ctx.repos.sync, ctx.clock, 'UTC', { minMs: 5000, costFactor: 0, now: () => now });
   const { sessionId, records } = await runningSession(2500); // more than one serialisation chunk
-  const poll = async () => JSON.parse((await svc.sessionJson(sessionId)).toString('utf8')) as { status: string; records: { id: number; status: string }[] };
+  const poll = async () =>
+    JSON.parse(Buffer.concat(await svc.sessionJson(sessionId)).toString('utf8')) as { status: string; records: { id: number; status: string }[] };
 
   const first = await poll();
   assert.equal(first.status, 'running');
@@ -90,6 +91,11 @@ test('GET /api/sync-sessions/:id answers the envelope with the session and every
   const res = await app.inject({ method: 'GET', url: `/api/sync-sessions/${sessionId}`, headers: viewer });
   assert.equal(res.statusCode, 200, res.body);
   assert.match(res.headers['content-type'] as string, /^application\/json/);
+  // Sent as a stream of the snapshot's pieces (never joined into one buffer), with their total length.
+  assert.equal(Number(res.headers['content-length']), res.rawPayload.length, 'Content-Length: the bytes sent');
+  const head = await app.inject({ method: 'HEAD', url: `/api/sync-sessions/${sessionId}`, headers: viewer });
+  assert.equal(head.statusCode, 200);
+  assert.equal(head.rawPayload.length, 0);
   const body = res.json() as { success: boolean; data: { session_id: string; records: unknown[] } };
   assert.equal(body.success, true);
   assert.deepEqual(timeless(body.data), timeless(JSON.parse(JSON.stringify(await ctx.capacity.session(sessionId)))));

@@ -64,7 +64,7 @@ export const syncRoutes =
         },
       },
       // Polled while the session runs: the body is built as JSON text (see CapacityService.sessionJson).
-      async (req, reply) => reply.type('application/json; charset=utf-8').send(okJson(await ctx.capacity.sessionJson(req.params.id))),
+      async (req, reply) => okJson(reply, await ctx.capacity.sessionJson(req.params.id)),
     );
     app.post(
       '/api/sync-sessions/:id/cancel',
