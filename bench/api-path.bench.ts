@@ -62,6 +62,8 @@ function envInts(name: string, def: string): number[] {
   });
 }
 
+const pct = (x: number) => `${Math.round(x * 100)} %`;
+
 const pctile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : NaN;
@@ -168,6 +170,8 @@ interface PathResult {
   wallMs: number;
   /** CPU time of the process running the sync (the server child, or this process in-process). */
   cpuMs: number;
+  /** How busy the machine's cores were during the run (0–1; peakDuring). */
+  machineBusy: number;
   peakRss: number;
   status: string;
   ok: number;
@@ -184,7 +188,7 @@ async function inProcessRun(kind: StoreKind, net: Network, n: number, c: number)
     try {
       const m = await peakDuring(process.pid, () => ctx.capacitySync.syncMany('all-active', { syncType: 'manual_batch', actor }));
       const ok = m.value.outcomes.filter((o) => o.status === 'completed').length;
-      return { wallMs: m.ms, cpuMs: m.cpuMs, peakRss: m.peak, status: m.value.status, ok, failed: n - ok };
+      return { wallMs: m.ms, cpuMs: m.cpuMs, machineBusy: m.machineBusy, peakRss: m.peak, status: m.value.status, ok, failed: n - ok };
     } finally {
       await ctx.close();
     }
@@ -198,7 +202,7 @@ interface SessionBody {
 }
 
 /** POST the batch (every active instance, or `ids`), then GET the session every 200 ms until it is no longer running (a user's script). */
-async function apiSync(base: string, token: string, ids?: number[]): Promise<Omit<PathResult, 'peakRss' | 'cpuMs'>> {
+async function apiSync(base: string, token: string, ids?: number[]): Promise<Omit<PathResult, 'peakRss' | 'cpuMs' | 'machineBusy'>> {
   const auth = { authorization: `Bearer ${token}` };
   const t0 = performance.now();
   const body = JSON.stringify(ids ? { instance_ids: ids } : {});
@@ -322,7 +326,7 @@ async function measureSize(kind: StoreKind, net: Network, n: number, concurrenci
           const cold = await apiSync(served.base, token, [1]);
           out.coldMs.push(cold.wallMs);
           const m = await peakDuring(served.pid, () => apiSync(served.base, token));
-          const api = { ...m.value, peakRss: m.peak, cpuMs: m.cpuMs };
+          const api = { ...m.value, peakRss: m.peak, cpuMs: m.cpuMs, machineBusy: m.machineBusy };
           out.api.set(c, [...(out.api.get(c) ?? []), api]);
           console.log(
             `  ${kind} n=${n} c=${c} API: ${sec(api.wallMs)} s (server ${sec(api.polls!.serverMs)} s, CPU ${sec(api.cpuMs)} s), ${api.polls!.n} polls (median ${api.polls!.medianMs.toFixed(0)} ms, ${Math.round(api.polls!.lastBytes / 1024)} KiB), peak RSS ${mb(api.peakRss)} MB, ${api.status} ${api.ok} ok ${api.failed} failed`,
@@ -438,6 +442,7 @@ async function run(): Promise<Report> {
         ratio(apiWall / ideal),
         ratio(apiWall / inWall),
         ratio(median(api.map((x) => x.cpuMs)) / median(inp.map((x) => x.cpuMs))),
+        `${pct(median(api.map((x) => x.machineBusy)))} / ${pct(median(inp.map((x) => x.machineBusy)))}`,
         sec(median(polls.map((p) => p.serverMs))),
         `${median(polls.map((p) => p.n))} × ${median(polls.map((p) => p.medianMs)).toFixed(0)} ms, ${Math.round(median(polls.map((p) => p.lastBytes)) / 1024)} KiB`,
         apiRss,
@@ -486,6 +491,7 @@ async function run(): Promise<Report> {
       'API / ideal',
       'API / in-process',
       'CPU: API / in-process',
+      'machine busy: API / in-process',
       'server-side (s)',
       'polls',
       'API peak RSS (MB)',
@@ -501,6 +507,7 @@ async function run(): Promise<Report> {
       `API: from sending POST /api/sync/capacity until a poll (GET /api/sync-sessions/:id, every ${POLL_MS} ms after the previous answer) says the session is no longer running — the figure a user's script measures, up to one poll interval late. ` +
         "\"server-side\" is the session's own completed_at − started_at. In-process: `capacitySync.syncMany('all-active')` in the bench process on a fresh store of the same kind, logging at info into nothing.",
       'CPU: API / in-process compares the CPU time of the process running the sync (the server child; the bench process in-process) during the run: less sensitive to other load on the machine than wall times.',
+      "Machine busy: the share of all cores' time that was not idle during the run (/proc/stat: the server or the bench process, the network child with the responder and the proxy, the store, anything else). Near 100 % the run is CPU-bound: the ideal counts only the network's delay, as if the responder, the proxy, the store and the service cost no CPU, so from there on wall time grows with the CPU per record, not with the waits.",
       'Peak RSS: VmRSS of the server child, sampled every 50 ms during the API run (the bench process and the network child not included).',
       `Targets: API ≤ 1.2× ideal at 500 and 2,000 instances, ≤ 1.3× at 10,000; peak RSS < 300 MB at 10,000 — ${misses.length ? `MISSED: ${misses.join('; ')}` : 'met for every size measured'}.`,
       history

@@ -35,10 +35,21 @@ export function procCpuMs(pid: number): number {
 /** USER_HZ: 100 on every Linux this runs on. */
 const CLOCK_TICKS = 100;
 
-/** Peak VmRSS of `pid` (sampled every 50 ms) while `fn` runs, its wall time and the CPU time `pid` used meanwhile. */
-export async function peakDuring<T>(pid: number, fn: () => Promise<T>): Promise<{ value: T; peak: number; ms: number; cpuMs: number }> {
+/** The machine's CPU time since boot, all cores (jiffies): busy (everything but idle and iowait) and in all. */
+function machineCpu(): { busy: number; total: number } {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0); // user … steal (guest time is already in user)
+  return { busy: total - f[3]! - f[4]!, total };
+}
+
+/**
+ * Peak VmRSS of `pid` (sampled every 50 ms) while `fn` runs, its wall time, the CPU time `pid` used meanwhile, and
+ * how busy the whole machine was (0–1, all cores: 1 means no core was ever idle, the run was CPU-bound).
+ */
+export async function peakDuring<T>(pid: number, fn: () => Promise<T>): Promise<{ value: T; peak: number; ms: number; cpuMs: number; machineBusy: number }> {
   let peak = procStatus(pid).rss;
   const cpu0 = procCpuMs(pid);
+  const m0 = machineCpu();
   const t = setInterval(() => {
     try {
       peak = Math.max(peak, procStatus(pid).rss);
@@ -51,7 +62,8 @@ export async function peakDuring<T>(pid: number, fn: () => Promise<T>): Promise<
     const value = await fn();
     const ms = performance.now() - t0;
     peak = Math.max(peak, procStatus(pid).rss);
-    return { value, peak, ms, cpuMs: procCpuMs(pid) - cpu0 };
+    const m1 = machineCpu();
+    return { value, peak, ms, cpuMs: procCpuMs(pid) - cpu0, machineBusy: (m1.busy - m0.busy) / Math.max(1, m1.total - m0.total) };
   } finally {
     clearInterval(t);
   }
