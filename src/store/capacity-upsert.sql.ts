@@ -31,7 +31,7 @@ export const rowValues = (d: CollectedDatabase) =>
   ] as const;
 
 /** On a second collection the same day, a database that could not be measured keeps the size measured earlier. */
-export const KEEP_EARLIER = sql.raw(`
+export const KEEP_EARLIER_SQL = `
   ON CONFLICT (instance_id, database_name, collected_date) DO UPDATE SET
     size_bytes = COALESCE(excluded.size_bytes, database_size_stats.size_bytes),
     data_bytes = COALESCE(excluded.data_bytes, database_size_stats.data_bytes),
@@ -52,11 +52,17 @@ export const KEEP_EARLIER = sql.raw(`
     collected_at = excluded.collected_at,
     is_deleted = 0,
     deleted_at = NULL,
-    updated_at = excluded.updated_at`);
+    updated_at = excluded.updated_at`;
+export const KEEP_EARLIER = sql.raw(KEEP_EARLIER_SQL);
 
-export const INSERT_DAY = sql.raw(`
+export const INSERT_DAY_HEAD = `
   INSERT INTO database_size_stats (instance_id, database_name, collected_date, size_bytes, data_bytes, index_bytes, log_bytes, free_bytes, used_bytes, max_bytes,
-                                   method, error, note, is_snapshot, replica_role, replica_group_id, allocated_bytes, error_msg, note_msg, collected_at, is_deleted, deleted_at, created_at, updated_at)`);
+                                   method, error, note, is_snapshot, replica_role, replica_group_id, allocated_bytes, error_msg, note_msg, collected_at, is_deleted, deleted_at, created_at, updated_at)`;
+export const INSERT_DAY = sql.raw(INSERT_DAY_HEAD);
+/** One row of INSERT_DAY: the instance, rowValues' first (the name), the day, the rest of rowValues, then collected_at, created_at, updated_at. */
+export const DAY_ROW = `(${Array.from({ length: 20 }, () => '?').join(', ')}, 0, NULL, ?, ?)`;
+
+export const INSERT_POINTS_HEAD = 'INSERT INTO sync_size_points (instance_id, database_name, size_bytes, collected_at)';
 
 /**
  * What the instance total counts: a database once. A snapshot (its source is

@@ -11,7 +11,18 @@ import type { Msg } from '../client/shared/i18n/index.js';
 import type { Database, InstancesTable } from './schema.js';
 import { previousPointAt, previousPointSize, windowBaselineSize } from './sync-points.sql.js';
 import { LeaseLost } from './sync.repository.js';
-import { INSERT_DAY, KEEP_EARLIER, rowValues, UPSERT_CHUNK, upsertInstanceDay } from './capacity-upsert.sql.js';
+import {
+  DAY_ROW,
+  INSERT_DAY,
+  INSERT_DAY_HEAD,
+  INSERT_POINTS_HEAD,
+  KEEP_EARLIER,
+  KEEP_EARLIER_SQL,
+  rowValues,
+  UPSERT_CHUNK,
+  upsertInstanceDay,
+} from './capacity-upsert.sql.js';
+import { insertRows } from './sqlite-rows.js';
 
 /** Rows per multi-row statement: 18 parameters a row stays under SQLite's 32,766 and PostgreSQL's 65,535. */
 const CHUNK = 1000;
@@ -71,23 +82,19 @@ export class CapacityRepository {
   ) {}
 
   /**
-   * Today's rows of one chunk, as one statement whose SQL does not depend on
-   * the number of rows: the rows travel as one JSON parameter read by
-   * json_each (SQLite) or as one array per column read by unnest
-   * (PostgreSQL). A multi-row VALUES list costs a bound parameter per value
-   * and, through Kysely, a syntax-tree node per value — most of the save time
-   * at 20,000 databases — and its SQL changes with the row count, so SQLite
-   * cannot reuse the prepared statement.
+   * Today's rows of one chunk, in statements whose SQL does not depend on
+   * the number of rows: SQLite binds them to prepared multi-row statements
+   * (insertRows); PostgreSQL reads one array per column through unnest. A
+   * VALUES list built through Kysely costs a syntax-tree node per value —
+   * most of the save time at 20,000 databases.
    */
   private async upsertDay(trx: Transaction<Database>, instanceId: number, day: string, now: string, part: CollectedDatabase[]): Promise<void> {
     if (this.dialect === 'sqlite') {
-      const rows = JSON.stringify(part.map(rowValues));
-      await sql`${INSERT_DAY}
-        SELECT ${instanceId}, r.value ->> 0, ${day}, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6, r.value ->> 7,
-               r.value ->> 8, r.value ->> 9, r.value ->> 10, r.value ->> 11, r.value ->> 12, r.value ->> 13, r.value ->> 14, r.value ->> 15, r.value ->> 16, ${now}, 0, NULL, ${now}, ${now}
-        FROM json_each(${rows}) AS r
-        WHERE true
-        ${KEEP_EARLIER}`.execute(trx);
+      const rows = part.map((d) => {
+        const v = rowValues(d);
+        return [instanceId, v[0], day, ...v.slice(1), now, now, now];
+      });
+      await insertRows(trx, INSERT_DAY_HEAD, DAY_ROW, KEEP_EARLIER_SQL, rows);
       return;
     }
     const cols = Array.from({ length: 17 }, () => [] as unknown[]);
@@ -108,16 +115,21 @@ export class CapacityRepository {
    */
   private async insertPoints(trx: Transaction<Database>, instanceId: number, now: string, total: number, measured: CollectedDatabase[]): Promise<void> {
     const points: [string, number][] = [['', total], ...measured.map((d): [string, number] => [d.database_name, d.size_bytes!])];
+    if (this.dialect === 'sqlite') {
+      await insertRows(
+        trx,
+        INSERT_POINTS_HEAD,
+        '(?, ?, ?, ?)',
+        '',
+        points.map(([name, size]) => [instanceId, name, size, now]),
+      );
+      return;
+    }
     for (const part of chunks(points, UPSERT_CHUNK)) {
-      if (this.dialect === 'sqlite') {
-        await sql`INSERT INTO sync_size_points (instance_id, database_name, size_bytes, collected_at)
-          SELECT ${instanceId}, r.value ->> 0, r.value ->> 1, ${now} FROM json_each(${JSON.stringify(part)}) AS r`.execute(trx);
-      } else {
-        await sql`INSERT INTO sync_size_points (instance_id, database_name, size_bytes, collected_at)
-          SELECT ${instanceId}, r.n, r.s, ${now}::timestamptz FROM unnest(${part.map((p) => p[0])}::text[], ${part.map((p) => p[1])}::int8[]) AS r(n, s)`.execute(
-          trx,
-        );
-      }
+      await sql`INSERT INTO sync_size_points (instance_id, database_name, size_bytes, collected_at)
+        SELECT ${instanceId}, r.n, r.s, ${now}::timestamptz FROM unnest(${part.map((p) => p[0])}::text[], ${part.map((p) => p[1])}::int8[]) AS r(n, s)`.execute(
+        trx,
+      );
     }
   }
 
