@@ -225,14 +225,14 @@ export class CapacityRepository {
     }
 
     return this.db.transaction().execute(async (trx) => {
-      // Today's rows (is_deleted NULL) and the lifecycle rows, in one read.
-      const rows = await trx
-        .selectFrom('database_size_stats')
-        .select(['database_name', sql<number | null>`NULL`.as('is_deleted'), sql<string | null>`NULL`.as('last_seen_date')])
-        .where('instance_id', '=', instanceId)
-        .where('collected_date', '=', day)
-        .unionAll(trx.selectFrom('instance_databases').select(['database_name', 'is_deleted', 'last_seen_date']).where('instance_id', '=', instanceId))
-        .execute();
+      // Today's rows (is_deleted NULL) and the lifecycle rows, in one read. SQLite is told which index finds today's
+      // rows: left to itself (no statistics) it walks the instance's entries of the covering unique index, every day
+      // of its history (at 2,000 databases and a year kept: 76 ms instead of 1.7 ms).
+      const todayFrom = this.dialect === 'sqlite' ? sql`database_size_stats INDEXED BY database_size_stats_instance_date` : sql`database_size_stats`;
+      const { rows } = await sql<{ database_name: string; is_deleted: number | null; last_seen_date: string | null }>`
+        SELECT database_name, NULL AS is_deleted, NULL AS last_seen_date FROM ${todayFrom} WHERE instance_id = ${instanceId} AND collected_date = ${day}
+        UNION ALL
+        SELECT database_name, is_deleted, last_seen_date FROM instance_databases WHERE instance_id = ${instanceId}`.execute(trx);
       const todayRows = rows.filter((r) => r.is_deleted === null);
       const lifecycle = rows.filter((r) => r.is_deleted !== null);
 
