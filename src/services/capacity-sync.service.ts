@@ -197,11 +197,12 @@ export class CapacitySyncService {
         startedAt: now(this.d),
         owner: PROCESS_TAG,
         instances: [{ id: inst.id, name: inst.name }],
+        runningHolder: holder, // the record is created running (the lock is held): no claim; runRecord is given it as before that attempt
       });
       sessionId = session.session_id;
       const signal = this.control.watch(sessionId);
       try {
-        outcome = await this.control.track(this.runner.runRecord(records[0]!, inst, p, holder, signal));
+        outcome = await this.control.track(this.runner.runRecord({ ...records[0]!, attempt: 0 }, inst, p, holder, signal, new Date(session.started_at)));
       } finally {
         this.control.unwatch(sessionId);
       }

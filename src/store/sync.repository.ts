@@ -61,6 +61,8 @@ export class SyncRepository {
     instances: { id: number; name: string }[];
     /** `capacity` (database sizes, the default) or `tables` (table-level sizes). */
     category?: 'capacity' | 'tables';
+    /** The records start running at once (first attempt) under this holder, which already holds their instances' locks. */
+    runningHolder?: string;
   }): Promise<{ session: SyncSessionRow; records: SyncInstanceRecordRow[] }> {
     return this.db.transaction().execute(async (trx) => {
       const session = await trx
@@ -81,12 +83,13 @@ export class SyncRepository {
         .returningAll()
         .executeTakeFirstOrThrow();
       const records: SyncInstanceRecordRow[] = [];
+      const state = s.runningHolder ? { status: 'running', attempt: 1, holder: s.runningHolder, started_at: s.startedAt } : { status: 'pending', attempt: 0 };
       for (let i = 0; i < s.instances.length; i += 1000) {
         const part = s.instances.slice(i, i + 1000);
         records.push(
           ...(await trx
             .insertInto('sync_instance_records')
-            .values(part.map((inst) => ({ session_id: s.sessionId, instance_id: inst.id, instance_name: inst.name, status: 'pending', attempt: 0 })))
+            .values(part.map((inst) => ({ session_id: s.sessionId, instance_id: inst.id, instance_name: inst.name, ...state })))
             .returningAll()
             .execute()),
         );
@@ -182,21 +185,17 @@ export class SyncRepository {
   }
 
   /**
-   * Close a session: its status follows from its records — completed when
-   * none failed, failed when none succeeded, partial otherwise. Idempotent:
-   * called again (a queued record retried late) it recomputes.
+   * Close a session, in one statement: a cancel asked for wins, then `forced` (a shutdown's `interrupted`); else completed
+   * when no record failed, failed when none succeeded, partial otherwise. Idempotent: called again (a queued record retried late) it recomputes.
    */
   async finishSession(sessionId: string, completedAt: string, forced?: SessionStatus): Promise<SyncSessionRow> {
-    const { ok, failed } = await this.outcomeCounts(this.db, sessionId);
-    const cancelled = await this.db.selectFrom('sync_sessions').select('cancel_requested_at').where('session_id', '=', sessionId).executeTakeFirst();
-    // A cancel asked for wins over everything; `forced` is a shutdown's `interrupted`.
-    const status: SessionStatus = cancelled?.cancel_requested_at ? 'cancelled' : (forced ?? (failed === 0 ? 'completed' : ok === 0 ? 'failed' : 'partial'));
-    return this.db
-      .updateTable('sync_sessions')
-      .set({ status, completed_at: completedAt, successful_instances: ok, failed_instances: failed })
-      .where('session_id', '=', sessionId)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const { rows } = await sql<SyncSessionRow>`
+      WITH c AS (SELECT COALESCE(SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END), 0) AS ok, COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS failed FROM sync_instance_records WHERE session_id = ${sessionId})
+      UPDATE sync_sessions SET status = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
+        ELSE COALESCE(${forced ?? null}, (SELECT CASE WHEN failed = 0 THEN 'completed' WHEN ok = 0 THEN 'failed' ELSE 'partial' END FROM c)) END,
+        completed_at = ${completedAt}, successful_instances = (SELECT ok FROM c), failed_instances = (SELECT failed FROM c)
+      WHERE session_id = ${sessionId} RETURNING *`.execute(this.db);
+    return rows[0] ?? Promise.reject(new Error(`no sync session ${sessionId}`));
   }
 
   /** Close the session when no record is pending or running any more; returns it when closed now. */
