@@ -4,8 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { before, it } from 'node:test';
+import { CompiledQuery } from 'kysely';
 import type { CollectedDatabase } from '../../src/domain/collection.js';
+import { CapacityRepository } from '../../src/store/capacity.repository.js';
 import { forEachStore } from '../helpers/context.js';
+import { countingSqliteStore } from '../helpers/query-count.js';
 
 function db(name: string, size: number | null, extra: Partial<CollectedDatabase> = {}): CollectedDatabase {
   return {
@@ -352,4 +355,30 @@ forEachStore('a database remark with values, stored by key (0027)', (get) => {
     );
     assert.deepEqual([en.get('OLD')!.error, en.get('OLD')!.error_key, en.get('OLD')!.error_params], ['旧的文本 (old text)', null, null]);
   });
+});
+
+it("SQLite: a save reads today's rows by (instance, day), not through every day of the instance's history", async () => {
+  // Left to itself (no statistics) SQLite walked the instance's entries of the covering unique index: 76 ms at
+  // 2,000 databases with a year kept, against 1.7 ms through (instance_id, collected_date).
+  const { store, statements } = countingSqliteStore();
+  try {
+    await store.migrate();
+    const now = '2026-03-01T00:00:00.000Z';
+    const { id } = await store.db
+      .insertInto('instances')
+      .values({ name: 'plan', db_type: 'mysql', host: 'h', port: 3306, tags: '[]', options: '{}', is_active: 1, created_at: now, updated_at: now })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await new CapacityRepository(store.db, 'sqlite').saveCollection({ instanceId: id, collectedDate: '2026-03-01', collectedAt: now, databases: [db('a', 1)] });
+    const read = statements.find((q) => q.includes('NULL AS is_deleted'));
+    assert.ok(read, statements.join('\n'));
+    const plan = await store.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`EXPLAIN QUERY PLAN ${read}`, [id, '2026-03-01', id]));
+    const details = plan.rows.map((r) => r.detail);
+    assert.ok(
+      details.some((d) => d.includes('database_size_stats_instance_date (instance_id=? AND collected_date=?)')),
+      details.join('\n'),
+    );
+  } finally {
+    await store.close();
+  }
 });
