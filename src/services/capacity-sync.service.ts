@@ -375,14 +375,13 @@ export class CapacitySyncService {
     if (this.control.stopping) return 'hand-back';
     const queued = await this.d.sync.queuedRecord(recordId);
     if (!queued) return 'done';
-    const { record, syncType, cancelRequested } = queued;
+    const { record, syncType, cancelRequested, instance: inst } = queued;
     if (record.status === 'completed' || record.status === 'skipped' || record.status === 'failed') {
       // Run before (this is a redelivery): the session may still have to be closed, if the run that ended it could not.
       const closed = await this.d.sync.finishIfDone(record.session_id, now(this.d));
       if (closed) this.emitSession(closed);
       return 'done';
     }
-    const inst = await this.d.instances.get(record.instance_id);
     let outcome: RecordOutcome;
     if (cancelRequested) {
       // Cancelled while queued (a retried record included): not started, the session may close.
