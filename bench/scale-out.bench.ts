@@ -163,6 +163,9 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
       WHALEFALL_SCHEDULER: 'off',
       // sync_concurrency is estate-wide (store-side slots): the processes' 16 each add up to 48 for the estate.
       WHALEFALL_SYNC_CONCURRENCY: String(concurrency * PROCESSES.length),
+      // And 16 in each (docs/operations.md): without it each process may take up to the estate's 48, and one that keeps
+      // the slots of its ended jobs for its next ones runs the whole session while the others wait.
+      WHALEFALL_PROCESS_CONCURRENCY: String(concurrency),
     };
     ctx = await createContext(loadConfig({ ...env, LOG_LEVEL: 'warn' }), { logger: createLogger('warn', process.stderr) });
     const cred = await ctx.credentials.create({ name: 'bench-pg', db_type: 'postgresql', username: PG.user, password: '' }, actor);
