@@ -261,11 +261,12 @@ export class PgBossQueue implements SyncQueue {
               await giveBack(admitted as A[]).catch(() => {});
               throw err;
             }
-            if (jobs.length < admitted.length) await giveBack(admitted.slice(jobs.length) as A[]);
             fetched = jobs.length;
+            // Marked first: until then a job this process dies holding waits a lease to be handed back.
             const records = jobs.filter((j) => j.queue === CAPACITY_QUEUE).map((j) => j.subject);
             if (records.length && o.fetched)
               await o.fetched(records).catch((err: unknown) => this.logger.warn({ err }, 'could not mark fetched records (store unreachable?)'));
+            if (jobs.length < admitted.length) await giveBack(admitted.slice(jobs.length) as A[]);
             jobs.forEach((job, i) => this.startJob(job, admitted[i]!, admit !== undefined));
           }
         }
