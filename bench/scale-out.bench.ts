@@ -67,7 +67,7 @@ function readStatementCounts(dir: string): Record<string, number> {
 }
 
 /** `serve 4.1, worker 1 3.9, …, store 6.0` */
-const cpuLine = (r: CaseResult) => [...PROCESSES, 'store'].map((p) => `${p} ${(r.cpuSec[p] ?? 0).toFixed(1)}`).join(', ');
+const cpuLine = (r: CaseResult) => [...PROCESSES, 'store', 'network', 'bench'].map((p) => `${p} ${(r.cpuSec[p] ?? 0).toFixed(1)}`).join(', ');
 
 const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
@@ -113,9 +113,9 @@ function cpuOf(pid: number | undefined): number {
   }
 }
 
-/** CPU seconds so far of each process and (summed over its backends) of the store database's PostgreSQL backends. */
-async function cpuNow(procs: Proc[], sampler: pg.Client, dbName: string): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
+/** CPU seconds so far of each process, the network child and this bench, and (summed over its backends) of the store database's PostgreSQL backends. */
+async function cpuNow(procs: Proc[], net: Network, sampler: pg.Client, dbName: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = { network: cpuOf(net.pid), bench: cpuOf(process.pid) };
   procs.forEach((p, i) => (out[PROCESSES[i]!] = cpuOf(p.child.pid)));
   const backends = await sampler.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [dbName]);
   for (const b of backends.rows) out[`pg:${b.pid}`] = cpuOf(b.pid);
@@ -199,7 +199,7 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
       }
     })();
 
-    const cpu0 = await cpuNow(procs, sampler, dbName);
+    const cpu0 = await cpuNow(procs, net, sampler, dbName);
     const t0 = performance.now();
     const s = await ctx.capacitySync.startMany('all-active', { syncType: 'scheduled_task', actor });
     const queuedMs = performance.now() - t0;
@@ -221,7 +221,7 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
     const wallMs = performance.now() - t0;
     sampling = false;
     await samples;
-    const cpu1 = await cpuNow(procs, sampler, dbName);
+    const cpu1 = await cpuNow(procs, net, sampler, dbName);
     for (const p of PROCESSES) cpu1[p] = Math.max(cpu1[p]!, cpuLast[p] ?? 0);
     const cpuSec = cpuSpent(cpu0, cpu1);
     await sampler.end();
@@ -345,7 +345,7 @@ export const scaleOut: Scenario = {
           "Record ms: a record's own time, started_at → completed_at (connect, collect, save); records running at once: the most whose spans overlap. Slow records = the work itself (store, CPU); few at once = admission or fetching.",
           `Floor: one instance synced alone through the proxy ${floor.syncMs.toFixed(0)} ms (bare engine ${floor.engineMs.toFixed(0)} ms); ideal = ${n} × floor / ${Math.min(n, PROCESSES.length * concurrency)} = ${sec(ideal)} s.`,
           "Store statements per record: every statement the 3 processes sent to the store (store pools and pg-boss, polls and heartbeats included) over the session, divided by the records; counted by bench/count-statements.mjs preloaded into them (no-fault case only: the killed worker's counts die with it).",
-          "CPU s: user + system time (/proc/PID/stat) each process spent from startMany to the session's end, and the store database's PostgreSQL backends together (those alive at the end); the bench's own process and the network child are not counted.",
+          "CPU s: user + system time (/proc/PID/stat) each process spent from startMany to the session's end, and the store database's PostgreSQL backends together (those alive at the end); printed, not in the table: the network child (responder and proxy) and this bench process, which share the 2 cores.",
           "Store connections: every backend of the store database in pg_stat_activity (the 3 processes' store and pg-boss pools plus this bench's own context), peak of 250 ms samples. Budget: 3 × (6 + 2) + the bench's own.",
           "All processes run on this one machine, so the killed worker's records (and the jobs it had fetched) are recovered as soon as another process sees its pid gone (each watches the pids of the processes on its host every second); on separate machines its locks must expire first (lease 45 s after its last heartbeat).",
           ...floor.failures,
