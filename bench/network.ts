@@ -19,6 +19,8 @@ export interface Network {
   host: '127.0.0.1';
   port: number;
   targetPort: number;
+  /** The child's pid (its CPU time is read from /proc). */
+  pid: number | undefined;
   close(): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ export async function startNetwork(spec: NetworkSpec, wrap: string[] = []): Prom
     host: '127.0.0.1',
     port: proxyPort,
     targetPort,
+    pid: child.pid,
     async close() {
       child.kill('SIGTERM');
       await exited;

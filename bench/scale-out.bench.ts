@@ -44,6 +44,8 @@ interface CaseResult {
   byStatus: Record<string, number>;
   storeConnsPeak: number;
   rssPeak: Record<string, number>;
+  /** CPU seconds (user + system) each process and the store's backends spent from startMany to the session's end. */
+  cpuSec: Record<string, number>;
   killedAt?: number;
   byProcess: Record<string, number>;
   /** Median and p95 of a record's own time (started_at → completed_at), ms. */
@@ -63,6 +65,9 @@ function readStatementCounts(dir: string): Record<string, number> {
   }
   return sum;
 }
+
+/** `serve 4.1, worker 1 3.9, …, store 6.0` */
+const cpuLine = (r: CaseResult) => [...PROCESSES, 'store', 'network', 'bench'].map((p) => `${p} ${(r.cpuSec[p] ?? 0).toFixed(1)}`).join(', ');
 
 const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
@@ -96,6 +101,37 @@ function rssOf(pid: number | undefined): number {
   }
 }
 
+/** CPU seconds (utime + stime, /proc/PID/stat) a process has used so far; 0 when it is gone. */
+function cpuOf(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / 100; // fields 14 and 15 (clock ticks; 100 a second on Linux)
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds so far of each process, the network child and this bench, and (summed over its backends) of the store database's PostgreSQL backends. */
+async function cpuNow(procs: Proc[], net: Network, sampler: pg.Client, dbName: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = { network: cpuOf(net.pid), bench: cpuOf(process.pid) };
+  procs.forEach((p, i) => (out[PROCESSES[i]!] = cpuOf(p.child.pid)));
+  const backends = await sampler.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [dbName]);
+  for (const b of backends.rows) out[`pg:${b.pid}`] = cpuOf(b.pid);
+  return out;
+}
+
+/** CPU spent between two `cpuNow`s: per process, and the store's backends together (one that ended meanwhile is left out). */
+function cpuSpent(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = { store: 0 };
+  for (const [k, v] of Object.entries(after)) {
+    if (k.startsWith('pg:')) out.store! += v - (before[k] ?? 0);
+    else out[k] = v - (before[k] ?? 0);
+  }
+  return out;
+}
+
 /** One case: a fresh store, `n` instances, serve + 2 workers; `killAt` (0–1): SIGKILL worker 1 once that share is done. */
 async function runCase(net: Network, n: number, concurrency: number, killAt?: number): Promise<CaseResult> {
   const dbName = `wf_bench_scaleout_${randomBytes(4).toString('hex')}`;
@@ -127,6 +163,9 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
       WHALEFALL_SCHEDULER: 'off',
       // sync_concurrency is estate-wide (store-side slots): the processes' 16 each add up to 48 for the estate.
       WHALEFALL_SYNC_CONCURRENCY: String(concurrency * PROCESSES.length),
+      // And 16 in each (docs/operations.md): without it each process may take up to the estate's 48, and one that keeps
+      // the slots of its ended jobs for its next ones runs the whole session while the others wait.
+      WHALEFALL_PROCESS_CONCURRENCY: String(concurrency),
     };
     ctx = await createContext(loadConfig({ ...env, LOG_LEVEL: 'warn' }), { logger: createLogger('warn', process.stderr) });
     const cred = await ctx.credentials.create({ name: 'bench-pg', db_type: 'postgresql', username: PG.user, password: '' }, actor);
@@ -140,6 +179,8 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
     await Promise.all(procs.map((p) => p.port));
 
     const rssPeak: Record<string, number> = {};
+    // The last CPU reading of each process while it lived (the killed worker's ends with it).
+    const cpuLast: Record<string, number> = {};
     let storeConnsPeak = 0;
     const sampler = new pg.Client({ ...PG, database: 'postgres' });
     await sampler.connect();
@@ -150,11 +191,15 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
           .query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [dbName])
           .catch(() => ({ rows: [{ n: '0' }] }));
         storeConnsPeak = Math.max(storeConnsPeak, Number(r.rows[0]!.n));
-        procs.forEach((p, i) => (rssPeak[PROCESSES[i]!] = Math.max(rssPeak[PROCESSES[i]!] ?? 0, rssOf(p.child.pid))));
+        procs.forEach((p, i) => {
+          rssPeak[PROCESSES[i]!] = Math.max(rssPeak[PROCESSES[i]!] ?? 0, rssOf(p.child.pid));
+          cpuLast[PROCESSES[i]!] = Math.max(cpuLast[PROCESSES[i]!] ?? 0, cpuOf(p.child.pid));
+        });
         await new Promise((r2) => setTimeout(r2, 250));
       }
     })();
 
+    const cpu0 = await cpuNow(procs, net, sampler, dbName);
     const t0 = performance.now();
     const s = await ctx.capacitySync.startMany('all-active', { syncType: 'scheduled_task', actor });
     const queuedMs = performance.now() - t0;
@@ -176,6 +221,9 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
     const wallMs = performance.now() - t0;
     sampling = false;
     await samples;
+    const cpu1 = await cpuNow(procs, net, sampler, dbName);
+    for (const p of PROCESSES) cpu1[p] = Math.max(cpu1[p]!, cpuLast[p] ?? 0);
+    const cpuSec = cpuSpent(cpu0, cpu1);
     await sampler.end();
     const recs = await ctx.repos.sync.records(s.session_id);
     const byStatus = recs.reduce<Record<string, number>>((m, r) => ({ ...m, [r.status]: (m[r.status] ?? 0) + 1 }), {});
@@ -184,7 +232,19 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
       const who = pidName.get(r.holder?.split(':')[1] ?? '') ?? '?';
       return { ...m, [who]: (m[who] ?? 0) + 1 };
     }, {});
-    return { wallMs, queuedMs, completed: byStatus.completed ?? 0, byStatus, storeConnsPeak, rssPeak, killedAt, byProcess, ...recordTimes(recs), statements };
+    return {
+      wallMs,
+      queuedMs,
+      completed: byStatus.completed ?? 0,
+      byStatus,
+      storeConnsPeak,
+      rssPeak,
+      cpuSec,
+      killedAt,
+      byProcess,
+      ...recordTimes(recs),
+      statements,
+    };
   } finally {
     for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
     await Promise.all(procs.map((p) => p.exit));
@@ -222,12 +282,13 @@ export const scaleOut: Scenario = {
       console.log(`  floor ${floor.syncMs.toFixed(0)} ms; ideal ${sec(ideal)} s`);
       const plain = await runCase(net, n, concurrency);
       console.log(`  no fault: ${sec(plain.wallMs)} s; ${(total(plain.statements) / n).toFixed(1)} store statements per record`);
+      console.log(`  CPU s over the session: ${cpuLine(plain)}`);
       for (const [k, v] of Object.entries(plain.statements)
         .sort((a, b) => b[1] - a[1])
         .slice(0, 25))
         console.log(`    ${(v / n).toFixed(2).padStart(6)}  ${k}`);
       const killed = await runCase(net, n, concurrency, killAt / 100);
-      console.log(`  worker killed at ${killAt} %: ${sec(killed.wallMs)} s`);
+      console.log(`  worker killed at ${killAt} %: ${sec(killed.wallMs)} s; CPU s: ${cpuLine(killed)}`);
       const row = (label: string, r: CaseResult, target: number): Cell[] => [
         label,
         int(n),
@@ -239,6 +300,7 @@ export const scaleOut: Scenario = {
         `${int(r.recordP50)} / ${int(r.recordP95)}`,
         r.runningPeak,
         r.killedAt === undefined ? (total(r.statements) / n).toFixed(1) : '–',
+        [...PROCESSES, 'store'].map((p) => (r.cpuSec[p] ?? 0).toFixed(1)).join(' / '),
         r.storeConnsPeak,
         PROCESSES.map((p) => mb(r.rssPeak[p] ?? 0)).join(' / '),
         PROCESSES.map((p) => r.byProcess[p] ?? 0).join(' / '),
@@ -272,6 +334,7 @@ export const scaleOut: Scenario = {
           'record ms p50 / p95',
           'records running at once (peak)',
           'store statements per record',
+          'CPU s serve / w1 / w2 / store',
           'store conns peak',
           'RSS MB serve / w1 / w2 (peak)',
           'records serve / w1 / w2',
@@ -282,6 +345,7 @@ export const scaleOut: Scenario = {
           "Record ms: a record's own time, started_at → completed_at (connect, collect, save); records running at once: the most whose spans overlap. Slow records = the work itself (store, CPU); few at once = admission or fetching.",
           `Floor: one instance synced alone through the proxy ${floor.syncMs.toFixed(0)} ms (bare engine ${floor.engineMs.toFixed(0)} ms); ideal = ${n} × floor / ${Math.min(n, PROCESSES.length * concurrency)} = ${sec(ideal)} s.`,
           "Store statements per record: every statement the 3 processes sent to the store (store pools and pg-boss, polls and heartbeats included) over the session, divided by the records; counted by bench/count-statements.mjs preloaded into them (no-fault case only: the killed worker's counts die with it).",
+          "CPU s: user + system time (/proc/PID/stat) each process spent from startMany to the session's end, and the store database's PostgreSQL backends together (those alive at the end); printed, not in the table: the network child (responder and proxy) and this bench process, which share the 2 cores.",
           "Store connections: every backend of the store database in pg_stat_activity (the 3 processes' store and pg-boss pools plus this bench's own context), peak of 250 ms samples. Budget: 3 × (6 + 2) + the bench's own.",
           "All processes run on this one machine, so the killed worker's records (and the jobs it had fetched) are recovered as soon as another process sees its pid gone (each watches the pids of the processes on its host every second); on separate machines its locks must expire first (lease 45 s after its last heartbeat).",
           ...floor.failures,

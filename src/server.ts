@@ -21,6 +21,7 @@ import { createLogger, prettyDestination, type Logger } from './lib/logger.js';
 import { PROCESS_TAG } from './lib/process-tag.js';
 import { checkEstate, checkQueueConfig } from './services/estate.service.js';
 import { processConcurrency } from './services/sync/sync-context.js';
+import type { Slot } from './services/connection-slots.js';
 
 export interface RunOptions {
   /** Human-readable logs instead of JSON lines (`--pretty`). */
@@ -122,10 +123,10 @@ async function startWorking(ctx: Context): Promise<void> {
   if (!ctx.config.work) return;
   // The setting is read before every fetch: a change applies without a restart.
   // The estate-wide limit: a job is fetched only with a `sync` slot, shared by every process on the store.
-  await ctx.queue.work(
+  await ctx.queue.work<Slot>(
     {
       concurrency: async () => processConcurrency(ctx.config, await ctx.settings.current()),
-      admit: (want) => ctx.capacitySync.admitSome(want),
+      admit: (want, kept) => ctx.capacitySync.admitSome(want, kept),
       fetched: (recordIds) => ctx.repos.sync.markFetched(recordIds, PROCESS_TAG),
       giveBack: (unused) => ctx.capacitySync.releaseSlots(unused),
     },

@@ -48,8 +48,13 @@ interface TaskData {
 /** Runs one job: a sync record (capacity queue) or a nightly task (daily queue), by id. */
 type Handler = (id: number) => Promise<JobResult>;
 
-/** What a job handler tells the loop: done, or give the job back to the queue (retried later, by anyone). */
-export type JobResult = 'done' | 'hand-back';
+/**
+ * What a job handler tells the loop: done, or give the job back to the queue
+ * (retried later, by anyone), or `{ after }`: the job's work is done (its
+ * place and admission go to the next job now) and it completes once `after`
+ * resolves (handed back if it rejects) — bookkeeping that holds no place.
+ */
+export type JobResult = 'done' | 'hand-back' | { after: Promise<unknown> };
 
 /** A place in the estate-wide concurrency, held while one job runs. */
 export interface Admitted {
@@ -62,12 +67,14 @@ export interface WorkOptions<A extends Admitted = Admitted> {
   /**
    * Estate-wide admission, asked before every fetch for the places free in
    * this process: up to `want` admissions (none: no room in the estate now,
-   * ask again soon). Each job runs under one and releases it when it ends. A
-   * job is never fetched and then held waiting (recovery would take it for
-   * a dead process's), so admission comes first and what no job used goes
+   * ask again soon). Each job runs under one; when it ends, its admission is
+   * offered to the next fetch (`kept`: used again when still valid, released
+   * by `admit` otherwise) instead of being released and taken again. A job
+   * is never fetched and then held waiting (recovery would take it for a
+   * dead process's), so admission comes first and what no job used goes
    * back at once (`giveBack`).
    */
-  admit?: (want: number) => Promise<A[]>;
+  admit?: (want: number, kept: A[]) => Promise<A[]>;
   /**
    * The sync records of a fetch, before they start: recovery knows from it
    * which process has them (marking failed is logged, the jobs run anyway).
@@ -87,13 +94,28 @@ interface Fetched {
   run: Handler;
 }
 
+/** How a job's handler ended: the settle it calls for, and what it still waits for first (`after`). */
+interface Ran {
+  result: 'done' | 'hand-back';
+  error?: unknown;
+  after?: Promise<unknown>;
+}
+
 export class PgBossQueue implements SyncQueue {
   private readonly boss: PgBoss;
   private started = false;
   private working = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** Jobs whose handler runs (each holds a place and an admission). */
   private readonly running = new Set<Promise<void>>();
+  /** Jobs whose handler ended, being settled (completed or failed); they hold no place. */
+  private readonly settling = new Set<Promise<void>>();
+  /** Admissions of jobs that ended, for the next fetch (`WorkOptions.admit`'s `kept`). */
+  private kept: Admitted[] = [];
+  /** Per queue: the completion batch still taking job ids, and the last one sent. */
+  private readonly completing = new Map<string, { ids: string[]; sent: Promise<unknown> }>();
+  private readonly lastCompletion = new Map<string, Promise<unknown>>();
 
   constructor(
     databaseUrl: string,
@@ -213,14 +235,22 @@ export class PgBossQueue implements SyncQueue {
   private async fetchLoop<A extends Admitted>(o: WorkOptions<A>, handler: Handler, taskHandler?: Handler): Promise<void> {
     const pollMs = o.pollMs ?? 1000;
     const giveBack = o.giveBack ?? ((unused: A[]) => Promise.all(unused.map((a) => a.release())).then(() => {}));
+    const admit = o.admit;
     let failures = 0;
     while (this.working) {
       let fetched = 0;
       let refused = false;
+      const kept = this.kept.splice(0) as A[];
       try {
         const free = (await o.concurrency()) - this.running.size;
+        if (free <= 0 && kept.length) await giveBack(kept);
         if (free > 0) {
-          const admitted: Admitted[] = o.admit ? await o.admit(free) : Array.from({ length: free }, () => ({ release: async () => {} }));
+          const admitted: Admitted[] = admit
+            ? await admit(free, kept).catch(async (err: unknown) => {
+                await giveBack(kept).catch(() => {});
+                throw err;
+              })
+            : Array.from({ length: free }, () => ({ release: async () => {} }));
           // No room in the estate (other processes hold every place): ask again soon, a place frees as any job ends anywhere.
           refused = admitted.length === 0;
           if (admitted.length) {
@@ -231,12 +261,13 @@ export class PgBossQueue implements SyncQueue {
               await giveBack(admitted as A[]).catch(() => {});
               throw err;
             }
-            if (jobs.length < admitted.length) await giveBack(admitted.slice(jobs.length) as A[]);
             fetched = jobs.length;
+            // Marked first: until then a job this process dies holding waits a lease to be handed back.
             const records = jobs.filter((j) => j.queue === CAPACITY_QUEUE).map((j) => j.subject);
             if (records.length && o.fetched)
               await o.fetched(records).catch((err: unknown) => this.logger.warn({ err }, 'could not mark fetched records (store unreachable?)'));
-            jobs.forEach((job, i) => this.startJob(job, admitted[i]!));
+            if (jobs.length < admitted.length) await giveBack(admitted.slice(jobs.length) as A[]);
+            jobs.forEach((job, i) => this.startJob(job, admitted[i]!, admit !== undefined));
           }
         }
         failures = 0;
@@ -245,7 +276,8 @@ export class PgBossQueue implements SyncQueue {
         failures++;
         if (failures === 1 || failures % 30 === 0) this.logger.error({ err, failures }, 'fetching queued jobs failed; retrying');
       }
-      if (fetched > 0 && failures === 0) continue; // there may be more right away
+      // There may be more right away; and admissions kept meanwhile are used (or given back) at once, not held through a poll.
+      if ((fetched > 0 || this.kept.length > 0) && failures === 0) continue;
       await new Promise<void>((resolve) => {
         const idle = refused ? Math.min(pollMs, ADMIT_RETRY_MS) * (0.5 + Math.random()) : pollMs;
         const t = setTimeout(resolve, failures ? Math.min(pollMs * 2 ** Math.min(failures, 4), 5_000) : idle);
@@ -256,31 +288,58 @@ export class PgBossQueue implements SyncQueue {
       });
       this.wake = undefined;
     }
+    await giveBack(this.kept.splice(0) as A[]).catch(() => {});
   }
 
-  /** Run a fetched job under its admission; the place frees (and the loop wakes) when it ends. */
-  private startJob(job: Fetched, admitted: Admitted): void {
-    const p = this.runJob(job.queue, job.id, job.subject, job.run).finally(async () => {
+  /**
+   * Run a fetched job under its admission. When its handler ends, its place
+   * frees (and the loop wakes): the admission is kept for the next fetch
+   * (`keep`, while working) or released; the job is settled after that,
+   * holding no place.
+   */
+  private startJob(job: Fetched, admitted: Admitted, keep: boolean): void {
+    const p = this.runHandler(job).then(async (ran) => {
       this.running.delete(p);
-      await admitted.release().catch((err: unknown) => this.logger.warn({ err }, 'could not free the estate sync slot; its lease will'));
+      if (keep && this.working) this.kept.push(admitted);
+      else await admitted.release().catch((err: unknown) => this.logger.warn({ err }, 'could not free the estate sync slot; its lease will'));
       this.wake?.();
+      const settled = this.settle(job, ran).finally(() => this.settling.delete(settled));
+      this.settling.add(settled);
     });
     this.running.add(p);
   }
 
-  private async runJob(queue: string, jobId: string, subject: number, handler: Handler): Promise<void> {
-    let result: JobResult;
-    let error: unknown;
+  private async runHandler(job: Fetched): Promise<Ran> {
     try {
-      result = await handler(subject);
-    } catch (err) {
-      error = err;
-      result = 'hand-back';
-      this.logger.warn({ err, [queue === CAPACITY_QUEUE ? 'record_id' : 'task_id']: subject, job_id: jobId }, 'job failed; handing it back to the queue');
+      const r = await job.run(job.subject);
+      return typeof r === 'string' ? { result: r } : { result: 'done', after: r.after };
+    } catch (error) {
+      this.logFailed(job, error);
+      return { result: 'hand-back', error };
+    }
+  }
+
+  private logFailed(job: Fetched, err: unknown): void {
+    this.logger.warn(
+      { err, [job.queue === CAPACITY_QUEUE ? 'record_id' : 'task_id']: job.subject, job_id: job.id },
+      'job failed; handing it back to the queue',
+    );
+  }
+
+  /** Complete or fail a job whose handler ended (after what it waits for); until it sticks: a store outage must neither lose the job nor crash the process. */
+  private async settle(job: Fetched, ran: Ran): Promise<void> {
+    const { queue, id: jobId } = job;
+    let { result, error } = ran;
+    if (ran.after) {
+      try {
+        await ran.after;
+      } catch (err) {
+        this.logFailed(job, err);
+        [result, error] = ['hand-back', err];
+      }
     }
     const settle = () =>
-      result === 'done' ? this.boss.complete(queue, jobId) : this.boss.fail(queue, jobId, { message: error instanceof Error ? error.message : 'handed back' });
-    // Settle until it sticks: a store outage must neither lose the job nor crash the process.
+      result === 'done' ? this.completeSoon(queue, jobId) : this.boss.fail(queue, jobId, { message: error instanceof Error ? error.message : 'handed back' });
     for (let attempt = 1; ; attempt++) {
       try {
         await settle();
@@ -294,7 +353,33 @@ export class PgBossQueue implements SyncQueue {
     }
   }
 
-  /** Stop fetching; wait up to `timeoutMs` for running jobs (and their settle) to end. */
+  /**
+   * Complete a job together with the others of its queue done about the same
+   * moment: one statement per batch, not per job. A batch takes ids until it
+   * is sent — once the one before it is answered and the jobs settling in
+   * the same turn of the event loop have joined — so a handful of jobs
+   * ending together cost one round trip.
+   */
+  private completeSoon(queue: string, jobId: string): Promise<unknown> {
+    let batch = this.completing.get(queue);
+    if (!batch) {
+      const ids: string[] = [];
+      const sent = (this.lastCompletion.get(queue) ?? Promise.resolve())
+        .catch(() => {})
+        .then(() => new Promise((r) => setImmediate(r)))
+        .then(() => {
+          if (this.completing.get(queue)?.ids === ids) this.completing.delete(queue);
+          return this.boss.complete(queue, ids);
+        });
+      batch = { ids, sent };
+      this.completing.set(queue, batch);
+      this.lastCompletion.set(queue, sent);
+    }
+    batch.ids.push(jobId);
+    return batch.sent;
+  }
+
+  /** Stop fetching; wait up to `timeoutMs` for running jobs and their settles to end. */
   async stopWorking(timeoutMs: number): Promise<void> {
     this.working = false;
     this.wake?.();
@@ -302,7 +387,11 @@ export class PgBossQueue implements SyncQueue {
     // The bound's timer is cleared when the jobs end first: a pending one kept the process alive for the whole
     // bound (30 s) after close(), e.g. a worker refused at start by the estate check.
     const bound = new AbortController();
-    await Promise.race([Promise.allSettled([...this.running]), sleep(timeoutMs, undefined, { signal: bound.signal }).catch(() => {})]);
+    const ended = async () => {
+      await Promise.allSettled([...this.running]);
+      await Promise.allSettled([...this.settling]);
+    };
+    await Promise.race([ended(), sleep(timeoutMs, undefined, { signal: bound.signal }).catch(() => {})]);
     bound.abort();
   }
 

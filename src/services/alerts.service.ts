@@ -109,8 +109,11 @@ function toRule(r: AlertRuleRow, keys: KeyRing): AlertRule {
   };
 }
 
-/** How long a batch record's evaluation waits for other records of the batch to finish (they are evaluated together). */
-const BATCH_GATHER_MS = 50;
+/**
+ * How long a batch record's evaluation waits for other records of the batch to finish (they are evaluated
+ * together): 200 ms gathers a dozen records of a 16-place worker into one evaluation (3 reads), 50 ms did 4.
+ */
+const BATCH_GATHER_MS = 200;
 
 export class AlertsService {
   /** Evaluations run one at a time per process: a record event arriving mid-evaluation waits its turn. */

@@ -33,6 +33,9 @@ import { instanceRow, instanceRows, now, params, processConcurrency, type RunPar
 export { HEARTBEAT_MS, leaseMs, type RecordOutcome } from './sync/record-runner.js';
 export type { RunParams, SyncDeps, SyncQueue } from './sync/sync-context.js';
 
+/** Queued records of a session ending this close together in one process share one "anything left?" check. */
+const CLOSE_GATHER_MS = 100;
+
 /** A local batch record waits this long for an estate sync slot at most (a cancel or shutdown ends it sooner). */
 const ADMIT_WAIT_MS = 24 * 3600_000;
 
@@ -113,15 +116,19 @@ export class CapacitySyncService {
   }
 
   /**
-   * Queue mode: up to `want` estate sync slots at once, without waiting (a
-   * worker filling its free places in one store statement); none when the
-   * estate runs `sync_concurrency` syncs already. The setting is read fresh
-   * (once per fetch, not per record): a lowered one holds from the next
-   * admission in every process. A store error throws.
+   * Queue mode: up to `want` estate sync slots at once, without waiting (a worker filling its free places in
+   * one store statement); none when the estate runs `sync_concurrency` syncs already. `kept`: the slots of
+   * jobs that just ended, each admitting a next job unless the setting was lowered below the cap it was taken
+   * under (then released). The setting is read fresh (once per fetch, not per record): a lowered one holds
+   * from the next admission in every process. A store error throws.
    */
-  async admitSome(want: number): Promise<Slot[]> {
+  async admitSome(want: number, kept: Slot[] = []): Promise<Slot[]> {
     const cap = (await (this.d.settingsNow ?? this.d.settings)()).sync_concurrency;
-    return this.d.slots.acquireSome({ scope: 'sync', cap }, want, 'sync');
+    const reuse = kept.filter((slot) => slotCaps.get(slot)! <= cap).slice(0, want);
+    if (reuse.length < kept.length) await this.d.slots.releaseAll(kept.filter((slot) => !reuse.includes(slot)));
+    const more = reuse.length < want ? await this.d.slots.acquireSome({ scope: 'sync', cap }, want - reuse.length, 'sync') : [];
+    for (const slot of more) slotCaps.set(slot, cap);
+    return [...reuse, ...more];
   }
 
   /** Give back estate sync slots `admitSome` handed out and no job used (one statement). */
@@ -371,25 +378,22 @@ export class CapacitySyncService {
    * store error throws, which hands the job back too: nothing is marked
    * failed for an outage of the store itself.
    */
-  async runQueuedRecord(recordId: number): Promise<'done' | 'hand-back'> {
+  async runQueuedRecord(recordId: number): Promise<'done' | 'hand-back' | { after: Promise<unknown> }> {
     // A job fetched while stopping goes back at once.
     if (this.control.stopping) return 'hand-back';
     const queued = await this.d.sync.queuedRecord(recordId);
     if (!queued) return 'done';
-    const { record, syncType, cancelRequested } = queued;
+    const { record, syncType, cancelRequested, instance: inst } = queued;
     if (record.status === 'completed' || record.status === 'skipped' || record.status === 'failed') {
       // Run before (this is a redelivery): the session may still have to be closed, if the run that ended it could not.
-      const closed = await this.d.sync.finishIfDone(record.session_id, now(this.d));
-      if (closed) this.emitSession(closed);
+      await this.closeIfDone(record.session_id);
       return 'done';
     }
-    const inst = await this.d.instances.get(record.instance_id);
     let outcome: RecordOutcome;
     if (cancelRequested) {
       // Cancelled while queued (a retried record included): not started, the session may close.
       await this.d.sync.skipIfPending(record.id, now(this.d), MSG.cancelledSkip, 'cancelled');
-      const closed = await this.d.sync.finishIfDone(record.session_id, now(this.d));
-      if (closed) this.emitSession(closed);
+      await this.closeIfDone(record.session_id);
       return 'done';
     }
     if (!inst) {
@@ -427,9 +431,31 @@ export class CapacitySyncService {
       if (outcome.error_code === 'lease_lost') return 'done';
     }
     this.emit('record', outcome, syncType);
-    const closed = await this.d.sync.finishIfDone(record.session_id, now(this.d));
+    // The job completes once the session was checked (closed when this was its last record), holding no place meanwhile.
+    return { after: this.closeSoon(record.session_id) };
+  }
+
+  /** Close the session (and tell listeners) when no record of it is pending or running. */
+  private async closeIfDone(sessionId: string): Promise<void> {
+    const closed = await this.d.sync.finishIfDone(sessionId, now(this.d));
     if (closed) this.emitSession(closed);
-    return 'done';
+  }
+
+  /** Per session, the "anything left?" check gathering the records that end meanwhile (queue mode). */
+  private readonly closeChecks = new Map<string, Promise<void>>();
+
+  /** `closeIfDone` in a check that starts after this call, shared by the session's records ending within CLOSE_GATHER_MS here. */
+  private closeSoon(sessionId: string): Promise<void> {
+    let check = this.closeChecks.get(sessionId);
+    if (!check) {
+      check = sleep(CLOSE_GATHER_MS).then(() => {
+        // A record ending from now on needs a check of its own: this one may read before it ended.
+        this.closeChecks.delete(sessionId);
+        return this.closeIfDone(sessionId);
+      });
+      this.closeChecks.set(sessionId, check);
+    }
+    return check;
   }
 
   /**

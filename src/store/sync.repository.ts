@@ -7,7 +7,7 @@
  */
 import { sql, type Kysely, type Transaction, type Updateable } from 'kysely';
 import { isMsg, msgText, type Msg } from '../client/shared/i18n/index.js';
-import type { Database, SyncInstanceRecordRow, SyncInstanceRecordsTable, SyncSessionRow } from './schema.js';
+import type { Database, InstanceRow, SyncInstanceRecordRow, SyncInstanceRecordsTable, SyncSessionRow } from './schema.js';
 
 export type SyncType = 'manual_single' | 'manual_batch' | 'scheduled_task';
 export type SessionStatus = 'running' | 'completed' | 'partial' | 'failed' | 'interrupted' | 'cancelled';
@@ -15,17 +15,13 @@ export type RecordStatus = 'pending' | 'running' | 'completed' | 'failed' | 'ski
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-/** The record a lock is taken for, and how it is marked running once the lock is held. */
-/** The record is no longer held by the holder that tries to write it (its lease ran out and it was handed to another process). */
-/**
- * A record's error columns from a message: the text (zh-CN, the API's own
- * language) and, for a keyed message, its key and parameters as JSON.
- */
+/** A record's error columns from a message: the text (zh-CN, the API's own language) and, for a keyed message, its key and parameters as JSON. */
 export function errorColumns(m: Msg | string | null): { error_message: string | null; error_msg: string | null } {
   if (m === null) return { error_message: null, error_msg: null };
   return isMsg(m) ? { error_message: msgText(m), error_msg: JSON.stringify(m) } : { error_message: m, error_msg: null };
 }
 
+/** The record is no longer held by the holder that tries to write it (its lease ran out and it was handed to another process). */
 export class LeaseLost extends Error {
   constructor() {
     super('同步租约已失效，记录已由其他进程接管 (lease lost: another process has this record)');
@@ -39,6 +35,10 @@ export class RecordNotClaimable extends Error {
   }
 }
 
+/** What running a record needs of its row. */
+export type RecordRef = Pick<SyncInstanceRecordRow, 'id' | 'session_id' | 'instance_id' | 'instance_name' | 'status' | 'attempt'>;
+
+/** The record a lock is taken for, and how it is marked running once the lock is held. */
 export interface RecordStart {
   recordId: number;
   patch: Updateable<SyncInstanceRecordsTable>;
@@ -273,22 +273,22 @@ export class SyncRepository {
     await this.db.updateTable('sync_sessions').set({ heartbeat_at: at }).where('session_id', '=', sessionId).where('status', '=', 'running').execute();
   }
 
-  /** A queued record with what its run needs of its session (one read: the queue's hot path). */
-  async queuedRecord(id: number): Promise<{ record: SyncInstanceRecordRow; syncType: SyncType; cancelRequested: boolean } | undefined> {
+  /** A queued record with what its run needs of its session and its instance (one read: the queue's hot path; `instance` undefined: deleted). */
+  async queuedRecord(id: number): Promise<{ record: RecordRef; syncType: SyncType; cancelRequested: boolean; instance: InstanceRow | undefined } | undefined> {
     const row = await this.db
       .selectFrom('sync_instance_records as r')
       .innerJoin('sync_sessions as s', 's.session_id', 'r.session_id')
-      .selectAll('r')
-      .select(['s.sync_type as session_sync_type', 's.cancel_requested_at as session_cancel_requested_at'])
+      .leftJoin('instances as i', 'i.id', 'r.instance_id')
+      .selectAll('i')
+      .select(['r.id as r_id', 'r.session_id as r_session', 'r.instance_id as r_instance', 'r.instance_name as r_name', 'r.status as r_status'])
+      .select(['r.attempt as r_attempt', 's.sync_type as s_sync_type', 's.cancel_requested_at as s_cancel'])
       .where('r.id', '=', id)
       .executeTakeFirst();
     if (!row) return undefined;
-    const { session_sync_type, session_cancel_requested_at, ...record } = row;
-    return { record, syncType: session_sync_type as SyncType, cancelRequested: session_cancel_requested_at !== null };
-  }
-
-  getRecord(id: number): Promise<SyncInstanceRecordRow | undefined> {
-    return this.db.selectFrom('sync_instance_records').selectAll().where('id', '=', id).executeTakeFirst();
+    const { r_id, r_session, r_instance, r_name, r_status, r_attempt, s_sync_type, s_cancel, ...inst } = row;
+    const record = { id: r_id, session_id: r_session, instance_id: r_instance, instance_name: r_name, status: r_status, attempt: r_attempt };
+    // The left join's columns are all null when the instance is gone.
+    return { record, syncType: s_sync_type as SyncType, cancelRequested: s_cancel !== null, instance: inst.id === null ? undefined : (inst as InstanceRow) };
   }
 
   /** Running sessions (for recovery and "is a scheduled run in progress?"). */

@@ -13,8 +13,8 @@ import { AppError, SyncError, errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { activeHolders, holderAlive, newHolder, releaseHolder } from '../../lib/process-tag.js';
 import type { SaveCounts } from '../../store/capacity.repository.js';
-import type { InstanceRow, SyncInstanceRecordRow } from '../../store/schema.js';
-import { LeaseLost, RecordNotClaimable } from '../../store/sync.repository.js';
+import type { InstanceRow } from '../../store/schema.js';
+import { LeaseLost, RecordNotClaimable, type RecordRef } from '../../store/sync.repository.js';
 import { Aborted, abortReason } from '../connection.service.js';
 import { SlotStoreError } from '../connection-slots.js';
 import { MSG } from './messages.js';
@@ -111,16 +111,10 @@ export class RecordRunner {
   }
 
   /** Run a record of a batch or a queue: skipped when stopped, disabled or busy; otherwise under the instance's lock. */
-  async runLocked(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, signal?: AbortSignal): Promise<RecordOutcome>;
-  async runLocked(
-    record: SyncInstanceRecordRow,
-    inst: InstanceRow,
-    p: RunParams,
-    signal: AbortSignal | undefined,
-    queued: true,
-  ): Promise<RecordOutcome | 'busy'>;
+  async runLocked(record: RecordRef, inst: InstanceRow, p: RunParams, signal?: AbortSignal): Promise<RecordOutcome>;
+  async runLocked(record: RecordRef, inst: InstanceRow, p: RunParams, signal: AbortSignal | undefined, queued: true): Promise<RecordOutcome | 'busy'>;
   /** `queued`: a busy instance is 'busy' (the job is handed back and retried) instead of a skipped record. */
-  async runLocked(record: SyncInstanceRecordRow, inst: InstanceRow, p: RunParams, signal?: AbortSignal, queued = false): Promise<RecordOutcome | 'busy'> {
+  async runLocked(record: RecordRef, inst: InstanceRow, p: RunParams, signal?: AbortSignal, queued = false): Promise<RecordOutcome | 'busy'> {
     const skip = async (why: Msg): Promise<RecordOutcome> => {
       await this.deps.sync.updateRecord(record.id, { status: 'skipped', completed_at: now(this.deps), ...errorColumns(why) });
       return {
@@ -209,7 +203,7 @@ export class RecordRunner {
   }
 
   /** The outcome of a record a cancel or a shutdown skipped before it started. */
-  notStarted(record: SyncInstanceRecordRow, inst: Pick<InstanceRow, 'id' | 'name'>, code: 'cancelled' | 'interrupted'): RecordOutcome {
+  notStarted(record: RecordRef, inst: Pick<InstanceRow, 'id' | 'name'>, code: 'cancelled' | 'interrupted'): RecordOutcome {
     const message = code === 'interrupted' ? MSG.shutdownSkip : MSG.cancelledSkip;
     return {
       record_id: record.id,
@@ -232,14 +226,7 @@ export class RecordRunner {
    * at that time, together with taking the lock. A completed record releases
    * the lock in the transaction that saves it; otherwise the caller does.
    */
-  async runRecord(
-    record: SyncInstanceRecordRow,
-    inst: InstanceRow,
-    p: RunParams,
-    holder: string,
-    signal?: AbortSignal,
-    runningSince?: Date,
-  ): Promise<RecordOutcome> {
+  async runRecord(record: RecordRef, inst: InstanceRow, p: RunParams, holder: string, signal?: AbortSignal, runningSince?: Date): Promise<RecordOutcome> {
     const startedAt = runningSince ?? this.deps.clock.now();
     const t0 = performance.now();
     const base = { record_id: record.id, instance_id: inst.id, instance_name: inst.name, db_type: inst.db_type };
@@ -346,7 +333,7 @@ export class RecordRunner {
 
   /** Save the collection, complete the record and release the instance's lock in one transaction (one store method). */
   private async save(
-    record: SyncInstanceRecordRow,
+    record: RecordRef,
     inst: InstanceRow,
     collection: Collection,
     startedAt: Date,
