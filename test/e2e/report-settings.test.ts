@@ -7,6 +7,7 @@
  * that rate; screenshots of the errors, the saved form and the report; no
  * console error / failed request / CSP violation.
  */
+/* eslint-disable @typescript-eslint/no-explicit-any -- functions passed to waitForFunction run in the browser (no DOM types here) */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -98,7 +99,7 @@ describe("settings: the monthly report's showback rate (chromium)", () => {
       await page.goto('/settings#report');
       const rate = page.locator('#wf-s-showback_rate_per_gb_month');
       await rate.waitFor({ state: 'visible' });
-      await page.waitForFunction("document.getElementById('wf-s-showback_rate_per_gb_month').value === '0'");
+      await page.waitForFunction(() => (globalThis as any).document.getElementById('wf-s-showback_rate_per_gb_month').value === '0');
       assert.equal(await page.inputValue('#wf-s-showback_currency'), 'CNY');
       assert.equal((await page.textContent('#wf-s-showback-unit'))!.trim(), c.unit);
       // The report link: last month, in the page's language.
@@ -115,7 +116,7 @@ describe("settings: the monthly report's showback rate (chromium)", () => {
       await rate.fill('-2');
       await page.fill('#wf-s-showback_currency', '12');
       await page.click('#wf-report-save');
-      await page.waitForFunction(`document.getElementById('wf-s-showback_rate_per_gb_month-error').textContent.includes(${JSON.stringify(c.range)})`);
+      await page.waitForFunction((t) => (globalThis as any).document.getElementById('wf-s-showback_rate_per_gb_month-error').textContent.includes(t), c.range);
       assert.match((await feedback(page, 'showback_currency').textContent())!, new RegExp(c.currency));
       assert.ok(await feedback(page, 'showback_currency').isVisible());
       assert.equal(await page.locator('[data-wf-alert="danger"]').count(), 1, 'one alert for the last attempt, not a stack');
@@ -135,7 +136,7 @@ describe("settings: the monthly report's showback rate (chromium)", () => {
       const saved = await ctx.settings.effective();
       assert.deepEqual([saved.showback_rate_per_gb_month, saved.showback_currency], [Number(c.rate), c.code]);
       await page.reload();
-      await page.waitForFunction(`document.getElementById('wf-s-showback_rate_per_gb_month').value === ${JSON.stringify(c.rate)}`);
+      await page.waitForFunction((v) => (globalThis as any).document.getElementById('wf-s-showback_rate_per_gb_month').value === v, c.rate);
       assert.equal(await page.inputValue('#wf-s-showback_currency'), c.code);
       assert.equal((await page.textContent('#wf-s-showback-unit'))!.trim(), c.savedUnit);
       assert.equal(await page.locator('#wf-pane-report .is-invalid').count(), 0);
