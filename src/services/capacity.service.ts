@@ -123,7 +123,7 @@ export function livePublicSession(s: SyncSessionRow, counts: RecordCounts | null
 
 export class CapacityService {
   /** Running sessions' records as UTF-8 JSON text, by session id (see SNAPSHOT_MIN_MS). */
-  private snapshots = new Map<string, { at: number; buildMs: number; json: Buffer[]; counts: RecordCounts }>();
+  private snapshots = new Map<string, { at: number; buildMs: number; pages: Page[]; json: Buffer[]; counts: RecordCounts }>();
 
   constructor(
     private readonly capacity: CapacityRepository,
@@ -315,39 +315,66 @@ export class CapacityService {
     for (const [id, snap] of this.snapshots) if (now - snap.at > SNAPSHOT_KEEP_MS) this.snapshots.delete(id);
     if (s.status !== 'running') {
       this.snapshots.delete(s.session_id);
-      return this.buildRecordsJson(s.session_id);
+      return joinPages(await this.readPages(s.session_id, [], () => false));
     }
     const snap = this.snapshots.get(s.session_id);
     const { minMs = SNAPSHOT_MIN_MS, costFactor = SNAPSHOT_COST_FACTOR } = this.snapshot;
     if (snap && now - snap.at < Math.max(minMs, costFactor * snap.buildMs)) return snap;
     const t0 = performance.now();
-    const built = await this.buildRecordsJson(s.session_id);
-    this.snapshots.set(s.session_id, { at: now, buildMs: performance.now() - t0, ...built });
+    // A session run here (it has an owner) never reopens a failed record; in queue mode a shutdown hands one back.
+    const final = (r: SyncInstanceRecordRow) => r.status === 'completed' || r.status === 'skipped' || (r.status === 'failed' && s.owner !== null);
+    const pages = await this.readPages(s.session_id, snap?.pages ?? [], final);
+    const built = { at: now, buildMs: performance.now() - t0, pages, ...joinPages(pages) };
+    this.snapshots.set(s.session_id, built);
     return built;
   }
 
   /**
-   * Every record of the session as a JSON array in pieces, read and serialised a page at a time (keyset on id) with
-   * the event loop let through between pages: at no time are all the session's rows in memory at once. The counts
-   * are of the rows serialised, so they agree with the table shown.
+   * Every record of the session, read and serialised a page at a time (keyset on id) with the event loop let through
+   * between pages: at no time are all the session's rows in memory at once. The leading pages of `kept` (the last
+   * snapshot's) that were full and `final` (every record in a state it never leaves) are taken as they are, not read
+   * again: a batch finishes its records roughly in id order, so a rebuild reads the pages still moving, not 10,000
+   * rows. The counts are of the rows serialised, so they agree with the table shown.
    */
-  private async buildRecordsJson(sessionId: string): Promise<{ json: Buffer[]; counts: RecordCounts }> {
-    const json = [OPEN_ARRAY];
-    const counts = { ok: 0, failed: 0, running: 0 };
-    for (let afterId = 0; ;) {
+  private async readPages(sessionId: string, kept: readonly Page[], final: (r: SyncInstanceRecordRow) => boolean): Promise<Page[]> {
+    const pages: Page[] = [];
+    for (const p of kept) {
+      if (!p.final) break;
+      pages.push(p);
+    }
+    for (let afterId = pages.at(-1)?.lastId ?? 0; ;) {
       const rows = await this.sync.records(sessionId, { afterId, limit: SNAPSHOT_CHUNK });
       if (rows.length === 0) break;
-      if (afterId > 0) json.push(COMMA);
-      json.push(Buffer.from(JSON.stringify(rows.map(toPublicRecord)).slice(1, -1)));
-      const c = countRecords(rows);
-      counts.ok += c.ok;
-      counts.failed += c.failed;
-      counts.running += c.running;
-      if (rows.length < SNAPSHOT_CHUNK) break;
       afterId = rows[rows.length - 1]!.id;
+      const json = Buffer.from(JSON.stringify(rows.map(toPublicRecord)).slice(1, -1));
+      pages.push({ lastId: afterId, json, counts: countRecords(rows), final: rows.length === SNAPSHOT_CHUNK && rows.every(final) });
+      if (rows.length < SNAPSHOT_CHUNK) break;
       await yieldToIo();
     }
-    json.push(CLOSE_ARRAY);
-    return { json, counts };
+    return pages;
   }
+}
+
+/** One page of a session's records in a snapshot: its records' JSON (no brackets), their counts, the last id. */
+interface Page {
+  lastId: number;
+  json: Buffer;
+  counts: RecordCounts;
+  /** Full, and every record in a state it never leaves: the next snapshot takes it as it is. */
+  final: boolean;
+}
+
+/** The pages as one JSON array in pieces, and their counts summed. */
+function joinPages(pages: readonly Page[]): { json: Buffer[]; counts: RecordCounts } {
+  const json: Buffer[] = [OPEN_ARRAY];
+  const counts = { ok: 0, failed: 0, running: 0 };
+  pages.forEach((p, i) => {
+    if (i > 0) json.push(COMMA);
+    json.push(p.json);
+    counts.ok += p.counts.ok;
+    counts.failed += p.counts.failed;
+    counts.running += p.counts.running;
+  });
+  json.push(CLOSE_ARRAY);
+  return { json, counts };
 }

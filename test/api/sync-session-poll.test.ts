@@ -23,7 +23,7 @@ after(async () => {
 });
 
 let made = 0;
-async function runningSession(n: number) {
+async function runningSession(n: number, owner: string | null = 'test') {
   const now = new Date().toISOString();
   const ids: number[] = [];
   for (let i = 0; i < n; i += 500) {
@@ -46,7 +46,7 @@ async function runningSession(n: number) {
     syncType: 'manual_batch',
     createdBy: null,
     startedAt: new Date().toISOString(),
-    owner: 'test',
+    owner,
     instances: ids.map((id, i) => ({ id, name: `poll-${i}` })),
   });
   return { sessionId, records };
@@ -107,4 +107,63 @@ test('GET /api/sync-sessions/:id answers the envelope with the session and every
   const missing = await app.inject({ method: 'GET', url: `/api/sync-sessions/${crypto.randomUUID()}`, headers: viewer });
   assert.equal(missing.statusCode, 404);
   assert.equal(missing.json().success, false);
+});
+
+test('a rebuilt snapshot takes the leading pages whose records are all final as they were, and reads the rest', async () => {
+  let now = 1_000_000;
+  const reads: number[] = [];
+  const sync = new Proxy(ctx.repos.sync, {
+    get: (target, key, recv) =>
+      key === 'records'
+        ? (id: string, page?: { afterId: number; limit: number }) => (reads.push(page?.afterId ?? -1), target.records(id, page))
+        : Reflect.get(target, key, recv),
+  });
+  const svc = new CapacityService(ctx.repos.capacity, ctx.repos.instances, sync, ctx.clock, 'UTC', { minMs: 1000, costFactor: 0, now: () => now });
+  const poll = async (sessionId: string) => {
+    reads.length = 0;
+    now += 1000;
+    return JSON.parse(Buffer.concat(await svc.sessionJson(sessionId)).toString('utf8')) as {
+      successful_instances: number;
+      failed_instances: number;
+      records: { id: number; status: string }[];
+    };
+  };
+  const same = async (sessionId: string, got: unknown) =>
+    assert.deepEqual(timeless(got as Record<string, unknown>), timeless(JSON.parse(JSON.stringify(await svc.session(sessionId)))));
+  const setStatus = (ids: number[], status: string) =>
+    ctx.store.db.updateTable('sync_instance_records').set({ status, completed_at: new Date().toISOString() }).where('id', 'in', ids).execute();
+
+  // A session run here: completed, skipped and failed records never change again.
+  const { sessionId, records } = await runningSession(2500);
+  const ids = records.map((r) => r.id);
+  await poll(sessionId);
+  assert.equal(reads.length, 3, 'the first snapshot reads every page');
+  await setStatus(ids.slice(0, 900), 'completed');
+  await setStatus(ids.slice(900, 950), 'skipped');
+  await setStatus(ids.slice(950, 1000), 'failed');
+  await poll(sessionId);
+  assert.equal(reads[0], 0, 'the first page was still moving at the last snapshot: read again');
+  const third = await poll(sessionId);
+  assert.deepEqual(reads, [ids[999], ids[1999]], 'the first page, now all final, is taken as it was');
+  assert.equal(third.successful_instances, 900);
+  assert.equal(third.failed_instances, 50);
+  await same(sessionId, third);
+  await setStatus(ids.slice(1000, 1500), 'running');
+  const fourth = await poll(sessionId);
+  assert.equal(fourth.records[1200]!.status, 'running', 'a page still moving is read again');
+  await same(sessionId, fourth);
+
+  // In queue mode a failed record may be handed back (a shutdown): its page is never taken as it was.
+  const q = await runningSession(1000, null);
+  await setStatus(
+    q.records.map((r) => r.id),
+    'failed',
+  );
+  await poll(q.sessionId);
+  await poll(q.sessionId);
+  assert.deepEqual(reads, [0, q.records[999]!.id], 'read again (and the empty page after a full one)');
+  await ctx.repos.sync.handBackRecord(q.records[7]!.id);
+  const back = await poll(q.sessionId);
+  assert.equal(back.records[7]!.status, 'pending');
+  assert.equal(back.failed_instances, 999);
 });
