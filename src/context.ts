@@ -232,8 +232,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     : undefined;
   // Jobs fetched and never started: their process is gone (its pid on this host, or it stopped beating), or they waited a lease.
   const handBackStale = queue
-    ? async (before: string) => {
-        const fetched = await processesRepo.staleFetchedJobs(QUEUE_SCHEMA, CAPACITY_QUEUE, before);
+    ? async (before: string, unmarkedBefore: string) => {
+        const fetched = await processesRepo.staleFetchedJobs(QUEUE_SCHEMA, CAPACITY_QUEUE, before, unmarkedBefore);
         const elsewhere = fetched.some((j) => !j.stale && j.holder !== null && holderAlive(j.holder) === undefined);
         const live = elsewhere ? new Set((await processes.live(true)).map((p) => p.tag)) : undefined;
         const stale = fetched.filter(

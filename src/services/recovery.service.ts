@@ -18,6 +18,13 @@ import { HEARTBEAT_MS } from './capacity-sync.service.js';
 
 export const ABANDONED_MESSAGE = '定时任务中断：运行它的进程已不在 (abandoned: the process running this scheduled run is gone)';
 
+/**
+ * A fetched job whose record is still pending and unmarked this long after its fetch lost the process that
+ * fetched it: a live process marks its fetched records with the very next statement (SyncRepository.markFetched).
+ * Such a job is handed back then, not after a lease (45 s by default).
+ */
+export const UNMARKED_FETCH_MS = 10_000;
+
 export const INTERRUPTED_MESSAGE = '同步进程中断 (interrupted: the process running this sync stopped)';
 
 export class RecoveryService {
@@ -27,8 +34,8 @@ export class RecoveryService {
     private readonly logger: Logger,
     /** Queue mode: hand records back to the queue (returns the ids it could not queue). */
     private readonly requeue?: (records: { id: number; instance_id: number }[]) => Promise<number[]>,
-    /** Queue mode: hand back jobs fetched before this time whose record never started (returns how many). */
-    private readonly handBackStale?: (fetchedBefore: string) => Promise<number>,
+    /** Queue mode: hand back jobs fetched before `fetchedBefore` (or unmarked and fetched before `unmarkedBefore`) whose record never started (returns how many). */
+    private readonly handBackStale?: (fetchedBefore: string, unmarkedBefore: string) => Promise<number>,
     /** A lease (ms): how long a fetched job may stay unstarted before it is presumed lost with its process. */
     private readonly leaseMs = 45_000,
     /** Scheduled ticks: the runs table and the tags of the processes beating now (a tick's owner elsewhere is judged by them). */
@@ -53,7 +60,16 @@ export class RecoveryService {
   private pass: Promise<unknown> | undefined;
   private again = false;
 
-  /** Recover now (a process was seen to die), one pass at a time: asked during a pass, one more follows it. */
+  /**
+   * A process was seen to die: recover now, and once more when the jobs it may have fetched without marking
+   * them yet (UNMARKED_FETCH_MS) can be told from a live process's.
+   */
+  processGone(): void {
+    this.recoverSoon();
+    setTimeout(() => this.recoverSoon(), Math.min(UNMARKED_FETCH_MS, this.leaseMs) + 1000).unref();
+  }
+
+  /** Recover now, one pass at a time: asked during a pass, one more follows it. */
   recoverSoon(): void {
     if (this.pass) {
       this.again = true;
@@ -116,7 +132,10 @@ export class RecoveryService {
       }
     }
     if (this.handBackStale) {
-      const n = await this.handBackStale(new Date(now.getTime() - this.leaseMs).toISOString());
+      const n = await this.handBackStale(
+        new Date(now.getTime() - this.leaseMs).toISOString(),
+        new Date(now.getTime() - Math.min(UNMARKED_FETCH_MS, this.leaseMs)).toISOString(),
+      );
       if (n) this.logger.warn({ jobs: n }, 'jobs fetched by a process that died before starting them handed back to the queue');
       records += n;
     }

@@ -129,18 +129,26 @@ export class ProcessesRepository {
   /**
    * Jobs fetched (`active`) whose record is still pending: fetched before
    * `before` (the process that fetched them died before it started them: a
-   * live one marks the record running within moments), or marked by a
-   * process (`holder`, see SyncRepository.markFetched) the caller may know
-   * to be dead already.
+   * live one marks the record running within moments), unmarked and fetched
+   * before `unmarkedBefore` (a live process marks what it fetched with its
+   * very next statement, see SyncRepository.markFetched: an unmarked one that
+   * old lost its process between the fetch and the mark), or marked by a
+   * process (`holder`) the caller may know to be dead already.
    */
-  async staleFetchedJobs(schema: string, queue: string, before: string): Promise<{ id: string; record_id: number; holder: string | null; stale: boolean }[]> {
+  async staleFetchedJobs(
+    schema: string,
+    queue: string,
+    before: string,
+    unmarkedBefore: string,
+  ): Promise<{ id: string; record_id: number; holder: string | null; stale: boolean }[]> {
     if (!(await this.queueExists(schema))) return [];
     const r = await sql<{ id: string; record_id: number; holder: string | null; stale: boolean }>`
-      SELECT j.id::text AS id, r.id AS record_id, r.holder, j.started_on < ${before}::timestamptz AS stale
+      SELECT j.id::text AS id, r.id AS record_id, r.holder,
+        (j.started_on < ${before}::timestamptz OR (r.holder IS NULL AND j.started_on < ${unmarkedBefore}::timestamptz)) AS stale
       FROM ${sql.table(`${schema}.job`)} j
       JOIN sync_instance_records r ON r.id = (j.data->>'record_id')::bigint
       WHERE j.name = ${queue} AND j.state = 'active' AND r.status = 'pending'
-        AND (j.started_on < ${before}::timestamptz OR r.holder IS NOT NULL)`.execute(this.db);
+        AND (j.started_on < ${before}::timestamptz OR j.started_on < ${unmarkedBefore}::timestamptz OR r.holder IS NOT NULL)`.execute(this.db);
     return r.rows.map((x) => ({ id: x.id, record_id: Number(x.record_id), holder: x.holder, stale: Boolean(x.stale) }));
   }
 

@@ -1,0 +1,61 @@
+/**
+ * Queue mode (issue #16 item 2): a process killed between pg-boss's fetch
+ * and marking the fetched records (SyncRepository.markFetched, its very next
+ * statement) leaves jobs `active` whose records are pending and unmarked.
+ * Recovery hands those back UNMARKED_FETCH_MS after the fetch, not after a
+ * lease; a fresh fetch, and a marked one whose process lives, are left alone.
+ * The fetch is made here in SQL (what pg-boss's fetch writes), dated back.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { CAPACITY_QUEUE, QUEUE_SCHEMA } from '../../src/scheduler/pgboss.queue.js';
+import { PROCESS_TAG } from '../../src/lib/process-tag.js';
+import { UNMARKED_FETCH_MS } from '../../src/services/recovery.service.js';
+import { newTestContext, type TestContext } from '../helpers/context.js';
+
+const actor = { userId: null, username: 'test' };
+
+describe('fetched jobs whose process died before marking them', () => {
+  let ctx: TestContext;
+  before(async () => {
+    ctx = await newTestContext('postgres', { env: { WHALEFALL_QUEUE: 'pg-boss', WHALEFALL_SECRET_KEY: randomBytes(32).toString('hex') } });
+  });
+  after(async () => {
+    await ctx?.cleanup();
+  });
+
+  it('an unmarked fetch older than UNMARKED_FETCH_MS goes back to the queue; a younger one and a live marked one stay', async () => {
+    const cred = await ctx.credentials.create({ name: 'pg', username: 'postgres', password: 'x' }, actor);
+    for (let i = 0; i < 3; i++)
+      await ctx.instances.create({ name: `u-${i}`, db_type: 'postgresql', host: '127.0.0.1', port: 1, credential_id: cred.id }, actor);
+    const s = await ctx.capacitySync.startMany('all-active', { syncType: 'manual_batch', actor });
+    s.done.catch(() => {});
+    const records = await ctx.repos.sync.records(s.session_id);
+    assert.equal(records.length, 3);
+    const [old, young, marked] = records.map((r) => r.id);
+    const job = sql.table(`${QUEUE_SCHEMA}.job`);
+    const fetch = (recordId: number, agoMs: number) =>
+      sql`UPDATE ${job} SET state = 'active', started_on = now() - ${`${agoMs} milliseconds`}::interval
+          WHERE name = ${CAPACITY_QUEUE} AND (data->>'record_id')::bigint = ${recordId}`.execute(ctx.store.db);
+    await fetch(old!, UNMARKED_FETCH_MS + 2000);
+    await fetch(young!, 2000);
+    await fetch(marked!, UNMARKED_FETCH_MS + 2000);
+    await ctx.repos.sync.markFetched([marked!], PROCESS_TAG); // this process: alive
+
+    await ctx.recovery.recover();
+    const states = new Map(
+      (
+        await sql<{ record_id: string; state: string }>`SELECT data->>'record_id' AS record_id, state FROM ${job} WHERE name = ${CAPACITY_QUEUE}`.execute(
+          ctx.store.db,
+        )
+      ).rows.map((r) => [Number(r.record_id), r.state]),
+    );
+    assert.notEqual(states.get(old!), 'active', 'the old unmarked fetch is handed back (failed for a retry)');
+    assert.equal(states.get(young!), 'active', 'a fetch moments old may still be marked by a live process');
+    assert.equal(states.get(marked!), 'active', 'marked by a live process: its own');
+    const pending = (await ctx.repos.sync.records(s.session_id)).map((r) => r.status);
+    assert.deepEqual(pending, ['pending', 'pending', 'pending'], 'nothing ran, nothing was lost');
+  });
+});
