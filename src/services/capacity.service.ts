@@ -122,8 +122,8 @@ export function livePublicSession(s: SyncSessionRow, counts: RecordCounts | null
 }
 
 export class CapacityService {
-  /** Running sessions' records as UTF-8 JSON text, by session id (see SNAPSHOT_MIN_MS). */
-  private snapshots = new Map<string, { at: number; buildMs: number; pages: Page[]; json: Buffer[]; counts: RecordCounts }>();
+  /** Running sessions' records as pages of UTF-8 JSON text, by session id (see SNAPSHOT_MIN_MS). */
+  private snapshots = new Map<string, { at: number; buildMs: number; pages: Page[] }>();
 
   constructor(
     private readonly capacity: CapacityRepository,
@@ -319,14 +319,13 @@ export class CapacityService {
     }
     const snap = this.snapshots.get(s.session_id);
     const { minMs = SNAPSHOT_MIN_MS, costFactor = SNAPSHOT_COST_FACTOR } = this.snapshot;
-    if (snap && now - snap.at < Math.max(minMs, costFactor * snap.buildMs)) return snap;
+    if (snap && now - snap.at < Math.max(minMs, costFactor * snap.buildMs)) return joinPages(snap.pages);
     const t0 = performance.now();
     // A session run here (it has an owner) never reopens a failed record; in queue mode a shutdown hands one back.
     const final = (r: SyncInstanceRecordRow) => r.status === 'completed' || r.status === 'skipped' || (r.status === 'failed' && s.owner !== null);
     const pages = await this.readPages(s.session_id, snap?.pages ?? [], final);
-    const built = { at: now, buildMs: performance.now() - t0, pages, ...joinPages(pages) };
-    this.snapshots.set(s.session_id, built);
-    return built;
+    this.snapshots.set(s.session_id, { at: now, buildMs: performance.now() - t0, pages });
+    return joinPages(pages);
   }
 
   /**

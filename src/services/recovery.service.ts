@@ -60,13 +60,18 @@ export class RecoveryService {
   private pass: Promise<unknown> | undefined;
   private again = false;
 
+  /** How long a fetched job may stay unmarked (UNMARKED_FETCH_MS, never more than a lease). */
+  private get unmarkedMs(): number {
+    return Math.min(UNMARKED_FETCH_MS, this.leaseMs);
+  }
+
   /**
    * A process was seen to die: recover now, and once more when the jobs it may have fetched without marking
    * them yet (UNMARKED_FETCH_MS) can be told from a live process's.
    */
   processGone(): void {
     this.recoverSoon();
-    setTimeout(() => this.recoverSoon(), Math.min(UNMARKED_FETCH_MS, this.leaseMs) + 1000).unref();
+    setTimeout(() => this.recoverSoon(), this.unmarkedMs + 1000).unref();
   }
 
   /** Recover now, one pass at a time: asked during a pass, one more follows it. */
@@ -132,10 +137,7 @@ export class RecoveryService {
       }
     }
     if (this.handBackStale) {
-      const n = await this.handBackStale(
-        new Date(now.getTime() - this.leaseMs).toISOString(),
-        new Date(now.getTime() - Math.min(UNMARKED_FETCH_MS, this.leaseMs)).toISOString(),
-      );
+      const n = await this.handBackStale(new Date(now.getTime() - this.leaseMs).toISOString(), new Date(now.getTime() - this.unmarkedMs).toISOString());
       if (n) this.logger.warn({ jobs: n }, 'jobs fetched by a process that died before starting them handed back to the queue');
       records += n;
     }
