@@ -53,6 +53,8 @@ interface CaseResult {
   recordP95: number;
   /** Most records running at one moment (from their started/completed times). */
   runningPeak: number;
+  /** Records running at once on average, first start to last end. */
+  runningMean: number;
   /** Statements the 3 processes sent to the store (their pools and pg-boss's), by first words; filled once they exited. */
   statements: Record<string, number>;
 }
@@ -88,7 +90,10 @@ function recordTimes(recs: { started_at: string | null; completed_at: string | n
   let running = 0;
   let runningPeak = 0;
   for (const [, step] of edges) runningPeak = Math.max(runningPeak, (running += step));
-  return { recordP50: q(0.5), recordP95: q(0.95), runningPeak };
+  // Mean over the session's span (first start to last end): the places that were working on average.
+  const span = edges.length ? edges[edges.length - 1]![0] - edges[0]![0] : 0;
+  const runningMean = span > 0 ? d.reduce((a, b) => a + b, 0) / span : 0;
+  return { recordP50: q(0.5), recordP95: q(0.95), runningPeak, runningMean };
 }
 
 function rssOf(pid: number | undefined): number {
@@ -298,7 +303,7 @@ export const scaleOut: Scenario = {
         ratio(r.wallMs / ideal),
         `≤ ${target.toFixed(2)} ${r.wallMs / ideal <= target ? 'met' : 'MISSED'}`,
         `${int(r.recordP50)} / ${int(r.recordP95)}`,
-        r.runningPeak,
+        `${r.runningPeak} / ${r.runningMean.toFixed(1)}`,
         r.killedAt === undefined ? (total(r.statements) / n).toFixed(1) : '–',
         [...PROCESSES, 'store'].map((p) => (r.cpuSec[p] ?? 0).toFixed(1)).join(' / '),
         r.storeConnsPeak,
@@ -332,7 +337,7 @@ export const scaleOut: Scenario = {
           'wall / ideal',
           'target',
           'record ms p50 / p95',
-          'records running at once (peak)',
+          'records running at once (peak / mean)',
           'store statements per record',
           'CPU s serve / w1 / w2 / store',
           'store conns peak',
@@ -342,7 +347,7 @@ export const scaleOut: Scenario = {
         ],
         rows: [row('no fault', plain, 1.3), row(`worker 1 SIGKILLed at ${killAt} % (${sec(killed.killedAt ?? 0)} s)`, killed, 1.5)],
         notes: [
-          "Record ms: a record's own time, started_at → completed_at (connect, collect, save); records running at once: the most whose spans overlap. Slow records = the work itself (store, CPU); few at once = admission or fetching.",
+          "Record ms: a record's own time, started_at → completed_at (connect, collect, save); records running at once: the most whose spans overlap, and the mean (the records' summed time over the span from the first start to the last end). Slow records = the work itself (store, CPU); few at once = admission or fetching.",
           `Floor: one instance synced alone through the proxy ${floor.syncMs.toFixed(0)} ms (bare engine ${floor.engineMs.toFixed(0)} ms); ideal = ${n} × floor / ${Math.min(n, PROCESSES.length * concurrency)} = ${sec(ideal)} s.`,
           "Store statements per record: every statement the 3 processes sent to the store (store pools and pg-boss, polls and heartbeats included) over the session, divided by the records; counted by bench/count-statements.mjs preloaded into them (no-fault case only: the killed worker's counts die with it).",
           "CPU s: user + system time (/proc/PID/stat) each process spent from startMany to the session's end, and the store database's PostgreSQL backends together (those alive at the end); printed, not in the table: the network child (responder and proxy) and this bench process, which share the 2 cores.",

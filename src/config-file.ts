@@ -61,6 +61,7 @@ export const FILE_KEYS: FileKey[] = [
   { key: 'queue_pool_max', env: 'WHALEFALL_QUEUE_POOL_MAX', field: 'queuePoolMax', type: 'integer' },
   { key: 'store_connect_timeout_ms', env: 'WHALEFALL_STORE_CONNECT_TIMEOUT_MS', field: 'storeConnectTimeoutMs', type: 'integer' },
   { key: 'store_statement_timeout_ms', env: 'WHALEFALL_STORE_STATEMENT_TIMEOUT_MS', field: 'storeStatementTimeoutMs', type: 'integer' },
+  { key: 'store_prepare', env: 'WHALEFALL_STORE_PREPARE', field: 'storePrepare', type: 'boolean' },
   { key: 'lease_ms', env: 'WHALEFALL_LEASE_MS', field: 'leaseMs', type: 'integer' },
   { key: 'heartbeat_ms', env: 'WHALEFALL_HEARTBEAT_MS', field: 'heartbeatMs', type: 'integer' },
   { key: 'work', env: 'WHALEFALL_WORK', field: 'work', type: 'boolean' },

@@ -14,7 +14,7 @@ import { createLogger, type Logger } from './lib/logger.js';
 import { AuditRepository } from './store/audit.repository.js';
 import { CapacityRepository } from './store/capacity.repository.js';
 import { CredentialsRepository } from './store/credentials.repository.js';
-import { openStore, type Store } from './store/db.js';
+import { openStore, type Store, type StoreOptions } from './store/db.js';
 import { InstancesRepository } from './store/instances.repository.js';
 import { SyncRepository } from './store/sync.repository.js';
 import { UsersRepository } from './store/users.repository.js';
@@ -67,15 +67,26 @@ import { leaseMs } from './services/capacity-sync.service.js';
 import { DailyJobsService } from './services/daily-jobs.service.js';
 import { DailyTasksRepository } from './store/daily-tasks.repository.js';
 
-/** The store as the configuration says (pool size and timeouts included). */
-export function storeOptionsOf(config: Config) {
+/** The store as the configuration says (pool size, timeouts, prepared statements). */
+export function storeOptionsOf(config: Config, logger?: Logger): StoreOptions {
   return {
     databaseUrl: config.databaseUrl,
     sqliteFile: path.join(config.dataDir, 'whalefall.db'),
     poolMax: config.storePoolMax,
     connectTimeoutMs: config.storeConnectTimeoutMs,
     statementTimeoutMs: config.storeStatementTimeoutMs,
+    prepare: config.storePrepare,
+    onPrepareOff: logger ? prepareOffWarning(logger, 'store') : undefined,
   };
+}
+
+/** Logged once per pool when the server's answers switch prepared statements off (see store/pg-prepared.ts). */
+function prepareOffWarning(logger: Logger, pool: 'store' | 'queue') {
+  return (reason: string, err: Error & { code?: string }) =>
+    logger.warn(
+      { pool, code: err.code, err: err.message },
+      `prepared statements switched off: ${reason}; set WHALEFALL_STORE_PREPARE=off behind such a pooler`,
+    );
 }
 
 export interface Context {
@@ -153,7 +164,7 @@ export interface ContextOptions {
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<Context> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const clock = opts.clock ?? systemClock;
-  const store = opts.store ?? openStore(storeOptionsOf(config));
+  const store = opts.store ?? openStore(storeOptionsOf(config, logger));
   const keys = loadKeyRing(config.dataDir, config.secretKey);
   const applied = await store.migrate({ seal: (clear) => encryptSecret(keys, clear).value });
   if (applied.length) logger.info({ migrations: applied, store: store.describe }, 'store migrated');
@@ -187,7 +198,11 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       throw new ConfigError('WHALEFALL_QUEUE=pg-boss needs a PostgreSQL store (DATABASE_URL=postgres://…)');
     // Loaded only in scale-out mode: one process with the local queue never pays for pg-boss.
     const { PgBossQueue } = await import('./scheduler/pgboss.queue.js');
-    queue = new PgBossQueue(config.databaseUrl, logger, { maintenanceSeconds: config.queueMaintenanceSeconds, poolMax: config.queuePoolMax });
+    queue = new PgBossQueue(config.databaseUrl, logger, {
+      maintenanceSeconds: config.queueMaintenanceSeconds,
+      poolMax: config.queuePoolMax,
+      prepare: { enabled: config.storePrepare, onOff: prepareOffWarning(logger, 'queue') },
+    });
   }
   // Connection caps and the estate-wide sync concurrency: semaphores in the store, shared by every process on it.
   const slots = new ConnectionSlots({ repo: new SlotsRepository(db, store.dialect), clock, logger, leaseMs: config.leaseMs, heartbeatMs: config.heartbeatMs });

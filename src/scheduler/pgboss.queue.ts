@@ -24,7 +24,10 @@
 import PgBoss from 'pg-boss';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type * as Pg from 'pg';
 import type { Logger } from '../lib/logger.js';
+import { lazyModule } from '../lib/lazy-module.js';
+import { preparingClient, type PrepareOptions } from '../store/pg-prepared.js';
 import type { SyncQueue } from '../services/capacity-sync.service.js';
 
 import { CAPACITY_QUEUE, DAILY_QUEUE, QUEUE_SCHEMA } from './queue-names.js';
@@ -33,6 +36,9 @@ export { CAPACITY_QUEUE, DAILY_QUEUE, QUEUE_SCHEMA };
 
 /** How soon a process asks again for an estate-wide slot it was refused (jittered ±50 %). */
 const ADMIT_RETRY_MS = 200;
+
+/** Our index on pg-boss's job table (see ensureFetchIndex). */
+const FETCH_INDEX = 'whalefall_job_fetch';
 
 /** Jobs queued per INSERT. */
 const ENQUEUE_BATCH = 500;
@@ -120,9 +126,12 @@ export class PgBossQueue implements SyncQueue {
   constructor(
     databaseUrl: string,
     private readonly logger: Logger,
-    opts: { maintenanceSeconds: number; poolMax?: number },
+    opts: { maintenanceSeconds: number; poolMax?: number; prepare?: PrepareOptions },
   ) {
+    // pg-boss hands its options to pg's Pool: `Client` makes its fetch and complete prepared statements too.
+    const Client = preparingClient(lazyModule<typeof Pg>('pg'), opts.prepare ?? { enabled: true });
     this.boss = new PgBoss({
+      ...({ Client } as object),
       connectionString: databaseUrl,
       schema: QUEUE_SCHEMA,
       application_name: 'whalefall-queue',
@@ -141,7 +150,32 @@ export class PgBossQueue implements SyncQueue {
     await this.boss.start();
     await this.boss.createQueue(CAPACITY_QUEUE, { name: CAPACITY_QUEUE, policy: 'stately' });
     await this.boss.createQueue(DAILY_QUEUE, { name: DAILY_QUEUE, policy: 'stately' });
+    await this.ensureFetchIndex();
     this.started = true;
+  }
+
+  /**
+   * pg-boss 10 fetches `ORDER BY priority DESC, created_on, id LIMIT n FOR
+   * UPDATE SKIP LOCKED`, and its only index for it is on `(name,
+   * start_after)`: every fetch read and sorted all the queued jobs of the
+   * queue. With 2,000 queued that was 2.3 ms of the store's CPU per fetch,
+   * the costliest statement of a scale-out session; with an index in the
+   * fetch's order it reads the few rows it takes (0.1 ms;
+   * docs/benchmarks-notes.md). Created once, under a lock, by the first
+   * process to start (on the partitioned table: every queue's partition gets
+   * it, those created later too); a pg-boss upgrade that rebuilds the table
+   * gets it again at the next start.
+   */
+  private async ensureFetchIndex(): Promise<void> {
+    const db = this.boss.getDb();
+    const has = await db.executeSql('SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = $2', [QUEUE_SCHEMA, FETCH_INDEX]);
+    if (has.rows.length) return;
+    await db.executeSql(
+      `BEGIN; SELECT pg_advisory_xact_lock(hashtext('${QUEUE_SCHEMA}.${FETCH_INDEX}'));
+       CREATE INDEX IF NOT EXISTS ${FETCH_INDEX} ON ${QUEUE_SCHEMA}.job (name, priority DESC, created_on, id) WHERE state < 'active';
+       COMMIT;`,
+      [],
+    );
   }
 
   /**

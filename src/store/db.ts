@@ -13,6 +13,7 @@ import { ensurePrivateDir, ensurePrivateFile, tightenExisting } from '../lib/pri
 import type { Database } from './schema.js';
 import type { DialectName } from './migrations/helpers.js';
 import { migrateToLatest, type MigrationEnv } from './migrations/index.js';
+import { preparingClient, type PrepareOptions } from './pg-prepared.js';
 
 export type { DialectName };
 
@@ -36,6 +37,10 @@ export interface StoreOptions {
   connectTimeoutMs?: number;
   /** PostgreSQL statement_timeout (0: none; default 60 s). Also bounds a query on a link that drops packets. */
   statementTimeoutMs?: number;
+  /** PostgreSQL: prepare repeated statements by name (default on; off behind a pooler that cannot keep them). */
+  prepare?: boolean;
+  /** Told once when prepared statements are switched off by the server's answers (see pg-prepared.ts). */
+  onPrepareOff?: PrepareOptions['onOff'];
 }
 
 function parseInt8(v: string): number {
@@ -125,6 +130,7 @@ export function cachingSqlite(sqlite: SQLite.Database, max = STATEMENT_CACHE_SIZ
 export function openStore(opts: StoreOptions): Store {
   if (opts.databaseUrl) {
     const pool = new pg.Pool({
+      Client: preparingClient(pg, { enabled: opts.prepare ?? true, onOff: opts.onPrepareOff }),
       connectionString: opts.databaseUrl,
       max: opts.poolMax ?? 6,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,

@@ -1,0 +1,116 @@
+/**
+ * Server-side prepared statements for the PostgreSQL store and the queue.
+ *
+ * node-postgres sends every parameterised query as an unnamed statement, so
+ * PostgreSQL parses, analyses and plans its text at every call. For the short
+ * statements a sync repeats thousands of times that is most of their cost on
+ * the server: in the scale-out bench planning alone was 38 % of the store's
+ * statement time (pg_stat_statements, docs/benchmarks-notes.md). A named
+ * statement is parsed once per connection; after five executions PostgreSQL
+ * keeps a generic plan when it is no worse than the custom ones.
+ *
+ * `preparingClient` is a pg `Client` that names each parameterised query
+ * after a hash of its text (pg keeps what each connection has parsed, and
+ * sends only Bind/Execute the next time). Bounded: at most
+ * `MAX_PER_CONNECTION` names per connection (statements built with a
+ * variable number of parameters are many texts); past it, queries go
+ * unnamed. Queries without parameters (BEGIN, COMMIT, pg-boss's scripts) stay
+ * unnamed, on the simple protocol.
+ *
+ * A pooler that does not keep a connection's prepared statements between
+ * transactions (pgbouncer in transaction mode before 1.21, or with
+ * `max_prepared_statements = 0`) answers a named statement with "prepared
+ * statement … does not exist" (26000) or "… already exists" (42P05); a
+ * table changed under a prepared `SELECT *` answers "cached plan must not
+ * change result type" (0A000). Nothing ran in either case: naming is switched
+ * off (for the whole pool on a pooler's error, for the connection on a
+ * changed table), `onOff` is told once, and the query is sent again unnamed
+ * when it was not inside a transaction (inside one, the transaction has
+ * failed: the error is the caller's, as any store error). `WHALEFALL_STORE_PREPARE=off`
+ * never names a statement.
+ */
+import { createHash } from 'node:crypto';
+import type * as Pg from 'pg';
+
+/** Names one connection keeps at most (each holds its parse tree and plan in that server backend). */
+export const MAX_PER_CONNECTION = 200;
+
+/** Texts whose name is remembered (hashing a text costs more than looking it up). */
+const NAME_CACHE = 2_000;
+
+/** The server's answers to a named statement it cannot use as named; nothing was executed. */
+const POOLER_CODES = new Set(['26000', '42P05']);
+const CHANGED_RESULT = '0A000';
+
+export interface PrepareOptions {
+  /** Name statements at all (`WHALEFALL_STORE_PREPARE`). */
+  enabled: boolean;
+  /** Told once per pool when naming is switched off there, with the server's error. */
+  onOff?: (reason: string, err: Error & { code?: string }) => void;
+}
+
+type Callback = (err: Error | null, res?: Pg.QueryResult) => void;
+
+const names = new Map<string, string>();
+
+/** `wf_` + a hash of the text: the same text gets the same name in every process and on every connection. */
+export function statementName(text: string): string {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `wf_${createHash('sha1').update(text).digest('base64url').slice(0, 22)}`;
+    if (names.size >= NAME_CACHE) names.clear();
+    names.set(text, name);
+  }
+  return name;
+}
+
+/** A pg `Client` class (for `new Pool({ Client })`) that prepares parameterised statements by name; one per pool. */
+export function preparingClient(pg: typeof Pg, opts: PrepareOptions): typeof Pg.Client {
+  const pool = { naming: opts.enabled };
+  const off = (reason: string, err: Error & { code?: string }) => {
+    if (!pool.naming) return;
+    pool.naming = false;
+    opts.onOff?.(reason, err);
+  };
+
+  class PreparingClient extends pg.Client {
+    /** Names this connection has sent (parsed or being parsed). */
+    private readonly named = new Set<string>();
+    private naming = true;
+
+    // pg's overloads: (text, values?, callback?) from Kysely and pg-pool; configs and submittables pass through.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- forwards pg's overloaded signature unchanged
+    override query(config: any, values?: any, callback?: any): any {
+      const text: unknown = config;
+      const params: unknown[] | undefined = Array.isArray(values) ? (values as unknown[]) : undefined;
+      if (typeof text !== 'string' || !params?.length || !pool.naming || !this.naming) return this.pass(config, values, callback);
+      const name = statementName(text);
+      if (!this.named.has(name)) {
+        if (this.named.size >= MAX_PER_CONNECTION) return this.pass(text, params, callback);
+        this.named.add(name);
+      }
+      const inTransaction = this.getTransactionStatus() !== 'I';
+      const run = (): Promise<Pg.QueryResult> =>
+        (this.pass({ name, text, values: params }) as Promise<Pg.QueryResult>).catch((err: Error & { code?: string }) => {
+          if (POOLER_CODES.has(err.code ?? '')) off('the store connection pooler does not keep prepared statements', err);
+          else if (err.code === CHANGED_RESULT && /cached plan/.test(err.message)) this.naming = false;
+          else throw err;
+          if (inTransaction) throw err;
+          return this.pass(text, params) as Promise<Pg.QueryResult>;
+        });
+      const cb: Callback | undefined = typeof callback === 'function' ? (callback as Callback) : undefined;
+      if (!cb) return run();
+      run().then(
+        (res) => cb(null, res),
+        (err: Error) => cb(err),
+      );
+      return undefined;
+    }
+
+    /** pg's own query, whatever the arguments. */
+    private pass(...args: unknown[]): unknown {
+      return (super.query as (...a: unknown[]) => unknown).apply(this, args);
+    }
+  }
+  return PreparingClient;
+}
