@@ -60,10 +60,12 @@ import { DiscoveryService } from './services/discovery.service.js';
 import { EmailService } from './services/email.service.js';
 import { DigestRepository } from './store/digest.repository.js';
 import { TableSelectionRepository, TablesRepository } from './store/tables.repository.js';
+import { TableLocksRepository } from './store/table-locks.repository.js';
 import { TablesService } from './services/tables.service.js';
 import { ProcessesRepository } from './store/processes.repository.js';
 import { ProcessesService } from './services/processes.service.js';
 import { leaseMs } from './services/capacity-sync.service.js';
+import { ADMISSION_SETTINGS_MAX_AGE_MS } from './services/sync/sync-context.js';
 import { DailyJobsService } from './services/daily-jobs.service.js';
 import { DailyTasksRepository } from './store/daily-tasks.repository.js';
 
@@ -218,7 +220,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     config,
     // Read at every fetch and every record: a copy at most a second old (a change in this process applies at once).
     settings: () => settings.current(),
-    settingsNow: () => settings.effective(),
+    settingsNow: () => settings.current(ADMISSION_SETTINGS_MAX_AGE_MS),
     queue,
     sleep: opts.sleep,
     clock,
@@ -336,6 +338,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     tables: new TablesRepository(db),
     selection: new TableSelectionRepository(db),
     sync: repos.sync,
+    tableLocks: new TableLocksRepository(db),
     connections,
     audit,
   });

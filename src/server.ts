@@ -126,11 +126,11 @@ async function startWorking(ctx: Context): Promise<void> {
   await ctx.queue.work<Slot>(
     {
       concurrency: async () => processConcurrency(ctx.config, await ctx.settings.current()),
-      admit: (want, kept) => ctx.capacitySync.admitSome(want, kept),
-      fetched: (recordIds) => ctx.repos.sync.markFetched(recordIds, PROCESS_TAG),
-      giveBack: (unused) => ctx.capacitySync.releaseSlots(unused),
+      admit: (want, kept) => ctx.capacitySync.admission.admitSome(want, kept),
+      fetched: (recordIds) => ctx.capacitySync.fetchedRecords.fetched(recordIds, PROCESS_TAG),
+      giveBack: (unused) => ctx.capacitySync.admission.release(unused),
     },
-    (recordId) => ctx.capacitySync.runQueuedRecord(recordId),
+    (recordId, freePlace) => ctx.capacitySync.runQueuedRecord(recordId, freePlace),
     // The nightly extras' tasks, when no sync record waits (daily-jobs.service.ts).
     (taskId) => ctx.dailyJobs.runQueued(taskId),
   );

@@ -51,8 +51,12 @@ interface TaskData {
   task_id: number;
 }
 
-/** Runs one job: a sync record (capacity queue) or a nightly task (daily queue), by id. */
-type Handler = (id: number) => Promise<JobResult>;
+/**
+ * Runs one job: a sync record (capacity queue) or a nightly task (daily queue), by id. `freePlace`: the
+ * job's place and admission may go to the next job now, while this one finishes work that needs only the
+ * store (a sync record's save, after its collection): the next fetch overlaps it.
+ */
+type Handler = (id: number, freePlace: () => void) => Promise<JobResult>;
 
 /**
  * What a job handler tells the loop: done, or give the job back to the queue
@@ -113,8 +117,12 @@ export class PgBossQueue implements SyncQueue {
   private working = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
-  /** Jobs whose handler runs (each holds a place and an admission). */
+  /** Jobs whose handler runs. */
   private readonly running = new Set<Promise<void>>();
+  /** Places held: jobs being started or running that have not freed theirs early (`freePlace`). */
+  private placesHeld = 0;
+  /** Fetches whose jobs start once their records are marked (`launch`). */
+  private readonly starting = new Set<Promise<void>>();
   /** Jobs whose handler ended, being settled (completed or failed); they hold no place. */
   private readonly settling = new Set<Promise<void>>();
   /** Admissions of jobs that ended, for the next fetch (`WorkOptions.admit`'s `kept`). */
@@ -276,7 +284,7 @@ export class PgBossQueue implements SyncQueue {
       let refused = false;
       const kept = this.kept.splice(0) as A[];
       try {
-        const free = (await o.concurrency()) - this.running.size;
+        const free = (await o.concurrency()) - this.placesHeld;
         if (free <= 0 && kept.length) await giveBack(kept);
         if (free > 0) {
           const admitted: Admitted[] = admit
@@ -296,12 +304,8 @@ export class PgBossQueue implements SyncQueue {
               throw err;
             }
             fetched = jobs.length;
-            // Marked first: until then a job this process dies holding waits a lease to be handed back.
-            const records = jobs.filter((j) => j.queue === CAPACITY_QUEUE).map((j) => j.subject);
-            if (records.length && o.fetched)
-              await o.fetched(records).catch((err: unknown) => this.logger.warn({ err }, 'could not mark fetched records (store unreachable?)'));
             if (jobs.length < admitted.length) await giveBack(admitted.slice(jobs.length) as A[]);
-            jobs.forEach((job, i) => this.startJob(job, admitted[i]!, admit !== undefined));
+            this.launch(jobs, admitted, admit !== undefined, o.fetched);
           }
         }
         failures = 0;
@@ -326,26 +330,50 @@ export class PgBossQueue implements SyncQueue {
   }
 
   /**
-   * Run a fetched job under its admission. When its handler ends, its place
-   * frees (and the loop wakes): the admission is kept for the next fetch
-   * (`keep`, while working) or released; the job is settled after that,
-   * holding no place.
+   * Run a fetched job under its admission. When its handler ends, or
+   * earlier when it says so (`freePlace`), its place frees (and the loop
+   * wakes): the admission is kept for the next fetch (`keep`, while working)
+   * or released; the job is settled after its handler ends, holding no place.
    */
+  /**
+   * Start a fetch's jobs once their records are marked as this process's
+   * (until then, a job this process dies holding waits UNMARKED_FETCH_MS to
+   * be handed back; a failed mark is logged and the jobs run anyway). Their
+   * places are taken now; the loop fetches again meanwhile.
+   */
+  private launch(jobs: Fetched[], admitted: Admitted[], keep: boolean, fetched?: (recordIds: number[]) => Promise<void>): void {
+    this.placesHeld += jobs.length;
+    const records = jobs.filter((j) => j.queue === CAPACITY_QUEUE).map((j) => j.subject);
+    const marked =
+      records.length && fetched
+        ? fetched(records).catch((err: unknown) => this.logger.warn({ err }, 'could not mark fetched records (store unreachable?)'))
+        : Promise.resolve();
+    const started = marked.then(() => jobs.forEach((job, i) => this.startJob(job, admitted[i]!, keep))).finally(() => this.starting.delete(started));
+    this.starting.add(started);
+  }
+
   private startJob(job: Fetched, admitted: Admitted, keep: boolean): void {
-    const p = this.runHandler(job).then(async (ran) => {
-      this.running.delete(p);
+    let held = true;
+    const freePlace = async () => {
+      if (!held) return;
+      held = false;
+      this.placesHeld--;
       if (keep && this.working) this.kept.push(admitted);
       else await admitted.release().catch((err: unknown) => this.logger.warn({ err }, 'could not free the estate sync slot; its lease will'));
       this.wake?.();
+    };
+    const p = this.runHandler(job, () => void freePlace()).then(async (ran) => {
+      this.running.delete(p);
+      await freePlace();
       const settled = this.settle(job, ran).finally(() => this.settling.delete(settled));
       this.settling.add(settled);
     });
     this.running.add(p);
   }
 
-  private async runHandler(job: Fetched): Promise<Ran> {
+  private async runHandler(job: Fetched, freePlace: () => void): Promise<Ran> {
     try {
-      const r = await job.run(job.subject);
+      const r = await job.run(job.subject, freePlace);
       return typeof r === 'string' ? { result: r } : { result: 'done', after: r.after };
     } catch (error) {
       this.logFailed(job, error);
@@ -422,6 +450,7 @@ export class PgBossQueue implements SyncQueue {
     // bound (30 s) after close(), e.g. a worker refused at start by the estate check.
     const bound = new AbortController();
     const ended = async () => {
+      await Promise.allSettled([...this.starting]);
       await Promise.allSettled([...this.running]);
       await Promise.allSettled([...this.settling]);
     };

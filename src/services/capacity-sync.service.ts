@@ -9,6 +9,7 @@
  *
  * The parts live in `sync/`: `record-runner` (lock, retries, save),
  * `session-control` (abort signals, cancel polling, graceful stop),
+ * `admission` (the estate-wide concurrency), `fetched-records` (queue mode),
  * `sync-context` (deps, parameters, clock) and `messages` (the seed's texts);
  * connections come from `connection.service`. This file starts and ends
  * sessions and tells listeners.
@@ -22,7 +23,8 @@ import { newHolder, PROCESS_TAG } from '../lib/process-tag.js';
 import { bytesToMb } from '../lib/sizes.js';
 import type { SyncSessionRow } from '../store/schema.js';
 import type { Actor } from './audit.service.js';
-import { SlotAborted, SlotBusy, type Slot } from './connection-slots.js';
+import { EstateAdmission, type SpareSlots } from './sync/admission.js';
+import { FetchedRecords } from './sync/fetched-records.js';
 import { MSG } from './sync/messages.js';
 import { HEARTBEAT_MS, leaseMs, outcomeError, RecordRunner, type RecordOutcome } from './sync/record-runner.js';
 import { errorColumns } from '../store/sync.repository.js';
@@ -63,77 +65,25 @@ export interface SyncEvents {
   session: [session: { session_id: string; sync_type: SyncType; status: string; total: number; ok: number; failed: number }];
 }
 
-/** Estate sync slots a local batch session's finished records left for its next ones, with the cap each was taken under. */
-type SpareSlots = { slot: Slot; cap: number }[];
-/** The cap an estate sync slot was taken under. */
-const slotCaps = new WeakMap<Slot, number>();
-
 export class CapacitySyncService {
   readonly events = new EventEmitter<SyncEvents>();
   private readonly control: SessionControl;
   private readonly runner: RecordRunner;
+  /** The estate-wide `sync_concurrency`: slots for local batch records and for queued jobs before they are fetched. */
+  readonly admission: EstateAdmission;
+  /** Queue mode: the records of a fetch, marked and read together (`fetched`, then `runQueuedRecord`). */
+  readonly fetchedRecords: FetchedRecords;
 
   constructor(private readonly d: SyncDeps) {
     this.control = new SessionControl(d);
     this.runner = new RecordRunner(d, this.control);
+    this.admission = new EstateAdmission(d);
+    this.fetchedRecords = new FetchedRecords(d.sync);
   }
 
   /** Sessions are run by queue workers (pg-boss), not by the process that starts them. */
   get queued(): boolean {
     return this.d.queue !== undefined;
-  }
-
-  /**
-   * One estate-wide `sync_concurrency` (issue #16 item 7): a batch or
-   * scheduled record (local mode) or a queued job (before it is fetched)
-   * runs under a `sync` slot, so every process on the store together runs at
-   * most the setting's number of syncs; the setting is read at every
-   * admission, so a change applies without a restart (a lowered one lets
-   * the syncs already running finish). Returns undefined when no slot came
-   * free within `waitMs` or `signal` fired; a store error throws.
-   */
-  async admit(waitMs: number, signal?: AbortSignal, spare?: SpareSlots): Promise<Slot | undefined> {
-    const cap = (await (this.d.settingsNow ?? this.d.settings)()).sync_concurrency;
-    // A slot the session's previous record gave up is this record's admission, unless the setting was lowered since.
-    const kept = spare?.pop();
-    if (kept && kept.cap <= cap && !signal?.aborted) return kept.slot;
-    await kept?.slot.release();
-    try {
-      const slot = await this.d.slots.acquire([{ scope: 'sync', cap }], { purpose: 'sync', waitMs, signal });
-      slotCaps.set(slot, cap);
-      return slot;
-    } catch (err) {
-      if (err instanceof SlotBusy || err instanceof SlotAborted) return undefined;
-      throw err;
-    }
-  }
-
-  /** After a record: its slot goes to the session's next record (`more`: records are still to start that no spare slot waits for), or back. */
-  private async passOn(slot: Slot | undefined, spare: SpareSlots, more: boolean, signal: AbortSignal): Promise<void> {
-    if (!slot) return;
-    if (more && !signal.aborted) spare.push({ slot, cap: slotCaps.get(slot)! });
-    else await slot.release();
-  }
-
-  /**
-   * Queue mode: up to `want` estate sync slots at once, without waiting (a worker filling its free places in
-   * one store statement); none when the estate runs `sync_concurrency` syncs already. `kept`: the slots of
-   * jobs that just ended, each admitting a next job unless the setting was lowered below the cap it was taken
-   * under (then released). The setting is read fresh (once per fetch, not per record): a lowered one holds
-   * from the next admission in every process. A store error throws.
-   */
-  async admitSome(want: number, kept: Slot[] = []): Promise<Slot[]> {
-    const cap = (await (this.d.settingsNow ?? this.d.settings)()).sync_concurrency;
-    const reuse = kept.filter((slot) => slotCaps.get(slot)! <= cap).slice(0, want);
-    if (reuse.length < kept.length) await this.d.slots.releaseAll(kept.filter((slot) => !reuse.includes(slot)));
-    const more = reuse.length < want ? await this.d.slots.acquireSome({ scope: 'sync', cap }, want - reuse.length, 'sync') : [];
-    for (const slot of more) slotCaps.set(slot, cap);
-    return [...reuse, ...more];
-  }
-
-  /** Give back estate sync slots `admitSome` handed out and no job used (one statement). */
-  releaseSlots(slots: Slot[]): Promise<void> {
-    return this.d.slots.releaseAll(slots);
   }
 
   private recentParams: { at: number; value: Promise<RunParams> } | undefined;
@@ -311,13 +261,13 @@ export class CapacitySyncService {
         const outcomes = await mapLimit(records, processConcurrency(this.d.config, s), async (record, i) => {
           started++;
           // The estate's share: wait for a sync slot (a cancel or a shutdown ends the wait; the record is then skipped).
-          const slot = await this.admit(ADMIT_WAIT_MS, signal, spare).catch((err: unknown) => {
+          const slot = await this.admission.admit(ADMIT_WAIT_MS, signal, spare).catch((err: unknown) => {
             this.d.logger.error({ err, session_id: sessionId }, 'could not take an estate sync slot (store unreachable?); running without it');
             return undefined;
           });
           const o = await this.control
             .track(this.runner.runLocked(record, rows[i]!, p, signal))
-            .finally(() => this.passOn(slot, spare, records.length - started > spare.length, signal));
+            .finally(() => this.admission.passOn(slot, spare, records.length - started > spare.length, signal));
           this.emit('record', o, opts.syncType);
           opts.onRecord?.(o, ++finished, records.length);
           return o;
@@ -376,12 +326,13 @@ export class CapacitySyncService {
    * instance's lock is still held (by a process that may be dead: its lease
    * runs out), or a shutdown stopped the record (it is pending again). A
    * store error throws, which hands the job back too: nothing is marked
-   * failed for an outage of the store itself.
+   * failed for an outage of the store itself. `freePlace` is called once the
+   * collection is in hand: the job's place goes to the next one during the save.
    */
-  async runQueuedRecord(recordId: number): Promise<'done' | 'hand-back' | { after: Promise<unknown> }> {
+  async runQueuedRecord(recordId: number, freePlace?: () => void): Promise<'done' | 'hand-back' | { after: Promise<unknown> }> {
     // A job fetched while stopping goes back at once.
     if (this.control.stopping) return 'hand-back';
-    const queued = await this.d.sync.queuedRecord(recordId);
+    const queued = await this.fetchedRecords.take(recordId);
     if (!queued) return 'done';
     const { record, syncType, cancelRequested, instance: inst } = queued;
     if (record.status === 'completed' || record.status === 'skipped' || record.status === 'failed') {
@@ -412,7 +363,7 @@ export class CapacitySyncService {
     } else {
       const signal = this.control.watch(record.session_id);
       try {
-        const o = await this.control.track(this.runner.runLocked(record, inst, await this.queueParams(), signal, true));
+        const o = await this.control.track(this.runner.runLocked(record, inst, await this.queueParams(), signal, true, freePlace));
         if (o === 'busy') return 'hand-back';
         outcome = o;
       } catch (err) {

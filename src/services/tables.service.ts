@@ -27,6 +27,7 @@ import { withTimeout } from '../lib/timeout.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { InstanceRow } from '../store/schema.js';
 import type { SyncRepository, SyncType } from '../store/sync.repository.js';
+import type { TableLocksRepository } from '../store/table-locks.repository.js';
 import { methodName, type TableSelectionRepository, type TableSort, type TablesRepository } from '../store/tables.repository.js';
 import type { Actor, AuditService } from './audit.service.js';
 import { instanceOrThrow, type ConnectionService } from './connection.service.js';
@@ -51,6 +52,7 @@ export interface TablesDeps {
   tables: TablesRepository;
   selection: TableSelectionRepository;
   sync: SyncRepository;
+  tableLocks: TableLocksRepository;
   connections: Pick<ConnectionService, 'target' | 'exclusionsFor' | 'reserve' | 'connect'>;
   audit: AuditService;
 }
@@ -89,10 +91,10 @@ export class TablesService {
     const holder = newHolder();
     const startedAt = this.d.clock.now();
     const expires = new Date(startedAt.getTime() + lease).toISOString();
-    if (!(await this.d.sync.acquireTableLock(inst.id, holder, startedAt.toISOString(), expires))) {
+    if (!(await this.d.tableLocks.acquire(inst.id, holder, startedAt.toISOString(), expires))) {
       // A lock left by a dead process on this host is taken over at once (a queued nightly task of a killed worker).
-      const current = await this.d.sync.tableLockHolder(inst.id);
-      if (!current || holderAlive(current) !== false || !(await this.d.sync.takeOverTableLock(inst.id, current, holder, startedAt.toISOString(), expires))) {
+      const current = await this.d.tableLocks.holder(inst.id);
+      if (!current || holderAlive(current) !== false || !(await this.d.tableLocks.takeOver(inst.id, current, holder, startedAt.toISOString(), expires))) {
         releaseHolder(holder);
         throw new AppError('conflict', TABLES_MSG.busy(inst.name));
       }
@@ -230,7 +232,7 @@ export class TablesService {
       }
     } finally {
       if (sessionId) await this.d.sync.finishSession(sessionId, this.now());
-      await this.d.sync.releaseTableLock(inst.id, holder).finally(() => releaseHolder(holder));
+      await this.d.tableLocks.release(inst.id, holder).finally(() => releaseHolder(holder));
       await this.d.audit.record(opts.actor, {
         action: 'instance.sync_tables',
         targetType: 'instance',

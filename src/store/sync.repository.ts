@@ -38,6 +38,9 @@ export class RecordNotClaimable extends Error {
 /** What running a record needs of its row. */
 export type RecordRef = Pick<SyncInstanceRecordRow, 'id' | 'session_id' | 'instance_id' | 'instance_name' | 'status' | 'attempt'>;
 
+/** A queued record and what its run needs (`instance` undefined: deleted). */
+export type QueuedRecord = { record: RecordRef; syncType: SyncType; cancelRequested: boolean; instance: InstanceRow | undefined };
+
 /** The record a lock is taken for, and how it is marked running once the lock is held. */
 export interface RecordStart {
   recordId: number;
@@ -273,22 +276,29 @@ export class SyncRepository {
     await this.db.updateTable('sync_sessions').set({ heartbeat_at: at }).where('session_id', '=', sessionId).where('status', '=', 'running').execute();
   }
 
-  /** A queued record with what its run needs of its session and its instance (one read: the queue's hot path; `instance` undefined: deleted). */
-  async queuedRecord(id: number): Promise<{ record: RecordRef; syncType: SyncType; cancelRequested: boolean; instance: InstanceRow | undefined } | undefined> {
-    const row = await this.db
-      .selectFrom('sync_instance_records as r')
-      .innerJoin('sync_sessions as s', 's.session_id', 'r.session_id')
-      .leftJoin('instances as i', 'i.id', 'r.instance_id')
-      .selectAll('i')
-      .select(['r.id as r_id', 'r.session_id as r_session', 'r.instance_id as r_instance', 'r.instance_name as r_name', 'r.status as r_status'])
-      .select(['r.attempt as r_attempt', 's.sync_type as s_sync_type', 's.cancel_requested_at as s_cancel'])
-      .where('r.id', '=', id)
-      .executeTakeFirst();
-    if (!row) return undefined;
-    const { r_id, r_session, r_instance, r_name, r_status, r_attempt, s_sync_type, s_cancel, ...inst } = row;
-    const record = { id: r_id, session_id: r_session, instance_id: r_instance, instance_name: r_name, status: r_status, attempt: r_attempt };
-    // The left join's columns are all null when the instance is gone.
-    return { record, syncType: s_sync_type as SyncType, cancelRequested: s_cancel !== null, instance: inst.id === null ? undefined : (inst as InstanceRow) };
+  /** Queued records with what their run needs of session and instance, by id (one read for a fetch's jobs: the queue's hot path; `instance` undefined: deleted). */
+  async queuedRecords(ids: number[]): Promise<Map<number, QueuedRecord>> {
+    const rows = ids.length
+      ? await this.db
+          .selectFrom('sync_instance_records as r')
+          .innerJoin('sync_sessions as s', 's.session_id', 'r.session_id')
+          .leftJoin('instances as i', 'i.id', 'r.instance_id')
+          .selectAll('i')
+          .select(['r.id as r_id', 'r.session_id as r_session', 'r.instance_id as r_instance', 'r.instance_name as r_name', 'r.status as r_status'])
+          .select(['r.attempt as r_attempt', 's.sync_type as s_sync_type', 's.cancel_requested_at as s_cancel'])
+          .where('r.id', 'in', ids)
+          .execute()
+      : [];
+    return new Map(
+      rows.map(({ r_id, r_session, r_instance, r_name, r_status, r_attempt, s_sync_type, s_cancel, ...inst }) => {
+        const record = { id: r_id, session_id: r_session, instance_id: r_instance, instance_name: r_name, status: r_status, attempt: r_attempt };
+        // The left join's columns are all null when the instance is gone.
+        return [
+          r_id,
+          { record, syncType: s_sync_type as SyncType, cancelRequested: s_cancel !== null, instance: inst.id === null ? undefined : (inst as InstanceRow) },
+        ];
+      }),
+    );
   }
 
   /** Running sessions (for recovery and "is a scheduled run in progress?"). */
@@ -458,42 +468,5 @@ export class SyncRepository {
 
   async releaseLock(instanceId: number, holder: string): Promise<void> {
     await this.db.deleteFrom('sync_locks').where('instance_id', '=', instanceId).where('holder', '=', holder).execute();
-  }
-
-  /**
-   * Take the instance's table-sync lock (its own key space: a table sync and
-   * a capacity sync of one instance may overlap, two table syncs may not);
-   * false when another holder has it and its lease has not ended.
-   */
-  async acquireTableLock(instanceId: number, holder: string, now: string, expiresAt: string): Promise<boolean> {
-    const row = await this.db
-      .insertInto('table_sync_locks')
-      .values({ instance_id: instanceId, holder, acquired_at: now, expires_at: expiresAt })
-      .onConflict((oc) =>
-        oc.column('instance_id').doUpdateSet({ holder, acquired_at: now, expires_at: expiresAt }).where('table_sync_locks.expires_at', '<', now),
-      )
-      .returning('holder')
-      .executeTakeFirst();
-    return row?.holder === holder;
-  }
-
-  /** The instance's table-sync lock holder, if any. */
-  async tableLockHolder(instanceId: number): Promise<string | undefined> {
-    return (await this.db.selectFrom('table_sync_locks').select('holder').where('instance_id', '=', instanceId).executeTakeFirst())?.holder;
-  }
-
-  /** Take the table-sync lock from a holder known to be dead (compare-and-set on that holder). */
-  async takeOverTableLock(instanceId: number, deadHolder: string, holder: string, now: string, expiresAt: string): Promise<boolean> {
-    const r = await this.db
-      .updateTable('table_sync_locks')
-      .set({ holder, acquired_at: now, expires_at: expiresAt })
-      .where('instance_id', '=', instanceId)
-      .where('holder', '=', deadHolder)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
-  }
-
-  async releaseTableLock(instanceId: number, holder: string): Promise<void> {
-    await this.db.deleteFrom('table_sync_locks').where('instance_id', '=', instanceId).where('holder', '=', holder).execute();
   }
 }

@@ -7,6 +7,7 @@ import { before, it } from 'node:test';
 import { CompiledQuery } from 'kysely';
 import type { CollectedDatabase } from '../../src/domain/collection.js';
 import { CapacityRepository } from '../../src/store/capacity.repository.js';
+import { TableLocksRepository } from '../../src/store/table-locks.repository.js';
 import { forEachStore } from '../helpers/context.js';
 import { countingSqliteStore } from '../helpers/query-count.js';
 
@@ -244,12 +245,13 @@ forEachStore('SyncRepository locks', (get) => {
 
   it('table-sync locks have their own key space: they neither block nor are blocked by the instance lock', async () => {
     const s = get().repos.sync;
+    const t = new TableLocksRepository(get().store.db);
     const [now, later] = ['2026-03-02T00:00:00.000Z', '2026-03-02T00:10:00.000Z'];
     assert.equal(await s.acquireLock(43, 'cap', now, later), true);
-    assert.equal(await s.acquireTableLock(43, 'tab', now, later), true, 'a capacity sync does not block a table sync');
-    assert.equal(await s.acquireTableLock(43, 'tab2', now, later), false, 'two table syncs of one instance do not overlap');
-    await s.releaseTableLock(43, 'tab');
-    assert.equal(await s.acquireTableLock(43, 'tab2', now, later), true);
+    assert.equal(await t.acquire(43, 'tab', now, later), true, 'a capacity sync does not block a table sync');
+    assert.equal(await t.acquire(43, 'tab2', now, later), false, 'two table syncs of one instance do not overlap');
+    await t.release(43, 'tab');
+    assert.equal(await t.acquire(43, 'tab2', now, later), true);
     assert.equal((await s.lockHolder(43))?.holder, 'cap', 'the instance lock untouched');
   });
 });

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import type mysql from 'mysql2/promise';
 import type { AppError } from '../../src/lib/errors.js';
 import { CLI_ACTOR } from '../../src/services/audit.service.js';
+import { TableLocksRepository } from '../../src/store/table-locks.repository.js';
 import { newTestContext, type TestContext } from '../helpers/context.js';
 import { mysqlAdmin, pgAdmin, uniqueName } from '../helpers/targets.js';
 import { addInstance, mysqlReader } from './helpers.js';
@@ -125,13 +126,14 @@ describe('table sync of a real PostgreSQL (sqlite store)', () => {
     const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // exited: its pid is gone
     const far = new Date(Date.now() + 3600_000).toISOString();
     const now = new Date().toISOString();
-    assert.ok(await ctx.repos.sync.acquireTableLock(instanceId, `${os.hostname()}:${process.ppid}:live:1`, now, far));
+    const locks = new TableLocksRepository(ctx.store.db);
+    assert.ok(await locks.acquire(instanceId, `${os.hostname()}:${process.ppid}:live:1`, now, far));
     await assert.rejects(ctx.tables.syncTables(instanceId, { databases: [db], actor: CLI_ACTOR }), (e: AppError) => e.kind === 'conflict');
     await ctx.store.db.deleteFrom('table_sync_locks').execute();
-    assert.ok(await ctx.repos.sync.acquireTableLock(instanceId, `${os.hostname()}:${dead}:dead:1`, now, far));
+    assert.ok(await locks.acquire(instanceId, `${os.hostname()}:${dead}:dead:1`, now, far));
     const r = await ctx.tables.syncTables(instanceId, { databases: [db], actor: CLI_ACTOR });
     assert.ok(r.saved_count > 0);
-    assert.equal(await ctx.repos.sync.tableLockHolder(instanceId), undefined, 'released after the run');
+    assert.equal(await locks.holder(instanceId), undefined, 'released after the run');
   });
 
   it('marks a dropped table deleted (kept in history) and restores it when it comes back', async () => {

@@ -112,9 +112,26 @@ export class RecordRunner {
 
   /** Run a record of a batch or a queue: skipped when stopped, disabled or busy; otherwise under the instance's lock. */
   async runLocked(record: RecordRef, inst: InstanceRow, p: RunParams, signal?: AbortSignal): Promise<RecordOutcome>;
-  async runLocked(record: RecordRef, inst: InstanceRow, p: RunParams, signal: AbortSignal | undefined, queued: true): Promise<RecordOutcome | 'busy'>;
-  /** `queued`: a busy instance is 'busy' (the job is handed back and retried) instead of a skipped record. */
-  async runLocked(record: RecordRef, inst: InstanceRow, p: RunParams, signal?: AbortSignal, queued = false): Promise<RecordOutcome | 'busy'> {
+  async runLocked(
+    record: RecordRef,
+    inst: InstanceRow,
+    p: RunParams,
+    signal: AbortSignal | undefined,
+    queued: true,
+    collected?: () => void,
+  ): Promise<RecordOutcome | 'busy'>;
+  /**
+   * `queued`: a busy instance is 'busy' (the job is handed back and retried) instead of a skipped record.
+   * `collected`: called once the collection is in hand, before it is saved (runRecord).
+   */
+  async runLocked(
+    record: RecordRef,
+    inst: InstanceRow,
+    p: RunParams,
+    signal?: AbortSignal,
+    queued = false,
+    collected?: () => void,
+  ): Promise<RecordOutcome | 'busy'> {
     const skip = async (why: Msg): Promise<RecordOutcome> => {
       await this.deps.sync.updateRecord(record.id, { status: 'skipped', completed_at: now(this.deps), ...errorColumns(why) });
       return {
@@ -148,7 +165,7 @@ export class RecordRunner {
     if (!locked) return queued ? 'busy' : skip(MSG.busy(inst.name));
     let outcome: RecordOutcome | undefined;
     try {
-      outcome = await this.runRecord(record, inst, p, holder, signal, startedAt);
+      outcome = await this.runRecord(record, inst, p, holder, signal, startedAt, collected);
       return outcome;
     } finally {
       await this.release(inst.id, holder, outcome);
@@ -225,8 +242,19 @@ export class RecordRunner {
    * `runningSince`: the record was already marked running (first attempt)
    * at that time, together with taking the lock. A completed record releases
    * the lock in the transaction that saves it; otherwise the caller does.
+   * `collected`: told when the collection is in hand and only its save is
+   * left (a queued job's place goes to the next job then: `sync_concurrency`
+   * counts collections, docs/operations.md).
    */
-  async runRecord(record: RecordRef, inst: InstanceRow, p: RunParams, holder: string, signal?: AbortSignal, runningSince?: Date): Promise<RecordOutcome> {
+  async runRecord(
+    record: RecordRef,
+    inst: InstanceRow,
+    p: RunParams,
+    holder: string,
+    signal?: AbortSignal,
+    runningSince?: Date,
+    collected?: () => void,
+  ): Promise<RecordOutcome> {
     const startedAt = runningSince ?? this.deps.clock.now();
     const t0 = performance.now();
     const base = { record_id: record.id, instance_id: inst.id, instance_name: inst.name, db_type: inst.db_type };
@@ -254,6 +282,7 @@ export class RecordRunner {
         // Stopped between collecting and saving: save nothing.
         const stopped = abortReason(signal);
         if (stopped) throw new Aborted(stopped);
+        collected?.();
         await yieldToIo();
         try {
           return await this.save(record, inst, collection, startedAt, t0, attempt, log, holder);
