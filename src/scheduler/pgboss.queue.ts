@@ -114,6 +114,8 @@ interface Ran {
 export class PgBossQueue implements SyncQueue {
   private readonly boss: PgBoss;
   private started = false;
+  /** pg-boss itself started (its timers run until `stop()`), even when the rest of `start()` failed. */
+  private booted = false;
   private working = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -156,10 +158,28 @@ export class PgBossQueue implements SyncQueue {
   async start(): Promise<void> {
     if (this.started) return;
     await this.boss.start();
-    await this.boss.createQueue(CAPACITY_QUEUE, { name: CAPACITY_QUEUE, policy: 'stately' });
-    await this.boss.createQueue(DAILY_QUEUE, { name: DAILY_QUEUE, policy: 'stately' });
+    this.booted = true;
+    await this.createQueue(CAPACITY_QUEUE);
+    await this.createQueue(DAILY_QUEUE);
     await this.ensureFetchIndex();
     this.started = true;
+  }
+
+  /**
+   * pg-boss's createQueue, again after a deadlock: processes starting at once on a fresh schema each insert the
+   * queue's row and attach its partition, and PostgreSQL aborts all of them but one (40P01,
+   * test/store/pg-prepared.test.ts). The next attempt finds the queue made and does nothing.
+   */
+  private async createQueue(name: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.boss.createQueue(name, { name, policy: 'stately' });
+        return;
+      } catch (err) {
+        if ((err as { code?: string }).code !== '40P01' || attempt >= 5) throw err;
+        await sleep(Math.random() * 100 * attempt);
+      }
+    }
   }
 
   /**
@@ -461,8 +481,9 @@ export class PgBossQueue implements SyncQueue {
   /** Stop taking jobs, wait for the ones in flight (up to `timeoutMs`), close pg-boss's pool. */
   async stop(timeoutMs = 30_000): Promise<void> {
     await this.stopWorking(timeoutMs);
-    if (!this.started) return;
+    if (!this.booted) return;
     this.started = false;
+    this.booted = false;
     await this.boss.stop({ graceful: false, wait: true, timeout: 5_000 }).catch((err) => this.logger.warn({ err }, 'pg-boss stop failed'));
   }
 }

@@ -1,0 +1,201 @@
+/**
+ * Named (server-side prepared) statements on the PostgreSQL store and queue
+ * (src/store/pg-prepared.ts), on the real server: a repeated parameterised
+ * query is prepared once per connection and `prepare: false` never names one;
+ * queries without parameters stay unnamed; a connection keeps at most
+ * MAX_PER_CONNECTION names and every query still answers; a table changed
+ * under a prepared `SELECT *` (0A000) is answered unnamed on that connection
+ * only. The queue's fetch index exists after a start, on every queue's
+ * partition, and pg-boss's fetch uses it; two processes starting on a fresh
+ * schema at once both start. Behind a real pgbouncer: test/store/pgbouncer.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { PgBossQueue } from '../../src/scheduler/pgboss.queue.js';
+import { CAPACITY_QUEUE, DAILY_QUEUE, QUEUE_SCHEMA } from '../../src/scheduler/queue-names.js';
+import { createLogger } from '../../src/lib/logger.js';
+import { openStore, type Store } from '../../src/store/db.js';
+import { MAX_PER_CONNECTION, statementName } from '../../src/store/pg-prepared.js';
+import { createMigratedDatabase } from '../helpers/pg-template.js';
+import { pgAdmin, uniqueName } from '../helpers/targets.js';
+
+const FETCH_INDEX = 'whalefall_job_fetch';
+
+async function dropDatabase(name: string): Promise<void> {
+  if (process.env.WHALEFALL_KEEP_TEST_DB) return;
+  const a = await pgAdmin();
+  try {
+    await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await a.end();
+  }
+}
+
+/** The names prepared on the store's (one) connection. */
+async function preparedNames(store: Store): Promise<string[]> {
+  const r = await sql<{ name: string }>`select name from pg_prepared_statements order by name`.execute(store.db);
+  return r.rows.map((row) => row.name);
+}
+
+describe('prepared statements on the PostgreSQL store', () => {
+  const name = uniqueName('prepared');
+  const url = `postgres://postgres@127.0.0.1:5432/${name}`;
+  const stores: Store[] = [];
+  /** A store on one connection, so pg_prepared_statements is the one its queries ran on. */
+  const open = (opts: Parameters<typeof openStore>[0] = {}) => {
+    const s = openStore({ databaseUrl: url, poolMax: 1, ...opts });
+    stores.push(s);
+    return s;
+  };
+
+  before(async () => {
+    await createMigratedDatabase(name);
+  });
+  after(async () => {
+    for (const s of stores) await s.close();
+    await dropDatabase(name);
+  });
+
+  it('a parameterised Kysely query run twice is prepared by name on its connection; with prepare: false it is not', async () => {
+    const query = (s: Store) => s.db.selectFrom('users').select(['id', 'username']).where('username', '=', 'nobody').where('role', '=', 'admin');
+    const on = open();
+    const wanted = statementName(query(on).compile().sql);
+    assert.deepEqual(await query(on).execute(), []);
+    assert.deepEqual(await query(on).execute(), []);
+    assert.deepEqual(await preparedNames(on), [wanted]);
+
+    const off = open({ prepare: false });
+    await query(off).execute();
+    await query(off).execute();
+    assert.deepEqual(await preparedNames(off), []);
+  });
+
+  it('queries without parameters (and BEGIN/COMMIT) stay unnamed', async () => {
+    const s = open();
+    for (let i = 0; i < 3; i++) await sql`select count(*) from users`.execute(s.db);
+    await s.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('users').select('id').execute();
+    });
+    assert.deepEqual(await preparedNames(s), []);
+  });
+
+  it(`a connection keeps at most ${MAX_PER_CONNECTION} names: 250 distinct texts, every one answers`, async () => {
+    const s = open();
+    for (let i = 0; i < 250; i++) {
+      // A different text each (the literal), one parameter: what a statement built with a varying shape looks like.
+      const r = await sql<{ n: number }>`select ${sql.lit(i)}::int + ${1000}::int as n`.execute(s.db);
+      assert.deepEqual(r.rows, [{ n: 1000 + i }]);
+    }
+    // Past the bound the texts go unnamed, and a named one still answers from its prepared statement.
+    const again = await sql<{ n: number }>`select ${sql.lit(0)}::int + ${7}::int as n`.execute(s.db);
+    assert.deepEqual(again.rows, [{ n: 7 }]);
+    const names = await preparedNames(s);
+    assert.equal(names.length, MAX_PER_CONNECTION, `${names.length} prepared statements`);
+    assert.ok(names.includes(statementName('select 0::int + $1::int as n')));
+  });
+
+  it('0A000 (a table changed under a prepared SELECT *): answered unnamed, the pool keeps naming', async () => {
+    const offs: string[] = [];
+    const s = open({ onPrepareOff: (_reason, err) => offs.push(err.code ?? err.message) });
+    await sql`create table t (id int primary key, a text)`.execute(s.db);
+    await sql`insert into t values (1, 'one')`.execute(s.db);
+    const byId = () => sql<Record<string, unknown>>`select * from t where id = ${1}`.execute(s.db);
+    assert.deepEqual((await byId()).rows, [{ id: 1, a: 'one' }]);
+    assert.deepEqual((await byId()).rows, [{ id: 1, a: 'one' }]);
+    assert.ok((await preparedNames(s)).includes(statementName('select * from t where id = $1')));
+    await sql`alter table t add column b text not null default 'bee'`.execute(s.db);
+    // The server answers the prepared statement with "cached plan must not change result type"; the store does not.
+    assert.deepEqual((await byId()).rows, [{ id: 1, a: 'one', b: 'bee' }]);
+    assert.deepEqual((await byId()).rows, [{ id: 1, a: 'one', b: 'bee' }]);
+    assert.deepEqual(offs, [], 'a changed table is one connection’s business: the pool is not told');
+    // A second connection of the same pool still prepares.
+    const pool2 = open({ poolMax: 1 });
+    await sql`select ${1}::int as one`.execute(pool2.db);
+    assert.deepEqual(await preparedNames(pool2), [statementName('select $1::int as one')]);
+  });
+});
+
+describe('the queue’s fetch index', () => {
+  const name = uniqueName('fetch_index');
+  const url = `postgres://postgres@127.0.0.1:5432/${name}`;
+  const logger = createLogger('warn');
+  const queues: PgBossQueue[] = [];
+
+  before(async () => {
+    const a = await pgAdmin();
+    try {
+      await a.query(`CREATE DATABASE ${name}`);
+    } finally {
+      await a.end();
+    }
+  });
+  after(async () => {
+    for (const q of queues) await q.stop(1000);
+    await dropDatabase(name);
+  });
+
+  it('two queues starting at once on a fresh schema both start; the index is on the job table and every queue’s partition', async () => {
+    const a = new PgBossQueue(url, logger, { maintenanceSeconds: 30 });
+    const b = new PgBossQueue(url, logger, { maintenanceSeconds: 30 });
+    queues.push(a, b);
+    await Promise.all([a.start(), b.start()]);
+
+    const c = await pgAdmin(name);
+    try {
+      const parent = await c.query<{ tablename: string; indexdef: string }>(
+        'SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = $2',
+        [QUEUE_SCHEMA, FETCH_INDEX],
+      );
+      assert.equal(parent.rows.length, 1);
+      assert.equal(parent.rows[0]!.tablename, 'job');
+      assert.match(parent.rows[0]!.indexdef, /\(name, priority DESC, created_on, id\) WHERE \(state < 'active'/);
+      // Each queue's partition has an index attached to it (created with the parent's, or when the partition was).
+      const parts = await c.query<{ partition: string }>(
+        `SELECT t.relname AS partition
+           FROM pg_inherits ii JOIN pg_index pi ON pi.indexrelid = ii.inhrelid JOIN pg_class t ON t.oid = pi.indrelid
+          WHERE ii.inhparent = $1::regclass`,
+        [`${QUEUE_SCHEMA}.${FETCH_INDEX}`],
+      );
+      const queueTables = await c.query<{ partition_name: string }>(`SELECT partition_name FROM ${QUEUE_SCHEMA}.queue WHERE name = ANY($1)`, [
+        [CAPACITY_QUEUE, DAILY_QUEUE],
+      ]);
+      assert.equal(queueTables.rows.length, 2);
+      assert.deepEqual(parts.rows.map((r) => r.partition).sort(), queueTables.rows.map((r) => r.partition_name).sort());
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('pg-boss’s fetch reads the index (no sort of the queued jobs)', async () => {
+    const q = queues[0]!;
+    await q.enqueue(
+      Array.from({ length: 3000 }, (_, i) => ({ id: i + 1, instance_id: i + 1 })),
+      600,
+    );
+    const c = await pgAdmin(name);
+    try {
+      await c.query(`ANALYZE ${QUEUE_SCHEMA}.job`);
+      // pg-boss's own text of its fetch, as PgBoss#fetch sends it (batchSize as $2).
+      const plans = createRequire(import.meta.url)('pg-boss/src/plans.js') as { fetchNextJob(schema: string): (o: object) => string };
+      const fetchSql = plans.fetchNextJob(QUEUE_SCHEMA)({});
+      const plan = await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${fetchSql}`, [CAPACITY_QUEUE, 10]);
+      const text = plan.rows.map((r) => r['QUERY PLAN']).join('\n');
+      const idx = await c.query<{ relname: string }>(
+        'SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass',
+        [`${QUEUE_SCHEMA}.${FETCH_INDEX}`],
+      );
+      const names = idx.rows.map((r) => r.relname);
+      assert.ok(
+        names.some((n) => text.includes(`Index Scan using ${n} `)),
+        `the fetch does not use ${FETCH_INDEX} (${names.join(', ')}):\n${text}`,
+      );
+      // The jobs it takes come out of the index in order: no sort of the queued ones (the Sort further on is of those taken).
+      const start = text.indexOf('CTE next');
+      assert.doesNotMatch(text.slice(start, text.indexOf('\n  ->', start)), /\bSort\b/, text);
+    } finally {
+      await c.end();
+    }
+  });
+});
