@@ -159,21 +159,22 @@ export class PgBossQueue implements SyncQueue {
     if (this.started) return;
     await this.boss.start();
     this.booted = true;
-    await this.createQueue(CAPACITY_QUEUE);
-    await this.createQueue(DAILY_QUEUE);
-    await this.ensureFetchIndex();
+    await this.againAfterDeadlock(() => this.boss.createQueue(CAPACITY_QUEUE, { name: CAPACITY_QUEUE, policy: 'stately' }));
+    await this.againAfterDeadlock(() => this.boss.createQueue(DAILY_QUEUE, { name: DAILY_QUEUE, policy: 'stately' }));
+    await this.againAfterDeadlock(() => this.ensureFetchIndex());
     this.started = true;
   }
 
   /**
-   * pg-boss's createQueue, again after a deadlock: processes starting at once on a fresh schema each insert the
-   * queue's row and attach its partition, and PostgreSQL aborts all of them but one (40P01,
-   * test/store/pg-prepared.test.ts). The next attempt finds the queue made and does nothing.
+   * A schema step, again after a deadlock: processes starting at once on a fresh schema (`serve` starts its
+   * queue under a store lock, a CLI or a test's context does not) each insert a queue's row and attach its
+   * partition, or index the table, and PostgreSQL aborts all of them but one (40P01,
+   * test/store/pg-prepared.test.ts). The next attempt finds the step done and does nothing.
    */
-  private async createQueue(name: string): Promise<void> {
+  private async againAfterDeadlock(step: () => Promise<unknown>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.boss.createQueue(name, { name, policy: 'stately' });
+        await step();
         return;
       } catch (err) {
         if ((err as { code?: string }).code !== '40P01' || attempt >= 5) throw err;

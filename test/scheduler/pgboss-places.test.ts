@@ -1,0 +1,67 @@
+/**
+ * A queued job's place (and its admission) goes to the next job when the job
+ * says its collection is in hand (`freePlace`), not when its save ends: the
+ * save needs only the store and overlaps the next fetch. The places still
+ * bound what runs before that point; a fetch's records are marked before
+ * their jobs start.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { newTestContext, type TestContext } from '../helpers/context.js';
+import { waitFor } from '../helpers/procs.js';
+
+describe('pg-boss places', () => {
+  let ctx: TestContext;
+  before(async () => {
+    ctx = await newTestContext('postgres', { env: { WHALEFALL_QUEUE: 'pg-boss', WHALEFALL_SECRET_KEY: randomBytes(32).toString('hex') } });
+  });
+  after(async () => {
+    await ctx?.queue?.stop(1000);
+    await ctx?.cleanup();
+  });
+
+  it('one place: a job that frees its place lets the next ones run while it finishes; before that, one at a time', async () => {
+    const queue = ctx.queue!;
+    await queue.enqueue(
+      [1, 2, 3].map((id) => ({ id, instance_id: 100 + id })),
+      60,
+    );
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const marked = new Set<number>();
+    const started: number[] = [];
+    const ended: number[] = [];
+    let holding = 0;
+    let holdingPeak = 0;
+    await queue.work(
+      {
+        concurrency: () => 1,
+        pollMs: 50,
+        fetched: async (ids) => {
+          for (const id of ids) marked.add(id);
+        },
+      },
+      async (id, freePlace) => {
+        assert.ok(marked.has(id), `record ${id} marked before its job started`);
+        started.push(id);
+        holding++;
+        holdingPeak = Math.max(holdingPeak, holding);
+        await new Promise((r) => setTimeout(r, 30));
+        holding--;
+        if (id === 1) {
+          freePlace(); // collection done; the save (the gate) goes on without the place
+          await gate;
+        }
+        ended.push(id);
+        return 'done';
+      },
+    );
+    await waitFor('jobs 2 and 3 to run while job 1 still holds its save', 20_000, async () => ended.includes(2) && ended.includes(3));
+    assert.deepEqual([...ended].sort(), [2, 3], 'job 1 has not ended');
+    assert.equal(holdingPeak, 1, 'before freeing its place, one job at a time');
+    release();
+    await waitFor('job 1 to end', 10_000, async () => ended.includes(1));
+    assert.deepEqual([...started].sort(), [1, 2, 3]);
+  });
+});
