@@ -139,7 +139,7 @@ export class PgBossQueue implements SyncQueue {
     opts: { maintenanceSeconds: number; poolMax?: number; prepare?: PrepareOptions },
   ) {
     // pg-boss hands its options to pg's Pool: `Client` makes its fetch and complete prepared statements too.
-    const Client = preparingClient(lazyModule<typeof Pg>('pg'), opts.prepare ?? { enabled: true });
+    const Client = preparingClient(lazyModule<typeof Pg>('pg'), opts.prepare ?? { enabled: false });
     this.boss = new PgBoss({
       ...({ Client } as object),
       connectionString: databaseUrl,

@@ -37,7 +37,7 @@ export interface StoreOptions {
   connectTimeoutMs?: number;
   /** PostgreSQL statement_timeout (0: none; default 60 s). Also bounds a query on a link that drops packets. */
   statementTimeoutMs?: number;
-  /** PostgreSQL: prepare repeated statements by name (default on; off behind a pooler that cannot keep them). */
+  /** PostgreSQL: prepare repeated statements by name (default off; see pg-prepared.ts). */
   prepare?: boolean;
   /** Told once when prepared statements are switched off by the server's answers (see pg-prepared.ts). */
   onPrepareOff?: PrepareOptions['onOff'];
@@ -130,7 +130,7 @@ export function cachingSqlite(sqlite: SQLite.Database, max = STATEMENT_CACHE_SIZ
 export function openStore(opts: StoreOptions): Store {
   if (opts.databaseUrl) {
     const pool = new pg.Pool({
-      Client: preparingClient(pg, { enabled: opts.prepare ?? true, onOff: opts.onPrepareOff }),
+      Client: preparingClient(pg, { enabled: opts.prepare ?? false, onOff: opts.onPrepareOff }),
       connectionString: opts.databaseUrl,
       max: opts.poolMax ?? 6,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,

@@ -26,8 +26,15 @@
  * off (for the whole pool on a pooler's error, for the connection on a
  * changed table), `onOff` is told once, and the query is sent again unnamed
  * when it was not inside a transaction (inside one, the transaction has
- * failed: the error is the caller's, as any store error). `WHALEFALL_STORE_PREPARE=off`
- * never names a statement.
+ * failed: the error is the caller's, as any store error).
+ *
+ * Opt-in (`WHALEFALL_STORE_PREPARE=on`; off by default): after five runs
+ * PostgreSQL may keep one generic plan per statement and connection, chosen
+ * from the statistics of that moment. On a store that grows fast (a new
+ * estate's first syncs) such a plan went stale: the api-path bench's
+ * 10,000-instance batch on a fresh PostgreSQL store took 120.6 s with names
+ * and 83.2 s without (the session poll's median 162 ms vs 47 ms), while the
+ * scale-out bench gained a few per cent (docs/benchmarks-notes.md).
  */
 import { createHash } from 'node:crypto';
 import type * as Pg from 'pg';

@@ -45,7 +45,7 @@ describe('prepared statements on the PostgreSQL store', () => {
   const stores: Store[] = [];
   /** A store on one connection, so pg_prepared_statements is the one its queries ran on. */
   const open = (opts: Parameters<typeof openStore>[0] = {}) => {
-    const s = openStore({ databaseUrl: url, poolMax: 1, ...opts });
+    const s = openStore({ databaseUrl: url, poolMax: 1, prepare: true, ...opts });
     stores.push(s);
     return s;
   };

@@ -176,7 +176,7 @@ describe('the store behind pgbouncer 1.18 in transaction mode', { skip: PGBOUNCE
 
   it('prepare on: the first pooler error switches naming off (told once); every query outside a transaction answers', async () => {
     const offs: { reason: string; code?: string }[] = [];
-    const store = openStore({ databaseUrl: url, poolMax: 4, onPrepareOff: (reason, err) => offs.push({ reason, code: err.code }) });
+    const store = openStore({ databaseUrl: url, poolMax: 4, prepare: true, onPrepareOff: (reason, err) => offs.push({ reason, code: err.code }) });
     stores.push(store);
     const first = await workload(store);
     console.log(`# first workload with naming on: ${JSON.stringify(first)}; told: ${JSON.stringify(offs)}`);
@@ -198,7 +198,7 @@ describe('the store behind pgbouncer 1.18 in transaction mode', { skip: PGBOUNCE
 
   it('prepare on, transactions only: the ones in flight when the pooler errs fail with its error, once; then none', async () => {
     const offs: (string | undefined)[] = [];
-    const store = openStore({ databaseUrl: url, poolMax: 4, onPrepareOff: (_reason, err) => offs.push(err.code) });
+    const store = openStore({ databaseUrl: url, poolMax: 4, prepare: true, onPrepareOff: (_reason, err) => offs.push(err.code) });
     stores.push(store);
     const rounds: Outcome[] = [];
     // Four at once, so the store's connections and pgbouncer's two server connections cross.
