@@ -65,7 +65,6 @@ import { TablesService } from './services/tables.service.js';
 import { ProcessesRepository } from './store/processes.repository.js';
 import { ProcessesService } from './services/processes.service.js';
 import { leaseMs } from './services/capacity-sync.service.js';
-import { ADMISSION_SETTINGS_MAX_AGE_MS } from './services/sync/sync-context.js';
 import { DailyJobsService } from './services/daily-jobs.service.js';
 import { DailyTasksRepository } from './store/daily-tasks.repository.js';
 
@@ -220,7 +219,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     config,
     // Read at every fetch and every record: a copy at most a second old (a change in this process applies at once).
     settings: () => settings.current(),
-    settingsNow: () => settings.current(ADMISSION_SETTINGS_MAX_AGE_MS),
+    settingsNow: () => settings.effective(),
     queue,
     sleep: opts.sleep,
     clock,

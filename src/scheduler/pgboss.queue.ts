@@ -123,6 +123,9 @@ export class PgBossQueue implements SyncQueue {
   private readonly running = new Set<Promise<void>>();
   /** Places held: jobs being started or running that have not freed theirs early (`freePlace`). */
   private placesHeld = 0;
+  /** Jobs finishing after freeing their place early, and the bound on them (the last concurrency read). */
+  private finishing = 0;
+  private lastConcurrency = 0;
   /** Fetches whose jobs start once their records are marked (`launch`). */
   private readonly starting = new Set<Promise<void>>();
   /** Jobs whose handler ended, being settled (completed or failed); they hold no place. */
@@ -305,7 +308,8 @@ export class PgBossQueue implements SyncQueue {
       let refused = false;
       const kept = this.kept.splice(0) as A[];
       try {
-        const free = (await o.concurrency()) - this.placesHeld;
+        this.lastConcurrency = await o.concurrency();
+        const free = this.lastConcurrency - this.placesHeld;
         if (free <= 0 && kept.length) await giveBack(kept);
         if (free > 0) {
           const admitted: Admitted[] = admit
@@ -351,12 +355,6 @@ export class PgBossQueue implements SyncQueue {
   }
 
   /**
-   * Run a fetched job under its admission. When its handler ends, or
-   * earlier when it says so (`freePlace`), its place frees (and the loop
-   * wakes): the admission is kept for the next fetch (`keep`, while working)
-   * or released; the job is settled after its handler ends, holding no place.
-   */
-  /**
    * Start a fetch's jobs once their records are marked as this process's
    * (until then, a job this process dies holding waits UNMARKED_FETCH_MS to
    * be handed back; a failed mark is logged and the jobs run anyway). Their
@@ -373,8 +371,18 @@ export class PgBossQueue implements SyncQueue {
     this.starting.add(started);
   }
 
+  /**
+   * Run a fetched job under its admission. When its handler ends, or
+   * earlier when it says so (`freePlace`), its place frees (and the loop
+   * wakes): the admission is kept for the next fetch (`keep`, while working)
+   * or released; the job is settled after its handler ends, holding no place.
+   * Jobs finishing after an early free are at most `concurrency` at once: past
+   * that, a job keeps its place to the end (a slow store must not pile up
+   * saves while new jobs keep coming).
+   */
   private startJob(job: Fetched, admitted: Admitted, keep: boolean): void {
     let held = true;
+    let early = false;
     const freePlace = async () => {
       if (!held) return;
       held = false;
@@ -383,8 +391,15 @@ export class PgBossQueue implements SyncQueue {
       else await admitted.release().catch((err: unknown) => this.logger.warn({ err }, 'could not free the estate sync slot; its lease will'));
       this.wake?.();
     };
-    const p = this.runHandler(job, () => void freePlace()).then(async (ran) => {
+    const freeEarly = () => {
+      if (!held || this.finishing >= this.lastConcurrency) return;
+      early = true;
+      this.finishing++;
+      void freePlace();
+    };
+    const p = this.runHandler(job, freeEarly).then(async (ran) => {
       this.running.delete(p);
+      if (early) this.finishing--;
       await freePlace();
       const settled = this.settle(job, ran).finally(() => this.settling.delete(settled));
       this.settling.add(settled);

@@ -64,4 +64,30 @@ describe('pg-boss places', () => {
     await waitFor('job 1 to end', 10_000, async () => ended.includes(1));
     assert.deepEqual([...started].sort(), [1, 2, 3]);
   });
+
+  it('jobs finishing after an early free are at most the concurrency: past it, a job keeps its place to the end', async () => {
+    const queue = ctx.queue!;
+    await queue.stopWorking(1000);
+    // A fresh queue object would need its own start; the same one works again after stopWorking.
+    await queue.enqueue(
+      [11, 12, 13].map((id) => ({ id, instance_id: 200 + id })),
+      60,
+    );
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const started: number[] = [];
+    const ended: number[] = [];
+    await queue.work({ concurrency: () => 1, pollMs: 50 }, async (id, freePlace) => {
+      started.push(id);
+      freePlace(); // every job asks; only the first one finishing may go on without its place
+      await gate;
+      ended.push(id);
+      return 'done';
+    });
+    await waitFor('two jobs started', 20_000, async () => started.length >= 2);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(started.length, 2, `one job finishes without its place, the next keeps its own: ${JSON.stringify(started)}`);
+    release();
+    await waitFor('all three ended', 20_000, async () => ended.length === 3);
+  });
 });

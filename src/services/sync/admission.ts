@@ -24,9 +24,9 @@ export class EstateAdmission {
    * One estate-wide `sync_concurrency` (issue #16 item 7): a batch or
    * scheduled record (local mode) or a queued job (before it is fetched)
    * runs under a `sync` slot, so every process on the store together runs at
-   * most the setting's number of syncs; each admission goes by the setting
-   * as read at most 0.2 s ago (`settingsNow`), so a change applies without a
-   * restart (a lowered one lets the syncs already running finish). Returns undefined when no slot came
+   * most the setting's number of syncs; the setting is read at every
+   * admission, so a change applies without a restart (a lowered one lets
+   * the syncs already running finish). Returns undefined when no slot came
    * free within `waitMs` or `signal` fired; a store error throws.
    */
   async admit(waitMs: number, signal?: AbortSignal, spare?: SpareSlots): Promise<Slot | undefined> {
@@ -56,8 +56,8 @@ export class EstateAdmission {
    * Queue mode: up to `want` estate sync slots at once, without waiting (a worker filling its free places in
    * one store statement); none when the estate runs `sync_concurrency` syncs already. `kept`: the slots of
    * jobs that just ended (or whose collection did), each admitting a next job unless the setting was lowered
-   * below the cap it was taken under (then released). The setting as read at most 0.2 s ago: a lowered one
-   * holds from then in every process. A store error throws.
+   * below the cap it was taken under (then released). The setting is read fresh (once per fetch, not per
+   * record): a lowered one holds from the next admission in every process. A store error throws.
    */
   async admitSome(want: number, kept: Slot[] = []): Promise<Slot[]> {
     const cap = (await (this.d.settingsNow ?? this.d.settings)()).sync_concurrency;

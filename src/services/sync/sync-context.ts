@@ -25,16 +25,10 @@ export interface SyncQueue {
   enqueue(records: { id: number; instance_id: number }[], expireInSeconds: number): Promise<number[]>;
 }
 
-/** How old the `sync_concurrency` an admission goes by may be (a worker admits every few ms under load: one read per fetch was a round trip in each). */
-export const ADMISSION_SETTINGS_MAX_AGE_MS = 200;
-
 export interface SyncDeps {
   config: Pick<Config, 'timeZone' | 'leaseMs' | 'heartbeatMs' | 'processConcurrency'>;
   settings: () => Promise<EffectiveSettings>;
-  /**
-   * The settings as read from the store at most ADMISSION_SETTINGS_MAX_AGE_MS ago (the estate's
-   * `sync_concurrency` at each admission: a change made by any process applies within that); `settings` when absent.
-   */
+  /** The settings read from the store now (the estate's `sync_concurrency` at each admission); `settings` when absent. */
   settingsNow?: () => Promise<EffectiveSettings>;
   clock: Clock;
   logger: Logger;
