@@ -31,14 +31,12 @@ import { preparingClient, type PrepareOptions } from '../store/pg-prepared.js';
 import type { SyncQueue } from '../services/capacity-sync.service.js';
 
 import { CAPACITY_QUEUE, DAILY_QUEUE, QUEUE_SCHEMA } from './queue-names.js';
+import { againAfterDeadlock, ensureFetchIndex } from './pgboss-schema.js';
 
 export { CAPACITY_QUEUE, DAILY_QUEUE, QUEUE_SCHEMA };
 
 /** How soon a process asks again for an estate-wide slot it was refused (jittered ±50 %). */
 const ADMIT_RETRY_MS = 200;
-
-/** Our index on pg-boss's job table (see ensureFetchIndex). */
-const FETCH_INDEX = 'whalefall_job_fetch';
 
 /** Jobs queued per INSERT. */
 const ENQUEUE_BATCH = 500;
@@ -162,52 +160,10 @@ export class PgBossQueue implements SyncQueue {
     if (this.started) return;
     await this.boss.start();
     this.booted = true;
-    await this.againAfterDeadlock(() => this.boss.createQueue(CAPACITY_QUEUE, { name: CAPACITY_QUEUE, policy: 'stately' }));
-    await this.againAfterDeadlock(() => this.boss.createQueue(DAILY_QUEUE, { name: DAILY_QUEUE, policy: 'stately' }));
-    await this.againAfterDeadlock(() => this.ensureFetchIndex());
+    await againAfterDeadlock(() => this.boss.createQueue(CAPACITY_QUEUE, { name: CAPACITY_QUEUE, policy: 'stately' }));
+    await againAfterDeadlock(() => this.boss.createQueue(DAILY_QUEUE, { name: DAILY_QUEUE, policy: 'stately' }));
+    await againAfterDeadlock(() => ensureFetchIndex(this.boss.getDb()));
     this.started = true;
-  }
-
-  /**
-   * A schema step, again after a deadlock: processes starting at once on a fresh schema (`serve` starts its
-   * queue under a store lock, a CLI or a test's context does not) each insert a queue's row and attach its
-   * partition, or index the table, and PostgreSQL aborts all of them but one (40P01,
-   * test/store/pg-prepared.test.ts). The next attempt finds the step done and does nothing.
-   */
-  private async againAfterDeadlock(step: () => Promise<unknown>): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await step();
-        return;
-      } catch (err) {
-        if ((err as { code?: string }).code !== '40P01' || attempt >= 5) throw err;
-        await sleep(Math.random() * 100 * attempt);
-      }
-    }
-  }
-
-  /**
-   * pg-boss 10 fetches `ORDER BY priority DESC, created_on, id LIMIT n FOR
-   * UPDATE SKIP LOCKED`, and its only index for it is on `(name,
-   * start_after)`: every fetch read and sorted all the queued jobs of the
-   * queue. With 2,000 queued that was 2.3 ms of the store's CPU per fetch,
-   * the costliest statement of a scale-out session; with an index in the
-   * fetch's order it reads the few rows it takes (0.1 ms;
-   * docs/benchmarks-notes.md). Created once, under a lock, by the first
-   * process to start (on the partitioned table: every queue's partition gets
-   * it, those created later too); a pg-boss upgrade that rebuilds the table
-   * gets it again at the next start.
-   */
-  private async ensureFetchIndex(): Promise<void> {
-    const db = this.boss.getDb();
-    const has = await db.executeSql('SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = $2', [QUEUE_SCHEMA, FETCH_INDEX]);
-    if (has.rows.length) return;
-    await db.executeSql(
-      `BEGIN; SELECT pg_advisory_xact_lock(hashtext('${QUEUE_SCHEMA}.${FETCH_INDEX}'));
-       CREATE INDEX IF NOT EXISTS ${FETCH_INDEX} ON ${QUEUE_SCHEMA}.job (name, priority DESC, created_on, id) WHERE state < 'active';
-       COMMIT;`,
-      [],
-    );
   }
 
   /**

@@ -18,10 +18,9 @@ import { CAPACITY_QUEUE, DAILY_QUEUE, QUEUE_SCHEMA } from '../../src/scheduler/q
 import { createLogger } from '../../src/lib/logger.js';
 import { openStore, type Store } from '../../src/store/db.js';
 import { MAX_PER_CONNECTION, statementName } from '../../src/store/pg-prepared.js';
+import { FETCH_INDEX } from '../../src/scheduler/pgboss-schema.js';
 import { createMigratedDatabase } from '../helpers/pg-template.js';
 import { pgAdmin, uniqueName } from '../helpers/targets.js';
-
-const FETCH_INDEX = 'whalefall_job_fetch';
 
 async function dropDatabase(name: string): Promise<void> {
   if (process.env.WHALEFALL_KEEP_TEST_DB) return;

@@ -1,0 +1,52 @@
+/**
+ * What Whalefall adds to pg-boss's schema when a queue starts: our index in
+ * the fetch's order, and retrying a schema step that deadlocked with another
+ * process starting at the same moment (pgboss.queue.ts).
+ */
+import type PgBoss from 'pg-boss';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { QUEUE_SCHEMA } from './queue-names.js';
+
+/** Our index on pg-boss's job table (see ensureFetchIndex). */
+export const FETCH_INDEX = 'whalefall_job_fetch';
+
+/**
+ * A schema step, again after a deadlock: processes starting at once on a fresh schema (`serve` starts its
+ * queue under a store lock, a CLI or a test's context does not) each insert a queue's row and attach its
+ * partition, or index the table, and PostgreSQL aborts all of them but one (40P01,
+ * test/store/pg-prepared.test.ts). The next attempt finds the step done and does nothing.
+ */
+export async function againAfterDeadlock(step: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await step();
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== '40P01' || attempt >= 5) throw err;
+      await sleep(Math.random() * 100 * attempt);
+    }
+  }
+}
+
+/**
+ * pg-boss 10 fetches `ORDER BY priority DESC, created_on, id LIMIT n FOR
+ * UPDATE SKIP LOCKED`, and its only index for it is on `(name,
+ * start_after)`: every fetch read and sorted all the queued jobs of the
+ * queue. With 2,000 queued that was 2.3 ms of the store's CPU per fetch,
+ * the costliest statement of a scale-out session; with an index in the
+ * fetch's order it reads the few rows it takes (0.1 ms;
+ * docs/benchmarks-notes.md). Created once, under a lock, by the first
+ * process to start (on the partitioned table: every queue's partition gets
+ * it, those created later too); a pg-boss upgrade that rebuilds the table
+ * gets it again at the next start.
+ */
+export async function ensureFetchIndex(db: Pick<PgBoss.Db, 'executeSql'>): Promise<void> {
+  const has = await db.executeSql('SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = $2', [QUEUE_SCHEMA, FETCH_INDEX]);
+  if (has.rows.length) return;
+  await db.executeSql(
+    `BEGIN; SELECT pg_advisory_xact_lock(hashtext('${QUEUE_SCHEMA}.${FETCH_INDEX}'));
+     CREATE INDEX IF NOT EXISTS ${FETCH_INDEX} ON ${QUEUE_SCHEMA}.job (name, priority DESC, created_on, id) WHERE state < 'active';
+     COMMIT;`,
+    [],
+  );
+}
