@@ -22,6 +22,21 @@ export async function pgAdmin(database = 'postgres'): Promise<pg.Client> {
   return client;
 }
 
+/** Run `sql` as the superuser on `database`, on a connection of its own (a test creating, filling or dropping its database). */
+export async function pgAdminRun(sql: string, database = 'postgres'): Promise<void> {
+  const client = await pgAdmin(database);
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Drop a test's database (kept when WHALEFALL_KEEP_TEST_DB is set, to look at after a failure). */
+export async function dropTestDatabase(name: string): Promise<void> {
+  if (!process.env.WHALEFALL_KEEP_TEST_DB) await pgAdminRun(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+}
+
 export function mysqlAdmin(): Promise<mysql.Connection> {
   return mysql.createConnection({
     host: '127.0.0.1',

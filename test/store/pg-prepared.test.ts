@@ -20,17 +20,7 @@ import { openStore, type Store } from '../../src/store/db.js';
 import { MAX_PER_CONNECTION, statementName } from '../../src/store/pg-prepared.js';
 import { FETCH_INDEX } from '../../src/scheduler/pgboss-schema.js';
 import { createMigratedDatabase } from '../helpers/pg-template.js';
-import { pgAdmin, uniqueName } from '../helpers/targets.js';
-
-async function dropDatabase(name: string): Promise<void> {
-  if (process.env.WHALEFALL_KEEP_TEST_DB) return;
-  const a = await pgAdmin();
-  try {
-    await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  } finally {
-    await a.end();
-  }
-}
+import { dropTestDatabase, pgAdmin, pgAdminRun, uniqueName } from '../helpers/targets.js';
 
 /** The names prepared on the store's (one) connection. */
 async function preparedNames(store: Store): Promise<string[]> {
@@ -54,7 +44,7 @@ describe('prepared statements on the PostgreSQL store', () => {
   });
   after(async () => {
     for (const s of stores) await s.close();
-    await dropDatabase(name);
+    await dropTestDatabase(name);
   });
 
   it('a parameterised Kysely query run twice is prepared by name on its connection; with prepare: false it is not', async () => {
@@ -123,16 +113,11 @@ describe('the queue’s fetch index', () => {
   const queues: PgBossQueue[] = [];
 
   before(async () => {
-    const a = await pgAdmin();
-    try {
-      await a.query(`CREATE DATABASE ${name}`);
-    } finally {
-      await a.end();
-    }
+    await pgAdminRun(`CREATE DATABASE ${name}`);
   });
   after(async () => {
     for (const q of queues) await q.stop(1000);
-    await dropDatabase(name);
+    await dropTestDatabase(name);
   });
 
   it('two queues starting at once on a fresh schema both start; the index is on the job table and every queue’s partition', async () => {

@@ -21,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { openStore, type Store } from '../../src/store/db.js';
-import { pgAdmin, uniqueName } from '../helpers/targets.js';
+import { dropTestDatabase, pgAdminRun, uniqueName } from '../helpers/targets.js';
 
 const PGBOUNCER = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer'].find((f) => fs.existsSync(f));
 
@@ -91,21 +91,14 @@ describe('the store behind pgbouncer 1.18 in transaction mode', { skip: PGBOUNCE
   const stores: Store[] = [];
 
   before(async () => {
-    const admin = await pgAdmin();
-    try {
-      await admin.query(`CREATE DATABASE ${name}`);
-    } finally {
-      await admin.end();
-    }
-    const c = await pgAdmin(name);
-    try {
-      await c.query(`CREATE TABLE items (id int PRIMARY KEY, v text);
+    await pgAdminRun(`CREATE DATABASE ${name}`);
+    await pgAdminRun(
+      `CREATE TABLE items (id int PRIMARY KEY, v text);
         INSERT INTO items SELECT i, 'item ' || i FROM generate_series(1, 50) i;
         CREATE TABLE counters (id int PRIMARY KEY, n int NOT NULL);
-        INSERT INTO counters SELECT i, 0 FROM generate_series(100, 105) i;`);
-    } finally {
-      await c.end();
-    }
+        INSERT INTO counters SELECT i, 0 FROM generate_series(100, 105) i;`,
+      name,
+    );
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-pgbouncer-'));
     const port = await freePort();
     fs.writeFileSync(path.join(dir, 'users.txt'), '"postgres" ""\n');
@@ -156,13 +149,7 @@ describe('the store behind pgbouncer 1.18 in transaction mode', { skip: PGBOUNCE
       await exited;
     }
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    if (process.env.WHALEFALL_KEEP_TEST_DB) return;
-    const a = await pgAdmin();
-    try {
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    } finally {
-      await a.end();
-    }
+    await dropTestDatabase(name);
   });
 
   it('prepare: false (WHALEFALL_STORE_PREPARE=off): 200 concurrent queries and 6 transactions, not one error', async () => {
