@@ -1,7 +1,9 @@
 /**
- * What Whalefall adds to pg-boss's schema when a queue starts: our index in
- * the fetch's order, and retrying a schema step that deadlocked with another
- * process starting at the same moment (pgboss.queue.ts).
+ * What Whalefall adds to pg-boss's schema and statements: our index in the
+ * fetch's order and retrying a schema step that deadlocked with another
+ * process starting at the same moment (when a queue starts), and retrying a
+ * dead process's jobs now rather than after pg-boss's retry delay
+ * (pgboss.queue.ts).
  */
 import type PgBoss from 'pg-boss';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -49,4 +51,14 @@ export async function ensureFetchIndex(db: Pick<PgBoss.Db, 'executeSql'>): Promi
      COMMIT;`,
     [],
   );
+}
+
+/**
+ * Jobs just failed for a retry (`retry`) become due now: pg-boss dates a failed job's retry 2–4 s ahead
+ * (retryDelay 2 with backoff), which suits a job its own process handed back (the store was unreachable), not
+ * one whose process is gone: that job waited out the delay while places were free (a killed worker's last
+ * jobs ended the session seconds after the rest).
+ */
+export async function retryNow(db: Pick<PgBoss.Db, 'executeSql'>, queue: string, ids: string[]): Promise<void> {
+  await db.executeSql(`UPDATE ${QUEUE_SCHEMA}.job SET start_after = now() WHERE name = $1 AND id = ANY($2::uuid[]) AND state = 'retry'`, [queue, ids]);
 }

@@ -31,7 +31,7 @@ import { preparingClient, type PrepareOptions } from '../store/pg-prepared.js';
 import type { SyncQueue } from '../services/capacity-sync.service.js';
 
 import { CAPACITY_QUEUE, DAILY_QUEUE, QUEUE_SCHEMA } from './queue-names.js';
-import { againAfterDeadlock, ensureFetchIndex } from './pgboss-schema.js';
+import { againAfterDeadlock, ensureFetchIndex, retryNow } from './pgboss-schema.js';
 
 export { CAPACITY_QUEUE, DAILY_QUEUE, QUEUE_SCHEMA };
 
@@ -167,12 +167,16 @@ export class PgBossQueue implements SyncQueue {
   }
 
   /**
-   * Give running jobs back to the queue (their process is dead): they fail and pg-boss retries them at once.
-   * A new job would not do: the policy allows one running job per instance, and the dead one's still counts.
+   * Give running jobs back to the queue (their process is dead): they fail and are retried at once (one
+   * statement for all, and one to date their retry now). A new job would not do: the policy allows one
+   * running job per instance, and the dead one's still counts.
    */
   async failJobs(ids: string[], message: string, queue = CAPACITY_QUEUE): Promise<void> {
+    if (!ids.length) return;
     await this.start();
-    for (const id of ids) await this.boss.fail(queue, id, { message });
+    // pg-boss 10 takes an array of ids with the output too (manager.js `fail`); its typings list that overload without it.
+    await this.boss.fail(queue, ids as unknown as string, { message });
+    await retryNow(this.boss.getDb(), queue, ids);
   }
 
   /** Jobs running in this process now. */
