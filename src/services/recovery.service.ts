@@ -20,7 +20,7 @@ export const ABANDONED_MESSAGE = '定时任务中断：运行它的进程已不�
 
 /**
  * A fetched job whose record is still pending and unmarked this long after its fetch lost the process that
- * fetched it: a live process marks its fetched records with the very next statement (SyncRepository.markFetched).
+ * fetched it: a live process marks its fetched records with the very next statement (SyncRepository.queuedRecords).
  * Such a job is handed back then, not after a lease (45 s by default).
  */
 export const UNMARKED_FETCH_MS = 10_000;

@@ -131,7 +131,7 @@ export class ProcessesRepository {
    * `before` (the process that fetched them died before it started them: a
    * live one marks the record running within moments), unmarked and fetched
    * before `unmarkedBefore` (a live process marks what it fetched with its
-   * very next statement, see SyncRepository.markFetched: an unmarked one that
+   * very next statement, see SyncRepository.queuedRecords: an unmarked one that
    * old lost its process between the fetch and the mark), or marked by a
    * process (`holder`) the caller may know to be dead already.
    */

@@ -5,7 +5,7 @@
  * processes can never sync the same instance at once; an expired row (its
  * holder crashed) can be taken over.
  */
-import { sql, type Kysely, type Transaction, type Updateable } from 'kysely';
+import { sql, type Kysely, type Transaction, type Updateable, type QueryCreator } from 'kysely';
 import { isMsg, msgText, type Msg } from '../client/shared/i18n/index.js';
 import type { Database, InstanceRow, SyncInstanceRecordRow, SyncInstanceRecordsTable, SyncSessionRow } from './schema.js';
 
@@ -123,7 +123,7 @@ export class SyncRepository {
    * starting them, recovery hands their jobs back at once instead of after a
    * lease. Starting a record replaces the tag with the run's holder.
    */
-  async markFetched(ids: number[], processTag: string): Promise<void> {
+  private async markFetched(ids: number[], processTag: string): Promise<void> {
     if (!ids.length) return;
     await this.db.updateTable('sync_instance_records').set({ holder: processTag }).where('id', 'in', ids).where('status', '=', 'pending').execute();
   }
@@ -276,10 +276,21 @@ export class SyncRepository {
     await this.db.updateTable('sync_sessions').set({ heartbeat_at: at }).where('session_id', '=', sessionId).where('status', '=', 'running').execute();
   }
 
-  /** Queued records with what their run needs of session and instance, by id (one read for a fetch's jobs: the queue's hot path; `instance` undefined: deleted). */
-  async queuedRecords(ids: number[]): Promise<Map<number, QueuedRecord>> {
+  /**
+   * Queued records with what their run needs of session and instance, by id (one read for a fetch's jobs: the
+   * queue's hot path; `instance` undefined: deleted). `markAs`: the pending ones are marked as that process's
+   * too (markFetched), on PostgreSQL in the same statement (the read sees the rows as they were before the mark).
+   */
+  async queuedRecords(ids: number[], markAs?: string): Promise<Map<number, QueuedRecord>> {
+    if (ids.length && markAs !== undefined && this.dialect !== 'postgres') await this.markFetched(ids, markAs);
+    const db: QueryCreator<Database> =
+      ids.length && markAs !== undefined && this.dialect === 'postgres'
+        ? (this.db.with('marked', (d) =>
+            d.updateTable('sync_instance_records').set({ holder: markAs }).where('id', 'in', ids).where('status', '=', 'pending').returning('id'),
+          ) as unknown as QueryCreator<Database>) // the read does not name the CTE; PostgreSQL runs it all the same
+        : this.db;
     const rows = ids.length
-      ? await this.db
+      ? await db
           .selectFrom('sync_instance_records as r')
           .innerJoin('sync_sessions as s', 's.session_id', 'r.session_id')
           .leftJoin('instances as i', 'i.id', 'r.instance_id')

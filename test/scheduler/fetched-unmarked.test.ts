@@ -1,6 +1,6 @@
 /**
  * Queue mode (issue #16 item 2): a process killed between pg-boss's fetch
- * and marking the fetched records (SyncRepository.markFetched, its very next
+ * and marking the fetched records (SyncRepository.queuedRecords, its very next
  * statement) leaves jobs `active` whose records are pending and unmarked.
  * Recovery hands those back UNMARKED_FETCH_MS after the fetch, not after a
  * lease; a fresh fetch, and a marked one whose process lives, are left alone.
@@ -54,7 +54,11 @@ describe('fetched jobs whose process died before marking them', () => {
     await fetch(old!, UNMARKED_FETCH_MS + 2000);
     await fetch(young!, 2000);
     await fetch(marked!, UNMARKED_FETCH_MS + 2000);
-    await ctx.repos.sync.markFetched([marked!], PROCESS_TAG); // this process: alive
+    // Marked by this process (alive) and read in the same statement, as a worker's fetch does it.
+    const read = await ctx.repos.sync.queuedRecords([marked!], PROCESS_TAG);
+    assert.equal(read.get(marked!)?.record.status, 'pending', 'read with what its run needs');
+    assert.equal(read.get(marked!)?.instance?.name, 'u-2');
+    assert.equal((await ctx.repos.sync.records(s.session_id)).find((r) => r.id === marked)?.holder, PROCESS_TAG, 'and marked');
 
     await ctx.recovery.recover();
     const states = new Map([...(await jobs())].map(([id, j]) => [id, j.state]));

@@ -1,12 +1,12 @@
 /**
  * Queue mode: the records of one fetch are marked as this process's
  * (recovery then knows who has them) and read with what their run needs
- * (session, instance) in two statements sent together, instead of one read
- * per job after the mark: a job's place waited for three round trips to the
- * store between pg-boss's fetch and the record's start, under load about a
- * quarter of a 230 ms record (docs/benchmarks-notes.md). A job takes its
- * record from here, or reads it itself when the fetch's read failed or its
- * read is older than READY_MAX_AGE_MS (a redelivered job).
+ * (session, instance) in one statement, instead of one read per job after
+ * the mark: a job's place waited for three round trips to the store between
+ * pg-boss's fetch and the record's start, under load about a quarter of a
+ * 230 ms record (docs/benchmarks-notes.md). A job takes its record from
+ * here, or reads it itself when the fetch's statement failed or its read is
+ * older than READY_MAX_AGE_MS (a redelivered job).
  */
 import type { QueuedRecord, SyncRepository } from '../../store/sync.repository.js';
 
@@ -16,11 +16,11 @@ const READY_MAX_AGE_MS = 2_000;
 export class FetchedRecords {
   private readonly ready = new Map<number, { q: QueuedRecord; at: number }>();
 
-  constructor(private readonly sync: Pick<SyncRepository, 'markFetched' | 'queuedRecords'>) {}
+  constructor(private readonly sync: Pick<SyncRepository, 'queuedRecords'>) {}
 
-  /** Mark the fetch's records as `processTag`'s and read them; the mark's error is the caller's, a failed read only costs each job a read of its own. */
+  /** Mark the fetch's records as `processTag`'s and read them (one statement); its error is the caller's, and then each job reads its own record. */
   async fetched(ids: number[], processTag: string): Promise<void> {
-    const [, rows] = await Promise.all([this.sync.markFetched(ids, processTag), this.sync.queuedRecords(ids).catch(() => new Map<number, QueuedRecord>())]);
+    const rows = await this.sync.queuedRecords(ids, processTag);
     const at = performance.now();
     for (const [id, q] of rows) this.ready.set(id, { q, at });
   }
