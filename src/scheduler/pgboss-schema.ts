@@ -53,6 +53,21 @@ export async function ensureFetchIndex(db: Pick<PgBoss.Db, 'executeSql'>): Promi
   );
 }
 
+/** A session queueing at least this many jobs has the job table analyzed (analyzeJobs). */
+export const ANALYZE_AFTER = 200;
+
+/**
+ * Statistics for the job table after a session's jobs are queued. Between sessions the table holds few
+ * unarchived jobs, and that is what its statistics (autovacuum's last ANALYZE) say when a session queues
+ * 2,000 at once: the planner then expected one row, chose pg-boss's `(name, start_after)` index and sorted
+ * every queued job at each fetch (2.6 ms a fetch, the costliest statement of a scale-out session) instead
+ * of reading the first few from the fetch index. ANALYZE of the queue's few thousand rows takes
+ * milliseconds; it needs the table's owner (another user gets a warning and the old plan).
+ */
+export async function analyzeJobs(db: Pick<PgBoss.Db, 'executeSql'>): Promise<void> {
+  await db.executeSql(`ANALYZE ${QUEUE_SCHEMA}.job`, []);
+}
+
 /**
  * Jobs just failed for a retry (`retry`) become due now: pg-boss dates a failed job's retry 2–4 s ahead
  * (retryDelay 2 with backoff), which suits a job its own process handed back (the store was unreachable), not

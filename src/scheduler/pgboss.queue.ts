@@ -31,7 +31,7 @@ import { preparingClient, type PrepareOptions } from '../store/pg-prepared.js';
 import type { SyncQueue } from '../services/capacity-sync.service.js';
 
 import { CAPACITY_QUEUE, DAILY_QUEUE, QUEUE_SCHEMA } from './queue-names.js';
-import { againAfterDeadlock, ensureFetchIndex, retryNow } from './pgboss-schema.js';
+import { againAfterDeadlock, ANALYZE_AFTER, analyzeJobs, ensureFetchIndex, retryNow } from './pgboss-schema.js';
 
 export { CAPACITY_QUEUE, DAILY_QUEUE, QUEUE_SCHEMA };
 
@@ -213,6 +213,8 @@ export class PgBossQueue implements SyncQueue {
       const kept = new Set((held.rows as { id: string }[]).map((r) => r.id));
       for (const c of chunk) if (!kept.has(c.id)) dropped.push(c.record);
     }
+    if (records.length >= ANALYZE_AFTER)
+      await analyzeJobs(this.boss.getDb()).catch((err: unknown) => this.logger.debug({ err }, 'could not analyze the job table'));
     return dropped;
   }
 

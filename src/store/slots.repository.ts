@@ -6,7 +6,7 @@
  * (no transaction held while a connection is open). Works the same on both
  * stores.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DialectName } from './db.js';
 import type { Database } from './schema.js';
 
@@ -17,6 +17,31 @@ export interface SlotRow {
   expires_at: string;
 }
 
+/** Random numbers tried per slot wanted before the lowest free ones (PostgreSQL; see `freeNumbers`). */
+const GUESSES_PER_SLOT = 4;
+/** Caps up to this are enumerated (`freeNumbers`). */
+const ENUMERATE_UP_TO = 256;
+
+/**
+ * PostgreSQL: up to `want` free numbers below `cap` of a scope whose live slots are the CTE `live`, as
+ * `SELECT n …`, in random order, so processes asking at the same moment rarely pick the same number. A small
+ * cap (the per-instance 2, the estate's default 64) is enumerated: the simplest statement to plan. A larger
+ * one reads O(live + want) rows instead: random guesses first, then the lowest free numbers (among the first
+ * live + want numbers at least `want` are free). Enumerating a cap of 4,096 (WHALEFALL_CONNECTIONS_TOTAL)
+ * cost 1.2 ms of the store's time per connection (docs/benchmarks-notes.md).
+ */
+export function freeNumbers(live: RawBuilder<unknown>, cap: number, want: number | RawBuilder<unknown>): RawBuilder<{ n: number }> {
+  if (cap <= ENUMERATE_UP_TO)
+    return sql<{ n: number }>`SELECT n FROM generate_series(0, ${cap}::int - 1) AS n WHERE n NOT IN (SELECT slot FROM ${live}) ORDER BY random() LIMIT ${want}`;
+  return sql<{ n: number }>`SELECT n FROM (
+      SELECT n, min(pri) AS pri FROM (
+        SELECT floor(random() * ${cap}::int)::int AS n, 0 AS pri FROM generate_series(1, ${want}::int * ${GUESSES_PER_SLOT})
+        UNION ALL
+        SELECT n, 1 FROM generate_series(0, LEAST(${cap}::int, (SELECT count(*)::int FROM ${live}) + ${want}::int) - 1) AS n
+      ) c WHERE n NOT IN (SELECT slot FROM ${live}) GROUP BY n
+    ) f ORDER BY pri, random() LIMIT ${want}::int`;
+}
+
 export class SlotsRepository {
   constructor(
     private readonly db: Kysely<Database>,
@@ -25,10 +50,10 @@ export class SlotsRepository {
 
   /**
    * Take up to `want` free slots of `scope` for `holder` at once, never more
-   * than `cap` live in the scope: one statement on PostgreSQL (the free
-   * numbers picked at random, so processes asking at the same moment rarely
-   * collide; a number another process took first is skipped, not waited
-   * for), so a process filling 16 free places pays one round trip, not 32.
+   * than `cap` live in the scope: one statement on PostgreSQL (free numbers
+   * picked at random first, so processes asking at the same moment rarely
+   * collide, `freeNumbers`; a number another process took first is skipped,
+   * not waited for), so a process filling 16 free places pays one round trip, not 32.
    * Returns the slot numbers taken (fewer than `want` when the scope is
    * nearly full or others won some numbers).
    */
@@ -37,12 +62,7 @@ export class SlotsRepository {
     if (this.dialect === 'sqlite') return this.takeSomeSqlite(scope, cap, want, holder, purpose, now, expiresAt);
     const r = await sql<{ slot: number }>`
       WITH live AS (SELECT slot FROM connection_slots WHERE scope = ${scope} AND expires_at >= ${now}::timestamptz),
-      pick AS (
-        SELECT n FROM generate_series(0, ${cap}::int - 1) AS n
-        WHERE n NOT IN (SELECT slot FROM live)
-        ORDER BY random()
-        LIMIT GREATEST(0, LEAST(${want}::int, ${cap}::int - (SELECT count(*)::int FROM live)))
-      )
+      pick AS (${freeNumbers(sql`live`, cap, sql`GREATEST(0, LEAST(${want}::int, ${cap}::int - (SELECT count(*)::int FROM live)))`)})
       INSERT INTO connection_slots (scope, slot, holder, purpose, acquired_at, expires_at)
       SELECT ${scope}, n, ${holder}, ${purpose}, ${now}::timestamptz, ${expiresAt}::timestamptz FROM pick
       ON CONFLICT (scope, slot) DO UPDATE SET holder = excluded.holder, purpose = excluded.purpose, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
@@ -97,8 +117,7 @@ export class SlotsRepository {
       const room = sql`(SELECT count(*) FROM ${live}) < ${r.cap}`;
       return pg
         ? sql`${live} AS (SELECT slot FROM connection_slots WHERE scope = ${r.scope} AND expires_at >= ${ts(now)}),
-            ${name('pick', i)} AS (SELECT ${r.scope}::text AS scope, n FROM generate_series(0, ${r.cap}::int - 1) AS n
-              WHERE n NOT IN (SELECT slot FROM ${live}) AND ${room} ORDER BY random() LIMIT 1)`
+            ${name('pick', i)} AS (SELECT ${r.scope}::text AS scope, n FROM (${freeNumbers(live, r.cap, 1)}) f WHERE ${room})`
         : sql`${live} AS (SELECT slot FROM connection_slots WHERE scope = ${r.scope} AND expires_at >= ${now}),
             ${name('pick', i)} AS (SELECT ${r.scope} AS scope, min(n) AS n FROM (SELECT 0 AS n UNION ALL SELECT slot + 1 FROM ${live})
               WHERE n < ${r.cap} AND n NOT IN (SELECT slot FROM ${live}) AND ${room})`;
