@@ -246,22 +246,25 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
         return fresh.length ? queue.enqueue(fresh, Math.ceil(leaseMs(await capacitySync.runParams()) / 1000)) : [];
       }
     : undefined;
-  // Jobs fetched and never started: their process is gone (its pid on this host, or it stopped beating), or they waited a lease.
+  // Jobs fetched and never started: their process is gone (its pid on this host, or it stopped beating), or they waited a
+  // lease. One process at a time (exclusively): a job one process failed is due at once and may be fetched again before
+  // another process, which read it as stale too, fails it (tryExclusively).
   const handBackStale = queue
-    ? async (before: string, unmarkedBefore: string) => {
-        const fetched = await processesRepo.staleFetchedJobs(QUEUE_SCHEMA, CAPACITY_QUEUE, before, unmarkedBefore);
-        const elsewhere = fetched.some((j) => !j.stale && j.holder !== null && holderAlive(j.holder) === undefined);
-        const live = elsewhere ? new Set((await processes.live(true)).map((p) => p.tag)) : undefined;
-        const stale = fetched.filter(
-          (j) => j.stale || holderAlive(j.holder) === false || (live && holderAlive(j.holder) === undefined && !live.has(j.holder!)),
-        );
-        if (stale.length)
-          await queue.failJobs(
-            stale.map((j) => j.id),
-            'handed back: fetched by a process that is gone',
+    ? async (leaseMs: number, unmarkedMs: number) =>
+        (await processesRepo.tryExclusively('whalefall.hand-back-stale', async () => {
+          const fetched = await processesRepo.staleFetchedJobs(QUEUE_SCHEMA, CAPACITY_QUEUE, leaseMs, unmarkedMs);
+          const elsewhere = fetched.some((j) => !j.stale && j.holder !== null && holderAlive(j.holder) === undefined);
+          const live = elsewhere ? new Set((await processes.live(true)).map((p) => p.tag)) : undefined;
+          const stale = fetched.filter(
+            (j) => j.stale || holderAlive(j.holder) === false || (live && holderAlive(j.holder) === undefined && !live.has(j.holder!)),
           );
-        return stale.length;
-      }
+          if (stale.length)
+            await queue.failJobs(
+              stale.map((j) => j.id),
+              'handed back: fetched by a process that is gone',
+            );
+          return stale.length;
+        })) ?? 0
     : undefined;
   const processes = new ProcessesService({ repo: processesRepo, clock, logger, heartbeatMs: config.heartbeatMs });
   const recovery = new RecoveryService(repos.sync, clock, logger, requeue, handBackStale, config.leaseMs, {

@@ -62,10 +62,13 @@ export const ANALYZE_AFTER = 200;
  * 2,000 at once: the planner then expected one row, chose pg-boss's `(name, start_after)` index and sorted
  * every queued job at each fetch (2.6 ms a fetch, the costliest statement of a scale-out session) instead
  * of reading the first few from the fetch index. ANALYZE of the queue's few thousand rows takes
- * milliseconds; it needs the table's owner (another user gets a warning and the old plan).
+ * tens of milliseconds (pg-boss 10 keeps finished jobs in the table for 12 h: a day's worth at most); it
+ * needs the table's owner (another user gets a warning and the old plan). pg-boss 10 needs PostgreSQL 13+,
+ * and SKIP_LOCKED 12+.
  */
 export async function analyzeJobs(db: Pick<PgBoss.Db, 'executeSql'>): Promise<void> {
-  await db.executeSql(`ANALYZE ${QUEUE_SCHEMA}.job`, []);
+  // SKIP_LOCKED: a table autovacuum is working on is left to it, so queueing a session never waits for it.
+  await db.executeSql(`ANALYZE (SKIP_LOCKED) ${QUEUE_SCHEMA}.job`, []);
 }
 
 /**

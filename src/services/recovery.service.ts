@@ -41,8 +41,8 @@ export class RecoveryService {
     private readonly logger: Logger,
     /** Queue mode: hand records back to the queue (returns the ids it could not queue). */
     private readonly requeue?: (records: { id: number; instance_id: number }[]) => Promise<number[]>,
-    /** Queue mode: hand back jobs fetched before `fetchedBefore` (or unmarked and fetched before `unmarkedBefore`) whose record never started (returns how many). */
-    private readonly handBackStale?: (fetchedBefore: string, unmarkedBefore: string) => Promise<number>,
+    /** Queue mode: hand back jobs fetched over `leaseMs` ago (or unmarked and fetched over `unmarkedMs` ago, on the store's clock) whose record never started (returns how many). */
+    private readonly handBackStale?: (leaseMs: number, unmarkedMs: number) => Promise<number>,
     /** A lease (ms): how long a fetched job may stay unstarted before it is presumed lost with its process. */
     private readonly leaseMs = 45_000,
     /** Scheduled ticks: the runs table and the tags of the processes beating now (a tick's owner elsewhere is judged by them). */
@@ -74,7 +74,7 @@ export class RecoveryService {
 
   /**
    * A process was seen to die: recover now, and once more when the jobs it may have fetched without marking
-   * them yet (UNMARKED_FETCH_MS) can be told from a live process's.
+   * them yet can be told from a live process's (GONE_UNMARKED_MS later, with that bound).
    */
   processGone(): void {
     this.recoverSoon();
@@ -152,7 +152,7 @@ export class RecoveryService {
       }
     }
     if (this.handBackStale) {
-      const n = await this.handBackStale(new Date(now.getTime() - this.leaseMs).toISOString(), new Date(now.getTime() - unmarkedMs).toISOString());
+      const n = await this.handBackStale(this.leaseMs, unmarkedMs);
       if (n) this.logger.warn({ jobs: n }, 'jobs fetched by a process that died before starting them handed back to the queue');
       records += n;
     }

@@ -127,29 +127,46 @@ export class ProcessesRepository {
   }
 
   /**
-   * Jobs fetched (`active`) whose record is still pending: fetched before
-   * `before` (the process that fetched them died before it started them: a
-   * live one marks the record running within moments), unmarked and fetched
-   * before `unmarkedBefore` (a live process marks what it fetched with its
-   * very next statement, see SyncRepository.queuedRecords: an unmarked one that
-   * old lost its process between the fetch and the mark), or marked by a
-   * process (`holder`) the caller may know to be dead already.
+   * Jobs fetched (`active`) whose record is still pending: fetched over
+   * `leaseMs` ago (the process that fetched them died before it started
+   * them: a live one marks the record running within moments), unmarked and
+   * fetched over `unmarkedMs` ago (a live process marks what it fetched with
+   * its very next statement, see SyncRepository.queuedRecords: an unmarked
+   * one that old lost its process between the fetch and the mark), or marked
+   * by a process (`holder`) the caller may know to be dead already. Ages are
+   * taken on the store's clock, as pg-boss's `started_on` is: a process
+   * whose own clock runs ahead must not hand back a fetch still being marked.
    */
   async staleFetchedJobs(
     schema: string,
     queue: string,
-    before: string,
-    unmarkedBefore: string,
+    leaseMs: number,
+    unmarkedMs: number,
   ): Promise<{ id: string; record_id: number; holder: string | null; stale: boolean }[]> {
     if (!(await this.queueExists(schema))) return [];
+    const before = sql`now() - make_interval(secs => ${leaseMs / 1000}::float8)`;
+    const unmarkedBefore = sql`now() - make_interval(secs => ${unmarkedMs / 1000}::float8)`;
     const r = await sql<{ id: string; record_id: number; holder: string | null; stale: boolean }>`
       SELECT j.id::text AS id, r.id AS record_id, r.holder,
-        (j.started_on < ${before}::timestamptz OR (r.holder IS NULL AND j.started_on < ${unmarkedBefore}::timestamptz)) AS stale
+        (j.started_on < ${before} OR (r.holder IS NULL AND j.started_on < ${unmarkedBefore})) AS stale
       FROM ${sql.table(`${schema}.job`)} j
       JOIN sync_instance_records r ON r.id = (j.data->>'record_id')::bigint
       WHERE j.name = ${queue} AND j.state = 'active' AND r.status = 'pending'
-        AND (j.started_on < ${before}::timestamptz OR j.started_on < ${unmarkedBefore}::timestamptz OR r.holder IS NOT NULL)`.execute(this.db);
+        AND (j.started_on < ${before} OR j.started_on < ${unmarkedBefore} OR r.holder IS NOT NULL)`.execute(this.db);
     return r.rows.map((x) => ({ id: x.id, record_id: Number(x.record_id), holder: x.holder, stale: Boolean(x.stale) }));
+  }
+
+  /**
+   * Run `fn` while this process holds the store-wide lock `key` (PostgreSQL; a transaction-scoped advisory
+   * lock, so it holds through a pooler in transaction mode, unlike `exclusively`); undefined, without
+   * running it, when another process holds it now. Recovery hands back stale jobs under it: of two processes that read the same job as
+   * stale, the second could fail a fresh fetch of it by a third (the first made it due at once).
+   */
+  async tryExclusively<T>(key: string, fn: () => Promise<T>): Promise<T | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const r = await sql<{ ok: boolean }>`SELECT pg_try_advisory_xact_lock(hashtext(${key})) AS ok`.execute(trx);
+      return r.rows[0]?.ok ? fn() : undefined;
+    });
   }
 
   /** pg-boss has installed its schema (the first queue-mode process to start does). */
