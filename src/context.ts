@@ -247,8 +247,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       }
     : undefined;
   // Jobs fetched and never started: their process is gone (its pid on this host, or it stopped beating), or they waited a
-  // lease. One process at a time (exclusively): a job one process failed is due at once and may be fetched again before
-  // another process, which read it as stale too, fails it (tryExclusively).
+  // lease. One process at a time (tryExclusively): a job one process failed is due at once and may be fetched again
+  // before another process, which read it as stale too, fails it.
   const handBackStale = queue
     ? async (leaseMs: number, unmarkedMs: number) =>
         (await processesRepo.tryExclusively('whalefall.hand-back-stale', async () => {

@@ -320,8 +320,8 @@ export class PgBossQueue implements SyncQueue {
    * Start a fetch's jobs once their records are marked as this process's
    * (until then, a job this process dies holding waits UNMARKED_FETCH_MS, or
    * GONE_UNMARKED_MS once the process is seen gone, to be handed back; a
-   * failed mark is logged and the jobs run anyway). Their
-   * places are taken now; the loop fetches again meanwhile.
+   * failed mark is logged and the jobs run anyway). Their places are taken
+   * now; the loop fetches again meanwhile.
    */
   private launch(jobs: Fetched[], admitted: Admitted[], keep: boolean, fetched?: (recordIds: number[]) => Promise<void>): void {
     this.placesHeld += jobs.length;

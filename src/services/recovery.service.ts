@@ -65,7 +65,8 @@ export class RecoveryService {
   }
 
   private pass: Promise<unknown> | undefined;
-  private again = false;
+  /** A pass asked for during a pass follows it, with the shortest unmarked bound asked (`recover`). */
+  private again: number | undefined;
 
   /** How long a fetched job may stay unmarked (UNMARKED_FETCH_MS, never more than a lease). */
   private get unmarkedMs(): number {
@@ -82,26 +83,19 @@ export class RecoveryService {
     setTimeout(() => this.recoverSoon(unmarkedMs), unmarkedMs + 250).unref();
   }
 
-  /** The unmarked bound the next pass asked for uses (the shortest asked). */
-  private againUnmarkedMs: number | undefined;
-
   /** Recover now, one pass at a time: asked during a pass, one more follows it. `unmarkedMs`: see `recover`. */
   recoverSoon(unmarkedMs?: number): void {
     if (this.pass) {
-      this.again = true;
-      if (unmarkedMs !== undefined) this.againUnmarkedMs = Math.min(unmarkedMs, this.againUnmarkedMs ?? unmarkedMs);
+      this.again = Math.min(this.again ?? this.unmarkedMs, unmarkedMs ?? this.unmarkedMs);
       return;
     }
     this.pass = this.recover(unmarkedMs)
       .catch((err) => this.logger.error({ err }, 'recovery failed'))
       .finally(() => {
         this.pass = undefined;
-        if (this.again) {
-          const next = this.againUnmarkedMs;
-          this.again = false;
-          this.againUnmarkedMs = undefined;
-          this.recoverSoon(next);
-        }
+        const next = this.again;
+        this.again = undefined;
+        if (next !== undefined) this.recoverSoon(next);
       });
   }
 

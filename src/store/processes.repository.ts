@@ -159,8 +159,9 @@ export class ProcessesRepository {
   /**
    * Run `fn` while this process holds the store-wide lock `key` (PostgreSQL; a transaction-scoped advisory
    * lock, so it holds through a pooler in transaction mode, unlike `exclusively`); undefined, without
-   * running it, when another process holds it now. Recovery hands back stale jobs under it: of two processes that read the same job as
-   * stale, the second could fail a fresh fetch of it by a third (the first made it due at once).
+   * running it, when another process holds it now. Recovery hands back stale jobs under it: of two
+   * processes that read the same job as stale, the second could fail a fresh fetch of it by a third (the
+   * first made it due at once).
    */
   async tryExclusively<T>(key: string, fn: () => Promise<T>): Promise<T | undefined> {
     return this.db.transaction().execute(async (trx) => {

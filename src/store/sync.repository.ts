@@ -123,9 +123,8 @@ export class SyncRepository {
    * starting them, recovery hands their jobs back at once instead of after a
    * lease. Starting a record replaces the tag with the run's holder.
    */
-  private async markFetched(ids: number[], processTag: string): Promise<void> {
-    if (!ids.length) return;
-    await this.db.updateTable('sync_instance_records').set({ holder: processTag }).where('id', 'in', ids).where('status', '=', 'pending').execute();
+  private markFetched(ids: number[], processTag: string) {
+    return this.db.updateTable('sync_instance_records').set({ holder: processTag }).where('id', 'in', ids).where('status', '=', 'pending');
   }
 
   /** A record stopped by a shutdown (queue mode) is pending again, for another process. */
@@ -282,12 +281,11 @@ export class SyncRepository {
    * too (markFetched), on PostgreSQL in the same statement (the read sees the rows as they were before the mark).
    */
   async queuedRecords(ids: number[], markAs?: string): Promise<Map<number, QueuedRecord>> {
-    if (ids.length && markAs !== undefined && this.dialect !== 'postgres') await this.markFetched(ids, markAs);
+    const mark = ids.length && markAs !== undefined ? this.markFetched(ids, markAs) : undefined;
+    if (mark && this.dialect !== 'postgres') await mark.execute();
     const db: QueryCreator<Database> =
-      ids.length && markAs !== undefined && this.dialect === 'postgres'
-        ? (this.db.with('marked', (d) =>
-            d.updateTable('sync_instance_records').set({ holder: markAs }).where('id', 'in', ids).where('status', '=', 'pending').returning('id'),
-          ) as unknown as QueryCreator<Database>) // the read does not name the CTE; PostgreSQL runs it all the same
+      mark && this.dialect === 'postgres'
+        ? (this.db.with('marked', () => mark.returning('id')) as unknown as QueryCreator<Database>) // the read does not name the CTE; PostgreSQL runs it all the same
         : this.db;
     const rows = ids.length
       ? await db
