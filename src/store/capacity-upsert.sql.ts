@@ -72,40 +72,20 @@ export const INSERT_POINTS_HEAD = 'INSERT INTO sync_size_points (instance_id, da
 export const COUNTED = sql.raw(`is_snapshot = 0 AND (replica_role IS NULL OR replica_role <> 'SECONDARY')`);
 
 /**
- * The day's instance total from the rows stored for it (sizes kept from earlier today included; excluded
+ * SQLite: the day's instance total from the rows stored for it (sizes kept from earlier today included; excluded
  * databases not counted), written and returned by one statement: the aggregate SELECT always yields one row.
+ * (PostgreSQL computes it in the save's one statement, capacity-save.pg.ts.)
  */
-export function upsertInstanceDay(
-  dialect: 'sqlite' | 'postgres',
-  instanceId: number,
-  day: string,
-  now: string,
-  excluded: ReadonlySet<string>,
-  chunk: number,
-  /** PostgreSQL: the per-sync series' points (the instance total under '' first, then these databases) in the same statement. */
-  points?: { names: string[]; sizes: number[] },
-) {
+export function upsertInstanceDay(instanceId: number, day: string, now: string, excluded: ReadonlySet<string>, chunk: number) {
   const notExcluded = excluded.size > 0 && excluded.size <= chunk ? sql`AND database_name NOT IN (${sql.join([...excluded])})` : sql``;
-  const [date, at] = dialect === 'postgres' ? [sql`${day}::date`, sql`${now}::timestamptz`] : [sql`${day}`, sql`${now}`];
-  const upsert = sql`
+  return sql<{ total_size_bytes: number; data_bytes: number | null; log_bytes: number | null; database_count: number }>`
     INSERT INTO instance_size_stats (instance_id, collected_date, total_size_bytes, data_bytes, log_bytes, database_count, collected_at)
-    SELECT ${instanceId}, ${date}, COALESCE(SUM(CASE WHEN ${COUNTED} THEN size_bytes END), 0), SUM(CASE WHEN ${COUNTED} THEN data_bytes END),
-           SUM(CASE WHEN ${COUNTED} THEN log_bytes END), COUNT(*), ${at}
+    SELECT ${instanceId}, ${day}, COALESCE(SUM(CASE WHEN ${COUNTED} THEN size_bytes END), 0), SUM(CASE WHEN ${COUNTED} THEN data_bytes END),
+           SUM(CASE WHEN ${COUNTED} THEN log_bytes END), COUNT(*), ${now}
     FROM database_size_stats
-    WHERE instance_id = ${instanceId} AND collected_date = ${date} AND is_deleted = 0 ${notExcluded}
+    WHERE instance_id = ${instanceId} AND collected_date = ${day} AND is_deleted = 0 ${notExcluded}
     ON CONFLICT (instance_id, collected_date) DO UPDATE SET
       total_size_bytes = excluded.total_size_bytes, data_bytes = excluded.data_bytes, log_bytes = excluded.log_bytes,
       database_count = excluded.database_count, collected_at = excluded.collected_at
     RETURNING total_size_bytes, data_bytes, log_bytes, database_count`;
-  type Totals = { total_size_bytes: number; data_bytes: number | null; log_bytes: number | null; database_count: number };
-  if (!points || dialect !== 'postgres') return sql<Totals>`${upsert}`;
-  return sql<Totals>`
-    WITH tot AS (${upsert}),
-    pts AS (
-      INSERT INTO sync_size_points (instance_id, database_name, size_bytes, collected_at)
-      SELECT ${instanceId}::int8, '', total_size_bytes, ${at} FROM tot
-      UNION ALL
-      SELECT ${instanceId}::int8, r.n, r.s, ${at} FROM unnest(${points.names}::text[], ${points.sizes}::int8[]) AS r(n, s)
-    )
-    SELECT * FROM tot`;
 }

@@ -212,6 +212,74 @@ forEachStore('CapacityRepository.saveCollection', (get) => {
     assert.equal((await repo.instanceHistory(instanceId, '2026-03-04', '2026-03-04')).length, 0);
   });
 
+  it("a sync's save completes its record, sets the instance's last sync and lets go of the lock; a record another process holds gets nothing written (LeaseLost)", async () => {
+    const { repos } = get();
+    const stamp = new Date().toISOString();
+    const instanceId = (
+      await repos.instances.insert({
+        name: 'ledger-lease',
+        db_type: 'postgresql',
+        host: 'h',
+        port: 5432,
+        tags: '[]',
+        options: '{}',
+        is_active: 1,
+        created_at: stamp,
+        updated_at: stamp,
+      })
+    ).id;
+    const started = at('2026-03-06');
+    const { records } = await repos.sync.createSession({
+      sessionId: `lease-${Date.now()}`,
+      syncType: 'manual_single',
+      createdBy: null,
+      startedAt: started,
+      owner: null,
+      instances: [{ id: instanceId, name: 'ledger-lease' }],
+      runningHolder: 'proc-a',
+    });
+    const recordId = records[0]!.id;
+    assert.equal(await repos.sync.acquireLock(instanceId, 'proc-a', started, at('2026-03-06', '04:00:00')), true);
+    const done = (holder: string) => ({
+      recordId,
+      holder,
+      durationMs: 12,
+      instanceError: 'one warning',
+      details: (c: { new_databases: number; deleted_names: string[] }) => ({ new_databases: c.new_databases, deleted: c.deleted_names }),
+    });
+    const input = { instanceId, collectedDate: '2026-03-06', collectedAt: at('2026-03-06', '03:00:05'), databases: [db('a', 10), db('q', 5)] };
+
+    // Another process took the record over (its lease had run out): nothing of this save may land.
+    await repos.sync.updateRecord(recordId, { holder: 'proc-b' });
+    await assert.rejects(repos.capacity.saveSyncedCollection(input, done('proc-a')), /lease lost/);
+    assert.equal((await repos.capacity.statsForDay(instanceId, '2026-03-06')).length, 0, 'no row of the day');
+    assert.equal((await repos.capacity.instanceHistory(instanceId, '2026-03-06', '2026-03-06')).length, 0, 'no total of the day');
+    assert.equal(
+      (await repos.capacity.listDatabases(instanceId)).find((d) => d.database_name === 'q'),
+      undefined,
+      'no lifecycle row',
+    );
+    assert.equal((await repos.sync.records(records[0]!.session_id))[0]!.status, 'running', 'the record is left to its holder');
+    assert.equal((await repos.sync.lockHolder(instanceId))?.holder, 'proc-a', 'and the lock to recovery');
+
+    await repos.sync.updateRecord(recordId, { holder: 'proc-a' });
+    const c = await repos.capacity.saveSyncedCollection(input, done('proc-a'));
+    assert.equal(c.total_size_bytes, 15);
+    assert.equal(c.new_databases, 2, 'both are new');
+    const rec = (await repos.sync.records(records[0]!.session_id))[0]!;
+    assert.equal(rec.status, 'completed');
+    assert.equal(Number(rec.total_size_bytes), 15);
+    assert.equal(rec.databases_count, 2);
+    assert.equal(rec.saved_count, 2);
+    assert.equal(rec.duration_ms, 12);
+    assert.deepEqual(JSON.parse(rec.details!), { new_databases: 2, deleted: [] });
+    const inst = await repos.instances.get(instanceId);
+    assert.equal(inst?.last_sync_status, 'completed');
+    assert.equal(inst?.last_sync_error, 'one warning');
+    assert.equal(Number(inst?.total_size_bytes), 15);
+    assert.equal(await repos.sync.lockHolder(instanceId), undefined, 'the lock is let go');
+  });
+
   it('20,000 databases in one collection, in bounded statements', async () => {
     const repo = get().repos.capacity;
     const many = Array.from({ length: 20_000 }, (_, i) => db(`db_${String(i).padStart(5, '0')}`, i * 1024));
