@@ -32,6 +32,10 @@ import { insertBenchInstances } from './common.js';
 
 const actor = { userId: null, username: 'bench' };
 
+// Output piped into `head` closes early: the run must still drop its store database (a leftover one of ~20 MB
+// outranked test/metrics/metrics.test.ts's 30,000-row database on the shared server).
+process.stdout.on('error', () => {});
+
 const args = process.argv.slice(2);
 const profAt = args.indexOf('--prof');
 const profFile = profAt >= 0 ? args.splice(profAt, 2)[1] : undefined;
@@ -98,6 +102,8 @@ async function main(): Promise<void> {
     WHALEFALL_DISCOVERY: 'off',
     WHALEFALL_CONNECTIONS_TOTAL: '4096',
     WHALEFALL_SYNC_CONCURRENCY: String(c),
+    // Passed through, to compare with prepared statements off (on by default).
+    ...(process.env.WHALEFALL_STORE_PREPARE ? { WHALEFALL_STORE_PREPARE: process.env.WHALEFALL_STORE_PREPARE } : {}),
   };
   let dbName: string | undefined;
   if (kind === 'postgresql') {

@@ -221,7 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     queuePoolMax: int(env, 'WHALEFALL_QUEUE_POOL_MAX', 2, 1, 100),
     storeConnectTimeoutMs: int(env, 'WHALEFALL_STORE_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
     storeStatementTimeoutMs: int(env, 'WHALEFALL_STORE_STATEMENT_TIMEOUT_MS', 60_000, 0, 86_400_000),
-    storePrepare: bool(env, 'WHALEFALL_STORE_PREPARE', false),
+    storePrepare: bool(env, 'WHALEFALL_STORE_PREPARE', true),
     leaseMs: int(env, 'WHALEFALL_LEASE_MS', 45_000, 1_000, 86_400_000),
     heartbeatMs: int(env, 'WHALEFALL_HEARTBEAT_MS', 15_000, 200, 3_600_000),
     work: bool(env, 'WHALEFALL_WORK', true),

@@ -188,8 +188,8 @@ export class DiscoveryService {
       nextSlot = slot + interval;
       const remaining = started + deadlineMs - slot;
       if (remaining <= 0) return undefined;
-      const wait = slot - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      // A timer may fire a little early (the event loop's clock lags under load): wait out what is left of the slot.
+      for (let wait = slot - performance.now(); wait > 0; wait = slot - performance.now()) await new Promise((r) => setTimeout(r, wait));
       probed++;
       const r = await probe(ep.host, ep.port, { timeoutMs: Math.min(timeoutMs, remaining) });
       if (r.kind === 'none') silent[r.reason] = (silent[r.reason] ?? 0) + 1;

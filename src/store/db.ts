@@ -7,13 +7,13 @@
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import type * as Pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import { lazyModule } from '../lib/lazy-module.js';
 import { ensurePrivateDir, ensurePrivateFile, tightenExisting } from '../lib/private-files.js';
 import type { Database } from './schema.js';
 import type { DialectName } from './migrations/helpers.js';
 import { migrateToLatest, type MigrationEnv } from './migrations/index.js';
-import { preparingClient, type PrepareOptions } from './pg-prepared.js';
+import { ENSURE_CUSTOM_PLANS, preparingClient, type PrepareOptions } from './pg-prepared.js';
 
 export type { DialectName };
 
@@ -37,7 +37,7 @@ export interface StoreOptions {
   connectTimeoutMs?: number;
   /** PostgreSQL statement_timeout (0: none; default 60 s). Also bounds a query on a link that drops packets. */
   statementTimeoutMs?: number;
-  /** PostgreSQL: prepare repeated statements by name (default off; see pg-prepared.ts). */
+  /** PostgreSQL: prepare repeated statements by name (default on; see pg-prepared.ts). */
   prepare?: boolean;
   /** Told once when prepared statements are switched off by the server's answers (see pg-prepared.ts). */
   onPrepareOff?: PrepareOptions['onOff'];
@@ -130,7 +130,7 @@ export function cachingSqlite(sqlite: SQLite.Database, max = STATEMENT_CACHE_SIZ
 export function openStore(opts: StoreOptions): Store {
   if (opts.databaseUrl) {
     const pool = new pg.Pool({
-      Client: preparingClient(pg, { enabled: opts.prepare ?? false, onOff: opts.onPrepareOff }),
+      Client: preparingClient(pg, { enabled: opts.prepare ?? true, onOff: opts.onPrepareOff }),
       connectionString: opts.databaseUrl,
       max: opts.poolMax ?? 6,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
@@ -153,7 +153,16 @@ export function openStore(opts: StoreOptions): Store {
       db,
       dialect: 'postgres',
       describe: redactUrl(opts.databaseUrl),
-      migrate: (env) => migrateToLatest(db, 'postgres', env),
+      migrate: async (env) => {
+        const applied = await migrateToLatest(db, 'postgres', env);
+        // The condition for naming statements (pg-prepared.ts); when it cannot be set, they go unnamed.
+        if (opts.prepare ?? true)
+          await sql
+            .raw(ENSURE_CUSTOM_PLANS)
+            .execute(db)
+            .catch(() => {});
+        return applied;
+      },
       close: () => db.destroy(),
     };
   }

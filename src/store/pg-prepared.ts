@@ -3,11 +3,10 @@
  *
  * node-postgres sends every parameterised query as an unnamed statement, so
  * PostgreSQL parses, analyses and plans its text at every call. For the short
- * statements a sync repeats thousands of times that is most of their cost on
- * the server: in the scale-out bench planning alone was 38 % of the store's
- * statement time (pg_stat_statements, docs/benchmarks-notes.md). A named
- * statement is parsed once per connection; after five executions PostgreSQL
- * keeps a generic plan when it is no worse than the custom ones.
+ * statements a sync repeats thousands of times that is much of their cost on
+ * the server: parsing and analysis were a fifth of the store's CPU in
+ * `bench/record-cost.ts` (perf, docs/benchmarks-notes.md session 12), planning
+ * a third. A named statement is parsed once per connection.
  *
  * `preparingClient` is a pg `Client` that names each parameterised query
  * after a hash of its text (pg keeps what each connection has parsed, and
@@ -17,24 +16,30 @@
  * unnamed. Queries without parameters (BEGIN, COMMIT, pg-boss's scripts) stay
  * unnamed, on the simple protocol.
  *
- * A pooler that does not keep a connection's prepared statements between
- * transactions (pgbouncer in transaction mode before 1.21, or with
- * `max_prepared_statements = 0`) answers a named statement with "prepared
- * statement … does not exist" (26000) or "… already exists" (42P05); a
- * table changed under a prepared `SELECT *` answers "cached plan must not
- * change result type" (0A000). Nothing ran in either case: naming is switched
- * off (for the whole pool on a pooler's error, for the connection on a
- * changed table), `onOff` is told once, and the query is sent again unnamed
- * when it was not inside a transaction (inside one, the transaction has
- * failed: the error is the caller's, as any store error).
+ * Plans: after five runs of a named statement PostgreSQL may keep one generic
+ * plan for it, chosen from the statistics of that moment and kept until they
+ * change. On a store that grows fast (a new estate's first syncs) such a plan
+ * went stale: the api-path bench's 10,000-instance batch on a fresh store took
+ * 120.6 s with names and 83.2 s without (session 10). So statements are named
+ * only on a connection whose `plan_cache_mode` is `force_custom_plan` (each
+ * run planned for its values, as an unnamed statement is): Whalefall sets it
+ * as its database's default when it may (`ensureCustomPlans`, at every
+ * start), and each connection asks once (`SHOW plan_cache_mode`, its first
+ * parameterised query going unnamed meanwhile). A database whose owner chose
+ * otherwise keeps its choice, and its statements go unnamed.
  *
- * Opt-in (`WHALEFALL_STORE_PREPARE=on`; off by default): after five runs
- * PostgreSQL may keep one generic plan per statement and connection, chosen
- * from the statistics of that moment. On a store that grows fast (a new
- * estate's first syncs) such a plan went stale: the api-path bench's
- * 10,000-instance batch on a fresh PostgreSQL store took 120.6 s with names
- * and 83.2 s without (the session poll's median 162 ms vs 47 ms), while the
- * scale-out bench gained a few per cent (docs/benchmarks-notes.md).
+ * Poolers: named only outside a transaction. A pooler that does not keep a
+ * connection's prepared statements between transactions (pgbouncer in
+ * transaction mode before 1.21, or with `max_prepared_statements = 0`)
+ * answers a named statement with "prepared statement … does not exist"
+ * (26000) or "… already exists" (42P05); a table changed under a prepared
+ * `SELECT *` answers "cached plan must not change result type" (0A000).
+ * Nothing ran in either case: naming is switched off (for the whole pool on a
+ * pooler's error, for the connection on a changed table), `onOff` is told
+ * once, and the query is sent again unnamed — which it can be, outside a
+ * transaction, so such a pooler costs a warning and no error.
+ *
+ * `WHALEFALL_STORE_PREPARE=off` names nothing.
  */
 import { createHash } from 'node:crypto';
 import type * as Pg from 'pg';
@@ -49,8 +54,11 @@ const NAME_CACHE = 2_000;
 const POOLER_CODES = new Set(['26000', '42P05']);
 const CHANGED_RESULT = '0A000';
 
+/** Each run of a named statement planned for its values: the only plan cache mode statements are named under. */
+export const CUSTOM_PLANS = 'force_custom_plan';
+
 export interface PrepareOptions {
-  /** Name statements at all (`WHALEFALL_STORE_PREPARE`). */
+  /** Name statements at all (`WHALEFALL_STORE_PREPARE`, on by default). */
   enabled: boolean;
   /** Told once per pool when naming is switched off there, with the server's error. */
   onOff?: (reason: string, err: Error & { code?: string }) => void;
@@ -83,26 +91,27 @@ export function preparingClient(pg: typeof Pg, opts: PrepareOptions): typeof Pg.
   class PreparingClient extends pg.Client {
     /** Names this connection has sent (parsed or being parsed). */
     private readonly named = new Set<string>();
-    private naming = true;
+    /** Whether this connection names statements: not until its plan cache mode is known to be CUSTOM_PLANS. */
+    private naming: boolean | 'asking' | undefined;
 
     // pg's overloads: (text, values?, callback?) from Kysely and pg-pool; configs and submittables pass through.
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- forwards pg's overloaded signature unchanged
     override query(config: any, values?: any, callback?: any): any {
       const text: unknown = config;
       const params: unknown[] | undefined = Array.isArray(values) ? (values as unknown[]) : undefined;
-      if (typeof text !== 'string' || !params?.length || !pool.naming || !this.naming) return this.pass(config, values, callback);
+      if (typeof text !== 'string' || !params?.length || !pool.naming) return this.pass(config, values, callback);
+      if (this.naming === undefined) this.askPlans();
+      if (this.naming !== true || this.getTransactionStatus() !== 'I') return this.pass(config, values, callback);
       const name = statementName(text);
       if (!this.named.has(name)) {
         if (this.named.size >= MAX_PER_CONNECTION) return this.pass(text, params, callback);
         this.named.add(name);
       }
-      const inTransaction = this.getTransactionStatus() !== 'I';
       const run = (): Promise<Pg.QueryResult> =>
         (this.pass({ name, text, values: params }) as Promise<Pg.QueryResult>).catch((err: Error & { code?: string }) => {
           if (POOLER_CODES.has(err.code ?? '')) off('the store connection pooler does not keep prepared statements', err);
           else if (err.code === CHANGED_RESULT && /cached plan/.test(err.message)) this.naming = false;
           else throw err;
-          if (inTransaction) throw err;
           return this.pass(text, params) as Promise<Pg.QueryResult>;
         });
       const cb: Callback | undefined = typeof callback === 'function' ? (callback as Callback) : undefined;
@@ -114,6 +123,15 @@ export function preparingClient(pg: typeof Pg, opts: PrepareOptions): typeof Pg.
       return undefined;
     }
 
+    /** Ask the connection's plan cache mode, once; its statements are named from the answer on, if it is CUSTOM_PLANS. */
+    private askPlans(): void {
+      this.naming = 'asking';
+      (this.pass('SHOW plan_cache_mode') as Promise<Pg.QueryResult<{ plan_cache_mode: string }>>).then(
+        (r) => (this.naming = r.rows[0]?.plan_cache_mode === CUSTOM_PLANS),
+        () => (this.naming = undefined), // asked again at the next query
+      );
+    }
+
     /** pg's own query, whatever the arguments. */
     private pass(...args: unknown[]): unknown {
       return (super.query as (...a: unknown[]) => unknown).apply(this, args);
@@ -121,3 +139,20 @@ export function preparingClient(pg: typeof Pg, opts: PrepareOptions): typeof Pg.
   }
   return PreparingClient;
 }
+
+/**
+ * Make `force_custom_plan` the store database's default plan cache mode, unless its owner set one already (any
+ * value is kept): the condition for naming statements (above). New connections get it. Not the owner: nothing
+ * changes, and statements go unnamed.
+ */
+export const ENSURE_CUSTOM_PLANS = `
+  DO $$
+  BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+                   WHERE d.datname = current_database() AND s.setrole = 0
+                     AND EXISTS (SELECT 1 FROM unnest(s.setconfig) c WHERE c LIKE 'plan_cache_mode=%')) THEN
+      EXECUTE format('ALTER DATABASE %I SET plan_cache_mode = ${CUSTOM_PLANS}', current_database());
+    END IF;
+  EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'whalefall: not the owner of the database: statements are not prepared';
+  END $$`;

@@ -41,6 +41,10 @@ describe('prepared statements on the PostgreSQL store', () => {
 
   before(async () => {
     await createMigratedDatabase(name);
+    // A start: the migration step sets the database's plan cache mode, which naming needs.
+    const first = openStore({ databaseUrl: url, poolMax: 1 });
+    await first.migrate();
+    await first.close();
   });
   after(async () => {
     for (const s of stores) await s.close();
@@ -59,6 +63,38 @@ describe('prepared statements on the PostgreSQL store', () => {
     await query(off).execute();
     await query(off).execute();
     assert.deepEqual(await preparedNames(off), []);
+  });
+
+  it("named only where each run is planned for its values: a start sets force_custom_plan on its database, keeps an owner's choice; under another mode nothing is named", async () => {
+    const show = async (s: Store) => (await sql<{ plan_cache_mode: string }>`show plan_cache_mode`.execute(s.db)).rows[0]!.plan_cache_mode;
+    const s = open();
+    assert.equal(await show(s), 'force_custom_plan', 'set by the start (before)');
+    // An owner who chose otherwise keeps it, and the store names nothing there.
+    const other = uniqueName('prepared_auto');
+    await createMigratedDatabase(other);
+    try {
+      await pgAdminRun(`ALTER DATABASE ${other} SET plan_cache_mode = auto`);
+      const mine = openStore({ databaseUrl: `postgres://postgres@127.0.0.1:5432/${other}`, poolMax: 1 });
+      try {
+        await mine.migrate();
+        assert.equal(await show(mine), 'auto', "the owner's choice is kept");
+        for (let i = 0; i < 4; i++) await sql`select ${i}::int as n`.execute(mine.db);
+        assert.deepEqual(await preparedNames(mine), [], 'generic plans could be kept: nothing is named');
+      } finally {
+        await mine.close();
+      }
+    } finally {
+      await dropTestDatabase(other);
+    }
+  });
+
+  it('nothing is named inside a transaction (a pooler that loses names can then always be answered unnamed)', async () => {
+    const s = open();
+    await sql`select ${1}::int as warm`.execute(s.db);
+    await s.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < 3; i++) await sql`select ${i}::int as inside`.execute(trx);
+    });
+    assert.deepEqual(await preparedNames(s), []);
   });
 
   it('queries without parameters (and BEGIN/COMMIT) stay unnamed', async () => {
@@ -82,7 +118,8 @@ describe('prepared statements on the PostgreSQL store', () => {
     assert.deepEqual(again.rows, [{ n: 7 }]);
     const names = await preparedNames(s);
     assert.equal(names.length, MAX_PER_CONNECTION, `${names.length} prepared statements`);
-    assert.ok(names.includes(statementName('select 0::int + $1::int as n')));
+    // The first went unnamed while the connection was asked its plan cache mode; the next ones were named.
+    assert.ok(names.includes(statementName('select 1::int + $1::int as n')));
   });
 
   it('0A000 (a table changed under a prepared SELECT *): answered unnamed, the pool keeps naming', async () => {
@@ -101,6 +138,7 @@ describe('prepared statements on the PostgreSQL store', () => {
     assert.deepEqual(offs, [], 'a changed table is one connection’s business: the pool is not told');
     // A second connection of the same pool still prepares.
     const pool2 = open({ poolMax: 1 });
+    await sql`select ${1}::int as one`.execute(pool2.db);
     await sql`select ${1}::int as one`.execute(pool2.db);
     assert.deepEqual(await preparedNames(pool2), [statementName('select $1::int as one')]);
   });
