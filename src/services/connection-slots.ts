@@ -60,7 +60,7 @@ export class SlotStoreError extends Error {
 }
 
 export interface SlotsDeps {
-  repo: Pick<SlotsRepository, 'held' | 'drop' | 'release' | 'renew' | 'takeSome' | 'dropSome' | 'takeOneEach'>;
+  repo: Pick<SlotsRepository, 'held' | 'drop' | 'release' | 'releaseMany' | 'renew' | 'takeSome' | 'dropSome' | 'takeOneEach'>;
   clock: Clock;
   logger: Logger;
   /** A slot's lease after each renewal. */
@@ -388,12 +388,7 @@ export class ConnectionSlots {
   private async release(holder: string): Promise<void> {
     const scopes = this.held.get(holder);
     if (!scopes) return;
-    try {
-      if (scopes.length) await this.d.repo.release(holder);
-    } catch (err) {
-      // Not renewed any more: the lease ends it (and waiters here treat it as dead at once).
-      this.d.logger.warn({ err, holder }, 'could not free connection slots (store unreachable?); their lease will');
-    }
+    if (scopes.length) await this.dropSoon(holder);
     this.held.delete(holder);
     heldInProcess.delete(holder);
     for (const { scope, count } of scopes) {
@@ -401,6 +396,36 @@ export class ConnectionSlots {
       l.inUse -= count;
       l.waiters[0]?.wake();
     }
+  }
+
+  /** The holders whose slots the next release statement frees, and the last statement sent. */
+  private dropping: string[] | undefined;
+  private lastDrop: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Free a holder's slots together with the others released about the same moment: one statement per
+   * batch, not per holder (every sync record releases its connection's slots). A batch takes holders until
+   * it is sent — once the one before it is answered and the releases of the same turn of the event loop
+   * have joined — so under load a release waits at most one store round trip more.
+   */
+  private dropSoon(holder: string): Promise<void> {
+    if (!this.dropping) {
+      const holders: string[] = [];
+      this.dropping = holders;
+      this.lastDrop = this.lastDrop
+        .then(() => new Promise((r) => setImmediate(r)))
+        .then(async () => {
+          if (this.dropping === holders) this.dropping = undefined;
+          try {
+            await this.d.repo.releaseMany(holders);
+          } catch (err) {
+            // Not renewed any more: the lease ends them (and waiters here treat them as dead at once).
+            this.d.logger.warn({ err, holders: holders.length }, 'could not free connection slots (store unreachable?); their lease will');
+          }
+        });
+    }
+    this.dropping.push(holder);
+    return this.lastDrop as Promise<void>;
   }
 
   /** While this process holds slots, push their lease every heartbeat; a failed renewal is retried at the next. */

@@ -177,6 +177,19 @@ export class SlotsRepository {
     await this.db.deleteFrom('connection_slots').where('holder', '=', holder).execute();
   }
 
+  /** Free every slot of these holders, in one statement (PostgreSQL: one text whatever their number). */
+  async releaseMany(holders: string[]): Promise<void> {
+    if (!holders.length) return;
+    if (holders.length === 1) return this.release(holders[0]!);
+    for (let i = 0; i < holders.length; i += 500) {
+      const part = holders.slice(i, i + 500);
+      await this.db
+        .deleteFrom('connection_slots')
+        .where('holder', this.dialect === 'postgres' ? '=' : 'in', this.dialect === 'postgres' ? sql<string>`ANY(${part}::text[])` : part)
+        .execute();
+    }
+  }
+
   /** Push the lease of these holders' slots (their process is alive). */
   async renew(holders: string[], expiresAt: string): Promise<void> {
     for (let i = 0; i < holders.length; i += 500) {

@@ -4,10 +4,14 @@
  * scope is nearly full, none when it is full, and with a large cap
  * (WHALEFALL_CONNECTIONS_TOTAL up to 4,096) picked without enumerating every
  * number below it (PostgreSQL: random guesses, then the lowest free ones).
+ * Connections ending together free their slots in a few statements.
  */
 import assert from 'node:assert/strict';
 import { before, it } from 'node:test';
 import { sql } from 'kysely';
+import { ConnectionSlots, type Slot } from '../../src/services/connection-slots.js';
+import { systemClock } from '../../src/lib/clock.js';
+import { createLogger } from '../../src/lib/logger.js';
 import { freeNumbers, SlotsRepository } from '../../src/store/slots.repository.js';
 import { forEachStore } from '../helpers/context.js';
 
@@ -106,5 +110,36 @@ forEachStore('connection slot numbers', (get) => {
     const got = await repo.takeSome('t:plan', 4096, 1, 'me:plan', 'test', now(), later());
     assert.equal(got.length, 1);
     assert.ok(got[0]! >= 40);
+  });
+});
+
+forEachStore('connection slots released together', (get) => {
+  it('40 connections ending at once free their slots in a few statements, not 40; every slot is free after, and waiters get them', async () => {
+    const repo = new SlotsRepository(get().store.db, get().store.dialect);
+    let statements = 0;
+    const counted = Object.assign(Object.create(repo) as SlotsRepository, {
+      release: (holder: string) => (statements++, repo.release(holder)),
+      releaseMany: (holders: string[]) => (statements++, repo.releaseMany(holders)),
+    });
+    const slots = new ConnectionSlots({ repo: counted, clock: systemClock, logger: createLogger('silent'), leaseMs: 60_000, heartbeatMs: 60_000 });
+    const caps = (i: number) => [
+      { scope: `t:rel:${i % 4}`, cap: 10 },
+      { scope: 't:rel:global', cap: 40 },
+    ];
+    const held: Slot[] = [];
+    for (let i = 0; i < 40; i++) held.push(await slots.acquire(caps(i), { purpose: 'test', waitMs: 0 }));
+    assert.equal((await repo.held('t:rel:global')).length, 40, 'the estate scope is full');
+    // One more waits for a slot: a release here wakes it.
+    const waiting = slots.acquire(caps(0), { purpose: 'test', waitMs: 5_000 });
+    await Promise.all(held.map((s) => s.release()));
+    assert.ok(statements < 10, `${statements} release statements for 40 holders`);
+    const next = await waiting;
+    assert.deepEqual(
+      (await repo.held('t:rel:global')).map((r) => r.holder),
+      [next.holder],
+      'the 40 are gone, the waiter holds one',
+    );
+    await next.release();
+    assert.equal((await repo.held('t:rel:global')).length, 0);
   });
 });
