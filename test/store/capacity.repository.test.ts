@@ -32,10 +32,11 @@ forEachStore('CapacityRepository.saveCollection', (get) => {
   const day2 = '2026-03-02';
   const at = (d: string, t = '03:00:00') => `${d}T${t}.000Z`;
 
-  before(async () => {
+  /** An instance row of its own (the ledger's rows are per instance). */
+  const newInstance = async (name: string) => {
     const now = new Date().toISOString();
     const row = await get().repos.instances.insert({
-      name: 'ledger',
+      name,
       db_type: 'postgresql',
       host: 'h',
       port: 5432,
@@ -45,7 +46,11 @@ forEachStore('CapacityRepository.saveCollection', (get) => {
       created_at: now,
       updated_at: now,
     });
-    instanceId = row.id;
+    return row.id;
+  };
+
+  before(async () => {
+    instanceId = await newInstance('ledger');
   });
 
   it('first collection: every row created, lifecycle first seen, totals', async () => {
@@ -214,20 +219,7 @@ forEachStore('CapacityRepository.saveCollection', (get) => {
 
   it("a sync's save completes its record, sets the instance's last sync and lets go of the lock; a record another process holds gets nothing written (LeaseLost)", async () => {
     const { repos } = get();
-    const stamp = new Date().toISOString();
-    const instanceId = (
-      await repos.instances.insert({
-        name: 'ledger-lease',
-        db_type: 'postgresql',
-        host: 'h',
-        port: 5432,
-        tags: '[]',
-        options: '{}',
-        is_active: 1,
-        created_at: stamp,
-        updated_at: stamp,
-      })
-    ).id;
+    const instanceId = await newInstance('ledger-lease');
     const started = at('2026-03-06');
     const { records } = await repos.sync.createSession({
       sessionId: `lease-${Date.now()}`,
