@@ -88,6 +88,28 @@ describe('prepared statements on the PostgreSQL store', () => {
     }
   });
 
+  it('a store user who does not own the database: the start goes on (a notice), nothing is set and nothing named', async () => {
+    const role = uniqueName('nonowner');
+    const other = uniqueName('prepared_nonowner');
+    await createMigratedDatabase(other);
+    await pgAdminRun(`CREATE ROLE ${role} LOGIN; GRANT ALL ON DATABASE ${other} TO ${role}; GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role};`, other);
+    try {
+      const theirs = openStore({ databaseUrl: `postgres://${role}@127.0.0.1:5432/${other}`, poolMax: 1 });
+      try {
+        await theirs.migrate();
+        const mode = (await sql<{ plan_cache_mode: string }>`show plan_cache_mode`.execute(theirs.db)).rows[0]!.plan_cache_mode;
+        assert.equal(mode, 'auto');
+        for (let i = 0; i < 4; i++) await sql`select ${i}::int as n`.execute(theirs.db);
+        assert.deepEqual(await preparedNames(theirs), []);
+      } finally {
+        await theirs.close();
+      }
+    } finally {
+      await dropTestDatabase(other);
+      await pgAdminRun(`DROP ROLE IF EXISTS ${role}`);
+    }
+  });
+
   it('nothing is named inside a transaction (a pooler that loses names can then always be answered unnamed)', async () => {
     const s = open();
     await sql`select ${1}::int as warm`.execute(s.db);
