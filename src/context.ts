@@ -86,7 +86,7 @@ function prepareOffWarning(logger: Logger, pool: 'store' | 'queue') {
   return (reason: string, err: Error & { code?: string }) =>
     logger.warn(
       { pool, code: err.code, err: err.message },
-      `prepared statements switched off: ${reason}; set WHALEFALL_STORE_PREPARE=off behind such a pooler`,
+      `prepared statements switched off: ${reason}${/pooler/.test(reason) ? '; set WHALEFALL_STORE_PREPARE=off behind such a pooler' : ''}`,
     );
 }
 

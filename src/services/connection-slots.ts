@@ -19,10 +19,14 @@
  * holder of a global slot never waits for an instance slot: no deadlock.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { holderAlive, PROCESS_TAG } from '../lib/process-tag.js';
 import type { SlotsRepository } from '../store/slots.repository.js';
+
+/** How long a batch of slot releases waits for the one before it to be answered before it is sent anyway. */
+const DROP_WAIT_MS = 100;
 
 export interface SlotRequest {
   /** `instance:<id>`, `endpoint:<host>:<port>`, `global`, `sync`. */
@@ -398,33 +402,41 @@ export class ConnectionSlots {
     }
   }
 
-  /** The holders whose slots the next release statement frees, and the last statement sent. */
+  /** The holders whose slots the next release statement frees, the holders being released, and the last statement sent. */
   private dropping: string[] | undefined;
+  private readonly releasing = new Set<string>();
   private lastDrop: Promise<unknown> = Promise.resolve();
 
   /**
    * Free a holder's slots together with the others released about the same moment: one statement per
    * batch, not per holder (every sync record releases its connection's slots). A batch takes holders until
-   * it is sent — once the one before it is answered and the releases of the same turn of the event loop
-   * have joined — so under load a release waits at most one store round trip more.
+   * it is sent — once the one before it is answered (or DROP_WAIT_MS has passed: a statement the store does
+   * not answer must not hold up every release) and the releases of the same turn of the event loop have
+   * joined. A deadlock with another statement on the same rows (40P01) is tried once more.
    */
   private dropSoon(holder: string): Promise<void> {
     if (!this.dropping) {
       const holders: string[] = [];
       this.dropping = holders;
-      this.lastDrop = this.lastDrop
+      this.lastDrop = Promise.race([this.lastDrop, sleep(DROP_WAIT_MS, undefined, { ref: false })])
         .then(() => new Promise((r) => setImmediate(r)))
         .then(async () => {
           if (this.dropping === holders) this.dropping = undefined;
           try {
-            await this.d.repo.releaseMany(holders);
+            await this.d.repo.releaseMany(holders).catch((err: { code?: string }) => {
+              if (err.code === '40P01') return this.d.repo.releaseMany(holders);
+              throw err;
+            });
           } catch (err) {
             // Not renewed any more: the lease ends them (and waiters here treat them as dead at once).
             this.d.logger.warn({ err, holders: holders.length }, 'could not free connection slots (store unreachable?); their lease will');
+          } finally {
+            for (const h of holders) this.releasing.delete(h);
           }
         });
     }
     this.dropping.push(holder);
+    this.releasing.add(holder);
     return this.lastDrop as Promise<void>;
   }
 
@@ -432,8 +444,9 @@ export class ConnectionSlots {
   private renewWhileHeld(): void {
     if (this.renewTimer) return;
     this.renewTimer = setInterval(() => {
-      const holders = [...this.held.keys()];
-      if (holders.length === 0) {
+      // Not those being released: their rows are going, and renewing them could lock the same rows as the release, in another order.
+      const holders = [...this.held.keys()].filter((h) => !this.releasing.has(h));
+      if (this.held.size === 0) {
         clearInterval(this.renewTimer);
         this.renewTimer = undefined;
         return;

@@ -74,7 +74,7 @@ export function saveStatement(s: PgSave): RawBuilder<PgSaveResult> {
   // Every write below runs only while the record is held (a plain save, outside a sync, always writes).
   const isHeld = sql`EXISTS (SELECT 1 FROM held)`;
   const held = done
-    ? sql`SELECT id FROM sync_instance_records WHERE id = ${done.recordId} AND holder = ${done.holder} AND status || '' = 'running' FOR UPDATE`
+    ? sql`SELECT id FROM sync_instance_records WHERE id = ${done.recordId} AND holder = ${done.holder} AND status || '' = 'running' FOR NO KEY UPDATE`
     : sql`SELECT 1 AS id`;
   const lastSync = s.lastSync
     ? sql`, last_sync_status = ${s.lastSync.status}, last_sync_at = ${s.lastSync.at}::timestamptz, last_sync_error = ${s.lastSync.error},

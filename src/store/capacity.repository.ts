@@ -319,7 +319,7 @@ export class CapacityRepository {
             error_code: null,
             error_message: null,
             error_msg: null,
-            details: JSON.stringify(done.details(counts)),
+            details: JSON.stringify(done.details(plan.counts)),
           })
           .where('id', '=', done.recordId)
           .where('holder', '=', done.holder)

@@ -155,12 +155,19 @@ export function openStore(opts: StoreOptions): Store {
       describe: redactUrl(opts.databaseUrl),
       migrate: async (env) => {
         const applied = await migrateToLatest(db, 'postgres', env);
-        // The condition for naming statements (pg-prepared.ts); when it cannot be set, they go unnamed.
+        // The condition for naming statements (pg-prepared.ts); when it cannot be set, they go unnamed (and the log says why).
         if (opts.prepare ?? true)
           await sql
             .raw(ENSURE_CUSTOM_PLANS)
             .execute(db)
-            .catch(() => {});
+            .catch((err: Error & { code?: string }) =>
+              opts.onPrepareOff?.(
+                err.code === '42501'
+                  ? 'the store user does not own its database, so each run of a named statement cannot be made to be planned for its values (as its owner: ALTER DATABASE … SET plan_cache_mode = force_custom_plan)'
+                  : 'could not set plan_cache_mode on the store database',
+                err,
+              ),
+            );
         return applied;
       },
       close: () => db.destroy(),

@@ -100,8 +100,9 @@ export function preparingClient(pg: typeof Pg, opts: PrepareOptions): typeof Pg.
       const text: unknown = config;
       const params: unknown[] | undefined = Array.isArray(values) ? (values as unknown[]) : undefined;
       if (typeof text !== 'string' || !params?.length || !pool.naming) return this.pass(config, values, callback);
+      if (this.getTransactionStatus() !== 'I') return this.pass(config, values, callback);
       if (this.naming === undefined) this.askPlans();
-      if (this.naming !== true || this.getTransactionStatus() !== 'I') return this.pass(config, values, callback);
+      if (this.naming !== true) return this.pass(config, values, callback);
       const name = statementName(text);
       if (!this.named.has(name)) {
         if (this.named.size >= MAX_PER_CONNECTION) return this.pass(text, params, callback);
@@ -123,12 +124,16 @@ export function preparingClient(pg: typeof Pg, opts: PrepareOptions): typeof Pg.
       return undefined;
     }
 
-    /** Ask the connection's plan cache mode, once; its statements are named from the answer on, if it is CUSTOM_PLANS. */
+    /**
+     * Ask the connection's plan cache mode, once (outside a transaction: a failed SHOW must not abort a caller's);
+     * its statements are named from the answer on, if it is CUSTOM_PLANS. A server without the setting
+     * (PostgreSQL before 12, 42704) names nothing; another error asks again at the next query.
+     */
     private askPlans(): void {
       this.naming = 'asking';
       (this.pass('SHOW plan_cache_mode') as Promise<Pg.QueryResult<{ plan_cache_mode: string }>>).then(
         (r) => (this.naming = r.rows[0]?.plan_cache_mode === CUSTOM_PLANS),
-        () => (this.naming = undefined), // asked again at the next query
+        (err: { code?: string }) => (this.naming = err.code === '42704' ? false : undefined),
       );
     }
 
@@ -141,18 +146,16 @@ export function preparingClient(pg: typeof Pg, opts: PrepareOptions): typeof Pg.
 }
 
 /**
- * Make `force_custom_plan` the store database's default plan cache mode, unless its owner set one already (any
- * value is kept): the condition for naming statements (above). New connections get it. Not the owner: nothing
- * changes, and statements go unnamed.
+ * Make `force_custom_plan` the store database's default plan cache mode — the condition for naming statements
+ * (above) — unless a mode was chosen already anywhere (postgresql.conf, ALTER SYSTEM, the role, the database: the
+ * session's setting does not come from the default), which is kept. New connections get it. Connections opened
+ * before keep their mode (a pooler's server connections until it opens new ones). A store user who does not
+ * own the database gets the server's error (42501), nothing changes and statements go unnamed.
  */
 export const ENSURE_CUSTOM_PLANS = `
   DO $$
   BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
-                   WHERE d.datname = current_database() AND s.setrole = 0
-                     AND EXISTS (SELECT 1 FROM unnest(s.setconfig) c WHERE c LIKE 'plan_cache_mode=%')) THEN
+    IF (SELECT source FROM pg_settings WHERE name = 'plan_cache_mode') = 'default' THEN
       EXECUTE format('ALTER DATABASE %I SET plan_cache_mode = ${CUSTOM_PLANS}', current_database());
     END IF;
-  EXCEPTION WHEN insufficient_privilege THEN
-    RAISE NOTICE 'whalefall: not the owner of the database: statements are not prepared';
   END $$`;
