@@ -5,7 +5,7 @@
 import { sql } from 'kysely';
 import type { CollectedDatabase } from '../domain/collection.js';
 
-/** Rows per upsert statement: each statement passes a row set as one parameter (or one per column), whatever its size. */
+/** SQLite: rows per upsert batch (insertRows binds them to prepared multi-row statements). PostgreSQL passes them all as one array a column. */
 export const UPSERT_CHUNK = 10_000;
 
 /** The per-database values of one upsert row, in the order both row-set readers below expect. */

@@ -1,8 +1,10 @@
 /**
  * The daily ledger: database_size_stats, instance_databases (lifecycle) and
  * instance_size_stats. `saveCollection` is the whole of DESIGN.md "Saving one
- * collection" in one transaction with a bounded number of statements whatever
- * the number of databases (batched upserts, never a query per database).
+ * collection", all or nothing, in a bounded number of statements whatever the
+ * number of databases (batched upserts, never a query per database): on
+ * SQLite one transaction, on PostgreSQL a read and one statement
+ * (capacity-save.pg.ts).
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CollectedDatabase } from '../domain/collection.js';
@@ -15,7 +17,7 @@ import { DAY_ROW, INSERT_DAY_HEAD, INSERT_POINTS_HEAD, KEEP_EARLIER_SQL, rowValu
 import { saveStatement, type SavePlan } from './capacity-save.pg.js';
 import { insertRows } from './sqlite-rows.js';
 
-/** Rows per multi-row statement: 18 parameters a row stays under SQLite's 32,766 and PostgreSQL's 65,535. */
+/** SQLite: names per `IN` list and rows per multi-row statement (18 parameters a row stays under its 32,766). */
 const CHUNK = 1000;
 
 export interface SaveCollectionInput {

@@ -180,7 +180,6 @@ export class SlotsRepository {
   /** Free every slot of these holders, in one statement (PostgreSQL: one text whatever their number). */
   async releaseMany(holders: string[]): Promise<void> {
     if (!holders.length) return;
-    if (holders.length === 1) return this.release(holders[0]!);
     for (let i = 0; i < holders.length; i += 500) {
       const part = holders.slice(i, i + 500);
       await this.db
