@@ -125,7 +125,11 @@ async function startWorking(ctx: Context): Promise<void> {
   // The estate-wide limit: a job is fetched only with a `sync` slot, shared by every process on the store.
   await ctx.queue.work<Slot>(
     {
-      concurrency: async () => processConcurrency(ctx.config, await ctx.settings.current()),
+      // This process's share of the estate's setting (over the live processes that work: a dead one's share goes to the others), at most its own bound.
+      concurrency: async () => {
+        const s = await ctx.settings.current();
+        return Math.min(processConcurrency(ctx.config, s), ctx.processes.share(s.sync_concurrency));
+      },
       admit: (want, kept) => ctx.capacitySync.admission.admitSome(want, kept),
       fetched: (recordIds) => ctx.capacitySync.fetchedRecords.fetched(recordIds, PROCESS_TAG),
       giveBack: (unused) => ctx.capacitySync.admission.release(unused),
@@ -141,7 +145,12 @@ async function startWorking(ctx: Context): Promise<void> {
 async function startHousekeeping(ctx: Context, role: 'serve' | 'worker'): Promise<() => void> {
   await ctx.recovery.recover();
   const stopRecovery = ctx.recovery.startPeriodic(ctx.queue ? ctx.config.heartbeatMs : 60_000);
-  await ctx.processes.start(role, () => ctx.queue?.runningJobs() ?? 0, ctx.queue ? () => ctx.recovery.processGone() : undefined);
+  await ctx.processes.start(
+    role,
+    () => ctx.queue?.runningJobs() ?? 0,
+    ctx.queue ? () => ctx.recovery.processGone() : undefined,
+    role === 'worker' || ctx.config.work,
+  );
   return stopRecovery;
 }
 

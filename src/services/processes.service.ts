@@ -5,6 +5,13 @@
  * process. `restore` refuses while one is live, `/metrics` counts them, and
  * the operator sees them with `whalefall processes`.
  *
+ * Queue mode shares the estate's `sync_concurrency` among the processes that
+ * work jobs (`share`): 48 over a `serve` and 2 workers is 16 each, and when
+ * one of them dies (its pid gone on this host, at once; its heartbeat 3
+ * beats late elsewhere) the other two run 24 each, so the estate keeps its
+ * 48. A fixed per-process number either leaves the dead one's share unused
+ * or lets one process take every place while the others wait.
+ *
  *   const p = new ProcessesService({ repo, clock, logger, heartbeatMs: 15_000, role: 'worker', runningJobs: () => 3 });
  *   await p.start();   // first beat before the process takes work
  *   await p.stop();    // the row goes: a clean exit is not a dead process
@@ -22,8 +29,8 @@ export const MISSED_BEATS = 3;
 
 /** How often the pids of the processes on this host are looked at (a kill(pid, 0) each, no store read). */
 const PEER_CHECK_MS = 1000;
-/** How often the list of the processes on this host is read again (at most; a heartbeat when that is shorter). */
-const PEER_REFRESH_MS = 5000;
+/** How often the list of live processes is read again (at most; a heartbeat when that is shorter): a process started since takes its share within this. */
+const PEER_REFRESH_MS = 2000;
 
 export interface ProcessesDeps {
   repo: ProcessesRepository;
@@ -37,7 +44,10 @@ export class ProcessesService {
   private startedAt = '';
   private role = '';
   private runningJobs: () => number = () => 0;
+  private works = false;
   private failures = 0;
+  /** Other live processes that work queued jobs (tags), read with the peers; a peer seen gone leaves at once. */
+  private workingPeers = new Set<string>();
 
   constructor(private readonly d: ProcessesDeps) {}
 
@@ -52,13 +62,14 @@ export class ProcessesService {
    * every second, no store read): its work can be recovered at once instead
    * of at the next recovery pass.
    */
-  async start(role: 'serve' | 'worker', runningJobs: () => number, onPeerGone?: (tag: string) => void): Promise<void> {
+  async start(role: 'serve' | 'worker', runningJobs: () => number, onPeerGone?: (tag: string) => void, works = true): Promise<void> {
     if (this.timer) return;
     this.role = role;
+    this.works = works;
     this.runningJobs = runningJobs;
     this.startedAt = this.d.clock.now().toISOString();
     await this.beat();
-    if (onPeerGone) this.watchPeers(onPeerGone);
+    if (onPeerGone) await this.watchPeers(onPeerGone);
     this.timer = setInterval(() => {
       this.beat().then(
         () => {
@@ -84,22 +95,28 @@ export class ProcessesService {
       started_at: this.startedAt,
       last_seen_at: now.toISOString(),
       running_jobs: this.runningJobs(),
+      works: this.works ? 1 : 0,
     });
     // Rows of processes gone for a day are history nobody reads.
     if (Math.random() < 0.01) await this.d.repo.prune(new Date(now.getTime() - 86_400_000).toISOString());
   }
 
-  private watchPeers(onPeerGone: (tag: string) => void): void {
+  /** Watch the peers: their list read now (before this process takes work) and every few seconds, their pids every second. */
+  private async watchPeers(onPeerGone: (tag: string) => void): Promise<void> {
     const refresh = () =>
       this.live()
-        .then((rows) => (this.peers = new Map(rows.filter((p) => p.host === HOST).map((p) => [p.tag, p.pid]))))
+        .then((rows) => {
+          this.peers = new Map(rows.filter((p) => p.host === HOST).map((p) => [p.tag, p.pid]));
+          this.workingPeers = new Set(rows.filter((p) => p.works).map((p) => p.tag));
+        })
         .catch(() => {}); // the store is unreachable: keep watching the pids known
-    void refresh();
+    await refresh();
     let beats = 0;
     this.peerTimer = setInterval(() => {
       for (const [tag, pid] of this.peers) {
         if (holderAlive(`${HOST}:${pid}`) !== false) continue;
         this.peers.delete(tag);
+        this.workingPeers.delete(tag);
         this.d.logger.warn({ peer: tag }, 'a process on this host is gone; recovering its work now');
         onPeerGone(tag);
       }
@@ -110,6 +127,15 @@ export class ProcessesService {
       }
     }, PEER_CHECK_MS);
     this.peerTimer.unref();
+  }
+
+  /**
+   * This process's share of the estate's `cap` syncs at once: `cap` over the live processes that work jobs,
+   * this one included, rounded up (the estate-wide slots still bound the sum). Queue mode only (the peers are
+   * watched there); a process that knows no working peer may use the whole cap.
+   */
+  share(cap: number): number {
+    return Math.ceil(cap / (1 + this.workingPeers.size));
   }
 
   async stop(): Promise<void> {

@@ -15,6 +15,8 @@ export interface ProcessBeat {
   started_at: string;
   last_seen_at: string;
   running_jobs: number;
+  /** 1 when the process works queued jobs (its share of the estate's sync concurrency), 0 when not. */
+  works: number;
 }
 
 export class ProcessesRepository {

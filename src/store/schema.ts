@@ -277,6 +277,8 @@ export interface ProcessesTable {
   started_at: Ts;
   last_seen_at: Ts;
   running_jobs: number;
+  /** 1: works queued jobs (a worker, a `serve` without --no-work); 0: API and scheduler only. */
+  works: Generated<number>;
 }
 
 /** One piece of a scheduler run's nightly extras, run as a queued job (queue mode; see daily-jobs.service.ts). */

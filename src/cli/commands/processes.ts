@@ -5,7 +5,9 @@ import { table, withContext, print } from '../shared.js';
 export function register(program: Command): void {
   program
     .command('processes')
-    .description('the serve and worker processes of the estate whose heartbeat is current (host, pid, version, started, last seen, running jobs)')
+    .description(
+      'the serve and worker processes of the estate whose heartbeat is current (host, pid, version, started, last seen, running jobs, whether it works queued jobs)',
+    )
     .option('--json', 'machine-readable output')
     .action(async (o: { json?: boolean }) =>
       withContext(async (ctx) => {
@@ -21,6 +23,7 @@ export function register(program: Command): void {
               started: p.started_at,
               last_seen: p.last_seen_at,
               running_jobs: p.running_jobs,
+              works: p.works ? 'yes' : 'no',
             })),
           ),
         );

@@ -56,8 +56,8 @@ export class EstateAdmission {
    * Queue mode: up to `want` estate sync slots at once, without waiting (a worker filling its free places in
    * one store statement); none when the estate runs `sync_concurrency` syncs already. `kept`: the slots of
    * jobs that just ended (or whose collection did), each admitting a next job unless the setting was lowered
-   * below the cap it was taken under (then released). The setting is read fresh (once per fetch, not per
-   * record): a lowered one holds from the next admission in every process. A store error throws.
+   * below the cap it was taken under (then released). The setting is read once per fetch (a copy at most
+   * 250 ms old, `settingsNow`): a lowered one holds within that in every process. A store error throws.
    */
   async admitSome(want: number, kept: Slot[] = []): Promise<Slot[]> {
     const cap = (await (this.d.settingsNow ?? this.d.settings)()).sync_concurrency;

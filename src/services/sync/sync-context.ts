@@ -28,7 +28,7 @@ export interface SyncQueue {
 export interface SyncDeps {
   config: Pick<Config, 'timeZone' | 'leaseMs' | 'heartbeatMs' | 'processConcurrency'>;
   settings: () => Promise<EffectiveSettings>;
-  /** The settings read from the store now (the estate's `sync_concurrency` at each admission); `settings` when absent. */
+  /** The settings as recent as an admission needs (the estate's `sync_concurrency`, at most 250 ms old); `settings` when absent. */
   settingsNow?: () => Promise<EffectiveSettings>;
   clock: Clock;
   logger: Logger;

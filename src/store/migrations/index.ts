@@ -24,6 +24,7 @@ import { replicaGroupsSchema } from './0025_replica_groups.js';
 import { alertEventKeys } from './0026_alert_event_keys.js';
 import { runwayFits } from './0027_runway_fits.js';
 import { databaseRemarkKeys } from './0028_database_remark_keys.js';
+import { processWorks } from './0029_process_works.js';
 import { mysqlAutoSchema } from './0018_mysql_auto.js';
 import { connectionSlots } from './0020_connection_slots.js';
 import { messageKeys } from './0022_message_keys.js';
@@ -60,6 +61,7 @@ const ALL: Record<string, MigrationFactory> = {
   '0026_alert_event_keys': alertEventKeys,
   '0027_runway_fits': runwayFits,
   '0028_database_remark_keys': databaseRemarkKeys,
+  '0029_process_works': processWorks,
 };
 
 class CodeProvider implements MigrationProvider {
