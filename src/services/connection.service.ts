@@ -142,8 +142,12 @@ export class ConnectionService {
 
   /**
    * Connect to `inst` with a slot from `reserve`: the one place a monitored
-   * server is connected to. The session's `close()` frees the slot (a failed
-   * connect frees it at once); closing twice closes once.
+   * server is connected to. The session's `close()` frees the slot once the
+   * goodbye is said, without waiting for the server's end of it (a failed
+   * connect frees it at once); closing twice closes once. Waiting took one
+   * more round trip over the network: at +50 ms each way the goodbyes of
+   * 48 collections at once held about 16 more slots, so the default 64 bound
+   * the estate below its sync_concurrency (docs/benchmarks-notes.md, session 13).
    */
   async connect(inst: Pick<InstanceRow, 'db_type'>, target: ConnectTarget, slot: Slot): Promise<EngineSession> {
     let session: EngineSession;
@@ -155,7 +159,13 @@ export class ConnectionService {
     }
     const close = session.close.bind(session);
     let closed: Promise<void> | undefined;
-    session.close = () => (closed ??= close().finally(() => slot.release()));
+    session.close = () => {
+      if (!closed) {
+        closed = close(); // the goodbye starts now; the slot reaches another connection after a store round trip at least
+        void slot.release();
+      }
+      return closed;
+    };
     return session;
   }
 
