@@ -16,6 +16,7 @@
 import type { Collection } from '../domain/collection.js';
 import type { ConnectTarget, Engine, EngineSession, InstanceOptions, PrivilegeCheck } from '../engines/engine.js';
 import type { DbType } from '../domain/db-type.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, scrubMsg, SyncError } from '../lib/errors.js';
 import { stripControl, stripControlDeep } from '../lib/control-chars.js';
 import { excludedBy } from '../lib/glob.js';
@@ -103,6 +104,16 @@ export interface ConnectionDeps {
 /** The instance a connection goes to, as the caps count it: by id, or by address before it is saved (id 0). */
 export type CappedInstance = Pick<InstanceRow, 'id' | 'name' | 'db_type' | 'host' | 'port'>;
 
+/**
+ * How long a closing connection keeps its slots at most. Its goodbye (and the
+ * end of its socket) has left well before; the server's answer takes one
+ * more round trip over the network, and waiting for it held the slots that
+ * long: at +50 ms each way the goodbyes of 48 collections at once held ~16
+ * more slots, so the default `connections_total` of 64 was full and the
+ * estate ran below its `sync_concurrency` (docs/benchmarks-notes.md, session 13).
+ */
+const GOODBYE_MS = 20;
+
 export class ConnectionService {
   constructor(private readonly deps: ConnectionDeps) {}
 
@@ -143,11 +154,8 @@ export class ConnectionService {
   /**
    * Connect to `inst` with a slot from `reserve`: the one place a monitored
    * server is connected to. The session's `close()` frees the slot once the
-   * goodbye is said, without waiting for the server's end of it (a failed
-   * connect frees it at once); closing twice closes once. Waiting took one
-   * more round trip over the network: at +50 ms each way the goodbyes of
-   * 48 collections at once held about 16 more slots, so the default 64 bound
-   * the estate below its sync_concurrency (docs/benchmarks-notes.md, session 13).
+   * goodbye has left (GOODBYE_MS), not when the server has answered it (a
+   * failed connect frees it at once); closing twice closes once.
    */
   async connect(inst: Pick<InstanceRow, 'db_type'>, target: ConnectTarget, slot: Slot): Promise<EngineSession> {
     let session: EngineSession;
@@ -161,8 +169,8 @@ export class ConnectionService {
     let closed: Promise<void> | undefined;
     session.close = () => {
       if (!closed) {
-        closed = close(); // the goodbye starts now; the slot reaches another connection after a store round trip at least
-        void slot.release();
+        closed = close();
+        void Promise.race([closed.catch(() => {}), sleep(GOODBYE_MS, undefined, { ref: false })]).then(() => slot.release());
       }
       return closed;
     };
