@@ -17,6 +17,10 @@
  * being renewed, and recovery (any live process) re-queues their records
  * with `requeue` (see recovery.service.ts).
  *
+ * A few sync jobs are fetched and marked ahead of the free places
+ * (read-ahead.ts), so a place that frees starts its next job without
+ * waiting for a fetch.
+ *
  * A second queue carries the nightly extras (one job per `daily_tasks` row,
  * singletonKey `task:<id>`, see daily-jobs.service.ts); the same loop fetches
  * them when no sync job is waiting, under the same concurrency.
@@ -32,6 +36,11 @@ import type { SyncQueue } from '../services/capacity-sync.service.js';
 
 import { CAPACITY_QUEUE, DAILY_QUEUE, QUEUE_SCHEMA } from './queue-names.js';
 import { againAfterDeadlock, ANALYZE_AFTER, analyzeJobs, ensureFetchIndex, retryNow } from './pgboss-schema.js';
+import { ReadAhead } from './read-ahead.js';
+import { Batches } from '../lib/batches.js';
+import type { Admitted, Fetched, Handler, JobData, Ran, TaskData, WorkOptions } from './jobs.js';
+
+export type { Admitted, JobResult, WorkOptions } from './jobs.js';
 
 export { CAPACITY_QUEUE, DAILY_QUEUE, QUEUE_SCHEMA };
 
@@ -40,74 +49,6 @@ const ADMIT_RETRY_MS = 200;
 
 /** Jobs queued per INSERT. */
 const ENQUEUE_BATCH = 500;
-
-interface JobData {
-  record_id: number;
-}
-
-interface TaskData {
-  task_id: number;
-}
-
-/**
- * Runs one job: a sync record (capacity queue) or a nightly task (daily queue), by id. `freePlace`: the
- * job's place and admission may go to the next job now, while this one finishes work that needs only the
- * store (a sync record's save, after its collection): the next fetch overlaps it.
- */
-type Handler = (id: number, freePlace: () => void) => Promise<JobResult>;
-
-/**
- * What a job handler tells the loop: done, or give the job back to the queue
- * (retried later, by anyone), or `{ after }`: the job's work is done (its
- * place and admission go to the next job now) and it completes once `after`
- * resolves (handed back if it rejects) — bookkeeping that holds no place.
- */
-export type JobResult = 'done' | 'hand-back' | { after: Promise<unknown> };
-
-/** A place in the estate-wide concurrency, held while one job runs. */
-export interface Admitted {
-  release(): Promise<void>;
-}
-
-export interface WorkOptions<A extends Admitted = Admitted> {
-  /** Jobs run at once in this process; read before every fetch, so a settings change applies without a restart. */
-  concurrency: () => Promise<number> | number;
-  /**
-   * Estate-wide admission, asked before every fetch for the places free in
-   * this process: up to `want` admissions (none: no room in the estate now,
-   * ask again soon). Each job runs under one; when it ends, its admission is
-   * offered to the next fetch (`kept`: used again when still valid, released
-   * by `admit` otherwise) instead of being released and taken again. A job
-   * is never fetched and then held waiting (recovery would take it for a
-   * dead process's), so admission comes first and what no job used goes
-   * back at once (`giveBack`).
-   */
-  admit?: (want: number, kept: A[]) => Promise<A[]>;
-  /**
-   * The sync records of a fetch, before they start: recovery knows from it
-   * which process has them (marking failed is logged, the jobs run anyway).
-   */
-  fetched?: (recordIds: number[]) => Promise<void>;
-  /** Release admissions no job used, together (default: one by one). */
-  giveBack?: (unused: A[]) => Promise<void>;
-  /** Idle poll interval (ms). */
-  pollMs?: number;
-}
-
-/** A fetched job and what runs it. */
-interface Fetched {
-  queue: string;
-  id: string;
-  subject: number;
-  run: Handler;
-}
-
-/** How a job's handler ended: the settle it calls for, and what it still waits for first (`after`). */
-interface Ran {
-  result: 'done' | 'hand-back';
-  error?: unknown;
-  after?: Promise<unknown>;
-}
 
 export class PgBossQueue implements SyncQueue {
   private readonly boss: PgBoss;
@@ -124,15 +65,16 @@ export class PgBossQueue implements SyncQueue {
   /** Jobs finishing after freeing their place early, and the bound on them (the last concurrency read). */
   private finishing = 0;
   private lastConcurrency = 0;
-  /** Fetches whose jobs start once their records are marked (`launch`). */
+  /** Fetches whose jobs start once their records are marked (`launch`), or wait for a place once marked (`readAhead`). */
   private readonly starting = new Set<Promise<void>>();
+  /** Sync jobs fetched and marked ahead of the free places (read-ahead.ts). */
+  private readonly ahead = new ReadAhead<Fetched>();
   /** Jobs whose handler ended, being settled (completed or failed); they hold no place. */
   private readonly settling = new Set<Promise<void>>();
   /** Admissions of jobs that ended, for the next fetch (`WorkOptions.admit`'s `kept`). */
   private kept: Admitted[] = [];
   /** Per queue: the completion batch still taking job ids, and the last one sent. */
-  private readonly completing = new Map<string, { ids: string[]; sent: Promise<unknown> }>();
-  private readonly lastCompletion = new Map<string, Promise<unknown>>();
+  private readonly completing = new Map<string, Batches<string>>();
 
   constructor(
     databaseUrl: string,
@@ -244,9 +186,14 @@ export class PgBossQueue implements SyncQueue {
     this.loop = this.fetchLoop(o, handler, taskHandler);
   }
 
-  /** Up to `n` jobs in one fetch, sync records first: the nightly extras take the places the sync leaves. */
-  private async fetchSome(n: number, handler: Handler, taskHandler?: Handler): Promise<Fetched[]> {
-    const jobs = await this.boss.fetch<JobData>(CAPACITY_QUEUE, { batchSize: n });
+  /**
+   * Up to `n` jobs in one fetch, sync records first: the nightly extras take the places the sync leaves; and
+   * up to `ahead` more sync jobs (after the first `n`), to be read ahead (read-ahead.ts: `drained` when the
+   * queue had fewer sync jobs than asked for).
+   */
+  private async fetchSome(n: number, ahead: number, handler: Handler, taskHandler?: Handler): Promise<Fetched[]> {
+    const jobs = await this.boss.fetch<JobData>(CAPACITY_QUEUE, { batchSize: n + ahead });
+    this.ahead.drained = jobs.length < n + ahead;
     const out: Fetched[] = jobs.map((j) => ({ queue: CAPACITY_QUEUE, id: j.id, subject: j.data.record_id, run: handler }));
     if (!taskHandler || out.length >= n) return out;
     const tasks = await this.boss.fetch<TaskData>(DAILY_QUEUE, { batchSize: n - out.length });
@@ -255,10 +202,12 @@ export class PgBossQueue implements SyncQueue {
 
   /**
    * Fill the free places in one go: every free place of this process is
-   * admitted in the estate (one store statement), that many jobs fetched
-   * (one statement per queue) and all started at once. A serial
-   * admit-fetch-start per job kept a 16-place process at about half its
-   * places while the store answered 5 round trips for each job.
+   * admitted in the estate (one store statement, none when the ended jobs'
+   * admissions are used again), jobs read ahead start at once, that many
+   * more are fetched (one statement per queue) with the next read-ahead,
+   * and all started together. A serial admit-fetch-start per job kept a
+   * 16-place process at about half its places while the store answered 5
+   * round trips for each job.
    */
   private async fetchLoop<A extends Admitted>(o: WorkOptions<A>, handler: Handler, taskHandler?: Handler): Promise<void> {
     const pollMs = o.pollMs ?? 1000;
@@ -269,6 +218,8 @@ export class PgBossQueue implements SyncQueue {
       let fetched = 0;
       let refused = false;
       const kept = this.kept.splice(0) as A[];
+      // Read ahead and found no place for READY_MAX_MS: another process may have room.
+      void this.handBack(this.ahead.stale());
       try {
         this.lastConcurrency = await o.concurrency();
         const free = this.lastConcurrency - this.placesHeld;
@@ -283,16 +234,26 @@ export class PgBossQueue implements SyncQueue {
           // No room in the estate (other processes hold every place): ask again soon, a place frees as any job ends anywhere.
           refused = admitted.length === 0;
           if (admitted.length) {
-            let jobs: Fetched[];
-            try {
-              jobs = await this.fetchSome(admitted.length, handler, taskHandler);
-            } catch (err) {
-              await giveBack(admitted as A[]).catch(() => {});
-              throw err;
-            }
-            fetched = jobs.length;
-            if (jobs.length < admitted.length) await giveBack(admitted.slice(jobs.length) as A[]);
-            this.launch(jobs, admitted, admit !== undefined, o.fetched);
+            // Jobs read ahead first (marked already: they start at once), then a fetch for the rest and to read ahead again.
+            const early = this.ahead.take(admitted.length);
+            this.startMarked(early, admitted.slice(0, early.length), admit !== undefined);
+            const rest = admitted.slice(early.length);
+            const ahead = this.ahead.wanted(this.lastConcurrency);
+            fetched = early.length;
+            if (rest.length) {
+              let jobs: Fetched[];
+              try {
+                jobs = await this.fetchSome(rest.length, ahead, handler, taskHandler);
+              } catch (err) {
+                await giveBack(rest as A[]).catch(() => {});
+                throw err;
+              }
+              fetched += jobs.length;
+              const now = jobs.slice(0, rest.length);
+              if (now.length < rest.length) await giveBack(rest.slice(now.length) as A[]);
+              this.launch(now, rest, admit !== undefined, o.fetched);
+              this.readAhead(jobs.slice(rest.length), o.fetched);
+            } else if (ahead) this.fetchAhead(ahead, handler, o.fetched); // no place waits for it: the loop goes on
           }
         }
         failures = 0;
@@ -334,6 +295,57 @@ export class PgBossQueue implements SyncQueue {
     this.starting.add(started);
   }
 
+  /** Fetch `n` sync jobs to read ahead, in the background (places that free meanwhile take the ones ready). */
+  private fetchAhead(n: number, handler: Handler, fetched?: (recordIds: number[]) => Promise<void>): void {
+    this.ahead.marking(n);
+    const done = this.fetchSome(0, n, handler)
+      .then(
+        (jobs) => this.readAhead(jobs, fetched),
+        (err: unknown) => this.logger.debug({ err }, 'fetching jobs to read ahead failed'),
+      )
+      .finally(() => {
+        this.ahead.unmark(n);
+        this.starting.delete(done);
+      });
+    this.starting.add(done);
+  }
+
+  /** Sync jobs read ahead: marked, then waiting for a place that frees (read-ahead.ts). */
+  private readAhead(jobs: Fetched[], fetched?: (recordIds: number[]) => Promise<void>): void {
+    if (!jobs.length) return;
+    this.ahead.marking(jobs.length);
+    const marked = fetched
+      ? fetched(jobs.map((j) => j.subject)).catch((err: unknown) => this.logger.warn({ err }, 'could not mark fetched records (store unreachable?)'))
+      : Promise.resolve();
+    const done = marked
+      .then(async () => {
+        // Stopping meanwhile: no place will take them.
+        if (!this.working) {
+          this.ahead.unmark(jobs.length);
+          return this.handBack(jobs);
+        }
+        this.ahead.add(jobs);
+        this.wake?.();
+      })
+      .finally(() => this.starting.delete(done));
+    this.starting.add(done);
+  }
+
+  /** Give jobs read ahead back to the queue (retried at once, by any process); a failure is logged (they expire). */
+  private handBack(jobs: Fetched[]): Promise<void> {
+    if (!jobs.length || !this.started) return Promise.resolve();
+    return this.failJobs(
+      jobs.map((j) => j.id),
+      'handed back: read ahead and not started',
+    ).catch((err: unknown) => this.logger.warn({ err, jobs: jobs.length }, 'could not hand back jobs read ahead; they expire'));
+  }
+
+  /** Start jobs whose records are marked already, each under its admission. */
+  private startMarked(jobs: Fetched[], admitted: Admitted[], keep: boolean): void {
+    this.placesHeld += jobs.length;
+    jobs.forEach((job, i) => this.startJob(job, admitted[i]!, keep));
+  }
+
   /**
    * Run a fetched job under its admission. When its handler ends, or
    * earlier when it says so (`freePlace`), its place frees (and the loop
@@ -350,6 +362,7 @@ export class PgBossQueue implements SyncQueue {
       if (!held) return;
       held = false;
       this.placesHeld--;
+      this.ahead.freed();
       if (keep && this.working) this.kept.push(admitted);
       else await admitted.release().catch((err: unknown) => this.logger.warn({ err }, 'could not free the estate sync slot; its lease will'));
       this.wake?.();
@@ -422,22 +435,9 @@ export class PgBossQueue implements SyncQueue {
    * ending together cost one round trip.
    */
   private completeSoon(queue: string, jobId: string): Promise<unknown> {
-    let batch = this.completing.get(queue);
-    if (!batch) {
-      const ids: string[] = [];
-      const sent = (this.lastCompletion.get(queue) ?? Promise.resolve())
-        .catch(() => {})
-        .then(() => new Promise((r) => setImmediate(r)))
-        .then(() => {
-          if (this.completing.get(queue)?.ids === ids) this.completing.delete(queue);
-          return this.boss.complete(queue, ids);
-        });
-      batch = { ids, sent };
-      this.completing.set(queue, batch);
-      this.lastCompletion.set(queue, sent);
-    }
-    batch.ids.push(jobId);
-    return batch.sent;
+    let batches = this.completing.get(queue);
+    if (!batches) this.completing.set(queue, (batches = new Batches((ids) => this.boss.complete(queue, ids))));
+    return batches.add(jobId);
   }
 
   /** Stop fetching; wait up to `timeoutMs` for running jobs and their settles to end. */
@@ -445,6 +445,8 @@ export class PgBossQueue implements SyncQueue {
     this.working = false;
     this.wake?.();
     await this.loop;
+    // Jobs read ahead never start now: back to the queue at once, for the processes that go on.
+    await this.handBack(this.ahead.all());
     // The bound's timer is cleared when the jobs end first: a pending one kept the process alive for the whole
     // bound (30 s) after close(), e.g. a worker refused at start by the estate check.
     const bound = new AbortController();

@@ -19,10 +19,10 @@
  * holder of a global slot never waits for an instance slot: no deadlock.
  */
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { holderAlive, PROCESS_TAG } from '../lib/process-tag.js';
+import { Batches } from '../lib/batches.js';
 import type { SlotsRepository } from '../store/slots.repository.js';
 
 /** How long a batch of slot releases waits for the one before it to be answered before it is sent anyway. */
@@ -406,42 +406,32 @@ export class ConnectionSlots {
     }
   }
 
-  /** The holders whose slots the next release statement frees, the holders being released, and the last statement sent. */
-  private dropping: string[] | undefined;
+  /** Holders whose slots are being freed (left out of the lease renewal). */
   private readonly releasing = new Set<string>();
-  private lastDrop: Promise<unknown> = Promise.resolve();
+  /** Release statements, one per batch of holders (lib/batches.ts). */
+  private readonly drops = new Batches<string>(async (holders) => {
+    try {
+      await this.d.repo.releaseMany(holders).catch((err: { code?: string }) => {
+        if (err.code === '40P01') return this.d.repo.releaseMany(holders);
+        throw err;
+      });
+    } catch (err) {
+      // Not renewed any more: the lease ends them (and waiters here treat them as dead at once).
+      this.d.logger.warn({ err, holders: holders.length }, 'could not free connection slots (store unreachable?); their lease will');
+    } finally {
+      for (const h of holders) this.releasing.delete(h);
+    }
+  }, DROP_WAIT_MS);
 
   /**
    * Free a holder's slots together with the others released about the same moment: one statement per
-   * batch, not per holder (every sync record releases its connection's slots). A batch takes holders until
-   * it is sent — once the one before it is answered (or DROP_WAIT_MS has passed: a statement the store does
-   * not answer must not hold up every release) and the releases of the same turn of the event loop have
-   * joined. A deadlock with another statement on the same rows (40P01) is tried once more.
+   * batch, not per holder (every sync record releases its connection's slots). A batch is sent once the one
+   * before it is answered, or DROP_WAIT_MS after it was sent (a statement the store does not answer must not
+   * hold up every release). A deadlock with another statement on the same rows (40P01) is tried once more.
    */
-  private dropSoon(holder: string): Promise<void> {
-    if (!this.dropping) {
-      const holders: string[] = [];
-      this.dropping = holders;
-      this.lastDrop = Promise.race([this.lastDrop, sleep(DROP_WAIT_MS, undefined, { ref: false })])
-        .then(() => new Promise((r) => setImmediate(r)))
-        .then(async () => {
-          if (this.dropping === holders) this.dropping = undefined;
-          try {
-            await this.d.repo.releaseMany(holders).catch((err: { code?: string }) => {
-              if (err.code === '40P01') return this.d.repo.releaseMany(holders);
-              throw err;
-            });
-          } catch (err) {
-            // Not renewed any more: the lease ends them (and waiters here treat them as dead at once).
-            this.d.logger.warn({ err, holders: holders.length }, 'could not free connection slots (store unreachable?); their lease will');
-          } finally {
-            for (const h of holders) this.releasing.delete(h);
-          }
-        });
-    }
-    this.dropping.push(holder);
+  private async dropSoon(holder: string): Promise<void> {
     this.releasing.add(holder);
-    return this.lastDrop as Promise<void>;
+    await this.drops.add(holder);
   }
 
   /** While this process holds slots, push their lease every heartbeat; a failed renewal is retried at the next. */

@@ -8,6 +8,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { CAPACITY_QUEUE, QUEUE_SCHEMA } from '../../src/scheduler/queue-names.js';
 import { newTestContext, type TestContext } from '../helpers/context.js';
 import { waitFor } from '../helpers/procs.js';
 
@@ -89,5 +91,54 @@ describe('pg-boss places', () => {
     assert.equal(started.length, 2, `one job finishes without its place, the next keeps its own: ${JSON.stringify(started)}`);
     release();
     await waitFor('all three ended', 20_000, async () => ended.length === 3);
+  });
+
+  it('places that free often start jobs read ahead (marked, not yet placed); a stop hands them back to the queue', async () => {
+    const queue = ctx.queue!;
+    await queue.stopWorking(1000);
+    const ids = Array.from({ length: 120 }, (_, i) => 301 + i);
+    await queue.enqueue(
+      ids.map((id) => ({ id, instance_id: 1000 + id })),
+      60,
+    );
+    const markedAt = new Map<number, number>();
+    const started = new Set<number>();
+    let lastFree = 0;
+    let fromAhead = 0;
+    await queue.work(
+      {
+        concurrency: () => 4,
+        pollMs: 50,
+        fetched: async (recordIds) => {
+          for (const id of recordIds) markedAt.set(id, performance.now());
+        },
+      },
+      async (id, freePlace) => {
+        assert.ok(markedAt.has(id), `record ${id} marked before its job started`);
+        started.add(id);
+        // Marked before the last place freed: it waited for that place, read ahead (a job fetched for a free place is marked after).
+        if (markedAt.get(id)! < lastFree) fromAhead++;
+        if (started.size > 40) await new Promise(() => {}); // from the 41st on, jobs hold their places until the stop
+        await new Promise((r) => setTimeout(r, 10));
+        lastFree = performance.now();
+        freePlace();
+        return 'done';
+      },
+    );
+    await waitFor('40 jobs started', 20_000, async () => started.size >= 40);
+    console.log(`# 4 places freeing every ~10 ms: ${fromAhead} of ${started.size} jobs started read ahead`);
+    assert.ok(fromAhead >= 10, `jobs were read ahead (${fromAhead})`);
+    // Every place held now; what was read ahead waits. A stop hands it back, due now.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(started.size, 44, 'the 4 places held');
+    await queue.stopWorking(200);
+    const jobs = await sql<{ state: string; n: string }>`
+      SELECT state, count(*) AS n FROM ${sql.table(`${QUEUE_SCHEMA}.job`)}
+      WHERE name = ${CAPACITY_QUEUE} AND (data->>'record_id')::int = ANY(${ids}) GROUP BY state`.execute(ctx.store.db);
+    const by = Object.fromEntries(jobs.rows.map((r) => [r.state, Number(r.n)]));
+    console.log(`# after the stop: ${JSON.stringify(by)}; ${started.size} started, ${markedAt.size} marked`);
+    const notStarted = ids.filter((id) => !started.has(id)).length;
+    assert.equal((by.created ?? 0) + (by.retry ?? 0), notStarted, 'every job not started is queued again');
+    assert.equal(by.active ?? 0, started.size - (by.completed ?? 0), 'only the jobs that started are active (those still held)');
   });
 });
