@@ -182,7 +182,7 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
     await Promise.all(procs.map((p) => p.port));
     // Each process reads the list of live ones at start and every 2 s: the ones started first learn of the others (and
     // lower their share to 16) within that. A nightly tick finds its processes running long before; so does this session.
-    await new Promise((r) => setTimeout(r, 2_500));
+    await new Promise((r) => setTimeout(r, 3_000));
 
     const rssPeak: Record<string, number> = {};
     // The last CPU reading of each process while it lived (the killed worker's ends with it).

@@ -145,12 +145,7 @@ async function startWorking(ctx: Context): Promise<void> {
 async function startHousekeeping(ctx: Context, role: 'serve' | 'worker'): Promise<() => void> {
   await ctx.recovery.recover();
   const stopRecovery = ctx.recovery.startPeriodic(ctx.queue ? ctx.config.heartbeatMs : 60_000);
-  await ctx.processes.start(
-    role,
-    () => ctx.queue?.runningJobs() ?? 0,
-    ctx.queue ? () => ctx.recovery.processGone() : undefined,
-    role === 'worker' || ctx.config.work,
-  );
+  await ctx.processes.start(role, () => ctx.queue?.runningJobs() ?? 0, ctx.queue ? () => ctx.recovery.processGone() : undefined, ctx.config.work);
   return stopRecovery;
 }
 

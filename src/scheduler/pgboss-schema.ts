@@ -77,6 +77,9 @@ export async function analyzeJobs(db: Pick<PgBoss.Db, 'executeSql'>): Promise<vo
  * one whose process is gone: that job waited out the delay while places were free (a killed worker's last
  * jobs ended the session seconds after the rest).
  */
-export async function retryNow(db: Pick<PgBoss.Db, 'executeSql'>, queue: string, ids: string[]): Promise<void> {
-  await db.executeSql(`UPDATE ${QUEUE_SCHEMA}.job SET start_after = now() WHERE name = $1 AND id = ANY($2::uuid[]) AND state = 'retry'`, [queue, ids]);
+export async function retryNow(db: Pick<PgBoss.Db, 'executeSql'>, queue: string, ids: string[], uncounted = false): Promise<void> {
+  // `uncounted` (jobs read ahead and never started): pg-boss counts a retry when it fetches a job it had started
+  // before (`started_on` set); cleared, the hand-back does not use up one of the job's retries.
+  const also = uncounted ? ', started_on = NULL' : '';
+  await db.executeSql(`UPDATE ${QUEUE_SCHEMA}.job SET start_after = now()${also} WHERE name = $1 AND id = ANY($2::uuid[]) AND state = 'retry'`, [queue, ids]);
 }

@@ -111,14 +111,15 @@ export class PgBossQueue implements SyncQueue {
   /**
    * Give running jobs back to the queue (their process is dead): they fail and are retried at once (one
    * statement for all, and one to date their retry now). A new job would not do: the policy allows one
-   * running job per instance, and the dead one's still counts.
+   * running job per instance, and the dead one's still counts. `uncounted`: jobs that never started (read
+   * ahead) do not use up one of their retries.
    */
-  async failJobs(ids: string[], message: string, queue = CAPACITY_QUEUE): Promise<void> {
+  async failJobs(ids: string[], message: string, queue = CAPACITY_QUEUE, uncounted = false): Promise<void> {
     if (!ids.length) return;
     await this.start();
     // pg-boss 10 takes an array of ids with the output too (manager.js `fail`); its typings list that overload without it.
     await this.boss.fail(queue, ids as unknown as string, { message });
-    await retryNow(this.boss.getDb(), queue, ids);
+    await retryNow(this.boss.getDb(), queue, ids, uncounted);
   }
 
   /** Jobs running in this process now. */
@@ -252,7 +253,7 @@ export class PgBossQueue implements SyncQueue {
               const now = jobs.slice(0, rest.length);
               if (now.length < rest.length) await giveBack(rest.slice(now.length) as A[]);
               this.launch(now, rest, admit !== undefined, o.fetched);
-              this.readAhead(jobs.slice(rest.length), o.fetched);
+              void this.readAhead(jobs.slice(rest.length), o.fetched);
             } else if (ahead) this.fetchAhead(ahead, handler, o.fetched); // no place waits for it: the loop goes on
           }
         }
@@ -298,7 +299,7 @@ export class PgBossQueue implements SyncQueue {
   /** Fetch `n` sync jobs to read ahead, in the background (places that free meanwhile take the ones ready). */
   private fetchAhead(n: number, handler: Handler, fetched?: (recordIds: number[]) => Promise<void>): void {
     this.ahead.marking(n);
-    const done = this.fetchSome(0, n, handler)
+    const done: Promise<void> = this.fetchSome(0, n, handler)
       .then(
         (jobs) => this.readAhead(jobs, fetched),
         (err: unknown) => this.logger.debug({ err }, 'fetching jobs to read ahead failed'),
@@ -311,13 +312,13 @@ export class PgBossQueue implements SyncQueue {
   }
 
   /** Sync jobs read ahead: marked, then waiting for a place that frees (read-ahead.ts). */
-  private readAhead(jobs: Fetched[], fetched?: (recordIds: number[]) => Promise<void>): void {
-    if (!jobs.length) return;
+  private readAhead(jobs: Fetched[], fetched?: (recordIds: number[]) => Promise<void>): Promise<void> {
+    if (!jobs.length) return Promise.resolve();
     this.ahead.marking(jobs.length);
     const marked = fetched
       ? fetched(jobs.map((j) => j.subject)).catch((err: unknown) => this.logger.warn({ err }, 'could not mark fetched records (store unreachable?)'))
       : Promise.resolve();
-    const done = marked
+    const done: Promise<void> = marked
       .then(async () => {
         // Stopping meanwhile: no place will take them.
         if (!this.working) {
@@ -329,15 +330,23 @@ export class PgBossQueue implements SyncQueue {
       })
       .finally(() => this.starting.delete(done));
     this.starting.add(done);
+    return done;
   }
 
-  /** Give jobs read ahead back to the queue (retried at once, by any process); a failure is logged (they expire). */
+  /** Give jobs read ahead back to the queue (retried at once, by any process, no retry counted); a failure is logged (they expire). */
   private handBack(jobs: Fetched[]): Promise<void> {
     if (!jobs.length || !this.started) return Promise.resolve();
-    return this.failJobs(
+    const done: Promise<void> = this.failJobs(
       jobs.map((j) => j.id),
       'handed back: read ahead and not started',
-    ).catch((err: unknown) => this.logger.warn({ err, jobs: jobs.length }, 'could not hand back jobs read ahead; they expire'));
+      CAPACITY_QUEUE,
+      true,
+    )
+      .catch((err: unknown) => this.logger.warn({ err, jobs: jobs.length }, 'could not hand back jobs read ahead; they expire'))
+      .finally(() => this.starting.delete(done));
+    // A stop waits for it (`starting`), so pg-boss is not stopped under it.
+    this.starting.add(done);
+    return done;
   }
 
   /** Start jobs whose records are marked already, each under its admission. */
@@ -451,7 +460,8 @@ export class PgBossQueue implements SyncQueue {
     // bound (30 s) after close(), e.g. a worker refused at start by the estate check.
     const bound = new AbortController();
     const ended = async () => {
-      await Promise.allSettled([...this.starting]);
+      // Until none is left: a fetch read ahead goes on to its mark, and a mark to its hand-back.
+      while (this.starting.size) await Promise.allSettled([...this.starting]);
       await Promise.allSettled([...this.running]);
       await Promise.allSettled([...this.settling]);
     };

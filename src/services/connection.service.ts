@@ -105,14 +105,21 @@ export interface ConnectionDeps {
 export type CappedInstance = Pick<InstanceRow, 'id' | 'name' | 'db_type' | 'host' | 'port'>;
 
 /**
- * How long a closing connection keeps its slots at most. Its goodbye (and the
- * end of its socket) has left well before; the server's answer takes one
- * more round trip over the network, and waiting for it held the slots that
- * long: at +50 ms each way the goodbyes of 48 collections at once held ~16
- * more slots, so the default `connections_total` of 64 was full and the
- * estate ran below its `sync_concurrency` (docs/benchmarks-notes.md, session 13).
+ * How long an idle connection being closed keeps its slots at most (a
+ * collection's, once it has its answer): its goodbye, and the end of its
+ * socket, leave at once; the server's answer takes one more round trip over
+ * the network, and waiting for it held the slots that long: at +50 ms each
+ * way the goodbyes of 48 collections at once held ~16 more slots, so the
+ * default `connections_total` of 64 was full and the estate ran below its
+ * `sync_concurrency` (docs/benchmarks-notes.md, session 13). A connection
+ * closed while a query runs (a timeout, a cancel) keeps them until its close
+ * has ended: its goodbye waits behind the query (mysql2), and the server is
+ * still at work for it.
  */
 const GOODBYE_MS = 20;
+
+/** The close of a connection known idle: its slots go after GOODBYE_MS at most (`connect`). */
+const idleClose = new WeakMap<EngineSession, () => Promise<void>>();
 
 export class ConnectionService {
   constructor(private readonly deps: ConnectionDeps) {}
@@ -153,9 +160,10 @@ export class ConnectionService {
 
   /**
    * Connect to `inst` with a slot from `reserve`: the one place a monitored
-   * server is connected to. The session's `close()` frees the slot once the
-   * goodbye has left (GOODBYE_MS), not when the server has answered it (a
-   * failed connect frees it at once); closing twice closes once.
+   * server is connected to. The session's `close()` frees the slot when the
+   * close has ended (a failed connect frees it at once); closing twice closes
+   * once. A collection that has its answer closes through `idleClose`
+   * instead: the slot goes GOODBYE_MS after at most.
    */
   async connect(inst: Pick<InstanceRow, 'db_type'>, target: ConnectTarget, slot: Slot): Promise<EngineSession> {
     let session: EngineSession;
@@ -167,13 +175,17 @@ export class ConnectionService {
     }
     const close = session.close.bind(session);
     let closed: Promise<void> | undefined;
-    session.close = () => {
-      if (!closed) {
-        closed = close();
-        void Promise.race([closed.catch(() => {}), sleep(GOODBYE_MS, undefined, { ref: false })]).then(() => slot.release());
-      }
+    const closing = (idle: boolean) => {
+      if (closed) return closed;
+      if (!idle) return (closed = close().finally(() => slot.release())); // a caller awaiting the close has the slot back too
+      closed = close();
+      void Promise.race([closed.catch(() => {}), sleep(GOODBYE_MS, undefined, { ref: false })])
+        .then(() => slot.release())
+        .catch(() => {});
       return closed;
     };
+    session.close = () => closing(false);
+    idleClose.set(session, () => closing(true));
     return session;
   }
 
@@ -232,7 +244,9 @@ export class ConnectionService {
       } finally {
         // Saying goodbye costs a round trip and the result does not depend on it: close in the
         // background (each engine bounds its close and destroys the socket if the server is silent).
-        void session.close().catch(() => {});
+        // Idle now (the query answered, or failed with the server's answer); a close already begun
+        // (a timeout or a cancel while the query ran) keeps the slot to its end.
+        void (idleClose.get(session)?.() ?? session.close()).catch(() => {});
       }
     })();
     try {

@@ -19,7 +19,7 @@ import { startWhalefall, type Proc } from '../helpers/procs.js';
 const actor = { userId: null, username: 'test' };
 const N = 60;
 /** A record's save after its collection may overlap the next collection of its process (its place is freed first). */
-const SAVE_SLACK_MS = 250;
+const SAVE_SLACK_MS = 400;
 
 async function waitFor<T>(what: string, ms: number, fn: () => Promise<T | undefined | false>): Promise<T> {
   const until = Date.now() + ms;
@@ -71,7 +71,7 @@ describe('the estate sync concurrency shared among the working processes (serve 
     procs.push(startWhalefall('serve', childEnv), startWhalefall('worker', childEnv), startWhalefall('worker', childEnv));
     await Promise.all(procs.map((p) => p.port));
     // Each reads the list of live processes every 2 s: the first ones started learn of the later ones.
-    await sleep(2_500);
+    await sleep(3_500);
   });
   after(async () => {
     for (const p of procs) p.child.kill('SIGKILL');

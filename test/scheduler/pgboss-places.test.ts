@@ -128,16 +128,21 @@ describe('pg-boss places', () => {
     await waitFor('40 jobs started', 20_000, async () => started.size >= 40);
     console.log(`# 4 places freeing every ~10 ms: ${fromAhead} of ${started.size} jobs started read ahead`);
     assert.ok(fromAhead >= 10, `jobs were read ahead (${fromAhead})`);
-    // Every place held now; what was read ahead waits. A stop hands it back, due now.
-    await new Promise((r) => setTimeout(r, 300));
+    // Every place held now; what was read ahead waits. A stop hands it back, due now, no retry counted.
+    await waitFor('the 4 places held and a job read ahead', 20_000, async () => started.size === 44 && markedAt.size > started.size);
+    await new Promise((r) => setTimeout(r, 200));
     assert.equal(started.size, 44, 'the 4 places held');
     await queue.stopWorking(200);
-    const jobs = await sql<{ state: string; n: string }>`
-      SELECT state, count(*) AS n FROM ${sql.table(`${QUEUE_SCHEMA}.job`)}
+    const jobs = await sql<{ state: string; n: string; never_started: string }>`
+      SELECT state, count(*) AS n, count(*) FILTER (WHERE started_on IS NULL) AS never_started FROM ${sql.table(`${QUEUE_SCHEMA}.job`)}
       WHERE name = ${CAPACITY_QUEUE} AND (data->>'record_id')::int = ANY(${ids}) GROUP BY state`.execute(ctx.store.db);
     const by = Object.fromEntries(jobs.rows.map((r) => [r.state, Number(r.n)]));
     console.log(`# after the stop: ${JSON.stringify(by)}; ${started.size} started, ${markedAt.size} marked`);
     const notStarted = ids.filter((id) => !started.has(id)).length;
+    const retry = jobs.rows.find((r) => r.state === 'retry');
+    assert.ok(Number(retry?.n ?? 0) >= 1, 'the job read ahead was handed back');
+    // pg-boss counts a retry when it fetches a job started before: the hand-back leaves it as never started.
+    assert.equal(Number(retry?.never_started ?? 0), Number(retry?.n ?? 0), 'a hand-back uses up no retry');
     assert.equal((by.created ?? 0) + (by.retry ?? 0), notStarted, 'every job not started is queued again');
     assert.equal(by.active ?? 0, started.size - (by.completed ?? 0), 'only the jobs that started are active (those still held)');
   });

@@ -5,7 +5,10 @@
  * the default `connections_total` of 64 with connections saying goodbye while
  * the estate ran 48 collections (docs/benchmarks-notes.md, session 13).
  * Here the engine's close takes 3 s (a server that never answers the
- * goodbye, bounded by the engine); the slots are free long before.
+ * goodbye, bounded by the engine); the slots are free long before. A
+ * connection closed while its query still runs (a cancel, a timeout) keeps
+ * them until its close has ended: its goodbye waits behind the query
+ * (mysql2), and the server is still at work for it.
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +24,7 @@ describe('a closing connection frees its slots once its goodbye has left', () =>
   let ctx: TestContext;
   let closing = 0;
   let closed = 0;
+  let hang = false;
   const slowGoodbye: Engine = {
     ...getEngine('postgresql'),
     async connect(target) {
@@ -28,7 +32,7 @@ describe('a closing connection frees its slots once its goodbye has left', () =>
       return {
         serverVersion: () => session.serverVersion(),
         doctor: () => session.doctor(),
-        collect: () => session.collect(),
+        collect: () => (hang ? new Promise<never>(() => {}) : session.collect()),
         close: async () => {
           closing++;
           await sleep(CLOSE_MS);
@@ -64,5 +68,28 @@ describe('a closing connection frees its slots once its goodbye has left', () =>
     assert.equal(closing, 1, 'the connection is being closed');
     assert.equal(closed, 0, 'its close has not ended yet');
     assert.deepEqual(rows, [], 'its instance and global slots are free');
+  });
+
+  it('a collection cancelled while its query runs keeps its slots until its close has ended', async () => {
+    const cred = await ctx.credentials.create({ name: 'pg2', username: 'postgres', password: 'x' }, actor);
+    const inst = await ctx.instances.create({ name: 'pg2', db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred.id }, actor);
+    const row = (await ctx.repos.instances.get(inst.id))!;
+    const params = await ctx.connections.params();
+    const slots = () => ctx.store.db.selectFrom('connection_slots').select(['scope']).execute();
+    while (closed < closing) await sleep(50); // the first case's close ends first
+    hang = true;
+    const before = { closing, closed };
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    await assert.rejects(ctx.connections.collect(row, await ctx.connections.target(row, params), params, ac.signal));
+    await sleep(500);
+    assert.equal(closing - before.closing, 1, 'the cancel closes the connection');
+    assert.equal(closed - before.closed, 0, 'its close has not ended yet');
+    assert.equal((await slots()).length, 2, 'its instance and global slots are still held');
+    const t0 = Date.now();
+    while ((await slots()).length && Date.now() - t0 < 10_000) await sleep(50);
+    console.log(`# cancelled collection: slots freed ${Date.now() - t0} ms after the check, close ended: ${closed - before.closed}`);
+    assert.deepEqual(await slots(), [], 'freed once its close ended');
+    assert.equal(closed - before.closed, 1);
   });
 });
