@@ -287,39 +287,43 @@ export class PgBossQueue implements SyncQueue {
    */
   private launch(jobs: Fetched[], admitted: Admitted[], keep: boolean, fetched?: (recordIds: number[]) => Promise<void>): void {
     this.placesHeld += jobs.length;
+    void this.track(this.mark(jobs, fetched).then(() => jobs.forEach((job, i) => this.startJob(job, admitted[i]!, keep))));
+  }
+
+  /** The sync records of fetched jobs marked as this process's (`WorkOptions.fetched`); a failed mark is logged. */
+  private mark(jobs: Fetched[], fetched?: (recordIds: number[]) => Promise<void>): Promise<void> {
     const records = jobs.filter((j) => j.queue === CAPACITY_QUEUE).map((j) => j.subject);
-    const marked =
-      records.length && fetched
-        ? fetched(records).catch((err: unknown) => this.logger.warn({ err }, 'could not mark fetched records (store unreachable?)'))
-        : Promise.resolve();
-    const started = marked.then(() => jobs.forEach((job, i) => this.startJob(job, admitted[i]!, keep))).finally(() => this.starting.delete(started));
-    this.starting.add(started);
+    return records.length && fetched
+      ? fetched(records).catch((err: unknown) => this.logger.warn({ err }, 'could not mark fetched records (store unreachable?)'))
+      : Promise.resolve();
+  }
+
+  /** Work between a fetch and its jobs' start (or hand-back), which a stop waits for (`starting`). */
+  private track(work: Promise<void>): Promise<void> {
+    const done: Promise<void> = work.finally(() => this.starting.delete(done));
+    this.starting.add(done);
+    return done;
   }
 
   /** Fetch `n` sync jobs to read ahead, in the background (places that free meanwhile take the ones ready). */
   private fetchAhead(n: number, handler: Handler, fetched?: (recordIds: number[]) => Promise<void>): void {
     this.ahead.marking(n);
-    const done: Promise<void> = this.fetchSome(0, n, handler)
-      .then(
-        (jobs) => this.readAhead(jobs, fetched),
-        (err: unknown) => this.logger.debug({ err }, 'fetching jobs to read ahead failed'),
-      )
-      .finally(() => {
-        this.ahead.unmark(n);
-        this.starting.delete(done);
-      });
-    this.starting.add(done);
+    void this.track(
+      this.fetchSome(0, n, handler)
+        .then(
+          (jobs) => this.readAhead(jobs, fetched),
+          (err: unknown) => this.logger.debug({ err }, 'fetching jobs to read ahead failed'),
+        )
+        .finally(() => this.ahead.unmark(n)),
+    );
   }
 
   /** Sync jobs read ahead: marked, then waiting for a place that frees (read-ahead.ts). */
   private readAhead(jobs: Fetched[], fetched?: (recordIds: number[]) => Promise<void>): Promise<void> {
     if (!jobs.length) return Promise.resolve();
     this.ahead.marking(jobs.length);
-    const marked = fetched
-      ? fetched(jobs.map((j) => j.subject)).catch((err: unknown) => this.logger.warn({ err }, 'could not mark fetched records (store unreachable?)'))
-      : Promise.resolve();
-    const done: Promise<void> = marked
-      .then(async () => {
+    return this.track(
+      this.mark(jobs, fetched).then(async () => {
         // Stopping meanwhile: no place will take them.
         if (!this.working) {
           this.ahead.unmark(jobs.length);
@@ -327,26 +331,24 @@ export class PgBossQueue implements SyncQueue {
         }
         this.ahead.add(jobs);
         this.wake?.();
-      })
-      .finally(() => this.starting.delete(done));
-    this.starting.add(done);
-    return done;
+      }),
+    );
   }
 
-  /** Give jobs read ahead back to the queue (retried at once, by any process, no retry counted); a failure is logged (they expire). */
+  /**
+   * Give jobs read ahead back to the queue (retried at once, by any process, no retry counted); a failure is
+   * logged (they expire). A stop waits for it, so pg-boss is not stopped under it.
+   */
   private handBack(jobs: Fetched[]): Promise<void> {
     if (!jobs.length || !this.started) return Promise.resolve();
-    const done: Promise<void> = this.failJobs(
-      jobs.map((j) => j.id),
-      'handed back: read ahead and not started',
-      CAPACITY_QUEUE,
-      true,
-    )
-      .catch((err: unknown) => this.logger.warn({ err, jobs: jobs.length }, 'could not hand back jobs read ahead; they expire'))
-      .finally(() => this.starting.delete(done));
-    // A stop waits for it (`starting`), so pg-boss is not stopped under it.
-    this.starting.add(done);
-    return done;
+    return this.track(
+      this.failJobs(
+        jobs.map((j) => j.id),
+        'handed back: read ahead and not started',
+        CAPACITY_QUEUE,
+        true,
+      ).catch((err: unknown) => this.logger.warn({ err, jobs: jobs.length }, 'could not hand back jobs read ahead; they expire')),
+    );
   }
 
   /** Start jobs whose records are marked already, each under its admission. */

@@ -14,22 +14,12 @@ import { after, before, describe, it } from 'node:test';
 import { startCountingListener, type CountingListener } from '../helpers/counting-listener.js';
 import { newTestContext, type TestContext } from '../helpers/context.js';
 import { startLatencyProxy, type LatencyProxy } from '../helpers/latency-proxy.js';
-import { startWhalefall, type Proc } from '../helpers/procs.js';
+import { startWhalefall, waitFor, type Proc } from '../helpers/procs.js';
 
 const actor = { userId: null, username: 'test' };
 const N = 60;
 /** A record's save after its collection may overlap the next collection of its process (its place is freed first). */
 const SAVE_SLACK_MS = 400;
-
-async function waitFor<T>(what: string, ms: number, fn: () => Promise<T | undefined | false>): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** Most records of one process running at once (by their started/completed times) among those started in [from, to). */
 function peakOf(recs: { holder: string | null; started_at: string | null; completed_at: string | null }[], pid: string, from = 0, to = Infinity): number {
