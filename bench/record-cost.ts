@@ -81,6 +81,17 @@ function countPg(database: string): void {
   };
 }
 
+/** utime + stime of a process, from /proc (0 when unknown). */
+function childCpuMs(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 function facts(dbs: number): ServerFacts {
   return {
     version: '15.4',
@@ -139,11 +150,13 @@ async function main(): Promise<void> {
     }
     counting = true;
     const cpu0 = process.cpuUsage();
+    const net0 = childCpuMs(net.pid);
     const t0 = performance.now();
     const done = await ctx.capacitySync.syncMany(ids.slice(warm), { syncType: 'manual_batch', actor });
     await ctx.alerts.idle();
     const wall = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
+    const netCpu = childCpuMs(net.pid) - net0;
     counting = false;
     if (session) {
       const { profile } = await session.post('Profiler.stop');
@@ -155,6 +168,11 @@ async function main(): Promise<void> {
     const cpuMs = (cpu.user + cpu.system) / 1000;
     console.log(
       `${kind} n=${n} c=${c}: ${done.status}, ${ok}/${n} completed; wall ${(wall / 1000).toFixed(2)} s; CPU ${(cpuMs / 1000).toFixed(2)} s = ${(cpuMs / n).toFixed(2)} ms/record (user ${(cpu.user / 1000 / n).toFixed(2)}, system ${(cpu.system / 1000 / n).toFixed(2)}); statements ${(total / n).toFixed(2)}/record; load ${os.loadavg()[0]!.toFixed(2)}`,
+    );
+    const durations = done.outcomes.map((o) => o.duration_ms).sort((a, b) => a - b);
+    const at = (q: number) => durations[Math.min(durations.length - 1, Math.floor(q * durations.length))];
+    console.log(
+      `  record duration p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${at(1)} ms; the network child (responder and proxy) ${(netCpu / 1000).toFixed(2)} s CPU = ${(netCpu / n).toFixed(2)} ms/record`,
     );
     console.log('  per record: statements, ms spent in the call');
     for (const [k, v] of [...counts].sort((a, b) => b[1] - a[1]))
