@@ -28,6 +28,12 @@
  *   commit the open group first.
  * Sequential code sees what it saw before: each await of a write returns
  * after its commit. Only work running at the same time shares a commit.
+ * What it costs: a write is answered once the turn's last transaction body
+ * has ended (a body that holds the connection across a network read, as the
+ * import of an original Whalefall does, holds up the writes of its turn —
+ * with one connection it held up all the store's work before); a read
+ * outside a transaction may see a write of the turn whose COMMIT then fails
+ * (a full disk, an I/O error: the writers are told, the reader is not).
  */
 import type SQLite from 'better-sqlite3';
 import {
@@ -100,6 +106,8 @@ export function cachingSqlite(sqlite: SQLite.Database, max = STATEMENT_CACHE_SIZ
 
 /** Statements SQLite refuses inside a transaction, or that must not be part of one. */
 const OUTSIDE_TRANSACTION = /^\s*(vacuum|pragma|attach|detach|begin|commit|end|rollback|savepoint|release)\b/i;
+
+const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** The group's transaction ended without its COMMIT (SQLite rolled it back after an error, or the COMMIT failed). */
 export class GroupCommitFailed extends Error {
@@ -187,27 +195,43 @@ class GroupCommitDriver implements Driver {
     return new Lease(this);
   }
 
-  beginTransaction(lease: Lease): Promise<void> {
+  async beginTransaction(lease: Lease): Promise<void> {
+    await this.hold(lease);
     lease.group = this.join();
     this.run('SAVEPOINT wf_tx');
-    return Promise.resolve();
   }
 
   async commitTransaction(lease: Lease): Promise<void> {
-    this.run('RELEASE wf_tx');
     const group = lease.group!;
+    this.run('RELEASE wf_tx');
+    lease.group = undefined;
     lease.release(this.mutex);
     await group.done;
   }
 
   rollbackTransaction(lease: Lease): Promise<void> {
-    // After a failed group commit the member has nothing left to roll back.
-    if (lease.released || lease.group !== this.group) return Promise.resolve();
+    const group = lease.group;
+    lease.group = undefined;
+    // Nothing left open (its COMMIT failed), or SQLite rolled the whole group back already.
+    if (!group || group !== this.group) return Promise.resolve();
     if (this.db.inTransaction()) {
       this.run('ROLLBACK TO wf_tx');
       this.run('RELEASE wf_tx');
     } else this.abandon(new Error('SQLite rolled the transaction back'));
     return Promise.resolve();
+  }
+
+  /** Savepoints inside a transaction (Kysely's controlled transactions), nested in its own. */
+  async savepoint(lease: Lease, name: string): Promise<void> {
+    await this.execute(lease, CompiledQuery.raw(`SAVEPOINT ${quoted(name)}`));
+  }
+
+  async rollbackToSavepoint(lease: Lease, name: string): Promise<void> {
+    await this.execute(lease, CompiledQuery.raw(`ROLLBACK TO ${quoted(name)}`));
+  }
+
+  async releaseSavepoint(lease: Lease, name: string): Promise<void> {
+    await this.execute(lease, CompiledQuery.raw(`RELEASE ${quoted(name)}`));
   }
 
   releaseConnection(lease: Lease): Promise<void> {
@@ -312,8 +336,14 @@ class GroupCommitDriver implements Driver {
     group.reject(new GroupCommitFailed(err));
   }
 
+  /** The driver's own statements (BEGIN, SAVEPOINT, …), watched like Kysely's for a transaction SQLite ended. */
   private run(sql: string): void {
-    this.db.prepare(sql).run([]);
+    try {
+      this.db.prepare(sql).run([]);
+    } catch (err) {
+      if (this.group && !this.db.inTransaction()) this.abandon(err);
+      throw err;
+    }
   }
 }
 

@@ -180,3 +180,38 @@ it('a connection held for several statements (db.connection()) takes it again af
   );
   await db.destroy();
 });
+
+it('a transaction on a connection held for several statements waits for the connection, and a savepoint inside one rolls back alone', async () => {
+  const { db } = open();
+  await sql`CREATE TABLE t (x INTEGER PRIMARY KEY)`.execute(db);
+  let wrote!: () => void;
+  const first = new Promise<void>((r) => (wrote = r));
+  const held = db.connection().execute(async (conn) => {
+    await conn.insertInto('t').values({ x: 100 }).execute();
+    wrote();
+    await new Promise((r) => setTimeout(r, 10));
+    // Another caller's transaction holds the connection now and will roll back: this one must not begin inside it.
+    await conn.transaction().execute((trx) => trx.insertInto('t').values({ x: 200 }).execute());
+    await conn.insertInto('t').values({ x: 300 }).execute();
+  });
+  await first;
+  const other = db.transaction().execute(async (trx) => {
+    await trx.insertInto('t').values({ x: 1 }).execute();
+    await new Promise((r) => setTimeout(r, 30));
+    await trx.insertInto('t').values({ x: 2 }).execute();
+    throw new Error('rolled back');
+  });
+  await Promise.all([held, assert.rejects(other, /rolled back/)]);
+  const trx = await db.startTransaction().execute();
+  await trx.insertInto('t').values({ x: 3 }).execute();
+  const sp = await trx.savepoint('inner').execute();
+  await sp.insertInto('t').values({ x: 4 }).execute();
+  await sp.rollbackToSavepoint('inner').execute();
+  await trx.commit().execute();
+  const rows = await db.selectFrom('t').select('x').orderBy('x').execute();
+  assert.deepEqual(
+    rows.map((r) => r.x),
+    [3, 100, 200, 300],
+  );
+  await db.destroy();
+});
