@@ -7,13 +7,14 @@
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import type * as Pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import { lazyModule } from '../lib/lazy-module.js';
 import { ensurePrivateDir, ensurePrivateFile, tightenExisting } from '../lib/private-files.js';
 import type { Database } from './schema.js';
 import type { DialectName } from './migrations/helpers.js';
 import { migrateToLatest, type MigrationEnv } from './migrations/index.js';
 import { ENSURE_CUSTOM_PLANS, preparingClient, type PrepareOptions } from './pg-prepared.js';
+import { GroupCommitSqliteDialect, cachingSqlite } from './sqlite-driver.js';
 
 export type { DialectName };
 
@@ -85,48 +86,6 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** Prepared statements kept per SQLite store (least recently used dropped first). */
-const STATEMENT_CACHE_SIZE = 256;
-
-/**
- * better-sqlite3 behind Kysely, with its prepared statements reused: Kysely
- * prepares every query it runs, and preparing (parsing and planning the SQL)
- * costs more than running the short statements the sync and the API issue.
- * Statements are keyed by their SQL text; the cache is bounded (multi-row
- * inserts of different sizes are different SQL). `iterate` (Kysely's
- * `.stream()`) gets a statement of its own, so a half-read cursor never makes
- * the cached one busy. A schema change needs nothing: SQLite re-prepares a
- * stale statement by itself.
- */
-export function cachingSqlite(sqlite: SQLite.Database, max = STATEMENT_CACHE_SIZE): SqliteDatabase {
-  const cache = new Map<string, SqliteStatement>();
-  return {
-    close() {
-      cache.clear();
-      sqlite.close();
-    },
-    prepare(sql: string): SqliteStatement {
-      let stmt = cache.get(sql);
-      if (stmt) {
-        // Most recently used last: Map keeps insertion order.
-        cache.delete(sql);
-        cache.set(sql, stmt);
-        return stmt;
-      }
-      const prepared = sqlite.prepare(sql);
-      stmt = {
-        reader: prepared.reader,
-        all: (params) => prepared.all(params),
-        run: (params) => prepared.run(params),
-        iterate: (params) => sqlite.prepare(sql).iterate(params),
-      };
-      cache.set(sql, stmt);
-      if (cache.size > max) cache.delete(cache.keys().next().value!);
-      return stmt;
-    },
-  };
-}
-
 export function openStore(opts: StoreOptions): Store {
   if (opts.databaseUrl) {
     const pool = new pg.Pool({
@@ -185,7 +144,7 @@ export function openStore(opts: StoreOptions): Store {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 10000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingSqlite(sqlite) }) });
+  const db = new Kysely<Database>({ dialect: new GroupCommitSqliteDialect(cachingSqlite(sqlite)) });
   return {
     db,
     dialect: 'sqlite',

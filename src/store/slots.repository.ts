@@ -9,6 +9,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DialectName } from './db.js';
 import type { Database } from './schema.js';
+import { answerBeforeCommit } from './sqlite-driver.js';
 
 export interface SlotRow {
   slot: number;
@@ -43,10 +44,15 @@ export function freeNumbers(live: RawBuilder<unknown>, cap: number, want: number
 }
 
 export class SlotsRepository {
+  /** Taking slots: answered before the group's COMMIT on SQLite (`answerBeforeCommit`). */
+  private readonly coordination: Kysely<Database>;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: DialectName = 'postgres',
-  ) {}
+  ) {
+    this.coordination = db.withPlugin(answerBeforeCommit);
+  }
 
   /**
    * Take up to `want` free slots of `scope` for `holder` at once, never more
@@ -67,7 +73,7 @@ export class SlotsRepository {
       SELECT ${scope}, n, ${holder}, ${purpose}, ${now}::timestamptz, ${expiresAt}::timestamptz FROM pick
       ON CONFLICT (scope, slot) DO UPDATE SET holder = excluded.holder, purpose = excluded.purpose, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
         WHERE connection_slots.expires_at < excluded.acquired_at
-      RETURNING slot, holder`.execute(this.db);
+      RETURNING slot, holder`.execute(this.coordination);
     return r.rows.filter((x) => (x as { holder?: string }).holder === holder).map((x) => Number(x.slot));
   }
 
@@ -85,7 +91,7 @@ export class SlotsRepository {
         SELECT ${scope}, n, ${holder}, ${purpose}, ${now}, ${expiresAt} FROM pick WHERE n IS NOT NULL AND (SELECT count(*) FROM live) < ${cap}
         ON CONFLICT (scope, slot) DO UPDATE SET holder = excluded.holder, purpose = excluded.purpose, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
           WHERE connection_slots.expires_at < excluded.acquired_at
-        RETURNING slot, holder`.execute(this.db);
+        RETURNING slot, holder`.execute(this.coordination);
       return r.rows.filter((x) => x.holder === holder).map((x) => Number(x.slot));
     }
     const live = (await this.held(scope)).filter((x) => x.expires_at >= now);
@@ -138,7 +144,7 @@ export class SlotsRepository {
       SELECT scope, n, ${holder}, ${purpose}, ${ts(now)}, ${ts(expiresAt)} FROM pick WHERE ${every}
       ON CONFLICT (scope, slot) DO UPDATE SET holder = excluded.holder, purpose = excluded.purpose, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
         WHERE connection_slots.expires_at < excluded.acquired_at
-      RETURNING scope, slot, holder`.execute(this.db);
+      RETURNING scope, slot, holder`.execute(this.coordination);
     return r.rows.filter((x) => x.holder === holder).map((x) => ({ scope: x.scope, slot: Number(x.slot) }));
   }
 
@@ -155,7 +161,7 @@ export class SlotsRepository {
 
   /** Take slot `slot` of `scope` if it is free or its lease ended before `now`; true when `holder` has it. */
   async take(scope: string, slot: number, holder: string, purpose: string, now: string, expiresAt: string): Promise<boolean> {
-    const row = await this.db
+    const row = await this.coordination
       .insertInto('connection_slots')
       .values({ scope, slot, holder, purpose, acquired_at: now, expires_at: expiresAt })
       .onConflict((oc) =>

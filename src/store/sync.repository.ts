@@ -8,6 +8,7 @@
 import { sql, type Kysely, type Transaction, type Updateable, type QueryCreator } from 'kysely';
 import { isMsg, msgText, type Msg } from '../client/shared/i18n/index.js';
 import type { Database, InstanceRow, SyncInstanceRecordRow, SyncInstanceRecordsTable, SyncSessionRow } from './schema.js';
+import { answerBeforeCommit } from './sqlite-driver.js';
 
 export type SyncType = 'manual_single' | 'manual_batch' | 'scheduled_task';
 export type SessionStatus = 'running' | 'completed' | 'partial' | 'failed' | 'interrupted' | 'cancelled';
@@ -48,11 +49,16 @@ export interface RecordStart {
 }
 
 export class SyncRepository {
+  /** Taking a lock: answered before the group's COMMIT on SQLite (`answerBeforeCommit`). */
+  private readonly coordination: Kysely<Database>;
+
   constructor(
     private readonly db: Kysely<Database>,
     /** PostgreSQL takes a lock and starts its record in one statement; SQLite in one transaction. */
     private readonly dialect: 'postgres' | 'sqlite' = 'sqlite',
-  ) {}
+  ) {
+    this.coordination = db.withPlugin(answerBeforeCommit);
+  }
 
   async createSession(s: {
     sessionId: string;
@@ -411,7 +417,7 @@ export class SyncRepository {
       return row?.holder === holder;
     };
     if (start && this.dialect === 'postgres') return this.lockAndStart(instanceId, holder, now, expiresAt, start);
-    return start ? this.db.transaction().execute(async (trx) => (await take(trx)) && this.started(trx, start)) : take(this.db);
+    return start ? this.coordination.transaction().execute(async (trx) => (await take(trx)) && this.started(trx, start)) : take(this.coordination);
   }
 
   /**
@@ -462,7 +468,7 @@ export class SyncRepository {
         .executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
     };
-    return start ? this.db.transaction().execute(async (trx) => (await take(trx)) && this.started(trx, start)) : take(this.db);
+    return start ? this.coordination.transaction().execute(async (trx) => (await take(trx)) && this.started(trx, start)) : take(this.coordination);
   }
 
   /** Mark the record running with the lock; a record a cancel already skipped rolls the lock back. */

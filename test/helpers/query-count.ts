@@ -8,8 +8,9 @@
  *   statements.length = 0; …request…; statements  // what that request ran
  */
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
-import { cachingSqlite, type Store } from '../../src/store/db.js';
+import { Kysely } from 'kysely';
+import type { Store } from '../../src/store/db.js';
+import { GroupCommitSqliteDialect, cachingSqlite } from '../../src/store/sqlite-driver.js';
 import { migrateToLatest } from '../../src/store/migrations/index.js';
 import type { Database } from '../../src/store/schema.js';
 
@@ -17,13 +18,12 @@ export function countingSqliteStore(file = ':memory:'): { store: Store; statemen
   const statements: string[] = [];
   const inner = cachingSqlite(new SQLite(file));
   const db = new Kysely<Database>({
-    dialect: new SqliteDialect({
-      database: {
-        close: () => inner.close(),
-        prepare(sql: string) {
-          statements.push(sql);
-          return inner.prepare(sql);
-        },
+    dialect: new GroupCommitSqliteDialect({
+      close: () => inner.close(),
+      inTransaction: () => inner.inTransaction(),
+      prepare(sql: string) {
+        statements.push(sql);
+        return inner.prepare(sql);
       },
     }),
   });

@@ -74,6 +74,9 @@ describe('a tick abandoned by a SIGKILLed serve', { timeout: 120_000 }, () => {
     let row: Awaited<ReturnType<typeof runs>>[number] | undefined;
     for (let i = 0; i < 200 && !row; i++) {
       row = (await runs()).find((r) => r.status === 'running' && r.owner.split(':')[1] === String(pid));
+      // Claiming the tick and starting its session are two commits: the kill comes once the session has started.
+      const started = row && (await ctx.store.db.selectFrom('sync_sessions').select('id').where('owner', '=', row.owner).executeTakeFirst());
+      if (!started) row = undefined;
       if (!row) await sleep(50);
     }
     assert.ok(row, 'the serve claimed the missed tick and is running it');

@@ -139,6 +139,10 @@ describe('connection caps, one process (SQLite store)', () => {
     try {
       // This process holds both of the instance's slots (as two long collections would).
       const held = await Promise.all([0, 1].map(() => ctx.slots.acquire([{ scope: `instance:${id}`, cap: 2 }], { purpose: 'sync', waitMs: 1000 })));
+      // Slot rows are answered before their COMMIT, which comes at the end of this turn (src/store/sqlite-driver.ts).
+      // A second process would wait for it in its own thread; a second store in this one must not block the thread
+      // first (SQLite's busy wait is synchronous), so the turn ends here.
+      await new Promise((resolve) => setImmediate(resolve));
       const accepted = listener.accepted();
       try {
         const headers = operator.headers(true);

@@ -1,5 +1,5 @@
 /**
- * The SQLite store reuses prepared statements (cachingSqlite in src/store/db.ts):
+ * The SQLite store reuses prepared statements (cachingSqlite in src/store/sqlite-driver.ts):
  * the same SQL is prepared once, the cache stays bounded, and a statement
  * being iterated (Kysely's stream) never blocks the cached one.
  */
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
-import { cachingSqlite } from '../../src/store/db.js';
+import { cachingSqlite } from '../../src/store/sqlite-driver.js';
 
 function counted(max?: number) {
   const raw = new SQLite(':memory:');
