@@ -21,7 +21,7 @@ import { mapLimit } from '../lib/concurrency.js';
 import { AppError } from '../lib/errors.js';
 import { newHolder, PROCESS_TAG } from '../lib/process-tag.js';
 import { bytesToMb } from '../lib/sizes.js';
-import type { SyncSessionRow } from '../store/schema.js';
+import type { InstanceRow, SyncSessionRow } from '../store/schema.js';
 import type { Actor } from './audit.service.js';
 import { EstateAdmission, type SpareSlots } from './sync/admission.js';
 import { FetchedRecords } from './sync/fetched-records.js';
@@ -250,6 +250,11 @@ export class CapacitySyncService {
     }
 
     const signal = this.control.watch(sessionId);
+    // Each instance row is let go once its record starts: a batch holds only the rows still to run. Held to the end,
+    // 10,000 rows were a third of the server's live heap (a heap snapshot mid-batch: ~25 of 72 MB), which V8 lets grow
+    // to about twice what is live before a major GC: the peak RSS of a 10,000-instance batch at concurrency 128 went
+    // from 297-323 MB to 273-288 MB (docs/benchmarks-notes.md, session 15).
+    const toRun: (InstanceRow | undefined)[] = rows;
     const done = (async () => {
       // A finished record's estate sync slot admits the next record of the session (one store write less each way).
       const spare: SpareSlots = [];
@@ -265,8 +270,10 @@ export class CapacitySyncService {
             this.d.logger.error({ err, session_id: sessionId }, 'could not take an estate sync slot (store unreachable?); running without it');
             return undefined;
           });
+          const instance = toRun[i]!;
+          toRun[i] = undefined;
           const o = await this.control
-            .track(this.runner.runLocked(record, rows[i]!, p, signal))
+            .track(this.runner.runLocked(record, instance, p, signal))
             .finally(() => this.admission.passOn(slot, spare, records.length - started > spare.length, signal));
           this.emit('record', o, opts.syncType);
           opts.onRecord?.(o, ++finished, records.length);
