@@ -27,6 +27,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config.js';
@@ -37,7 +38,7 @@ import { openStore } from '../src/store/db.js';
 import { pgAdmin, uniqueName } from '../test/helpers/targets.js';
 import { envInt, insertBenchInstances, mb, median, onInterrupt, ratio, sec } from './common.js';
 import type { ServerFacts } from './network.child.js';
-import { startNetwork, type Network } from './network.js';
+import { startNetwork, type Network, type NetworkLoop } from './network.js';
 import type { Cell, Report, Scenario } from './common.js';
 import { peakDuring, procStatus, serviceNodeArgs, startServe } from './serve.js';
 
@@ -173,6 +174,9 @@ interface PathResult {
   /** How busy the machine's cores were during the run (0–1; peakDuring). */
   machineBusy: number;
   peakRss: number;
+  /** How late the sync process's event loop ran what was due, p99 (ms); and the network process's (Network#loop). */
+  lateP99Ms: number;
+  net: NetworkLoop;
   status: string;
   ok: number;
   failed: number;
@@ -186,9 +190,16 @@ async function inProcessRun(kind: StoreKind, net: Network, n: number, c: number)
     await prepareEstate(store, net, n);
     const ctx = await inProcessContext(store, c);
     try {
+      // The same measure of the loop as the server's /metrics (prom-client: monitorEventLoopDelay, 10 ms resolution).
+      const delay = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+      await net.loop();
+      delay.enable();
       const m = await peakDuring(process.pid, () => ctx.capacitySync.syncMany('all-active', { syncType: 'manual_batch', actor }));
+      delay.disable();
+      const netLoop = await net.loop();
       const ok = m.value.outcomes.filter((o) => o.status === 'completed').length;
-      return { wallMs: m.ms, cpuMs: m.cpuMs, machineBusy: m.machineBusy, peakRss: m.peak, status: m.value.status, ok, failed: n - ok };
+      const lateP99Ms = Math.max(0, delay.percentile(99) / 1e6 - LAG_RESOLUTION_MS);
+      return { wallMs: m.ms, cpuMs: m.cpuMs, machineBusy: m.machineBusy, peakRss: m.peak, lateP99Ms, net: netLoop, status: m.value.status, ok, failed: n - ok };
     } finally {
       await ctx.close();
     }
@@ -202,7 +213,7 @@ interface SessionBody {
 }
 
 /** POST the batch (every active instance, or `ids`), then GET the session every 200 ms until it is no longer running (a user's script). */
-async function apiSync(base: string, token: string, ids?: number[]): Promise<Omit<PathResult, 'peakRss' | 'cpuMs' | 'machineBusy'>> {
+async function apiSync(base: string, token: string, ids?: number[]): Promise<Omit<PathResult, 'peakRss' | 'cpuMs' | 'machineBusy' | 'lateP99Ms' | 'net'>> {
   const auth = { authorization: `Bearer ${token}` };
   const t0 = performance.now();
   const body = JSON.stringify(ids ? { instance_ids: ids } : {});
@@ -232,6 +243,22 @@ async function apiSync(base: string, token: string, ids?: number[]): Promise<Omi
       };
     }
   }
+}
+
+/** prom-client's event-loop delay histogram (collectDefaultMetrics): sampled every 10 ms, reset at every scrape. */
+const LAG_RESOLUTION_MS = 10;
+
+/**
+ * How late the server's event loop ran what was due since the last scrape, p99 in ms: what an SRE reads on the
+ * service's own /metrics (whalefall_nodejs_eventloop_lag_p99_seconds, less the histogram's 10 ms sampling interval).
+ * Each scrape resets the histogram, so one before a run and one after measure that run.
+ */
+async function serverLoopLateP99(base: string): Promise<number> {
+  const r = await fetch(`${base}/metrics`);
+  const text = await r.text();
+  const m = /^whalefall_nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? (\S+)$/m.exec(text);
+  if (r.status !== 200 || !m) throw new Error(`GET /metrics: HTTP ${r.status}, no whalefall_nodejs_eventloop_lag_p99_seconds`);
+  return Math.max(0, Number(m[1]) * 1000 - LAG_RESOLUTION_MS);
 }
 
 /** GET `paths()` `n` times one after another (after one warm-up); latencies in ms. */
@@ -325,8 +352,11 @@ async function measureSize(kind: StoreKind, net: Network, n: number, concurrenci
           // on one instance (its instance is synced again in the batch, a second sync of the day).
           const cold = await apiSync(served.base, token, [1]);
           out.coldMs.push(cold.wallMs);
+          await serverLoopLateP99(served.base);
+          await net.loop();
           const m = await peakDuring(served.pid, () => apiSync(served.base, token));
-          const api = { ...m.value, peakRss: m.peak, cpuMs: m.cpuMs, machineBusy: m.machineBusy };
+          const lateP99Ms = await serverLoopLateP99(served.base);
+          const api = { ...m.value, peakRss: m.peak, cpuMs: m.cpuMs, machineBusy: m.machineBusy, lateP99Ms, net: await net.loop() };
           out.api.set(c, [...(out.api.get(c) ?? []), api]);
           console.log(
             `  ${kind} n=${n} c=${c} API: ${sec(api.wallMs)} s (server ${sec(api.polls!.serverMs)} s, CPU ${sec(api.cpuMs)} s), ${api.polls!.n} polls (median ${api.polls!.medianMs.toFixed(0)} ms, ${Math.round(api.polls!.lastBytes / 1024)} KiB), peak RSS ${mb(api.peakRss)} MB, ${api.status} ${api.ok} ok ${api.failed} failed`,
@@ -443,6 +473,7 @@ async function run(): Promise<Report> {
         ratio(apiWall / inWall),
         ratio(median(api.map((x) => x.cpuMs)) / median(inp.map((x) => x.cpuMs))),
         `${pct(median(api.map((x) => x.machineBusy)))} / ${pct(median(inp.map((x) => x.machineBusy)))}`,
+        `${median(api.map((x) => x.lateP99Ms)).toFixed(0)} / ${median(inp.map((x) => x.lateP99Ms)).toFixed(0)} / ${Math.max(...[...api, ...inp].map((x) => x.net.delayP99Ms)).toFixed(0)} (${pct(Math.max(...[...api, ...inp].map((x) => x.net.busy)))})`,
         sec(median(polls.map((p) => p.serverMs))),
         `${median(polls.map((p) => p.n))} × ${median(polls.map((p) => p.medianMs)).toFixed(0)} ms, ${Math.round(median(polls.map((p) => p.lastBytes)) / 1024)} KiB`,
         apiRss,
@@ -492,6 +523,7 @@ async function run(): Promise<Report> {
       'API / in-process',
       'CPU: API / in-process',
       'machine busy: API / in-process',
+      'loop late p99 (ms): server / in-process / network (its busy)',
       'server-side (s)',
       'polls',
       'API peak RSS (MB)',
@@ -508,6 +540,7 @@ async function run(): Promise<Report> {
         "\"server-side\" is the session's own completed_at − started_at. In-process: `capacitySync.syncMany('all-active')` in the bench process on a fresh store of the same kind, logging at info into nothing.",
       'CPU: API / in-process compares the CPU time of the process running the sync (the server child; the bench process in-process) during the run: less sensitive to other load on the machine than wall times.',
       "Machine busy: the share of all cores' time that was not idle during the run (/proc/stat: the server or the bench process, the network child with the responder and the proxy, the store, anything else). Near 100 % the run is CPU-bound: the ideal counts only the network's delay, as if the responder, the proxy, the store and the service cost no CPU, so from there on wall time grows with the CPU per record, not with the waits.",
+      `Loop late: how late an event loop ran what was due, p99 over the run — the server's from its own /metrics (whalefall_nodejs_eventloop_lag_p99_seconds, scraped before and after the run, less prom-client's ${LAG_RESOLUTION_MS} ms sampling interval), in-process the bench process's (monitorEventLoopDelay, the same interval), and the network process's (the proxy and the responder; the larger of the API and in-process runs, with how busy its loop was). Every step of a record that waits for its loop (a reply, a COMMIT, a free place) waits about that long at worst: when the sync's loop is late by tens of ms and the network's by a few, the one thread running the sync sets the pace, not the simulated network or the waits the ideal counts.`,
       'Peak RSS: VmRSS of the server child, sampled every 50 ms during the API run (the bench process and the network child not included).',
       `Targets: API ≤ 1.2× ideal at 500 and 2,000 instances, ≤ 1.3× at 10,000; peak RSS < 300 MB at 10,000 — ${misses.length ? `MISSED: ${misses.join('; ')}` : 'met for every size measured'}.`,
       history

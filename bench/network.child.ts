@@ -7,9 +7,13 @@
  * charged to the sync service and compete with it for the same thread.
  *
  * argv[2]: JSON `{ delayMs, target: { host, port } | { fake: ServerFacts } }`.
- * Prints one JSON line `{ proxyPort, targetPort }` when listening; stops on
- * SIGTERM or when its parent goes away (stdin closes).
+ * Prints one JSON line `{ proxyPort, targetPort }` when listening; then, for
+ * each line `loop` read on stdin, one JSON line NetworkLoop (its event loop
+ * since the last one); stops on SIGTERM or when its parent goes away (stdin
+ * closes).
  */
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import { startLatencyProxy } from '../test/helpers/latency-proxy.js';
 import { startPgResponder } from '../test/helpers/pg-responder.js';
 
@@ -25,6 +29,20 @@ export interface NetworkSpec {
   /** The proxy's port (default: any free one). */
   listenPort?: number;
   target: { host: string; port: number } | { fake: ServerFacts };
+}
+
+/**
+ * This process's event loop over a stretch of a run. A chunk is due at the proxy 50 ms after it came in, but it is
+ * taken in and sent on only when the loop gets to it: when the loop is busy (hundreds of connections at once on a
+ * small machine), every hop is late by about the loop's delay, and that lateness is the simulated network's, not the
+ * service's.
+ */
+export interface NetworkLoop {
+  /** Event-loop utilisation, 0–1. */
+  busy: number;
+  /** How late the loop ran what was due, ms (monitorEventLoopDelay's timer, less its own interval). */
+  delayP50Ms: number;
+  delayP99Ms: number;
 }
 
 /** The pg-responder answering the engine's one query with the real server's databases. */
@@ -61,7 +79,22 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop());
   process.stdin.on('close', () => void stop());
-  process.stdin.resume();
+  const resolutionMs = 2;
+  const delay = monitorEventLoopDelay({ resolution: resolutionMs });
+  delay.enable();
+  let since = performance.eventLoopUtilization();
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    if (line.trim() !== 'loop') return;
+    const now = performance.eventLoopUtilization();
+    const figures: NetworkLoop = {
+      busy: performance.eventLoopUtilization(now, since).utilization,
+      delayP50Ms: Math.max(0, delay.percentile(50) / 1e6 - resolutionMs),
+      delayP99Ms: Math.max(0, delay.percentile(99) / 1e6 - resolutionMs),
+    };
+    since = now;
+    delay.reset();
+    process.stdout.write(`${JSON.stringify(figures)}\n`);
+  });
   process.stdout.write(`${JSON.stringify({ proxyPort: proxy.port, targetPort: target.port })}\n`);
 }
 

@@ -12,7 +12,9 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { NetworkSpec } from './network.child.js';
+import type { NetworkLoop, NetworkSpec } from './network.child.js';
+
+export type { NetworkLoop };
 
 /** The proxy (and fake server) of one target, running in a child process (bench/network.child.ts). */
 export interface Network {
@@ -21,6 +23,8 @@ export interface Network {
   targetPort: number;
   /** The child's pid (its CPU time is read from /proc). */
   pid: number | undefined;
+  /** The network process's event loop since the last call (or its start). */
+  loop(): Promise<NetworkLoop>;
   close(): Promise<void>;
 }
 
@@ -30,17 +34,26 @@ export async function startNetwork(spec: NetworkSpec, wrap: string[] = []): Prom
   const argv = [...wrap, process.execPath, '--import', 'tsx', script, JSON.stringify(spec)];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const first = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`bench network process exited (${code}) before listening`)));
-  });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const next = async (what: string): Promise<string> => {
+    const gone = exited.then(() => {
+      throw new Error(`bench network process exited before ${what}`);
+    });
+    const r = await Promise.race([lines.next(), gone]);
+    if (r.done) throw new Error(`bench network process closed its output before ${what}`);
+    return r.value;
+  };
+  const first = await next('listening');
   const { proxyPort, targetPort } = JSON.parse(first) as { proxyPort: number; targetPort: number };
   return {
     host: '127.0.0.1',
     port: proxyPort,
     targetPort,
     pid: child.pid,
+    async loop() {
+      child.stdin!.write('loop\n');
+      return JSON.parse(await next('answering "loop"')) as NetworkLoop;
+    },
     async close() {
       child.kill('SIGTERM');
       await exited;

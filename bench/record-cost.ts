@@ -17,6 +17,7 @@
  */
 import fs from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -151,12 +152,17 @@ async function main(): Promise<void> {
     counting = true;
     const cpu0 = process.cpuUsage();
     const net0 = childCpuMs(net.pid);
+    await net.loop();
+    const ownDelay = monitorEventLoopDelay({ resolution: 2 });
+    ownDelay.enable();
     const t0 = performance.now();
     const done = await ctx.capacitySync.syncMany(ids.slice(warm), { syncType: 'manual_batch', actor });
     await ctx.alerts.idle();
     const wall = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     const netCpu = childCpuMs(net.pid) - net0;
+    const netLoop = await net.loop();
+    ownDelay.disable();
     counting = false;
     if (session) {
       const { profile } = await session.post('Profiler.stop');
@@ -172,7 +178,7 @@ async function main(): Promise<void> {
     const durations = done.outcomes.map((o) => o.duration_ms).sort((a, b) => a - b);
     const at = (q: number) => durations[Math.min(durations.length - 1, Math.floor(q * durations.length))];
     console.log(
-      `  record duration p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${at(1)} ms; the network child (responder and proxy) ${(netCpu / 1000).toFixed(2)} s CPU = ${(netCpu / n).toFixed(2)} ms/record`,
+      `  record duration p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${at(1)} ms; the network child (responder and proxy) ${(netCpu / 1000).toFixed(2)} s CPU = ${(netCpu / n).toFixed(2)} ms/record, its loop ${Math.round(netLoop.busy * 100)} % busy, late p50 ${netLoop.delayP50Ms.toFixed(1)} / p99 ${netLoop.delayP99Ms.toFixed(1)} ms; this process's loop late p99 ${(ownDelay.percentile(99) / 1e6 - 2).toFixed(1)} ms`,
     );
     console.log('  per record: statements, ms spent in the call');
     for (const [k, v] of [...counts].sort((a, b) => b[1] - a[1]))
