@@ -74,7 +74,7 @@ export interface SqliteHandle extends SqliteDatabase {
 }
 
 /** Prepared statements kept per SQLite store (least recently used dropped first). */
-const STATEMENT_CACHE_SIZE = 256;
+const STATEMENT_CACHE_SIZE = 512;
 
 /**
  * Prepared statements reused: Kysely prepares every query it runs, and
