@@ -44,7 +44,8 @@ export async function batchSync(btn: HTMLButtonElement, selected: Set<number>, r
   for (;;) {
     let s: Session;
     try {
-      s = (await api<Session>('GET', `/api/sync-sessions/${sessionId}`)).data;
+      // The summary: the bar needs the counts, not the records (a 10,000-instance session's records are ~9 MB a poll).
+      s = (await api<Session>('GET', `/api/sync-sessions/${sessionId}/summary`)).data;
     } catch (err) {
       showAlert('danger', errorText(err));
       break;

@@ -296,6 +296,17 @@ export class CapacityService {
   }
 
   /**
+   * A session without its records: the session row, with live counts while it runs (one grouped count of its
+   * records, no record read or serialised). What a progress bar polls (GET /api/sync-sessions/:id/summary): a
+   * 10,000-record session's full answer is ~9 MB, this one under 1 KB.
+   */
+  async sessionSummary(sessionId: string) {
+    const s = await this.sessionRow(sessionId);
+    const counts = s.status === 'running' ? ((await this.sync.statusCounts([sessionId])).get(sessionId) ?? null) : null;
+    return livePublicSession(s, counts, this.clock.now().getTime());
+  }
+
+  /**
    * The same as `session`, as UTF-8 JSON text in pieces (to be written one
    * after another, never joined: a 10,000-record session is 9 MB, polled
    * every 200 ms), for the API's poll: the session row is read every time; a

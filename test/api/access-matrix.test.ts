@@ -94,6 +94,7 @@ const ACCESS = {
   'POST /api/sync/capacity': 'operator',
   'GET /api/sync-sessions': 'viewer',
   'GET /api/sync-sessions/:id': 'viewer',
+  'GET /api/sync-sessions/:id/summary': 'viewer',
   'POST /api/sync-sessions/:id/cancel': 'operator',
   'GET /api/settings': 'admin',
   'PATCH /api/settings': 'admin',
@@ -316,6 +317,7 @@ describe('access matrix [sqlite]', () => {
     }),
     'GET /api/sync-sessions': async () => ({ url: '/api/sync-sessions', expect: 200 }),
     'GET /api/sync-sessions/:id': async () => ({ url: `/api/sync-sessions/${sessionId}`, expect: 200 }),
+    'GET /api/sync-sessions/:id/summary': async () => ({ url: `/api/sync-sessions/${sessionId}/summary`, expect: 200 }),
     // The session is finished: cancelling it is refused (the cancel itself is tested in test/production/cancel.test.ts).
     'POST /api/sync-sessions/:id/cancel': async () => ({
       url: `/api/sync-sessions/${sessionId}/cancel`,

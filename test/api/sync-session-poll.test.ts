@@ -167,3 +167,53 @@ test('a rebuilt snapshot takes the leading pages whose records are all final as 
   assert.equal(back.records[7]!.status, 'pending');
   assert.equal(back.failed_instances, 999);
 });
+
+test('GET /api/sync-sessions/:id/summary: the session with its live counts and no records, reading no record', async () => {
+  const { sessionId, records } = await runningSession(40);
+  const ids = records.map((r) => r.id);
+  const set = (from: number, to: number, status: string) =>
+    ctx.store.db.updateTable('sync_instance_records').set({ status, completed_at: new Date().toISOString() }).where('id', 'in', ids.slice(from, to)).execute();
+  await set(0, 10, 'completed');
+  await set(10, 13, 'failed');
+  await set(13, 20, 'running');
+  const res = await app.inject({ method: 'GET', url: `/api/sync-sessions/${sessionId}/summary`, headers: viewer });
+  assert.equal(res.statusCode, 200, res.body);
+  const body = res.json() as { success: boolean; data: Record<string, unknown> };
+  assert.equal(body.success, true);
+  assert.ok(!('records' in body.data), 'no records');
+  assert.ok(!('owner' in body.data), 'internal columns stay internal');
+  const { records: _all, ...full } = JSON.parse(JSON.stringify(await ctx.capacity.session(sessionId))) as Record<string, unknown>;
+  assert.deepEqual(timeless(body.data), timeless(full), 'the same session and counts as the full answer');
+  assert.equal(body.data.successful_instances, 10);
+  assert.equal(body.data.failed_instances, 3);
+  assert.equal(body.data.running_instances, 7);
+  assert.equal(typeof body.data.remaining_ms_estimate, 'number', 'an estimate once a record has ended');
+  assert.ok(res.rawPayload.length < 1024, `${res.rawPayload.length} bytes`);
+
+  // No record is read for it: a summary of a 40-record session costs one grouped count.
+  const reads: string[] = [];
+  const sync = new Proxy(ctx.repos.sync, {
+    get: (target, key, recv) =>
+      key === 'records' ? (...a: Parameters<typeof target.records>) => (reads.push('records'), target.records(...a)) : Reflect.get(target, key, recv),
+  });
+  const svc = new CapacityService(ctx.repos.capacity, ctx.repos.instances, sync, ctx.clock, 'UTC');
+  await svc.sessionSummary(sessionId);
+  assert.deepEqual(reads, []);
+
+  // Ended: the session row's own counters (no live count).
+  await set(13, 40, 'completed');
+  await ctx.repos.sync.finishSession(sessionId, new Date().toISOString());
+  const ended = (await app.inject({ method: 'GET', url: `/api/sync-sessions/${sessionId}/summary`, headers: viewer })).json() as {
+    data: Record<string, unknown>;
+  };
+  assert.equal(ended.data.status, 'partial');
+  assert.equal(ended.data.successful_instances, 37);
+  assert.equal(ended.data.failed_instances, 3);
+  assert.equal(ended.data.running_instances, 0);
+
+  const missing = await app.inject({ method: 'GET', url: `/api/sync-sessions/${crypto.randomUUID()}/summary`, headers: viewer });
+  assert.equal(missing.statusCode, 404);
+  assert.equal(missing.json().success, false);
+  const bad = await app.inject({ method: 'GET', url: '/api/sync-sessions/not-a-uuid/summary', headers: viewer });
+  assert.equal(bad.statusCode, 400);
+});

@@ -4,7 +4,7 @@ import type { Context } from '../../context.js';
 import { actorOf } from '../access.js';
 import { apiLocale, Ok, ok, OkJson, okJson } from '../envelope.js';
 import { msg } from '../../client/shared/i18n/index.js';
-import { BatchStarted, BatchSyncBody, CancelResult, SyncSessionDetail, SyncSessionListQuery, SyncSessionPage } from './sync.schemas.js';
+import { BatchStarted, BatchSyncBody, CancelResult, SyncSession, SyncSessionDetail, SyncSessionListQuery, SyncSessionPage } from './sync.schemas.js';
 
 export const syncRoutes =
   (ctx: Context): FastifyPluginAsyncTypebox =>
@@ -65,6 +65,21 @@ export const syncRoutes =
       },
       // Polled while the session runs: the body is built as JSON text (see CapacityService.sessionJson).
       async (req, reply) => okJson(reply, await ctx.capacity.sessionJson(req.params.id)),
+    );
+    app.get(
+      '/api/sync-sessions/:id/summary',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          ...base,
+          operationId: 'getSyncSessionSummary',
+          summary:
+            'One sync session without its records: its status and live counts, for a progress bar to poll (the full session of 10,000 instances is ~9 MB)',
+          params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+          response: { 200: Ok(SyncSession) },
+        },
+      },
+      async (req) => ok(await ctx.capacity.sessionSummary(req.params.id)),
     );
     app.post(
       '/api/sync-sessions/:id/cancel',
