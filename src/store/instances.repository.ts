@@ -122,22 +122,30 @@ export class InstancesRepository {
         sql<boolean>`(lower(name) like ${pattern} escape '\\' or lower(host) like ${pattern} escape '\\' or lower(coalesce(description, '')) like ${pattern} escape '\\')`,
       );
     }
-    const [rows, count] = await Promise.all([
-      base
-        .selectAll()
-        .select(baseline.as('baseline_bytes'))
-        .select(sql<number | null>`total_size_bytes - ${baseline}`.as('change_7d_bytes'))
-        .select(previousPointAt(id, sql`''`).as('previous_sync_at'))
-        .select(sql<number | null>`total_size_bytes - ${previous}`.as('change_last_sync_bytes'))
-        .orderBy(sql`${sql.ref(q.sort)} ${sql.raw(q.dir === 'desc' ? 'desc' : 'asc')} nulls last`)
-        .orderBy('name')
-        .orderBy('id')
-        .limit(q.limit)
-        .offset(q.offset)
-        .execute(),
-      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return { rows: rows, total: Number(count.n) };
+    const extra = [
+      baseline.as('baseline_bytes'),
+      sql<number | null>`total_size_bytes - ${baseline}`.as('change_7d_bytes'),
+      previousPointAt(id, sql`''`).as('previous_sync_at'),
+      sql<number | null>`total_size_bytes - ${previous}`.as('change_last_sync_bytes'),
+    ] as const;
+    const [bySort, byName, byId] = [sql`${sql.ref(q.sort)} ${sql.raw(q.dir === 'desc' ? 'desc' : 'asc')} nulls last`, sql`name`, sql`instances.id`];
+    // Sorted by a column of the row, the page is chosen first and the per-sync seeks run for its rows only:
+    // PostgreSQL computes a select list's subqueries before the sort under the LIMIT, so for every instance
+    // (10,000 instances: 30,000 index seeks a page; SQLite computes them after). Sorted by the 7-day change, every
+    // instance's change is needed to rank them.
+    const page =
+      q.sort === 'change_7d_bytes'
+        ? base.selectAll().select(extra).orderBy(bySort).orderBy(byName).orderBy(byId).limit(q.limit).offset(q.offset)
+        : this.db
+            .selectFrom('instances')
+            .innerJoin(base.select('id').orderBy(bySort).orderBy(byName).orderBy(byId).limit(q.limit).offset(q.offset).as('page'), 'page.id', 'instances.id')
+            .selectAll('instances')
+            .select(extra)
+            .orderBy(bySort)
+            .orderBy(byName)
+            .orderBy(byId);
+    const [rows, count] = await Promise.all([page.execute(), base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()]);
+    return { rows, total: Number(count.n) };
   }
 
   /** Every tag in use (for the filter), from the JSON arrays. */

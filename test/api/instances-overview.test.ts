@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
+import { OVERVIEW_SORTS } from '../../src/domain/instances.js';
 import { addDays, localDate } from '../../src/lib/clock.js';
 import { forEachStore, newTestApp, type Caller, type TestApp } from '../helpers/context.js';
 
@@ -116,6 +117,19 @@ forEachStore('instances overview', (get) => {
   it('sorts by size descending with never-synced last', async () => {
     assert.deepEqual(names(await list('sort=total_size_bytes&dir=desc')), ['beta-my', 'alpha-pg', 'delta-my', 'gamma-pg']);
     assert.deepEqual(names(await list('sort=total_size_bytes&dir=asc')), ['alpha-pg', 'beta-my', 'delta-my', 'gamma-pg']);
+  });
+
+  it('every sort, both ways, paged: the pages together are the whole list in its order, with the same changes', async () => {
+    for (const sort of OVERVIEW_SORTS)
+      for (const dir of ['asc', 'desc']) {
+        const whole = (await list(`sort=${sort}&dir=${dir}&limit=100`)).items;
+        assert.equal(whole.length, 4);
+        for (const size of [1, 3]) {
+          const pages = [];
+          for (let offset = 0; offset < 4; offset += size) pages.push(...(await list(`sort=${sort}&dir=${dir}&limit=${size}&offset=${offset}`)).items);
+          assert.deepEqual(pages, whole, `${sort} ${dir}, ${size} a page`);
+        }
+      }
   });
 
   it('refuses an unknown sort column with a clear message', async () => {
