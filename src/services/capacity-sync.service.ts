@@ -253,7 +253,7 @@ export class CapacitySyncService {
     // Each instance row is let go once its record starts: a batch holds only the rows still to run. Held to the end,
     // 10,000 rows were a third of the server's live heap (a heap snapshot mid-batch: ~25 of 72 MB), which V8 lets grow
     // to about twice what is live before a major GC: the peak RSS of a 10,000-instance batch at concurrency 128 went
-    // from 297-323 MB to 273-288 MB (docs/benchmarks-notes.md, session 15).
+    // from 297-323 MB to 286-292 MB, runs spreading by about 15 MB (docs/benchmarks-notes.md, session 15).
     const toRun: (InstanceRow | undefined)[] = rows;
     const done = (async () => {
       // A finished record's estate sync slot admits the next record of the session (one store write less each way).
