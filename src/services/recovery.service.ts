@@ -106,8 +106,12 @@ export class RecoveryService {
     const staleBefore = new Date(now.getTime() - 4 * HEARTBEAT_MS).toISOString();
     let sessions = 0;
     let records = 0;
+    const queued: string[] = [];
     for (const s of await this.sync.runningSessions()) {
-      if (s.owner === null) continue; // queue sessions: their records are checked below
+      if (s.owner === null) {
+        queued.push(s.session_id); // queue sessions: their records are checked below
+        continue;
+      }
       const alive = holderAlive(s.owner);
       const stale = (s.heartbeat_at ?? s.started_at) < staleBefore;
       if (alive === false || (alive === undefined && stale)) {
@@ -154,6 +158,13 @@ export class RecoveryService {
     for (const sessionId of touched) {
       const s = await this.sync.getSession(sessionId);
       if (s?.status === 'running') await this.sync.finishIfDone(sessionId, at);
+    }
+    // A queue session is closed by the check after its last record (`runQueuedRecord`). When that check could not run
+    // (the store cut as the last record ended: the job is failed, then waits out its retry delay, or expires with a
+    // lease of minutes), the session stayed running with every record ended: nobody else closes it.
+    for (const sessionId of queued) {
+      const closed = await this.sync.finishIfDone(sessionId, at);
+      if (closed) this.logger.info({ session_id: sessionId, status: closed.status }, 'sync session closed by recovery (every record had ended)');
     }
     await this.closeAbandonedTicks(at, staleBefore);
     return { sessions, records };

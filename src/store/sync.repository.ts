@@ -197,16 +197,30 @@ export class SyncRepository {
    * when no record failed, failed when none succeeded, partial otherwise. Idempotent: called again (a queued record retried late) it recomputes.
    */
   async finishSession(sessionId: string, completedAt: string, forced?: SessionStatus): Promise<SyncSessionRow> {
+    const row = await this.closeSession(sessionId, completedAt, forced, false);
+    return row ?? Promise.reject(new Error(`no sync session ${sessionId}`));
+  }
+
+  /** `finishSession`; `onlyRunning`: a session already closed is left as it is (undefined), so of two closers one only closes it. */
+  private async closeSession(
+    sessionId: string,
+    completedAt: string,
+    forced: SessionStatus | undefined,
+    onlyRunning: boolean,
+  ): Promise<SyncSessionRow | undefined> {
     const { rows } = await sql<SyncSessionRow>`
       WITH c AS (SELECT COALESCE(SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END), 0) AS ok, COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS failed FROM sync_instance_records WHERE session_id = ${sessionId})
       UPDATE sync_sessions SET status = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
         ELSE COALESCE(${forced ?? null}, (SELECT CASE WHEN failed = 0 THEN 'completed' WHEN ok = 0 THEN 'failed' ELSE 'partial' END FROM c)) END,
         completed_at = ${completedAt}, successful_instances = (SELECT ok FROM c), failed_instances = (SELECT failed FROM c)
-      WHERE session_id = ${sessionId} RETURNING *`.execute(this.db);
-    return rows[0] ?? Promise.reject(new Error(`no sync session ${sessionId}`));
+      WHERE session_id = ${sessionId} ${onlyRunning ? sql`AND status = 'running'` : sql``} RETURNING *`.execute(this.db);
+    return rows[0];
   }
 
-  /** Close the session when no record is pending or running any more; returns it when closed now. */
+  /**
+   * Close the session when no record is pending or running any more; returns it when closed now (by this call: when
+   * two processes ask at the same moment, or a redelivered job asks again, one only gets it, so it is told once).
+   */
   async finishIfDone(sessionId: string, completedAt: string): Promise<SyncSessionRow | undefined> {
     // Asked after every queued record: one open record is enough to know (not a count of all of them).
     const open = await this.db
@@ -217,7 +231,7 @@ export class SyncRepository {
       .limit(1)
       .executeTakeFirst();
     if (open) return undefined;
-    return this.finishSession(sessionId, completedAt);
+    return this.closeSession(sessionId, completedAt, undefined, true);
   }
 
   /**

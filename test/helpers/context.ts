@@ -12,6 +12,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createContext, type Context, type ContextOptions } from '../../src/context.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { openStore } from '../../src/store/db.js';
+import type { NewInstance } from '../../src/store/schema.js';
 import { buildApp } from '../../src/http/app.js';
 import { createMigratedDatabase } from './pg-template.js';
 import { pgAdmin, uniqueName } from './targets.js';
@@ -89,6 +90,12 @@ export function forEachStore(title: string, body: (get: () => TestContext, kind:
       body(() => ctx, kind);
     });
   }
+}
+
+/** An instance row to insert in a store test (host `h`, no credential, active, made now); `over` sets what the test is about. */
+export function instanceRow(name: string, over: Partial<NewInstance> = {}): NewInstance {
+  const now = new Date().toISOString();
+  return { name, db_type: 'postgresql', host: 'h', port: 5432, tags: '[]', options: '{}', is_active: 1, created_at: now, updated_at: now, ...over };
 }
 
 export type TestApp = Awaited<ReturnType<typeof buildApp>>;

@@ -8,7 +8,7 @@ import { CompiledQuery } from 'kysely';
 import type { CollectedDatabase } from '../../src/domain/collection.js';
 import { CapacityRepository } from '../../src/store/capacity.repository.js';
 import { TableLocksRepository } from '../../src/store/table-locks.repository.js';
-import { forEachStore } from '../helpers/context.js';
+import { forEachStore, instanceRow } from '../helpers/context.js';
 import { countingSqliteStore } from '../helpers/query-count.js';
 
 function db(name: string, size: number | null, extra: Partial<CollectedDatabase> = {}): CollectedDatabase {
@@ -33,21 +33,7 @@ forEachStore('CapacityRepository.saveCollection', (get) => {
   const at = (d: string, t = '03:00:00') => `${d}T${t}.000Z`;
 
   /** An instance row of its own (the ledger's rows are per instance). */
-  const newInstance = async (name: string) => {
-    const now = new Date().toISOString();
-    const row = await get().repos.instances.insert({
-      name,
-      db_type: 'postgresql',
-      host: 'h',
-      port: 5432,
-      tags: '[]',
-      options: '{}',
-      is_active: 1,
-      created_at: now,
-      updated_at: now,
-    });
-    return row.id;
-  };
+  const newInstance = async (name: string) => (await get().repos.instances.insert(instanceRow(name))).id;
 
   before(async () => {
     instanceId = await newInstance('ledger');
@@ -318,18 +304,7 @@ forEachStore('SyncRepository locks', (get) => {
 
 forEachStore('CapacityRepository: snapshots and availability-group secondaries (issue 23)', (get) => {
   it('stay in the ledger with their flags, out of the instance total (data and log too); the count keeps them', async () => {
-    const now = new Date().toISOString();
-    const { id } = await get().repos.instances.insert({
-      name: 'replica',
-      db_type: 'sqlserver',
-      host: 'h',
-      port: 1433,
-      tags: '[]',
-      options: '{}',
-      is_active: 1,
-      created_at: now,
-      updated_at: now,
-    });
+    const { id } = await get().repos.instances.insert(instanceRow('replica', { db_type: 'sqlserver', port: 1433 }));
     const repo = get().repos.capacity;
     const day = '2026-03-01';
     const c = await repo.saveCollection({
@@ -377,18 +352,7 @@ forEachStore('CapacityRepository: snapshots and availability-group secondaries (
 
 forEachStore('a database remark with values, stored by key (0027)', (get) => {
   it("error_msg / note_msg round-trip; the databases API gives key, params and the text in the request's language; a row without a key keeps its text", async () => {
-    const now = new Date().toISOString();
-    const inst = await get().repos.instances.insert({
-      name: 'remarks',
-      db_type: 'oracle',
-      host: 'h',
-      port: 1521,
-      tags: '[]',
-      options: '{}',
-      is_active: 1,
-      created_at: now,
-      updated_at: now,
-    });
+    const inst = await get().repos.instances.insert(instanceRow('remarks', { db_type: 'oracle', port: 1521 }));
     const unsized = { key: 'db.remark.ora_files_unsized', params: { unsized: 1, count: 3 } };
     const pdb = { key: 'db.remark.ora_pdb_state', params: { state: 'MOUNTED' } };
     await get().repos.capacity.saveCollection({
