@@ -97,7 +97,8 @@ export interface Served {
 /** The node flags deploy/whalefall.service gives the service (its NODE_OPTIONS): a bench's server runs as the service runs. */
 export function serviceNodeArgs(): string[] {
   const unit = fs.readFileSync(path.join(ROOT, 'deploy/whalefall.service'), 'utf8');
-  return (/^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1] ?? '').split(/\s+/).filter(Boolean);
+  // `Environment="NODE_OPTIONS=a b"`: quoted, as systemd splits an unquoted value on spaces.
+  return (/^Environment="?NODE_OPTIONS=([^"\n]*)"?$/m.exec(unit)?.[1] ?? '').split(/\s+/).filter(Boolean);
 }
 
 /**
