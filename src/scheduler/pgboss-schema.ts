@@ -78,8 +78,21 @@ export async function analyzeJobs(db: Pick<PgBoss.Db, 'executeSql'>): Promise<vo
  * jobs ended the session seconds after the rest).
  */
 export async function retryNow(db: Pick<PgBoss.Db, 'executeSql'>, queue: string, ids: string[], uncounted = false): Promise<void> {
-  // `uncounted` (jobs read ahead and never started): pg-boss counts a retry when it fetches a job it had started
-  // before (`started_on` set); cleared, the hand-back does not use up one of the job's retries.
+  await retryWithin(db, queue, ids, 0, uncounted);
+}
+
+/**
+ * Jobs just failed for a retry (`retry`) become due within `seconds` at the latest: pg-boss doubles a job's retry
+ * delay at each of its retries (2–4 s, 4–8 s, … 64–128 s after the fifth, days after the sixteenth), which left a
+ * record handed back through two store outages waiting minutes after the store was back, its session still running.
+ * `uncounted`: pg-boss counts a retry when it fetches a job it had started before (`started_on` set); cleared, the
+ * hand-back does not use up one of the job's retries (jobs read ahead and never started, a record whose instance
+ * another holder has locked, one a shutdown stopped: none of them failed).
+ */
+export async function retryWithin(db: Pick<PgBoss.Db, 'executeSql'>, queue: string, ids: string[], seconds: number, uncounted = false): Promise<void> {
   const also = uncounted ? ', started_on = NULL' : '';
-  await db.executeSql(`UPDATE ${QUEUE_SCHEMA}.job SET start_after = now()${also} WHERE name = $1 AND id = ANY($2::uuid[]) AND state = 'retry'`, [queue, ids]);
+  await db.executeSql(
+    `UPDATE ${QUEUE_SCHEMA}.job SET start_after = LEAST(start_after, now() + make_interval(secs => $3::float8))${also} WHERE name = $1 AND id = ANY($2::uuid[]) AND state = 'retry'`,
+    [queue, ids, seconds],
+  );
 }

@@ -35,7 +35,7 @@ import { preparingClient, type PrepareOptions } from '../store/pg-prepared.js';
 import type { SyncQueue } from '../services/capacity-sync.service.js';
 
 import { CAPACITY_QUEUE, DAILY_QUEUE, QUEUE_SCHEMA } from './queue-names.js';
-import { againAfterDeadlock, ANALYZE_AFTER, analyzeJobs, ensureFetchIndex, retryNow } from './pgboss-schema.js';
+import { againAfterDeadlock, ANALYZE_AFTER, analyzeJobs, ensureFetchIndex, retryNow, retryWithin } from './pgboss-schema.js';
 import { ReadAhead } from './read-ahead.js';
 import { Batches } from '../lib/batches.js';
 import type { Admitted, Fetched, Handler, JobData, Ran, TaskData, WorkOptions } from './jobs.js';
@@ -49,6 +49,11 @@ const ADMIT_RETRY_MS = 200;
 
 /** Jobs queued per INSERT. */
 const ENQUEUE_BATCH = 500;
+
+/** A job whose handler threw is due again within this (s), however many times it failed before (`giveBack`). */
+export const RETRY_FAILED_WITHIN_S = 30;
+/** A job handed back without failing is due again within this (s): a busy instance's lock is asked for again soon. */
+export const RETRY_HANDED_BACK_WITHIN_S = 3;
 
 export class PgBossQueue implements SyncQueue {
   private readonly boss: PgBoss;
@@ -423,8 +428,7 @@ export class PgBossQueue implements SyncQueue {
         [result, error] = ['hand-back', err];
       }
     }
-    const settle = () =>
-      result === 'done' ? this.completeSoon(queue, jobId) : this.boss.fail(queue, jobId, { message: error instanceof Error ? error.message : 'handed back' });
+    const settle = () => (result === 'done' ? this.completeSoon(queue, jobId) : this.giveBack(queue, jobId, error));
     for (let attempt = 1; ; attempt++) {
       try {
         await settle();
@@ -436,6 +440,18 @@ export class PgBossQueue implements SyncQueue {
         await sleep(Math.min(250 * 2 ** Math.min(attempt, 5), 5_000));
       }
     }
+  }
+
+  /**
+   * A job its handler gave back, for a retry by any process: one that threw (the store failing under it) uses up
+   * one of its retries and is due again within RETRY_FAILED_WITHIN_S; one handed back ('hand-back': the instance
+   * locked by another holder, a shutdown, a nightly task's own retry, which counts its attempts) has not failed
+   * and uses up none, due within RETRY_HANDED_BACK_WITHIN_S.
+   */
+  private async giveBack(queue: string, jobId: string, error: unknown): Promise<void> {
+    await this.boss.fail(queue, jobId, { message: error instanceof Error ? error.message : 'handed back' });
+    const failed = error !== undefined;
+    await retryWithin(this.boss.getDb(), queue, [jobId], failed ? RETRY_FAILED_WITHIN_S : RETRY_HANDED_BACK_WITHIN_S, !failed);
   }
 
   /**

@@ -3,6 +3,7 @@
  * PostgreSQL database), the real services, logs captured in memory so tests
  * can grep them. `forEachStore` runs the same tests on both dialects.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -90,6 +91,22 @@ export function forEachStore(title: string, body: (get: () => TestContext, kind:
       body(() => ctx, kind);
     });
   }
+}
+
+/**
+ * A test context in queue mode (a fresh PostgreSQL store, pg-boss in it) for the tests of this `describe`: made
+ * before them, its queue stopped and its store dropped after them.
+ */
+export function queueTestContext(): () => TestContext {
+  let ctx: TestContext;
+  before(async () => {
+    ctx = await newTestContext('postgres', { env: { WHALEFALL_QUEUE: 'pg-boss', WHALEFALL_SECRET_KEY: randomBytes(32).toString('hex') } });
+  });
+  after(async () => {
+    await ctx?.queue?.stop(1000);
+    await ctx?.cleanup();
+  });
+  return () => ctx;
 }
 
 /** An instance row to insert in a store test (host `h`, no credential, active, made now); `over` sets what the test is about. */

@@ -4,24 +4,16 @@
  * session marks it skipped instead of waiting for a job that does not exist.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import pg from 'pg';
 import { CAPACITY_QUEUE, QUEUE_SCHEMA } from '../../src/scheduler/queue-names.js';
-import { newTestContext, type TestContext } from '../helpers/context.js';
+import { queueTestContext } from '../helpers/context.js';
 
 describe('pg-boss enqueue', () => {
-  let ctx: TestContext;
-  before(async () => {
-    ctx = await newTestContext('postgres', { env: { WHALEFALL_QUEUE: 'pg-boss', WHALEFALL_SECRET_KEY: randomBytes(32).toString('hex') } });
-  });
-  after(async () => {
-    await ctx?.queue?.stop(1000);
-    await ctx?.cleanup();
-  });
+  const ctx = queueTestContext();
 
   it('1,200 records queue in batches; a second job for an instance already queued comes back as dropped', async () => {
-    const queue = ctx.queue!;
+    const queue = ctx().queue!;
     const first = Array.from({ length: 1200 }, (_, i) => ({ id: i + 1, instance_id: i + 1 }));
     // Two records of the same instance in one call: the second is dropped.
     const dropped = await queue.enqueue([...first, { id: 5000, instance_id: 7 }], 60);
@@ -37,7 +29,7 @@ describe('pg-boss enqueue', () => {
       ),
       [6000],
     );
-    const c = new pg.Client({ connectionString: ctx.config.databaseUrl! });
+    const c = new pg.Client({ connectionString: ctx().config.databaseUrl! });
     await c.connect();
     try {
       const r = await c.query<{ n: string; records: string }>(

@@ -6,25 +6,17 @@
  * their jobs start.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { CAPACITY_QUEUE, QUEUE_SCHEMA } from '../../src/scheduler/queue-names.js';
-import { newTestContext, type TestContext } from '../helpers/context.js';
+import { queueTestContext } from '../helpers/context.js';
 import { waitFor } from '../helpers/procs.js';
 
 describe('pg-boss places', () => {
-  let ctx: TestContext;
-  before(async () => {
-    ctx = await newTestContext('postgres', { env: { WHALEFALL_QUEUE: 'pg-boss', WHALEFALL_SECRET_KEY: randomBytes(32).toString('hex') } });
-  });
-  after(async () => {
-    await ctx?.queue?.stop(1000);
-    await ctx?.cleanup();
-  });
+  const ctx = queueTestContext();
 
   it('one place: a job that frees its place lets the next ones run while it finishes; before that, one at a time', async () => {
-    const queue = ctx.queue!;
+    const queue = ctx().queue!;
     await queue.enqueue(
       [1, 2, 3].map((id) => ({ id, instance_id: 100 + id })),
       60,
@@ -68,7 +60,7 @@ describe('pg-boss places', () => {
   });
 
   it('jobs finishing after an early free are at most the concurrency: past it, a job keeps its place to the end', async () => {
-    const queue = ctx.queue!;
+    const queue = ctx().queue!;
     await queue.stopWorking(1000);
     // A fresh queue object would need its own start; the same one works again after stopWorking.
     await queue.enqueue(
@@ -94,7 +86,7 @@ describe('pg-boss places', () => {
   });
 
   it('places that free often start jobs read ahead (marked, not yet placed); a stop hands them back to the queue', async () => {
-    const queue = ctx.queue!;
+    const queue = ctx().queue!;
     await queue.stopWorking(1000);
     const ids = Array.from({ length: 120 }, (_, i) => 301 + i);
     await queue.enqueue(
@@ -135,7 +127,7 @@ describe('pg-boss places', () => {
     await queue.stopWorking(200);
     const jobs = await sql<{ state: string; n: string; never_started: string }>`
       SELECT state, count(*) AS n, count(*) FILTER (WHERE started_on IS NULL) AS never_started FROM ${sql.table(`${QUEUE_SCHEMA}.job`)}
-      WHERE name = ${CAPACITY_QUEUE} AND (data->>'record_id')::int = ANY(${ids}) GROUP BY state`.execute(ctx.store.db);
+      WHERE name = ${CAPACITY_QUEUE} AND (data->>'record_id')::int = ANY(${ids}) GROUP BY state`.execute(ctx().store.db);
     const by = Object.fromEntries(jobs.rows.map((r) => [r.state, Number(r.n)]));
     console.log(`# after the stop: ${JSON.stringify(by)}; ${started.size} started, ${markedAt.size} marked`);
     const notStarted = ids.filter((id) => !started.has(id)).length;
