@@ -19,7 +19,7 @@ import { buildApp } from '../src/http/app.js';
 import { addDays, localDate } from '../src/lib/clock.js';
 import { createLogger } from '../src/lib/logger.js';
 import { openStore } from '../src/store/db.js';
-import { startPgResponder, type PgResponder } from '../test/helpers/pg-responder.js';
+import { startPgResponder, type PgResponder, SIZE_COLUMNS } from '../test/helpers/pg-responder.js';
 
 export interface LoadOptions {
   instances: number;
@@ -71,14 +71,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       handler: (q) =>
         /pg_database_size\(oid\)/.test(q)
           ? {
-              columns: [
-                { name: 'oid', type: 'oid' },
-                'datname',
-                { name: 'invalid', type: 'bool' },
-                { name: 'allowed', type: 'bool' },
-                { name: 'size', type: 'int8' },
-                'server_version',
-              ],
+              columns: SIZE_COLUMNS,
               rows: rows.map(([oid, name, size]) => [oid, name, false, true, String(size + (tick++ % 1000) * 4096), '15.7']),
             }
           : undefined,

@@ -20,7 +20,7 @@ import { loadConfig } from '../src/config.js';
 import { createContext } from '../src/context.js';
 import { createLogger } from '../src/lib/logger.js';
 import { startLatencyProxy } from '../test/helpers/latency-proxy.js';
-import { startPgResponder } from '../test/helpers/pg-responder.js';
+import { startPgResponder, SIZE_COLUMNS } from '../test/helpers/pg-responder.js';
 import { envInt, insertBenchInstances, int, sec } from './common.js';
 import { peakDuring, procStatus, serviceNodeArgs, startServe, type Served } from './serve.js';
 import type { Cell, Report, Scenario } from './common.js';
@@ -47,14 +47,7 @@ async function run(): Promise<Report> {
     handler: (q) =>
       /pg_database_size\(oid\)/.test(q)
         ? {
-            columns: [
-              { name: 'oid', type: 'oid' },
-              'datname',
-              { name: 'invalid', type: 'bool' },
-              { name: 'allowed', type: 'bool' },
-              { name: 'size', type: 'int8' },
-              'server_version',
-            ],
+            columns: SIZE_COLUMNS,
             rows,
           }
         : undefined,

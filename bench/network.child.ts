@@ -15,7 +15,7 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { startLatencyProxy } from '../test/helpers/latency-proxy.js';
-import { startPgResponder } from '../test/helpers/pg-responder.js';
+import { startPgResponder, SIZE_COLUMNS } from '../test/helpers/pg-responder.js';
 
 export interface ServerFacts {
   version: string;
@@ -53,14 +53,7 @@ function fakeServer(facts: ServerFacts) {
     handler: (sql) =>
       /pg_database_size\(oid\)/.test(sql)
         ? {
-            columns: [
-              { name: 'oid', type: 'oid' },
-              'datname',
-              { name: 'invalid', type: 'bool' },
-              { name: 'allowed', type: 'bool' },
-              { name: 'size', type: 'int8' },
-              'server_version',
-            ],
+            columns: SIZE_COLUMNS,
             rows,
           }
         : undefined,

@@ -57,3 +57,37 @@ export interface Collection {
   warnings: Warning[];
   server_version: string | null;
 }
+
+/** The longest database name an engine allows is 128 characters (SQL Server's sysname, Oracle 12.2+): a longer one is not a name. */
+export const MAX_NAME_CHARS = 256;
+
+/** U+0000 (PostgreSQL's text refuses it) and a UTF-16 surrogate without its pair (no UTF-8 form at all). */
+// eslint-disable-next-line no-control-regex
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** A name every store can hold: each character none can (`UNSTORABLE`) becomes U+FFFD, as a UTF-8 encoder writes a lone surrogate. */
+export function storableName(name: string): string {
+  return name.replace(UNSTORABLE, '\uFFFD');
+}
+
+/**
+ * What a server's database names need before a collection is saved (a hostile or broken server chooses them): the
+ * databases with storable names (`storableName`), the names that changed, and what keeps the collection from being
+ * saved at all — names past MAX_NAME_CHARS, and names given more than once (after the change: two rows for one
+ * name cannot both be the database's size, and which to keep is not ours to guess).
+ */
+export function checkNames(databases: CollectedDatabase[]): { databases: CollectedDatabase[]; replaced: string[]; tooLong: string[]; duplicates: string[] } {
+  const replaced: string[] = [];
+  const tooLong: string[] = [];
+  const seen = new Set<string>();
+  const duplicates = new Set<string>();
+  const out = databases.map((d) => {
+    const name = storableName(d.database_name);
+    if (name !== d.database_name) replaced.push(name);
+    if (name.length > MAX_NAME_CHARS) tooLong.push(name);
+    if (seen.has(name)) duplicates.add(name);
+    seen.add(name);
+    return name === d.database_name ? d : { ...d, database_name: name };
+  });
+  return { databases: out, replaced, tooLong, duplicates: [...duplicates] };
+}

@@ -13,7 +13,8 @@
  * sharing the store (connection-slots.ts). A caller that cannot get a slot
  * within the wait gets 429 (a sync: a transient timeout, retried).
  */
-import type { Collection } from '../domain/collection.js';
+import { checkNames, MAX_NAME_CHARS, type Collection } from '../domain/collection.js';
+import { msg } from '../client/shared/i18n/index.js';
 import type { ConnectTarget, Engine, EngineSession, InstanceOptions, PrivilegeCheck } from '../engines/engine.js';
 import type { DbType } from '../domain/db-type.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -256,12 +257,20 @@ export class ConnectionService {
         signal?.removeEventListener('abort', closeNow),
       );
       // The server's words (version, warnings) are printed by the CLI and shown in the UI: no control characters.
-      // Database names stay exact (they identify the database); the CLI and the logs strip them when printing.
-      const clean = {
-        ...c,
-        server_version: c.server_version === null ? null : stripControl(c.server_version),
-        warnings: c.warnings.map((w) => (typeof w === 'string' ? stripControl(w, { multiline: true }) : scrubMsg(w, []))),
-      };
+      // Database names stay exact (they identify the database; the CLI and the logs strip them when printing), but
+      // for what no store can hold, and what cannot be saved at all is the instance's data error, not the store's.
+      const names = checkNames(c.databases);
+      const shown = (list: string[]) =>
+        list
+          .slice(0, 5)
+          .map((n) => (n.length > 64 ? `${n.slice(0, 64)}…` : n))
+          .join(', ');
+      if (names.tooLong.length) throw new SyncError('data', msg('cause.name_too_long', { max: MAX_NAME_CHARS, names: shown(names.tooLong) }));
+      if (names.duplicates.length) throw new SyncError('data', msg('cause.duplicate_names', { names: shown(names.duplicates) }));
+      const warnings = c.warnings.map((w) => (typeof w === 'string' ? stripControl(w, { multiline: true }) : scrubMsg(w, [])));
+      if (names.replaced.length)
+        warnings.push(scrubMsg(msg('api.sync.warn.names_replaced', { count: names.replaced.length, names: shown(names.replaced) }), []));
+      const clean = { ...c, databases: names.databases, server_version: c.server_version === null ? null : stripControl(c.server_version), warnings };
       return applyExclusions(clean, this.exclusionsFor(inst, target, p));
     } catch (err) {
       work.catch(() => {}); // the abandoned attempt may still reject later

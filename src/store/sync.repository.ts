@@ -197,17 +197,12 @@ export class SyncRepository {
    * when no record failed, failed when none succeeded, partial otherwise. Idempotent: called again (a queued record retried late) it recomputes.
    */
   async finishSession(sessionId: string, completedAt: string, forced?: SessionStatus): Promise<SyncSessionRow> {
-    const row = await this.closeSession(sessionId, completedAt, forced, false);
+    const row = await this.closeSession(sessionId, completedAt, forced);
     return row ?? Promise.reject(new Error(`no sync session ${sessionId}`));
   }
 
   /** `finishSession`; `onlyRunning`: a session already closed is left as it is (undefined), so of two closers one only closes it. */
-  private async closeSession(
-    sessionId: string,
-    completedAt: string,
-    forced: SessionStatus | undefined,
-    onlyRunning: boolean,
-  ): Promise<SyncSessionRow | undefined> {
+  private async closeSession(sessionId: string, completedAt: string, forced?: SessionStatus, onlyRunning = false): Promise<SyncSessionRow | undefined> {
     const { rows } = await sql<SyncSessionRow>`
       WITH c AS (SELECT COALESCE(SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END), 0) AS ok, COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS failed FROM sync_instance_records WHERE session_id = ${sessionId})
       UPDATE sync_sessions SET status = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'

@@ -43,6 +43,21 @@ export interface ResultSet {
   /** CommandComplete tag; default `SELECT <rows>`. */
   command?: string;
 }
+/** The columns of the PostgreSQL collector's bulk size query (`pg_database_size(oid)`), one row per database. */
+export const SIZE_COLUMNS: ResultSet['columns'] = [
+  { name: 'oid', type: 'oid' },
+  'datname',
+  { name: 'invalid', type: 'bool' },
+  { name: 'allowed', type: 'bool' },
+  { name: 'size', type: 'int8' },
+  'server_version',
+];
+
+/** An answer to the bulk size query: `[name, size as int8 text or null]` per database, each valid and connectable, oids from 30,000. */
+export function sizesReply(databases: [string, string | null][], serverVersion = '15.7 (responder)'): ResultSet {
+  return { columns: SIZE_COLUMNS, rows: databases.map(([name, size], i) => [30_000 + i, name, false, true, size, serverVersion]) };
+}
+
 /** An ErrorResponse: SQLSTATE `code` (e.g. '42501') and message. */
 export interface ServerError {
   code: string;

@@ -15,6 +15,7 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 import { buildApp } from '../../src/http/app.js';
 import { newTestContext, type TestApp, type TestContext } from '../helpers/context.js';
 import { startWhalefall, type Proc } from '../helpers/procs.js';
+import { measuredDb } from '../helpers/collection.js';
 
 const actor = { userId: null, username: 'test' };
 const SIZES: Record<string, number> = { payroll_secret: 7_000_000, crm_customers: 3_000_000, 'hr "reviews"': 1_000_000 };
@@ -59,17 +60,7 @@ async function seeded(env: Record<string, string>): Promise<{ ctx: TestContext; 
     instanceId: id,
     collectedDate: '2026-01-01',
     collectedAt: '2026-01-01T03:00:00.000Z',
-    databases: NAMES.map((database_name) => ({
-      database_name,
-      is_system: false,
-      size_bytes: SIZES[database_name]!,
-      data_bytes: null,
-      index_bytes: null,
-      log_bytes: null,
-      free_bytes: null,
-      used_bytes: null,
-      method: 'test',
-    })),
+    databases: NAMES.map((name) => measuredDb(name, SIZES[name]!)),
   });
   await ctx.store.db.updateTable('instances').set({ last_sync_status: 'completed', last_sync_at: '2026-01-01T03:00:00.000Z' }).where('id', '=', id).execute();
   const app = await buildApp(ctx);

@@ -17,6 +17,7 @@ import { MetricsRepository } from '../../src/store/metrics.repository.js';
 import { buildApp } from '../../src/http/app.js';
 import { newTestContext, type TestContext } from '../helpers/context.js';
 import { closedPort, pgAdmin, uniqueName } from '../helpers/targets.js';
+import { measuredDb } from '../helpers/collection.js';
 
 const actor = { userId: null, username: 'test' };
 
@@ -138,17 +139,7 @@ describe('Prometheus /metrics', () => {
   it('caps database series per instance and escapes hostile label values', async () => {
     const id = (await ctx.instances.create({ name: 'synthetic', db_type: 'mysql', host: '10.0.0.1', port: 3306 }, actor)).id;
     const hostile = 'a"b\\c\nd 库,}{=';
-    const databases = Array.from({ length: 300 }, (_, i) => ({
-      database_name: i === 299 ? hostile : `db_${String(i).padStart(3, '0')}`,
-      is_system: false,
-      size_bytes: (i + 1) * 1_000_000,
-      data_bytes: null,
-      index_bytes: null,
-      log_bytes: null,
-      free_bytes: null,
-      used_bytes: null,
-      method: 'test',
-    }));
+    const databases = Array.from({ length: 300 }, (_, i) => measuredDb(i === 299 ? hostile : `db_${String(i).padStart(3, '0')}`, (i + 1) * 1_000_000));
     await ctx.repos.capacity.saveCollection({
       instanceId: id,
       collectedDate: '2024-01-01',

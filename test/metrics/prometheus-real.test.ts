@@ -15,9 +15,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { CollectedDatabase } from '../../src/domain/collection.js';
 import { newTestApp, newTestContext, type TestApp, type TestContext } from '../helpers/context.js';
 import { closedPort } from '../helpers/targets.js';
+import { measuredDb } from '../helpers/collection.js';
 
 const actor = { userId: null, username: 'test' };
 const DOCS = path.join(import.meta.dirname, '../../docs/api.md');
@@ -48,19 +48,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
-function db(name: string, size: number): CollectedDatabase {
-  return {
-    database_name: name,
-    is_system: false,
-    size_bytes: size,
-    data_bytes: null,
-    index_bytes: null,
-    log_bytes: null,
-    free_bytes: null,
-    used_bytes: null,
-    method: 'test',
-  };
-}
+const db = (name: string, size: number) => measuredDb(name, size);
 
 describe('PromQL against a real Prometheus scraping Whalefall', () => {
   let ctx: TestContext;

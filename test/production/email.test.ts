@@ -14,6 +14,7 @@ import type { Engine } from '../../src/engines/engine.js';
 import { getEngine } from '../../src/engines/registry.js';
 import { SyncError } from '../../src/lib/errors.js';
 import { newTestContext, type TestContext } from '../helpers/context.js';
+import { measuredDb } from '../helpers/collection.js';
 
 const actor = { userId: null, username: 'test' };
 const SMTP_PASSWORD = 'smtp-pass-123';
@@ -30,17 +31,7 @@ function fakeEngine(dbType: DbType, day: () => number): Engine {
     async connect(target) {
       if (target.host === 'down.example') throw new SyncError('connection', 'connect ECONNREFUSED down.example:5432');
       const d = day();
-      const db = (name: string, size: number) => ({
-        database_name: name,
-        is_system: false,
-        size_bytes: size,
-        data_bytes: null,
-        index_bytes: null,
-        log_bytes: null,
-        free_bytes: null,
-        used_bytes: null,
-        method: 'logical',
-      });
+      const db = (name: string, size: number) => measuredDb(name, size, { method: 'logical' });
       return {
         serverVersion: async () => 'fake 1',
         doctor: async () => [],

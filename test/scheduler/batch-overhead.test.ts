@@ -14,7 +14,7 @@ import { after, before, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { createContext, type Context } from '../../src/context.js';
 import { createLogger } from '../../src/lib/logger.js';
-import { startPgResponder, type PgResponder } from '../helpers/pg-responder.js';
+import { startPgResponder, type PgResponder, SIZE_COLUMNS } from '../helpers/pg-responder.js';
 import { countingSqliteStore } from '../helpers/query-count.js';
 
 const actor = { userId: null, username: 'test' };
@@ -30,14 +30,7 @@ before(async () => {
     handler: (q) =>
       /pg_database_size\(oid\)/.test(q)
         ? {
-            columns: [
-              { name: 'oid', type: 'oid' },
-              'datname',
-              { name: 'invalid', type: 'bool' },
-              { name: 'allowed', type: 'bool' },
-              { name: 'size', type: 'int8' },
-              'server_version',
-            ],
+            columns: SIZE_COLUMNS,
             rows: [
               [5, 'postgres', false, true, '7500000', '15.4'],
               [16384, 'app', false, true, '8500000', '15.4'],

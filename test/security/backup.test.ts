@@ -13,7 +13,7 @@ import type { Database as Schema } from '../../src/store/schema.js';
 import { decryptSecret, loadKeyRing } from '../../src/lib/crypto.js';
 import { withCli } from '../helpers/cli.js';
 import { newTestApp, newTestContext, type TestContext } from '../helpers/context.js';
-import { startPgResponder, type PgResponder } from '../helpers/pg-responder.js';
+import { startPgResponder, type PgResponder, SIZE_COLUMNS } from '../helpers/pg-responder.js';
 
 const actor = { userId: null, username: 'test' };
 
@@ -51,14 +51,7 @@ describe('backup and restore (SQLite store)', () => {
       handler: (q) =>
         /pg_database_size\(oid\)/.test(q)
           ? {
-              columns: [
-                { name: 'oid', type: 'oid' },
-                'datname',
-                { name: 'invalid', type: 'bool' },
-                { name: 'allowed', type: 'bool' },
-                { name: 'size', type: 'int8' },
-                'server_version',
-              ],
+              columns: SIZE_COLUMNS,
               rows,
             }
           : undefined,

@@ -15,21 +15,14 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { newTestContext, type TestContext } from '../helpers/context.js';
 import { startLatencyProxy, type LatencyProxy } from '../helpers/latency-proxy.js';
-import { startPgResponder, type PgResponder, type ResultSet } from '../helpers/pg-responder.js';
+import { startPgResponder, type PgResponder, type ResultSet, SIZE_COLUMNS } from '../helpers/pg-responder.js';
 
 const actor = { userId: null, username: 'test' };
 let faults = 0;
 
 function bulk(n: number, prefix = 'db'): ResultSet {
   return {
-    columns: [
-      { name: 'oid', type: 'oid' },
-      'datname',
-      { name: 'invalid', type: 'bool' },
-      { name: 'allowed', type: 'bool' },
-      { name: 'size', type: 'int8' },
-      'server_version',
-    ],
+    columns: SIZE_COLUMNS,
     rows: Array.from({ length: n }, (_, i) => [
       30_000 + i,
       `${prefix}_${String(i).padStart(5, '0')}_${'p'.repeat(40)}`,

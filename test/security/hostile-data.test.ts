@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { newTestApp, newTestContext, type Caller, type TestApp, type TestContext } from '../helpers/context.js';
-import { type PgResponder, type ResultSet, startPgResponder } from '../helpers/pg-responder.js';
+import { type PgResponder, type ResultSet, startPgResponder, SIZE_COLUMNS } from '../helpers/pg-responder.js';
 
 const TB = 2 ** 40;
 /** [name, size as pg's int8 text, or null]: every name a different hazard. */
@@ -57,14 +57,7 @@ describe('hostile data from a monitored database', () => {
     ({ app, callers } = await newTestApp(ctx));
     const rows = HOSTILE_DBS.map(([name, size], i) => [20_000 + i, name, false, size !== null, size, '15.7 (responder)']);
     const reply: ResultSet = {
-      columns: [
-        { name: 'oid', type: 'oid' },
-        'datname',
-        { name: 'invalid', type: 'bool' },
-        { name: 'allowed', type: 'bool' },
-        { name: 'size', type: 'int8' },
-        'server_version',
-      ],
+      columns: SIZE_COLUMNS,
       rows,
     };
     responder = await startPgResponder({ handler: (sql) => (/pg_database_size\(oid\)/.test(sql) ? reply : undefined), serverVersion: '15.7 (responder)' });

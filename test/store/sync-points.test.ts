@@ -11,20 +11,11 @@ import type { CollectedDatabase } from '../../src/domain/collection.js';
 import { RetentionService } from '../../src/services/retention.service.js';
 import { RetentionRepository } from '../../src/store/retention.repository.js';
 import { forEachStore } from '../helpers/context.js';
+import { measuredDb } from '../helpers/collection.js';
 
 const actor = { userId: null, username: 'test' };
 const MB = 1024 * 1024;
-const db = (name: string, size: number | null): CollectedDatabase => ({
-  database_name: name,
-  is_system: false,
-  size_bytes: size,
-  data_bytes: null,
-  index_bytes: null,
-  log_bytes: null,
-  free_bytes: null,
-  used_bytes: null,
-  method: 'test',
-});
+const db = (name: string, size: number | null) => measuredDb(name, size);
 
 forEachStore('per-sync series', (get) => {
   let id: number;

@@ -55,6 +55,10 @@ export const API_MESSAGES = {
     'zh-CN': '{count} 个数据库不接受连接，已照常测量大小 (do not accept connections; measured): {names}',
     en: '{count} database(s) do not accept connections; measured all the same: {names}',
   },
+  'api.sync.warn.names_replaced': {
+    'zh-CN': '{count} 个数据库名含无法保存的字符 (U+0000 或孤立代理项)，已替换为 \uFFFD (characters no store can hold, replaced): {names}',
+    en: '{count} database name(s) held characters no store can hold (U+0000, a lone surrogate), replaced by \uFFFD: {names}',
+  },
   'api.sync.warn.mysql_fallback': {
     'zh-CN':
       'auto: 表空间视图不可读 (需 PROCESS)，已改用 logical，容量为表统计而非文件大小 (tablespace view not readable, GRANT PROCESS ON *.* to measure files; measured logically): {cause}',

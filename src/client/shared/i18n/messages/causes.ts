@@ -33,6 +33,14 @@ export const CAUSE_MESSAGES = {
   'cause.password_expired': { 'zh-CN': '密码已过期: {detail}', en: 'Password expired: {detail}' },
   'cause.internal': { 'zh-CN': '采集失败: {detail}', en: 'Collection failed: {detail}' },
   'cause.bad_size': { 'zh-CN': '无法解析服务器返回的容量: {detail}', en: 'Cannot read a size the server returned: {detail}' },
+  'cause.duplicate_names': {
+    'zh-CN': '服务器返回了重复的数据库名，本次未保存 (the server returned a database name twice; nothing saved): {names}',
+    en: 'The server returned the same database name more than once; nothing was saved: {names}',
+  },
+  'cause.name_too_long': {
+    'zh-CN': '服务器返回的数据库名超过 {max} 个字符，本次未保存 (database name longer than {max} characters; nothing saved): {names}',
+    en: 'The server returned a database name longer than {max} characters; nothing was saved: {names}',
+  },
 
   // PostgreSQL: SQLSTATE 28000 covers both a missing role and a pg_hba.conf refusal; the message tells them apart.
   'cause.pg.role_missing': {
