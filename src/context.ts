@@ -272,10 +272,16 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
         })) ?? 0
     : undefined;
   const processes = new ProcessesService({ repo: processesRepo, clock, logger, heartbeatMs: config.heartbeatMs });
-  const recovery = new RecoveryService(repos.sync, clock, logger, requeue, handBackStale, config.leaseMs, {
-    runs: repos.scheduler,
-    liveTags: async () => new Set((await processes.live(true)).map((p) => p.tag)),
-  });
+  const recovery = new RecoveryService(
+    repos.sync,
+    clock,
+    logger,
+    requeue,
+    handBackStale,
+    config.leaseMs,
+    { runs: repos.scheduler, liveTags: async () => new Set((await processes.live(true)).map((p) => p.tag)) },
+    queue ? (before) => processesRepo.jobless(QUEUE_SCHEMA, CAPACITY_QUEUE, before) : undefined,
+  );
   const metrics = new MetricsService({
     estate: queue
       ? async () => {

@@ -15,6 +15,8 @@ import { holderAlive, holderProcess } from '../lib/process-tag.js';
 import type { SchedulerRepository } from '../store/scheduler.repository.js';
 import type { SyncRepository } from '../store/sync.repository.js';
 import { HEARTBEAT_MS } from './capacity-sync.service.js';
+import { MSG } from './sync/messages.js';
+import { stripControl } from '../lib/control-chars.js';
 
 export const ABANDONED_MESSAGE = '定时任务中断：运行它的进程已不在 (abandoned: the process running this scheduled run is gone)';
 
@@ -47,6 +49,8 @@ export class RecoveryService {
     private readonly leaseMs = 45_000,
     /** Scheduled ticks: the runs table and the tags of the processes beating now (a tick's owner elsewhere is judged by them). */
     private readonly ticks?: { runs: Pick<SchedulerRepository, 'running' | 'abandon'>; liveTags: () => Promise<Set<string>> },
+    /** Queue mode: pending records of queue sessions started before the date that no job will run (ProcessesRepository.jobless). */
+    private readonly jobless?: (before: string) => Promise<{ id: number; instance_id: number; runs: number | null; last_error: string | null }[]>,
   ) {}
 
   private readonly more: (() => Promise<number>)[] = [];
@@ -158,6 +162,16 @@ export class RecoveryService {
     for (const sessionId of touched) {
       const s = await this.sync.getSession(sessionId);
       if (s?.status === 'running') await this.sync.finishIfDone(sessionId, at);
+    }
+    // A job pg-boss gave up on (its last retry failed too: a store error every time it ran) leaves its record pending
+    // with nothing to run it: the record fails, saying so, and its session can close.
+    if (queued.length && this.jobless) {
+      for (const r of await this.jobless(new Date(now.getTime() - this.leaseMs).toISOString())) {
+        const why = MSG.jobGivenUp(r.runs, r.last_error === null ? null : stripControl(r.last_error));
+        if (!(await this.sync.skipIfPending(r.id, at, why, 'internal', 'failed'))) continue;
+        records++;
+        this.logger.error({ record_id: r.id, instance_id: r.instance_id, runs: r.runs, last_error: r.last_error }, 'record failed: the queue gave its job up');
+      }
     }
     // A queue session is closed by the check after its last record (`runQueuedRecord`). When that check could not run
     // (the store cut as the last record ended: the job is failed, then waits out its retry delay, or expires with a

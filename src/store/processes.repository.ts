@@ -129,6 +129,35 @@ export class ProcessesRepository {
   }
 
   /**
+   * Pending records of running queue sessions started before `before` that no job will run: none of theirs is
+   * queued, retrying or running. pg-boss fails a job for good after its last retry (every one a store error while
+   * running it): its record would stay pending, and its session running, for ever. With the last job's error and
+   * how many times it ran, when pg-boss still keeps it (finished jobs for 12 h). One query.
+   */
+  async jobless(schema: string, queue: string, before: string): Promise<{ id: number; instance_id: number; runs: number | null; last_error: string | null }[]> {
+    if (!(await this.queueExists(schema))) return [];
+    const job = sql.table(`${schema}.job`);
+    const ofRecord = sql`j.name = ${queue} AND j.singleton_key = r.instance_id::text AND j.data->>'record_id' = r.id::text`;
+    // The records first (a hash anti-join: 8 ms for 10,000 pending), then the last job of each one found: the lateral
+    // read for every pending record before the anti-join took 13 s at 10,000.
+    const r = await sql<{ id: number; instance_id: number; runs: number | null; last_error: string | null }>`
+      WITH lost AS MATERIALIZED (
+        SELECT r.id, r.instance_id FROM sync_instance_records r JOIN sync_sessions s ON s.session_id = r.session_id
+        WHERE s.status = 'running' AND s.owner IS NULL AND s.started_at < ${before}::timestamptz AND r.status = 'pending'
+          AND NOT EXISTS (SELECT 1 FROM ${job} j WHERE ${ofRecord} AND j.state IN ('created', 'retry', 'active')))
+      SELECT r.id, r.instance_id, last.runs, last.last_error FROM lost r
+      LEFT JOIN LATERAL (SELECT j.retry_count + 1 AS runs, j.output->>'message' AS last_error FROM ${job} j WHERE ${ofRecord} ORDER BY j.created_on DESC LIMIT 1) last ON true`.execute(
+      this.db,
+    );
+    return r.rows.map((x) => ({
+      id: Number(x.id),
+      instance_id: Number(x.instance_id),
+      runs: x.runs === null ? null : Number(x.runs),
+      last_error: x.last_error,
+    }));
+  }
+
+  /**
    * Jobs fetched (`active`) whose record is still pending: fetched over
    * `leaseMs` ago (the process that fetched them died before it started
    * them: a live one marks the record running within moments), unmarked and

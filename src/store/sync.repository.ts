@@ -260,11 +260,11 @@ export class SyncRepository {
     return Number(r.numUpdatedRows);
   }
 
-  /** One record not started yet becomes `skipped`; false when it had started (or ended) already. */
-  async skipIfPending(id: number, at: string, message: Msg | string, code: 'cancelled' | 'interrupted'): Promise<boolean> {
+  /** One record not started yet becomes `skipped` (or `failed`: no job will run it); false when it had started (or ended) already. */
+  async skipIfPending(id: number, at: string, message: Msg | string, code: string, status: 'skipped' | 'failed' = 'skipped'): Promise<boolean> {
     const r = await this.db
       .updateTable('sync_instance_records')
-      .set({ status: 'skipped', completed_at: at, error_code: code, ...errorColumns(message) })
+      .set({ status, completed_at: at, error_code: code, ...errorColumns(message) })
       .where('id', '=', id)
       .where('status', '=', 'pending')
       .executeTakeFirst();

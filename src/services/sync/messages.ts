@@ -22,6 +22,7 @@ export const MSG = {
   excluded: (count: number) => msg('api.sync.excluded', { count }),
   unmeasured: (count: number, names: string[]) => msg('api.sync.unmeasured', { count, names: names.join(', ') }),
   deleted: msg('api.sync.deleted'),
+  jobGivenUp: (runs: number | null, cause: string | null) => msg('api.sync.job_given_up', { runs: runs ?? '?', cause: cause ?? '?' }),
   cancelledSkip: msg('api.sync.cancelled_skip'),
   cancelledAbort: msg('api.sync.cancelled_abort'),
   shutdownSkip: msg('api.sync.shutdown_skip'),

@@ -20,6 +20,10 @@ export const API_MESSAGES = {
   'api.sync.excluded': { 'zh-CN': '{count} 个数据库被排除规则排除 (excluded by rules)', en: '{count} database(s) excluded by rules' },
   'api.sync.unmeasured': { 'zh-CN': '{count} 个数据库无法测量大小 (could not be measured): {names}', en: '{count} database(s) could not be measured: {names}' },
   'api.sync.deleted': { 'zh-CN': '实例已被删除 (instance deleted)', en: 'The instance was deleted' },
+  'api.sync.job_given_up': {
+    'zh-CN': '同步队列已放弃此记录：其任务运行 {runs} 次均失败，最后一次: {cause} (the queue gave this record up)',
+    en: 'The queue gave this record up: its job failed all {runs} times it ran; the last time: {cause}',
+  },
   'api.sync.cancelled_skip': { 'zh-CN': '同步已取消，未开始 (cancelled before it started)', en: 'Sync cancelled before it started' },
   'api.sync.cancelled_abort': { 'zh-CN': '同步已取消，已中止 (cancelled while running; nothing saved)', en: 'Sync cancelled while running: nothing saved' },
   'api.sync.shutdown_skip': { 'zh-CN': '服务正在停止，未开始 (not started: the service is stopping)', en: 'Not started: the service is stopping' },
