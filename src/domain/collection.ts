@@ -91,3 +91,18 @@ export function checkNames(databases: CollectedDatabase[]): { databases: Collect
   });
   return { databases: out, replaced, tooLong, duplicates: [...duplicates] };
 }
+
+/**
+ * The sizes of a collection added up, and its allocated bytes (each at most 2^53 - 1, `toBytes`): past Number.MAX_SAFE_INTEGER
+ * (8 PiB) a sum is no longer exact, and past 2^63 no store column holds it. No instance holds that much: a server
+ * that says so is not believed.
+ */
+export function sizesPastSafe(databases: CollectedDatabase[]): boolean {
+  let size = 0;
+  let allocated = 0;
+  for (const d of databases) {
+    size += d.size_bytes ?? 0;
+    allocated += d.allocated_bytes ?? 0;
+  }
+  return size > Number.MAX_SAFE_INTEGER || allocated > Number.MAX_SAFE_INTEGER;
+}

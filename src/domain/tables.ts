@@ -10,7 +10,7 @@
  * about `deadline` (ms since epoch, checked between databases: a database
  * not reached in time is reported as cut, not collected).
  */
-import type { KeyedMessage, Warning } from './collection.js';
+import { storableName, type KeyedMessage, type Warning } from './collection.js';
 
 export interface TableScope {
   databases: string[] | null;
@@ -66,4 +66,26 @@ export interface TableCollection {
   /** Every database on the server when `scope.databases` was null (to mark the tables of dropped ones deleted). */
   present_databases: string[] | null;
   warnings: Warning[];
+}
+
+/** The collection with every name in it storable (`storableName`: U+0000 and lone surrogates become U+FFFD), and how many changed. */
+export function storableTables(c: TableCollection): { collection: TableCollection; replaced: number } {
+  let replaced = 0;
+  const name = (n: string) => {
+    const s = storableName(n);
+    if (s !== n) replaced++;
+    return s;
+  };
+  const databases = c.databases.map((d) => ({
+    ...d,
+    database_name: name(d.database_name),
+    tables: d.tables.map((t) => ({
+      ...t,
+      schema_name: name(t.schema_name),
+      table_name: name(t.table_name),
+      ...(t.parent ? { parent: { schema_name: storableName(t.parent.schema_name), table_name: storableName(t.parent.table_name) } } : {}),
+    })),
+  }));
+  const present = c.present_databases && c.present_databases.map(storableName);
+  return replaced ? { collection: { ...c, databases, present_databases: present }, replaced } : { collection: c, replaced };
 }

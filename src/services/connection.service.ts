@@ -13,7 +13,7 @@
  * sharing the store (connection-slots.ts). A caller that cannot get a slot
  * within the wait gets 429 (a sync: a transient timeout, retried).
  */
-import { checkNames, MAX_NAME_CHARS, type Collection } from '../domain/collection.js';
+import { checkNames, MAX_NAME_CHARS, sizesPastSafe, type Collection } from '../domain/collection.js';
 import { msg } from '../client/shared/i18n/index.js';
 import type { ConnectTarget, Engine, EngineSession, InstanceOptions, PrivilegeCheck } from '../engines/engine.js';
 import type { DbType } from '../domain/db-type.js';
@@ -267,6 +267,7 @@ export class ConnectionService {
           .join(', ');
       if (names.tooLong.length) throw new SyncError('data', msg('cause.name_too_long', { max: MAX_NAME_CHARS, names: shown(names.tooLong) }));
       if (names.duplicates.length) throw new SyncError('data', msg('cause.duplicate_names', { names: shown(names.duplicates) }));
+      if (sizesPastSafe(c.databases)) throw new SyncError('data', msg('cause.sizes_past_safe', { count: c.databases.length }));
       const warnings = c.warnings.map((w) => (typeof w === 'string' ? stripControl(w, { multiline: true }) : scrubMsg(w, [])));
       if (names.replaced.length)
         warnings.push(scrubMsg(msg('api.sync.warn.names_replaced', { count: names.replaced.length, names: shown(names.replaced) }), []));

@@ -16,7 +16,7 @@ import crypto from 'node:crypto';
 import type { Config } from '../config.js';
 import type { ConnectTarget, Engine, EngineSession } from '../engines/engine.js';
 import type { DbType } from '../domain/db-type.js';
-import type { TableCollection } from '../domain/tables.js';
+import { storableTables, type TableCollection } from '../domain/tables.js';
 import { addDays, isIsoDate, localDate, type Clock } from '../lib/clock.js';
 import { mapLimit } from '../lib/concurrency.js';
 import { AppError, SyncError, errorMessage } from '../lib/errors.js';
@@ -122,7 +122,7 @@ export class TablesService {
         // A connection slot first (the caps): waiting for it does not eat the table budget.
         const slot = await this.d.connections.reserve(inst, { purpose: 'tables' });
         const deadline = Date.now() + maxSeconds * 1000;
-        const raw = await this.collect(inst, engine, target, slot, { databases, maxTables, deadline });
+        const { collection: raw, replaced } = storableTables(await this.collect(inst, engine, target, slot, { databases, maxTables, deadline }));
         const patterns = this.d.connections.exclusionsFor(inst, target, s);
         // Exclusion rules apply to tables too; an excluded database is neither saved nor marked gone.
         const excluded = raw.databases.filter((x) => databases === null && excludedBy(x.database_name, patterns));
@@ -161,9 +161,11 @@ export class TablesService {
             ),
           ...failed.map((x) => dbError(x)),
         ];
-        const warningMsgs = [...collection.warnings, ...(excluded.length ? [msg('api.tables.warn.excluded', { count: excluded.length })] : [])].map((w) =>
-          typeof w === 'string' ? msg('api.sync.warning_text', { text: w }) : w,
-        );
+        const notes = [
+          ...(excluded.length ? [msg('api.tables.warn.excluded', { count: excluded.length })] : []),
+          ...(replaced ? [msg('api.tables.warn.names_replaced', { count: replaced })] : []),
+        ];
+        const warningMsgs = [...collection.warnings, ...notes].map((w) => (typeof w === 'string' ? msg('api.sync.warning_text', { text: w }) : w));
         const cut = cutMsgs.map((m) => msgText(m));
         const warnings = warningMsgs.map((m) => msgText(m));
         const duration = Math.round(performance.now() - t0);

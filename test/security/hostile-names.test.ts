@@ -4,7 +4,7 @@
  * whole record as `internal` ("invalid byte sequence for encoding UTF8: 0x00"), and in queue mode a store error hands
  * the job back, so such an instance's record was retried until its job ran out of retries and then stayed pending,
  * its session running for good. Now a NUL becomes U+FFFD with a warning (the sizes are saved), and a duplicate or an
- * overlong name is the instance's `data` error, in the reader's language: the record fails with the reason, nothing
+ * overlong name, or sizes adding up past 2^53 bytes (no sum exact beyond), is the instance's `data` error, in the reader's language: the record fails with the reason, nothing
  * saved, and the session closes.
  */
 import assert from 'node:assert/strict';
@@ -62,7 +62,7 @@ forEachStore('hostile database names', (get) => {
     assert.match(remark, /1 database name\(s\) held characters no store can hold \(U\+0000, a lone surrogate\), replaced by \uFFFD: a\uFFFDb/);
   });
 
-  it('a name given twice, or longer than any engine allows: a data error saying which, nothing saved', async () => {
+  it('a name given twice, longer than any engine allows, or sizes past 8 PiB in all: a data error saying which, nothing saved', async () => {
     const ctx = get();
     const id = await instance(ctx, 'dup-names');
     for (const [list, key, shown] of [
@@ -76,6 +76,14 @@ forEachStore('hostile database names', (get) => {
         /: twice$/,
       ],
       [[['n'.repeat(300), '1']], 'cause.name_too_long', /longer than 256 characters; nothing was saved: n{64}…$/],
+      [
+        [
+          ['huge-a', String(Number.MAX_SAFE_INTEGER)],
+          ['huge-b', String(Number.MAX_SAFE_INTEGER)],
+        ],
+        'cause.sizes_past_safe',
+        /^The 2 sizes the server returned add up past 8 PiB/,
+      ],
     ] as const) {
       names = list.map(([n, s]) => [n, s]);
       await assert.rejects(ctx.capacitySync.syncInstance(id, actor), (err: Error & { code?: string; msg?: { params?: { cause?: unknown } } }) => {

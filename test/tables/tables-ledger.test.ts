@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { cutToBudget } from '../../src/engines/common.js';
-import type { CollectedTable, CollectedTableDatabase } from '../../src/domain/tables.js';
+import { storableTables, type CollectedTable, type CollectedTableDatabase } from '../../src/domain/tables.js';
 import { addDays } from '../../src/lib/clock.js';
 import { TablesRepository } from '../../src/store/tables.repository.js';
 import { weekStart } from '../../src/services/tables.service.js';
@@ -136,6 +136,33 @@ forEachStore('table ledger', (get) => {
     );
     c = await save(day2, [{ database_name: 'part', tables: [t('c1', 3, { kind: 'partition', parent: { schema_name: 's', table_name: 'parent' } })] }]);
     assert.equal(c.restored, 1);
+  });
+
+  it('names with U+0000 (a hostile server: PostgreSQL refuses the byte) are saved with U+FFFD in its place, partition links kept', async () => {
+    const raw = {
+      method: 'pg_class',
+      present_databases: ['nul\u0000db'],
+      warnings: [],
+      databases: [
+        {
+          database_name: 'nul\u0000db',
+          tables: [
+            t('par\u0000ent', 10, { kind: 'partitioned', schema_name: 's\u0000' }),
+            t('p1', 10, { kind: 'partition', schema_name: 's\u0000', parent: { schema_name: 's\u0000', table_name: 'par\u0000ent' } }),
+          ],
+        },
+      ],
+    };
+    const { collection, replaced } = storableTables(raw);
+    assert.equal(replaced, 4, 'the database, the schema twice, the parent table');
+    await save(day1, collection.databases, collection.present_databases);
+    const rows = await names('nul\uFFFDdb');
+    assert.deepEqual(
+      rows.map((r) => r.table_name),
+      ['p1', 'par\uFFFDent'],
+    );
+    assert.equal(rows[0]!.parent_id, rows[1]!.id, 'the partition still finds its parent');
+    assert.equal(storableTables(collection).collection, collection, 'nothing left to change: the same object');
   });
 
   it('retention keeps the first row of each table per week, then per month', async () => {

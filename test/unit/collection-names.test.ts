@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkNames, MAX_NAME_CHARS, storableName } from '../../src/domain/collection.js';
+import { checkNames, MAX_NAME_CHARS, sizesPastSafe, storableName } from '../../src/domain/collection.js';
 import { measuredDb } from '../helpers/collection.js';
 
 const db = (name: string) => measuredDb(name, 1);
@@ -30,5 +30,13 @@ describe('storable database names', () => {
     assert.deepEqual(r.duplicates, ['a\uFFFDb']);
     assert.deepEqual(r.tooLong, ['n'.repeat(MAX_NAME_CHARS + 1)]);
     assert.deepEqual(checkNames([db('x'), db('y')]), { databases: [db('x'), db('y')], replaced: [], tooLong: [], duplicates: [] });
+  });
+
+  it('sizesPastSafe: sizes (or allocated bytes) adding up past 2^53 - 1 are not believed; up to it they are', () => {
+    const max = Number.MAX_SAFE_INTEGER;
+    assert.equal(sizesPastSafe([measuredDb('a', max), measuredDb('b', null)]), false);
+    assert.equal(sizesPastSafe([measuredDb('a', max - 1), measuredDb('b', 1)]), false);
+    assert.equal(sizesPastSafe([measuredDb('a', max), measuredDb('b', 1)]), true);
+    assert.equal(sizesPastSafe([measuredDb('a', 1, { allocated_bytes: max }), measuredDb('b', 1, { allocated_bytes: max })]), true);
   });
 });

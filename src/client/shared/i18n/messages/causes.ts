@@ -37,6 +37,10 @@ export const CAUSE_MESSAGES = {
     'zh-CN': '服务器返回了重复的数据库名，本次未保存 (the server returned a database name twice; nothing saved): {names}',
     en: 'The server returned the same database name more than once; nothing was saved: {names}',
   },
+  'cause.sizes_past_safe': {
+    'zh-CN': '服务器返回的 {count} 个容量合计超过 8 PiB (2^53 字节)，不可信，本次未保存 (sizes add up past 8 PiB; nothing saved)',
+    en: 'The {count} sizes the server returned add up past 8 PiB (2^53 bytes), which no instance holds; nothing was saved',
+  },
   'cause.name_too_long': {
     'zh-CN': '服务器返回的数据库名超过 {max} 个字符，本次未保存 (database name longer than {max} characters; nothing saved): {names}',
     en: 'The server returned a database name longer than {max} characters; nothing was saved: {names}',

@@ -235,6 +235,10 @@ export const WARNING_MESSAGES = {
     en: '{name}: {count} table(s) could not be measured',
   },
   'api.tables.warn.excluded': { 'zh-CN': '{count} 个数据库被排除规则排除 (excluded by rules)', en: '{count} database(s) excluded by rules' },
+  'api.tables.warn.names_replaced': {
+    'zh-CN': '{count} 个名称含无法保存的字符 (U+0000 或孤立代理项)，已替换为 \uFFFD (characters no store can hold, replaced)',
+    en: '{count} name(s) held characters no store can hold (U+0000, a lone surrogate), replaced by \uFFFD',
+  },
   'api.tables.warn.budget_cut': {
     'zh-CN':
       '{name}: 预算 {max} 表，保留最大的 {kept} 个，其余 {other} 个表合计 {bytes} 字节记为 "other" (table budget: kept the {kept} largest, {other} more summarised as "other")',
