@@ -227,7 +227,11 @@ export class PgBossQueue implements SyncQueue {
       // Read ahead and found no place for READY_MAX_MS: another process may have room.
       void this.handBack(this.ahead.stale());
       try {
-        this.lastConcurrency = await o.concurrency();
+        // Kept admissions go back when the setting cannot be read (store cut): dropped, they stayed held for good.
+        this.lastConcurrency = await Promise.resolve(o.concurrency()).catch(async (err: unknown) => {
+          await giveBack(kept);
+          throw err;
+        });
         const free = this.lastConcurrency - this.placesHeld;
         if (free <= 0 && kept.length) await giveBack(kept);
         if (free > 0) {
@@ -443,10 +447,8 @@ export class PgBossQueue implements SyncQueue {
   }
 
   /**
-   * A job its handler gave back, for a retry by any process: one that threw (the store failing under it) uses up
-   * one of its retries and is due again within RETRY_FAILED_WITHIN_S; one handed back ('hand-back': the instance
-   * locked by another holder, a shutdown, a nightly task's own retry, which counts its attempts) has not failed
-   * and uses up none, due within RETRY_HANDED_BACK_WITHIN_S.
+   * A job given back for any process: one that threw (the store failing under it) uses up a retry, due within RETRY_FAILED_WITHIN_S;
+   * one handed back (instance locked elsewhere, a shutdown, a nightly task's own retry) did not fail: none, due within RETRY_HANDED_BACK_WITHIN_S.
    */
   private async giveBack(queue: string, jobId: string, error: unknown): Promise<void> {
     await this.boss.fail(queue, jobId, { message: error instanceof Error ? error.message : 'handed back' });

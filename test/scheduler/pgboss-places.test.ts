@@ -85,6 +85,54 @@ describe('pg-boss places', () => {
     await waitFor('all three ended', 20_000, async () => ended.length === 3);
   });
 
+  it('the store cut as a fetch reads the setting: the admissions kept from ended jobs go back, none stays held', async () => {
+    const queue = ctx().queue!;
+    await queue.stopWorking(1000);
+    await queue.enqueue(
+      [201, 202, 203].map((id) => ({ id, instance_id: 2000 + id })),
+      60,
+    );
+    const held = new Set<{ release(): Promise<void> }>();
+    let failing = false;
+    let failed = 0;
+    const ended: number[] = [];
+    await queue.work<{ release(): Promise<void> }>(
+      {
+        concurrency: async () => {
+          if (!failing) return 2;
+          failed++;
+          throw new Error('store unreachable (test)');
+        },
+        pollMs: 50,
+        fetched: async () => {},
+        // Admissions as the estate's slots: each held until released or given back; a kept one is used again.
+        admit: async (want, kept) => {
+          const out = kept.slice(0, want);
+          for (const k of kept.slice(want)) await k.release();
+          while (out.length < want) {
+            const a = { release: async () => void held.delete(a) };
+            held.add(a);
+            out.push(a);
+          }
+          return out;
+        },
+        giveBack: async (unused) => {
+          for (const a of unused) await a.release();
+        },
+      },
+      async (id) => {
+        ended.push(id);
+        if (ended.length === 3) failing = true; // the last job ends as the store goes away: its admission is kept
+        return 'done';
+      },
+    );
+    await waitFor('the 3 jobs run and the setting unreadable a few times', 20_000, async () => ended.length === 3 && failed >= 3);
+    failing = false;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(held.size, 0, `admissions still held by this process with no job: ${held.size}`);
+    await queue.stopWorking(1000);
+  });
+
   it('places that free often start jobs read ahead (marked, not yet placed); a stop hands them back to the queue', async () => {
     const queue = ctx().queue!;
     await queue.stopWorking(1000);

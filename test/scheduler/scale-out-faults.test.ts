@@ -9,6 +9,8 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { CAPACITY_QUEUE, QUEUE_SCHEMA } from '../../src/scheduler/queue-names.js';
 import type { TestContext } from '../helpers/context.js';
 import { scaleOutEstate, type ScaleOutEstate } from '../helpers/scale-out-estate.js';
 import { waitFor } from '../helpers/procs.js';
@@ -54,10 +56,19 @@ describe('scale-out faults', { timeout: 600_000 }, () => {
       const x = await ctx.repos.sync.getSession(s.session_id);
       return x?.status !== 'running' && x;
     }).catch(async (err: Error) => {
-      // Seen once in a fresh-clone CI (the session still running after 150 s; four reruns passed): say where it stood.
-      const open = (await records(s.session_id)).filter((r) => r.status !== 'completed');
-      const tails = ps.map((p) => `--- ${p.child.pid} (exit ${p.child.exitCode}):\n${p.stderr().slice(-3000)}`).join('\n');
-      throw new Error(`${err.message}; records not completed: ${JSON.stringify(open)}\n${tails}`, { cause: err });
+      // Seen twice (the session still running after 150 s, its records pending and never started; reruns passed): say
+      // where it stood — the records, their jobs, and each process's last log lines (the log is on stdout).
+      const open = (await records(s.session_id)).filter((r) => r.status !== 'completed').map((r) => [r.id, r.status, r.attempt, r.holder]);
+      const jobs = await sql<{ state: string; n: number; started: number; retries: number }>`
+        SELECT state::text, count(*)::int AS n, count(started_on)::int AS started, sum(retry_count)::int AS retries
+        FROM ${sql.table(`${QUEUE_SCHEMA}.job`)} WHERE name = ${CAPACITY_QUEUE} GROUP BY state`.execute(ctx.store.db);
+      const tails = ps.map((p) => `--- ${p.child.pid} (exit ${p.child.exitCode}):\n${p.stdout().slice(-40).join('\n')}\n${p.stderr().slice(-2000)}`).join('\n');
+      throw new Error(
+        `${err.message}; records not completed [id, status, attempt, holder]: ${JSON.stringify(open)}; jobs: ${JSON.stringify(jobs.rows)}\n${tails}`,
+        {
+          cause: err,
+        },
+      );
     });
     const recs = await records(s.session_id);
     const by = recs.reduce<Record<string, number>>((m, r) => ({ ...m, [r.status]: (m[r.status] ?? 0) + 1 }), {});
