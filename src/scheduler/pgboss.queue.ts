@@ -50,7 +50,7 @@ const ADMIT_RETRY_MS = 200;
 /** Jobs queued per INSERT. */
 const ENQUEUE_BATCH = 500;
 
-/** A job whose handler threw is due again within this (s), however many times it failed before (`giveBack`). */
+/** A job whose handler threw is due again within this (s), however many times it failed before (`retryLater`). */
 export const RETRY_FAILED_WITHIN_S = 30;
 /** A job handed back without failing is due again within this (s): a busy instance's lock is asked for again soon. */
 export const RETRY_HANDED_BACK_WITHIN_S = 3;
@@ -432,7 +432,7 @@ export class PgBossQueue implements SyncQueue {
         [result, error] = ['hand-back', err];
       }
     }
-    const settle = () => (result === 'done' ? this.completeSoon(queue, jobId) : this.giveBack(queue, jobId, error));
+    const settle = () => (result === 'done' ? this.completeSoon(queue, jobId) : this.retryLater(queue, jobId, error));
     for (let attempt = 1; ; attempt++) {
       try {
         await settle();
@@ -450,7 +450,7 @@ export class PgBossQueue implements SyncQueue {
    * A job given back for any process: one that threw (the store failing under it) uses up a retry, due within RETRY_FAILED_WITHIN_S;
    * one handed back (instance locked elsewhere, a shutdown, a nightly task's own retry) did not fail: none, due within RETRY_HANDED_BACK_WITHIN_S.
    */
-  private async giveBack(queue: string, jobId: string, error: unknown): Promise<void> {
+  private async retryLater(queue: string, jobId: string, error: unknown): Promise<void> {
     await this.boss.fail(queue, jobId, { message: error instanceof Error ? error.message : 'handed back' });
     const failed = error !== undefined;
     await retryWithin(this.boss.getDb(), queue, [jobId], failed ? RETRY_FAILED_WITHIN_S : RETRY_HANDED_BACK_WITHIN_S, !failed);

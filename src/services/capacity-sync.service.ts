@@ -350,7 +350,7 @@ export class CapacitySyncService {
     let outcome: RecordOutcome;
     if (cancelRequested) {
       // Cancelled while queued (a retried record included): not started, the session may close.
-      await this.d.sync.skipIfPending(record.id, now(this.d), MSG.cancelledSkip, 'cancelled');
+      await this.d.sync.endIfPending(record.id, now(this.d), MSG.cancelledSkip, 'cancelled');
       await this.closeIfDone(record.session_id);
       return 'done';
     }

@@ -168,7 +168,7 @@ export class RecoveryService {
     if (queued.length && this.jobless) {
       for (const r of await this.jobless(new Date(now.getTime() - this.leaseMs).toISOString())) {
         const why = MSG.jobGivenUp(r.runs, r.last_error === null ? null : stripControl(r.last_error));
-        if (!(await this.sync.skipIfPending(r.id, at, why, 'internal', 'failed'))) continue;
+        if (!(await this.sync.endIfPending(r.id, at, why, 'internal', 'failed'))) continue;
         records++;
         this.logger.error({ record_id: r.id, instance_id: r.instance_id, runs: r.runs, last_error: r.last_error }, 'record failed: the queue gave its job up');
       }

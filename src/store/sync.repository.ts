@@ -48,6 +48,9 @@ export interface RecordStart {
   patch: Updateable<SyncInstanceRecordsTable>;
 }
 
+/** Why a record that never started ended (`endIfPending`). */
+type NotStartedCode = 'cancelled' | 'interrupted' | 'internal';
+
 export class SyncRepository {
   /** Taking a lock: answered before the group's COMMIT on SQLite (`answerBeforeCommit`). */
   private readonly coordination: Kysely<Database>;
@@ -260,8 +263,8 @@ export class SyncRepository {
     return Number(r.numUpdatedRows);
   }
 
-  /** One record not started yet becomes `skipped` (or `failed`: no job will run it); false when it had started (or ended) already. */
-  async skipIfPending(id: number, at: string, message: Msg | string, code: string, status: 'skipped' | 'failed' = 'skipped'): Promise<boolean> {
+  /** One record not started yet ends, `skipped` (cancel, shutdown) or `failed` (no job will run it); false when it had started (or ended) already. */
+  async endIfPending(id: number, at: string, message: Msg | string, code: NotStartedCode, status: 'skipped' | 'failed' = 'skipped'): Promise<boolean> {
     const r = await this.db
       .updateTable('sync_instance_records')
       .set({ status, completed_at: at, error_code: code, ...errorColumns(message) })

@@ -8,6 +8,7 @@ import { before, it } from 'node:test';
 import { RetentionService } from '../../src/services/retention.service.js';
 import { RetentionRepository } from '../../src/store/retention.repository.js';
 import { forEachStore } from '../helpers/context.js';
+import { measuredDb } from '../helpers/collection.js';
 
 const actor = { userId: null, username: 'test' };
 const day = (d: number) => new Date(Date.UTC(2024, 0, 1 + d)).toISOString().slice(0, 10);
@@ -33,17 +34,7 @@ forEachStore('retention purge', (get) => {
         instanceId,
         collectedDate: day(d),
         collectedAt: `${day(d)}T03:00:00.000Z`,
-        databases: Array.from({ length: 40 }, (_, i) => ({
-          database_name: `db${i}`,
-          is_system: false,
-          size_bytes: i * 100 + d,
-          data_bytes: null,
-          index_bytes: null,
-          log_bytes: null,
-          free_bytes: null,
-          used_bytes: null,
-          method: 'test',
-        })),
+        databases: Array.from({ length: 40 }, (_, i) => measuredDb(`db${i}`, i * 100 + d)),
       });
     }
   });

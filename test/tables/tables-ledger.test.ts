@@ -13,6 +13,7 @@ import { addDays } from '../../src/lib/clock.js';
 import { TablesRepository } from '../../src/store/tables.repository.js';
 import { weekStart } from '../../src/services/tables.service.js';
 import { forEachStore } from '../helpers/context.js';
+import { measuredDb } from '../helpers/collection.js';
 
 const t = (name: string, total: number, extra: Partial<CollectedTable> = {}): CollectedTable => ({
   schema_name: 's',
@@ -206,17 +207,7 @@ describe('daily selection rule', () => {
     const ctx = await newTestContext('sqlite', { env: { WHALEFALL_TABLES_DAILY_TOP: '2', WHALEFALL_TABLES_DAILY_GROWTH: '1' } });
     try {
       const inst = await ctx.instances.create({ name: 'rule', db_type: 'postgresql', host: '127.0.0.1', port: 1 }, CLI_ACTOR);
-      const dbRow = (name: string, size: number, isSystem = false) => ({
-        database_name: name,
-        is_system: isSystem,
-        size_bytes: size,
-        data_bytes: null,
-        index_bytes: null,
-        log_bytes: null,
-        free_bytes: null,
-        used_bytes: null,
-        method: 'test',
-      });
+      const dbRow = (name: string, size: number, isSystem = false) => measuredDb(name, size, { is_system: isSystem });
       const save = (day: string, dbs: ReturnType<typeof dbRow>[]) =>
         ctx.repos.capacity.saveCollection({ instanceId: inst.id, collectedDate: day, collectedAt: `${day}T03:00:00.000Z`, databases: dbs });
       await save('2030-05-01', [dbRow('huge', 1000), dbRow('big', 900), dbRow('grower', 10), dbRow('flat', 50), dbRow('sys', 5000, true)]);

@@ -156,7 +156,7 @@ export class FakeSyncRepository {
   async renewLocks(holders: string[], expiresAt: string): Promise<void> {
     for (const l of this.locks.values()) if (holders.includes(l.holder)) l.expires_at = expiresAt;
   }
-  async skipIfPending(id: number, at: string, message: string, code: string): Promise<void> {
+  async endIfPending(id: number, at: string, message: string, code: string): Promise<void> {
     const r = this.records.get(id);
     if (r && r.status === 'pending') await this.updateRecord(id, { status: 'skipped', completed_at: at, error_message: message, error_code: code });
   }

@@ -150,7 +150,7 @@ export class RecordRunner {
     if (stopped === 'shutdown' && queued) return 'busy';
     if (stopped) {
       const [message, code] = stopped === 'shutdown' ? [MSG.shutdownSkip, 'interrupted' as const] : [MSG.cancelledSkip, 'cancelled' as const];
-      await this.deps.sync.skipIfPending(record.id, now(this.deps), message, code);
+      await this.deps.sync.endIfPending(record.id, now(this.deps), message, code);
       return this.notStarted(record, inst, code);
     }
     if (inst.is_active !== 1) return skip(MSG.disabled);
