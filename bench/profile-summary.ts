@@ -7,6 +7,8 @@
  *   npx tsx bench/profile-summary.ts file.cpuprofile [top=30] [--divide N]
  *
  * `--divide N`: also print each figure divided by N (e.g. ms per record).
+ * `--last S`: only the profile's last S seconds (a server's `--cpu-prof` covers its start-up too: module
+ * loading, route schemas compiled; `api-path`'s BENCH_API_PATH_PROF ends a second or so after the batch).
  */
 import fs from 'node:fs';
 
@@ -26,6 +28,8 @@ interface Profile {
 const args = process.argv.slice(2);
 const divAt = args.indexOf('--divide');
 const divide = divAt >= 0 ? Number(args.splice(divAt, 2)[1]) : 0;
+const lastAt = args.indexOf('--last');
+const lastMs = lastAt >= 0 ? Number(args.splice(lastAt, 2)[1]) * 1000 : Infinity;
 const prof = JSON.parse(fs.readFileSync(args[0]!, 'utf8')) as Profile;
 const top = Number(args[1] ?? 30);
 
@@ -37,7 +41,7 @@ const short = (url: string) =>
   url
     .replace(/^file:\/\//, '')
     .replace(/.*\/node_modules\//, '~')
-    .replace(/.*\/(src|bench|test)\//, '$1/');
+    .replace(/^(?!~).*\/(src|bench|test|dist)\//, '$1/');
 const label = (x: Node) => `${x.callFrame.functionName || '(anonymous)'} ${short(x.callFrame.url)}:${x.callFrame.lineNumber + 1}`;
 const group = (x: Node) => {
   const u = short(x.callFrame.url);
@@ -54,8 +58,12 @@ const self = new Map<string, number>();
 const incl = new Map<string, number>();
 const groups = new Map<string, number>();
 let total = 0;
+const spanMs = prof.timeDeltas.reduce((a, b) => a + b, 0) / 1000;
+let at = 0;
 prof.samples.forEach((id, i) => {
   const dt = (prof.timeDeltas[i] ?? 0) / 1000;
+  at += dt;
+  if (at < spanMs - lastMs) return;
   total += dt;
   const leaf = byId.get(id)!;
   self.set(label(leaf), (self.get(label(leaf)) ?? 0) + dt);

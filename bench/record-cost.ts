@@ -30,6 +30,7 @@ import { pgAdmin, uniqueName } from '../test/helpers/targets.js';
 import type { ServerFacts } from './network.child.js';
 import { startNetwork } from './network.js';
 import { insertBenchInstances } from './common.js';
+import { procCpuMs } from './serve.js';
 
 const actor = { userId: null, username: 'bench' };
 
@@ -80,17 +81,6 @@ function countPg(database: string): void {
     if (this.database !== database) return query.call(this, config, ...rest);
     return counted(typeof config === 'string' ? config : ((config as { text?: string })?.text ?? ''), () => query.call(this, config, ...rest));
   };
-}
-
-/** utime + stime of a process, from /proc (0 when unknown). */
-function childCpuMs(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return 0;
-  }
 }
 
 function facts(dbs: number): ServerFacts {
@@ -151,7 +141,8 @@ async function main(): Promise<void> {
     }
     counting = true;
     const cpu0 = process.cpuUsage();
-    const net0 = childCpuMs(net.pid);
+    const main0 = procCpuMs(process.pid, true);
+    const net0 = procCpuMs(net.pid!);
     await net.loop();
     const ownDelay = monitorEventLoopDelay({ resolution: 2 });
     ownDelay.enable();
@@ -160,7 +151,8 @@ async function main(): Promise<void> {
     await ctx.alerts.idle();
     const wall = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
-    const netCpu = childCpuMs(net.pid) - net0;
+    const mainMs = procCpuMs(process.pid, true) - main0;
+    const netCpu = procCpuMs(net.pid!) - net0;
     const netLoop = await net.loop();
     ownDelay.disable();
     counting = false;
@@ -173,7 +165,7 @@ async function main(): Promise<void> {
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
     const cpuMs = (cpu.user + cpu.system) / 1000;
     console.log(
-      `${kind} n=${n} c=${c}: ${done.status}, ${ok}/${n} completed; wall ${(wall / 1000).toFixed(2)} s; CPU ${(cpuMs / 1000).toFixed(2)} s = ${(cpuMs / n).toFixed(2)} ms/record (user ${(cpu.user / 1000 / n).toFixed(2)}, system ${(cpu.system / 1000 / n).toFixed(2)}); statements ${(total / n).toFixed(2)}/record; load ${os.loadavg()[0]!.toFixed(2)}`,
+      `${kind} n=${n} c=${c}: ${done.status}, ${ok}/${n} completed; wall ${(wall / 1000).toFixed(2)} s; CPU ${(cpuMs / 1000).toFixed(2)} s = ${(cpuMs / n).toFixed(2)} ms/record (user ${(cpu.user / 1000 / n).toFixed(2)}, system ${(cpu.system / 1000 / n).toFixed(2)}; the JavaScript thread ${(mainMs / n).toFixed(2)}); statements ${(total / n).toFixed(2)}/record; load ${os.loadavg()[0]!.toFixed(2)}`,
     );
     const durations = done.outcomes.map((o) => o.duration_ms).sort((a, b) => a - b);
     const at = (q: number) => durations[Math.min(durations.length - 1, Math.floor(q * durations.length))];

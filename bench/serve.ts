@@ -24,9 +24,13 @@ export function procStatus(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
-/** CPU time `pid` has used so far (user + system), in ms, from /proc/<pid>/stat. */
-export function procCpuMs(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+/**
+ * CPU time `pid` has used so far (user + system), in ms, from /proc/<pid>/stat: all its threads (the JavaScript
+ * thread, V8's GC helpers, libuv's pool). `mainThread`: the JavaScript thread's alone (/proc/<pid>/task/<pid>/stat),
+ * a lower bound on the wall time of whatever that one thread ran.
+ */
+export function procCpuMs(pid: number, mainThread = false): number {
+  const stat = fs.readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may contain spaces, in parentheses): utime and stime are the 12th and 13th.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
@@ -43,12 +47,17 @@ function machineCpu(): { busy: number; total: number } {
 }
 
 /**
- * Peak VmRSS of `pid` (sampled every 50 ms) while `fn` runs, its wall time, the CPU time `pid` used meanwhile, and
- * how busy the whole machine was (0–1, all cores: 1 means no core was ever idle, the run was CPU-bound).
+ * Peak VmRSS of `pid` (sampled every 50 ms) while `fn` runs, its wall time, the CPU time `pid` used meanwhile (all
+ * threads, and its JavaScript thread's alone), and how busy the whole machine was (0–1, all cores: 1 means no core
+ * was ever idle, the run was CPU-bound).
  */
-export async function peakDuring<T>(pid: number, fn: () => Promise<T>): Promise<{ value: T; peak: number; ms: number; cpuMs: number; machineBusy: number }> {
+export async function peakDuring<T>(
+  pid: number,
+  fn: () => Promise<T>,
+): Promise<{ value: T; peak: number; ms: number; cpuMs: number; mainCpuMs: number; machineBusy: number }> {
   let peak = procStatus(pid).rss;
   const cpu0 = procCpuMs(pid);
+  const main0 = procCpuMs(pid, true);
   const m0 = machineCpu();
   const t = setInterval(() => {
     try {
@@ -63,7 +72,14 @@ export async function peakDuring<T>(pid: number, fn: () => Promise<T>): Promise<
     const ms = performance.now() - t0;
     peak = Math.max(peak, procStatus(pid).rss);
     const m1 = machineCpu();
-    return { value, peak, ms, cpuMs: procCpuMs(pid) - cpu0, machineBusy: (m1.busy - m0.busy) / Math.max(1, m1.total - m0.total) };
+    return {
+      value,
+      peak,
+      ms,
+      cpuMs: procCpuMs(pid) - cpu0,
+      mainCpuMs: procCpuMs(pid, true) - main0,
+      machineBusy: (m1.busy - m0.busy) / Math.max(1, m1.total - m0.total),
+    };
   } finally {
     clearInterval(t);
   }
