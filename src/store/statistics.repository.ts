@@ -23,14 +23,17 @@ interface GrowthSource {
   name: RawBuilder<unknown>;
 }
 
-/** The rows of one database (or instance) a growth is measured on, in the table aliased `s`: the measured live ones. */
-function growthKey({ table, col, inst, name }: GrowthSource) {
-  const c = sql.ref(`s.${col}`);
-  const key =
-    table === 'database_size_stats'
-      ? sql`s.instance_id = ${inst} and s.database_name = ${name} and s.is_deleted = 0 and ${c} is not null`
-      : sql`s.instance_id = ${inst}`;
-  return { t: sql.table(table), c, key };
+/**
+ * The rows of one database (or instance) a growth is measured on, in the table aliased `alias`: the measured live
+ * ones. `key` matches them to the outer query's database; `measured` is the rest of the condition (no outer column).
+ */
+function growthKey({ table, col, inst, name }: GrowthSource, alias = 's') {
+  const a = (column: string) => sql.ref(`${alias}.${column}`);
+  const c = a(col);
+  const byDatabase = table === 'database_size_stats';
+  const measured = byDatabase ? sql`${a('is_deleted')} = 0 and ${c} is not null` : sql`true`;
+  const key = byDatabase ? sql`${a('instance_id')} = ${inst} and ${a('database_name')} = ${name} and ${measured}` : sql`${a('instance_id')} = ${inst}`;
+  return { t: sql.table(table), c, key, match: byDatabase ? sql`${a('instance_id')} = ${inst} and ${a('database_name')} = ${name}` : key, measured };
 }
 
 export interface GrowersQuery {
@@ -205,36 +208,95 @@ export class StatisticsRepository {
   }
 
   /**
-   * Growth of live databases between their first and last measured day in
-   * [from, to]: index seeks per database on the (instance, name, date) key,
-   * never a scan of the window's rows. See `firstAndLast` for the baseline.
+   * Growth of live databases between their first and last measured day in [from, to]: joins on the window's
+   * edge days, and index seeks on the (instance, name, date) key for the databases not measured on them (`edges`).
    */
-  async databaseGrowers(q: GrowersQuery) {
-    const base = this.db
-      .selectFrom('instance_databases as d')
-      .innerJoin('instances as i', 'i.id', 'd.instance_id')
-      .select(['d.instance_id', 'i.name as instance_name', 'd.database_name'])
-      .where('d.is_deleted', '=', 0)
-      .$if(!q.includeSystem, (b) => b.where('d.is_system', '=', 0));
-    const src: GrowthSource = { table: 'database_size_stats', col: 'size_bytes', inst: sql.ref('d.instance_id'), name: sql.ref('d.database_name') };
-    const fl = this.lateralFirstAndLast(q, src);
-    const inner =
-      this.dialect === 'postgres'
-        ? this.fenced(base.leftJoinLateral(fl.seeks, (j) => j.onTrue()).select(fl.select)).$castTo<GrowerBase>()
-        : base.select(() => this.firstAndLast(q, src)).$castTo<GrowerBase>();
-    return this.growers(inner.as('g'), q);
+  databaseGrowers(q: GrowersQuery) {
+    return this.withoutJit(async (db) => {
+      const src: GrowthSource = { table: 'database_size_stats', col: 'size_bytes', inst: sql.ref('d.instance_id'), name: sql.ref('d.database_name') };
+      const e = await this.edges(db, q, src);
+      if (!e) return [];
+      const inner = db
+        .selectFrom('instance_databases as d')
+        .innerJoin('instances as i', 'i.id', 'd.instance_id')
+        .leftJoin(e.last, (j) => j.on(e.onLast))
+        .leftJoin(e.first, (j) => j.on(e.onFirst))
+        .select(['d.instance_id', 'i.name as instance_name', 'd.database_name', ...e.select])
+        .where('d.is_deleted', '=', 0)
+        .$if(!q.includeSystem, (b) => b.where('d.is_system', '=', 0));
+      return this.growers(db, this.fenced(inner).$castTo<GrowerBase>().as('g'), q);
+    });
   }
 
   /** Growth of instances between their first and last collected day in [from, to]. */
-  async instanceGrowers(q: GrowersQuery) {
-    const base = this.db.selectFrom('instances as i').select(['i.id as instance_id', 'i.name as instance_name', sql<string>`''`.as('database_name')]);
-    const src: GrowthSource = { table: 'instance_size_stats', col: 'total_size_bytes', inst: sql.ref('i.id'), name: sql`''` };
-    const fl = this.lateralFirstAndLast(q, src);
-    const inner =
-      this.dialect === 'postgres'
-        ? this.fenced(base.leftJoinLateral(fl.seeks, (j) => j.onTrue()).select(fl.select)).$castTo<GrowerBase>()
-        : base.select(() => this.firstAndLast(q, src)).$castTo<GrowerBase>();
-    return this.growers(inner.as('g'), q);
+  instanceGrowers(q: GrowersQuery) {
+    return this.withoutJit(async (db) => {
+      const src: GrowthSource = { table: 'instance_size_stats', col: 'total_size_bytes', inst: sql.ref('i.id'), name: sql`''` };
+      const e = await this.edges(db, q, src);
+      if (!e) return [];
+      const inner = db
+        .selectFrom('instances as i')
+        .leftJoin(e.last, (j) => j.on(e.onLast))
+        .leftJoin(e.first, (j) => j.on(e.onFirst))
+        .select(['i.id as instance_id', 'i.name as instance_name', sql<string>`''`.as('database_name'), ...e.select]);
+      return this.growers(db, this.fenced(inner).$castTo<GrowerBase>().as('g'), q);
+    });
+  }
+
+  /**
+   * PostgreSQL: `fn`'s statements with JIT compilation off (`SET LOCAL` in a transaction, so also through
+   * pgbouncer's transaction pooling). The growers' plan is costed far past `jit_above_cost` (100,000 by default):
+   * its per-row seeks are costed as if each ran, though CASE runs them for few rows. Compiling it took ~300 ms of
+   * a query that runs in ~100 ms (10,000 instances × 5 databases).
+   */
+  private withoutJit<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    if (this.dialect !== 'postgres') return fn(this.db);
+    return this.db.transaction().execute(async (trx) => {
+      await sql`SET LOCAL jit = off`.execute(trx);
+      return fn(trx);
+    });
+  }
+
+  /**
+   * first_bytes and last_bytes of every database (or instance) of the growers' query. last_bytes: the last daily
+   * row in [from, to]. first_bytes: the first daily row of an earlier day in the window; when the window holds
+   * one day only, the earliest sync of the window before the last one (the per-sync series), so growth made and
+   * synced the same day shows; null ("no baseline yet", left out of the list) when there is no earlier point.
+   * Undefined when the window has no daily row at all (nobody has a last size).
+   *
+   * The window's first and last days with any row (two seeks on the date index) hold most databases' first and
+   * last rows, since nobody has a row between `from` and the first or between the last and `to`: those rows are
+   * joined by day (`last`, `first`: the table aliased `le`, `fe`), set-based. A database measured on neither
+   * (new in the window, a missed sync) is read by index seeks on its key (`seeks`), evaluated only for it (CASE).
+   * PostgreSQL hash-joins the two days' rows: at 50,000 databases (10,000 instances × 5, 30 days) 75–90 ms,
+   * against 560–600 ms for two seeks a database (docs/benchmarks-notes.md, session 17).
+   */
+  private async edges(db: Kysely<Database>, q: GrowersQuery, src: GrowthSource) {
+    const t = sql.table(src.table);
+    const r = await sql<{ first: string | null; last: string | null }>`select
+      (select min(collected_date) from ${t} where collected_date >= ${q.from} and collected_date <= ${q.to}) as first,
+      (select max(collected_date) from ${t} where collected_date >= ${q.from} and collected_date <= ${q.to}) as last`.execute(db);
+    const { first, last } = r.rows[0]!;
+    if (!first || !last) return undefined;
+    const on = (alias: string, day: string | null) => {
+      const k = growthKey(src, alias);
+      return day === null ? sql<boolean>`false` : sql<boolean>`${k.match} and ${k.measured} and ${sql.ref(`${alias}.collected_date`)} = ${day}`;
+    };
+    const atLast = sql.ref(`le.${src.col}`);
+    const atFirst = sql.ref(`fe.${src.col}`);
+    const seek = this.seeks(q, src);
+    // The first day's row is a first daily row only when it is of an earlier day than the last.
+    const firstDaily = sql<number | null>`CASE WHEN ${atLast} IS NOT NULL AND ${atFirst} IS NOT NULL THEN ${atFirst} ELSE ${seek.firstDaily} END`;
+    return {
+      last: sql`${t}`.as('le'),
+      onLast: on('le', last),
+      first: sql`${t}`.as('fe'),
+      onFirst: on('fe', first < last ? first : null),
+      select: [
+        sql<number | null>`coalesce(${firstDaily}, ${seek.firstSync})`.as('first_bytes'),
+        sql<number | null>`CASE WHEN ${atLast} IS NOT NULL THEN ${atLast} ELSE ${seek.last} END`.as('last_bytes'),
+      ],
+    };
   }
 
   /**
@@ -250,52 +312,30 @@ export class StatisticsRepository {
     return this.dialect === 'postgres' ? inner.modifyEnd(sql`OFFSET 0`) : inner;
   }
 
-  /**
-   * last_bytes: the last daily row in [from, to]. first_bytes: the first daily
-   * row of an earlier day in the window; when the window holds one day only,
-   * the earliest sync of the window before the last one (the per-sync series),
-   * so growth made and synced the same day shows; null ("no baseline yet",
-   * left out of the list) when there is no earlier point at all.
-   */
-  private firstAndLast(q: GrowersQuery, src: GrowthSource) {
+  /** One database's (or instance's) first and last daily rows in the window by index seeks on its key (`edges`). */
+  private seeks(q: GrowersQuery, src: GrowthSource) {
     const { t, c, key } = growthKey(src);
     const inWindow = sql`s.collected_date >= ${q.from} and s.collected_date <= ${q.to}`;
     const lastDay = sql`(select max(s.collected_date) from ${t} s where ${key} and ${inWindow})`;
-    const last = sql<number | null>`(select ${c} from ${t} s where ${key} and ${inWindow} order by s.collected_date desc limit 1)`;
-    const firstDaily = sql<
-      number | null
-    >`(select ${c} from ${t} s where ${key} and ${inWindow} and s.collected_date < ${lastDay} order by s.collected_date asc limit 1)`;
-    const firstSync = windowBaselineSize(src.inst, src.name, q.fromTs, q.untilTs);
-    return [sql<number | null>`coalesce(${firstDaily}, ${firstSync})`.as('first_bytes'), last.as('last_bytes')];
-  }
-
-  /**
-   * PostgreSQL: the same first_bytes and last_bytes as `firstAndLast`, from two seeks a row instead of three: the
-   * last daily row in [from, to] gives its day and its size at once (a lateral join), and the first daily row of an
-   * earlier day is read before that day. PostgreSQL spends ~4 µs of executor time on each correlated seek: at 50,000
-   * databases (10,000 instances × 5, 30 days) the database top growers took 878 ms with three and 594–618 ms with two,
-   * the instance top growers 61 and 43–46 ms (docs/benchmarks-notes.md, session 15). SQLite has no LATERAL.
-   */
-  private lateralFirstAndLast(q: GrowersQuery, src: GrowthSource) {
-    const { t, c, key } = growthKey(src);
-    const seeks = sql<{ first_daily: number | null; last_bytes: number | null }>`(
-      select (select ${c} from ${t} s where ${key} and s.collected_date >= ${q.from} and s.collected_date < l.day order by s.collected_date asc limit 1) as first_daily,
-             l.bytes as last_bytes
-      from (select s.collected_date as day, ${c} as bytes from ${t} s
-            where ${key} and s.collected_date >= ${q.from} and s.collected_date <= ${q.to} order by s.collected_date desc limit 1) l)`.as('fl');
-    const firstSync = windowBaselineSize(src.inst, src.name, q.fromTs, q.untilTs);
     return {
-      seeks,
-      select: [sql<number | null>`coalesce(fl.first_daily, ${firstSync})`.as('first_bytes'), sql<number | null>`fl.last_bytes`.as('last_bytes')],
+      last: sql<number | null>`(select ${c} from ${t} s where ${key} and ${inWindow} order by s.collected_date desc limit 1)`,
+      firstDaily: sql<
+        number | null
+      >`(select ${c} from ${t} s where ${key} and ${inWindow} and s.collected_date < ${lastDay} order by s.collected_date asc limit 1)`,
+      firstSync: windowBaselineSize(src.inst, src.name, q.fromTs, q.untilTs),
     };
   }
 
   /** `instanceIds`: only these instances (a tag's); an empty list gives no rows. */
-  private async growers(g: AliasedSelectQueryBuilder<GrowerBase, 'g'>, q: { by: 'bytes' | 'pct'; limit: number; instanceIds?: number[] }) {
+  private async growers(
+    db: Kysely<Database>,
+    g: AliasedSelectQueryBuilder<GrowerBase, 'g'>,
+    q: { by: 'bytes' | 'pct'; limit: number; instanceIds?: number[] },
+  ) {
     if (q.instanceIds?.length === 0) return [];
     const change = sql<number>`g.last_bytes - g.first_bytes`;
     const pct = sql<number | null>`CASE WHEN g.first_bytes > 0 THEN (g.last_bytes - g.first_bytes) * 100.0 / g.first_bytes END`;
-    const rows = await this.db
+    const rows = await db
       .selectFrom(g)
       .select(['g.instance_id', 'g.instance_name', 'g.database_name', 'g.first_bytes', 'g.last_bytes', change.as('change_bytes'), pct.as('change_pct')])
       .where('g.first_bytes', 'is not', null)

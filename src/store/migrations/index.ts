@@ -25,6 +25,7 @@ import { alertEventKeys } from './0026_alert_event_keys.js';
 import { runwayFits } from './0027_runway_fits.js';
 import { databaseRemarkKeys } from './0028_database_remark_keys.js';
 import { processWorks } from './0029_process_works.js';
+import { instanceSizeStatsDate } from './0030_instance_size_stats_date.js';
 import { mysqlAutoSchema } from './0018_mysql_auto.js';
 import { connectionSlots } from './0020_connection_slots.js';
 import { messageKeys } from './0022_message_keys.js';
@@ -62,6 +63,7 @@ const ALL: Record<string, MigrationFactory> = {
   '0027_runway_fits': runwayFits,
   '0028_database_remark_keys': databaseRemarkKeys,
   '0029_process_works': processWorks,
+  '0030_instance_size_stats_date': instanceSizeStatsDate,
 };
 
 class CodeProvider implements MigrationProvider {
