@@ -462,6 +462,8 @@ async function run(): Promise<Report> {
   const misses: string[] = [];
   let failed = false;
   const target = (n: number) => (n >= 10_000 ? 1.3 : 1.2);
+  /** A missed ratio, with a third decimal when two would show it equal to its target (1.204 against 1.2). */
+  const missed = (x: number, limit: number) => (Number(ratio(x)) <= limit ? x.toFixed(3) : ratio(x));
   /** Issue #22 item 1: the API path within 1.15× of the in-process path. */
   const API_OVER_IN_PROCESS = 1.15;
   for (const r of results) {
@@ -482,10 +484,10 @@ async function run(): Promise<Report> {
       const machineFloor = median(api.map((x) => x.machineBusy * x.wallMs));
       const floor = Math.max(threadFloor, machineFloor) / ideal;
       if (apiWall / inWall > API_OVER_IN_PROCESS)
-        misses.push(`${r.kind} ${r.n} c=${c}: API ${ratio(apiWall / inWall)}× in-process (target ≤ ${API_OVER_IN_PROCESS})`);
+        misses.push(`${r.kind} ${r.n} c=${c}: API ${missed(apiWall / inWall, API_OVER_IN_PROCESS)}× in-process (target ≤ ${API_OVER_IN_PROCESS})`);
       if (apiWall / ideal > target(r.n))
         misses.push(
-          `${r.kind} ${r.n} c=${c}: API ${ratio(apiWall / ideal)}× ideal (target ≤ ${target(r.n)}; CPU floor ${ratio(floor)}×${floor >= target(r.n) ? ', at or past the target by itself' : ''})`,
+          `${r.kind} ${r.n} c=${c}: API ${missed(apiWall / ideal, target(r.n))}× ideal (target ≤ ${target(r.n)}; CPU floor ${ratio(floor)}×${floor >= target(r.n) ? ', at or past the target by itself' : ''})`,
         );
       if (r.n >= 10_000 && apiRss >= 300) misses.push(`${r.kind} ${r.n} c=${c}: peak RSS ${apiRss} MB (target < 300)`);
       const h = c === concurrencies[0] ? r.history : undefined;
