@@ -212,10 +212,9 @@ export class StatisticsRepository {
    * edge days, and index seeks on the (instance, name, date) key for the databases not measured on them (`edges`).
    */
   databaseGrowers(q: GrowersQuery) {
-    return this.withoutJit(async (db) => {
+    return this.withoutJit((db) => {
       const src: GrowthSource = { table: 'database_size_stats', col: 'size_bytes', inst: sql.ref('d.instance_id'), name: sql.ref('d.database_name') };
-      const e = await this.edges(db, q, src);
-      if (!e) return [];
+      const e = this.edges(q, src);
       const inner = db
         .selectFrom('instance_databases as d')
         .innerJoin('instances as i', 'i.id', 'd.instance_id')
@@ -230,10 +229,9 @@ export class StatisticsRepository {
 
   /** Growth of instances between their first and last collected day in [from, to]. */
   instanceGrowers(q: GrowersQuery) {
-    return this.withoutJit(async (db) => {
+    return this.withoutJit((db) => {
       const src: GrowthSource = { table: 'instance_size_stats', col: 'total_size_bytes', inst: sql.ref('i.id'), name: sql`''` };
-      const e = await this.edges(db, q, src);
-      if (!e) return [];
+      const e = this.edges(q, src);
       const inner = db
         .selectFrom('instances as i')
         .leftJoin(e.last, (j) => j.on(e.onLast))
@@ -262,36 +260,32 @@ export class StatisticsRepository {
    * row in [from, to]. first_bytes: the first daily row of an earlier day in the window; when the window holds
    * one day only, the earliest sync of the window before the last one (the per-sync series), so growth made and
    * synced the same day shows; null ("no baseline yet", left out of the list) when there is no earlier point.
-   * Undefined when the window has no daily row at all (nobody has a last size).
    *
-   * The window's first and last days with any row (two seeks on the date index) hold most databases' first and
+   * The window's first and last days with any row (a seek each on the date index) hold most databases' first and
    * last rows, since nobody has a row between `from` and the first or between the last and `to`: those rows are
    * joined by day (`last`, `first`: the table aliased `le`, `fe`), set-based. A database measured on neither
    * (new in the window, a missed sync) is read by index seeks on its key (`seeks`), evaluated only for it (CASE).
-   * PostgreSQL hash-joins the two days' rows: at 50,000 databases (10,000 instances × 5, 30 days) 75–90 ms,
-   * against 560–600 ms for two seeks a database (docs/benchmarks-notes.md, session 17).
+   * PostgreSQL hash-joins the two days' rows: at 50,000 databases (10,000 instances × 5, 30 days) p50 101–111 ms,
+   * against 566–597 ms for two seeks a database; SQLite 83–94 against 286–631 ms (docs/benchmarks-notes.md, session 17).
    */
-  private async edges(db: Kysely<Database>, q: GrowersQuery, src: GrowthSource) {
+  private edges(q: GrowersQuery, src: GrowthSource) {
     const t = sql.table(src.table);
-    const r = await sql<{ first: string | null; last: string | null }>`select
-      (select min(collected_date) from ${t} where collected_date >= ${q.from} and collected_date <= ${q.to}) as first,
-      (select max(collected_date) from ${t} where collected_date >= ${q.from} and collected_date <= ${q.to}) as last`.execute(db);
-    const { first, last } = r.rows[0]!;
-    if (!first || !last) return undefined;
-    const on = (alias: string, day: string | null) => {
+    // Uncorrelated: each runs once, in the same statement (one snapshot) as the rows they pick.
+    const day = (fn: 'min' | 'max') => sql`(select ${sql.raw(fn)}(collected_date) from ${t} where collected_date >= ${q.from} and collected_date <= ${q.to})`;
+    const on = (alias: string, dayIs: RawBuilder<unknown>) => {
       const k = growthKey(src, alias);
-      return day === null ? sql<boolean>`false` : sql<boolean>`${k.match} and ${k.measured} and ${sql.ref(`${alias}.collected_date`)} = ${day}`;
+      return sql<boolean>`${k.match} and ${k.measured} and ${sql.ref(`${alias}.collected_date`)} = ${dayIs}`;
     };
     const atLast = sql.ref(`le.${src.col}`);
     const atFirst = sql.ref(`fe.${src.col}`);
     const seek = this.seeks(q, src);
-    // The first day's row is a first daily row only when it is of an earlier day than the last.
     const firstDaily = sql<number | null>`CASE WHEN ${atLast} IS NOT NULL AND ${atFirst} IS NOT NULL THEN ${atFirst} ELSE ${seek.firstDaily} END`;
     return {
       last: sql`${t}`.as('le'),
-      onLast: on('le', last),
+      onLast: on('le', day('max')),
       first: sql`${t}`.as('fe'),
-      onFirst: on('fe', first < last ? first : null),
+      // The first day's row is a first daily row only when it is of an earlier day than the last.
+      onFirst: sql<boolean>`${on('fe', day('min'))} and ${day('min')} < ${day('max')}`,
       select: [
         sql<number | null>`coalesce(${firstDaily}, ${seek.firstSync})`.as('first_bytes'),
         sql<number | null>`CASE WHEN ${atLast} IS NOT NULL THEN ${atLast} ELSE ${seek.last} END`.as('last_bytes'),
