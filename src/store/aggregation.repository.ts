@@ -71,6 +71,12 @@ export class AggregationRepository {
     });
   }
 
+  /** `alias`'s collected_date within the contiguous `part` (first start to last end). */
+  private withinParts(alias: 's' | 'l', part: readonly PeriodBounds[]) {
+    const day = sql.ref(`${alias}.collected_date`);
+    return sql`${day} >= ${this.dateParam(part[0]!.start)} AND ${day} <= ${this.dateParam(part[part.length - 1]!.end)}`;
+  }
+
   /** After a SELECT ending in a join, SQLite needs a WHERE before ON CONFLICT (else it reads it as the join's ON): `WHERE true`. */
   private static readonly UPSERT = sql`ON CONFLICT (scope, instance_id, database_name, period, period_start) DO UPDATE SET
       period_end = excluded.period_end, avg_bytes = excluded.avg_bytes, max_bytes = excluded.max_bytes,
@@ -97,11 +103,11 @@ export class AggregationRepository {
           MIN(s.total_size_bytes) AS min_b, COUNT(*) AS n, MAX(s.collected_date) AS last_date
         FROM instance_size_stats s
         JOIN ${this.periodsTable(part)} AS p ON s.collected_date >= p.column1 AND s.collected_date <= p.column2
-        WHERE s.collected_date >= ${this.dateParam(part[0]!.start)} AND s.collected_date <= ${this.dateParam(part[part.length - 1]!.end)}
+        WHERE ${this.withinParts('s', part)}
         GROUP BY s.instance_id, p.column1, p.column2
       ) a
       JOIN instance_size_stats l ON l.instance_id = a.instance_id AND l.collected_date = a.last_date
-        AND l.collected_date >= ${this.dateParam(part[0]!.start)} AND l.collected_date <= ${this.dateParam(part[part.length - 1]!.end)}
+        AND ${this.withinParts('l', part)}
       WHERE true
       ${AggregationRepository.UPSERT}`.execute(trx);
     return Number(r.numAffectedRows ?? 0);
@@ -125,12 +131,12 @@ export class AggregationRepository {
           MIN(s.size_bytes) AS min_b, COUNT(*) AS n, MAX(s.collected_date) AS last_date
         FROM database_size_stats s
         JOIN ${this.periodsTable(part)} AS p ON s.collected_date >= p.column1 AND s.collected_date <= p.column2
-        WHERE s.collected_date >= ${this.dateParam(part[0]!.start)} AND s.collected_date <= ${this.dateParam(part[part.length - 1]!.end)}
+        WHERE ${this.withinParts('s', part)}
           AND s.is_deleted = 0 AND s.size_bytes IS NOT NULL
         GROUP BY s.instance_id, s.database_name, p.column1, p.column2
       ) a
       JOIN database_size_stats l ON l.instance_id = a.instance_id AND l.database_name = a.database_name AND l.collected_date = a.last_date
-        AND l.collected_date >= ${this.dateParam(part[0]!.start)} AND l.collected_date <= ${this.dateParam(part[part.length - 1]!.end)}
+        AND ${this.withinParts('l', part)}
       WHERE true
       ${AggregationRepository.UPSERT}`.execute(trx);
     return Number(r.numAffectedRows ?? 0);

@@ -23,17 +23,15 @@ interface GrowthSource {
   name: RawBuilder<unknown>;
 }
 
-/**
- * The rows of one database (or instance) a growth is measured on, in the table aliased `alias`: the measured live
- * ones. `key` matches them to the outer query's database; `measured` is the rest of the condition (no outer column).
- */
+/** The rows of one database (or instance) a growth is measured on, in the table aliased `alias`: the measured live ones. */
 function growthKey({ table, col, inst, name }: GrowthSource, alias = 's') {
   const a = (column: string) => sql.ref(`${alias}.${column}`);
   const c = a(col);
-  const byDatabase = table === 'database_size_stats';
-  const measured = byDatabase ? sql`${a('is_deleted')} = 0 and ${c} is not null` : sql`true`;
-  const key = byDatabase ? sql`${a('instance_id')} = ${inst} and ${a('database_name')} = ${name} and ${measured}` : sql`${a('instance_id')} = ${inst}`;
-  return { t: sql.table(table), c, key, match: byDatabase ? sql`${a('instance_id')} = ${inst} and ${a('database_name')} = ${name}` : key, measured };
+  const key =
+    table === 'database_size_stats'
+      ? sql`${a('instance_id')} = ${inst} and ${a('database_name')} = ${name} and ${a('is_deleted')} = 0 and ${c} is not null`
+      : sql`${a('instance_id')} = ${inst}`;
+  return { t: sql.table(table), c, key };
 }
 
 export interface GrowersQuery {
@@ -272,10 +270,7 @@ export class StatisticsRepository {
     const t = sql.table(src.table);
     // Uncorrelated: each runs once, in the same statement (one snapshot) as the rows they pick.
     const day = (fn: 'min' | 'max') => sql`(select ${sql.raw(fn)}(collected_date) from ${t} where collected_date >= ${q.from} and collected_date <= ${q.to})`;
-    const on = (alias: string, dayIs: RawBuilder<unknown>) => {
-      const k = growthKey(src, alias);
-      return sql<boolean>`${k.match} and ${k.measured} and ${sql.ref(`${alias}.collected_date`)} = ${dayIs}`;
-    };
+    const on = (alias: string, dayIs: RawBuilder<unknown>) => sql<boolean>`${growthKey(src, alias).key} and ${sql.ref(`${alias}.collected_date`)} = ${dayIs}`;
     const atLast = sql.ref(`le.${src.col}`);
     const atFirst = sql.ref(`fe.${src.col}`);
     const seek = this.seeks(q, src);
