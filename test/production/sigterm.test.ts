@@ -73,11 +73,17 @@ async function runAndTerm(dataDir: string, token: string, boundMs: number) {
   const started = await fetch(`${base}/api/sync/capacity`, { method: 'POST', headers, body: '{}' });
   assert.equal(started.status, 202);
   const sessionId = ((await started.json()) as { data: { session_id: string } }).data.session_id;
-  // Wait until some records completed and others run.
+  // Wait until some records completed and one has just started: it has most of its
+  // collection (seconds through the proxy) ahead of it when the signal lands. A record
+  // of the first wave seen running after its wave-mate completed may be a few ms from
+  // done, and a short bound would then abort nothing (a flake under load).
   for (let i = 0; ; i++) {
-    const s = (await (await fetch(`${base}/api/sync-sessions/${sessionId}`, { headers })).json()) as { data: { records: { status: string }[] } };
+    const s = (await (await fetch(`${base}/api/sync-sessions/${sessionId}`, { headers })).json()) as {
+      data: { records: { status: string; started_at: string | null }[] };
+    };
     const st = s.data.records.map((r) => r.status);
-    if (st.includes('completed') && st.includes('running')) break;
+    const fresh = s.data.records.some((r) => r.status === 'running' && r.started_at && Date.now() - Date.parse(r.started_at) < 400);
+    if (st.includes('completed') && fresh) break;
     if (i > 600) throw new Error(`no progress: ${st}`);
     await sleep(25);
   }
