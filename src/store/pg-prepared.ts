@@ -24,8 +24,8 @@
  * only on a connection whose `plan_cache_mode` is `force_custom_plan` (each
  * run planned for its values, as an unnamed statement is): Whalefall sets it
  * as its database's default when it may (`ensureCustomPlans`, at every
- * start), and each connection asks once (`SHOW plan_cache_mode`, its first
- * parameterised query going unnamed meanwhile). A database whose owner chose
+ * start), and each connection asks once (`SHOW plan_cache_mode`, before its
+ * first parameterised query, which waits for the answer). A database whose owner chose
  * otherwise keeps its choice, and its statements go unnamed.
  *
  * Poolers: named only outside a transaction. A pooler that does not keep a
@@ -101,39 +101,44 @@ export function preparingClient(pg: typeof Pg, opts: PrepareOptions): typeof Pg.
       const params: unknown[] | undefined = Array.isArray(values) ? (values as unknown[]) : undefined;
       if (typeof text !== 'string' || !params?.length || !pool.naming) return this.pass(config, values, callback);
       if (this.getTransactionStatus() !== 'I') return this.pass(config, values, callback);
-      if (this.naming === undefined) this.askPlans();
+      // The question goes first and the query after its answer, not beside it: a second query sent to a busy
+      // client waits in pg's queue, which pg 8.23 warns is deprecated and pg 9 removes.
+      if (this.naming === undefined)
+        return settle(
+          this.askPlans().then(() => this.send(text, params)),
+          callback,
+        );
       if (this.naming !== true) return this.pass(config, values, callback);
+      return settle(this.send(text, params), callback);
+    }
+
+    /** Named when this connection names statements, unnamed otherwise (or past MAX_PER_CONNECTION names). */
+    private send(text: string, params: unknown[]): Promise<Pg.QueryResult> {
+      if (this.naming !== true || !pool.naming) return this.pass(text, params) as Promise<Pg.QueryResult>;
       const name = statementName(text);
       if (!this.named.has(name)) {
-        if (this.named.size >= MAX_PER_CONNECTION) return this.pass(text, params, callback);
+        if (this.named.size >= MAX_PER_CONNECTION) return this.pass(text, params) as Promise<Pg.QueryResult>;
         this.named.add(name);
       }
-      const run = (): Promise<Pg.QueryResult> =>
-        (this.pass({ name, text, values: params }) as Promise<Pg.QueryResult>).catch((err: Error & { code?: string }) => {
-          if (POOLER_CODES.has(err.code ?? '')) off('the store connection pooler does not keep prepared statements', err);
-          else if (err.code === CHANGED_RESULT && /cached plan/.test(err.message)) this.naming = false;
-          else throw err;
-          return this.pass(text, params) as Promise<Pg.QueryResult>;
-        });
-      const cb: Callback | undefined = typeof callback === 'function' ? (callback as Callback) : undefined;
-      if (!cb) return run();
-      run().then(
-        (res) => cb(null, res),
-        (err: Error) => cb(err),
-      );
-      return undefined;
+      return (this.pass({ name, text, values: params }) as Promise<Pg.QueryResult>).catch((err: Error & { code?: string }) => {
+        if (POOLER_CODES.has(err.code ?? '')) off('the store connection pooler does not keep prepared statements', err);
+        else if (err.code === CHANGED_RESULT && /cached plan/.test(err.message)) this.naming = false;
+        else throw err;
+        return this.pass(text, params) as Promise<Pg.QueryResult>;
+      });
     }
 
     /**
      * Ask the connection's plan cache mode, once (outside a transaction: a failed SHOW must not abort a caller's);
      * its statements are named from the answer on, if it is CUSTOM_PLANS. A server without the setting
-     * (PostgreSQL before 12, 42704) names nothing; another error asks again at the next query.
+     * (PostgreSQL before 12, 42704) names nothing; another error asks again at the next query (the query that
+     * waited for it is sent unnamed, and meets the same error if the connection is gone).
      */
-    private askPlans(): void {
+    private askPlans(): Promise<void> {
       this.naming = 'asking';
-      (this.pass('SHOW plan_cache_mode') as Promise<Pg.QueryResult<{ plan_cache_mode: string }>>).then(
-        (r) => (this.naming = r.rows[0]?.plan_cache_mode === CUSTOM_PLANS),
-        (err: { code?: string }) => (this.naming = err.code === '42704' ? false : undefined),
+      return (this.pass('SHOW plan_cache_mode') as Promise<Pg.QueryResult<{ plan_cache_mode: string }>>).then(
+        (r) => void (this.naming = r.rows[0]?.plan_cache_mode === CUSTOM_PLANS),
+        (err: { code?: string }) => void (this.naming = err.code === '42704' ? false : undefined),
       );
     }
 
@@ -143,6 +148,17 @@ export function preparingClient(pg: typeof Pg, opts: PrepareOptions): typeof Pg.
     }
   }
   return PreparingClient;
+}
+
+/** A promise given to pg's caller as pg would: itself, or, with a callback, to the callback (and nothing returned). */
+function settle(p: Promise<Pg.QueryResult>, callback: unknown): Promise<Pg.QueryResult> | undefined {
+  if (typeof callback !== 'function') return p;
+  const cb = callback as Callback;
+  p.then(
+    (res) => cb(null, res),
+    (err: Error) => cb(err),
+  );
+  return undefined;
 }
 
 /**

@@ -113,13 +113,32 @@ describe('prepared statements on the PostgreSQL store', () => {
     }
   });
 
+  it('a new connection asks its plan cache mode before its first query, not beside it: that query is named, and nothing waits in pg’s queue (pg 8.23 warns, pg 9 drops it)', async () => {
+    const queued: string[] = [];
+    const onWarning = (w: Error) => {
+      if (/already executing a query/.test(w.message)) queued.push(w.message);
+    };
+    process.on('warning', onWarning);
+    try {
+      const s = open();
+      const query = s.db.selectFrom('settings').select('value').where('key', '=', 'first-query');
+      assert.deepEqual(await query.execute(), []);
+      assert.deepEqual(await preparedNames(s), [statementName(query.compile().sql)], 'named at its first run');
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(queued, []);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('nothing is named inside a transaction (a pooler that loses names can then always be answered unnamed)', async () => {
     const s = open();
-    await sql`select ${1}::int as warm`.execute(s.db);
+    const warm = sql`select ${1}::int as warm`;
+    await warm.execute(s.db);
     await s.db.transaction().execute(async (trx) => {
       for (let i = 0; i < 3; i++) await sql`select ${i}::int as inside`.execute(trx);
     });
-    assert.deepEqual(await preparedNames(s), []);
+    assert.deepEqual(await preparedNames(s), [statementName(warm.compile(s.db).sql)], 'the query before the transaction only');
   });
 
   it('queries without parameters (and BEGIN/COMMIT) stay unnamed', async () => {
