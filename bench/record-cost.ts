@@ -13,7 +13,8 @@
  * Client#query on the store's database (the engine's queries to the
  * responder go through pg too, and are left out). `--prof`: a CPU profile of
  * the measured batch only (node:inspector), summarised by
- * `npx tsx bench/profile-summary.ts out.cpuprofile`.
+ * `npx tsx bench/profile-summary.ts out.cpuprofile`. The batch is also printed as waves of `c` records (start
+ * offsets, mean duration): the first waves' burst and the tail a small batch pays.
  */
 import fs from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -172,6 +173,7 @@ async function main(): Promise<void> {
     console.log(
       `  record duration p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${at(1)} ms; the network child (responder and proxy) ${(netCpu / 1000).toFixed(2)} s CPU = ${(netCpu / n).toFixed(2)} ms/record, its loop ${Math.round(netLoop.busy * 100)} % busy, late p50 ${netLoop.delayP50Ms.toFixed(1)} / p99 ${netLoop.delayP99Ms.toFixed(1)} ms; this process's loop late p99 ${(ownDelay.percentile(99) / 1e6 - 2).toFixed(1)} ms`,
     );
+    console.log(`  ${await waves(ctx.store.db, done.session_id, c, wall)}`);
     console.log('  per record: statements, ms spent in the call');
     for (const [k, v] of [...counts].sort((a, b) => b[1] - a[1]))
       console.log(`  ${(v / n).toFixed(2).padStart(6)} ${((times.get(k) ?? 0) / n).toFixed(3).padStart(7)}  ${k}`);
@@ -185,6 +187,31 @@ async function main(): Promise<void> {
       await admin.end();
     }
   }
+}
+
+/**
+ * The batch as waves of `c` records in the order they started: each wave's start offsets (from the session's start)
+ * and its records' mean duration (lock to completion), then when the last record and the session ended. Shows the
+ * first waves' burst (records started together contend for the loop) and the tail (the last, partial wave).
+ */
+async function waves(db: Awaited<ReturnType<typeof createContext>>['store']['db'], sessionId: string, c: number, wallMs: number): Promise<string> {
+  const ms = (x: unknown) => new Date(x as string).getTime();
+  const recs = await db
+    .selectFrom('sync_instance_records')
+    .select(['started_at', 'completed_at'])
+    .where('session_id', '=', sessionId)
+    .orderBy('started_at')
+    .execute();
+  const sess = await db.selectFrom('sync_sessions').select(['started_at', 'completed_at']).where('session_id', '=', sessionId).executeTakeFirstOrThrow();
+  const s0 = ms(sess.started_at);
+  const parts: string[] = [];
+  for (let w = 0; w * c < recs.length; w++) {
+    const part = recs.slice(w * c, (w + 1) * c);
+    const mean = part.reduce((a, r) => a + ms(r.completed_at) - ms(r.started_at), 0) / part.length;
+    parts.push(`${ms(part[0]!.started_at) - s0}-${ms(part.at(-1)!.started_at) - s0}:${Math.round(mean)}`);
+  }
+  const last = Math.max(...recs.map((r) => ms(r.completed_at)));
+  return `waves of ${c} (started ms after the session's start: mean duration ms) ${parts.join(' ')}; last record done at ${last - s0} ms, session closed at ${ms(sess.completed_at) - s0} ms, the batch (syncMany, then the alerts it raised) took ${Math.round(wallMs)} ms`;
 }
 
 await main();
