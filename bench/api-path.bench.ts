@@ -40,7 +40,7 @@ import { envInt, insertBenchInstances, mb, median, onInterrupt, ratio, sec } fro
 import type { ServerFacts } from './network.child.js';
 import { startNetwork, type Network, type NetworkLoop } from './network.js';
 import type { Cell, Report, Scenario } from './common.js';
-import { peakDuring, procStatus, serviceNodeArgs, startServe } from './serve.js';
+import { peakDuring, procCpuMs, procStatus, serviceNodeArgs, startServe } from './serve.js';
 
 const actor = { userId: null, username: 'bench' };
 const POLL_MS = 200;
@@ -179,6 +179,8 @@ interface PathResult {
   /** How late the sync process's event loop ran what was due, p99 (ms); and the network process's (Network#loop). */
   lateP99Ms: number;
   net: NetworkLoop;
+  /** API path only: the network child's CPU time during the run (the simulated servers: the responder and the proxy). */
+  netCpuMs?: number;
   status: string;
   ok: number;
   failed: number;
@@ -371,9 +373,20 @@ async function measureSize(kind: StoreKind, net: Network, n: number, concurrenci
           out.coldMs.push(cold.wallMs);
           await serverLoopLateP99(served.base);
           await net.loop();
+          const net0 = procCpuMs(net.pid!);
           const m = await peakDuring(served.pid, () => apiSync(served.base, token));
+          const netCpuMs = procCpuMs(net.pid!) - net0;
           const lateP99Ms = await serverLoopLateP99(served.base);
-          const api = { ...m.value, peakRss: m.peak, cpuMs: m.cpuMs, mainCpuMs: m.mainCpuMs, machineBusy: m.machineBusy, lateP99Ms, net: await net.loop() };
+          const api = {
+            ...m.value,
+            peakRss: m.peak,
+            cpuMs: m.cpuMs,
+            mainCpuMs: m.mainCpuMs,
+            machineBusy: m.machineBusy,
+            lateP99Ms,
+            net: await net.loop(),
+            netCpuMs,
+          };
           out.api.set(c, [...(out.api.get(c) ?? []), api]);
           console.log(
             `  ${kind} n=${n} c=${c} API: ${sec(api.wallMs)} s (server ${sec(api.polls!.serverMs)} s, CPU ${sec(api.cpuMs)} s), ${api.polls!.n} polls (median ${api.polls!.medianMs.toFixed(0)} ms, ${Math.round(api.polls!.lastBytes / 1024)} KiB), peak RSS ${mb(api.peakRss)} MB, ${api.status} ${api.ok} ok ${api.failed} failed`,
@@ -483,11 +496,16 @@ async function run(): Promise<Report> {
       const threadFloor = median(api.map((x) => x.mainCpuMs));
       const machineFloor = median(api.map((x) => x.machineBusy * x.wallMs));
       const floor = Math.max(threadFloor, machineFloor) / ideal;
+      // The cores the target needs at this CPU a record: all the run's CPU (every process on the machine) within the
+      // target's wall time, at 100 % and with perfect overlap — a lower bound.
+      const coresNeeded = (machineFloor * os.cpus().length) / (target(r.n) * ideal);
+      // The same without the simulated servers' CPU (on a real estate the instances answer from their own machines).
+      const coresOurs = (machineFloor * os.cpus().length - median(api.map((x) => x.netCpuMs ?? 0))) / (target(r.n) * ideal);
       if (apiWall / inWall > API_OVER_IN_PROCESS)
         misses.push(`${r.kind} ${r.n} c=${c}: API ${missed(apiWall / inWall, API_OVER_IN_PROCESS)}× in-process (target ≤ ${API_OVER_IN_PROCESS})`);
       if (apiWall / ideal > target(r.n))
         misses.push(
-          `${r.kind} ${r.n} c=${c}: API ${missed(apiWall / ideal, target(r.n))}× ideal (target ≤ ${target(r.n)}; CPU floor ${ratio(floor)}×${floor >= target(r.n) ? ', at or past the target by itself' : ''})`,
+          `${r.kind} ${r.n} c=${c}: API ${missed(apiWall / ideal, target(r.n))}× ideal (target ≤ ${target(r.n)}; CPU floor ${ratio(floor)}×${floor >= target(r.n) ? ', at or past the target by itself' : ''}; it needs ${coresNeeded.toFixed(1)} of ${os.cpus().length} cores, ${coresOurs.toFixed(1)} without the simulated servers)`,
         );
       if (r.n >= 10_000 && apiRss >= 300) misses.push(`${r.kind} ${r.n} c=${c}: peak RSS ${apiRss} MB (target < 300)`);
       const h = c === concurrencies[0] ? r.history : undefined;
@@ -504,7 +522,7 @@ async function run(): Promise<Report> {
         ratio(apiWall / inWall),
         ratio(median(api.map((x) => x.cpuMs)) / median(inp.map((x) => x.cpuMs))),
         `${pct(median(api.map((x) => x.machineBusy)))} / ${pct(median(inp.map((x) => x.machineBusy)))}`,
-        `${ratio(floor)} (${sec(threadFloor)} · ${sec(machineFloor)})`,
+        `${ratio(floor)} (${sec(threadFloor)} · ${sec(machineFloor)}; ${coresNeeded.toFixed(1)} · ${coresOurs.toFixed(1)} cores)`,
         `${median(api.map((x) => x.lateP99Ms)).toFixed(0)} / ${median(inp.map((x) => x.lateP99Ms)).toFixed(0)} / ${Math.max(...[...api, ...inp].map((x) => x.net.delayP99Ms)).toFixed(0)} (${pct(Math.max(...[...api, ...inp].map((x) => x.net.busy)))})`,
         sec(median(polls.map((p) => p.serverMs))),
         `${median(polls.map((p) => p.n))} × ${median(polls.map((p) => p.medianMs)).toFixed(0)} ms, ${Math.round(median(polls.map((p) => p.lastBytes)) / 1024)} KiB`,
@@ -555,7 +573,7 @@ async function run(): Promise<Report> {
       'API / in-process',
       'CPU: API / in-process',
       'machine busy: API / in-process',
-      'CPU floor / ideal, API (server thread s · machine s)',
+      'CPU floor / ideal, API (server thread s · machine s; cores the target needs · without the simulated servers)',
       'loop late p99 (ms): server / in-process / network (its busy)',
       'server-side (s)',
       'polls',
@@ -573,7 +591,7 @@ async function run(): Promise<Report> {
         "\"server-side\" is the session's own completed_at − started_at. In-process: `capacitySync.syncMany('all-active')` in the bench process on a fresh store of the same kind, logging at info into nothing.",
       'CPU: API / in-process compares the CPU time of the process running the sync (the server child; the bench process in-process) during the run: less sensitive to other load on the machine than wall times.',
       "Machine busy: the share of all cores' time that was not idle during the run (/proc/stat: the server or the bench process, the network child with the responder and the proxy, the store, anything else). Near 100 % the run is CPU-bound: the ideal counts only the network's delay, as if the responder, the proxy, the store and the service cost no CPU, so from there on wall time grows with the CPU per record, not with the waits.",
-      "CPU floor: the least wall time the API run's CPU allows, against the ideal — the larger of the server's JavaScript thread's CPU time (/proc/<pid>/task/<pid>/stat: the sync, its store calls, the pg client and the HTTP handlers all run on that one thread; V8's GC helpers and libuv's pool are left out) and the machine's busy time over its cores (machine busy × wall: the server, the network child, the store, the bench). Where the floor is at or past the target, no overlap of the waits can meet it: the target needs less CPU a record on that thread (or more cores), whatever the waits.",
+      "CPU floor: the least wall time the API run's CPU allows, against the ideal — the larger of the server's JavaScript thread's CPU time (/proc/<pid>/task/<pid>/stat: the sync, its store calls, the pg client and the HTTP handlers all run on that one thread; V8's GC helpers and libuv's pool are left out) and the machine's busy time over its cores (machine busy × wall: the server, the network child, the store, the bench). Where the floor is at or past the target, no overlap of the waits can meet it: the target needs less CPU a record on that thread (or more cores), whatever the waits. Cores the target needs: all the CPU the run used (machine busy × wall × cores) over the target's wall time (target × ideal) — a lower bound, at 100 % busy with perfect overlap; past the machine's cores, the point cannot meet its target here at this CPU a record. The second figure leaves out the network child's CPU (/proc: the responder and the proxy, which stand in for instances on their own machines): what the service, its store and the bench's client need.",
       `Loop late: how late an event loop ran what was due, p99 over the run — the server's from its own /metrics (whalefall_nodejs_eventloop_lag_p99_seconds, scraped before and after the run, less prom-client's ${LAG_RESOLUTION_MS} ms sampling interval), in-process the bench process's (monitorEventLoopDelay, the same interval), and the network process's (the proxy and the responder; the larger of the API and in-process runs, with how busy its loop was). Every step of a record that waits for its loop (a reply, a COMMIT, a free place) waits about that long at worst: when the sync's loop is late by tens of ms and the network's by a few, the one thread running the sync sets the pace, not the simulated network or the waits the ideal counts.`,
       'Peak RSS: VmRSS of the server child, sampled every 50 ms during the API run (the bench process and the network child not included).',
       `Targets: API ≤ 1.2× ideal at 500 and 2,000 instances, ≤ 1.3× at 10,000; API ≤ ${API_OVER_IN_PROCESS}× in-process; peak RSS < 300 MB at 10,000 — ${misses.length ? `MISSED: ${misses.join('; ')}` : 'met for every size measured'}.`,
