@@ -29,12 +29,13 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { loadConfig } from '../src/config.js';
 import { createContext, type Context } from '../src/context.js';
 import { addDays, localDate } from '../src/lib/clock.js';
 import { createLogger } from '../src/lib/logger.js';
 import { openStore } from '../src/store/db.js';
+import type { Database } from '../src/store/schema.js';
 import { pgAdmin, uniqueName } from '../test/helpers/targets.js';
 import { envInt, insertBenchInstances, mb, median, onInterrupt, ratio, sec } from './common.js';
 import type { ServerFacts } from './network.child.js';
@@ -313,7 +314,13 @@ async function simulateHistory(store: StoreHandle, base: string, token: string):
   const s = openStore({ databaseUrl: store.env.DATABASE_URL, sqliteFile: path.join(store.env.WHALEFALL_DATA_DIR!, 'whalefall.db') });
   const t0 = performance.now();
   try {
-    const today = localDate(new Date(), 'UTC');
+    // The synced day: the store's latest. A batch that crossed midnight (UTC) left its first records on the day
+    // before: moved onto the synced day first (a fresh store per run: every row is this run's), so every instance
+    // gets its 30 days (a curve once copied a tenth of them, with figures that looked plausible).
+    const today = String((await sql<{ d: string }>`SELECT max(collected_date) AS d FROM instance_size_stats`.execute(s.db)).rows[0]!.d).slice(0, 10);
+    const moved = await ontoSyncedDay(s.db, today);
+    if (moved) console.log(`  the batch crossed midnight: ${moved} instances' rows of the day before moved onto ${today}`);
+    const pointsFrom = String((await sql<{ at: string }>`SELECT min(collected_at) AS at FROM sync_size_points`.execute(s.db)).rows[0]!.at);
     for (let d = 1; d < HISTORY_DAYS; d++) {
       const day = addDays(today, -d);
       await sql`INSERT INTO database_size_stats (instance_id, database_name, collected_date, size_bytes, data_bytes, index_bytes, log_bytes, free_bytes, used_bytes, max_bytes, method, error, collected_at, is_deleted, deleted_at, created_at, updated_at)
@@ -324,9 +331,7 @@ async function simulateHistory(store: StoreHandle, base: string, token: string):
         FROM instance_size_stats WHERE collected_date = ${today}`.execute(s.db);
       // The per-sync series (issue #20): one nightly sync a day, all kept (its retention, 35 days, is longer than the history).
       await sql`INSERT INTO sync_size_points (instance_id, database_name, size_bytes, collected_at)
-        SELECT instance_id, database_name, size_bytes, ${`${day}T02:00:00.000Z`} FROM sync_size_points WHERE collected_at >= ${`${today}T00:00:00.000Z`}`.execute(
-        s.db,
-      );
+        SELECT instance_id, database_name, size_bytes, ${`${day}T02:00:00.000Z`} FROM sync_size_points WHERE collected_at >= ${pointsFrom}`.execute(s.db);
     }
     if (store.kind === 'sqlite') await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(s.db);
     else await sql`ANALYZE`.execute(s.db);
@@ -340,6 +345,19 @@ async function simulateHistory(store: StoreHandle, base: string, token: string):
   });
   if (res.status !== 200) throw new Error(`POST /api/statistics/aggregate: HTTP ${res.status} ${await res.text()}`);
   return performance.now() - t0;
+}
+
+/**
+ * Rows of days before `day` (a batch that crossed midnight) moved onto it, where the same instance (database) has
+ * none there; the rest of them (an instance synced on both days) dropped. Returns the instances moved.
+ */
+async function ontoSyncedDay(db: Kysely<Database>, day: string): Promise<number> {
+  const dbs = sql`EXISTS (SELECT 1 FROM database_size_stats t WHERE t.instance_id = database_size_stats.instance_id AND t.database_name = database_size_stats.database_name AND t.collected_date = ${day})`;
+  const inst = sql`EXISTS (SELECT 1 FROM instance_size_stats t WHERE t.instance_id = instance_size_stats.instance_id AND t.collected_date = ${day})`;
+  await sql`DELETE FROM database_size_stats WHERE collected_date < ${day} AND ${dbs}`.execute(db);
+  await sql`UPDATE database_size_stats SET collected_date = ${day} WHERE collected_date < ${day}`.execute(db);
+  await sql`DELETE FROM instance_size_stats WHERE collected_date < ${day} AND ${inst}`.execute(db);
+  return Number((await sql`UPDATE instance_size_stats SET collected_date = ${day} WHERE collected_date < ${day}`.execute(db)).numAffectedRows ?? 0);
 }
 
 interface SizeResult {
