@@ -497,6 +497,7 @@ async function run(): Promise<Report> {
   const missed = (x: number, limit: number) => (Number(ratio(x)) <= limit ? x.toFixed(3) : ratio(x));
   /** Issue #22 item 1: the API path within 1.15× of the in-process path. */
   const API_OVER_IN_PROCESS = 1.15;
+  const cores = os.cpus().length;
   for (const r of results) {
     const f = floors.get(r.kind)!;
     const fl = Math.min(f.before, f.after);
@@ -516,14 +517,16 @@ async function run(): Promise<Report> {
       const floor = Math.max(threadFloor, machineFloor) / ideal;
       // The cores the target needs at this CPU a record: all the run's CPU (every process on the machine) within the
       // target's wall time, at 100 % and with perfect overlap — a lower bound.
-      const coresNeeded = (machineFloor * os.cpus().length) / (target(r.n) * ideal);
+      const cpuAll = machineFloor * cores;
+      const targetWall = target(r.n) * ideal;
+      const coresNeeded = cpuAll / targetWall;
       // The same without the simulated servers' CPU (on a real estate the instances answer from their own machines).
-      const coresOurs = (machineFloor * os.cpus().length - median(api.map((x) => x.netCpuMs ?? 0))) / (target(r.n) * ideal);
+      const coresOurs = (cpuAll - median(api.map((x) => x.netCpuMs ?? 0))) / targetWall;
       if (apiWall / inWall > API_OVER_IN_PROCESS)
         misses.push(`${r.kind} ${r.n} c=${c}: API ${missed(apiWall / inWall, API_OVER_IN_PROCESS)}× in-process (target ≤ ${API_OVER_IN_PROCESS})`);
       if (apiWall / ideal > target(r.n))
         misses.push(
-          `${r.kind} ${r.n} c=${c}: API ${missed(apiWall / ideal, target(r.n))}× ideal (target ≤ ${target(r.n)}; CPU floor ${ratio(floor)}×${floor >= target(r.n) ? ', at or past the target by itself' : ''}; it needs ${coresNeeded.toFixed(1)} of ${os.cpus().length} cores, ${coresOurs.toFixed(1)} without the simulated servers)`,
+          `${r.kind} ${r.n} c=${c}: API ${missed(apiWall / ideal, target(r.n))}× ideal (target ≤ ${target(r.n)}; CPU floor ${ratio(floor)}×${floor >= target(r.n) ? ', at or past the target by itself' : ''}; it needs ${coresNeeded.toFixed(1)} of ${cores} cores, ${coresOurs.toFixed(1)} without the simulated servers)`,
         );
       if (r.n >= 10_000 && apiRss >= 300) misses.push(`${r.kind} ${r.n} c=${c}: peak RSS ${apiRss} MB (target < 300)`);
       const h = c === concurrencies[0] ? r.history : undefined;
