@@ -64,6 +64,11 @@ export const DAY_ROW = `(${Array.from({ length: 20 }, () => '?').join(', ')}, 0,
 
 export const INSERT_POINTS_HEAD = 'INSERT INTO sync_size_points (instance_id, database_name, size_bytes, collected_at)';
 
+/** Databases first seen, as lifecycle rows: instance, name, is_system, first and last seen (the day), created and updated. */
+export const INSERT_LIFECYCLE_HEAD =
+  'INSERT INTO instance_databases (instance_id, database_name, is_system, first_seen_date, last_seen_date, is_deleted, deleted_at, created_at, updated_at)';
+export const LIFECYCLE_ROW = '(?, ?, ?, ?, ?, 0, NULL, ?, ?)';
+
 /**
  * What the instance total counts: a database once. A snapshot (its source is
  * counted) and an availability-group secondary (its primary is counted, on

@@ -13,9 +13,20 @@ import type { Msg } from '../client/shared/i18n/index.js';
 import type { Database } from './schema.js';
 import { previousPointAt, previousPointSize, windowBaselineSize } from './sync-points.sql.js';
 import { LeaseLost } from './sync.repository.js';
-import { DAY_ROW, INSERT_DAY_HEAD, INSERT_POINTS_HEAD, KEEP_EARLIER_SQL, rowValues, UPSERT_CHUNK, upsertInstanceDay } from './capacity-upsert.sql.js';
+import {
+  DAY_ROW,
+  INSERT_DAY_HEAD,
+  INSERT_LIFECYCLE_HEAD,
+  INSERT_POINTS_HEAD,
+  LIFECYCLE_ROW,
+  KEEP_EARLIER_SQL,
+  rowValues,
+  UPSERT_CHUNK,
+  upsertInstanceDay,
+} from './capacity-upsert.sql.js';
 import { saveStatement, type SavePlan } from './capacity-save.pg.js';
 import { insertRows } from './sqlite-rows.js';
+import { compiledOnce } from './compiled-once.js';
 
 /** SQLite: names per `IN` list and rows per multi-row statement (18 parameters a row stays under its 32,766). */
 const CHUNK = 1000;
@@ -113,6 +124,73 @@ export class CapacityRepository {
     private readonly db: Kysely<Database>,
     private readonly dialect: DialectName,
   ) {}
+
+  /** SQLite's sync path: the instance's totals and last sync result (compiled once: every record runs it). */
+  private readonly syncedTotals = compiledOnce(
+    () => this.db,
+    (db, v: { id: number; total: number; count: number; now: string; status: string; at: string; error: string | null; errorMsg: string | null }) =>
+      db
+        .updateTable('instances')
+        .set({
+          total_size_bytes: v.total,
+          database_count: v.count,
+          last_connected: v.now,
+          last_sync_status: v.status,
+          last_sync_at: v.at,
+          last_sync_error: v.error,
+          last_sync_error_msg: v.errorMsg,
+        })
+        .where('id', '=', v.id),
+  );
+
+  /** SQLite's sync path: the record completed, while its holder still holds it. */
+  private readonly completed = compiledOnce(
+    () => this.db,
+    (
+      db,
+      v: {
+        id: number;
+        holder: string;
+        now: string;
+        durationMs: number;
+        count: number;
+        saved: number;
+        created: number;
+        updated: number;
+        deleted: number;
+        restored: number;
+        total: number;
+        details: string;
+      },
+    ) =>
+      db
+        .updateTable('sync_instance_records')
+        .set({
+          status: 'completed',
+          completed_at: v.now,
+          duration_ms: v.durationMs,
+          databases_count: v.count,
+          saved_count: v.saved,
+          created_count: v.created,
+          updated_count: v.updated,
+          deleted_count: v.deleted,
+          restored_count: v.restored,
+          total_size_bytes: v.total,
+          error_code: null,
+          error_message: null,
+          error_msg: null,
+          details: v.details,
+        })
+        .where('id', '=', v.id)
+        .where('holder', '=', v.holder)
+        .where('status', '=', 'running'),
+  );
+
+  /** SQLite's sync path: the instance's lock released with the save. */
+  private readonly unlocked = compiledOnce(
+    () => this.db,
+    (db, v: { id: number; holder: string }) => db.deleteFrom('sync_locks').where('instance_id', '=', v.id).where('holder', '=', v.holder),
+  );
 
   /**
    * SQLite: today's rows of one chunk, bound to prepared multi-row statements whose SQL does not depend on the
@@ -250,24 +328,13 @@ export class CapacityRepository {
           .where('database_name', 'in', part)
           .execute();
       }
-      for (const part of chunks(plan.newOnes)) {
-        await trx
-          .insertInto('instance_databases')
-          .values(
-            part.map((d) => ({
-              instance_id: instanceId,
-              database_name: d.database_name,
-              is_system: d.is_system ? 1 : 0,
-              first_seen_date: day,
-              last_seen_date: day,
-              is_deleted: 0,
-              deleted_at: null,
-              created_at: now,
-              updated_at: now,
-            })),
-          )
-          .execute();
-      }
+      await insertRows(
+        trx,
+        INSERT_LIFECYCLE_HEAD,
+        LIFECYCLE_ROW,
+        '',
+        plan.newOnes.map((d) => [instanceId, d.database_name, d.is_system ? 1 : 0, day, day, now, now]),
+      );
       // Every lifecycle row still not deleted is now the collected set (plus excluded ones, left as they were).
       if (plan.stale || plan.restoredNames.length)
         await trx
@@ -288,47 +355,37 @@ export class CapacityRepository {
       const measured = input.databases.filter((d) => d.size_bytes !== null && d.size_bytes !== undefined);
       await this.insertPoints(trx, instanceId, now, total, measured);
 
-      await trx
-        .updateTable('instances')
-        .set({
-          total_size_bytes: total,
-          database_count: count,
-          last_connected: now,
-          ...(lastSync && {
-            last_sync_status: lastSync.status,
-            last_sync_at: lastSync.at,
-            last_sync_error: lastSync.error,
-            last_sync_error_msg: lastSync.errorMsg,
-          }),
-        })
-        .where('id', '=', instanceId)
-        .execute();
+      if (lastSync)
+        await this.syncedTotals(trx, {
+          id: instanceId,
+          total,
+          count,
+          now,
+          status: lastSync.status,
+          at: lastSync.at,
+          error: lastSync.error,
+          errorMsg: lastSync.errorMsg,
+        });
+      else
+        await trx.updateTable('instances').set({ total_size_bytes: total, database_count: count, last_connected: now }).where('id', '=', instanceId).execute();
       const counts: SaveCounts = { ...plan.counts, total_size_bytes: total, database_count: count };
       if (done) {
-        const completed = await trx
-          .updateTable('sync_instance_records')
-          .set({
-            status: 'completed',
-            completed_at: now,
-            duration_ms: done.durationMs,
-            databases_count: count,
-            saved_count: counts.saved,
-            created_count: counts.created,
-            updated_count: counts.updated,
-            deleted_count: counts.deleted,
-            restored_count: counts.restored,
-            total_size_bytes: total,
-            error_code: null,
-            error_message: null,
-            error_msg: null,
-            details: JSON.stringify(done.details(plan.counts)),
-          })
-          .where('id', '=', done.recordId)
-          .where('holder', '=', done.holder)
-          .where('status', '=', 'running')
-          .executeTakeFirst();
-        if (Number(completed.numUpdatedRows) === 0) throw new LeaseLost();
-        await trx.deleteFrom('sync_locks').where('instance_id', '=', instanceId).where('holder', '=', done.holder).execute();
+        const completed = await this.completed(trx, {
+          id: done.recordId,
+          holder: done.holder,
+          now,
+          durationMs: done.durationMs,
+          count,
+          saved: counts.saved,
+          created: counts.created,
+          updated: counts.updated,
+          deleted: counts.deleted,
+          restored: counts.restored,
+          total,
+          details: JSON.stringify(done.details(plan.counts)),
+        });
+        if (Number(completed.numAffectedRows) === 0) throw new LeaseLost();
+        await this.unlocked(trx, { id: instanceId, holder: done.holder });
       }
       return counts;
     });

@@ -9,6 +9,8 @@ import { sql, type Kysely, type Transaction, type Updateable, type QueryCreator 
 import { isMsg, msgText, type Msg } from '../client/shared/i18n/index.js';
 import type { Database, InstanceRow, SyncInstanceRecordRow, SyncInstanceRecordsTable, SyncSessionRow } from './schema.js';
 import { answerBeforeCommit } from './sqlite-driver.js';
+import { compiledOnce } from './compiled-once.js';
+import { claimRunning, lockAndStart, takeLock, type Running } from './sync-lock.sql.js';
 
 export type SyncType = 'manual_single' | 'manual_batch' | 'scheduled_task';
 export type SessionStatus = 'running' | 'completed' | 'partial' | 'failed' | 'interrupted' | 'cancelled';
@@ -45,7 +47,7 @@ export type QueuedRecord = { record: RecordRef; syncType: SyncType; cancelReques
 /** The record a lock is taken for, and how it is marked running once the lock is held. */
 export interface RecordStart {
   recordId: number;
-  patch: Updateable<SyncInstanceRecordsTable>;
+  patch: Running;
 }
 
 /** Why a record that never started ended (`endIfPending`). */
@@ -62,6 +64,11 @@ export class SyncRepository {
   ) {
     this.coordination = db.withPlugin(answerBeforeCommit);
   }
+
+  /** The statements every record runs to start, compiled once (sync-lock.sql.ts). */
+  private readonly takeLock = compiledOnce(() => this.coordination, takeLock);
+  private readonly lockStarted = compiledOnce(() => this.db, lockAndStart);
+  private readonly claimRunning = compiledOnce(() => this.coordination, claimRunning);
 
   async createSession(s: {
     sessionId: string;
@@ -420,13 +427,8 @@ export class SyncRepository {
    */
   async acquireLock(instanceId: number, holder: string, now: string, expiresAt: string, start?: RecordStart): Promise<boolean> {
     const take = async (db: Db) => {
-      const row = await db
-        .insertInto('sync_locks')
-        .values({ instance_id: instanceId, holder, acquired_at: now, expires_at: expiresAt })
-        .onConflict((oc) => oc.column('instance_id').doUpdateSet({ holder, acquired_at: now, expires_at: expiresAt }).where('sync_locks.expires_at', '<', now))
-        .returning('holder')
-        .executeTakeFirst();
-      return row?.holder === holder;
+      const r = await this.takeLock(db, { id: instanceId, lockHolder: holder, now, expires: expiresAt });
+      return r.rows[0]?.holder === holder;
     };
     if (start && this.dialect === 'postgres') return this.lockAndStart(instanceId, holder, now, expiresAt, start);
     return start ? this.coordination.transaction().execute(async (trx) => (await take(trx)) && this.started(trx, start)) : take(this.coordination);
@@ -440,27 +442,8 @@ export class SyncRepository {
    * and RecordNotClaimable thrown, as the transaction's rollback did.
    */
   private async lockAndStart(instanceId: number, holder: string, now: string, expiresAt: string, start: RecordStart): Promise<boolean> {
-    const r = await this.db
-      .with('lk', (db) =>
-        db
-          .insertInto('sync_locks')
-          .values({ instance_id: instanceId, holder, acquired_at: now, expires_at: expiresAt })
-          .onConflict((oc) =>
-            oc.column('instance_id').doUpdateSet({ holder, acquired_at: now, expires_at: expiresAt }).where('sync_locks.expires_at', '<', now),
-          )
-          .returning('holder'),
-      )
-      .with('st', (db) =>
-        db
-          .updateTable('sync_instance_records')
-          .set(start.patch)
-          .where('id', '=', start.recordId)
-          .where('status', 'not in', ['skipped', 'completed'])
-          .where(sql<boolean>`EXISTS (SELECT 1 FROM lk)`)
-          .returning('id'),
-      )
-      .selectNoFrom([sql<number>`(SELECT count(*) FROM lk)`.as('locked'), sql<number>`(SELECT count(*) FROM st)`.as('started')])
-      .executeTakeFirstOrThrow();
+    const r = (await this.lockStarted(this.db, { id: instanceId, lockHolder: holder, now, expires: expiresAt, recordId: start.recordId, ...start.patch }))
+      .rows[0]!;
     if (Number(r.locked) === 0) return false;
     if (Number(r.started) === 0) {
       await this.releaseLock(instanceId, holder);
@@ -485,7 +468,8 @@ export class SyncRepository {
 
   /** Mark the record running with the lock; a record a cancel already skipped rolls the lock back. */
   private async started(trx: Transaction<Database>, start: RecordStart): Promise<true> {
-    if (!(await this.claimRecord(start.recordId, start.patch, trx))) throw new RecordNotClaimable();
+    const r = await this.claimRunning(trx, { id: start.recordId, ...start.patch });
+    if (Number(r.numAffectedRows) === 0) throw new RecordNotClaimable();
     return true;
   }
 

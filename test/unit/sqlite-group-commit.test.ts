@@ -11,6 +11,7 @@ import path from 'node:path';
 import { it } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
+import { compiledOnce } from '../../src/store/compiled-once.js';
 import { GroupCommitFailed, GroupCommitSqliteDialect, answerBeforeCommit, cachingSqlite } from '../../src/store/sqlite-driver.js';
 
 interface T {
@@ -216,13 +217,18 @@ it('a transaction on a connection held for several statements waits for the conn
   await db.destroy();
 });
 
-it('coordination rows (answerBeforeCommit) are answered before the COMMIT, every other write after it', async () => {
+/** A store on a file with table t, its coordination handle, and how many rows another connection sees. */
+async function coordinated() {
   const file = tempFile();
   const { db } = open(file);
   await sql`CREATE TABLE t (x INTEGER PRIMARY KEY)`.execute(db);
-  const coordination = db.withPlugin(answerBeforeCommit);
   const other = new SQLite(file, { readonly: true });
   const seen = () => (other.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n;
+  return { db, coordination: db.withPlugin(answerBeforeCommit), other, seen };
+}
+
+it('coordination rows (answerBeforeCommit) are answered before the COMMIT, every other write after it', async () => {
+  const { db, coordination, other, seen } = await coordinated();
   // Answered within the turn: another connection does not see the row yet, this one does (BEGIN IMMEDIATE holds the writers off).
   await coordination.insertInto('t').values({ x: 1 }).execute();
   assert.equal(seen(), 0);
@@ -232,6 +238,23 @@ it('coordination rows (answerBeforeCommit) are answered before the COMMIT, every
   // A plain write is answered after the COMMIT, which takes the early ones with it.
   await db.insertInto('t').values({ x: 3 }).execute();
   assert.equal(seen(), 3);
+  other.close();
+  await db.destroy();
+});
+
+it('a statement compiled once on the coordination handle (compiledOnce) is still answered before the COMMIT', async () => {
+  const { db, coordination, other, seen } = await coordinated();
+  const insert = compiledOnce(
+    () => coordination,
+    (db, v: { x: number }) => db.insertInto('t').values({ x: v.x }),
+  );
+  // Every run, not only the one that compiled it; in a transaction of the coordination handle too.
+  await insert(coordination, { x: 1 });
+  await insert(coordination, { x: 2 });
+  await coordination.transaction().execute((trx) => insert(trx, { x: 3 }));
+  assert.equal(seen(), 0);
+  await db.insertInto('t').values({ x: 4 }).execute();
+  assert.equal(seen(), 4);
   other.close();
   await db.destroy();
 });

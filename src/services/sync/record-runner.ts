@@ -159,7 +159,7 @@ export class RecordRunner {
     await yieldToIo();
     // Taking the lock marks the record running (first attempt) in the same transaction.
     const startedAt = this.deps.clock.now();
-    const running = { status: 'running', attempt: record.attempt + 1, holder, started_at: startedAt.toISOString() };
+    const running = { status: 'running' as const, attempt: record.attempt + 1, holder, started_at: startedAt.toISOString() };
     const locked = await this.lock(inst.id, holder, p, { recordId: record.id, patch: running });
     if (locked === 'cancelled') return this.notStarted(record, inst, 'cancelled');
     if (!locked) return queued ? 'busy' : skip(MSG.busy(inst.name));
