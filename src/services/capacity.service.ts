@@ -50,8 +50,13 @@ const SNAPSHOT_MIN_MS = 250;
 const SNAPSHOT_COST_FACTOR = 20;
 /** Snapshots not asked for this long are dropped (a poller that went away). */
 const SNAPSHOT_KEEP_MS = 60_000;
-/** Records read and serialised per page (between two yields to the event loop) while building a snapshot. */
-const SNAPSHOT_CHUNK = 1000;
+/**
+ * Records read and serialised per page (between two yields to the event loop) while building a snapshot. A
+ * rebuild reads again every page from the first one not all final: at concurrency 128 the records still moving
+ * span a few hundred ids, so pages of 1,000 re-read 1,000–2,000 rows a rebuild, and held the loop the session's
+ * own connections wait on for one page's read and JSON at a time (docs/benchmarks-notes.md, session 19).
+ */
+const SNAPSHOT_CHUNK = 250;
 const OPEN_ARRAY = Buffer.from('[');
 const CLOSE_ARRAY = Buffer.from(']');
 const CLOSE = Buffer.from('}');
@@ -132,7 +137,7 @@ export class CapacityService {
     private readonly clock: Clock,
     private readonly timeZone: string,
     /** Tests set how stale a snapshot may be and the monotonic time it is measured with (ms). */
-    private readonly snapshot: { minMs?: number; costFactor?: number; now?: () => number } = {},
+    private readonly snapshot: { minMs?: number; costFactor?: number; now?: () => number; chunk?: number } = {},
   ) {}
 
   private async instance(id: number) {
@@ -352,13 +357,14 @@ export class CapacityService {
       if (!p.final) break;
       pages.push(p);
     }
+    const { chunk = SNAPSHOT_CHUNK } = this.snapshot;
     for (let afterId = pages.at(-1)?.lastId ?? 0; ;) {
-      const rows = await this.sync.records(sessionId, { afterId, limit: SNAPSHOT_CHUNK });
+      const rows = await this.sync.records(sessionId, { afterId, limit: chunk });
       if (rows.length === 0) break;
       afterId = rows[rows.length - 1]!.id;
       const json = Buffer.from(JSON.stringify(rows.map(toPublicRecord)).slice(1, -1));
-      pages.push({ lastId: afterId, json, counts: countRecords(rows), final: rows.length === SNAPSHOT_CHUNK && rows.every(final) });
-      if (rows.length < SNAPSHOT_CHUNK) break;
+      pages.push({ lastId: afterId, json, counts: countRecords(rows), final: rows.length === chunk && rows.every(final) });
+      if (rows.length < chunk) break;
       await yieldToIo();
     }
     return pages;

@@ -118,7 +118,7 @@ test('a rebuilt snapshot takes the leading pages whose records are all final as 
         ? (id: string, page?: { afterId: number; limit: number }) => (reads.push(page?.afterId ?? -1), target.records(id, page))
         : Reflect.get(target, key, recv),
   });
-  const svc = new CapacityService(ctx.repos.capacity, ctx.repos.instances, sync, ctx.clock, 'UTC', { minMs: 1000, costFactor: 0, now: () => now });
+  const svc = new CapacityService(ctx.repos.capacity, ctx.repos.instances, sync, ctx.clock, 'UTC', { minMs: 1000, costFactor: 0, now: () => now, chunk: 1000 });
   const poll = async (sessionId: string) => {
     reads.length = 0;
     now += 1000;
