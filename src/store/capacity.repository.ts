@@ -240,16 +240,22 @@ export class CapacityRepository {
   }
 
   /** Today's rows (is_deleted NULL) and the lifecycle rows of the instance, in one read. */
-  private async readLedger(db: Kysely<Database>, instanceId: number, day: string) {
-    // SQLite is told which index finds today's rows: left to itself (no statistics) it walks the instance's entries of
-    // the covering unique index, every day of its history (at 2,000 databases and a year kept: 76 ms instead of 1.7 ms).
-    const todayFrom = this.dialect === 'sqlite' ? sql`database_size_stats INDEXED BY database_size_stats_instance_date` : sql`database_size_stats`;
-    const { rows } = await sql<LedgerRow>`
-      SELECT database_name, NULL AS is_deleted, NULL AS last_seen_date FROM ${todayFrom} WHERE instance_id = ${instanceId} AND collected_date = ${day}
-      UNION ALL
-      SELECT database_name, is_deleted, last_seen_date FROM instance_databases WHERE instance_id = ${instanceId}`.execute(db);
-    return rows;
+  private async readLedger(db: Kysely<Database>, instanceId: number, day: string): Promise<LedgerRow[]> {
+    return (await this.ledger(db, { id: instanceId, day })).rows;
   }
+
+  private readonly ledger = compiledOnce(
+    () => this.db,
+    (_, v: { id: number; day: string }) =>
+      // SQLite is told which index finds today's rows: left to itself (no statistics) it walks the instance's entries of
+      // the covering unique index, every day of its history (at 2,000 databases and a year kept: 76 ms instead of 1.7 ms).
+      sql<LedgerRow>`
+        SELECT database_name, NULL AS is_deleted, NULL AS last_seen_date
+        FROM ${this.dialect === 'sqlite' ? sql`database_size_stats INDEXED BY database_size_stats_instance_date` : sql`database_size_stats`}
+        WHERE instance_id = ${v.id} AND collected_date = ${v.day}
+        UNION ALL
+        SELECT database_name, is_deleted, last_seen_date FROM instance_databases WHERE instance_id = ${v.id}`,
+  );
 
   private async save(input: SaveCollectionInput, done?: SyncCompletion): Promise<SaveCounts> {
     if (input.databases.length === 0) throw new Error('saveCollection: refusing an empty collection');

@@ -28,7 +28,7 @@
  *     db.updateTable('t').set({ holder: v.holder }).where('id', '=', v.id));
  *   await started(trx, { id: 7, holder: 'h' });
  */
-import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
+import type { CompiledQuery, QueryExecutorProvider, QueryResult } from 'kysely';
 
 /** Stands in for the value named `key` while the statement is compiled. */
 class Hole {
@@ -40,27 +40,37 @@ interface Runner {
   executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
 }
 
+/** What `build` returns: a query builder (`compile()`) or a sql`` template (`compile(db)`). */
+interface Compiles<R, D> {
+  compile(db: D): CompiledQuery<R>;
+}
+
 /**
- * `build` run once (at the first call) with holes for `V`'s values, on `db()`
- * (its plugins apply; a function, so that a class field can name a constructor's parameter); the function returned runs the compiled statement on
+ * `build` run once (at the first call) with holes for `V`'s values, on `db()` (its plugins apply; a function, so
+ * that a class field can name a constructor's parameter); the function returned runs the compiled statement on
  * `on` (the same store: `db` itself, or a transaction of it) with `values`.
  */
-export function compiledOnce<V extends object, R, D>(db: () => D, build: (db: D, v: V) => Compilable<R>): (on: Runner, values: V) => Promise<QueryResult<R>> {
+export function compiledOnce<V extends object, R, D extends QueryExecutorProvider>(
+  db: () => D,
+  build: (db: D, v: V) => Compiles<R, D>,
+): (on: Runner, values: V) => Promise<QueryResult<R>> {
   let compiled: CompiledQuery<R> | undefined;
   let holes: (Hole | undefined)[] = [];
   return async (on, values) => {
     if (!compiled) {
       const stand = new Proxy({}, { get: (_, key) => new Hole(String(key)) }) as V;
-      compiled = build(db(), stand).compile();
-      holes = compiled.parameters.map((p) => (p instanceof Hole ? p : undefined));
-      if (!holes.some(Boolean)) throw new Error(`compiledOnce: no value of the statement is given (${compiled.sql})`);
+      const q = build(db(), stand).compile(db());
+      holes = q.parameters.map((p) => (p instanceof Hole ? p : undefined));
+      if (!holes.some(Boolean)) throw new Error(`compiledOnce: no value of the statement is given (${q.sql})`);
+      compiled = q;
     }
+    const { sql } = compiled;
     const given = values as Record<string, unknown>;
     const parameters = compiled.parameters.map((p, i) => {
       const hole = holes[i];
       if (!hole) return p;
       const v = given[hole.key];
-      if (v === undefined) throw new Error(`compiledOnce: no value for "${hole.key}" (${compiled!.sql})`);
+      if (v === undefined) throw new Error(`compiledOnce: no value for "${hole.key}" (${sql})`);
       return v;
     });
     return on.executeQuery({ ...compiled, parameters });

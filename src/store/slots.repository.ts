@@ -6,10 +6,18 @@
  * (no transaction held while a connection is open). Works the same on both
  * stores.
  */
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely, type QueryResult, type RawBuilder } from 'kysely';
+import { compiledOnce } from './compiled-once.js';
 import type { DialectName } from './db.js';
 import type { Database } from './schema.js';
 import { answerBeforeCommit } from './sqlite-driver.js';
+
+/** A row `takeOneEach` wrote (or found another holder's, when a number was taken first). */
+interface TakenRow {
+  scope: string;
+  slot: number;
+  holder: string;
+}
 
 export interface SlotRow {
   slot: number;
@@ -117,35 +125,69 @@ export class SlotsRepository {
     now: string,
     expiresAt: string,
   ): Promise<{ scope: string; slot: number }[]> {
+    const values: Record<string, unknown> = { holder, purpose, now, expiresAt };
+    reqs.forEach((r, i) => {
+      values[`scope${i}`] = r.scope;
+      values[`cap${i}`] = r.cap;
+    });
+    // SQLite: compiled once per number of scopes (every connection runs it). PostgreSQL's text depends on each cap (freeNumbers).
+    const r =
+      this.dialect === 'sqlite'
+        ? await this.takerOf(reqs.length)(this.coordination, values)
+        : await this.takeEachStatement(
+            reqs.length,
+            (k) => values[k],
+            reqs.map((x) => x.cap),
+          ).execute(this.coordination);
+    return r.rows.filter((x) => x.holder === holder).map((x) => ({ scope: x.scope, slot: Number(x.slot) }));
+  }
+
+  private readonly takers = new Map<number, (on: Kysely<Database>, v: Record<string, unknown>) => Promise<QueryResult<TakenRow>>>();
+
+  private takerOf(n: number) {
+    let taker = this.takers.get(n);
+    if (!taker) {
+      taker = compiledOnce(
+        () => this.coordination,
+        (db, v: Record<string, unknown>) => ({ compile: () => this.takeEachStatement(n, (k) => v[k]).compile(db) }),
+      );
+      this.takers.set(n, taker);
+    }
+    return taker;
+  }
+
+  /** The statement of `takeOneEach` for `n` scopes; values by name (`scope0`, `cap0`, … `holder`, `purpose`, `now`, `expiresAt`). */
+  private takeEachStatement(n: number, val: (k: string) => unknown, pgCaps: number[] = []): RawBuilder<TakenRow> {
     const pg = this.dialect === 'postgres';
-    const ts = (v: string) => (pg ? sql`${v}::timestamptz` : sql`${v}`);
+    const ts = (v: unknown) => (pg ? sql`${v}::timestamptz` : sql`${v}`);
     const name = (kind: string, i: number) => sql.raw(`${kind}${i}`);
-    const ctes = reqs.map((r, i) => {
+    const idx = Array.from({ length: n }, (_, i) => i);
+    const ctes = idx.map((i) => {
       const live = name('live', i);
-      const room = sql`(SELECT count(*) FROM ${live}) < ${r.cap}`;
+      const [scope, cap] = [val(`scope${i}`), val(`cap${i}`)];
+      const room = sql`(SELECT count(*) FROM ${live}) < ${cap}`;
       return pg
-        ? sql`${live} AS (SELECT slot FROM connection_slots WHERE scope = ${r.scope} AND expires_at >= ${ts(now)}),
-            ${name('pick', i)} AS (SELECT ${r.scope}::text AS scope, n FROM (${freeNumbers(live, r.cap, 1)}) f WHERE ${room})`
-        : sql`${live} AS MATERIALIZED (SELECT slot FROM connection_slots WHERE scope = ${r.scope} AND expires_at >= ${now}),
-            ${name('pick', i)} AS (SELECT ${r.scope} AS scope, min(n) AS n FROM (SELECT 0 AS n UNION ALL SELECT slot + 1 FROM ${live})
-              WHERE n < ${r.cap} AND n NOT IN (SELECT slot FROM ${live}) AND ${room})`;
+        ? sql`${live} AS (SELECT slot FROM connection_slots WHERE scope = ${scope} AND expires_at >= ${ts(val('now'))}),
+            ${name('pick', i)} AS (SELECT ${scope}::text AS scope, n FROM (${freeNumbers(live, pgCaps[i]!, 1)}) f WHERE ${room})`
+        : sql`${live} AS MATERIALIZED (SELECT slot FROM connection_slots WHERE scope = ${scope} AND expires_at >= ${val('now')}),
+            ${name('pick', i)} AS (SELECT ${scope} AS scope, min(n) AS n FROM (SELECT 0 AS n UNION ALL SELECT slot + 1 FROM ${live})
+              WHERE n < ${cap} AND n NOT IN (SELECT slot FROM ${live}) AND ${room})`;
     });
     const picks = sql.join(
-      reqs.map((_, i) => sql`SELECT scope, n FROM ${name('pick', i)} WHERE n IS NOT NULL`),
+      idx.map((i) => sql`SELECT scope, n FROM ${name('pick', i)} WHERE n IS NOT NULL`),
       sql` UNION ALL `,
     );
     const every = sql.join(
-      reqs.map((_, i) => sql`EXISTS (SELECT 1 FROM ${name('pick', i)} WHERE n IS NOT NULL)`),
+      idx.map((i) => sql`EXISTS (SELECT 1 FROM ${name('pick', i)} WHERE n IS NOT NULL)`),
       sql` AND `,
     );
-    const r = await sql<{ scope: string; slot: number; holder: string }>`
+    return sql<TakenRow>`
       WITH ${sql.join(ctes)}, pick AS (${picks})
       INSERT INTO connection_slots (scope, slot, holder, purpose, acquired_at, expires_at)
-      SELECT scope, n, ${holder}, ${purpose}, ${ts(now)}, ${ts(expiresAt)} FROM pick WHERE ${every}
+      SELECT scope, n, ${val('holder')}, ${val('purpose')}, ${ts(val('now'))}, ${ts(val('expiresAt'))} FROM pick WHERE ${every}
       ON CONFLICT (scope, slot) DO UPDATE SET holder = excluded.holder, purpose = excluded.purpose, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
         WHERE connection_slots.expires_at < excluded.acquired_at
-      RETURNING scope, slot, holder`.execute(this.coordination);
-    return r.rows.filter((x) => x.holder === holder).map((x) => ({ scope: x.scope, slot: Number(x.slot) }));
+      RETURNING scope, slot, holder`;
   }
 
   /** Free some of `holder`'s slots of `scope` (one statement). */
