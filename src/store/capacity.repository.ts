@@ -390,7 +390,7 @@ export class CapacityRepository {
           total,
           details: JSON.stringify(done.details(plan.counts)),
         });
-        if (Number(completed.numAffectedRows) === 0) throw new LeaseLost();
+        if (Number(completed.numAffectedRows ?? 0) === 0) throw new LeaseLost();
         await this.unlocked(trx, { id: instanceId, holder: done.holder });
       }
       return counts;

@@ -69,7 +69,7 @@ export function compiledOnce<V extends object, R, D extends QueryExecutorProvide
     const parameters = compiled.parameters.map((p, i) => {
       const hole = holes[i];
       if (!hole) return p;
-      const v = given[hole.key];
+      const v = Object.hasOwn(given, hole.key) ? given[hole.key] : undefined;
       if (v === undefined) throw new Error(`compiledOnce: no value for "${hole.key}" (${sql})`);
       return v;
     });

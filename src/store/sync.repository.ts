@@ -469,7 +469,7 @@ export class SyncRepository {
   /** Mark the record running with the lock; a record a cancel already skipped rolls the lock back. */
   private async started(trx: Transaction<Database>, start: RecordStart): Promise<true> {
     const r = await this.claimRunning(trx, { id: start.recordId, ...start.patch });
-    if (Number(r.numAffectedRows) === 0) throw new RecordNotClaimable();
+    if (Number(r.numAffectedRows ?? 0) === 0) throw new RecordNotClaimable();
     return true;
   }
 

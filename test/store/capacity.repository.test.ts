@@ -7,6 +7,7 @@ import { before, it } from 'node:test';
 import { CompiledQuery } from 'kysely';
 import type { CollectedDatabase } from '../../src/domain/collection.js';
 import { CapacityRepository } from '../../src/store/capacity.repository.js';
+import { RecordNotClaimable } from '../../src/store/sync.repository.js';
 import { TableLocksRepository } from '../../src/store/table-locks.repository.js';
 import { forEachStore, instanceRow } from '../helpers/context.js';
 import { countingSqliteStore } from '../helpers/query-count.js';
@@ -223,6 +224,7 @@ forEachStore('CapacityRepository.saveCollection', (get) => {
       holder,
       durationMs: 12,
       instanceError: 'one warning',
+      instanceErrorMsg: { key: 'sync.warning', params: { n: 1 } },
       details: (c: { new_databases: number; deleted_names: string[] }) => ({ new_databases: c.new_databases, deleted: c.deleted_names }),
     });
     const input = { instanceId, collectedDate: '2026-03-06', collectedAt: at('2026-03-06', '03:00:05'), databases: [db('a', 10), db('q', 5)] };
@@ -254,6 +256,9 @@ forEachStore('CapacityRepository.saveCollection', (get) => {
     const inst = await repos.instances.get(instanceId);
     assert.equal(inst?.last_sync_status, 'completed');
     assert.equal(inst?.last_sync_error, 'one warning');
+    assert.deepEqual(JSON.parse(inst!.last_sync_error_msg!), { key: 'sync.warning', params: { n: 1 } });
+    assert.equal(new Date(inst!.last_sync_at!).toISOString(), input.collectedAt);
+    assert.equal(new Date(inst!.last_connected!).toISOString(), input.collectedAt);
     assert.equal(Number(inst?.total_size_bytes), 15);
     assert.equal(await repos.sync.lockHolder(instanceId), undefined, 'the lock is let go');
   });
@@ -287,6 +292,42 @@ forEachStore('SyncRepository locks', (get) => {
     assert.equal(await s.acquireLock(42, 'C', '2026-03-01T00:12:00.000Z', '2026-03-01T00:20:00.000Z'), false, "A's release did not free B's lock");
     await s.releaseLock(42, 'B');
     assert.equal(await s.acquireLock(42, 'C', '2026-03-01T00:12:00.000Z', '2026-03-01T00:20:00.000Z'), true);
+  });
+
+  it('a lock taken to start a record marks it running with the lock; a record a cancel ended first starts nothing and keeps no lock (acquired or taken over)', async () => {
+    const { repos } = get();
+    const s = repos.sync;
+    const [now, later] = ['2026-03-03T00:00:00.000Z', '2026-03-03T00:10:00.000Z'];
+    const ids = await Promise.all(['start-a', 'start-b', 'start-c', 'start-d'].map(async (n) => (await repos.instances.insert(instanceRow(n))).id));
+    const { records } = await s.createSession({
+      sessionId: `lock-start-${Date.now()}`,
+      syncType: 'manual_batch',
+      createdBy: null,
+      startedAt: now,
+      owner: 'test',
+      instances: ids.map((id, i) => ({ id, name: `start-${'abcd'[i]}` })),
+    });
+    const start = (i: number, holder: string) => ({ recordId: records[i]!.id, patch: { status: 'running' as const, attempt: 1, holder, started_at: now } });
+    const record = async (i: number) => (await s.records(records[0]!.session_id)).find((r) => r.id === records[i]!.id)!;
+
+    assert.equal(await s.acquireLock(ids[0]!, 'A', now, later, start(0, 'A')), true);
+    const a = await record(0);
+    assert.deepEqual([a.status, a.holder, a.attempt, a.started_at !== null], ['running', 'A', 1, true]);
+    assert.equal((await s.lockHolder(ids[0]!))?.holder, 'A');
+
+    await s.updateRecord(records[1]!.id, { status: 'skipped' });
+    await assert.rejects(s.acquireLock(ids[1]!, 'B', now, later, start(1, 'B')), RecordNotClaimable);
+    assert.equal(await s.lockHolder(ids[1]!), undefined, 'the lock it took is let go');
+    assert.deepEqual([(await record(1)).status, (await record(1)).holder], ['skipped', null]);
+
+    // A dead holder's lock taken over: the record starts with it, or (completed first) the take-over is rolled back.
+    for (const i of [2, 3]) assert.equal(await s.acquireLock(ids[i]!, 'dead', now, later), true);
+    assert.equal(await s.takeOverLock(ids[2]!, 'dead', 'C', now, later, start(2, 'C')), true);
+    assert.deepEqual([(await record(2)).status, (await record(2)).holder, (await s.lockHolder(ids[2]!))?.holder], ['running', 'C', 'C']);
+    await s.updateRecord(records[3]!.id, { status: 'completed' });
+    await assert.rejects(s.takeOverLock(ids[3]!, 'dead', 'D', now, later, start(3, 'D')), RecordNotClaimable);
+    assert.equal((await s.lockHolder(ids[3]!))?.holder, 'dead', 'the take-over is rolled back');
+    assert.equal((await record(3)).status, 'completed');
   });
 
   it('table-sync locks have their own key space: they neither block nor are blocked by the instance lock', async () => {
