@@ -55,22 +55,19 @@ export function compiledOnce<V extends object, R, D extends QueryExecutorProvide
   build: (db: D, v: V) => Compiles<R, D>,
 ): (on: Runner, values: V) => Promise<QueryResult<R>> {
   let compiled: CompiledQuery<R> | undefined;
-  let holes: (Hole | undefined)[] = [];
   return async (on, values) => {
     if (!compiled) {
       const stand = new Proxy({}, { get: (_, key) => new Hole(String(key)) }) as V;
       const q = build(db(), stand).compile(db());
-      holes = q.parameters.map((p) => (p instanceof Hole ? p : undefined));
-      if (!holes.some(Boolean)) throw new Error(`compiledOnce: no value of the statement is given (${q.sql})`);
+      if (!q.parameters.some((p) => p instanceof Hole)) throw new Error(`compiledOnce: no value of the statement is given (${q.sql})`);
       compiled = q;
     }
     const { sql } = compiled;
     const given = values as Record<string, unknown>;
-    const parameters = compiled.parameters.map((p, i) => {
-      const hole = holes[i];
-      if (!hole) return p;
-      const v = Object.hasOwn(given, hole.key) ? given[hole.key] : undefined;
-      if (v === undefined) throw new Error(`compiledOnce: no value for "${hole.key}" (${sql})`);
+    const parameters = compiled.parameters.map((p) => {
+      if (!(p instanceof Hole)) return p;
+      const v = Object.hasOwn(given, p.key) ? given[p.key] : undefined;
+      if (v === undefined) throw new Error(`compiledOnce: no value for "${p.key}" (${sql})`);
       return v;
     });
     return on.executeQuery({ ...compiled, parameters });

@@ -69,6 +69,8 @@ export class SyncRepository {
   private readonly takeLock = compiledOnce(() => this.coordination, takeLock);
   private readonly lockStarted = compiledOnce(() => this.db, lockAndStart);
   private readonly claimRunning = compiledOnce(() => this.coordination, claimRunning);
+  /** The same claim answered after the group's COMMIT (`claimRecord`: a record started without its lock's statement). */
+  private readonly claimRunningPlain = compiledOnce(() => this.db, claimRunning);
 
   async createSession(s: {
     sessionId: string;
@@ -286,14 +288,8 @@ export class SyncRepository {
    * (a cancel got there first): compare-and-set, so a cancel and a start never
    * both win. False when the record must not run.
    */
-  async claimRecord(id: number, patch: Updateable<SyncInstanceRecordsTable>, db: Db = this.db): Promise<boolean> {
-    const r = await db
-      .updateTable('sync_instance_records')
-      .set(patch)
-      .where('id', '=', id)
-      .where('status', 'not in', ['skipped', 'completed'])
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+  async claimRecord(id: number, patch: Running): Promise<boolean> {
+    return Number((await this.claimRunningPlain(this.db, { id, ...patch })).numAffectedRows ?? 0) > 0;
   }
 
   async heartbeat(sessionId: string, at: string): Promise<void> {

@@ -263,12 +263,12 @@ export class RecordRunner {
     let attempt = record.attempt;
     for (let tries = 1; ; tries++) {
       attempt++;
-      const patch = { status: 'running', attempt, holder, ...(tries === 1 ? { started_at: startedAt.toISOString() } : {}) };
       if (tries === 1 && !runningSince) {
         // Compare-and-set: a cancel that skipped the record first wins.
-        if (!(await this.deps.sync.claimRecord(record.id, patch))) return this.notStarted(record, inst, 'cancelled');
+        const running = { status: 'running' as const, attempt, holder, started_at: startedAt.toISOString() };
+        if (!(await this.deps.sync.claimRecord(record.id, running))) return this.notStarted(record, inst, 'cancelled');
       } else if (tries > 1) {
-        await this.deps.sync.updateRecord(record.id, patch);
+        await this.deps.sync.updateRecord(record.id, { status: 'running', attempt, holder });
       }
       // debug: at info, a batch logs one line per record (completed or failed), not two; each line costs the loop a write.
       log.debug({ attempt }, 'capacity sync started');
