@@ -228,13 +228,32 @@ export class ConnectionService {
   }
 
   /**
+   * A sync's connection slot asked for now, before its collection: a sync record asks with its instance's
+   * lock, so the two store round trips run at once (record-runner.ts). `collect` takes it; `drop` it when no
+   * collection will (the lock was busy, the record stopped or failed first).
+   */
+  reserveAhead(inst: InstanceRow, p: Pick<ConnectParams, 'connectTimeoutMs' | 'syncTimeoutMs'>, signal?: AbortSignal): SlotAhead {
+    const dropped = new AbortController();
+    const until = signal ? AbortSignal.any([signal, dropped.signal]) : dropped.signal;
+    return new SlotAhead(this.reserve(inst, { purpose: 'sync', waitMs: collectWaitMs(inst, p), signal: until }), dropped);
+  }
+
+  /**
    * Connect, collect, close — bounded as a whole by the sync timeout. Only
    * classified SyncErrors (or Aborted) come out; the connection is always closed.
+   * `ahead`: the slot asked for earlier (`reserveAhead`), used once; otherwise one is asked for here.
    */
-  async collect(inst: InstanceRow, target: ConnectTarget, p: Pick<ConnectParams, 'syncTimeoutMs' | 'exclusions'>, signal?: AbortSignal): Promise<Collection> {
+  async collect(
+    inst: InstanceRow,
+    target: ConnectTarget,
+    p: Pick<ConnectParams, 'syncTimeoutMs' | 'exclusions'>,
+    signal?: AbortSignal,
+    ahead?: SlotAhead,
+  ): Promise<Collection> {
     const engine = this.deps.engineFor(inst.db_type as DbType);
     // Waiting for a slot is not part of the collection's time: it may take as long as one collection of another holder.
-    const slot = await this.reserve(inst, { purpose: 'sync', waitMs: target.connectTimeoutMs + p.syncTimeoutMs, signal }).catch((err: unknown) => {
+    const reserved = ahead?.take() ?? this.reserve(inst, { purpose: 'sync', waitMs: target.connectTimeoutMs + p.syncTimeoutMs, signal });
+    const slot = await reserved.catch((err: unknown) => {
       throw err instanceof AppError && err.kind === 'rate_limited' ? new SyncError('timeout', err.message) : err;
     });
     let session: EngineSession | undefined;
@@ -337,6 +356,41 @@ export class ConnectionService {
       await session?.close().catch(() => {});
     }
   }
+}
+
+/** A connection slot asked for ahead of its collection (`reserveAhead`): taken once, or dropped (freed once it came). */
+export class SlotAhead {
+  private used = false;
+
+  constructor(
+    private readonly slot: Promise<Slot>,
+    private readonly dropped: AbortController,
+  ) {
+    slot.catch(() => {}); // its error is the collection's, if one takes it; nobody's otherwise
+  }
+
+  /** The slot for the first collection that asks; undefined after (a retry asks anew). */
+  take(): Promise<Slot> | undefined {
+    if (this.used) return undefined;
+    this.used = true;
+    return this.slot;
+  }
+
+  /** No collection took it: a wait for it ends (it holds no place in the slot's line), a slot it got is freed. */
+  drop(): void {
+    if (this.used) return;
+    this.used = true;
+    this.dropped.abort();
+    void this.slot.then(
+      (s) => s.release(),
+      () => {},
+    );
+  }
+}
+
+/** How long a sync waits for its connection slot: the instance's connect timeout and the sync timeout, as `collect` bounds its run. */
+function collectWaitMs(inst: Pick<InstanceRow, 'options'>, p: Pick<ConnectParams, 'connectTimeoutMs' | 'syncTimeoutMs'>): number {
+  return ((JSON.parse(inst.options) as InstanceOptions).connect_timeout_ms ?? p.connectTimeoutMs) + p.syncTimeoutMs;
 }
 
 /** A connect target from an instance's columns and a credential (stored, or typed in the form). */

@@ -126,6 +126,27 @@ describe('connection caps, one process (SQLite store)', () => {
     }
   });
 
+  it('a sync’s slot asked for ahead (with its lock) and dropped leaves the line: the next caller gets the slot freed', async () => {
+    const inst = await ctx.store.db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const p = { connectTimeoutMs: 5_000, syncTimeoutMs: 60_000 };
+    const held = [await ctx.connections.reserve(inst, { purpose: 'test' }), await ctx.connections.reserve(inst, { purpose: 'test' })];
+    // Both of the instance's connections in use: the slot asked for ahead waits in line, and is dropped there (a busy lock).
+    const waiting = ctx.connections.reserveAhead(inst, p);
+    await new Promise((r) => setTimeout(r, 50));
+    waiting.drop();
+    await held[0]!.release();
+    // Without waiting: a waiter still in line would go first (and the freed slot to it).
+    const next = await ctx.connections.reserve(inst, { purpose: 'test', waitMs: 0 });
+    await next.release();
+    await held[1]!.release();
+    // One that came before it was dropped is freed.
+    const came = ctx.connections.reserveAhead(inst, p);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await slotRows()).length, 2, 'the instance’s and the estate’s slot');
+    came.drop();
+    assert.deepEqual(await drained(), [], 'freed');
+  });
+
   it('no slot within the wait: 429 with a zh-CN + English message, nothing connected', async () => {
     // A second process on the same store (here: a second context on the same file) with a short wait.
     const other: Context = await createContext(

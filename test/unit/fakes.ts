@@ -10,6 +10,8 @@ import { createLogger } from '../../src/lib/logger.js';
 import type { InstanceRow, SyncInstanceRecordRow } from '../../src/store/schema.js';
 import { LeaseLost, RecordNotClaimable, type RecordStart } from '../../src/store/sync.repository.js';
 import type { SaveCollectionInput, SaveCounts, SyncCompletion } from '../../src/store/capacity.repository.js';
+import { Aborted, SlotAhead } from '../../src/services/connection.service.js';
+import type { Slot } from '../../src/services/connection-slots.js';
 import { RecordRunner } from '../../src/services/sync/record-runner.js';
 import type { RunParams, SyncDeps } from '../../src/services/sync/sync-context.js';
 
@@ -193,7 +195,31 @@ export class FakeCapacityRepository {
 export class FakeConnections {
   steps: (Collection | Error | ((signal?: AbortSignal) => Promise<Collection>))[] = [];
   calls = 0;
+  /** Connection slots asked for ahead of a collection (`reserveAhead`), in order: freed (released), or their wait ended (aborted). */
+  ahead: { released: boolean; aborted: boolean }[] = [];
+  /** When set, a slot asked for ahead comes only once this resolves (default: at once). */
+  slotGate?: Promise<void>;
+  /** Per collection, in order: whether it ran on the slot asked for ahead. */
+  aheadUsed: boolean[] = [];
+  /** When set, revealing the credential fails with it. */
+  targetError?: Error;
+  reserveAhead(_inst: InstanceRow, _p: unknown, signal?: AbortSignal): SlotAhead {
+    const entry = { released: false, aborted: false };
+    this.ahead.push(entry);
+    const dropped = new AbortController();
+    const until = signal ? AbortSignal.any([signal, dropped.signal]) : dropped.signal;
+    const slot = (async (): Promise<Slot> => {
+      await Promise.race([this.slotGate, new Promise((r) => until.addEventListener('abort', r, { once: true }))]);
+      if (until.aborted) {
+        entry.aborted = true;
+        throw new Aborted('cancelled');
+      }
+      return { holder: 'fake', release: async () => void (entry.released = true) };
+    })();
+    return new SlotAhead(slot, dropped);
+  }
   async target(inst: InstanceRow): Promise<ConnectTarget> {
+    if (this.targetError) throw this.targetError;
     return {
       host: inst.host,
       port: inst.port,
@@ -205,7 +231,11 @@ export class FakeConnections {
       queryTimeoutMs: 10_000,
     };
   }
-  async collect(_inst: InstanceRow, _t: ConnectTarget, _p: unknown, signal?: AbortSignal): Promise<Collection> {
+  async collect(_inst: InstanceRow, _t: ConnectTarget, _p: unknown, signal?: AbortSignal, ahead?: SlotAhead): Promise<Collection> {
+    const early = ahead?.take();
+    this.aheadUsed.push(early !== undefined);
+    // The real collection frees its slot when its session closes.
+    if (early) await (await early).release();
     const step = this.steps[Math.min(this.calls++, this.steps.length - 1)];
     if (step === undefined) throw new Error('no step scripted');
     if (step instanceof Error) throw step;

@@ -212,6 +212,56 @@ describe('record runner: lock and lease', () => {
     assert.equal(mocks.sync.locks.get(inst.id)?.expires_at, new Date(T0.getTime() + Math.min(leaseMs(p), 45_000)).toISOString());
   });
 
+  it('the connection slot is asked for with the lock, before the lock answers, and the collection runs on it', async () => {
+    const { sut, mocks, record, inst } = setup();
+    mocks.connections.steps = [collection()];
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const acquire = mocks.sync.acquireLock.bind(mocks.sync);
+    mocks.sync.acquireLock = async (...a: Parameters<typeof acquire>) => {
+      await gate;
+      return acquire(...a);
+    };
+    const run = sut.runLocked(record, inst, params());
+    await new Promise((r) => setImmediate(r));
+    assert.equal(mocks.connections.ahead.length, 1, 'asked for while the lock is still on its way');
+    open();
+    assert.equal((await run).status, 'completed');
+    assert.deepEqual(mocks.connections.aheadUsed, [true]);
+    assert.deepEqual(mocks.connections.ahead, [{ released: true, aborted: false }], 'freed once, by its collection');
+  });
+
+  it('a busy lock frees the slot asked for ahead; a slot still waited for is no longer waited for', async () => {
+    for (const waiting of [false, true]) {
+      const { sut, mocks, record, inst } = setup();
+      if (waiting) mocks.connections.slotGate = new Promise(() => {}); // the instance's connections are all in use
+      mocks.sync.locks.set(inst.id, { holder: 'other-host:1:aaaa', expires_at: '2999-01-01T00:00:00.000Z' });
+      const o = await sut.runLocked(record, inst, params());
+      assert.equal(o.status, 'skipped');
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(mocks.connections.ahead, [{ released: !waiting, aborted: waiting }], waiting ? 'the wait ended' : 'freed');
+      assert.equal(mocks.connections.calls, 0);
+    }
+  });
+
+  it('a record that fails before connecting frees the slot asked for ahead', async () => {
+    const { sut, mocks, record, inst } = setup();
+    mocks.connections.targetError = new Error('credential unreadable');
+    const o = await sut.runLocked(record, inst, params({ retries: 0 }));
+    assert.equal(o.status, 'failed');
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(mocks.connections.ahead, [{ released: true, aborted: false }]);
+    assert.deepEqual(mocks.connections.aheadUsed, []);
+  });
+
+  it('a retry asks for its connection slot anew (the one asked for ahead was the first attempt’s)', async () => {
+    const { sut, mocks, record, inst } = setup();
+    mocks.connections.steps = [new SyncError('connection', 'ECONNREFUSED'), collection()];
+    assert.equal((await sut.runLocked(record, inst, params({ retries: 1 }))).status, 'completed');
+    assert.deepEqual(mocks.connections.aheadUsed, [true, false]);
+    assert.deepEqual(mocks.connections.ahead, [{ released: true, aborted: false }]);
+  });
+
   it('a disabled instance is skipped, not synced', async () => {
     const { sut, mocks, record } = setup();
     const o = await sut.runLocked(record, instanceRow({ is_active: 0 }), params());

@@ -15,7 +15,7 @@ import { activeHolders, holderAlive, newHolder, releaseHolder } from '../../lib/
 import type { SaveCounts } from '../../store/capacity.repository.js';
 import type { InstanceRow } from '../../store/schema.js';
 import { LeaseLost, RecordNotClaimable, type RecordRef } from '../../store/sync.repository.js';
-import { Aborted, abortReason } from '../connection.service.js';
+import { Aborted, abortReason, type SlotAhead } from '../connection.service.js';
 import { SlotStoreError } from '../connection-slots.js';
 import { MSG } from './messages.js';
 import { errorColumns } from '../../store/sync.repository.js';
@@ -160,14 +160,23 @@ export class RecordRunner {
     // Taking the lock marks the record running (first attempt) in the same transaction.
     const startedAt = this.deps.clock.now();
     const running = { status: 'running' as const, attempt: record.attempt + 1, holder, started_at: startedAt.toISOString() };
-    const locked = await this.lock(inst.id, holder, p, { recordId: record.id, patch: running });
+    // Its connection slot is asked for with the lock, not after it: two store round trips at once (on the
+    // PostgreSQL store at c=32, 4-5 ms a record sooner; docs/benchmarks-notes.md, session 20).
+    const ahead = this.deps.connections.reserveAhead(inst, p, signal);
+    let locked: boolean | 'cancelled' = false;
+    try {
+      locked = await this.lock(inst.id, holder, p, { recordId: record.id, patch: running });
+    } finally {
+      if (locked !== true) ahead.drop();
+    }
     if (locked === 'cancelled') return this.notStarted(record, inst, 'cancelled');
     if (!locked) return queued ? 'busy' : skip(MSG.busy(inst.name));
     let outcome: RecordOutcome | undefined;
     try {
-      outcome = await this.runRecord(record, inst, p, holder, signal, startedAt, collected);
+      outcome = await this.runRecord(record, inst, p, holder, signal, startedAt, collected, ahead);
       return outcome;
     } finally {
+      ahead.drop();
       await this.release(inst.id, holder, outcome);
     }
   }
@@ -244,7 +253,8 @@ export class RecordRunner {
    * the lock in the transaction that saves it; otherwise the caller does.
    * `collected`: told when the collection is in hand and only its save is
    * left (a queued job's place goes to the next job then: `sync_concurrency`
-   * counts collections, docs/operations.md).
+   * counts collections, docs/operations.md). `ahead`: its connection slot, asked for already (the first
+   * attempt's; `reserveAhead`).
    */
   async runRecord(
     record: RecordRef,
@@ -254,6 +264,7 @@ export class RecordRunner {
     signal?: AbortSignal,
     runningSince?: Date,
     collected?: () => void,
+    ahead?: SlotAhead,
   ): Promise<RecordOutcome> {
     const startedAt = runningSince ?? this.deps.clock.now();
     const t0 = performance.now();
@@ -277,7 +288,7 @@ export class RecordRunner {
         if (before) throw new Aborted(before);
         const target = await this.deps.connections.target(inst, p);
         password = target.password;
-        const collection = await this.deps.connections.collect(inst, target, p, signal);
+        const collection = await this.deps.connections.collect(inst, target, p, signal, ahead);
         if (collection.databases.length === 0) throw new SyncError('data', MSG.empty);
         // Stopped between collecting and saving: save nothing.
         const stopped = abortReason(signal);
