@@ -235,7 +235,9 @@ export class ConnectionService {
   reserveAhead(inst: InstanceRow, p: Pick<ConnectParams, 'connectTimeoutMs' | 'syncTimeoutMs'>, signal?: AbortSignal): SlotAhead {
     const dropped = new AbortController();
     const until = signal ? AbortSignal.any([signal, dropped.signal]) : dropped.signal;
-    return new SlotAhead(this.reserve(inst, { purpose: 'sync', waitMs: collectWaitMs(inst, p), signal: until }), dropped);
+    // Anything that fails here (the instance's options unreadable) fails its collection, as it would have there.
+    const slot = (async () => this.reserve(inst, { purpose: 'sync', waitMs: collectWaitMs(inst, p), signal: until }))();
+    return new SlotAhead(slot, dropped);
   }
 
   /**

@@ -145,6 +145,9 @@ describe('connection caps, one process (SQLite store)', () => {
     assert.equal((await slotRows()).length, 2, 'the instance’s and the estate’s slot');
     came.drop();
     assert.deepEqual(await drained(), [], 'freed');
+    // Unreadable options throw nothing here (the record would fail as a whole): the collection that takes it fails.
+    const unreadable = ctx.connections.reserveAhead({ ...inst, options: '{' }, p);
+    await assert.rejects(unreadable.take()!, SyntaxError);
   });
 
   it('no slot within the wait: 429 with a zh-CN + English message, nothing connected', async () => {
