@@ -392,7 +392,12 @@ export class SlotAhead {
 
 /** How long a sync waits for its connection slot: the instance's connect timeout and the sync timeout, as `collect` bounds its run. */
 function collectWaitMs(inst: Pick<InstanceRow, 'options'>, p: Pick<ConnectParams, 'connectTimeoutMs' | 'syncTimeoutMs'>): number {
-  return ((JSON.parse(inst.options) as InstanceOptions).connect_timeout_ms ?? p.connectTimeoutMs) + p.syncTimeoutMs;
+  return connectTimeoutMs(JSON.parse(inst.options) as InstanceOptions, p) + p.syncTimeoutMs;
+}
+
+/** An instance's connect timeout: its own option, else the run's. */
+function connectTimeoutMs(options: InstanceOptions, p: Pick<ConnectParams, 'connectTimeoutMs'>): number {
+  return options.connect_timeout_ms ?? p.connectTimeoutMs;
 }
 
 /** A connect target from an instance's columns and a credential (stored, or typed in the form). */
@@ -409,7 +414,7 @@ function connectTarget(
     username: cred.username,
     password: cred.password,
     options,
-    connectTimeoutMs: options.connect_timeout_ms ?? p.connectTimeoutMs,
+    connectTimeoutMs: connectTimeoutMs(options, p),
     queryTimeoutMs: options.query_timeout_ms ?? p.syncTimeoutMs,
   };
 }

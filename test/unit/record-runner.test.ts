@@ -244,6 +244,17 @@ describe('record runner: lock and lease', () => {
     }
   });
 
+  it('a store error while taking the lock frees the slot asked for ahead (the error is thrown as before)', async () => {
+    const { sut, mocks, record, inst } = setup();
+    mocks.sync.acquireLock = async () => {
+      throw new Error('store unreachable');
+    };
+    await assert.rejects(sut.runLocked(record, inst, params()), /store unreachable/);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(mocks.connections.ahead, [{ released: true, aborted: false }]);
+    assert.equal(mocks.connections.calls, 0);
+  });
+
   it('a record that fails before connecting frees the slot asked for ahead', async () => {
     const { sut, mocks, record, inst } = setup();
     mocks.connections.targetError = new Error('credential unreadable');
