@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { ConfigError, type Config } from './config.js';
 import { getEngine } from './engines/registry.js';
+import { onCollectorThreadStop, threaded } from './engines/collector-thread.js';
 import type { DbType } from './domain/db-type.js';
 import type { Engine } from './engines/engine.js';
 import { systemClock, type Clock } from './lib/clock.js';
@@ -208,11 +209,19 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       prepare: { enabled: config.storePrepare, onOff: prepareOffWarning(logger, 'queue') },
     });
   }
+  // The engines' sessions run in the collector thread (tests that swap engines keep theirs on this one).
+  const engineFor = opts.engineFor ?? threaded(getEngine);
+  const threadStopped = onCollectorThreadStop((detail, failed) =>
+    logger.error(
+      { detail, failed },
+      'the collector thread stopped: the connections it held are gone and the calls waiting for it failed (a sync retries them); the next connection starts another',
+    ),
+  );
   // Connection caps and the estate-wide sync concurrency: semaphores in the store, shared by every process on it.
   const slots = new ConnectionSlots({ repo: new SlotsRepository(db, store.dialect), clock, logger, leaseMs: config.leaseMs, heartbeatMs: config.heartbeatMs });
   const connections = new ConnectionService({
     settings: () => settings.current(),
-    engineFor: opts.engineFor ?? getEngine,
+    engineFor,
     instances: repos.instances,
     credentials,
     slots,
@@ -321,7 +330,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     repo: new CompositionRepository(db),
     instances: repos.instances,
     connections,
-    engineFor: opts.engineFor ?? getEngine,
+    engineFor,
     settings: () => settings.effective(),
     clock,
     timeZone: config.timeZone,
@@ -346,7 +355,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     settings: () => settings.effective(),
     clock,
     logger,
-    engineFor: opts.engineFor ?? getEngine,
+    engineFor,
     instances: repos.instances,
     tables: new TablesRepository(db),
     selection: new TableSelectionRepository(db),
@@ -432,6 +441,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     processes,
     processesRepo,
     async close() {
+      threadStopped();
       await processes.stop();
       await scheduler.stop();
       await alerts.idle();

@@ -95,8 +95,15 @@ export interface EngineSession {
   collectTables?(scope: TableScope): Promise<TableCollection>;
   /** Where the instance's bytes went (see Composition); absent on an engine that cannot tell. */
   composition?(): Promise<Composition>;
-  close(): Promise<void>;
+  /**
+   * Says goodbye and closes. `sent`, when present, settles once the goodbye has left (a session in the collector
+   * thread says it there, a message later); without it, it left within the call.
+   */
+  close(): Closing;
 }
+
+/** What `EngineSession.close` returns. */
+export type Closing = Promise<void> & { sent?: Promise<void> };
 
 export interface Engine {
   readonly dbType: DbType;

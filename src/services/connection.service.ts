@@ -179,8 +179,11 @@ export class ConnectionService {
     const closing = (idle: boolean) => {
       if (closed) return closed;
       if (!idle) return (closed = close().finally(() => slot.release())); // a caller awaiting the close has the slot back too
-      closed = close();
-      void Promise.race([closed.catch(() => {}), sleep(GOODBYE_MS, undefined, { ref: false })])
+      const ending = close();
+      closed = ending;
+      // GOODBYE_MS at most from when the goodbye has left: at once, or once the collector thread has said it.
+      const left = (ending.sent ?? Promise.resolve()).catch(() => {});
+      void Promise.race([ending.catch(() => {}), left.then(() => sleep(GOODBYE_MS, undefined, { ref: false }))])
         .then(() => slot.release())
         .catch(() => {});
       return closed;

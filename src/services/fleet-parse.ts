@@ -6,9 +6,9 @@
  * registering tsx in each worker cost ~0.2 s of CPU and ~0.3 s per import file, several minutes over the tests.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../lib/errors.js';
+import { bundleWorker } from '../lib/worker-bundle.js';
 import type { FleetFormat, ImportError, Parsed, SourceRow } from './fleet-file.js';
 import { msg } from '../client/shared/i18n/index.js';
 
@@ -18,20 +18,9 @@ const WORKER = new URL(`./fleet-parse.worker${EXT}`, import.meta.url);
 const WORKER_HEAP_MB = 512;
 
 let bundled: Promise<string> | undefined;
-/** The worker from the sources as one CommonJS script (esbuild, a dev dependency: only reached from `.ts`). */
+/** The worker from the sources as one CommonJS script, its packages bundled in (`bundleWorker`). */
 function bundledWorker(): Promise<string> {
-  bundled ??= import('esbuild').then(async ({ build }) => {
-    const out = await build({
-      entryPoints: [fileURLToPath(WORKER)],
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      write: false,
-      logLevel: 'silent',
-    });
-    return out.outputFiles[0]!.text;
-  });
+  bundled ??= bundleWorker(WORKER);
   return bundled;
 }
 

@@ -2,9 +2,11 @@
  * `whalefall serve` loads a database driver only when it first connects with
  * it (issue #22 item 4: memory): a serve on a SQLite store that answers HTTP
  * but never syncs loads none of pg, mysql2, mssql/tedious, oracledb, pg-boss
- * or nodemailer; syncing one PostgreSQL instance then loads pg and still not
- * mysql2. What a process loaded is written at exit by
- * test/helpers/loaded-packages.mjs (CommonJS and ECMAScript modules alike).
+ * or nodemailer, and starts no collector thread; syncing one PostgreSQL
+ * instance then loads pg in the collector thread (engines/collector-thread.ts),
+ * and still not mysql2, and no driver on the main thread. What a process
+ * loaded is written at exit by test/helpers/loaded-packages.mjs (CommonJS and
+ * ECMAScript modules alike, the main thread's and its worker threads').
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -45,7 +47,7 @@ describe('serve loads a driver on first use', { timeout: 120_000 }, () => {
   after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
   /** Start serve, run `use` against it, stop it (SIGTERM): the packages it had loaded by then. */
-  async function packagesAfter(use: (base: string, auth: Record<string, string>) => Promise<void>): Promise<string[]> {
+  async function packagesAfter(use: (base: string, auth: Record<string, string>) => Promise<void>): Promise<{ main: string[]; threads: string[] }> {
     const out = path.join(dataDir, `loaded-${Date.now()}.json`);
     const child = spawn(process.execPath, ['--import', PRELOAD, BIN, 'serve'], {
       env: {
@@ -75,11 +77,11 @@ describe('serve loads a driver on first use', { timeout: 120_000 }, () => {
       child.kill('SIGTERM');
     }
     assert.equal(await exited, 0);
-    return JSON.parse(fs.readFileSync(out, 'utf8')) as string[];
+    return JSON.parse(fs.readFileSync(out, 'utf8')) as { main: string[]; threads: string[] };
   }
 
   it('serving the API and the pages loads no driver', async () => {
-    const loaded = await packagesAfter(async (base, auth) => {
+    const { main: loaded, threads } = await packagesAfter(async (base, auth) => {
       for (const url of ['/healthz', '/readyz', '/api/instances/overview?limit=50', '/api/instances', '/login']) {
         const res = await fetch(`${base}${url}`, { headers: auth });
         assert.equal(res.status, 200, url);
@@ -92,10 +94,11 @@ describe('serve loads a driver on first use', { timeout: 120_000 }, () => {
       DRIVERS.filter((p) => loaded.includes(p)),
       [],
     );
+    assert.deepEqual(threads, [], 'no collector thread before a connection');
   });
 
-  it('syncing a PostgreSQL instance loads pg, and only pg', async () => {
-    const loaded = await packagesAfter(async (base, auth) => {
+  it('syncing a PostgreSQL instance loads pg, and only pg, in the collector thread', async () => {
+    const { main, threads } = await packagesAfter(async (base, auth) => {
       const res = await fetch(`${base}/api/sync/capacity`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
       assert.equal(res.status, 202);
       const { data } = (await res.json()) as { data: { session_id: string } };
@@ -106,8 +109,13 @@ describe('serve loads a driver on first use', { timeout: 120_000 }, () => {
       }
     });
     assert.deepEqual(
-      DRIVERS.filter((p) => loaded.includes(p)),
+      DRIVERS.filter((p) => threads.includes(p)),
       ['pg'],
+    );
+    assert.deepEqual(
+      DRIVERS.filter((p) => main.includes(p)),
+      [],
+      'the main thread loads no driver',
     );
   });
 });

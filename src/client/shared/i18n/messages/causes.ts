@@ -31,6 +31,10 @@ export const CAUSE_MESSAGES = {
   'cause.server_not_accepting': { 'zh-CN': '服务器暂不接受连接: {detail}', en: 'The server is not accepting connections yet: {detail}' },
   'cause.account_locked': { 'zh-CN': '账户已锁定: {detail}', en: 'Account locked: {detail}' },
   'cause.password_expired': { 'zh-CN': '密码已过期: {detail}', en: 'Password expired: {detail}' },
+  'cause.collector_thread': {
+    'zh-CN': '采集线程异常退出（下一次连接时自动重启，可重试）: {detail}',
+    en: 'The collector thread stopped (it starts again at the next connection; retry): {detail}',
+  },
   'cause.internal': { 'zh-CN': '采集失败: {detail}', en: 'Collection failed: {detail}' },
   'cause.bad_size': { 'zh-CN': '无法解析服务器返回的容量: {detail}', en: 'Cannot read a size the server returned: {detail}' },
   'cause.duplicate_names': {

@@ -1,0 +1,75 @@
+/**
+ * The collector thread's side (see collector-thread.ts): the engines' sessions live here, each by a number the
+ * main thread holds. A message is one call — connect, a session's method, close — answered once with its value or
+ * its error, classified here by the engine (`classifyError` needs the driver's own error, which does not survive the
+ * trip between threads): the main thread only ever receives a SyncError's code and text.
+ */
+import { parentPort } from 'node:worker_threads';
+import type { DbType } from '../domain/db-type.js';
+import { SyncError } from '../lib/errors.js';
+import type { ConnectTarget, Engine, EngineSession } from './engine.js';
+import { getEngine } from './registry.js';
+import type { ThreadReply, ThreadRequest } from './collector-thread.js';
+
+const sessions = new Map<number, { engine: Engine; target: ConnectTarget; session: EngineSession }>();
+let nextSid = 1;
+
+/** What the session can do beyond collect (its optional methods), for the main thread's stand-in. */
+const OPTIONAL = ['collectTables', 'composition'] as const;
+
+function failure(err: unknown, engine: Engine | undefined, target: ConnectTarget | undefined): ThreadReply['error'] {
+  let e: SyncError;
+  try {
+    e = err instanceof SyncError ? err : engine && target ? engine.classifyError(err, target) : new SyncError('internal', String(err));
+  } catch (classifyErr) {
+    e = new SyncError('internal', String(classifyErr));
+  }
+  return { code: e.code, message: e.message, ...(e.msg ? { msg: e.msg } : {}) };
+}
+
+async function handle(m: ThreadRequest): Promise<unknown> {
+  if (m.op === 'connect') {
+    const engine = getEngine(m.dbType as DbType);
+    const session = await engine.connect(m.target);
+    const sid = nextSid++;
+    sessions.set(sid, { engine, target: m.target, session });
+    return { sid, methods: OPTIONAL.filter((k) => typeof session[k] === 'function') };
+  }
+  const open = sessions.get(m.sid);
+  if (!open) throw new SyncError('internal', `no collector session ${m.sid}`);
+  if (m.op === 'close') {
+    sessions.delete(m.sid);
+    const closing = open.session.close();
+    // The goodbye has been written (the engine's close writes it within the call): the main thread may free the
+    // connection's slot without waiting for the server's answer (connection.service.ts, GOODBYE_MS).
+    parentPort!.postMessage({ id: m.id, sent: true } satisfies ThreadReply);
+    return closing;
+  }
+  const fn = (open.session as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[m.method];
+  if (typeof fn !== 'function') throw new SyncError('unsupported', `the session has no ${m.method}`);
+  return fn.apply(open.session, m.args);
+}
+
+parentPort!.on('message', (m: ThreadRequest) => {
+  const open = m.op === 'connect' ? undefined : sessions.get(m.sid);
+  handle(m).then(
+    (value) => parentPort!.postMessage({ id: m.id, value } satisfies ThreadReply),
+    (err: unknown) =>
+      parentPort!.postMessage({
+        id: m.id,
+        error: failure(
+          err,
+          open?.engine ?? (m.op === 'connect' ? safeEngine(m.dbType) : undefined),
+          open?.target ?? (m.op === 'connect' ? m.target : undefined),
+        ),
+      } satisfies ThreadReply),
+  );
+});
+
+function safeEngine(dbType: string): Engine | undefined {
+  try {
+    return getEngine(dbType as DbType);
+  } catch {
+    return undefined;
+  }
+}
