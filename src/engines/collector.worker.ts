@@ -17,20 +17,28 @@ let nextSid = 1;
 /** What the session can do beyond collect (its optional methods), for the main thread's stand-in. */
 const OPTIONAL = ['collectTables', 'composition'] as const;
 
-function failure(err: unknown, engine: Engine | undefined, target: ConnectTarget | undefined): ThreadReply['error'] {
-  let e: SyncError;
+/** What a call failed with, as a SyncError: the engine's classification of the driver's error (the services' rule). */
+function classified(err: unknown, engine: Engine, target: ConnectTarget): SyncError {
   try {
-    e = err instanceof SyncError ? err : engine && target ? engine.classifyError(err, target) : new SyncError('internal', String(err));
+    return err instanceof SyncError ? err : engine.classifyError(err, target);
   } catch (classifyErr) {
-    e = new SyncError('internal', String(classifyErr));
+    return new SyncError('internal', String(classifyErr));
   }
-  return { code: e.code, message: e.message, ...(e.msg ? { msg: e.msg } : {}) };
+}
+
+/** `work`, its failure classified by the engine. */
+async function classifying<T>(work: () => Promise<T>, engine: Engine, target: ConnectTarget): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw classified(err, engine, target);
+  }
 }
 
 async function handle(m: ThreadRequest): Promise<unknown> {
   if (m.op === 'connect') {
-    const engine = getEngine(m.dbType as DbType);
-    const session = await engine.connect(m.target);
+    const engine = getEngine(m.dbType as DbType); // an unknown type: SyncError('unsupported')
+    const session = await classifying(() => engine.connect(m.target), engine, m.target);
     const sid = nextSid++;
     sessions.set(sid, { engine, target: m.target, session });
     return { sid, methods: OPTIONAL.filter((k) => typeof session[k] === 'function') };
@@ -39,7 +47,7 @@ async function handle(m: ThreadRequest): Promise<unknown> {
   if (!open) throw new SyncError('internal', `no collector session ${m.sid}`);
   if (m.op === 'close') {
     sessions.delete(m.sid);
-    const closing = open.session.close();
+    const closing = classifying(() => open.session.close(), open.engine, open.target);
     // The goodbye has been written (the engine's close writes it within the call): the main thread may free the
     // connection's slot without waiting for the server's answer (connection.service.ts, GOODBYE_MS).
     parentPort!.postMessage({ id: m.id, sent: true } satisfies ThreadReply);
@@ -47,29 +55,15 @@ async function handle(m: ThreadRequest): Promise<unknown> {
   }
   const fn = (open.session as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[m.method];
   if (typeof fn !== 'function') throw new SyncError('unsupported', `the session has no ${m.method}`);
-  return fn.apply(open.session, m.args);
+  return classifying(() => fn.apply(open.session, m.args), open.engine, open.target);
 }
 
 parentPort!.on('message', (m: ThreadRequest) => {
-  const open = m.op === 'connect' ? undefined : sessions.get(m.sid);
   handle(m).then(
     (value) => parentPort!.postMessage({ id: m.id, value } satisfies ThreadReply),
-    (err: unknown) =>
-      parentPort!.postMessage({
-        id: m.id,
-        error: failure(
-          err,
-          open?.engine ?? (m.op === 'connect' ? safeEngine(m.dbType) : undefined),
-          open?.target ?? (m.op === 'connect' ? m.target : undefined),
-        ),
-      } satisfies ThreadReply),
+    (err: unknown) => {
+      const e = err instanceof SyncError ? err : new SyncError('internal', String(err));
+      parentPort!.postMessage({ id: m.id, error: { code: e.code, message: e.message, ...(e.msg ? { msg: e.msg } : {}) } } satisfies ThreadReply);
+    },
   );
 });
-
-function safeEngine(dbType: string): Engine | undefined {
-  try {
-    return getEngine(dbType as DbType);
-  } catch {
-    return undefined;
-  }
-}
