@@ -33,6 +33,22 @@ import { startNetwork } from './network.js';
 import { insertBenchInstances } from './common.js';
 import { procCpuMs } from './serve.js';
 
+/** CPU ms of each of this process's threads, by thread id, with its name (/proc/self/task/<tid>/comm). */
+function threadCpu(): Map<string, { name: string; ms: number }> {
+  const out = new Map<string, { name: string; ms: number }>();
+  for (const tid of fs.readdirSync(`/proc/${process.pid}/task`)) {
+    try {
+      const name = fs.readFileSync(`/proc/${process.pid}/task/${tid}/comm`, 'utf8').trim();
+      const stat = fs.readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, { name, ms: ((Number(f[11]) + Number(f[12])) * 1000) / 100 });
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
+}
+
 const actor = { userId: null, username: 'bench' };
 
 // Output piped into `head` closes early: the run must still drop its store database (a leftover one of ~20 MB
@@ -42,6 +58,8 @@ process.stdout.on('error', () => {});
 const args = process.argv.slice(2);
 const profAt = args.indexOf('--prof');
 const profFile = profAt >= 0 ? args.splice(profAt, 2)[1] : undefined;
+const heapAt = args.indexOf('--heap');
+const heapFile = heapAt >= 0 ? args.splice(heapAt, 2)[1] : undefined;
 const kind = (args[0] ?? 'sqlite') as 'sqlite' | 'postgresql';
 const n = Number(args[1] ?? 500);
 const c = Number(args[2] ?? 32);
@@ -51,7 +69,16 @@ const warm = Math.max(32, Math.round(n / 5));
 const counts = new Map<string, number>();
 const times = new Map<string, number>();
 let counting = false;
-const keyOf = (sql: string) => sql.replace(/\s+/g, ' ').trim().slice(0, 100);
+const keys = new Map<string, string>();
+/** The statement's first words; cached by text, so the counting costs the measured process next to nothing. */
+function keyOf(sql: string): string {
+  let key = keys.get(sql);
+  if (key === undefined) {
+    key = sql.replace(/\s+/g, ' ').trim().slice(0, 100);
+    if (keys.size < 10_000) keys.set(sql, key);
+  }
+  return key;
+}
 function counted<T>(sql: string, fn: () => T): T {
   if (!counting) return fn();
   const key = keyOf(sql);
@@ -140,9 +167,20 @@ async function main(): Promise<void> {
       await session.post('Profiler.setSamplingInterval', { interval: 200 });
       await session.post('Profiler.start');
     }
+    const heapSession = heapFile ? new Session() : undefined;
+    if (heapSession) {
+      heapSession.connect();
+      await heapSession.post('HeapProfiler.enable');
+      await heapSession.post('HeapProfiler.startSampling', {
+        samplingInterval: 4096,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+    }
     counting = true;
     const cpu0 = process.cpuUsage();
     const main0 = procCpuMs(process.pid, true);
+    const threads0 = threadCpu();
     const net0 = procCpuMs(net.pid!);
     await net.loop();
     const ownDelay = monitorEventLoopDelay({ resolution: 2 });
@@ -153,6 +191,7 @@ async function main(): Promise<void> {
     const wall = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     const mainMs = procCpuMs(process.pid, true) - main0;
+    const threads1 = threadCpu();
     const netCpu = procCpuMs(net.pid!) - net0;
     const netLoop = await net.loop();
     ownDelay.disable();
@@ -162,6 +201,16 @@ async function main(): Promise<void> {
       fs.writeFileSync(profFile!, JSON.stringify(profile));
       session.disconnect();
     }
+    const byName = new Map<string, number>();
+    for (const [tid, t] of threads1) {
+      const name = tid === String(process.pid) ? 'main' : `${t.name}:${tid}`;
+      byName.set(name, (byName.get(name) ?? 0) + t.ms - (threads0.get(tid)?.ms ?? 0));
+    }
+    if (heapSession) {
+      const { profile } = await heapSession.post('HeapProfiler.stopSampling');
+      fs.writeFileSync(heapFile!, JSON.stringify(profile));
+      heapSession.disconnect();
+    }
     const ok = done.outcomes.filter((o) => o.status === 'completed').length;
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
     const cpuMs = (cpu.user + cpu.system) / 1000;
@@ -170,6 +219,13 @@ async function main(): Promise<void> {
     );
     const durations = done.outcomes.map((o) => o.duration_ms).sort((a, b) => a - b);
     const at = (q: number) => durations[Math.min(durations.length - 1, Math.floor(q * durations.length))];
+    console.log(
+      `  by thread (ms/record): ${[...byName]
+        .filter(([, ms]) => ms > 0)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, ms]) => `${k} ${(ms / n).toFixed(2)}`)
+        .join(', ')}`,
+    );
     console.log(
       `  record duration p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${at(1)} ms; the network child (responder and proxy) ${(netCpu / 1000).toFixed(2)} s CPU = ${(netCpu / n).toFixed(2)} ms/record, its loop ${Math.round(netLoop.busy * 100)} % busy, late p50 ${netLoop.delayP50Ms.toFixed(1)} / p99 ${netLoop.delayP99Ms.toFixed(1)} ms; this process's loop late p99 ${(ownDelay.percentile(99) / 1e6 - 2).toFixed(1)} ms`,
     );

@@ -23,6 +23,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { holderAlive, PROCESS_TAG } from '../lib/process-tag.js';
 import { Batches } from '../lib/batches.js';
+import { SlotGuesses } from './slot-guesses.js';
 import type { SlotsRepository } from '../store/slots.repository.js';
 
 /** How long a batch of slot releases waits for the one before it to be answered before it is sent anyway. */
@@ -100,6 +101,8 @@ export class ConnectionSlots {
   /** Holders of this process → the slots they hold per scope. */
   private readonly held = new Map<string, { scope: string; count: number }[]>();
   private renewTimer: NodeJS.Timeout | undefined;
+  /** Numbers guessed free before asking the store (slot-guesses.ts). */
+  private readonly guesses = new SlotGuesses();
 
   constructor(private readonly d: SlotsDeps) {}
 
@@ -145,26 +148,36 @@ export class ConnectionSlots {
     const locals = requests.map((r) => this.local(r.scope));
     if (locals.some((l, i) => l.waiters.length > 0 || l.inUse + 1 > requests[i]!.cap)) return false;
     for (const l of locals) l.inUse += 1;
+    // Numbers this process believes free, checked first (slot-guesses.ts); settled when the first take is answered.
+    let guesses = this.guesses.guess(requests);
     let ok = false;
+    let got: { scope: string; slot: number }[] = [];
     try {
       // A short answer is most often a number another process took in the same instant (numbers are picked at
       // random among the free ones): asked once more with new picks before the one-by-one way (2-3 statements).
       for (let round = 0; round < 2 && !ok; round++) {
         const now = this.d.clock.now();
-        const got = await this.d.repo.takeOneEach(requests, holder, purpose, now.toISOString(), new Date(now.getTime() + this.d.leaseMs).toISOString());
+        const asked = guesses ? requests.map((r, i) => ({ ...r, guess: guesses![i] })) : requests;
+        got = await this.d.repo.takeOneEach(asked, holder, purpose, now.toISOString(), new Date(now.getTime() + this.d.leaseMs).toISOString());
         ok = requests.every((r) => got.filter((g) => g.scope === r.scope).length === 1);
+        if (guesses) this.guesses.settle(requests, guesses, ok ? got : []);
+        guesses = undefined;
         if (!ok && got.length) await this.d.repo.release(holder);
       }
     } catch (err) {
       throw new SlotStoreError(err);
     } finally {
+      if (guesses) this.guesses.settle(requests, guesses, []);
       if (!ok)
         for (const l of locals) {
           l.inUse -= 1;
           l.waiters[0]?.wake();
         }
     }
-    if (ok) scopes.push(...requests.map((r) => ({ scope: r.scope, count: 1 })));
+    if (ok) {
+      scopes.push(...requests.map((r) => ({ scope: r.scope, count: 1 })));
+      this.guesses.hold(holder, got);
+    }
     return ok;
   }
 
@@ -397,6 +410,8 @@ export class ConnectionSlots {
     const scopes = this.held.get(holder);
     if (!scopes) return;
     if (scopes.length) await this.dropSoon(holder);
+    // Guessed again only once the rows are gone (a guess at a number whose row is still there misses, and stops guessing).
+    this.guesses.release(holder);
     this.held.delete(holder);
     heldInProcess.delete(holder);
     for (const { scope, count } of scopes) {

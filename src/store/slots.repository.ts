@@ -116,10 +116,12 @@ export class SlotsRepository {
    * written only when every scope has a free number, and a number another holder took first is skipped, so the
    * caller checks that every scope came back and frees the rest (`release`) when not. Returns the slots taken.
    * SQLite reads a scope's live slots once (MATERIALIZED), not at each of their three uses: 0.23 → 0.18 ms a
-   * connection at 128 at once (`bench/record-cost.ts sqlite 2000 128`).
+   * connection at 128 at once (`bench/record-cost.ts sqlite 2000 128`). A `guess` for every scope (a number the
+   * caller believes free) is tried first, by index lookups alone (`guessStatement`); the full statement follows
+   * when it misses.
    */
   async takeOneEach(
-    reqs: { scope: string; cap: number }[],
+    reqs: { scope: string; cap: number; guess?: number }[],
     holder: string,
     purpose: string,
     now: string,
@@ -129,11 +131,20 @@ export class SlotsRepository {
     reqs.forEach((r, i) => {
       values[`scope${i}`] = r.scope;
       values[`cap${i}`] = r.cap;
+      values[`n${i}`] = r.guess;
     });
+    if (reqs.every((r) => r.guess !== undefined && r.guess >= 0 && r.guess < r.cap)) {
+      const r = await this.compiledFor('guess', reqs.length, (n, val) => this.guessStatement(n, val))(this.coordination, values);
+      const got = r.rows.filter((x) => x.holder === holder).map((x) => ({ scope: x.scope, slot: Number(x.slot) }));
+      // All or none on SQLite (one writer: nothing changes between the checks and the insert). On PostgreSQL
+      // another process's row can land between them: a short answer is given back and the full statement asked.
+      if (got.length === reqs.length) return got;
+      if (got.length) await this.release(holder);
+    }
     // SQLite: compiled once per number of scopes (every connection runs it). PostgreSQL's text depends on each cap (freeNumbers).
     const r =
       this.dialect === 'sqlite'
-        ? await this.takerOf(reqs.length)(this.coordination, values)
+        ? await this.compiledFor('take', reqs.length, (n, val) => this.takeEachStatement(n, val))(this.coordination, values)
         : await this.takeEachStatement(
             reqs.length,
             (k) => values[k],
@@ -142,18 +153,53 @@ export class SlotsRepository {
     return r.rows.filter((x) => x.holder === holder).map((x) => ({ scope: x.scope, slot: Number(x.slot) }));
   }
 
-  private readonly takers = new Map<number, (on: Kysely<Database>, v: Record<string, unknown>) => Promise<QueryResult<TakenRow>>>();
+  /** Compiled statements by name and number of scopes (`takeEachStatement`, `guessStatement`). */
+  private readonly compiled = new Map<string, (on: Kysely<Database>, v: Record<string, unknown>) => Promise<QueryResult<TakenRow>>>();
 
-  private takerOf(n: number) {
-    let taker = this.takers.get(n);
-    if (!taker) {
-      taker = compiledOnce(
+  /** `statement` for `n` scopes, compiled once (its text depends on nothing else; SQLite's `takeEachStatement` and both stores' guess). */
+  private compiledFor(name: 'take' | 'guess', n: number, statement: (n: number, val: (k: string) => unknown) => RawBuilder<TakenRow>) {
+    let run = this.compiled.get(`${name}:${n}`);
+    if (!run) {
+      run = compiledOnce(
         () => this.coordination,
-        (db, v: Record<string, unknown>) => ({ compile: () => this.takeEachStatement(n, (k) => v[k]).compile(db) }),
+        (db, v: Record<string, unknown>) => ({ compile: () => statement(n, (k) => v[k]).compile(db) }),
       );
-      this.takers.set(n, taker);
+      this.compiled.set(`${name}:${n}`, run);
     }
-    return taker;
+    return run;
+  }
+
+  /**
+   * The numbers the caller guessed free (`n0`, `n1`, …; each below its scope's cap), taken when every one is
+   * free or its lease ended and no scope has a live slot at or past its cap (a lowered cap whose extra holders
+   * have not finished). The primary key keeps the numbers below a cap distinct, so a free one below it means
+   * fewer than `cap` live: the same rule as `takeEachStatement`, checked with two index lookups a scope instead
+   * of reading every live slot of the estate's scope (at 128 connections at once on SQLite, ~40 µs against
+   * ~200 µs a connection; docs/benchmarks-notes.md, session 22).
+   */
+  private guessStatement(n: number, val: (k: string) => unknown): RawBuilder<TakenRow> {
+    const pg = this.dialect === 'postgres';
+    const ts = (v: unknown) => (pg ? sql`${v}::timestamptz` : sql`${v}`);
+    const idx = Array.from({ length: n }, (_, i) => i);
+    const rows = sql.join(
+      idx.map((i) =>
+        pg ? sql`SELECT ${val(`scope${i}`)}::text AS scope, ${val(`n${i}`)}::int AS n` : sql`SELECT ${val(`scope${i}`)} AS scope, ${val(`n${i}`)} AS n`,
+      ),
+      sql` UNION ALL `,
+    );
+    const free = sql.join(
+      idx.map(
+        (i) => sql`NOT EXISTS (SELECT 1 FROM connection_slots WHERE scope = ${val(`scope${i}`)} AND slot = ${val(`n${i}`)} AND expires_at >= ${ts(val('now'))})
+          AND NOT EXISTS (SELECT 1 FROM connection_slots WHERE scope = ${val(`scope${i}`)} AND slot >= ${val(`cap${i}`)} AND expires_at >= ${ts(val('now'))})`,
+      ),
+      sql` AND `,
+    );
+    return sql<TakenRow>`
+      INSERT INTO connection_slots (scope, slot, holder, purpose, acquired_at, expires_at)
+      SELECT scope, n, ${val('holder')}, ${val('purpose')}, ${ts(val('now'))}, ${ts(val('expiresAt'))} FROM (${rows}) g WHERE ${free}
+      ON CONFLICT (scope, slot) DO UPDATE SET holder = excluded.holder, purpose = excluded.purpose, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+        WHERE connection_slots.expires_at < excluded.acquired_at
+      RETURNING scope, slot, holder`;
   }
 
   /** The statement of `takeOneEach` for `n` scopes; values by name (`scope0`, `cap0`, … `holder`, `purpose`, `now`, `expiresAt`). */

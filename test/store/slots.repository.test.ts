@@ -94,6 +94,49 @@ forEachStore('connection slot numbers', (get) => {
     assert.deepEqual(await live('t:free'), []);
   });
 
+  it('takeOneEach with a guess: the guessed numbers when free; otherwise a free one, the expired taken over, a lowered cap kept', async () => {
+    const each = (holder: string, scope: string, guesses: [number, number], cap = 64) =>
+      repo.takeOneEach(
+        [
+          { scope: `instance:g-${holder}`, cap: 2, guess: guesses[0] },
+          { scope, cap, guess: guesses[1] },
+        ],
+        `me:${holder}`,
+        'test',
+        now(),
+        later(),
+      );
+    const slotOf = (got: { scope: string; slot: number }[], scope: string) => got.find((g) => g.scope === scope)?.slot;
+    // Free: exactly the numbers guessed, not the lowest free (0).
+    const a = await each('a', 't:g1', [1, 7]);
+    assert.deepEqual([slotOf(a, 'instance:g-a'), slotOf(a, 't:g1')], [1, 7]);
+    // Another holder's live number: the full statement picks a free one instead (SQLite the lowest, PostgreSQL at random).
+    const b = await each('b', 't:g1', [0, 7]);
+    assert.equal(b.length, 2);
+    assert.ok(slotOf(b, 't:g1') !== 7 && slotOf(b, 't:g1')! < 64);
+    assert.equal((await live('t:g1')).length, 2);
+    // A row whose lease ended is taken over by the guess.
+    await repo.take('t:g2', 9, 'gone', 'test', new Date(Date.now() - 120_000).toISOString(), new Date(Date.now() - 60_000).toISOString());
+    const c = await each('c', 't:g2', [0, 9]);
+    assert.equal(slotOf(c, 't:g2'), 9);
+    assert.deepEqual(
+      (await repo.held('t:g2')).map((r) => r.holder),
+      ['me:c'],
+    );
+    // A cap lowered below a live number: no guess is taken, and the full statement counts the live slots.
+    await fill('t:g3', 5, 1);
+    await fill('t:g3', 1, 1); // live 1 and 5
+    assert.deepEqual(await each('d', 't:g3', [0, 0], 2), [], 'two live against a cap of 2: none');
+    assert.deepEqual(await live('t:g3'), [1, 5]);
+    // Cap 3: room for one more (the full statement's count), below the cap.
+    const e = await each('e', 't:g3', [0, 2], 3);
+    assert.ok([0, 2].includes(slotOf(e, 't:g3')!));
+    assert.equal((await live('t:g3')).length, 3);
+    // A guess outside the cap is not asked: the full statement answers.
+    const f = await each('f', 't:g4', [5, 2], 2);
+    assert.ok(slotOf(f, 'instance:g-f')! < 2 && slotOf(f, 't:g4')! < 2);
+  });
+
   it('PostgreSQL: a pick reads about the live slots, not every number below a cap of 4,096', async (t) => {
     if (get().store.dialect !== 'postgres') return t.skip('PostgreSQL only');
     await fill('t:plan', 0, 40);
@@ -141,5 +184,49 @@ forEachStore('connection slots released together', (get) => {
     );
     await next.release();
     assert.equal((await repo.held('t:rel:global')).length, 0);
+  });
+});
+
+forEachStore('connection slot guesses', (get) => {
+  it('a connection guesses the lowest number this process does not hold; two at once guess apart; a miss stops guessing in that scope', async () => {
+    const repo = new SlotsRepository(get().store.db, get().store.dialect);
+    const asked: (number | undefined)[][] = [];
+    const recording = Object.assign(Object.create(repo) as SlotsRepository, {
+      takeOneEach: (reqs: Parameters<SlotsRepository['takeOneEach']>[0], ...rest: [string, string, string, string]) => (
+        asked.push(reqs.map((r) => r.guess)),
+        repo.takeOneEach(reqs, ...rest)
+      ),
+    });
+    const slots = new ConnectionSlots({ repo: recording, clock: systemClock, logger: createLogger('silent'), leaseMs: 60_000, heartbeatMs: 60_000 });
+    const caps = (i: number) => [
+      { scope: `instance:gs${i}`, cap: 2 },
+      { scope: 't:gs:global', cap: 64 },
+    ];
+    const take = (i: number) => slots.acquire(caps(i), { purpose: 'test', waitMs: 1_000 });
+    const numbers = async () => (await repo.held('t:gs:global')).map((r) => r.slot).sort((a, b) => a - b);
+    const a = await take(1);
+    const [b, c] = await Promise.all([take(2), take(3)]);
+    assert.deepEqual(
+      asked,
+      [
+        [0, 0],
+        [0, 1],
+        [0, 2],
+      ],
+      'the lowest numbers not held here, two at once apart',
+    );
+    assert.deepEqual(await numbers(), [0, 1, 2]);
+    await b.release();
+    const d = await take(4);
+    assert.deepEqual(asked.at(-1), [0, 1], 'a released number is guessed again once its row is gone');
+    // Another process takes the number this one would guess next: the guess misses, the full statement answers.
+    assert.ok(await repo.take('t:gs:global', 3, 'other-process:1', 'test', new Date().toISOString(), new Date(Date.now() + 60_000).toISOString()));
+    const e = await take(5);
+    assert.deepEqual(asked.at(-1), [0, 3]);
+    assert.equal((await numbers()).length, 5, 'taken all the same');
+    const f = await take(6);
+    assert.deepEqual(asked.at(-1), [undefined, undefined], 'no guess after a miss in the scope');
+    for (const s of [a, c, d, e, f]) await s.release();
+    assert.deepEqual(await numbers(), [3]);
   });
 });
