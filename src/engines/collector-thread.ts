@@ -47,9 +47,11 @@ const WORKER = new URL(`./collector.worker${EXT}`, import.meta.url);
  * The thread's heap limit (tests lower it, then start a thread: `killCollectorThread`). 128 collections at once and a
  * 40,000-table answer fit well within it; a server that sends more ends the thread, not the service. The lower the
  * limit, the less V8 lets the heap grow past what is live (its growing factor scales with the limit): the thread
- * adds ~20 MB to the process at 128 syncs at once.
+ * adds ~20 MB to the process at 128 syncs at once. `idleMs`: with no session open and no call waiting for that long,
+ * the thread ends and gives its memory back (~15 MB resident); the next connect starts another, ~0.1 s later than a
+ * warm one (a nightly batch or a run of clicks keeps the one thread).
  */
-export const collectorThreadLimits = { heapMb: 512 };
+export const collectorThreadLimits = { heapMb: 512, idleMs: 60_000 };
 
 let bundled: Promise<string> | undefined;
 /**
@@ -88,6 +90,9 @@ class CollectorThread {
   private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void; sent?: () => void }>();
   private nextId = 1;
   private dead = false;
+  /** Sessions connected and not yet closed. */
+  private open = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly worker: Worker) {
     worker.unref();
@@ -99,6 +104,7 @@ class CollectorThread {
       if (!this.waiting.size) worker.unref();
       if (r.error) w.reject(new SyncError(r.error.code, r.error.msg ?? r.error.message));
       else w.resolve(r.value);
+      this.idleSoon();
     });
     worker.on('error', (err) => this.die(err));
     worker.on('exit', (code) => this.die(new Error(`exit code ${code}`)));
@@ -111,11 +117,32 @@ class CollectorThread {
   call(req: ThreadCall, sent?: () => void): Promise<unknown> {
     if (this.dead) return Promise.reject(threadGone('stopped'));
     const id = this.nextId++;
+    clearTimeout(this.idleTimer);
     return new Promise((resolve, reject) => {
       if (!this.waiting.size) this.worker.ref();
       this.waiting.set(id, { resolve, reject, sent });
       this.worker.postMessage({ ...req, id });
     });
+  }
+
+  /** A session was opened (+1) or closed (-1) in the thread. */
+  sessions(delta: 1 | -1): void {
+    this.open += delta;
+    this.idleSoon();
+  }
+
+  /** Nothing open and nothing waiting: the thread ends after `collectorThreadLimits.idleMs` more of it. */
+  private idleSoon(): void {
+    if (this.dead || this.open > 0 || this.waiting.size > 0) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.dead || this.open > 0 || this.waiting.size > 0) return;
+      // Not a stop to report: the next connect finds no thread and starts one.
+      this.dead = true;
+      if (thread === this) thread = undefined;
+      void this.worker.terminate();
+    }, collectorThreadLimits.idleMs);
+    this.idleTimer.unref();
   }
 
   /** Ends the thread as a crash would (tests: `killCollectorThread`). */
@@ -126,6 +153,7 @@ class CollectorThread {
   private die(err: Error): void {
     if (this.dead) return;
     this.dead = true;
+    clearTimeout(this.idleTimer);
     if (thread === this) thread = undefined;
     const detail = (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'out of memory' : err.message;
     const gone = threadGone(detail);
@@ -168,6 +196,11 @@ function collectorThread(): Promise<CollectorThread> {
   return starting;
 }
 
+/** Whether this process has a collector thread running now (started at a connect, ended after `idleMs` idle or by a crash). */
+export function collectorThreadUp(): boolean {
+  return thread?.alive === true;
+}
+
 /** Tests: the thread ends as if it had crashed; what waited for it fails, the next connect starts another. */
 export async function killCollectorThread(): Promise<void> {
   await thread?.kill();
@@ -183,7 +216,7 @@ function remoteSession(t: CollectorThread, sid: number, methods: string[]): Engi
     let left!: () => void;
     const sent = new Promise<void>((resolve) => (left = resolve));
     const done = t.call({ op: 'close', sid }, left) as Promise<void>;
-    void done.then(left, left);
+    void done.then(left, left).finally(() => t.sessions(-1));
     return Object.assign(done, { sent });
   };
   return {
@@ -202,6 +235,7 @@ export function inCollectorThread(engine: Engine): Engine {
     async connect(target: ConnectTarget): Promise<EngineSession> {
       const t = await collectorThread();
       const { sid, methods } = (await t.call({ op: 'connect', dbType: engine.dbType, target })) as { sid: number; methods: string[] };
+      t.sessions(1);
       return remoteSession(t, sid, methods);
     },
   });

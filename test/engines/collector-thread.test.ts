@@ -1,13 +1,13 @@
 /**
  * The engines' sessions in the collector thread (src/engines/collector-thread.ts), against the local PostgreSQL and
  * MariaDB: the same answers and the same classified errors as the engine on this thread, a thread that dies failing
- * only what waited for it (the next connect starts another), and a process that waits for the thread's answer and
- * then exits by itself.
+ * only what waited for it (the next connect starts another), a thread idle past its time ending quietly, and a
+ * process that waits for the thread's answer and then exits by itself.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { collectorThreadLimits, inCollectorThread, killCollectorThread, onCollectorThreadStop } from '../../src/engines/collector-thread.js';
+import { collectorThreadLimits, collectorThreadUp, inCollectorThread, killCollectorThread, onCollectorThreadStop } from '../../src/engines/collector-thread.js';
 import type { Collection } from '../../src/domain/collection.js';
 import type { ConnectTarget, Engine } from '../../src/engines/engine.js';
 import { mariadbEngine } from '../../src/engines/mysql/mysql.engine.js';
@@ -121,6 +121,36 @@ describe('engine sessions in the collector thread', () => {
     // This process goes on, and so does the next collection, in a new thread.
     const again = await collectOnce(inCollectorThread(postgresqlEngine), pgTarget());
     assert.ok(again.collection.databases.some((d) => d.database_name === db));
+  });
+
+  test('idle past idleMs (no session open, no call out) the thread ends quietly; an open session keeps it; the next connect starts one', async () => {
+    const idleMs = collectorThreadLimits.idleMs;
+    const told: string[] = [];
+    const off = onCollectorThreadStop((detail) => told.push(detail));
+    const engine = inCollectorThread(postgresqlEngine);
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      collectorThreadLimits.idleMs = 300;
+      await collectOnce(engine, pgTarget());
+      assert.equal(collectorThreadUp(), true);
+      const open = await engine.connect(pgTarget());
+      await pause(700);
+      assert.equal(collectorThreadUp(), true, 'a session open in it keeps the thread');
+      assert.match(await open.serverVersion(), /\d/);
+      await open.close();
+      await pause(700);
+      assert.equal(collectorThreadUp(), false, 'idle past idleMs: ended');
+      assert.deepEqual(told, [], 'an idle end is not a stop to report');
+      const again = await collectOnce(engine, pgTarget());
+      assert.ok(
+        again.collection.databases.some((d) => d.database_name === db),
+        'the next connect starts a thread',
+      );
+      assert.equal(collectorThreadUp(), true);
+    } finally {
+      collectorThreadLimits.idleMs = idleMs;
+      off();
+    }
   });
 
   test('a process waits for the thread while a call is out, then exits by itself', () => {
