@@ -383,6 +383,8 @@ async function measureSize(kind: StoreKind, net: Network, n: number, concurrenci
         const served = await startServe({ ...store.env, WHALEFALL_SYNC_CONCURRENCY: String(c), LOG_LEVEL: 'info' }, [
           ...serviceNodeArgs(),
           ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(prof)}`] : []),
+          // Extra node flags for the server (e.g. a preload that traces it): a development knob, named in the report.
+          ...(process.env.BENCH_API_PATH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
         ]);
         try {
           // A fresh server's first session loads the engine and its driver and warms the code paths: measured apart,
@@ -579,7 +581,7 @@ async function run(): Promise<Report> {
       stores: kinds.join(', '),
       runs,
       poll: `every ${POLL_MS} ms`,
-      'API server': `\`node ${[...serviceNodeArgs(), ''].join(' ')}bin/whalefall.mjs serve\` (child process; the node flags of deploy/whalefall.service), LOG_LEVEL=info (discarded)`,
+      'API server': `\`node ${[...serviceNodeArgs(), ''].join(' ')}bin/whalefall.mjs serve\` (child process; the node flags of deploy/whalefall.service${process.env.BENCH_API_PATH_NODE_ARGS ? `, and BENCH_API_PATH_NODE_ARGS=${process.env.BENCH_API_PATH_NODE_ARGS}` : ''}), LOG_LEVEL=info (discarded)`,
       history: history ? `${HISTORY_DAYS} days (the synced day copied back, then POST /api/statistics/aggregate)` : 'not simulated',
     },
     columns: [
@@ -636,6 +638,7 @@ export const apiPath: Scenario = {
     'BENCH_API_PATH_DATABASES',
     'BENCH_API_PATH_HISTORY',
     'BENCH_API_PATH_PROF',
+    'BENCH_API_PATH_NODE_ARGS',
     'BENCH_RUNS',
     'BENCH_DELAY_MS',
   ],
