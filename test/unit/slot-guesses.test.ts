@@ -1,6 +1,7 @@
 /**
  * The numbers a process guesses free before it asks the store (SlotGuesses): the lowest it neither holds nor is
- * guessing, given back when the take is answered or fails, and none in a scope whose guess missed lately.
+ * guessing, one at a time in a scope until a guess there hits, given back when the take is answered or fails, and
+ * none in a scope whose guess missed lately.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -11,29 +12,30 @@ const conn = (i: number) => [
   { scope: 'global', cap: 3 },
 ];
 
-test('guesses: lowest free here, apart while in flight, given back on failure, none past the cap', () => {
+test('guesses: one at a time until one hits, then apart while in flight; given back on failure, which stops guessing', () => {
   const g = new SlotGuesses();
   const a = g.guess(conn(1))!;
+  assert.deepEqual(a, [0, 0]);
+  assert.equal(g.guess(conn(2)), undefined, 'the estate scope has a guess out and none has hit yet');
+  const took = [
+    { scope: 'instance:1', slot: 0 },
+    { scope: 'global', slot: 0 },
+  ];
+  g.settle(conn(1), a, took);
+  g.hold('h1', took);
   const b = g.guess(conn(2))!;
+  const c = g.guess(conn(3))!;
   assert.deepEqual(
-    [a, b],
+    [b, c],
     [
-      [0, 0],
       [0, 1],
+      [0, 2],
     ],
-    'two in flight guess apart',
+    'confirmed: two in flight guess apart',
   );
-  g.settle(conn(1), a, [
-    { scope: 'instance:1', slot: 0 },
-    { scope: 'global', slot: 0 },
-  ]);
-  g.hold('h1', [
-    { scope: 'instance:1', slot: 0 },
-    { scope: 'global', slot: 0 },
-  ]);
-  // The take of b failed (a store error): its guessed numbers are free again here, and the scopes missed.
+  // The take of b failed (a store error): its numbers are free again here, and the scopes missed.
   g.settle(conn(2), b, []);
-  assert.equal(g.guess(conn(3)), undefined, 'a miss in a scope: the full way for a while');
+  assert.equal(g.guess(conn(4)), undefined, 'a miss in a scope: the full way for a while');
 });
 
 test('guesses: the numbers held are skipped until released; a full cap is not guessed', () => {
