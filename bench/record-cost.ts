@@ -39,9 +39,7 @@ function threadCpu(): Map<string, { name: string; ms: number }> {
   for (const tid of fs.readdirSync(`/proc/${process.pid}/task`)) {
     try {
       const name = fs.readFileSync(`/proc/${process.pid}/task/${tid}/comm`, 'utf8').trim();
-      const stat = fs.readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(tid, { name, ms: ((Number(f[11]) + Number(f[12])) * 1000) / 100 });
+      out.set(tid, { name, ms: procCpuMs(process.pid, Number(tid)) });
     } catch {
       // The thread ended between the listing and the read.
     }

@@ -27,10 +27,11 @@ export function procStatus(pid: number): { rss: number; hwm: number } {
 /**
  * CPU time `pid` has used so far (user + system), in ms, from /proc/<pid>/stat: all its threads (the JavaScript
  * thread, V8's GC helpers, libuv's pool). `mainThread`: the JavaScript thread's alone (/proc/<pid>/task/<pid>/stat),
- * a lower bound on the wall time of whatever that one thread ran.
+ * a lower bound on the wall time of whatever that one thread ran; a thread id: that thread's alone.
  */
-export function procCpuMs(pid: number, mainThread = false): number {
-  const stat = fs.readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
+export function procCpuMs(pid: number, thread: boolean | number = false): number {
+  const tid = thread === true ? pid : thread;
+  const stat = fs.readFileSync(tid === false ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
   // Fields after the command name (which may contain spaces, in parentheses): utime and stime are the 12th and 13th.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;

@@ -134,7 +134,7 @@ export class SlotsRepository {
       values[`n${i}`] = r.guess;
     });
     if (reqs.every((r) => r.guess !== undefined && r.guess >= 0 && r.guess < r.cap)) {
-      const r = await this.compiledFor('guess', reqs.length, (n, val) => this.guessStatement(n, val))(this.coordination, values);
+      const r = await this.compiledFor('guess', reqs.length)(this.coordination, values);
       const got = r.rows.filter((x) => x.holder === holder).map((x) => ({ scope: x.scope, slot: Number(x.slot) }));
       // All or none on SQLite (one writer: nothing changes between the checks and the insert). On PostgreSQL
       // another process's row can land between them: a short answer is given back and the full statement asked.
@@ -144,7 +144,7 @@ export class SlotsRepository {
     // SQLite: compiled once per number of scopes (every connection runs it). PostgreSQL's text depends on each cap (freeNumbers).
     const r =
       this.dialect === 'sqlite'
-        ? await this.compiledFor('take', reqs.length, (n, val) => this.takeEachStatement(n, val))(this.coordination, values)
+        ? await this.compiledFor('take', reqs.length)(this.coordination, values)
         : await this.takeEachStatement(
             reqs.length,
             (k) => values[k],
@@ -156,13 +156,15 @@ export class SlotsRepository {
   /** Compiled statements by name and number of scopes (`takeEachStatement`, `guessStatement`). */
   private readonly compiled = new Map<string, (on: Kysely<Database>, v: Record<string, unknown>) => Promise<QueryResult<TakenRow>>>();
 
-  /** `statement` for `n` scopes, compiled once (its text depends on nothing else; SQLite's `takeEachStatement` and both stores' guess). */
-  private compiledFor(name: 'take' | 'guess', n: number, statement: (n: number, val: (k: string) => unknown) => RawBuilder<TakenRow>) {
+  /** The statement for `n` scopes, compiled once (its text depends on nothing else): SQLite's `takeEachStatement`, both stores' `guessStatement`. */
+  private compiledFor(name: 'take' | 'guess', n: number) {
     let run = this.compiled.get(`${name}:${n}`);
     if (!run) {
       run = compiledOnce(
         () => this.coordination,
-        (db, v: Record<string, unknown>) => ({ compile: () => statement(n, (k) => v[k]).compile(db) }),
+        (db, v: Record<string, unknown>) => ({
+          compile: () => (name === 'take' ? this.takeEachStatement(n, (k) => v[k]) : this.guessStatement(n, (k) => v[k])).compile(db),
+        }),
       );
       this.compiled.set(`${name}:${n}`, run);
     }
