@@ -5,7 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ConnectionSlots, SlotStoreError } from '../../src/services/connection-slots.js';
 import { SlotGuesses } from '../../src/services/slot-guesses.js';
+import { systemClock } from '../../src/lib/clock.js';
+import { createLogger } from '../../src/lib/logger.js';
 
 const conn = (i: number) => [
   { scope: `instance:${i}`, cap: 2 },
@@ -56,4 +59,36 @@ test('guesses: the numbers held are skipped until released; a full cap is not gu
   assert.equal(g.guess(conn(4)), undefined, 'every number below the cap is held here');
   g.release('h2');
   took(4, [0, 1]);
+});
+
+test('a take the store fails: the error reaches the caller, its places are given back, the next takes ask without a guess', async () => {
+  const asked: (number | undefined)[][] = [];
+  let fail = true;
+  const repo = {
+    takeOneEach: async (reqs: { scope: string; cap: number; guess?: number }[], holder: string) => {
+      asked.push(reqs.map((r) => r.guess));
+      if (fail) throw new Error('store unreachable');
+      return reqs.map((r) => ({ scope: r.scope, slot: 0, holder }));
+    },
+    release: async () => {},
+    releaseMany: async () => {},
+    renew: async () => {},
+    held: async () => [],
+    drop: async () => false,
+    takeSome: async () => [],
+    dropSome: async () => {},
+  };
+  const slots = new ConnectionSlots({ repo, clock: systemClock, logger: createLogger('silent'), leaseMs: 60_000, heartbeatMs: 60_000 });
+  await assert.rejects(slots.acquire(conn(1), { purpose: 'test', waitMs: 0 }), SlotStoreError);
+  fail = false;
+  const s = await slots.acquire(conn(2), { purpose: 'test', waitMs: 0 });
+  assert.deepEqual(
+    asked,
+    [
+      [0, 0],
+      [undefined, undefined],
+    ],
+    'guessed once, then the full way after the failure',
+  );
+  await s.release();
 });
