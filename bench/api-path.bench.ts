@@ -174,8 +174,9 @@ interface PathResult {
   cpuMs: number;
   /** The same process's JavaScript thread alone: the sync, its store calls and the HTTP handlers all run on it. */
   mainCpuMs: number;
-  /** How busy the machine's cores were during the run (0–1; peakDuring). */
+  /** How busy the machine's cores were during the run, and the share the hypervisor took for other guests (0–1; peakDuring). */
   machineBusy: number;
+  machineStolen: number;
   peakRss: number;
   /** How late the sync process's event loop ran what was due, p99 (ms); and the network process's (Network#loop). */
   lateP99Ms: number;
@@ -209,6 +210,7 @@ async function inProcessRun(kind: StoreKind, net: Network, n: number, c: number)
         cpuMs: m.cpuMs,
         mainCpuMs: m.mainCpuMs,
         machineBusy: m.machineBusy,
+        machineStolen: m.machineStolen,
         peakRss: m.peak,
         lateP99Ms,
         net: netLoop,
@@ -233,7 +235,7 @@ async function apiSync(
   base: string,
   token: string,
   ids?: number[],
-): Promise<Omit<PathResult, 'peakRss' | 'cpuMs' | 'mainCpuMs' | 'machineBusy' | 'lateP99Ms' | 'net'>> {
+): Promise<Omit<PathResult, 'peakRss' | 'cpuMs' | 'mainCpuMs' | 'machineBusy' | 'machineStolen' | 'lateP99Ms' | 'net'>> {
   const auth = { authorization: `Bearer ${token}` };
   const t0 = performance.now();
   const body = JSON.stringify(ids ? { instance_ids: ids } : {});
@@ -403,6 +405,7 @@ async function measureSize(kind: StoreKind, net: Network, n: number, concurrenci
             cpuMs: m.cpuMs,
             mainCpuMs: m.mainCpuMs,
             machineBusy: m.machineBusy,
+            machineStolen: m.machineStolen,
             lateP99Ms,
             net: await net.loop(),
             netCpuMs,
@@ -513,13 +516,16 @@ async function run(): Promise<Report> {
       if (bad.length) failed = true;
       const apiRss = Math.max(...api.map((x) => mb(x.peakRss)));
       // The least wall time the API run's CPU allows: the server's JavaScript thread cannot run faster than its own CPU
-      // time, nor the machine than its busy time spread over every core.
+      // time, nor the machine than its busy time spread over the cores' time the hypervisor left it (a shared host
+      // takes some: /proc/stat's steal).
       const threadFloor = median(api.map((x) => x.mainCpuMs));
-      const machineFloor = median(api.map((x) => x.machineBusy * x.wallMs));
+      const stolen = median(api.map((x) => x.machineStolen));
+      const machineFloor = median(api.map((x) => (x.machineBusy * x.wallMs) / Math.max(0.05, 1 - x.machineStolen)));
       const floor = Math.max(threadFloor, machineFloor) / ideal;
       // The cores the target needs at this CPU a record: all the run's CPU (every process on the machine) within the
       // target's wall time, at 100 % and with perfect overlap — a lower bound.
-      const cpuAll = machineFloor * cores;
+      const cpuAll = median(api.map((x) => x.machineBusy * x.wallMs)) * cores;
+      const given = `${cores}${stolen >= 0.005 ? ` (${(cores * (1 - stolen)).toFixed(1)} given by the hypervisor in this run)` : ''}`;
       const targetWall = target(r.n) * ideal;
       const coresNeeded = cpuAll / targetWall;
       // The same without the simulated servers' CPU (on a real estate the instances answer from their own machines).
@@ -528,7 +534,7 @@ async function run(): Promise<Report> {
         misses.push(`${r.kind} ${r.n} c=${c}: API ${missed(apiWall / inWall, API_OVER_IN_PROCESS)}× in-process (target ≤ ${API_OVER_IN_PROCESS})`);
       if (apiWall / ideal > target(r.n))
         misses.push(
-          `${r.kind} ${r.n} c=${c}: API ${missed(apiWall / ideal, target(r.n))}× ideal (target ≤ ${target(r.n)}; CPU floor ${ratio(floor)}×${floor >= target(r.n) ? ', at or past the target by itself' : ''}; it needs ${coresNeeded.toFixed(1)} of ${cores} cores, ${coresOurs.toFixed(1)} without the simulated servers)`,
+          `${r.kind} ${r.n} c=${c}: API ${missed(apiWall / ideal, target(r.n))}× ideal (target ≤ ${target(r.n)}; CPU floor ${ratio(floor)}×${floor >= target(r.n) ? ', at or past the target by itself' : ''}; it needs ${coresNeeded.toFixed(1)} cores of ${given}, ${coresOurs.toFixed(1)} without the simulated servers)`,
         );
       if (r.n >= 10_000 && apiRss >= 300) misses.push(`${r.kind} ${r.n} c=${c}: peak RSS ${apiRss} MB (target < 300)`);
       const h = c === concurrencies[0] ? r.history : undefined;
@@ -544,7 +550,7 @@ async function run(): Promise<Report> {
         ratio(apiWall / ideal),
         ratio(apiWall / inWall),
         ratio(median(api.map((x) => x.cpuMs)) / median(inp.map((x) => x.cpuMs))),
-        `${pct(median(api.map((x) => x.machineBusy)))} / ${pct(median(inp.map((x) => x.machineBusy)))}`,
+        `${pct(median(api.map((x) => x.machineBusy)))} (${pct(stolen)}) / ${pct(median(inp.map((x) => x.machineBusy)))} (${pct(median(inp.map((x) => x.machineStolen)))})`,
         `${ratio(floor)} (${sec(threadFloor)} · ${sec(machineFloor)}; ${coresNeeded.toFixed(1)} · ${coresOurs.toFixed(1)} cores)`,
         `${median(api.map((x) => x.lateP99Ms)).toFixed(0)} / ${median(inp.map((x) => x.lateP99Ms)).toFixed(0)} / ${Math.max(...[...api, ...inp].map((x) => x.net.delayP99Ms)).toFixed(0)} (${pct(Math.max(...[...api, ...inp].map((x) => x.net.busy)))})`,
         sec(median(polls.map((p) => p.serverMs))),
@@ -595,7 +601,7 @@ async function run(): Promise<Report> {
       'API / ideal',
       'API / in-process',
       'CPU: API / in-process',
-      'machine busy: API / in-process',
+      'machine busy (stolen): API / in-process',
       'CPU floor / ideal, API (server thread s · machine s; cores the target needs · without the simulated servers)',
       'loop late p99 (ms): server / in-process / network (its busy)',
       'server-side (s)',
@@ -613,8 +619,8 @@ async function run(): Promise<Report> {
       `API: from sending POST /api/sync/capacity until a poll (GET /api/sync-sessions/:id, every ${POLL_MS} ms after the previous answer) says the session is no longer running — the figure a user's script measures, up to one poll interval late. ` +
         "\"server-side\" is the session's own completed_at − started_at. In-process: `capacitySync.syncMany('all-active')` in the bench process on a fresh store of the same kind, logging at info into nothing.",
       'CPU: API / in-process compares the CPU time of the process running the sync (the server child; the bench process in-process) during the run: less sensitive to other load on the machine than wall times.',
-      "Machine busy: the share of all cores' time that was not idle during the run (/proc/stat: the server or the bench process, the network child with the responder and the proxy, the store, anything else). Near 100 % the run is CPU-bound: the ideal counts only the network's delay, as if the responder, the proxy, the store and the service cost no CPU, so from there on wall time grows with the CPU per record, not with the waits.",
-      "CPU floor: the least wall time the API run's CPU allows, against the ideal — the larger of the server's JavaScript thread's CPU time (/proc/<pid>/task/<pid>/stat: the sync, its store calls, the pg client and the HTTP handlers all run on that one thread; V8's GC helpers and libuv's pool are left out) and the machine's busy time over its cores (machine busy × wall: the server, the network child, the store, the bench). Where the floor is at or past the target, no overlap of the waits can meet it: the target needs less CPU a record on that thread (or more cores), whatever the waits. Cores the target needs: all the CPU the run used (machine busy × wall × cores) over the target's wall time (target × ideal) — a lower bound, at 100 % busy with perfect overlap; past the machine's cores, the point cannot meet its target here at this CPU a record. The second figure leaves out the network child's CPU (/proc: the responder and the proxy, which stand in for instances on their own machines): what the service, its store and the bench's client need.",
+      "Machine busy: the share of all cores' time that was not idle during the run (/proc/stat: the server or the bench process, the network child with the responder and the proxy, the store, anything else). In parentheses, the share the hypervisor took for other guests on the host (/proc/stat's steal: the cores' time this machine wanted and did not get); busy and stolen together near 100 %: the run is CPU-bound: the ideal counts only the network's delay, as if the responder, the proxy, the store and the service cost no CPU, so from there on wall time grows with the CPU per record, not with the waits.",
+      "CPU floor: the least wall time the API run's CPU allows, against the ideal — the larger of the server's JavaScript thread's CPU time (/proc/<pid>/task/<pid>/stat: the sync, its store calls, the pg client and the HTTP handlers all run on that one thread; V8's GC helpers and libuv's pool are left out) and the machine's busy time over the cores' time the hypervisor left it (machine busy × wall / (1 − stolen): the server, the network child, the store, the bench). Where the floor is at or past the target, no overlap of the waits can meet it: the target needs less CPU a record on that thread (or more cores), whatever the waits. Cores the target needs: all the CPU the run used (machine busy × wall × cores) over the target's wall time (target × ideal) — a lower bound, at 100 % busy with perfect overlap; past the machine's cores (or the share of them the hypervisor gave in the run, when it took some), the point cannot meet its target here at this CPU a record. The second figure leaves out the network child's CPU (/proc: the responder and the proxy, which stand in for instances on their own machines): what the service, its store and the bench's client need.",
       `Loop late: how late an event loop ran what was due, p99 over the run — the server's from its own /metrics (whalefall_nodejs_eventloop_lag_p99_seconds, scraped before and after the run, less prom-client's ${LAG_RESOLUTION_MS} ms sampling interval), in-process the bench process's (monitorEventLoopDelay, the same interval), and the network process's (the proxy and the responder; the larger of the API and in-process runs, with how busy its loop was). Every step of a record that waits for its loop (a reply, a COMMIT, a free place) waits about that long at worst: when the sync's loop is late by tens of ms and the network's by a few, the one thread running the sync sets the pace, not the simulated network or the waits the ideal counts.`,
       'Peak RSS: VmRSS of the server child, sampled every 50 ms during the API run (the bench process and the network child not included).',
       `Targets: API ≤ 1.2× ideal at 500 and 2,000 instances, ≤ 1.3× at 10,000; API ≤ ${API_OVER_IN_PROCESS}× in-process; peak RSS < 300 MB at 10,000 — ${misses.length ? `MISSED: ${misses.join('; ')}` : 'met for every size measured'}.`,

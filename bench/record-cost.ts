@@ -31,7 +31,7 @@ import { pgAdmin, uniqueName } from '../test/helpers/targets.js';
 import type { ServerFacts } from './network.child.js';
 import { startNetwork } from './network.js';
 import { insertBenchInstances } from './common.js';
-import { procCpuMs } from './serve.js';
+import { machineCpu, machineShares, procCpuMs } from './serve.js';
 
 /** CPU ms of each of this process's threads, by thread id, with its name (/proc/self/task/<tid>/comm). */
 function threadCpu(): Map<string, { name: string; ms: number }> {
@@ -183,10 +183,12 @@ async function main(): Promise<void> {
     await net.loop();
     const ownDelay = monitorEventLoopDelay({ resolution: 2 });
     ownDelay.enable();
+    const machine0 = machineCpu();
     const t0 = performance.now();
     const done = await ctx.capacitySync.syncMany(ids.slice(warm), { syncType: 'manual_batch', actor });
     await ctx.alerts.idle();
     const wall = performance.now() - t0;
+    const { stolen } = machineShares(machine0, machineCpu());
     const cpu = process.cpuUsage(cpu0);
     const mainMs = procCpuMs(process.pid, true) - main0;
     const threads1 = threadCpu();
@@ -213,7 +215,7 @@ async function main(): Promise<void> {
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
     const cpuMs = (cpu.user + cpu.system) / 1000;
     console.log(
-      `${kind} n=${n} c=${c}: ${done.status}, ${ok}/${n} completed; wall ${(wall / 1000).toFixed(2)} s; CPU ${(cpuMs / 1000).toFixed(2)} s = ${(cpuMs / n).toFixed(2)} ms/record (user ${(cpu.user / 1000 / n).toFixed(2)}, system ${(cpu.system / 1000 / n).toFixed(2)}; the JavaScript thread ${(mainMs / n).toFixed(2)}); statements ${(total / n).toFixed(2)}/record; load ${os.loadavg()[0]!.toFixed(2)}`,
+      `${kind} n=${n} c=${c}: ${done.status}, ${ok}/${n} completed; wall ${(wall / 1000).toFixed(2)} s; CPU ${(cpuMs / 1000).toFixed(2)} s = ${(cpuMs / n).toFixed(2)} ms/record (user ${(cpu.user / 1000 / n).toFixed(2)}, system ${(cpu.system / 1000 / n).toFixed(2)}; the JavaScript thread ${(mainMs / n).toFixed(2)}); statements ${(total / n).toFixed(2)}/record; load ${os.loadavg()[0]!.toFixed(2)}; stolen by the hypervisor ${(stolen * 100).toFixed(1)} % of the cores' time`,
     );
     const durations = done.outcomes.map((o) => o.duration_ms).sort((a, b) => a - b);
     const at = (q: number) => durations[Math.min(durations.length - 1, Math.floor(q * durations.length))];

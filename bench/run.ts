@@ -23,6 +23,7 @@ import { api } from './api.bench.js';
 import { memory } from './memory.bench.js';
 import { largeInstance } from './large-instance.bench.js';
 import { runInterruptCleanups } from './common.js';
+import { machineCpu, machineShares } from './serve.js';
 import { ui } from './ui.bench.js';
 import { startup } from './startup.bench.js';
 import { apiPath } from './api-path.bench.js';
@@ -111,13 +112,18 @@ function textTable(columns: string[], rows: Cell[][]): string {
   return [line(all[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...all.slice(1).map(line)].join('\n');
 }
 
+/** A steal share from which a section says its figures are not comparable with a quiet host's. */
+const STOLEN_WARN = 0.05;
+
 interface RunMeta {
   at: Date;
   load: number;
   code: string;
+  /** The share of the cores' time the hypervisor took for other guests while the scenario ran (0–1). */
+  stolen: number;
 }
 
-function section(name: string, s: Scenario, r: Report, { at, load, code }: RunMeta): string {
+function section(name: string, s: Scenario, r: Report, { at, load, code, stolen }: RunMeta): string {
   const servers = Object.entries(r.servers).map(([k, v]) => `${k} ${v}`);
   const params = Object.entries(r.parameters).map(([k, v]) => `${k}=${v}`);
   return [
@@ -131,6 +137,12 @@ function section(name: string, s: Scenario, r: Report, { at, load, code }: RunMe
     `- Machine: ${machine()}`,
     `- Load average at start (1 min): ${load.toFixed(2)} (other work on the machine skews the figures)`,
     ...(load >= 0.5 ? [`- **Machine shared (load ${load.toFixed(1)}): not final figures — rerun on an idle machine (load < 0.5).**`] : []),
+    `- CPU stolen by the hypervisor while it ran: ${(stolen * 100).toFixed(1)} % of the cores' time (/proc/stat's steal: time this virtual machine's cores wanted and another guest on the host got)`,
+    ...(stolen >= STOLEN_WARN
+      ? [
+          `- **Host shared (${(stolen * 100).toFixed(0)} % stolen): the same code runs slower here than on a quiet host; compare only with runs that name a like share.**`,
+        ]
+      : []),
     ...(servers.length ? [`- Servers: ${servers.join(', ')}`] : []),
     `- Parameters: ${params.join(', ')}`,
     ...(r.failed ? ['- **Result: FAILED — some measured work did not succeed; see the notes.**'] : []),
@@ -195,7 +207,8 @@ async function main(all: string[]): Promise<number> {
   for (const name of names) {
     const s = SCENARIOS[name]!;
     console.log(`\n== ${name}: ${s.summary}`);
-    const meta: RunMeta = { at: new Date(), load: os.loadavg()[0]!, code: codeVersion() };
+    const meta = { at: new Date(), load: os.loadavg()[0]!, code: codeVersion() };
+    const cpu0 = machineCpu();
     let report: Report;
     try {
       report = await s.run();
@@ -207,7 +220,8 @@ async function main(all: string[]): Promise<number> {
     console.log(`\n${textTable(report.columns, report.rows)}\n`);
     for (const n of report.notes) console.log(`- ${n}`);
     if (report.failed) status = 1;
-    writeSections(new Map([[name, section(name, s, report, meta)]]));
+    const stolen = machineShares(cpu0, machineCpu()).stolen;
+    writeSections(new Map([[name, section(name, s, report, { ...meta, stolen })]]));
     console.log(`\nwrote section "${name}" of ${path.relative(process.cwd(), FILE) || FILE}`);
   }
   return status;

@@ -40,22 +40,32 @@ export function procCpuMs(pid: number, thread: boolean | number = false): number
 /** USER_HZ: 100 on every Linux this runs on. */
 const CLOCK_TICKS = 100;
 
-/** The machine's CPU time since boot, all cores (jiffies): busy (everything but idle and iowait) and in all. */
-function machineCpu(): { busy: number; total: number } {
+/**
+ * The machine's CPU time since boot, all cores (jiffies): busy (what this machine ran: everything but idle, iowait and
+ * steal), stolen (the time the hypervisor gave this virtual machine's cores to another guest: /proc/stat's `steal`) and
+ * in all. On a shared host the steal is what makes the same code's figures drift from one hour to the next.
+ */
+export function machineCpu(): { busy: number; steal: number; total: number } {
   const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const total = f.slice(0, 8).reduce((a, b) => a + b, 0); // user … steal (guest time is already in user)
-  return { busy: total - f[3]! - f[4]!, total };
+  return { busy: total - f[3]! - f[4]! - f[7]!, steal: f[7]!, total };
+}
+
+/** The share of all cores' time between two `machineCpu()` readings that was busy, and that was stolen (0–1 each). */
+export function machineShares(m0: ReturnType<typeof machineCpu>, m1: ReturnType<typeof machineCpu>): { busy: number; stolen: number } {
+  const total = Math.max(1, m1.total - m0.total);
+  return { busy: (m1.busy - m0.busy) / total, stolen: (m1.steal - m0.steal) / total };
 }
 
 /**
  * Peak VmRSS of `pid` (sampled every 50 ms) while `fn` runs, its wall time, the CPU time `pid` used meanwhile (all
- * threads, and its JavaScript thread's alone), and how busy the whole machine was (0–1, all cores: 1 means no core
- * was ever idle, the run was CPU-bound).
+ * threads, and its JavaScript thread's alone), how busy the whole machine was (0–1, all cores: what its processes
+ * ran) and how much of its cores' time the hypervisor took for other guests (0–1; busy + stolen near 1: CPU-bound).
  */
 export async function peakDuring<T>(
   pid: number,
   fn: () => Promise<T>,
-): Promise<{ value: T; peak: number; ms: number; cpuMs: number; mainCpuMs: number; machineBusy: number }> {
+): Promise<{ value: T; peak: number; ms: number; cpuMs: number; mainCpuMs: number; machineBusy: number; machineStolen: number }> {
   let peak = procStatus(pid).rss;
   const cpu0 = procCpuMs(pid);
   const main0 = procCpuMs(pid, true);
@@ -72,14 +82,15 @@ export async function peakDuring<T>(
     const value = await fn();
     const ms = performance.now() - t0;
     peak = Math.max(peak, procStatus(pid).rss);
-    const m1 = machineCpu();
+    const shares = machineShares(m0, machineCpu());
     return {
       value,
       peak,
       ms,
       cpuMs: procCpuMs(pid) - cpu0,
       mainCpuMs: procCpuMs(pid, true) - main0,
-      machineBusy: (m1.busy - m0.busy) / Math.max(1, m1.total - m0.total),
+      machineBusy: shares.busy,
+      machineStolen: shares.stolen,
     };
   } finally {
     clearInterval(t);
