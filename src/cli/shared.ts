@@ -64,18 +64,22 @@ export async function withContext<T>(fn: (ctx: Context) => Promise<T>): Promise<
   }
 }
 
-/** A secret from stdin (first line) or from a named environment variable; never from argv. */
-export async function readSecret(opts: { passwordStdin?: boolean; passwordEnv?: string }, what: string): Promise<string | undefined> {
+/**
+ * A secret from stdin (first line) or from a named environment variable; never from argv. `what` names it in the
+ * errors; `emptyHint` says how to give an empty one on purpose where one is allowed (an empty first line is refused:
+ * it is far more often an unset variable piped in, `printf '%s\n' "$PW"`, than a login without a password).
+ */
+export async function readSecret(opts: { passwordStdin?: boolean; passwordEnv?: string }, what: string, emptyHint?: string): Promise<string | undefined> {
   if (opts.passwordStdin) {
     const chunks: Buffer[] = [];
     for await (const c of process.stdin) chunks.push(c as Buffer);
     const line = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
-    if (!line) throw new CliError(`${what}: nothing on standard input`);
+    if (!line) throw new CliError(`--password-stdin: the first line of standard input is empty (${what})${emptyHint ? `; ${emptyHint}` : ''}`);
     return line;
   }
   if (opts.passwordEnv) {
     const v = process.env[opts.passwordEnv];
-    if (v === undefined) throw new CliError(`${what}: environment variable ${opts.passwordEnv} is not set`);
+    if (v === undefined) throw new CliError(`--password-env: the environment variable ${opts.passwordEnv} is not set (${what})`);
     return v;
   }
   return undefined;

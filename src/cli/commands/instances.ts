@@ -44,7 +44,11 @@ export function register(instances: Command): void {
             if (!c) throw new CliError(`credential "${o.credential}" does not exist`);
             credentialId = c.id;
           } else if (o.username) {
-            const password = await readSecret(o, '--username');
+            const password = await readSecret(
+              o,
+              `the password of ${o.username}`,
+              `a login without a password: --password-env VAR with VAR set and empty (VAR= whalefall instances add … --password-env VAR)`,
+            );
             if (password === undefined) throw new CliError('--username needs --password-stdin or --password-env VAR');
             const c = await ctx.credentials.create({ name: `${o.name}-credential`, db_type: o.type, username: o.username, password }, CLI_ACTOR);
             credentialId = c.id;

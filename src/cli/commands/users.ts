@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .option('--password-env <VAR>', 'read the password from this environment variable')
     .action(async (username: string, o: { role: Role; passwordStdin?: boolean; passwordEnv?: string }) =>
       withContext(async (ctx) => {
-        const given = await readSecret(o, 'password');
+        const given = await readSecret(o, `the password of ${username}`);
         const password = given ?? generatePassword();
         const u = await ctx.auth.createUser({ username, password, role: o.role }, CLI_ACTOR);
         print(`created user ${u.username} (${u.role})${given ? '' : `, password: ${password}`}`);
@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .action(async (username: string, o: { passwordStdin?: boolean; passwordEnv?: string }) =>
       withContext(async (ctx) => {
         const u = await ctx.auth.userByName(username);
-        const given = await readSecret(o, 'password');
+        const given = await readSecret(o, `the password of ${username}`);
         const password = given ?? generatePassword();
         await ctx.auth.updateUser(u.id, { password }, CLI_ACTOR);
         print(`password of ${u.username} changed${given ? '' : `: ${password}`}`);
