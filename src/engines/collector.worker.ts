@@ -47,11 +47,11 @@ async function handle(m: ThreadRequest): Promise<unknown> {
   if (!open) throw new SyncError('internal', `no collector session ${m.sid}`);
   if (m.op === 'close') {
     sessions.delete(m.sid);
-    const closing = classifying(() => open.session.close(), open.engine, open.target);
-    // The goodbye has been written (the engine's close writes it within the call): the main thread may free the
-    // connection's slot without waiting for the server's answer (connection.service.ts, GOODBYE_MS).
-    parentPort!.postMessage({ id: m.id, sent: true } satisfies ThreadReply);
-    return closing;
+    const ending = open.session.close();
+    // Once the goodbye has left (the engine's `sent`, or within the call), the main thread may free the connection's
+    // slot without waiting for the server's answer (connection.service.ts, GOODBYE_MS); told before the close's reply.
+    const told = (ending.sent ?? Promise.resolve()).catch(() => {}).then(() => parentPort!.postMessage({ id: m.id, sent: true } satisfies ThreadReply));
+    return classifying(() => ending, open.engine, open.target).finally(() => told);
   }
   const fn = (open.session as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[m.method];
   if (typeof fn !== 'function') throw new SyncError('unsupported', `the session has no ${m.method}`);

@@ -3,12 +3,13 @@
  * classified, password-free SyncError, reading byte counts strictly, and
  * closing a connection without waiting on a dead server.
  */
+import { Duplex } from 'node:stream';
 import { SyncError, errorMessage, scrubSecrets, type SyncErrorCode } from '../lib/errors.js';
 import { msg, msgText, t, type Locale, type MessageKey, type Msg } from '../client/shared/i18n/index.js';
 import { toBytes } from '../lib/sizes.js';
 import { withTimeout } from '../lib/timeout.js';
 import type { CollectedTable, CollectedTableDatabase, TableCut } from '../domain/tables.js';
-import type { ConnectTarget, PrivilegeCheck } from './engine.js';
+import type { Closing, ConnectTarget, PrivilegeCheck } from './engine.js';
 
 /**
  * A driver-specific verdict: the class, and the cause's message key
@@ -122,6 +123,26 @@ export async function closeWithin(ms: number, end: () => Promise<unknown>, destr
   } catch {
     destroy();
   }
+}
+
+/**
+ * `closeWithin`, told to the caller as soon as the goodbye has left (`sent`): once `stream` — the socket the
+ * driver writes to, TLS included — has ended its write side (its FIN handed to the kernel: what the server, and a
+ * proxy or firewall between, sees as the connection's end), or closed, or the close has ended. A driver writes its
+ * goodbye and ends the socket a turn or more after `end()` is called; the caller frees the connection's slot
+ * shortly after `sent` (connection.service.ts), so a new connection does not reach the server before this one's end.
+ */
+export function closeTelling(ms: number, end: () => Promise<unknown>, destroy: () => void, stream: unknown): Closing {
+  const done = closeWithin(ms, end, destroy);
+  return Object.assign(done, { sent: Promise.race([writeSideEnded(stream), done]) });
+}
+
+function writeSideEnded(stream: unknown): Promise<void> {
+  if (!(stream instanceof Duplex) || stream.destroyed || stream.writableFinished) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once('finish', () => resolve());
+    stream.once('close', () => resolve());
+  });
 }
 
 /**

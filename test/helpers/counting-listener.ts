@@ -24,7 +24,15 @@ export interface CountingListener {
   close(): Promise<void>;
 }
 
-export async function startCountingListener(o: { targetHost: string; targetPort: number }): Promise<CountingListener> {
+/**
+ * Where a connection stops counting: `end` — when the client ends or drops it (what it holds: connection caps);
+ * `goodbye` — also at the PostgreSQL client's Terminate message (the end of its work on the server: a collection),
+ * which a client writes a turn of its event loop before it ends the socket, so a busy client's next connection can
+ * reach the listener between the two.
+ */
+export type CountUntil = 'end' | 'goodbye';
+
+export async function startCountingListener(o: { targetHost: string; targetPort: number; until?: CountUntil }): Promise<CountingListener> {
   let open = 0;
   let peak = 0;
   let accepted = 0;
@@ -45,6 +53,7 @@ export async function startCountingListener(o: { targetHost: string; targetPort:
       s.on('error', () => {});
     }
     client.on('end', done);
+    if (o.until === 'goodbye') client.on('data', pgTerminateWatcher(done));
     client.on('close', () => {
       done();
       upstream.destroy();
@@ -66,5 +75,40 @@ export async function startCountingListener(o: { targetHost: string; targetPort:
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * Calls `said` once the client's PostgreSQL frontend stream holds a Terminate message ('X', length 4). It follows
+ * the message boundaries: the first message (startup, SSL or cancel request) has a length and no type byte; every
+ * later one a type byte and a length. A TLS session after an SSLRequest is not followed (its bytes are not messages).
+ */
+function pgTerminateWatcher(said: () => void): (chunk: Buffer) => void {
+  let buf = Buffer.alloc(0);
+  let first = true;
+  let off = false;
+  return (chunk) => {
+    if (off) return;
+    buf = Buffer.concat([buf, chunk]);
+    for (;;) {
+      if (first) {
+        if (buf.length < 8) return;
+        const len = buf.readInt32BE(0);
+        if (buf.readInt32BE(4) === 80877103) off = true; // SSLRequest: TLS (or a plain retry) follows
+        if (buf.length < len) return;
+        buf = buf.subarray(len);
+        first = false;
+        if (off) return;
+        continue;
+      }
+      if (buf.length < 5) return;
+      if (buf[0] === 0x58 && buf.readInt32BE(1) === 4) {
+        off = true;
+        return said();
+      }
+      const len = 1 + buf.readInt32BE(1);
+      if (buf.length < len) return;
+      buf = buf.subarray(len);
+    }
   };
 }

@@ -2,7 +2,9 @@
  * One estate-wide `sync_concurrency` (issue #16 item 7): `serve` and two
  * `worker`s on a PostgreSQL store (pg-boss) together never run more
  * collections at once than the setting, counted at a TCP listener in front
- * of the targets; a PATCH of the setting mid-session applies without a
+ * of the targets (a collection from its connection to its goodbye, the
+ * client's Terminate: the estate's cap bounds collections, and the connection
+ * caps, tested in connection-caps.test.ts, bound connections to their end); a PATCH of the setting mid-session applies without a
  * restart. The session's records say which process ran each (`holder`).
  */
 import assert from 'node:assert/strict';
@@ -63,7 +65,7 @@ describe('estate-wide sync concurrency (serve + 2 workers, PostgreSQL store)', {
     ctx = await newTestContext('postgres', { env });
     // About half a second per collection: long enough for collections to overlap, counted at the listener.
     slow = await startLatencyProxy({ targetHost: '127.0.0.1', targetPort: 5432, delayMs: 40 });
-    listener = await startCountingListener({ targetHost: '127.0.0.1', targetPort: slow.port });
+    listener = await startCountingListener({ targetHost: '127.0.0.1', targetPort: slow.port, until: 'goodbye' });
     const cred = await ctx.credentials.create({ name: 'pg', username: 'postgres', password: 'x' }, actor);
     for (let i = 0; i < N; i++)
       await ctx.instances.create(

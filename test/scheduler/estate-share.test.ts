@@ -3,7 +3,7 @@
  * (processes.service.ts `share`): `serve` and two `worker`s on a PostgreSQL
  * store at 6 run 2 each; once a worker is SIGKILLed, the two left run 3
  * each, so the estate keeps its 6 collections at once (counted at a TCP
- * listener in front of the targets; who ran what from the records' holder
+ * listener in front of the targets, from connection to goodbye; who ran what from the records' holder
  * and times). A fixed per-process 2 would leave 4; none at all would let
  * one process take all 6.
  */
@@ -49,7 +49,7 @@ describe('the estate sync concurrency shared among the working processes (serve 
     ctx = await newTestContext('postgres', { env });
     // About a second per collection (a few round trips of 300 ms): long enough for collections to overlap, counted at the listener.
     slow = await startLatencyProxy({ targetHost: '127.0.0.1', targetPort: 5432, delayMs: 150 });
-    listener = await startCountingListener({ targetHost: '127.0.0.1', targetPort: slow.port });
+    listener = await startCountingListener({ targetHost: '127.0.0.1', targetPort: slow.port, until: 'goodbye' });
     const cred = await ctx.credentials.create({ name: 'pg', username: 'postgres', password: 'x' }, actor);
     for (let i = 0; i < N; i++)
       await ctx.instances.create(

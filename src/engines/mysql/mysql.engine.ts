@@ -24,9 +24,9 @@ import { withTimeout } from '../../lib/timeout.js';
 import type { CollectedDatabase, Collection } from '../../domain/collection.js';
 import type { CollectedTableDatabase, TableCollection, TableScope } from '../../domain/tables.js';
 import type { Composition } from '../../domain/composition.js';
-import type { ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
+import type { Closing, ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
 import type { DbType } from '../../domain/db-type.js';
-import { bytes, causeMsg, check, classified, classify, closeWithin, errorCode, notCollected, outOfTime } from '../common.js';
+import { bytes, causeMsg, check, classified, classify, closeTelling, errorCode, notCollected, outOfTime } from '../common.js';
 import { msg } from '../../client/shared/i18n/index.js';
 import { CLEARTEXT_OPTION, CLEARTEXT_OPTION_SPEC, tlsCheck } from '../tls.js';
 import { fromSums, TABLES_METHOD, TABLES_QUERY, type TableSumRow } from './mysql.tables.js';
@@ -335,11 +335,12 @@ class MysqlSession implements EngineSession {
     }, this.toSyncError);
   }
 
-  close(): Promise<void> {
-    return closeWithin(
+  close(): Closing {
+    return closeTelling(
       this.target.connectTimeoutMs,
       () => this.conn.end(),
       () => this.conn.destroy(),
+      (this.conn as unknown as { connection?: { stream?: unknown } }).connection?.stream,
     );
   }
 }

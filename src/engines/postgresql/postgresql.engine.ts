@@ -15,8 +15,21 @@ import { withTimeout } from '../../lib/timeout.js';
 import type { CollectedDatabase, Collection } from '../../domain/collection.js';
 import type { CollectedTableDatabase, TableCollection, TableScope } from '../../domain/tables.js';
 import type { Composition } from '../../domain/composition.js';
-import type { ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
-import { bytes, causeMsg, check, classified, classify, closeWithin, cutToBudget, errorCode, notCollected, outOfTime, type Verdict } from '../common.js';
+import type { Closing, ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
+import {
+  bytes,
+  causeMsg,
+  check,
+  classified,
+  classify,
+  closeTelling,
+  closeWithin,
+  cutToBudget,
+  errorCode,
+  notCollected,
+  outOfTime,
+  type Verdict,
+} from '../common.js';
 import { msg, msgText } from '../../client/shared/i18n/index.js';
 import { cleartextAllowed, cleartextRefused, CLEARTEXT_OPTION, CLEARTEXT_OPTION_SPEC, tlsCheck } from '../tls.js';
 import { TABLES_METHOD, TABLES_QUERY, toTable, type TableRow } from './postgresql.tables.js';
@@ -347,11 +360,13 @@ class PostgresqlSession implements EngineSession {
     );
   }
 
-  close(): Promise<void> {
-    return closeWithin(
+  close(): Closing {
+    return closeTelling(
       this.target.connectTimeoutMs,
       () => this.client.end(),
       () => this.socket.destroy(),
+      // The stream pg writes to: the socket, or the TLS socket over it.
+      (this.client as unknown as { connection?: { stream?: unknown } }).connection?.stream,
     );
   }
 }
