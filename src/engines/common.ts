@@ -137,6 +137,11 @@ export function closeTelling(ms: number, end: () => Promise<unknown>, destroy: (
   return Object.assign(done, { sent: Promise.race([writeSideEnded(stream), done]) });
 }
 
+/** The stream a pg or mysql2 client writes to (`client.connection.stream`): the socket, or the TLS socket over it. */
+export function driverStream(client: unknown): unknown {
+  return (client as { connection?: { stream?: unknown } } | undefined)?.connection?.stream;
+}
+
 function writeSideEnded(stream: unknown): Promise<void> {
   if (!(stream instanceof Duplex) || stream.destroyed || stream.writableFinished) return Promise.resolve();
   return new Promise((resolve) => {

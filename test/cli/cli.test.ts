@@ -62,26 +62,14 @@ describe('whalefall CLI', () => {
     assert.equal(JSON.parse(run(['instances', 'list', '--json']).out).length, 1, 'the failed add left nothing (no orphan credential either)');
 
     // An empty first line on stdin (an unset variable piped in) is refused with the way to an empty password on purpose.
-    r = run(['instances', 'add', '--name', 'pg-empty', '--type', 'postgresql', '--host', '127.0.0.1', '--username', 'postgres', '--password-stdin'], '\n');
+    const addPgEmpty = ['instances', 'add', '--name', 'pg-empty', '--type', 'postgresql', '--host', '127.0.0.1', '--username', 'postgres'];
+    r = run([...addPgEmpty, '--password-stdin'], '\n');
     assert.equal(r.code, 1);
     assert.match(
       r.err,
       /^whalefall: --password-stdin: the first line of standard input is empty \(the password of postgres\); a login without a password: --password-env VAR with VAR set and empty/,
     );
-    r = run([
-      'instances',
-      'add',
-      '--name',
-      'pg-empty',
-      '--type',
-      'postgresql',
-      '--host',
-      '127.0.0.1',
-      '--username',
-      'postgres',
-      '--password-env',
-      'NO_SUCH_PW_VAR',
-    ]);
+    r = run([...addPgEmpty, '--password-env', 'NO_SUCH_PW_VAR']);
     assert.equal(r.code, 1);
     assert.match(r.err, /^whalefall: --password-env: the environment variable NO_SUCH_PW_VAR is not set \(the password of postgres\)/);
     assert.equal(JSON.parse(run(['instances', 'list', '--json']).out).length, 1, 'neither added an instance');

@@ -26,7 +26,7 @@ import type { CollectedTableDatabase, TableCollection, TableScope } from '../../
 import type { Composition } from '../../domain/composition.js';
 import type { Closing, ConnectTarget, Engine, EngineSession, PrivilegeCheck } from '../engine.js';
 import type { DbType } from '../../domain/db-type.js';
-import { bytes, causeMsg, check, classified, classify, closeTelling, errorCode, notCollected, outOfTime } from '../common.js';
+import { bytes, causeMsg, check, classified, classify, closeTelling, driverStream, errorCode, notCollected, outOfTime } from '../common.js';
 import { msg } from '../../client/shared/i18n/index.js';
 import { CLEARTEXT_OPTION, CLEARTEXT_OPTION_SPEC, tlsCheck } from '../tls.js';
 import { fromSums, TABLES_METHOD, TABLES_QUERY, type TableSumRow } from './mysql.tables.js';
@@ -226,7 +226,7 @@ class MysqlSession implements EngineSession {
 
   /** The connection's encryption, then the grants the configured method relies on. */
   async doctor(): Promise<PrivilegeCheck[]> {
-    const stream = (this.conn as unknown as { connection: { stream: unknown } }).connection.stream;
+    const stream = driverStream(this.conn);
     return [tlsCheck(stream, sslOption(this.target)), ...(await this.privileges())];
   }
 
@@ -340,7 +340,7 @@ class MysqlSession implements EngineSession {
       this.target.connectTimeoutMs,
       () => this.conn.end(),
       () => this.conn.destroy(),
-      (this.conn as unknown as { connection?: { stream?: unknown } }).connection?.stream,
+      driverStream(this.conn),
     );
   }
 }

@@ -25,6 +25,7 @@ import {
   closeTelling,
   closeWithin,
   cutToBudget,
+  driverStream,
   errorCode,
   notCollected,
   outOfTime,
@@ -231,7 +232,7 @@ class PostgresqlSession implements EngineSession {
    * database without CONNECT is reported with the GRANT that fixes it.
    */
   async doctor(): Promise<PrivilegeCheck[]> {
-    const stream = (this.client as unknown as { connection: { stream: unknown } }).connection.stream;
+    const stream = driverStream(this.client);
     return [tlsCheck(stream, sslMode(this.target)), ...(await this.privileges())];
   }
 
@@ -365,8 +366,7 @@ class PostgresqlSession implements EngineSession {
       this.target.connectTimeoutMs,
       () => this.client.end(),
       () => this.socket.destroy(),
-      // The stream pg writes to: the socket, or the TLS socket over it.
-      (this.client as unknown as { connection?: { stream?: unknown } }).connection?.stream,
+      driverStream(this.client),
     );
   }
 }
@@ -424,7 +424,7 @@ async function openClientWith(target: ConnectTarget, database: string, mode: Ssl
     // Async with nothing to await: pg awaits the answer, and the refusal must reach it as a rejection, not a throw.
     // eslint-disable-next-line @typescript-eslint/require-await
     password: async () => {
-      const stream = (client as unknown as { connection: { stream: unknown } }).connection.stream;
+      const stream = driverStream(client);
       if (askedCleartext && !cleartextAllowed(target, stream instanceof tls.TLSSocket)) {
         socket.destroy();
         throw cleartextRefused('PostgreSQL AuthenticationCleartextPassword', 'sslmode');
