@@ -167,7 +167,9 @@ describe('pg-boss places', () => {
     );
     await waitFor('40 jobs started', 20_000, async () => started.size >= 40);
     console.log(`# 4 places freeing every ~10 ms: ${fromAhead} of ${started.size} jobs started read ahead`);
-    assert.ok(fromAhead >= 10, `jobs were read ahead (${fromAhead})`);
+    // Without reading ahead none is (0 of 44 in three runs with wanted() at 0); alone here 16–21 of 44 are, and a
+    // CI run with the other tests beside it saw 9 of 41: a few is the sign, not a share that depends on the load.
+    assert.ok(fromAhead >= 3, `jobs were read ahead (${fromAhead})`);
     // Every place held now; what was read ahead waits. A stop hands it back, due now, no retry counted.
     await waitFor('the 4 places held and a job read ahead', 20_000, async () => started.size === 44 && markedAt.size > started.size);
     await new Promise((r) => setTimeout(r, 200));
