@@ -259,7 +259,8 @@ describe('web UI end to end (chromium)', () => {
   });
 
   it('switches to English, remembers it for the user, and screenshots every page in both languages at 1440 and 390 px', async () => {
-    const shots = async (lang: string) => {
+    const shots = async (lang: 'zh-CN' | 'en') => {
+      await navbarFits(page, lang);
       for (const width of [1440, 390]) {
         await page.setViewportSize({ width, height: 900 });
         await page.goto('/instances');
@@ -306,3 +307,39 @@ describe('web UI end to end (chromium)', () => {
     assert.deepEqual(dialogs, []);
   });
 });
+
+/**
+ * The navbar at the common widths: the toggler's menu below the language's breakpoint (nav.ts, NAV_EXPAND), above it
+ * one row (56 px, Bootstrap's height for one line) in which no entry's text wraps.
+ */
+async function navbarFits(page: Page, lang: 'zh-CN' | 'en'): Promise<void> {
+  const oneRowFrom = lang === 'en' ? 1200 : 992;
+  for (const width of [992, 1100, 1199, 1200, 1280, 1366, 1440, 1536, 1600, 1920]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.goto('/instances');
+    const nav = await page.evaluate(() => {
+      const win = globalThis as any;
+      const d = win.document;
+      const wrapped: string[] = [];
+      for (const el of d.querySelectorAll('.wf-navbar .navbar-nav .nav-link, #wf-user, #wf-logout')) {
+        const walker = d.createTreeWalker(el, win.NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          if (!n.textContent.trim()) continue;
+          const range = d.createRange();
+          range.selectNodeContents(n);
+          if (range.getClientRects().length > 1) wrapped.push(n.textContent.trim());
+        }
+      }
+      return {
+        collapsed: win.getComputedStyle(d.querySelector('.wf-navbar .navbar-toggler')).display !== 'none',
+        height: d.querySelector('.wf-navbar').getBoundingClientRect().height as number,
+        wrapped,
+      };
+    });
+    const where = `${lang} at ${width} px`;
+    assert.equal(nav.collapsed, width < oneRowFrom, `${where}: the toggler's menu below ${oneRowFrom} px only`);
+    if (nav.collapsed) continue;
+    assert.deepEqual(nav.wrapped, [], `${where}: entries whose text wraps`);
+    assert.ok(nav.height <= 57, `${where}: the navbar is one row (${nav.height} px high)`);
+  }
+}

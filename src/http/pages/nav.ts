@@ -3,7 +3,7 @@
  * roles (the page route still checks access itself).
  */
 import type { Role } from '../../services/auth.service.js';
-import type { MessageKey } from '../../client/shared/i18n/index.js';
+import type { Locale, MessageKey } from '../../client/shared/i18n/index.js';
 
 export interface NavItem {
   id: string;
@@ -23,3 +23,16 @@ export const NAV: NavItem[] = [
   { id: 'settings', href: '/settings', icon: 'fas fa-gear', label: 'nav.settings', role: 'admin' },
   { id: 'docs', href: '/docs', icon: 'fas fa-book', label: 'nav.api_docs', role: 'viewer' },
 ];
+
+/**
+ * Bootstrap's breakpoint from which the navbar is one row (below it, the
+ * toggler's menu), by language: the row's natural width differs by ~300 px.
+ * Measured in Chromium, an admin named `admin` (the brand, the eight entries,
+ * language, user, log out): English 1,451 px with every icon at 0.9rem,
+ * 1,275 without the entries' icons, 1,070 in its tight band (app.css: 0.85rem,
+ * narrower entries, no icons, log out an icon); Chinese 1,162, 986 and 825.
+ * So English is one row from 1,200 px, Chinese from 992; a long user name is
+ * cut at 8rem. test/e2e/ui.test.ts checks, in both languages at the common
+ * widths, that the row is one line and no entry wraps.
+ */
+export const NAV_EXPAND: Record<Locale, 'lg' | 'xl'> = { 'zh-CN': 'lg', en: 'xl' };

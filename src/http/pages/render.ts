@@ -9,7 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { roleAtLeast, type Role } from '../../services/auth.service.js';
 import { formatters } from '../../client/shared/format.js';
 import { pickLocale, t, type Locale, type Params } from '../../client/shared/i18n/index.js';
-import { NAV } from './nav.js';
+import { NAV, NAV_EXPAND } from './nav.js';
 import { VIEWS_DIR } from './assets.js';
 
 const eta = new Eta({ views: VIEWS_DIR, autoEscape: true, cache: process.env.NODE_ENV === 'production', autoTrim: [false, 'nl'] });
@@ -44,6 +44,8 @@ export function pageContext(req: FastifyRequest, timeZone: string, opts: PageOpt
     t: (key: string, params?: Params) => t(locale, key, params),
     can: (role: Role) => !!p && roleAtLeast(p.role, role),
     navItems: () => (p ? NAV.filter((n) => roleAtLeast(p.role, n.role)) : []),
+    /** The breakpoint from which the navbar is one row (nav.ts). */
+    navExpand: NAV_EXPAND[locale],
     fmt: formatters(locale, timeZone),
     /** JSON safe inside a <script type="application/json"> block. */
     json: (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026'),
