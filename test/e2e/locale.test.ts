@@ -228,16 +228,27 @@ describe('one language per screen: every page and modal in each locale, server m
         ['/instances/import', 'import', []],
         ['/settings', 'settings', ['#wf-tab-exclusions', '#wf-tab-users', '#wf-tab-tokens', '#wf-tab-alerts']],
       ];
+      const sideways: string[] = [];
       for (const [url, name, tabs] of pages) {
         await page.goto(url);
         await page.waitForLoadState('networkidle');
         await look(name);
+        // No page scrolls sideways at a tablet's or a laptop's width (a wide table scrolls inside its own box); the
+        // charts follow a resize a frame or two later.
+        for (const width of [768, 1280, 1440]) {
+          await page.setViewportSize({ width, height: 900 });
+          const fits = 'document.documentElement.scrollWidth <= document.documentElement.clientWidth';
+          await page.waitForFunction(fits, undefined, { timeout: 2_000 }).catch(async () => {
+            sideways.push(`${name} at ${width} px: ${await page.evaluate('document.documentElement.scrollWidth')} px wide`);
+          });
+        }
         for (const tab of tabs) {
           await page.click(tab);
           await page.waitForLoadState('networkidle');
           await look(`${name} ${tab}`);
         }
       }
+      assert.deepEqual(sideways, [], 'pages wider than the window');
       // The alert-rule modal (settings, alerts tab is open).
       await page.click('#wf-rule-add');
       await until(page, '#wf-rule-modal.show');
