@@ -68,6 +68,15 @@ function render(d: Capacity): void {
   document.getElementById('wf-card-max-name')!.textContent = c.max_item
     ? `(${scope === 'database' ? `${c.max_item.instance_name} / ${c.max_item.database_name}` : c.max_item.instance_name})`
     : '';
+  const same = d.same_server_excluded;
+  const sameEl = document.getElementById('wf-cap-same-server')!;
+  sameEl.classList.toggle('wf-hidden', same.instances.length === 0);
+  sameEl.querySelector('span')!.textContent = same.instances.length
+    ? t('capacity.same_server', {
+        items: fmt.list(same.instances.map((e) => t('capacity.same_server_item', { name: e.instance_name, counted: e.counted_as_instance_name }))),
+        bytes: fmt.bytes(same.bytes),
+      })
+    : '';
   const empty = d.items.length === 0;
   document.getElementById('wf-cap-empty')!.classList.toggle('wf-hidden', !empty);
   document.getElementById('wf-cap-charts')!.classList.toggle('wf-hidden', empty);

@@ -47,33 +47,69 @@ export interface SameServerCopies {
   bytes: number;
 }
 
-/**
- * Of the measured registrations of one server, the one synced most recently counts (its figures are the
- * freshest; ties: the lower id); the others' totals are left out of the estate figures.
- */
-export function sameServerCopies(rows: readonly RegisteredServer[]): SameServerCopies {
+/** The registration that counts first: the one synced most recently (its figures are the freshest), then the lower id. */
+function countsBefore(a: RegisteredServer, b: RegisteredServer): number {
+  const at = (r: RegisteredServer) => (r.last_sync_at ? new Date(r.last_sync_at).getTime() : -Infinity);
+  return at(b) - at(a) || a.id - b.id;
+}
+
+/** The registrations of each server registered more than once, the one that counts first. */
+function serversRegisteredTwice(rows: readonly RegisteredServer[]): RegisteredServer[][] {
   const groups = new Map<string, RegisteredServer[]>();
   for (const r of rows) {
-    if (r.total_size_bytes === null) continue;
     const k = serverKey(r);
     const list = groups.get(k);
     if (list) list.push(r);
     else groups.set(k, [r]);
   }
+  return [...groups.values()].filter((list) => list.length > 1).map((list) => list.sort(countsBefore));
+}
+
+/**
+ * Of the measured registrations of one server, the one synced most recently counts (its figures are the
+ * freshest; ties: the lower id); the others' totals are left out of the estate figures.
+ */
+export function sameServerCopies(rows: readonly RegisteredServer[]): SameServerCopies {
   const excluded = new Map<number, { name: string; counted_as: number; bytes: number }>();
   let bytes = 0;
-  for (const list of groups.values()) {
-    if (list.length < 2) continue;
-    const at = (r: RegisteredServer) => (r.last_sync_at ? new Date(r.last_sync_at).getTime() : -Infinity);
-    const keep = list.reduce((best, r) => {
-      if (at(r) !== at(best)) return at(r) > at(best) ? r : best;
-      return r.id < best.id ? r : best;
-    });
-    for (const r of list) {
-      if (r === keep) continue;
-      excluded.set(r.id, { name: r.name, counted_as: keep.id, bytes: r.total_size_bytes! });
+  for (const [keep, ...others] of serversRegisteredTwice(rows.filter((r) => r.total_size_bytes !== null))) {
+    for (const r of others) {
+      excluded.set(r.id, { name: r.name, counted_as: keep!.id, bytes: r.total_size_bytes! });
       bytes += r.total_size_bytes!;
     }
   }
   return { excluded, bytes };
+}
+
+/**
+ * The same rule over a history (the capacity statistics' periods): in each period, of the registrations of a
+ * server with a figure there, the first in `sameServerCopies`' order counts and the others are left out. So a
+ * registration given up before another was added still counts for the periods it alone measured.
+ *
+ *   const order = sameServerOrder(instances);
+ *   const counted = countedPerPeriod(order, rows);   // rows: { instance_id, period_start }
+ *   if (counted(r.instance_id, r.period_start)) total += r.size_bytes;
+ */
+export function sameServerOrder(rows: readonly RegisteredServer[]): Map<number, { server: string; rank: number; name: string }> {
+  const order = new Map<number, { server: string; rank: number; name: string }>();
+  for (const list of serversRegisteredTwice(rows)) list.forEach((r, rank) => order.set(r.id, { server: serverKey(r), rank, name: r.name }));
+  return order;
+}
+
+/** Whether an instance's figure in a period counts (see `sameServerOrder`), from the rows that have one. */
+export function countedPerPeriod(
+  order: ReadonlyMap<number, { server: string; rank: number }>,
+  rows: Iterable<{ instance_id: number; period_start: string }>,
+): (instanceId: number, periodStart: string) => boolean {
+  const first = new Map<string, number>();
+  for (const r of rows) {
+    const o = order.get(r.instance_id);
+    if (!o) continue;
+    const k = `${r.period_start}\u0000${o.server}`;
+    first.set(k, Math.min(first.get(k) ?? Infinity, o.rank));
+  }
+  return (instanceId, periodStart) => {
+    const o = order.get(instanceId);
+    return !o || first.get(`${periodStart}\u0000${o.server}`) === o.rank;
+  };
 }

@@ -5,7 +5,7 @@
  * stream as CSV.
  */
 import { duplicateCopies } from './replica-copies.js';
-import { sameServerCopies } from './same-server.js';
+import { countedPerPeriod, sameServerCopies, sameServerOrder } from './same-server.js';
 import type { AggregationRow } from '../store/schema.js';
 import { addDays, isIsoDate, localDate, type Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
@@ -300,15 +300,13 @@ export class StatisticsService {
     }
     const range = this.range({ from, to }, 1);
     const periods = periodsBetween(period, range.from, range.to).map((p) => ({ period_start: p.start, period_end: p.end }));
-    const rows = await this.repo.capacityRows({
-      scope,
-      period,
-      from: range.from,
-      to: range.to,
-      dbType: q.dbType,
-      instanceId: q.instanceId,
-      database: q.database,
-    });
+    const [rows, registry] = await Promise.all([
+      this.repo.capacityRows({ scope, period, from: range.from, to: range.to, dbType: q.dbType, instanceId: q.instanceId, database: q.database }),
+      this.repo.instancesForSummary(),
+    ]);
+    // One server registered twice counts once in the total and the cards, period by period (same-server.ts).
+    const order = sameServerOrder(registry);
+    const counted = countedPerPeriod(order, rows);
 
     const items = new Map<string, CapacityItem>();
     for (const r of rows) {
@@ -323,14 +321,35 @@ export class StatisticsService {
     const latestStart = rows.reduce<string | null>((m, r) => (m === null || r.period_start > m ? r.period_start : m), null);
     const sums = new Map<string, number>();
     let online = 0;
+    let onlineCounted = 0;
     let max: CapacityItem | undefined;
+    const excluded = new Map<
+      number,
+      { instance_id: number; instance_name: string; counted_as_instance_id: number; counted_as_instance_name: string; bytes: number }
+    >();
     for (const item of items.values()) {
       item.latest_bytes = item.points[item.points.length - 1]!.size_bytes;
-      for (const p of item.points) sums.set(p.period_start, (sums.get(p.period_start) ?? 0) + p.size_bytes);
-      if (item.points[item.points.length - 1]!.period_start === latestStart) {
-        online++;
-        if (!max || item.latest_bytes > max.latest_bytes) max = item;
+      for (const p of item.points) {
+        if (counted(item.instance_id, p.period_start)) sums.set(p.period_start, (sums.get(p.period_start) ?? 0) + p.size_bytes);
       }
+      if (item.points[item.points.length - 1]!.period_start !== latestStart) continue;
+      online++;
+      if (!max || item.latest_bytes > max.latest_bytes) max = item;
+      if (counted(item.instance_id, latestStart)) {
+        onlineCounted++;
+        continue;
+      }
+      const o = order.get(item.instance_id)!;
+      const [by, as] = [...order].find(([id, x]) => x.server === o.server && counted(id, latestStart))!;
+      const e = excluded.get(item.instance_id) ?? {
+        instance_id: item.instance_id,
+        instance_name: item.instance_name,
+        counted_as_instance_id: by,
+        counted_as_instance_name: as.name,
+        bytes: 0,
+      };
+      e.bytes += item.latest_bytes;
+      excluded.set(item.instance_id, e);
     }
     const totalLatest = latestStart === null ? 0 : sums.get(latestStart)!;
     let prev: number | undefined;
@@ -360,10 +379,12 @@ export class StatisticsService {
         items_online: online,
         items_total: items.size,
         total_bytes: totalLatest,
-        average_bytes: online ? Math.round(totalLatest / online) : null,
+        average_bytes: onlineCounted ? Math.round(totalLatest / onlineCounted) : null,
         max_bytes: max?.latest_bytes ?? null,
         max_item: max ? { instance_id: max.instance_id, instance_name: max.instance_name, database_name: max.database_name } : null,
       },
+      /** Registrations of a server another one counts in the latest period: left out of the total and the cards. */
+      same_server_excluded: { instances: [...excluded.values()], bytes: [...excluded.values()].reduce((a, e) => a + e.bytes, 0) },
       total,
       items: ranked.slice(0, top),
     };

@@ -120,6 +120,51 @@ describe('first-week guard rails (API)', () => {
     assert.equal(s2.same_server_excluded.instances[0].instance_name, 'pg-again');
   });
 
+  it('the capacity statistics count a server registered twice once, period by period (total, its trend, the average)', async () => {
+    const a = (await ctx.instances.getByName('pg-main')).id;
+    const b = (await ctx.instances.getByName('pg-again')).id;
+    // Before pg-again was registered, pg-main alone measured the server: that day counts pg-main whichever is fresher.
+    await insertHistory(ctx, a, [{ db: 'app', date: '2026-10-30', size: 900 }]);
+    const capacity = async (scope: string) => {
+      const r = await call('GET', `/api/statistics/capacity?scope=${scope}&from=2026-10-30&to=2026-11-02`);
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      const d = r.json.data;
+      return { ...d, sizes: Object.fromEntries(d.total.map((p: { period_start: string; size_bytes: number }) => [p.period_start, p.size_bytes])) };
+    };
+    for (const scope of ['instance', 'database']) {
+      // pg-main synced last (the test before): it counts, pg-again is left out.
+      const c = await capacity(scope);
+      assert.deepEqual(c.sizes, { '2026-10-30': 900, '2026-11-01': 1000, '2026-11-02': 1000 }, `${scope}: each server once a period`);
+      assert.equal(c.cards.total_bytes, 1000);
+      assert.equal(c.cards.average_bytes, 1000, 'the average over the servers counted');
+      assert.equal(c.cards.items_online, 2, 'both registrations are listed');
+      assert.deepEqual(c.same_server_excluded, {
+        instances: [{ instance_id: b, instance_name: 'pg-again', counted_as_instance_id: a, counted_as_instance_name: 'pg-main', bytes: 1200 }],
+        bytes: 1200,
+      });
+      assert.deepEqual(
+        c.items.map((it: { instance_name: string }) => it.instance_name),
+        ['pg-again', 'pg-main'],
+        'the TOP N still shows each registration',
+      );
+    }
+    // pg-again syncs later: it counts where it measured, pg-main still stands alone on 10-30.
+    await ctx.store.db.updateTable('instances').set({ last_sync_at: '2026-11-02T04:00:00.000Z' }).where('id', '=', b).execute();
+    const c = await capacity('instance');
+    assert.deepEqual(c.sizes, { '2026-10-30': 900, '2026-11-01': 1200, '2026-11-02': 1200 });
+    assert.deepEqual(
+      c.same_server_excluded.instances.map((e: { instance_name: string; counted_as_instance_name: string }) => [e.instance_name, e.counted_as_instance_name]),
+      [['pg-main', 'pg-again']],
+    );
+    // Filtered to one registration, it is the whole answer.
+    const only = (await call('GET', `/api/statistics/capacity?scope=instance&from=2026-10-30&to=2026-11-02&instance_id=${a}`)).json.data;
+    assert.deepEqual(
+      only.total.map((p: { size_bytes: number }) => p.size_bytes),
+      [900, 1000, 1000],
+    );
+    assert.deepEqual(only.same_server_excluded, { instances: [], bytes: 0 });
+  });
+
   it('fleet import: new rows for registered servers are reported and stored only with confirm_duplicates', async () => {
     const csv = 'name,db_type,host,port\nfleet-dup,postgresql,db1.example,5432\nfleet-new,mysql,my.example,3306\n';
     const dry = await call('POST', '/api/instances/import?dry_run=true', csv, admin, { 'content-type': 'text/csv' });

@@ -119,5 +119,7 @@ export function formatters(locale: Locale, timeZone: string) {
     number: (n: number | null | undefined) => formatNumber(n, locale),
     pct: (n: number | null | undefined) => formatPct(n, locale),
     duration: formatDuration,
+    /** Names in a sentence: "a, b and c" / "a、b和c". */
+    list: (items: string[]) => new Intl.ListFormat(locale, { type: 'conjunction' }).format(items),
   };
 }

@@ -201,7 +201,22 @@ export const CapacityStatistics = component(
       max_bytes: Nullable(Type.Number()),
       max_item: Nullable(Closed({ instance_id: Type.Integer(), instance_name: Type.String(), database_name: Type.String() })),
     }),
-    total: Type.Array(CapacityPoint, { description: 'the filtered total per period' }),
+    same_server_excluded: Closed(
+      {
+        instances: Type.Array(
+          Closed({
+            instance_id: Type.Integer(),
+            instance_name: Type.String(),
+            counted_as_instance_id: Type.Integer(),
+            counted_as_instance_name: Type.String(),
+            bytes: Type.Number(),
+          }),
+        ),
+        bytes: Type.Number(),
+      },
+      'registrations of a server another registration counts (same host:port), left out of the total, its series and the average; in each period the registration synced most recently among those with a figure there counts; listed for the latest period',
+    ),
+    total: Type.Array(CapacityPoint, { description: 'the filtered total per period, each server counted once' }),
     items: Type.Array(
       Closed({
         instance_id: Type.Integer(),

@@ -26,6 +26,11 @@ export const CAPACITY_MESSAGES = {
   'capacity.card_total': { 'zh-CN': '总容量', en: 'Total size' },
   'capacity.card_average': { 'zh-CN': '平均容量', en: 'Average size' },
   'capacity.card_max': { 'zh-CN': '最大容量', en: 'Largest' },
+  'capacity.same_server': {
+    'zh-CN': '同一台服务器登记了多次时，合计、趋势中的合计与平均容量只计一次：未计入 {items}，共 {bytes}',
+    en: 'A server registered more than once counts once in the total, its trend and the average: left out {items}, {bytes} in all',
+  },
+  'capacity.same_server_item': { 'zh-CN': '{name}（与 {counted} 是同一台服务器）', en: '{name} (the same server as {counted})' },
   'capacity.empty_title': { 'zh-CN': '这个范围内没有容量数据', en: 'No capacity data in this range' },
   'capacity.empty_hint': {
     'zh-CN': '调整筛选条件，或到实例管理页点击“同步容量”采集数据；按周/月/季度统计需要先完成每日聚合。',
