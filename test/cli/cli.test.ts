@@ -128,6 +128,22 @@ describe('whalefall CLI', () => {
       assert.equal(r5.code, 1);
       assert.match(r5.err, /实例 "nope" 不存在/);
       for (const x of [r, r2, r3, r4, r5]) assert.ok(!(x.out + x.err).includes(secret), 'password never printed');
+
+      // The same server under another name: asked about as the API and the web form ask, nothing added until confirmed.
+      const count = () => JSON.parse(run(['instances', 'list', '--json']).out).length as number;
+      const before = count();
+      const again = 'instances add --name pg-local-again --type postgresql --host 127.0.0.1 --username postgres --password-env PW'.split(' ');
+      const r6 = run(again, undefined, { PW: secret });
+      assert.equal(r6.code, 1);
+      assert.match(
+        r6.err,
+        /^whalefall: 127\.0\.0\.1:5432 is already registered as "pg-local": nothing added\. To register the same server again under this name, add --confirm-duplicate/,
+      );
+      assert.equal(count(), before, 'nothing added');
+      const r7 = run([...again, '--confirm-duplicate'], undefined, { PW: secret });
+      assert.equal(r7.code, 0, r7.err);
+      assert.match(r7.out, /added instance pg-local-again/);
+      assert.equal(count(), before + 1);
     });
   });
 

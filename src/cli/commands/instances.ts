@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { DB_TYPES, type DbType } from '../../domain/db-type.js';
 import { formatBytes } from '../../lib/sizes.js';
+import { AppError } from '../../lib/errors.js';
 import { CLI_ACTOR } from '../../services/audit.service.js';
 import { CliError, withContext, readSecret, table, print } from '../shared.js';
 
@@ -21,6 +22,7 @@ export function register(instances: Command): void {
     .option('--password-env <VAR>', 'read the password from this environment variable')
     .option('--tag <tag...>', 'tags')
     .option('--inactive', 'register disabled')
+    .option('--confirm-duplicate', 'register it although the same server (host:port) is registered under another name; the estate total counts it once')
     .action(
       async (o: {
         name: string;
@@ -34,6 +36,7 @@ export function register(instances: Command): void {
         passwordEnv?: string;
         tag?: string[];
         inactive?: boolean;
+        confirmDuplicate?: boolean;
       }) =>
         withContext(async (ctx) => {
           let credentialId: number | undefined;
@@ -63,10 +66,18 @@ export function register(instances: Command): void {
             credential_id: credentialId,
             tags: o.tag ?? [],
             is_active: !o.inactive,
+            confirm_duplicate: o.confirmDuplicate === true,
           };
-          const inst = await ctx.instances.create(input, CLI_ACTOR).catch(async (err) => {
+          // The same question as the API and the web form: a server registered again under another name is asked about.
+          const inst = await ctx.instances.create(input, CLI_ACTOR, { duplicateGuard: true }).catch(async (err) => {
             // Nothing half-done: the credential made for this instance goes with it.
             if (createdCredential && credentialId) await ctx.credentials.delete(credentialId, CLI_ACTOR);
+            if (err instanceof AppError && err.code === 'duplicate_server') {
+              const dups = (err.extra as { duplicates: { name: string; host: string; port: number }[] }).duplicates;
+              throw new CliError(
+                `${dups[0]!.host}:${dups[0]!.port} is already registered as ${dups.map((d) => `"${d.name}"`).join(', ')}: nothing added. To register the same server again under this name, add --confirm-duplicate (the estate total counts it once)`,
+              );
+            }
             throw err;
           });
           print(`added instance ${inst.name} (id ${inst.id}, ${inst.db_type} ${inst.host}:${inst.port})`);
