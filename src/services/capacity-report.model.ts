@@ -43,6 +43,8 @@ export interface CapacityReport {
   generated_at: string;
   estate: TotalLine;
   by_tag: TotalLine[];
+  /** Registrations of a server another registration counts (same-server.ts): in no total, tag line or GB-month. */
+  same_server_excluded: { instance_id: number; instance_name: string; counted_as_instance_id: number; counted_as_instance_name: string; bytes: number }[];
   showback: { rate_per_gb_month: number; currency: string; lines: ShowbackLine[]; total_cost: number };
   top_growers: Grower[];
   shortest_runways: RunwayItem[];

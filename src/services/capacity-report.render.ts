@@ -26,6 +26,8 @@ const T = {
     gbMonths: 'GB·月',
     cost: '费用',
     totalCost: '合计（每个实例只计一次）',
+    sameServer: (list: string) => `同一台服务器登记了多次时只计一次（合计、标签与费用分摊）：未计入 ${list}`,
+    sameServerItem: (name: string, as: string) => `${name}（与 ${as} 是同一台服务器）`,
     growers: '增长最多的实例',
     instance: '实例',
     runways: '最快用满的 10 个实例（当前预测）',
@@ -65,6 +67,8 @@ const T = {
     gbMonths: 'GB-months',
     cost: 'Cost',
     totalCost: 'Total (each instance counted once)',
+    sameServer: (list: string) => `A server registered more than once counts once (totals, tags and showback): left out ${list}`,
+    sameServerItem: (name: string, as: string) => `${name} (the same server as ${as})`,
     growers: 'Top growing instances',
     instance: 'Instance',
     runways: 'The 10 shortest runways (today’s forecast)',
@@ -139,6 +143,9 @@ export function renderReportHtml(r: CapacityReport, l: Lang): string {
     `<!doctype html><html lang="${l}"><head><meta charset="utf-8"><title>${esc(t.title(r.month))}</title><style>${style}</style></head><body>` +
     `<h1>${esc(t.title(r.month))}</h1><p class="m">${esc(t.period(r.from, r.to, r.previous_month))}</p>` +
     `<h2>${esc(t.byTag)}</h2>${table([t.tag, t.instances, t.total, t.previous, t.change], totals, 'wf-report-totals')}` +
+    (r.same_server_excluded.length
+      ? `<p class="m" id="wf-report-same-server">${esc(t.sameServer(new Intl.ListFormat(l, { type: 'conjunction' }).format(r.same_server_excluded.map((x) => t.sameServerItem(x.instance_name, x.counted_as_instance_name)))))}</p>`
+      : '') +
     `<h2>${esc(t.showback)}</h2><p class="m">${esc(s.rate_per_gb_month ? t.rate(s.rate_per_gb_month, s.currency) : t.noRate)}</p>${table([t.tag, t.gbMonths, t.cost], showback, 'wf-report-showback')}` +
     `<h2>${esc(t.growers)}</h2>${table([t.instance, t.previous, t.total, t.change], growers, 'wf-report-growers')}` +
     `<h2>${esc(t.runways)}</h2>${table([t.instance, t.state, t.days, t.fullDate, t.ceiling], runways, 'wf-report-runways')}` +
@@ -180,6 +187,14 @@ export function renderReportCsv(r: CapacityReport): string {
       previous_bytes: x.previous_bytes,
       change_bytes: x.change_bytes,
       change_pct: x.change_pct,
+    });
+  for (const x of r.same_server_excluded)
+    rows.push({
+      section: 'same_server_excluded',
+      instance_id: x.instance_id,
+      instance_name: x.instance_name,
+      target: x.counted_as_instance_name,
+      bytes: x.bytes,
     });
   for (const x of r.showback.lines) rows.push({ section: 'showback', key: x.tag, gb_months: x.gb_months, cost: x.cost, currency: r.showback.currency });
   rows.push({ section: 'showback', key: 'total', cost: r.showback.total_cost, currency: r.showback.currency });

@@ -8,7 +8,9 @@
  *
  * What each number means:
  * - a total is each instance's latest measured total in the month (an
- *   instance not measured in the month counts as absent, not 0);
+ *   instance not measured in the month counts as absent, not 0); a server
+ *   registered twice counts once, in the totals and the showback alike
+ *   (`same_server_excluded` lists the registrations left out);
  * - GB-months = mean daily total over the month's measured days / 2^30
  *   (a GB held the whole month is one GB-month); cost = GB-months × rate;
  *   an instance with several tags counts in each; untagged ones under "(none)";
@@ -32,6 +34,7 @@ import type { ReportRepository } from '../store/report.repository.js';
 import type { CapacityReport, Cleanup, TotalLine } from './capacity-report.model.js';
 import type { RunwayService } from './runway.service.js';
 import type { SettingsService } from './settings.service.js';
+import { countedPerPeriod, sameServerOrder } from './same-server.js';
 import { fail } from './validate.js';
 import { msg } from '../client/shared/i18n/index.js';
 
@@ -135,9 +138,29 @@ export class CapacityReportService {
       this.d.repo.deletedWithHistory(CLEANUP_PER_KIND),
     ]);
     const unchanged = await this.d.repo.unchanged(addDays(to, -(UNCHANGED_DAYS - 1)), to, CLEANUP_PER_KIND);
-    const now = new Map(atEnd.filter((i) => i.total_bytes !== null).map((i) => [i.id, i.total_bytes!]));
-    const before = new Map(atPrev.filter((i) => i.total_bytes !== null).map((i) => [i.id, i.total_bytes!]));
+    // One server registered twice counts once (same-server.ts): at this month's end, at the last one's, and in the
+    // month's mean, each time the registration the summary's rule puts first among those with a figure there.
+    const order = sameServerOrder(atEnd);
+    const once = <V>(all: Map<number, V>): Map<number, V> => {
+      const counted = countedPerPeriod(
+        order,
+        [...all.keys()].map((id) => ({ instance_id: id, period_start: '' })),
+      );
+      return new Map([...all].filter(([id]) => counted(id, '')));
+    };
+    const measuredAt = (list: typeof atEnd) => new Map(list.filter((i) => i.total_bytes !== null).map((i) => [i.id, i.total_bytes!]));
+    const nowAll = measuredAt(atEnd);
+    const now = once(nowAll);
+    const before = once(measuredAt(atPrev));
+    const means = once(averages);
     const names = new Map(atEnd.map((i) => [i.id, i.name]));
+    const sameServer = [...nowAll.keys()]
+      .filter((id) => !now.has(id))
+      .map((id) => {
+        const server = order.get(id)!.server;
+        const by = [...now.keys()].find((c) => order.get(c)?.server === server)!;
+        return { instance_id: id, instance_name: names.get(id)!, counted_as_instance_id: by, counted_as_instance_name: names.get(by)!, bytes: nowAll.get(id)! };
+      });
     const tagsOf = (tags: string) => {
       const t = JSON.parse(tags) as string[];
       return t.length ? t : [NO_TAG];
@@ -148,11 +171,11 @@ export class CapacityReportService {
 
     const rate = settings.showback_rate_per_gb_month;
     const lines = tags.map((tag) => {
-      const gbMonths = byTag.get(tag)!.reduce((a, id) => a + (averages.get(id)?.avg ?? 0), 0) / GB;
+      const gbMonths = byTag.get(tag)!.reduce((a, id) => a + (means.get(id)?.avg ?? 0), 0) / GB;
       return { tag, gb_months: Math.round(gbMonths * 1000) / 1000, cost: Math.round(gbMonths * rate * 100) / 100 };
     });
     // The estate's cost counts each instance once (a multi-tagged instance is in several tag lines).
-    const estateGbMonths = atEnd.reduce((a, i) => a + (averages.get(i.id)?.avg ?? 0), 0) / GB;
+    const estateGbMonths = atEnd.reduce((a, i) => a + (means.get(i.id)?.avg ?? 0), 0) / GB;
 
     const growers = atEnd
       .filter((i) => now.has(i.id) && before.has(i.id))
@@ -215,6 +238,7 @@ export class CapacityReportService {
         atEnd.map((i) => i.id),
       ),
       by_tag: tags.map((t) => line(t, now, before, byTag.get(t)!)),
+      same_server_excluded: sameServer,
       showback: { rate_per_gb_month: rate, currency: settings.showback_currency, lines, total_cost: Math.round(estateGbMonths * rate * 100) / 100 },
       top_growers: growers,
       shortest_runways: runways.items,

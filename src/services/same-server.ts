@@ -33,10 +33,14 @@ export function serverKey(a: ServerAddress): string {
   return needsName && a.database_name ? `${base}/${a.database_name.trim().toLowerCase()}` : base;
 }
 
-export interface RegisteredServer extends ServerAddress {
+/** A registration, as the order of `sameServerOrder` needs it. */
+export interface Registration extends ServerAddress {
   id: number;
   name: string;
   last_sync_at: string | null;
+}
+
+export interface RegisteredServer extends Registration {
   total_size_bytes: number | null;
 }
 
@@ -48,14 +52,14 @@ export interface SameServerCopies {
 }
 
 /** The registration that counts first: the one synced most recently (its figures are the freshest), then the lower id. */
-function countsBefore(a: RegisteredServer, b: RegisteredServer): number {
-  const at = (r: RegisteredServer) => (r.last_sync_at ? new Date(r.last_sync_at).getTime() : -Infinity);
+function countsBefore(a: Registration, b: Registration): number {
+  const at = (r: Registration) => (r.last_sync_at ? new Date(r.last_sync_at).getTime() : -Infinity);
   return at(b) - at(a) || a.id - b.id;
 }
 
 /** The registrations of each server registered more than once, the one that counts first. */
-function serversRegisteredTwice(rows: readonly RegisteredServer[]): RegisteredServer[][] {
-  const groups = new Map<string, RegisteredServer[]>();
+function serversRegisteredTwice<R extends Registration>(rows: readonly R[]): R[][] {
+  const groups = new Map<string, R[]>();
   for (const r of rows) {
     const k = serverKey(r);
     const list = groups.get(k);
@@ -90,7 +94,7 @@ export function sameServerCopies(rows: readonly RegisteredServer[]): SameServerC
  *   const counted = countedPerPeriod(order, rows);   // rows: { instance_id, period_start }
  *   if (counted(r.instance_id, r.period_start)) total += r.size_bytes;
  */
-export function sameServerOrder(rows: readonly RegisteredServer[]): Map<number, { server: string; rank: number; name: string }> {
+export function sameServerOrder(rows: readonly Registration[]): Map<number, { server: string; rank: number; name: string }> {
   const order = new Map<number, { server: string; rank: number; name: string }>();
   for (const list of serversRegisteredTwice(rows)) list.forEach((r, rank) => order.set(r.id, { server: serverKey(r), rank, name: r.name }));
   return order;

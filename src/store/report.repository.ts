@@ -13,6 +13,10 @@ export interface InstanceAt {
   id: number;
   name: string;
   db_type: string;
+  host: string;
+  port: number;
+  database_name: string | null;
+  last_sync_at: string | null;
   tags: string;
   total_bytes: number | null;
 }
@@ -33,7 +37,7 @@ export class ReportRepository {
       .selectFrom('instances as i')
       .leftJoin(latest, 'l.instance_id', 'i.id')
       .leftJoin('instance_size_stats as s', (j) => j.onRef('s.instance_id', '=', 'i.id').onRef('s.collected_date', '=', 'l.d'))
-      .select(['i.id', 'i.name', 'i.db_type', 'i.tags', 's.total_size_bytes as total_bytes'])
+      .select(['i.id', 'i.name', 'i.db_type', 'i.host', 'i.port', 'i.database_name', 'i.last_sync_at', 'i.tags', 's.total_size_bytes as total_bytes'])
       .orderBy('i.id')
       .execute();
     return rows;

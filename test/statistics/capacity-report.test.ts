@@ -245,4 +245,32 @@ describe('monthly capacity report', () => {
     assert.equal(after2.length, 2, 'the digest only');
     assert.ok(after2.every((m) => !/月度容量报告|monthly capacity report/.test(m.subject ?? '')));
   });
+
+  it('a server registered twice counts once: in the totals, the tag lines and the showback, each month by the registration that measured it', async () => {
+    // pg-orders registered again (same host:port) in mid-November; the new registration synced last, so it counts
+    // at November's end and in November's showback; October had pg-orders alone.
+    const again = await addInstance(ctx, 'pg-orders-again', { tags: ['prod'] });
+    await ctx.store.db.updateTable('instances').set({ host: 'pg-orders.example', last_sync_at: '2026-11-30T03:00:00.000Z' }).where('id', '=', again).execute();
+    await insertHistory(ctx, again, series('orders', (i) => 100 * GB + i * GB).slice(46));
+    const r = await ctx.capacityReport.build('2026-11');
+    assert.equal(r.estate.total_bytes, 211 * GB, 'the server once (160 GB), not twice');
+    assert.equal(r.estate.previous_bytes, 181 * GB);
+    const prod = r.by_tag.find((x) => x.key === 'prod')!;
+    assert.deepEqual([prod.instances, prod.total_bytes], [2, 210 * GB]);
+    assert.deepEqual(r.same_server_excluded, [
+      { instance_id: ids.orders, instance_name: 'pg-orders', counted_as_instance_id: again, counted_as_instance_name: 'pg-orders-again', bytes: 160 * GB },
+    ]);
+    // Showback: the counted registration's November mean (Nov 16-30: 153 GB) + logs 50 = 203 GB-months × 0.5; scratch 1 more in the total.
+    assert.equal(r.showback.lines.find((x) => x.tag === 'prod')!.gb_months, 203);
+    assert.equal(r.showback.total_cost, 102);
+    const html = (await get('?month=2026-11&format=html&lang=en')).body;
+    assert.match(
+      html,
+      /A server registered more than once counts once \(totals, tags and showback\): left out pg-orders \(the same server as pg-orders-again\)/,
+    );
+    const zh = (await get('?month=2026-11&format=html&lang=zh-CN')).body;
+    assert.match(zh, /同一台服务器登记了多次时只计一次（合计、标签与费用分摊）：未计入 pg-orders（与 pg-orders-again 是同一台服务器）/);
+    const csv = (await get('?month=2026-11&format=csv')).body;
+    assert.match(csv, new RegExp(`same_server_excluded,,${ids.orders},pg-orders,pg-orders-again,,${160 * GB}`));
+  });
 });
