@@ -304,6 +304,10 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
         }
       : undefined,
     repo: new MetricsRepository(db),
+    estateBytes: async () => {
+      const s = await statistics.estateShares();
+      return new Map(s.rows.filter((r) => r.total_size_bytes !== null).map((r) => [r.id, s.estateBytes(r)]));
+    },
     events: capacitySync.events,
     logger,
     token: config.metricsToken,

@@ -54,6 +54,8 @@ export interface MetricsOptions {
   processMetrics?: boolean;
   /** Scale-out: figures of the whole estate read from the store at each scrape (queue, processes, sessions). */
   estate?: () => Promise<EstateFigures>;
+  /** What each measured instance adds to the estate total, by id (StatisticsService.estateShares). */
+  estateBytes?: () => Promise<Map<number, number>>;
 }
 
 export interface EstateFigures {
@@ -83,6 +85,7 @@ export class MetricsService {
   readonly registry = new Registry();
   readonly contentType: string;
   private readonly instanceSize: Gauge<'instance_name' | 'db_type'>;
+  private readonly estateBytes: Gauge<'instance_name' | 'db_type'>;
   /** Absent when database series are left out (`token` mode without a token). */
   private readonly databaseSize: Gauge<'instance_name' | 'database'> | undefined;
   private readonly databaseLabel: (name: string) => string;
@@ -122,6 +125,12 @@ export class MetricsService {
     this.instanceSize = new Gauge({
       name: 'whalefall_instance_size_bytes',
       help: 'Total size of the instance at its latest successful collection',
+      labelNames: ['instance_name', 'db_type'],
+      registers,
+    });
+    this.estateBytes = new Gauge({
+      name: 'whalefall_instance_estate_bytes',
+      help: 'What the instance adds to the estate total (GET /api/statistics/summary): its total, 0 for a second registration of a server another registration counts (same host:port), less availability-group copies another replica stands for. sum() is the estate total; by tag: sum by (tag) (whalefall_instance_tag * on(instance_name) group_left(db_type) whalefall_instance_estate_bytes)',
       labelNames: ['instance_name', 'db_type'],
       registers,
     });
@@ -266,13 +275,19 @@ export class MetricsService {
   private async collect(): Promise<string> {
     await Promise.all([...this.pending]);
     const databaseSize = this.databaseSize;
-    const [instances, databases] = await Promise.all([this.o.repo.instances(), databaseSize ? this.o.repo.topDatabases(this.perInstance, this.minBytes) : []]);
+    const [instances, databases, shares] = await Promise.all([
+      this.o.repo.instances(),
+      databaseSize ? this.o.repo.topDatabases(this.perInstance, this.minBytes) : [],
+      this.o.estateBytes?.(),
+    ]);
     // Reset first: a deleted instance or a database that fell out of the top N must disappear.
-    for (const g of [this.instanceSize, databaseSize, this.lastSuccess, this.up, this.active, this.limit, this.instanceTag]) g?.reset();
+    for (const g of [this.instanceSize, this.estateBytes, databaseSize, this.lastSuccess, this.up, this.active, this.limit, this.instanceTag]) g?.reset();
     for (const i of instances) {
       const instance_name = i.name;
       this.dbTypes.set(i.id, i.db_type);
       if (i.total_size_bytes !== null) this.instanceSize.set({ instance_name, db_type: i.db_type }, i.total_size_bytes);
+      const share = shares?.get(i.id);
+      if (i.total_size_bytes !== null && share !== undefined) this.estateBytes.set({ instance_name, db_type: i.db_type }, share);
       if (i.last_connected) this.lastSuccess.set({ instance_name }, Date.parse(i.last_connected) / 1000);
       this.active.set({ instance_name, db_type: i.db_type }, i.is_active ? 1 : 0);
       // `up == 0` must mean "a sync failed": a disabled or never-synced instance has no series to page on.

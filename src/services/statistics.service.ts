@@ -137,15 +137,26 @@ export class StatisticsService {
    * Instances (total, active, online = active and last sync completed), sizes from each one's latest collection, by db type and by tag.
    * `tag`: the same figures for the instances carrying that tag only.
    */
-  async summary(q: { tag?: string } = {}) {
-    const rows = await this.repo.instancesForSummary(q.tag);
+  /**
+   * What each instance adds to the estate total: its latest total, 0 for a registration of a server another one
+   * counts, less the availability-group copies another replica's copy stands for. The summary's figures and the
+   * `whalefall_instance_estate_bytes` gauge (metrics.service.ts) are sums of it.
+   */
+  async estateShares(tag?: string) {
+    const rows = await this.repo.instancesForSummary(tag);
     // One server registered twice (same host:port, see same-server.ts) counts once: the registration synced most recently.
     const same = sameServerCopies(rows);
     // Availability-group copies counted by two replicas (role unknown) are counted once in the estate figures
     // (among the registrations that count: a copy left out with its whole instance is not left out twice).
     const inScope = new Set(rows.filter((r) => !same.excluded.has(r.id)).map((r) => r.id));
     const dup = duplicateCopies((await this.repo.countedReplicaCopies()).filter((c) => inScope.has(c.instance_id)));
-    const estateBytes = (r: (typeof rows)[number]) => (same.excluded.has(r.id) ? 0 : (r.total_size_bytes ?? 0) - (dup.byInstance.get(r.id) ?? 0));
+    const estateBytes = (r: { id: number; total_size_bytes: number | null }) =>
+      same.excluded.has(r.id) ? 0 : (r.total_size_bytes ?? 0) - (dup.byInstance.get(r.id) ?? 0);
+    return { rows, same, dup, estateBytes };
+  }
+
+  async summary(q: { tag?: string } = {}) {
+    const { rows, same, dup, estateBytes } = await this.estateShares(q.tag);
     const measured = rows.filter((r) => r.total_size_bytes !== null);
     const counted = measured.filter((r) => !same.excluded.has(r.id));
     const total = measured.reduce((a, r) => a + estateBytes(r), 0);

@@ -98,7 +98,9 @@ describe('PromQL against a real Prometheus scraping Whalefall', () => {
       ['test-db', ['env:test'], { capacity_limit_bytes: 50 * GiB }],
       ['off-db', ['env:test'], {}],
     ] as const) {
-      ids[name] = (await ctx.instances.create({ name, db_type: 'postgresql', host: '10.0.0.1', port: 5432, tags: [...tags], options }, actor)).id;
+      // One server each (a server registered twice counts once in the estate figures: the last test).
+      const host = `10.0.0.${Object.keys(ids).length + 1}`;
+      ids[name] = (await ctx.instances.create({ name, db_type: 'postgresql', host, port: 5432, tags: [...tags], options }, actor)).id;
     }
     await collect('pay-db', '2026-01-01', [10 * GiB, 2 * GiB]);
     await collect('web-db', '2026-01-01', [5 * GiB]);
@@ -263,5 +265,30 @@ describe('PromQL against a real Prometheus scraping Whalefall', () => {
     // Panel "Size by tag" with the variable set to env:test equals that tag's total.
     const bytag = dash.panels.find((p) => p.title === 'Size by tag')!.targets[0]!.expr.replaceAll('$tag', 'env:test');
     assert.deepEqual(Object.fromEntries(byLabel(await vector(bytag), 'tag')), { 'env:test': 2 * GiB });
+  });
+
+  it('a server registered twice counts once: the estate total and the by-tag sums (docs, dashboard) equal the summary', async () => {
+    // web-db registered again under another name (same host:port), synced after it: the new registration counts.
+    ids['web-db-again'] = (
+      await ctx.instances.create({ name: 'web-db-again', db_type: 'postgresql', host: '10.0.0.2', port: 5432, tags: ['env:prod'] }, actor)
+    ).id;
+    await collect('web-db-again', '2026-01-03', [5 * GiB]);
+    const summary = await ctx.statistics.summary();
+    assert.deepEqual(
+      summary.same_server_excluded.instances.map((e) => e.instance_name),
+      ['web-db'],
+    );
+    await waitFor('the second registration scraped', async () =>
+      byLabel(await vector('whalefall_instance_size_bytes'), 'instance_name').get('web-db-again') === 5 * GiB ? true : undefined,
+    );
+    const shares = byLabel(await vector('whalefall_instance_estate_bytes'), 'instance_name');
+    assert.deepEqual(Object.fromEntries(shares), { 'pay-db': 18 * GiB, 'web-db': 0, 'test-db': 2 * GiB, 'web-db-again': 5 * GiB });
+    const total = docQueries().find((q) => q === 'sum(whalefall_instance_estate_bytes)')!;
+    assert.equal(Number((await vector(total))[0]!.value[1]), summary.total_bytes);
+    assert.equal(summary.total_bytes, 25 * GiB, 'web-db once');
+    const byTag = byLabel(await vector(docQueries()[0]!), 'tag');
+    assert.deepEqual(Object.fromEntries(byTag), { 'env:prod': 23 * GiB, 'team:pay': 18 * GiB, 'env:test': 2 * GiB });
+    const dash = fs.readFileSync(DASHBOARD, 'utf8');
+    assert.ok(dash.includes('"expr": "sum(whalefall_instance_estate_bytes)"'), "the dashboard's estate total counts each server once");
   });
 });
