@@ -98,7 +98,7 @@ describe('first-week UI: layout, dates, charts (chromium)', () => {
   });
 
   for (const locale of LOCALES) {
-    it(`${locale} 1440 px: the instances table fits, names on one line, dates in the locale's format, the zone named once`, async () => {
+    it(`${locale} 1440 px (and 1200-1366): the instances table fits, names on one line, dates in the locale's format, the zone named once`, async () => {
       const page = await open(locale, 1440);
       await page.goto('/instances');
       await page.locator(`tr[data-instance-id="${single}"]`).waitFor();
@@ -132,6 +132,22 @@ describe('first-week UI: layout, dates, charts (chromium)', () => {
       const synced = m.times.filter((x: string) => /\d/.test(x));
       assert.ok(synced.length >= 2);
       for (const x of synced) assert.match(x, DATE_TIME[locale]);
+      // A laptop's widths: still no sideways scroll, every delete button in view (English at 1280 hid it).
+      for (const width of [1200, 1280, 1366]) {
+        await page.setViewportSize({ width, height: 900 });
+        if (width === 1280) await screenshot(page, `first-week-instances-${locale}-1280`);
+        const n = await page.evaluate(() => {
+          const d = (globalThis as any).document;
+          const wrap = d.querySelector('#wf-instances-table').parentElement;
+          return {
+            scroll: wrap.scrollWidth,
+            width: wrap.clientWidth,
+            dels: [...d.querySelectorAll('.wf-delete')].map((b: any) => b.getBoundingClientRect().right),
+          };
+        });
+        assert.ok(n.scroll <= n.width, `${width} px: no horizontal scroll (${n.scroll} > ${n.width})`);
+        for (const r of n.dels) assert.ok(r <= width, `${width} px: delete button in view (${r} > ${width})`);
+      }
     });
 
     it(`${locale} 390 px: one card per instance with name, type, total, change and last sync`, async () => {
