@@ -146,6 +146,37 @@ describe('web UI end to end (chromium)', () => {
     pgId = inst.id;
   });
 
+  it('the same server under another name: the form names the registration and saves only on a yes', async () => {
+    const other = await browser.newPage();
+    await login(other, ADMIN.username, ADMIN.password);
+    const asked: string[] = [];
+    let answer = false;
+    other.on('dialog', (d) => {
+      asked.push(d.message());
+      void (answer ? d.accept() : d.dismiss());
+    });
+    await other.click('#wf-add-instance');
+    await other.waitForSelector('#wf-instance-modal.show');
+    await other.fill('#wf-f-name', `${pgName}-again`);
+    await other.selectOption('#wf-f-db_type', 'postgresql');
+    await other.fill('#wf-f-host', '127.0.0.1');
+    await other.fill('#wf-f-port', '5432');
+    const again = () => server.ctx.instances.list().then((l) => l.find((i) => i.name === `${pgName}-again`));
+    await other.click('#wf-save');
+    await other.getByText('未保存：该服务器已登记，未确认重复登记').waitFor();
+    assert.equal(asked.length, 1);
+    assert.match(asked[0]!, new RegExp(`^127\\.0\\.0\\.1:5432 已登记为实例 ${pgName}。仍要再登记一次吗？`));
+    assert.equal(await again(), undefined, 'a no stores nothing');
+    answer = true;
+    await other.click('#wf-save');
+    await other.waitForSelector('#wf-instance-modal', { state: 'hidden' });
+    const stored = await again();
+    assert.ok(stored, 'a yes stores it');
+    assert.equal(asked.length, 2);
+    await server.ctx.instances.delete(stored.id, actor);
+    await other.context().close();
+  });
+
   it('同步容量: spinner, the success alert with the server message, the row refreshed in place', async () => {
     const row = page.locator(`tr[data-instance-id="${pgId}"]`);
     await row.waitFor();
