@@ -34,7 +34,7 @@ import type { ReportRepository } from '../store/report.repository.js';
 import type { CapacityReport, Cleanup, TotalLine } from './capacity-report.model.js';
 import type { RunwayService } from './runway.service.js';
 import type { SettingsService } from './settings.service.js';
-import { countedPerPeriod, sameServerOrder } from './same-server.js';
+import { countedAs, countedPerPeriod, sameServerOrder } from './same-server.js';
 import { fail } from './validate.js';
 import { msg } from '../client/shared/i18n/index.js';
 
@@ -154,12 +154,12 @@ export class CapacityReportService {
     const before = once(measuredAt(atPrev));
     const means = once(averages);
     const names = new Map(atEnd.map((i) => [i.id, i.name]));
+    const countsNow = (id: number) => now.has(id);
     const sameServer = [...nowAll.keys()]
       .filter((id) => !now.has(id))
       .map((id) => {
-        const server = order.get(id)!.server;
-        const by = [...now.keys()].find((c) => order.get(c)?.server === server)!;
-        return { instance_id: id, instance_name: names.get(id)!, counted_as_instance_id: by, counted_as_instance_name: names.get(by)!, bytes: nowAll.get(id)! };
+        const by = countedAs(order, countsNow, id, '')!;
+        return { instance_id: id, instance_name: names.get(id)!, counted_as_instance_id: by.id, counted_as_instance_name: by.name, bytes: nowAll.get(id)! };
       });
     const tagsOf = (tags: string) => {
       const t = JSON.parse(tags) as string[];

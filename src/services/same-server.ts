@@ -117,3 +117,15 @@ export function countedPerPeriod(
     return !o || first.get(`${periodStart}\u0000${o.server}`) === o.rank;
   };
 }
+
+/** The registration that counts, in `periodStart`, for the server of `instanceId` (itself when it counts). */
+export function countedAs(
+  order: ReadonlyMap<number, { server: string; name: string }>,
+  counted: (instanceId: number, periodStart: string) => boolean,
+  instanceId: number,
+  periodStart: string,
+): { id: number; name: string } | undefined {
+  const server = order.get(instanceId)?.server;
+  for (const [id, x] of order) if (x.server === server && counted(id, periodStart)) return { id, name: x.name };
+  return undefined;
+}

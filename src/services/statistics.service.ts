@@ -5,7 +5,7 @@
  * stream as CSV.
  */
 import { duplicateCopies } from './replica-copies.js';
-import { countedPerPeriod, sameServerCopies, sameServerOrder } from './same-server.js';
+import { countedAs, countedPerPeriod, sameServerCopies, sameServerOrder } from './same-server.js';
 import type { AggregationRow } from '../store/schema.js';
 import { addDays, isIsoDate, localDate, type Clock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
@@ -350,13 +350,12 @@ export class StatisticsService {
         onlineCounted++;
         continue;
       }
-      const o = order.get(item.instance_id)!;
-      const [by, as] = [...order].find(([id, x]) => x.server === o.server && counted(id, latestStart))!;
+      const by = countedAs(order, counted, item.instance_id, latestStart)!;
       const e = excluded.get(item.instance_id) ?? {
         instance_id: item.instance_id,
         instance_name: item.instance_name,
-        counted_as_instance_id: by,
-        counted_as_instance_name: as.name,
+        counted_as_instance_id: by.id,
+        counted_as_instance_name: by.name,
         bytes: 0,
       };
       e.bytes += item.latest_bytes;
