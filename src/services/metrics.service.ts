@@ -278,7 +278,11 @@ export class MetricsService {
     const [instances, databases, shares] = await Promise.all([
       this.o.repo.instances(),
       databaseSize ? this.o.repo.topDatabases(this.perInstance, this.minBytes) : [],
-      this.o.estateBytes?.(),
+      // A failed read of the estate's shares leaves that one gauge out of this scrape, not the whole answer.
+      this.o.estateBytes?.().catch((err: unknown) => {
+        this.o.logger?.warn({ err }, 'metrics: whalefall_instance_estate_bytes left out of this scrape: its store read failed');
+        return undefined;
+      }),
     ]);
     // Reset first: a deleted instance or a database that fell out of the top N must disappear.
     for (const g of [this.instanceSize, this.estateBytes, databaseSize, this.lastSuccess, this.up, this.active, this.limit, this.instanceTag]) g?.reset();

@@ -143,9 +143,15 @@ export class StatisticsService {
    * `whalefall_instance_estate_bytes` gauge (metrics.service.ts) are sums of it.
    */
   async estateShares(tag?: string) {
-    const rows = await this.repo.instancesForSummary(tag);
-    // One server registered twice (same host:port, see same-server.ts) counts once: the registration synced most recently.
-    const same = sameServerCopies(rows);
+    const all = await this.repo.instancesForSummary();
+    const tagged = await this.tagged(tag);
+    const rows = tagged ? all.filter((r) => tagged.has(r.id)) : all;
+    // One server registered twice (same host:port, see same-server.ts) counts once: the registration synced most
+    // recently, chosen among all of them — with a tag, a registration whose twin counts under another tag counts for
+    // none (as in by_tag, the monthly report and the by-tag PromQL).
+    const estate = sameServerCopies(all);
+    const excluded = new Map([...estate.excluded].filter(([id]) => !tagged || tagged.has(id)));
+    const same = { excluded, bytes: [...excluded.values()].reduce((a, e) => a + e.bytes, 0) };
     // Availability-group copies counted by two replicas (role unknown) are counted once in the estate figures
     // (among the registrations that count: a copy left out with its whole instance is not left out twice).
     const inScope = new Set(rows.filter((r) => !same.excluded.has(r.id)).map((r) => r.id));
@@ -160,7 +166,7 @@ export class StatisticsService {
     const measured = rows.filter((r) => r.total_size_bytes !== null);
     const counted = measured.filter((r) => !same.excluded.has(r.id));
     const total = measured.reduce((a, r) => a + estateBytes(r), 0);
-    const largest = measured.reduce<(typeof measured)[number] | undefined>((m, r) => (!m || r.total_size_bytes! > m.total_size_bytes! ? r : m), undefined);
+    const largest = counted.reduce<(typeof counted)[number] | undefined>((m, r) => (!m || r.total_size_bytes! > m.total_size_bytes! ? r : m), undefined);
     type Group = { key: string; instances: number; databases: number; total_bytes: number };
     const group = (map: Map<string, Group>, key: string, r: (typeof rows)[number]) => {
       const g = map.get(key) ?? { key, instances: 0, databases: 0, total_bytes: 0 };
@@ -345,9 +351,9 @@ export class StatisticsService {
       }
       if (item.points[item.points.length - 1]!.period_start !== latestStart) continue;
       online++;
-      if (!max || item.latest_bytes > max.latest_bytes) max = item;
       if (counted(item.instance_id, latestStart)) {
         onlineCounted++;
+        if (!max || item.latest_bytes > max.latest_bytes) max = item;
         continue;
       }
       const by = countedAs(order, counted, item.instance_id, latestStart)!;

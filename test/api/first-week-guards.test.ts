@@ -137,6 +137,7 @@ describe('first-week guard rails (API)', () => {
       assert.deepEqual(c.sizes, { '2026-10-30': 900, '2026-11-01': 1000, '2026-11-02': 1000 }, `${scope}: each server once a period`);
       assert.equal(c.cards.total_bytes, 1000);
       assert.equal(c.cards.average_bytes, 1000, 'the average over the servers counted');
+      assert.equal(c.cards.max_bytes, 1000, 'the largest among those counted (pg-again, 1200, is left out)');
       assert.equal(c.cards.items_online, 2, 'both registrations are listed');
       assert.deepEqual(c.same_server_excluded, {
         instances: [{ instance_id: b, instance_name: 'pg-again', counted_as_instance_id: a, counted_as_instance_name: 'pg-main', bytes: 1200 }],
@@ -156,6 +157,16 @@ describe('first-week guard rails (API)', () => {
       c.same_server_excluded.instances.map((e: { instance_name: string; counted_as_instance_name: string }) => [e.instance_name, e.counted_as_instance_name]),
       [['pg-main', 'pg-again']],
     );
+    assert.equal(c.cards.max_bytes, 1200);
+    // With a tag, the rule is the estate's: pg-main (tagged) is the same server as pg-again (not tagged), which counts.
+    await ctx.store.db.updateTable('instances').set({ tags: '["team:a"]' }).where('id', '=', a).execute();
+    const tagged = (await call('GET', '/api/statistics/summary?tag=team:a')).json.data;
+    assert.equal(tagged.total_bytes, 0, 'pg-main counts under no tag: its twin counts for the server');
+    assert.deepEqual(
+      tagged.same_server_excluded.instances.map((e: { instance_name: string }) => e.instance_name),
+      ['pg-main'],
+    );
+    await ctx.store.db.updateTable('instances').set({ tags: '[]' }).where('id', '=', a).execute();
     // Filtered to one registration, it is the whole answer.
     const only = (await call('GET', `/api/statistics/capacity?scope=instance&from=2026-10-30&to=2026-11-02&instance_id=${a}`)).json.data;
     assert.deepEqual(

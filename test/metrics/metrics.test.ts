@@ -174,6 +174,19 @@ describe('Prometheus /metrics', () => {
       (m) => m.labels?.instance_name === 'synthetic',
     );
     assert.equal(few.length, 6);
+    // The estate shares' store read failing leaves that gauge out of the scrape, not the scrape itself.
+    const warned: unknown[] = [];
+    const shaky = new MetricsService({
+      repo: new MetricsRepository(ctx.store.db),
+      events: ctx.capacitySync.events,
+      processMetrics: false,
+      estateBytes: () => Promise.reject(new Error('store went away')),
+      logger: { warn: (o: unknown) => warned.push(o) } as never,
+    });
+    const partial = parsePrometheusTextFormat(await shaky.scrape());
+    assert.ok(family(partial, 'whalefall_instance_size_bytes').metrics.some((m) => m.labels?.instance_name === 'synthetic'));
+    assert.equal(partial.find((f) => f.name === 'whalefall_instance_estate_bytes')?.metrics.length ?? 0, 0);
+    assert.equal(warned.length, 1);
     // A deleted instance's series disappear at the next scrape (gauges are rebuilt).
     await ctx.instances.delete(id, actor);
     const gone = parsePrometheusTextFormat(await capped.scrape());

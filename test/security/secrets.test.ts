@@ -59,6 +59,8 @@ describe('key rotation: whalefall keys rotate / list / remove', () => {
           'postgres',
           '--password-env',
           env!,
+          // Both on the local server: the second is the same server again, on purpose.
+          '--confirm-duplicate',
         ]);
         assert.equal(r.code, 0, r.err);
       }
