@@ -200,22 +200,7 @@ describe('table API and CLI on a real PostgreSQL', () => {
     let r = spawnSync(
       process.execPath,
       // The local server is registered already (the API tests' instance): the same server again, on purpose.
-      [
-        bin,
-        'instances',
-        'add',
-        '--name',
-        name,
-        '--type',
-        'postgresql',
-        '--host',
-        '127.0.0.1',
-        '--username',
-        'postgres',
-        '--password-env',
-        'PW',
-        '--confirm-duplicate',
-      ],
+      [bin, ...`instances add --name ${name} --type postgresql --host 127.0.0.1 --username postgres --password-env PW --confirm-duplicate`.split(' ')],
       { env: { ...env, PW: 'x-Secret-1' }, encoding: 'utf8' },
     );
     assert.equal(r.status, 0, r.stderr);
