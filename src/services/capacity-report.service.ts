@@ -9,8 +9,9 @@
  * What each number means:
  * - a total is each instance's latest measured total in the month (an
  *   instance not measured in the month counts as absent, not 0); a server
- *   registered twice counts once, in the totals and the showback alike
- *   (`same_server_excluded` lists the registrations left out);
+ *   registered twice counts once, in the totals, the showback (day by day)
+ *   and the growers alike (`same_server_excluded` lists the registrations
+ *   left out at the month's end);
  * - GB-months = mean daily total over the month's measured days / 2^30
  *   (a GB held the whole month is one GB-month); cost = GB-months × rate;
  *   an instance with several tags counts in each; untagged ones under "(none)";
@@ -34,7 +35,8 @@ import type { ReportRepository } from '../store/report.repository.js';
 import type { CapacityReport, Cleanup, TotalLine } from './capacity-report.model.js';
 import type { RunwayService } from './runway.service.js';
 import type { SettingsService } from './settings.service.js';
-import { countedAs, countedPerPeriod, sameServerOrder } from './same-server.js';
+import { countServersOnce } from './capacity-report.servers.js';
+import { sameServerOrder } from './same-server.js';
 import { fail } from './validate.js';
 import { msg } from '../client/shared/i18n/index.js';
 
@@ -138,29 +140,10 @@ export class CapacityReportService {
       this.d.repo.deletedWithHistory(CLEANUP_PER_KIND),
     ]);
     const unchanged = await this.d.repo.unchanged(addDays(to, -(UNCHANGED_DAYS - 1)), to, CLEANUP_PER_KIND);
-    // One server registered twice counts once (same-server.ts): at this month's end, at the last one's, and in the
-    // month's mean, each time the registration the summary's rule puts first among those with a figure there.
     const order = sameServerOrder(atEnd);
-    const once = <V>(all: Map<number, V>): Map<number, V> => {
-      const counted = countedPerPeriod(
-        order,
-        [...all.keys()].map((id) => ({ instance_id: id, period_start: '' })),
-      );
-      return new Map([...all].filter(([id]) => counted(id, '')));
-    };
-    const measuredAt = (list: typeof atEnd) => new Map(list.filter((i) => i.total_bytes !== null).map((i) => [i.id, i.total_bytes!]));
-    const nowAll = measuredAt(atEnd);
-    const now = once(nowAll);
-    const before = once(measuredAt(atPrev));
-    const means = once(averages);
+    const daily = await this.d.repo.dailyTotals([...order.keys()], from, to);
+    const { now, before, means, sameServer } = countServersOnce(order, atEnd, atPrev, averages, daily);
     const names = new Map(atEnd.map((i) => [i.id, i.name]));
-    const countsNow = (id: number) => now.has(id);
-    const sameServer = [...nowAll.keys()]
-      .filter((id) => !now.has(id))
-      .map((id) => {
-        const by = countedAs(order, countsNow, id, '')!;
-        return { instance_id: id, instance_name: names.get(id)!, counted_as_instance_id: by.id, counted_as_instance_name: by.name, bytes: nowAll.get(id)! };
-      });
     const tagsOf = (tags: string) => {
       const t = JSON.parse(tags) as string[];
       return t.length ? t : [NO_TAG];

@@ -19,6 +19,8 @@ export interface InstanceAt {
   last_sync_at: string | null;
   tags: string;
   total_bytes: number | null;
+  /** The day of that total (null when none). */
+  total_date: string | null;
 }
 
 export class ReportRepository {
@@ -37,7 +39,18 @@ export class ReportRepository {
       .selectFrom('instances as i')
       .leftJoin(latest, 'l.instance_id', 'i.id')
       .leftJoin('instance_size_stats as s', (j) => j.onRef('s.instance_id', '=', 'i.id').onRef('s.collected_date', '=', 'l.d'))
-      .select(['i.id', 'i.name', 'i.db_type', 'i.host', 'i.port', 'i.database_name', 'i.last_sync_at', 'i.tags', 's.total_size_bytes as total_bytes'])
+      .select([
+        'i.id',
+        'i.name',
+        'i.db_type',
+        'i.host',
+        'i.port',
+        'i.database_name',
+        'i.last_sync_at',
+        'i.tags',
+        's.total_size_bytes as total_bytes',
+        's.collected_date as total_date',
+      ])
       .orderBy('i.id')
       .execute();
     return rows;
@@ -53,6 +66,19 @@ export class ReportRepository {
       .groupBy('instance_id')
       .execute();
     return new Map(rows.map((r) => [r.instance_id, { avg: Number(r.avg), days: Number(r.days) }]));
+  }
+
+  /** The daily totals in [from, to] of the given instances (the registrations of servers registered twice: few). */
+  async dailyTotals(ids: readonly number[], from: string, to: string): Promise<{ instance_id: number; collected_date: string; total_size_bytes: number }[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('instance_size_stats')
+      .select(['instance_id', 'collected_date', 'total_size_bytes'])
+      .where('instance_id', 'in', [...ids])
+      .where('collected_date', '>=', from)
+      .where('collected_date', '<=', to)
+      .execute();
+    return rows.map((r) => ({ ...r, total_size_bytes: Number(r.total_size_bytes) }));
   }
 
   /** The latest composition row at or before `to` of every instance that has one. */

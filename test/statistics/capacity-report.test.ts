@@ -246,7 +246,7 @@ describe('monthly capacity report', () => {
     assert.ok(after2.every((m) => !/月度容量报告|monthly capacity report/.test(m.subject ?? '')));
   });
 
-  it('a server registered twice counts once: in the totals, the tag lines and the showback, each month by the registration that measured it', async () => {
+  it('a server registered twice counts once: in the totals, the tag lines, the showback (day by day) and the growers', async () => {
     // pg-orders registered again (same host:port) in mid-November; the new registration synced last, so it counts
     // at November's end and in November's showback; October had pg-orders alone.
     const again = await addInstance(ctx, 'pg-orders-again', { tags: ['prod'] });
@@ -260,9 +260,16 @@ describe('monthly capacity report', () => {
     assert.deepEqual(r.same_server_excluded, [
       { instance_id: ids.orders, instance_name: 'pg-orders', counted_as_instance_id: again, counted_as_instance_name: 'pg-orders-again', bytes: 160 * GB },
     ]);
-    // Showback: the counted registration's November mean (Nov 16-30: 153 GB) + logs 50 = 203 GB-months × 0.5; scratch 1 more in the total.
-    assert.equal(r.showback.lines.find((x) => x.tag === 'prod')!.gb_months, 203);
-    assert.equal(r.showback.total_cost, 102);
+    // Showback, day by day: pg-orders alone to Nov 15, then the new registration; the server's November mean is
+    // 145.5 GB as before it was registered twice (prod 145.5 + logs 50; scratch 1 more in the total).
+    assert.equal(r.showback.lines.find((x) => x.tag === 'prod')!.gb_months, 195.5);
+    assert.equal(r.showback.total_cost, 98.25);
+    // Its growth from October's end (measured by pg-orders) goes with the registration counted now.
+    assert.deepEqual(
+      r.top_growers.map((g) => [g.instance_name, g.previous_bytes, g.change_bytes]),
+      [['pg-orders-again', 130 * GB, 30 * GB]],
+    );
+    assert.equal(r.estate.change_bytes, 30 * GB);
     const html = (await get('?month=2026-11&format=html&lang=en')).body;
     assert.match(
       html,
@@ -272,5 +279,14 @@ describe('monthly capacity report', () => {
     assert.match(zh, /同一台服务器登记了多次时只计一次（合计、标签与费用分摊）：未计入 pg-orders（与 pg-orders-again 是同一台服务器）/);
     const csv = (await get('?month=2026-11&format=csv')).body;
     assert.match(csv, new RegExp(`same_server_excluded,,${ids.orders},pg-orders,pg-orders-again,,${160 * GB}`));
+    // The latest figure of the month wins over the fresher sync: without its Nov 30 row the new registration's last
+    // figure is Nov 29's, so pg-orders (Nov 30) counts at the month's end.
+    await ctx.store.db.deleteFrom('instance_size_stats').where('instance_id', '=', again).where('collected_date', '=', '2026-11-30').execute();
+    const r2 = await ctx.capacityReport.build('2026-11');
+    assert.equal(r2.estate.total_bytes, 211 * GB);
+    assert.deepEqual(
+      r2.same_server_excluded.map((x) => [x.instance_name, x.counted_as_instance_name, x.bytes]),
+      [['pg-orders-again', 'pg-orders', 159 * GB]],
+    );
   });
 });
