@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import type pg from 'pg';
 import { closedPort, pgAdmin, uniqueName } from '../helpers/targets.js';
 
@@ -140,6 +141,14 @@ describe('whalefall CLI', () => {
         /^whalefall: 127\.0\.0\.1:5432 is already registered as "pg-local": nothing added\. To register the same server again under this name, add --confirm-duplicate/,
       );
       assert.equal(count(), before, 'nothing added');
+      const store = new Database(path.join(dataDir, 'whalefall.db'), { readonly: true });
+      const made = store
+        .prepare(`SELECT count(*) AS n FROM audit_log WHERE action LIKE 'credential.%' AND details LIKE '%pg-local-again-credential%'`)
+        .get() as {
+        n: number;
+      };
+      store.close();
+      assert.equal(made.n, 0, 'asked before a credential was made for it');
       const r7 = run([...again, '--confirm-duplicate'], undefined, { PW: secret });
       assert.equal(r7.code, 0, r7.err);
       assert.match(r7.out, /added instance pg-local-again/);

@@ -5,6 +5,7 @@ import { DB_TYPES, type DbType } from '../../domain/db-type.js';
 import { formatBytes } from '../../lib/sizes.js';
 import { AppError } from '../../lib/errors.js';
 import { CLI_ACTOR } from '../../services/audit.service.js';
+import { instanceFields } from '../../services/instances.service.js';
 import { CliError, withContext, readSecret, table, print } from '../shared.js';
 
 export function register(instances: Command): void {
@@ -42,18 +43,35 @@ export function register(instances: Command): void {
           let credentialId: number | undefined;
           let createdCredential = false;
           if (o.credential && o.username) throw new CliError('give either --credential or --username, not both');
+          const password =
+            o.username === undefined
+              ? undefined
+              : await readSecret(
+                  o,
+                  `the password of ${o.username}`,
+                  `a login without a password: --password-env VAR with VAR set and empty (VAR= whalefall instances add … --password-env VAR)`,
+                );
+          if (o.username !== undefined && password === undefined) throw new CliError('--username needs --password-stdin or --password-env VAR');
+          // The same server under another name is asked about before a credential is made for it (a refusal leaves
+          // nothing behind, not even in the audit log); a name already taken is said first, as the service says it.
+          const address = instanceFields({ name: o.name, db_type: o.type, host: o.host, port: o.port, database_name: o.database });
+          const nameTaken = await ctx.instances.getByName(o.name).then(
+            () => true,
+            (err: unknown) => {
+              if (err instanceof AppError && err.kind === 'not_found') return false;
+              throw err;
+            },
+          );
+          if (!o.confirmDuplicate && !nameTaken && address.errors.length === 0) {
+            const dups = await ctx.instances.sameServer(address.fields);
+            if (dups.length) throw duplicateRefused(dups);
+          }
           if (o.credential) {
             const c = await ctx.credentials.findByName(o.credential);
             if (!c) throw new CliError(`credential "${o.credential}" does not exist`);
             credentialId = c.id;
-          } else if (o.username) {
-            const password = await readSecret(
-              o,
-              `the password of ${o.username}`,
-              `a login without a password: --password-env VAR with VAR set and empty (VAR= whalefall instances add … --password-env VAR)`,
-            );
-            if (password === undefined) throw new CliError('--username needs --password-stdin or --password-env VAR');
-            const c = await ctx.credentials.create({ name: `${o.name}-credential`, db_type: o.type, username: o.username, password }, CLI_ACTOR);
+          } else if (o.username !== undefined) {
+            const c = await ctx.credentials.create({ name: `${o.name}-credential`, db_type: o.type, username: o.username, password: password! }, CLI_ACTOR);
             credentialId = c.id;
             createdCredential = true;
           }
@@ -72,12 +90,8 @@ export function register(instances: Command): void {
           const inst = await ctx.instances.create(input, CLI_ACTOR, { duplicateGuard: true }).catch(async (err) => {
             // Nothing half-done: the credential made for this instance goes with it.
             if (createdCredential && credentialId) await ctx.credentials.delete(credentialId, CLI_ACTOR);
-            if (err instanceof AppError && err.code === 'duplicate_server') {
-              const dups = (err.extra as { duplicates: { name: string; host: string; port: number }[] }).duplicates;
-              throw new CliError(
-                `${dups[0]!.host}:${dups[0]!.port} is already registered as ${dups.map((d) => `"${d.name}"`).join(', ')}: nothing added. To register the same server again under this name, add --confirm-duplicate (the estate total counts it once)`,
-              );
-            }
+            // Registered meanwhile by someone else: the same answer.
+            if (err instanceof AppError && err.code === 'duplicate_server') throw duplicateRefused((err.extra as { duplicates: Registered[] }).duplicates);
             throw err;
           });
           print(`added instance ${inst.name} (id ${inst.id}, ${inst.db_type} ${inst.host}:${inst.port})`);
@@ -118,4 +132,13 @@ export function register(instances: Command): void {
         print(`ok: ${inst.name} answered in ${r.latency_ms} ms (${r.server_version})`);
       }),
     );
+}
+
+type Registered = { name: string; host: string; port: number };
+
+/** `instances add` for a server registered under another name: nothing added, the registrations named. */
+function duplicateRefused(dups: Registered[]): CliError {
+  return new CliError(
+    `${dups[0]!.host}:${dups[0]!.port} is already registered as ${dups.map((d) => `"${d.name}"`).join(', ')}: nothing added. To register the same server again under this name, add --confirm-duplicate (the estate total counts it once)`,
+  );
 }
