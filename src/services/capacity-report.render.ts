@@ -4,6 +4,7 @@
  * CSV (one table, a `section` column naming the part). zh-CN or English.
  */
 import { csvLine } from '../lib/csv.js';
+import { formatList } from '../client/shared/format.js';
 import { formatBytes } from '../lib/sizes.js';
 import type { CapacityReport } from './capacity-report.model.js';
 import type { Lang } from './email.service.js';
@@ -144,7 +145,14 @@ export function renderReportHtml(r: CapacityReport, l: Lang): string {
     `<h1>${esc(t.title(r.month))}</h1><p class="m">${esc(t.period(r.from, r.to, r.previous_month))}</p>` +
     `<h2>${esc(t.byTag)}</h2>${table([t.tag, t.instances, t.total, t.previous, t.change], totals, 'wf-report-totals')}` +
     (r.same_server_excluded.length
-      ? `<p class="m" id="wf-report-same-server">${esc(t.sameServer(new Intl.ListFormat(l, { type: 'conjunction' }).format(r.same_server_excluded.map((x) => t.sameServerItem(x.instance_name, x.counted_as_instance_name)))))}</p>`
+      ? `<p class="m" id="wf-report-same-server">${esc(
+          t.sameServer(
+            formatList(
+              r.same_server_excluded.map((x) => t.sameServerItem(x.instance_name, x.counted_as_instance_name)),
+              l,
+            ),
+          ),
+        )}</p>`
       : '') +
     `<h2>${esc(t.showback)}</h2><p class="m">${esc(s.rate_per_gb_month ? t.rate(s.rate_per_gb_month, s.currency) : t.noRate)}</p>${table([t.tag, t.gbMonths, t.cost], showback, 'wf-report-showback')}` +
     `<h2>${esc(t.growers)}</h2>${table([t.instance, t.previous, t.total, t.change], growers, 'wf-report-growers')}` +

@@ -143,8 +143,7 @@ export class StatisticsService {
    * `whalefall_instance_estate_bytes` gauge (metrics.service.ts) are sums of it.
    */
   async estateShares(tag?: string) {
-    const all = await this.repo.instancesForSummary();
-    const tagged = await this.tagged(tag);
+    const [all, tagged] = await Promise.all([this.repo.instancesForSummary(), this.tagged(tag)]);
     const rows = tagged ? all.filter((r) => tagged.has(r.id)) : all;
     // One server registered twice (same host:port, see same-server.ts) counts once: the registration synced most
     // recently, chosen among all of them — with a tag, a registration whose twin counts under another tag counts for

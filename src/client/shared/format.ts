@@ -93,6 +93,11 @@ export function formatPct(n: number | null | undefined, locale: Locale): string 
 }
 
 /** A duration: "850 ms", "12.3 s", "4 min 05 s", "1 h 02 min"; null → '—'. */
+/** Names in a sentence: "a, b and c" / "a、b和c". */
+export function formatList(items: string[], locale: Locale): string {
+  return new Intl.ListFormat(locale, { type: 'conjunction' }).format(items);
+}
+
 export function formatDuration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '—';
   if (ms < 999.5) return `${Math.round(ms)} ms`;
@@ -119,7 +124,6 @@ export function formatters(locale: Locale, timeZone: string) {
     number: (n: number | null | undefined) => formatNumber(n, locale),
     pct: (n: number | null | undefined) => formatPct(n, locale),
     duration: formatDuration,
-    /** Names in a sentence: "a, b and c" / "a、b和c". */
-    list: (items: string[]) => new Intl.ListFormat(locale, { type: 'conjunction' }).format(items),
+    list: (items: string[]) => formatList(items, locale),
   };
 }
