@@ -113,21 +113,23 @@ export function openStore(opts: StoreOptions): Store {
       dialect: 'postgres',
       describe: redactUrl(opts.databaseUrl),
       migrate: async (env) => {
-        const applied = await migrateToLatest(db, 'postgres', env);
         // The condition for naming statements (pg-prepared.ts); when it cannot be set, they go unnamed (and the log says why).
+        // First: a connection that asks its mode before the database has it would name nothing while it lives.
         if (opts.prepare ?? true)
           await sql
             .raw(ENSURE_CUSTOM_PLANS)
             .execute(db)
-            .catch((err: Error & { code?: string }) =>
+            .catch((err: Error & { code?: string }) => {
+              // The server's refusal: said, and the start goes on. A store out of reach fails the start as the migrations would.
+              if (!(err instanceof pg.DatabaseError)) throw err;
               opts.onPrepareOff?.(
                 err.code === '42501'
                   ? 'the store user does not own its database, so each run of a named statement cannot be made to be planned for its values (as its owner: ALTER DATABASE … SET plan_cache_mode = force_custom_plan)'
                   : 'could not set plan_cache_mode on the store database',
                 err,
-              ),
-            );
-        return applied;
+              );
+            });
+        return migrateToLatest(db, 'postgres', env);
       },
       close: () => db.destroy(),
     };

@@ -167,11 +167,17 @@ function settle(p: Promise<Pg.QueryResult>, callback: unknown): Promise<Pg.Query
  * session's setting does not come from the default), which is kept. New connections get it. Connections opened
  * before keep their mode (a pooler's server connections until it opens new ones). A store user who does not
  * own the database gets the server's error (42501), nothing changes and statements go unnamed.
+ *
+ * The connection it runs on gets the mode for its own session too, so the start runs it before anything else on
+ * the store (`migrate`): on a database that did not have it yet, a connection that had asked its mode before would
+ * name nothing for as long as it lived — on a fresh store's first start, the migrations' connection, that is one
+ * of the pool's six, for the whole first batch.
  */
 export const ENSURE_CUSTOM_PLANS = `
   DO $$
   BEGIN
     IF (SELECT source FROM pg_settings WHERE name = 'plan_cache_mode') = 'default' THEN
       EXECUTE format('ALTER DATABASE %I SET plan_cache_mode = ${CUSTOM_PLANS}', current_database());
+      PERFORM set_config('plan_cache_mode', '${CUSTOM_PLANS}', false);
     END IF;
   END $$`;

@@ -89,6 +89,26 @@ describe('prepared statements on the PostgreSQL store', () => {
     }
   });
 
+  it('the first start on a new database names from its first batch on: the connection that ran the migrations too', async () => {
+    const fresh = uniqueName('prepared_first');
+    await pgAdminRun(`CREATE DATABASE ${fresh}`);
+    try {
+      // One connection: the one the migrations ran on (before, it had asked its mode before the database had it).
+      const first = openStore({ databaseUrl: `postgres://postgres@127.0.0.1:5432/${fresh}`, poolMax: 1 });
+      try {
+        await first.migrate();
+        const query = first.db.selectFrom('settings').select('value').where('key', '=', 'first-start');
+        await query.execute();
+        await query.execute();
+        assert.ok((await preparedNames(first)).includes(statementName(query.compile().sql)), 'named on the migrations’ connection');
+      } finally {
+        await first.close();
+      }
+    } finally {
+      await dropTestDatabase(fresh);
+    }
+  });
+
   it('a store user who does not own the database: the start goes on and says why (told once), nothing is set and nothing named', async () => {
     const role = uniqueName('nonowner');
     const other = uniqueName('prepared_nonowner');
