@@ -3,7 +3,8 @@
  * (NODE_OPTIONS=--import …/count-statements.mjs): counts every statement
  * the process sends to the store (the store pool and pg-boss's alike: both
  * go through pg's Client#query), by its first words, and writes the counts
- * to `$WF_COUNT_STATEMENTS_FILE.<pid>.json` when the process exits. Measures
+ * to `$WF_COUNT_STATEMENTS_FILE.<pid>.json` when the process exits (and those
+ * sent named, prepared once per connection, to `…-named.<pid>.json`). Measures
  * what a record costs in round trips; nothing of it runs outside the bench.
  */
 import fs from 'node:fs';
@@ -12,6 +13,8 @@ import pg from 'pg';
 const out = process.env.WF_COUNT_STATEMENTS_FILE;
 if (out) {
   const counts = {};
+  // Of those, the ones sent as named prepared statements (src/store/pg-prepared.ts): parsed once per connection.
+  const named = {};
   const keys = new Map();
   const query = pg.Client.prototype.query;
   // The store only: the engine's queries to the monitored servers (pg-responder) go through pg too.
@@ -26,7 +29,11 @@ if (out) {
       if (keys.size < 10_000) keys.set(text, key);
     }
     counts[key] = (counts[key] ?? 0) + 1;
+    if (typeof config === 'object' && config?.name) named[key] = (named[key] ?? 0) + 1;
     return query.call(this, config, ...rest);
   };
-  process.on('exit', () => fs.writeFileSync(`${out}.${process.pid}.json`, JSON.stringify(counts)));
+  process.on('exit', () => {
+    fs.writeFileSync(`${out}.${process.pid}.json`, JSON.stringify(counts));
+    fs.writeFileSync(`${out}-named.${process.pid}.json`, JSON.stringify(named));
+  });
 }

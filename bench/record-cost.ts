@@ -11,7 +11,8 @@
  * figures are a warm process's. Statements are counted where they reach the
  * store: better-sqlite3's Statement#run/all/get/iterate, or pg's
  * Client#query on the store's database (the engine's queries to the
- * responder go through pg too, and are left out). `--prof`: a CPU profile of
+ * responder go through pg too, and are left out). On PostgreSQL, the CPU of
+ * the store database's backends over the batch too. `--prof`: a CPU profile of
  * the measured batch only (node:inspector), summarised by
  * `npx tsx bench/profile-summary.ts out.cpuprofile`. The batch is also printed as waves of `c` records (start
  * offsets, mean duration): the first waves' burst and the tail a small batch pays.
@@ -23,10 +24,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import SQLite from 'better-sqlite3';
+import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { createContext } from '../src/context.js';
 import { createLogger } from '../src/lib/logger.js';
+import type { Database } from '../src/store/schema.js';
 import { pgAdmin, uniqueName } from '../test/helpers/targets.js';
 import type { ServerFacts } from './network.child.js';
 import { startNetwork } from './network.js';
@@ -48,6 +51,21 @@ function threadCpu(): Map<string, { name: string; ms: number }> {
 }
 
 const actor = { userId: null, username: 'bench' };
+
+/** CPU ms so far of each PostgreSQL backend connected to the store database, by pid (none on SQLite). */
+async function storeCpu(db: Kysely<Database>, dbName: string | undefined): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  if (!dbName) return out;
+  const { rows } = await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity WHERE datname = ${dbName}`.execute(db);
+  for (const { pid } of rows) {
+    try {
+      out.set(pid, procCpuMs(pid));
+    } catch {
+      // The backend ended between the listing and the read.
+    }
+  }
+  return out;
+}
 
 // Output piped into `head` closes early: the run must still drop its store database (a leftover one of ~20 MB
 // outranked test/metrics/metrics.test.ts's 30,000-row database on the shared server).
@@ -180,6 +198,7 @@ async function main(): Promise<void> {
     const main0 = procCpuMs(process.pid, true);
     const threads0 = threadCpu();
     const net0 = procCpuMs(net.pid!);
+    const store0 = await storeCpu(ctx.store.db, dbName);
     await net.loop();
     const ownDelay = monitorEventLoopDelay({ resolution: 2 });
     ownDelay.enable();
@@ -193,6 +212,7 @@ async function main(): Promise<void> {
     const mainMs = procCpuMs(process.pid, true) - main0;
     const threads1 = threadCpu();
     const netCpu = procCpuMs(net.pid!) - net0;
+    const store1 = await storeCpu(ctx.store.db, dbName);
     const netLoop = await net.loop();
     ownDelay.disable();
     counting = false;
@@ -229,6 +249,12 @@ async function main(): Promise<void> {
     console.log(
       `  record duration p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${at(1)} ms; the network child (responder and proxy) ${(netCpu / 1000).toFixed(2)} s CPU = ${(netCpu / n).toFixed(2)} ms/record, its loop ${Math.round(netLoop.busy * 100)} % busy, late p50 ${netLoop.delayP50Ms.toFixed(1)} / p99 ${netLoop.delayP99Ms.toFixed(1)} ms; this process's loop late p99 ${(ownDelay.percentile(99) / 1e6 - 2).toFixed(1)} ms`,
     );
+    if (dbName) {
+      // Backends alive at both readings: the store pool keeps its connections through the batch.
+      let ms = 0;
+      for (const [pid, t] of store1) ms += t - (store0.get(pid) ?? t);
+      console.log(`  the store's PostgreSQL backends ${(ms / 1000).toFixed(2)} s CPU = ${(ms / n).toFixed(2)} ms/record (${store1.size} backends)`);
+    }
     console.log(`  ${await waves(ctx.store.db, done.session_id, c, wall)}`);
     console.log('  per record: statements, ms spent in the call');
     for (const [k, v] of [...counts].sort((a, b) => b[1] - a[1]))

@@ -16,6 +16,10 @@
  * the kill. Measured too: the store's connections (pg_stat_activity of the
  * store database, sampled every 250 ms) and each process's resident memory
  * (/proc/PID/status VmRSS, sampled every 250 ms; peaks reported).
+ *
+ * BENCH_SCALE_OUT_PROF=<dir>: the three processes run with --cpu-prof into
+ * <dir> (a profile each per case, written as they stop; summarise with
+ * `npx tsx bench/profile-summary.ts <file> --last S`).
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -59,12 +63,14 @@ interface CaseResult {
   runningMean: number;
   /** Statements the 3 processes sent to the store (their pools and pg-boss's), by first words; filled once they exited. */
   statements: Record<string, number>;
+  /** Of those, the ones sent as named prepared statements. */
+  named: Record<string, number>;
 }
 
-/** The counts the processes' preload (count-statements.mjs) wrote as they exited, summed. */
-function readStatementCounts(dir: string): Record<string, number> {
+/** The counts the processes' preload (count-statements.mjs) wrote as they exited, summed (`named`: of those sent named). */
+function readStatementCounts(dir: string, which: 'stmts' | 'stmts-named' = 'stmts'): Record<string, number> {
   const sum: Record<string, number> = {};
-  for (const f of fs.readdirSync(dir).filter((x) => x.startsWith('stmts.'))) {
+  for (const f of fs.readdirSync(dir).filter((x) => x.startsWith(`${which}.`))) {
     for (const [k, v] of Object.entries(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Record<string, number>)) sum[k] = (sum[k] ?? 0) + v;
   }
   return sum;
@@ -157,6 +163,7 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-bench-scaleout-'));
   let ctx: Context | undefined;
   const statements: Record<string, number> = {};
+  const named: Record<string, number> = {};
   try {
     const env = {
       // The service units' node flags; every statement each process sends, counted (a killed worker's counts die with it: the no-fault case is the measure).
@@ -180,7 +187,10 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
         actor,
       );
     }
-    procs.push(startWhalefall('serve', env), startWhalefall('worker', env), startWhalefall('worker', env));
+    // BENCH_SCALE_OUT_PROF: a CPU profile of each process (not allowed in NODE_OPTIONS), written as it stops.
+    const prof = process.env.BENCH_SCALE_OUT_PROF;
+    const nodeArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(prof)}`] : [];
+    procs.push(startWhalefall('serve', env, [], nodeArgs), startWhalefall('worker', env, [], nodeArgs), startWhalefall('worker', env, [], nodeArgs));
     await Promise.all(procs.map((p) => p.port));
     // Each process reads the list of live ones at start and every 2 s: the ones started first learn of the others (and
     // lower their share to 16) within that. A nightly tick finds its processes running long before; so does this session.
@@ -255,6 +265,7 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
       byProcess,
       ...recordTimes(recs),
       statements,
+      named,
     };
   } finally {
     for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
@@ -268,6 +279,7 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
       );
     }
     Object.assign(statements, readStatementCounts(dataDir));
+    Object.assign(named, readStatementCounts(dataDir, 'stmts-named'));
     await ctx?.close();
     await drop();
     unregister();
@@ -278,7 +290,7 @@ async function runCase(net: Network, n: number, concurrency: number, killAt?: nu
 export const scaleOut: Scenario = {
   summary:
     "The nightly session on a PostgreSQL store run by `serve` + 2 `worker` processes at concurrency 16 each (pg-boss; the estate's sync_concurrency 48 shared among them), against the ideal (instances × floor / 48); and the same with one worker SIGKILLed at 30 % (BENCH_KILL_AT), after which the two left share the 48.",
-  env: ['BENCH_INSTANCES', 'BENCH_DELAY_MS', 'BENCH_CONCURRENCY', 'BENCH_KILL_AT', 'BENCH_LOG_DIR'],
+  env: ['BENCH_INSTANCES', 'BENCH_DELAY_MS', 'BENCH_CONCURRENCY', 'BENCH_KILL_AT', 'BENCH_LOG_DIR', 'BENCH_SCALE_OUT_PROF'],
   async run(): Promise<Report> {
     const n = envInt('BENCH_INSTANCES', 2000);
     const delayMs = envInt('BENCH_DELAY_MS', 50);
@@ -297,7 +309,7 @@ export const scaleOut: Scenario = {
       for (const [k, v] of Object.entries(plain.statements)
         .sort((a, b) => b[1] - a[1])
         .slice(0, 25))
-        console.log(`    ${(v / n).toFixed(2).padStart(6)}  ${k}`);
+        console.log(`    ${(v / n).toFixed(2).padStart(6)}  ${`${Math.round(((plain.named[k] ?? 0) / v) * 100)} % named`.padStart(12)}  ${k}`);
       const killed = await runCase(net, n, concurrency, killAt / 100);
       console.log(`  worker killed at ${killAt} %: ${sec(killed.wallMs)} s; CPU s: ${cpuLine(killed)}`);
       const row = (label: string, r: CaseResult, target: number): Cell[] => [

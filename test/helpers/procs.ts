@@ -7,7 +7,7 @@
  *   await w.port;                      // listening (health + metrics)
  *   w.child.kill('SIGTERM'); await w.exit;
  *
- * `wrap` runs the command under another (e.g. `ip netns exec NS`).
+ * `wrap` runs the command under another (e.g. `ip netns exec NS`); `nodeArgs` go to node before the script (e.g. `--cpu-prof`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -25,8 +25,8 @@ export interface Proc {
   stdout: () => string[];
 }
 
-export function startWhalefall(cmd: 'serve' | 'worker', env: Record<string, string>, wrap: string[] = []): Proc {
-  const argv = [...wrap, process.execPath, BIN, cmd];
+export function startWhalefall(cmd: 'serve' | 'worker', env: Record<string, string>, wrap: string[] = [], nodeArgs: string[] = []): Proc {
+  const argv = [...wrap, process.execPath, ...nodeArgs, BIN, cmd];
   const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, LOG_LEVEL: 'info', PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
