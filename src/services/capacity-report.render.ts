@@ -180,6 +180,7 @@ export const REPORT_CSV_COLUMNS = [
   'days_until_full',
   'full_date',
   'rows',
+  'counted_as_instance_id',
 ] as const;
 type CsvRow = Partial<Record<(typeof REPORT_CSV_COLUMNS)[number], string | number | null>>;
 
@@ -202,6 +203,7 @@ export function renderReportCsv(r: CapacityReport): string {
       instance_id: x.instance_id,
       instance_name: x.instance_name,
       target: x.counted_as_instance_name,
+      counted_as_instance_id: x.counted_as_instance_id,
       bytes: x.bytes,
     });
   for (const x of r.showback.lines) rows.push({ section: 'showback', key: x.tag, gb_months: x.gb_months, cost: x.cost, currency: r.showback.currency });
