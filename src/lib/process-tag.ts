@@ -10,6 +10,13 @@ import os from 'node:os';
 export const HOST = os.hostname();
 export const PROCESS_TAG = `${HOST}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
+/**
+ * The longest holder any host makes (`newHolder`): a host name of 64 characters (Linux's HOST_NAME_MAX), a pid of
+ * 7 digits (pid_max is at most 4194304), two 8-character nonces and the colons. Every store column that keeps a
+ * holder or an owner takes at least this (test/store/column-widths.test.ts).
+ */
+export const HOLDER_MAX_LENGTH = 64 + 1 + 7 + 1 + 8 + 1 + 8;
+
 /** Holders of this process whose work is still running (their locks are renewed by the heartbeat). */
 const active = new Set<string>();
 

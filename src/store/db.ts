@@ -44,6 +44,19 @@ export interface StoreOptions {
   onPrepareOff?: PrepareOptions['onOff'];
 }
 
+/**
+ * The store refused a statement for the values it carried — a value too long or out of range, a NULL or a
+ * reference it does not allow: PostgreSQL's SQLSTATE class 22 (data exception) and 23502/23503/23514, SQLite's
+ * matching constraint and size errors. Running it again fails the same way, so it is not retried as a store
+ * outage is. A unique or exclusion violation is left out: two processes can race to it, and the next try wins.
+ */
+export function storeRefused(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  if (/^SQLITE_(CONSTRAINT_(NOTNULL|FOREIGNKEY|CHECK)|TOOBIG|MISMATCH|RANGE)$/.test(code)) return true;
+  return err instanceof Error && 'severity' in err && (/^22[0-9A-Z]{3}$/.test(code) || ['23502', '23503', '23514'].includes(code));
+}
+
 function parseInt8(v: string): number {
   const n = Number(v);
   if (!Number.isSafeInteger(n)) throw new RangeError(`integer out of JavaScript's exact range: ${v}`);

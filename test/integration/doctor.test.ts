@@ -2,6 +2,8 @@
  * `doctor` on the real PostgreSQL and MariaDB with deliberately
  * under-privileged logins: it reports the missing grants with the statements
  * that fix them; after running exactly those statements it reports none.
+ * On the PostgreSQL store, which holds what MariaDB's default method records
+ * (it did not: test/store/column-widths.test.ts).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -50,7 +52,8 @@ describe('doctor with under-privileged logins', () => {
   };
 
   before(async () => {
-    ctx = await newTestContext('sqlite');
+    // The PostgreSQL store: it enforces the columns' widths (MySQL's auto method is 37 characters; migration 0031).
+    ctx = await newTestContext('postgres');
     ({ app, callers } = await newTestApp(ctx));
     pga = await pgAdmin();
     await pga.query(`CREATE ROLE ${pgRole} LOGIN PASSWORD 'x'`);
@@ -176,7 +179,7 @@ describe('doctor with under-privileged logins', () => {
     for (const host of ['%', 'localhost', '127.0.0.1']) await my.query('CREATE USER ?@? IDENTIFIED BY ?', [lonely, host, myPassword]);
     try {
       await instance('my-doc-2', 'mariadb', 3306, lonely, myPassword);
-      const env = { ...process.env, WHALEFALL_DATA_DIR: ctx.dataDir, WHALEFALL_TZ: 'UTC', LOG_LEVEL: '' };
+      const env = { ...process.env, WHALEFALL_DATA_DIR: ctx.dataDir, DATABASE_URL: ctx.config.databaseUrl, WHALEFALL_TZ: 'UTC', LOG_LEVEL: '' };
       const r = spawnSync(process.execPath, ['test/helpers/whalefall.mjs', 'doctor', '--instance', 'my-doc-2'], { env, encoding: 'utf8', timeout: 60_000 });
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stdout, /^FAIL my-doc-2 \(mariadb /m);

@@ -82,4 +82,35 @@ describe('pg-boss retry delays', () => {
     assert.ok(s <= RETRY_HANDED_BACK_WITHIN_S + 1, `run again ${s} s later`);
     await queue.stopWorking(1000);
   });
+
+  it('a save the store refuses for its values fails the record at once, saying why: not handed back as an outage (20 tries, ~10 minutes)', async () => {
+    const c = ctx();
+    const actor = { userId: null, username: 'test' };
+    const cred = await c.credentials.create({ name: 'pg-refused', username: 'postgres', password: 'x' }, actor);
+    const inst = await c.instances.create({ name: 'pg-refused', db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred.id }, actor);
+    // What a column too narrow for a value did on this store (migration 0031): SQLSTATE 22001 at the save.
+    await sql
+      .raw(
+        `CREATE FUNCTION refuse_${inst.id}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+           IF NEW.instance_id = ${inst.id} THEN RAISE EXCEPTION 'value too long for type character varying(32)' USING ERRCODE = '22001'; END IF;
+           RETURN NEW; END $$;
+         CREATE TRIGGER refuse BEFORE INSERT ON instance_size_stats FOR EACH ROW EXECUTE FUNCTION refuse_${inst.id}();`,
+      )
+      .execute(c.store.db);
+    try {
+      const s = await c.capacitySync.startMany([inst.id], { syncType: 'manual_batch', actor });
+      const [rec] = await c.repos.sync.records(s.session_id);
+      const ran = await c.capacitySync.runQueuedRecord(rec!.id);
+      if (typeof ran === 'object') await ran.after;
+      assert.equal(ran === 'hand-back', false, 'not handed back');
+      const after = (await c.repos.sync.records(s.session_id))[0]!;
+      assert.equal(after.status, 'failed');
+      assert.match(after.error_message ?? '', /value too long for type character varying\(32\)/);
+      const session = await c.repos.sync.getSession(s.session_id);
+      assert.deepEqual([session?.status, session?.failed_instances], ['failed', 1]);
+      assert.equal((await s.done).status, 'failed', 'whoever waits for the session is told');
+    } finally {
+      await sql.raw(`DROP TRIGGER refuse ON instance_size_stats; DROP FUNCTION refuse_${inst.id}();`).execute(c.store.db);
+    }
+  });
 });

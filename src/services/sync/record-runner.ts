@@ -13,6 +13,7 @@ import { AppError, SyncError, errorMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { activeHolders, holderAlive, newHolder, releaseHolder } from '../../lib/process-tag.js';
 import type { SaveCounts } from '../../store/capacity.repository.js';
+import { storeRefused } from '../../store/db.js';
 import type { InstanceRow } from '../../store/schema.js';
 import { LeaseLost, RecordNotClaimable, type RecordRef } from '../../store/sync.repository.js';
 import { Aborted, abortReason, type SlotAhead } from '../connection.service.js';
@@ -314,7 +315,9 @@ export class RecordRunner {
           throw new StoreFailure(err);
         }
       } catch (err) {
-        if ((err instanceof StoreFailure || err instanceof SlotStoreError) && this.deps.queue) throw err.storeError;
+        // A store outage hands a queued record back (any process runs it again); a statement the store refused for
+        // its values would fail the same way forever: the record fails, saying why, as it does without a queue.
+        if ((err instanceof StoreFailure || err instanceof SlotStoreError) && this.deps.queue && !storeRefused(err.storeError)) throw err.storeError;
         const why = err instanceof Aborted ? err.reason : abortReason(signal);
         if (why) {
           const [code, message] = why === 'shutdown' ? ['interrupted', MSG.shutdownAbort] : ['cancelled', MSG.cancelledAbort];

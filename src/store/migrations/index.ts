@@ -26,6 +26,7 @@ import { runwayFits } from './0027_runway_fits.js';
 import { databaseRemarkKeys } from './0028_database_remark_keys.js';
 import { processWorks } from './0029_process_works.js';
 import { instanceSizeStatsDate } from './0030_instance_size_stats_date.js';
+import { widerColumns } from './0031_wider_columns.js';
 import { mysqlAutoSchema } from './0018_mysql_auto.js';
 import { connectionSlots } from './0020_connection_slots.js';
 import { messageKeys } from './0022_message_keys.js';
@@ -64,6 +65,7 @@ const ALL: Record<string, MigrationFactory> = {
   '0028_database_remark_keys': databaseRemarkKeys,
   '0029_process_works': processWorks,
   '0030_instance_size_stats_date': instanceSizeStatsDate,
+  '0031_wider_columns': widerColumns,
 };
 
 class CodeProvider implements MigrationProvider {
