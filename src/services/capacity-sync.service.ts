@@ -315,6 +315,18 @@ export class CapacitySyncService {
           instance_name: r.instance_name,
           status: r.status as RecordOutcome['status'],
           attempt: r.attempt,
+          // What the worker saved, as the record keeps it (a failed or skipped record saved nothing).
+          counts:
+            r.status === 'completed' && r.saved_count !== null
+              ? {
+                  saved: r.saved_count,
+                  created: r.created_count ?? 0,
+                  updated: r.updated_count ?? 0,
+                  deleted: r.deleted_count ?? 0,
+                  restored: r.restored_count ?? 0,
+                  total_size_bytes: r.total_size_bytes ?? 0,
+                }
+              : undefined,
           error_code: r.error_code ?? undefined,
           error_message: r.error_message ?? undefined,
           duration_ms: r.duration_ms ?? 0,

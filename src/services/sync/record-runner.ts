@@ -36,7 +36,8 @@ export interface RecordOutcome {
   db_type?: string;
   status: 'completed' | 'failed' | 'skipped';
   attempt: number;
-  counts?: SaveCounts;
+  /** What a completed record saved: in-process the save's own counts; from a worker, as its record row keeps them. */
+  counts?: Pick<SaveCounts, 'saved' | 'created' | 'updated' | 'deleted' | 'restored' | 'total_size_bytes'>;
   error_code?: string;
   error_message?: string;
   /** `error_message` by key, when it has one (the UI renders it in its language). */
