@@ -2,9 +2,9 @@
 import { api, can, errorText, fmt, h, icon, onAsync, showAlert, t, withSpinner } from './ui.js';
 import type { CancelResult, SyncSession as Session } from './shared/api-types.js';
 
-/** "ok ✓ / failed ✗ / total" as text. */
-export function counts(s: Pick<Session, 'successful_instances' | 'failed_instances' | 'total_instances'>): string {
-  return t('sessions.counts', { ok: s.successful_instances, failed: s.failed_instances, total: s.total_instances });
+/** "ok · failed · (skipped ·) total" as text (fmt.sessionCounts). */
+export function counts(s: Pick<Session, 'status' | 'successful_instances' | 'failed_instances' | 'total_instances'>): string {
+  return fmt.sessionCounts(s);
 }
 
 /** Running sessions have no completed_at yet: show the time so far. */

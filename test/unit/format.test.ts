@@ -68,6 +68,14 @@ describe('numbers', () => {
     assert.equal(formatters('en', 'UTC').growth(0), '0 B');
   });
 
+  it('a session ended with records skipped says so, so the counts add up; a running one does not count the rest as skipped', () => {
+    const s = { status: 'completed', successful_instances: 1, failed_instances: 0, total_instances: 2 };
+    assert.equal(formatters('zh-CN', 'UTC').sessionCounts(s), '成功 1 · 失败 0 · 跳过 1 · 共 2');
+    assert.equal(formatters('en', 'UTC').sessionCounts(s), '1 succeeded · 0 failed · 1 skipped · 2 total');
+    assert.equal(formatters('en', 'UTC').sessionCounts({ ...s, status: 'running' }), '1 succeeded · 0 failed · 2 total');
+    assert.equal(formatters('zh-CN', 'UTC').sessionCounts({ ...s, successful_instances: 2 }), '成功 2 · 失败 0 · 共 2');
+  });
+
   it('MB with two decimals and the locale’s grouping; percentages signed with up to two decimals', () => {
     assert.equal(formatMb(1234.5 * MiB, 'en'), '1,234.50 MB');
     assert.equal(formatMb(null, 'en'), '—');

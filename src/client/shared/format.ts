@@ -92,12 +92,12 @@ export function formatPct(n: number | null | undefined, locale: Locale): string 
   return `${n > 0 ? '+' : ''}${n.toLocaleString(locale, { maximumFractionDigits: 2 })}%`;
 }
 
-/** A duration: "850 ms", "12.3 s", "4 min 05 s", "1 h 02 min"; null → '—'. */
 /** Names in a sentence: "a, b and c" / "a、b和c". */
 export function formatList(items: string[], locale: Locale): string {
   return new Intl.ListFormat(locale, { type: 'conjunction' }).format(items);
 }
 
+/** A duration: "850 ms", "12.3 s", "4 min 05 s", "1 h 02 min"; null → '—'. */
 export function formatDuration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '—';
   if (ms < 999.5) return `${Math.round(ms)} ms`;
@@ -106,6 +106,25 @@ export function formatDuration(ms: number | null | undefined): string {
   const s = Math.round(ms / 1000);
   if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
   return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+}
+
+/** What a sync session's counts line reads. */
+export interface SessionCounts {
+  status: string;
+  successful_instances: number;
+  failed_instances: number;
+  total_instances: number;
+}
+
+/**
+ * "成功 1 · 失败 0 · 共 2", and once the session has ended the records that neither succeeded nor failed — skipped
+ * (cancelled while queued, already queued by another session) — so the three add up: "… · 跳过 1 · 共 2". While it
+ * runs, the rest are still to come.
+ */
+export function formatSessionCounts(s: SessionCounts, locale: Locale): string {
+  const params = { ok: s.successful_instances, failed: s.failed_instances, total: s.total_instances };
+  const skipped = s.total_instances - s.successful_instances - s.failed_instances;
+  return s.status === 'running' || skipped <= 0 ? t(locale, 'sessions.counts', params) : t(locale, 'sessions.counts_skipped', { ...params, skipped });
 }
 
 /** Every formatter bound to one locale and time zone: the same `fmt` in the eta views and in the browser modules. */
@@ -125,5 +144,6 @@ export function formatters(locale: Locale, timeZone: string) {
     pct: (n: number | null | undefined) => formatPct(n, locale),
     duration: formatDuration,
     list: (items: string[]) => formatList(items, locale),
+    sessionCounts: (s: SessionCounts) => formatSessionCounts(s, locale),
   };
 }

@@ -16,6 +16,10 @@ export const SYNC_MESSAGES = {
   'sessions.col_attempt': { 'zh-CN': '尝试次数', en: 'Attempt' },
   'sessions.col_total': { 'zh-CN': '总容量', en: 'Total size' },
   'sessions.counts': { 'zh-CN': '成功 {ok} · 失败 {failed} · 共 {total}', en: '{ok} succeeded · {failed} failed · {total} total' },
+  'sessions.counts_skipped': {
+    'zh-CN': '成功 {ok} · 失败 {failed} · 跳过 {skipped} · 共 {total}',
+    en: '{ok} succeeded · {failed} failed · {skipped} skipped · {total} total',
+  },
   'sessions.progress': { 'zh-CN': '同步进度', en: 'Sync progress' },
   'sessions.empty': {
     'zh-CN': '还没有同步会话：到实例管理页点击“同步容量”或“批量同步”。',
