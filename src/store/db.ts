@@ -45,16 +45,17 @@ export interface StoreOptions {
 }
 
 /**
- * The store refused a statement for the values it carried — a value too long or out of range, a NULL or a
- * reference it does not allow: PostgreSQL's SQLSTATE class 22 (data exception) and 23502/23503/23514, SQLite's
- * matching constraint and size errors. Running it again fails the same way, so it is not retried as a store
- * outage is. A unique or exclusion violation is left out: two processes can race to it, and the next try wins.
+ * The store refused a statement for the values it carried — a value too long or out of range, a NULL or a check
+ * it does not allow: PostgreSQL's SQLSTATE class 22 (data exception) and 23502/23514, SQLite's matching constraint
+ * and size errors. Running it again fails the same way, so it is not retried as a store outage is. Left out: a
+ * unique or exclusion violation (two processes can race to it, and the next try wins) and a foreign key's (the
+ * instance deleted meanwhile: the next try says so).
  */
 export function storeRefused(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return false;
-  if (/^SQLITE_(CONSTRAINT_(NOTNULL|FOREIGNKEY|CHECK)|TOOBIG|MISMATCH|RANGE)$/.test(code)) return true;
-  return err instanceof Error && 'severity' in err && (/^22[0-9A-Z]{3}$/.test(code) || ['23502', '23503', '23514'].includes(code));
+  if (/^SQLITE_(CONSTRAINT_(NOTNULL|CHECK)|TOOBIG|MISMATCH|RANGE)$/.test(code)) return true;
+  return err instanceof Error && 'severity' in err && (/^22[0-9A-Z]{3}$/.test(code) || code === '23502' || code === '23514');
 }
 
 function parseInt8(v: string): number {
@@ -133,8 +134,9 @@ export function openStore(opts: StoreOptions): Store {
             .raw(ENSURE_CUSTOM_PLANS)
             .execute(db)
             .catch((err: Error & { code?: string }) => {
-              // The server's refusal: said, and the start goes on. A store out of reach fails the start as the migrations would.
-              if (!(err instanceof pg.DatabaseError)) throw err;
+              // The server's refusal: said, and the start goes on. A store out of reach (or refusing the login, the
+              // database, one more client) fails the start as the migrations would, with its own error.
+              if (!(err instanceof pg.DatabaseError) || /^(08|28|3D|53|57P)/.test(err.code ?? '')) throw err;
               opts.onPrepareOff?.(
                 err.code === '42501'
                   ? 'the store user does not own its database, so each run of a named statement cannot be made to be planned for its values (as its owner: ALTER DATABASE … SET plan_cache_mode = force_custom_plan)'

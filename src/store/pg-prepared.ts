@@ -171,13 +171,19 @@ function settle(p: Promise<Pg.QueryResult>, callback: unknown): Promise<Pg.Query
  * The connection it runs on gets the mode for its own session too, so the start runs it before anything else on
  * the store (`migrate`): on a database that did not have it yet, a connection that had asked its mode before would
  * name nothing for as long as it lived — on a fresh store's first start, the migrations' connection, that is one
- * of the pool's six, for the whole first batch.
+ * of the pool's six, for the whole first batch. Two processes starting at once on a new database both set it; the
+ * one whose ALTER meets the other's takes the mode for its session all the same.
  */
 export const ENSURE_CUSTOM_PLANS = `
   DO $$
   BEGIN
     IF (SELECT source FROM pg_settings WHERE name = 'plan_cache_mode') = 'default' THEN
-      EXECUTE format('ALTER DATABASE %I SET plan_cache_mode = ${CUSTOM_PLANS}', current_database());
+      BEGIN
+        EXECUTE format('ALTER DATABASE %I SET plan_cache_mode = ${CUSTOM_PLANS}', current_database());
+      EXCEPTION WHEN unique_violation OR internal_error THEN
+        -- Another process starting at the same moment set it first ("tuple concurrently updated").
+        NULL;
+      END;
       PERFORM set_config('plan_cache_mode', '${CUSTOM_PLANS}', false);
     END IF;
   END $$`;

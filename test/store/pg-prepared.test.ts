@@ -109,6 +109,28 @@ describe('prepared statements on the PostgreSQL store', () => {
     }
   });
 
+  it('two processes starting at once on a new database: both start, neither says naming is off, both name', async () => {
+    const fresh = uniqueName('prepared_twice');
+    await pgAdminRun(`CREATE DATABASE ${fresh}`);
+    const told: string[] = [];
+    const both = [0, 1].map(() =>
+      openStore({ databaseUrl: `postgres://postgres@127.0.0.1:5432/${fresh}`, poolMax: 1, onPrepareOff: (reason) => told.push(reason) }),
+    );
+    try {
+      await Promise.all(both.map((s) => s.migrate()));
+      assert.deepEqual(told, []);
+      for (const s of both) {
+        const query = s.db.selectFrom('settings').select('value').where('key', '=', 'twice');
+        await query.execute();
+        await query.execute();
+        assert.ok((await preparedNames(s)).includes(statementName(query.compile().sql)));
+      }
+    } finally {
+      for (const s of both) await s.close();
+      await dropTestDatabase(fresh);
+    }
+  });
+
   it('a store user who does not own the database: the start goes on and says why (told once), nothing is set and nothing named', async () => {
     const role = uniqueName('nonowner');
     const other = uniqueName('prepared_nonowner');
