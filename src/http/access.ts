@@ -50,5 +50,18 @@ export function checkAccess(req: FastifyRequest, _reply: FastifyReply, access: A
 }
 
 export function actorOf(req: FastifyRequest): Actor {
-  return { userId: req.principal?.id ?? null, username: req.principal?.username ?? null, sourceIp: req.ip };
+  return { userId: req.principal?.id ?? null, username: req.principal?.username ?? null, sourceIp: clientIp(req) };
+}
+
+/** The longest address the store keeps (`source_ip`, varchar(64)); an IPv6 address with its zone fits. */
+const IP_MAX = 64;
+
+/**
+ * The client's address as the audit log and the sessions keep it. Behind `trust_proxy`, it is what the trusted hops
+ * say in `X-Forwarded-For`, unchecked: a list that trusts the clients' own network lets a client write anything there.
+ * Cut to what the store keeps, so such a value cannot fail the login's audit write (a 500 on a PostgreSQL store, and
+ * no failure counted against the login delays).
+ */
+export function clientIp(req: FastifyRequest): string {
+  return req.ip.length <= IP_MAX ? req.ip : req.ip.slice(0, IP_MAX);
 }

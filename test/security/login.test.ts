@@ -83,6 +83,42 @@ describe('login delays per (account, address)', () => {
   });
 });
 
+describe('behind a proxy trusted for the clients’ own network (PostgreSQL store)', () => {
+  let ctx: TestContext;
+  let app: TestApp;
+  before(async () => {
+    ctx = await newTestContext('postgres', {
+      env: { WHALEFALL_TRUST_PROXY: '10.0.0.0/8', WHALEFALL_LOGIN_RATE_LIMIT: '1000', WHALEFALL_LOGIN_LOCKOUT_ATTEMPTS: '3' },
+    });
+    ({ app } = await newTestApp(ctx));
+  });
+  after(async () => {
+    await app?.close();
+    await ctx?.cleanup();
+  });
+
+  it('an X-Forwarded-For longer than an address is cut, not a 500: the failures are logged and counted, the delays hold', async () => {
+    await ctx.auth.createUser({ username: 'xff-victim', password: 'Right-Password-1', role: 'viewer' }, actor);
+    const forged = `${'A'.repeat(100)}, 10.0.0.7`;
+    const login = (password: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        remoteAddress: '10.0.0.5',
+        headers: { 'x-forwarded-for': forged },
+        payload: { username: 'xff-victim', password },
+      });
+    for (let i = 0; i < 4; i++) {
+      const r = await login('wrong');
+      assert.equal(r.statusCode, 401, r.body);
+    }
+    assert.equal((await login('Right-Password-1')).statusCode, 429, 'the delay applies to the cut address');
+    const rows = await ctx.store.db.selectFrom('audit_log').select(['action', 'source_ip']).where('username', '=', 'xff-victim').execute();
+    assert.equal(rows.filter((r) => r.action === 'auth.login_failed').length, 4);
+    for (const r of rows) assert.equal(r.source_ip, 'A'.repeat(64));
+  });
+});
+
 describe('15 failed logins from three loopback addresses over real sockets', () => {
   let ctx: TestContext;
   let app: TestApp;

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Context } from '../../context.js';
-import { actorOf, SESSION_COOKIE } from '../access.js';
+import { actorOf, clientIp, SESSION_COOKIE } from '../access.js';
 import { AppError } from '../../lib/errors.js';
 import { apiLocale, IdParams, Ok, ok } from '../envelope.js';
 import { CreateTokenBody, Login, LoginBody, Me, MyPreferences, MyPreferencesBody, Token, TokenCreated } from './auth.schemas.js';
@@ -24,7 +24,7 @@ export const authRoutes =
         },
       },
       async (req, reply) => {
-        const r = await ctx.auth.login(req.body.username, req.body.password, req.ip);
+        const r = await ctx.auth.login(req.body.username, req.body.password, clientIp(req));
         reply.setCookie(SESSION_COOKIE, r.token, {
           path: '/',
           httpOnly: true,
@@ -43,7 +43,7 @@ export const authRoutes =
         schema: { tags: ['auth'], operationId: 'logout', summary: 'End the cookie session', response: { 200: Ok(Type.Null(), 'Logged out') } },
       },
       async (req, reply) => {
-        await ctx.auth.logout(req.principal!, req.ip);
+        await ctx.auth.logout(req.principal!, clientIp(req));
         reply.clearCookie(SESSION_COOKIE, { path: '/' });
         return ok(null, msg('api.logged_out'), apiLocale(req));
       },
