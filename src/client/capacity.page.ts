@@ -5,7 +5,7 @@
  * same query (what is shown).
  */
 import { noValues, sizeChart, type Series } from './charts.js';
-import { api, errorText, fieldNumber, fmt, formFields, h, searchParams, showAlert, t } from './ui.js';
+import { api, errorText, fieldNumber, fmt, formFields, h, newest, searchParams, showAlert, t } from './ui.js';
 import type { CapacityItem as Item, CapacityPoint as Point, CapacityQuery, CapacityStatistics as Capacity } from './shared/api-types.js';
 
 type ChartId = 'trend' | 'change' | 'change_pct';
@@ -40,16 +40,22 @@ function query(): CapacityQuery {
 const label = (it: Item) => (scope === 'database' ? `${it.instance_name} / ${it.database_name}` : it.instance_name);
 const changeClass = (v: number | null) => (v === null || v === 0 ? '' : v > 0 ? 'wf-change-up' : 'wf-change-down');
 
+const loads = newest();
+
 async function load(): Promise<void> {
+  const mine = loads();
   const filters = query();
   const q = searchParams(filters);
   exportLink.href = `/api/statistics/capacity?${searchParams({ ...filters, format: 'csv' } satisfies CapacityQuery)}`;
+  let answer: Capacity;
   try {
-    current = (await api<Capacity>('GET', `/api/statistics/capacity?${q}`)).data;
+    answer = (await api<Capacity>('GET', `/api/statistics/capacity?${q}`)).data;
   } catch (err) {
-    showAlert('danger', errorText(err));
+    if (mine()) showAlert('danger', errorText(err));
     return;
   }
+  if (!mine()) return; // the filters changed meanwhile: their answer draws the page
+  current = answer;
   render(current);
 }
 

@@ -7,7 +7,7 @@
  */
 import { batchSync, updateBatchLabel } from './batch-sync.js';
 import { initForm, openForm } from './instance-form.js';
-import { api, ApiError, can, errorText, fmt, formFields, h, icon, searchParams, serverText, showAlert, syncBadge, t, withSpinner } from './ui.js';
+import { api, ApiError, can, errorText, fmt, formFields, h, newest, icon, searchParams, serverText, showAlert, syncBadge, t, withSpinner } from './ui.js';
 import type {
   Engine,
   ExportInstancesQuery,
@@ -43,9 +43,9 @@ function query(): URLSearchParams {
   } satisfies InstanceOverviewQuery);
 }
 
-let loadSeq = 0;
+const loads = newest();
 export async function load(): Promise<void> {
-  const seq = ++loadSeq;
+  const mine = loads();
   let data: Overview;
   try {
     data = (await api<Overview>('GET', `/api/instances/overview?${query()}`)).data;
@@ -53,7 +53,7 @@ export async function load(): Promise<void> {
     showAlert('danger', errorText(err));
     return;
   }
-  if (seq !== loadSeq) return; // a newer request is on its way
+  if (!mine()) return; // a newer request is on its way
   current = data;
   renderTags(data.tags);
   exportLinks();

@@ -7,7 +7,7 @@
  */
 import { whatIf } from '../lib/runway-what-if.js';
 import { jumpBlock } from './jumps.js';
-import { api, errorText, fieldNumber, fmt, formFields, h, searchParams, showAlert, t } from './ui.js';
+import { api, errorText, fieldNumber, fmt, formFields, h, newest, searchParams, showAlert, t } from './ui.js';
 import type { RunwayItem, RunwayList, RunwayQuery } from './shared/api-types.js';
 
 type Item = RunwayItem;
@@ -78,7 +78,10 @@ function openWhatIf(x: Item): void {
   box.scrollIntoView({ block: 'nearest' });
 }
 
+const loads = newest();
+
 async function load(): Promise<void> {
+  const mine = loads();
   const filters = params();
   const q = searchParams(filters);
   (document.getElementById('wf-rw-csv') as HTMLAnchorElement).href =
@@ -87,9 +90,10 @@ async function load(): Promise<void> {
   try {
     r = (await api<typeof r>('GET', `/api/statistics/runway?${q}`)).data;
   } catch (err) {
-    showAlert('danger', errorText(err));
+    if (mine()) showAlert('danger', errorText(err));
     return;
   }
+  if (!mine()) return; // the filters changed meanwhile: their answer draws the rows
   document.getElementById('wf-rw-meta')!.textContent = t('runway.meta', { total: r.total, at: fmt.dateTime(r.computed_at), days: r.window_days });
   const body = document.getElementById('wf-rw-rows')!;
   if (!r.items.length) {

@@ -1,6 +1,6 @@
 /** Sync sessions list: filters, paging; refreshed every few seconds while a listed session is running. */
 import { cancelButton, counts, duration } from './sessions.js';
-import { api, errorText, fmt, formFields, h, searchParams, showAlert, syncBadge, t } from './ui.js';
+import { api, errorText, fmt, formFields, h, newest, searchParams, showAlert, syncBadge, t } from './ui.js';
 import type { SyncSessionListQuery, SyncSessionPage as Page } from './shared/api-types.js';
 
 const POLL_MS = 2000;
@@ -8,7 +8,10 @@ const form = document.getElementById('wf-sess-filters') as HTMLFormElement;
 const state = { limit: 50, offset: 0 };
 let timer: ReturnType<typeof setTimeout> | undefined;
 
+const loads = newest();
+
 async function load(): Promise<void> {
+  const mine = loads();
   clearTimeout(timer);
   // The filter form's fields (sync-sessions.eta) by the route's names; its selects offer the route's values.
   const f = formFields(form);
@@ -24,9 +27,10 @@ async function load(): Promise<void> {
   try {
     page = (await api<Page>('GET', `/api/sync-sessions?${q}`)).data;
   } catch (err) {
-    showAlert('danger', errorText(err));
+    if (mine()) showAlert('danger', errorText(err));
     return;
   }
+  if (!mine()) return; // the filters changed meanwhile: their answer draws the rows
   const tbody = document.getElementById('wf-sess-rows')!;
   if (page.items.length === 0) {
     tbody.replaceChildren(

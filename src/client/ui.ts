@@ -119,6 +119,19 @@ export function formFields(form: HTMLFormElement): Partial<Record<string, string
 export const fieldNumber = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
 
 /**
+ * Only the newest call's answer counts. A page that loads on every filter change can have two requests in flight;
+ * the first one's answer arriving last must not replace the rows of the filters shown.
+ * `const isNewest = newest(); … const mine = isNewest(); const r = await api(…); if (!mine()) return;`
+ */
+export function newest(): () => () => boolean {
+  let n = 0;
+  return () => {
+    const mine = ++n;
+    return () => mine === n;
+  };
+}
+
+/**
  * An event listener that runs async work: what it throws and does not handle itself is shown as an alert,
  * never left as an unhandled rejection. `el.addEventListener('click', onAsync(async () => { … }))`.
  */

@@ -117,6 +117,29 @@ describe('runway page (chromium)', () => {
     await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#wf-rw-rows tr[data-state]').length === 5);
   });
 
+  it('zh-CN: filters changed quickly draw the last one’s rows, whichever answer arrives last', async () => {
+    // The answer for tag "dev" is held back until after the next filter's answer.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    await page.route(/\/api\/statistics\/runway\?.*tag=dev/, async (route) => {
+      await held;
+      await route.continue();
+    });
+    try {
+      await page.selectOption('#wf-rw-tag', 'dev');
+      await page.selectOption('#wf-rw-tag', '');
+      await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#wf-rw-rows tr[data-state]').length === 5);
+      const answered = page.waitForResponse(/\/api\/statistics\/runway\?.*tag=dev/);
+      release();
+      await answered;
+      await page.waitForTimeout(200);
+      assert.equal(await page.locator('#wf-rw-rows tr[data-state]').count(), 5, 'the unfiltered rows stay: the late "dev" answer is dropped');
+    } finally {
+      release();
+      await page.unroute(/\/api\/statistics\/runway\?.*tag=dev/);
+    }
+  });
+
   it('zh-CN: the what-if starts from the fit, then recomputes another ceiling and growth, labelled hypothetical', async () => {
     await page.locator('#wf-rw-rows tr', { hasText: 'my-logs' }).locator('.wf-whatif-open').click();
     await page.locator('#wf-whatif:not(.d-none)').waitFor();

@@ -205,7 +205,8 @@ describe('table-level capacity pages (chromium, real PostgreSQL)', () => {
       )
     ).id;
     await admin.goto(`/instances/${small}/databases/${dbName}`);
-    assert.match(await admin.innerText('#wf-table-rows'), /尚无表容量数据/);
+    // The rows load after the page ("加载中…" until then).
+    await until('the empty state', async () => /尚无表容量数据/.test(await admin.innerText('#wf-table-rows')));
     await admin.click('#wf-collect-tables');
     await until('2 tables + other', async () => (await admin.locator('#wf-table-rows tr[data-table-id]').count()) === 3);
     const other = admin.locator('#wf-table-rows tr.wf-other');
