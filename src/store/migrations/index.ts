@@ -117,13 +117,15 @@ export const MIGRATION_NAMES = Object.keys(ALL).sort();
 
 /** Where a store stands: migrations applied, pending (this code would apply), unknown (applied by a newer Whalefall). */
 export async function migrationState(db: Kysely<any>): Promise<{ applied: string[]; pending: string[]; unknown: string[] }> {
+  const read = async () => (await db.selectFrom('whalefall_migrations').select('name').orderBy('name').execute()).map((r: { name: string }) => r.name);
   let applied: string[] = [];
   try {
-    applied = (await db.selectFrom('whalefall_migrations').select('name').orderBy('name').execute()).map((r: { name: string }) => r.name);
-  } catch (err) {
-    // A new, empty store has no migrations table yet; anything else (unreachable store) is an error.
+    applied = await read();
+  } catch {
+    // A new, empty store has no migrations table yet. When it has one now, another process starting at the same
+    // moment made it meanwhile: read it again (a store out of reach fails there, or in the look, with its error).
     const exists = await db.introspection.getTables().then((ts) => ts.some((t) => t.name === 'whalefall_migrations'));
-    if (exists) throw err;
+    if (exists) applied = await read();
   }
   const known = new Set(MIGRATION_NAMES);
   const done = new Set(applied);
