@@ -28,6 +28,25 @@ async function preparedNames(store: Store): Promise<string[]> {
   return r.rows.map((row) => row.name);
 }
 
+/** A parameterised query run twice on `store`: whether its name is then prepared on the store's (one) connection. */
+async function namedAfterTwoRuns(store: Store, key: string): Promise<boolean> {
+  const query = store.db.selectFrom('settings').select('value').where('key', '=', key);
+  await query.execute();
+  await query.execute();
+  return (await preparedNames(store)).includes(statementName(query.compile().sql));
+}
+
+/** `fn` on a database created empty for it (no migrations, no plan cache mode set), dropped after. */
+async function withNewDatabase(prefix: string, fn: (url: string) => Promise<void>): Promise<void> {
+  const name = uniqueName(prefix);
+  await pgAdminRun(`CREATE DATABASE ${name}`);
+  try {
+    await fn(`postgres://postgres@127.0.0.1:5432/${name}`);
+  } finally {
+    await dropTestDatabase(name);
+  }
+}
+
 describe('prepared statements on the PostgreSQL store', () => {
   const name = uniqueName('prepared');
   const url = `postgres://postgres@127.0.0.1:5432/${name}`;
@@ -90,45 +109,30 @@ describe('prepared statements on the PostgreSQL store', () => {
   });
 
   it('the first start on a new database names from its first batch on: the connection that ran the migrations too', async () => {
-    const fresh = uniqueName('prepared_first');
-    await pgAdminRun(`CREATE DATABASE ${fresh}`);
-    try {
+    await withNewDatabase('prepared_first', async (url) => {
       // One connection: the one the migrations ran on (before, it had asked its mode before the database had it).
-      const first = openStore({ databaseUrl: `postgres://postgres@127.0.0.1:5432/${fresh}`, poolMax: 1 });
+      const first = openStore({ databaseUrl: url, poolMax: 1 });
       try {
         await first.migrate();
-        const query = first.db.selectFrom('settings').select('value').where('key', '=', 'first-start');
-        await query.execute();
-        await query.execute();
-        assert.ok((await preparedNames(first)).includes(statementName(query.compile().sql)), 'named on the migrations’ connection');
+        assert.ok(await namedAfterTwoRuns(first, 'first-start'), 'named on the migrations’ connection');
       } finally {
         await first.close();
       }
-    } finally {
-      await dropTestDatabase(fresh);
-    }
+    });
   });
 
   it('two processes starting at once on a new database: both start, neither says naming is off, both name', async () => {
-    const fresh = uniqueName('prepared_twice');
-    await pgAdminRun(`CREATE DATABASE ${fresh}`);
-    const told: string[] = [];
-    const both = [0, 1].map(() =>
-      openStore({ databaseUrl: `postgres://postgres@127.0.0.1:5432/${fresh}`, poolMax: 1, onPrepareOff: (reason) => told.push(reason) }),
-    );
-    try {
-      await Promise.all(both.map((s) => s.migrate()));
-      assert.deepEqual(told, []);
-      for (const s of both) {
-        const query = s.db.selectFrom('settings').select('value').where('key', '=', 'twice');
-        await query.execute();
-        await query.execute();
-        assert.ok((await preparedNames(s)).includes(statementName(query.compile().sql)));
+    await withNewDatabase('prepared_twice', async (url) => {
+      const told: string[] = [];
+      const both = [0, 1].map(() => openStore({ databaseUrl: url, poolMax: 1, onPrepareOff: (reason) => told.push(reason) }));
+      try {
+        await Promise.all(both.map((s) => s.migrate()));
+        assert.deepEqual(told, []);
+        for (const s of both) assert.ok(await namedAfterTwoRuns(s, 'twice'));
+      } finally {
+        for (const s of both) await s.close();
       }
-    } finally {
-      for (const s of both) await s.close();
-      await dropTestDatabase(fresh);
-    }
+    });
   });
 
   it('a store user who does not own the database: the start goes on and says why (told once), nothing is set and nothing named', async () => {
