@@ -27,6 +27,7 @@ import type { Logger } from '../lib/logger.js';
 import { holderAlive, newHolder, releaseHolder } from '../lib/process-tag.js';
 import { DAILY_QUEUE } from '../scheduler/queue-names.js';
 import type { DailyTaskRow, DailyTasksRepository, NewDailyTask } from '../store/daily-tasks.repository.js';
+import { storeRefused } from '../store/db.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { SchedulerRepository } from '../store/scheduler.repository.js';
 import type { AggregationPeriod } from '../store/statistics.repository.js';
@@ -219,8 +220,9 @@ export class DailyJobsService {
       } catch (err) {
         message = errorMessage(err);
         // The target's failure (unreachable, unsupported) is the task's result, as in local mode; a busy instance
-        // (its table sync runs elsewhere) or the store failing is retried, a bounded number of times.
-        const retry = err instanceof AppError ? err.kind === 'conflict' : !(err instanceof SyncError);
+        // (its table sync runs elsewhere) or the store failing is retried, a bounded number of times. A save the
+        // store refuses for its values fails the same way every time: the task fails at once, saying why.
+        const retry = err instanceof AppError ? err.kind === 'conflict' : !(err instanceof SyncError) && !storeRefused(err);
         if (!retry || t.attempt + 1 >= MAX_ATTEMPTS) status = 'failed';
         else {
           this.d.logger.warn({ err, task_id: t.id, kind: t.kind, subject: t.subject, attempt: t.attempt + 1 }, 'nightly task handed back to the queue');

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { CAPACITY_QUEUE, QUEUE_SCHEMA, RETRY_FAILED_WITHIN_S, RETRY_HANDED_BACK_WITHIN_S } from '../../src/scheduler/pgboss.queue.js';
+import { DailyTasksRepository } from '../../src/store/daily-tasks.repository.js';
 import { queueTestContext } from '../helpers/context.js';
 import { waitFor } from '../helpers/procs.js';
 
@@ -121,6 +122,38 @@ describe('pg-boss retry delays', () => {
       assert.equal(ok.counts.created, ok.counts.saved, 'the first sync of the day creates every row');
     } finally {
       await sql.raw(`DROP TRIGGER refuse ON instance_size_stats; DROP FUNCTION refuse_${inst.id}();`).execute(c.store.db);
+    }
+  });
+
+  it('a nightly task whose save the store refuses for its values fails at once, saying why: not handed back ten times', async () => {
+    const c = ctx();
+    const actor = { userId: null, username: 'test' };
+    const cred = await c.credentials.create({ name: 'pg-task-refused', username: 'postgres', password: 'x' }, actor);
+    const inst = await c.instances.create(
+      { name: 'pg-task-refused', db_type: 'postgresql', host: '127.0.0.1', port: 5432, credential_id: cred.id, confirm_duplicate: true },
+      actor,
+    );
+    const at = new Date();
+    const runId = (await c.repos.scheduler.claim('daily_aggregation', at.toISOString(), 'test', at.toISOString()))!;
+    const [task] = await new DailyTasksRepository(c.store.db).create(
+      runId,
+      [{ kind: 'composition', subject: String(inst.id), stage: 1, params: JSON.stringify({ at: at.toISOString() }) }],
+      at.toISOString(),
+    );
+    await sql
+      .raw(
+        `CREATE FUNCTION refuse_composition() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+           RAISE EXCEPTION 'value too long for type character varying(128)' USING ERRCODE = '22001'; END $$;
+         CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON instance_composition FOR EACH ROW EXECUTE FUNCTION refuse_composition();`,
+      )
+      .execute(c.store.db);
+    try {
+      assert.equal(await c.dailyJobs.runQueued(task!.id), 'done');
+      const row = (await new DailyTasksRepository(c.store.db).get(task!.id))!;
+      assert.equal(row.status, 'failed');
+      assert.match(row.message ?? '', /value too long for type character varying\(128\)/);
+    } finally {
+      await sql.raw('DROP TRIGGER refuse ON instance_composition; DROP FUNCTION refuse_composition();').execute(c.store.db);
     }
   });
 });
