@@ -33,6 +33,7 @@ import type { SyncRepository } from '../store/sync.repository.js';
 import { fail } from './validate.js';
 
 const MAX_RANGE_DAYS = 3660;
+const DAY_MS = 86_400_000;
 
 /**
  * A running session's records, as polled (GET /api/sync-sessions/:id, every
@@ -149,21 +150,28 @@ export class CapacityService {
   /**
    * The instance's change since the previous sync and over the last 7 and 30
    * days, from the per-sync series: null (shown "no baseline yet") where no
-   * earlier sync exists, so a first sync never reads as "0 B".
+   * earlier sync exists, so a first sync never reads as "0 B". A window's
+   * change is counted from its first sync; when that sync is more than a day
+   * after the window's start (an instance synced for 2 days, or paused), the
+   * change covers less than the window and `change_7d_since` / `change_30d_since`
+   * give the time it is counted from (null otherwise).
    */
   async changes(instanceId: number) {
     await this.instance(instanceId);
     const now = this.clock.now().getTime();
-    const ago = (days: number) => new Date(now - days * 86_400_000).toISOString();
+    const ago = (days: number) => new Date(now - days * DAY_MS).toISOString();
     const r = await this.capacity.instanceChanges(instanceId, { d7: ago(7), d30: ago(30) });
     const total = r?.total_size_bytes ?? null;
     const minus = (base: unknown) => (total === null || base === null || base === undefined ? null : total - Number(base));
+    const since = (days: number, at: unknown) => (typeof at === 'string' && Date.parse(at) > now - (days - 1) * DAY_MS ? at : null);
     return {
       total_size_bytes: total,
       previous_sync_at: r?.previous_at ?? null,
       change_last_sync_bytes: minus(r?.previous_bytes),
       change_7d_bytes: minus(r?.d7),
+      change_7d_since: since(7, r?.d7_at),
       change_30d_bytes: minus(r?.d30),
+      change_30d_since: since(30, r?.d30_at),
     };
   }
 
@@ -242,7 +250,7 @@ export class CapacityService {
   async instanceOverview(
     q: Omit<OverviewQuery, 'since' | 'sort' | 'dir' | 'limit' | 'offset'> & Partial<Pick<OverviewQuery, 'sort' | 'dir' | 'limit' | 'offset'>>,
   ) {
-    const since = new Date(this.clock.now().getTime() - 7 * 86_400_000).toISOString();
+    const since = new Date(this.clock.now().getTime() - 7 * DAY_MS).toISOString();
     const limit = q.limit ?? 50;
     const offset = q.offset ?? 0;
     const search = q.search?.trim() || undefined;

@@ -11,7 +11,7 @@ import type { CollectedDatabase } from '../domain/collection.js';
 import type { DialectName } from './db.js';
 import type { Msg } from '../client/shared/i18n/index.js';
 import type { Database } from './schema.js';
-import { previousPointAt, previousPointSize, windowBaselineSize } from './sync-points.sql.js';
+import { previousPointAt, previousPointSize, windowBaselineAt, windowBaselineSize } from './sync-points.sql.js';
 import { LeaseLost } from './sync.repository.js';
 import {
   DAY_ROW,
@@ -454,6 +454,7 @@ export class CapacityRepository {
       .select(previousPointSize(id, none).as('previous_bytes'))
       .select(previousPointAt(id, none).as('previous_at'))
       .select(Object.entries(since).map(([k, ts]) => windowBaselineSize(id, none, ts).as(k)))
+      .select(Object.entries(since).map(([k, ts]) => windowBaselineAt(id, none, ts).as(`${k}_at`)))
       .where('id', '=', instanceId)
       .executeTakeFirst();
     return row as

@@ -42,6 +42,15 @@ export function previousPointAt(instanceId: Expr, name: Expr): RawBuilder<string
  * single sync has no baseline.
  */
 export function windowBaselineSize(instanceId: Expr, name: Expr, since: string, until?: string): RawBuilder<number | null> {
-  return sql<number | null>`(select p.size_bytes from sync_size_points p where ${key(instanceId, name)} and p.collected_at >= ${since}
+  return windowBaseline(sql`p.size_bytes`, instanceId, name, since, until);
+}
+
+/** Time of the window's baseline (`windowBaselineSize`): how far back a change over the window really reaches. */
+export function windowBaselineAt(instanceId: Expr, name: Expr, since: string, until?: string): RawBuilder<string | null> {
+  return windowBaseline(sql`p.collected_at`, instanceId, name, since, until);
+}
+
+function windowBaseline<T>(column: Expr, instanceId: Expr, name: Expr, since: string, until?: string): RawBuilder<T | null> {
+  return sql<T | null>`(select ${column} from sync_size_points p where ${key(instanceId, name)} and p.collected_at >= ${since}
     and p.collected_at < ${latestPointAt(instanceId, name, until)} order by p.collected_at asc limit 1)`;
 }

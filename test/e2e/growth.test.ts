@@ -70,6 +70,7 @@ describe('same-day growth in the UI (chromium, PostgreSQL)', () => {
     assert.match(await row.locator('[data-col="change"]').innerText(), /^暂无基线\s+上次同步以来 暂无基线$/);
     await page.goto(`/instances/${id}`);
     assert.equal((await page.innerText('#wf-card-growth7')).trim(), '暂无基线');
+    assert.equal(await page.locator('#wf-card-growth7-since').count(), 0, 'no baseline: nothing to count from');
     assert.equal((await page.innerText('#wf-card-last-sync')).trim(), '上次同步以来: 暂无基线');
     await page.waitForSelector(`tr[data-database="${dbName}"] [data-col="change-last-sync"]`);
     assert.equal(await page.innerText(`tr[data-database="${dbName}"] [data-col="change-last-sync"]`), '上次同步以来 暂无基线');
@@ -92,6 +93,10 @@ describe('same-day growth in the UI (chromium, PostgreSQL)', () => {
     await page.goto(`/instances/${id}`);
     assert.match(await page.innerText('#wf-card-growth7'), /^[+-]?\d/);
     assert.match(await page.innerText('#wf-card-last-sync'), /^上次同步以来: [+-]?\d/);
+    // Minutes of history, not 7 days: the card says what its change is counted from.
+    assert.match(await page.innerText('#wf-card-growth7-since'), /^自 \d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})? 起$/);
+    assert.equal(await page.getAttribute('#wf-card-growth7-since', 'title'), '同步记录不足整个窗口：变化自窗口内首次同步算起');
+    assert.match(await page.innerText('#wf-card-growth30'), /^30 天增长: [+-]?\d.* · 自 \d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})? 起$/);
     const cell = page.locator(`tr[data-database="${dbName}"] [data-col="change-last-sync"]`);
     await cell.waitFor();
     assert.equal(await cell.innerText(), `上次同步以来 ${formatBytesChange(delta)}`);
@@ -106,6 +111,7 @@ describe('same-day growth in the UI (chromium, PostgreSQL)', () => {
     await enCell.waitFor();
     assert.equal(await enCell.innerText(), `since last sync ${formatBytesChange(delta)}`);
     assert.match(await en.innerText('#wf-card-last-sync'), /^since last sync: [+-]?\d/);
+    assert.match(await en.innerText('#wf-card-growth7-since'), /^since \w{3} \d{1,2}, \d{4}, \d{2}:\d{2}(:\d{2})?$/);
     await screenshot(en, 'growth-detail-en-390');
     await en.goto('/instances');
     await en.locator(`tr[data-instance-id="${id}"] [data-col="change-last-sync"]`).waitFor();

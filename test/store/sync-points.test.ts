@@ -42,7 +42,9 @@ forEachStore('per-sync series', (get) => {
       previous_sync_at: null,
       change_last_sync_bytes: null,
       change_7d_bytes: null,
+      change_7d_since: null,
       change_30d_bytes: null,
+      change_30d_since: null,
     });
     const growers = await get().statistics.topGrowers({ days: 7 });
     assert.equal(growers.items.filter((g) => g.instance_id === id).length, 0, 'no baseline: not listed as growing by 0');
@@ -59,6 +61,9 @@ forEachStore('per-sync series', (get) => {
     assert.equal(c.change_last_sync_bytes, 27 * MB);
     assert.equal(c.change_7d_bytes, 27 * MB);
     assert.equal(c.change_30d_bytes, 27 * MB);
+    // Ten minutes of history: the "7-day" and "30-day" changes say they are counted from the first sync.
+    assert.equal(c.change_7d_since, at(10));
+    assert.equal(c.change_30d_since, at(10));
     const dbs = await get().statistics.topGrowers({ days: 7, scope: 'database' });
     const app = dbs.items.find((g) => g.instance_id === id && g.database_name === 'app');
     assert.deepEqual(app && [app.first_bytes, app.last_bytes, app.change_bytes], [18 * MB, 45 * MB, 27 * MB]);
@@ -93,5 +98,17 @@ forEachStore('per-sync series', (get) => {
       [at(0), at(0)],
     );
     assert.equal((await row()).change_last_sync_bytes, null, 'the earlier point is gone: no baseline again');
+  });
+
+  it('a window whose first sync is within a day of its start covers the window: no "since"; a longer window says since when', async () => {
+    id = (await get().instances.create({ name: 'sp2', db_type: 'postgresql', host: '10.0.0.10', port: 5432 }, actor)).id;
+    const sixAndAHalfDays = 6.5 * 24 * 60;
+    await save(sixAndAHalfDays, [db('app', 10 * MB), db('logs', 2 * MB)]);
+    await save(0, [db('app', 45 * MB), db('logs', 2 * MB)]);
+    const c = await get().capacity.changes(id);
+    assert.equal(c.change_7d_bytes, 35 * MB);
+    assert.equal(c.change_7d_since, null);
+    assert.equal(c.change_30d_bytes, 35 * MB);
+    assert.equal(c.change_30d_since, at(sixAndAHalfDays));
   });
 });

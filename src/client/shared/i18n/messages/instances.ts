@@ -148,6 +148,11 @@ export const INSTANCES_MESSAGES = {
   'detail.db_deleted': { 'zh-CN': '已删除数据库', en: 'Databases deleted' },
   'detail.growth_7d': { 'zh-CN': '7 天增长', en: '7-day growth' },
   'detail.growth_30d': { 'zh-CN': '30 天增长', en: '30-day growth' },
+  'detail.growth_since': { 'zh-CN': '自 {date} 起', en: 'since {date}' },
+  'detail.growth_since_title': {
+    'zh-CN': '同步记录不足整个窗口：变化自窗口内首次同步算起',
+    en: 'Less history than the whole window: the change counts from its first sync',
+  },
   'detail.days_until_full': { 'zh-CN': '预计用满', en: 'Days until full' },
   'detail.days_n': { 'zh-CN': '{n} 天（{date}）', en: '{n} days ({date})' },
   'detail.runway_interval': { 'zh-CN': '区间 {low}–{high} 天', en: 'range {low}–{high} days' },
