@@ -215,6 +215,9 @@ export class CapacitySyncService {
     const s = await this.d.settings();
     const p = await params(this.d, true);
     const rows = instanceIds === 'all-active' ? await this.d.instances.list({ active: true }) : await instanceRows(this.d, [...new Set(instanceIds)]);
+    // Asked for by someone, an estate with nothing active gets a clear answer, not an empty session; the nightly
+    // run keeps its session (the record that it ran).
+    if (rows.length === 0 && opts.syncType !== 'scheduled_task') throw new AppError('conflict', MSG.noActive);
     const { session, records } = await this.d.sync.createSession({
       sessionId: crypto.randomUUID(),
       syncType: opts.syncType,

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildCli } from '../../src/cli/main.js';
+import { cliError } from '../../src/cli/shared.js';
 
 export interface CliResult {
   code: number;
@@ -42,9 +43,9 @@ export async function withCli<T>(env: Record<string, string>, fn: (cli: RunCli, 
     } catch (err) {
       const e = err as Error & { exitCode?: number; code?: string };
       if (e.code?.startsWith('commander.')) return { code: e.exitCode ?? 1, out: out.join(''), err: errs.join('') || e.message };
-      // main() prints the first line only; the error's class is kept here so tests can spot raw driver errors
+      // main() prints the first line only, in the CLI's language (cliError); the error's class is kept here so tests can spot raw driver errors
       const known = e.name === 'AppError' || e.name === 'Error' || e.name === 'CliError';
-      return { code: 1, out: out.join(''), err: `whalefall: ${e.message.split('\n')[0]}\n${known ? '' : `(${e.name})`}` };
+      return { code: 1, out: out.join(''), err: `whalefall: ${cliError(e).split('\n')[0]}\n${known ? '' : `(${e.name})`}` };
     }
   };
   try {

@@ -22,7 +22,7 @@ export const syncRoutes =
           ...base,
           operationId: 'startBatchSync',
           response: { 202: Ok(BatchStarted, 'Started: poll the session') },
-          summary: 'Batch sync: the given instances, or every active one; returns the session at once',
+          summary: 'Batch sync: the given instances, or every active one; returns the session at once (409 conflict when no instance is active)',
           body: Type.Optional(BatchSyncBody),
         },
       },

@@ -10,6 +10,7 @@ import { msg, type Msg } from '../../client/shared/i18n/index.js';
 export const MSG = {
   disabled: msg('api.sync.disabled'),
   noCredential: msg('api.sync.no_credential'),
+  noActive: msg('api.sync.no_active'),
   notFound: (id: number) => msg('api.instance_not_found', { id }),
   sessionNotFound: (id: string) => msg('api.session_not_found', { id }),
   busy: (name: string) => msg('api.sync.busy', { name }),

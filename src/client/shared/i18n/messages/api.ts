@@ -7,6 +7,7 @@
 export const API_MESSAGES = {
   // capacity sync (services/sync/messages.ts)
   'api.sync.disabled': { 'zh-CN': '实例已禁用，无法同步容量信息', en: 'The instance is disabled: its capacity cannot be synced' },
+  'api.sync.no_active': { 'zh-CN': '没有已启用的实例可同步 (no active instance to sync)', en: 'No active instance to sync' },
   'api.sync.no_credential': { 'zh-CN': '实例缺少连接凭据，无法同步容量信息', en: 'The instance has no credential: its capacity cannot be synced' },
   'api.sync.busy': { 'zh-CN': '实例 {name} 正在同步中，请稍后再试', en: 'Instance {name} is being synced: try again later' },
   'api.sync.queued': { 'zh-CN': '实例 {name} 已在同步队列中 (already queued by another session)', en: 'Instance {name} is already queued by another session' },
