@@ -89,11 +89,15 @@ const pgTypes = {
   },
 };
 
-/** `postgres://user:secret@host/db` → `postgres://user@host/db`. */
+/** Query parameters that carry a secret in a connection URL (libpq's `password`, `sslpassword`; an SMTP URL's `pass`). */
+const SECRET_PARAM = /pass|secret|token|credential/i;
+
+/** `postgres://user:secret@host/db?password=secret` → `postgres://user@host/db?password=***`. */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     u.password = '';
+    for (const k of [...u.searchParams.keys()]) if (SECRET_PARAM.test(k)) u.searchParams.set(k, '***');
     return u.toString();
   } catch {
     return 'postgres://(unparseable url)';
