@@ -452,6 +452,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       await alertDelivery.stop();
       await email.stop();
       await queue?.stop();
+      await connections.settle();
       await store.close();
     },
   };

@@ -238,7 +238,7 @@ export class ConnectionSlots {
           holder,
         );
       } catch (err) {
-        this.d.logger.warn({ err, holder }, 'could not free connection slots (store unreachable?); their lease will');
+        this.d.logger.warn({ err, holder }, 'could not free connection slots (store unreachable?): they are freed when their lease ends');
       }
       this.forget(holder, scope, group.length);
     }
@@ -432,7 +432,7 @@ export class ConnectionSlots {
       });
     } catch (err) {
       // Not renewed any more: the lease ends them (and waiters here treat them as dead at once).
-      this.d.logger.warn({ err, holders: holders.length }, 'could not free connection slots (store unreachable?); their lease will');
+      this.d.logger.warn({ err, holders: holders.length }, 'could not free connection slots (store unreachable?): they are freed when their lease ends');
     } finally {
       for (const h of holders) this.releasing.delete(h);
     }

@@ -178,19 +178,39 @@ export class ConnectionService {
     let closed: Promise<void> | undefined;
     const closing = (idle: boolean) => {
       if (closed) return closed;
-      if (!idle) return (closed = close().finally(() => slot.release())); // a caller awaiting the close has the slot back too
+      if (!idle) {
+        closed = close().finally(() => slot.release()); // a caller awaiting the close has the slot back too
+        this.freeingUntil(closed);
+        return closed;
+      }
       const ending = close();
       closed = ending;
       // GOODBYE_MS at most from when the goodbye has left: at once, or once the collector thread has said it.
       const left = (ending.sent ?? Promise.resolve()).catch(() => {});
-      void Promise.race([ending.catch(() => {}), left.then(() => sleep(GOODBYE_MS, undefined, { ref: false }))])
-        .then(() => slot.release())
-        .catch(() => {});
+      this.freeingUntil(Promise.race([ending.catch(() => {}), left.then(() => sleep(GOODBYE_MS, undefined, { ref: false }))]).then(() => slot.release()));
       return closed;
     };
     session.close = () => closing(false);
     idleClose.set(session, () => closing(true));
     return session;
+  }
+
+  /** Slots of closing connections, not freed yet (a close not awaited, or `connect`'s idle close a moment later). */
+  private readonly freeing = new Set<Promise<void>>();
+
+  private freeingUntil(freed: Promise<void>): void {
+    const p = freed.catch(() => {}).finally(() => this.freeing.delete(p));
+    this.freeing.add(p);
+  }
+
+  /**
+   * Wait until every connection closed so far has freed its slots: before the store closes (a CLI command ends
+   * right after its last answer: `sync --tables` left its second connection's slots held by the gone process).
+   * At most `maxMs`: a close that never ends leaves its slots to their lease, not the process hanging.
+   */
+  async settle(maxMs = 2_000): Promise<void> {
+    const deadline = sleep(maxMs, 'late' as const, { ref: false });
+    while (this.freeing.size) if ((await Promise.race([Promise.all([...this.freeing]), deadline])) === 'late') return;
   }
 
   /** The bounds of a run from the current settings (a fresh credential cache per run). */
