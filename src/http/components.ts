@@ -46,3 +46,6 @@ export const Closed = <P extends Parameters<typeof Type.Object>[0]>(properties: 
 export function StringEnum<T extends string>(values: readonly T[]): TUnsafe<T> {
   return Type.Unsafe<T>({ type: 'string', enum: [...values] });
 }
+
+/** A message by key, for clients that render it in their own language. */
+export const KeyedMsg = Type.Object({ key: Type.String(), params: Type.Optional(Type.Record(Type.String(), Type.Unknown())) });

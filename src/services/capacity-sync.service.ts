@@ -52,7 +52,9 @@ export interface ManualSyncData {
   updated_count: number;
   deleted_count: number;
   restored_count: number;
+  /** In zh-CN; `warning_msgs` by key, in the same order, for the caller's language. */
   warnings: string[];
+  warning_msgs: Msg[];
 }
 
 /**
@@ -197,6 +199,7 @@ export class CapacitySyncService {
         deleted_count: c.deleted,
         restored_count: c.restored,
         warnings: outcome.warnings,
+        warning_msgs: outcome.warning_msgs ?? [],
       },
     };
   }

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
 import { compileGlob, globMatches } from '../../src/lib/glob.js';
 import { t } from '../../src/client/shared/i18n/index.js';
-import { newTestContext, type TestContext } from '../helpers/context.js';
+import { newTestApp, newTestContext, type TestContext } from '../helpers/context.js';
 import { pgAdmin, uniqueName } from '../helpers/targets.js';
 
 const actor = { userId: null, username: 'test' };
@@ -131,6 +131,29 @@ describe('exclusion rules on a real PostgreSQL', () => {
     assert.equal(inst.last_sync_error_key, 'api.sync.excluded');
     assert.equal(t('en', inst.last_sync_error_key, inst.last_sync_error_params ?? undefined), '1 database(s) excluded by rules');
     assert.equal(t('zh-CN', inst.last_sync_error_key, inst.last_sync_error_params ?? undefined), inst.last_sync_error);
+
+    // 同步容量 through the seed's route: the warnings in the request's language, each with its key.
+    const { app, callers } = await newTestApp(ctx);
+    try {
+      const sync = async (lang: string) => {
+        const res = await app.inject({
+          method: 'POST',
+          url: `/database-sizes/instances/${instanceId}/sync-capacity`,
+          headers: { ...callers.operator.headers(true), 'accept-language': lang },
+        });
+        assert.equal(res.statusCode, 200, res.body);
+        return res.json().data as { warnings: string[]; warning_msgs: { key: string }[] };
+      };
+      const en = await sync('en');
+      const i = en.warning_msgs.findIndex((m) => m.key === 'api.sync.excluded');
+      assert.ok(i >= 0, JSON.stringify(en));
+      assert.equal(en.warnings[i], '1 database(s) excluded by rules');
+      assert.equal(en.warnings.length, en.warning_msgs.length);
+      const zh = await sync('zh-CN');
+      assert.ok(zh.warnings.includes('1 个数据库被排除规则排除 (excluded by rules)'), JSON.stringify(zh.warnings));
+    } finally {
+      await app.close();
+    }
   });
 
   it('an instance rule works the same, and a database never collected is never stored', async () => {

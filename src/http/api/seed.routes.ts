@@ -6,6 +6,7 @@ import { apiLocale, IdParams, Ok, ok } from '../envelope.js';
 import { Type } from '@sinclair/typebox';
 import { TotalSize } from './instances.schemas.js';
 import { ManualSync } from './sync.schemas.js';
+import { msgText } from '../../client/shared/i18n/index.js';
 
 export const seedRoutes =
   (ctx: Context): FastifyPluginAsyncTypebox =>
@@ -24,7 +25,8 @@ export const seedRoutes =
       },
       async (req) => {
         const r = await ctx.capacitySync.syncInstance(req.params.id, actorOf(req));
-        return ok(r.data, r.message, apiLocale(req));
+        const locale = apiLocale(req);
+        return ok({ ...r.data, warnings: r.data.warning_msgs.map((m) => msgText(m, locale)) }, r.message, locale);
       },
     );
     app.get(

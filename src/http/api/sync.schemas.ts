@@ -1,6 +1,6 @@
 /** Response schemas of the sync routes (sync.routes.ts, seed.routes.ts, instances' sync records). */
 import { Type } from '@sinclair/typebox';
-import { Closed, component, Nullable, StringEnum } from '../components.js';
+import { Closed, component, KeyedMsg, Nullable, StringEnum } from '../components.js';
 import { Timestamp } from './instances.schemas.js';
 
 export const SYNC_TYPES = ['manual_single', 'manual_batch', 'scheduled_task'] as const;
@@ -85,7 +85,8 @@ export const ManualSync = component(
     updated_count: Type.Integer(),
     deleted_count: Type.Integer(),
     restored_count: Type.Integer(),
-    warnings: Type.Array(Type.String()),
+    warnings: Type.Array(Type.String(), { description: "in the request's language" }),
+    warning_msgs: Type.Array(KeyedMsg, { description: '`warnings` by key, in the same order' }),
   }),
 );
 

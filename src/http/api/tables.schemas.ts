@@ -1,10 +1,7 @@
 /** Response schemas of the table-level routes (tables.routes.ts) and the composition routes. */
 import { Type } from '@sinclair/typebox';
-import { Closed, component, Nullable, StringEnum } from '../components.js';
+import { Closed, component, KeyedMsg, Nullable, StringEnum } from '../components.js';
 import { Bytes, DateStr, Timestamp } from './instances.schemas.js';
-
-/** A message by key, for clients that render it in their own language. */
-const KeyedMsg = Type.Object({ key: Type.String(), params: Type.Optional(Type.Record(Type.String(), Type.Unknown())) });
 
 export const TableSync = component(
   'TableSync',

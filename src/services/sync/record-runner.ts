@@ -44,6 +44,8 @@ export interface RecordOutcome {
   error_msg?: Msg;
   duration_ms: number;
   warnings: string[];
+  /** `warnings` by key, in the same order (a completed record's). */
+  warning_msgs?: Msg[];
 }
 
 /** Backoff before retry n (1-based): base × 2^(n-1), ±20 % jitter. */
@@ -445,6 +447,7 @@ export class RecordRunner {
       counts,
       duration_ms: duration,
       warnings,
+      warning_msgs: warningMsgs,
     };
   }
 }
