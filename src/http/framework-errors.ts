@@ -105,8 +105,11 @@ export function validationMsg(err: { message: string; validationContext?: string
   const where = `${err.validationContext ?? 'body'}${v?.instancePath ?? ''}`;
   const p = (v?.params ?? {}) as Record<string, unknown>;
   const limit = Number(p.limit);
-  const detail: Msg | string =
-    v?.keyword === 'additionalProperties'
+  // A union of literals (`days=7|30|90`): Ajv reports each branch's `const`; say them all, as for an enum.
+  const consts = v?.keyword === 'const' ? (err.validation ?? []).filter((e) => e.keyword === 'const' && e.instancePath === v.instancePath) : [];
+  const detail: Msg | string = consts.length
+    ? msg('api.validation.enum', { where, values: consts.map((e) => String((e.params as { allowedValue?: unknown }).allowedValue)).join(' | ') })
+    : v?.keyword === 'additionalProperties'
       ? msg('api.validation.unknown_field', { where, field: String(p.additionalProperty) })
       : v?.keyword === 'enum'
         ? msg('api.validation.enum', { where, values: (p.allowedValues as unknown[]).join(' | ') })
@@ -115,7 +118,7 @@ export function validationMsg(err: { message: string; validationContext?: string
           : v?.keyword === 'type'
             ? msg('api.validation.type', { where, type: String(p.type) })
             : v?.keyword === 'format'
-              ? msg('api.validation.format', { where, format: String(p.format) })
+              ? msg('api.validation.format', { where, format: p.format === 'date' ? 'YYYY-MM-DD' : String(p.format) })
               : v?.keyword === 'pattern'
                 ? msg('api.validation.pattern', { where })
                 : v && v.keyword in LIMIT_KEYS

@@ -140,6 +140,22 @@ describe('error envelopes carry error_code + message_key + params, in zh-CN and 
     );
     assert.equal((type.en.params?.detail as { key: string }).key, 'api.validation.type');
 
+    // One of a few values (a union of literals): the allowed values named, not Ajv's "must be equal to constant".
+    const days = await refused(
+      'days not one of 7|30|90',
+      { method: 'GET', url: '/api/statistics/top-growers?days=8', headers: callers.admin.headers(false) },
+      { status: 400, code: 'validation', key: 'api.validation.invalid' },
+    );
+    assert.equal(days.en.error, 'Invalid request: querystring/days: must be one of 7 | 30 | 90');
+    // A date: the form it must take, not its length.
+    const from = await refused(
+      'a timestamp where a date goes',
+      { method: 'GET', url: '/api/sync-sessions?from=2026-12-08T00:00:00Z', headers: callers.admin.headers(false) },
+      { status: 400, code: 'validation', key: 'api.validation.invalid' },
+    );
+    assert.equal(from.en.error, 'Invalid request: querystring/from: must be a YYYY-MM-DD');
+    assert.equal(from['zh-CN'].error, '请求参数无效 (invalid request): querystring/from: 必须是 YYYY-MM-DD 格式 (must be a YYYY-MM-DD)');
+
     // A service check: the reason is a key of its own, rendered in the same language.
     const control = await refused(
       'control characters',

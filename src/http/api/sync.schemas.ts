@@ -103,8 +103,8 @@ export const SyncSessionListQuery = Type.Object(
     offset: Type.Optional(Type.Integer({ minimum: 0 })),
     sync_type: Type.Optional(StringEnum(SYNC_TYPES)),
     status: Type.Optional(StringEnum(SESSION_STATUSES)),
-    from: Type.Optional(Type.String({ maxLength: 10 })),
-    to: Type.Optional(Type.String({ maxLength: 10 })),
+    from: Type.Optional(Type.String({ format: 'date', description: 'YYYY-MM-DD' })),
+    to: Type.Optional(Type.String({ format: 'date', description: 'YYYY-MM-DD' })),
   },
   { additionalProperties: false },
 );
