@@ -279,6 +279,22 @@ const CASES: Record<RuleKind, { title: string; run: () => Promise<void> }[]> = {
       },
     },
     {
+      title: 'an instance over its ceiling on its first measured day fires at once, saying it is full',
+      run: async () => {
+        const inst = instanceRow({ id: 1, options: JSON.stringify({ capacity_limit_bytes: 40_000_000 }) });
+        const [c, more] = await evaluate(rule('days_until_full', { threshold: 30 }), fakeRepo({ totals: { 1: [{ day: DAY, bytes: 44_430_083 }] } }), [inst]);
+        assert.ok(c, 'fires');
+        assert.equal(more, undefined);
+        assert.equal(c.value, 0);
+        assert.equal(c.en, `Instance pg-1: at the ceiling 38.15 MB already (42.37 MB on ${DAY})`);
+        assert.deepEqual(
+          await evaluate(rule('days_until_full', { threshold: 30 }), fakeRepo({ totals: { 1: [{ day: DAY, bytes: 30_000_000 }] } }), [inst]),
+          [],
+          'under the ceiling, one day says nothing about the days left',
+        );
+      },
+    },
+    {
       title: 'the instance option capacity_limit_bytes is the ceiling when the rule has none',
       run: async () => {
         const inst = instanceRow({ id: 1, options: JSON.stringify({ capacity_limit_bytes: 70 * GiB }) });

@@ -138,7 +138,11 @@ async function daysUntilFull({ rule, instances, repo, re, threshold, cond, saw }
     );
     if ((f.state !== 'growing' && f.state !== 'full') || f.days_until_full === null) return;
     saw(inst, db, f.days_until_full);
-    if (f.days_until_full < threshold) {
+    if (f.state === 'full') {
+      // Already at or over the ceiling, from the first measured day on: the latest size says so, no slope needed.
+      const params = { where: where(inst, db), size: formatBytes(f.latest_bytes), ceiling: formatBytes(f.ceiling_bytes), date: f.latest_date ?? '?' };
+      cond(inst, db, 0, { key: 'alert.already_full', params });
+    } else if (f.days_until_full < threshold) {
       const since: Msg = f.change_point_date
         ? { key: 'alert.since_change_point', params: { date: f.change_point_date } }
         : { key: 'alert.since', params: { date: f.fit_start_date ?? '?' } };
