@@ -342,6 +342,15 @@ forEachStore('alerts: rule kinds', (get) => {
     assert.equal(ev!.value, 3);
     assert.match(ev!.message, /connection refused/);
     assert.equal((await events(s, otherTag.id)).length, 0, 'tag filter');
+    // Still failing: the open event says the current streak (value and message), not the count it fired with.
+    await addSyncRecord(ctx, inst.id, 'failed', 'connection refused');
+    await s.alerts.evaluate({ instanceIds: [inst.id] });
+    const [now] = await events(s, rule.id);
+    assert.deepEqual([now!.id, now!.value], [ev!.id, 4]);
+    assert.match(
+      now!.message,
+      /^实例 \S+ 容量同步连续失败 4 次：connection refused \(Instance \S+: capacity sync failed 4 times in a row: connection refused\)$/,
+    );
     await addSyncRecord(ctx, inst.id, 'completed');
     await s.alerts.evaluate({ instanceIds: [inst.id] });
     assert.equal((await events(s, rule.id))[0]!.state, 'resolved');

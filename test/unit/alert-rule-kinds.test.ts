@@ -80,6 +80,11 @@ function fakeRepo(data: {
         .map((d) => ({ database_name: d.name, collected_date: d.day, size_bytes: d.bytes })),
     deletedDatabases: async (id: number) => (data.deleted?.[id] ?? []).map((d) => ({ database_name: d.name, deleted_at: d.at })),
     recentFinishedRecords: async (id: number, limit: number) => (data.records?.[id] ?? []).slice(0, limit),
+    failedInARow: async (id: number) => {
+      const recs = data.records?.[id] ?? [];
+      const i = recs.findIndex((r) => r.status !== 'failed');
+      return i < 0 ? recs.length : i;
+    },
   };
   return repo as unknown as RuleRepository;
 }
@@ -372,6 +377,18 @@ const CASES: Record<RuleKind, { title: string; run: () => Promise<void> }[]> = {
         const [c] = await evaluate(rule('sync_failing', { consecutive: 1 }), fakeRepo({ records: { 1: [failed] } }));
         assert.equal(c!.en, 'Instance pg-1: capacity sync failed 1 times in a row: Connection refused: ECONNREFUSED');
         assert.match(c!.message, /^实例 pg-1 容量同步连续失败 1 次：连接被拒绝: ECONNREFUSED \(Instance pg-1: /);
+      },
+    },
+    {
+      title: 'more failures in a row than k: the value and the message count them all',
+      run: async () => {
+        const failed = { status: 'failed', error_message: 'ECONNREFUSED' };
+        const [c] = await evaluate(
+          rule('sync_failing', { consecutive: 1 }),
+          fakeRepo({ records: { 1: [failed, failed, failed, failed, { status: 'completed', error_message: null }, failed] } }),
+        );
+        assert.equal(c?.value, 4);
+        assert.equal(c!.en, 'Instance pg-1: capacity sync failed 4 times in a row: ECONNREFUSED');
       },
     },
     {

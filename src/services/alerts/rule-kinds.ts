@@ -34,6 +34,7 @@ export type RuleRepository = Pick<
   | 'databaseSeries'
   | 'deletedDatabases'
   | 'recentFinishedRecords'
+  | 'failedInARow'
 >;
 
 /** What an evaluator gets: the rule, the instances in its scope, the reads, and how to report a condition. */
@@ -198,7 +199,9 @@ async function syncFailing({ rule, instances, repo, cond, justCompleted }: RuleI
     if (recs.length < k || recs.some((r) => r.status !== 'failed')) continue;
     // The last error by its key when the record has one (the UI shows it in the user's language), else its text.
     const cause = parseStoredMsg(recs[0]!.error_msg) ?? (recs[0]!.error_message ?? '').slice(0, 200);
-    cond(inst, null, k, { key: 'alert.sync_failing', params: { where: where(inst, null), k, cause } });
+    // The whole streak, not the rule's k: re-evaluated while open, the event's value and message keep the count current.
+    const n = Math.max(k, await repo.failedInARow(inst.id));
+    cond(inst, null, n, { key: 'alert.sync_failing', params: { where: where(inst, null), k: n, cause } });
   }
 }
 
