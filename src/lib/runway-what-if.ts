@@ -17,8 +17,9 @@ export interface FitSummary {
   slope_high: number;
 }
 
+/** Null without a slope to scale: no fit, or a level-only one (a single point). */
 export function fitSummary(fit: RunwayFit | null): FitSummary | null {
-  if (!fit) return null;
+  if (!fit || fit.points_used < 2) return null;
   return {
     last_date: fit.last_date,
     level_bytes: fit.level,

@@ -291,14 +291,19 @@ function prepare(points: readonly RunwayPoint[]): Prepared {
   return { points, xs, ys };
 }
 
-/** The fit of the latest regime of a series (sorted by date, one point a day at most), or null with fewer than 2 points. */
+/**
+ * The fit of the latest regime of a series (sorted by date, one point a day at most), or null without points.
+ * A single point gives a level-only fit: its size as the level, slope 0 with an unbounded interval, points_used 1
+ * (the latest size is known, so a series already over its ceiling is full on its first day).
+ */
 export function fitRunway(points: readonly RunwayPoint[], opts: RunwayOptions = {}): RunwayFit | null {
   return fitPrepared(prepare(points), points.length, opts);
 }
 
 /** The latest regime's line over the first `n` points: where it starts (the last change point, or 0) and its Theil–Sen line. */
 function regimeLine(p: Prepared, n: number, opts: RunwayOptions, prefix?: Prefix): { cp: number | null; line: Line } | null {
-  if (n < 2) return null;
+  if (n < 1) return null;
+  if (n === 1) return { cp: null, line: { slope: 0, intercept: p.ys[0]! } };
   const cp = lastChangePoint(p.xs, p.ys, opts, n, prefix);
   const line = theilSen(p.xs, p.ys, cp ?? 0, n);
   return line ? { cp, line } : null;
@@ -363,7 +368,8 @@ export function judge(fit: RunwayFit | null, ceiling: number | null, opts: Runwa
       points_used: 0,
     };
   const base = {
-    growth_bytes_per_day: fit.slope,
+    // A level-only fit (one point) has no slope to report.
+    growth_bytes_per_day: fit.points_used > 1 ? fit.slope : null,
     fit_start_date: fit.fit_start_date,
     change_point_date: fit.change_point_date,
     latest_date: fit.last_date,

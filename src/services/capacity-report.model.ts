@@ -45,7 +45,8 @@ export interface CapacityReport {
   by_tag: TotalLine[];
   /** Registrations of a server another registration counts (same-server.ts): in no total, tag line or GB-month. */
   same_server_excluded: { instance_id: number; instance_name: string; counted_as_instance_id: number; counted_as_instance_name: string; bytes: number }[];
-  showback: { rate_per_gb_month: number; currency: string; lines: ShowbackLine[]; total_cost: number };
+  /** `total_gb_months` and `total_cost` count each instance once (a tag line counts it under each of its tags). */
+  showback: { rate_per_gb_month: number; currency: string; lines: ShowbackLine[]; total_gb_months: number; total_cost: number };
   top_growers: Grower[];
   shortest_runways: RunwayItem[];
   cleanup: Cleanup[];

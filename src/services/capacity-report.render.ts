@@ -121,7 +121,8 @@ export function renderReportHtml(r: CapacityReport, l: Lang): string {
   const s = r.showback;
   const showback = [
     ...s.lines.map((x) => [x.tag, x.gb_months.toFixed(3), s.rate_per_gb_month ? `${x.cost.toFixed(2)} ${s.currency}` : '—']),
-    ...(s.rate_per_gb_month ? [[t.totalCost, '', `${s.total_cost.toFixed(2)} ${s.currency}`]] : []),
+    // The total line always: with no rate it is where the estate's GB-months are (the tag lines count a multi-tagged instance in each).
+    [t.totalCost, s.total_gb_months.toFixed(3), s.rate_per_gb_month ? `${s.total_cost.toFixed(2)} ${s.currency}` : '—'],
   ];
   const growers = r.top_growers.map((g) => [g.instance_name, formatBytes(g.previous_bytes), formatBytes(g.total_bytes), change(g.change_bytes)]);
   const runways = r.shortest_runways.map((w) => [
@@ -207,7 +208,7 @@ export function renderReportCsv(r: CapacityReport): string {
       bytes: x.bytes,
     });
   for (const x of r.showback.lines) rows.push({ section: 'showback', key: x.tag, gb_months: x.gb_months, cost: x.cost, currency: r.showback.currency });
-  rows.push({ section: 'showback', key: 'total', cost: r.showback.total_cost, currency: r.showback.currency });
+  rows.push({ section: 'showback', key: 'total', gb_months: r.showback.total_gb_months, cost: r.showback.total_cost, currency: r.showback.currency });
   for (const g of r.top_growers)
     rows.push({
       section: 'top_grower',

@@ -165,12 +165,14 @@ export class StatisticsService {
     const measured = rows.filter((r) => r.total_size_bytes !== null);
     const counted = measured.filter((r) => !same.excluded.has(r.id));
     const total = measured.reduce((a, r) => a + estateBytes(r), 0);
+    // Databases by the same rule as the bytes: a registration of a server another one counts adds none, to any line.
+    const estateDatabases = (r: (typeof rows)[number]) => (r.total_size_bytes === null || same.excluded.has(r.id) ? 0 : (r.database_count ?? 0));
     const largest = counted.reduce<(typeof counted)[number] | undefined>((m, r) => (!m || r.total_size_bytes! > m.total_size_bytes! ? r : m), undefined);
     type Group = { key: string; instances: number; databases: number; total_bytes: number };
     const group = (map: Map<string, Group>, key: string, r: (typeof rows)[number]) => {
       const g = map.get(key) ?? { key, instances: 0, databases: 0, total_bytes: 0 };
       g.instances++;
-      g.databases += r.database_count ?? 0;
+      g.databases += estateDatabases(r);
       g.total_bytes += estateBytes(r);
       map.set(key, g);
     };
@@ -186,7 +188,7 @@ export class StatisticsService {
       instances_active: rows.filter((r) => r.is_active === 1).length,
       instances_online: rows.filter((r) => r.is_active === 1 && r.last_sync_status === 'completed').length,
       instances_measured: measured.length,
-      databases_total: counted.reduce((a, r) => a + (r.database_count ?? 0), 0),
+      databases_total: rows.reduce((a, r) => a + estateDatabases(r), 0),
       total_bytes: total,
       average_bytes: counted.length ? Math.round(total / counted.length) : null,
       max_bytes: largest?.total_size_bytes ?? null,

@@ -370,19 +370,33 @@ export class AlertsRepository {
       .execute();
   }
 
+  /** The instance's capacity sync records in the given states (table-level runs have their own records and do not count here). */
+  private capacityRecords(instanceId: number, states: string[]) {
+    return this.db
+      .selectFrom('sync_instance_records')
+      .where('instance_id', '=', instanceId)
+      .where('status', 'in', states)
+      .where('session_id', 'in', (eb) => eb.selectFrom('sync_sessions').select('session_id').where('sync_category', '=', 'capacity'));
+  }
+
   /** The instance's latest finished sync records (completed or failed), newest first. */
   recentFinishedRecords(instanceId: number, limit: number) {
-    return (
-      this.db
-        .selectFrom('sync_instance_records')
-        .select(['id', 'status', 'error_message', 'error_msg', 'completed_at'])
-        .where('instance_id', '=', instanceId)
-        .where('status', 'in', ['completed', 'failed'])
-        // Table-level runs (sync_category 'tables') have their own records and do not count here.
-        .where('session_id', 'in', (eb) => eb.selectFrom('sync_sessions').select('session_id').where('sync_category', '=', 'capacity'))
-        .orderBy('id', 'desc')
-        .limit(limit)
-        .execute()
-    );
+    return this.capacityRecords(instanceId, ['completed', 'failed'])
+      .select(['id', 'status', 'error_message', 'error_msg', 'completed_at'])
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+  }
+
+  /** How many capacity syncs of the instance failed since its last completed one (the whole streak, however long). */
+  async failedInARow(instanceId: number): Promise<number> {
+    const last = await this.capacityRecords(instanceId, ['completed'])
+      .select((eb) => eb.fn.max('id').as('id'))
+      .executeTakeFirst();
+    const r = await this.capacityRecords(instanceId, ['failed'])
+      .where('id', '>', Number(last?.id ?? 0))
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
   }
 }

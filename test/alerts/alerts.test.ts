@@ -289,6 +289,21 @@ forEachStore('alerts: rule kinds', (get) => {
     );
   });
 
+  test('days_until_full: an instance over its limit on its first measured day fires at once (0 days), in both languages', async () => {
+    const ctx = get();
+    const s = await alertStack(ctx);
+    const inst = await addInstance(ctx, { options: { capacity_limit_bytes: 40_000_000 } });
+    await setInstanceTotal(ctx, inst.id, today, 44_430_083);
+    const rule = await s.alerts.createRule({ name: 'runway30', kind: 'days_until_full', instance_id: inst.id, threshold: 30 }, actor);
+    assert.equal((await s.alerts.evaluate()).fired, 1);
+    const [ev] = await events(s, rule.id);
+    assert.equal(ev!.value, 0);
+    assert.equal(
+      ev!.message,
+      `实例 ${inst.name} 已达到上限 38.15 MB（${today} 容量 42.37 MB） (Instance ${inst.name}: at the ceiling 38.15 MB already (42.37 MB on ${today}))`,
+    );
+  });
+
   test('database_disappeared fires for deletions after the rule exists and resolves on restore', async () => {
     const ctx = get();
     const s = await alertStack(ctx);
@@ -327,6 +342,15 @@ forEachStore('alerts: rule kinds', (get) => {
     assert.equal(ev!.value, 3);
     assert.match(ev!.message, /connection refused/);
     assert.equal((await events(s, otherTag.id)).length, 0, 'tag filter');
+    // Still failing: the open event says the current streak (value and message), not the count it fired with.
+    await addSyncRecord(ctx, inst.id, 'failed', 'connection refused');
+    await s.alerts.evaluate({ instanceIds: [inst.id] });
+    const [now] = await events(s, rule.id);
+    assert.deepEqual([now!.id, now!.value], [ev!.id, 4]);
+    assert.match(
+      now!.message,
+      /^实例 \S+ 容量同步连续失败 4 次：connection refused \(Instance \S+: capacity sync failed 4 times in a row: connection refused\)$/,
+    );
     await addSyncRecord(ctx, inst.id, 'completed');
     await s.alerts.evaluate({ instanceIds: [inst.id] });
     assert.equal((await events(s, rule.id))[0]!.state, 'resolved');

@@ -114,6 +114,22 @@ describe('first-week guard rails (API)', () => {
       instances: [{ instance_id: a, instance_name: 'pg-main', counted_as_instance_id: b, bytes: 1000 }],
       bytes: 1000,
     });
+    // Every line counts the server once: pg-main's database is in neither databases_total nor the by-type and by-tag lines.
+    const pg = (x: Json) => x.by_db_type.find((g: Json) => g.db_type === 'postgresql') as Json;
+    assert.equal(s.databases_total - before.databases_total, 1);
+    assert.deepEqual([pg(s).databases - pg(before).databases, pg(s).total_bytes - pg(before).total_bytes], [1, 1200]);
+    assert.equal(
+      s.by_db_type.reduce((n: number, g: Json) => n + g.databases, 0),
+      s.databases_total,
+      'the by-type lines add up to the total',
+    );
+    await ctx.store.db.updateTable('instances').set({ tags: '["team:a"]' }).where('id', '=', a).execute();
+    const tagLine = (await call('GET', '/api/statistics/summary')).json.data.by_tag.find((g: Json) => g.tag === 'team:a');
+    assert.deepEqual(tagLine, { tag: 'team:a', instances: 1, databases: 0, total_bytes: 0 }, 'the left-out registration adds nothing under its tag');
+    const csv = await app.inject({ method: 'GET', url: '/api/statistics/summary?format=csv', headers: admin.headers(false) });
+    assert.match(csv.body, /\ntag,team:a,1,0,0(\r?\n|$)/);
+    assert.match(csv.body, new RegExp(`\\ndb_type,postgresql,${pg(s).instances},${pg(s).databases},${pg(s).total_bytes}(\\r?\\n|$)`));
+    await ctx.store.db.updateTable('instances').set({ tags: '[]' }).where('id', '=', a).execute();
     await ctx.store.db.updateTable('instances').set({ last_sync_at: '2026-11-02T03:00:00.000Z' }).where('id', '=', a).execute();
     const s2 = (await call('GET', '/api/statistics/summary')).json.data;
     assert.equal(s2.total_bytes - before.total_bytes, 1000, 'now pg-main is the fresher one');

@@ -192,6 +192,27 @@ describe('monthly capacity report', () => {
     assert.equal(rows.find((r) => r.section === 'runway')!.instance_name, 'pg-orders');
   });
 
+  it('with no rate (the default) the total line still gives the estate’s GB-months, each instance once: JSON, HTML in both languages, CSV', async () => {
+    await ctx.settings.update({ showback_rate_per_gb_month: 0 }, actor);
+    try {
+      const r = await ctx.capacityReport.build('2026-11');
+      // orders 145.5 + logs 50 + scratch 1; the tag lines add up to 246.5 (logs is under prod and dev).
+      assert.deepEqual([r.showback.total_gb_months, r.showback.total_cost], [196.5, 0]);
+      for (const [lang, label] of [
+        ['zh-CN', '合计（每个实例只计一次）'],
+        ['en', 'Total (each instance counted once)'],
+      ] as const) {
+        const html = (await get(`?month=2026-11&lang=${lang}`)).body;
+        const table = /id="wf-report-showback"[\s\S]*?<\/table>/.exec(html)![0];
+        assert.ok(table.includes(`<td>${label}</td><td class="n">196.500</td><td class="n">—</td>`), table);
+      }
+      const csv = (await get('?month=2026-11&format=csv')).body;
+      assert.match(csv, /\nshowback,total(,){9}196\.5,0,CNY,/);
+    } finally {
+      await ctx.settings.update({ showback_rate_per_gb_month: 0.5 }, actor);
+    }
+  });
+
   it(
     'PDF through chromium, read back with pdftotext; 503 when chromium is absent',
     { skip: !fs.existsSync('/usr/bin/chromium') && 'no /usr/bin/chromium' },
@@ -263,7 +284,7 @@ describe('monthly capacity report', () => {
     // Showback, day by day: pg-orders alone to Nov 15, then the new registration; the server's November mean is
     // 145.5 GB as before it was registered twice (prod 145.5 + logs 50; scratch 1 more in the total).
     assert.equal(r.showback.lines.find((x) => x.tag === 'prod')!.gb_months, 195.5);
-    assert.equal(r.showback.total_cost, 98.25);
+    assert.deepEqual([r.showback.total_gb_months, r.showback.total_cost], [196.5, 98.25]);
     // Its growth from October's end (measured by pg-orders) goes with the registration counted now.
     assert.deepEqual(
       r.top_growers.map((g) => [g.instance_name, g.previous_bytes, g.change_bytes]),

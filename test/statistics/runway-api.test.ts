@@ -208,3 +208,63 @@ forEachStore('runway API', (_get, kind) => {
     assert.equal(anon.statusCode, 401);
   });
 });
+
+// The trial's case: an instance over its capacity limit on its first measured day (one point, no slope yet).
+forEachStore('runway on the first measured day', (_get, kind) => {
+  let ctx: TestContext;
+  let app: TestApp;
+  let viewer: Caller;
+  let full: number;
+  let fresh: number;
+
+  before(async () => {
+    ctx = await newTestContext(kind, { clock });
+    const t = await newTestApp(ctx);
+    app = t.app;
+    viewer = t.callers.viewer;
+    full = await addInstance(ctx, 'over-limit', { options: { capacity_limit_bytes: 40_000_000 } });
+    fresh = await addInstance(ctx, 'under-limit', { options: { capacity_limit_bytes: 50_000_000 } });
+    await insertHistory(ctx, full, [{ db: 'app', date: TODAY, size: 44_430_083 }]);
+    await insertHistory(ctx, fresh, [{ db: 'app', date: TODAY, size: 44_430_083 }]);
+  });
+  after(async () => {
+    await app?.close();
+    await ctx?.cleanup();
+  });
+
+  const json = async (url: string) => {
+    const res = await app.inject({ method: 'GET', url, headers: viewer.headers(false) });
+    assert.equal(res.statusCode, 200, res.body);
+    return res.json().data as Record<string, unknown>;
+  };
+
+  it('full at once, with the latest size and points_used 1; the forecast and the monthly report say the same', async () => {
+    const r = (await json(`/api/statistics/runway?instance_id=${full}`)) as { items: Record<string, unknown>[] };
+    const item = r.items[0]!;
+    assert.deepEqual(
+      [item.state, item.days_until_full, item.full_date, item.latest_date, item.latest_bytes, item.points_used, item.growth_bytes_per_day, item.fit],
+      ['full', 0, TODAY, TODAY, 44_430_083, 1, null, null],
+    );
+    const forecast = await json(`/api/statistics/instances/${full}/forecast`);
+    assert.deepEqual([forecast.state, forecast.days_until_full], ['already_full', 0]);
+    const db = (await json(`/api/statistics/runway?instance_id=${full}&scope=database`)) as { items: Record<string, unknown>[] };
+    assert.deepEqual(
+      db.items.map((i) => [i.database_name, i.state, i.ceiling_bytes]),
+      [['app', 'full', 44_430_083]],
+      'a database on the full disk is full too',
+    );
+    const report = await ctx.capacityReport.build(ctx.capacityReport.lastMonth());
+    assert.deepEqual(
+      report.shortest_runways.map((i) => [i.instance_name, i.state, i.days_until_full]),
+      [
+        ['over-limit', 'full', 0],
+        ['under-limit', 'unpredictable', null],
+      ],
+    );
+  });
+
+  it('under its limit: unpredictable (one day gives no slope), but the latest size is there', async () => {
+    const item = ((await json(`/api/statistics/runway?instance_id=${fresh}`)) as { items: Record<string, unknown>[] }).items[0]!;
+    assert.deepEqual([item.state, item.days_until_full, item.latest_date, item.latest_bytes, item.points_used], ['unpredictable', null, TODAY, 44_430_083, 1]);
+  });
+});

@@ -80,6 +80,11 @@ function fakeRepo(data: {
         .map((d) => ({ database_name: d.name, collected_date: d.day, size_bytes: d.bytes })),
     deletedDatabases: async (id: number) => (data.deleted?.[id] ?? []).map((d) => ({ database_name: d.name, deleted_at: d.at })),
     recentFinishedRecords: async (id: number, limit: number) => (data.records?.[id] ?? []).slice(0, limit),
+    failedInARow: async (id: number) => {
+      const recs = data.records?.[id] ?? [];
+      const i = recs.findIndex((r) => r.status !== 'failed');
+      return i < 0 ? recs.length : i;
+    },
   };
   return repo as unknown as RuleRepository;
 }
@@ -279,6 +284,22 @@ const CASES: Record<RuleKind, { title: string; run: () => Promise<void> }[]> = {
       },
     },
     {
+      title: 'an instance over its ceiling on its first measured day fires at once, saying it is full',
+      run: async () => {
+        const inst = instanceRow({ id: 1, options: JSON.stringify({ capacity_limit_bytes: 40_000_000 }) });
+        const [c, more] = await evaluate(rule('days_until_full', { threshold: 30 }), fakeRepo({ totals: { 1: [{ day: DAY, bytes: 44_430_083 }] } }), [inst]);
+        assert.ok(c, 'fires');
+        assert.equal(more, undefined);
+        assert.equal(c.value, 0);
+        assert.equal(c.en, `Instance pg-1: at the ceiling 38.15 MB already (42.37 MB on ${DAY})`);
+        assert.deepEqual(
+          await evaluate(rule('days_until_full', { threshold: 30 }), fakeRepo({ totals: { 1: [{ day: DAY, bytes: 30_000_000 }] } }), [inst]),
+          [],
+          'under the ceiling, one day says nothing about the days left',
+        );
+      },
+    },
+    {
       title: 'the instance option capacity_limit_bytes is the ceiling when the rule has none',
       run: async () => {
         const inst = instanceRow({ id: 1, options: JSON.stringify({ capacity_limit_bytes: 70 * GiB }) });
@@ -356,6 +377,18 @@ const CASES: Record<RuleKind, { title: string; run: () => Promise<void> }[]> = {
         const [c] = await evaluate(rule('sync_failing', { consecutive: 1 }), fakeRepo({ records: { 1: [failed] } }));
         assert.equal(c!.en, 'Instance pg-1: capacity sync failed 1 times in a row: Connection refused: ECONNREFUSED');
         assert.match(c!.message, /^实例 pg-1 容量同步连续失败 1 次：连接被拒绝: ECONNREFUSED \(Instance pg-1: /);
+      },
+    },
+    {
+      title: 'more failures in a row than k: the value and the message count them all',
+      run: async () => {
+        const failed = { status: 'failed', error_message: 'ECONNREFUSED' };
+        const [c] = await evaluate(
+          rule('sync_failing', { consecutive: 1 }),
+          fakeRepo({ records: { 1: [failed, failed, failed, failed, { status: 'completed', error_message: null }, failed] } }),
+        );
+        assert.equal(c?.value, 4);
+        assert.equal(c!.en, 'Instance pg-1: capacity sync failed 4 times in a row: ECONNREFUSED');
       },
     },
     {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { addDays } from '../../src/lib/clock.js';
 import { BACKTEST_STRIDE } from '../../src/services/runway.service.js';
+import { fitSummary } from '../../src/lib/runway-what-if.js';
 import { backtestMape, fitRunway, lastChangePoint, median, residualScale, runway, theilSen, type RunwayPoint } from '../../src/lib/runway.js';
 
 const GB = 1024 ** 3;
@@ -184,6 +185,23 @@ describe('runway states', () => {
       'unpredictable',
     );
     assert.equal(runway([], 100 * GB).state, 'unpredictable');
+  });
+
+  it('one measured day: full when over the ceiling (latest and points_used from it), else unpredictable with the latest known', () => {
+    const one = [{ date: START, bytes: 44_430_083 }];
+    const full = runway(one, 40_000_000);
+    assert.equal(full.state, 'full');
+    assert.equal(full.days_until_full, 0);
+    assert.equal(full.full_date, START);
+    assert.deepEqual([full.latest_date, full.latest_bytes, full.points_used], [START, 44_430_083, 1]);
+    assert.equal(full.growth_bytes_per_day, null, 'no slope from one day');
+    const below = runway(one, 50_000_000);
+    assert.equal(below.state, 'unpredictable');
+    assert.equal(below.days_until_full, null);
+    assert.deepEqual([below.latest_date, below.latest_bytes, below.points_used, below.growth_bytes_per_day], [START, 44_430_083, 1, null]);
+    assert.equal(fitRunway(one)!.level, 44_430_083);
+    assert.equal(fitSummary(fitRunway(one)), null, 'no what-if without a slope');
+    assert.equal(fitRunway([]), null);
   });
 
   it('missing days leave gaps in calendar time', () => {

@@ -34,6 +34,7 @@ export type RuleRepository = Pick<
   | 'databaseSeries'
   | 'deletedDatabases'
   | 'recentFinishedRecords'
+  | 'failedInARow'
 >;
 
 /** What an evaluator gets: the rule, the instances in its scope, the reads, and how to report a condition. */
@@ -138,7 +139,11 @@ async function daysUntilFull({ rule, instances, repo, re, threshold, cond, saw }
     );
     if ((f.state !== 'growing' && f.state !== 'full') || f.days_until_full === null) return;
     saw(inst, db, f.days_until_full);
-    if (f.days_until_full < threshold) {
+    if (f.state === 'full') {
+      // Already at or over the ceiling, from the first measured day on: the latest size says so, no slope needed.
+      const params = { where: where(inst, db), size: formatBytes(f.latest_bytes), ceiling: formatBytes(f.ceiling_bytes), date: f.latest_date ?? '?' };
+      cond(inst, db, 0, { key: 'alert.already_full', params });
+    } else if (f.days_until_full < threshold) {
       const since: Msg = f.change_point_date
         ? { key: 'alert.since_change_point', params: { date: f.change_point_date } }
         : { key: 'alert.since', params: { date: f.fit_start_date ?? '?' } };
@@ -194,7 +199,9 @@ async function syncFailing({ rule, instances, repo, cond, justCompleted }: RuleI
     if (recs.length < k || recs.some((r) => r.status !== 'failed')) continue;
     // The last error by its key when the record has one (the UI shows it in the user's language), else its text.
     const cause = parseStoredMsg(recs[0]!.error_msg) ?? (recs[0]!.error_message ?? '').slice(0, 200);
-    cond(inst, null, k, { key: 'alert.sync_failing', params: { where: where(inst, null), k, cause } });
+    // The whole streak, not the rule's k: re-evaluated while open, the event's value and message keep the count current.
+    const n = Math.max(k, await repo.failedInARow(inst.id));
+    cond(inst, null, n, { key: 'alert.sync_failing', params: { where: where(inst, null), k: n, cause } });
   }
 }
 

@@ -20,6 +20,10 @@ export const ALERT_MESSAGES = {
     'zh-CN': '{where} 预计 {days} 天后达到上限 {ceiling}（稳健拟合{since} {points} 天，区间 {low}–{high} 天）',
     en: '{where}: reaches the ceiling {ceiling} in {days} days (robust fit {since} over {points} days, interval {low}–{high} days)',
   },
+  'alert.already_full': {
+    'zh-CN': '{where} 已达到上限 {ceiling}（{date} 容量 {size}）',
+    en: '{where}: at the ceiling {ceiling} already ({size} on {date})',
+  },
   'alert.database_disappeared': {
     'zh-CN': '{where} 已消失（最近一次同步未采集到，{deleted_at}）',
     en: '{where} disappeared (not collected by the last sync, {deleted_at})',
