@@ -3,6 +3,8 @@
  * context opened and closed around a command, secrets from stdin or the
  * environment, and a plain-text table.
  */
+import readline from 'node:readline';
+import { Writable } from 'node:stream';
 import { format } from 'node:util';
 import { stripControl } from '../lib/control-chars.js';
 import { type Config } from '../config.js';
@@ -71,9 +73,8 @@ export async function withContext<T>(fn: (ctx: Context) => Promise<T>): Promise<
  */
 export async function readSecret(opts: { passwordStdin?: boolean; passwordEnv?: string }, what: string, emptyHint?: string): Promise<string | undefined> {
   if (opts.passwordStdin) {
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
-    const line = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+    // At a terminal: asked for, not echoed, one line. Piped: the first line of what comes.
+    const line = process.stdin.isTTY ? await promptHidden('Password: ') : ((await readStdin()).split(/\r?\n/)[0] ?? '');
     if (!line) throw new CliError(`--password-stdin: the first line of standard input is empty (${what})${emptyHint ? `; ${emptyHint}` : ''}`);
     return line;
   }
@@ -83,6 +84,28 @@ export async function readSecret(opts: { passwordStdin?: boolean; passwordEnv?: 
     return v;
   }
   return undefined;
+}
+
+/**
+ * One line typed at a terminal, without echo: the prompt on stderr, the terminal in raw mode through readline (its
+ * line editing kept, its output thrown away) until Enter. Ctrl-D gives what was typed so far; Ctrl-C refuses.
+ */
+export function promptHidden(prompt: string, input: NodeJS.ReadableStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const rl = readline.createInterface({ input, output: new Writable({ write: (_chunk, _enc, done) => done() }), terminal: true });
+    let answered = false;
+    const end = (fn: () => void) => {
+      if (answered) return;
+      answered = true;
+      rl.close();
+      output.write('\n');
+      fn();
+    };
+    rl.on('line', (line) => end(() => resolve(line)));
+    rl.on('SIGINT', () => end(() => reject(new CliError('--password-stdin: cancelled'))));
+    rl.on('close', () => end(() => resolve(rl.line)));
+    output.write(prompt);
+  });
 }
 
 export async function readStdin(): Promise<string> {
