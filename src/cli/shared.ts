@@ -12,7 +12,7 @@ import { resolveConfig } from '../config-file.js';
 import { createContext, type Context } from '../context.js';
 import { createLogger } from '../lib/logger.js';
 import { logDestination } from './progress.js';
-import { msgText, textOf, type Locale, type Msg } from '../client/shared/i18n/index.js';
+import { isMsg, msgText, textOf, type Locale, type Msg } from '../client/shared/i18n/index.js';
 
 export class CliError extends Error {}
 
@@ -53,11 +53,26 @@ export function loadConfig(): Config {
   return resolveConfig({ configFile: cli.configFile, flags: cli.flags }).config;
 }
 
+/**
+ * A JSON log line with its `error` in `locale` where the line carries the message's key (`error_msg`, as the sync
+ * warnings do): the services log the seed's Chinese, the CLI prints its own language. Other lines as they are.
+ */
+export function localizeLogLine(line: string, locale: Locale): string {
+  if (!line.includes('"error_msg":{')) return line;
+  try {
+    const o = JSON.parse(line) as Record<string, unknown>;
+    if (!isMsg(o.error_msg)) return line;
+    return `${JSON.stringify({ ...o, error: msgText(o.error_msg, locale) })}\n`;
+  } catch {
+    return line;
+  }
+}
+
 export async function withContext<T>(fn: (ctx: Context) => Promise<T>): Promise<T> {
   const config = loadConfig();
   // CLI output is for people: logs go to stderr and only from warn up unless LOG_LEVEL says otherwise.
   // Through progress.ts: a log line never lands inside `sync --all`'s progress bar.
-  const logger = createLogger(process.env.LOG_LEVEL || 'warn', logDestination);
+  const logger = createLogger(process.env.LOG_LEVEL || 'warn', { write: (line: string) => logDestination.write(localizeLogLine(line, cliLocale())) });
   const ctx = await createContext(config, { logger });
   try {
     return await fn(ctx);

@@ -14,7 +14,15 @@ export function register(instances: Command): void {
     .action(async (names: string[], o: { tag?: string; all?: boolean; concurrency: string; doctor?: boolean; json?: boolean }) =>
       withContext(async (ctx) => {
         const rows = await ctx.fleet.testConnections({ names, tag: o.tag, all: o.all }, { concurrency: o.concurrency, doctor: o.doctor });
-        if (o.json) print(JSON.stringify(rows, null, 2));
+        // `error` in the CLI's language; `error_msg` keeps its key.
+        if (o.json)
+          print(
+            JSON.stringify(
+              rows.map((r) => ({ ...r, error: r.error_msg ? cliText(r.error_msg) : r.error })),
+              null,
+              2,
+            ),
+          );
         else {
           const yn = (b: boolean | null) => (b === null ? null : b ? 'yes' : 'no');
           print(

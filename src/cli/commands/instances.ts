@@ -6,7 +6,7 @@ import { formatBytes } from '../../lib/sizes.js';
 import { AppError } from '../../lib/errors.js';
 import { CLI_ACTOR } from '../../services/audit.service.js';
 import type { Context } from '../../context.js';
-import { CliError, withContext, readSecret, table, print } from '../shared.js';
+import { CliError, cliText, withContext, readSecret, table, print } from '../shared.js';
 
 export function register(instances: Command): void {
   instances
@@ -98,7 +98,11 @@ export function register(instances: Command): void {
     .action(async (o: { json?: boolean; tag?: string }) =>
       withContext(async (ctx) => {
         const list = await ctx.instances.list({ tag: o.tag });
-        if (o.json) return print(JSON.stringify(list, null, 2));
+        // `last_sync_error` in the CLI's language; `last_sync_error_key` and `_params` beside it, as the API gives them.
+        const localized = list.map((i) =>
+          i.last_sync_error_key ? { ...i, last_sync_error: cliText({ key: i.last_sync_error_key, params: i.last_sync_error_params ?? undefined }) } : i,
+        );
+        if (o.json) return print(JSON.stringify(localized, null, 2));
         print(
           table(
             list.map((i) => ({
