@@ -142,6 +142,11 @@ export function printErr(...parts: unknown[]): void {
   console.error(stripControl(format(...parts), { multiline: true }));
 }
 
+/** `1 error`, `2 errors`: a count and its noun. */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 export function table(rows: Record<string, string | number | null>[]): string {
   if (rows.length === 0) return '(none)';
   const cols = Object.keys(rows[0]!);
