@@ -1,10 +1,12 @@
 /**
- * Flags as the CLI trial used them: `aggregate` with one end of a range, a bad `--date`; `processes --json` types.
+ * Flags as the CLI trial used them: `aggregate` with one end of a range, a bad `--date`; `processes --json` types;
+ * usage errors (one line and where the help is, not the whole help) and `--version`.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { withCli } from '../helpers/cli.js';
 
 describe('whalefall CLI flags', () => {
@@ -44,5 +46,33 @@ describe('whalefall CLI flags', () => {
           [12, false],
         ],
       );
+    }));
+
+  it('a usage error is one line and where the help is; --version prints the package version', () =>
+    withCli({ WHALEFALL_LANG: 'en' }, async (cli) => {
+      const cases: [string[], RegExp, string][] = [
+        [['instances', 'add', '--name', 'x', '--type', 'postgresql'], /^whalefall: required option '--host <host>' not specified$/, 'whalefall instances add'],
+        [
+          ['instances', 'add', '--name', 'x', '--type', 'postgres', '--host', 'h'],
+          /^whalefall: option '--type <db_type>' argument 'postgres' is invalid/,
+          'whalefall instances add',
+        ],
+        [['tokens', 'create'], /^whalefall: required option '--user <username>' not specified$/, 'whalefall tokens create'],
+        [['sync', '--bogus'], /^whalefall: unknown option '--bogus'$/, 'whalefall sync'],
+      ];
+      for (const [args, reason, cmd] of cases) {
+        const r = await cli(args);
+        assert.equal(r.code, 1, args.join(' '));
+        const lines = r.err.trimEnd().split('\n');
+        assert.equal(lines.length, 2, r.err);
+        assert.match(lines[0]!, reason);
+        assert.equal(lines[1], `(see ${cmd} --help)`);
+      }
+      const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+      for (const flag of ['--version', '-V']) {
+        const r = await cli([flag]);
+        assert.equal(r.code, 0, r.err);
+        assert.equal(r.out.trim(), version);
+      }
     }));
 });
