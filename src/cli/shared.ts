@@ -147,10 +147,19 @@ export function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
+// East Asian wide and fullwidth characters (Hangul Jamo, CJK, kana, Hangul syllables, compatibility ideographs,
+// fullwidth forms) and emoji take two columns of a terminal; everything else one — "—" (U+2014) and "…" included.
+const WIDE =
+  /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}]/u;
+
+/** The columns a string takes on a terminal. */
+export function displayWidth(s: string): number {
+  return [...s].reduce((w, ch) => w + (WIDE.test(ch) ? 2 : 1), 0);
+}
+
 export function table(rows: Record<string, string | number | null>[]): string {
   if (rows.length === 0) return '(none)';
   const cols = Object.keys(rows[0]!);
-  const width = (s: string) => [...s].reduce((w, ch) => w + (/[\u1100-\uffff]/.test(ch) ? 2 : 1), 0);
   // One line per row: a cell's newline or escape (a server-chosen name or error) must not break the table.
   const cell = (v: unknown): string => {
     if (v === null || v === undefined) return '—';
@@ -158,10 +167,10 @@ export function table(rows: Record<string, string | number | null>[]): string {
     if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
     return stripControl(JSON.stringify(v) ?? '');
   };
-  const w = cols.map((c) => Math.max(width(c), ...rows.map((r) => width(cell(r[c])))));
+  const w = cols.map((c) => Math.max(displayWidth(c), ...rows.map((r) => displayWidth(cell(r[c])))));
   const line = (vals: string[]) =>
     vals
-      .map((v, i) => v + ' '.repeat(w[i]! - width(v)))
+      .map((v, i) => v + ' '.repeat(w[i]! - displayWidth(v)))
       .join('  ')
       .trimEnd();
   return [line(cols), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n');
