@@ -75,4 +75,13 @@ describe('whalefall CLI flags', () => {
         assert.equal(r.out.trim(), version);
       }
     }));
+
+  it('sync --tables: a failed instance has its reason under "error", not under "cut"', () =>
+    withCli({ WHALEFALL_LANG: 'en' }, async (cli) => {
+      assert.equal((await cli(['instances', 'add', '--name', 'x10', '--type', 'postgresql', '--host', '127.0.0.1'])).code, 0);
+      const r = await cli(['sync', '--tables', '--instance', 'x10']);
+      const [header, , row] = r.out.split('\n');
+      assert.match(header!, / cut +error$/);
+      assert.equal(row!.indexOf('The instance has no credential'), header!.indexOf('error'), r.out);
+    }));
 });
