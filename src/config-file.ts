@@ -213,7 +213,7 @@ export function describeConfig(r: ResolvedConfig): { key: string; env: string; v
     let value: ConfigValue;
     if (raw === undefined || raw === null || raw === '') value = null;
     else if (k.secret) value = k.env === 'DATABASE_URL' || k.env === 'WHALEFALL_SMTP_URL' ? redactUrl(String(raw)) : '***';
-    else value = typeof raw === 'number' || typeof raw === 'boolean' || Array.isArray(raw) ? (raw as ConfigValue) : String(raw);
+    else value = typeof raw === 'number' || typeof raw === 'boolean' || Array.isArray(raw) ? raw : String(raw);
     return { key: k.key, env: k.env, value, source: r.sources[k.env] ?? 'default' };
   });
 }
