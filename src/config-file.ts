@@ -200,14 +200,20 @@ export function resolveConfig(opts: { env?: NodeJS.ProcessEnv; flags?: Record<st
   return { config, file, sources };
 }
 
-/** `whalefall config check`: one line per key — file key, effective value (secrets masked), source. */
-export function describeConfig(r: ResolvedConfig): { key: string; env: string; value: string; source: Source }[] {
+/** A setting's value as `config check --json` gives it: numbers, booleans and lists as such, null when unset. */
+export type ConfigValue = string | number | boolean | string[] | null;
+
+/**
+ * `whalefall config check`: one line per key — file key, effective value (secrets masked; null when unset,
+ * numbers, booleans and lists as such), source.
+ */
+export function describeConfig(r: ResolvedConfig): { key: string; env: string; value: ConfigValue; source: Source }[] {
   return FILE_KEYS.map((k) => {
     const raw = r.config[k.field];
-    let value: string;
-    if (raw === undefined || raw === null) value = '(unset)';
+    let value: ConfigValue;
+    if (raw === undefined || raw === null || raw === '') value = null;
     else if (k.secret) value = k.env === 'DATABASE_URL' || k.env === 'WHALEFALL_SMTP_URL' ? redactUrl(String(raw)) : '***';
-    else value = String(raw);
+    else value = typeof raw === 'number' || typeof raw === 'boolean' || Array.isArray(raw) ? raw : String(raw);
     return { key: k.key, env: k.env, value, source: r.sources[k.env] ?? 'default' };
   });
 }

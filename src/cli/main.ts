@@ -1,6 +1,7 @@
 /**
  * The `whalefall` command. Exit codes: 0 success; 1 failure, with a one-line
- * reason on stderr (`whalefall: …`); sync exits 1 when any instance failed.
+ * reason on stderr (`whalefall: …`; a usage error adds where its help is);
+ * sync exits 1 when any instance failed.
  * Each command lives in `commands/<name>.ts` and registers itself here, in
  * the order `--help` lists them; what they share is in `shared.ts`.
  */
@@ -10,6 +11,7 @@ import { ConfigError } from '../config.js';
 import { SecretKeyError } from '../lib/crypto.js';
 import { AppError, errorMessage } from '../lib/errors.js';
 import { BackupError } from '../store/backup.js';
+import { VERSION } from '../services/processes.service.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerWorker } from './commands/worker.js';
 import { register as registerMigrate } from './commands/migrate.js';
@@ -34,8 +36,9 @@ import { cli, CliError, cliError, printErr } from './shared.js';
 export function buildCli(): Command {
   const program = new Command('whalefall')
     .description('Whalefall (鲸落): database capacity service')
-    .showHelpAfterError()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .version(VERSION, '-V, --version', 'the installed version')
+    // A usage error is one line, as every other refusal: `whalefall: <reason>` (and where the help is, below).
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(`whalefall: ${s.replace(/^error: /, '')}`) })
     .option('--config <file>', 'configuration file (whalefall.yaml; default: $WHALEFALL_CONFIG)')
     .option('--pretty', 'human-readable logs instead of JSON lines')
     .hook('preAction', (_program, action) => {
@@ -72,7 +75,14 @@ export function buildCli(): Command {
   registerBackup(program);
   registerProcesses(program);
   registerEstate(program);
+  pointToHelp(program, 'whalefall');
   return program;
+}
+
+/** After a usage error, `(see whalefall instances add --help)` instead of the whole help (20–30 lines). */
+function pointToHelp(cmd: Command, path: string): void {
+  cmd.showHelpAfterError(`(see ${path} --help)`);
+  for (const sub of cmd.commands) pointToHelp(sub, `${path} ${sub.name()}`);
 }
 
 async function main(): Promise<void> {

@@ -3,6 +3,8 @@
  * context opened and closed around a command, secrets from stdin or the
  * environment, and a plain-text table.
  */
+import readline from 'node:readline';
+import { Writable } from 'node:stream';
 import { format } from 'node:util';
 import { stripControl } from '../lib/control-chars.js';
 import { type Config } from '../config.js';
@@ -10,7 +12,7 @@ import { resolveConfig } from '../config-file.js';
 import { createContext, type Context } from '../context.js';
 import { createLogger } from '../lib/logger.js';
 import { logDestination } from './progress.js';
-import { msgText, textOf, type Locale, type Msg } from '../client/shared/i18n/index.js';
+import { isMsg, msgText, textOf, type Locale, type Msg } from '../client/shared/i18n/index.js';
 
 export class CliError extends Error {}
 
@@ -51,11 +53,26 @@ export function loadConfig(): Config {
   return resolveConfig({ configFile: cli.configFile, flags: cli.flags }).config;
 }
 
+/**
+ * A JSON log line with its `error` in `locale` where the line carries the message's key (`error_msg`, as the sync
+ * warnings do): the services log the seed's Chinese, the CLI prints its own language. Other lines as they are.
+ */
+export function localizeLogLine(line: string, locale: Locale): string {
+  if (!line.includes('"error_msg":{')) return line;
+  try {
+    const o = JSON.parse(line) as Record<string, unknown>;
+    if (!isMsg(o.error_msg)) return line;
+    return `${JSON.stringify({ ...o, error: msgText(o.error_msg, locale) })}\n`;
+  } catch {
+    return line;
+  }
+}
+
 export async function withContext<T>(fn: (ctx: Context) => Promise<T>): Promise<T> {
   const config = loadConfig();
   // CLI output is for people: logs go to stderr and only from warn up unless LOG_LEVEL says otherwise.
   // Through progress.ts: a log line never lands inside `sync --all`'s progress bar.
-  const logger = createLogger(process.env.LOG_LEVEL || 'warn', logDestination);
+  const logger = createLogger(process.env.LOG_LEVEL || 'warn', { write: (line: string) => logDestination.write(localizeLogLine(line, cliLocale())) });
   const ctx = await createContext(config, { logger });
   try {
     return await fn(ctx);
@@ -71,9 +88,8 @@ export async function withContext<T>(fn: (ctx: Context) => Promise<T>): Promise<
  */
 export async function readSecret(opts: { passwordStdin?: boolean; passwordEnv?: string }, what: string, emptyHint?: string): Promise<string | undefined> {
   if (opts.passwordStdin) {
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
-    const line = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+    // At a terminal: asked for, not echoed, one line. Piped: the first line of what comes.
+    const line = process.stdin.isTTY ? await promptHidden('Password: ') : ((await readStdin()).split(/\r?\n/)[0] ?? '');
     if (!line) throw new CliError(`--password-stdin: the first line of standard input is empty (${what})${emptyHint ? `; ${emptyHint}` : ''}`);
     return line;
   }
@@ -83,6 +99,28 @@ export async function readSecret(opts: { passwordStdin?: boolean; passwordEnv?: 
     return v;
   }
   return undefined;
+}
+
+/**
+ * One line typed at a terminal, without echo: the prompt on stderr, the terminal in raw mode through readline (its
+ * line editing kept, its output thrown away) until Enter. Ctrl-D gives what was typed so far; Ctrl-C refuses.
+ */
+export function promptHidden(prompt: string, input: NodeJS.ReadableStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const rl = readline.createInterface({ input, output: new Writable({ write: (_chunk, _enc, done) => done() }), terminal: true });
+    let answered = false;
+    const end = (fn: () => void) => {
+      if (answered) return;
+      answered = true;
+      rl.close();
+      output.write('\n');
+      fn();
+    };
+    rl.on('line', (line) => end(() => resolve(line)));
+    rl.on('SIGINT', () => end(() => reject(new CliError('--password-stdin: cancelled'))));
+    rl.on('close', () => end(() => resolve(rl.line)));
+    output.write(prompt);
+  });
 }
 
 export async function readStdin(): Promise<string> {
@@ -104,10 +142,24 @@ export function printErr(...parts: unknown[]): void {
   console.error(stripControl(format(...parts), { multiline: true }));
 }
 
+/** `1 error`, `2 errors`: a count and its noun. */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+// East Asian wide and fullwidth characters (Hangul Jamo, CJK, kana, Hangul syllables, compatibility ideographs,
+// fullwidth forms) and emoji take two columns of a terminal; everything else one — "—" (U+2014) and "…" included.
+const WIDE =
+  /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}]/u;
+
+/** The columns a string takes on a terminal. */
+export function displayWidth(s: string): number {
+  return [...s].reduce((w, ch) => w + (WIDE.test(ch) ? 2 : 1), 0);
+}
+
 export function table(rows: Record<string, string | number | null>[]): string {
   if (rows.length === 0) return '(none)';
   const cols = Object.keys(rows[0]!);
-  const width = (s: string) => [...s].reduce((w, ch) => w + (/[\u1100-\uffff]/.test(ch) ? 2 : 1), 0);
   // One line per row: a cell's newline or escape (a server-chosen name or error) must not break the table.
   const cell = (v: unknown): string => {
     if (v === null || v === undefined) return '—';
@@ -115,10 +167,10 @@ export function table(rows: Record<string, string | number | null>[]): string {
     if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
     return stripControl(JSON.stringify(v) ?? '');
   };
-  const w = cols.map((c) => Math.max(width(c), ...rows.map((r) => width(cell(r[c])))));
+  const w = cols.map((c) => Math.max(displayWidth(c), ...rows.map((r) => displayWidth(cell(r[c])))));
   const line = (vals: string[]) =>
     vals
-      .map((v, i) => v + ' '.repeat(w[i]! - width(v)))
+      .map((v, i) => v + ' '.repeat(w[i]! - displayWidth(v)))
       .join('  ')
       .trimEnd();
   return [line(cols), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n');

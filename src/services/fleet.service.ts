@@ -30,11 +30,14 @@ import { columnOf, FLEET_COLUMNS, importError, type FleetColumn, type FleetForma
 import { parseFleetFile } from './fleet-parse.js';
 
 import { serverKey } from './same-server.js';
-import { msg, t, type Locale, type Msg } from '../client/shared/i18n/index.js';
+import { msg, msgText, t, type Locale, type Msg } from '../client/shared/i18n/index.js';
 
 export { FLEET_COLUMNS, FLEET_FORMATS, type FleetColumn, type FleetFormat, type ImportError } from './fleet-file.js';
 
 export type RowAction = 'create' | 'update' | 'unchanged' | 'invalid';
+
+/** A connection test of an instance without a credential: not contacted. */
+const NO_CREDENTIAL = msg('api.connection.no_credential');
 
 export interface ImportReport {
   format: FleetFormat;
@@ -55,6 +58,8 @@ export interface ImportReport {
   /** Missing instances that were (or, in a dry run, would be) disabled. */
   disabled: string[];
   errors: ImportError[];
+  /** How many of `errors` are the whole file's (header, syntax): the file is refused whatever `partial` says. */
+  file_errors: number;
   /**
    * New rows pointing at a server already registered (or at the same server as an earlier new row of the file):
    * same host:port, see same-server.ts. A file with any is stored only with `confirm_duplicates`.
@@ -96,11 +101,13 @@ export interface ConnectionTestRow {
   name: string;
   db_type: string;
   address: string;
-  reachable: boolean;
+  /** null when it was never contacted (no credential, one that cannot be read): nothing is known about the server. */
+  reachable: boolean | null;
   /** null when the server was not reached (nothing to authenticate against). */
   auth_ok: boolean | null;
   server_version: string | null;
-  latency_ms: number;
+  /** null when it was never contacted. */
+  latency_ms: number | null;
   error_code: string | null;
   /** zh-CN text (the route renders it in the request's language); `error_msg` by key, when it has one. */
   error: string | null;
@@ -171,6 +178,7 @@ export class FleetService {
       missing: [],
       disabled: [],
       errors: [...parsed.fileErrors],
+      file_errors: parsed.fileErrors.length,
       duplicates: [],
       needs_confirmation: false,
       rows: [],
@@ -251,7 +259,8 @@ export class FleetService {
     report.unchanged = report.valid_rows - creates.length - updates.length;
     // Names of invalid rows count as present: a typo in a row must not disable the instance it describes.
     const named = new Set(parsed.rows.map((r) => (typeof r.values.name === 'string' ? r.values.name.trim() : '')));
-    const missing = existing.filter((i) => !named.has(i.name));
+    // A file that could not be read (header, syntax) says nothing about which instances it leaves out.
+    const missing = parsed.fileErrors.length ? [] : existing.filter((i) => !named.has(i.name));
     report.missing = missing.map((i) => i.name);
     const toDisable = opts.disableMissing ? missing.filter((i) => i.is_active === 1) : [];
     report.disabled = toDisable.map((i) => i.name);
@@ -353,6 +362,9 @@ export class FleetService {
         error_msg: null,
         doctor: null,
       };
+      if (inst.credential_id === null) {
+        return { ...row, reachable: null, latency_ms: null, error_code: 'no_credential', error: msgText(NO_CREDENTIAL), error_msg: NO_CREDENTIAL };
+      }
       const started = performance.now();
       try {
         const p = await this.d.connections.probe(inst.id, { grants: opts.doctor });
@@ -369,6 +381,8 @@ export class FleetService {
         const [reachable, authOk] = code === 'auth' ? [true, false] : code === 'permission' ? [true, true] : [false, null];
         row.reachable = reachable;
         row.auth_ok = authOk;
+        // Refused before any connection (a credential that cannot be read, no connection slot): nothing is known of the server.
+        if (err instanceof AppError && err.kind !== 'sync_failed') return { ...row, reachable: null, latency_ms: null };
       }
       row.latency_ms = Math.round(performance.now() - started);
       return row;

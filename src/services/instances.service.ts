@@ -330,14 +330,23 @@ export class InstancesService {
     throw new AppError('conflict', msg('api.duplicate_server', { address: `${a.host}:${a.port}`, names }), 'duplicate_server', { duplicates: others });
   }
 
-  async create(input: InstanceInput, actor: Actor, opts: { duplicateGuard?: boolean } = {}): Promise<PublicInstance> {
+  /**
+   * What `create` would refuse, checked without storing anything: the fields, the credential, a name already
+   * taken and (with `duplicateGuard`) the same server under another name. The CLI asks before it makes the
+   * credential an instance is added with, so a refusal leaves nothing behind (not even in the audit log).
+   */
+  async checkNew(input: InstanceInput, opts: { duplicateGuard?: boolean } = {}): Promise<{ row: InstanceFields; tls: ReturnType<typeof mergeTls> }> {
     const { fields: row, errors } = instanceFields(input);
     if (errors.length) fail(errors[0]!.field, errors[0]!.reason ?? errors[0]!.message);
     if (row.credential_id !== null && !(await this.credentials.exists(row.credential_id)))
       fail('credential_id', msg('api.v.credential_missing', { id: row.credential_id }));
     if (await this.repo.getByName(row.name)) fail('name', msg('api.v.instance_name_exists', { name: row.name }));
     if (opts.duplicateGuard) await this.guardDuplicate(row, input.confirm_duplicate);
-    const tls = mergeTls({}, input);
+    return { row, tls: mergeTls({}, input) };
+  }
+
+  async create(input: InstanceInput, actor: Actor, opts: { duplicateGuard?: boolean } = {}): Promise<PublicInstance> {
+    const { row, tls } = await this.checkNew(input, opts);
     const now = this.clock.now().toISOString();
     const created = await this.repo.insert({ ...row, ...(tls ? this.tlsColumns(tls) : {}), created_at: now, updated_at: now });
     await this.audit.record(actor, {

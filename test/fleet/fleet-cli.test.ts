@@ -73,9 +73,13 @@ describe('whalefall instances import / export / test-connection / discover', () 
     const zh = run(['instances', 'import', file], undefined, { LANG: 'en_US.UTF-8', LC_ALL: '', LC_MESSAGES: '', WHALEFALL_LANG: 'zh-CN' });
     assert.match(zh.out, /没有这个名称的凭据/);
     assert.equal(JSON.parse(run(['instances', 'list', '--json']).out).length, 1);
+    // A dry run exits 1 when the real import would be refused (here: pg-1's server is registered, not confirmed).
     r = run(['instances', 'import', file, '--partial', '--dry-run', '--json']);
-    assert.equal(r.code, 0, r.err);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /^whalefall: dry run: the import would be refused: 1 row for servers already registered/);
     assert.equal(JSON.parse(r.out).created, 3);
+    r = run(['instances', 'import', file, '--partial', '--confirm-duplicates', '--dry-run']);
+    assert.equal(r.code, 0, r.err);
     assert.equal(JSON.parse(run(['instances', 'list', '--json']).out).length, 1);
     // pg-1 is on the same server as `seed` (127.0.0.1:5432): stored only when confirmed.
     r = run(['instances', 'import', file, '--partial']);
@@ -102,12 +106,23 @@ describe('whalefall instances import / export / test-connection / discover', () 
     const r = run(['instances', 'test-connection', '--tag', 'env:prod', '--concurrency', '2']);
     assert.equal(r.code, 1, r.err);
     assert.match(r.out, /^gone +127\.0\.0\.1:\d+ +no /m);
-    assert.match(r.out, /^my-1 +127\.0\.0\.1:3306 +no .*缺少连接凭据/m);
+    // No credential: never contacted, so not "unreachable" either.
+    assert.match(r.out, /^my-1 +127\.0\.0\.1:3306 +— +— +— +— +\[no_credential\] 实例没有凭据，未连接/m);
     assert.match(r.out, /^pg-1 +127\.0\.0\.1:5432 +yes +yes +\d+/m);
     assert.match(r.out, /1\/3 connected/);
     const ok = run(['instances', 'test-connection', 'pg-1', '--json']);
     assert.equal(ok.code, 0, ok.err);
     assert.equal(JSON.parse(ok.out)[0].auth_ok, true);
+    const none = run(['instances', 'test-connection', 'my-1', '--json'], undefined, { WHALEFALL_LANG: 'en' });
+    assert.equal(none.code, 1);
+    assert.deepEqual(
+      (({ reachable, auth_ok, latency_ms, error_code, error }) => ({ reachable, auth_ok, latency_ms, error_code, error }))(JSON.parse(none.out)[0]),
+      { reachable: null, auth_ok: null, latency_ms: null, error_code: 'no_credential', error: 'No credential: not contacted' },
+    );
+    const both = run(['instances', 'test-connection', 'pg-1', '--all']);
+    assert.equal(both.code, 1);
+    assert.match(both.err, /^whalefall: give instance names and\/or --tag, or --all, not both/);
+    assert.match(run(['instances', 'test-connection']).err, /^whalefall: give instance names, --tag TAG or --all/);
   });
 
   it('discover 127.0.0.1 writes the unregistered ones as an import file', () => {

@@ -132,6 +132,17 @@ describe('whalefall.yaml', () => {
     assert.match(stdout, /admin_password\s+WHALEFALL_ADMIN_PASSWORD\s+\*\*\*\s+env/);
     assert.match(stdout, /sync_concurrency\s+WHALEFALL_SYNC_CONCURRENCY\s+8\s+default/);
     for (const secret of ['file-secret-key', 'db-pass-123', 'tok-secret-999', 'admin-pass-777']) assert.ok(!stdout.includes(secret), `${secret} is masked`);
+    // --json for scripts: numbers, booleans and lists as such, null when unset (they were all strings, "(unset)" or "").
+    const json = await run(process.execPath, [BIN, '--config', f, 'config', 'check', '--json'], { env: { ...env, WHALEFALL_SMTP_URL: '' } });
+    const settings = new Map((JSON.parse(json.stdout) as { settings: { env: string; value: unknown }[] }).settings.map((x) => [x.env, x.value]));
+    assert.equal(settings.get('PORT'), 4100);
+    assert.equal(settings.get('WHALEFALL_SCHEDULER'), true);
+    assert.deepEqual(settings.get('WHALEFALL_WEBHOOK_ALLOW_NETWORKS'), []);
+    assert.equal(settings.get('WHALEFALL_SMTP_URL'), null);
+    assert.equal(settings.get('WHALEFALL_ADMIN_PASSWORD'), '***');
+    assert.equal(settings.get('DATABASE_URL'), 'postgres://wf@db.example/wf');
+    for (const secret of ['file-secret-key', 'db-pass-123', 'tok-secret-999', 'admin-pass-777'])
+      assert.ok(!json.stdout.includes(secret), `${secret} is masked`);
     const bad = file('colour: blue\ntime_zone: Nowhere/Land\n');
     const err = await run(process.execPath, [BIN, '--config', bad, 'config', 'check'], { env }).then(
       () => assert.fail('exit 0 on a bad file'),

@@ -1,6 +1,6 @@
 /** `whalefall config check`: validate the configuration file and show the effective configuration. */
 import type { Command } from 'commander';
-import { describeConfig, resolveConfig } from '../../config-file.js';
+import { describeConfig, resolveConfig, type ConfigValue } from '../../config-file.js';
 import { cli, table, print } from '../shared.js';
 
 export function register(program: Command): void {
@@ -14,6 +14,7 @@ export function register(program: Command): void {
       const rows = describeConfig(r);
       if (o.json) return print(JSON.stringify({ file: r.file ?? null, settings: rows }, null, 2));
       print(`configuration ok (${r.file ? `file ${r.file}` : 'no file'}; precedence: flags > environment > file > defaults)`);
-      print(table(rows.map((x) => ({ key: x.key, env: x.env, value: x.value, source: x.source }))));
+      const shown = (v: ConfigValue) => (v === null ? '(unset)' : Array.isArray(v) ? v.join(',') : String(v));
+      print(table(rows.map((x) => ({ key: x.key, env: x.env, value: shown(x.value), source: x.source }))));
     });
 }

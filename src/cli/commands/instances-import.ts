@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import fs from 'node:fs';
 import { Option } from 'commander';
 import { CLI_ACTOR } from '../../services/audit.service.js';
-import { FLEET_FORMATS, type FleetFormat } from '../../services/fleet.service.js';
-import { CliError, cliLocale, withContext, readStdin, table, print } from '../shared.js';
+import { FLEET_FORMATS, type FleetFormat, type ImportReport } from '../../services/fleet.service.js';
+import { CliError, cliLocale, plural, withContext, readStdin, table, print } from '../shared.js';
 import { localizeReport } from '../../services/fleet.service.js';
 
 export function register(instances: Command): void {
@@ -40,21 +40,24 @@ export function register(instances: Command): void {
               print(table(r.errors.map((e) => ({ row: e.row, line: e.line, column: e.column, field: e.field, error: e.message }))));
               print('');
             }
-            const verb = r.applied ? '' : r.dry_run ? 'would be ' : 'NOT ';
-            print(
-              `${r.total_rows} rows, ${r.invalid_rows} invalid: ${r.created} ${verb}created, ${r.updated} ${verb}updated, ${r.unchanged} unchanged; ` +
-                `${r.missing.length} registered but not in the file${r.disabled.length ? `, ${r.disabled.length} ${verb}disabled` : ''}`,
-            );
+            if (r.file_errors) {
+              print(`the file cannot be imported as it is (${plural(r.file_errors, 'error')} in its header or syntax, above)`);
+            } else {
+              const verb = r.applied ? '' : r.dry_run ? 'would be ' : 'NOT ';
+              print(
+                `${plural(r.total_rows, 'row')}, ${r.invalid_rows} invalid: ${r.created} ${verb}created, ${r.updated} ${verb}updated, ${r.unchanged} unchanged; ` +
+                  `${r.missing.length} registered but not in the file${r.disabled.length ? `, ${r.disabled.length} ${verb}disabled` : ''}`,
+              );
+            }
             if (r.duplicates.length) {
               print(`already registered (same server): ${r.duplicates.map((d) => `${d.name} (line ${d.line}) = ${d.same_as.join(', ')}`).join('; ')}`);
             }
             if (r.missing.length && !r.disable_missing)
               print(`missing (use --disable-missing to disable them): ${r.missing.slice(0, 20).join(', ')}${r.missing.length > 20 ? ', …' : ''}`);
           }
-          if (!r.applied && !r.dry_run && r.needs_confirmation) {
-            throw new CliError(`${r.duplicates.length} row(s) for servers already registered: nothing imported (check them, or use --confirm-duplicates)`);
-          }
-          if (!r.applied && !r.dry_run) throw new CliError(`${r.errors.length} errors: nothing imported (fix them, or use --partial)`);
+          const refusal = refused(r);
+          // A dry run answers what the real import would do: exit 1 when it would be refused.
+          if (refusal) throw new CliError(r.dry_run ? `dry run: the import would be refused: ${refusal}` : refusal);
         }),
     );
   instances
@@ -70,4 +73,14 @@ export function register(instances: Command): void {
         else process.stdout.write(text);
       }),
     );
+}
+
+/** Why the import is (or, in a dry run, would be) refused, in the order the API answers: the file, the rows, the duplicates. */
+function refused(r: ImportReport): string | null {
+  if (r.file_errors)
+    return `${plural(r.file_errors, 'error')} in the file's header or syntax: nothing imported (fix the file; --partial only skips invalid rows)`;
+  if (r.invalid_rows && !r.partial) return `${plural(r.invalid_rows, 'invalid row')}: nothing imported (fix them, or use --partial to store the valid rows)`;
+  if (r.needs_confirmation)
+    return `${plural(r.duplicates.length, 'row')} for servers already registered: nothing imported (check them, or use --confirm-duplicates)`;
+  return null;
 }

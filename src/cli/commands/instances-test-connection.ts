@@ -1,6 +1,6 @@
 /** `whalefall instances test-connection`: reach and log in to many instances at once. */
 import type { Command } from 'commander';
-import { cliText, withContext, table, print } from '../shared.js';
+import { CliError, cliText, withContext, table, print } from '../shared.js';
 
 export function register(instances: Command): void {
   instances
@@ -13,8 +13,18 @@ export function register(instances: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (names: string[], o: { tag?: string; all?: boolean; concurrency: string; doctor?: boolean; json?: boolean }) =>
       withContext(async (ctx) => {
+        if (o.all && (names.length || o.tag !== undefined)) throw new CliError('give instance names and/or --tag, or --all, not both');
+        if (!o.all && !names.length && o.tag === undefined) throw new CliError('give instance names, --tag TAG or --all');
         const rows = await ctx.fleet.testConnections({ names, tag: o.tag, all: o.all }, { concurrency: o.concurrency, doctor: o.doctor });
-        if (o.json) print(JSON.stringify(rows, null, 2));
+        // `error` in the CLI's language; `error_msg` keeps its key.
+        if (o.json)
+          print(
+            JSON.stringify(
+              rows.map((r) => ({ ...r, error: r.error_msg ? cliText(r.error_msg) : r.error })),
+              null,
+              2,
+            ),
+          );
         else {
           const yn = (b: boolean | null) => (b === null ? null : b ? 'yes' : 'no');
           print(

@@ -5,8 +5,8 @@ import { DB_TYPES, type DbType } from '../../domain/db-type.js';
 import { formatBytes } from '../../lib/sizes.js';
 import { AppError } from '../../lib/errors.js';
 import { CLI_ACTOR } from '../../services/audit.service.js';
-import { instanceFields } from '../../services/instances.service.js';
-import { CliError, withContext, readSecret, table, print } from '../shared.js';
+import type { Context } from '../../context.js';
+import { CliError, cliText, withContext, readSecret, table, print } from '../shared.js';
 
 export function register(instances: Command): void {
   instances
@@ -40,9 +40,11 @@ export function register(instances: Command): void {
         confirmDuplicate?: boolean;
       }) =>
         withContext(async (ctx) => {
-          let credentialId: number | undefined;
-          let createdCredential = false;
           if (o.credential && o.username) throw new CliError('give either --credential or --username, not both');
+          if (o.passwordStdin && o.passwordEnv) throw new CliError('give either --password-stdin or --password-env VAR, not both');
+          if ((o.passwordStdin || o.passwordEnv) && o.username === undefined) {
+            throw new CliError(`${o.passwordStdin ? '--password-stdin' : '--password-env'} needs --username (the login the password belongs to)`);
+          }
           const password =
             o.username === undefined
               ? undefined
@@ -52,28 +54,11 @@ export function register(instances: Command): void {
                   `a login without a password: --password-env VAR with VAR set and empty (VAR= whalefall instances add … --password-env VAR)`,
                 );
           if (o.username !== undefined && password === undefined) throw new CliError('--username needs --password-stdin or --password-env VAR');
-          // The same server under another name is asked about before a credential is made for it (a refusal leaves
-          // nothing behind, not even in the audit log); a name already taken is said first, as the service says it.
-          const address = instanceFields({ name: o.name, db_type: o.type, host: o.host, port: o.port, database_name: o.database });
-          const nameTaken = await ctx.instances.getByName(o.name).then(
-            () => true,
-            (err: unknown) => {
-              if (err instanceof AppError && err.kind === 'not_found') return false;
-              throw err;
-            },
-          );
-          if (!o.confirmDuplicate && !nameTaken && address.errors.length === 0) {
-            const dups = await ctx.instances.sameServer(address.fields);
-            if (dups.length) throw duplicateRefused(dups);
-          }
+          let credentialId: number | undefined;
           if (o.credential) {
             const c = await ctx.credentials.findByName(o.credential);
             if (!c) throw new CliError(`credential "${o.credential}" does not exist`);
             credentialId = c.id;
-          } else if (o.username !== undefined) {
-            const c = await ctx.credentials.create({ name: `${o.name}-credential`, db_type: o.type, username: o.username, password: password! }, CLI_ACTOR);
-            credentialId = c.id;
-            createdCredential = true;
           }
           const input = {
             name: o.name,
@@ -86,14 +71,22 @@ export function register(instances: Command): void {
             is_active: !o.inactive,
             confirm_duplicate: o.confirmDuplicate === true,
           };
-          // The same question as the API and the web form: a server registered again under another name is asked about.
-          const inst = await ctx.instances.create(input, CLI_ACTOR, { duplicateGuard: true }).catch(async (err) => {
-            // Nothing half-done: the credential made for this instance goes with it.
-            if (createdCredential && credentialId) await ctx.credentials.delete(credentialId, CLI_ACTOR);
-            // Registered meanwhile by someone else: the same answer.
-            if (err instanceof AppError && err.code === 'duplicate_server') throw duplicateRefused((err.extra as { duplicates: Registered[] }).duplicates);
-            throw err;
-          });
+          // The same question as the API and the web form: a server registered again under another name is asked
+          // about. Everything the instance would be refused for is asked before a credential is made for it: a
+          // refusal leaves nothing behind, not even in the audit log.
+          await ctx.instances.checkNew(input, { duplicateGuard: true }).catch(duplicateAnswer);
+          let createdCredential: number | undefined;
+          if (o.username !== undefined) {
+            const name = await freeCredentialName(ctx, o.name);
+            createdCredential = (await ctx.credentials.create({ name, db_type: o.type, username: o.username, password: password! }, CLI_ACTOR)).id;
+          }
+          const inst = await ctx.instances
+            .create({ ...input, credential_id: createdCredential ?? credentialId }, CLI_ACTOR, { duplicateGuard: true })
+            .catch(async (err) => {
+              // Registered meanwhile by someone else: nothing half-done, the credential made for this instance goes with it.
+              if (createdCredential) await ctx.credentials.delete(createdCredential, CLI_ACTOR);
+              return duplicateAnswer(err);
+            });
           print(`added instance ${inst.name} (id ${inst.id}, ${inst.db_type} ${inst.host}:${inst.port})`);
         }),
     );
@@ -105,7 +98,11 @@ export function register(instances: Command): void {
     .action(async (o: { json?: boolean; tag?: string }) =>
       withContext(async (ctx) => {
         const list = await ctx.instances.list({ tag: o.tag });
-        if (o.json) return print(JSON.stringify(list, null, 2));
+        // `last_sync_error` in the CLI's language; `last_sync_error_key` and `_params` beside it, as the API gives them.
+        const localized = list.map((i) =>
+          i.last_sync_error_key ? { ...i, last_sync_error: cliText({ key: i.last_sync_error_key, params: i.last_sync_error_params ?? undefined }) } : i,
+        );
+        if (o.json) return print(JSON.stringify(localized, null, 2));
         print(
           table(
             list.map((i) => ({
@@ -135,6 +132,20 @@ export function register(instances: Command): void {
 }
 
 type Registered = { name: string; host: string; port: number };
+
+/** A refusal as the CLI says it: the same server under another name names the registrations; anything else as it is. */
+function duplicateAnswer(err: unknown): never {
+  if (err instanceof AppError && err.code === 'duplicate_server') throw duplicateRefused((err.extra as { duplicates: Registered[] }).duplicates);
+  throw err;
+}
+
+/** `<instance>-credential`, or `-2`, `-3`… when a credential of that name is left from an instance deleted before. */
+async function freeCredentialName(ctx: Context, instance: string): Promise<string> {
+  for (let n = 1; ; n++) {
+    const name = `${instance}-credential${n === 1 ? '' : `-${n}`}`;
+    if (!(await ctx.credentials.findByName(name))) return name;
+  }
+}
 
 /** `instances add` for a server registered under another name: nothing added, the registrations named. */
 function duplicateRefused(dups: Registered[]): CliError {

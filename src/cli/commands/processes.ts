@@ -12,7 +12,14 @@ export function register(program: Command): void {
     .action(async (o: { json?: boolean }) =>
       withContext(async (ctx) => {
         const live = await ctx.processes.live();
-        if (o.json) return print(JSON.stringify(live, null, 2));
+        if (o.json)
+          return print(
+            JSON.stringify(
+              live.map((p) => ({ ...p, works: Boolean(p.works) })),
+              null,
+              2,
+            ),
+          );
         print(
           table(
             live.map((p) => ({

@@ -30,11 +30,12 @@ async function syncTables(ctx: Context, o: { all?: boolean; instance?: string[];
         'new/del/rest': `${r.created_count}/${r.deleted_count}/${r.restored_count}`,
         ms: r.duration_ms,
         cut: r.cut.length ? r.cut.join('; ') : null,
+        error: null,
       });
       for (const w of r.warnings) printErr(`${r.instance_name}: ${w}`);
     } catch (err) {
       failed++;
-      rows.push({ instance: name, status: 'failed', databases: null, tables: null, 'new/del/rest': null, ms: null, cut: cliError(err) });
+      rows.push({ instance: name, status: 'failed', databases: null, tables: null, 'new/del/rest': null, ms: null, cut: null, error: cliError(err) });
     }
   }
   print(table(rows));

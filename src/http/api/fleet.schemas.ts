@@ -31,6 +31,7 @@ export const ImportReport = component(
         params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
       }),
     ),
+    file_errors: Type.Integer({ description: "how many of `errors` are the whole file's (header, syntax): the file is refused even with partial=true" }),
     duplicates: Type.Array(Closed({ row: Type.Integer(), line: Type.Integer(), name: Type.String(), same_as: Type.Array(Type.String()) }), {
       description: 'new rows for a server already registered (same host:port): stored only with confirm_duplicates=true',
     }),
@@ -54,11 +55,11 @@ export const ConnectionTestRow = component(
     name: Type.String(),
     db_type: Type.String(),
     address: Type.String(),
-    reachable: Type.Boolean(),
+    reachable: Nullable(Type.Boolean({ description: 'null when it was never contacted (no credential)' })),
     auth_ok: Nullable(Type.Boolean()),
     server_version: Nullable(Type.String()),
-    latency_ms: Type.Number(),
-    error_code: Nullable(Type.String()),
+    latency_ms: Nullable(Type.Number({ description: 'null when it was never contacted' })),
+    error_code: Nullable(Type.String({ description: '`no_credential` when the instance has none (not contacted)' })),
     error: Nullable(Type.String({ description: "in the request's language" })),
     error_msg: Nullable(
       Type.Object({ key: Type.String(), params: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }, { description: '`error` by key' }),

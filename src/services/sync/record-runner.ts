@@ -346,7 +346,7 @@ export class RecordRunner {
         const stored = e.msg ?? message;
         if (e.transient && tries <= p.retries) {
           const wait = backoffMs(p.retryBaseDelayMs, tries);
-          log.warn({ error_code: e.code, error: message, attempt, retry_in_ms: wait }, 'capacity sync failed, will retry');
+          log.warn({ error_code: e.code, error: message, error_msg: e.msg ?? null, attempt, retry_in_ms: wait }, 'capacity sync failed, will retry');
           await (this.deps.sleep ?? sleep)(wait);
           continue;
         }
@@ -371,7 +371,7 @@ export class RecordRunner {
           return { ...base, status: 'failed', attempt, error_code: 'lease_lost', error_message: 'lease lost', duration_ms: duration, warnings: [] };
         }
         await this.deps.instances.setSyncResult(inst.id, { status: 'failed', at: now(this.deps), error: stored });
-        log.warn({ error_code: e.code, error: message, attempt, duration_ms: duration }, 'capacity sync failed');
+        log.warn({ error_code: e.code, error: message, error_msg: e.msg ?? null, attempt, duration_ms: duration }, 'capacity sync failed');
         return { ...base, status: 'failed', attempt, error_code: e.code, ...outcomeError(stored), duration_ms: duration, warnings: [] };
       }
     }

@@ -85,6 +85,7 @@ export const API_MESSAGES = {
   'cli.skipped_disabled': { 'zh-CN': 'skipped: disabled (实例已禁用)', en: 'skipped: disabled' },
   // connection tests over a selection, discovery (fleet.routes.ts)
   'api.connection.tested': { 'zh-CN': '{ok}/{total} 连接成功 (connected)', en: '{ok}/{total} connected' },
+  'api.connection.no_credential': { 'zh-CN': '实例没有凭据，未连接 (no credential: not contacted)', en: 'No credential: not contacted' },
   'api.discovery.done': {
     'zh-CN': '探测 {probed} 个端点，发现 {found} 个数据库，{proposed} 个未登记 (probed, found, proposed)',
     en: 'Probed {probed} endpoint(s): {found} database server(s) found, {proposed} not registered',
