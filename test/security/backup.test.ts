@@ -174,6 +174,56 @@ describe('backup and restore (SQLite store)', () => {
     assert.ok(written > 0, 'the writer ran during the backups');
   });
 
+  it("backup refuses the store's own files and the key file, however named, and leaves nothing behind", async () => {
+    const atStart = dump(storeFile);
+    const key = fs.readFileSync(path.join(ctx.dataDir, 'secret.key'));
+    const storeInode = fs.statSync(storeFile).ino;
+    const work = fs.mkdtempSync(path.join(ctx.dataDir, 'targets-'));
+    fs.symlinkSync(storeFile, path.join(work, 'link.db'));
+    fs.mkdirSync(path.join(work, 'dir.db'));
+    const cwd = process.cwd();
+    process.chdir(work); // relative paths, as a user types them
+    try {
+      await withCli({ WHALEFALL_DATA_DIR: ctx.dataDir, WHALEFALL_LANG: 'en' }, async (cli) => {
+        for (const target of [
+          storeFile,
+          path.relative(work, storeFile),
+          `${path.dirname(storeFile)}/../${path.basename(path.dirname(storeFile))}/whalefall.db`,
+          'link.db',
+          `${storeFile}-wal`,
+          `${storeFile}-shm`,
+          path.join(ctx.dataDir, 'secret.key'),
+        ]) {
+          const r = await cli(['backup', target, '--force']);
+          assert.equal(r.code, 1, `${target}: ${r.out}`);
+          assert.match(r.err, /^whalefall: .* is \/.*, a file of the store: back up to another path\n/, target);
+        }
+        const dir = await cli(['backup', 'dir.db', '--force']);
+        assert.equal(dir.code, 1);
+        assert.equal(dir.err, 'whalefall: dir.db is a directory: give a file name\n');
+
+        // a good backup is one file: no -wal, -shm or .partial beside it, after the backup and after a restore check
+        const ok = await cli(['backup', 'one.db']);
+        assert.equal(ok.code, 0, ok.err);
+        assert.equal((await cli(['backup', 'one.db', '--force'])).code, 0);
+      });
+      // restore (into a data dir of its own: this process has the test's store open, and restore refuses that)
+      await withCli({ WHALEFALL_LANG: 'en' }, async (cli) => {
+        const restoreDir = await cli(['restore', 'dir.db']);
+        assert.equal(restoreDir.code, 1);
+        assert.equal(restoreDir.err, 'whalefall: dir.db is a directory: give a file name\n');
+      });
+    } finally {
+      process.chdir(cwd);
+    }
+    assert.deepEqual(fs.readdirSync(work).sort(), ['dir.db', 'link.db', 'one.db']);
+    assert.deepEqual(fs.readdirSync(path.join(work, 'dir.db')), []);
+    assert.equal(fs.statSync(storeFile).ino, storeInode, 'the store file is the same file');
+    assert.deepEqual(fs.readFileSync(path.join(ctx.dataDir, 'secret.key')), key);
+    assert.deepEqual(dump(storeFile), atStart, 'the store is unchanged');
+    assert.deepEqual(dump(path.join(work, 'one.db')), atStart);
+  });
+
   it('bad backups are refused and the store stays as it was', async () => {
     const fresh = fs.mkdtempSync(path.join(ctx.dataDir, 'refuse-'));
     const notSqlite = path.join(backupDir, 'not.db');
