@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ensurePrivateDir } from './private-files.js';
+import { msg, msgText, type Msg } from '../client/shared/i18n/index.js';
 
 const scryptAsync = promisify(crypto.scrypt) as (
   password: crypto.BinaryLike,
@@ -120,9 +121,7 @@ export function followKeyFile(ring: KeyRing): void {
  */
 export function addKey(dataDir: string, ring: KeyRing, secretKeyFromEnv: boolean): string {
   if (secretKeyFromEnv) {
-    throw new SecretKeyError(
-      'WHALEFALL_SECRET_KEY 已设置，无法自动轮换 (the key comes from WHALEFALL_SECRET_KEY: set a new value there and keep the old one as a line of secret.key, then run keys rotate again)',
-    );
+    throw new SecretKeyError(msg('cli.keys.from_env'));
   }
   const k = crypto.randomBytes(32);
   const file = path.join(dataDir, 'secret.key');
@@ -137,8 +136,8 @@ export function addKey(dataDir: string, ring: KeyRing, secretKeyFromEnv: boolean
 
 /** Remove a key line from `<dataDir>/secret.key` (never the current key). */
 export function removeKey(dataDir: string, ring: KeyRing, id: string): void {
-  if (id === ring.currentId) throw new SecretKeyError(`密钥 ${id} 是当前密钥，不能删除 (the current key cannot be removed)`);
-  if (!ring.keys.has(id)) throw new SecretKeyError(`密钥 ${id} 不存在 (no such key)`);
+  if (id === ring.currentId) throw new SecretKeyError(msg('cli.keys.current', { id }));
+  if (!ring.keys.has(id)) throw new SecretKeyError(msg('cli.keys.no_such', { id }));
   const file = path.join(dataDir, 'secret.key');
   const lines = fs.existsSync(file)
     ? fs
@@ -147,7 +146,7 @@ export function removeKey(dataDir: string, ring: KeyRing, id: string): void {
         .filter((l) => l.trim())
     : [];
   const kept = lines.filter((l) => keyId(Buffer.from(l.trim(), 'base64')) !== id);
-  if (kept.length === lines.length) throw new SecretKeyError(`密钥 ${id} 不在 ${file} 中 (the key is not in the key file)`);
+  if (kept.length === lines.length) throw new SecretKeyError(msg('cli.keys.not_in_file', { id, file }));
   const tmp = `${file}.tmp`;
   fs.writeFileSync(tmp, kept.map((l) => l.trim() + '\n').join(''), { mode: 0o600 });
   fs.renameSync(tmp, file);
@@ -171,7 +170,14 @@ export function encryptSecret(ring: KeyRing, plaintext: string): { value: string
   return { value: `v1:${ring.currentId}:${b(iv)}:${b(tag)}:${b(ct)}`, keyId: ring.currentId };
 }
 
-export class SecretKeyError extends Error {}
+/** A key that is missing, refused or cannot decrypt; the CLI's refusals carry their message by key (its language). */
+export class SecretKeyError extends Error {
+  readonly msg?: Msg;
+  constructor(m: string | Msg) {
+    super(typeof m === 'string' ? m : msgText(m));
+    if (typeof m !== 'string') this.msg = m;
+  }
+}
 
 /** `value` encrypted with the current key when it is under another one (rotation); undefined when already current. */
 export function reencryptSecret(ring: KeyRing, value: string): string | undefined {

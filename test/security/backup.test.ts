@@ -224,6 +224,27 @@ describe('backup and restore (SQLite store)', () => {
     assert.deepEqual(dump(path.join(work, 'one.db')), atStart);
   });
 
+  it("backup and restore refusals are in the CLI's language", async () => {
+    const cjk = /[\u3400-\u9fff]/;
+    const existing = path.join(backupDir, 'exists.db');
+    fs.writeFileSync(existing, 'x');
+    const notSqlite = path.join(backupDir, 'lang-not.db');
+    fs.writeFileSync(notSqlite, 'this is not a database'.repeat(100));
+    await withCli({ WHALEFALL_DATA_DIR: ctx.dataDir, WHALEFALL_LANG: 'en' }, async (cli) => {
+      const r = await cli(['backup', existing]);
+      assert.equal(r.err, `whalefall: ${existing} exists: use --force to overwrite it\n`);
+    });
+    await withCli({ WHALEFALL_LANG: 'en' }, async (cli) => {
+      const r = await cli(['restore', notSqlite]);
+      assert.match(r.err, /^whalefall: .* is not a SQLite database: |^whalefall: Cannot open the backup /);
+      assert.doesNotMatch(r.err, cjk);
+      assert.match((await cli(['restore', path.join(backupDir, 'no-such.db')])).err, /^whalefall: Cannot open the backup .*no-such\.db: /);
+    });
+    await withCli({ WHALEFALL_DATA_DIR: ctx.dataDir, WHALEFALL_LANG: 'zh-CN' }, async (cli) => {
+      assert.equal((await cli(['backup', existing])).err, `whalefall: ${existing} 已存在 (exists; use --force to overwrite)\n`);
+    });
+  });
+
   it('bad backups are refused and the store stays as it was', async () => {
     const fresh = fs.mkdtempSync(path.join(ctx.dataDir, 'refuse-'));
     const notSqlite = path.join(backupDir, 'not.db');

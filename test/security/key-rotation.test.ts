@@ -23,6 +23,7 @@ import { openStore } from '../../src/store/db.js';
 import { newTestContext, type TestContext } from '../helpers/context.js';
 import { addInstance, receiver, setInstanceTotal } from '../alerts/helpers.js';
 import { startWhalefall, type Proc } from '../helpers/procs.js';
+import { withCli } from '../helpers/cli.js';
 
 function selfSignedCa(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-rot-'));
@@ -158,6 +159,29 @@ describe('keys remove refuses a key still needed by TLS material or a webhook, n
     // Still readable with the remaining key.
     assert.equal((await ctx.instances.get(tlsInst.id)).name, 'keep-tls');
     assert.equal((await ctx.alerts.getRule(rule.id)).name, 'keep-hook');
+  });
+});
+
+describe("keys' refusals are in the CLI's language", () => {
+  it('WHALEFALL_LANG=en: English only; zh-CN: Chinese with the English in parentheses', async () => {
+    const cjk = /[\u3400-\u9fff]/;
+    await withCli({ WHALEFALL_LANG: 'en' }, async (cli, dataDir) => {
+      assert.equal((await cli(['keys', 'list'])).code, 0);
+      const current = loadKeyRing(dataDir, undefined).currentId;
+      const none = await cli(['keys', 'remove', 'nosuch']);
+      assert.equal(none.code, 1);
+      assert.equal(none.err, 'whalefall: No key nosuch (whalefall keys list shows them)\n');
+      const cur = await cli(['keys', 'remove', current]);
+      assert.equal(cur.err, `whalefall: Key ${current} is the current key: it cannot be removed\n`);
+      process.env.WHALEFALL_SECRET_KEY = 'a-key-from-the-environment';
+      const env = await cli(['keys', 'rotate']);
+      delete process.env.WHALEFALL_SECRET_KEY;
+      assert.match(env.err, /^whalefall: The key comes from WHALEFALL_SECRET_KEY: set a new value there/);
+      for (const r of [none, cur, env]) assert.doesNotMatch(r.err, cjk);
+    });
+    await withCli({ WHALEFALL_LANG: 'zh-CN' }, async (cli) => {
+      assert.equal((await cli(['keys', 'remove', 'nosuch'])).err, 'whalefall: 密钥 nosuch 不存在 (no such key)\n');
+    });
   });
 });
 

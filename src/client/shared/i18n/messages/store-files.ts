@@ -18,4 +18,20 @@ export const STORE_FILES_MESSAGES = {
     en: '{file} is not a Whalefall store (no whalefall_migrations table)',
   },
   'cli.restore.not_sqlite': { 'zh-CN': '{file} 不是有效的 SQLite 数据库 (not a SQLite database): {cause}', en: '{file} is not a SQLite database: {cause}' },
+  'cli.keys.from_env': {
+    'zh-CN':
+      'WHALEFALL_SECRET_KEY 已设置，无法自动轮换 (the key comes from WHALEFALL_SECRET_KEY: set a new value there and keep the old one as a line of secret.key, then run keys rotate again)',
+    en: 'The key comes from WHALEFALL_SECRET_KEY: set a new value there and keep the old one as a line of secret.key, then run keys rotate again',
+  },
+  'cli.keys.current': {
+    'zh-CN': '密钥 {id} 是当前密钥，不能删除 (the current key cannot be removed)',
+    en: 'Key {id} is the current key: it cannot be removed',
+  },
+  'cli.keys.no_such': { 'zh-CN': '密钥 {id} 不存在 (no such key)', en: 'No key {id} (whalefall keys list shows them)' },
+  'cli.keys.not_in_file': { 'zh-CN': '密钥 {id} 不在 {file} 中 (the key is not in the key file)', en: 'Key {id} is not in {file}' },
+  'cli.keys.in_use': {
+    'zh-CN':
+      '密钥 {id} 仍在加密 {credentials} 个凭据、{tls} 份实例 TLS 材料、{webhooks} 个 Webhook 密文，请先运行 whalefall keys rotate (key {id} still encrypts {credentials} credential(s), {tls} instance TLS material(s), {webhooks} webhook secret(s): run "whalefall keys rotate" first)',
+    en: 'Key {id} still encrypts {credentials} credential(s), {tls} instance TLS material(s), {webhooks} webhook secret(s): run "whalefall keys rotate" first',
+  },
 } as const;
