@@ -186,6 +186,30 @@ export async function restoreSqlite(
   env: MigrationEnv = {},
 ): Promise<{ counts: Record<string, number>; previous: string | null; migrated: string[] }> {
   if (sameFile(backupFile, storeFile)) throw new BackupError(msg('cli.restore.is_store', { file: backupFile }));
+  return leavingNoTrace(backupFile, () => restoreChecked(backupFile, storeFile, env));
+}
+
+/**
+ * Run `fn`, which reads `file`, then remove the `-wal` and `-shm` files that reading a WAL-mode file (a backup made by
+ * an older version, or by hand) created beside it: an empty WAL and its index. A backup is left as it was found.
+ */
+async function leavingNoTrace<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const wal = `${file}-wal`;
+  const shm = `${file}-shm`;
+  const had = { wal: fs.existsSync(wal), shm: fs.existsSync(shm) };
+  try {
+    return await fn();
+  } finally {
+    if (!had.wal && fs.statSync(wal, { throwIfNoEntry: false })?.size === 0) fs.rmSync(wal, { force: true });
+    if (!had.shm && !fs.existsSync(wal)) fs.rmSync(shm, { force: true });
+  }
+}
+
+async function restoreChecked(
+  backupFile: string,
+  storeFile: string,
+  env: MigrationEnv,
+): Promise<{ counts: Record<string, number>; previous: string | null; migrated: string[] }> {
   check(backupFile);
   let previous: string | null = null;
   if (fs.existsSync(storeFile)) {
@@ -206,7 +230,20 @@ export async function restoreSqlite(
   } else {
     ensurePrivateFile(storeFile);
   }
-  await copyPages(backupFile, storeFile);
+  try {
+    // Out of WAL mode first (nobody else has it open: the CLI checked): in WAL mode the copy cannot change the page
+    // size, and a backup's may differ (1,024 bytes in stores of the first release). openStore below turns WAL on again.
+    const cur = new SQLite(storeFile, { fileMustExist: true });
+    try {
+      cur.pragma('journal_mode = DELETE');
+    } finally {
+      cur.close();
+    }
+    await copyPages(backupFile, storeFile);
+  } catch (err) {
+    if (previous) removeSqliteFile(previous); // the store is as it was: no copy of it is left behind
+    throw err;
+  }
   fs.chmodSync(storeFile, PRIVATE_FILE_MODE);
   const store = openStore({ sqliteFile: storeFile });
   let migrated: string[];

@@ -245,6 +245,30 @@ describe('backup and restore (SQLite store)', () => {
     });
   });
 
+  it("an older version's backup (WAL mode, 1,024-byte pages) restores over an existing store and leaves nothing beside it", async () => {
+    const dir = fs.mkdtempSync(path.join(backupDir, 'old-'));
+    const old = path.join(dir, 'old.db');
+    fs.copyFileSync('test/upgrade/store-0005.sqlite', old);
+    const rows = dump(old);
+    const w = new Database(old);
+    assert.equal(w.pragma('page_size', { simple: true }), 1024);
+    w.pragma('journal_mode = WAL');
+    w.close();
+    assert.deepEqual(fs.readdirSync(dir), ['old.db']);
+    await withCli({ WHALEFALL_LANG: 'en' }, async (cli, dataDir) => {
+      assert.equal((await cli(['instances', 'add', '--name', 'replaced', '--type', 'mysql', '--host', 'h'])).code, 0);
+      const r = await cli(['restore', old]);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /restored .*; migrated: .*; the previous store is kept as /);
+      const restored = dump(path.join(dataDir, 'whalefall.db'));
+      const names = (t: Record<string, unknown[]>) => t.instances!.map((i) => (i as { name: string }).name).sort();
+      assert.deepEqual(names(restored), names(rows), "the backup's instances (migrated since)");
+      assert.equal(restored.database_size_stats!.length, rows.database_size_stats!.length);
+      assert.equal(fs.readdirSync(dataDir).filter((f) => f.includes('before-restore')).length, 1);
+    });
+    assert.deepEqual(fs.readdirSync(dir), ['old.db']);
+  });
+
   it('bad backups are refused and the store stays as it was', async () => {
     const fresh = fs.mkdtempSync(path.join(ctx.dataDir, 'refuse-'));
     const notSqlite = path.join(backupDir, 'not.db');
