@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ensurePrivateDir } from './private-files.js';
+import { msg, msgText, type Msg } from '../client/shared/i18n/index.js';
 
 const scryptAsync = promisify(crypto.scrypt) as (
   password: crypto.BinaryLike,
@@ -21,6 +22,8 @@ const scryptAsync = promisify(crypto.scrypt) as (
 export interface KeyRing {
   currentId: string;
   keys: Map<string, Buffer>;
+  /** Where loadKeyRing read it: the ring follows `secret.key` when another process changes it (`followKeyFile`). */
+  source?: { file: string; envKey?: Buffer; stamp: string };
 }
 
 export function keyId(key: Buffer): string {
@@ -36,36 +39,77 @@ export function keyFromSecret(secret: string): Buffer {
   return crypto.scryptSync(trimmed, 'whalefall-secret-key-v1', 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
 }
 
+/** What changes when the key file is rewritten, replaced or appended to (a rotation, a removal). */
+function fileStamp(file: string): string {
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : 'none';
+}
+
+function readKeyFile(file: string): Buffer[] {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => {
+      const k = Buffer.from(line.trim(), 'base64');
+      if (k.length !== 32) throw new Error(`${file}: every line must be a base64 32-byte key`);
+      return k;
+    });
+}
+
+/** The ring of the file's keys (in the file's order) and the environment's key, current when given. */
+function fillRing(ring: KeyRing, fileKeys: Buffer[], envKey: Buffer | undefined): void {
+  ring.keys.clear();
+  for (const k of fileKeys) ring.keys.set(keyId(k), k);
+  if (envKey) ring.keys.set(keyId(envKey), envKey);
+  ring.currentId = envKey ? keyId(envKey) : [...ring.keys.keys()].at(-1)!;
+}
+
 /**
  * Load the key ring. With `WHALEFALL_SECRET_KEY` set it is the current key;
  * otherwise `<dataDir>/secret.key` is read, or generated (mode 0600) on first
  * start. The key file holds one base64 key per line; the last line is current,
- * older lines still decrypt (rotation).
+ * older lines still decrypt (rotation). The ring then follows the file
+ * (`followKeyFile`).
  */
 export function loadKeyRing(dataDir: string, secretKey: string | undefined): KeyRing {
-  const keys = new Map<string, Buffer>();
   const file = path.join(dataDir, 'secret.key');
-  if (fs.existsSync(file)) {
-    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-      if (line.trim()) {
-        const k = Buffer.from(line.trim(), 'base64');
-        if (k.length !== 32) throw new Error(`${file}: every line must be a base64 32-byte key`);
-        keys.set(keyId(k), k);
-      }
-    }
-  }
-  if (secretKey) {
-    const k = keyFromSecret(secretKey);
-    keys.set(keyId(k), k);
-    return { currentId: keyId(k), keys };
-  }
-  if (keys.size === 0) {
+  const envKey = secretKey ? keyFromSecret(secretKey) : undefined;
+  let stamp = fileStamp(file);
+  let fileKeys = readKeyFile(file);
+  if (!envKey && fileKeys.length === 0) {
     const k = crypto.randomBytes(32);
     ensurePrivateDir(dataDir);
     fs.writeFileSync(file, k.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-    keys.set(keyId(k), k);
+    stamp = fileStamp(file);
+    fileKeys = [k];
   }
-  return { currentId: [...keys.keys()].at(-1)!, keys };
+  const ring: KeyRing = { currentId: '', keys: new Map(), source: { file, envKey, stamp } };
+  fillRing(ring, fileKeys, envKey);
+  return ring;
+}
+
+/**
+ * Read the ring again when its key file changed since it was read: another process's `whalefall keys rotate` (a new
+ * current key, every secret re-encrypted under it) or `keys remove`. A running service then decrypts and encrypts
+ * with the new key at once, without a restart (before, every sync failed "encryption key … is not loaded" until one).
+ * One stat per call; a file caught mid-write or unreadable leaves the ring as it was, and is read again next time.
+ */
+export function followKeyFile(ring: KeyRing): void {
+  const src = ring.source;
+  if (!src) return;
+  const stamp = fileStamp(src.file);
+  if (stamp === src.stamp) return;
+  let fileKeys: Buffer[];
+  try {
+    fileKeys = readKeyFile(src.file);
+  } catch {
+    return;
+  }
+  if (fileKeys.length === 0 && !src.envKey) return; // never an empty ring
+  src.stamp = stamp;
+  fillRing(ring, fileKeys, src.envKey);
 }
 
 /**
@@ -77,9 +121,7 @@ export function loadKeyRing(dataDir: string, secretKey: string | undefined): Key
  */
 export function addKey(dataDir: string, ring: KeyRing, secretKeyFromEnv: boolean): string {
   if (secretKeyFromEnv) {
-    throw new SecretKeyError(
-      'WHALEFALL_SECRET_KEY 已设置，无法自动轮换 (the key comes from WHALEFALL_SECRET_KEY: set a new value there and keep the old one as a line of secret.key, then run keys rotate again)',
-    );
+    throw new SecretKeyError(msg('cli.keys.from_env'));
   }
   const k = crypto.randomBytes(32);
   const file = path.join(dataDir, 'secret.key');
@@ -94,8 +136,8 @@ export function addKey(dataDir: string, ring: KeyRing, secretKeyFromEnv: boolean
 
 /** Remove a key line from `<dataDir>/secret.key` (never the current key). */
 export function removeKey(dataDir: string, ring: KeyRing, id: string): void {
-  if (id === ring.currentId) throw new SecretKeyError(`密钥 ${id} 是当前密钥，不能删除 (the current key cannot be removed)`);
-  if (!ring.keys.has(id)) throw new SecretKeyError(`密钥 ${id} 不存在 (no such key)`);
+  if (id === ring.currentId) throw new SecretKeyError(msg('cli.keys.current', { id }));
+  if (!ring.keys.has(id)) throw new SecretKeyError(msg('cli.keys.no_such', { id }));
   const file = path.join(dataDir, 'secret.key');
   const lines = fs.existsSync(file)
     ? fs
@@ -104,7 +146,7 @@ export function removeKey(dataDir: string, ring: KeyRing, id: string): void {
         .filter((l) => l.trim())
     : [];
   const kept = lines.filter((l) => keyId(Buffer.from(l.trim(), 'base64')) !== id);
-  if (kept.length === lines.length) throw new SecretKeyError(`密钥 ${id} 不在 ${file} 中 (the key is not in the key file)`);
+  if (kept.length === lines.length) throw new SecretKeyError(msg('cli.keys.not_in_file', { id, file }));
   const tmp = `${file}.tmp`;
   fs.writeFileSync(tmp, kept.map((l) => l.trim() + '\n').join(''), { mode: 0o600 });
   fs.renameSync(tmp, file);
@@ -117,6 +159,7 @@ export function derivedKey(ring: KeyRing, purpose: string): Buffer {
 }
 
 export function encryptSecret(ring: KeyRing, plaintext: string): { value: string; keyId: string } {
+  followKeyFile(ring);
   const key = ring.keys.get(ring.currentId)!;
   const iv = crypto.randomBytes(12);
   const cipher = crypto.createCipheriv('aes-256-gcm', key, iv);
@@ -127,10 +170,18 @@ export function encryptSecret(ring: KeyRing, plaintext: string): { value: string
   return { value: `v1:${ring.currentId}:${b(iv)}:${b(tag)}:${b(ct)}`, keyId: ring.currentId };
 }
 
-export class SecretKeyError extends Error {}
+/** A key that is missing, refused or cannot decrypt; the CLI's refusals carry their message by key (its language). */
+export class SecretKeyError extends Error {
+  readonly msg?: Msg;
+  constructor(m: string | Msg) {
+    super(typeof m === 'string' ? m : msgText(m));
+    if (typeof m !== 'string') this.msg = m;
+  }
+}
 
 /** `value` encrypted with the current key when it is under another one (rotation); undefined when already current. */
 export function reencryptSecret(ring: KeyRing, value: string): string | undefined {
+  followKeyFile(ring);
   if (value.startsWith(`v1:${ring.currentId}:`)) return undefined;
   return encryptSecret(ring, decryptSecret(ring, value)).value;
 }
@@ -139,6 +190,7 @@ export function decryptSecret(ring: KeyRing, value: string): string {
   const parts = value.split(':');
   if (parts.length !== 5 || parts[0] !== 'v1') throw new SecretKeyError('encrypted value has an unknown format');
   const [, id, iv, tag, ct] = parts as [string, string, string, string, string];
+  followKeyFile(ring);
   const key = ring.keys.get(id);
   if (!key) throw new SecretKeyError(`encryption key ${id} is not loaded (was WHALEFALL_SECRET_KEY or secret.key changed?)`);
   const decipher = crypto.createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));

@@ -7,6 +7,7 @@
  * is never removed (the secrets would become unreadable).
  */
 import { addKey, removeKey, SecretKeyError, type KeyRing } from '../lib/crypto.js';
+import { msg } from '../client/shared/i18n/index.js';
 import type { AlertsRepository } from '../store/alerts.repository.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { StoredChannel } from './alerts/channel-url.js';
@@ -79,10 +80,7 @@ export async function keyUsage(d: KeyUsageDeps): Promise<KeyUse[]> {
 export async function removeUnusedKey(d: KeyUsageDeps & { dataDir: string }, id: string): Promise<void> {
   const use = (await keyUsage(d)).find((k) => k.key_id === id);
   if (use && use.credentials + use.tls + use.webhooks > 0) {
-    const what = `${use.credentials} credential(s), ${use.tls} instance TLS material(s), ${use.webhooks} webhook secret(s)`;
-    throw new SecretKeyError(
-      `密钥 ${id} 仍在加密 ${use.credentials} 个凭据、${use.tls} 份实例 TLS 材料、${use.webhooks} 个 Webhook 密文，请先运行 whalefall keys rotate (key ${id} still encrypts ${what}: run "whalefall keys rotate" first)`,
-    );
+    throw new SecretKeyError(msg('cli.keys.in_use', { id, credentials: use.credentials, tls: use.tls, webhooks: use.webhooks }));
   }
   removeKey(d.dataDir, d.keys, id);
 }

@@ -174,6 +174,101 @@ describe('backup and restore (SQLite store)', () => {
     assert.ok(written > 0, 'the writer ran during the backups');
   });
 
+  it("backup refuses the store's own files and the key file, however named, and leaves nothing behind", async () => {
+    const atStart = dump(storeFile);
+    const key = fs.readFileSync(path.join(ctx.dataDir, 'secret.key'));
+    const storeInode = fs.statSync(storeFile).ino;
+    const work = fs.mkdtempSync(path.join(ctx.dataDir, 'targets-'));
+    fs.symlinkSync(storeFile, path.join(work, 'link.db'));
+    fs.mkdirSync(path.join(work, 'dir.db'));
+    const cwd = process.cwd();
+    process.chdir(work); // relative paths, as a user types them
+    try {
+      await withCli({ WHALEFALL_DATA_DIR: ctx.dataDir, WHALEFALL_LANG: 'en' }, async (cli) => {
+        for (const target of [
+          storeFile,
+          path.relative(work, storeFile),
+          `${path.dirname(storeFile)}/../${path.basename(path.dirname(storeFile))}/whalefall.db`,
+          'link.db',
+          `${storeFile}-wal`,
+          `${storeFile}-shm`,
+          path.join(ctx.dataDir, 'secret.key'),
+        ]) {
+          const r = await cli(['backup', target, '--force']);
+          assert.equal(r.code, 1, `${target}: ${r.out}`);
+          assert.match(r.err, /^whalefall: .* is \/.*, a file of the store: back up to another path\n/, target);
+        }
+        const dir = await cli(['backup', 'dir.db', '--force']);
+        assert.equal(dir.code, 1);
+        assert.equal(dir.err, 'whalefall: dir.db is a directory: give a file name\n');
+
+        // a good backup is one file: no -wal, -shm or .partial beside it, after the backup and after a restore check
+        const ok = await cli(['backup', 'one.db']);
+        assert.equal(ok.code, 0, ok.err);
+        assert.equal((await cli(['backup', 'one.db', '--force'])).code, 0);
+      });
+      // restore (into a data dir of its own: this process has the test's store open, and restore refuses that)
+      await withCli({ WHALEFALL_LANG: 'en' }, async (cli) => {
+        const restoreDir = await cli(['restore', 'dir.db']);
+        assert.equal(restoreDir.code, 1);
+        assert.equal(restoreDir.err, 'whalefall: dir.db is a directory: give a file name\n');
+      });
+    } finally {
+      process.chdir(cwd);
+    }
+    assert.deepEqual(fs.readdirSync(work).sort(), ['dir.db', 'link.db', 'one.db']);
+    assert.deepEqual(fs.readdirSync(path.join(work, 'dir.db')), []);
+    assert.equal(fs.statSync(storeFile).ino, storeInode, 'the store file is the same file');
+    assert.deepEqual(fs.readFileSync(path.join(ctx.dataDir, 'secret.key')), key);
+    assert.deepEqual(dump(storeFile), atStart, 'the store is unchanged');
+    assert.deepEqual(dump(path.join(work, 'one.db')), atStart);
+  });
+
+  it("backup and restore refusals are in the CLI's language", async () => {
+    const cjk = /[\u3400-\u9fff]/;
+    const existing = path.join(backupDir, 'exists.db');
+    fs.writeFileSync(existing, 'x');
+    const notSqlite = path.join(backupDir, 'lang-not.db');
+    fs.writeFileSync(notSqlite, 'this is not a database'.repeat(100));
+    await withCli({ WHALEFALL_DATA_DIR: ctx.dataDir, WHALEFALL_LANG: 'en' }, async (cli) => {
+      const r = await cli(['backup', existing]);
+      assert.equal(r.err, `whalefall: ${existing} exists: use --force to overwrite it\n`);
+    });
+    await withCli({ WHALEFALL_LANG: 'en' }, async (cli) => {
+      const r = await cli(['restore', notSqlite]);
+      assert.match(r.err, /^whalefall: .* is not a SQLite database: |^whalefall: Cannot open the backup /);
+      assert.doesNotMatch(r.err, cjk);
+      assert.match((await cli(['restore', path.join(backupDir, 'no-such.db')])).err, /^whalefall: Cannot open the backup .*no-such\.db: /);
+    });
+    await withCli({ WHALEFALL_DATA_DIR: ctx.dataDir, WHALEFALL_LANG: 'zh-CN' }, async (cli) => {
+      assert.equal((await cli(['backup', existing])).err, `whalefall: ${existing} 已存在 (exists; use --force to overwrite)\n`);
+    });
+  });
+
+  it("an older version's backup (WAL mode, 1,024-byte pages) restores over an existing store and leaves nothing beside it", async () => {
+    const dir = fs.mkdtempSync(path.join(backupDir, 'old-'));
+    const old = path.join(dir, 'old.db');
+    fs.copyFileSync('test/upgrade/store-0005.sqlite', old);
+    const rows = dump(old);
+    const w = new Database(old);
+    assert.equal(w.pragma('page_size', { simple: true }), 1024);
+    w.pragma('journal_mode = WAL');
+    w.close();
+    assert.deepEqual(fs.readdirSync(dir), ['old.db']);
+    await withCli({ WHALEFALL_LANG: 'en' }, async (cli, dataDir) => {
+      assert.equal((await cli(['instances', 'add', '--name', 'replaced', '--type', 'mysql', '--host', 'h'])).code, 0);
+      const r = await cli(['restore', old]);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /restored .*; migrated: .*; the previous store is kept as /);
+      const restored = dump(path.join(dataDir, 'whalefall.db'));
+      const names = (t: Record<string, unknown[]>) => t.instances!.map((i) => (i as { name: string }).name).sort();
+      assert.deepEqual(names(restored), names(rows), "the backup's instances (migrated since)");
+      assert.equal(restored.database_size_stats!.length, rows.database_size_stats!.length);
+      assert.equal(fs.readdirSync(dataDir).filter((f) => f.includes('before-restore')).length, 1);
+    });
+    assert.deepEqual(fs.readdirSync(dir), ['old.db']);
+  });
+
   it('bad backups are refused and the store stays as it was', async () => {
     const fresh = fs.mkdtempSync(path.join(ctx.dataDir, 'refuse-'));
     const notSqlite = path.join(backupDir, 'not.db');

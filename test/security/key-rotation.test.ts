@@ -5,7 +5,8 @@
  * under the old key and became unreadable once it was removed).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import SQLite from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +22,8 @@ import { createLogger } from '../../src/lib/logger.js';
 import { openStore } from '../../src/store/db.js';
 import { newTestContext, type TestContext } from '../helpers/context.js';
 import { addInstance, receiver, setInstanceTotal } from '../alerts/helpers.js';
+import { startWhalefall, type Proc } from '../helpers/procs.js';
+import { withCli } from '../helpers/cli.js';
 
 function selfSignedCa(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-rot-'));
@@ -159,6 +162,29 @@ describe('keys remove refuses a key still needed by TLS material or a webhook, n
   });
 });
 
+describe("keys' refusals are in the CLI's language", () => {
+  it('WHALEFALL_LANG=en: English only; zh-CN: Chinese with the English in parentheses', async () => {
+    const cjk = /[\u3400-\u9fff]/;
+    await withCli({ WHALEFALL_LANG: 'en' }, async (cli, dataDir) => {
+      assert.equal((await cli(['keys', 'list'])).code, 0);
+      const current = loadKeyRing(dataDir, undefined).currentId;
+      const none = await cli(['keys', 'remove', 'nosuch']);
+      assert.equal(none.code, 1);
+      assert.equal(none.err, 'whalefall: No key nosuch (whalefall keys list shows them)\n');
+      const cur = await cli(['keys', 'remove', current]);
+      assert.equal(cur.err, `whalefall: Key ${current} is the current key: it cannot be removed\n`);
+      process.env.WHALEFALL_SECRET_KEY = 'a-key-from-the-environment';
+      const env = await cli(['keys', 'rotate']);
+      delete process.env.WHALEFALL_SECRET_KEY;
+      assert.match(env.err, /^whalefall: The key comes from WHALEFALL_SECRET_KEY: set a new value there/);
+      for (const r of [none, cur, env]) assert.doesNotMatch(r.err, cjk);
+    });
+    await withCli({ WHALEFALL_LANG: 'zh-CN' }, async (cli) => {
+      assert.equal((await cli(['keys', 'remove', 'nosuch'])).err, 'whalefall: 密钥 nosuch 不存在 (no such key)\n');
+    });
+  });
+});
+
 describe('/readyz checks the secret key against the stored credentials (in every mode)', () => {
   it('another key: 503 naming the credential and the fix; the right key: ready', async () => {
     const ctx = await newTestContext('sqlite', { env: { WHALEFALL_SECRET_KEY: 'the-first-secret-key-of-this-test' } });
@@ -188,5 +214,103 @@ describe('/readyz checks the secret key against the stored credentials (in every
       await other?.close();
       await ctx.cleanup();
     }
+  });
+});
+
+describe('keys rotate by another process while a serve runs (a real serve and CLI processes)', { timeout: 180_000 }, () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-rot-live-'));
+  const env = {
+    WHALEFALL_DATA_DIR: dataDir,
+    WHALEFALL_TZ: 'UTC',
+    WHALEFALL_LANG: 'en',
+    WHALEFALL_SCHEDULER: 'off',
+    WHALEFALL_ADMIN_PASSWORD: 'pw-Admin-rotate-1',
+    PW: 'pw-rotate-live',
+  };
+  const run = (args: string[]) => {
+    const r = spawnSync(process.execPath, [path.resolve('test/helpers/whalefall.mjs'), ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return r;
+  };
+  const cli = (args: string[]) => run(args).stdout;
+  let serve: Proc | undefined;
+  after(async () => {
+    serve?.child.kill('SIGKILL');
+    await serve?.exit;
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('the running serve decrypts with the new key without a restart, and after the old key is removed', async () => {
+    cli([
+      'instances',
+      'add',
+      '--name',
+      'live-rot',
+      '--type',
+      'postgresql',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '5432',
+      '--username',
+      'postgres',
+      '--password-env',
+      'PW',
+    ]);
+    serve = startWhalefall('serve', env);
+    const base = `http://127.0.0.1:${await serve.port}`;
+    const token = cli(['tokens', 'create', '--user', 'admin', '--name', 'rot']).trim().split('\n').at(-1)!.trim();
+    const ready = async () => {
+      const r = await fetch(`${base}/readyz`);
+      return { status: r.status, body: await r.text() };
+    };
+    const probe = async () => {
+      const r = await fetch(`${base}/api/instances/1/test-connection`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      return { status: r.status, body: await r.text() };
+    };
+    assert.equal((await ready()).status, 200);
+    assert.equal((await probe()).status, 200);
+    const oldId = loadKeyRing(dataDir, undefined).currentId;
+
+    // A worker beating the store from another host: it reads its key there, so rotate names it.
+    const db = new SQLite(path.join(dataDir, 'whalefall.db'));
+    const now = new Date().toISOString();
+    db.prepare('INSERT INTO processes (tag, role, host, pid, version, started_at, last_seen_at, running_jobs) VALUES (?, ?, ?, ?, ?, ?, ?, 0)').run(
+      'far-host:4321:x',
+      'worker',
+      'far-host',
+      4321,
+      '0.1.0',
+      now,
+      now,
+    );
+    db.close();
+    const rotated = run(['keys', 'rotate']);
+    const out = rotated.stdout;
+    assert.match(
+      rotated.stderr,
+      /^warning: worker pid 4321 on far-host use this store from another host and read their key there \(secret\.key or WHALEFALL_SECRET_KEY\): give them the new key/,
+    );
+    assert.doesNotMatch(rotated.stderr, new RegExp(`pid ${serve.child.pid}`), 'the serve on this host follows the key file');
+    assert.match(out, /new key [0-9a-f]{12}; 1 credential\(s\)/);
+    assert.match(out, /read the new key from secret\.key when they next need one \(no restart\)/);
+    const r1 = await ready();
+    assert.equal(r1.status, 200, r1.body);
+    const p1 = await probe();
+    assert.equal(p1.status, 200, p1.body);
+
+    // The old key removed by another process too: the serve needs it no more.
+    cli(['keys', 'remove', oldId]);
+    assert.equal((await ready()).status, 200);
+    assert.equal((await probe()).status, 200);
+    // A credential the serve creates now is under the key that is current in the file.
+    const created = await fetch(`${base}/api/credentials`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'after-rotation', username: 'u', password: 'pw-after' }),
+    });
+    assert.equal(created.status, 201, await created.text());
+    const keys = cli(['keys', 'list']);
+    assert.doesNotMatch(keys, new RegExp(oldId), 'nothing is under the removed key');
   });
 });

@@ -4,14 +4,9 @@ import { type Config } from '../../config.js';
 import { encryptSecret, loadKeyRing } from '../../lib/crypto.js';
 import SQLite from 'better-sqlite3';
 import { backupSqlite, restoreSqlite } from '../../store/backup.js';
+import { storeUsers } from '../store-users.js';
 import path from 'node:path';
-import fs from 'node:fs';
 import { CliError, loadConfig, print } from '../shared.js';
-import { createLogger } from '../../lib/logger.js';
-import { openStore } from '../../store/db.js';
-import { ProcessesService } from '../../services/processes.service.js';
-import { ProcessesRepository } from '../../store/processes.repository.js';
-import { systemClock } from '../../lib/clock.js';
 
 export function register(program: Command): void {
   const storeFile = (config: Config) => {
@@ -30,7 +25,7 @@ export function register(program: Command): void {
     });
   program
     .command('restore <file>')
-    .description('replace the SQLite store with a backup (stop the service first); the current store is kept beside it')
+    .description('replace the SQLite store with a backup (refused while any process has the store open); the current store is kept beside it')
     .action(async (file: string) => {
       const config = loadConfig();
       // First: a live process on the store is named whatever the store (PostgreSQL: then restore with pg_restore).
@@ -53,29 +48,8 @@ export function register(program: Command): void {
     });
 }
 
-/**
- * `restore` while a serve or worker uses the store would lose its writes:
- * refused, naming the process (host, pid, last heartbeat). Both stores: the
- * SQLite file, or the PostgreSQL database of DATABASE_URL.
- */
+/** `restore` while a process uses the store would lose its writes: refused, naming the process (cli/store-users.ts). */
 async function refuseWhileInUse(config: Config): Promise<void> {
-  const file = path.join(config.dataDir, 'whalefall.db');
-  if (!config.databaseUrl && !fs.existsSync(file)) return;
-  const store = openStore({ databaseUrl: config.databaseUrl, sqliteFile: file, connectTimeoutMs: config.storeConnectTimeoutMs });
-  try {
-    const processes = new ProcessesService({
-      repo: new ProcessesRepository(store.db),
-      clock: systemClock,
-      logger: createLogger('silent'),
-      heartbeatMs: config.heartbeatMs,
-    });
-    const live = await processes.live().catch(() => []); // a store from before the processes table: nobody beats it
-    if (live.length) {
-      throw new CliError(
-        `the store is in use by ${live.map((p) => `${p.role} pid ${p.pid} on ${p.host} (last seen ${p.last_seen_at})`).join(', ')}: stop it first`,
-      );
-    }
-  } finally {
-    await store.close();
-  }
+  const users = await storeUsers(config);
+  if (users.length) throw new CliError(`the store is in use by ${users.join(', ')}: stop it first`);
 }

@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { CLI_ACTOR } from '../../services/audit.service.js';
 import { keyUsage, removeUnusedKey, rotateKeys } from '../../services/key-rotation.js';
-import { withContext, table, print } from '../shared.js';
+import { HOST } from '../../lib/process-tag.js';
+import { withContext, table, print, printErr } from '../shared.js';
 
 export function register(program: Command): void {
   const keys = program.command('keys').description('encryption keys of the stored credentials');
@@ -33,8 +34,14 @@ export function register(program: Command): void {
       withContext(async (ctx) => {
         const r = await rotateKeys({ ...ctx, dataDir: ctx.config.dataDir, keyFromEnv: ctx.config.secretKey !== undefined }, CLI_ACTOR);
         print(
-          `new key ${r.key_id}; ${r.credentials} credential(s), ${r.tls} instance TLS material(s) and ${r.webhooks} webhook row(s) re-encrypted. Old keys stay in secret.key until "whalefall keys remove ID".`,
+          `new key ${r.key_id}; ${r.credentials} credential(s), ${r.tls} instance TLS material(s) and ${r.webhooks} webhook row(s) re-encrypted. Old keys stay in secret.key until "whalefall keys remove ID". Processes using ${ctx.config.dataDir} read the new key from secret.key when they next need one (no restart).`,
         );
+        // A process on another host reads its own secret.key: it cannot decrypt what is now under the new key.
+        const elsewhere = (await ctx.processes.live()).filter((p) => p.host !== HOST);
+        if (elsewhere.length)
+          printErr(
+            `warning: ${elsewhere.map((p) => `${p.role} pid ${p.pid} on ${p.host}`).join(', ')} use this store from another host and read their key there (secret.key or WHALEFALL_SECRET_KEY): give them the new key (the last line of this secret.key), or they cannot decrypt the re-encrypted secrets`,
+          );
       }),
     );
   keys

@@ -13,6 +13,7 @@ import { ALERT_MESSAGES } from './messages/alerts.js';
 import { WARNING_MESSAGES } from './messages/warnings.js';
 import { IMPORT_MESSAGES } from './messages/import.js';
 import { COMPOSITION_MESSAGES } from './messages/composition.js';
+import { STORE_FILES_MESSAGES } from './messages/store-files.js';
 
 /**
  * Every visible string of the web UI. Add a key to its area's file in messages/ with both languages
@@ -39,6 +40,7 @@ export const MESSAGES = {
   ...WARNING_MESSAGES,
   ...IMPORT_MESSAGES,
   ...COMPOSITION_MESSAGES,
+  ...STORE_FILES_MESSAGES,
 } as const;
 
 export type MessageKey = keyof typeof MESSAGES;
