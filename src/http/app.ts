@@ -15,6 +15,7 @@ import type { Context } from '../context.js';
 import { AppError } from '../lib/errors.js';
 import { checkAccess, SESSION_COOKIE, type RouteRule } from './access.js';
 import { documentErrors, swaggerOptions } from './openapi.js';
+import { closeQueries } from './closed-queries.js';
 import { documentOnlyResponses } from './serializer.js';
 import { VERSION } from '../services/processes.service.js';
 import { apiLocale, HTTP_STATUS } from './envelope.js';
@@ -88,6 +89,7 @@ export async function buildApp(ctx: Context) {
   });
 
   app.addHook('onRoute', documentErrors);
+  app.addHook('onRoute', closeQueries);
   // Response schemas document the API (openapi.ts); they never shape what is sent.
   documentOnlyResponses(app);
 

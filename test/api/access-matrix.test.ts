@@ -351,7 +351,7 @@ describe('access matrix [sqlite]', () => {
       url: '/api/instances/test-connection',
       payload: { ids: [instanceId] },
       expect: 200,
-      check: (body) => assert.match(body, /实例缺少连接凭据/),
+      check: (body) => assert.match(body, /"error_code":"no_credential","error":"实例没有凭据，未连接/),
     }),
     // Enabled for this context (WHALEFALL_DISCOVERY=on below); one closed port on 127.0.0.1.
     'POST /api/instances/discover': async () => ({ url: '/api/instances/discover', payload: { targets: ['127.0.0.1'], ports: [deadPort] }, expect: 200 }),
