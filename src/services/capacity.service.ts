@@ -281,6 +281,7 @@ export class CapacityService {
   async sessions(q: { limit?: number; offset?: number; sync_type?: string; status?: string; from?: string; to?: string }) {
     if (q.from !== undefined && !isIsoDate(q.from)) fail('from', msg('api.v.bad_date', { value: q.from }));
     if (q.to !== undefined && !isIsoDate(q.to)) fail('to', msg('api.v.bad_date', { value: q.to }));
+    if (q.from !== undefined && q.to !== undefined && q.from > q.to) fail('from', msg('api.v.from_after_to'));
     const limit = q.limit ?? 50;
     const offset = q.offset ?? 0;
     const r = await this.sync.listSessions({

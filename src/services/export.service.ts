@@ -35,9 +35,9 @@ export class ExportService {
   private check(f: HistoryFilter): void {
     for (const k of ['from', 'to'] as const) {
       const v = f[k];
-      if (v !== undefined && !isIsoDate(v)) fail(k, msg('api.v.date'));
+      if (v !== undefined && !isIsoDate(v)) fail(k, msg('api.v.bad_date', { value: v }));
     }
-    if (f.from && f.to && f.from > f.to) fail('from', msg('api.v.after_to'));
+    if (f.from && f.to && f.from > f.to) fail('from', msg('api.v.from_after_to'));
   }
 
   /** One instance's whole daily history (optionally a date range); 404 when the instance does not exist. */

@@ -353,7 +353,7 @@ export class TablesService {
     q: { day?: string; search?: string; sort?: string; order?: string; limit?: number; offset?: number; include_deleted?: boolean },
   ) {
     const inst = await instanceOrThrow(this.d.instances, instanceId);
-    if (q.day !== undefined && !isIsoDate(q.day)) fail('day', msg('api.v.date'));
+    if (q.day !== undefined && !isIsoDate(q.day)) fail('day', msg('api.v.bad_date', { value: q.day }));
     const sort = (q.sort ?? 'total') as TableSort;
     if (!SORTS.includes(sort)) fail('sort', msg('api.v.one_of', { values: SORTS.join(' | '), list: SORTS.join(', ') }));
     const order = q.order === 'asc' ? 'asc' : 'desc';
@@ -406,7 +406,7 @@ export class TablesService {
     if (!name) throw new AppError('not_found', msg('api.table_not_found', { id: tableId }));
     const to = q.to ?? localDate(this.d.clock.now(), this.d.config.timeZone);
     const from = q.from ?? addDays(to, -89);
-    if (from > to) fail('from', msg('api.v.after_to'));
+    if (from > to) fail('from', msg('api.v.from_after_to'));
     const points = await this.d.tables.series(tableId, from, to);
     return {
       table_id: name.id,

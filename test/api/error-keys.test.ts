@@ -155,6 +155,13 @@ describe('error envelopes carry error_code + message_key + params, in zh-CN and 
     );
     assert.equal(from.en.error, 'Invalid request: querystring/from: must be a YYYY-MM-DD');
     assert.equal(from['zh-CN'].error, '请求参数无效 (invalid request): querystring/from: 必须是 YYYY-MM-DD 格式 (must be a YYYY-MM-DD)');
+    // A window that ends before it starts: refused as on every other route with from and to, not an empty list.
+    const window = await refused(
+      'from after to',
+      { method: 'GET', url: '/api/sync-sessions?from=2026-12-09&to=2026-12-01', headers: callers.admin.headers(false) },
+      { status: 400, code: 'validation', key: 'api.validation.field' },
+    );
+    assert.equal(window.en.error, 'from: the start date must not be after the end date');
 
     // A service check: the reason is a key of its own, rendered in the same language.
     const control = await refused(
