@@ -17,6 +17,7 @@ import { ALERT_MESSAGES } from '../../src/client/shared/i18n/messages/alerts.js'
 import { WARNING_MESSAGES } from '../../src/client/shared/i18n/messages/warnings.js';
 import { IMPORT_MESSAGES } from '../../src/client/shared/i18n/messages/import.js';
 import { COMPOSITION_MESSAGES } from '../../src/client/shared/i18n/messages/composition.js';
+import { STORE_FILES_MESSAGES } from '../../src/client/shared/i18n/messages/store-files.js';
 import { MESSAGES } from '../../src/client/shared/i18n/messages.js';
 
 const AREAS: Record<string, Record<string, { 'zh-CN': string; en?: string }>> = {
@@ -35,6 +36,7 @@ const AREAS: Record<string, Record<string, { 'zh-CN': string; en?: string }>> = 
   warnings: WARNING_MESSAGES,
   import: IMPORT_MESSAGES,
   composition: COMPOSITION_MESSAGES,
+  'store-files': STORE_FILES_MESSAGES,
 };
 
 test('a message key is defined in one area file only (a spread would silently keep the last one)', () => {
