@@ -26,6 +26,7 @@ import type { Actor } from './audit.service.js';
 import { EstateAdmission, type SpareSlots } from './sync/admission.js';
 import { FetchedRecords } from './sync/fetched-records.js';
 import { MSG } from './sync/messages.js';
+import { fail } from './validate.js';
 import { HEARTBEAT_MS, leaseMs, outcomeError, RecordRunner, type RecordOutcome } from './sync/record-runner.js';
 import { errorColumns } from '../store/sync.repository.js';
 import type { Msg } from '../client/shared/i18n/index.js';
@@ -211,6 +212,8 @@ export class CapacitySyncService {
     instanceIds: number[] | 'all-active',
     opts: { syncType: SyncType; actor: Actor; onRecord?: (o: RecordOutcome, done: number, total: number) => void },
   ): Promise<{ session_id: string; total: number; done: Promise<{ session_id: string; status: string; outcomes: RecordOutcome[] }> }> {
+    // An explicit empty list is not "all": a script whose filter selected nothing must not sync the whole estate.
+    if (instanceIds !== 'all-active' && instanceIds.length === 0) fail('instance_ids', MSG.noIds);
     if (this.control.stopping) throw new AppError('conflict', MSG.stopping);
     const s = await this.d.settings();
     const p = await params(this.d, true);

@@ -137,6 +137,10 @@ export const ERROR_MESSAGES = {
   'api.v.exists': { 'zh-CN': '"{name}" 已存在 (already exists)', en: '"{name}" already exists' },
   'api.v.credential_name_exists': { 'zh-CN': '凭据名称 "{name}" 已存在 (already exists)', en: 'a credential named "{name}" already exists' },
   'api.v.instance_name_exists': { 'zh-CN': '实例名称 "{name}" 已存在 (already exists)', en: 'an instance named "{name}" already exists' },
+  'api.v.instance_ids_empty': {
+    'zh-CN': '请至少给出一个实例 id，不带请求体则同步全部已启用的实例 (give at least one instance id, or no body for every active instance)',
+    en: 'give at least one instance id, or no body for every active instance',
+  },
   'api.v.user_exists': { 'zh-CN': '用户 "{name}" 已存在 (already exists)', en: 'user "{name}" already exists' },
   'api.v.credential_missing': { 'zh-CN': '凭据 {id} 不存在 (credential not found)', en: 'credential {id} not found' },
   'api.v.nothing_to_change': { 'zh-CN': '没有要修改的设置 (nothing to change)', en: 'nothing to change' },
