@@ -107,6 +107,15 @@ export function toPublicInstance(r: InstanceRow): PublicInstance {
 /** Host names, IPv4 and IPv6 literals; nothing that could smuggle a connection-string option. */
 const HOST_RE = /^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*|[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)$/;
 
+/**
+ * Why `current` may not become `dbType`, or undefined. A mistyped engine may be corrected until the first sync; after
+ * it, the history is that engine's databases and the stored password would go over another protocol: another engine
+ * is another instance (PATCH and the import alike).
+ */
+export function engineChangeRefused(current: Pick<InstanceRow, 'db_type' | 'last_sync_at'>, dbType: string): Msg | undefined {
+  return dbType !== current.db_type && current.last_sync_at !== null ? msg('api.v.db_type_locked', { db_type: current.db_type }) : undefined;
+}
+
 function host(value: unknown): string {
   const h = requiredText('host', value, 255);
   if (!HOST_RE.test(h)) fail('host', msg('api.v.host', { host: h }));
@@ -359,6 +368,8 @@ export class InstancesService {
       patch.name = name;
     }
     if (input.db_type !== undefined) patch.db_type = oneOf('db_type', input.db_type, DB_TYPES);
+    const engineRefused = patch.db_type === undefined ? undefined : engineChangeRefused(current, patch.db_type as string);
+    if (engineRefused) fail('db_type', engineRefused);
     if (input.host !== undefined) patch.host = host(input.host);
     if (input.port !== undefined) patch.port = integer('port', input.port, 1, 65535);
     if (input.database_name !== undefined) patch.database_name = text('database_name', input.database_name, 255, { optional: true }) ?? null;

@@ -227,6 +227,31 @@ describe('instances and credentials API [sqlite]', () => {
       assert.equal((await api('DELETE', `/api/instances/${inst.id}`)).status, 404);
     });
 
+    it('db_type: corrected freely before the first sync, refused (400, both languages) once the instance has history', async () => {
+      const inst = await newInstance();
+      const fixed = await api('PATCH', `/api/instances/${inst.id}`, { db_type: 'mysql' });
+      assert.equal(fixed.status, 200, `never synced: a mistyped engine may be corrected: ${fixed.body}`);
+      assert.equal((await api('PATCH', `/api/instances/${inst.id}`, { db_type: 'postgresql' })).status, 200);
+      // Synced once (what a sync leaves on the row): its history is PostgreSQL's.
+      await ctx.store.db
+        .updateTable('instances')
+        .set({ last_sync_at: new Date().toISOString(), last_sync_status: 'completed' })
+        .where('id', '=', inst.id)
+        .execute();
+      const before = await ctx.store.db.selectFrom('instances').selectAll().where('id', '=', inst.id).executeTakeFirstOrThrow();
+      const zh = await api('PATCH', `/api/instances/${inst.id}`, { db_type: 'mysql', port: 3306, confirm_move: true });
+      assert.equal(zh.status, 400, zh.body);
+      assert.equal(zh.json.error_code, 'validation');
+      assert.match(String(zh.json.error), /^db_type: .*注册新实例.*\(.*register a new instance.*\)$/);
+      const en = await api('PATCH', `/api/instances/${inst.id}`, { db_type: 'mysql' }, { 'accept-language': 'en' });
+      assert.equal(en.status, 400, en.body);
+      assert.match(String(en.json.error), /^db_type: .*postgresql.*register a new instance/);
+      assert.deepEqual(await ctx.store.db.selectFrom('instances').selectAll().where('id', '=', inst.id).executeTakeFirstOrThrow(), before, 'nothing changed');
+      // Its own type, sent back as the edit form does, is no change.
+      const same = await api('PATCH', `/api/instances/${inst.id}`, { db_type: 'postgresql', description: 'same engine' });
+      assert.equal(same.status, 200, same.body);
+    });
+
     it('the audit log never holds the password', async () => {
       const cred = await newCredential({ password: SECRET });
       await api('PATCH', `/api/credentials/${cred.id}`, { password: SECRET2 });

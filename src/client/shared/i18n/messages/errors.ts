@@ -141,6 +141,11 @@ export const ERROR_MESSAGES = {
     'zh-CN': '请至少给出一个实例 id，不带请求体则同步全部已启用的实例 (give at least one instance id, or no body for every active instance)',
     en: 'give at least one instance id, or no body for every active instance',
   },
+  'api.v.db_type_locked': {
+    'zh-CN':
+      '实例已同步过，数据库类型 ({db_type}) 不能再改：其他类型请注册新实例 (an instance that has synced keeps its engine, {db_type}: register a new instance instead)',
+    en: 'an instance that has synced keeps its engine ({db_type}): register a new instance instead',
+  },
   'api.v.user_exists': { 'zh-CN': '用户 "{name}" 已存在 (already exists)', en: 'user "{name}" already exists' },
   'api.v.credential_missing': { 'zh-CN': '凭据 {id} 不存在 (credential not found)', en: 'credential {id} not found' },
   'api.v.nothing_to_change': { 'zh-CN': '没有要修改的设置 (nothing to change)', en: 'nothing to change' },
