@@ -10,7 +10,7 @@ import { AppError } from '../lib/errors.js';
 import type { UsersRepository } from '../store/users.repository.js';
 import type { UserRow } from '../store/schema.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';
-import { fail, integer, oneOf, requiredText } from './validate.js';
+import { fail, integer, oneOf, requiredText, taken } from './validate.js';
 import { msg } from '../client/shared/i18n/index.js';
 
 import { ROLES, type Role } from '../domain/roles.js';
@@ -102,7 +102,7 @@ export class AuthService {
     if (!USERNAME_RE.test(username)) fail('username', msg('api.v.username_chars'));
     const role = oneOf('role', input.role ?? 'viewer', ROLES);
     const pw = newPassword(input.password);
-    if (await this.users.getByUsername(username)) fail('username', msg('api.v.user_exists', { name: username }));
+    if (await this.users.getByUsername(username)) taken('username', msg('api.v.user_exists', { name: username }));
     const u = await this.users.insert({ username, password_hash: await hashPassword(pw), role, now: this.now() });
     await this.audit.record(actor, { action: 'user.create', targetType: 'user', targetId: u.id, details: { username, role } });
     return toPublicUser(u);

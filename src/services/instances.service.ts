@@ -13,7 +13,7 @@ import { diff, type Actor, type AuditService } from './audit.service.js';
 import type { CredentialsService } from './credentials.service.js';
 import { mergeTls, NO_TLS_INFO, type TlsInfo } from './tls-material.js';
 import type { TlsMaterial } from '../engines/tls.js';
-import { bool, fail, integer, oneOf, requiredText, text } from './validate.js';
+import { bool, fail, integer, oneOf, requiredText, taken, text } from './validate.js';
 
 export interface InstanceInput {
   name?: unknown;
@@ -344,7 +344,7 @@ export class InstancesService {
     if (errors.length) fail(errors[0]!.field, errors[0]!.reason ?? errors[0]!.message);
     if (row.credential_id !== null && !(await this.credentials.exists(row.credential_id)))
       fail('credential_id', msg('api.v.credential_missing', { id: row.credential_id }));
-    if (await this.repo.getByName(row.name)) fail('name', msg('api.v.instance_name_exists', { name: row.name }));
+    if (await this.repo.getByName(row.name)) taken('name', msg('api.v.instance_name_exists', { name: row.name }));
     if (opts.duplicateGuard) await this.guardDuplicate(row, input.confirm_duplicate);
     const tls = mergeTls({}, input);
     const now = this.clock.now().toISOString();
@@ -364,7 +364,7 @@ export class InstancesService {
     if (input.name !== undefined) {
       const name = requiredText('name', input.name, 128);
       const other = await this.repo.getByName(name);
-      if (other && other.id !== id) fail('name', msg('api.v.instance_name_exists', { name: name }));
+      if (other && other.id !== id) taken('name', msg('api.v.instance_name_exists', { name }));
       patch.name = name;
     }
     if (input.db_type !== undefined) patch.db_type = oneOf('db_type', input.db_type, DB_TYPES);

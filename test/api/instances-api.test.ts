@@ -138,13 +138,13 @@ describe('instances and credentials API [sqlite]', () => {
       assert.equal((await ctx.credentials.reveal(created.id))!.password, SECRET2);
     });
 
-    it('a credential in use cannot be deleted (400); unused, it can', async () => {
+    it('a credential in use cannot be deleted (409 conflict); unused, it can', async () => {
       const cred = await newCredential();
       const inst = await newInstance({ credential_id: cred.id });
       const before = await counts();
       const del = await api('DELETE', `/api/credentials/${cred.id}`);
-      assert.equal(del.status, 400, del.body);
-      assert.equal(del.json.success, false);
+      assert.equal(del.status, 409, del.body);
+      assert.equal(del.json.error_code, 'conflict');
       assert.match(String(del.json.error), /使用|in use/);
       assert.deepEqual(await counts(), before);
       assert.equal((await api('GET', `/api/credentials/${cred.id}`)).status, 200);
@@ -300,8 +300,6 @@ describe('instances and credentials API [sqlite]', () => {
       ['host with ;', 'POST', () => '/api/instances', () => ({ ...valid(), host: 'db1;sslmode=disable' }), 'host'],
       ['host with /', 'POST', () => '/api/instances', () => ({ ...valid(), host: 'db1/postgres' }), 'host'],
       ['host with ; on update', 'PATCH', () => `/api/instances/${a.id}`, () => ({ host: 'x;y' }), 'host'],
-      ['duplicate name', 'POST', () => '/api/instances', () => ({ ...valid(), name: a.name }), 'name'],
-      ['duplicate name on update', 'PATCH', () => `/api/instances/${b.id}`, () => ({ name: a.name }), 'name'],
       ['name of 129 characters', 'POST', () => '/api/instances', () => ({ ...valid(), name: 'n'.repeat(129) }), 'name'],
       ['empty name', 'POST', () => '/api/instances', () => ({ ...valid(), name: '' }), 'name'],
       ['description of 2001 characters', 'POST', () => '/api/instances', () => ({ ...valid(), description: 'd'.repeat(2001) }), 'description'],
@@ -330,8 +328,32 @@ describe('instances and credentials API [sqlite]', () => {
         () => ({ name: uniq('c'), db_type: 'mongodb', username: 'u', password: SECRET }),
         'db_type',
       ],
-      ['credential: duplicate name', 'POST', () => '/api/credentials', () => ({ name: usedCredentialName, username: 'u', password: SECRET }), 'name'],
     ];
+
+    // A name already taken is a conflict, not bad input: 409 `conflict`, the field named, nothing stored.
+    it('duplicate names (user, credential, instance; created or renamed) → 409 conflict naming the field', async () => {
+      const viewer = { username: uniq('viewer'), password: 'Password-123', role: 'viewer' };
+      assert.equal((await api('POST', '/api/users', viewer)).status, 201);
+      const dupes: [string, 'POST' | 'PATCH', string, unknown, string][] = [
+        ['user', 'POST', '/api/users', viewer, `username: 用户 "${viewer.username}" 已存在 (already exists)`],
+        ['credential', 'POST', '/api/credentials', { name: usedCredentialName, username: 'u', password: SECRET }, 'name: 凭据名称'],
+        ['instance', 'POST', '/api/instances', { ...valid(), name: a.name }, `name: 实例名称 "${a.name}" 已存在`],
+        ['instance renamed', 'PATCH', `/api/instances/${b.id}`, { name: a.name }, `name: 实例名称 "${a.name}" 已存在`],
+      ];
+      for (const [title, method, url, body, error] of dupes) {
+        const beforeCounts = await counts();
+        const rowsBefore = await ctx.store.db.selectFrom('instances').selectAll().orderBy('id').execute();
+        const res = await api(method, url, body);
+        assert.equal(res.status, 409, `${title}: ${res.body}`);
+        assert.equal(res.json.error_code, 'conflict', `${title}: ${res.body}`);
+        assert.ok(String(res.json.error).startsWith(error), `${title}: ${res.json.error}`);
+        assertNoSecret(res, title);
+        assert.deepEqual(await counts(), beforeCounts, `${title}: rows were stored`);
+        assert.deepEqual(await ctx.store.db.selectFrom('instances').selectAll().orderBy('id').execute(), rowsBefore, `${title}: an instance changed`);
+      }
+      const en = await api('POST', '/api/users', viewer, { 'accept-language': 'en' });
+      assert.equal(en.json.error, `username: user "${viewer.username}" already exists`);
+    });
 
     for (const [title, method, url, body, field] of cases) {
       it(title, async () => {
