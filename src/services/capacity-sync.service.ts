@@ -18,7 +18,7 @@ import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mapLimit } from '../lib/concurrency.js';
-import { AppError } from '../lib/errors.js';
+import { AppError, type RecordErrorCode } from '../lib/errors.js';
 import { newHolder, PROCESS_TAG } from '../lib/process-tag.js';
 import { bytesToMb } from '../lib/sizes.js';
 import type { InstanceRow, SyncSessionRow } from '../store/schema.js';
@@ -333,7 +333,8 @@ export class CapacitySyncService {
                   total_size_bytes: r.total_size_bytes ?? 0,
                 }
               : undefined,
-          error_code: r.error_code ?? undefined,
+          // The store holds only what a runner wrote: a RecordErrorCode.
+          error_code: (r.error_code as RecordErrorCode | null) ?? undefined,
           error_message: r.error_message ?? undefined,
           duration_ms: r.duration_ms ?? 0,
           warnings: [],
