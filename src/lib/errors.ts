@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   token_from_token: 'tokens: a token is created from a browser session, never with a token',
   token_no_expiry: 'tokens: only an admin may create a token that never expires',
   discovery_disabled: 'discovery: the service runs without WHALEFALL_DISCOVERY=on',
+  not_a_session: 'logout: the caller authenticated with an API token, which is not a session (revoke it with DELETE /api/tokens/:id)',
   login_throttled: 'login: too many failed logins for this account from this address (retry_after_seconds says when)',
   connection_cap: 'no connection slot to the monitored instance came free in time (the connection caps); retry after retry_after_seconds',
   cancelled: 'sync: the sync was cancelled (POST /api/sync-sessions/:id/cancel) before it finished; nothing of it was saved',

@@ -226,7 +226,9 @@ export class AuthService {
   }
 
   async logout(p: Principal, sourceIp: string | null = null): Promise<void> {
-    if (p.sessionId) await this.users.deleteSession(p.sessionId);
+    // A token is not a session: "logged out" would leave it working. Say so, change and record nothing.
+    if (p.via !== 'session' || !p.sessionId) throw new AppError('validation', msg('api.auth.logout_token'), 'not_a_session');
+    await this.users.deleteSession(p.sessionId);
     await this.audit.record({ userId: p.id, username: p.username, sourceIp }, { action: 'auth.logout', details: { via: p.via } });
   }
 

@@ -215,7 +215,8 @@ describe('access matrix [sqlite]', () => {
     'GET /healthz': async () => ({ url: '/healthz', expect: 200 }),
     'GET /readyz': async () => ({ url: '/readyz', expect: 200 }),
     'POST /api/auth/login': async () => ({ url: '/api/auth/login', payload: { username: 'fresh-viewer', password: freshPasswords.viewer }, expect: 200 }),
-    'POST /api/auth/logout': async () => ({ url: '/api/auth/logout', expect: 200, freshSession: true }),
+    // A token is not a session: logging out with one is refused (it would not revoke it).
+    'POST /api/auth/logout': async () => ({ url: '/api/auth/logout', expect: 200, freshSession: true, bearerExpect: 400 }),
     'GET /api/auth/me': async () => ({ url: '/api/auth/me', expect: 200 }),
     'POST /api/tokens': async () => ({ url: '/api/tokens', payload: { name: uniq('tok') }, expect: 201, bearerExpect: 403 }),
     'GET /api/tokens': async () => ({ url: '/api/tokens', expect: 200 }),
@@ -604,6 +605,21 @@ describe('access matrix [sqlite]', () => {
     const out = await app.inject({ method: 'POST', url: '/api/auth/logout', headers: { cookie: s.cookie, 'x-csrftoken': s.csrf } });
     assert.equal(out.statusCode, 200, out.body);
     assert.equal((await app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie: s.cookie } })).statusCode, 401);
+  });
+
+  it('logout with a bearer token is 400 not_a_session pointing to token revocation: the token keeps working, nothing is recorded', async () => {
+    const t = await ctx.auth.createToken(userIds.viewer, { name: uniq('logout') }, actor);
+    const auth = { authorization: `Bearer ${t.token}` };
+    const logouts = async () => (await ctx.store.db.selectFrom('audit_log').select('id').where('action', '=', 'auth.logout').execute()).length;
+    const before = await logouts();
+    const zh = await app.inject({ method: 'POST', url: '/api/auth/logout', headers: auth });
+    assert.equal(zh.statusCode, 400, zh.body);
+    assert.equal(zh.json().error_code, 'not_a_session');
+    assert.match(zh.json().error, /令牌不是会话.*DELETE \/api\/tokens\/:id/);
+    const en = await app.inject({ method: 'POST', url: '/api/auth/logout', headers: { ...auth, 'accept-language': 'en' } });
+    assert.equal(en.json().error, 'An API token is not a session: logging out does not revoke it. Revoke it with DELETE /api/tokens/:id');
+    assert.equal((await app.inject({ method: 'GET', url: '/api/auth/me', headers: auth })).statusCode, 200);
+    assert.equal(await logouts(), before, 'no logout recorded');
   });
 
   it("a cookie write with another session's CSRF token is refused (403)", async () => {

@@ -9,6 +9,11 @@ export const ERROR_MESSAGES = {
   // signed in? allowed?
   'api.auth.required': { 'zh-CN': '请先登录 (authentication required)', en: 'Sign in first (authentication required)' },
   'api.auth.bad_token': { 'zh-CN': 'API 令牌无效、已过期或已吊销 (invalid, expired or revoked token)', en: 'The API token is invalid, expired or revoked' },
+  'api.auth.logout_token': {
+    'zh-CN':
+      'API 令牌不是会话，退出登录不会让它失效：请用 DELETE /api/tokens/:id 吊销令牌 (a token is not a session: logging out does not revoke it; revoke it with DELETE /api/tokens/:id)',
+    en: 'An API token is not a session: logging out does not revoke it. Revoke it with DELETE /api/tokens/:id',
+  },
   'api.auth.csrf': {
     'zh-CN': 'CSRF 校验失败：请求缺少有效的 X-CSRFToken 头 (missing or invalid X-CSRFToken header)',
     en: 'CSRF check failed: the request lacks a valid X-CSRFToken header',
