@@ -123,6 +123,21 @@ describe('OpenAPI: every operation identified, typed and documented with its err
     }
   });
 
+  it('the statuses the routes really answer are declared (the user trial saw each one undeclared)', () => {
+    const declared = (method: string, path: string) => Object.keys(doc.paths[path]?.[method]?.responses ?? {});
+    const expect: [string, string, string[]][] = [
+      ['post', '/api/auth/login', ['401', '429']], // wrong password; ten bad tries
+      ['post', '/api/sync/capacity', ['404', '413', '415', '429']], // {"instance_ids":[999]}
+      ['post', '/api/instances/test-connection', ['404']], // {"ids":[1,999]}, {"names":["nosuch"]}
+      ['get', '/api/statistics/runway', ['404']], // ?instance_id=999
+      ['post', '/api/credentials', ['413']], // a 2 MB body
+    ];
+    for (const [method, path, statuses] of expect) {
+      const has = declared(method, path);
+      for (const status of statuses) assert.ok(has.includes(status), `${method.toUpperCase()} ${path} declares ${status} (has ${has.join(', ')})`);
+    }
+  });
+
   it('the ErrorCode component lists every documented error_code', () => {
     // One alternative per code, with its meaning (swagger writes `const` as a one-value enum, for swagger-ui).
     const codes = doc.components.schemas.ErrorCode?.oneOf?.map((c) => [c.enum[0], c.description]);
