@@ -80,10 +80,11 @@ export async function buildApp(ctx: Context) {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, jsonBodyParser(app.getDefaultJsonParser('error', 'error')));
 
-  // Every route must say who may call it.
+  // Every route must say who may call it. The /docs routes (@fastify/swagger-ui: the pages and the OpenAPI document,
+  // no data) are public: they are given the rule here, as the plugin cannot declare one.
   app.addHook('onRoute', (route) => {
-    const access = route.config?.access;
-    if (access === undefined && !route.url.startsWith('/docs')) {
+    if (route.url.startsWith('/docs')) route.config = { ...route.config, access: 'public' };
+    if (route.config?.access === undefined) {
       throw new Error(`route ${[route.method].flat().join(',')} ${route.url} has no access rule (config.access)`);
     }
   });
@@ -100,6 +101,24 @@ export async function buildApp(ctx: Context) {
     for (const method of [route.method].flat()) routeTable.push({ method, url: route.url, access: route.config?.access });
   });
 
+  // Set before any plugin registers routes (swagger-ui's /docs among them), so that every route answers errors in the envelope.
+  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
+    if (err instanceof AppError) {
+      const retry = err.extra?.retry_after_seconds;
+      if (typeof retry === 'number') void reply.header('retry-after', String(Math.max(1, Math.ceil(retry))));
+      const body = err.msg
+        ? errorBody(err.msg, err.code ?? err.kind, apiLocale(req))
+        : { success: false, error: err.message, error_code: err.code ?? err.kind };
+      return reply.status(HTTP_STATUS[err.kind]).send({ ...body, ...err.extra });
+    }
+    const fe = err;
+    const locale = apiLocale(req);
+    if (fe.validation) return reply.status(400).send(errorBody(validationMsg(fe), 'validation', locale));
+    const framework = frameworkErrorBody(fe, locale, req.routeOptions.bodyLimit);
+    if (framework) return reply.status(framework.status).send(framework.body);
+    req.log.error({ err }, 'unhandled error');
+    return reply.status(500).send(errorBody(msg('api.http.internal'), 'internal', locale));
+  });
   await app.register(cookie);
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -137,7 +156,9 @@ export async function buildApp(ctx: Context) {
     // /metrics has its own token (WHALEFALL_METRICS_TOKEN), checked by its route.
     if (auth?.startsWith('Bearer ') && req.routeOptions.url !== '/metrics') {
       req.principal = await ctx.auth.fromBearer(auth.slice(7).trim());
-      if (!req.principal) throw new AppError('unauthorized', msg('api.auth.bad_token'));
+      // A public route answers the same whatever a client or a proxy attaches: a bad token there is no caller, as an
+      // expired session cookie is (a probe forwarding a stale header must not see the service down).
+      if (!req.principal && req.routeOptions.config?.access !== 'public') throw new AppError('unauthorized', msg('api.auth.bad_token'));
       return;
     }
     const sid = req.cookies[SESSION_COOKIE];
@@ -148,26 +169,9 @@ export async function buildApp(ctx: Context) {
     if (req.is404) return;
     const access = req.routeOptions.config?.access;
     if (access) checkAccess(req, reply, access);
-    else if (!req.routeOptions.url?.startsWith('/docs')) throw new AppError('forbidden', msg('api.auth.no_rule'));
+    else throw new AppError('forbidden', msg('api.auth.no_rule'));
   });
 
-  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
-    if (err instanceof AppError) {
-      const retry = err.extra?.retry_after_seconds;
-      if (typeof retry === 'number') void reply.header('retry-after', String(Math.max(1, Math.ceil(retry))));
-      const body = err.msg
-        ? errorBody(err.msg, err.code ?? err.kind, apiLocale(req))
-        : { success: false, error: err.message, error_code: err.code ?? err.kind };
-      return reply.status(HTTP_STATUS[err.kind]).send({ ...body, ...err.extra });
-    }
-    const fe = err;
-    const locale = apiLocale(req);
-    if (fe.validation) return reply.status(400).send(errorBody(validationMsg(fe), 'validation', locale));
-    const framework = frameworkErrorBody(fe, locale, req.routeOptions.bodyLimit);
-    if (framework) return reply.status(framework.status).send(framework.body);
-    req.log.error({ err }, 'unhandled error');
-    return reply.status(500).send(errorBody(msg('api.http.internal'), 'internal', locale));
-  });
   app.setNotFoundHandler((req, reply) => {
     // A mistyped page URL in a browser: the HTML page, not raw JSON. API clients (and /api/… in a browser) keep JSON.
     if (isPageNavigation(req)) return notFoundPage(req, reply, ctx.config.timeZone);

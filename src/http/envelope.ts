@@ -2,13 +2,12 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
-import type { AppErrorKind } from '../lib/errors.js';
+import { ERROR_CODES, type AppErrorKind } from '../lib/errors.js';
 import { DEFAULT_LOCALE, localeFromAcceptLanguage, msgText, type Locale, type Msg } from '../client/shared/i18n/index.js';
 import { component, StringEnum } from './components.js';
 
 /** Routes take StringEnum with the envelope helpers (it lives in components.ts, which the browser's types read). */
 export { StringEnum };
-import { ERROR_CODES } from './framework-errors.js';
 
 /** The HTTP status of each kind of AppError (API envelope, pages and static files alike). */
 export const HTTP_STATUS: Record<AppErrorKind, number> = {
@@ -66,7 +65,7 @@ const messageFields = {
   params: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'the values the message was formatted with' })),
 };
 
-/** Every documented `error_code`, each with its meaning (`ERROR_CODES` in framework-errors.ts). */
+/** Every documented `error_code`, each with its meaning (`ERROR_CODES` in src/lib/errors.ts). */
 export const ErrorCode = component(
   'ErrorCode',
   Type.Unsafe<string>({

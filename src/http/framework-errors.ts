@@ -13,11 +13,12 @@
  * logout). An empty body is `{}`; a body that is not JSON is `invalid_json`.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorCode } from '../lib/errors.js';
 import { DEFAULT_LOCALE, localeFromAcceptLanguage, msg, msgText, type Locale, type MessageKey, type Msg } from '../client/shared/i18n/index.js';
 
 export interface FrameworkError {
   /** The documented, stable code clients branch on. */
-  error_code: string;
+  error_code: ErrorCode;
   status: number;
   /** The message (errors.ts, `api.http.*`): zh-CN `中文 (English)`, or English with Accept-Language: en. */
   key: MessageKey;
@@ -35,48 +36,8 @@ export const FRAMEWORK_ERRORS: Record<string, FrameworkError> = {
   FST_ERR_MAX_PARAM_LENGTH: { error_code: 'bad_url', status: 414, key: 'api.http.param_too_long' },
 };
 
-/**
- * Every `error_code` the API can answer, with its meaning: the OpenAPI
- * `ErrorCode` component and docs/api.md are generated from / checked against
- * this list. A failed sync or connection test answers with the failure's
- * class (SyncErrorCode: connection, timeout, auth…) so retries can tell them apart.
- */
-export const ERROR_CODES: Record<string, string> = {
-  validation: 'a field is missing, unknown or out of range (the message names it)',
-  invalid_json: 'the body is not valid JSON (an empty body is accepted as {})',
-  body_too_large: 'the body exceeds 1 MiB (an instance import: WHALEFALL_IMPORT_MAX_BYTES, default 10 MiB)',
-  unsupported_media_type: 'the Content-Type has no parser (send application/json)',
-  bad_content_length: 'the body size did not match Content-Length',
-  bad_url: 'the URL has an invalid percent-escape or a parameter over the length limit',
-  bad_request: 'the HTTP request itself is malformed',
-  unauthorized: 'not signed in, or the bearer token is invalid, expired or revoked',
-  forbidden: 'the role may not do this, or X-CSRFToken is missing on a cookie write',
-  not_found: 'no such route or object',
-  conflict: 'duplicate name, already syncing, or the object is in use',
-  rate_limited: 'too many requests; retry after the time in the message',
-  unavailable: 'this server lacks what the request needs (e.g. chromium for a PDF report)',
-  sync_failed: 'the operation on the monitored server failed',
-  connection: 'sync/test: the monitored server could not be reached (refused, DNS, TLS)',
-  timeout: 'sync/test: the monitored server did not answer in time',
-  auth: 'sync/test: the monitored server refused the credential',
-  permission: 'sync/test: the credential lacks a privilege the collection needs',
-  unsupported: 'sync/test: engine or server version not supported',
-  data: 'sync/test: the server answered something that could not be read',
-  request_timeout: 'the request took longer than the server allows',
-  internal: 'an unexpected error; details are in the service log',
-  // Refusals with their own code (AppError's third argument), so a client can branch on them.
-  import_invalid: 'import: the file has errors, nothing was stored (the report is in `data`)',
-  confirm_move: 'instance update: changing host or port needs confirm_move: true (the stored password would go to the new address)',
-  last_admin: 'users: the last active admin cannot be demoted or disabled',
-  token_from_token: 'tokens: a token is created from a browser session, never with a token',
-  token_no_expiry: 'tokens: only an admin may create a token that never expires',
-  discovery_disabled: 'discovery: the service runs without WHALEFALL_DISCOVERY=on',
-  login_throttled: 'login: too many failed logins for this account from this address (retry_after_seconds says when)',
-  connection_cap: 'no connection slot to the monitored instance came free in time (the connection caps); retry after retry_after_seconds',
-};
-
 /** An error envelope with its key: `error` in `locale`, `message_key` + `params` for clients that translate. */
-export function errorBody(m: Msg, errorCode: string, locale: Locale = DEFAULT_LOCALE) {
+export function errorBody(m: Msg, errorCode: ErrorCode, locale: Locale = DEFAULT_LOCALE) {
   return { success: false as const, error: msgText(m, locale), error_code: errorCode, message_key: m.key, ...(m.params ? { params: m.params } : {}) };
 }
 

@@ -80,8 +80,19 @@ const DESCRIPTIONS: Record<number, string> = {
   403: 'Authenticated but the role is insufficient, or missing X-CSRFToken on a cookie write',
   404: 'Not found',
   409: 'Conflict (duplicate name, instance already syncing, …)',
+  413: 'The body is too large (body_too_large)',
+  415: 'No parser for the Content-Type (unsupported_media_type)',
+  429: 'Too many requests, or no connection slot to the monitored instance came free (rate_limited, login_throttled, connection_cap)',
   500: 'Internal error (details in the service log)',
 };
+
+/** A body or query field naming objects by id or name (`instance_id`, `ids`, `names`…): an unknown one is a 404. */
+const NAMES_OBJECTS = /(^|_)ids?$|^names$/;
+
+function namesObjects(schema: unknown): boolean {
+  const props = (schema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return props !== undefined && Object.keys(props).some((k) => NAMES_OBJECTS.test(k));
+}
 
 const WRITE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -89,14 +100,23 @@ function err(status: number) {
   return { ...ErrorEnvelope, 'x-response-description': DESCRIPTIONS[status] };
 }
 
-/** The error statuses a route can answer, from its access rule, method and URL. */
-export function errorStatuses(route: Pick<RouteOptions, 'method' | 'url' | 'config'>): number[] {
+/**
+ * The error statuses a route can answer, from its access rule, method, URL and request schema: every route 400 and
+ * 500; a non-public one 401 and 403 (a public write, the login, 401); one naming objects (a `:param`, or ids or names in its body or query) 404; a
+ * write 409, 413, 415 and 429 (a throttled login, a connection cap, a rate limit). A route declares any other status
+ * itself (the PDF report's 503).
+ */
+export function errorStatuses(route: Pick<RouteOptions, 'method' | 'url' | 'config'> & { schema?: unknown }): number[] {
   const methods = Array.isArray(route.method) ? route.method : [route.method];
   const access = (route.config as { access?: string } | undefined)?.access;
+  const schema = route.schema as { body?: unknown; querystring?: unknown } | undefined;
+  const write = methods.some((m) => WRITE.has(m));
   const out = [400];
+  // A public write is the login: a wrong password is its 401.
   if (access !== 'public') out.push(401, 403);
-  if (route.url.includes(':')) out.push(404);
-  if (methods.some((m) => WRITE.has(m))) out.push(409);
+  else if (write) out.push(401);
+  if (route.url.includes(':') || namesObjects(schema?.body) || namesObjects(schema?.querystring)) out.push(404);
+  if (write) out.push(409, 413, 415, 429);
   out.push(500);
   return out;
 }

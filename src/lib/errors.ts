@@ -11,6 +11,56 @@
 import { isMsg, msgText, type Msg } from '../client/shared/i18n/index.js';
 import { stripControl } from './control-chars.js';
 
+/**
+ * Every `error_code` the API can answer, with its meaning: the one list. The OpenAPI `ErrorCode` component is
+ * generated from it, docs/api.md's error table is checked against it (test/api/openapi.test.ts), and the compiler
+ * holds every code the code can emit to it: AppError's kind and code, SyncErrorCode, the framework errors and
+ * `errorBody` are typed `ErrorCode`. A failed sync or connection test answers with the failure's class
+ * (SyncErrorCode: connection, timeout, auth…) so retries can tell them apart.
+ */
+export const ERROR_CODES = {
+  validation: 'a field is missing, unknown or out of range (the message names it)',
+  invalid_json: 'the body is not valid JSON (an empty body is accepted as {})',
+  body_too_large: 'the body exceeds 1 MiB (an instance import: WHALEFALL_IMPORT_MAX_BYTES, default 10 MiB)',
+  unsupported_media_type: 'the Content-Type has no parser (send application/json)',
+  bad_content_length: 'the body size did not match Content-Length',
+  bad_url: 'the URL has an invalid percent-escape or a parameter over the length limit',
+  bad_request: 'the HTTP request itself is malformed',
+  unauthorized: 'not signed in, or the bearer token is invalid, expired or revoked',
+  forbidden: 'the role may not do this, or X-CSRFToken is missing on a cookie write',
+  not_found: 'no such route or object',
+  conflict: 'duplicate name, already syncing, or the object is in use',
+  rate_limited: 'too many requests; retry after the time in the message',
+  unavailable: 'this server lacks what the request needs (e.g. chromium for a PDF report)',
+  sync_failed: 'the operation on the monitored server failed',
+  connection: 'sync/test: the monitored server could not be reached (refused, DNS, TLS)',
+  timeout: 'sync/test: the monitored server did not answer in time',
+  auth: 'sync/test: the monitored server refused the credential',
+  permission: 'sync/test: the credential lacks a privilege the collection needs',
+  unsupported: 'sync/test: engine or server version not supported',
+  data: 'sync/test: the server answered something that could not be read',
+  request_timeout: 'the request took longer than the server allows',
+  internal: 'an unexpected error; details are in the service log',
+  // Refusals with their own code (AppError's third argument), so a client can branch on them.
+  import_invalid: 'import: the file has errors, nothing was stored (the report is in `data`)',
+  confirm_move: 'instance update: changing host or port needs confirm_move: true (the stored password would go to the new address)',
+  last_admin: 'users: the last active admin cannot be demoted or disabled',
+  token_from_token: 'tokens: a token is created from a browser session, never with a token',
+  token_no_expiry: 'tokens: only an admin may create a token that never expires',
+  discovery_disabled: 'discovery: the service runs without WHALEFALL_DISCOVERY=on',
+  not_a_session: 'logout: the caller authenticated with an API token, which is not a session (revoke it with DELETE /api/tokens/:id)',
+  login_throttled: 'login: too many failed logins for this account from this address (retry_after_seconds says when)',
+  connection_cap: 'no connection slot to the monitored instance came free in time (the connection caps); retry after retry_after_seconds',
+  cancelled: 'sync: the sync was cancelled (POST /api/sync-sessions/:id/cancel) before it finished; nothing of it was saved',
+  interrupted: 'sync: the service was stopping and stopped the sync before it finished; nothing of it was saved (run it again)',
+  lease_lost: "sync: the instance's lock passed to another process (this one's lease ran out); this run saved nothing",
+  duplicate_server:
+    'instances: the host and port (Oracle: and service) are registered already as `duplicates`; send confirm_duplicate: true to register it anyway',
+} as const satisfies Record<string, string>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** What a refusal is; each kind is an `ErrorCode` (the envelope's code when the error names no other). */
 export type AppErrorKind =
   | 'validation'
   | 'not_found'
@@ -29,7 +79,7 @@ export class AppError extends Error {
   constructor(
     readonly kind: AppErrorKind,
     message: string | Msg,
-    readonly code?: string,
+    readonly code?: ErrorCode,
     /** Extra fields for the response envelope (e.g. the failed sync's session_id). */
     readonly extra?: Record<string, unknown>,
   ) {
@@ -40,6 +90,8 @@ export class AppError extends Error {
 }
 
 export type SyncErrorCode = 'connection' | 'timeout' | 'auth' | 'permission' | 'unsupported' | 'data' | 'internal';
+/** Why a sync record ended without its save: the collection's failure class, or the run stopped from outside. */
+export type RecordErrorCode = SyncErrorCode | 'cancelled' | 'interrupted' | 'lease_lost';
 
 /** Human explanation of each class (the seed's section 8, kept and extended). */
 export const SYNC_ERROR_HINTS: Record<SyncErrorCode, string> = {

@@ -10,7 +10,7 @@ import { AppError } from '../lib/errors.js';
 import type { UsersRepository } from '../store/users.repository.js';
 import type { UserRow } from '../store/schema.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';
-import { fail, integer, oneOf, requiredText } from './validate.js';
+import { fail, integer, oneOf, requiredText, taken } from './validate.js';
 import { msg } from '../client/shared/i18n/index.js';
 
 import { ROLES, type Role } from '../domain/roles.js';
@@ -102,7 +102,7 @@ export class AuthService {
     if (!USERNAME_RE.test(username)) fail('username', msg('api.v.username_chars'));
     const role = oneOf('role', input.role ?? 'viewer', ROLES);
     const pw = newPassword(input.password);
-    if (await this.users.getByUsername(username)) fail('username', msg('api.v.user_exists', { name: username }));
+    if (await this.users.getByUsername(username)) taken('username', msg('api.v.user_exists', { name: username }));
     const u = await this.users.insert({ username, password_hash: await hashPassword(pw), role, now: this.now() });
     await this.audit.record(actor, { action: 'user.create', targetType: 'user', targetId: u.id, details: { username, role } });
     return toPublicUser(u);
@@ -226,7 +226,9 @@ export class AuthService {
   }
 
   async logout(p: Principal, sourceIp: string | null = null): Promise<void> {
-    if (p.sessionId) await this.users.deleteSession(p.sessionId);
+    // A token is not a session: "logged out" would leave it working. Say so, change and record nothing.
+    if (p.via !== 'session' || !p.sessionId) throw new AppError('validation', msg('api.auth.logout_token'), 'not_a_session');
+    await this.users.deleteSession(p.sessionId);
     await this.audit.record({ userId: p.id, username: p.username, sourceIp }, { action: 'auth.logout', details: { via: p.via } });
   }
 

@@ -18,7 +18,7 @@ import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mapLimit } from '../lib/concurrency.js';
-import { AppError } from '../lib/errors.js';
+import { AppError, type RecordErrorCode } from '../lib/errors.js';
 import { newHolder, PROCESS_TAG } from '../lib/process-tag.js';
 import { bytesToMb } from '../lib/sizes.js';
 import type { InstanceRow, SyncSessionRow } from '../store/schema.js';
@@ -26,6 +26,7 @@ import type { Actor } from './audit.service.js';
 import { EstateAdmission, type SpareSlots } from './sync/admission.js';
 import { FetchedRecords } from './sync/fetched-records.js';
 import { MSG } from './sync/messages.js';
+import { fail } from './validate.js';
 import { HEARTBEAT_MS, leaseMs, outcomeError, RecordRunner, type RecordOutcome } from './sync/record-runner.js';
 import { errorColumns } from '../store/sync.repository.js';
 import type { Msg } from '../client/shared/i18n/index.js';
@@ -214,6 +215,8 @@ export class CapacitySyncService {
     instanceIds: number[] | 'all-active',
     opts: { syncType: SyncType; actor: Actor; onRecord?: (o: RecordOutcome, done: number, total: number) => void },
   ): Promise<{ session_id: string; total: number; done: Promise<{ session_id: string; status: string; outcomes: RecordOutcome[] }> }> {
+    // An explicit empty list is not "all": a script whose filter selected nothing must not sync the whole estate.
+    if (instanceIds !== 'all-active' && instanceIds.length === 0) fail('instance_ids', MSG.noIds);
     if (this.control.stopping) throw new AppError('conflict', MSG.stopping);
     const s = await this.d.settings();
     const p = await params(this.d, true);
@@ -333,7 +336,8 @@ export class CapacitySyncService {
                   total_size_bytes: r.total_size_bytes ?? 0,
                 }
               : undefined,
-          error_code: r.error_code ?? undefined,
+          // The store holds only what a runner wrote: a RecordErrorCode.
+          error_code: (r.error_code as RecordErrorCode | null) ?? undefined,
           error_message: r.error_message ?? undefined,
           duration_ms: r.duration_ms ?? 0,
           warnings: [],

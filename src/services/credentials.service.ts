@@ -10,7 +10,7 @@ import type { CredentialsRepository } from '../store/credentials.repository.js';
 import type { InstancesRepository } from '../store/instances.repository.js';
 import type { CredentialRow } from '../store/schema.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';
-import { fail, oneOf, requiredText } from './validate.js';
+import { fail, oneOf, requiredText, taken } from './validate.js';
 import { msg } from '../client/shared/i18n/index.js';
 
 export interface PublicCredential {
@@ -87,7 +87,7 @@ export class CredentialsService {
     const dbType = input.db_type === undefined || input.db_type === null ? null : oneOf('db_type', input.db_type, DB_TYPES);
     const username = requiredText('username', input.username, 256);
     const pw = password(input.password);
-    if (await this.repo.getByName(name)) fail('name', msg('api.v.credential_name_exists', { name }));
+    if (await this.repo.getByName(name)) taken('name', msg('api.v.credential_name_exists', { name }));
     const now = this.clock.now().toISOString();
     const enc = encryptSecret(this.keys, pw);
     const row = await this.repo.insert({ name, db_type: dbType, username, password_enc: enc.value, key_id: enc.keyId, created_at: now, updated_at: now });
@@ -102,7 +102,7 @@ export class CredentialsService {
     if (input.name !== undefined) {
       const name = requiredText('name', input.name, 128);
       const other = await this.repo.getByName(name);
-      if (other && other.id !== id) fail('name', msg('api.v.credential_name_exists', { name }));
+      if (other && other.id !== id) taken('name', msg('api.v.credential_name_exists', { name }));
       patch.name = name;
     }
     if (input.db_type !== undefined) patch.db_type = input.db_type === null ? null : oneOf('db_type', input.db_type, DB_TYPES);
@@ -125,7 +125,7 @@ export class CredentialsService {
     const current = await this.repo.get(id);
     if (!current) throw new AppError('not_found', msg('api.credential_not_found', { id }));
     const used = await this.instances.countUsingCredential(id);
-    if (used > 0) throw new AppError('validation', msg('api.credential_in_use', { name: current.name, count: used }));
+    if (used > 0) throw new AppError('conflict', msg('api.credential_in_use', { name: current.name, count: used }));
     await this.repo.delete(id);
     await this.audit.record(actor, { action: 'credential.delete', targetType: 'credential', targetId: id, details: { name: current.name } });
   }

@@ -24,7 +24,7 @@ import type { InstanceRow, InstanceUpdate } from '../store/schema.js';
 import type { Clock } from '../lib/clock.js';
 import { diff, type Actor, type AuditService } from './audit.service.js';
 import type { ConnectionService } from './connection.service.js';
-import { instanceFields, type InstanceFields, type InstanceInput } from './instances.service.js';
+import { engineChangeRefused, instanceFields, type InstanceFields, type InstanceInput } from './instances.service.js';
 import { fail, integer } from './validate.js';
 import { columnOf, FLEET_COLUMNS, importError, type FleetColumn, type FleetFormat, type ImportError } from './fleet-file.js';
 import { parseFleetFile } from './fleet-parse.js';
@@ -217,6 +217,8 @@ export class FleetService {
       }
       const { fields, errors: fieldErrors } = instanceFields(input);
       for (const fe of fieldErrors) err(fe.field, fe.reason ?? msg('import.e.field', { reason: fe.message }));
+      const engineRefused = current && fields.db_type ? engineChangeRefused(current, fields.db_type) : undefined;
+      if (engineRefused) err('db_type', engineRefused);
       if (rawName && !fieldErrors.some((e) => e.field === 'name')) {
         const first = seen.get(rawName);
         if (first !== undefined) err('name', msg('import.e.duplicate_name', { name: rawName, row: first }));

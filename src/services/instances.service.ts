@@ -13,7 +13,7 @@ import { diff, type Actor, type AuditService } from './audit.service.js';
 import type { CredentialsService } from './credentials.service.js';
 import { mergeTls, NO_TLS_INFO, type TlsInfo } from './tls-material.js';
 import type { TlsMaterial } from '../engines/tls.js';
-import { bool, fail, integer, oneOf, requiredText, text } from './validate.js';
+import { bool, fail, integer, oneOf, requiredText, taken, text } from './validate.js';
 
 export interface InstanceInput {
   name?: unknown;
@@ -106,6 +106,15 @@ export function toPublicInstance(r: InstanceRow): PublicInstance {
 
 /** Host names, IPv4 and IPv6 literals; nothing that could smuggle a connection-string option. */
 const HOST_RE = /^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*|[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)$/;
+
+/**
+ * Why `current` may not become `dbType`, or undefined. A mistyped engine may be corrected until the first sync; after
+ * it, the history is that engine's databases and the stored password would go over another protocol: another engine
+ * is another instance (PATCH and the import alike).
+ */
+export function engineChangeRefused(current: Pick<InstanceRow, 'db_type' | 'last_sync_at'>, dbType: string): Msg | undefined {
+  return dbType !== current.db_type && current.last_sync_at !== null ? msg('api.v.db_type_locked', { db_type: current.db_type }) : undefined;
+}
 
 function host(value: unknown): string {
   const h = requiredText('host', value, 255);
@@ -340,7 +349,7 @@ export class InstancesService {
     if (errors.length) fail(errors[0]!.field, errors[0]!.reason ?? errors[0]!.message);
     if (row.credential_id !== null && !(await this.credentials.exists(row.credential_id)))
       fail('credential_id', msg('api.v.credential_missing', { id: row.credential_id }));
-    if (await this.repo.getByName(row.name)) fail('name', msg('api.v.instance_name_exists', { name: row.name }));
+    if (await this.repo.getByName(row.name)) taken('name', msg('api.v.instance_name_exists', { name: row.name }));
     if (opts.duplicateGuard) await this.guardDuplicate(row, input.confirm_duplicate);
     return { row, tls: mergeTls({}, input) };
   }
@@ -364,10 +373,12 @@ export class InstancesService {
     if (input.name !== undefined) {
       const name = requiredText('name', input.name, 128);
       const other = await this.repo.getByName(name);
-      if (other && other.id !== id) fail('name', msg('api.v.instance_name_exists', { name: name }));
+      if (other && other.id !== id) taken('name', msg('api.v.instance_name_exists', { name }));
       patch.name = name;
     }
     if (input.db_type !== undefined) patch.db_type = oneOf('db_type', input.db_type, DB_TYPES);
+    const engineRefused = patch.db_type === undefined ? undefined : engineChangeRefused(current, patch.db_type as string);
+    if (engineRefused) fail('db_type', engineRefused);
     if (input.host !== undefined) patch.host = host(input.host);
     if (input.port !== undefined) patch.port = integer('port', input.port, 1, 65535);
     if (input.database_name !== undefined) patch.database_name = text('database_name', input.database_name, 255, { optional: true }) ?? null;

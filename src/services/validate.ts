@@ -13,6 +13,11 @@ export function fail(field: string, reason: string | Msg): never {
   throw new AppError('validation', msg('api.validation.field', { field, reason }));
 }
 
+/** Refuse `field` because its value is taken (a duplicate name): 409 `conflict`, in the same words as `fail`. */
+export function taken(field: string, reason: Msg): never {
+  throw new AppError('conflict', msg('api.validation.field', { field, reason }));
+}
+
 /** Non-empty after trim, bounded, no control characters. */
 export function text(field: string, value: unknown, max: number, opts: { optional?: boolean } = {}): string | undefined {
   if (value === undefined || value === null || value === '') {

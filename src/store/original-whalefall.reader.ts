@@ -14,7 +14,7 @@ const pg = lazyModule<typeof Pg>('pg');
 /** A bad URL, an unreachable server or another schema: one line, never the password. */
 export class OriginalStoreError extends AppError {
   constructor(message: string) {
-    super('validation', message, 'original_store');
+    super('validation', message);
   }
 }
 

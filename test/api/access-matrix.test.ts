@@ -6,7 +6,7 @@
  *   - cookie session with its X-CSRFToken header,
  *   - bearer token,
  *   - for writes also: cookie session WITHOUT the CSRF header (must be 403).
- *   - a revoked bearer token (401 everywhere but /metrics, which reads its own token),
+ *   - a revoked bearer token (401 on every route that is not public; a public route ignores it),
  *   - an expired cookie session (the caller is anonymous: 401 unless public).
  * The table must also equal each route's own `config.access` (app.routeTable).
  * Below the route's role: 401 when anonymous, 403 when logged in. At or above:
@@ -127,8 +127,6 @@ const ACCESS = {
 type Listed = keyof typeof ACCESS;
 /** Page routes answer an anonymous caller with a redirect to /login (302), not a JSON 401. */
 const PAGES = new Set<string>(['GET /instances', 'GET /instances/:id']);
-/** Public pages: a revoked bearer token on them also leads to /login. */
-const LOGIN_PAGES = new Set<string>(['GET /', 'GET /login']);
 for (const p of ['GET /capacity/instances', 'GET /capacity/databases', 'GET /sync-sessions', 'GET /sync-sessions/:id', 'GET /settings']) PAGES.add(p);
 for (const p of ['GET /instances/:id/databases/:name', 'GET /capacity/tables', 'GET /capacity/runway']) PAGES.add(p);
 PAGES.add('GET /instances/import');
@@ -217,7 +215,8 @@ describe('access matrix [sqlite]', () => {
     'GET /healthz': async () => ({ url: '/healthz', expect: 200 }),
     'GET /readyz': async () => ({ url: '/readyz', expect: 200 }),
     'POST /api/auth/login': async () => ({ url: '/api/auth/login', payload: { username: 'fresh-viewer', password: freshPasswords.viewer }, expect: 200 }),
-    'POST /api/auth/logout': async () => ({ url: '/api/auth/logout', expect: 200, freshSession: true }),
+    // A token is not a session: logging out with one is refused (it would not revoke it).
+    'POST /api/auth/logout': async () => ({ url: '/api/auth/logout', expect: 200, freshSession: true, bearerExpect: 400 }),
     'GET /api/auth/me': async () => ({ url: '/api/auth/me', expect: 200 }),
     'POST /api/tokens': async () => ({ url: '/api/tokens', payload: { name: uniq('tok') }, expect: 201, bearerExpect: 403 }),
     'GET /api/tokens': async () => ({ url: '/api/tokens', expect: 200 }),
@@ -505,12 +504,12 @@ describe('access matrix [sqlite]', () => {
           });
           checks.count++;
           let expected: number;
-          // A bearer token, once presented, must be valid (only /metrics reads its own token, not the user's).
-          // Pages answer it like any refusal of a page: back to /login.
-          if (role !== 'anonymous' && mode === 'revoked-bearer' && pattern !== '/metrics')
-            expected = PAGES.has(ruleKey) || LOGIN_PAGES.has(ruleKey) ? 302 : 401;
+          // A public route answers the same whatever credentials come with it: a revoked token or an expired
+          // session there is no caller (a probe or a proxy forwarding a stale header must not see the service down).
+          if (rule === 'public') expected = p.expect;
+          // Elsewhere a bearer token, once presented, must be valid. Pages answer it like any refusal: back to /login.
+          else if (role !== 'anonymous' && mode === 'revoked-bearer') expected = PAGES.has(ruleKey) ? 302 : 401;
           // An expired session is no session: the caller is anonymous (a page redirects to /login).
-          else if (rule === 'public') expected = p.expect;
           else if (role === 'anonymous' || mode === 'expired-session') expected = PAGES.has(ruleKey) ? 302 : 401;
           else if (write && mode === 'cookie-no-csrf') expected = 403;
           else if (RANK[role] < needed) expected = 403;
@@ -539,6 +538,23 @@ describe('access matrix [sqlite]', () => {
       `access matrix: ${routes} routes × ${ROLES.length} roles × 4–5 modes = ${checks.count} checks ` +
         `(${table} table routes + ${routes - table} HEAD mirrors; modes cookie+CSRF, bearer, revoked bearer, expired session, plus cookie without CSRF on the ${writes} write routes)`,
     );
+  });
+
+  it('the /docs routes are public: a bad or revoked bearer token gets the same answer as none', async () => {
+    const docs = app.routeTable.filter((r) => isDocs(r.url));
+    assert.ok(docs.length > 0, 'no /docs route registered');
+    assert.deepEqual(
+      docs.filter((r) => r.access !== 'public').map((r) => `${r.method} ${r.url}`),
+      [],
+    );
+    for (const url of ['/docs', '/docs/json', '/docs/yaml', '/healthz', '/readyz']) {
+      const plain = await app.inject({ method: 'GET', url });
+      for (const authorization of ['Bearer wf_bogus', `Bearer ${dead.admin.revokedBearer}`]) {
+        const res = await app.inject({ method: 'GET', url, headers: { authorization, 'accept-language': 'en' } });
+        assert.equal(res.statusCode, plain.statusCode, `${url} with ${authorization.slice(0, 12)}…: ${res.body.slice(0, 200)}`);
+        assert.equal(res.body, plain.body, url);
+      }
+    }
   });
 
   it('a revoked bearer token is refused (401)', async () => {
@@ -589,6 +605,21 @@ describe('access matrix [sqlite]', () => {
     const out = await app.inject({ method: 'POST', url: '/api/auth/logout', headers: { cookie: s.cookie, 'x-csrftoken': s.csrf } });
     assert.equal(out.statusCode, 200, out.body);
     assert.equal((await app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie: s.cookie } })).statusCode, 401);
+  });
+
+  it('logout with a bearer token is 400 not_a_session pointing to token revocation: the token keeps working, nothing is recorded', async () => {
+    const t = await ctx.auth.createToken(userIds.viewer, { name: uniq('logout') }, actor);
+    const auth = { authorization: `Bearer ${t.token}` };
+    const logouts = async () => (await ctx.store.db.selectFrom('audit_log').select('id').where('action', '=', 'auth.logout').execute()).length;
+    const before = await logouts();
+    const zh = await app.inject({ method: 'POST', url: '/api/auth/logout', headers: auth });
+    assert.equal(zh.statusCode, 400, zh.body);
+    assert.equal(zh.json().error_code, 'not_a_session');
+    assert.match(zh.json().error, /令牌不是会话.*DELETE \/api\/tokens\/:id/);
+    const en = await app.inject({ method: 'POST', url: '/api/auth/logout', headers: { ...auth, 'accept-language': 'en' } });
+    assert.equal(en.json().error, 'An API token is not a session: logging out does not revoke it. Revoke it with DELETE /api/tokens/:id');
+    assert.equal((await app.inject({ method: 'GET', url: '/api/auth/me', headers: auth })).statusCode, 200);
+    assert.equal(await logouts(), before, 'no logout recorded');
   });
 
   it("a cookie write with another session's CSRF token is refused (403)", async () => {

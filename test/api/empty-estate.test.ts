@@ -27,8 +27,8 @@ describe('a batch sync with no active instance', () => {
   });
 
   const sessions = async () => (await ctx.capacity.sessions({})).total;
-  const post = (lang: string) =>
-    app.inject({ method: 'POST', url: '/api/sync/capacity', headers: { ...operator.headers(true), 'accept-language': lang }, payload: {} });
+  const post = (lang: string, payload: object = {}) =>
+    app.inject({ method: 'POST', url: '/api/sync/capacity', headers: { ...operator.headers(true), 'accept-language': lang }, payload });
 
   it("the API answers 409 in the caller's language and makes no session; the same once every instance is disabled", async () => {
     const zh = await post('zh-CN');
@@ -59,5 +59,20 @@ describe('a batch sync with no active instance', () => {
     assert.equal(s.total, 0);
     assert.equal(done.outcomes.length, 0);
     assert.equal(await sessions(), 1);
+  });
+
+  // An explicit empty list is not "all": with an active instance, it must not sync it.
+  it('`{"instance_ids": []}` is a 400 naming the field in both languages, and starts no session', async () => {
+    await ctx.instances.create({ name: 'on', db_type: 'postgresql', host: '127.0.0.1', port: 5432 }, actor);
+    const before = await sessions();
+    const zh = await post('zh-CN', { instance_ids: [] });
+    assert.equal(zh.statusCode, 400, zh.body);
+    assert.equal(zh.json().error_code, 'validation');
+    assert.match(zh.json().error, /^instance_ids: 请至少给出一个实例 id.*\(give at least one instance id, or no body for every active instance\)$/);
+    const en = await post('en', { instance_ids: [] });
+    assert.equal(en.statusCode, 400, en.body);
+    assert.equal(en.json().error, 'instance_ids: give at least one instance id, or no body for every active instance');
+    await assert.rejects(ctx.capacitySync.startMany([], { syncType: 'manual_batch', actor }), /instance_ids/);
+    assert.equal(await sessions(), before, 'no session');
   });
 });

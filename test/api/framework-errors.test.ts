@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { ERROR_CODES } from '../../src/http/framework-errors.js';
+import { ERROR_CODES } from '../../src/lib/errors.js';
 import { newTestApp, newTestContext, type Caller, type TestApp, type TestContext } from '../helpers/context.js';
 import { closedPort } from '../helpers/targets.js';
 

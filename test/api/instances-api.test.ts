@@ -138,13 +138,13 @@ describe('instances and credentials API [sqlite]', () => {
       assert.equal((await ctx.credentials.reveal(created.id))!.password, SECRET2);
     });
 
-    it('a credential in use cannot be deleted (400); unused, it can', async () => {
+    it('a credential in use cannot be deleted (409 conflict); unused, it can', async () => {
       const cred = await newCredential();
       const inst = await newInstance({ credential_id: cred.id });
       const before = await counts();
       const del = await api('DELETE', `/api/credentials/${cred.id}`);
-      assert.equal(del.status, 400, del.body);
-      assert.equal(del.json.success, false);
+      assert.equal(del.status, 409, del.body);
+      assert.equal(del.json.error_code, 'conflict');
       assert.match(String(del.json.error), /使用|in use/);
       assert.deepEqual(await counts(), before);
       assert.equal((await api('GET', `/api/credentials/${cred.id}`)).status, 200);
@@ -227,6 +227,31 @@ describe('instances and credentials API [sqlite]', () => {
       assert.equal((await api('DELETE', `/api/instances/${inst.id}`)).status, 404);
     });
 
+    it('db_type: corrected freely before the first sync, refused (400, both languages) once the instance has history', async () => {
+      const inst = await newInstance();
+      const fixed = await api('PATCH', `/api/instances/${inst.id}`, { db_type: 'mysql' });
+      assert.equal(fixed.status, 200, `never synced: a mistyped engine may be corrected: ${fixed.body}`);
+      assert.equal((await api('PATCH', `/api/instances/${inst.id}`, { db_type: 'postgresql' })).status, 200);
+      // Synced once (what a sync leaves on the row): its history is PostgreSQL's.
+      await ctx.store.db
+        .updateTable('instances')
+        .set({ last_sync_at: new Date().toISOString(), last_sync_status: 'completed' })
+        .where('id', '=', inst.id)
+        .execute();
+      const before = await ctx.store.db.selectFrom('instances').selectAll().where('id', '=', inst.id).executeTakeFirstOrThrow();
+      const zh = await api('PATCH', `/api/instances/${inst.id}`, { db_type: 'mysql', port: 3306, confirm_move: true });
+      assert.equal(zh.status, 400, zh.body);
+      assert.equal(zh.json.error_code, 'validation');
+      assert.match(String(zh.json.error), /^db_type: .*注册新实例.*\(.*register a new instance.*\)$/);
+      const en = await api('PATCH', `/api/instances/${inst.id}`, { db_type: 'mysql' }, { 'accept-language': 'en' });
+      assert.equal(en.status, 400, en.body);
+      assert.match(String(en.json.error), /^db_type: .*postgresql.*register a new instance/);
+      assert.deepEqual(await ctx.store.db.selectFrom('instances').selectAll().where('id', '=', inst.id).executeTakeFirstOrThrow(), before, 'nothing changed');
+      // Its own type, sent back as the edit form does, is no change.
+      const same = await api('PATCH', `/api/instances/${inst.id}`, { db_type: 'postgresql', description: 'same engine' });
+      assert.equal(same.status, 200, same.body);
+    });
+
     it('the audit log never holds the password', async () => {
       const cred = await newCredential({ password: SECRET });
       await api('PATCH', `/api/credentials/${cred.id}`, { password: SECRET2 });
@@ -275,8 +300,6 @@ describe('instances and credentials API [sqlite]', () => {
       ['host with ;', 'POST', () => '/api/instances', () => ({ ...valid(), host: 'db1;sslmode=disable' }), 'host'],
       ['host with /', 'POST', () => '/api/instances', () => ({ ...valid(), host: 'db1/postgres' }), 'host'],
       ['host with ; on update', 'PATCH', () => `/api/instances/${a.id}`, () => ({ host: 'x;y' }), 'host'],
-      ['duplicate name', 'POST', () => '/api/instances', () => ({ ...valid(), name: a.name }), 'name'],
-      ['duplicate name on update', 'PATCH', () => `/api/instances/${b.id}`, () => ({ name: a.name }), 'name'],
       ['name of 129 characters', 'POST', () => '/api/instances', () => ({ ...valid(), name: 'n'.repeat(129) }), 'name'],
       ['empty name', 'POST', () => '/api/instances', () => ({ ...valid(), name: '' }), 'name'],
       ['description of 2001 characters', 'POST', () => '/api/instances', () => ({ ...valid(), description: 'd'.repeat(2001) }), 'description'],
@@ -305,8 +328,32 @@ describe('instances and credentials API [sqlite]', () => {
         () => ({ name: uniq('c'), db_type: 'mongodb', username: 'u', password: SECRET }),
         'db_type',
       ],
-      ['credential: duplicate name', 'POST', () => '/api/credentials', () => ({ name: usedCredentialName, username: 'u', password: SECRET }), 'name'],
     ];
+
+    // A name already taken is a conflict, not bad input: 409 `conflict`, the field named, nothing stored.
+    it('duplicate names (user, credential, instance; created or renamed) → 409 conflict naming the field', async () => {
+      const viewer = { username: uniq('viewer'), password: 'Password-123', role: 'viewer' };
+      assert.equal((await api('POST', '/api/users', viewer)).status, 201);
+      const dupes: [string, 'POST' | 'PATCH', string, unknown, string][] = [
+        ['user', 'POST', '/api/users', viewer, `username: 用户 "${viewer.username}" 已存在 (already exists)`],
+        ['credential', 'POST', '/api/credentials', { name: usedCredentialName, username: 'u', password: SECRET }, 'name: 凭据名称'],
+        ['instance', 'POST', '/api/instances', { ...valid(), name: a.name }, `name: 实例名称 "${a.name}" 已存在`],
+        ['instance renamed', 'PATCH', `/api/instances/${b.id}`, { name: a.name }, `name: 实例名称 "${a.name}" 已存在`],
+      ];
+      for (const [title, method, url, body, error] of dupes) {
+        const beforeCounts = await counts();
+        const rowsBefore = await ctx.store.db.selectFrom('instances').selectAll().orderBy('id').execute();
+        const res = await api(method, url, body);
+        assert.equal(res.status, 409, `${title}: ${res.body}`);
+        assert.equal(res.json.error_code, 'conflict', `${title}: ${res.body}`);
+        assert.ok(String(res.json.error).startsWith(error), `${title}: ${res.json.error}`);
+        assertNoSecret(res, title);
+        assert.deepEqual(await counts(), beforeCounts, `${title}: rows were stored`);
+        assert.deepEqual(await ctx.store.db.selectFrom('instances').selectAll().orderBy('id').execute(), rowsBefore, `${title}: an instance changed`);
+      }
+      const en = await api('POST', '/api/users', viewer, { 'accept-language': 'en' });
+      assert.equal(en.json.error, `username: user "${viewer.username}" already exists`);
+    });
 
     for (const [title, method, url, body, field] of cases) {
       it(title, async () => {

@@ -7,11 +7,12 @@
  * no schema lists (replies are JSON.stringify'd).
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { Type } from '@sinclair/typebox';
 import { buildApp } from '../../src/http/app.js';
 import { Ok } from '../../src/http/envelope.js';
-import { ERROR_CODES } from '../../src/http/framework-errors.js';
+import { ERROR_CODES } from '../../src/lib/errors.js';
 import { errorStatuses, TAGS } from '../../src/http/openapi.js';
 import { AppError } from '../../src/lib/errors.js';
 import { newTestContext, type TestContext } from '../helpers/context.js';
@@ -122,12 +123,36 @@ describe('OpenAPI: every operation identified, typed and documented with its err
     }
   });
 
+  it('the statuses the routes really answer are declared (the user trial saw each one undeclared)', () => {
+    const declared = (method: string, path: string) => Object.keys(doc.paths[path]?.[method]?.responses ?? {});
+    const expect: [string, string, string[]][] = [
+      ['post', '/api/auth/login', ['401', '429']], // wrong password; ten bad tries
+      ['post', '/api/sync/capacity', ['404', '413', '415', '429']], // {"instance_ids":[999]}
+      ['post', '/api/instances/test-connection', ['404']], // {"ids":[1,999]}, {"names":["nosuch"]}
+      ['get', '/api/statistics/runway', ['404']], // ?instance_id=999
+      ['post', '/api/credentials', ['413']], // a 2 MB body
+    ];
+    for (const [method, path, statuses] of expect) {
+      const has = declared(method, path);
+      for (const status of statuses) assert.ok(has.includes(status), `${method.toUpperCase()} ${path} declares ${status} (has ${has.join(', ')})`);
+    }
+  });
+
   it('the ErrorCode component lists every documented error_code', () => {
     // One alternative per code, with its meaning (swagger writes `const` as a one-value enum, for swagger-ui).
     const codes = doc.components.schemas.ErrorCode?.oneOf?.map((c) => [c.enum[0], c.description]);
     assert.deepEqual(codes, Object.entries(ERROR_CODES));
     for (const name of ['OkEnvelope', 'ErrorEnvelope', 'Instance', 'SyncSession', 'AlertRule', 'User', 'Settings'])
       assert.ok(doc.components.schemas[name], name);
+  });
+
+  it("docs/api.md's error table lists exactly the codes of ERROR_CODES (the compiler holds every emitted code to it)", async () => {
+    const text = await readFile(new URL('../../docs/api.md', import.meta.url), 'utf8');
+    const table = text.slice(text.indexOf('| error_code | status | meaning |'));
+    const rows = table.slice(0, table.indexOf('\n\n')).split('\n').slice(2);
+    const documented = rows.flatMap((row) => [...row.split('|')[1]!.matchAll(/`(\w+)`/g)].map((m) => m[1]!));
+    assert.deepEqual([...documented].sort(), Object.keys(ERROR_CODES).sort());
+    assert.equal(new Set(documented).size, documented.length, 'each code once');
   });
 
   it('response schemas never alter what is sent: error bodies keep extra fields, success bodies every field', async () => {

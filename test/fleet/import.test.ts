@@ -289,4 +289,24 @@ describe('fleet import: YAML and CSV give the same registry; errors located in t
       [[2, '引号未闭合 (unterminated quoted field)']],
     );
   });
+
+  it("a row changing a synced instance's db_type is an error (another engine is another instance); before the first sync it is a correction", async () => {
+    const [pg, my] = [await a.instances.getByName('db-00000'), await a.instances.getByName('db-00001')];
+    assert.deepEqual([pg.db_type, my.db_type], ['postgresql', 'mysql']);
+    await a.store.db.updateTable('instances').set({ last_sync_at: new Date().toISOString() }).where('id', '=', pg.id).execute();
+    const file = `name,db_type,host,port\n${pg.name},mysql,${pg.host},${pg.port}\n${my.name},mariadb,${my.host},${my.port}\n`;
+    const r = await a.fleet.import(file, { format: 'csv', dryRun: true }, CLI_ACTOR);
+    assert.deepEqual(
+      r.errors.map((e) => [e.row, e.field]),
+      [[2, 'db_type']],
+    );
+    assert.match(r.errors[0]!.message, /register a new instance/);
+    assert.deepEqual(
+      r.rows.map((x) => x.action),
+      ['invalid', 'update'],
+    );
+    const real = await a.fleet.import(file, { format: 'csv', partial: true }, CLI_ACTOR);
+    assert.equal(real.updated, 1);
+    assert.deepEqual([(await a.instances.getByName(pg.name)).db_type, (await a.instances.getByName(my.name)).db_type], ['postgresql', 'mariadb']);
+  });
 });

@@ -118,6 +118,26 @@ describe('web pages', () => {
     assert.match(res.body, /实例 999999 不存在 \(instance not found\)/);
   });
 
+  it("error pages are in the page's language with a human message: an unknown id, a malformed id or uuid", async () => {
+    const zh = callers.viewer.headers(false);
+    const en = { cookie: `${zh.cookie}; wf_lang=en` };
+    const unknown = await app.inject({ method: 'GET', url: '/instances/999999', headers: en });
+    assert.equal(unknown.statusCode, 404);
+    assert.match(unknown.body, /Instance 999999 not found/);
+    assert.doesNotMatch(unknown.body, /不存在/);
+    for (const url of ['/instances/abc', '/sync-sessions/nonexist']) {
+      for (const [headers, text] of [
+        [en, /There is no page at \/(instances\/abc|sync-sessions\/nonexist)/],
+        [zh, /页面 \/(instances\/abc|sync-sessions\/nonexist) 不存在/],
+      ] as const) {
+        const res = await app.inject({ method: 'GET', url, headers });
+        assert.equal(res.statusCode, 404, `${url}: ${res.body.slice(0, 200)}`);
+        assert.match(res.body, text, url);
+        assert.doesNotMatch(res.body, /params\/id|must be integer|must match format/, url);
+      }
+    }
+  });
+
   it('a mistyped page URL in a browser gets the HTML 404 page, a forbidden page the HTML 403; API routes keep JSON', async () => {
     const html = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
     const page = await app.inject({ method: 'GET', url: '/instancs?x=<b>', headers: { ...callers.viewer.headers(false), ...html } });

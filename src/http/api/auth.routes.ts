@@ -40,7 +40,12 @@ export const authRoutes =
       '/api/auth/logout',
       {
         config: { access: 'viewer' },
-        schema: { tags: ['auth'], operationId: 'logout', summary: 'End the cookie session', response: { 200: Ok(Type.Null(), 'Logged out') } },
+        schema: {
+          tags: ['auth'],
+          operationId: 'logout',
+          summary: 'End the cookie session (with a bearer token: 400 not_a_session; revoke a token with DELETE /api/tokens/:id)',
+          response: { 200: Ok(Type.Null(), 'Logged out') },
+        },
       },
       async (req, reply) => {
         await ctx.auth.logout(req.principal!, clientIp(req));

@@ -14,7 +14,7 @@ export const syncRoutes =
       '/api/sync/capacity',
       {
         config: { access: 'operator' },
-        // No body at all means every active instance.
+        // No body at all (or no instance_ids) means every active instance; an empty list is refused (400).
         preValidation: async (req) => {
           req.body ??= {};
         },
@@ -22,13 +22,14 @@ export const syncRoutes =
           ...base,
           operationId: 'startBatchSync',
           response: { 202: Ok(BatchStarted, 'Started: poll the session') },
-          summary: 'Batch sync: the given instances, or every active one; returns the session at once (409 conflict when no instance is active)',
+          summary:
+            'Batch sync: the given instances, or every active one when instance_ids is left out (an empty list is 400); returns the session at once (409 conflict when no instance is active)',
           body: Type.Optional(BatchSyncBody),
         },
       },
       async (req, reply) => {
         const ids = req.body?.instance_ids;
-        const started = await ctx.capacitySync.startMany(ids && ids.length ? ids : 'all-active', { syncType: 'manual_batch', actor: actorOf(req) });
+        const started = await ctx.capacitySync.startMany(ids ?? 'all-active', { syncType: 'manual_batch', actor: actorOf(req) });
         started.done.catch((err) => req.log.error({ err, session_id: started.session_id }, 'batch sync crashed'));
         return reply
           .status(202)

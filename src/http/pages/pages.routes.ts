@@ -15,7 +15,8 @@ import type { Context } from '../../context.js';
 import { AppError } from '../../lib/errors.js';
 import { HTTP_STATUS } from '../envelope.js';
 import { CSS_DIR, DIST_DIR, FROM_SOURCES, REPO_ROOT } from './assets.js';
-import { msg, t } from '../../client/shared/i18n/index.js';
+import { msg, msgText, t } from '../../client/shared/i18n/index.js';
+import { frameworkErrorBody, validationMsg } from '../framework-errors.js';
 import { renderPage, requestLocale } from './render.js';
 import { instancePages } from './instances.pages.js';
 import { capacityPages } from './capacity.pages.js';
@@ -126,18 +127,25 @@ export const pageRoutes =
       if (err instanceof AppError && err.kind === 'unauthorized') {
         return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 302);
       }
+      // A path parameter the route refuses (/instances/abc, a session id that is no uuid) names no page: the 404 page.
+      if (!(err instanceof AppError) && err.validation && err.validationContext === 'params') return notFoundPage(req, reply, tz);
+      // The message in the page's language, by key; never the validator's own words.
       const locale = requestLocale(req);
       let status = 500;
       let title = t(locale, 'error.title');
-      let message = '服务器内部错误 (internal error)，详情见服务日志';
+      let message = msgText(msg('api.http.internal'), locale);
       if (err instanceof AppError) {
         status = HTTP_STATUS[err.kind];
         if (status === 403) title = t(locale, 'error.forbidden');
         if (status === 404) title = t(locale, 'error.not_found');
-        message = err.message;
+        message = err.msg ? msgText(err.msg, locale) : err.message;
+      } else if (err.validation) {
+        status = 400;
+        message = msgText(validationMsg(err), locale);
       } else if (err.statusCode && err.statusCode < 500) {
-        status = err.statusCode!;
-        message = err.message;
+        const framework = frameworkErrorBody(err, locale);
+        status = framework?.status ?? err.statusCode;
+        message = framework?.body.error ?? err.message;
       } else {
         req.log.error({ err }, 'page failed');
       }

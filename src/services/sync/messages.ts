@@ -11,6 +11,7 @@ export const MSG = {
   disabled: msg('api.sync.disabled'),
   noCredential: msg('api.sync.no_credential'),
   noActive: msg('api.sync.no_active'),
+  noIds: msg('api.v.instance_ids_empty'),
   notFound: (id: number) => msg('api.instance_not_found', { id }),
   sessionNotFound: (id: string) => msg('api.session_not_found', { id }),
   busy: (name: string) => msg('api.sync.busy', { name }),

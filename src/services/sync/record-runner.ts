@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Collection } from '../../domain/collection.js';
 import { localDate } from '../../lib/clock.js';
 import { yieldToIo } from '../../lib/concurrency.js';
-import { AppError, SyncError, errorMessage } from '../../lib/errors.js';
+import { AppError, SyncError, errorMessage, type RecordErrorCode } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { activeHolders, holderAlive, newHolder, releaseHolder } from '../../lib/process-tag.js';
 import type { SaveCounts } from '../../store/capacity.repository.js';
@@ -38,7 +38,7 @@ export interface RecordOutcome {
   attempt: number;
   /** What a completed record saved: in-process the save's own counts; from a worker, as its record row keeps them. */
   counts?: Pick<SaveCounts, 'saved' | 'created' | 'updated' | 'deleted' | 'restored' | 'total_size_bytes'>;
-  error_code?: string;
+  error_code?: RecordErrorCode;
   error_message?: string;
   /** `error_message` by key, when it has one (the UI renders it in its language). */
   error_msg?: Msg;
@@ -323,7 +323,7 @@ export class RecordRunner {
         if ((err instanceof StoreFailure || err instanceof SlotStoreError) && this.deps.queue && !storeRefused(err.storeError)) throw err.storeError;
         const why = err instanceof Aborted ? err.reason : abortReason(signal);
         if (why) {
-          const [code, message] = why === 'shutdown' ? ['interrupted', MSG.shutdownAbort] : ['cancelled', MSG.cancelledAbort];
+          const [code, message] = why === 'shutdown' ? (['interrupted', MSG.shutdownAbort] as const) : (['cancelled', MSG.cancelledAbort] as const);
           const duration = Math.round(performance.now() - t0);
           await this.deps.sync.updateRecord(record.id, {
             status: 'failed',

@@ -9,6 +9,11 @@ export const ERROR_MESSAGES = {
   // signed in? allowed?
   'api.auth.required': { 'zh-CN': '请先登录 (authentication required)', en: 'Sign in first (authentication required)' },
   'api.auth.bad_token': { 'zh-CN': 'API 令牌无效、已过期或已吊销 (invalid, expired or revoked token)', en: 'The API token is invalid, expired or revoked' },
+  'api.auth.logout_token': {
+    'zh-CN':
+      'API 令牌不是会话，退出登录不会让它失效：请用 DELETE /api/tokens/:id 吊销令牌 (a token is not a session: logging out does not revoke it; revoke it with DELETE /api/tokens/:id)',
+    en: 'An API token is not a session: logging out does not revoke it. Revoke it with DELETE /api/tokens/:id',
+  },
   'api.auth.csrf': {
     'zh-CN': 'CSRF 校验失败：请求缺少有效的 X-CSRFToken 头 (missing or invalid X-CSRFToken header)',
     en: 'CSRF check failed: the request lacks a valid X-CSRFToken header',
@@ -135,6 +140,15 @@ export const ERROR_MESSAGES = {
   'api.v.exists': { 'zh-CN': '"{name}" 已存在 (already exists)', en: '"{name}" already exists' },
   'api.v.credential_name_exists': { 'zh-CN': '凭据名称 "{name}" 已存在 (already exists)', en: 'a credential named "{name}" already exists' },
   'api.v.instance_name_exists': { 'zh-CN': '实例名称 "{name}" 已存在 (already exists)', en: 'an instance named "{name}" already exists' },
+  'api.v.instance_ids_empty': {
+    'zh-CN': '请至少给出一个实例 id，不带请求体则同步全部已启用的实例 (give at least one instance id, or no body for every active instance)',
+    en: 'give at least one instance id, or no body for every active instance',
+  },
+  'api.v.db_type_locked': {
+    'zh-CN':
+      '实例已同步过，数据库类型 ({db_type}) 不能再改：其他类型请注册新实例 (an instance that has synced keeps its engine, {db_type}: register a new instance instead)',
+    en: 'an instance that has synced keeps its engine ({db_type}): register a new instance instead',
+  },
   'api.v.user_exists': { 'zh-CN': '用户 "{name}" 已存在 (already exists)', en: 'user "{name}" already exists' },
   'api.v.credential_missing': { 'zh-CN': '凭据 {id} 不存在 (credential not found)', en: 'credential {id} not found' },
   'api.v.nothing_to_change': { 'zh-CN': '没有要修改的设置 (nothing to change)', en: 'nothing to change' },
