@@ -157,14 +157,16 @@ export function readConfigFile(file: string): Record<string, string> {
   return out;
 }
 
-/** loadConfig's verdict on one variable, in the file's words; undefined when fine. */
-function checkOne(spec: FileKey, value: string): string | undefined {
-  if (spec.env === 'LOG_LEVEL' && !LOG_LEVELS.includes(value)) return `log_level must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`;
+/** loadConfig's verdict on one variable, in the file's words (else the variable's); undefined when fine. */
+function checkOne(spec: FileKey, value: string, words: 'file' | 'env' = 'file'): string | undefined {
+  if (spec.env === 'LOG_LEVEL' && !LOG_LEVELS.includes(value))
+    return `${words === 'file' ? 'log_level' : 'LOG_LEVEL'} must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`;
   try {
     loadConfig({ [spec.env]: value });
     return undefined;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
+    if (words === 'env') return err.message;
     return err.message
       .split(spec.env)
       .join(spec.key)
@@ -193,8 +195,9 @@ export function resolveConfig(opts: { env?: NodeJS.ProcessEnv; flags?: Record<st
   set(fromFile, 'file');
   set(Object.fromEntries(FILE_KEYS.map((k) => [k.env, env[k.env]])), 'env');
   set(opts.flags ?? {}, 'flag');
-  if (merged.LOG_LEVEL && !LOG_LEVELS.includes(merged.LOG_LEVEL))
-    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${merged.LOG_LEVEL}"`);
+  // Every variable's own check first, so a start or `config check` names every mistake, not the first one.
+  const mistakes = FILE_KEYS.flatMap((k) => (merged[k.env] === undefined ? [] : (checkOne(k, merged[k.env]!, 'env') ?? [])));
+  if (mistakes.length) throw new ConfigError(mistakes.join('\n'));
   const config = loadConfig(merged);
   for (const k of FILE_KEYS) sources[k.env] ??= 'default';
   return { config, file, sources };

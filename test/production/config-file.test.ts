@@ -152,5 +152,18 @@ describe('whalefall.yaml', () => {
     assert.equal(err.stderr.trim().split('\n').length, 2, err.stderr);
     assert.match(err.stderr, /unknown key "colour"/);
     assert.match(err.stderr, /time_zone is not a known time zone/);
+    // The environment's mistakes too, every one of them (the first one alone was said).
+    const envBad = await run(process.execPath, [BIN, 'config', 'check'], {
+      env: { ...env, PORT: 'abc', WHALEFALL_SYNC_CONCURRENCY: '-1', WHALEFALL_TZ: 'Mars/X' },
+    }).then(
+      () => assert.fail('exit 0 with bad variables'),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(envBad.code, 1);
+    assert.deepEqual(envBad.stderr.trim().split('\n'), [
+      'whalefall: PORT must be an integer between 0 and 65535, got "abc"',
+      'whalefall: WHALEFALL_TZ is not a known time zone: "Mars/X"',
+      'whalefall: WHALEFALL_SYNC_CONCURRENCY must be an integer between 1 and 256, got "-1"',
+    ]);
   });
 });
