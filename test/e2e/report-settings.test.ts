@@ -41,11 +41,11 @@ const CASES = {
     savedUnit: 'CNY / GB·月',
     heading: '费用分摊（showback）',
     rateLine: '单价 0.35 CNY / GB·月',
-    // finance: 2 GB-months × 0.35; sales: 1 × 0.35; the estate 3 × 0.35.
+    // finance: 2 GB-months × 0.35; sales: 1 × 0.35; the estate 3 (its GB-months on the total line too) × 0.35.
     costs: [
       ['finance', '2.000', '0.70 CNY'],
       ['sales', '1.000', '0.35 CNY'],
-      ['合计（每个实例只计一次）', '', '1.05 CNY'],
+      ['合计（每个实例只计一次）', '3.000', '1.05 CNY'],
     ],
   },
   en: {
@@ -61,7 +61,7 @@ const CASES = {
     costs: [
       ['finance', '2.000', '3.00 USD'],
       ['sales', '1.000', '1.50 USD'],
-      ['Total (each instance counted once)', '', '4.50 USD'],
+      ['Total (each instance counted once)', '3.000', '4.50 USD'],
     ],
   },
 } as const;
