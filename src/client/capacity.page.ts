@@ -24,7 +24,7 @@ function query(): CapacityQuery {
   const f = formFields(form);
   return {
     scope,
-    db_type: f.db_type,
+    db_type: f.db_type as CapacityQuery['db_type'],
     instance_id: fieldNumber(f.instance_id),
     database: f.database,
     period: f.period as CapacityQuery['period'],

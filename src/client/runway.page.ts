@@ -31,7 +31,7 @@ let chosen: Item | null = null;
 /** The filter form's fields (runway.eta) by the route's names; its selects offer the route's values. */
 function params(): RunwayQuery {
   const f = formFields(form);
-  return { scope: f.scope as RunwayQuery['scope'], db_type: f.db_type, tag: f.tag, limit: fieldNumber(f.limit) };
+  return { scope: f.scope as RunwayQuery['scope'], db_type: f.db_type as RunwayQuery['db_type'], tag: f.tag, limit: fieldNumber(f.limit) };
 }
 
 const interval = (low: number | null, high: number | null) =>

@@ -300,6 +300,8 @@ export class StatisticsService {
    * against the previous period (daily: the previous day with data in range).
    */
   async capacity(q: CapacityQuery) {
+    // An instance that does not exist is not an instance with no figures (zero cards): 404, as the runway says.
+    if (q.instanceId !== undefined) await this.instance(q.instanceId);
     const scope = q.scope ?? 'instance';
     const period = q.period ?? 'daily';
     if (!PERIODS.includes(period)) fail('period', msg('api.v.one_of', { values: PERIODS.join(' | '), list: PERIODS.join(', ') }));

@@ -98,6 +98,12 @@ describe('error envelopes carry error_code + message_key + params, in zh-CN and 
       { method: 'PATCH', url: '/api/users/4242', headers: callers.admin.headers(true), payload: { role: 'viewer' } },
       { status: 404, code: 'not_found', key: 'api.user_not_found' },
     );
+    // The capacity statistics of an instance that does not exist: 404, not zero cards (the runway said 404 already).
+    await refused(
+      'capacity of a missing instance',
+      { method: 'GET', url: '/api/statistics/capacity?instance_id=4242', headers: callers.admin.headers(false) },
+      { status: 404, code: 'not_found', key: 'api.instance_not_found', params: { id: 4242 } },
+    );
     const rule = await refused(
       'missing alert rule',
       { method: 'DELETE', url: '/api/alert-rules/4242', headers: callers.admin.headers(true) },
@@ -156,6 +162,15 @@ describe('error envelopes carry error_code + message_key + params, in zh-CN and 
     assert.equal(from.en.error, 'Invalid request: querystring/from: must be a YYYY-MM-DD');
     assert.equal(from['zh-CN'].error, '请求参数无效 (invalid request): querystring/from: 必须是 YYYY-MM-DD 格式 (must be a YYYY-MM-DD)');
     // A window that ends before it starts: refused as on every other route with from and to, not an empty list.
+    // An engine filter names an engine: db_type=foo was an empty answer on the runway and the capacity statistics.
+    for (const url of ['/api/statistics/runway?db_type=foo', '/api/statistics/capacity?db_type=foo']) {
+      const bad = await refused(
+        url,
+        { method: 'GET', url, headers: callers.admin.headers(false) },
+        { status: 400, code: 'validation', key: 'api.validation.invalid' },
+      );
+      assert.match(bad.en.error ?? '', /db_type: must be one of mysql \| mariadb \| postgresql \| sqlserver \| oracle$/);
+    }
     const window = await refused(
       'from after to',
       { method: 'GET', url: '/api/sync-sessions?from=2026-12-09&to=2026-12-01', headers: callers.admin.headers(false) },

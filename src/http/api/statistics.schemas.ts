@@ -1,7 +1,7 @@
 /** Response schemas of the statistics routes (statistics.routes.ts): summary, growers, series, forecasts, runway, capacity. */
 import { Type } from '@sinclair/typebox';
 import { Closed, component, Nullable, StringEnum } from '../components.js';
-import { DateStr, Timestamp } from './instances.schemas.js';
+import { DateStr, DbType, Timestamp } from './instances.schemas.js';
 
 const PERIODS = ['daily', 'weekly', 'monthly', 'quarterly'] as const;
 const Period = StringEnum(PERIODS);
@@ -286,7 +286,7 @@ export const CapacityQuery = Type.Object(
     ),
     from: Type.Optional(QueryDate),
     to: Type.Optional(QueryDate),
-    db_type: Type.Optional(Type.String({ minLength: 1, maxLength: 16 })),
+    db_type: Type.Optional(DbType),
     instance_id: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
     database: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'part of a database name' })),
     top: Type.Optional(Type.Union([Type.Literal(5), Type.Literal(10), Type.Literal(20)])),
@@ -302,7 +302,7 @@ export const RunwayQuery = Type.Object(
     scope: Type.Optional(Scope),
     instance_id: Type.Optional(Type.Integer({ minimum: 1 })),
     tag: Type.Optional(QueryTag),
-    db_type: Type.Optional(Type.String({ maxLength: 32 })),
+    db_type: Type.Optional(DbType),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'default 100' })),
     format: Type.Optional(StringEnum(['json', 'csv'] as const)),
   },
