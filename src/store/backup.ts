@@ -114,24 +114,10 @@ export async function backupSqlite(storeFile: string, dest: string, opts: { forc
   removeSqliteFile(tmp);
   try {
     ensurePrivateFile(tmp); // 0600 from the first page: it holds encrypted credentials and password hashes
-    const src = new SQLite(storeFile, { fileMustExist: true });
-    try {
-      src.pragma('busy_timeout = 10000');
-      // All pages in one step: the copy is one read snapshot. In small steps (the default) every
-      // write of the running service between two steps restarts the backup, which on a busy
-      // store never finishes. In WAL mode the one long read does not block the writers.
-      await src.backup(tmp, { progress: ({ totalPages }) => Math.max(totalPages, 1) * 2 });
-    } finally {
-      src.close();
-    }
+    await copyPages(storeFile, tmp);
     // The copy keeps the store's WAL mode, in which every later reader (check, counts, restore) leaves -wal and -shm
     // files beside it: a backup is one file.
-    const out = new SQLite(tmp, { fileMustExist: true });
-    try {
-      out.pragma('journal_mode = DELETE');
-    } finally {
-      out.close();
-    }
+    leaveWal(tmp);
     fs.chmodSync(tmp, PRIVATE_FILE_MODE);
     check(tmp);
     const counts = tableCounts(tmp);
@@ -167,9 +153,22 @@ async function copyPages(from: string, dest: string): Promise<void> {
   const src = new SQLite(from, { readonly: true, fileMustExist: true });
   try {
     src.pragma('busy_timeout = 10000');
+    // All pages in one step: the copy is one read snapshot. In small steps (the default) every
+    // write of the running service between two steps restarts the backup, which on a busy
+    // store never finishes. In WAL mode the one long read does not block the writers.
     await src.backup(dest, { progress: ({ totalPages }) => Math.max(totalPages, 1) * 2 });
   } finally {
     src.close();
+  }
+}
+
+/** Take a SQLite file out of WAL mode (rollback journal): one file on its own, and a page size a copy may change. */
+function leaveWal(file: string): void {
+  const db = new SQLite(file, { fileMustExist: true });
+  try {
+    db.pragma('journal_mode = DELETE');
+  } finally {
+    db.close();
   }
 }
 
@@ -217,12 +216,7 @@ async function restoreChecked(
     ensurePrivateFile(previous);
     try {
       await copyPages(storeFile, previous);
-      const kept = new SQLite(previous, { fileMustExist: true });
-      try {
-        kept.pragma('journal_mode = DELETE'); // one file on its own, as a backup
-      } finally {
-        kept.close();
-      }
+      leaveWal(previous); // one file on its own, as a backup
     } catch (err) {
       removeSqliteFile(previous);
       throw err;
@@ -233,12 +227,7 @@ async function restoreChecked(
   try {
     // Out of WAL mode first (nobody else has it open: the CLI checked): in WAL mode the copy cannot change the page
     // size, and a backup's may differ (1,024 bytes in stores of the first release). openStore below turns WAL on again.
-    const cur = new SQLite(storeFile, { fileMustExist: true });
-    try {
-      cur.pragma('journal_mode = DELETE');
-    } finally {
-      cur.close();
-    }
+    leaveWal(storeFile);
     await copyPages(backupFile, storeFile);
   } catch (err) {
     if (previous) removeSqliteFile(previous); // the store is as it was: no copy of it is left behind
